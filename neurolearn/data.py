@@ -1,0 +1,187 @@
+"""The recording schema every layer relies on: dims, coords, attrs; validation; condition means.
+
+One session is an :class:`xarray.DataArray` named ``responses`` with dims ``("trial", "neuron")`` or
+``("trial", "neuron", "time")``:
+
+* coords on ``trial``: every scalar column of the chosen trials/intervals table (``start_time``,
+  ``stop_time``, ``stimulus``, ``correct``, ...);
+* coords on ``neuron``: unit / ROI ids (and location etc. where present); an id that repeats across sessions
+  means the same tracked cell;
+* ``time``: bin centres (s) relative to the alignment event;
+* attrs: ``session_id``, ``session_start_time`` (ISO 8601), ``source_file``, ``source_object``, ``units``,
+  ``window``, ``bin_size``, ``nwb_version``.
+
+Several sessions are an :class:`xarray.DataTree` with one child per session, each holding a Dataset with a
+``responses`` variable, in session-start order.
+
+Statistics are an :class:`xarray.Dataset` over dim ``session`` (plus ``session_other`` for pairwise
+statistics). Every statistic ``name`` comes with
+
+* ``name_se``: bootstrap standard error (same dims as ``name``);
+* ``name_ci``: the interval, same dims plus a trailing dim ``ci_bound`` with coords ``["lower", "upper"]``;
+  its attr ``level`` is the coverage (0.95 by default);
+* optionally ``name_chance``: the value expected with no signal at the actual data shape.
+
+The ``session`` coord holds session ids; coord ``session_index`` (0, 1, ...) on the same dim is the order used
+as training time by :func:`neurolearn.fit`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.errors import DataError
+
+__all__ = [
+    "RESPONSES",
+    "TRIAL",
+    "NEURON",
+    "TIME",
+    "SESSION",
+    "SESSION_OTHER",
+    "CI_BOUND",
+    "REQUIRED_ATTRS",
+    "STATISTIC_NAMES",
+    "validate_recording",
+    "condition_means",
+    "session_recordings",
+    "se_name",
+    "ci_name",
+]
+
+RESPONSES = "responses"
+TRIAL, NEURON, TIME = "trial", "neuron", "time"
+SESSION, SESSION_OTHER = "session", "session_other"
+CI_BOUND = "ci_bound"
+REQUIRED_ATTRS = (
+    "session_id",
+    "session_start_time",
+    "source_file",
+    "source_object",
+    "units",
+    "window",
+    "bin_size",
+    "nwb_version",
+)
+
+#: Stable statistic names shared by :func:`neurolearn.summarize` and every theory model's ``predict``.
+STATISTIC_NAMES = (
+    "behavior",
+    "task_alignment",
+    "kernel_similarity",
+    "kernel_change",
+    "code_overlap",
+    "task_difficulty",
+    "decoder_accuracy",
+    "heldout_accuracy",
+    "margin",
+    "flip_fraction",
+    "fisher_discriminant",
+    "participation_ratio",
+    "spectral_power",
+    "powerlaw_exponent",
+    "timescale",
+    "outlier_eigenvalue",
+    "generalization_error",
+)
+
+
+def se_name(statistic: str) -> str:
+    """Name of the standard-error variable of ``statistic`` (``"margin"`` -> ``"margin_se"``)."""
+    return f"{statistic}_se"
+
+
+def ci_name(statistic: str) -> str:
+    """Name of the interval variable of ``statistic`` (``"margin"`` -> ``"margin_ci"``)."""
+    return f"{statistic}_ci"
+
+
+def validate_recording(recording: xr.DataArray, *, name: str = "recording", allow_nan: bool = False) -> None:
+    """Check that ``recording`` follows the one-session schema; raise :class:`DataError` if not.
+
+    Parameters
+    ----------
+    recording : xarray.DataArray
+        Responses with dims ``("trial", "neuron")`` or ``("trial", "neuron", "time")``.
+    name : str
+        How to call the object in error messages (e.g. the session id).
+    allow_nan : bool
+        Whether NaN/inf values are acceptable. The default refuses them, because every statistic downstream
+        would silently become NaN. The check computes a reduction, so it is skipped for dask-backed data
+        (checked later, when values are computed).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray(np.ones((4, 3)), dims=("trial", "neuron"), name="responses")
+    >>> validate_recording(rec)
+    >>> validate_recording(rec.rename({"neuron": "cell"}))
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.DataError: recording: expected dims ('trial', 'neuron') or ('trial', 'neuron', 'time'), found ('trial', 'cell')
+    """
+    if not isinstance(recording, xr.DataArray):
+        raise DataError(f"{name}: expected an xarray.DataArray of responses, found {type(recording).__name__}")
+    dims = tuple(recording.dims)
+    if dims not in ((TRIAL, NEURON), (TRIAL, NEURON, TIME)):
+        raise DataError(
+            f"{name}: expected dims ('trial', 'neuron') or ('trial', 'neuron', 'time'), found {dims}"
+        )
+    if recording.sizes[TRIAL] == 0 or recording.sizes[NEURON] == 0:
+        raise DataError(f"{name}: expected at least one trial and one neuron, found sizes {dict(recording.sizes)}")
+    if not allow_nan and not _is_dask(recording):
+        finite = np.isfinite(np.asarray(recording.values, dtype=float))
+        if not finite.all():
+            bad = int((~finite).sum())
+            raise DataError(
+                f"{name}: expected finite responses, found {bad} NaN/inf values of {finite.size}; "
+                "drop or impute them before computing statistics"
+            )
+
+
+def condition_means(recording: xr.DataArray, by: str) -> xr.DataArray:
+    """Average trials that share the value of the trial coord ``by`` -> dims ``("condition", "neuron", ...)``.
+
+    The ``condition`` coord holds the sorted unique values of ``by``; coord ``n_trials`` the number of trials
+    averaged into each condition.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray(np.arange(8.0).reshape(4, 2), dims=("trial", "neuron"),
+    ...                    coords={"stimulus": ("trial", ["a", "b", "a", "b"])})
+    >>> condition_means(rec, "stimulus").values.tolist()
+    [[2.0, 3.0], [4.0, 5.0]]
+    """
+    if by not in recording.coords or recording.coords[by].dims != (TRIAL,):
+        available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
+        raise DataError(f"expected a trial coord {by!r} to group conditions by; available trial coords: {available}")
+    grouped = recording.groupby(by)
+    means = grouped.mean(TRIAL)
+    counts = grouped.count(TRIAL).isel({d: 0 for d in recording.dims if d != TRIAL})
+    means = means.rename({by: "condition"})
+    return means.assign_coords(n_trials=("condition", np.asarray(counts.values)))
+
+
+def session_recordings(tree: xr.DataTree) -> dict[str, xr.DataArray]:
+    """The ``responses`` of each session of a DataTree, in tree order, keyed by session id.
+
+    Raises :class:`DataError` if a child has no ``responses`` variable.
+    """
+    if not isinstance(tree, xr.DataTree):
+        raise DataError(f"expected an xarray.DataTree of sessions, found {type(tree).__name__}")
+    out: dict[str, xr.DataArray] = {}
+    for key, child in tree.children.items():
+        if RESPONSES not in child.dataset.data_vars:
+            raise DataError(
+                f"session {key!r}: expected a {RESPONSES!r} variable, found {sorted(child.dataset.data_vars)}"
+            )
+        out[str(key)] = child.dataset[RESPONSES]
+    if not out:
+        raise DataError("expected at least one session in the DataTree, found none")
+    return out
+
+
+def _is_dask(array: xr.DataArray) -> bool:
+    return getattr(array.data, "__dask_graph__", None) is not None

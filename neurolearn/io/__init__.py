@@ -1,0 +1,1 @@
+"""NWB -> xarray, read-only."""

@@ -1,0 +1,1 @@
+"""Summary statistics of learning, extracted from recordings (xarray in, xarray out)."""

@@ -1,0 +1,111 @@
+"""A reduced theory model declared as data: name, parameters (bounds, meaning), observables, ``predict``.
+
+Every model in :data:`neurolearn.theory.MODELS` is a :class:`Model`. ``predict(time, **params)`` maps training
+time (array) to an :class:`xarray.Dataset` over dim ``time`` whose variables carry the *same names* as the
+statistics :func:`neurolearn.summarize` computes (see :data:`neurolearn.data.STATISTIC_NAMES`), so that fitting
+is a join on names. Parameters the data cannot pin down are declared ``identifiable=False``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.errors import FitError
+
+__all__ = ["Parameter", "Model"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter.
+
+    Attributes
+    ----------
+    name : str
+        Keyword accepted by the model's ``predict``.
+    default : float
+        A typical value, used as a starting point by fits.
+    bounds : tuple of float
+        Inclusive (lower, upper) range a fit searches.
+    meaning : str
+        One line saying what the parameter is, with units.
+    identifiable : bool
+        False where the observables cannot pin it down (fits flag it instead of reporting a precise value).
+    log_scale : bool
+        Whether a fit should search it on a log scale (positive parameters spanning decades).
+    """
+
+    name: str
+    default: float
+    bounds: tuple[float, float]
+    meaning: str
+    identifiable: bool = True
+    log_scale: bool = False
+
+    def __post_init__(self):
+        lo, hi = self.bounds
+        if not (lo <= self.default <= hi):
+            raise ValueError(f"parameter {self.name}: default {self.default} outside bounds {self.bounds}")
+        if self.log_scale and lo <= 0:
+            raise ValueError(f"parameter {self.name}: log_scale needs positive bounds, got {self.bounds}")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A reduced theory model.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (``"lazy-rich"``).
+    description : str
+        One paragraph: what the model reduces and its signature in data.
+    formula : str
+        The governing equations in plain text.
+    reference : str
+        The paper(s) to cite.
+    parameters : tuple of Parameter
+    observables : tuple of str
+        Statistic names ``predict`` returns (a subset of :data:`neurolearn.data.STATISTIC_NAMES`).
+    function : callable
+        ``function(time: ndarray, **params) -> dict[str, ndarray]``, each array shaped like ``time``.
+    """
+
+    name: str
+    description: str
+    formula: str
+    reference: str
+    parameters: tuple[Parameter, ...]
+    observables: tuple[str, ...]
+    function: Callable[..., dict]
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, Parameter]:
+        """Parameters by name, in declaration order."""
+        return {p.name: p for p in self.parameters}
+
+    def defaults(self) -> dict[str, float]:
+        """Default value of every parameter."""
+        return {p.name: p.default for p in self.parameters}
+
+    def predict(self, time, **params) -> xr.Dataset:
+        """Predicted statistics at training times ``time`` -> Dataset over dim ``time``.
+
+        Unnamed parameters take their defaults; unknown names raise :class:`FitError`.
+        """
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            raise FitError(f"model {self.name!r}: unknown parameters {unknown}; expected some of {list(self.params)}")
+        values = self.defaults() | {k: float(v) for k, v in params.items()}
+        t = np.atleast_1d(np.asarray(time, dtype=float))
+        out = self.function(t, **values)
+        missing = [o for o in self.observables if o not in out]
+        if missing:
+            raise RuntimeError(f"model {self.name!r} did not return declared observables {missing}")
+        data_vars = {name: ("time", np.asarray(out[name], dtype=float)) for name in self.observables}
+        return xr.Dataset(data_vars, coords={"time": t}, attrs={"model": self.name, **{k: v for k, v in values.items()}})
