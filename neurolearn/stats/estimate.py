@@ -1,0 +1,58 @@
+"""One statistic with its uncertainty, in the Dataset form every extractor returns.
+
+A per-session estimate is an :class:`xarray.Dataset` with scalar variables ``name``, ``name_se`` and
+``name_ci`` (dim ``ci_bound`` = ``["lower", "upper"]``, attr ``level``), optionally ``name_chance``. Attrs
+record the estimator choices (``estimator``, ``bias_correction``, ``n_boot``, ...). :func:`summarize`
+concatenates these over sessions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.data import CI_BOUND, ci_name, se_name
+
+__all__ = ["estimate_dataset", "bootstrap_interval"]
+
+
+def estimate_dataset(name, value, se=np.nan, ci=(np.nan, np.nan), *, chance=None, level=0.95, **attrs) -> xr.Dataset:
+    """Package a point estimate, its standard error and interval as a Dataset.
+
+    Examples
+    --------
+    >>> ds = estimate_dataset("margin", 0.5, 0.1, (0.3, 0.7), estimator="svm")
+    >>> float(ds["margin"]), ds["margin_ci"].sel(ci_bound="upper").item(), ds.attrs["estimator"]
+    (0.5, 0.7, 'svm')
+    """
+    data_vars = {
+        name: ((), float(value)),
+        se_name(name): ((), float(se)),
+        ci_name(name): ((CI_BOUND,), np.asarray(ci, dtype=float), {"level": level}),
+    }
+    if chance is not None:
+        data_vars[f"{name}_chance"] = ((), float(chance))
+    ds = xr.Dataset(data_vars, coords={CI_BOUND: ["lower", "upper"]})
+    ds.attrs.update(attrs)
+    return ds
+
+
+def bootstrap_interval(point: float, samples, level: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """Standard error and percentile interval from bootstrap ``samples`` of a statistic.
+
+    Non-finite samples (a resample that hit a degenerate case) are dropped; with fewer than two finite
+    samples the SE and interval are NaN, never silently zero.
+
+    Examples
+    --------
+    >>> se, (lo, hi) = bootstrap_interval(0.0, np.random.default_rng(0).standard_normal(4000))
+    >>> round(se, 1), round(lo, 1), round(hi, 1)
+    (1.0, -2.0, 2.0)
+    """
+    samples = np.asarray(samples, dtype=float)
+    samples = samples[np.isfinite(samples)]
+    if samples.size < 2:
+        return float("nan"), (float("nan"), float("nan"))
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(samples, [alpha, 1.0 - alpha])
+    return float(samples.std(ddof=1)), (float(lo), float(hi))
