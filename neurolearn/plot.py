@@ -1,0 +1,485 @@
+"""Figures of statistics, kernels and fits: matplotlib, no computation beyond layout.
+
+Every function takes the objects the other layers return (a statistics :class:`xarray.Dataset` from
+:func:`neurolearn.summarize`, kernels as an :class:`xarray.DataArray`, a :class:`neurolearn.fit.FitResult`, the
+table of :func:`neurolearn.compare`) and returns the matplotlib :class:`~matplotlib.figure.Figure` or
+:class:`~matplotlib.axes.Axes` it drew on. Figures are made with :class:`matplotlib.figure.Figure`, not pyplot,
+so that a script or the CLI never accumulates open figures; in a notebook, display the returned figure.
+
+Artists carry a ``gid`` naming what they show (``"behavior"``, ``"behavior_ci"``, ``"prediction"``,
+``"kernel_similarity"`` ...), so that tests and users can find the data behind each one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name
+from neurolearn.errors import DataError
+
+__all__ = [
+    "plot_trajectory",
+    "plot_trajectories",
+    "plot_kernel_similarity",
+    "plot_kernels",
+    "plot_fit",
+    "plot_comparison",
+    "trajectory_statistics",
+]
+
+#: Axis labels for the stable statistic names (anything else is labelled by its name).
+LABELS = {
+    "behavior": "behaviour (fraction correct)",
+    "task_alignment": "kernel-task alignment",
+    "kernel_similarity": "kernel similarity (CKA)",
+    "kernel_change": "relative kernel change",
+    "code_overlap": "code overlap",
+    "task_difficulty": "task difficulty",
+    "decoder_accuracy": "decoder accuracy",
+    "heldout_accuracy": "held-out accuracy",
+    "margin": "max-margin",
+    "flip_fraction": "flip fraction",
+    "fisher_discriminant": "Fisher discriminant",
+    "participation_ratio": "participation ratio",
+    "powerlaw_exponent": "spectral power-law exponent",
+    "timescale": "slowest timescale",
+    "outlier_eigenvalue": "outlier eigenvalue",
+    "generalization_error": "predicted generalisation error",
+}
+
+
+def plot_trajectory(stats: xr.Dataset, name: str, *, ax=None, label: str | None = None, color=None):
+    """One statistic across sessions, with its interval as vertical bars.
+
+    Parameters
+    ----------
+    stats : xarray.Dataset
+        Statistics over dim ``session`` (the form :func:`neurolearn.summarize` returns).
+    name : str
+        The statistic; ``name`` must have dims ``("session",)``. Its interval ``name_ci`` is drawn when
+        present, and ``name_chance`` as a dashed line.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure is made if omitted.
+    label, color :
+        Legend label (default: the statistic name) and colour of the line.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With a line (gid ``name``) whose x are the session positions (coord ``session_index`` if present)
+        and y the statistic, a :class:`~matplotlib.collections.LineCollection` (gid ``name + "_ci"``) of
+        lower-upper bars, and a chance line (gid ``name + "_chance"``) if available.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> stats = xr.Dataset({"margin": ("session", [0.1, 0.4, 0.6])}, coords={"session": ["d0", "d1", "d2"]})
+    >>> ax = plot_trajectory(stats, "margin")
+    >>> ax.lines[0].get_ydata().tolist()
+    [0.1, 0.4, 0.6]
+    """
+    values = _session_statistic(stats, name)
+    x = session_positions(stats)
+    ax = _axes(ax)
+    line = ax.plot(x, values.values, marker="o", ms=4, lw=1.5, color=color, label=label or name, gid=name)[0]
+    ci = ci_name(name)
+    if ci in stats:
+        bounds = stats[ci].transpose(SESSION, CI_BOUND)
+        lower = bounds.sel({CI_BOUND: "lower"}).values
+        upper = bounds.sel({CI_BOUND: "upper"}).values
+        ax.vlines(x, lower, upper, color=line.get_color(), lw=1.2, alpha=0.8, gid=f"{name}_ci")
+    chance = f"{name}_chance"
+    if chance in stats:
+        level = np.asarray(stats[chance].values, dtype=float)
+        if level.ndim == 0:
+            ax.axhline(float(level), color="0.5", ls="--", lw=1, gid=chance, label="chance")
+        else:
+            ax.plot(x, level, color="0.5", ls="--", lw=1, gid=chance, label="chance")
+    ax.set_xlabel("session")
+    ax.set_ylabel(LABELS.get(name, name))
+    _session_ticks(ax, stats, x)
+    return ax
+
+
+def plot_trajectories(stats: xr.Dataset, names: Sequence[str] | None = None, *, ncols: int = 3, title=None):
+    """A grid of :func:`plot_trajectory` panels, one per statistic.
+
+    Parameters
+    ----------
+    stats : xarray.Dataset
+        Statistics over dim ``session``.
+    names : sequence of str, optional
+        Which statistics; default :func:`trajectory_statistics` (every per-session statistic with values).
+    ncols : int
+        Panels per row.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> stats = xr.Dataset({"behavior": ("session", [0.5, 0.9]), "margin": ("session", [0.1, 0.3])})
+    >>> fig = plot_trajectories(stats)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['behavior', 'margin']
+    """
+    names = list(trajectory_statistics(stats) if names is None else names)
+    if not names:
+        raise DataError(
+            "statistics: expected at least one per-session statistic to plot, found none among "
+            f"{sorted(map(str, stats.data_vars))}"
+        )
+    fig, axes = _grid(len(names), ncols)
+    for ax, name in zip(axes, names):
+        plot_trajectory(stats, name, ax=ax)
+        ax.set_title(name)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_kernel_similarity(stats: xr.Dataset, name: str = "kernel_similarity", *, ax=None, cmap="viridis"):
+    """Session x session similarity of representation kernels (CKA) as an image.
+
+    Parameters
+    ----------
+    stats : xarray.Dataset or xarray.DataArray
+        Holding ``name`` with dims ``("session", "session_other")``, or that matrix itself.
+    name : str
+        Which pairwise statistic (``"kernel_similarity"``, ``"code_overlap"``).
+    ax : matplotlib.axes.Axes, optional
+    cmap : str
+        Colour map. The colour scale is fixed to [0, 1] when all values lie there (CKA, overlaps), so that
+        figures of different datasets compare.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With one image (gid ``name``) whose array is the matrix, rows = ``session``, columns =
+        ``session_other``, and a colour bar.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> sim = xr.DataArray(np.eye(3), dims=("session", "session_other"), name="kernel_similarity")
+    >>> ax = plot_kernel_similarity(sim)
+    >>> np.asarray(ax.images[0].get_array()).tolist()[0]
+    [1.0, 0.0, 0.0]
+    """
+    matrix = stats if isinstance(stats, xr.DataArray) else _variable(stats, name)
+    if set(matrix.dims) != {SESSION, SESSION_OTHER}:
+        raise DataError(
+            f"statistic {name!r}: expected dims ('session', 'session_other'), found {tuple(matrix.dims)}"
+        )
+    matrix = matrix.transpose(SESSION, SESSION_OTHER)
+    values = np.asarray(matrix.values, dtype=float)
+    finite = values[np.isfinite(values)]
+    in_unit_range = finite.size > 0 and finite.min() >= 0.0 and finite.max() <= 1.0
+    ax = _axes(ax)
+    image = ax.imshow(
+        np.ma.masked_invalid(values),
+        cmap=cmap,
+        vmin=0.0 if in_unit_range else None,
+        vmax=1.0 if in_unit_range else None,
+        interpolation="nearest",
+        gid=name,
+    )
+    ax.figure.colorbar(image, ax=ax, label=LABELS.get(name, name), shrink=0.85)
+    rows = _labels(matrix, SESSION)
+    cols = _labels(matrix, SESSION_OTHER)
+    step = max(1, math.ceil(len(rows) / 12))
+    ax.set_yticks(np.arange(len(rows))[::step], rows[::step])
+    ax.set_xticks(np.arange(len(cols))[::step], cols[::step], rotation=90)
+    ax.set_xlabel("session")
+    ax.set_ylabel("session")
+    ax.set_title(LABELS.get(name, name))
+    return ax
+
+
+def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_sessions: int | None = 10):
+    """One representation kernel (condition x condition Gram matrix) per session, on a shared colour scale.
+
+    Parameters
+    ----------
+    kernels : xarray.DataArray
+        Dims ``("session", a, b)``: the kernel of each session (``a``, ``b`` are condition dims).
+    ncols : int
+        Panels per row.
+    cmap : str
+        Colour map; the scale is symmetric about zero (kernels of centred responses have both signs).
+    max_sessions : int or None
+        Show at most this many sessions, evenly spaced and always including the first and last; None for all.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Each axes holds one image (gid = session id) whose array is that session's kernel.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> k = xr.DataArray(np.stack([np.eye(2), 2 * np.eye(2)]), dims=("session", "condition", "condition_other"),
+    ...                  coords={"session": ["d0", "d1"]})
+    >>> fig = plot_kernels(k)
+    >>> [float(np.asarray(ax.images[0].get_array()).max()) for ax in fig.axes[:2]]
+    [1.0, 2.0]
+    """
+    if not isinstance(kernels, xr.DataArray) or kernels.ndim != 3 or SESSION not in kernels.dims:
+        found = tuple(kernels.dims) if isinstance(kernels, xr.DataArray) else type(kernels).__name__
+        raise DataError(f"kernels: expected a DataArray with dims ('session', condition, condition), found {found}")
+    other = [d for d in kernels.dims if d != SESSION]
+    kernels = kernels.transpose(SESSION, *other)
+    n = kernels.sizes[SESSION]
+    chosen = np.arange(n)
+    if max_sessions is not None and n > max_sessions:
+        chosen = np.unique(np.round(np.linspace(0, n - 1, max_sessions)).astype(int))
+    values = np.asarray(kernels.values, dtype=float)
+    scale = float(np.nanmax(np.abs(values[chosen]))) if np.isfinite(values[chosen]).any() else 1.0
+    scale = scale if scale > 0 else 1.0
+    fig, axes = _grid(len(chosen), ncols, panel=(2.2, 2.2), colorbar=True)
+    labels = _labels(kernels, SESSION)
+    image = None
+    for ax, index in zip(axes, chosen):
+        image = ax.imshow(values[index], cmap=cmap, vmin=-scale, vmax=scale, interpolation="nearest",
+                          gid=str(labels[index]))
+        ax.set_title(str(labels[index]), fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(image, ax=axes, shrink=0.8, label="kernel entry")
+    return fig
+
+
+def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] | None = None, ncols: int = 3):
+    """Fitted model predictions over the data they were fitted to, one panel per observable.
+
+    Parameters
+    ----------
+    fit : neurolearn.fit.FitResult
+        Uses ``fit.predicted`` (a Dataset over ``session`` with the model's observables), ``fit.model`` and,
+        if ``stats`` is omitted, ``fit.stats`` (the statistics that were fitted).
+    stats : xarray.Dataset, optional
+        The data, drawn as :func:`plot_trajectory` (with intervals) under the prediction.
+    statistics : sequence of str, optional
+        Which observables; default every per-session variable of ``fit.predicted``.
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Each panel has the data line (gid = statistic), its interval bars and the model line
+        (gid ``"prediction"``) whose y are ``fit.predicted[statistic]``.
+    """
+    predicted = getattr(fit, "predicted", None)
+    if not isinstance(predicted, xr.Dataset):
+        raise DataError(f"fit: expected a FitResult with a `predicted` Dataset, found {type(fit).__name__}")
+    if stats is None:
+        stats = getattr(fit, "stats", None)
+    names = list(statistics) if statistics is not None else [
+        str(v) for v in predicted.data_vars if predicted[v].dims == (SESSION,)
+    ]
+    if not names:
+        raise DataError(f"fit of {_model_name(fit)!r}: expected per-session predictions, found none")
+    fig, axes = _grid(len(names), ncols)
+    for ax, name in zip(axes, names):
+        if name not in predicted:
+            raise DataError(
+                f"fit of {_model_name(fit)!r}: no prediction for {name!r}; predicted: {sorted(map(str, predicted.data_vars))}"
+            )
+        if stats is not None and name in stats:
+            plot_trajectory(stats, name, ax=ax, label="data", color="0.25")
+            x = _aligned_positions(predicted, stats)
+        else:
+            x = session_positions(predicted)
+            ax.set_xlabel("session")
+            ax.set_ylabel(LABELS.get(name, name))
+        ax.plot(x, predicted[name].values, color="C3", lw=2, label=_model_name(fit), gid="prediction")
+        ax.set_title(name)
+    axes[0].legend(fontsize=8, frameon=False)
+    fig.suptitle(_fit_title(fit))
+    return fig
+
+
+def plot_comparison(table, *, criterion: str = "aic", ax=None):
+    """Model comparison: each model's information criterion relative to the best (lower is better).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As :func:`neurolearn.compare` returns: one row per model (index or column ``model``) with a column
+        ``criterion``.
+    criterion : str
+        Column to compare (``"aic"``, ``"bic"``).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With horizontal bars (gid = model name) whose widths are ``criterion - min(criterion)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"model": ["lazy-rich", "silent-alignment"], "aic": [10.0, 14.5]})
+    >>> ax = plot_comparison(table)
+    >>> [float(bar.get_width()) for bar in ax.patches]
+    [0.0, 4.5]
+    """
+    models, values = _comparison_values(table, criterion)
+    delta = values - np.nanmin(values)
+    ax = _axes(ax)
+    positions = np.arange(len(models))
+    bars = ax.barh(positions, delta, color=["C2" if d == 0 else "C0" for d in delta])
+    for bar, model, value in zip(bars, models, delta):
+        bar.set_gid(model)
+        # the best model's bar has zero width: the printed number keeps it visible
+        ax.annotate("best" if value == 0 else f"+{value:.1f}", (value, bar.get_y() + bar.get_height() / 2),
+                    xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(positions, models)
+    ax.invert_yaxis()
+    ax.axvline(2.0, color="0.5", ls=":", lw=1)
+    ax.set_xlabel(f"\N{GREEK CAPITAL LETTER DELTA}{criterion.upper()} (0 = best; > 2: less support)")
+    ax.set_title("model comparison")
+    return ax
+
+
+def trajectory_statistics(stats: xr.Dataset) -> list[str]:
+    """Names of the per-session statistics in ``stats`` that have at least one finite value.
+
+    A statistic is a variable with dims ``("session",)`` that is not an uncertainty or chance variable
+    (``_se``, ``_chance``) nor a coordinate.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> trajectory_statistics(xr.Dataset({"margin": ("session", [1.0]), "margin_se": ("session", [0.1]),
+    ...                                   "timescale": ("session", [np.nan])}))
+    ['margin']
+    """
+    names = []
+    for name, variable in stats.data_vars.items():
+        name = str(name)
+        if variable.dims != (SESSION,) or name.endswith(("_se", "_chance")):
+            continue
+        if np.issubdtype(variable.dtype, np.number) and np.isfinite(variable.values).any():
+            names.append(name)
+    return names
+
+
+def session_positions(stats) -> np.ndarray:
+    """x positions of the sessions: coord ``session_index`` when present, else 0, 1, 2, ...
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> session_positions(xr.Dataset(coords={"session": ["a", "b"], "session_index": ("session", [3, 4])}))
+    array([3., 4.])
+    """
+    if "session_index" in stats.coords and stats.coords["session_index"].dims == (SESSION,):
+        return np.asarray(stats.coords["session_index"].values, dtype=float)
+    if SESSION not in stats.dims:
+        raise DataError(f"statistics: expected a 'session' dim, found dims {tuple(stats.dims)}")
+    return np.arange(stats.sizes[SESSION], dtype=float)
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _session_statistic(stats: xr.Dataset, name: str) -> xr.DataArray:
+    values = _variable(stats, name)
+    if values.dims != (SESSION,):
+        raise DataError(f"statistic {name!r}: expected dims ('session',) for a trajectory, found {tuple(values.dims)}")
+    return values
+
+
+def _variable(stats, name: str) -> xr.DataArray:
+    if not isinstance(stats, xr.Dataset):
+        raise DataError(f"statistics: expected an xarray.Dataset, found {type(stats).__name__}")
+    if name not in stats:
+        raise DataError(f"statistics: no variable {name!r}; available: {sorted(map(str, stats.data_vars))}")
+    return stats[name]
+
+
+def _aligned_positions(predicted: xr.Dataset, stats: xr.Dataset) -> np.ndarray:
+    # predictions are drawn at the data's session positions so that model and data share one x axis
+    if SESSION in predicted.coords and SESSION in stats.coords:
+        index = {str(s): p for s, p in zip(stats[SESSION].values, session_positions(stats))}
+        try:
+            return np.array([index[str(s)] for s in predicted[SESSION].values], dtype=float)
+        except KeyError:
+            pass
+    return session_positions(predicted)
+
+
+def _labels(array, dim: str) -> list[str]:
+    if dim in array.coords:
+        return [str(v) for v in array.coords[dim].values]
+    return [str(i) for i in range(array.sizes[dim])]
+
+
+def _session_ticks(ax, stats, x) -> None:
+    if SESSION not in stats.coords or len(x) > 12 or len(x) == 0:
+        return
+    labels = [str(s) for s in stats[SESSION].values]
+    if max(len(s) for s in labels) > 8:
+        return
+    ax.set_xticks(x, labels, rotation=45 if len(x) > 6 else 0, fontsize=8)
+
+
+def _comparison_values(table, criterion: str):
+    columns = getattr(table, "columns", None)
+    if columns is None:
+        raise DataError(f"comparison: expected a pandas DataFrame from compare(), found {type(table).__name__}")
+    if criterion not in columns:
+        raise DataError(f"comparison: no column {criterion!r}; columns: {[str(c) for c in columns]}")
+    models = [str(m) for m in (table["model"] if "model" in columns else table.index)]
+    return models, np.asarray(table[criterion], dtype=float)
+
+
+def _model_name(fit) -> str:
+    model = getattr(fit, "model", None)
+    return str(getattr(model, "name", model) or "model")
+
+
+def _fit_title(fit) -> str:
+    params = getattr(fit, "params", None) or {}
+    shown = ", ".join(f"{k}={_number(v)}" for k, v in list(params.items())[:4])
+    return f"{_model_name(fit)}: {shown}" if shown else _model_name(fit)
+
+
+def _number(value) -> str:
+    try:
+        return f"{float(value):.3g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _axes(ax):
+    if ax is not None:
+        return ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.2, 3.2), layout="constrained")
+    return fig.add_subplot()
+
+
+def _grid(n: int, ncols: int, *, panel=(3.6, 2.8), colorbar: bool = False) -> tuple:
+    from matplotlib.figure import Figure
+
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    width = panel[0] * ncols + (1.0 if colorbar else 0.0)
+    fig = Figure(figsize=(width, panel[1] * nrows + 0.4), layout="constrained")
+    axes = list(np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel())
+    for ax in axes[n:]:
+        fig.delaxes(ax)
+    return fig, axes[:n]
+

@@ -1,0 +1,167 @@
+"""Figures show exactly the data they are given: each artist's data is checked against its source."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from neurolearn import plot
+from neurolearn.errors import DataError
+
+
+def make_stats(rng, n_sessions=8):
+    """A statistics Dataset in the documented form, with intervals and a pairwise similarity matrix."""
+    sessions = [f"day{i:02d}" for i in range(n_sessions)]
+    t = np.arange(n_sessions)
+    behavior = 0.5 + 0.45 * (1 - np.exp(-t / 2.0))
+    alignment = 0.1 + 0.6 * (1 - np.exp(-t / 3.0))
+    data_vars = {}
+    for name, values in {"behavior": behavior, "task_alignment": alignment}.items():
+        se = 0.02 + 0.01 * rng.random(n_sessions)
+        lower = values - 1.96 * se - 0.01 * rng.random(n_sessions)  # asymmetric, as a percentile interval is
+        upper = values + 1.96 * se
+        data_vars[name] = ("session", values)
+        data_vars[f"{name}_se"] = ("session", se)
+        data_vars[f"{name}_ci"] = (("session", "ci_bound"), np.stack([lower, upper], axis=1), {"level": 0.95})
+    data_vars["behavior_chance"] = ((), 0.5)
+    similarity = np.exp(-np.abs(t[:, None] - t[None, :]) / 3.0) * (0.8 + 0.2 * rng.random((n_sessions, n_sessions)))
+    np.fill_diagonal(similarity, 1.0)
+    data_vars["kernel_similarity"] = (("session", "session_other"), similarity)
+    data_vars["timescale"] = ("session", np.full(n_sessions, np.nan))  # all-NaN: nothing to draw
+    coords = {
+        "session": sessions,
+        "session_other": sessions,
+        "ci_bound": ["lower", "upper"],
+        "session_index": ("session", t),
+    }
+    return xr.Dataset(data_vars, coords=coords)
+
+
+@pytest.fixture
+def stats(rng):
+    return make_stats(rng)
+
+
+def artist(ax, gid, kind="lines"):
+    found = [a for a in getattr(ax, kind) if a.get_gid() == gid]
+    assert len(found) == 1, f"expected one artist with gid {gid!r} in ax.{kind}, found {len(found)}"
+    return found[0]
+
+
+def test_trajectory_line_is_the_statistic_and_bars_are_the_interval(stats):
+    ax = plot.plot_trajectory(stats, "behavior")
+    line = artist(ax, "behavior")
+    np.testing.assert_array_equal(line.get_xdata(), stats.session_index.values)
+    np.testing.assert_array_equal(line.get_ydata(), stats.behavior.values)
+    bars = artist(ax, "behavior_ci", "collections")
+    segments = np.array(bars.get_segments())  # (session, 2 endpoints, xy)
+    np.testing.assert_allclose(segments[:, 0, 0], stats.session_index.values)
+    np.testing.assert_allclose(segments[:, 0, 1], stats.behavior_ci.sel(ci_bound="lower").values)
+    np.testing.assert_allclose(segments[:, 1, 1], stats.behavior_ci.sel(ci_bound="upper").values)
+    chance = artist(ax, "behavior_chance")
+    assert set(np.asarray(chance.get_ydata(), dtype=float)) == {0.5}
+    assert ax.get_ylabel() == plot.LABELS["behavior"]
+
+
+def test_trajectory_uses_interval_in_any_dim_order(stats):
+    swapped = stats.assign(behavior_ci=stats.behavior_ci.transpose("ci_bound", "session"))
+    segments = np.array(artist(plot.plot_trajectory(swapped, "behavior"), "behavior_ci", "collections").get_segments())
+    np.testing.assert_allclose(segments[:, 1, 1], stats.behavior_ci.sel(ci_bound="upper").values)
+
+
+def test_trajectory_without_session_index_uses_order(stats):
+    ax = plot.plot_trajectory(stats.drop_vars("session_index"), "task_alignment")
+    np.testing.assert_array_equal(artist(ax, "task_alignment").get_xdata(), np.arange(stats.sizes["session"]))
+
+
+def test_trajectories_make_one_panel_per_statistic_with_values(stats):
+    fig = plot.plot_trajectories(stats)
+    # timescale is all NaN and kernel_similarity is pairwise: neither is a trajectory
+    assert [ax.get_title() for ax in fig.axes] == ["behavior", "task_alignment"]
+    np.testing.assert_array_equal(artist(fig.axes[1], "task_alignment").get_ydata(), stats.task_alignment.values)
+
+
+def test_kernel_similarity_image_is_the_matrix(stats):
+    ax = plot.plot_kernel_similarity(stats)
+    image = ax.images[0]
+    assert image.get_gid() == "kernel_similarity"
+    np.testing.assert_array_equal(np.asarray(image.get_array()), stats.kernel_similarity.values)
+    assert image.get_clim() == (0.0, 1.0)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(stats.session.values)
+
+
+def test_kernel_similarity_is_drawn_rows_as_session_whatever_the_dim_order(stats):
+    asymmetric = stats.kernel_similarity.copy(data=np.arange(64.0).reshape(8, 8) / 64)
+    ax = plot.plot_kernel_similarity(asymmetric.transpose("session_other", "session"))
+    np.testing.assert_array_equal(np.asarray(ax.images[0].get_array()), asymmetric.values)
+
+
+def test_kernels_one_image_per_session_on_a_shared_symmetric_scale(rng):
+    values = rng.standard_normal((3, 4, 4))
+    kernels = xr.DataArray(values, dims=("session", "condition", "condition_other"), coords={"session": ["a", "b", "c"]})
+    fig = plot.plot_kernels(kernels)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert [im.get_gid() for im in images] == ["a", "b", "c"]
+    for image, expected in zip(images, values):
+        np.testing.assert_array_equal(np.asarray(image.get_array()), expected)
+    scale = np.abs(values).max()
+    assert all(im.get_clim() == (-scale, scale) for im in images)
+
+
+def test_kernels_subsample_many_sessions_keeping_first_and_last(rng):
+    kernels = xr.DataArray(rng.standard_normal((30, 3, 3)), dims=("session", "c", "c2"),
+                           coords={"session": [f"s{i}" for i in range(30)]})
+    gids = [ax.images[0].get_gid() for ax in plot.plot_kernels(kernels, max_sessions=4).axes if ax.images]
+    assert gids[0] == "s0" and gids[-1] == "s29" and len(gids) == 4
+
+
+def test_fit_overlay_draws_prediction_over_data(stats):
+    predicted = xr.Dataset(
+        {"behavior": ("session", np.linspace(0.5, 0.95, 8)), "task_alignment": ("session", np.linspace(0.1, 0.7, 8))},
+        coords={"session": stats.session.values},
+    )
+    fit = SimpleNamespace(model="lazy-rich", params={"gamma0": 2.5}, predicted=predicted)
+    fig = plot.plot_fit(fit, stats)
+    assert [ax.get_title() for ax in fig.axes] == ["behavior", "task_alignment"]
+    for ax in fig.axes:
+        name = ax.get_title()
+        prediction = artist(ax, "prediction")
+        np.testing.assert_array_equal(prediction.get_ydata(), predicted[name].values)
+        np.testing.assert_array_equal(prediction.get_xdata(), stats.session_index.values)
+        np.testing.assert_array_equal(artist(ax, name).get_ydata(), stats[name].values)
+    assert "gamma0=2.5" in fig.get_suptitle()
+
+
+def test_comparison_bars_are_criterion_differences():
+    table = pd.DataFrame({"aic": [31.0, 12.0, 15.5]}, index=pd.Index(["a", "b", "c"], name="model"))
+    ax = plot.plot_comparison(table)
+    widths = {bar.get_gid(): bar.get_width() for bar in ax.patches}
+    assert widths == {"a": 19.0, "b": 0.0, "c": 3.5}
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda s: plot.plot_trajectory(s, "margin"), "no variable 'margin'"),
+        (lambda s: plot.plot_trajectory(s, "kernel_similarity"), "expected dims \\('session',\\)"),
+        (lambda s: plot.plot_kernel_similarity(s, "behavior"), "expected dims \\('session', 'session_other'\\)"),
+        (lambda s: plot.plot_trajectories(s[["timescale"]]), "at least one per-session statistic"),
+        (lambda s: plot.plot_kernels(s.behavior), "expected a DataArray with dims"),
+        (lambda s: plot.plot_fit(object(), s), "expected a FitResult"),
+        (lambda s: plot.plot_comparison(pd.DataFrame({"bic": [1.0]})), "no column 'aic'"),
+    ],
+)
+def test_bad_input_names_what_was_expected(stats, call, message):
+    with pytest.raises(DataError, match=message):
+        call(stats)
+
+
+def test_figures_render_to_png(stats, tmp_path):
+    fig = plot.plot_trajectories(stats)
+    path = tmp_path / "trajectories.png"
+    fig.savefig(path, dpi=60)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
