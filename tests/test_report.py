@@ -1,0 +1,96 @@
+"""The HTML report is self-contained and shows exactly the figures and tables it was given."""
+
+from __future__ import annotations
+
+import base64
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from neurolearn.errors import DataError
+from neurolearn.report import ReportFigure, Section, embedded_images, figure_to_png, render_report, write_report
+
+
+class Collector(HTMLParser):
+    """Independent reading of the page: every tag with its attributes, and the visible text."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.text, self.open = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in {"meta", "img", "br", "link"}:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"unbalanced </{tag}> after {self.open[-3:]}"
+        self.open.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(page):
+    collector = Collector()
+    collector.feed(page)
+    collector.close()
+    assert collector.open == [], f"unclosed tags {collector.open}"
+    return collector
+
+
+def png_of(values):
+    fig = Figure(figsize=(2, 1.5))
+    fig.add_subplot().plot(values)
+    return figure_to_png(fig, dpi=40)
+
+
+def test_every_figure_is_inlined_byte_for_byte_and_nothing_is_fetched(tmp_path):
+    pngs = {"a.png": png_of([0, 1, 3]), "b.png": png_of([3, 1, 0])}
+    sections = [
+        Section("first", "one", figures=[ReportFigure("a.png", pngs["a.png"], "rising")]),
+        Section("second", "two", figures=[ReportFigure("b.png", pngs["b.png"], "falling")]),
+    ]
+    path = write_report(tmp_path / "out" / "report.html", "Demo", sections)
+    page = path.read_text(encoding="utf-8")
+    assert embedded_images(page) == pngs
+    images = [attrs for tag, attrs in parse(page).tags if tag == "img"]
+    assert len(images) == 2
+    for attrs in images:
+        assert attrs["src"].startswith("data:image/png;base64,")
+        assert base64.b64decode(attrs["src"].split(",", 1)[1]) == pngs[attrs["data-file"]]
+    # self-contained: no scripts, no linked style sheets, no remote URLs
+    assert "<script" not in page and "<link" not in page and "http://" not in page and "https://" not in page
+
+
+def test_tables_show_the_values_and_text_is_escaped():
+    table = pd.DataFrame({"model": ["lazy-rich", "silent-alignment"], "aic": [12.345678, 20.0]})
+    page = render_report("<b>title</b>", [Section("fits & <models>", "a < b\n\nsecond paragraph", tables=[("AIC", table)])])
+    parsed = parse(page)
+    text = " ".join(parsed.text)
+    assert "<b>title</b>" in text  # shown literally, not interpreted
+    assert "fits & <models>" in text and "a < b" in text
+    cells = [t.strip() for t in parsed.text if t.strip()]
+    assert "12.35" in cells and "silent-alignment" in cells
+    assert [tag for tag, _ in parsed.tags].count("p") >= 3
+    assert ("tr", {}) in parsed.tags
+
+
+def test_navigation_lists_sections_when_there_are_several():
+    page = render_report("t", [Section("one"), Section("two")])
+    links = [attrs["href"] for tag, attrs in parse(page).tags if tag == "a"]
+    assert links == ["#section-0", "#section-1"]
+
+
+def test_figure_must_be_png():
+    with pytest.raises(DataError, match="expected PNG bytes"):
+        ReportFigure("x.png", b"GIF89a")
+
+
+def test_figure_to_png_renders_the_figure():
+    bright = png_of(np.zeros(3))
+    assert bright[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png_of([0, 1]) != png_of([1, 0])
