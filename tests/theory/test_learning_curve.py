@@ -1,0 +1,137 @@
+"""Kernel-regression learning curves: THEORY.md's table, an independent root solve, and direct simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from neurolearn.errors import DataError
+from neurolearn.theory.learning_curve import kernel_generalization_error, power_law_generalization_error
+
+MODES = np.arange(1, 401, dtype=float)
+EIGENVALUES = MODES**-1.5
+TARGET_POWER = MODES**-2.0 / np.sum(MODES**-2.0)
+
+# THEORY.md section 1, "Predicted generalisation from a kernel" (3 significant figures)
+REFERENCE_N_TRAIN = [5, 10, 20, 40, 80, 160, 320]
+REFERENCE_ERROR = [0.279, 0.152, 0.0772, 0.0373, 0.0168, 0.00647, 0.00115]
+
+
+def test_reproduces_theory_reference_table():
+    error = kernel_generalization_error(EIGENVALUES, TARGET_POWER, REFERENCE_N_TRAIN)
+    for computed, reference in zip(error, REFERENCE_ERROR):
+        # agree to the table's last printed digit
+        half_unit = 0.5 * 10 ** (np.floor(np.log10(reference)) - 2)
+        assert abs(computed - reference) <= half_unit, (computed, reference)
+
+
+def _plain_error(eta, power, p, ridge, noise):
+    """The same equations solved plainly with scipy's brentq in log(kappa), gamma as 1 - sum."""
+
+    def g(log_kappa):
+        kappa = np.exp(log_kappa)
+        return kappa - ridge - kappa * np.sum(eta / (p * eta + kappa))
+
+    kappa = np.exp(brentq(g, -200.0, np.log(ridge + eta.sum()) + 1.0, xtol=1e-14, rtol=1e-15))
+    gamma = np.sum(p * eta**2 / (p * eta + kappa) ** 2)
+    return (np.sum(power * kappa**2 / (p * eta + kappa) ** 2) + noise * gamma) / (1.0 - gamma)
+
+
+@pytest.mark.parametrize("ridge", [0.0, 1e-4, 0.1])
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+def test_matches_plain_root_solve(ridge, noise):
+    rng = np.random.default_rng(3)
+    eta = rng.exponential(size=50) ** 3
+    power = rng.exponential(size=50)
+    for p in [0.5, 3.0, 20.0, 45.0]:
+        expected = _plain_error(eta, power, p, ridge, noise)
+        got = kernel_generalization_error(eta, power, p, ridge=ridge, noise=noise)
+        np.testing.assert_allclose(got, expected, rtol=1e-8)
+
+
+def test_no_data_gives_total_power_and_shape_follows_n_train():
+    error = kernel_generalization_error(EIGENVALUES, TARGET_POWER, [[0.0, 10.0], [20.0, 0.0]])
+    assert error.shape == (2, 2)
+    assert error[0, 0] == pytest.approx(1.0) and error[1, 1] == pytest.approx(1.0)
+    assert np.ndim(kernel_generalization_error(EIGENVALUES, TARGET_POWER, 10)) == 0
+
+
+def test_ridgeless_interpolation_threshold():
+    # P' >= M modes: kappa = 0, gamma = M/P'; zero bias, noise variance sigma^2 gamma/(1-gamma)
+    eta, power = EIGENVALUES[:20], TARGET_POWER[:20]
+    np.testing.assert_allclose(kernel_generalization_error(eta, power, [20.0, 40.0]), [0.0, 0.0], atol=1e-12)
+    assert kernel_generalization_error(eta, power, 20.0, noise=0.1) == np.inf
+    assert kernel_generalization_error(eta, power, 40.0, noise=0.1) == pytest.approx(0.1 * 0.5 / 0.5)
+    # just below the threshold the error grows without bound with noise (double descent)
+    below = kernel_generalization_error(eta, power, [10.0, 18.0, 19.9], noise=0.1)
+    assert below[2] > below[1] > below[0]
+
+
+def test_error_decreases_with_data_and_increases_with_noise():
+    p = np.geomspace(1, 300, 30)
+    clean = kernel_generalization_error(EIGENVALUES, TARGET_POWER, p)
+    noisy = kernel_generalization_error(EIGENVALUES, TARGET_POWER, p, ridge=1e-3, noise=0.05)
+    assert np.all(np.diff(clean) < 0)
+    assert np.all(noisy > clean)
+
+
+def _simulated_error(n_train, n_draws, rng):
+    """Ridgeless kernel regression on Gaussian features with the reference spectrum, exact test error.
+
+    Features phi_k(x) = z_k with z ~ N(0, 1) are orthonormal eigenfunctions; the kernel is
+    K(x, x') = sum_k eta_k z_k z'_k and the target sum_k w_k z_k with w_k^2 = v_k^2. The test error of the
+    fitted coefficients is sum_k (w_k - w_hat_k)^2, exactly (no test sampling).
+    """
+    w = np.sqrt(TARGET_POWER)
+    errors = np.empty(n_draws)
+    for draw in range(n_draws):
+        z = rng.standard_normal((n_train, MODES.size))
+        kernel = (z * EIGENVALUES) @ z.T
+        dual = np.linalg.solve(kernel, z @ w)
+        w_hat = EIGENVALUES * (z.T @ dual)
+        errors[draw] = np.sum((w - w_hat) ** 2)
+    return errors.mean(), errors.std(ddof=1) / np.sqrt(n_draws)
+
+
+@pytest.mark.parametrize("n_train, n_draws", [(40, 200), (160, 60)])
+def test_agrees_with_simulated_kernel_regression(n_train, n_draws):
+    # the theory is asymptotic in P': below ~20 examples the simulated error is 3-7 % higher (many SEs at
+    # thousands of draws), see test_finite_size_excess_shrinks_with_data
+    rng = np.random.default_rng(n_train)
+    mean, se = _simulated_error(n_train, n_draws, rng)
+    theory = kernel_generalization_error(EIGENVALUES, TARGET_POWER, n_train)
+    assert abs(mean - theory) < 2.5 * se, (mean, se, theory)
+
+
+def test_finite_size_excess_shrinks_with_data():
+    rng = np.random.default_rng(7)
+    excess = []
+    for n_train in (5, 20):
+        mean, _ = _simulated_error(n_train, 600, rng)
+        excess.append(mean / kernel_generalization_error(EIGENVALUES, TARGET_POWER, n_train) - 1.0)
+    assert 0.0 < excess[1] < excess[0] < 0.12, excess
+
+
+def test_power_law_helper_normalises_both_spectra():
+    expected = kernel_generalization_error(3.0 * EIGENVALUES, TARGET_POWER, REFERENCE_N_TRAIN)
+    np.testing.assert_allclose(power_law_generalization_error(REFERENCE_N_TRAIN, 1.5, 2.0), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"eigenvalues": [1.0, -0.5]}, "eigenvalues >= 0"),
+        ({"eigenvalues": [[1.0, 0.5]]}, "1-D array"),
+        ({"eigenvalues": [1.0, np.nan]}, "finite eigenvalues"),
+        ({"eigenvalues": [0.0, 0.0]}, "at least one positive eigenvalue"),
+        ({"target_power": [1.0]}, "one value per eigenvalue"),
+        ({"n_train": -1.0}, "n_train >= 0"),
+        ({"ridge": -1.0}, "ridge >= 0"),
+        ({"noise": np.inf}, "noise >= 0"),
+    ],
+)
+def test_bad_input_raises_data_error(kwargs, message):
+    arguments = {"eigenvalues": [1.0, 0.5], "target_power": [0.5, 0.5], "n_train": 3.0} | kwargs
+    with pytest.raises(DataError, match=message):
+        kernel_generalization_error(**arguments)
