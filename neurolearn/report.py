@@ -26,6 +26,13 @@ __all__ = [
     "render_report",
     "write_report",
     "embedded_images",
+    "analysis_section",
+    "build_report",
+    "fit_table",
+    "statistics_table",
+    "fit_view",
+    "FitView",
+    "save_figures",
 ]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -177,7 +184,260 @@ def embedded_images(page: str) -> dict[str, bytes]:
     return {html.unescape(name): base64.b64decode(data) for name, data in pattern.findall(page)}
 
 
+def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "", dpi: int = 100) -> Section:
+    """The standard section for one dataset: its statistics, kernels, fits and model comparison.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name; figure files are called ``{name}_<what>.png``.
+    stats : xarray.Dataset
+        Statistics over ``session`` (:func:`neurolearn.summarize`).
+    fits : sequence of FitResult or dict
+        Fits of theory models to ``stats`` (objects, or ``FitResult.to_dict()`` read back from JSON).
+    kernels : xarray.DataArray, optional
+        Per-session kernels ``(session, condition, condition)`` to show.
+    text : str
+        Paragraphs shown under the heading.
+    dpi : int
+        Resolution of the embedded figures.
+
+    Returns
+    -------
+    Section
+        Figures: statistic trajectories with intervals, kernel similarity (if present), kernels (if given),
+        one overlay per fit, model comparison (two or more fits). Tables: per-session statistics with
+        intervals, fitted parameters, model comparison.
+    """
+    from neurolearn import plot
+
+    fits = [fit_view(f) for f in fits]
+    figures, tables = [], []
+
+    def add(what, fig, caption):
+        figures.append(ReportFigure(f"{_slug(name)}_{what}.png", figure_to_png(fig, dpi=dpi), caption))
+
+    names = plot.trajectory_statistics(stats)
+    if names:
+        add("statistics", plot.plot_trajectories(stats, names, title=name),
+            "Statistics across sessions; bars are bootstrap intervals, dashed lines chance levels.")
+        tables.append(("Statistics per session (estimate [interval])", statistics_table(stats, names)))
+    for pairwise in ("kernel_similarity", "code_overlap"):
+        if pairwise in stats and set(stats[pairwise].dims) == {"session", "session_other"}:
+            add(pairwise, plot.plot_kernel_similarity(stats, pairwise).figure,
+                f"{plot.LABELS.get(pairwise, pairwise)} between every pair of sessions.")
+    if kernels is not None:
+        add("kernels", plot.plot_kernels(kernels), "Representation kernel (condition x condition) per session.")
+    for fit in fits:
+        if fit.predicted is not None and fit.predicted.data_vars:
+            add(f"fit_{_slug(fit.label)}", plot.plot_fit(fit, stats),
+                f"Fit of {fit.label} (line) over the data it was fitted to.")
+    if fits:
+        tables.append(("Fitted parameters", fit_table(fits)))
+    if len(fits) > 1:
+        comparison = _comparison(fits)
+        ax = plot.plot_comparison(comparison)
+        add("comparison", ax.figure, "Akaike information criterion of each model relative to the best.")
+        tables.append(("Model comparison", comparison))
+    return Section(name, text, figures, tables)
+
+
+def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "neurolearn report",
+                 summary: str = "", texts: dict | None = None, kernels: dict | None = None,
+                 figure_dir=None, dpi: int = 100) -> tuple[Path, list[Path]]:
+    """One section per dataset (:func:`analysis_section`), written as one HTML file.
+
+    Parameters
+    ----------
+    path : path-like
+        The HTML file to write.
+    stats : dict
+        Dataset name -> statistics Dataset.
+    fits, texts, kernels : dict, optional
+        Dataset name -> fits / explanatory text / per-session kernels.
+    title, summary : str
+        Report title and the text under it.
+    figure_dir : path-like, optional
+        Also save every figure there as the PNG file it is named after (the same bytes as embedded).
+    dpi : int
+
+    Returns
+    -------
+    (Path, list of Path)
+        The report and the saved figure files (empty without ``figure_dir``).
+    """
+    fits, texts, kernels = fits or {}, texts or {}, kernels or {}
+    sections = [
+        analysis_section(name, data, fits.get(name, ()), kernels=kernels.get(name), text=texts.get(name, ""),
+                         dpi=dpi)
+        for name, data in stats.items()
+    ]
+    saved = save_figures(sections, figure_dir) if figure_dir is not None else []
+    return write_report(path, title, sections, summary=summary), saved
+
+
+def save_figures(sections: Sequence[Section], folder) -> list[Path]:
+    """Save every figure of ``sections`` into ``folder`` under its name; return the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for section in sections:
+        for figure in section.figures:
+            target = folder / figure.name
+            target.write_bytes(figure.png)
+            paths.append(target)
+    return paths
+
+
+def statistics_table(stats, names: Sequence[str]):
+    """Per-session table: one column per statistic, cells ``estimate [lower, upper]``.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> stats = xr.Dataset({"margin": ("session", [0.5]),
+    ...                     "margin_ci": (("session", "ci_bound"), [[0.4, 0.7]])},
+    ...                    coords={"session": ["d0"], "ci_bound": ["lower", "upper"]})
+    >>> statistics_table(stats, ["margin"]).loc["d0", "margin"]
+    '0.5 [0.4, 0.7]'
+    """
+    import numpy as np
+    import pandas as pd
+
+    sessions = [str(s) for s in stats["session"].values] if "session" in stats.coords else None
+    columns = {}
+    for name in names:
+        values = np.asarray(stats[name].values, dtype=float)
+        ci = f"{name}_ci"
+        if ci in stats:
+            bounds = stats[ci].transpose("session", "ci_bound")
+            lower = np.asarray(bounds.sel(ci_bound="lower").values, dtype=float)
+            upper = np.asarray(bounds.sel(ci_bound="upper").values, dtype=float)
+            columns[name] = [f"{_fmt(v)} [{_fmt(lo)}, {_fmt(hi)}]" for v, lo, hi in zip(values, lower, upper)]
+        else:
+            columns[name] = [_fmt(v) for v in values]
+    table = pd.DataFrame(columns, index=sessions)
+    table.index.name = "session"
+    return table
+
+
+def fit_table(fits):
+    """One row per fitted parameter: model, estimate, interval, whether the data pin it down.
+
+    Examples
+    --------
+    >>> row = fit_table([{"model": "m", "params": {"a": 1.0}, "ci": {"a": [0.5, 2.0]},
+    ...                   "identifiable": {"a": True}, "success": True}]).iloc[0]
+    >>> row["parameter"], float(row["estimate"]), float(row["lower"]), float(row["upper"]), row["status"]
+    ('a', 1.0, 0.5, 2.0, 'identifiable')
+    """
+    import pandas as pd
+
+    rows = []
+    for fit in map(fit_view, fits):
+        for parameter, value in fit.params.items():
+            free = parameter in fit.ci
+            lower, upper = fit.ci.get(parameter, (None, None))
+            rows.append({
+                "model": fit.label,
+                "parameter": parameter,
+                "estimate": _float(value),
+                "lower": _float(lower),
+                "upper": _float(upper),
+                "status": ("fixed" if not free else "identifiable" if fit.identifiable.get(parameter, True)
+                           else "not identifiable"),
+                "converged": bool(fit.success),
+            })
+    return pd.DataFrame(rows, columns=["model", "parameter", "estimate", "lower", "upper", "status", "converged"])
+
+
+def fit_view(fit) -> "FitView":
+    """A :class:`FitView` of ``fit`` (a FitResult, its ``to_dict()`` form, or already a view)."""
+    return fit if isinstance(fit, FitView) else FitView(fit)
+
+
+class FitView:
+    """Read-only view of a fit, whether a :class:`~neurolearn.fit.FitResult` or its ``to_dict()`` form.
+
+    Gives ``label``, ``model``, ``params``, ``ci``, ``identifiable``, ``aic``, ``bic``, ``success``,
+    ``message`` and ``predicted`` (a Dataset over ``session``; rebuilt from the dictionary's ``session`` and
+    ``predicted`` lists when read back from JSON), so the report treats fits from memory and from files alike.
+    """
+
+    def __init__(self, fit):
+        source = fit.to_dict() if hasattr(fit, "to_dict") else fit
+        if not isinstance(source, dict) or "model" not in source:
+            from neurolearn.errors import DataError
+
+            raise DataError(f"fit: expected a FitResult or its to_dict() form, found {type(fit).__name__}")
+        self.original = fit
+        self.model = str(source["model"])
+        self.label = str(source.get("label") or self.model)
+        self.params = dict(source.get("params") or {})
+        self.ci = {k: tuple(v) for k, v in (source.get("ci") or {}).items()}
+        self.identifiable = dict(source.get("identifiable") or {})
+        self.aic = _float(source.get("aic"))
+        self.bic = _float(source.get("bic"))
+        self.success = bool(source.get("success", True))
+        self.message = str(source.get("message") or "")
+        self.predicted = getattr(fit, "predicted", None)
+        if self.predicted is None and source.get("predicted"):
+            self.predicted = _predicted_dataset(source)
+
+
 # --- helpers -------------------------------------------------------------------------------------------
+
+
+def _predicted_dataset(source: dict):
+    import numpy as np
+    import xarray as xr
+
+    sessions = source.get("session") or list(range(len(next(iter(source["predicted"].values())))))
+    data = {name: ("session", np.array([_float(v) for v in values], dtype=float))
+            for name, values in source["predicted"].items()}
+    coords = {"session": [str(s) for s in sessions]}
+    if source.get("training_time"):
+        coords["training_time"] = ("session", np.array([_float(v) for v in source["training_time"]], dtype=float))
+    return xr.Dataset(data, coords=coords)
+
+
+def _comparison(fits):
+    import pandas as pd
+
+    try:
+        from neurolearn.fit import compare
+
+        originals = [f.original for f in fits if not isinstance(f.original, dict)]
+        if len(originals) == len(fits):
+            return compare(originals)
+    except ImportError:
+        pass
+    table = pd.DataFrame({
+        "model": [f.label for f in fits],
+        "aic": [f.aic for f in fits],
+        "bic": [f.bic for f in fits],
+        "converged": [f.success for f in fits],
+    })
+    table["delta_aic"] = table["aic"] - table["aic"].min()
+    return table.sort_values("aic").reset_index(drop=True)
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower() or "figure"
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _fmt(value) -> str:
+    value = _float(value)
+    return "—" if value != value else f"{value:.3g}"
 
 
 def _escape(text) -> str:

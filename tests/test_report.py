@@ -94,3 +94,80 @@ def test_figure_to_png_renders_the_figure():
     bright = png_of(np.zeros(3))
     assert bright[:8] == b"\x89PNG\r\n\x1a\n"
     assert png_of([0, 1]) != png_of([1, 0])
+
+
+def synthetic_stats(n=6):
+    import xarray as xr
+
+    sessions = [f"day{i}" for i in range(n)]
+    values = np.linspace(0.5, 0.9, n)
+    return xr.Dataset(
+        {
+            "behavior": ("session", values),
+            "behavior_ci": (("session", "ci_bound"), np.stack([values - 0.05, values + 0.04], 1)),
+            "margin": ("session", np.linspace(0.1, 1.0, n)),
+            "kernel_similarity": (("session", "session_other"), np.eye(n)),
+        },
+        coords={"session": sessions, "session_other": sessions, "ci_bound": ["lower", "upper"],
+                "session_index": ("session", np.arange(n))},
+    )
+
+
+def fit_dict(label, aic, n=6):
+    # the JSON form of FitResult.to_dict(), as `neurolearn fit` writes it
+    return {
+        "model": label, "label": label, "success": True, "message": "ok",
+        "params": {"gamma0": 2.0, "time_scale": 0.5}, "ci": {"gamma0": [1.5, 2.5]},
+        "identifiable": {"gamma0": True}, "aic": aic, "bic": aic + 1.0,
+        "session": [f"day{i}" for i in range(n)], "training_time": list(np.arange(n) * 0.5),
+        "predicted": {"behavior": list(np.linspace(0.52, 0.88, n))},
+    }
+
+
+def test_analysis_section_shows_statistics_fits_and_comparison():
+    from neurolearn.report import analysis_section
+
+    stats = synthetic_stats()
+    section = analysis_section("rich learner", stats, [fit_dict("lazy-rich", 10.0), fit_dict("silent-alignment", 13.0)])
+    names = [f.name for f in section.figures]
+    assert names == ["rich-learner_statistics.png", "rich-learner_kernel_similarity.png",
+                     "rich-learner_fit_lazy-rich.png", "rich-learner_fit_silent-alignment.png",
+                     "rich-learner_comparison.png"]
+    captions = [caption for caption, _ in section.tables]
+    assert captions == ["Statistics per session (estimate [interval])", "Fitted parameters", "Model comparison"]
+    statistics, parameters, comparison = (table for _, table in section.tables)
+    assert statistics.loc["day0", "behavior"] == "0.5 [0.45, 0.54]"
+    gamma = parameters[parameters.parameter == "gamma0"]
+    assert gamma.lower.tolist() == [1.5, 1.5] and gamma.status.tolist() == ["identifiable"] * 2
+    assert parameters[parameters.parameter == "time_scale"].status.tolist() == ["fixed"] * 2
+    assert comparison.model.tolist() == ["lazy-rich", "silent-alignment"]
+    assert comparison.delta_aic.tolist() == [0.0, 3.0]
+
+
+def test_fit_read_back_from_json_is_plotted_at_its_predicted_values():
+    from neurolearn import plot
+    from neurolearn.report import fit_view
+
+    stats, fit = synthetic_stats(), fit_dict("lazy-rich", 1.0)
+    fig = plot.plot_fit(fit_view(fit), stats)
+    prediction = [line for line in fig.axes[0].lines if line.get_gid() == "prediction"][0]
+    np.testing.assert_allclose(prediction.get_ydata(), fit["predicted"]["behavior"])
+    np.testing.assert_allclose(prediction.get_xdata(), np.arange(6))
+
+
+def test_build_report_saves_the_figures_it_embeds(tmp_path):
+    from neurolearn.report import build_report
+
+    path, saved = build_report(tmp_path / "report.html", {"a": synthetic_stats()}, {"a": [fit_dict("m", 1.0)]},
+                               figure_dir=tmp_path / "figures")
+    embedded = embedded_images(path.read_text())
+    assert sorted(embedded) == sorted(p.name for p in saved) and len(saved) == 3
+    for file in saved:
+        assert embedded[file.name] == file.read_bytes()
+
+
+def test_fit_that_is_not_a_fit_is_refused():
+    from neurolearn.report import fit_view
+
+    with pytest.raises(DataError, match="expected a FitResult or its to_dict"):
+        fit_view({"params": {}})
