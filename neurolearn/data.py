@@ -46,6 +46,7 @@ __all__ = [
     "validate_recording",
     "condition_means",
     "session_recordings",
+    "trial_splits",
     "se_name",
     "ci_name",
 ]
@@ -181,6 +182,40 @@ def session_recordings(tree: xr.DataTree) -> dict[str, xr.DataArray]:
     if not out:
         raise DataError("expected at least one session in the DataTree, found none")
     return out
+
+
+def trial_splits(recording: xr.DataArray, by: str, *, n_splits: int = 2, random_state=None) -> np.ndarray:
+    """Assign every trial to one of ``n_splits`` disjoint splits, balanced within each ``by`` condition.
+
+    Within a condition, trials are shuffled and dealt round-robin, so split sizes differ by at most one and
+    every split gets a trial from every condition that has at least ``n_splits`` trials.
+
+    Raises :class:`DataError` if ``by`` is missing or a condition has fewer than ``n_splits`` trials.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray(np.zeros((6, 1)), dims=("trial", "neuron"),
+    ...                    coords={"stimulus": ("trial", [0, 0, 0, 1, 1, 1])})
+    >>> split = trial_splits(rec, "stimulus", random_state=0)
+    >>> np.bincount(split[:3]).tolist(), np.bincount(split[3:]).tolist()
+    ([2, 1], [2, 1])
+    """
+    if by not in recording.coords or recording.coords[by].dims != (TRIAL,):
+        available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
+        raise DataError(f"expected a trial coord {by!r} to split conditions by; available trial coords: {available}")
+    rng = np.random.default_rng(random_state)
+    labels = np.asarray(recording.coords[by].values)
+    conditions, codes = np.unique(labels, return_inverse=True)
+    split = np.empty(codes.size, dtype=int)
+    for k, condition in enumerate(conditions.tolist()):
+        trials = np.flatnonzero(codes == k)
+        if trials.size < n_splits:
+            raise DataError(
+                f"condition {condition!r} of {by!r}: expected at least {n_splits} trials to split, found {trials.size}"
+            )
+        split[rng.permutation(trials)] = np.arange(trials.size) % n_splits
+    return split
 
 
 def _is_dask(array: xr.DataArray) -> bool:
