@@ -1,0 +1,212 @@
+"""Parameter intervals: profile likelihood (default) and parametric bootstrap.
+
+Profile likelihood
+------------------
+For parameter j the profile ``chi2_p(theta_j)`` is the chi-square minimised over all other free parameters with
+theta_j held fixed. The interval at level ``L`` is ``{theta_j : chi2_p(theta_j) - chi2_min <= q}``, ``q`` the
+``L`` quantile of chi-square with 1 degree of freedom (3.84 for 95%) -- Wilks' theorem, exact for a model linear
+in its parameters, and far better than ``estimate +- 1.96 SE`` for the curved, bounded parameters of learning
+curves (it is invariant to reparameterisation, e.g. log scale).
+
+Each end is found by root-finding on the signed root deviance ``sqrt(chi2_p - chi2_min)``, which is close to
+linear in the parameter, so a secant started at the Wald guess ``estimate + sqrt(q) * SE`` lands in a few
+re-optimisations, each warm-started from the neighbouring profile point. If the bound of the search box is
+reached before the deviance reaches ``q`` the interval is open on that side: the data do not pin the parameter
+down, and the parameter is flagged non-identifiable (its interval runs to the bound; it is never reported as
+precise).
+
+Parametric bootstrap
+--------------------
+Statistics are resimulated as prediction + Gaussian noise with each value's SE, the model is refitted from the
+estimate, and the percentile interval of the refitted values is reported. An interval that reaches within 0.1%
+of the box edge is flagged like an open profile.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.stats import chi2 as chi2_distribution
+
+from neurolearn.fitting.multistart import DIFF_STEP, local_fit
+
+__all__ = ["profile_intervals", "bootstrap_intervals", "BetterMinimum"]
+
+# Accept an interval end once the root deviance is within this of sqrt(q) (Delta chi2 within ~0.08 at 95%).
+_ROOT_TOLERANCE = 0.02
+_MAX_STEPS = 14
+# Unit-box distance from an edge that counts as reaching it.
+_EDGE = 1e-3
+
+
+class BetterMinimum(Exception):
+    """A profile found a lower chi-square than the reported optimum: the optimum must be moved there."""
+
+    def __init__(self, u):
+        super().__init__("profile found a lower minimum")
+        self.u = u
+
+
+def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95):
+    """Profile-likelihood interval of every free parameter.
+
+    Parameters
+    ----------
+    problem : FitProblem
+    u_hat : ndarray
+        Optimum in the unit box.
+    chi2_hat : float
+        Chi-square at the optimum.
+    unit_se : ndarray
+        Wald standard errors in the unit box (inf/NaN where unknown), only used to place the first step.
+    level : float
+
+    Returns
+    -------
+    intervals : ndarray, shape (n_free, 2)
+        Unit-box interval ends.
+    open_ends : ndarray of bool, shape (n_free, 2)
+        Whether each end stopped at the box edge (profile flatter than ``q`` up to the bound).
+    limited_by : list of set of int
+        For each parameter, the other parameters that sit at a box edge at one of its interval ends but not at
+        the optimum: the interval there is set by *their* search box, not by the data (a confounded pair).
+    n_evaluations : int
+        Profile re-optimisations run.
+
+    Raises
+    ------
+    BetterMinimum
+        If a profile point has a chi-square clearly below ``chi2_hat``.
+    """
+    q = float(chi2_distribution.ppf(level, 1))
+    target = np.sqrt(q)
+    p = problem.n_free
+    intervals = np.empty((p, 2))
+    open_ends = np.zeros((p, 2), dtype=bool)
+    limited_by = [set() for _ in range(p)]
+    at_edge_hat = _at_edge(u_hat)
+    n_eval = 0
+    for j in range(p):
+        for k, side in enumerate((-1.0, 1.0)):
+            end, is_open, n, u_end = _profile_end(problem, j, side, u_hat, chi2_hat, unit_se[j], target)
+            intervals[j, k] = end
+            open_ends[j, k] = is_open
+            n_eval += n
+            pinned = _at_edge(u_end) & ~at_edge_hat
+            pinned[j] = False
+            limited_by[j].update(np.flatnonzero(pinned).tolist())
+    return intervals, open_ends, limited_by, n_eval
+
+
+def bootstrap_intervals(problem, u_hat, prediction, level=0.95, n_boot=200, rng=None):
+    """Parametric-bootstrap percentile interval of every free parameter.
+
+    Returns
+    -------
+    intervals : ndarray, shape (n_free, 2)
+        Unit-box percentile interval ends.
+    open_ends : ndarray of bool, shape (n_free, 2)
+        Whether each end lies within 0.1% of the box edge.
+    samples : ndarray, shape (n_converged, n_free)
+        Unit-box estimates of the replicates that converged.
+    n_failed : int
+        Replicates whose refit did not converge (excluded).
+    """
+    rng = np.random.default_rng(rng)
+    samples = []
+    n_failed = 0
+    for _ in range(n_boot):
+        noise = rng.standard_normal(problem.data.shape) * problem.se
+        replicate = problem.with_data(np.where(problem.mask, prediction + noise, np.nan))
+        opt = local_fit(replicate, u_hat)
+        if opt.success:
+            samples.append(opt.u)
+        else:
+            n_failed += 1
+    samples = np.array(samples).reshape(-1, problem.n_free)
+    alpha = (1.0 - level) / 2.0
+    if len(samples) < 2:
+        intervals = np.full((problem.n_free, 2), np.nan)
+    else:
+        intervals = np.quantile(samples, [alpha, 1.0 - alpha], axis=0).T
+    open_ends = np.column_stack([intervals[:, 0] <= _EDGE, intervals[:, 1] >= 1.0 - _EDGE])
+    return intervals, open_ends, samples, n_failed
+
+
+def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target):
+    """Walk from the optimum along parameter ``j`` in direction ``side`` to where the root deviance hits target."""
+    edge = 0.0 if side < 0 else 1.0
+    d_max = abs(edge - u_hat[j])
+    if d_max < 1e-9:
+        return edge, True, 0, u_hat
+    step = target * se_j if np.isfinite(se_j) and se_j > 1e-6 else 0.1
+    d = min(step, d_max)
+    inside = (0.0, 0.0)  # (distance, root deviance) known below target; the optimum itself
+    outside = None  # first known above target
+    warm = {0.0: u_hat}
+    n_eval = 0
+    for _ in range(_MAX_STEPS):
+        start = warm[min(warm, key=lambda x: abs(x - d))]
+        u_point, chi2_point = _profile_point(problem, j, u_hat[j] + side * d, start)
+        n_eval += 1
+        delta = chi2_point - chi2_hat
+        if delta < -1e-3 * max(1.0, chi2_hat):
+            raise BetterMinimum(u_point)
+        warm[d] = u_point
+        r = np.sqrt(max(delta, 0.0))
+        if abs(r - target) < _ROOT_TOLERANCE:
+            return u_hat[j] + side * d, False, n_eval, u_point
+        if r < target:
+            inside = (d, r)
+            if d >= d_max - 1e-12:
+                return edge, True, n_eval, u_point
+        else:
+            outside = (d, r)
+        d = _next_distance(inside, outside, target, d_max)
+    # out of steps: report the outer bracket (conservative) or the edge
+    if outside is None:
+        return edge, True, n_eval, warm[inside[0]]
+    return u_hat[j] + side * outside[0], False, n_eval, warm[outside[0]]
+
+
+def _at_edge(u):
+    u = np.asarray(u)
+    return (u <= _EDGE) | (u >= 1.0 - _EDGE)
+
+
+def _next_distance(inside, outside, target, d_max):
+    (d_in, r_in) = inside
+    if outside is None:
+        # extrapolate the (near-linear) root deviance through the last inside point, at most 4x further
+        slope = r_in / d_in if d_in > 0 and r_in > 0 else 0.0
+        d_new = d_in + (target - r_in) / slope if slope > 0 else 4.0 * d_in
+        d_new = min(max(d_new, 1.5 * d_in), 4.0 * d_in)
+        return min(d_new, d_max)
+    d_out, r_out = outside
+    # regula falsi between the brackets, pulled to the midpoint when it would barely move (keeps it from stalling)
+    d_new = d_in + (target - r_in) * (d_out - d_in) / (r_out - r_in)
+    width = d_out - d_in
+    if not (d_in + 0.1 * width <= d_new <= d_out - 0.1 * width):
+        d_new = 0.5 * (d_in + d_out)
+    return d_new
+
+
+def _profile_point(problem, j, value, start):
+    """Minimise chi-square over all free parameters but ``j``, held at unit value ``value``."""
+    value = float(np.clip(value, 0.0, 1.0))
+    others = np.delete(np.arange(problem.n_free), j)
+    u = np.array(start, dtype=float)
+    u[j] = value
+    if others.size == 0:
+        r = problem.residuals(u)
+        return u, float(r @ r)
+
+    def residuals(w):
+        u[others] = w
+        return problem.residuals(u)
+
+    res = least_squares(residuals, np.clip(u[others], 0.0, 1.0), bounds=(0.0, 1.0), method="trf",
+                        diff_step=DIFF_STEP, max_nfev=50 * others.size + 50)
+    out = u.copy()
+    out[others] = res.x
+    return out, float(2.0 * res.cost)

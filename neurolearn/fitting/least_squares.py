@@ -1,0 +1,271 @@
+"""``fit``: a theory model fitted to per-session statistics by weighted least squares.
+
+The steps, each in its own module: :mod:`~neurolearn.fitting.problem` joins model and statistics (weights,
+time mapping, search box); :mod:`~neurolearn.fitting.multistart` finds the minimum;
+:mod:`~neurolearn.fitting.intervals` gives intervals and flags what the data cannot pin down;
+:class:`~neurolearn.fitting.result.FitResult` holds the outcome.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import xarray as xr
+from scipy.stats import chi2 as chi2_distribution
+
+from neurolearn.errors import FitError
+from neurolearn.fitting.intervals import BetterMinimum, bootstrap_intervals, profile_intervals
+from neurolearn.fitting.multistart import local_fit, multistart, unit_covariance
+from neurolearn.fitting.problem import ONSET, TIME_SCALE, FitWarning, build_problem
+from neurolearn.fitting.result import FitResult
+
+__all__ = ["fit", "INTERVALS"]
+
+INTERVALS = ("profile", "bootstrap", None)
+# A profile that finds a lower minimum moves the optimum; give up moving after this many times.
+_MAX_RECENTRES = 3
+
+
+def fit(
+    stats,
+    model,
+    observables=None,
+    fixed=None,
+    time=None,
+    n_starts: int = 4,
+    interval: str | None = "profile",
+    level: float = 0.95,
+    n_boot: int = 200,
+    se_floor="auto",
+    label: str | None = None,
+    random_state=None,
+) -> FitResult:
+    """Fit a theory model to statistics across sessions (weighted least squares, bounded multi-start).
+
+    Every statistic the model predicts that ``stats`` holds is fitted jointly, each value weighted by
+    ``1 / se**2`` from its ``name_se`` variable (values are treated as Gaussian with known SE; NaN values are
+    skipped). Session ``s`` maps to model time ``tau = time_scale * max(s - onset, 0)`` with ``time_scale``
+    and ``onset`` fitted unless fixed (see :mod:`neurolearn.fitting.problem`).
+
+    Parameters
+    ----------
+    stats : xarray.Dataset
+        Statistics over dim ``session`` (as :func:`neurolearn.summarize` returns), with coord
+        ``session_index`` (used as session time; otherwise 0, 1, ...).
+    model : str or neurolearn.theory.Model
+        A name in :data:`neurolearn.theory.MODELS` or a model.
+    observables : sequence of str, optional
+        Fit only these statistics.
+    fixed : dict, optional
+        Parameter values to hold fixed, e.g. ``{"gamma0": 0.01}`` for a lazy hypothesis, or
+        ``{"time_scale": 1.0, "onset": 0.0}`` to use session times as model time.
+    time : str or array_like, optional
+        Training amount per session (a coord name of ``stats`` or values) replacing ``session_index``.
+    n_starts : int
+        Local optimisations, started from the best distinct points of a Sobol screen of the search box.
+    interval : {"profile", "bootstrap", None}
+        Profile likelihood (default), parametric bootstrap (``n_boot`` refits), or none (fast; ``ci`` NaN).
+    level : float
+        Coverage of the intervals.
+    n_boot : int
+        Bootstrap replicates for ``interval="bootstrap"``.
+    se_floor : "auto", float or None
+        How to treat standard errors <= 0 (see :func:`neurolearn.fitting.problem.build_problem`).
+    label : str, optional
+        Name in :func:`compare` tables; default the model name plus fixed model parameters.
+    random_state : int or numpy.random.Generator, optional
+        Seeds the Sobol screen and the bootstrap.
+
+    Returns
+    -------
+    FitResult
+        ``params``, ``ci``, ``se``, ``identifiable``, ``predicted``, ``residuals``, ``chi2``, ``aic``, ``bic``,
+        ``success``, ``message``, ``plot()``, ``to_dict()``. A fit that does not converge has
+        ``success=False``, NaN estimates and a message saying why (and warns).
+
+    Raises
+    ------
+    FitError
+        Statistics lack what the model predicts (the message lists what was found), missing or non-positive
+        standard errors (with ``se_floor=None``), unknown or non-numeric fixed parameters, bad options, or no
+        more values than free parameters.
+
+    Examples
+    --------
+    >>> import json, numpy as np, xarray as xr
+    >>> from neurolearn.theory import Model, Parameter
+    >>> rise = Model("rise", "exponential approach to 1", "b(t) = 1 - exp(-t / k)", "",
+    ...              (Parameter("k", 2.0, (0.1, 20.0), "learning time constant (sessions)", log_scale=True),),
+    ...              ("behavior",), lambda t, k: {"behavior": 1.0 - np.exp(-t / k)})
+    >>> s = np.arange(12.0)
+    >>> noise = 0.02 * np.random.default_rng(0).standard_normal(12)
+    >>> stats = xr.Dataset({"behavior": ("session", 1 - np.exp(-s / 3.0) + noise),
+    ...                     "behavior_se": ("session", np.full(12, 0.02))},
+    ...                    coords={"session": [f"day{i}" for i in range(12)], "session_index": ("session", s)})
+    >>> res = fit(stats, rise, fixed={"time_scale": 1.0, "onset": 0.0}, random_state=0)
+    >>> res.success, abs(res.params["k"] - 3.0) < 0.3  # the true time constant is 3 sessions
+    (True, True)
+    >>> lo, hi = res.ci["k"]
+    >>> bool(lo < 3.0 < hi), res.identifiable["k"]
+    (True, True)
+    >>> len(json.dumps(res.to_dict(), allow_nan=False)) > 0
+    True
+    """
+    _check_options(n_starts, interval, level, n_boot)
+    problem = build_problem(stats, model, observables=observables, fixed=fixed, time=time, se_floor=se_floor)
+    rng = np.random.default_rng(random_state)
+    optimum = multistart(problem, n_starts=n_starts, rng=rng)
+    if not optimum.success:
+        # one longer run from the best point before declaring failure
+        retry = local_fit(problem, optimum.u, max_nfev=500 * (problem.n_free + 1))
+        if retry.success or retry.chi2 < optimum.chi2:
+            retry.chi2_of_starts = optimum.chi2_of_starts
+            optimum = retry
+    options = {"observables": problem.observables, "fixed": fixed, "time": time, "n_starts": n_starts,
+               "se_floor": se_floor, "label": label}
+    return finish_fit(problem, optimum, interval=interval, level=level, n_boot=n_boot, rng=rng, label=label,
+                      options=options)
+
+
+def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng=None, label=None, options=None):
+    """Intervals, identifiability flags and the :class:`FitResult` of an optimum of ``problem``."""
+    notes = []
+    n_profile = 0
+    for _ in range(_MAX_RECENTRES + 1):
+        unit_se = np.sqrt(np.clip(np.diag(unit_covariance(optimum.jac)), 0.0, np.inf)) if problem.n_free else np.empty(0)
+        unit_ci = np.full((problem.n_free, 2), np.nan)
+        open_ends = np.zeros((problem.n_free, 2), dtype=bool)
+        limited_by = [set() for _ in range(problem.n_free)]
+        if not optimum.success or interval is None or problem.n_free == 0:
+            break
+        try:
+            if interval == "profile":
+                unit_ci, open_ends, limited_by, n_profile = profile_intervals(problem, optimum.u, optimum.chi2, unit_se, level)
+            else:
+                prediction = problem.predict_array(problem.values(optimum.u))
+                unit_ci, open_ends, samples, n_failed = bootstrap_intervals(problem, optimum.u, prediction, level,
+                                                                             n_boot, rng)
+                if n_failed:
+                    notes.append(f"{n_failed} of {n_boot} bootstrap refits did not converge (excluded)")
+            break
+        except BetterMinimum as better:
+            notes.append("the profile found a lower minimum; the optimum was moved there")
+            moved = local_fit(problem, better.u)
+            moved.chi2_of_starts = optimum.chi2_of_starts
+            optimum = moved
+    else:
+        notes.append("the optimum kept moving during the profile; intervals are not reliable")
+        optimum.status = 0
+
+    values = problem.values(optimum.u)
+    success = bool(optimum.success)
+    free = problem.free
+    params, ci, se, identifiable = {}, {}, {}, {}
+    for j, p in enumerate(free):
+        params[p.name] = values[p.name] if success else float("nan")
+        if success and np.isfinite(unit_ci[j]).all():
+            ci[p.name] = (float(p.from_unit(unit_ci[j, 0])), float(p.from_unit(unit_ci[j, 1])))
+        else:
+            ci[p.name] = (float("nan"), float("nan"))
+        se[p.name] = float(abs(p.unit_derivative(optimum.u[j])) * unit_se[j]) if success else float("nan")
+        reasons = []
+        if not p.identifiable:
+            reasons.append("declared non-identifiable by the model")
+        if open_ends[j].any():
+            sides = [s for s, o in zip(("lower", "upper"), open_ends[j]) if o]
+            reasons.append(f"interval reaches the {' and '.join(sides)} search bound")
+        if limited_by[j]:
+            others = sorted(free[i].name for i in limited_by[j])
+            reasons.append(f"interval ends where {', '.join(others)} reach their search bounds (confounded)")
+        if not np.isfinite(se[p.name]):
+            reasons.append("not constrained by the data (singular Jacobian)")
+        identifiable[p.name] = success and not reasons
+        if reasons and success:
+            notes.append(f"{p.name}: not identifiable ({'; '.join(reasons)})")
+    for name, value in problem.fixed.items():
+        params[name] = value
+    params = {name: params[name] for name in _parameter_order(problem)}
+
+    if success:
+        prediction = problem.predict_array(values)
+        chi2 = float(optimum.chi2)
+    else:
+        prediction = np.full(problem.data.shape, np.nan)
+        chi2 = float("nan")
+        notes.insert(0, f"did not converge ({optimum.message}); best chi2 reached {optimum.chi2:.4g}")
+    k, n = problem.n_free, problem.n_obs
+    minus_two_log_l = chi2 + problem.log_likelihood_constant()
+    dof = n - k
+    if success:
+        agree = sum(abs(c - optimum.chi2) <= 1e-3 * max(1.0, optimum.chi2) for c in optimum.chi2_of_starts)
+        head = f"converged ({optimum.message.rstrip('.')}); {agree} of {len(optimum.chi2_of_starts) or 1} starts " \
+               f"reached the best minimum"
+        if interval == "profile":
+            head += f"; {n_profile} profile re-optimisations"
+        notes.insert(0, head)
+    else:
+        warnings.warn(f"fit of model {problem.model.name!r}: {notes[0]}", FitWarning, stacklevel=3)
+    result = FitResult(
+        model=problem.model,
+        label=label or _default_label(problem),
+        params=params,
+        ci=ci,
+        se=se,
+        identifiable=identifiable,
+        predicted=_session_dataset(problem, prediction, values if success else None),
+        residuals=_session_dataset(problem, np.where(problem.mask, (problem.data - prediction) / problem.se, np.nan),
+                                   values if success else None),
+        chi2=chi2,
+        log_likelihood=-0.5 * minus_two_log_l,
+        aic=minus_two_log_l + 2 * k,
+        bic=minus_two_log_l + k * np.log(n),
+        n_obs=n,
+        n_params=k,
+        chi2_pvalue=float(chi2_distribution.sf(chi2, dof)) if success else float("nan"),
+        success=success,
+        message="; ".join(notes),
+        observables=problem.observables,
+        missing_observables=problem.missing_observables,
+        fixed=dict(problem.fixed),
+        interval=interval,
+        level=level,
+        _problem=problem,
+        _unit=np.array(optimum.u, dtype=float),
+        _options=dict(options or {}),
+    )
+    return result
+
+
+def _check_options(n_starts, interval, level, n_boot):
+    if isinstance(n_starts, bool) or not isinstance(n_starts, Integral) or n_starts < 1:
+        raise FitError(f"fit: expected n_starts a positive integer, found {n_starts!r}")
+    if interval not in INTERVALS:
+        raise FitError(f"fit: expected interval one of {list(INTERVALS)}, found {interval!r}")
+    if not isinstance(level, float) or not 0.0 < level < 1.0:
+        raise FitError(f"fit: expected level a float in (0, 1), found {level!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, Integral) or n_boot < 2:
+        raise FitError(f"fit: expected n_boot an integer >= 2, found {n_boot!r}")
+
+
+def _parameter_order(problem):
+    names = [p.name for p in problem.model.parameters]
+    return [*names, TIME_SCALE, ONSET]
+
+
+def _default_label(problem):
+    model_fixed = {k: v for k, v in problem.fixed.items() if k in problem.model.params}
+    if not model_fixed:
+        return problem.model.name
+    return f"{problem.model.name} ({', '.join(f'{k}={v:g}' for k, v in model_fixed.items())})"
+
+
+def _session_dataset(problem, array, values):
+    from neurolearn.data import SESSION
+
+    coords = {name: (SESSION, v) for name, v in problem.session_coords.items()}
+    tau = problem.training_time(values) if values is not None else np.full(problem.session_time.shape, np.nan)
+    coords["training_time"] = (SESSION, tau)
+    data_vars = {name: (SESSION, array[i]) for i, name in enumerate(problem.observables)}
+    return xr.Dataset(data_vars, coords=coords, attrs={"model": problem.model.name})

@@ -1,0 +1,181 @@
+"""The outcome of :func:`neurolearn.fit`: estimates, intervals, identifiability, fit quality, plots."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["FitResult"]
+
+
+@dataclass
+class FitResult:
+    """A theory model fitted to statistics by weighted least squares.
+
+    Attributes
+    ----------
+    model : neurolearn.theory.Model
+    label : str
+        Name in :func:`compare` tables (the model name, plus fixed model parameters).
+    params : dict
+        Estimate of every parameter (free and fixed, including ``time_scale`` and ``onset``). NaN for free
+        parameters when the fit did not converge (``success`` False) -- never silent numbers.
+    ci : dict
+        name -> (lower, upper) interval at ``level`` for each free parameter (NaN if intervals were not asked
+        for or the fit failed). An interval that reaches a bound of the search box means the data do not pin
+        the parameter down on that side.
+    se : dict
+        name -> asymptotic standard error from the Jacobian (inf where the data do not constrain it).
+    identifiable : dict
+        name -> bool for each free parameter: False if the model declares it non-identifiable, its interval
+        reaches a search bound (flat profile) or its SE is infinite. Do not report such a parameter as precise.
+    predicted : xarray.Dataset
+        Prediction over dim ``session`` with the statistics' names and coords, plus coord ``training_time``.
+    residuals : xarray.Dataset
+        Standardised residuals ``(value - prediction) / se`` per statistic (NaN where a value was not fitted).
+    chi2 : float
+        Sum of squared standardised residuals.
+    log_likelihood : float
+        Gaussian log-likelihood with the SEs as known standard deviations: ``-(chi2 + sum log(2 pi se^2)) / 2``.
+    aic, bic : float
+        ``-2 log L + 2 k`` and ``-2 log L + k log n_obs`` (k free parameters).
+    n_obs, n_params : int
+        Values fitted and free parameters.
+    chi2_pvalue : float
+        Goodness of fit: P(chi-square with ``n_obs - n_params`` dof >= ``chi2``); small means the model (or the
+        SEs) cannot account for the data.
+    success : bool
+    message : str
+        What the optimiser and interval search reported (and any flags).
+    observables, missing_observables : tuple of str
+        Statistics fitted; statistics the model predicts that were absent.
+    fixed : dict
+    interval : str or None
+        ``"profile"``, ``"bootstrap"`` or None.
+    level : float
+    """
+
+    model: object
+    label: str
+    params: dict
+    ci: dict
+    se: dict
+    identifiable: dict
+    predicted: xr.Dataset
+    residuals: xr.Dataset
+    chi2: float
+    log_likelihood: float
+    aic: float
+    bic: float
+    n_obs: int
+    n_params: int
+    chi2_pvalue: float
+    success: bool
+    message: str
+    observables: tuple
+    missing_observables: tuple
+    fixed: dict
+    interval: str | None
+    level: float
+    _problem: object = field(default=None, repr=False)
+    _unit: np.ndarray = field(default=None, repr=False)
+    _options: dict = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        lines = [f"FitResult({self.label!r}: success={self.success}, chi2={self.chi2:.3g} on {self.n_obs} values, "
+                 f"{self.n_params} free, AIC={self.aic:.4g})"]
+        for name, value in self.params.items():
+            if name in self.ci:
+                lo, hi = self.ci[name]
+                flag = "" if self.identifiable.get(name, True) else "  [not identifiable]"
+                lines.append(f"  {name} = {value:.4g}  [{lo:.4g}, {hi:.4g}]{flag}")
+            else:
+                lines.append(f"  {name} = {value:.4g}  (fixed)")
+        if not self.success:
+            lines.append(f"  FAILED: {self.message}")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, n_points: int = 200):
+        """Data +- SE and the fitted prediction, one panel per statistic, against session.
+
+        Parameters
+        ----------
+        ax : sequence of matplotlib Axes, optional
+            One per observable; created if omitted.
+        n_points : int
+            Points of the smooth prediction curve between the first and last session.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        import matplotlib.pyplot as plt
+
+        problem = self._problem
+        k = len(self.observables)
+        if ax is None:
+            fig, axes = plt.subplots(1, k, figsize=(3.2 * k, 2.8), squeeze=False)
+            axes = axes[0]
+        else:
+            axes = np.atleast_1d(ax)
+            fig = axes[0].figure
+        x = problem.session_time
+        grid = np.linspace(x.min(), x.max(), n_points)
+        curve = None
+        if all(np.isfinite(v) for v in self.params.values()):
+            curve = problem.predict_array(self.params, session_time=grid)
+        for i, (axis, name) in enumerate(zip(axes, self.observables)):
+            axis.errorbar(x, problem.data[i], yerr=problem.se[i], fmt="o", ms=3, color="k", label="data")
+            if curve is not None:
+                axis.plot(grid, curve[i], color="C1", label=self.label)
+            axis.set_title(name)
+            axis.set_xlabel("session")
+        axes[0].legend(frameon=False, fontsize="small")
+        fig.tight_layout()
+        return fig
+
+    def to_dict(self) -> dict:
+        """Everything but the data objects as plain JSON-serialisable types (non-finite numbers -> None).
+
+        ``json.dumps(result.to_dict(), allow_nan=False)`` works (see :func:`neurolearn.fit` for an example).
+        """
+        return {
+            "model": self.model.name,
+            "label": self.label,
+            "success": bool(self.success),
+            "message": self.message,
+            "params": {k: _json_number(v) for k, v in self.params.items()},
+            "ci": {k: [_json_number(lo), _json_number(hi)] for k, (lo, hi) in self.ci.items()},
+            "se": {k: _json_number(v) for k, v in self.se.items()},
+            "identifiable": {k: bool(v) for k, v in self.identifiable.items()},
+            "fixed": {k: _json_number(v) for k, v in self.fixed.items()},
+            "chi2": _json_number(self.chi2),
+            "chi2_pvalue": _json_number(self.chi2_pvalue),
+            "log_likelihood": _json_number(self.log_likelihood),
+            "aic": _json_number(self.aic),
+            "bic": _json_number(self.bic),
+            "n_obs": int(self.n_obs),
+            "n_params": int(self.n_params),
+            "observables": list(self.observables),
+            "missing_observables": list(self.missing_observables),
+            "interval": self.interval,
+            "level": float(self.level),
+            "session": [_json_scalar(s) for s in np.asarray(self.predicted["session"].values)],
+            "training_time": [_json_number(t) for t in self.predicted["training_time"].values],
+            "predicted": {name: [_json_number(v) for v in self.predicted[name].values] for name in self.observables},
+        }
+
+
+def _json_number(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _json_scalar(value):
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float):
+        return _json_number(value)
+    return value if isinstance(value, (int, str, bool)) or value is None else str(value)

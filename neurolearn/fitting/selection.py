@@ -1,0 +1,206 @@
+"""Model comparison: information criteria over fits to the same statistics, and held-out-session prediction.
+
+AIC and BIC come from the Gaussian likelihood with the statistics' SEs as known standard deviations
+(``-2 log L = chi2 + sum log(2 pi se^2)``); they are comparable only between fits to the *same* values, so
+:func:`compare` refuses fits made to different statistics. Akaike weights ``exp(-dAIC/2) / sum`` read as the
+relative support of each model within the set compared.
+
+Cross-validation leaves one session out at a time, refits on the rest (starting from the full-data optimum,
+which one session moves little), and scores the held-out session by its standardised prediction error
+``sum_k ((value_k - prediction_k) / se_k)^2`` over the statistics fitted. The sum over sessions, ``cv_chi2``,
+penalises over-fitting without an assumed parameter count; a model that wins on AIC but loses on ``cv_chi2``
+is fitting noise.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from neurolearn.errors import FitError
+from neurolearn.fitting.multistart import local_fit, multistart
+from neurolearn.fitting.result import FitResult
+
+__all__ = ["compare", "cross_validate"]
+
+_SORT_KEYS = ("aic", "bic", "cv_chi2")
+
+
+def compare(fits: Sequence[FitResult], cv: bool = False, sort_by: str | None = None) -> pd.DataFrame:
+    """Table of fits to the same statistics, best first.
+
+    Parameters
+    ----------
+    fits : sequence of FitResult
+        Fits of competing models (or of one model under different ``fixed`` hypotheses) to the same statistics.
+    cv : bool
+        Also leave each session out in turn and score its prediction (columns ``cv_chi2``, ``delta_cv``);
+        costs one refit per session and fit.
+    sort_by : {"aic", "bic", "cv_chi2"}, optional
+        Ranking column; default ``"cv_chi2"`` when ``cv`` else ``"aic"``. Failed fits go last.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit: ``label``, ``model``, ``n_params``, ``n_obs``, ``chi2``, ``aic``, ``bic``,
+        ``delta_aic``, ``akaike_weight``, ``delta_bic``, ``success`` (+ ``cv_chi2``, ``delta_cv``).
+
+    Raises
+    ------
+    FitError
+        Fewer than one fit, something that is not a FitResult, or fits made to different statistics.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from neurolearn import fit
+    >>> from neurolearn.theory import Model, Parameter
+    >>> rise = Model("rise", "", "b = a (1 - exp(-t/k))", "",
+    ...              (Parameter("a", 1.0, (0.1, 2.0), "asymptote"), Parameter("k", 2.0, (0.1, 20.0), "time constant")),
+    ...              ("behavior",), lambda t, a, k: {"behavior": a * (1.0 - np.exp(-t / k))})
+    >>> s = np.arange(15.0)
+    >>> y = 0.8 * (1 - np.exp(-s / 3.0)) + 0.02 * np.random.default_rng(1).standard_normal(15)
+    >>> stats = xr.Dataset({"behavior": ("session", y), "behavior_se": ("session", np.full(15, 0.02))},
+    ...                    coords={"session_index": ("session", s)})
+    >>> clock = {"time_scale": 1.0, "onset": 0.0}
+    >>> free = fit(stats, rise, fixed=clock, interval=None, random_state=0)
+    >>> perfect = fit(stats, rise, fixed=clock | {"a": 1.0}, interval=None, random_state=0)
+    >>> table = compare([free, perfect])
+    >>> table["label"].tolist()
+    ['rise', 'rise (a=1)']
+    >>> bool(table["akaike_weight"].iloc[0] > 0.99)
+    True
+    """
+    if isinstance(fits, FitResult) or not isinstance(fits, Sequence):
+        raise FitError(f"compare: expected a list of FitResult objects, found {type(fits).__name__}")
+    fits = list(fits)
+    if not fits:
+        raise FitError("compare: expected at least one FitResult, found none")
+    for f in fits:
+        if not isinstance(f, FitResult):
+            raise FitError(f"compare: expected FitResult objects (from neurolearn.fit), found {type(f).__name__}")
+    _check_same_statistics(fits)
+    sort_by = sort_by or ("cv_chi2" if cv else "aic")
+    if sort_by not in _SORT_KEYS or (sort_by == "cv_chi2" and not cv):
+        raise FitError(f"compare: expected sort_by one of {list(_SORT_KEYS[:2]) + (['cv_chi2'] if cv else [])}, "
+                       f"found {sort_by!r}")
+    rows = []
+    for f in fits:
+        row = {"label": f.label, "model": f.model.name, "n_params": f.n_params, "n_obs": f.n_obs, "chi2": f.chi2,
+               "aic": f.aic, "bic": f.bic, "success": f.success}
+        if cv:
+            row["cv_chi2"] = float(_cross_validate_fit(f).attrs["cv_chi2"]) if f.success else np.nan
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    ok = table["success"].to_numpy(bool)
+    for key, delta in (("aic", "delta_aic"), ("bic", "delta_bic")) + ((("cv_chi2", "delta_cv"),) if cv else ()):
+        best = table.loc[ok, key].min() if ok.any() else np.nan
+        table[delta] = np.where(ok, table[key] - best, np.nan)
+    weights = np.where(ok, np.exp(-0.5 * table["delta_aic"].fillna(np.inf)), 0.0)
+    table["akaike_weight"] = np.where(ok, weights / weights.sum(), np.nan) if ok.any() else np.nan
+    columns = ["label", "model", "n_params", "n_obs", "chi2", "aic", "bic", "delta_aic", "akaike_weight",
+               "delta_bic", "success"] + (["cv_chi2", "delta_cv"] if cv else [])
+    table = table[columns]
+    order = np.lexsort((table[sort_by].fillna(np.inf).to_numpy(), ~ok))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def cross_validate(stats, model, observables=None, fixed=None, time=None, n_starts: int = 4, se_floor="auto",
+                   random_state=None) -> xr.Dataset:
+    """Leave-one-session-out prediction error of a model on statistics.
+
+    Parameters
+    ----------
+    stats, model, observables, fixed, time, n_starts, se_floor, random_state
+        As for :func:`neurolearn.fit` (which runs once on all sessions to find the starting point).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over dim ``session``: for each statistic fitted, the held-out prediction ``name`` and standardised
+        error ``name_error`` = (value - prediction) / se; ``cv_chi2`` per session (sum of squared errors).
+        Attrs: ``cv_chi2`` (sum over sessions), ``model``, ``label``, ``n_held_out``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from neurolearn.theory import Model, Parameter
+    >>> rise = Model("rise", "", "b = 1 - exp(-t/k)", "", (Parameter("k", 2.0, (0.1, 20.0), "time constant"),),
+    ...              ("behavior",), lambda t, k: {"behavior": 1.0 - np.exp(-t / k)})
+    >>> s = np.arange(10.0)
+    >>> stats = xr.Dataset({"behavior": ("session", 1 - np.exp(-s / 3.0)), "behavior_se": ("session", np.full(10, 0.05))},
+    ...                    coords={"session_index": ("session", s)})
+    >>> cv = cross_validate(stats, rise, fixed={"time_scale": 1.0, "onset": 0.0}, random_state=0)
+    >>> bool(cv.attrs["cv_chi2"] < 1e-6), int(cv.attrs["n_held_out"])
+    (True, 10)
+    """
+    from neurolearn.fitting.least_squares import fit
+
+    full = fit(stats, model, observables=observables, fixed=fixed, time=time, n_starts=n_starts, interval=None,
+               se_floor=se_floor, random_state=random_state)
+    if not full.success:
+        raise FitError(f"cross_validate of model {full.model.name!r}: the fit to all sessions did not converge "
+                       f"({full.message})")
+    return _cross_validate_fit(full, random_state)
+
+
+def _cross_validate_fit(result: FitResult, random_state=None) -> xr.Dataset:
+    problem = result._problem
+    n_sessions = problem.data.shape[1]
+    n_starts = result._options.get("n_starts", 4)
+    rng = np.random.default_rng(random_state)
+    predicted = np.full(problem.data.shape, np.nan)
+    for i in range(n_sessions):
+        if not problem.mask[:, i].any():
+            continue
+        keep = np.ones(n_sessions, dtype=bool)
+        keep[i] = False
+        train = problem.with_mask(np.broadcast_to(keep, problem.mask.shape))
+        if train.n_obs <= train.n_free:
+            continue
+        opt = local_fit(train, result._unit)
+        if not opt.success:
+            opt = multistart(train, n_starts=n_starts, rng=rng)
+        if not opt.success:
+            continue
+        predicted[:, i] = problem.predict_array(problem.values(opt.u))[:, i]
+    error = np.where(problem.mask, (problem.data - predicted) / problem.se, np.nan)
+    scored = problem.mask & np.isfinite(predicted)
+    per_session = np.where(scored.any(axis=0), np.nansum(np.where(scored, error, 0.0) ** 2, axis=0), np.nan)
+    from neurolearn.data import SESSION
+
+    coords = {name: (SESSION, v) for name, v in problem.session_coords.items()}
+    data_vars = {}
+    for k, name in enumerate(problem.observables):
+        data_vars[name] = (SESSION, predicted[k])
+        data_vars[f"{name}_error"] = (SESSION, error[k])
+    data_vars["cv_chi2"] = (SESSION, per_session)
+    n_held = int(np.isfinite(per_session).sum())
+    unscored = int((problem.mask.any(axis=0) & ~np.isfinite(per_session)).sum())
+    attrs = {"model": result.model.name, "label": result.label, "cv_chi2": float(np.nansum(per_session)),
+             "n_held_out": n_held, "n_not_scored": unscored}
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _check_same_statistics(fits):
+    first = fits[0]._problem
+    for f in fits[1:]:
+        other = f._problem
+        same = (
+            first.observables == other.observables
+            and first.data.shape == other.data.shape
+            and np.array_equal(first.session, other.session)
+            and np.array_equal(first.mask, other.mask)
+            and np.array_equal(first.data[first.mask], other.data[other.mask])
+            and np.array_equal(first.se[first.mask], other.se[other.mask])
+        )
+        if not same:
+            raise FitError(
+                f"compare: fits {fits[0].label!r} and {f.label!r} were made to different statistics "
+                f"({list(first.observables)} over {first.data.shape[1]} sessions vs {list(other.observables)} over "
+                f"{other.data.shape[1]}); AIC/BIC compare only fits to the same values -- pass the same "
+                "observables= to every fit"
+            )
