@@ -1,0 +1,156 @@
+"""``describe_file``: what an NWB file holds that :func:`neurolearn.read_nwb` could read (``neurolearn info``)."""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import numpy as np
+
+from neurolearn.errors import NWBError
+from neurolearn.io.nwbfile import decode, find_sources, nwb_version, open_nwb, session_metadata
+
+__all__ = ["describe_file", "format_description"]
+
+
+def describe_file(path) -> dict:
+    """Inventory of an NWB file: version, session, neural sources and interval tables.
+
+    Reads only metadata and dataset shapes (plus the spike count per Units table); the file is opened
+    read-only. NWB 1.x files are described as unsupported (``supported=False`` and a ``problem``) rather than
+    refused, so ``neurolearn info`` can say what they are; missing, non-HDF5 and damaged files raise
+    :class:`NWBError`.
+
+    Returns
+    -------
+    dict
+        ``file``, ``nwb_version``, ``supported``, ``problem``, ``session_id``, ``session_start_time``,
+        ``units`` (list of ``{"path", "n_units", "n_spikes"}``), ``roi_response_series`` (``{"path",
+        "shape", "parent"}``), ``timeseries`` (``{"path", "type", "shape"}``), ``intervals`` (``{"path",
+        "rows", "columns"}``) and ``default_source`` (what ``source="auto"`` would read, or None).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, tempfile, os
+    >>> from neurolearn.simulate.nwb import write_recording_nwb
+    >>> counts = xr.DataArray(np.array([[1, 2]]), dims=("trial", "neuron"), attrs={"session_id": "d1"})
+    >>> info = describe_file(write_recording_nwb(counts, os.path.join(tempfile.mkdtemp(), "d1.nwb"), rng=0))
+    >>> info["session_id"], info["units"][0]["n_units"], info["intervals"][0]["rows"]
+    ('d1', 2, 1)
+    """
+    label = os.fspath(path)
+    try:
+        with open_nwb(path) as handle:
+            return _describe(handle, label)
+    except NWBError as error:
+        if "NWB 1.x" not in str(error):
+            raise
+        with h5py.File(label, "r") as handle:
+            version = nwb_version(handle)
+        return {
+            "file": label,
+            "nwb_version": version,
+            "supported": False,
+            "problem": str(error),
+            "session_id": "",
+            "session_start_time": "",
+            "units": [],
+            "roi_response_series": [],
+            "timeseries": [],
+            "intervals": [],
+            "default_source": None,
+        }
+
+
+def _describe(handle, label) -> dict:
+    meta = session_metadata(handle, label)
+    found = find_sources(handle)
+    units = []
+    for path in found.units:
+        group = handle[path]
+        index = group.get("spike_times_index")
+        n_spikes = int(group["spike_times"].shape[0])
+        n_units = int(index.shape[0]) if isinstance(index, h5py.Dataset) else (1 if n_spikes else 0)
+        units.append({"path": path, "n_units": n_units, "n_spikes": n_spikes})
+    rois = [
+        {"path": p, "shape": list(handle[p]["data"].shape), "parent": parent} for p, parent in found.roi_series
+    ]
+    series = [{"path": p, "type": kind, "shape": list(shape)} for p, kind, shape in found.timeseries]
+    intervals = []
+    for path in found.intervals:
+        group = handle[path]
+        columns = decode(group.attrs.get("colnames"))
+        columns = [columns] if isinstance(columns, str) else [str(c) for c in (columns or [])]
+        intervals.append({"path": path, "rows": int(group["start_time"].shape[0]), "columns": columns})
+    default = None
+    if "units" in found.units or len(found.units) == 1:
+        default = "units" if "units" in found.units else found.units[0]
+    elif not found.units:
+        for parent in ("DfOverF", "Fluorescence", None):
+            candidates = [p for p, t in found.roi_series if parent is None or t == parent]
+            if candidates:
+                default = candidates[0] if len(candidates) == 1 else None
+                break
+    return {
+        "file": label,
+        "nwb_version": meta["nwb_version"],
+        "supported": True,
+        "problem": "",
+        "session_id": meta["session_id"],
+        "session_start_time": meta["session_start_time"],
+        "units": units,
+        "roi_response_series": rois,
+        "timeseries": series,
+        "intervals": intervals,
+        "default_source": default,
+    }
+
+
+def format_description(description: dict) -> str:
+    """Human-readable text of a :func:`describe_file` result.
+
+    Examples
+    --------
+    >>> print(format_description({"file": "a.nwb", "nwb_version": "2.7.0", "supported": True, "problem": "",
+    ...     "session_id": "s", "session_start_time": "2026-01-01T09:00:00+00:00",
+    ...     "units": [{"path": "units", "n_units": 3, "n_spikes": 120}], "roi_response_series": [],
+    ...     "timeseries": [], "intervals": [{"path": "intervals/trials", "rows": 10,
+    ...     "columns": ["start_time", "stop_time"]}], "default_source": "units"}))
+    a.nwb  (NWB 2.7.0)
+      session: s, started 2026-01-01T09:00:00+00:00
+      units:
+        /units: 3 units, 120 spikes
+      interval tables:
+        /intervals/trials: 10 rows; columns start_time, stop_time
+      default source: /units
+    """
+    lines = [f"{description['file']}  (NWB {description.get('nwb_version') or 'version unknown'})"]
+    if not description.get("supported", True):
+        lines.append(f"  not supported: {description.get('problem', '')}")
+        return "\n".join(lines)
+    lines.append(f"  session: {description['session_id']}, started {description['session_start_time'] or '?'}")
+    if description["units"]:
+        lines.append("  units:")
+        lines += [f"    /{u['path']}: {u['n_units']} units, {u['n_spikes']} spikes" for u in description["units"]]
+    if description["roi_response_series"]:
+        lines.append("  ROI response series:")
+        lines += [
+            f"    /{r['path']}: {' x '.join(map(str, r['shape']))} (in {r['parent'] or 'no container'})"
+            for r in description["roi_response_series"]
+        ]
+    if description["timeseries"]:
+        lines.append("  other time series:")
+        lines += [
+            f"    /{t['path']}: {t['type']} {' x '.join(map(str, t['shape']))}" for t in description["timeseries"]
+        ]
+    if description["intervals"]:
+        lines.append("  interval tables:")
+        lines += [
+            f"    /{i['path']}: {i['rows']} rows; columns {', '.join(i['columns'])}"
+            for i in description["intervals"]
+        ]
+    else:
+        lines.append("  interval tables: none")
+    default = description.get("default_source")
+    lines.append(f"  default source: /{default}" if default else "  default source: none (pass source=<path>)")
+    return "\n".join(lines)

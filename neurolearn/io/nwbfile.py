@@ -1,0 +1,243 @@
+"""Open an NWB file read-only and find what is in it, with h5py only.
+
+Everything here works on the raw HDF5 layout rather than pynwb's object model, because that is both faster and
+more forgiving: old files (NWB 2.0b, MatNWB output with array-valued attributes) that pynwb refuses to build
+are still readable group by group. Every failure of h5py is turned into an :class:`~neurolearn.errors.NWBError`
+that names the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from neurolearn.errors import NWBError
+
+__all__ = [
+    "open_nwb",
+    "nwb_version",
+    "session_metadata",
+    "decode",
+    "neurodata_type",
+    "NeuralSources",
+    "find_sources",
+    "is_timeseries",
+]
+
+# Containers that never hold the recording a user means by "neural data".
+_SKIPPED_ROOTS = ("specifications",)
+
+
+@contextlib.contextmanager
+def open_nwb(path):
+    """Open ``path`` read-only as an NWB 2.x file; yield the :class:`h5py.File` and always close it.
+
+    Raises :class:`NWBError` (naming the file) when the path does not exist, is not HDF5, is empty or
+    truncated, or is an NWB 1.x file.
+
+    Examples
+    --------
+    >>> from neurolearn.io.nwbfile import open_nwb
+    >>> with open_nwb("no/such/file.nwb") as f:  # doctest: +ELLIPSIS
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.NWBError: no/such/file.nwb: expected an NWB file, found no such path
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise NWBError(f"{path}: expected an NWB file, found no such path")
+    if os.path.isdir(path):
+        raise NWBError(f"{path}: expected an NWB file, found a directory")
+    size = os.path.getsize(path)
+    if size == 0:
+        raise NWBError(f"{path}: expected an NWB (HDF5) file, found an empty file (0 bytes)")
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as error:
+        raise NWBError(f"{path}: cannot be read ({error})") from error
+    if not is_hdf5:
+        raise NWBError(f"{path}: expected an NWB file (HDF5), found a file without an HDF5 signature")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise NWBError(
+            f"{path}: expected a readable HDF5 file, found a damaged or truncated one ({error})"
+        ) from error
+    try:
+        _check_version(handle, path)
+        yield handle
+    finally:
+        handle.close()
+
+
+def nwb_version(handle: h5py.File) -> str:
+    """The NWB version stored in the file ('' if none): root attribute (2.x) or dataset (1.x)."""
+    version = decode(handle.attrs.get("nwb_version"))
+    stored = handle.get("nwb_version")
+    if not version and isinstance(stored, h5py.Dataset):
+        version = decode(stored[()])
+    if isinstance(version, list):
+        version = version[0] if version else ""
+    return str(version or "")
+
+
+def _check_version(handle: h5py.File, path: str) -> None:
+    version = nwb_version(handle)
+    if _is_nwb1(version):
+        raise NWBError(
+            f"{path}: NWB 1.x file (version {version}) is not supported; expected NWB 2.x. Convert it with "
+            "NeuroConv or re-export it with pynwb from the original data, then read the NWB 2.x file"
+        )
+    if not version:
+        found = sorted(handle.keys())
+        if not found:
+            raise NWBError(f"{path}: expected an NWB file, found an HDF5 file with no groups and no nwb_version")
+        raise NWBError(
+            f"{path}: expected an NWB 2.x file (root attribute 'nwb_version'), found none; top-level "
+            f"entries: {found}"
+        )
+
+
+def _is_nwb1(version: str) -> bool:
+    text = version.upper().removeprefix("NWB-")
+    return text.startswith("1.") or text == "1"
+
+
+def decode(value):
+    """A Python string/number from an HDF5 attribute or scalar: bytes decoded, 1-element arrays unwrapped."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        if value.size == 1:
+            value = value.reshape(-1)[0]
+        else:
+            return [decode(v) for v in value.tolist()]
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def neurodata_type(obj) -> str:
+    """The ``neurodata_type`` attribute of an HDF5 object ('' if absent)."""
+    try:
+        value = decode(obj.attrs.get("neurodata_type"))
+    except (OSError, KeyError, TypeError):
+        return ""
+    return str(value) if value else ""
+
+
+def session_metadata(handle: h5py.File, path) -> dict:
+    """``session_id`` (general/session_id, else identifier, else file stem), ISO ``session_start_time``,
+    ``nwb_version``."""
+    session_id = _scalar_string(handle, "general/session_id") or _scalar_string(handle, "identifier")
+    if not session_id:
+        session_id = Path(os.fspath(path)).stem
+    start = _scalar_string(handle, "session_start_time") or ""
+    return {
+        "session_id": session_id,
+        "session_start_time": _iso(start),
+        "nwb_version": nwb_version(handle),
+    }
+
+
+def _scalar_string(handle: h5py.File, name: str) -> str:
+    obj = handle.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        return ""
+    try:
+        value = decode(obj[()])
+    except (OSError, TypeError, ValueError):
+        return ""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value).strip() if value is not None else ""
+
+
+def _iso(text: str) -> str:
+    try:
+        return datetime.fromisoformat(text).isoformat()
+    except ValueError:
+        return text
+
+
+def parse_start_time(text: str) -> datetime | None:
+    """``session_start_time`` as a timezone-aware datetime (naive ones read as UTC), or None if unparsable."""
+    from datetime import timezone
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def is_timeseries(obj) -> bool:
+    """A group with a ``data`` dataset and a time base (``timestamps`` or ``starting_time``)."""
+    if not isinstance(obj, h5py.Group):
+        return False
+    try:
+        return (
+            isinstance(obj.get("data"), h5py.Dataset)
+            and ("timestamps" in obj or "starting_time" in obj)
+        )
+    except (OSError, KeyError, RuntimeError):
+        return False
+
+
+def is_units_table(obj) -> bool:
+    """A group holding ``spike_times`` (a Units table, whatever its neurodata_type spelling)."""
+    if not isinstance(obj, h5py.Group):
+        return False
+    try:
+        return isinstance(obj.get("spike_times"), h5py.Dataset)
+    except (OSError, KeyError, RuntimeError):
+        return False
+
+
+@dataclass
+class NeuralSources:
+    """Paths (inside the file) of everything that could be read as neural data."""
+
+    units: list[str] = field(default_factory=list)
+    roi_series: list[tuple[str, str]] = field(default_factory=list)  # (path, parent neurodata_type)
+    timeseries: list[tuple[str, str, tuple]] = field(default_factory=list)  # (path, type, shape)
+    intervals: list[str] = field(default_factory=list)
+
+
+def find_sources(handle: h5py.File) -> NeuralSources:
+    """Walk the file once and sort its groups into units tables, ROI response series, other TimeSeries and
+    interval tables. Objects that cannot be opened (broken links, unknown filters) are skipped."""
+    found = NeuralSources()
+
+    def visit(name, obj):
+        if name.split("/", 1)[0] in _SKIPPED_ROOTS or not isinstance(obj, h5py.Group):
+            return None
+        kind = neurodata_type(obj)
+        if is_units_table(obj):
+            found.units.append(name)
+        elif kind == "RoiResponseSeries" and is_timeseries(obj):
+            found.roi_series.append((name, neurodata_type(obj.parent)))
+        elif is_timeseries(obj):
+            found.timeseries.append((name, kind or "TimeSeries", tuple(obj["data"].shape)))
+        elif kind == "TimeIntervals" or (
+            "start_time" in obj and "stop_time" in obj and isinstance(obj.get("start_time"), h5py.Dataset)
+        ):
+            found.intervals.append(name)
+        return None
+
+    try:
+        handle.visititems(visit)
+    except (OSError, KeyError, RuntimeError, ValueError):
+        # a broken link deep inside a file must not make the rest of it unreadable; what was found so far
+        # is still a correct (partial) inventory
+        pass
+    return found

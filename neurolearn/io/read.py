@@ -1,0 +1,567 @@
+"""``read_nwb``: one NWB session -> the ``responses`` DataArray of :mod:`neurolearn.data`.
+
+The hot path is h5py + numpy only: spike times and their index are read in bulk and counted with one
+``searchsorted`` of all window edges per unit; optical traces are read as the contiguous block of rows that
+covers the trials and averaged with one ``reduceat``. pynwb's object model is never built, which keeps reading
+fast and lets old files (NWB 2.0b, MatNWB output) load that pynwb itself refuses.
+
+With ``chunks=`` the values become a dask array whose tasks reopen the file by path (h5py handles are never
+pickled), so a recording streams block by block and nothing is read until ``.compute()``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import xarray as xr
+
+from neurolearn.errors import NeurolearnError, NWBError
+from neurolearn.io.nwbfile import (
+    decode,
+    find_sources,
+    is_timeseries,
+    is_units_table,
+    neurodata_type,
+    open_nwb,
+    session_metadata,
+)
+from neurolearn.io.tables import read_trial_table, scalar_columns, table_ids
+from neurolearn.io.windows import _NaNFound, count_in_bins, sample_positions, segment_means, window_edges
+
+__all__ = ["read_nwb"]
+
+# h5py/hdmf/numpy failures that mean "this file is not what we expected"; turned into NWBError naming the file
+_LOW_LEVEL_ERRORS = (OSError, KeyError, TypeError, AttributeError, ValueError, RuntimeError, IndexError)
+
+
+def read_nwb(
+    path,
+    source="auto",
+    trials="trials",
+    align="start_time",
+    window=(0.0, 1.0),
+    bin_size=None,
+    chunks=None,
+    *,
+    rates: bool = False,
+    nan_policy: str = "raise",
+) -> xr.DataArray:
+    """Read one NWB session into a ``(trial, neuron)`` or ``(trial, neuron, time)`` DataArray.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An NWB 2.x file. It is opened read-only and never modified.
+    source : str
+        ``"auto"``: the Units table if there is one, else the single RoiResponseSeries (one under DfOverF
+        before one under Fluorescence), else an :class:`NWBError` listing the candidates. Or the path of any
+        object inside the file: a Units table (``"units"``), a RoiResponseSeries
+        (``"processing/ophys/DfOverF/RoiResponseSeries"``) or any TimeSeries (``"acquisition/lfp"``; a 1-D
+        series is one neuron, a 2-D one is time x channels).
+    trials : str or pandas.DataFrame
+        Name of the interval table whose rows are the trials: ``"trials"``, any table in ``/intervals``
+        (``"recognition"`` also finds ``recognition_table``) or a path inside the file. A DataFrame with a
+        ``start_time`` column (one row per trial) may be given instead. Every scalar column becomes a coord on
+        ``trial``; ragged, reference and multi-dimensional columns are skipped with a warning naming them.
+    align : str
+        Numeric trials column the window is relative to (``"start_time"``, ``"cue_start_time"``, ...). Trials
+        whose ``align`` value is NaN are dropped with a warning.
+    window : (float, float)
+        Seconds relative to ``align``; the half-open interval ``[start, stop)`` of each trial. Windows are
+        independent: overlapping trials stay separate trials.
+    bin_size : float, optional
+        Split each window into bins of this many seconds -> dims ``(trial, neuron, time)`` with ``time`` the
+        bin centres relative to ``align``. Must divide the window.
+    chunks : int or dict, optional
+        Return dask-backed data in blocks of this many trials/neurons (``{"trial": 200, "neuron": 50}``; an
+        int applies to both). Nothing is read from the spike times or traces until ``.compute()``.
+    rates : bool
+        For spikes: divide counts by the window (or bin) duration -> ``units="spikes/s"``. Default: counts,
+        ``units="count"``, which round-trip exactly.
+    nan_policy : {"raise", "omit"}
+        NaN samples of a trace inside a trial window: refuse (default) or leave them out of the window mean
+        with a warning that says how many were left out.
+
+    Returns
+    -------
+    xarray.DataArray
+        Named ``responses``; coords ``trial`` (table row ids) + one per trials column, ``neuron`` (unit ids /
+        ROI ids / channel numbers) + scalar unit columns; attrs of :data:`neurolearn.data.REQUIRED_ATTRS`
+        plus ``trials_table`` and ``align``.
+
+    Raises
+    ------
+    NWBError
+        The file is missing, not HDF5, truncated, NWB 1.x, has no neural data or no such trials table, the
+        window lies outside the recording, or spike times are unsorted/NaN. The message names the file.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, tempfile, os
+    >>> from neurolearn.simulate.nwb import write_recording_nwb
+    >>> counts = xr.DataArray(np.array([[0, 3], [2, 1]]), dims=("trial", "neuron"),
+    ...                       coords={"stimulus": ("trial", ["a", "b"])}, attrs={"window": (0.0, 1.0)})
+    >>> path = write_recording_nwb(counts, os.path.join(tempfile.mkdtemp(), "s.nwb"), rng=0)
+    >>> rec = read_nwb(path)
+    >>> rec.values.tolist(), rec.stimulus.values.tolist(), rec.attrs["units"]
+    ([[0, 3], [2, 1]], ['a', 'b'], 'count')
+    """
+    if nan_policy not in ("raise", "omit"):
+        raise NWBError(f"expected nan_policy 'raise' or 'omit', found {nan_policy!r}")
+    label = os.fspath(path)
+    with open_nwb(path) as handle:
+        try:
+            meta = session_metadata(handle, label)
+            plan = _plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy)
+            values = None if chunks is not None else plan.read(handle)
+        except NeurolearnError:
+            raise
+        except _LOW_LEVEL_ERRORS as error:
+            raise NWBError(
+                f"{label}: could not read source {source!r} with trials {trials!r}: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+    if chunks is not None:
+        values = plan.lazy(str(Path(label).resolve()), _parse_chunks(chunks, plan.shape[:2]))
+    return _assemble(values, plan, meta, label, window, bin_size)
+
+
+# --- planning: everything but the bulk data ---------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """What to read (object path, rows, columns) and how to label it; small enough to send to dask tasks."""
+
+    kind: str  # "units" or "series"
+    object_path: str
+    label: str
+    edges: np.ndarray  # (trial, n_bins + 1) seconds
+    centres: np.ndarray
+    binned: bool
+    neuron_ids: np.ndarray
+    neuron_coords: dict = field(default_factory=dict)
+    trial_ids: np.ndarray = None
+    trial_coords: dict = field(default_factory=dict)
+    trials_name: str = ""
+    units: str = ""
+    rates: bool = False
+    nan_policy: str = "raise"
+    align: str = "start_time"
+    bin_duration: float = 1.0
+    # units: (neuron, 2) [first, end) rows of each unit in spike_times
+    unit_bounds: np.ndarray = None
+    # series: sample positions (trial, n_bins + 1), channel selection, value scaling
+    positions: np.ndarray = None
+    conversion: float = 1.0
+    offset: float = 0.0
+
+    @property
+    def shape(self):
+        n_bins = self.edges.shape[1] - 1
+        base = (self.edges.shape[0], self.neuron_ids.shape[0])
+        return base + ((n_bins,) if self.binned else ())
+
+    def read(self, handle, trials=slice(None), neurons=slice(None)):
+        if self.kind == "units":
+            return _read_units_block(handle, self, trials, neurons)
+        return _read_series_block(handle, self, trials, neurons)
+
+    def lazy(self, path, chunks):
+        return _lazy_array(self, path, chunks)
+
+
+def _plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy) -> _Plan:
+    object_path, kind = _resolve_source(handle, label, source)
+    table = read_trial_table(handle, label, trials)
+    if len(table) == 0:
+        raise NWBError(f"{label}: expected at least one trial in table {table.name!r}, found 0 rows")
+    align_values = table.columns.get(align)
+    if align_values is None or align_values.dtype.kind not in "iuf":
+        numeric = [n for n, v in table.columns.items() if v.dtype.kind in "iuf"]
+        raise NWBError(
+            f"{label}: expected align={align!r} to be a numeric column of table {table.name!r}, found "
+            f"numeric columns {numeric}"
+        )
+    align_values = align_values.astype(float)
+    keep = np.isfinite(align_values)
+    if not keep.all():
+        warnings.warn(
+            f"{label}: dropped {int((~keep).sum())} of {keep.size} trials whose {align!r} is NaN",
+            UserWarning,
+            stacklevel=3,
+        )
+        if not keep.any():
+            raise NWBError(f"{label}: expected finite {align!r} times, found only NaN in {table.name!r}")
+    edges, centres = window_edges(align_values[keep], window, bin_size)
+    plan = _Plan(
+        kind=kind,
+        object_path=object_path,
+        label=label,
+        edges=edges,
+        centres=centres,
+        binned=bin_size is not None,
+        neuron_ids=np.arange(0),
+        trial_ids=table.ids[keep],
+        trial_coords={name: values[keep] for name, values in table.columns.items()},
+        trials_name=table.name,
+        rates=rates,
+        nan_policy=nan_policy,
+        align=align,
+        bin_duration=float(bin_size) if bin_size is not None else float(window[1]) - float(window[0]),
+    )
+    group = handle[object_path]
+    if kind == "units":
+        _plan_units(group, plan)
+    else:
+        _plan_series(handle, group, plan)
+    return plan
+
+
+def _resolve_source(handle, label, source) -> tuple[str, str]:
+    if not isinstance(source, str) or not source:
+        raise NWBError(f"{label}: expected source='auto' or the path of an object in the file, found {source!r}")
+    if source != "auto":
+        key = source.strip("/")
+        obj = handle.get(key)
+        if is_units_table(obj):
+            return key, "units"
+        if is_timeseries(obj):
+            return key, "series"
+        found = find_sources(handle)
+        what = "nothing" if obj is None else f"a {neurodata_type(obj) or type(obj).__name__} without data/spike times"
+        raise NWBError(
+            f"{label}: expected {source!r} to be a Units table or a TimeSeries, found {what}; readable sources: "
+            f"{_candidates(found)}"
+        )
+    found = find_sources(handle)
+    if "units" in found.units:
+        return "units", "units"
+    if len(found.units) == 1:
+        return found.units[0], "units"
+    if len(found.units) > 1:
+        raise NWBError(f"{label}: found several Units tables {found.units}; pass source=<one of them>")
+    for parent in ("DfOverF", "Fluorescence", None):
+        series = [p for p, t in found.roi_series if parent is None or t == parent]
+        if len(series) == 1:
+            return series[0], "series"
+        if len(series) > 1:
+            raise NWBError(
+                f"{label}: found several RoiResponseSeries{'' if parent is None else ' under ' + parent}: "
+                f"{series}; pass source=<one of them>"
+            )
+    raise NWBError(
+        f"{label}: expected neural data (a Units table or a RoiResponseSeries), found none; other TimeSeries: "
+        f"{[f'{p} {list(s)}' for p, _, s in found.timeseries] or 'none'}; pass source=<path> to read one of them"
+    )
+
+
+def _candidates(found) -> list[str]:
+    return found.units + [p for p, _ in found.roi_series] + [p for p, _, _ in found.timeseries]
+
+
+def _plan_units(group, plan: _Plan) -> None:
+    label = f"{plan.label}: units table {plan.object_path!r}"
+    spike_times = group["spike_times"]
+    if spike_times.ndim != 1 or spike_times.dtype.kind not in "iuf":
+        raise NWBError(f"{label}: expected 1-D numeric spike_times, found {spike_times.dtype} {spike_times.shape}")
+    n_spikes = spike_times.shape[0]
+    ends = _index_ends(group, "spike_times", n_spikes, label)
+    ids = table_ids(group)
+    if ids.shape[0] != ends.shape[0]:
+        ids = np.arange(ends.shape[0])
+    if ends.size == 0:
+        raise NWBError(f"{label}: expected at least one unit, found none")
+    starts = np.concatenate([[0], ends[:-1]])
+    if np.any(ends < starts) or ends[-1] > n_spikes:
+        raise NWBError(f"{label}: spike_times_index is not a valid ragged index for {n_spikes} spikes")
+    plan.unit_bounds = np.stack([starts, ends], axis=1)
+    plan.neuron_ids = ids
+    columns, _ = scalar_columns(group, ids.shape[0], exclude=("spike_times",))
+    plan.neuron_coords = columns
+    plan.units = "spikes/s" if plan.rates else "count"
+    if n_spikes == 0:
+        raise NWBError(f"{label}: expected spike times, found an empty spike_times dataset")
+    # whole-window sanity check on the recording's extent; reads only the first and last spike of each unit
+    _check_units_extent(spike_times, plan, label)
+
+
+def _index_ends(group, column, n_values, label) -> np.ndarray:
+    index = group.get(f"{column}_index")
+    if index is None:
+        return np.array([n_values])
+    if h5py.check_ref_dtype(index.dtype) is h5py.RegionReference:
+        # MatNWB writes the ragged index as region references into the data; their upper bounds are the ends
+        target = group[column]
+        ends = []
+        for ref in index[()]:
+            region = h5py.h5r.get_region(ref, target.id)
+            ends.append(region.get_select_bounds()[1][0] + 1)
+        return np.asarray(ends, dtype=np.int64)
+    values = np.asarray(index[()])
+    if values.dtype.kind not in "iu":
+        raise NWBError(f"{label}: expected an integer {column}_index, found dtype {values.dtype}")
+    return values.astype(np.int64)
+
+
+def _check_units_extent(spike_times, plan: _Plan, label: str) -> None:
+    bounds = plan.unit_bounds
+    nonempty = bounds[:, 1] > bounds[:, 0]
+    firsts = spike_times[np.sort(np.unique(bounds[nonempty, 0]))] if nonempty.any() else np.array([])
+    lasts = spike_times[np.sort(np.unique(bounds[nonempty, 1] - 1))] if nonempty.any() else np.array([])
+    if firsts.size == 0:
+        return
+    first, last = float(np.nanmin(firsts)), float(np.nanmax(lasts))
+    outside = (plan.edges[:, -1] <= first) | (plan.edges[:, 0] > last)
+    if outside.all():
+        raise NWBError(
+            f"{label}: expected trial windows inside the recording (spikes from {first:.6g} s to {last:.6g} s), "
+            f"found all {outside.size} windows outside it (first window {plan.edges[0, 0]:.6g}-"
+            f"{plan.edges[0, -1]:.6g} s); check window= and align="
+        )
+    if outside.any():
+        warnings.warn(
+            f"{label}: {int(outside.sum())} of {outside.size} trial windows lie outside the span of recorded "
+            f"spikes ({first:.6g}-{last:.6g} s); their counts are 0",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _plan_series(handle, group, plan: _Plan) -> None:
+    label = f"{plan.label}: TimeSeries {plan.object_path!r}"
+    data = group["data"]
+    if data.ndim not in (1, 2) or data.dtype.kind not in "biuf":
+        raise NWBError(
+            f"{label}: expected numeric data of shape (time,) or (time, channels), found {data.dtype} {data.shape}"
+        )
+    n_samples = data.shape[0]
+    if n_samples == 0:
+        raise NWBError(f"{label}: expected samples, found an empty data dataset")
+    n_channels = 1 if data.ndim == 1 else data.shape[1]
+    if "timestamps" in group:
+        timestamps = np.asarray(group["timestamps"][()], dtype=float)
+        if timestamps.shape[0] != n_samples:
+            raise NWBError(f"{label}: expected {n_samples} timestamps, found {timestamps.shape[0]}")
+        if np.isnan(timestamps).any() or np.any(np.diff(timestamps) < 0):
+            raise NWBError(f"{label}: expected sorted, finite timestamps, found unsorted or NaN ones")
+        positions = sample_positions(plan.edges, timestamps=timestamps)
+        step = float(np.median(np.diff(timestamps))) if n_samples > 1 else 0.0
+        first, end = float(timestamps[0]), float(timestamps[-1]) + step
+    else:
+        starting = group["starting_time"]
+        rate = decode(starting.attrs.get("rate"))
+        if not isinstance(rate, (int, float)) or not rate > 0:
+            raise NWBError(f"{label}: expected a positive starting_time 'rate' attribute, found {rate!r}")
+        first = float(starting[()])
+        positions = sample_positions(plan.edges, rate=float(rate), starting_time=first)
+        end = first + n_samples / float(rate)
+    outside = (plan.edges[:, 0] < first - 1e-9) | (plan.edges[:, -1] > end + 1e-9)
+    if outside.any():
+        bad = int(np.flatnonzero(outside)[0])
+        raise NWBError(
+            f"{label}: expected trial windows inside the recording ({first:.6g} s to {end:.6g} s), found "
+            f"{int(outside.sum())} of {outside.size} outside it (e.g. trial {bad}: {plan.edges[bad, 0]:.6g}-"
+            f"{plan.edges[bad, -1]:.6g} s); check window= and align="
+        )
+    positions = np.clip(positions, 0, n_samples)
+    if np.any(np.diff(positions, axis=1) <= 0):
+        raise NWBError(
+            f"{label}: expected at least one sample in every window/bin, found empty ones; bin_size (or the "
+            f"window) is shorter than the sampling interval"
+        )
+    plan.positions = positions
+    plan.conversion = float(decode(data.attrs.get("conversion")) or 1.0)
+    plan.offset = float(decode(data.attrs.get("offset")) or 0.0)
+    plan.neuron_ids = _roi_ids(handle, group, n_channels)
+    parent = neurodata_type(group.parent)
+    unit = decode(data.attrs.get("unit"))
+    plan.units = "dF/F" if parent == "DfOverF" else str(unit or "a.u.")
+
+
+def _roi_ids(handle, group, n_channels) -> np.ndarray:
+    rois = group.get("rois")
+    try:
+        if isinstance(rois, h5py.Dataset) and rois.shape == (n_channels,):
+            rows = np.asarray(rois[()], dtype=np.int64)
+            table = handle[rois.attrs["table"]]
+            ids = np.asarray(table["id"][()])
+            if rows.size and rows.min() >= 0 and rows.max() < ids.shape[0]:
+                return ids[rows]
+    except (KeyError, TypeError, ValueError, OSError):
+        pass  # a broken ROI reference still leaves the trace readable; channel numbers name the ROIs
+    return np.arange(n_channels)
+
+
+# --- reading blocks ----------------------------------------------------------------------------------------
+
+
+def _read_units_block(handle, plan: _Plan, trials, neurons) -> np.ndarray:
+    bounds = plan.unit_bounds[neurons]
+    edges = plan.edges[trials]
+    n_bins = edges.shape[1] - 1
+    out = np.zeros((edges.shape[0], bounds.shape[0], n_bins), dtype=np.int64)
+    if bounds.size:
+        lo, hi = int(bounds[:, 0].min()), int(bounds[:, 1].max())
+        spike_times = handle[plan.object_path]["spike_times"]
+        times = spike_times[lo:hi] if hi > lo else np.empty(0)
+        _check_spike_times(times, bounds - lo, plan, plan.neuron_ids[neurons])
+        flat_edges = edges.ravel()
+        for unit, (start, stop) in enumerate(bounds - lo):
+            positions = np.searchsorted(times[start:stop], flat_edges, side="left").reshape(edges.shape)
+            np.subtract(positions[:, 1:], positions[:, :-1], out=out[:, unit, :])
+    if not plan.binned:
+        out = out[:, :, 0]
+    if plan.rates:
+        return out / plan.bin_duration
+    return out
+
+
+def _check_spike_times(times: np.ndarray, bounds: np.ndarray, plan: _Plan, ids: np.ndarray) -> None:
+    if times.dtype.kind == "f" and np.isnan(times.min() if times.size else 0.0):
+        n_nan = int(np.isnan(times).sum())
+        raise NWBError(
+            f"{plan.label}: units table {plan.object_path!r}: expected finite spike times, found {n_nan} NaN"
+        )
+    decreasing = np.flatnonzero(times[1:] < times[:-1]) + 1
+    if decreasing.size:
+        # a decrease is expected where one unit's spikes end and the next unit's begin; anywhere else the
+        # unit's spike times are out of order (seen in real DANDI files). A count in a window does not depend
+        # on order, so the affected units are sorted (in this in-memory copy) and the user is told.
+        bad = decreasing[~np.isin(decreasing, bounds[:, 0])]
+        if bad.size:
+            units = np.unique(np.searchsorted(bounds[:, 1], bad, side="right"))
+            for unit in units:
+                times[bounds[unit, 0] : bounds[unit, 1]].sort()
+            names = [ids[u].item() for u in units[:10]]
+            warnings.warn(
+                f"{plan.label}: units table {plan.object_path!r}: spike times of {units.size} unit(s) were not "
+                f"sorted ({bad.size} out-of-order steps, units {names}); sorted them before counting",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
+def _read_series_block(handle, plan: _Plan, trials, neurons) -> np.ndarray:
+    positions = plan.positions[trials]
+    lo, hi = int(positions.min()), int(positions.max())
+    data = handle[plan.object_path]["data"]
+    if data.ndim == 1:
+        rows = data[lo:hi].reshape(-1, 1)
+    else:
+        rows = data[lo:hi, neurons] if neurons != slice(None) else data[lo:hi]
+    try:
+        means, n_nan = segment_means(rows, positions - lo, omit_nan=plan.nan_policy == "omit")
+    except _NaNFound as found:
+        what = "windows with only NaN samples" if found.all_nan else "NaN samples inside trial windows"
+        raise NWBError(
+            f"{plan.label}: TimeSeries {plan.object_path!r}: expected finite samples, found {what} "
+            f"({found.n_samples} NaN samples in {found.n_channels} channels/ROIs); pass nan_policy='omit' to "
+            f"average the remaining samples"
+        ) from None
+    if n_nan:
+        warnings.warn(
+            f"{plan.label}: TimeSeries {plan.object_path!r}: left {n_nan} NaN samples out of the window means "
+            f"(nan_policy='omit')",
+            UserWarning,
+            stacklevel=4,
+        )
+    if plan.conversion != 1.0 or plan.offset != 0.0:
+        means = means * plan.conversion + plan.offset
+    means = np.moveaxis(means, 2, 1)  # (trial, channel, bin)
+    return means if plan.binned else means[:, :, 0]
+
+
+# --- laziness --------------------------------------------------------------------------------------------
+
+
+def _parse_chunks(chunks, shape) -> tuple[int, int]:
+    if isinstance(chunks, bool):
+        raise NWBError(f"expected chunks= an int or a dict like {{'trial': 100, 'neuron': 50}}, found {chunks!r}")
+    if isinstance(chunks, int):
+        chunks = {"trial": chunks, "neuron": chunks}
+    if not isinstance(chunks, dict) or set(chunks) - {"trial", "neuron", "time"}:
+        raise NWBError(
+            f"expected chunks= an int or a dict with keys 'trial'/'neuron', found {chunks!r}"
+        )
+    sizes = []
+    for dim, size in zip(("trial", "neuron"), shape):
+        value = chunks.get(dim, -1)
+        value = size if value in (-1, None) else value
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise NWBError(f"expected chunks[{dim!r}] a positive int or -1, found {value!r}")
+        sizes.append(int(min(value, max(size, 1))))
+    return tuple(sizes)
+
+
+def _lazy_array(plan: _Plan, path: str, chunk_sizes):
+    import dask.array as da
+    from dask.base import tokenize
+
+    shape = plan.shape
+    trial_chunks = _split(shape[0], chunk_sizes[0])
+    neuron_chunks = _split(shape[1], chunk_sizes[1])
+    stat = os.stat(path)
+    name = "read_nwb-" + tokenize(path, stat.st_mtime_ns, plan.object_path, plan.edges, plan.rates, plan.nan_policy)
+    graph = {}
+    trial_start = 0
+    for i, n_trials in enumerate(trial_chunks):
+        neuron_start = 0
+        for j, n_neurons in enumerate(neuron_chunks):
+            key = (name, i, j) + ((0,) if plan.binned else ())
+            block = (slice(trial_start, trial_start + n_trials), slice(neuron_start, neuron_start + n_neurons))
+            graph[key] = (_read_block_from_path, path, plan, block[0], block[1])
+            neuron_start += n_neurons
+        trial_start += n_trials
+    chunks = (trial_chunks, neuron_chunks) + (((shape[2],),) if plan.binned else ())
+    dtype = np.dtype(float) if (plan.kind == "series" or plan.rates) else np.dtype(np.int64)
+    return da.Array(graph, name, chunks, dtype=dtype)
+
+
+def _split(size: int, chunk: int) -> tuple[int, ...]:
+    full, rest = divmod(size, chunk)
+    return (chunk,) * full + ((rest,) if rest else ())
+
+
+def _read_block_from_path(path: str, plan: _Plan, trials: slice, neurons: slice) -> np.ndarray:
+    # runs inside a dask task, possibly in another process: reopen by path, never share an h5py handle
+    with h5py.File(path, "r") as handle:
+        try:
+            return plan.read(handle, trials, neurons)
+        except NeurolearnError:
+            raise
+        except _LOW_LEVEL_ERRORS as error:
+            raise NWBError(f"{path}: could not read {plan.object_path!r}: {type(error).__name__}: {error}") from error
+
+
+# --- labelling --------------------------------------------------------------------------------------------
+
+
+def _assemble(values, plan: _Plan, meta: dict, label: str, window, bin_size) -> xr.DataArray:
+    dims = ("trial", "neuron") + (("time",) if plan.binned else ())
+    coords = {"trial": plan.trial_ids, "neuron": plan.neuron_ids}
+    for name, column in plan.trial_coords.items():
+        coords[name] = ("trial", column)
+    for name, column in plan.neuron_coords.items():
+        key = name if name not in coords else f"unit_{name}"
+        coords[key] = ("neuron", column)
+    if plan.binned:
+        coords["time"] = plan.centres
+    attrs = {
+        "session_id": meta["session_id"],
+        "session_start_time": meta["session_start_time"],
+        "source_file": str(Path(label).resolve()),
+        "source_object": "/" + plan.object_path,
+        "units": plan.units,
+        "window": tuple(float(w) for w in window),
+        "bin_size": "none" if bin_size is None else float(bin_size),
+        "nwb_version": meta["nwb_version"],
+        "trials_table": plan.trials_name,
+        "align": plan.align,
+    }
+    return xr.DataArray(values, dims=dims, coords=coords, name="responses", attrs=attrs)
