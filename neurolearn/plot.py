@@ -314,8 +314,8 @@ def plot_comparison(table, *, criterion: str = "aic", ax=None):
     Parameters
     ----------
     table : pandas.DataFrame
-        As :func:`neurolearn.compare` returns: one row per model (index or column ``model``) with a column
-        ``criterion``.
+        As :func:`neurolearn.compare` returns: one row per fit, named by column ``label`` (else ``model``,
+        else the index), with a column ``criterion``.
     criterion : str
         Column to compare (``"aic"``, ``"bic"``).
     ax : matplotlib.axes.Axes, optional
@@ -440,7 +440,9 @@ def _comparison_values(table, criterion: str):
         raise DataError(f"comparison: expected a pandas DataFrame from compare(), found {type(table).__name__}")
     if criterion not in columns:
         raise DataError(f"comparison: no column {criterion!r}; columns: {[str(c) for c in columns]}")
-    models = [str(m) for m in (table["model"] if "model" in columns else table.index)]
+    # `label` tells apart fits of one model under different fixed parameters; fall back to `model`, the index
+    key = "label" if "label" in columns else "model" if "model" in columns else None
+    models = [str(m) for m in (table[key] if key else table.index)]
     return models, np.asarray(table[criterion], dtype=float)
 
 

@@ -413,10 +413,11 @@ def _comparison(fits):
     except ImportError:
         pass
     table = pd.DataFrame({
-        "model": [f.label for f in fits],
+        "label": [f.label for f in fits],
+        "model": [f.model for f in fits],
         "aic": [f.aic for f in fits],
         "bic": [f.bic for f in fits],
-        "converged": [f.success for f in fits],
+        "success": [f.success for f in fits],
     })
     table["delta_aic"] = table["aic"] - table["aic"].min()
     return table.sort_values("aic").reset_index(drop=True)

@@ -143,6 +143,12 @@ def test_comparison_bars_are_criterion_differences():
     assert widths == {"a": 19.0, "b": 0.0, "c": 3.5}
 
 
+def test_comparison_names_bars_by_label_when_present():
+    table = pd.DataFrame({"label": ["lazy-rich", "lazy-rich (gamma0=0.01)"], "model": ["lazy-rich"] * 2,
+                          "aic": [5.0, 9.0]})
+    assert [bar.get_gid() for bar in plot.plot_comparison(table).patches] == ["lazy-rich", "lazy-rich (gamma0=0.01)"]
+
+
 @pytest.mark.parametrize(
     "call, message",
     [

@@ -140,7 +140,7 @@ def test_analysis_section_shows_statistics_fits_and_comparison():
     gamma = parameters[parameters.parameter == "gamma0"]
     assert gamma.lower.tolist() == [1.5, 1.5] and gamma.status.tolist() == ["identifiable"] * 2
     assert parameters[parameters.parameter == "time_scale"].status.tolist() == ["fixed"] * 2
-    assert comparison.model.tolist() == ["lazy-rich", "silent-alignment"]
+    assert comparison.label.tolist() == ["lazy-rich", "silent-alignment"]
     assert comparison.delta_aic.tolist() == [0.0, 3.0]
 
 
