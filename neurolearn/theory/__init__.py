@@ -40,3 +40,4 @@ def get_model(name_or_model) -> Model:
 # Each helper adds its line as its module lands, e.g.:
 # from neurolearn.theory import lazy_rich  # noqa: E402,F401
 from neurolearn.theory import integrator  # noqa: E402,F401
+from neurolearn.theory import lazy_rich  # noqa: E402,F401
