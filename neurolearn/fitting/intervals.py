@@ -94,7 +94,9 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95):
             n_eval += n
             pinned = _at_edge(u_end) & ~at_edge_hat
             pinned[j] = False
-            limited_by[j].update(np.flatnonzero(pinned).tolist())
+            for i in np.flatnonzero(pinned):
+                if _bound_is_active(problem, u_end, i):
+                    limited_by[j].add(int(i))
     return intervals, open_ends, limited_by, n_eval
 
 
@@ -169,6 +171,17 @@ def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target):
     return u_hat[j] + side * outside[0], False, n_eval, warm[outside[0]]
 
 
+def _bound_is_active(problem, u, i, step=0.02, threshold=0.1):
+    """Whether parameter ``i``, at a box edge in ``u``, holds the chi-square up (it would drop past the edge).
+
+    A parameter that saturates at its edge (e.g. a readout rate so fast that faster changes nothing) leaves the
+    chi-square flat there; one that trades off against the profiled parameter makes it rise when moved inward.
+    """
+    inward = np.array(u, dtype=float)
+    inward[i] = inward[i] + step if inward[i] <= 0.5 else inward[i] - step
+    return problem.chi2(inward) - problem.chi2(u) > threshold
+
+
 def _at_edge(u):
     u = np.asarray(u)
     return (u <= _EDGE) | (u >= 1.0 - _EDGE)
@@ -205,8 +218,9 @@ def _profile_point(problem, j, value, start):
         u[others] = w
         return problem.residuals(u)
 
+    # Interval ends need Delta chi2 to ~0.01, so profile points stop earlier than the main fit (tol 1e-6, not 1e-8).
     res = least_squares(residuals, np.clip(u[others], 0.0, 1.0), bounds=(0.0, 1.0), method="trf",
-                        diff_step=DIFF_STEP, max_nfev=50 * others.size + 50)
+                        diff_step=DIFF_STEP, ftol=1e-6, xtol=1e-6, gtol=1e-6, max_nfev=50 * others.size + 50)
     out = u.copy()
     out[others] = res.x
     return out, float(2.0 * res.cost)
