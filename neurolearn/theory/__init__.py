@@ -42,3 +42,4 @@ def get_model(name_or_model) -> Model:
 from neurolearn.theory import integrator  # noqa: E402,F401
 from neurolearn.theory import lazy_rich  # noqa: E402,F401
 from neurolearn.theory import grokking  # noqa: E402,F401
+from neurolearn.theory import silent_alignment  # noqa: E402,F401

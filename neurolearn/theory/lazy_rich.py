@@ -65,6 +65,7 @@ from neurolearn.theory.base import Model, Parameter
 __all__ = [
     "LAZY_RICH",
     "task_residual",
+    "learned_amplitude",
     "ntk_eigenvalues",
     "hidden_kernel_eigenvalue",
     "ntk_alignment",
@@ -86,30 +87,49 @@ def task_residual(time, richness):
     Returns
     -------
     numpy.ndarray
-        ``Delta(t)``, shaped like ``time``, decreasing from 1 to 0.
+        ``Delta(t)``, shaped like ``time``, decreasing from 1 to 0, with full relative precision even where
+        it is tiny.
 
     Examples
     --------
     >>> bool(np.isclose(task_residual(1.0, 0.0), np.exp(-2.0)))
     True
     """
+    return _closed_form(time, richness)[1]
+
+
+def learned_amplitude(time, richness):
+    """``1 - Delta(t)``, the network's output along the task, with full relative precision where it is tiny.
+
+    Examples
+    --------
+    >>> float(learned_amplitude(0.0, 1.0)), bool(np.isclose(learned_amplitude(1e-9, 0.0), 2e-9, rtol=1e-6))
+    (0.0, True)
+    """
+    return _closed_form(time, richness)[0]
+
+
+def _closed_form(time, richness):
+    """(1 - Delta, Delta) from the closed form, each evaluated without cancellation."""
     t = np.clip(np.asarray(time, dtype=float), 0.0, None)
     b = float(richness)
     if not np.isfinite(b) or b < 0:
         raise FitError(f"lazy-rich model: expected richness gamma0 >= 0, found {richness!r}")
     if b == 0.0:
-        return np.exp(-2.0 * t)
+        return -np.expm1(-2.0 * t), np.exp(-2.0 * t)
     c = np.sqrt(1.0 + b * b)
     z_plus_minus_1 = b + b * b / (c + 1.0)  # z_+ - 1 = b + c - 1 without cancellation
     one_minus_z_minus = 1.0 + 1.0 / (b + c)  # 1 - z_- = 1 - b + c
     a = z_plus_minus_1 / one_minus_z_minus
     decay = np.exp(-2.0 * c * t)
     z_minus_1 = z_plus_minus_1 * (-np.expm1(-2.0 * c * t)) / (1.0 + a * decay)
+    learned = np.sinh(np.log1p(z_minus_1)) / b
     # Delta = (sinh(theta_+) - sinh(theta)) / b as a product, so it keeps full relative precision as
     # Delta -> 0: theta_+ - theta = log(z_+ / z) with z_+ - z = (z_+ - 1) e^{-2ct} (1 + A) / (1 + A e^{-2ct})
     gap = np.log1p(z_plus_minus_1 * decay * (1.0 + a) / ((1.0 + a * decay) * (1.0 + z_minus_1)))
     theta_plus = np.arcsinh(b)
-    return 2.0 * np.cosh(theta_plus - 0.5 * gap) * np.sinh(0.5 * gap) / b
+    residual = 2.0 * np.cosh(theta_plus - 0.5 * gap) * np.sinh(0.5 * gap) / b
+    return learned, residual
 
 
 def ntk_eigenvalues(residual, richness):
