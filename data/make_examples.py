@@ -1,0 +1,232 @@
+"""Regenerate the bundled example data deterministically: ``python data/make_examples.py``.
+
+Every dataset is simulated by :mod:`neurolearn.simulate` from a network with known ground truth and written
+with :mod:`neurolearn.simulate.nwb`, so reading it back exercises the real NWB loader. The script also copies
+the real recording used by tutorial 01 (from the NWB corpus beside the project, when present) and writes
+``examples.json``: for each dataset, the options to read and summarise it and the true parameters.
+
+Datasets (one folder each, one NWB file per session):
+
+* ``rich/``, ``lazy/``: the hidden layer of a two-layer network learning a binary task from a mean-field
+  initialisation with richness gamma0 = 4 (rich) or 0.1 (lazy); 10 sessions of spiking units (Poisson counts
+  of a rate that is an affine function of the hidden response), trials with ``stimulus``, ``target``,
+  ``correct``.
+* ``overtraining/``: calcium imaging (DfOverF) of the same tracked ROIs in a network trained with a logistic
+  loss well past the point where behaviour saturates (about mid-way).
+* ``integration/``: time-resolved imaging of a linear RNN learning to integrate white-noise input.
+
+Seeds are fixed, so the same code gives the same files (up to the creation date stored in each file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+REAL_SOURCE = ROOT.parent / "shared" / "nwb-corpus" / "pynapple-org__pynapple" / "docs" / "examples" / "nwb-files"
+REAL_FILE = "sub-4_ses-4_ecephys+image.nwb"
+SEED = 20261128
+
+# Rates of the spiking datasets: rate = BASELINE + GAIN * (hidden response - its minimum over the dataset).
+# An offset per neuron leaves double-centred kernels unchanged; the window keeps files small.
+GAIN = 1.0  # spikes/s per unit of hidden response
+BASELINE = 2.0  # spikes/s, the lowest rate any neuron has for any condition
+UNITS_WINDOW = (0.0, 0.5)
+
+OVERTRAINING_SESSIONS = 10
+
+LEARNER = dict(n_sessions=10, session_interval=0.1, n_conditions=16, n_neurons=40, n_trials=8, noise_sd=0.0,
+               input_dim=12, n_hidden=1000)
+
+
+def main(out: Path = HERE) -> dict:
+    """Write every dataset under ``out`` and return the manifest (also saved as ``out/examples.json``)."""
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+    out = Path(out)
+    manifest = {"generator": "data/make_examples.py", "seed": SEED, "datasets": {}}
+    started = time.perf_counter()
+    for name, gamma0 in (("rich", 4.0), ("lazy", 0.1)):
+        manifest["datasets"][name] = make_learner(out / name, name, gamma0, seed=SEED + int(gamma0 * 10))
+        _report(name, out, started)
+    manifest["datasets"]["overtraining"] = make_overtraining(out / "overtraining", seed=SEED + 1)
+    _report("overtraining", out, started)
+    manifest["datasets"]["integration"] = make_integration(out / "integration", seed=SEED + 2)
+    _report("integration", out, started)
+    manifest["real"] = copy_real_recording(out)
+    manifest["files"] = {
+        str(path.relative_to(out)): _sha256(path) for path in sorted(out.rglob("*.nwb"))
+    }
+    (out / "examples.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    total = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
+    print(f"wrote {len(manifest['files'])} NWB files, {total / 1e6:.1f} MB in total, in {time.perf_counter() - started:.0f} s")
+    return manifest
+
+
+def make_learner(folder: Path, name: str, gamma0: float, *, seed: int) -> dict:
+    """A two-layer network learning in the rich or lazy regime, recorded as spiking units."""
+    from neurolearn.simulate.nwb import rates_to_counts, write_sessions_nwb
+    from neurolearn.simulate.two_layer import simulate_lazy_rich_sessions
+
+    rng = np.random.default_rng(seed)
+    tree, truth = simulate_lazy_rich_sessions(gamma0, rng=rng, **LEARNER)
+    recordings = [child.dataset["responses"] for child in tree.children.values()]
+    lowest = np.min([r.values.min(axis=0) for r in recordings], axis=0)  # per neuron, over sessions
+    counts = []
+    for day, recording in enumerate(recordings):
+        rates = BASELINE + GAIN * (recording - lowest)
+        rates = rates.assign_attrs(recording.attrs | {"window": UNITS_WINDOW, "units": "spikes/s",
+                                                      "session_id": f"day{day:02d}"})
+        counts.append(rates_to_counts(rates, rng=rng))
+    _clear(folder)
+    write_sessions_nwb(counts, folder, kind="units", rng=rng)
+    regime = "rich" if gamma0 > 1 else "lazy"
+    return {
+        "description": f"two-layer linear network, gamma0 = {gamma0:g} ({regime}), hidden units as Poisson spikes",
+        "kind": "units",
+        "read": {"trials": "trials", "window": list(UNITS_WINDOW)},
+        "summarize": {"target": "target", "by": "stimulus", "behavior": "correct"},
+        "model": truth.model,
+        "truth": {k: float(v) for k, v in truth.parameters.items()}
+        | {"session_interval": LEARNER["session_interval"]},
+        "summary": f"gamma0 = {gamma0:g} ({regime})",
+        "true_statistics": {
+            "behavior": _rounded(truth.behavior),
+            "task_alignment": _rounded(truth.task_alignment),
+            "kernel_change": _rounded(truth.kernel_change),
+        },
+    }
+
+
+def make_overtraining(folder: Path, *, seed: int) -> dict:
+    """Logistic-loss training past saturation, imaged (DfOverF) from the same ROIs every session."""
+    from neurolearn.simulate import logistic
+    from neurolearn.simulate.nwb import write_sessions_nwb
+
+    rng = np.random.default_rng(seed)
+    tree, truth = logistic.simulate_overtraining_sessions(OVERTRAINING_SESSIONS, steps_per_session=50, n_trials=3,
+                                                          rng=rng)
+    window = (0.0, 0.5)  # one imaging frame per trial at 2 Hz keeps the files small
+    recordings = [child.dataset["responses"].assign_attrs(window=window, units="dF/F")
+                  for child in tree.children.values()]
+    _clear(folder)
+    write_sessions_nwb(recordings, folder, kind="ophys", rng=rng, frame_rate=2.0)
+    return {
+        "description": "two-layer network trained with a logistic loss past behavioural saturation, DfOverF of tracked ROIs",
+        "kind": "ophys",
+        "read": {"trials": "trials", "window": [float(w) for w in window]},
+        "summarize": {"target": "target", "by": "stimulus", "behavior": "correct"},
+        "model": "overtraining",
+        "truth": _plain(truth.attrs) | {"steps_per_session": 50},
+        "summary": f"logistic loss; behaviour saturates at session {_saturation(truth.behavior.values)} of "
+                   f"{OVERTRAINING_SESSIONS}, margin keeps growing",
+        "true_statistics": _truth_statistics(truth),
+    }
+
+
+def make_integration(folder: Path, *, seed: int) -> dict:
+    """A linear RNN learning to integrate, imaged with one frame per time bin."""
+    from neurolearn.simulate.nwb import write_sessions_nwb
+    from neurolearn.simulate.rnn import simulate_integrator_sessions
+
+    dt = 0.25
+    rng = np.random.default_rng(seed)
+    tree, truth = simulate_integrator_sessions(8, n_neurons=30, rho_star=0.9, n_trials=16, n_time=32, dt=dt,
+                                               noise_sd=0.01, rng=rng)
+    recordings = [child.dataset["responses"] for child in tree.children.values()]
+    _clear(folder)
+    write_sessions_nwb(recordings, folder, kind="ophys", rng=rng, frame_rate=1.0 / dt)
+    window = recordings[0].attrs["window"]
+    return {
+        "description": "linear RNN (30 units) learning the filter 0.9^n on white-noise input, time-resolved DfOverF",
+        "kind": "ophys",
+        "read": {"trials": "trials", "window": [float(w) for w in window], "bin_size": dt},
+        "summarize": {"target": "target", "by": "stimulus", "behavior": "correct"},
+        "model": "integrator",
+        "truth": _plain(truth.attrs),
+        "summary": f"rho* = {truth.attrs['rho_star']:g} (timescale {-dt / np.log(truth.attrs['rho_star']):.2g} s)",
+        "true_statistics": _truth_statistics(truth),
+    }
+
+
+def copy_real_recording(out: Path) -> dict | None:
+    """Copy the human MTL session from pynapple's examples (MIT licence) into ``out/real/``."""
+    target = out / "real" / REAL_FILE
+    source = REAL_SOURCE / REAL_FILE
+    if source.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    elif not target.is_file():
+        print(f"note: real recording not found at {source}; keeping data/ without it", file=sys.stderr)
+        return None
+    return {
+        "file": f"real/{REAL_FILE}",
+        "read": {"trials": "encoding_table", "window": [0.0, 2.0]},
+        "by": "stimCategory",
+        "credit": (
+            "Human medial temporal lobe single units (35 units, 1 session) recorded while patients watched video "
+            "clips with no, soft or hard cognitive boundaries (encoding_table.stimCategory 0/1/2) and later "
+            "judged recognition: Zheng, Schjetnan, Yebra, Mosher, Kalia, Valiante, Mamelak, Kreiman & "
+            "Rutishauser (2022), Nature Neuroscience, DANDI:000207. File from pynapple's examples "
+            "(github.com/pynapple-org/pynapple, docs/examples/nwb-files, MIT licence)."
+        ),
+        "licence": "MIT (pynapple repository); dataset: DANDI:000207",
+    }
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _clear(folder: Path) -> None:
+    if folder.exists():
+        for path in folder.glob("*.nwb"):
+            path.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _truth_statistics(truth) -> dict:
+    if isinstance(truth, xr.Dataset):
+        return {str(k): _rounded(v.values) for k, v in truth.data_vars.items() if v.dims == ("session",)}
+    return {}
+
+
+def _saturation(behavior) -> int:
+    """First session at which behaviour is within 0.01 of its final value."""
+    behavior = np.asarray(behavior, dtype=float)
+    return int(np.argmax(behavior >= behavior[-1] - 0.01))
+
+
+def _rounded(values) -> list:
+    return [round(float(v), 5) for v in np.asarray(values, dtype=float)]
+
+
+def _plain(mapping) -> dict:
+    plain = {}
+    for key, value in dict(mapping).items():
+        if isinstance(value, (np.generic,)):
+            value = value.item()
+        if isinstance(value, (int, float, str, bool)):
+            plain[str(key)] = value
+    return plain
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _report(name: str, out: Path, started: float) -> None:
+    size = sum(p.stat().st_size for p in (out / name).glob("*.nwb"))
+    print(f"{name}: {len(list((out / name).glob('*.nwb')))} files, {size / 1e6:.2f} MB "
+          f"({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

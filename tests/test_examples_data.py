@@ -1,0 +1,98 @@
+"""The bundled example data: complete, small, loadable, as described, and regenerated deterministically."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurolearn as nl
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+MANIFEST = json.loads((DATA / "examples.json").read_text(encoding="utf-8"))
+DATASETS = ["rich", "lazy", "overtraining", "integration"]
+
+
+def read_options(name):
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in MANIFEST["datasets"][name]["read"].items()}
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("make_examples", DATA / "make_examples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_file_is_listed_with_its_checksum_and_the_total_is_small():
+    on_disk = sorted(str(p.relative_to(DATA)) for p in DATA.rglob("*.nwb"))
+    assert on_disk == sorted(MANIFEST["files"])
+    for name, digest in MANIFEST["files"].items():
+        assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == digest, name
+    total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
+    assert total <= 20e6, f"data/ holds {total / 1e6:.1f} MB, budget 20 MB"
+    assert sorted(MANIFEST["datasets"]) == sorted(DATASETS)
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_dataset_reads_as_tracked_sessions_with_task_columns(name):
+    tree = nl.read_sessions(str(DATA / name / "*.nwb"), **read_options(name))
+    recordings = [child.dataset["responses"] for child in tree.children.values()]
+    assert len(recordings) == len(MANIFEST["datasets"][name]["true_statistics"]["behavior"])
+    assert list(tree.children) == sorted(tree.children)  # day00, day01, ... in session-start order
+    for recording in recordings:
+        for column in ("stimulus", "target", "correct"):
+            assert column in recording.coords, (name, column)
+        # the same neurons (tracked units / ROIs) are recorded in every session
+        np.testing.assert_array_equal(recording.neuron.values, recordings[0].neuron.values)
+    kind = MANIFEST["datasets"][name]["kind"]
+    assert recordings[0].attrs["units"] == {"units": "count", "ophys": "dF/F"}[kind]
+    assert ("time" in recordings[0].dims) == (name == "integration")
+
+
+def test_overtraining_behaviour_in_the_files_is_the_networks_and_saturates_mid_way():
+    truth = MANIFEST["datasets"]["overtraining"]["true_statistics"]
+    tree = nl.read_sessions(str(DATA / "overtraining" / "*.nwb"), **read_options("overtraining"))
+    observed = [float(c.dataset.responses.correct.where(c.dataset.responses.is_train, drop=True).mean())
+                for c in tree.children.values()]
+    # on trained stimuli `correct` is the network's own (deterministic) answer, so the fraction is exact
+    np.testing.assert_allclose(observed, truth["behavior"], atol=1e-12)
+    saturated = int(np.argmax(np.asarray(truth["behavior"]) >= truth["behavior"][-1] - 0.01))
+    assert 2 <= saturated <= len(observed) // 2
+    margin = np.asarray(truth["network_margin"])
+    assert np.all(np.diff(margin[saturated:]) > 0)  # the hidden progress the dataset is meant to show
+
+
+def test_regenerating_a_dataset_gives_the_same_recordings(tmp_path):
+    generator = load_generator()
+    spec = generator.make_learner(tmp_path / "lazy", "lazy", 0.1, seed=generator.SEED + 1)
+    assert spec["read"] == MANIFEST["datasets"]["lazy"]["read"]
+    fresh = nl.read_sessions(str(tmp_path / "lazy" / "*.nwb"), **read_options("lazy"))
+    bundled = nl.read_sessions(str(DATA / "lazy" / "*.nwb"), **read_options("lazy"))
+    assert list(fresh.children) == list(bundled.children)
+    for key in bundled.children:
+        a, b = fresh[key].dataset.responses, bundled[key].dataset.responses
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.correct.values, b.correct.values)
+
+
+def test_real_recording_is_the_credited_pynapple_file(corpus_dir):
+    real = MANIFEST["real"]
+    bundled = DATA / real["file"]
+    original = corpus_dir / "pynapple-org__pynapple" / "docs" / "examples" / "nwb-files" / bundled.name
+    assert bundled.read_bytes() == original.read_bytes()
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    assert "MIT" in readme and "pynapple" in readme and "Zheng" in readme and "000207" in readme
+
+
+def test_real_recording_loads():
+    real = MANIFEST["real"]
+    rec = nl.read_nwb(DATA / real["file"], **{k: tuple(v) if isinstance(v, list) else v
+                                             for k, v in real["read"].items()})
+    assert rec.sizes == {"trial": 90, "neuron": 35}
+    assert sorted(set(rec[real["by"]].values.tolist())) == [0, 1, 2]
