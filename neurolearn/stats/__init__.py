@@ -1,1 +1,89 @@
-"""Summary statistics of learning, extracted from recordings (xarray in, xarray out)."""
+"""Summary statistics of learning, extracted from recordings (xarray in, xarray out).
+
+Kernel statistics (THEORY.md §1) and their bias handling:
+
+* :mod:`~neurolearn.stats.kernels` — condition means, plug-in / trial-unbiased / split kernels, sufficient
+  statistics and bootstrap weights;
+* :mod:`~neurolearn.stats.alignment` — ``task_alignment``, ``task_difficulty``;
+* :mod:`~neurolearn.stats.similarity` — ``cka``, ``kernel_similarity``, ``kernel_change``, ``code_overlap``;
+* :mod:`~neurolearn.stats.spectral` — eigenspectrum, cumulative target power, power law, predicted learning curve;
+* :mod:`~neurolearn.stats.dimensionality` — ``participation_ratio`` (naive and bias-corrected);
+* :mod:`~neurolearn.stats.summarize` — ``summarize``: all of them (and readout/dynamics) per session.
+
+Readout and dynamics statistics live in :mod:`~neurolearn.stats.readout` and :mod:`~neurolearn.stats.dynamics`;
+their public functions are re-exported here when those modules are present. Names resolve lazily so
+``import neurolearn.stats`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    # kernels
+    "ConditionStatistics": "kernels",
+    "condition_statistics": "kernels",
+    "plugin_kernel": "kernels",
+    "unbiased_kernel": "kernels",
+    "split_kernel": "kernels",
+    "condition_kernel": "kernels",
+    "neuron_bootstrap_weights": "kernels",
+    "target_matrix": "kernels",
+    # alignment
+    "task_alignment": "alignment",
+    "task_difficulty": "alignment",
+    "kernel_alignment": "alignment",
+    "kernel_task_difficulty": "alignment",
+    # similarity
+    "cka": "similarity",
+    "hsic": "similarity",
+    "kernel_similarity": "similarity",
+    "kernel_change": "similarity",
+    "code_overlap": "similarity",
+    # spectral
+    "eigenspectrum": "spectral",
+    "spectral_summary": "spectral",
+    "powerlaw_exponent": "spectral",
+    "predicted_learning_curve": "spectral",
+    # dimensionality
+    "participation_ratio": "dimensionality",
+    "naive_participation_ratio": "dimensionality",
+    # one statistic in the Dataset form
+    "estimate_dataset": "estimate",
+    "bootstrap_interval": "estimate",
+    # everything
+    "summarize": "summarize",
+    "behavior_estimate": "summarize",
+}
+
+#: modules written alongside these whose public names (their ``__all__``) are re-exported when present
+_OPTIONAL_MODULES = ("readout", "dynamics")
+
+__all__ = sorted(_LAZY)
+
+
+def _optional_names() -> dict[str, str]:
+    names = {}
+    for module in _OPTIONAL_MODULES:
+        try:
+            loaded = importlib.import_module(f"neurolearn.stats.{module}")
+        except ImportError:
+            continue
+        for name in getattr(loaded, "__all__", ()):
+            names[name] = module
+    return names
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None and not name.startswith("_"):
+        module = _optional_names().get(name)
+    if module is None:
+        raise AttributeError(f"module 'neurolearn.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"neurolearn.stats.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_optional_names()))

@@ -1,0 +1,276 @@
+"""Kernel–task alignment and task difficulty of one session (THEORY.md §1).
+
+A(Φ, y) = ⟨LΦR, L yyᵀ R⟩_F / (‖LΦR‖_F ‖L yyᵀ R‖_F) with L = R = H (double centring, the default),
+L = R = I (uncentred, yᵀΦy / (‖Φ‖_F ‖y‖²)) or L = I, R = H (column centring: the kernel's columns and the
+task's columns are centred, rows are not). For C > 2 classes yyᵀ is replaced by the one-hot YYᵀ.
+
+The target of estimation is the alignment of the *population* kernel (infinite neurons, noiseless condition
+means) on the recorded conditions. The default ``estimator="unbiased"`` takes an unbiased estimate of the
+numerator (mean over neurons of trial-noise-corrected per-neuron kernels, linear in Φ) and of the squared
+denominator (U-statistic over distinct neurons), so neither trial noise nor neuron subsampling biases them;
+the ratio keeps only a small second-order bias. ``estimator="plugin"`` uses R Rᵀ/N and is biased towards
+zero by trial noise and few neurons.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.errors import DataError
+from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
+from neurolearn.stats.kernels import (
+    ConditionStatistics,
+    centre_kernel,
+    condition_statistics,
+    linear_estimate,
+    neuron_bootstrap_weights,
+    replicate,
+    self_inner_estimate,
+    target_matrix,
+    unbiased_kernel_matrix,
+)
+
+__all__ = [
+    "task_alignment",
+    "task_difficulty",
+    "kernel_alignment",
+    "kernel_task_difficulty",
+    "VARIANTS",
+]
+
+#: variant -> (centre rows, centre columns)
+VARIANTS = {"double": (True, True), "uncentred": (False, False), "column": (False, True)}
+ESTIMATORS = ("unbiased", "plugin")
+
+
+def task_alignment(
+    recording: xr.DataArray,
+    target: str = "target",
+    by: str = "stimulus",
+    *,
+    variant: str = "double",
+    estimator: str = "unbiased",
+    n_boot: int = 0,
+    random_state=None,
+    level: float = 0.95,
+) -> xr.Dataset:
+    """Centred kernel alignment between a session's condition kernel and the task kernel.
+
+    Parameters
+    ----------
+    recording : xarray.DataArray
+        One session (dims ``trial, neuron[, time]``) with trial coords ``by`` and ``target``.
+    target : str
+        Trial coord of the label (two classes -> ±1; more -> one-hot; numeric non-integer -> regression).
+    by : str
+        Trial coord defining conditions.
+    variant : {"double", "uncentred", "column"}
+        Centring of kernel and task kernel (see module docstring).
+    estimator : {"unbiased", "plugin"}
+        Bias handling: ``"unbiased"`` corrects trial noise (per-neuron noise variance removed from the
+        diagonal; needs >= 2 trials per condition) and neuron subsampling (U-statistic over distinct neurons
+        for ‖Φ‖²). ``"plugin"`` is the naive R Rᵀ/N alignment.
+    n_boot : int
+        Neuron-bootstrap replicates for ``task_alignment_se`` and ``_ci`` (0 -> NaN). Replicates are
+        linearised (see :mod:`neurolearn.stats.kernels`), so they cost O(N) each.
+    random_state : int or numpy.random.Generator, optional
+    level : float
+        Coverage of the percentile interval.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``task_alignment``, ``task_alignment_se``, ``task_alignment_ci`` with the estimator choices in attrs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.simulate.recording import make_recording
+    >>> y = np.array([1.0, 1.0, -1.0, -1.0])
+    >>> rng = np.random.default_rng(0)
+    >>> means = np.outer(y, rng.standard_normal(500))  # every neuron codes the label
+    >>> rec = make_recording(means, n_trials=4, noise_sd=0.5, target=y, rng=1)
+    >>> round(float(task_alignment(rec)["task_alignment"]), 2)
+    1.0
+    """
+    left, right = _variant(variant)
+    _estimator(estimator)
+    stats = condition_statistics(recording, by, target=target, min_trials=2 if estimator == "unbiased" else 1)
+    value, replicates = alignment_with_replicates(
+        stats, left=left, right=right, unbiased=estimator == "unbiased", n_boot=n_boot, random_state=random_state
+    )
+    se, ci = bootstrap_interval(value, replicates, level) if n_boot else (np.nan, (np.nan, np.nan))
+    return estimate_dataset(
+        "task_alignment", value, se, ci, level=level, session_id=stats.session_id,
+        estimator=estimator, variant=variant, bootstrap="neurons (Poisson weights, linearised)",
+        n_boot=int(n_boot), n_conditions=stats.n_conditions, n_neurons=stats.n_neurons,
+    )
+
+
+def task_difficulty(
+    recording: xr.DataArray,
+    target: str = "target",
+    by: str = "stimulus",
+    *,
+    ridge: float = 0.1,
+    estimator: str = "unbiased",
+    n_boot: int = 0,
+    random_state=None,
+    level: float = 0.95,
+) -> xr.Dataset:
+    """Task difficulty tr(Yᵀ(Φ/s + λI)⁻¹Y) / tr(YᵀY), with s = tr(Φ)/P (large => more feature learning needed).
+
+    Normalising the kernel by its mean eigenvalue s makes the statistic independent of response units, and
+    dividing by ‖Y‖² puts it on a scale from ~1/(η_max/s + λ) (target along the top mode) to 1/λ (target
+    orthogonal to all responses). ``ridge`` is λ.
+
+    Bias handling: ``"unbiased"`` uses the trial-noise-corrected kernel (trial noise otherwise acts as extra
+    ridge and lowers the difficulty); the inverse is nonlinear, so finite-neuron bias is not removed (it is
+    small when N >> P). Bootstrap replicates are first-order in the neuron weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.simulate.recording import make_recording
+    >>> y = np.array([1.0, -1.0, 1.0, -1.0])
+    >>> rec = make_recording(np.outer(y, np.ones(10)), n_trials=3, target=y, rng=0)  # noiseless, Φ = yyᵀ
+    >>> round(float(task_difficulty(rec, ridge=0.1)["task_difficulty"]), 4)  # 1 / (4/1 + 0.1) ... s = 1
+    0.2439
+    """
+    _estimator(estimator)
+    stats = condition_statistics(recording, by, target=target, min_trials=2 if estimator == "unbiased" else 1)
+    value, replicates = difficulty_with_replicates(
+        stats, ridge=ridge, unbiased=estimator == "unbiased", n_boot=n_boot, random_state=random_state
+    )
+    se, ci = bootstrap_interval(value, replicates, level) if n_boot else (np.nan, (np.nan, np.nan))
+    return estimate_dataset(
+        "task_difficulty", value, se, ci, level=level, session_id=stats.session_id, estimator=estimator,
+        ridge=float(ridge), normalisation="kernel / (tr K / P); divided by tr(Y'Y)", n_boot=int(n_boot),
+    )
+
+
+def kernel_alignment(kernel, target, *, variant: str = "double") -> float:
+    """Alignment of a given kernel matrix with the task kernel of ``target`` (no bias correction).
+
+    Parameters
+    ----------
+    kernel : array_like or xarray.DataArray, shape (P, P)
+    target : array_like, shape (P,) or (P, C)
+        Labels per condition (encoded by :func:`neurolearn.stats.kernels.target_matrix`).
+    variant : {"double", "uncentred", "column"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([1.0, -1.0, 1.0, -1.0])
+    >>> kernel_alignment(np.outer(y, y), y)
+    1.0
+    """
+    left, right = _variant(variant)
+    kernel = np.asarray(kernel, dtype=float)
+    labels = target_matrix(np.asarray(target))
+    if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.shape[0] != labels.shape[0]:
+        raise DataError(f"kernel: expected a square matrix matching {labels.shape[0]} targets, found {kernel.shape}")
+    task = centre_kernel(labels @ labels.T, left, right)
+    centred = centre_kernel(kernel, left, right)
+    denominator = np.linalg.norm(centred) * np.linalg.norm(task)
+    if denominator == 0:
+        raise DataError("kernel: centred kernel or task kernel is zero; alignment undefined")
+    return float(round(np.sum(centred * task) / denominator, 12))
+
+
+def kernel_task_difficulty(kernel, target, *, ridge: float = 0.1) -> float:
+    """tr(Yᵀ(K/s + λI)⁻¹Y)/tr(YᵀY), s = tr(K)/P, for a given kernel matrix (see :func:`task_difficulty`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(kernel_task_difficulty(np.eye(4), [1, -1, 1, -1], ridge=1.0), 3)  # 1/(1+1)
+    0.5
+    """
+    kernel = np.asarray(kernel, dtype=float)
+    labels = target_matrix(np.asarray(target))
+    scale = np.trace(kernel) / kernel.shape[0]
+    if not scale > 0:
+        raise DataError(f"kernel: expected a positive trace, found {np.trace(kernel)}")
+    solved = np.linalg.solve(kernel / scale + ridge * np.eye(kernel.shape[0]), labels)
+    return float(np.sum(labels * solved) / np.sum(labels * labels))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# numpy core (used by summarize as well)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def alignment_with_replicates(stats: ConditionStatistics, *, left=True, right=True, unbiased=True, n_boot=0,
+                              random_state=None, weights=None):
+    """Point estimate and linearised neuron-bootstrap replicates of the task alignment of ``stats``."""
+    if stats.target is None:
+        raise DataError(f"session {stats.session_id!r}: task alignment needs a target")
+    labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
+    task = centre_kernel(labels @ labels.T, left, right)
+    task_norm = np.linalg.norm(task)
+    numerator, numerator_influence = linear_estimate(stats, task, unbiased=unbiased)
+    squared_norm, norm_influence = self_inner_estimate(stats, left, right, unbiased=unbiased)
+    value = _ratio(numerator, squared_norm, task_norm)
+    weights = _weights(stats, n_boot, random_state, weights)
+    if weights is None:
+        return value, np.empty(0)
+    replicates = _ratio(replicate(numerator, weights, numerator_influence),
+                        replicate(squared_norm, weights, norm_influence), task_norm)
+    return value, replicates
+
+
+def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiased=True, n_boot=0,
+                               random_state=None, weights=None):
+    """Point estimate and first-order neuron-bootstrap replicates of :func:`task_difficulty`."""
+    if stats.target is None:
+        raise DataError(f"session {stats.session_id!r}: task difficulty needs a target")
+    labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
+    if unbiased:
+        kernel = unbiased_kernel_matrix(stats)
+    else:
+        kernel = stats.means @ stats.means.T / stats.n_neurons
+    n_cond = kernel.shape[0]
+    scale = np.trace(kernel) / n_cond
+    if not scale > 0:
+        raise DataError(f"session {stats.session_id!r}: kernel has no positive variance (trace {scale * n_cond:.3g})")
+    label_norm = float(np.sum(labels * labels))
+    solved = np.linalg.solve(kernel / scale + ridge * np.eye(n_cond), labels)
+    value = float(np.sum(labels * solved) / label_norm)
+    weights = _weights(stats, n_boot, random_state, weights)
+    if weights is None:
+        return value, np.empty(0)
+    # d f = -<dΦ, Z Zᵀ>/(s ‖Y‖²) + <Φ, Z Zᵀ> ds/(s² ‖Y‖²), ds = tr(dΦ)/P, Z = (Φ/s + λI)⁻¹ Y
+    outer = solved @ solved.T
+    quad, quad_influence = linear_estimate(stats, outer, unbiased=unbiased)
+    _, scale_influence = linear_estimate(stats, np.eye(n_cond) / n_cond, unbiased=unbiased)
+    influence = (-quad_influence / scale + quad * scale_influence / scale**2) / label_norm
+    return value, replicate(value, weights, influence)
+
+
+def _ratio(numerator, squared_norm, task_norm):
+    squared_norm = np.asarray(squared_norm, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(squared_norm > 0, numerator / (np.sqrt(np.abs(squared_norm)) * task_norm), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def _weights(stats, n_boot, random_state, weights):
+    if weights is not None:
+        return weights
+    if not n_boot:
+        return None
+    return neuron_bootstrap_weights(stats.neurons, n_boot, random_state)
+
+
+def _variant(variant):
+    if variant not in VARIANTS:
+        raise DataError(f"variant: expected one of {sorted(VARIANTS)}, found {variant!r}")
+    return VARIANTS[variant]
+
+
+def _estimator(estimator):
+    if estimator not in ESTIMATORS:
+        raise DataError(f"estimator: expected one of {list(ESTIMATORS)}, found {estimator!r}")

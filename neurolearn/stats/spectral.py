@@ -1,0 +1,250 @@
+"""Spectral task alignment of a session's kernel and the learning curve it predicts (THEORY.md §1).
+
+Eigen-decompose Φ/P = Σ_k η_k u_k u_kᵀ (η descending) and project the target: v_k² = ‖u_kᵀ Y‖² / P.
+Cumulative power C(k) = Σ_{j≤k} v_j² / Σ_j v_j² rises faster when the target lies in the top modes, which
+predicts better generalisation from few examples. :func:`predicted_learning_curve` feeds (η, v²) to the
+Canatar–Bordelon–Pehlevan solver :func:`neurolearn.theory.learning_curve.kernel_generalization_error`.
+
+Trustworthiness: with N recorded neurons only about the top √N eigenvectors of a subsampled population are
+reliable (the rest are dominated by sampling noise), so every result carries ``n_trustworthy = min(P, ⌊√N⌋)``
+and the power-law exponent is fitted on those modes only. The kernel is the trial-noise-corrected one by
+default (removing the noise floor that flattens the spectrum); eigenvectors are not otherwise de-biased.
+
+Summary numbers used by :func:`neurolearn.summarize`:
+
+* ``spectral_power`` = C(k) at k = ``n_modes`` (default 10, capped at P - 1): the fraction of target power in
+  the top 10 kernel modes (1 = all of it);
+* ``powerlaw_exponent`` = α of η_k ∝ k^-α, least squares in log–log over modes 1..n_trustworthy with η_k > 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.errors import DataError
+from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
+from neurolearn.stats.kernels import (
+    ConditionStatistics,
+    condition_statistics,
+    neuron_bootstrap_weights,
+    target_matrix,
+    unbiased_kernel_matrix,
+)
+
+__all__ = [
+    "eigenspectrum",
+    "spectral_summary",
+    "powerlaw_exponent",
+    "predicted_learning_curve",
+    "n_trustworthy_modes",
+    "N_MODES",
+]
+
+#: k at which ``spectral_power`` = C(k) is read
+N_MODES = 10
+MODE = "mode"
+
+
+def eigenspectrum(recording: xr.DataArray, target: str = "target", by: str = "stimulus", *,
+                  estimator: str = "unbiased") -> xr.Dataset:
+    """Eigenvalues of Φ/P, target power per mode and cumulative power, over dim ``mode`` (1, 2, ...).
+
+    Returns a Dataset with ``eigenvalue`` (η_k), ``target_power`` (v_k²), ``cumulative_power`` (C(k)) and
+    boolean ``trustworthy`` (k <= n_trustworthy); attrs ``n_trustworthy``, ``estimator``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.simulate.recording import make_recording
+    >>> y = np.array([1.0, -1.0, 1.0, -1.0])
+    >>> rec = make_recording(np.outer(y, np.ones(16)), n_trials=2, target=y, rng=0)  # Φ = yyᵀ
+    >>> spec = eigenspectrum(rec)
+    >>> spec["eigenvalue"].values[:2].round(6) + 0.0, spec["cumulative_power"].values[0].round(6)
+    (array([1., 0.]), np.float64(1.0))
+    """
+    stats = condition_statistics(recording, by, target=target, min_trials=2 if estimator == "unbiased" else 1)
+    eigenvalues, power = _spectrum(_kernel(stats, estimator), target_matrix(stats.target))
+    cumulative = np.cumsum(power) / power.sum()
+    n_trust = n_trustworthy_modes(stats)
+    modes = np.arange(1, eigenvalues.size + 1)
+    return xr.Dataset(
+        {
+            "eigenvalue": (MODE, eigenvalues),
+            "target_power": (MODE, power),
+            "cumulative_power": (MODE, cumulative),
+            "trustworthy": (MODE, modes <= n_trust),
+        },
+        coords={MODE: modes},
+        attrs={"n_trustworthy": n_trust, "estimator": estimator, "session_id": stats.session_id,
+               "note": "only the top ~sqrt(N) eigenvectors of a subsampled population are reliable"},
+    )
+
+
+def spectral_summary(recording: xr.DataArray, target: str = "target", by: str = "stimulus", *,
+                     n_modes: int = N_MODES, estimator: str = "unbiased", n_boot: int = 0, random_state=None,
+                     level: float = 0.95, max_boot: int = 200) -> xr.Dataset:
+    """``spectral_power`` (C at ``n_modes``) and ``powerlaw_exponent`` with neuron-bootstrap intervals.
+
+    Bootstrap replicates re-diagonalise the resampled kernel inside the span of the top
+    ``max(n_modes, n_trustworthy) + 10`` eigenvectors (Rayleigh–Ritz), and at most ``max_boot`` of the
+    ``n_boot`` replicates are used (eigen-decompositions are the one cost that does not linearise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.simulate.recording import make_recording
+    >>> k = np.arange(1, 41)
+    >>> rng = np.random.default_rng(0)
+    >>> basis, _ = np.linalg.qr(rng.standard_normal((40, 40)))
+    >>> means = basis @ np.diag(k ** -1.0) @ rng.standard_normal((40, 4000))  # η_k ∝ k^-2
+    >>> y = np.sign(basis[:, 0] + 1e-9)
+    >>> ds = spectral_summary(make_recording(means, n_trials=2, target=y, rng=1))
+    >>> round(float(ds["powerlaw_exponent"]), 0)
+    2.0
+    """
+    stats = condition_statistics(recording, by, target=target, min_trials=2 if estimator == "unbiased" else 1)
+    values, replicates, info = spectral_with_replicates(stats, n_modes=n_modes, estimator=estimator,
+                                                        n_boot=n_boot, random_state=random_state,
+                                                        max_boot=max_boot)
+    parts = []
+    for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
+        se, ci = bootstrap_interval(values[k], replicates[:, k], level) if replicates.size else (np.nan, (np.nan, np.nan))
+        parts.append(estimate_dataset(name, values[k], se, ci, level=level))
+    out = xr.merge(parts)
+    out.attrs.update(info, estimator=estimator, session_id=stats.session_id)
+    return out
+
+
+def powerlaw_exponent(eigenvalues, n_modes: int | None = None) -> float:
+    """α of η_k ∝ k^-α: least squares of log η on log k over the first ``n_modes`` positive eigenvalues.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(powerlaw_exponent(np.arange(1, 30) ** -1.5), 6)
+    1.5
+    """
+    eigenvalues = np.sort(np.asarray(eigenvalues, dtype=float))[::-1]
+    if n_modes is not None:
+        eigenvalues = eigenvalues[:n_modes]
+    modes = np.arange(1, eigenvalues.size + 1)
+    keep = eigenvalues > 0
+    if keep.sum() < 3:
+        return float("nan")
+    slope = np.polyfit(np.log(modes[keep]), np.log(eigenvalues[keep]), 1)[0]
+    return float(-slope)
+
+
+def predicted_learning_curve(recording_or_kernel, target="target", *, by: str = "stimulus",
+                             n_train=(5, 10, 20, 40, 80), ridge: float = 0.0, noise: float = 0.0,
+                             estimator: str = "unbiased") -> xr.DataArray:
+    """Generalisation error E_g(P′) predicted from a kernel by the Canatar–Bordelon–Pehlevan theory.
+
+    Parameters
+    ----------
+    recording_or_kernel : xarray.DataArray
+        A recording (``target`` and ``by`` are trial coords) or a (P, P) kernel (array or DataArray), in
+        which case ``target`` is the per-condition label array.
+    n_train : sequence of float
+        Training-set sizes P′.
+    ridge, noise : float
+        Ridge λ (units of η, the eigenvalues of Φ/P) and label-noise variance σ².
+
+    Returns
+    -------
+    xarray.DataArray
+        ``generalization_error`` over dim ``n_train`` (fraction of target variance, since Σ v_k² is
+        normalised to 1). Negative eigenvalues of the noise-corrected kernel are clipped to 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([1.0, -1.0] * 4)
+    >>> curve = predicted_learning_curve(np.outer(y, y) + 0.1 * np.eye(8), y, n_train=[1, 4, 16], ridge=0.01)
+    >>> bool(np.all(np.diff(curve.values) < 0))
+    True
+    """
+    from neurolearn.theory.learning_curve import kernel_generalization_error
+
+    if isinstance(recording_or_kernel, xr.DataArray) and "trial" in recording_or_kernel.dims:
+        stats = condition_statistics(recording_or_kernel, by, target=target,
+                                     min_trials=2 if estimator == "unbiased" else 1)
+        kernel, labels = _kernel(stats, estimator), target_matrix(stats.target)
+    else:
+        kernel = np.asarray(recording_or_kernel, dtype=float)
+        labels = target_matrix(np.asarray(target))
+        if kernel.ndim != 2 or kernel.shape != (labels.shape[0], labels.shape[0]):
+            raise DataError(f"kernel: expected shape ({labels.shape[0]}, {labels.shape[0]}), found {kernel.shape}")
+    eigenvalues, power = _spectrum(kernel, labels)
+    n_train = np.atleast_1d(np.asarray(n_train, dtype=float))
+    error = kernel_generalization_error(np.clip(eigenvalues, 0.0, None), power / power.sum(), n_train,
+                                        ridge=ridge, noise=noise)
+    return xr.DataArray(np.asarray(error, dtype=float), dims=("n_train",), coords={"n_train": n_train},
+                        name="generalization_error",
+                        attrs={"ridge": ridge, "noise": noise, "estimator": estimator,
+                               "theory": "Canatar, Bordelon & Pehlevan 2021 (neurolearn.theory.learning_curve)"})
+
+
+def n_trustworthy_modes(stats: ConditionStatistics) -> int:
+    """min(P, ⌊√N⌋): how many top eigenvectors of a subsampled kernel to trust."""
+    return int(min(stats.n_conditions, max(1, np.floor(np.sqrt(stats.n_neurons)))))
+
+
+def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, estimator="unbiased", n_boot=0,
+                             random_state=None, weights=None, max_boot=200):
+    """(spectral_power, powerlaw_exponent), replicates (B, 2) and info attrs (numpy core)."""
+    labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
+    n_cond = stats.n_conditions
+    k_power = int(min(n_modes, n_cond - 1))
+    n_trust = n_trustworthy_modes(stats)
+    kernel = _kernel(stats, estimator)
+    eigenvalues, vectors = _eigh_desc(kernel / n_cond)
+    label_norm = float(np.sum(labels * labels))
+    projections = vectors.T @ labels
+    power = np.sum(projections**2, axis=1)
+    values = np.array([power[:k_power].sum() / label_norm, powerlaw_exponent(eigenvalues, n_trust)])
+    info = {"spectral_power_k": k_power, "n_trustworthy": n_trust,
+            "powerlaw_fit": f"log-log least squares over modes 1..{n_trust}"}
+    if weights is None and not n_boot:
+        return values, np.empty((0, 2)), info
+    if weights is None:
+        weights = neuron_bootstrap_weights(stats.neurons, n_boot, random_state)
+    weights = np.asarray(weights, dtype=float)[:max_boot]
+    # Rayleigh–Ritz: resampled kernels restricted to the span of the leading eigenvectors
+    n_ritz = int(min(n_cond, max(k_power, n_trust) + 10))
+    basis = vectors[:, :n_ritz]
+    projected = basis.T @ stats.means  # (n_ritz, N)
+    noise = stats.sem2 if estimator == "unbiased" else np.zeros_like(stats.sem2)
+    basis_sq = basis * basis
+    label_proj = basis.T @ labels
+    replicates = np.empty((weights.shape[0], 2))
+    scale = stats.n_neurons * n_cond
+    for b, w in enumerate(weights):
+        small = (projected * w) @ projected.T - basis.T @ (basis * (noise @ w)[:, None]) if estimator == "unbiased" \
+            else (projected * w) @ projected.T
+        eta, u = _eigh_desc(small / scale)
+        rep_power = np.sum((u.T @ label_proj) ** 2, axis=1)
+        replicates[b] = (rep_power[:k_power].sum() / label_norm, powerlaw_exponent(eta, n_trust))
+    info["spectral_bootstrap"] = f"Rayleigh-Ritz in top {n_ritz} modes, {weights.shape[0]} replicates"
+    return values, replicates, info
+
+
+def _kernel(stats, estimator):
+    if estimator == "unbiased":
+        return unbiased_kernel_matrix(stats)
+    if estimator == "plugin":
+        return stats.means @ stats.means.T / stats.n_neurons
+    raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {estimator!r}")
+
+
+def _eigh_desc(matrix):
+    eigenvalues, vectors = np.linalg.eigh((matrix + matrix.T) / 2.0)
+    return eigenvalues[::-1], vectors[:, ::-1]
+
+
+def _spectrum(kernel, labels):
+    n_cond = kernel.shape[0]
+    eigenvalues, vectors = _eigh_desc(kernel / n_cond)
+    power = np.sum((vectors.T @ labels) ** 2, axis=1) / n_cond
+    return eigenvalues, power
