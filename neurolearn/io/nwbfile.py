@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 # Containers that never hold the recording a user means by "neural data".
-_SKIPPED_ROOTS = ("specifications",)
+_SKIPPED_ROOTS = ("specifications", "general")
 
 
 @contextlib.contextmanager
@@ -215,29 +215,47 @@ class NeuralSources:
 
 def find_sources(handle: h5py.File) -> NeuralSources:
     """Walk the file once and sort its groups into units tables, ROI response series, other TimeSeries and
-    interval tables. Objects that cannot be opened (broken links, unknown filters) are skipped."""
-    found = NeuralSources()
+    interval tables.
 
-    def visit(name, obj):
-        if name.split("/", 1)[0] in _SKIPPED_ROOTS or not isinstance(obj, h5py.Group):
-            return None
+    ``/specifications`` (cached schema) and ``/general`` (metadata: devices, electrodes, subject) are not
+    entered. Objects that cannot be opened (broken links, unknown filters) are skipped, so one damaged entry
+    does not hide the rest of the file.
+    """
+    found = NeuralSources()
+    _walk(handle, "", found, depth=0)
+    return found
+
+
+_MAX_DEPTH = 16  # a link cycle cannot make the walk run forever
+
+
+def _walk(group: h5py.Group, prefix: str, found: NeuralSources, depth: int) -> None:
+    try:
+        names = sorted(group.keys())
+    except (OSError, KeyError, RuntimeError, ValueError):
+        return
+    for name in names:
+        path = f"{prefix}{name}"
+        if depth == 0 and name in _SKIPPED_ROOTS:
+            continue
+        try:
+            obj = group.get(name)
+        except (OSError, KeyError, RuntimeError, ValueError):
+            continue
+        if not isinstance(obj, h5py.Group):
+            continue
         kind = neurodata_type(obj)
         if is_units_table(obj):
-            found.units.append(name)
+            found.units.append(path)
         elif kind == "RoiResponseSeries" and is_timeseries(obj):
-            found.roi_series.append((name, neurodata_type(obj.parent)))
+            found.roi_series.append((path, neurodata_type(obj.parent)))
         elif is_timeseries(obj):
-            found.timeseries.append((name, kind or "TimeSeries", tuple(obj["data"].shape)))
-        elif kind == "TimeIntervals" or (
-            "start_time" in obj and "stop_time" in obj and isinstance(obj.get("start_time"), h5py.Dataset)
-        ):
-            found.intervals.append(name)
-        return None
-
-    try:
-        handle.visititems(visit)
-    except (OSError, KeyError, RuntimeError, ValueError):
-        # a broken link deep inside a file must not make the rest of it unreadable; what was found so far
-        # is still a correct (partial) inventory
-        pass
-    return found
+            try:
+                shape = tuple(obj["data"].shape or ())
+            except (OSError, KeyError, RuntimeError, TypeError):
+                shape = ()
+            found.timeseries.append((path, kind or "TimeSeries", shape))
+        elif kind == "TimeIntervals" or isinstance(obj.get("start_time"), h5py.Dataset):
+            found.intervals.append(path)
+        elif depth < _MAX_DEPTH:
+            _walk(obj, path + "/", found, depth + 1)

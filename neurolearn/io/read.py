@@ -31,7 +31,14 @@ from neurolearn.io.nwbfile import (
     session_metadata,
 )
 from neurolearn.io.tables import read_trial_table, scalar_columns, table_ids
-from neurolearn.io.windows import _NaNFound, count_in_bins, sample_positions, segment_means, window_edges
+from neurolearn.io.windows import (
+    _NaNFound,
+    count_in_bins,
+    sample_positions,
+    segment_means,
+    segment_sums_streamed,
+    window_edges,
+)
 
 __all__ = ["read_nwb"]
 
@@ -118,7 +125,15 @@ def read_nwb(
         try:
             meta = session_metadata(handle, label)
             plan = _plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy)
-            values = None if chunks is not None else plan.read(handle)
+            if chunks is not None:
+                values = None
+                if plan.kind == "units":
+                    _check_units_extent(_units_span_from_file(handle, plan), plan)
+            elif plan.kind == "units":
+                values, span = _count_units(handle, plan, slice(None), slice(None))
+                _check_units_extent(span, plan)
+            else:
+                values = plan.read(handle)
         except NeurolearnError:
             raise
         except _LOW_LEVEL_ERRORS as error:
@@ -239,9 +254,12 @@ def _resolve_source(handle, label, source) -> tuple[str, str]:
             f"{label}: expected {source!r} to be a Units table or a TimeSeries, found {what}; readable sources: "
             f"{_candidates(found)}"
         )
+    if is_units_table(handle.get("units")):
+        return "units", "units"  # the common case needs no walk through the file
+    quick = _single_dff_series(handle)
+    if quick:
+        return quick, "series"
     found = find_sources(handle)
-    if "units" in found.units:
-        return "units", "units"
     if len(found.units) == 1:
         return found.units[0], "units"
     if len(found.units) > 1:
@@ -259,6 +277,26 @@ def _resolve_source(handle, label, source) -> tuple[str, str]:
         f"{label}: expected neural data (a Units table or a RoiResponseSeries), found none; other TimeSeries: "
         f"{[f'{p} {list(s)}' for p, _, s in found.timeseries] or 'none'}; pass source=<path> to read one of them"
     )
+
+
+def _single_dff_series(handle) -> str:
+    """The RoiResponseSeries of the one DfOverF container in a processing module, if that is unambiguous;
+    '' otherwise (then the whole file is searched)."""
+    processing = handle.get("processing")
+    if not isinstance(processing, h5py.Group) or isinstance(handle.get("units"), h5py.Group):
+        return ""
+    hits = []
+    for module in processing.values():
+        if not isinstance(module, h5py.Group):
+            continue
+        for container in module.values():
+            if isinstance(container, h5py.Group) and neurodata_type(container) == "DfOverF":
+                hits += [
+                    f"{container.name.lstrip('/')}/{name}"
+                    for name, series in container.items()
+                    if neurodata_type(series) == "RoiResponseSeries" and is_timeseries(series)
+                ]
+    return hits[0] if len(hits) == 1 else ""
 
 
 def _candidates(found) -> list[str]:
@@ -287,8 +325,6 @@ def _plan_units(group, plan: _Plan) -> None:
     plan.units = "spikes/s" if plan.rates else "count"
     if n_spikes == 0:
         raise NWBError(f"{label}: expected spike times, found an empty spike_times dataset")
-    # whole-window sanity check on the recording's extent; reads only the first and last spike of each unit
-    _check_units_extent(spike_times, plan, label)
 
 
 def _index_ends(group, column, n_values, label) -> np.ndarray:
@@ -309,14 +345,22 @@ def _index_ends(group, column, n_values, label) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def _check_units_extent(spike_times, plan: _Plan, label: str) -> None:
-    bounds = plan.unit_bounds
-    nonempty = bounds[:, 1] > bounds[:, 0]
-    firsts = spike_times[np.sort(np.unique(bounds[nonempty, 0]))] if nonempty.any() else np.array([])
-    lasts = spike_times[np.sort(np.unique(bounds[nonempty, 1] - 1))] if nonempty.any() else np.array([])
-    if firsts.size == 0:
+def _units_span_from_file(handle, plan: _Plan) -> tuple[float, float]:
+    # first and last spike of each unit, read point-wise (used when the counting itself is deferred to dask)
+    spike_times = handle[plan.object_path]["spike_times"]
+    bounds = plan.unit_bounds[plan.unit_bounds[:, 1] > plan.unit_bounds[:, 0]]
+    if bounds.size == 0:
+        return (np.inf, -np.inf)
+    firsts = spike_times[np.unique(bounds[:, 0])]
+    lasts = spike_times[np.unique(bounds[:, 1] - 1)]
+    return float(np.nanmin(np.concatenate([firsts, lasts]))), float(np.nanmax(np.concatenate([firsts, lasts])))
+
+
+def _check_units_extent(span, plan: _Plan) -> None:
+    first, last = span
+    if not first <= last:
         return
-    first, last = float(np.nanmin(firsts)), float(np.nanmax(lasts))
+    label = f"{plan.label}: units table {plan.object_path!r}"
     outside = (plan.edges[:, -1] <= first) | (plan.edges[:, 0] > last)
     if outside.all():
         raise NWBError(
@@ -402,71 +446,97 @@ def _roi_ids(handle, group, n_channels) -> np.ndarray:
 
 
 def _read_units_block(handle, plan: _Plan, trials, neurons) -> np.ndarray:
+    counts, _ = _count_units(handle, plan, trials, neurons)
+    return counts
+
+
+def _count_units(handle, plan: _Plan, trials, neurons, block_values: int = 1 << 19):
+    """Counts for a block of trials x units, and the (first, last) spike time seen.
+
+    Units are read in groups of consecutive units (their spikes are contiguous in ``spike_times``) into one
+    reused buffer of about ``block_values`` values, and counted while that buffer is in cache; the full
+    spike_times array is never materialised.
+    """
     bounds = plan.unit_bounds[neurons]
+    ids = plan.neuron_ids[neurons]
     edges = plan.edges[trials]
     n_bins = edges.shape[1] - 1
     out = np.zeros((edges.shape[0], bounds.shape[0], n_bins), dtype=np.int64)
+    span = [np.inf, -np.inf]
     if bounds.size:
-        lo, hi = int(bounds[:, 0].min()), int(bounds[:, 1].max())
         spike_times = handle[plan.object_path]["spike_times"]
-        times = spike_times[lo:hi] if hi > lo else np.empty(0)
-        _check_spike_times(times, bounds - lo, plan, plan.neuron_ids[neurons])
-        flat_edges = edges.ravel()
-        for unit, (start, stop) in enumerate(bounds - lo):
-            positions = np.searchsorted(times[start:stop], flat_edges, side="left").reshape(edges.shape)
-            np.subtract(positions[:, 1:], positions[:, :-1], out=out[:, unit, :])
+        sizes = bounds[:, 1] - bounds[:, 0]
+        buffer = np.empty(max(block_values, int(sizes.max(initial=0))), dtype=np.float64)
+        unsorted: list = []
+        n_steps = 0
+        unit = 0
+        while unit < bounds.shape[0]:
+            group_end = unit + 1
+            while group_end < bounds.shape[0] and bounds[group_end, 1] - bounds[unit, 0] <= buffer.size:
+                group_end += 1
+            lo, hi = int(bounds[unit, 0]), int(bounds[group_end - 1, 1])
+            times = buffer[: hi - lo]
+            if hi > lo:
+                spike_times.read_direct(times, np.s_[lo:hi], np.s_[0 : hi - lo])
+                if np.isnan(times.min()):
+                    raise NWBError(
+                        f"{plan.label}: units table {plan.object_path!r}: expected finite spike times, found "
+                        f"{int(np.isnan(times).sum())} NaN among units {ids[unit:group_end].tolist()[:10]}"
+                    )
+            for member in range(unit, group_end):
+                segment = times[bounds[member, 0] - lo : bounds[member, 1] - lo]
+                if segment.size == 0:
+                    continue
+                steps = np.count_nonzero(segment[1:] < segment[:-1])
+                if steps:
+                    # real files (DANDI ALM sessions) hold units whose spikes are out of order; a count in a
+                    # window does not depend on order, so sort this in-memory copy and say so
+                    segment.sort()
+                    unsorted.append(ids[member].item())
+                    n_steps += steps
+                span[0] = min(span[0], float(segment[0]))
+                span[1] = max(span[1], float(segment[-1]))
+                out[:, member, :] = count_in_bins(segment, edges)
+            unit = group_end
+        if unsorted:
+            warnings.warn(
+                f"{plan.label}: units table {plan.object_path!r}: spike times of {len(unsorted)} unit(s) were not "
+                f"sorted ({n_steps} out-of-order steps, units {unsorted[:10]}); sorted them before counting",
+                UserWarning,
+                stacklevel=5,
+            )
     if not plan.binned:
         out = out[:, :, 0]
     if plan.rates:
-        return out / plan.bin_duration
-    return out
-
-
-def _check_spike_times(times: np.ndarray, bounds: np.ndarray, plan: _Plan, ids: np.ndarray) -> None:
-    if times.dtype.kind == "f" and np.isnan(times.min() if times.size else 0.0):
-        n_nan = int(np.isnan(times).sum())
-        raise NWBError(
-            f"{plan.label}: units table {plan.object_path!r}: expected finite spike times, found {n_nan} NaN"
-        )
-    decreasing = np.flatnonzero(times[1:] < times[:-1]) + 1
-    if decreasing.size:
-        # a decrease is expected where one unit's spikes end and the next unit's begin; anywhere else the
-        # unit's spike times are out of order (seen in real DANDI files). A count in a window does not depend
-        # on order, so the affected units are sorted (in this in-memory copy) and the user is told.
-        bad = decreasing[~np.isin(decreasing, bounds[:, 0])]
-        if bad.size:
-            units = np.unique(np.searchsorted(bounds[:, 1], bad, side="right"))
-            for unit in units:
-                times[bounds[unit, 0] : bounds[unit, 1]].sort()
-            names = [ids[u].item() for u in units[:10]]
-            warnings.warn(
-                f"{plan.label}: units table {plan.object_path!r}: spike times of {units.size} unit(s) were not "
-                f"sorted ({bad.size} out-of-order steps, units {names}); sorted them before counting",
-                UserWarning,
-                stacklevel=4,
-            )
+        out = out / plan.bin_duration
+    return out, tuple(span)
 
 
 def _read_series_block(handle, plan: _Plan, trials, neurons) -> np.ndarray:
     positions = plan.positions[trials]
-    lo, hi = int(positions.min()), int(positions.max())
     data = handle[plan.object_path]["data"]
-    if data.ndim == 1:
-        rows = data[lo:hi].reshape(-1, 1)
+    counts = np.diff(positions, axis=1).reshape(-1, 1)
+    columns = neurons if data.ndim == 2 else slice(None)
+    sums = segment_sums_streamed(data, positions, columns)
+    n_nan = 0
+    if np.isfinite(sums).all():
+        means = (sums / counts).reshape(positions.shape[0], positions.shape[1] - 1, -1)
     else:
-        rows = data[lo:hi, neurons] if neurons != slice(None) else data[lo:hi]
-    try:
-        means, n_nan = segment_means(rows, positions - lo, omit_nan=plan.nan_policy == "omit")
-    except _NaNFound as found:
-        what = "windows with only NaN samples" if found.all_nan else "NaN samples inside trial windows"
-        raise NWBError(
-            f"{plan.label}: TimeSeries {plan.object_path!r}: expected finite samples, found {what} "
-            f"({found.n_samples} NaN samples in {found.n_channels} channels/ROIs); pass nan_policy='omit' to "
-            f"average the remaining samples"
-        ) from None
+        # NaN/inf inside some window: redo those rows with the careful (whole-span) path that counts them
+        lo, hi = int(positions.min()), int(positions.max())
+        rows = data[lo:hi].reshape(-1, 1) if data.ndim == 1 else data[lo:hi, columns]
+        try:
+            means, n_nan = segment_means(rows, positions - lo, omit_nan=plan.nan_policy == "omit")
+        except _NaNFound as found:
+            what = "windows with only NaN/inf samples" if found.all_nan else "NaN/inf samples inside trial windows"
+            raise NWBError(
+                f"{plan.label}: TimeSeries {plan.object_path!r}: expected finite samples, found {what} "
+                f"({found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs); pass nan_policy='omit' "
+                f"to average the remaining samples"
+            ) from None
     if n_nan:
         warnings.warn(
-            f"{plan.label}: TimeSeries {plan.object_path!r}: left {n_nan} NaN samples out of the window means "
+            f"{plan.label}: TimeSeries {plan.object_path!r}: left {n_nan} NaN/inf samples out of the window means "
             f"(nan_policy='omit')",
             UserWarning,
             stacklevel=4,

@@ -12,7 +12,7 @@ import numpy as np
 
 from neurolearn.errors import NWBError
 
-__all__ = ["window_edges", "count_in_bins", "sample_positions", "segment_means"]
+__all__ = ["window_edges", "count_in_bins", "sample_positions", "segment_means", "segment_sums_streamed"]
 
 
 def window_edges(align_times, window, bin_size=None) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +50,11 @@ def window_edges(align_times, window, bin_size=None) -> tuple[np.ndarray, np.nda
 def count_in_bins(sorted_times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Number of ``sorted_times`` in each ``[edges[t, k], edges[t, k+1])`` -> int64 ``(trial, n_bins)``.
 
-    One :func:`numpy.searchsorted` of all edges; windows may overlap or come in any order.
+    Windows may overlap or come in any order. Whole windows are counted with one :func:`numpy.searchsorted`
+    of their edges. Binned windows are counted per spike instead (cheaper than searching every bin edge):
+    each spike inside a window gets its bin from arithmetic, which is then checked against the actual edges
+    and moved by one bin where rounding put it on the wrong side, so the result is exactly that of comparing
+    with the edges.
 
     Examples
     --------
@@ -58,8 +62,79 @@ def count_in_bins(sorted_times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     array([[1, 3],
            [3, 1]])
     """
-    positions = np.searchsorted(sorted_times, edges.ravel(), side="left").reshape(edges.shape)
-    return np.diff(positions, axis=1)
+    n_trials, n_edges = edges.shape
+    n_bins = n_edges - 1
+    if n_bins == 1 or sorted_times.size == 0:
+        positions = np.searchsorted(sorted_times, edges.ravel(), side="left").reshape(edges.shape)
+        return np.diff(positions, axis=1)
+    first = np.searchsorted(sorted_times, edges[:, 0], side="left")
+    last = np.searchsorted(sorted_times, edges[:, -1], side="left")
+    lengths = last - first
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros((n_trials, n_bins), dtype=np.int64)
+    trial = np.repeat(np.arange(n_trials), lengths)
+    # index of every in-window spike: the ranges [first, last) laid end to end
+    index = np.arange(total) + np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
+    times = sorted_times[index]
+    width = (edges[:, -1] - edges[:, 0]) / n_bins
+    which = np.floor((times - edges[trial, 0]) / width[trial]).astype(np.int64)
+    np.clip(which, 0, n_bins - 1, out=which)
+    which -= times < edges[trial, which]
+    np.clip(which, 0, n_bins - 1, out=which)
+    which += times >= edges[trial, which + 1]
+    np.clip(which, 0, n_bins - 1, out=which)
+    flat = trial * n_bins + which
+    if not (np.all(times >= edges.ravel()[trial * n_edges + which]) and np.all(
+        times < edges.ravel()[trial * n_edges + which + 1]
+    )):
+        # irregular bins (never produced by window_edges): fall back to searching every edge
+        positions = np.searchsorted(sorted_times, edges.ravel(), side="left").reshape(edges.shape)
+        return np.diff(positions, axis=1)
+    return np.bincount(flat, minlength=n_trials * n_bins).reshape(n_trials, n_bins)
+
+
+def segment_sums_streamed(dataset, positions: np.ndarray, columns=slice(None), block_bytes: int = 4 << 20):
+    """Sums of the rows of an h5py ``dataset`` over each segment ``[positions[t, k], positions[t, k+1])``
+    -> float64 ``(trial * n_bins, channel)``, reading the covered rows block by block.
+
+    The rows are read into one reused buffer of about ``block_bytes`` and summed while in cache with a sparse
+    indicator matrix, so the whole span never sits in memory at once. Segments may overlap.
+    """
+    seg_lo = positions[:, :-1].ravel()
+    seg_hi = positions[:, 1:].ravel()
+    lo, hi = int(seg_lo.min()), int(seg_hi.max())
+    one_dimensional = dataset.ndim == 1
+    n_channels = 1 if one_dimensional else len(range(*columns.indices(dataset.shape[1])))
+    rows_per_block = max(1, block_bytes // (8 * max(n_channels, 1)))
+    buffer = np.empty((rows_per_block,) if one_dimensional else (rows_per_block, n_channels), dtype=dataset.dtype)
+    order = np.argsort(seg_lo, kind="stable")
+    sorted_lo, sorted_hi = seg_lo[order], seg_hi[order]
+    reach = np.maximum.accumulate(sorted_hi)  # segments before k0 end before the block starts
+    out = np.zeros((seg_lo.size, n_channels))
+    for start in range(lo, hi, rows_per_block):
+        stop = min(hi, start + rows_per_block)
+        k0 = int(np.searchsorted(reach, start, side="right"))
+        k1 = int(np.searchsorted(sorted_lo, stop, side="left"))
+        if k1 <= k0:
+            continue
+        rows = buffer[: stop - start]
+        source = np.s_[start:stop] if one_dimensional else np.s_[start:stop, columns]
+        dataset.read_direct(rows, source, np.s_[0 : stop - start])
+        a = np.clip(sorted_lo[k0:k1], start, stop) - start
+        b = np.clip(sorted_hi[k0:k1], start, stop) - start
+        lengths = np.maximum(b - a, 0)
+        pointers = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.arange(pointers[-1]) + np.repeat(a - pointers[:-1], lengths)
+        weights = _csr((np.ones(indices.size), indices, pointers), shape=(k1 - k0, stop - start))
+        out[order[k0:k1]] += weights @ (rows.reshape(-1, 1) if one_dimensional else rows)
+    return out
+
+
+def _csr(*args, **kwargs):
+    from scipy.sparse import csr_matrix
+
+    return csr_matrix(*args, **kwargs)
 
 
 def sample_positions(edges: np.ndarray, *, rate=None, starting_time=0.0, timestamps=None) -> np.ndarray:
@@ -80,9 +155,10 @@ def segment_means(data: np.ndarray, positions: np.ndarray, *, omit_nan: bool = F
     """Mean of ``data`` rows over each segment ``[positions[t, k], positions[t, k+1])`` -> float64
     ``(trial, n_bins, channel)``, plus the number of NaN samples that were left out.
 
-    ``positions`` index rows of ``data`` and every segment must be non-empty. When the segments come in time
-    order one :func:`numpy.add.reduceat` sums them all in a single pass; otherwise (overlapping windows) each
-    trial is summed on its own.
+    ``positions`` index rows of ``data`` and every segment must be non-empty. NaN/inf samples inside a
+    segment raise (``omit_nan=False``) or are left out of its mean; the second return value counts them.
+    When the segments come in time order one :func:`numpy.add.reduceat` sums them all in a single pass;
+    otherwise (overlapping windows) each trial is summed on its own.
 
     Examples
     --------
@@ -91,28 +167,22 @@ def segment_means(data: np.ndarray, positions: np.ndarray, *, omit_nan: bool = F
     >>> means[..., 0].tolist(), n_nan
     ([[0.5, 2.5], [1.5, 3.5]], 0)
     """
-    n_trials, n_edges = positions.shape
-    nan = np.isnan(data) if data.dtype.kind == "f" else None
-    n_nan_total = 0
-    if nan is not None and nan.any():
-        if not omit_nan:
-            sums_nan = _segment_sums(nan.astype(np.int64), positions)
-            n_nan_total = int(sums_nan.sum())
-            if n_nan_total:
-                raise _NaNFound(n_nan_total, int((sums_nan.sum(axis=(0, 1)) > 0).sum()))
-            counts = np.diff(positions, axis=1)[..., None].astype(float)
-            return _segment_sums(np.where(nan, 0.0, data), positions) / counts, 0
-        nan_counts = _segment_sums(nan.astype(np.int64), positions)
-        sums = _segment_sums(np.where(nan, 0.0, data), positions)
-        counts = np.diff(positions, axis=1)[..., None] - nan_counts
-        n_nan_total = int(nan_counts.sum())
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = sums / counts
-        if (counts == 0).any():
-            raise _NaNFound(n_nan_total, int((nan_counts.sum(axis=(0, 1)) > 0).sum()), all_nan=True)
-        return means, n_nan_total
-    counts = np.diff(positions, axis=1)[..., None].astype(float)
-    return _segment_sums(data, positions) / counts, 0
+    counts = np.diff(positions, axis=1)[..., None]
+    sums = _segment_sums(data, positions)
+    if data.dtype.kind != "f" or np.isfinite(sums).all():
+        # NaN/inf anywhere inside a window shows up in its sum, so clean data costs no extra pass
+        return sums / counts, 0
+    bad = ~np.isfinite(data)
+    bad_counts = _segment_sums(bad.view(np.int8) if bad.dtype == bool else bad, positions)
+    n_bad = int(bad_counts.sum())
+    n_channels = int((bad_counts.sum(axis=(0, 1)) > 0).sum())
+    if not omit_nan:
+        raise _NaNFound(n_bad, n_channels)
+    sums = _segment_sums(np.where(bad, 0.0, data), positions)
+    kept = counts - bad_counts
+    if (kept == 0).any():
+        raise _NaNFound(n_bad, n_channels, all_nan=True)
+    return sums / kept, n_bad
 
 
 class _NaNFound(Exception):
