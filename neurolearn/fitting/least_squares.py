@@ -160,6 +160,10 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         optimum.status = 0
 
     values = problem.values(optimum.u)
+    if optimum.success and not _finite_prediction(problem, values):
+        # the optimiser "converged" onto the penalty for non-finite predictions: no usable minimum
+        optimum.status = 0
+        optimum.message = "the model returns non-finite predictions at the best point found"
     success = bool(optimum.success)
     free = problem.free
     params, ci, se, identifiable = {}, {}, {}, {}
@@ -236,6 +240,14 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         _options=dict(options or {}),
     )
     return result
+
+
+def _finite_prediction(problem, values) -> bool:
+    try:
+        prediction = problem.predict_array(values)
+    except (FloatingPointError, ValueError, ZeroDivisionError, OverflowError):
+        return False
+    return bool(np.isfinite(prediction[problem.mask]).all())
 
 
 def _check_options(n_starts, interval, level, n_boot):

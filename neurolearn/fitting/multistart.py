@@ -85,8 +85,8 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
     return best
 
 
-def local_fit(problem, u0, max_nfev: int | None = None) -> Optimum:
-    """One bounded least-squares run from ``u0`` (unit box)."""
+def local_fit(problem, u0, max_nfev: int | None = None, tol: float = 1e-8) -> Optimum:
+    """One bounded least-squares run from ``u0`` (unit box); ``tol`` is least_squares' ftol = xtol = gtol."""
     u0 = np.clip(np.asarray(u0, dtype=float), 0.0, 1.0)
     if u0.size == 0:
         r = problem.residuals(u0)
@@ -99,6 +99,9 @@ def local_fit(problem, u0, max_nfev: int | None = None) -> Optimum:
         x_scale=1.0,
         diff_step=DIFF_STEP,
         max_nfev=max_nfev or 100 * (u0.size + 1),
+        ftol=tol,
+        xtol=tol,
+        gtol=tol,
     )
     return Optimum(np.asarray(res.x), float(2.0 * res.cost), np.asarray(res.jac), int(res.status), str(res.message),
                    int(res.nfev))

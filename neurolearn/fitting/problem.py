@@ -262,7 +262,10 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
 
 def _choose_observables(stats, model, observables):
     """The statistics to fit and the model observables the statistics lack."""
-    per_session = [str(v) for v, da in stats.data_vars.items() if da.dims == (SESSION,)]
+    # statistics proper: per-session variables that are not the SE/interval/chance companion of another one
+    names = {str(v) for v in stats.data_vars}
+    companions = {f"{n}{suffix}" for n in names for suffix in ("_se", "_ci", "_chance")}
+    per_session = [str(v) for v, da in stats.data_vars.items() if da.dims == (SESSION,) and str(v) not in companions]
     if observables is None:
         chosen = [o for o in model.observables if o in per_session]
         if not chosen:

@@ -1,0 +1,215 @@
+"""fit(): estimates, intervals, criteria and flags against closed forms; refusals and failures."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.stats import chi2 as chi2_distribution
+
+import neurolearn as nl
+from neurolearn.errors import FitError
+from neurolearn.fit import FitResult, FitWarning, fit, simulate_statistics
+from neurolearn.theory import Model, Parameter
+from tests.fitting.conftest import CLOCK, statistics
+
+
+def _weighted_least_squares(t, y, se):
+    """Closed-form WLS of a straight line: estimates and covariance (XᵀWX)⁻¹."""
+    x = np.column_stack([np.ones_like(t), t])
+    w = 1.0 / se**2
+    info = x.T @ (w[:, None] * x)
+    cov = np.linalg.inv(info)
+    beta = cov @ x.T @ (w * y)
+    return beta, cov
+
+
+@pytest.fixture
+def line_data():
+    rng = np.random.default_rng(11)
+    t = np.arange(12.0)
+    se = rng.uniform(0.02, 0.06, 12)
+    y = 0.3 + 0.05 * t + se * rng.standard_normal(12)
+    return t, y, se
+
+
+def test_line_matches_closed_form_weighted_least_squares(line, line_data):
+    t, y, se = line_data
+    beta, cov = _weighted_least_squares(t, y, se)
+    res = fit(statistics({"behavior": y}, {"behavior": se}), line, fixed=CLOCK, random_state=0)
+    assert res.success
+    np.testing.assert_allclose([res.params["intercept"], res.params["slope"]], beta, rtol=1e-6)
+    np.testing.assert_allclose([res.se["intercept"], res.se["slope"]], np.sqrt(np.diag(cov)), rtol=1e-4)
+    chi2 = np.sum(((y - beta[0] - beta[1] * t) / se) ** 2)
+    assert res.chi2 == pytest.approx(chi2, rel=1e-8)
+    # a model linear in its parameters has profile intervals equal to estimate +- sqrt(q) SE exactly
+    half = np.sqrt(chi2_distribution.ppf(0.95, 1)) * np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(res.ci["intercept"], (beta[0] - half[0], beta[0] + half[0]), rtol=1e-3)
+    np.testing.assert_allclose(res.ci["slope"], (beta[1] - half[1], beta[1] + half[1]), rtol=1e-3)
+    assert res.identifiable == {"intercept": True, "slope": True}
+    # information criteria from the Gaussian likelihood with known SE
+    minus_two_log_l = chi2 + np.sum(np.log(2 * np.pi * se**2))
+    assert res.log_likelihood == pytest.approx(-0.5 * minus_two_log_l)
+    assert res.aic == pytest.approx(minus_two_log_l + 2 * 2)
+    assert res.bic == pytest.approx(minus_two_log_l + 2 * np.log(12))
+    assert (res.n_obs, res.n_params) == (12, 2)
+    assert res.chi2_pvalue == pytest.approx(chi2_distribution.sf(chi2, 10))
+
+
+def test_bootstrap_interval_of_a_line_matches_the_closed_form(line, line_data):
+    t, y, se = line_data
+    beta, cov = _weighted_least_squares(t, y, se)
+    res = fit(statistics({"behavior": y}, {"behavior": se}), line, fixed=CLOCK, interval="bootstrap", n_boot=400,
+              random_state=1)
+    half = 1.96 * np.sqrt(np.diag(cov))
+    for j, name in enumerate(["intercept", "slope"]):
+        lo, hi = res.ci[name]
+        # percentile interval of 400 Gaussian replicates: ends within ~15% of the half-width
+        assert lo == pytest.approx(beta[j] - half[j], abs=0.15 * half[j])
+        assert hi == pytest.approx(beta[j] + half[j], abs=0.15 * half[j])
+
+
+def test_noise_free_data_give_back_the_parameters_and_time_mapping(approach):
+    truth = {"gain": 0.35, "alignment_gain": 0.3}
+    stats = simulate_statistics(approach, truth, n_sessions=15, se=0.02, time_scale=0.4, onset=1.5)
+    exact = approach.predict(0.4 * np.maximum(np.arange(15) - 1.5, 0.0), **truth)
+    for name in approach.observables:
+        stats[name] = ("session", exact[name].values)
+    res = fit(stats, approach, random_state=0)
+    assert res.success and res.chi2 < 1e-8
+    for name, value in {**truth, "time_scale": 0.4, "onset": 1.5}.items():
+        assert res.params[name] == pytest.approx(value, rel=1e-4)
+        assert res.identifiable[name]
+    # the prediction is the model at the fitted parameters, on the statistics' sessions
+    assert list(res.predicted["session"].values) == list(stats["session"].values)
+    np.testing.assert_allclose(res.predicted["training_time"], 0.4 * np.maximum(np.arange(15) - 1.5, 0.0), atol=1e-4)
+    np.testing.assert_allclose(res.predicted["behavior"], exact["behavior"], atol=1e-6)
+    np.testing.assert_allclose(res.residuals["task_alignment"], 0.0, atol=1e-5)
+
+
+def test_fixed_parameters_are_held_and_labelled(approach):
+    stats = simulate_statistics(approach, {"gain": 0.3}, n_sessions=15, se=0.02, time_scale=0.5, random_state=2)
+    res = fit(stats, approach, fixed={"alignment_gain": 0.4, "onset": 0.0}, interval=None, random_state=0)
+    assert res.params["alignment_gain"] == 0.4 and res.params["onset"] == 0.0
+    assert res.n_params == 2 and set(res.ci) == {"gain", "time_scale"}
+    assert res.label == "approach (alignment_gain=0.4)"
+    assert res.fixed == {"alignment_gain": 0.4, "onset": 0.0}
+    assert np.isnan(res.ci["gain"]).all()  # interval=None asks for no intervals
+
+
+def test_confounded_parameters_are_flagged_not_reported_as_precise(product):
+    t = np.arange(10.0)
+    stats = statistics({"behavior": 0.5 * t + 0.01 * np.random.default_rng(0).standard_normal(10)}, {"behavior": 0.01})
+    res = fit(stats, product, fixed=CLOCK, random_state=0)
+    assert res.success
+    assert res.params["a"] * res.params["b"] == pytest.approx(0.5, rel=0.01)
+    assert res.identifiable == {"a": False, "b": False}
+    assert "not identifiable" in res.message and "not identifiable" in repr(res)
+
+
+def test_declared_non_identifiable_parameter_is_flagged(line, line_data):
+    t, y, se = line_data
+    declared = Model("line2", "", "", "", (line.parameters[0], Parameter("slope", 0.0, (-10, 10), "", identifiable=False)),
+                     line.observables, line.function)
+    res = fit(statistics({"behavior": y}, {"behavior": se}), declared, fixed=CLOCK, random_state=0)
+    assert res.identifiable == {"intercept": True, "slope": False}
+    assert "declared non-identifiable" in res.message
+
+
+def test_time_scale_confounded_with_a_model_rate_is_flagged():
+    # behaviour depends on time_scale / rate only: neither is identifiable, the gain is
+    model = Model("rate", "", "", "", (Parameter("gain", 0.3, (0.0, 0.5), ""),
+                                       Parameter("rate", 1.0, (0.1, 10.0), "", log_scale=True)),
+                  ("behavior",), lambda t, gain, rate: {"behavior": 0.5 + gain * -np.expm1(-t / rate)})
+    stats = simulate_statistics(model, {"gain": 0.4, "rate": 1.0}, n_sessions=20, se=0.02, time_scale=0.3,
+                                random_state=4)
+    res = fit(stats, model, fixed={"onset": 0.0}, random_state=0)
+    assert res.identifiable == {"gain": True, "rate": False, "time_scale": False}
+
+
+def test_multistart_finds_the_global_minimum_of_a_multimodal_fit():
+    # the chi-square of a frequency has many local minima; the default start (omega = 1) sits in a wrong one
+    model = Model("wave", "", "", "", (Parameter("omega", 1.0, (0.2, 3.0), "angular frequency"),),
+                  ("behavior",), lambda t, omega: {"behavior": np.sin(omega * t)})
+    t = np.arange(30.0)
+    stats = statistics({"behavior": np.sin(2.3 * t)}, {"behavior": 0.05})
+    res = fit(stats, model, fixed=CLOCK, n_starts=4, random_state=0)
+    assert res.params["omega"] == pytest.approx(2.3, rel=1e-6)
+
+
+def test_same_seed_same_fit(approach):
+    stats = simulate_statistics(approach, {}, n_sessions=12, se=0.03, time_scale=0.4, random_state=5)
+    a = fit(stats, approach, interval=None, random_state=7)
+    b = fit(stats, approach, interval=None, random_state=7)
+    assert a.params == b.params
+
+
+def test_a_model_without_finite_predictions_is_reported_as_failed_never_as_numbers(line_data):
+    t, y, se = line_data
+    broken = Model("broken", "", "", "", (Parameter("k", 1.0, (0.1, 10.0), ""),), ("behavior",),
+                   lambda t, k: {"behavior": np.full_like(t, np.nan)})
+    with pytest.warns(FitWarning, match="non-finite predictions"):
+        res = fit(statistics({"behavior": y}, {"behavior": se}), broken, fixed=CLOCK, random_state=0)
+    assert not res.success
+    assert np.isnan(res.params["k"]) and np.isnan(res.chi2) and np.isnan(res.aic)
+    assert np.isnan(res.ci["k"]).all() and res.identifiable == {"k": False}
+    assert "did not converge" in res.message
+    assert json.loads(json.dumps(res.to_dict(), allow_nan=False))["params"]["k"] is None
+
+
+def test_to_dict_is_json_and_carries_the_fit(approach):
+    stats = simulate_statistics(approach, {}, n_sessions=12, se=0.03, time_scale=0.4, random_state=5)
+    res = fit(stats, approach, random_state=0)
+    out = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert out["model"] == "approach" and out["success"] is True
+    assert out["params"]["gain"] == pytest.approx(res.params["gain"])
+    assert out["ci"]["gain"] == pytest.approx(list(res.ci["gain"]))
+    assert out["session"] == list(stats["session"].values)
+    assert out["predicted"]["behavior"] == pytest.approx(res.predicted["behavior"].values.tolist())
+    assert out["observables"] == ["behavior", "task_alignment"]
+
+
+def test_plot_overlays_data_and_prediction_per_statistic(approach):
+    import matplotlib.pyplot as plt
+
+    stats = simulate_statistics(approach, {}, n_sessions=12, se=0.03, time_scale=0.4, random_state=5)
+    res = fit(stats, approach, interval=None, random_state=0)
+    fig = res.plot()
+    assert [ax.get_title() for ax in fig.axes] == ["behavior", "task_alignment"]
+    line = fig.axes[0].get_lines()[-1]
+    assert line.get_label() == "approach"
+    # the curve is the model at the fitted parameters
+    x, y = line.get_data()
+    tau = res.params["time_scale"] * np.maximum(x - res.params["onset"], 0.0)
+    np.testing.assert_allclose(y, approach.predict(tau, gain=res.params["gain"],
+                                                   alignment_gain=res.params["alignment_gain"])["behavior"])
+    plt.close(fig)
+
+
+def test_bad_options_are_refused(line, line_data):
+    t, y, se = line_data
+    stats = statistics({"behavior": y}, {"behavior": se})
+    with pytest.raises(FitError, match=r"interval one of \['profile', 'bootstrap', None\], found 'wald'"):
+        fit(stats, line, interval="wald")
+    with pytest.raises(FitError, match="n_starts a positive integer, found 0"):
+        fit(stats, line, n_starts=0)
+    with pytest.raises(FitError, match=r"level a float in \(0, 1\), found 95"):
+        fit(stats, line, level=95)
+    with pytest.raises(FitError, match="n_boot an integer >= 2"):
+        fit(stats, line, interval="bootstrap", n_boot=1)
+
+
+def test_public_name_fit_is_callable_whatever_was_imported_first():
+    # importing the submodule binds the module to neurolearn.fit; it must still fit when called
+    code = (
+        "import numpy as np, xarray as xr, neurolearn.fit, neurolearn as nl\n"
+        "from neurolearn.theory import Model, Parameter\n"
+        "m = Model('line', '', '', '', (Parameter('c', 0.0, (-1, 1), ''),), ('behavior',), "
+        "lambda t, c: {'behavior': c + 0 * t})\n"
+        "s = xr.Dataset({'behavior': ('session', [0.1, 0.2, 0.3]), 'behavior_se': ('session', [0.1] * 3)})\n"
+        "print(round(nl.fit(s, m, fixed={'time_scale': 1.0, 'onset': 0.0}).params['c'], 3))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0.2"
+    assert nl.FitResult is FitResult

@@ -1,0 +1,144 @@
+"""Joining a model to statistics: which statistics are fitted, weights, time mapping, refusals."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neurolearn.errors import FitError
+from neurolearn.fitting.problem import FitWarning, FreeParameter, build_problem
+from tests.fitting.conftest import CLOCK, statistics
+
+
+def test_fits_the_intersection_of_predicted_and_present_statistics(approach):
+    stats = statistics({"behavior": np.linspace(0.5, 0.8, 6), "margin": np.ones(6)}, {"behavior": 0.02, "margin": 0.1})
+    problem = build_problem(stats, approach)
+    assert problem.observables == ("behavior",)
+    assert problem.missing_observables == ("task_alignment",)
+    assert problem.free_names == ("gain", "alignment_gain", "time_scale", "onset")
+
+
+def test_refuses_statistics_without_any_predicted_statistic_and_lists_what_it_found(approach):
+    stats = statistics({"margin": np.ones(6), "timescale": np.ones(6)}, {"margin": 0.1, "timescale": 0.1})
+    with pytest.raises(FitError, match=r"lack every statistic.*'behavior', 'task_alignment'.*\['margin', 'timescale'\]"):
+        build_problem(stats, approach)
+
+
+def test_observables_restrict_and_are_checked(approach):
+    stats = statistics({"behavior": np.ones(6), "task_alignment": np.ones(6)}, {"behavior": 0.1, "task_alignment": 0.1})
+    assert build_problem(stats, approach, observables=["task_alignment"]).observables == ("task_alignment",)
+    with pytest.raises(FitError, match=r"does not predict \['margin'\].*predicts \['behavior', 'task_alignment'\]"):
+        build_problem(stats, approach, observables=["margin"])
+    stats = stats.drop_vars(["task_alignment", "task_alignment_se"])
+    with pytest.raises(FitError, match=r"statistics lack \['task_alignment'\]; found per-session statistics \['behavior'"):
+        build_problem(stats, approach, observables=["behavior", "task_alignment"])
+
+
+def test_refuses_a_statistic_without_standard_errors(line):
+    stats = statistics({"behavior": np.arange(5.0)}, {"behavior": 0.1}).drop_vars("behavior_se")
+    with pytest.raises(FitError, match=r"'behavior' has no standard error 'behavior_se'"):
+        build_problem(stats, line)
+
+
+def test_refuses_nan_standard_error_of_a_fitted_value(line):
+    stats = statistics({"behavior": np.arange(5.0)}, {"behavior": [0.1, np.nan, 0.1, 0.1, 0.1]})
+    with pytest.raises(FitError, match=r"non-finite 'behavior_se' at sessions \['day1'\]"):
+        build_problem(stats, line)
+
+
+def test_nonpositive_standard_errors_are_refused_or_floored_as_documented(line):
+    stats = statistics({"behavior": np.arange(5.0)}, {"behavior": [0.1, 0.0, 0.2, -1.0, 0.3]})
+    with pytest.raises(FitError, match=r"standard errors <= 0 at sessions \['day1', 'day3'\]"):
+        build_problem(stats, line, se_floor=None)
+    with pytest.warns(FitWarning, match="2 standard errors <= 0 raised to the smallest positive one"):
+        problem = build_problem(stats, line)
+    np.testing.assert_allclose(problem.se[0], [0.1, 0.1, 0.2, 0.1, 0.3])
+    with pytest.warns(FitWarning, match="raised 3 standard errors below 0.15"):
+        problem = build_problem(stats, line, se_floor=0.15)
+    np.testing.assert_allclose(problem.se[0], [0.15, 0.15, 0.2, 0.15, 0.3])
+    with pytest.raises(FitError, match="no positive standard error"):
+        build_problem(statistics({"behavior": np.arange(5.0)}, {"behavior": 0.0}), line)
+    with pytest.raises(FitError, match="se_floor"):
+        build_problem(stats, line, se_floor="min")
+
+
+def test_nan_values_are_skipped_not_fitted(line):
+    stats = statistics({"behavior": [0.0, np.nan, 2.0, 3.0, np.nan]}, {"behavior": 0.1})
+    problem = build_problem(stats, line, fixed=CLOCK)
+    assert problem.n_obs == 3
+    assert problem.residuals(problem.unit_default()).shape == (3,)
+
+
+def test_fixed_parameters_are_checked(line):
+    stats = statistics({"behavior": np.arange(6.0)}, {"behavior": 0.1})
+    with pytest.raises(FitError, match=r"unknown parameters \['gamma0'\]; parameters are \['intercept', 'slope', "
+                                       r"'time_scale', 'onset'\]"):
+        build_problem(stats, line, fixed={"gamma0": 0.1})
+    with pytest.raises(FitError, match="expected a finite number for fixed 'slope', found 'steep'"):
+        build_problem(stats, line, fixed={"slope": "steep"})
+    with pytest.raises(FitError, match="expected fixed as a dict"):
+        build_problem(stats, line, fixed=[("slope", 1.0)])
+    with pytest.raises(FitError, match="time_scale > 0"):
+        build_problem(stats, line, fixed={"time_scale": 0.0})
+    problem = build_problem(stats, line, fixed={"slope": 2.0, **CLOCK})
+    assert problem.free_names == ("intercept",)
+
+
+def test_refuses_fewer_values_than_free_parameters(approach):
+    stats = statistics({"behavior": [0.5, 0.6, 0.7]}, {"behavior": 0.02})
+    with pytest.raises(FitError, match=r"found 3 values .* for 4 free parameters"):
+        build_problem(stats, approach)
+
+
+def test_refuses_objects_that_are_not_statistics(line):
+    with pytest.raises(FitError, match="expected statistics as an xarray.Dataset.*found ndarray"):
+        build_problem(np.ones(5), line)
+    stats = statistics({"behavior": np.arange(5.0)}, {"behavior": 0.1}).rename({"session": "day"})
+    with pytest.raises(FitError, match="expected statistics over dim 'session'"):
+        build_problem(stats, line)
+    with pytest.raises(FitError, match="unknown model 'no-such-model'"):
+        build_problem(stats, "no-such-model")
+
+
+def test_training_time_from_a_coord_or_array_replaces_the_session_index(line):
+    stats = statistics({"behavior": np.arange(6.0)}, {"behavior": 0.1})
+    stats = stats.assign_coords(trials=("session", [0.0, 100.0, 300.0, 600.0, 700.0, 900.0]))
+    problem = build_problem(stats, line, time="trials", fixed={"time_scale": 0.01, "onset": 100.0})
+    np.testing.assert_allclose(problem.training_time(problem.values(np.zeros(2))), [0.0, 0.0, 2.0, 5.0, 6.0, 8.0])
+    problem = build_problem(stats, line, time=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    np.testing.assert_allclose(problem.session_time, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    with pytest.raises(FitError, match=r"time='days' is not a coord.*found coords \['session', 'session_index', 'trials'\]"):
+        build_problem(stats, line, time="days")
+    with pytest.raises(FitError, match=r"one training time per session \(6\).*found shape \(3,\)"):
+        build_problem(stats, line, time=[1.0, 2.0, 3.0])
+    with pytest.raises(FitError, match="differ across sessions"):
+        build_problem(stats, line, time=np.ones(6))
+    with pytest.raises(FitError, match="expected numeric training times"):
+        build_problem(stats, line, time=["a", "b", "c", "d", "e", "f"])
+
+
+def test_residuals_are_standardised_differences_computed_plainly(approach):
+    rng = np.random.default_rng(3)
+    b, a = rng.uniform(0.5, 1.0, 8), rng.uniform(0.2, 0.6, 8)
+    se_b, se_a = rng.uniform(0.01, 0.05, 8), rng.uniform(0.01, 0.05, 8)
+    stats = statistics({"behavior": b, "task_alignment": a}, {"behavior": se_b, "task_alignment": se_a})
+    problem = build_problem(stats, approach)
+    u = np.array([0.3, 0.6, 0.5, 0.4])
+    v = problem.values(u)
+    tau = v["time_scale"] * np.maximum(np.arange(8) - v["onset"], 0.0)
+    pred_b = 0.5 + v["gain"] * (1 - np.exp(-tau))
+    pred_a = 0.2 + v["alignment_gain"] * (1 - np.exp(-tau)) ** 2
+    expected = np.concatenate([(b - pred_b) / se_b, (a - pred_a) / se_a])
+    np.testing.assert_allclose(problem.residuals(u), expected, rtol=1e-12)
+    assert problem.log_likelihood_constant() == pytest.approx(np.sum(np.log(2 * np.pi * np.r_[se_b, se_a] ** 2)))
+
+
+@given(u=st.floats(0.0, 1.0), log_scale=st.booleans())
+def test_unit_box_round_trip(u, log_scale):
+    p = FreeParameter("x", 0.01, 100.0, 1.0, log_scale=log_scale)
+    assert float(p.to_unit(p.from_unit(u))) == pytest.approx(u, abs=1e-12)
+    # the derivative used to carry SEs out of the unit box matches a finite difference
+    h = 1e-6
+    lo, hi = max(u - h, 0.0), min(u + h, 1.0)
+    numeric = (float(p.from_unit(hi)) - float(p.from_unit(lo))) / (hi - lo)
+    assert float(p.unit_derivative(u)) == pytest.approx(numeric, rel=1e-5)
