@@ -1,0 +1,243 @@
+"""Hidden progress during overtraining: a two-layer network on a separable task, logistic vs squared loss.
+
+"Do mice grok?" (Kumar et al. 2025). A two-layer network ``f(x) = a . h(x) / sqrt(N)``, ``h(x) = W x / sqrt(D)``
+is trained by full-batch gradient descent on P linearly separable stimuli (labels from a teacher,
+``y = sign(beta* . x)``). With the logistic loss the training accuracy saturates early, but the loss never
+reaches zero: the weights keep growing and rotate toward the max-margin direction (implicit bias of gradient
+descent), so the class separation of the hidden representation, its margin and the accuracy on held-out stimuli
+keep rising ~log t. With the squared error the residual goes to zero and learning stops: no hidden progress.
+
+The recorded representation is the hidden layer ``h`` on a probe set (the training stimuli and held-out
+stimuli) at checkpoints; :func:`simulate_overtraining_sessions` turns it into noisy sessions with the trial
+coords a behavioural experiment has (``stimulus``, ``target``, ``correct``, ``is_train``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.errors import DataError
+
+__all__ = [
+    "OvertrainingRun",
+    "train_two_layer",
+    "simulate_overtraining_sessions",
+]
+
+
+@dataclass
+class OvertrainingRun:
+    """Checkpoints of a two-layer network trained on a separable binary task.
+
+    Attributes
+    ----------
+    steps : ndarray of int, shape (C,)
+    train_accuracy, heldout_accuracy : ndarray, shape (C,)
+        The network's own accuracy on the training and held-out stimuli.
+    train_loss : ndarray, shape (C,)
+    network_margin : ndarray, shape (C,)
+        ``min_mu y_mu f(x_mu) / ||W^T a||`` on the training set: the normalised margin of the end-to-end linear
+        predictor, which rises toward the max-margin value under the logistic loss.
+    weight_norm : ndarray, shape (C,)
+        ``||W^T a|| / sqrt(N D)``, the scale of the end-to-end predictor (grows ~log t with the logistic loss).
+    hidden : ndarray, shape (C, Q, N)
+        Hidden representation of the probe stimuli (training stimuli first, then held-out ones).
+    output : ndarray, shape (C, Q)
+        Network output ``f`` on the probe stimuli.
+    target : ndarray, shape (Q,)
+        Labels (+1/-1) of the probe stimuli.
+    is_train : ndarray of bool, shape (Q,)
+    loss : str
+    """
+
+    steps: np.ndarray
+    train_accuracy: np.ndarray
+    heldout_accuracy: np.ndarray
+    train_loss: np.ndarray
+    network_margin: np.ndarray
+    weight_norm: np.ndarray
+    hidden: np.ndarray
+    output: np.ndarray
+    target: np.ndarray
+    is_train: np.ndarray
+    loss: str
+
+
+def train_two_layer(
+    *,
+    loss: str = "logistic",
+    dim: int = 30,
+    width: int = 40,
+    n_train: int = 40,
+    n_heldout: int = 40,
+    learning_rate: float = 0.5,
+    checkpoints=(0, 10, 100, 1000),
+    init_scale: float = 1.0,
+    rng=None,
+) -> OvertrainingRun:
+    """Train ``f(x) = a . (W x / sqrt(D)) / sqrt(N)`` by full-batch gradient descent; record checkpoints.
+
+    Parameters
+    ----------
+    loss : {"logistic", "mse"}
+        ``mean log(1 + exp(-y f))`` or ``mean (f - y)^2 / 2``.
+    dim, width : int
+        Input dimension D and hidden units N.
+    n_train, n_heldout : int
+        Training stimuli (the task) and held-out stimuli (only probed). Inputs are i.i.d. standard Gaussian,
+        labels ``sign(beta* . x)`` of a random teacher, so the training set is linearly separable.
+    learning_rate : float
+    checkpoints : sequence of int
+        Steps at which to record (the last one sets the training length; log-spaced steps show the ~log t
+        growth).
+    init_scale : float
+        Standard deviation of the initial entries of W and a.
+    rng : numpy.random.Generator or int, optional
+
+    Examples
+    --------
+    >>> run = train_two_layer(checkpoints=[0, 100, 1000], rng=0)
+    >>> run.train_accuracy[-1], bool(run.weight_norm[-1] > run.weight_norm[1])
+    (np.float64(1.0), True)
+    """
+    if loss not in ("logistic", "mse"):
+        raise DataError(f"train_two_layer: expected loss 'logistic' or 'mse', found {loss!r}")
+    checkpoints = np.unique(np.asarray(checkpoints, dtype=int))
+    if checkpoints.size == 0 or checkpoints.min() < 0:
+        raise DataError(f"train_two_layer: expected non-negative checkpoint steps, found {checkpoints.tolist()}")
+    if min(dim, width, n_train) < 1 or n_heldout < 0:
+        raise DataError(
+            f"train_two_layer: expected positive dim, width, n_train and n_heldout >= 0, found "
+            f"{dim}, {width}, {n_train}, {n_heldout}"
+        )
+    rng = np.random.default_rng(rng)
+    D, N = dim, width
+    teacher = rng.standard_normal(D)
+    X = rng.standard_normal((n_train + n_heldout, D))
+    y = np.where(X @ teacher >= 0, 1.0, -1.0)
+    is_train = np.arange(n_train + n_heldout) < n_train
+    Xtr, ytr = X[is_train], y[is_train]
+    W = init_scale * rng.standard_normal((N, D))
+    a = init_scale * rng.standard_normal(N)
+    record = {k: [] for k in ("train_acc", "held_acc", "loss", "margin", "norm", "hidden", "output")}
+    last = int(checkpoints.max())
+    wanted = set(checkpoints.tolist())
+    for step in range(last + 1):
+        Htr = Xtr @ W.T / np.sqrt(D)
+        f = Htr @ a / np.sqrt(N)
+        if loss == "logistic":
+            value = np.mean(np.logaddexp(0.0, -ytr * f))
+            dloss_df = -ytr * _sigmoid(-ytr * f) / n_train
+        else:
+            value = 0.5 * np.mean((f - ytr) ** 2)
+            dloss_df = (f - ytr) / n_train
+        if step in wanted:
+            H = X @ W.T / np.sqrt(D)
+            f_all = H @ a / np.sqrt(N)
+            predictor = W.T @ a
+            record["train_acc"].append(float(np.mean(np.sign(f_all[is_train]) == y[is_train])))
+            record["held_acc"].append(float(np.mean(np.sign(f_all[~is_train]) == y[~is_train])) if n_heldout else np.nan)
+            record["loss"].append(float(value))
+            record["margin"].append(float(np.min(ytr * (Xtr @ predictor)) / np.linalg.norm(predictor)))
+            record["norm"].append(float(np.linalg.norm(predictor) / np.sqrt(N * D)))
+            record["hidden"].append(H)
+            record["output"].append(f_all)
+        if step == last:
+            break
+        grad_a = Htr.T @ dloss_df / np.sqrt(N)
+        grad_W = np.outer(a, dloss_df @ Xtr) / np.sqrt(N * D)
+        a -= learning_rate * grad_a
+        W -= learning_rate * grad_W
+    return OvertrainingRun(
+        steps=checkpoints,
+        train_accuracy=np.asarray(record["train_acc"]),
+        heldout_accuracy=np.asarray(record["held_acc"]),
+        train_loss=np.asarray(record["loss"]),
+        network_margin=np.asarray(record["margin"]),
+        weight_norm=np.asarray(record["norm"]),
+        hidden=np.asarray(record["hidden"]),
+        output=np.asarray(record["output"]),
+        target=y,
+        is_train=is_train,
+        loss=loss,
+    )
+
+
+def simulate_overtraining_sessions(
+    n_sessions: int = 12,
+    *,
+    loss: str = "logistic",
+    steps_per_session: int = 200,
+    dim: int = 30,
+    width: int = 40,
+    n_train: int = 40,
+    n_heldout: int = 40,
+    learning_rate: float = 0.5,
+    n_trials: int = 4,
+    noise_sd: float = 0.5,
+    rng=None,
+) -> tuple[xr.DataTree, xr.Dataset]:
+    """Recordings of the hidden layer across training and overtraining, one session per checkpoint.
+
+    Checkpoints are evenly spaced (``steps_per_session`` apart, starting at step 0), like daily sessions.
+    Each session holds the hidden responses to all probe stimuli (training and held-out) with Gaussian trial
+    noise. Trial coords: ``stimulus``, ``target`` (+1/-1), ``is_train``, and ``correct``: on training stimuli
+    whether the network classifies the stimulus correctly (so ``behavior`` = training accuracy); held-out
+    stimuli are probe trials without a reward, marked correct where the network is right.
+
+    Returns
+    -------
+    tree : xarray.DataTree
+    truth : xarray.Dataset
+        Over ``session``: ``step``, ``behavior`` (training accuracy), ``network_heldout_accuracy``,
+        ``network_margin``, ``weight_norm``, ``train_loss``.
+
+    Examples
+    --------
+    >>> tree, truth = simulate_overtraining_sessions(3, steps_per_session=50, n_trials=2, rng=0)
+    >>> list(tree.children), float(truth.behavior[-1])
+    (['day00', 'day01', 'day02'], 1.0)
+    """
+    from neurolearn.simulate.recording import make_recording, make_session_tree
+
+    if n_sessions < 1 or steps_per_session < 1:
+        raise DataError(
+            f"simulate_overtraining_sessions: expected n_sessions >= 1 and steps_per_session >= 1, found "
+            f"{n_sessions}, {steps_per_session}"
+        )
+    rng = np.random.default_rng(rng)
+    steps = np.arange(n_sessions) * steps_per_session
+    run = train_two_layer(
+        loss=loss, dim=dim, width=width, n_train=n_train, n_heldout=n_heldout, learning_rate=learning_rate,
+        checkpoints=steps, rng=rng,
+    )
+    ids = [f"day{i:02d}" for i in range(steps.size)]
+    recordings = []
+    for i, session_id in enumerate(ids):
+        correct_probability = (np.sign(run.output[i]) == run.target).astype(float)
+        rec = make_recording(
+            run.hidden[i], n_trials=n_trials, noise_sd=noise_sd, target=run.target.astype(int),
+            behavior=correct_probability, session_id=session_id,
+            session_start_time=f"2026-01-{i + 1:02d}T09:00:00", rng=rng,
+        )
+        recordings.append(rec.assign_coords(is_train=("trial", run.is_train[rec.stimulus.values])))
+    truth = xr.Dataset(
+        {
+            "step": ("session", steps),
+            "behavior": ("session", run.train_accuracy),
+            "network_heldout_accuracy": ("session", run.heldout_accuracy),
+            "network_margin": ("session", run.network_margin),
+            "weight_norm": ("session", run.weight_norm),
+            "train_loss": ("session", run.train_loss),
+        },
+        coords={"session": ids, "session_index": ("session", np.arange(steps.size))},
+        attrs={"loss": loss, "dim": dim, "width": width, "n_train": n_train, "n_heldout": n_heldout},
+    )
+    return make_session_tree(recordings), truth
+
+
+def _sigmoid(u):
+    return 0.5 * (1.0 + np.tanh(0.5 * u))
