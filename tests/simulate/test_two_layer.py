@@ -1,0 +1,183 @@
+"""Two-layer linear networks: THEORY.md's numbers by simulation, and reduced models vs simulated recordings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurolearn.data import session_recordings
+from neurolearn.errors import DataError
+from neurolearn.simulate.two_layer import (
+    simulate_lazy_rich_sessions,
+    simulate_silent_alignment_sessions,
+    train_two_layer_linear,
+    whitened_probe_set,
+)
+from neurolearn.theory import MODELS
+from neurolearn.theory.lazy_rich import hidden_kernel_eigenvalue, ntk_eigenvalues, task_residual
+from neurolearn.theory.silent_alignment import mode_strength
+
+N_HIDDEN = 4000
+# Finite-N spread of the initial tangent-kernel eigenvalue H_y(0) = (1/N) sum_i (w_i1^2 + a_i^2) with N/2
+# independent antisymmetric pairs: SD = sqrt(8/N) (0.045 at N = 4000). Tolerances are 3 such SDs, carried
+# through the first-order sensitivity of each quantity (dDelta/dH = -t Delta for the residual).
+KERNEL_SD = np.sqrt(8.0 / N_HIDDEN)
+
+
+def test_probe_set_is_whitened_centred_and_labelled():
+    inputs, labels = whitened_probe_set(24, 10, rng=1)
+    np.testing.assert_allclose(inputs.T @ inputs, 24 * np.eye(10), atol=1e-10)
+    np.testing.assert_allclose(inputs.sum(axis=0), 0.0, atol=1e-10)
+    np.testing.assert_array_equal(inputs[:, 0], labels)
+    assert labels.sum() == 0
+
+
+@pytest.mark.parametrize("n_conditions, input_dim, message", [(9, 4, "even number"), (6, 8, "input_dim \\+ 1"),
+                                                              (8, 1, "input_dim >= 2")])
+def test_probe_set_refuses_impossible_shapes(n_conditions, input_dim, message):
+    with pytest.raises(DataError, match=message):
+        whitened_probe_set(n_conditions, input_dim)
+
+
+def test_reproduces_theory_reference_numbers_gamma0_1():
+    # THEORY.md: gamma0 = 1 gives Delta(0.5) = 0.338 and H_y(inf) = 2.83
+    run = train_two_layer_linear([0.5, 6.0], richness=1.0, n_hidden=N_HIDDEN, rng=11)
+    assert run.residual[0] == pytest.approx(task_residual(0.5, 1.0), abs=3 * 0.5 * 0.338 * KERNEL_SD)
+    assert task_residual(0.5, 1.0) == pytest.approx(0.338, abs=5e-4)
+    assert run.task_eigenvalue[1] == pytest.approx(2.83, abs=3 * KERNEL_SD)
+
+
+def test_reproduces_theory_reference_numbers_gamma0_4():
+    # THEORY.md: gamma0 = 4 gives H_y(inf) = 8.25, H_perp(inf) = 5.12
+    run = train_two_layer_linear([3.0], richness=4.0, n_hidden=N_HIDDEN, rng=12)
+    assert run.residual[0] < 1e-6
+    assert run.task_eigenvalue[0] == pytest.approx(8.25, abs=3 * KERNEL_SD)
+    assert run.orthogonal_eigenvalue[0] == pytest.approx(5.12, abs=3 * KERNEL_SD)
+    # the recorded (hidden) layer's kernel carries half of H_y along the task and 1 orthogonal to it
+    assert run.hidden_task_eigenvalue[0] == pytest.approx(hidden_kernel_eigenvalue(0.0, 4.0), abs=3 * KERNEL_SD)
+    assert run.hidden_orthogonal_eigenvalue[0] == pytest.approx(1.0, abs=3 * KERNEL_SD)
+
+
+def test_reproduces_theory_reference_numbers_gamma0_01():
+    # THEORY.md: gamma0 = 0.1 stays at H_y ~ 2.01 with Delta(1) = 0.134 (theory: 0.1348)
+    run = train_two_layer_linear([1.0, 6.0], richness=0.1, n_hidden=N_HIDDEN, rng=13)
+    assert run.residual[0] == pytest.approx(0.134, abs=3 * 1.0 * 0.134 * KERNEL_SD)
+    assert run.task_eigenvalue[1] == pytest.approx(ntk_eigenvalues(0.0, 0.1)[0], abs=3 * KERNEL_SD)
+
+
+def test_small_initialisation_follows_the_mode_strength():
+    variance = 1e-3
+    times = np.array([1.0, 2.0, 3.0, 3.5, 4.0, 6.0])
+    run = train_two_layer_linear(times, richness=1.0, init_scale=np.sqrt(variance), n_hidden=N_HIDDEN, rng=14)
+    learned = 1.0 - run.residual
+    # the delay log(1/sigma^2)/2 shifts by half the relative spread of the initial mode strength
+    # P(0) = (|a|^2 + |v|^2)/(4N), SD sqrt(2/N) relative: |du| <= 3 * 0.5 * sqrt(2/N) * du/dt
+    theory = mode_strength(times, variance)
+    slope = 2 * (1 - theory) * np.sqrt(theory**2 + variance**2)
+    assert np.all(np.abs(learned - theory) <= 3 * 0.5 * np.sqrt(2.0 / N_HIDDEN) * slope + 1e-4)
+
+
+def test_training_refuses_bad_arguments():
+    with pytest.raises(DataError, match="non-decreasing times"):
+        train_two_layer_linear([1.0, 0.5])
+    with pytest.raises(DataError, match="even n_hidden"):
+        train_two_layer_linear([1.0], n_hidden=7)
+    with pytest.raises(DataError, match="richness > 0"):
+        train_two_layer_linear([1.0], richness=0.0)
+
+
+def test_session_tree_has_the_recording_schema_and_truth():
+    tree, truth = simulate_lazy_rich_sessions(2.0, n_sessions=4, n_conditions=24, n_neurons=30, n_trials=3,
+                                              n_hidden=200, rng=5)
+    recordings = session_recordings(tree)
+    assert list(recordings) == ["session-00", "session-01", "session-02", "session-03"]
+    first = recordings["session-00"]
+    assert first.sizes == {"trial": 72, "neuron": 30}
+    assert {"stimulus", "target", "correct", "start_time", "stop_time"} <= set(first.coords)
+    assert set(np.unique(first["target"].values)) == {-1, 1}
+    np.testing.assert_allclose(truth.training_time, [0.0, 0.2, 0.4, 0.6])
+    assert truth.condition_kernels.shape == (4, 24, 24)
+    assert truth.parameters == {"gamma0": 2.0, "d_eff": 20.0, "chance": 0.5, "ceiling": 1.0}
+    # neuron ids are the same tracked units every session
+    np.testing.assert_array_equal(recordings["session-03"]["neuron"].values, first["neuron"].values)
+    # same seed, same data
+    again, _ = simulate_lazy_rich_sessions(2.0, n_sessions=4, n_conditions=24, n_neurons=30, n_trials=3,
+                                           n_hidden=200, rng=5)
+    np.testing.assert_array_equal(session_recordings(again)["session-02"].values,
+                                  recordings["session-02"].values)
+
+
+def test_simulation_refuses_more_recorded_neurons_than_hidden_units():
+    with pytest.raises(DataError, match="n_neurons <= n_hidden"):
+        simulate_lazy_rich_sessions(1.0, n_neurons=300, n_hidden=200)
+
+
+def measure_statistics(tree):
+    """Per-session task alignment, kernel change and behaviour, measured plainly from the recordings.
+
+    Cross-validated condition kernels (each condition's trials split in two halves,
+    Phi = (R_A R_B^T + R_B R_A^T) / 2n) so trial noise does not inflate the diagonal; double-centred alignment
+    with the label kernel; relative change from the first session; behaviour = fraction of correct trials.
+    """
+    alignment, kernels, behavior = [], [], []
+    for recording in session_recordings(tree).values():
+        stimulus = recording["stimulus"].values
+        values = recording.values
+        conditions = np.unique(stimulus)
+        mean_a, mean_b, labels = [], [], []
+        for condition in conditions:
+            trials = np.flatnonzero(stimulus == condition)
+            half = trials.size // 2
+            mean_a.append(values[trials[:half]].mean(axis=0))
+            mean_b.append(values[trials[half:]].mean(axis=0))
+            labels.append(float(recording["target"].values[trials[0]]))
+        mean_a, mean_b, labels = np.array(mean_a), np.array(mean_b), np.array(labels)
+        kernel = (mean_a @ mean_b.T + mean_b @ mean_a.T) / (2 * mean_a.shape[1])
+        centre = np.eye(labels.size) - 1.0 / labels.size
+        centred, y = centre @ kernel @ centre, centre @ labels
+        alignment.append(y @ centred @ y / (np.linalg.norm(centred) * (y @ y)))
+        kernels.append(kernel)
+        behavior.append(recording["correct"].values.mean())
+    kernels = np.array(kernels)
+    change = np.linalg.norm(kernels - kernels[0], axis=(1, 2)) / np.linalg.norm(kernels[0])
+    return {"task_alignment": np.array(alignment), "kernel_change": change, "behavior": np.array(behavior)}
+
+
+def r_squared(measured, predicted):
+    measured, predicted = np.concatenate(measured), np.concatenate(predicted)
+    return 1.0 - np.sum((measured - predicted) ** 2) / np.sum((measured - measured.mean()) ** 2)
+
+
+def _theory_vs_simulation(simulate, settings):
+    measured, predicted = {}, {}
+    for index, setting in enumerate(settings):
+        tree, truth = simulate(setting, n_neurons=400, n_hidden=2000, noise_sd=None, rng=100 + index)
+        model = MODELS[truth.model]
+        prediction = model.predict(truth.training_time, **truth.parameters)
+        for name, values in measure_statistics(tree).items():
+            measured.setdefault(name, []).append(values)
+            predicted.setdefault(name, []).append(prediction[name].values)
+    return {name: r_squared(measured[name], predicted[name]) for name in measured}
+
+
+def test_lazy_rich_model_predicts_simulated_recordings():
+    # lazy, intermediate and rich networks pooled (a lazy network alone has flat alignment: no variance)
+    def simulate(gamma0, noise_sd, **kwargs):
+        return simulate_lazy_rich_sessions(gamma0, **kwargs)
+
+    scores = _theory_vs_simulation(simulate, [0.1, 1.0, 4.0])
+    assert all(score >= 0.9 for score in scores.values()), scores
+
+
+def test_silent_alignment_model_predicts_simulated_recordings():
+    scores = _theory_vs_simulation(simulate_silent_alignment_sessions, [1e-3, 1e-2])
+    assert all(score >= 0.9 for score in scores.values()), scores
+
+
+def test_simulated_alignment_rises_before_behaviour_at_small_initialisation():
+    tree, truth = simulate_silent_alignment_sessions(1e-4, n_neurons=200, n_hidden=1000, rng=3)
+    statistics = measure_statistics(tree)
+    alignment, behavior = statistics["task_alignment"], truth.behavior
+    first_aligned = np.argmax(alignment > 0.5 * (alignment[0] + alignment[-1]))
+    first_behaving = np.argmax(behavior > 0.5 * (behavior[0] + behavior[-1]))
+    assert first_behaving - first_aligned >= 3, (alignment.round(2), behavior.round(2))
