@@ -44,30 +44,43 @@ UNITS_WINDOW = (0.0, 0.5)
 
 OVERTRAINING_SESSIONS = 10
 
-LEARNER = dict(n_sessions=10, session_interval=0.1, n_conditions=16, n_neurons=40, n_trials=8, noise_sd=0.0,
+LEARNER = dict(n_sessions=10, session_interval=0.1, n_conditions=16, n_neurons=80, n_trials=4, noise_sd=0.0,
                input_dim=12, n_hidden=1000)
 
 
-def main(out: Path = HERE) -> dict:
-    """Write every dataset under ``out`` and return the manifest (also saved as ``out/examples.json``)."""
+def main(names=None, out: Path = HERE) -> dict:
+    """Write the datasets ``names`` (default: all) under ``out``; update and return ``out/examples.json``.
+
+    Regenerating only some datasets keeps the other files (and their checksums) as they are, so that a change
+    to one simulation does not rewrite every file in the repository's history.
+    """
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing
     out = Path(out)
-    manifest = {"generator": "data/make_examples.py", "seed": SEED, "datasets": {}}
-    started = time.perf_counter()
-    for name, gamma0 in (("rich", 4.0), ("lazy", 0.1)):
-        manifest["datasets"][name] = make_learner(out / name, name, gamma0, seed=SEED + int(gamma0 * 10))
-        _report(name, out, started)
-    manifest["datasets"]["overtraining"] = make_overtraining(out / "overtraining", seed=SEED + 1)
-    _report("overtraining", out, started)
-    manifest["datasets"]["integration"] = make_integration(out / "integration", seed=SEED + 2)
-    _report("integration", out, started)
-    manifest["real"] = copy_real_recording(out)
-    manifest["files"] = {
-        str(path.relative_to(out)): _sha256(path) for path in sorted(out.rglob("*.nwb"))
+    makers = {
+        "rich": lambda: make_learner(out / "rich", "rich", 4.0, seed=SEED + 40),
+        "lazy": lambda: make_learner(out / "lazy", "lazy", 0.1, seed=SEED + 1),
+        "overtraining": lambda: make_overtraining(out / "overtraining", seed=SEED + 1),
+        "integration": lambda: make_integration(out / "integration", seed=SEED + 2),
     }
-    (out / "examples.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    names = list(makers) if not names else list(names)
+    unknown = sorted(set(names) - set(makers))
+    if unknown:
+        raise SystemExit(f"unknown dataset(s) {unknown}; choose from {list(makers)}")
+    manifest_path = out / "examples.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    manifest.update({"generator": "data/make_examples.py", "seed": SEED})
+    datasets = manifest.setdefault("datasets", {})
+    started = time.perf_counter()
+    for name in names:
+        datasets[name] = makers[name]()
+        _report(name, out, started)
+    manifest["datasets"] = {name: datasets[name] for name in makers if name in datasets}
+    manifest["real"] = copy_real_recording(out)
+    manifest["files"] = {str(path.relative_to(out)): _sha256(path) for path in sorted(out.rglob("*.nwb"))}
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     total = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
-    print(f"wrote {len(manifest['files'])} NWB files, {total / 1e6:.1f} MB in total, in {time.perf_counter() - started:.0f} s")
+    print(f"{len(manifest['files'])} NWB files, {total / 1e6:.1f} MB in total; regenerated {names} in "
+          f"{time.perf_counter() - started:.0f} s")
     return manifest
 
 
@@ -229,4 +242,4 @@ def _report(name: str, out: Path, started: float) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
