@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from threadpoolctl import threadpool_limits
 
 from neurolearn.errors import DataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
@@ -220,12 +221,16 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     label_proj = basis.T @ labels
     replicates = np.empty((weights.shape[0], 2))
     scale = stats.n_neurons * n_cond
-    for b, w in enumerate(weights):
-        small = (projected * w) @ projected.T - basis.T @ (basis * (noise @ w)[:, None]) if estimator == "unbiased" \
-            else (projected * w) @ projected.T
-        eta, u = _eigh_desc(small / scale)
-        rep_power = np.sum((u.T @ label_proj) ** 2, axis=1)
-        replicates[b] = (rep_power[:k_power].sum() / label_norm, powerlaw_exponent(eta, n_trust))
+    noise_weighted = weights @ noise.T  # (B, P): Σ_i w_i sem2_i per condition
+    # many small products and eigh calls: BLAS threading only adds contention here
+    with threadpool_limits(1):
+        for b, w in enumerate(weights):
+            small = (projected * w) @ projected.T
+            if estimator == "unbiased":
+                small -= basis.T @ (basis * noise_weighted[b][:, None])
+            eta, u = _eigh_desc(small / scale)
+            rep_power = np.sum((u.T @ label_proj) ** 2, axis=1)
+            replicates[b] = (rep_power[:k_power].sum() / label_norm, powerlaw_exponent(eta, n_trust))
     info["spectral_bootstrap"] = f"Rayleigh-Ritz in top {n_ritz} modes, {weights.shape[0]} replicates"
     return values, replicates, info
 

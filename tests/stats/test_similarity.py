@@ -1,0 +1,190 @@
+"""CKA, kernel similarity, kernel change and code overlap against closed forms and plain implementations."""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neurolearn.errors import DataError
+from neurolearn.simulate.recording import make_recording
+from neurolearn.stats.kernels import ConditionStatistics
+from neurolearn.stats.similarity import (
+    cka,
+    code_overlap,
+    hsic,
+    kernel_change,
+    kernel_similarity,
+    pairwise_kernel_terms,
+)
+
+
+def _textbook_biased_cka(X, Y):
+    n = X.shape[0]
+    H = np.eye(n) - 1.0 / n
+    K, L = X @ X.T, Y @ Y.T
+
+    def h(A, B):
+        return np.trace(A @ H @ B @ H) / (n - 1) ** 2
+
+    return h(K, L) / np.sqrt(h(K, K) * h(L, L))
+
+
+def _song_u_statistic(K, L):
+    """Unbiased HSIC as the U-statistic over ordered 4-tuples of distinct samples (Song et al. 2012, eq. 4)."""
+    n = K.shape[0]
+    total, count = 0.0, 0
+    for i, j, q, r in permutations(range(n), 4):
+        total += K[i, j] * L[i, j] + K[i, j] * L[q, r] - 2.0 * K[i, j] * L[i, q]
+        count += 1
+    return total / count
+
+
+def test_cka_is_one_under_orthogonal_transform(rng):
+    X = rng.standard_normal((12, 6))
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    assert cka(X, X @ Q) == pytest.approx(1.0)
+    assert cka(X, X @ Q, unbiased=False) == pytest.approx(1.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(0.01, 100.0), unbiased=st.booleans())
+def test_cka_invariant_to_isotropic_scaling_and_neuron_permutation(seed, scale, unbiased):
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((10, 5)), rng.standard_normal((10, 7))
+    base = cka(X, Y, unbiased=unbiased)
+    assert cka(scale * X, Y, unbiased=unbiased) == pytest.approx(base, abs=1e-9)
+    assert cka(X[:, rng.permutation(5)], Y[:, rng.permutation(7)], unbiased=unbiased) == pytest.approx(base, abs=1e-9)
+    assert cka(Y, X, unbiased=unbiased) == pytest.approx(base, abs=1e-9)
+
+
+def test_cka_agrees_with_independent_implementations(rng):
+    for _ in range(3):
+        X, Y = rng.standard_normal((6, 3)), rng.standard_normal((6, 4))
+        Y[:, 0] += X[:, 0]
+        assert cka(X, Y, unbiased=False) == pytest.approx(_textbook_biased_cka(X, Y))
+        K, L = X @ X.T, Y @ Y.T
+        assert hsic(K, L) == pytest.approx(_song_u_statistic(K, L))
+        expected = _song_u_statistic(K, L) / np.sqrt(_song_u_statistic(K, K) * _song_u_statistic(L, L))
+        assert cka(X, Y) == pytest.approx(expected)
+
+
+def test_unbiased_cka_of_independent_data_is_zero_on_average(rng):
+    """THEORY.md: 100 neurons, 32 samples -> biased CKA ~0.76, unbiased ~0."""
+    biased, unbiased = [], []
+    for _ in range(100):
+        X, Y = rng.standard_normal((32, 100)), rng.standard_normal((32, 100))
+        biased.append(cka(X, Y, unbiased=False))
+        unbiased.append(cka(X, Y))
+    assert abs(np.mean(unbiased)) < 0.02
+    assert np.mean(biased) == pytest.approx(0.76, abs=0.03)
+
+
+def _stats(rng, neurons, n_cond=5, session="s"):
+    M = rng.standard_normal((n_cond, len(neurons)))
+    V = 0.2 * rng.random((n_cond, len(neurons)))
+    return ConditionStatistics(M, V, np.full(n_cond, 3), np.arange(n_cond), np.asarray(neurons), None, session)
+
+
+def _per_neuron_kernels(stats, centred):
+    n = stats.n_conditions
+    C = np.eye(n) - 1.0 / n if centred else np.eye(n)
+    return [C @ (np.outer(stats.means[:, i], stats.means[:, i]) - np.diag(stats.sem2[:, i])) @ C
+            for i in range(stats.n_neurons)]
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_cross_terms_exclude_tracked_neurons_paired_with_themselves(rng, centred):
+    a = _stats(rng, [1, 2, 3, 4], session="a")
+    b = _stats(rng, [3, 4, 5], session="b")
+    Ka, Kb = _per_neuron_kernels(a, centred), _per_neuron_kernels(b, centred)
+    expected = np.mean([np.sum(Ka[i] * Kb[j]) for i in range(4) for j in range(3) if a.neurons[i] != b.neurons[j]])
+    expected_self = np.mean([np.sum(Ka[i] * Ka[j]) for i in range(4) for j in range(4) if i != j])
+    terms = pairwise_kernel_terms([a, b], centred=centred, unbiased=True)
+    assert terms["cross"][0, 1] == pytest.approx(expected)
+    assert terms["self"][0] == pytest.approx(expected_self)
+
+    # bootstrap replicate with all weights 1 except one neuron = first-order change of the weighted U-statistic
+    ids = np.array([1, 2, 3, 4, 5])
+
+    def weighted_cross(w_by_id):
+        wa = [w_by_id[i] for i in a.neurons]
+        wb = [w_by_id[i] for i in b.neurons]
+        pairs = [(i, j) for i in range(4) for j in range(3) if a.neurons[i] != b.neurons[j]]
+        return sum(wa[i] * wb[j] * np.sum(Ka[i] * Kb[j]) for i, j in pairs) / sum(wa[i] * wb[j] for i, j in pairs)
+
+    weights = [np.array([[1, 1, 2, 1]], dtype=np.uint8), np.array([[2, 1, 1]], dtype=np.uint8)]  # neuron 3 doubled
+    boot = pairwise_kernel_terms([a, b], centred=centred, unbiased=True, weights=weights)
+    base = weighted_cross(dict(zip(ids, np.ones(5))))
+    eps = 1e-6
+    w = dict(zip(ids, np.ones(5)))
+    w[3] += eps
+    derivative = (weighted_cross(w) - base) / eps
+    assert boot["cross_boot"][0, 0, 1] == pytest.approx(base + derivative, rel=1e-5)
+
+
+def _population_sessions(rng, n_neurons=400, noise=0.5, tracked=False, n_sessions=2):
+    latent = rng.standard_normal((8, 4))
+    recs = []
+    for d in range(n_sessions):
+        ids = np.arange(n_neurons) if tracked else np.arange(n_neurons) + 10_000 * d
+        means = latent @ rng.standard_normal((4, n_neurons))
+        recs.append(make_recording(means, n_trials=3, noise_sd=noise, neuron_ids=ids, session_id=f"day{d}", rng=d))
+    return latent, recs
+
+
+def test_kernel_similarity_form_and_values(rng):
+    _, recs = _population_sessions(rng)
+    ds = kernel_similarity(recs, n_boot=100, random_state=0)
+    values = ds["kernel_similarity"].values
+    assert ds["kernel_similarity"].dims == ("session", "session_other")
+    assert values[0, 0] == 1.0 and values[0, 1] == values[1, 0]
+    assert values[0, 1] == pytest.approx(1.0, abs=0.05)  # same population kernel on both days
+    lower, upper = ds["kernel_similarity_ci"].sel(session="day0", session_other="day1").values
+    assert lower <= values[0, 1] <= upper
+    plug = kernel_similarity(recs, estimator="plugin")["kernel_similarity"].values[0, 1]
+    assert plug < values[0, 1]
+
+
+def test_kernel_change_is_zero_for_an_unchanged_population(rng):
+    _, recs = _population_sessions(rng, n_neurons=300, noise=1.0)
+    unbiased = kernel_change(recs)["kernel_change"].values
+    plugin = kernel_change(recs, estimator="plugin")["kernel_change"].values
+    assert unbiased[0] == 0.0
+    assert unbiased[1] < 0.1
+    assert plugin[1] > unbiased[1] + 0.1  # noise and finite neurons make two samples of one kernel differ
+
+
+def test_code_overlap_against_plain_traces(rng):
+    base = rng.standard_normal((5, 30))
+    a = make_recording(base, n_trials=3, noise_sd=0.2, neuron_ids=np.arange(30), session_id="a", rng=1)
+    b = make_recording(-0.5 * base[:, 10:] + rng.standard_normal((5, 20)), n_trials=3, noise_sd=0.2,
+                       neuron_ids=np.arange(10, 30), session_id="b", rng=2)
+    ds = code_overlap([a, b], n_boot=50, random_state=0)
+    ma = np.stack([a.values[a.stimulus.values == p].mean(0) for p in range(5)])[:, 10:]
+    mb = np.stack([b.values[b.stimulus.values == p].mean(0) for p in range(5)])
+    va = np.stack([a.values[a.stimulus.values == p].var(0, ddof=1) / 3 for p in range(5)])[:, 10:]
+    vb = np.stack([b.values[b.stimulus.values == p].var(0, ddof=1) / 3 for p in range(5)])
+    expected = np.sum(ma * mb) / np.sqrt(np.sum(ma**2 - va) * np.sum(mb**2 - vb))
+    assert float(ds["code_overlap"].sel(session="a", session_other="b")) == pytest.approx(expected)
+    assert float(ds["code_overlap"].sel(session="a", session_other="a")) == pytest.approx(1.0)
+    assert np.isfinite(float(ds["code_overlap_se"].sel(session="a", session_other="b")))
+
+
+def test_code_overlap_refuses_sessions_without_shared_neurons(rng):
+    _, recs = _population_sessions(rng, n_neurons=20)
+    with pytest.raises(DataError, match=r"none shared between \[\('day0', 'day1'\)\]"):
+        code_overlap(recs)
+
+
+def test_sessions_must_share_conditions(rng):
+    a = make_recording(rng.standard_normal((3, 5)), n_trials=2, session_id="a", rng=0)
+    b = a.assign_coords(stimulus=a.stimulus + 10)
+    b.attrs["session_id"] = "b"
+    with pytest.raises(DataError, match="at least 2 conditions shared by all sessions"):
+        kernel_similarity([a, b])
+    with pytest.raises(DataError, match="same number of rows"):
+        cka(np.ones((3, 2)), np.ones((4, 2)))

@@ -1,0 +1,91 @@
+"""Eigenspectrum, cumulative target power, power law, and the learning curve predicted from a kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from neurolearn.errors import DataError
+from neurolearn.simulate.recording import make_recording
+from neurolearn.stats.spectral import (
+    eigenspectrum,
+    powerlaw_exponent,
+    predicted_learning_curve,
+    spectral_summary,
+)
+
+
+def _kernel_with_spectrum(rng, eigenvalues, target_power):
+    """A P x P kernel whose Φ/P has the given eigenvalues, and a target with the given v_k² = (u_k·y)²/P."""
+    n = eigenvalues.size
+    basis, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    kernel = basis @ np.diag(n * eigenvalues) @ basis.T
+    return kernel, basis @ np.sqrt(target_power * n)
+
+
+def test_learning_curve_matches_theory_reference_table(rng):
+    """THEORY.md: η_k ∝ k^-1.5, v_k² ∝ k^-2, 400 modes, ridgeless."""
+    k = np.arange(1, 401)
+    with threadpool_limits(1):  # 400 x 400 LAPACK calls: threads only contend on the shared CI machine
+        kernel, y = _kernel_with_spectrum(rng, k**-1.5, k**-2.0)
+        curve = predicted_learning_curve(kernel, y, n_train=[5, 10, 20, 40, 80, 160, 320])
+    reference = [0.279, 0.152, 0.0772, 0.0373, 0.0168, 0.00647, 0.00115]
+    np.testing.assert_allclose(curve.values, reference, rtol=0.01)
+    assert curve.dims == ("n_train",) and curve.name == "generalization_error"
+
+
+def test_learning_curve_from_a_recording_uses_its_kernel(rng):
+    y = np.repeat([1.0, -1.0], 5)
+    rec = make_recording(np.outer(y, rng.standard_normal(100)) + 0.3 * rng.standard_normal((10, 100)),
+                         n_trials=3, noise_sd=0.2, target=y, rng=1)
+    curve = predicted_learning_curve(rec, "target", n_train=[2, 8], ridge=1e-3)
+    from neurolearn.stats.kernels import unbiased_kernel
+
+    expected = predicted_learning_curve(unbiased_kernel(rec).values, y, n_train=[2, 8], ridge=1e-3)
+    np.testing.assert_allclose(curve.values, expected.values)
+    assert curve.values[1] < curve.values[0]
+
+
+def test_eigenspectrum_projections_and_cumulative_power(rng):
+    eigenvalues = np.array([0.5, 0.3, 0.15, 0.05])
+    power = np.array([0.1, 0.6, 0.3, 0.0])
+    kernel, y = _kernel_with_spectrum(rng, eigenvalues, power)
+    # a noiseless recording whose kernel is exactly `kernel`: responses = kernel^(1/2) * sqrt(N) per neuron
+    root = np.linalg.cholesky(kernel + 1e-12 * np.eye(4))
+    n_neurons = 4
+    labels = np.where(y > 0, 1.0, -1.0)
+    rec = make_recording(root * np.sqrt(n_neurons), n_trials=2, target=labels, rng=0)
+    spec = eigenspectrum(rec)
+    np.testing.assert_allclose(spec["eigenvalue"].values, eigenvalues, atol=1e-9)
+    U = np.linalg.eigh(kernel)[1][:, ::-1]
+    expected_power = (U.T @ labels) ** 2 / 4
+    np.testing.assert_allclose(spec["target_power"].values, expected_power, atol=1e-9)
+    np.testing.assert_allclose(spec["cumulative_power"].values, np.cumsum(expected_power) / expected_power.sum())
+    assert spec.attrs["n_trustworthy"] == 2  # floor(sqrt(4 neurons))
+    assert spec["trustworthy"].values.tolist() == [True, True, False, False]
+
+
+def test_powerlaw_exponent_exact_and_recovered_from_data(rng):
+    assert powerlaw_exponent(np.arange(1, 50) ** -1.7) == pytest.approx(1.7)
+    assert np.isnan(powerlaw_exponent([1.0, 0.5]))
+    n_cond = 40
+    basis, _ = np.linalg.qr(rng.standard_normal((n_cond, n_cond)))
+    k = np.arange(1, n_cond + 1)
+    means = basis @ np.diag(k**-0.75) @ rng.standard_normal((n_cond, 3000))  # η_k ∝ k^-1.5
+    y = np.sign(basis[:, 0])
+    ds = spectral_summary(make_recording(means, n_trials=2, noise_sd=0.5, target=y, rng=1), n_boot=100, random_state=0)
+    assert float(ds["powerlaw_exponent"]) == pytest.approx(1.5, abs=0.15)
+    lower, upper = ds["powerlaw_exponent_ci"].values
+    assert lower < float(ds["powerlaw_exponent"]) < upper
+    assert ds.attrs["n_trustworthy"] == 40 and ds.attrs["spectral_power_k"] == 10
+    # y = sign of the top eigenvector: most target power is in the top modes
+    assert float(ds["spectral_power"]) > 0.5
+
+
+def test_errors(rng):
+    with pytest.raises(DataError, match="kernel: expected shape"):
+        predicted_learning_curve(np.eye(3), [1, -1])
+    rec = make_recording(rng.standard_normal((4, 5)), n_trials=2, target=[1, -1, 1, -1], rng=0)
+    with pytest.raises(DataError, match="estimator"):
+        eigenspectrum(rec, estimator="split-half")
