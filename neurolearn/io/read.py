@@ -373,7 +373,7 @@ def _check_units_extent(span, plan: _Plan) -> None:
             f"{label}: {int(outside.sum())} of {outside.size} trial windows lie outside the span of recorded "
             f"spikes ({first:.6g}-{last:.6g} s); their counts are 0",
             UserWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
 
 
@@ -392,8 +392,11 @@ def _plan_series(handle, group, plan: _Plan) -> None:
         timestamps = np.asarray(group["timestamps"][()], dtype=float)
         if timestamps.shape[0] != n_samples:
             raise NWBError(f"{label}: expected {n_samples} timestamps, found {timestamps.shape[0]}")
-        if np.isnan(timestamps).any() or np.any(np.diff(timestamps) < 0):
-            raise NWBError(f"{label}: expected sorted, finite timestamps, found unsorted or NaN ones")
+        n_nan, n_back = int(np.isnan(timestamps).sum()), int(np.sum(np.diff(timestamps) < 0))
+        if n_nan or n_back:
+            raise NWBError(
+                f"{label}: expected sorted, finite timestamps, found {n_nan} NaN and {n_back} steps backwards"
+            )
         positions = sample_positions(plan.edges, timestamps=timestamps)
         step = float(np.median(np.diff(timestamps))) if n_samples > 1 else 0.0
         first, end = float(timestamps[0]), float(timestamps[-1]) + step
@@ -503,7 +506,7 @@ def _count_units(handle, plan: _Plan, trials, neurons, block_values: int = 1 << 
                 f"{plan.label}: units table {plan.object_path!r}: spike times of {len(unsorted)} unit(s) were not "
                 f"sorted ({n_steps} out-of-order steps, units {unsorted[:10]}); sorted them before counting",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=3,
             )
     if not plan.binned:
         out = out[:, :, 0]

@@ -54,7 +54,7 @@ def read_trial_table(handle: h5py.File, path, trials) -> TrialTable:
             f"{os.fspath(path)}: table {name!r}: skipped columns without one scalar value per row "
             f"(ragged, reference or multi-dimensional): {skipped}",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return TrialTable(name=name, ids=ids, columns=columns, skipped=skipped)
 

@@ -1,0 +1,92 @@
+"""Opening files: every unreadable input is an NWBError that names the file and says what was found."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from neurolearn.errors import NWBError
+from neurolearn.io import describe_file, read_nwb
+from neurolearn.io.nwbfile import decode, find_sources, open_nwb
+
+from .conftest import file_hash
+
+
+def _truncated_copy(source, target):
+    data = source.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+    return target
+
+
+def _bad_inputs(tmp_path, units_file):
+    text = tmp_path / "notes.nwb"
+    text.write_text("not an HDF5 file\n" * 20)
+    zero = tmp_path / "zero.nwb"
+    zero.write_bytes(b"")
+    empty = tmp_path / "empty.nwb"
+    h5py.File(empty, "w").close()
+    no_version = tmp_path / "no_version.nwb"
+    with h5py.File(no_version, "w") as handle:
+        handle.create_group("acquisition")
+    nwb1 = tmp_path / "old.nwb"
+    with h5py.File(nwb1, "w") as handle:
+        handle["nwb_version"] = "NWB-1.0.6"
+        handle.create_group("acquisition/timeseries")
+        handle.create_group("epochs")
+    return {
+        "missing": (tmp_path / "nope.nwb", "found no such path"),
+        "directory": (tmp_path, "found a directory"),
+        "text": (text, "without an HDF5 signature"),
+        "zero bytes": (zero, "empty file"),
+        "empty hdf5": (empty, "HDF5 file with no groups and no nwb_version"),
+        "truncated": (_truncated_copy(units_file, tmp_path / "truncated.nwb"), "damaged or truncated"),
+        "no version": (no_version, r"expected an NWB 2.x file .*top-level entries: \['acquisition'\]"),
+        "nwb 1.x": (nwb1, r"NWB 1.x file \(version NWB-1.0.6\) is not supported; expected NWB 2.x. Convert it"),
+    }
+
+
+CASES = ["missing", "directory", "text", "zero bytes", "empty hdf5", "truncated", "no version", "nwb 1.x"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_unreadable_files_raise_nwberror_naming_the_file(tmp_path, units_file, case):
+    path, message = _bad_inputs(tmp_path, units_file)[case]
+    with pytest.raises(NWBError, match=message) as error:
+        read_nwb(path)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_describe_file_refuses_or_reports_unsupported(tmp_path, units_file, case):
+    path, message = _bad_inputs(tmp_path, units_file)[case]
+    if case == "nwb 1.x":
+        before = file_hash(path)
+        info = describe_file(path)
+        assert info["supported"] is False and "NWB 1.x" in info["problem"] and info["nwb_version"] == "NWB-1.0.6"
+        assert file_hash(path) == before
+    else:
+        with pytest.raises(NWBError, match=message):
+            describe_file(path)
+
+
+def test_open_nwb_closes_the_file_even_when_reading_fails(units_file):
+    with pytest.raises(RuntimeError):
+        with open_nwb(units_file) as handle:
+            kept = handle
+            raise RuntimeError("reader failed")
+    assert not kept.id.valid
+
+
+def test_decode_handles_bytes_arrays_and_scalars():
+    assert decode(np.array([b"2.0b"])) == "2.0b"
+    assert decode(b"core") == "core"
+    assert decode(np.float64(2.5)) == 2.5
+    assert decode(np.array([b"a", b"b"])) == ["a", "b"]
+
+
+def test_find_sources_sorts_units_series_and_tables(units_file):
+    with h5py.File(units_file, "r") as handle:
+        found = find_sources(handle)
+    assert found.units == ["units"] and found.intervals == ["intervals/trials"]
+    assert found.roi_series == [] and found.timeseries == []

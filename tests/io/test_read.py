@@ -1,0 +1,359 @@
+"""read_nwb: exact values on files with known content, the data model, and errors that name the file."""
+
+from __future__ import annotations
+
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.data import REQUIRED_ATTRS, validate_recording
+from neurolearn.errors import NWBError
+from neurolearn.io import read_nwb
+from neurolearn.simulate.nwb import write_recording_nwb
+
+from .conftest import add_trials, add_units, file_hash, new_nwbfile, save
+
+
+def plain_counts(trains, starts, stops):
+    """Spike counts by a plain loop over every spike (independent of the searchsorted implementation)."""
+    out = np.zeros((len(starts), len(trains)), dtype=int)
+    for unit, train in enumerate(trains):
+        for trial, (a, b) in enumerate(zip(starts, stops)):
+            out[trial, unit] = sum(1 for t in train if a <= t < b)
+    return out
+
+
+# --- units ---------------------------------------------------------------------------------------------------
+
+
+def test_unit_counts_match_hand_counts_and_follow_the_data_model(units_file):
+    rec = read_nwb(units_file)
+    # window [start, start+1): unit 7 -> 1.0,1.2,1.99 | 3.5 | 5.25,5.5,5.75 ; unit 9 -> 1.5 | 3.1..3.999 | none
+    assert rec.values.tolist() == [[3, 1], [1, 4], [3, 0]]
+    assert rec.dims == ("trial", "neuron")
+    assert rec.name == "responses"
+    assert rec.neuron.values.tolist() == [7, 9]
+    assert set(REQUIRED_ATTRS) <= set(rec.attrs)
+    assert rec.attrs["units"] == "count" and rec.attrs["source_object"] == "/units"
+    assert rec.attrs["session_id"] == "s1" and rec.attrs["session_start_time"].startswith("2026-02-01T10:00:00")
+    validate_recording(rec)
+
+
+def test_string_bool_and_int_columns_become_trial_coords(units_file):
+    rec = read_nwb(units_file)
+    assert rec.stimulus.values.tolist() == ["A", "B", "A"]
+    assert rec.correct.dtype == bool and rec.correct.values.tolist() == [True, False, True]
+    assert rec.target.values.tolist() == [1, -1, 1]
+    assert rec.start_time.values.tolist() == [1.0, 3.0, 5.0]
+
+
+def test_binned_counts_have_time_as_bin_centres_relative_to_align(units_file):
+    rec = read_nwb(units_file, window=(-0.5, 1.0), bin_size=0.5)
+    assert rec.dims == ("trial", "neuron", "time")
+    np.testing.assert_allclose(rec.time.values, [-0.25, 0.25, 0.75])
+    trains = [[0.5, 1.0, 1.2, 1.99, 2.0, 3.5, 5.25, 5.5, 5.75, 7.0], [1.5, 3.1, 3.2, 3.3, 3.999, 4.0, 6.5]]
+    for k, offset in enumerate([-0.5, 0.0, 0.5]):
+        starts = np.array([1.0, 3.0, 5.0]) + offset
+        np.testing.assert_array_equal(rec.values[:, :, k], plain_counts(trains, starts, starts + 0.5))
+
+
+def test_rates_divide_counts_by_the_window(units_file):
+    rec = read_nwb(units_file, window=(0.0, 0.5), rates=True)
+    assert rec.attrs["units"] == "spikes/s"
+    counts = read_nwb(units_file, window=(0.0, 0.5))
+    np.testing.assert_allclose(rec.values, counts.values / 0.5)
+
+
+def test_random_spikes_match_a_plain_loop(tmp_path, rng):
+    trains = [np.sort(rng.uniform(0, 30, size=n)) for n in rng.integers(0, 200, size=6)]
+    starts = np.sort(rng.uniform(0, 28, size=15))
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts, starts + 0.7)
+    add_units(nwbfile, trains)
+    path = save(nwbfile, tmp_path / "random.nwb")
+    rec = read_nwb(path, window=(-0.2, 0.9), bin_size=0.1)
+    for k in range(rec.sizes["time"]):
+        lo = starts - 0.2 + 0.1 * k
+        expected = plain_counts(trains, lo, lo + 0.1)
+        # a spike within rounding of a bin edge may legitimately fall on either side; demand exactness elsewhere
+        assert np.abs(rec.values[:, :, k] - expected).sum() <= 1
+    whole = read_nwb(path, window=(-0.2, 0.9))
+    np.testing.assert_array_equal(whole.values, plain_counts(trains, starts - 0.2, starts + 0.9))
+    np.testing.assert_array_equal(rec.sum("time").values, whole.values)
+
+
+def test_overlapping_trials_stay_separate(tmp_path):
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[0.0, 0.5, 0.5], stops=[1.0, 1.5, 1.5])  # the last two are the same interval
+    add_units(nwbfile, [[0.25, 0.75, 1.25]])
+    path = save(nwbfile, tmp_path / "overlap.nwb")
+    rec = read_nwb(path)
+    assert rec.sizes["trial"] == 3
+    assert rec.values[:, 0].tolist() == [2, 2, 2]
+
+
+def test_align_on_any_numeric_column(tmp_path):
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[0.0, 10.0], stops=[5.0, 15.0], cue_time=[2.0, 13.0])
+    add_units(nwbfile, [[1.0, 2.1, 2.2, 11.0, 13.5]])
+    path = save(nwbfile, tmp_path / "cue.nwb")
+    rec = read_nwb(path, align="cue_time", window=(0.0, 1.0))
+    assert rec.values[:, 0].tolist() == [2, 1]
+    assert rec.attrs["align"] == "cue_time"
+    with pytest.raises(NWBError, match=r"align='nope'.*numeric columns \['start_time', 'stop_time', 'cue_time'\]"):
+        read_nwb(path, align="nope")
+
+
+def test_nan_align_values_drop_trials_with_a_warning(tmp_path):
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[0.0, 10.0, 20.0], stops=[5.0, 15.0, 25.0], cue_time=[1.0, np.nan, 21.0])
+    add_units(nwbfile, [[1.5, 21.5, 21.6]])
+    path = save(nwbfile, tmp_path / "nan_cue.nwb")
+    with pytest.warns(UserWarning, match="dropped 1 of 3 trials"):
+        rec = read_nwb(path, align="cue_time")
+    assert rec.values[:, 0].tolist() == [1, 2]
+
+
+def test_unsorted_spike_times_are_sorted_with_a_warning(tmp_path):
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[0.0, 2.0], stops=[1.0, 3.0])
+    trains = [[2.5, 0.5, 0.1, 2.2], [0.3, 2.9]]
+    add_units(nwbfile, trains, ids=[4, 5])
+    path = save(nwbfile, tmp_path / "unsorted.nwb")
+    with pytest.warns(UserWarning, match=r"1 unit\(s\) were not sorted .*units \[4\]"):
+        rec = read_nwb(path)
+    np.testing.assert_array_equal(rec.values, plain_counts(trains, [0.0, 2.0], [1.0, 3.0]))
+
+
+def test_nan_spike_times_are_refused(tmp_path):
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[0.0], stops=[1.0])
+    add_units(nwbfile, [[0.1, np.nan, 0.5]])
+    path = save(nwbfile, tmp_path / "nan_spikes.nwb")
+    with pytest.raises(NWBError, match=r"nan_spikes\.nwb.*expected finite spike times, found 1 NaN"):
+        read_nwb(path)
+
+
+def test_window_outside_the_recording_is_refused(units_file):
+    with pytest.raises(NWBError, match=r"units\.nwb.*expected trial windows inside the recording.*found all 3"):
+        read_nwb(units_file, window=(100.0, 101.0))
+
+
+def test_bad_window_and_bin_size_are_refused(units_file):
+    with pytest.raises(NWBError, match="start < stop"):
+        read_nwb(units_file, window=(1.0, 0.0))
+    with pytest.raises(NWBError, match="dividing the window"):
+        read_nwb(units_file, window=(0.0, 1.0), bin_size=0.3)
+
+
+# --- trials tables -------------------------------------------------------------------------------------------
+
+
+def test_any_interval_table_by_name_and_missing_table_lists_the_available(tmp_path):
+    from pynwb.epoch import TimeIntervals
+
+    nwbfile = new_nwbfile()
+    table = TimeIntervals(name="recognition_table", description="memory test")
+    table.add_column(name="old_new", description="old or new")
+    table.add_row(start_time=0.0, stop_time=1.0, old_new="old")
+    table.add_row(start_time=2.0, stop_time=3.0, old_new="new")
+    nwbfile.add_time_intervals(table)
+    add_units(nwbfile, [[0.5, 2.5, 2.6]])
+    path = save(nwbfile, tmp_path / "tables.nwb")
+    rec = read_nwb(path, trials="recognition")
+    assert rec.values[:, 0].tolist() == [1, 2] and rec.old_new.values.tolist() == ["old", "new"]
+    assert rec.attrs["trials_table"] == "intervals/recognition_table"
+    with pytest.raises(NWBError, match=r"tables\.nwb: expected an interval table 'trials'.*intervals/recognition_table"):
+        read_nwb(path)
+
+
+def test_ragged_and_reference_columns_are_skipped_with_a_warning_naming_them(tmp_path):
+    nwbfile = new_nwbfile()
+    nwbfile.add_trial_column(name="licks", description="lick times", index=True)
+    nwbfile.add_trial_column(name="side", description="side")
+    nwbfile.add_trial(start_time=0.0, stop_time=1.0, licks=[0.2, 0.3], side="left")
+    nwbfile.add_trial(start_time=2.0, stop_time=3.0, licks=[2.5], side="right")
+    add_units(nwbfile, [[0.5, 2.5]])
+    path = save(nwbfile, tmp_path / "ragged.nwb")
+    with pytest.warns(UserWarning, match=r"skipped columns .*\['licks'\]"):
+        rec = read_nwb(path)
+    assert "licks" not in rec.coords and rec.side.values.tolist() == ["left", "right"]
+
+
+def test_trials_may_be_a_dataframe(units_file):
+    import pandas as pd
+
+    frame = pd.DataFrame({"start_time": [1.0, 5.0], "label": ["x", "y"]})
+    rec = read_nwb(units_file, trials=frame)
+    assert rec.values.tolist() == [[3, 1], [3, 0]] and rec.label.values.tolist() == ["x", "y"]
+
+
+# --- optical physiology and any TimeSeries --------------------------------------------------------------------
+
+
+def _dff_recording(rng, n_trials=6, n_neurons=4, n_bins=None):
+    shape = (n_trials, n_neurons) + ((n_bins,) if n_bins else ())
+    dims = ("trial", "neuron") + (("time",) if n_bins else ())
+    return xr.DataArray(
+        rng.normal(size=shape),
+        dims=dims,
+        coords={"neuron": [3, 8, 21, 40][:n_neurons], "stimulus": ("trial", np.arange(n_trials) % 2)},
+        attrs={"window": (-0.5, 1.0), "session_id": "imaging"},
+    )
+
+
+@pytest.mark.parametrize("timestamps", [False, True])
+def test_ophys_window_means_round_trip(tmp_path, rng, timestamps):
+    truth = _dff_recording(rng)
+    path = write_recording_nwb(truth, tmp_path / "dff.nwb", kind="ophys", rng=rng, timestamps=timestamps)
+    rec = read_nwb(path, window=(-0.5, 1.0))
+    np.testing.assert_allclose(rec.values, truth.values, rtol=0, atol=1e-12)
+    assert rec.neuron.values.tolist() == [3, 8, 21, 40]  # ROI ids from the PlaneSegmentation
+    assert rec.attrs["units"] == "dF/F"
+    assert rec.attrs["source_object"] == "/processing/ophys/DfOverF/RoiResponseSeries"
+    assert rec.stimulus.values.tolist() == truth.stimulus.values.tolist()
+
+
+def test_ophys_bin_means_round_trip(tmp_path, rng):
+    truth = _dff_recording(rng, n_bins=3)
+    path = write_recording_nwb(truth, tmp_path / "dff_bins.nwb", kind="ophys", rng=rng, frame_rate=20.0)
+    rec = read_nwb(path, window=(-0.5, 1.0), bin_size=0.5)
+    np.testing.assert_allclose(rec.values, truth.values, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(rec.time.values, [-0.25, 0.25, 0.75])
+
+
+def _series_file(tmp_path, data, *, rate=10.0, name="lfp", with_trials=True):
+    from pynwb import TimeSeries
+
+    nwbfile = new_nwbfile()
+    nwbfile.add_acquisition(TimeSeries(name=name, data=data, unit="V", rate=rate, starting_time=0.0))
+    if with_trials:
+        add_trials(nwbfile, starts=[0.0, 1.0], stops=[0.5, 1.5])
+    return save(nwbfile, tmp_path / f"{name}.nwb")
+
+
+def test_any_timeseries_by_path_one_and_two_dimensional(tmp_path):
+    samples = np.arange(40, dtype=float)  # value = sample index; sample i at i / 10 s
+    path = _series_file(tmp_path, samples)
+    rec = read_nwb(path, source="acquisition/lfp", window=(0.0, 0.5))
+    # trial 0 averages samples 0..4, trial 1 samples 10..14
+    assert rec.values.tolist() == [[2.0], [12.0]] and rec.attrs["units"] == "V"
+    two = _series_file(tmp_path, np.stack([samples, -samples], axis=1), name="ecog")
+    rec2 = read_nwb(two, source="/acquisition/ecog", window=(0.0, 0.5))
+    assert rec2.values.tolist() == [[2.0, -2.0], [12.0, -12.0]] and rec2.neuron.values.tolist() == [0, 1]
+
+
+def test_auto_source_without_neural_data_lists_what_was_found(tmp_path):
+    path = _series_file(tmp_path, np.zeros(40))
+    with pytest.raises(NWBError, match=r"lfp\.nwb: expected neural data .*found none; other TimeSeries: \['acquisition/lfp \[40\]'\]"):
+        read_nwb(path)
+    with pytest.raises(NWBError, match=r"expected 'acquisition/none' to be a Units table or a TimeSeries, found nothing"):
+        read_nwb(path, source="acquisition/none")
+
+
+def test_dfoverf_is_preferred_to_fluorescence_and_two_candidates_are_refused(tmp_path):
+    from pynwb.testing.mock.ophys import mock_PlaneSegmentation, mock_RoiResponseSeries
+
+    from pynwb.ophys import DfOverF, Fluorescence
+
+    def build(with_dff: bool, second_flu: bool):
+        nwbfile = new_nwbfile()
+        module = nwbfile.create_processing_module(name="ophys", description="ophys")
+        planes = mock_PlaneSegmentation(nwbfile=nwbfile, n_rois=2)
+        region = planes.create_roi_table_region(region=[0, 1], description="rois")
+        flu = Fluorescence(name="Fluorescence")
+        module.add(flu)
+        flu.add_roi_response_series(mock_RoiResponseSeries(
+            name="raw", data=np.ones((50, 2)), rois=region, rate=10.0))
+        if second_flu:
+            flu.add_roi_response_series(mock_RoiResponseSeries(
+                name="neuropil", data=np.ones((50, 2)), rois=region, rate=10.0))
+        if with_dff:
+            dff = DfOverF(name="DfOverF")
+            module.add(dff)
+            dff.add_roi_response_series(mock_RoiResponseSeries(
+                name="dff", data=np.full((50, 2), 2.0), rois=region, rate=10.0))
+        add_trials(nwbfile, starts=[0.5, 2.0], stops=[1.0, 2.5])
+        return nwbfile
+
+    both = save(build(True, False), tmp_path / "both.nwb")
+    assert read_nwb(both).attrs["source_object"] == "/processing/ophys/DfOverF/dff"
+    flu_only = save(build(False, False), tmp_path / "flu.nwb")
+    assert read_nwb(flu_only).attrs["source_object"] == "/processing/ophys/Fluorescence/raw"
+    two = save(build(False, True), tmp_path / "two.nwb")
+    with pytest.raises(NWBError, match=r"two\.nwb: found several RoiResponseSeries under Fluorescence.*neuropil"):
+        read_nwb(two)
+
+
+def test_nan_in_fluorescence_is_refused_or_omitted_with_a_count(tmp_path):
+    data = np.arange(40, dtype=float)
+    data[2] = np.nan  # inside trial 0's window (samples 0..4)
+    data[30] = np.nan  # outside every window: harmless
+    path = _series_file(tmp_path, data)
+    with pytest.raises(NWBError, match=r"lfp\.nwb.*found NaN/inf samples inside trial windows \(1 NaN/inf samples in 1"):
+        read_nwb(path, source="acquisition/lfp", window=(0.0, 0.5))
+    with pytest.warns(UserWarning, match="left 1 NaN/inf samples out"):
+        rec = read_nwb(path, source="acquisition/lfp", window=(0.0, 0.5), nan_policy="omit")
+    assert rec.values.tolist() == [[(0 + 1 + 3 + 4) / 4], [12.0]]
+
+
+def test_series_window_outside_recording_and_too_short_bins_are_refused(tmp_path):
+    path = _series_file(tmp_path, np.zeros(40))
+    with pytest.raises(NWBError, match=r"expected trial windows inside the recording \(0 s to 4 s\)"):
+        read_nwb(path, source="acquisition/lfp", window=(0.0, 5.0))
+    with pytest.raises(NWBError, match="shorter than the sampling interval"):
+        read_nwb(path, source="acquisition/lfp", window=(0.0, 0.5), bin_size=0.05)
+
+
+# --- laziness --------------------------------------------------------------------------------------------------
+
+
+def _refuse_to_compute(*args, **kwargs):
+    raise AssertionError("a lazy read computed something")
+
+
+@pytest.mark.parametrize("kind", ["units", "ophys"])
+def test_chunks_give_lazy_dask_data_that_only_reads_on_compute(tmp_path, rng, kind):
+    import dask
+    import dask.array as da
+
+    if kind == "units":
+        truth = xr.DataArray(rng.poisson(3.0, size=(9, 5)), dims=("trial", "neuron"), attrs={"window": (0.0, 1.0)})
+    else:
+        truth = _dff_recording(rng, n_trials=9)
+    path = write_recording_nwb(truth, tmp_path / f"lazy_{kind}.nwb", kind=kind, rng=rng)
+    window = truth.attrs["window"]
+    with dask.config.set(scheduler=_refuse_to_compute):
+        rec = read_nwb(path, window=window, chunks={"trial": 4, "neuron": 2})
+        assert isinstance(rec.data, da.Array)
+        assert rec.data.chunks == ((4, 4, 1), (2, 2, 1) if kind == "units" else (2, 2))
+        summed = rec.sum("trial")  # still lazy: building the graph reads nothing
+    with dask.config.set(scheduler="sync"):
+        np.testing.assert_allclose(rec.values, truth.values, atol=1e-12)
+        np.testing.assert_allclose(summed.values, truth.values.sum(axis=0), atol=1e-9)
+
+
+def test_lazy_binned_counts_equal_eager(tmp_path, rng):
+    import dask
+
+    truth = xr.DataArray(rng.poisson(2.0, size=(7, 3, 4)), dims=("trial", "neuron", "time"),
+                         attrs={"window": (0.0, 1.0)})
+    path = write_recording_nwb(truth, tmp_path / "lazy_bins.nwb", rng=rng)
+    with dask.config.set(scheduler="sync"):
+        lazy = read_nwb(path, bin_size=0.25, chunks=3).compute()
+    np.testing.assert_array_equal(lazy.values, truth.values)
+
+
+# --- files are never changed ------------------------------------------------------------------------------------
+
+
+def test_reading_leaves_the_file_byte_identical(units_file, tmp_path, rng):
+    before = file_hash(units_file)
+    read_nwb(units_file)
+    read_nwb(units_file, bin_size=0.5, chunks=1).compute()
+    assert file_hash(units_file) == before
+    with h5py.File(units_file, "r") as handle:
+        assert handle.mode == "r"

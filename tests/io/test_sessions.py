@@ -1,0 +1,66 @@
+"""read_sessions: a DataTree in session-start order, tracked neuron ids, unique child names, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.data import session_recordings
+from neurolearn.errors import NWBError
+from neurolearn.io import read_sessions
+from neurolearn.simulate.nwb import write_recording_nwb
+
+
+def _session(rng, session_id, start, neurons, n_trials):
+    counts = rng.poisson(4.0, size=(n_trials, len(neurons)))
+    return xr.DataArray(
+        counts,
+        dims=("trial", "neuron"),
+        coords={"neuron": neurons},
+        attrs={"session_id": session_id, "session_start_time": start, "window": (0.0, 0.5)},
+    )
+
+
+def test_sessions_are_ordered_by_start_time_not_file_name(tmp_path, rng):
+    truths = {
+        "a_file": _session(rng, "day3", "2026-03-03T09:00:00", [1, 2, 3], 5),
+        "b_file": _session(rng, "day1", "2026-03-01T09:00:00", [1, 2], 4),
+        "c_file": _session(rng, "day2", "2026-03-02T09:00:00+00:00", [2, 3, 4, 5], 6),
+    }
+    for name, truth in truths.items():
+        write_recording_nwb(truth, tmp_path / f"{name}.nwb", rng=rng)
+    tree = read_sessions(str(tmp_path / "*.nwb"), window=(0.0, 0.5))
+    assert list(tree.children) == ["day1", "day2", "day3"]
+    recordings = session_recordings(tree)
+    by_id = {truth.attrs["session_id"]: truth for truth in truths.values()}
+    for session_id, rec in recordings.items():
+        np.testing.assert_array_equal(rec.values, by_id[session_id].values)
+    # sessions differ in trials and neurons; neuron 2 is the same tracked cell on every day
+    assert [r.sizes["trial"] for r in recordings.values()] == [4, 6, 5]
+    tracked = set.intersection(*(set(r.neuron.values.tolist()) for r in recordings.values()))
+    assert tracked == {2}
+
+
+def test_a_list_of_paths_and_repeated_session_ids_get_unique_names(tmp_path, rng):
+    paths = [
+        write_recording_nwb(_session(rng, "mouse1/day1", f"2026-03-0{d}T09:00:00", [0], 2), tmp_path / f"{d}.nwb")
+        for d in (1, 2)
+    ]
+    tree = read_sessions(paths, window=(0.0, 0.5))
+    assert list(tree.children) == ["mouse1_day1", "mouse1_day1-2"]
+
+
+def test_lazy_sessions_stay_lazy(tmp_path, rng):
+    import dask.array as da
+
+    write_recording_nwb(_session(rng, "d1", "2026-03-01T09:00:00", [0, 1], 3), tmp_path / "d1.nwb")
+    tree = read_sessions(str(tmp_path / "*.nwb"), window=(0.0, 0.5), chunks=2)
+    assert isinstance(tree["d1"].dataset["responses"].data, da.Array)
+
+
+def test_empty_glob_and_empty_list_are_refused(tmp_path):
+    with pytest.raises(NWBError, match=r"expected NWB files matching .*nothing\*\.nwb', found none"):
+        read_sessions(str(tmp_path / "nothing*.nwb"))
+    with pytest.raises(NWBError, match="found an empty list"):
+        read_sessions([])

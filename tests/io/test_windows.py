@@ -1,0 +1,98 @@
+"""The numeric core: counts and means per window/bin against plain loops, including spikes on and next to edges."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neurolearn.errors import NWBError
+from neurolearn.io.windows import (
+    count_in_bins,
+    sample_positions,
+    segment_means,
+    segment_sums_streamed,
+    window_edges,
+)
+
+
+def loop_counts(times, edges):
+    out = np.zeros((edges.shape[0], edges.shape[1] - 1), dtype=int)
+    for t in range(edges.shape[0]):
+        for k in range(edges.shape[1] - 1):
+            out[t, k] = sum(1 for x in times if edges[t, k] <= x < edges[t, k + 1])
+    return out
+
+
+def test_spikes_on_and_one_ulp_below_every_edge_land_in_the_right_bin():
+    align = np.array([0.1, 3.7, 1234.567])  # a large offset makes rounding of (t - start) / width likely
+    edges, _ = window_edges(align, (-0.3, 0.7), bin_size=0.1)
+    on_edges = edges.ravel()
+    below = np.nextafter(on_edges, -np.inf)
+    above = np.nextafter(on_edges, np.inf)
+    times = np.sort(np.concatenate([on_edges, below, above]))
+    np.testing.assert_array_equal(count_in_bins(times, edges), loop_counts(times, edges))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    spikes=st.lists(st.floats(0, 20, allow_nan=False), max_size=60),
+    starts=st.lists(st.floats(0, 18, allow_nan=False), min_size=1, max_size=6),
+    n_bins=st.integers(1, 5),
+)
+def test_counts_equal_a_plain_loop_for_any_windows(spikes, starts, n_bins):
+    times = np.sort(np.asarray(spikes, dtype=float))
+    edges, _ = window_edges(np.asarray(starts), (-0.5, 1.5), bin_size=2.0 / n_bins)
+    np.testing.assert_array_equal(count_in_bins(times, edges), loop_counts(times, edges))
+
+
+def test_window_edges_and_centres():
+    edges, centres = window_edges([2.0], (-1.0, 1.0), bin_size=0.5)
+    np.testing.assert_allclose(edges, [[1.0, 1.5, 2.0, 2.5, 3.0]])
+    np.testing.assert_allclose(centres, [-0.75, -0.25, 0.25, 0.75])
+    with pytest.raises(NWBError, match="bin_size"):
+        window_edges([0.0], (0.0, 1.0), bin_size=0.0)
+
+
+def test_sample_positions_rate_and_timestamps_agree_on_a_regular_grid():
+    edges = np.array([[0.05, 0.35], [0.71, 0.99]])
+    grid = np.arange(100) / 10.0 + 0.0
+    np.testing.assert_array_equal(
+        sample_positions(edges, rate=10.0, starting_time=0.0), sample_positions(edges, timestamps=grid)
+    )
+
+
+def loop_means(data, positions):
+    out = np.empty((positions.shape[0], positions.shape[1] - 1, data.shape[1]))
+    for t in range(positions.shape[0]):
+        for k in range(positions.shape[1] - 1):
+            out[t, k] = data[positions[t, k] : positions[t, k + 1]].mean(axis=0)
+    return out
+
+
+@pytest.mark.parametrize("overlapping", [False, True])
+def test_segment_means_equal_a_loop(rng, overlapping):
+    data = rng.normal(size=(200, 3))
+    if overlapping:
+        positions = np.array([[50, 60, 70], [10, 20, 30], [55, 65, 75]])
+    else:
+        positions = np.array([[0, 5, 12], [12, 13, 20], [150, 170, 200]])  # adjacent, and ending at the last row
+    means, n_nan = segment_means(data, positions)
+    np.testing.assert_allclose(means, loop_means(data, positions), atol=1e-12)
+    assert n_nan == 0
+
+
+@pytest.mark.parametrize("one_dimensional", [False, True])
+def test_streamed_sums_equal_a_loop_across_many_small_blocks(tmp_path, rng, one_dimensional):
+    data = rng.normal(size=(500,) if one_dimensional else (500, 4))
+    path = tmp_path / "trace.h5"
+    with h5py.File(path, "w") as handle:
+        handle["data"] = data
+    positions = np.array([[3, 40, 90], [100, 101, 250], [80, 120, 160], [400, 450, 500]])  # one overlaps
+    with h5py.File(path, "r") as handle:
+        sums = segment_sums_streamed(handle["data"], positions, block_bytes=8 * 4 * 7)  # 7-row blocks
+    as_2d = data.reshape(500, -1)
+    counts = np.diff(positions, axis=1).reshape(-1, 1)
+    np.testing.assert_allclose(sums / counts, loop_means(as_2d, positions).reshape(-1, as_2d.shape[1]), atol=1e-12)
