@@ -35,6 +35,7 @@ __all__ = [
     "SimulatedLearning",
     "simulate_lazy_rich_sessions",
     "simulate_silent_alignment_sessions",
+    "simulate_readout_learning_sessions",
 ]
 
 
@@ -276,8 +277,12 @@ class SimulatedLearning:
         Noiseless condition kernels ``R R^T / n`` of the recorded units.
     probe_inputs : ndarray (P, D)
     labels : ndarray (P,)
-    run : LinearNetworkRun
-        The network's trajectory (residual, kernel eigenvalues, recorded weights).
+    run : LinearNetworkRun or None
+        The network's trajectory (residual, kernel eigenvalues, recorded weights), for trained first layers.
+    generalization_error : ndarray (S,) or None
+        Exact test error of the readout relative to the target power, where the model predicts it.
+    extra : dict
+        Anything else a simulator records (e.g. ``n_train`` per session).
     """
 
     model: str
@@ -289,7 +294,8 @@ class SimulatedLearning:
     condition_kernels: np.ndarray
     probe_inputs: np.ndarray
     labels: np.ndarray
-    run: LinearNetworkRun
+    run: LinearNetworkRun | None = None
+    generalization_error: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -417,6 +423,111 @@ def simulate_silent_alignment_sessions(
         ceiling=ceiling,
         rng=rng,
     )
+
+
+def simulate_readout_learning_sessions(
+    eigen_decay: float = 1.5,
+    target_decay: float = 2.0,
+    n_sessions: int = 12,
+    *,
+    examples_per_session: float = 10.0,
+    n_modes: int = 400,
+    n_conditions: int = 32,
+    n_neurons: int = 100,
+    n_trials: int = 10,
+    noise_sd: float = 0.1,
+    chance: float = 0.5,
+    ceiling: float = 1.0,
+    rng=None,
+):
+    """Recordings of a network whose first layer is fixed (lazy) while its readout learns from examples.
+
+    The hidden layer represents an input through ``n_modes`` Gaussian features ``z_k(x) ~ N(0, 1)`` scaled by
+    ``sqrt(eta_k)`` with ``eta_k ~ k^-eigen_decay`` (``sum eta = 1``), mixed into ``n_neurons`` recorded units
+    by a fixed random matrix, so the recorded condition kernel estimates ``sum_k eta_k z_k(x) z_k(x')`` in
+    every session. The target is ``sum_k w_k z_k(x)`` with ``w_k^2 ~ k^-target_decay`` (``sum w^2 = 1``). Before
+    session ``s`` the readout has been fitted (ridgeless kernel regression: the minimum-norm interpolant) to
+    the first ``n_train = s * examples_per_session`` examples of one stream of training examples, as an
+    animal accumulates experience; its test error is computed exactly in feature space,
+    ``sum_k (w_k - w_hat_k)^2``. ``correct`` is drawn with probability
+    ``chance + (ceiling - chance)(1 - min(error, 1))``, the ``"kernel-learning-curve"`` behaviour link. Trial
+    coord ``target`` is the sign of the target on each probe condition.
+
+    Returns
+    -------
+    tree : xarray.DataTree
+    truth : SimulatedLearning
+        ``truth.parameters`` are the true ``"kernel-learning-curve"`` parameters (training time = examples);
+        ``truth.generalization_error`` the readout's exact test error per session.
+
+    Examples
+    --------
+    >>> tree, truth = simulate_readout_learning_sessions(n_sessions=3, n_neurons=20, rng=0)
+    >>> truth.extra["n_train"].tolist(), float(truth.generalization_error[0])
+    ([0.0, 10.0, 20.0], 1.0)
+    """
+    from neurolearn.simulate.recording import make_recording, make_session_tree
+
+    if not (eigen_decay > 0 and target_decay > 0):
+        raise DataError(
+            f"simulate_readout_learning_sessions: expected eigen_decay > 0 and target_decay > 0, "
+            f"found {eigen_decay!r}, {target_decay!r}"
+        )
+    rng = np.random.default_rng(rng)
+    modes = np.arange(1, int(n_modes) + 1, dtype=float)
+    eta = modes**-float(eigen_decay)
+    eta /= eta.sum()
+    weights = modes ** (-0.5 * float(target_decay))
+    weights /= np.linalg.norm(weights)
+    n_train = examples_per_session * np.arange(n_sessions, dtype=float)
+    stream = rng.standard_normal((int(np.ceil(n_train[-1])), modes.size))
+
+    errors = np.empty(n_sessions)
+    for session, count in enumerate(n_train.astype(int)):
+        if count == 0:
+            errors[session] = 1.0
+            continue
+        features = stream[:count]
+        kernel = (features * eta) @ features.T
+        # minimum-norm interpolant; lstsq handles a numerically singular kernel gracefully
+        dual = np.linalg.lstsq(kernel, features @ weights, rcond=None)[0]
+        fitted = eta * (features.T @ dual)
+        errors[session] = np.sum((weights - fitted) ** 2)
+
+    probe = rng.standard_normal((n_conditions, modes.size))
+    labels = np.where(probe @ weights >= 0, 1, -1)
+    mixing = rng.standard_normal((modes.size, n_neurons))
+    responses = (probe * np.sqrt(eta)) @ mixing  # condition kernel R R^T / n ~ sum_k eta_k z_k z_k'
+    kernel = responses @ responses.T / n_neurons
+    behavior = chance + (ceiling - chance) * (1.0 - np.clip(errors, 0.0, 1.0))
+    recordings = [
+        make_recording(
+            responses,
+            n_trials=n_trials,
+            noise_sd=noise_sd,
+            target=labels,
+            behavior=behavior[s],
+            session_id=f"session-{s:02d}",
+            session_start_time=f"2026-01-{s + 1:02d}T09:00:00" if s < 28 else f"2026-02-{s - 27:02d}T09:00:00",
+            rng=rng,
+        )
+        for s in range(n_sessions)
+    ]
+    truth = SimulatedLearning(
+        model="kernel-learning-curve",
+        parameters={"eigen_decay": float(eigen_decay), "target_decay": float(target_decay), "noise": 0.0,
+                    "ridge": 0.0, "chance": chance, "ceiling": ceiling},
+        training_time=n_train,
+        behavior=behavior,
+        task_alignment=np.full(n_sessions, _centred_alignment(kernel, labels)),
+        kernel_change=np.zeros(n_sessions),
+        condition_kernels=np.broadcast_to(kernel, (n_sessions, *kernel.shape)),
+        probe_inputs=probe,
+        labels=labels,
+        generalization_error=errors,
+        extra={"n_train": n_train},
+    )
+    return make_session_tree(recordings), truth
 
 
 def _simulate_sessions(*, model, parameters, training_time, richness, init_scale, n_conditions, n_neurons,

@@ -44,3 +44,4 @@ from neurolearn.theory import lazy_rich  # noqa: E402,F401
 from neurolearn.theory import grokking  # noqa: E402,F401
 from neurolearn.theory import silent_alignment  # noqa: E402,F401
 from neurolearn.theory import overtraining  # noqa: E402,F401
+from neurolearn.theory import learning_curve  # noqa: E402,F401

@@ -9,16 +9,31 @@ generalisation error (Bordelon, Canatar & Pehlevan 2020; Canatar, Bordelon & Peh
     E_g   = [sum_k v_k^2 kappa^2 / (P' eta_k + kappa)^2 + sigma^2 gamma] / (1 - gamma)
 
 :func:`kernel_generalization_error` solves this; the registered model ``"kernel-learning-curve"`` turns it into
-a learning curve over training time for power-law spectra.
+a learning curve over training for power-law spectra: training time is the number of training examples
+``P' = max(tau, 0)`` (so the fitter's session-to-time scale is "examples per session"), the error is the
+fraction of target variance not predicted (``sum v_k^2 = 1``: the units of
+:func:`neurolearn.stats.spectral.predicted_learning_curve`), and behaviour is linked to it by the explained
+variance, ``behavior = chance + (ceiling - chance)(1 - min(E_g, 1))`` -- the same link as the ``"lazy-rich"``
+model, and the probability with which
+:func:`neurolearn.simulate.two_layer.simulate_readout_learning_sessions` draws correct trials. The model's
+spectra have 400 modes (as THEORY.md's reference table): ridgeless with label noise, the error diverges at
+``P' = 400`` (the interpolation peak of a 400-mode kernel); use ``ridge > 0`` beyond that.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, FitError
+from neurolearn.theory import _register
+from neurolearn.theory.base import Model, Parameter
 
-__all__ = ["kernel_generalization_error", "power_law_generalization_error"]
+__all__ = [
+    "kernel_generalization_error",
+    "power_law_generalization_error",
+    "kernel_learning_curve_statistics",
+    "KERNEL_LEARNING_CURVE",
+]
 
 #: Number of eigenmodes of the power-law spectra the model uses (as in THEORY.md's reference table).
 N_MODES = 400
@@ -56,10 +71,9 @@ def kernel_generalization_error(eigenvalues, target_power, n_train, ridge=0.0, n
     This is the asymptotic (large ``P'``, many modes) theory of the *average* error, not a finite-sample
     estimator, so it has no sampling bias of its own to correct; its own approximation error is a
     finite-``P'`` excess: direct simulation of the reference case reads ~7 % higher at ``P' = 5``, ~3 % at
-    20 and agrees within about 1 % (2 standard errors) from ``P' = 40`` on. ``kappa`` is the unique root of the increasing function
-    ``g(kappa) = 1 - lambda/kappa - sum_k eta_k/(P' eta_k + kappa)``, bracketed by ``[lambda, lambda + sum
-    eta]`` (ridgeless: a positive lower bound where ``g < 0``) and found by Newton steps in ``log kappa``
-    guarded by bisection, vectorised over ``n_train``. ``1 - gamma`` is evaluated as the positive sum
+    20 and agrees within about 1 % (2 standard errors) from ``P' = 40`` on. ``kappa`` is found by
+    vectorised Newton iterations that cannot overshoot (convex form with a ridge; guarded log-space steps
+    ridgeless, see ``_solve_kappa``). ``1 - gamma`` is evaluated as the positive sum
     ``lambda/kappa + sum_k eta_k kappa/(P' eta_k + kappa)^2`` so it keeps full precision near the
     interpolation threshold.
 
@@ -148,30 +162,42 @@ def _error_given_data(eta, power, p, ridge, noise):
 
 
 def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
-    """Root of g(kappa) = 1 - ridge/kappa - sum eta/(p eta + kappa), vectorised over ``p``."""
-    total = eta.sum()
-    hi = np.full(p.shape, ridge + total)
+    """Root kappa of the self-consistent equation, vectorised over ``p``.
+
+    With a ridge, f(kappa) = kappa - ridge - kappa sum eta/(p eta + kappa) is increasing and convex
+    (f' = 1 - gamma(kappa), f'' > 0) with f >= 0 at the upper bound ridge + sum eta, so Newton's method
+    started there decreases monotonically onto the root (4-20 steps). Ridgeless, f has a second root at 0, so
+    instead g(kappa) = 1 - sum eta/(p eta + kappa) is solved by Newton steps in log(kappa), guarded by
+    bisection.
+    """
     if ridge > 0:
-        lo = np.full(p.shape, ridge)
-    else:
-        # each term eta/(p eta + kappa) >= 1/(p (1 + d)) while kappa <= d p eta_min, so g < 0 there if
-        # 1 + d < M / p; d is half the way to that limit
-        positive = eta[eta > 0]
-        d = 0.5 * (positive.size / p - 1.0)
-        lo = d * p * positive.min()
-    x_lo, x_hi = np.log(lo), np.log(hi)
+        kappa = np.full(p.shape, ridge + eta.sum())
+        for _ in range(max_iter):
+            denominator = p[:, None] * eta[None, :] + kappa[:, None]
+            value = kappa - ridge - kappa * np.sum(eta[None, :] / denominator, axis=1)
+            slope = 1.0 - np.sum(p[:, None] * eta[None, :] ** 2 / denominator**2, axis=1)
+            new = np.maximum(kappa - value / slope, ridge)
+            converged = np.all(np.abs(new - kappa) <= rtol * kappa)
+            kappa = new
+            if converged:
+                break
+        return kappa
+    # each term eta/(p eta + kappa) >= 1/(p (1 + d)) while kappa <= d p eta_min, so g < 0 there if
+    # 1 + d < M / p; d is half the way to that limit
+    positive = eta[eta > 0]
+    d = 0.5 * (positive.size / p - 1.0)
+    x_lo, x_hi = np.log(d * p * positive.min()), np.full(p.shape, np.log(eta.sum()))
     x = 0.5 * (x_lo + x_hi)
     for _ in range(max_iter):
         kappa = np.exp(x)
         denominator = p[:, None] * eta[None, :] + kappa[:, None]
         terms = eta[None, :] / denominator
-        g = 1.0 - ridge / kappa - terms.sum(axis=1)
-        # dg/dlog(kappa) = ridge/kappa + kappa * sum eta/(p eta + kappa)^2 > 0
-        slope = ridge / kappa + kappa * np.sum(terms / denominator, axis=1)
+        g = 1.0 - terms.sum(axis=1)
+        # dg/dlog(kappa) = kappa * sum eta/(p eta + kappa)^2 > 0
+        slope = kappa * np.sum(terms / denominator, axis=1)
         x_lo = np.where(g < 0, x, x_lo)
         x_hi = np.where(g > 0, x, x_hi)
-        step = g / slope
-        x_new = x - step
+        x_new = x - g / slope
         outside = (x_new <= x_lo) | (x_new >= x_hi) | ~np.isfinite(x_new)
         x_new = np.where(outside, 0.5 * (x_lo + x_hi), x_new)
         done = np.all((np.abs(x_new - x) < rtol) | (g == 0) | (x_hi - x_lo < rtol))
@@ -202,3 +228,67 @@ def _nonnegative_scalar(value, name):
     if not np.isfinite(value) or value < 0:
         raise DataError(f"kernel_generalization_error: expected finite {name} >= 0, found {value!r}")
     return value
+
+
+def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> dict:
+    """Observables of the ``"kernel-learning-curve"`` model at training amounts ``time`` (its ``function``).
+
+    Examples
+    --------
+    >>> out = kernel_learning_curve_statistics(np.array([0.0, 80.0]), 1.5, 2.0, 0.0, 0.0, 0.5, 1.0)
+    >>> [round(float(v), 4) for v in out["generalization_error"]], [round(float(v), 4) for v in out["behavior"]]
+    ([1.0, 0.0168], [0.5, 0.9916])
+    """
+    for name, value in (("eigen_decay", eigen_decay), ("target_decay", target_decay)):
+        if not (np.isfinite(value) and value > 0):
+            raise FitError(f"kernel-learning-curve model: expected {name} > 0, found {value!r}")
+    n_train = np.clip(np.asarray(time, dtype=float), 0.0, None)
+    try:
+        error = power_law_generalization_error(n_train, eigen_decay, target_decay, noise=noise, ridge=ridge)
+    except DataError as exc:
+        raise FitError(f"kernel-learning-curve model: {exc}") from None
+    explained = 1.0 - np.clip(error, 0.0, 1.0)
+    return {"generalization_error": error, "behavior": chance + (ceiling - chance) * explained}
+
+
+KERNEL_LEARNING_CURVE = _register(
+    Model(
+        name="kernel-learning-curve",
+        description=(
+            "A fixed representation read out by kernel (ridge) regression from a growing number of training "
+            "examples. The spectrum's decay (eigen_decay) and how fast the target's power falls across its "
+            "eigenmodes (target_decay) set how quickly generalisation error falls with training; behaviour "
+            "follows the explained target variance. Signature in data: behaviour improves while the "
+            "representation (kernel) stays fixed."
+        ),
+        formula=(
+            "P' = max(tau, 0) training examples; eta_k ~ k^-eigen_decay, v_k^2 ~ k^-target_decay (k = 1..400, "
+            "sum eta = sum v^2 = 1); kappa = ridge + kappa sum eta/(P' eta + kappa); "
+            "gamma = sum P' eta^2/(P' eta + kappa)^2; "
+            "generalization_error = [sum v^2 kappa^2/(P' eta + kappa)^2 + noise gamma]/(1 - gamma); "
+            "behavior = chance + (ceiling - chance)(1 - min(generalization_error, 1))"
+        ),
+        reference=(
+            "Bordelon, Canatar & Pehlevan 2020 (spectrum dependent learning curves in kernel regression); "
+            "Canatar, Bordelon & Pehlevan 2021 (spectral bias and task-model alignment)"
+        ),
+        parameters=(
+            Parameter("eigen_decay", 1.5, (0.5, 4.0), "power-law exponent of the kernel eigenvalues eta_k ~ k^-a"),
+            Parameter("target_decay", 2.0, (0.5, 6.0),
+                      "power-law exponent of the target power across eigenmodes v_k^2 ~ k^-r"),
+            Parameter("noise", 0.0, (0.0, 1.0), "label-noise variance, as a fraction of the target variance"),
+            Parameter("ridge", 0.0, (0.0, 0.1), "ridge of the readout, relative to the kernel's trace",
+                      identifiable=False),
+            Parameter("chance", 0.5, (0.0, 1.0), "behaviour before learning (fraction correct at chance)"),
+            Parameter("ceiling", 1.0, (0.0, 1.0), "behaviour with zero generalisation error (fraction correct)"),
+        ),
+        observables=("generalization_error", "behavior"),
+        function=kernel_learning_curve_statistics,
+        metadata={
+            "time_unit": "training examples P' (the fitter's time_scale is examples per session)",
+            "time_span": 100.0,
+            "n_modes": N_MODES,
+            "simulator": "neurolearn.simulate.two_layer.simulate_readout_learning_sessions",
+        },
+    )
+)

@@ -181,3 +181,20 @@ def test_simulated_alignment_rises_before_behaviour_at_small_initialisation():
     first_aligned = np.argmax(alignment > 0.5 * (alignment[0] + alignment[-1]))
     first_behaving = np.argmax(behavior > 0.5 * (behavior[0] + behavior[-1]))
     assert first_behaving - first_aligned >= 3, (alignment.round(2), behavior.round(2))
+
+
+def test_kernel_learning_curve_model_predicts_simulated_readout_learning():
+    # the theory is of the error averaged over training sets: average independent learners ("animals")
+    from neurolearn.simulate.two_layer import simulate_readout_learning_sessions
+
+    errors, behavior = [], []
+    for seed in range(12):
+        tree, truth = simulate_readout_learning_sessions(1.5, 2.0, examples_per_session=4, n_neurons=20,
+                                                         n_trials=10, rng=seed)
+        errors.append(truth.generalization_error)
+        behavior.append([recording["correct"].values.mean() for recording in session_recordings(tree).values()])
+    prediction = MODELS["kernel-learning-curve"].predict(truth.training_time, **truth.parameters)
+    assert r_squared([np.mean(errors, axis=0)], [prediction["generalization_error"].values]) >= 0.9
+    assert r_squared([np.mean(behavior, axis=0)], [prediction["behavior"].values]) >= 0.9
+    # and beyond the first session, where the curve is shaped by the spectrum rather than by the drop from 1
+    assert r_squared([np.mean(errors, axis=0)[1:]], [prediction["generalization_error"].values[1:]]) >= 0.8

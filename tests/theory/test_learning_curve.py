@@ -135,3 +135,57 @@ def test_bad_input_raises_data_error(kwargs, message):
     arguments = {"eigenvalues": [1.0, 0.5], "target_power": [0.5, 0.5], "n_train": 3.0} | kwargs
     with pytest.raises(DataError, match=message):
         kernel_generalization_error(**arguments)
+
+
+# --- the "kernel-learning-curve" model -------------------------------------------------------------------
+
+
+def test_model_reproduces_reference_table_and_links_behaviour():
+    from neurolearn.theory import MODELS
+
+    model = MODELS["kernel-learning-curve"]
+    out = model.predict(REFERENCE_N_TRAIN, eigen_decay=1.5, target_decay=2.0, chance=0.4, ceiling=0.9)
+    np.testing.assert_allclose(out["generalization_error"].values, REFERENCE_ERROR, rtol=0.01)
+    np.testing.assert_allclose(out["behavior"].values, 0.4 + 0.5 * (1 - out["generalization_error"].values))
+
+
+def test_model_before_training_predicts_chance_and_full_error():
+    from neurolearn.theory import MODELS
+
+    out = MODELS["kernel-learning-curve"].predict([-3.0, 0.0], chance=0.5, ceiling=1.0)
+    np.testing.assert_allclose(out["generalization_error"].values, [1.0, 1.0])
+    np.testing.assert_allclose(out["behavior"].values, [0.5, 0.5])
+
+
+def test_model_faster_target_decay_learns_faster():
+    from neurolearn.theory import MODELS
+
+    model = MODELS["kernel-learning-curve"]
+    slow = model.predict([20.0], target_decay=1.5)["generalization_error"].item()
+    fast = model.predict([20.0], target_decay=3.0)["generalization_error"].item()
+    assert fast < slow
+
+
+def test_model_function_is_fast_enough_for_fitting():
+    import time
+
+    from neurolearn.theory import MODELS
+
+    function, times = MODELS["kernel-learning-curve"].function, np.arange(12) * 20.0
+    start = time.perf_counter()
+    for _ in range(50):
+        function(times, eigen_decay=2.0, target_decay=1.5, noise=0.05, ridge=1e-3, chance=0.5, ceiling=1.0)
+    # generous bound (shared CI machine); benchmarks/bench_theory_a.py reports the actual cost
+    assert (time.perf_counter() - start) / 50 < 10e-3
+
+
+@pytest.mark.parametrize("params, message", [({"eigen_decay": 0.0}, "eigen_decay > 0"),
+                                             ({"noise": -0.1}, "noise >= 0")])
+def test_model_bad_parameters_raise_fit_error(params, message):
+    from neurolearn.errors import FitError
+    from neurolearn.theory import MODELS
+
+    model = MODELS["kernel-learning-curve"]
+    values = model.defaults() | params
+    with pytest.raises(FitError, match=message):
+        model.function(np.array([1.0, 10.0]), **values)
