@@ -1,0 +1,133 @@
+"""summarize(): the statistics Dataset form, agreement with the single-statistic functions, dask paths."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import dask.array as da
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.data import ci_name, se_name
+from neurolearn.errors import DataError
+from neurolearn.simulate.recording import make_recording, make_session_tree
+from neurolearn.stats.alignment import task_alignment
+from neurolearn.stats.dimensionality import participation_ratio
+from neurolearn.stats.similarity import code_overlap, kernel_change, kernel_similarity
+from neurolearn.stats.summarize import behavior_estimate, summarize
+
+SESSION_STATS = ("behavior", "task_alignment", "task_difficulty", "participation_ratio", "spectral_power",
+                 "powerlaw_exponent", "kernel_change")
+
+
+def _sessions(rng, n_sessions=3, n_neurons=60, tracked=True):
+    y = np.repeat([1.0, -1.0], 6)
+    base = rng.standard_normal((12, n_neurons))
+    coding = rng.standard_normal(n_neurons)
+    recs = []
+    for d in range(n_sessions):
+        means = base + 0.8 * d * np.outer(y, coding)  # the label becomes more readable every day
+        ids = np.arange(n_neurons) if tracked else np.arange(n_neurons) + 1000 * d
+        recs.append(make_recording(means, n_trials=3, noise_sd=0.5, target=y, behavior=0.5 + 0.2 * d,
+                                   neuron_ids=ids, session_id=f"day{d}",
+                                   session_start_time=f"2026-01-0{d + 1}T09:00:00", rng=d))
+    return recs
+
+
+def test_dataset_form_and_agreement_with_single_statistics(rng):
+    recs = _sessions(rng)
+    tree = make_session_tree(recs)
+    ds = summarize(tree, n_boot=100, random_state=0, readout=False, dynamics=False)
+    for name in SESSION_STATS:
+        assert ds[name].dims == ("session",)
+        assert ds[se_name(name)].dims == ("session",)
+        assert ds[ci_name(name)].dims == ("session", "ci_bound")
+    for name in ("kernel_similarity", "code_overlap"):
+        assert ds[name].dims == ("session", "session_other")
+    assert ds["session"].values.tolist() == ["day0", "day1", "day2"]
+    assert ds["session_index"].values.tolist() == [0, 1, 2]
+    assert ds["session_start_time"].values.tolist()[1] == "2026-01-02T09:00:00"
+    assert ds.attrs["kernel_estimator"] == "unbiased" and ds.attrs["task_alignment_variant"] == "double"
+    for k, rec in enumerate(recs):
+        assert float(ds["task_alignment"][k]) == pytest.approx(float(task_alignment(rec)["task_alignment"]))
+        assert float(ds["participation_ratio"][k]) == pytest.approx(
+            float(participation_ratio(rec)["participation_ratio"]))
+        assert float(ds["behavior"][k]) == pytest.approx(float(np.mean(rec.correct.values)))
+    np.testing.assert_allclose(ds["kernel_similarity"].values, kernel_similarity(recs)["kernel_similarity"].values)
+    np.testing.assert_allclose(ds["kernel_change"].values, kernel_change(recs)["kernel_change"].values)
+    np.testing.assert_allclose(ds["code_overlap"].values, code_overlap(recs)["code_overlap"].values)
+    assert ds["task_alignment"].values[2] > ds["task_alignment"].values[0]
+    finite_se = [name for name in SESSION_STATS if name != "kernel_change"]
+    assert all(np.all(ds[se_name(name)].values > 0) for name in finite_se)
+    ci = ds[ci_name("task_alignment")].values
+    assert np.all((ci[:, 0] <= ds["task_alignment"].values) & (ds["task_alignment"].values <= ci[:, 1]))
+
+
+def test_one_session_bootstrap_equals_the_single_statistic_bootstrap(rng):
+    rec = _sessions(rng, n_sessions=1)[0]
+    ds = summarize(rec, n_boot=200, random_state=3, readout=False, dynamics=False)
+    alone = task_alignment(rec, n_boot=200, random_state=3)
+    assert float(ds["task_alignment_se"][0]) == pytest.approx(float(alone["task_alignment_se"]))
+    np.testing.assert_allclose(ds["task_alignment_ci"].values[0], alone["task_alignment_ci"].values)
+
+
+def test_untracked_sessions_omit_code_overlap_and_say_so(rng):
+    ds = summarize(_sessions(rng, tracked=False), n_boot=0, readout=False, dynamics=False)
+    assert "code_overlap" not in ds
+    assert ds.attrs["code_overlap"].startswith("omitted")
+    assert np.all(np.isnan(ds["task_alignment_se"].values))
+
+
+def test_dask_backed_sessions_and_schedulers_give_the_same_answer(rng):
+    recs = _sessions(rng)
+    lazy = [rec.copy(data=da.from_array(rec.values, chunks=(10, 25))) for rec in recs]
+    eager = summarize(recs, n_boot=50, random_state=1, readout=False, dynamics=False)
+    streamed = summarize(make_session_tree(lazy), n_boot=50, random_state=1, readout=False, dynamics=False,
+                         scheduler="synchronous")
+    xr.testing.assert_allclose(eager, streamed)
+
+
+def test_runs_on_a_distributed_client(rng):
+    distributed = pytest.importorskip("distributed")
+    recs = _sessions(rng, n_sessions=2)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+        remote = summarize(recs, n_boot=20, random_state=0, readout=False, dynamics=False, scheduler=client.get)
+    local = summarize(recs, n_boot=20, random_state=0, readout=False, dynamics=False)
+    xr.testing.assert_allclose(remote, local)
+
+
+def test_other_helpers_statistics_are_merged(rng, monkeypatch):
+    """Readout/dynamics statistics arrive as Datasets over ``session`` and are merged by session id."""
+    def readout_summary(recordings, *, target, by, n_boot, random_state):
+        ids = list(recordings)
+        return xr.Dataset({"margin": ("session", np.arange(len(ids), dtype=float)),
+                           "margin_se": ("session", np.ones(len(ids)))}, coords={"session": ids})
+
+    fake = types.ModuleType("neurolearn.stats.readout")
+    fake.readout_summary = readout_summary
+    monkeypatch.setitem(sys.modules, "neurolearn.stats.readout", fake)
+    ds = summarize(_sessions(rng, n_sessions=2), n_boot=0, readout=True, dynamics=False)
+    assert ds["margin"].values.tolist() == [0.0, 1.0]
+    assert "task_alignment" in ds
+
+
+def test_behavior_estimate_wilson_interval():
+    rec = xr.DataArray(np.zeros((10, 1)), dims=("trial", "neuron"),
+                       coords={"correct": ("trial", [1] * 8 + [0] * 2)})
+    value, se, (lower, upper) = behavior_estimate(rec)
+    # Wilson score interval for 8/10 at 95%: (0.4902, 0.9433)
+    assert (value, round(se, 4), round(lower, 4), round(upper, 4)) == (0.8, 0.1265, 0.4902, 0.9433)
+
+
+def test_errors_name_the_missing_coords(rng):
+    recs = _sessions(rng, n_sessions=2)
+    with pytest.raises(DataError, match=r"trial coord 'odour'.*available trial coords: \[.*'stimulus'"):
+        summarize(recs, by="odour", n_boot=0, readout=False, dynamics=False)
+    with pytest.raises(DataError, match=r"'licked'.*available trial coords"):
+        summarize(recs, behavior="licked", n_boot=0, readout=False, dynamics=False)
+    with pytest.raises(DataError, match="variant"):
+        summarize(recs, variant="triple", readout=False, dynamics=False)
+    with pytest.raises(DataError, match="expected a DataTree, mapping or sequence"):
+        summarize(42)
