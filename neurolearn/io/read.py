@@ -105,7 +105,9 @@ def read_nwb(
     ------
     NWBError
         The file is missing, not HDF5, truncated, NWB 1.x, has no neural data or no such trials table, the
-        window lies outside the recording, or spike times are unsorted/NaN. The message names the file.
+        window lies outside the recording, spike times are NaN, or a trace has NaN inside a window (with
+        ``nan_policy="raise"``). The message names the file. Spike times out of order within a unit (seen
+        in real DANDI files) are sorted in memory with a warning, since a count does not depend on order.
 
     Examples
     --------
@@ -137,9 +139,9 @@ def read_nwb(
         except NeurolearnError:
             raise
         except _LOW_LEVEL_ERRORS as error:
+            what = trials if isinstance(trials, str) else type(trials).__name__
             raise NWBError(
-                f"{label}: could not read source {source!r} with trials {trials!r}: "
-                f"{type(error).__name__}: {error}"
+                f"{label}: could not read source {source!r} with trials {what!r}: {type(error).__name__}: {error}"
             ) from error
     if chunks is not None:
         values = plan.lazy(str(Path(label).resolve()), _parse_chunks(chunks, plan.shape[:2]))
@@ -321,10 +323,40 @@ def _plan_units(group, plan: _Plan) -> None:
     plan.unit_bounds = np.stack([starts, ends], axis=1)
     plan.neuron_ids = ids
     columns, _ = scalar_columns(group, ids.shape[0], exclude=("spike_times",))
+    if "location" not in columns:
+        location = _unit_locations(group, ids.shape[0], label)
+        if location is not None:
+            columns["location"] = location
     plan.neuron_coords = columns
     plan.units = "spikes/s" if plan.rates else "count"
     if n_spikes == 0:
         raise NWBError(f"{label}: expected spike times, found an empty spike_times dataset")
+
+
+def _unit_locations(group, n_units, label):
+    """Brain location of each unit's (first) electrode, through the units' ``electrodes`` region; None if the
+    file does not say."""
+    region = group.get("electrodes")
+    if not isinstance(region, h5py.Dataset) or neurodata_type(region) != "DynamicTableRegion":
+        return None
+    try:
+        table = group.file[region.attrs["table"]]
+        rows = np.asarray(region[()], dtype=np.int64)
+        if "electrodes_index" in group:
+            ends = _index_ends(group, "electrodes", rows.shape[0], label)
+            firsts = np.concatenate([[0], ends[:-1]])
+            if ends.shape[0] != n_units or np.any(ends <= firsts):
+                return None
+            rows = rows[firsts]
+        if rows.shape[0] != n_units:
+            return None
+        locations, _ = scalar_columns(table, table_ids(table).shape[0])
+        location = locations.get("location")
+        if location is None or rows.min() < 0 or rows.max() >= location.shape[0]:
+            return None
+        return location[rows]
+    except (KeyError, OSError, TypeError, ValueError, IndexError, NWBError):
+        return None  # a broken electrode reference leaves the spike counts readable; only the label is lost
 
 
 def _index_ends(group, column, n_values, label) -> np.ndarray:
@@ -618,10 +650,11 @@ def _read_block_from_path(path: str, plan: _Plan, trials: slice, neurons: slice)
 def _assemble(values, plan: _Plan, meta: dict, label: str, window, bin_size) -> xr.DataArray:
     dims = ("trial", "neuron") + (("time",) if plan.binned else ())
     coords = {"trial": plan.trial_ids, "neuron": plan.neuron_ids}
+    reserved = {"trial", "neuron", "time"}
     for name, column in plan.trial_coords.items():
-        coords[name] = ("trial", column)
+        coords[name if name not in reserved else f"trials_{name}"] = ("trial", column)
     for name, column in plan.neuron_coords.items():
-        key = name if name not in coords else f"unit_{name}"
+        key = name if name not in coords and name not in reserved else f"unit_{name}"
         coords[key] = ("neuron", column)
     if plan.binned:
         coords["time"] = plan.centres

@@ -149,6 +149,23 @@ def test_bad_window_and_bin_size_are_refused(units_file):
         read_nwb(units_file, window=(0.0, 1.0), bin_size=0.3)
 
 
+def test_unit_columns_and_electrode_locations_become_neuron_coords(tmp_path):
+    nwbfile = new_nwbfile()
+    device = nwbfile.create_device(name="probe")
+    group = nwbfile.create_electrode_group(name="shank", description="shank", location="CA1", device=device)
+    for location in ["CA1", "CA3"]:
+        nwbfile.add_electrode(location=location, group=group)
+    nwbfile.add_unit_column(name="quality", description="sorting quality")
+    nwbfile.add_unit(spike_times=[0.5], electrodes=[1], quality="good")
+    nwbfile.add_unit(spike_times=[0.6], electrodes=[0], quality="mua")
+    add_trials(nwbfile, starts=[0.0], stops=[1.0])
+    path = save(nwbfile, tmp_path / "located.nwb")
+    rec = read_nwb(path)
+    assert rec.location.values.tolist() == ["CA3", "CA1"]
+    assert rec.quality.values.tolist() == ["good", "mua"]
+    assert rec.location.dims == ("neuron",)
+
+
 # --- trials tables -------------------------------------------------------------------------------------------
 
 

@@ -51,12 +51,26 @@ def test_a_list_of_paths_and_repeated_session_ids_get_unique_names(tmp_path, rng
     assert list(tree.children) == ["mouse1_day1", "mouse1_day1-2"]
 
 
-def test_lazy_sessions_stay_lazy(tmp_path, rng):
+def _refuse_to_compute(*args, **kwargs):
+    raise AssertionError("read_sessions(chunks=...) computed something")
+
+
+def test_lazy_sessions_stay_lazy_until_computed(tmp_path, rng):
+    import dask
     import dask.array as da
 
-    write_recording_nwb(_session(rng, "d1", "2026-03-01T09:00:00", [0, 1], 3), tmp_path / "d1.nwb")
-    tree = read_sessions(str(tmp_path / "*.nwb"), window=(0.0, 0.5), chunks=2)
-    assert isinstance(tree["d1"].dataset["responses"].data, da.Array)
+    truths = [_session(rng, f"d{d}", f"2026-03-0{d}T09:00:00", [0, 1, 2], 5) for d in (1, 2)]
+    for truth in truths:
+        write_recording_nwb(truth, tmp_path / f"{truth.attrs['session_id']}.nwb", rng=rng)
+    with dask.config.set(scheduler=_refuse_to_compute):
+        tree = read_sessions(str(tmp_path / "*.nwb"), window=(0.0, 0.5), chunks=2)
+        responses = [tree[name].dataset["responses"] for name in ("d1", "d2")]
+        assert all(isinstance(r.data, da.Array) for r in responses)
+        means = [r.mean("trial") for r in responses]
+    with dask.config.set(scheduler="sync"):
+        for truth, rec, mean in zip(truths, responses, means):
+            np.testing.assert_array_equal(rec.values, truth.values)
+            np.testing.assert_allclose(mean.values, truth.values.mean(axis=0))
 
 
 def test_empty_glob_and_empty_list_are_refused(tmp_path):
