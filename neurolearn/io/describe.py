@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import h5py
-import numpy as np
 
 from neurolearn.errors import NWBError
 from neurolearn.io.nwbfile import decode, find_sources, nwb_version, open_nwb, session_metadata
