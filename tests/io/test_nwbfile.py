@@ -90,3 +90,43 @@ def test_find_sources_sorts_units_series_and_tables(units_file):
         found = find_sources(handle)
     assert found.units == ["units"] and found.intervals == ["intervals/trials"]
     assert found.roi_series == [] and found.timeseries == []
+
+
+def _damage(path, how):
+    with h5py.File(path, "r+") as handle:
+        if how == "float index":
+            del handle["units/spike_times_index"]
+            handle["units/spike_times_index"] = np.array([2.5, 17.0])
+        elif how == "index past the end":
+            del handle["units/spike_times_index"]
+            handle["units/spike_times_index"] = np.array([3, 99])
+        elif how == "string start times":
+            del handle["intervals/trials/start_time"]
+            handle["intervals/trials/start_time"] = np.array([b"a", b"b", b"c"])
+        elif how == "2-D spike times":
+            del handle["units/spike_times"]
+            handle["units/spike_times"] = np.zeros((17, 2))
+        elif how == "no trial rows":
+            for name in ("start_time", "stop_time", "id", "stimulus", "correct", "target"):
+                del handle[f"intervals/trials/{name}"]
+            handle["intervals/trials/start_time"] = np.zeros(0)
+            handle["intervals/trials/stop_time"] = np.zeros(0)
+
+
+DAMAGE = {
+    "float index": "expected an integer spike_times_index",
+    "index past the end": "not a valid ragged index",
+    "string start times": r"expected align='start_time' to be a numeric column",
+    "2-D spike times": "expected 1-D numeric spike_times",
+    "no trial rows": "expected at least one trial",
+}
+
+
+@pytest.mark.parametrize("how", sorted(DAMAGE))
+def test_damaged_tables_raise_nwberror_not_low_level_errors(tmp_path, units_file, how):
+    path = tmp_path / "damaged.nwb"
+    path.write_bytes(units_file.read_bytes())
+    _damage(path, how)
+    with pytest.raises(NWBError, match=DAMAGE[how]) as error:
+        read_nwb(path)
+    assert str(path) in str(error.value)
