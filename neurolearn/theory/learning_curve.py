@@ -170,12 +170,13 @@ def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
     instead g(kappa) = 1 - sum eta/(p eta + kappa) is solved by Newton steps in log(kappa), guarded by
     bisection.
     """
+    scaled = p[:, None] * eta[None, :]  # p eta, fixed through the iterations
     if ridge > 0:
         kappa = np.full(p.shape, ridge + eta.sum())
         for _ in range(max_iter):
-            denominator = p[:, None] * eta[None, :] + kappa[:, None]
-            value = kappa - ridge - kappa * np.sum(eta[None, :] / denominator, axis=1)
-            slope = 1.0 - np.sum(p[:, None] * eta[None, :] ** 2 / denominator**2, axis=1)
+            terms = eta / (scaled + kappa[:, None])
+            value = kappa - ridge - kappa * terms.sum(axis=1)
+            slope = 1.0 - np.sum(p[:, None] * terms * terms, axis=1)
             new = np.maximum(kappa - value / slope, ridge)
             converged = np.all(np.abs(new - kappa) <= rtol * kappa)
             kappa = new
@@ -190,8 +191,8 @@ def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
     x = 0.5 * (x_lo + x_hi)
     for _ in range(max_iter):
         kappa = np.exp(x)
-        denominator = p[:, None] * eta[None, :] + kappa[:, None]
-        terms = eta[None, :] / denominator
+        denominator = scaled + kappa[:, None]
+        terms = eta / denominator
         g = 1.0 - terms.sum(axis=1)
         # dg/dlog(kappa) = kappa * sum eta/(p eta + kappa)^2 > 0
         slope = kappa * np.sum(terms / denominator, axis=1)

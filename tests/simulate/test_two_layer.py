@@ -113,34 +113,12 @@ def test_simulation_refuses_more_recorded_neurons_than_hidden_units():
 
 
 def measure_statistics(tree):
-    """Per-session task alignment, kernel change and behaviour, measured plainly from the recordings.
+    """Per-session statistics measured by the package's extractors, as a user would (no bootstrap)."""
+    from neurolearn import summarize
 
-    Cross-validated condition kernels (each condition's trials split in two halves,
-    Phi = (R_A R_B^T + R_B R_A^T) / 2n) so trial noise does not inflate the diagonal; double-centred alignment
-    with the label kernel; relative change from the first session; behaviour = fraction of correct trials.
-    """
-    alignment, kernels, behavior = [], [], []
-    for recording in session_recordings(tree).values():
-        stimulus = recording["stimulus"].values
-        values = recording.values
-        conditions = np.unique(stimulus)
-        mean_a, mean_b, labels = [], [], []
-        for condition in conditions:
-            trials = np.flatnonzero(stimulus == condition)
-            half = trials.size // 2
-            mean_a.append(values[trials[:half]].mean(axis=0))
-            mean_b.append(values[trials[half:]].mean(axis=0))
-            labels.append(float(recording["target"].values[trials[0]]))
-        mean_a, mean_b, labels = np.array(mean_a), np.array(mean_b), np.array(labels)
-        kernel = (mean_a @ mean_b.T + mean_b @ mean_a.T) / (2 * mean_a.shape[1])
-        centre = np.eye(labels.size) - 1.0 / labels.size
-        centred, y = centre @ kernel @ centre, centre @ labels
-        alignment.append(y @ centred @ y / (np.linalg.norm(centred) * (y @ y)))
-        kernels.append(kernel)
-        behavior.append(recording["correct"].values.mean())
-    kernels = np.array(kernels)
-    change = np.linalg.norm(kernels - kernels[0], axis=(1, 2)) / np.linalg.norm(kernels[0])
-    return {"task_alignment": np.array(alignment), "kernel_change": change, "behavior": np.array(behavior)}
+    statistics = summarize(tree, target="target", by="stimulus", behavior="correct", n_boot=0, readout=False,
+                           dynamics=False, scheduler="synchronous")
+    return {name: statistics[name].values for name in ("task_alignment", "kernel_change", "behavior")}
 
 
 def r_squared(measured, predicted):
@@ -151,7 +129,7 @@ def r_squared(measured, predicted):
 def _theory_vs_simulation(simulate, settings):
     measured, predicted = {}, {}
     for index, setting in enumerate(settings):
-        tree, truth = simulate(setting, n_neurons=400, n_hidden=2000, noise_sd=None, rng=100 + index)
+        tree, truth = simulate(setting, n_neurons=200, n_hidden=2000, noise_sd=None, rng=100 + index)
         model = MODELS[truth.model]
         prediction = model.predict(truth.training_time, **truth.parameters)
         for name, values in measure_statistics(tree).items():
