@@ -149,8 +149,7 @@ def train_grokking(
     record = {"steps": [], "train": [], "test": [], "align": [], "probe": []}
     bb = np.outer(beta, beta)
     for step in range(n_steps + 1):
-        H = X @ W.T
-        residual = _network(H, alpha, epsilon) - f0 - y
+        H, residual, grad = _loss_terms(W, X, y, f0, alpha, epsilon)
         if step % checkpoint_every == 0:
             dM = W.T @ W / N - M0
             record["steps"].append(step)
@@ -160,8 +159,6 @@ def train_grokking(
             record["probe"].append(_phi(probe @ W.T, epsilon))
         if step == n_steps:
             break
-        # dL/dw_i for L = mean_mu residual^2: (2/P) sum_mu residual_mu (alpha/N) phi'(h_i mu) x_mu
-        grad = (2.0 * alpha / (P * N)) * ((residual[:, None] * (1.0 + epsilon * H)).T @ X)
         W -= step_size * grad
     return GrokkingTraining(
         steps=np.asarray(record["steps"]),
@@ -259,6 +256,16 @@ def simulate_grokking_sessions(
         attrs={"alpha": alpha, "epsilon": epsilon, "dim": dim, "width": width, "n_train": n_train},
     )
     return make_session_tree(recordings), truth
+
+
+def _loss_terms(W, X, y, f0, alpha, epsilon):
+    """Pre-activations, residual of the centred predictor and the gradient of the train MSE w.r.t. ``W``."""
+    P, N = X.shape[0], W.shape[0]
+    H = X @ W.T
+    residual = _network(H, alpha, epsilon) - f0 - y
+    # dL/dw_i for L = mean_mu residual^2: (2/P) sum_mu residual_mu (alpha/N) phi'(h_i mu) x_mu
+    grad = (2.0 * alpha / (P * N)) * ((residual[:, None] * (1.0 + epsilon * H)).T @ X)
+    return H, residual, grad
 
 
 def _phi(h, epsilon):
