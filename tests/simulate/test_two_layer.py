@@ -114,10 +114,13 @@ def test_simulation_refuses_more_recorded_neurons_than_hidden_units():
 
 def measure_statistics(tree):
     """Per-session statistics measured by the package's extractors, as a user would (no bootstrap)."""
+    from threadpoolctl import threadpool_limits
+
     from neurolearn import summarize
 
-    statistics = summarize(tree, target="target", by="stimulus", behavior="correct", n_boot=0, readout=False,
-                           dynamics=False, scheduler="synchronous")
+    with threadpool_limits(1):  # small kernels: BLAS threads only add contention on a shared machine
+        statistics = summarize(tree, target="target", by="stimulus", behavior="correct", n_boot=0, readout=False,
+                               dynamics=False, scheduler="synchronous")
     return {name: statistics[name].values for name in ("task_alignment", "kernel_change", "behavior")}
 
 
