@@ -8,7 +8,8 @@ The target of estimation is the alignment of the *population* kernel (infinite n
 means) on the recorded conditions. The default ``estimator="unbiased"`` takes an unbiased estimate of the
 numerator (mean over neurons of trial-noise-corrected per-neuron kernels, linear in Φ) and of the squared
 denominator (U-statistic over distinct neurons), so neither trial noise nor neuron subsampling biases them;
-the ratio keeps only a small second-order bias. ``estimator="plugin"`` uses R Rᵀ/N and is biased towards
+the O(1/N) bias of their ratio is removed by an exact leave-one-neuron-out jackknife (the leave-one-out values
+follow from the per-neuron influence terms in O(N)). ``estimator="plugin"`` uses R Rᵀ/N and is biased towards
 zero by trial noise and few neurons.
 """
 
@@ -24,6 +25,8 @@ from neurolearn.stats.kernels import (
     centre_kernel,
     condition_statistics,
     linear_estimate,
+    jackknife_bias,
+    leave_one_out,
     neuron_bootstrap_weights,
     replicate,
     self_inner_estimate,
@@ -70,7 +73,7 @@ def task_alignment(
     estimator : {"unbiased", "plugin"}
         Bias handling: ``"unbiased"`` corrects trial noise (per-neuron noise variance removed from the
         diagonal; needs >= 2 trials per condition) and neuron subsampling (U-statistic over distinct neurons
-        for ‖Φ‖²). ``"plugin"`` is the naive R Rᵀ/N alignment.
+        for ‖Φ‖², then a neuron jackknife of the ratio). ``"plugin"`` is the naive R Rᵀ/N alignment.
     n_boot : int
         Neuron-bootstrap replicates for ``task_alignment_se`` and ``_ci`` (0 -> NaN). Replicates are
         linearised (see :mod:`neurolearn.stats.kernels`), so they cost O(N) each.
@@ -213,13 +216,23 @@ def alignment_with_replicates(stats: ConditionStatistics, *, left=True, right=Tr
     task_norm = np.linalg.norm(task)
     numerator, numerator_influence = linear_estimate(stats, task, unbiased=unbiased)
     squared_norm, norm_influence = self_inner_estimate(stats, left, right, unbiased=unbiased)
-    value = _ratio(numerator, squared_norm, task_norm)
+
+    def ratio(num, squared):
+        return _ratio(num, squared, task_norm)
+
+    value = ratio(numerator, squared_norm)
+    bias = 0.0
+    if unbiased:
+        # the ratio of unbiased estimates keeps an O(1/N) bias: remove it with an exact neuron jackknife
+        bias = jackknife_bias(ratio, (numerator, squared_norm),
+                              [{0: leave_one_out(numerator, numerator_influence, 1),
+                                1: leave_one_out(squared_norm, norm_influence, 2)}])
     weights = _weights(stats, n_boot, random_state, weights)
     if weights is None:
-        return value, np.empty(0)
-    replicates = _ratio(replicate(numerator, weights, numerator_influence),
-                        replicate(squared_norm, weights, norm_influence), task_norm)
-    return value, replicates
+        return value - bias, np.empty(0)
+    replicates = ratio(replicate(numerator, weights, numerator_influence),
+                       replicate(squared_norm, weights, norm_influence))
+    return value - bias, replicates - bias
 
 
 def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiased=True, n_boot=0,

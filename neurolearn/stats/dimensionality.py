@@ -15,8 +15,9 @@ that never multiply a quantity by itself:
 * tr(C²): pairs of distinct neurons of the HSIC U-statistic (Song et al. 2012) of their zero-diagonal linear
   kernels, an unbiased estimate of Cov(x_i, x_j)² (off-diagonal entries contain no trial-noise bias).
 
-Both are unbiased for the infinite-neuron, infinite-condition population; the ratio keeps a small
-second-order bias. The bootstrap resamples neurons (linearised); condition sampling is not resampled.
+Both are unbiased for the infinite-neuron, infinite-condition population; the O(1/N) bias of their ratio
+is removed by an exact leave-one-neuron-out jackknife (leave-one-out U-statistics follow from the per-neuron
+influence terms in O(N)). Condition sampling is not jackknifed. The bootstrap resamples neurons (linearised); condition sampling is not resampled.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ import xarray as xr
 
 from neurolearn.errors import DataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
-from neurolearn.stats.kernels import ConditionStatistics, condition_statistics, neuron_bootstrap_weights, replicate
+from neurolearn.stats.kernels import (
+    ConditionStatistics,
+    condition_statistics,
+    jackknife_bias,
+    leave_one_out,
+    neuron_bootstrap_weights,
+    replicate,
+)
 
 __all__ = ["participation_ratio", "naive_participation_ratio"]
 
@@ -120,13 +128,22 @@ def participation_with_replicates(stats: ConditionStatistics, *, unbiased=True, 
         raise DataError(f"session {stats.session_id!r}: participation ratio needs at least 2 neurons, found {n_neurons}")
     numerator, numerator_influence = _variance_product_u(M, stats.sem2)
     denominator, denominator_influence = _covariance_square_u(M)
-    value = float(numerator / denominator) if denominator > 0 else np.nan
+
+    def ratio(num, den):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / den, np.nan)
+
+    value = float(ratio(numerator, denominator))
+    # the ratio of two unbiased U-statistics keeps an O(1/N) bias: exact leave-one-neuron-out jackknife
+    bias = jackknife_bias(ratio, (numerator, denominator),
+                          [{0: leave_one_out(numerator, numerator_influence, 2),
+                            1: leave_one_out(denominator, denominator_influence, 2)}])
+    bias = bias if np.isfinite(bias) else 0.0
     if weights is None:
-        return value, np.empty(0)
+        return value - bias, np.empty(0)
     num_b = replicate(numerator, weights, numerator_influence)
     den_b = replicate(denominator, weights, denominator_influence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return value, np.where(den_b > 0, num_b / den_b, np.nan)
+    return value - bias, ratio(num_b, den_b) - bias
 
 
 def _u_over_neurons(total_pair, own, cross_with_total, n):

@@ -493,3 +493,33 @@ def common_conditions(stats_list) -> np.ndarray:
             f"{[s.session_id for s in stats_list][:10]}, found {common.tolist()}"
         )
     return common
+
+
+def leave_one_out(value, influence, order: int):
+    """Exact leave-one-neuron-out values of a mean (``order=1``) or a U-statistic over neuron pairs
+    (``order=2``) from its per-neuron influence: value - n/(n - order) * influence_i."""
+    influence = np.asarray(influence, dtype=float)
+    n = influence.shape[-1]
+    return value - n / (n - order) * influence
+
+
+def jackknife_bias(function, values, leave_one_out_by_sample) -> float:
+    """Jackknife estimate of the O(1/n) bias of ``function(*values)`` (one term per independent sample).
+
+    ``leave_one_out_by_sample`` is a list with, per sample of neurons, a dict {argument index: vector of
+    leave-one-out values of that argument}; the other arguments stay at their full-sample values. For a
+    smooth function of means and U-statistics the corrected estimate ``function(*values) - bias`` is unbiased
+    to O(1/n²).
+    """
+    theta = function(*values)
+    bias = 0.0
+    for loo in leave_one_out_by_sample:
+        n = len(next(iter(loo.values())))
+        args = [loo.get(k, values[k]) for k in range(len(values))]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            thetas = np.asarray(function(*args), dtype=float)
+        finite = np.isfinite(thetas)
+        if finite.sum() < 2:
+            return float("nan")
+        bias += (n - 1) * (thetas[finite].mean() - theta)
+    return float(bias)

@@ -11,7 +11,8 @@ Two questions, two estimands:
   default ``estimator="unbiased"`` uses trial-noise-corrected per-neuron kernels and U-statistics over
   distinct neurons for every quadratic term (see :mod:`neurolearn.stats.kernels`): self terms ‖HΦ_tH‖² exclude
   each neuron's product with itself, and cross terms ⟨HΦ_tH, HΦ_sH⟩ exclude products of a tracked neuron with
-  itself on another day. ``estimator="plugin"`` is the naive statistic of the condition means.
+  itself on another day. The remaining O(1/N) bias of ratios is removed by an exact leave-one-neuron-out
+  jackknife over each session's neurons. ``estimator="plugin"`` is the naive statistic of the condition means.
 
 Sessions are compared on the conditions they all share. Bootstraps resample neuron ids (shared across
 sessions for tracked cells) with linearised replicates.
@@ -34,6 +35,8 @@ from neurolearn.stats.kernels import (
     condition_statistics,
     per_neuron_pair_trace,
     self_inner_estimate,
+    jackknife_bias,
+    leave_one_out,
     replicate,
     session_bootstrap_weights,
 )
@@ -232,18 +235,22 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred: bool
     n_pairs = np.array([[sa.n_neurons * sb.n_neurons for sb in stats] for sa in stats], dtype=float)
     for (a, b), (own_sum, n_shared, *_rest) in shared.items():
         cross[a, b] = cross[b, a] = (n_pairs[a, b] * totals[a, b] - own_sum) / (n_pairs[a, b] - n_shared)
-    out = {"self": self_values, "cross": cross, "self_boot": None, "cross_boot": None}
-    if weights[0] is None:
+    out = {"self": self_values, "cross": cross, "self_boot": None, "cross_boot": None,
+           "self_influence": self_influence, "cross_influence": None, "unbiased": unbiased}
+    bootstrapping = weights[0] is not None
+    if not (bootstrapping or unbiased):
         return out
-    out["self_boot"] = np.stack([replicate(self_values[k], weights[k], self_influence[k]) for k in range(n_sessions)],
-                                axis=1)
+    # per-neuron influences on every cross term: needed by the jackknife (unbiased) and the bootstrap
     jobs = [(a, stats[a], weights[a], centred_kernels, cross[a], n_pairs[a], _shared_for(shared, a, stats), unbiased)
             for a in range(n_sessions)]
     mapper = map_sessions or (lambda function, items: [function(item) for item in items])
-    contributions = mapper(_cross_contributions, jobs)  # each (B, S): Σ_i (w_ai - 1) ∂cross[a, b]/∂w_ai
-    contributions = np.stack(contributions, axis=1)  # (B, a, b)
-    cross_boot = cross[None] + contributions + np.transpose(contributions, (0, 2, 1))
-    out["cross_boot"] = cross_boot
+    results = mapper(_cross_influences, jobs)
+    out["cross_influence"] = [influence for influence, _ in results]  # each (S, N_a)
+    if bootstrapping:
+        out["self_boot"] = np.stack(
+            [replicate(self_values[k], weights[k], self_influence[k]) for k in range(n_sessions)], axis=1)
+        contributions = np.stack([contribution for _, contribution in results], axis=1)  # (B, a, b)
+        out["cross_boot"] = cross[None] + contributions + np.transpose(contributions, (0, 2, 1))
     return out
 
 
@@ -278,8 +285,9 @@ def _shared_for(shared, a, stats):
     return out
 
 
-def _cross_contributions(job):
-    """(B, S) bootstrap contributions of session a's neurons to every cross term ⟨cΦ_a c, cΦ_b c⟩."""
+def _cross_influences(job):
+    """Influences (S, N_a) of session a's neurons on every cross term ⟨cΦ_a c, cΦ_b c⟩, and their bootstrap
+    contributions (B, S) (None without weights)."""
     a, sa, weights, centred_kernels, cross_row, pairs_row, shared, unbiased = job
     n_sessions, n_cond, _ = centred_kernels.shape
     noise = sa.sem2 if unbiased else np.zeros_like(sa.sem2)
@@ -300,35 +308,81 @@ def _cross_contributions(job):
             partners[index] -= 1
             n_shared = own.size
         influence[b] = (rows - cross_row[b] * partners) / (pairs_row[b] - n_shared)
-    return weights @ influence.T - influence.sum(axis=1)
+    if weights is None:
+        return influence, None
+    return influence, weights @ influence.T - influence.sum(axis=1)
 
 
 def similarity_from_terms(pairs: dict):
-    """CKA matrix (and replicates) from :func:`pairwise_kernel_terms` output (centred terms)."""
-    def combine(self_values, cross):
-        norms = np.sqrt(np.where(self_values > 0, self_values, np.nan))
-        out = cross / (norms[..., :, None] * norms[..., None, :])
-        diagonal = np.arange(self_values.shape[-1])
-        out[..., diagonal, diagonal] = np.where(np.isfinite(norms), 1.0, np.nan)
-        return out
+    """CKA matrix (and replicates) from :func:`pairwise_kernel_terms` output (centred terms).
 
-    value = combine(pairs["self"], pairs["cross"])
-    replicates = None if pairs["self_boot"] is None else combine(pairs["self_boot"], pairs["cross_boot"])
+    With unbiased terms, each pair's ratio is jackknife-corrected over the neurons of both sessions (exact
+    leave-one-out values from the influences) and the bootstrap replicates are shifted by the same amount.
+    """
+    def cka_of(cross, self_a, self_b):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where((self_a > 0) & (self_b > 0), cross / np.sqrt(np.abs(self_a * self_b)), np.nan)
+
+    n = len(pairs["self"])
+    value = np.eye(n)
+    bias = np.zeros((n, n))
+    for a in range(n):
+        for b in range(a + 1, n):
+            args = (pairs["cross"][a, b], pairs["self"][a], pairs["self"][b])
+            value[a, b] = value[b, a] = cka_of(*args)
+            bias[a, b] = bias[b, a] = _pair_jackknife(cka_of, args, pairs, a, b, self_index=(1, 2))
+    value = value - bias
+    if pairs["self_boot"] is None:
+        return value, None
+    self_boot = pairs["self_boot"]
+    replicates = cka_of(pairs["cross_boot"], self_boot[:, :, None], self_boot[:, None, :]) - bias
+    diagonal = np.arange(n)
+    replicates[:, diagonal, diagonal] = 1.0
     return value, replicates
 
 
 def change_from_terms(pairs: dict, reference: int):
-    """Relative kernel change from a reference session (and replicates) from uncentred terms."""
-    def combine(self_values, cross):
-        ref = self_values[..., [reference]]
-        squared = (self_values + ref - 2.0 * cross[..., reference]) / np.where(ref > 0, ref, np.nan)
-        out = np.sqrt(np.clip(squared, 0.0, None))
-        out[..., reference] = 0.0
-        return out
+    """Relative kernel change from a reference session (and replicates) from uncentred terms.
 
-    value = combine(pairs["self"], pairs["cross"])
-    replicates = None if pairs["self_boot"] is None else combine(pairs["self_boot"], pairs["cross_boot"])
+    The squared relative change (‖Φ_t‖² + ‖Φ_0‖² - 2⟨Φ_t, Φ_0⟩)/‖Φ_0‖² is jackknife-corrected (unbiased terms)
+    before the square root; negative values (no detectable change) are clipped to 0.
+    """
+    def squared_change(cross, self_t, self_ref):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self_ref > 0, (self_t + self_ref - 2.0 * cross) / np.abs(self_ref), np.nan)
+
+    n = len(pairs["self"])
+    reference = reference % n
+    squared = np.zeros(n)
+    bias = np.zeros(n)
+    for t in range(n):
+        if t == reference:
+            continue
+        args = (pairs["cross"][t, reference], pairs["self"][t], pairs["self"][reference])
+        squared[t] = squared_change(*args)
+        bias[t] = _pair_jackknife(squared_change, args, pairs, t, reference, self_index=(1, 2))
+    value = np.sqrt(np.clip(squared - bias, 0.0, None))
+    if pairs["self_boot"] is None:
+        return value, None
+    self_boot = pairs["self_boot"]
+    replicates = squared_change(pairs["cross_boot"][:, :, reference], self_boot, self_boot[:, [reference]]) - bias
+    replicates = np.sqrt(np.clip(replicates, 0.0, None))
+    replicates[:, reference] = 0.0
     return value, replicates
+
+
+def _pair_jackknife(function, args, pairs, a, b, *, self_index):
+    """Jackknife bias of function(cross_ab, self_a, self_b) over the neurons of session a and of session b."""
+    if not pairs.get("unbiased") or pairs.get("cross_influence") is None:
+        return 0.0
+    cross_a = pairs["cross_influence"][a][b]
+    cross_b = pairs["cross_influence"][b][a]
+    samples = [
+        {0: leave_one_out(args[0], cross_a, 1), self_index[0]: leave_one_out(args[1], pairs["self_influence"][a], 2)},
+        {0: leave_one_out(args[0], cross_b, 1), self_index[1]: leave_one_out(args[2], pairs["self_influence"][b], 2)},
+    ]
+    bias = jackknife_bias(function, args, samples)
+    return bias if np.isfinite(bias) else 0.0
 
 
 def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, random_state=None, weights=None,
