@@ -23,6 +23,7 @@ label, so the label kernel and the regression-target kernel coincide.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -121,7 +122,14 @@ class LinearNetworkRun:
     target_scale: float
 
     def condition_responses(self, inputs) -> np.ndarray:
-        """Noiseless hidden responses of the recorded units, shape (T, P, n_recorded)."""
+        """Noiseless hidden responses of the recorded units, shape (T, P, n_recorded).
+
+        Examples
+        --------
+        >>> run = train_two_layer_linear([0.0, 1.0], n_hidden=20, input_dim=4, n_recorded=5, rng=0)
+        >>> run.condition_responses(whitened_probe_set(6, 4, rng=0)[0]).shape
+        (2, 6, 5)
+        """
         return np.einsum("pd,tnd->tpn", np.asarray(inputs, dtype=float), self.recorded_weights)
 
 
@@ -356,7 +364,9 @@ def simulate_lazy_rich_sessions(
     Returns
     -------
     tree : xarray.DataTree
-        One child per session (``session-00``, ...), each with a ``responses`` (trial, neuron) recording.
+        One child per session (``session-00``, ...), each with a ``responses`` (trial, neuron) recording;
+        :func:`neurolearn.simulate.nwb.write_sessions_nwb` (``kind="ophys"``, the responses are signed) writes
+        it as NWB files that :func:`neurolearn.read_sessions` reads back exactly.
     truth : SimulatedLearning
         ``truth.parameters`` are the true ``"lazy-rich"`` parameters (``d_eff = input_dim``).
 
@@ -527,7 +537,7 @@ def simulate_readout_learning_sessions(
             target=labels,
             behavior=behavior[s],
             session_id=f"session-{s:02d}",
-            session_start_time=f"2026-01-{s + 1:02d}T09:00:00" if s < 28 else f"2026-02-{s - 27:02d}T09:00:00",
+            session_start_time=_session_start(s),
             rng=rng,
         )
         for s in range(n_sessions)
@@ -574,7 +584,7 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
             target=labels,
             behavior=behavior[s],
             session_id=f"session-{s:02d}",
-            session_start_time=f"2026-01-{s + 1:02d}T09:00:00" if s < 28 else f"2026-02-{s - 27:02d}T09:00:00",
+            session_start_time=_session_start(s),
             rng=rng,
         )
         for s in range(training_time.size)
@@ -592,6 +602,11 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
         run=run,
     )
     return make_session_tree(recordings), truth
+
+
+def _session_start(session: int) -> str:
+    """One session a day from 1 January 2026, 09:00 (ISO 8601)."""
+    return (datetime(2026, 1, 1, 9) + timedelta(days=int(session))).isoformat()
 
 
 def _centred_alignment(kernel, labels):

@@ -9,6 +9,7 @@ from neurolearn.data import session_recordings
 from neurolearn.errors import DataError
 from neurolearn.simulate.two_layer import (
     simulate_lazy_rich_sessions,
+    simulate_readout_learning_sessions,
     simulate_silent_alignment_sessions,
     train_two_layer_linear,
     whitened_probe_set,
@@ -166,8 +167,6 @@ def test_simulated_alignment_rises_before_behaviour_at_small_initialisation():
 
 def test_kernel_learning_curve_model_predicts_simulated_readout_learning():
     # the theory is of the error averaged over training sets: average independent learners ("animals")
-    from neurolearn.simulate.two_layer import simulate_readout_learning_sessions
-
     errors, behavior = [], []
     for seed in range(12):
         tree, truth = simulate_readout_learning_sessions(1.5, 2.0, examples_per_session=4, n_neurons=20,
@@ -179,3 +178,37 @@ def test_kernel_learning_curve_model_predicts_simulated_readout_learning():
     assert r_squared([np.mean(behavior, axis=0)], [prediction["behavior"].values]) >= 0.9
     # and beyond the first session, where the curve is shaped by the spectrum rather than by the drop from 1
     assert r_squared([np.mean(errors, axis=0)[1:]], [prediction["generalization_error"].values[1:]]) >= 0.8
+
+
+def test_simulated_sessions_round_trip_through_nwb(tmp_path):
+    from neurolearn import read_sessions
+    from neurolearn.simulate.nwb import write_sessions_nwb
+
+    tree, _ = simulate_lazy_rich_sessions(4.0, n_sessions=2, n_conditions=22, n_neurons=12, n_trials=2,
+                                          n_hidden=100, rng=8)
+    paths = write_sessions_nwb(tree, tmp_path, kind="ophys", rng=0)
+    back = session_recordings(read_sessions([str(p) for p in paths]))
+    for original, read in zip(session_recordings(tree).values(), back.values()):
+        np.testing.assert_allclose(read.values, original.values, atol=1e-9)
+        np.testing.assert_array_equal(read["target"].values, original["target"].values)
+        np.testing.assert_array_equal(read["correct"].values, original["correct"].values)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: simulate_silent_alignment_sessions(0.0), "init_variance > 0"),
+        (lambda: simulate_lazy_rich_sessions(1.0, chance=1.5, n_hidden=20, n_neurons=4), "chance and ceiling"),
+        (lambda: simulate_readout_learning_sessions(eigen_decay=-1.0), "eigen_decay > 0"),
+    ],
+)
+def test_simulators_refuse_bad_settings(call, message):
+    with pytest.raises(DataError, match=message):
+        call()
+
+
+def test_many_sessions_get_valid_consecutive_dates():
+    tree, _ = simulate_lazy_rich_sessions(1.0, n_sessions=70, session_interval=0.01, n_conditions=22,
+                                          n_neurons=4, n_trials=1, n_hidden=20, rng=0)
+    starts = [r.attrs["session_start_time"] for r in session_recordings(tree).values()]
+    assert starts[0] == "2026-01-01T09:00:00" and starts[-1] == "2026-03-11T09:00:00"
