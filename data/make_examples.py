@@ -154,7 +154,11 @@ def make_integration(folder: Path, *, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     tree, truth = simulate_integrator_sessions(8, n_neurons=30, rho_star=0.9, n_trials=16, n_time=32, dt=dt,
                                                noise_sd=0.01, rng=rng)
-    recordings = [child.dataset["responses"] for child in tree.children.values()]
+    # Each trial has its own white-noise input, so trials are grouped into four input classes (the conditions
+    # kernel statistics need): strongly / weakly negative, weakly / strongly positive integrated input.
+    recordings = [child.dataset["responses"].assign_coords(
+        stimulus=("trial", integrated_input_classes(child.dataset["responses"].input_total.values)))
+        for child in tree.children.values()]
     _clear(folder)
     write_sessions_nwb(recordings, folder, kind="ophys", rng=rng, frame_rate=1.0 / dt)
     window = recordings[0].attrs["window"]
@@ -162,12 +166,31 @@ def make_integration(folder: Path, *, seed: int) -> dict:
         "description": "linear RNN (30 units) learning the filter 0.9^n on white-noise input, time-resolved DfOverF",
         "kind": "ophys",
         "read": {"trials": "trials", "window": [float(w) for w in window], "bin_size": dt},
-        "summarize": {"target": "target", "by": "stimulus", "behavior": "correct"},
+        # decoding statistics are for (trial, neuron) responses; this dataset is about dynamics
+        "summarize": {"target": "target", "by": "stimulus", "behavior": "correct", "readout": False},
+        "fixed": {"dt": dt},  # seconds per RNN step = the bin size of the recording
         "model": "integrator",
         "truth": _plain(truth.attrs),
         "summary": f"rho* = {truth.attrs['rho_star']:g} (timescale {-dt / np.log(truth.attrs['rho_star']):.2g} s)",
         "true_statistics": _truth_statistics(truth),
     }
+
+
+def integrated_input_classes(input_total) -> np.ndarray:
+    """Class 0-3 of each trial: strongly negative, weakly negative, weakly positive, strongly positive input.
+
+    Within each sign the trials are split at the median magnitude, so every class of a 16-trial session holds
+    trials of one ``target`` (the sign) and, for these seeds, at least two trials.
+    """
+    total = np.asarray(input_total, dtype=float)
+    classes = np.empty(total.size, dtype=int)
+    for sign, weak, strong in ((-1.0, 1, 0), (1.0, 2, 3)):
+        members = np.flatnonzero(np.sign(total) == sign)
+        by_size = members[np.argsort(np.abs(total[members]))]
+        half = by_size.size // 2
+        classes[by_size[:half]] = weak
+        classes[by_size[half:]] = strong
+    return classes
 
 
 def copy_real_recording(out: Path) -> dict | None:

@@ -204,7 +204,8 @@ def plot_kernel_similarity(stats: xr.Dataset, name: str = "kernel_similarity", *
     return ax
 
 
-def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_sessions: int | None = 10):
+def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_sessions: int | None = 10,
+                 vmax: float | None = None):
     """One representation kernel (condition x condition Gram matrix) per session, on a shared colour scale.
 
     Parameters
@@ -217,6 +218,9 @@ def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_se
         Colour map; the scale is symmetric about zero (kernels of centred responses have both signs).
     max_sessions : int or None
         Show at most this many sessions, evenly spaced and always including the first and last; None for all.
+    vmax : float, optional
+        Colour scale ``[-vmax, vmax]``; default the largest absolute entry shown. A smaller value saturates
+        the diagonal and brings out the off-diagonal (task) structure.
 
     Returns
     -------
@@ -242,7 +246,10 @@ def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_se
     if max_sessions is not None and n > max_sessions:
         chosen = np.unique(np.round(np.linspace(0, n - 1, max_sessions)).astype(int))
     values = np.asarray(kernels.values, dtype=float)
-    scale = float(np.nanmax(np.abs(values[chosen]))) if np.isfinite(values[chosen]).any() else 1.0
+    if vmax is not None:
+        scale = float(vmax)
+    else:
+        scale = float(np.nanmax(np.abs(values[chosen]))) if np.isfinite(values[chosen]).any() else 1.0
     scale = scale if scale > 0 else 1.0
     fig, axes = _grid(len(chosen), ncols, panel=(2.2, 2.2), colorbar=True)
     labels = _labels(kernels, SESSION)
@@ -253,7 +260,7 @@ def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_se
         ax.set_title(str(labels[index]), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(image, ax=axes, shrink=0.8, label="kernel entry")
+    fig.colorbar(image, ax=axes, shrink=0.8, label="kernel entry", extend="both" if vmax is not None else "neither")
     return fig
 
 

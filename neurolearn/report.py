@@ -227,7 +227,9 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
             add(pairwise, plot.plot_kernel_similarity(stats, pairwise).figure,
                 f"{plot.LABELS.get(pairwise, pairwise)} between every pair of sessions.")
     if kernels is not None:
-        add("kernels", plot.plot_kernels(kernels), "Representation kernel (condition x condition) per session.")
+        add("kernels", plot.plot_kernels(kernels, vmax=kernels.attrs.get("display_limit")),
+            "Representation kernel (condition x condition) per session"
+            + (f", {kernels.attrs['description']}." if "description" in kernels.attrs else "."))
     for fit in fits:
         if fit.predicted is not None and fit.predicted.data_vars:
             add(f"fit_{_slug(fit.label)}", plot.plot_fit(fit, stats),
@@ -360,7 +362,7 @@ class FitView:
     """Read-only view of a fit, whether a :class:`~neurolearn.fit.FitResult` or its ``to_dict()`` form.
 
     Gives ``label``, ``model``, ``params``, ``ci``, ``identifiable``, ``aic``, ``bic``, ``success``,
-    ``message`` and ``predicted`` (a Dataset over ``session``; rebuilt from the dictionary's ``session`` and
+    ``message``, ``observables`` (statistics fitted) and ``predicted`` (a Dataset over ``session``; rebuilt from the dictionary's ``session`` and
     ``predicted`` lists when read back from JSON), so the report treats fits from memory and from files alike.
     """
 
@@ -380,6 +382,7 @@ class FitView:
         self.bic = _float(source.get("bic"))
         self.success = bool(source.get("success", True))
         self.message = str(source.get("message") or "")
+        self.observables = tuple(source.get("observables") or ())
         self.predicted = getattr(fit, "predicted", None)
         if self.predicted is None and source.get("predicted"):
             self.predicted = _predicted_dataset(source)

@@ -112,6 +112,13 @@ def test_kernels_one_image_per_session_on_a_shared_symmetric_scale(rng):
     assert all(im.get_clim() == (-scale, scale) for im in images)
 
 
+def test_kernels_colour_scale_can_be_set(rng):
+    kernels = xr.DataArray(rng.standard_normal((2, 3, 3)), dims=("session", "c", "c2"))
+    images = [ax.images[0] for ax in plot.plot_kernels(kernels, vmax=0.5).axes if ax.images]
+    assert all(im.get_clim() == (-0.5, 0.5) for im in images)
+    np.testing.assert_array_equal(np.asarray(images[1].get_array()), kernels.values[1])
+
+
 def test_kernels_subsample_many_sessions_keeping_first_and_last(rng):
     kernels = xr.DataArray(rng.standard_normal((30, 3, 3)), dims=("session", "c", "c2"),
                            coords={"session": [f"s{i}" for i in range(30)]})
