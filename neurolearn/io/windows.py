@@ -94,7 +94,7 @@ def count_in_bins(sorted_times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.bincount(flat, minlength=n_trials * n_bins).reshape(n_trials, n_bins)
 
 
-def segment_sums_streamed(dataset, positions: np.ndarray, columns=slice(None), block_bytes: int = 4 << 20):
+def segment_sums_streamed(dataset, positions: np.ndarray, columns=slice(None), block_bytes: int = 8 << 20):
     """Sums of the rows of an h5py ``dataset`` over each segment ``[positions[t, k], positions[t, k+1])``
     -> float64 ``(trial * n_bins, channel)``, reading the covered rows block by block.
 
