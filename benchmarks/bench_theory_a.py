@@ -3,9 +3,11 @@
 A fit evaluates ``model.function`` thousands of times, so each must cost well under a millisecond. Baselines,
 measured in the same run on the same 12 session times:
 
-* lazy-rich / silent-alignment: the ODE ``dDelta/dt = -2 sqrt(1 + gamma0^2 (1 - Delta)^2) Delta`` integrated by
-  ``scipy.integrate.solve_ivp`` (DOP853, rtol 1e-10), the accuracy the closed form is tested against;
-* kernel-learning-curve: the self-consistent equation solved per training-set size by ``scipy.optimize.brentq``.
+* lazy-rich / silent-alignment: the ODE ``dDelta/dt = -2 sqrt(1 + gamma0^2 (1 - Delta)^2) Delta``
+  integrated by ``scipy.integrate.solve_ivp`` (DOP853, rtol 1e-10), the accuracy the closed form is tested
+  against;
+* kernel-learning-curve: the self-consistent equation solved per training-set size by
+  ``scipy.optimize.brentq``.
 
 Also reported: ``Model.predict`` (adds the xarray Dataset) and one 12-session lazy/rich dataset from
 :func:`neurolearn.simulate.two_layer.simulate_lazy_rich_sessions` (what the fit helper repeats).
@@ -40,7 +42,8 @@ def ode_baseline(gamma0):
     def rate(_, residual):
         return -2.0 * np.sqrt(1.0 + gamma0**2 * (1.0 - residual) ** 2) * residual
 
-    return solve_ivp(rate, (0.0, TIMES[-1]), [1.0], t_eval=TIMES, rtol=1e-10, atol=1e-12, method="DOP853").y[0]
+    solution = solve_ivp(rate, (0.0, TIMES[-1]), [1.0], t_eval=TIMES, rtol=1e-10, atol=1e-12, method="DOP853")
+    return solution.y[0]
 
 
 def brentq_baseline(n_train, eigen_decay=1.5, target_decay=2.0):
@@ -59,13 +62,14 @@ def brentq_baseline(n_train, eigen_decay=1.5, target_decay=2.0):
 
 
 def main():
-    lazy_rich, silent, curve = MODELS["lazy-rich"], MODELS["silent-alignment"], MODELS["kernel-learning-curve"]
+    lazy_rich, silent = MODELS["lazy-rich"], MODELS["silent-alignment"]
+    curve = MODELS["kernel-learning-curve"]
     rows = []
     ours = per_call(lambda: lazy_rich.function(TIMES, gamma0=2.0, d_eff=20.0, chance=0.5, ceiling=1.0), 2000)
     base = per_call(lambda: ode_baseline(2.0), 50)
     rows.append(("lazy-rich function vs solve_ivp", ours, base))
-    ours = per_call(lambda: silent.function(TIMES * 10, init_variance=1e-3, d_eff=20.0, chance=0.5, ceiling=1.0),
-                    2000)
+    ours = per_call(lambda: silent.function(TIMES * 10, init_variance=1e-3, d_eff=20.0, chance=0.5,
+                                            ceiling=1.0), 2000)
     rows.append(("silent-alignment function vs solve_ivp", ours, base))
     n_train = TIMES * 100
     ours = per_call(lambda: curve.function(n_train, eigen_decay=1.5, target_decay=2.0, noise=0.0, ridge=0.0,
@@ -80,18 +84,20 @@ def main():
         print(f"{name:48s} {ours * 1e6:12.1f} {base * 1e6:14.1f} {base / ours:9.1f}x")
     # context: what the xarray wrapper adds, and what one simulated dataset for a fit costs
     predict = per_call(lambda: lazy_rich.predict(TIMES, gamma0=2.0), 200)
-    function = per_call(lambda: lazy_rich.function(TIMES, gamma0=2.0, d_eff=20.0, chance=0.5, ceiling=1.0), 2000)
+    function = per_call(lambda: lazy_rich.function(TIMES, gamma0=2.0, d_eff=20.0, chance=0.5, ceiling=1.0),
+                        2000)
     print(f"lazy-rich Model.predict: {predict * 1e6:.0f} us = {predict / function:.0f} x model.function")
     for gamma0 in (0.1, 4.0):
         dataset = per_call(lambda: simulate_lazy_rich_sessions(gamma0, rng=0), 5)
         print(f"one 12-session dataset, gamma0 = {gamma0}: {dataset * 1e3:.0f} ms "
               f"(= {dataset / function:.0f} x a lazy-rich prediction)")
     # accuracy of the fast paths against their baselines, in the same run
-    error = np.max(np.abs(lazy_rich.function(TIMES, gamma0=2.0, d_eff=20.0, chance=0.0, ceiling=1.0)["behavior"]
-                          - (1.0 - ode_baseline(2.0) ** 2)))
+    behavior = lazy_rich.function(TIMES, gamma0=2.0, d_eff=20.0, chance=0.0, ceiling=1.0)["behavior"]
+    error = np.max(np.abs(behavior - (1.0 - ode_baseline(2.0) ** 2)))
     print(f"max |behaviour difference| lazy-rich closed form vs solve_ivp: {error:.2e}")
-    error = np.max(np.abs(curve.function(n_train, eigen_decay=1.5, target_decay=2.0, noise=0.0, ridge=0.0,
-                                         chance=0.5, ceiling=1.0)["generalization_error"] - brentq_baseline(n_train)))
+    predicted = curve.function(n_train, eigen_decay=1.5, target_decay=2.0, noise=0.0, ridge=0.0, chance=0.5,
+                               ceiling=1.0)["generalization_error"]
+    error = np.max(np.abs(predicted - brentq_baseline(n_train)))
     print(f"max |E_g difference| kernel-learning-curve vs brentq: {error:.2e}")
 
 

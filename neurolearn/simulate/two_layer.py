@@ -15,9 +15,9 @@ The initialisation is centred by antisymmetric doubling: hidden units come in pa
 ``(-a_i, w_i)``, so ``f_0 = 0`` exactly while every unit's marginal distribution stays Gaussian.
 
 A recording is the hidden layer, ``h_i(x) = w_i . x``, on a fixed probe set of ``P`` conditions that is
-whitened and centred (``X^T X = P I``, ``1^T X = 0``) and whose first input coordinate is the binary task label
-``+-1``, the task direction ``beta_hat``. The regression target of a condition is therefore ``y`` times its
-label, so the label kernel and the regression-target kernel coincide.
+whitened and centred (``X^T X = P I``, ``1^T X = 0``) and whose first input coordinate is the binary task
+label ``+-1``, the task direction ``beta_hat``. The regression target of a condition is therefore ``y``
+times its label, so the label kernel and the regression-target kernel coincide.
 """
 
 from __future__ import annotations
@@ -179,7 +179,8 @@ def train_two_layer_linear(
         raise DataError(f"train_two_layer_linear: expected non-decreasing times >= 0, found {times!r}")
     if not richness > 0 or not init_scale > 0:
         raise DataError(
-            f"train_two_layer_linear: expected richness > 0 and init_scale > 0, found {richness!r}, {init_scale!r}"
+            f"train_two_layer_linear: expected richness > 0 and init_scale > 0, "
+            f"found {richness!r}, {init_scale!r}"
         )
     if n_hidden < 2 or n_hidden % 2:
         raise DataError(f"train_two_layer_linear: expected an even n_hidden >= 2, found {n_hidden}")
@@ -193,8 +194,10 @@ def train_two_layer_linear(
     weights = np.concatenate([w_half, w_half])
     n_recorded = n_hidden if n_recorded is None else int(n_recorded)
     if not 1 <= n_recorded <= n_hidden:
-        raise DataError(f"train_two_layer_linear: expected 1 <= n_recorded <= n_hidden={n_hidden}, found {n_recorded}")
-    recorded = np.sort(rng.choice(n_hidden, size=n_recorded, replace=False)) if n_recorded < n_hidden else np.arange(n_hidden)
+        raise DataError(
+            f"train_two_layer_linear: expected 1 <= n_recorded <= n_hidden={n_hidden}, found {n_recorded}"
+        )
+    recorded = np.sort(rng.choice(n_hidden, size=n_recorded, replace=False))
 
     gamma0, y = float(richness), float(target_scale)
     target = np.zeros(input_dim)
@@ -215,14 +218,15 @@ def train_two_layer_linear(
         return out
 
     # The fastest kernel eigenvalue is at most 2 sqrt(sigma^4 + gamma0^2 y^2) (+ finite-N spread); classical
-    # RK4 at a quarter of its inverse has local error ~ (1/4)^5 / 120 ~ 1e-5 relative, far below the O(1/sqrt N)
-    # finite-width fluctuations the simulation is meant to show.
+    # RK4 at a quarter of its inverse has local error ~ (1/4)^5 / 120 ~ 1e-5 relative, far below the
+    # O(1/sqrt N) finite-width fluctuations the simulation is meant to show.
     fastest = 2.0 * np.sqrt(init_scale**4 + (gamma0 * y) ** 2) + init_scale**2
     max_step = 0.25 / fastest
 
     summaries = {k: np.empty(times.size) for k in ("residual", "error", "h_y", "h_perp", "m_y", "m_perp")}
     recorded_weights = np.empty((times.size, n_recorded, input_dim))
-    # thousands of small matrix-vector products: BLAS threads only add contention (20x slower on a busy machine)
+    # thousands of small matrix-vector products: BLAS threads only add contention (20x slower on a busy
+    # machine)
     with _single_threaded_blas():
         _integrate(flow, state, times, max_step, summaries, recorded_weights, recorded, scale, target, y)
     return LinearNetworkRun(
@@ -411,10 +415,10 @@ def simulate_silent_alignment_sessions(
 ):
     """Recordings of a two-layer linear network trained from small initial weights (silent alignment).
 
-    The network has ``gamma0 = 1`` and initial weight variance ``sigma^2 = init_variance`` (task singular value
-    ``s = y = 1``), so time is in units of ``1/s``. By default sessions span twice the loss-drop delay
-    ``log(s / sigma^2) / (2 s)`` plus ``2/s`` and the trial noise is ``sigma sqrt(input_dim) / 4``, a quarter of
-    the initial response scale. Everything else is as in :func:`simulate_lazy_rich_sessions`.
+    The network has ``gamma0 = 1`` and initial weight variance ``sigma^2 = init_variance`` (task singular
+    value ``s = y = 1``), so time is in units of ``1/s``. By default sessions span twice the loss-drop delay
+    ``log(s / sigma^2) / (2 s)`` plus ``2/s`` and the trial noise is ``sigma sqrt(input_dim) / 4``, a quarter
+    of the initial response scale. Everything else is as in :func:`simulate_lazy_rich_sessions`.
 
     Returns
     -------
@@ -424,12 +428,15 @@ def simulate_silent_alignment_sessions(
 
     Examples
     --------
-    >>> tree, truth = simulate_silent_alignment_sessions(0.01, n_sessions=3, n_neurons=20, n_hidden=200, rng=0)
+    >>> tree, truth = simulate_silent_alignment_sessions(0.01, n_sessions=3, n_neurons=20, n_hidden=200,
+    ...                                                  rng=0)
     >>> truth.model, truth.parameters["init_variance"]
     ('silent-alignment', 0.01)
     """
     if not init_variance > 0:
-        raise DataError(f"simulate_silent_alignment_sessions: expected init_variance > 0, found {init_variance!r}")
+        raise DataError(
+            f"simulate_silent_alignment_sessions: expected init_variance > 0, found {init_variance!r}"
+        )
     if session_interval is None:
         delay = 0.5 * max(np.log(1.0 / init_variance), 0.0)
         session_interval = (2.0 * delay + 2.0) / max(n_sessions - 1, 1)
@@ -474,10 +481,10 @@ def simulate_readout_learning_sessions(
     The hidden layer represents an input through ``n_modes`` Gaussian features ``z_k(x) ~ N(0, 1)`` scaled by
     ``sqrt(eta_k)`` with ``eta_k ~ k^-eigen_decay`` (``sum eta = 1``), mixed into ``n_neurons`` recorded units
     by a fixed random matrix, so the recorded condition kernel estimates ``sum_k eta_k z_k(x) z_k(x')`` in
-    every session. The target is ``sum_k w_k z_k(x)`` with ``w_k^2 ~ k^-target_decay`` (``sum w^2 = 1``). Before
-    session ``s`` the readout has been fitted (ridgeless kernel regression: the minimum-norm interpolant) to
-    the first ``n_train = s * examples_per_session`` examples of one stream of training examples, as an
-    animal accumulates experience; its test error is computed exactly in feature space,
+    every session. The target is ``sum_k w_k z_k(x)`` with ``w_k^2 ~ k^-target_decay`` (``sum w^2 = 1``).
+    Before session ``s`` the readout has been fitted (ridgeless kernel regression: the minimum-norm
+    interpolant) to the first ``n_train = s * examples_per_session`` examples of one stream of training
+    examples, as an animal accumulates experience; its test error is computed exactly in feature space,
     ``sum_k (w_k - w_hat_k)^2``. ``correct`` is drawn with probability
     ``chance + (ceiling - chance)(1 - min(error, 1))``, the ``"kernel-learning-curve"`` behaviour link. Trial
     coord ``target`` is the sign of the target on each probe condition.
@@ -566,7 +573,9 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
     if n_neurons > n_hidden:
         raise DataError(f"{model} simulation: expected n_neurons <= n_hidden={n_hidden}, found {n_neurons}")
     if not (0.0 <= chance <= 1.0 and 0.0 <= ceiling <= 1.0):
-        raise DataError(f"{model} simulation: expected chance and ceiling in [0, 1], found {chance}, {ceiling}")
+        raise DataError(
+            f"{model} simulation: expected chance and ceiling in [0, 1], found {chance}, {ceiling}"
+        )
     rng = np.random.default_rng(rng)
     inputs, labels = whitened_probe_set(n_conditions, input_dim, rng)
     run = train_two_layer_linear(

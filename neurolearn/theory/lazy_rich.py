@@ -15,8 +15,8 @@ Both follow from the per-neuron conservation law ``a_i^2 - |w_i|^2 = const`` of 
 What a recording sees is the *hidden layer*: responses ``h_i(x) = w_i . x``, whose condition kernel is
 ``Phi = X M X^T`` with ``M = (1/N) sum_i w_i w_i^T``. ``M`` is the part of ``H`` carried by the first-layer
 weights: eigenvalue ``K = H_y / 2 = sqrt(1 + gamma0^2 (y - Delta)^2)`` along the task and
-``H_perp - H_y / 2 = 1`` orthogonal to it (the readout term ``mean a_i^2 = H_y / 2`` is isotropic). With a probe
-set that spans ``D_eff`` whitened, centred input dimensions and labels along the task direction, the
+``H_perp - H_y / 2 = 1`` orthogonal to it (the readout term ``mean a_i^2 = H_y / 2`` is isotropic). With a
+probe set that spans ``D_eff`` whitened, centred input dimensions and labels along the task direction, the
 double-centred kernel-task alignment and the relative kernel change of the hidden layer are therefore::
 
     task_alignment = K / sqrt(K^2 + D_eff - 1)
@@ -197,8 +197,8 @@ LAZY_RICH = _register(
         description=(
             "Two-layer linear network in the mean-field parameterisation learning one task direction. "
             "Lazy (gamma0 -> 0): the hidden kernel stays frozen, behaviour rises as 1 - exp(-4t) with flat "
-            "task alignment and no kernel change. Rich (large gamma0): the hidden kernel grows along the task "
-            "while behaviour improves, so alignment and kernel change rise together with learning."
+            "task alignment and no kernel change. Rich (large gamma0): the hidden kernel grows along the "
+            "task while behaviour improves, so alignment and kernel change rise together with learning."
         ),
         formula=(
             "dDelta/dt = -2 sqrt(1 + gamma0^2 (1 - Delta)^2) Delta, Delta(0) = 1; "
@@ -210,8 +210,8 @@ LAZY_RICH = _register(
             "(self-consistent dynamical field theory of kernel evolution, mean-field richness gamma0)"
         ),
         parameters=(
-            Parameter("gamma0", 1.0, (1e-3, 100.0), "richness gamma0 y of feature learning (y = 1), dimensionless",
-                      log_scale=True),
+            Parameter("gamma0", 1.0, (1e-3, 100.0),
+                      "richness gamma0 y of feature learning (y = 1), dimensionless", log_scale=True),
             Parameter("d_eff", 20.0, (1.0, 1000.0),
                       "effective number of whitened input dimensions spanned by the probe conditions",
                       log_scale=True),

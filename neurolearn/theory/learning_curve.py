@@ -1,15 +1,15 @@
 """Generalisation error of kernel regression from its spectrum, and the "kernel-learning-curve" model.
 
-Kernel (ridge) regression with a kernel of eigenvalues ``eta_k`` and a target whose power in eigenmode ``k`` is
-``v_k^2`` has, for ``P'`` training examples, ridge ``lambda`` and label-noise variance ``sigma^2``, the
+Kernel (ridge) regression with a kernel of eigenvalues ``eta_k`` and a target whose power in eigenmode ``k``
+is ``v_k^2`` has, for ``P'`` training examples, ridge ``lambda`` and label-noise variance ``sigma^2``, the
 generalisation error (Bordelon, Canatar & Pehlevan 2020; Canatar, Bordelon & Pehlevan 2021)::
 
     kappa = lambda + kappa * sum_k eta_k / (P' eta_k + kappa)
     gamma = sum_k P' eta_k^2 / (P' eta_k + kappa)^2
     E_g   = [sum_k v_k^2 kappa^2 / (P' eta_k + kappa)^2 + sigma^2 gamma] / (1 - gamma)
 
-:func:`kernel_generalization_error` solves this; the registered model ``"kernel-learning-curve"`` turns it into
-a learning curve over training for power-law spectra: training time is the number of training examples
+:func:`kernel_generalization_error` solves this; the registered model ``"kernel-learning-curve"`` turns it
+into a learning curve over training for power-law spectra: training time is the number of training examples
 ``P' = max(tau, 0)`` (so the fitter's session-to-time scale is "examples per session"), the error is the
 fraction of target variance not predicted (``sum v_k^2 = 1``: the units of
 :func:`neurolearn.stats.spectral.predicted_learning_curve`), and behaviour is linked to it by the explained
@@ -101,7 +101,9 @@ def kernel_generalization_error(eigenvalues, target_power, n_train, ridge=0.0, n
     if not np.all(np.isfinite(n_train_array)) or np.any(n_train_array < 0):
         raise DataError(f"kernel_generalization_error: expected finite n_train >= 0, found {n_train!r}")
     if eta.sum() == 0 and ridge == 0:
-        raise DataError("kernel_generalization_error: expected at least one positive eigenvalue, found all zero")
+        raise DataError(
+            "kernel_generalization_error: expected at least one positive eigenvalue, found all zero"
+        )
 
     p = n_train_array.ravel()
     error = np.empty_like(p)
@@ -128,7 +130,8 @@ def power_law_generalization_error(n_train, eigen_decay, target_decay, noise=0.0
     k = np.arange(1, int(n_modes) + 1, dtype=float)
     eta = k**-float(eigen_decay)
     power = k**-float(target_decay)
-    return kernel_generalization_error(eta / eta.sum(), power / power.sum(), n_train, ridge=ridge, noise=noise)
+    eta, power = eta / eta.sum(), power / power.sum()
+    return kernel_generalization_error(eta, power, n_train, ridge=ridge, noise=noise)
 
 
 def _error_given_data(eta, power, p, ridge, noise):
@@ -211,9 +214,13 @@ def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
 def _as_spectrum(values, name):
     array = np.asarray(values, dtype=float)
     if array.ndim != 1 or array.size == 0:
-        raise DataError(f"kernel_generalization_error: expected {name} as a non-empty 1-D array, found shape {array.shape}")
+        raise DataError(
+            f"kernel_generalization_error: expected {name} as a non-empty 1-D array, "
+            f"found shape {array.shape}"
+        )
     if not np.all(np.isfinite(array)):
-        raise DataError(f"kernel_generalization_error: expected finite {name}, found {int((~np.isfinite(array)).sum())} NaN/inf")
+        n_bad = int((~np.isfinite(array)).sum())
+        raise DataError(f"kernel_generalization_error: expected finite {name}, found {n_bad} NaN/inf")
     # tiny negative eigenvalues are round-off of a positive semi-definite kernel; larger ones are an error
     scale = np.abs(array).max()
     if np.any(array < -1e-10 * scale):
@@ -237,7 +244,7 @@ def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, rid
     Examples
     --------
     >>> out = kernel_learning_curve_statistics(np.array([0.0, 80.0]), 1.5, 2.0, 0.0, 0.0, 0.5, 1.0)
-    >>> [round(float(v), 4) for v in out["generalization_error"]], [round(float(v), 4) for v in out["behavior"]]
+    >>> np.round(out["generalization_error"], 4).tolist(), np.round(out["behavior"], 4).tolist()
     ([1.0, 0.0168], [0.5, 0.9916])
     """
     for name, value in (("eigen_decay", eigen_decay), ("target_decay", target_decay)):
@@ -263,8 +270,8 @@ KERNEL_LEARNING_CURVE = _register(
             "representation (kernel) stays fixed."
         ),
         formula=(
-            "P' = max(tau, 0) training examples; eta_k ~ k^-eigen_decay, v_k^2 ~ k^-target_decay (k = 1..400, "
-            "sum eta = sum v^2 = 1); kappa = ridge + kappa sum eta/(P' eta + kappa); "
+            "P' = max(tau, 0) training examples; eta_k ~ k^-eigen_decay, v_k^2 ~ k^-target_decay "
+            "(k = 1..400, sum eta = sum v^2 = 1); kappa = ridge + kappa sum eta/(P' eta + kappa); "
             "gamma = sum P' eta^2/(P' eta + kappa)^2; "
             "generalization_error = [sum v^2 kappa^2/(P' eta + kappa)^2 + noise gamma]/(1 - gamma); "
             "behavior = chance + (ceiling - chance)(1 - min(generalization_error, 1))"
@@ -274,14 +281,16 @@ KERNEL_LEARNING_CURVE = _register(
             "Canatar, Bordelon & Pehlevan 2021 (spectral bias and task-model alignment)"
         ),
         parameters=(
-            Parameter("eigen_decay", 1.5, (0.5, 4.0), "power-law exponent of the kernel eigenvalues eta_k ~ k^-a"),
+            Parameter("eigen_decay", 1.5, (0.5, 4.0),
+                      "power-law exponent of the kernel eigenvalues eta_k ~ k^-a"),
             Parameter("target_decay", 2.0, (0.5, 6.0),
                       "power-law exponent of the target power across eigenmodes v_k^2 ~ k^-r"),
             Parameter("noise", 0.0, (0.0, 1.0), "label-noise variance, as a fraction of the target variance"),
             Parameter("ridge", 0.0, (0.0, 0.1), "ridge of the readout, relative to the kernel's trace",
                       identifiable=False),
             Parameter("chance", 0.5, (0.0, 1.0), "behaviour before learning (fraction correct at chance)"),
-            Parameter("ceiling", 1.0, (0.0, 1.0), "behaviour with zero generalisation error (fraction correct)"),
+            Parameter("ceiling", 1.0, (0.0, 1.0),
+                      "behaviour with zero generalisation error (fraction correct)"),
         ),
         observables=("generalization_error", "behavior"),
         function=kernel_learning_curve_statistics,

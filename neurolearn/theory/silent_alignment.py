@@ -8,9 +8,9 @@ learning rate ``N``, whitened inputs and one task direction with singular value 
 Derivation. Only the task mode is driven. With ``v_i = w_i . beta_hat`` the mode strength is
 ``u = (1/N) sum_i a_i v_i`` (the network's output along the task) and gradient flow gives
 ``da_i/dt = v_i (s - u)``, ``dv_i/dt = a_i (s - u)``. The sums ``P = |a + v|^2 / (4N)`` and
-``Q = |a - v|^2 / (4N)`` obey ``dP/dt = 2P (s - u)``, ``dQ/dt = -2Q (s - u)`` with ``u = P - Q``, so ``P Q`` is
-conserved; the centred initialisation has ``a . v = 0`` and ``|a|^2 / N = |v|^2 / N = sigma^2``, hence
-``P(0) = Q(0) = sigma^2 / 2`` and ``P Q = sigma^4 / 4``. Therefore
+``Q = |a - v|^2 / (4N)`` obey ``dP/dt = 2P (s - u)``, ``dQ/dt = -2Q (s - u)`` with ``u = P - Q``, so
+``P Q`` is conserved; the centred initialisation has ``a . v = 0`` and ``|a|^2 / N = |v|^2 / N = sigma^2``,
+hence ``P(0) = Q(0) = sigma^2 / 2`` and ``P Q = sigma^4 / 4``. Therefore
 
     du/dt = 2 (s - u)(P + Q) = 2 (s - u) sqrt(u^2 + sigma^4),    u(0) = 0,
 
@@ -34,7 +34,8 @@ dimensions, labels along the task; ``K = sqrt(u^2 + sigma^4)``)::
     behavior       = chance + (ceiling - chance)(1 - (s - u)^2 / s^2)
 
 The exact ODE is the lazy-rich ODE in other units: ``u(t; sigma^2) = 1 - Delta_lazy-rich(sigma^2 t;
-gamma0 = s/sigma^2)``, so it is solved by the same closed form (:func:`neurolearn.theory.lazy_rich.learned_amplitude`).
+gamma0 = s/sigma^2)``, so it is solved by the same closed form
+(:func:`neurolearn.theory.lazy_rich.learned_amplitude`).
 This means the two models are one family: with the fitter's free session-to-time scale, ``"silent-alignment"``
 with ``init_variance = v`` predicts exactly what ``"lazy-rich"`` with ``gamma0 = 1/v`` does. This model is
 the parameterisation natural at small initialisation (time in units of ``1/s``, the loss-drop delay grows
@@ -60,7 +61,13 @@ from neurolearn.theory import _register
 from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.lazy_rich import learned_amplitude
 
-__all__ = ["SILENT_ALIGNMENT", "mode_strength", "logistic_mode_strength", "loss_delay", "silent_alignment_statistics"]
+__all__ = [
+    "SILENT_ALIGNMENT",
+    "mode_strength",
+    "logistic_mode_strength",
+    "loss_delay",
+    "silent_alignment_statistics",
+]
 
 
 def mode_strength(time, init_variance):
@@ -85,7 +92,7 @@ def logistic_mode_strength(time, initial_strength, singular_value=1.0):
 
     Examples
     --------
-    >>> round(float(logistic_mode_strength(0.0, 0.01)), 6), round(float(logistic_mode_strength(30.0, 0.01)), 6)
+    >>> float(logistic_mode_strength(0.0, 0.01)), float(np.round(logistic_mode_strength(30.0, 0.01), 6))
     (0.01, 1.0)
     """
     s, u0 = float(singular_value), float(initial_strength)
@@ -131,16 +138,18 @@ SILENT_ALIGNMENT = _register(
     Model(
         name="silent-alignment",
         description=(
-            "Two-layer linear network trained from small initial weights (variance sigma^2 relative to the task "
-            "singular value). The hidden kernel aligns to the task while the loss is still flat; behaviour "
-            "improves only after a delay ~ log(1/sigma^2)/2. Signature in data: task alignment and kernel change "
-            "rise sessions before behaviour. Large sigma^2: lazy, almost no alignment change. Same family as "
-            "'lazy-rich' with gamma0 = 1/sigma^2 under a rescaling of time."
+            "Two-layer linear network trained from small initial weights (variance sigma^2 relative to the "
+            "task singular value). The hidden kernel aligns to the task while the loss is still flat; "
+            "behaviour improves only after a delay ~ log(1/sigma^2)/2. Signature in data: task alignment and "
+            "kernel change rise sessions before behaviour. Large sigma^2: lazy, almost no alignment change. "
+            "Same family as 'lazy-rich' with gamma0 = 1/sigma^2 under a rescaling of time."
         ),
         formula=(
-            "du/dt = 2 (1 - u) sqrt(u^2 + sigma^4), u(0) = 0 (small sigma: u = e^{2t}/(e^{2t} - 1 + 2/sigma^2)); "
+            "du/dt = 2 (1 - u) sqrt(u^2 + sigma^4), u(0) = 0 "
+            "(small sigma: u = e^{2t}/(e^{2t} - 1 + 2/sigma^2)); "
             "K = sqrt(u^2 + sigma^4); task_alignment = K / sqrt(K^2 + (d_eff - 1) sigma^4); "
-            "kernel_change = (K - sigma^2)/(sigma^2 sqrt(d_eff)); behavior = chance + (ceiling - chance)(1 - (1 - u)^2)"
+            "kernel_change = (K - sigma^2)/(sigma^2 sqrt(d_eff)); "
+            "behavior = chance + (ceiling - chance)(1 - (1 - u)^2)"
         ),
         reference=(
             "Saxe, McClelland & Ganguli 2014 (exact solutions of deep linear network learning); Atanasov, "

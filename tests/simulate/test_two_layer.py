@@ -1,4 +1,4 @@
-"""Two-layer linear networks: THEORY.md's numbers by simulation, and reduced models vs simulated recordings."""
+"""Two-layer linear networks: THEORY.md's numbers by simulation; reduced models vs simulated recordings."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def test_probe_set_is_whitened_centred_and_labelled():
     assert labels.sum() == 0
 
 
-@pytest.mark.parametrize("n_conditions, input_dim, message", [(9, 4, "even number"), (6, 8, "input_dim \\+ 1"),
-                                                              (8, 1, "input_dim >= 2")])
+@pytest.mark.parametrize("n_conditions, input_dim, message",
+                         [(9, 4, "even number"), (6, 8, "input_dim \\+ 1"), (8, 1, "input_dim >= 2")])
 def test_probe_set_refuses_impossible_shapes(n_conditions, input_dim, message):
     with pytest.raises(DataError, match=message):
         whitened_probe_set(n_conditions, input_dim)
@@ -55,7 +55,8 @@ def test_reproduces_theory_reference_numbers_gamma0_4():
     assert run.task_eigenvalue[0] == pytest.approx(8.25, abs=3 * KERNEL_SD)
     assert run.orthogonal_eigenvalue[0] == pytest.approx(5.12, abs=3 * KERNEL_SD)
     # the recorded (hidden) layer's kernel carries half of H_y along the task and 1 orthogonal to it
-    assert run.hidden_task_eigenvalue[0] == pytest.approx(hidden_kernel_eigenvalue(0.0, 4.0), abs=3 * KERNEL_SD)
+    expected = hidden_kernel_eigenvalue(0.0, 4.0)
+    assert run.hidden_task_eigenvalue[0] == pytest.approx(expected, abs=3 * KERNEL_SD)
     assert run.hidden_orthogonal_eigenvalue[0] == pytest.approx(1.0, abs=3 * KERNEL_SD)
 
 
@@ -120,8 +121,8 @@ def measure_statistics(tree):
     from neurolearn import summarize
 
     with threadpool_limits(1):  # small kernels: BLAS threads only add contention on a shared machine
-        statistics = summarize(tree, target="target", by="stimulus", behavior="correct", n_boot=0, readout=False,
-                               dynamics=False, scheduler="synchronous")
+        statistics = summarize(tree, target="target", by="stimulus", behavior="correct", n_boot=0,
+                               readout=False, dynamics=False, scheduler="synchronous")
     return {name: statistics[name].values for name in ("task_alignment", "kernel_change", "behavior")}
 
 
@@ -172,7 +173,8 @@ def test_kernel_learning_curve_model_predicts_simulated_readout_learning():
         tree, truth = simulate_readout_learning_sessions(1.5, 2.0, examples_per_session=4, n_neurons=20,
                                                          n_trials=10, rng=seed)
         errors.append(truth.generalization_error)
-        behavior.append([recording["correct"].values.mean() for recording in session_recordings(tree).values()])
+        recordings = session_recordings(tree).values()
+        behavior.append([recording["correct"].values.mean() for recording in recordings])
     prediction = MODELS["kernel-learning-curve"].predict(truth.training_time, **truth.parameters)
     assert r_squared([np.mean(errors, axis=0)], [prediction["generalization_error"].values]) >= 0.9
     assert r_squared([np.mean(behavior, axis=0)], [prediction["behavior"].values]) >= 0.9
@@ -198,7 +200,8 @@ def test_simulated_sessions_round_trip_through_nwb(tmp_path):
     "call, message",
     [
         (lambda: simulate_silent_alignment_sessions(0.0), "init_variance > 0"),
-        (lambda: simulate_lazy_rich_sessions(1.0, chance=1.5, n_hidden=20, n_neurons=4), "chance and ceiling"),
+        (lambda: simulate_lazy_rich_sessions(1.0, chance=1.5, n_hidden=20, n_neurons=4),
+         "chance and ceiling"),
         (lambda: simulate_readout_learning_sessions(eigen_decay=-1.0), "eigen_decay > 0"),
     ],
 )

@@ -107,7 +107,8 @@ def test_predict_function_is_fast():
     assert (time.perf_counter() - start) / 200 < 1e-3
 
 
-@pytest.mark.parametrize("params, message", [({"gamma0": -1.0}, "gamma0 >= 0"), ({"d_eff": 0.5}, "d_eff >= 1")])
+@pytest.mark.parametrize("params, message", [({"gamma0": -1.0}, "gamma0 >= 0"),
+                                             ({"d_eff": 0.5}, "d_eff >= 1")])
 def test_bad_parameters_raise_fit_error(params, message):
     values = {"gamma0": 1.0, "d_eff": 20.0, "chance": 0.5, "ceiling": 1.0} | params
     with pytest.raises(FitError, match=message):

@@ -118,7 +118,8 @@ def test_finite_size_excess_shrinks_with_data():
 
 def test_power_law_helper_normalises_both_spectra():
     expected = kernel_generalization_error(3.0 * EIGENVALUES, TARGET_POWER, REFERENCE_N_TRAIN)
-    np.testing.assert_allclose(power_law_generalization_error(REFERENCE_N_TRAIN, 1.5, 2.0), expected, rtol=1e-10)
+    got = power_law_generalization_error(REFERENCE_N_TRAIN, 1.5, 2.0)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
 
 
 @pytest.mark.parametrize(

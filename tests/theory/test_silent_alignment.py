@@ -51,7 +51,8 @@ def test_alignment_rises_before_behaviour(init_variance):
     midpoint = 0.5 * (alignment[0] + alignment[-1])
     align_time = times[np.argmax(alignment >= midpoint)]
     behave_time = times[np.argmax(behavior >= 0.5)]
-    # alignment's midpoint needs K/sigma^2 = sqrt(1 + (u/sigma^2)^2) ~ 3.4, i.e. u ~ 3.2 sigma^2: t ~ log(6.4)/2
+    # alignment's midpoint needs K/sigma^2 = sqrt(1 + (u/sigma^2)^2) ~ 3.4, i.e. u ~ 3.2 sigma^2:
+    # t ~ log(6.4)/2
     assert align_time == pytest.approx(0.5 * np.log(6.4), abs=0.1)
     assert behave_time - align_time > 0.5 * np.log(1.0 / init_variance) - 1.2
     assert behavior[times == align_time][0] < 0.01  # behaviour still flat while the kernel aligns
