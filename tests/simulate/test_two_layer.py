@@ -215,3 +215,11 @@ def test_many_sessions_get_valid_consecutive_dates():
                                           n_neurons=4, n_trials=1, n_hidden=20, rng=0)
     starts = [r.attrs["session_start_time"] for r in session_recordings(tree).values()]
     assert starts[0] == "2026-01-01T09:00:00" and starts[-1] == "2026-03-11T09:00:00"
+
+
+def test_only_gamma0_times_target_amplitude_matters():
+    # dDelta/dt = -2 sqrt(1 + gamma0^2 (y - Delta)^2) Delta: Delta/y depends on gamma0 y alone
+    times = np.array([0.25, 0.5, 1.0])
+    run = train_two_layer_linear(times, richness=1.0, target_scale=2.0, n_hidden=N_HIDDEN, rng=15)
+    tolerance = 3 * times * task_residual(times, 2.0) * KERNEL_SD
+    assert np.all(np.abs(run.residual / 2.0 - task_residual(times, 2.0)) <= tolerance)

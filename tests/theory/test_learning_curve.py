@@ -193,3 +193,42 @@ def test_model_bad_parameters_raise_fit_error(params, message):
     values = model.defaults() | params
     with pytest.raises(FitError, match=message):
         model.function(np.array([1.0, 10.0]), **values)
+
+
+# --- invariances (property tests) ----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_spectra = st.integers(min_value=2, max_value=30).flatmap(
+    lambda m: st.tuples(
+        st.lists(st.floats(1e-4, 10.0), min_size=m, max_size=m),
+        st.lists(st.floats(0.0, 1.0), min_size=m, max_size=m),
+    )
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_spectra, st.floats(0.5, 50.0), st.floats(1e-4, 1.0), st.floats(1e-3, 1e3), st.randoms())
+def test_invariant_to_mode_order_and_to_common_scale_of_kernel_and_ridge(spectrum, n_train, ridge, scale,
+                                                                         random):
+    eta, power = np.array(spectrum[0]), np.array(spectrum[1])
+    order = np.arange(eta.size)
+    random.shuffle(order)
+    base = kernel_generalization_error(eta, power, n_train, ridge=ridge, noise=0.1)
+    permuted = kernel_generalization_error(eta[order], power[order], n_train, ridge=ridge, noise=0.1)
+    scaled = kernel_generalization_error(scale * eta, power, n_train, ridge=scale * ridge, noise=0.1)
+    np.testing.assert_allclose(permuted, base, rtol=1e-9)
+    np.testing.assert_allclose(scaled, base, rtol=1e-7)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_spectra, st.floats(1e-4, 1.0))
+def test_error_is_linear_in_target_power(spectrum, ridge):
+    # (not monotone in P' in general: target power in low modes can make E_g rise above sum v^2 at first,
+    # the non-monotonic curves of Canatar et al. 2021)
+    eta, power = np.array(spectrum[0]), np.array(spectrum[1])
+    n_train = np.array([0.5, 2.0, 8.0, 32.0])
+    error = kernel_generalization_error(eta, power, n_train, ridge=ridge)
+    np.testing.assert_allclose(kernel_generalization_error(eta, 3.0 * power, n_train, ridge=ridge), 3.0 * error,
+                               rtol=1e-9, atol=1e-300)
