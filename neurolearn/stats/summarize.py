@@ -134,7 +134,10 @@ def summarize(
     # stage 1: per-session sufficient statistics and single-session statistics
     options = dict(target=target, by=by, behavior=behavior, unbiased=unbiased, left=left, right=right, ridge=ridge,
                    n_modes=n_modes, spectral_max_boot=spectral_max_boot)
-    tasks = [dask.delayed(_session_part)(key, rec, w, options) for (key, rec), w in zip(recordings.items(), weights)]
+    # dask threads run sessions side by side: BLAS threads inside each task would only oversubscribe the cores
+    blas_threads = 1 if scheduler in ("threads", "threading") else None
+    tasks = [dask.delayed(_with_blas_threads)(_session_part, blas_threads, key, rec, w, options)
+             for (key, rec), w in zip(recordings.items(), weights)]
     parts = list(dask.compute(*tasks, scheduler=scheduler))
 
     # stage 2 and 3: pairwise statistics on the conditions every session shares
@@ -143,7 +146,8 @@ def summarize(
     shared_stats = [s.select_conditions(common) for s in stats]
 
     def map_sessions(function, items):
-        return list(dask.compute(*[dask.delayed(function)(item) for item in items], scheduler=scheduler))
+        tasks = [dask.delayed(_with_blas_threads)(function, blas_threads, item) for item in items]
+        return list(dask.compute(*tasks, scheduler=scheduler))
 
     centred_terms = pairwise_kernel_terms(shared_stats, centred=True, unbiased=unbiased, weights=weights,
                                           map_sessions=map_sessions)
@@ -241,6 +245,15 @@ def behavior_estimate(recording: xr.DataArray, behavior: str = "correct", level:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return p, float(np.sqrt(p * (1 - p) / n)), (float(centre - half), float(centre + half))
+
+
+def _with_blas_threads(function, limit, *args):
+    if limit is None:
+        return function(*args)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limit):
+        return function(*args)
 
 
 def _session_part(key, recording, weights, options):
