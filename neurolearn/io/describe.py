@@ -1,4 +1,7 @@
-"""``describe_file``: what an NWB file holds that :func:`neurolearn.read_nwb` could read (``neurolearn info``)."""
+"""``describe_file``: what an NWB file holds that :func:`neurolearn.read_nwb` can read.
+
+Used by ``neurolearn info FILE``.
+"""
 
 from __future__ import annotations
 
@@ -72,7 +75,8 @@ def _describe(handle, label) -> dict:
         n_units = int(index.shape[0]) if isinstance(index, h5py.Dataset) else (1 if n_spikes else 0)
         units.append({"path": path, "n_units": n_units, "n_spikes": n_spikes})
     rois = [
-        {"path": p, "shape": list(handle[p]["data"].shape), "parent": parent} for p, parent in found.roi_series
+        {"path": p, "shape": list(handle[p]["data"].shape), "parent": parent}
+        for p, parent in found.roi_series
     ]
     series = [{"path": p, "type": kind, "shape": list(shape)} for p, kind, shape in found.timeseries]
     intervals = []
@@ -127,10 +131,13 @@ def format_description(description: dict) -> str:
     if not description.get("supported", True):
         lines.append(f"  not supported: {description.get('problem', '')}")
         return "\n".join(lines)
-    lines.append(f"  session: {description['session_id']}, started {description['session_start_time'] or '?'}")
+    started = description["session_start_time"] or "?"
+    lines.append(f"  session: {description['session_id']}, started {started}")
     if description["units"]:
         lines.append("  units:")
-        lines += [f"    /{u['path']}: {u['n_units']} units, {u['n_spikes']} spikes" for u in description["units"]]
+        lines += [
+            f"    /{u['path']}: {u['n_units']} units, {u['n_spikes']} spikes" for u in description["units"]
+        ]
     if description["roi_response_series"]:
         lines.append("  ROI response series:")
         lines += [
@@ -140,7 +147,8 @@ def format_description(description: dict) -> str:
     if description["timeseries"]:
         lines.append("  other time series:")
         lines += [
-            f"    /{t['path']}: {t['type']} {' x '.join(map(str, t['shape']))}" for t in description["timeseries"]
+            f"    /{t['path']}: {t['type']} {' x '.join(map(str, t['shape']))}"
+            for t in description["timeseries"]
         ]
     if description["intervals"]:
         lines.append("  interval tables:")
@@ -151,5 +159,7 @@ def format_description(description: dict) -> str:
     else:
         lines.append("  interval tables: none")
     default = description.get("default_source")
-    lines.append(f"  default source: /{default}" if default else "  default source: none (pass source=<path>)")
+    lines.append(
+        f"  default source: /{default}" if default else "  default source: none (pass source=<path>)"
+    )
     return "\n".join(lines)

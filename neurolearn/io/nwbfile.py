@@ -1,9 +1,9 @@
 """Open an NWB file read-only and find what is in it, with h5py only.
 
 Everything here works on the raw HDF5 layout rather than pynwb's object model, because that is both faster and
-more forgiving: old files (NWB 2.0b, MatNWB output with array-valued attributes) that pynwb refuses to build
-are still readable group by group. Every failure of h5py is turned into an :class:`~neurolearn.errors.NWBError`
-that names the file.
+more forgiving: old files (NWB 2.0b, MatNWB output with array-valued attributes) that pynwb refuses to
+build are still readable group by group. Every failure of h5py is turned into an
+:class:`~neurolearn.errors.NWBError` that names the file.
 """
 
 from __future__ import annotations
@@ -98,7 +98,9 @@ def _check_version(handle: h5py.File, path: str) -> None:
     if not version:
         found = sorted(handle.keys())
         if not found:
-            raise NWBError(f"{path}: expected an NWB file, found an HDF5 file with no groups and no nwb_version")
+            raise NWBError(
+                f"{path}: expected an NWB file, found an HDF5 file with no groups and no nwb_version"
+            )
         raise NWBError(
             f"{path}: expected an NWB 2.x file (root attribute 'nwb_version'), found none; top-level "
             f"entries: {found}"

@@ -141,7 +141,8 @@ def read_nwb(
         except _LOW_LEVEL_ERRORS as error:
             what = trials if isinstance(trials, str) else type(trials).__name__
             raise NWBError(
-                f"{label}: could not read source {source!r} with trials {what!r}: {type(error).__name__}: {error}"
+                f"{label}: could not read source {source!r} with trials {what!r}: "
+                f"{type(error).__name__}: {error}"
             ) from error
     if chunks is not None:
         values = plan.lazy(str(Path(label).resolve()), _parse_chunks(chunks, plan.shape[:2]))
@@ -242,7 +243,9 @@ def _plan(handle, label, source, trials, align, window, bin_size, rates, nan_pol
 
 def _resolve_source(handle, label, source) -> tuple[str, str]:
     if not isinstance(source, str) or not source:
-        raise NWBError(f"{label}: expected source='auto' or the path of an object in the file, found {source!r}")
+        raise NWBError(
+            f"{label}: expected source='auto' or the path of an object in the file, found {source!r}"
+        )
     if source != "auto":
         key = source.strip("/")
         obj = handle.get(key)
@@ -251,10 +254,11 @@ def _resolve_source(handle, label, source) -> tuple[str, str]:
         if is_timeseries(obj):
             return key, "series"
         found = find_sources(handle)
-        what = "nothing" if obj is None else f"a {neurodata_type(obj) or type(obj).__name__} without data/spike times"
+        kind = neurodata_type(obj) or type(obj).__name__
+        what = "nothing" if obj is None else f"a {kind} without data/spike times"
         raise NWBError(
-            f"{label}: expected {source!r} to be a Units table or a TimeSeries, found {what}; readable sources: "
-            f"{_candidates(found)}"
+            f"{label}: expected {source!r} to be a Units table or a TimeSeries, found {what}; "
+            f"readable sources: {_candidates(found)}"
         )
     if is_units_table(handle.get("units")):
         return "units", "units"  # the common case needs no walk through the file
@@ -276,8 +280,9 @@ def _resolve_source(handle, label, source) -> tuple[str, str]:
                 f"{series}; pass source=<one of them>"
             )
     raise NWBError(
-        f"{label}: expected neural data (a Units table or a RoiResponseSeries), found none; other TimeSeries: "
-        f"{[f'{p} {list(s)}' for p, _, s in found.timeseries] or 'none'}; pass source=<path> to read one of them"
+        f"{label}: expected neural data (a Units table or a RoiResponseSeries), found none; "
+        f"other TimeSeries: {[f'{p} {list(s)}' for p, _, s in found.timeseries] or 'none'}; "
+        "pass source=<path> to read one of them"
     )
 
 
@@ -309,7 +314,9 @@ def _plan_units(group, plan: _Plan) -> None:
     label = f"{plan.label}: units table {plan.object_path!r}"
     spike_times = group["spike_times"]
     if spike_times.ndim != 1 or spike_times.dtype.kind not in "iuf":
-        raise NWBError(f"{label}: expected 1-D numeric spike_times, found {spike_times.dtype} {spike_times.shape}")
+        raise NWBError(
+            f"{label}: expected 1-D numeric spike_times, found {spike_times.dtype} {spike_times.shape}"
+        )
     n_spikes = spike_times.shape[0]
     ends = _index_ends(group, "spike_times", n_spikes, label)
     ids = table_ids(group)
@@ -385,7 +392,8 @@ def _units_span_from_file(handle, plan: _Plan) -> tuple[float, float]:
         return (np.inf, -np.inf)
     firsts = spike_times[np.unique(bounds[:, 0])]
     lasts = spike_times[np.unique(bounds[:, 1] - 1)]
-    return float(np.nanmin(np.concatenate([firsts, lasts]))), float(np.nanmax(np.concatenate([firsts, lasts])))
+    both = np.concatenate([firsts, lasts])
+    return float(np.nanmin(both)), float(np.nanmax(both))
 
 
 def _check_units_extent(span, plan: _Plan) -> None:
@@ -396,8 +404,9 @@ def _check_units_extent(span, plan: _Plan) -> None:
     outside = (plan.edges[:, -1] <= first) | (plan.edges[:, 0] > last)
     if outside.all():
         raise NWBError(
-            f"{label}: expected trial windows inside the recording (spikes from {first:.6g} s to {last:.6g} s), "
-            f"found all {outside.size} windows outside it (first window {plan.edges[0, 0]:.6g}-"
+            f"{label}: expected trial windows inside the recording (spikes from {first:.6g} s to "
+            f"{last:.6g} s), found all {outside.size} windows outside it "
+            f"(first window {plan.edges[0, 0]:.6g}-"
             f"{plan.edges[0, -1]:.6g} s); check window= and align="
         )
     if outside.any():
@@ -414,7 +423,8 @@ def _plan_series(handle, group, plan: _Plan) -> None:
     data = group["data"]
     if data.ndim not in (1, 2) or data.dtype.kind not in "biuf":
         raise NWBError(
-            f"{label}: expected numeric data of shape (time,) or (time, channels), found {data.dtype} {data.shape}"
+            f"{label}: expected numeric data of shape (time,) or (time, channels), found {data.dtype} "
+            f"{data.shape}"
         )
     n_samples = data.shape[0]
     if n_samples == 0:
@@ -535,8 +545,9 @@ def _count_units(handle, plan: _Plan, trials, neurons, block_values: int = 1 << 
             unit = group_end
         if unsorted:
             warnings.warn(
-                f"{plan.label}: units table {plan.object_path!r}: spike times of {len(unsorted)} unit(s) were not "
-                f"sorted ({n_steps} out-of-order steps, units {unsorted[:10]}); sorted them before counting",
+                f"{plan.label}: units table {plan.object_path!r}: spike times of {len(unsorted)} unit(s) "
+                f"were not sorted ({n_steps} out-of-order steps, units {unsorted[:10]}); sorted them before "
+                "counting",
                 UserWarning,
                 stacklevel=3,
             )
@@ -563,16 +574,19 @@ def _read_series_block(handle, plan: _Plan, trials, neurons) -> np.ndarray:
         try:
             means, n_nan = segment_means(rows, positions - lo, omit_nan=plan.nan_policy == "omit")
         except _NaNFound as found:
-            what = "windows with only NaN/inf samples" if found.all_nan else "NaN/inf samples inside trial windows"
+            if found.all_nan:
+                what = "windows with only NaN/inf samples"
+            else:
+                what = "NaN/inf samples inside trial windows"
             raise NWBError(
                 f"{plan.label}: TimeSeries {plan.object_path!r}: expected finite samples, found {what} "
-                f"({found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs); pass nan_policy='omit' "
-                f"to average the remaining samples"
+                f"({found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs); pass "
+                "nan_policy='omit' to average the remaining samples"
             ) from None
     if n_nan:
         warnings.warn(
-            f"{plan.label}: TimeSeries {plan.object_path!r}: left {n_nan} NaN/inf samples out of the window means "
-            f"(nan_policy='omit')",
+            f"{plan.label}: TimeSeries {plan.object_path!r}: left {n_nan} NaN/inf samples out of the window "
+            "means (nan_policy='omit')",
             UserWarning,
             stacklevel=4,
         )
@@ -587,7 +601,9 @@ def _read_series_block(handle, plan: _Plan, trials, neurons) -> np.ndarray:
 
 def _parse_chunks(chunks, shape) -> tuple[int, int]:
     if isinstance(chunks, bool):
-        raise NWBError(f"expected chunks= an int or a dict like {{'trial': 100, 'neuron': 50}}, found {chunks!r}")
+        raise NWBError(
+            f"expected chunks= an int or a dict like {{'trial': 100, 'neuron': 50}}, found {chunks!r}"
+        )
     if isinstance(chunks, int):
         chunks = {"trial": chunks, "neuron": chunks}
     if not isinstance(chunks, dict) or set(chunks) - {"trial", "neuron", "time"}:
@@ -612,15 +628,17 @@ def _lazy_array(plan: _Plan, path: str, chunk_sizes):
     trial_chunks = _split(shape[0], chunk_sizes[0])
     neuron_chunks = _split(shape[1], chunk_sizes[1])
     stat = os.stat(path)
-    name = "read_nwb-" + tokenize(path, stat.st_mtime_ns, plan.object_path, plan.edges, plan.rates, plan.nan_policy)
+    token = tokenize(path, stat.st_mtime_ns, plan.object_path, plan.edges, plan.rates, plan.nan_policy)
+    name = "read_nwb-" + token
     graph = {}
     trial_start = 0
     for i, n_trials in enumerate(trial_chunks):
         neuron_start = 0
         for j, n_neurons in enumerate(neuron_chunks):
             key = (name, i, j) + ((0,) if plan.binned else ())
-            block = (slice(trial_start, trial_start + n_trials), slice(neuron_start, neuron_start + n_neurons))
-            graph[key] = (_read_block_from_path, path, plan, block[0], block[1])
+            trial_block = slice(trial_start, trial_start + n_trials)
+            neuron_block = slice(neuron_start, neuron_start + n_neurons)
+            graph[key] = (_read_block_from_path, path, plan, trial_block, neuron_block)
             neuron_start += n_neurons
         trial_start += n_trials
     chunks = (trial_chunks, neuron_chunks) + (((shape[2],),) if plan.binned else ())
@@ -641,7 +659,9 @@ def _read_block_from_path(path: str, plan: _Plan, trials: slice, neurons: slice)
         except NeurolearnError:
             raise
         except _LOW_LEVEL_ERRORS as error:
-            raise NWBError(f"{path}: could not read {plan.object_path!r}: {type(error).__name__}: {error}") from error
+            raise NWBError(
+                f"{path}: could not read {plan.object_path!r}: {type(error).__name__}: {error}"
+            ) from error
 
 
 # --- labelling --------------------------------------------------------------------------------------------

@@ -107,7 +107,8 @@ def segment_sums_streamed(dataset, positions: np.ndarray, columns=slice(None), b
     one_dimensional = dataset.ndim == 1
     n_channels = 1 if one_dimensional else len(range(*columns.indices(dataset.shape[1])))
     rows_per_block = max(1, block_bytes // (8 * max(n_channels, 1)))
-    buffer = np.empty((rows_per_block,) if one_dimensional else (rows_per_block, n_channels), dtype=dataset.dtype)
+    buffer_shape = (rows_per_block,) if one_dimensional else (rows_per_block, n_channels)
+    buffer = np.empty(buffer_shape, dtype=dataset.dtype)
     order = np.argsort(seg_lo, kind="stable")
     sorted_lo, sorted_hi = seg_lo[order], seg_hi[order]
     reach = np.maximum.accumulate(sorted_hi)  # segments before k0 end before the block starts

@@ -239,7 +239,7 @@ def _add_trials(nwbfile, recording, align, window):
 
     stop = align + max(window[1], 0.0)
     columns = [
-        VectorData(name="start_time", description="trial start (s); the window is relative to it", data=align),
+        VectorData(name="start_time", description="trial start (s); windows are relative to it", data=align),
         VectorData(name="stop_time", description="trial stop (s)", data=stop),
     ]
     for name, coord in recording.coords.items():
@@ -252,11 +252,16 @@ def _add_trials(nwbfile, recording, align, window):
     ids = recording.coords["trial"].values if "trial" in recording.coords else np.arange(len(align))
     if np.asarray(ids).dtype.kind not in "iu":
         ids = np.arange(len(align))
-    nwbfile.trials = TimeIntervals(name="trials", description="simulated trials", columns=columns, id=list(ids))
+    nwbfile.trials = TimeIntervals(
+        name="trials", description="simulated trials", columns=columns, id=list(ids)
+    )
 
 
 def _neuron_ids(recording) -> list[int]:
-    ids = recording.coords["neuron"].values if "neuron" in recording.coords else np.arange(recording.sizes["neuron"])
+    if "neuron" in recording.coords:
+        ids = recording.coords["neuron"].values
+    else:
+        ids = np.arange(recording.sizes["neuron"])
     if np.asarray(ids).dtype.kind not in "iu":
         raise DataError(f"expected integer neuron ids (NWB table ids), found {np.asarray(ids).dtype}")
     return [int(i) for i in ids]
@@ -296,10 +301,13 @@ def _add_units(nwbfile, recording, counts, edges, rng, gap_spikes):
     index = VectorIndex(name="spike_times_index", data=ends, target=spike_times)
     columns = [spike_times, index]
     for name, coord in recording.coords.items():
-        if name != "neuron" and coord.dims == ("neuron",) and np.asarray(coord.values).dtype.kind in "biufUSO":
+        scalar = np.asarray(coord.values).dtype.kind in "biufUSO"
+        if name != "neuron" and coord.dims == ("neuron",) and scalar:
             columns.append(VectorData(name=str(name), description=f"neuron coord {name}",
                                       data=_column_data(np.asarray(coord.values))))
-    nwbfile.units = Units(name="units", id=_neuron_ids(recording), columns=columns, description="simulated units")
+    nwbfile.units = Units(
+        name="units", id=_neuron_ids(recording), columns=columns, description="simulated units"
+    )
 
 
 def _add_ophys(nwbfile, recording, values, edges, rng, frame_rate, use_timestamps):
@@ -318,8 +326,8 @@ def _add_ophys(nwbfile, recording, values, edges, rng, frame_rate, use_timestamp
         positions = sample_positions(edges, rate=frame_rate, starting_time=0.0)
     if np.any(np.diff(positions, axis=1) <= 0):
         raise DataError(
-            f"expected at least one frame per window/bin at frame_rate={frame_rate} Hz, found bins shorter than "
-            f"a frame ({(edges[0, 1] - edges[0, 0]):.4g} s); raise frame_rate"
+            f"expected at least one frame per window/bin at frame_rate={frame_rate} Hz, found bins shorter "
+            f"than a frame ({(edges[0, 1] - edges[0, 0]):.4g} s); raise frame_rate"
         )
     data = 0.1 * rng.standard_normal((n_frames, n_neurons))
     for trial in range(n_trials):
