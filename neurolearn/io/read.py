@@ -254,8 +254,9 @@ def _resolve_source(handle, label, source) -> tuple[str, str]:
         if is_timeseries(obj):
             return key, "series"
         found = find_sources(handle)
-        kind = neurodata_type(obj) or type(obj).__name__
-        what = "nothing" if obj is None else f"a {kind} without data/spike times"
+        what = "nothing"
+        if obj is not None:
+            what = f"a {neurodata_type(obj) or type(obj).__name__} without data/spike times"
         raise NWBError(
             f"{label}: expected {source!r} to be a Units table or a TimeSeries, found {what}; "
             f"readable sources: {_candidates(found)}"
