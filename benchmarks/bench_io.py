@@ -61,13 +61,15 @@ def make_units_file(folder: Path, rng) -> Path:
     # about 5% of spikes are written between trials, so windows hold the rest
     mean_count = 0.95 * N_SPIKES / (N_UNITS * N_TRIALS)
     counts = rng.poisson(rng.gamma(4.0, mean_count / 4.0, size=(1, N_UNITS)), size=(N_TRIALS, N_UNITS))
-    recording = xr.DataArray(counts, dims=("trial", "neuron"), attrs={"window": WINDOW, "session_id": "bench"})
+    attrs = {"window": WINDOW, "session_id": "bench"}
+    recording = xr.DataArray(counts, dims=("trial", "neuron"), attrs=attrs)
     return write_recording_nwb(recording, folder / "units.nwb", rng=rng, gap=0.5)
 
 
 def make_ophys_file(folder: Path, rng) -> Path:
     values = rng.normal(0.0, 1.0, size=(N_TRIALS, N_ROIS))
-    recording = xr.DataArray(values, dims=("trial", "neuron"), attrs={"window": WINDOW, "session_id": "bench2p"})
+    attrs = {"window": WINDOW, "session_id": "bench2p"}
+    recording = xr.DataArray(values, dims=("trial", "neuron"), attrs=attrs)
     path = write_recording_nwb(recording, folder / "ophys.nwb", kind="ophys", rng=rng, frame_rate=FRAME_RATE)
     return path, values
 
@@ -151,8 +153,8 @@ def main() -> int:
         t_ours, ours, t_raw, raw = best_of_pair(lambda: read_nwb(units_path, window=WINDOW),
                                                 lambda: raw_counts(units_path))
         assert np.array_equal(ours.values, raw), "read_nwb counts differ from the raw baseline"
-        rows.append(("counts (trial, neuron)", "raw h5py+searchsorted", t_ours, t_raw, t_ours / t_raw, "<= 1.5",
-                     t_ours / t_raw <= 1.5))
+        rows.append(("counts (trial, neuron)", "raw h5py+searchsorted", t_ours, t_raw, t_ours / t_raw,
+                     "<= 1.5", t_ours / t_raw <= 1.5))
         # pynapple (through pynwb) caches per path, so a repeated read of one path is cheaper than reading a
         # session for the first time; time both: the same path again, and fresh copies (a new session each)
         t_nap, nap_counts = best_of(lambda: pynapple_counts(units_path), repeats=3)
@@ -171,7 +173,8 @@ def main() -> int:
 
         bin_size = (WINDOW[1] - WINDOW[0]) / N_BINS
         t_binned, binned, t_bincount, reference = best_of_pair(
-            lambda: read_nwb(units_path, window=WINDOW, bin_size=bin_size), lambda: bincount_counts(units_path)
+            lambda: read_nwb(units_path, window=WINDOW, bin_size=bin_size),
+            lambda: bincount_counts(units_path),
         )
         agreement = float(np.mean(binned.values == reference))
         assert binned.values.sum() == reference.sum() and agreement > 0.9999, agreement
@@ -181,15 +184,19 @@ def main() -> int:
         t_ophys, means, t_rows, _ = best_of_pair(lambda: read_nwb(ophys_path, window=WINDOW),
                                                  lambda: raw_rows(ophys_path), repeats=11)
         np.testing.assert_allclose(means.values, ophys_truth, atol=1e-9)
-        rows.append(("ophys window means", "h5py read of needed rows", t_ophys, t_rows, t_ophys / t_rows, "<= 1.5",
-                     t_ophys / t_rows <= 1.5))
+        rows.append(("ophys window means", "h5py read of needed rows", t_ophys, t_rows, t_ophys / t_rows,
+                     "<= 1.5", t_ophys / t_rows <= 1.5))
 
     print()
-    header = f"{'task':<26}{'baseline':<27}{'neurolearn (s)':>15}{'baseline (s)':>14}{'ratio':>8}  {'target':<17}ok"
+    header = (
+        f"{'task':<26}{'baseline':<27}{'neurolearn (s)':>15}{'baseline (s)':>14}{'ratio':>8}  "
+        f"{'target':<17}ok"
+    )
     print(header)
     print("-" * len(header))
     for task, baseline, ours_s, base_s, ratio, target, ok in rows:
-        print(f"{task:<26}{baseline:<27}{ours_s:>15.4f}{base_s:>14.4f}{ratio:>8.2f}  {target:<17}{'yes' if ok else 'NO'}")
+        verdict = "yes" if ok else "NO"
+        print(f"{task:<26}{baseline:<27}{ours_s:>15.4f}{base_s:>14.4f}{ratio:>8.2f}  {target:<17}{verdict}")
     return 0 if all(row[-1] for row in rows) else 1
 
 

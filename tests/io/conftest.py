@@ -43,7 +43,8 @@ def add_trials(nwbfile, starts, stops, **columns):
 
 def add_units(nwbfile, spike_trains, ids=None):
     for number, train in enumerate(spike_trains):
-        nwbfile.add_unit(spike_times=np.asarray(train, dtype=float), id=None if ids is None else int(ids[number]))
+        unit_id = None if ids is None else int(ids[number])
+        nwbfile.add_unit(spike_times=np.asarray(train, dtype=float), id=unit_id)
 
 
 @pytest.fixture

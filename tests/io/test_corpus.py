@@ -73,7 +73,8 @@ def _first_sample_window(path, source):
         group = handle[source]
         if "spike_times" in group:
             times = group["spike_times"][()]
-            return pd.DataFrame({"start_time": [float(np.nanmin(times))] if times.size else [0.0]}), (0.0, 1.0)
+            first = float(np.nanmin(times)) if times.size else 0.0
+            return pd.DataFrame({"start_time": [first]}), (0.0, 1.0)
         if "timestamps" in group:
             stamps = group["timestamps"][()]
             if stamps.size == 0:

@@ -42,7 +42,7 @@ def _bad_inputs(tmp_path, units_file):
         "empty hdf5": (empty, "HDF5 file with no groups and no nwb_version"),
         "truncated": (_truncated_copy(units_file, tmp_path / "truncated.nwb"), "damaged or truncated"),
         "no version": (no_version, r"expected an NWB 2.x file .*top-level entries: \['acquisition'\]"),
-        "nwb 1.x": (nwb1, r"NWB 1.x file \(version NWB-1.0.6\) is not supported; expected NWB 2.x. Convert it"),
+        "nwb 1.x": (nwb1, r"NWB 1.x file \(version NWB-1.0.6\) is not supported; expected NWB 2.x. Convert"),
     }
 
 
@@ -63,7 +63,8 @@ def test_describe_file_refuses_or_reports_unsupported(tmp_path, units_file, case
     if case == "nwb 1.x":
         before = file_hash(path)
         info = describe_file(path)
-        assert info["supported"] is False and "NWB 1.x" in info["problem"] and info["nwb_version"] == "NWB-1.0.6"
+        assert info["supported"] is False and "NWB 1.x" in info["problem"]
+        assert info["nwb_version"] == "NWB-1.0.6"
         assert file_hash(path) == before
     else:
         with pytest.raises(NWBError, match=message):

@@ -44,7 +44,9 @@ def test_sessions_are_ordered_by_start_time_not_file_name(tmp_path, rng):
 
 def test_a_list_of_paths_and_repeated_session_ids_get_unique_names(tmp_path, rng):
     paths = [
-        write_recording_nwb(_session(rng, "mouse1/day1", f"2026-03-0{d}T09:00:00", [0], 2), tmp_path / f"{d}.nwb")
+        write_recording_nwb(
+            _session(rng, "mouse1/day1", f"2026-03-0{d}T09:00:00", [0], 2), tmp_path / f"{d}.nwb"
+        )
         for d in (1, 2)
     ]
     tree = read_sessions(paths, window=(0.0, 0.5))

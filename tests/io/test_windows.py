@@ -1,4 +1,4 @@
-"""The numeric core: counts and means per window/bin against plain loops, including spikes on and next to edges."""
+"""The numeric core: counts and means per window/bin against plain loops, spikes on and next to edges."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ def test_segment_means_equal_a_loop(rng, overlapping):
     if overlapping:
         positions = np.array([[50, 60, 70], [10, 20, 30], [55, 65, 75]])
     else:
-        positions = np.array([[0, 5, 12], [12, 13, 20], [150, 170, 200]])  # adjacent, and ending at the last row
+        # adjacent windows, and one ending at the last row
+        positions = np.array([[0, 5, 12], [12, 13, 20], [150, 170, 200]])
     means, n_nan = segment_means(data, positions)
     np.testing.assert_allclose(means, loop_means(data, positions), atol=1e-12)
     assert n_nan == 0
@@ -95,4 +96,5 @@ def test_streamed_sums_equal_a_loop_across_many_small_blocks(tmp_path, rng, one_
         sums = segment_sums_streamed(handle["data"], positions, block_bytes=8 * 4 * 7)  # 7-row blocks
     as_2d = data.reshape(500, -1)
     counts = np.diff(positions, axis=1).reshape(-1, 1)
-    np.testing.assert_allclose(sums / counts, loop_means(as_2d, positions).reshape(-1, as_2d.shape[1]), atol=1e-12)
+    expected = loop_means(as_2d, positions).reshape(-1, as_2d.shape[1])
+    np.testing.assert_allclose(sums / counts, expected, atol=1e-12)

@@ -70,8 +70,8 @@ def test_written_files_are_valid_nwb(tmp_path, rng):
 
 def test_sessions_from_a_tree_round_trip_in_start_order(tmp_path):
     recordings = [
-        make_recording(np.eye(2), n_trials=2, session_id=f"day{d}", session_start_time=f"2026-01-0{d}T09:00:00",
-                       neuron_ids=[1, 2], rng=d)
+        make_recording(np.eye(2), n_trials=2, session_id=f"day{d}",
+                       session_start_time=f"2026-01-0{d}T09:00:00", neuron_ids=[1, 2], rng=d)
         for d in (3, 1, 2)
     ]
     paths = write_sessions_nwb(make_session_tree(recordings), tmp_path, kind="ophys", rng=0)
