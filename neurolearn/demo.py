@@ -23,7 +23,8 @@ from pathlib import Path
 
 from neurolearn.errors import DataError, NeurolearnError
 
-__all__ = ["EXAMPLES", "Example", "find_data_dir", "run_demo", "classify_regime", "DemoResult"]
+__all__ = ["EXAMPLES", "Example", "find_data_dir", "run_demo", "classify_regime", "post_saturation_trend",
+           "DemoResult"]
 
 #: Marker file that identifies the example-data folder.
 MANIFEST = "examples.json"
@@ -214,7 +215,7 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
                     # the data's own facts (e.g. seconds per step) are recorded with the data
                     fits.append(_fit(stats, model, spec.get("fixed", {}) | fixed, observables, label, quick))
             files.append(write_fits(fits, out / f"{example.name}_fits.json"))
-            row.update(classify_regime(example, fits))
+            row.update(classify_regime(example, fits, stats))
         except (NeurolearnError, ImportError, AttributeError) as error:
             # a component missing or refusing the data: say so in the table, never invent numbers
             say.line(f"  !! {example.title}: {type(error).__name__}: {_short(error)}")
@@ -251,7 +252,7 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
     return DemoResult(table, report, figures, files, stats_by_name, fits_by_name, seconds)
 
 
-def classify_regime(example: Example, fits) -> dict:
+def classify_regime(example: Example, fits, stats=None) -> dict:
     """Which regime the fits put a dataset in, read from fitted parameters and their 95% intervals.
 
     Rules (stated so that a reader can check them against the printed numbers):
@@ -261,8 +262,11 @@ def classify_regime(example: Example, fits) -> dict:
       frozen-kernel hypothesis (``gamma0`` fixed near 0, the second fit) explains the data as well as the free
       fit (AIC not worse by more than 2) and the interval of ``gamma0`` reaches the lazy limit (below 0.1);
       *undetermined* otherwise.
-    * ``overtraining``: *hidden progress* if the interval of ``margin_gain`` (margin gained per unit of the
-      logistic margin scale, which keeps growing ~log t after behaviour saturates) excludes 0.
+    * ``overtraining``: *hidden progress* if the representation's max-margin keeps growing after behaviour
+      has saturated: the weighted least-squares slope of ``margin`` over the sessions from saturation on
+      (:func:`post_saturation_trend`) has a 95% interval above 0; *not detected* otherwise. (The fitted
+      model's ``margin_gain`` alone cannot decide it: a squared-loss network's margin also grows while it
+      learns, then stops.)
     * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` lies above the
       fitted bulk radius (the learned outlier eigenvalue stands out of the bulk), both pinned down by the data;
       its timescale ``-dt/log(rho_star)`` is reported. Needs dynamics statistics (``outlier_eigenvalue`` or
@@ -300,9 +304,13 @@ def classify_regime(example: Example, fits) -> dict:
             regime = "undetermined"
         return {"best model": best, "regime": regime, "evidence": evidence}
     if first.model == "overtraining":
-        value, (lower, upper) = first.params["margin_gain"], first.ci.get("margin_gain", nan2)
-        regime = "hidden progress" if lower > 0.0 else "no hidden progress" if upper <= 0.0 else "undetermined"
-        return {"best model": best, "regime": regime, "evidence": f"margin_gain = {_interval(value, lower, upper)}"}
+        if stats is None or "margin" not in stats or "behavior" not in stats:
+            return {"best model": best, "regime": "not determined", "evidence": "no margin/behaviour statistics"}
+        start, slope, (lower, upper) = post_saturation_trend(stats, "margin")
+        regime = "hidden progress" if lower > 0.0 else "not detected"
+        return {"best model": best, "regime": regime,
+                "evidence": f"margin slope after behaviour saturates (session {start}) = "
+                            f"{_interval(slope, lower, upper)} per session"}
     if first.model == "integrator":
         value, (lower, upper) = first.params["rho_star"], first.ci.get("rho_star", nan2)
         bulk = float(first.params.get("bulk", 0.0))
@@ -319,6 +327,52 @@ def classify_regime(example: Example, fits) -> dict:
                   "not learned" if upper <= bulk and pinned else "undetermined")
         return {"best model": best, "regime": regime, "evidence": evidence}
     return {"best model": best, "regime": "not determined", "evidence": f"no regime rule for {first.model!r}"}
+
+
+def post_saturation_trend(stats, name: str, *, tolerance: float = 0.02, level: float = 0.95):
+    """Slope of statistic ``name`` per session from the session where behaviour saturates to the last one.
+
+    Saturation is the first session whose ``behavior`` is within ``tolerance`` of the mean of the last three
+    sessions. The slope is a weighted least-squares line through the per-session values with weights
+    ``1 / name_se**2``; its interval is ``slope +- z * SE`` with ``SE = 1 / sqrt(sum w (x - xbar)^2)``,
+    treating sessions as independent (their bootstrap errors are not, exactly: the same neurons are resampled
+    in every session, which makes the interval approximate).
+
+    Returns
+    -------
+    (int, float, (float, float))
+        Saturation session (position), slope, interval.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> s = np.arange(8)
+    >>> stats = xr.Dataset({"behavior": ("session", np.minimum(0.5 + 0.2 * s, 1.0)),
+    ...                     "margin": ("session", 0.1 * s), "margin_se": ("session", np.full(8, 0.01))})
+    >>> start, slope, (low, high) = post_saturation_trend(stats, "margin")
+    >>> start, round(slope, 6), low > 0
+    (3, 0.1, True)
+    """
+    import numpy as np
+    from scipy.stats import norm
+
+    behavior = np.asarray(stats["behavior"].values, dtype=float)
+    plateau = np.nanmean(behavior[-3:])
+    start = int(np.argmax(behavior >= plateau - tolerance))
+    x = np.arange(behavior.size, dtype=float)[start:]
+    y = np.asarray(stats[name].values, dtype=float)[start:]
+    se = np.asarray(stats[f"{name}_se"].values, dtype=float)[start:]
+    keep = np.isfinite(y) & np.isfinite(se) & (se > 0)
+    x, y, se = x[keep], y[keep], se[keep]
+    if x.size < 3:
+        nan = float("nan")
+        return start, nan, (nan, nan)
+    w = 1.0 / se**2
+    xbar, ybar = np.sum(w * x) / w.sum(), np.sum(w * y) / w.sum()
+    spread = np.sum(w * (x - xbar) ** 2)
+    slope = float(np.sum(w * (x - xbar) * (y - ybar)) / spread)
+    half = float(norm.ppf(0.5 + level / 2) / np.sqrt(spread))
+    return start, slope, (slope - half, slope + half)
 
 
 # --- steps ---------------------------------------------------------------------------------------------
@@ -437,8 +491,8 @@ _SUMMARY = (
 _TABLE_TEXT = (
     "Regime rules (95% profile-likelihood intervals): lazy-rich: rich if the interval of gamma0 lies above 1; "
     "lazy if a frozen kernel (gamma0 fixed near 0) fits as well (dAIC <= 2) and gamma0's interval reaches the "
-    "lazy limit. Overtraining: hidden progress if the margin gain per unit of the ever-growing logistic margin "
-    "scale is above 0. Integrator: learned if the target decay rho* lies above the bulk of untrained "
+    "lazy limit. Overtraining: hidden progress if the representation's margin keeps rising (slope > 0) over the "
+    "sessions after behaviour saturates. Integrator: learned if the target decay rho* lies above the bulk of untrained "
     "eigenvalues. 'truth' is what the simulation that made the data used."
 )
 

@@ -57,6 +57,39 @@ def test_demo_recovers_the_regime_each_dataset_was_simulated_in(demo):
     assert table.loc["Overtraining (hidden progress)", "regime"] == "hidden progress"  # logistic loss
 
 
+def test_post_saturation_trend_is_a_weighted_least_squares_slope(rng):
+    import numpy as np
+    import xarray as xr
+
+    from neurolearn.demo import post_saturation_trend
+
+    behavior = np.array([0.5, 0.7, 0.9, 0.97, 0.98, 0.97, 0.98, 0.98])
+    margin, se = rng.normal(size=8), rng.uniform(0.05, 0.2, size=8)
+    stats = xr.Dataset({"behavior": ("session", behavior), "margin": ("session", margin), "margin_se": ("session", se)})
+    start, slope, (low, high) = post_saturation_trend(stats, "margin")
+    assert start == 3
+    x = np.arange(3, 8)
+    expected = np.polyfit(x, margin[3:], 1, w=1 / se[3:])[0]  # numpy weights multiply residuals: w = 1/se
+    assert abs(slope - expected) < 1e-10
+    # closed-form SE of a weighted slope
+    w = 1 / se[3:] ** 2
+    half = 1.959963984540054 / np.sqrt(np.sum(w * (x - np.sum(w * x) / w.sum()) ** 2))
+    assert abs((high - low) / 2 - half) < 1e-9
+
+
+def test_no_hidden_progress_is_claimed_for_a_squared_loss_network():
+    import neurolearn as nl
+    from neurolearn.demo import EXAMPLES, classify_regime
+    from neurolearn.simulate.logistic import simulate_overtraining_sessions
+
+    # squared error stops learning once the residual is zero: no margin growth after saturation (THEORY.md)
+    tree, _ = simulate_overtraining_sessions(10, loss="mse", steps_per_session=50, n_trials=3, rng=1)
+    stats = nl.summarize(tree, n_boot=40, random_state=0)
+    example = next(e for e in EXAMPLES if e.name == "overtraining")
+    fit = nl.fit(stats, "overtraining", fixed={"onset": 0.0}, n_starts=2, interval=None, random_state=0)
+    assert classify_regime(example, [fit], stats)["regime"] == "not detected"
+
+
 def test_printed_numbers_are_the_fitted_ones(demo):
     out, stdout = demo
     fits = read_fits(out / "rich_fits.json")
