@@ -142,6 +142,7 @@ def train_two_layer_linear(
     n_hidden: int = 2000,
     target_scale: float = 1.0,
     n_recorded: int | None = None,
+    readout_scale: float | None = None,
     rng=None,
 ) -> LinearNetworkRun:
     """Train the two-layer linear network by gradient flow and summarise it at ``times``.
@@ -162,6 +163,9 @@ def train_two_layer_linear(
         ``y``.
     n_recorded : int, optional
         Number of hidden units whose weights are kept (a random subset; default all).
+    readout_scale : float, optional
+        Standard deviation of the initial readout weights ``a_i`` if it differs from ``init_scale`` (an
+        unbalanced initialisation; the first-layer weights keep ``init_scale``).
     rng : numpy.random.Generator or int, optional
 
     Returns
@@ -177,10 +181,11 @@ def train_two_layer_linear(
     times = np.asarray(times, dtype=float)
     if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) < 0) or times[0] < 0:
         raise DataError(f"train_two_layer_linear: expected non-decreasing times >= 0, found {times!r}")
-    if not richness > 0 or not init_scale > 0:
+    readout_scale = init_scale if readout_scale is None else readout_scale
+    if not richness > 0 or not init_scale > 0 or not readout_scale > 0:
         raise DataError(
-            f"train_two_layer_linear: expected richness > 0 and init_scale > 0, "
-            f"found {richness!r}, {init_scale!r}"
+            f"train_two_layer_linear: expected richness, init_scale and readout_scale > 0, "
+            f"found {richness!r}, {init_scale!r}, {readout_scale!r}"
         )
     if n_hidden < 2 or n_hidden % 2:
         raise DataError(f"train_two_layer_linear: expected an even n_hidden >= 2, found {n_hidden}")
@@ -188,7 +193,7 @@ def train_two_layer_linear(
         raise DataError(f"train_two_layer_linear: expected input_dim >= 2, found {input_dim}")
     rng = np.random.default_rng(rng)
     half = n_hidden // 2
-    a_half = init_scale * rng.standard_normal(half)
+    a_half = readout_scale * rng.standard_normal(half)
     w_half = init_scale * rng.standard_normal((half, input_dim))
     readout = np.concatenate([a_half, -a_half])
     weights = np.concatenate([w_half, w_half])
@@ -217,10 +222,12 @@ def train_two_layer_linear(
         np.multiply(a[:, None], gamma0 * residual[None, :], out=out[:, 1:])
         return out
 
-    # The fastest kernel eigenvalue is at most 2 sqrt(sigma^4 + gamma0^2 y^2) (+ finite-N spread); classical
+    # The fastest kernel eigenvalue is at most 2 sqrt(rho^2 + gamma0^2 y^2) with rho the mean initial weight
+    # variance of the two layers (+ finite-N spread); classical
     # RK4 at a quarter of its inverse has local error ~ (1/4)^5 / 120 ~ 1e-5 relative, far below the
     # O(1/sqrt N) finite-width fluctuations the simulation is meant to show.
-    fastest = 2.0 * np.sqrt(init_scale**4 + (gamma0 * y) ** 2) + init_scale**2
+    mean_variance = 0.5 * (init_scale**2 + readout_scale**2)
+    fastest = 2.0 * np.sqrt(mean_variance**2 + (gamma0 * y) ** 2) + max(init_scale, readout_scale) ** 2
     max_step = 0.25 / fastest
 
     summaries = {k: np.empty(times.size) for k in ("residual", "error", "h_y", "h_perp", "m_y", "m_perp")}
@@ -402,6 +409,7 @@ def simulate_silent_alignment_sessions(
     init_variance: float,
     n_sessions: int = 12,
     *,
+    hidden_share: float = 1.0,
     session_interval: float | None = None,
     n_conditions: int = 32,
     n_neurons: int = 100,
@@ -415,10 +423,12 @@ def simulate_silent_alignment_sessions(
 ):
     """Recordings of a two-layer linear network trained from small initial weights (silent alignment).
 
-    The network has ``gamma0 = 1`` and initial weight variance ``sigma^2 = init_variance`` (task singular
-    value ``s = y = 1``), so time is in units of ``1/s``. By default sessions span twice the loss-drop delay
-    ``log(s / sigma^2) / (2 s)`` plus ``2/s`` and the trial noise is ``sigma sqrt(input_dim) / 4``, a quarter
-    of the initial response scale. Everything else is as in :func:`simulate_lazy_rich_sessions`.
+    The network has ``gamma0 = 1``, mean initial weight variance ``rho = init_variance`` over its two layers,
+    split as ``sigma_w^2 = hidden_share * rho`` (first layer, the recorded one) and
+    ``sigma_a^2 = (2 - hidden_share) * rho`` (readout), and task singular value ``s = y = 1``, so time is in
+    units of ``1/s``. By default sessions span twice the loss-drop delay ``log(s / rho) / (2 s)`` plus ``2/s``
+    and the trial noise is ``sigma_w sqrt(input_dim) / 4``, a quarter of the initial response scale.
+    Everything else is as in :func:`simulate_lazy_rich_sessions`.
 
     Returns
     -------
@@ -430,25 +440,31 @@ def simulate_silent_alignment_sessions(
     --------
     >>> tree, truth = simulate_silent_alignment_sessions(0.01, n_sessions=3, n_neurons=20, n_hidden=200,
     ...                                                  rng=0)
-    >>> truth.model, truth.parameters["init_variance"]
-    ('silent-alignment', 0.01)
+    >>> truth.model, truth.parameters["init_variance"], truth.parameters["hidden_share"]
+    ('silent-alignment', 0.01, 1.0)
     """
     if not init_variance > 0:
         raise DataError(
             f"simulate_silent_alignment_sessions: expected init_variance > 0, found {init_variance!r}"
         )
+    if not 0 < hidden_share < 2:
+        raise DataError(
+            f"simulate_silent_alignment_sessions: expected 0 < hidden_share < 2, found {hidden_share!r}"
+        )
+    hidden_variance = hidden_share * init_variance
     if session_interval is None:
         delay = 0.5 * max(np.log(1.0 / init_variance), 0.0)
         session_interval = (2.0 * delay + 2.0) / max(n_sessions - 1, 1)
     if noise_sd is None:
-        noise_sd = 0.25 * np.sqrt(init_variance * input_dim)
+        noise_sd = 0.25 * np.sqrt(hidden_variance * input_dim)
     return _simulate_sessions(
         model="silent-alignment",
-        parameters={"init_variance": float(init_variance), "d_eff": float(input_dim), "chance": chance,
-                    "ceiling": ceiling},
+        parameters={"init_variance": float(init_variance), "hidden_share": float(hidden_share),
+                    "d_eff": float(input_dim), "chance": chance, "ceiling": ceiling},
         training_time=session_interval * np.arange(n_sessions),
         richness=1.0,
-        init_scale=float(np.sqrt(init_variance)),
+        init_scale=float(np.sqrt(hidden_variance)),
+        readout_scale=float(np.sqrt((2.0 - hidden_share) * init_variance)),
         n_conditions=n_conditions,
         n_neurons=n_neurons,
         n_trials=n_trials,
@@ -567,7 +583,7 @@ def simulate_readout_learning_sessions(
 
 
 def _simulate_sessions(*, model, parameters, training_time, richness, init_scale, n_conditions, n_neurons,
-                       n_trials, noise_sd, input_dim, n_hidden, chance, ceiling, rng):
+                       n_trials, noise_sd, input_dim, n_hidden, chance, ceiling, rng, readout_scale=None):
     from neurolearn.simulate.recording import make_recording, make_session_tree
 
     if n_neurons > n_hidden:
@@ -580,7 +596,7 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
     inputs, labels = whitened_probe_set(n_conditions, input_dim, rng)
     run = train_two_layer_linear(
         training_time, richness=richness, init_scale=init_scale, input_dim=input_dim, n_hidden=n_hidden,
-        n_recorded=n_neurons, rng=rng,
+        n_recorded=n_neurons, readout_scale=readout_scale, rng=rng,
     )
     behavior = chance + (ceiling - chance) * (1.0 - np.clip(run.error, 0.0, 1.0))
     responses = run.condition_responses(inputs)

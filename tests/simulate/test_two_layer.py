@@ -79,12 +79,28 @@ def test_small_initialisation_follows_the_mode_strength():
     assert np.all(np.abs(learned - theory) <= 3 * 0.5 * np.sqrt(2.0 / N_HIDDEN) * slope + 1e-4)
 
 
+@pytest.mark.parametrize("hidden_share", [0.3, 1.8])
+def test_unbalanced_small_initialisation_kernel_follows_the_derivation(hidden_share):
+    # u depends on rho = (sigma_a^2 + sigma_w^2)/2 only; the hidden kernel's task eigenvalue is
+    # sqrt(u^2 + rho^2) - (1 - q) rho and its orthogonal eigenvalue stays q rho (silent_alignment docstring)
+    rho, times = 1e-2, np.array([1.0, 2.5, 4.0])
+    run = train_two_layer_linear(times, richness=1.0, init_scale=np.sqrt(hidden_share * rho),
+                                 readout_scale=np.sqrt((2 - hidden_share) * rho), n_hidden=N_HIDDEN, rng=16)
+    u = mode_strength(times, rho)
+    slope = 2 * (1 - u) * np.sqrt(u**2 + rho**2)
+    spread = 3 * 0.5 * np.sqrt(2.0 / N_HIDDEN) * slope + 3 * rho * np.sqrt(2.0 / N_HIDDEN)
+    assert np.all(np.abs((1 - run.residual) - u) <= spread)
+    expected = np.sqrt(u**2 + rho**2) - (1 - hidden_share) * rho
+    assert np.all(np.abs(run.hidden_task_eigenvalue - expected) <= spread + 1e-3)
+    np.testing.assert_allclose(run.hidden_orthogonal_eigenvalue, hidden_share * rho, rtol=3 * KERNEL_SD)
+
+
 def test_training_refuses_bad_arguments():
     with pytest.raises(DataError, match="non-decreasing times"):
         train_two_layer_linear([1.0, 0.5])
     with pytest.raises(DataError, match="even n_hidden"):
         train_two_layer_linear([1.0], n_hidden=7)
-    with pytest.raises(DataError, match="richness > 0"):
+    with pytest.raises(DataError, match="richness, init_scale and readout_scale > 0"):
         train_two_layer_linear([1.0], richness=0.0)
 
 
@@ -134,7 +150,7 @@ def r_squared(measured, predicted):
 def _theory_vs_simulation(simulate, settings):
     measured, predicted = {}, {}
     for index, setting in enumerate(settings):
-        tree, truth = simulate(setting, n_neurons=200, n_hidden=2000, noise_sd=None, rng=100 + index)
+        tree, truth = simulate(**setting, n_neurons=200, n_hidden=2000, rng=100 + index)
         model = MODELS[truth.model]
         prediction = model.predict(truth.training_time, **truth.parameters)
         for name, values in measure_statistics(tree).items():
@@ -145,15 +161,14 @@ def _theory_vs_simulation(simulate, settings):
 
 def test_lazy_rich_model_predicts_simulated_recordings():
     # lazy, intermediate and rich networks pooled (a lazy network alone has flat alignment: no variance)
-    def simulate(gamma0, noise_sd, **kwargs):
-        return simulate_lazy_rich_sessions(gamma0, **kwargs)
-
-    scores = _theory_vs_simulation(simulate, [0.1, 1.0, 4.0])
+    scores = _theory_vs_simulation(simulate_lazy_rich_sessions, [{"gamma0": g} for g in (0.1, 1.0, 4.0)])
     assert all(score >= 0.9 for score in scores.values()), scores
 
 
 def test_silent_alignment_model_predicts_simulated_recordings():
-    scores = _theory_vs_simulation(simulate_silent_alignment_sessions, [1e-3, 1e-2])
+    settings = [{"init_variance": 1e-3}, {"init_variance": 1e-2},
+                {"init_variance": 1e-2, "hidden_share": 0.4}, {"init_variance": 0.1, "hidden_share": 1.6}]
+    scores = _theory_vs_simulation(simulate_silent_alignment_sessions, settings)
     assert all(score >= 0.9 for score in scores.values()), scores
 
 

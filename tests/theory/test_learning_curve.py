@@ -195,7 +195,7 @@ def test_model_bad_parameters_raise_fit_error(params, message):
         model.function(np.array([1.0, 10.0]), **values)
 
 
-# --- invariances (property tests) ----------------------------------------------------------------------------
+# --- invariances (property tests) ---------------------------------------------------------------------
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -230,5 +230,5 @@ def test_error_is_linear_in_target_power(spectrum, ridge):
     eta, power = np.array(spectrum[0]), np.array(spectrum[1])
     n_train = np.array([0.5, 2.0, 8.0, 32.0])
     error = kernel_generalization_error(eta, power, n_train, ridge=ridge)
-    np.testing.assert_allclose(kernel_generalization_error(eta, 3.0 * power, n_train, ridge=ridge), 3.0 * error,
-                               rtol=1e-9, atol=1e-300)
+    tripled = kernel_generalization_error(eta, 3.0 * power, n_train, ridge=ridge)
+    np.testing.assert_allclose(tripled, 3.0 * error, rtol=1e-9, atol=1e-300)

@@ -74,17 +74,30 @@ def test_same_family_as_lazy_rich_with_rescaled_time():
             np.testing.assert_allclose(silent[name].values, lazy_rich[name].values, rtol=1e-9, atol=1e-12)
 
 
+def test_hidden_share_changes_only_the_kernel_and_a_small_hidden_layer_aligns_more():
+    times = np.linspace(0.0, 40.0, 81)
+    balanced = MODEL.predict(times, init_variance=1e-2, hidden_share=1.0)
+    small_hidden = MODEL.predict(times, init_variance=1e-2, hidden_share=0.2)
+    np.testing.assert_array_equal(small_hidden["behavior"].values, balanced["behavior"].values)
+    assert np.all(small_hidden["task_alignment"].values[1:] > balanced["task_alignment"].values[1:])
+    # closed form of the end point: K = [sqrt(1 + rho^2) - (1 - q) rho] / (q rho)
+    rho, q = 1e-2, 0.2
+    end = (np.sqrt(1 + rho**2) - (1 - q) * rho) / (q * rho)
+    assert float(small_hidden["kernel_change"][-1]) == pytest.approx((end - 1) / np.sqrt(20.0), rel=1e-6)
+
+
 def test_predict_function_is_fast():
     function, times = MODEL.function, np.arange(12) * 0.5
     start = time.perf_counter()
     for _ in range(200):
-        function(times, init_variance=1e-3, d_eff=20.0, chance=0.5, ceiling=1.0)
+        function(times, init_variance=1e-3, hidden_share=0.5, d_eff=20.0, chance=0.5, ceiling=1.0)
     assert (time.perf_counter() - start) / 200 < 1e-3
 
 
 @pytest.mark.parametrize("params, message", [({"init_variance": 0.0}, "init_variance > 0"),
-                                             ({"d_eff": 0.0}, "d_eff >= 1")])
+                                             ({"d_eff": 0.0}, "d_eff >= 1"),
+                                             ({"hidden_share": 2.0}, "0 < hidden_share < 2")])
 def test_bad_parameters_raise_fit_error(params, message):
-    values = {"init_variance": 0.01, "d_eff": 20.0, "chance": 0.5, "ceiling": 1.0} | params
+    values = MODEL.defaults() | params
     with pytest.raises(FitError, match=message):
         MODEL.function(np.array([0.0, 1.0]), **values)
