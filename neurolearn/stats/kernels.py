@@ -18,12 +18,19 @@ Quadratic functionals of Φ (‖HΦH‖², ⟨Φ_t, Φ_s⟩) are estimated by U-
 Σ_{i≠j} ⟨K_i, K_j⟩ / N(N-1), which are unbiased for the population (infinite-neuron) value; the plug-in
 ‖R Rᵀ/N‖² is not (it adds each neuron's own trial noise and its own squared tuning).
 
+Ratios of these unbiased pieces (alignment, CKA, participation ratio) keep an O(1/N) bias, which
+:func:`jackknife_bias` removes exactly: a neuron's leave-one-out value of a mean or U-statistic follows from its
+influence term in O(1), so the whole jackknife costs O(N).
+
 Bootstraps resample neurons. Each replicate of a linear or U-statistic quantity is computed from its
 per-neuron influence (first-order expansion in the resampling weights), so a replicate costs one dot product
 over neurons instead of a new kernel; ratios and square roots are then applied exactly to the replicated
 numerators and denominators. Because every neuron carries its own trial noise, resampling neurons propagates
 both neuron-sampling and trial-noise variability (assuming trial noise independent across neurons).
 Resampling weights are Poisson(1) per neuron *id*, so tracked neurons share their weight across sessions.
+Trials are not resampled separately: with fixed neurons (no population to generalise to) a within-condition
+trial bootstrap would be the right interval, and it would need re-computed condition means and noise
+variances; it is not implemented.
 """
 
 from __future__ import annotations
@@ -446,7 +453,12 @@ def _indicator_sums(indicator: np.ndarray, data):
     n_bad = int(data.size - np.isfinite(data).sum())
     if n_bad:
         return None, None, n_bad
-    return indicator @ data, indicator @ (data * data), 0
+    # in memory, sorting trials by condition and summing runs is O(trials x neurons), not x conditions
+    codes = np.argmax(indicator, axis=0)
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(indicator.shape[0]))
+    ordered = data[order]
+    return np.add.reduceat(ordered, starts, axis=0), np.add.reduceat(ordered * ordered, starts, axis=0), 0
 
 
 def _per_condition(values, codes, conditions, session_id, target):

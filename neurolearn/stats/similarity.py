@@ -210,48 +210,59 @@ def code_overlap(recordings, by: str = "stimulus", *, n_boot: int = 0, random_st
 # ----------------------------------------------------------------------------------------------------------
 
 
-def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred: bool, unbiased: bool, n_boot: int = 0,
+def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbiased: bool, n_boot: int = 0,
                           random_state=None, weights=None, map_sessions=None) -> dict:
     """Self terms ‖cΦ_tc‖², cross terms ⟨cΦ_tc, cΦ_sc⟩ and their bootstrap replicates for all sessions.
 
-    ``stats`` must share their conditions (same order). ``weights`` (one uint8 ``(B, N_s)`` array per
-    session, see :func:`~neurolearn.stats.kernels.session_bootstrap_weights`) override ``n_boot``.
-    ``map_sessions(function, items)`` may run the per-session bootstrap work in parallel (default: a loop).
-    Returns a dict with ``self`` (S,), ``cross`` (S, S) and, with bootstraps, ``self_boot`` (B, S) and
-    ``cross_boot`` (B, S, S).
+    ``stats`` must share their conditions (same order). ``centred`` is a bool, or a tuple of bools to get
+    several centrings for the price of one (the expensive per-neuron products are shared); the result is
+    then a dict keyed by centring. ``weights`` (one uint8 ``(B, N_s)`` array per session, see
+    :func:`~neurolearn.stats.kernels.session_bootstrap_weights`) override ``n_boot``.
+    ``map_sessions(function, items)`` may run the per-session work in parallel (default: a loop).
+    Returns a dict with ``self`` (S,), ``cross`` (S, S), per-neuron influences (for the jackknife) and, with
+    bootstraps, ``self_boot`` (B, S) and ``cross_boot`` (B, S, S).
     """
+    centrings = tuple(centred) if isinstance(centred, (tuple, list)) else (bool(centred),)
     n_sessions = len(stats)
     if weights is None:
         weights = session_bootstrap_weights([s.neurons for s in stats], n_boot, random_state)
-    centred_kernels = np.stack([centre_kernel(_kernel(s, unbiased), centred, centred) for s in stats])
-    self_values = np.empty(n_sessions)
-    self_influence = []
-    for k, s in enumerate(stats):
-        self_values[k], influence = self_inner_estimate(s, centred, centred, unbiased=unbiased)
-        self_influence.append(influence)
-    shared = _shared_corrections(stats, centred, unbiased)
-    totals = np.einsum("apq,bpq->ab", centred_kernels, centred_kernels)
-    cross = np.full((n_sessions, n_sessions), np.nan)
+    kernels = np.stack([_kernel(s, unbiased) for s in stats])
     n_pairs = np.array([[sa.n_neurons * sb.n_neurons for sb in stats] for sa in stats], dtype=float)
-    for (a, b), (own_sum, n_shared, *_rest) in shared.items():
-        cross[a, b] = cross[b, a] = (n_pairs[a, b] * totals[a, b] - own_sum) / (n_pairs[a, b] - n_shared)
-    out = {"self": self_values, "cross": cross, "self_boot": None, "cross_boot": None,
-           "self_influence": self_influence, "cross_influence": None, "unbiased": unbiased}
     bootstrapping = weights[0] is not None
-    if not (bootstrapping or unbiased):
-        return out
-    # per-neuron influences on every cross term: needed by the jackknife (unbiased) and the bootstrap
-    jobs = [(a, stats[a], weights[a], centred_kernels, cross[a], n_pairs[a], _shared_for(shared, a, stats), unbiased)
-            for a in range(n_sessions)]
-    mapper = map_sessions or (lambda function, items: [function(item) for item in items])
-    results = mapper(_cross_influences, jobs)
-    out["cross_influence"] = [influence for influence, _ in results]  # each (S, N_a)
-    if bootstrapping:
-        out["self_boot"] = np.stack(
-            [replicate(self_values[k], weights[k], self_influence[k]) for k in range(n_sessions)], axis=1)
-        contributions = np.stack([contribution for _, contribution in results], axis=1)  # (B, a, b)
-        out["cross_boot"] = cross[None] + contributions + np.transpose(contributions, (0, 2, 1))
-    return out
+    results = {}
+    for centring in centrings:
+        centred_kernels = np.stack([centre_kernel(k, centring, centring) for k in kernels])
+        self_values = np.empty(n_sessions)
+        self_influence = []
+        for k, s in enumerate(stats):
+            self_values[k], influence = self_inner_estimate(s, centring, centring, unbiased=unbiased)
+            self_influence.append(influence)
+        shared = _shared_corrections(stats, centring, unbiased)
+        totals = np.einsum("apq,bpq->ab", centred_kernels, centred_kernels)
+        cross = np.full((n_sessions, n_sessions), np.nan)
+        for (a, b), (own_sum, n_shared, *_rest) in shared.items():
+            cross[a, b] = cross[b, a] = (n_pairs[a, b] * totals[a, b] - own_sum) / (n_pairs[a, b] - n_shared)
+        results[centring] = {"self": self_values, "cross": cross, "self_boot": None, "cross_boot": None,
+                             "self_influence": self_influence, "cross_influence": None, "unbiased": unbiased,
+                             "shared": shared}
+    if bootstrapping or unbiased:
+        # per-neuron influences on every cross term: needed by the jackknife (unbiased) and the bootstrap
+        jobs = [(a, stats[a], weights[a], kernels, n_pairs[a], unbiased,
+                 {c: (results[c]["cross"][a], _shared_for(results[c]["shared"], a, stats)) for c in centrings})
+                for a in range(n_sessions)]
+        mapper = map_sessions or (lambda function, items: [function(item) for item in items])
+        per_session = mapper(_cross_influences, jobs)  # each {centring: (influence (S, N_a), contribution)}
+        for centring in centrings:
+            out = results[centring]
+            out["cross_influence"] = [job_result[centring][0] for job_result in per_session]
+            if bootstrapping:
+                out["self_boot"] = np.stack([replicate(out["self"][k], weights[k], out["self_influence"][k])
+                                             for k in range(n_sessions)], axis=1)
+                contributions = np.stack([job_result[centring][1] for job_result in per_session], axis=1)
+                out["cross_boot"] = out["cross"][None] + contributions + np.transpose(contributions, (0, 2, 1))
+    for out in results.values():
+        del out["shared"]
+    return results if isinstance(centred, (tuple, list)) else results[centrings[0]]
 
 
 def _shared_corrections(stats, centred, unbiased):
@@ -287,30 +298,43 @@ def _shared_for(shared, a, stats):
 
 def _cross_influences(job):
     """Influences (S, N_a) of session a's neurons on every cross term ⟨cΦ_a c, cΦ_b c⟩, and their bootstrap
-    contributions (B, S) (None without weights)."""
-    a, sa, weights, centred_kernels, cross_row, pairs_row, shared, unbiased = job
-    n_sessions, n_cond, _ = centred_kernels.shape
+    contributions (B, S) (None without weights), for each requested centring."""
+    a, sa, weights, kernels, pairs_row, unbiased, per_centring = job
+    n_sessions, n_cond, _ = kernels.shape
     noise = sa.sem2 if unbiased else np.zeros_like(sa.sem2)
-    # ⟨K_ai, cΦ_b c⟩ for all b in one product: (S·P, P) @ (P, N)
-    quad = (centred_kernels.reshape(n_sessions * n_cond, n_cond) @ sa.means).reshape(n_sessions, n_cond, -1)
-    linear = np.einsum("spn,pn->sn", quad, sa.means) - np.einsum("spp->sp", centred_kernels) @ noise
-    influence = np.zeros((n_sessions, sa.n_neurons))
-    for b in range(n_sessions):
-        if b == a:
-            continue
-        n_b = pairs_row[b] / sa.n_neurons
-        rows = n_b * linear[b]
-        partners = np.full(sa.n_neurons, n_b)
-        n_shared = 0
-        if b in shared:
-            own, index = shared[b]
-            rows[index] -= own
-            partners[index] -= 1
-            n_shared = own.size
-        influence[b] = (rows - cross_row[b] * partners) / (pairs_row[b] - n_shared)
-    if weights is None:
-        return influence, None
-    return influence, weights @ influence.T - influence.sum(axis=1)
+    means = sa.means
+    # Φ_b M_a for all b in one product (S·P, P) @ (P, N); centring only needs cheap corrections:
+    # (Hm)ᵀ Φ (Hm) = mᵀΦm - 2 m̄ 1ᵀΦm + m̄² 1ᵀΦ1
+    product = (kernels.reshape(n_sessions * n_cond, n_cond) @ means).reshape(n_sessions, n_cond, -1)
+    quadratic = np.einsum("spn,pn->sn", product, means)
+    out = {}
+    for centring, (cross_row, shared) in per_centring.items():
+        if centring:
+            mean = means.mean(axis=0)
+            column = product.sum(axis=1)  # 1ᵀ Φ_b m_i
+            total = kernels.sum(axis=(1, 2))[:, None]  # 1ᵀ Φ_b 1
+            centred_quadratic = quadratic - 2.0 * mean * column + mean**2 * total
+            diagonal = np.einsum("spp->sp", np.stack([centre_kernel(k, True, True) for k in kernels]))
+            linear = centred_quadratic - diagonal @ noise
+        else:
+            linear = quadratic - np.einsum("spp->sp", kernels) @ noise
+        influence = np.zeros((n_sessions, sa.n_neurons))
+        for b in range(n_sessions):
+            if b == a:
+                continue
+            n_b = pairs_row[b] / sa.n_neurons
+            rows = n_b * linear[b]
+            partners = np.full(sa.n_neurons, n_b)
+            n_shared = 0
+            if b in shared:
+                own, index = shared[b]
+                rows[index] -= own
+                partners[index] -= 1
+                n_shared = own.size
+            influence[b] = (rows - cross_row[b] * partners) / (pairs_row[b] - n_shared)
+        contribution = None if weights is None else weights @ influence.T - influence.sum(axis=1)
+        out[centring] = (influence, contribution)
+    return out
 
 
 def similarity_from_terms(pairs: dict):

@@ -149,10 +149,9 @@ def summarize(
         tasks = [dask.delayed(_with_blas_threads)(function, blas_threads, item) for item in items]
         return list(dask.compute(*tasks, scheduler=scheduler))
 
-    centred_terms = pairwise_kernel_terms(shared_stats, centred=True, unbiased=unbiased, weights=weights,
-                                          map_sessions=map_sessions)
-    raw_terms = pairwise_kernel_terms(shared_stats, centred=False, unbiased=unbiased, weights=weights,
-                                      map_sessions=map_sessions)
+    terms = pairwise_kernel_terms(shared_stats, centred=(True, False), unbiased=unbiased, weights=weights,
+                                  map_sessions=map_sessions)
+    centred_terms, raw_terms = terms[True], terms[False]
     similarity, similarity_boot = similarity_from_terms(centred_terms)
     change, change_boot = change_from_terms(raw_terms, 0)
     overlap, overlap_boot, any_tracked = overlap_from_statistics(shared_stats, weights=weights, strict=False)
@@ -193,7 +192,8 @@ def summarize(
         kernel_bias_correction=(
             "trial noise: per-neuron squared standard errors removed from the kernel diagonal (all-pairs "
             "cross-validated kernel); neuron sampling: U-statistics over distinct neurons for squared norms and "
-            "cross terms" if unbiased else "none (plug-in condition-mean kernels)"),
+            "cross terms; exact leave-one-neuron-out jackknife of ratios (alignment, CKA, kernel change, PR)"
+            if unbiased else "none (plug-in condition-mean kernels)"),
         task_alignment_variant=variant,
         task_difficulty=f"tr(Y'(K/s + {ridge} I)^-1 Y)/tr(Y'Y), s = tr(K)/P",
         participation_ratio_estimator="U-statistics over neurons and conditions" if unbiased else "naive",
@@ -340,7 +340,8 @@ def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, re
             ds.attrs["dynamics"] = "skipped: no recording has a time dim"
     for part in parts:
         part = part.drop_vars([c for c in ("session_index", "session_start_time") if c in part.coords])
-        attrs = {f"{part_name}": value for part_name, value in part.attrs.items() if part_name not in ds.attrs}
+        source = "readout" if any(name in part for name in ("decoder_accuracy", "margin")) else "dynamics"
+        attrs = {f"{source}_{key}": value for key, value in part.attrs.items()}
         ds = xr.merge([ds, part], join="left", combine_attrs="override")
         ds.attrs.update(attrs)
     return ds
