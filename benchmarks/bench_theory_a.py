@@ -68,8 +68,8 @@ def main():
     ours = per_call(lambda: lazy_rich.function(TIMES, gamma0=2.0, d_eff=20.0, chance=0.5, ceiling=1.0), 2000)
     base = per_call(lambda: ode_baseline(2.0), 50)
     rows.append(("lazy-rich function vs solve_ivp", ours, base))
-    ours = per_call(lambda: silent.function(TIMES * 10, init_variance=1e-3, d_eff=20.0, chance=0.5,
-                                            ceiling=1.0), 2000)
+    silent_values = silent.defaults() | {"init_variance": 1e-3, "hidden_share": 0.5}
+    ours = per_call(lambda: silent.function(TIMES * 10, **silent_values), 2000)
     rows.append(("silent-alignment function vs solve_ivp", ours, base))
     n_train = TIMES * 100
     ours = per_call(lambda: curve.function(n_train, eigen_decay=1.5, target_decay=2.0, noise=0.0, ridge=0.0,
