@@ -36,6 +36,7 @@ from neurolearn.stats.kernels import (
 
 __all__ = [
     "task_alignment",
+    "alignment_chance",
     "task_difficulty",
     "kernel_alignment",
     "kernel_task_difficulty",
@@ -84,7 +85,9 @@ def task_alignment(
     Returns
     -------
     xarray.Dataset
-        ``task_alignment``, ``task_alignment_se``, ``task_alignment_ci`` with the estimator choices in attrs.
+        ``task_alignment``, ``task_alignment_se``, ``task_alignment_ci`` and ``task_alignment_chance`` (the
+        expected alignment under random permutation of the labels across conditions, exact) with the
+        estimator choices in attrs.
 
     Examples
     --------
@@ -104,8 +107,10 @@ def task_alignment(
         stats, left=left, right=right, unbiased=estimator == "unbiased", n_boot=n_boot, random_state=random_state
     )
     se, ci = bootstrap_interval(value, replicates, level) if n_boot else (np.nan, (np.nan, np.nan))
+    chance = alignment_chance(stats, left=left, right=right, unbiased=estimator == "unbiased")
     return estimate_dataset(
-        "task_alignment", value, se, ci, level=level, session_id=stats.session_id,
+        "task_alignment", value, se, ci, chance=chance, level=level, session_id=stats.session_id,
+        chance_level="mean over random permutations of the labels across conditions (closed form)",
         estimator=estimator, variant=variant, bootstrap="neurons (Poisson weights, linearised)",
         n_boot=int(n_boot), n_conditions=stats.n_conditions, n_neurons=stats.n_neurons,
     )
@@ -233,6 +238,24 @@ def alignment_with_replicates(stats: ConditionStatistics, *, left=True, right=Tr
     replicates = ratio(replicate(numerator, weights, numerator_influence),
                        replicate(squared_norm, weights, norm_influence))
     return value - bias, replicates - bias
+
+
+def alignment_chance(stats: ConditionStatistics, *, left=True, right=True, unbiased=True) -> float:
+    """Expected alignment when the labels are randomly permuted across conditions (exact, no sampling).
+
+    For a uniformly random permutation, E[T] = (d - c) I + c 11ᵀ with d = tr(T)/P and
+    c = (1ᵀT1 - tr T)/(P(P-1)); ‖LTR‖ and ‖LΦR‖ do not depend on the permutation, so the chance level is
+    ⟨Φ, L E[T] R⟩ / (‖LΦR‖ ‖LTR‖), estimated with the same bias handling as the statistic.
+    """
+    labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
+    task = labels @ labels.T
+    n_cond = task.shape[0]
+    diagonal = np.trace(task) / n_cond
+    off_diagonal = (task.sum() - np.trace(task)) / (n_cond * (n_cond - 1))
+    expected = (diagonal - off_diagonal) * np.eye(n_cond) + off_diagonal * np.ones((n_cond, n_cond))
+    numerator, _ = linear_estimate(stats, centre_kernel(expected, left, right), unbiased=unbiased)
+    squared_norm, _ = self_inner_estimate(stats, left, right, unbiased=unbiased)
+    return _ratio(numerator, squared_norm, np.linalg.norm(centre_kernel(task, left, right)))
 
 
 def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiased=True, n_boot=0,

@@ -24,7 +24,12 @@ import xarray as xr
 
 from neurolearn.data import CI_BOUND, NEURON, SESSION, SESSION_OTHER, TIME, TRIAL, ci_name, se_name
 from neurolearn.errors import DataError
-from neurolearn.stats.alignment import VARIANTS, alignment_with_replicates, difficulty_with_replicates
+from neurolearn.stats.alignment import (
+    VARIANTS,
+    alignment_chance,
+    alignment_with_replicates,
+    difficulty_with_replicates,
+)
 from neurolearn.stats.dimensionality import participation_with_replicates
 from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.kernels import common_conditions, condition_statistics, session_bootstrap_weights
@@ -168,6 +173,7 @@ def summarize(
         else:
             se, ci = _intervals(values, [part[name][1] for part in parts], level)
         _put(data_vars, name, values, se, ci, level, (SESSION,))
+    data_vars["task_alignment_chance"] = (SESSION, np.array([part["task_alignment_chance"] for part in parts]))
     se, ci = _intervals(change, None if change_boot is None else list(change_boot.T), level)
     _put(data_vars, "kernel_change", change, se, ci, level, (SESSION,))
     _put_pairwise(data_vars, "kernel_similarity", similarity, similarity_boot, level)
@@ -195,6 +201,7 @@ def summarize(
             "cross terms; exact leave-one-neuron-out jackknife of ratios (alignment, CKA, kernel change, PR)"
             if unbiased else "none (plug-in condition-mean kernels)"),
         task_alignment_variant=variant,
+        task_alignment_chance="expected alignment under random permutation of labels across conditions (exact)",
         task_difficulty=f"tr(Y'(K/s + {ridge} I)^-1 Y)/tr(Y'Y), s = tr(K)/P",
         participation_ratio_estimator="U-statistics over neurons and conditions" if unbiased else "naive",
         spectral_power=f"C(k) at k = min({n_modes}, P - 1): fraction of target power in the top kernel modes",
@@ -269,6 +276,8 @@ def _session_part(key, recording, weights, options):
         out["behavior"] = behavior_estimate(recording, options["behavior"])
     out["task_alignment"] = alignment_with_replicates(stats, left=options["left"], right=options["right"],
                                                       unbiased=unbiased, weights=weights)
+    out["task_alignment_chance"] = alignment_chance(stats, left=options["left"], right=options["right"],
+                                                    unbiased=unbiased)
     out["task_difficulty"] = difficulty_with_replicates(stats, ridge=options["ridge"], unbiased=unbiased,
                                                         weights=weights)
     out["participation_ratio"] = participation_with_replicates(stats, unbiased=unbiased, weights=weights)

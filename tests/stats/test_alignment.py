@@ -115,3 +115,13 @@ def test_errors(rng):
         task_alignment(rec, target="label")
     with pytest.raises(DataError, match="square matrix"):
         kernel_alignment(np.eye(3), [1, -1])
+
+
+def test_chance_level_is_the_mean_over_label_permutations(rng):
+    labels = np.array([0, 0, 0, 1, 1, 2, 2])
+    rec = make_recording(rng.standard_normal((7, 12)) + 1.0, n_trials=2, noise_sd=0.3, target=labels, rng=5)
+    means = np.stack([rec.values[rec.stimulus.values == p].mean(0) for p in range(7)])
+    for variant in ("double", "uncentred", "column"):
+        ds = task_alignment(rec, estimator="plugin", variant=variant)
+        shuffled = [kernel_alignment(means @ means.T, rng.permutation(labels), variant=variant) for _ in range(4000)]
+        assert float(ds["task_alignment_chance"]) == pytest.approx(np.mean(shuffled), abs=0.01)
