@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("-m", "--model", action="append", required=True, metavar="NAME",
                      help="model name from neurolearn.theory.MODELS; repeat to fit several")
     fit.add_argument("-o", "--out", required=True, metavar="FITS.json", help="where to write the fits")
+    fit.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", type=_assignment,
+                     help="hold a parameter fixed, e.g. --fix chance=0.5 --fix onset=0 (repeatable)")
+    fit.add_argument("--observables", default=None, metavar="A,B",
+                     help="comma-separated statistics to fit (default: every one the model predicts)")
     fit.add_argument("--random-state", type=int, default=0, help="seed of the multi-start search (default: 0)")
     fit.set_defaults(handler=_run_fit)
 
@@ -158,7 +162,12 @@ def _run_fit(args) -> int:
     stats = read_statistics(args.stats)
     fit = _require("neurolearn.fit", "fit")
     compare = _require("neurolearn.fit", "compare")
-    results = [fit(stats, name, random_state=args.random_state) for name in args.model]
+    options = {"random_state": args.random_state}
+    if args.fix:
+        options["fixed"] = dict(args.fix)
+    if args.observables:
+        options["observables"] = [name.strip() for name in args.observables.split(",") if name.strip()]
+    results = [fit(stats, name, **options) for name in args.model]
     write_fits(results, out)
     print(compare(results).to_string())
     print(f"wrote {len(results)} fit(s) to {out}")
@@ -335,6 +344,16 @@ def _require(module: str, name: str):
         raise NeurolearnError(
             f"this command needs {module}.{name}, which this installation of neurolearn lacks ({error})"
         ) from error
+
+
+def _assignment(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, found {text!r}") from None
 
 
 def _positive_int(text: str) -> int:

@@ -68,6 +68,7 @@ def test_every_command_has_help(capsys, command):
         (["fit", "stats.nc"], "required: -m/--model, -o/--out"),
         (["summarize", "a.nwb", "-o", "s.nc", "--n-boot", "0"], "expected a positive integer, found 0"),
         (["summarize", "a.nwb", "-o", "s.nc", "--window", "0"], "--window: expected 2 arguments"),
+        (["fit", "s.nc", "-m", "lazy-rich", "-o", "f.json", "--fix", "chance"], "expected NAME=NUMBER, found 'chance'"),
     ],
 )
 def test_bad_arguments_give_one_line_and_status_2(capsys, argv, fragment):
@@ -160,3 +161,38 @@ def test_report_from_statistics_and_fit_files(capsys, tmp_path):
     assert sorted(embedded_images(page)) == ["stats_fit_lazy-rich.png", "stats_kernel_similarity.png",
                                              "stats_statistics.png"]
     assert "gamma0" in page
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_info_describes_the_real_recording(capsys):
+    code, out, err = run(capsys, "info", str(ROOT / "data" / "real" / "sub-4_ses-4_ecephys+image.nwb"))
+    assert code == 0, err
+    assert "35 units" in out and "encoding_table: 90 rows" in out and "recognition_table: 180 rows" in out
+
+
+def test_summarize_then_fit_then_report_on_nwb_sessions(capsys, tmp_path):
+    stats_path, fits_path, report = tmp_path / "lazy.nc", tmp_path / "lazy.json", tmp_path / "lazy.html"
+    code, out, err = run(capsys, "summarize", str(ROOT / "data" / "lazy" / "day0*.nwb"), "--window", "0", "0.5",
+                         "--n-boot", "20", "-o", str(stats_path))
+    assert code == 0, err
+    stats = read_statistics(stats_path)
+    assert stats.sizes["session"] == 10 and stats.attrs["n_boot"] == 20
+    assert "task_alignment_ci" in stats and "behavior" in stats
+    code, out, err = run(capsys, "fit", str(stats_path), "-m", "lazy-rich", "--fix", "chance=0.5", "--fix", "onset=0",
+                         "--observables", "task_alignment,behavior", "-o", str(fits_path))
+    assert code == 0, err
+    (fit,) = read_fits(fits_path)
+    assert fit["model"] == "lazy-rich" and fit["observables"] == ["task_alignment", "behavior"]
+    assert fit["fixed"]["chance"] == 0.5 and fit["params"]["chance"] == 0.5
+    assert fit["session"] == list(stats.session.values) and len(fit["predicted"]["behavior"]) == 10
+    assert "lazy-rich" in out  # the comparison table is printed
+    code, out, err = run(capsys, "report", str(stats_path), str(fits_path), "-o", str(report))
+    assert code == 0, err
+
+
+def test_fit_with_an_unknown_model_is_a_one_line_error(capsys, tmp_path):
+    stats = write_statistics(make_stats(), tmp_path / "stats.nc")
+    code, _, err = run(capsys, "fit", str(stats), "-m", "no-such-model", "-o", str(tmp_path / "f.json"))
+    assert_one_line_error(code, err, "no-such-model")
