@@ -10,8 +10,8 @@ discriminant d'. :func:`readout_summary` gathers them over sessions in the stati
 Cost model (why the uncertainty is computed the way it is): refitting a classifier per bootstrap resample would
 make ``n_boot=1000`` a thousand times dearer than the point estimate. Accuracies and d' are therefore
 bootstrapped over their *held-out predictions* (the classifiers stay fixed, resampling is a few vector sums),
-and the margin, whose estimator is a fit, is refitted a fixed, capped number of times (``n_refits``) whatever
-``n_boot`` is. Each docstring says what its interval does and does not include.
+and the margin, whose estimator is a fit, is refitted at most ``n_refits`` times whatever ``n_boot`` is.
+Each docstring says what its interval does and does not include.
 """
 
 from __future__ import annotations
@@ -213,9 +213,9 @@ def margin(
     n_boot: int = 200,
     level: float = 0.95,
     *,
+    n_trials: int | None = None,
     n_draws: int = 10,
-    n_refits: int = 30,
-    bias_correction: str = "bootstrap",
+    n_refits: int = 40,
     C: float = DEFAULT_SVM_C,
 ) -> xr.Dataset:
     """Max-margin (linear SVM) margin of the condition means, in common units at a common neuron count.
@@ -227,9 +227,11 @@ def margin(
     for every session (e.g. :func:`response_scale` of all sessions, as :func:`readout_summary` does) so that
     margins are in the same units; per-session z-scoring would hide growth of the signal.
 
-    Neuron count: margins grow with the number of neurons, so sessions are compared at ``n_neurons``. With
-    fewer neurons than recorded, ``n_draws`` random subsets (drawn in sorted-neuron-id order, so the result
-    does not depend on the order of neurons in the array) are used and their margins averaged.
+    Common shape: margins grow with the number of neurons and depend on how many trials each mean averages,
+    so sessions are compared at ``n_neurons`` neurons and ``n_trials`` trials per condition. Below the
+    recorded counts, ``n_draws`` random (neuron subset, trial subset) pairs are drawn and their margins
+    averaged; neuron subsets are drawn in sorted-neuron-id order, so the result does not depend on the order
+    of neurons in the array.
 
     Non-separable configurations: the soft-margin SVM (penalty ``C`` on the kernel normalised to unit mean
     squared norm) gives the direction w, and the reported value is its signed geometric margin with the best
@@ -250,34 +252,43 @@ def margin(
         Divisor of responses: a scalar, one value per neuron (array in the recording's neuron order, or a
         DataArray on ``neuron`` matched by id). Default: :func:`response_scale` of this recording.
     random_state : int or numpy.random.Generator, optional
-        Seeds the neuron draws and the trial resamples (the same seed gives the same draws in every session).
+        Seeds the draws and the trial resamples (the same seed gives the same draws in every session).
     n_boot : int
-        0 skips SE and interval; any positive value reports them from the ``n_refits`` refits.
+        0 skips SE and interval; any positive value reports them from ``min(n_boot, n_refits)`` refits.
     level : float
+    n_trials : int, optional
+        Trials averaged into every condition mean (default: all trials of each condition).
     n_draws : int
-        Neuron subsets averaged when ``n_neurons`` is below the recorded count.
+        Subsets averaged when ``n_neurons`` or ``n_trials`` is below the recorded count.
     n_refits : int
-        Trial-resampled SVM refits, used for the bias correction and the SE. A fixed cap: the cost does not
-        grow with ``n_boot``.
-    bias_correction : {"bootstrap", "none"}
+        Cap on the trial-resampled SVM refits behind the SE, so that the cost does not grow with ``n_boot``.
     C : float
 
     Returns
     -------
     xarray.Dataset
-        ``margin``, ``margin_se``, ``margin_ci``; attrs ``margin_uncorrected``, ``bias``, ``n_neurons``,
-        ``scale``, ``separable_fraction``.
+        ``margin``, ``margin_se``, ``margin_ci``; attrs ``estimand``, ``n_neurons``, ``n_trials``, ``scale``,
+        ``separable_fraction``.
 
     Notes
     -----
-    Bias handling: trial noise in the condition means changes the margin (in high dimension it mostly widens
-    it). The "true" margin is that of the noiseless condition means under the same scale and neuron count. We
-    estimate the bias by the bootstrap: trials are resampled within each condition, the resampled means are
-    inflated about the observed ones by sqrt(T/(T−1)) so that they carry the full trial-noise variance σ²/T
-    once more, and the SVM is refitted; bias = mean(refits) − observed, and the reported margin is
-    observed − bias. The SE is the SD of the refits (times sqrt(1 + 1/n_refits) for the Monte-Carlo error of
-    the correction) and the interval is normal, margin ± z·SE. Coverage of this interval is checked in the
-    tests against the noiseless truth. Each condition needs at least two trials for the refits.
+    Estimand and bias: what is estimated without bias is the expected margin of condition means of
+    ``n_trials`` trials at ``n_neurons`` neurons (averaging over subsets is a U-statistic, unbiased for that
+    expectation). It is *not* the margin of the noiseless means: trial noise lowers the minimum over support
+    conditions (a drop growing like the noise SD of a mean, σ/sqrt(n_trials)) and, in high dimension, adds
+    directions that widen the margin (growing like σ²/n_trials); the net bias can have either sign and
+    vanishes as ``n_trials`` grows (checked in the tests). We tried to remove it with the bootstrap (one
+    noise level) and with simulation-extrapolation to zero noise; the first corrected in the wrong direction
+    in some configurations and the second multiplied the SE by 3 to 5, so neither is applied. Compare
+    sessions at a common ``n_trials`` (:func:`readout_summary` does) and read differences of margins as
+    differences at that trial count.
+
+    Uncertainty: trials are resampled within each condition (n_trials draws with replacement, deviations
+    from the condition mean inflated by sqrt(T/(T−1)) so that a resampled mean carries the trial-noise
+    variance σ²/n_trials of a fresh one), the SVM is refitted, and SE = SD of the refits; the interval is
+    normal, margin ± z·SE, because a percentile interval would inherit the noise-dependence described above.
+    With subsets (n_trials < T) the SE is conservative. Coverage is checked in the tests. At least two trials
+    per condition are needed for the SE.
 
     Examples
     --------
@@ -285,11 +296,11 @@ def margin(
     >>> from neurolearn.simulate.recording import make_recording
     >>> means = np.array([[0.0, 1.0], [2.0, 1.5], [0.0, -1.0], [2.0, -1.5]])
     >>> rec = make_recording(means, n_trials=2, target=[1, 1, -1, -1], rng=0)
-    >>> round(float(margin(rec, scale=1.0, n_boot=0, bias_correction="none")["margin"]), 3)
+    >>> round(float(margin(rec, scale=1.0, n_boot=0)["margin"]), 3)
     1.0
     """
-    problem = _MarginProblem(recording, target, by, n_neurons, scale, random_state, n_draws, C)
-    return problem.margin_estimate(n_boot, level, n_refits, bias_correction)
+    problem = _MarginProblem(recording, target, by, n_neurons, scale, random_state, n_draws, C, n_trials)
+    return problem.margin_estimate(n_boot, level, n_refits)
 
 
 def signed_distances(
@@ -300,6 +311,7 @@ def signed_distances(
     scale=None,
     random_state=None,
     *,
+    n_trials: int | None = None,
     n_splits: int = 5,
     n_draws: int = 10,
     C: float = DEFAULT_SVM_C,
@@ -307,9 +319,9 @@ def signed_distances(
     """Cross-validated signed distance y_μ(w·r_μ + b)/‖w‖ of each condition mean from a max-margin readout.
 
     Conditions are split into ``n_splits`` folds stratified by label; the readout (as in :func:`margin`, same
-    standardisation and neuron count) is fitted to the other folds' condition means, and each held-out
+    standardisation, neuron and trial counts) is fitted to the other folds' condition means, and each held-out
     condition's signed distance from it is recorded. Positive = on the correct side. Cross-validation matters:
-    in-sample distances of a separable set are all ≥ γ > 0, so nothing could ever be "wrong". With neuron
+    in-sample distances of a separable set are all ≥ γ > 0, so nothing could ever be "wrong". With
     subsets, distances are averaged over the ``n_draws`` draws.
 
     Returns
@@ -320,7 +332,7 @@ def signed_distances(
     Notes
     -----
     Bias handling: none beyond cross-validation; distances carry the trial noise of the means. Compare
-    sessions with the same ``scale``, ``n_neurons`` and ``random_state``.
+    sessions with the same ``scale``, ``n_neurons``, ``n_trials`` and ``random_state``.
 
     Examples
     --------
@@ -332,7 +344,7 @@ def signed_distances(
     >>> d.sizes["condition"], bool((d > 0).all())
     (12, True)
     """
-    problem = _MarginProblem(recording, target, by, n_neurons, scale, random_state, n_draws, C)
+    problem = _MarginProblem(recording, target, by, n_neurons, scale, random_state, n_draws, C, n_trials)
     return problem.cv_distances(n_splits)
 
 
@@ -534,7 +546,7 @@ def readout_summary(
     level: float = 0.95,
     n_splits: int = 5,
     n_draws: int = 10,
-    n_refits: int = 30,
+    n_refits: int = 40,
 ) -> xr.Dataset:
     """Readout statistics of every session, over dim ``session`` (in the order of ``recordings``).
 
@@ -542,9 +554,10 @@ def readout_summary(
     ``fisher_discriminant``, each with ``_se`` and ``_ci`` (dim ``ci_bound``, attr ``level``), plus
     ``decoder_accuracy_chance``, ``heldout_accuracy_chance`` and ``fisher_discriminant_chance``.
 
-    Common ground across sessions: one ``scale`` (:func:`response_scale` of all sessions) and one neuron
-    count (the smallest session's) for the margin and the signed distances, and the same ``random_state``
-    seed in every session, so identical sessions give identical values. ``flip_fraction`` of session k is
+    Common ground across sessions: one ``scale`` (:func:`response_scale` of all sessions), one neuron count
+    (the smallest session's) and one trial count per condition (the smallest over sessions and conditions)
+    for the margin and the signed distances, and the same ``random_state`` seed in every session, so
+    identical sessions give identical values. ``flip_fraction`` of session k is
     relative to session k−1 over the conditions both share (NaN for the first session). ``margin``,
     ``flip_fraction`` and ``fisher_discriminant`` need a binary ``target``; with more classes they are NaN
     and the Dataset attrs say so. Each variable's attrs give its estimator and bias handling.
@@ -570,6 +583,7 @@ def readout_summary(
     seed = int(np.random.default_rng(random_state).integers(2**31))
     scale = response_scale(recs)
     n_common = min(rec.sizes[NEURON] for rec in recs)
+    trials_common = min(_fewest_trials(rec, by, f"session {n!r}") for n, rec in zip(names, recs))
     binary = all(np.unique(np.asarray(_trial_coord(rec, target, f"session {n!r}"))).size == 2
                  for n, rec in zip(names, recs))
     per_stat: dict[str, list[xr.Dataset]] = {s: [] for s in
@@ -581,8 +595,9 @@ def readout_summary(
         per_stat["decoder_accuracy"].append(decoder_accuracy(rec, by=by, n_splits=n_splits, **common))
         per_stat["heldout_accuracy"].append(heldout_accuracy(rec, by=by, n_splits=n_splits, **common))
         if binary:
-            problem = _MarginProblem(rec, target, by, n_common, scale, seed, n_draws, DEFAULT_SVM_C)
-            per_stat["margin"].append(problem.margin_estimate(n_boot, level, n_refits, "bootstrap"))
+            problem = _MarginProblem(rec, target, by, n_common, scale, seed, n_draws, DEFAULT_SVM_C,
+                                     trials_common)
+            per_stat["margin"].append(problem.margin_estimate(n_boot, level, n_refits))
             distances = problem.cv_distances(n_splits)
             if previous is None:
                 per_stat["flip_fraction"].append(_nan_estimate("flip_fraction", level))
@@ -616,6 +631,7 @@ def readout_summary(
         {
             "scale": scale,
             "n_neurons": int(n_common),
+            "n_trials": int(trials_common),
             "target": target,
             "by": by,
             "n_boot": int(n_boot),
@@ -679,6 +695,10 @@ def _trial_coord(recording, coord, name):
         available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
         raise DataError(f"{name}: expected a trial coord {coord!r}, found trial coords {available}")
     return recording.coords[coord].values
+
+
+def _fewest_trials(recording, by, name):
+    return int(np.unique(np.asarray(_trial_coord(recording, by, name)), return_counts=True)[1].min())
 
 
 def _seed(rng):
@@ -780,10 +800,48 @@ def _nan_estimate(name, level):
     return estimate_dataset(name, np.nan, np.nan, (np.nan, np.nan), level=level)
 
 
-class _MarginProblem:
-    """Condition means of a binary target, standardised and subset to a common neuron count, ready for SVMs."""
+#: Up to this many conditions the hard margin is found as a hull distance with NNLS (faster than libsvm there).
+_HULL_MAX_CONDITIONS = 64
 
-    def __init__(self, recording, target, by, n_neurons, scale, random_state, n_draws, C):
+
+def _hull_margin(means, y):
+    """Half the distance between the convex hulls of the two classes: the hard margin when separable.
+
+    The nearest points of the hulls, Σ a_i r_i (y=+1) and Σ b_j r_j (y=−1) with a, b on simplices, solve a
+    non-negative least-squares problem once the simplex constraints are appended as heavily weighted rows;
+    the weights of the kernel's square root keep its size P×P whatever the neuron count. The margin of the
+    resulting direction w is then evaluated exactly (best bias), so residual constraint error can only lower
+    it slightly. Returns 0 (or less) when the hulls touch, i.e. not separable.
+    """
+    from scipy.optimize import nnls
+
+    centred = means - means.mean(0)
+    sign = np.where(y > 0, 1.0, -1.0)
+    kernel = centred @ centred.T
+    eigval, eigvec = np.linalg.eigh(kernel * np.outer(sign, sign))
+    eigval = np.clip(eigval, 0.0, None)
+    if not eigval.max() > 0:
+        return 0.0
+    root = (eigvec * np.sqrt(eigval)).T
+    weight = 1e3 * np.sqrt(eigval.max())
+    system = np.vstack([root, weight * (y > 0)[None, :], weight * (y < 0)[None, :]])
+    rhs = np.r_[np.zeros(root.shape[0]), weight, weight]
+    try:
+        c, _ = nnls(system, rhs, maxiter=50 * y.size)
+    except RuntimeError:  # no convergence: let the SVM decide
+        return 0.0
+    coef = c * sign
+    projection = kernel @ coef
+    w_norm = np.sqrt(max(coef @ projection, 0.0))
+    if not w_norm > 1e-12 * np.sqrt(eigval.max()):
+        return 0.0
+    return float((projection[y > 0].min() - projection[y < 0].max()) / (2 * w_norm))
+
+
+class _MarginProblem:
+    """Condition means of a binary target, standardised, at common neuron and trial counts, ready for SVMs."""
+
+    def __init__(self, recording, target, by, n_neurons, scale, random_state, n_draws, C, n_trials=None):
         trials = _TrialTable(recording, target, by, need_by=True)
         trials.require_classes(exactly=2)
         self.name = trials.name
@@ -799,8 +857,6 @@ class _MarginProblem:
             label_of[c] = np.searchsorted(trials.classes, labels[0])
         self.y = np.where(label_of == 1, 1.0, -1.0)
         self.labels = trials.classes[label_of]
-        if min((self.y > 0).sum(), (self.y < 0).sum()) < 1:
-            raise DataError(f"{self.name}: expected conditions of both classes of {target!r}")
         self.conditions, self.target, self.by = conditions, target, by
         # Trials sorted by condition, so that a condition's trials are one contiguous block.
         order = np.argsort(cond_index, kind="stable")
@@ -813,17 +869,30 @@ class _MarginProblem:
         n = n_total if n_neurons is None else int(n_neurons)
         if not 1 <= n <= n_total:
             raise DataError(f"{self.name}: expected 1 <= n_neurons <= {n_total} recorded neurons, found {n_neurons}")
+        t = int(self.counts.min()) if n_trials is None else int(n_trials)
+        if not 1 <= t <= self.counts.min():
+            raise DataError(
+                f"{self.name}: expected 1 <= n_trials <= {int(self.counts.min())} (the fewest trials of a "
+                f"condition of {by!r}), found {n_trials}"
+            )
         self.n_neurons = n
-        seeds = np.random.SeedSequence(
-            random_state if not isinstance(random_state, np.random.Generator) else _seed(random_state)
-        ).spawn(2)
+        # All trials when n_trials is None, even if conditions have unequal counts.
+        self.n_trials = None if n_trials is None else t
+        seed = random_state if not isinstance(random_state, np.random.Generator) else _seed(random_state)
+        seeds = np.random.SeedSequence(seed).spawn(2)
         draw_rng = np.random.default_rng(seeds[0])
         self.refit_rng = np.random.default_rng(seeds[1])
         self.fold_seed = int(draw_rng.integers(2**31))
-        if n == n_total:
-            self.draws = [np.arange(n_total)]
-        else:
-            self.draws = [np.sort(draw_rng.choice(n_total, n, replace=False)) for _ in range(int(n_draws))]
+        subsample_trials = self.n_trials is not None and np.any(self.counts > self.n_trials)
+        n_sets = int(n_draws) if (n < n_total or subsample_trials) else 1
+        self.draws = []
+        for _ in range(n_sets):
+            cols = np.arange(n_total) if n == n_total else np.sort(draw_rng.choice(n_total, n, replace=False))
+            rows = None
+            if subsample_trials:
+                rows = np.concatenate([s + draw_rng.choice(c, self.n_trials, replace=False)
+                                       for s, c in zip(self.starts, self.counts)])
+            self.draws.append((cols, rows))
         self.C = float(C)
 
     def _scale_vector(self, recording, trials, scale):
@@ -851,9 +920,27 @@ class _MarginProblem:
             raise DataError(f"{self.name}: expected a finite positive scale, found {values!r:.60}")
         return values
 
+    # -- condition means of one draw
+    def draw_means(self, cols, rows):
+        if rows is None:
+            return self.means[:, cols]
+        return self.X[np.ix_(rows, cols)].reshape(self.y.size, self.n_trials, cols.size).mean(axis=1)
+
+    def resampled_means(self, cols):
+        """Means of n_trials trials resampled within each condition, carrying the noise variance of fresh ones."""
+        n = self.counts if self.n_trials is None else np.full(self.counts.size, self.n_trials)
+        offsets = np.floor(self.refit_rng.random(n.sum()) * np.repeat(self.counts, n)).astype(int)
+        rows = np.repeat(self.starts, n) + offsets
+        starts = np.concatenate([[0], np.cumsum(n)[:-1]])
+        boot = np.add.reduceat(self.X[np.ix_(rows, cols)], starts, axis=0) / n[:, None]
+        centre = self.means[:, cols]
+        # Resampled means scatter with variance s²(T−1)/(T n); sqrt(T/(T−1)) restores σ²/n.
+        inflate = np.sqrt(self.counts / (self.counts - 1.0))[:, None]
+        return centre + inflate * (boot - centre)
+
     # -- fitting
     def _fit(self, means, train=None):
-        """Max-margin direction (as dual coefficients) for the rows ``train`` of centred ``means``."""
+        """Max-margin direction (as dual coefficients on the training rows) for the rows ``train``."""
         from sklearn.svm import SVC
 
         idx = np.arange(means.shape[0]) if train is None else train
@@ -862,66 +949,54 @@ class _MarginProblem:
         k_train = kernel[idx]
         unit = np.mean(np.diag(k_train))
         if not unit > 0:
-            return centred, np.zeros(idx.size), 1.0, idx, kernel
+            return np.zeros(idx.size), idx, kernel
+        # Normalising the kernel makes C mean the same at every scale and neuron count.
         svc = SVC(kernel="precomputed", C=self.C, tol=1e-6).fit(k_train / unit, self.y[idx])
         coef = np.zeros(idx.size)
         coef[svc.support_] = svc.dual_coef_[0]  # α_i y_i; decision > 0 means class +1 (classes_ = [-1, 1])
-        return centred, coef, unit, idx, kernel
+        return coef, idx, kernel
 
     def _margin_of(self, means):
-        """Signed geometric margin (best bias) of the SVM direction for the full set of condition means."""
-        _, coef, unit, idx, kernel = self._fit(means)
-        projection = kernel @ coef
+        """Signed geometric margin (best bias) of the max-margin direction for all condition means."""
+        if means.shape[0] <= _HULL_MAX_CONDITIONS:
+            value = _hull_margin(means, self.y)
+            if value > 0:
+                return value
+        coef, idx, kernel = self._fit(means)
+        projection = kernel @ coef  # w·r up to a constant, in the units of the standardised responses
         w_norm = np.sqrt(max(coef @ kernel[idx] @ coef, 0.0))
         if w_norm == 0:
             return -np.inf
         gap = projection[self.y > 0].min() - projection[self.y < 0].max()
-        # The kernel was only normalised for the solver; coef acts on the unnormalised kernel here, so the
-        # margin is in the units of the standardised responses.
         return gap / (2 * w_norm)
 
-    def point_margins(self, means=None):
-        means = self.means if means is None else means
-        return np.array([self._margin_of(means[:, cols]) for cols in self.draws])
-
-    def resampled_means(self):
-        """Condition means of trials resampled within conditions, inflated to the full trial-noise variance."""
-        offsets = np.floor(self.refit_rng.random(self.X.shape[0]) * np.repeat(self.counts, self.counts)).astype(int)
-        idx = np.repeat(self.starts, self.counts) + offsets
-        boot = np.add.reduceat(self.X[idx], self.starts, axis=0) / self.counts[:, None]
-        inflate = np.sqrt(self.counts / (self.counts - 1.0))[:, None]
-        return self.means + inflate * (boot - self.means)
-
-    def margin_estimate(self, n_boot, level, n_refits, bias_correction):
-        if bias_correction not in ("bootstrap", "none"):
-            raise DataError(f"margin: expected bias_correction 'bootstrap' or 'none', found {bias_correction!r}")
-        raw_draws = self.point_margins()
-        raw = float(np.mean(raw_draws))
-        separable = float(np.mean(raw_draws > 0))
-        refits = n_refits if (bias_correction == "bootstrap" or n_boot > 0) else 0
-        value, se, ci, bias = raw, np.nan, (np.nan, np.nan), 0.0
+    def margin_estimate(self, n_boot, level, n_refits):
+        per_draw = np.array([self._margin_of(self.draw_means(cols, rows)) for cols, rows in self.draws])
+        value = float(np.mean(per_draw))
+        refits = min(int(n_boot), int(n_refits))
+        se, ci = np.nan, (np.nan, np.nan)
         if refits > 0:
             if self.counts.min() < 2:
                 raise DataError(
-                    f"{self.name}: margin refits resample trials within conditions; expected at least 2 trials "
-                    f"per condition of {self.by!r}, found {int(self.counts.min())} (pass n_boot=0, "
-                    "bias_correction='none')"
+                    f"{self.name}: the margin's SE resamples trials within conditions; expected at least 2 "
+                    f"trials per condition of {self.by!r}, found {int(self.counts.min())} (pass n_boot=0)"
                 )
-            boot = np.array([np.mean(self.point_margins(self.resampled_means())) for _ in range(int(refits))])
-            if bias_correction == "bootstrap":
-                bias = float(boot.mean() - raw)
-                value = raw - bias
-            if n_boot > 0:
-                se = float(boot.std(ddof=1) * np.sqrt(1.0 + 1.0 / refits))
-                z = norm.ppf(0.5 + level / 2.0)
-                ci = (value - z * se, value + z * se)
+            boot = np.array([
+                np.mean([self._margin_of(self.resampled_means(cols)) for cols, _ in self.draws])
+                for _ in range(refits)
+            ])
+            se = float(boot.std(ddof=1))
+            z = norm.ppf(0.5 + level / 2.0)
+            ci = (value - z * se, value + z * se)
+        n_trials = "all" if self.n_trials is None else int(self.n_trials)
         return estimate_dataset(
             "margin", value, se, ci, level=level,
             estimator="max-margin linear SVM on condition means (signed geometric margin, best bias)",
-            bias_correction=(f"bootstrap bias correction over {refits} trial-resampled refits"
-                             if bias_correction == "bootstrap" else "none"),
-            margin_uncorrected=raw, bias=bias, n_neurons=int(self.n_neurons), n_draws=len(self.draws),
-            n_refits=int(refits), separable_fraction=separable,
+            estimand=f"expected margin of condition means of {n_trials} trials at {self.n_neurons} neurons",
+            bias_correction="none: biased relative to noiseless means (see margin docstring); compare at "
+                            "common n_trials",
+            n_neurons=int(self.n_neurons), n_trials=n_trials, n_draws=len(self.draws), n_refits=refits,
+            separable_fraction=float(np.mean(per_draw > 0)),
             scale=float(self.scale_used) if self.scale_used.ndim == 0 else "per-neuron",
         )
 
@@ -936,10 +1011,10 @@ class _MarginProblem:
             )
         folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=self.fold_seed).split(self.means, self.y))
         distances = np.zeros(self.y.size)
-        for cols in self.draws:
-            means = self.means[:, cols]
+        for cols, rows in self.draws:
+            means = self.draw_means(cols, rows)
             for train, test in folds:
-                _, coef, unit, idx, kernel = self._fit(means, train)
+                coef, idx, kernel = self._fit(means, train)
                 projection = kernel @ coef
                 w_norm = np.sqrt(max(coef @ kernel[idx] @ coef, 0.0))
                 ytr = self.y[train]
@@ -955,5 +1030,6 @@ class _MarginProblem:
             coords={"condition": self.conditions, self.target: ("condition", self.labels)},
             name="signed_distance",
             attrs={"n_neurons": int(self.n_neurons), "n_splits": int(n_splits),
+                   "n_trials": "all" if self.n_trials is None else int(self.n_trials),
                    "definition": "cross-validated y(w.r+b)/|w| of condition means, standardised responses"},
         )

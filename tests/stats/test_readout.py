@@ -90,10 +90,10 @@ def test_heldout_accuracy_separates_memorised_from_generalising_codes(rng):
 def test_margin_of_points_with_hand_computed_max_margin():
     # +1 at (0, 1), (2, 1.5); -1 at (0, -1), (2, -1.5): the separator is y = 0 and the margin is 1.
     rec = _points([[0, 1], [2, 1.5], [0, -1], [2, -1.5]], [1, 1, -1, -1])
-    assert float(margin(rec, scale=1.0, n_boot=0, bias_correction="none")["margin"]) == pytest.approx(1.0, abs=1e-4)
+    assert float(margin(rec, scale=1.0, n_boot=0)["margin"]) == pytest.approx(1.0, abs=1e-4)
     # +1 at the origin, -1 at (2, 0) and (0, 2): half the distance from the origin to x + y = 2 is sqrt(2)/2.
     rec = _points([[0, 0], [2, 0], [0, 2]], [1, -1, -1])
-    assert float(margin(rec, scale=1.0, n_boot=0, bias_correction="none")["margin"]) == pytest.approx(
+    assert float(margin(rec, scale=1.0, n_boot=0)["margin"]) == pytest.approx(
         np.sqrt(2) / 2, abs=1e-4)
 
 
@@ -101,19 +101,19 @@ def test_margin_of_symmetric_clusters_and_of_overlapping_points():
     # Clusters at ±(3, 0) with spread ±1 along the other axis: margin 3 whatever the spread.
     pts = [[3, -1], [3, 0], [3, 1], [-3, -1], [-3, 0], [-3, 1]]
     rec = _points(pts, [1, 1, 1, -1, -1, -1])
-    assert float(margin(rec, scale=1.0, n_boot=0, bias_correction="none")["margin"]) == pytest.approx(3.0, abs=1e-4)
+    assert float(margin(rec, scale=1.0, n_boot=0)["margin"]) == pytest.approx(3.0, abs=1e-4)
     # One neuron, +1 at {2, -1}, -1 at {-2, 0.5}: overlap of 1.5 along w = +1, signed margin -0.75.
     rec = _points([[2.0], [-1.0], [-2.0], [0.5]], [1, 1, -1, -1])
-    assert float(margin(rec, scale=1.0, n_boot=0, bias_correction="none")["margin"]) == pytest.approx(-0.75, abs=1e-3)
+    assert float(margin(rec, scale=1.0, n_boot=0)["margin"]) == pytest.approx(-0.75, abs=1e-3)
 
 
 def test_margin_is_in_units_of_scale_and_default_scale_is_response_sd():
     rec = _points([[0, 1], [2, 1.5], [0, -1], [2, -1.5]], [1, 1, -1, -1])
-    at_one = float(margin(rec, scale=1.0, n_boot=0, bias_correction="none")["margin"])
-    at_two = float(margin(rec, scale=2.0, n_boot=0, bias_correction="none")["margin"])
+    at_one = float(margin(rec, scale=1.0, n_boot=0)["margin"])
+    at_two = float(margin(rec, scale=2.0, n_boot=0)["margin"])
     assert at_two == pytest.approx(at_one / 2, rel=1e-6)
     sd = np.sqrt(np.mean(rec.var("trial").values))
-    default = float(margin(rec, n_boot=0, bias_correction="none")["margin"])
+    default = float(margin(rec, n_boot=0)["margin"])
     assert default == pytest.approx(at_one / sd, rel=1e-6)
     assert response_scale(rec) == pytest.approx(sd)
 
