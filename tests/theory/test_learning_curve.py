@@ -50,6 +50,14 @@ def test_matches_plain_root_solve(ridge, noise):
         np.testing.assert_allclose(got, expected, rtol=1e-8)
 
 
+@pytest.mark.parametrize("decay", [0.6, 4.0])
+def test_matches_plain_root_solve_for_flat_and_steep_spectra_up_to_the_threshold(decay):
+    eta = MODES**-decay / np.sum(MODES**-decay)
+    for p in [0.3, 100.0, 399.0]:
+        expected = _plain_error(eta, TARGET_POWER, p, 0.0, 0.0)
+        np.testing.assert_allclose(kernel_generalization_error(eta, TARGET_POWER, p), expected, rtol=1e-7)
+
+
 def test_no_data_gives_total_power_and_shape_follows_n_train():
     error = kernel_generalization_error(EIGENVALUES, TARGET_POWER, [[0.0, 10.0], [20.0, 0.0]])
     assert error.shape == (2, 2)
