@@ -391,6 +391,116 @@ data*.
     ]
 
 
+@notebook("04_learning_to_integrate.ipynb")
+def learning_to_integrate():
+    return [
+        md("""
+# 04 · Learning to integrate
+
+Many tasks need a memory: accumulating evidence, keeping track of a position, counting. A recurrent network
+learns such a memory by creating a slow mode in its dynamics. Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025)
+worked out how this happens in a linear RNN, h_{k+1} = W h_k + u x_k with output vᵀh_k, trained on white-noise
+input x to reproduce the filter ρ*ⁿ (ρ* → 1 is a perfect integrator). From a small initial W, learning is
+carried by **one outlier eigenvalue λ of W that rises sigmoidally out of the bulk** while the loss falls. A
+two-parameter caricature, impulse response k_n = aλⁿ, has the loss
+
+L(a, λ) = a²/(2(1 − λ²)) − a/(1 − λρ*) + 1/(2(1 − ρ*²)),
+
+and the population's slowest timescale is τ = −Δt / log λ. In recordings, that timescale is what grows.
+"""),
+        code(SETUP + """
+import json
+from neurolearn.simulate.rnn import train_integrator
+"""),
+        md("""
+## The mechanism, in the network itself
+
+Train a small RNN and look at the eigenvalues of W at a few checkpoints: one of them leaves the bulk.
+"""),
+        code("""
+run = train_integrator(40, rho_star=0.9, n_steps=300, checkpoints=[0, 100, 200, 300], rng=0)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
+axes[0].plot(circle.real, circle.imag, color="0.8")
+for step, W in zip(run.steps, run.W):
+    eig = np.linalg.eigvals(W)
+    axes[0].scatter(eig.real, eig.imag, s=10, label=f"step {step}")
+axes[0].set(aspect="equal", xlabel="Re λ", ylabel="Im λ", title="eigenvalues of W")
+axes[0].legend(frameon=False, fontsize=8)
+axes[1].plot(run.steps, run.outlier_eigenvalue, marker="o", label="largest |λ|")
+axes[1].plot(run.steps, run.loss / run.initial_loss, marker="o", label="normalised loss")
+axes[1].set(xlabel="training step")
+axes[1].legend(frameon=False);
+assert run.outlier_eigenvalue[-1] > 2 * run.outlier_eigenvalue[0]
+"""),
+        md("""
+## The recordings
+
+`data/integration/` holds eight sessions of a 30-unit RNN learning ρ* = 0.9, imaged with one frame per
+0.25 s time bin (one RNN step per bin). Reading with `bin_size` gives `(trial, neuron, time)` arrays. Each trial
+has its own white-noise input; trials are grouped into four classes of integrated input (`stimulus`), and
+`target` is its sign.
+"""),
+        code("""
+manifest = json.loads((data / "examples.json").read_text())["datasets"]["integration"]
+read = {k: tuple(v) if isinstance(v, list) else v for k, v in manifest["read"].items()}
+tree = nl.read_sessions(str(data / "integration" / "*.nwb"), **read)
+first, last = tree["day00"].dataset.responses, tree["day07"].dataset.responses
+print(first.sizes, "bin size", first.attrs["bin_size"], "s")
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 3), sharey=True, layout="constrained")
+for ax, rec, title in ((axes[0], first, "before training"), (axes[1], last, "after training")):
+    ax.imshow(rec.isel(trial=0).values, aspect="auto", cmap="RdBu_r",
+              extent=(0, float(rec.time[-1]) + 0.125, rec.sizes["neuron"], 0))
+    ax.set(title=title, xlabel="time in trial (s)")
+axes[0].set_ylabel("unit");
+"""),
+        md("""
+## Dynamics statistics across learning
+
+For time-resolved recordings `summarize` also fits a linear dynamical model x_{k+1} ≈ A x_k (ridge, in a reduced
+PCA space) per session and reports the largest eigenvalue modulus of A (`outlier_eigenvalue`) and the slowest
+timescale −Δt/log|λ_max| (`timescale`), with neuron-bootstrap intervals. The read-out statistics are for
+`(trial, neuron)` data and are switched off here.
+"""),
+        code("""
+stats = nl.summarize(tree, **manifest["summarize"], n_boot=100, random_state=0)
+truth = manifest["true_statistics"]
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), layout="constrained")
+for ax, name in zip(axes, ("behavior", "outlier_eigenvalue", "timescale")):
+    nl.plot.plot_trajectory(stats, name, ax=ax, label="estimated from recordings")
+    ax.plot(range(len(truth[name])), truth[name], "k*", label="true network")
+    ax.set_title(name)
+axes[0].legend(frameon=False, fontsize=8);
+"""),
+        code("""
+low, high = stats["timescale_ci"].isel(session=-1).values
+print(f"timescale: first session {float(stats.timescale[0]):.2f} s, last {float(stats.timescale[-1]):.2f} s "
+      f"[{low:.2f}, {high:.2f}]; true {truth['timescale'][-1]:.2f} s")
+assert float(stats.timescale[-1]) > 3 * float(stats.timescale[0])  # a slow mode appeared
+"""),
+        md("""
+## Fitting the reduced model
+
+The `"integrator"` model predicts behaviour, the outlier eigenvalue and the timescale from the gradient flow of
+λ on the caricature's loss. Δt (seconds per RNN step) is a fact of the recording and is held fixed; the target
+decay ρ* is the quantity of interest.
+"""),
+        code("""
+fit = nl.fit(stats, "integrator", fixed=manifest["fixed"] | {"onset": 0.0}, random_state=0)
+print(fit)
+low, high = fit.ci["rho_star"]
+print(f"rho* = {fit.params['rho_star']:.3f} [{low:.3f}, {high:.3f}]   (true {manifest['truth']['rho_star']})")
+nl.plot.plot_fit(fit, stats)
+"""),
+        md("""
+**Reference.** Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025), on the learning dynamics of linear RNNs
+trained to integrate (THEORY.md §2); the registered model's `reference` and `formula` fields say exactly what is
+implemented: `nl.theory.MODELS["integrator"]`.
+"""),
+    ]
+
+
 @notebook("05_kernel_learning_curves.ipynb")
 def kernel_learning_curves():
     return [
