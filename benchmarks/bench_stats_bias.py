@@ -7,7 +7,8 @@ F1 F1ᵀ and F2 F2ᵀ. Each replicate samples N neurons and T noisy trials per c
 
 Sweep: trials per condition T in {2, 3, 5, 10, 20} x neurons N in {20, 50, 200, 500, 2000}. Reported per
 shape: bias = mean(estimate - truth) and MAE = mean |estimate - truth| over replicates, for both estimators.
-Criterion (issue 3): wherever the plug-in's systematic error is >= 0.1, the default's is <= 0.02.
+Criterion (issue 3): wherever the plug-in's systematic error is >= 0.1, the default's is <= 0.02. Columns
+0-3 of the csv: alignment default, alignment plug-in, CKA default, CKA plug-in.
 
 Run:  .venv/bin/python benchmarks/bench_stats_bias.py [--reps 100]
 Writes benchmarks/results/stats_bias.png and stats_bias.csv.
@@ -71,8 +72,10 @@ def sweep(trials, neurons, reps, seed=0):
         for n_neurons in neurons:
             errors = np.array([replicate_errors(y, F0, F1, truth_alignment, truth_cka, n_trials, n_neurons, rng)
                                for _ in range(reps)])
-            rows.append((n_trials, n_neurons, errors.mean(0), np.abs(errors).mean(0),
-                         errors.std(0, ddof=1) / np.sqrt(reps)))
+            # a replicate whose estimated ‖HΦH‖² is <= 0 has no defined ratio (NaN): counted, then left out
+            finite = np.isfinite(errors).sum(0)
+            rows.append((n_trials, n_neurons, np.nanmean(errors, 0), np.nanmean(np.abs(errors), 0),
+                         np.nanstd(errors, 0, ddof=1) / np.sqrt(finite), reps - finite))
     return truth_alignment, truth_cka, rows
 
 
@@ -88,20 +91,29 @@ def main():
     print(f"truth: task alignment {truth_alignment:.3f}, CKA {truth_cka:.3f}; {args.reps} replicates per shape; "
           f"{elapsed:.0f} s")
     print(f"{'T':>3} {'N':>5} | " + " | ".join(f"{label:>22}" for label in labels) + "   (bias / MAE)")
-    failures = []
-    for n_trials, n_neurons, bias, mae, sem in rows:
+    failures, checked, mae_failures, mae_checked = [], 0, [], 0
+    for n_trials, n_neurons, bias, mae, sem, n_nan in rows:
         cells = " | ".join(f"{b:+.3f}±{s:.3f} / {m:.3f}" for b, m, s in zip(bias, mae, sem))
-        print(f"{n_trials:>3} {n_neurons:>5} | {cells}")
+        undefined = f"  ({', '.join(f'{k}' for k in n_nan)} undefined)" if n_nan.any() else ""
+        print(f"{n_trials:>3} {n_neurons:>5} | {cells}{undefined}")
         for default, plugin, name in ((0, 1, "alignment"), (2, 3, "CKA")):
-            if abs(bias[plugin]) >= 0.1 and abs(bias[default]) > 0.02:
-                failures.append((name, n_trials, n_neurons, bias[default], bias[plugin]))
-    print("criterion |bias| default <= 0.02 wherever |bias| plug-in >= 0.1:",
-          "met" if not failures else f"NOT met at {failures}")
+            if abs(bias[plugin]) >= 0.1:
+                checked += 1
+                if not abs(bias[default]) <= 0.02:
+                    failures.append(f"{name} T={n_trials} N={n_neurons}: {bias[default]:+.3f}±{sem[default]:.3f}")
+            if mae[plugin] >= 0.1:
+                mae_checked += 1
+                if not mae[default] <= 0.02:
+                    mae_failures.append(f"{name} T={n_trials} N={n_neurons}: MAE {mae[default]:.3f}")
+    print(f"criterion |bias| default <= 0.02 where |bias| plug-in >= 0.1: met in {checked - len(failures)} of "
+          f"{checked} cases; not met: {failures}")
+    print(f"(MAE reading: default MAE <= 0.02 where plug-in MAE >= 0.1: met in {mae_checked - len(mae_failures)} of "
+          f"{mae_checked}; at few neurons the MAE is dominated by neuron-sampling variance, not bias)")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     with open(RESULTS / "stats_bias.csv", "w") as handle:
         handle.write("trials,neurons," + ",".join(f"bias_{k},mae_{k},sem_{k}" for k in range(4)) + "\n")
-        for n_trials, n_neurons, bias, mae, sem in rows:
+        for n_trials, n_neurons, bias, mae, sem, _ in rows:
             handle.write(f"{n_trials},{n_neurons}," + ",".join(f"{b},{m},{s}" for b, m, s in zip(bias, mae, sem)) + "\n")
     _figure(rows, trials, neurons, labels, RESULTS / "stats_bias.png")
     print(f"wrote {RESULTS / 'stats_bias.png'}")
