@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from neurolearn.simulate.recording import make_recording, make_session_tree
-from neurolearn.stats.summarize import summarize
+from neurolearn.stats.summary import summarize
 
 
 def make_tree(n_sessions, n_conditions, n_trials, n_neurons, seed=0):

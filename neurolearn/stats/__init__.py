@@ -8,7 +8,9 @@ Kernel statistics (THEORY.md §1) and their bias handling:
 * :mod:`~neurolearn.stats.similarity` — ``cka``, ``kernel_similarity``, ``kernel_change``, ``code_overlap``;
 * :mod:`~neurolearn.stats.spectral` — eigenspectrum, cumulative target power, power law, predicted learning curve;
 * :mod:`~neurolearn.stats.dimensionality` — ``participation_ratio`` (naive and bias-corrected);
-* :mod:`~neurolearn.stats.summarize` — ``summarize``: all of them (and readout/dynamics) per session.
+* :mod:`~neurolearn.stats.summary` — ``summarize``: all of them (and readout/dynamics) per session. (The
+  module is not called ``summarize``: importing a submodule sets it as a package attribute, which would
+  shadow the function ``neurolearn.stats.summarize``.)
 
 Readout and dynamics statistics live in :mod:`~neurolearn.stats.readout` and :mod:`~neurolearn.stats.dynamics`;
 their public functions are re-exported here when those modules are present. Names resolve lazily so
@@ -52,8 +54,8 @@ _LAZY = {
     "estimate_dataset": "estimate",
     "bootstrap_interval": "estimate",
     # everything
-    "summarize": "summarize",
-    "behavior_estimate": "summarize",
+    "summarize": "summary",
+    "behavior_estimate": "summary",
 }
 
 #: modules written alongside these whose public names (their ``__all__``) are re-exported when present

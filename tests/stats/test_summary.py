@@ -16,7 +16,7 @@ from neurolearn.simulate.recording import make_recording, make_session_tree
 from neurolearn.stats.alignment import task_alignment
 from neurolearn.stats.dimensionality import participation_ratio
 from neurolearn.stats.similarity import code_overlap, kernel_change, kernel_similarity
-from neurolearn.stats.summarize import behavior_estimate, summarize
+from neurolearn.stats.summary import behavior_estimate, summarize
 
 SESSION_STATS = ("behavior", "task_alignment", "task_difficulty", "participation_ratio", "spectral_power",
                  "powerlaw_exponent", "kernel_change")
@@ -131,3 +131,24 @@ def test_errors_name_the_missing_coords(rng):
         summarize(recs, variant="triple", readout=False, dynamics=False)
     with pytest.raises(DataError, match="expected a DataTree, mapping or sequence"):
         summarize(42)
+
+
+def test_time_resolved_sessions_use_the_time_averaged_responses(rng):
+    recs = _sessions(rng, n_sessions=2)
+    timed = [xr.concat([rec, rec], dim="time").transpose("trial", "neuron", "time").assign_attrs(rec.attrs)
+             for rec in recs]
+    flat = summarize(recs, n_boot=0, readout=False, dynamics=False)
+    resolved = summarize(timed, n_boot=0, readout=False, dynamics=False)
+    np.testing.assert_allclose(resolved["task_alignment"].values, flat["task_alignment"].values)
+    np.testing.assert_allclose(resolved["kernel_similarity"].values, flat["kernel_similarity"].values)
+
+
+def test_statistics_are_reachable_from_the_package_namespace():
+    import neurolearn as nl
+
+    for name in ("summarize", "task_alignment", "task_difficulty", "cka", "kernel_similarity", "kernel_change",
+                 "code_overlap", "participation_ratio", "eigenspectrum", "predicted_learning_curve"):
+        assert callable(getattr(nl.stats, name)), name
+    assert nl.summarize is nl.stats.summarize
+    with pytest.raises(AttributeError):
+        nl.stats.no_such_statistic
