@@ -35,6 +35,22 @@ __all__ = [
 ]
 
 
+def _single_threaded_blas(function):
+    """Run ``function`` with BLAS limited to one thread: its many small products only lose to thread contention."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            return function(*args, **kwargs)
+        with threadpool_limits(1):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
 @dataclass
 class GrokkingTraining:
     """Checkpoints of a trained grokking network.
@@ -89,6 +105,7 @@ def summary_test_loss(dw_mean, dM, beta, alpha: float, epsilon: float) -> float:
     return float(0.25 * (np.trace(A) / D) ** 2 + np.sum(A**2) / (2 * D**2) + alpha**2 / D * np.sum(np.square(dw_mean)))
 
 
+@_single_threaded_blas
 def train_grokking(
     alpha: float,
     *,

@@ -1,8 +1,8 @@
 """Hidden progress during overtraining: a two-layer network on a separable task, logistic vs squared loss.
 
 "Do mice grok?" (Kumar et al. 2025). A two-layer network ``f(x) = a . h(x) / sqrt(N)``, ``h(x) = W x / sqrt(D)``
-is trained by full-batch gradient descent on P linearly separable stimuli (labels from a teacher,
-``y = sign(beta* . x)``). With the logistic loss the training accuracy saturates early, but the loss never
+is trained by full-batch gradient descent on P linearly separable stimuli from two categories (Gaussian clouds
+around two class means). With the logistic loss the training accuracy saturates early, but the loss never
 reaches zero: the weights keep growing and rotate toward the max-margin direction (implicit bias of gradient
 descent), so the class separation of the hidden representation, its margin and the accuracy on held-out stimuli
 keep rising ~log t. With the squared error the residual goes to zero and learning stops: no hidden progress.
@@ -26,6 +26,22 @@ __all__ = [
     "train_two_layer",
     "simulate_overtraining_sessions",
 ]
+
+
+def _single_threaded_blas(function):
+    """Run ``function`` with BLAS limited to one thread: its many small products only lose to thread contention."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            return function(*args, **kwargs)
+        with threadpool_limits(1):
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -66,6 +82,7 @@ class OvertrainingRun:
     loss: str
 
 
+@_single_threaded_blas
 def train_two_layer(
     *,
     loss: str = "logistic",
@@ -73,6 +90,7 @@ def train_two_layer(
     width: int = 40,
     n_train: int = 40,
     n_heldout: int = 40,
+    separation: float = 2.0,
     learning_rate: float = 0.5,
     checkpoints=(0, 10, 100, 1000),
     init_scale: float = 1.0,
@@ -87,8 +105,10 @@ def train_two_layer(
     dim, width : int
         Input dimension D and hidden units N.
     n_train, n_heldout : int
-        Training stimuli (the task) and held-out stimuli (only probed). Inputs are i.i.d. standard Gaussian,
-        labels ``sign(beta* . x)`` of a random teacher, so the training set is linearly separable.
+        Training stimuli (the task) and held-out stimuli (only probed), alternating between the two classes.
+    separation : float
+        Distance between the two class means in units of the within-class standard deviation of every input
+        dimension.
     learning_rate : float
     checkpoints : sequence of int
         Steps at which to record (the last one sets the training length; log-spaced steps show the ~log t
@@ -115,9 +135,12 @@ def train_two_layer(
         )
     rng = np.random.default_rng(rng)
     D, N = dim, width
-    teacher = rng.standard_normal(D)
-    X = rng.standard_normal((n_train + n_heldout, D))
-    y = np.where(X @ teacher >= 0, 1.0, -1.0)
+    # two stimulus categories (e.g. odour classes): Gaussian clouds whose means are +-separation/2 along a
+    # random unit direction; with n_train < 2 * dim the training set is linearly separable with probability ~1
+    direction = rng.standard_normal(D)
+    direction /= np.linalg.norm(direction)
+    y = np.where(np.arange(n_train + n_heldout) % 2 == 0, 1.0, -1.0)
+    X = rng.standard_normal((n_train + n_heldout, D)) + 0.5 * separation * y[:, None] * direction
     is_train = np.arange(n_train + n_heldout) < n_train
     Xtr, ytr = X[is_train], y[is_train]
     W = init_scale * rng.standard_normal((N, D))
@@ -170,14 +193,15 @@ def simulate_overtraining_sessions(
     n_sessions: int = 12,
     *,
     loss: str = "logistic",
-    steps_per_session: int = 200,
+    steps_per_session: int = 80,
     dim: int = 30,
     width: int = 40,
     n_train: int = 40,
-    n_heldout: int = 40,
+    n_heldout: int = 20,
+    separation: float = 2.0,
     learning_rate: float = 0.5,
-    n_trials: int = 4,
-    noise_sd: float = 0.5,
+    n_trials: int = 8,
+    noise_sd: float = 0.7,
     rng=None,
 ) -> tuple[xr.DataTree, xr.Dataset]:
     """Recordings of the hidden layer across training and overtraining, one session per checkpoint.
@@ -197,7 +221,7 @@ def simulate_overtraining_sessions(
 
     Examples
     --------
-    >>> tree, truth = simulate_overtraining_sessions(3, steps_per_session=50, n_trials=2, rng=0)
+    >>> tree, truth = simulate_overtraining_sessions(3, steps_per_session=300, n_trials=2, rng=0)
     >>> list(tree.children), float(truth.behavior[-1])
     (['day00', 'day01', 'day02'], 1.0)
     """
@@ -211,8 +235,8 @@ def simulate_overtraining_sessions(
     rng = np.random.default_rng(rng)
     steps = np.arange(n_sessions) * steps_per_session
     run = train_two_layer(
-        loss=loss, dim=dim, width=width, n_train=n_train, n_heldout=n_heldout, learning_rate=learning_rate,
-        checkpoints=steps, rng=rng,
+        loss=loss, dim=dim, width=width, n_train=n_train, n_heldout=n_heldout, separation=separation,
+        learning_rate=learning_rate, checkpoints=steps, rng=rng,
     )
     ids = [f"day{i:02d}" for i in range(steps.size)]
     recordings = []

@@ -32,6 +32,22 @@ __all__ = [
 ]
 
 
+def _single_threaded_blas(function):
+    """Run ``function`` with BLAS limited to one thread: its many small products only lose to thread contention."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            return function(*args, **kwargs)
+        with threadpool_limits(1):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
 @dataclass
 class IntegratorTraining:
     """Checkpoints of a trained linear RNN.
@@ -98,6 +114,7 @@ def integrator_loss(kernel, rho_star: float) -> float:
     return float(0.5 * np.sum((kernel - target) ** 2))
 
 
+@_single_threaded_blas
 def train_integrator(
     n_neurons: int = 100,
     rho_star: float = 0.95,

@@ -21,8 +21,12 @@ Observables (links from ``z`` to what the extractors measure; gains and starting
   the representation stretches along the readout direction as the weights grow;
 * ``decoder_accuracy`` and ``heldout_accuracy`` ``= Phi(Phi^-1(initial) + gain z)``: Gaussian class-separation
   read-out whose separation grows with the stretch;
-* ``flip_fraction`` ``= heldout_accuracy(tau) - heldout_accuracy(0)``: under a rank-preserving shift of the
-  per-example signed distances, exactly the examples crossing zero flip, all from wrong to right.
+* ``flip_fraction`` (examples whose cross-validated signed distance turns from wrong to right since the
+  previous session, as :func:`neurolearn.stats.readout.flip_fraction` reports it for consecutive sessions)
+  ``= flip_noise + heldout_accuracy(tau_k) - heldout_accuracy(tau_{k-1})`` between consecutive entries of
+  ``time`` (``flip_noise`` at the first): under a rank-preserving shift of the per-example distances exactly
+  the examples crossing zero flip, all from wrong to right, on top of the back-and-forth flips measurement
+  noise alone causes (``flip_noise``). Call ``predict`` at the session times for this observable.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ def overtraining_statistics(
     decoder_gain=0.3,
     heldout_initial=0.6,
     heldout_gain=0.1,
+    flip_noise=0.02,
     loss: str = "logistic",
 ) -> dict:
     """Predicted statistics at training times ``time`` (see the module docstring for the links).
@@ -83,7 +88,7 @@ def overtraining_statistics(
     >>> [round(float(v), 2) for v in out["margin"]]  # keeps growing ~log t
     [0.5, 0.72, 1.19]
     """
-    z = margin_scale(time, loss)
+    z = np.atleast_1d(margin_scale(time, loss))
     decoder = ndtr(ndtri(decoder_initial) + decoder_gain * z)
     heldout = ndtr(ndtri(heldout_initial) + heldout_gain * z)
     return {
@@ -91,7 +96,7 @@ def overtraining_statistics(
         "margin": margin_initial + margin_gain * z,
         "decoder_accuracy": decoder,
         "heldout_accuracy": heldout,
-        "flip_fraction": heldout - heldout_initial,
+        "flip_fraction": flip_noise + np.diff(heldout, prepend=heldout[:1]),
     }
 
 
@@ -109,7 +114,7 @@ MODEL = _register(
             "behavior = lapse/2 + (1-lapse) Phi(z/behavior_width); margin = margin_initial + margin_gain z; "
             "decoder_accuracy = Phi(Phi^-1(decoder_initial) + decoder_gain z); "
             "heldout_accuracy = Phi(Phi^-1(heldout_initial) + heldout_gain z); "
-            "flip_fraction = heldout_accuracy - heldout_initial"
+            "flip_fraction[k] = flip_noise + heldout_accuracy[k] - heldout_accuracy[k-1] (consecutive sessions)"
         ),
         reference=(
             "Kumar et al. (2025), Do mice grok? Glimpses of hidden progress during overtraining in sensory "
@@ -128,6 +133,10 @@ MODEL = _register(
             Parameter("decoder_gain", 0.3, (0.0, 10.0), "decoder d' gained per unit of z (link)"),
             Parameter("heldout_initial", 0.6, (0.5, 0.999), "held-out stimulus accuracy before training"),
             Parameter("heldout_gain", 0.1, (0.0, 10.0), "held-out d' gained per unit of z (link)"),
+            Parameter(
+                "flip_noise", 0.02, (0.0, 0.5),
+                "fraction of examples flipping wrong -> right between sessions from measurement noise alone",
+            ),
         ),
         observables=("behavior", "margin", "decoder_accuracy", "heldout_accuracy", "flip_fraction"),
         function=overtraining_statistics,
