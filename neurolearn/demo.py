@@ -197,7 +197,7 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
         spec = manifest.get("datasets", {}).get(example.name, {})
         folder = data / example.name
         texts[example.title] = example.text
-        stats, fits = None, []
+        fits = []
         row = {"dataset": example.title, "best model": "", "regime": "", "evidence": "", "truth": ""}
         try:
             paths = sorted(folder.glob("*.nwb"))
@@ -207,9 +207,9 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
                 tree = _read(paths, spec.get("read", {}))
             with say.step(f"{example.title}: statistics with {n_boot} bootstrap resamples"):
                 stats = _summarize(tree, spec.get("summarize", {}), n_boot)
-            options = spec.get("summarize", {})
-            kernels[example.title] = _session_kernels(tree, options.get("by", "stimulus"), options.get("target", "target"))
+            stats_by_name[example.title], fits_by_name[example.title] = stats, fits
             files.append(write_statistics(stats, out / f"{example.name}_stats.nc"))
+            kernels[example.title] = _session_kernels_or_none(tree, spec.get("summarize", {}), say)
             for label, model, fixed, observables in example.models:
                 with say.step(f"{example.title}: fitting {label}"):
                     # the data's own facts (e.g. seconds per step) are recorded with the data
@@ -222,9 +222,6 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
             row.update({"regime": "not determined", "evidence": f"failed: {_short(error, 90)}"})
         row["truth"] = spec.get("summary", "")
         rows.append(row)
-        if stats is not None:
-            stats_by_name[example.title] = stats
-            fits_by_name[example.title] = fits
 
     table = pd.DataFrame(rows, columns=["dataset", "best model", "regime", "evidence", "truth"])
     table.to_csv(out / "regimes.csv", index=False)
@@ -398,6 +395,15 @@ def _fit(stats, model: str, fixed: dict, observables, label: str, quick: bool):
     if observables is not None:
         options["observables"] = list(observables)
     return fit(stats, model, **options)
+
+
+def _session_kernels_or_none(tree, options: dict, say):
+    # the kernel figure is an illustration: if it cannot be made, say so and go on
+    try:
+        return _session_kernels(tree, options.get("by", "stimulus"), options.get("target", "target"))
+    except NeurolearnError as error:
+        say.line(f"      note: no kernel figure ({_short(error, 120)})")
+        return None
 
 
 def _session_kernels(tree, by: str, target: str = "target"):
