@@ -94,8 +94,10 @@ def summarize(
     n_modes : int
         k of ``spectral_power`` = C(k).
     readout, dynamics : bool
-        Merge :func:`neurolearn.stats.readout.readout_summary` / :func:`neurolearn.stats.dynamics.dynamics_summary`
-        (dynamics only for recordings with a ``time`` dim). Skipped with a warning if unavailable.
+        Merge :func:`neurolearn.stats.readout.readout_summary` (on time-averaged responses, like the kernel
+        statistics) / :func:`neurolearn.stats.dynamics.dynamics_summary` (only recordings with a ``time``
+        dim). Skipped with a warning if unavailable; their attrs are kept with a ``readout_``/``dynamics_``
+        prefix.
     scheduler : str or callable
         dask scheduler for the per-session stages (``"threads"``, ``"synchronous"``, ``"processes"`` or a
         distributed client's ``get``).
@@ -216,7 +218,7 @@ def summarize(
         conditions_compared=int(common.size),
     )
     ds = _merge_other_helpers(ds, recordings, target=target, by=by, n_boot=n_boot, random_state=random_state,
-                              readout=readout, dynamics=dynamics)
+                              level=level, readout=readout, dynamics=dynamics)
     return ds
 
 
@@ -323,7 +325,15 @@ def _put_pairwise(data_vars, name, values, replicates, level):
     _put(data_vars, name, values, se, ci, level, (SESSION, SESSION_OTHER))
 
 
-def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, readout, dynamics):
+def _call_accepting(function, *args, **options):
+    """Call ``function`` with the shared options it declares (the vocabulary is shared, the needs differ)."""
+    import inspect
+
+    accepted = inspect.signature(function).parameters
+    return function(*args, **{key: value for key, value in options.items() if key in accepted})
+
+
+def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, level, readout, dynamics):
     """Merge readout and dynamics statistics (other modules) on ``session``; warn if they are unavailable."""
     parts = []
     if readout:
@@ -334,7 +344,11 @@ def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, re
                           stacklevel=3)
             ds.attrs["readout"] = "skipped: neurolearn.stats.readout not available"
         else:
-            parts.append(readout_summary(recordings, target=target, by=by, n_boot=n_boot, random_state=random_state))
+            # readout statistics see the same time-averaged responses as the kernel statistics
+            averaged = {key: rec.mean(TIME, keep_attrs=True) if TIME in rec.dims else rec
+                        for key, rec in recordings.items()}
+            parts.append(_call_accepting(readout_summary, averaged, target=target, by=by, n_boot=n_boot,
+                                         random_state=random_state, level=level))
     if dynamics:
         timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
         if timed:
@@ -344,7 +358,8 @@ def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, re
                 warnings.warn(f"summarize: dynamics statistics skipped ({error})", stacklevel=3)
                 ds.attrs["dynamics"] = "skipped: neurolearn.stats.dynamics not available"
             else:
-                parts.append(dynamics_summary(timed, target=target, n_boot=n_boot, random_state=random_state))
+                parts.append(_call_accepting(dynamics_summary, timed, target=target, by=by, n_boot=n_boot,
+                                             random_state=random_state, level=level))
         else:
             ds.attrs["dynamics"] = "skipped: no recording has a time dim"
     for part in parts:

@@ -152,3 +152,21 @@ def test_statistics_are_reachable_from_the_package_namespace():
     assert nl.summarize is nl.stats.summarize
     with pytest.raises(AttributeError):
         nl.stats.no_such_statistic
+
+
+def test_readout_and_dynamics_statistics_are_included(rng):
+    pytest.importorskip("neurolearn.stats.readout")
+    pytest.importorskip("neurolearn.stats.dynamics")
+    recs = []
+    for rec in _sessions(rng, n_sessions=2, n_neurons=20):
+        activity = np.zeros(rec.shape + (8,))
+        activity[..., 0] = rec.values
+        for t in range(1, 8):  # slowly decaying activity, so a timescale exists
+            activity[..., t] = 0.8 * activity[..., t - 1] + 0.2 * rng.standard_normal(rec.shape)
+        recs.append(xr.DataArray(activity, dims=("trial", "neuron", "time"),
+                                 coords={**rec.coords, "time": np.arange(8) * 0.05},
+                                 attrs={**rec.attrs, "bin_size": 0.05}, name="responses"))
+    ds = summarize(recs, n_boot=0)
+    for name in ("decoder_accuracy", "margin", "timescale", "task_alignment", "kernel_similarity"):
+        assert name in ds and se_name(name) in ds, name
+    assert ds["timescale"].dims == ("session",)
