@@ -68,6 +68,20 @@ def test_overtraining_behaviour_in_the_files_is_the_networks_and_saturates_mid_w
     assert np.all(np.diff(margin[saturated:]) > 0)  # the hidden progress the dataset is meant to show
 
 
+def test_integration_trials_fall_in_four_input_classes_of_one_sign_each():
+    tree = nl.read_sessions(str(DATA / "integration" / "*.nwb"), **read_options("integration"))
+    for child in tree.children.values():
+        rec = child.dataset.responses
+        np.testing.assert_array_equal(np.sign(rec.input_total.values), rec.target.values)
+        for stimulus in range(4):
+            members = rec.stimulus.values == stimulus
+            assert members.sum() >= 2
+            assert len(set(rec.target.values[members].tolist())) == 1
+        # classes are ordered by integrated input: 0 strongly negative ... 3 strongly positive
+        means = [rec.input_total.values[rec.stimulus.values == k].mean() for k in range(4)]
+        assert means == sorted(means)
+
+
 def test_regenerating_a_dataset_gives_the_same_recordings(tmp_path):
     generator = load_generator()
     spec = generator.make_learner(tmp_path / "lazy", "lazy", 0.1, seed=generator.SEED + 1)
