@@ -28,9 +28,11 @@ over neurons instead of a new kernel; ratios and square roots are then applied e
 numerators and denominators. Because every neuron carries its own trial noise, resampling neurons propagates
 both neuron-sampling and trial-noise variability (assuming trial noise independent across neurons).
 Resampling weights are Poisson(1) per neuron *id*, so tracked neurons share their weight across sessions.
-Trials are not resampled separately: with fixed neurons (no population to generalise to) a within-condition
-trial bootstrap would be the right interval, and it would need re-computed condition means and noise
-variances; it is not implemented.
+Trials are not resampled separately. That would answer a different question (the kernel of exactly the
+recorded neurons, no population to generalise to), whose unbiased ‖Φ‖² keeps the i = j neuron terms and needs
+a per-neuron fourth-moment noise correction. A cheap design for it, not implemented: first-order trial
+influences u_k = Σ_i [∂θ/∂M_{μ(k)i} (r_ki - m_μi)/n_μ + ∂θ/∂V_{μ(k)i} (r_ki - m_μi)²/(n_μ(n_μ-1))] from one pass
+over the trials, and replicates θ + (c - 1)·u with multinomial counts c within each condition (O(B x trials)).
 """
 
 from __future__ import annotations
