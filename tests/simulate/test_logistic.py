@@ -51,8 +51,9 @@ def test_margin_keeps_growing_only_for_logistic(runs):
 
 def test_gradient_descent_matches_a_plain_implementation():
     # one step against an independent loop over samples
-    run0 = train_two_layer(dim=3, width=4, n_train=6, n_heldout=0, checkpoints=[0], rng=7)
-    run1 = train_two_layer(dim=3, width=4, n_train=6, n_heldout=0, checkpoints=[1], rng=7, learning_rate=0.1)
+    run0 = train_two_layer(dim=3, width=4, n_train=6, n_heldout=0, separation=2.0, checkpoints=[0], rng=7)
+    run1 = train_two_layer(dim=3, width=4, n_train=6, n_heldout=0, separation=2.0, checkpoints=[1], rng=7,
+                           learning_rate=0.1)
     rng = np.random.default_rng(7)
     direction = rng.standard_normal(3)
     direction /= np.linalg.norm(direction)
@@ -82,7 +83,7 @@ def test_sessions_follow_the_data_model():
     # behaviour is the training accuracy: correct trials on trained stimuli match the network
     trained = rec["is_train"].values
     assert rec["correct"].values[trained].mean() == pytest.approx(float(truth["behavior"][-1]))
-    assert truth["step"].values.tolist() == [0, 80, 160, 240, 320]
+    assert truth["step"].values.tolist() == [0, 120, 240, 360, 480]
 
 
 def test_bad_arguments_raise_data_errors():

@@ -1,0 +1,124 @@
+"""The overtraining reduction: closed-form margin growth, and agreement with the overtrained network."""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+from scipy.optimize import least_squares
+from sklearn.svm import SVC
+
+import neurolearn as nl
+from neurolearn.data import condition_means, session_recordings
+from neurolearn.errors import FitError
+from neurolearn.simulate.logistic import simulate_overtraining_sessions
+from neurolearn.theory.overtraining import MODEL, margin_scale, overtraining_statistics
+
+
+@pytest.mark.parametrize(
+    "loss, rhs", [("logistic", lambda z: 1.0 / (1.0 + np.exp(z))), ("mse", lambda z: 1.0 - z)]
+)
+def test_margin_scale_solves_its_mode_ode(loss, rhs):
+    t = np.linspace(0.0, 50.0, 26)
+    sol = solve_ivp(lambda _, z: rhs(z), (0, 50), [0.0], t_eval=t, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(margin_scale(t, loss), sol.y[0], atol=1e-6)
+
+
+def test_logistic_margin_grows_like_log_t_and_mse_saturates():
+    tau = np.exp(np.arange(5.0, 15.0))
+    increments = np.diff(margin_scale(tau))
+    np.testing.assert_allclose(increments, 1.0, atol=0.02)  # one unit of z per e-fold (z ~ log tau - log log tau)
+    assert margin_scale(1e6, "mse") == pytest.approx(1.0) and margin_scale(1e6) > 13
+    with pytest.raises(FitError, match="loss 'logistic' or 'mse'"):
+        margin_scale(1.0, "hinge")
+
+
+def test_model_is_registered_and_flips_are_between_consecutive_times():
+    model = nl.theory.get_model("overtraining")
+    assert model is MODEL
+    assert set(model.observables) <= set(nl.data.STATISTIC_NAMES)
+    t = np.array([0.0, 10.0, 20.0, 40.0])
+    ds = model.predict(t, flip_noise=0.0)
+    held = ds["heldout_accuracy"].values
+    np.testing.assert_allclose(ds["flip_fraction"].values[1:], np.diff(held))
+    assert ds["behavior"].values[-1] > 0.999 and np.all(np.diff(ds["margin"].values) > 0)
+
+
+def _measure(tree, rng):
+    """Plain numpy/sklearn readouts of each session (stand-ins for neurolearn.stats.readout)."""
+    out = {name: [] for name in ("behavior", "margin", "decoder_accuracy", "heldout_accuracy")}
+    scale = None
+    for child in tree.children.values():
+        rec = child.dataset["responses"]
+        trained = rec["is_train"].values
+        out["behavior"].append(rec["correct"].values[trained].mean())
+        means = condition_means(rec, "stimulus")
+        labels = rec["target"].groupby(rec["stimulus"]).first().values
+        scale = means.values.std() if scale is None else scale  # common units: first session's scale
+        svm = SVC(kernel="linear", C=100.0).fit(means.values / scale, labels)
+        w = svm.coef_[0]
+        out["margin"].append(np.min(labels * (means.values / scale @ w + svm.intercept_[0])) / np.linalg.norm(w))
+        X, y = rec.values, rec["target"].values.astype(float)
+        stimulus = rec["stimulus"].values
+        folds = rng.permutation(X.shape[0]) % 4
+        out["decoder_accuracy"].append(np.mean([_ridge_accuracy(X, y, folds != k, folds == k) for k in range(4)]))
+        stimulus_folds = rng.permutation(np.unique(stimulus)) % 4
+        fold_of_trial = stimulus_folds[np.searchsorted(np.unique(stimulus), stimulus)]
+        out["heldout_accuracy"].append(
+            np.mean([_ridge_accuracy(X, y, fold_of_trial != k, fold_of_trial == k) for k in range(4)])
+        )
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def _ridge_accuracy(X, y, train, test, ridge=1.0):
+    mean = X[train].mean(0)
+    Xc = X[train] - mean
+    w = np.linalg.solve(Xc.T @ Xc + ridge * train.sum() * np.eye(X.shape[1]), Xc.T @ (y[train] - y[train].mean()))
+    return np.mean(np.sign((X[test] - mean) @ w + y[train].mean()) == y[test])
+
+
+def _r2(observed, predicted):
+    return 1.0 - np.sum((observed - predicted) ** 2) / np.sum((observed - observed.mean()) ** 2)
+
+
+def _fit(measured, names):
+    sessions = np.arange(len(measured["behavior"]), dtype=float)
+    param_names = [p.name for p in MODEL.parameters]
+
+    def predict(p):
+        return overtraining_statistics(p[0] * (sessions - p[1]), **dict(zip(param_names, p[2:])))
+
+    def residuals(p):
+        out = predict(p)
+        return np.concatenate([np.nan_to_num((out[n] - measured[n]) / np.nanstd(measured[n])) for n in names])
+
+    lower = [1e-3, -5] + [p.bounds[0] for p in MODEL.parameters]
+    upper = [1e3, 5] + [p.bounds[1] for p in MODEL.parameters]
+    fits = [least_squares(residuals, [c0, 0.0, *MODEL.defaults().values()], bounds=(lower, upper))
+            for c0 in (0.3, 3.0, 30.0)]
+    best = min(fits, key=lambda f: f.cost)
+    return best.x, predict(best.x)
+
+
+def test_reduced_model_tracks_the_overtrained_network():
+    tree, _ = simulate_overtraining_sessions(16, n_trials=16, rng=4)
+    names = ["behavior", "margin", "decoder_accuracy", "heldout_accuracy"]
+    measured = _measure(tree, np.random.default_rng(0))
+    _, predicted = _fit(measured, names)
+    for name in names:
+        assert _r2(measured[name], predicted[name]) >= 0.9, name
+
+
+@pytest.mark.slow
+def test_reduced_model_tracks_the_network_through_the_stats_readouts():
+    # the same check with the package's extractors (readout_summary: CV logistic decoders, leave-stimulus-out
+    # accuracy, SVM margin in common units, flips between consecutive sessions)
+    from neurolearn.stats.readout import readout_summary
+
+    tree, truth = simulate_overtraining_sessions(16, n_trials=16, rng=3)
+    stats = readout_summary(session_recordings(tree), n_boot=0, random_state=0)
+    names = ["behavior", "margin", "decoder_accuracy", "heldout_accuracy", "flip_fraction"]
+    measured = {n: stats[n].values for n in names if n != "behavior"} | {"behavior": truth["behavior"].values}
+    _, predicted = _fit(measured, names)
+    for name in ("behavior", "margin", "decoder_accuracy", "heldout_accuracy"):
+        assert _r2(measured[name], predicted[name]) >= 0.85, name
+    flips = measured["flip_fraction"][1:]
+    assert np.mean(np.abs(predicted["flip_fraction"][1:] - flips)) < 0.03
