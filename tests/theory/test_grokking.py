@@ -5,7 +5,6 @@ import pytest
 from scipy.optimize import least_squares
 
 import neurolearn as nl
-from neurolearn.data import condition_means
 from neurolearn.simulate.grokking import simulate_grokking_sessions
 from neurolearn.theory.grokking import MODEL, grokking_statistics
 
@@ -39,22 +38,14 @@ def test_model_is_registered_with_statistic_names():
     assert set(ds.data_vars) <= set(nl.data.STATISTIC_NAMES)
 
 
-def _centred_kernel_alignment(responses, target):
-    # plain double-centred kernel-task alignment (stand-in for stats.task_alignment)
-    P = len(target)
-    H = np.eye(P) - 1.0 / P
-    K = H @ responses @ responses.T @ H
-    Y = H @ np.outer(target, target) @ H
-    return float(np.sum(K * Y) / (np.linalg.norm(K) * np.linalg.norm(Y)))
-
-
 def _measure(tree):
+    # behaviour = fraction of correct trials; alignment through the package's extractor (unbiased CKA)
+    from neurolearn.stats.alignment import task_alignment
+
     behavior, alignment = [], []
     for child in tree.children.values():
         rec = child.dataset["responses"]
-        means = condition_means(rec, "stimulus")
-        target = rec["target"].groupby(rec["stimulus"]).first().values
-        alignment.append(_centred_kernel_alignment(means.values, target))
+        alignment.append(float(task_alignment(rec, "target", "stimulus")["task_alignment"]))
         behavior.append(rec["correct"].values.mean())
     return np.array(behavior), np.array(alignment)
 
