@@ -15,9 +15,19 @@ from __future__ import annotations
 import sys
 import types
 
-from neurolearn.fitting import FitResult, FitWarning, compare, cross_validate, fit, simulate_statistics
+from neurolearn.fitting import (
+    FitResult,
+    FitWarning,
+    compare,
+    cross_validate,
+    fit,
+    recovery_study,
+    recovery_summary,
+    simulate_statistics,
+)
 
-__all__ = ["fit", "compare", "cross_validate", "FitResult", "FitWarning", "simulate_statistics"]
+__all__ = ["fit", "compare", "cross_validate", "FitResult", "FitWarning", "simulate_statistics", "recovery_study",
+           "recovery_summary"]
 
 
 class _CallableModule(types.ModuleType):

@@ -142,7 +142,9 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
             break
         try:
             if interval == "profile":
-                unit_ci, open_ends, limited_by, n_profile = profile_intervals(problem, optimum.u, optimum.chi2, unit_se, level)
+                unit_ci, open_ends, limited_by, n_profile = profile_intervals(problem, optimum.u, optimum.chi2, unit_se, level,
+                                                                            jac=optimum.jac,
+                                                                            alternatives=optimum.alternatives)
             else:
                 prediction = problem.predict_array(problem.values(optimum.u))
                 unit_ci, open_ends, samples, n_failed = bootstrap_intervals(problem, optimum.u, prediction, level,

@@ -35,6 +35,8 @@ class Optimum:
     message: str
     n_evaluations: int
     chi2_of_starts: tuple = ()
+    #: other local minima (unit box) the starts reached; profiles restart from them to cross between basins
+    alternatives: tuple = ()
 
     @property
     def success(self) -> bool:
@@ -72,16 +74,19 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
         if len(starts) >= n_starts:
             break
     best = None
-    minima = []
+    found = []
     n_eval = n_screen + 1
     for u0 in starts:
         opt = local_fit(problem, u0)
         n_eval += opt.n_evaluations
-        minima.append(opt.chi2)
+        found.append(opt)
         if best is None or _better(opt, best):
             best = opt
     best.n_evaluations = n_eval
-    best.chi2_of_starts = tuple(sorted(minima))
+    best.chi2_of_starts = tuple(sorted(o.chi2 for o in found))
+    best.alternatives = tuple(o.u for o in found
+                              if o is not best and np.linalg.norm(o.u - best.u) > MIN_START_DISTANCE
+                              and np.isfinite(o.chi2))
     return best
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 from numbers import Real
 
 import numpy as np
@@ -140,9 +141,31 @@ class FitProblem:
         """The default parameter values in the unit box (a start every multi-start includes)."""
         return np.array([float(p.to_unit(p.default)) for p in self.free])
 
+    @cached_property
+    def _box(self):
+        """Vectorised unit-box map: log-lower, log-span, lower, span and log flags of the free parameters."""
+        log = np.array([p.log_scale for p in self.free], dtype=bool)
+        lower = np.array([p.lower for p in self.free], dtype=float)
+        upper = np.array([p.upper for p in self.free], dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_lower = np.where(log, np.log(np.where(log, lower, 1.0)), 0.0)
+            log_span = np.where(log, np.log(np.where(log, upper, 1.0)) - log_lower, 0.0)
+        return log, log_lower, log_span, lower, upper - lower
+
+    @cached_property
+    def _fitted(self):
+        """Masked values and SEs as flat vectors (the residual's constant part)."""
+        return self.data[self.mask], self.se[self.mask]
+
+    def natural(self, u) -> np.ndarray:
+        """Free parameter values (natural units) of unit-box point ``u``."""
+        log, log_lower, log_span, lower, span = self._box
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        return np.where(log, np.exp(log_lower + u * log_span), lower + u * span)
+
     def values(self, u) -> dict:
         """All parameter values (free from ``u``, then fixed) by name."""
-        out = {p.name: float(p.from_unit(ui)) for p, ui in zip(self.free, np.clip(u, 0.0, 1.0))}
+        out = dict(zip(self.free_names, self.natural(u).tolist()))
         out.update(self.fixed)
         return out
 
@@ -160,7 +183,8 @@ class FitProblem:
         tau = self.training_time(values, session_time)
         model_values = {k: v for k, v in values.items() if k not in (TIME_SCALE, ONSET)}
         out = self.model.function(tau, **model_values)
-        return np.stack([np.broadcast_to(np.asarray(out[name], dtype=float), tau.shape) for name in self.observables])
+        rows = [np.asarray(out[name], dtype=float) for name in self.observables]
+        return np.stack([row if row.shape == tau.shape else np.broadcast_to(row, tau.shape) for row in rows])
 
     def residuals(self, u) -> np.ndarray:
         """Standardised residuals ``(data - prediction) / se`` of the fitted values, as a flat vector.
@@ -172,7 +196,8 @@ class FitProblem:
             pred = self.predict_array(self.values(u))
         except (FloatingPointError, ValueError, ZeroDivisionError, OverflowError):
             return np.full(self.n_obs, 1e6)
-        r = (self.data[self.mask] - pred[self.mask]) / self.se[self.mask]
+        data, se = self._fitted
+        r = (data - pred[self.mask]) / se
         bad = ~np.isfinite(r)
         if bad.any():
             r[bad] = 1e6
