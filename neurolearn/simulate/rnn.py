@@ -261,9 +261,9 @@ def record_rnn_activity(
     Returns
     -------
     xarray.DataArray
-        Named ``responses``; trial coords ``stimulus`` (trial index), ``target`` (sign of the target filter's
-        output at the last step), ``input_total``, ``start_time``, ``stop_time`` (and ``correct``);
-        ``time`` coord in seconds.
+        Named ``responses``; trial coords ``stimulus`` (trial index), ``target`` (sign of the summed input),
+        ``input_total``, ``start_time``, ``stop_time`` (and ``correct``); a ``(trial, time)`` coord ``input``
+        whose entry k is the input driving the transition from bin k to k+1; ``time`` coord in seconds.
 
     Examples
     --------
@@ -279,7 +279,8 @@ def record_rnn_activity(
     if n_trials < 1 or n_time < 2:
         raise DataError(f"record_rnn_activity: expected n_trials >= 1 and n_time >= 2, found {n_trials}, {n_time}")
     N = W.shape[0]
-    x = input_sd * rng.standard_normal((n_trials, n_time))
+    # one extra input sample: the drive of the transition out of the last bin (the ``input`` coord convention)
+    x = input_sd * rng.standard_normal((n_trials, n_time + 1))
     states = np.empty((n_trials, N, n_time))
     h = np.zeros((n_trials, N))
     for k in range(n_time):
@@ -287,10 +288,14 @@ def record_rnn_activity(
         states[:, :, k] = h
     states += noise_sd * rng.standard_normal(states.shape)
     start = np.arange(n_trials) * (n_time + 5) * dt
+    total = x[:, :n_time].sum(axis=1)
     coords = {
         "stimulus": (TRIAL, np.arange(n_trials)),
-        "input_total": (TRIAL, x.sum(axis=1)),
-        "target": (TRIAL, np.sign(x.sum(axis=1))),
+        # input[:, k] drives the transition from bin k to bin k+1 (x_{k+1} = A x_k + B u_k, as
+        # neurolearn.stats.dynamics fits it)
+        "input": ((TRIAL, TIME), x[:, 1:]),
+        "input_total": (TRIAL, total),
+        "target": (TRIAL, np.sign(total)),
         "start_time": (TRIAL, start),
         "stop_time": (TRIAL, start + n_time * dt),
         NEURON: np.arange(N),
