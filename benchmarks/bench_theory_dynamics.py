@@ -8,8 +8,8 @@ measured in the same run on the same 16 session times, integrate the model's own
 * overtraining: ``dz/d tau = 1/(1 + exp z)`` (ours: Wright omega closed form);
 * grokking: the two relaxations ``dL/d tau = -L`` and ``-rich_rate L`` (ours: exponentials).
 
-Also reported: ``Model.predict`` (adds the xarray Dataset) and one cheap session tree from each simulator (what
-the fit helper and tutorials call).
+Also reported: ``Model.predict`` (adds the xarray Dataset) and one cheap session tree from each simulator
+(what the fit helper and tutorials call).
 
 Run: ``.venv/bin/python benchmarks/bench_theory_dynamics.py``
 """
@@ -58,7 +58,8 @@ def main():
     for name, ours, base in rows:
         print(f"{name:<40} {ours * 1e6:>10.1f} {base * 1e6:>14.1f} {base / ours:>8.0f}x")
     for name, model in (("integrator", integrator), ("overtraining", overtraining), ("grokking", grokking)):
-        print(f"{name + ' Model.predict (with Dataset)':<40} {per_call(lambda: model.predict(TIMES), 300) * 1e6:>10.1f}")
+        cost = per_call(lambda: model.predict(TIMES), 300)
+        print(f"{name + ' Model.predict (with Dataset)':<40} {cost * 1e6:>10.1f}")
     for name, simulate in (
         ("simulate_integrator_sessions()", simulate_integrator_sessions),
         ("simulate_overtraining_sessions()", simulate_overtraining_sessions),

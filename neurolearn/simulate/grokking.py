@@ -2,17 +2,18 @@
 
 Kumar, Bordelon, Gershman & Pehlevan (2024). The network ``f(x) = (alpha/N) sum_i phi(w_i . x)`` with
 ``phi(h) = h + (eps/2) h^2`` learns the target ``y = (beta . x)^2 / 2`` from P samples ``x ~ N(0, I/D)``. The
-trained predictor is centred, ``g = f(W) - f(W0)`` (zero at initialisation), and full-batch gradient descent uses
-the mean-field step ``w_i -= (eta0 / alpha^2) N dL/dw_i`` so that in function space a step is O(eta0) for every
-``alpha``: large ``alpha`` trains lazily (a kernel fit of the training set, features barely move), small
-``alpha`` richly. With ``D << P << D^2`` the lazy fit memorises the training set but cannot represent
-``beta beta^T``, so the test loss falls only once ``M = mean_i w_i w_i^T`` aligns with ``beta beta^T`` -- later
-the lazier the network.
+trained predictor is centred, ``g = f(W) - f(W0)`` (zero at initialisation), and full-batch gradient
+descent uses the mean-field step ``w_i -= (eta0 / alpha^2) N dL/dw_i`` so that in function space a step is
+O(eta0) for every ``alpha``: large ``alpha`` trains lazily (a kernel fit of the training set, features barely
+move), small ``alpha`` richly. With ``D << P << D^2`` the lazy fit memorises the training set but cannot
+represent ``beta beta^T``, so the test loss falls only once ``M = mean_i w_i w_i^T`` aligns with
+``beta beta^T`` -- later the lazier the network.
 
 The test loss (mean squared error over the input distribution) is a function of two summary statistics,
 ``dw = mean_i (w_i - w_i(0))`` and ``dM = M - M(0)``:
 
-    L = 1/4 (|beta|^2/D - (alpha eps/D) tr dM)^2 + ||alpha eps dM - beta beta^T||_F^2 / (2 D^2) + (alpha^2/D) |dw|^2,
+    L = 1/4 (|beta|^2/D - (alpha eps/D) tr dM)^2 + ||alpha eps dM - beta beta^T||_F^2 / (2 D^2)
+        + (alpha^2/D) |dw|^2,
 
 computed exactly at every checkpoint (:func:`summary_test_loss`).
 """
@@ -36,7 +37,7 @@ __all__ = [
 
 
 def _single_threaded_blas(function):
-    """Run ``function`` with BLAS limited to one thread: its many small products only lose to thread contention."""
+    """Run ``function`` with BLAS limited to one thread (its many small products only lose to contention)."""
     import functools
 
     @functools.wraps(function)
@@ -102,7 +103,8 @@ def summary_test_loss(dw_mean, dM, beta, alpha: float, epsilon: float) -> float:
     beta = np.asarray(beta, dtype=float)
     D = beta.size
     A = alpha * epsilon * np.asarray(dM) - np.outer(beta, beta)
-    return float(0.25 * (np.trace(A) / D) ** 2 + np.sum(A**2) / (2 * D**2) + alpha**2 / D * np.sum(np.square(dw_mean)))
+    linear = alpha**2 / D * np.sum(np.square(dw_mean))
+    return float(0.25 * (np.trace(A) / D) ** 2 + np.sum(A**2) / (2 * D**2) + linear)
 
 
 @_single_threaded_blas
@@ -119,7 +121,7 @@ def train_grokking(
     n_probe: int = 40,
     rng=None,
 ) -> GrokkingTraining:
-    """Full-batch gradient descent of the centred network; losses, alignment and probe activity per checkpoint.
+    """Full-batch gradient descent of the centred network; losses, alignment, probe activity per checkpoint.
 
     Parameters
     ----------
@@ -143,11 +145,13 @@ def train_grokking(
     ([0, 200, 400], True)
     """
     if alpha <= 0 or epsilon <= 0:
-        raise DataError(f"train_grokking: expected alpha > 0 and epsilon > 0, found alpha={alpha}, epsilon={epsilon}")
+        raise DataError(
+            f"train_grokking: expected alpha > 0 and epsilon > 0, found alpha={alpha}, epsilon={epsilon}"
+        )
     if min(dim, width, n_train) < 1 or n_steps < 0 or checkpoint_every < 1:
         raise DataError(
-            f"train_grokking: expected positive dim, width, n_train, checkpoint_every and n_steps >= 0, found "
-            f"{dim}, {width}, {n_train}, {checkpoint_every}, {n_steps}"
+            "train_grokking: expected positive dim, width, n_train, checkpoint_every and n_steps >= 0, "
+            f"found {dim}, {width}, {n_train}, {checkpoint_every}, {n_steps}"
         )
     rng = np.random.default_rng(rng)
     D, N, P = dim, width, n_train
@@ -172,7 +176,8 @@ def train_grokking(
             record["steps"].append(step)
             record["train"].append(float(np.mean(residual**2)))
             record["test"].append(summary_test_loss((W - W0).mean(axis=0), dM, beta, alpha, epsilon))
-            record["align"].append(float(np.sum(dM * bb) / (np.linalg.norm(dM) * np.linalg.norm(bb) + 1e-300)))
+            cosine = np.sum(dM * bb) / (np.linalg.norm(dM) * np.linalg.norm(bb) + 1e-300)
+            record["align"].append(float(cosine))
             record["probe"].append(_phi(probe @ W.T, epsilon))
         if step == n_steps:
             break
@@ -257,7 +262,8 @@ def simulate_grokking_sessions(
     for i, session_id in enumerate(ids):
         rec = make_recording(
             run.probe_activity[i], n_trials=n_trials, noise_sd=noise_sd, target=run.probe_target,
-            behavior=behavior[i], session_id=session_id, session_start_time=f"2026-01-{i + 1:02d}T09:00:00", rng=rng,
+            behavior=behavior[i], session_id=session_id, session_start_time=f"2026-01-{i + 1:02d}T09:00:00",
+            rng=rng,
         )
         recordings.append(rec.assign_coords(is_train=("trial", run.probe_is_train[rec.stimulus.values])))
     truth = xr.Dataset(

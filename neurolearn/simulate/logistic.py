@@ -1,11 +1,12 @@
 """Hidden progress during overtraining: a two-layer network on a separable task, logistic vs squared loss.
 
-"Do mice grok?" (Kumar et al. 2025). A two-layer network ``f(x) = a . h(x) / sqrt(N)``, ``h(x) = W x / sqrt(D)``
-is trained by full-batch gradient descent on P linearly separable stimuli from two categories (Gaussian clouds
-around two class means). With the logistic loss the training accuracy saturates early, but the loss never
-reaches zero: the weights keep growing and rotate toward the max-margin direction (implicit bias of gradient
-descent), so the class separation of the hidden representation, its margin and the accuracy on held-out stimuli
-keep rising ~log t. With the squared error the residual goes to zero and learning stops: no hidden progress.
+"Do mice grok?" (Kumar et al. 2025). A two-layer network ``f(x) = a . h(x) / sqrt(N)``,
+``h(x) = W x / sqrt(D)`` is trained by full-batch gradient descent on P linearly separable stimuli from two
+categories (Gaussian clouds around two class means). With the logistic loss the training accuracy saturates
+early, but the loss never reaches zero: the weights keep growing and rotate toward the max-margin direction
+(implicit bias of gradient descent), so the class separation of the hidden representation, its margin and the
+accuracy on held-out stimuli keep rising ~log t. With the squared error the residual goes to zero and learning
+stops: no hidden progress.
 
 The recorded representation is the hidden layer ``h`` on a probe set (the training stimuli and held-out
 stimuli) at checkpoints; :func:`simulate_overtraining_sessions` turns it into noisy sessions with the trial
@@ -29,7 +30,7 @@ __all__ = [
 
 
 def _single_threaded_blas(function):
-    """Run ``function`` with BLAS limited to one thread: its many small products only lose to thread contention."""
+    """Run ``function`` with BLAS limited to one thread (its many small products only lose to contention)."""
     import functools
 
     @functools.wraps(function)
@@ -55,10 +56,11 @@ class OvertrainingRun:
         The network's own accuracy on the training and held-out stimuli.
     train_loss : ndarray, shape (C,)
     network_margin : ndarray, shape (C,)
-        ``min_mu y_mu f(x_mu) / ||W^T a||`` on the training set: the normalised margin of the end-to-end linear
-        predictor, which rises toward the max-margin value under the logistic loss.
+        ``min_mu y_mu f(x_mu) / ||W^T a||`` on the training set: the normalised margin of the end-to-end
+        linear predictor, which rises toward the max-margin value under the logistic loss.
     weight_norm : ndarray, shape (C,)
-        ``||W^T a|| / sqrt(N D)``, the scale of the end-to-end predictor (grows ~log t with the logistic loss).
+        ``||W^T a|| / sqrt(N D)``, the scale of the end-to-end predictor (grows ~log t with the logistic
+        loss).
     hidden : ndarray, shape (C, Q, N)
         Hidden representation of the probe stimuli (training stimuli first, then held-out ones).
     output : ndarray, shape (C, Q)
@@ -127,7 +129,9 @@ def train_two_layer(
         raise DataError(f"train_two_layer: expected loss 'logistic' or 'mse', found {loss!r}")
     checkpoints = np.unique(np.asarray(checkpoints, dtype=int))
     if checkpoints.size == 0 or checkpoints.min() < 0:
-        raise DataError(f"train_two_layer: expected non-negative checkpoint steps, found {checkpoints.tolist()}")
+        raise DataError(
+            f"train_two_layer: expected non-negative checkpoint steps, found {checkpoints.tolist()}"
+        )
     if min(dim, width, n_train) < 1 or n_heldout < 0:
         raise DataError(
             f"train_two_layer: expected positive dim, width, n_train and n_heldout >= 0, found "
@@ -162,7 +166,8 @@ def train_two_layer(
             f_all = H @ a / np.sqrt(N)
             predictor = W.T @ a
             record["train_acc"].append(float(np.mean(np.sign(f_all[is_train]) == y[is_train])))
-            record["held_acc"].append(float(np.mean(np.sign(f_all[~is_train]) == y[~is_train])) if n_heldout else np.nan)
+            held_correct = np.sign(f_all[~is_train]) == y[~is_train]
+            record["held_acc"].append(float(np.mean(held_correct)) if n_heldout else np.nan)
             record["loss"].append(float(value))
             record["margin"].append(float(np.min(ytr * (Xtr @ predictor)) / np.linalg.norm(predictor)))
             record["norm"].append(float(np.linalg.norm(predictor) / np.sqrt(N * D)))

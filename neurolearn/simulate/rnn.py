@@ -33,7 +33,7 @@ __all__ = [
 
 
 def _single_threaded_blas(function):
-    """Run ``function`` with BLAS limited to one thread: its many small products only lose to thread contention."""
+    """Run ``function`` with BLAS limited to one thread (its many small products only lose to contention)."""
     import functools
 
     @functools.wraps(function)
@@ -171,7 +171,9 @@ def train_integrator(
     if input not in ("impulse", "noise"):
         raise DataError(f"train_integrator: expected input 'impulse' or 'noise', found {input!r}")
     if n_neurons < 1 or n_steps < 0:
-        raise DataError(f"train_integrator: expected n_neurons >= 1 and n_steps >= 0, found {n_neurons}, {n_steps}")
+        raise DataError(
+            f"train_integrator: expected n_neurons >= 1 and n_steps >= 0, found {n_neurons}, {n_steps}"
+        )
     rng = np.random.default_rng(rng)
     if horizon is None:
         horizon = int(np.ceil(np.log(1e-4) / np.log(rho_star)))
@@ -179,9 +181,14 @@ def train_integrator(
     W = init_scale * rng.standard_normal((N, N)) / np.sqrt(N)
     u = readout_scale * rng.standard_normal(N) / np.sqrt(N)
     v = readout_scale * rng.standard_normal(N) / np.sqrt(N)
-    checkpoints = np.arange(n_steps + 1) if checkpoints is None else np.unique(np.asarray(checkpoints, dtype=int))
+    if checkpoints is None:
+        checkpoints = np.arange(n_steps + 1)
+    checkpoints = np.unique(np.asarray(checkpoints, dtype=int))
     if checkpoints.size and (checkpoints.min() < 0 or checkpoints.max() > n_steps):
-        raise DataError(f"train_integrator: expected checkpoints within 0..{n_steps}, found {checkpoints.min()}..{checkpoints.max()}")
+        raise DataError(
+            f"train_integrator: expected checkpoints within 0..{n_steps}, found "
+            f"{checkpoints.min()}..{checkpoints.max()}"
+        )
     target = rho_star ** np.arange(horizon)
     initial_loss = 0.5 * float(target @ target)
     store = {"W": [], "u": [], "v": [], "loss": [], "outlier": []}
@@ -237,9 +244,9 @@ def record_rnn_activity(
     """Hidden states of the RNN driven by white-noise input -> a ``(trial, neuron, time)`` recording.
 
     Each trial starts at ``h = 0`` and runs ``n_time`` steps of ``h_{k+1} = W h_k + u x_k`` with
-    ``x_k ~ N(0, input_sd^2)``; Gaussian measurement noise of standard deviation ``noise_sd`` is added to every
-    bin. Because the input is independent of the current state, regressing ``h_{k+1}`` on ``h_k`` recovers ``W``
-    on the visited subspace, which is what a linear-dynamics timescale estimator does.
+    ``x_k ~ N(0, input_sd^2)``; Gaussian measurement noise of standard deviation ``noise_sd`` is added to
+    every bin. Because the input is independent of the current state, regressing ``h_{k+1}`` on ``h_k``
+    recovers ``W`` on the visited subspace, which is what a linear-dynamics timescale estimator does.
 
     Parameters
     ----------
@@ -275,9 +282,14 @@ def record_rnn_activity(
     W = np.asarray(W, dtype=float)
     u = np.asarray(u, dtype=float)
     if W.ndim != 2 or W.shape[0] != W.shape[1] or u.shape != (W.shape[0],):
-        raise DataError(f"record_rnn_activity: expected W of shape (N, N) and u of shape (N,), found {W.shape} and {u.shape}")
+        raise DataError(
+            "record_rnn_activity: expected W of shape (N, N) and u of shape (N,), "
+            f"found {W.shape} and {u.shape}"
+        )
     if n_trials < 1 or n_time < 2:
-        raise DataError(f"record_rnn_activity: expected n_trials >= 1 and n_time >= 2, found {n_trials}, {n_time}")
+        raise DataError(
+            f"record_rnn_activity: expected n_trials >= 1 and n_time >= 2, found {n_trials}, {n_time}"
+        )
     N = W.shape[0]
     # one extra input sample: the drive of the transition out of the last bin (the ``input`` coord convention)
     x = input_sd * rng.standard_normal((n_trials, n_time + 1))
@@ -369,7 +381,8 @@ def simulate_integrator_sessions(
     recordings = [
         record_rnn_activity(
             run.W[i], run.u[i], n_trials=n_trials, n_time=n_time, noise_sd=noise_sd, dt=dt,
-            behavior=behavior[i], session_id=ids[i], session_start_time=f"2026-01-{i + 1:02d}T09:00:00", rng=rng,
+            behavior=behavior[i], session_id=ids[i], session_start_time=f"2026-01-{i + 1:02d}T09:00:00",
+            rng=rng,
         )
         for i in range(steps.size)
     ]

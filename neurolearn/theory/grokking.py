@@ -4,7 +4,8 @@ Reduced model of :mod:`neurolearn.simulate.grokking` (Kumar, Bordelon, Gershman 
 test loss is an exact function of the summary statistics ``dw`` and ``dM = M - M(0)``
 (:func:`neurolearn.simulate.grokking.summary_test_loss`):
 
-    L = 1/4 (|beta|^2/D - (alpha eps/D) tr dM)^2 + ||alpha eps dM - beta beta^T||_F^2/(2 D^2) + (alpha^2/D)|dw|^2.
+    L = 1/4 (|beta|^2/D - (alpha eps/D) tr dM)^2 + ||alpha eps dM - beta beta^T||_F^2/(2 D^2)
+        + (alpha^2/D)|dw|^2.
 
 Its dynamics separate into two timescales:
 
@@ -21,11 +22,11 @@ Its dynamics separate into two timescales:
 
 Observables: ``behavior = 1 - L_train/L0`` (performance on trained stimuli), ``generalization_error =
 L_test/L0``; the hidden representation's kernel-task alignment rises with the part of the target the network
-has learned, ``task_alignment = alignment_initial + (alignment_final - alignment_initial) (1 - L_test/L0)`` (the
-two alignment levels are link parameters: what a centred kernel alignment of the recorded hidden layer reads
-before learning and once the target is learned). In the simulated network most of this rise happens in the
-lazy phase and the rest, slowly, with the rich phase. Signature: behaviour saturates first; alignment and held-out performance
-rise later, with a delay ``~ 1/rich_rate`` that grows with laziness.
+has learned, ``task_alignment = alignment_initial + (alignment_final - alignment_initial) (1 - L_test/L0)``
+(the two alignment levels are link parameters: what a centred kernel alignment of the recorded hidden layer
+reads before learning and once the target is learned). In the simulated network most of this rise happens in
+the lazy phase and the rest, slowly, with the rich phase. Signature: behaviour saturates first; alignment and
+held-out performance rise later, with a delay ``~ 1/rich_rate`` that grows with laziness.
 """
 
 from __future__ import annotations
@@ -69,13 +70,16 @@ MODEL = _register(
         name="grokking",
         description=(
             "Grokking as a lazy-to-rich transition (quadratic network on a quadratic target): performance on "
-            "trained stimuli saturates on the fast kernel timescale while generalisation and the alignment of "
-            "the representation with the task improve only later, as features rotate onto the task; the delay "
+            "trained stimuli saturates on the fast kernel timescale while generalisation and the alignment "
+            "of the representation with the task improve only later, as features rotate onto the task; the "
+            "delay "
             "grows with laziness."
         ),
         formula=(
-            "behavior = 1 - exp(-tau); generalization_error = (1-plateau) exp(-tau) + plateau exp(-rich_rate tau); "
-            "task_alignment = alignment_initial + (alignment_final - alignment_initial)(1 - generalization_error)"
+            "behavior = 1 - exp(-tau); "
+            "generalization_error = (1-plateau) exp(-tau) + plateau exp(-rich_rate tau); "
+            "task_alignment = alignment_initial "
+            "+ (alignment_final - alignment_initial)(1 - generalization_error)"
         ),
         reference="Kumar, Bordelon, Gershman & Pehlevan (2024), Grokking as the transition from lazy to rich "
         "training dynamics.",

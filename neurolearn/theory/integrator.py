@@ -7,7 +7,8 @@ impulse response is caricatured by one learned mode, ``k_n = a lambda^n``, whose
 
 The readout amplitude ``a`` learns much faster than the recurrent eigenvalue ``lambda`` (it is a linear
 regression at fixed ``lambda``), so ``lambda`` follows gradient flow on the envelope
-``L*(lambda) = min_a L = L0 - (1 - lambda^2) / (2 (1 - lambda rho*)^2)`` (envelope theorem), which simplifies to
+``L*(lambda) = min_a L = L0 - (1 - lambda^2) / (2 (1 - lambda rho*)^2)`` (envelope theorem), which
+simplifies to
 
     d lambda / d tau = (rho* - lambda) / (1 - lambda rho*)^3.
 
@@ -16,10 +17,11 @@ This ODE is separable with the closed-form inverse (``c = 1 - rho*^2``, ``w = rh
     tau(lambda) = c^3 log(w0 / w) + 3 c^2 rho* (w0 - w) + 3/2 c rho*^2 (w0^2 - w^2) + rho*^3 (w0^3 - w^3) / 3,
 
 so ``predict`` inverts a tabulated ``tau(lambda)`` by interpolation (tens of microseconds). ``a`` relaxes
-toward its optimum ``a*(lambda) = (1 - lambda^2)/(1 - lambda rho*)`` on the faster timescale ``1/readout_rate``:
-``a(tau) = a*(lambda(tau)) (1 - exp(-readout_rate tau))`` (the two-timescale approximation; exact in the limit
-``readout_rate -> inf``). The recorded network also has a bulk of untrained eigenvalues of radius ``bulk``,
-so the largest eigenvalue modulus a dynamics fit sees is ``max(lambda, bulk)``.
+toward its optimum ``a*(lambda) = (1 - lambda^2)/(1 - lambda rho*)`` on the faster timescale
+``1/readout_rate``: ``a(tau) = a*(lambda(tau)) (1 - exp(-readout_rate tau))`` (the two-timescale
+approximation; exact in the limit ``readout_rate -> inf``). The recorded network also has a bulk of untrained
+eigenvalues of radius ``bulk``, so the largest eigenvalue modulus a dynamics fit sees is ``max(lambda,
+bulk)``.
 """
 
 from __future__ import annotations
@@ -116,23 +118,26 @@ MODEL = _register(
     Model(
         name="integrator",
         description=(
-            "A linear RNN learning to integrate (reproduce the filter rho*^n) from small initial weights: the "
-            "readout is learned first (behaviour rises a little), then one outlier eigenvalue of the recurrent "
-            "weights rises sigmoidally out of the bulk toward rho* and the loss falls with it. Signature in "
-            "data: the slowest timescale of population dynamics grows as the task is learned."
+            "A linear RNN learning to integrate (reproduce the filter rho*^n) from small initial weights: "
+            "the readout is learned first (behaviour rises a little), then one outlier eigenvalue of the "
+            "recurrent weights rises sigmoidally out of the bulk toward rho* and the loss falls with it. "
+            "Signature in data: the slowest timescale of population dynamics grows as the task is learned."
         ),
         formula=(
             "L(a,lam) = a^2/(2(1-lam^2)) - a/(1-lam rho*) + 1/(2(1-rho*^2)); "
             "dlam/dtau = (rho*-lam)/(1-lam rho*)^3 (gradient flow on min_a L); "
             "a = a*(lam)(1-exp(-readout_rate tau)), a*(lam) = (1-lam^2)/(1-lam rho*); "
-            "behavior = 1 - L/L(0,0); outlier_eigenvalue = max(lam, bulk); timescale = -dt/log(outlier_eigenvalue)"
+            "behavior = 1 - L/L(0,0); outlier_eigenvalue = max(lam, bulk); "
+            "timescale = -dt/log(outlier_eigenvalue)"
         ),
         reference=(
             "Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025), learning dynamics of linear RNNs trained to "
             "integrate."
         ),
         parameters=(
-            Parameter("rho_star", 0.9, (0.3, 0.995), "decay per step of the target filter (1 = perfect integrator)"),
+            Parameter(
+                "rho_star", 0.9, (0.3, 0.995), "decay per step of the target filter (1 = perfect integrator)"
+            ),
             Parameter(
                 "readout_rate", 20.0, (0.5, 500.0),
                 "learning rate of the readout amplitude relative to the recurrent eigenvalue (dimensionless)",

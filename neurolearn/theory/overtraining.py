@@ -7,10 +7,10 @@ gradient weight ``sigmoid(-z)``, so the margin-scale ``z`` (the logit of the sup
 
     dz/dtau = 1 / (1 + exp(z)),   z(0) = 0,
 
-(tau in units of ``1/(learning rate * max-margin^2)``; the fitter's session-to-time map sets it). The solution is
-closed-form, ``z + exp(z) = tau + 1``, i.e. ``z = C - omega(C)`` with ``C = tau + 1`` and ``omega`` the Wright
-omega function: linear growth at first, then ``z ~ log tau`` forever. With the squared error the same mode
-obeys ``dz/dtau = 1 - z`` and stops at the target (``z = 1 - exp(-tau)``): no hidden progress
+(tau in units of ``1/(learning rate * max-margin^2)``; the fitter's session-to-time map sets it). The solution
+is closed-form, ``z + exp(z) = tau + 1``, i.e. ``z = C - omega(C)`` with ``C = tau + 1`` and ``omega`` the
+Wright omega function: linear growth at first, then ``z ~ log tau`` forever. With the squared error the same
+mode obeys ``dz/dtau = 1 - z`` and stops at the target (``z = 1 - exp(-tau)``): no hidden progress
 (:func:`margin_scale` with ``loss="mse"``).
 
 Observables (links from ``z`` to what the extractors measure; gains and starting levels are parameters):
@@ -114,7 +114,8 @@ MODEL = _register(
             "behavior = lapse/2 + (1-lapse) Phi(z/behavior_width); margin = margin_initial + margin_gain z; "
             "decoder_accuracy = Phi(Phi^-1(decoder_initial) + decoder_gain z); "
             "heldout_accuracy = Phi(Phi^-1(heldout_initial) + heldout_gain z); "
-            "flip_fraction[k] = flip_noise + heldout_accuracy[k] - heldout_accuracy[k-1] (consecutive sessions)"
+            "flip_fraction[k] = flip_noise + heldout_accuracy[k] - heldout_accuracy[k-1] "
+            "(consecutive sessions)"
         ),
         reference=(
             "Kumar et al. (2025), Do mice grok? Glimpses of hidden progress during overtraining in sensory "
@@ -129,7 +130,9 @@ MODEL = _register(
             Parameter("lapse", 0.0, (0.0, 0.5), "lapse rate: behaviour saturates at 1 - lapse/2"),
             Parameter("margin_initial", 0.5, (0.0, 10.0), "representation margin before training (link)"),
             Parameter("margin_gain", 0.1, (0.0, 10.0), "margin gained per unit of z (link)"),
-            Parameter("decoder_initial", 0.7, (0.5, 0.999), "cross-validated decoding accuracy before training"),
+            Parameter(
+                "decoder_initial", 0.7, (0.5, 0.999), "cross-validated decoding accuracy before training"
+            ),
             Parameter("decoder_gain", 0.3, (0.0, 10.0), "decoder d' gained per unit of z (link)"),
             Parameter("heldout_initial", 0.6, (0.5, 0.999), "held-out stimulus accuracy before training"),
             Parameter("heldout_gain", 0.1, (0.0, 10.0), "held-out d' gained per unit of z (link)"),

@@ -1,4 +1,4 @@
-"""The grokking network: exact test loss from summary statistics, gradients, and the delay growing with alpha."""
+"""The grokking network: exact test loss from summary statistics, gradients, delay growing with alpha."""
 
 import numpy as np
 import pytest
@@ -55,8 +55,8 @@ def test_generalisation_delay_grows_with_laziness():
     # D << P << D^2; the training set is fitted fast at every alpha, the test loss later the lazier the net
     train_steps, test_steps = [], []
     for alpha in (0.125, 0.5, 2.0, 8.0):
-        run = train_grokking(alpha, dim=20, width=60, n_train=150, n_steps=3000, checkpoint_every=100, n_probe=4,
-                             rng=1)
+        run = train_grokking(alpha, dim=20, width=60, n_train=150, n_steps=3000, checkpoint_every=100,
+                             n_probe=4, rng=1)
         train_steps.append(steps_to_fraction(run.steps, run.train_loss))
         test_steps.append(steps_to_fraction(run.steps, run.test_loss) or np.inf)
     assert max(train_steps) <= 400
@@ -75,7 +75,8 @@ def test_reference_sweep_lazy_end():
 
 
 def test_feature_alignment_rises_as_the_network_generalises():
-    run = train_grokking(1.0, dim=20, width=60, n_train=150, n_steps=1500, checkpoint_every=500, n_probe=4, rng=2)
+    run = train_grokking(1.0, dim=20, width=60, n_train=150, n_steps=1500, checkpoint_every=500, n_probe=4,
+                         rng=2)
     assert run.alignment[0] == 0.0
     assert np.all(np.diff(run.alignment) > 0) and run.alignment[-1] > 0.8
     assert run.test_loss[-1] < 0.2 * run.initial_loss

@@ -14,7 +14,8 @@ from neurolearn.theory.integrator import MODEL, integrator_loss, integrator_stat
 @pytest.mark.parametrize("rho", [0.5, 0.9, 0.95])
 def test_outlier_trajectory_solves_its_ode(rho):
     t = np.linspace(0.0, 3.0, 31)
-    sol = solve_ivp(lambda _, y: (rho - y) / (1 - y * rho) ** 3, (0, 3), [0.0], t_eval=t, rtol=1e-10, atol=1e-12)
+    sol = solve_ivp(lambda _, y: (rho - y) / (1 - y * rho) ** 3, (0, 3), [0.0], t_eval=t,
+                    rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(outlier_trajectory(t, rho), sol.y[0], atol=2e-4)
 
 
@@ -73,7 +74,8 @@ def test_reduced_model_tracks_the_trained_network():
 
     def predict(p):
         scale, onset, rho, readout_rate, bulk = p
-        return integrator_statistics(scale * (sessions - onset), rho_star=rho, readout_rate=readout_rate, bulk=bulk)
+        return integrator_statistics(scale * (sessions - onset), rho_star=rho, readout_rate=readout_rate,
+                                     bulk=bulk)
 
     def residuals(p):
         out = predict(p)

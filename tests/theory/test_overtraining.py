@@ -25,7 +25,8 @@ def test_margin_scale_solves_its_mode_ode(loss, rhs):
 def test_logistic_margin_grows_like_log_t_and_mse_saturates():
     tau = np.exp(np.arange(5.0, 15.0))
     increments = np.diff(margin_scale(tau))
-    np.testing.assert_allclose(increments, 1.0, atol=0.02)  # one unit of z per e-fold (z ~ log tau - log log tau)
+    # one unit of z per e-fold of training (z ~ log tau - log log tau)
+    np.testing.assert_allclose(increments, 1.0, atol=0.02)
     assert margin_scale(1e6, "mse") == pytest.approx(1.0) and margin_scale(1e6) > 13
     with pytest.raises(FitError, match="loss 'logistic' or 'mse'"):
         margin_scale(1.0, "hinge")
@@ -55,11 +56,14 @@ def _measure(tree, rng):
         scale = means.values.std() if scale is None else scale  # common units: first session's scale
         svm = SVC(kernel="linear", C=100.0).fit(means.values / scale, labels)
         w = svm.coef_[0]
-        out["margin"].append(np.min(labels * (means.values / scale @ w + svm.intercept_[0])) / np.linalg.norm(w))
+        distances = labels * (means.values / scale @ w + svm.intercept_[0]) / np.linalg.norm(w)
+        out["margin"].append(np.min(distances))
         X, y = rec.values, rec["target"].values.astype(float)
         stimulus = rec["stimulus"].values
         folds = rng.permutation(X.shape[0]) % 4
-        out["decoder_accuracy"].append(np.mean([_ridge_accuracy(X, y, folds != k, folds == k) for k in range(4)]))
+        out["decoder_accuracy"].append(
+            np.mean([_ridge_accuracy(X, y, folds != k, folds == k) for k in range(4)])
+        )
         stimulus_folds = rng.permutation(np.unique(stimulus)) % 4
         fold_of_trial = stimulus_folds[np.searchsorted(np.unique(stimulus), stimulus)]
         out["heldout_accuracy"].append(
@@ -71,7 +75,8 @@ def _measure(tree, rng):
 def _ridge_accuracy(X, y, train, test, ridge=1.0):
     mean = X[train].mean(0)
     Xc = X[train] - mean
-    w = np.linalg.solve(Xc.T @ Xc + ridge * train.sum() * np.eye(X.shape[1]), Xc.T @ (y[train] - y[train].mean()))
+    gram = Xc.T @ Xc + ridge * train.sum() * np.eye(X.shape[1])
+    w = np.linalg.solve(gram, Xc.T @ (y[train] - y[train].mean()))
     return np.mean(np.sign((X[test] - mean) @ w + y[train].mean()) == y[test])
 
 
@@ -119,6 +124,6 @@ def test_reduced_model_tracks_the_network_through_the_stats_readouts():
     measured = {n: stats[n].values for n in names if n != "behavior"} | {"behavior": truth["behavior"].values}
     _, predicted = _fit(measured, names)
     for name in ("behavior", "margin", "decoder_accuracy", "heldout_accuracy"):
-        assert _r2(measured[name], predicted[name]) >= 0.85, name
+        assert _r2(measured[name], predicted[name]) >= 0.9, name
     flips = measured["flip_fraction"][1:]
     assert np.mean(np.abs(predicted["flip_fraction"][1:] - flips)) < 0.03
