@@ -70,8 +70,8 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
         Jacobian of the residuals at the optimum. Moving parameter j by ``d`` moves the other parameters'
         optimum by about ``-d H_oo^-1 H_oj`` (``H = J^T J``); starting each profile point there saves most of
         its iterations.
-    alternatives : sequence of ndarray
-        Other local minima of the fit. A profile point that looks outside the interval is re-optimised from
+    alternatives : sequence of (ndarray, float)
+        Other local minima of the fit and their chi-square. A profile point that looks outside the interval is re-optimised from
         each of them too, since a warm start only follows the profile within one basin of the chi-square.
 
     Returns
@@ -100,6 +100,8 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
     at_edge_hat = _at_edge(u_hat)
     n_eval = 0
     slopes = _nuisance_slopes(jac, p)
+    # a basin whose minimum is already above the cut cannot hold a point of the interval
+    alternatives = [u for u, chi2 in alternatives if chi2 - chi2_hat <= q]
     for j in range(p):
         for k, side in enumerate((-1.0, 1.0)):
             end, is_open, n, u_end = _profile_end(problem, j, side, u_hat, chi2_hat, unit_se[j], target, slopes[j],

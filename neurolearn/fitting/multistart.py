@@ -35,7 +35,7 @@ class Optimum:
     message: str
     n_evaluations: int
     chi2_of_starts: tuple = ()
-    #: other local minima (unit box) the starts reached; profiles restart from them to cross between basins
+    #: other local minima (unit box, chi2) the starts reached; profiles restart from them to cross basins
     alternatives: tuple = ()
 
     @property
@@ -84,7 +84,7 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
             best = opt
     best.n_evaluations = n_eval
     best.chi2_of_starts = tuple(sorted(o.chi2 for o in found))
-    best.alternatives = tuple(o.u for o in found
+    best.alternatives = tuple((o.u, o.chi2) for o in found
                               if o is not best and np.linalg.norm(o.u - best.u) > MIN_START_DISTANCE
                               and np.isfinite(o.chi2))
     return best
