@@ -107,7 +107,9 @@ EXAMPLES = (
     Example(
         name="integration",
         title="Learning to integrate",
-        models=(("integrator", "integrator", {"onset": 0.0}, None),),
+        # timescale = -dt / log(outlier_eigenvalue) carries no information beyond the eigenvalue: fitting both
+        # would count it twice (and its bootstrap SE is infinite when a replicate's eigenvalue reaches 1)
+        models=(("integrator", "integrator", {"onset": 0.0}, ("behavior", "outlier_eigenvalue")),),
         text=(
             "Time-resolved activity of a linear RNN learning to integrate white-noise input. One eigenvalue of "
             "the recurrent weights rises out of the bulk as the task is learned, so the slowest timescale of "

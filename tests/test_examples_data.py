@@ -62,7 +62,7 @@ def test_overtraining_behaviour_in_the_files_is_the_networks_and_saturates_mid_w
                 for c in tree.children.values()]
     # on trained stimuli `correct` is the network's own (deterministic) answer, so the fraction is exact
     np.testing.assert_allclose(observed, truth["behavior"], atol=1e-12)
-    saturated = int(np.argmax(np.asarray(truth["behavior"]) >= truth["behavior"][-1] - 0.01))
+    saturated = int(np.argmax(np.asarray(truth["behavior"]) >= truth["behavior"][-1] - 0.03))
     assert 2 <= saturated <= len(observed) // 2
     margin = np.asarray(truth["network_margin"])
     assert np.all(np.diff(margin[saturated:]) > 0)  # the hidden progress the dataset is meant to show
@@ -82,12 +82,14 @@ def test_integration_trials_fall_in_four_input_classes_of_one_sign_each():
         assert means == sorted(means)
 
 
-def test_regenerating_a_dataset_gives_the_same_recordings(tmp_path):
-    generator = load_generator()
-    spec = generator.make_learner(tmp_path / "lazy", "lazy", 0.1, seed=generator.SEED + 1)
-    assert spec["read"] == MANIFEST["datasets"]["lazy"]["read"]
-    fresh = nl.read_sessions(str(tmp_path / "lazy" / "*.nwb"), **read_options("lazy"))
-    bundled = nl.read_sessions(str(DATA / "lazy" / "*.nwb"), **read_options("lazy"))
+@pytest.mark.parametrize("name", DATASETS)
+def test_regenerating_a_dataset_gives_the_same_recordings(tmp_path, name):
+    # the files are what data/make_examples.py makes with today's simulators (fails if a simulator changed)
+    spec = load_generator().dataset_makers(tmp_path)[name]()
+    assert spec["read"] == MANIFEST["datasets"][name]["read"]
+    assert spec["true_statistics"] == MANIFEST["datasets"][name]["true_statistics"]
+    fresh = nl.read_sessions(str(tmp_path / name / "*.nwb"), **read_options(name))
+    bundled = nl.read_sessions(str(DATA / name / "*.nwb"), **read_options(name))
     assert list(fresh.children) == list(bundled.children)
     for key in bundled.children:
         a, b = fresh[key].dataset.responses, bundled[key].dataset.responses

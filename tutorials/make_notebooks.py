@@ -350,17 +350,26 @@ assert low > 0  # hidden progress: the margin keeps growing while behaviour is f
         md("""
 ## The control: squared error
 
-Same network, same task, squared-error loss (simulated here directly as a DataTree, without going through NWB).
-The theory predicts no growth once the training set is fitted.
+Same network, same task, same settings (recorded in `examples.json`), squared-error loss, simulated here
+directly as a DataTree without going through NWB. The theory predicts that learning stops once the training set
+is fitted: the margin may creep up while the residual is still shrinking, but it does not keep growing like
+log t. We compare the two slopes after saturation.
 """),
         code("""
 from neurolearn.simulate.logistic import simulate_overtraining_sessions
 
-control_tree, control_truth = simulate_overtraining_sessions(10, loss="mse", steps_per_session=50, n_trials=3, rng=1)
-control = nl.summarize(control_tree, n_boot=50, random_state=0)
-start, slope, (low, high) = post_saturation_trend(control, "margin")
-print(f"squared error: margin slope after session {start}: {slope:+.3f} [{low:+.3f}, {high:+.3f}]")
-assert low <= 0  # no hidden progress detected
+settings = manifest["datasets"]["overtraining"]["simulation"] | {"loss": "mse"}
+control_tree, control_truth = simulate_overtraining_sessions(rng=1, **settings)
+control = nl.summarize(control_tree, n_boot=100, random_state=0)
+slopes = {}
+for label, data in (("logistic", stats), ("squared error", control)):
+    start, slope, (low, high) = post_saturation_trend(data, "margin")
+    slopes[label] = slope, (high - low) / (2 * 1.96)
+    print(f"{label:>13}: margin slope after session {start}: {slope:+.3f} [{low:+.3f}, {high:+.3f}] per session")
+(s1, se1), (s2, se2) = slopes.values()
+z = (s1 - s2) / np.hypot(se1, se2)
+print(f"difference: z = {z:.1f}")
+assert z > 2  # the logistic network's margin keeps growing faster after saturation
 
 fig, ax = plt.subplots(figsize=(5, 3.2))
 nl.plot.plot_trajectory(stats, "margin", ax=ax, label="logistic loss", color="C3")
@@ -483,17 +492,23 @@ assert float(stats.timescale[-1]) > 3 * float(stats.timescale[0])  # a slow mode
 ## Fitting the reduced model
 
 The `"integrator"` model predicts behaviour, the outlier eigenvalue and the timescale from the gradient flow of
-λ on the caricature's loss. Δt (seconds per RNN step) is a fact of the recording and is held fixed; the target
-decay ρ* is the quantity of interest.
+λ on the caricature's loss. We fit behaviour and the outlier eigenvalue (the timescale is a function of the
+eigenvalue, so fitting it too would count the same information twice). Δt (seconds per RNN step) is a fact of
+the recording and is held fixed; the target decay ρ* is the quantity of interest.
 """),
         code("""
-fit = nl.fit(stats, "integrator", fixed=manifest["fixed"] | {"onset": 0.0}, random_state=0)
+fit = nl.fit(stats, "integrator", observables=["behavior", "outlier_eigenvalue"],
+             fixed=manifest["fixed"] | {"onset": 0.0}, random_state=0)
 print(fit)
 low, high = fit.ci["rho_star"]
 print(f"rho* = {fit.params['rho_star']:.3f} [{low:.3f}, {high:.3f}]   (true {manifest['truth']['rho_star']})")
+assert low > fit.params["bulk"]  # the learned eigenvalue stands out of the bulk
 nl.plot.plot_fit(fit, stats)
 """),
         md("""
+The estimate is close to the true ρ* = 0.9 of the simulated network; the reduced model is a one-mode caricature
+of a 30-unit network, so a small bias is to be expected.
+
 **Reference.** Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025), on the learning dynamics of linear RNNs
 trained to integrate (THEORY.md §2); the registered model's `reference` and `formula` fields say exactly what is
 implemented: `nl.theory.MODELS["integrator"]`.

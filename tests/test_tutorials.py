@@ -1,0 +1,64 @@
+"""Every tutorial notebook executes top to bottom, is stored without outputs, and matches its generator."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parents[1]
+TUTORIALS = ROOT / "tutorials"
+NOTEBOOKS = sorted(TUTORIALS.glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = [
+    "01_loading_real_nwb.ipynb",
+    "02_lazy_vs_rich.ipynb",
+    "03_hidden_progress_overtraining.ipynb",
+    "04_learning_to_integrate.ipynb",
+    "05_kernel_learning_curves.ipynb",
+    "06_scaling_with_dask.ipynb",
+]
+CELL_TIMEOUT = 60  # seconds; a notebook that needs longer is too slow for a tutorial
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("make_notebooks", TUTORIALS / "make_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_six_tutorials_are_there():
+    assert [p.name for p in NOTEBOOKS] == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stored_without_outputs_and_matches_its_generator(path):
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    for cell in stored["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{path.name}: outputs not stripped"
+    assert stored["metadata"]["kernelspec"]["name"] == "python3"
+    generated = _generator().build(path.name)
+    assert nbformat.reads(path.read_text(encoding="utf-8"), as_version=4) == generated, (
+        f"{path.name} differs from tutorials/make_notebooks.py; run `python tutorials/make_notebooks.py`"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_executes(path):
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(TUTORIALS)}}
+    )
+    started = time.perf_counter()
+    client.execute()  # raises CellExecutionError naming the cell on any exception (asserts included)
+    elapsed = time.perf_counter() - started
+    print(f"{path.name}: executed in {elapsed:.1f} s")
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
