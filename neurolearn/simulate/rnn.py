@@ -233,6 +233,7 @@ def record_rnn_activity(
     *,
     n_trials: int = 40,
     n_time: int = 60,
+    repeats: int = 2,
     noise_sd: float = 0.0,
     input_sd: float = 1.0,
     dt: float = 1.0,
@@ -254,6 +255,9 @@ def record_rnn_activity(
         Recurrent weights (N, N) and input weights (N,).
     n_trials, n_time : int
         Trials and time bins per trial.
+    repeats : int
+        Presentations of each input sequence (a "stimulus"); trials of one stimulus differ only by
+        measurement noise, which condition-mean statistics need (at least 2 trials per condition).
     noise_sd : float
         Measurement noise added to the recorded states.
     input_sd : float
@@ -268,9 +272,10 @@ def record_rnn_activity(
     Returns
     -------
     xarray.DataArray
-        Named ``responses``; trial coords ``stimulus`` (trial index), ``target`` (sign of the summed input),
-        ``input_total``, ``start_time``, ``stop_time`` (and ``correct``); a ``(trial, time)`` coord ``input``
-        whose entry k is the input driving the transition from bin k to k+1; ``time`` coord in seconds.
+        Named ``responses``; trial coords ``stimulus`` (input-sequence id), ``target`` (sign of the summed
+        input), ``input_total``, ``start_time``, ``stop_time`` (and ``correct``); a ``(trial, time)`` coord
+        ``input`` whose entry k is the input driving the transition from bin k to k+1; ``time`` coord in
+        seconds.
 
     Examples
     --------
@@ -292,7 +297,10 @@ def record_rnn_activity(
         )
     N = W.shape[0]
     # one extra input sample: the drive of the transition out of the last bin (the ``input`` coord convention)
-    x = input_sd * rng.standard_normal((n_trials, n_time + 1))
+    if repeats < 1:
+        raise DataError(f"record_rnn_activity: expected repeats >= 1, found {repeats}")
+    stimulus = np.arange(n_trials) // repeats
+    x = (input_sd * rng.standard_normal((stimulus.max() + 1, n_time + 1)))[stimulus]
     states = np.empty((n_trials, N, n_time))
     h = np.zeros((n_trials, N))
     for k in range(n_time):
@@ -302,7 +310,7 @@ def record_rnn_activity(
     start = np.arange(n_trials) * (n_time + 5) * dt
     total = x[:, :n_time].sum(axis=1)
     coords = {
-        "stimulus": (TRIAL, np.arange(n_trials)),
+        "stimulus": (TRIAL, stimulus),
         # input[:, k] drives the transition from bin k to bin k+1 (x_{k+1} = A x_k + B u_k, as
         # neurolearn.stats.dynamics fits it)
         "input": ((TRIAL, TIME), x[:, 1:]),

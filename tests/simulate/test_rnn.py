@@ -122,3 +122,12 @@ def test_bad_arguments_raise_data_errors():
         train_integrator(5, 0.5, input="sine")
     with pytest.raises(DataError, match="W of shape \\(N, N\\)"):
         record_rnn_activity(np.ones((3, 2)), np.ones(3))
+
+
+def test_repeated_stimuli_share_their_input_sequence():
+    rec = record_rnn_activity(0.5 * np.eye(3), np.ones(3), n_trials=6, n_time=10, repeats=3, rng=0)
+    assert rec["stimulus"].values.tolist() == [0, 0, 0, 1, 1, 1]
+    np.testing.assert_array_equal(rec.values[0], rec.values[2])  # no measurement noise: identical trials
+    assert not np.allclose(rec.values[0], rec.values[3])
+    with pytest.raises(DataError, match="repeats >= 1"):
+        record_rnn_activity(np.eye(2), np.ones(2), repeats=0)

@@ -62,7 +62,7 @@ def test_reduced_model_tracks_the_trained_network():
     # recorded activity by stats.dynamics (linear dynamics with the recorded input as a regressor);
     # the reduced model fitted as neurolearn.fit would: time scale, onset and all model parameters (rho* is
     # effective: the network's slow mode creeps toward the target's 0.9 more slowly than one mode would)
-    tree, truth = simulate_integrator_sessions(16, n_neurons=40, n_steps=150, n_trials=20, n_time=40, rng=5)
+    tree, truth = simulate_integrator_sessions(16, n_neurons=40, n_steps=150, n_trials=40, n_time=40, rng=5)
     sessions = np.arange(truth.sizes["session"], dtype=float)
     behavior = truth["behavior"].values
     from neurolearn.stats.dynamics import population_timescale
