@@ -44,10 +44,6 @@ from neurolearn.stats.spectral import N_MODES, spectral_with_replicates
 
 __all__ = ["summarize", "behavior_estimate"]
 
-SESSION_STATISTICS = ("behavior", "task_alignment", "task_difficulty", "participation_ratio", "spectral_power",
-                      "powerlaw_exponent", "kernel_change")
-PAIRWISE_STATISTICS = ("kernel_similarity", "code_overlap")
-
 
 def summarize(
     tree,
