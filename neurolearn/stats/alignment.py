@@ -15,6 +15,8 @@ zero by trial noise and few neurons.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
@@ -226,6 +228,11 @@ def alignment_with_replicates(stats: ConditionStatistics, *, left=True, right=Tr
         return _ratio(num, squared, task_norm)
 
     value = ratio(numerator, squared_norm)
+    if not squared_norm > 0:
+        warnings.warn(
+            f"session {stats.session_id!r}: the unbiased estimate of the squared kernel norm is {squared_norm:.3g} "
+            f"<= 0 (condition structure not distinguishable from trial noise with {stats.n_neurons} neurons); "
+            "task_alignment is NaN", stacklevel=3)
     bias = 0.0
     if unbiased:
         # the ratio of unbiased estimates keeps an O(1/N) bias: remove it with an exact neuron jackknife

@@ -20,6 +20,7 @@ sessions for tracked cells) with linearised replicates.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -348,7 +349,13 @@ def similarity_from_terms(pairs: dict):
             return np.where((self_a > 0) & (self_b > 0), cross / np.sqrt(np.abs(self_a * self_b)), np.nan)
 
     n = len(pairs["self"])
-    value = np.eye(n)
+    undefined = np.flatnonzero(~(pairs["self"] > 0))
+    if undefined.size:
+        warnings.warn(f"sessions at positions {undefined.tolist()}: the unbiased squared kernel norm is <= 0 (no condition "
+                      "structure beyond trial noise at this number of neurons); their kernel similarity is NaN",
+                      stacklevel=3)
+    value = np.where(pairs["self"] > 0, 1.0, np.nan) * np.eye(n)
+    value[~np.eye(n, dtype=bool)] = 0.0
     bias = np.zeros((n, n))
     for a in range(n):
         for b in range(a + 1, n):

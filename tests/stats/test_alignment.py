@@ -125,3 +125,11 @@ def test_chance_level_is_the_mean_over_label_permutations(rng):
         ds = task_alignment(rec, estimator="plugin", variant=variant)
         shuffled = [kernel_alignment(means @ means.T, rng.permutation(labels), variant=variant) for _ in range(4000)]
         assert float(ds["task_alignment_chance"]) == pytest.approx(np.mean(shuffled), abs=0.01)
+
+
+def test_undefined_alignment_warns_instead_of_a_silent_nan(rng):
+    y = np.repeat([1.0, -1.0], 4)
+    rec = make_recording(0.01 * rng.standard_normal((8, 5)), n_trials=2, noise_sd=3.0, target=y, rng=0)
+    with pytest.warns(UserWarning, match="squared kernel norm .* <= 0"):
+        value = float(task_alignment(rec)["task_alignment"])
+    assert np.isnan(value)

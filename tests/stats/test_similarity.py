@@ -188,3 +188,11 @@ def test_sessions_must_share_conditions(rng):
         kernel_similarity([a, b])
     with pytest.raises(DataError, match="same number of rows"):
         cka(np.ones((3, 2)), np.ones((4, 2)))
+
+
+def test_undefined_similarity_warns(rng):
+    recs = [make_recording(0.01 * rng.standard_normal((8, 5)), n_trials=2, noise_sd=3.0, session_id=f"s{k}",
+                           neuron_ids=np.arange(5) + 10 * k, rng=k) for k in range(2)]
+    with pytest.warns(UserWarning, match="squared kernel norm is <= 0"):
+        values = kernel_similarity(recs)["kernel_similarity"].values
+    assert np.isnan(values[0, 1]) and np.isnan(values[1, 0]) and np.isnan(np.diag(values)).any()
