@@ -283,12 +283,12 @@ def margin(
     sessions at a common ``n_trials`` (:func:`readout_summary` does) and read differences of margins as
     differences at that trial count.
 
-    Uncertainty: trials are resampled within each condition (n_trials draws with replacement, deviations
-    from the condition mean inflated by sqrt(T/(T−1)) so that a resampled mean carries the trial-noise
-    variance σ²/n_trials of a fresh one), the SVM is refitted, and SE = SD of the refits; the interval is
-    normal, margin ± z·SE, because a percentile interval would inherit the noise-dependence described above.
-    With subsets (n_trials < T) the SE is conservative. Coverage is checked in the tests. At least two trials
-    per condition are needed for the SE.
+    Uncertainty: each refit repeats the whole estimator on trials resampled within each condition, with
+    fresh neuron and trial subsets (so the SE includes the subset draws); deviations of resampled means are
+    inflated by sqrt(T/(T−1)) so that they carry the trial-noise variance σ²/n_trials of fresh means. SE =
+    SD of the refits; the interval is normal, margin ± z·SE, because a percentile interval would inherit the
+    noise-dependence described above. Coverage is checked in the tests, with and without subsets. At least
+    two trials per condition are needed for the SE.
 
     Examples
     --------
@@ -669,6 +669,9 @@ class _TrialTable:
             else np.arange(recording.sizes[NEURON])
         self.neuron_ids = (np.asarray(recording[NEURON].values)[order] if NEURON in recording.coords else order)
         self.X = np.asarray(recording.values, dtype=float)[:, order]
+        if not np.isfinite(self.X).all():  # validate_recording skips this check for dask-backed data
+            bad = int((~np.isfinite(self.X)).sum())
+            raise DataError(f"{self.name}: expected finite responses, found {bad} NaN/inf values of {self.X.size}")
         self.classes, counts = np.unique(self.labels, return_counts=True)
         self.class_counts = counts
         self.target = target
@@ -926,17 +929,36 @@ class _MarginProblem:
             return self.means[:, cols]
         return self.X[np.ix_(rows, cols)].reshape(self.y.size, self.n_trials, cols.size).mean(axis=1)
 
-    def resampled_means(self, cols):
-        """Means of n_trials trials resampled within each condition, carrying the noise variance of fresh ones."""
-        n = self.counts if self.n_trials is None else np.full(self.counts.size, self.n_trials)
-        offsets = np.floor(self.refit_rng.random(n.sum()) * np.repeat(self.counts, n)).astype(int)
-        rows = np.repeat(self.starts, n) + offsets
-        starts = np.concatenate([[0], np.cumsum(n)[:-1]])
-        boot = np.add.reduceat(self.X[np.ix_(rows, cols)], starts, axis=0) / n[:, None]
-        centre = self.means[:, cols]
-        # Resampled means scatter with variance s²(T−1)/(T n); sqrt(T/(T−1)) restores σ²/n.
+    def bootstrap_draw_means(self):
+        """Condition means for one bootstrap replicate of the whole estimator, one array per draw.
+
+        Trials are resampled with replacement within each condition once per replicate (shared by all draws,
+        as the recorded trials are shared by the point estimate's draws); each draw then takes fresh neuron
+        and trial subsets, so the SE includes the variability of the subset draws. Deviations of resampled
+        means from the observed ones are inflated by sqrt(T/(T−1)): resampled means scatter with variance
+        s²(T−1)/(T n), and the inflation restores σ²/n, the variance of a fresh n-trial mean.
+        """
+        rng = self.refit_rng
+        position_condition = np.repeat(np.arange(self.counts.size), self.counts)
+        rows = np.repeat(self.starts, self.counts) + np.floor(
+            rng.random(self.counts.sum()) * np.repeat(self.counts, self.counts)).astype(int)
         inflate = np.sqrt(self.counts / (self.counts - 1.0))[:, None]
-        return centre + inflate * (boot - centre)
+        n_total = self.X.shape[1]
+        out = []
+        for _ in range(len(self.draws)):
+            cols = (np.arange(n_total) if self.n_neurons == n_total
+                    else np.sort(rng.choice(n_total, self.n_neurons, replace=False)))
+            if self.n_trials is None:
+                boot = np.add.reduceat(self.X[np.ix_(rows, cols)], self.starts, axis=0) / self.counts[:, None]
+            else:
+                # A random n_trials of each condition's resampled trials: shuffle within condition blocks.
+                shuffled = rows[np.lexsort((rng.random(rows.size), position_condition))]
+                keep = (self.starts[:, None] + np.arange(self.n_trials)).ravel()
+                boot = self.X[np.ix_(shuffled[keep], cols)].reshape(
+                    self.counts.size, self.n_trials, cols.size).mean(axis=1)
+            centre = self.means[:, cols]
+            out.append(centre + inflate * (boot - centre))
+        return out
 
     # -- fitting
     def _fit(self, means, train=None):
@@ -981,10 +1003,8 @@ class _MarginProblem:
                     f"{self.name}: the margin's SE resamples trials within conditions; expected at least 2 "
                     f"trials per condition of {self.by!r}, found {int(self.counts.min())} (pass n_boot=0)"
                 )
-            boot = np.array([
-                np.mean([self._margin_of(self.resampled_means(cols)) for cols, _ in self.draws])
-                for _ in range(refits)
-            ])
+            boot = np.array([np.mean([self._margin_of(m) for m in self.bootstrap_draw_means()])
+                             for _ in range(refits)])
             se = float(boot.std(ddof=1))
             z = norm.ppf(0.5 + level / 2.0)
             ci = (value - z * se, value + z * se)

@@ -286,3 +286,15 @@ def test_other_bad_input_is_refused():
                       xr.DataArray([1.0], dims="condition", coords={"condition": [1]}))
     with pytest.raises(DataError, match="expected a non-empty dict"):
         readout_summary([rec])
+
+
+def test_dask_backed_recordings_give_the_same_values_and_nan_is_still_refused():
+    rec = _binary_recording()
+    eager = decoder_accuracy(rec, random_state=0, n_boot=20)
+    lazy = decoder_accuracy(rec.chunk({"trial": 10}), random_state=0, n_boot=20)
+    assert float(lazy["decoder_accuracy"]) == float(eager["decoder_accuracy"])
+    assert float(lazy["decoder_accuracy_se"]) == float(eager["decoder_accuracy_se"])
+    bad = rec.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(DataError, match="expected finite responses"):
+        margin(bad.chunk({"trial": 10}))

@@ -65,3 +65,24 @@ def test_margin_approaches_the_noiseless_margin_as_trials_grow(configuration):
         rec = make_recording(means, n_trials=n_trials, noise_sd=NOISE_SD, target=labels, rng=7)
         errors.append(abs(float(margin(rec, scale=1.0, random_state=0, n_boot=0)["margin"]) - noiseless))
     assert errors[1] < 0.06 < errors[0]
+
+
+def test_margin_interval_covers_the_estimand_with_neuron_and_trial_subsets():
+    # 20 recorded neurons and 8 trials per condition, compared at 10 neurons and 5 trials: the estimand is the
+    # expected margin over random 10-neuron subsets of 5-trial means; the SE must include the subset draws.
+    rng = np.random.default_rng(5)
+    labels = np.repeat([1, -1], N_CONDITIONS // 2)
+    # The label is spread over all neurons, so that every 10-neuron subset separates the noiseless means.
+    means = np.outer(labels, np.full(20, 0.35)) + 0.7 * rng.standard_normal((N_CONDITIONS, 20))
+    draws = []
+    for _ in range(800):
+        cols = rng.choice(20, 10, replace=False)
+        draws.append(_hard_margin(means[:, cols] + rng.standard_normal((N_CONDITIONS, 10)) / np.sqrt(5), labels))
+    expected = float(np.mean(draws))
+    covered = []
+    for replicate in range(200):
+        rec = make_recording(means, n_trials=8, noise_sd=1.0, target=labels, rng=2000 + replicate)
+        ds = margin(rec, scale=1.0, random_state=replicate, n_boot=25, n_neurons=10, n_trials=5, n_draws=3)
+        lower, upper = ds["margin_ci"].values
+        covered.append(lower <= expected <= upper)
+    assert 0.90 <= np.mean(covered) <= 0.99, np.mean(covered)
