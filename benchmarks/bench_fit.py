@@ -1,0 +1,144 @@
+"""Speed and accuracy of neurolearn.fit on every registered model, against baselines measured in the same run.
+
+Default run (a few minutes): for each model in :data:`neurolearn.theory.MODELS`, statistics of 30 sessions are
+simulated from the model (its recovery design: truth inside the box, SE 5% of each statistic's range) and
+
+* ``fit``: our fit without intervals (Sobol screen + 4 local least-squares runs), median wall time, against the
+  usual baseline of 16 least-squares runs from uniformly random starts in the natural parameter box (time
+  ratio, and how often each reaches the lowest chi-square either found);
+* ``profile``: the same fit with profile-likelihood intervals of every parameter, against a parametric
+  bootstrap of 200 refits (time ratio).
+
+Targets (issue 4): fit <= 2 s median, intervals <= 30 s, per model.
+
+``--recovery`` adds the heavy recovery study (100 replicates x 30 sessions per model, default design, all
+parameters free) and prints coverage, median relative error, identifiability and Cramer-Rao SE per parameter.
+``--model-choice`` adds lazy-vs-rich and hidden-progress accuracies on 40 simulated networks each.
+
+Run: ``.venv/bin/python benchmarks/bench_fit.py [--models lazy-rich grokking] [--recovery] [--model-choice]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares
+
+import neurolearn.theory
+from neurolearn.fit import FitWarning, fit, recovery_study, recovery_summary, simulate_statistics
+from neurolearn.fitting.problem import build_problem
+from neurolearn.fitting.recovery import characteristic_time, recovery_truth
+
+
+def design(model, n_sessions=30, relative_se=0.05, onset=-0.5):
+    truth = recovery_truth(model)
+    time_scale = 1.5 * characteristic_time(model, truth) / (n_sessions - 1)
+    tau = time_scale * np.maximum(np.arange(n_sessions) - onset, 0.0)
+    noiseless = model.predict(tau, **truth)
+    se = {o: max(relative_se * float(np.ptp(noiseless[o].values)), 1e-3) for o in model.observables}
+    return truth, time_scale, onset, se
+
+
+def baseline_random_starts(stats, model, n_starts=16, seed=0):
+    """16 least-squares runs from uniform random starts in the natural box (no screen, no unit box)."""
+    problem = build_problem(stats, model)
+    rng = np.random.default_rng(seed)
+    lower = np.array([p.lower for p in problem.free])
+    upper = np.array([p.upper for p in problem.free])
+
+    def residuals(theta):
+        return problem.residuals(np.array([float(p.to_unit(v)) for p, v in zip(problem.free, theta)]))
+
+    best = np.inf
+    for _ in range(n_starts):
+        theta0 = rng.uniform(lower, upper)
+        res = least_squares(residuals, theta0, bounds=(lower, upper), method="trf")
+        best = min(best, 2.0 * res.cost)
+    return best
+
+
+def bench_speed(names, n_sets):
+    rows = []
+    for name in names:
+        model = neurolearn.theory.MODELS[name]
+        truth, time_scale, onset, se = design(model)
+        t_fit, t_base, t_profile, t_boot, ours_best, base_best = [], [], [], [], [], []
+        for seed in range(n_sets):
+            stats = simulate_statistics(model, truth, n_sessions=30, se=se, time_scale=time_scale, onset=onset,
+                                        random_state=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FitWarning)
+                start = time.perf_counter()
+                ours = fit(stats, model, interval=None, random_state=seed)
+                t_fit.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                base = baseline_random_starts(stats, model, seed=seed)
+                t_base.append(time.perf_counter() - start)
+                lowest = min(ours.chi2, base)
+                ours_best.append(ours.chi2 <= lowest + 1e-3 * max(1.0, lowest))
+                base_best.append(base <= lowest + 1e-3 * max(1.0, lowest))
+                if seed == 0:
+                    start = time.perf_counter()
+                    fit(stats, model, interval="profile", random_state=seed)
+                    t_profile.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    fit(stats, model, interval="bootstrap", n_boot=200, random_state=seed)
+                    t_boot.append(time.perf_counter() - start)
+        rows.append({
+            "model": name, "n_free": len(ours.ci),
+            "fit_s": np.median(t_fit), "baseline_16_random_s": np.median(t_base),
+            "fit_speedup": np.median(t_base) / np.median(t_fit),
+            "fit_lowest_chi2": np.mean(ours_best), "baseline_lowest_chi2": np.mean(base_best),
+            "fit+profile_s": t_profile[0], "fit+bootstrap200_s": t_boot[0], "profile_speedup": t_boot[0] / t_profile[0],
+        })
+        print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False), flush=True)
+    table = pd.DataFrame(rows)
+    print("\n== fit speed (30 sessions; targets: fit <= 2 s, intervals <= 30 s) ==")
+    print(table.round(3).to_string(index=False))
+    print(f"all fits <= 2 s: {bool((table.fit_s <= 2).all())}; all profile intervals <= 30 s: "
+          f"{bool((table['fit+profile_s'] <= 30).all())}")
+
+
+def bench_recovery(names, n_replicates):
+    pd.set_option("display.width", 200)
+    for name in names:
+        start = time.perf_counter()
+        table = recovery_study(name, n_sessions=30, n_replicates=n_replicates, n_starts=2, random_state=5000)
+        summary = recovery_summary(table)
+        print(f"\n== recovery: {name} ({n_replicates} replicates x 30 sessions, "
+              f"{time.perf_counter() - start:.0f} s) ==")
+        print(summary.round(3).to_string())
+
+
+def bench_model_choice(n_sets):
+    import tests.test_model_choice as choice
+
+    for gamma0, regime in [(0.1, "lazy"), (2.0, "rich")]:
+        picked = [choice._lazy_rich_choice(gamma0, 100 + seed)[0] for seed in range(n_sets)]
+        print(f"lazy/rich, gamma0={gamma0}: {np.mean([p == regime for p in picked]):.3f} correct of {n_sets}")
+    for loss, expected in [("logistic", True), ("mse", False)]:
+        detected = [choice._hidden_progress_detected(loss, 100 + seed) for seed in range(n_sets)]
+        print(f"hidden progress, {loss}: {np.mean([d == expected for d in detected]):.3f} correct of {n_sets}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=sorted(neurolearn.theory.MODELS))
+    parser.add_argument("--n-sets", type=int, default=5, help="data sets per model for the fit timing")
+    parser.add_argument("--recovery", action="store_true")
+    parser.add_argument("--replicates", type=int, default=100)
+    parser.add_argument("--model-choice", action="store_true")
+    args = parser.parse_args()
+    bench_speed(args.models, args.n_sets)
+    if args.recovery:
+        bench_recovery(args.models, args.replicates)
+    if args.model_choice:
+        bench_model_choice(40)
+
+
+if __name__ == "__main__":
+    main()
