@@ -32,7 +32,8 @@ import xarray as xr
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-REAL_SOURCE = ROOT.parent / "shared" / "nwb-corpus" / "pynapple-org__pynapple" / "docs" / "examples" / "nwb-files"
+REAL_SOURCE = (ROOT.parent / "shared" / "nwb-corpus" / "pynapple-org__pynapple" / "docs" / "examples"
+               / "nwb-files")
 REAL_FILE = "sub-4_ses-4_ecephys+image.nwb"
 SEED = 20261128
 
@@ -87,7 +88,7 @@ def main(names=None, out: Path = HERE) -> dict:
 
 
 def dataset_makers(out: Path) -> dict:
-    """Dataset name -> function that writes it under ``out`` (with its fixed seed) and returns its manifest entry."""
+    """Dataset name -> function writing it under ``out`` (fixed seed) and returning its manifest entry."""
     return {
         "rich": lambda: make_learner(out / "rich", "rich", 4.0, seed=SEED + 40),
         "lazy": lambda: make_learner(out / "lazy", "lazy", 0.1, seed=SEED + 1),
@@ -115,7 +116,8 @@ def make_learner(folder: Path, name: str, gamma0: float, *, seed: int) -> dict:
     write_sessions_nwb(counts, folder, kind="units", rng=rng)
     regime = "rich" if gamma0 > 1 else "lazy"
     return {
-        "description": f"two-layer linear network, gamma0 = {gamma0:g} ({regime}), hidden units as Poisson spikes",
+        "description": f"two-layer linear network, gamma0 = {gamma0:g} ({regime}), "
+                       "hidden units as Poisson spikes",
         "kind": "units",
         "read": {"trials": "trials", "window": list(UNITS_WINDOW)},
         "summarize": {"target": "target", "by": "stimulus", "behavior": "correct"},
@@ -144,7 +146,8 @@ def make_overtraining(folder: Path, *, seed: int) -> dict:
     _clear(folder)
     write_sessions_nwb(recordings, folder, kind="ophys", rng=rng, frame_rate=2.0)
     return {
-        "description": "two-layer network trained with a logistic loss past behavioural saturation, DfOverF of tracked ROIs",
+        "description": "two-layer network trained with a logistic loss past behavioural saturation, "
+                       "DfOverF of tracked ROIs",
         "kind": "ophys",
         "read": {"trials": "trials", "window": [float(w) for w in window]},
         "summarize": {"target": "target", "by": "stimulus", "behavior": "correct"},
@@ -165,16 +168,14 @@ def make_integration(folder: Path, *, seed: int) -> dict:
     dt = 0.25
     rng = np.random.default_rng(seed)
     tree, truth = simulate_integrator_sessions(8, dt=dt, rng=rng, **INTEGRATION)
-    # Each trial has its own white-noise input, so trials are grouped into four input classes (the conditions
-    # kernel statistics need): strongly / weakly negative, weakly / strongly positive integrated input.
-    recordings = [child.dataset["responses"].assign_coords(
-        stimulus=("trial", integrated_input_classes(child.dataset["responses"].input_total.values)))
-        for child in tree.children.values()]
+    recordings = [child.dataset["responses"] for child in tree.children.values()]
     _clear(folder)
     write_sessions_nwb(recordings, folder, kind="ophys", rng=rng, frame_rate=1.0 / dt)
     window = recordings[0].attrs["window"]
+    rho_star = truth.attrs["rho_star"]
     return {
-        "description": "linear RNN (30 units) learning the filter 0.9^n on white-noise input, time-resolved DfOverF",
+        "description": "linear RNN (30 units) learning the filter 0.9^n on white-noise input, "
+                       "time-resolved DfOverF",
         "kind": "ophys",
         "read": {"trials": "trials", "window": [float(w) for w in window], "bin_size": dt},
         # decoding statistics are for (trial, neuron) responses; this dataset is about dynamics
@@ -182,26 +183,9 @@ def make_integration(folder: Path, *, seed: int) -> dict:
         "fixed": {"dt": dt},  # seconds per RNN step = the bin size of the recording
         "model": "integrator",
         "truth": _plain(truth.attrs),
-        "summary": f"rho* = {truth.attrs['rho_star']:g} (timescale {-dt / np.log(truth.attrs['rho_star']):.2g} s)",
+        "summary": f"rho* = {rho_star:g} (timescale {-dt / np.log(rho_star):.2g} s)",
         "true_statistics": _truth_statistics(truth),
     }
-
-
-def integrated_input_classes(input_total) -> np.ndarray:
-    """Class 0-3 of each trial: strongly negative, weakly negative, weakly positive, strongly positive input.
-
-    Within each sign the trials are split at the median magnitude, so every class of a 16-trial session holds
-    trials of one ``target`` (the sign) and, for these seeds, at least two trials.
-    """
-    total = np.asarray(input_total, dtype=float)
-    classes = np.empty(total.size, dtype=int)
-    for sign, weak, strong in ((-1.0, 1, 0), (1.0, 2, 3)):
-        members = np.flatnonzero(np.sign(total) == sign)
-        by_size = members[np.argsort(np.abs(total[members]))]
-        half = by_size.size // 2
-        classes[by_size[:half]] = weak
-        classes[by_size[half:]] = strong
-    return classes
 
 
 def copy_real_recording(out: Path) -> dict | None:
@@ -219,9 +203,9 @@ def copy_real_recording(out: Path) -> dict | None:
         "read": {"trials": "encoding_table", "window": [0.0, 2.0]},
         "by": "stimCategory",
         "credit": (
-            "Human medial temporal lobe single units (35 units, 1 session) recorded while patients watched video "
-            "clips with no, soft or hard cognitive boundaries (encoding_table.stimCategory 0/1/2) and later "
-            "judged recognition: Zheng, Schjetnan, Yebra, Mosher, Kalia, Valiante, Mamelak, Kreiman & "
+            "Human medial temporal lobe single units (35 units, 1 session) recorded while patients watched "
+            "video clips with no, soft or hard cognitive boundaries (encoding_table.stimCategory 0/1/2) and "
+            "later judged recognition: Zheng, Schjetnan, Yebra, Mosher, Kalia, Valiante, Mamelak, Kreiman & "
             "Rutishauser (2022), Nature Neuroscience, DANDI:000207. File from pynapple's examples "
             "(github.com/pynapple-org/pynapple, docs/examples/nwb-files, MIT licence)."
         ),

@@ -49,7 +49,8 @@ def main(path: Path = HERE / "figure.png") -> Path:
     ax = axes[2]
     for row, name in enumerate(("rich", "lazy")):
         value, (low, high) = estimates[name]
-        ax.errorbar([value], [row], xerr=[[value - low], [high - value]], fmt="o", color=colors[name], capsize=4)
+        ax.errorbar([value], [row], xerr=[[value - low], [high - value]], fmt="o", color=colors[name],
+                    capsize=4)
         ax.plot([truth[name]["truth"]["gamma0"]], [row], marker="*", ms=12, color="k", ls="none",
                 label="true value" if row == 0 else None)
     ax.axvspan(1e-3, 1.0, color="0.92", zorder=0)

@@ -67,33 +67,41 @@ def build_parser() -> argparse.ArgumentParser:
         "fitted theory models -> figures and a report.",
     )
     parser.add_argument("--version", action="version", version=f"neurolearn {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{info,summarize,fit,report,demo}", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{info,summarize,fit,report,demo}",
+                                     parser_class=_Parser)
 
-    info = commands.add_parser("info", help="describe what an NWB file holds (sources, trial tables, sessions)",
-                               description="Describe what NWB files hold: neural sources, trial tables, metadata.")
+    info = commands.add_parser(
+        "info", help="describe what an NWB file holds (sources, trial tables, sessions)",
+        description="Describe what NWB files hold: neural sources, trial tables, metadata.",
+    )
     info.add_argument("paths", nargs="+", metavar="FILE", help="NWB file(s)")
     info.set_defaults(handler=_run_info)
 
     summarize = commands.add_parser(
         "summarize", help="NWB sessions -> statistics of learning (NetCDF)",
-        description="Read sessions recorded across learning and write their summary statistics, with bootstrap "
-        "intervals, as a NetCDF file (an xarray Dataset over dim 'session').",
+        description="Read sessions recorded across learning and write their summary statistics, with "
+        "bootstrap intervals, as a NetCDF file (an xarray Dataset over dim 'session').",
     )
-    summarize.add_argument("paths", nargs="+", metavar="FILE", help="NWB files or glob patterns, one per session")
-    summarize.add_argument("-o", "--out", required=True, metavar="STATS.nc", help="where to write the statistics")
+    summarize.add_argument("paths", nargs="+", metavar="FILE",
+                           help="NWB files or glob patterns, one per session")
+    summarize.add_argument("-o", "--out", required=True, metavar="STATS.nc",
+                           help="where to write the statistics")
     _reading_options(summarize)
-    summarize.add_argument("--target", default="target", help="trial column holding the task label (default: target)")
-    summarize.add_argument("--by", default="stimulus", help="trial column defining conditions (default: stimulus)")
+    summarize.add_argument("--target", default="target",
+                           help="trial column holding the task label (default: target)")
+    summarize.add_argument("--by", default="stimulus",
+                           help="trial column defining conditions (default: stimulus)")
     summarize.add_argument("--behavior", default="correct",
                            help="trial column scoring behaviour, or 'none' (default: correct)")
-    summarize.add_argument("--n-boot", type=_positive_int, default=200, help="bootstrap resamples (default: 200)")
+    summarize.add_argument("--n-boot", type=_positive_int, default=200,
+                           help="bootstrap resamples (default: 200)")
     summarize.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default: 0)")
     summarize.set_defaults(handler=_run_summarize)
 
     fit = commands.add_parser(
         "fit", help="fit theory models to statistics (JSON)",
-        description="Fit reduced theory models to a statistics file and write each FitResult.to_dict() as JSON "
-        "(one object for one model, a list for several).",
+        description="Fit reduced theory models to a statistics file and write each FitResult.to_dict() as "
+        "JSON (one object for one model, a list for several).",
     )
     fit.add_argument("stats", metavar="STATS.nc", help="statistics written by 'neurolearn summarize'")
     fit.add_argument("-m", "--model", action="append", required=True, metavar="NAME",
@@ -103,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="hold a parameter fixed, e.g. --fix chance=0.5 --fix onset=0 (repeatable)")
     fit.add_argument("--observables", default=None, metavar="A,B",
                      help="comma-separated statistics to fit (default: every one the model predicts)")
-    fit.add_argument("--random-state", type=int, default=0, help="seed of the multi-start search (default: 0)")
+    fit.add_argument("--random-state", type=int, default=0,
+                     help="seed of the multi-start search (default: 0)")
     fit.set_defaults(handler=_run_fit)
 
     report = commands.add_parser(
@@ -118,14 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo", help="run the whole pipeline on the bundled example data",
-        description="Load the bundled example NWB datasets, summarise them, fit the theory models, print which "
-        "regime each dataset is in, and write figures plus an HTML report.",
+        description="Load the bundled example NWB datasets, summarise them, fit the theory models, print "
+        "which regime each dataset is in, and write figures plus an HTML report.",
     )
     demo.add_argument("-o", "--out", default="neurolearn-demo", metavar="DIR",
                       help="output folder (default: ./neurolearn-demo)")
     demo.add_argument("--data", default=None, metavar="DIR",
                       help="folder with the example data (default: data/ beside the installed package)")
-    demo.add_argument("--quick", action="store_true", help="fewer bootstrap resamples and fit starts (for tests)")
+    demo.add_argument("--quick", action="store_true",
+                      help="fewer bootstrap resamples and fit starts (for tests)")
     demo.set_defaults(handler=_run_demo)
     return parser
 
@@ -219,7 +229,7 @@ def write_statistics(stats, path) -> Path:
 
 
 def read_statistics(path):
-    """Read a statistics file written by :func:`write_statistics`; :class:`DataError` naming the file if not."""
+    """Read a statistics file written by :func:`write_statistics` (:class:`DataError` naming it if not)."""
     import xarray as xr
 
     path = Path(path)
@@ -229,8 +239,8 @@ def read_statistics(path):
         return xr.load_dataset(path, engine="scipy")
     except (ValueError, TypeError, OSError) as error:
         raise DataError(
-            f"{path}: expected a NetCDF statistics file written by 'neurolearn summarize', found an unreadable "
-            f"file ({_one_line(error)})"
+            f"{path}: expected a NetCDF statistics file written by 'neurolearn summarize', found an "
+            f"unreadable file ({_one_line(error)})"
         ) from error
 
 
@@ -252,11 +262,15 @@ def read_fits(path) -> list[dict]:
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: expected JSON written by 'neurolearn fit', found invalid JSON ({error})") from error
+        raise DataError(
+            f"{path}: expected JSON written by 'neurolearn fit', found invalid JSON ({error})"
+        ) from error
     fits = payload if isinstance(payload, list) else [payload]
     for fit in fits:
         if not isinstance(fit, dict) or "model" not in fit:
-            raise DataError(f"{path}: expected FitResult dictionaries with a 'model' key, found {type(fit).__name__}")
+            raise DataError(
+                f"{path}: expected FitResult dictionaries with a 'model' key, found {type(fit).__name__}"
+            )
     return fits
 
 
@@ -266,7 +280,8 @@ def read_fits(path) -> list[dict]:
 def _reading_options(parser) -> None:
     parser.add_argument("--source", default="auto", help="neural data object (default: auto)")
     parser.add_argument("--trials", default="trials", help="trials/intervals table (default: trials)")
-    parser.add_argument("--align", default="start_time", help="trial column to align to (default: start_time)")
+    parser.add_argument("--align", default="start_time",
+                        help="trial column to align to (default: start_time)")
     parser.add_argument("--window", nargs=2, type=float, default=(0.0, 1.0), metavar=("START", "STOP"),
                         help="window around the alignment event in s (default: 0 1)")
     parser.add_argument("--bin-size", type=float, default=None,

@@ -59,7 +59,8 @@ class Example:
 # training, and the first session is recorded before training starts (onset 0).
 _DESIGN = {"chance": 0.5, "onset": 0.0}
 # The uncentred kernel change of spike counts is dominated by each neuron's baseline rate, which the model's
-# zero-mean hidden units do not have, so the lazy/rich fits use the centred statistics (alignment) and behaviour.
+# zero-mean hidden units do not have, so the lazy/rich fits use the centred statistics (alignment) and
+# behaviour.
 _LAZY_RICH_OBSERVABLES = ("task_alignment", "behavior")
 
 EXAMPLES = (
@@ -72,11 +73,11 @@ EXAMPLES = (
             ("silent-alignment", "silent-alignment", _DESIGN, _LAZY_RICH_OBSERVABLES),
         ),
         text=(
-            "A two-layer network trained from a mean-field (rich) parameterisation, recorded as spiking units on "
-            "10 days. In the rich regime the representation kernel turns toward the task while behaviour "
-            "improves: kernel-task alignment rises and kernels of early and late days differ. The lazy-rich "
-            "model reads the richness gamma0 from how much alignment changes per unit of learning; the frozen-"
-            "kernel fit is the lazy hypothesis (gamma0 -> 0) for comparison."
+            "A two-layer network trained from a mean-field (rich) parameterisation, recorded as spiking "
+            "units on 10 days. In the rich regime the representation kernel turns toward the task while "
+            "behaviour improves: kernel-task alignment rises and kernels of early and late days differ. The "
+            "lazy-rich model reads the richness gamma0 from how much alignment changes per unit of learning; "
+            "the frozen-kernel fit is the lazy hypothesis (gamma0 -> 0) for comparison."
         ),
     ),
     Example(
@@ -88,9 +89,9 @@ EXAMPLES = (
             ("silent-alignment", "silent-alignment", _DESIGN, _LAZY_RICH_OBSERVABLES),
         ),
         text=(
-            "The same task and network learned in the lazy (kernel) regime: behaviour improves as much, but the "
-            "kernel barely moves, so alignment stays flat and all sessions' kernels are alike. The readout "
-            "alone learns."
+            "The same task and network learned in the lazy (kernel) regime: behaviour improves as much, but "
+            "the kernel barely moves, so alignment stays flat and all sessions' kernels are alike. The "
+            "readout alone learns."
         ),
     ),
     Example(
@@ -111,9 +112,9 @@ EXAMPLES = (
         # would count it twice (and its bootstrap SE is infinite when a replicate's eigenvalue reaches 1)
         models=(("integrator", "integrator", {"onset": 0.0}, ("behavior", "outlier_eigenvalue")),),
         text=(
-            "Time-resolved activity of a linear RNN learning to integrate white-noise input. One eigenvalue of "
-            "the recurrent weights rises out of the bulk as the task is learned, so the slowest timescale of "
-            "population dynamics grows (Bordelon, Cotler, Pehlevan & Zavatone-Veth 2025)."
+            "Time-resolved activity of a linear RNN learning to integrate white-noise input. One eigenvalue "
+            "of the recurrent weights rises out of the bulk as the task is learned, so the slowest timescale "
+            "of population dynamics grows (Bordelon, Cotler, Pehlevan & Zavatone-Veth 2025)."
         ),
     ),
 )
@@ -146,7 +147,8 @@ def find_data_dir(data_dir=None) -> Path:
     ...
     neurolearn.errors.DataError: example data not found in /no/such/folder ...
     """
-    candidates = [Path(data_dir)] if data_dir is not None else [Path(__file__).resolve().parent.parent / "data"]
+    beside_package = Path(__file__).resolve().parent.parent / "data"
+    candidates = [Path(data_dir)] if data_dir is not None else [beside_package]
     for candidate in candidates:
         if (candidate / MANIFEST).is_file():
             return candidate
@@ -234,8 +236,8 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
         from neurolearn.report import analysis_section
 
         for title, stats in stats_by_name.items():
-            sections.append(analysis_section(title, stats, fits_by_name.get(title, ()), kernels=kernels.get(title),
-                                             text=texts[title], dpi=dpi))
+            sections.append(analysis_section(title, stats, fits_by_name.get(title, ()),
+                                             kernels=kernels.get(title), text=texts[title], dpi=dpi))
         if real_section is not None:
             sections.append(real_section)
         overview = Section("Summary: which regime is each dataset in?", _TABLE_TEXT,
@@ -267,9 +269,9 @@ def classify_regime(example: Example, fits, stats=None) -> dict:
       model's ``margin_gain`` alone cannot decide it: a squared-loss network's margin also grows while it
       learns, then stops.)
     * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` lies above the
-      fitted bulk radius (the learned outlier eigenvalue stands out of the bulk), both pinned down by the data;
-      its timescale ``-dt/log(rho_star)`` is reported. Needs dynamics statistics (``outlier_eigenvalue`` or
-      ``timescale``) among the fitted observables: behaviour alone cannot separate them.
+      fitted bulk radius (the learned outlier eigenvalue stands out of the bulk), both pinned down by the
+      data; its timescale ``-dt/log(rho_star)`` is reported. Needs dynamics statistics (``outlier_eigenvalue``
+      or ``timescale``) among the fitted observables: behaviour alone cannot separate them.
 
     Returns
     -------
@@ -291,7 +293,8 @@ def classify_regime(example: Example, fits, stats=None) -> dict:
     if first.model == "lazy-rich":
         value, (lower, upper) = first.params["gamma0"], first.ci.get("gamma0", nan2)
         evidence = f"gamma0 = {_interval(value, lower, upper)}"
-        frozen = next((v for v in views[1:] if v.model == "lazy-rich" and "gamma0" not in v.ci and v.success), None)
+        frozen = next((v for v in views[1:] if v.model == "lazy-rich" and "gamma0" not in v.ci and v.success),
+                      None)
         delta = frozen.aic - first.aic if frozen is not None else float("nan")
         if frozen is not None:
             evidence += f"; frozen kernel dAIC = {delta:+.1f}"
@@ -304,7 +307,8 @@ def classify_regime(example: Example, fits, stats=None) -> dict:
         return {"best model": best, "regime": regime, "evidence": evidence}
     if first.model == "overtraining":
         if stats is None or "margin" not in stats or "behavior" not in stats:
-            return {"best model": best, "regime": "not determined", "evidence": "no margin/behaviour statistics"}
+            return {"best model": best, "regime": "not determined",
+                    "evidence": "no margin/behaviour statistics"}
         start, slope, (lower, upper) = post_saturation_trend(stats, "margin")
         regime = "hidden progress" if lower > 0.0 else "not detected"
         return {"best model": best, "regime": regime,
@@ -411,9 +415,9 @@ def _session_kernels_or_none(tree, options: dict, say):
 def _session_kernels(tree, by: str, target: str = "target"):
     """Double-centred condition kernels H K H per session, conditions ordered by target, for the figure.
 
-    Centring removes each neuron's baseline (which dominates the uncentred kernel of spike counts) and ordering
-    by target makes the task's block structure visible. None when sessions are time-resolved or do not share
-    conditions.
+    Centring removes each neuron's baseline (which dominates the uncentred kernel of spike counts) and
+    ordering by target makes the task's block structure visible. None when sessions are time-resolved or do
+    not share conditions.
     """
     import numpy as np
     import xarray as xr
@@ -474,17 +478,22 @@ def _real_recording_section(data: Path, manifest: dict, say, dpi: int):
         rates = (rates - rates.mean("trial")) / rates.std("trial").where(rates.std("trial") > 0, 1.0)
         means = condition_means(rates, by)
         kernel = means.values @ means.values.T / means.sizes["neuron"]
-        fig = plot_kernels(xr.DataArray(kernel[None], dims=("session", "c", "c2"),
-                                        coords={"session": [str(recording.attrs.get("session_id", "session"))]}),
-                           ncols=1)
+        session = str(recording.attrs.get("session_id", "session"))
+        single = xr.DataArray(kernel[None], dims=("session", "c", "c2"), coords={"session": [session]})
+        fig = plot_kernels(single, ncols=1)
+        ax = fig.axes[0]
+        labels = [str(v) for v in means["condition"].values]
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_title(f"session {session}: kernel over {by}", fontsize=9)
         figures.append(ReportFigure("real_kernel.png", figure_to_png(fig, dpi=dpi),
                                     f"Condition x condition kernel of z-scored rates, conditions = {by}."))
     text = (
         f"{real.get('credit', '')}\n\nRead with read_nwb: {recording.sizes['trial']} trials x "
         f"{recording.sizes['neuron']} neurons from {recording.attrs.get('source_object')} aligned to "
-        f"{recording.attrs.get('align', 'start_time')} of {recording.attrs.get('trials_table', 'trials')}, window "
-        f"{recording.attrs.get('window')} s, units {recording.attrs.get('units')}. One session is a snapshot, not "
-        "a learning trajectory: tutorial 01 shows how to load such files."
+        f"{recording.attrs.get('align', 'start_time')} of {recording.attrs.get('trials_table', 'trials')}, "
+        f"window {recording.attrs.get('window')} s, units {recording.attrs.get('units')}. One session is a "
+        "snapshot, not a learning trajectory: tutorial 01 shows how to load such files."
     )
     return Section("Real recording (human MTL)", text, figures=figures)
 
@@ -497,11 +506,11 @@ _SUMMARY = (
     "in; the sections show the statistics, the fits over the data, and the model comparison."
 )
 _TABLE_TEXT = (
-    "Regime rules (95% profile-likelihood intervals): lazy-rich: rich if the interval of gamma0 lies above 1; "
-    "lazy if a frozen kernel (gamma0 fixed near 0) fits as well (dAIC <= 2) and gamma0's interval reaches the "
-    "lazy limit. Overtraining: hidden progress if the representation's margin keeps rising (slope > 0) over the "
-    "sessions after behaviour saturates. Integrator: learned if the target decay rho* lies above the bulk of untrained "
-    "eigenvalues. 'truth' is what the simulation that made the data used."
+    "Regime rules (95% profile-likelihood intervals): lazy-rich: rich if the interval of gamma0 lies above "
+    "1; lazy if a frozen kernel (gamma0 fixed near 0) fits as well (dAIC <= 2) and gamma0's interval reaches "
+    "the lazy limit. Overtraining: hidden progress if the representation's margin keeps rising (slope > 0) "
+    "over the sessions after behaviour saturates. Integrator: learned if the target decay rho* lies above "
+    "the bulk of untrained eigenvalues. 'truth' is what the simulation that made the data used."
 )
 
 
@@ -532,7 +541,7 @@ def _short(error, limit: int = 160) -> str:
 
 
 class _Progress:
-    """Prints ``what ... 3.2 s`` lines so that a user sees what the demo is doing and how long each step takes."""
+    """Prints ``what ... 3.2 s`` lines: what the demo is doing and how long each step takes."""
 
     def __init__(self, stream):
         self.stream = stream

@@ -1,10 +1,11 @@
 """Figures of statistics, kernels and fits: matplotlib, no computation beyond layout.
 
 Every function takes the objects the other layers return (a statistics :class:`xarray.Dataset` from
-:func:`neurolearn.summarize`, kernels as an :class:`xarray.DataArray`, a :class:`neurolearn.fit.FitResult`, the
-table of :func:`neurolearn.compare`) and returns the matplotlib :class:`~matplotlib.figure.Figure` or
-:class:`~matplotlib.axes.Axes` it drew on. Figures are made with :class:`matplotlib.figure.Figure`, not pyplot,
-so that a script or the CLI never accumulates open figures; in a notebook, display the returned figure.
+:func:`neurolearn.summarize`, kernels as an :class:`xarray.DataArray`, a :class:`neurolearn.fit.FitResult`,
+the table of :func:`neurolearn.compare`) and returns the matplotlib :class:`~matplotlib.figure.Figure` or
+:class:`~matplotlib.axes.Axes` it drew on. Figures are made with :class:`matplotlib.figure.Figure`, not
+pyplot, so that a script or the CLI never accumulates open figures; in a notebook, display the returned
+figure.
 
 Artists carry a ``gid`` naming what they show (``"behavior"``, ``"behavior_ci"``, ``"prediction"``,
 ``"kernel_similarity"`` ...), so that tests and users can find the data behind each one.
@@ -230,15 +231,17 @@ def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_se
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> k = xr.DataArray(np.stack([np.eye(2), 2 * np.eye(2)]), dims=("session", "condition", "condition_other"),
-    ...                  coords={"session": ["d0", "d1"]})
+    >>> k = xr.DataArray(np.stack([np.eye(2), 2 * np.eye(2)]), coords={"session": ["d0", "d1"]},
+    ...                  dims=("session", "condition", "condition_other"))
     >>> fig = plot_kernels(k)
     >>> [float(np.asarray(ax.images[0].get_array()).max()) for ax in fig.axes[:2]]
     [1.0, 2.0]
     """
     if not isinstance(kernels, xr.DataArray) or kernels.ndim != 3 or SESSION not in kernels.dims:
         found = tuple(kernels.dims) if isinstance(kernels, xr.DataArray) else type(kernels).__name__
-        raise DataError(f"kernels: expected a DataArray with dims ('session', condition, condition), found {found}")
+        raise DataError(
+            f"kernels: expected a DataArray with dims ('session', condition, condition), found {found}"
+        )
     other = [d for d in kernels.dims if d != SESSION]
     kernels = kernels.transpose(SESSION, *other)
     n = kernels.sizes[SESSION]
@@ -260,11 +263,13 @@ def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_se
         ax.set_title(str(labels[index]), fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(image, ax=axes, shrink=0.8, label="kernel entry", extend="both" if vmax is not None else "neither")
+    extend = "both" if vmax is not None else "neither"
+    fig.colorbar(image, ax=axes, shrink=0.8, label="kernel entry", extend=extend)
     return fig
 
 
-def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] | None = None, ncols: int = 3):
+def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] | None = None,
+             ncols: int = 3):
     """Fitted model predictions over the data they were fitted to, one panel per observable.
 
     Parameters
@@ -299,7 +304,8 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
     for ax, name in zip(axes, names):
         if name not in predicted:
             raise DataError(
-                f"fit of {_model_name(fit)!r}: no prediction for {name!r}; predicted: {sorted(map(str, predicted.data_vars))}"
+                f"fit of {_model_name(fit)!r}: no prediction for {name!r}; "
+                f"predicted: {sorted(map(str, predicted.data_vars))}"
             )
         if stats is not None and name in stats:
             plot_trajectory(stats, name, ax=ax, label="data", color="0.25")
@@ -403,7 +409,9 @@ def session_positions(stats) -> np.ndarray:
 def _session_statistic(stats: xr.Dataset, name: str) -> xr.DataArray:
     values = _variable(stats, name)
     if values.dims != (SESSION,):
-        raise DataError(f"statistic {name!r}: expected dims ('session',) for a trajectory, found {tuple(values.dims)}")
+        raise DataError(
+            f"statistic {name!r}: expected dims ('session',) for a trajectory, found {tuple(values.dims)}"
+        )
     return values
 
 
@@ -444,7 +452,9 @@ def _session_ticks(ax, stats, x) -> None:
 def _comparison_values(table, criterion: str):
     columns = getattr(table, "columns", None)
     if columns is None:
-        raise DataError(f"comparison: expected a pandas DataFrame from compare(), found {type(table).__name__}")
+        raise DataError(
+            f"comparison: expected a pandas DataFrame from compare(), found {type(table).__name__}"
+        )
     if criterion not in columns:
         raise DataError(f"comparison: no column {criterion!r}; columns: {[str(c) for c in columns]}")
     # `label` tells apart fits of one model under different fixed parameters; fall back to `model`, the index

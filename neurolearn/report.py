@@ -60,7 +60,9 @@ class ReportFigure:
         if not isinstance(self.png, (bytes, bytearray)) or not bytes(self.png).startswith(PNG_SIGNATURE):
             from neurolearn.errors import DataError
 
-            raise DataError(f"report figure {self.name!r}: expected PNG bytes, found {type(self.png).__name__}")
+            raise DataError(
+                f"report figure {self.name!r}: expected PNG bytes, found {type(self.png).__name__}"
+            )
 
 
 @dataclass
@@ -116,7 +118,8 @@ def render_report(title: str, sections: Sequence[Section], *, summary: str = "")
     Examples
     --------
     >>> import pandas as pd
-    >>> page = render_report("demo", [Section("rich", "Alignment rises.", tables=[("fit", pd.DataFrame({"a": [1]}))])])
+    >>> table = pd.DataFrame({"a": [1]})
+    >>> page = render_report("demo", [Section("rich", "Alignment rises.", tables=[("fit", table)])])
     >>> "<h2" in page and "Alignment rises." in page and "<table" in page
     True
     """
@@ -350,7 +353,8 @@ def fit_table(fits):
                            else "not identifiable"),
                 "converged": bool(fit.success),
             })
-    return pd.DataFrame(rows, columns=["model", "parameter", "estimate", "lower", "upper", "status", "converged"])
+    columns = ["model", "parameter", "estimate", "lower", "upper", "status", "converged"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def fit_view(fit) -> "FitView":
@@ -362,8 +366,9 @@ class FitView:
     """Read-only view of a fit, whether a :class:`~neurolearn.fit.FitResult` or its ``to_dict()`` form.
 
     Gives ``label``, ``model``, ``params``, ``ci``, ``identifiable``, ``aic``, ``bic``, ``success``,
-    ``message``, ``observables`` (statistics fitted) and ``predicted`` (a Dataset over ``session``; rebuilt from the dictionary's ``session`` and
-    ``predicted`` lists when read back from JSON), so the report treats fits from memory and from files alike.
+    ``message``, ``observables`` (statistics fitted) and ``predicted`` (a Dataset over ``session``; rebuilt
+    from the dictionary's ``session`` and ``predicted`` lists when read back from JSON), so the report treats
+    fits from memory and from files alike.
     """
 
     def __init__(self, fit):
@@ -400,7 +405,8 @@ def _predicted_dataset(source: dict):
             for name, values in source["predicted"].items()}
     coords = {"session": [str(s) for s in sessions]}
     if source.get("training_time"):
-        coords["training_time"] = ("session", np.array([_float(v) for v in source["training_time"]], dtype=float))
+        times = np.array([_float(v) for v in source["training_time"]], dtype=float)
+        coords["training_time"] = ("session", times)
     return xr.Dataset(data, coords=coords)
 
 

@@ -38,12 +38,14 @@ def make_stats(n=5):
         {
             "behavior": ("session", values),
             "behavior_se": ("session", np.full(n, 0.02)),
-            "behavior_ci": (("session", "ci_bound"), np.stack([values - 0.04, values + 0.04], 1), {"level": 0.95}),
+            "behavior_ci": (("session", "ci_bound"), np.stack([values - 0.04, values + 0.04], 1),
+                            {"level": 0.95}),
             "kernel_similarity": (("session", "session_other"), np.eye(n)),
         },
         coords={"session": sessions, "session_other": sessions, "ci_bound": ["lower", "upper"],
                 "session_index": ("session", np.arange(n))},
-        attrs={"n_boot": 200, "target": "target", "window": (0.0, 1.0), "corrected": True, "options": {"a": 1}},
+        attrs={"n_boot": 200, "target": "target", "window": (0.0, 1.0), "corrected": True,
+               "options": {"a": 1}},
     )
 
 
@@ -68,7 +70,8 @@ def test_every_command_has_help(capsys, command):
         (["fit", "stats.nc"], "required: -m/--model, -o/--out"),
         (["summarize", "a.nwb", "-o", "s.nc", "--n-boot", "0"], "expected a positive integer, found 0"),
         (["summarize", "a.nwb", "-o", "s.nc", "--window", "0"], "--window: expected 2 arguments"),
-        (["fit", "s.nc", "-m", "lazy-rich", "-o", "f.json", "--fix", "chance"], "expected NAME=NUMBER, found 'chance'"),
+        (["fit", "s.nc", "-m", "lazy-rich", "-o", "f.json", "--fix", "chance"],
+         "expected NAME=NUMBER, found 'chance'"),
     ],
 )
 def test_bad_arguments_give_one_line_and_status_2(capsys, argv, fragment):
@@ -77,7 +80,8 @@ def test_bad_arguments_give_one_line_and_status_2(capsys, argv, fragment):
 
 
 def test_missing_statistics_file(capsys, tmp_path):
-    code, _, err = run(capsys, "fit", str(tmp_path / "none.nc"), "-m", "lazy-rich", "-o", str(tmp_path / "f.json"))
+    code, _, err = run(capsys, "fit", str(tmp_path / "none.nc"), "-m", "lazy-rich", "-o",
+                       str(tmp_path / "f.json"))
     assert_one_line_error(code, err, "none.nc", "no such file")
 
 
@@ -139,7 +143,8 @@ def test_fits_round_trip_through_json(tmp_path):
 def test_the_installed_command_prints_no_traceback(tmp_path):
     # the console script runs main() and exits with its status; run it the way a user would
     result = subprocess.run(
-        [sys.executable, "-m", "neurolearn.cli", "fit", str(tmp_path / "missing.nc"), "-m", "lazy-rich", "-o", "x.json"],
+        [sys.executable, "-m", "neurolearn.cli", "fit", str(tmp_path / "missing.nc"), "-m", "lazy-rich",
+         "-o", "x.json"],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
@@ -174,14 +179,14 @@ def test_info_describes_the_real_recording(capsys):
 
 def test_summarize_then_fit_then_report_on_nwb_sessions(capsys, tmp_path):
     stats_path, fits_path, report = tmp_path / "lazy.nc", tmp_path / "lazy.json", tmp_path / "lazy.html"
-    code, out, err = run(capsys, "summarize", str(ROOT / "data" / "lazy" / "day0*.nwb"), "--window", "0", "0.5",
-                         "--n-boot", "20", "-o", str(stats_path))
+    code, out, err = run(capsys, "summarize", str(ROOT / "data" / "lazy" / "day0*.nwb"),
+                         "--window", "0", "0.5", "--n-boot", "20", "-o", str(stats_path))
     assert code == 0, err
     stats = read_statistics(stats_path)
     assert stats.sizes["session"] == 10 and stats.attrs["n_boot"] == 20
     assert "task_alignment_ci" in stats and "behavior" in stats
-    code, out, err = run(capsys, "fit", str(stats_path), "-m", "lazy-rich", "--fix", "chance=0.5", "--fix", "onset=0",
-                         "--observables", "task_alignment,behavior", "-o", str(fits_path))
+    code, out, err = run(capsys, "fit", str(stats_path), "-m", "lazy-rich", "--fix", "chance=0.5",
+                         "--fix", "onset=0", "--observables", "task_alignment,behavior", "-o", str(fits_path))
     assert code == 0, err
     (fit,) = read_fits(fits_path)
     assert fit["model"] == "lazy-rich" and fit["observables"] == ["task_alignment", "behavior"]

@@ -1,4 +1,4 @@
-"""`neurolearn demo`: finds the data, recovers each dataset's known regime, and writes a report of every figure."""
+"""`neurolearn demo`: finds the data, recovers each dataset's known regime, reports every figure it made."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def test_post_saturation_trend_is_a_weighted_least_squares_slope(rng):
 
     behavior = np.array([0.5, 0.7, 0.9, 0.97, 0.98, 0.97, 0.98, 0.98])
     margin, se = rng.normal(size=8), rng.uniform(0.05, 0.2, size=8)
-    stats = xr.Dataset({"behavior": ("session", behavior), "margin": ("session", margin), "margin_se": ("session", se)})
+    stats = xr.Dataset({"behavior": ("session", behavior), "margin": ("session", margin),
+                        "margin_se": ("session", se)})
     start, slope, (low, high) = post_saturation_trend(stats, "margin")
     assert start == 3
     x = np.arange(3, 8)
@@ -87,10 +88,12 @@ def test_a_squared_loss_network_keeps_less_of_its_margin_growth(demo):
     # THEORY.md: with squared error learning stops once the residual is zero; the logistic loss keeps growing
     # the margin ~log t. Same network and settings as the bundled dataset, only the loss differs.
     out, _ = demo
-    settings = json.loads((ROOT / "data" / "examples.json").read_text())["datasets"]["overtraining"]["simulation"]
+    manifest = json.loads((ROOT / "data" / "examples.json").read_text())
+    settings = manifest["datasets"]["overtraining"]["simulation"]
     tree, _ = simulate_overtraining_sessions(rng=1, **(settings | {"loss": "mse"}))
     slopes = []
-    for stats in (read_statistics(out / "overtraining_stats.nc"), nl.summarize(tree, n_boot=100, random_state=0)):
+    control = nl.summarize(tree, n_boot=100, random_state=0)
+    for stats in (read_statistics(out / "overtraining_stats.nc"), control):
         _, slope, (low, high) = post_saturation_trend(stats, "margin")
         slopes.append((slope, (high - low) / (2 * 1.959963984540054)))
     (logistic, se1), (squared, se2) = slopes
@@ -113,7 +116,8 @@ def test_printed_numbers_are_the_fitted_ones(demo):
 def test_progress_is_shown_for_every_long_step(demo):
     _, stdout = demo
     for example in EXAMPLES:
-        assert re.search(rf"{re.escape(example.title)}: statistics with 40 bootstrap resamples \.\.\. [0-9.]+ s", stdout)
+        title = re.escape(example.title)
+        assert re.search(rf"{title}: statistics with 40 bootstrap resamples \.\.\. [0-9.]+ s", stdout)
         assert re.search(rf"{re.escape(example.title)}: reading \d+ NWB sessions \.\.\. [0-9.]+ s", stdout)
     assert "figures and report ..." in stdout
 

@@ -68,18 +68,15 @@ def test_overtraining_behaviour_in_the_files_is_the_networks_and_saturates_mid_w
     assert np.all(np.diff(margin[saturated:]) > 0)  # the hidden progress the dataset is meant to show
 
 
-def test_integration_trials_fall_in_four_input_classes_of_one_sign_each():
+def test_integration_repeats_each_input_sequence_with_one_target():
     tree = nl.read_sessions(str(DATA / "integration" / "*.nwb"), **read_options("integration"))
     for child in tree.children.values():
         rec = child.dataset.responses
         np.testing.assert_array_equal(np.sign(rec.input_total.values), rec.target.values)
-        for stimulus in range(4):
+        for stimulus in np.unique(rec.stimulus.values):
             members = rec.stimulus.values == stimulus
-            assert members.sum() >= 2
-            assert len(set(rec.target.values[members].tolist())) == 1
-        # classes are ordered by integrated input: 0 strongly negative ... 3 strongly positive
-        means = [rec.input_total.values[rec.stimulus.values == k].mean() for k in range(4)]
-        assert means == sorted(means)
+            assert members.sum() >= 2  # repeats: the trial-split kernel estimators need two per condition
+            assert len(set(rec.input_total.values[members].tolist())) == 1  # the same input sequence
 
 
 @pytest.mark.parametrize("name", DATASETS)

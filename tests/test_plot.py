@@ -28,7 +28,8 @@ def make_stats(rng, n_sessions=8):
         data_vars[f"{name}_se"] = ("session", se)
         data_vars[f"{name}_ci"] = (("session", "ci_bound"), np.stack([lower, upper], axis=1), {"level": 0.95})
     data_vars["behavior_chance"] = ((), 0.5)
-    similarity = np.exp(-np.abs(t[:, None] - t[None, :]) / 3.0) * (0.8 + 0.2 * rng.random((n_sessions, n_sessions)))
+    jitter = 0.8 + 0.2 * rng.random((n_sessions, n_sessions))
+    similarity = np.exp(-np.abs(t[:, None] - t[None, :]) / 3.0) * jitter
     np.fill_diagonal(similarity, 1.0)
     data_vars["kernel_similarity"] = (("session", "session_other"), similarity)
     data_vars["timescale"] = ("session", np.full(n_sessions, np.nan))  # all-NaN: nothing to draw
@@ -69,7 +70,8 @@ def test_trajectory_line_is_the_statistic_and_bars_are_the_interval(stats):
 
 def test_trajectory_uses_interval_in_any_dim_order(stats):
     swapped = stats.assign(behavior_ci=stats.behavior_ci.transpose("ci_bound", "session"))
-    segments = np.array(artist(plot.plot_trajectory(swapped, "behavior"), "behavior_ci", "collections").get_segments())
+    bars = artist(plot.plot_trajectory(swapped, "behavior"), "behavior_ci", "collections")
+    segments = np.array(bars.get_segments())
     np.testing.assert_allclose(segments[:, 1, 1], stats.behavior_ci.sel(ci_bound="upper").values)
 
 
@@ -82,7 +84,8 @@ def test_trajectories_make_one_panel_per_statistic_with_values(stats):
     fig = plot.plot_trajectories(stats)
     # timescale is all NaN and kernel_similarity is pairwise: neither is a trajectory
     assert [ax.get_title() for ax in fig.axes] == ["behavior", "task_alignment"]
-    np.testing.assert_array_equal(artist(fig.axes[1], "task_alignment").get_ydata(), stats.task_alignment.values)
+    line = artist(fig.axes[1], "task_alignment")
+    np.testing.assert_array_equal(line.get_ydata(), stats.task_alignment.values)
 
 
 def test_kernel_similarity_image_is_the_matrix(stats):
@@ -102,7 +105,8 @@ def test_kernel_similarity_is_drawn_rows_as_session_whatever_the_dim_order(stats
 
 def test_kernels_one_image_per_session_on_a_shared_symmetric_scale(rng):
     values = rng.standard_normal((3, 4, 4))
-    kernels = xr.DataArray(values, dims=("session", "condition", "condition_other"), coords={"session": ["a", "b", "c"]})
+    kernels = xr.DataArray(values, dims=("session", "condition", "condition_other"),
+                           coords={"session": ["a", "b", "c"]})
     fig = plot.plot_kernels(kernels)
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert [im.get_gid() for im in images] == ["a", "b", "c"]
@@ -128,7 +132,8 @@ def test_kernels_subsample_many_sessions_keeping_first_and_last(rng):
 
 def test_fit_overlay_draws_prediction_over_data(stats):
     predicted = xr.Dataset(
-        {"behavior": ("session", np.linspace(0.5, 0.95, 8)), "task_alignment": ("session", np.linspace(0.1, 0.7, 8))},
+        {"behavior": ("session", np.linspace(0.5, 0.95, 8)),
+         "task_alignment": ("session", np.linspace(0.1, 0.7, 8))},
         coords={"session": stats.session.values},
     )
     fit = SimpleNamespace(model="lazy-rich", params={"gamma0": 2.5}, predicted=predicted)
@@ -153,7 +158,8 @@ def test_comparison_bars_are_criterion_differences():
 def test_comparison_names_bars_by_label_when_present():
     table = pd.DataFrame({"label": ["lazy-rich", "lazy-rich (gamma0=0.01)"], "model": ["lazy-rich"] * 2,
                           "aic": [5.0, 9.0]})
-    assert [bar.get_gid() for bar in plot.plot_comparison(table).patches] == ["lazy-rich", "lazy-rich (gamma0=0.01)"]
+    gids = [bar.get_gid() for bar in plot.plot_comparison(table).patches]
+    assert gids == ["lazy-rich", "lazy-rich (gamma0=0.01)"]
 
 
 @pytest.mark.parametrize(
@@ -161,7 +167,8 @@ def test_comparison_names_bars_by_label_when_present():
     [
         (lambda s: plot.plot_trajectory(s, "margin"), "no variable 'margin'"),
         (lambda s: plot.plot_trajectory(s, "kernel_similarity"), "expected dims \\('session',\\)"),
-        (lambda s: plot.plot_kernel_similarity(s, "behavior"), "expected dims \\('session', 'session_other'\\)"),
+        (lambda s: plot.plot_kernel_similarity(s, "behavior"),
+         "expected dims \\('session', 'session_other'\\)"),
         (lambda s: plot.plot_trajectories(s[["timescale"]]), "at least one per-session statistic"),
         (lambda s: plot.plot_kernels(s.behavior), "expected a DataArray with dims"),
         (lambda s: plot.plot_fit(object(), s), "expected a FitResult"),

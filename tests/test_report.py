@@ -11,7 +11,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from neurolearn.errors import DataError
-from neurolearn.report import ReportFigure, Section, embedded_images, figure_to_png, render_report, write_report
+from neurolearn.report import (ReportFigure, Section, embedded_images, figure_to_png, render_report,
+                               write_report)
 
 
 class Collector(HTMLParser):
@@ -68,7 +69,8 @@ def test_every_figure_is_inlined_byte_for_byte_and_nothing_is_fetched(tmp_path):
 
 def test_tables_show_the_values_and_text_is_escaped():
     table = pd.DataFrame({"model": ["lazy-rich", "silent-alignment"], "aic": [12.345678, 20.0]})
-    page = render_report("<b>title</b>", [Section("fits & <models>", "a < b\n\nsecond paragraph", tables=[("AIC", table)])])
+    section = Section("fits & <models>", "a < b\n\nsecond paragraph", tables=[("AIC", table)])
+    page = render_report("<b>title</b>", [section])
     parsed = parse(page)
     text = " ".join(parsed.text)
     assert "<b>title</b>" in text  # shown literally, not interpreted
@@ -128,13 +130,15 @@ def test_analysis_section_shows_statistics_fits_and_comparison():
     from neurolearn.report import analysis_section
 
     stats = synthetic_stats()
-    section = analysis_section("rich learner", stats, [fit_dict("lazy-rich", 10.0), fit_dict("silent-alignment", 13.0)])
+    fits = [fit_dict("lazy-rich", 10.0), fit_dict("silent-alignment", 13.0)]
+    section = analysis_section("rich learner", stats, fits)
     names = [f.name for f in section.figures]
     assert names == ["rich-learner_statistics.png", "rich-learner_kernel_similarity.png",
                      "rich-learner_fit_lazy-rich.png", "rich-learner_fit_silent-alignment.png",
                      "rich-learner_comparison.png"]
     captions = [caption for caption, _ in section.tables]
-    assert captions == ["Statistics per session (estimate [interval])", "Fitted parameters", "Model comparison"]
+    assert captions == ["Statistics per session (estimate [interval])", "Fitted parameters",
+                        "Model comparison"]
     statistics, parameters, comparison = (table for _, table in section.tables)
     assert statistics.loc["day0", "behavior"] == "0.5 [0.45, 0.54]"
     gamma = parameters[parameters.parameter == "gamma0"]
@@ -158,8 +162,8 @@ def test_fit_read_back_from_json_is_plotted_at_its_predicted_values():
 def test_build_report_saves_the_figures_it_embeds(tmp_path):
     from neurolearn.report import build_report
 
-    path, saved = build_report(tmp_path / "report.html", {"a": synthetic_stats()}, {"a": [fit_dict("m", 1.0)]},
-                               figure_dir=tmp_path / "figures")
+    path, saved = build_report(tmp_path / "report.html", {"a": synthetic_stats()},
+                               {"a": [fit_dict("m", 1.0)]}, figure_dir=tmp_path / "figures")
     embedded = embedded_images(path.read_text())
     assert sorted(embedded) == sorted(p.name for p in saved) and len(saved) == 3
     for file in saved:

@@ -42,7 +42,8 @@ def test_notebook_is_stored_without_outputs_and_matches_its_generator(path):
     stored = json.loads(path.read_text(encoding="utf-8"))
     for cell in stored["cells"]:
         if cell["cell_type"] == "code":
-            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{path.name}: outputs not stripped"
+            stripped = cell["outputs"] == [] and cell["execution_count"] is None
+            assert stripped, f"{path.name}: outputs not stripped"
     assert stored["metadata"]["kernelspec"]["name"] == "python3"
     generated = _generator().build(path.name)
     assert nbformat.reads(path.read_text(encoding="utf-8"), as_version=4) == generated, (
@@ -54,11 +55,13 @@ def test_notebook_is_stored_without_outputs_and_matches_its_generator(path):
 def test_notebook_executes(path):
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
-        notebook, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(TUTORIALS)}}
+        notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
+        resources={"metadata": {"path": str(TUTORIALS)}},
     )
     started = time.perf_counter()
     client.execute()  # raises CellExecutionError naming the cell on any exception (asserts included)
     elapsed = time.perf_counter() - started
     print(f"{path.name}: executed in {elapsed:.1f} s")
-    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    errors = [o for o in outputs if o.output_type == "error"]
     assert not errors

@@ -446,9 +446,8 @@ assert run.outlier_eigenvalue[-1] > 2 * run.outlier_eigenvalue[0]
 ## The recordings
 
 `data/integration/` holds eight sessions of a 30-unit RNN learning ρ* = 0.9, imaged with one frame per
-0.25 s time bin (one RNN step per bin). Reading with `bin_size` gives `(trial, neuron, time)` arrays. Each trial
-has its own white-noise input; trials are grouped into four classes of integrated input (`stimulus`), and
-`target` is its sign.
+0.25 s time bin (one RNN step per bin). Reading with `bin_size` gives `(trial, neuron, time)` arrays. Eight
+white-noise input sequences (`stimulus`) are each presented twice; `target` is the sign of the integrated input.
 """),
         code("""
 manifest = json.loads((data / "examples.json").read_text())["datasets"]["integration"]
