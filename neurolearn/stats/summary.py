@@ -278,16 +278,37 @@ def _session_part(key, recording, weights, options):
                                                     unbiased=unbiased)
     out["task_difficulty"] = difficulty_with_replicates(stats, ridge=options["ridge"], unbiased=unbiased,
                                                         weights=weights)
-    out["participation_ratio"] = participation_with_replicates(stats, unbiased=unbiased, weights=weights)
-    values, replicates, _ = spectral_with_replicates(stats, n_modes=options["n_modes"],
-                                                     estimator="unbiased" if unbiased else "plugin",
-                                                     weights=weights, max_boot=options["spectral_max_boot"])
+    out["participation_ratio"] = _optional_statistic(
+        "participation_ratio", stats.session_id, participation_with_replicates, stats, unbiased=unbiased,
+        weights=weights)
+    values, replicates = _optional_statistic(
+        "spectral_power and powerlaw_exponent", stats.session_id, _spectral_pair, stats,
+        n_modes=options["n_modes"], estimator="unbiased" if unbiased else "plugin", weights=weights,
+        max_boot=options["spectral_max_boot"])
+    if not np.ndim(values):  # skipped: both spectral statistics NaN, no replicates
+        values, replicates = (np.nan, np.nan), np.full((1, 2), np.nan)
     out["spectral_power"] = (values[0], replicates[:, 0] if weights is not None else None)
     out["powerlaw_exponent"] = (values[1], replicates[:, 1] if weights is not None else None)
     for name in ("task_alignment", "task_difficulty", "participation_ratio"):
         if weights is None:
             out[name] = (out[name][0], None)
     return out
+
+
+def _optional_statistic(name, session_id, function, *args, **kwargs):
+    """A statistic whose shape requirement a session may not meet (e.g. participation ratio needs >= 4
+    conditions; a two-stimulus task has 2). Such a session gets NaN for this statistic and a warning that
+    names it, instead of refusing the whole summary; other statistics are unaffected."""
+    try:
+        return function(*args, **kwargs)
+    except DataError as error:
+        warnings.warn(f"{name} left NaN for session {session_id!r}: {error}", stacklevel=3)
+        return np.nan, None
+
+
+def _spectral_pair(stats, **kwargs):
+    values, replicates, _ = spectral_with_replicates(stats, **kwargs)
+    return values, replicates
 
 
 def _intervals(values, replicates, level):
