@@ -216,6 +216,7 @@ def margin(
     n_trials: int | None = None,
     n_draws: int = 10,
     n_refits: int = 40,
+    n_permutations: int = 5,
     C: float = DEFAULT_SVM_C,
 ) -> xr.Dataset:
     """Max-margin (linear SVM) margin of the condition means, in common units at a common neuron count.
@@ -262,12 +263,15 @@ def margin(
         Subsets averaged when ``n_neurons`` or ``n_trials`` is below the recorded count.
     n_refits : int
         Cap on the trial-resampled SVM refits behind the SE, so that the cost does not grow with ``n_boot``.
+    n_permutations : int
+        Label permutations across conditions behind ``margin_chance`` (0 omits it).
     C : float
 
     Returns
     -------
     xarray.Dataset
-        ``margin``, ``margin_se``, ``margin_ci``; attrs ``estimand``, ``n_neurons``, ``n_trials``, ``scale``,
+        ``margin``, ``margin_se``, ``margin_ci``, ``margin_chance`` (the margin with condition labels
+        permuted, at this shape); attrs ``estimand``, ``n_neurons``, ``n_trials``, ``scale``,
         ``separable_fraction``.
 
     Notes
@@ -300,7 +304,7 @@ def margin(
     1.0
     """
     problem = _MarginProblem(recording, target, by, n_neurons, scale, random_state, n_draws, C, n_trials)
-    return problem.margin_estimate(n_boot, level, n_refits)
+    return problem.margin_estimate(n_boot, level, n_refits, n_permutations)
 
 
 def signed_distances(
@@ -552,7 +556,8 @@ def readout_summary(
 
     Variables: ``decoder_accuracy``, ``heldout_accuracy``, ``margin``, ``flip_fraction``,
     ``fisher_discriminant``, each with ``_se`` and ``_ci`` (dim ``ci_bound``, attr ``level``), plus
-    ``decoder_accuracy_chance``, ``heldout_accuracy_chance`` and ``fisher_discriminant_chance``.
+    ``decoder_accuracy_chance``, ``heldout_accuracy_chance``, ``margin_chance`` and
+    ``fisher_discriminant_chance``.
 
     Common ground across sessions: one ``scale`` (:func:`response_scale` of all sessions), one neuron count
     (the smallest session's) and one trial count per condition (the smallest over sessions and conditions)
@@ -612,7 +617,7 @@ def readout_summary(
             )
         else:
             for stat in ("margin", "flip_fraction", "fisher_discriminant"):
-                per_stat[stat].append(_nan_estimate(stat, level))
+                per_stat[stat].append(_nan_estimate(stat, level, stat != "flip_fraction"))
     parts = []
     for stat, datasets in per_stat.items():
         attrs = next((d.attrs for d in datasets if d.attrs), {})
@@ -799,8 +804,9 @@ def _dprime(s0, s1, axis=None):
         return (m1 - m0) / np.sqrt(pooled)
 
 
-def _nan_estimate(name, level):
-    return estimate_dataset(name, np.nan, np.nan, (np.nan, np.nan), level=level)
+def _nan_estimate(name, level, with_chance=False):
+    return estimate_dataset(name, np.nan, np.nan, (np.nan, np.nan), level=level,
+                            chance=np.nan if with_chance else None)
 
 
 #: Up to this many conditions the hard margin is found as a hull distance with NNLS (faster than libsvm there).
@@ -882,9 +888,10 @@ class _MarginProblem:
         # All trials when n_trials is None, even if conditions have unequal counts.
         self.n_trials = None if n_trials is None else t
         seed = random_state if not isinstance(random_state, np.random.Generator) else _seed(random_state)
-        seeds = np.random.SeedSequence(seed).spawn(2)
+        seeds = np.random.SeedSequence(seed).spawn(3)
         draw_rng = np.random.default_rng(seeds[0])
         self.refit_rng = np.random.default_rng(seeds[1])
+        self.perm_rng = np.random.default_rng(seeds[2])
         self.fold_seed = int(draw_rng.integers(2**31))
         subsample_trials = self.n_trials is not None and np.any(self.counts > self.n_trials)
         n_sets = int(n_draws) if (n < n_total or subsample_trials) else 1
@@ -961,10 +968,11 @@ class _MarginProblem:
         return out
 
     # -- fitting
-    def _fit(self, means, train=None):
+    def _fit(self, means, train=None, y=None):
         """Max-margin direction (as dual coefficients on the training rows) for the rows ``train``."""
         from sklearn.svm import SVC
 
+        y = self.y if y is None else y
         idx = np.arange(means.shape[0]) if train is None else train
         centred = means - means[idx].mean(0)
         kernel = centred @ centred[idx].T  # all rows against training rows
@@ -973,28 +981,39 @@ class _MarginProblem:
         if not unit > 0:
             return np.zeros(idx.size), idx, kernel
         # Normalising the kernel makes C mean the same at every scale and neuron count.
-        svc = SVC(kernel="precomputed", C=self.C, tol=1e-6).fit(k_train / unit, self.y[idx])
+        svc = SVC(kernel="precomputed", C=self.C, tol=1e-6).fit(k_train / unit, y[idx])
         coef = np.zeros(idx.size)
         coef[svc.support_] = svc.dual_coef_[0]  # α_i y_i; decision > 0 means class +1 (classes_ = [-1, 1])
         return coef, idx, kernel
 
-    def _margin_of(self, means):
+    def _margin_of(self, means, y=None):
         """Signed geometric margin (best bias) of the max-margin direction for all condition means."""
+        y = self.y if y is None else y
         if means.shape[0] <= _HULL_MAX_CONDITIONS:
-            value = _hull_margin(means, self.y)
+            value = _hull_margin(means, y)
             if value > 0:
                 return value
-        coef, idx, kernel = self._fit(means)
+        coef, idx, kernel = self._fit(means, y=y)
         projection = kernel @ coef  # w·r up to a constant, in the units of the standardised responses
         w_norm = np.sqrt(max(coef @ kernel[idx] @ coef, 0.0))
         if w_norm == 0:
             return -np.inf
-        gap = projection[self.y > 0].min() - projection[self.y < 0].max()
+        gap = projection[y > 0].min() - projection[y < 0].max()
         return gap / (2 * w_norm)
 
-    def margin_estimate(self, n_boot, level, n_refits):
-        per_draw = np.array([self._margin_of(self.draw_means(cols, rows)) for cols, rows in self.draws])
+    def margin_estimate(self, n_boot, level, n_refits, n_permutations=5):
+        draw_means = [self.draw_means(cols, rows) for cols, rows in self.draws]
+        per_draw = np.array([self._margin_of(m) for m in draw_means])
         value = float(np.mean(per_draw))
+        chance = None
+        if n_permutations > 0:
+            # Margin with the labels shuffled across conditions (class sizes kept): what this many
+            # conditions, neurons and trials give with no label structure. With fewer conditions than
+            # neurons even random labels are separable, so chance is positive there.
+            chance = float(np.mean([
+                np.mean([self._margin_of(m, y) for m in draw_means])
+                for y in (self.perm_rng.permutation(self.y) for _ in range(int(n_permutations)))
+            ]))
         refits = min(int(n_boot), int(n_refits))
         se, ci = np.nan, (np.nan, np.nan)
         if refits > 0:
@@ -1010,7 +1029,8 @@ class _MarginProblem:
             ci = (value - z * se, value + z * se)
         n_trials = "all" if self.n_trials is None else int(self.n_trials)
         return estimate_dataset(
-            "margin", value, se, ci, level=level,
+            "margin", value, se, ci, chance=chance, level=level,
+            chance_level=f"mean margin over {n_permutations} label permutations across conditions",
             estimator="max-margin linear SVM on condition means (signed geometric margin, best bias)",
             estimand=f"expected margin of condition means of {n_trials} trials at {self.n_neurons} neurons",
             bias_correction="none: biased relative to noiseless means (see margin docstring); compare at "

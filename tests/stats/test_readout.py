@@ -107,6 +107,23 @@ def test_margin_of_symmetric_clusters_and_of_overlapping_points():
     assert float(margin(rec, scale=1.0, n_boot=0)["margin"]) == pytest.approx(-0.75, abs=1e-3)
 
 
+def test_margin_chance_is_the_margin_with_permuted_labels(rng):
+    # Two conditions: permuting labels can only swap them, so chance equals the margin (half the distance).
+    rec = _points([[0.0, 0.0], [3.0, 4.0]], [1, -1])
+    ds = margin(rec, scale=1.0, n_boot=0)
+    assert float(ds["margin"]) == pytest.approx(2.5, abs=1e-6)
+    assert float(ds["margin_chance"]) == pytest.approx(2.5, abs=1e-6)
+    # Labels unrelated to 30 random conditions in 60 dims: separable anyway, margin at chance level.
+    labels = np.repeat([1, -1], 15)
+    noise = make_recording(rng.standard_normal((30, 60)), n_trials=2, target=labels, rng=1)
+    ds = margin(noise, scale=1.0, n_boot=0, random_state=0, n_permutations=20)
+    assert float(ds["margin_chance"]) > 0
+    assert float(ds["margin"]) == pytest.approx(float(ds["margin_chance"]), rel=0.25)
+    signal = make_recording(np.c_[2 * labels, rng.standard_normal((30, 59))], n_trials=2, target=labels, rng=1)
+    ds = margin(signal, scale=1.0, n_boot=0, random_state=0)
+    assert float(ds["margin"]) > 1.5 * float(ds["margin_chance"])
+
+
 def test_margin_is_in_units_of_scale_and_default_scale_is_response_sd():
     rec = _points([[0, 1], [2, 1.5], [0, -1], [2, -1.5]], [1, 1, -1, -1])
     at_one = float(margin(rec, scale=1.0, n_boot=0)["margin"])
@@ -214,6 +231,7 @@ def test_readout_summary_form(rng):
     assert "previous session" in ds.attrs["flip_fraction"]
     assert ds["decoder_accuracy_chance"].values.tolist() == [0.5, 0.5, 0.5]
     assert ds.attrs["n_neurons"] == 9
+    assert np.all(ds["margin"] > ds["margin_chance"])
     assert ds["margin"][2] > ds["margin"][0]
 
 
