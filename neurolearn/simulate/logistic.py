@@ -201,8 +201,8 @@ def simulate_overtraining_sessions(
     steps_per_session: int = 120,
     dim: int = 30,
     width: int = 40,
-    n_train: int = 40,
-    n_heldout: int = 20,
+    n_train: int = 60,
+    n_heldout: int = 0,
     separation: float = 3.0,
     learning_rate: float = 0.5,
     n_trials: int = 8,
@@ -212,10 +212,12 @@ def simulate_overtraining_sessions(
     """Recordings of the hidden layer across training and overtraining, one session per checkpoint.
 
     Checkpoints are evenly spaced (``steps_per_session`` apart, starting at step 0), like daily sessions.
-    Each session holds the hidden responses to all probe stimuli (training and held-out) with Gaussian trial
-    noise. Trial coords: ``stimulus``, ``target`` (+1/-1), ``is_train``, and ``correct``: on training stimuli
-    whether the network classifies the stimulus correctly (so ``behavior`` = training accuracy); held-out
-    stimuli are probe trials without a reward, marked correct where the network is right.
+    Each session holds the hidden responses to the trained stimuli with Gaussian trial noise. Trial coords:
+    ``stimulus``, ``target`` (+1/-1), ``is_train``, and ``correct``: whether the network classifies the
+    stimulus correctly, so the fraction of correct trials is the training accuracy (``behavior``). The
+    readout statistics' "held-out" accuracy leaves stimuli out of the decoder's training, not the network's.
+    With ``n_heldout > 0`` probe trials of stimuli the network never trained on are added (``is_train`` False,
+    ``correct`` where the network is right); the fraction correct over all trials then mixes both.
 
     Returns
     -------
