@@ -273,8 +273,8 @@ assert lazy_frozen.aic - lazy_free.aic <= 2.0      # lazy: a frozen kernel expla
 nl.plot.plot_fit(rich_free, stats["rich"])
 """),
         md("""
-The rich dataset's γ₀ interval excludes the lazy regime and contains the true value 4; for the lazy dataset the
-data cannot rule out a small γ₀ (interval up to about 1) but a frozen kernel fits as well as any richness.
+The rich dataset's γ₀ interval excludes the lazy regime and contains the true value 4; for the lazy dataset
+the data cannot rule out a small γ₀ (interval up to about 1) but a frozen kernel fits as well as any richness.
 
 **Where this comes from.** Lazy vs rich training: Chizat, Oyallon & Bach (2019); kernel dynamics of wide
 networks: Bordelon & Pehlevan (2022); the silent alignment alternative (`"silent-alignment"`, kernel aligns
@@ -293,17 +293,17 @@ def hidden_progress():
         md("""
 # 03 · Hidden progress during overtraining
 
-Animals are often trained long after their performance stops improving. Is anything still being learned?
-Kumar et al. (2025, *Do mice grok? Glimpses of hidden progress during overtraining in sensory cortex*) found that
-in posterior piriform cortex decoding accuracy, held-out generalisation and the margin of the best linear
-readout kept improving for weeks after behaviour had saturated, and that examples the population misclassified
-flipped to correct.
+Animals are often trained long after their performance stops improving. Is anything still being learned? Kumar
+et al. (2025, *Do mice grok? Glimpses of hidden progress during overtraining in sensory cortex*) found that in
+posterior piriform cortex decoding accuracy, held-out generalisation and the margin of the best linear readout
+kept improving for weeks after behaviour had saturated, and that examples the population misclassified flipped
+to correct.
 
 Theory explains why. With a logistic (cross-entropy) loss on separable data, the loss never reaches zero: once
 every training example is classified correctly, gradient descent keeps growing the weights and rotates them
-toward the **max-margin** solution (the implicit bias of gradient descent; Soudry et al. 2018), so margins grow
-like log t. With a squared error, learning stops once the residual is zero: no hidden progress. The reduced
-model (`"overtraining"`) follows the margin scale z(τ) with z + e^z = τ + 1.
+toward the **max-margin** solution (the implicit bias of gradient descent; Soudry et al. 2018), so margins
+grow like log t. With a squared error, learning stops once the residual is zero: no hidden progress. The
+reduced model (`"overtraining"`) follows the margin scale z(τ) with z + e^z = τ + 1.
 """),
         code(SETUP + """
 import json
@@ -341,7 +341,8 @@ saturation on, weighting each session by its bootstrap standard error:
 """),
         code("""
 start, slope, (low, high) = post_saturation_trend(stats, "margin")
-print(f"behaviour saturates at session {start}; margin slope after that: {slope:+.3f} [{low:+.3f}, {high:+.3f}] per session")
+print(f"behaviour saturates at session {start}; margin slope after that: "
+      f"{slope:+.3f} [{low:+.3f}, {high:+.3f}] per session")
 for name in ("heldout_accuracy", "decoder_accuracy"):
     _, s, (lo, hi) = post_saturation_trend(stats, name)
     print(f"{name:>17}: {s:+.3f} [{lo:+.3f}, {hi:+.3f}] per session")
@@ -351,9 +352,9 @@ assert low > 0  # hidden progress: the margin keeps growing while behaviour is f
 ## The control: squared error
 
 Same network, same task, same settings (recorded in `examples.json`), squared-error loss, simulated here
-directly as a DataTree without going through NWB. The theory predicts that learning stops once the training set
-is fitted: the margin may creep up while the residual is still shrinking, but it does not keep growing like
-log t. We compare the two slopes after saturation.
+directly as a DataTree without going through NWB. The theory predicts that learning stops once the training
+set is fitted: the margin may creep up while the residual is still shrinking, but it does not keep growing
+like log t. We compare the two slopes after saturation.
 """),
         code("""
 from neurolearn.simulate.logistic import simulate_overtraining_sessions
@@ -365,7 +366,8 @@ slopes = {}
 for label, data in (("logistic", stats), ("squared error", control)):
     start, slope, (low, high) = post_saturation_trend(data, "margin")
     slopes[label] = slope, (high - low) / (2 * 1.96)
-    print(f"{label:>13}: margin slope after session {start}: {slope:+.3f} [{low:+.3f}, {high:+.3f}] per session")
+    print(f"{label:>13}: margin slope after session {start}: "
+          f"{slope:+.3f} [{low:+.3f}, {high:+.3f}] per session")
 (s1, se1), (s2, se2) = slopes.values()
 z = (s1 - s2) / np.hypot(se1, se2)
 print(f"difference: z = {z:.1f}")
@@ -394,8 +396,8 @@ errors over the overtraining sessions. With real data, the same analysis (statis
 after saturation, a squared-loss control or model comparison) is what separates hidden progress from noise.
 
 **References.** Kumar et al. (2025), *Do mice grok? Glimpses of hidden progress during overtraining in sensory
-cortex*; Soudry, Hoffer, Nacson, Gunasekar & Srebro (2018), *The implicit bias of gradient descent on separable
-data*.
+cortex*; Soudry, Hoffer, Nacson, Gunasekar & Srebro (2018), *The implicit bias of gradient descent on
+separable data*.
 """),
     ]
 
@@ -407,11 +409,11 @@ def learning_to_integrate():
 # 04 · Learning to integrate
 
 Many tasks need a memory: accumulating evidence, keeping track of a position, counting. A recurrent network
-learns such a memory by creating a slow mode in its dynamics. Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025)
-worked out how this happens in a linear RNN, h_{k+1} = W h_k + u x_k with output vᵀh_k, trained on white-noise
-input x to reproduce the filter ρ*ⁿ (ρ* → 1 is a perfect integrator). From a small initial W, learning is
-carried by **one outlier eigenvalue λ of W that rises sigmoidally out of the bulk** while the loss falls. A
-two-parameter caricature, impulse response k_n = aλⁿ, has the loss
+learns such a memory by creating a slow mode in its dynamics. Bordelon, Cotler, Pehlevan & Zavatone-Veth
+(2025) worked out how this happens in a linear RNN, h_{k+1} = W h_k + u x_k with output vᵀh_k, trained on
+white-noise input x to reproduce the filter ρ*ⁿ (ρ* → 1 is a perfect integrator). From a small initial W,
+learning is carried by **one outlier eigenvalue λ of W that rises sigmoidally out of the bulk** while the loss
+falls. A two-parameter caricature, impulse response k_n = aλⁿ, has the loss
 
 L(a, λ) = a²/(2(1 − λ²)) − a/(1 − λρ*) + 1/(2(1 − ρ*²)),
 
@@ -445,9 +447,10 @@ assert run.outlier_eigenvalue[-1] > 2 * run.outlier_eigenvalue[0]
         md("""
 ## The recordings
 
-`data/integration/` holds eight sessions of a 30-unit RNN learning ρ* = 0.9, imaged with one frame per
-0.25 s time bin (one RNN step per bin). Reading with `bin_size` gives `(trial, neuron, time)` arrays. Eight
-white-noise input sequences (`stimulus`) are each presented twice; `target` is the sign of the integrated input.
+`data/integration/` holds eight sessions of a 30-unit RNN learning ρ* = 0.9, imaged with one frame per 0.25 s
+time bin (one RNN step per bin). Reading with `bin_size` gives `(trial, neuron, time)` arrays. Eight
+white-noise input sequences (`stimulus`) are each presented twice; `target` is the sign of the integrated
+input.
 """),
         code("""
 manifest = json.loads((data / "examples.json").read_text())["datasets"]["integration"]
@@ -466,10 +469,10 @@ axes[0].set_ylabel("unit");
         md("""
 ## Dynamics statistics across learning
 
-For time-resolved recordings `summarize` also fits a linear dynamical model x_{k+1} ≈ A x_k (ridge, in a reduced
-PCA space) per session and reports the largest eigenvalue modulus of A (`outlier_eigenvalue`) and the slowest
-timescale −Δt/log|λ_max| (`timescale`), with neuron-bootstrap intervals. The read-out statistics are for
-`(trial, neuron)` data and are switched off here.
+For time-resolved recordings `summarize` also fits a linear dynamical model x_{k+1} ≈ A x_k (ridge, in a
+reduced PCA space) per session and reports the largest eigenvalue modulus of A (`outlier_eigenvalue`) and the
+slowest timescale −Δt/log|λ_max| (`timescale`), with neuron-bootstrap intervals. The read-out statistics are
+for `(trial, neuron)` data and are switched off here.
 """),
         code("""
 stats = nl.summarize(tree, **manifest["summarize"], n_boot=100, random_state=0)
@@ -490,8 +493,8 @@ assert float(stats.timescale[-1]) > 3 * float(stats.timescale[0])  # a slow mode
         md("""
 ## Fitting the reduced model
 
-The `"integrator"` model predicts behaviour, the outlier eigenvalue and the timescale from the gradient flow of
-λ on the caricature's loss. We fit behaviour and the outlier eigenvalue (the timescale is a function of the
+The `"integrator"` model predicts behaviour, the outlier eigenvalue and the timescale from the gradient flow
+of λ on the caricature's loss. We fit behaviour and the outlier eigenvalue (the timescale is a function of the
 eigenvalue, so fitting it too would count the same information twice). Δt (seconds per RNN step) is a fact of
 the recording and is held fixed; the target decay ρ* is the quantity of interest.
 """),
@@ -505,12 +508,12 @@ assert low > fit.params["bulk"]  # the learned eigenvalue stands out of the bulk
 nl.plot.plot_fit(fit, stats)
 """),
         md("""
-The estimate is close to the true ρ* = 0.9 of the simulated network; the reduced model is a one-mode caricature
-of a 30-unit network, so a small bias is to be expected.
+The estimate is close to the true ρ* = 0.9 of the simulated network; the reduced model is a one-mode
+caricature of a 30-unit network, so a small bias is to be expected.
 
 **Reference.** Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025), on the learning dynamics of linear RNNs
-trained to integrate (THEORY.md §2); the registered model's `reference` and `formula` fields say exactly what is
-implemented: `nl.theory.MODELS["integrator"]`.
+trained to integrate (THEORY.md §2); the registered model's `reference` and `formula` fields say exactly what
+is implemented: `nl.theory.MODELS["integrator"]`.
 """),
     ]
 
@@ -577,17 +580,17 @@ for p, predicted in zip(n_train[:4], theory[:4]):
         md("""
 ## 2 · Learning curves of recorded kernels
 
-`nl.stats.predicted_learning_curve` estimates a session's kernel (noise-corrected), decomposes it, projects the
-task labels and solves the equations above. With 16 stimuli per session we look at P′ up to 8.
+`nl.stats.predicted_learning_curve` estimates a session's kernel (noise-corrected), decomposes it, projects
+the task labels and solves the equations above. With 16 stimuli per session we look at P′ up to 8.
 """),
         code("""
 trees = {name: nl.read_sessions(str(data / name / "*.nwb"), window=(0.0, 0.5)) for name in ("rich", "lazy")}
 sizes = [1, 2, 4, 8]
-curves = {
-    name: xr.concat([nl.stats.predicted_learning_curve(child.dataset.responses, n_train=sizes)
-                     for child in tree.children.values()], dim="session").assign_coords(session=list(tree.children))
-    for name, tree in trees.items()
-}
+curves = {}
+for name, tree in trees.items():
+    per_session = [nl.stats.predicted_learning_curve(child.dataset.responses, n_train=sizes)
+                   for child in tree.children.values()]
+    curves[name] = xr.concat(per_session, dim="session").assign_coords(session=list(tree.children))
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True, layout="constrained")
 for ax, (name, curve) in zip(axes, curves.items()):
     for index in range(curve.sizes["session"]):
@@ -627,8 +630,8 @@ single-number version of the same idea; the `"kernel-learning-curve"` model in `
 power-law spectra into a learning curve over training time that `nl.fit` can match to behaviour.
 
 **References.** Bordelon, Canatar & Pehlevan (2020), *Spectrum dependent learning curves in kernel regression
-and wide neural networks*; Canatar, Bordelon & Pehlevan (2021), *Spectral bias and task-model alignment explain
-generalization in kernel regression and infinitely wide neural networks*.
+and wide neural networks*; Canatar, Bordelon & Pehlevan (2021), *Spectral bias and task-model alignment
+explain generalization in kernel regression and infinitely wide neural networks*.
 """),
     ]
 
@@ -694,7 +697,8 @@ with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_
         Client(cluster) as client:
     started = time.perf_counter()
     distributed = nl.summarize(lazy_tree, n_boot=50, random_state=0, readout=False, scheduler=client.get)
-    print(f"distributed: {time.perf_counter() - started:.2f} s on {len(client.scheduler_info()['workers'])} workers")
+    workers = len(client.scheduler_info()["workers"])
+    print(f"distributed: {time.perf_counter() - started:.2f} s on {workers} workers")
 xr.testing.assert_allclose(distributed, results["eager input, one thread"])
 distributed[["participation_ratio", "task_alignment"]].to_dataframe().round(3).head()
 """),
