@@ -495,6 +495,6 @@ h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bo
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}code{font-size:.9em;color:#555}
 table.table{border-collapse:collapse;font-size:.88em;margin:.4em 0 1.2em}
-table.table th,table.table td{padding:.25em .7em;border-bottom:1px solid #e5e5e5;text-align:right}
+table.table th,table.table td{padding:.25em .7em;border-bottom:1px solid #e5e5e5;text-align:left}
 table.table th{background:#f6f6f6}.caption{font-weight:600;margin-bottom:.2em}.table-wrap{overflow-x:auto}
 """
