@@ -418,7 +418,11 @@ def _time_resolved(recording, dt, name=None):
         dt = float(steps[0])
     elif not dt > 0:
         raise DataError(f"{name}: expected dt > 0, found {dt}")
-    return np.asarray(recording.transpose(TRIAL, NEURON, TIME).values, dtype=float), float(dt)
+    values = np.asarray(recording.values, dtype=float)
+    if not np.isfinite(values).all():  # validate_recording skips this check for dask-backed data
+        raise DataError(f"{name}: expected finite responses, found {int((~np.isfinite(values)).sum())} NaN/inf "
+                        f"values of {values.size}")
+    return values, float(dt)
 
 
 def _input_array(recording, input):

@@ -169,6 +169,8 @@ def test_bad_input_is_refused(rng):
     bad[0, 0, 0] = np.nan
     with pytest.raises(DataError, match="expected finite responses"):
         population_timescale(bad)
+    with pytest.raises(DataError, match="expected finite responses"):
+        population_timescale(bad.chunk({"trial": 5}))  # dask-backed: checked once values are computed
     with pytest.raises(DataError, match=r"expected an input coord 'stimulus_drive'.*found \(trial, time\) coords \[\]"):
         input_encoding(rec, "stimulus_drive")
     with pytest.raises(DataError, match="expected input of shape"):
