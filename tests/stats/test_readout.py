@@ -133,6 +133,14 @@ def test_margin_is_in_units_of_scale_and_default_scale_is_response_sd():
     default = float(margin(rec, n_boot=0)["margin"])
     assert default == pytest.approx(at_one / sd, rel=1e-6)
     assert response_scale(rec) == pytest.approx(sd)
+    # Per-neuron scale: dividing neuron 1 by 2 halves the y-gap, so the margin halves (separator y = 0).
+    per_neuron = xr.DataArray([1.0, 2.0], dims="neuron", coords={"neuron": [0, 1]})
+    assert float(margin(rec, scale=per_neuron, n_boot=0)["margin"]) == pytest.approx(at_one / 2, rel=1e-6)
+    flipped = rec.isel(neuron=[1, 0])  # an array scale follows the recording's neuron order
+    assert float(margin(flipped, scale=np.array([2.0, 1.0]), n_boot=0)["margin"]) == pytest.approx(at_one / 2,
+                                                                                               rel=1e-6)
+    with pytest.raises(DataError, match="one per neuron \\(2\\), found 3"):
+        margin(rec, scale=np.ones(3), n_boot=0)
 
 
 def test_margin_invariant_to_neuron_permutation_and_identical_across_identical_sessions(rng):
