@@ -38,9 +38,11 @@ _MAX_STEPS = 14
 # Iterations of one profile re-optimisation (warm-started next to its optimum; more rarely changes chi2 by 0.01).
 _PROFILE_NFEV = 12
 # ... and of a second, longer one for a point that looks outside the interval.
-_PROFILE_NFEV_OUTSIDE = 200
+_PROFILE_NFEV_OUTSIDE = 60
 # ... or once the bracket around the end is narrower than this fraction of its distance from the estimate.
 _BRACKET_WIDTH = 0.02
+# Wald SE (unit box) above which the data leave a parameter unconstrained within its search box.
+_UNCONSTRAINED_SE = 0.5
 # Unit-box distance from an edge that counts as reaching it.
 _EDGE = 1e-3
 
@@ -82,7 +84,8 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
         Whether each end stopped at the box edge (profile flatter than ``q`` up to the bound).
     limited_by : list of set of int
         For each parameter, the other parameters that sit at a box edge at one of its interval ends but not at
-        the optimum: the interval there is set by *their* search box, not by the data (a confounded pair).
+        the optimum, hold the chi-square up there, and are themselves unconstrained by the data (Wald SE over
+        half their box): the interval there is set by *their* search box, not by the data (a confounded pair).
     n_evaluations : int
         Profile re-optimisations run.
 
@@ -109,7 +112,9 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
             intervals[j, k] = end
             open_ends[j, k] = is_open
             n_eval += n
-            pinned = _at_edge(u_end) & ~at_edge_hat
+            # only a nuisance the data leave unconstrained (Wald SE over half its box, or infinite) makes the
+            # end an artefact of its box; a well-constrained one at a physical edge (accuracy at chance) does not
+            pinned = _at_edge(u_end) & ~at_edge_hat & ~(np.asarray(unit_se) <= _UNCONSTRAINED_SE)
             pinned[j] = False
             for i in np.flatnonzero(pinned):
                 if _bound_is_active(problem, u_end, i):
@@ -183,8 +188,13 @@ def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, al
     last_side = None
     for _ in range(_MAX_STEPS):
         nearest = min(warm, key=lambda x: abs(x - d))
-        start = warm[nearest] if slope is None else warm[nearest] + side * (d - nearest) * slope
-        u_point, chi2_point, finished = _profile_point(problem, j, u_hat[j] + side * d, start)
+        starts = [warm[nearest]]
+        if slope is not None:
+            # the linear prediction of the nuisance optimum can overshoot badly where the chi-square is strongly
+            # curved: start from whichever is better at the new value, keep the other for a point that looks outside
+            predicted = np.clip(warm[nearest] + side * (d - nearest) * slope, 0.0, 1.0)
+            starts = sorted([warm[nearest], predicted], key=lambda w: _chi2_at(problem, j, u_hat[j] + side * d, w))
+        u_point, chi2_point, finished = _profile_point(problem, j, u_hat[j] + side * d, starts[0])
         n_eval += 1
         if chi2_point - chi2_hat > target**2:
             # looks outside: make sure it is not just an unfinished re-optimisation or the wrong basin
@@ -194,7 +204,7 @@ def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, al
                 n_eval += 1
                 if chi2_more < chi2_point:
                     u_point, chi2_point = u_more, chi2_more
-            for other in alternatives:
+            for other in [*starts[1:], *alternatives]:
                 u_other, chi2_other, _ = _profile_point(problem, j, u_hat[j] + side * d, other)
                 n_eval += 1
                 if chi2_other < chi2_point:
@@ -259,6 +269,12 @@ def _next_distance(inside, outside, target, d_max, bisect=False):
     if bisect or not (d_in + 0.1 * width <= d_new <= d_out - 0.1 * width):
         d_new = 0.5 * (d_in + d_out)
     return d_new
+
+
+def _chi2_at(problem, j, value, start):
+    u = np.array(start, dtype=float)
+    u[j] = np.clip(value, 0.0, 1.0)
+    return problem.chi2(u)
 
 
 def _profile_point(problem, j, value, start, max_nfev=None):
