@@ -115,10 +115,11 @@ def test_reduced_model_tracks_the_overtrained_network():
 @pytest.mark.slow
 def test_reduced_model_tracks_the_network_through_the_stats_readouts():
     # the same check with the package's extractors (readout_summary: CV logistic decoders, leave-stimulus-out
-    # accuracy, SVM margin in common units, flips between consecutive sessions)
+    # accuracy, SVM margin in common units, flips between consecutive sessions). Trial noise 1.5 keeps the
+    # decoders off their ceiling; over seeds 3-4 the R2 values are 0.90-0.95 (margin the lowest).
     from neurolearn.stats.readout import readout_summary
 
-    tree, truth = simulate_overtraining_sessions(16, n_trials=16, rng=3)
+    tree, truth = simulate_overtraining_sessions(16, n_trials=16, noise_sd=1.5, rng=3)
     stats = readout_summary(session_recordings(tree), n_boot=0, random_state=0)
     names = ["behavior", "margin", "decoder_accuracy", "heldout_accuracy", "flip_fraction"]
     measured = {n: stats[n].values for n in names if n != "behavior"} | {"behavior": truth["behavior"].values}
