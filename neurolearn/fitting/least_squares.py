@@ -66,7 +66,8 @@ def fit(
     n_starts : int
         Local optimisations, started from the best distinct points of a Sobol screen of the search box.
     interval : {"profile", "bootstrap", None}
-        Profile likelihood (default), parametric bootstrap (``n_boot`` refits), or none (fast; ``ci`` NaN).
+        Profile likelihood (default), parametric bootstrap (``n_boot`` refits), or none (fast; ``ci`` NaN, and
+        ``identifiable`` then rests on the model's declarations and the Jacobian's rank only).
     level : float
         Coverage of the intervals.
     n_boot : int

@@ -142,3 +142,20 @@ def test_unit_box_round_trip(u, log_scale):
     lo, hi = max(u - h, 0.0), min(u + h, 1.0)
     numeric = (float(p.from_unit(hi)) - float(p.from_unit(lo))) / (hi - lo)
     assert float(p.unit_derivative(u)) == pytest.approx(numeric, rel=1e-5)
+
+
+def test_pairwise_statistics_are_not_fitted_and_companions_are_not_statistics(approach):
+    stats = statistics({"behavior": np.linspace(0.5, 0.8, 6)}, {"behavior": 0.02})
+    stats["task_alignment"] = (("session", "session_other"), np.ones((6, 6)))  # pairwise: no per-session match
+    stats["task_alignment_se"] = (("session", "session_other"), np.ones((6, 6)))
+    problem = build_problem(stats, approach)
+    assert problem.observables == ("behavior",)
+    with pytest.raises(FitError, match=r"statistics lack \['task_alignment'\]; found per-session statistics \['behavior'\]"):
+        build_problem(stats, approach, observables=["task_alignment"])
+
+
+def test_observables_must_be_names(approach):
+    stats = statistics({"behavior": np.linspace(0.5, 0.8, 6)}, {"behavior": 0.02})
+    with pytest.raises(FitError, match=r"expected observables as statistic names, found \[1\]"):
+        build_problem(stats, approach, observables=[1])
+    assert build_problem(stats, approach, observables="behavior").observables == ("behavior",)
