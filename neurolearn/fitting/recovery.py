@@ -197,8 +197,6 @@ def design_standard_errors(model, truth, n_sessions, se, time_scale, onset, fixe
     this is the precision an efficient estimator reaches on average, computed without fitting anything.
     Infinite for parameters the observables cannot constrain at all.
     """
-    from scipy.optimize._numdiff import approx_derivative
-
     from neurolearn.fitting.multistart import DIFF_STEP, unit_covariance
     from neurolearn.fitting.problem import build_problem
 
@@ -209,9 +207,19 @@ def design_standard_errors(model, truth, n_sessions, se, time_scale, onset, fixe
     problem = build_problem(stats, model, fixed=fixed or None)
     full_truth = {**truth, TIME_SCALE: time_scale, ONSET: onset}
     u = np.array([float(p.to_unit(full_truth[p.name])) for p in problem.free])
-    jac = approx_derivative(problem.residuals, u, method="3-point", rel_step=DIFF_STEP, bounds=(0.0, 1.0))
+    jac = _central_jacobian(problem.residuals, u, DIFF_STEP)
     unit_se = np.sqrt(np.clip(np.diag(unit_covariance(jac)), 0.0, np.inf))
     return {p.name: float(abs(p.unit_derivative(u[j])) * unit_se[j]) for j, p in enumerate(problem.free)}
+
+
+def _central_jacobian(function, u, step):
+    """Central differences in the unit box (one-sided within ``step`` of an edge)."""
+    columns = []
+    for j in range(u.size):
+        lo, hi = u.copy(), u.copy()
+        lo[j], hi[j] = max(u[j] - step, 0.0), min(u[j] + step, 1.0)
+        columns.append((function(hi) - function(lo)) / (hi[j] - lo[j]))
+    return np.column_stack(columns)
 
 
 def _error_scale(name, value, n_sessions, boxes):

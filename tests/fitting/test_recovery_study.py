@@ -1,0 +1,67 @@
+"""Recovery-study helpers: design Cramer-Rao SEs, the default truth and time span, the tabulated study."""
+
+import numpy as np
+import pytest
+
+from neurolearn.errors import FitError
+from neurolearn.fitting.recovery import (
+    characteristic_time,
+    design_standard_errors,
+    recovery_study,
+    recovery_summary,
+    recovery_truth,
+)
+from neurolearn.theory import Model, Parameter
+
+
+def test_design_standard_errors_of_a_line_are_the_closed_form(line):
+    se = np.linspace(0.02, 0.05, 10)
+    out = design_standard_errors(line, {"intercept": 0.2, "slope": 0.1}, 10, {"behavior": se}, 1.0, 0.0,
+                                 fixed={"time_scale": 1.0, "onset": 0.0})
+    x = np.column_stack([np.ones(10), np.arange(10.0)]) / se[:, None]
+    expected = np.sqrt(np.diag(np.linalg.inv(x.T @ x)))
+    assert [out["intercept"], out["slope"]] == pytest.approx(expected, rel=1e-6)
+
+
+def test_design_standard_errors_are_infinite_for_a_confounded_pair(product):
+    out = design_standard_errors(product, {"a": 2.0, "b": 0.5}, 10, {"behavior": 0.01}, 1.0, 0.0,
+                                 fixed={"time_scale": 1.0, "onset": 0.0})
+    assert np.isinf(out["a"]) and np.isinf(out["b"])
+
+
+def test_default_truth_is_moved_inside_the_box():
+    model = Model("m", "", "", "", (Parameter("p", 0.0, (0.0, 1.0), ""), Parameter("q", 1e-3, (1e-3, 1e3), "",
+                                                                                     log_scale=True)),
+                  ("behavior",), lambda t, p, q: {"behavior": p + q + 0 * t})
+    truth = recovery_truth(model)
+    assert truth["p"] == pytest.approx(0.1)
+    assert truth["q"] == pytest.approx(10 ** (-3 + 0.1 * 6))  # 10% of the box on the log scale
+
+
+def test_characteristic_time_of_saturating_and_unbounded_curves():
+    saturating = Model("s", "", "", "", (Parameter("k", 1.0, (0.1, 10.0), ""),), ("behavior",),
+                       lambda t, k: {"behavior": 1.0 - np.exp(-t / k)})
+    assert characteristic_time(saturating, {"k": 1.0}) == pytest.approx(np.log(20.0), rel=0.02)
+    unbounded = Model("u", "", "", "", (Parameter("k", 1.0, (0.1, 10.0), ""),), ("behavior", "margin"),
+                      lambda t, k: {"behavior": 1.0 - np.exp(-t / k), "margin": np.log1p(t)})
+    # four times the saturating observable's span, so sessions also cover a long phase of log growth
+    assert characteristic_time(unbounded, {"k": 1.0}) == pytest.approx(4 * np.log(20.0), rel=0.02)
+    declared = Model("d", "", "", "", (Parameter("k", 1.0, (0.1, 10.0), ""),), ("behavior",),
+                     lambda t, k: {"behavior": 0 * t}, metadata={"time_span": 7.0})
+    assert characteristic_time(declared) == 7.0
+
+
+def test_recovery_study_tabulates_fits_against_the_truth(approach):
+    table = recovery_study(approach, n_sessions=12, n_replicates=3, random_state=0)
+    assert set(table["parameter"]) == {"gain", "alignment_gain", "time_scale", "onset"}
+    assert len(table) == 3 * 4
+    covered = (table["lower"] <= table["truth"]) & (table["truth"] <= table["upper"])
+    assert (covered == table["covered"]).all()
+    gain = table[table["parameter"] == "gain"]
+    assert np.allclose(gain["relative_error"], np.abs(gain["estimate"] - gain["truth"]) / gain["truth"])
+    onset = table[table["parameter"] == "onset"]
+    assert np.allclose(onset["relative_error"], np.abs(onset["estimate"] + 0.5) / 12)
+    summary = recovery_summary(table)
+    assert summary.loc["gain", "coverage"] == gain["covered"].mean()
+    with pytest.raises(FitError, match="cannot fix unknown parameters"):
+        recovery_study(approach, n_replicates=1, fixed=("gamma0",))
