@@ -46,6 +46,7 @@ LABELS = {
     "flip_fraction": "flip fraction",
     "fisher_discriminant": "Fisher discriminant",
     "participation_ratio": "participation ratio",
+    "spectral_power": "target power in top kernel modes",
     "powerlaw_exponent": "spectral power-law exponent",
     "timescale": "slowest timescale",
     "outlier_eigenvalue": "outlier eigenvalue",
