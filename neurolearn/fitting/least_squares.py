@@ -212,6 +212,8 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         if interval == "profile":
             head += f"; {n_profile} profile re-optimisations"
         notes.insert(0, head)
+        if problem.missing_observables:
+            notes.append(f"model statistics absent from the data, not fitted: {list(problem.missing_observables)}")
     else:
         warnings.warn(f"fit of model {problem.model.name!r}: {notes[0]}", FitWarning, stacklevel=3)
     result = FitResult(

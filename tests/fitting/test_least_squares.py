@@ -90,12 +90,17 @@ def test_noise_free_data_give_back_the_parameters_and_time_mapping(approach):
 
 def test_fixed_parameters_are_held_and_labelled(approach):
     stats = simulate_statistics(approach, {"gain": 0.3}, n_sessions=15, se=0.02, time_scale=0.5, random_state=2)
-    res = fit(stats, approach, fixed={"alignment_gain": 0.4, "onset": 0.0}, interval=None, random_state=0)
+    res = fit(stats, approach, fixed={"alignment_gain": 0.4, "onset": 0.0}, interval=None, random_state=0,
+              observables=["behavior"])
     assert res.params["alignment_gain"] == 0.4 and res.params["onset"] == 0.0
     assert res.n_params == 2 and set(res.ci) == {"gain", "time_scale"}
     assert res.label == "approach (alignment_gain=0.4)"
     assert res.fixed == {"alignment_gain": 0.4, "onset": 0.0}
     assert np.isnan(res.ci["gain"]).all()  # interval=None asks for no intervals
+    assert res.observables == ("behavior",) and res.missing_observables == ()
+    partial = fit(stats.drop_vars(["task_alignment", "task_alignment_se"]), approach, interval=None, random_state=0)
+    assert partial.missing_observables == ("task_alignment",)
+    assert "absent from the data, not fitted: ['task_alignment']" in partial.message
 
 
 def test_confounded_parameters_are_flagged_not_reported_as_precise(product):
