@@ -573,7 +573,9 @@ def readout_summary(
     (the smallest session's) and one trial count per condition (the smallest over sessions and conditions)
     for the margin and the signed distances, and the same ``random_state`` seed in every session, so
     identical sessions give identical values. ``flip_fraction`` of session k is
-    relative to session k−1 over the conditions both share (NaN for the first session). ``margin``,
+    relative to session k−1 over the conditions both share (NaN for the first session). Folds over
+    conditions (held-out accuracy, signed distances) number at most the conditions of the scarcest class
+    (attr ``condition_splits``); with fewer than 2 those statistics are NaN, with a warning. ``margin``,
     ``flip_fraction`` and ``fisher_discriminant`` need a binary ``target``; with more classes they are NaN
     and the Dataset attrs say so. Each variable's attrs give its estimator and bias handling.
 
@@ -601,6 +603,14 @@ def readout_summary(
     trials_common = min(_fewest_trials(rec, by, f"session {n!r}") for n, rec in zip(names, recs))
     binary = all(np.unique(np.asarray(_trial_coord(rec, target, f"session {n!r}"))).size == 2
                  for n, rec in zip(names, recs))
+    # Folds over conditions (held-out accuracy, signed distances) need every class in every training fold:
+    # use at most as many folds as the scarcest class has conditions, the same number in every session.
+    condition_splits = min([n_splits] + [_fewest_conditions_per_class(rec, target, by, f"session {n!r}")
+                                         for n, rec in zip(names, recs)])
+    notes = []
+    if condition_splits < 2:
+        notes.append(f"a class of {target!r} has fewer than 2 conditions of {by!r} in some session: "
+                     "heldout_accuracy and flip_fraction are NaN")
     per_stat: dict[str, list[xr.Dataset]] = {s: [] for s in
                                              ("decoder_accuracy", "heldout_accuracy", "margin",
                                               "flip_fraction", "fisher_discriminant")}
@@ -608,13 +618,15 @@ def readout_summary(
     for name, rec in zip(names, recs):
         common = dict(target=target, random_state=seed, n_boot=n_boot, level=level)
         per_stat["decoder_accuracy"].append(decoder_accuracy(rec, by=by, n_splits=n_splits, **common))
-        per_stat["heldout_accuracy"].append(heldout_accuracy(rec, by=by, n_splits=n_splits, **common))
+        per_stat["heldout_accuracy"].append(
+            heldout_accuracy(rec, by=by, n_splits=condition_splits, **common) if condition_splits >= 2
+            else _nan_estimate("heldout_accuracy", level, True))
         if binary:
             problem = _MarginProblem(rec, target, by, n_common, scale, seed, n_draws, DEFAULT_SVM_C,
                                      trials_common)
             per_stat["margin"].append(problem.margin_estimate(n_boot, level, n_refits))
-            distances = problem.cv_distances(n_splits)
-            if previous is None:
+            distances = problem.cv_distances(condition_splits) if condition_splits >= 2 else None
+            if previous is None or distances is None:
                 per_stat["flip_fraction"].append(_nan_estimate("flip_fraction", level))
             else:
                 per_stat["flip_fraction"].append(
@@ -634,7 +646,8 @@ def readout_summary(
         combined = xr.concat(datasets, dim=SESSION, data_vars="all", coords="minimal", compat="override",
                              combine_attrs="drop")
         for var in combined.data_vars:
-            combined[var].attrs.update({k: v for k, v in attrs.items() if isinstance(v, (str, int, float))})
+            # Only descriptions: numeric attrs of the first session (shrinkage, fold values) are not everyone's.
+            combined[var].attrs.update({k: v for k, v in attrs.items() if isinstance(v, str)})
         combined[f"{stat}_ci"].attrs["level"] = level
         parts.append(combined)
     out = xr.merge(parts, compat="override", combine_attrs="drop")
@@ -653,11 +666,14 @@ def readout_summary(
             "flip_fraction": "relative to the previous session; NaN for the first session",
         }
     )
+    out.attrs["condition_splits"] = int(condition_splits)
     if not binary:
-        message = f"target {target!r} is not binary in every session: margin, flip_fraction and " \
-                  "fisher_discriminant are NaN"
-        out.attrs["note"] = message
-        warnings.warn(message, stacklevel=2)
+        notes.append(f"target {target!r} is not binary in every session: margin, flip_fraction and "
+                     "fisher_discriminant are NaN")
+    if notes:
+        out.attrs["note"] = "; ".join(notes)
+        for message in notes:
+            warnings.warn(message, stacklevel=2)
     return out
 
 
@@ -713,6 +729,12 @@ def _trial_coord(recording, coord, name):
         available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
         raise DataError(f"{name}: expected a trial coord {coord!r}, found trial coords {available}")
     return recording.coords[coord].values
+
+
+def _fewest_conditions_per_class(recording, target, by, name):
+    labels = np.asarray(_trial_coord(recording, target, name))
+    groups = np.asarray(_trial_coord(recording, by, name))
+    return int(min(np.unique(groups[labels == label]).size for label in np.unique(labels)))
 
 
 def _fewest_trials(recording, by, name):

@@ -253,6 +253,22 @@ def test_readout_summary_multiclass_decodes_but_leaves_binary_statistics_nan(rng
     assert np.isnan(float(ds["margin"][0])) and "not binary" in ds.attrs["note"]
 
 
+def test_readout_summary_adapts_condition_folds_to_few_stimuli(rng):
+    labels = np.array([1, 1, 1, -1, -1, -1])  # three stimuli per class: at most 3 folds over conditions
+    recs = {d: make_recording(np.c_[2 * labels, rng.standard_normal((6, 3))], n_trials=6, noise_sd=0.5,
+                              target=labels, rng=i) for i, d in enumerate(("a", "b"))}
+    ds = readout_summary(recs, n_boot=10, random_state=0, n_refits=3)
+    assert ds.attrs["condition_splits"] == 3
+    assert np.isfinite(ds["heldout_accuracy"]).all() and np.isfinite(ds["flip_fraction"][1])
+    # One stimulus per class: nothing to generalise from, said in a warning and the attrs, not a crash.
+    single = {d: make_recording(np.array([[2.0, 0.0], [-2.0, 0.0]]), n_trials=10, noise_sd=0.5, target=[1, -1],
+                                rng=i) for i, d in enumerate(("a", "b"))}
+    with pytest.warns(UserWarning, match="fewer than 2 conditions"):
+        ds = readout_summary(single, n_boot=10, random_state=0, n_refits=3)
+    assert np.isnan(ds["heldout_accuracy"]).all() and np.isnan(ds["flip_fraction"]).all()
+    assert np.isfinite(ds["margin"]).all() and "heldout_accuracy and flip_fraction are NaN" in ds.attrs["note"]
+
+
 # ----------------------------------------------------------------------------------------------- bad input
 
 
