@@ -97,10 +97,13 @@ def plot_trajectory(stats: xr.Dataset, name: str, *, ax=None, label: str | None 
     chance = f"{name}_chance"
     if chance in stats:
         level = np.asarray(stats[chance].values, dtype=float)
+        # one legend entry for chance however many trajectories share the axes
+        shown = any(line.get_label() == "chance" for line in ax.lines)
+        label = "_chance" if shown else "chance"
         if level.ndim == 0:
-            ax.axhline(float(level), color="0.5", ls="--", lw=1, gid=chance, label="chance")
+            ax.axhline(float(level), color="0.5", ls="--", lw=1, gid=chance, label=label)
         else:
-            ax.plot(x, level, color="0.5", ls="--", lw=1, gid=chance, label="chance")
+            ax.plot(x, level, color="0.5", ls="--", lw=1, gid=chance, label=label)
     ax.set_xlabel("session")
     ax.set_ylabel(LABELS.get(name, name))
     _session_ticks(ax, stats, x)

@@ -68,6 +68,12 @@ def test_trajectory_line_is_the_statistic_and_bars_are_the_interval(stats):
     assert ax.get_ylabel() == plot.LABELS["behavior"]
 
 
+def test_chance_is_labelled_once_when_trajectories_share_axes(stats):
+    ax = plot.plot_trajectory(stats, "behavior", label="a")
+    plot.plot_trajectory(stats, "behavior", ax=ax, label="b")
+    assert ax.get_legend_handles_labels()[1] == ["a", "chance", "b"]
+
+
 def test_trajectory_uses_interval_in_any_dim_order(stats):
     swapped = stats.assign(behavior_ci=stats.behavior_ci.transpose("ci_bound", "session"))
     bars = artist(plot.plot_trajectory(swapped, "behavior"), "behavior_ci", "collections")

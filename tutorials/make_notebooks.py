@@ -596,6 +596,8 @@ for ax, (name, curve) in zip(axes, curves.items()):
     for index in range(curve.sizes["session"]):
         ax.plot(sizes, curve[index], color=plt.cm.viridis(index / 9), marker="o", ms=3)
     ax.set(xscale="log", xlabel="training examples P'", title=name)
+    ax.set_xticks(sizes, [str(p) for p in sizes])
+    ax.minorticks_off()
 axes[0].set_ylabel("predicted generalisation error");
 """),
         md("""
