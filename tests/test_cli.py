@@ -140,6 +140,15 @@ def test_fits_round_trip_through_json(tmp_path):
     assert len(read_fits(path)) == 2
 
 
+def test_the_console_script_is_installed_and_runs():
+    # `pip install -e .` puts the `neurolearn` entry point beside the interpreter
+    script = __import__("pathlib").Path(sys.executable).parent / "neurolearn"
+    if not script.exists():
+        pytest.skip(f"console script not installed at {script}")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("neurolearn ")
+
+
 def test_the_installed_command_prints_no_traceback(tmp_path):
     # the console script runs main() and exits with its status; run it the way a user would
     result = subprocess.run(
