@@ -207,14 +207,17 @@ def simulate_overtraining_sessions(
     learning_rate: float = 0.5,
     n_trials: int = 8,
     noise_sd: float = 1.0,
+    lapse: float = 0.05,
     rng=None,
 ) -> tuple[xr.DataTree, xr.Dataset]:
     """Recordings of the hidden layer across training and overtraining, one session per checkpoint.
 
     Checkpoints are evenly spaced (``steps_per_session`` apart, starting at step 0), like daily sessions.
     Each session holds the hidden responses to the trained stimuli with Gaussian trial noise. Trial coords:
-    ``stimulus``, ``target`` (+1/-1), ``is_train``, and ``correct``: whether the network classifies the
-    stimulus correctly, so the fraction of correct trials is the training accuracy (``behavior``). The
+    ``stimulus``, ``target`` (+1/-1), ``is_train``, and ``correct``: drawn with probability
+    ``lapse/2 + (1 - lapse)`` where the network classifies the stimulus correctly and ``lapse/2`` where it
+    does not (an animal's occasional random choices), so the expected fraction correct is
+    ``behavior = lapse/2 + (1 - lapse) * training accuracy`` -- the overtraining model's behaviour link. The
     readout statistics' "held-out" accuracy leaves stimuli out of the decoder's training, not the network's.
     With ``n_heldout > 0`` probe trials of stimuli the network never trained on are added (``is_train`` False,
     ``correct`` where the network is right); the fraction correct over all trials then mixes both.
@@ -223,17 +226,20 @@ def simulate_overtraining_sessions(
     -------
     tree : xarray.DataTree
     truth : xarray.Dataset
-        Over ``session``: ``step``, ``behavior`` (training accuracy), ``network_heldout_accuracy``,
+        Over ``session``: ``step``, ``behavior`` (expected fraction correct), ``train_accuracy``,
+        ``network_heldout_accuracy``,
         ``network_margin``, ``weight_norm``, ``train_loss``.
 
     Examples
     --------
     >>> tree, truth = simulate_overtraining_sessions(3, steps_per_session=300, n_trials=2, rng=0)
-    >>> list(tree.children), float(truth.behavior[-1])
-    (['day00', 'day01', 'day02'], 1.0)
+    >>> list(tree.children), float(truth.train_accuracy[-1]), float(truth.behavior[-1])
+    (['day00', 'day01', 'day02'], 1.0, 0.975)
     """
     from neurolearn.simulate.recording import make_recording, make_session_tree
 
+    if not 0.0 <= lapse <= 1.0:
+        raise DataError(f"simulate_overtraining_sessions: expected lapse in [0, 1], found {lapse}")
     if n_sessions < 1 or steps_per_session < 1:
         raise DataError(
             f"simulate_overtraining_sessions: expected n_sessions >= 1 and steps_per_session >= 1, found "
@@ -248,7 +254,8 @@ def simulate_overtraining_sessions(
     ids = [f"day{i:02d}" for i in range(steps.size)]
     recordings = []
     for i, session_id in enumerate(ids):
-        correct_probability = (np.sign(run.output[i]) == run.target).astype(float)
+        right = np.sign(run.output[i]) == run.target
+        correct_probability = np.where(right, 1.0 - 0.5 * lapse, 0.5 * lapse)
         rec = make_recording(
             run.hidden[i], n_trials=n_trials, noise_sd=noise_sd, target=run.target.astype(int),
             behavior=correct_probability, session_id=session_id,
@@ -258,14 +265,16 @@ def simulate_overtraining_sessions(
     truth = xr.Dataset(
         {
             "step": ("session", steps),
-            "behavior": ("session", run.train_accuracy),
+            "behavior": ("session", 0.5 * lapse + (1.0 - lapse) * run.train_accuracy),
+            "train_accuracy": ("session", run.train_accuracy),
             "network_heldout_accuracy": ("session", run.heldout_accuracy),
             "network_margin": ("session", run.network_margin),
             "weight_norm": ("session", run.weight_norm),
             "train_loss": ("session", run.train_loss),
         },
         coords={"session": ids, "session_index": ("session", np.arange(steps.size))},
-        attrs={"loss": loss, "dim": dim, "width": width, "n_train": n_train, "n_heldout": n_heldout},
+        attrs={"loss": loss, "dim": dim, "width": width, "n_train": n_train, "n_heldout": n_heldout,
+               "lapse": lapse},
     )
     return make_session_tree(recordings), truth
 

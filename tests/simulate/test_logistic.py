@@ -74,7 +74,7 @@ def test_gradient_descent_matches_a_plain_implementation():
 
 
 def test_sessions_follow_the_data_model():
-    tree, truth = simulate_overtraining_sessions(5, n_trials=3, rng=1)
+    tree, truth = simulate_overtraining_sessions(5, n_trials=3, lapse=0.0, rng=1)
     assert list(tree.children) == [f"day{i:02d}" for i in range(5)]
     rec = tree["day04"].dataset["responses"]
     validate_recording(rec)
@@ -82,11 +82,21 @@ def test_sessions_follow_the_data_model():
     assert rec.sizes["trial"] == 60 * 3
     # behaviour is the training accuracy: correct trials on trained stimuli match the network
     trained = rec["is_train"].values
-    assert rec["correct"].values[trained].mean() == pytest.approx(float(truth["behavior"][-1]))
+    assert rec["correct"].values[trained].mean() == pytest.approx(float(truth["train_accuracy"][-1]))
+    assert float(truth["behavior"][-1]) == float(truth["train_accuracy"][-1])
     assert truth["step"].values.tolist() == [0, 120, 240, 360, 480]
 
 
+def test_lapses_make_behaviour_saturate_below_one():
+    tree, truth = simulate_overtraining_sessions(3, n_trials=40, lapse=0.1, steps_per_session=300, rng=2)
+    assert float(truth["train_accuracy"][-1]) == 1.0 and float(truth["behavior"][-1]) == pytest.approx(0.95)
+    correct = tree["day02"].dataset["responses"]["correct"].values
+    assert abs(correct.mean() - 0.95) < 3 * np.sqrt(0.95 * 0.05 / correct.size)
+
+
 def test_bad_arguments_raise_data_errors():
+    with pytest.raises(DataError, match="lapse in \\[0, 1\\]"):
+        simulate_overtraining_sessions(2, lapse=1.5)
     with pytest.raises(DataError, match="loss 'logistic' or 'mse'"):
         train_two_layer(loss="hinge")
     with pytest.raises(DataError, match="non-negative checkpoint"):
