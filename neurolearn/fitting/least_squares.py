@@ -26,6 +26,8 @@ __all__ = ["fit", "INTERVALS"]
 INTERVALS = ("profile", "bootstrap", None)
 # A profile that finds a lower minimum moves the optimum; give up moving after this many times.
 _MAX_RECENTRES = 3
+# A fit this improbable under its own SEs triggers a wider multi-start search.
+_POOR_FIT_PVALUE = 1e-3
 
 
 def fit(
@@ -118,6 +120,14 @@ def fit(
     problem = build_problem(stats, model, observables=observables, fixed=fixed, time=time, se_floor=se_floor)
     rng = np.random.default_rng(random_state)
     optimum = multistart(problem, n_starts=n_starts, rng=rng)
+    dof = problem.n_obs - problem.n_free
+    if np.isfinite(optimum.chi2) and chi2_distribution.sf(optimum.chi2, dof) < _POOR_FIT_PVALUE:
+        # A chi-square far beyond its degrees of freedom is either a wrong model or a local minimum; a wider
+        # search costs little next to reporting a wrong basin.
+        wider = multistart(problem, n_starts=4 * n_starts, rng=rng, n_screen=64 * max(problem.n_free, 1))
+        if wider.chi2 < optimum.chi2 - 1e-6 * max(1.0, optimum.chi2):
+            wider.message = f"{wider.message.rstrip('.')}, after a wider search (first minimum had chi2 {optimum.chi2:.4g})"
+            optimum = wider
     if not optimum.success:
         # one longer run from the best point before declaring failure
         retry = local_fit(problem, optimum.u, max_nfev=500 * (problem.n_free + 1))
