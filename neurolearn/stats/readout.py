@@ -451,8 +451,12 @@ def fisher_discriminant(
     Notes
     -----
     Bias handling: in-sample d' is optimistic (w is fitted to the noise of the same trials); evaluating on
-    held-out trials removes that. What remains is a small pessimistic bias, because an estimated w is worse
-    than the optimal one (shrinkage keeps this small when neurons are comparable to trials). SE: the larger of
+    held-out trials removes that. What remains is a pessimistic bias, because an estimated w is worse than
+    the optimal one: even with the covariance known, the held-out d' of w = Σ⁻¹Δμ̂ averages about
+    d²/sqrt(d² + p(1/n₀ + 1/n₁)) for p neurons and n₀, n₁ training trials. So read it as the discriminability
+    a readout learned from this many trials achieves; it approaches the population d' as trials grow (checked
+    in the tests at p = 20, 1600 training trials), and shrinkage keeps the loss small when neurons are
+    comparable to trials (also checked, against the unshrunk estimator). SE: the larger of
     the bootstrap of held-out projections with w fixed (test noise only) and Nadeau & Bengio's corrected
     variance of the fold values (which carries the noise of w), with a normal interval; in simulation the
     first alone covered 89-94%, the maximum 95-96% (see ``_cv_interval``). The covariance never has to
