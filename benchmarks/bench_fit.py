@@ -13,7 +13,8 @@ Targets (issue 4): fit <= 2 s median, intervals <= 30 s, per model.
 
 ``--recovery`` adds the heavy recovery study (100 replicates x 30 sessions per model, default design, all
 parameters free) and prints coverage, median relative error, identifiability and Cramer-Rao SE per parameter.
-``--model-choice`` adds lazy-vs-rich and hidden-progress accuracies on 40 simulated networks each.
+``--model-choice`` adds lazy-vs-rich and hidden-progress accuracies on 40 simulated networks per regime (seeds
+other than the tests').
 
 Run: ``.venv/bin/python benchmarks/bench_fit.py [--models lazy-rich grokking] [--recovery] [--model-choice]``
 """
@@ -115,6 +116,11 @@ def bench_recovery(names, n_replicates):
 
 
 def bench_model_choice(n_sets):
+    # the same simulate -> summarize -> fit -> compare chain the tests assert on, on more data sets
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import tests.test_model_choice as choice
 
     for gamma0, regime in [(0.1, "lazy"), (2.0, "rich")]:
@@ -132,12 +138,13 @@ def main():
     parser.add_argument("--recovery", action="store_true")
     parser.add_argument("--replicates", type=int, default=100)
     parser.add_argument("--model-choice", action="store_true")
+    parser.add_argument("--choice-sets", type=int, default=40, help="simulated networks per regime")
     args = parser.parse_args()
     bench_speed(args.models, args.n_sets)
     if args.recovery:
         bench_recovery(args.models, args.replicates)
     if args.model_choice:
-        bench_model_choice(40)
+        bench_model_choice(args.choice_sets)
 
 
 if __name__ == "__main__":
