@@ -581,7 +581,33 @@ def readout_summary(
     conditions (held-out accuracy, signed distances) number at most the conditions of the scarcest class
     (attr ``condition_splits``); with fewer than 2 those statistics are NaN, with a warning. ``margin``,
     ``flip_fraction`` and ``fisher_discriminant`` need a binary ``target``; with more classes they are NaN
-    and the Dataset attrs say so. Each variable's attrs give its estimator and bias handling.
+    and the Dataset attrs say so. Each variable's attrs give its estimator and bias handling; note that the
+    margin estimates the margin of ``n_trials``-trial means (attr ``n_trials``), not of noiseless means
+    (see :func:`margin`).
+
+    Parameters
+    ----------
+    recordings : dict of str to xarray.DataArray
+        One ``(trial, neuron)`` recording per session, in training order (time-resolved recordings should be
+        averaged over ``time`` first, as :func:`neurolearn.summarize` does).
+    target, by : str
+        Trial coords of the label and of the conditions (stimuli).
+    n_boot : int
+        Bootstrap resamples for SEs and intervals (0 skips them). Cost grows little with it: accuracies and d'
+        resample held-out predictions, the margin refits at most ``n_refits`` times.
+    random_state : int or numpy.random.Generator, optional
+        One seed, used identically in every session.
+    level : float
+        Interval coverage.
+    n_splits : int
+        Folds of the cross-validated statistics.
+    n_draws, n_refits : int
+        Subset draws and refit cap of :func:`margin`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over dim ``session`` (coords ``session`` = the dict keys, ``session_index``) and ``ci_bound``.
 
     Examples
     --------
