@@ -355,6 +355,30 @@ def dynamics_summary(
     ``n_outlier_eigenvalues`` (:func:`outlier_eigenvalues`, no interval). Every session uses the same
     ``n_components`` and ``ridge``.
 
+    Parameters
+    ----------
+    recordings : dict of str to xarray.DataArray
+        One ``(trial, neuron, time)`` recording per session, in training order.
+    n_boot : int
+        Bootstrap resamples of trials (0 skips SEs and intervals); cheap, since they re-weight per-trial
+        sufficient statistics.
+    random_state : int or numpy.random.Generator, optional
+        One seed, used identically in every session.
+    level : float
+        Interval coverage.
+    n_components, ridge, input
+        As in :func:`population_timescale` (``input`` as a coord name present in every session).
+
+    Returns
+    -------
+    xarray.Dataset
+        Over dim ``session`` (coords ``session`` = the dict keys, ``session_index``) and ``ci_bound``.
+
+    Notes
+    -----
+    Bias handling: as in :func:`population_timescale`; the same estimator in every session, so the
+    attenuation bias is similar across sessions of similar noise.
+
     Examples
     --------
     >>> import numpy as np, xarray as xr
