@@ -61,6 +61,7 @@ def summarize(
     spectral_max_boot: int = 200,
     readout: bool = True,
     dynamics: bool = True,
+    input: str | None = "auto",
     scheduler="threads",
 ) -> xr.Dataset:
     """Summary statistics of learning for every session -> Dataset over ``session`` (+ ``session_other``).
@@ -94,6 +95,11 @@ def summarize(
         statistics) / :func:`neurolearn.stats.dynamics.dynamics_summary` (only recordings with a ``time``
         dim). Skipped with a warning if unavailable; their attrs are kept with a ``readout_``/``dynamics_``
         prefix.
+    input : str or None
+        A ``(trial, time)`` coord holding the input each trial received, regressed out when fitting the
+        linear dynamical model of the ``dynamics`` statistics (``x_{k+1} = A x_k + B u_k``); without it an
+        input-driven direction masquerades as a slow mode. ``"auto"`` uses a coord called ``input`` where
+        every time-resolved session has one; None never uses one.
     scheduler : str or callable
         dask scheduler for the per-session stages (``"threads"``, ``"synchronous"``, ``"processes"`` or a
         distributed client's ``get``).
@@ -214,6 +220,7 @@ def summarize(
         conditions_compared=int(common.size),
     )
     ds = _merge_other_helpers(ds, recordings, target=target, by=by, n_boot=n_boot, random_state=random_state,
+                              input=input,
                               level=level, readout=readout, dynamics=dynamics)
     return ds
 
@@ -342,6 +349,21 @@ def _put_pairwise(data_vars, name, values, replicates, level):
     _put(data_vars, name, values, se, ci, level, (SESSION, SESSION_OTHER))
 
 
+def _input_coord(input, recordings):
+    """Resolve ``summarize(input=...)``: an explicit name must exist in every time-resolved session."""
+    def has(rec, name):
+        return name in rec.coords and rec.coords[name].dims == (TRIAL, TIME)
+
+    if input == "auto":
+        return "input" if all(has(rec, "input") for rec in recordings.values()) else None
+    if input is not None:
+        missing = [key for key, rec in recordings.items() if not has(rec, input)]
+        if missing:
+            raise DataError(f"expected a (trial, time) coord {input!r} (input=) in every time-resolved session; "
+                            f"sessions without it: {missing}")
+    return input
+
+
 def _call_accepting(function, *args, **options):
     """Call ``function`` with the shared options it declares (the vocabulary is shared, the needs differ)."""
     import inspect
@@ -350,7 +372,7 @@ def _call_accepting(function, *args, **options):
     return function(*args, **{key: value for key, value in options.items() if key in accepted})
 
 
-def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, level, readout, dynamics):
+def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, level, readout, dynamics, input):
     """Merge readout and dynamics statistics (other modules) on ``session``; warn if they are unavailable."""
     parts = []
     if readout:
@@ -376,7 +398,8 @@ def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, le
                 ds.attrs["dynamics"] = "skipped: neurolearn.stats.dynamics not available"
             else:
                 parts.append(_call_accepting(dynamics_summary, timed, target=target, by=by, n_boot=n_boot,
-                                             random_state=random_state, level=level))
+                                             random_state=random_state, level=level,
+                                             input=_input_coord(input, timed)))
         else:
             ds.attrs["dynamics"] = "skipped: no recording has a time dim"
     for part in parts:
