@@ -51,7 +51,7 @@ LEARNER = dict(n_sessions=10, session_interval=0.1, n_conditions=16, n_neurons=8
                input_dim=12, n_hidden=1000, chance=0.5, ceiling=1.0)
 # Low trial noise: at this size the representation's margin growth after saturation is a small effect.
 OVERTRAINING = dict(loss="logistic", steps_per_session=20, dim=30, width=40, n_train=40, n_heldout=20,
-                    separation=3.0, learning_rate=0.5, n_trials=4, noise_sd=0.2)
+                    separation=3.0, learning_rate=0.5, n_trials=4, noise_sd=0.2, lapse=0.05)
 INTEGRATION = dict(n_neurons=30, rho_star=0.9, n_steps=200, learning_rate=0.006, init_scale=0.1,
                    readout_scale=2.0, n_trials=16, n_time=32, noise_sd=0.01)
 

@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--n-boot", type=_positive_int, default=200,
                            help="bootstrap resamples (default: 200)")
     summarize.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    summarize.add_argument("--no-readout", action="store_true",
+                           help="skip the decoding statistics (accuracy, margin, ...), e.g. for few trials")
     summarize.set_defaults(handler=_run_summarize)
 
     fit = commands.add_parser(
@@ -160,8 +162,9 @@ def _run_summarize(args) -> int:
     summarize = _require("neurolearn.stats", "summarize")
     tree = read_sessions(paths, **_reading_kwargs(args))
     behavior = None if str(args.behavior).lower() == "none" else args.behavior
+    extra = {"readout": False} if args.no_readout else {}
     stats = summarize(tree, target=args.target, by=args.by, behavior=behavior, n_boot=args.n_boot,
-                         random_state=args.random_state)
+                      random_state=args.random_state, **extra)
     write_statistics(stats, out)
     print(f"wrote {len(stats.data_vars)} variables over {stats.sizes.get('session', 0)} sessions to {out}")
     return EXIT_OK

@@ -242,6 +242,8 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
             sections.append(real_section)
         overview = Section("Summary: which regime is each dataset in?", _TABLE_TEXT,
                            tables=[("Regimes (from the fitted parameters' 95% intervals)", table)])
+        sections.append(Section("Reproduce with the command line", _REPRODUCE_TEXT,
+                                code=reproduce_commands(data, manifest, n_boot)))
         figures = save_figures(sections, out / "figures")
         report = write_report(out / "report.html", "neurolearn demo", [overview, *sections], summary=_SUMMARY)
 
@@ -251,6 +253,48 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
     say.line("")
     say.line(f"wrote {report} ({len(figures)} figures in {out / 'figures'}) in {seconds:.0f} s")
     return DemoResult(table, report, figures, files, stats_by_name, fits_by_name, seconds)
+
+
+def reproduce_commands(data: Path, manifest: dict, n_boot: int = 200) -> str:
+    """Shell commands that redo the demo's statistics and first fit of each dataset with ``neurolearn``.
+
+    Examples
+    --------
+    >>> print(reproduce_commands(Path("data"), {"datasets": {"lazy": {"read": {"window": [0.0, 0.5]}}}}))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    neurolearn summarize "data/lazy/*.nwb" --window 0.0 0.5 --n-boot 200 -o lazy_stats.nc
+    neurolearn fit lazy_stats.nc -m lazy-rich --fix chance=0.5 --fix onset=0.0 \\
+        --observables task_alignment,behavior -o lazy_fits.json
+    neurolearn report lazy_stats.nc lazy_fits.json -o lazy.html
+    """
+    lines = []
+    for example in EXAMPLES:
+        spec = manifest.get("datasets", {}).get(example.name)
+        if spec is None:
+            continue
+        read, options = spec.get("read", {}), spec.get("summarize", {})
+        summarize = [f'neurolearn summarize "{data / example.name}/*.nwb"']
+        if "trials" in read and read["trials"] != "trials":
+            summarize.append(f"--trials {read['trials']}")
+        if read.get("window") is not None:
+            summarize.append(f"--window {read['window'][0]} {read['window'][1]}")
+        if read.get("bin_size") is not None:
+            summarize.append(f"--bin-size {read['bin_size']}")
+        for option in ("target", "by", "behavior"):
+            if option in options and options[option] != {"target": "target", "by": "stimulus",
+                                                          "behavior": "correct"}[option]:
+                summarize.append(f"--{option} {options[option]}")
+        if options.get("readout") is False:
+            summarize.append("--no-readout")
+        summarize.append(f"--n-boot {n_boot} -o {example.name}_stats.nc")
+        label, model, fixed, observables = example.models[0]
+        fit = [f"neurolearn fit {example.name}_stats.nc -m {model}"]
+        fit += [f"--fix {k}={v}" for k, v in (spec.get("fixed", {}) | fixed).items()]
+        line = " ".join(fit)
+        tail = (f"--observables {','.join(observables)} " if observables else "") + f"-o {example.name}_fits.json"
+        lines += [" ".join(summarize), f"{line} \\\n    {tail}",
+                  f"neurolearn report {example.name}_stats.nc {example.name}_fits.json -o {example.name}.html", ""]
+    return "\n".join(lines).rstrip()
 
 
 def classify_regime(example: Example, fits, stats=None) -> dict:
@@ -504,6 +548,10 @@ _SUMMARY = (
     "Each dataset below was read from NWB files, summarised into statistics of learning with bootstrap "
     "intervals, and fitted with reduced theory models. The table says which regime the fits put each dataset "
     "in; the sections show the statistics, the fits over the data, and the model comparison."
+)
+_REPRODUCE_TEXT = (
+    "The same statistics and fits, one dataset at a time, from the shell (each command has --help). Point "
+    "summarize at your own NWB files to analyse them the same way."
 )
 _TABLE_TEXT = (
     "Regime rules (95% profile-likelihood intervals): lazy-rich: rich if the interval of gamma0 lies above "

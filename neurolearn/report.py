@@ -76,12 +76,15 @@ class Section:
         Plain text; blank lines separate paragraphs. It is escaped, never interpreted as HTML.
     figures : list of ReportFigure
     tables : list of (caption, pandas.DataFrame)
+    code : str
+        Preformatted text (commands, code) shown after the paragraphs, escaped.
     """
 
     heading: str
     text: str = ""
     figures: list = field(default_factory=list)
     tables: list = field(default_factory=list)
+    code: str = ""
 
 
 def figure_to_png(fig, *, dpi: int = 100) -> bytes:
@@ -143,6 +146,8 @@ def render_report(title: str, sections: Sequence[Section], *, summary: str = "")
     for index, section in enumerate(sections):
         parts.append(f'<section id="section-{index}"><h2>{_escape(section.heading)}</h2>')
         parts.extend(_paragraphs(section.text))
+        if section.code:
+            parts.append(f"<pre><code>{_escape(section.code)}</code></pre>")
         for figure in section.figures:
             parts.append(_figure_html(figure))
         for caption, table in section.tables:
@@ -494,6 +499,7 @@ h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bo
 .meta{color:#777;font-size:.9em}nav ul{columns:2;font-size:.95em}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}code{font-size:.9em;color:#555}
+pre{background:#f6f6f6;padding:.6em .8em;overflow-x:auto}
 table.table{border-collapse:collapse;font-size:.88em;margin:.4em 0 1.2em}
 table.table th,table.table td{padding:.25em .7em;border-bottom:1px solid #e5e5e5;text-align:left}
 table.table th{background:#f6f6f6}.caption{font-weight:600;margin-bottom:.2em}.table-wrap{overflow-x:auto}

@@ -163,3 +163,19 @@ def test_a_broken_dataset_is_reported_not_invented(tmp_path):
     assert (others["regime"] == "not determined").all()  # their folders are absent: nothing was made up
     assert "!! Learning to integrate" in stream.getvalue()
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_the_reproduce_commands_in_the_report_run(tmp_path, monkeypatch):
+    import shlex
+
+    from neurolearn.demo import reproduce_commands
+
+    manifest = json.loads((ROOT / "data" / "examples.json").read_text())
+    manifest["datasets"] = {"integration": manifest["datasets"]["integration"]}
+    script = reproduce_commands(ROOT / "data", manifest, n_boot=20).replace("\\\n", " ")
+    monkeypatch.chdir(tmp_path)
+    for line in filter(None, script.splitlines()):
+        argv = shlex.split(line)
+        assert argv[0] == "neurolearn"
+        assert main(argv[1:]) == 0, line
+    assert (tmp_path / "integration.html").is_file()

@@ -81,6 +81,12 @@ def test_tables_show_the_values_and_text_is_escaped():
     assert ("tr", {}) in parsed.tags
 
 
+def test_code_is_shown_preformatted_and_escaped():
+    page = render_report("t", [Section("s", code="neurolearn fit a.nc -m x -o <out>.json")])
+    assert "<pre><code>neurolearn fit a.nc -m x -o &lt;out&gt;.json</code></pre>" in page
+    parse(page)
+
+
 def test_navigation_lists_sections_when_there_are_several():
     page = render_report("t", [Section("one"), Section("two")])
     links = [attrs["href"] for tag, attrs in parse(page).tags if tag == "a"]
