@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.errors import DataError
+from neurolearn.simulate._blas import single_threaded_blas
 
 __all__ = [
     "GrokkingTraining",
@@ -34,22 +35,6 @@ __all__ = [
     "steps_to_fraction",
     "simulate_grokking_sessions",
 ]
-
-
-def _single_threaded_blas(function):
-    """Run ``function`` with BLAS limited to one thread (its many small products only lose to contention)."""
-    import functools
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            return function(*args, **kwargs)
-        with threadpool_limits(1):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 @dataclass
@@ -107,7 +92,7 @@ def summary_test_loss(dw_mean, dM, beta, alpha: float, epsilon: float) -> float:
     return float(0.25 * (np.trace(A) / D) ** 2 + np.sum(A**2) / (2 * D**2) + linear)
 
 
-@_single_threaded_blas
+@single_threaded_blas()
 def train_grokking(
     alpha: float,
     *,
@@ -246,7 +231,7 @@ def simulate_grokking_sessions(
     >>> list(tree.children), truth.sizes["session"]
     (['day00', 'day01', 'day02'], 3)
     """
-    from neurolearn.simulate.recording import make_recording, make_session_tree
+    from neurolearn.simulate.recording import _record_checkpoints, _session_truth
 
     if n_sessions < 2:
         raise DataError(f"simulate_grokking_sessions: expected n_sessions >= 2, found {n_sessions}")
@@ -258,27 +243,23 @@ def simulate_grokking_sessions(
     )
     behavior = np.clip(1.0 - run.train_loss / run.initial_loss, 0.0, 1.0)
     ids = [f"day{i:02d}" for i in range(run.steps.size)]
-    recordings = []
-    for i, session_id in enumerate(ids):
-        rec = make_recording(
-            run.probe_activity[i], n_trials=n_trials, noise_sd=noise_sd, target=run.probe_target,
-            behavior=behavior[i], session_id=session_id, session_start_time=f"2026-01-{i + 1:02d}T09:00:00",
-            rng=rng,
-        )
-        recordings.append(rec.assign_coords(is_train=("trial", run.probe_is_train[rec.stimulus.values])))
-    truth = xr.Dataset(
-        {
-            "step": ("session", run.steps),
-            "train_loss": ("session", run.train_loss),
-            "test_loss": ("session", run.test_loss),
-            "behavior": ("session", behavior),
-            "generalization_error": ("session", run.test_loss / run.initial_loss),
-            "feature_alignment": ("session", run.alignment),
-        },
-        coords={"session": ids, "session_index": ("session", np.arange(run.steps.size))},
-        attrs={"alpha": alpha, "epsilon": epsilon, "dim": dim, "width": width, "n_train": n_train},
+    tree = _record_checkpoints(
+        run.probe_activity, session_ids=ids, n_trials=n_trials, noise_sd=noise_sd, target=run.probe_target,
+        behavior=behavior, is_train=run.probe_is_train, rng=rng,
     )
-    return make_session_tree(recordings), truth
+    truth = _session_truth(
+        ids,
+        {
+            "step": run.steps,
+            "train_loss": run.train_loss,
+            "test_loss": run.test_loss,
+            "behavior": behavior,
+            "generalization_error": run.test_loss / run.initial_loss,
+            "feature_alignment": run.alignment,
+        },
+        {"alpha": alpha, "epsilon": epsilon, "dim": dim, "width": width, "n_train": n_train},
+    )
+    return tree, truth
 
 
 def _loss_terms(W, X, y, f0, alpha, epsilon):

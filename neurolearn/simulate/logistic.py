@@ -21,28 +21,13 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.errors import DataError
+from neurolearn.simulate._blas import single_threaded_blas
 
 __all__ = [
     "OvertrainingRun",
     "train_two_layer",
     "simulate_overtraining_sessions",
 ]
-
-
-def _single_threaded_blas(function):
-    """Run ``function`` with BLAS limited to one thread (its many small products only lose to contention)."""
-    import functools
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            return function(*args, **kwargs)
-        with threadpool_limits(1):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 @dataclass
@@ -84,7 +69,7 @@ class OvertrainingRun:
     loss: str
 
 
-@_single_threaded_blas
+@single_threaded_blas()
 def train_two_layer(
     *,
     loss: str = "logistic",
@@ -236,7 +221,7 @@ def simulate_overtraining_sessions(
     >>> list(tree.children), float(truth.train_accuracy[-1]), float(truth.behavior[-1])
     (['day00', 'day01', 'day02'], 1.0, 0.975)
     """
-    from neurolearn.simulate.recording import make_recording, make_session_tree
+    from neurolearn.simulate.recording import _record_checkpoints, _session_truth
 
     if not 0.0 <= lapse <= 1.0:
         raise DataError(f"simulate_overtraining_sessions: expected lapse in [0, 1], found {lapse}")
@@ -252,31 +237,27 @@ def simulate_overtraining_sessions(
         learning_rate=learning_rate, checkpoints=steps, rng=rng,
     )
     ids = [f"day{i:02d}" for i in range(steps.size)]
-    recordings = []
-    for i, session_id in enumerate(ids):
-        right = np.sign(run.output[i]) == run.target
-        correct_probability = np.where(right, 1.0 - 0.5 * lapse, 0.5 * lapse)
-        rec = make_recording(
-            run.hidden[i], n_trials=n_trials, noise_sd=noise_sd, target=run.target.astype(int),
-            behavior=correct_probability, session_id=session_id,
-            session_start_time=f"2026-01-{i + 1:02d}T09:00:00", rng=rng,
-        )
-        recordings.append(rec.assign_coords(is_train=("trial", run.is_train[rec.stimulus.values])))
-    truth = xr.Dataset(
-        {
-            "step": ("session", steps),
-            "behavior": ("session", 0.5 * lapse + (1.0 - lapse) * run.train_accuracy),
-            "train_accuracy": ("session", run.train_accuracy),
-            "network_heldout_accuracy": ("session", run.heldout_accuracy),
-            "network_margin": ("session", run.network_margin),
-            "weight_norm": ("session", run.weight_norm),
-            "train_loss": ("session", run.train_loss),
-        },
-        coords={"session": ids, "session_index": ("session", np.arange(steps.size))},
-        attrs={"loss": loss, "dim": dim, "width": width, "n_train": n_train, "n_heldout": n_heldout,
-               "lapse": lapse},
+    # per session and stimulus: the probability of a correct report, with lapses either way
+    network_right = np.sign(run.output) == run.target
+    correct_probability = np.where(network_right, 1.0 - 0.5 * lapse, 0.5 * lapse)
+    tree = _record_checkpoints(
+        run.hidden, session_ids=ids, n_trials=n_trials, noise_sd=noise_sd, target=run.target.astype(int),
+        behavior=correct_probability, is_train=run.is_train, rng=rng,
     )
-    return make_session_tree(recordings), truth
+    truth = _session_truth(
+        ids,
+        {
+            "step": steps,
+            "behavior": 0.5 * lapse + (1.0 - lapse) * run.train_accuracy,
+            "train_accuracy": run.train_accuracy,
+            "network_heldout_accuracy": run.heldout_accuracy,
+            "network_margin": run.network_margin,
+            "weight_norm": run.weight_norm,
+            "train_loss": run.train_loss,
+        },
+        {"loss": loss, "dim": dim, "width": width, "n_train": n_train, "n_heldout": n_heldout, "lapse": lapse},
+    )
+    return tree, truth
 
 
 def _sigmoid(u):

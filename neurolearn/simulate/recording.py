@@ -8,6 +8,7 @@ checkpoints. These helpers add trial-to-trial noise and the trial coords a real 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Sequence
 
 import numpy as np
@@ -103,16 +104,8 @@ def make_recording(
         dims=(TRIAL, NEURON),
         coords=coords,
         name=RESPONSES,
-        attrs={
-            "session_id": session_id,
-            "session_start_time": session_start_time,
-            "source_file": "",
-            "source_object": "simulated",
-            "units": units,
-            "window": (0.0, float(trial_duration)),
-            "bin_size": "none",
-            "nwb_version": "",
-        },
+        attrs=_recording_attrs(session_id, session_start_time, units=units,
+                               window=(0.0, float(trial_duration)), bin_size="none"),
     )
 
 
@@ -133,3 +126,61 @@ def make_session_tree(recordings: Sequence[xr.DataArray]) -> xr.DataTree:
             raise DataError(f"expected unique session ids, found {session_id!r} twice")
         children[session_id] = xr.Dataset({RESPONSES: recording.rename(RESPONSES)})
     return xr.DataTree.from_dict(children)
+
+
+# Helpers the simulators share: one session per training checkpoint, recorded and labelled the same way.
+
+
+def _record_checkpoints(
+    condition_responses, *, session_ids, n_trials, noise_sd, target, behavior, rng, is_train=None
+) -> xr.DataTree:
+    """One :func:`make_recording` per checkpoint (a session a day from 1 January 2026), as a session tree.
+
+    ``condition_responses[s]`` (conditions x neurons) and ``behavior[s]`` (scalar or per condition) belong to
+    session ``s``; the sessions draw from ``rng`` in order. ``is_train`` (one bool per condition), if given,
+    becomes a trial coord.
+    """
+    recordings = []
+    for index, session_id in enumerate(session_ids):
+        recording = make_recording(
+            condition_responses[index],
+            n_trials=n_trials,
+            noise_sd=noise_sd,
+            target=target,
+            behavior=behavior[index],
+            session_id=session_id,
+            session_start_time=_session_start(index),
+            rng=rng,
+        )
+        if is_train is not None:
+            recording = recording.assign_coords(is_train=(TRIAL, is_train[recording.stimulus.values]))
+        recordings.append(recording)
+    return make_session_tree(recordings)
+
+
+def _session_truth(session_ids, variables: dict, attrs: dict) -> xr.Dataset:
+    """Ground truth over dim ``session`` (one value per session of each variable), beside the recordings."""
+    return xr.Dataset(
+        {name: ("session", values) for name, values in variables.items()},
+        coords={"session": list(session_ids), "session_index": ("session", np.arange(len(session_ids)))},
+        attrs=attrs,
+    )
+
+
+def _session_start(session: int) -> str:
+    """One session a day from 1 January 2026, 09:00 (ISO 8601)."""
+    return (datetime(2026, 1, 1, 9) + timedelta(days=int(session))).isoformat()
+
+
+def _recording_attrs(session_id, session_start_time, *, units, window, bin_size) -> dict:
+    """The data model's attrs of a simulated recording (no source file, no NWB version)."""
+    return {
+        "session_id": session_id,
+        "session_start_time": session_start_time,
+        "source_file": "",
+        "source_object": "simulated",
+        "units": units,
+        "window": window,
+        "bin_size": bin_size,
+        "nwb_version": "",
+    }

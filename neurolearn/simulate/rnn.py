@@ -21,6 +21,7 @@ import xarray as xr
 
 from neurolearn.data import NEURON, RESPONSES, TIME, TRIAL
 from neurolearn.errors import DataError
+from neurolearn.simulate._blas import single_threaded_blas
 
 __all__ = [
     "IntegratorTraining",
@@ -30,22 +31,6 @@ __all__ = [
     "record_rnn_activity",
     "simulate_integrator_sessions",
 ]
-
-
-def _single_threaded_blas(function):
-    """Run ``function`` with BLAS limited to one thread (its many small products only lose to contention)."""
-    import functools
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            return function(*args, **kwargs)
-        with threadpool_limits(1):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 @dataclass
@@ -114,7 +99,7 @@ def integrator_loss(kernel, rho_star: float) -> float:
     return float(0.5 * np.sum((kernel - target) ** 2))
 
 
-@_single_threaded_blas
+@single_threaded_blas()
 def train_integrator(
     n_neurons: int = 100,
     rho_star: float = 0.95,
@@ -283,6 +268,8 @@ def record_rnn_activity(
     >>> dict(rec.sizes)
     {'trial': 4, 'neuron': 3, 'time': 10}
     """
+    from neurolearn.simulate.recording import _recording_attrs
+
     rng = np.random.default_rng(rng)
     W = np.asarray(W, dtype=float)
     u = np.asarray(u, dtype=float)
@@ -295,11 +282,11 @@ def record_rnn_activity(
         raise DataError(
             f"record_rnn_activity: expected n_trials >= 1 and n_time >= 2, found {n_trials}, {n_time}"
         )
-    N = W.shape[0]
-    # one extra input sample: the drive of the transition out of the last bin (the ``input`` coord convention)
     if repeats < 1:
         raise DataError(f"record_rnn_activity: expected repeats >= 1, found {repeats}")
+    N = W.shape[0]
     stimulus = np.arange(n_trials) // repeats
+    # one extra input sample: the drive of the transition out of the last bin (the ``input`` coord convention)
     x = (input_sd * rng.standard_normal((stimulus.max() + 1, n_time + 1)))[stimulus]
     states = np.empty((n_trials, N, n_time))
     h = np.zeros((n_trials, N))
@@ -328,16 +315,8 @@ def record_rnn_activity(
         dims=(TRIAL, NEURON, TIME),
         coords=coords,
         name=RESPONSES,
-        attrs={
-            "session_id": session_id,
-            "session_start_time": session_start_time,
-            "source_file": "",
-            "source_object": "simulated",
-            "units": "a.u.",
-            "window": (0.0, float(n_time * dt)),
-            "bin_size": float(dt),
-            "nwb_version": "",
-        },
+        attrs=_recording_attrs(session_id, session_start_time, units="a.u.", window=(0.0, float(n_time * dt)),
+                               bin_size=float(dt)),
     )
 
 
@@ -374,7 +353,7 @@ def simulate_integrator_sessions(
     >>> list(tree.children), truth.sizes["session"]
     (['day00', 'day01', 'day02'], 3)
     """
-    from neurolearn.simulate.recording import make_session_tree
+    from neurolearn.simulate.recording import _session_start, _session_truth, make_session_tree
 
     rng = np.random.default_rng(rng)
     if n_sessions < 1:
@@ -389,22 +368,21 @@ def simulate_integrator_sessions(
     recordings = [
         record_rnn_activity(
             run.W[i], run.u[i], n_trials=n_trials, n_time=n_time, noise_sd=noise_sd, dt=dt,
-            behavior=behavior[i], session_id=ids[i], session_start_time=f"2026-01-{i + 1:02d}T09:00:00",
-            rng=rng,
+            behavior=behavior[i], session_id=ids[i], session_start_time=_session_start(i), rng=rng,
         )
         for i in range(steps.size)
     ]
-    truth = xr.Dataset(
+    truth = _session_truth(
+        ids,
         {
-            "step": ("session", steps),
-            "loss": ("session", run.loss),
-            "normalized_loss": ("session", run.normalized_loss),
-            "behavior": ("session", behavior),
-            "outlier_eigenvalue": ("session", run.outlier_eigenvalue),
-            "timescale": ("session", -dt / np.log(run.outlier_eigenvalue)),
+            "step": steps,
+            "loss": run.loss,
+            "normalized_loss": run.normalized_loss,
+            "behavior": behavior,
+            "outlier_eigenvalue": run.outlier_eigenvalue,
+            "timescale": -dt / np.log(run.outlier_eigenvalue),
         },
-        coords={"session": ids, "session_index": ("session", np.arange(steps.size))},
-        attrs={"rho_star": rho_star, "n_neurons": n_neurons, "dt": dt},
+        {"rho_star": rho_star, "n_neurons": n_neurons, "dt": dt},
     )
     return make_session_tree(recordings), truth
 

@@ -23,11 +23,11 @@ times its label, so the label kernel and the regression-target kernel coincide.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 import numpy as np
 
 from neurolearn.errors import DataError
+from neurolearn.simulate._blas import single_threaded_blas
 
 __all__ = [
     "whitened_probe_set",
@@ -234,7 +234,7 @@ def train_two_layer_linear(
     recorded_weights = np.empty((times.size, n_recorded, input_dim))
     # thousands of small matrix-vector products: BLAS threads only add contention (20x slower on a busy
     # machine)
-    with _single_threaded_blas():
+    with single_threaded_blas():
         _integrate(flow, state, times, max_step, summaries, recorded_weights, recorded, scale, target, y)
     return LinearNetworkRun(
         times=times,
@@ -281,17 +281,6 @@ def _integrate(flow, state, times, max_step, summaries, recorded_weights, record
         summaries["m_y"][index], summaries["m_perp"][index] = m_y, m_perp
         summaries["h_y"][index], summaries["h_perp"][index] = m_y + readout_power, m_perp + readout_power
         recorded_weights[index] = weights[recorded]
-
-
-def _single_threaded_blas():
-    """Limit BLAS to one thread where threadpoolctl is available (it ships with scikit-learn)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - only without scikit-learn's dependency
-        from contextlib import nullcontext
-
-        return nullcontext()
-    return threadpool_limits(1)
 
 
 @dataclass
@@ -518,7 +507,7 @@ def simulate_readout_learning_sessions(
     >>> truth.extra["n_train"].tolist(), float(truth.generalization_error[0])
     ([0.0, 10.0, 20.0], 1.0)
     """
-    from neurolearn.simulate.recording import make_recording, make_session_tree
+    from neurolearn.simulate.recording import _record_checkpoints
 
     if not (eigen_decay > 0 and target_decay > 0):
         raise DataError(
@@ -535,7 +524,7 @@ def simulate_readout_learning_sessions(
     stream = rng.standard_normal((int(np.ceil(n_train[-1])), modes.size))
 
     errors = np.ones(n_sessions)
-    with _single_threaded_blas():
+    with single_threaded_blas():
         for session, count in enumerate(n_train.astype(int)):
             if count == 0:
                 continue
@@ -552,19 +541,10 @@ def simulate_readout_learning_sessions(
     responses = (probe * np.sqrt(eta)) @ mixing  # condition kernel R R^T / n ~ sum_k eta_k z_k z_k'
     kernel = responses @ responses.T / n_neurons
     behavior = chance + (ceiling - chance) * (1.0 - np.clip(errors, 0.0, 1.0))
-    recordings = [
-        make_recording(
-            responses,
-            n_trials=n_trials,
-            noise_sd=noise_sd,
-            target=labels,
-            behavior=behavior[s],
-            session_id=f"session-{s:02d}",
-            session_start_time=_session_start(s),
-            rng=rng,
-        )
-        for s in range(n_sessions)
-    ]
+    tree = _record_checkpoints(
+        np.broadcast_to(responses, (n_sessions, *responses.shape)), session_ids=_session_ids(n_sessions),
+        n_trials=n_trials, noise_sd=noise_sd, target=labels, behavior=behavior, rng=rng,
+    )
     truth = SimulatedLearning(
         model="kernel-learning-curve",
         parameters={"eigen_decay": float(eigen_decay), "target_decay": float(target_decay), "noise": 0.0,
@@ -579,12 +559,12 @@ def simulate_readout_learning_sessions(
         generalization_error=errors,
         extra={"n_train": n_train},
     )
-    return make_session_tree(recordings), truth
+    return tree, truth
 
 
 def _simulate_sessions(*, model, parameters, training_time, richness, init_scale, n_conditions, n_neurons,
                        n_trials, noise_sd, input_dim, n_hidden, chance, ceiling, rng, readout_scale=None):
-    from neurolearn.simulate.recording import make_recording, make_session_tree
+    from neurolearn.simulate.recording import _record_checkpoints
 
     if n_neurons > n_hidden:
         raise DataError(f"{model} simulation: expected n_neurons <= n_hidden={n_hidden}, found {n_neurons}")
@@ -601,19 +581,10 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
     behavior = chance + (ceiling - chance) * (1.0 - np.clip(run.error, 0.0, 1.0))
     responses = run.condition_responses(inputs)
     kernels = responses @ responses.transpose(0, 2, 1) / n_neurons
-    recordings = [
-        make_recording(
-            responses[s],
-            n_trials=n_trials,
-            noise_sd=noise_sd,
-            target=labels,
-            behavior=behavior[s],
-            session_id=f"session-{s:02d}",
-            session_start_time=_session_start(s),
-            rng=rng,
-        )
-        for s in range(training_time.size)
-    ]
+    tree = _record_checkpoints(
+        responses, session_ids=_session_ids(training_time.size), n_trials=n_trials, noise_sd=noise_sd,
+        target=labels, behavior=behavior, rng=rng,
+    )
     truth = SimulatedLearning(
         model=model,
         parameters=parameters,
@@ -626,12 +597,11 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
         labels=labels,
         run=run,
     )
-    return make_session_tree(recordings), truth
+    return tree, truth
 
 
-def _session_start(session: int) -> str:
-    """One session a day from 1 January 2026, 09:00 (ISO 8601)."""
-    return (datetime(2026, 1, 1, 9) + timedelta(days=int(session))).isoformat()
+def _session_ids(n_sessions: int) -> list[str]:
+    return [f"session-{s:02d}" for s in range(n_sessions)]
 
 
 def _centred_alignment(kernel, labels):
