@@ -183,12 +183,31 @@ def lazy_rich_statistics(time, gamma0, d_eff, chance, ceiling) -> dict:
     if not d_eff >= 1.0:
         raise FitError(f"lazy-rich model: expected d_eff >= 1, found {d_eff!r}")
     residual = task_residual(time, gamma0)
-    k = hidden_kernel_eigenvalue(residual, gamma0)
+    return _hidden_layer_observables(hidden_kernel_eigenvalue(residual, gamma0), residual, d_eff, chance, ceiling)
+
+
+def _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling) -> dict:
+    """What a recording of the hidden layer measures, given its kernel and the network's task residual.
+
+    ``task_eigenvalue`` is the hidden kernel's eigenvalue along the task relative to its isotropic part
+    (``K`` in the module docstring), on a probe set spanning ``d_eff`` whitened, centred input dimensions with
+    labels along the task; ``residual`` is ``Delta / y``. The "silent-alignment" model shares these links.
+    """
+    k = task_eigenvalue
     return {
         "task_alignment": k / np.sqrt(k * k + (d_eff - 1.0)),
         "kernel_change": (k - 1.0) / np.sqrt(d_eff),
         "behavior": chance + (ceiling - chance) * (1.0 - residual * residual),
     }
+
+
+# Parameters of the probe set and of the behaviour link, shared with the "silent-alignment" model
+_LINK_PARAMETERS = (
+    Parameter("d_eff", 20.0, (1.0, 1000.0),
+              "effective number of whitened input dimensions spanned by the probe conditions", log_scale=True),
+    Parameter("chance", 0.5, (0.0, 1.0), "behaviour before learning (fraction correct at chance)"),
+    Parameter("ceiling", 1.0, (0.0, 1.0), "behaviour once the task is learned (fraction correct)"),
+)
 
 
 LAZY_RICH = _register(
@@ -212,11 +231,7 @@ LAZY_RICH = _register(
         parameters=(
             Parameter("gamma0", 1.0, (1e-3, 100.0),
                       "richness gamma0 y of feature learning (y = 1), dimensionless", log_scale=True),
-            Parameter("d_eff", 20.0, (1.0, 1000.0),
-                      "effective number of whitened input dimensions spanned by the probe conditions",
-                      log_scale=True),
-            Parameter("chance", 0.5, (0.0, 1.0), "behaviour before learning (fraction correct at chance)"),
-            Parameter("ceiling", 1.0, (0.0, 1.0), "behaviour once the task is learned (fraction correct)"),
+            *_LINK_PARAMETERS,
         ),
         observables=("task_alignment", "kernel_change", "behavior"),
         function=lazy_rich_statistics,

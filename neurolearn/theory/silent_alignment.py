@@ -69,7 +69,7 @@ import numpy as np
 from neurolearn.errors import FitError
 from neurolearn.theory import _register
 from neurolearn.theory.base import Model, Parameter
-from neurolearn.theory.lazy_rich import learned_amplitude
+from neurolearn.theory.lazy_rich import _LINK_PARAMETERS, _hidden_layer_observables, learned_amplitude
 
 __all__ = [
     "SILENT_ALIGNMENT",
@@ -140,11 +140,7 @@ def silent_alignment_statistics(time, init_variance, hidden_share, d_eff, chance
     # the hidden kernel's task eigenvalue relative to its isotropic part sigma_w^2 = hidden_share * rho:
     # [sqrt(u^2 + rho^2) - (1 - q) rho] / (q rho) = [sqrt(1 + (u/rho)^2) - 1 + q] / q
     relative = (np.sqrt(1.0 + (u / init_variance) ** 2) - 1.0 + hidden_share) / hidden_share
-    return {
-        "task_alignment": relative / np.sqrt(relative * relative + (d_eff - 1.0)),
-        "kernel_change": (relative - 1.0) / np.sqrt(d_eff),
-        "behavior": chance + (ceiling - chance) * (1.0 - (1.0 - u) ** 2),
-    }
+    return _hidden_layer_observables(relative, 1.0 - u, d_eff, chance, ceiling)
 
 
 SILENT_ALIGNMENT = _register(
@@ -175,11 +171,7 @@ SILENT_ALIGNMENT = _register(
                       log_scale=True),
             Parameter("hidden_share", 1.0, (0.05, 1.95),
                       "first-layer share of the initial variance, sigma_w^2 / rho (1: balanced layers)"),
-            Parameter("d_eff", 20.0, (1.0, 1000.0),
-                      "effective number of whitened input dimensions spanned by the probe conditions",
-                      log_scale=True),
-            Parameter("chance", 0.5, (0.0, 1.0), "behaviour before learning (fraction correct at chance)"),
-            Parameter("ceiling", 1.0, (0.0, 1.0), "behaviour once the task is learned (fraction correct)"),
+            *_LINK_PARAMETERS,
         ),
         observables=("task_alignment", "kernel_change", "behavior"),
         function=silent_alignment_statistics,
