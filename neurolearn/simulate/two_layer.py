@@ -382,15 +382,8 @@ def simulate_lazy_rich_sessions(
         training_time=session_interval * np.arange(n_sessions),
         richness=float(gamma0),
         init_scale=1.0,
-        n_conditions=n_conditions,
-        n_neurons=n_neurons,
-        n_trials=n_trials,
-        noise_sd=noise_sd,
-        input_dim=input_dim,
-        n_hidden=n_hidden,
-        chance=chance,
-        ceiling=ceiling,
-        rng=rng,
+        n_conditions=n_conditions, n_neurons=n_neurons, n_trials=n_trials, noise_sd=noise_sd, input_dim=input_dim,
+        n_hidden=n_hidden, chance=chance, ceiling=ceiling, rng=rng,
     )
 
 
@@ -454,15 +447,8 @@ def simulate_silent_alignment_sessions(
         richness=1.0,
         init_scale=float(np.sqrt(hidden_variance)),
         readout_scale=float(np.sqrt((2.0 - hidden_share) * init_variance)),
-        n_conditions=n_conditions,
-        n_neurons=n_neurons,
-        n_trials=n_trials,
-        noise_sd=noise_sd,
-        input_dim=input_dim,
-        n_hidden=n_hidden,
-        chance=chance,
-        ceiling=ceiling,
-        rng=rng,
+        n_conditions=n_conditions, n_neurons=n_neurons, n_trials=n_trials, noise_sd=noise_sd, input_dim=input_dim,
+        n_hidden=n_hidden, chance=chance, ceiling=ceiling, rng=rng,
     )
 
 
@@ -540,7 +526,7 @@ def simulate_readout_learning_sessions(
     mixing = rng.standard_normal((modes.size, n_neurons))
     responses = (probe * np.sqrt(eta)) @ mixing  # condition kernel R R^T / n ~ sum_k eta_k z_k z_k'
     kernel = responses @ responses.T / n_neurons
-    behavior = chance + (ceiling - chance) * (1.0 - np.clip(errors, 0.0, 1.0))
+    behavior = _behavior(errors, chance, ceiling)
     tree = _record_checkpoints(
         np.broadcast_to(responses, (n_sessions, *responses.shape)), session_ids=_session_ids(n_sessions),
         n_trials=n_trials, noise_sd=noise_sd, target=labels, behavior=behavior, rng=rng,
@@ -578,7 +564,7 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
         training_time, richness=richness, init_scale=init_scale, input_dim=input_dim, n_hidden=n_hidden,
         n_recorded=n_neurons, readout_scale=readout_scale, rng=rng,
     )
-    behavior = chance + (ceiling - chance) * (1.0 - np.clip(run.error, 0.0, 1.0))
+    behavior = _behavior(run.error, chance, ceiling)
     responses = run.condition_responses(inputs)
     kernels = responses @ responses.transpose(0, 2, 1) / n_neurons
     tree = _record_checkpoints(
@@ -598,6 +584,11 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
         run=run,
     )
     return tree, truth
+
+
+def _behavior(error, chance, ceiling):
+    """Probability of a correct trial, ``chance + (ceiling - chance)(1 - min(error, 1))``: the models' link."""
+    return chance + (ceiling - chance) * (1.0 - np.clip(error, 0.0, 1.0))
 
 
 def _session_ids(n_sessions: int) -> list[str]:
