@@ -152,13 +152,12 @@ def train_grokking(
     M0 = W0.T @ W0 / N
     f0 = _network(X @ W0.T, alpha, epsilon)
     step_size = learning_rate * N / alpha**2
-    record = {"steps": [], "train": [], "test": [], "align": [], "probe": []}
+    record = {"train": [], "test": [], "align": [], "probe": []}
     bb = np.outer(beta, beta)
     for step in range(n_steps + 1):
-        H, residual, grad = _loss_terms(W, X, y, f0, alpha, epsilon)
+        _, residual, grad = _loss_terms(W, X, y, f0, alpha, epsilon)
         if step % checkpoint_every == 0:
             dM = W.T @ W / N - M0
-            record["steps"].append(step)
             record["train"].append(float(np.mean(residual**2)))
             record["test"].append(summary_test_loss((W - W0).mean(axis=0), dM, beta, alpha, epsilon))
             cosine = np.sum(dM * bb) / (np.linalg.norm(dM) * np.linalg.norm(bb) + 1e-300)
@@ -168,7 +167,7 @@ def train_grokking(
             break
         W -= step_size * grad
     return GrokkingTraining(
-        steps=np.asarray(record["steps"]),
+        steps=np.arange(0, n_steps + 1, checkpoint_every),
         train_loss=np.asarray(record["train"]),
         test_loss=np.asarray(record["test"]),
         initial_loss=0.75 * float(beta @ beta) ** 2 / D**2,

@@ -140,12 +140,6 @@ def train_two_layer(
     for step in range(last + 1):
         Htr = Xtr @ W.T / np.sqrt(D)
         f = Htr @ a / np.sqrt(N)
-        if loss == "logistic":
-            value = np.mean(np.logaddexp(0.0, -ytr * f))
-            dloss_df = -ytr * _sigmoid(-ytr * f) / n_train
-        else:
-            value = 0.5 * np.mean((f - ytr) ** 2)
-            dloss_df = (f - ytr) / n_train
         if step in wanted:
             H = X @ W.T / np.sqrt(D)
             f_all = H @ a / np.sqrt(N)
@@ -153,13 +147,17 @@ def train_two_layer(
             record["train_acc"].append(float(np.mean(np.sign(f_all[is_train]) == y[is_train])))
             held_correct = np.sign(f_all[~is_train]) == y[~is_train]
             record["held_acc"].append(float(np.mean(held_correct)) if n_heldout else np.nan)
-            record["loss"].append(float(value))
+            if loss == "logistic":
+                record["loss"].append(float(np.mean(np.logaddexp(0.0, -ytr * f))))
+            else:
+                record["loss"].append(float(0.5 * np.mean((f - ytr) ** 2)))
             record["margin"].append(float(np.min(ytr * (Xtr @ predictor)) / np.linalg.norm(predictor)))
             record["norm"].append(float(np.linalg.norm(predictor) / np.sqrt(N * D)))
             record["hidden"].append(H)
             record["output"].append(f_all)
         if step == last:
             break
+        dloss_df = (-ytr * _sigmoid(-ytr * f) if loss == "logistic" else f - ytr) / n_train
         grad_a = Htr.T @ dloss_df / np.sqrt(N)
         grad_W = np.outer(a, dloss_df @ Xtr) / np.sqrt(N * D)
         a -= learning_rate * grad_a
@@ -255,7 +253,8 @@ def simulate_overtraining_sessions(
             "weight_norm": run.weight_norm,
             "train_loss": run.train_loss,
         },
-        {"loss": loss, "dim": dim, "width": width, "n_train": n_train, "n_heldout": n_heldout, "lapse": lapse},
+        {"loss": loss, "dim": dim, "width": width, "n_train": n_train, "n_heldout": n_heldout,
+         "lapse": lapse},
     )
     return tree, truth
 

@@ -76,7 +76,9 @@ def make_recording(
     rng = np.random.default_rng(rng)
     means = np.asarray(condition_responses, dtype=float)
     if means.ndim != 2:
-        raise DataError(f"expected condition_responses of shape (conditions, neurons), found shape {means.shape}")
+        raise DataError(
+            f"expected condition_responses of shape (conditions, neurons), found shape {means.shape}"
+        )
     if n_trials < 1:
         raise DataError(f"expected n_trials >= 1, found {n_trials}")
     n_conditions, n_neurons = means.shape

@@ -178,20 +178,20 @@ def train_integrator(
     initial_loss = 0.5 * float(target @ target)
     store = {"W": [], "u": [], "v": [], "loss": [], "outlier": []}
     wanted = set(checkpoints.tolist())
+    impulse = np.zeros((1, horizon))
+    impulse[0, 0] = 1.0
     for step in range(n_steps + 1):
         if step in wanted:
             kernel = impulse_response(W, u, v, horizon)
             store["W"].append(W.copy())
             store["u"].append(u.copy())
             store["v"].append(v.copy())
-            store["loss"].append(0.5 * float(np.sum((kernel - target) ** 2)))
+            store["loss"].append(integrator_loss(kernel, rho_star))
             store["outlier"].append(float(np.max(np.abs(np.linalg.eigvals(W)))))
         if step == n_steps:
             break
         if input == "impulse":
-            x = np.zeros((1, horizon))
-            x[0, 0] = 1.0
-            gW, gu, gv = _bptt_gradient(W, u, v, x, target[None, :], first_scored=0)
+            gW, gu, gv = _bptt_gradient(W, u, v, impulse, target[None, :], first_scored=0)
         else:
             x = rng.standard_normal((batch_size, 2 * horizon))
             # the target output is the target filter applied to the input (causal convolution)

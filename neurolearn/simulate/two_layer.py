@@ -235,7 +235,7 @@ def train_two_layer_linear(
     # thousands of small matrix-vector products: BLAS threads only add contention (20x slower on a busy
     # machine)
     with single_threaded_blas():
-        _integrate(flow, state, times, max_step, summaries, recorded_weights, recorded, scale, target, y)
+        _integrate(flow, state, times, max_step, summaries, recorded_weights, recorded, scale, target)
     return LinearNetworkRun(
         times=times,
         residual=summaries["residual"],
@@ -252,9 +252,10 @@ def train_two_layer_linear(
     )
 
 
-def _integrate(flow, state, times, max_step, summaries, recorded_weights, recorded, scale, target, y):
+def _integrate(flow, state, times, max_step, summaries, recorded_weights, recorded, scale, target):
     """Classical RK4 through the checkpoints, summarising the network at each (fills the arrays in place)."""
     n_hidden, input_dim = state.shape[0], state.shape[1] - 1
+    y = target[0]
     now = 0.0
     for index, checkpoint in enumerate(times):
         n_steps = int(np.ceil((checkpoint - now) / max_step)) if checkpoint > now else 0
@@ -382,8 +383,8 @@ def simulate_lazy_rich_sessions(
         training_time=session_interval * np.arange(n_sessions),
         richness=float(gamma0),
         init_scale=1.0,
-        n_conditions=n_conditions, n_neurons=n_neurons, n_trials=n_trials, noise_sd=noise_sd, input_dim=input_dim,
-        n_hidden=n_hidden, chance=chance, ceiling=ceiling, rng=rng,
+        n_conditions=n_conditions, n_neurons=n_neurons, n_trials=n_trials, noise_sd=noise_sd,
+        input_dim=input_dim, n_hidden=n_hidden, chance=chance, ceiling=ceiling, rng=rng,
     )
 
 
@@ -447,8 +448,8 @@ def simulate_silent_alignment_sessions(
         richness=1.0,
         init_scale=float(np.sqrt(hidden_variance)),
         readout_scale=float(np.sqrt((2.0 - hidden_share) * init_variance)),
-        n_conditions=n_conditions, n_neurons=n_neurons, n_trials=n_trials, noise_sd=noise_sd, input_dim=input_dim,
-        n_hidden=n_hidden, chance=chance, ceiling=ceiling, rng=rng,
+        n_conditions=n_conditions, n_neurons=n_neurons, n_trials=n_trials, noise_sd=noise_sd,
+        input_dim=input_dim, n_hidden=n_hidden, chance=chance, ceiling=ceiling, rng=rng,
     )
 
 
@@ -587,7 +588,7 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
 
 
 def _behavior(error, chance, ceiling):
-    """Probability of a correct trial, ``chance + (ceiling - chance)(1 - min(error, 1))``: the models' link."""
+    """Probability correct, ``chance + (ceiling - chance)(1 - min(error, 1))``: the models' behaviour link."""
     return chance + (ceiling - chance) * (1.0 - np.clip(error, 0.0, 1.0))
 
 

@@ -183,7 +183,8 @@ def lazy_rich_statistics(time, gamma0, d_eff, chance, ceiling) -> dict:
     if not d_eff >= 1.0:
         raise FitError(f"lazy-rich model: expected d_eff >= 1, found {d_eff!r}")
     residual = task_residual(time, gamma0)
-    return _hidden_layer_observables(hidden_kernel_eigenvalue(residual, gamma0), residual, d_eff, chance, ceiling)
+    task_eigenvalue = hidden_kernel_eigenvalue(residual, gamma0)
+    return _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling)
 
 
 def _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling) -> dict:
@@ -204,7 +205,8 @@ def _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling)
 # Parameters of the probe set and of the behaviour link, shared with the "silent-alignment" model
 _LINK_PARAMETERS = (
     Parameter("d_eff", 20.0, (1.0, 1000.0),
-              "effective number of whitened input dimensions spanned by the probe conditions", log_scale=True),
+              "effective number of whitened input dimensions spanned by the probe conditions",
+              log_scale=True),
     Parameter("chance", 0.5, (0.0, 1.0), "behaviour before learning (fraction correct at chance)"),
     Parameter("ceiling", 1.0, (0.0, 1.0), "behaviour once the task is learned (fraction correct)"),
 )

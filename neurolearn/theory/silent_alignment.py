@@ -19,8 +19,8 @@ has ``a . v = 0``, hence ``P(0) = Q(0) = rho / 2`` and ``P Q = rho^2 / 4``. Ther
 which depends on the initial scale only through ``rho``. The hidden kernel ``M = (1/N) sum_i w_i w_i^T`` has
 eigenvalue ``|v|^2 / N = P + Q - (sigma_a^2 - sigma_w^2) / 2 = sqrt(u^2 + rho^2) - (1 - q) rho`` along the
 task (it grows with ``u``) while every orthogonal direction keeps its initial ``sigma_w^2 = q rho`` (the
-isotropic part). For ``rho << s``, ``Q`` dies out, ``u ~ P`` and ``dP/dt = 2P (s - P)`` gives the classic sigmoid
-(Saxe, McClelland & Ganguli 2014)::
+isotropic part). For ``rho << s``, ``Q`` dies out, ``u ~ P`` and ``dP/dt = 2P (s - P)`` gives the classic
+sigmoid (Saxe, McClelland & Ganguli 2014)::
 
     u(t) = s e^{2st} / (e^{2st} - 1 + s/u0),    u0 = rho / 2,
 
