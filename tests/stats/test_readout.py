@@ -66,6 +66,17 @@ def test_decoder_accuracy_chance_is_majority_rate_and_no_signal_reads_chance(rng
     assert float(ds["decoder_accuracy"]) < 0.75 + 0.15
 
 
+def test_accuracy_at_ceiling_keeps_a_binomial_standard_error():
+    labels = np.repeat([1, -1], 20)
+    rec = make_recording(np.c_[10.0 * labels, np.zeros(40)], n_trials=2, noise_sd=0.1, target=labels, rng=0)
+    ds = decoder_accuracy(rec, random_state=0, n_boot=100)
+    assert float(ds["decoder_accuracy"]) == 1.0
+    # Agresti-Coull: p~ = 82/84 at 80 of 80 correct
+    assert float(ds["decoder_accuracy_se"]) == pytest.approx(np.sqrt(82 / 84 * 2 / 84 / 84), rel=1e-9)
+    lo, hi = ds["decoder_accuracy_ci"].values
+    assert lo < 1.0 and hi == 1.0
+
+
 def test_heldout_accuracy_separates_memorised_from_generalising_codes(rng):
     n_cond, n_trials = 40, 6
     labels = np.repeat([1, -1], n_cond // 2)
