@@ -30,6 +30,9 @@ _LAZY = {
     "fit": "neurolearn.fit",
     "compare": "neurolearn.fit",
     "FitResult": "neurolearn.fit",
+    "cross_validate": "neurolearn.fit",
+    "simulate_statistics": "neurolearn.fit",
+    "recovery_study": "neurolearn.fit",
 }
 _SUBMODULES = {"io", "stats", "theory", "simulate", "fit", "plot", "data", "cli", "report"}
 

@@ -36,12 +36,10 @@ def get_model(name_or_model) -> Model:
     return MODELS[name_or_model]
 
 
-# Model modules (one per model) are imported here so that they register themselves.
-# Each helper adds its line as its module lands, e.g.:
-# from neurolearn.theory import lazy_rich  # noqa: E402,F401
+# Model modules (one per model) register themselves on import.
+from neurolearn.theory import grokking  # noqa: E402,F401
 from neurolearn.theory import integrator  # noqa: E402,F401
 from neurolearn.theory import lazy_rich  # noqa: E402,F401
-from neurolearn.theory import grokking  # noqa: E402,F401
-from neurolearn.theory import silent_alignment  # noqa: E402,F401
-from neurolearn.theory import overtraining  # noqa: E402,F401
 from neurolearn.theory import learning_curve  # noqa: E402,F401
+from neurolearn.theory import overtraining  # noqa: E402,F401
+from neurolearn.theory import silent_alignment  # noqa: E402,F401
