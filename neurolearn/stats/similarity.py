@@ -149,7 +149,8 @@ def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estim
 
     Uncentred kernels (THEORY.md). Bias handling (``"unbiased"``): ‖Φ_t - Φ_ref‖² is expanded into
     ‖Φ_t‖² + ‖Φ_ref‖² - 2⟨Φ_t, Φ_ref⟩, each estimated without bias (U-statistics over distinct neurons of
-    trial-noise-corrected per-neuron kernels, i.e. the split-kernel correction), then clipped at 0. The
+    trial-noise-corrected per-neuron kernels, i.e. the split-kernel correction), and the root is signed
+    (sign(s)·√|s|), so an unchanged population reads 0 on average and may read slightly negative. The
     plug-in reads > 0 between two recordings of an unchanged population.
 
     Examples
@@ -376,7 +377,9 @@ def change_from_terms(pairs: dict, reference: int):
     """Relative kernel change from a reference session (and replicates) from uncentred terms.
 
     The squared relative change (‖Φ_t‖² + ‖Φ_0‖² - 2⟨Φ_t, Φ_0⟩)/‖Φ_0‖² is jackknife-corrected (unbiased terms)
-    before the square root; negative values (no detectable change) are clipped to 0.
+    before the square root. The root is signed, sign(s)·√|s|: an unchanged population gives an estimate of
+    the squared change that falls below zero about half the time, and clipping those to 0 would read a
+    positive change (about one SE) where there is none — exactly the lazy-learning null a fit must see.
     """
     def squared_change(cross, self_t, self_ref):
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -392,14 +395,18 @@ def change_from_terms(pairs: dict, reference: int):
         args = (pairs["cross"][t, reference], pairs["self"][t], pairs["self"][reference])
         squared[t] = squared_change(*args)
         bias[t] = _pair_jackknife(squared_change, args, pairs, t, reference, self_index=(1, 2))
-    value = np.sqrt(np.clip(squared - bias, 0.0, None))
+    value = _signed_root(squared - bias)
     if pairs["self_boot"] is None:
         return value, None
     self_boot = pairs["self_boot"]
     replicates = squared_change(pairs["cross_boot"][:, :, reference], self_boot, self_boot[:, [reference]]) - bias
-    replicates = np.sqrt(np.clip(replicates, 0.0, None))
+    replicates = _signed_root(replicates)
     replicates[:, reference] = 0.0
     return value, replicates
+
+
+def _signed_root(squared):
+    return np.sign(squared) * np.sqrt(np.abs(squared))
 
 
 def _pair_jackknife(function, args, pairs, a, b, *, self_index):

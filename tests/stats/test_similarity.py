@@ -196,3 +196,19 @@ def test_undefined_similarity_warns(rng):
     with pytest.warns(UserWarning, match="squared kernel norm is <= 0"):
         values = kernel_similarity(recs)["kernel_similarity"].values
     assert np.isnan(values[0, 1]) and np.isnan(values[1, 0]) and np.isnan(np.diag(values)).any()
+
+
+def test_kernel_change_of_an_unchanged_population_averages_zero():
+    # two recordings of the same condition means: the true change is 0; a clipped root would read about
+    # +1 SE on average, the signed root is centred
+    rng = np.random.default_rng(11)
+    means = rng.standard_normal((8, 60))
+    values = []
+    for rep in range(40):
+        recs = [make_recording(means, n_trials=3, noise_sd=1.0, session_id=f"d{d}", rng=100 * rep + d)
+                for d in range(2)]
+        values.append(float(kernel_change(recs)["kernel_change"].sel(session="d1")))
+    values = np.array(values)
+    assert abs(values.mean()) < 3 * values.std(ddof=1) / np.sqrt(values.size)
+    clipped = np.sign(values) * np.maximum(values, 0.0)
+    assert clipped.mean() > 3 * clipped.std(ddof=1) / np.sqrt(values.size)  # what clipping would have read
