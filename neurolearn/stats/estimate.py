@@ -13,7 +13,7 @@ import xarray as xr
 
 from neurolearn.data import CI_BOUND, ci_name, se_name
 
-__all__ = ["estimate_dataset", "bootstrap_interval"]
+__all__ = ["estimate_dataset", "bootstrap_interval", "agresti_coull_se"]
 
 
 def estimate_dataset(name, value, se=np.nan, ci=(np.nan, np.nan), *, chance=None, level=0.95, **attrs) -> xr.Dataset:
@@ -56,3 +56,18 @@ def bootstrap_interval(point: float, samples, level: float = 0.95) -> tuple[floa
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(samples, [alpha, 1.0 - alpha])
     return float(samples.std(ddof=1)), (float(lo), float(hi))
+
+
+def agresti_coull_se(successes, n) -> float:
+    """Agresti-Coull binomial standard error, (k+2)/(n+4) in place of k/n.
+
+    Used as a floor under the SE of a proportion: at 0 or 100% correct the plain binomial SE and every
+    bootstrap resample read 0, and a fit would then weight that session infinitely.
+
+    Examples
+    --------
+    >>> round(agresti_coull_se(20, 20), 4)
+    0.0564
+    """
+    shrunk = (float(successes) + 2.0) / (n + 4.0)
+    return float(np.sqrt(shrunk * (1.0 - shrunk) / (n + 4.0)))

@@ -24,7 +24,7 @@ from scipy.stats import norm
 
 from neurolearn.data import NEURON, SESSION, TRIAL, validate_recording
 from neurolearn.errors import DataError
-from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
+from neurolearn.stats.estimate import agresti_coull_se, bootstrap_interval, estimate_dataset
 
 __all__ = [
     "decoder_accuracy",
@@ -403,7 +403,7 @@ def flip_fraction(
         rng = np.random.default_rng(random_state)
         draws = rng.integers(0, b.size, size=(n_boot, b.size))
         boot_se, _ = bootstrap_interval(value, to_right[draws].mean(axis=1), level)
-        se, ci = _cv_interval(value, max(boot_se, _agresti_coull_se(to_right.sum(), b.size)), np.array([]),
+        se, ci = _cv_interval(value, max(boot_se, agresti_coull_se(to_right.sum(), b.size)), np.array([]),
                               level, bounds=(0.0, 1.0))
     ds = estimate_dataset(
         "flip_fraction", value, se, ci, level=level, estimator="sign change of signed distances, wrong->right",
@@ -812,15 +812,10 @@ def _accuracy_estimate(name, correct, fold_of, clusters, trials, n_boot, rng, le
         fold_values = np.array([correct[fold_of == k].mean() for k in folds])
         # At 0 or 100% correct every resample agrees and the SE would read 0; the Agresti-Coull binomial SE,
         # (k+2)/(n+4) in place of k/n, keeps a floor there (n trials, as if independent).
-        floor = _agresti_coull_se(correct.sum(), correct.size)
+        floor = agresti_coull_se(correct.sum(), correct.size)
         se, ci = _cv_interval(value, max(boot_se, floor), fold_values, level, bounds=(0.0, 1.0))
     return estimate_dataset(name, value, se, ci, chance=chance, level=level, n_boot=n_boot,
                             chance_level="majority-class rate", **attrs)
-
-
-def _agresti_coull_se(successes, n):
-    shrunk = (float(successes) + 2.0) / (n + 4.0)
-    return float(np.sqrt(shrunk * (1.0 - shrunk) / (n + 4.0)))
 
 
 def _cv_interval(value, boot_se, fold_values, level, bounds=(-np.inf, np.inf)):

@@ -31,7 +31,7 @@ from neurolearn.stats.alignment import (
     difficulty_with_replicates,
 )
 from neurolearn.stats.dimensionality import participation_with_replicates
-from neurolearn.stats.estimate import bootstrap_interval
+from neurolearn.stats.estimate import agresti_coull_se, bootstrap_interval
 from neurolearn.stats.kernels import common_conditions, condition_statistics, session_bootstrap_weights
 from neurolearn.stats.similarity import (
     as_recording_dict,
@@ -228,6 +228,9 @@ def summarize(
 def behavior_estimate(recording: xr.DataArray, behavior: str = "correct", level: float = 0.95):
     """Fraction correct, binomial standard error and Wilson score interval from a 0/1 trial coord.
 
+    The SE is the binomial √(p(1-p)/n) with the Agresti-Coull SE as a floor, so a session at 100% correct
+    (common once behaviour saturates) keeps a positive SE instead of an infinite fitting weight.
+
     Examples
     --------
     >>> import numpy as np, xarray as xr
@@ -256,7 +259,8 @@ def behavior_estimate(recording: xr.DataArray, behavior: str = "correct", level:
     z = norm.ppf(0.5 + level / 2)
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return p, float(np.sqrt(p * (1 - p) / n)), (float(centre - half), float(centre + half))
+    se = max(float(np.sqrt(p * (1 - p) / n)), agresti_coull_se(values.sum(), n))
+    return p, se, (float(centre - half), float(centre + half))
 
 
 def _with_blas_threads(function, limit, *args):

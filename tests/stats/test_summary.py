@@ -211,3 +211,13 @@ def test_input_coord_is_regressed_out_of_the_dynamics_statistics():
                                atol=0.03)
     with pytest.raises(DataError, match="coord 'velocity'"):
         summarize(tree, input="velocity", **kwargs)
+
+
+def test_behaviour_at_ceiling_keeps_a_positive_standard_error():
+    # 20 of 20 correct: the binomial SE reads 0; the Agresti-Coull floor sqrt(p(1-p)/(n+4)) with
+    # p = 22/24 keeps the session's fitting weight finite
+    rec = xr.DataArray(np.zeros((20, 1)), dims=("trial", "neuron"), coords={"correct": ("trial", [True] * 20)})
+    value, se, (lo, hi) = behavior_estimate(rec)
+    assert value == 1.0
+    assert se == pytest.approx(np.sqrt((22 / 24) * (2 / 24) / 24))
+    assert lo < 1.0 and hi == pytest.approx(1.0)
