@@ -535,7 +535,6 @@ class _DynamicsFit:
         self.trial_gram = np.einsum("tif,tig->tfg", design, design)
         self.trial_cross = np.einsum("tif,tig->tfg", design, following)
         self.gram, self.cross = self.trial_gram.sum(0), self.trial_cross.sum(0)
-        n_features = design.shape[2]
         # Each coefficient is shrunk relative to its own feature's sum of squares (ridge on standardised
         # features), so that inputs and components of different scale are penalised alike.
         penalty = ridge * np.diag(self.gram).copy()

@@ -217,7 +217,6 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     basis = vectors[:, :n_ritz]
     projected = basis.T @ stats.means  # (n_ritz, N)
     noise = stats.sem2 if estimator == "unbiased" else np.zeros_like(stats.sem2)
-    basis_sq = basis * basis
     label_proj = basis.T @ labels
     replicates = np.empty((weights.shape[0], 2))
     scale = stats.n_neurons * n_cond
