@@ -269,7 +269,14 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
 
     data = np.stack([np.asarray(stats[name].values, dtype=float) for name in chosen])
     se = np.stack([_standard_errors(stats, name, model, se_floor) for name in chosen])
-    mask = np.isfinite(data)
+    # an infinite SE (a bootstrap that found the statistic unbounded, e.g. a timescale near an eigenvalue of 1)
+    # carries no information: that value is left out of the fit, and the user is told which
+    uninformative = np.isfinite(data) & np.isposinf(se)
+    if uninformative.any():
+        left_out = {name: _where(stats, row) for name, row in zip(chosen, uninformative) if row.any()}
+        warnings.warn(f"fit of model {model.name!r}: values with an infinite standard error left out: {left_out}",
+                      FitWarning, stacklevel=3)
+    mask = np.isfinite(data) & ~uninformative
     free = _free_parameters(model, fixed, session_time)
     n_obs = int(mask.sum())
     if n_obs <= len(free):
@@ -333,7 +340,7 @@ def _standard_errors(stats, name, model, se_floor):
     values = np.asarray(stats[name].values, dtype=float)
     se = np.asarray(stats[key].values, dtype=float).copy()
     used = np.isfinite(values)
-    bad_nan = used & ~np.isfinite(se)
+    bad_nan = used & np.isnan(se)
     if bad_nan.any():
         raise FitError(
             f"fit of model {model.name!r}: statistic {name!r} has finite values with non-finite {key!r} at "

@@ -62,6 +62,18 @@ def test_nonpositive_standard_errors_are_refused_or_floored_as_documented(line):
         build_problem(stats, line, se_floor="min")
 
 
+def test_values_with_an_infinite_standard_error_are_left_out_with_a_warning(line):
+    # an infinite SE is no information: the fit equals the fit with that value absent
+    values = [0.0, 1.1, 2.0, 2.9, 4.2]
+    stats = statistics({"behavior": values}, {"behavior": [0.1, np.inf, 0.1, 0.1, 0.1]})
+    with pytest.warns(FitWarning, match=r"infinite standard error left out: \{'behavior': \['day1'\]\}"):
+        problem = build_problem(stats, line, fixed=CLOCK)
+    absent = build_problem(statistics({"behavior": [0.0, np.nan, 2.0, 2.9, 4.2]}, {"behavior": 0.1}), line,
+                           fixed=CLOCK)
+    assert problem.n_obs == absent.n_obs == 4
+    np.testing.assert_allclose(problem.residuals(problem.unit_default()), absent.residuals(absent.unit_default()))
+
+
 def test_nan_values_are_skipped_not_fitted(line):
     stats = statistics({"behavior": [0.0, np.nan, 2.0, 3.0, np.nan]}, {"behavior": 0.1})
     problem = build_problem(stats, line, fixed=CLOCK)
