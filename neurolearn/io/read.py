@@ -57,6 +57,7 @@ def read_nwb(
     *,
     rates: bool = False,
     nan_policy: str = "raise",
+    inputs=None,
 ) -> xr.DataArray:
     """Read one NWB session into a ``(trial, neuron)`` or ``(trial, neuron, time)`` DataArray.
 
@@ -93,6 +94,14 @@ def read_nwb(
     nan_policy : {"raise", "omit"}
         NaN samples of a trace inside a trial window: refuse (default) or leave them out of the window mean
         with a warning that says how many were left out.
+    inputs : str or sequence of str, optional
+        Paths of TimeSeries in the file that hold what each trial received (a stimulus, the input driving
+        the network: ``"stimulus/presentation/input"``). Each is read over the same trial windows and bins as
+        the neural data (window/bin means, like a trace source) and attached as a coord named after the
+        series' last path component: ``(trial, time)`` when ``bin_size`` is given, else ``(trial,)``
+        holding the window mean. :func:`neurolearn.summarize` regresses a ``(trial, time)`` coord called
+        ``input`` out of its linear-dynamics fit. A series must have one channel (1-D, or 2-D with one
+        column); the coord's attrs say which object it came from and its unit.
 
     Returns
     -------
@@ -106,7 +115,8 @@ def read_nwb(
     NWBError
         The file is missing, not HDF5, truncated, NWB 1.x, has no neural data or no such trials table, the
         window lies outside the recording, spike times are NaN, or a trace has NaN inside a window (with
-        ``nan_policy="raise"``). The message names the file. Spike times out of order within a unit (seen
+        ``nan_policy="raise"``), or an ``inputs`` path is not a TimeSeries of one channel, its samples do not
+        cover every window/bin, or its name clashes with a coord. The message names the file. Spike times out of order within a unit (seen
         in real DANDI files) are sorted in memory with a warning, since a count does not depend on order.
 
     Examples
@@ -136,6 +146,7 @@ def read_nwb(
                 _check_units_extent(span, plan)
             else:
                 values = plan.read(handle)
+            input_coords = _read_inputs(handle, plan, inputs)
         except NeurolearnError:
             raise
         except _LOW_LEVEL_ERRORS as error:
@@ -146,7 +157,7 @@ def read_nwb(
             ) from error
     if chunks is not None:
         values = plan.lazy(str(Path(label).resolve()), _parse_chunks(chunks, plan.shape[:2]))
-    return _assemble(values, plan, meta, label, window, bin_size)
+    return _assemble(values, plan, meta, label, window, bin_size, input_coords)
 
 
 # --- planning: everything but the bulk data ---------------------------------------------------------------
@@ -488,6 +499,51 @@ def _roi_ids(handle, group, n_channels) -> np.ndarray:
     return np.arange(n_channels)
 
 
+def _read_inputs(handle, plan: _Plan, inputs) -> dict:
+    """``inputs=`` of :func:`read_nwb`: each TimeSeries read over ``plan``'s windows/bins with the trace code.
+
+    Returns ``{name: (values (trial[, bin]), attrs)}``.
+    """
+    if inputs is None:
+        return {}
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs
+    try:
+        paths = [os.fspath(p) for p in paths]
+    except TypeError:
+        raise NWBError(
+            f"{plan.label}: expected inputs= a TimeSeries path or a list of them, found {inputs!r}"
+        ) from None
+    found = {}
+    for path in paths:
+        key = path.strip("/")
+        obj = handle.get(key) if key else None
+        if not is_timeseries(obj):
+            series = [p for p, _, _ in find_sources(handle).timeseries]
+            series += [p for p, _ in find_sources(handle).roi_series]
+            what = "nothing" if obj is None else f"a {neurodata_type(obj) or type(obj).__name__} without data"
+            raise NWBError(
+                f"{plan.label}: expected inputs= path {path!r} to be a TimeSeries, found {what}; "
+                f"TimeSeries in the file: {series or 'none'}"
+            )
+        name = key.rsplit("/", 1)[-1]
+        if name in found:
+            raise NWBError(
+                f"{plan.label}: expected inputs= series with distinct last path components, found {name!r} twice"
+            )
+        sub = _Plan(kind="series", object_path=key, label=plan.label, edges=plan.edges, centres=plan.centres,
+                    binned=plan.binned, neuron_ids=np.arange(0), nan_policy=plan.nan_policy, align=plan.align,
+                    bin_duration=plan.bin_duration)
+        _plan_series(handle, obj, sub)
+        if sub.neuron_ids.shape[0] != 1:
+            raise NWBError(
+                f"{plan.label}: expected inputs= series {path!r} to have one channel, found "
+                f"{sub.neuron_ids.shape[0]} (data shape {obj['data'].shape}); read it with source= instead"
+            )
+        values = sub.read(handle)[:, 0]  # (trial[, bin]) of the one channel
+        found[name] = (values, {"source_object": "/" + key, "units": sub.units})
+    return found
+
+
 # --- reading blocks ----------------------------------------------------------------------------------------
 
 
@@ -668,7 +724,7 @@ def _read_block_from_path(path: str, plan: _Plan, trials: slice, neurons: slice)
 # --- labelling --------------------------------------------------------------------------------------------
 
 
-def _assemble(values, plan: _Plan, meta: dict, label: str, window, bin_size) -> xr.DataArray:
+def _assemble(values, plan: _Plan, meta: dict, label: str, window, bin_size, input_coords=None) -> xr.DataArray:
     dims = ("trial", "neuron") + (("time",) if plan.binned else ())
     coords = {"trial": plan.trial_ids, "neuron": plan.neuron_ids}
     reserved = {"trial", "neuron", "time"}
@@ -679,6 +735,14 @@ def _assemble(values, plan: _Plan, meta: dict, label: str, window, bin_size) -> 
         coords[key] = ("neuron", column)
     if plan.binned:
         coords["time"] = plan.centres
+    for name, (values_in, coord_attrs) in (input_coords or {}).items():
+        if name in coords or name in reserved:
+            raise NWBError(
+                f"{label}: expected inputs= series whose names are not already coords, found {name!r} "
+                f"(from {coord_attrs['source_object']!r}) clashing with an existing coord"
+            )
+        dims_in = ("trial", "time") if plan.binned else ("trial",)
+        coords[name] = xr.Variable(dims_in, values_in, attrs=coord_attrs)
     attrs = {
         "session_id": meta["session_id"],
         "session_start_time": meta["session_start_time"],

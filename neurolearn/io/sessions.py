@@ -26,7 +26,7 @@ def read_sessions(paths_or_glob, **options) -> xr.DataTree:
         A glob pattern (``"data/day*.nwb"``), one path, or a list of paths.
     **options
         Passed unchanged to :func:`read_nwb` (``source``, ``trials``, ``align``, ``window``, ``bin_size``,
-        ``chunks``, ...).
+        ``chunks``, ``inputs``, ...).
 
     Returns
     -------

@@ -8,7 +8,10 @@ window (and bin size) returns the same values:
   may count them.
 * ``kind="ophys"``: a DfOverF ``RoiResponseSeries`` sampled at ``frame_rate`` (or with jittered
   ``timestamps``) whose frames in each window (or bin) vary around the value with zero mean, so the
-  window mean equals the value; frames between trials are noise.
+  window mean equals the value; frames between trials are noise. A time-resolved recording's ``(trial,
+  time)`` coord ``input`` (what drove each bin, see :mod:`neurolearn.simulate.rnn`) is also written, as the
+  TimeSeries ``/stimulus/presentation/input`` sampled at the trace's frames and held constant over each bin
+  (0 between trials), so ``read_nwb(..., inputs="stimulus/presentation/input")`` returns it per bin.
 
 Trials are laid end to end with gaps, aligned on ``start_time``; every other trial coord becomes a trials
 column, neuron ids become unit / ROI ids, and ``session_id`` / ``session_start_time`` come from the attrs.
@@ -56,7 +59,11 @@ def write_recording_nwb(
     path : str or path-like
         File to create (overwritten if it exists).
     kind : {"units", "ophys"}
-        Spike times in a Units table, or a DfOverF RoiResponseSeries.
+        Spike times in a Units table, or a DfOverF RoiResponseSeries. For ``"ophys"``, a ``(trial, time)``
+        coord ``input`` of a time-resolved recording is written as the TimeSeries
+        ``/stimulus/presentation/input`` on the trace's frames, each bin's frames holding that bin's value
+        (read it back with ``read_nwb(..., inputs="stimulus/presentation/input")``). Other 2-D coords are
+        not written.
     rng : numpy.random.Generator or int, optional
         Seeds spike placement and frame noise.
     frame_rate : float
@@ -84,6 +91,15 @@ def write_recording_nwb(
     >>> back = read_nwb(path, window=(0.0, 0.5))
     >>> np.allclose(back.values, rec.values), back.neuron.values.tolist(), back.attrs["units"]
     (True, [11, 12], 'dF/F')
+
+    A time-resolved recording keeps the input each bin received:
+
+    >>> timed = xr.DataArray(np.zeros((2, 1, 2)), dims=("trial", "neuron", "time"), attrs={"window": (0, 1)},
+    ...                      coords={"input": (("trial", "time"), [[0.5, -1.0], [2.0, 0.25]])})
+    >>> path = write_recording_nwb(timed, os.path.join(tempfile.mkdtemp(), "t.nwb"), kind="ophys", rng=1)
+    >>> back = read_nwb(path, window=(0, 1), bin_size=0.5, inputs="stimulus/presentation/input")
+    >>> back.input.dims, back.input.values.tolist()
+    (('trial', 'time'), [[0.5, -1.0], [2.0, 0.25]])
     """
     from neurolearn.io.windows import window_edges
 
@@ -356,3 +372,28 @@ def _add_ophys(nwbfile, recording, values, edges, rng, frame_rate, use_timestamp
     dff.add_roi_response_series(
         RoiResponseSeries(name="RoiResponseSeries", data=data, rois=region, unit="n.a.", **timing)
     )
+    _add_input(nwbfile, recording, positions, n_frames, timing)
+
+
+def _add_input(nwbfile, recording, positions, n_frames, timing):
+    """The ``(trial, time)`` coord ``input`` as a TimeSeries on the trace's frames: each bin's frames hold its
+    value, so the reader's bin mean is that value (exactly, with one frame per bin)."""
+    coord = recording.coords.get("input")
+    if coord is None or "time" not in recording.dims or set(coord.dims) != {"trial", "time"}:
+        return
+    from pynwb import TimeSeries
+
+    drive = np.asarray(coord.transpose("trial", "time").values, dtype=float)
+    if not np.isfinite(drive).all():
+        raise DataError(f"expected a finite (trial, time) coord 'input', found {int((~np.isfinite(drive)).sum())} "
+                        "NaN/inf")
+    data = np.zeros(n_frames)  # no input between trials
+    for trial in range(drive.shape[0]):
+        for k in range(drive.shape[1]):
+            data[positions[trial, k] : positions[trial, k + 1]] = drive[trial, k]
+    nwbfile.add_stimulus(TimeSeries(
+        name="input", data=data, unit=str(coord.attrs.get("units", "a.u.")),
+        description="input each trial received, held over each time bin (entry k drives the transition from "
+                    "bin k to bin k+1: x_{k+1} = A x_k + B u_k); 0 between trials",
+        **timing,
+    ))

@@ -103,3 +103,59 @@ def test_rates_to_counts_has_poisson_mean_and_variance(rng):
     assert abs(float(counts.mean()) - 4.0) < 0.1
     assert abs(float(counts.var()) - 4.0) < 0.3
     assert counts.attrs["units"] == "count"
+
+
+def _integrator_tree():
+    from neurolearn.simulate.rnn import simulate_integrator_sessions
+
+    tree, _ = simulate_integrator_sessions(3, n_neurons=12, n_steps=60, n_trials=8, n_time=16, dt=0.25, rng=3)
+    return tree
+
+
+@pytest.mark.parametrize("frame_rate, timestamps", [(4.0, False), (8.0, True), (12.0, False)])
+def test_input_coord_round_trips_per_trial_and_time_bin(tmp_path, frame_rate, timestamps):
+    truth = _integrator_tree()["day01"].dataset.responses
+    assert truth.input.dims == ("trial", "time")
+    path = write_recording_nwb(truth, tmp_path / "rnn.nwb", kind="ophys", rng=0, frame_rate=frame_rate,
+                               timestamps=timestamps)
+    rec = read_nwb(path, window=truth.attrs["window"], bin_size=0.25, inputs="stimulus/presentation/input")
+    if frame_rate == 4.0:  # one frame per bin: the value itself
+        np.testing.assert_array_equal(rec.input.values, truth.input.values)
+    else:  # the mean of a few equal frames: the value up to rounding
+        np.testing.assert_allclose(rec.input.values, truth.input.values, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(rec.values, truth.values, rtol=0, atol=1e-12)
+    if timestamps:
+        return  # jittered frames weight the two halves of a coarser bin unequally
+    # a coarser read averages the held values: bins of 0.5 s are means of two consecutive inputs
+    coarse = read_nwb(path, window=truth.attrs["window"], bin_size=0.5, inputs="stimulus/presentation/input")
+    pairs = truth.input.values.reshape(truth.sizes["trial"], -1, 2).mean(axis=2)
+    np.testing.assert_allclose(coarse.input.values, pairs, rtol=1e-12)
+
+
+def test_file_with_input_is_valid_nwb_and_units_or_untimed_recordings_write_none(tmp_path, rng):
+    from pynwb import validate
+
+    truth = _integrator_tree()["day00"].dataset.responses
+    path = write_recording_nwb(truth, tmp_path / "rnn.nwb", kind="ophys", rng=0, frame_rate=4.0)
+    assert list(validate(path=str(path))) == []
+    untimed = write_recording_nwb(_counts(rng, (3, 2)).astype(float), tmp_path / "o.nwb", kind="ophys", rng=rng)
+    with h5py.File(path, "r") as with_input, h5py.File(untimed, "r") as without:
+        assert "stimulus/presentation/input" in with_input
+        assert "stimulus/presentation/input" not in without
+
+
+def test_summarize_on_the_round_tripped_tree_matches_the_in_memory_tree(tmp_path):
+    from neurolearn.stats import summarize
+
+    tree = _integrator_tree()
+    paths = write_sessions_nwb(tree, tmp_path, kind="ophys", rng=0, frame_rate=4.0)
+    window = tree["day00"].dataset.responses.attrs["window"]
+    back = read_sessions(paths, window=window, bin_size=0.25, inputs="stimulus/presentation/input")
+    options = {"readout": False, "n_boot": 20, "random_state": 0}
+    expected = summarize(tree, **options)
+    found = summarize(back, **options)
+    np.testing.assert_allclose(found.outlier_eigenvalue.values, expected.outlier_eigenvalue.values,
+                               rtol=0, atol=1e-8)
+    # without the input the early outlier is a different number: the input is what the fit needs
+    blind = summarize(read_sessions(paths, window=window, bin_size=0.25), **options)
+    assert np.max(np.abs(blind.outlier_eigenvalue.values - expected.outlier_eigenvalue.values)) > 1e-3
