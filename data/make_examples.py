@@ -13,7 +13,8 @@ Datasets (one folder each, one NWB file per session):
   ``correct``.
 * ``overtraining/``: calcium imaging (DfOverF) of the same tracked ROIs in a network trained with a logistic
   loss well past the point where behaviour saturates (about mid-way).
-* ``integration/``: time-resolved imaging of a linear RNN learning to integrate white-noise input.
+* ``integration/``: time-resolved imaging of a linear RNN learning to integrate white-noise input, with that
+  input stored as the TimeSeries ``/stimulus/presentation/input`` (read with ``inputs=``).
 
 Seeds are fixed, so the same code gives the same files (up to the creation date stored in each file).
 """
@@ -52,6 +53,8 @@ LEARNER = dict(n_sessions=10, session_interval=0.1, n_conditions=16, n_neurons=8
 # Low trial noise: at this size the representation's margin growth after saturation is a small effect.
 OVERTRAINING = dict(loss="logistic", steps_per_session=20, dim=30, width=40, n_train=40, n_heldout=20,
                     separation=3.0, learning_rate=0.5, n_trials=4, noise_sd=0.2, lapse=0.05)
+# where write_recording_nwb puts a time-resolved recording's ``input`` coord (one value per frame and bin)
+INTEGRATION_INPUT = "stimulus/presentation/input"
 INTEGRATION = dict(n_neurons=30, rho_star=0.9, n_steps=200, learning_rate=0.006, init_scale=0.1,
                    readout_scale=2.0, n_trials=16, n_time=32, noise_sd=0.01)
 
@@ -177,7 +180,10 @@ def make_integration(folder: Path, *, seed: int) -> dict:
         "description": "linear RNN (30 units) learning the filter 0.9^n on white-noise input, "
                        "time-resolved DfOverF",
         "kind": "ophys",
-        "read": {"trials": "trials", "window": [float(w) for w in window], "bin_size": dt},
+        # the input each trial received is stored with the data; summarize regresses it out of the dynamics
+        # fit (without it the early sessions' outlier eigenvalue is inflated by the input-driven direction)
+        "read": {"trials": "trials", "window": [float(w) for w in window], "bin_size": dt,
+                 "inputs": INTEGRATION_INPUT},
         # decoding statistics are for (trial, neuron) responses; this dataset is about dynamics
         "summarize": {"target": "target", "by": "stimulus", "behavior": "correct", "readout": False},
         "fixed": {"dt": dt},  # seconds per RNN step = the bin size of the recording

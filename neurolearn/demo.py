@@ -114,7 +114,9 @@ EXAMPLES = (
         text=(
             "Time-resolved activity of a linear RNN learning to integrate white-noise input. One eigenvalue "
             "of the recurrent weights rises out of the bulk as the task is learned, so the slowest timescale "
-            "of population dynamics grows (Bordelon, Cotler, Pehlevan & Zavatone-Veth 2025)."
+            "of population dynamics grows (Bordelon, Cotler, Pehlevan & Zavatone-Veth 2025). The input each "
+            "trial received is stored in the files and read with them, so the dynamics fit regresses it out "
+            "instead of mistaking the input-driven direction for a slow mode."
         ),
     ),
 )

@@ -83,6 +83,23 @@ def test_integration_repeats_each_input_sequence_with_one_target():
             assert len(set(rec.input_total.values[members].tolist())) == 1  # the same input sequence
 
 
+def test_integration_files_carry_the_input_the_network_received():
+    # the input the summary's dynamics fit regresses out: read back per (trial, time bin) exactly as simulated
+    from neurolearn.simulate.rnn import simulate_integrator_sessions
+
+    generator = load_generator()
+    dt = MANIFEST["datasets"]["integration"]["fixed"]["dt"]
+    simulated, _ = simulate_integrator_sessions(8, dt=dt, rng=np.random.default_rng(generator.SEED + 2),
+                                                **generator.INTEGRATION)
+    assert read_options("integration")["inputs"] == "stimulus/presentation/input"
+    tree = nl.read_sessions(str(DATA / "integration" / "*.nwb"), **read_options("integration"))
+    assert list(tree.children) == list(simulated.children)
+    for key, child in tree.children.items():
+        found, expected = child.dataset.responses.input, simulated[key].dataset.responses.input
+        assert found.dims == ("trial", "time")
+        np.testing.assert_array_equal(found.values, expected.values)
+
+
 @pytest.mark.parametrize("name", DATASETS)
 def test_regenerating_a_dataset_gives_the_same_recordings(tmp_path, name):
     # the files are what data/make_examples.py makes with today's simulators (fails if a simulator changed)
