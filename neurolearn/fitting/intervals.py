@@ -55,7 +55,7 @@ class BetterMinimum(Exception):
         self.u = u
 
 
-def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, alternatives=()):
+def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, alternatives=(), scale=1.0):
     """Profile-likelihood interval of every free parameter.
 
     Parameters
@@ -68,6 +68,9 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
     unit_se : ndarray
         Wald standard errors in the unit box (inf/NaN where unknown), only used to place the first step.
     level : float
+    scale : float
+        Multiplies the chi-square threshold ``q`` (``chi2/dof`` of a fit whose scatter exceeds its SEs, so that
+        the interval is that of SEs inflated by ``sqrt(chi2/dof)``; 1 otherwise).
     jac : ndarray, optional
         Jacobian of the residuals at the optimum. Moving parameter j by ``d`` moves the other parameters'
         optimum by about ``-d H_oo^-1 H_oj`` (``H = J^T J``); starting each profile point there saves most of
@@ -94,7 +97,7 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
     BetterMinimum
         If a profile point has a chi-square clearly below ``chi2_hat``.
     """
-    q = float(chi2_distribution.ppf(level, 1))
+    q = float(chi2_distribution.ppf(level, 1)) * float(scale)
     target = np.sqrt(q)
     p = problem.n_free
     intervals = np.empty((p, 2))

@@ -144,6 +144,7 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     """Intervals, identifiability flags and the :class:`FitResult` of an optimum of ``problem``."""
     notes = []
     n_profile = 0
+    misfit = _misfit_scale(problem, optimum) if interval == "profile" else 1.0
     for _ in range(_MAX_RECENTRES + 1):
         unit_se = np.sqrt(np.clip(np.diag(unit_covariance(optimum.jac)), 0.0, np.inf)) if problem.n_free else np.empty(0)
         unit_ci = np.full((problem.n_free, 2), np.nan)
@@ -155,7 +156,8 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
             if interval == "profile":
                 unit_ci, open_ends, limited_by, n_profile = profile_intervals(problem, optimum.u, optimum.chi2, unit_se, level,
                                                                             jac=optimum.jac,
-                                                                            alternatives=optimum.alternatives)
+                                                                            alternatives=optimum.alternatives,
+                                                                            scale=misfit)
             else:
                 prediction = problem.predict_array(problem.values(optimum.u))
                 unit_ci, open_ends, samples, n_failed = bootstrap_intervals(problem, optimum.u, prediction, level,
@@ -224,6 +226,10 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         notes.insert(0, head)
         if problem.missing_observables:
             notes.append(f"model statistics absent from the data, not fitted: {list(problem.missing_observables)}")
+        if misfit > 1.0:
+            notes.append(f"model misfit: chi2 = {chi2:.4g} on {dof} degrees of freedom (p = "
+                         f"{chi2_distribution.sf(chi2, dof):.2g}); the statistics scatter around the model more than "
+                         f"their SEs allow, so profile intervals are widened by sqrt(chi2/dof) = {np.sqrt(misfit):.3g}")
     else:
         warnings.warn(f"fit of model {problem.model.name!r}: {notes[0]}", FitWarning, stacklevel=3)
     result = FitResult(
@@ -255,6 +261,21 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         _options=dict(options or {}),
     )
     return result
+
+
+def _misfit_scale(problem, optimum) -> float:
+    """chi2/dof where the fit is improbable under its own SEs (p < _POOR_FIT_PVALUE), else 1.
+
+    Intervals computed with SEs the residuals contradict are too narrow (a zero-width interval at chi2/dof of
+    hundreds); inflating the SEs by the Birge ratio sqrt(chi2/dof) is the standard remedy for overdispersion.
+    It does not make a wrong model right: the message says the model misfits.
+    """
+    dof = problem.n_obs - problem.n_free
+    if not (optimum.success and np.isfinite(optimum.chi2) and dof > 0):
+        return 1.0
+    if chi2_distribution.sf(optimum.chi2, dof) >= _POOR_FIT_PVALUE:
+        return 1.0
+    return max(1.0, float(optimum.chi2) / dof)
 
 
 def _finite_prediction(problem, values) -> bool:

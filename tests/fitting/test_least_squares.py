@@ -218,3 +218,19 @@ def test_public_name_fit_is_callable_whatever_was_imported_first():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0.2"
     assert nl.FitResult is FitResult
+
+
+def test_misfit_widens_profile_intervals_by_the_birge_ratio(line):
+    # scatter 6x larger than the stated SEs: chi2/dof ~ 36; for a model linear in its parameters the widened
+    # profile interval is exactly estimate +- sqrt(q chi2/dof) SE
+    rng = np.random.default_rng(5)
+    t = np.arange(15.0)
+    se = np.full(15, 0.01)
+    y = 0.3 + 0.05 * t + 0.06 * rng.standard_normal(15)
+    beta, cov = _weighted_least_squares(t, y, se)
+    chi2 = np.sum(((y - beta[0] - beta[1] * t) / se) ** 2)
+    assert chi2_distribution.sf(chi2, 13) < 1e-3
+    res = fit(statistics({"behavior": y}, {"behavior": se}), line, fixed=CLOCK, random_state=0)
+    half = np.sqrt(chi2_distribution.ppf(0.95, 1) * chi2 / 13) * np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(res.ci["slope"], (beta[1] - half[1], beta[1] + half[1]), rtol=1e-3)
+    assert "model misfit" in res.message and "widened by sqrt(chi2/dof)" in res.message
