@@ -314,9 +314,10 @@ def classify_regime(example: Example, fits, stats=None) -> dict:
       (:func:`post_saturation_trend`) has a 95% interval above 0; *not detected* otherwise. (The fitted
       model's ``margin_gain`` alone cannot decide it: a squared-loss network's margin also grows while it
       learns, then stops.)
-    * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` lies above the
-      fitted bulk radius (the learned outlier eigenvalue stands out of the bulk), both pinned down by the
-      data; its timescale ``-dt/log(rho_star)`` is reported. Needs dynamics statistics (``outlier_eigenvalue``
+    * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` (pinned down by
+      the data) lies above the upper end of the bulk radius's interval: the learned outlier eigenvalue stands
+      out of the bulk whatever the bulk's lower end (which the data often leave open); *not learned* if
+      ``rho_star``'s interval lies below the fitted bulk; its timescale ``-dt/log(rho_star)`` is reported. Needs dynamics statistics (``outlier_eigenvalue``
       or ``timescale``) among the fitted observables: behaviour alone cannot separate them.
 
     Returns
@@ -366,14 +367,18 @@ def classify_regime(example: Example, fits, stats=None) -> dict:
         dt = float(first.params.get("dt", 1.0))
         evidence = (f"rho* = {_interval(value, lower, upper)}, bulk {bulk:.2g}; "
                     f"timescale {-dt / _log(value):.3g} s")
+        if "model misfit" in first.message:
+            # the fit widened its intervals because the statistics scatter beyond their SEs: say so here too
+            evidence += "; model misfits (chi2/dof >> 1, intervals widened)"
         dynamics = {"outlier_eigenvalue", "timescale"} & set(first.observables)
         if not dynamics:
             # behaviour alone cannot tell a learned outlier eigenvalue from the bulk
             return {"best model": best, "regime": "not determined",
                     "evidence": evidence + "; no dynamics statistics were fitted"}
-        pinned = first.identifiable.get("rho_star", True) and first.identifiable.get("bulk", True)
-        regime = ("integrator learned" if lower > bulk and pinned else
-                  "not learned" if upper <= bulk and pinned else "undetermined")
+        pinned = first.identifiable.get("rho_star", True)
+        bulk_upper = first.ci.get("bulk", nan2)[1]
+        regime = ("integrator learned" if pinned and lower > bulk_upper else
+                  "not learned" if pinned and upper <= bulk else "undetermined")
         return {"best model": best, "regime": regime, "evidence": evidence}
     return {"best model": best, "regime": "not determined", "evidence": f"no regime rule for {first.model!r}"}
 

@@ -55,6 +55,7 @@ def test_demo_recovers_the_regime_each_dataset_was_simulated_in(demo):
     assert table.loc["Rich learner", "regime"] == "rich"  # simulated with gamma0 = 4
     assert table.loc["Lazy learner", "regime"] == "lazy"  # simulated with gamma0 = 0.1
     assert table.loc["Overtraining (hidden progress)", "regime"] == "hidden progress"  # logistic loss
+    assert table.loc["Learning to integrate", "regime"] == "integrator learned"  # outlier eigenvalue 0.89
 
 
 def test_post_saturation_trend_is_a_weighted_least_squares_slope(rng):
