@@ -289,11 +289,14 @@ def _reading_options(parser) -> None:
                         help="window around the alignment event in s (default: 0 1)")
     parser.add_argument("--bin-size", type=float, default=None,
                         help="bin width in s for time-resolved responses (default: one bin per trial)")
+    parser.add_argument("--inputs", action="append", default=None, metavar="PATH",
+                        help="TimeSeries inside the file read onto the same trials/bins as a trial coord "
+                             "(e.g. the input a trial received; repeatable)")
 
 
 def _reading_kwargs(args) -> dict:
     return dict(source=args.source, trials=args.trials, align=args.align, window=tuple(args.window),
-                bin_size=args.bin_size)
+                bin_size=args.bin_size, inputs=args.inputs)
 
 
 def _expand(patterns) -> list[str]:

@@ -282,6 +282,9 @@ def reproduce_commands(data: Path, manifest: dict, n_boot: int = 200) -> str:
             summarize.append(f"--window {read['window'][0]} {read['window'][1]}")
         if read.get("bin_size") is not None:
             summarize.append(f"--bin-size {read['bin_size']}")
+        inputs = read.get("inputs") or []
+        for path in [inputs] if isinstance(inputs, str) else inputs:
+            summarize.append(f"--inputs {path}")
         for option in ("target", "by", "behavior"):
             if option in options and options[option] != {"target": "target", "by": "stimulus",
                                                           "behavior": "correct"}[option]:

@@ -180,3 +180,11 @@ def test_the_reproduce_commands_in_the_report_run(tmp_path, monkeypatch):
         assert argv[0] == "neurolearn"
         assert main(argv[1:]) == 0, line
     assert (tmp_path / "integration.html").is_file()
+    # the command line reads the recorded input too, so its dynamics statistics match the simulated truth
+    assert "--inputs stimulus/presentation/input" in script
+    import numpy as np
+    import xarray as xr
+
+    true = manifest["datasets"]["integration"]["true_statistics"]["outlier_eigenvalue"]
+    with xr.open_dataset(tmp_path / "integration_stats.nc") as stats:
+        np.testing.assert_allclose(stats["outlier_eigenvalue"].values, true, atol=0.05)
