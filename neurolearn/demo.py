@@ -62,16 +62,18 @@ _DESIGN = {"chance": 0.5, "onset": 0.0}
 # zero-mean hidden units do not have, so the lazy/rich fits use the centred statistics (alignment) and
 # behaviour.
 _LAZY_RICH_OBSERVABLES = ("task_alignment", "behavior")
+# rich and lazy learners are asked the same question: free richness vs the frozen-kernel hypothesis
+_LAZY_RICH_MODELS = (
+    ("lazy-rich", "lazy-rich", _DESIGN, _LAZY_RICH_OBSERVABLES),
+    ("frozen kernel (gamma0=0.01)", "lazy-rich", _DESIGN | {"gamma0": 0.01}, _LAZY_RICH_OBSERVABLES),
+    ("silent-alignment", "silent-alignment", _DESIGN, _LAZY_RICH_OBSERVABLES),
+)
 
 EXAMPLES = (
     Example(
         name="rich",
         title="Rich learner",
-        models=(
-            ("lazy-rich", "lazy-rich", _DESIGN, _LAZY_RICH_OBSERVABLES),
-            ("frozen kernel (gamma0=0.01)", "lazy-rich", _DESIGN | {"gamma0": 0.01}, _LAZY_RICH_OBSERVABLES),
-            ("silent-alignment", "silent-alignment", _DESIGN, _LAZY_RICH_OBSERVABLES),
-        ),
+        models=_LAZY_RICH_MODELS,
         text=(
             "A two-layer network trained from a mean-field (rich) parameterisation, recorded as spiking "
             "units on 10 days. In the rich regime the representation kernel turns toward the task while "
@@ -83,11 +85,7 @@ EXAMPLES = (
     Example(
         name="lazy",
         title="Lazy learner",
-        models=(
-            ("lazy-rich", "lazy-rich", _DESIGN, _LAZY_RICH_OBSERVABLES),
-            ("frozen kernel (gamma0=0.01)", "lazy-rich", _DESIGN | {"gamma0": 0.01}, _LAZY_RICH_OBSERVABLES),
-            ("silent-alignment", "silent-alignment", _DESIGN, _LAZY_RICH_OBSERVABLES),
-        ),
+        models=_LAZY_RICH_MODELS,
         text=(
             "The same task and network learned in the lazy (kernel) regime: behaviour improves as much, but "
             "the kernel barely moves, so alignment stays flat and all sessions' kernels are alike. The "
@@ -521,11 +519,10 @@ def _real_recording_section(data: Path, manifest: dict, say, dpi: int):
     by = real.get("by")
     figures = []
     if by and by in recording.coords:
+        import xarray as xr
+
         from neurolearn.data import condition_means
         from neurolearn.plot import plot_kernels
-
-        import numpy as np
-        import xarray as xr
 
         # the plug-in kernel of condition means (RRᵀ/N of z-scored rates): a picture, not an estimate
         rates = recording.astype(float)

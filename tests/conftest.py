@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import matplotlib
@@ -26,3 +27,11 @@ def corpus_dir():
     if not CORPUS.is_dir():
         pytest.skip(f"NWB corpus not found at {CORPUS}")
     return CORPUS
+
+
+def load_script(path):
+    """Import a script of the repository (data/make_examples.py, tutorials/make_notebooks.py) as a module."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.conftest import load_script
 
 import neurolearn as nl
 
@@ -23,10 +24,7 @@ def read_options(name):
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("make_examples", DATA / "make_examples.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(DATA / "make_examples.py")
 
 
 def test_every_file_is_listed_with_its_checksum_and_the_total_is_small():

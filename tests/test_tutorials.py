@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import load_script
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -27,10 +28,7 @@ CELL_TIMEOUT = 60  # seconds; a notebook that needs longer is too slow for a tut
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("make_notebooks", TUTORIALS / "make_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TUTORIALS / "make_notebooks.py")
 
 
 def test_the_six_tutorials_are_there():
