@@ -20,7 +20,9 @@ statistics). Every statistic ``name`` comes with
 * ``name_se``: bootstrap standard error (same dims as ``name``);
 * ``name_ci``: the interval, same dims plus a trailing dim ``ci_bound`` with coords ``["lower", "upper"]``;
   its attr ``level`` is the coverage (0.95 by default);
-* optionally ``name_chance``: the value expected with no signal at the actual data shape.
+* optionally ``name_chance``: the value expected with no signal at the actual data shape;
+* ``name_flag``: a string per value, ``""`` where the data support it, else the reason it is NaN (or why a
+  value at chance carries no information).
 
 The ``session`` coord holds session ids; coord ``session_index`` (0, 1, ...) on the same dim is the order used
 as training time by :func:`neurolearn.fit`.
@@ -49,6 +51,7 @@ __all__ = [
     "trial_splits",
     "se_name",
     "ci_name",
+    "flag_name",
 ]
 
 RESPONSES = "responses"
@@ -96,6 +99,16 @@ def se_name(statistic: str) -> str:
 def ci_name(statistic: str) -> str:
     """Name of the interval variable of ``statistic`` (``"margin"`` -> ``"margin_ci"``)."""
     return f"{statistic}_ci"
+
+
+def flag_name(statistic: str) -> str:
+    """Name of the per-session reason variable of ``statistic`` (``"margin"`` -> ``"margin_flag"``).
+
+    A string per value: ``""`` when the value is supported by the data, otherwise why it is NaN (or, for a
+    value at chance, why it carries no information). The reasons each statistic can give are documented in
+    :data:`neurolearn.stats.STATISTICS`.
+    """
+    return f"{statistic}_flag"
 
 
 def validate_recording(recording: xr.DataArray, *, name: str = "recording", allow_nan: bool = False) -> None:

@@ -6,7 +6,7 @@ user can fix the input without reading a traceback from h5py, hdmf or pynwb inte
 
 from __future__ import annotations
 
-__all__ = ["NeurolearnError", "NWBError", "DataError", "FitError"]
+__all__ = ["NeurolearnError", "NWBError", "DataError", "FitError", "InsufficientDataError"]
 
 
 class NeurolearnError(ValueError):
@@ -32,3 +32,18 @@ class DataError(NeurolearnError):
 
 class FitError(NeurolearnError):
     """A theory model cannot be fitted to the given statistics (missing observables, bad options)."""
+
+
+class InsufficientDataError(DataError):
+    """The data are valid but cannot support one statistic (too few conditions, trials or neurons, one
+    class, no task label, a denominator not resolved from noise).
+
+    Raised by single statistics; :func:`neurolearn.summarize` catches it per session and statistic, reports
+    NaN with the message as the reason in the statistic's ``<name>_flag`` variable, and carries on.
+
+    Examples
+    --------
+    >>> from neurolearn.errors import DataError, InsufficientDataError
+    >>> issubclass(InsufficientDataError, DataError)
+    True
+    """

@@ -1,0 +1,365 @@
+"""Every summary statistic declared as data: one registry that summarize, plots, fitting, the report and the
+docs read (as :data:`neurolearn.theory.MODELS` declares the models).
+
+Each :class:`Statistic` says what the number means, its units, the natural range of its *estimand* (the
+population quantity it estimates), the estimator and its bias handling, what its interval resamples, how its
+chance level is computed, what the data must have for it to be computed at all (:class:`Requirements`) and
+which reduced models predict it. A statistic the data cannot support is NaN with a reason in
+``<name>_flag`` (see :mod:`neurolearn.stats.flags`); the reasons it can give are listed in ``reasons``.
+
+The registry sits in the base layer beside :mod:`neurolearn.data` (it imports nothing from the package), so
+every layer can read it; :data:`neurolearn.stats.STATISTICS` is the same mapping.
+
+Examples
+--------
+>>> from neurolearn.statistic_registry import STATISTICS
+>>> STATISTICS["task_alignment"].range
+(-1.0, 1.0)
+>>> STATISTICS["kernel_similarity"].pairwise
+True
+>>> "lazy-rich" in STATISTICS["task_alignment"].predicted_by
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from neurolearn.errors import DataError
+
+__all__ = ["Requirements", "Statistic", "STATISTICS", "STATISTIC_NAMES", "statistic", "label"]
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a session must have for a statistic to be computed (checked before computing it).
+
+    ``min_conditions``/``min_trials``/``min_neurons``: at least this many conditions, trials per condition and
+    neurons; ``min_classes``: distinct values of the task label (0 = no label needed); ``tracked``: the same
+    cells declared across sessions; ``time_resolved``: a ``time`` dim; ``behavior``: a behaviour column.
+    """
+
+    min_conditions: int = 1
+    min_trials: int = 1
+    min_neurons: int = 1
+    min_classes: int = 0
+    tracked: bool = False
+    time_resolved: bool = False
+    behavior: bool = False
+
+    def describe(self) -> str:
+        """One line for docs and error messages.
+
+        Examples
+        --------
+        >>> Requirements(min_conditions=4, min_trials=2, min_neurons=2).describe()
+        '>= 4 conditions, >= 2 trials per condition, >= 2 neurons'
+        """
+        parts = []
+        if self.min_conditions > 1:
+            parts.append(f">= {self.min_conditions} conditions")
+        if self.min_trials > 1:
+            parts.append(f">= {self.min_trials} trials per condition")
+        if self.min_neurons > 1:
+            parts.append(f">= {self.min_neurons} neurons")
+        if self.min_classes:
+            parts.append(f"a task label with >= {self.min_classes} classes")
+        if self.tracked:
+            parts.append("cells tracked across sessions (declared)")
+        if self.time_resolved:
+            parts.append("time-resolved trials")
+        if self.behavior:
+            parts.append("a behaviour column")
+        return ", ".join(parts) or "any session"
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """One summary statistic, declared.
+
+    Attributes
+    ----------
+    name : str
+        The stable variable name in a statistics Dataset (``name``, ``name_se``, ``name_ci``, ``name_flag``).
+    label : str
+        Axis label for figures.
+    meaning : str
+        What the number says about learning, in one or two sentences.
+    units : str
+        ``""`` for dimensionless.
+    range : (float, float)
+        The estimand's natural range; a reported value never lies outside it by more than its sampling noise.
+    family : str
+        ``"behavior"``, ``"kernel"``, ``"spectral"``, ``"readout"`` or ``"dynamics"``: which part of
+        :func:`neurolearn.summarize` computes it.
+    estimand : str
+        The population quantity estimated (which neurons, conditions, trials it refers to).
+    estimator : str
+        The estimator and its bias handling.
+    interval : str
+        What the bootstrap resamples and how the interval is formed.
+    chance : str
+        How its chance level (``name_chance``) is computed at the actual shape; ``""`` if it has none.
+    needs : Requirements
+    reasons : tuple of str
+        The reasons it can be NaN or flagged (the values ``name_flag`` can hold, in words).
+    predicted_by : tuple of str
+        Names of :data:`neurolearn.theory.MODELS` entries whose ``predict`` returns it.
+    pairwise : bool
+        Dims ``(session, session_other)`` instead of ``(session,)``.
+    """
+
+    name: str
+    label: str
+    meaning: str
+    units: str
+    range: tuple[float, float]
+    family: str
+    estimand: str
+    estimator: str
+    interval: str
+    chance: str = ""
+    needs: Requirements = field(default_factory=Requirements)
+    reasons: tuple[str, ...] = ()
+    predicted_by: tuple[str, ...] = ()
+    pairwise: bool = False
+
+    def in_range(self, value: float, slack: float = 0.0) -> bool:
+        """Whether ``value`` lies in the estimand's range, up to ``slack`` (e.g. a few standard errors).
+
+        Examples
+        --------
+        >>> STATISTICS["kernel_similarity"].in_range(1.02), STATISTICS["kernel_similarity"].in_range(1.02, 0.05)
+        (False, True)
+        """
+        low, high = self.range
+        return bool(low - slack <= value <= high + slack)
+
+
+_INF = math.inf
+_NEURON_BOOT = ("neurons resampled by id with Poisson(1) weights shared across sessions (tracked cells share "
+                "weights), linearised replicates; percentile interval of the replicates re-centred on the "
+                "estimate, so it always contains it")
+_SUBSAMPLED = "too few neurons for an unbiased ratio"
+_DENOMINATOR = "denominator not resolved from noise (its estimate is not above zero by more than its SE)"
+
+_ENTRIES = (
+    Statistic(
+        name="behavior", label="behaviour (fraction correct)", family="behavior", units="", range=(0.0, 1.0),
+        meaning="Fraction of trials answered correctly: what learning is for.",
+        estimand="probability of a correct trial in this session",
+        estimator="fraction correct over trials with a correct/incorrect outcome",
+        interval="Wilson score interval; SE the binomial SE with the Agresti-Coull SE as a floor",
+        needs=Requirements(behavior=True),
+        reasons=("no behaviour column", "no trial with a correct/incorrect outcome"),
+        predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator",
+                      "kernel-learning-curve"),
+    ),
+    Statistic(
+        name="task_alignment", label="kernel-task alignment", family="kernel", units="", range=(-1.0, 1.0),
+        meaning="How much of the representation's similarity structure is the task's (centred kernel alignment "
+                "of the condition kernel with the task kernel). Rises in rich learning, flat in lazy learning.",
+        estimand="alignment of the population kernel (infinitely many neurons, noiseless condition means) over "
+                 "the shown conditions",
+        estimator="trial noise removed from the kernel diagonal; U-statistics over distinct neurons for the "
+                  "squared norm; leave-one-neuron-out jackknife of the ratio",
+        interval=_NEURON_BOOT,
+        chance="expected alignment under random permutation of labels across conditions (exact)",
+        needs=Requirements(min_conditions=3, min_trials=2, min_neurons=2, min_classes=2),
+        reasons=("no task label", "fewer than 3 conditions (with 2 the centred alignment is +-1 by construction)",
+                 _SUBSAMPLED, _DENOMINATOR),
+        predicted_by=("lazy-rich", "silent-alignment", "grokking"),
+    ),
+    Statistic(
+        name="task_difficulty", label="task difficulty", family="kernel", units="", range=(0.0, _INF),
+        meaning="Norm of the target in the ridge-regularised inverse kernel: large means the representation "
+                "must change more to learn the task.",
+        estimand="tr(Y'(K/s + lambda I)^-1 Y)/tr(Y'Y) of the population kernel over the shown conditions",
+        estimator="trial-noise-corrected kernel, scale s = tr(K)/P",
+        interval=_NEURON_BOOT,
+        needs=Requirements(min_conditions=2, min_trials=2, min_neurons=2, min_classes=2),
+        reasons=("no task label", _SUBSAMPLED),
+    ),
+    Statistic(
+        name="kernel_similarity", label="kernel similarity (CKA)", family="kernel", units="", range=(-1.0, 1.0),
+        pairwise=True,
+        meaning="Similarity of two sessions' condition kernels (CKA); needs no neuron matching.",
+        estimand="CKA of the two sessions' population kernels over the conditions both show",
+        estimator="unbiased HSIC U-statistics over conditions and distinct neurons; jackknife of the ratio",
+        interval=_NEURON_BOOT,
+        needs=Requirements(min_conditions=4, min_trials=2, min_neurons=2),
+        reasons=("fewer than 4 shared conditions", _SUBSAMPLED, _DENOMINATOR),
+    ),
+    Statistic(
+        name="kernel_change", label="relative kernel change", family="kernel", units="", range=(0.0, _INF),
+        meaning="||K_t - K_0||_F / ||K_0||_F: how far the kernel moved from the first session's.",
+        estimand="relative Frobenius change of the population kernel over the shared conditions",
+        estimator="signed root of the bias-corrected squared change (0 on average for an unchanged kernel)",
+        interval=_NEURON_BOOT,
+        needs=Requirements(min_conditions=2, min_trials=2, min_neurons=2),
+        reasons=(_SUBSAMPLED, _DENOMINATOR),
+        predicted_by=("lazy-rich", "silent-alignment"),
+    ),
+    Statistic(
+        name="code_overlap", label="code overlap", family="kernel", units="", range=(-1.0, 1.0), pairwise=True,
+        meaning="tr K(t,s)/sqrt(tr K(t,t) tr K(s,s)) over tracked cells: decays under representational drift "
+                "even when kernels do not.",
+        estimand="overlap of the tracked cells' population codes over the shared conditions",
+        estimator="trial-noise-corrected traces over the cells tracked in both sessions",
+        interval=_NEURON_BOOT,
+        needs=Requirements(min_conditions=2, min_trials=2, min_neurons=2, tracked=True),
+        reasons=("cells not declared tracked", "no tracked cell in both sessions", _DENOMINATOR),
+    ),
+    Statistic(
+        name="participation_ratio", label="participation ratio", family="kernel", units="dimensions",
+        range=(1.0, _INF),
+        meaning="(sum lambda)^2 / sum lambda^2 of the population covariance across conditions: the effective "
+                "dimensionality of the representation.",
+        estimand="participation ratio of the population covariance across conditions",
+        estimator="U-statistics over neurons and conditions; jackknife of the ratio",
+        interval=_NEURON_BOOT,
+        needs=Requirements(min_conditions=4, min_trials=2, min_neurons=2),
+        reasons=("fewer than 4 conditions", _SUBSAMPLED, _DENOMINATOR),
+    ),
+    Statistic(
+        name="spectral_power", label="target power in top kernel modes", family="spectral", units="",
+        range=(0.0, 1.0),
+        meaning="C(k): fraction of the target's power in the kernel's top k eigenmodes; faster rise means "
+                "better generalisation from few examples.",
+        estimand="C(k) of the population kernel over the shown conditions",
+        estimator="trial-noise-corrected kernel; k limited to the modes a subsampled population resolves",
+        interval="neuron bootstrap, kernel re-diagonalised (Rayleigh-Ritz) on at most spectral_max_boot "
+                 "replicates; re-centred percentile interval",
+        needs=Requirements(min_conditions=3, min_trials=2, min_neurons=2, min_classes=2),
+        reasons=("no task label", "fewer than 3 conditions"),
+    ),
+    Statistic(
+        name="powerlaw_exponent", label="spectral power-law exponent", family="spectral", units="",
+        range=(-_INF, _INF),
+        meaning="Decay exponent of the kernel's eigenvalues over the resolved modes.",
+        estimand="log-log slope of the population kernel's top eigenvalues",
+        estimator="least squares over the top floor(sqrt(N)) eigenvalues",
+        interval="as spectral_power",
+        needs=Requirements(min_conditions=4, min_trials=2, min_neurons=4),
+        reasons=("fewer than 3 resolved modes",),
+    ),
+    Statistic(
+        name="decoder_accuracy", label="decoder accuracy", family="readout", units="", range=(0.0, 1.0),
+        meaning="Cross-validated accuracy of a linear decoder of the task label from single trials.",
+        estimand="expected accuracy on new trials of a decoder trained on this session's trials",
+        estimator="stratified cross-validation over trials",
+        interval="trials resampled within conditions; interval contains the estimate",
+        chance="permutation null: labels permuted across conditions at the actual shape",
+        needs=Requirements(min_conditions=2, min_trials=2, min_neurons=1, min_classes=2),
+        reasons=("no task label", "a fold lacks a class", "at or below chance: carries no information"),
+        predicted_by=("overtraining",),
+    ),
+    Statistic(
+        name="heldout_accuracy", label="held-out accuracy", family="readout", units="", range=(0.0, 1.0),
+        meaning="Accuracy on conditions (stimuli) never used to train the decoder: generalisation.",
+        estimand="expected accuracy on unseen conditions",
+        estimator="cross-validation over conditions",
+        interval="conditions resampled; interval contains the estimate",
+        chance="permutation null at the actual shape",
+        needs=Requirements(min_conditions=4, min_trials=1, min_neurons=1, min_classes=2),
+        reasons=("no task label", "fewer than 2 conditions per class", "at or below chance: carries no information"),
+        predicted_by=("overtraining",),
+    ),
+    Statistic(
+        name="margin", label="max-margin", family="readout", units="standardised response",
+        range=(-_INF, _INF),
+        meaning="Margin of the max-margin linear separator of the condition means: keeps growing during "
+                "hidden progress after behaviour saturates.",
+        estimand="max-margin of the condition means at a common neuron count and response scale",
+        estimator="hard-margin SVM on condition means",
+        interval="trials resampled within conditions",
+        chance="margin with condition labels permuted",
+        needs=Requirements(min_conditions=2, min_trials=2, min_neurons=1, min_classes=2),
+        reasons=("no task label", "more than two classes"),
+        predicted_by=("overtraining",),
+    ),
+    Statistic(
+        name="flip_fraction", label="flip fraction", family="readout", units="", range=(0.0, 1.0),
+        meaning="Fraction of examples misclassified in the previous session that are now correct.",
+        estimand="probability that a wrong example flips to right between consecutive sessions",
+        estimator="cross-validated signed distances over shared conditions",
+        interval="Agresti-Coull SE floor, normal interval clipped to [0, 1]",
+        needs=Requirements(min_conditions=4, min_trials=1, min_neurons=1, min_classes=2),
+        reasons=("first session", "no task label", "more than two classes"),
+        predicted_by=("overtraining",),
+    ),
+    Statistic(
+        name="fisher_discriminant", label="Fisher discriminant", family="readout", units="d'",
+        range=(-_INF, _INF),
+        meaning="Cross-validated d' of a shrinkage Fisher discriminant between the two classes.",
+        estimand="d' of the discriminant trained on this session's trials, on new trials",
+        estimator="Ledoit-Wolf shrinkage within-class covariance, cross-validated",
+        interval="trials resampled within conditions",
+        chance="permutation null at the actual shape",
+        needs=Requirements(min_conditions=2, min_trials=2, min_neurons=1, min_classes=2),
+        reasons=("no task label", "more than two classes", "at or below chance: carries no information"),
+    ),
+    Statistic(
+        name="timescale", label="slowest timescale", family="dynamics", units="s", range=(0.0, _INF),
+        meaning="-dt/log|lambda_max| of a linear dynamical model fitted to the population activity.",
+        estimand="slowest timescale of the population's linear dynamics (not of the indicator)",
+        estimator="reduced-rank linear dynamics fitted to binned activity",
+        interval="trials resampled; interval contains the estimate",
+        needs=Requirements(min_trials=2, min_neurons=2, time_resolved=True),
+        reasons=("not time-resolved", "too few time bins"),
+        predicted_by=("integrator",),
+    ),
+    Statistic(
+        name="outlier_eigenvalue", label="outlier eigenvalue", family="dynamics", units="", range=(0.0, _INF),
+        meaning="Largest |lambda| of the fitted dynamics: rises out of the bulk toward 1 as a circuit learns "
+                "to integrate.",
+        estimand="largest eigenvalue modulus of the population's linear dynamics",
+        estimator="reduced-rank linear dynamics fitted to binned activity",
+        interval="trials resampled; interval contains the estimate",
+        needs=Requirements(min_trials=2, min_neurons=2, time_resolved=True),
+        reasons=("not time-resolved", "too few time bins"),
+        predicted_by=("integrator",),
+    ),
+    Statistic(
+        name="generalization_error", label="generalisation error", family="readout", units="",
+        range=(0.0, _INF),
+        meaning="Error on held-out (novel) stimuli.",
+        estimand="error on stimuli not used in training",
+        estimator="predicted by models; measured from trials marked held-out where present",
+        interval="",
+        predicted_by=("grokking", "kernel-learning-curve"),
+    ),
+)
+
+#: name -> :class:`Statistic`, in the order summaries and docs list them
+STATISTICS: dict[str, Statistic] = {entry.name: entry for entry in _ENTRIES}
+
+#: the stable statistic names (keys of :data:`STATISTICS`)
+STATISTIC_NAMES: tuple[str, ...] = tuple(STATISTICS)
+
+
+def statistic(name: str) -> Statistic:
+    """The registry entry of ``name``; a clear error naming the known statistics otherwise.
+
+    Examples
+    --------
+    >>> statistic("margin").family
+    'readout'
+    """
+    try:
+        return STATISTICS[name]
+    except KeyError:
+        raise DataError(f"unknown statistic {name!r}; known: {sorted(STATISTICS)}") from None
+
+
+def label(name: str) -> str:
+    """Axis label of ``name`` (the name itself for a variable that is not a registered statistic).
+
+    Examples
+    --------
+    >>> label("task_alignment"), label("something_else")
+    ('kernel-task alignment', 'something_else')
+    """
+    entry = STATISTICS.get(name)
+    return entry.label if entry is not None else name

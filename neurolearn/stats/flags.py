@@ -1,0 +1,35 @@
+"""Statistics the data cannot support: NaN with a reason, one warning, and the run goes on.
+
+A statistic that cannot be computed for one session (too few conditions, trials or neurons; one class; no
+task label; a ratio whose denominator is not resolved from noise) raises
+:class:`~neurolearn.errors.InsufficientDataError` where it is computed. :func:`neurolearn.summarize` catches it
+for that session and statistic only, stores NaN in the value, its SE and interval, stores the reason in
+``<name>_flag`` (see :func:`neurolearn.data.flag_name`) and warns once with :class:`StatisticWarning` naming the
+session, the statistic and the reason.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+__all__ = ["StatisticWarning", "warn_unsupported"]
+
+
+class StatisticWarning(UserWarning):
+    """A statistic was left NaN (or flagged as carrying no information) for one session, with the reason."""
+
+
+def warn_unsupported(statistic: str, session, reason: str, *, stacklevel: int = 3) -> None:
+    """Warn once that ``statistic`` is NaN for ``session`` because of ``reason``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unsupported("margin", "day1", "one class of 'target'")
+    >>> str(caught[0].message)
+    "margin is NaN for session 'day1': one class of 'target'"
+    """
+    warnings.warn(StatisticWarning(f"{statistic} is NaN for session {str(session)!r}: {reason}"),
+                  stacklevel=stacklevel)
