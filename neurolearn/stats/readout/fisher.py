@@ -1,0 +1,163 @@
+"""Cross-validated Fisher discriminant d' with a Ledoit-Wolf shrunk within-class covariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.errors import DataError
+from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
+from neurolearn.stats.readout.intervals import _cv_interval
+from neurolearn.stats.readout.trials import _seed, _TrialTable
+
+__all__ = ["fisher_discriminant"]
+
+
+def fisher_discriminant(
+    recording: xr.DataArray,
+    target: str = "target",
+    by: str | None = None,
+    shrinkage="auto",
+    n_splits: int = 5,
+    random_state=None,
+    n_boot: int = 200,
+    level: float = 0.95,
+) -> xr.Dataset:
+    """Cross-validated Fisher discriminant d' between the two classes of ``target``.
+
+    In each fold, the class means and the pooled within-class covariance are estimated on the training
+    trials, the covariance is shrunk towards a multiple of the identity (Ledoit-Wolf when ``shrinkage="auto"``,
+    or a fixed weight in [0, 1]), and w = Σ⁻¹(μ₁ − μ₀). The held-out trials are projected on w and
+    d' = (mean₁ − mean₀)/pooled SD of the projections. The fold values are averaged, weighted by test size.
+    For Gaussian classes the optimum is d' = sqrt(Δμᵀ Σ⁻¹ Δμ) and the Bayes accuracy Φ(d'/2).
+
+    Parameters
+    ----------
+    recording : xarray.DataArray
+        Responses with dims ``("trial", "neuron")``.
+    target : str
+        Trial coord with a binary label.
+    by : str, optional
+        Conditions: when given, folds leave whole conditions out (d' for new stimuli); ``None``: stratified
+        trial folds. The bootstrap always resamples held-out trials within fold and class.
+    shrinkage : "auto" or float
+    n_splits, random_state, n_boot, level
+        As in :func:`decoder_accuracy`.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``fisher_discriminant`` with ``_se``, ``_ci`` and ``_chance`` (0: no mean difference); attrs
+        ``shrinkage`` (mean over folds) and ``fold_values``.
+
+    Notes
+    -----
+    Bias handling: in-sample d' is optimistic (w is fitted to the noise of the same trials); evaluating on
+    held-out trials removes that. What remains is a pessimistic bias, because an estimated w is worse than
+    the optimal one: even with the covariance known, the held-out d' of w = Σ⁻¹Δμ̂ averages about
+    d²/sqrt(d² + p(1/n₀ + 1/n₁)) for p neurons and n₀, n₁ training trials. So read it as the discriminability
+    a readout learned from this many trials achieves; it approaches the population d' as trials grow (checked
+    in the tests at p = 20, 1600 training trials), and shrinkage keeps the loss small when neurons are
+    comparable to trials (also checked, against the unshrunk estimator). SE: the larger of
+    the bootstrap of held-out projections with w fixed (test noise only) and Nadeau & Bengio's corrected
+    variance of the fold values (which carries the noise of w), with a normal interval; in simulation the
+    first alone covered 89-94%, the maximum 95-96% (see ``_cv_interval``). The covariance never has to
+    be formed: Ledoit-Wolf weights and Σ⁻¹Δμ are computed from the trials' Gram matrix (Woodbury identity),
+    which keeps thousands of neurons cheap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.simulate.recording import make_recording
+    >>> rec = make_recording(np.array([[1.0, 0.0], [-1.0, 0.0]]), n_trials=200, noise_sd=1.0,
+    ...                      target=[1, 0], rng=0)
+    >>> d = float(fisher_discriminant(rec, random_state=0, n_boot=0)["fisher_discriminant"])
+    >>> abs(d - 2.0) < 0.3
+    True
+    """
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    trials = _TrialTable(recording, target, by, need_by=by is not None)
+    trials.require_classes(exactly=2)
+    if not (shrinkage == "auto" or (np.isscalar(shrinkage) and 0.0 <= float(shrinkage) <= 1.0)):
+        raise DataError(f"fisher_discriminant: expected shrinkage 'auto' or a number in [0, 1], found {shrinkage!r}")
+    rng = np.random.default_rng(random_state)
+    if by is None:
+        trials.require_trials_per_class(n_splits, "stratified folds")
+        folds = StratifiedKFold(n_splits, shuffle=True, random_state=_seed(rng)).split(trials.X, trials.labels)
+    else:
+        folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=_seed(rng)).split(
+            trials.X, trials.labels, trials.groups
+        )
+    positive = trials.labels == trials.classes[1]
+    fold_scores, weights = [], []
+    for train, test in folds:
+        for idx, what in ((train, "training"), (test, "test")):
+            counts = np.bincount(positive[idx].astype(int), minlength=2)
+            if counts.min() < 2:
+                raise DataError(
+                    f"{trials.name}: a {what} fold has {counts.min()} trial(s) of one class of {target!r}; "
+                    f"expected at least 2 (use fewer n_splits, found {n_splits})"
+                )
+        w, s = _shrunk_discriminant(trials.X[train], positive[train], shrinkage)
+        scores = trials.X[test] @ w
+        fold_scores.append((scores[~positive[test]], scores[positive[test]]))
+        weights.append((test.size, s))
+    sizes = np.array([n for n, _ in weights], float)
+    fold_values = np.array([_dprime(s0, s1) for s0, s1 in fold_scores])
+    value = float(np.dot(sizes, fold_values) / sizes.sum())
+    se, ci = np.nan, (np.nan, np.nan)
+    if n_boot > 0:
+        boot = np.zeros(n_boot)
+        for (s0, s1), n in zip(fold_scores, sizes):
+            r0 = s0[rng.integers(0, s0.size, (n_boot, s0.size))]
+            r1 = s1[rng.integers(0, s1.size, (n_boot, s1.size))]
+            boot += n * _dprime(r0, r1, axis=1)
+        boot_se, _ = bootstrap_interval(value, boot / sizes.sum(), level)
+        se, ci = _cv_interval(value, boot_se, fold_values, level)
+    return estimate_dataset(
+        "fisher_discriminant", value, se, ci, chance=0.0, level=level,
+        estimator=f"{n_splits}-fold cross-validated Fisher discriminant d' (shrinkage={shrinkage!r})",
+        bias_correction="held-out trials (no optimistic bias); SE max(bootstrap of held-out projections, "
+        "Nadeau-Bengio corrected fold variance)",
+        shrinkage=float(np.mean([s for _, s in weights])), n_boot=n_boot, fold_values=fold_values.tolist(),
+    )
+
+
+def _shrunk_discriminant(X, positive, shrinkage):
+    """w = Σ⁻¹Δμ with Σ the (Ledoit-Wolf) shrunk pooled within-class covariance, via the trials' Gram matrix."""
+    mu1, mu0 = X[positive].mean(0), X[~positive].mean(0)
+    centred = X - np.where(positive[:, None], mu1, mu0)
+    n, p = centred.shape
+    gram = centred @ centred.T
+    trace = np.trace(gram) / n  # tr S
+    mu = trace / p
+    frob2 = np.sum(gram**2) / n**2  # ‖S‖_F²
+    if shrinkage == "auto":
+        # Ledoit & Wolf (2004): delta = ‖S − μI‖²/p, beta = (Σ_k‖x_k‖⁴/n − ‖S‖²)/(n p); weight = min(beta, delta)/delta
+        delta = (frob2 - 2 * mu * trace + mu**2 * p) / p
+        beta = (np.sum(np.diag(gram) ** 2) / n - frob2) / (n * p)
+        s = 1.0 if delta <= 0 else min(beta, delta) / delta
+    else:
+        s = float(shrinkage)
+    diff = mu1 - mu0
+    c = s * mu
+    if c <= 1e-12 * max(mu, 1e-300):
+        # No shrinkage: solve with the (pseudo-)inverse of the sample covariance.
+        return np.linalg.lstsq(centred.T @ centred / n, diff, rcond=None)[0], s
+    # Woodbury: (cI + a XᵀX)⁻¹ d = (d − Xᵀ(I/a + XXᵀ/c... written with a = (1−s)/n:
+    # (cI + a XᵀX)⁻¹ = (1/c)[I − Xᵀ (c/a I + XXᵀ)⁻¹ X]
+    a = (1.0 - s) / n
+    if a <= 0:
+        return diff / c, s
+    inner = np.linalg.solve(gram + (c / a) * np.eye(n), centred @ diff)
+    return (diff - centred.T @ inner) / c, s
+
+
+def _dprime(s0, s1, axis=None):
+    m0, m1 = s0.mean(axis=axis), s1.mean(axis=axis)
+    n0, n1 = s0.shape[-1], s1.shape[-1]
+    v0, v1 = s0.var(axis=axis, ddof=1), s1.var(axis=axis, ddof=1)
+    pooled = ((n0 - 1) * v0 + (n1 - 1) * v1) / (n0 + n1 - 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (m1 - m0) / np.sqrt(pooled)
