@@ -1,0 +1,503 @@
+"""Realistic spiking sessions with known *population* truth: log-normal rates, Poisson counts.
+
+The model (one latent stimulus space, a population of cells drawn from one distribution):
+
+* neuron i: log-baseline m_i ~ N(mean_log_rate, sd_log_rate²) and tuning u_i ~ N(0, I/d), d = ``latent_dim``;
+* condition μ (a stimulus) of class k(μ) = μ mod C: latent z_μ = c_k(s) + ε_μ, with class means
+  c_k(s) = separation_s · (k − (C − 1)/2) · e_1 along the first latent axis (adjacent classes ``separation_s``
+  apart; ``separation_s`` grows linearly across sessions) and condition jitter ε_μ ~ N(0, jitter² I), drawn
+  once and shared by all sessions (the same stimuli are shown every session);
+* rate r_i(μ) = exp(m_i + gain · u_i·z_μ) spikes/s; a trial's count ~ Poisson(r_i(μ) · duration); the recorded
+  response is count / duration (spikes/s);
+* behaviour: each trial is correct with probability p_s = 1/C + (1 − 1/C)(2Φ(separation_s / (2 jitter)) − 1),
+  the accuracy of an ideal observer of z along e_1 (Φ the normal cdf; for two classes p_s = Φ(sep/(2 jitter))).
+
+Population truth (infinitely many neurons from the same distribution, noiseless condition means). The
+population kernel has a closed form: with m and u independent,
+
+    Φ(μ, ν) = E_i[r_i(μ) r_i(ν)] = E[e^{2m}] · E[e^{gain u·(z_μ + z_ν)}]
+            = exp(2 mean_log_rate + 2 sd_log_rate²) · exp(gain² |z_μ + z_ν|² / (2d)),
+
+because u·x ~ N(0, |x|²/d) and E[e^X] = e^{σ²/2} for X ~ N(0, σ²). Every kernel statistic's truth follows
+from it (:func:`population_kernel` and the functions after it, importable for tests elsewhere).
+``participation_ratio_distribution`` treats conditions as draws from the stimulus distribution (class
+uniform over the C classes, z = c_k + N(0, jitter² I)); its closed form is a Gaussian integral of
+exponentials of quadratic forms (:func:`distribution_participation_ratio`). The shown conditions are a
+class-stratified sample of that distribution.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import erf, sqrt
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.data import NEURON, RESPONSES, SESSION, SESSION_OTHER, TRIAL
+from neurolearn.errors import DataError
+from neurolearn.simulate.recording import _recording_attrs, _session_start, make_session_tree
+
+__all__ = [
+    "spiking_sessions",
+    "SpikingTruth",
+    "population_kernel",
+    "task_alignment_truth",
+    "kernel_similarity_truth",
+    "kernel_change_truth",
+    "participation_ratio_truth",
+    "distribution_participation_ratio",
+    "task_labels",
+]
+
+SUBJECT_ID = "sim-spiking"
+
+
+@dataclass(frozen=True, eq=False)
+class SpikingTruth:
+    """Ground truth of :func:`spiking_sessions`.
+
+    Attributes
+    ----------
+    rates : dict of str -> xarray.DataArray
+        Session id -> true rates (spikes/s) of the recorded neurons, dims ``(condition, neuron)`` (the
+        finite-population truth: what infinitely many trials of these neurons would average to).
+    statistics : xarray.Dataset
+        Population truth over ``session`` (and ``session_other``): ``task_alignment``, ``kernel_similarity``,
+        ``kernel_change``, ``participation_ratio`` (shown conditions), ``participation_ratio_distribution``
+        (stimulus distribution), ``behavior``, ``separation`` and, when tracked, ``code_overlap``.
+    latents : xarray.DataArray
+        z of every condition, dims ``(session, condition, latent)``.
+    target : numpy.ndarray
+        The ``target`` label of each condition.
+    p_correct : dict of str -> float
+        Session id -> probability of a correct trial.
+    duration : float
+        Counting window (s); responses are counts / duration.
+    """
+
+    rates: dict
+    statistics: xr.Dataset
+    latents: xr.DataArray
+    target: np.ndarray
+    p_correct: dict
+    duration: float
+    tracked: bool = False
+    session_starts: dict = field(default_factory=dict)
+
+    def draw(self, session_id: str, n_trials=4, rng=None) -> xr.DataArray:
+        """Fresh trials of the same neurons in session ``session_id`` (Poisson counts around the true rates).
+
+        Use it for the truth of trial-level statistics by simulation (e.g. a decoder's accuracy on new trials).
+
+        Parameters
+        ----------
+        session_id : str
+        n_trials : int or array_like of int, shape (conditions,)
+            Trials per condition.
+        rng : numpy.random.Generator or int, optional
+
+        Returns
+        -------
+        xarray.DataArray
+            A recording in the data model, like the session's own.
+
+        Examples
+        --------
+        >>> tree, truth = spiking_sessions(n_sessions=2, n_conditions=4, n_neurons=20, random_state=0)
+        >>> fresh = truth.draw("day01", n_trials=10, rng=1)
+        >>> fresh.sizes["trial"], fresh.sizes["neuron"]
+        (40, 20)
+        """
+        if session_id not in self.rates:
+            raise DataError(f"session_id: expected one of {sorted(self.rates)}, found {session_id!r}")
+        rates = self.rates[session_id]
+        counts = _trial_counts(n_trials, rates.sizes["condition"], name="n_trials")
+        return _record(rates, counts, target=self.target, p_correct=self.p_correct[session_id],
+                       duration=self.duration, session_id=session_id,
+                       start=self.session_starts.get(session_id, _session_start(0)),
+                       rng=np.random.default_rng(rng))
+
+
+def spiking_sessions(
+    n_sessions: int = 3,
+    n_conditions: int = 8,
+    n_trials=4,
+    n_neurons=100,
+    *,
+    n_classes: int = 2,
+    latent_dim: int = 4,
+    separation=(0.0, 1.5),
+    jitter: float = 0.5,
+    tracked: bool = False,
+    duration: float = 0.5,
+    mean_log_rate: float = 1.0,
+    sd_log_rate: float = 1.0,
+    gain: float = 0.5,
+    random_state=None,
+) -> tuple[xr.DataTree, SpikingTruth]:
+    """Poisson spiking sessions of log-normal-rate neurons whose population statistics are known exactly.
+
+    Parameters
+    ----------
+    n_sessions, n_conditions : int
+        Sessions (one child of the tree each, ids ``day00``, ``day01``, ...) and conditions (stimuli).
+    n_trials : int or array_like of int
+        Trials per condition: an int, one per condition (shape ``(n_conditions,)``: unequal trials) or one per
+        session and condition (shape ``(n_sessions, n_conditions)``).
+    n_neurons : int or sequence of int
+        Recorded neurons, the same in every session or one count per session.
+    n_classes : int
+        Classes of the task label (``target``: ±1 for two classes, 0..C-1 otherwise); condition μ has class
+        μ mod C.
+    latent_dim : int
+        Dimension d of the latent stimulus space.
+    separation : (float, float)
+        Distance between adjacent class means along the first latent axis in the first and last session
+        (linear in between).
+    jitter : float
+        SD of the condition-specific latent jitter (per latent dimension).
+    tracked : bool
+        The same neurons (parameters and ids) every session; otherwise fresh neurons with new ids.
+    duration : float
+        Counting window (s).
+    mean_log_rate, sd_log_rate : float
+        Log-normal distribution of baseline rates across neurons (natural log of spikes/s).
+    gain : float
+        Tuning strength: rate = exp(m + gain u·z).
+    random_state : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    tree : xarray.DataTree
+        One child per session, in session order, each with a ``responses`` DataArray (spikes/s, dims
+        ``(trial, neuron)``, trial coords ``stimulus``, ``target``, ``correct``, ``start_time``, ``stop_time``).
+    truth : SpikingTruth
+
+    Examples
+    --------
+    >>> tree, truth = spiking_sessions(n_sessions=3, n_conditions=8, n_neurons=50, random_state=0)
+    >>> list(tree.children), tree["day00"]["responses"].dims
+    (['day00', 'day01', 'day02'], ('trial', 'neuron'))
+    >>> ta = truth.statistics["task_alignment"].values
+    >>> bool(ta[2] > ta[0]), truth.statistics["kernel_similarity"].dims
+    (True, ('session', 'session_other'))
+    """
+    rng = np.random.default_rng(random_state)
+    if n_sessions < 1:
+        raise DataError(f"n_sessions: expected >= 1, found {n_sessions}")
+    if n_classes < 2 or n_conditions < n_classes:
+        raise DataError(f"n_classes: expected 2 <= n_classes <= n_conditions ({n_conditions}), found {n_classes}")
+    if latent_dim < 1 or duration <= 0 or jitter < 0:
+        raise DataError(f"expected latent_dim >= 1, duration > 0 and jitter >= 0, found {latent_dim}, {duration}, "
+                        f"{jitter}")
+    sizes = np.broadcast_to(np.asarray(n_neurons, dtype=int), (n_sessions,))
+    if np.any(sizes < 1):
+        raise DataError(f"n_neurons: expected >= 1 per session, found {sizes.tolist()}")
+    trials = np.asarray(n_trials, dtype=int)
+    trials = trials[None] if trials.ndim <= 1 else trials
+    if trials.shape[0] not in (1, n_sessions):
+        raise DataError(f"n_trials: expected an int, shape ({n_conditions},) or ({n_sessions}, {n_conditions}), "
+                        f"found shape {np.shape(n_trials)}")
+    trials = [_trial_counts(trials[min(s, trials.shape[0] - 1)], n_conditions, name="n_trials")
+              for s in range(n_sessions)]
+
+    session_ids = [f"day{s:02d}" for s in range(n_sessions)]
+    seps = np.linspace(separation[0], separation[1], n_sessions) if n_sessions > 1 else np.array([separation[0]])
+    classes = np.arange(n_conditions) % n_classes
+    target = task_labels(classes, n_classes)
+    offsets = np.zeros((n_conditions, latent_dim))
+    offsets[:, 0] = classes - (n_classes - 1) / 2.0
+    noise = jitter * rng.standard_normal((n_conditions, latent_dim))
+    latents = seps[:, None, None] * offsets[None] + noise[None]  # (session, condition, latent)
+
+    def neurons(n):
+        return (mean_log_rate + sd_log_rate * rng.standard_normal(n),
+                rng.standard_normal((n, latent_dim)) / np.sqrt(latent_dim))
+
+    shared = neurons(int(sizes.max())) if tracked else None
+    recordings, rates, p_correct, starts = [], {}, {}, {}
+    first_id = 0
+    for s, session_id in enumerate(session_ids):
+        n = int(sizes[s])
+        if tracked:
+            log_base, tuning = shared[0][:n], shared[1][:n]
+            ids = np.arange(n)
+        else:
+            log_base, tuning = neurons(n)
+            ids = first_id + np.arange(n)
+            first_id += n
+        rate = np.exp(log_base[None, :] + gain * latents[s] @ tuning.T)
+        rates[session_id] = xr.DataArray(
+            rate, dims=("condition", NEURON), coords={"condition": np.arange(n_conditions), NEURON: ids},
+            name="rate", attrs={"units": "spikes/s", "session_id": session_id})
+        p_correct[session_id] = _ideal_accuracy(seps[s], jitter, n_classes)
+        starts[session_id] = _session_start(s)
+        recordings.append(_record(rates[session_id], trials[s], target=target, p_correct=p_correct[session_id],
+                                  duration=duration, session_id=session_id, start=starts[session_id], rng=rng))
+    tree = make_session_tree(recordings)
+
+    statistics = population_statistics(latents, target, session_ids, mean_log_rate=mean_log_rate,
+                                       sd_log_rate=sd_log_rate, gain=gain, tracked=tracked)
+    class_means = [seps[s] * np.unique(offsets, axis=0) for s in range(n_sessions)]
+    statistics["participation_ratio_distribution"] = (SESSION, np.array([
+        distribution_participation_ratio(class_means[s], jitter, gain=gain) for s in range(n_sessions)]))
+    statistics["behavior"] = (SESSION, np.array([p_correct[k] for k in session_ids]))
+    statistics["separation"] = (SESSION, seps)
+    statistics.attrs.update(
+        participation_ratio="(tr HKH)^2 / ||HKH||_F^2 of the population kernel K over the shown conditions",
+        participation_ratio_distribution=(
+            "(tr C)^2 / tr C^2 of the population covariance C over the stimulus distribution (class uniform, "
+            "z = class mean + N(0, jitter^2 I)); the shown conditions are a class-stratified sample of it"),
+        behavior="probability of a correct trial (ideal observer of the class axis)",
+        jitter=float(jitter), gain=float(gain), latent_dim=int(latent_dim), tracked=int(tracked),
+        n_classes=int(n_classes), duration=float(duration),
+    )
+    latent_array = xr.DataArray(latents, dims=(SESSION, "condition", "latent"),
+                                coords={SESSION: session_ids, "condition": np.arange(n_conditions)})
+    truth = SpikingTruth(rates=rates, statistics=statistics, latents=latent_array, target=target,
+                         p_correct=p_correct, duration=float(duration), tracked=bool(tracked), session_starts=starts)
+    return tree, truth
+
+
+# ----------------------------------------------------------------------------------------------------------
+# population truth (closed forms; no estimator code is used, so tests can compare the estimators against it)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def population_kernel(latents, latents_other=None, *, mean_log_rate: float = 1.0, sd_log_rate: float = 1.0,
+                      gain: float = 0.5) -> np.ndarray:
+    """E_i[r_i(z) r_i(z')] over the neuron distribution: exp(2 mean + 2 sd²) · exp(gain² |z + z'|² / (2d)).
+
+    Parameters
+    ----------
+    latents : array_like, shape (P, d)
+    latents_other : array_like, shape (Q, d), optional
+        Second set of latents (default ``latents``): the two-time kernel of the same neurons.
+
+    Returns
+    -------
+    numpy.ndarray, shape (P, Q)
+
+    Examples
+    --------
+    >>> round(float(population_kernel(np.zeros((1, 4)), mean_log_rate=0.0, sd_log_rate=0.0)[0, 0]), 6)
+    1.0
+    """
+    z = np.atleast_2d(np.asarray(latents, dtype=float))
+    w = z if latents_other is None else np.atleast_2d(np.asarray(latents_other, dtype=float))
+    total = z[:, None, :] + w[None, :, :]
+    d = z.shape[1]
+    return np.exp(2 * mean_log_rate + 2 * sd_log_rate**2 + gain**2 * np.sum(total * total, axis=-1) / (2 * d))
+
+
+def task_labels(classes, n_classes: int) -> np.ndarray:
+    """The ``target`` values of class indices: ±1 for two classes (class 1 -> +1), the index otherwise."""
+    classes = np.asarray(classes, dtype=int)
+    return np.where(classes == 1, 1, -1) if n_classes == 2 else classes
+
+
+def task_alignment_truth(kernel, target) -> float:
+    """Double-centred alignment ⟨HΦH, HYYᵀH⟩ / (‖HΦH‖ ‖HYYᵀH‖), Y = ±1 (two classes) or one-hot.
+
+    Examples
+    --------
+    >>> y = np.array([1.0, -1.0, 1.0, -1.0])
+    >>> round(task_alignment_truth(np.outer(y, y) + 3.0, y), 12)
+    1.0
+    """
+    values = np.asarray(target)
+    classes = np.unique(values)
+    labels = (values[:, None] == classes[None, :]).astype(float)
+    task = _centre(labels @ labels.T)
+    centred = _centre(np.asarray(kernel, dtype=float))
+    return float(np.sum(centred * task) / (np.linalg.norm(centred) * np.linalg.norm(task)))
+
+
+def kernel_similarity_truth(kernel, kernel_other) -> float:
+    """CKA of two kernels over the same conditions, double-centred: ⟨HKH, HLH⟩ / (‖HKH‖ ‖HLH‖).
+
+    Examples
+    --------
+    >>> k = np.diag([1.0, 2.0, 3.0, 4.0])
+    >>> round(kernel_similarity_truth(k, 5 * k + 2.0), 12)
+    1.0
+    """
+    a, b = _centre(np.asarray(kernel, dtype=float)), _centre(np.asarray(kernel_other, dtype=float))
+    return float(np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def kernel_change_truth(kernel, reference) -> float:
+    """Relative change of uncentred kernels ‖K − K_ref‖_F / ‖K_ref‖_F.
+
+    Examples
+    --------
+    >>> round(kernel_change_truth(4 * np.eye(3), np.eye(3)), 12)
+    3.0
+    """
+    kernel, reference = np.asarray(kernel, dtype=float), np.asarray(reference, dtype=float)
+    return float(np.linalg.norm(kernel - reference) / np.linalg.norm(reference))
+
+
+def participation_ratio_truth(kernel) -> float:
+    """PR of the shown conditions: (tr HKH)² / ‖HKH‖_F², the eigenvalues of the double-centred kernel.
+
+    Examples
+    --------
+    >>> round(participation_ratio_truth(np.eye(5)), 12)  # 5 conditions span 4 equal centred dimensions
+    4.0
+    """
+    centred = _centre(np.asarray(kernel, dtype=float))
+    return float(np.trace(centred) ** 2 / np.sum(centred * centred))
+
+
+def distribution_participation_ratio(class_means, jitter: float, *, gain: float = 0.5) -> float:
+    """PR of the population covariance over the stimulus distribution: (tr C)² / tr C².
+
+    The stimulus distribution is the equal mixture over classes k of z ~ N(c_k, jitter² I_d). With the
+    population kernel k(z, z') = A exp(a|z + z'|²), a = gain²/(2d) (A cancels in the ratio),
+
+    * tr C = E k(z, z) − E k(z, z'),
+    * tr C² = E k̃(z, z')² = E k(z, z')² − 2 E_z[(E_{z'} k(z, z'))²] + (E k(z, z'))²  (k̃ centred under the
+      distribution; z, z', z'' independent),
+
+    and every expectation is a Gaussian integral E exp(xᵀQx) = det(I − 2σ²Q)^{-1/2} exp(mᵀ(I − 2σ²Q)^{-1}Q m)
+    over (z, z', z'') per latent dimension (they factorise across dimensions), summed over class triples.
+    NaN where an integral diverges (the kernel's tail is too heavy for the jitter: 8 a jitter² >= 1, i.e.
+    4 gain² jitter² >= d).
+
+    Parameters
+    ----------
+    class_means : array_like, shape (C, d)
+    jitter : float
+
+    Examples
+    --------
+    >>> means = np.zeros((2, 4))  # no class structure: z ~ N(0, 0.25 I) in 4 dimensions
+    >>> round(distribution_participation_ratio(means, 0.5, gain=0.02), 2)  # weak gain: linear kernel, PR = d
+    4.0
+    >>> round(distribution_participation_ratio(means, 0.5, gain=1.0), 2)  # the exp adds nonlinear dimensions
+    6.06
+    """
+    means = np.atleast_2d(np.asarray(class_means, dtype=float))
+    n_classes, d = means.shape
+    a = gain**2 / (2 * d)
+    var = float(jitter) ** 2
+    quad = {
+        "diag": 4 * a * np.ones((1, 1)),  # |2z|²
+        "pair": a * np.ones((2, 2)),  # |z + z'|²
+        "pair2": 2 * a * np.ones((2, 2)),  # 2|z + z'|²
+        "triple": a * np.array([[2.0, 1, 1], [1, 1, 0], [1, 0, 1]]),  # |z + z'|² + |z + z''|²
+    }
+    k = range(n_classes)
+    terms = {
+        "diag": np.mean([_gaussian_exp_quadratic(means[[i]], var, quad["diag"]) for i in k]),
+        "pair": np.mean([_gaussian_exp_quadratic(means[[i, j]], var, quad["pair"]) for i in k for j in k]),
+        "pair2": np.mean([_gaussian_exp_quadratic(means[[i, j]], var, quad["pair2"]) for i in k for j in k]),
+        "triple": np.mean([_gaussian_exp_quadratic(means[[i, j, l]], var, quad["triple"])
+                           for i in k for j in k for l in k]),
+    }
+    if not all(np.isfinite(value) for value in terms.values()):
+        return float("nan")
+    trace = terms["diag"] - terms["pair"]
+    square = terms["pair2"] - 2 * terms["triple"] + terms["pair"] ** 2
+    if not square > 0:
+        return float("nan")
+    return float(trace**2 / square)
+
+
+def population_statistics(latents, target, session_ids, *, mean_log_rate=1.0, sd_log_rate=1.0, gain=0.5,
+                          tracked=False) -> xr.Dataset:
+    """Population truth of the kernel statistics over the shown conditions, from latents (session, P, d).
+
+    ``kernel_change`` is relative to the first session; ``code_overlap`` (tracked only) is
+    tr Φ(t, s) / √(tr Φ(t, t) tr Φ(s, s)) of the two-time population kernel of the same cells.
+    """
+    latents = np.asarray(latents, dtype=float)
+    options = dict(mean_log_rate=mean_log_rate, sd_log_rate=sd_log_rate, gain=gain)
+    kernels = [population_kernel(z, **options) for z in latents]
+    n = len(kernels)
+    variables = {
+        "task_alignment": (SESSION, np.array([task_alignment_truth(k, target) for k in kernels])),
+        "kernel_change": (SESSION, np.array([kernel_change_truth(k, kernels[0]) for k in kernels])),
+        "participation_ratio": (SESSION, np.array([participation_ratio_truth(k) for k in kernels])),
+        "kernel_similarity": ((SESSION, SESSION_OTHER), np.array(
+            [[kernel_similarity_truth(kernels[a], kernels[b]) for b in range(n)] for a in range(n)])),
+    }
+    if tracked:
+        overlap = np.array([[np.trace(population_kernel(latents[a], latents[b], **options))
+                             / np.sqrt(np.trace(kernels[a]) * np.trace(kernels[b])) for b in range(n)]
+                            for a in range(n)])
+        variables["code_overlap"] = ((SESSION, SESSION_OTHER), overlap)
+    return xr.Dataset(
+        variables,
+        coords={SESSION: list(session_ids), "session_index": (SESSION, np.arange(n)),
+                SESSION_OTHER: list(session_ids)},
+        attrs={"estimand": "population truth: infinitely many neurons from the same distribution, noiseless "
+                           "condition means, over the shown conditions",
+               "kernel": "Phi(mu, nu) = exp(2 mean_log_rate + 2 sd_log_rate^2 + gain^2 |z_mu + z_nu|^2 / (2 d))",
+               "kernel_change": "relative to the first session, uncentred kernels",
+               "kernel_similarity": "CKA of double-centred population kernels"},
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _centre(kernel):
+    return kernel - kernel.mean(axis=0, keepdims=True) - kernel.mean(axis=1, keepdims=True) + kernel.mean()
+
+
+def _gaussian_exp_quadratic(mean_rows, var, quad):
+    """E exp(Σ_dims x_dᵀ Q x_d) for independent x_d ~ N(m_d, var I) (m_d = column d of ``mean_rows``)."""
+    n = quad.shape[0]
+    system = np.eye(n) - 2 * var * quad
+    if np.any(np.linalg.eigvalsh(system) <= 0):
+        return np.inf
+    solve = np.linalg.solve(system, quad)
+    log_det = np.linalg.slogdet(system)[1]
+    m = np.asarray(mean_rows, dtype=float)  # (n, d)
+    exponent = np.einsum("nd,nk,kd->", m, solve, m)
+    return float(np.exp(exponent - 0.5 * m.shape[1] * log_det))
+
+
+def _ideal_accuracy(separation, jitter, n_classes):
+    if jitter == 0:
+        half = np.inf if separation > 0 else 0.0
+    else:
+        half = separation / (2 * jitter)
+    phi = 0.5 * (1 + erf(half / sqrt(2))) if np.isfinite(half) else 1.0
+    return float(1 / n_classes + (1 - 1 / n_classes) * (2 * phi - 1))
+
+
+def _trial_counts(n_trials, n_conditions, *, name):
+    counts = np.broadcast_to(np.asarray(n_trials, dtype=int), (n_conditions,)) if np.ndim(n_trials) == 0 \
+        else np.asarray(n_trials, dtype=int)
+    if counts.shape != (n_conditions,):
+        raise DataError(f"{name}: expected an int or one count per condition ({n_conditions}), found shape "
+                        f"{counts.shape}")
+    if np.any(counts < 1):
+        raise DataError(f"{name}: expected >= 1 trial per condition, found {counts.tolist()}")
+    return counts
+
+
+def _record(rates, trials, *, target, p_correct, duration, session_id, start, rng):
+    """Poisson trials (shuffled condition order) around ``rates`` (condition, neuron) -> a recording."""
+    condition = rng.permutation(np.repeat(np.arange(rates.sizes["condition"]), trials))
+    counts = rng.poisson(rates.values[condition] * duration)
+    correct = (rng.random(condition.size) < p_correct).astype(int)
+    step = 2.0 * duration  # trial starts: counting window then an inter-trial interval of the same length
+    begin = np.arange(condition.size) * step
+    attrs = _recording_attrs(session_id, start, units="spikes/s", window=(0.0, float(duration)), bin_size="none")
+    attrs["subject_id"] = SUBJECT_ID
+    return xr.DataArray(
+        counts / duration,
+        dims=(TRIAL, NEURON),
+        coords={"stimulus": (TRIAL, condition), "target": (TRIAL, np.asarray(target)[condition]),
+                "correct": (TRIAL, correct), "start_time": (TRIAL, begin), "stop_time": (TRIAL, begin + duration),
+                NEURON: rates.coords[NEURON].values},
+        name=RESPONSES,
+        attrs=attrs,
+    )
