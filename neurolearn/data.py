@@ -34,6 +34,7 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.errors import DataError
+from neurolearn.statistic_registry import STATISTIC_NAMES as _REGISTERED_NAMES
 
 __all__ = [
     "RESPONSES",
@@ -69,26 +70,9 @@ REQUIRED_ATTRS = (
     "nwb_version",
 )
 
-#: Stable statistic names shared by :func:`neurolearn.summarize` and every theory model's ``predict``.
-STATISTIC_NAMES = (
-    "behavior",
-    "task_alignment",
-    "kernel_similarity",
-    "kernel_change",
-    "code_overlap",
-    "task_difficulty",
-    "decoder_accuracy",
-    "heldout_accuracy",
-    "margin",
-    "flip_fraction",
-    "fisher_discriminant",
-    "participation_ratio",
-    "spectral_power",
-    "powerlaw_exponent",
-    "timescale",
-    "outlier_eigenvalue",
-    "generalization_error",
-)
+#: Stable statistic names shared by :func:`neurolearn.summarize` and every theory model's ``predict``: the keys
+#: of the statistics registry (:data:`neurolearn.statistic_registry.STATISTICS`), which declares each one.
+STATISTIC_NAMES = _REGISTERED_NAMES
 
 
 def se_name(statistic: str) -> str:

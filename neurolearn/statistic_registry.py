@@ -47,6 +47,8 @@ class Requirements:
     tracked: bool = False
     time_resolved: bool = False
     behavior: bool = False
+    #: why fewer conditions cannot do, added to the reason (e.g. a value fixed by construction)
+    conditions_note: str = ""
 
     def describe(self) -> str:
         """One line for docs and error messages.
@@ -72,6 +74,40 @@ class Requirements:
         if self.behavior:
             parts.append("a behaviour column")
         return ", ".join(parts) or "any session"
+
+    def unmet(self, *, n_conditions: int, min_trials: int, n_neurons: int, n_classes: int | None,
+              tracked: bool = True, time_resolved: bool = False, behavior: bool = True) -> str:
+        """Why a session of this shape cannot support the statistic (``""`` if it can).
+
+        ``n_classes`` is None when no task label was given.
+
+        Examples
+        --------
+        >>> Requirements(min_conditions=4, min_trials=2).unmet(n_conditions=3, min_trials=5, n_neurons=10,
+        ...                                                    n_classes=2)
+        'fewer than 4 conditions (found 3)'
+        >>> Requirements(min_classes=2).unmet(n_conditions=8, min_trials=5, n_neurons=10, n_classes=None)
+        'no task label (target=None)'
+        """
+        if self.behavior and not behavior:
+            return "no behaviour column (behavior=None)"
+        if self.time_resolved and not time_resolved:
+            return "not time-resolved (no time dim; read with bin_size=)"
+        if self.tracked and not tracked:
+            return "cells not declared tracked across sessions"
+        if self.min_classes:
+            if n_classes is None:
+                return "no task label (target=None)"
+            if n_classes < self.min_classes:
+                return f"fewer than {self.min_classes} classes of the task label (found {n_classes})"
+        if n_conditions < self.min_conditions:
+            note = f": {self.conditions_note}" if self.conditions_note else ""
+            return f"fewer than {self.min_conditions} conditions (found {n_conditions}){note}"
+        if min_trials < self.min_trials:
+            return f"fewer than {self.min_trials} trials in some condition (found {min_trials})"
+        if n_neurons < self.min_neurons:
+            return f"fewer than {self.min_neurons} neurons (found {n_neurons})"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -166,8 +202,9 @@ _ENTRIES = (
                   "squared norm; leave-one-neuron-out jackknife of the ratio",
         interval=_NEURON_BOOT,
         chance="expected alignment under random permutation of labels across conditions (exact)",
-        needs=Requirements(min_conditions=3, min_trials=2, min_neurons=2, min_classes=2),
-        reasons=("no task label", "fewer than 3 conditions (with 2 the centred alignment is +-1 by construction)",
+        needs=Requirements(min_conditions=3, min_trials=2, min_neurons=2, min_classes=2,
+                           conditions_note="the centred alignment of 2 conditions is +-1 by construction"),
+        reasons=("no task label", "fewer than 3 conditions (the centred alignment of 2 is +-1 by construction)",
                  _SUBSAMPLED, _DENOMINATOR),
         predicted_by=("lazy-rich", "silent-alignment", "grokking"),
     ),

@@ -8,6 +8,8 @@ Kernel statistics (THEORY.md §1) and their bias handling:
 * :mod:`~neurolearn.stats.similarity` — ``cka``, ``kernel_similarity``, ``kernel_change``, ``code_overlap``;
 * :mod:`~neurolearn.stats.spectral` — eigenspectrum, cumulative target power, power law, predicted learning curve;
 * :mod:`~neurolearn.stats.dimensionality` — ``participation_ratio`` (naive and bias-corrected);
+* :data:`STATISTICS` — every statistic declared (estimand range, bias handling, chance, requirements, the
+  reasons a value can be NaN), from :mod:`neurolearn.statistic_registry`;
 * :mod:`~neurolearn.stats.summary` — ``summarize``: all of them (and readout/dynamics) per session. (The
   module is not called ``summarize``: importing a submodule sets it as a package attribute, which would
   shadow the function ``neurolearn.stats.summarize``.)
@@ -20,6 +22,8 @@ their public functions are re-exported here when those modules are present. Name
 from __future__ import annotations
 
 import importlib
+
+from neurolearn.statistic_registry import STATISTIC_NAMES, STATISTICS
 
 _LAZY = {
     # kernels
@@ -55,13 +59,13 @@ _LAZY = {
     "bootstrap_interval": "estimate",
     # everything
     "summarize": "summary",
-    "behavior_estimate": "summary",
+    "behavior_estimate": "behavior",
 }
 
 #: modules written alongside these whose public names (their ``__all__``) are re-exported when present
 _OPTIONAL_MODULES = ("readout", "dynamics")
 
-__all__ = sorted(_LAZY)
+__all__ = sorted([*_LAZY, "STATISTICS", "STATISTIC_NAMES"])
 
 
 def _optional_names() -> dict[str, str]:

@@ -38,24 +38,33 @@ def estimate_dataset(name, value, se=np.nan, ci=(np.nan, np.nan), *, chance=None
 
 
 def bootstrap_interval(point: float, samples, level: float = 0.95) -> tuple[float, tuple[float, float]]:
-    """Standard error and percentile interval from bootstrap ``samples`` of a statistic.
+    """Standard error and percentile interval from bootstrap ``samples``, re-centred on ``point``.
+
+    The interval is ``point + (q_lo - m, q_hi - m)`` with ``q`` the replicates' quantiles and ``m`` their
+    median: the bootstrap gives the *shape* of the sampling distribution, the estimate its location. Bias-
+    corrected estimates (a jackknife of a ratio) sit away from the centre of replicates drawn around the
+    uncorrected value, and a plain percentile interval can then exclude its own estimate; the re-centred
+    interval always contains it (q_lo <= m <= q_hi).
 
     Non-finite samples (a resample that hit a degenerate case) are dropped; with fewer than two finite
-    samples the SE and interval are NaN, never silently zero.
+    samples, or a non-finite ``point``, the SE and interval are NaN, never silently zero.
 
     Examples
     --------
     >>> se, (lo, hi) = bootstrap_interval(0.0, np.random.default_rng(0).standard_normal(4000))
     >>> round(se, 1), abs(lo + 1.96) < 0.1, abs(hi - 1.96) < 0.1
     (1.0, True, True)
+    >>> se, (lo, hi) = bootstrap_interval(5.0, np.random.default_rng(0).standard_normal(4000))
+    >>> lo < 5.0 < hi
+    True
     """
     samples = np.asarray(samples, dtype=float)
     samples = samples[np.isfinite(samples)]
-    if samples.size < 2:
+    if samples.size < 2 or not np.isfinite(point):
         return float("nan"), (float("nan"), float("nan"))
     alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(samples, [alpha, 1.0 - alpha])
-    return float(samples.std(ddof=1)), (float(lo), float(hi))
+    lo, median, hi = np.quantile(samples, [alpha, 0.5, 1.0 - alpha])
+    return float(samples.std(ddof=1)), (float(point + lo - median), float(point + hi - median))
 
 
 def agresti_coull_se(successes, n) -> float:

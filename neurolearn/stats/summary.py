@@ -1,55 +1,48 @@
 """``summarize``: every summary statistic of learning for every session, with uncertainty, in one Dataset.
 
-Work is split in three dask stages so the same call runs on the local threaded scheduler or a
-``dask.distributed`` cluster (pass ``scheduler=client.get`` or run inside ``with client:``):
+The statistics come from the registry (:data:`neurolearn.statistic_registry.STATISTICS`), in three families:
+the kernel family (:mod:`neurolearn.stats.kernel_summary`, dask-parallel over sessions), the readout family
+(:func:`neurolearn.stats.readout.readout_summary`) and the dynamics family
+(:func:`neurolearn.stats.dynamics.dynamics_summary`, time-resolved sessions only).
 
-1. per session (parallel): sufficient statistics (condition means and squared standard errors, reduced
-   chunk-wise from dask-backed recordings) and the single-session statistics with their bootstrap replicates;
-2. driver: conditions shared by all sessions, point values of the pairwise statistics (cheap: P x P kernels);
-3. per session (parallel, only with ``n_boot``): that session's neurons' bootstrap contributions to every
-   pairwise statistic.
-
-Bootstrap: one draw of Poisson(1) weights per neuron id for all sessions (tracked neurons share weights), and
-linearised replicates (see :mod:`neurolearn.stats.kernels`), so ``n_boot`` adds a matrix product over neurons
-per statistic rather than recomputing kernels. Readout and dynamics statistics come from
-:mod:`neurolearn.stats.readout` and :mod:`neurolearn.stats.dynamics` and are merged on ``session``.
+Degrade, don't abort: a statistic the data cannot support for one session (too few conditions, trials or
+neurons; one class; no task label; a denominator not resolved from noise) is NaN there, with the reason in
+``<name>_flag`` and one :class:`~neurolearn.stats.flags.StatisticWarning`; everything else proceeds. A value
+outside its estimand's range by more than two standard errors is treated the same way. The run stops only
+when nothing at all can be computed.
 """
 
 from __future__ import annotations
 
-import warnings
+import sys
 
 import numpy as np
 import xarray as xr
 
-from neurolearn.data import CI_BOUND, NEURON, SESSION, SESSION_OTHER, TIME, TRIAL, ci_name, se_name
+from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, TIME, TRIAL, ci_name, flag_name, se_name
 from neurolearn.errors import DataError
-from neurolearn.stats.alignment import (
-    VARIANTS,
-    alignment_chance,
-    alignment_with_replicates,
-    difficulty_with_replicates,
-)
-from neurolearn.stats.dimensionality import participation_with_replicates
-from neurolearn.stats.estimate import agresti_coull_se, bootstrap_interval
-from neurolearn.stats.kernels import common_conditions, condition_statistics, session_bootstrap_weights
-from neurolearn.stats.similarity import (
-    as_recording_dict,
-    change_from_terms,
-    overlap_from_statistics,
-    pairwise_kernel_terms,
-    similarity_from_terms,
-)
-from neurolearn.stats.spectral import N_MODES, spectral_with_replicates
+from neurolearn.statistic_registry import STATISTICS
+from neurolearn.stats.alignment import VARIANTS
+from neurolearn.stats.behavior import behavior_estimate, coding_column
+from neurolearn.stats.dynamics import dynamics_summary
+from neurolearn.stats.estimate import bootstrap_interval
+from neurolearn.stats.flags import warn_unsupported
+from neurolearn.stats.kernel_summary import PAIRWISE, SINGLE, KernelOptions, bootstrap_weights, pairwise_part, session_part
+from neurolearn.stats.readout import readout_summary
+from neurolearn.stats.selection import NAN_POLICIES, prepare_session
+from neurolearn.stats.similarity import as_recording_dict
+from neurolearn.stats.spectral import N_MODES
 
 __all__ = ["summarize", "behavior_estimate"]
+
+BOOTSTRAP = "bootstrap"
 
 
 def summarize(
     tree,
-    target: str = "target",
+    target="target",
     by: str = "stimulus",
-    behavior: str | None = "correct",
+    behavior="correct",
     n_boot: int = 200,
     random_state=None,
     level: float = 0.95,
@@ -62,6 +55,10 @@ def summarize(
     readout: bool = True,
     dynamics: bool = True,
     input: str | None = "auto",
+    where: str | None = None,
+    min_trials: int | None = None,
+    nan_policy: str = "omit",
+    progress: bool = False,
     scheduler="threads",
 ) -> xr.Dataset:
     """Summary statistics of learning for every session -> Dataset over ``session`` (+ ``session_other``).
@@ -69,20 +66,23 @@ def summarize(
     Parameters
     ----------
     tree : xarray.DataTree, mapping/sequence of DataArray, or one DataArray
-        Sessions in training order (as :func:`neurolearn.read_sessions` returns).
-    target : str
-        Trial coord with the task label (constant within a condition).
+        Sessions of one subject in training order (as :func:`neurolearn.read_sessions` returns). Sessions of
+        several subjects are refused (split them with :func:`neurolearn.data.split_subjects`).
+    target : str, mapping or None
+        Trial coord with the task label (constant within a condition), or ``{column: {value: label}}``
+        declaring a coding (trials with values outside it are excluded, counted). None: no task label; every
+        statistic that needs none is still computed (an integration task).
     by : str
         Trial coord defining conditions (stimuli); kernels are condition x condition.
-    behavior : str or None
-        Trial coord with 0/1 (or bool) correctness; ``behavior`` = fraction correct, binomial SE, Wilson
-        interval. None skips it.
+    behavior : str, mapping or None
+        A 0/1 (or bool) trial coord, or ``{column: {value: 1 or 0}}`` declaring the outcome coding (values
+        outside it, e.g. "no response", are excluded from behaviour and counted). None skips behaviour.
     n_boot : int
         Bootstrap replicates (neurons resampled by id, linearised; spectral statistics use at most
         ``spectral_max_boot`` replicates). 0 -> NaN standard errors and intervals.
     random_state : int or numpy.random.Generator, optional
     level : float
-        Interval coverage.
+        Interval coverage, in (0, 1).
     variant, estimator : str
         Task-alignment centring (``"double"``, ``"uncentred"``, ``"column"``) and bias handling
         (``"unbiased"`` or ``"plugin"``) used for every kernel statistic.
@@ -91,25 +91,37 @@ def summarize(
     n_modes : int
         k of ``spectral_power`` = C(k).
     readout, dynamics : bool
-        Merge :func:`neurolearn.stats.readout.readout_summary` (on time-averaged responses, like the kernel
-        statistics) / :func:`neurolearn.stats.dynamics.dynamics_summary` (only recordings with a ``time``
-        dim). Skipped with a warning if unavailable; their attrs are kept with a ``readout_``/``dynamics_``
-        prefix.
+        Include the readout statistics (on time-averaged responses, like the kernel statistics) / the
+        dynamics statistics (only sessions with a ``time`` dim).
     input : str or None
-        A ``(trial, time)`` coord holding the input each trial received, regressed out when fitting the
-        linear dynamical model of the ``dynamics`` statistics (``x_{k+1} = A x_k + B u_k``); without it an
-        input-driven direction masquerades as a slow mode. ``"auto"`` uses a coord called ``input`` where
-        every time-resolved session has one; None never uses one.
+        A ``(trial, time)`` coord holding the input each trial received, regressed out of the dynamics fit;
+        ``"auto"`` uses a coord called ``input`` where every time-resolved session has one.
+    where : str, optional
+        pandas-query expression on trial coords selecting the trials to use (e.g. ``"contrast > 0"``).
+    min_trials : int, optional
+        Drop, per session, conditions with fewer trials (named in a warning). Without it, conditions with one
+        trial are still left out of the kernel statistics, which need two for the noise correction.
+    nan_policy : {"omit", "raise"}
+        Trials whose label or condition is missing: excluded with a count, or refused.
+    progress : bool
+        Report progress of the per-session stages on stderr (dask's progress bar on local schedulers).
     scheduler : str or callable
-        dask scheduler for the per-session stages (``"threads"``, ``"synchronous"``, ``"processes"`` or a
-        distributed client's ``get``).
+        dask scheduler for the per-session kernel stages (``"threads"``, ``"synchronous"``, ``"processes"`` or
+        a distributed client's ``get``).
 
     Returns
     -------
     xarray.Dataset
-        For every statistic ``name``: ``name``, ``name_se``, ``name_ci`` (dim ``ci_bound``). Coords
-        ``session`` (ids), ``session_index``, ``session_start_time``, ``session_other`` (pairwise statistics).
-        Attrs record every estimator choice.
+        For every statistic ``name``: ``name``, ``name_se``, ``name_ci`` (dim ``ci_bound``), ``name_flag``
+        (why a value is NaN, ``""`` where supported) and, with ``n_boot``, ``name_boot`` (dim ``bootstrap``,
+        attr ``resampling``: ``"neurons-shared"`` when replicate b re-weights the same neurons in every
+        session and statistic). Coords ``session`` (ids), ``session_index``, ``session_start_time``,
+        ``session_other`` (pairwise statistics). Attrs record every estimator choice.
+
+    Raises
+    ------
+    DataError
+        Bad options, missing coords, sessions of several subjects, or no statistic computable at all.
 
     Examples
     --------
@@ -128,76 +140,269 @@ def summarize(
     """
     import dask
 
+    _check_options(variant=variant, estimator=estimator, n_boot=n_boot, level=level, nan_policy=nan_policy,
+                   ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot)
+    recordings = as_recording_dict(tree)
+    _refuse_mixed_subjects(recordings)
+    prepared, label = {}, None
+    for key, rec in recordings.items():
+        prepared[key], label = prepare_session(rec, key, target=target, by=by, where=where,
+                                               min_trials=min_trials, nan_policy=nan_policy)
+    recordings = prepared
+    ids = list(recordings)
+    unbiased = estimator == "unbiased"
+    left, right = VARIANTS[variant]
+    tracked = _declared_tracking(recordings)
+    options = KernelOptions(by=by, target=label, unbiased=unbiased, left=left, right=right, ridge=ridge,
+                            n_modes=n_modes, spectral_max_boot=spectral_max_boot, tracked=tracked)
+    weights = bootstrap_weights(recordings, n_boot, random_state)
+    # dask threads run sessions side by side: BLAS threads inside each task would only oversubscribe the cores
+    blas_threads = 1 if scheduler in ("threads", "threading") else None
+
+    def map_sessions(function, items):
+        tasks = [dask.delayed(_with_blas_threads)(function, blas_threads, item) for item in items]
+        return list(_compute(tasks, scheduler, progress))
+
+    _say(progress, f"summarize: kernel statistics of {len(ids)} sessions")
+    tasks = [dask.delayed(_with_blas_threads)(session_part, blas_threads, key, rec, w, options)
+             for (key, rec), w in zip(recordings.items(), weights)]
+    parts = list(_compute(tasks, scheduler, progress))
+    pairwise = pairwise_part(parts, weights, options, map_sessions)
+
+    table = _Table(ids, level)
+    if behavior is not None:
+        coding_column(behavior)
+        for k, (key, rec) in enumerate(recordings.items()):
+            try:
+                value, se, ci = behavior_estimate(rec, behavior, level)
+            except DataError as error:
+                if "expected" in str(error):  # a missing column or an undeclared coding is the user's to fix
+                    raise
+                table.reason("behavior", k, str(error))
+            else:
+                table.value("behavior", k, value, se, ci)
+    for name in SINGLE:
+        for k, part in enumerate(parts):
+            if name in part.values:
+                table.value_from_replicates(name, k, *part.values[name])
+            else:
+                table.reason(name, k, part.reasons.get(name, "not computed"))
+    table.extra["task_alignment_chance"] = ((SESSION,), np.array([part.chance for part in parts]))
+    for name in PAIRWISE:
+        values, replicates, reasons = pairwise[name]
+        if name == "code_overlap" and not np.isfinite(values[~np.eye(len(ids), dtype=bool)]).any():
+            continue  # no tracking declared or no cell recorded twice: omitted, the attrs say why
+        table.array(name, values, replicates, reasons)
+    ds = table.dataset(recordings)
+    _warn_reasons(ds, ("behavior",) + SINGLE + PAIRWISE)
+    ds.attrs.update(_attrs(options, variant=variant, estimator=estimator, behavior=behavior, target=target,
+                           n_boot=n_boot, level=level, random_state=random_state, ridge=ridge, n_modes=n_modes,
+                           spectral_max_boot=spectral_max_boot, has_overlap="code_overlap" in ds,
+                           tracked=tracked, where=where, min_trials=min_trials))
+    if readout:
+        _say(progress, "summarize: readout statistics")
+        ds = _merge_family(ds, "readout", lambda: readout_summary(
+            {key: rec.mean(TIME, keep_attrs=True) if TIME in rec.dims else rec for key, rec in recordings.items()},
+            target=label, by=by, n_boot=n_boot, random_state=random_state, level=level), ids)
+    if dynamics:
+        timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
+        if timed:
+            _say(progress, f"summarize: dynamics statistics of {len(timed)} sessions")
+            input_name = _input_coord(input, timed)  # a wrong input= is the user's to fix: raised, not flagged
+            ds = _merge_family(ds, "dynamics", lambda: dynamics_summary(
+                timed, n_boot=n_boot, random_state=random_state, level=level, input=input_name), ids)
+        else:
+            ds.attrs["dynamics"] = "skipped: no recording has a time dim"
+    ds = _enforce_ranges(ds)
+    _refuse_if_empty(ds)
+    return ds
+
+
+def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_modes, spectral_max_boot):
     if variant not in VARIANTS:
         raise DataError(f"variant: expected one of {sorted(VARIANTS)}, found {variant!r}")
     if estimator not in ("unbiased", "plugin"):
         raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {estimator!r}")
-    recordings = as_recording_dict(tree)
-    ids = list(recordings)
-    unbiased = estimator == "unbiased"
-    left, right = VARIANTS[variant]
-    neuron_ids = [np.asarray(rec.coords[NEURON].values) if NEURON in rec.coords else np.arange(rec.sizes[NEURON])
-                  for rec in recordings.values()]
-    weights = session_bootstrap_weights(neuron_ids, n_boot, random_state)
+    for name, value in (("n_boot", n_boot), ("n_modes", n_modes), ("spectral_max_boot", spectral_max_boot)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise DataError(f"{name}: expected a non-negative integer, found {value!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
+        raise DataError(f"level: expected a coverage in (0, 1), found {level!r}")
+    if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.floating)) or not ridge >= 0:
+        raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
+    if nan_policy not in NAN_POLICIES:
+        raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {nan_policy!r}")
 
-    # stage 1: per-session sufficient statistics and single-session statistics
-    options = dict(target=target, by=by, behavior=behavior, unbiased=unbiased, left=left, right=right, ridge=ridge,
-                   n_modes=n_modes, spectral_max_boot=spectral_max_boot)
-    # dask threads run sessions side by side: BLAS threads inside each task would only oversubscribe the cores
-    blas_threads = 1 if scheduler in ("threads", "threading") else None
-    tasks = [dask.delayed(_with_blas_threads)(_session_part, blas_threads, key, rec, w, options)
-             for (key, rec), w in zip(recordings.items(), weights)]
-    parts = list(dask.compute(*tasks, scheduler=scheduler))
 
-    # stage 2 and 3: pairwise statistics on the conditions every session shares
-    stats = [part["stats"] for part in parts]
-    common = common_conditions(stats)
-    shared_stats = [s.select_conditions(common) for s in stats]
+def _refuse_mixed_subjects(recordings):
+    subjects = {str(rec.attrs.get("subject_id", "") or "") for rec in recordings.values()}
+    subjects.discard("")
+    if len(subjects) > 1:
+        by_subject = {s: [k for k, rec in recordings.items() if str(rec.attrs.get("subject_id", "")) == s]
+                      for s in sorted(subjects)}
+        raise DataError(f"expected the sessions of one subject (one learning trajectory), found subjects "
+                        f"{sorted(subjects)} ({ {s: ids[:3] for s, ids in by_subject.items()} }); select one with "
+                        "read_sessions(..., subject=...) or split with neurolearn.data.split_subjects(tree)")
 
-    def map_sessions(function, items):
-        tasks = [dask.delayed(_with_blas_threads)(function, blas_threads, item) for item in items]
-        return list(dask.compute(*tasks, scheduler=scheduler))
 
-    terms = pairwise_kernel_terms(shared_stats, centred=(True, False), unbiased=unbiased, weights=weights,
-                                  map_sessions=map_sessions)
-    centred_terms, raw_terms = terms[True], terms[False]
-    similarity, similarity_boot = similarity_from_terms(centred_terms)
-    change, change_boot = change_from_terms(raw_terms, 0)
-    overlap, overlap_boot, any_tracked = overlap_from_statistics(shared_stats, weights=weights, strict=False)
+def _declared_tracking(recordings) -> bool:
+    """Cells are the same across sessions only where declared: the ``tracked`` attr the readers set. Arrays
+    built in memory without that attr declare identity by their ``neuron`` coord (ids that repeat are the
+    same cells)."""
+    flags = [rec.attrs.get("tracked") for rec in recordings.values()]
+    if all(flag is None for flag in flags):
+        return True
+    return all(bool(flag) for flag in flags if flag is not None)
 
-    data_vars = {}
-    for name in ("behavior", "task_alignment", "task_difficulty", "participation_ratio", "spectral_power",
-                 "powerlaw_exponent"):
-        if name == "behavior" and behavior is None:
-            continue
-        values = np.array([part[name][0] for part in parts])
-        if name == "behavior":
-            se = np.array([part[name][1] for part in parts])
-            ci = np.array([part[name][2] for part in parts])
-        else:
-            se, ci = _intervals(values, [part[name][1] for part in parts], level)
-        _put(data_vars, name, values, se, ci, level, (SESSION,))
-    data_vars["task_alignment_chance"] = (SESSION, np.array([part["task_alignment_chance"] for part in parts]))
-    se, ci = _intervals(change, None if change_boot is None else list(change_boot.T), level)
-    _put(data_vars, "kernel_change", change, se, ci, level, (SESSION,))
-    _put_pairwise(data_vars, "kernel_similarity", similarity, similarity_boot, level)
-    if any_tracked:
-        _put_pairwise(data_vars, "code_overlap", overlap, overlap_boot, level)
 
-    start_times = [str(rec.attrs.get("session_start_time", "")) for rec in recordings.values()]
-    ds = xr.Dataset(
-        data_vars,
-        coords={
-            SESSION: ids,
-            "session_index": (SESSION, np.arange(len(ids))),
+class _Table:
+    """Collects value, SE, interval, reason and replicates per statistic, then builds the Dataset."""
+
+    def __init__(self, ids, level):
+        self.ids, self.level, self.n = ids, level, len(ids)
+        self.columns: dict[str, dict] = {}
+        self.extra: dict = {}
+
+    def _column(self, name):
+        if name not in self.columns:
+            n = self.n
+            self.columns[name] = dict(value=np.full(n, np.nan), se=np.full(n, np.nan), ci=np.full((n, 2), np.nan),
+                                      reason=np.full(n, "", dtype=object), boot={})
+        return self.columns[name]
+
+    def value(self, name, k, value, se, ci):
+        column = self._column(name)
+        column["value"][k], column["se"][k], column["ci"][k] = value, se, ci
+
+    def value_from_replicates(self, name, k, value, replicates):
+        column = self._column(name)
+        column["value"][k] = value
+        if replicates is not None and len(replicates):
+            column["se"][k], column["ci"][k] = bootstrap_interval(value, replicates, self.level)
+            column["boot"][k] = np.asarray(replicates, dtype=float)
+
+    def reason(self, name, k, reason):
+        self._column(name)["reason"][k] = reason
+
+    def array(self, name, values, replicates, reasons):
+        pairwise = values.ndim == 2
+        se = np.full(values.shape, np.nan)
+        ci = np.full(values.shape + (2,), np.nan)
+        if replicates is not None:
+            for index in np.ndindex(values.shape):
+                if pairwise and index[0] == index[1] and np.isfinite(values[index]):
+                    se[index], ci[index] = 0.0, (values[index], values[index])
+                elif np.isfinite(values[index]):
+                    se[index], ci[index] = bootstrap_interval(values[index], replicates[(slice(None),) + index],
+                                                              self.level)
+        self.columns[name] = dict(value=values, se=se, ci=ci, reason=reasons, replicates=replicates)
+
+    def dataset(self, recordings) -> xr.Dataset:
+        data_vars = dict(self.extra)
+        for name, column in self.columns.items():
+            dims = (SESSION, SESSION_OTHER) if column["value"].ndim == 2 else (SESSION,)
+            data_vars[name] = (dims, column["value"])
+            data_vars[se_name(name)] = (dims, column["se"])
+            data_vars[ci_name(name)] = (dims + (CI_BOUND,), column["ci"], {"level": self.level})
+            data_vars[flag_name(name)] = (dims, column["reason"].astype(str))
+            boot = column.get("replicates")
+            if boot is None and column.get("boot"):
+                n_boot = max(len(b) for b in column["boot"].values())
+                boot = np.full((n_boot, self.n), np.nan)
+                for k, reps in column["boot"].items():
+                    boot[: len(reps), k] = reps
+            if boot is not None:
+                data_vars[f"{name}_boot"] = (dims + (BOOTSTRAP,), np.moveaxis(boot, 0, -1),
+                                             {"resampling": "neurons-shared" if name != "behavior" else "independent"})
+        start_times = [str(rec.attrs.get("session_start_time", "")) for rec in recordings.values()]
+        return xr.Dataset(data_vars, coords={
+            SESSION: self.ids,
+            "session_index": (SESSION, np.arange(self.n)),
             "session_start_time": (SESSION, start_times),
-            SESSION_OTHER: ids,
+            SESSION_OTHER: self.ids,
             CI_BOUND: ["lower", "upper"],
-        },
-    )
-    ds.attrs.update(
-        target=target, by=by, behavior=str(behavior), n_boot=int(n_boot), level=level,
-        random_state=str(random_state),
+        })
+
+
+def _merge_family(ds, family, compute, ids):
+    """Merge the readout or dynamics Dataset on ``session``; a family that fails as a whole is NaN with its
+    reason for every session, not a refusal of the summary."""
+    try:
+        part = compute()
+    except DataError as error:
+        ds.attrs[family] = f"NaN for every session: {error}"
+        for name, entry in STATISTICS.items():
+            if entry.family == family and name != "generalization_error" and name not in ds:
+                dims = (SESSION,)
+                ds[name] = (dims, np.full(len(ids), np.nan))
+                ds[se_name(name)] = (dims, np.full(len(ids), np.nan))
+                ds[ci_name(name)] = (dims + (CI_BOUND,), np.full((len(ids), 2), np.nan), {"level": ds.attrs["level"]})
+                ds[flag_name(name)] = (dims, np.full(len(ids), str(error), dtype=object).astype(str))
+                for key in ids:
+                    warn_unsupported(name, key, str(error), stacklevel=4)
+        return ds
+    part = part.drop_vars([c for c in ("session_index", "session_start_time") if c in part.coords])
+    if BOOTSTRAP in part.dims:
+        part = part.rename({BOOTSTRAP: f"{BOOTSTRAP}_{family}"})
+    attrs = {f"{family}_{key}": value for key, value in part.attrs.items()}
+    ds = xr.merge([ds, part], join="left", combine_attrs="override")
+    ds.attrs.update(attrs)
+    return ds
+
+
+def _enforce_ranges(ds):
+    """The registry's promise: a value never lies outside its estimand's range by more than 2 SE. Such a value
+    is NaN with its reason (a symptom of an estimator the data cannot support); intervals are clipped to the
+    range but keep containing their estimate."""
+    for name, entry in STATISTICS.items():
+        if name not in ds or ci_name(name) not in ds:
+            continue
+        value = ds[name].values.astype(float)
+        se = ds[se_name(name)].values.astype(float) if se_name(name) in ds else np.full(value.shape, np.nan)
+        low, high = entry.range
+        slack = np.where(np.isfinite(se), 2.0 * se, 0.0)
+        outside = np.isfinite(value) & ((value < low - slack) | (value > high + slack))
+        flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
+        ci = ds[ci_name(name)].values.astype(float)
+        if outside.any():
+            for index in zip(*np.nonzero(outside)):
+                session = ds[SESSION].values[index[0]]
+                reason = (f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, {high:g}] by more "
+                          "than 2 SE: the data cannot support it")
+                flags[index] = reason
+                warn_unsupported(name, session, reason, stacklevel=4)
+            value[outside], se[outside] = np.nan, np.nan
+            ci[outside] = np.nan
+        finite = np.isfinite(value)
+        with np.errstate(invalid="ignore"):
+            lower = np.where(finite, np.minimum(np.maximum(ci[..., 0], low), value), ci[..., 0])
+            upper = np.where(finite, np.maximum(np.minimum(ci[..., 1], high), value), ci[..., 1])
+        ci = np.stack([lower, upper], axis=-1)
+        dims = ds[name].dims
+        ds[name] = (dims, value, ds[name].attrs)
+        if se_name(name) in ds:
+            ds[se_name(name)] = (dims, se, ds[se_name(name)].attrs)
+        ds[ci_name(name)] = (dims + (CI_BOUND,), ci, ds[ci_name(name)].attrs)
+        ds[flag_name(name)] = (dims, flags.astype(str))
+    return ds
+
+
+def _refuse_if_empty(ds):
+    names = [name for name in STATISTICS if name in ds]
+    if names and not any(np.isfinite(ds[name].values.astype(float)).any() for name in names):
+        reasons = {name: sorted(set(ds[flag_name(name)].values.ravel().tolist()) - {""})[:2]
+                   for name in names if flag_name(name) in ds}
+        raise DataError(f"no statistic could be computed for any session: {reasons}")
+
+
+def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, random_state, ridge, n_modes,
+           spectral_max_boot, has_overlap, tracked, where, min_trials):
+    unbiased = options.unbiased
+    return dict(
+        target=str(target), by=options.by, behavior=str(behavior), n_boot=int(n_boot), level=level,
+        random_state=str(random_state), where=str(where), min_trials=str(min_trials),
+        statistics="declared in neurolearn.statistic_registry.STATISTICS (estimand, range, bias handling, "
+                   "reasons a value is NaN); <name>_flag says why a value is NaN",
         kernel_estimator=estimator,
         kernel_bias_correction=(
             "trial noise: per-neuron squared standard errors removed from the kernel diagonal (all-pairs "
@@ -205,62 +410,22 @@ def summarize(
             "cross terms; exact leave-one-neuron-out jackknife of ratios (alignment, CKA, kernel change, PR)"
             if unbiased else "none (plug-in condition-mean kernels)"),
         task_alignment_variant=variant,
-        task_alignment_chance="expected alignment under random permutation of labels across conditions (exact)",
+        task_alignment_chance=STATISTICS["task_alignment"].chance,
         task_difficulty=f"tr(Y'(K/s + {ridge} I)^-1 Y)/tr(Y'Y), s = tr(K)/P",
-        participation_ratio_estimator="U-statistics over neurons and conditions" if unbiased else "naive",
+        participation_ratio_estimator=STATISTICS["participation_ratio"].estimator if unbiased else "naive",
         spectral_power=f"C(k) at k = min({n_modes}, P - 1): fraction of target power in the top kernel modes",
         powerlaw_exponent="log-log least squares over the top floor(sqrt(N)) eigenvalues of the kernel / P",
         kernel_change="||K_t - K_0||_F / ||K_0||_F, uncentred, reference = first session",
         kernel_similarity="CKA of centred kernels (population estimand)",
-        code_overlap="tr K(t,s)/sqrt(tr K(t,t) tr K(s,s)) over shared neuron ids" if any_tracked
-        else "omitted: no neuron ids shared between sessions",
-        behavior_estimator="fraction correct; binomial SE; Wilson interval",
+        code_overlap="tr K(t,s)/sqrt(tr K(t,t) tr K(s,s)) over tracked cells" if has_overlap
+        else ("omitted: cells not declared tracked across sessions" if not tracked
+              else "omitted: no neuron ids shared between sessions"),
+        tracked=str(tracked),
+        behavior_estimator=STATISTICS["behavior"].estimator + "; " + STATISTICS["behavior"].interval,
         bootstrap="neurons resampled by id (Poisson(1) weights shared across sessions), linearised replicates; "
-                  f"spectral statistics re-diagonalised (Rayleigh-Ritz) on at most {spectral_max_boot} replicates",
-        conditions_compared=int(common.size),
+                  f"spectral statistics re-diagonalised (Rayleigh-Ritz) on at most {spectral_max_boot} replicates; "
+                  "intervals are percentile intervals re-centred on the estimate",
     )
-    ds = _merge_other_helpers(ds, recordings, target=target, by=by, n_boot=n_boot, random_state=random_state,
-                              input=input,
-                              level=level, readout=readout, dynamics=dynamics)
-    return ds
-
-
-def behavior_estimate(recording: xr.DataArray, behavior: str = "correct", level: float = 0.95):
-    """Fraction correct, binomial standard error and Wilson score interval from a 0/1 trial coord.
-
-    The SE is the binomial √(p(1-p)/n) with the Agresti-Coull SE as a floor, so a session at 100% correct
-    (common once behaviour saturates) keeps a positive SE instead of an infinite fitting weight.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> rec = xr.DataArray(np.zeros((4, 1)), dims=("trial", "neuron"),
-    ...                    coords={"correct": ("trial", [True, True, True, False])})
-    >>> value, se, (lo, hi) = behavior_estimate(rec)
-    >>> value, round(se, 4), round(lo, 3), round(hi, 3)
-    (0.75, 0.2165, 0.301, 0.954)
-    """
-    from scipy.stats import norm
-
-    session_id = str(recording.attrs.get("session_id", recording.name))
-    if behavior not in recording.coords or recording.coords[behavior].dims != (TRIAL,):
-        available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
-        raise DataError(f"session {session_id!r}: expected a trial coord {behavior!r} (behavior=), "
-                        f"available trial coords: {available}")
-    values = np.asarray(recording.coords[behavior].values)
-    try:
-        values = values.astype(float)
-    except (TypeError, ValueError) as error:
-        raise DataError(f"session {session_id!r}: expected 0/1 values in {behavior!r}, found {values[:5]}") from error
-    values = values[np.isfinite(values)]
-    if values.size == 0 or not np.all((values == 0) | (values == 1)):
-        raise DataError(f"session {session_id!r}: expected 0/1 values in {behavior!r}, found {np.unique(values)[:5]}")
-    n, p = values.size, float(values.mean())
-    z = norm.ppf(0.5 + level / 2)
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    se = max(float(np.sqrt(p * (1 - p) / n)), agresti_coull_se(values.sum(), n))
-    return p, se, (float(centre - half), float(centre + half))
 
 
 def _with_blas_threads(function, limit, *args):
@@ -272,85 +437,20 @@ def _with_blas_threads(function, limit, *args):
         return function(*args)
 
 
-def _session_part(key, recording, weights, options):
-    """Stage 1 for one session: sufficient statistics and single-session statistics with replicates."""
-    from dataclasses import replace
+def _compute(tasks, scheduler, progress):
+    import dask
 
-    stats = condition_statistics(recording, options["by"], target=options["target"],
-                                 min_trials=2 if options["unbiased"] else 1)
-    stats = replace(stats, session_id=str(key))
-    unbiased = options["unbiased"]
-    out = {"stats": stats}
-    if options["behavior"] is not None:
-        out["behavior"] = behavior_estimate(recording, options["behavior"])
-    out["task_alignment"] = alignment_with_replicates(stats, left=options["left"], right=options["right"],
-                                                      unbiased=unbiased, weights=weights)
-    out["task_alignment_chance"] = alignment_chance(stats, left=options["left"], right=options["right"],
-                                                    unbiased=unbiased)
-    out["task_difficulty"] = difficulty_with_replicates(stats, ridge=options["ridge"], unbiased=unbiased,
-                                                        weights=weights)
-    out["participation_ratio"] = _optional_statistic(
-        "participation_ratio", stats.session_id, participation_with_replicates, stats, unbiased=unbiased,
-        weights=weights)
-    values, replicates = _optional_statistic(
-        "spectral_power and powerlaw_exponent", stats.session_id, _spectral_pair, stats,
-        n_modes=options["n_modes"], estimator="unbiased" if unbiased else "plugin", weights=weights,
-        max_boot=options["spectral_max_boot"])
-    if not np.ndim(values):  # skipped: both spectral statistics NaN, no replicates
-        values, replicates = (np.nan, np.nan), np.full((1, 2), np.nan)
-    out["spectral_power"] = (values[0], replicates[:, 0] if weights is not None else None)
-    out["powerlaw_exponent"] = (values[1], replicates[:, 1] if weights is not None else None)
-    for name in ("task_alignment", "task_difficulty", "participation_ratio"):
-        if weights is None:
-            out[name] = (out[name][0], None)
-    return out
+    if progress and isinstance(scheduler, str):
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar(out=sys.stderr):
+            return dask.compute(*tasks, scheduler=scheduler)
+    return dask.compute(*tasks, scheduler=scheduler)
 
 
-def _optional_statistic(name, session_id, function, *args, **kwargs):
-    """A statistic whose shape requirement a session may not meet (e.g. participation ratio needs >= 4
-    conditions; a two-stimulus task has 2). Such a session gets NaN for this statistic and a warning that
-    names it, instead of refusing the whole summary; other statistics are unaffected."""
-    try:
-        return function(*args, **kwargs)
-    except DataError as error:
-        warnings.warn(f"{name} left NaN for session {session_id!r}: {error}", stacklevel=3)
-        return np.nan, None
-
-
-def _spectral_pair(stats, **kwargs):
-    values, replicates, _ = spectral_with_replicates(stats, **kwargs)
-    return values, replicates
-
-
-def _intervals(values, replicates, level):
-    se = np.full(len(values), np.nan)
-    ci = np.full((len(values), 2), np.nan)
-    if replicates is None:
-        return se, ci
-    for k, (value, reps) in enumerate(zip(values, replicates)):
-        if reps is not None and len(reps):
-            se[k], ci[k] = bootstrap_interval(value, reps, level)
-    return se, ci
-
-
-def _put(data_vars, name, values, se, ci, level, dims):
-    data_vars[name] = (dims, np.asarray(values, dtype=float))
-    data_vars[se_name(name)] = (dims, np.asarray(se, dtype=float))
-    data_vars[ci_name(name)] = (dims + (CI_BOUND,), np.asarray(ci, dtype=float), {"level": level})
-
-
-def _put_pairwise(data_vars, name, values, replicates, level):
-    n = values.shape[0]
-    se = np.full((n, n), np.nan)
-    ci = np.full((n, n, 2), np.nan)
-    if replicates is not None:
-        for a in range(n):
-            for b in range(n):
-                if a != b and np.isfinite(values[a, b]):
-                    se[a, b], ci[a, b] = bootstrap_interval(values[a, b], replicates[:, a, b], level)
-                elif a == b and np.isfinite(values[a, b]):
-                    se[a, b], ci[a, b] = 0.0, (values[a, b], values[a, b])
-    _put(data_vars, name, values, se, ci, level, (SESSION, SESSION_OTHER))
+def _say(progress, message):
+    if progress:
+        print(message, file=sys.stderr, flush=True)
 
 
 def _input_coord(input, recordings):
@@ -368,48 +468,14 @@ def _input_coord(input, recordings):
     return input
 
 
-def _call_accepting(function, *args, **options):
-    """Call ``function`` with the shared options it declares (the vocabulary is shared, the needs differ)."""
-    import inspect
+def _warn_reasons(ds, names):
+    """One warning per (session, statistic) left NaN with a reason (the first reason of a pairwise row)."""
+    for name in names:
+        if flag_name(name) not in ds:
+            continue
+        flags = ds[flag_name(name)].values
+        for k, session in enumerate(ds[SESSION].values):
+            row = [reason for reason in np.atleast_1d(flags[k]).tolist() if reason]
+            if row:
+                warn_unsupported(name, session, row[0], stacklevel=4)
 
-    accepted = inspect.signature(function).parameters
-    return function(*args, **{key: value for key, value in options.items() if key in accepted})
-
-
-def _merge_other_helpers(ds, recordings, *, target, by, n_boot, random_state, level, readout, dynamics, input):
-    """Merge readout and dynamics statistics (other modules) on ``session``; warn if they are unavailable."""
-    parts = []
-    if readout:
-        try:
-            from neurolearn.stats.readout import readout_summary
-        except ImportError as error:
-            warnings.warn(f"summarize: readout statistics skipped ({error}); neurolearn.stats.readout not available",
-                          stacklevel=3)
-            ds.attrs["readout"] = "skipped: neurolearn.stats.readout not available"
-        else:
-            # readout statistics see the same time-averaged responses as the kernel statistics
-            averaged = {key: rec.mean(TIME, keep_attrs=True) if TIME in rec.dims else rec
-                        for key, rec in recordings.items()}
-            parts.append(_call_accepting(readout_summary, averaged, target=target, by=by, n_boot=n_boot,
-                                         random_state=random_state, level=level))
-    if dynamics:
-        timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
-        if timed:
-            try:
-                from neurolearn.stats.dynamics import dynamics_summary
-            except ImportError as error:
-                warnings.warn(f"summarize: dynamics statistics skipped ({error})", stacklevel=3)
-                ds.attrs["dynamics"] = "skipped: neurolearn.stats.dynamics not available"
-            else:
-                parts.append(_call_accepting(dynamics_summary, timed, target=target, by=by, n_boot=n_boot,
-                                             random_state=random_state, level=level,
-                                             input=_input_coord(input, timed)))
-        else:
-            ds.attrs["dynamics"] = "skipped: no recording has a time dim"
-    for part in parts:
-        part = part.drop_vars([c for c in ("session_index", "session_start_time") if c in part.coords])
-        source = "readout" if any(name in part for name in ("decoder_accuracy", "margin")) else "dynamics"
-        attrs = {f"{source}_{key}": value for key, value in part.attrs.items()}
-        ds = xr.merge([ds, part], join="left", combine_attrs="override")
-        ds.attrs.update(attrs)
-    return ds

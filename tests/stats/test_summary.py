@@ -100,14 +100,12 @@ def test_runs_on_a_distributed_client(rng):
 
 def test_other_helpers_statistics_are_merged(rng, monkeypatch):
     """Readout/dynamics statistics arrive as Datasets over ``session`` and are merged by session id."""
-    def readout_summary(recordings, *, target, by, n_boot, random_state):
+    def readout_summary(recordings, *, target, by, n_boot, random_state, level):
         ids = list(recordings)
         return xr.Dataset({"margin": ("session", np.arange(len(ids), dtype=float)),
                            "margin_se": ("session", np.ones(len(ids)))}, coords={"session": ids})
 
-    fake = types.ModuleType("neurolearn.stats.readout")
-    fake.readout_summary = readout_summary
-    monkeypatch.setitem(sys.modules, "neurolearn.stats.readout", fake)
+    monkeypatch.setattr("neurolearn.stats.summary.readout_summary", readout_summary)
     ds = summarize(_sessions(rng, n_sessions=2), n_boot=0, readout=True, dynamics=False)
     assert ds["margin"].values.tolist() == [0.0, 1.0]
     assert "task_alignment" in ds
@@ -173,8 +171,9 @@ def test_readout_and_dynamics_statistics_are_included(rng):
 
 
 def test_two_stimulus_sessions_get_nan_dimensionality_with_a_warning_not_a_refusal():
-    # a two-alternative task has two conditions: the kernel statistics are defined, participation ratio and
-    # the spectrum need >= 4 conditions; the summary says so for those statistics only
+    # a two-alternative task has two conditions: the centred alignment of two conditions is +-1 by
+    # construction and participation ratio and the spectrum need >= 4 conditions; the summary says so for
+    # those statistics only, and behaviour and the kernel change are still reported
     import warnings
 
 
@@ -185,11 +184,14 @@ def test_two_stimulus_sessions_get_nan_dimensionality_with_a_warning_not_a_refus
         warnings.simplefilter("always")
         stats = summarize(make_session_tree(recs), n_boot=20, random_state=0)
     assert np.isnan(stats["participation_ratio"]).all()
-    assert np.isfinite(stats["task_alignment"]).all()
+    assert np.isnan(stats["task_alignment"]).all()
     assert np.isfinite(stats["behavior"]).all()
-    messages = " ".join(str(w.message) for w in caught)
-    assert "participation_ratio left NaN for session 'd0'" in messages
-    assert "at least 4 conditions, found 2" in messages
+    assert np.isfinite(stats["kernel_change"][1:]).all()
+    assert stats["task_alignment_flag"].values.tolist() == [
+        "fewer than 3 conditions (found 2): the centred alignment of 2 conditions is +-1 by construction"] * 3
+    messages = [str(w.message) for w in caught]
+    assert "participation_ratio is NaN for session 'd0': fewer than 4 conditions (found 2)" in messages
+    assert sum("participation_ratio is NaN for session 'd1'" in m for m in messages) == 1
 
 
 def test_input_coord_is_regressed_out_of_the_dynamics_statistics():

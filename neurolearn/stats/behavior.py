@@ -1,0 +1,146 @@
+"""Behaviour from a trial column, with the outcome coding declared: fraction correct and its interval.
+
+Labs code outcomes in many ways ("correct"/"incorrect"/"no response", ±1 feedback, 1/2, booleans). A 0/1 or
+boolean column is read as is; any other coding is declared with a mapping ``{column: {value: 1 or 0}}`` and
+values outside the mapping (e.g. "no response") are excluded with a warning that counts them. Nothing is
+guessed: a column that is not 0/1 without a mapping is refused with a message showing the mapping to pass.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+from scipy.stats import norm
+
+from neurolearn.data import TRIAL
+from neurolearn.errors import DataError
+from neurolearn.stats.estimate import agresti_coull_se
+
+__all__ = ["behavior_estimate", "outcome_values", "coding_column"]
+
+
+def coding_column(coding) -> str:
+    """The trial column a behaviour/target coding reads: the string itself, or the mapping's one key.
+
+    Examples
+    --------
+    >>> coding_column("correct"), coding_column({"outcome": {"hit": 1, "miss": 0}})
+    ('correct', 'outcome')
+    """
+    if isinstance(coding, str):
+        return coding
+    if isinstance(coding, Mapping) and len(coding) == 1:
+        column, mapping = next(iter(coding.items()))
+        if isinstance(column, str) and isinstance(mapping, Mapping) and mapping:
+            return column
+    raise DataError(f"expected a trial column name or a mapping {{column: {{value: code}}}} with one column, "
+                    f"found {coding!r}")
+
+
+def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "session") -> np.ndarray:
+    """Per-trial 1 (correct) / 0 (incorrect) / NaN (excluded) from a 0/1 column or a declared mapping.
+
+    Examples
+    --------
+    >>> rec = xr.DataArray(np.zeros((3, 1)), dims=("trial", "neuron"),
+    ...                    coords={"outcome": ("trial", ["hit", "miss", "no response"])})
+    >>> outcome_values(rec, {"outcome": {"hit": 1, "miss": 0}}).tolist()
+    [1.0, 0.0, nan]
+    """
+    column = coding_column(behavior)
+    if column not in recording.coords or recording.coords[column].dims != (TRIAL,):
+        available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
+        raise DataError(f"session {session_id!r}: expected a trial coord {column!r} (behavior=), "
+                        f"available trial coords: {available}")
+    raw = np.asarray(recording.coords[column].values)
+    if isinstance(behavior, Mapping):
+        mapping = behavior[column]
+        bad = {key: code for key, code in mapping.items() if code not in (0, 1, True, False)}
+        if bad:
+            raise DataError(f"behavior mapping for {column!r}: expected codes 1 (correct) or 0 (incorrect), "
+                            f"found {bad}")
+        lookup = {_key(key): float(code) for key, code in mapping.items()}
+        return np.array([lookup.get(_key(value), np.nan) for value in raw.tolist()], dtype=float)
+    try:
+        values = raw.astype(float)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or not np.all(np.isnan(values) | (values == 0) | (values == 1)):
+        found = np.unique(raw[~_is_nan(raw)])[:6].tolist()
+        example = {column: {found[0] if found else "correct": 1, found[1] if len(found) > 1 else "incorrect": 0}}
+        raise DataError(f"session {session_id!r}: expected 0/1 (or boolean) values in {column!r}, found {found}; "
+                        f"declare the coding, e.g. behavior={example!r} (values outside the mapping are "
+                        "excluded and counted)")
+    return values
+
+
+def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float = 0.95):
+    """Fraction correct, binomial standard error and Wilson score interval.
+
+    Parameters
+    ----------
+    recording : xarray.DataArray
+        One session.
+    behavior : str or mapping
+        A 0/1 (or boolean) trial coord, or ``{column: {value: 1 or 0}}`` declaring the coding; trials whose
+        value is outside the mapping, or NaN, are excluded and counted in a warning.
+    level : float
+        Interval coverage.
+
+    Returns
+    -------
+    (value, se, (lower, upper))
+        The SE is the binomial √(p(1-p)/n) with the Agresti-Coull SE as a floor, so a session at 100%
+        correct (common once behaviour saturates) keeps a positive SE instead of an infinite fitting weight.
+
+    Raises
+    ------
+    DataError
+        The column is missing, its coding is not 0/1 and no mapping declares it, or no trial is left.
+
+    Examples
+    --------
+    >>> rec = xr.DataArray(np.zeros((4, 1)), dims=("trial", "neuron"),
+    ...                    coords={"correct": ("trial", [True, True, True, False])})
+    >>> value, se, (lo, hi) = behavior_estimate(rec)
+    >>> value, round(se, 4), round(lo, 3), round(hi, 3)
+    (0.75, 0.2165, 0.301, 0.954)
+    """
+    session_id = str(recording.attrs.get("session_id", recording.name))
+    values = outcome_values(recording, behavior, session_id=session_id)
+    excluded = int(np.isnan(values).sum())
+    values = values[~np.isnan(values)]
+    if excluded:
+        warnings.warn(f"session {session_id!r}: {excluded} of {excluded + values.size} trials have no "
+                      f"correct/incorrect outcome in {coding_column(behavior)!r} and are left out of behavior",
+                      stacklevel=2)
+    if values.size == 0:
+        raise DataError(f"session {session_id!r}: no trial with a correct/incorrect outcome in "
+                        f"{coding_column(behavior)!r}")
+    n, p = values.size, float(values.mean())
+    z = norm.ppf(0.5 + level / 2)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    se = max(float(np.sqrt(p * (1 - p) / n)), agresti_coull_se(values.sum(), n))
+    return p, se, (float(centre - half), float(centre + half))
+
+
+def _key(value):
+    """Mapping keys and trial values compared as Python scalars (numpy str/int/float and bytes alike)."""
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value
+
+
+def _is_nan(values):
+    try:
+        return np.isnan(values.astype(float))
+    except (TypeError, ValueError):
+        return np.zeros(values.shape, dtype=bool)

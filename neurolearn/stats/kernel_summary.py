@@ -1,0 +1,237 @@
+"""The kernel family of :func:`neurolearn.summarize`: per-session kernel statistics and the pairwise ones,
+each value with its bootstrap replicates or the reason the data cannot support it.
+
+Work is split in three dask stages so the same call runs on the local threaded scheduler or a
+``dask.distributed`` cluster:
+
+1. per session (parallel): sufficient statistics (condition means and squared standard errors, reduced
+   chunk-wise from dask-backed recordings) and the single-session statistics with their bootstrap replicates;
+2. driver: conditions shared by all sessions, point values of the pairwise statistics (cheap: P x P kernels);
+3. per session (parallel, only with ``n_boot``): that session's neurons' bootstrap contributions to every
+   pairwise statistic.
+
+Bootstrap: one draw of Poisson(1) weights per neuron id for all sessions (tracked neurons share weights), and
+linearised replicates (see :mod:`neurolearn.stats.kernels`), so ``n_boot`` adds a matrix product over neurons
+per statistic rather than recomputing kernels. Replicate ``b`` uses the same neuron weights in every session
+and statistic, which is what lets a fit build the joint covariance of the statistics across sessions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.data import NEURON, TRIAL
+from neurolearn.errors import DataError
+from neurolearn.statistic_registry import STATISTICS
+from neurolearn.stats.alignment import alignment_chance, alignment_with_replicates, difficulty_with_replicates
+from neurolearn.stats.dimensionality import participation_with_replicates
+from neurolearn.stats.kernels import condition_statistics, session_bootstrap_weights
+from neurolearn.stats.similarity import (
+    change_from_terms,
+    overlap_from_statistics,
+    pairwise_kernel_terms,
+    similarity_from_terms,
+)
+from neurolearn.stats.spectral import spectral_with_replicates
+
+__all__ = ["KernelOptions", "SessionPart", "session_part", "pairwise_part", "SINGLE", "PAIRWISE"]
+
+#: per-session kernel-family statistics, in the order summarize reports them
+SINGLE = ("task_alignment", "task_difficulty", "participation_ratio", "spectral_power", "powerlaw_exponent")
+#: pairwise (or first-session-referenced) kernel-family statistics
+PAIRWISE = ("kernel_similarity", "kernel_change", "code_overlap")
+
+
+@dataclass(frozen=True)
+class KernelOptions:
+    """The estimator choices every kernel statistic of one summary shares."""
+
+    by: str
+    target: str | None
+    unbiased: bool
+    left: bool
+    right: bool
+    ridge: float
+    n_modes: int
+    spectral_max_boot: int
+    tracked: bool
+
+
+@dataclass
+class SessionPart:
+    """Stage-1 result of one session: its sufficient statistics and, per statistic, (value, replicates) or
+    the reason it is NaN."""
+
+    session_id: str
+    stats: object = None
+    values: dict = field(default_factory=dict)
+    reasons: dict = field(default_factory=dict)
+    chance: float = float("nan")
+
+
+def session_part(key: str, recording: xr.DataArray, weights, options: KernelOptions) -> SessionPart:
+    """Stage 1 for one session: sufficient statistics and single-session statistics with replicates.
+
+    Conditions with a single trial cannot give the trial-noise correction; they are left out of this
+    session's kernels (the readout statistics still use them) instead of refusing the session.
+    """
+    part = SessionPart(session_id=str(key))
+    min_trials = 2 if options.unbiased else 1
+    labels = np.asarray(recording.coords[options.by].values)
+    conditions, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    usable = counts >= min_trials
+    if not usable.all() and usable.any():
+        recording = recording.isel({TRIAL: np.flatnonzero(usable[codes])})
+    try:
+        if not usable.any():
+            raise DataError(f"no condition has {min_trials} trials (needed for the trial-noise correction)")
+        stats = condition_statistics(recording, options.by, target=options.target, min_trials=min_trials)
+    except DataError as error:
+        for name in SINGLE:
+            part.reasons[name] = str(error)
+        return part
+    part.stats = replace(stats, session_id=str(key))
+    n_classes = None if stats.target is None else int(np.unique(stats.target).size)
+    shape = dict(n_conditions=stats.n_conditions, min_trials=int(stats.n_trials.min()),
+                 n_neurons=stats.n_neurons, n_classes=n_classes)
+    computations = {
+        "task_alignment": lambda: alignment_with_replicates(stats, left=options.left, right=options.right,
+                                                            unbiased=options.unbiased, weights=weights),
+        "task_difficulty": lambda: difficulty_with_replicates(stats, ridge=options.ridge, unbiased=options.unbiased,
+                                                              weights=weights),
+        "participation_ratio": lambda: participation_with_replicates(stats, unbiased=options.unbiased,
+                                                                     weights=weights),
+    }
+    for name, compute in computations.items():
+        _guarded(part, name, shape, compute)
+    if "task_alignment" in part.values:
+        part.chance = float(alignment_chance(stats, left=options.left, right=options.right,
+                                             unbiased=options.unbiased))
+    spectral_reason = STATISTICS["spectral_power"].needs.unmet(**shape)
+    if spectral_reason:
+        part.reasons["spectral_power"] = part.reasons["powerlaw_exponent"] = spectral_reason
+    else:
+        try:
+            values, replicates, _ = spectral_with_replicates(
+                stats, n_modes=options.n_modes, estimator="unbiased" if options.unbiased else "plugin",
+                weights=weights, max_boot=options.spectral_max_boot)
+        except DataError as error:
+            part.reasons["spectral_power"] = part.reasons["powerlaw_exponent"] = str(error)
+        else:
+            for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
+                part.values[name] = (float(values[k]), None if weights is None else replicates[:, k])
+    if weights is None:
+        part.values = {name: (value, None) for name, (value, _) in part.values.items()}
+    return part
+
+
+def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOptions, map_sessions):
+    """Stages 2-3: kernel similarity, kernel change (from the first session) and code overlap.
+
+    Returns ``{name: (values, replicates or None, reasons)}`` with ``values`` (S, S) for the pairwise
+    statistics and (S,) for ``kernel_change``; ``reasons`` an array of the same shape ("" where supported).
+    Sessions without sufficient statistics, and pairs the data cannot support, are NaN with their reason.
+    """
+    n = len(parts)
+    out = {name: _empty_pairwise(name, n, weights) for name in PAIRWISE}
+    present = [k for k, part in enumerate(parts) if part.stats is not None]
+    for k, part in enumerate(parts):
+        if part.stats is None:
+            reason = f"session has no kernel ({next(iter(part.reasons.values()), 'no sufficient statistics')})"
+            for name in PAIRWISE:
+                _set_reason(out[name], name, k, reason, n)
+    if not options.tracked:
+        out["code_overlap"][2][...] = "cells not declared tracked across sessions"
+    if len(present) < 1:
+        return out
+    stats = [parts[k].stats for k in present]
+    common = _common_conditions(stats)
+    needs = STATISTICS["kernel_similarity"].needs
+    if common.size < needs.min_conditions:
+        reason = f"fewer than {needs.min_conditions} conditions shared by the sessions (found {common.size})"
+        out["kernel_similarity"][2][...] = reason
+        if common.size < 2:
+            for name in ("kernel_change", "code_overlap"):
+                out[name][2][...] = f"fewer than 2 conditions shared by the sessions (found {common.size})"
+            return out
+    shared = [s.select_conditions(common) for s in stats]
+    sub_weights = [weights[k] for k in present]
+    terms = pairwise_kernel_terms(shared, centred=(True, False), unbiased=options.unbiased, weights=sub_weights,
+                                  map_sessions=map_sessions)
+    index = np.ix_(present, present)
+    if common.size >= needs.min_conditions:
+        value, replicates = similarity_from_terms(terms[True])
+        _embed(out["kernel_similarity"], value, replicates, index)
+    if present[0] == 0:
+        value, replicates = change_from_terms(terms[False], 0)
+        values, reps, _ = out["kernel_change"]
+        values[present] = value
+        if reps is not None and replicates is not None:
+            reps[:, present] = replicates
+    else:
+        out["kernel_change"][2][...] = "the first (reference) session has no kernel"
+    if options.tracked:
+        value, replicates, any_tracked = overlap_from_statistics(shared, weights=sub_weights, strict=False)
+        _embed(out["code_overlap"], value, replicates, index)
+        if not any_tracked:
+            out["code_overlap"][2][...] = "no tracked cell recorded in two sessions"
+    for name in PAIRWISE:
+        values, _, reasons = out[name]
+        unexplained = ~np.isfinite(values) & (reasons == "")
+        reasons[unexplained] = ("no tracked cell in both sessions" if name == "code_overlap"
+                                else "denominator not resolved from noise (no condition structure beyond trial "
+                                     "noise at this number of neurons)")
+    return out
+
+
+def bootstrap_weights(recordings: dict, n_boot: int, random_state):
+    """One Poisson(1) weight draw per neuron id shared by all sessions (see the module docstring)."""
+    neuron_ids = [np.asarray(rec.coords[NEURON].values) if NEURON in rec.coords else np.arange(rec.sizes[NEURON])
+                  for rec in recordings.values()]
+    return session_bootstrap_weights(neuron_ids, n_boot, random_state)
+
+
+def _guarded(part, name, shape, compute):
+    reason = STATISTICS[name].needs.unmet(**shape)
+    if reason:
+        part.reasons[name] = reason
+        return
+    try:
+        value, replicates = compute()
+    except DataError as error:  # InsufficientDataError and any refusal specific to this statistic
+        part.reasons[name] = str(error)
+        return
+    part.values[name] = (float(value), replicates)
+
+
+def _empty_pairwise(name, n, weights):
+    n_boot = 0 if weights[0] is None else weights[0].shape[0]
+    shape = (n,) if name == "kernel_change" else (n, n)
+    replicates = np.full((n_boot,) + shape, np.nan) if n_boot else None
+    return np.full(shape, np.nan), replicates, np.full(shape, "", dtype=object)
+
+
+def _set_reason(entry, name, k, reason, n):
+    reasons = entry[2]
+    if name == "kernel_change":
+        reasons[k] = reason
+    else:
+        reasons[k, :] = reason
+        reasons[:, k] = reason
+
+
+def _embed(entry, value, replicates, index):
+    values, reps, _ = entry
+    values[index] = value
+    if reps is not None and replicates is not None:
+        reps[(slice(None),) + index] = replicates
+
+
+def _common_conditions(stats):
+    common = stats[0].conditions
+    for s in stats[1:]:
+        common = np.intersect1d(common, s.conditions)
+    return np.asarray(common)

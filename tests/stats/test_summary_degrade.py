@@ -1,0 +1,155 @@
+"""summarize degrades instead of aborting: a statistic the data cannot support is NaN with its reason in
+``<name>_flag`` and one warning; declared codings, trial selection, subjects; the registry's range promise."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from neurolearn.data import flag_name
+from neurolearn.errors import DataError
+from neurolearn.statistic_registry import STATISTICS
+from neurolearn.simulate.recording import make_recording, make_session_tree
+from neurolearn.stats.flags import StatisticWarning
+from neurolearn.stats.summary import summarize
+
+QUICK = dict(readout=False, dynamics=False)
+
+
+def _session(rng, d, *, n_conditions=8, n_trials=4, n_neurons=40, signal=1.0, **kwargs):
+    y = np.where(np.arange(n_conditions) % 2 == 0, 1.0, -1.0)
+    means = rng.standard_normal((n_conditions, n_neurons)) + signal * np.outer(y, rng.standard_normal(n_neurons))
+    return make_recording(means, n_trials=n_trials, noise_sd=0.5, target=y, behavior=0.8, session_id=f"day{d}",
+                          session_start_time=f"2026-01-0{d + 1}T09:00:00", rng=d, **kwargs)
+
+
+def _caught(function, *args, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = function(*args, **kwargs)
+    return out, [str(w.message) for w in caught if issubclass(w.category, StatisticWarning)]
+
+
+def test_no_task_label_gives_every_statistic_that_needs_none(rng):
+    recs = [_session(rng, d) for d in range(3)]
+    stats, messages = _caught(summarize, recs, target=None, n_boot=20, random_state=0, **QUICK)
+    for name in ("task_alignment", "task_difficulty", "spectral_power"):
+        assert np.isnan(stats[name]).all()
+        assert set(stats[flag_name(name)].values.tolist()) == {"no task label (target=None)"}
+    for name in ("participation_ratio", "behavior"):
+        assert np.isfinite(stats[name]).all() and set(stats[flag_name(name)].values.tolist()) == {""}
+    # kernel similarity needs no label: computed (any NaN is the estimator's own, never "no task label")
+    assert np.isfinite(np.diag(stats["kernel_similarity"].values)).all()
+    assert "no task label" not in " ".join(stats["kernel_similarity_flag"].values.ravel().tolist())
+    # one warning per (session, statistic), naming both and the reason
+    assert "task_alignment is NaN for session 'day1': no task label (target=None)" in messages
+    assert sum(m.startswith("task_alignment is NaN for session 'day1'") for m in messages) == 1
+
+
+def test_a_single_trial_condition_on_one_day_does_not_abort_the_run(rng):
+    recs = [_session(rng, d) for d in range(3)]
+    keep = np.ones(recs[1].sizes["trial"], dtype=bool)
+    first = np.flatnonzero(recs[1].stimulus.values == 3)
+    keep[first[1:]] = False  # condition 3 shown once on day 1
+    recs[1] = recs[1].isel(trial=np.flatnonzero(keep))
+    stats = summarize(recs, n_boot=0, **QUICK)
+    assert np.isfinite(stats["task_alignment"]).all()
+    # the pairwise statistics use the conditions every session's kernel has: 7 of 8
+    assert np.isfinite(np.diag(stats["kernel_similarity"].values)).all()
+
+
+def test_string_outcomes_are_read_through_a_declared_mapping(rng):
+    rec = _session(rng, 0, n_trials=5)
+    outcome = np.where(rec.correct.values, "correct", "incorrect").astype(object)
+    outcome[:4] = "no response"
+    rec = rec.assign_coords(outcome=("trial", outcome))
+    with pytest.raises(DataError, match=r"declare the coding, e\.g\. behavior="):
+        summarize(rec, behavior="outcome", n_boot=0, **QUICK)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = summarize(rec, behavior={"outcome": {"correct": 1, "incorrect": 0}}, n_boot=0, **QUICK)
+    truth = rec.correct.values[4:].mean()
+    assert float(stats["behavior"][0]) == pytest.approx(truth)
+    assert any("4 of 40 trials have no correct/incorrect outcome" in str(w.message) for w in caught)
+
+
+def test_plus_minus_one_feedback_and_mapped_targets(rng):
+    rec = _session(rng, 0)
+    feedback = np.where(rec.correct.values, 1, -1)
+    side = np.where(rec.target.values > 0, "left", "right")
+    rec = rec.assign_coords(feedback=("trial", feedback), side=("trial", side))
+    plain = summarize(rec, n_boot=0, **QUICK)
+    mapped = summarize(rec, target={"side": {"left": 1, "right": -1}}, behavior={"feedback": {1: 1, -1: 0}},
+                       n_boot=0, **QUICK)
+    assert float(mapped["behavior"][0]) == pytest.approx(float(plain["behavior"][0]))
+    assert float(mapped["task_alignment"][0]) == pytest.approx(float(plain["task_alignment"][0]))
+
+
+def test_where_and_min_trials_select_trials(rng):
+    rec = _session(rng, 0, n_conditions=8, n_trials=4)
+    everything = summarize(rec, n_boot=0, **QUICK)
+    half = summarize(rec, where="stimulus < 4", n_boot=0, **QUICK)
+    assert everything.attrs["where"] == "None" and half.attrs["where"] == "stimulus < 4"
+    assert float(half["participation_ratio"][0]) != pytest.approx(float(everything["participation_ratio"][0]))
+    with pytest.raises(DataError, match="where='no_such_column > 1'"):
+        summarize(rec, where="no_such_column > 1", n_boot=0, **QUICK)
+    sparse = rec.isel(trial=np.flatnonzero(~((rec.stimulus.values == 2) & (np.arange(rec.sizes["trial"]) % 2 == 0))))
+    with pytest.warns(UserWarning, match=r"dropped 1 conditions of 'stimulus' with fewer than 3 trials: \[2\]"):
+        summarize(sparse, min_trials=3, n_boot=0, **QUICK)
+
+
+def test_sessions_of_two_subjects_are_refused(rng):
+    recs = [_session(rng, d) for d in range(2)]
+    recs[0].attrs["subject_id"], recs[1].attrs["subject_id"] = "mouse-A", "mouse-B"
+    with pytest.raises(DataError, match=r"subjects \['mouse-A', 'mouse-B'\].*split_subjects"):
+        summarize(recs, n_boot=0, **QUICK)
+
+
+@pytest.mark.parametrize("option, value", [("n_boot", -1), ("n_boot", 2.5), ("level", 1.5), ("nan_policy", "drop"),
+                                           ("ridge", -1.0)])
+def test_bad_options_name_the_parameter(rng, option, value):
+    with pytest.raises(DataError, match=option):
+        summarize(_session(rng, 0), **{option: value}, **QUICK)
+
+
+def test_no_stimulus_structure_never_reports_an_impossible_alignment(rng):
+    # pure noise: the kernel's structure is not resolved from trial noise, so ratios are unsupported; whatever
+    # is reported lies inside the estimand's range up to 2 SE and inside its own interval
+    recs = [make_recording(np.zeros((8, 30)), n_trials=3, noise_sd=1.0, target=np.tile([1.0, -1.0], 4),
+                           behavior=0.5, session_id=f"d{d}", rng=d) for d in range(3)]
+    stats, _ = _caught(summarize, recs, n_boot=100, random_state=0, **QUICK)
+    for name in ("task_alignment", "kernel_similarity", "participation_ratio"):
+        entry = STATISTICS[name]
+        value = stats[name].values
+        se = stats[f"{name}_se"].values
+        finite = np.isfinite(value)
+        assert np.all((value[finite] >= entry.range[0] - 2 * se[finite] - 1e-12)
+                      & (value[finite] <= entry.range[1] + 2 * se[finite] + 1e-12)), name
+        ci = stats[f"{name}_ci"].values
+        assert np.all((ci[..., 0][finite] <= value[finite]) & (value[finite] <= ci[..., 1][finite])), name
+        assert np.all(stats[flag_name(name)].values[~finite] != ""), f"{name}: a NaN without a reason"
+
+
+def test_bootstrap_replicates_are_stored_for_fits(rng):
+    # the same 40 cells with the same tuning every session (a chronic recording), new trial noise each day
+    y = np.tile([1.0, -1.0], 4)
+    means = rng.standard_normal((8, 40)) + np.outer(y, rng.standard_normal(40))
+    recs = [make_recording(means, n_trials=4, noise_sd=0.5, target=y, behavior=0.8, session_id=f"day{d}", rng=d)
+            for d in range(3)]
+    stats = summarize(recs, n_boot=30, random_state=0, **QUICK)
+    boot = stats["task_alignment_boot"]
+    assert boot.dims == ("session", "bootstrap") and boot.sizes["bootstrap"] == 30
+    assert boot.attrs["resampling"] == "neurons-shared"
+    np.testing.assert_allclose(boot.std("bootstrap", ddof=1).values, stats["task_alignment_se"].values, rtol=1e-10)
+    assert stats["kernel_similarity_boot"].dims == ("session", "session_other", "bootstrap")
+    # the same neurons every session: replicate b re-weights the same cells, so sessions' errors correlate
+    corr = np.corrcoef(boot.values)
+    assert corr[0, 1] > 0.5 and corr[1, 2] > 0.5
+
+
+def test_nothing_computable_is_refused_with_the_reasons(rng):
+    rec = make_recording(rng.standard_normal((2, 1)), n_trials=1, target=[1.0, -1.0], session_id="tiny", rng=0)
+    with pytest.raises(DataError, match="no statistic could be computed"):
+        summarize(rec, behavior=None, n_boot=0, **QUICK)
