@@ -21,6 +21,7 @@ import xarray as xr
 
 from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name
 from neurolearn.errors import DataError
+from neurolearn.statistic_registry import STATISTICS
 
 __all__ = [
     "plot_trajectory",
@@ -33,25 +34,8 @@ __all__ = [
 ]
 
 #: Axis labels for the stable statistic names (anything else is labelled by its name).
-LABELS = {
-    "behavior": "behaviour (fraction correct)",
-    "task_alignment": "kernel-task alignment",
-    "kernel_similarity": "kernel similarity (CKA)",
-    "kernel_change": "relative kernel change",
-    "code_overlap": "code overlap",
-    "task_difficulty": "task difficulty",
-    "decoder_accuracy": "decoder accuracy",
-    "heldout_accuracy": "held-out accuracy",
-    "margin": "max-margin",
-    "flip_fraction": "flip fraction",
-    "fisher_discriminant": "Fisher discriminant",
-    "participation_ratio": "participation ratio",
-    "spectral_power": "target power in top kernel modes",
-    "powerlaw_exponent": "spectral power-law exponent",
-    "timescale": "slowest timescale",
-    "outlier_eigenvalue": "outlier eigenvalue",
-    "generalization_error": "predicted generalisation error",
-}
+#: axis labels, read from the statistics registry (one place declares every statistic)
+LABELS = {name: entry.label for name, entry in STATISTICS.items()}
 
 
 def plot_trajectory(stats: xr.Dataset, name: str, *, ax=None, label: str | None = None, color=None):

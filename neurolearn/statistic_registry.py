@@ -144,6 +144,11 @@ class Statistic:
         Names of :data:`neurolearn.theory.MODELS` entries whose ``predict`` returns it.
     pairwise : bool
         Dims ``(session, session_other)`` instead of ``(session,)``.
+    invariant_to : tuple of str
+        Transformations of the recordings that leave the estimate unchanged, checked by the shared test
+        over every statistic: ``"neuron order"`` (permuting neurons, ids with them), ``"response scale"``
+        (multiplying every response by one positive constant), ``"condition labels"`` (renaming conditions
+        by a one-to-one map).
     """
 
     name: str
@@ -160,6 +165,7 @@ class Statistic:
     reasons: tuple[str, ...] = ()
     predicted_by: tuple[str, ...] = ()
     pairwise: bool = False
+    invariant_to: tuple[str, ...] = ()
 
     def in_range(self, value: float, slack: float = 0.0) -> bool:
         """Whether ``value`` lies in the estimand's range, up to ``slack`` (e.g. a few standard errors).
@@ -191,6 +197,7 @@ _ENTRIES = (
         reasons=("no behaviour column", "no trial with a correct/incorrect outcome"),
         predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator",
                       "kernel-learning-curve"),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="task_alignment", label="kernel-task alignment", family="kernel", units="", range=(-1.0, 1.0),
@@ -207,6 +214,7 @@ _ENTRIES = (
         reasons=("no task label", "fewer than 3 conditions (the centred alignment of 2 is +-1 by construction)",
                  _SUBSAMPLED, _DENOMINATOR),
         predicted_by=("lazy-rich", "silent-alignment", "grokking"),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="task_difficulty", label="task difficulty", family="kernel", units="", range=(0.0, _INF),
@@ -217,6 +225,7 @@ _ENTRIES = (
         interval=_NEURON_BOOT,
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=2, min_classes=2),
         reasons=("no task label", _SUBSAMPLED),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="kernel_similarity", label="kernel similarity (CKA)", family="kernel", units="", range=(-1.0, 1.0),
@@ -227,6 +236,7 @@ _ENTRIES = (
         interval=_NEURON_BOOT,
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=2),
         reasons=("fewer than 4 shared conditions", _SUBSAMPLED, _DENOMINATOR),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="kernel_change", label="relative kernel change", family="kernel", units="", range=(0.0, _INF),
@@ -237,6 +247,7 @@ _ENTRIES = (
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=2),
         reasons=(_SUBSAMPLED, _DENOMINATOR),
         predicted_by=("lazy-rich", "silent-alignment"),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="code_overlap", label="code overlap", family="kernel", units="", range=(-1.0, 1.0), pairwise=True,
@@ -247,6 +258,7 @@ _ENTRIES = (
         interval=_NEURON_BOOT,
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=2, tracked=True),
         reasons=("cells not declared tracked", "no tracked cell in both sessions", _DENOMINATOR),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="participation_ratio", label="participation ratio", family="kernel", units="dimensions",
@@ -258,6 +270,7 @@ _ENTRIES = (
         interval=_NEURON_BOOT,
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=2),
         reasons=("fewer than 4 conditions", _SUBSAMPLED, _DENOMINATOR),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="spectral_power", label="target power in top kernel modes", family="spectral", units="",
@@ -270,6 +283,7 @@ _ENTRIES = (
                  "replicates; re-centred percentile interval",
         needs=Requirements(min_conditions=3, min_trials=2, min_neurons=2, min_classes=2),
         reasons=("no task label", "fewer than 3 conditions"),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="powerlaw_exponent", label="spectral power-law exponent", family="spectral", units="",
@@ -280,6 +294,7 @@ _ENTRIES = (
         interval="as spectral_power",
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=4),
         reasons=("fewer than 3 resolved modes",),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
         name="decoder_accuracy", label="decoder accuracy", family="readout", units="", range=(0.0, 1.0),
@@ -357,6 +372,17 @@ _ENTRIES = (
         needs=Requirements(min_trials=2, min_neurons=2, time_resolved=True),
         reasons=("not time-resolved", "too few time bins"),
         predicted_by=("integrator",),
+    ),
+    Statistic(
+        name="n_outlier_eigenvalues", label="outlier eigenvalues", family="dynamics", units="count",
+        range=(0.0, _INF),
+        meaning="How many eigenvalues of the fitted dynamics stand out of the bulk: 1 real for an integrator, a "
+                "complex pair for an oscillator.",
+        estimand="number of outliers of the fitted dynamics' spectrum",
+        estimator="eigenvalues beyond the bulk's edge (see neurolearn.stats.dynamics.outlier_eigenvalues)",
+        interval="none (a count)",
+        needs=Requirements(min_trials=2, min_neurons=2, time_resolved=True),
+        reasons=("not time-resolved", "too few time bins"),
     ),
     Statistic(
         name="generalization_error", label="generalisation error", family="readout", units="",

@@ -123,9 +123,18 @@ def session_part(key: str, recording: xr.DataArray, weights, options: KernelOpti
         else:
             for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
                 part.values[name] = (float(values[k]), None if weights is None else replicates[:, k])
+    for name, (value, _) in list(part.values.items()):
+        if not np.isfinite(value):  # an estimator that returned NaN without saying why
+            del part.values[name]
+            part.reasons[name] = _undefined(name)
     if weights is None:
         part.values = {name: (value, None) for name, (value, _) in part.values.items()}
     return part
+
+
+def _undefined(name):
+    reasons = STATISTICS[name].reasons
+    return "estimator undefined for these data" + (f" (possible reasons: {'; '.join(reasons)})" if reasons else "")
 
 
 def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOptions, map_sessions):
