@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from neurolearn.errors import DataError
 
-__all__ = ["Requirements", "Statistic", "STATISTICS", "STATISTIC_NAMES", "statistic", "label"]
+__all__ = ["Requirements", "Statistic", "STATISTICS", "STATISTIC_NAMES", "statistic", "label", "registry_markdown"]
 
 
 @dataclass(frozen=True)
@@ -426,3 +426,48 @@ def label(name: str) -> str:
     """
     entry = STATISTICS.get(name)
     return entry.label if entry is not None else name
+
+
+def registry_markdown() -> str:
+    """The registry as the Markdown page ``docs/statistics.md`` (written by ``docs/make_statistics.py``; a test
+    checks the page is current).
+
+    Examples
+    --------
+    >>> registry_markdown().splitlines()[0]
+    '# Statistics'
+    """
+    def fmt(bound):
+        return "∞" if bound == _INF else ("−∞" if bound == -_INF else f"{bound:g}")
+
+    lines = [
+        "# Statistics",
+        "",
+        "Every statistic `neurolearn.summarize` reports, as declared in `neurolearn.stats.STATISTICS` (generated "
+        "from it by `docs/make_statistics.py`; do not edit by hand). Each value comes with `<name>_se`, "
+        "`<name>_ci` and `<name>_flag`: `\"\"` where the data support the value, otherwise the reason it is NaN "
+        "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
+        "estimand's range by more than two standard errors; intervals always contain their estimate.",
+        "",
+        "| statistic | range | family | needs | predicted by |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in STATISTICS.values():
+        low, high = entry.range
+        lines.append(f"| `{entry.name}` | [{fmt(low)}, {fmt(high)}] | {entry.family} | {entry.needs.describe()} | "
+                     f"{', '.join(entry.predicted_by) or '—'} |")
+    for entry in STATISTICS.values():
+        lines += ["", f"## `{entry.name}` — {entry.label}", "", entry.meaning, ""]
+        rows = [("units", entry.units or "dimensionless"),
+                ("estimand", entry.estimand),
+                ("range", f"[{fmt(entry.range[0])}, {fmt(entry.range[1])}]"),
+                ("estimator and bias handling", entry.estimator),
+                ("interval", entry.interval or "none"),
+                ("chance", entry.chance or "none"),
+                ("needs", entry.needs.describe()),
+                ("NaN or flagged when", "; ".join(entry.reasons) or "—"),
+                ("invariant to", ", ".join(entry.invariant_to) or "—"),
+                ("dims", "(session, session_other)" if entry.pairwise else "(session,)"),
+                ("predicted by", ", ".join(entry.predicted_by) or "—")]
+        lines += [f"- **{key}**: {value}" for key, value in rows]
+    return "\n".join(lines) + "\n"

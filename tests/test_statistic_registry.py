@@ -149,3 +149,12 @@ def test_degenerate_sessions_give_reasons_not_exceptions(kind):
         slack = 2 * np.where(np.isfinite(se), se, 0.0)
         assert np.all((value[finite] >= entry.range[0] - slack[finite] - 1e-9)
                       & (value[finite] <= entry.range[1] + slack[finite] + 1e-9)), (kind, name, value)
+
+
+def test_the_statistics_page_is_generated_from_the_registry():
+    from pathlib import Path
+
+    from neurolearn.statistic_registry import registry_markdown
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "statistics.md"
+    assert page.read_text(encoding="utf-8") == registry_markdown(), "run python docs/make_statistics.py"
