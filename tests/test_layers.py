@@ -1,4 +1,5 @@
-"""The one-way layering of DESIGN.md, checked on the source: io -> stats -> fit -> plot/report/cli.
+"""The one-way layering of DESIGN.md, checked on the source: io -> stats -> fit -> plot/report/cli, for every
+module of the package (the app layer and simulate included), and no import cycle anywhere.
 
 A layer may import only the layers before it (data, errors and theory feed the middle layers; simulate is a
 ground-truth generator that tests, tutorials and data/ use). `stats` never opens files; `io` never computes
@@ -24,6 +25,24 @@ FORBIDDEN = {
     "fitting": {"io", "plot", "report", "cli", "demo"},
     "data": {"io", "stats", "theory", "fit", "fitting", "plot", "report", "cli", "demo", "simulate"},
     "errors": {"io", "stats", "theory", "fit", "fitting", "plot", "report", "cli", "demo", "simulate", "data"},
+    "statistic_registry": {"io", "stats", "theory", "fit", "fitting", "plot", "report", "cli", "demo", "simulate",
+                           "data"},
+}
+
+#: every top-level module or sub-package of neurolearn and its layer: a module imports only strictly lower
+#: layers (and its own package). A new module must be placed here, so nothing escapes the check.
+RANK = {
+    "errors": 0,
+    "statistic_registry": 1,
+    "data": 2,
+    "io": 3, "theory": 3,
+    "stats": 4, "simulate": 4,
+    "fitting": 5,
+    "fit": 6,
+    "plot": 7, "files": 7, "regimes": 7,
+    "report": 8,
+    "cli_options": 9, "cli_output": 9, "demo": 9,
+    "cli": 10,
 }
 FILE_LIBRARIES = {"h5py", "pynwb", "hdmf"}
 
@@ -77,3 +96,75 @@ def test_checker_sees_a_forbidden_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from neurolearn.io import read_nwb\n")
     assert "neurolearn.io" in set(_imported_modules(bad))
+
+
+def _all_files():
+    return sorted(p for p in PACKAGE.rglob("*.py"))
+
+
+def _top(path):
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return "__init__" if parts == ("__init__",) else parts[0]
+
+
+def _module_name(path):
+    parts = ("neurolearn",) + path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_every_module_has_a_layer():
+    unplaced = sorted({_top(p) for p in _all_files()} - set(RANK) - {"__init__"})
+    assert not unplaced, f"place these modules in RANK: {unplaced}"
+
+
+def test_every_module_imports_only_lower_layers():
+    violations = []
+    for path in _all_files():
+        top = _top(path)
+        if top == "__init__":
+            continue
+        for name in _imported_modules(path):
+            parts = name.split(".")
+            if parts[0] != "neurolearn" or len(parts) < 2 or parts[1] == top or parts[1] not in RANK:
+                continue
+            if RANK[parts[1]] >= RANK[top]:
+                violations.append(f"{path.relative_to(PACKAGE.parent)} (layer {RANK[top]}) imports {name} "
+                                  f"(layer {RANK[parts[1]]})")
+    assert not violations, "\n".join(violations)
+
+
+def test_no_import_cycles():
+    modules = {_module_name(p): p for p in _all_files()}
+    graph = {}
+    for module, path in modules.items():
+        targets = set()
+        for name in _imported_modules(path):
+            # the longest prefix that is a module of the package (from a import b imports a.b or a's attribute)
+            parts = name.split(".")
+            for k in range(len(parts), 1, -1):
+                candidate = ".".join(parts[:k])
+                if candidate in modules and candidate != module:
+                    targets.add(candidate)
+                    break
+        graph[module] = targets
+    cycles = []
+    state = {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in graph[node]:
+            # a package's __init__ importing its own submodules, or a submodule its package, is not a cycle
+            if nxt.startswith(node + ".") or node.startswith(nxt + "."):
+                continue
+            if state.get(nxt) == "open":
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt, stack)
+        stack.pop()
+        state[node] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles[:5])
