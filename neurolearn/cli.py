@@ -1,8 +1,13 @@
 """The ``neurolearn`` command: ``info | summarize | fit | report | demo``.
 
-Each subcommand is a thin shell around the Python API and writes plain files: statistics as NetCDF (``.nc``),
-fits as JSON (:meth:`neurolearn.fit.FitResult.to_dict`), reports as one self-contained HTML file. Bad input
-gives one line on stderr, ``neurolearn: error: ...``, and exit status 2, never a traceback.
+Each subcommand is a thin shell around the Python API and writes plain files (:mod:`neurolearn.files`):
+statistics as NetCDF (``.nc``), fits as JSON (:meth:`neurolearn.fit.FitResult.to_dict`), reports as one
+self-contained HTML file. Options are checked before any long step runs (:mod:`neurolearn.cli_options`).
+
+Exit status: 0 on success; 1 when the command ran but its result must not be used as is (a fit that did not
+converge, a fixed value outside its parameter's bounds); 2 on bad input, after one line on stderr,
+``neurolearn: error: ...``, never a traceback. Long steps print progress on stderr (``--no-progress`` to
+silence it); the results go to stdout.
 
 Examples
 --------
@@ -14,16 +19,38 @@ neurolearn ...
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
+from neurolearn.cli_options import (
+    TRAINING_TIME,
+    Progress,
+    assignment,
+    call_api,
+    check_where,
+    finite_float,
+    non_negative_int,
+    parse_coding,
+    positive_float,
+    positive_int,
+    read_training_times,
+    training_times_for,
+)
+from neurolearn.cli_output import fixed_outside_bounds, format_fit
 from neurolearn.errors import DataError, NeurolearnError
+from neurolearn.files import one_line, read_fits, read_statistics, write_fits, write_statistics
 
-__all__ = ["main", "build_parser", "write_statistics", "read_statistics", "write_fits", "read_fits"]
+# write_statistics & co. live in neurolearn.files; re-exported here for code that imported them from the CLI
+__all__ = ["main", "build_parser", "format_fit", "write_statistics", "read_statistics", "write_fits",
+           "read_fits"]
 
-EXIT_OK, EXIT_ERROR = 0, 2
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+#: seconds one file may take to open in its child process before the batch gives up on it
+DEFAULT_TIMEOUT = 300.0
 
 
 class UsageError(Exception):
@@ -38,23 +65,31 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``) and return the exit status.
 
-    Returns 0 on success and 2 on bad input, after printing ``neurolearn: error: <message>`` to stderr.
+    Returns 0 on success, 1 when a result failed (see the module docstring) and 2 on bad input, after
+    printing ``neurolearn: error: <message>`` to stderr.
     """
     parser = build_parser()
     try:
         args = parser.parse_args(None if argv is None else list(argv))
         if not getattr(args, "command", None):
             return _fail("expected a command: info, summarize, fit, report or demo (see 'neurolearn --help')")
-        return int(args.handler(args) or EXIT_OK)
+        _check_args(args)
+        with _warnings_as_lines():
+            return int(args.handler(args) or EXIT_OK)
     except SystemExit as done:  # --help and --version exit through argparse
         return int(done.code or 0) if not isinstance(done.code, str) else _fail(done.code)
     except UsageError as error:
         return _fail(str(error))
     except (NeurolearnError, OSError) as error:
-        return _fail(_one_line(error))
+        return _fail(one_line(error))
     except KeyboardInterrupt:
         print("neurolearn: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not bad input: still one line, with the way to the traceback
+        if os.environ.get("NEUROLEARN_DEBUG"):
+            raise
+        return _fail(f"unexpected {type(error).__name__}: {one_line(error)} (a bug in neurolearn: please "
+                     "report it; NEUROLEARN_DEBUG=1 shows the traceback)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,41 +115,60 @@ def build_parser() -> argparse.ArgumentParser:
     summarize = commands.add_parser(
         "summarize", help="NWB sessions -> statistics of learning (NetCDF)",
         description="Read sessions recorded across learning and write their summary statistics, with "
-        "bootstrap intervals, as a NetCDF file (an xarray Dataset over dim 'session').",
+        "bootstrap intervals, as a NetCDF file (an xarray Dataset over dim 'session'). Statistics the data "
+        "cannot support are NaN with their reason in '<name>_flag' and one warning line each.",
     )
     summarize.add_argument("paths", nargs="+", metavar="FILE",
                            help="NWB files or glob patterns, one per session")
     summarize.add_argument("-o", "--out", required=True, metavar="STATS.nc",
                            help="where to write the statistics")
     _reading_options(summarize)
-    summarize.add_argument("--target", default="target",
-                           help="trial column holding the task label (default: target)")
+    summarize.add_argument("--target", default="target", metavar="COLUMN[:VALUE=LABEL,...]",
+                           help="trial column holding the task label, optionally recoded, e.g. "
+                                "'side:left=-1,right=1'; 'none' for a task without a label (default: target)")
     summarize.add_argument("--by", default="stimulus",
                            help="trial column defining conditions (default: stimulus)")
-    summarize.add_argument("--behavior", default="correct",
-                           help="trial column scoring behaviour, or 'none' (default: correct)")
-    summarize.add_argument("--n-boot", type=_positive_int, default=200,
-                           help="bootstrap resamples (default: 200)")
+    summarize.add_argument("--behavior", default="correct", metavar="COLUMN[:VALUE=1,VALUE=0,...]",
+                           help="trial column scoring behaviour (1/True = correct), or a column and which of "
+                                "its values count as correct (1) and incorrect (0), e.g. "
+                                "'outcome:correct=1,incorrect=0' (other values are left out, counted); "
+                                "'none' to skip (default: correct)")
+    summarize.add_argument("--min-trials", type=positive_int, default=None, metavar="N",
+                           help="leave out, per session, conditions with fewer than N trials (named in a "
+                                "warning)")
+    summarize.add_argument("--nan-policy", choices=("omit", "raise"), default=None,
+                           help="trials whose label or behaviour is NaN: leave them out with a count "
+                                "('omit', the default) or stop with an error ('raise')")
+    summarize.add_argument("--training-time", default=None, metavar="FILE|NAME",
+                           help="training time of each session: a CSV (columns session,training_time) or "
+                                "JSON ({session: time}) file, or the name of a session attribute or a trial "
+                                "column constant within each session; stored as coord 'training_time', "
+                                "which 'neurolearn fit' uses instead of the session order")
+    summarize.add_argument("--n-boot", type=non_negative_int, default=200,
+                           help="bootstrap resamples, 0 for none (default: 200)")
     summarize.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default: 0)")
     summarize.add_argument("--no-readout", action="store_true",
                            help="skip the decoding statistics (accuracy, margin, ...), e.g. for few trials")
+    _progress_option(summarize)
     summarize.set_defaults(handler=_run_summarize)
 
     fit = commands.add_parser(
         "fit", help="fit theory models to statistics (JSON)",
-        description="Fit reduced theory models to a statistics file and write each FitResult.to_dict() as "
-        "JSON (one object for one model, a list for several).",
+        description="Fit reduced theory models to a statistics file, print each model's parameters with "
+        "intervals and flags and the model comparison, and write each FitResult.to_dict() as JSON (one "
+        "object for one model, a list for several). Exit status 1 if a fit failed.",
     )
     fit.add_argument("stats", metavar="STATS.nc", help="statistics written by 'neurolearn summarize'")
     fit.add_argument("-m", "--model", action="append", required=True, metavar="NAME",
                      help="model name from neurolearn.theory.MODELS; repeat to fit several")
     fit.add_argument("-o", "--out", required=True, metavar="FITS.json", help="where to write the fits")
-    fit.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", type=_assignment,
+    fit.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", type=assignment,
                      help="hold a parameter fixed, e.g. --fix chance=0.5 --fix onset=0 (repeatable)")
     fit.add_argument("--observables", default=None, metavar="A,B",
                      help="comma-separated statistics to fit (default: every one the model predicts)")
     fit.add_argument("--random-state", type=int, default=0,
                      help="seed of the multi-start search (default: 0)")
+    _progress_option(fit)
     fit.set_defaults(handler=_run_fit)
 
     report = commands.add_parser(
@@ -125,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("fits", nargs="*", metavar="FITS.json", help="fits written by 'neurolearn fit'")
     report.add_argument("-o", "--out", required=True, metavar="REPORT.html", help="where to write the report")
     report.add_argument("--title", default=None, help="report title (default: the statistics file name)")
+    _progress_option(report)
     report.set_defaults(handler=_run_report)
 
     demo = commands.add_parser(
@@ -158,33 +213,68 @@ def _run_info(args) -> int:
 def _run_summarize(args) -> int:
     out = _output_path(args.out, ".nc")
     paths = _expand(args.paths)
+    progress = Progress(args.progress)
+    training = read_training_times(args.training_time) if args.training_time else None  # fail before reading
     read_sessions = _require("neurolearn.io", "read_sessions")
     summarize = _require("neurolearn.stats", "summarize")
-    tree = read_sessions(paths, **_reading_kwargs(args))
-    behavior = None if str(args.behavior).lower() == "none" else args.behavior
-    extra = {"readout": False} if args.no_readout else {}
-    stats = summarize(tree, target=args.target, by=args.by, behavior=behavior, n_boot=args.n_boot,
-                      random_state=args.random_state, **extra)
+    with progress.step(f"reading {len(paths)} file(s)"):
+        tree = call_api(read_sessions, "read_sessions", paths, requested=_reading_kwargs(args),
+                        defaults=_api_defaults(args, timeout=True))
+    sessions = list(tree.children)
+    times = training_times_for(training, tree, sessions) if training is not None else None
+    options = {"target": args.target, "by": args.by, "behavior": args.behavior, "n_boot": args.n_boot,
+               "random_state": args.random_state}
+    options.update({key: value for key, value in (("min_trials", args.min_trials), ("nan_policy", args.nan_policy))
+                    if value is not None})
+    if args.no_readout:
+        options["readout"] = False
+    with progress.step(f"summarizing {len(sessions)} session(s) ({args.n_boot} bootstrap resamples)"):
+        stats = call_api(summarize, "summarize", tree, requested=options, defaults=_api_defaults(args))
+    if times is not None:
+        order = [str(s) for s in stats["session"].values]
+        by_session = dict(zip(map(str, sessions), times))
+        stats = stats.assign_coords({TRAINING_TIME: ("session", [by_session[s] for s in order])})
+        stats[TRAINING_TIME].attrs["source"] = str(args.training_time)
     write_statistics(stats, out)
     print(f"wrote {len(stats.data_vars)} variables over {stats.sizes.get('session', 0)} sessions to {out}")
     return EXIT_OK
 
 
 def _run_fit(args) -> int:
+    import pandas as pd
+
     out = _output_path(args.out, ".json")
     stats = read_statistics(args.stats)
     fit = _require("neurolearn.fit", "fit")
     compare = _require("neurolearn.fit", "compare")
+    get_model = _require("neurolearn.theory", "get_model")
+    models = [get_model(name) for name in args.model]  # an unknown name fails before any fitting
+    fixed = dict(args.fix)
+    outside = fixed_outside_bounds(models, fixed)
+    if outside:
+        print(f"neurolearn: error: {outside}", file=sys.stderr)
+        return EXIT_FAILED
     options = {"random_state": args.random_state}
-    if args.fix:
-        options["fixed"] = dict(args.fix)
+    if fixed:
+        options["fixed"] = fixed
     if args.observables:
         options["observables"] = [name.strip() for name in args.observables.split(",") if name.strip()]
-    results = [fit(stats, name, **options) for name in args.model]
+    progress = Progress(args.progress)
+    results = []
+    for number, model in enumerate(models, 1):
+        with progress.step(f"fitting {model.name} ({number} of {len(models)})"):
+            results.append(fit(stats, model.name, **options))
+        print(format_fit(results[-1]))
+        print()
     write_fits(results, out)
-    print(compare(results).to_string())
+    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", None,
+                           "display.max_colwidth", None):
+        print(compare(results).to_string())
     print(f"wrote {len(results)} fit(s) to {out}")
-    return EXIT_OK
+    failed = [r for r in results if not r.success]
+    for result in failed:
+        print(f"neurolearn: error: fit of model {result.label!r} failed: {result.message}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _run_report(args) -> int:
@@ -194,7 +284,11 @@ def _run_report(args) -> int:
     stats = read_statistics(args.stats)
     fits = [fit for path in args.fits for fit in read_fits(path)]
     title = args.title or f"neurolearn report: {Path(args.stats).name}"
-    build_report(out, {Path(args.stats).stem: stats}, {Path(args.stats).stem: fits}, title=title)
+    name = Path(args.stats).stem
+    progress = Progress(args.progress)
+    with progress.step(f"drawing the report's figures ({len(fits)} fit(s))"):
+        call_api(build_report, "build_report", out, {name: stats}, {name: fits}, requested={"title": title},
+                 defaults=_api_defaults(args))
     print(f"wrote {out}")
     return EXIT_OK
 
@@ -206,77 +300,6 @@ def _run_demo(args) -> int:
     return EXIT_OK
 
 
-# --- files ---------------------------------------------------------------------------------------------
-
-
-def write_statistics(stats, path) -> Path:
-    """Write a statistics Dataset to NetCDF (``.nc``).
-
-    NetCDF attributes hold only strings and numbers, so other attribute values (dicts, tuples, booleans,
-    None) are stored as JSON text; the values of the statistics are untouched. Uses xarray's scipy backend
-    (NetCDF 3), which needs no extra library.
-    """
-    import xarray as xr
-
-    if not isinstance(stats, xr.Dataset):
-        raise DataError(f"statistics: expected an xarray.Dataset, found {type(stats).__name__}")
-    clean = stats.copy()
-    clean.attrs = _netcdf_attrs(stats.attrs)
-    for name in list(clean.variables):
-        clean[name].attrs = _netcdf_attrs(stats[name].attrs)
-        clean[name].encoding = {}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean.to_netcdf(path, engine="scipy")
-    return path
-
-
-def read_statistics(path):
-    """Read a statistics file written by :func:`write_statistics` (:class:`DataError` naming it if not)."""
-    import xarray as xr
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: expected a statistics file (.nc), found no such file")
-    try:
-        return xr.load_dataset(path, engine="scipy")
-    except (ValueError, TypeError, OSError) as error:
-        raise DataError(
-            f"{path}: expected a NetCDF statistics file written by 'neurolearn summarize', found an "
-            f"unreadable file ({_one_line(error)})"
-        ) from error
-
-
-def write_fits(results, path) -> Path:
-    """Write fits as JSON: one ``FitResult.to_dict()`` object, or a list of them for several fits."""
-    dicts = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in results]
-    payload = dicts[0] if len(dicts) == 1 else dicts
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=_json_default, allow_nan=True), encoding="utf-8")
-    return path
-
-
-def read_fits(path) -> list[dict]:
-    """The fit dictionaries in a JSON file written by :func:`write_fits` (always a list)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: expected a fits file (.json), found no such file")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(
-            f"{path}: expected JSON written by 'neurolearn fit', found invalid JSON ({error})"
-        ) from error
-    fits = payload if isinstance(payload, list) else [payload]
-    for fit in fits:
-        if not isinstance(fit, dict) or "model" not in fit:
-            raise DataError(
-                f"{path}: expected FitResult dictionaries with a 'model' key, found {type(fit).__name__}"
-            )
-    return fits
-
-
 # --- helpers -------------------------------------------------------------------------------------------
 
 
@@ -285,18 +308,90 @@ def _reading_options(parser) -> None:
     parser.add_argument("--trials", default="trials", help="trials/intervals table (default: trials)")
     parser.add_argument("--align", default="start_time",
                         help="trial column to align to (default: start_time)")
-    parser.add_argument("--window", nargs=2, type=float, default=(0.0, 1.0), metavar=("START", "STOP"),
+    parser.add_argument("--window", nargs=2, type=finite_float, default=(0.0, 1.0), metavar=("START", "STOP"),
                         help="window around the alignment event in s (default: 0 1)")
-    parser.add_argument("--bin-size", type=float, default=None,
+    parser.add_argument("--bin-size", type=positive_float, default=None,
                         help="bin width in s for time-resolved responses (default: one bin per trial)")
     parser.add_argument("--inputs", action="append", default=None, metavar="PATH",
                         help="TimeSeries inside the file read onto the same trials/bins as a trial coord "
                              "(e.g. the input a trial received; repeatable)")
+    parser.add_argument("--subject", default=None, metavar="ID",
+                        help="read only the sessions of this subject (NWB Subject, else the sub-... file name); "
+                             "a run that mixes subjects is refused")
+    tracked = parser.add_mutually_exclusive_group()
+    tracked.add_argument("--tracked", action="store_true",
+                         help="declare that unit/ROI ids name the same cell in every session (chronic "
+                              "recording with matched cells)")
+    tracked.add_argument("--tracked-table", default=None, metavar="CELLS.csv",
+                         help="table mapping (session, unit/ROI id) to cell id, as exported by CellReg, "
+                              "suite2p or ROICaT matching")
+    parser.add_argument("--where", type=check_where, default=None, metavar="EXPR",
+                        help="keep trials matching a pandas query on trial columns, e.g. "
+                             "\"contrast > 0.1 and block == 2\"")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help=f"open each file in a child process and give up on one that takes longer "
+                             f"(default: {DEFAULT_TIMEOUT:g}; 0 reads in this process without a limit)")
+
+
+def _progress_option(parser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help="show progress of long steps on stderr (default: on)")
+
+
+def _check_args(args) -> None:
+    """Checks that need more than one value or a file; argparse's types did the rest."""
+    window = getattr(args, "window", None)
+    if window is not None and not window[0] < window[1]:
+        raise UsageError(f"--window: expected START < STOP, found {window[0]:g} {window[1]:g}")
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and not (timeout >= 0 and timeout < float("inf")):
+        raise UsageError(f"--timeout: expected a number of seconds >= 0, found {timeout:g}")
+    table = getattr(args, "tracked_table", None)
+    if table is not None and not Path(table).is_file():
+        raise UsageError(f"--tracked-table: expected a CSV file, found no such file {table}")
+    for option, binary in (("behavior", True), ("target", False)):
+        if hasattr(args, option):
+            try:
+                setattr(args, option, parse_coding(getattr(args, option), binary=binary, option=f"--{option}"))
+            except argparse.ArgumentTypeError as error:
+                raise UsageError(str(error)) from None
 
 
 def _reading_kwargs(args) -> dict:
-    return dict(source=args.source, trials=args.trials, align=args.align, window=tuple(args.window),
-                bin_size=args.bin_size, inputs=args.inputs)
+    options = dict(source=args.source, trials=args.trials, align=args.align, window=tuple(args.window),
+                   bin_size=args.bin_size, inputs=args.inputs)
+    if args.subject is not None:
+        options["subject"] = args.subject
+    if args.tracked or args.tracked_table is not None:
+        options["tracked"] = True if args.tracked else args.tracked_table
+    if args.where is not None:
+        options["where"] = args.where
+    if args.timeout is not None and args.timeout > 0:
+        options["timeout"] = args.timeout
+    return options
+
+
+def _api_defaults(args, timeout: bool = False) -> dict:
+    """The command's own defaults, dropped where the API does not take them yet (see call_api)."""
+    defaults = {"progress": True} if args.progress else {}
+    if timeout and args.timeout is None:
+        defaults["timeout"] = DEFAULT_TIMEOUT
+    return defaults
+
+
+@contextmanager
+def _warnings_as_lines():
+    """Show each warning as one line ``neurolearn: warning: ...`` on stderr (no source line)."""
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"neurolearn: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _expand(patterns) -> list[str]:
@@ -318,43 +413,6 @@ def _output_path(path, suffix: str) -> Path:
     return path
 
 
-def _netcdf_attrs(attrs: dict) -> dict:
-    clean = {}
-    for key, value in attrs.items():
-        if isinstance(value, bool) or value is None:
-            clean[key] = json.dumps(value)
-        elif isinstance(value, (str, int, float)):
-            clean[key] = value
-        else:
-            try:
-                import numpy as np
-
-                array = np.asarray(value)
-                if array.dtype.kind in "iuf" and array.ndim <= 1:
-                    clean[key] = array
-                    continue
-            except (ValueError, TypeError):
-                pass
-            clean[key] = json.dumps(value, default=_json_default)
-    return clean
-
-
-def _json_default(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    return str(value)
-
-
 def _require(module: str, name: str):
     """``module.name``, or a :class:`NeurolearnError` saying this installation lacks it (no traceback)."""
     import importlib
@@ -365,33 +423,6 @@ def _require(module: str, name: str):
         raise NeurolearnError(
             f"this command needs {module}.{name}, which this installation of neurolearn lacks ({error})"
         ) from error
-
-
-def _assignment(text: str) -> tuple[str, float]:
-    name, sep, value = text.partition("=")
-    try:
-        if not sep or not name.strip():
-            raise ValueError
-        return name.strip(), float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, found {text!r}") from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, found {value}")
-    return value
-
-
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.filename and error.strerror:
-        return f"{error.filename}: {error.strerror}"
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text
 
 
 def _fail(message: str) -> int:
