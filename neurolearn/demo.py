@@ -182,7 +182,7 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
     """
     import pandas as pd
 
-    from neurolearn.cli import write_fits, write_statistics
+    from neurolearn.files import write_fits, write_statistics
     from neurolearn.report import Section, save_figures, write_report
 
     stream = stream or sys.stdout
