@@ -35,6 +35,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 REAL_SOURCE = (ROOT.parent / "shared" / "nwb-corpus" / "pynapple-org__pynapple" / "docs" / "examples"
                / "nwb-files")
+ALM_SOURCE = ROOT.parent / "shared" / "nwb-corpus" / "dandi__dandi-cli" / "dandi" / "tests" / "data" / "dandifiles"
+ALM_FILES = ("sub-anm369963_ses-20170228.nwb", "sub-anm372793_ses-20170508.nwb")
 REAL_FILE = "sub-4_ses-4_ecephys+image.nwb"
 SEED = 20261128
 
@@ -82,6 +84,7 @@ def main(names=None, out: Path = HERE) -> dict:
         _report(name, out, started)
     manifest["datasets"] = {name: datasets[name] for name in makers if name in datasets}
     manifest["real"] = copy_real_recording(out)
+    manifest["alm"] = copy_alm_recordings(out)
     manifest["files"] = {str(path.relative_to(out)): _sha256(path) for path in sorted(out.rglob("*.nwb"))}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     total = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
@@ -216,6 +219,30 @@ def copy_real_recording(out: Path) -> dict | None:
             "(github.com/pynapple-org/pynapple, docs/examples/nwb-files, MIT licence)."
         ),
         "licence": "MIT (pynapple repository); dataset: DANDI:000207",
+    }
+
+
+def copy_alm_recordings(out: Path) -> dict | None:
+    """Copy the two Svoboda-lab ALM sessions from dandi-cli's test data (Apache-2.0) into ``out/alm/``."""
+    targets = [out / "alm" / name for name in ALM_FILES]
+    for name, target in zip(ALM_FILES, targets):
+        source = ALM_SOURCE / name.split("_")[0] / name
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    if not all(target.is_file() for target in targets):
+        print(f"note: ALM recordings not found under {ALM_SOURCE}; keeping data/ without them", file=sys.stderr)
+        return None
+    return {
+        "files": [f"alm/{name}" for name in ALM_FILES],
+        "read": {"trials": "trials", "window": [0.0, 1.0]},
+        "credit": (
+            "Mouse ALM single units (one unit per mouse, two mice) in a tactile delayed-response task: trials "
+            "with the instructed lick direction (type) and the outcome (response: correct / incorrect / no "
+            "response / early lick); event times relative to trial start. Svoboda lab, published on DANDI; files "
+            "from dandi-cli's test data (github.com/dandi/dandi-cli, dandi/tests/data/dandifiles, Apache-2.0)."
+        ),
+        "licence": "Apache-2.0 (dandi-cli repository)",
     }
 
 
