@@ -17,7 +17,8 @@ precise).
 
 Parametric bootstrap
 --------------------
-Statistics are resimulated as prediction + Gaussian noise with each value's SE, the model is refitted from the
+Statistics are resimulated as prediction + Gaussian noise with each value's SE (or the statistics' joint
+covariance), the model is refitted from the
 estimate, and the percentile interval of the refitted values is reported. An interval that reaches within 0.1%
 of the box edge is flagged like an open profile.
 """
@@ -143,7 +144,7 @@ def bootstrap_intervals(problem, u_hat, prediction, level=0.95, n_boot=200, rng=
     samples = []
     n_failed = 0
     for _ in range(n_boot):
-        noise = rng.standard_normal(problem.data.shape) * problem.se
+        noise = problem.noise(rng)  # from the joint covariance when the statistics have one
         replicate = problem.with_data(np.where(problem.mask, prediction + noise, np.nan))
         # a replicate's estimate only feeds a percentile, so it needs less precision than the main fit
         opt = local_fit(replicate, u_hat, tol=1e-6)

@@ -47,15 +47,25 @@ def fit(
     """Fit a theory model to statistics across sessions (weighted least squares, bounded multi-start).
 
     Every statistic the model predicts that ``stats`` holds is fitted jointly, each value weighted by
-    ``1 / se**2`` from its ``name_se`` variable (values are treated as Gaussian with known SE; NaN values are
-    skipped). Session ``s`` maps to model time ``tau = time_scale * max(s - onset, 0)`` with ``time_scale``
-    and ``onset`` fitted unless fixed (see :mod:`neurolearn.fitting.problem`).
+    ``1 / se**2`` from its ``name_se`` variable (values are treated as Gaussian with known SE). Statistics
+    with bootstrap replicates ``name_boot`` (dims ``(session, "bootstrap")``, attr ``resampling``) are instead
+    weighted by their joint covariance across sessions and statistics (generalised least squares, correlations
+    shrunk toward 0; see :mod:`neurolearn.fitting.covariance`): summarize resamples each neuron once for all
+    sessions, so with the same neurons every session their errors are shared. NaN values (sessions
+    summarize flagged) are left out, with their count in ``message``. Session ``s`` maps to model time
+    ``tau = time_scale * max(s - onset, 0)`` with ``time_scale`` and ``onset`` fitted unless fixed (see
+    :mod:`neurolearn.fitting.problem`).
+
+    When chi-square is improbable under the statistics' own uncertainty (p < 1e-3) the model misfits: profile
+    intervals are widened by the Birge ratio ``sqrt(c)``, ``c = chi2 / dof`` (``dispersion``), the message says
+    so, and :func:`neurolearn.compare` ranks by quasi-AIC with the same kind of factor.
 
     Parameters
     ----------
     stats : xarray.Dataset
-        Statistics over dim ``session`` (as :func:`neurolearn.summarize` returns), with coord
-        ``session_index`` (used as session time; otherwise 0, 1, ...).
+        Statistics over dim ``session`` (as :func:`neurolearn.summarize` returns). Session time is the coord
+        ``training_time`` on ``session`` if there is one (a declared training amount per session, e.g. trials
+        or days of training), else ``session_index``, else 0, 1, ...
     model : str or neurolearn.theory.Model
         A name in :data:`neurolearn.theory.MODELS` or a model.
     observables : sequence of str, optional
@@ -64,7 +74,8 @@ def fit(
         Parameter values to hold fixed, e.g. ``{"gamma0": 0.01}`` for a lazy hypothesis, or
         ``{"time_scale": 1.0, "onset": 0.0}`` to use session times as model time.
     time : str or array_like, optional
-        Training amount per session (a coord name of ``stats`` or values) replacing ``session_index``.
+        Training amount per session (a coord name of ``stats`` or values) replacing ``training_time`` /
+        ``session_index``.
     n_starts : int
         Local optimisations, started from the best distinct points of a Sobol screen of the search box.
     interval : {"profile", "bootstrap", None}
@@ -85,15 +96,16 @@ def fit(
     -------
     FitResult
         ``params``, ``ci``, ``se``, ``identifiable``, ``predicted``, ``residuals``, ``chi2``, ``aic``, ``bic``,
-        ``success``, ``message``, ``plot()``, ``to_dict()``. A fit that does not converge has
+        ``dispersion``, ``weighting``, ``success``, ``message``, ``plot()``, ``to_dict()``. A fit that does not converge has
         ``success=False``, NaN estimates and a message saying why (and warns).
 
     Raises
     ------
     FitError
-        Statistics lack what the model predicts (the message lists what was found), missing or non-positive
-        standard errors (with ``se_floor=None``), unknown or non-numeric fixed parameters, bad options, or no
-        more values than free parameters.
+        Statistics lack what the model predicts (the message lists what was found; a default fit must match
+        some statistic besides ``behavior``), no sessions, non-numeric values, missing, non-positive (with
+        ``se_floor=None``) or vanishingly small standard errors, unknown or non-numeric fixed parameters or
+        fixed values outside their bounds, bad options, or no more values than free parameters.
 
     Examples
     --------
@@ -144,7 +156,8 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     """Intervals, identifiability flags and the :class:`FitResult` of an optimum of ``problem``."""
     notes = []
     n_profile = 0
-    misfit = _misfit_scale(problem, optimum) if interval == "profile" else 1.0
+    dispersion = _misfit_scale(problem, optimum)
+    misfit = dispersion if interval == "profile" else 1.0
     for _ in range(_MAX_RECENTRES + 1):
         unit_se = np.sqrt(np.clip(np.diag(unit_covariance(optimum.jac)), 0.0, np.inf)) if problem.n_free else np.empty(0)
         unit_ci = np.full((problem.n_free, 2), np.nan)
@@ -226,11 +239,17 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         notes.insert(0, head)
         if problem.missing_observables:
             notes.append(f"model statistics absent from the data, not fitted: {list(problem.missing_observables)}")
-        if misfit > 1.0:
+        notes.extend(problem.notes)
+        if dispersion > 1.0:
+            widened = (f"so profile intervals are widened by sqrt(chi2/dof) = {np.sqrt(misfit):.3g}" if misfit > 1.0
+                       else "intervals are not widened (interval != 'profile')")
             notes.append(f"model misfit: chi2 = {chi2:.4g} on {dof} degrees of freedom (p = "
                          f"{chi2_distribution.sf(chi2, dof):.2g}); the statistics scatter around the model more than "
-                         f"their SEs allow, so profile intervals are widened by sqrt(chi2/dof) = {np.sqrt(misfit):.3g}")
+                         f"their SEs allow, {widened}; compare() ranks by quasi-AIC with this dispersion "
+                         f"c = chi2/dof = {dispersion:.3g}")
     else:
+        notes.extend(problem.notes)
+    if not success:
         warnings.warn(f"fit of model {problem.model.name!r}: {notes[0]}", FitWarning, stacklevel=3)
     result = FitResult(
         model=problem.model,
@@ -256,6 +275,8 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         fixed=dict(problem.fixed),
         interval=interval,
         level=level,
+        dispersion=float(dispersion) if success else float("nan"),
+        weighting="standard errors" if problem.covariance is None else "joint covariance (bootstrap replicates)",
         _problem=problem,
         _unit=np.array(optimum.u, dtype=float),
         _options=dict(options or {}),

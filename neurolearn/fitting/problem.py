@@ -14,9 +14,18 @@ the (known) standard deviation, independently across sessions and statistics. Th
 
 The constant does not depend on the parameters; it makes AIC/BIC of fits to the *same* statistics comparable.
 
+Generalised least squares with bootstrap replicates
+---------------------------------------------------
+When statistics carry bootstrap replicates ``name_boot`` (see :mod:`neurolearn.fitting.covariance`), the
+values are Gaussian with a joint covariance ``C`` over sessions and statistics. With ``C = L L^T``
+(Cholesky), the residual vector is ``L^-1 (value - prediction)`` (whitened), ``chi2`` its squared norm, and
+``-2 log L = chi2 + n log(2 pi) + log det C``. Without replicates ``C`` is diagonal and this is the weighted
+case above.
+
 Training time
 -------------
-Session ``s`` (coord ``session_index``, or a user-given training amount per session via ``time=``) maps to
+Session ``s`` (coord ``training_time`` if the statistics declare one on ``session``, else ``session_index``,
+or a user-given training amount per session via ``time=``) maps to
 model time by ``tau = time_scale * max(s - onset, 0)``: sessions before the onset sit at ``tau = 0`` (no
 training yet). ``time_scale`` (> 0, searched on a log scale) and ``onset`` are fitted like any other parameter
 unless fixed, e.g. ``fixed={"time_scale": 1.0, "onset": 0.0}`` to use the given times as model time.
@@ -30,27 +39,35 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
-from numbers import Real
 
 import numpy as np
 import xarray as xr
+from scipy.linalg import cholesky, solve_triangular
 
-from neurolearn.data import SESSION, se_name
+from neurolearn.data import SESSION
 from neurolearn.errors import FitError
+from neurolearn.fitting.covariance import observation_covariance
+from neurolearn.fitting.validation import (
+    ONSET,
+    SHARED_OBSERVABLE,
+    TIME_SCALE,
+    FitWarning,
+    check_fixed,
+    choose_observables,
+    flag_reasons,
+    numeric_values,
+    sessions_where,
+    standard_errors,
+    training_times,
+)
 
 __all__ = ["FitProblem", "FreeParameter", "FitWarning", "TIME_SCALE", "ONSET", "build_problem"]
 
-TIME_SCALE = "time_scale"
-ONSET = "onset"
 
 # How far (as a factor) the time scale may stray from the model's declared time span per recorded span.
 # A model that declares metadata["time_span"] is searched over 100x either way; one that does not, 10^4x.
 _TIME_SCALE_RANGE_DECLARED = 1e2
 _TIME_SCALE_RANGE_UNDECLARED = 1e4
-
-
-class FitWarning(UserWarning):
-    """Something about a fit the user should know (an SE floor applied, a fit that did not converge)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,11 @@ class FitProblem:
         Fixed parameter values (model and time mapping).
     session_coords : dict
         The statistics' coords along ``session`` (name -> values), carried to predictions.
+    covariance : ndarray or None
+        Joint covariance of the flattened (row-major) ``data`` from bootstrap replicates, or None (diagonal
+        ``se**2``). Only the rows and columns of values in ``mask`` are used.
+    notes : tuple of str
+        What the join did that the result should say (values left out, how the values were weighted).
     """
 
     model: object
@@ -123,6 +145,8 @@ class FitProblem:
     free: tuple
     fixed: dict
     session_coords: dict
+    covariance: np.ndarray | None = None
+    notes: tuple = ()
 
     @property
     def n_obs(self) -> int:
@@ -156,6 +180,31 @@ class FitProblem:
     def _fitted(self):
         """Masked values and SEs as flat vectors (the residual's constant part)."""
         return self.data[self.mask], self.se[self.mask]
+
+    @cached_property
+    def whitener(self):
+        """Lower Cholesky factor of the covariance of the fitted values, or None (diagonal SEs)."""
+        if self.covariance is None:
+            return None
+        index = np.flatnonzero(self.mask.ravel())
+        try:
+            return cholesky(self.covariance[np.ix_(index, index)], lower=True)
+        except np.linalg.LinAlgError:
+            raise FitError(f"fit of model {self.model.name!r}: the covariance of the statistics from their "
+                           "bootstrap replicates is not positive definite") from None
+
+    def whiten(self, difference) -> np.ndarray:
+        """Standardised residuals of flat ``difference`` = value - prediction over the fitted values."""
+        if self.whitener is None:
+            return difference / self._fitted[1]
+        return solve_triangular(self.whitener, difference, lower=True, check_finite=False)
+
+    def noise(self, rng) -> np.ndarray:
+        """One Gaussian draw of the statistics' errors (shape of ``data``; 0 outside ``mask``)."""
+        z = rng.standard_normal(self.n_obs)
+        out = np.zeros(self.data.shape)
+        out[self.mask] = z * self._fitted[1] if self.whitener is None else self.whitener @ z
+        return out
 
     def natural(self, u) -> np.ndarray:
         """Free parameter values (natural units) of unit-box point ``u``."""
@@ -197,7 +246,11 @@ class FitProblem:
         except (FloatingPointError, ValueError, ZeroDivisionError, OverflowError):
             return np.full(self.n_obs, 1e6)
         data, se = self._fitted
-        r = (data - pred[self.mask]) / se
+        difference = data - pred[self.mask]
+        bad = ~np.isfinite(difference)
+        if bad.any():
+            difference[bad] = 1e6 * se[bad]
+        r = self.whiten(difference)
         bad = ~np.isfinite(r)
         if bad.any():
             r[bad] = 1e6
@@ -208,8 +261,11 @@ class FitProblem:
         return float(r @ r)
 
     def log_likelihood_constant(self) -> float:
-        """``sum(log(2 pi se^2))`` over fitted values, so that ``-2 log L = chi2 + this``."""
-        return float(np.sum(np.log(2.0 * np.pi * self.se[self.mask] ** 2)))
+        """``n log(2 pi) + log det C`` over fitted values (``sum log(2 pi se^2)`` when diagonal), so that
+        ``-2 log L = chi2 + this``."""
+        if self.whitener is None:
+            return float(np.sum(np.log(2.0 * np.pi * self.se[self.mask] ** 2)))
+        return float(self.n_obs * np.log(2.0 * np.pi) + 2.0 * np.sum(np.log(np.diag(self.whitener))))
 
     def with_data(self, data) -> "FitProblem":
         """The same problem with other values (a parametric-bootstrap replicate)."""
@@ -263,20 +319,30 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
         raise FitError(f"fit of model {model.name!r}: expected statistics over dim 'session', found dims "
                        f"{tuple(stats.dims)}")
     n_sessions = stats.sizes[SESSION]
-    chosen, missing = _choose_observables(stats, model, observables)
-    session_time = _session_time(stats, time, model)
-    fixed = _check_fixed(fixed, model)
+    if n_sessions == 0:
+        raise FitError(f"fit of model {model.name!r}: expected statistics of at least one session, found 0 sessions")
+    chosen, missing = choose_observables(stats, model, observables)
+    session_time = training_times(stats, time, model)
+    fixed = check_fixed(fixed, model)
 
-    data = np.stack([np.asarray(stats[name].values, dtype=float) for name in chosen])
-    se = np.stack([_standard_errors(stats, name, model, se_floor) for name in chosen])
+    data = np.stack([numeric_values(stats, name, model) for name in chosen])
+    se = np.stack([standard_errors(stats, name, model, se_floor) for name in chosen])
+    notes = []
+    left_nan = {name: sessions_where(stats, ~np.isfinite(row)) for name, row in zip(chosen, data) if not np.isfinite(row).all()}
+    if left_nan:
+        count = sum(len(v) for v in left_nan.values())
+        notes.append(f"{count} NaN statistic value(s) left out of the fit (sessions {left_nan}"
+                     f"{flag_reasons(stats, chosen, data)})")
     # an infinite SE (a bootstrap that found the statistic unbounded, e.g. a timescale near an eigenvalue of 1)
     # carries no information: that value is left out of the fit, and the user is told which
     uninformative = np.isfinite(data) & np.isposinf(se)
     if uninformative.any():
-        left_out = {name: _where(stats, row) for name, row in zip(chosen, uninformative) if row.any()}
+        left_out = {name: sessions_where(stats, row) for name, row in zip(chosen, uninformative) if row.any()}
         warnings.warn(f"fit of model {model.name!r}: values with an infinite standard error left out: {left_out}",
                       FitWarning, stacklevel=3)
     mask = np.isfinite(data) & ~uninformative
+    covariance, weighting = observation_covariance(stats, chosen, data, se, mask, model.name)
+    notes.extend(weighting)
     free = _free_parameters(model, fixed, session_time)
     n_obs = int(mask.sum())
     if n_obs <= len(free):
@@ -289,154 +355,7 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     coords = {str(k): np.asarray(v.values) for k, v in stats.coords.items() if v.dims == (SESSION,)}
     coords.setdefault(SESSION, session)
     return FitProblem(model, tuple(chosen), tuple(missing), session, session_time, data, se, mask, tuple(free), fixed,
-                      coords)
-
-
-def _choose_observables(stats, model, observables):
-    """The statistics to fit and the model observables the statistics lack."""
-    # statistics proper: per-session variables that are not the SE/interval/chance companion of another one
-    names = {str(v) for v in stats.data_vars}
-    companions = {f"{n}{suffix}" for n in names for suffix in ("_se", "_ci", "_chance")}
-    per_session = [str(v) for v, da in stats.data_vars.items() if da.dims == (SESSION,) and str(v) not in companions]
-    if observables is None:
-        chosen = [o for o in model.observables if o in per_session]
-        if not chosen:
-            raise FitError(
-                f"fit of model {model.name!r}: statistics lack every statistic the model predicts; expected some "
-                f"of {list(model.observables)}, found per-session statistics {sorted(per_session)}"
-            )
-    else:
-        if isinstance(observables, str):
-            observables = [observables]
-        observables = list(observables)
-        if not all(isinstance(o, str) for o in observables):
-            raise FitError(f"fit of model {model.name!r}: expected observables as statistic names, found {observables}")
-        unpredicted = [o for o in observables if o not in model.observables]
-        if unpredicted:
-            raise FitError(
-                f"fit of model {model.name!r}: the model does not predict {unpredicted}; it predicts "
-                f"{list(model.observables)}"
-            )
-        absent = [o for o in observables if o not in per_session]
-        if absent:
-            raise FitError(
-                f"fit of model {model.name!r}: statistics lack {absent}; found per-session statistics "
-                f"{sorted(per_session)}"
-            )
-        if not observables:
-            raise FitError(f"fit of model {model.name!r}: expected at least one observable, found none")
-        chosen = observables
-    missing = [o for o in model.observables if o not in per_session]
-    return chosen, missing
-
-
-def _standard_errors(stats, name, model, se_floor):
-    key = se_name(name)
-    if key not in stats.data_vars:
-        raise FitError(
-            f"fit of model {model.name!r}: statistic {name!r} has no standard error {key!r} to weight it by; "
-            f"found variables {sorted(map(str, stats.data_vars))}"
-        )
-    values = np.asarray(stats[name].values, dtype=float)
-    se = np.asarray(stats[key].values, dtype=float).copy()
-    used = np.isfinite(values)
-    bad_nan = used & np.isnan(se)
-    if bad_nan.any():
-        raise FitError(
-            f"fit of model {model.name!r}: statistic {name!r} has finite values with non-finite {key!r} at "
-            f"sessions {_where(stats, bad_nan)}; expected a standard error for every value fitted"
-        )
-    if isinstance(se_floor, Real) and not isinstance(se_floor, bool):
-        if not se_floor > 0:
-            raise FitError(f"fit: expected se_floor > 0, 'auto' or None, found {se_floor!r}")
-        low = used & (se < se_floor)
-        if low.any():
-            warnings.warn(f"{key}: raised {int(low.sum())} standard errors below {se_floor} to it", FitWarning, stacklevel=4)
-        return np.where(low, float(se_floor), se)
-    nonpositive = used & (se <= 0)
-    if not nonpositive.any():
-        return se
-    if se_floor is None:
-        raise FitError(
-            f"fit of model {model.name!r}: statistic {name!r} has standard errors <= 0 at sessions "
-            f"{_where(stats, nonpositive)}; expected positive SEs (pass se_floor='auto' or a number to floor them)"
-        )
-    if se_floor != "auto":
-        raise FitError(f"fit: expected se_floor 'auto', a positive number or None, found {se_floor!r}")
-    positive = se[used & (se > 0)]
-    if positive.size == 0:
-        raise FitError(
-            f"fit of model {model.name!r}: statistic {name!r} has no positive standard error in any session; "
-            "expected bootstrap SEs (pass se_floor=<number> to weight it anyway)"
-        )
-    floor = float(positive.min())
-    warnings.warn(
-        f"{key}: {int(nonpositive.sum())} standard errors <= 0 raised to the smallest positive one ({floor:.3g})",
-        FitWarning,
-        stacklevel=4,
-    )
-    return np.where(nonpositive, floor, se)
-
-
-def _where(stats, flags):
-    ids = np.asarray(stats[SESSION].values) if SESSION in stats.coords else np.arange(flags.size)
-    return [x.item() if hasattr(x, "item") else x for x in ids[flags]]
-
-
-def _session_time(stats, time, model) -> np.ndarray:
-    n = stats.sizes[SESSION]
-    if time is None:
-        if "session_index" in stats.coords:
-            values = stats["session_index"].values
-        else:
-            values = np.arange(n)
-        name = "coord 'session_index'"
-    elif isinstance(time, str):
-        if time not in stats.coords:
-            raise FitError(
-                f"fit of model {model.name!r}: time={time!r} is not a coord of the statistics; found coords "
-                f"{sorted(map(str, stats.coords))}"
-            )
-        values = stats[time].values
-        name = f"coord {time!r}"
-    else:
-        values = time.values if isinstance(time, xr.DataArray) else time
-        name = "time"
-    try:
-        values = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise FitError(f"fit of model {model.name!r}: expected numeric training times in {name}, found "
-                       f"{np.asarray(values).dtype}") from None
-    if values.shape != (n,):
-        raise FitError(f"fit of model {model.name!r}: expected one training time per session ({n}) in {name}, "
-                       f"found shape {values.shape}")
-    if not np.isfinite(values).all():
-        raise FitError(f"fit of model {model.name!r}: expected finite training times in {name}, found {values}")
-    if np.ptp(values) <= 0:
-        raise FitError(f"fit of model {model.name!r}: expected training times that differ across sessions in "
-                       f"{name}, found {values}")
-    return values
-
-
-def _check_fixed(fixed, model) -> dict:
-    if fixed is None:
-        return {}
-    if not isinstance(fixed, dict):
-        raise FitError(f"fit of model {model.name!r}: expected fixed as a dict name -> value, found "
-                       f"{type(fixed).__name__}")
-    allowed = [*model.params, TIME_SCALE, ONSET]
-    unknown = [k for k in fixed if k not in allowed]
-    if unknown:
-        raise FitError(f"fit of model {model.name!r}: cannot fix unknown parameters {unknown}; parameters are "
-                       f"{allowed}")
-    out = {}
-    for k, v in fixed.items():
-        if isinstance(v, bool) or not isinstance(v, Real) or not np.isfinite(v):
-            raise FitError(f"fit of model {model.name!r}: expected a finite number for fixed {k!r}, found {v!r}")
-        out[k] = float(v)
-    if TIME_SCALE in out and out[TIME_SCALE] <= 0:
-        raise FitError(f"fit of model {model.name!r}: expected time_scale > 0, found {out[TIME_SCALE]}")
-    return out
+                      coords, covariance, tuple(notes))
 
 
 def _free_parameters(model, fixed, session_time) -> list:

@@ -37,9 +37,10 @@ class FitResult:
     residuals : xarray.Dataset
         Standardised residuals ``(value - prediction) / se`` per statistic (NaN where a value was not fitted).
     chi2 : float
-        Sum of squared standardised residuals.
+        Sum of squared standardised residuals (whitened by the joint covariance when ``weighting`` says so).
     log_likelihood : float
-        Gaussian log-likelihood with the SEs as known standard deviations: ``-(chi2 + sum log(2 pi se^2)) / 2``.
+        Gaussian log-likelihood with the SEs as known standard deviations: ``-(chi2 + sum log(2 pi se^2)) / 2``
+        (``-(chi2 + n log 2 pi + log det C) / 2`` with a joint covariance ``C``).
     aic, bic : float
         ``-2 log L + 2 k`` and ``-2 log L + k log n_obs`` (k free parameters).
     n_obs, n_params : int
@@ -56,6 +57,13 @@ class FitResult:
     interval : str or None
         ``"profile"``, ``"bootstrap"`` or None.
     level : float
+    dispersion : float
+        ``c = chi2 / dof`` when the model misfits (chi-square p < 1e-3), else 1: the factor by which profile
+        intervals' chi-square threshold was scaled, and the one :func:`compare`'s quasi-AIC divides by.
+    weighting : str
+        ``"standard errors"`` (diagonal) or ``"joint covariance (bootstrap replicates)"`` (generalised least
+        squares; ``chi2`` is then the squared norm of the whitened residuals, while ``residuals`` stay
+        ``(value - prediction) / se``).
     """
 
     model: object
@@ -80,6 +88,8 @@ class FitResult:
     fixed: dict
     interval: str | None
     level: float
+    dispersion: float = 1.0
+    weighting: str = "standard errors"
     _problem: object = field(default=None, repr=False)
     _unit: np.ndarray = field(default=None, repr=False)
     _options: dict = field(default_factory=dict, repr=False)
@@ -163,6 +173,8 @@ class FitResult:
             "missing_observables": list(self.missing_observables),
             "interval": self.interval,
             "level": float(self.level),
+            "dispersion": _json_number(self.dispersion),
+            "weighting": self.weighting,
             "session": [_json_scalar(s) for s in np.asarray(self.predicted["session"].values)],
             "training_time": [_json_number(t) for t in self.predicted["training_time"].values],
             "predicted": {name: [_json_number(v) for v in self.predicted[name].values] for name in self.observables},

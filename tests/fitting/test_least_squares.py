@@ -98,9 +98,9 @@ def test_fixed_parameters_are_held_and_labelled(approach):
     assert res.fixed == {"alignment_gain": 0.4, "onset": 0.0}
     assert np.isnan(res.ci["gain"]).all()  # interval=None asks for no intervals
     assert res.observables == ("behavior",) and res.missing_observables == ()
-    partial = fit(stats.drop_vars(["task_alignment", "task_alignment_se"]), approach, interval=None, random_state=0)
-    assert partial.missing_observables == ("task_alignment",)
-    assert "absent from the data, not fitted: ['task_alignment']" in partial.message
+    partial = fit(stats.drop_vars(["behavior", "behavior_se"]), approach, interval=None, random_state=0)
+    assert partial.missing_observables == ("behavior",)
+    assert "absent from the data, not fitted: ['behavior']" in partial.message
 
 
 def test_confounded_parameters_are_flagged_not_reported_as_precise(product):

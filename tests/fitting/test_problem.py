@@ -11,11 +11,21 @@ from tests.fitting.conftest import CLOCK, statistics
 
 
 def test_fits_the_intersection_of_predicted_and_present_statistics(approach):
-    stats = statistics({"behavior": np.linspace(0.5, 0.8, 6), "margin": np.ones(6)}, {"behavior": 0.02, "margin": 0.1})
+    stats = statistics({"task_alignment": np.linspace(0.2, 0.5, 6), "margin": np.ones(6)},
+                       {"task_alignment": 0.02, "margin": 0.1})
     problem = build_problem(stats, approach)
-    assert problem.observables == ("behavior",)
-    assert problem.missing_observables == ("task_alignment",)
+    assert problem.observables == ("task_alignment",)
+    assert problem.missing_observables == ("behavior",)
     assert problem.free_names == ("gain", "alignment_gain", "time_scale", "onset")
+
+
+def test_refuses_a_default_fit_to_behaviour_alone_when_the_model_predicts_more(approach):
+    # every model predicts behaviour: matching only it cannot test this model (the integrator on lazy-rich data)
+    stats = statistics({"behavior": np.linspace(0.5, 0.8, 6), "margin": np.ones(6)}, {"behavior": 0.02, "margin": 0.1})
+    with pytest.raises(FitError, match=r"lack every statistic specific to the model; expected some of "
+                                       r"\['task_alignment'\].*pass observables=\['behavior'\]"):
+        build_problem(stats, approach)
+    assert build_problem(stats, approach, observables=["behavior"]).observables == ("behavior",)
 
 
 def test_refuses_statistics_without_any_predicted_statistic_and_lists_what_it_found(approach):
@@ -97,7 +107,7 @@ def test_fixed_parameters_are_checked(line):
 
 
 def test_refuses_fewer_values_than_free_parameters(approach):
-    stats = statistics({"behavior": [0.5, 0.6, 0.7]}, {"behavior": 0.02})
+    stats = statistics({"task_alignment": [0.5, 0.6, 0.7]}, {"task_alignment": 0.02})
     with pytest.raises(FitError, match=r"found 3 values .* for 4 free parameters"):
         build_problem(stats, approach)
 
@@ -160,7 +170,7 @@ def test_pairwise_statistics_are_not_fitted_and_companions_are_not_statistics(ap
     stats = statistics({"behavior": np.linspace(0.5, 0.8, 6)}, {"behavior": 0.02})
     stats["task_alignment"] = (("session", "session_other"), np.ones((6, 6)))  # pairwise: no per-session match
     stats["task_alignment_se"] = (("session", "session_other"), np.ones((6, 6)))
-    problem = build_problem(stats, approach)
+    problem = build_problem(stats, approach, observables=["behavior"])
     assert problem.observables == ("behavior",)
     with pytest.raises(FitError, match=r"statistics lack \['task_alignment'\]; found per-session statistics \['behavior'\]"):
         build_problem(stats, approach, observables=["task_alignment"])
@@ -171,3 +181,61 @@ def test_observables_must_be_names(approach):
     with pytest.raises(FitError, match=r"expected observables as statistic names, found \[1\]"):
         build_problem(stats, approach, observables=[1])
     assert build_problem(stats, approach, observables="behavior").observables == ("behavior",)
+
+
+def test_refusals_name_the_statistic_or_parameter_what_was_expected_and_found(line):
+    t = np.arange(8.0)
+    good = statistics({"behavior": 0.3 + 0.1 * t}, {"behavior": 0.1})
+    with pytest.raises(FitError, match=r"'behavior' has standard errors too small.*smallest 1e-300.*expected "
+                                       r"'behavior_se' >= 1e-10"):
+        build_problem(statistics({"behavior": 0.3 + 0.1 * t}, {"behavior": 1e-300}), line, fixed=CLOCK)
+    with pytest.raises(FitError, match="expected statistics of at least one session, found 0 sessions"):
+        build_problem(good.isel(session=slice(0, 0)), line, fixed=CLOCK)
+    text = good.assign(behavior=("session", np.array(["high"] * 8)))
+    with pytest.raises(FitError, match=r"expected numeric values of statistic 'behavior', found dtype <U4 "
+                                       r"\(e.g. \['high', 'high', 'high'\]\)"):
+        build_problem(text, line, fixed=CLOCK)
+    with pytest.raises(FitError, match=r"expected fixed 'slope' within its bounds \[-10, 10\], found -50"):
+        build_problem(good, line, fixed={**CLOCK, "slope": -50.0})
+
+
+def test_fixed_values_outside_a_registered_models_bounds_are_refused():
+    stats = statistics({"behavior": np.linspace(0.5, 0.9, 8), "task_alignment": np.linspace(0.1, 0.4, 8)},
+                       {"behavior": 0.02, "task_alignment": 0.02})
+    with pytest.raises(FitError, match=r"expected fixed 'gamma0' within its bounds \[0.001, 100\], found -5"):
+        build_problem(stats, "lazy-rich", fixed={"gamma0": -5})
+
+
+def test_a_model_whose_own_statistics_are_absent_is_refused():
+    # integrator on lazy-rich statistics: only behaviour matches
+    stats = statistics({"behavior": np.linspace(0.5, 0.9, 8), "task_alignment": np.linspace(0.1, 0.4, 8)},
+                       {"behavior": 0.02, "task_alignment": 0.02})
+    with pytest.raises(FitError, match=r"model 'integrator'.*expected some of \['outlier_eigenvalue', 'timescale'\]"):
+        build_problem(stats, "integrator")
+
+
+def test_nan_values_are_left_out_and_counted_with_summarizes_reasons(approach):
+    n = 8
+    stats = statistics({"behavior": np.linspace(0.5, 0.8, n), "task_alignment": np.linspace(0.2, 0.5, n)},
+                       {"behavior": 0.02, "task_alignment": 0.02})
+    stats["task_alignment"][[2, 5]] = np.nan
+    stats["task_alignment_se"][[2, 5]] = np.nan
+    flags = np.array([""] * n, dtype=object)
+    flags[[2, 5]] = "fewer than 4 conditions (found 3)"
+    stats["task_alignment_flag"] = ("session", flags)
+    problem = build_problem(stats, approach)
+    assert problem.n_obs == 2 * n - 2
+    assert problem.observables == ("behavior", "task_alignment")  # the flag is not a statistic
+    assert any("2 NaN statistic value(s) left out" in note and "'day2', 'day5'" in note
+               and "fewer than 4 conditions (found 3)" in note for note in problem.notes)
+
+
+def test_a_declared_training_time_replaces_the_session_index(line):
+    t = np.array([0.0, 1.0, 3.0, 7.0, 15.0, 31.0])
+    stats = statistics({"behavior": 0.1 + 0.02 * t}, {"behavior": 0.01})
+    stats = stats.assign_coords(training_time=("session", t))
+    problem = build_problem(stats, line, fixed=CLOCK)
+    np.testing.assert_array_equal(problem.session_time, t)
+    # an explicit time= still wins
+    np.testing.assert_array_equal(build_problem(stats, line, fixed=CLOCK, time="session_index").session_time,
+                                  np.arange(6.0))

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from neurolearn.errors import FitError
-from neurolearn.fit import compare, cross_validate, fit, simulate_statistics
+from neurolearn.fit import FitWarning, compare, cross_validate, fit, simulate_statistics
 from tests.fitting.conftest import CLOCK, statistics
 
 
@@ -84,3 +84,66 @@ def test_compare_with_cross_validation_prefers_the_generating_model(approach):
     assert table["label"].iloc[0] == "approach"
     assert {"cv_chi2", "delta_cv"} <= set(table.columns)
     assert table["delta_cv"].iloc[1] > 10
+
+
+def _misfitting_line_stats():
+    # scatter 6x the stated SEs: chi2/dof ~ 36 for every model
+    rng = np.random.default_rng(5)
+    t = np.arange(15.0)
+    return statistics({"behavior": 0.3 + 0.01 * t + 0.06 * rng.standard_normal(15)}, {"behavior": np.full(15, 0.01)})
+
+
+def test_under_misfit_compare_ranks_by_quasi_aic_with_the_most_complex_models_dispersion(line):
+    stats = _misfitting_line_stats()
+    free = fit(stats, line, fixed=CLOCK, interval=None, random_state=0)
+    flat = fit(stats, line, fixed={**CLOCK, "slope": 0.0}, interval=None, random_state=0)
+    c = free.chi2 / (15 - 2)
+    assert free.dispersion == pytest.approx(c) and "quasi-AIC" in free.message
+    table = compare([free, flat]).set_index("label")
+    np.testing.assert_allclose(table["dispersion"], c)
+    delta = (flat.chi2 - free.chi2) / c + 2 * (1 - 2)
+    assert table.loc["line (slope=0)", "qaic"] - table.loc["line", "qaic"] == pytest.approx(delta)
+    assert table.loc["line", "qaic"] == pytest.approx(free.chi2 / c + 4 + free.aic - free.chi2 - 4)
+    # dAIC would be c times larger: the comparison is as conservative as the widened intervals
+    assert abs(table.loc["line (slope=0)", "delta_aic"]) > 10 * abs(delta)
+    best = "line" if delta > 0 else "line (slope=0)"
+    assert table["delta_qaic"].min() == 0 and table.loc[best, "delta_qaic"] == 0
+    w = np.exp(-0.5 * np.abs(delta))
+    assert table.loc[best, "akaike_weight"] == pytest.approx(1 / (1 + w))
+    assert table["criterion"].iloc[0].startswith("QAIC (c = chi2/dof = ") and "'line', the most complex" in \
+        table["criterion"].iloc[0]
+    assert compare([free, flat]).attrs["criterion"] == table["criterion"].iloc[0]
+    # the other choices, and plain AIC when asked
+    np.testing.assert_allclose(np.sort(compare([free, flat], dispersion=None)["qaic"]), np.sort([free.aic, flat.aic]))
+    each = compare([free, flat], dispersion="each").set_index("label")
+    assert each.loc["line (slope=0)", "dispersion"] == pytest.approx(flat.chi2 / 14)
+    assert (compare([free, flat], dispersion=4.0)["dispersion"] == 4.0).all()
+    with pytest.raises(FitError, match="dispersion a number >= 1, found 0.5"):
+        compare([free, flat], dispersion=0.5)
+    with pytest.raises(FitError, match="dispersion one of"):
+        compare([free, flat], dispersion="global")
+
+
+def test_without_misfit_quasi_aic_is_aic(line, line_stats):
+    free = fit(line_stats, line, fixed=CLOCK, interval=None, random_state=0)
+    flat = fit(line_stats, line, fixed={**CLOCK, "slope": 0.0}, interval=None, random_state=0)
+    table = compare([free])
+    assert table["dispersion"].iloc[0] == 1.0 and table["criterion"].iloc[0] == "AIC"
+    assert table["qaic"].iloc[0] == pytest.approx(free.aic)
+    # a simpler model that misfits does not deflate the comparison: c comes from the most complex one
+    both = compare([flat, free])
+    assert flat.dispersion > 1 and (both["dispersion"] == 1.0).all()
+
+
+def test_cross_validation_never_ranks_a_model_without_scorable_folds(line):
+    # three sessions: leaving one out leaves 2 values for the free line's 2 parameters -> no fold can be refitted
+    stats = statistics({"behavior": [0.30, 0.36, 0.39]}, {"behavior": 0.02})
+    free = fit(stats, line, fixed=CLOCK, interval=None, random_state=0)
+    flat = fit(stats, line, fixed={**CLOCK, "slope": 0.03}, interval=None, random_state=0)
+    with pytest.warns(FitWarning, match="no leave-one-session-out fold of 'line' could be scored"):
+        table = compare([free, flat], cv=True)
+    assert table["label"].tolist() == ["line (slope=0.03)", "line"]
+    scored = table.set_index("label")
+    assert np.isnan(scored.loc["line", "cv_chi2"]) and scored.loc["line", "n_held_out"] == 0
+    assert np.isnan(scored.loc["line", "delta_cv"])
+    assert scored.loc["line (slope=0.03)", "n_held_out"] == 3

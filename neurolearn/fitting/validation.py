@@ -1,0 +1,238 @@
+"""Checks of what :func:`neurolearn.fit` is given: numbers where numbers belong, usable standard errors,
+training times, fixed values inside their bounds. Every refusal is a :class:`~neurolearn.errors.FitError`
+naming the statistic or parameter, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.data import SESSION, se_name
+from neurolearn.errors import FitError
+
+__all__ = ["FitWarning", "TIME_SCALE", "ONSET", "TRAINING_TIME", "SHARED_OBSERVABLE", "MIN_RELATIVE_SE",
+           "check_fixed", "choose_observables", "flag_reasons", "numeric_values", "sessions_where",
+           "standard_errors", "training_times"]
+
+TIME_SCALE = "time_scale"
+ONSET = "onset"
+#: the statistics coord that declares training time per session (used instead of session_index)
+TRAINING_TIME = "training_time"
+# The statistic every model predicts: a default fit must match at least one other of the model's statistics.
+SHARED_OBSERVABLE = "behavior"
+# Standard errors below this fraction of a statistic's scale (max(1, max |value|)) cannot weight a fit in
+# double precision (their squares underflow, residuals overflow); they are refused, not floored silently.
+MIN_RELATIVE_SE = 1e-10
+
+
+class FitWarning(UserWarning):
+    """Something about a fit the user should know (an SE floor applied, a fit that did not converge)."""
+
+
+def numeric_values(stats, name, model) -> np.ndarray:
+    """Values of statistic ``name`` as floats, refusing text, dates and other non-numbers."""
+    da = stats[name]
+    if da.dtype.kind not in "biuf":
+        try:
+            if da.dtype.kind != "O":
+                raise TypeError
+            return np.asarray(da.values, dtype=float)
+        except (TypeError, ValueError):
+            example = np.asarray(da.values).ravel()[:3].tolist()
+            raise FitError(f"fit of model {model.name!r}: expected numeric values of statistic {name!r}, found "
+                           f"dtype {da.dtype} (e.g. {example})") from None
+    return np.asarray(da.values, dtype=float)
+
+
+def flag_reasons(stats, names, data) -> str:
+    """The reasons summarize gave for NaN values (its ``<name>_flag`` variables), if any."""
+    reasons = set()
+    for name, row in zip(names, data):
+        flag = stats.get(f"{name}_flag")
+        if flag is None or flag.dims != (SESSION,):
+            continue
+        reasons.update(str(r) for r, bad in zip(flag.values, ~np.isfinite(row)) if bad and str(r))
+    return f"; flagged: {sorted(reasons)}" if reasons else ""
+
+
+def choose_observables(stats, model, observables):
+    """The statistics to fit and the model observables the statistics lack."""
+    # statistics proper: per-session variables that are not the SE/interval/chance companion of another one
+    names = {str(v) for v in stats.data_vars}
+    companions = {f"{n}{suffix}" for n in names for suffix in ("_se", "_ci", "_chance", "_boot", "_flag")}
+    per_session = [str(v) for v, da in stats.data_vars.items() if da.dims == (SESSION,) and str(v) not in companions]
+    if observables is None:
+        chosen = [o for o in model.observables if o in per_session]
+        if not chosen:
+            raise FitError(
+                f"fit of model {model.name!r}: statistics lack every statistic the model predicts; expected some "
+                f"of {list(model.observables)}, found per-session statistics {sorted(per_session)}"
+            )
+        own = [o for o in model.observables if o != SHARED_OBSERVABLE]
+        if own and set(chosen) <= {SHARED_OBSERVABLE}:
+            # every model predicts behaviour; a fit to it alone cannot tell this model from any other
+            raise FitError(
+                f"fit of model {model.name!r}: statistics lack every statistic specific to the model; expected "
+                f"some of {own}, found per-session statistics {sorted(per_session)} (only {SHARED_OBSERVABLE!r} "
+                f"matches, which every model predicts); pass observables=[{SHARED_OBSERVABLE!r}] to fit "
+                "behaviour alone"
+            )
+    else:
+        if isinstance(observables, str):
+            observables = [observables]
+        observables = list(observables)
+        if not all(isinstance(o, str) for o in observables):
+            raise FitError(f"fit of model {model.name!r}: expected observables as statistic names, found {observables}")
+        unpredicted = [o for o in observables if o not in model.observables]
+        if unpredicted:
+            raise FitError(
+                f"fit of model {model.name!r}: the model does not predict {unpredicted}; it predicts "
+                f"{list(model.observables)}"
+            )
+        absent = [o for o in observables if o not in per_session]
+        if absent:
+            raise FitError(
+                f"fit of model {model.name!r}: statistics lack {absent}; found per-session statistics "
+                f"{sorted(per_session)}"
+            )
+        if not observables:
+            raise FitError(f"fit of model {model.name!r}: expected at least one observable, found none")
+        chosen = observables
+    missing = [o for o in model.observables if o not in per_session]
+    return chosen, missing
+
+
+def standard_errors(stats, name, model, se_floor):
+    key = se_name(name)
+    if key not in stats.data_vars:
+        raise FitError(
+            f"fit of model {model.name!r}: statistic {name!r} has no standard error {key!r} to weight it by; "
+            f"found variables {sorted(map(str, stats.data_vars))}"
+        )
+    values = numeric_values(stats, name, model)
+    se = numeric_values(stats, key, model).copy()
+    used = np.isfinite(values)
+    se = _floored(stats, name, key, model, values, se, used, se_floor)
+    scale = max(1.0, float(np.max(np.abs(values[used]), initial=0.0)))
+    tiny = used & (se > 0) & (se < MIN_RELATIVE_SE * scale)
+    if tiny.any():
+        raise FitError(
+            f"fit of model {model.name!r}: statistic {name!r} has standard errors too small to weight a fit at "
+            f"sessions {sessions_where(stats, tiny)} (smallest {float(se[tiny].min()):.3g}); expected {key!r} >= "
+            f"{MIN_RELATIVE_SE * scale:.3g} ({MIN_RELATIVE_SE:g} x the statistic's scale {scale:.3g}); pass "
+            "se_floor=<number> to raise them"
+        )
+    return se
+
+
+def _floored(stats, name, key, model, values, se, used, se_floor):
+    """``se`` with the ``se_floor`` policy applied (refusing NaN SEs of fitted values)."""
+    bad_nan = used & np.isnan(se)
+    if bad_nan.any():
+        raise FitError(
+            f"fit of model {model.name!r}: statistic {name!r} has finite values with non-finite {key!r} at "
+            f"sessions {sessions_where(stats, bad_nan)}; expected a standard error for every value fitted"
+        )
+    if isinstance(se_floor, Real) and not isinstance(se_floor, bool):
+        if not se_floor > 0:
+            raise FitError(f"fit: expected se_floor > 0, 'auto' or None, found {se_floor!r}")
+        low = used & (se < se_floor)
+        if low.any():
+            warnings.warn(f"{key}: raised {int(low.sum())} standard errors below {se_floor} to it", FitWarning, stacklevel=5)
+        return np.where(low, float(se_floor), se)
+    nonpositive = used & (se <= 0)
+    if not nonpositive.any():
+        return se
+    if se_floor is None:
+        raise FitError(
+            f"fit of model {model.name!r}: statistic {name!r} has standard errors <= 0 at sessions "
+            f"{sessions_where(stats, nonpositive)}; expected positive SEs (pass se_floor='auto' or a number to floor them)"
+        )
+    if se_floor != "auto":
+        raise FitError(f"fit: expected se_floor 'auto', a positive number or None, found {se_floor!r}")
+    positive = se[used & (se > 0)]
+    if positive.size == 0:
+        raise FitError(
+            f"fit of model {model.name!r}: statistic {name!r} has no positive standard error in any session; "
+            "expected bootstrap SEs (pass se_floor=<number> to weight it anyway)"
+        )
+    floor = float(positive.min())
+    warnings.warn(
+        f"{key}: {int(nonpositive.sum())} standard errors <= 0 raised to the smallest positive one ({floor:.3g})",
+        FitWarning,
+        stacklevel=5,
+    )
+    return np.where(nonpositive, floor, se)
+
+
+def sessions_where(stats, flags):
+    ids = np.asarray(stats[SESSION].values) if SESSION in stats.coords else np.arange(flags.size)
+    return [x.item() if hasattr(x, "item") else x for x in ids[flags]]
+
+
+def training_times(stats, time, model) -> np.ndarray:
+    n = stats.sizes[SESSION]
+    if time is None:
+        if TRAINING_TIME in stats.coords and stats[TRAINING_TIME].dims == (SESSION,):
+            values = stats[TRAINING_TIME].values
+            name = f"coord {TRAINING_TIME!r}"
+        elif "session_index" in stats.coords:
+            values = stats["session_index"].values
+            name = "coord 'session_index'"
+        else:
+            values = np.arange(n)
+            name = "session order"
+    elif isinstance(time, str):
+        if time not in stats.coords:
+            raise FitError(
+                f"fit of model {model.name!r}: time={time!r} is not a coord of the statistics; found coords "
+                f"{sorted(map(str, stats.coords))}"
+            )
+        values = stats[time].values
+        name = f"coord {time!r}"
+    else:
+        values = time.values if isinstance(time, xr.DataArray) else time
+        name = "time"
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise FitError(f"fit of model {model.name!r}: expected numeric training times in {name}, found "
+                       f"{np.asarray(values).dtype}") from None
+    if values.shape != (n,):
+        raise FitError(f"fit of model {model.name!r}: expected one training time per session ({n}) in {name}, "
+                       f"found shape {values.shape}")
+    if not np.isfinite(values).all():
+        raise FitError(f"fit of model {model.name!r}: expected finite training times in {name}, found {values}")
+    if np.ptp(values) <= 0:
+        raise FitError(f"fit of model {model.name!r}: expected training times that differ across sessions in "
+                       f"{name}, found {values}")
+    return values
+
+
+def check_fixed(fixed, model) -> dict:
+    if fixed is None:
+        return {}
+    if not isinstance(fixed, dict):
+        raise FitError(f"fit of model {model.name!r}: expected fixed as a dict name -> value, found "
+                       f"{type(fixed).__name__}")
+    allowed = [*model.params, TIME_SCALE, ONSET]
+    unknown = [k for k in fixed if k not in allowed]
+    if unknown:
+        raise FitError(f"fit of model {model.name!r}: cannot fix unknown parameters {unknown}; parameters are "
+                       f"{allowed}")
+    out = {}
+    bounds = {p.name: tuple(map(float, p.bounds)) for p in model.parameters}
+    for k, v in fixed.items():
+        if isinstance(v, bool) or not isinstance(v, Real) or not np.isfinite(v):
+            raise FitError(f"fit of model {model.name!r}: expected a finite number for fixed {k!r}, found {v!r}")
+        out[k] = float(v)
+        if k in bounds and not bounds[k][0] <= out[k] <= bounds[k][1]:
+            raise FitError(f"fit of model {model.name!r}: expected fixed {k!r} within its bounds "
+                           f"[{bounds[k][0]:g}, {bounds[k][1]:g}], found {out[k]:g}")
+    if TIME_SCALE in out and out[TIME_SCALE] <= 0:
+        raise FitError(f"fit of model {model.name!r}: expected time_scale > 0, found {out[TIME_SCALE]}")
+    return out

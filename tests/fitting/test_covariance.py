@@ -1,0 +1,192 @@
+"""fit() with bootstrap replicates: generalised least squares against closed forms and known correlated noise.
+
+The statistics here are a straight line plus Gaussian errors of a *known* covariance (equicorrelated: every
+session shares one error, as a kernel statistic does when the same neurons are recorded every session; AR(1):
+neighbouring sessions share more). Replicates ``behavior_boot`` are draws from that covariance, as summarize's
+shared-neuron bootstrap gives. GLS has a closed form for a line, ``(X' C^-1 X)^-1``, and intervals that use
+it must cover the truth at their level; weighting by the SEs alone must not (checked, so the test can fail).
+"""
+
+import numpy as np
+import pytest
+from scipy.stats import chi2 as chi2_distribution
+
+from neurolearn.errors import FitError
+from neurolearn.fit import compare, fit
+from neurolearn.fitting.covariance import observation_covariance, shrunk_correlation
+from neurolearn.fitting.problem import build_problem
+from tests.fitting.conftest import CLOCK, statistics
+
+T = np.arange(12.0)
+TRUTH = (0.3, 0.05)
+SD = 0.05
+
+
+def equicorrelated(n, rho, sd=SD):
+    return sd**2 * ((1 - rho) * np.eye(n) + rho * np.ones((n, n)))
+
+
+def ar1(n, phi, sd=SD):
+    lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    return sd**2 * phi**lag
+
+
+def line_with_replicates(cov, rng, n_boot=200, resampling="neurons-shared"):
+    """Values with errors of covariance ``cov``, their SEs, and ``n_boot`` replicates drawn from ``cov``."""
+    chol = np.linalg.cholesky(cov)
+    y = TRUTH[0] + TRUTH[1] * T + chol @ rng.standard_normal(T.size)
+    stats = statistics({"behavior": y}, {"behavior": np.sqrt(np.diag(cov))})
+    boot = y[:, None] + chol @ rng.standard_normal((T.size, n_boot))
+    stats["behavior_boot"] = (("session", "bootstrap"), boot, {"resampling": resampling})
+    return stats
+
+
+def gls(t, y, cov):
+    x = np.column_stack([np.ones_like(t), t])
+    inverse = np.linalg.inv(cov)
+    covariance = np.linalg.inv(x.T @ inverse @ x)
+    return covariance @ x.T @ inverse @ y, covariance
+
+
+def test_shrinkage_recovers_a_strong_correlation_and_removes_a_spurious_one():
+    rng = np.random.default_rng(0)
+    correlated = rng.standard_normal((300, 1)) + rng.standard_normal((300, 20))  # rho = 0.5
+    r, lam = shrunk_correlation(correlated)
+    off = ~np.eye(20, dtype=bool)
+    assert np.mean(r[off]) == pytest.approx(0.5, abs=0.05) and lam < 0.05
+    r, lam = shrunk_correlation(rng.standard_normal((200, 40)))  # no correlation: sample r_ij ~ +-0.07 noise
+    assert lam > 0.7 and np.max(np.abs(r[~np.eye(40, dtype=bool)])) < 0.1
+
+
+def test_line_with_replicates_is_generalised_least_squares_with_the_shrunk_covariance(line):
+    rng = np.random.default_rng(3)
+    stats = line_with_replicates(equicorrelated(12, 0.6), rng)
+    problem = build_problem(stats, line, fixed=CLOCK)
+    cov = problem.covariance
+    y = stats["behavior"].values
+    beta, beta_cov = gls(T, y, cov)
+    res = fit(stats, line, fixed=CLOCK, random_state=0)
+    assert res.success and res.weighting == "joint covariance (bootstrap replicates)"
+    np.testing.assert_allclose([res.params["intercept"], res.params["slope"]], beta, rtol=1e-6)
+    np.testing.assert_allclose([res.se["intercept"], res.se["slope"]], np.sqrt(np.diag(beta_cov)), rtol=1e-4)
+    r = y - beta[0] - beta[1] * T
+    chi2 = r @ np.linalg.solve(cov, r)
+    assert res.chi2 == pytest.approx(chi2, rel=1e-7)
+    _, logdet = np.linalg.slogdet(2 * np.pi * cov)
+    assert res.aic == pytest.approx(chi2 + logdet + 4, rel=1e-8)
+    # the variances are the statistics' own SEs; replicates only give correlations
+    np.testing.assert_allclose(np.diag(cov), stats["behavior_se"].values ** 2)
+    # and the estimated correlation is the true one, up to shrinkage and 200-replicate noise
+    assert np.mean(cov[~np.eye(12, dtype=bool)]) / SD**2 == pytest.approx(0.6, abs=0.1)
+    # the residuals shown are still (value - prediction) / se; chi2 is the whitened one
+    np.testing.assert_allclose(res.residuals["behavior"].values, r / stats["behavior_se"].values, rtol=1e-5)
+    assert "joint covariance across sessions" in res.message
+
+
+def test_interval_width_matches_the_true_covariance(line):
+    # equicorrelated errors: the intercept's GLS SE is sqrt of (X' C^-1 X)^-1 with the true C
+    cov = equicorrelated(12, 0.6)
+    res = fit(line_with_replicates(cov, np.random.default_rng(4), n_boot=2000), line, fixed=CLOCK, random_state=0)
+    _, true_cov = gls(T, np.zeros(12), cov)
+    q = np.sqrt(chi2_distribution.ppf(0.95, 1))
+    for j, name in enumerate(["intercept", "slope"]):
+        lo, hi = res.ci[name]
+        # 2000 replicates estimate correlations to ~0.02, so the width to a few per cent
+        assert (hi - lo) / 2 == pytest.approx(q * np.sqrt(true_cov[j, j]), rel=0.08)
+
+
+@pytest.mark.parametrize(("cov", "name"), [(equicorrelated(12, 0.6), "intercept"), (ar1(12, 0.8), "slope")])
+def test_gls_intervals_cover_the_truth_and_diagonal_weighting_does_not(line, cov, name):
+    # 300 simulated data sets: with the joint covariance 95% intervals cover 95 +- 3.8% (3 binomial SDs);
+    # the SEs alone ignore the shared error and under-cover (equicorrelated rho = 0.6: true SE of the
+    # intercept ~2x the diagonal one)
+    rng = np.random.default_rng(7)
+    j = ["intercept", "slope"].index(name)
+    covered_gls, covered_diagonal = [], []
+    for _ in range(300):
+        stats = line_with_replicates(cov, rng)
+        # a line has one minimum: one local start suffices
+        a = fit(stats, line, fixed=CLOCK, interval=None, n_starts=1, random_state=0)
+        b = fit(stats.drop_vars("behavior_boot"), line, fixed=CLOCK, interval=None, n_starts=1, random_state=0)
+        for res, out in ((a, covered_gls), (b, covered_diagonal)):
+            out.append(abs(res.params[name] - TRUTH[j]) <= 1.96 * res.se[name])
+    print(name, np.mean(covered_gls), np.mean(covered_diagonal))
+    assert 0.912 <= np.mean(covered_gls) <= 0.988, np.mean(covered_gls)
+    assert np.mean(covered_diagonal) < 0.85, np.mean(covered_diagonal)
+
+
+def test_independent_replicates_correlate_statistics_within_a_session_only():
+    rng = np.random.default_rng(5)
+    n, n_boot = 6, 400
+    common = rng.standard_normal((n, n_boot))  # each session's own shared error, rho = 0.5 between statistics
+    a = common + rng.standard_normal((n, n_boot))
+    b = common + rng.standard_normal((n, n_boot))
+    stats = statistics({"behavior": np.zeros(n), "task_alignment": np.zeros(n)},
+                       {"behavior": np.sqrt(2.0), "task_alignment": np.sqrt(2.0)})
+    for name, reps in (("behavior", a), ("task_alignment", b)):
+        stats[f"{name}_boot"] = (("session", "bootstrap"), reps, {"resampling": "independent"})
+    data = np.zeros((2, n))
+    cov, notes = observation_covariance(stats, ["behavior", "task_alignment"], data, np.full((2, n), np.sqrt(2.0)),
+                                        np.ones((2, n), bool), "m")
+    within = np.array([cov[s, n + s] for s in range(n)]) / 2.0
+    assert within == pytest.approx(np.full(n, 0.5), abs=0.12)
+    across = cov[:n, :n][~np.eye(n, dtype=bool)]
+    np.testing.assert_array_equal(across, 0.0)
+    assert cov[0, n + 1] == 0.0
+    assert any("within each session only" in note for note in notes)
+
+
+def test_statistics_without_replicates_stay_uncorrelated_and_without_any_nothing_changes(approach):
+    rng = np.random.default_rng(6)
+    n = 10
+    stats = statistics({"behavior": 0.5 + 0.01 * rng.standard_normal(n), "task_alignment": np.linspace(0.2, 0.5, n)},
+                       {"behavior": 0.02, "task_alignment": 0.03})
+    plain = build_problem(stats, approach)
+    assert plain.covariance is None and plain.whitener is None
+    stats["task_alignment_boot"] = (("session", "bootstrap"), rng.standard_normal((n, 100)) + rng.standard_normal(100),
+                                    {"resampling": "neurons-shared"})
+    problem = build_problem(stats, approach)
+    cov = problem.covariance
+    np.testing.assert_array_equal(cov[:n, n:], 0.0)  # behaviour (row 0) x alignment (row 1)
+    np.testing.assert_array_equal(cov[:n, :n], np.diag(np.full(n, 0.02**2)))
+    assert np.all(cov[n:, n:][~np.eye(n, dtype=bool)] > 0)
+    res = fit(stats.drop_vars("task_alignment_boot"), approach, interval=None, random_state=0)
+    assert res.weighting == "standard errors" and res.dispersion == 1.0
+
+
+def test_nan_values_drop_out_of_the_covariance(line):
+    stats = line_with_replicates(equicorrelated(12, 0.5), np.random.default_rng(8))
+    stats["behavior"][3] = np.nan
+    problem = build_problem(stats, line, fixed=CLOCK)
+    assert problem.n_obs == 11 and problem.whitener.shape == (11, 11)
+    res = fit(stats, line, fixed=CLOCK, interval=None, random_state=0)
+    assert res.success and "1 NaN statistic value(s) left out" in res.message
+
+
+def test_parametric_bootstrap_draws_correlated_noise(line):
+    cov = equicorrelated(12, 0.6)
+    stats = line_with_replicates(cov, np.random.default_rng(9), n_boot=2000)
+    res = fit(stats, line, fixed=CLOCK, interval="bootstrap", n_boot=300, random_state=1)
+    _, true_cov = gls(T, np.zeros(12), cov)
+    lo, hi = res.ci["intercept"]
+    # percentile interval of 300 replicates: half-width within ~15% of 1.96 x the GLS SE
+    assert (hi - lo) / 2 == pytest.approx(1.96 * np.sqrt(true_cov[0, 0]), rel=0.15)
+
+
+def test_bad_replicates_are_refused(line):
+    stats = line_with_replicates(equicorrelated(12, 0.5), np.random.default_rng(10))
+    wrong = stats.assign(behavior_boot=stats["behavior_boot"].assign_attrs(resampling="trials"))
+    with pytest.raises(FitError, match=r"resampling of 'behavior_boot' one of \['neurons-shared', 'independent'\], "
+                                       r"found 'trials'"):
+        fit(wrong, line, fixed=CLOCK)
+    renamed = stats.assign(behavior_boot=stats["behavior_boot"].rename(bootstrap="replicate"))
+    with pytest.raises(FitError, match=r"expected 'behavior_boot' with dims \('session', 'bootstrap'\)"):
+        fit(renamed, line, fixed=CLOCK)
+
+
+def test_compare_refuses_fits_weighted_differently(line):
+    stats = line_with_replicates(equicorrelated(12, 0.5), np.random.default_rng(11))
+    a = fit(stats, line, fixed=CLOCK, interval=None, random_state=0)
+    b = fit(stats.drop_vars("behavior_boot"), line, fixed=CLOCK, interval=None, random_state=0)
+    with pytest.raises(FitError, match="different statistics"):
+        compare([a, b])
