@@ -53,6 +53,7 @@ __all__ = [
     "se_name",
     "ci_name",
     "flag_name",
+    "split_subjects",
 ]
 
 RESPONSES = "responses"
@@ -217,3 +218,26 @@ def trial_splits(recording: xr.DataArray, by: str, *, n_splits: int = 2, random_
 
 def _is_dask(array: xr.DataArray) -> bool:
     return getattr(array.data, "__dask_graph__", None) is not None
+
+
+def split_subjects(tree: xr.DataTree) -> dict[str, xr.DataTree]:
+    """One DataTree per subject, keyed by the sessions' ``subject_id`` attr (``""`` where unknown).
+
+    Sessions keep their order and names; a learning trajectory is one animal's, so a tree that mixes
+    subjects is split before it is summarised.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> def session(subject):
+    ...     return xr.Dataset({"responses": xr.DataArray(np.zeros((2, 1)), dims=("trial", "neuron"),
+    ...                                                  attrs={"subject_id": subject})})
+    >>> tree = xr.DataTree.from_dict({"d1": session("m1"), "d2": session("m2"), "d3": session("m1")})
+    >>> {subject: list(part.children) for subject, part in split_subjects(tree).items()}
+    {'m1': ['d1', 'd3'], 'm2': ['d2']}
+    """
+    groups: dict[str, dict[str, xr.Dataset]] = {}
+    for name, recording in session_recordings(tree).items():
+        subject = str(recording.attrs.get("subject_id", "") or "")
+        groups.setdefault(subject, {})[name] = tree[name].to_dataset()
+    return {subject: xr.DataTree.from_dict(children) for subject, children in groups.items()}

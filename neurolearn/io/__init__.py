@@ -15,11 +15,25 @@ Decisions worth knowing (the reasons are in the modules):
 * Spike times out of order within a unit (seen in real DANDI sessions) are sorted in memory with a warning;
   NaN spike times are refused. NaN samples inside a trace window are refused unless ``nan_policy="omit"``,
   which averages the rest and warns with the number left out.
-* ``chunks=`` returns dask arrays whose tasks reopen the file by path; nothing is read until computed.
+* ``chunks=`` returns dask arrays whose tasks reopen the file by path; nothing is read until computed, and a
+  block refuses to read a file whose modification time or size changed since it was opened.
+* Cell identity is declared, never guessed (:mod:`~neurolearn.io.identity`): ``tracked=`` or the file's
+  ``neurolearn.tracked_cells:`` note; otherwise ``neuron`` is ``"<session>/<unit id>"`` and ``unit_id`` keeps
+  the file's id. Every recording carries ``subject_id``, ``tracked`` and ``tracking``.
+* ``where=`` selects trials with a pandas expression; ``align=(column, "relative")`` reads event times
+  relative to trial start (also detected, with a warning, where they cannot be absolute).
+* Structural inconsistencies are refused, never guessed: a Units table without ``spike_times_index``,
+  repeated unit/ROI ids, ids that do not match the index.
+* ``read_sessions(timeout=)`` reads each file in a child process, so a file that hangs or crashes libhdf5
+  cannot stall a batch.
 
 Modules: :mod:`~neurolearn.io.nwbfile` (opening, versions, inventory), :mod:`~neurolearn.io.tables`
 (trials/units columns), :mod:`~neurolearn.io.windows` (the numpy core: counts and means per window),
-:mod:`~neurolearn.io.read`, :mod:`~neurolearn.io.sessions`, :mod:`~neurolearn.io.describe`.
+:mod:`~neurolearn.io.params` (argument checks), :mod:`~neurolearn.io.plan`, :mod:`~neurolearn.io.sources`,
+:mod:`~neurolearn.io.align` (``where``, ``align``), :mod:`~neurolearn.io.units`, :mod:`~neurolearn.io.series`,
+:mod:`~neurolearn.io.inputs`, :mod:`~neurolearn.io.lazy`, :mod:`~neurolearn.io.identity`,
+:mod:`~neurolearn.io.isolate`, :mod:`~neurolearn.io.read`, :mod:`~neurolearn.io.sessions`,
+:mod:`~neurolearn.io.describe`.
 """
 
 from neurolearn.io.describe import describe_file, format_description

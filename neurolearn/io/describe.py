@@ -5,12 +5,12 @@ Used by ``neurolearn info FILE``.
 
 from __future__ import annotations
 
-import os
-
 import h5py
 
 from neurolearn.errors import NWBError
+from neurolearn.io.lazy import LOW_LEVEL_ERRORS
 from neurolearn.io.nwbfile import decode, find_sources, nwb_version, open_nwb, session_metadata
+from neurolearn.io.params import check_path
 
 __all__ = ["describe_file", "format_description"]
 
@@ -40,15 +40,23 @@ def describe_file(path) -> dict:
     >>> info["session_id"], info["units"][0]["n_units"], info["intervals"][0]["rows"]
     ('d1', 2, 1)
     """
-    label = os.fspath(path)
+    label = check_path(path)
     try:
-        with open_nwb(path) as handle:
-            return _describe(handle, label)
+        with open_nwb(label) as handle:
+            try:
+                return _describe(handle, label)
+            except NWBError:
+                raise
+            except LOW_LEVEL_ERRORS as error:
+                raise NWBError(f"{label}: could not be described: {type(error).__name__}: {error}") from error
     except NWBError as error:
         if "NWB 1.x" not in str(error):
             raise
-        with h5py.File(label, "r") as handle:
-            version = nwb_version(handle)
+        try:
+            with h5py.File(label, "r") as handle:
+                version = nwb_version(handle)
+        except LOW_LEVEL_ERRORS:
+            version = ""
         return {
             "file": label,
             "nwb_version": version,

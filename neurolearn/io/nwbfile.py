@@ -51,6 +51,8 @@ def open_nwb(path):
     neurolearn.errors.NWBError: no/such/file.nwb: expected an NWB file, found no such path
     """
     path = os.fspath(path)
+    if not isinstance(path, str):
+        raise NWBError(f"expected path= a str or os.PathLike naming an NWB file, found {type(path).__name__}")
     if not os.path.exists(path):
         raise NWBError(f"{path}: expected an NWB file, found no such path")
     if os.path.isdir(path):
@@ -60,21 +62,43 @@ def open_nwb(path):
         raise NWBError(f"{path}: expected an NWB (HDF5) file, found an empty file (0 bytes)")
     try:
         is_hdf5 = h5py.is_hdf5(path)
-    except OSError as error:
+    except (OSError, RuntimeError, ValueError) as error:
         raise NWBError(f"{path}: cannot be read ({error})") from error
     if not is_hdf5:
         raise NWBError(f"{path}: expected an NWB file (HDF5), found a file without an HDF5 signature")
     try:
         handle = h5py.File(path, "r")
-    except OSError as error:
-        raise NWBError(
-            f"{path}: expected a readable HDF5 file, found a damaged or truncated one ({error})"
-        ) from error
+    except (OSError, RuntimeError, ValueError, KeyError) as error:
+        raise NWBError(f"{path}: {_open_failure(error)}") from error
     try:
-        _check_version(handle, path)
+        try:
+            _check_version(handle, path)
+        except NWBError:
+            raise
+        except (OSError, KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
+            # a damaged root attribute (one flipped bit) fails inside libhdf5 here, before any table is read
+            raise NWBError(
+                f"{path}: expected a readable root attribute 'nwb_version', found a damaged one "
+                f"({type(error).__name__}: {error})"
+            ) from error
         yield handle
     finally:
         handle.close()
+
+
+def _open_failure(error: Exception) -> str:
+    """Why h5py could not open a file that has an HDF5 signature: locked, not permitted, or damaged."""
+    text = str(error)
+    lowered = text.lower()
+    if isinstance(error, BlockingIOError) or "unable to lock file" in lowered:
+        return (
+            "cannot be opened because another program holds it open for writing (HDF5 file lock); wait for "
+            "the writer to finish and close it, or set HDF5_USE_FILE_LOCKING=FALSE to read it while it is "
+            f"being written, at your own risk ({text})"
+        )
+    if "permission denied" in lowered or getattr(error, "errno", None) == 13:
+        return f"cannot be opened: permission denied ({text})"
+    return f"expected a readable HDF5 file, found a damaged or truncated one ({text})"
 
 
 def nwb_version(handle: h5py.File) -> str:

@@ -1,39 +1,79 @@
-"""``read_sessions``: several NWB sessions -> one :class:`xarray.DataTree` in session-start order."""
+"""``read_sessions``: several NWB sessions -> one :class:`xarray.DataTree` in session-start order.
+
+Besides the options of :func:`~neurolearn.io.read_nwb`, it selects subjects (``subject=``), declares cell
+identity for the whole batch (``tracked=``), can read each file in a child process with a time limit
+(``timeout=``), and prints a line per file on stderr (``progress=``; a plain printer, no dependency).
+"""
 
 from __future__ import annotations
 
 import glob
 import os
 import re
+import sys
+import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
-from neurolearn.errors import NWBError
-from neurolearn.io.nwbfile import parse_start_time
+from neurolearn.errors import NeurolearnError, NWBError
+from neurolearn.io.identity import check_tracked, file_subject_id
+from neurolearn.io.isolate import call_with_timeout
+from neurolearn.io.nwbfile import open_nwb, parse_start_time
+from neurolearn.io.params import check_path, check_timeout
 from neurolearn.io.read import read_nwb
 
 __all__ = ["read_sessions"]
 
 
-def read_sessions(paths_or_glob, **options) -> xr.DataTree:
+def read_sessions(
+    paths_or_glob,
+    *,
+    subject=None,
+    tracked=None,
+    timeout=None,
+    progress: bool = False,
+    on_error: str = "raise",
+    **options,
+) -> xr.DataTree:
     """Read every session with :func:`read_nwb` (same ``options``) into a DataTree, one child per session.
 
     Parameters
     ----------
     paths_or_glob : str, path-like or sequence of them
         A glob pattern (``"data/day*.nwb"``), one path, or a list of paths.
+    subject : str or sequence of str, optional
+        Keep only sessions of these subjects (the ``subject_id`` attr: ``/general/subject/subject_id``, else
+        the ``sub-<label>`` of a DANDI/BIDS file name). Other files are opened only to read their subject.
+        :class:`NWBError` listing the subjects found when none matches.
+    tracked : None, bool, str, path-like or pandas.DataFrame
+        Cell identity across sessions, as in :func:`read_nwb`: ``None`` (each file's declaration, else not
+        tracked), ``True`` (equal unit/ROI ids are the same cells), ``False`` (never the same cells) or a table
+        (CSV path or DataFrame with columns ``session``, ``unit`` or ``roi``, ``cell``). When ids repeat across
+        files that declare nothing, one warning says how to declare them.
+    timeout : float, optional
+        Seconds allowed per file. When given, each file is read in a child process that is stopped after
+        that long (:class:`NWBError` naming the file), so a damaged file cannot stall the batch. With
+        ``chunks=`` only the planning is protected: blocks are read later, in this process.
+    progress : bool
+        Print one line per file on stderr (``[2/10] day01.nwb: 120 trials x 50 neurons (0.3 s)``).
+    on_error : {"raise", "skip"}
+        What a file that cannot be read does: stop the batch (default), or be left out with a warning that
+        gives the reason (at least one file must be read).
     **options
         Passed unchanged to :func:`read_nwb` (``source``, ``trials``, ``align``, ``window``, ``bin_size``,
-        ``chunks``, ``inputs``, ...).
+        ``chunks``, ``inputs``, ``where``, ...).
 
     Returns
     -------
     xarray.DataTree
         Children named by session id (``"-2"``, ``"-3"`` appended to repeats; ``/`` replaced), each holding a
         Dataset with ``responses``, ordered by ``session_start_time`` (then file name). Sessions may differ in
-        trials and neurons; a neuron id that repeats across sessions is the same tracked cell.
+        trials and neurons; a ``neuron`` value that repeats across sessions is the same cell (only where
+        tracking was declared: untracked neurons are ``"<session>/<unit id>"``).
 
     Examples
     --------
@@ -44,18 +84,117 @@ def read_sessions(paths_or_glob, **options) -> xr.DataTree:
     ...     "session_id": name, "session_start_time": start, "window": (0.0, 1.0)})
     ...     for name, start in [("late", "2026-01-03T09:00:00"), ("early", "2026-01-01T09:00:00")]]
     >>> _ = write_sessions_nwb(recs, folder, rng=0)
-    >>> list(read_sessions(os.path.join(folder, "*.nwb")).children)
-    ['early', 'late']
+    >>> tree = read_sessions(os.path.join(folder, "*.nwb"))
+    >>> list(tree.children), bool(tree["early"].responses.attrs["tracked"])
+    (['early', 'late'], True)
     """
     paths = _expand(paths_or_glob)
-    recordings = [read_nwb(path, **options) for path in paths]
-    order = sorted(range(len(paths)), key=lambda i: (_start_key(recordings[i]), str(paths[i])))
+    subjects = _check_subject(subject)
+    tracked = check_tracked(tracked)
+    timeout = check_timeout(timeout)
+    if on_error not in ("raise", "skip"):
+        raise NWBError(f"expected on_error 'raise' or 'skip', found {on_error!r}")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise NWBError(f"expected progress= True or False, found {progress!r}")
+    read, found_subjects = [], set()
+    for number, path in enumerate(paths, start=1):
+        began = time.perf_counter()
+        args = (str(path), subjects, tracked, options)
+        try:
+            recording, seen = (call_with_timeout(_read_one, args, timeout, str(path)) if timeout
+                               else _read_one(*args))
+        except NeurolearnError as error:
+            if on_error == "raise":
+                raise
+            warnings.warn(f"left out {path}: {error}", UserWarning, stacklevel=2)
+            recording, seen = None, None
+        if seen is not None:
+            found_subjects.add(seen)
+        if progress:
+            _report(number, len(paths), path, recording, time.perf_counter() - began, subjects)
+        if recording is not None:
+            read.append((path, recording))
+    if not read:
+        if subjects is not None:
+            raise NWBError(
+                f"expected sessions of subject {sorted(subjects)}, found none among {len(paths)} files; their "
+                f"subjects: {sorted(found_subjects)}"
+            )
+        raise NWBError(f"could not read any of the {len(paths)} files (on_error='skip' left them all out)")
+    read.sort(key=lambda item: (_start_key(item[1]), str(item[0])))
     children: dict[str, xr.Dataset] = {}
-    for i in order:
-        recording = recordings[i]
-        name = _unique(_child_name(recording.attrs["session_id"], paths[i]), children)
-        children[name] = xr.Dataset({"responses": recording})
+    for path, recording in read:
+        name = _unique(_child_name(recording.attrs["session_id"], path), children)
+        children[name] = xr.Dataset({"responses": _rename_session(recording, name)})
+    _warn_undeclared_repeats(children)
     return xr.DataTree.from_dict(children)
+
+
+def _read_one(path: str, subjects, tracked, options):
+    """``(recording or None, subject id)``: None when the file's subject is not among ``subjects``."""
+    if subjects is not None:
+        with open_nwb(path) as handle:
+            seen = file_subject_id(handle, path)
+        if seen not in subjects:
+            return None, seen
+    recording = read_nwb(path, tracked=tracked, **options)
+    return recording, recording.attrs["subject_id"]
+
+
+def _check_subject(subject):
+    if subject is None:
+        return None
+    if isinstance(subject, str):
+        return {subject}
+    try:
+        subjects = {str(s) for s in subject}
+    except TypeError:
+        raise NWBError(f"expected subject= a subject id or a list of them, found {subject!r}") from None
+    if not subjects:
+        raise NWBError("expected subject= at least one subject id, found an empty list")
+    return subjects
+
+
+def _rename_session(recording: xr.DataArray, name: str) -> xr.DataArray:
+    """Untracked neurons carry the child's (unique) name, so two files with one session id stay apart."""
+    session = str(recording.attrs["session_id"])
+    if recording.attrs.get("tracked") or name == session or recording.attrs.get("tracking") == "table":
+        return recording
+    units = recording.coords["unit_id"].values.tolist()
+    return recording.assign_coords(neuron=np.asarray([f"{name}/{u}" for u in units], dtype=str))
+
+
+def _warn_undeclared_repeats(children: dict) -> None:
+    """One warning when files that declare nothing about tracking share unit ids (pynwb numbers 0..N-1)."""
+    owners: dict = {}
+    for name, dataset in children.items():
+        recording = dataset["responses"]
+        if recording.attrs.get("tracking") != "undeclared":
+            continue
+        for unit in set(recording.coords["unit_id"].values.tolist()):
+            owners.setdefault(unit, []).append(name)
+    shared = sorted((u for u, names in owners.items() if len(names) > 1), key=str)
+    if shared:
+        sessions = sorted({n for u in shared for n in owners[u]})
+        warnings.warn(
+            f"unit/ROI ids {shared[:6]}{' ...' if len(shared) > 6 else ''} repeat across {len(sessions)} sessions "
+            f"({sessions[:4]}{' ...' if len(sessions) > 4 else ''}) whose files do not say whether they are the "
+            "same cells; they are read as different cells (neuron = '<session>/<id>'), so no statistic "
+            "compares cells across sessions. If they are the same tracked cells, pass tracked=True; if a "
+            "matching (CellReg, suite2p, ROICaT) says which units are which cell, pass tracked=<CSV path or "
+            "DataFrame with columns session, unit, cell>; tracked=False silences this warning",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _report(number, total, path, recording, seconds, subjects) -> None:
+    if recording is None:
+        what = "skipped" if subjects is None else "skipped (other subject)"
+    else:
+        sizes = recording.sizes
+        what = f"{sizes['trial']} trials x {sizes['neuron']} neurons"
+    print(f"[{number}/{total}] {Path(path).name}: {what} ({seconds:.1f} s)", file=sys.stderr, flush=True)
 
 
 def _expand(paths_or_glob) -> list[Path]:
@@ -66,9 +205,11 @@ def _expand(paths_or_glob) -> list[Path]:
             if not matches:
                 raise NWBError(f"expected NWB files matching {text!r}, found none")
             return [Path(m) for m in matches]
-        return [Path(text)]
+        return [Path(check_path(text, "paths_or_glob"))]
+    if isinstance(paths_or_glob, (bytes, bytearray)) or hasattr(paths_or_glob, "read"):
+        check_path(paths_or_glob, "paths_or_glob")
     try:
-        paths = [Path(os.fspath(p)) for p in paths_or_glob]
+        paths = [Path(check_path(p, "paths_or_glob")) for p in paths_or_glob]
     except TypeError as error:
         raise NWBError(
             f"expected a glob pattern, a path or a list of paths, found {type(paths_or_glob).__name__}"

@@ -14,7 +14,14 @@ window (and bin size) returns the same values:
   (0 between trials), so ``read_nwb(..., inputs="stimulus/presentation/input")`` returns it per bin.
 
 Trials are laid end to end with gaps, aligned on ``start_time``; every other trial coord becomes a trials
-column, neuron ids become unit / ROI ids, and ``session_id`` / ``session_start_time`` come from the attrs.
+column, neuron ids become unit / ROI ids (a recording read back untracked, whose ``neuron`` values are
+``"<session>/<id>"``, writes its ``unit_id`` coord), ``session_id`` / ``session_start_time`` /
+``subject_id`` come from the attrs.
+
+Cell identity is declared in every file: ``/general/notes`` holds the line ``neurolearn.tracked_cells: true``
+(the neuron ids name the same cells in every session written so; the default, since simulated learners keep
+their neurons) or ``... false`` (``tracked=False``, or a recording whose ``tracked`` attr is False).
+:func:`neurolearn.read_nwb` honours it when its own ``tracked=`` is not given.
 Which frames fall in which window is decided by :func:`neurolearn.io.windows.sample_positions`, the same
 function the reader uses, so round trips hold by construction.
 """
@@ -48,6 +55,7 @@ def write_recording_nwb(
     gap: float = 0.5,
     timestamps: bool = False,
     gap_spikes: bool = True,
+    tracked=None,
 ) -> Path:
     """Write ``recording`` to ``path`` as an NWB file that :func:`neurolearn.read_nwb` reads back exactly.
 
@@ -76,6 +84,10 @@ def write_recording_nwb(
         For ophys, store jittered per-frame ``timestamps`` instead of ``rate`` + ``starting_time``.
     gap_spikes : bool
         For units, add spikes between trial windows (they must never be counted).
+    tracked : bool, optional
+        Declare in the file that its neuron ids name the same cells in every session written with
+        ``tracked=True`` (``/general/notes``: ``neurolearn.tracked_cells: true``). Default: the recording's
+        ``tracked`` attr, else True.
 
     Returns
     -------
@@ -114,7 +126,9 @@ def write_recording_nwb(
         # put trial starts half-way between frames, so no window edge sits on a frame time
         align = (np.floor(align * frame_rate) + 0.5) / frame_rate
     edges, _ = window_edges(align, window, bin_size)
-    nwbfile = _new_file(recording, path)
+    if tracked is None:
+        tracked = bool(recording.attrs.get("tracked", True))
+    nwbfile = _new_file(recording, path, bool(tracked))
     _add_trials(nwbfile, recording, align, window)
     if kind == "units":
         _add_units(nwbfile, recording, values, edges, rng, gap_spikes)
@@ -222,16 +236,24 @@ def _check_recording(recording, kind, window):
     return values, bin_size, window
 
 
-def _new_file(recording, path):
+def _new_file(recording, path, tracked: bool):
     from pynwb import NWBFile
+    from pynwb.file import Subject
+
+    from neurolearn.io.identity import TRACKED_MARKER
 
     session_id = str(recording.attrs.get("session_id") or Path(path).stem)
     start = _parse_time(str(recording.attrs.get("session_start_time") or _DEFAULT_START))
+    subject_id = str(recording.attrs.get("subject_id") or "")
+    meaning = ("neuron ids name the same cells in every session declared tracked" if tracked
+               else "neuron ids are not the same cells as in other sessions")
     return NWBFile(
         session_description=f"simulated recording {session_id} (neurolearn.simulate.nwb)",
         identifier=session_id,
         session_start_time=start,
         session_id=session_id,
+        notes=f"{TRACKED_MARKER} {'true' if tracked else 'false'} ({meaning})",
+        subject=Subject(subject_id=subject_id) if subject_id else None,
     )
 
 
@@ -274,7 +296,9 @@ def _add_trials(nwbfile, recording, align, window):
 
 
 def _neuron_ids(recording) -> list[int]:
-    if "neuron" in recording.coords:
+    if "unit_id" in recording.coords and recording.coords["unit_id"].dims == ("neuron",):
+        ids = recording.coords["unit_id"].values  # the file's own ids of a recording read back untracked
+    elif "neuron" in recording.coords:
         ids = recording.coords["neuron"].values
     else:
         ids = np.arange(recording.sizes["neuron"])
@@ -318,7 +342,7 @@ def _add_units(nwbfile, recording, counts, edges, rng, gap_spikes):
     columns = [spike_times, index]
     for name, coord in recording.coords.items():
         scalar = np.asarray(coord.values).dtype.kind in "biufUSO"
-        if name != "neuron" and coord.dims == ("neuron",) and scalar:
+        if name not in ("neuron", "unit_id") and coord.dims == ("neuron",) and scalar:
             columns.append(VectorData(name=str(name), description=f"neuron coord {name}",
                                       data=_column_data(np.asarray(coord.values))))
     nwbfile.units = Units(

@@ -35,7 +35,9 @@ def test_unit_counts_match_hand_counts_and_follow_the_data_model(units_file):
     assert rec.values.tolist() == [[3, 1], [1, 4], [3, 0]]
     assert rec.dims == ("trial", "neuron")
     assert rec.name == "responses"
-    assert rec.neuron.values.tolist() == [7, 9]
+    assert rec.unit_id.values.tolist() == [7, 9]
+    # a file that does not declare tracking: ids unique to the session, never mistaken for other days' cells
+    assert rec.neuron.values.tolist() == ["s1/7", "s1/9"] and rec.attrs["tracked"] is False
     assert set(REQUIRED_ATTRS) <= set(rec.attrs)
     assert rec.attrs["units"] == "count" and rec.attrs["source_object"] == "/units"
     assert rec.attrs["session_id"] == "s1"
@@ -140,14 +142,26 @@ def test_nan_spike_times_are_refused(tmp_path):
 
 
 def test_window_outside_the_recording_is_refused(units_file):
-    expected = r"units\.nwb.*expected trial windows inside the recording.*found all 3"
+    expected = r"units\.nwb.*expected trial windows inside the recording.*found 3 of 3 windows outside"
     with pytest.raises(NWBError, match=expected):
         read_nwb(units_file, window=(100.0, 101.0))
+    # the CLI's --window 0 1e6: every window starts inside but nearly all of its time is unrecorded
+    with pytest.raises(NWBError, match=r"100% of all window time outside it"):
+        read_nwb(units_file, window=(0.0, 1e6))
+    # the last trial's window reaching 1 s past the last spike is read, with a warning naming it
+    with pytest.warns(UserWarning, match=r"1 of 3 reach past the recording.*e\.g\. trials \[2\]"):
+        read_nwb(units_file, window=(0.0, 3.0))
 
 
 def test_bad_window_and_bin_size_are_refused(units_file):
     with pytest.raises(NWBError, match="start < stop"):
         read_nwb(units_file, window=(1.0, 0.0))
+    for bad in (5, "0 1", (0.0,), (0.0, "1"), (0.0, float("nan")), [[0, 1]], None):
+        with pytest.raises(NWBError, match=r"expected window=\(start, stop\)"):
+            read_nwb(units_file, window=bad)
+    for bad in (0, -0.1, "0.1", True):
+        with pytest.raises(NWBError, match="expected bin_size="):
+            read_nwb(units_file, bin_size=bad)
     with pytest.raises(NWBError, match="dividing the window"):
         read_nwb(units_file, window=(0.0, 1.0), bin_size=0.3)
 
@@ -264,7 +278,7 @@ def test_any_timeseries_by_path_one_and_two_dimensional(tmp_path):
     assert rec.values.tolist() == [[2.0], [12.0]] and rec.attrs["units"] == "V"
     two = _series_file(tmp_path, np.stack([samples, -samples], axis=1), name="ecog")
     rec2 = read_nwb(two, source="/acquisition/ecog", window=(0.0, 0.5))
-    assert rec2.values.tolist() == [[2.0, -2.0], [12.0, -12.0]] and rec2.neuron.values.tolist() == [0, 1]
+    assert rec2.values.tolist() == [[2.0, -2.0], [12.0, -12.0]] and rec2.unit_id.values.tolist() == [0, 1]
 
 
 def test_auto_source_without_neural_data_lists_what_was_found(tmp_path):

@@ -1,0 +1,179 @@
+"""Who was recorded: the subject of a session, and whether its neurons are the same cells as in other sessions.
+
+Cell identity is *declared*, never guessed. pynwb numbers units 0..N-1 in every file, so equal unit ids in
+two files say nothing about the cells; reading them as the same cells invents drift statistics
+(``code_overlap``) between unrelated neurons. Hence:
+
+* ``tracked=False`` (and undeclared files): the ``neuron`` coord becomes ``"<session>/<id>"``, unique to the
+  session, and the file's own id is kept in the coord ``unit_id``;
+* ``tracked=True``: the ids in the files name the same cells in every session (``neuron`` = the id);
+* ``tracked=<table>``: a CSV path or :class:`pandas.DataFrame` with columns ``session``, ``unit`` (or ``roi``)
+  and ``cell``, as exported from CellReg / suite2p / ROICaT matching; ``neuron`` = the cell id (a str), and
+  units missing from the table get a session-unique id with a warning;
+* ``tracked=None`` (default): what the file declares, else untracked.
+
+**How a file declares tracking.** A line ``neurolearn.tracked_cells: true`` (or ``false``) in the NWB file's
+``/general/notes``, which :func:`neurolearn.simulate.nwb.write_recording_nwb` writes. Files written by that
+writer before it wrote the line (their ``session_description`` ends with ``(neurolearn.simulate.nwb)``; the
+bundled ``data/*/day*.nwb``) are read as tracked, because the writer has always kept neuron ids across a
+simulated learner's sessions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from neurolearn.errors import NWBError
+from neurolearn.io.nwbfile import decode
+
+__all__ = [
+    "TRACKED_MARKER",
+    "file_subject_id",
+    "declared_tracking",
+    "check_tracked",
+    "neuron_identity",
+]
+
+#: The line (followed by ``true`` or ``false``) that declares cell tracking in ``/general/notes``.
+TRACKED_MARKER = "neurolearn.tracked_cells:"
+_MARKER = re.compile(r"neurolearn\.tracked_cells\s*:\s*(true|false)", re.IGNORECASE)
+_LEGACY_WRITER = "(neurolearn.simulate.nwb)"
+# DANDI / BIDS file names: sub-<label>_ses-<label>...; the label is letters, digits and '-' (no '_')
+_SUBJECT_IN_NAME = re.compile(r"(?:^|[_/\\])sub-([A-Za-z0-9-]+)")
+
+
+def file_subject_id(handle: h5py.File, path) -> str:
+    """``/general/subject/subject_id``, else the ``sub-<label>`` part of the file name (DANDI/BIDS), else ''.
+
+    Examples
+    --------
+    >>> file_subject_id({}, "sub-anm369963/sub-anm369963_ses-20170228.nwb")
+    'anm369963'
+    """
+    stored = ""
+    try:
+        obj = handle.get("general/subject/subject_id")
+        if isinstance(obj, h5py.Dataset):
+            value = decode(obj[()])
+            if isinstance(value, list):
+                value = value[0] if value else ""
+            stored = str(value).strip() if value is not None else ""
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError):
+        stored = ""  # a damaged subject group loses only the label; the name may still say it
+    if stored:
+        return stored
+    match = _SUBJECT_IN_NAME.search(Path(os.fspath(path)).name)
+    return match.group(1) if match else ""
+
+
+def declared_tracking(handle: h5py.File) -> bool | None:
+    """What the file says about cell identity: True/False from the ``/general/notes`` marker, True for files
+    of neurolearn's writer that predate the marker, None when the file does not say."""
+    notes = _string(handle, "general/notes")
+    found = _MARKER.search(notes)
+    if found:
+        return found.group(1).lower() == "true"
+    if _string(handle, "session_description").endswith(_LEGACY_WRITER):
+        return True
+    return None
+
+
+def check_tracked(tracked):
+    """``tracked`` as None, a bool, or a DataFrame with columns ``session``, ``unit`` and ``cell`` (a CSV path
+    is read with pandas; a ``roi`` column is accepted for ``unit``)."""
+    if tracked is None or isinstance(tracked, (bool, np.bool_)):
+        return None if tracked is None else bool(tracked)
+    import pandas as pd
+
+    if isinstance(tracked, (str, os.PathLike)):
+        source = os.fspath(tracked)
+        if not os.path.isfile(source):
+            raise NWBError(f"expected tracked= True, False or a CSV file of (session, unit, cell), found no "
+                           f"file {source!r}")
+        try:
+            tracked = pd.read_csv(source)
+        except (OSError, ValueError, pd.errors.ParserError) as error:
+            raise NWBError(f"tracked={source!r}: could not read it as CSV ({error})") from error
+    if not isinstance(tracked, pd.DataFrame):
+        raise NWBError(
+            "expected tracked= True, False, a CSV path or a pandas DataFrame with columns session, unit "
+            f"(or roi), cell; found {type(tracked).__name__}"
+        )
+    frame = tracked.rename(columns={"roi": "unit"}) if "unit" not in tracked.columns else tracked
+    missing = [c for c in ("session", "unit", "cell") if c not in frame.columns]
+    if missing:
+        raise NWBError(
+            f"expected the tracked= table to have columns session, unit (or roi) and cell, found "
+            f"{list(map(str, tracked.columns))} (missing {missing})"
+        )
+    frame = frame[["session", "unit", "cell"]].astype(str)
+    repeated = frame.duplicated(["session", "unit"], keep=False)
+    if repeated.any():
+        rows = frame[repeated].head(4).to_dict("records")
+        raise NWBError(f"expected one cell per (session, unit) in the tracked= table, found repeats: {rows}")
+    twice = frame.duplicated(["session", "cell"], keep=False)
+    if twice.any():
+        rows = frame[twice].head(4).to_dict("records")
+        raise NWBError(
+            f"expected each cell at most once per session in the tracked= table (one cell cannot be two units "
+            f"of one session), found {rows}"
+        )
+    return frame
+
+
+def neuron_identity(ids: np.ndarray, tracked, declared, session: str, names, label: str):
+    """``(neuron coord values, tracked flag, how it was decided)`` for a session's unit/ROI ``ids``.
+
+    ``names`` are the strings a tracking table's ``session`` column may use for this session (session id,
+    file name, file stem); ``declared`` is :func:`declared_tracking` of the file.
+    """
+    ids = np.asarray(ids)
+    if tracked is None:
+        tracked, how = (bool(declared), "file") if declared is not None else (False, "undeclared")
+    elif isinstance(tracked, bool):
+        how = "argument"
+    else:
+        return _from_table(ids, tracked, session, names, label) + ("table",)
+    if tracked:
+        return ids, True, how
+    return _session_unique(ids, session), False, how
+
+
+def _from_table(ids, table, session, names, label):
+    rows = table[table["session"].isin([str(n) for n in names])]
+    lookup = dict(zip(rows["unit"], rows["cell"]))
+    cells = np.array([lookup.get(str(i), "") for i in ids.tolist()], dtype=object)
+    unmatched = cells == ""
+    if unmatched.any():
+        warnings.warn(
+            f"{label}: the tracked= table names no cell for {int(unmatched.sum())} of {ids.size} units/ROIs of "
+            f"session {session!r} (looked for session {sorted(set(map(str, names)))}; e.g. ids "
+            f"{ids[unmatched][:5].tolist()}); they are read as cells of this session only",
+            UserWarning,
+            stacklevel=5,
+        )
+        cells[unmatched] = _session_unique(ids[unmatched], session)
+    return np.asarray(cells.astype(str)), bool((~unmatched).any())
+
+
+def _session_unique(ids: np.ndarray, session: str) -> np.ndarray:
+    return np.asarray([f"{session}/{i}" for i in ids.tolist()], dtype=str)
+
+
+def _string(handle, name: str) -> str:
+    try:
+        obj = handle.get(name)
+        if not isinstance(obj, h5py.Dataset):
+            return ""
+        value = decode(obj[()])
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError):
+        return ""
+    if isinstance(value, list):
+        value = "\n".join(map(str, value))
+    return str(value or "").strip()

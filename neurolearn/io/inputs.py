@@ -1,0 +1,61 @@
+"""``inputs=`` of :func:`~neurolearn.io.read_nwb`: what each trial received, read like a trace source."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from neurolearn.errors import NWBError
+from neurolearn.io.nwbfile import find_sources, is_timeseries, neurodata_type
+from neurolearn.io.plan import Plan
+from neurolearn.io.series import plan_series
+
+__all__ = ["read_inputs"]
+
+
+def read_inputs(handle, plan, inputs) -> dict:
+    """``inputs=`` of :func:`read_nwb`: each TimeSeries read over ``plan``'s windows/bins with the trace code.
+
+    Returns ``{name: (values (trial[, bin]), attrs)}``.
+    """
+    if inputs is None:
+        return {}
+    paths = [inputs] if isinstance(inputs, (str, os.PathLike)) else inputs
+    try:
+        paths = [os.fspath(p) for p in paths]
+    except TypeError:
+        raise NWBError(
+            f"{plan.label}: expected inputs= a TimeSeries path or a list of them, found {inputs!r}"
+        ) from None
+    found = {}
+    for path in paths:
+        key = path.strip("/")
+        obj = handle.get(key) if key else None
+        if not is_timeseries(obj):
+            series = [p for p, _, _ in find_sources(handle).timeseries]
+            series += [p for p, _ in find_sources(handle).roi_series]
+            what = "nothing" if obj is None else f"a {neurodata_type(obj) or type(obj).__name__} without data"
+            raise NWBError(
+                f"{plan.label}: expected inputs= path {path!r} to be a TimeSeries, found {what}; "
+                f"TimeSeries in the file: {series or 'none'}"
+            )
+        name = key.rsplit("/", 1)[-1]
+        if name in found:
+            raise NWBError(
+                f"{plan.label}: expected inputs= series with distinct last path components, found {name!r} twice"
+            )
+        sub = Plan(kind="series", object_path=key, label=plan.label, edges=plan.edges, centres=plan.centres,
+                    binned=plan.binned, neuron_ids=np.arange(0), nan_policy=plan.nan_policy, align=plan.align,
+                    bin_duration=plan.bin_duration)
+        plan_series(handle, obj, sub)
+        if sub.neuron_ids.shape[0] != 1:
+            raise NWBError(
+                f"{plan.label}: expected inputs= series {path!r} to have one channel, found "
+                f"{sub.neuron_ids.shape[0]} (data shape {obj['data'].shape}); read it with source= instead"
+            )
+        values = sub.read(handle)[:, 0]  # (trial[, bin]) of the one channel
+        found[name] = (values, {"source_object": "/" + key, "units": sub.units})
+    return found
+
+

@@ -1,0 +1,124 @@
+"""Planning a read: which object, which trials, which windows — everything but the bulk data.
+
+A :class:`Plan` is small (ids, edges, row bounds) so that dask tasks can carry it to another process and reopen
+the file by path; :meth:`Plan.read` reads one block of trials x neurons from an open handle.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from neurolearn.errors import NWBError
+from neurolearn.io.align import align_times, parse_align, select_where
+from neurolearn.io.series import plan_series, read_series_block
+from neurolearn.io.sources import resolve_source
+from neurolearn.io.tables import read_trial_table
+from neurolearn.io.units import plan_units, read_units_block
+from neurolearn.io.windows import window_edges
+
+__all__ = ["Plan", "make_plan"]
+
+
+@dataclass
+class Plan:
+    """What to read (object path, rows, columns) and how to label it; small enough to send to dask tasks."""
+
+    kind: str  # "units" or "series"
+    object_path: str
+    label: str
+    edges: np.ndarray  # (trial, n_bins + 1) seconds
+    centres: np.ndarray
+    binned: bool
+    neuron_ids: np.ndarray
+    neuron_coords: dict = field(default_factory=dict)
+    trial_ids: np.ndarray = None
+    trial_coords: dict = field(default_factory=dict)
+    trials_name: str = ""
+    units: str = ""
+    rates: bool = False
+    nan_policy: str = "raise"
+    align: str = "start_time"
+    align_times: str = "absolute"
+    where: str = ""
+    bin_duration: float = 1.0
+    # units: (neuron, 2) [first, end) rows of each unit in spike_times
+    unit_bounds: np.ndarray = None
+    # series: sample positions (trial, n_bins + 1), channel selection, value scaling
+    positions: np.ndarray = None
+    conversion: float = 1.0
+    offset: float = 0.0
+    # (mtime_ns, size) of the file when it was planned; lazy blocks refuse to read a changed file
+    file_stamp: tuple = ()
+
+    @property
+    def shape(self):
+        n_bins = self.edges.shape[1] - 1
+        base = (self.edges.shape[0], self.neuron_ids.shape[0])
+        return base + ((n_bins,) if self.binned else ())
+
+    def read(self, handle, trials=slice(None), neurons=slice(None)):
+        if self.kind == "units":
+            return read_units_block(handle, self, trials, neurons)
+        return read_series_block(handle, self, trials, neurons)
+
+
+def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy, where=None) -> Plan:
+    """Resolve the source, read the trials table, select ``where`` trials and compute every window's edges."""
+    column, mode = parse_align(align)
+    object_path, kind = resolve_source(handle, label, source)
+    table = read_trial_table(handle, label, trials)
+    if len(table) == 0:
+        raise NWBError(f"{label}: expected at least one trial in table {table.name!r}, found 0 rows")
+    chosen = select_where(table.columns, where, label, table.name)
+    align_values = table.columns.get(column)
+    if align_values is None or align_values.dtype.kind not in "iuf":
+        numeric = [n for n, v in table.columns.items() if v.dtype.kind in "iuf"]
+        raise NWBError(
+            f"{label}: expected align={column!r} to be a numeric column of table {table.name!r}, found "
+            f"numeric columns {numeric}"
+        )
+    starts = table.columns.get("start_time")
+    if starts is None:
+        if mode == "relative":
+            raise NWBError(f"{label}: align=({column!r}, 'relative') needs a start_time column in "
+                           f"{table.name!r}, found columns {list(table.columns)}")
+        starts = np.full(len(table), np.nan)
+    absolute, how = align_times(align_values[chosen], starts[chosen], column, mode, label)
+    keep = np.isfinite(absolute)
+    if not keep.all():
+        warnings.warn(
+            f"{label}: dropped {int((~keep).sum())} of {keep.size} trials whose {column!r} is NaN",
+            UserWarning,
+            stacklevel=3,
+        )
+        if not keep.any():
+            raise NWBError(f"{label}: expected finite {column!r} times, found only NaN in {table.name!r}")
+    rows = np.flatnonzero(chosen)[keep]
+    edges, centres = window_edges(absolute[keep], window, bin_size)
+    plan = Plan(
+        kind=kind,
+        object_path=object_path,
+        label=label,
+        edges=edges,
+        centres=centres,
+        binned=bin_size is not None,
+        neuron_ids=np.arange(0),
+        trial_ids=table.ids[rows],
+        trial_coords={name: values[rows] for name, values in table.columns.items()},
+        trials_name=table.name,
+        rates=rates,
+        nan_policy=nan_policy,
+        align=column,
+        align_times=how,
+        where=where or "",
+        bin_duration=float(bin_size) if bin_size is not None else float(window[1]) - float(window[0]),
+    )
+    group = handle[object_path]
+    if kind == "units":
+        plan_units(group, plan)
+    else:
+        plan_series(handle, group, plan)
+    return plan

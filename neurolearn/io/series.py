@@ -1,0 +1,149 @@
+"""TimeSeries sources (RoiResponseSeries, LFP, any series): sample positions per window and window means.
+
+Optical traces are read as the contiguous block of rows that covers the trials and averaged with one sparse
+product per block (:func:`~neurolearn.io.windows.segment_sums_streamed`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import h5py
+import numpy as np
+
+from neurolearn.errors import NWBError
+from neurolearn.io.nwbfile import decode, neurodata_type
+from neurolearn.io.units import refuse_duplicate_ids
+from neurolearn.io.windows import _NaNFound, sample_positions, segment_means, segment_sums_streamed
+
+__all__ = ["plan_series", "read_series_block"]
+
+
+def plan_series(handle, group, plan) -> None:
+    """Fill ``plan`` with every window's sample positions, the channel (ROI) ids, scaling and units."""
+    label = f"{plan.label}: TimeSeries {plan.object_path!r}"
+    data = group["data"]
+    if data.ndim not in (1, 2) or data.dtype.kind not in "biuf":
+        raise NWBError(
+            f"{label}: expected numeric data of shape (time,) or (time, channels), found {data.dtype} "
+            f"{data.shape}"
+        )
+    n_samples = data.shape[0]
+    if n_samples == 0:
+        raise NWBError(f"{label}: expected samples, found an empty data dataset")
+    n_channels = 1 if data.ndim == 1 else data.shape[1]
+    if "timestamps" in group:
+        timestamps = np.asarray(group["timestamps"][()], dtype=float)
+        if timestamps.shape[0] != n_samples:
+            raise NWBError(f"{label}: expected {n_samples} timestamps, found {timestamps.shape[0]}")
+        n_nan, n_back = int(np.isnan(timestamps).sum()), int(np.sum(np.diff(timestamps) < 0))
+        if n_nan or n_back:
+            raise NWBError(
+                f"{label}: expected sorted, finite timestamps, found {n_nan} NaN and {n_back} steps backwards"
+            )
+        positions = sample_positions(plan.edges, timestamps=timestamps)
+        step = float(np.median(np.diff(timestamps))) if n_samples > 1 else 0.0
+        first, end = float(timestamps[0]), float(timestamps[-1]) + step
+    else:
+        starting = group["starting_time"]
+        rate = decode(starting.attrs.get("rate"))
+        if not isinstance(rate, (int, float)) or not rate > 0:
+            raise NWBError(f"{label}: expected a positive starting_time 'rate' attribute, found {rate!r}")
+        first = float(starting[()])
+        positions = sample_positions(plan.edges, rate=float(rate), starting_time=first)
+        end = first + n_samples / float(rate)
+    outside = (plan.edges[:, 0] < first - 1e-9) | (plan.edges[:, -1] > end + 1e-9)
+    if outside.any():
+        bad = int(np.flatnonzero(outside)[0])
+        raise NWBError(
+            f"{label}: expected trial windows inside the recording ({first:.6g} s to {end:.6g} s), found "
+            f"{int(outside.sum())} of {outside.size} outside it (e.g. trial {bad}: {plan.edges[bad, 0]:.6g}-"
+            f"{plan.edges[bad, -1]:.6g} s); check window= and align="
+        )
+    positions = np.clip(positions, 0, n_samples)
+    empty = np.any(np.diff(positions, axis=1) <= 0, axis=1)
+    if empty.any():
+        raise NWBError(f"{label}: expected at least one sample in every window/bin, found empty ones "
+                       + _why_empty(plan, empty, timestamps if "timestamps" in group else None))
+    plan.positions = positions
+    plan.conversion = float(decode(data.attrs.get("conversion")) or 1.0)
+    plan.offset = float(decode(data.attrs.get("offset")) or 0.0)
+    plan.neuron_ids = _roi_ids(handle, group, n_channels)
+    refuse_duplicate_ids(plan.neuron_ids, label, "ROI")
+    parent = neurodata_type(group.parent)
+    unit = decode(data.attrs.get("unit"))
+    plan.units = "dF/F" if parent == "DfOverF" else str(unit or "a.u.")
+
+
+def _why_empty(plan, empty: np.ndarray, timestamps) -> str:
+    """Name the trials whose windows hold no sample, and say whether a gap in the timestamps or a bin shorter
+    than the sampling interval is why."""
+    ids = np.asarray(plan.trial_ids)[empty]
+    where = (f"in {int(empty.sum())} of {empty.size} trials (ids {ids[:8].tolist()}"
+             f"{', ...' if ids.size > 8 else ''}; first window {plan.edges[empty][0, 0]:.6g}-"
+             f"{plan.edges[empty][0, -1]:.6g} s)")
+    if timestamps is not None and timestamps.size > 1:
+        steps = np.diff(timestamps)
+        step = float(np.median(steps))
+        widest = int(np.argmax(steps))
+        bin_width = float(np.min(np.diff(plan.edges, axis=1)))
+        if steps[widest] > max(10 * step, bin_width):
+            return (f"{where}: the timestamps have a gap of {steps[widest]:.6g} s (from {timestamps[widest]:.6g} "
+                    f"to {timestamps[widest + 1]:.6g} s, sampling interval {step:.3g} s) with no samples; "
+                    "leave these trials out (where=) or choose windows that avoid the gap")
+    return f"{where}; bin_size (or the window) is shorter than the sampling interval"
+
+
+def _roi_ids(handle, group, n_channels) -> np.ndarray:
+    rois = group.get("rois")
+    try:
+        if isinstance(rois, h5py.Dataset) and rois.shape == (n_channels,):
+            rows = np.asarray(rois[()], dtype=np.int64)
+            table = handle[rois.attrs["table"]]
+            ids = np.asarray(table["id"][()])
+            if rows.size and rows.min() >= 0 and rows.max() < ids.shape[0]:
+                return ids[rows]
+    except (KeyError, TypeError, ValueError, OSError):
+        pass  # a broken ROI reference still leaves the trace readable; channel numbers name the ROIs
+    return np.arange(n_channels)
+
+
+
+def read_series_block(handle, plan, trials, neurons) -> np.ndarray:
+    positions = plan.positions[trials]
+    data = handle[plan.object_path]["data"]
+    counts = np.diff(positions, axis=1).reshape(-1, 1)
+    columns = neurons if data.ndim == 2 else slice(None)
+    sums = segment_sums_streamed(data, positions, columns)
+    n_nan = 0
+    if np.isfinite(sums).all():
+        means = (sums / counts).reshape(positions.shape[0], positions.shape[1] - 1, -1)
+    else:
+        # NaN/inf inside some window: redo those rows with the careful (whole-span) path that counts them
+        lo, hi = int(positions.min()), int(positions.max())
+        rows = data[lo:hi].reshape(-1, 1) if data.ndim == 1 else data[lo:hi, columns]
+        try:
+            means, n_nan = segment_means(rows, positions - lo, omit_nan=plan.nan_policy == "omit")
+        except _NaNFound as found:
+            if found.all_nan:
+                what = "windows with only NaN/inf samples"
+            else:
+                what = "NaN/inf samples inside trial windows"
+            raise NWBError(
+                f"{plan.label}: TimeSeries {plan.object_path!r}: expected finite samples, found {what} "
+                f"({found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs); pass "
+                "nan_policy='omit' to average the remaining samples"
+            ) from None
+    if n_nan:
+        warnings.warn(
+            f"{plan.label}: TimeSeries {plan.object_path!r}: left {n_nan} NaN/inf samples out of the window "
+            "means (nan_policy='omit')",
+            UserWarning,
+            stacklevel=4,
+        )
+    if plan.conversion != 1.0 or plan.offset != 0.0:
+        means = means * plan.conversion + plan.offset
+    means = np.moveaxis(means, 2, 1)  # (trial, channel, bin)
+    return means if plan.binned else means[:, :, 0]
+
+

@@ -1,0 +1,247 @@
+"""Units tables: planning (ragged index, ids, unit columns, electrode locations) and counting spikes.
+
+Spike times and their index are read in bulk and counted with one ``searchsorted`` of all window edges per
+unit. The ragged index ``spike_times_index`` is required: without it the table cannot say which spikes belong
+to which unit, and reading it as one unit holding every spike would be silently wrong data.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import h5py
+import numpy as np
+
+from neurolearn.errors import NWBError
+from neurolearn.io.nwbfile import neurodata_type
+from neurolearn.io.tables import scalar_columns, table_ids
+from neurolearn.io.windows import count_in_bins
+
+__all__ = ["plan_units", "read_units_block", "count_units", "units_span", "check_units_extent"]
+
+
+def plan_units(group, plan) -> None:
+    """Fill ``plan`` with the unit ids, each unit's rows in ``spike_times`` and the scalar unit columns."""
+    label = f"{plan.label}: units table {plan.object_path!r}"
+    spike_times = group["spike_times"]
+    if spike_times.ndim != 1 or spike_times.dtype.kind not in "iuf":
+        raise NWBError(
+            f"{label}: expected 1-D numeric spike_times, found {spike_times.dtype} {spike_times.shape}"
+        )
+    n_spikes = spike_times.shape[0]
+    ids = table_ids(group)
+    if "spike_times_index" not in group:
+        raise NWBError(
+            f"{label}: expected a spike_times_index (the ragged index saying which of the {n_spikes} spikes "
+            f"belong to which of the {ids.shape[0]} units), found none; the table is incomplete and is not "
+            "read as one unit holding every spike"
+        )
+    ends = _index_ends(group, "spike_times", n_spikes, label)
+    if ends.size == 0:
+        raise NWBError(f"{label}: expected at least one unit, found none")
+    if ids.shape[0] != ends.shape[0]:
+        raise NWBError(
+            f"{label}: expected one id per unit, found {ids.shape[0]} ids and {ends.shape[0]} entries in "
+            "spike_times_index"
+        )
+    refuse_duplicate_ids(ids, label, "unit")
+    starts = np.concatenate([[0], ends[:-1]])
+    if np.any(ends < starts) or ends[-1] > n_spikes:
+        raise NWBError(f"{label}: spike_times_index is not a valid ragged index for {n_spikes} spikes")
+    plan.unit_bounds = np.stack([starts, ends], axis=1)
+    plan.neuron_ids = ids
+    columns, _ = scalar_columns(group, ids.shape[0], exclude=("spike_times",))
+    if "location" not in columns:
+        location = _unit_locations(group, ids.shape[0], label)
+        if location is not None:
+            columns["location"] = location
+    plan.neuron_coords = columns
+    plan.units = "spikes/s" if plan.rates else "count"
+    if n_spikes == 0:
+        raise NWBError(f"{label}: expected spike times, found an empty spike_times dataset")
+
+
+def refuse_duplicate_ids(ids: np.ndarray, label: str, what: str) -> None:
+    """Two units (ROIs) with one id cannot both be that neuron; refuse instead of picking one."""
+    values, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        repeated = values[counts > 1]
+        raise NWBError(
+            f"{label}: expected distinct {what} ids, found {repeated.size} repeated "
+            f"(e.g. {repeated[:5].tolist()}, {int(counts.max())} times)"
+        )
+
+
+def _unit_locations(group, n_units, label):
+    """Brain location of each unit's (first) electrode, through the units' ``electrodes`` region; None if the
+    file does not say."""
+    region = group.get("electrodes")
+    if not isinstance(region, h5py.Dataset) or neurodata_type(region) != "DynamicTableRegion":
+        return None
+    try:
+        table = group.file[region.attrs["table"]]
+        rows = np.asarray(region[()], dtype=np.int64)
+        if "electrodes_index" in group:
+            ends = _index_ends(group, "electrodes", rows.shape[0], label)
+            firsts = np.concatenate([[0], ends[:-1]])
+            if ends.shape[0] != n_units or np.any(ends <= firsts):
+                return None
+            rows = rows[firsts]
+        if rows.shape[0] != n_units:
+            return None
+        locations, _ = scalar_columns(table, table_ids(table).shape[0])
+        location = locations.get("location")
+        if location is None or rows.min() < 0 or rows.max() >= location.shape[0]:
+            return None
+        return location[rows]
+    except (KeyError, OSError, TypeError, ValueError, IndexError, NWBError):
+        return None  # a broken electrode reference leaves the spike counts readable; only the label is lost
+
+
+def _index_ends(group, column, n_values, label) -> np.ndarray:
+    index = group.get(f"{column}_index")
+    if index is None:
+        return np.array([n_values])
+    if h5py.check_ref_dtype(index.dtype) is h5py.RegionReference:
+        # MatNWB writes the ragged index as region references into the data; their upper bounds are the ends
+        target = group[column]
+        ends = []
+        for ref in index[()]:
+            region = h5py.h5r.get_region(ref, target.id)
+            ends.append(region.get_select_bounds()[1][0] + 1)
+        return np.asarray(ends, dtype=np.int64)
+    values = np.asarray(index[()])
+    if values.dtype.kind not in "iu":
+        raise NWBError(f"{label}: expected an integer {column}_index, found dtype {values.dtype}")
+    return values.astype(np.int64)
+
+
+def units_span(handle, plan, block_values: int = 1 << 20) -> tuple[float, float]:
+    """First and last spike time of all units (used when the counting itself is deferred to dask).
+
+    Every spike is looked at, in blocks, because real files hold units whose spikes are out of order: the
+    first and last stored spike of a unit are then not its earliest and latest.
+    """
+    spike_times = handle[plan.object_path]["spike_times"]
+    bounds = plan.unit_bounds[plan.unit_bounds[:, 1] > plan.unit_bounds[:, 0]]
+    if bounds.size == 0:
+        return (np.inf, -np.inf)
+    lo, hi = int(bounds[:, 0].min()), int(bounds[:, 1].max())
+    first, last = np.inf, -np.inf
+    for start in range(lo, hi, block_values):
+        block = spike_times[start : min(hi, start + block_values)]
+        if block.size and np.isfinite(block).any():
+            first, last = min(first, float(np.nanmin(block))), max(last, float(np.nanmax(block)))
+    return first, last
+
+
+def check_units_extent(span, plan) -> None:
+    """Refuse windows that lie outside the recording, warn when some do.
+
+    The recording is the span of its spikes and trials (start/stop times). Windows outside it in every trial,
+    or with most of their time outside it (``window=(0, 1e6)``), are a wrong ``window=``/``align=`` and are
+    refused; windows of some trials outside it are counted over the recorded part, with a warning.
+    """
+    first, last = span
+    if not first <= last:
+        return
+    label = f"{plan.label}: units table {plan.object_path!r}"
+    lo, hi = first, last
+    for name in ("start_time", "stop_time"):
+        values = np.asarray(plan.trial_coords.get(name, np.empty(0)), dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size:
+            lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+    tolerance = 1e-9 * max(1.0, abs(hi))
+    outside = (plan.edges[:, -1] <= first) | (plan.edges[:, 0] > last)
+    partly = ~outside & ((plan.edges[:, 0] < lo - tolerance) | (plan.edges[:, -1] > hi + tolerance))
+    durations = plan.edges[:, -1] - plan.edges[:, 0]
+    inside = np.clip(np.minimum(plan.edges[:, -1], hi) - np.maximum(plan.edges[:, 0], lo), 0, None)
+    unrecorded = 1.0 - float(inside.sum()) / float(durations.sum())
+    if outside.all() or unrecorded > 0.5:
+        raise NWBError(
+            f"{label}: expected trial windows inside the recording (spikes from {first:.6g} s to "
+            f"{last:.6g} s, trials from {lo:.6g} s to {hi:.6g} s), found {int(outside.sum())} of {outside.size} "
+            f"windows outside it and {unrecorded:.0%} of all window time outside it "
+            f"(first window {plan.edges[0, 0]:.6g}-{plan.edges[0, -1]:.6g} s); check window= and align="
+        )
+    if outside.any() or partly.any():
+        ids = np.asarray(plan.trial_ids)[outside | partly][:5].tolist()
+        parts = []
+        if outside.any():
+            parts.append(f"{int(outside.sum())} of {outside.size} trial windows lie outside the span of recorded "
+                         f"spikes ({first:.6g}-{last:.6g} s; their counts are 0)")
+        if partly.any():
+            parts.append(f"{int(partly.sum())} of {outside.size} reach past the recording ({lo:.6g}-{hi:.6g} s "
+                         "of spikes and trials; counted over the recorded part)")
+        warnings.warn(f"{label}: {' and '.join(parts)}; e.g. trials {ids}", UserWarning, stacklevel=3)
+
+
+def read_units_block(handle, plan, trials, neurons) -> np.ndarray:
+    counts, _ = count_units(handle, plan, trials, neurons)
+    return counts
+
+
+def count_units(handle, plan, trials, neurons, block_values: int = 1 << 19):
+    """Counts for a block of trials x units, and the (first, last) spike time seen.
+
+    Units are read in groups of consecutive units (their spikes are contiguous in ``spike_times``) into one
+    reused buffer of about ``block_values`` values, and counted while that buffer is in cache; the full
+    spike_times array is never materialised.
+    """
+    bounds = plan.unit_bounds[neurons]
+    ids = plan.neuron_ids[neurons]
+    edges = plan.edges[trials]
+    n_bins = edges.shape[1] - 1
+    out = np.zeros((edges.shape[0], bounds.shape[0], n_bins), dtype=np.int64)
+    span = [np.inf, -np.inf]
+    if bounds.size:
+        spike_times = handle[plan.object_path]["spike_times"]
+        sizes = bounds[:, 1] - bounds[:, 0]
+        buffer = np.empty(max(block_values, int(sizes.max(initial=0))), dtype=np.float64)
+        unsorted: list = []
+        n_steps = 0
+        unit = 0
+        while unit < bounds.shape[0]:
+            group_end = unit + 1
+            while group_end < bounds.shape[0] and bounds[group_end, 1] - bounds[unit, 0] <= buffer.size:
+                group_end += 1
+            lo, hi = int(bounds[unit, 0]), int(bounds[group_end - 1, 1])
+            times = buffer[: hi - lo]
+            if hi > lo:
+                spike_times.read_direct(times, np.s_[lo:hi], np.s_[0 : hi - lo])
+                if np.isnan(times.min()):
+                    raise NWBError(
+                        f"{plan.label}: units table {plan.object_path!r}: expected finite spike times, found "
+                        f"{int(np.isnan(times).sum())} NaN among units {ids[unit:group_end].tolist()[:10]}"
+                    )
+            for member in range(unit, group_end):
+                segment = times[bounds[member, 0] - lo : bounds[member, 1] - lo]
+                if segment.size == 0:
+                    continue
+                steps = np.count_nonzero(segment[1:] < segment[:-1])
+                if steps:
+                    # real files (DANDI ALM sessions) hold units whose spikes are out of order; a count in a
+                    # window does not depend on order, so sort this in-memory copy and say so
+                    segment.sort()
+                    unsorted.append(ids[member].item())
+                    n_steps += steps
+                span[0] = min(span[0], float(segment[0]))
+                span[1] = max(span[1], float(segment[-1]))
+                out[:, member, :] = count_in_bins(segment, edges)
+            unit = group_end
+        if unsorted:
+            warnings.warn(
+                f"{plan.label}: units table {plan.object_path!r}: spike times of {len(unsorted)} unit(s) "
+                f"were not sorted ({n_steps} out-of-order steps, units {unsorted[:10]}); sorted them before "
+                "counting",
+                UserWarning,
+                stacklevel=3,
+            )
+    if not plan.binned:
+        out = out[:, :, 0]
+    if plan.rates:
+        out = out / plan.bin_duration
+    return out, tuple(span)
+
+
