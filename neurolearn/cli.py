@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     summarize.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default: 0)")
     summarize.add_argument("--no-readout", action="store_true",
                            help="skip the decoding statistics (accuracy, margin, ...), e.g. for few trials")
+    summarize.add_argument("--no-dynamics", action="store_true",
+                           help="skip the dynamics statistics (timescale, outlier eigenvalue, ...)")
+    summarize.add_argument("--indicator-tau", type=_non_negative_float, default=None, metavar="SECONDS",
+                           help="decay time of a calcium indicator, deconvolved before the dynamics fit (0: "
+                                "the recording has none)")
     _progress_option(summarize)
     summarize.set_defaults(handler=_run_summarize)
 
@@ -228,6 +233,10 @@ def _run_summarize(args) -> int:
                     if value is not None})
     if args.no_readout:
         options["readout"] = False
+    if args.no_dynamics:
+        options["dynamics"] = False
+    if args.indicator_tau is not None:
+        options["indicator_tau"] = args.indicator_tau
     with progress.step(f"summarizing {len(sessions)} session(s) ({args.n_boot} bootstrap resamples)"):
         stats = call_api(summarize, "summarize", tree, requested=options, defaults=_api_defaults(args))
     if times is not None:
@@ -250,6 +259,11 @@ def _run_fit(args) -> int:
     get_model = _require("neurolearn.theory", "get_model")
     models = [get_model(name) for name in args.model]  # an unknown name fails before any fitting
     fixed = dict(args.fix)
+    for model in models:  # before any fitting: a name one model lacks would stop the run after the others
+        unknown = sorted(set(fixed) - {*model.params, "time_scale", "onset"})
+        if unknown:
+            raise UsageError(f"--fix {', '.join(unknown)}: not a parameter of model {model.name!r}, whose "
+                             f"parameters are {[*model.params, 'time_scale', 'onset']}; fit it in its own run")
     outside = fixed_outside_bounds(models, fixed)
     if outside:
         print(f"neurolearn: error: {outside}", file=sys.stderr)
@@ -328,9 +342,19 @@ def _reading_options(parser) -> None:
     parser.add_argument("--where", type=check_where, default=None, metavar="EXPR",
                         help="keep trials matching a pandas query on trial columns, e.g. "
                              "\"contrast > 0.1 and block == 2\"")
+    parser.add_argument("--on-error", choices=("raise", "skip"), default=None,
+                        help="a file that cannot be read stops the run ('raise', the default) or is left out "
+                             "with a warning giving the reason ('skip')")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help=f"open each file in a child process and give up on one that takes longer "
                              f"(default: {DEFAULT_TIMEOUT:g}; 0 reads in this process without a limit)")
+
+
+def _non_negative_float(text: str) -> float:
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, found {text!r}")
+    return value
 
 
 def _progress_option(parser) -> None:
@@ -366,6 +390,8 @@ def _reading_kwargs(args) -> dict:
         options["tracked"] = True if args.tracked else args.tracked_table
     if args.where is not None:
         options["where"] = args.where
+    if args.on_error is not None:
+        options["on_error"] = args.on_error
     if args.timeout is not None and args.timeout > 0:
         options["timeout"] = args.timeout
     return options

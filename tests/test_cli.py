@@ -211,3 +211,384 @@ def test_fit_with_an_unknown_model_is_a_one_line_error(capsys, tmp_path):
     stats = write_statistics(make_stats(), tmp_path / "stats.nc")
     code, _, err = run(capsys, "fit", str(stats), "-m", "no-such-model", "-o", str(tmp_path / "f.json"))
     assert_one_line_error(code, err, "no-such-model")
+
+
+# --- issue 9: options checked early, mapped onto the API, honest fit output --------------------------------
+
+import dataclasses
+import inspect
+
+import neurolearn as nl
+import neurolearn.fit as fit_module
+from neurolearn.fit import simulate_statistics
+from neurolearn.cli_options import call_api, parse_coding, read_training_times
+from neurolearn.errors import NeurolearnError
+
+
+def takes(function, *names):
+    """Whether ``function`` (the API being built alongside the CLI) takes every keyword in ``names``."""
+    return set(names) <= set(inspect.signature(function).parameters)
+
+
+needs_reader = pytest.mark.skipif(
+    not takes(nl.read_sessions, "subject", "tracked", "timeout", "progress")
+    or not takes(nl.read_nwb, "where", "tracked"),
+    reason="read_sessions/read_nwb lack subject/tracked/where/timeout/progress")
+needs_summarize = pytest.mark.skipif(
+    not takes(nl.summarize, "where", "min_trials", "nan_policy", "progress"),
+    reason="summarize lacks where/min_trials/nan_policy/progress")
+
+SUMMARIZE = ["summarize", "a.nwb", "-o", "s.nc"]
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--behavior", "outcome:correct=1,incorrect=2"], "expected codes 1 (correct) or 0 (incorrect), found 2"),
+        (["--behavior", "outcome:correct=1"], "at least one value coded 1 and one coded 0"),
+        (["--behavior", "outcome:correct"], "expected VALUE=CODE items"),
+        (["--behavior", "outcome:hit=1,hit=0"], "value 'hit' is coded twice"),
+        (["--behavior", ":a=1,b=0"], "expected COLUMN or COLUMN:VALUE=CODE"),
+        (["--target", "side:left"], "--target: expected VALUE=CODE items"),
+        (["--where", "contrast >"], "--where: expected a pandas query expression"),
+        (["--window", "1", "0"], "--window: expected START < STOP, found 1 0"),
+        (["--window", "0", "nan"], "expected a finite number, found 'nan'"),
+        (["--window", "0", "x"], "expected a number, found 'x'"),
+        (["--n-boot", "1.5"], "expected an integer >= 0, found '1.5'"),
+        (["--min-trials", "0"], "--min-trials: expected a positive integer, found 0"),
+        (["--nan-policy", "maybe"], "invalid choice: 'maybe'"),
+        (["--timeout", "-1"], "--timeout: expected a number of seconds >= 0"),
+        (["--bin-size", "0"], "expected a positive number, found '0'"),
+        (["--tracked", "--tracked-table", "cells.csv"], "not allowed with argument"),
+        (["--tracked-table", "no-such-cells.csv"], "--tracked-table: expected a CSV file"),
+        (["--training-time", "no-such-times.csv"], "--training-time no-such-times.csv: expected a CSV or JSON"),
+        (["--on-error", "ignore"], "invalid choice: 'ignore'"),
+        (["--indicator-tau", "-0.5"], "--indicator-tau: expected a number >= 0, found '-0.5'"),
+    ],
+)
+def test_summarize_options_are_checked_before_reading_anything(capsys, monkeypatch, extra, fragment):
+    # the reader must not run: a typo costs nothing, not minutes of reading files
+    monkeypatch.setattr(nl.io, "read_sessions", lambda *a, **k: pytest.fail("read before checking options"))
+    code, out, err = run(capsys, *SUMMARIZE, *extra)
+    assert_one_line_error(code, err, fragment)
+    assert len(err.strip().splitlines()) == 1 and out == ""
+
+
+def test_fix_must_be_a_finite_number(capsys):
+    code, _, err = run(capsys, "fit", "s.nc", "-m", "lazy-rich", "-o", "f.json", "--fix", "gamma0=inf")
+    assert_one_line_error(code, err, "expected NAME=NUMBER, found 'gamma0=inf'")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("correct", "correct"),
+        ("none", None),
+        ("outcome:correct=1,incorrect=0", {"outcome": {"correct": 1, "incorrect": 0}}),
+        ("outcome:hit=1, no response=0", {"outcome": {"hit": 1, "no response": 0}}),  # spaces kept
+        ("feedback:1=1,-1=0", {"feedback": {1: 1, -1: 0}}),  # numbers match numeric columns
+        ("choice:1=1,2=0", {"choice": {1: 1, 2: 0}}),
+        ("contrast:0.5=1,0.25=0", {"contrast": {0.5: 1, 0.25: 0}}),
+    ],
+)
+def test_behavior_codings_parse_into_the_api_mapping(text, expected):
+    assert parse_coding(text, binary=True) == expected
+
+
+def test_target_codings_take_any_label():
+    assert parse_coding("side:left=-1,right=1", binary=False) == {"side": {"left": -1, "right": 1}}
+    assert parse_coding("odour:A=go,B=nogo", binary=False) == {"odour": {"A": "go", "B": "nogo"}}
+    assert parse_coding("none", binary=False) is None
+
+
+def test_an_option_the_api_lacks_is_named_and_a_default_is_dropped():
+    def old_api(tree, target="target"):
+        return target
+
+    assert call_api(old_api, "summarize", None, requested={"target": "t"}, defaults={"progress": True}) == "t"
+    with pytest.raises(NeurolearnError, match="--min-trials: this installation's summarize does not take"):
+        call_api(old_api, "summarize", None, requested={"min_trials": 3})
+
+
+class Captured(Exception):
+    """Stops a command after the API call whose options a test inspects."""
+
+
+def capture(monkeypatch, module, name):
+    calls = []
+
+    def fake(*args, **kwargs):
+        calls.append(kwargs)
+        raise NeurolearnError("captured")  # a NeurolearnError: the command ends with one error line
+
+    monkeypatch.setattr(module, name, fake)
+    return calls
+
+
+def test_reading_options_reach_read_sessions(capsys, monkeypatch, tmp_path):
+    cells = tmp_path / "cells.csv"
+    cells.write_text("session,unit,cell\nday0,1,7\n")
+    calls = capture(monkeypatch, nl.io, "read_sessions")
+    run(capsys, *SUMMARIZE, "--subject", "m1", "--tracked-table", str(cells), "--where", "contrast > 0.1",
+        "--on-error", "skip", "--window", "-0.5", "1.5", "--bin-size", "0.25", "--align", "go_cue")
+    (kwargs,) = calls
+    assert kwargs["subject"] == "m1" and kwargs["tracked"] == str(cells) and kwargs["where"] == "contrast > 0.1"
+    assert kwargs["on_error"] == "skip" and kwargs["window"] == (-0.5, 1.5) and kwargs["bin_size"] == 0.25
+    assert kwargs["align"] == "go_cue"
+    # each file is opened in a child process with a time limit by default, with progress on stderr
+    assert kwargs["timeout"] == 300.0 and kwargs["progress"] is True
+
+
+def test_tracked_flag_timeout_and_no_progress(capsys, monkeypatch):
+    calls = capture(monkeypatch, nl.io, "read_sessions")
+    run(capsys, *SUMMARIZE, "--tracked", "--timeout", "12.5", "--no-progress")
+    run(capsys, *SUMMARIZE, "--timeout", "0")
+    (first, second) = calls
+    assert first["tracked"] is True and first["timeout"] == 12.5 and "progress" not in first
+    assert "timeout" not in second and "tracked" not in second and "subject" not in second
+
+
+def test_summary_options_reach_summarize(capsys, monkeypatch):
+    monkeypatch.setattr(nl.io, "read_sessions", lambda *a, **k: xr.DataTree())
+    calls = capture(monkeypatch, nl.stats, "summarize")
+    run(capsys, *SUMMARIZE, "--behavior", "outcome:correct=1,incorrect=0", "--target", "side:left=-1,right=1",
+        "--by", "odour", "--min-trials", "3", "--nan-policy", "raise", "--n-boot", "0", "--no-readout",
+        "--no-dynamics", "--indicator-tau", "0.4")
+    (kwargs,) = calls
+    assert kwargs["dynamics"] is False and kwargs["indicator_tau"] == 0.4
+    assert kwargs["behavior"] == {"outcome": {"correct": 1, "incorrect": 0}}
+    assert kwargs["target"] == {"side": {"left": -1, "right": 1}} and kwargs["by"] == "odour"
+    assert kwargs["min_trials"] == 3 and kwargs["nan_policy"] == "raise" and kwargs["n_boot"] == 0
+    assert kwargs["readout"] is False and kwargs["progress"] is True
+    run(capsys, *SUMMARIZE, "--behavior", "none", "--target", "none")
+    assert calls[1]["behavior"] is None and calls[1]["target"] is None
+    assert "min_trials" not in calls[1] and "nan_policy" not in calls[1]  # the API's defaults apply
+    assert "indicator_tau" not in calls[1] and "dynamics" not in calls[1]
+
+
+def test_training_time_tables(tmp_path):
+    csv = tmp_path / "times.csv"
+    csv.write_text("session,training_time\nday00,0\nday01,2.5\n")
+    assert read_training_times(str(csv)) == {"day00": 0.0, "day01": 2.5}
+    plain = tmp_path / "two.csv"
+    plain.write_text("id,trials_so_far\nday00,100\nday01,350\n")
+    assert read_training_times(str(plain)) == {"day00": 100.0, "day01": 350.0}
+    js = tmp_path / "times.json"
+    js.write_text('{"day00": 1, "day01": 4}')
+    assert read_training_times(str(js)) == {"day00": 1.0, "day01": 4.0}
+    assert read_training_times("cumulative_trials") == "cumulative_trials"  # a name, resolved after reading
+    bad = tmp_path / "bad.csv"
+    bad.write_text("session,training_time\nday00,soon\n")
+    with pytest.raises(NeurolearnError, match="expected a finite number for session 'day00', found 'soon'"):
+        read_training_times(str(bad))
+    twice = tmp_path / "twice.csv"
+    twice.write_text("session,training_time\nday00,1\nday00,2\n")
+    with pytest.raises(NeurolearnError, match="expected one row per session, found repeated"):
+        read_training_times(str(twice))
+
+
+# small recordings written as NWB, with string outcomes, a float contrast and two subjects ------------------
+
+N_CONDITIONS, N_TRIALS, N_NEURONS = 8, 4, 20
+
+
+@pytest.fixture(scope="module")
+def lab_files(tmp_path_factory):
+    """Three sessions of mouse m1 and one of m2, coded as a lab writes them: outcome strings with some
+    'no response' trials, a float contrast per trial, a per-session training day as a constant column."""
+    from neurolearn.simulate.nwb import write_recording_nwb
+    from neurolearn.simulate.recording import make_recording
+
+    folder = tmp_path_factory.mktemp("lab")
+    rng = np.random.default_rng(9)
+    means = rng.standard_normal((N_CONDITIONS, N_NEURONS))
+    target = np.tile([1, -1], N_CONDITIONS // 2)
+    written = {}
+    for number, subject in enumerate(["m1", "m1", "m1", "m2"]):
+        session = f"{subject}-day{number}"
+        rec = make_recording(means * (1 + number), n_trials=N_TRIALS, noise_sd=0.5, target=target,
+                             behavior=0.6 + 0.1 * number, session_id=session,
+                             session_start_time=f"2026-01-0{number + 1}T09:00:00", rng=rng)
+        n = rec.sizes["trial"]
+        outcome = np.where(rec.correct.values, "correct", "incorrect").astype(object)
+        outcome[rng.random(n) < 0.2] = "no response"
+        rec = rec.assign_coords(outcome=("trial", outcome), contrast=("trial", rng.choice([0.1, 0.5, 1.0], n)),
+                                training_day=("trial", np.full(n, 3.0 * number)))
+        rec = rec.drop_vars("correct").assign_attrs(subject_id=subject, window=(0.0, 1.0))
+        write_recording_nwb(rec, folder / f"sub-{subject}_ses-{number}.nwb", kind="ophys", rng=number,
+                            frame_rate=10.0)
+        written[session] = rec
+    return folder, written
+
+
+def expected_behavior(rec, where=lambda rec: np.ones(rec.sizes["trial"], bool)):
+    """Fraction correct among the trials coded correct/incorrect ('no response' left out)."""
+    keep = where(rec) & (rec.outcome.values != "no response")
+    return float(np.mean(rec.outcome.values[keep] == "correct"))
+
+
+@needs_reader
+@needs_summarize
+def test_the_your_own_data_path_without_python(capsys, lab_files, tmp_path):
+    folder, written = lab_files
+    times = tmp_path / "times.json"
+    times.write_text(json.dumps({f"m1-day{i}": 10.0 * i for i in range(3)}))
+    out = tmp_path / "m1.nc"
+    code, stdout, err = run(
+        capsys, "summarize", str(folder / "*.nwb"), "-o", str(out), "--subject", "m1", "--tracked",
+        "--behavior", "outcome:correct=1,incorrect=0", "--where", "contrast > 0.2", "--training-time",
+        str(times), "--n-boot", "0", "--no-readout", "--nan-policy", "omit")
+    assert code == 0, err
+    assert "Traceback" not in err and "reading 4 file(s)" in err  # m2's file is opened for its subject only
+    assert "summarizing 3 session(s)" in err and "done in" in err  # progress on stderr
+    stats = read_statistics(out)
+    assert list(stats.session.values) == ["m1-day0", "m1-day1", "m1-day2"]
+    np.testing.assert_array_equal(stats.training_time.values, [0.0, 10.0, 20.0])  # exactly as given
+    for session in stats.session.values:
+        # a fraction of whole trials: the value is k/n, exact up to one rounding
+        assert float(stats.behavior.sel(session=session)) == pytest.approx(
+            expected_behavior(written[session], lambda rec: rec.contrast.values > 0.2), abs=1e-12)
+
+
+@needs_reader
+@needs_summarize
+def test_training_time_from_a_trial_column_and_mixed_subjects_refused(capsys, lab_files, tmp_path):
+    folder, written = lab_files
+    out = tmp_path / "m1.nc"
+    code, _, err = run(capsys, "summarize", str(folder / "*m1*.nwb"), "-o", str(out), "--training-time",
+                       "training_day", "--behavior", "outcome:correct=1,incorrect=0", "--n-boot", "0",
+                       "--no-readout", "--no-progress")
+    assert code == 0, err
+    assert "summarizing" not in err  # --no-progress
+    np.testing.assert_array_equal(read_statistics(out).training_time.values, [0.0, 3.0, 6.0])
+    code, _, err = run(capsys, "summarize", str(folder / "*m1*.nwb"), "-o", str(out), "--training-time",
+                       "contrast", "--no-progress")
+    assert_one_line_error(code, err, "--training-time contrast: expected one value per session")
+    code, _, err = run(capsys, "summarize", str(folder / "*.nwb"), "-o", str(out), "--no-progress",
+                       "--behavior", "outcome:correct=1,incorrect=0", "--n-boot", "0")
+    assert_one_line_error(code, err, "m1", "m2")  # one trajectory per animal: the subjects are named
+
+
+@needs_reader
+def test_plain_behavior_column_of_strings_is_refused_with_the_way_out(capsys, lab_files, tmp_path):
+    folder, _ = lab_files
+    code, _, err = run(capsys, "summarize", str(folder / "*m1*.nwb"), "-o", str(tmp_path / "s.nc"),
+                       "--behavior", "outcome", "--n-boot", "0", "--no-readout", "--no-progress")
+    assert code == 2 and "Traceback" not in err and "outcome" in err.strip().splitlines()[-1]
+
+
+# fit output -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lazy_stats(tmp_path_factory):
+    """Statistics of the lazy-rich model (gamma0 = 4) with known SEs, as 'neurolearn summarize' writes them."""
+    stats = simulate_statistics("lazy-rich", {"gamma0": 4.0, "d_eff": 20.0, "chance": 0.5},
+                                       n_sessions=12, se=0.02, time_scale=0.25, random_state=3)
+    return write_statistics(stats, tmp_path_factory.mktemp("fit") / "lazy.nc")
+
+
+def test_fit_prints_parameters_with_intervals_and_flags(capsys, lazy_stats, tmp_path):
+    code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "-m", "silent-alignment",
+                         "--fix", "chance=0.5", "-o", str(tmp_path / "f.json"))
+    assert code == 0, err
+    fits = read_fits(tmp_path / "f.json")
+    for fit in fits:
+        assert f"{fit['label']}: converged" in out
+        block = out.split(f"{fit['label']}: converged")[1].split("flags:")[0]
+        for name, value in fit["params"].items():
+            row = next(line for line in block.splitlines() if line.startswith(name + " "))
+            assert f"{value:.4g}" in row
+            if name in fit["ci"]:
+                lo, hi = fit["ci"][name]
+                assert f"[{lo:.4g}, {hi:.4g}]" in row
+                assert ("not identifiable" in row) == (not fit["identifiable"][name])
+            else:
+                assert row.rstrip().endswith("fixed")
+    assert "fitting lazy-rich (1 of 2) ..." in err and "fitting silent-alignment (2 of 2) ..." in err
+    # the comparison prints whole: every column, no '...' elision
+    header = next(line for line in out.splitlines() if "akaike_weight" in line)
+    for column in ("label", "n_params", "chi2", "aic", "delta_aic", "bic", "success"):
+        assert column in header
+    assert "..." not in out.split(header)[1]
+
+
+def test_fit_flags_missing_statistics_bounds_and_misfit(capsys, tmp_path):
+    # gamma0 at its lazy floor (1e-3): the estimate sits on the search bound and is not identifiable
+    lazy = simulate_statistics("lazy-rich", {"gamma0": 1e-3, "d_eff": 20.0, "chance": 0.5}, n_sessions=12,
+                                      se=0.02, time_scale=0.25, random_state=1, observables=["task_alignment",
+                                                                                            "behavior"])
+    path = write_statistics(lazy, tmp_path / "lazy.nc")
+    code, out, err = run(capsys, "fit", str(path), "-m", "lazy-rich", "--fix", "chance=0.5", "--no-progress",
+                         "-o", str(tmp_path / "f.json"))
+    assert code == 0, err
+    (fit,) = read_fits(tmp_path / "f.json")
+    flags = next(line for line in out.splitlines() if line.startswith("flags:"))
+    assert "statistics missing, not fitted: kernel_change" in flags
+    if not fit["identifiable"]["gamma0"]:
+        assert "not identifiable: " in flags and "gamma0" in flags.split("not identifiable: ")[1]
+    if fit["params"]["gamma0"] <= 1e-3 * (1 + 1e-4):
+        assert "at a bound: gamma0" in flags and "at its lower bound 0.001" in out
+    # the same statistics scattered 10x beyond their SEs: the model misfits and the intervals are widened
+    noisy = lazy.copy()
+    rng = np.random.default_rng(0)
+    for name in ("task_alignment", "behavior"):
+        noisy[name] = noisy[name] + 0.2 * rng.standard_normal(noisy.sizes["session"])
+    path = write_statistics(noisy, tmp_path / "noisy.nc")
+    code, out, err = run(capsys, "fit", str(path), "-m", "lazy-rich", "--fix", "chance=0.5", "--no-progress",
+                         "-o", str(tmp_path / "g.json"))
+    assert code == 0, err
+    flags = next(line for line in out.splitlines() if line.startswith("flags:"))
+    assert "model misfit (p = " in flags and "intervals widened" in flags
+
+
+def test_a_fixed_value_outside_its_bounds_exits_1(capsys, lazy_stats, tmp_path):
+    fits = tmp_path / "f.json"
+    code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "--fix", "gamma0=-5", "-o", str(fits))
+    assert code == 1 and out == "" and not fits.exists()
+    assert err.strip() == ("neurolearn: error: --fix gamma0=-5 lies outside its bounds [0.001, 100] in model "
+                           f"'lazy-rich' ({nl.theory.MODELS['lazy-rich'].parameters[0].meaning})")
+
+
+def test_a_failed_fit_exits_1_and_says_why(capsys, monkeypatch, lazy_stats, tmp_path):
+    real = fit_module.fit
+
+    def failing(*args, **kwargs):  # what fit returns when the optimiser gives up
+        result = real(*args, **kwargs)
+        return dataclasses.replace(result, success=False, message="did not converge (maximum evaluations)",
+                                   params={k: float("nan") for k in result.params})
+
+    monkeypatch.setattr(fit_module, "fit", failing)
+    code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "--fix", "chance=0.5",
+                         "--no-progress", "-o", str(tmp_path / "f.json"))
+    assert code == 1
+    assert "lazy-rich (chance=0.5): FAILED" in out and "flags: did not converge" in out
+    assert err.strip().splitlines()[-1] == ("neurolearn: error: fit of model 'lazy-rich (chance=0.5)' failed: did "
+                                            "not converge (maximum evaluations)")
+    assert read_fits(tmp_path / "f.json")[0]["success"] is False  # the failure is recorded too
+
+
+def test_fitting_a_model_to_the_wrong_kind_of_data_fails_clearly(capsys, lazy_stats, tmp_path):
+    # lazy-rich statistics hold no eigenvalue or timescale: the integrator would rest on behaviour alone
+    code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "integrator", "--no-progress", "-o",
+                         str(tmp_path / "f.json"))
+    assert code != 0, out
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("neurolearn: error: ") and "Traceback" not in err
+    assert "outlier_eigenvalue" in line or "timescale" in line
+
+
+def test_report_shows_progress(capsys, tmp_path):
+    stats = write_statistics(make_stats(), tmp_path / "stats.nc")
+    code, out, err = run(capsys, "report", str(stats), "-o", str(tmp_path / "r.html"))
+    assert code == 0, err
+    assert "drawing the report's figures" in err and "done in" in err
+    code, out, err = run(capsys, "report", str(stats), "-o", str(tmp_path / "r.html"), "--no-progress")
+    assert code == 0 and err == ""
+
+
+def test_a_fixed_name_one_model_lacks_fails_before_any_fitting(capsys, lazy_stats, tmp_path):
+    code, _, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "-m", "grokking", "--fix", "chance=0.5",
+                       "-o", str(tmp_path / "f.json"))
+    assert_one_line_error(code, err, "--fix chance: not a parameter of model 'grokking'")
+    assert "fitting" not in err
