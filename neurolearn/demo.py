@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neurolearn.errors import DataError, NeurolearnError
+from neurolearn.regimes import classify_regime
 
-__all__ = ["EXAMPLES", "Example", "find_data_dir", "run_demo", "classify_regime", "post_saturation_trend",
-           "DemoResult"]
+__all__ = ["EXAMPLES", "Example", "find_data_dir", "run_demo", "DemoResult"]
 
 #: Marker file that identifies the example-data folder.
 MANIFEST = "examples.json"
@@ -219,7 +219,7 @@ def run_demo(out="neurolearn-demo", *, data_dir=None, quick: bool = False, strea
                     # the data's own facts (e.g. seconds per step) are recorded with the data
                     fits.append(_fit(stats, model, spec.get("fixed", {}) | fixed, observables, label, quick))
             files.append(write_fits(fits, out / f"{example.name}_fits.json"))
-            row.update(classify_regime(example, fits, stats))
+            row.update(classify_regime(fits, stats))
         except (NeurolearnError, ImportError, AttributeError) as error:
             # a component missing or refusing the data: say so in the table, never invent numbers
             say.line(f"  !! {example.title}: {type(error).__name__}: {_short(error)}")
@@ -298,136 +298,6 @@ def reproduce_commands(data: Path, manifest: dict, n_boot: int = 200) -> str:
         lines += [" ".join(summarize), f"{line} \\\n    {tail}",
                   f"neurolearn report {example.name}_stats.nc {example.name}_fits.json -o {example.name}.html", ""]
     return "\n".join(lines).rstrip()
-
-
-def classify_regime(example: Example, fits, stats=None) -> dict:
-    """Which regime the fits put a dataset in, read from fitted parameters and their 95% intervals.
-
-    Rules (stated so that a reader can check them against the printed numbers):
-
-    * ``lazy-rich``: *rich* if the whole interval of ``gamma0`` lies above 1 (at ``gamma0 = 1`` the task
-      eigenvalue of the kernel grows by 41% during learning, ``H_y`` from 2 to 2.83, THEORY.md); *lazy* if the
-      frozen-kernel hypothesis (``gamma0`` fixed near 0, the second fit) explains the data as well as the free
-      fit (AIC not worse by more than 2) and the interval of ``gamma0`` reaches the lazy limit (below 0.1);
-      *undetermined* otherwise.
-    * ``overtraining``: *hidden progress* if the representation's max-margin keeps growing after behaviour
-      has saturated: the weighted least-squares slope of ``margin`` over the sessions from saturation on
-      (:func:`post_saturation_trend`) has a 95% interval above 0; *not detected* otherwise. (The fitted
-      model's ``margin_gain`` alone cannot decide it: a squared-loss network's margin also grows while it
-      learns, then stops.)
-    * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` (pinned down by
-      the data) lies above the upper end of the bulk radius's interval: the learned outlier eigenvalue stands
-      out of the bulk whatever the bulk's lower end (which the data often leave open); *not learned* if
-      ``rho_star``'s interval lies below the fitted bulk; its timescale ``-dt/log(rho_star)`` is reported. Needs dynamics statistics (``outlier_eigenvalue``
-      or ``timescale``) among the fitted observables: behaviour alone cannot separate them.
-
-    Returns
-    -------
-    dict
-        ``best model`` (lowest AIC among converged fits), ``regime``, ``evidence``.
-    """
-    from neurolearn.report import fit_view
-
-    views = [fit_view(f) for f in fits]
-    if not views:
-        return {"best model": "", "regime": "not determined", "evidence": "no fit"}
-    converged = [v for v in views if v.success]
-    best = min(converged, key=lambda v: v.aic).label if converged else ""
-    first = views[0]
-    if not first.success:
-        return {"best model": best, "regime": "not determined",
-                "evidence": f"{first.label} did not converge: {_short(first.message, 80)}"}
-    nan2 = (float("nan"), float("nan"))
-    if first.model == "lazy-rich":
-        value, (lower, upper) = first.params["gamma0"], first.ci.get("gamma0", nan2)
-        evidence = f"gamma0 = {_interval(value, lower, upper)}"
-        frozen = next((v for v in views[1:] if v.model == "lazy-rich" and "gamma0" not in v.ci and v.success),
-                      None)
-        delta = frozen.aic - first.aic if frozen is not None else float("nan")
-        if frozen is not None:
-            evidence += f"; frozen kernel dAIC = {delta:+.1f}"
-        if lower > 1.0:
-            regime = "rich"
-        elif delta <= 2.0 and lower < 0.1:
-            regime = "lazy"
-        else:
-            regime = "undetermined"
-        return {"best model": best, "regime": regime, "evidence": evidence}
-    if first.model == "overtraining":
-        if stats is None or "margin" not in stats or "behavior" not in stats:
-            return {"best model": best, "regime": "not determined",
-                    "evidence": "no margin/behaviour statistics"}
-        start, slope, (lower, upper) = post_saturation_trend(stats, "margin")
-        regime = "hidden progress" if lower > 0.0 else "not detected"
-        return {"best model": best, "regime": regime,
-                "evidence": f"margin slope after behaviour saturates (session {start}) = "
-                            f"{_interval(slope, lower, upper)} per session"}
-    if first.model == "integrator":
-        value, (lower, upper) = first.params["rho_star"], first.ci.get("rho_star", nan2)
-        bulk = float(first.params.get("bulk", 0.0))
-        dt = float(first.params.get("dt", 1.0))
-        evidence = (f"rho* = {_interval(value, lower, upper)}, bulk {bulk:.2g}; "
-                    f"timescale {-dt / _log(value):.3g} s")
-        if "model misfit" in first.message:
-            # the fit widened its intervals because the statistics scatter beyond their SEs: say so here too
-            evidence += "; model misfits (chi2/dof >> 1, intervals widened)"
-        dynamics = {"outlier_eigenvalue", "timescale"} & set(first.observables)
-        if not dynamics:
-            # behaviour alone cannot tell a learned outlier eigenvalue from the bulk
-            return {"best model": best, "regime": "not determined",
-                    "evidence": evidence + "; no dynamics statistics were fitted"}
-        pinned = first.identifiable.get("rho_star", True)
-        bulk_upper = first.ci.get("bulk", nan2)[1]
-        regime = ("integrator learned" if pinned and lower > bulk_upper else
-                  "not learned" if pinned and upper <= bulk else "undetermined")
-        return {"best model": best, "regime": regime, "evidence": evidence}
-    return {"best model": best, "regime": "not determined", "evidence": f"no regime rule for {first.model!r}"}
-
-
-def post_saturation_trend(stats, name: str, *, tolerance: float = 0.02, level: float = 0.95):
-    """Slope of statistic ``name`` per session from the session where behaviour saturates to the last one.
-
-    Saturation is the first session whose ``behavior`` is within ``tolerance`` of the mean of the last three
-    sessions. The slope is a weighted least-squares line through the per-session values with weights
-    ``1 / name_se**2``; its interval is ``slope +- z * SE`` with ``SE = 1 / sqrt(sum w (x - xbar)^2)``,
-    treating sessions as independent (their bootstrap errors are not, exactly: the same neurons are resampled
-    in every session, which makes the interval approximate).
-
-    Returns
-    -------
-    (int, float, (float, float))
-        Saturation session (position), slope, interval.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> s = np.arange(8)
-    >>> stats = xr.Dataset({"behavior": ("session", np.minimum(0.5 + 0.2 * s, 1.0)),
-    ...                     "margin": ("session", 0.1 * s), "margin_se": ("session", np.full(8, 0.01))})
-    >>> start, slope, (low, high) = post_saturation_trend(stats, "margin")
-    >>> start, round(slope, 6), low > 0
-    (3, 0.1, True)
-    """
-    import numpy as np
-    from scipy.stats import norm
-
-    behavior = np.asarray(stats["behavior"].values, dtype=float)
-    plateau = np.nanmean(behavior[-3:])
-    start = int(np.argmax(behavior >= plateau - tolerance))
-    x = np.arange(behavior.size, dtype=float)[start:]
-    y = np.asarray(stats[name].values, dtype=float)[start:]
-    se = np.asarray(stats[f"{name}_se"].values, dtype=float)[start:]
-    keep = np.isfinite(y) & np.isfinite(se) & (se > 0)
-    x, y, se = x[keep], y[keep], se[keep]
-    if x.size < 3:
-        nan = float("nan")
-        return start, nan, (nan, nan)
-    w = 1.0 / se**2
-    xbar, ybar = np.sum(w * x) / w.sum(), np.sum(w * y) / w.sum()
-    spread = np.sum(w * (x - xbar) ** 2)
-    slope = float(np.sum(w * (x - xbar) * (y - ybar)) / spread)
-    half = float(norm.ppf(0.5 + level / 2) / np.sqrt(spread))
-    return start, slope, (slope - half, slope + half)
 
 
 # --- steps ---------------------------------------------------------------------------------------------
@@ -578,16 +448,6 @@ def _format_table(table) -> str:
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
-
-
-def _interval(value, lower, upper) -> str:
-    return f"{value:.3g} [{lower:.3g}, {upper:.3g}]"
-
-
-def _log(value: float) -> float:
-    import math
-
-    return math.log(min(max(float(value), 1e-12), 1 - 1e-12))
 
 
 def _short(error, limit: int = 160) -> str:

@@ -62,7 +62,7 @@ def test_post_saturation_trend_is_a_weighted_least_squares_slope(rng):
     import numpy as np
     import xarray as xr
 
-    from neurolearn.demo import post_saturation_trend
+    from neurolearn.stats.trend import post_saturation_trend
 
     behavior = np.array([0.5, 0.7, 0.9, 0.97, 0.98, 0.97, 0.98, 0.98])
     margin, se = rng.normal(size=8), rng.uniform(0.05, 0.2, size=8)
@@ -83,7 +83,7 @@ def test_a_squared_loss_network_keeps_less_of_its_margin_growth(demo):
     import numpy as np
 
     import neurolearn as nl
-    from neurolearn.demo import post_saturation_trend
+    from neurolearn.stats.trend import post_saturation_trend
     from neurolearn.simulate.logistic import simulate_overtraining_sessions
 
     # THEORY.md: with squared error learning stops once the residual is zero; the logistic loss keeps growing

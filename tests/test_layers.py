@@ -39,10 +39,11 @@ RANK = {
     "stats": 4, "simulate": 4,
     "fitting": 5,
     "fit": 6,
-    "plot": 7, "files": 7, "regimes": 7,
+    "plot": 7, "files": 7,
     "report": 8,
-    "cli_options": 9, "cli_output": 9, "demo": 9,
-    "cli": 10,
+    "regimes": 9, "cli_options": 9, "cli_output": 9,
+    "demo": 10,
+    "cli": 11,
 }
 FILE_LIBRARIES = {"h5py", "pynwb", "hdmf"}
 

@@ -307,7 +307,7 @@ reduced model (`"overtraining"`) follows the margin scale z(Ï„) with z + e^z = Ï
 """),
         code(SETUP + """
 import json
-from neurolearn.demo import post_saturation_trend
+from neurolearn.stats.trend import post_saturation_trend
 from neurolearn.theory.overtraining import margin_scale
 
 tau = np.logspace(-1, 4, 200)

@@ -1,0 +1,118 @@
+"""Which learning regime fitted models put a dataset in, by rules declared per model and stated in words.
+
+Each rule reads the first fit's parameters and their intervals (and, for hidden progress, the statistics), so a
+reader can check the verdict against the printed numbers. :data:`REGIME_RULES` says which models have a rule;
+:func:`classify_regime` applies the rule of the first fit's model.
+"""
+
+from __future__ import annotations
+
+import math
+
+from neurolearn.report import fit_view
+from neurolearn.stats.trend import post_saturation_trend
+
+__all__ = ["classify_regime", "REGIME_RULES"]
+
+#: model name -> the rule in one sentence (the code of each rule is in :func:`classify_regime`)
+REGIME_RULES = {
+    "lazy-rich": "rich if gamma0's interval lies above 1; lazy if a frozen kernel explains the data as well "
+                 "(dAIC <= 2) and gamma0's interval reaches below 0.1",
+    "overtraining": "hidden progress if the margin's slope after behaviour saturates has an interval above 0",
+    "integrator": "integrator learned if rho*'s interval lies above the bulk's upper end",
+}
+
+
+def classify_regime(fits, stats=None) -> dict:
+    """Which regime the fits put a dataset in, read from fitted parameters and their 95% intervals.
+
+    Rules (stated so that a reader can check them against the printed numbers):
+
+    * ``lazy-rich``: *rich* if the whole interval of ``gamma0`` lies above 1 (at ``gamma0 = 1`` the task
+      eigenvalue of the kernel grows by 41% during learning, ``H_y`` from 2 to 2.83, docs/theory.md §2.1); *lazy* if the
+      frozen-kernel hypothesis (``gamma0`` fixed near 0, the second fit) explains the data as well as the free
+      fit (AIC not worse by more than 2) and the interval of ``gamma0`` reaches the lazy limit (below 0.1);
+      *undetermined* otherwise.
+    * ``overtraining``: *hidden progress* if the representation's max-margin keeps growing after behaviour
+      has saturated: the weighted least-squares slope of ``margin`` over the sessions from saturation on
+      (:func:`post_saturation_trend`) has a 95% interval above 0; *not detected* otherwise. (The fitted
+      model's ``margin_gain`` alone cannot decide it: a squared-loss network's margin also grows while it
+      learns, then stops.)
+    * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` (pinned down by
+      the data) lies above the upper end of the bulk radius's interval: the learned outlier eigenvalue stands
+      out of the bulk whatever the bulk's lower end (which the data often leave open); *not learned* if
+      ``rho_star``'s interval lies below the fitted bulk; its timescale ``-dt/log(rho_star)`` is reported. Needs dynamics statistics (``outlier_eigenvalue``
+      or ``timescale``) among the fitted observables: behaviour alone cannot separate them.
+
+    Returns
+    -------
+    dict
+        ``best model`` (lowest AIC among converged fits), ``regime``, ``evidence``.
+    """
+    views = [fit_view(f) for f in fits]
+    if not views:
+        return {"best model": "", "regime": "not determined", "evidence": "no fit"}
+    converged = [v for v in views if v.success]
+    best = min(converged, key=lambda v: v.aic).label if converged else ""
+    first = views[0]
+    if not first.success:
+        return {"best model": best, "regime": "not determined",
+                "evidence": f"{first.label} did not converge: {_short(first.message, 80)}"}
+    nan2 = (float("nan"), float("nan"))
+    if first.model == "lazy-rich":
+        value, (lower, upper) = first.params["gamma0"], first.ci.get("gamma0", nan2)
+        evidence = f"gamma0 = {_interval(value, lower, upper)}"
+        frozen = next((v for v in views[1:] if v.model == "lazy-rich" and "gamma0" not in v.ci and v.success),
+                      None)
+        delta = frozen.aic - first.aic if frozen is not None else float("nan")
+        if frozen is not None:
+            evidence += f"; frozen kernel dAIC = {delta:+.1f}"
+        if lower > 1.0:
+            regime = "rich"
+        elif delta <= 2.0 and lower < 0.1:
+            regime = "lazy"
+        else:
+            regime = "undetermined"
+        return {"best model": best, "regime": regime, "evidence": evidence}
+    if first.model == "overtraining":
+        if stats is None or "margin" not in stats or "behavior" not in stats:
+            return {"best model": best, "regime": "not determined",
+                    "evidence": "no margin/behaviour statistics"}
+        start, slope, (lower, upper) = post_saturation_trend(stats, "margin")
+        regime = "hidden progress" if lower > 0.0 else "not detected"
+        return {"best model": best, "regime": regime,
+                "evidence": f"margin slope after behaviour saturates (session {start}) = "
+                            f"{_interval(slope, lower, upper)} per session"}
+    if first.model == "integrator":
+        value, (lower, upper) = first.params["rho_star"], first.ci.get("rho_star", nan2)
+        bulk = float(first.params.get("bulk", 0.0))
+        dt = float(first.params.get("dt", 1.0))
+        evidence = (f"rho* = {_interval(value, lower, upper)}, bulk {bulk:.2g}; "
+                    f"timescale {-dt / _log(value):.3g} s")
+        if "model misfit" in first.message:
+            # the fit widened its intervals because the statistics scatter beyond their SEs: say so here too
+            evidence += "; model misfits (chi2/dof >> 1, intervals widened)"
+        dynamics = {"outlier_eigenvalue", "timescale"} & set(first.observables)
+        if not dynamics:
+            # behaviour alone cannot tell a learned outlier eigenvalue from the bulk
+            return {"best model": best, "regime": "not determined",
+                    "evidence": evidence + "; no dynamics statistics were fitted"}
+        pinned = first.identifiable.get("rho_star", True)
+        bulk_upper = first.ci.get("bulk", nan2)[1]
+        regime = ("integrator learned" if pinned and lower > bulk_upper else
+                  "not learned" if pinned and upper <= bulk else "undetermined")
+        return {"best model": best, "regime": regime, "evidence": evidence}
+    return {"best model": best, "regime": "not determined", "evidence": f"no regime rule for {first.model!r}"}
+
+
+def _interval(value, lower, upper) -> str:
+    return f"{value:.3g} [{lower:.3g}, {upper:.3g}]"
+
+
+def _log(value: float) -> float:
+    return math.log(min(max(float(value), 1e-12), 1 - 1e-12))
+
+
+def _short(error, limit: int = 160) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
