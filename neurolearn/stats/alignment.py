@@ -11,26 +11,35 @@ denominator (U-statistic over distinct neurons), so neither trial noise nor neur
 the O(1/N) bias of their ratio is removed by an exact leave-one-neuron-out jackknife (the leave-one-out values
 follow from the per-neuron influence terms in O(N)). ``estimator="plugin"`` uses R Rᵀ/N and is biased towards
 zero by trial noise and few neurons.
+
+Honest values (issue 8): the unbiased ‖LΦR‖² is 0 up to noise, or negative, when the recording has no
+condition structure beyond trial noise; the ratio then reads anything (22.4 for a statistic bounded by 1).
+Such sessions raise :class:`~neurolearn.errors.InsufficientDataError` (denominator not above one influence SE,
+:func:`~neurolearn.stats.kernels.require_resolved`), as do 2 conditions under double centring (±1 by
+construction) and estimates outside [-1, 1] by more than 3 SE. Replicates are re-centred on the estimate.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import xarray as xr
 
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
 from neurolearn.stats.kernels import (
+    RANGE_Z,
     ConditionStatistics,
     centre_kernel,
     condition_statistics,
     linear_estimate,
     jackknife_bias,
     leave_one_out,
+    influence_se,
     neuron_bootstrap_weights,
+    recentre_replicates,
     replicate,
+    require_neurons,
+    require_resolved,
     self_inner_estimate,
     target_matrix,
     unbiased_kernel_matrix,
@@ -89,7 +98,15 @@ def task_alignment(
     xarray.Dataset
         ``task_alignment``, ``task_alignment_se``, ``task_alignment_ci`` and ``task_alignment_chance`` (the
         expected alignment under random permutation of the labels across conditions, exact) with the
-        estimator choices in attrs.
+        estimator choices in attrs. The interval is the percentile interval of the bootstrap replicates
+        re-centred (median) on the jackknife-corrected estimate, so it contains the estimate.
+
+    Raises
+    ------
+    InsufficientDataError
+        With the reason: no label or one class; 2 conditions with ``variant="double"`` (the centred
+        alignment is ±1 by construction); fewer than 3 neurons; ‖LΦR‖² not resolved from trial noise (a
+        recording without condition structure); an estimate outside [-1, 1] by more than 3 SE.
 
     Examples
     --------
@@ -136,8 +153,11 @@ def task_difficulty(
     orthogonal to all responses). ``ridge`` is λ.
 
     Bias handling: ``"unbiased"`` uses the trial-noise-corrected kernel (trial noise otherwise acts as extra
-    ridge and lowers the difficulty); the inverse is nonlinear, so finite-neuron bias is not removed (it is
-    small when N >> P). Bootstrap replicates are first-order in the neuron weights.
+    ridge and lowers the difficulty), projected onto the PSD cone (negative eigenvalues come only from noise
+    and would make the ridge inverse indefinite); the inverse is nonlinear, so finite-neuron bias is not
+    removed (it is small when N >> P). Bootstrap replicates are first-order in the neuron weights and
+    re-centred on the estimate. Raises :class:`~neurolearn.errors.InsufficientDataError` when there is no
+    label or one class, fewer than 3 neurons, or tr(K)/P is not resolved from noise.
 
     Examples
     --------
@@ -215,36 +235,86 @@ def kernel_task_difficulty(kernel, target, *, ridge: float = 0.1) -> float:
 
 def alignment_with_replicates(stats: ConditionStatistics, *, left=True, right=True, unbiased=True, n_boot=0,
                               random_state=None, weights=None):
-    """Point estimate and linearised neuron-bootstrap replicates of the task alignment of ``stats``."""
-    if stats.target is None:
-        raise DataError(f"session {stats.session_id!r}: task alignment needs a target")
+    """Point estimate and neuron-bootstrap replicates of the task alignment of ``stats``.
+
+    Returns ``(value, replicates)``; replicates (``(B,)``, empty without weights) are linearised in the
+    neuron weights, have the jackknife bias removed and are re-centred on ``value`` (median), so a
+    percentile interval of them contains the estimate.
+
+    Raises
+    ------
+    InsufficientDataError
+        No target or one class; 2 conditions with double centring (the alignment is ±1 by construction);
+        fewer than 3 neurons (unbiased); the estimate of ‖LΦR‖² not above 1 influence SE (≈ 1.4 SE under
+        no structure, see :data:`~neurolearn.stats.kernels.DENOMINATOR_Z`) (no condition
+        structure resolved from trial noise: the ratio would read anything, e.g. 22.4); an estimate outside
+        [-1, 1] by more than 3 SE.
+    """
+    _check_supported(stats, left, right, unbiased, "task alignment")
     labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
     task = centre_kernel(labels @ labels.T, left, right)
     task_norm = np.linalg.norm(task)
     numerator, numerator_influence = linear_estimate(stats, task, unbiased=unbiased)
     squared_norm, norm_influence = self_inner_estimate(stats, left, right, unbiased=unbiased)
+    _require_norm(squared_norm, norm_influence, unbiased, stats.session_id)
 
     def ratio(num, squared):
         return _ratio(num, squared, task_norm)
 
     value = ratio(numerator, squared_norm)
-    if not squared_norm > 0:
-        warnings.warn(
-            f"session {stats.session_id!r}: the unbiased estimate of the squared kernel norm is {squared_norm:.3g} "
-            f"<= 0 (condition structure not distinguishable from trial noise with {stats.n_neurons} neurons); "
-            "task_alignment is NaN", stacklevel=3)
+    # first-order influence of the ratio: its SE (delta method) for the range check
+    ratio_influence = (numerator_influence - numerator * norm_influence / (2.0 * squared_norm)) / (
+        np.sqrt(squared_norm) * task_norm)
     bias = 0.0
     if unbiased:
         # the ratio of unbiased estimates keeps an O(1/N) bias: remove it with an exact neuron jackknife
         bias = jackknife_bias(ratio, (numerator, squared_norm),
                               [{0: leave_one_out(numerator, numerator_influence, 1),
                                 1: leave_one_out(squared_norm, norm_influence, 2)}])
+        bias = bias if np.isfinite(bias) else 0.0
+    estimate = value - bias
+    _require_in_range(estimate, influence_se(ratio_influence), "task alignment", stats.session_id)
     weights = _weights(stats, n_boot, random_state, weights)
     if weights is None:
-        return value - bias, np.empty(0)
+        return estimate, np.empty(0)
     replicates = ratio(replicate(numerator, weights, numerator_influence),
                        replicate(squared_norm, weights, norm_influence))
-    return value - bias, replicates - bias
+    return estimate, recentre_replicates(estimate, replicates)
+
+
+def _check_supported(stats, left, right, unbiased, what):
+    """The refusals shared by the alignment statistics (InsufficientDataError with the reason)."""
+    if stats.target is None:
+        raise InsufficientDataError(f"session {stats.session_id!r}: no task label ({what} needs a target)")
+    classes = np.unique(np.asarray(stats.target))
+    if classes.size < 2:
+        raise InsufficientDataError(
+            f"session {stats.session_id!r}: one class of the target ({classes.tolist()}); {what} needs two")
+    if left and right and stats.n_conditions < 3:
+        raise InsufficientDataError(
+            f"session {stats.session_id!r}: fewer than 3 conditions (found {stats.n_conditions}); with 2 the "
+            "double-centred alignment is +-1 by construction")
+    if unbiased:
+        require_neurons(stats)
+
+
+def _require_norm(squared_norm, influence, unbiased, session_id):
+    """The unbiased ‖LΦR‖² must be resolved from noise (> 1 influence SE); the plug-in (a sum of squares,
+    biased upwards) only needs to be positive, and its ratio is within [-1, 1] by Cauchy–Schwarz."""
+    if unbiased:
+        require_resolved(squared_norm, influence_se(influence), "squared kernel norm ||LKR||^2", session_id)
+    elif not squared_norm > 0:
+        raise InsufficientDataError(f"session {str(session_id)!r}: the kernel is zero after centring")
+
+
+def _require_in_range(estimate, se, what, session_id, *, low=-1.0, high=1.0):
+    """Refuse a ratio estimate outside its estimand's range by more than 3 SE (a denominator that passed
+    :func:`require_resolved` only barely, or a heavy-tailed neuron that dominates both terms)."""
+    if not np.isfinite(estimate) or estimate < low - RANGE_Z * se or estimate > high + RANGE_Z * se:
+        raise InsufficientDataError(
+            f"session {str(session_id)!r}: denominator not resolved from noise: {what} estimate "
+            f"{estimate:.3g} "
+            f"lies outside [{low:g}, {high:g}] by more than {RANGE_Z:g} SE (SE {se:.3g})")
 
 
 def alignment_chance(stats: ConditionStatistics, *, left=True, right=True, unbiased=True) -> float:
@@ -261,15 +331,29 @@ def alignment_chance(stats: ConditionStatistics, *, left=True, right=True, unbia
     off_diagonal = (task.sum() - np.trace(task)) / (n_cond * (n_cond - 1))
     expected = (diagonal - off_diagonal) * np.eye(n_cond) + off_diagonal * np.ones((n_cond, n_cond))
     numerator, _ = linear_estimate(stats, centre_kernel(expected, left, right), unbiased=unbiased)
-    squared_norm, _ = self_inner_estimate(stats, left, right, unbiased=unbiased)
+    squared_norm, norm_influence = self_inner_estimate(stats, left, right, unbiased=unbiased)
+    _require_norm(squared_norm, norm_influence, unbiased, stats.session_id)
     return _ratio(numerator, squared_norm, np.linalg.norm(centre_kernel(task, left, right)))
 
 
 def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiased=True, n_boot=0,
                                random_state=None, weights=None):
-    """Point estimate and first-order neuron-bootstrap replicates of :func:`task_difficulty`."""
-    if stats.target is None:
-        raise DataError(f"session {stats.session_id!r}: task difficulty needs a target")
+    """Point estimate and first-order neuron-bootstrap replicates of :func:`task_difficulty`.
+
+    Replicates are re-centred on the estimate (median). The estimand lies in (0, 1/ridge] (the population
+    kernel is positive semi-definite). With ``unbiased`` the trial-noise-corrected kernel is projected onto
+    the PSD cone (negative eigenvalues, which only noise produces, set to 0) before the ridge inverse, so
+    the value is always in range; the projection biases the difficulty slightly low where the kernel has
+    directions without signal (s is taken before the projection).
+
+    Raises
+    ------
+    InsufficientDataError
+        No target or one class; fewer than 3 neurons (unbiased); the kernel's mean eigenvalue s = tr(K)/P
+        not above 1 SE; an estimate outside [0, 1/ridge] by more than 3 SE (cannot happen with the PSD
+        projection; kept as a guard).
+    """
+    _check_supported(stats, False, False, unbiased, "task difficulty")
     labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
     if unbiased:
         kernel = unbiased_kernel_matrix(stats)
@@ -277,20 +361,31 @@ def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiase
         kernel = stats.means @ stats.means.T / stats.n_neurons
     n_cond = kernel.shape[0]
     scale = np.trace(kernel) / n_cond
-    if not scale > 0:
-        raise DataError(f"session {stats.session_id!r}: kernel has no positive variance (trace {scale * n_cond:.3g})")
+    _, scale_influence = linear_estimate(stats, np.eye(n_cond) / n_cond, unbiased=unbiased)
+    if unbiased:
+        require_resolved(scale, influence_se(scale_influence), "mean kernel eigenvalue tr(K)/P",
+                         stats.session_id)
+    elif not scale > 0:
+        raise InsufficientDataError(f"session {stats.session_id!r}: the kernel has no variance (trace 0)")
+    if unbiased:
+        # the noise-corrected kernel has eigenvalues of either sign in directions without signal; below
+        # -ridge they would make (K/s + ridge I) indefinite and the difficulty anything (negative, or far
+        # above 1/ridge). The population kernel is PSD: project onto the PSD cone (as the learning curve does)
+        eigenvalues, vectors = np.linalg.eigh((kernel + kernel.T) / 2.0)
+        kernel = (vectors * np.clip(eigenvalues, 0.0, None)) @ vectors.T
     label_norm = float(np.sum(labels * labels))
     solved = np.linalg.solve(kernel / scale + ridge * np.eye(n_cond), labels)
     value = float(np.sum(labels * solved) / label_norm)
-    weights = _weights(stats, n_boot, random_state, weights)
-    if weights is None:
-        return value, np.empty(0)
     # d f = -<dΦ, Z Zᵀ>/(s ‖Y‖²) + <Φ, Z Zᵀ> ds/(s² ‖Y‖²), ds = tr(dΦ)/P, Z = (Φ/s + λI)⁻¹ Y
     outer = solved @ solved.T
     quad, quad_influence = linear_estimate(stats, outer, unbiased=unbiased)
-    _, scale_influence = linear_estimate(stats, np.eye(n_cond) / n_cond, unbiased=unbiased)
     influence = (-quad_influence / scale + quad * scale_influence / scale**2) / label_norm
-    return value, replicate(value, weights, influence)
+    _require_in_range(value, influence_se(influence), "task difficulty", stats.session_id, low=0.0,
+                      high=1.0 / ridge)
+    weights = _weights(stats, n_boot, random_state, weights)
+    if weights is None:
+        return value, np.empty(0)
+    return value, recentre_replicates(value, replicate(value, weights, influence))
 
 
 def _ratio(numerator, squared_norm, task_norm):

@@ -20,21 +20,27 @@ sessions for tracked cells) with linearised replicates.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 
-from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name, se_name, session_recordings
-from neurolearn.errors import DataError
+from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name, flag_name, se_name, session_recordings
+from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import bootstrap_interval
+from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.kernels import (
+    DENOMINATOR_Z,
+    MIN_NEURONS,
+    RANGE_Z,
     ConditionStatistics,
     centre_kernel,
     common_conditions,
     condition_statistics,
+    influence_se,
     per_neuron_pair_trace,
+    recentre_replicates,
+    require_resolved,
     self_inner_estimate,
     jackknife_bias,
     leave_one_out,
@@ -138,8 +144,9 @@ def kernel_similarity(recordings, by: str = "stimulus", *, estimator: str = "unb
     stats = _session_statistics(recordings, by, estimator)
     pairs = pairwise_kernel_terms(stats, centred=True, unbiased=estimator == "unbiased", n_boot=n_boot,
                                   random_state=random_state)
-    value, replicates = similarity_from_terms(pairs)
-    return _pairwise_dataset("kernel_similarity", value, replicates, stats, level, n_boot,
+    value, replicates, reasons = similarity_from_terms(pairs, with_reasons=True)
+    _warn_pairs("kernel_similarity", reasons, pairs)
+    return _pairwise_dataset("kernel_similarity", value, replicates, stats, level, n_boot, reasons,
                              estimator=estimator, centring="double")
 
 
@@ -170,8 +177,11 @@ def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estim
         raise DataError(f"reference: expected a session index in [0, {len(stats)}), found {reference}")
     pairs = pairwise_kernel_terms(stats, centred=False, unbiased=estimator == "unbiased", n_boot=n_boot,
                                   random_state=random_state)
-    value, replicates = change_from_terms(pairs, reference)
-    ds = _session_dataset("kernel_change", value, replicates, stats, level, n_boot)
+    value, replicates, reasons = change_from_terms(pairs, reference, with_reasons=True)
+    for session, reason in zip(pairs["session_ids"], reasons):
+        if reason:
+            warn_unsupported("kernel_change", session, reason)
+    ds = _session_dataset("kernel_change", value, replicates, stats, level, n_boot, reasons)
     ds.attrs.update(estimator=estimator, reference=stats[reference].session_id, centring="none",
                     bootstrap="neurons (Poisson weights by id, linearised)")
     return ds
@@ -202,8 +212,10 @@ def code_overlap(recordings, by: str = "stimulus", *, n_boot: int = 0, random_st
     -1.0
     """
     stats = _session_statistics(recordings, by, "unbiased")
-    value, replicates, _ = overlap_from_statistics(stats, n_boot=n_boot, random_state=random_state, strict=True)
-    return _pairwise_dataset("code_overlap", value, replicates, stats, level, n_boot,
+    value, replicates, _, reasons = overlap_from_statistics(stats, n_boot=n_boot, random_state=random_state,
+                                                            strict=True, with_reasons=True)
+    _warn_pairs("code_overlap", reasons, {"session_ids": [s.session_id for s in stats], "self": stats})
+    return _pairwise_dataset("code_overlap", value, replicates, stats, level, n_boot, reasons,
                              estimator="unbiased", neurons="shared ids of each pair")
 
 
@@ -237,7 +249,10 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbi
         self_values = np.empty(n_sessions)
         self_influence = []
         for k, s in enumerate(stats):
-            self_values[k], influence = self_inner_estimate(s, centring, centring, unbiased=unbiased)
+            if unbiased and s.n_neurons < 2:  # no pair of distinct neurons: NaN, reason given by the ratios
+                self_values[k], influence = np.nan, np.zeros(s.n_neurons)
+            else:
+                self_values[k], influence = self_inner_estimate(s, centring, centring, unbiased=unbiased)
             self_influence.append(influence)
         shared = _shared_corrections(stats, centring, unbiased)
         totals = np.einsum("apq,bpq->ab", centred_kernels, centred_kernels)
@@ -246,7 +261,7 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbi
             cross[a, b] = cross[b, a] = (n_pairs[a, b] * totals[a, b] - own_sum) / (n_pairs[a, b] - n_shared)
         results[centring] = {"self": self_values, "cross": cross, "self_boot": None, "cross_boot": None,
                              "self_influence": self_influence, "cross_influence": None, "unbiased": unbiased,
-                             "shared": shared}
+                             "shared": shared, "session_ids": [st.session_id for st in stats]}
     if bootstrapping or unbiased:
         # per-neuron influences on every cross term: needed by the jackknife (unbiased) and the bootstrap
         jobs = [(a, stats[a], weights[a], kernels, n_pairs[a], unbiased,
@@ -339,47 +354,123 @@ def _cross_influences(job):
     return out
 
 
-def similarity_from_terms(pairs: dict):
+def similarity_from_terms(pairs: dict, *, with_reasons: bool = False):
     """CKA matrix (and replicates) from :func:`pairwise_kernel_terms` output (centred terms).
 
     With unbiased terms, each pair's ratio is jackknife-corrected over the neurons of both sessions (exact
-    leave-one-out values from the influences) and the bootstrap replicates are shifted by the same amount.
+    leave-one-out values from the influences); the bootstrap replicates are re-centred on the estimate
+    (median), so their percentile interval contains it.
+
+    A session whose ‖HΦH‖² estimate is not above 1 influence SE (no condition structure resolved from trial
+    noise), or that has fewer than 3 neurons (unbiased), gives NaN in its row and column; a pair whose estimate lies
+    outside [-1, 1] by more than 3 SE is NaN too. The estimand is at most 1 (Cauchy–Schwarz), but an
+    estimate of a population CKA near 1 exceeds 1 by its sampling noise about half the time: such values
+    are kept (they are not impossible, only noisy) and their interval says how noisy.
+
+    Returns
+    -------
+    value : ndarray (S, S)
+    replicates : ndarray (B, S, S) or None
+    reasons : ndarray of str (S, S), only with ``with_reasons=True``
+        ``""`` where the value is supported, otherwise why it is NaN. Nothing is warned here: the caller
+        (:func:`kernel_similarity`, :func:`neurolearn.summarize`) warns once per session and statistic.
     """
     def cka_of(cross, self_a, self_b):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where((self_a > 0) & (self_b > 0), cross / np.sqrt(np.abs(self_a * self_b)), np.nan)
 
     n = len(pairs["self"])
-    undefined = np.flatnonzero(~(pairs["self"] > 0))
-    if undefined.size:
-        warnings.warn(f"sessions at positions {undefined.tolist()}: the unbiased squared kernel norm is <= 0 (no condition "
-                      "structure beyond trial noise at this number of neurons); their kernel similarity is NaN",
-                      stacklevel=3)
-    value = np.where(pairs["self"] > 0, 1.0, np.nan) * np.eye(n)
-    value[~np.eye(n, dtype=bool)] = 0.0
+    session_reasons = _self_reasons(pairs, "squared centred kernel norm ||HKH||^2")
+    reasons = np.full((n, n), "", dtype=object)
+    value = np.full((n, n), np.nan)
     bias = np.zeros((n, n))
     for a in range(n):
+        reasons[a, a] = session_reasons[a]
+        value[a, a] = np.nan if session_reasons[a] else 1.0
         for b in range(a + 1, n):
+            if session_reasons[a] or session_reasons[b]:
+                reasons[a, b] = reasons[b, a] = session_reasons[a] or session_reasons[b]
+                continue
             args = (pairs["cross"][a, b], pairs["self"][a], pairs["self"][b])
-            value[a, b] = value[b, a] = cka_of(*args)
             bias[a, b] = bias[b, a] = _pair_jackknife(cka_of, args, pairs, a, b, self_index=(1, 2))
-    value = value - bias
-    if pairs["self_boot"] is None:
-        return value, None
-    self_boot = pairs["self_boot"]
-    replicates = cka_of(pairs["cross_boot"], self_boot[:, :, None], self_boot[:, None, :]) - bias
-    diagonal = np.arange(n)
-    replicates[:, diagonal, diagonal] = 1.0
-    return value, replicates
+            estimate = float(cka_of(*args)) - bias[a, b]
+            reason = _range_reason(estimate, _cka_se(pairs, a, b), "kernel similarity", pairs, a, b)
+            reasons[a, b] = reasons[b, a] = reason
+            if not reason:
+                value[a, b] = value[b, a] = estimate
+    replicates = None
+    if pairs["self_boot"] is not None:
+        self_boot = pairs["self_boot"]
+        replicates = cka_of(pairs["cross_boot"], self_boot[:, :, None], self_boot[:, None, :]) - bias
+        replicates = np.where(np.isfinite(value)[None], recentre_replicates(value, replicates), np.nan)
+        diagonal = np.arange(n)
+        replicates[:, diagonal, diagonal] = value[diagonal, diagonal]
+    return (value, replicates, reasons) if with_reasons else (value, replicates)
 
 
-def change_from_terms(pairs: dict, reference: int):
+def _self_reasons(pairs, what):
+    """Per session: "" if its self term is resolved from noise (> 1 influence SE) and it has enough
+    neurons, else the reason."""
+    ids = pairs.get("session_ids") or [f"position {k}" for k in range(len(pairs["self"]))]
+    reasons = []
+    for k, value in enumerate(pairs["self"]):
+        influence = pairs["self_influence"][k]
+        try:
+            if pairs.get("unbiased") and influence.size < MIN_NEURONS:
+                raise InsufficientDataError(f"session {ids[k]!r}: too few neurons for an unbiased ratio "
+                                            f"(found {influence.size}, need {MIN_NEURONS})")
+            if pairs.get("unbiased"):
+                require_resolved(value, influence_se(influence), what, ids[k])
+            elif not value > 0:
+                raise InsufficientDataError(f"session {ids[k]!r}: the kernel is zero ({what} = {value:.3g})")
+        except InsufficientDataError as error:
+            reasons.append(str(error))
+        else:
+            reasons.append("")
+    return reasons
+
+
+def _cka_se(pairs, a, b):
+    """Delta-method SE of the CKA of pair (a, b) from the per-neuron influences of its three terms."""
+    if pairs.get("cross_influence") is None:
+        return float("nan")
+    cross, self_a, self_b = pairs["cross"][a, b], pairs["self"][a], pairs["self"][b]
+    root = np.sqrt(self_a * self_b)
+    u_a = (pairs["cross_influence"][a][b] - cross * pairs["self_influence"][a] / (2.0 * self_a)) / root
+    u_b = (pairs["cross_influence"][b][a] - cross * pairs["self_influence"][b] / (2.0 * self_b)) / root
+    return float(np.sqrt(influence_se(u_a) ** 2 + influence_se(u_b) ** 2))
+
+
+def _range_reason(estimate, se, what, pairs, a, b, low=-1.0, high=1.0):
+    ids = pairs.get("session_ids") or [f"position {k}" for k in range(len(pairs["self"]))]
+    if np.isfinite(estimate) and not (estimate < low - RANGE_Z * se or estimate > high + RANGE_Z * se):
+        return ""
+    return (f"sessions {ids[a]!r}, {ids[b]!r}: denominator not resolved from noise: {what} estimate "
+            f"{estimate:.3g} lies outside [{low:g}, {high:g}] by more than {RANGE_Z:g} SE (SE {se:.3g})")
+
+
+def _warn_pairs(statistic, reasons, pairs):
+    """One StatisticWarning per session pair (a <= b) whose value is NaN, naming both and the reason."""
+    ids = pairs.get("session_ids") or [f"position {k}" for k in range(reasons.shape[0])]
+    for a in range(reasons.shape[0]):
+        for b in range(a, reasons.shape[1]):
+            if reasons[a, b]:
+                session = ids[a] if a == b else f"{ids[a]} / {ids[b]}"
+                warn_unsupported(statistic, session, reasons[a, b], stacklevel=4)
+
+
+def change_from_terms(pairs: dict, reference: int, *, with_reasons: bool = False):
     """Relative kernel change from a reference session (and replicates) from uncentred terms.
 
     The squared relative change (‖Φ_t‖² + ‖Φ_0‖² - 2⟨Φ_t, Φ_0⟩)/‖Φ_0‖² is jackknife-corrected (unbiased terms)
     before the square root. The root is signed, sign(s)·√|s|: an unchanged population gives an estimate of
     the squared change that falls below zero about half the time, and clipping those to 0 would read a
     positive change (about one SE) where there is none — exactly the lazy-learning null a fit must see.
+    Replicates are re-centred on the estimate (median).
+
+    If the reference's ‖Φ_0‖² is not above 1 influence SE (or it has fewer than 3 neurons, unbiased), every
+    session is NaN; a session with too few neurons is NaN itself. ``with_reasons=True`` returns ``(value,
+    replicates, reasons)`` with the reason strings (``""`` where supported); nothing is warned here.
     """
     def squared_change(cross, self_t, self_ref):
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -387,22 +478,35 @@ def change_from_terms(pairs: dict, reference: int):
 
     n = len(pairs["self"])
     reference = reference % n
+    ids = pairs.get("session_ids") or [f"position {k}" for k in range(n)]
+    session_reasons = _self_reasons(pairs, "squared kernel norm ||K||^2")
+    reasons = np.full(n, "", dtype=object)
     squared = np.zeros(n)
     bias = np.zeros(n)
     for t in range(n):
+        if session_reasons[reference]:
+            reasons[t] = f"reference {session_reasons[reference]}"
+            continue
         if t == reference:
+            continue
+        if pairs.get("unbiased") and pairs["self_influence"][t].size < MIN_NEURONS:
+            reasons[t] = (f"session {ids[t]!r}: too few neurons for an unbiased ratio (found "
+                          f"{pairs['self_influence'][t].size}, need {MIN_NEURONS})")
             continue
         args = (pairs["cross"][t, reference], pairs["self"][t], pairs["self"][reference])
         squared[t] = squared_change(*args)
         bias[t] = _pair_jackknife(squared_change, args, pairs, t, reference, self_index=(1, 2))
-    value = _signed_root(squared - bias)
-    if pairs["self_boot"] is None:
-        return value, None
-    self_boot = pairs["self_boot"]
-    replicates = squared_change(pairs["cross_boot"][:, :, reference], self_boot, self_boot[:, [reference]]) - bias
-    replicates = _signed_root(replicates)
-    replicates[:, reference] = 0.0
-    return value, replicates
+    supported = np.array([not r for r in reasons])
+    value = np.where(supported, _signed_root(squared - bias), np.nan)
+    replicates = None
+    if pairs["self_boot"] is not None:
+        self_boot = pairs["self_boot"]
+        replicates = squared_change(pairs["cross_boot"][:, :, reference], self_boot,
+                                    self_boot[:, [reference]]) - bias
+        replicates = recentre_replicates(value, _signed_root(replicates))
+        replicates[:, reference] = np.where(supported[reference], 0.0, np.nan)
+        replicates[:, ~supported] = np.nan
+    return (value, replicates, reasons) if with_reasons else (value, replicates)
 
 
 def _signed_root(squared):
@@ -424,36 +528,80 @@ def _pair_jackknife(function, args, pairs, a, b, *, self_index):
 
 
 def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, random_state=None, weights=None,
-                            strict=True):
-    """Code-overlap matrix, its replicates and whether any pair of distinct sessions shares neurons."""
+                            strict=True, with_reasons: bool = False):
+    """Code-overlap matrix, its replicates and whether any pair of distinct sessions shares neurons.
+
+    A pair is NaN when it shares fewer than 3 neurons, when either trial-noise-corrected self trace over
+    the shared neurons is not above 1 SE, or when the estimate lies outside [-1, 1] by more than 3 SE
+    (delta-method SE over the shared neurons). Estimates of an overlap near 1 (an unchanged code) exceed 1
+    by sampling noise about half the time; those are kept. Replicates are re-centred on the estimate.
+
+    ``with_reasons=True`` appends an (S, S) array of reason strings (``""`` where supported; pairs sharing
+    no neuron get "no tracked cell in both sessions") to the returned tuple; nothing is warned here.
+    """
     n_sessions = len(stats)
     if weights is None:
         weights = session_bootstrap_weights([s.neurons for s in stats], n_boot, random_state)
     bootstrapping = weights[0] is not None
     value = np.full((n_sessions, n_sessions), np.nan)
     replicates = np.full((weights[0].shape[0], n_sessions, n_sessions), np.nan) if bootstrapping else None
+    reasons = np.full((n_sessions, n_sessions), "", dtype=object)
     unshared = []
     for a in range(n_sessions):
         for b in range(a, n_sessions):
+            names = f"sessions {stats[a].session_id!r}, {stats[b].session_id!r}"
             shared, ia, ib = np.intersect1d(stats[a].neurons, stats[b].neurons, return_indices=True)
             if shared.size == 0:
-                unshared.append((stats[a].session_id, stats[b].session_id))
+                if a != b:
+                    unshared.append((stats[a].session_id, stats[b].session_id))
+                reasons[a, b] = reasons[b, a] = f"{names}: no tracked cell in both sessions"
+                continue
+            if shared.size < MIN_NEURONS:
+                reasons[a, b] = reasons[b, a] = (f"{names}: too few tracked cells in both sessions (found "
+                                                 f"{shared.size}, need {MIN_NEURONS})")
                 continue
             ma, va = stats[a].means[:, ia], stats[a].sem2[:, ia]
             mb, vb = stats[b].means[:, ib], stats[b].sem2[:, ib]
             self_a = np.sum(ma * ma - va, axis=0)
             self_b = np.sum(mb * mb - vb, axis=0)
             cross = self_a if a == b else np.sum(ma * mb, axis=0)
+            reason = _overlap_reason(cross, self_a, self_b, names)
+            reasons[a, b] = reasons[b, a] = reason
+            if reason:
+                continue
             value[a, b] = value[b, a] = _overlap(cross.sum(), self_a.sum(), self_b.sum())
             if bootstrapping:
                 w = weights[a][:, ia].astype(float)  # same ids -> same weights in both sessions
-                replicates[:, a, b] = replicates[:, b, a] = _overlap(w @ cross, w @ self_a, w @ self_b)
+                reps = recentre_replicates(value[a, b], _overlap(w @ cross, w @ self_a, w @ self_b))
+                replicates[:, a, b] = replicates[:, b, a] = reps
     if unshared and strict:
-        raise DataError(
+        raise InsufficientDataError(
             f"code_overlap: expected tracked neurons (shared neuron ids) in every pair of sessions, "
             f"found none shared between {unshared[:5]}"
         )
-    return value, replicates, len(unshared) < n_sessions * (n_sessions + 1) // 2 - n_sessions
+    any_tracked = len(unshared) < n_sessions * (n_sessions - 1) // 2
+    if with_reasons:
+        return value, replicates, any_tracked, reasons
+    return value, replicates, any_tracked
+
+
+def _overlap_reason(cross, self_a, self_b, names):
+    """"" if both self traces over the shared neurons are resolved from noise and the overlap is in range."""
+    for trace in (self_a, self_b):
+        total, n = trace.sum(), trace.size
+        se = float(np.sqrt(n / (n - 1.0) * np.sum((trace - trace.mean()) ** 2)))
+        if not total > DENOMINATOR_Z * se:
+            return (f"{names}: denominator not resolved from noise: trial-noise-corrected trace {total:.3g} "
+                    f"over the shared neurons is not above {DENOMINATOR_Z:g} SE (SE {se:.3g})")
+    A, B, C = self_a.sum(), self_b.sum(), cross.sum()
+    root = np.sqrt(A * B)
+    q = C / root
+    influence = cross / root - q * self_a / (2.0 * A) - q * self_b / (2.0 * B)
+    se = influence_se(influence)
+    if q > 1.0 + RANGE_Z * se or q < -1.0 - RANGE_Z * se:
+        return (f"{names}: denominator not resolved from noise: code overlap estimate {q:.3g} lies outside "
+                f"[-1, 1] by more than {RANGE_Z:g} SE (SE {se:.3g})")
+    return ""
 
 
 def _overlap(cross, self_a, self_b):
@@ -504,20 +652,24 @@ def as_recording_dict(recordings) -> dict[str, xr.DataArray]:
     raise DataError(f"expected a DataTree, mapping or sequence of recordings, found {type(recordings).__name__}")
 
 
-def _pairwise_dataset(name, value, replicates, stats, level, n_boot, **attrs):
+def _pairwise_dataset(name, value, replicates, stats, level, n_boot, reasons, **attrs):
     ids = [s.session_id for s in stats]
     se = np.full_like(value, np.nan)
     ci = np.full(value.shape + (2,), np.nan)
     if replicates is not None:
         for a in range(len(ids)):
             for b in range(len(ids)):
-                se[a, b], ci[a, b] = bootstrap_interval(value[a, b], replicates[:, a, b], level)
+                if a == b and np.isfinite(value[a, b]):  # 1 by definition
+                    se[a, b], ci[a, b] = 0.0, (value[a, b], value[a, b])
+                elif np.isfinite(value[a, b]):
+                    se[a, b], ci[a, b] = bootstrap_interval(value[a, b], replicates[:, a, b], level)
     dims = (SESSION, SESSION_OTHER)
     ds = xr.Dataset(
         {
             name: (dims, value),
             se_name(name): (dims, se),
             ci_name(name): (dims + (CI_BOUND,), ci, {"level": level}),
+            flag_name(name): (dims, np.asarray(reasons, dtype=str)),
         },
         coords={SESSION: ids, SESSION_OTHER: ids, CI_BOUND: ["lower", "upper"]},
     )
@@ -525,15 +677,18 @@ def _pairwise_dataset(name, value, replicates, stats, level, n_boot, **attrs):
     return ds
 
 
-def _session_dataset(name, value, replicates, stats, level, n_boot):
+def _session_dataset(name, value, replicates, stats, level, n_boot, reasons):
     ids = [s.session_id for s in stats]
     se = np.full(len(ids), np.nan)
     ci = np.full((len(ids), 2), np.nan)
     if replicates is not None:
         for a in range(len(ids)):
-            se[a], ci[a] = bootstrap_interval(value[a], replicates[:, a], level)
+            if np.isfinite(value[a]):
+                se[a], ci[a] = bootstrap_interval(value[a], replicates[:, a], level)
     return xr.Dataset(
-        {name: (SESSION, value), se_name(name): (SESSION, se), ci_name(name): ((SESSION, CI_BOUND), ci, {"level": level})},
+        {name: (SESSION, value), se_name(name): (SESSION, se),
+         ci_name(name): ((SESSION, CI_BOUND), ci, {"level": level}),
+         flag_name(name): (SESSION, np.asarray(reasons, dtype=str))},
         coords={SESSION: ids, CI_BOUND: ["lower", "upper"]},
         attrs={"n_boot": int(n_boot)},
     )

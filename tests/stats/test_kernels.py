@@ -7,13 +7,17 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.simulate.recording import make_recording
 from neurolearn.stats.kernels import (
     ConditionStatistics,
     condition_kernel,
     condition_statistics,
+    influence_se,
     neuron_bootstrap_weights,
+    recentre_replicates,
+    require_neurons,
+    require_resolved,
     per_neuron_pair_trace,
     plugin_kernel,
     replicate,
@@ -167,3 +171,61 @@ def test_errors_name_the_problem(rng):
         condition_statistics(mixed, "stimulus", target="target")
     with pytest.raises(DataError, match="estimator"):
         condition_kernel(rec, estimator="fancy")
+
+
+def _noise_only_statistics(rng, n_cond=8, n_trials=3, n_neurons=60):
+    """Sufficient statistics of a session without any condition structure (pure Gaussian trial noise)."""
+    trials = rng.standard_normal((n_cond, n_trials, n_neurons))
+    return ConditionStatistics(trials.mean(1), trials.var(1, ddof=1) / n_trials, np.full(n_cond, n_trials),
+                               np.arange(n_cond), np.arange(n_neurons), np.arange(n_cond) % 2, "null")
+
+
+def test_influence_se_is_the_sd_of_linearised_poisson_replicates(rng):
+    """Var of Σ (w_i - 1) u_i over Poisson(1) weights is Σ u_i² exactly; check against 40 000 draws."""
+    influence = rng.standard_normal(30)
+    weights = rng.poisson(1.0, size=(40_000, 30))
+    replicates = replicate(0.0, weights, influence)
+    # the SD of 40 000 draws has relative SE ~ 1/sqrt(2 * 40 000) = 0.35 %; allow ~5 of them
+    assert np.std(replicates) == pytest.approx(influence_se(influence), rel=0.02)
+
+
+def test_influence_se_overstates_the_null_se_of_the_squared_norm_by_sqrt2():
+    """Under no structure ‖HΦH‖² is a degenerate U-statistic: Var = 2ζ₂/(N(N-1)), while the influence terms
+    (row sums of pair terms) give 4ζ₂/(N(N-1)). The gate DENOMINATOR_Z relies on this ratio (√2)."""
+    rng = np.random.default_rng(7)
+    values, ses = [], []
+    for _ in range(400):
+        value, influence = self_inner_estimate(_noise_only_statistics(rng), True, True)
+        values.append(value)
+        ses.append(influence_se(influence))
+    ratio = np.mean(ses) / np.std(values)
+    # SD from 400 draws: relative SE ~ 3.5 %; the ratio's finite-N corrections are O(1/N) = 2 %
+    assert ratio == pytest.approx(np.sqrt(2.0), rel=0.12)
+    assert abs(np.mean(values)) < 3 * np.std(values) / np.sqrt(400)  # unbiased for the population value 0
+
+
+def test_require_resolved_and_require_neurons():
+    require_resolved(2.0, 1.0, "norm", "d0")
+    for value, se in ((0.9, 1.0), (-1.0, 1.0), (np.nan, 1.0), (1.0, np.nan)):
+        with pytest.raises(InsufficientDataError, match="'d0': denominator not resolved from noise: norm"):
+            require_resolved(value, se, "norm", "d0")
+    with pytest.raises(InsufficientDataError, match="above 2 SE"):
+        require_resolved(1.5, 1.0, "norm", "d0", z=2.0)
+    few = ConditionStatistics(np.ones((3, 2)), np.zeros((3, 2)), np.full(3, 2), np.arange(3), np.arange(2), None,
+                              "d")
+    with pytest.raises(InsufficientDataError, match="too few neurons .*found 2, need 3"):
+        require_neurons(few)
+    with pytest.raises(InsufficientDataError, match="too few neurons"):
+        self_inner_estimate(few.select_neurons([0]), True, True)
+
+
+def test_recentred_replicates_have_the_estimate_as_median(rng):
+    replicates = rng.lognormal(size=(501, 3, 2))  # skewed, as ratio replicates are
+    estimate = np.array([[0.1, 5.0], [2.0, -1.0], [0.0, 3.0]])
+    shifted = recentre_replicates(estimate, replicates)
+    assert np.allclose(np.median(shifted, axis=0), estimate, atol=1e-12)
+    assert np.allclose(np.diff(shifted, axis=0), np.diff(replicates, axis=0))  # a pure shift
+    lower, upper = np.quantile(shifted, [0.025, 0.975], axis=0)
+    assert np.all((lower <= estimate) & (estimate <= upper))
+    with_nan = recentre_replicates(1.0, np.array([np.nan, 0.0, 2.0, 4.0]))
+    assert np.isnan(with_nan[0]) and np.nanmedian(with_nan) == pytest.approx(1.0)

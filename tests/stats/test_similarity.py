@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import permutations
 
 import numpy as np
@@ -10,15 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurolearn.errors import DataError
+from neurolearn.stats.flags import StatisticWarning
 from neurolearn.simulate.recording import make_recording
-from neurolearn.stats.kernels import ConditionStatistics
+from neurolearn.stats.estimate import bootstrap_interval
+from neurolearn.stats.kernels import ConditionStatistics, condition_statistics, session_bootstrap_weights
 from neurolearn.stats.similarity import (
+    change_from_terms,
     cka,
     code_overlap,
     hsic,
     kernel_change,
     kernel_similarity,
+    overlap_from_statistics,
     pairwise_kernel_terms,
+    similarity_from_terms,
 )
 
 
@@ -190,12 +196,14 @@ def test_sessions_must_share_conditions(rng):
         cka(np.ones((3, 2)), np.ones((4, 2)))
 
 
-def test_undefined_similarity_warns(rng):
+def test_undefined_similarity_is_nan_with_the_reason_and_one_warning(rng):
     recs = [make_recording(0.01 * rng.standard_normal((8, 5)), n_trials=2, noise_sd=3.0, session_id=f"s{k}",
                            neuron_ids=np.arange(5) + 10 * k, rng=k) for k in range(2)]
-    with pytest.warns(UserWarning, match="squared kernel norm is <= 0"):
-        values = kernel_similarity(recs)["kernel_similarity"].values
+    with pytest.warns(StatisticWarning, match="kernel_similarity is NaN .*not resolved from noise"):
+        ds = kernel_similarity(recs)
+    values, flags = ds["kernel_similarity"].values, ds["kernel_similarity_flag"].values
     assert np.isnan(values[0, 1]) and np.isnan(values[1, 0]) and np.isnan(np.diag(values)).any()
+    assert "not resolved from noise" in flags[0, 1]
 
 
 def test_kernel_change_of_an_unchanged_population_averages_zero():
@@ -212,3 +220,96 @@ def test_kernel_change_of_an_unchanged_population_averages_zero():
     assert abs(values.mean()) < 3 * values.std(ddof=1) / np.sqrt(values.size)
     clipped = np.sign(values) * np.maximum(values, 0.0)
     assert clipped.mean() > 3 * clipped.std(ddof=1) / np.sqrt(values.size)  # what clipping would have read
+
+
+# ----------------------------------------------------------------------------------------------------------
+# honest values: NaN with reasons, range, containment (issue 8)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _spiking_statistics(seed, n_neurons=60, tracked=False, n_sessions=3, gain=0.5):
+    from neurolearn.simulate.spiking import spiking_sessions
+
+    tree, truth = spiking_sessions(n_sessions=n_sessions, n_conditions=8, n_trials=3, n_neurons=n_neurons,
+                                   tracked=tracked, gain=gain, random_state=seed)
+    stats = [condition_statistics(tree[key]["responses"], "stimulus", target="target")
+             for key in tree.children]
+    return [replace(s, session_id=key) for s, key in zip(stats, tree.children)], truth
+
+
+def test_similarity_reasons_and_range_on_sessions_without_structure():
+    """Neurons that ignore the stimulus (gain 0): ‖HΦH‖² is 0 up to noise in every session. Pairs are NaN
+    with the reason, almost always; a reported pair lies in [-1, 1] up to 3 SE; intervals contain their
+    estimates."""
+    n_pairs = n_refused = 0
+    for seed in range(25):
+        stats, _ = _spiking_statistics(seed, gain=0.0)
+        weights = session_bootstrap_weights([s.neurons for s in stats], 100, seed)
+        terms = pairwise_kernel_terms(stats, centred=True, unbiased=True, weights=weights)
+        value, replicates, reasons = similarity_from_terms(terms, with_reasons=True)
+        assert reasons.shape == value.shape == replicates.shape[1:]
+        for a in range(3):
+            for b in range(a + 1, 3):
+                n_pairs += 1
+                if reasons[a, b]:
+                    assert np.isnan(value[a, b]) and "not resolved from noise" in reasons[a, b]
+                    n_refused += 1
+                    continue
+                se, (lower, upper) = bootstrap_interval(value[a, b], replicates[:, a, b])
+                assert abs(value[a, b]) <= 1 + 3 * se and lower <= value[a, b] <= upper
+    assert n_refused / n_pairs >= 0.8
+
+
+def test_reasons_and_warnings_for_change_and_overlap():
+    stats, _ = _spiking_statistics(0, gain=0.0, tracked=True)
+    stats = [stats[0].select_neurons(stats[0].neurons[:2])] + stats[1:]  # too few neurons in the reference
+    raw = pairwise_kernel_terms(stats, centred=False, unbiased=True)
+    value, _, reasons = change_from_terms(raw, 0, with_reasons=True)
+    assert np.all(np.isnan(value)) and all("reference" in r and "too few neurons" in r for r in reasons)
+    recs = [make_recording(rng_means, n_trials=3, noise_sd=1.0, session_id=f"d{d}", neuron_ids=np.arange(2),
+                           rng=d) for d, rng_means in enumerate(np.ones((2, 4, 2)))]
+    with pytest.warns(StatisticWarning, match="kernel_change is NaN for session 'd1': reference .*too few neurons"):
+        flags = kernel_change(recs)["kernel_change_flag"].values
+    assert "too few neurons" in flags[1]
+    value, _, tracked, reasons = overlap_from_statistics(stats, with_reasons=True, strict=False)
+    assert tracked and np.isnan(value[0, 1]) and "too few tracked cells" in reasons[0, 1]
+    assert np.isfinite(value[1, 2]) or "not resolved from noise" in reasons[1, 2]
+
+
+def test_code_overlap_of_an_unchanged_code_may_exceed_one_only_by_noise():
+    """The same cells with the same tuning on two days: the population overlap is 1. Estimates scatter
+    around 1 (about half above: noise, not an impossible value); none lies above 1 by more than 3 SE and
+    the intervals contain the estimates and cover 1."""
+    rng = np.random.default_rng(5)
+    means = rng.standard_normal((8, 80)) + 1.0
+    above, covered, n = 0, 0, 60
+    for rep in range(n):
+        recs = [make_recording(means, n_trials=3, noise_sd=1.0, neuron_ids=np.arange(80), session_id=f"d{d}",
+                               rng=100 * rep + d) for d in range(2)]
+        ds = code_overlap(recs, n_boot=200, random_state=rep).sel(session="d0", session_other="d1")
+        value, se = float(ds["code_overlap"]), float(ds["code_overlap_se"])
+        lower, upper = ds["code_overlap_ci"].values
+        assert value <= 1 + 3 * se and lower <= value <= upper
+        above += value > 1
+        covered += lower <= 1.0 <= upper
+    assert 0.2 * n <= above <= 0.8 * n  # centred on the truth, not clipped below it
+    assert covered >= 0.85 * n
+
+
+def test_kernel_similarity_coverage_on_spiking_sessions():
+    """Population truth from the spiking simulator's closed form; coverage of the 95 % interval within a
+    binomial allowance for 90 pairs (SE 2.3 %), and every interval contains its estimate."""
+    hits, total = 0, 0
+    for seed in range(30):
+        stats, truth = _spiking_statistics(seed, n_neurons=300)
+        weights = session_bootstrap_weights([s.neurons for s in stats], 200, seed)
+        terms = pairwise_kernel_terms(stats, centred=True, unbiased=True, weights=weights)
+        value, replicates, reasons = similarity_from_terms(terms, with_reasons=True)
+        for a, b in ((0, 1), (0, 2), (1, 2)):
+            if reasons[a, b]:
+                continue
+            _, (lower, upper) = bootstrap_interval(value[a, b], replicates[:, a, b])
+            assert lower <= value[a, b] <= upper
+            hits += lower <= truth.statistics["kernel_similarity"].values[a, b] <= upper
+            total += 1
+    assert total >= 60 and 0.88 <= hits / total <= 1.0

@@ -1,0 +1,191 @@
+"""Coverage and range of the kernel statistics on data with known population truth (issue 8).
+
+Two families of simulations, every replicate with new neurons and new trials:
+
+* ``gauss``: neurons r_i = F g_i / sqrt(D), g_i ~ N(0, I_D), Gaussian trial noise; population kernel F Fᵀ / D
+  (as benchmarks/bench_stats_bias.py);
+* ``spiking``: :func:`neurolearn.simulate.spiking.spiking_sessions` (log-normal rates across neurons, Poisson
+  counts, different neurons each session unless ``tracked``) with its closed-form population truth.
+
+Statistics go through the numpy core that :func:`neurolearn.summarize` calls (``condition_statistics``, one
+draw of shared Poisson neuron weights, ``alignment_with_replicates``, ``pairwise_kernel_terms``,
+``similarity_from_terms``, ``change_from_terms``, ``overlap_from_statistics``) and the intervals are the ones
+summarize forms (``bootstrap_interval`` of the replicates). Reported per shape and statistic: how many values
+were reported and refused (InsufficientDataError / NaN), coverage of the 95 % interval over the reported
+values, the fraction of intervals containing their estimate, values outside the estimand's range (at all,
+and by more than 2 SE), and bias. The script uses only functions whose call signature did not change, so it
+also runs on the code before the fix (``PYTHONPATH=<old checkout>``) for the before/after table.
+
+Run:  .venv/bin/python benchmarks/bench_kernel_coverage.py [--reps 200] [--boot 200] [--quick]
+Writes benchmarks/results/kernel_coverage.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from neurolearn.errors import DataError
+from neurolearn.simulate.spiking import spiking_sessions
+from neurolearn.stats.alignment import alignment_with_replicates, kernel_alignment
+from neurolearn.stats.estimate import bootstrap_interval
+from neurolearn.stats.kernels import ConditionStatistics, condition_statistics, session_bootstrap_weights
+from neurolearn.stats.similarity import (
+    change_from_terms,
+    overlap_from_statistics,
+    pairwise_kernel_terms,
+    similarity_from_terms,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RANGES = {"task_alignment": (-1.0, 1.0), "kernel_similarity": (-1.0, 1.0), "code_overlap": (-1.0, 1.0),
+          "kernel_change": (0.0, np.inf)}
+
+
+def centred_alignment(K, L):
+    """CKA of two kernel matrices (double centring)."""
+    H = np.eye(K.shape[0]) - 1.0 / K.shape[0]
+    A, B = H @ K @ H, H @ L @ H
+    return float(np.sum(A * B) / np.sqrt(np.sum(A * A) * np.sum(B * B)))
+
+
+def _stats_from_trials(trials, target, session_id, ids):
+    """ConditionStatistics of a (P, T, N) array of trials (what condition_statistics computes)."""
+    n_cond, n_trials, _ = trials.shape
+    return ConditionStatistics(trials.mean(1), trials.var(1, ddof=1) / n_trials, np.full(n_cond, n_trials),
+                               np.arange(n_cond), np.asarray(ids), np.asarray(target), session_id)
+
+
+def gauss_replicates(n_conditions, n_trials, n_neurons, noise, reps, seed=0):
+    """Yield (stats of two sessions, truth dict) for the Gaussian known-kernel population."""
+    rng = np.random.default_rng(seed)
+    dims = 6
+    y = np.repeat([1.0, -1.0], n_conditions // 2)
+    F0 = rng.standard_normal((n_conditions, dims))
+    F0[:, 0] += 1.2 * y
+    F = [F0, F0 + rng.standard_normal(F0.shape)]
+    K = [f @ f.T / dims for f in F]
+    truth = {"task_alignment": [kernel_alignment(k, y) for k in K],
+             "kernel_similarity": centred_alignment(*K),
+             "kernel_change": [0.0, float(np.linalg.norm(K[1] - K[0]) / np.linalg.norm(K[0]))]}
+    for _ in range(reps):
+        stats = []
+        for day in range(2):
+            means = F[day] @ rng.standard_normal((dims, n_neurons)) / np.sqrt(dims)
+            trials = means[:, None, :] + noise * rng.standard_normal((n_conditions, n_trials, n_neurons))
+            stats.append(_stats_from_trials(trials, y, f"day{day}", np.arange(n_neurons) + 10**6 * day))
+        yield stats, truth
+
+
+def spiking_replicates(n_conditions, n_trials, n_neurons, reps, seed=0, tracked=False):
+    """Yield (stats of two sessions, truth dict) from spiking_sessions (its own closed-form truth)."""
+    for rep in range(reps):
+        tree, truth = spiking_sessions(n_sessions=2, n_conditions=n_conditions, n_trials=n_trials,
+                                       n_neurons=n_neurons, tracked=tracked, random_state=10_000 * seed + rep)
+        stats = [condition_statistics(tree[key]["responses"], "stimulus", target="target")
+                 for key in tree.children]
+        stats = [type(s)(**{**s.__dict__, "session_id": key}) for s, key in zip(stats, tree.children)]
+        t = truth.statistics
+        yield stats, {"task_alignment": t["task_alignment"].values.tolist(),
+                      "kernel_similarity": float(t["kernel_similarity"].values[0, 1]),
+                      "kernel_change": t["kernel_change"].values.tolist(),
+                      "code_overlap": float(t["code_overlap"].values[0, 1]) if tracked else None}
+
+
+def evaluate(replicates, n_boot, level=0.95):
+    """Per statistic: list of (estimate, se, lower, upper, truth) with NaN estimate where refused."""
+    rows = {name: [] for name in RANGES}
+    for rep, (stats, truth) in enumerate(replicates):
+        weights = session_bootstrap_weights([s.neurons for s in stats], n_boot, rep)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for k, s in enumerate(stats):
+                try:
+                    value, reps = alignment_with_replicates(s, weights=weights[k])
+                except DataError:
+                    value, reps = np.nan, np.empty(0)
+                rows["task_alignment"].append(_row(value, reps, truth["task_alignment"][k], level))
+            terms = pairwise_kernel_terms(stats, centred=(True, False), unbiased=True, weights=weights)
+            value, reps = similarity_from_terms(terms[True])
+            rows["kernel_similarity"].append(_row(value[0, 1], reps[:, 0, 1], truth["kernel_similarity"], level))
+            value, reps = change_from_terms(terms[False], 0)
+            rows["kernel_change"].append(_row(value[1], reps[:, 1], truth["kernel_change"][1], level))
+            if truth.get("code_overlap") is not None:
+                value, reps, _ = overlap_from_statistics(stats, weights=weights, strict=False)
+                rows["code_overlap"].append(_row(value[0, 1], reps[:, 0, 1], truth["code_overlap"], level))
+    return {name: np.array(r, dtype=float).reshape(-1, 5) for name, r in rows.items() if r}
+
+
+def _row(value, reps, truth, level):
+    if not np.isfinite(value):
+        return (np.nan, np.nan, np.nan, np.nan, truth)
+    se, (lower, upper) = bootstrap_interval(value, reps, level)
+    return (value, se, lower, upper, truth)
+
+
+def summarise(name, rows):
+    """Counts and rates of one statistic over replicates."""
+    low, high = RANGES[name]
+    ok = np.isfinite(rows[:, 0]) & np.isfinite(rows[:, 2])
+    value, se, lower, upper, truth = rows[ok].T
+    outside = (value < low) | (value > high)
+    far = (value < low - 2 * se) | (value > high + 2 * se)
+    return dict(n=int(rows.shape[0]), refused=int((~ok).sum()),
+                coverage=float(np.mean((lower <= truth) & (truth <= upper))) if ok.any() else np.nan,
+                contains=float(np.mean((lower <= value) & (value <= upper))) if ok.any() else np.nan,
+                outside=int(outside.sum()), outside_2se=int(far.sum()),
+                bias=float(np.mean(value - truth)) if ok.any() else np.nan,
+                se_over_sd=float(np.mean(se) / np.std(value - truth)) if ok.sum() > 2 else np.nan)
+
+
+SHAPES_GAUSS = [(12, 3, 150, 1.5), (16, 2, 300, 3.0), (8, 2, 40, 3.0), (16, 5, 100, 2.0)]
+SHAPES_SPIKING = [(4, 2, 30), (4, 10, 300), (8, 2, 100), (8, 4, 100), (8, 4, 600), (16, 2, 30), (16, 10, 300),
+                  (12, 4, 200)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--boot", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="three shapes only")
+    parser.add_argument("--out", default=str(RESULTS / "kernel_coverage.csv"))
+    args = parser.parse_args(argv)
+    jobs = [("gauss", shape, gauss_replicates(*shape[:3], shape[3], args.reps, seed=k))
+            for k, shape in enumerate(SHAPES_GAUSS[:1] if args.quick else SHAPES_GAUSS)]
+    spiking = SHAPES_SPIKING[:2] if args.quick else SHAPES_SPIKING
+    jobs += [("spiking", shape, spiking_replicates(*shape, args.reps, seed=k)) for k, shape in enumerate(spiking)]
+    jobs += [("spiking-tracked", shape, spiking_replicates(*shape, args.reps, seed=k + 50, tracked=True))
+             for k, shape in enumerate(spiking[:1] if args.quick else spiking[2:5])]
+    lines = ["family,conditions,trials,neurons,statistic,n,refused,coverage,contains,outside,outside_2se,bias,"
+             "se_over_sd"]
+    totals = {}
+    for family, shape, replicates in jobs:
+        start = time.time()
+        results = evaluate(replicates, args.boot)
+        for name, rows in results.items():
+            row = summarise(name, rows)
+            total = totals.setdefault(name, [0, 0, 0, 0])
+            reported = row["n"] - row["refused"]
+            total[0] += reported
+            total[1] += 0 if np.isnan(row["coverage"]) else row["coverage"] * reported
+            total[2] += row["outside_2se"]
+            total[3] += row["refused"]
+            lines.append(f"{family},{shape[0]},{shape[1]},{shape[2]},{name},{row['n']},{row['refused']},"
+                         f"{row['coverage']:.3f},{row['contains']:.3f},{row['outside']},{row['outside_2se']},"
+                         f"{row['bias']:.4f},{row['se_over_sd']:.2f}")
+            print(lines[-1], flush=True)
+        print(f"  ({family} {shape}: {time.time() - start:.0f} s)", flush=True)
+    for name, (n, covered, far, refused) in totals.items():
+        print(f"TOTAL {name}: reported {n}, refused {refused}, pooled coverage {covered / max(n, 1):.3f}, "
+              f"outside range by > 2 SE: {far}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
