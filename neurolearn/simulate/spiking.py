@@ -158,7 +158,8 @@ def spiking_sessions(
     jitter : float
         SD of the condition-specific latent jitter (per latent dimension).
     tracked : bool
-        The same neurons (parameters and ids) every session; otherwise fresh neurons with new ids.
+        The same neurons (parameters and ids) every session (with per-session counts, session s records the
+        first ``n_neurons[s]`` cells of one pool); otherwise fresh neurons with new ids in every session.
     duration : float
         Counting window (s).
     mean_log_rate, sd_log_rate : float

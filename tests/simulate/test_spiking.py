@@ -31,9 +31,12 @@ def test_closed_form_kernel_matches_monte_carlo_over_a_million_neurons(rng):
     z = 0.6 * rng.standard_normal((6, d))
     log_base, tuning = _neurons(rng, 1_000_000, d)
     rates = np.exp(log_base[None, :] + GAIN * z @ tuning.T)  # (6, 10^6)
-    products = rates[:, None, :] * rates[None, :, :]
-    mc = products.mean(-1)
-    se = products.std(-1) / np.sqrt(products.shape[-1])
+    mc, se = np.empty((6, 6)), np.empty((6, 6))
+    for a in range(6):  # one pair at a time: the full (6, 6, 10^6) product array would take 300 MB
+        for b in range(a, 6):
+            product = rates[a] * rates[b]
+            mc[a, b] = mc[b, a] = product.mean()
+            se[a, b] = se[b, a] = product.std() / np.sqrt(product.size)
     closed = population_kernel(z, mean_log_rate=MEAN, sd_log_rate=SD, gain=GAIN)
     # log-normal products are heavy-tailed: 6 SE keeps a false alarm over 21 entries far below 1e-6
     assert np.all(np.abs(mc - closed) < 6 * se), (mc - closed) / se
@@ -206,3 +209,14 @@ def test_bad_settings_are_refused():
     _, truth = spiking_sessions(n_sessions=1, random_state=0)
     with pytest.raises(DataError, match="session_id"):
         truth.draw("nope")
+
+
+def test_code_overlap_truth_is_the_two_time_kernel_of_the_same_cells():
+    _, truth = spiking_sessions(n_sessions=2, n_conditions=5, n_neurons=200_000, n_trials=1, tracked=True,
+                                random_state=4)
+    a, b = (truth.rates[k].values for k in ("day00", "day01"))
+    empirical = np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b))  # tr R_t R_s' / sqrt(...), 2e5 cells
+    overlap = truth.statistics["code_overlap"].values
+    np.testing.assert_allclose(np.diag(overlap), 1.0)
+    assert overlap[0, 1] == pytest.approx(empirical, abs=0.01)  # traces of 2e5 log-normal cells: ~0.3%
+    assert overlap[0, 1] < 1.0  # the code moved (separation grew) although the cells are the same
