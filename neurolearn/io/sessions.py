@@ -212,7 +212,8 @@ def _expand(paths_or_glob) -> list[Path]:
         paths = [Path(check_path(p, "paths_or_glob")) for p in paths_or_glob]
     except TypeError as error:
         raise NWBError(
-            f"expected a glob pattern, a path or a list of paths, found {type(paths_or_glob).__name__}"
+            f"expected paths_or_glob= a glob pattern, a path or a list of paths, found "
+            f"{type(paths_or_glob).__name__} {paths_or_glob!r}"
         ) from error
     if not paths:
         raise NWBError("expected at least one NWB file, found an empty list")

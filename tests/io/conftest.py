@@ -14,11 +14,11 @@ def file_hash(path) -> str:
         return hashlib.sha256(handle.read()).hexdigest()
 
 
-def new_nwbfile(session_id="s1", start="2026-02-01T10:00:00"):
+def new_nwbfile(session_id="s1", start="2026-02-01T10:00:00", description="test"):
     from pynwb import NWBFile
 
     return NWBFile(
-        session_description="test",
+        session_description=description,
         identifier=session_id,
         session_id=session_id,
         session_start_time=datetime.fromisoformat(start).replace(tzinfo=timezone.utc),

@@ -156,3 +156,23 @@ def test_alm_sessions_load_with_lick_direction_and_outcome(corpus_dir, session):
         starts = handle["intervals/trials/start_time"][()]
     expected = [int(np.sum((times >= s) & (times < s + 2.0))) for s in starts]
     assert rec.values[:, 0].tolist() == expected
+
+
+@pytest.mark.filterwarnings("ignore:.*not sorted", "ignore:.*outside the span", "ignore:.*cannot be absolute")
+def test_the_two_alm_mice_are_two_subjects_and_their_units_are_not_one_cell(corpus_dir):
+    from neurolearn.data import split_subjects
+    from neurolearn.io import read_sessions
+
+    folder = corpus_dir / "dandi__dandi-cli/dandi/tests/data/dandifiles"
+    paths = sorted(folder.glob("sub-*/*.nwb"))
+    before = [file_hash(p) for p in paths]
+    # both files call their one unit 1001: nothing declares it the same cell, so it is not, with one warning
+    with pytest.warns(UserWarning, match=r"ids \[1001\] repeat across 2 sessions"):
+        tree = read_sessions(paths, align="cue_start_time", window=(0.0, 1.0), timeout=60)
+    recordings = [tree[name].responses for name in tree.children]
+    assert [r.attrs["subject_id"] for r in recordings] == ["anm369963", "anm372793"]
+    assert recordings[0].neuron.values.tolist() != recordings[1].neuron.values.tolist()
+    assert [r.unit_id.values.tolist() for r in recordings] == [[1001], [1001]]
+    assert sorted(split_subjects(tree)) == ["anm369963", "anm372793"]
+    assert list(read_sessions(paths, subject="anm372793").children) == [list(tree.children)[1]]
+    assert [file_hash(p) for p in paths] == before

@@ -131,3 +131,26 @@ def test_damaged_tables_raise_nwberror_not_low_level_errors(tmp_path, units_file
     with pytest.raises(NWBError, match=DAMAGE[how]) as error:
         read_nwb(path)
     assert str(path) in str(error.value)
+
+
+def test_a_file_held_open_by_a_writer_is_called_locked_not_damaged(units_file, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    path = tmp_path / "being_written.nwb"
+    shutil.copy(units_file, path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import h5py, time; f = h5py.File({str(path)!r}, 'a'); print('open', flush=True); "
+         "time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(NWBError, match=r"being_written\.nwb: cannot be opened because another program holds it "
+                                           r"open for writing") as error:
+            read_nwb(path)
+        assert "damaged" not in str(error.value)
+    finally:
+        holder.kill()
+        holder.wait()

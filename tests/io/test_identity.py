@@ -1,0 +1,147 @@
+"""Cell identity is declared, never guessed; every session knows its subject."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from neurolearn.errors import NWBError
+from neurolearn.io import read_nwb, read_sessions
+from neurolearn.simulate.nwb import write_recording_nwb
+
+from ..conftest import PROJECT_ROOT
+from .conftest import add_trials, add_units, file_hash, new_nwbfile, save
+
+
+def _pynwb_session(tmp_path, name, start, n_units=3, subject=None, description="test"):
+    """A file as labs write them with pynwb: default unit ids 0..N-1, optional Subject."""
+    from pynwb.file import Subject
+
+    nwbfile = new_nwbfile(session_id=name, start=start, description=description)
+    if subject:
+        nwbfile.subject = Subject(subject_id=subject, species="Mus musculus")
+    add_trials(nwbfile, starts=[1.0, 3.0], stops=[2.0, 4.0])
+    add_units(nwbfile, [[1.5, 3.5 + 0.1 * u] for u in range(n_units)])
+    return save(nwbfile, tmp_path / f"{name}.nwb")
+
+
+def _two_days(tmp_path):
+    return [_pynwb_session(tmp_path, "d1", "2026-02-01T10:00:00"),
+            _pynwb_session(tmp_path, "d2", "2026-02-02T10:00:00")]
+
+
+def test_undeclared_repeated_ids_are_different_cells_with_one_warning_saying_how_to_declare(tmp_path):
+    paths = _two_days(tmp_path)
+    with pytest.warns(UserWarning, match=r"ids \[0, 1, 2\] repeat across 2 sessions.*pass tracked=True") as caught:
+        tree = read_sessions(paths)
+    assert sum("repeat across" in str(w.message) for w in caught) == 1
+    d1, d2 = (tree[name].responses for name in ("d1", "d2"))
+    assert d1.neuron.values.tolist() == ["d1/0", "d1/1", "d1/2"] and d1.unit_id.values.tolist() == [0, 1, 2]
+    assert not set(d1.neuron.values) & set(d2.neuron.values)
+    assert d1.attrs["tracked"] is False and d1.attrs["tracking"] == "undeclared"
+
+
+def test_tracked_true_and_false_are_honoured_without_a_warning(tmp_path):
+    paths = _two_days(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same = read_sessions(paths, tracked=True)
+        apart = read_sessions(paths, tracked=False)
+    assert same["d1"].responses.neuron.values.tolist() == same["d2"].responses.neuron.values.tolist() == [0, 1, 2]
+    assert same["d1"].responses.attrs["tracked"] is True and same["d1"].responses.attrs["tracking"] == "argument"
+    assert apart["d2"].responses.neuron.values.tolist() == ["d2/0", "d2/1", "d2/2"]
+
+
+def test_a_matching_table_maps_session_and_unit_to_cells_from_a_frame_or_a_csv(tmp_path):
+    paths = _two_days(tmp_path)
+    # CellReg-style: unit 0 of d1 is unit 2 of d2; d1's unit 1 is not matched on d2
+    table = pd.DataFrame({"session": ["d1", "d1", "d1", "d2", "d2", "d2"], "unit": [0, 1, 2, 0, 1, 2],
+                          "cell": [10, 11, 12, 13, 14, 10]})
+    csv = tmp_path / "cells.csv"
+    table.rename(columns={"unit": "roi"}).to_csv(csv, index=False)
+    for given in (table, csv, str(csv)):
+        tree = read_sessions(paths, tracked=given)
+        d1, d2 = tree["d1"].responses, tree["d2"].responses
+        assert d1.neuron.values.tolist() == ["10", "11", "12"] and d2.neuron.values.tolist() == ["13", "14", "10"]
+        assert d1.attrs["tracking"] == "table" and d1.attrs["tracked"] is True
+        assert (set(d1.neuron.values) & set(d2.neuron.values)) == {"10"}
+    # the file name works as the session key too; a unit the table leaves out is this session's own
+    partial = pd.DataFrame({"session": ["d1.nwb"], "unit": [0], "cell": ["a"]})
+    with pytest.warns(UserWarning, match=r"names no cell for 2 of 3 units/ROIs of session 'd1'"):
+        rec = read_nwb(paths[0], tracked=partial)
+    assert rec.neuron.values.tolist() == ["a", "d1/1", "d1/2"]
+
+
+@pytest.mark.parametrize("table, message", [
+    (pd.DataFrame({"session": ["d1"], "cell": [1]}), r"missing \['unit'\]"),
+    (pd.DataFrame({"session": ["d1", "d1"], "unit": [0, 0], "cell": [1, 2]}), "one cell per"),
+    (pd.DataFrame({"session": ["d1", "d1"], "unit": [0, 1], "cell": [1, 1]}), "at most once per session"),
+    ("no/such/cells.csv", "found no file"),
+    (3, "found int"),
+])
+def test_malformed_tracking_tables_are_refused(tmp_path, table, message):
+    with pytest.raises(NWBError, match=message):
+        read_sessions(_two_days(tmp_path), tracked=table)
+
+
+def test_the_writer_declares_tracking_in_the_file_and_the_reader_honours_it(tmp_path, rng):
+    counts = xr.DataArray(rng.poisson(2.0, (3, 2)), dims=("trial", "neuron"), coords={"neuron": [4, 5]},
+                          attrs={"window": (0.0, 1.0), "session_id": "w"})
+    tracked = write_recording_nwb(counts, tmp_path / "tracked.nwb", rng=0)
+    apart = write_recording_nwb(counts, tmp_path / "apart.nwb", rng=0, tracked=False)
+    rec = read_nwb(tracked)
+    assert rec.neuron.values.tolist() == [4, 5] and rec.attrs["tracking"] == "file"
+    assert read_nwb(apart).neuron.values.tolist() == ["w/4", "w/5"]
+    assert read_nwb(apart, tracked=True).neuron.values.tolist() == [4, 5]  # the argument wins
+    # an untracked read written back keeps the file's ids and says it is untracked
+    again = write_recording_nwb(read_nwb(apart), tmp_path / "again.nwb", rng=0)
+    back = read_nwb(again)
+    assert back.unit_id.values.tolist() == [4, 5] and back.attrs["tracked"] is False
+
+
+def test_files_of_the_writer_before_it_declared_tracking_and_the_bundled_examples_are_tracked(tmp_path):
+    legacy = _pynwb_session(tmp_path, "old", "2026-02-01T10:00:00",
+                            description="simulated recording old (neurolearn.simulate.nwb)")
+    rec = read_nwb(legacy)
+    assert rec.attrs["tracked"] is True and rec.neuron.values.tolist() == [0, 1, 2]
+    bundled = PROJECT_ROOT / "data" / "lazy" / "day00.nwb"
+    before = file_hash(bundled)
+    example = read_nwb(bundled, window=(0.0, 0.5))
+    assert example.attrs["tracked"] is True and example.neuron.dtype.kind in "iu"
+    assert file_hash(bundled) == before
+
+
+def test_subject_from_the_nwb_subject_else_the_dandi_file_name_else_empty(tmp_path):
+    stored = _pynwb_session(tmp_path, "s", "2026-02-01T10:00:00", subject="mouse7")
+    named = _pynwb_session(tmp_path, "sub-M12_ses-3", "2026-02-01T10:00:00")
+    plain = _pynwb_session(tmp_path, "plain", "2026-02-01T10:00:00")
+    assert [read_nwb(p).attrs["subject_id"] for p in (stored, named, plain)] == ["mouse7", "M12", ""]
+
+
+def test_read_sessions_selects_subjects_and_names_those_found_when_none_match(tmp_path):
+    paths = [_pynwb_session(tmp_path, f"d{i}", f"2026-02-0{i}T10:00:00", subject=subject)
+             for i, subject in enumerate(["m1", "m2", "m1"], start=1)]
+    one = read_sessions(paths, subject="m1", tracked=True)
+    assert list(one.children) == ["d1", "d3"]
+    both = read_sessions(paths, subject=["m1", "m2"], tracked=True)
+    assert [both[n].responses.attrs["subject_id"] for n in both.children] == ["m1", "m2", "m1"]
+    with pytest.raises(NWBError, match=r"subject \['m9'\], found none among 3 files; their subjects: \['m1', 'm2'\]"):
+        read_sessions(paths, subject="m9")
+    with pytest.raises(NWBError, match="subject="):
+        read_sessions(paths, subject=5)
+
+
+def test_two_files_with_one_session_id_keep_their_untracked_cells_apart(tmp_path):
+    first = _pynwb_session(tmp_path / ".", "same", "2026-02-01T10:00:00")
+    other = tmp_path / "b"
+    other.mkdir()
+    second = _pynwb_session(other, "same", "2026-02-02T10:00:00")
+    with pytest.warns(UserWarning, match="repeat across"):
+        tree = read_sessions([first, second])
+    assert list(tree.children) == ["same", "same-2"]
+    assert tree["same-2"].responses.neuron.values.tolist() == ["same-2/0", "same-2/1", "same-2/2"]
+    assert np.array_equal(tree["same"].responses.unit_id.values, tree["same-2"].responses.unit_id.values)

@@ -1,0 +1,45 @@
+"""Trace sources: windows without samples name their trials and say whether a gap in the timestamps is why."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurolearn.errors import NWBError
+from neurolearn.io import read_nwb
+
+from .conftest import add_trials, new_nwbfile, save
+
+
+def _gappy_file(tmp_path):
+    """A 10 Hz series with no samples from 20 s to 30 s (a recording paused), trials every 5 s."""
+    from pynwb import TimeSeries
+
+    times = np.concatenate([np.arange(0.0, 20.0, 0.1), np.arange(30.0, 50.0, 0.1)])
+    nwbfile = new_nwbfile()
+    nwbfile.add_acquisition(TimeSeries(name="lfp", data=np.sin(times), unit="V", timestamps=times))
+    starts = np.arange(1.0, 46.0, 5.0)
+    add_trials(nwbfile, starts=starts, stops=starts + 1.0)
+    return save(nwbfile, tmp_path / "gap.nwb")
+
+
+def test_a_gap_in_the_timestamps_names_the_empty_trials(tmp_path):
+    path = _gappy_file(tmp_path)
+    expected = (r"gap\.nwb.*in 2 of 9 trials \(ids \[4, 5\]; first window 21-22 s\): the timestamps have a gap of "
+                r"10.1 s \(from 19\.9 to 30 s, sampling interval 0.1 s\).*where=")
+    with pytest.raises(NWBError, match=expected):
+        read_nwb(path, source="acquisition/lfp", window=(0.0, 1.0))
+    # leaving those trials out reads the rest
+    rec = read_nwb(path, source="acquisition/lfp", window=(0.0, 1.0), where="start_time < 20 or start_time > 30")
+    assert rec.trial.values.tolist() == [0, 1, 2, 3, 6, 7, 8]
+
+
+def test_bins_shorter_than_the_sampling_interval_still_say_so(tmp_path):
+    from pynwb import TimeSeries
+
+    nwbfile = new_nwbfile()
+    nwbfile.add_acquisition(TimeSeries(name="lfp", data=np.arange(40.0), unit="V", rate=10.0, starting_time=0.0))
+    add_trials(nwbfile, starts=[0.0, 1.0], stops=[0.5, 1.5])
+    path = save(nwbfile, tmp_path / "coarse.nwb")
+    with pytest.raises(NWBError, match=r"in 2 of 2 trials \(ids \[0, 1\].*shorter than the sampling interval"):
+        read_nwb(path, source="acquisition/lfp", window=(0.0, 0.5), bin_size=0.05)

@@ -1,0 +1,75 @@
+"""Units tables: structural inconsistencies are refused, never guessed; lazy reads equal eager reads."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from neurolearn.errors import NWBError
+from neurolearn.io import read_nwb
+
+from .conftest import add_trials, add_units, new_nwbfile, save
+
+
+def _edited_copy(source, target, edit):
+    shutil.copy(source, target)
+    with h5py.File(target, "a") as handle:
+        edit(handle)
+    return target
+
+
+def test_a_units_table_without_its_ragged_index_is_refused_not_read_as_one_unit(units_file, tmp_path):
+    path = _edited_copy(units_file, tmp_path / "no_index.nwb", lambda f: f["units"].__delitem__("spike_times_index"))
+    with pytest.raises(NWBError, match=r"no_index\.nwb.*expected a spike_times_index .*17 spikes.*2 units"):
+        read_nwb(path)
+
+
+def test_repeated_unit_ids_and_ids_that_do_not_match_the_index_are_refused(units_file, tmp_path):
+    def same_ids(handle):
+        handle["units/id"][...] = [7, 7]
+
+    def extra_id(handle):
+        del handle["units/id"]
+        handle["units"].create_dataset("id", data=[1, 2, 3])
+
+    with pytest.raises(NWBError, match=r"expected distinct unit ids, found 1 repeated \(e.g. \[7\], 2 times\)"):
+        read_nwb(_edited_copy(units_file, tmp_path / "same.nwb", same_ids))
+    with pytest.raises(NWBError, match="found 3 ids and 2 entries in spike_times_index"):
+        read_nwb(_edited_copy(units_file, tmp_path / "extra.nwb", extra_id))
+
+
+def test_unsorted_spike_times_give_the_same_counts_lazily_as_eagerly(tmp_path, rng):
+    nwbfile = new_nwbfile()
+    starts = np.arange(20) * 2.0 + 1.0
+    add_trials(nwbfile, starts=starts, stops=starts + 1.0)
+    # out of order as in the real ALM files: each unit's first and last *stored* spikes come after every
+    # trial, so they do not bound the recording (the old lazy check then put every window outside it)
+    trains = [np.concatenate([[45.0 + u], np.sort(rng.uniform(0.5, 42.0, size=80)), [46.0 + u]]) for u in range(3)]
+    add_units(nwbfile, trains)
+    path = save(nwbfile, tmp_path / "unsorted.nwb")
+    with pytest.warns(UserWarning, match="were not sorted"):
+        eager = read_nwb(path)
+    lazy = read_nwb(path, chunks={"trial": 7, "neuron": 2})
+    with pytest.warns(UserWarning, match="were not sorted"):
+        values = lazy.values
+    np.testing.assert_array_equal(values, eager.values)
+    expected = [[int(np.sum((t >= s) & (t < s + 1.0))) for t in trains] for s in starts]
+    assert eager.values.tolist() == expected
+
+
+def test_a_lazy_array_refuses_to_read_a_file_changed_since_it_was_opened(units_file, tmp_path):
+    path = tmp_path / "changing.nwb"
+    shutil.copy(units_file, path)
+    lazy = read_nwb(path, chunks=1)
+    expected = read_nwb(path).values
+    np.testing.assert_array_equal(lazy.values, expected)  # unchanged: reads fine
+    with h5py.File(path, "a") as handle:  # rewritten in place: same layout, other spike times
+        handle["units/spike_times"][...] = handle["units/spike_times"][()] + 0.5
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a coarse clock would hide it
+    with pytest.raises(NWBError, match=r"changing\.nwb: the file changed since it was opened"):
+        lazy.compute()

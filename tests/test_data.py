@@ -1,0 +1,31 @@
+"""neurolearn.data helpers added for real lab data: one tree per subject."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.data import split_subjects
+from neurolearn.errors import DataError
+
+
+def _session(subject, n_trials=3):
+    attrs = {} if subject is None else {"subject_id": subject}
+    return xr.Dataset({"responses": xr.DataArray(np.arange(n_trials * 2.0).reshape(n_trials, 2),
+                                                 dims=("trial", "neuron"), attrs=attrs)})
+
+
+def test_split_subjects_keeps_order_names_and_data_per_subject():
+    tree = xr.DataTree.from_dict({"d1": _session("m1"), "d2": _session("m2", 4), "d3": _session("m1", 5),
+                                  "d4": _session(None)})
+    parts = split_subjects(tree)
+    assert list(parts) == ["m1", "m2", ""]
+    assert list(parts["m1"].children) == ["d1", "d3"]
+    assert parts["m1"]["d3"].responses.sizes["trial"] == 5 and parts["m2"]["d2"].responses.sizes["trial"] == 4
+    xr.testing.assert_identical(parts["m1"]["d1"].responses, tree["d1"].responses)
+
+
+def test_split_subjects_refuses_what_is_not_a_tree_of_sessions():
+    with pytest.raises(DataError, match="expected an xarray.DataTree"):
+        split_subjects(_session("m1"))
