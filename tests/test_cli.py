@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -10,7 +11,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import neurolearn as nl
 from neurolearn.cli import main, read_fits, read_statistics, write_fits, write_statistics
+from neurolearn.errors import NeurolearnError
 
 COMMANDS = ["info", "summarize", "fit", "report", "demo"]
 
@@ -119,27 +122,6 @@ def test_info_on_a_file_that_is_not_nwb(capsys, tmp_path):
     assert_one_line_error(code, err, "notes.nwb")
 
 
-def test_statistics_round_trip_through_netcdf(tmp_path):
-    stats = make_stats()
-    back = read_statistics(write_statistics(stats, tmp_path / "sub" / "stats.nc"))
-    for name in stats.data_vars:
-        np.testing.assert_array_equal(back[name].transpose(*stats[name].dims).values, stats[name].values)
-    assert list(back.session.values) == list(stats.session.values)
-    assert list(back.ci_bound.values) == ["lower", "upper"]
-    np.testing.assert_array_equal(back.session_index.values, np.arange(5))
-    assert back.attrs["n_boot"] == 200 and back.attrs["target"] == "target"
-    assert json.loads(back.attrs["corrected"]) is True and json.loads(back.attrs["options"]) == {"a": 1}
-    assert back.behavior_ci.attrs["level"] == 0.95
-
-
-def test_fits_round_trip_through_json(tmp_path):
-    fits = [{"model": "lazy-rich", "params": {"gamma0": np.float64(2.0)}, "aic": np.float64(3.5)}]
-    path = write_fits(fits, tmp_path / "fits.json")
-    assert json.loads(path.read_text()) == {"model": "lazy-rich", "params": {"gamma0": 2.0}, "aic": 3.5}
-    assert read_fits(path) == [{"model": "lazy-rich", "params": {"gamma0": 2.0}, "aic": 3.5}]
-    write_fits(fits * 2, path)
-    assert len(read_fits(path)) == 2
-
 
 def test_the_console_script_is_installed_and_runs():
     # `pip install -e .` puts the `neurolearn` entry point beside the interpreter
@@ -213,16 +195,7 @@ def test_fit_with_an_unknown_model_is_a_one_line_error(capsys, tmp_path):
     assert_one_line_error(code, err, "no-such-model")
 
 
-# --- issue 9: options checked early, mapped onto the API, honest fit output --------------------------------
-
-import dataclasses
-import inspect
-
-import neurolearn as nl
-import neurolearn.fit as fit_module
-from neurolearn.fit import simulate_statistics
-from neurolearn.cli_options import call_api, parse_coding, read_training_times
-from neurolearn.errors import NeurolearnError
+# --- issue 9: options checked early and mapped onto the API ---------------------------------------------
 
 
 def takes(function, *names):
@@ -279,40 +252,6 @@ def test_fix_must_be_a_finite_number(capsys):
     assert_one_line_error(code, err, "expected NAME=NUMBER, found 'gamma0=inf'")
 
 
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("correct", "correct"),
-        ("none", None),
-        ("outcome:correct=1,incorrect=0", {"outcome": {"correct": 1, "incorrect": 0}}),
-        ("outcome:hit=1, no response=0", {"outcome": {"hit": 1, "no response": 0}}),  # spaces kept
-        ("feedback:1=1,-1=0", {"feedback": {1: 1, -1: 0}}),  # numbers match numeric columns
-        ("choice:1=1,2=0", {"choice": {1: 1, 2: 0}}),
-        ("contrast:0.5=1,0.25=0", {"contrast": {0.5: 1, 0.25: 0}}),
-    ],
-)
-def test_behavior_codings_parse_into_the_api_mapping(text, expected):
-    assert parse_coding(text, binary=True) == expected
-
-
-def test_target_codings_take_any_label():
-    assert parse_coding("side:left=-1,right=1", binary=False) == {"side": {"left": -1, "right": 1}}
-    assert parse_coding("odour:A=go,B=nogo", binary=False) == {"odour": {"A": "go", "B": "nogo"}}
-    assert parse_coding("none", binary=False) is None
-
-
-def test_an_option_the_api_lacks_is_named_and_a_default_is_dropped():
-    def old_api(tree, target="target"):
-        return target
-
-    assert call_api(old_api, "summarize", None, requested={"target": "t"}, defaults={"progress": True}) == "t"
-    with pytest.raises(NeurolearnError, match="--min-trials: this installation's summarize does not take"):
-        call_api(old_api, "summarize", None, requested={"min_trials": 3})
-
-
-class Captured(Exception):
-    """Stops a command after the API call whose options a test inspects."""
-
 
 def capture(monkeypatch, module, name):
     calls = []
@@ -364,27 +303,6 @@ def test_summary_options_reach_summarize(capsys, monkeypatch):
     assert calls[1]["behavior"] is None and calls[1]["target"] is None
     assert "min_trials" not in calls[1] and "nan_policy" not in calls[1]  # the API's defaults apply
     assert "indicator_tau" not in calls[1] and "dynamics" not in calls[1]
-
-
-def test_training_time_tables(tmp_path):
-    csv = tmp_path / "times.csv"
-    csv.write_text("session,training_time\nday00,0\nday01,2.5\n")
-    assert read_training_times(str(csv)) == {"day00": 0.0, "day01": 2.5}
-    plain = tmp_path / "two.csv"
-    plain.write_text("id,trials_so_far\nday00,100\nday01,350\n")
-    assert read_training_times(str(plain)) == {"day00": 100.0, "day01": 350.0}
-    js = tmp_path / "times.json"
-    js.write_text('{"day00": 1, "day01": 4}')
-    assert read_training_times(str(js)) == {"day00": 1.0, "day01": 4.0}
-    assert read_training_times("cumulative_trials") == "cumulative_trials"  # a name, resolved after reading
-    bad = tmp_path / "bad.csv"
-    bad.write_text("session,training_time\nday00,soon\n")
-    with pytest.raises(NeurolearnError, match="expected a finite number for session 'day00', found 'soon'"):
-        read_training_times(str(bad))
-    twice = tmp_path / "twice.csv"
-    twice.write_text("session,training_time\nday00,1\nday00,2\n")
-    with pytest.raises(NeurolearnError, match="expected one row per session, found repeated"):
-        read_training_times(str(twice))
 
 
 # small recordings written as NWB, with string outcomes, a float contrast and two subjects ------------------
@@ -477,107 +395,6 @@ def test_plain_behavior_column_of_strings_is_refused_with_the_way_out(capsys, la
     assert code == 2 and "Traceback" not in err and "outcome" in err.strip().splitlines()[-1]
 
 
-# fit output -----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def lazy_stats(tmp_path_factory):
-    """Statistics of the lazy-rich model (gamma0 = 4) with known SEs, as 'neurolearn summarize' writes them."""
-    stats = simulate_statistics("lazy-rich", {"gamma0": 4.0, "d_eff": 20.0, "chance": 0.5},
-                                       n_sessions=12, se=0.02, time_scale=0.25, random_state=3)
-    return write_statistics(stats, tmp_path_factory.mktemp("fit") / "lazy.nc")
-
-
-def test_fit_prints_parameters_with_intervals_and_flags(capsys, lazy_stats, tmp_path):
-    code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "-m", "silent-alignment",
-                         "--fix", "chance=0.5", "-o", str(tmp_path / "f.json"))
-    assert code == 0, err
-    fits = read_fits(tmp_path / "f.json")
-    for fit in fits:
-        assert f"{fit['label']}: converged" in out
-        block = out.split(f"{fit['label']}: converged")[1].split("flags:")[0]
-        for name, value in fit["params"].items():
-            row = next(line for line in block.splitlines() if line.startswith(name + " "))
-            assert f"{value:.4g}" in row
-            if name in fit["ci"]:
-                lo, hi = fit["ci"][name]
-                assert f"[{lo:.4g}, {hi:.4g}]" in row
-                assert ("not identifiable" in row) == (not fit["identifiable"][name])
-            else:
-                assert row.rstrip().endswith("fixed")
-    assert "fitting lazy-rich (1 of 2) ..." in err and "fitting silent-alignment (2 of 2) ..." in err
-    # the comparison prints whole: every column, no '...' elision
-    header = next(line for line in out.splitlines() if "akaike_weight" in line)
-    for column in ("label", "n_params", "chi2", "aic", "delta_aic", "bic", "success"):
-        assert column in header
-    assert "..." not in out.split(header)[1]
-
-
-def test_fit_flags_missing_statistics_bounds_and_misfit(capsys, tmp_path):
-    # gamma0 at its lazy floor (1e-3): the estimate sits on the search bound and is not identifiable
-    lazy = simulate_statistics("lazy-rich", {"gamma0": 1e-3, "d_eff": 20.0, "chance": 0.5}, n_sessions=12,
-                                      se=0.02, time_scale=0.25, random_state=1, observables=["task_alignment",
-                                                                                            "behavior"])
-    path = write_statistics(lazy, tmp_path / "lazy.nc")
-    code, out, err = run(capsys, "fit", str(path), "-m", "lazy-rich", "--fix", "chance=0.5", "--no-progress",
-                         "-o", str(tmp_path / "f.json"))
-    assert code == 0, err
-    (fit,) = read_fits(tmp_path / "f.json")
-    flags = next(line for line in out.splitlines() if line.startswith("flags:"))
-    assert "statistics missing, not fitted: kernel_change" in flags
-    if not fit["identifiable"]["gamma0"]:
-        assert "not identifiable: " in flags and "gamma0" in flags.split("not identifiable: ")[1]
-    if fit["params"]["gamma0"] <= 1e-3 * (1 + 1e-4):
-        assert "at a bound: gamma0" in flags and "at its lower bound 0.001" in out
-    # the same statistics scattered 10x beyond their SEs: the model misfits and the intervals are widened
-    noisy = lazy.copy()
-    rng = np.random.default_rng(0)
-    for name in ("task_alignment", "behavior"):
-        noisy[name] = noisy[name] + 0.2 * rng.standard_normal(noisy.sizes["session"])
-    path = write_statistics(noisy, tmp_path / "noisy.nc")
-    code, out, err = run(capsys, "fit", str(path), "-m", "lazy-rich", "--fix", "chance=0.5", "--no-progress",
-                         "-o", str(tmp_path / "g.json"))
-    assert code == 0, err
-    flags = next(line for line in out.splitlines() if line.startswith("flags:"))
-    assert "model misfit (p = " in flags and "intervals widened" in flags
-
-
-def test_a_fixed_value_outside_its_bounds_exits_1(capsys, lazy_stats, tmp_path):
-    fits = tmp_path / "f.json"
-    code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "--fix", "gamma0=-5", "-o", str(fits))
-    assert code == 1 and out == "" and not fits.exists()
-    assert err.strip() == ("neurolearn: error: --fix gamma0=-5 lies outside its bounds [0.001, 100] in model "
-                           f"'lazy-rich' ({nl.theory.MODELS['lazy-rich'].parameters[0].meaning})")
-
-
-def test_a_failed_fit_exits_1_and_says_why(capsys, monkeypatch, lazy_stats, tmp_path):
-    real = fit_module.fit
-
-    def failing(*args, **kwargs):  # what fit returns when the optimiser gives up
-        result = real(*args, **kwargs)
-        return dataclasses.replace(result, success=False, message="did not converge (maximum evaluations)",
-                                   params={k: float("nan") for k in result.params})
-
-    monkeypatch.setattr(fit_module, "fit", failing)
-    code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "--fix", "chance=0.5",
-                         "--no-progress", "-o", str(tmp_path / "f.json"))
-    assert code == 1
-    assert "lazy-rich (chance=0.5): FAILED" in out and "flags: did not converge" in out
-    assert err.strip().splitlines()[-1] == ("neurolearn: error: fit of model 'lazy-rich (chance=0.5)' failed: did "
-                                            "not converge (maximum evaluations)")
-    assert read_fits(tmp_path / "f.json")[0]["success"] is False  # the failure is recorded too
-
-
-def test_fitting_a_model_to_the_wrong_kind_of_data_fails_clearly(capsys, lazy_stats, tmp_path):
-    # lazy-rich statistics hold no eigenvalue or timescale: the integrator would rest on behaviour alone
-    code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "integrator", "--no-progress", "-o",
-                         str(tmp_path / "f.json"))
-    assert code != 0, out
-    line = err.strip().splitlines()[-1]
-    assert line.startswith("neurolearn: error: ") and "Traceback" not in err
-    assert "outlier_eigenvalue" in line or "timescale" in line
-
-
 def test_report_shows_progress(capsys, tmp_path):
     stats = write_statistics(make_stats(), tmp_path / "stats.nc")
     code, out, err = run(capsys, "report", str(stats), "-o", str(tmp_path / "r.html"))
@@ -585,10 +402,3 @@ def test_report_shows_progress(capsys, tmp_path):
     assert "drawing the report's figures" in err and "done in" in err
     code, out, err = run(capsys, "report", str(stats), "-o", str(tmp_path / "r.html"), "--no-progress")
     assert code == 0 and err == ""
-
-
-def test_a_fixed_name_one_model_lacks_fails_before_any_fitting(capsys, lazy_stats, tmp_path):
-    code, _, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "-m", "grokking", "--fix", "chance=0.5",
-                       "-o", str(tmp_path / "f.json"))
-    assert_one_line_error(code, err, "--fix chance: not a parameter of model 'grokking'")
-    assert "fitting" not in err

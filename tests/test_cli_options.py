@@ -1,0 +1,72 @@
+"""Parsing the command's options into what the Python API takes: codings, training times, API calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from neurolearn.cli_options import call_api, check_where, parse_coding, read_training_times
+from neurolearn.errors import NeurolearnError
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("correct", "correct"),
+        ("none", None),
+        ("outcome:correct=1,incorrect=0", {"outcome": {"correct": 1, "incorrect": 0}}),
+        ("outcome:hit=1, no response=0", {"outcome": {"hit": 1, "no response": 0}}),  # spaces kept
+        ("feedback:1=1,-1=0", {"feedback": {1: 1, -1: 0}}),  # numbers match numeric columns
+        ("choice:1=1,2=0", {"choice": {1: 1, 2: 0}}),
+        ("contrast:0.5=1,0.25=0", {"contrast": {0.5: 1, 0.25: 0}}),
+    ],
+)
+def test_behavior_codings_parse_into_the_api_mapping(text, expected):
+    assert parse_coding(text, binary=True) == expected
+
+
+def test_target_codings_take_any_label():
+    assert parse_coding("side:left=-1,right=1", binary=False) == {"side": {"left": -1, "right": 1}}
+    assert parse_coding("odour:A=go,B=nogo", binary=False) == {"odour": {"A": "go", "B": "nogo"}}
+    assert parse_coding("none", binary=False) is None
+
+
+def test_an_option_the_api_lacks_is_named_and_a_default_is_dropped():
+    def old_api(tree, target="target"):
+        return target
+
+    assert call_api(old_api, "summarize", None, requested={"target": "t"}, defaults={"progress": True}) == "t"
+    with pytest.raises(NeurolearnError, match="--min-trials: this installation's summarize does not take"):
+        call_api(old_api, "summarize", None, requested={"min_trials": 3})
+
+
+
+def test_training_time_tables(tmp_path):
+    csv = tmp_path / "times.csv"
+    csv.write_text("session,training_time\nday00,0\nday01,2.5\n")
+    assert read_training_times(str(csv)) == {"day00": 0.0, "day01": 2.5}
+    plain = tmp_path / "two.csv"
+    plain.write_text("id,trials_so_far\nday00,100\nday01,350\n")
+    assert read_training_times(str(plain)) == {"day00": 100.0, "day01": 350.0}
+    js = tmp_path / "times.json"
+    js.write_text('{"day00": 1, "day01": 4}')
+    assert read_training_times(str(js)) == {"day00": 1.0, "day01": 4.0}
+    assert read_training_times("cumulative_trials") == "cumulative_trials"  # a name, resolved after reading
+    bad = tmp_path / "bad.csv"
+    bad.write_text("session,training_time\nday00,soon\n")
+    with pytest.raises(NeurolearnError, match="expected a finite number for session 'day00', found 'soon'"):
+        read_training_times(str(bad))
+    twice = tmp_path / "twice.csv"
+    twice.write_text("session,training_time\nday00,1\nday00,2\n")
+    with pytest.raises(NeurolearnError, match="expected one row per session, found repeated"):
+        read_training_times(str(twice))
+
+
+# small recordings written as NWB, with string outcomes, a float contrast and two subjects ------------------
+
+N_CONDITIONS, N_TRIALS, N_NEURONS = 8, 4, 20
+
+
+def test_where_accepts_pandas_queries_and_rejects_broken_ones():
+    assert check_where("contrast > 0.1 and `block id` == 2") == "contrast > 0.1 and `block id` == 2"
+    with pytest.raises(Exception, match="--where: expected a pandas query expression"):
+        check_where("contrast >> and")
