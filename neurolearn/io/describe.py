@@ -8,6 +8,7 @@ from __future__ import annotations
 import h5py
 
 from neurolearn.errors import NWBError
+from neurolearn.io.identity import declared_tracking, file_subject_id
 from neurolearn.io.lazy import LOW_LEVEL_ERRORS
 from neurolearn.io.nwbfile import decode, find_sources, nwb_version, open_nwb, session_metadata
 from neurolearn.io.params import check_path
@@ -27,6 +28,8 @@ def describe_file(path) -> dict:
     -------
     dict
         ``file``, ``nwb_version``, ``supported``, ``problem``, ``session_id``, ``session_start_time``,
+        ``subject_id`` (``""`` if unknown), ``tracked_cells`` (what the file declares about cell identity
+        across sessions: True, False or None),
         ``units`` (list of ``{"path", "n_units", "n_spikes"}``), ``roi_response_series`` (``{"path",
         "shape", "parent"}``), ``timeseries`` (``{"path", "type", "shape"}``), ``intervals`` (``{"path",
         "rows", "columns"}``) and ``default_source`` (what ``source="auto"`` would read, or None).
@@ -64,6 +67,8 @@ def describe_file(path) -> dict:
             "problem": str(error),
             "session_id": "",
             "session_start_time": "",
+            "subject_id": "",
+            "tracked_cells": None,
             "units": [],
             "roi_response_series": [],
             "timeseries": [],
@@ -109,6 +114,8 @@ def _describe(handle, label) -> dict:
         "problem": "",
         "session_id": meta["session_id"],
         "session_start_time": meta["session_start_time"],
+        "subject_id": file_subject_id(handle, label),
+        "tracked_cells": declared_tracking(handle),
         "units": units,
         "roi_response_series": rois,
         "timeseries": series,
@@ -141,6 +148,11 @@ def format_description(description: dict) -> str:
         return "\n".join(lines)
     started = description["session_start_time"] or "?"
     lines.append(f"  session: {description['session_id']}, started {started}")
+    if "subject_id" in description or "tracked_cells" in description:
+        declared = {True: "declared tracked across sessions", False: "declared not tracked",
+                    None: "not declared (read as different cells; pass tracked= to declare)"}
+        lines.append(f"  subject: {description.get('subject_id') or 'unknown'}; cell identity: "
+                     f"{declared[description.get('tracked_cells')]}")
     if description["units"]:
         lines.append("  units:")
         lines += [

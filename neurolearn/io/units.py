@@ -140,7 +140,7 @@ def check_units_extent(span, plan) -> None:
 
     The recording is the span of its spikes and trials (start/stop times). Windows outside it in every trial,
     or with most of their time outside it (``window=(0, 1e6)``), are a wrong ``window=``/``align=`` and are
-    refused; windows of some trials outside it are counted over the recorded part, with a warning.
+    refused; windows of some trials entirely outside the spikes' span count 0, with a warning.
     """
     first, last = span
     if not first <= last:
@@ -152,9 +152,7 @@ def check_units_extent(span, plan) -> None:
         values = values[np.isfinite(values)]
         if values.size:
             lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
-    tolerance = 1e-9 * max(1.0, abs(hi))
     outside = (plan.edges[:, -1] <= first) | (plan.edges[:, 0] > last)
-    partly = ~outside & ((plan.edges[:, 0] < lo - tolerance) | (plan.edges[:, -1] > hi + tolerance))
     durations = plan.edges[:, -1] - plan.edges[:, 0]
     inside = np.clip(np.minimum(plan.edges[:, -1], hi) - np.maximum(plan.edges[:, 0], lo), 0, None)
     unrecorded = 1.0 - float(inside.sum()) / float(durations.sum())
@@ -165,16 +163,16 @@ def check_units_extent(span, plan) -> None:
             f"windows outside it and {unrecorded:.0%} of all window time outside it "
             f"(first window {plan.edges[0, 0]:.6g}-{plan.edges[0, -1]:.6g} s); check window= and align="
         )
-    if outside.any() or partly.any():
-        ids = np.asarray(plan.trial_ids)[outside | partly][:5].tolist()
-        parts = []
-        if outside.any():
-            parts.append(f"{int(outside.sum())} of {outside.size} trial windows lie outside the span of recorded "
-                         f"spikes ({first:.6g}-{last:.6g} s; their counts are 0)")
-        if partly.any():
-            parts.append(f"{int(partly.sum())} of {outside.size} reach past the recording ({lo:.6g}-{hi:.6g} s "
-                         "of spikes and trials; counted over the recorded part)")
-        warnings.warn(f"{label}: {' and '.join(parts)}; e.g. trials {ids}", UserWarning, stacklevel=3)
+    if outside.any():
+        # windows that only reach past the last spike or trial are not warned about: a units file does not
+        # say when the recording stopped, and a window after the last trial's stop time is common
+        ids = np.asarray(plan.trial_ids)[outside][:5].tolist()
+        warnings.warn(
+            f"{label}: {int(outside.sum())} of {outside.size} trial windows lie outside the span of recorded "
+            f"spikes ({first:.6g}-{last:.6g} s); their counts are 0; e.g. trials {ids}",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def read_units_block(handle, plan, trials, neurons) -> np.ndarray:

@@ -148,9 +148,9 @@ def test_window_outside_the_recording_is_refused(units_file):
     # the CLI's --window 0 1e6: every window starts inside but nearly all of its time is unrecorded
     with pytest.raises(NWBError, match=r"100% of all window time outside it"):
         read_nwb(units_file, window=(0.0, 1e6))
-    # the last trial's window reaching 1 s past the last spike is read, with a warning naming it
-    with pytest.warns(UserWarning, match=r"1 of 3 reach past the recording.*e\.g\. trials \[2\]"):
-        read_nwb(units_file, window=(0.0, 3.0))
+    # a window of one trial beyond every spike counts 0, with a warning naming it
+    with pytest.warns(UserWarning, match=r"1 of 3 trial windows lie outside.*e\.g\. trials \[2\]"):
+        read_nwb(units_file, window=(2.1, 2.5))
 
 
 def test_bad_window_and_bin_size_are_refused(units_file):

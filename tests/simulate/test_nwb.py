@@ -159,3 +159,20 @@ def test_summarize_on_the_round_tripped_tree_matches_the_in_memory_tree(tmp_path
     # without the input the early outlier is a different number: the input is what the fit needs
     blind = summarize(read_sessions(paths, window=window, bin_size=0.25), **options)
     assert np.max(np.abs(blind.outlier_eigenvalue.values - expected.outlier_eigenvalue.values)) > 1e-3
+
+
+def test_the_file_declares_cell_tracking_and_the_subject_where_pynwb_sees_them(tmp_path, rng):
+    from pynwb import NWBHDF5IO, validate
+
+    recording = _counts(rng, (3, 2)).assign_attrs(subject_id="mouse1")
+    tracked = write_recording_nwb(recording, tmp_path / "t.nwb", rng=rng)
+    untracked = write_recording_nwb(recording.assign_attrs(tracked=False), tmp_path / "u.nwb", rng=rng)
+    for path, declared in ((tracked, "true"), (untracked, "false")):
+        assert list(validate(path=str(path))) == []
+        with NWBHDF5IO(str(path), "r") as io:
+            nwbfile = io.read()
+            assert nwbfile.notes.startswith(f"neurolearn.tracked_cells: {declared}")
+            assert nwbfile.subject.subject_id == "mouse1"
+    assert read_nwb(tracked).neuron.values.tolist() == [100, 101]
+    back = read_nwb(untracked)
+    assert back.neuron.values.tolist() == ["sim/100", "sim/101"] and back.attrs["subject_id"] == "mouse1"
