@@ -60,6 +60,7 @@ N_BOOT = 200
 LEVEL = 0.95
 TRUTH_TRIALS = 50  # fresh trials per condition behind a decoder's accuracy truth
 TRUTH_DRAWS = 8  # fresh datasets averaged into the expected-accuracy and margin truths
+NO_FLAG = "<no flag variable>"  # how --out writes a statistic without a <name>_flag variable
 N_SPLITS = 5  # readout_summary's folds (the decoder truth trains on the same fraction of trials)
 
 
@@ -109,8 +110,10 @@ def replicate(seed, with_readout):
         records = []
         for name, truth_names in KERNEL_TRUTHS.items():
             pairwise = STATISTICS[name].pairwise
+            # kernel_change of the reference (first) session is 0 by definition: not an estimate
+            first = 1 if name == "kernel_change" else 0
             cells = ([(a, b) for a in range(N_SESSIONS) for b in range(a + 1, N_SESSIONS)] if pairwise
-                     else [(a,) for a in range(N_SESSIONS)])
+                     else [(a,) for a in range(first, N_SESSIONS)])
             for cell in cells:
                 truths = {t: float(truth.statistics[t].values[cell]) for t in truth_names}
                 records.append(_record(stats, name, cell, truths, shape, design))
@@ -257,6 +260,21 @@ def report(records, elapsed, n_datasets):
                 row += "".join(f" {_format_coverage(*table.get(lv, (0, 0))):>19s}" for lv in levels)
             print(row)
 
+    print("\n    calibration: z = (value - truth)/SE over finite values with SE > 0 (mean ~0: unbiased; "
+          "SD ~1: SEs right), median |value - truth|, zero-width intervals")
+    for statistic, truth_names in truths.items():
+        for truth_name in truth_names:
+            rows = [r for r in ok if r["statistic"] == statistic and np.isfinite(r["value"])
+                    and np.isfinite(r["truths"].get(truth_name, np.nan))]
+            if not rows:
+                continue
+            z = np.array([(r["value"] - r["truths"][truth_name]) / r["se"] for r in rows
+                          if np.isfinite(r["se"]) and r["se"] > 0])
+            error = np.median([abs(r["value"] - r["truths"][truth_name]) for r in rows])
+            zero = sum(1 for r in rows if np.isfinite(r["lower"]) and r["upper"] - r["lower"] <= 0)
+            print(f"    {statistic + ' vs ' + truth_name:56s} z mean {np.mean(z):6.2f}  z SD {np.std(z):5.2f}  "
+                  f"median |error| {error:8.3g}  zero-width {zero}")
+
     print("\n(b) impossible values")
     total = Counter()
     for r in ok:
@@ -293,6 +311,28 @@ def report(records, elapsed, n_datasets):
             print(f"        {count:5d} x (finite, flagged) {reason}")
 
 
+def read_records(path):
+    """Records written by ``--out`` (for re-reporting without re-running)."""
+    import ast
+
+    import pandas as pd
+
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    records = []
+    for row in table.to_dict("records"):
+        truths = {k[len("truth_"):]: v for k, v in row.items() if k.startswith("truth_") and pd.notna(v)}
+        record = {k: v for k, v in row.items() if not k.startswith("truth_")}
+        record["truths"] = truths
+        flag = row.get("flag")
+        # an empty flag string reads back as NaN
+        record["flag"] = None if flag == NO_FLAG else flag if isinstance(flag, str) else ""
+        record["error"] = row.get("error") if isinstance(row.get("error"), str) else ""
+        record["cell"] = ast.literal_eval(row["cell"]) if isinstance(row.get("cell"), str) else None
+        records.append(record)
+    n_datasets = int(table["dataset"].nunique()) if "dataset" in table else 0
+    return records, n_datasets
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=600, help="datasets for the kernel statistics")
@@ -301,21 +341,27 @@ def main():
     parser.add_argument("--quick", action="store_true", help="60 + 6 datasets (about 1-2 minutes)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write one row per value (CSV) to this path")
+    parser.add_argument("--report", metavar="CSV", help="only print the report of records written by --out")
     args = parser.parse_args()
+    if args.report:
+        records, n_datasets = read_records(args.report)
+        report(records, float("nan"), n_datasets)
+        return
     n_kernel, n_readout = (60, 6) if args.quick else (args.replicates, args.readout_replicates)
     start = time.perf_counter()
     records = []
     for k in range(n_kernel + n_readout):
         with_readout = k >= n_kernel
-        records.extend(replicate(args.seed * 100_000 + k, with_readout))
+        records.extend(dict(r, dataset=k) for r in replicate(args.seed * 100_000 + k, with_readout))
         if (k + 1) % 50 == 0:
             print(f"  {k + 1} datasets, {time.perf_counter() - start:.0f} s", flush=True)
     report(records, time.perf_counter() - start, n_kernel + n_readout)
     if args.out:
         import pandas as pd
 
-        rows = [{**{k: v for k, v in r.items() if k != "truths"}, **{f"truth_{k}": v for k, v in
-                                                                       r.get("truths", {}).items()}}
+        rows = [{**{k: v for k, v in r.items() if k != "truths"},
+                 "flag": NO_FLAG if r.get("flag", "") is None else r.get("flag", ""),
+                 **{f"truth_{k}": v for k, v in r.get("truths", {}).items()}}
                 for r in records]
         pd.DataFrame(rows).to_csv(args.out, index=False)
         print(f"\nrecords written to {args.out}")
