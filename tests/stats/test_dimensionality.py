@@ -85,10 +85,11 @@ def test_u_statistics_and_weighted_replicates_match_brute_force_sums(rng):
     assert square == pytest.approx(np.mean([np.trace(K[i]) * np.trace(K[j]) for i, j in pairs]))
     assert norm == pytest.approx(np.mean([np.sum(K[i] * K[j]) for i, j in pairs]))
     weights = rng.poisson(1.0, size=(3, n_neurons)).astype(float)
-    square_b, norm_b = _weighted_pieces(per_neuron, V, weights)
-    for w, s, f in zip(weights, square_b, norm_b):
-        assert s == pytest.approx(sum(w[i] * w[j] * np.trace(K[i]) * np.trace(K[j]) for i, j in pairs))
-        assert f == pytest.approx(sum(w[i] * w[j] * np.sum(K[i] * K[j]) for i, j in pairs))
+    for method in ("kernel", "pairs"):
+        square_b, norm_b = _weighted_pieces(per_neuron, V, weights, method=method)
+        for w, s, f in zip(weights, square_b, norm_b):
+            assert s == pytest.approx(sum(w[i] * w[j] * np.trace(K[i]) * np.trace(K[j]) for i, j in pairs))
+            assert f == pytest.approx(sum(w[i] * w[j] * np.sum(K[i] * K[j]) for i, j in pairs))
 
 
 def test_replicates_with_vanishing_denominators_reach_the_top_of_the_range_and_keep_the_estimate():
