@@ -20,7 +20,7 @@ from neurolearn.io.lazy import LOW_LEVEL_ERRORS, file_stamp, lazy_array, parse_c
 from neurolearn.io.nwbfile import open_nwb, session_metadata
 from neurolearn.io.params import check_bin_size, check_path, check_window
 from neurolearn.io.plan import make_plan
-from neurolearn.io.units import check_units_extent, count_units, units_span
+from neurolearn.io.units import check_lazy_extent, check_units_extent, count_units
 
 __all__ = ["read_nwb"]
 
@@ -72,7 +72,10 @@ def read_nwb(
         bin centres relative to ``align``. Must divide the window.
     chunks : int or dict, optional
         Return dask-backed data in blocks of this many trials/neurons (``{"trial": 200, "neuron": 50}``; an
-        int applies to both). Nothing is read from the spike times or traces until ``.compute()``.
+        int applies to both). Nothing is read from the spike times or traces until ``.compute()``, except
+        each unit's first and last stored spike (and, only when those put windows outside the recording, all
+        spike times, since unsorted units are not bounded by them). Each block refuses to read a file whose
+        modification time or size changed since this call.
     rates : bool
         For spikes: divide counts by the window (or bin) duration -> ``units="spikes/s"``. Default: counts,
         ``units="count"``, which round-trip exactly.
@@ -158,7 +161,7 @@ def read_nwb(
             if chunks is not None:
                 values = None
                 if plan.kind == "units":
-                    check_units_extent(units_span(handle, plan), plan)
+                    check_lazy_extent(handle, plan)
             elif plan.kind == "units":
                 values, span = count_units(handle, plan, slice(None), slice(None))
                 check_units_extent(span, plan)

@@ -17,7 +17,7 @@ from neurolearn.io.nwbfile import neurodata_type
 from neurolearn.io.tables import scalar_columns, table_ids
 from neurolearn.io.windows import count_in_bins
 
-__all__ = ["plan_units", "read_units_block", "count_units", "units_span", "check_units_extent"]
+__all__ = ["plan_units", "read_units_block", "count_units", "units_span", "check_units_extent", "check_lazy_extent"]
 
 
 def plan_units(group, plan) -> None:
@@ -116,12 +116,30 @@ def _index_ends(group, column, n_values, label) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def units_span(handle, plan, block_values: int = 1 << 20) -> tuple[float, float]:
-    """First and last spike time of all units (used when the counting itself is deferred to dask).
+def check_lazy_extent(handle, plan) -> None:
+    """:func:`check_units_extent` without reading every spike when the cheap answer is clean.
 
-    Every spike is looked at, in blocks, because real files hold units whose spikes are out of order: the
-    first and last stored spike of a unit are then not its earliest and latest.
+    The first and last stored spike of each unit bound the recording when spikes are sorted, which is the
+    norm; only when those bounds put windows outside the recording are all spike times scanned (unsorted
+    units, as in real DANDI files, have first/last stored spikes that are not their earliest/latest), so a
+    refusal or warning never rests on the cheap bounds.
     """
+    spike_times = handle[plan.object_path]["spike_times"]
+    bounds = plan.unit_bounds[plan.unit_bounds[:, 1] > plan.unit_bounds[:, 0]]
+    if bounds.size == 0:
+        return
+    both = np.concatenate([spike_times[np.unique(bounds[:, 0])], spike_times[np.unique(bounds[:, 1] - 1)]])
+    if np.isfinite(both).any():
+        cheap = (float(np.nanmin(both)), float(np.nanmax(both)))
+        outside, unrecorded, _ = _extent(cheap, plan)
+        if not outside.any() and unrecorded <= 0.5:
+            return
+    check_units_extent(units_span(handle, plan), plan)
+
+
+def units_span(handle, plan, block_values: int = 1 << 20) -> tuple[float, float]:
+    """First and last spike time of all units, looking at every spike (in blocks), since real files hold
+    units whose spikes are out of order."""
     spike_times = handle[plan.object_path]["spike_times"]
     bounds = plan.unit_bounds[plan.unit_bounds[:, 1] > plan.unit_bounds[:, 0]]
     if bounds.size == 0:
@@ -135,6 +153,23 @@ def units_span(handle, plan, block_values: int = 1 << 20) -> tuple[float, float]
     return first, last
 
 
+def _extent(span, plan):
+    """Windows entirely outside the spikes' span, the fraction of all window time outside the recording
+    (spikes and trial start/stop times), and that recording's (lo, hi)."""
+    first, last = span
+    lo, hi = first, last
+    for name in ("start_time", "stop_time"):
+        values = np.asarray(plan.trial_coords.get(name, np.empty(0)), dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size:
+            lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+    outside = (plan.edges[:, -1] <= first) | (plan.edges[:, 0] > last)
+    durations = plan.edges[:, -1] - plan.edges[:, 0]
+    inside = np.clip(np.minimum(plan.edges[:, -1], hi) - np.maximum(plan.edges[:, 0], lo), 0, None)
+    unrecorded = 1.0 - float(inside.sum()) / float(durations.sum())
+    return outside, unrecorded, (lo, hi)
+
+
 def check_units_extent(span, plan) -> None:
     """Refuse windows that lie outside the recording, warn when some do.
 
@@ -146,16 +181,7 @@ def check_units_extent(span, plan) -> None:
     if not first <= last:
         return
     label = f"{plan.label}: units table {plan.object_path!r}"
-    lo, hi = first, last
-    for name in ("start_time", "stop_time"):
-        values = np.asarray(plan.trial_coords.get(name, np.empty(0)), dtype=float)
-        values = values[np.isfinite(values)]
-        if values.size:
-            lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
-    outside = (plan.edges[:, -1] <= first) | (plan.edges[:, 0] > last)
-    durations = plan.edges[:, -1] - plan.edges[:, 0]
-    inside = np.clip(np.minimum(plan.edges[:, -1], hi) - np.maximum(plan.edges[:, 0], lo), 0, None)
-    unrecorded = 1.0 - float(inside.sum()) / float(durations.sum())
+    outside, unrecorded, (lo, hi) = _extent(span, plan)
     if outside.all() or unrecorded > 0.5:
         raise NWBError(
             f"{label}: expected trial windows inside the recording (spikes from {first:.6g} s to "
