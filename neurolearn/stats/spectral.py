@@ -23,12 +23,13 @@ import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
 from neurolearn.stats.kernels import (
     ConditionStatistics,
     condition_statistics,
     neuron_bootstrap_weights,
+    recentre_replicates,
     target_matrix,
     unbiased_kernel_matrix,
 )
@@ -194,7 +195,26 @@ def n_trustworthy_modes(stats: ConditionStatistics) -> int:
 
 def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, estimator="unbiased", n_boot=0,
                              random_state=None, weights=None, max_boot=200):
-    """(spectral_power, powerlaw_exponent), replicates (B, 2) and info attrs (numpy core)."""
+    """(spectral_power, powerlaw_exponent), replicates (B, 2) and info attrs (numpy core).
+
+    ``spectral_power`` is a fraction of the target's power, in [0, 1] by construction (orthonormal
+    eigenvectors). Replicates of each statistic are re-centred (median) on its estimate, so percentile
+    intervals contain the estimate. ``powerlaw_exponent`` is NaN (with all its replicates) when fewer than 3
+    positive eigenvalues are resolved.
+
+    Raises
+    ------
+    InsufficientDataError
+        No task label, one class, or fewer than 3 conditions.
+    """
+    if stats.target is None:
+        raise InsufficientDataError(f"session {stats.session_id!r}: no task label (spectral_power needs a target)")
+    if np.unique(np.asarray(stats.target)).size < 2:
+        raise InsufficientDataError(f"session {stats.session_id!r}: one class of the target; spectral_power "
+                                    "needs two")
+    if stats.n_conditions < 3:
+        raise InsufficientDataError(f"session {stats.session_id!r}: fewer than 3 conditions (found "
+                                    f"{stats.n_conditions})")
     labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
     n_cond = stats.n_conditions
     k_power = int(min(n_modes, n_cond - 1))
@@ -230,7 +250,11 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
             eta, u = _eigh_desc(small / scale)
             rep_power = np.sum((u.T @ label_proj) ** 2, axis=1)
             replicates[b] = (rep_power[:k_power].sum() / label_norm, powerlaw_exponent(eta, n_trust))
-    info["spectral_bootstrap"] = f"Rayleigh-Ritz in top {n_ritz} modes, {weights.shape[0]} replicates"
+    info["spectral_bootstrap"] = (f"Rayleigh-Ritz in top {n_ritz} modes, {weights.shape[0]} replicates, "
+                                  "re-centred on the estimate")
+    # the eigen-decomposition is nonlinear: replicates are skewed around the estimate; shift their median
+    # onto it so every percentile interval contains it (a NaN exponent keeps NaN replicates)
+    replicates = np.where(np.isfinite(values)[None], recentre_replicates(values, replicates, axis=0), np.nan)
     return values, replicates, info
 
 

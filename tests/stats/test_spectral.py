@@ -89,3 +89,39 @@ def test_errors(rng):
     rec = make_recording(rng.standard_normal((4, 5)), n_trials=2, target=[1, -1, 1, -1], rng=0)
     with pytest.raises(DataError, match="estimator"):
         eigenspectrum(rec, estimator="split-half")
+
+
+def test_spectral_values_in_range_and_intervals_contain_estimates():
+    """Spiking sessions (log-normal rates, Poisson counts) including ones without stimulus structure:
+    C(k) is a fraction of the target's power, so always in [0, 1]; every interval contains its estimate."""
+    from neurolearn.simulate.spiking import spiking_sessions
+
+    for seed in range(12):
+        tree, _ = spiking_sessions(n_sessions=2, n_conditions=8, n_trials=2, n_neurons=30,
+                                   gain=0.5 * (seed % 2), random_state=seed)
+        for key in tree.children:
+            ds = spectral_summary(tree[key]["responses"], n_modes=3, n_boot=60, random_state=seed)
+            for name in ("spectral_power", "powerlaw_exponent"):
+                value = float(ds[name])
+                if np.isnan(value):
+                    continue
+                lower, upper = ds[f"{name}_ci"].values
+                assert lower <= value <= upper, (seed, key, name)
+            assert 0.0 <= float(ds["spectral_power"]) <= 1.0
+
+
+def test_spectral_refusals_name_the_reason(rng):
+    from neurolearn.errors import InsufficientDataError
+    from neurolearn.stats.kernels import ConditionStatistics
+    from neurolearn.stats.spectral import spectral_with_replicates
+
+    def stats(n_cond, target):
+        return ConditionStatistics(rng.standard_normal((n_cond, 10)), np.full((n_cond, 10), 0.1),
+                                   np.full(n_cond, 2), np.arange(n_cond), np.arange(10), target, "s")
+
+    with pytest.raises(InsufficientDataError, match="no task label"):
+        spectral_with_replicates(stats(4, None))
+    with pytest.raises(InsufficientDataError, match="one class"):
+        spectral_with_replicates(stats(4, np.ones(4)))
+    with pytest.raises(InsufficientDataError, match="fewer than 3 conditions"):
+        spectral_with_replicates(stats(2, np.array([1, -1])))
