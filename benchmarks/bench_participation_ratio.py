@@ -65,11 +65,20 @@ def main(replicates=200, n_boot=400):
     print(f"{'P':>3} {'T':>3} {'N':>4} {'d':>3} {'truth':>6} {'refused':>8} {'outside':>8} {'ci!est':>6} "
           f"{'error':>7} {'cover95':>8} {'n':>4}")
     start = time.time()
+    cells = []
     for k, (n_cond, n_trials, n_neurons, d) in enumerate(itertools.product(CONDITIONS, TRIALS, NEURONS, LATENT_DIMS)):
         s = summarise(one_shape(n_cond, n_trials, n_neurons, d, replicates, n_boot, seed=10_000 * k), n_cond)
+        cells.append(s)
         print(f"{n_cond:>3} {n_trials:>3} {n_neurons:>4} {d:>3} {s['truth']:6.2f} {s['refused']:8.2f} "
               f"{s['outside']:8d} {s['ci_misses_estimate']:6d} {s['error']:+7.2f} {s['coverage']:8.3f} {s['n']:4d}",
               flush=True)
+    n = np.array([c["n"] for c in cells])
+    coverage = np.array([c["coverage"] for c in cells])
+    print(f"values outside [1, P - 1]: {sum(c['outside'] for c in cells)}; intervals missing their estimate: "
+          f"{sum(c['ci_misses_estimate'] for c in cells)}; sessions refused: {1 - n.sum() / (replicates * len(cells)):.3f}")
+    print(f"coverage pooled over all estimates: {np.nansum(coverage * n) / n.sum():.3f}; per cell with >= 50 "
+          f"estimates: median {np.median(coverage[n >= 50]):.3f}, range {coverage[n >= 50].min():.3f}-"
+          f"{coverage[n >= 50].max():.3f}, within 0.92-0.98: {np.mean(np.abs(coverage[n >= 50] - 0.95) <= 0.03):.2f}")
     print(f"({time.time() - start:.0f} s)")
 
 

@@ -187,3 +187,16 @@ def test_untuned_neurons_are_mostly_refused(rng):
         except InsufficientDataError:
             refused += 1
     assert refused >= 20
+
+
+def test_invariant_to_scale_neuron_order_and_per_neuron_offsets(rng):
+    """The estimand depends on the centred kernel's spectrum shape only: a common scale, a permutation of the
+    neurons and a constant added to each neuron (removed by centring over conditions) leave it unchanged."""
+    means = rng.standard_normal((10, 5)) @ rng.standard_normal((5, 60))
+    rec = make_recording(means, n_trials=3, noise_sd=0.5, rng=0)
+    value = _pr(rec)
+    order = rng.permutation(rec.sizes["neuron"])
+    offsets = rng.standard_normal(rec.sizes["neuron"]) * 10
+    assert _pr(rec * 1000.0) == pytest.approx(value, rel=1e-9)
+    assert _pr(rec.isel(neuron=order)) == pytest.approx(value, rel=1e-9)
+    assert _pr(rec + offsets) == pytest.approx(value, rel=1e-6)  # offsets 10x the signal: cancellation
