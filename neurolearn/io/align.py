@@ -8,6 +8,9 @@ real files (the Svoboda-lab ALM sessions on DANDI) store them relative to each t
   them lie before their own trial's start, they are read as relative to ``start_time`` with a warning;
 * ``("go_cue_time", "relative")``: stated relative to ``start_time`` (no warning);
 * ``("go_cue_time", "absolute")``: stated absolute (no detection).
+
+The strings ``"go_cue_time:relative"`` and ``"go_cue_time:absolute"`` mean the same as the tuples (for the
+command line).
 """
 
 from __future__ import annotations
@@ -30,16 +33,21 @@ def parse_align(align) -> tuple[str, str]:
     --------
     >>> parse_align("cue_start_time"), parse_align(("cue_start_time", "relative"))
     (('cue_start_time', 'auto'), ('cue_start_time', 'relative'))
+    >>> parse_align("cue_start_time:relative")
+    ('cue_start_time', 'relative')
     """
     if isinstance(align, str) and align:
+        column, _, mode = align.rpartition(":")
+        if column and mode in _MODES[1:]:
+            return column, mode
         return align, "auto"
     if isinstance(align, (tuple, list)) and len(align) == 2 and all(isinstance(a, str) for a in align):
         column, mode = align
         if column and mode in _MODES[1:]:
             return column, mode
     raise NWBError(
-        "expected align= a numeric trials column name, or (column, 'relative') for times relative to each "
-        f"trial's start_time, or (column, 'absolute'); found {align!r}"
+        "expected align= a numeric trials column name, or (column, 'relative') / 'column:relative' for times "
+        f"relative to each trial's start_time, or (column, 'absolute'); found {align!r}"
     )
 
 

@@ -62,7 +62,8 @@ def read_nwb(
         times are absolute (session clock) unless stated ``(column, "relative")`` (relative to each trial's
         ``start_time``), or detected: when more than half of them precede their own trial's start they cannot
         be absolute and are read as relative, with a warning. ``(column, "absolute")`` turns the detection
-        off. Trials whose ``align`` value is NaN are dropped with a warning.
+        off. ``"column:relative"`` / ``"column:absolute"`` are the same as the tuples. Trials whose ``align``
+        value is NaN are dropped with a warning.
     window : (float, float)
         Seconds relative to ``align``; the half-open interval ``[start, stop)`` of each trial. Windows are
         independent: overlapping trials stay separate trials. A window longer than the recording, or outside

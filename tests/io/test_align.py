@@ -58,6 +58,7 @@ def test_relative_event_times_stated_detected_or_absolute_give_the_same_windows(
         warnings.simplefilter("error")
         stated = read_nwb(cue_file, align=("cue", "relative"), window=window)
     np.testing.assert_array_equal(stated.values, absolute.values)
+    np.testing.assert_array_equal(read_nwb(cue_file, align="cue:relative", window=window).values, absolute.values)
     assert stated.attrs["align"] == "cue" and stated.attrs["align_times"] == "relative to start_time"
     with pytest.warns(UserWarning, match=r"'cue' holds times before their own trial's start_time in 4 of 4 "
                                          r"trials.*align=\('cue', 'relative'\)"):
