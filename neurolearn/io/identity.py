@@ -49,7 +49,8 @@ _SUBJECT_IN_NAME = re.compile(r"(?:^|[_/\\])sub-([A-Za-z0-9-]+)")
 
 
 def file_subject_id(handle: h5py.File, path) -> str:
-    """``/general/subject/subject_id``, else the ``sub-<label>`` part of the file name (DANDI/BIDS), else ''.
+    """``/general/subject/subject_id``, else the ``sub-<label>`` part of the file name or of its folder's
+    name (DANDI/BIDS), else ''.
 
     Examples
     --------
@@ -68,8 +69,12 @@ def file_subject_id(handle: h5py.File, path) -> str:
         stored = ""  # a damaged subject group loses only the label; the name may still say it
     if stored:
         return stored
-    match = _SUBJECT_IN_NAME.search(Path(os.fspath(path)).name)
-    return match.group(1) if match else ""
+    where = Path(os.fspath(path))
+    for name in (where.name, where.parent.name):  # DANDI: sub-X/sub-X_ses-Y.nwb; BIDS folders: sub-X/...
+        match = _SUBJECT_IN_NAME.search(name)
+        if match:
+            return match.group(1)
+    return ""
 
 
 def declared_tracking(handle: h5py.File) -> bool | None:

@@ -72,7 +72,9 @@ def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan
     table = read_trial_table(handle, label, trials)
     if len(table) == 0:
         raise NWBError(f"{label}: expected at least one trial in table {table.name!r}, found 0 rows")
-    chosen = select_where(table.columns, where, label, table.name)
+    # the row ids are selectable too (``where="id >= 20"``) unless a column already has that name
+    selectable = table.columns if "id" in table.columns else {"id": table.ids, **table.columns}
+    chosen = select_where(selectable, where, label, table.name)
     align_values = table.columns.get(column)
     if align_values is None or align_values.dtype.kind not in "iuf":
         numeric = [n for n, v in table.columns.items() if v.dtype.kind in "iuf"]

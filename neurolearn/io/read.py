@@ -94,7 +94,8 @@ def read_nwb(
 
     where : str, optional
         Keep only the trials for which this pandas expression on the trials columns is true
-        (``"response != 'early lick'"``, ```stim type` == 2 and correct``); evaluated with
+        (``"response != 'early lick'"``, ```stim type` == 2 and correct``, ``"id >= 20"`` for the row ids);
+        evaluated with
         :meth:`pandas.DataFrame.eval` before NaN ``align`` values are dropped. An expression that cannot be
         evaluated, gives no True/False per trial or selects nothing raises :class:`NWBError` naming it and
         the columns.

@@ -8,6 +8,7 @@ identity for the whole batch (``tracked=``), can read each file in a child proce
 from __future__ import annotations
 
 import glob
+import inspect
 import os
 import re
 import sys
@@ -27,6 +28,8 @@ from neurolearn.io.params import check_path, check_timeout
 from neurolearn.io.read import read_nwb
 
 __all__ = ["read_sessions"]
+
+_READ_NWB_OPTIONS = frozenset(inspect.signature(read_nwb).parameters) - {"path", "tracked"}
 
 
 def read_sessions(
@@ -88,6 +91,10 @@ def read_sessions(
     >>> list(tree.children), bool(tree["early"].responses.attrs["tracked"])
     (['early', 'late'], True)
     """
+    unknown = sorted(set(options) - _READ_NWB_OPTIONS)
+    if unknown:
+        raise NWBError(f"read_sessions got unknown option(s) {unknown}; it takes subject, tracked, timeout, "
+                       f"progress, on_error and the options of read_nwb: {sorted(_READ_NWB_OPTIONS)}")
     paths = _expand(paths_or_glob)
     subjects = _check_subject(subject)
     tracked = check_tracked(tracked)

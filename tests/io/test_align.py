@@ -33,12 +33,13 @@ def test_where_keeps_the_trials_the_expression_selects(cue_file):
     rec = read_nwb(cue_file, where="outcome != 'no response' and contrast >= 0.5")
     assert rec.trial.values.tolist() == [1, 3] and rec.attrs["where"] == "outcome != 'no response' and contrast >= 0.5"
     assert read_nwb(cue_file, where="`contrast` == 0.5").sizes["trial"] == 2
+    assert read_nwb(cue_file, where="id >= 2").trial.values.tolist() == [2, 3]  # the table's row ids
     tree = read_sessions([cue_file], where="outcome == 'correct'", tracked=False)
     assert tree["s1"].responses.outcome.values.tolist() == ["correct", "correct"]
 
 
 @pytest.mark.parametrize("where, message", [
-    ("outcom == 'correct'", r"where=\"outcom == 'correct'\" could not be evaluated.*columns are \['start_time'"),
+    ("outcom == 'correct'", r"where=\"outcom == 'correct'\" could not be evaluated.*columns are \['id', 'start_time'"),
     ("contrast >", "could not be evaluated"),
     ("contrast * 2", "to give True/False per trial"),
     ("contrast > 5", "selected none of the 4 trials"),

@@ -119,7 +119,11 @@ def test_subject_from_the_nwb_subject_else_the_dandi_file_name_else_empty(tmp_pa
     stored = _pynwb_session(tmp_path, "s", "2026-02-01T10:00:00", subject="mouse7")
     named = _pynwb_session(tmp_path, "sub-M12_ses-3", "2026-02-01T10:00:00")
     plain = _pynwb_session(tmp_path, "plain", "2026-02-01T10:00:00")
-    assert [read_nwb(p).attrs["subject_id"] for p in (stored, named, plain)] == ["mouse7", "M12", ""]
+    folder = tmp_path / "sub-R3"
+    folder.mkdir()
+    in_folder = _pynwb_session(folder, "session1", "2026-02-01T10:00:00")
+    found = [read_nwb(p).attrs["subject_id"] for p in (stored, named, plain, in_folder)]
+    assert found == ["mouse7", "M12", "", "R3"]
 
 
 def test_read_sessions_selects_subjects_and_names_those_found_when_none_match(tmp_path):

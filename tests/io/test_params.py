@@ -58,3 +58,8 @@ def test_read_nwb_option_errors_name_the_option(units_file, option, value, messa
 def test_read_sessions_option_errors_name_the_option(units_file, option, value, message):
     with pytest.raises(NWBError, match=message):
         read_sessions([units_file], **{option: value})
+
+
+def test_read_sessions_names_an_unknown_option(units_file):
+    with pytest.raises(NWBError, match=r"unknown option\(s\) \['windwo'\]"):
+        read_sessions([units_file], windwo=(0, 1))
