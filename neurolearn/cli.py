@@ -226,6 +226,7 @@ def _run_summarize(args) -> int:
         tree = call_api(read_sessions, "read_sessions", paths, requested=_reading_kwargs(args),
                         defaults=_api_defaults(args, timeout=True))
     sessions = list(tree.children)
+    _check_named_columns(tree, args)
     times = training_times_for(training, tree, sessions) if training is not None else None
     options = {"target": args.target, "by": args.by, "behavior": args.behavior, "n_boot": args.n_boot,
                "random_state": args.random_state}
@@ -395,6 +396,26 @@ def _reading_kwargs(args) -> dict:
     if args.timeout is not None and args.timeout > 0:
         options["timeout"] = args.timeout
     return options
+
+
+def _check_named_columns(tree, args) -> None:
+    """A column the user named (not a default) that no session has is a typo: say so before summarizing.
+
+    A column missing from only some sessions is left to summarize, which reports it per session.
+    """
+    coords = [set(map(str, child.dataset["responses"].coords)) for child in tree.children.values()
+              if "responses" in child.dataset]
+    if not coords:
+        return
+    named = {"--by": args.by if args.by != "stimulus" else None}
+    for option, value, default in (("--target", args.target, "target"), ("--behavior", args.behavior, "correct")):
+        column = next(iter(value)) if isinstance(value, dict) else value
+        named[option] = column if column not in (None, default) else None
+    columns = sorted(set().union(*coords) - {"trial", "neuron", "time"})
+    for option, column in named.items():
+        if column is not None and all(column not in found for found in coords):
+            raise DataError(f"{option} {column}: expected a trial column of that name, found none in any of the "
+                            f"{len(coords)} session(s); trial columns: {columns}")
 
 
 def _api_defaults(args, timeout: bool = False) -> dict:

@@ -403,3 +403,16 @@ def test_report_shows_progress(capsys, tmp_path):
     assert "drawing the report's figures" in err and "done in" in err
     code, out, err = run(capsys, "report", str(stats), "-o", str(tmp_path / "r.html"), "--no-progress")
     assert code == 0 and err == ""
+
+
+@needs_reader
+def test_a_named_column_no_session_has_fails_before_summarizing(capsys, monkeypatch, lab_files, tmp_path):
+    folder, _ = lab_files
+    monkeypatch.setattr(nl.stats, "summarize", lambda *a, **k: pytest.fail("summarized with a typo'd column"))
+    for option, value in (("--behavior", "outcom:correct=1,incorrect=0"), ("--by", "stimulis"),
+                          ("--target", "sid:left=1,right=-1")):
+        code, _, err = run(capsys, "summarize", str(folder / "*m1*.nwb"), "-o", str(tmp_path / "s.nc"), option,
+                           value, "--no-progress")
+        column = value.split(":")[0]
+        assert_one_line_error(code, err, f"{option} {column}: expected a trial column of that name, found none",
+                              "'outcome'")
