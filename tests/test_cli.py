@@ -416,3 +416,16 @@ def test_a_named_column_no_session_has_fails_before_summarizing(capsys, monkeypa
         column = value.split(":")[0]
         assert_one_line_error(code, err, f"{option} {column}: expected a trial column of that name, found none",
                               "'outcome'")
+
+
+def test_a_bug_is_one_line_that_says_so_and_debug_shows_the_traceback(capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(nl.io, "read_sessions", broken)
+    code, _, err = run(capsys, *SUMMARIZE, "--no-progress")
+    assert_one_line_error(code, err, "unexpected ZeroDivisionError: division by zero (a bug in neurolearn",
+                          "NEUROLEARN_DEBUG=1")
+    monkeypatch.setenv("NEUROLEARN_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        main([*SUMMARIZE, "--no-progress"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import xarray as xr
 
-from neurolearn.cli_options import call_api, check_where, parse_coding, read_training_times
+from neurolearn.cli_options import call_api, check_where, parse_coding, read_training_times, training_times_for
 from neurolearn.errors import NeurolearnError
 
 
@@ -70,3 +72,42 @@ def test_where_accepts_pandas_queries_and_rejects_broken_ones():
     assert check_where("contrast > 0.1 and `block id` == 2") == "contrast > 0.1 and `block id` == 2"
     with pytest.raises(Exception, match="--where: expected a pandas query expression"):
         check_where("contrast >> and")
+
+
+def test_training_time_file_errors(tmp_path):
+    broken = tmp_path / "t.json"
+    broken.write_text("{day00: 1")
+    with pytest.raises(NeurolearnError, match="found invalid JSON"):
+        read_training_times(str(broken))
+    broken.write_text("[1, 2]")
+    with pytest.raises(NeurolearnError, match="expected a JSON object"):
+        read_training_times(str(broken))
+    wide = tmp_path / "wide.csv"
+    wide.write_text("a,b,c\nday00,1,2\n")
+    with pytest.raises(NeurolearnError, match="expected columns 'session' and 'training_time'"):
+        read_training_times(str(wide))
+
+
+def session_tree():
+    def session(day, extra_attrs):
+        rec = xr.DataArray(np.zeros((3, 2)), dims=("trial", "neuron"),
+                           coords={"block": ("trial", [day, day, day]), "lap": ("trial", [1, 2, 3])},
+                           attrs={"days_trained": 2.0 * day} | extra_attrs)
+        return xr.Dataset({"responses": rec})
+
+    return xr.DataTree.from_dict({"d0": session(0, {}), "d1": session(1, {"note": "x"})})
+
+
+def test_training_times_from_tables_attributes_and_constant_columns():
+    tree = session_tree()
+    np.testing.assert_array_equal(training_times_for({"d0": 5.0, "d1": 7.5}, tree, ["d0", "d1"]), [5.0, 7.5])
+    np.testing.assert_array_equal(training_times_for("days_trained", tree, ["d0", "d1"]), [0.0, 2.0])
+    np.testing.assert_array_equal(training_times_for("block", tree, ["d0", "d1"]), [0.0, 1.0])
+    with pytest.raises(NeurolearnError, match=r"found none for \['d1'\]"):
+        training_times_for({"d0": 5.0}, tree, ["d0", "d1"])
+    with pytest.raises(NeurolearnError, match="expected one value per session, found 3 different values"):
+        training_times_for("lap", tree, ["d0", "d1"])
+    with pytest.raises(NeurolearnError, match="expected a file, a session attribute or a trial column"):
+        training_times_for("age", tree, ["d0", "d1"])
+    with pytest.raises(NeurolearnError, match="expected a finite number in session 'd1', found 'x'"):
+        training_times_for("note", xr.DataTree.from_dict({"d1": tree["d1"].dataset}), ["d1"])
