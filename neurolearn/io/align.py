@@ -68,7 +68,8 @@ def align_times(values: np.ndarray, starts: np.ndarray, column: str, mode: str, 
             f"{label}: align column {column!r} holds times before their own trial's start_time in "
             f"{int(before.sum())} of {int(both.sum())} trials (e.g. {values[before][0]:.4g} s vs start "
             f"{starts[before][0]:.4g} s), so they cannot be absolute; read them as relative to start_time. "
-            f"Pass align=({column!r}, 'relative') to say so, or ({column!r}, 'absolute') to keep them absolute",
+            f"Pass align=({column!r}, 'relative') to say so, or ({column!r}, 'absolute') to keep them "
+            "absolute",
             UserWarning,
             stacklevel=4,
         )

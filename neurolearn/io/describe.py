@@ -142,6 +142,10 @@ def format_description(description: dict) -> str:
         /intervals/trials: 10 rows; columns start_time, stop_time
       default source: /units
     """
+    if not isinstance(description, dict) or "file" not in description:
+        raise NWBError(
+            f"expected description= the dict describe_file returns, found {type(description).__name__}"
+        )
     lines = [f"{description['file']}  (NWB {description.get('nwb_version') or 'version unknown'})"]
     if not description.get("supported", True):
         lines.append(f"  not supported: {description.get('problem', '')}")

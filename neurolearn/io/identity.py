@@ -1,4 +1,4 @@
-"""Who was recorded: the subject of a session, and whether its neurons are the same cells as in other sessions.
+"""Who was recorded: a session's subject, and whether its neurons are the same cells as in other sessions.
 
 Cell identity is *declared*, never guessed. pynwb numbers units 0..N-1 in every file, so equal unit ids in
 two files say nothing about the cells; reading them as the same cells invents drift statistics
@@ -126,8 +126,8 @@ def check_tracked(tracked):
     if twice.any():
         rows = frame[twice].head(4).to_dict("records")
         raise NWBError(
-            f"expected each cell at most once per session in the tracked= table (one cell cannot be two units "
-            f"of one session), found {rows}"
+            "expected each cell at most once per session in the tracked= table (one cell cannot be two "
+            f"units of one session), found {rows}"
         )
     return frame
 
@@ -157,8 +157,8 @@ def _from_table(ids, table, session, names, label):
     unmatched = cells == ""
     if unmatched.any():
         warnings.warn(
-            f"{label}: the tracked= table names no cell for {int(unmatched.sum())} of {ids.size} units/ROIs of "
-            f"session {session!r} (looked for session {sorted(set(map(str, names)))}; e.g. ids "
+            f"{label}: the tracked= table names no cell for {int(unmatched.sum())} of {ids.size} units/ROIs "
+            f"of session {session!r} (looked for session {sorted(set(map(str, names)))}; e.g. ids "
             f"{ids[unmatched][:5].tolist()}); they are read as cells of this session only",
             UserWarning,
             stacklevel=5,

@@ -75,7 +75,8 @@ def _child(send, function, args) -> None:
     try:
         send.send(result + (seen,))
     except Exception as error:  # noqa: BLE001 - an unpicklable result must not leave the parent waiting
-        send.send(("error", NWBError(f"could not send the result back: {type(error).__name__}: {error}"), seen))
+        failure = NWBError(f"could not send the result back: {type(error).__name__}: {error}")
+        send.send(("error", failure, seen))
     finally:
         send.close()
         sys.stdout.flush()

@@ -37,7 +37,8 @@ def check_path(path, name: str = "path") -> str:
     if hasattr(path, "read") and not isinstance(path, (str, os.PathLike)):
         raise NWBError(
             f"expected {name}= a str or os.PathLike naming an NWB file, found an open file object "
-            f"({type(path).__name__}); pass its path (e.g. handle.name) instead, the reader opens files itself"
+            f"({type(path).__name__}); pass its path (e.g. handle.name) instead, the reader opens files "
+            "itself"
         )
     if not isinstance(path, (str, os.PathLike)):
         raise NWBError(
@@ -77,7 +78,9 @@ def check_window(window, name: str = "window") -> tuple[float, float]:
         values.append(float(value))
     start, stop = values
     if not (np.isfinite(start) and np.isfinite(stop)) or stop <= start:
-        raise NWBError(f"expected {name}=(start, stop) with finite start < stop (seconds), found {tuple(window)}")
+        raise NWBError(
+            f"expected {name}=(start, stop) with finite start < stop (seconds), found {tuple(window)}"
+        )
     return start, stop
 
 
@@ -86,8 +89,10 @@ def check_bin_size(bin_size, name: str = "bin_size"):
     if bin_size is None:
         return None
     if isinstance(bin_size, bool) or not isinstance(bin_size, (numbers.Real, np.number)):
-        raise NWBError(f"expected {name}= None or a positive number of seconds, found {type(bin_size).__name__} "
-                       f"{bin_size!r}")
+        raise NWBError(
+            f"expected {name}= None or a positive number of seconds, found {type(bin_size).__name__} "
+            f"{bin_size!r}"
+        )
     value = float(bin_size)
     if not np.isfinite(value) or value <= 0:
         raise NWBError(f"expected {name}= a positive number of seconds, found {bin_size!r}")

@@ -1,7 +1,7 @@
 """Planning a read: which object, which trials, which windows — everything but the bulk data.
 
-A :class:`Plan` is small (ids, edges, row bounds) so that dask tasks can carry it to another process and reopen
-the file by path; :meth:`Plan.read` reads one block of trials x neurons from an open handle.
+A :class:`Plan` is small (ids, edges, row bounds) so that dask tasks can carry it to another process and
+reopen the file by path; :meth:`Plan.read` reads one block of trials x neurons from an open handle.
 """
 
 from __future__ import annotations

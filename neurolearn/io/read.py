@@ -127,7 +127,8 @@ def read_nwb(
         ``spike_times_index``, repeated unit/ROI ids), has no neural data or no such trials table, the
         window lies outside the recording, spike times are NaN, or a trace has NaN inside a window (with
         ``nan_policy="raise"``), or an ``inputs`` path is not a TimeSeries of one channel, its samples do not
-        cover every window/bin, or its name clashes with a coord. The message names the file. Spike times out of order within a unit (seen
+        cover every window/bin, or its name clashes with a coord. The message names the file. Spike times
+        out of order within a unit (seen
         in real DANDI files) are sorted in memory with a warning, since a count does not depend on order.
 
     Examples
@@ -181,7 +182,8 @@ def read_nwb(
     if chunks is not None:
         values = lazy_array(plan, str(Path(label).resolve()), parse_chunks(chunks, plan.shape[:2]))
     names = (meta["session_id"], Path(label).name, Path(label).stem)
-    neuron, is_tracked, how = neuron_identity(plan.neuron_ids, tracked, declared, meta["session_id"], names, label)
+    neuron, is_tracked, how = neuron_identity(plan.neuron_ids, tracked, declared, meta["session_id"], names,
+                                              label)
     identity = {"neuron": neuron, "tracked": is_tracked, "tracking": how}
     return _assemble(values, plan, meta, label, window, bin_size, input_coords, identity)
 

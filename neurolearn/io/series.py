@@ -88,9 +88,10 @@ def _why_empty(plan, empty: np.ndarray, timestamps) -> str:
         widest = int(np.argmax(steps))
         bin_width = float(np.min(np.diff(plan.edges, axis=1)))
         if steps[widest] > max(10 * step, bin_width):
-            return (f"{where}: the timestamps have a gap of {steps[widest]:.6g} s (from {timestamps[widest]:.6g} "
-                    f"to {timestamps[widest + 1]:.6g} s, sampling interval {step:.3g} s) with no samples; "
-                    "leave these trials out (where=) or choose windows that avoid the gap")
+            return (f"{where}: the timestamps have a gap of {steps[widest]:.6g} s (from "
+                    f"{timestamps[widest]:.6g} to {timestamps[widest + 1]:.6g} s, sampling interval "
+                    f"{step:.3g} s) "
+                    "with no samples; leave these trials out (where=) or choose windows that avoid the gap")
     return f"{where}; bin_size (or the window) is shorter than the sampling interval"
 
 

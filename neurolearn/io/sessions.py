@@ -54,9 +54,9 @@ def read_sessions(
         :class:`NWBError` listing the subjects found when none matches.
     tracked : None, bool, str, path-like or pandas.DataFrame
         Cell identity across sessions, as in :func:`read_nwb`: ``None`` (each file's declaration, else not
-        tracked), ``True`` (equal unit/ROI ids are the same cells), ``False`` (never the same cells) or a table
-        (CSV path or DataFrame with columns ``session``, ``unit`` or ``roi``, ``cell``). When ids repeat across
-        files that declare nothing, one warning says how to declare them.
+        tracked), ``True`` (equal unit/ROI ids are the same cells), ``False`` (never the same cells) or a
+        table (CSV path or DataFrame with columns ``session``, ``unit`` or ``roi``, ``cell``). When ids
+        repeat across files that declare nothing, one warning says how to declare them.
     timeout : float, optional
         Seconds allowed per file. When given, each file is read in a child process that is stopped after
         that long (:class:`NWBError` naming the file), so a damaged file cannot stall the batch. With
@@ -124,8 +124,8 @@ def read_sessions(
     if not read:
         if subjects is not None:
             raise NWBError(
-                f"expected sessions of subject {sorted(subjects)}, found none among {len(paths)} files; their "
-                f"subjects: {sorted(found_subjects)}"
+                f"expected sessions of subject {sorted(subjects)}, found none among {len(paths)} files; "
+                f"their subjects: {sorted(found_subjects)}"
             )
         raise NWBError(f"could not read any of the {len(paths)} files (on_error='skip' left them all out)")
     read.sort(key=lambda item: (_start_key(item[1]), str(item[0])))
@@ -184,12 +184,13 @@ def _warn_undeclared_repeats(children: dict) -> None:
     if shared:
         sessions = sorted({n for u in shared for n in owners[u]})
         warnings.warn(
-            f"unit/ROI ids {shared[:6]}{' ...' if len(shared) > 6 else ''} repeat across {len(sessions)} sessions "
-            f"({sessions[:4]}{' ...' if len(sessions) > 4 else ''}) whose files do not say whether they are the "
-            "same cells; they are read as different cells (neuron = '<session>/<id>'), so no statistic "
-            "compares cells across sessions. If they are the same tracked cells, pass tracked=True; if a "
-            "matching (CellReg, suite2p, ROICaT) says which units are which cell, pass tracked=<CSV path or "
-            "DataFrame with columns session, unit, cell>; tracked=False silences this warning",
+            f"unit/ROI ids {shared[:6]}{' ...' if len(shared) > 6 else ''} repeat across {len(sessions)} "
+            f"sessions ({sessions[:4]}{' ...' if len(sessions) > 4 else ''}) whose files do not say whether "
+            "they are the same cells; they are read as different cells (neuron = '<session>/<id>'), so no "
+            "statistic compares cells across sessions. If they are the same tracked cells, pass "
+            "tracked=True; if a matching (CellReg, suite2p, ROICaT) says which units are which cell, pass "
+            "tracked=<CSV path or DataFrame with columns session, unit, cell>; tracked=False silences this "
+            "warning",
             UserWarning,
             stacklevel=3,
         )

@@ -17,7 +17,9 @@ from neurolearn.io.nwbfile import neurodata_type
 from neurolearn.io.tables import scalar_columns, table_ids
 from neurolearn.io.windows import count_in_bins
 
-__all__ = ["plan_units", "read_units_block", "count_units", "units_span", "check_units_extent", "check_lazy_extent"]
+__all__ = [
+    "plan_units", "read_units_block", "count_units", "units_span", "check_units_extent", "check_lazy_extent",
+]
 
 
 def plan_units(group, plan) -> None:
@@ -185,8 +187,8 @@ def check_units_extent(span, plan) -> None:
     if outside.all() or unrecorded > 0.5:
         raise NWBError(
             f"{label}: expected trial windows inside the recording (spikes from {first:.6g} s to "
-            f"{last:.6g} s, trials from {lo:.6g} s to {hi:.6g} s), found {int(outside.sum())} of {outside.size} "
-            f"windows outside it and {unrecorded:.0%} of all window time outside it "
+            f"{last:.6g} s, trials from {lo:.6g} s to {hi:.6g} s), found {int(outside.sum())} of "
+            f"{outside.size} windows outside it and {unrecorded:.0%} of all window time outside it "
             f"(first window {plan.edges[0, 0]:.6g}-{plan.edges[0, -1]:.6g} s); check window= and align="
         )
     if outside.any():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import xarray as xr
 
+from neurolearn.errors import NWBError
 from neurolearn.io import describe_file, format_description
 from neurolearn.simulate.nwb import write_recording_nwb
 
@@ -34,3 +37,15 @@ def test_ophys_file_inventory(tmp_path, rng):
     assert series["shape"][1] == 2
     assert info["default_source"] == "processing/ophys/DfOverF/RoiResponseSeries"
     assert "ROI response series" in format_description(info)
+
+
+def test_format_description_refuses_what_describe_file_did_not_return():
+    with pytest.raises(NWBError, match="expected description= the dict describe_file returns, found str"):
+        format_description("a.nwb")
+
+
+def test_describe_file_says_subject_and_declared_cell_identity(tmp_path):
+    counts = xr.DataArray(np.ones((2, 1), int), dims=("trial", "neuron"), attrs={"subject_id": "m4"})
+    info = describe_file(write_recording_nwb(counts, tmp_path / "d.nwb", rng=0, tracked=False))
+    assert info["subject_id"] == "m4" and info["tracked_cells"] is False
+    assert "subject: m4; cell identity: declared not tracked" in format_description(info)
