@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
+from scipy.stats import norm
 
 from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError
@@ -59,6 +60,7 @@ __all__ = [
     "require_resolved",
     "require_neurons",
     "recentre_replicates",
+    "normal_score_replicates",
     "RANGE_Z",
     "DENOMINATOR_Z",
 ]
@@ -643,3 +645,31 @@ def recentre_replicates(estimate, replicates, axis: int = 0):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
         median = np.nanmedian(replicates, axis=axis, keepdims=True)
     return replicates + (np.asarray(estimate, dtype=float) - median)
+
+
+def normal_score_replicates(estimate, replicates):
+    """Replicates mapped to normal scores: estimate + SD(replicates) · z(rank), NaN replicates kept.
+
+    The percentile interval of the result is the normal interval estimate ± z·SD of the bootstrap (it
+    contains the estimate, symmetrically), the SD is the bootstrap's, and the order of the replicates is
+    kept, so their dependence across statistics and sessions (the shared neuron weights) survives as a
+    Gaussian copula of the ranks. Used for the task alignment, whose percentile intervals under-covered on
+    realistic spiking sessions (down to 0.92) while the normal interval did not (0.94-0.97,
+    benchmarks/bench_kernel_coverage.py).
+
+    Examples
+    --------
+    >>> out = normal_score_replicates(0.5, np.array([0.0, 3.0, 1.0, np.nan]))
+    >>> bool(np.isnan(out[3])), bool(out[0] < out[2] < out[1]), round(float(np.nanstd(out, ddof=1)), 6)
+    (True, True, 1.527525)
+    """
+    replicates = np.asarray(replicates, dtype=float)
+    out = np.full(replicates.shape, np.nan)
+    finite = np.isfinite(replicates)
+    n = int(finite.sum())
+    if n < 2:
+        return out
+    values = replicates[finite]
+    scores = norm.ppf((np.argsort(np.argsort(values, kind="stable")) + 0.5) / n)
+    out[finite] = float(estimate) + values.std(ddof=1) * scores / scores.std(ddof=1)
+    return out

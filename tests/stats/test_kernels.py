@@ -15,12 +15,13 @@ from neurolearn.stats.kernels import (
     condition_statistics,
     influence_se,
     neuron_bootstrap_weights,
-    recentre_replicates,
-    require_neurons,
-    require_resolved,
+    normal_score_replicates,
     per_neuron_pair_trace,
     plugin_kernel,
+    recentre_replicates,
     replicate,
+    require_neurons,
+    require_resolved,
     self_inner_estimate,
     session_bootstrap_weights,
     split_kernel,
@@ -229,3 +230,18 @@ def test_recentred_replicates_have_the_estimate_as_median(rng):
     assert np.all((lower <= estimate) & (estimate <= upper))
     with_nan = recentre_replicates(1.0, np.array([np.nan, 0.0, 2.0, 4.0]))
     assert np.isnan(with_nan[0]) and np.nanmedian(with_nan) == pytest.approx(1.0)
+
+
+def test_normal_score_replicates_give_the_normal_interval_and_keep_the_order(rng):
+    replicates = rng.lognormal(sigma=0.8, size=4001)  # skewed
+    replicates[::97] = np.nan
+    out = normal_score_replicates(2.0, replicates)
+    finite = np.isfinite(replicates)
+    assert np.array_equal(np.isfinite(out), finite)
+    assert np.array_equal(np.argsort(out[finite]), np.argsort(replicates[finite]))  # ranks kept
+    sd = np.std(replicates[finite], ddof=1)
+    assert np.std(out[finite], ddof=1) == pytest.approx(sd, rel=1e-12)
+    lower, upper = np.quantile(out[finite], [0.025, 0.975])
+    # quantiles of 3960 normal scores: within ~0.02 SD of ±1.96 SD (order-statistic spacing)
+    assert lower == pytest.approx(2.0 - 1.96 * sd, abs=0.03 * sd)
+    assert upper == pytest.approx(2.0 + 1.96 * sd, abs=0.03 * sd)
