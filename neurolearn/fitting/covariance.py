@@ -13,6 +13,10 @@ the fit use the covariance of the whole observation vector instead (generalised 
   session only (one block per session), independent across sessions;
 * no ``name_boot``: independent of everything, variance ``name_se**2``.
 
+Replicates along different bootstrap dims (e.g. ``bootstrap`` from summarize's kernel statistics and
+``bootstrap_readout`` from the readout statistics) come from different draws and are not correlated with each
+other.
+
 Regularisation
 --------------
 With ~200 replicates for 30-60 values a sample covariance is noisy (and singular once values outnumber
@@ -120,39 +124,43 @@ def observation_covariance(stats, names, data, se, mask, model_name) -> tuple[np
         if key not in stats.data_vars:
             continue
         da = stats[key]
-        if set(da.dims) != {SESSION, BOOTSTRAP}:
-            raise FitError(f"fit of model {model_name!r}: expected {key!r} with dims ({SESSION!r}, {BOOTSTRAP!r}), "
-                           f"found {tuple(da.dims)}")
+        others = [str(d) for d in da.dims if d != SESSION]
+        if SESSION not in da.dims or len(others) != 1 or not others[0].startswith(BOOTSTRAP):
+            raise FitError(f"fit of model {model_name!r}: expected {key!r} with dims ({SESSION!r}, {BOOTSTRAP!r}) "
+                           f"(or another dim named '{BOOTSTRAP}...'), found {tuple(da.dims)}")
+        dim = others[0]
         resampling = da.attrs.get("resampling")
         if resampling not in RESAMPLING:
             raise FitError(f"fit of model {model_name!r}: expected attr resampling of {key!r} one of "
                            f"{list(RESAMPLING)}, found {resampling!r}")
         try:
-            values = np.asarray(da.transpose(SESSION, BOOTSTRAP).values, dtype=float)
+            values = np.asarray(da.transpose(SESSION, dim).values, dtype=float)
         except (TypeError, ValueError):
             raise FitError(f"fit of model {model_name!r}: expected numeric replicates in {key!r}, found dtype "
                            f"{da.dtype}") from None
-        replicates[i] = (resampling, values)
+        replicates[i] = ((resampling, dim), values)
     if not replicates:
         return None, []
     variance = np.where(mask & np.isfinite(se), se, 1.0).ravel() ** 2
     correlation = np.eye(k * s)
     notes = []
-    shared = [i for i, (kind, _) in replicates.items() if kind == "neurons-shared"]
-    if shared:
-        rows = [(i, j) for i in shared for j in range(s) if mask[i, j]]
-        note = _correlate(correlation, rows, replicates, s)
-        notes.append(f"values of {[names[i] for i in shared]} weighted by their joint covariance across sessions "
-                     f"(neurons-shared bootstrap replicates; {note})")
-    independent = [i for i, (kind, _) in replicates.items() if kind == "independent"]
-    if independent:
-        for j in range(s):
-            rows = [(i, j) for i in independent if mask[i, j]]
-            if len(rows) > 1:
-                _correlate(correlation, rows, replicates, s)
-        if len(independent) > 1:
-            notes.append(f"values of {[names[i] for i in independent]} correlated within each session only "
-                         "(independent bootstrap replicates)")
+    # replicates along one bootstrap dim come from one resampling draw; different dims are independent draws
+    for group in sorted({key for key, _ in replicates.values()}):
+        kind, dim = group
+        members = [i for i, (key, _) in replicates.items() if key == group]
+        suffix = "" if dim == BOOTSTRAP else f" along {dim!r}"
+        if kind == "neurons-shared":
+            rows = [(i, j) for i in members for j in range(s) if mask[i, j]]
+            note = _correlate(correlation, rows, replicates, s)
+            notes.append(f"values of {[names[i] for i in members]} weighted by their joint covariance across "
+                         f"sessions (neurons-shared bootstrap replicates{suffix}; {note})")
+        elif len(members) > 1:
+            for j in range(s):
+                rows = [(i, j) for i in members if mask[i, j]]
+                if len(rows) > 1:
+                    _correlate(correlation, rows, replicates, s)
+            notes.append(f"values of {[names[i] for i in members]} correlated within each session only "
+                         f"(independent bootstrap replicates{suffix})")
     if any(i not in replicates for i in range(k)):
         notes.append(f"values of {[n for i, n in enumerate(names) if i not in replicates]} weighted by their SEs "
                      "alone (no bootstrap replicates)")

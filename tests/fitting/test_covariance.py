@@ -182,6 +182,9 @@ def test_bad_replicates_are_refused(line):
     renamed = stats.assign(behavior_boot=stats["behavior_boot"].rename(bootstrap="replicate"))
     with pytest.raises(FitError, match=r"expected 'behavior_boot' with dims \('session', 'bootstrap'\)"):
         fit(renamed, line, fixed=CLOCK)
+    # another bootstrap dim (a separate draw, as the readout statistics have) is accepted
+    other = stats.assign(behavior_boot=stats["behavior_boot"].rename(bootstrap="bootstrap_readout"))
+    assert "along 'bootstrap_readout'" in fit(other, line, fixed=CLOCK, interval=None).message
 
 
 def test_compare_refuses_fits_weighted_differently(line):
