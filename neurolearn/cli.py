@@ -243,6 +243,10 @@ def _run_summarize(args) -> int:
     if times is not None:
         order = [str(s) for s in stats["session"].values]
         by_session = dict(zip(map(str, sessions), times))
+        unknown = [s for s in order if s not in by_session]
+        if unknown:  # summarize names sessions as the reader did; anything else is a bug worth naming
+            raise DataError(f"--training-time: statistics sessions {unknown} are not among the sessions read "
+                            f"({list(by_session)})")
         stats = stats.assign_coords({TRAINING_TIME: ("session", [by_session[s] for s in order])})
         stats[TRAINING_TIME].attrs["source"] = str(args.training_time)
     write_statistics(stats, out)
