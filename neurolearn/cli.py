@@ -325,8 +325,9 @@ def _run_demo(args) -> int:
 def _reading_options(parser) -> None:
     parser.add_argument("--source", default="auto", help="neural data object (default: auto)")
     parser.add_argument("--trials", default="trials", help="trials/intervals table (default: trials)")
-    parser.add_argument("--align", default="start_time",
-                        help="trial column to align to (default: start_time)")
+    parser.add_argument("--align", default="start_time", metavar="COLUMN[:relative]",
+                        help="trial column to align to; 'COLUMN:relative' when its times are relative to the "
+                             "trial start (default: start_time)")
     parser.add_argument("--window", nargs=2, type=finite_float, default=(0.0, 1.0), metavar=("START", "STOP"),
                         help="window around the alignment event in s (default: 0 1)")
     parser.add_argument("--bin-size", type=positive_float, default=None,
