@@ -1,25 +1,46 @@
 """Dynamics statistics of time-resolved recordings: how slowly population activity evolves and what it keeps.
 
-A recording with dims ``("trial", "neuron", "time")`` is projected on its leading principal components and a
-linear dynamical model x_{k+1} ≈ A x_k + B u_k + c is fitted by ridge regression to the transitions within
-trials (never across a trial boundary). The slowest mode gives the population timescale τ = −Δt/log|λ_max|;
+A recording with dims ``("trial", "neuron", "time")`` is reduced to its leading predictable directions and a
+linear dynamical model x_{k+1} ≈ A x_k + B u_k + c is fitted to the transitions within trials (never across
+a trial boundary) by instrumental variables, so that observation noise does not attenuate A (see
+:mod:`neurolearn.stats.dynamics_fit`). The slowest mode gives the population timescale τ = −Δt/log|λ_max|;
 eigenvalues of A standing out of the bulk count the slow "memory" modes (one real for an integrator, a complex
 pair for an oscillator). Also here: single-neuron autocorrelation timescales and how well activity encodes
 the cumulative input (the quantity an integrator stores).
 
-Uncertainty: the regression's sufficient statistics (ΦᵀΦ and ΦᵀY) are sums over trials, so a bootstrap over
-trials re-weights per-trial sums instead of refitting from the data; ``n_boot=1000`` costs little more than
-the point estimate.
+Calcium imaging: a fluorescence (dF/F) trace is the activity convolved with the indicator's decay, so its
+slowest mode is at least as slow as the indicator (an AR(1) indicator is itself a mode of the observed
+dynamics). Pass ``indicator_tau`` to deconvolve an AR(1) indicator of known decay before the fit; otherwise
+the timescale of a dF/F recording is flagged.
+
+Uncertainty: the regression's sufficient statistics are sums over trials, so a bootstrap over trials
+re-weights per-trial sums instead of refitting from the data; ``n_boot=1000`` costs little more than the
+point estimate.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
-from neurolearn.data import NEURON, SESSION, TIME, TRIAL, validate_recording
-from neurolearn.errors import DataError
+from neurolearn.data import SESSION, flag_name
+from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.dynamics_fit import (
+    BIAS_NOTE,
+    DynamicsFit,
+    _name,
+    bootstrap_estimates as _bootstrap,
+    bootstrap_weights as _bootstrap_weights,
+    indicator_note as _indicator_note,
+    input_array as _input_array,
+    is_calcium as _is_calcium,
+    split_outliers as _split_outliers,
+    time_resolved as _time_resolved,
+)
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
+from neurolearn.stats.flags import StatisticWarning, warn_unsupported
 
 __all__ = [
     "population_timescale",
@@ -29,59 +50,82 @@ __all__ = [
     "dynamics_summary",
 ]
 
+#: the statistics :func:`dynamics_summary` returns per session
+SUMMARY_STATISTICS = ("timescale", "outlier_eigenvalue", "n_outlier_eigenvalues")
+CALCIUM_FLAG = ("calcium (dF/F) recording: the timescale includes the indicator's decay; pass indicator_tau= "
+                "(s) to deconvolve it, or indicator_tau=0 to state that there is none")
+
 
 def population_timescale(
     recording: xr.DataArray,
     n_components: int = 10,
-    ridge: float = 1e-4,
+    ridge: float = 1e-6,
     dt: float | None = None,
     *,
     input=None,
     n_boot: int = 200,
     random_state=None,
     level: float = 0.95,
+    indicator_tau: float | None = None,
+    method: str = "iv",
 ) -> xr.Dataset:
-    """Slowest timescale of population activity from a linear dynamical model fitted in PCA space.
+    """Slowest timescale of population activity from a linear dynamical model fitted by instrumental variables.
 
-    Activity is centred per neuron (over trials and time), projected on its ``n_components`` leading
-    principal components (pooled over trials and time bins), and x_{k+1} = A x_k + B u_k + c is fitted by
-    ridge regression over all transitions k → k+1 inside trials. τ = −Δt/log|λ_max| with λ_max the
-    eigenvalue of A of largest modulus.
+    Activity is centred per neuron (over trials and time), reduced to its ``n_components`` leading principal
+    components, and of these only the directions its own past (and the inputs) predict beyond chance are kept
+    (canonical correlations above their null edge; the ``n_components`` attr says how many).
+    x_{k+1} = A x_k + B u_k + c is fitted by
+    two-stage least squares over all transitions k → k+1 inside trials, with x_{k-1}, x_{k-2} (and the
+    inputs) as instruments for x_k. τ = −Δt/log|λ_max| with λ_max the eigenvalue of A of largest modulus.
 
     Parameters
     ----------
     recording : xarray.DataArray
-        Responses with dims ``("trial", "neuron", "time")`` and at least 3 time bins.
+        Responses with dims ``("trial", "neuron", "time")``: at least 2 trials, 2 neurons and 5 time bins.
     n_components : int
-        PCA dimensions kept (capped at the number of neurons).
+        Dimensions kept (capped at the number of neurons).
     ridge : float
-        Ridge penalty relative to each regressor's own sum of squares (ridge on standardised regressors,
-        scale-free), not applied to the intercept c.
+        Ridge penalty relative to each regressor's own (projected) sum of squares, not applied to the
+        intercept c. Any shrinkage attenuates slow modes; the default is for numerical safety only.
     dt : float, optional
         Bin width in seconds. Default: the spacing of the ``time`` coord (which must be uniform).
     input : str or xarray.DataArray, optional
         Input u: a coord with dims ``("trial", "time")`` or a DataArray with those dims (optionally a third
-        dim of input channels). When given, B is fitted jointly, so input-driven change is not read as slow
-        intrinsic dynamics.
+        dim of input channels); entry k drives the transition k → k+1. When given, B is fitted jointly (so
+        input-driven change is not read as slow intrinsic dynamics) and the inputs serve as instruments.
     n_boot : int
         Bootstrap resamples of trials (0 skips SE and interval).
     random_state : int or numpy.random.Generator, optional
     level : float
+    indicator_tau : float, optional
+        Decay time constant (s) of an AR(1) calcium indicator to deconvolve before the fit (``None`` or 0:
+        none). Calcium timescales without it include the indicator's kernel.
+    method : {"iv", "ols"}
+        ``"ols"`` is the attenuated least-squares fit in PCA space (for comparison only).
 
     Returns
     -------
     xarray.Dataset
         ``timescale`` (s) with ``_se`` and ``_ci``; ``outlier_eigenvalue`` (|λ_max|) with ``_se``/``_ci``;
-        ``eigenvalue`` (complex, dim ``mode``, by decreasing modulus).
+        ``eigenvalue`` (complex, dim ``mode``, by decreasing modulus); ``timescale_boot`` and
+        ``outlier_eigenvalue_boot`` (dim ``bootstrap``, attr ``resampling="independent"``) when ``n_boot``.
 
     Notes
     -----
-    Bias handling: observation noise inside the kept components attenuates A towards zero
-    (errors-in-variables), shortening τ by about the noise share of the slow mode's variance; discarding
-    components beyond ``n_components`` removes most isotropic noise, and the ridge penalty (relative 1e-4)
-    shrinks only slightly. |λ_max| ≥ 1 (no decay) gives τ = inf. The bootstrap resamples trials and keeps
-    the PCA basis fixed (the basis is a nuisance parameter; its variability is ignored). Checked in the tests
-    on a simulated linear dynamical system with known eigenvalues.
+    Estimand: the largest eigenvalue modulus of the population's linear dynamics (restricted to the
+    ``n_components`` predictable directions), in the activity itself -- for calcium data, in the
+    fluorescence unless ``indicator_tau`` is given.
+
+    Bias handling: observation noise independent across bins (spike-count or shot noise) does not bias the
+    instrumental-variable estimate, unlike least squares, which attenuates A towards zero. Noise correlated
+    over time (an indicator's decay, slow drifts) is part of the observed dynamics. Weakly driven fast modes
+    have weak instruments; their eigenvalues are noisy (biased towards the least-squares value) but do not
+    reach the slow mode's. |λ_max| ≥ 1 (no decay) gives τ = inf.
+
+    Interval: trials are resampled (the basis is kept fixed: a nuisance parameter); the interval is the
+    bootstrap percentile interval's width centred on the estimate, ``λ̂ ± (q_hi − q_lo)/2``, so it always
+    contains the estimate; the SE is that half-width over z. τ's interval is the image of |λ|'s (τ is
+    monotone in |λ|), so resamples with |λ| ≥ 1 stay in it.
 
     Examples
     --------
@@ -93,21 +137,23 @@ def population_timescale(
     >>> rec = xr.DataArray(np.stack([x, -x], axis=1), dims=("trial", "neuron", "time"),
     ...                    coords={"time": 0.01 * np.arange(40)})
     >>> ds = population_timescale(rec, n_components=1, n_boot=0)
-    >>> bool(abs(float(ds["timescale"]) / (-0.01 / np.log(0.9)) - 1) < 0.1)
+    >>> bool(abs(float(ds["timescale"]) / (-0.01 / np.log(0.9)) - 1) < 0.15)
     True
     """
-    fit = _DynamicsFit(recording, n_components, ridge, dt, input)
-    return fit.estimate(n_boot, random_state, level)
+    fit = DynamicsFit(recording, n_components, ridge, dt, input, method=method, indicator_tau=indicator_tau)
+    return _estimate(fit, n_boot, random_state, level)
 
 
 def outlier_eigenvalues(
     recording: xr.DataArray,
     n_components: int = 10,
-    ridge: float = 1e-4,
+    ridge: float = 1e-6,
     dt: float | None = None,
     *,
     input=None,
     threshold: float = 0.5,
+    indicator_tau: float | None = None,
+    method: str = "iv",
 ) -> xr.DataArray:
     """Eigenvalues of the fitted dynamics matrix A that stand out of the bulk.
 
@@ -119,7 +165,7 @@ def outlier_eigenvalues(
 
     Parameters
     ----------
-    recording, n_components, ridge, dt, input
+    recording, n_components, ridge, dt, input, indicator_tau, method
         As in :func:`population_timescale`.
     threshold : float
         How far (relative) the last outlier must stand above the bulk edge.
@@ -132,9 +178,9 @@ def outlier_eigenvalues(
 
     Notes
     -----
-    Bias handling: as in :func:`population_timescale` (attenuation shrinks all eigenvalues slightly). Keep
-    ``n_components`` above the expected number of outliers so that a bulk exists; with one component there
-    is no bulk and no outlier is reported.
+    Bias handling: as in :func:`population_timescale` (the instrumental-variable fit does not attenuate the
+    outliers; the bulk of weakly driven modes is noisy). Keep ``n_components`` above the expected number of
+    outliers so that a bulk exists; with one component there is no bulk and no outlier is reported.
 
     Examples
     --------
@@ -148,8 +194,8 @@ def outlier_eigenvalues(
     >>> out.attrs["count"], out.attrs["n_real"]
     (1, 1)
     """
-    fit = _DynamicsFit(recording, n_components, ridge, dt, input)
-    eig = _sorted_eigenvalues(fit.solve(fit.gram, fit.cross))
+    fit = DynamicsFit(recording, n_components, ridge, dt, input, method=method, indicator_tau=indicator_tau)
+    eig = fit.eigenvalues()
     outlier, edge = _split_outliers(eig, threshold)
     values = eig[outlier]
     n_real = int(np.sum(np.abs(values.imag) <= 1e-9 * np.maximum(np.abs(values), 1e-300)))
@@ -345,39 +391,46 @@ def dynamics_summary(
     random_state=None,
     level: float = 0.95,
     n_components: int = 10,
-    ridge: float = 1e-4,
+    ridge: float = 1e-6,
     input=None,
+    indicator_tau: float | None = None,
+    method: str = "iv",
 ) -> xr.Dataset:
     """Dynamics statistics of every session, over dim ``session`` (in the order of ``recordings``).
 
     Variables: ``timescale`` (s) and ``outlier_eigenvalue`` (the largest |λ| of the fitted A), each with
-    ``_se`` and ``_ci`` from a bootstrap over trials (see :func:`population_timescale`), and
-    ``n_outlier_eigenvalues`` (:func:`outlier_eigenvalues`, no interval). Every session uses the same
-    ``n_components`` and ``ridge``.
+    ``_se``, ``_ci`` and ``_boot`` (the bootstrap replicates over trials, see :func:`population_timescale`),
+    ``n_outlier_eigenvalues`` (:func:`outlier_eigenvalues`, no interval), and ``<name>_flag`` for each: ``""``
+    where the value is supported, otherwise the reason. No task label is needed.
 
     Parameters
     ----------
     recordings : dict of str to xarray.DataArray
         One ``(trial, neuron, time)`` recording per session, in training order.
     n_boot : int
-        Bootstrap resamples of trials (0 skips SEs and intervals); cheap, since they re-weight per-trial
-        sufficient statistics.
+        Bootstrap resamples of trials (0 skips SEs, intervals and replicates); cheap, since they re-weight
+        per-trial sufficient statistics.
     random_state : int or numpy.random.Generator, optional
         One seed, used identically in every session.
     level : float
         Interval coverage.
-    n_components, ridge, input
-        As in :func:`population_timescale` (``input`` as a coord name present in every session).
+    n_components, ridge, input, indicator_tau, method
+        As in :func:`population_timescale` (``input`` as a coord name present in every session), the same
+        in every session.
 
     Returns
     -------
     xarray.Dataset
-        Over dim ``session`` (coords ``session`` = the dict keys, ``session_index``) and ``ci_bound``.
+        Over dim ``session`` (coords ``session`` = the dict keys, ``session_index``), ``ci_bound`` and
+        ``bootstrap``. The ``timescale`` attr ``indicator`` says how a calcium indicator was handled.
 
     Notes
     -----
-    Bias handling: as in :func:`population_timescale`; the same estimator in every session, so the
-    attenuation bias is similar across sessions of similar noise.
+    A session the data cannot support (not time-resolved, fewer than 2 trials or 2 neurons, too few time
+    bins, constant activity) gets NaN with the reason in the flags and one
+    :class:`~neurolearn.stats.flags.StatisticWarning` per statistic; the other sessions are unaffected. A
+    calcium (dF/F) session fitted without ``indicator_tau`` keeps its numbers, flagged: its timescale
+    includes the indicator's decay. Bias handling: as in :func:`population_timescale`.
 
     Examples
     --------
@@ -392,193 +445,76 @@ def dynamics_summary(
     ...                       n_components=2)
     >>> ds["session"].values.tolist(), bool(ds["timescale"][1] > ds["timescale"][0])
     (['early', 'late'], True)
+    >>> ds["timescale_boot"].dims, ds["timescale_flag"].values.tolist()
+    (('session', 'bootstrap'), ['', ''])
     """
     if not isinstance(recordings, dict) or not recordings:
         raise DataError(f"dynamics_summary: expected a non-empty dict of session recordings, found {recordings!r:.80}")
     names = [str(k) for k in recordings]
     seed = int(np.random.default_rng(random_state).integers(2**31))
-    parts = []
-    for name, rec in recordings.items():
-        fit = _DynamicsFit(rec, n_components, ridge, None, input, name=f"session {name!r}")
-        ds = fit.estimate(n_boot, seed, level).drop_vars("eigenvalue").drop_dims("mode", errors="ignore")
-        eig = _sorted_eigenvalues(fit.solve(fit.gram, fit.cross))
-        ds["n_outlier_eigenvalues"] = ((), int(_split_outliers(eig, 0.5)[0].sum()))
-        parts.append(ds)
-    out = xr.concat(parts, dim=SESSION, data_vars="all", coords="minimal", compat="override",
-                    combine_attrs="drop_conflicts")
-    for stat in ("timescale", "outlier_eigenvalue"):
-        out[f"{stat}_ci"].attrs["level"] = level
-    out["timescale"].attrs["units"] = "s"
-    out["n_outlier_eigenvalues"].attrs["criterion"] = "see neurolearn.stats.dynamics.outlier_eigenvalues"
-    return out.assign_coords({SESSION: names, "session_index": (SESSION, np.arange(len(names)))})
+    n_boot = int(n_boot)
+    n = len(names)
+    values = {stat: np.full(n, np.nan) for stat in SUMMARY_STATISTICS}
+    se = {stat: np.full(n, np.nan) for stat in SUMMARY_STATISTICS[:2]}
+    ci = {stat: np.full((n, 2), np.nan) for stat in SUMMARY_STATISTICS[:2]}
+    boot = {stat: np.full((n, n_boot), np.nan) for stat in SUMMARY_STATISTICS[:2]}
+    flags = {stat: np.full(n, "", dtype=object) for stat in SUMMARY_STATISTICS}
+    described = None
+    for i, (name, rec) in enumerate(recordings.items()):
+        try:
+            fit = DynamicsFit(rec, n_components, ridge, None, input, method=method, indicator_tau=indicator_tau,
+                              name=f"session {name!r}")
+        except InsufficientDataError as error:
+            for stat in SUMMARY_STATISTICS:
+                flags[stat][i] = str(error)
+                warn_unsupported(stat, name, str(error))
+            continue
+        described = described or fit
+        result = _bootstrap(fit, n_boot, seed, level)
+        for stat, key in (("timescale", "tau"), ("outlier_eigenvalue", "lam")):
+            values[stat][i], se[stat][i], ci[stat][i] = result[key], result[f"se_{key}"], result[f"ci_{key}"]
+            if n_boot:
+                boot[stat][i] = result[f"{key}s"]
+        values["n_outlier_eigenvalues"][i] = int(_split_outliers(result["eig"], 0.5)[0].sum())
+        if indicator_tau is None and _is_calcium(rec):
+            for stat in SUMMARY_STATISTICS:
+                flags[stat][i] = CALCIUM_FLAG
+            warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {CALCIUM_FLAG}"),
+                          stacklevel=2)
+    out = xr.Dataset(coords={SESSION: names, "session_index": (SESSION, np.arange(n)),
+                             "ci_bound": ["lower", "upper"]})
+    for stat in SUMMARY_STATISTICS[:2]:
+        out[stat] = (SESSION, values[stat])
+        out[f"{stat}_se"] = (SESSION, se[stat])
+        out[f"{stat}_ci"] = ((SESSION, "ci_bound"), ci[stat], {"level": level})
+        if n_boot:
+            out[f"{stat}_boot"] = ((SESSION, "bootstrap"), boot[stat],
+                                   {"resampling": "independent", "resampled": "trials, per session"})
+    out["n_outlier_eigenvalues"] = (SESSION, values["n_outlier_eigenvalues"],
+                                    {"criterion": "see neurolearn.stats.dynamics.outlier_eigenvalues"})
+    for stat in SUMMARY_STATISTICS:
+        out[flag_name(stat)] = (SESSION, flags[stat].astype(str))
+    out["timescale"].attrs.update(units="s", indicator=_indicator_note(indicator_tau))
+    out.attrs.update(
+        estimator=described.description() if described else "none fitted",
+        bias_correction=BIAS_NOTE[method], n_boot=n_boot, level=level,
+        interval="bootstrap over trials; percentile interval re-centred on the estimate (median to estimate)",
+    )
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- helpers
 
-
-def _name(recording):
-    return str(getattr(recording, "attrs", {}).get("session_id", "recording"))
-
-
-def _time_resolved(recording, dt, name=None):
-    """(trial, neuron, time) values and the bin width, after validation."""
-    name = name or _name(recording)
-    validate_recording(recording, name=name)
-    if recording.dims != (TRIAL, NEURON, TIME):
-        raise DataError(
-            f"{name}: dynamics statistics expect dims ('trial', 'neuron', 'time'), found {recording.dims}; "
-            "read the recording with a bin_size to get time bins"
-        )
-    n_bins = recording.sizes[TIME]
-    if n_bins < 3:
-        raise DataError(f"{name}: expected at least 3 time bins, found {n_bins}")
-    if dt is None:
-        if TIME not in recording.coords:
-            raise DataError(f"{name}: expected a 'time' coord (bin centres) or an explicit dt, found neither")
-        steps = np.diff(np.asarray(recording[TIME].values, dtype=float))
-        if not (np.all(steps > 0) and np.allclose(steps, steps[0], rtol=1e-6)):
-            raise DataError(f"{name}: expected uniformly spaced time bins, found steps from {steps.min()} to "
-                            f"{steps.max()}; pass dt to override")
-        dt = float(steps[0])
-    elif not dt > 0:
-        raise DataError(f"{name}: expected dt > 0, found {dt}")
-    values = np.asarray(recording.values, dtype=float)
-    if not np.isfinite(values).all():  # validate_recording skips this check for dask-backed data
-        raise DataError(f"{name}: expected finite responses, found {int((~np.isfinite(values)).sum())} NaN/inf "
-                        f"values of {values.size}")
-    return values, float(dt)
-
-
-def _input_array(recording, input):
-    """The input as an array (trial, time) or (trial, time, channel)."""
-    name = _name(recording)
-    if isinstance(input, str):
-        if input not in recording.coords:
-            available = sorted(str(c) for c, v in recording.coords.items() if set(v.dims) == {TRIAL, TIME})
-            raise DataError(f"{name}: expected an input coord {input!r} with dims ('trial', 'time'), found "
-                            f"(trial, time) coords {available}")
-        input = recording.coords[input]
-    if not isinstance(input, xr.DataArray):
-        raise DataError(f"{name}: expected the input as a coord name or a DataArray, found {type(input).__name__}")
-    if input.dims[:2] != (TRIAL, TIME) or input.ndim > 3:
-        input = input.transpose(TRIAL, TIME, ...) if {TRIAL, TIME} <= set(input.dims) else input
-    if input.dims[:2] != (TRIAL, TIME) or input.ndim > 3:
-        raise DataError(f"{name}: expected input dims ('trial', 'time'[, channel]), found {input.dims}")
-    if input.shape[:2] != (recording.sizes[TRIAL], recording.sizes[TIME]):
-        raise DataError(f"{name}: expected input of shape {(recording.sizes[TRIAL], recording.sizes[TIME])}, "
-                        f"found {input.shape[:2]}")
-    values = np.asarray(input.values, dtype=float)
-    if not np.isfinite(values).all():
-        raise DataError(f"{name}: expected a finite input, found NaN/inf")
-    return values
-
-
-def _bootstrap_weights(rng, n, n_boot):
-    """Multiplicities of n items resampled with replacement, one row per resample."""
-    draws = rng.integers(0, n, size=(n_boot, n))
-    weights = np.zeros((n_boot, n))
-    np.add.at(weights, (np.repeat(np.arange(n_boot), n), draws.ravel()), 1.0)
-    return weights
-
-
-def _sorted_eigenvalues(matrix):
-    eig = np.linalg.eigvals(matrix)
-    return eig[np.argsort(-np.abs(eig), kind="stable")]
-
-
-def _split_outliers(eig, threshold):
-    """Boolean mask of the eigenvalues above the widest gap in modulus, if that gap is wide enough.
-
-    Returns the mask and the bulk edge (the largest modulus below the gap).
-    """
-    modulus = np.round(np.abs(eig), 12)  # conjugate pairs share a modulus exactly
-    order = np.argsort(-modulus, kind="stable")
-    sorted_mod = modulus[order]
-    outlier = np.zeros(eig.size, dtype=bool)
-    if eig.size < 2:
-        return outlier, float(sorted_mod[0]) if eig.size else 0.0
-    gaps = sorted_mod[:-1] - sorted_mod[1:]
-    j = int(np.argmax(gaps))  # outliers are sorted positions 0..j
-    edge = float(sorted_mod[j + 1])
-    if sorted_mod[j] > (1.0 + threshold) * edge:
-        outlier[order[: j + 1]] = True
-        return outlier, edge
-    return outlier, float(sorted_mod[0])
-
-
-class _DynamicsFit:
-    """Per-trial sufficient statistics of the ridge regression x_{k+1} = A x_k + B u_k + c in PCA space."""
-
-    def __init__(self, recording, n_components, ridge, dt, input, name=None):
-        self.name = name or _name(recording)
-        values, self.dt = _time_resolved(recording, dt, self.name)
-        n_trials, n_neurons, n_bins = values.shape
-        if not 1 <= int(n_components):
-            raise DataError(f"{self.name}: expected n_components >= 1, found {n_components}")
-        if not ridge >= 0:
-            raise DataError(f"{self.name}: expected ridge >= 0, found {ridge}")
-        k = min(int(n_components), n_neurons)
-        activity = values.transpose(0, 2, 1).reshape(-1, n_neurons)  # (trial·time, neuron)
-        activity = activity - activity.mean(0)
-        _, _, vt = np.linalg.svd(activity, full_matrices=False)
-        latent = (activity @ vt[:k].T).reshape(n_trials, n_bins, k)
-        parts = [latent[:, :-1]]
-        if input is not None:
-            u = _input_array(recording, input)
-            parts.append((u[..., None] if u.ndim == 2 else u)[:, :-1])
-        parts.append(np.ones((n_trials, n_bins - 1, 1)))  # intercept c
-        design = np.concatenate(parts, axis=2)  # (trial, transition, features)
-        following = latent[:, 1:]
-        self.k = k
-        self.n_trials = n_trials
-        # Per-trial ΦᵀΦ and ΦᵀY: sums over this trial's transitions only, never across a trial boundary.
-        self.trial_gram = np.einsum("tif,tig->tfg", design, design)
-        self.trial_cross = np.einsum("tif,tig->tfg", design, following)
-        self.gram, self.cross = self.trial_gram.sum(0), self.trial_cross.sum(0)
-        # Each coefficient is shrunk relative to its own feature's sum of squares (ridge on standardised
-        # features), so that inputs and components of different scale are penalised alike.
-        penalty = ridge * np.diag(self.gram).copy()
-        penalty[-1] = 0.0  # the intercept is not shrunk
-        self.penalty = np.diag(penalty)
-
-    def solve(self, gram, cross):
-        """A (k×k) from summed sufficient statistics."""
-        coef = np.linalg.solve(gram + self.penalty, cross)  # (features, k)
-        return coef[: self.k].T
-
-    def estimate(self, n_boot, random_state, level):
-        eig = _sorted_eigenvalues(self.solve(self.gram, self.cross))
-        lam = float(np.abs(eig[0]))
-        value = _timescale(lam, self.dt)
-        se_t, ci_t, se_l, ci_l = np.nan, (np.nan, np.nan), np.nan, (np.nan, np.nan)
-        if n_boot > 0:
-            rng = np.random.default_rng(random_state)
-            weights = _bootstrap_weights(rng, self.n_trials, n_boot)
-            grams = np.einsum("bt,tfg->bfg", weights, self.trial_gram)
-            crosses = np.einsum("bt,tfg->bfg", weights, self.trial_cross)
-            lams = np.array([np.abs(_sorted_eigenvalues(self.solve(g, c))[0]) for g, c in zip(grams, crosses)])
-            se_l, ci_l = bootstrap_interval(lam, lams, level)
-            # τ increases monotonically with |λ|, so its percentile interval is the image of |λ|'s, and
-            # resamples with |λ| >= 1 (τ = inf) stay in it instead of being dropped.
-            ci_t = (_timescale(ci_l[0], self.dt), _timescale(ci_l[1], self.dt))
-            taus = np.array([_timescale(x, self.dt) for x in lams])
-            se_t = float(taus.std(ddof=1)) if np.all(np.isfinite(taus)) else np.inf
-        attrs = dict(
-            estimator=f"ridge LDS x(k+1) = A x(k) + B u(k) + c in {self.k} PCA dims; tau = -dt/log|lambda_max|",
-            bias_correction="none: observation noise attenuates A (tau shortened); bootstrap over trials, "
-                            "PCA basis fixed",
-            dt=self.dt, n_components=int(self.k), n_boot=int(n_boot),
-        )
-        ds = estimate_dataset("timescale", value, se_t, ci_t, level=level, units="s", **attrs)
-        lam_ds = estimate_dataset("outlier_eigenvalue", lam, se_l, ci_l, level=level)
-        ds = ds.merge(lam_ds)
-        ds["eigenvalue"] = (("mode",), eig)
-        return ds
-
-
-def _timescale(modulus, dt):
-    if modulus >= 1.0:
-        return np.inf
-    if modulus <= 0.0:
-        return 0.0
-    return -dt / np.log(modulus)
+def _estimate(fit, n_boot, random_state, level):
+    result = _bootstrap(fit, n_boot, random_state, level)
+    attrs = dict(estimator=fit.description(), bias_correction=BIAS_NOTE[fit.method], dt=fit.dt,
+                 n_components=int(fit.k), n_boot=int(n_boot), indicator=_indicator_note(fit.indicator_tau))
+    ds = estimate_dataset("timescale", result["tau"], result["se_tau"], result["ci_tau"], level=level,
+                          units="s", **attrs)
+    ds = ds.merge(estimate_dataset("outlier_eigenvalue", result["lam"], result["se_lam"], result["ci_lam"],
+                                   level=level))
+    ds["eigenvalue"] = (("mode",), result["eig"])
+    if n_boot > 0:
+        for stat, key in (("timescale", "taus"), ("outlier_eigenvalue", "lams")):
+            ds[f"{stat}_boot"] = (("bootstrap",), result[key], {"resampling": "independent"})
+    return ds

@@ -1,0 +1,411 @@
+"""The linear-dynamics fit behind the dynamics statistics: a consistent (instrumental-variable) estimate of A.
+
+Model: latent activity x_{k+1} = A x_k + B u_k + c + w_k, observed with noise e_k that is independent across
+time bins (spike-count noise given the rate, shot noise of imaging). Ordinary least squares of y_{k+1} on
+y_k = x_k + e_k is biased towards zero by the noise in the regressor (errors-in-variables attenuation): a
+mode with signal variance s² and noise variance σ² reads λ·s²/(s² + σ²), so exactly the slow modes the fit
+exists to find read too fast. Lagged observations y_{k-1}, y_{k-2} (and the known inputs u) are correlated
+with x_k but not with e_k, e_{k+1} or w_k, so two-stage least squares with them as instruments is
+consistent (the Yule-Walker / IV estimator of an AR process observed in white noise; e.g. Söderström &
+Stoica 1983, *Instrumental Variable Methods for System Identification*). Overidentification (two lags for
+one regressor) keeps the estimator's moments finite where an instrument is weak (fast bulk modes).
+
+The basis: within the leading principal components, only the directions the past predicts beyond chance
+(canonical correlations of the present with the instruments above their null edge) are kept. In the
+others an instrument is weak and the IV estimate is noise that would pose as a large eigenvalue.
+
+Everything the fit needs are per-trial sums (ΨᵀΨ, ΨᵀΦ, ΨᵀY), so a bootstrap over trials re-weights them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import norm
+
+from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
+from neurolearn.errors import DataError, InsufficientDataError
+
+__all__ = ["DynamicsFit", "bootstrap_estimates", "time_resolved", "input_array", "bootstrap_weights",
+           "sorted_eigenvalues", "split_outliers", "timescale_of", "is_calcium", "indicator_note", "BIAS_NOTE",
+           "CALCIUM_UNITS"]
+
+METHODS = ("iv", "ols")
+#: ``units`` attrs of recordings that are fluorescence, not activity
+CALCIUM_UNITS = ("df/f", "dff", "dfoverf", "fluorescence", "f/f0", "a.u.fluorescence")
+#: how far (in units of n^(-2/3), the Tracy-Widom scale of the largest canonical correlation) a kept
+#: direction's squared canonical correlation must stand above the null edge
+CHANCE_MARGIN = 3.0
+
+
+class DynamicsFit:
+    """Per-trial sufficient statistics of x_{k+1} = A x_k + B u_k + c in a reduced basis.
+
+    Parameters
+    ----------
+    recording : xarray.DataArray
+        ``(trial, neuron, time)`` responses.
+    n_components, ridge, dt, input
+        As in :func:`neurolearn.stats.dynamics.population_timescale`.
+    method : {"iv", "ols"}
+        ``"iv"``: two-stage least squares with instruments lagged by ``lag`` and ``lag + 1`` bins
+        (consistent under observation noise independent across bins). ``"ols"``: plain least squares
+        (attenuated by observation noise; kept for comparison).
+    indicator_tau : float, optional
+        Decay time (s) of an AR(1) calcium indicator, f_k = γ f_{k-1} + s_k with γ = exp(−dt/τ): activity is
+        deconvolved to s_k = f_k − γ f_{k-1} before the fit. The deconvolved noise is correlated over one
+        bin, so the instruments are then lagged by 2 and 3 bins. ``None`` or 0: no deconvolution.
+    name : str, optional
+        Who the error messages name.
+    """
+
+    def __init__(self, recording, n_components=10, ridge=1e-6, dt=None, input=None, *, method="iv",
+                 indicator_tau=None, name=None):
+        self.name = name or _name(recording)
+        if method not in METHODS:
+            raise DataError(f"{self.name}: expected method in {METHODS}, found {method!r}")
+        if not 1 <= int(n_components):
+            raise DataError(f"{self.name}: expected n_components >= 1, found {n_components}")
+        if not ridge >= 0:
+            raise DataError(f"{self.name}: expected ridge >= 0, found {ridge}")
+        values, self.dt = time_resolved(recording, dt, self.name)
+        u = None if input is None else input_array(recording, input)
+        if u is not None and u.ndim == 2:
+            u = u[..., None]
+        self.indicator_tau = float(indicator_tau) if indicator_tau else None
+        if self.indicator_tau is not None:
+            if not self.indicator_tau > 0:
+                raise DataError(f"{self.name}: expected indicator_tau > 0, found {indicator_tau}")
+            gamma = np.exp(-self.dt / self.indicator_tau)
+            values = values[..., 1:] - gamma * values[..., :-1]  # bin j of s is bin j + 1 of f
+            u = None if u is None else u[:, 1:]
+        n_trials, n_neurons, n_bins = values.shape
+        self.method = method
+        self.lag = 2 if self.indicator_tau is not None else 1
+        lags = (self.lag, self.lag + 1) if method == "iv" else ()
+        first = max(lags, default=0)  # first transition whose instruments exist
+        if n_trials < 2:
+            raise InsufficientDataError(f"fewer than 2 trials (found {n_trials})")
+        if n_neurons < 2:
+            raise InsufficientDataError(f"fewer than 2 neurons (found {n_neurons})")
+        if n_bins - 1 - first < 2:
+            raise InsufficientDataError(
+                f"too few time bins: the {method.upper()} dynamics fit needs at least {first + 3} bins per trial"
+                f"{' after deconvolution' if self.indicator_tau else ''} (found {n_bins})")
+        k = min(int(n_components), n_neurons)
+        centred = values - values.mean(axis=(0, 2), keepdims=True)
+        states = centred.transpose(0, 2, 1)  # (trial, time, neuron)
+        if not np.any(states):
+            raise InsufficientDataError("no variance: activity is constant")
+        steps = np.arange(first, n_bins - 1)  # transitions t -> t + 1
+        if method == "iv":
+            basis, self.canonical = _predictable_basis(states, u, steps, lags, k)
+            k = basis.shape[1]
+        else:
+            basis, self.canonical = _pca_basis(states, k), None
+        latent = states @ basis  # (trial, time, k)
+        ones = np.ones((n_trials, steps.size, 1))
+        regressors = [latent[:, steps]] + ([u[:, steps]] if u is not None else []) + [ones]
+        design = np.concatenate(regressors, axis=2)  # Φ: (trial, transition, features)
+        following = latent[:, steps + 1]  # Y
+        if method == "iv":
+            instruments = [latent[:, steps - lag] for lag in lags]
+            if u is not None:  # the inputs are exogenous: their own instruments, and their past predicts x_t
+                instruments += [u[:, steps]] + [u[:, steps - lag] for lag in range(1, max(lags) + 1)]
+            instruments = np.concatenate(instruments + [ones], axis=2)  # Ψ
+        else:
+            instruments = design
+        n_transitions = n_trials * steps.size
+        if n_transitions <= instruments.shape[2] + 1:
+            raise InsufficientDataError(f"too few transitions for {instruments.shape[2]} regressors "
+                                        f"(found {n_transitions}; fewer components or more trials/bins needed)")
+        self.k, self.n_trials, self.basis = k, n_trials, basis
+        self.n_features = design.shape[2]
+        # Per-trial second moments of [Ψ, Φ, Y]: sums over one trial's transitions only, never across a
+        # trial boundary, so that a bootstrap over trials re-weights them.
+        columns = np.concatenate([instruments, design, following], axis=2)
+        p, f = instruments.shape[2], design.shape[2]
+        self._blocks = (slice(0, p), slice(p, p + f), slice(p + f, p + f + k))
+        self.trial_moments = np.einsum("tip,tiq->tpq", columns, columns)
+        self.moments = self.trial_moments.sum(0)
+        self.ridge = float(ridge)
+
+    def solve(self, moments):
+        """A (k×k) from summed second moments: Fuller's modified LIML (OLS when Ψ = Φ)."""
+        P, F, Y = self._blocks
+        zz, zx, zy = moments[P, P], moments[P, F], moments[P, Y]
+        xx, xy, yy = moments[F, F], moments[F, Y], moments[Y, Y]
+        k = self.k
+        # A tiny jitter keeps ΨᵀΨ invertible when a component is (numerically) absent; it does not bias.
+        jitter = 1e-12 * np.trace(zz) / zz.shape[0] * np.eye(zz.shape[0])
+        projected = np.linalg.solve(zz + jitter, np.concatenate([zx, zy], axis=1))
+        xpx = zx.T @ projected[:, : zx.shape[1]]  # Φᵀ P_Ψ Φ
+        xpy = zx.T @ projected[:, zx.shape[1]:]  # Φᵀ P_Ψ Y
+        ypy = zy.T @ projected[:, zx.shape[1]:]
+        if self.method == "ols":
+            kappas = np.zeros(k)
+        else:
+            kappas = self._fuller_kappas(moments, xx, xy, yy, xpx, xpy, ypy)
+        coef = np.empty((xx.shape[0], k))
+        for j in range(k):
+            # k-class estimator: κ = 0 is OLS, κ = 1 two-stage least squares, κ_LIML - 1/(n - L) Fuller's
+            # modification of LIML, nearly median-unbiased under weak instruments where 2SLS is biased
+            # towards OLS (Fuller 1977; Stock, Wright & Yogo 2002)
+            gram = xx - kappas[j] * (xx - xpx)
+            cross = xy[:, j] - kappas[j] * (xy[:, j] - xpy[:, j])
+            # Each coefficient is shrunk relative to its own feature's scale (ridge on standardised features),
+            # the intercept not at all; the default (1e-6) is for numerical safety only, since any shrinkage
+            # attenuates the slow modes this fit exists to find.
+            penalty = self.ridge * np.abs(np.diag(gram)).copy()
+            penalty[-1] = 0.0
+            coef[:, j] = np.linalg.lstsq(gram + np.diag(penalty), cross, rcond=None)[0]
+        return coef[:k].T
+
+    def _fuller_kappas(self, moments, xx, xy, yy, xpx, xpy, ypy):
+        """Fuller's κ (a = 1) of each output's equation, from the LIML eigenproblem."""
+        k = self.k
+        n = moments[self._blocks[1], self._blocks[1]][-1, -1]  # the intercept's sum of squares: transitions
+        n_instruments = self._blocks[0].stop
+        exog = slice(k, xx.shape[0])  # inputs and intercept: their own instruments
+        xx_ex = xx[exog, exog]
+        kappas = np.empty(k)
+        for j in range(k):
+            # W = [y_j, endogenous regressors]; κ_LIML = smallest root of |WᵀM_X W - κ WᵀM_Ψ W| = 0
+            ww = np.block([[yy[j:j + 1, j:j + 1], xy[:k, j:j + 1].T], [xy[:k, j:j + 1], xx[:k, :k]]])
+            wpw = np.block([[ypy[j:j + 1, j:j + 1], xpy[:k, j:j + 1].T], [xpy[:k, j:j + 1], xpx[:k, :k]]])
+            xw = np.concatenate([xy[exog, j:j + 1], xx[exog, :k]], axis=1)
+            wmx = ww - xw.T @ np.linalg.solve(xx_ex, xw)
+            try:
+                kappa = float(np.min(np.real(np.linalg.eigvals(np.linalg.solve(ww - wpw, wmx)))))
+            except np.linalg.LinAlgError:  # an exact fit (WᵀM_Ψ W singular): every k-class estimate agrees
+                kappa = 1.0
+            kappas[j] = max(0.0, kappa - 1.0 / max(n - n_instruments, 1.0)) if np.isfinite(kappa) else 1.0
+        return kappas
+
+    def eigenvalues(self, weights=None):
+        """Eigenvalues of A by decreasing modulus; with trial ``weights`` (a bootstrap resample)."""
+        moments = self.moments if weights is None else np.einsum("t,tpq->pq", weights, self.trial_moments)
+        return sorted_eigenvalues(self.solve(moments))
+
+    def description(self):
+        """The estimator in words (for the ``estimator`` attr)."""
+        how = (f"2SLS, instruments lagged {self.lag} and {self.lag + 1} bins (+ inputs)" if self.method == "iv"
+               else "ordinary least squares")
+        basis = (f"the {self.k} directions (of the leading PCs) predictable from the past beyond chance"
+                 if self.method == "iv" else f"{self.k} PCA dims")
+        return f"linear dynamics x(k+1) = A x(k) + B u(k) + c by {how}, in {basis}; tau = -dt/log|lambda_max|"
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+BIAS_NOTE = {
+    "iv": "instrumental variables (lagged activity, inputs): no attenuation by observation noise independent "
+          "across bins; bootstrap over trials, basis fixed",
+    "ols": "none: observation noise attenuates A (tau shortened); bootstrap over trials, PCA basis fixed",
+}
+
+
+def bootstrap_estimates(fit, n_boot, random_state, level):
+    """Point estimates of |λ_max| and τ with SEs, intervals that contain them, and the replicates."""
+    eig = fit.eigenvalues()
+    lam = float(np.abs(eig[0]))
+    out = {"eig": eig, "lam": lam, "tau": timescale_of(lam, fit.dt), "se_lam": np.nan, "se_tau": np.nan,
+           "ci_lam": (np.nan, np.nan), "ci_tau": (np.nan, np.nan), "lams": np.array([]), "taus": np.array([])}
+    if n_boot <= 0:
+        return out
+    rng = np.random.default_rng(random_state)
+    weights = bootstrap_weights(rng, fit.n_trials, n_boot)
+    lams = np.array([top_modulus(fit, w) for w in weights])
+    out["lams"], out["taus"] = lams, np.array([timescale_of(x, fit.dt) for x in lams])
+    finite = lams[np.isfinite(lams)]
+    if finite.size < 2:
+        return out
+    alpha = (1.0 - level) / 2.0
+    q_lo, median, q_hi = np.quantile(finite, [alpha, 0.5, 1.0 - alpha])
+    # The percentile interval shifted so that its median sits on the estimate: it keeps the bootstrap
+    # distribution's asymmetry, and it always contains the estimate (the plain percentile interval of a
+    # largest eigenvalue need not: resampling spreads the bulk and pushes its maximum up).
+    lower, upper = max(0.0, lam - (median - q_lo)), lam + (q_hi - median)
+    z = float(norm.ppf(1.0 - alpha))
+    out["ci_lam"], out["se_lam"] = (lower, upper), float((q_hi - q_lo) / (2.0 * z))
+    # τ increases monotonically with |λ|: its interval is the image of |λ|'s, and an upper end at |λ| >= 1
+    # is τ = inf rather than a dropped resample.
+    tau_lo, tau_hi = timescale_of(lower, fit.dt), timescale_of(upper, fit.dt)
+    out["ci_tau"], out["se_tau"] = (tau_lo, tau_hi), float((tau_hi - tau_lo) / (2.0 * z))
+    return out
+
+
+def top_modulus(fit, weights):
+    try:
+        return float(np.abs(fit.eigenvalues(weights)[0]))
+    except np.linalg.LinAlgError:  # a resample that lost a component entirely
+        return np.nan
+
+
+def is_calcium(recording):
+    units = str(getattr(recording, "attrs", {}).get("units", "")).strip().lower().replace(" ", "")
+    return units in CALCIUM_UNITS or "fluoresc" in units
+
+
+def indicator_note(indicator_tau):
+    if indicator_tau:
+        return f"AR(1) calcium indicator with decay {float(indicator_tau):g} s deconvolved before the fit"
+    if indicator_tau is None:
+        return ("no indicator handling asked for: a calcium (dF/F or fluorescence) timescale includes the "
+                "indicator's kernel")
+    return "no indicator (indicator_tau=0 stated)"
+
+
+
+
+def _name(recording):
+    return str(getattr(recording, "attrs", {}).get("session_id", "recording"))
+
+
+def _pca_basis(states, k):
+    """The k leading principal axes of centred (trial, time, neuron) states, from the neuron covariance."""
+    flat = states.reshape(-1, states.shape[-1])
+    _, vectors = np.linalg.eigh(flat.T @ flat)
+    return vectors[:, ::-1][:, :k]
+
+
+def _predictable_basis(states, u, steps, lags, k):
+    """Up to k directions of activity predictable from its past, and their squared canonical correlations.
+
+    Activity is reduced to its leading m = min(neurons, k) principal components, and canonical correlation
+    analysis between the present z_t and the instruments (z_{t-l} for the lags, the inputs) ranks directions
+    by how well the past predicts them. A direction is kept if its squared canonical correlation exceeds
+    the upper edge that m directions and p unrelated instruments reach by chance in n samples (Wachter
+    1980; Johnstone 2008: (sqrt(c1 (1 - c2)) + sqrt(c2 (1 - c1)))^2 with c1 = m/n, c2 = p/n) by
+    ``CHANCE_MARGIN`` n^(-2/3); at least one is kept. Dropping
+    the unpredictable directions is what makes the instrumental-variable fit well conditioned: in them an
+    instrument is weak, the estimate is noise, and their activity is what the kept directions' instruments
+    do not see (so leaving it out does not bias the fit).
+    """
+    n_neurons = states.shape[-1]
+    m = min(n_neurons, k)
+    pcs = _pca_basis(states, m)
+    z = states @ pcs
+    present = z[:, steps].reshape(-1, m)
+    parts = [z[:, steps - lag] for lag in lags]
+    if u is not None:
+        parts += [u[:, steps]] + [u[:, steps - lag] for lag in range(1, max(lags) + 1)]
+    past = np.concatenate(parts, axis=2).reshape(present.shape[0], -1)
+    present = present - present.mean(0)
+    past = past - past.mean(0)
+    n, p = past.shape
+    s_zz = present.T @ present
+    s_zp = present.T @ past
+    s_pp = past.T @ past
+    ridge = 1e-10 * np.trace(s_pp) / p * np.eye(p)
+    s_pred = s_zp @ np.linalg.solve(s_pp + ridge, s_zp.T)
+    # generalised eigenproblem s_pred v = rho^2 s_zz v, through the whitening of s_zz
+    evals, evecs = np.linalg.eigh(s_zz)
+    good = evals > 1e-12 * evals.max()
+    whiten = evecs[:, good] / np.sqrt(evals[good])
+    rho2, v = np.linalg.eigh(whiten.T @ s_pred @ whiten)
+    order = np.argsort(-rho2)
+    rho2, directions = rho2[order], (whiten @ v)[:, order]
+    c1, c2 = m / n, p / n
+    chance = (np.sqrt(c1 * (1 - c2)) + np.sqrt(c2 * (1 - c1))) ** 2 + CHANCE_MARGIN * n ** (-2 / 3)
+    keep = max(1, min(k, int(np.sum(rho2 > chance))))
+    basis = np.linalg.qr(pcs @ directions[:, :keep])[0]
+    return basis, rho2[:keep]
+
+
+def time_resolved(recording, dt, name=None):
+    """(trial, neuron, time) values and the bin width, after validation."""
+    name = name or _name(recording)
+    validate_recording(recording, name=name)
+    if recording.dims != (TRIAL, NEURON, TIME):
+        raise InsufficientDataError(
+            f"not time-resolved: {name}: dynamics statistics expect dims ('trial', 'neuron', 'time'), found "
+            f"{recording.dims}; read the recording with a bin_size to get time bins"
+        )
+    n_bins = recording.sizes[TIME]
+    if n_bins < 3:
+        raise InsufficientDataError(f"too few time bins: {name}: expected at least 3 time bins, found {n_bins}")
+    if dt is None:
+        if TIME not in recording.coords:
+            raise DataError(f"{name}: expected a 'time' coord (bin centres) or an explicit dt, found neither")
+        steps = np.diff(np.asarray(recording[TIME].values, dtype=float))
+        if not (np.all(steps > 0) and np.allclose(steps, steps[0], rtol=1e-6)):
+            raise DataError(f"{name}: expected uniformly spaced time bins, found steps from {steps.min()} to "
+                            f"{steps.max()}; pass dt to override")
+        dt = float(steps[0])
+    elif not dt > 0:
+        raise DataError(f"{name}: expected dt > 0, found {dt}")
+    values = np.asarray(recording.values, dtype=float)
+    if not np.isfinite(values).all():  # validate_recording skips this check for dask-backed data
+        raise DataError(f"{name}: expected finite responses, found {int((~np.isfinite(values)).sum())} NaN/inf "
+                        f"values of {values.size}")
+    return values, float(dt)
+
+
+def input_array(recording, input):
+    """The input as an array (trial, time) or (trial, time, channel)."""
+    import xarray as xr
+
+    name = _name(recording)
+    if isinstance(input, str):
+        if input not in recording.coords:
+            available = sorted(str(c) for c, v in recording.coords.items() if set(v.dims) == {TRIAL, TIME})
+            raise DataError(f"{name}: expected an input coord {input!r} with dims ('trial', 'time'), found "
+                            f"(trial, time) coords {available}")
+        input = recording.coords[input]
+    if not isinstance(input, xr.DataArray):
+        raise DataError(f"{name}: expected the input as a coord name or a DataArray, found {type(input).__name__}")
+    if input.dims[:2] != (TRIAL, TIME) or input.ndim > 3:
+        input = input.transpose(TRIAL, TIME, ...) if {TRIAL, TIME} <= set(input.dims) else input
+    if input.dims[:2] != (TRIAL, TIME) or input.ndim > 3:
+        raise DataError(f"{name}: expected input dims ('trial', 'time'[, channel]), found {input.dims}")
+    if input.shape[:2] != (recording.sizes[TRIAL], recording.sizes[TIME]):
+        raise DataError(f"{name}: expected input of shape {(recording.sizes[TRIAL], recording.sizes[TIME])}, "
+                        f"found {input.shape[:2]}")
+    values = np.asarray(input.values, dtype=float)
+    if not np.isfinite(values).all():
+        raise DataError(f"{name}: expected a finite input, found NaN/inf")
+    return values
+
+
+def bootstrap_weights(rng, n, n_boot):
+    """Multiplicities of n items resampled with replacement, one row per resample."""
+    draws = rng.integers(0, n, size=(n_boot, n))
+    weights = np.zeros((n_boot, n))
+    np.add.at(weights, (np.repeat(np.arange(n_boot), n), draws.ravel()), 1.0)
+    return weights
+
+
+def sorted_eigenvalues(matrix):
+    eig = np.linalg.eigvals(matrix)
+    return eig[np.argsort(-np.abs(eig), kind="stable")]
+
+
+def split_outliers(eig, threshold):
+    """Boolean mask of the eigenvalues above the widest gap in modulus, if that gap is wide enough.
+
+    Returns the mask and the bulk edge (the largest modulus below the gap).
+    """
+    modulus = np.round(np.abs(eig), 12)  # conjugate pairs share a modulus exactly
+    order = np.argsort(-modulus, kind="stable")
+    sorted_mod = modulus[order]
+    outlier = np.zeros(eig.size, dtype=bool)
+    if eig.size < 2:
+        return outlier, float(sorted_mod[0]) if eig.size else 0.0
+    gaps = sorted_mod[:-1] - sorted_mod[1:]
+    j = int(np.argmax(gaps))  # outliers are sorted positions 0..j
+    edge = float(sorted_mod[j + 1])
+    if sorted_mod[j] > (1.0 + threshold) * edge:
+        outlier[order[: j + 1]] = True
+        return outlier, edge
+    return outlier, float(sorted_mod[0])
+
+
+def timescale_of(modulus, dt):
+    """τ = −dt/log|λ| (inf for |λ| ≥ 1, 0 for λ = 0, NaN for NaN)."""
+    if not np.isfinite(modulus):
+        return np.nan if np.isnan(modulus) else np.inf
+    if modulus >= 1.0:
+        return np.inf
+    if modulus <= 0.0:
+        return 0.0
+    return -dt / np.log(modulus)
