@@ -31,7 +31,8 @@ def cue_file(tmp_path):
 
 def test_where_keeps_the_trials_the_expression_selects(cue_file):
     rec = read_nwb(cue_file, where="outcome != 'no response' and contrast >= 0.5")
-    assert rec.trial.values.tolist() == [1, 3] and rec.attrs["where"] == "outcome != 'no response' and contrast >= 0.5"
+    assert rec.trial.values.tolist() == [1, 3]
+    assert rec.attrs["where"] == "outcome != 'no response' and contrast >= 0.5"
     assert read_nwb(cue_file, where="`contrast` == 0.5").sizes["trial"] == 2
     assert read_nwb(cue_file, where="id >= 2").trial.values.tolist() == [2, 3]  # the table's row ids
     tree = read_sessions([cue_file], where="outcome == 'correct'", tracked=False)
@@ -39,7 +40,8 @@ def test_where_keeps_the_trials_the_expression_selects(cue_file):
 
 
 @pytest.mark.parametrize("where, message", [
-    ("outcom == 'correct'", r"where=\"outcom == 'correct'\" could not be evaluated.*columns are \['id', 'start_time'"),
+    ("outcom == 'correct'",
+     r"where=\"outcom == 'correct'\" could not be evaluated.*columns are \['id', 'start_time'"),
     ("contrast >", "could not be evaluated"),
     ("contrast * 2", "to give True/False per trial"),
     ("contrast > 5", "selected none of the 4 trials"),
@@ -59,7 +61,8 @@ def test_relative_event_times_stated_detected_or_absolute_give_the_same_windows(
         warnings.simplefilter("error")
         stated = read_nwb(cue_file, align=("cue", "relative"), window=window)
     np.testing.assert_array_equal(stated.values, absolute.values)
-    np.testing.assert_array_equal(read_nwb(cue_file, align="cue:relative", window=window).values, absolute.values)
+    as_text = read_nwb(cue_file, align="cue:relative", window=window)
+    np.testing.assert_array_equal(as_text.values, absolute.values)
     assert stated.attrs["align"] == "cue" and stated.attrs["align_times"] == "relative to start_time"
     with pytest.warns(UserWarning, match=r"'cue' holds times before their own trial's start_time in 4 of 4 "
                                          r"trials.*align=\('cue', 'relative'\)"):
@@ -86,7 +89,8 @@ def test_detection_leaves_times_that_can_be_absolute_alone():
 @pytest.mark.corpus
 @pytest.mark.filterwarnings("ignore:.*not sorted", "ignore:.*outside the span")
 def test_alm_cue_times_are_relative_to_trial_start(corpus_dir):
-    path = corpus_dir / "dandi__dandi-cli/dandi/tests/data/dandifiles/sub-anm369963/sub-anm369963_ses-20170228.nwb"
+    folder = corpus_dir / "dandi__dandi-cli/dandi/tests/data/dandifiles"
+    path = folder / "sub-anm369963/sub-anm369963_ses-20170228.nwb"
     with pytest.warns(UserWarning, match="cannot be absolute"):
         rec = read_nwb(path, align="cue_start_time", window=(0.0, 1.0), where="response != 'early lick'")
     assert set(rec.response.values) == {"correct", "incorrect", "no response"}

@@ -36,7 +36,8 @@ def _two_days(tmp_path):
 
 def test_undeclared_repeated_ids_are_different_cells_with_one_warning_saying_how_to_declare(tmp_path):
     paths = _two_days(tmp_path)
-    with pytest.warns(UserWarning, match=r"ids \[0, 1, 2\] repeat across 2 sessions.*pass tracked=True") as caught:
+    expected = r"ids \[0, 1, 2\] repeat across 2 sessions.*pass tracked=True"
+    with pytest.warns(UserWarning, match=expected) as caught:
         tree = read_sessions(paths)
     assert sum("repeat across" in str(w.message) for w in caught) == 1
     d1, d2 = (tree[name].responses for name in ("d1", "d2"))
@@ -51,8 +52,9 @@ def test_tracked_true_and_false_are_honoured_without_a_warning(tmp_path):
         warnings.simplefilter("error")
         same = read_sessions(paths, tracked=True)
         apart = read_sessions(paths, tracked=False)
-    assert same["d1"].responses.neuron.values.tolist() == same["d2"].responses.neuron.values.tolist() == [0, 1, 2]
-    assert same["d1"].responses.attrs["tracked"] is True and same["d1"].responses.attrs["tracking"] == "argument"
+    first, second = same["d1"].responses, same["d2"].responses
+    assert first.neuron.values.tolist() == second.neuron.values.tolist() == [0, 1, 2]
+    assert first.attrs["tracked"] is True and first.attrs["tracking"] == "argument"
     assert apart["d2"].responses.neuron.values.tolist() == ["d2/0", "d2/1", "d2/2"]
 
 
@@ -66,7 +68,8 @@ def test_a_matching_table_maps_session_and_unit_to_cells_from_a_frame_or_a_csv(t
     for given in (table, csv, str(csv)):
         tree = read_sessions(paths, tracked=given)
         d1, d2 = tree["d1"].responses, tree["d2"].responses
-        assert d1.neuron.values.tolist() == ["10", "11", "12"] and d2.neuron.values.tolist() == ["13", "14", "10"]
+        assert d1.neuron.values.tolist() == ["10", "11", "12"]
+        assert d2.neuron.values.tolist() == ["13", "14", "10"]
         assert d1.attrs["tracking"] == "table" and d1.attrs["tracked"] is True
         assert (set(d1.neuron.values) & set(d2.neuron.values)) == {"10"}
     # the file name works as the session key too; a unit the table leaves out is this session's own
@@ -133,7 +136,8 @@ def test_read_sessions_selects_subjects_and_names_those_found_when_none_match(tm
     assert list(one.children) == ["d1", "d3"]
     both = read_sessions(paths, subject=["m1", "m2"], tracked=True)
     assert [both[n].responses.attrs["subject_id"] for n in both.children] == ["m1", "m2", "m1"]
-    with pytest.raises(NWBError, match=r"subject \['m9'\], found none among 3 files; their subjects: \['m1', 'm2'\]"):
+    expected = r"subject \['m9'\], found none among 3 files; their subjects: \['m1', 'm2'\]"
+    with pytest.raises(NWBError, match=expected):
         read_sessions(paths, subject="m9")
     with pytest.raises(NWBError, match="subject="):
         read_sessions(paths, subject=5)

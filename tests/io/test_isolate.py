@@ -54,7 +54,8 @@ def test_results_warnings_errors_and_crashes_come_back_from_the_child():
         assert call_with_timeout(_warn_and_return, (41,), TIMEOUT, "x") == 41
     with pytest.raises(NWBError, match="child refused"):
         call_with_timeout(_raise, (), TIMEOUT, "x")
-    with pytest.raises(NWBError, match=r"crashed.nwb: the reader process died without an answer \(exit code 3\)"):
+    expected = r"crashed.nwb: the reader process died without an answer \(exit code 3\)"
+    with pytest.raises(NWBError, match=expected):
         call_with_timeout(_crash, (), TIMEOUT, "crashed.nwb")
 
 
@@ -72,7 +73,8 @@ def test_progress_prints_a_line_per_file_and_skip_leaves_bad_files_out(units_fil
         tree = read_sessions([bad, units_file], progress=True, on_error="skip")
     assert list(tree.children) == ["s1"]
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines[0].startswith("[1/2] bad.nwb: skipped") and lines[1].startswith("[2/2] units.nwb: 3 trials x 2 neurons")
+    assert lines[0].startswith("[1/2] bad.nwb: skipped")
+    assert lines[1].startswith("[2/2] units.nwb: 3 trials x 2 neurons")
     with pytest.raises(NWBError, match="damaged or truncated"):
         read_sessions([bad, units_file])
 

@@ -141,14 +141,14 @@ def test_a_file_held_open_by_a_writer_is_called_locked_not_damaged(units_file, t
     path = tmp_path / "being_written.nwb"
     shutil.copy(units_file, path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import h5py, time; f = h5py.File({str(path)!r}, 'a'); print('open', flush=True); "
-         "time.sleep(60)"],
+        [sys.executable, "-c",
+         f"import h5py, time; f = h5py.File({str(path)!r}, 'a'); print('open', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "open"
-        with pytest.raises(NWBError, match=r"being_written\.nwb: cannot be opened because another program holds it "
-                                           r"open for writing") as error:
+        expected = r"being_written\.nwb: cannot be opened because another program holds it open for writing"
+        with pytest.raises(NWBError, match=expected) as error:
             read_nwb(path)
         assert "damaged" not in str(error.value)
     finally:

@@ -25,12 +25,14 @@ def _gappy_file(tmp_path):
 
 def test_a_gap_in_the_timestamps_names_the_empty_trials(tmp_path):
     path = _gappy_file(tmp_path)
-    expected = (r"gap\.nwb.*in 2 of 9 trials \(ids \[4, 5\]; first window 21-22 s\): the timestamps have a gap of "
+    expected = (r"gap\.nwb.*in 2 of 9 trials \(ids \[4, 5\]; first window 21-22 s\): the timestamps have a "
+                r"gap of "
                 r"10.1 s \(from 19\.9 to 30 s, sampling interval 0.1 s\).*where=")
     with pytest.raises(NWBError, match=expected):
         read_nwb(path, source="acquisition/lfp", window=(0.0, 1.0))
     # leaving those trials out reads the rest
-    rec = read_nwb(path, source="acquisition/lfp", window=(0.0, 1.0), where="start_time < 20 or start_time > 30")
+    rec = read_nwb(path, source="acquisition/lfp", window=(0.0, 1.0),
+                   where="start_time < 20 or start_time > 30")
     assert rec.trial.values.tolist() == [0, 1, 2, 3, 6, 7, 8]
 
 
@@ -38,8 +40,10 @@ def test_bins_shorter_than_the_sampling_interval_still_say_so(tmp_path):
     from pynwb import TimeSeries
 
     nwbfile = new_nwbfile()
-    nwbfile.add_acquisition(TimeSeries(name="lfp", data=np.arange(40.0), unit="V", rate=10.0, starting_time=0.0))
+    series = TimeSeries(name="lfp", data=np.arange(40.0), unit="V", rate=10.0, starting_time=0.0)
+    nwbfile.add_acquisition(series)
     add_trials(nwbfile, starts=[0.0, 1.0], stops=[0.5, 1.5])
     path = save(nwbfile, tmp_path / "coarse.nwb")
-    with pytest.raises(NWBError, match=r"in 2 of 2 trials \(ids \[0, 1\].*shorter than the sampling interval"):
+    expected = r"in 2 of 2 trials \(ids \[0, 1\].*shorter than the sampling interval"
+    with pytest.raises(NWBError, match=expected):
         read_nwb(path, source="acquisition/lfp", window=(0.0, 0.5), bin_size=0.05)
