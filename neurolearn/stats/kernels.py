@@ -28,6 +28,11 @@ over neurons instead of a new kernel; ratios and square roots are then applied e
 numerators and denominators. Because every neuron carries its own trial noise, resampling neurons propagates
 both neuron-sampling and trial-noise variability (assuming trial noise independent across neurons).
 Resampling weights are Poisson(1) per neuron *id*, so tracked neurons share their weight across sessions.
+Ratios divide by unbiased estimates that can be 0 up to noise, or negative, when a recording has no
+condition structure beyond trial noise: :func:`require_resolved` refuses them (InsufficientDataError, the
+reason in the message) unless the denominator exceeds :data:`DENOMINATOR_Z` influence SEs
+(:func:`influence_se`), and :data:`RANGE_Z` bounds how far outside its range a ratio may be reported.
+:func:`recentre_replicates` and :func:`normal_score_replicates` make every interval contain its estimate.
 Trials are not resampled separately. That would answer a different question (the kernel of exactly the
 recorded neurons, no population to generalise to), whose unbiased ‖Φ‖² keeps the i = j neuron terms and needs
 a per-neuron fourth-moment noise correction. A cheap design for it, not implemented: first-order trial

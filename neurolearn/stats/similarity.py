@@ -15,7 +15,15 @@ Two questions, two estimands:
   jackknife over each session's neurons. ``estimator="plugin"`` is the naive statistic of the condition means.
 
 Sessions are compared on the conditions they all share. Bootstraps resample neuron ids (shared across
-sessions for tracked cells) with linearised replicates.
+sessions for tracked cells) with linearised replicates, re-centred (median) on each estimate so that every
+percentile interval contains it.
+
+Honest values (issue 8): a session whose unbiased ‖HΦH‖² (‖Φ‖² for the change, the self traces for the
+overlap) is not above one influence SE has no condition structure resolved from trial noise; every ratio
+that divides by it is NaN, with the reason (``with_reasons=True`` in the numpy core, ``<name>_flag`` in the
+Dataset functions, one :class:`~neurolearn.stats.flags.StatisticWarning` per NaN pair). Before, such sessions
+gave kernel similarities of 75 and task alignments of 56. A ratio outside [-1, 1] by more than 3 SE is NaN
+too; values slightly above 1 remain where the truth is at 1 (an unchanged code), within their noise.
 """
 
 from __future__ import annotations
