@@ -66,8 +66,9 @@ def read_nwb(
         value is NaN are dropped with a warning.
     window : (float, float)
         Seconds relative to ``align``; the half-open interval ``[start, stop)`` of each trial. Windows are
-        independent: overlapping trials stay separate trials. A window longer than the recording, or outside
-        it in every trial, is refused; windows of some trials outside it are read with a warning.
+        independent: overlapping trials stay separate trials. Windows outside the recording in every trial,
+        or with most of their time outside it (``(0, 1e6)``), are refused; windows of some trials entirely
+        outside the spikes count 0, with a warning.
     bin_size : float, optional
         Split each window into bins of this many seconds -> dims ``(trial, neuron, time)`` with ``time`` the
         bin centres relative to ``align``. Must divide the window.
@@ -91,14 +92,12 @@ def read_nwb(
         holding the window mean. :func:`neurolearn.summarize` regresses a ``(trial, time)`` coord called
         ``input`` out of its linear-dynamics fit. A series must have one channel (1-D, or 2-D with one
         column); the coord's attrs say which object it came from and its unit.
-
     where : str, optional
         Keep only the trials for which this pandas expression on the trials columns is true
         (``"response != 'early lick'"``, ```stim type` == 2 and correct``, ``"id >= 20"`` for the row ids);
-        evaluated with
-        :meth:`pandas.DataFrame.eval` before NaN ``align`` values are dropped. An expression that cannot be
-        evaluated, gives no True/False per trial or selects nothing raises :class:`NWBError` naming it and
-        the columns.
+        evaluated with :meth:`pandas.DataFrame.eval` before NaN ``align`` values are dropped. An expression
+        that cannot be evaluated, gives no True/False per trial or selects nothing raises :class:`NWBError`
+        naming it and the columns.
     tracked : None, bool, str, path-like or pandas.DataFrame
         Whether the ``neuron`` ids name the same cells in other sessions (see :mod:`neurolearn.io.identity`).
         ``None`` (default): what the file declares (``neurolearn.tracked_cells: true`` in ``/general/notes``,
@@ -128,8 +127,8 @@ def read_nwb(
         window lies outside the recording, spike times are NaN, or a trace has NaN inside a window (with
         ``nan_policy="raise"``), or an ``inputs`` path is not a TimeSeries of one channel, its samples do not
         cover every window/bin, or its name clashes with a coord. The message names the file. Spike times
-        out of order within a unit (seen
-        in real DANDI files) are sorted in memory with a warning, since a count does not depend on order.
+        out of order within a unit (seen in real DANDI files) are sorted in memory with a warning, since a
+        count does not depend on order.
 
     Examples
     --------
