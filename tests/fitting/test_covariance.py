@@ -58,7 +58,7 @@ def test_shrinkage_recovers_a_strong_correlation_and_removes_a_spurious_one():
     assert lam > 0.7 and np.max(np.abs(r[~np.eye(40, dtype=bool)])) < 0.1
 
 
-def test_line_with_replicates_is_generalised_least_squares_with_the_shrunk_covariance(line):
+def test_line_with_replicates_is_generalised_least_squares_with_the_replicates_covariance(line):
     rng = np.random.default_rng(3)
     stats = line_with_replicates(equicorrelated(12, 0.6), rng)
     problem = build_problem(stats, line, fixed=CLOCK)
@@ -74,13 +74,25 @@ def test_line_with_replicates_is_generalised_least_squares_with_the_shrunk_covar
     assert res.chi2 == pytest.approx(chi2, rel=1e-7)
     _, logdet = np.linalg.slogdet(2 * np.pi * cov)
     assert res.aic == pytest.approx(chi2 + logdet + 4, rel=1e-8)
-    # the variances are the statistics' own SEs; replicates only give correlations
-    np.testing.assert_allclose(np.diag(cov), stats["behavior_se"].values ** 2)
-    # and the estimated correlation is the true one, up to shrinkage and 200-replicate noise
-    assert np.mean(cov[~np.eye(12, dtype=bool)]) / SD**2 == pytest.approx(0.6, abs=0.1)
+    # the variances are the statistics' own SEs (times the factor that unbiases the inverse of a covariance
+    # estimated from 200 draws); replicates give correlations
+    np.testing.assert_allclose(np.diag(cov), stats["behavior_se"].values ** 2 * 199 / 186)  # Hartlap (n=200, p=12)
+    # and the estimated correlation is the true one, up to 200-replicate noise
+    assert np.mean(cov[~np.eye(12, dtype=bool)]) / SD**2 * 186 / 199 == pytest.approx(0.6, abs=0.1)
+    assert "sample correlation, Hartlap factor 1.070" in res.message
     # the residuals shown are still (value - prediction) / se; chi2 is the whitened one
     np.testing.assert_allclose(res.residuals["behavior"].values, r / stats["behavior_se"].values, rtol=1e-5)
     assert "joint covariance across sessions" in res.message
+
+
+def test_few_replicates_are_shrunk_toward_the_diagonal(line):
+    # 20 replicates for 12 values: a sample covariance would be nearly singular; shrinkage keeps it usable
+    stats = line_with_replicates(equicorrelated(12, 0.6), np.random.default_rng(12), n_boot=20)
+    problem = build_problem(stats, line, fixed=CLOCK)
+    np.testing.assert_allclose(np.diag(problem.covariance), stats["behavior_se"].values ** 2)
+    assert np.all(np.linalg.eigvalsh(problem.covariance) > 0)
+    res = fit(stats, line, fixed=CLOCK, random_state=0)
+    assert res.success and "correlations shrunk by lambda = " in res.message
 
 
 def test_interval_width_matches_the_true_covariance(line):
