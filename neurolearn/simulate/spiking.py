@@ -116,7 +116,7 @@ class SpikingTruth:
         return _record(rates, counts, target=self.target, p_correct=self.p_correct[session_id],
                        duration=self.duration, session_id=session_id,
                        start=self.session_starts.get(session_id, _session_start(0)),
-                       rng=np.random.default_rng(rng))
+                       rng=np.random.default_rng(rng), tracked=self.tracked)
 
 
 def spiking_sessions(
@@ -172,7 +172,8 @@ def spiking_sessions(
     -------
     tree : xarray.DataTree
         One child per session, in session order, each with a ``responses`` DataArray (spikes/s, dims
-        ``(trial, neuron)``, trial coords ``stimulus``, ``target``, ``correct``, ``start_time``, ``stop_time``).
+        ``(trial, neuron)``, trial coords ``stimulus``, ``target``, ``correct``, ``start_time``, ``stop_time``;
+        attrs of the data model plus ``subject_id`` and ``tracked``, the declared cell identity).
     truth : SpikingTruth
 
     Examples
@@ -235,7 +236,8 @@ def spiking_sessions(
         p_correct[session_id] = _ideal_accuracy(seps[s], jitter, n_classes)
         starts[session_id] = _session_start(s)
         recordings.append(_record(rates[session_id], trials[s], target=target, p_correct=p_correct[session_id],
-                                  duration=duration, session_id=session_id, start=starts[session_id], rng=rng))
+                                  duration=duration, session_id=session_id, start=starts[session_id], rng=rng,
+                                  tracked=tracked))
     tree = make_session_tree(recordings)
 
     statistics = population_statistics(latents, target, session_ids, mean_log_rate=mean_log_rate,
@@ -484,7 +486,7 @@ def _trial_counts(n_trials, n_conditions, *, name):
     return counts
 
 
-def _record(rates, trials, *, target, p_correct, duration, session_id, start, rng):
+def _record(rates, trials, *, target, p_correct, duration, session_id, start, rng, tracked):
     """Poisson trials (shuffled condition order) around ``rates`` (condition, neuron) -> a recording."""
     condition = rng.permutation(np.repeat(np.arange(rates.sizes["condition"]), trials))
     counts = rng.poisson(rates.values[condition] * duration)
@@ -493,6 +495,7 @@ def _record(rates, trials, *, target, p_correct, duration, session_id, start, rn
     begin = np.arange(condition.size) * step
     attrs = _recording_attrs(session_id, start, units="spikes/s", window=(0.0, float(duration)), bin_size="none")
     attrs["subject_id"] = SUBJECT_ID
+    attrs["tracked"] = bool(tracked)  # declared cell identity across sessions, as the NWB readers set it
     return xr.DataArray(
         counts / duration,
         dims=(TRIAL, NEURON),

@@ -137,6 +137,7 @@ def test_sessions_follow_the_schema_and_ids_are_fresh_unless_tracked():
     tracked, ttruth = spiking_sessions(n_sessions=2, n_neurons=15, tracked=True, random_state=0)
     a, b = (tracked[k]["responses"] for k in ("day00", "day01"))
     np.testing.assert_array_equal(a.neuron.values, b.neuron.values)
+    assert a.attrs["tracked"] is True and tree["day00"]["responses"].attrs["tracked"] is False
     # same cells: baseline rates (at the same latent jitter) are strongly correlated across sessions
     ra, rb = (np.log(ttruth.rates[k].values).mean(0) for k in ("day00", "day01"))
     assert np.corrcoef(ra, rb)[0, 1] > 0.9
