@@ -27,7 +27,7 @@ condition means, not depending on the trial count; computed here with an indepen
 the true rates, all neurons, since every session of a dataset has the same neuron count).
 
 Run:  .venv/bin/python benchmarks/bench_coverage.py [--replicates 600] [--readout-replicates 30] [--quick]
-      [--out records.csv]
+      [--tracked] [--seed 0] [--out records.csv] [--report records.csv]
 The full default run takes ~10-15 minutes on one core; --quick ~1-2 minutes.
 """
 
@@ -53,6 +53,8 @@ KERNEL_TRUTHS = {
     "kernel_similarity": ("kernel_similarity",),
     "participation_ratio": ("participation_ratio", "participation_ratio_distribution"),
     "kernel_change": ("kernel_change",),
+    "code_overlap": ("code_overlap",),  # only with --tracked (the same cells every session)
+    "behavior": ("behavior",),  # Wilson interval of the fraction correct vs the session's p_correct
 }
 READOUT_TRUTHS = {"decoder_accuracy": ("decoder_accuracy", "decoder_accuracy_expected"), "margin": ("margin",)}
 N_SESSIONS = 3
@@ -93,11 +95,11 @@ def buckets(design):
     }
 
 
-def replicate(seed, with_readout):
+def replicate(seed, with_readout, tracked=False):
     """One dataset: summarize it and return one record per reported value (with its truths)."""
     rng = np.random.default_rng(seed)
     design = draw_design(rng)
-    tree, truth = spiking_sessions(N_SESSIONS, random_state=rng, **design)
+    tree, truth = spiking_sessions(N_SESSIONS, random_state=rng, tracked=tracked, **design)
     shape = buckets(design)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -109,6 +111,8 @@ def replicate(seed, with_readout):
                          **shape)]
         records = []
         for name, truth_names in KERNEL_TRUTHS.items():
+            if not all(t in truth.statistics for t in truth_names):
+                continue
             pairwise = STATISTICS[name].pairwise
             # kernel_change of the reference (first) session is 0 by definition: not an estimate
             first = 1 if name == "kernel_change" else 0
@@ -340,6 +344,9 @@ def main():
                         help="datasets also run with readout=True (decoder_accuracy, margin); slow")
     parser.add_argument("--quick", action="store_true", help="60 + 6 datasets (about 1-2 minutes)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tracked", action="store_true",
+                        help="the same cells every session (chronic recordings) instead of fresh neurons; "
+                             "adds code_overlap")
     parser.add_argument("--out", help="write one row per value (CSV) to this path")
     parser.add_argument("--report", metavar="CSV", help="only print the report of records written by --out")
     args = parser.parse_args()
@@ -352,7 +359,7 @@ def main():
     records = []
     for k in range(n_kernel + n_readout):
         with_readout = k >= n_kernel
-        records.extend(dict(r, dataset=k) for r in replicate(args.seed * 100_000 + k, with_readout))
+        records.extend(dict(r, dataset=k) for r in replicate(args.seed * 100_000 + k, with_readout, args.tracked))
         if (k + 1) % 50 == 0:
             print(f"  {k + 1} datasets, {time.perf_counter() - start:.0f} s", flush=True)
     report(records, time.perf_counter() - start, n_kernel + n_readout)
