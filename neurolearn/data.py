@@ -5,11 +5,14 @@ One session is an :class:`xarray.DataArray` named ``responses`` with dims ``("tr
 
 * coords on ``trial``: every scalar column of the chosen trials/intervals table (``start_time``,
   ``stop_time``, ``stimulus``, ``correct``, ...);
-* coords on ``neuron``: unit / ROI ids (and location etc. where present); an id that repeats across sessions
-  means the same tracked cell;
+* coords on ``neuron``: the unit/ROI id where cell identity across sessions is declared (``tracked=True``,
+  a registration table's cell id, or the file's ``neurolearn.tracked_cells`` note), else
+  ``"<session>/<id>"`` so that ids pynwb repeats in every file are never mistaken for the same cells;
+  ``unit_id``: the file's own id (and location etc. where present);
 * ``time``: bin centres (s) relative to the alignment event;
 * attrs: ``session_id``, ``session_start_time`` (ISO 8601), ``source_file``, ``source_object``, ``units``,
-  ``window``, ``bin_size``, ``nwb_version``.
+  ``window``, ``bin_size``, ``nwb_version``; from the readers also ``subject_id``, ``tracked``, ``tracking``,
+  ``align_times`` and ``where``.
 
 Several sessions are an :class:`xarray.DataTree` with one child per session, each holding a Dataset with a
 ``responses`` variable, in session-start order.
