@@ -8,7 +8,15 @@ missing their own estimate, the mean error of the estimate, and the coverage of 
 interval among the sessions not refused.
 
 Run: ``python benchmarks/bench_participation_ratio.py [replicates] [n_boot]`` (defaults 200, 400;
-about 10 minutes on one core at the defaults).
+about 30 minutes on a shared machine at the defaults).
+
+Measured (200 replicates per cell, n_boot 400, 72 cells): 0 values outside [1, P - 1], 0 intervals missing
+their estimate; 14.7% of sessions refused (48% at 30 neurons, 10% at 100, < 1% at 300 and 600); 95%
+coverage pooled 0.947, per cell median 0.949 (range 0.88-1.00; 69% of cells within 0.92-0.98). By neurons:
+0.974 at 30 (over-covering; cells with few non-refused sessions down to 0.81), 0.958 at 100, 0.938 at 300,
+0.933 at 600 (cells 0.88-0.985): at many neurons a small positive bias (+0.04 to +0.16) and bootstrap SEs
+10-20% below the sampling SD (log-normal rates: a few neurons carry most of the kernel) under-cover by up to
+7 points in the low-dimensional (latent_dim 4) cells.
 """
 
 from __future__ import annotations
