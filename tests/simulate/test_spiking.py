@@ -221,3 +221,19 @@ def test_code_overlap_truth_is_the_two_time_kernel_of_the_same_cells():
     np.testing.assert_allclose(np.diag(overlap), 1.0)
     assert overlap[0, 1] == pytest.approx(empirical, abs=0.01)  # traces of 2e5 log-normal cells: ~0.3%
     assert overlap[0, 1] < 1.0  # the code moved (separation grew) although the cells are the same
+
+
+def test_recorded_statistics_are_those_of_the_recorded_rates_and_approach_the_population():
+    _, truth = spiking_sessions(n_sessions=2, n_conditions=6, n_neurons=50, tracked=True, random_state=5)
+    recorded = truth.recorded_statistics()
+    rates = [truth.rates[k].values for k in ("day00", "day01")]
+    kernels = [r @ r.T for r in rates]  # the 1/N cancels in every ratio
+    assert recorded["task_alignment"].values[1] == pytest.approx(task_alignment_truth(kernels[1], truth.target))
+    assert recorded["kernel_similarity"].values[0, 1] == pytest.approx(kernel_similarity_truth(*kernels))
+    assert recorded["code_overlap"].values[0, 1] == pytest.approx(
+        np.sum(rates[0] * rates[1]) / np.sqrt(np.sum(rates[0] ** 2) * np.sum(rates[1] ** 2)))
+    # 50 log-normal cells are far from the population; 2e5 are close (kernel entries within ~1%)
+    _, big = spiking_sessions(n_sessions=2, n_conditions=6, n_neurons=200_000, n_trials=1, random_state=5)
+    for name in ("task_alignment", "participation_ratio"):
+        np.testing.assert_allclose(big.recorded_statistics()[name].values, big.statistics[name].values,
+                                   rtol=0.05, atol=0.02)
