@@ -17,7 +17,9 @@ Truths. Kernel statistics: the closed-form population truth of the simulator (in
 same distribution, noiseless condition means, the shown conditions). ``participation_ratio`` is scored
 against two estimands: the shown conditions (``participation_ratio``) and the stimulus distribution the
 conditions are drawn from (``participation_ratio_distribution``); the registry must say which one the
-interval is for. Readout statistics (``--readout-replicates``; their truth needs simulation with
+interval is for. Kernel statistics are also scored against the same statistic of the recorded neurons' true
+rates (``<name>_recorded``, finite population, noiseless): a diagnostic that separates trial-noise handling
+from neuron sampling. Readout statistics (``--readout-replicates``; their truth needs simulation with
 ``truth.draw``, fresh trials of the same neurons): ``decoder_accuracy`` against the accuracy on fresh trials
 of the decoder (same pipeline) trained on all of the session's trials (``decoder_accuracy``) and against the
 expected accuracy of a decoder trained on a fresh training set of the cross-validation training size
@@ -48,12 +50,15 @@ import neurolearn as nl
 from neurolearn.simulate.spiking import spiking_sessions
 from neurolearn.statistic_registry import STATISTICS
 
+# "<name>_recorded": the statistic of the recorded neurons' true rates (finite population, noiseless), a
+# diagnostic: the registry's estimand is the population one
 KERNEL_TRUTHS = {
-    "task_alignment": ("task_alignment",),
-    "kernel_similarity": ("kernel_similarity",),
-    "participation_ratio": ("participation_ratio", "participation_ratio_distribution"),
-    "kernel_change": ("kernel_change",),
-    "code_overlap": ("code_overlap",),  # only with --tracked (the same cells every session)
+    "task_alignment": ("task_alignment", "task_alignment_recorded"),
+    "kernel_similarity": ("kernel_similarity", "kernel_similarity_recorded"),
+    "participation_ratio": ("participation_ratio", "participation_ratio_distribution",
+                            "participation_ratio_recorded"),
+    "kernel_change": ("kernel_change", "kernel_change_recorded"),
+    "code_overlap": ("code_overlap", "code_overlap_recorded"),  # only with --tracked (the same cells every session)
     "behavior": ("behavior",),  # Wilson interval of the fraction correct vs the session's p_correct
 }
 READOUT_TRUTHS = {"decoder_accuracy": ("decoder_accuracy", "decoder_accuracy_expected"), "margin": ("margin",)}
@@ -101,6 +106,8 @@ def replicate(seed, with_readout, tracked=False):
     design = draw_design(rng)
     tree, truth = spiking_sessions(N_SESSIONS, random_state=rng, tracked=tracked, **design)
     shape = buckets(design)
+    recorded = truth.recorded_statistics()
+    population = truth.statistics.assign({f"{name}_recorded": recorded[name] for name in recorded.data_vars})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -111,7 +118,7 @@ def replicate(seed, with_readout, tracked=False):
                          **shape)]
         records = []
         for name, truth_names in KERNEL_TRUTHS.items():
-            if not all(t in truth.statistics for t in truth_names):
+            if not all(t in population for t in truth_names):
                 continue
             pairwise = STATISTICS[name].pairwise
             # kernel_change of the reference (first) session is 0 by definition: not an estimate
@@ -119,7 +126,7 @@ def replicate(seed, with_readout, tracked=False):
             cells = ([(a, b) for a in range(N_SESSIONS) for b in range(a + 1, N_SESSIONS)] if pairwise
                      else [(a,) for a in range(first, N_SESSIONS)])
             for cell in cells:
-                truths = {t: float(truth.statistics[t].values[cell]) for t in truth_names}
+                truths = {t: float(population[t].values[cell]) for t in truth_names}
                 records.append(_record(stats, name, cell, truths, shape, design))
         if with_readout:
             readout_truths = _readout_truths(tree, truth, stats, seed)
