@@ -44,7 +44,8 @@ noise too. Replicates are exact weighted U-statistics (not linearised: a few hig
 first-order expansion poor). They are re-centred so that their median is the estimate on the inverse scale
 ‖HΦH‖² / (tr HΦH)², which is linear in the denominator (a replicate whose denominator reaches zero lands at
 the top of the range instead of at infinity), and clipped to [1, P - 1]: their percentile interval lies in
-the range and contains the estimate. Measured 95% coverage of the population truth on realistic spiking
+the range and contains the estimate. Their spread is raised to the leave-one-neuron-out jackknife SE where
+that is larger (the Poisson bootstrap under-estimated the spread at many neurons). Measured 95% coverage of the population truth on realistic spiking
 sessions: ``benchmarks/bench_participation_ratio.py``.
 """
 
@@ -208,7 +209,8 @@ def participation_with_replicates(stats: ConditionStatistics, *, unbiased=True, 
     if weights is None:
         return value, np.empty(0)
     square_b, norm_b = _weighted_pieces(pieces[2], stats.sem2, np.asarray(weights, dtype=float))
-    return value, _replicates(inverse, square_b, norm_b, n_cond)
+    spread = _jackknife_se_of_inverse(square, square_influence, norm, norm_influence)
+    return value, _replicates(inverse, square_b, norm_b, n_cond, jackknife_se=spread)
 
 
 def _naive_with_replicates(M, weights):
@@ -322,7 +324,20 @@ def _pr_from_inverse(inverse, n_cond):
     return 1.0 / np.clip(inverse, 1.0 / (n_cond - 1.0), 1.0)
 
 
-def _replicates(inverse, square_b, norm_b, n_cond):
+def _jackknife_se_of_inverse(square, square_influence, norm, norm_influence):
+    """Leave-one-neuron-out jackknife SE of ‖HΦH‖² / (tr HΦH)² (exact leave-one-out U-statistics)."""
+    n = square_influence.size
+    loo_square = leave_one_out(square, square_influence, 2)
+    loo_norm = leave_one_out(norm, norm_influence, 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loo = np.where(loo_square > 0, loo_norm / loo_square, np.nan)
+    loo = loo[np.isfinite(loo)]
+    if loo.size < 2:
+        return np.nan
+    return float(np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2)))
+
+
+def _replicates(inverse, square_b, norm_b, n_cond, jackknife_se=np.nan):
     """Replicates of PR re-centred on the estimate, on the inverse scale ‖HΦH‖² / (tr HΦH)².
 
     The inverse is linear in the denominator, so a replicate whose ‖HΦH‖² estimate reaches zero or below
@@ -331,11 +346,20 @@ def _replicates(inverse, square_b, norm_b, n_cond):
     put at the bottom (PR 1). Shifting the inverse replicates so that their median is the estimate's, then
     clipping to the range, gives PR replicates whose median is the estimate (the clip and 1/x are
     monotone), so their percentile interval contains it even when the range clips half of them.
+
+    Where the leave-one-neuron-out jackknife SE of the inverse exceeds the replicates' SD, the deviations are
+    scaled up to it. The jackknife variance is conservative in
+    expectation (Efron-Stein inequality); the Poisson bootstrap's spread was 10-15% below the sampling SD on
+    spiking sessions with 300-600 log-normal-rate neurons, and the scaling brought coverage there from
+    0.90 to 0.95 (benchmarks/bench_participation_ratio.py). The replicates are never narrowed.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         q = np.where(square_b > 0, norm_b / square_b, 1.0)
+    centre = np.median(q)
+    spread = np.std(q, ddof=1) if q.size > 1 else np.nan  # an outlying replicate only prevents widening
+    scale = jackknife_se / spread if np.isfinite(jackknife_se) and np.isfinite(spread) and spread > 0 else 1.0
     estimate = _pr_from_inverse(inverse, n_cond)
-    replicates = _pr_from_inverse(inverse + (q - np.median(q)), n_cond)
+    replicates = _pr_from_inverse(inverse + max(1.0, scale) * (q - centre), n_cond)
     # with an even count the median averages two middle replicates, which 1/x moves off the estimate by a
     # little (Jensen); shift that remainder out so an interval re-centred on the estimate stays in range
     return np.clip(replicates + (estimate - np.median(replicates)), 1.0, n_cond - 1.0)
