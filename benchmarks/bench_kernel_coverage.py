@@ -30,8 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from neurolearn.errors import DataError
-from neurolearn.simulate.spiking import spiking_sessions
-from neurolearn.stats.alignment import alignment_with_replicates, kernel_alignment
+from neurolearn.simulate.spiking import population_kernel, spiking_sessions
+from neurolearn.stats.alignment import (
+    alignment_with_replicates,
+    difficulty_with_replicates,
+    kernel_alignment,
+    kernel_task_difficulty,
+)
 from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.kernels import ConditionStatistics, condition_statistics, session_bootstrap_weights
 from neurolearn.stats.similarity import (
@@ -42,8 +47,9 @@ from neurolearn.stats.similarity import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RIDGE = 0.1
 RANGES = {"task_alignment": (-1.0, 1.0), "kernel_similarity": (-1.0, 1.0), "code_overlap": (-1.0, 1.0),
-          "kernel_change": (0.0, np.inf)}
+          "kernel_change": (0.0, np.inf), "task_difficulty": (0.0, 1.0 / RIDGE)}
 
 
 def centred_alignment(K, L):
@@ -70,6 +76,7 @@ def gauss_replicates(n_conditions, n_trials, n_neurons, noise, reps, seed=0):
     F = [F0, F0 + rng.standard_normal(F0.shape)]
     K = [f @ f.T / dims for f in F]
     truth = {"task_alignment": [kernel_alignment(k, y) for k in K],
+             "task_difficulty": [kernel_task_difficulty(k, y, ridge=RIDGE) for k in K],
              "kernel_similarity": centred_alignment(*K),
              "kernel_change": [0.0, float(np.linalg.norm(K[1] - K[0]) / np.linalg.norm(K[0]))]}
     for _ in range(reps):
@@ -95,7 +102,9 @@ def spiking_replicates(n_conditions, n_trials, n_neurons, reps, seed=0, tracked=
                  for key in tree.children]
         stats = [type(s)(**{**s.__dict__, "session_id": key}) for s, key in zip(stats, tree.children)]
         t = truth.statistics
-        yield stats, {"task_alignment": t["task_alignment"].values.tolist(),
+        difficulty = ([kernel_task_difficulty(population_kernel(z), truth.target, ridge=RIDGE)
+                       for z in truth.latents.values] if gain else [np.nan, np.nan])
+        yield stats, {"task_alignment": t["task_alignment"].values.tolist(), "task_difficulty": difficulty,
                       "kernel_similarity": float(t["kernel_similarity"].values[0, 1]),
                       "kernel_change": t["kernel_change"].values.tolist(),
                       "code_overlap": float(t["code_overlap"].values[0, 1]) if tracked else None}
@@ -114,6 +123,11 @@ def evaluate(replicates, n_boot, level=0.95):
                 except DataError:
                     value, reps = np.nan, np.empty(0)
                 rows["task_alignment"].append(_row(value, reps, truth["task_alignment"][k], level))
+                try:
+                    value, reps = difficulty_with_replicates(s, ridge=RIDGE, weights=weights[k])
+                except DataError:
+                    value, reps = np.nan, np.empty(0)
+                rows["task_difficulty"].append(_row(value, reps, truth["task_difficulty"][k], level))
             terms = pairwise_kernel_terms(stats, centred=(True, False), unbiased=True, weights=weights)
             value, reps = similarity_from_terms(terms[True])
             rows["kernel_similarity"].append(_row(value[0, 1], reps[:, 0, 1], truth["kernel_similarity"], level))
