@@ -168,23 +168,30 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
             return out
     shared = [s.select_conditions(common) for s in stats]
     sub_weights = [weights[k] for k in present]
-    terms = pairwise_kernel_terms(shared, centred=(True, False), unbiased=options.unbiased, weights=sub_weights,
-                                  map_sessions=map_sessions)
+    try:
+        terms = pairwise_kernel_terms(shared, centred=(True, False), unbiased=options.unbiased,
+                                      weights=sub_weights, map_sessions=map_sessions)
+    except DataError as error:  # e.g. every session has a single neuron: no pairwise statistic at all
+        for name in PAIRWISE:
+            out[name][2][out[name][2] == ""] = str(error)
+        return out
     index = np.ix_(present, present)
     if common.size >= needs.min_conditions:
-        value, replicates = similarity_from_terms(terms[True])
-        _embed(out["kernel_similarity"], value, replicates, index)
+        value, replicates, reasons = similarity_from_terms(terms[True], with_reasons=True)
+        _embed(out["kernel_similarity"], value, replicates, index, reasons)
     if present[0] == 0:
-        value, replicates = change_from_terms(terms[False], 0)
-        values, reps, _ = out["kernel_change"]
+        value, replicates, reasons = change_from_terms(terms[False], 0, with_reasons=True)
+        values, reps, all_reasons = out["kernel_change"]
         values[present] = value
+        all_reasons[present] = np.where(all_reasons[present] == "", reasons, all_reasons[present])
         if reps is not None and replicates is not None:
             reps[:, present] = replicates
     else:
         out["kernel_change"][2][...] = "the first (reference) session has no kernel"
     if options.tracked:
-        value, replicates, any_tracked = overlap_from_statistics(shared, weights=sub_weights, strict=False)
-        _embed(out["code_overlap"], value, replicates, index)
+        value, replicates, any_tracked, reasons = overlap_from_statistics(shared, weights=sub_weights, strict=False,
+                                                                          with_reasons=True)
+        _embed(out["code_overlap"], value, replicates, index, reasons)
         if not any_tracked:
             out["code_overlap"][2][...] = "no tracked cell recorded in two sessions"
     for name in PAIRWISE:
@@ -232,9 +239,11 @@ def _set_reason(entry, name, k, reason, n):
         reasons[:, k] = reason
 
 
-def _embed(entry, value, replicates, index):
-    values, reps, _ = entry
+def _embed(entry, value, replicates, index, reasons):
+    values, reps, all_reasons = entry
     values[index] = value
+    sub = all_reasons[index]
+    all_reasons[index] = np.where(sub == "", np.asarray(reasons, dtype=object), sub)
     if reps is not None and replicates is not None:
         reps[(slice(None),) + index] = replicates
 
