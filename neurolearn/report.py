@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -192,7 +193,8 @@ def embedded_images(page: str) -> dict[str, bytes]:
     return {html.unescape(name): base64.b64decode(data) for name, data in pattern.findall(page)}
 
 
-def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "", dpi: int = 100) -> Section:
+def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "", dpi: int = 100,
+                     progress: bool = False) -> Section:
     """The standard section for one dataset: its statistics, kernels, fits and model comparison.
 
     Parameters
@@ -209,6 +211,8 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
         Paragraphs shown under the heading.
     dpi : int
         Resolution of the embedded figures.
+    progress : bool
+        Print a line on stderr as each figure is drawn.
 
     Returns
     -------
@@ -224,6 +228,8 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
 
     def add(what, fig, caption):
         figures.append(ReportFigure(f"{_slug(name)}_{what}.png", figure_to_png(fig, dpi=dpi), caption))
+        if progress:
+            print(f"report: {name}: figure {len(figures)} ({what})", file=sys.stderr, flush=True)
 
     names = plot.trajectory_statistics(stats)
     if names:
@@ -254,7 +260,7 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
 
 def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "neurolearn report",
                  summary: str = "", texts: dict | None = None, kernels: dict | None = None,
-                 figure_dir=None, dpi: int = 100) -> tuple[Path, list[Path]]:
+                 figure_dir=None, dpi: int = 100, progress: bool = False) -> tuple[Path, list[Path]]:
     """One section per dataset (:func:`analysis_section`), written as one HTML file.
 
     Parameters
@@ -270,6 +276,8 @@ def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "n
     figure_dir : path-like, optional
         Also save every figure there as the PNG file it is named after (the same bytes as embedded).
     dpi : int
+    progress : bool
+        Print a line on stderr per figure (the report of a long study draws dozens).
 
     Returns
     -------
@@ -279,7 +287,7 @@ def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "n
     fits, texts, kernels = fits or {}, texts or {}, kernels or {}
     sections = [
         analysis_section(name, data, fits.get(name, ()), kernels=kernels.get(name), text=texts.get(name, ""),
-                         dpi=dpi)
+                         dpi=dpi, progress=progress)
         for name, data in stats.items()
     ]
     saved = save_figures(sections, figure_dir) if figure_dir is not None else []

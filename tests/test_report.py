@@ -181,3 +181,14 @@ def test_fit_that_is_not_a_fit_is_refused():
 
     with pytest.raises(DataError, match="expected a FitResult or its to_dict"):
         fit_view({"params": {}})
+
+
+def test_progress_prints_one_line_per_figure_on_stderr(capsys):
+    from neurolearn.report import analysis_section
+
+    section = analysis_section("rich learner", synthetic_stats(), [fit_dict("lazy-rich", 10.0)], progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == len(section.figures) == 3
+    assert lines[0] == "report: rich learner: figure 1 (statistics)"
+    analysis_section("rich learner", synthetic_stats(), progress=False)
+    assert capsys.readouterr().err == ""
