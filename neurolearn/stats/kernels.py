@@ -42,15 +42,41 @@ over the trials, and replicates θ + (c - 1)·u with multinomial counts c within
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
-from scipy.stats import norm
 
 from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
-from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.errors import DataError
+# re-exported: the numpy core, the honesty gates and the resampling helpers used to live here
+from neurolearn.stats.kernel_guards import (  # noqa: F401
+    DENOMINATOR_Z,
+    MIN_NEURONS,
+    RANGE_Z,
+    influence_se,
+    require_neurons,
+    require_resolved,
+)
+from neurolearn.stats.kernel_terms import (  # noqa: F401
+    centre_kernel,
+    centre_rows,
+    common_conditions,
+    linear_estimate,
+    per_neuron_linear,
+    per_neuron_pair_trace,
+    self_inner_estimate,
+    unbiased_kernel_matrix,
+)
+from neurolearn.stats.neuron_resampling import (  # noqa: F401
+    jackknife_bias,
+    leave_one_out,
+    neuron_bootstrap_weights,
+    normal_score_replicates,
+    recentre_replicates,
+    replicate,
+    session_bootstrap_weights,
+)
 
 __all__ = [
     "ConditionStatistics",
@@ -69,20 +95,6 @@ __all__ = [
     "RANGE_Z",
     "DENOMINATOR_Z",
 ]
-
-#: a ratio's range check: an estimate outside its estimand's range by more than this many SEs is refused.
-#: 3, not 2: where the truth sits on the boundary (an unchanged code has overlap 1) 2.3 % of honest
-#: estimates lie more than 2 SE beyond it, 0.13 % more than 3 SE.
-RANGE_Z = 3.0
-#: a denominator is "resolved from noise" when its estimate exceeds this many influence SEs (influence_se).
-#: For a U-statistic the influence SE overstates the SE under "no structure" by about √2, so 1 influence SE
-#: is about 1.4 null SEs: 92-95 % of pure-noise sessions are refused (measured, Gaussian and Poisson), and
-#: the range check catches the rest. 2 influence SEs would also refuse most realistic spiking sessions,
-#: whose kernel norm is carried by a few high-rate neurons (its SE is then of the order of the value
-#: itself) although their alignment is estimated with correct coverage.
-DENOMINATOR_Z = 1.0
-#: minimum neurons of the unbiased ratios: a U-statistic over pairs needs 2, its leave-one-out jackknife 3
-MIN_NEURONS = 3
 
 CONDITION, CONDITION_OTHER = "condition", "condition_other"
 
@@ -321,29 +333,6 @@ def condition_kernel(recording: xr.DataArray, by: str = "stimulus", *, estimator
     raise DataError(f"estimator: expected 'unbiased', 'split' or 'plugin', found {estimator!r}")
 
 
-def neuron_bootstrap_weights(neuron_ids, n_boot: int, random_state=None, *, universe=None) -> np.ndarray:
-    """Poisson(1) resampling weights per neuron id, shape ``(n_boot, len(neuron_ids))``.
-
-    Weights are drawn for every id of ``universe`` (default: the ids themselves, sorted) and looked up, so
-    sessions that share ids (tracked neurons) get the same weight for the same cell when given the same
-    ``universe`` and ``random_state``.
-
-    Examples
-    --------
-    >>> w = neuron_bootstrap_weights([3, 1, 2], 1000, random_state=0)
-    >>> w.shape, round(float(w.mean()), 1)
-    ((1000, 3), 1.0)
-    """
-    ids = np.asarray(neuron_ids)
-    universe = np.unique(ids) if universe is None else np.asarray(universe)
-    rng = np.random.default_rng(random_state)
-    all_weights = rng.poisson(1.0, size=(int(n_boot), universe.size)).astype(np.uint8)
-    position = np.searchsorted(universe, ids)
-    if np.any(position >= universe.size) or np.any(universe[np.minimum(position, universe.size - 1)] != ids):
-        raise DataError("neuron_bootstrap_weights: some neuron ids are not in the given universe")
-    return all_weights[:, position]
-
-
 def target_matrix(values, *, name: str = "target") -> np.ndarray:
     """Encode per-condition labels as a task matrix Y (P x C): ±1 column for two classes, one-hot for more.
 
@@ -374,90 +363,6 @@ def target_matrix(values, *, name: str = "target") -> np.ndarray:
     if np.issubdtype(values.dtype, np.floating) and not np.allclose(values, np.round(values)):
         return values.astype(float)[:, None]
     return (values[:, None] == classes[None, :]).astype(float)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# numpy core shared by alignment, similarity, spectral and dimensionality
-# ----------------------------------------------------------------------------------------------------------
-
-
-def unbiased_kernel_matrix(stats: ConditionStatistics) -> np.ndarray:
-    """Φ̂ = (M Mᵀ - diag(Σ_i sem2_i)) / N as a plain array."""
-    kernel = stats.means @ stats.means.T
-    kernel[np.diag_indices_from(kernel)] -= stats.sem2.sum(axis=1)
-    return kernel / stats.n_neurons
-
-
-def centre_rows(matrix: np.ndarray, centred: bool) -> np.ndarray:
-    """H M (subtract the mean over conditions) if ``centred``, else M."""
-    return matrix - matrix.mean(axis=0, keepdims=True) if centred else matrix
-
-
-def centre_kernel(kernel: np.ndarray, left: bool, right: bool) -> np.ndarray:
-    """L Φ R with L, R either the centring matrix H or the identity."""
-    out = kernel
-    if left:
-        out = out - out.mean(axis=0, keepdims=True)
-    if right:
-        out = out - out.mean(axis=1, keepdims=True)
-    return out
-
-
-def per_neuron_linear(means: np.ndarray, sem2: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """⟨K_i, T⟩ = m_iᵀ T m_i - Σ_μ T_μμ sem2_μi for every neuron i (vector of length N)."""
-    return np.einsum("pn,pn->n", matrix @ means, means) - np.diag(matrix) @ sem2
-
-
-def per_neuron_pair_trace(m1, v1, m2, v2, left: bool, right: bool) -> np.ndarray:
-    """tr(K1_i L K2_i R) for paired columns i of two sets of per-neuron kernels K = m mᵀ - diag(v)."""
-    n_cond = m1.shape[0]
-    l1, l2 = centre_rows(m1, left), centre_rows(m2, left)
-    r1, r2 = centre_rows(m1, right), centre_rows(m2, right)
-    value = np.einsum("pn,pn->n", l1, l2) * np.einsum("pn,pn->n", r1, r2)
-    value -= np.einsum("pn,pn,pn->n", l1, r1, v2)
-    value -= np.einsum("pn,pn,pn->n", r2, l2, v1)
-    # vᵀ (L∘R) v with H∘H = (1 - 2/P) I + 11ᵀ/P² and H∘I = (1 - 1/P) I
-    if left and right:
-        value += (1 - 2 / n_cond) * np.einsum("pn,pn->n", v1, v2) + v1.sum(0) * v2.sum(0) / n_cond**2
-    elif left or right:
-        value += (1 - 1 / n_cond) * np.einsum("pn,pn->n", v1, v2)
-    else:
-        value += np.einsum("pn,pn->n", v1, v2)
-    return value
-
-
-def linear_estimate(stats: ConditionStatistics, matrix: np.ndarray, *, unbiased: bool = True):
-    """Estimate ⟨Φ, T⟩ and its per-neuron influence (replicate = value + δw · influence)."""
-    sem2 = stats.sem2 if unbiased else np.zeros_like(stats.sem2)
-    terms = per_neuron_linear(stats.means, sem2, matrix)
-    value = float(terms.mean())
-    return value, (terms - value) / stats.n_neurons
-
-
-def self_inner_estimate(stats: ConditionStatistics, left: bool, right: bool, *, unbiased: bool = True):
-    """Estimate ‖LΦR‖²_F and its per-neuron influence.
-
-    ``unbiased=True``: U-statistic over distinct neurons with trial-noise-corrected per-neuron kernels,
-    unbiased for the population (infinite-neuron, noiseless) value. ``unbiased=False``: plug-in ‖L R Rᵀ R/N‖².
-    """
-    n = stats.n_neurons
-    sem2 = stats.sem2 if unbiased else np.zeros_like(stats.sem2)
-    kernel = stats.means @ stats.means.T
-    kernel[np.diag_indices_from(kernel)] -= sem2.sum(axis=1)
-    kernel /= n
-    centred = centre_kernel(kernel, left, right)
-    total = float(np.sum(centred * centred))  # ‖mean_i L K_i R‖²
-    row = per_neuron_linear(stats.means, sem2, centred.T)  # ⟨L K_i R, L Φ̂ R⟩ = tr(K_i L Φ̂ R)
-    if not unbiased:
-        return total, 2.0 * (row - total) / n
-    if n < 2:
-        raise InsufficientDataError(
-            f"session {stats.session_id!r}: too few neurons for an unbiased ratio (found {n}, "
-            f"need {MIN_NEURONS})")
-    own = per_neuron_pair_trace(stats.means, sem2, stats.means, sem2, left, right)
-    value = (n * n * total - own.sum()) / (n * (n - 1))
-    pair_sums = n * row - own  # Σ_{j≠i} tr(K_i L K_j R)
-    return float(value), 2.0 * (pair_sums - (n - 1) * value) / (n * (n - 1))
 
 
 def _kernel_array(kernel: np.ndarray, stats: ConditionStatistics, estimator: str) -> xr.DataArray:
@@ -504,177 +409,3 @@ def _per_condition(values, codes, conditions, session_id, target):
             )
         out.append(unique[0])
     return np.asarray(out)
-
-
-def session_bootstrap_weights(neuron_id_lists, n_boot: int, random_state=None) -> list[np.ndarray | None]:
-    """Poisson(1) neuron weights for several sessions from one draw, shared by neuron id (tracked cells).
-
-    Returns one ``(n_boot, N_s)`` uint8 array per session (``None`` each when ``n_boot`` is 0). Equivalent to
-    :func:`neuron_bootstrap_weights` with the union of all ids as ``universe``, without redrawing per session.
-    """
-    if not n_boot:
-        return [None] * len(neuron_id_lists)
-    universe = np.unique(np.concatenate([np.asarray(ids) for ids in neuron_id_lists]))
-    rng = np.random.default_rng(random_state)
-    all_weights = rng.poisson(1.0, size=(int(n_boot), universe.size)).astype(np.uint8)
-    return [all_weights[:, np.searchsorted(universe, np.asarray(ids))] for ids in neuron_id_lists]
-
-
-def replicate(value, weights, influence):
-    """Linearised bootstrap replicates value + Σ_i (w_i - 1) influence_i for every row of ``weights``."""
-    influence = np.asarray(influence, dtype=float)
-    return value + weights @ influence.T - influence.sum(axis=-1)
-
-
-def common_conditions(stats_list) -> np.ndarray:
-    """Condition values recorded in every session (sorted); DataError naming sessions if fewer than 2."""
-    common = stats_list[0].conditions
-    for stats in stats_list[1:]:
-        common = np.intersect1d(common, stats.conditions)
-    if common.size < 2:
-        raise DataError(
-            "expected at least 2 conditions shared by all sessions "
-            f"{[s.session_id for s in stats_list][:10]}, found {common.tolist()}"
-        )
-    return common
-
-
-def leave_one_out(value, influence, order: int):
-    """Exact leave-one-neuron-out values of a mean (``order=1``) or a U-statistic over neuron pairs
-    (``order=2``) from its per-neuron influence: value - n/(n - order) * influence_i."""
-    influence = np.asarray(influence, dtype=float)
-    n = influence.shape[-1]
-    return value - n / (n - order) * influence
-
-
-def jackknife_bias(function, values, leave_one_out_by_sample) -> float:
-    """Jackknife estimate of the O(1/n) bias of ``function(*values)`` (one term per independent sample).
-
-    ``leave_one_out_by_sample`` is a list with, per sample of neurons, a dict {argument index: vector of
-    leave-one-out values of that argument}; the other arguments stay at their full-sample values. For a
-    smooth function of means and U-statistics the corrected estimate ``function(*values) - bias`` is unbiased
-    to O(1/n²).
-    """
-    theta = function(*values)
-    bias = 0.0
-    for loo in leave_one_out_by_sample:
-        n = len(next(iter(loo.values())))
-        args = [loo.get(k, values[k]) for k in range(len(values))]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            thetas = np.asarray(function(*args), dtype=float)
-        finite = np.isfinite(thetas)
-        if finite.sum() < 2:
-            return float("nan")
-        bias += (n - 1) * (thetas[finite].mean() - theta)
-    return float(bias)
-
-
-def influence_se(influence) -> float:
-    """Standard error sqrt(Σ_i influence_i²) of a statistic from its per-neuron influence terms.
-
-    This is the SD of the linearised Poisson-weight bootstrap (and, up to n/(n - order), of the jackknife).
-    For a U-statistic over neuron pairs the row sums behind each influence carry the pair noise too, so it
-    includes the second-order (degenerate) variance term: under "no structure" (population value 0) it
-    overstates the SE by about √2, which makes :func:`require_resolved` conservative exactly there.
-
-    Examples
-    --------
-    >>> round(influence_se([0.3, -0.4]), 6)
-    0.5
-    """
-    influence = np.asarray(influence, dtype=float)
-    return float(np.sqrt(np.sum(influence * influence)))
-
-
-def require_resolved(value: float, se: float, what: str, session_id, *, z: float = DENOMINATOR_Z) -> None:
-    """Raise :class:`InsufficientDataError` unless ``value > z * se`` (a denominator resolved from noise).
-
-    Ratios such as alignment or CKA divide by an unbiased estimate of a squared norm. When the population
-    has no condition structure beyond trial noise (or too few neurons resolve it) that estimate is 0 up to
-    noise, can be negative, and the ratio of two noise terms reads anything (22.4 for an alignment bounded
-    by 1). Requiring the denominator to exceed ``z`` of its (influence) standard errors refuses those cases;
-    see :data:`DENOMINATOR_Z` for the choice of ``z``.
-
-    Examples
-    --------
-    >>> require_resolved(3.0, 1.0, "squared kernel norm", "day0")
-    >>> require_resolved(0.5, 1.0, "norm", "day0")
-    Traceback (most recent call last):
-    ...
-    neurolearn.errors.InsufficientDataError: session 'day0': denominator not resolved from noise: norm 0.5 is not above 1 SE (SE 1)
-    """
-    if not (np.isfinite(value) and np.isfinite(se) and value > z * se):
-        raise InsufficientDataError(
-            f"session {str(session_id)!r}: denominator not resolved from noise: {what} {value:.3g} is not "
-            f"above {z:g} SE (SE {se:.3g})"
-        )
-
-
-def require_neurons(stats: "ConditionStatistics", minimum: int = MIN_NEURONS) -> None:
-    """Raise :class:`InsufficientDataError` if the session has fewer than ``minimum`` neurons.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> s = ConditionStatistics(np.ones((3, 2)), np.zeros((3, 2)), np.full(3, 2), np.arange(3), np.arange(2),
-    ...                         None, "d")
-    >>> require_neurons(s)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    neurolearn.errors.InsufficientDataError: session 'd': too few neurons for an unbiased ratio (found 2, ...
-    """
-    if stats.n_neurons < minimum:
-        raise InsufficientDataError(
-            f"session {stats.session_id!r}: too few neurons for an unbiased ratio (found {stats.n_neurons}, "
-            f"need {minimum})"
-        )
-
-
-def recentre_replicates(estimate, replicates, axis: int = 0):
-    """Shift bootstrap replicates so that their median is the point estimate (NaN replicates kept).
-
-    The point estimate is jackknife bias-corrected while the replicates of a ratio are skewed around the
-    uncorrected value, so a plain percentile interval can miss its own estimate (3.67 [1.97, 3.92]). After
-    the shift any central percentile interval contains the estimate; its width and shape are the
-    bootstrap's.
-
-    Examples
-    --------
-    >>> recentre_replicates(1.0, np.array([3.0, 4.0, 5.0])).tolist()
-    [0.0, 1.0, 2.0]
-    """
-    replicates = np.asarray(replicates, dtype=float)
-    if replicates.size == 0:
-        return replicates
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
-        median = np.nanmedian(replicates, axis=axis, keepdims=True)
-    return replicates + (np.asarray(estimate, dtype=float) - median)
-
-
-def normal_score_replicates(estimate, replicates):
-    """Replicates mapped to normal scores: estimate + SD(replicates) · z(rank), NaN replicates kept.
-
-    The percentile interval of the result is the normal interval estimate ± z·SD of the bootstrap (it
-    contains the estimate, symmetrically), the SD is the bootstrap's, and the order of the replicates is
-    kept, so their dependence across statistics and sessions (the shared neuron weights) survives as a
-    Gaussian copula of the ranks. Used for the task alignment, whose percentile intervals under-covered on
-    realistic spiking sessions (down to 0.92) while the normal interval did not (0.94-0.97,
-    benchmarks/bench_kernel_coverage.py).
-
-    Examples
-    --------
-    >>> out = normal_score_replicates(0.5, np.array([0.0, 3.0, 1.0, np.nan]))
-    >>> bool(np.isnan(out[3])), bool(out[0] < out[2] < out[1]), round(float(np.nanstd(out, ddof=1)), 6)
-    (True, True, 1.527525)
-    """
-    replicates = np.asarray(replicates, dtype=float)
-    out = np.full(replicates.shape, np.nan)
-    finite = np.isfinite(replicates)
-    n = int(finite.sum())
-    if n < 2:
-        return out
-    values = replicates[finite]
-    scores = norm.ppf((np.argsort(np.argsort(values, kind="stable")) + 0.5) / n)
-    out[finite] = float(estimate) + values.std(ddof=1) * scores / scores.std(ddof=1)
-    return out

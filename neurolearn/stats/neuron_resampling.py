@@ -1,0 +1,145 @@
+"""Neuron resampling of the kernel statistics: shared Poisson weights, linearised replicates, the exact
+leave-one-neuron-out jackknife, and replicate transforms that make intervals contain their estimate.
+
+Bootstraps resample neurons. Each replicate of a linear or U-statistic quantity is computed from its
+per-neuron influence (first-order expansion in the resampling weights, :func:`replicate`), so a replicate
+costs one dot product over neurons instead of a new kernel. Resampling weights are Poisson(1) per neuron
+*id* (:func:`neuron_bootstrap_weights`, :func:`session_bootstrap_weights`), so tracked neurons share their
+weight across sessions. :func:`leave_one_out` and :func:`jackknife_bias` give the O(N) jackknife;
+:func:`recentre_replicates` and :func:`normal_score_replicates` make every interval contain its estimate.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.stats import norm
+
+from neurolearn.errors import DataError
+
+__all__ = ["neuron_bootstrap_weights", "session_bootstrap_weights", "replicate", "leave_one_out",
+           "jackknife_bias", "recentre_replicates", "normal_score_replicates"]
+
+
+def neuron_bootstrap_weights(neuron_ids, n_boot: int, random_state=None, *, universe=None) -> np.ndarray:
+    """Poisson(1) resampling weights per neuron id, shape ``(n_boot, len(neuron_ids))``.
+
+    Weights are drawn for every id of ``universe`` (default: the ids themselves, sorted) and looked up, so
+    sessions that share ids (tracked neurons) get the same weight for the same cell when given the same
+    ``universe`` and ``random_state``.
+
+    Examples
+    --------
+    >>> w = neuron_bootstrap_weights([3, 1, 2], 1000, random_state=0)
+    >>> w.shape, round(float(w.mean()), 1)
+    ((1000, 3), 1.0)
+    """
+    ids = np.asarray(neuron_ids)
+    universe = np.unique(ids) if universe is None else np.asarray(universe)
+    rng = np.random.default_rng(random_state)
+    all_weights = rng.poisson(1.0, size=(int(n_boot), universe.size)).astype(np.uint8)
+    position = np.searchsorted(universe, ids)
+    if np.any(position >= universe.size) or np.any(universe[np.minimum(position, universe.size - 1)] != ids):
+        raise DataError("neuron_bootstrap_weights: some neuron ids are not in the given universe")
+    return all_weights[:, position]
+
+
+def session_bootstrap_weights(neuron_id_lists, n_boot: int, random_state=None) -> list[np.ndarray | None]:
+    """Poisson(1) neuron weights for several sessions from one draw, shared by neuron id (tracked cells).
+
+    Returns one ``(n_boot, N_s)`` uint8 array per session (``None`` each when ``n_boot`` is 0). Equivalent to
+    :func:`neuron_bootstrap_weights` with the union of all ids as ``universe``, without redrawing per session.
+    """
+    if not n_boot:
+        return [None] * len(neuron_id_lists)
+    universe = np.unique(np.concatenate([np.asarray(ids) for ids in neuron_id_lists]))
+    rng = np.random.default_rng(random_state)
+    all_weights = rng.poisson(1.0, size=(int(n_boot), universe.size)).astype(np.uint8)
+    return [all_weights[:, np.searchsorted(universe, np.asarray(ids))] for ids in neuron_id_lists]
+
+
+def replicate(value, weights, influence):
+    """Linearised bootstrap replicates value + Σ_i (w_i - 1) influence_i for every row of ``weights``."""
+    influence = np.asarray(influence, dtype=float)
+    return value + weights @ influence.T - influence.sum(axis=-1)
+
+
+def leave_one_out(value, influence, order: int):
+    """Exact leave-one-neuron-out values of a mean (``order=1``) or a U-statistic over neuron pairs
+    (``order=2``) from its per-neuron influence: value - n/(n - order) * influence_i."""
+    influence = np.asarray(influence, dtype=float)
+    n = influence.shape[-1]
+    return value - n / (n - order) * influence
+
+
+def jackknife_bias(function, values, leave_one_out_by_sample) -> float:
+    """Jackknife estimate of the O(1/n) bias of ``function(*values)`` (one term per independent sample).
+
+    ``leave_one_out_by_sample`` is a list with, per sample of neurons, a dict {argument index: vector of
+    leave-one-out values of that argument}; the other arguments stay at their full-sample values. For a
+    smooth function of means and U-statistics the corrected estimate ``function(*values) - bias`` is unbiased
+    to O(1/n²).
+    """
+    theta = function(*values)
+    bias = 0.0
+    for loo in leave_one_out_by_sample:
+        n = len(next(iter(loo.values())))
+        args = [loo.get(k, values[k]) for k in range(len(values))]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            thetas = np.asarray(function(*args), dtype=float)
+        finite = np.isfinite(thetas)
+        if finite.sum() < 2:
+            return float("nan")
+        bias += (n - 1) * (thetas[finite].mean() - theta)
+    return float(bias)
+
+
+def recentre_replicates(estimate, replicates, axis: int = 0):
+    """Shift bootstrap replicates so that their median is the point estimate (NaN replicates kept).
+
+    The point estimate is jackknife bias-corrected while the replicates of a ratio are skewed around the
+    uncorrected value, so a plain percentile interval can miss its own estimate (3.67 [1.97, 3.92]). After
+    the shift any central percentile interval contains the estimate; its width and shape are the
+    bootstrap's.
+
+    Examples
+    --------
+    >>> recentre_replicates(1.0, np.array([3.0, 4.0, 5.0])).tolist()
+    [0.0, 1.0, 2.0]
+    """
+    replicates = np.asarray(replicates, dtype=float)
+    if replicates.size == 0:
+        return replicates
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+        median = np.nanmedian(replicates, axis=axis, keepdims=True)
+    return replicates + (np.asarray(estimate, dtype=float) - median)
+
+
+def normal_score_replicates(estimate, replicates):
+    """Replicates mapped to normal scores: estimate + SD(replicates) · z(rank), NaN replicates kept.
+
+    The percentile interval of the result is the normal interval estimate ± z·SD of the bootstrap (it
+    contains the estimate, symmetrically), the SD is the bootstrap's, and the order of the replicates is
+    kept, so their dependence across statistics and sessions (the shared neuron weights) survives as a
+    Gaussian copula of the ranks. Used for the task alignment, whose percentile intervals under-covered on
+    realistic spiking sessions (down to 0.92) while the normal interval did not (0.94-0.97,
+    benchmarks/bench_kernel_coverage.py).
+
+    Examples
+    --------
+    >>> out = normal_score_replicates(0.5, np.array([0.0, 3.0, 1.0, np.nan]))
+    >>> bool(np.isnan(out[3])), bool(out[0] < out[2] < out[1]), round(float(np.nanstd(out, ddof=1)), 6)
+    (True, True, 1.527525)
+    """
+    replicates = np.asarray(replicates, dtype=float)
+    out = np.full(replicates.shape, np.nan)
+    finite = np.isfinite(replicates)
+    n = int(finite.sum())
+    if n < 2:
+        return out
+    values = replicates[finite]
+    scores = norm.ppf((np.argsort(np.argsort(values, kind="stable")) + 0.5) / n)
+    out[finite] = float(estimate) + values.std(ddof=1) * scores / scores.std(ddof=1)
+    return out

@@ -1,0 +1,246 @@
+"""Ratios of pairwise kernel terms: kernel similarity (CKA), relative kernel change and code overlap, each
+jackknife-corrected, gated by :mod:`neurolearn.stats.kernel_guards` (NaN with the reason where the data
+cannot support it), with replicates re-centred on the estimate. The numpy core that
+:func:`neurolearn.stats.similarity.kernel_similarity` and :func:`neurolearn.summarize` call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from neurolearn.errors import InsufficientDataError
+from neurolearn.stats.kernel_guards import (
+    DENOMINATOR_Z,
+    MIN_NEURONS,
+    RANGE_Z,
+    influence_se,
+    range_reason,
+    self_term_reasons,
+)
+from neurolearn.stats.kernels import ConditionStatistics
+from neurolearn.stats.neuron_resampling import (
+    jackknife_bias,
+    leave_one_out,
+    recentre_replicates,
+    session_bootstrap_weights,
+)
+
+__all__ = ["similarity_from_terms", "change_from_terms", "overlap_from_statistics"]
+
+
+def similarity_from_terms(pairs: dict, *, with_reasons: bool = False):
+    """CKA matrix (and replicates) from :func:`pairwise_kernel_terms` output (centred terms).
+
+    With unbiased terms, each pair's ratio is jackknife-corrected over the neurons of both sessions (exact
+    leave-one-out values from the influences); the bootstrap replicates are re-centred on the estimate
+    (median), so their percentile interval contains it.
+
+    A session whose ‖HΦH‖² estimate is not above 1 influence SE (no condition structure resolved from trial
+    noise), or that has fewer than 3 neurons (unbiased), gives NaN in its row and column; a pair whose estimate lies
+    outside [-1, 1] by more than 3 SE is NaN too. The estimand is at most 1 (Cauchy–Schwarz), but an
+    estimate of a population CKA near 1 exceeds 1 by its sampling noise about half the time: such values
+    are kept (they are not impossible, only noisy) and their interval says how noisy.
+
+    Returns
+    -------
+    value : ndarray (S, S)
+    replicates : ndarray (B, S, S) or None
+    reasons : ndarray of str (S, S), only with ``with_reasons=True``
+        ``""`` where the value is supported, otherwise why it is NaN. Nothing is warned here: the caller
+        (:func:`kernel_similarity`, :func:`neurolearn.summarize`) warns once per session and statistic.
+    """
+    def cka_of(cross, self_a, self_b):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where((self_a > 0) & (self_b > 0), cross / np.sqrt(np.abs(self_a * self_b)), np.nan)
+
+    n = len(pairs["self"])
+    session_reasons = self_term_reasons(pairs, "squared centred kernel norm ||HKH||^2")
+    reasons = np.full((n, n), "", dtype=object)
+    value = np.full((n, n), np.nan)
+    bias = np.zeros((n, n))
+    for a in range(n):
+        reasons[a, a] = session_reasons[a]
+        value[a, a] = np.nan if session_reasons[a] else 1.0
+        for b in range(a + 1, n):
+            if session_reasons[a] or session_reasons[b]:
+                reasons[a, b] = reasons[b, a] = session_reasons[a] or session_reasons[b]
+                continue
+            args = (pairs["cross"][a, b], pairs["self"][a], pairs["self"][b])
+            bias[a, b] = bias[b, a] = _pair_jackknife(cka_of, args, pairs, a, b, self_index=(1, 2))
+            estimate = float(cka_of(*args)) - bias[a, b]
+            reason = range_reason(estimate, _cka_se(pairs, a, b), "kernel similarity", pairs, a, b)
+            reasons[a, b] = reasons[b, a] = reason
+            if not reason:
+                value[a, b] = value[b, a] = estimate
+    replicates = None
+    if pairs["self_boot"] is not None:
+        self_boot = pairs["self_boot"]
+        replicates = cka_of(pairs["cross_boot"], self_boot[:, :, None], self_boot[:, None, :]) - bias
+        replicates = np.where(np.isfinite(value)[None], recentre_replicates(value, replicates), np.nan)
+        diagonal = np.arange(n)
+        replicates[:, diagonal, diagonal] = value[diagonal, diagonal]
+    return (value, replicates, reasons) if with_reasons else (value, replicates)
+
+
+def _cka_se(pairs, a, b):
+    """Delta-method SE of the CKA of pair (a, b) from the per-neuron influences of its three terms."""
+    if pairs.get("cross_influence") is None:
+        return float("nan")
+    cross, self_a, self_b = pairs["cross"][a, b], pairs["self"][a], pairs["self"][b]
+    root = np.sqrt(self_a * self_b)
+    u_a = (pairs["cross_influence"][a][b] - cross * pairs["self_influence"][a] / (2.0 * self_a)) / root
+    u_b = (pairs["cross_influence"][b][a] - cross * pairs["self_influence"][b] / (2.0 * self_b)) / root
+    return float(np.sqrt(influence_se(u_a) ** 2 + influence_se(u_b) ** 2))
+
+
+def change_from_terms(pairs: dict, reference: int, *, with_reasons: bool = False):
+    """Relative kernel change from a reference session (and replicates) from uncentred terms.
+
+    The squared relative change (‖Φ_t‖² + ‖Φ_0‖² - 2⟨Φ_t, Φ_0⟩)/‖Φ_0‖² is jackknife-corrected (unbiased terms)
+    before the square root. The root is signed, sign(s)·√|s|: an unchanged population gives an estimate of
+    the squared change that falls below zero about half the time, and clipping those to 0 would read a
+    positive change (about one SE) where there is none — exactly the lazy-learning null a fit must see.
+    Replicates are re-centred on the estimate (median).
+
+    If the reference's ‖Φ_0‖² is not above 1 influence SE (or it has fewer than 3 neurons, unbiased), every
+    session is NaN; a session with too few neurons is NaN itself. ``with_reasons=True`` returns ``(value,
+    replicates, reasons)`` with the reason strings (``""`` where supported); nothing is warned here.
+    """
+    def squared_change(cross, self_t, self_ref):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self_ref > 0, (self_t + self_ref - 2.0 * cross) / np.abs(self_ref), np.nan)
+
+    n = len(pairs["self"])
+    reference = reference % n
+    ids = pairs.get("session_ids") or [f"position {k}" for k in range(n)]
+    session_reasons = self_term_reasons(pairs, "squared kernel norm ||K||^2")
+    reasons = np.full(n, "", dtype=object)
+    squared = np.zeros(n)
+    bias = np.zeros(n)
+    for t in range(n):
+        if session_reasons[reference]:
+            reasons[t] = f"reference {session_reasons[reference]}"
+            continue
+        if t == reference:
+            continue
+        if pairs.get("unbiased") and pairs["self_influence"][t].size < MIN_NEURONS:
+            reasons[t] = (f"session {ids[t]!r}: too few neurons for an unbiased ratio (found "
+                          f"{pairs['self_influence'][t].size}, need {MIN_NEURONS})")
+            continue
+        args = (pairs["cross"][t, reference], pairs["self"][t], pairs["self"][reference])
+        squared[t] = squared_change(*args)
+        bias[t] = _pair_jackknife(squared_change, args, pairs, t, reference, self_index=(1, 2))
+    supported = np.array([not r for r in reasons])
+    value = np.where(supported, _signed_root(squared - bias), np.nan)
+    replicates = None
+    if pairs["self_boot"] is not None:
+        self_boot = pairs["self_boot"]
+        replicates = squared_change(pairs["cross_boot"][:, :, reference], self_boot,
+                                    self_boot[:, [reference]]) - bias
+        replicates = recentre_replicates(value, _signed_root(replicates))
+        replicates[:, reference] = np.where(supported[reference], 0.0, np.nan)
+        replicates[:, ~supported] = np.nan
+    return (value, replicates, reasons) if with_reasons else (value, replicates)
+
+
+def _signed_root(squared):
+    return np.sign(squared) * np.sqrt(np.abs(squared))
+
+
+def _pair_jackknife(function, args, pairs, a, b, *, self_index):
+    """Jackknife bias of function(cross_ab, self_a, self_b) over the neurons of session a and of session b."""
+    if not pairs.get("unbiased") or pairs.get("cross_influence") is None:
+        return 0.0
+    cross_a = pairs["cross_influence"][a][b]
+    cross_b = pairs["cross_influence"][b][a]
+    samples = [
+        {0: leave_one_out(args[0], cross_a, 1), self_index[0]: leave_one_out(args[1], pairs["self_influence"][a], 2)},
+        {0: leave_one_out(args[0], cross_b, 1), self_index[1]: leave_one_out(args[2], pairs["self_influence"][b], 2)},
+    ]
+    bias = jackknife_bias(function, args, samples)
+    return bias if np.isfinite(bias) else 0.0
+
+
+def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, random_state=None, weights=None,
+                            strict=True, with_reasons: bool = False):
+    """Code-overlap matrix, its replicates and whether any pair of distinct sessions shares neurons.
+
+    A pair is NaN when it shares fewer than 3 neurons, when either trial-noise-corrected self trace over
+    the shared neurons is not above 1 SE, or when the estimate lies outside [-1, 1] by more than 3 SE
+    (delta-method SE over the shared neurons). Estimates of an overlap near 1 (an unchanged code) exceed 1
+    by sampling noise about half the time; those are kept. Replicates are re-centred on the estimate.
+
+    ``with_reasons=True`` appends an (S, S) array of reason strings (``""`` where supported; pairs sharing
+    no neuron get "no tracked cell in both sessions") to the returned tuple; nothing is warned here.
+    """
+    n_sessions = len(stats)
+    if weights is None:
+        weights = session_bootstrap_weights([s.neurons for s in stats], n_boot, random_state)
+    bootstrapping = weights[0] is not None
+    value = np.full((n_sessions, n_sessions), np.nan)
+    replicates = np.full((weights[0].shape[0], n_sessions, n_sessions), np.nan) if bootstrapping else None
+    reasons = np.full((n_sessions, n_sessions), "", dtype=object)
+    unshared = []
+    for a in range(n_sessions):
+        for b in range(a, n_sessions):
+            names = f"sessions {stats[a].session_id!r}, {stats[b].session_id!r}"
+            shared, ia, ib = np.intersect1d(stats[a].neurons, stats[b].neurons, return_indices=True)
+            if shared.size == 0:
+                if a != b:
+                    unshared.append((stats[a].session_id, stats[b].session_id))
+                reasons[a, b] = reasons[b, a] = f"{names}: no tracked cell in both sessions"
+                continue
+            if shared.size < MIN_NEURONS:
+                reasons[a, b] = reasons[b, a] = (f"{names}: too few tracked cells in both sessions (found "
+                                                 f"{shared.size}, need {MIN_NEURONS})")
+                continue
+            ma, va = stats[a].means[:, ia], stats[a].sem2[:, ia]
+            mb, vb = stats[b].means[:, ib], stats[b].sem2[:, ib]
+            self_a = np.sum(ma * ma - va, axis=0)
+            self_b = np.sum(mb * mb - vb, axis=0)
+            cross = self_a if a == b else np.sum(ma * mb, axis=0)
+            reason = _overlap_reason(cross, self_a, self_b, names)
+            reasons[a, b] = reasons[b, a] = reason
+            if reason:
+                continue
+            value[a, b] = value[b, a] = _overlap(cross.sum(), self_a.sum(), self_b.sum())
+            if bootstrapping:
+                w = weights[a][:, ia].astype(float)  # same ids -> same weights in both sessions
+                reps = recentre_replicates(value[a, b], _overlap(w @ cross, w @ self_a, w @ self_b))
+                replicates[:, a, b] = replicates[:, b, a] = reps
+    if unshared and strict:
+        raise InsufficientDataError(
+            f"code_overlap: expected tracked neurons (shared neuron ids) in every pair of sessions, "
+            f"found none shared between {unshared[:5]}"
+        )
+    any_tracked = len(unshared) < n_sessions * (n_sessions - 1) // 2
+    if with_reasons:
+        return value, replicates, any_tracked, reasons
+    return value, replicates, any_tracked
+
+
+def _overlap_reason(cross, self_a, self_b, names):
+    """"" if both self traces over the shared neurons are resolved from noise and the overlap is in range."""
+    for trace in (self_a, self_b):
+        total, n = trace.sum(), trace.size
+        se = float(np.sqrt(n / (n - 1.0) * np.sum((trace - trace.mean()) ** 2)))
+        if not total > DENOMINATOR_Z * se:
+            return (f"{names}: denominator not resolved from noise: trial-noise-corrected trace {total:.3g} "
+                    f"over the shared neurons is not above {DENOMINATOR_Z:g} SE (SE {se:.3g})")
+    A, B, C = self_a.sum(), self_b.sum(), cross.sum()
+    root = np.sqrt(A * B)
+    q = C / root
+    influence = cross / root - q * self_a / (2.0 * A) - q * self_b / (2.0 * B)
+    se = influence_se(influence)
+    if q > 1.0 + RANGE_Z * se or q < -1.0 - RANGE_Z * se:
+        return (f"{names}: denominator not resolved from noise: code overlap estimate {q:.3g} lies outside "
+                f"[-1, 1] by more than {RANGE_Z:g} SE (SE {se:.3g})")
+    return ""
+
+
+def _overlap(cross, self_a, self_b):
+    self_a, self_b = np.asarray(self_a, float), np.asarray(self_b, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((self_a > 0) & (self_b > 0), cross / np.sqrt(np.abs(self_a * self_b)), np.nan)
