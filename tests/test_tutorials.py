@@ -23,6 +23,7 @@ EXPECTED = [
     "04_learning_to_integrate.ipynb",
     "05_kernel_learning_curves.ipynb",
     "06_scaling_with_dask.ipynb",
+    "07_your_own_data.ipynb",
 ]
 CELL_TIMEOUT = 60  # seconds; a notebook that needs longer is too slow for a tutorial
 
@@ -31,7 +32,7 @@ def _generator():
     return load_script(TUTORIALS / "make_notebooks.py")
 
 
-def test_the_six_tutorials_are_there():
+def test_the_seven_tutorials_are_there():
     assert [p.name for p in NOTEBOOKS] == EXPECTED
 
 

@@ -713,6 +713,456 @@ run), not here.
 
 
 # --------------------------------------------------------------------------------------------------------
+@notebook("07_your_own_data.ipynb")
+def your_own_data():
+    return [
+        md("""
+# 07 · Your own data
+
+The example data of tutorials 01–06 were written for neurolearn. A lab's own files come as they were
+recorded: outcomes stored as strings, event times relative to each trial, curation flags, one mouse per file,
+unit ids that start again at 0 in every session. Nothing in such a file says which trials to count, which
+column is the task, or whether unit 3 today is unit 3 tomorrow. Those are the experimentalist's decisions.
+This notebook goes through them on real files: where neurolearn asks for each decision, what it does when it
+is not made, and what it refuses to do.
+
+The files (credits and licences in `data/README.md`):
+
+- `data/alm/`: two mice, one session and one sorted unit each, from Svoboda-lab extracellular recordings of
+  anterior lateral motor cortex (ALM) in a tactile delayed-response task: the position of a pole instructs
+  the mouse to lick left or right after a go cue (copied from the test data of dandi-cli, Apache-2.0);
+- `data/real/`: 35 single units of the human medial temporal lobe during a recognition-memory test
+  (Zheng et al. 2022, *Nature Neuroscience*; DANDI:000207; from pynapple's examples, MIT licence).
+"""),
+        code(SETUP + """
+import contextlib
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+pd.set_option("display.max_colwidth", 120)  # flags are sentences: show them whole
+
+
+@contextlib.contextmanager
+def shown_warnings():
+    \"\"\"Print every warning raised inside the block on one line: what they say is part of the result.\"\"\"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        print("warning:", warning.message)
+
+
+def trials_of(rec):
+    \"\"\"The trial coords of a recording as a table (one row per trial).\"\"\"
+    return rec.coords.to_dataset().drop_dims([d for d in rec.dims if d != "trial"]).to_dataframe()
+
+
+def statistics_table(stats):
+    \"\"\"Value, interval and flag of every per-session statistic, one row per (statistic, session).\"\"\"
+    rows = []
+    for name in nl.stats.STATISTICS:
+        if name in stats and stats[name].dims == ("session",):
+            for session in stats.session.values:
+                low, high = stats[f"{name}_ci"].sel(session=session).values
+                rows.append({"statistic": name, "session": session, "value": float(stats[name].sel(session=session)),
+                             "lower": low, "upper": high,
+                             "flag": str(stats[f"{name}_flag"].sel(session=session).values)})
+    return pd.DataFrame(rows).set_index(["statistic", "session"]).round(3)
+"""),
+        md("""
+## 1 · What is in the file?
+
+`nl.io.describe_file` reads only metadata and shapes: the neural data sources, the interval tables that can
+serve as trials (with their columns), the subject, and what the file declares about cell identity. From a
+shell, `neurolearn info FILE` prints the same listing (section 9).
+"""),
+        code("""
+alm = sorted((data / "alm").glob("*.nwb"))
+info = nl.io.describe_file(alm[0])
+print(nl.io.format_description(info))
+"""),
+        md("""
+One Units table with one unit, a `trials` table, the subject `anm369963` (from the file's NWB Subject), and
+"cell identity: not declared". The dictionary has the same fields for scripts:
+"""),
+        code("""
+print(info["subject_id"], info["tracked_cells"], info["default_source"])
+print([(table["path"], table["rows"]) for table in info["intervals"]])
+"""),
+        md("""
+## 2 · Look at the trials before choosing anything
+
+Read the session with the defaults and look at its trial coords: every scalar column of the trials table is
+one. The warnings are about the file, and worth reading: the spike times were stored out of order, and some
+trials lie outside the time the unit was recorded (section 4).
+"""),
+        code("""
+with shown_warnings():
+    rec = nl.read_nwb(alm[0])
+trials = trials_of(rec)
+print(trials.head(4).to_string(), "\\n")
+print(pd.crosstab(trials["type"], trials["response"], margins=True), "\\n")
+print("is_good:", trials["is_good"].value_counts().to_dict())
+"""),
+        md("""
+What the analysis needs, and the choices this table leaves:
+
+- **target**, the task label the representation should carry: `type`, the instructed side (lick left /
+  lick right). Strings are accepted as labels; a mapping `{"type": {"lick left": -1, "lick right": 1}}`
+  makes the coding explicit, and trials with any other value would be left out and counted.
+- **by**, the conditions (the "stimuli" of the kernel statistics): trials that received the same input. Here
+  that is the pole position, i.e. `type` again: **two conditions**. This one fact decides most of what can be
+  computed (section 6).
+- **behavior**, which trials were answered correctly: `response` holds four strings. "no response" and
+  "early lick" are not wrong choices; `{"response": {"correct": 1, "incorrect": 0}}` leaves them out of the
+  fraction correct and says how many. Counting them as errors would measure something else (engagement
+  times accuracy): a legitimate choice, but one to make on purpose.
+- **where**, which trials to analyse at all: the lab's curation flag `is_good` (section 4).
+
+neurolearn does not guess a coding for strings; without the mapping it says what it found:
+"""),
+        code("""
+try:
+    nl.summarize(rec, target="type", by="type", behavior="response", n_boot=0, readout=False)
+except nl.DataError as error:
+    print(error)
+"""),
+        md("""
+## 3 · Event times stored relative to the trial
+
+The event columns are seconds since each trial's start, not times on the session clock: `cue_start_time` is
+about 7 s while `start_time` is 300 s and more.
+"""),
+        code("""
+print(trials[["start_time", "pole_in_time", "pole_out_time", "cue_start_time"]].head(3).to_string())
+"""),
+        md("""
+We align to the go cue and count spikes in the 1.5 s before it, the delay epoch, in which ALM's preparatory
+activity predicts the lick to come (Guo et al. 2014, *Neuron*; Li et al. 2015, *Nature*). `align` names the
+column; times that cannot be absolute (here every cue "precedes" its own trial's start) are read as relative,
+with a warning. Say it instead: `align=("cue_start_time", "relative")`, or `"cue_start_time:relative"` (the
+form the CLI takes).
+"""),
+        code("""
+with shown_warnings():
+    nl.read_nwb(alm[0], align="cue_start_time", window=(-1.5, 0.0))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the file warnings just shown; the alignment one is gone
+    delay = nl.read_nwb(alm[0], align=("cue_start_time", "relative"), window=(-1.5, 0.0))
+print(delay.attrs["align"], "->", delay.attrs["align_times"], delay.sizes)
+"""),
+        md("""
+Is the window a good choice? A time-resolved read (`bin_size`) of the correct trials shows the unit's rate
+around the cue for each instructed side:
+"""),
+        code("""
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the same file warnings as above
+    binned = nl.read_nwb(alm[0], align="cue_start_time:relative", window=(-3.0, 1.5), bin_size=0.25,
+                         rates=True, where="is_good == 1 and response == 'correct'")
+fig, ax = plt.subplots(figsize=(5, 3))
+for side in ("lick left", "lick right"):
+    ax.plot(binned.time, binned.where(binned.type == side, drop=True).mean(("trial", "neuron")),
+            marker="o", label=side)
+ax.axvspan(-1.5, 0.0, color="0.9", zorder=0, label="window analysed")
+ax.axvline(0, color="0.5", lw=1)
+ax.set(xlabel="time from go cue (s)", ylabel="rate (spikes/s)", title="unit 1001, correct trials")
+ax.legend(frameon=False);
+"""),
+        md("""
+## 4 · Selecting trials: `where=`
+
+`where=` is a pandas expression on the trial columns, evaluated before anything is counted; the readers and
+`summarize` both take it, and it is recorded in the `where` attr.
+"""),
+        code("""
+with shown_warnings():
+    good = nl.read_nwb(alm[0], align="cue_start_time:relative", window=(-1.5, 0.0), where="is_good == 1")
+print(good.sizes["trial"], "of", rec.sizes["trial"], "trials are is_good")
+"""),
+        md("""
+The second warning matters: the unit's first spike is at 372.76 s, so the windows of the first trials lie
+before it. Those zeros are missing data (the unit was not yet recorded or sorted), not silence, and they
+would dilute the difference between the sides. Leave them out as well:
+"""),
+        code("""
+with shown_warnings():
+    kept = nl.read_nwb(alm[0], align="cue_start_time:relative", window=(-1.5, 0.0),
+                       where="is_good == 1 and start_time > 370")
+print(kept.sizes["trial"], "trials;", "where:", kept.attrs["where"])
+"""),
+        md("""
+## 5 · One animal is one trajectory: subjects
+
+Every session carries `subject_id` (the NWB Subject, else the `sub-…` part of a DANDI/BIDS file name). Read
+both files at once:
+"""),
+        code("""
+options = dict(align=("cue_start_time", "relative"), window=(-1.5, 0.0), where="is_good == 1")
+with shown_warnings():
+    both = nl.read_sessions(str(data / "alm" / "*.nwb"), **options)
+for name, child in both.children.items():
+    responses = child["responses"]
+    print(name, responses.attrs["subject_id"], responses.neuron.values, responses.attrs["tracking"])
+"""),
+        md("""
+Both units have id 1001, and neither file says whether its ids name cells across sessions, so they are read
+as different cells (`neuron` = `"<session>/<id>"`), with one warning that says how to declare otherwise.
+Here that is right: they are two mice. A learning trajectory is one animal's, so `summarize` refuses the
+mixture, and `split_subjects` or `read_sessions(..., subject=...)` give one animal:
+"""),
+        code("""
+target = {"type": {"lick left": -1, "lick right": 1}}
+behavior = {"response": {"correct": 1, "incorrect": 0}}
+try:
+    nl.summarize(both, target=target, by="type", behavior=behavior, n_boot=0)
+except nl.DataError as error:
+    print(error, "\\n")
+print({subject: list(tree.children) for subject, tree in nl.data.split_subjects(both).items()})
+
+options["where"] = "is_good == 1 and start_time > 370"  # section 4, for this mouse
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # the file warnings seen above
+    mouse = nl.read_sessions(str(data / "alm" / "*.nwb"), subject="anm369963", **options)
+print(list(mouse.children))
+"""),
+        md("""
+## 6 · What needs how many conditions, trials and neurons
+
+Every statistic declares what it needs in `nl.stats.STATISTICS` (the full table is `docs/statistics.md`):
+"""),
+        code("""
+needs = pd.DataFrame({name: vars(entry.needs) for name, entry in nl.stats.STATISTICS.items()}).T
+needs.drop(columns="conditions_note")
+"""),
+        md("""
+This ALM session has two conditions, one neuron and about 140 trials with an outcome. Behaviour and the
+read-out statistics (one neuron is enough to decode from) can be computed; every kernel statistic needs at
+least two neurons, and several need three or four conditions. `summarize` does not stop at the first
+statistic it cannot compute: the value is NaN and `<name>_flag` says why, with one warning each.
+"""),
+        code("""
+with shown_warnings():
+    alm_stats = nl.summarize(mouse, target=target, by="type", behavior=behavior, n_boot=50, random_state=0)
+statistics_table(alm_stats)
+"""),
+        md("""
+How to read it:
+
+- **behaviour** is the fraction correct over the trials with a correct/incorrect outcome (the warning counts
+  the trials left out), with a Wilson interval.
+- **decoding**: `decoder_accuracy` is cross-validated over trials. Its flag "at or below chance" (and that
+  of `fisher_discriminant`) compares it with a null in which the task labels are permuted *across
+  conditions* (trials of one stimulus share its idiosyncrasies, so trials must not be permuted one by one).
+  With one condition per class, as here, the only permutations are "unchanged" and "swapped", which a
+  decoder scores alike, so the null equals the estimate and the test cannot reject: the flag means "no
+  evidence of category information beyond stimulus identity", which two stimuli cannot give. That the unit
+  tells the two pole positions apart is read from the accuracy's interval, which lies above 0.5.
+- **population statistics** are NaN, each with the reason: too few neurons for the kernel, too few
+  conditions for an alignment or a spectrum, and no previous session for `flip_fraction`.
+"""),
+        code("""
+assert not np.isnan(alm_stats["behavior"]).any() and not np.isnan(alm_stats["decoder_accuracy"]).any()
+assert np.isnan(alm_stats["task_alignment"]).all() and np.isnan(alm_stats["participation_ratio"]).all()
+assert float(alm_stats["decoder_accuracy_ci"].sel(ci_bound="lower")[0]) > 0.5  # as the text says
+print(alm_stats["task_alignment_flag"].values, alm_stats["participation_ratio_flag"].values)
+"""),
+        md("""
+## 7 · Declaring tracked cells
+
+Whether unit 12 on Monday is unit 12 on Tuesday is a claim that only cell matching can make (CellReg,
+suite2p or ROICaT for imaging; waveform and position matching for chronic electrodes). Spike sorters and
+pynwb number units 0…N−1 in every file, so equal ids in different files mean nothing by themselves.
+neurolearn never guesses: unless tracking is declared, neurons are different cells in every session, and
+`code_overlap` (which compares the *same* cells' tuning across sessions) is not computed at all.
+
+To see it with a known answer, simulate two sessions of the same 60 neurons, write each the way a sorter
+would (units numbered 0…59, in a different order on the second day) and keep the matching as a registration
+table with columns `session`, `unit`, `cell`. (neurolearn's own writer states tracking in the file;
+`tracked=False` makes these files say "not tracked", like a lab's.)
+"""),
+        code("""
+from neurolearn.simulate.nwb import write_recording_nwb
+from neurolearn.simulate.spiking import spiking_sessions
+
+simulated, truth = spiking_sessions(n_sessions=2, n_conditions=8, n_trials=6, n_neurons=60, tracked=True,
+                                    separation=(1.0, 2.5), gain=0.8, random_state=0)
+folder = Path(tempfile.mkdtemp())
+order = np.random.default_rng(1)
+rows = []
+for day, child in simulated.children.items():
+    counts = (child["responses"] * child["responses"].attrs["window"][1]).round().astype(int)  # spikes/s -> counts
+    if day != "day00":
+        counts = counts.isel(neuron=order.permutation(counts.sizes["neuron"]))  # the sorter's order differs
+    rows += [{"session": day, "unit": unit, "cell": f"cell{cell:02d}"} for unit, cell in enumerate(counts.neuron.values)]
+    counts = counts.assign_coords(neuron=np.arange(counts.sizes["neuron"]))  # and it numbers units 0..N-1
+    write_recording_nwb(counts, folder / f"{day}.nwb", rng=0, tracked=False)
+registration = pd.DataFrame(rows)
+registration.to_csv(folder / "cells.csv", index=False)
+registration[registration.session == "day01"].head(4)
+"""),
+        md("""
+Three readings of the same files: as they declare (not tracked), with the claim that equal ids are the same
+cells (`tracked=True`, wrong here), and with the registration table (a DataFrame or the CSV path):
+"""),
+        code("""
+overlap = {}
+for label, tracked in [("not declared", None), ("tracked=True", True), ("registration table", folder / "cells.csv")]:
+    sessions = nl.read_sessions(str(folder / "*.nwb"), window=(0.0, 0.5), tracked=tracked)
+    day01 = sessions["day01"]["responses"]
+    stats = nl.summarize(sessions, n_boot=50, random_state=0, readout=False)
+    if "code_overlap" in stats:
+        overlap[label] = float(stats["code_overlap"].sel(session="day00", session_other="day01"))
+        low, high = stats["code_overlap_ci"].sel(session="day00", session_other="day01").values
+        result = f"code_overlap {overlap[label]:.3f} [{low:.3f}, {high:.3f}]"
+    else:
+        result = "no code_overlap (cells not declared tracked)"
+    print(f"{label:>18}: neuron {day01.neuron.values[:3]} (unit_id {day01.unit_id.values[:3]}); {result}")
+true_overlap = float(truth.statistics["code_overlap"].sel(session="day00", session_other="day01"))
+print(f"{'simulation truth':>18}: code_overlap {true_overlap:.3f}")
+assert "not declared" not in overlap
+assert overlap["registration table"] > overlap["tracked=True"] + 0.2  # a wrong claim gives a wrong number
+"""),
+        md("""
+The file's own ids stay available as the coord `unit_id`; `neuron` is the cell identity the analysis uses.
+A wrong identity claim is not caught by any statistic: it just gives a different number. Declare tracking
+only from a matching you trust.
+
+## 8 · Blocks of one recording as pseudo-sessions
+
+With a single session, change *within* it can still be followed by cutting its trials into blocks and
+treating each block as a session. The human MTL file has no `trials` table; its recognition test (180
+trials: was this frame seen during encoding?) is the interval table `recognition_table`. First its coding:
+"""),
+        code("""
+mtl = data / "real" / "sub-4_ses-4_ecephys+image.nwb"
+recognition = trials_of(nl.read_nwb(mtl, trials="recognition_table", window=(0.2, 1.2)))
+pd.crosstab([recognition["stimuli_type"], recognition["old_new"]], recognition["accuracy"])
+"""),
+        md("""
+`stimuli_type` is 1 for a frame shown at encoding ("old") and 0 for a foil ("new"); `old_new` is the
+answer (2 "old", 1 "new", 0 none) and `accuracy` 2 correct, 1 incorrect. The four trials without an answer
+are coded `accuracy` 1: the mapping `{"accuracy": {2: 1, 1: 0}}` alone would count them as errors, so
+`where="old_new != 0"` removes them first.
+
+Decisions for the blocks:
+
+- three blocks of 60 trials, selected with `where=` on `trial_num`, each renamed as a session;
+- the same cells in every block by construction, so `tracked=True` is a true statement here;
+- conditions: old/new crossed with the boundary type of the clip the frame came from (no, soft or hard
+  boundary; `boundary_type` 1/2/3), six conditions, three per class. A condition defined by two columns is
+  a new coord, which needs Python (`--by` names one column);
+- the window 0.2–1.2 s after frame onset (single-neuron responses in the MTL start after about 200 ms).
+"""),
+        code("""
+boundary = {1: "NB", 2: "SB", 3: "HB"}
+blocks = {}
+for index, first in enumerate((1, 61, 121), start=1):
+    block = nl.read_nwb(mtl, trials="recognition_table", window=(0.2, 1.2), tracked=True,
+                        where=f"{first} <= trial_num < {first + 60} and old_new != 0")
+    condition = [f"{'old' if old else 'new'}-{boundary[int(kind)]}"
+                 for old, kind in zip(block.stimuli_type.values, block.boundary_type.values)]
+    block = block.assign_coords(condition=("trial", condition))
+    block.attrs["session_id"] = f"block{index}"
+    blocks[f"block{index}"] = block
+print({name: block.sizes["trial"] for name, block in blocks.items()})
+print("trials per condition in block 1:", pd.Series(blocks["block1"].condition.values).value_counts().to_dict())
+"""),
+        md("""
+The read-out statistics refit classifiers hundreds of times; to keep this notebook fast they are left out
+here (`readout=False`, as `--no-readout` on the command line).
+"""),
+        code("""
+with shown_warnings():
+    mtl_stats = nl.summarize(blocks, target={"stimuli_type": {1: "old", 0: "new"}}, by="condition",
+                             behavior={"accuracy": {2: 1, 1: 0}}, n_boot=20, random_state=0, readout=False)
+behaviour = mtl_stats["behavior"].values
+assert behaviour[2] < min(behaviour[:2]) - 0.1  # as the text says: the third block is worse
+assert all("not resolved from noise" in str(flag) for flag in mtl_stats["task_alignment_flag"].values)
+statistics_table(mtl_stats)
+"""),
+        md("""
+Recognition is nearly perfect in the first two blocks and drops in the third. The kernel statistics are NaN
+for a reason of the *data*, not of the design: with 35 units and 6–15 trials per condition, the spread of the
+six condition means is not resolved from trial noise ("denominator not resolved from noise"). More trials
+per condition, or more units, would be needed before alignment or dimensionality can be read from these
+blocks. The spectral statistics (`spectral_power`, `powerlaw_exponent`) are reported without a flag
+although they describe the eigenvectors of the same unresolved kernel: read every statistic together with
+the flags of its family, not alone. Blocks of one session are not training
+sessions: fatigue, adaptation and the order of the test all change with the block.
+
+## 9 · The same path from the shell
+
+Every option used above exists in `neurolearn summarize` (see `neurolearn summarize --help`). The commands
+that correspond to this notebook's Python:
+
+```bash
+# section 1
+neurolearn info data/alm/sub-anm369963_ses-20170228.nwb
+
+# sections 2-6
+neurolearn summarize "data/alm/*.nwb" --subject anm369963 \\
+    --align cue_start_time:relative --window -1.5 0 \\
+    --where "is_good == 1 and start_time > 370" \\
+    --target "type:lick left=-1,lick right=1" --by type \\
+    --behavior "response:correct=1,incorrect=0" --n-boot 50 -o alm_anm369963.nc
+
+# section 7 (the simulated files and cells.csv)
+neurolearn summarize day00.nwb day01.nwb --tracked-table cells.csv \\
+    --window 0 0.5 --no-readout --n-boot 50 -o tracked.nc
+
+# section 8, the recognition test as one session
+neurolearn summarize data/real/sub-4_ses-4_ecephys+image.nwb \\
+    --trials recognition_table --window 0.2 1.2 --where "old_new != 0" \\
+    --target "stimuli_type:1=old,0=new" --by stimuli_type \\
+    --behavior "accuracy:2=1,1=0" --no-readout -o mtl.nc
+```
+
+The CLI's sessions are files, so the blocks of section 8 and its two-column conditions need Python. The
+installed `neurolearn` script sits next to the Python interpreter of the environment (`.venv/bin/neurolearn`
+here; `python -m neurolearn.cli` is the same program). We run the ALM command and check that it gives the
+numbers computed above:
+"""),
+        code("""
+script = Path(sys.executable).with_name("neurolearn")
+command = [str(script)] if script.exists() else [sys.executable, "-m", "neurolearn.cli"]
+out = Path(tempfile.mkdtemp()) / "alm_anm369963.nc"
+arguments = ["summarize", str(data / "alm" / "*.nwb"), "--subject", "anm369963",
+             "--align", "cue_start_time:relative", "--window", "-1.5", "0",
+             "--where", "is_good == 1 and start_time > 370",
+             "--target", "type:lick left=-1,lick right=1", "--by", "type",
+             "--behavior", "response:correct=1,incorrect=0", "--n-boot", "50", "--random-state", "0",
+             "--no-progress", "-o", str(out)]
+result = subprocess.run(command + arguments, capture_output=True, text=True)
+print("exit status", result.returncode)
+print(result.stdout + "\\n".join(result.stderr.splitlines()[-4:]))
+from_shell = xr.open_dataset(out)
+for name in ("behavior", "decoder_accuracy", "fisher_discriminant"):
+    print(f"{name:>20}: CLI {float(from_shell[name][0]):.4f}   Python {float(alm_stats[name][0]):.4f}")
+    np.testing.assert_allclose(from_shell[name].values, alm_stats[name].values, rtol=1e-9)
+"""),
+        md("""
+## Checklist for your own files
+
+1. `neurolearn info` / `describe_file`: which source, which interval table, which subject, is cell identity
+   declared?
+2. Look at the trial columns (`value_counts`, `crosstab`) before choosing **target**, **by** and
+   **behavior**; declare string or 1/2 codings with a mapping, and decide what "no response" means.
+3. Decide which trials count (`where=`), including trials outside the recorded span.
+4. Are event times relative to the trial start? Say so in `align`; choose the window from the task's epochs.
+5. One subject per trajectory (`subject=`, `split_subjects`).
+6. Declare tracking only from a matching (`tracked=` table), never from equal ids.
+7. Check `STATISTICS[name].needs` against your conditions, trials and neurons, and read every `_flag`.
+"""),
+    ]
+
+
+# --------------------------------------------------------------------------------------------------------
 
 
 def build(name: str):
