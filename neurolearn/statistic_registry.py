@@ -281,13 +281,22 @@ _ENTRIES = (
     Statistic(
         name="participation_ratio", label="participation ratio", family="kernel", units="dimensions",
         range=(1.0, _INF),
-        meaning="(sum lambda)^2 / sum lambda^2 of the population covariance across conditions: the effective "
-                "dimensionality of the representation.",
-        estimand="participation ratio of the population covariance across conditions",
-        estimator="U-statistics over neurons and conditions; jackknife of the ratio",
-        interval=_NEURON_BOOT,
-        needs=Requirements(min_conditions=4, min_trials=2, min_neurons=2),
-        reasons=("fewer than 4 conditions", _SUBSAMPLED, _DENOMINATOR),
+        meaning="(sum lambda)^2 / sum lambda^2 of the population kernel over the shown conditions: the effective "
+                "dimensionality of the representation of those stimuli.",
+        estimand="participation ratio (tr HPhiH)^2 / ||HPhiH||_F^2 of the population kernel Phi = E_i[r_i r_i'] over the "
+                 "shown conditions (infinitely many neurons from the recorded population, noiseless condition "
+                 "means); in [1, P - 1]. The conditions are fixed, not samples from a stimulus distribution",
+        estimator="ratio of U-statistics over distinct neurons of trial-noise-corrected per-neuron kernels (per-"
+                  "condition squared SEs remove Poisson noise) for (tr HPhiH)^2 and ||HPhiH||^2; clipped to "
+                  "[1, P - 1]; no jackknife (it lowered coverage); small upward bias at few neurons",
+        interval="neurons resampled by id with Poisson(1) weights shared across sessions (conditions fixed: the "
+                 "estimand is the shown set); exact weighted replicates re-centred on the estimate, spread floored "
+                 "at the leave-one-neuron-out jackknife SE, clipped to [1, P - 1]; percentile interval, always "
+                 "contains the estimate",
+        needs=Requirements(min_conditions=4, min_trials=2, min_neurons=3),
+        reasons=("fewer than 4 conditions", "fewer than 2 trials in some condition", "fewer than 3 neurons",
+                 "denominator not resolved from noise (the centred kernel's squared norm is not above one "
+                 "jackknife SE)", "no condition structure resolved (squared trace not above zero)"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(

@@ -44,7 +44,8 @@ def bootstrap_interval(point: float, samples, level: float = 0.95) -> tuple[floa
     median: the bootstrap gives the *shape* of the sampling distribution, the estimate its location. Bias-
     corrected estimates (a jackknife of a ratio) sit away from the centre of replicates drawn around the
     uncorrected value, and a plain percentile interval can then exclude its own estimate; the re-centred
-    interval always contains it (q_lo <= m <= q_hi).
+    interval always contains it (q_lo <= m <= q_hi; the differences are taken first, so rounding cannot put a
+    bound on the wrong side of the estimate).
 
     Non-finite samples (a resample that hit a degenerate case) are dropped; with fewer than two finite
     samples, or a non-finite ``point``, the SE and interval are NaN, never silently zero.
@@ -64,7 +65,7 @@ def bootstrap_interval(point: float, samples, level: float = 0.95) -> tuple[floa
         return float("nan"), (float("nan"), float("nan"))
     alpha = (1.0 - level) / 2.0
     lo, median, hi = np.quantile(samples, [alpha, 0.5, 1.0 - alpha])
-    return float(samples.std(ddof=1)), (float(point + lo - median), float(point + hi - median))
+    return float(samples.std(ddof=1)), (float(point + (lo - median)), float(point + (hi - median)))
 
 
 def agresti_coull_se(successes, n) -> float:

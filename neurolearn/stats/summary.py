@@ -425,7 +425,8 @@ def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, rand
               else "omitted: no neuron ids shared between sessions"),
         tracked=str(tracked),
         behavior_estimator=STATISTICS["behavior"].estimator + "; " + STATISTICS["behavior"].interval,
-        bootstrap="neurons resampled by id (Poisson(1) weights shared across sessions), linearised replicates; "
+        bootstrap="neurons resampled by id (Poisson(1) weights shared across sessions): linearised replicates "
+                  "(exact weighted replicates for participation_ratio); "
                   f"spectral statistics re-diagonalised (Rayleigh-Ritz) on at most {spectral_max_boot} replicates; "
                   "intervals are percentile intervals re-centred on the estimate",
     )
