@@ -69,8 +69,9 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
     except (TypeError, ValueError):
         values = None
     if values is None or not np.all(np.isnan(values) | (values == 0) | (values == 1)):
-        found = np.unique(raw[~_is_nan(raw)])[:6].tolist()
-        example = {column: {found[0] if found else "correct": 1, found[1] if len(found) > 1 else "incorrect": 0}}
+        found = np.unique(raw[~_is_nan(raw)]).tolist()
+        example = {column: _example_coding(found)}
+        found = found[:6]
         raise DataError(f"session {session_id!r}: expected 0/1 (or boolean) values in {column!r}, found {found}; "
                         f"declare the coding, e.g. behavior={example!r} (values outside the mapping are "
                         "excluded and counted)")
@@ -126,6 +127,18 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     se = max(float(np.sqrt(p * (1 - p) / n)), agresti_coull_se(values.sum(), n))
     return p, se, (float(centre - half), float(centre + half))
+
+
+def _example_coding(found) -> dict:
+    """A plausible mapping to suggest: values that read as correct/incorrect where there are such, else the
+    first two values."""
+    words = {str(value).strip().lower(): value for value in found}
+    right = next((words[w] for w in ("correct", "hit", "rewarded", "success", "true", "1") if w in words), None)
+    wrong = next((words[w] for w in ("incorrect", "miss", "error", "unrewarded", "failure", "false", "0")
+                  if w in words), None)
+    if right is None or wrong is None:
+        right, wrong = (found + ["correct", "incorrect"])[:2]
+    return {right: 1, wrong: 0}
 
 
 def _key(value):

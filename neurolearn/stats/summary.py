@@ -365,6 +365,10 @@ def _enforce_ranges(ds):
         low, high = entry.range
         slack = np.where(np.isfinite(se), RANGE_SLACK_SE * se, 0.0)
         outside = np.isfinite(value) & ((value < low - slack) | (value > high + slack))
+        # a bounded estimand whose SE exceeds half its range is not resolved at all: its 95% interval would
+        # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1)
+        unresolved = (np.isfinite(value) & np.isfinite(se) & ~outside
+                      & (se > 0.5 * (high - low)) if np.isfinite(high - low) else np.zeros(value.shape, bool))
         flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
         ci = ds[ci_name(name)].values.astype(float)
         if outside.any():
@@ -376,6 +380,14 @@ def _enforce_ranges(ds):
                 warn_unsupported(name, session, reason, stacklevel=4)
             value[outside], se[outside] = np.nan, np.nan
             ci[outside] = np.nan
+        if unresolved.any():
+            for index in zip(*np.nonzero(unresolved)):
+                reason = (f"standard error {se[index]:.3g} exceeds half the estimand's range [{low:g}, {high:g}]: "
+                          "the data do not resolve it")
+                flags[index] = reason
+                warn_unsupported(name, ds[SESSION].values[index[0]], reason, stacklevel=4)
+            value[unresolved], se[unresolved] = np.nan, np.nan
+            ci[unresolved] = np.nan
         finite = np.isfinite(value)
         with np.errstate(invalid="ignore"):
             lower = np.where(finite, np.minimum(np.maximum(ci[..., 0], low), value), ci[..., 0])

@@ -153,3 +153,20 @@ def test_nothing_computable_is_refused_with_the_reasons(rng):
     rec = make_recording(rng.standard_normal((2, 1)), n_trials=1, target=[1.0, -1.0], session_id="tiny", rng=0)
     with pytest.raises(DataError, match="no statistic could be computed"):
         summarize(rec, behavior=None, n_boot=0, **QUICK)
+
+
+def test_a_bounded_statistic_with_an_se_wider_than_its_range_is_not_reported():
+    import xarray as xr
+
+    from neurolearn.stats.summary import _enforce_ranges
+
+    ds = xr.Dataset({"kernel_similarity": (("session", "session_other"), [[1.0, 2.26], [2.26, 1.0]]),
+                     "kernel_similarity_se": (("session", "session_other"), [[0.0, 5.6], [5.6, 0.0]]),
+                     "kernel_similarity_ci": (("session", "session_other", "ci_bound"),
+                                              [[[1, 1], [-1, 2.26]], [[-1, 2.26], [1, 1]]]),
+                     "kernel_similarity_flag": (("session", "session_other"), [["", ""], ["", ""]])},
+                    coords={"session": ["a", "b"], "session_other": ["a", "b"], "ci_bound": ["lower", "upper"]})
+    with pytest.warns(StatisticWarning, match="exceeds half the estimand's range"):
+        out = _enforce_ranges(ds)
+    assert np.isnan(out["kernel_similarity"].values[0, 1]) and out["kernel_similarity"].values[0, 0] == 1.0
+    assert "do not resolve it" in out["kernel_similarity_flag"].values[1, 0]
