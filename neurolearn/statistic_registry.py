@@ -474,7 +474,8 @@ def registry_markdown() -> str:
         "from it by `docs/make_statistics.py`; do not edit by hand). Each value comes with `<name>_se`, "
         "`<name>_ci` and `<name>_flag`: `\"\"` where the data support the value, otherwise the reason it is NaN "
         "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
-        "estimand's range by more than three standard errors; intervals always contain their estimate.",
+        "estimand's range by more than three standard errors, a bounded statistic whose standard error exceeds "
+        "half its range is NaN (not resolved), and intervals always contain their estimate.",
         "",
         "| statistic | range | family | needs | predicted by |",
         "|---|---|---|---|---|",
