@@ -9,8 +9,11 @@ with bootstrap SEs -> fit -> compare.
   search box (1e-3: the lazy limit, frozen kernel, flat alignment) and with ``gamma0`` free. They are fitted to
   ``behavior`` and ``task_alignment``; ``kernel_change`` is left out because its estimate (a norm of a noisy
   kernel difference) sits ~1 SE above zero when nothing changes, which the noiseless model would read as
-  feature learning. The lower AIC must name the generating regime in >= 90% of 20 lazy (gamma0 = 0.1) and 20
-  rich (gamma0 = 2) networks.
+  feature learning. The regime is named as the demo names it: rich only if the free fit beats the frozen kernel
+  by more than 2 (quasi-)AIC units, lazy when the simpler frozen kernel fits as well (within 2). It must name the
+  generating regime in >= 90% of 20 lazy (gamma0 = 0.1) and 20 rich (gamma0 = 2) networks. (Summarize's
+  replicates now weight the fit by the statistics' joint covariance; a lazy network's gamma0 = 0.1 is then
+  sometimes distinguishable from the 1e-3 limit by a fraction of an AIC unit: a tie, not evidence of richness.)
 * Hidden progress (:func:`neurolearn.simulate.logistic.simulate_overtraining_sessions`): on the sessions after
   behaviour saturates (>= 0.9), the ``"overtraining"`` model with the margin free to grow is compared with the
   same model with ``margin_gain = 0``. Under the logistic loss margins keep growing (hidden progress must be
@@ -40,9 +43,10 @@ def _lazy_rich_choice(gamma0, seed):
                    interval=None, label="lazy", random_state=seed)
         rich = fit(stats, "lazy-rich", observables=LAZY_RICH_OBSERVABLES, fixed={"onset": 0.0}, interval=None,
                    label="rich", random_state=seed)
-    table = compare([lazy, rich])
+    table = compare([lazy, rich]).set_index("label")
     assert table["success"].all()
-    return table["label"].iloc[0], rich.params["gamma0"]
+    rich_by = table.loc["lazy", "qaic"] - table.loc["rich", "qaic"]
+    return ("rich" if rich_by > 2.0 else "lazy"), rich.params["gamma0"]
 
 
 @pytest.mark.slow
