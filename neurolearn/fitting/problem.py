@@ -49,7 +49,6 @@ from neurolearn.errors import FitError
 from neurolearn.fitting.covariance import observation_covariance
 from neurolearn.fitting.validation import (
     ONSET,
-    SHARED_OBSERVABLE,
     TIME_SCALE,
     FitWarning,
     check_fixed,
