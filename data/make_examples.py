@@ -188,7 +188,9 @@ def make_integration(folder: Path, *, seed: int) -> dict:
         "read": {"trials": "trials", "window": [float(w) for w in window], "bin_size": dt,
                  "inputs": INTEGRATION_INPUT},
         # decoding statistics are for (trial, neuron) responses; this dataset is about dynamics
-        "summarize": {"target": "target", "by": "stimulus", "behavior": "correct", "readout": False},
+        # the simulated frames are the RNN's activity itself: stored as dF/F, but there is no indicator kernel
+        "summarize": {"target": "target", "by": "stimulus", "behavior": "correct", "readout": False,
+                      "indicator_tau": 0.0},
         "fixed": {"dt": dt},  # seconds per RNN step = the bin size of the recording
         "model": "integrator",
         "truth": _plain(truth.attrs),

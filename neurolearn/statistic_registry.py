@@ -382,22 +382,40 @@ _ENTRIES = (
     Statistic(
         name="timescale", label="slowest timescale", family="dynamics", units="s", range=(0.0, _INF),
         meaning="-dt/log|lambda_max| of a linear dynamical model fitted to the population activity.",
-        estimand="slowest timescale of the population's linear dynamics (not of the indicator)",
-        estimator="reduced-rank linear dynamics fitted to binned activity",
-        interval="trials resampled; interval contains the estimate",
-        needs=Requirements(min_trials=2, min_neurons=2, time_resolved=True),
-        reasons=("not time-resolved", "too few time bins"),
+        estimand="slowest timescale -dt/log|lambda_max| of the population's linear dynamics x(k+1) = A x(k) + "
+                 "B u(k) + c in the recorded activity; calcium (dF/F, fluorescence) data include the indicator's "
+                 "decay unless an AR(1) indicator is deconvolved with indicator_tau; does not depend on the "
+                 "observation noise or the trial count",
+        estimator=("instrumental variables (Fuller-modified LIML): activity lagged 1 and 2 bins (2 and 3 after "
+                   "deconvolution) and the inputs as instruments, in the leading principal components' directions "
+                   "that the past predicts beyond chance (canonical correlations above the Wachter null edge); "
+                   "consistent under observation noise independent across bins, which attenuates least squares"),
+        interval="trials resampled per session (basis fixed); percentile interval re-centred so its median is "
+                 "the estimate; the timescale's interval is the image of |lambda|'s (upper end inf when "
+                 "|lambda| >= 1); measured coverage 85-93% on linear systems (benchmarks/bench_dynamics.py)",
+        needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
+        reasons=("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
+                 "no variance: activity is constant", "too few transitions",
+                 "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)"),
         predicted_by=("integrator",),
     ),
     Statistic(
         name="outlier_eigenvalue", label="outlier eigenvalue", family="dynamics", units="", range=(0.0, _INF),
         meaning="Largest |lambda| of the fitted dynamics: rises out of the bulk toward 1 as a circuit learns "
                 "to integrate.",
-        estimand="largest eigenvalue modulus of the population's linear dynamics",
-        estimator="reduced-rank linear dynamics fitted to binned activity",
-        interval="trials resampled; interval contains the estimate",
-        needs=Requirements(min_trials=2, min_neurons=2, time_resolved=True),
-        reasons=("not time-resolved", "too few time bins"),
+        estimand="largest eigenvalue modulus of the population's linear dynamics x(k+1) = A x(k) + B u(k) + c "
+                 "in the recorded activity (calcium data: includes the indicator unless deconvolved); does not "
+                 "depend on the observation noise or the trial count",
+        estimator=("instrumental variables (Fuller-modified LIML): activity lagged 1 and 2 bins (2 and 3 after "
+                   "deconvolution) and the inputs as instruments, in the leading principal components' directions "
+                   "that the past predicts beyond chance (canonical correlations above the Wachter null edge); "
+                   "consistent under observation noise independent across bins, which attenuates least squares"),
+        interval="trials resampled per session (basis fixed); percentile interval re-centred so its median is "
+                 "the estimate; measured coverage 85-93% on linear systems, 60-97% on trained RNNs",
+        needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
+        reasons=("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
+                 "no variance: activity is constant", "too few transitions",
+                 "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)"),
         predicted_by=("integrator",),
     ),
     Statistic(
@@ -406,10 +424,13 @@ _ENTRIES = (
         meaning="How many eigenvalues of the fitted dynamics stand out of the bulk: 1 real for an integrator, a "
                 "complex pair for an oscillator.",
         estimand="number of outliers of the fitted dynamics' spectrum",
-        estimator="eigenvalues beyond the bulk's edge (see neurolearn.stats.dynamics.outlier_eigenvalues)",
+        estimator="count above the widest gap in |lambda| where |lambda_j| > 1.5 |lambda_(j+1)|, in the IV fit's "
+                  "predictable directions; 0 when only one direction is kept",
         interval="none (a count)",
-        needs=Requirements(min_trials=2, min_neurons=2, time_resolved=True),
-        reasons=("not time-resolved", "too few time bins"),
+        needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
+        reasons=("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
+                 "no variance: activity is constant", "too few transitions",
+                 "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)"),
     ),
     Statistic(
         name="generalization_error", label="generalisation error", family="readout", units="",

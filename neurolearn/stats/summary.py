@@ -58,6 +58,7 @@ def summarize(
     readout: bool = True,
     dynamics: bool = True,
     input: str | None = "auto",
+    indicator_tau: float | None = None,
     where: str | None = None,
     min_trials: int | None = None,
     nan_policy: str = "omit",
@@ -99,6 +100,10 @@ def summarize(
     input : str or None
         A ``(trial, time)`` coord holding the input each trial received, regressed out of the dynamics fit;
         ``"auto"`` uses a coord called ``input`` where every time-resolved session has one.
+    indicator_tau : float, optional
+        Decay time (s) of a calcium indicator, deconvolved (AR(1)) before the dynamics fit; 0 states that the
+        activity has no indicator. Without it, the timescale of a dF/F or fluorescence session is flagged as
+        including the indicator's decay.
     where : str, optional
         pandas-query expression on trial coords selecting the trials to use (e.g. ``"contrast > 0"``).
     min_trials : int, optional
@@ -213,7 +218,8 @@ def summarize(
             _say(progress, f"summarize: dynamics statistics of {len(timed)} sessions")
             input_name = _input_coord(input, timed)  # a wrong input= is the user's to fix: raised, not flagged
             ds = _merge_family(ds, "dynamics", lambda: dynamics_summary(
-                timed, n_boot=n_boot, random_state=random_state, level=level, input=input_name), ids)
+                timed, n_boot=n_boot, random_state=random_state, level=level, input=input_name,
+                indicator_tau=indicator_tau), ids)
         else:
             ds.attrs["dynamics"] = "skipped: no recording has a time dim"
     ds = _enforce_ranges(ds)
