@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 
-import h5py
 import numpy as np
 
 from neurolearn.errors import NeurolearnError, NWBError
+from neurolearn.io.remote import is_url, open_hdf5, remote_stamp
 
 __all__ = ["LOW_LEVEL_ERRORS", "parse_chunks", "lazy_array", "file_stamp"]
 
@@ -21,7 +21,10 @@ LOW_LEVEL_ERRORS = (OSError, KeyError, TypeError, AttributeError, ValueError, Ru
 
 
 def file_stamp(path: str) -> tuple[int, int]:
-    """``(st_mtime_ns, st_size)`` of ``path``: what a lazy block compares before it reads."""
+    """``(st_mtime_ns, st_size)`` of ``path`` (a URL: ``(ETag or Last-Modified, size)``): what a lazy block
+    compares before it reads."""
+    if is_url(path):
+        return remote_stamp(path)
     stat = os.stat(path)
     return int(stat.st_mtime_ns), int(stat.st_size)
 
@@ -92,7 +95,7 @@ def _read_block_from_path(path: str, plan, trials: slice, neurons: slice) -> np.
             "Read it again"
         )
     try:
-        with h5py.File(path, "r") as handle:
+        with open_hdf5(path) as handle:  # a URL is probed and opened again: no handle crosses processes
             return plan.read(handle, trials, neurons)
     except NeurolearnError:
         raise

@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from neurolearn.errors import NWBError
+from neurolearn.io.remote import file_stem, is_url, open_remote
 
 __all__ = [
     "open_nwb",
@@ -38,8 +39,12 @@ _SKIPPED_ROOTS = ("specifications", "general")
 def open_nwb(path):
     """Open ``path`` read-only as an NWB 2.x file; yield the :class:`h5py.File` and always close it.
 
-    Raises :class:`NWBError` (naming the file) when the path does not exist, is not HDF5, is empty or
-    truncated, or is an NWB 1.x file.
+    ``path`` may be an ``http(s)://`` or ``dandi://`` URL, read with ranged requests
+    (:mod:`neurolearn.io.remote`, optional extra ``neurolearn[remote]``).
+
+    Raises :class:`NWBError` (naming the file or URL) when the path does not exist, is not HDF5, is empty or
+    truncated, or is an NWB 1.x file; for a URL also when the host cannot be reached, the server answers an
+    HTTP error or does not honour Range requests.
 
     Examples
     --------
@@ -53,6 +58,11 @@ def open_nwb(path):
     path = os.fspath(path)
     if not isinstance(path, str):
         raise NWBError(f"expected path= a str or os.PathLike naming an NWB file, found {type(path).__name__}")
+    if is_url(path):
+        with open_remote(path) as handle:
+            _check_root(handle, path)
+            yield handle
+        return
     if not os.path.exists(path):
         raise NWBError(f"{path}: expected an NWB file, found no such path")
     if os.path.isdir(path):
@@ -71,19 +81,23 @@ def open_nwb(path):
     except (OSError, RuntimeError, ValueError, KeyError) as error:
         raise NWBError(f"{path}: {_open_failure(error)}") from error
     try:
-        try:
-            _check_version(handle, path)
-        except NWBError:
-            raise
-        except (OSError, KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
-            # a damaged root attribute (one flipped bit) fails inside libhdf5 here, before any table is read
-            raise NWBError(
-                f"{path}: expected a readable root attribute 'nwb_version', found a damaged one "
-                f"({type(error).__name__}: {error})"
-            ) from error
+        _check_root(handle, path)
         yield handle
     finally:
         handle.close()
+
+
+def _check_root(handle: h5py.File, path: str) -> None:
+    try:
+        _check_version(handle, path)
+    except NWBError:
+        raise
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
+        # a damaged root attribute (one flipped bit) fails inside libhdf5 here, before any table is read
+        raise NWBError(
+            f"{path}: expected a readable root attribute 'nwb_version', found a damaged one "
+            f"({type(error).__name__}: {error})"
+        ) from error
 
 
 def _open_failure(error: Exception) -> str:
@@ -166,7 +180,7 @@ def session_metadata(handle: h5py.File, path) -> dict:
     ``nwb_version``."""
     session_id = _scalar_string(handle, "general/session_id") or _scalar_string(handle, "identifier")
     if not session_id:
-        session_id = Path(os.fspath(path)).stem
+        session_id = file_stem(path)
     start = _scalar_string(handle, "session_start_time") or ""
     return {
         "session_id": session_id,

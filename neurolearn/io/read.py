@@ -20,6 +20,7 @@ from neurolearn.io.lazy import LOW_LEVEL_ERRORS, file_stamp, lazy_array, parse_c
 from neurolearn.io.nwbfile import open_nwb, session_metadata
 from neurolearn.io.params import check_bin_size, check_path, check_window
 from neurolearn.io.plan import make_plan
+from neurolearn.io.remote import source_name
 from neurolearn.io.units import check_lazy_extent, check_units_extent, count_units
 
 __all__ = ["read_nwb"]
@@ -45,7 +46,10 @@ def read_nwb(
     Parameters
     ----------
     path : str or path-like
-        An NWB 2.x file. It is opened read-only and never modified.
+        An NWB 2.x file. It is opened read-only and never modified. An ``http(s)://`` URL (a DANDI asset's
+        ``.../assets/<id>/download/`` too: redirects are followed) or ``dandi://dandi/<dandiset>/<path>`` is
+        read with HTTP range requests, fetching only what is read (:mod:`neurolearn.io.remote`; needs
+        ``pip install 'neurolearn[remote]'``); ``source_file`` is then the URL.
     source : str
         ``"auto"``: the Units table if there is one, else the single RoiResponseSeries (one under DfOverF
         before one under Fluorescence), else an :class:`NWBError` listing the candidates. Or the path of any
@@ -179,7 +183,7 @@ def read_nwb(
                 f"{type(error).__name__}: {error}"
             ) from error
     if chunks is not None:
-        values = lazy_array(plan, str(Path(label).resolve()), parse_chunks(chunks, plan.shape[:2]))
+        values = lazy_array(plan, source_name(label), parse_chunks(chunks, plan.shape[:2]))
     names = (meta["session_id"], Path(label).name, Path(label).stem)
     neuron, is_tracked, how = neuron_identity(plan.neuron_ids, tracked, declared, meta["session_id"], names,
                                               label)
@@ -212,7 +216,7 @@ def _assemble(values, plan, meta: dict, label: str, window, bin_size, input_coor
     attrs = {
         "session_id": meta["session_id"],
         "session_start_time": meta["session_start_time"],
-        "source_file": str(Path(label).resolve()),
+        "source_file": source_name(label),
         "source_object": "/" + plan.object_path,
         "units": plan.units,
         "window": tuple(float(w) for w in window),

@@ -26,6 +26,7 @@ from neurolearn.io.isolate import call_with_timeout
 from neurolearn.io.nwbfile import open_nwb, parse_start_time
 from neurolearn.io.params import check_path, check_timeout
 from neurolearn.io.read import read_nwb
+from neurolearn.io.remote import file_stem, is_url, url_name
 
 __all__ = ["read_sessions"]
 
@@ -47,7 +48,9 @@ def read_sessions(
     Parameters
     ----------
     paths_or_glob : str, path-like or sequence of them
-        A glob pattern (``"data/day*.nwb"``), one path, or a list of paths.
+        A glob pattern (``"data/day*.nwb"``), one path, or a list of paths. Paths may be ``http(s)://`` or
+        ``dandi://`` URLs (see :func:`read_nwb`): a URL is never globbed (``?`` and ``*`` are URL
+        characters), and a list of URLs is fetched in its order.
     subject : str or sequence of str, optional
         Keep only sessions of these subjects (the ``subject_id`` attr: ``/general/subject/subject_id``, else
         the ``sub-<label>`` of a DANDI/BIDS file name). Other files are opened only to read their subject.
@@ -202,10 +205,14 @@ def _report(number, total, path, recording, seconds, subjects) -> None:
     else:
         sizes = recording.sizes
         what = f"{sizes['trial']} trials x {sizes['neuron']} neurons"
-    print(f"[{number}/{total}] {Path(path).name}: {what} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+    name = url_name(path) if is_url(path) else Path(path).name
+    print(f"[{number}/{total}] {name}: {what} ({seconds:.1f} s)", file=sys.stderr, flush=True)
 
 
-def _expand(paths_or_glob) -> list[Path]:
+def _expand(paths_or_glob) -> list:
+    """Local paths as :class:`Path`, URLs as ``str`` (a Path would fold ``https://`` into ``https:/``)."""
+    if is_url(paths_or_glob):
+        return [paths_or_glob]
     if isinstance(paths_or_glob, (str, os.PathLike)):
         text = os.fspath(paths_or_glob)
         if glob.has_magic(text):
@@ -217,7 +224,7 @@ def _expand(paths_or_glob) -> list[Path]:
     if isinstance(paths_or_glob, (bytes, bytearray)) or hasattr(paths_or_glob, "read"):
         check_path(paths_or_glob, "paths_or_glob")
     try:
-        paths = [Path(check_path(p, "paths_or_glob")) for p in paths_or_glob]
+        paths = [p if is_url(p) else Path(check_path(p, "paths_or_glob")) for p in paths_or_glob]
     except TypeError as error:
         raise NWBError(
             f"expected paths_or_glob= a glob pattern, a path or a list of paths, found "
@@ -233,8 +240,8 @@ def _start_key(recording) -> datetime:
     return moment or datetime.max.replace(tzinfo=timezone.utc)
 
 
-def _child_name(session_id: str, path: Path) -> str:
-    name = re.sub(r"/+", "_", str(session_id)).strip() or path.stem
+def _child_name(session_id: str, path) -> str:
+    name = re.sub(r"/+", "_", str(session_id)).strip() or file_stem(path)
     return name
 
 
