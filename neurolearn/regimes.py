@@ -31,7 +31,7 @@ def classify_regime(fits, stats=None) -> dict:
     * ``lazy-rich``: *rich* if the whole interval of ``gamma0`` lies above 1 (at ``gamma0 = 1`` the task
       eigenvalue of the kernel grows by 41% during learning, ``H_y`` from 2 to 2.83, docs/theory.md §2.1); *lazy* if the
       frozen-kernel hypothesis (``gamma0`` fixed near 0, the second fit) explains the data as well as the free
-      fit (AIC not worse by more than 2) and the interval of ``gamma0`` reaches the lazy limit (below 0.1);
+      fit (AIC not worse by more than 2; quasi-AIC with the free fit's misfit factor when it misfits) and the interval of ``gamma0`` reaches the lazy limit (below 0.1);
       *undetermined* otherwise.
     * ``overtraining``: *hidden progress* if the representation's max-margin keeps growing after behaviour
       has saturated: the weighted least-squares slope of ``margin`` over the sessions from saturation on
@@ -53,7 +53,7 @@ def classify_regime(fits, stats=None) -> dict:
     if not views:
         return {"best model": "", "regime": "not determined", "evidence": "no fit"}
     converged = [v for v in views if v.success]
-    best = min(converged, key=lambda v: v.aic).label if converged else ""
+    best = min(converged, key=lambda v: _qaic(v, converged)).label if converged else ""
     first = views[0]
     if not first.success:
         return {"best model": best, "regime": "not determined",
@@ -64,9 +64,10 @@ def classify_regime(fits, stats=None) -> dict:
         evidence = f"gamma0 = {_interval(value, lower, upper)}"
         frozen = next((v for v in views[1:] if v.model == "lazy-rich" and "gamma0" not in v.ci and v.success),
                       None)
-        delta = frozen.aic - first.aic if frozen is not None else float("nan")
+        delta = _qaic(frozen, [first, frozen]) - _qaic(first, [first, frozen]) if frozen is not None else float("nan")
         if frozen is not None:
-            evidence += f"; frozen kernel dAIC = {delta:+.1f}"
+            criterion = "dAIC" if _dispersion([first, frozen]) == 1.0 else "dQAIC"
+            evidence += f"; frozen kernel {criterion} = {delta:+.1f}"
         if lower > 1.0:
             regime = "rich"
         elif delta <= 2.0 and lower < 0.1:
@@ -103,6 +104,23 @@ def classify_regime(fits, stats=None) -> dict:
                   "not learned" if pinned and upper <= bulk else "undetermined")
         return {"best model": best, "regime": regime, "evidence": evidence}
     return {"best model": best, "regime": "not determined", "evidence": f"no regime rule for {first.model!r}"}
+
+
+def _dispersion(views) -> float:
+    """The misfit factor c = chi2/dof of the most complex model among ``views`` (1 without misfit), as
+    :func:`neurolearn.compare` uses it: model choice is then as conservative as the widened intervals."""
+    most_complex = max(views, key=lambda v: v.n_params)
+    c = most_complex.dispersion
+    return float(c) if math.isfinite(c) and c > 1.0 else 1.0
+
+
+def _qaic(view, views) -> float:
+    """Quasi-AIC chi2/c + 2k with the common c of :func:`_dispersion` (equal to AIC, up to a constant shared
+    by the models, when c = 1)."""
+    c = _dispersion(views)
+    if c == 1.0 or not math.isfinite(view.chi2):
+        return view.aic
+    return view.aic - view.chi2 + view.chi2 / c
 
 
 def _interval(value, lower, upper) -> str:
