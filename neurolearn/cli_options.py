@@ -34,7 +34,6 @@ __all__ = [
     "check_where",
     "read_training_times",
     "training_times_for",
-    "call_api",
     "Progress",
     "positive_int",
     "non_negative_int",
@@ -161,33 +160,6 @@ def training_times_for(spec, tree, sessions) -> np.ndarray:
                             f"({list(tree.children)})")
         values.append(_session_value(node.dataset, spec, session))
     return np.array(values, dtype=float)
-
-
-def call_api(function, what: str, *args, requested: dict, defaults: dict | None = None):
-    """``function(*args, **requested, **defaults)``, naming the option if this installation lacks it.
-
-    ``requested`` are options the user gave: a keyword the function does not take is an error saying so.
-    ``defaults`` are the command's own defaults (e.g. ``progress=True``): where the function does not take
-    one, it is dropped and the call repeated without it (the API gains them over time).
-    """
-    defaults = dict(defaults or {})
-    while True:
-        try:
-            return function(*args, **requested, **defaults)
-        except TypeError as error:
-            match = re.search(r"unexpected keyword argument '(\w+)'", str(error))
-            if not match:
-                raise
-            name = match.group(1)
-            if name in defaults:
-                defaults.pop(name)
-                continue
-            if name in requested:
-                raise NeurolearnError(
-                    f"--{name.replace('_', '-')}: this installation's {what} does not take {name}= (update "
-                    "neurolearn)"
-                ) from None
-            raise
 
 
 class Progress:

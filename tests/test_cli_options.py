@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from neurolearn.cli_options import call_api, check_where, parse_coding, read_training_times, training_times_for
+from neurolearn.cli_options import check_where, parse_coding, read_training_times, training_times_for
 from neurolearn.errors import NeurolearnError
 
 
@@ -31,14 +31,6 @@ def test_target_codings_take_any_label():
     assert parse_coding("odour:A=go,B=nogo", binary=False) == {"odour": {"A": "go", "B": "nogo"}}
     assert parse_coding("none", binary=False) is None
 
-
-def test_an_option_the_api_lacks_is_named_and_a_default_is_dropped():
-    def old_api(tree, target="target"):
-        return target
-
-    assert call_api(old_api, "summarize", None, requested={"target": "t"}, defaults={"progress": True}) == "t"
-    with pytest.raises(NeurolearnError, match="--min-trials: this installation's summarize does not take"):
-        call_api(old_api, "summarize", None, requested={"min_trials": 3})
 
 
 
