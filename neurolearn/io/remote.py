@@ -69,6 +69,7 @@ _MIN_CHUNK, _MAX_CHUNK = 16 * 1024, 100 * 1024
 
 _counts: dict[str, list[int]] = {}
 _counts_lock = threading.Lock()
+_open_here = threading.local()  # stamps of the URLs this thread has open: the file being read, not a newer one
 
 
 def is_url(path) -> bool:
@@ -287,7 +288,14 @@ def _short(error: Exception) -> str:
 
 
 def remote_stamp(url: str) -> tuple:
-    """``(validator, size)`` of ``url`` now: what a lazy block compares before it reads."""
+    """``(validator, size)`` of ``url``: what a lazy block compares before it reads.
+
+    While this thread has ``url`` open (:func:`open_remote`), the stamp seen when it was opened, which is the
+    one of the bytes being read and costs no request; otherwise a new probe.
+    """
+    stamps = getattr(_open_here, "stamps", {})
+    if url in stamps:
+        return stamps[url]
     return probe(url).stamp
 
 
@@ -320,10 +328,17 @@ def open_remote(url: str):
         except (OSError, RuntimeError, ValueError, KeyError) as error:
             raise NWBError(f"{url}: expected a readable HDF5 file, found a damaged or truncated one, or the "
                            f"connection failed while reading it ({_short(error)})") from error
+        stamps = _open_here.__dict__.setdefault("stamps", {})
+        outer = stamps.get(url)
+        stamps[url] = remote.stamp
         try:
             yield handle
         finally:
             handle.close()
+            if outer is None:
+                stamps.pop(url, None)
+            else:
+                stamps[url] = outer
     finally:
         fileobj.session.close()
 

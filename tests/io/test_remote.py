@@ -39,6 +39,10 @@ class _Handler(BaseHTTPRequestHandler):
     ``/api/...`` imitates the two DANDI API endpoints the reader uses."""
 
     protocol_version = "HTTP/1.1"
+    # headers and body in one segment, sent at once: with the default unbuffered small writes, Nagle's
+    # algorithm and the client's delayed ACK stall each response by ~40 ms, which no real file server does
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16
 
     def log_message(self, *args):  # keep pytest output clean
         pass
