@@ -208,14 +208,27 @@ def simulate_grokking_sessions(
     n_probe: int = 40,
     n_trials: int = 4,
     noise_sd: float = 0.05,
+    heldout_behavior: str = "train",
     rng=None,
 ) -> tuple[xr.DataTree, xr.Dataset]:
     """Recordings of the hidden layer of a grokking network at evenly spaced checkpoints (about a second).
 
     Each session holds the hidden activity on ``n_probe`` probe inputs (conditions; first half from the
-    training set, trial coord ``is_train``) with Gaussian trial noise; ``target`` is the regression target
-    ``y``; ``correct`` is drawn with probability ``behavior = 1 - train_loss / initial_loss`` (clipped to
-    [0, 1]).
+    training set, trial coord ``is_train``; the documented held-out column ``heldout`` is its complement, True
+    for the novel inputs) with Gaussian trial noise; ``target`` is the regression target ``y``; ``correct`` is
+    drawn with probability ``behavior = 1 - train_loss / initial_loss`` (clipped to [0, 1]) on trained
+    inputs.
+
+    Parameters
+    ----------
+    heldout_behavior : {"train", "test"}
+        Probability correct on held-out trials: ``"train"`` (default, as the bundled example data were made)
+        draws them at the training behaviour like every other trial; ``"test"`` at
+        ``1 - test_loss / initial_loss`` (clipped to [0, 1]), the behaviour of an animal that generalises as
+        the network does, so that held-out behaviour measures the ``grokking`` model's
+        ``generalization_error = L_test / L0`` (:func:`neurolearn.stats.generalization.generalization_summary`
+        with ``method="behavior"``). Either way the same random numbers are drawn, so everything else is
+        identical.
 
     Returns
     -------
@@ -229,11 +242,18 @@ def simulate_grokking_sessions(
     >>> tree, truth = simulate_grokking_sessions(3, n_steps=200, n_trials=2, rng=0)
     >>> list(tree.children), truth.sizes["session"]
     (['day00', 'day01', 'day02'], 3)
+    >>> rec = tree["day00"].dataset["responses"]
+    >>> bool((rec.heldout.values == ~rec.is_train.values).all())
+    True
     """
-    from neurolearn.simulate.recording import _record_checkpoints, _session_truth
+    from neurolearn.simulate.recording import _record_checkpoints, _session_truth, make_session_tree
 
     if n_sessions < 2:
         raise DataError(f"simulate_grokking_sessions: expected n_sessions >= 2, found {n_sessions}")
+    if heldout_behavior not in ("train", "test"):
+        raise DataError(
+            f"simulate_grokking_sessions: expected heldout_behavior 'train' or 'test', found {heldout_behavior!r}"
+        )
     rng = np.random.default_rng(rng)
     every = max(1, n_steps // (n_sessions - 1))
     run = train_grokking(
@@ -241,11 +261,20 @@ def simulate_grokking_sessions(
         n_steps=every * (n_sessions - 1), checkpoint_every=every, n_probe=n_probe, rng=rng,
     )
     behavior = np.clip(1.0 - run.train_loss / run.initial_loss, 0.0, 1.0)
+    per_condition = np.repeat(behavior[:, None], run.probe_is_train.size, axis=1)
+    if heldout_behavior == "test":
+        test_behavior = np.clip(1.0 - run.test_loss / run.initial_loss, 0.0, 1.0)
+        per_condition[:, ~run.probe_is_train] = test_behavior[:, None]
     ids = [f"day{i:02d}" for i in range(run.steps.size)]
     tree = _record_checkpoints(
         run.probe_activity, session_ids=ids, n_trials=n_trials, noise_sd=noise_sd, target=run.probe_target,
-        behavior=behavior, is_train=run.probe_is_train, rng=rng,
+        behavior=per_condition, is_train=run.probe_is_train, rng=rng,
     )
+    # the documented held-out column (neurolearn.stats.generalization): trials of inputs never trained on
+    tree = make_session_tree([
+        child.dataset["responses"].assign_coords(heldout=("trial", ~child.dataset["responses"].is_train.values))
+        for child in tree.children.values()
+    ])
     truth = _session_truth(
         ids,
         {

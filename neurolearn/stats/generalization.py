@@ -1,0 +1,416 @@
+"""Generalisation error measured from recordings: trials of held-out (novel) stimuli against trained ones.
+
+The ``grokking`` and ``kernel-learning-curve`` models predict ``generalization_error``, the error on stimuli not
+used in training relative to the error of predicting nothing. A recording can measure it where its trials
+table says which stimuli are held out: the documented trial column ``heldout`` (bool, True on trials of stimuli
+never used in training), or any column with the value that means held out, ``heldout={"is_train": False}``.
+
+Two estimators, because the two models predict the error of different predictors:
+
+``method="readout"`` (the representation's generalisation; ``kernel-learning-curve``)
+    A linear readout of the recorded population, kernel ridge regression of the target on the condition-mean
+    responses of the training-stimulus conditions, ``y_hat = K_ht (K_tt + ridge s I)^+ y_t`` with
+    ``K = R R^T / n_neurons`` and ``s = tr(K_tt) / P_t`` (so ``ridge`` is relative to the kernel's trace, as
+    the model's ``ridge``; 0 is the minimum-norm interpolant), evaluated on the held-out conditions:
+
+        generalization_error = mean_h (y_hat_h - y_h)^2 / mean_c y_c^2,
+
+    the held-out mean squared error over the mean square of the target over all conditions (the error of the
+    zero predictor, so nothing learned reads 1). This is the estimand of the ``kernel-learning-curve`` model,
+    ``E_g`` of kernel regression on ``P_t`` examples in units of the target variance (``sum v_k^2 = 1``), when
+    the training-stimulus conditions are the examples the readout learned from and ``target`` is the regressed
+    quantity itself (a continuous column, not its sign). Trial noise in the held-out means adds
+    ``w^T Sigma_h w / n_h`` to their squared error (``w`` the readout's neuron weights); it is estimated from
+    the within-condition spread of ``w . r`` and removed, so the estimate is unbiased for the noiseless
+    held-out responses (it can fall below 0 by its sampling noise). Trial noise in the training means stays:
+    it is part of what the readout learned from.
+
+``method="behavior"`` (the animal's generalisation; ``grokking``)
+    ``generalization_error = 1 - fraction correct on held-out trials``. The ``grokking`` model links
+    behaviour to loss as ``behavior = 1 - L/L0`` (no chance or ceiling parameter), so the error on held-out
+    trials is ``L_test / L0``, its ``generalization_error``. (The network's own readout of its hidden layer
+    is fixed and unknown to an experimenter; a decoder trained on the few recorded training stimuli measures
+    something else -- ``benchmarks``-style check in ``tests/test_recovery_generalization.py``.)
+
+Every session also gets ``heldout_behavior``, the fraction correct on held-out trials (Wilson interval), where
+a behaviour column exists.
+
+Intervals: ``method="readout"`` bootstraps each session independently (trials resampled within every
+condition, held-out conditions resampled), replicates in ``generalization_error_boot`` (attr
+``resampling="independent"``), percentile intervals re-centred on the estimate. The variability of the
+training set itself is not resampled: the estimand is the error of the readout trained on *these* training
+stimuli. ``method="behavior"``: binomial SE (Agresti-Coull floor), Wilson interval, normal replicates with
+that SE.
+
+A session without held-out trials, without training-stimulus trials (readout), with a held-out flag that is
+not constant within a condition, or without a target is NaN with the reason in ``generalization_error_flag``
+and one :class:`~neurolearn.stats.flags.StatisticWarning`; nothing is raised for one session's problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import xarray as xr
+from threadpoolctl import threadpool_limits
+
+from neurolearn.data import CI_BOUND, SESSION, TRIAL, ci_name, flag_name, se_name
+from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.behavior import behavior_estimate, coding_column
+from neurolearn.stats.estimate import bootstrap_interval
+from neurolearn.stats.flags import warn_unsupported
+
+__all__ = ["generalization_summary", "heldout_mask", "readout_generalization_error"]
+
+NAME = "generalization_error"
+HELDOUT_BEHAVIOR = "heldout_behavior"
+BOOTSTRAP = "bootstrap"
+METHODS = ("readout", "behavior")
+
+
+def heldout_mask(recording: xr.DataArray, heldout="heldout") -> np.ndarray:
+    """Per-trial True where the trial's stimulus is held out (never used in training).
+
+    Parameters
+    ----------
+    recording : xarray.DataArray
+        One session with a ``trial`` dim.
+    heldout : str or mapping
+        A boolean (or 0/1) trial column, True = held out; or ``{column: value}`` naming the value that means
+        held out, e.g. ``{"is_train": False}``.
+
+    Raises
+    ------
+    DataError
+        The column is missing, or a plain column is not boolean/0-1 (declare the value with a mapping).
+
+    Examples
+    --------
+    >>> rec = xr.DataArray(np.zeros((3, 1)), dims=("trial", "neuron"),
+    ...                    coords={"is_train": ("trial", [True, False, True])})
+    >>> heldout_mask(rec, {"is_train": False}).tolist()
+    [False, True, False]
+    """
+    if isinstance(heldout, Mapping):
+        if len(heldout) != 1:
+            raise DataError(f"heldout: expected a column name or {{column: held-out value}}, found {heldout!r}")
+        column, value = next(iter(heldout.items()))
+    else:
+        column, value = heldout, None
+    if column not in recording.coords or recording.coords[column].dims != (TRIAL,):
+        available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
+        raise DataError(f"expected a trial coord {column!r} marking held-out trials (heldout=), "
+                        f"available trial coords: {available}")
+    raw = np.asarray(recording.coords[column].values)
+    if value is not None:
+        return raw == value
+    if raw.dtype == bool:
+        return raw
+    if raw.dtype.kind in "iuf" and np.isin(raw, (0, 1)).all():
+        return raw.astype(bool)
+    raise DataError(f"expected a boolean (or 0/1) held-out column {column!r}, found values "
+                    f"{sorted(set(raw.tolist()))[:5]}; declare the held-out value, e.g. heldout={{{column!r}: ...}}")
+
+
+def readout_generalization_error(responses, target, conditions, is_heldout, *, ridge: float = 0.0) -> float:
+    """Held-out error of a kernel ridge readout trained on the training conditions (``method="readout"``).
+
+    Parameters
+    ----------
+    responses : array_like, shape (trials, neurons)
+    target : array_like, shape (trials,)
+        Regression target (constant within a condition).
+    conditions : array_like, shape (trials,)
+        Condition of each trial.
+    is_heldout : array_like of bool, shape (trials,)
+        Held-out trials (constant within a condition).
+    ridge : float
+        Relative to the training kernel's mean diagonal.
+
+    Returns
+    -------
+    float
+        ``mean_h (y_hat - y)^2 / mean_c y^2``, held-out trial noise removed.
+
+    Raises
+    ------
+    InsufficientDataError
+        No held-out or no training condition, a zero target, or a held-out flag varying within a condition.
+
+    Examples
+    --------
+    A target the representation carries exactly is predicted without error from two training conditions:
+
+    >>> rng = np.random.default_rng(0)
+    >>> means = rng.standard_normal((4, 50)); y = means @ rng.standard_normal(50) / 50
+    >>> trials = np.repeat(np.arange(4), 3)
+    >>> error = readout_generalization_error(means[trials], y[trials], trials, trials == 3)
+    >>> 0.0 <= error < 1.0
+    True
+    """
+    responses = np.asarray(responses, float)
+    means, targets, flags, groups = _condition_parts(responses, np.asarray(target, float),
+                                                     np.asarray(conditions), np.asarray(is_heldout, bool))
+    starts = np.concatenate([[0], np.cumsum([g.size for g in groups])[:-1]])
+    return _readout_error(responses[np.concatenate(groups)], starts, means, targets, flags, ridge=ridge)
+
+
+def generalization_summary(
+    recordings: dict[str, xr.DataArray],
+    *,
+    target,
+    by: str,
+    heldout="heldout",
+    method: str = "readout",
+    behavior="correct",
+    ridge: float = 0.0,
+    n_boot: int = 200,
+    random_state=None,
+    level: float = 0.95,
+) -> xr.Dataset:
+    """``generalization_error`` (and ``heldout_behavior``) of every session -> Dataset over ``session``.
+
+    Parameters
+    ----------
+    recordings : dict of str -> xarray.DataArray
+        Sessions (``trial`` x ``neuron``; a ``time`` dim is averaged over), in training order.
+    target : str or None
+        Trial column with the regressed quantity (``method="readout"``); None: every session is flagged.
+    by : str
+        Trial column defining conditions (stimuli).
+    heldout : str or mapping
+        The held-out column (see :func:`heldout_mask`).
+    method : {"readout", "behavior"}
+        Which generalisation error (see the module docstring): of a linear readout of the representation
+        (``kernel-learning-curve``), or ``1 -`` held-out fraction correct (``grokking``).
+    behavior : str, mapping or None
+        Behaviour column (as :func:`neurolearn.summarize`'s ``behavior``), for ``heldout_behavior`` and
+        ``method="behavior"``.
+    ridge : float
+        Readout ridge relative to the kernel's mean diagonal (0: minimum-norm interpolant).
+    n_boot : int
+        Bootstrap replicates per session (0: NaN SE and interval, no ``_boot`` variable).
+    random_state : int or numpy.random.Generator, optional
+    level : float
+        Interval coverage.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``session``: ``generalization_error``, ``_se``, ``_ci`` (dim ``ci_bound``), ``_flag`` and
+        ``generalization_error_boot`` (dims ``session, bootstrap``, attr ``resampling="independent"``); with a
+        behaviour column also ``heldout_behavior``, ``_se``, ``_ci``, ``_flag``.
+
+    Raises
+    ------
+    DataError
+        Bad options, or a ``heldout``/``behavior`` column missing or miscoded (the user's to fix).
+
+    Examples
+    --------
+    >>> from neurolearn.simulate.two_layer import simulate_readout_learning_sessions
+    >>> tree, truth = simulate_readout_learning_sessions(n_sessions=4, n_conditions=60, n_neurons=300,
+    ...                                                  trained_probes=True, rng=0)
+    >>> recs = {k: c.dataset["responses"] for k, c in tree.children.items()}
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # session 0 has no training stimuli: NaN with its reason
+    ...     ds = generalization_summary(recs, target="target_value", by="stimulus", n_boot=50, random_state=0)
+    >>> str(ds["generalization_error_flag"].values[0])
+    'no training-stimulus trials (heldout marks every trial held out)'
+    >>> bool(ds["generalization_error"][3] < ds["generalization_error"][1] < 1.0)
+    True
+    """
+    if method not in METHODS:
+        raise DataError(f"method: expected one of {METHODS}, found {method!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise DataError(f"n_boot: expected a non-negative integer, found {n_boot!r}")
+    if not 0 < level < 1:
+        raise DataError(f"level: expected a coverage in (0, 1), found {level!r}")
+    if not (np.isfinite(ridge) and ridge >= 0):
+        raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
+    if method == "behavior" and behavior is None:
+        raise DataError("method='behavior' needs a behaviour column (behavior=)")
+    with threadpool_limits(1):  # small matrices, many of them: threads only contend (2 shared cores)
+        return _summary(recordings, target=target, by=by, heldout=heldout, method=method, behavior=behavior,
+                        ridge=ridge, n_boot=n_boot, random_state=random_state, level=level)
+
+
+def _summary(recordings, *, target, by, heldout, method, behavior, ridge, n_boot, random_state, level):
+    rng = np.random.default_rng(random_state)
+    ids = list(recordings)
+    n = len(ids)
+    value, se, ci = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 2), np.nan)
+    boot = np.full((n, n_boot), np.nan)
+    reasons = np.full(n, "", dtype=object)
+    behave = {"value": np.full(n, np.nan), "se": np.full(n, np.nan), "ci": np.full((n, 2), np.nan),
+              "reason": np.full(n, "", dtype=object)}
+    has_behavior = behavior is not None and any(coding_column(behavior) in rec.coords for rec in recordings.values())
+    for k, (key, rec) in enumerate(recordings.items()):
+        rec = rec.mean("time", keep_attrs=True) if "time" in rec.dims else rec
+        mask = heldout_mask(rec, heldout)  # a missing or miscoded column is the user's to fix: raised
+        if has_behavior:
+            try:
+                p, p_se, p_ci = _heldout_behavior(rec, mask, behavior, level)
+                behave["value"][k], behave["se"][k], behave["ci"][k] = p, p_se, p_ci
+            except InsufficientDataError as error:
+                behave["reason"][k] = str(error)
+        try:
+            if method == "readout":
+                value[k], se[k], ci[k], boot[k] = _readout_session(rec, mask, target, by, ridge, n_boot, rng,
+                                                                   level)
+            else:
+                if not has_behavior:
+                    raise InsufficientDataError(f"no behaviour column {coding_column(behavior)!r}")
+                if behave["reason"][k]:
+                    raise InsufficientDataError(behave["reason"][k])
+                p, p_se, (lo, hi) = behave["value"][k], behave["se"][k], behave["ci"][k]
+                value[k], se[k], ci[k] = 1.0 - p, p_se, (1.0 - hi, 1.0 - lo)
+                boot[k] = value[k] + p_se * rng.standard_normal(n_boot)
+        except InsufficientDataError as error:
+            value[k], se[k], ci[k], boot[k] = np.nan, np.nan, np.nan, np.nan
+            reasons[k] = str(error)
+            warn_unsupported(NAME, key, str(error))
+    data_vars = {
+        NAME: ((SESSION,), value),
+        se_name(NAME): ((SESSION,), se),
+        ci_name(NAME): ((SESSION, CI_BOUND), ci, {"level": level}),
+        flag_name(NAME): ((SESSION,), reasons.astype(str)),
+    }
+    if n_boot:
+        data_vars[f"{NAME}_boot"] = ((SESSION, BOOTSTRAP), boot, {"resampling": "independent"})
+    if has_behavior:
+        data_vars[HELDOUT_BEHAVIOR] = ((SESSION,), behave["value"])
+        data_vars[se_name(HELDOUT_BEHAVIOR)] = ((SESSION,), behave["se"])
+        data_vars[ci_name(HELDOUT_BEHAVIOR)] = ((SESSION, CI_BOUND), behave["ci"], {"level": level})
+        data_vars[flag_name(HELDOUT_BEHAVIOR)] = ((SESSION,), behave["reason"].astype(str))
+    attrs = {"generalization_method": method, "heldout": str(heldout), "generalization_target": str(target),
+             "generalization_ridge": float(ridge),
+             "generalization_estimand": (
+                 "held-out MSE of a kernel ridge readout trained on the training-stimulus conditions / mean "
+                 "square of the target (held-out trial noise removed)" if method == "readout"
+                 else "1 - fraction correct on held-out trials")}
+    return xr.Dataset(data_vars, coords={SESSION: ids, CI_BOUND: ["lower", "upper"]}, attrs=attrs)
+
+
+def _heldout_behavior(rec, mask, behavior, level):
+    if not mask.any():
+        raise InsufficientDataError("no held-out trials (heldout marks none)")
+    try:
+        return behavior_estimate(rec.isel({TRIAL: np.nonzero(mask)[0]}), behavior, level)
+    except DataError as error:
+        if "expected" in str(error):  # a missing column or an undeclared coding: the user's to fix
+            raise
+        raise InsufficientDataError(str(error)) from None
+
+
+def _readout_session(rec, mask, target, by, ridge, n_boot, rng, level):
+    if target is None:
+        raise InsufficientDataError("no target column (target=None)")
+    column = coding_column(target) if not isinstance(target, str) else target
+    for name in (column, by):
+        if name not in rec.coords or rec.coords[name].dims != (TRIAL,):
+            raise InsufficientDataError(f"no trial coord {name!r}")
+    y = np.asarray(rec.coords[column].values)
+    if y.dtype.kind not in "iufb":
+        raise InsufficientDataError(f"target {column!r} is not numeric (the readout regresses it)")
+    y = y.astype(float)
+    keep = np.isfinite(y)
+    responses = np.asarray(rec.values, float)[keep]
+    conditions, y, mask = np.asarray(rec.coords[by].values)[keep], y[keep], mask[keep]
+    means, targets, flags, groups = _condition_parts(responses, y, conditions, mask)
+    sizes = np.array([g.size for g in groups])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    value = _readout_error(responses[np.concatenate(groups)], starts, means, targets, flags, ridge=ridge)
+    replicates = np.full(n_boot, np.nan)
+    heldout_index = np.nonzero(flags)[0]
+    for b in range(n_boot):
+        # trials within every condition (each condition keeps its count), and which held-out conditions count
+        ordered = responses[np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups])]
+        boot_means = np.add.reduceat(ordered, starts, axis=0) / sizes[:, None]
+        tested = rng.choice(heldout_index, heldout_index.size)
+        replicates[b] = _readout_error(ordered, starts, boot_means, targets, flags, ridge=ridge, tested=tested)
+    if n_boot:
+        # which stimuli were trained on is itself a sample: add the leave-one-training-condition-out jackknife
+        # variance (conservative, Efron-Stein) to every replicate as independent normal noise
+        spread = _training_set_sd(responses[np.concatenate(groups)], starts, means, targets, flags,
+                                  ridge)
+        replicates = replicates + spread * rng.standard_normal(n_boot)
+        se, (lo, hi) = bootstrap_interval(value, replicates, level)
+    else:
+        se, lo, hi = np.nan, np.nan, np.nan
+    return value, se, (lo, hi), replicates
+
+
+def _training_set_sd(ordered, starts, means, targets, flags, ridge):
+    """Jackknife SD of the error over the training conditions (0 with fewer than 2 of them)."""
+    training = np.nonzero(~flags)[0]
+    if training.size < 2:
+        return 0.0
+    values = []
+    for left_out in training:
+        keep = np.ones(flags.size, dtype=bool)
+        keep[left_out] = False
+        index = np.nonzero(keep)[0]
+        rows = np.concatenate([np.arange(starts[c], starts[c] + _size(starts, ordered, c)) for c in index])
+        sub_starts = np.concatenate([[0], np.cumsum([_size(starts, ordered, c) for c in index])[:-1]])
+        values.append(_readout_error(ordered[rows], sub_starts, means[keep], targets[keep], flags[keep],
+                                     ridge=ridge))
+    values = np.asarray(values)
+    n = values.size
+    return float(np.sqrt((n - 1) / n * np.sum((values - values.mean()) ** 2)))
+
+
+def _size(starts, ordered, c):
+    end = starts[c + 1] if c + 1 < starts.size else ordered.shape[0]
+    return int(end - starts[c])
+
+
+def _condition_parts(responses, y, conditions, mask):
+    """Condition means, targets, held-out flags and trial indices per condition (checked)."""
+    labels, inverse = np.unique(conditions, return_inverse=True)
+    groups = [np.nonzero(inverse == c)[0] for c in range(labels.size)]
+    if any(mask[g].any() != mask[g].all() for g in groups):
+        raise InsufficientDataError("the held-out column varies within a condition")
+    flags = np.array([mask[g].all() for g in groups])
+    if not flags.any():
+        raise InsufficientDataError("no held-out trials (heldout marks none)")
+    if flags.all():
+        raise InsufficientDataError("no training-stimulus trials (heldout marks every trial held out)")
+    targets = np.array([y[g].mean() for g in groups])
+    if not np.any(targets**2 > 0):
+        raise InsufficientDataError("the target is zero on every condition")
+    return _means(responses, groups), targets, flags, groups
+
+
+def _means(responses, groups):
+    return np.array([responses[g].mean(axis=0) for g in groups])
+
+
+def _readout_error(ordered, starts, means, targets, flags, *, ridge, tested=None):
+    """Held-out squared error / mean square target. ``ordered``: the trials' responses grouped by condition,
+    condition ``c`` starting at row ``starts[c]``; ``tested`` (held-out condition indices, repeats allowed)
+    replaces the held-out set in a bootstrap replicate."""
+    n_neurons = means.shape[1]
+    train, test = ~flags, np.nonzero(flags)[0] if tested is None else tested
+    r_train = means[train]
+    kernel = r_train @ r_train.T / n_neurons
+    scale = np.trace(kernel) / kernel.shape[0]
+    if not scale > 0:
+        raise InsufficientDataError("the training-stimulus responses are all zero")
+    if ridge > 0:
+        dual = np.linalg.solve(kernel + ridge * scale * np.eye(kernel.shape[0]), targets[train])
+    else:
+        dual = np.linalg.lstsq(kernel, targets[train], rcond=None)[0]  # minimum-norm interpolant
+    weights = r_train.T @ dual / n_neurons  # the readout in neuron space
+    squared = (means[test] @ weights - targets[test]) ** 2
+    # trial noise of a held-out mean adds var(w . r) / n to its squared error: remove it
+    projection = ordered @ weights
+    sizes = np.diff(np.append(starts, ordered.shape[0]))
+    total = np.add.reduceat(projection, starts)
+    square = np.add.reduceat(projection**2, starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = (square - total**2 / sizes) / (sizes - 1)
+    noise = np.where(sizes > 1, variance / sizes, 0.0)[test]
+    return float(np.mean(squared - noise) / np.mean(targets**2))

@@ -1,0 +1,162 @@
+"""generalization_summary: held-out column, the readout's held-out error, held-out behaviour, NaN with reasons."""
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.errors import DataError
+from neurolearn.simulate.recording import make_recording
+from neurolearn.simulate.two_layer import simulate_readout_learning_sessions
+from neurolearn.stats.flags import StatisticWarning
+from neurolearn.stats.generalization import generalization_summary, heldout_mask, readout_generalization_error
+
+
+def _session(means, targets, heldout, *, n_trials=4, noise_sd=0.0, p_correct=None, rng=0, session_id="s0"):
+    rec = make_recording(means, n_trials=n_trials, noise_sd=noise_sd, target=targets, behavior=p_correct,
+                         session_id=session_id, rng=rng)
+    return rec.assign_coords(heldout=("trial", np.asarray(heldout)[rec.stimulus.values]))
+
+
+def test_heldout_column_and_declared_value():
+    rec = xr.DataArray(np.zeros((4, 1)), dims=("trial", "neuron"),
+                       coords={"heldout": ("trial", [0, 1, 1, 0]), "is_train": ("trial", [1, 0, 0, 1]),
+                               "kind": ("trial", ["old", "new", "new", "old"])})
+    assert heldout_mask(rec).tolist() == [False, True, True, False]
+    assert heldout_mask(rec, {"is_train": 0}).tolist() == [False, True, True, False]
+    assert heldout_mask(rec, {"kind": "new"}).tolist() == [False, True, True, False]
+    with pytest.raises(DataError, match="declare the held-out value"):
+        heldout_mask(rec, "kind")
+    with pytest.raises(DataError, match="available trial coords"):
+        heldout_mask(rec, "novel")
+
+
+def test_a_target_the_representation_carries_linearly_is_predicted_exactly():
+    # noiseless responses in 200 dims, target linear in them, 30 training conditions: the minimum-norm readout
+    # recovers the projection of the target weights onto the training span; with a 5-dim signal it is exact
+    rng = np.random.default_rng(1)
+    latent = rng.standard_normal((60, 5))
+    means = latent @ rng.standard_normal((5, 200))
+    y = latent @ rng.standard_normal(5)
+    trials = np.repeat(np.arange(60), 2)
+    error = readout_generalization_error(means[trials], y[trials], trials, trials >= 30)
+    assert abs(error) < 1e-8
+
+
+def test_a_target_unrelated_to_the_representation_reads_one():
+    # independent random responses in 2000 dims: held-out predictions ~ 0, so the error is the held-out mean
+    # square over the overall mean square (~1, within its sampling spread over 40 held-out conditions)
+    rng = np.random.default_rng(2)
+    means = rng.standard_normal((80, 2000))
+    y = rng.standard_normal(80)
+    trials = np.repeat(np.arange(80), 2)
+    errors = [readout_generalization_error(means[trials], y[trials], trials, trials % 2 == 0)]
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.standard_normal(80)
+        errors.append(readout_generalization_error(means[trials], y[trials], trials, trials % 2 == 0))
+    assert np.mean(errors) == pytest.approx(1.0, abs=0.1)
+
+
+def test_held_out_trial_noise_is_removed_without_bias():
+    # the training trials are fixed; only the held-out trials' noise is redrawn. The noise-corrected estimate
+    # averages to the error of the same readout on the noiseless held-out means (independent implementation)
+    rng = np.random.default_rng(4)
+    n_cond, n_neurons, n_trials, sd = 40, 30, 5, 0.8
+    latent = rng.standard_normal((n_cond, 3))
+    means = latent @ rng.standard_normal((3, n_neurons))
+    y = latent @ rng.standard_normal(3) + 0.3 * rng.standard_normal(n_cond)
+    held = np.arange(n_cond) >= 20
+    cond = np.repeat(np.arange(n_cond), n_trials)
+    train_trials = means[cond] + sd * rng.standard_normal((cond.size, n_neurons))
+    train_means = np.array([train_trials[cond == c].mean(0) for c in range(20)])
+    kernel = train_means @ train_means.T / n_neurons
+    w = train_means.T @ np.linalg.lstsq(kernel, y[:20], rcond=None)[0] / n_neurons
+    expected = np.mean((means[held] @ w - y[held]) ** 2) / np.mean(y**2)
+    naive, corrected = [], []
+    for _ in range(300):
+        trials = train_trials.copy()
+        rows = held[cond]
+        trials[rows] = means[cond[rows]] + sd * rng.standard_normal((rows.sum(), n_neurons))
+        corrected.append(readout_generalization_error(trials, y[cond], cond, held[cond]))
+        test_means = np.array([trials[cond == c].mean(0) for c in np.nonzero(held)[0]])
+        naive.append(np.mean((test_means @ w - y[held]) ** 2) / np.mean(y**2))
+    spread = np.std(corrected) / np.sqrt(len(corrected))
+    assert np.mean(corrected) == pytest.approx(expected, abs=4 * spread)
+    assert np.mean(naive) - expected > 10 * spread  # the correction matters here
+
+
+def test_summary_follows_the_kernel_learning_curve_of_the_simulated_readout():
+    # readout trained on the first n_train probes; the recording's readout on the same training stimuli
+    tree, truth = simulate_readout_learning_sessions(n_sessions=6, examples_per_session=8, n_conditions=80,
+                                                     n_neurons=1000, trained_probes=True, rng=5)
+    recs = {key: child.dataset["responses"] for key, child in tree.children.items()}
+    with pytest.warns(StatisticWarning, match="no training-stimulus trials"):
+        ds = generalization_summary(recs, target="target_value", by="stimulus", n_boot=100, random_state=0)
+    value, truth_error = ds["generalization_error"].values[1:], truth.generalization_error[1:]
+    r2 = 1 - np.sum((value - truth_error) ** 2) / np.sum((truth_error - truth_error.mean()) ** 2)
+    assert r2 >= 0.95
+    lo, hi = ds["generalization_error_ci"].values[1:].T
+    assert np.all((lo <= value) & (value <= hi))
+    assert np.mean((lo <= truth_error) & (truth_error <= hi)) >= 0.8
+    assert ds["generalization_error_boot"].dims == ("session", "bootstrap")
+    assert ds["generalization_error_boot"].attrs["resampling"] == "independent"
+    assert str(ds["generalization_error_flag"].values[0]).startswith("no training-stimulus trials")
+    assert np.isnan(ds["generalization_error"].values[0]) and np.isnan(ds["generalization_error_ci"].values[0]).all()
+
+
+def test_behaviour_method_is_one_minus_held_out_fraction_correct():
+    rng = np.random.default_rng(6)
+    means = rng.standard_normal((10, 5))
+    held = np.arange(10) >= 6
+    p = np.where(held, 0.6, 0.95)
+    recs = {f"s{k}": _session(means, np.arange(10.0), held, n_trials=30, p_correct=p, rng=k, session_id=f"s{k}")
+            for k in range(3)}
+    ds = generalization_summary(recs, target="target", by="stimulus", method="behavior", n_boot=50,
+                                random_state=0)
+    for k, rec in enumerate(recs.values()):
+        correct = rec.correct.values[rec.heldout.values]
+        assert ds["generalization_error"].values[k] == pytest.approx(1 - correct.mean(), abs=1e-12)
+        assert ds["heldout_behavior"].values[k] == pytest.approx(correct.mean(), abs=1e-12)
+        se = np.sqrt(correct.mean() * (1 - correct.mean()) / correct.size)
+        assert ds["generalization_error_se"].values[k] == pytest.approx(se, rel=1e-6)
+        lo, hi = ds["generalization_error_ci"].values[k]
+        assert lo <= ds["generalization_error"].values[k] <= hi
+    assert ds["generalization_error_boot"].sizes["bootstrap"] == 50
+
+
+def test_sessions_the_data_cannot_support_are_nan_with_reasons_not_errors():
+    rng = np.random.default_rng(7)
+    means = rng.standard_normal((6, 8))
+    recs = {
+        "none": _session(means, np.arange(6.0), np.zeros(6, bool), session_id="none"),
+        "all": _session(means, np.arange(6.0), np.ones(6, bool), session_id="all"),
+        "ok": _session(means, np.arange(6.0), np.arange(6) >= 3, session_id="ok"),
+    }
+    mixed = recs["ok"].copy()
+    recs["mixed"] = mixed.assign_coords(heldout=("trial", np.arange(mixed.sizes["trial"]) % 2 == 0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = generalization_summary(recs, target="target", by="stimulus", n_boot=10, random_state=0)
+    flags = dict(zip(ds.session.values, ds["generalization_error_flag"].values))
+    assert flags["none"] == "no held-out trials (heldout marks none)"
+    assert flags["all"].startswith("no training-stimulus trials")
+    assert flags["mixed"] == "the held-out column varies within a condition"
+    assert flags["ok"] == "" and np.isfinite(ds["generalization_error"].sel(session="ok"))
+    assert np.isnan(ds["generalization_error"].sel(session=["none", "all", "mixed"])).all()
+    messages = [str(w.message) for w in caught if issubclass(w.category, StatisticWarning)]
+    assert sum("generalization_error is NaN for session" in m for m in messages) == 3
+    assert "heldout_behavior" not in ds  # no behaviour column in these sessions
+
+
+def test_bad_options_and_missing_columns_raise():
+    rec = _session(np.eye(4), np.arange(4.0), np.arange(4) >= 2)
+    with pytest.raises(DataError, match="method"):
+        generalization_summary({"s": rec}, target="target", by="stimulus", method="decoder")
+    with pytest.raises(DataError, match="marking held-out trials"):
+        generalization_summary({"s": rec}, target="target", by="stimulus", heldout="novel")
+    with pytest.raises(DataError, match="needs a behaviour column"):
+        generalization_summary({"s": rec}, target="target", by="stimulus", method="behavior", behavior=None)
+    ds = generalization_summary({"s": rec}, target="target", by="stimulus", n_boot=0)
+    assert "generalization_error_boot" not in ds and np.isnan(ds["generalization_error_se"]).all()
