@@ -246,3 +246,17 @@ def test_url_helpers():
     assert remote.file_stem("https://h/a/day03.nwb?x=1") == "day03"
     with pytest.raises(NWBError, match="naming one NWB file"):
         remote.resolve_dandi("dandi://dandi/000006/sub-1/")
+
+
+def test_lazy_url_blocks_compute_in_other_processes(server):
+    url = f"{server.base}/files/day00.nwb"
+    lazy = read_nwb(url, chunks={"trial": 32, "neuron": 40})
+    got = lazy.data.compute(scheduler="processes", num_workers=2)  # each task reopens the URL there
+    np.testing.assert_array_equal(got, read_nwb(server.root / "day00.nwb").values)
+
+
+def test_read_sessions_timeout_reads_a_url_in_a_child_process(server):
+    url = f"{server.base}/files/day01.nwb"
+    tree = read_sessions([url], timeout=60, tracked=True)
+    (name,) = tree.children
+    xr.testing.assert_identical(tree[name].responses, read_sessions([url], tracked=True)[name].responses)
