@@ -429,14 +429,11 @@ def _predicted_dataset(source: dict):
 def _comparison(fits):
     import pandas as pd
 
-    try:
-        from neurolearn.fit import compare
+    from neurolearn.fit import compare
 
-        originals = [f.original for f in fits if not isinstance(f.original, dict)]
-        if len(originals) == len(fits):
-            return compare(originals)
-    except ImportError:
-        pass
+    originals = [f.original for f in fits if not isinstance(f.original, dict)]
+    if len(originals) == len(fits):
+        return compare(originals)
     table = pd.DataFrame({
         "label": [f.label for f in fits],
         "model": [f.model for f in fits],

@@ -15,7 +15,7 @@ Kernel statistics (THEORY.md §1) and their bias handling:
   shadow the function ``neurolearn.stats.summarize``.)
 
 Readout and dynamics statistics live in :mod:`~neurolearn.stats.readout` and :mod:`~neurolearn.stats.dynamics`;
-their public functions are re-exported here when those modules are present. Names resolve lazily so
+their public functions are re-exported here. Names resolve lazily so
 ``import neurolearn.stats`` stays cheap.
 """
 
@@ -62,28 +62,24 @@ _LAZY = {
     "behavior_estimate": "behavior",
 }
 
-#: modules written alongside these whose public names (their ``__all__``) are re-exported when present
-_OPTIONAL_MODULES = ("readout", "dynamics")
+#: families whose public names (their ``__all__``) are re-exported here, resolved on first use
+_FAMILY_MODULES = ("readout", "dynamics")
 
 __all__ = sorted([*_LAZY, "STATISTICS", "STATISTIC_NAMES"])
 
 
-def _optional_names() -> dict[str, str]:
+def _family_names() -> dict[str, str]:
     names = {}
-    for module in _OPTIONAL_MODULES:
-        try:
-            loaded = importlib.import_module(f"neurolearn.stats.{module}")
-        except ImportError:
-            continue
-        for name in getattr(loaded, "__all__", ()):
-            names[name] = module
+    for module in _FAMILY_MODULES:
+        loaded = importlib.import_module(f"neurolearn.stats.{module}")
+        names.update({name: module for name in loaded.__all__})
     return names
 
 
 def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None and not name.startswith("_"):
-        module = _optional_names().get(name)
+        module = _family_names().get(name)
     if module is None:
         raise AttributeError(f"module 'neurolearn.stats' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"neurolearn.stats.{module}"), name)
@@ -92,4 +88,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__) | set(_optional_names()))
+    return sorted(set(globals()) | set(__all__) | set(_family_names()))
