@@ -1,20 +1,29 @@
 """Cross-validated linear decoding accuracy: on new trials of known conditions and on held-out conditions.
 
 Cost model: accuracies are bootstrapped over their *held-out predictions* (the classifiers stay fixed, so a
-resample is a few vector sums), which keeps ``n_boot=1000`` cheap; each docstring says what the interval includes.
+resample is a few vector sums), which keeps ``n_boot=1000`` cheap; the permutation null refits the
+classifiers ``n_permutations`` times whatever ``n_boot`` is. Each docstring says what the interval includes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
 
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import agresti_coull_se, bootstrap_interval, estimate_dataset
 from neurolearn.stats.readout.intervals import _cluster_bootstrap_means, _cv_interval
-from neurolearn.stats.readout.trials import _seed, _TrialTable
+from neurolearn.stats.readout.trials import _seed, _TrialTable, add_null, add_replicates, permuted_labels
 
 __all__ = ["decoder_accuracy", "heldout_accuracy"]
+
+#: Label permutations behind ``_chance`` and ``_pvalue`` (the smallest p-value is 1/(1 + this)).
+DEFAULT_PERMUTATIONS = 20
 
 
 def decoder_accuracy(
@@ -28,6 +37,7 @@ def decoder_accuracy(
     *,
     classifier: str = "logistic",
     C: float = 1.0,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
 ) -> xr.Dataset:
     """Cross-validated linear decoding accuracy of ``target`` from single trials.
 
@@ -42,24 +52,32 @@ def decoder_accuracy(
     target : str
         Trial coord holding the class label (two or more classes).
     by : str, optional
-        Trial coord of conditions. Only used for the uncertainty: conditions are resampled as clusters,
-        because trials of one stimulus share its idiosyncrasies. ``None`` resamples trials.
+        Trial coord of conditions, for the uncertainty (conditions are resampled as clusters, because trials
+        of one stimulus share its idiosyncrasies) and the null (labels are permuted across conditions when
+        the label is constant within each). ``None``: trials are resampled and permuted.
     n_splits : int
         Number of folds; every class needs at least ``n_splits`` trials.
     random_state : int or numpy.random.Generator, optional
     n_boot : int
         Bootstrap resamples of the held-out predictions (0 skips the SE and interval).
     level : float
-        Coverage of the percentile interval.
+        Coverage of the interval.
     classifier : {"logistic", "svm"}
         L2-regularised logistic regression or a linear SVM (both with penalty ``C``).
     C : float
         Inverse regularisation strength.
+    n_permutations : int
+        Label permutations of the null (each refits the ``n_splits`` classifiers on the same folds); 0 omits
+        the null, and ``_chance`` is then the majority-class rate.
 
     Returns
     -------
     xarray.Dataset
-        ``decoder_accuracy``, ``decoder_accuracy_se``, ``decoder_accuracy_ci``, ``decoder_accuracy_chance``.
+        ``decoder_accuracy``, ``_se``, ``_ci``, ``_chance`` (mean accuracy of the permutation null),
+        ``_pvalue`` (one-sided permutation p-value), ``_flag`` (``"at or below chance: carries no
+        information"`` when the accuracy does not exceed chance, else ``""``) and ``_boot`` (the bootstrap
+        replicates, dim ``bootstrap``, when ``n_boot > 0``). Raises
+        :class:`~neurolearn.errors.InsufficientDataError` with one class or too few trials per class.
 
     Notes
     -----
@@ -70,9 +88,15 @@ def decoder_accuracy(
     of the classifiers, for which no unbiased estimator exists (Bengio & Grandvalet 2004); the spread of the
     per-fold accuracies does reflect it, through Nadeau & Bengio's corrected variance
     (1/K + 1/(K−1))·var(fold accuracies). The SE is the larger of the two (and at least the Agresti-Coull
-    binomial SE, so that it is not 0 at 100% correct) and the interval is normal, clipped to [0, 1]. In simulation (10 neurons, 120 trials, 150 replicates) the percentile bootstrap alone
-    covered the expected accuracy 91% of the time. Chance is the majority-class rate, the accuracy of the best
-    label-blind guess at this class balance.
+    binomial SE, so that it is not 0 at 100% correct) and the interval is normal about the estimate,
+    clipped to [0, 1], so it always contains it.
+
+    Chance: cross-validated accuracy without information is *not* the majority-class rate: held-out folds
+    are anti-correlated with their training folds, so it reads below it (the well-known negative bias of
+    cross-validation under the null), and with few conditions a decoder that only tells conditions apart
+    reads above 0.5. ``_chance`` is therefore the mean accuracy with the labels permuted across conditions,
+    computed on the same folds at the same shape. An accuracy at or below it keeps its number and interval,
+    but the flag says it carries no information: its interval is then not an effect (not "below chance").
 
     Examples
     --------
@@ -80,24 +104,20 @@ def decoder_accuracy(
     >>> from neurolearn.simulate.recording import make_recording
     >>> means = np.array([[2.0, 0.0], [-2.0, 0.0]])
     >>> rec = make_recording(means, n_trials=20, noise_sd=1.0, target=[1, -1], rng=0)
-    >>> ds = decoder_accuracy(rec, random_state=0, n_boot=0)
-    >>> bool(ds["decoder_accuracy"] > 0.9), float(ds["decoder_accuracy_chance"])
-    (True, 0.5)
+    >>> ds = decoder_accuracy(rec, random_state=0, n_boot=0, n_permutations=10)
+    >>> bool(ds["decoder_accuracy"] > 0.9), bool(ds["decoder_accuracy_chance"] < 0.7), str(ds["decoder_accuracy_flag"].values)
+    (True, True, '')
     """
-    from sklearn.model_selection import StratifiedKFold
-
     trials = _TrialTable(recording, target, by, need_by=False)
     trials.require_classes(at_least=2)
     trials.require_trials_per_class(n_splits, "stratified folds")
     rng = np.random.default_rng(random_state)
-    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=_seed(rng))
-    predicted, fold_of = _cross_validated_predictions(
-        trials.X, trials.labels, folds.split(trials.X, trials.labels), classifier, C
-    )
-    correct = predicted == trials.labels
+    folds = list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=_seed(rng)).split(
+        trials.X, trials.labels))
     clusters = trials.groups if by is not None else np.arange(trials.labels.size)
     return _accuracy_estimate(
-        "decoder_accuracy", correct, fold_of, clusters, trials, n_boot, rng, level,
+        "decoder_accuracy", trials, folds, clusters, trials.condition_of_trials(by), classifier, C,
+        n_boot, n_permutations, rng, level,
         estimator=f"{n_splits}-fold stratified cross-validated {classifier} (C={C}) on z-scored single trials",
         bias_correction="cross-validation (held-out trials); SE max(bootstrap of held-out predictions, "
         "Nadeau-Bengio corrected fold variance)"
@@ -116,6 +136,7 @@ def heldout_accuracy(
     *,
     classifier: str = "logistic",
     C: float = 1.0,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
 ) -> xr.Dataset:
     """Decoding accuracy on held-out *stimuli*: train on some conditions, test on conditions never seen.
 
@@ -125,7 +146,7 @@ def heldout_accuracy(
 
     Parameters
     ----------
-    recording, target, n_splits, random_state, n_boot, level, classifier, C
+    recording, target, n_splits, random_state, n_boot, level, classifier, C, n_permutations
         As in :func:`decoder_accuracy`.
     by : str
         Trial coord of conditions (stimuli). At least ``n_splits`` conditions are needed.
@@ -133,12 +154,15 @@ def heldout_accuracy(
     Returns
     -------
     xarray.Dataset
-        ``heldout_accuracy`` with ``_se``, ``_ci`` and ``_chance`` (majority-class rate).
+        ``heldout_accuracy`` with ``_se``, ``_ci``, ``_chance``, ``_pvalue``, ``_flag`` and ``_boot`` as in
+        :func:`decoder_accuracy`. Raises :class:`~neurolearn.errors.InsufficientDataError` when there are
+        fewer conditions than folds or a training fold holds one class only.
 
     Notes
     -----
-    Bias handling and SE as in :func:`decoder_accuracy`; the bootstrap resamples conditions (within classes
-    when the label is constant within a condition), the natural unit of generalisation.
+    Bias handling, SE and chance as in :func:`decoder_accuracy`; the bootstrap resamples conditions (within
+    classes when the label is constant within a condition), the natural unit of generalisation, and the null
+    permutes the labels across conditions on the same leave-conditions-out folds.
 
     Examples
     --------
@@ -148,17 +172,15 @@ def heldout_accuracy(
     >>> y = np.repeat([1, -1], 10)
     >>> means = np.c_[1.5 * y, rng.standard_normal((20, 3))]
     >>> rec = make_recording(means, n_trials=4, noise_sd=0.5, target=y, rng=2)
-    >>> ds = heldout_accuracy(rec, random_state=0, n_boot=0)
+    >>> ds = heldout_accuracy(rec, random_state=0, n_boot=0, n_permutations=5)
     >>> bool(ds["heldout_accuracy"] > 0.8)
     True
     """
-    from sklearn.model_selection import StratifiedGroupKFold
-
     trials = _TrialTable(recording, target, by, need_by=True)
     trials.require_classes(at_least=2)
     n_groups = np.unique(trials.groups).size
     if n_groups < n_splits:
-        raise DataError(
+        raise InsufficientDataError(
             f"{trials.name}: held-out accuracy needs at least n_splits={n_splits} conditions of {by!r}, "
             f"found {n_groups}"
         )
@@ -170,14 +192,13 @@ def heldout_accuracy(
     )
     for k, (train, _) in enumerate(folds):
         if np.unique(trials.labels[train]).size < 2:
-            raise DataError(
+            raise InsufficientDataError(
                 f"{trials.name}: leave-conditions-out fold {k} trains on one class only; expected every class "
                 f"of {target!r} in at least two conditions of {by!r} (use fewer n_splits, found {n_splits})"
             )
-    predicted, fold_of = _cross_validated_predictions(trials.X, trials.labels, folds, classifier, C)
-    correct = predicted == trials.labels
     return _accuracy_estimate(
-        "heldout_accuracy", correct, fold_of, trials.groups, trials, n_boot, rng, level,
+        "heldout_accuracy", trials, folds, trials.groups, trials.condition_of_trials(by), classifier, C,
+        n_boot, n_permutations, rng, level,
         estimator=f"{n_splits}-fold leave-{by}-out cross-validated {classifier} (C={C}) on z-scored trials",
         bias_correction=f"held-out conditions; SE max(bootstrap of held-out predictions by {by!r}, "
         "Nadeau-Bengio corrected fold variance)",
@@ -185,11 +206,6 @@ def heldout_accuracy(
 
 
 def _cross_validated_predictions(X, labels, folds, classifier, C):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.svm import LinearSVC
-
     if classifier == "logistic":
         def make():
             return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
@@ -201,24 +217,45 @@ def _cross_validated_predictions(X, labels, folds, classifier, C):
     predicted = np.empty_like(labels)
     fold_of = np.full(labels.size, -1)
     for k, (train, test) in enumerate(folds):
-        # The scaler is part of the pipeline, so its means and SDs come from the training trials only.
-        predicted[test] = make().fit(X[train], labels[train]).predict(X[test])
+        present = np.unique(labels[train])
+        if present.size < 2:
+            # Only under the null (folds are stratified on the real labels): a decoder that saw one class
+            # can only answer it.
+            predicted[test] = present[0]
+        else:
+            # The scaler is part of the pipeline, so its means and SDs come from the training trials only.
+            predicted[test] = make().fit(X[train], labels[train]).predict(X[test])
         fold_of[test] = k
     return predicted, fold_of
 
 
-def _accuracy_estimate(name, correct, fold_of, clusters, trials, n_boot, rng, level, **attrs):
+def _accuracy_estimate(name, trials, folds, clusters, condition_of_trial, classifier, C, n_boot,
+                       n_permutations, rng, level, **attrs):
+    predicted, fold_of = _cross_validated_predictions(trials.X, trials.labels, folds, classifier, C)
+    correct = predicted == trials.labels
     value = float(correct.mean())
-    chance = float(trials.class_counts.max() / trials.class_counts.sum())
-    se, ci = np.nan, (np.nan, np.nan)
+    se, ci, replicates = np.nan, (np.nan, np.nan), None
     if n_boot > 0:
-        boot_se, _ = bootstrap_interval(
-            value, _cluster_bootstrap_means(correct, clusters, trials.labels, n_boot, rng), level)
-        folds = np.unique(fold_of)
-        fold_values = np.array([correct[fold_of == k].mean() for k in folds])
+        replicates = _cluster_bootstrap_means(correct, clusters, trials.labels, n_boot, rng)
+        boot_se, _ = bootstrap_interval(value, replicates, level)
+        fold_values = np.array([correct[fold_of == k].mean() for k in np.unique(fold_of)])
         # At 0 or 100% correct every resample agrees and the SE would read 0; the Agresti-Coull binomial SE,
         # (k+2)/(n+4) in place of k/n, keeps a floor there (n trials, as if independent).
         floor = agresti_coull_se(correct.sum(), correct.size)
         se, ci = _cv_interval(value, max(boot_se, floor), fold_values, level, bounds=(0.0, 1.0))
-    return estimate_dataset(name, value, se, ci, chance=chance, level=level, n_boot=n_boot,
-                            chance_level="majority-class rate", **attrs)
+    majority = float(trials.class_counts.max() / trials.class_counts.sum())
+    ds = estimate_dataset(name, value, se, ci, level=level, n_boot=n_boot, majority_rate=majority, **attrs)
+    null_rng = np.random.default_rng(_seed(rng))
+    null = [float(np.mean(_cross_validated_predictions(trials.X, permuted, folds, classifier, C)[0] == permuted))
+            for permuted in (permuted_labels(trials.labels, condition_of_trial, null_rng)
+                             for _ in range(int(n_permutations)))]
+    if null:
+        add_null(ds, name, value, null, chance_level=(
+            f"mean accuracy over {len(null)} label permutations across "
+            + ("conditions" if condition_of_trial is not None else "trials") + ", same folds"))
+    else:
+        add_null(ds, name, value, [majority], chance_level="majority-class rate (no permutations)")
+        ds[f"{name}_pvalue"] = ((), np.nan)
+    if replicates is not None:
+        add_replicates(ds, name, value, replicates, se)
+    return ds

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from neurolearn.errors import DataError
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
+from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
 from neurolearn.stats.readout.intervals import _cv_interval
-from neurolearn.stats.readout.trials import _seed, _TrialTable
+from neurolearn.stats.readout.trials import _seed, _TrialTable, add_null, add_replicates, permuted_labels
 
 __all__ = ["fisher_discriminant"]
 
@@ -22,6 +25,9 @@ def fisher_discriminant(
     random_state=None,
     n_boot: int = 200,
     level: float = 0.95,
+    *,
+    null_by: str | None = None,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
 ) -> xr.Dataset:
     """Cross-validated Fisher discriminant d' between the two classes of ``target``.
 
@@ -41,14 +47,21 @@ def fisher_discriminant(
         Conditions: when given, folds leave whole conditions out (d' for new stimuli); ``None``: stratified
         trial folds. The bootstrap always resamples held-out trials within fold and class.
     shrinkage : "auto" or float
-    n_splits, random_state, n_boot, level
-        As in :func:`decoder_accuracy`.
+    n_splits, random_state, n_boot, level, n_permutations
+        As in :func:`~neurolearn.stats.readout.decoder_accuracy`.
+    null_by : str, optional
+        Trial coord of conditions for the permutation null when ``by`` is None (labels are permuted across
+        its conditions, keeping the condition structure); with ``by`` given the null permutes across ``by``.
 
     Returns
     -------
     xarray.Dataset
-        ``fisher_discriminant`` with ``_se``, ``_ci`` and ``_chance`` (0: no mean difference); attrs
-        ``shrinkage`` (mean over folds) and ``fold_values``.
+        ``fisher_discriminant`` with ``_se``, ``_ci``, ``_chance`` (mean d' of the permutation null on the
+        same folds: slightly below 0, because held-out d' of a discriminant fitted to noise is negatively
+        biased), ``_pvalue``, ``_flag`` (``"at or below chance: carries no information"`` when d' does not
+        exceed chance; a negative d' is then no effect) and ``_boot``; attrs ``shrinkage`` (mean over folds)
+        and ``fold_values``. Raises :class:`~neurolearn.errors.InsufficientDataError` when a fold has fewer
+        than 2 trials of a class.
 
     Notes
     -----
@@ -75,8 +88,6 @@ def fisher_discriminant(
     >>> abs(d - 2.0) < 0.3
     True
     """
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
     trials = _TrialTable(recording, target, by, need_by=by is not None)
     trials.require_classes(exactly=2)
     if not (shrinkage == "auto" or (np.isscalar(shrinkage) and 0.0 <= float(shrinkage) <= 1.0)):
@@ -89,39 +100,73 @@ def fisher_discriminant(
         folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=_seed(rng)).split(
             trials.X, trials.labels, trials.groups
         )
+    folds = list(folds)
     positive = trials.labels == trials.classes[1]
-    fold_scores, weights = [], []
     for train, test in folds:
         for idx, what in ((train, "training"), (test, "test")):
             counts = np.bincount(positive[idx].astype(int), minlength=2)
             if counts.min() < 2:
-                raise DataError(
+                raise InsufficientDataError(
                     f"{trials.name}: a {what} fold has {counts.min()} trial(s) of one class of {target!r}; "
                     f"expected at least 2 (use fewer n_splits, found {n_splits})"
                 )
-        w, s = _shrunk_discriminant(trials.X[train], positive[train], shrinkage)
-        scores = trials.X[test] @ w
-        fold_scores.append((scores[~positive[test]], scores[positive[test]]))
-        weights.append((test.size, s))
-    sizes = np.array([n for n, _ in weights], float)
+    fold_scores, sizes, shrinks = _fold_scores(trials.X, positive, folds, shrinkage)
     fold_values = np.array([_dprime(s0, s1) for s0, s1 in fold_scores])
     value = float(np.dot(sizes, fold_values) / sizes.sum())
-    se, ci = np.nan, (np.nan, np.nan)
+    se, ci, boot = np.nan, (np.nan, np.nan), None
     if n_boot > 0:
         boot = np.zeros(n_boot)
         for (s0, s1), n in zip(fold_scores, sizes):
             r0 = s0[rng.integers(0, s0.size, (n_boot, s0.size))]
             r1 = s1[rng.integers(0, s1.size, (n_boot, s1.size))]
             boot += n * _dprime(r0, r1, axis=1)
-        boot_se, _ = bootstrap_interval(value, boot / sizes.sum(), level)
+        boot /= sizes.sum()
+        boot_se, _ = bootstrap_interval(value, boot, level)
         se, ci = _cv_interval(value, boot_se, fold_values, level)
-    return estimate_dataset(
-        "fisher_discriminant", value, se, ci, chance=0.0, level=level,
+    ds = estimate_dataset(
+        "fisher_discriminant", value, se, ci, level=level,
         estimator=f"{n_splits}-fold cross-validated Fisher discriminant d' (shrinkage={shrinkage!r})",
         bias_correction="held-out trials (no optimistic bias); SE max(bootstrap of held-out projections, "
         "Nadeau-Bengio corrected fold variance)",
-        shrinkage=float(np.mean([s for _, s in weights])), n_boot=n_boot, fold_values=fold_values.tolist(),
+        shrinkage=float(np.mean(shrinks)), n_boot=n_boot, fold_values=fold_values.tolist(),
     )
+    # The null: labels permuted across conditions of null_by (or across trials), the same folds. A test fold
+    # left with fewer than 2 trials of a class by a permutation gives no d' and is skipped in that draw.
+    condition_of_trial = trials.condition_of_trials(null_by if by is None else by)
+    null_rng = np.random.default_rng(_seed(rng))
+    null = []
+    for _ in range(int(n_permutations)):
+        permuted = permuted_labels(positive, condition_of_trial, null_rng)
+        scores, n_test, _ = _fold_scores(trials.X, permuted, folds, shrinkage)
+        values = np.array([_dprime(s0, s1) if min(s0.size, s1.size) >= 2 else np.nan for s0, s1 in scores])
+        ok = np.isfinite(values)
+        null.append(float(np.dot(n_test[ok], values[ok]) / n_test[ok].sum()) if ok.any() else np.nan)
+    if null:
+        add_null(ds, "fisher_discriminant", value, null, chance_level=(
+            f"mean d' over {len(null)} label permutations across "
+            + ("conditions" if condition_of_trial is not None else "trials") + ", same folds"))
+    else:
+        add_null(ds, "fisher_discriminant", value, [0.0], chance_level="0: no mean difference (no permutations)")
+        ds["fisher_discriminant_pvalue"] = ((), np.nan)
+    if boot is not None:
+        add_replicates(ds, "fisher_discriminant", value, boot, se)
+    return ds
+
+
+def _fold_scores(X, positive, folds, shrinkage):
+    """Held-out projections (class 0, class 1) of each fold on the discriminant fitted to its training trials."""
+    fold_scores, sizes, shrinks = [], [], []
+    for train, test in folds:
+        counts = np.bincount(positive[train].astype(int), minlength=2)
+        if counts.min() < 2:  # only under the null: no discriminant from one class
+            fold_scores.append((np.empty(0), np.empty(0)))
+        else:
+            w, s = _shrunk_discriminant(X[train], positive[train], shrinkage)
+            scores = X[test] @ w
+            fold_scores.append((scores[~positive[test]], scores[positive[test]]))
+            shrinks.append(s)
+        sizes.append(test.size)
+    return fold_scores, np.array(sizes, float), shrinks
 
 
 def _shrunk_discriminant(X, positive, shrinkage):

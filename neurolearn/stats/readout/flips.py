@@ -8,6 +8,7 @@ import xarray as xr
 from neurolearn.errors import DataError
 from neurolearn.stats.estimate import agresti_coull_se, bootstrap_interval, estimate_dataset
 from neurolearn.stats.readout.intervals import _cv_interval
+from neurolearn.stats.readout.trials import add_replicates
 
 __all__ = ["flip_fraction"]
 
@@ -53,11 +54,12 @@ def flip_fraction(
     to_right = (b <= 0) & (a > 0)
     to_wrong = (b > 0) & (a <= 0)
     value = to_right.mean()
-    se, ci = np.nan, (np.nan, np.nan)
+    se, ci, replicates = np.nan, (np.nan, np.nan), None
     if n_boot > 0:
         rng = np.random.default_rng(random_state)
         draws = rng.integers(0, b.size, size=(n_boot, b.size))
-        boot_se, _ = bootstrap_interval(value, to_right[draws].mean(axis=1), level)
+        replicates = to_right[draws].mean(axis=1)
+        boot_se, _ = bootstrap_interval(value, replicates, level)
         se, ci = _cv_interval(value, max(boot_se, agresti_coull_se(to_right.sum(), b.size)), np.array([]),
                               level, bounds=(0.0, 1.0))
     ds = estimate_dataset(
@@ -66,4 +68,6 @@ def flip_fraction(
     )
     ds["flip_fraction_reverse"] = ((), float(to_wrong.mean()))
     ds["n_examples"] = ((), int(b.size))
+    if replicates is not None:
+        add_replicates(ds, "flip_fraction", value, replicates, se)
     return ds

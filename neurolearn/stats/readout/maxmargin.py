@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy.optimize import nnls
 from scipy.stats import norm
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import SVC
 
 from neurolearn.data import NEURON
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import estimate_dataset
 from neurolearn.stats.readout.scale import response_scale
 from neurolearn.stats.readout.trials import _seed, _TrialTable
@@ -15,6 +18,9 @@ from neurolearn.stats.readout.trials import _seed, _TrialTable
 #: Soft-margin penalty on the kernel normalised to unit mean squared norm; see :func:`margin`.
 DEFAULT_SVM_C = 100.0
 
+
+#: Random half-trial splits behind the extrapolation to noiseless means (averaged: one split is noisy).
+_N_HALVES = 4
 
 #: Up to this many conditions the hard margin is found as a hull distance with NNLS (faster than libsvm there).
 _HULL_MAX_CONDITIONS = 64
@@ -29,8 +35,6 @@ def _hull_margin(means, y):
     resulting direction w is then evaluated exactly (best bias), so residual constraint error can only lower
     it slightly. Returns 0 (or less) when the hulls touch, i.e. not separable.
     """
-    from scipy.optimize import nnls
-
     centred = means - means.mean(0)
     sign = np.where(y > 0, 1.0, -1.0)
     kernel = centred @ centred.T
@@ -78,6 +82,11 @@ class _MarginProblem:
         order = np.argsort(cond_index, kind="stable")
         self.counts = np.bincount(cond_index, minlength=conditions.size)
         self.starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]])
+        if self.counts.min() < 2:
+            raise InsufficientDataError(
+                f"{self.name}: the margin removes the trial noise of the condition means, which needs at least "
+                f"2 trials per condition of {by!r}; found {int(self.counts.min())} in "
+                f"{conditions[np.argmin(self.counts)]!r}")
         n_total = trials.X.shape[1]
         self.scale_used = self._scale_vector(recording, trials, scale)
         self.X = trials.X[order] / self.scale_used
@@ -86,19 +95,20 @@ class _MarginProblem:
         if not 1 <= n <= n_total:
             raise DataError(f"{self.name}: expected 1 <= n_neurons <= {n_total} recorded neurons, found {n_neurons}")
         t = int(self.counts.min()) if n_trials is None else int(n_trials)
-        if not 1 <= t <= self.counts.min():
+        if not 2 <= t <= self.counts.min():
             raise DataError(
-                f"{self.name}: expected 1 <= n_trials <= {int(self.counts.min())} (the fewest trials of a "
+                f"{self.name}: expected 2 <= n_trials <= {int(self.counts.min())} (the fewest trials of a "
                 f"condition of {by!r}), found {n_trials}"
             )
         self.n_neurons = n
         # All trials when n_trials is None, even if conditions have unequal counts.
         self.n_trials = None if n_trials is None else t
         seed = random_state if not isinstance(random_state, np.random.Generator) else _seed(random_state)
-        seeds = np.random.SeedSequence(seed).spawn(3)
+        seeds = np.random.SeedSequence(seed).spawn(4)
         draw_rng = np.random.default_rng(seeds[0])
         self.refit_rng = np.random.default_rng(seeds[1])
         self.perm_rng = np.random.default_rng(seeds[2])
+        self.half_seed = seeds[3]
         self.fold_seed = int(draw_rng.integers(2**31))
         subsample_trials = self.n_trials is not None and np.any(self.counts > self.n_trials)
         n_sets = int(n_draws) if (n < n_total or subsample_trials) else 1
@@ -137,48 +147,90 @@ class _MarginProblem:
             raise DataError(f"{self.name}: expected a finite positive scale, found {values!r:.60}")
         return values
 
-    # -- condition means of one draw
+    # -- the noiseless geometry of one draw
     def draw_means(self, cols, rows):
+        """Coordinates of the condition means of one draw with their trial noise removed.
+
+        The Gram matrix of noisy means exceeds the noiseless one by the noise variance of each mean on its
+        diagonal, Σ_j s²_μj/n_μ (s² the across-trial variance of neuron j in condition μ): in N neurons that
+        is N times the per-neuron noise, and it is what made the margin of noisy means grow or shrink with the
+        trial count. Subtracting the unbiased estimate, centring, and clipping negative eigenvalues gives a
+        Gram matrix whose square-root coordinates (P x rank) have the noiseless means' geometry; the margin
+        is a function of that geometry only (translation and rotation invariant).
+        """
         if rows is None:
-            return self.means[:, cols]
-        return self.X[np.ix_(rows, cols)].reshape(self.y.size, self.n_trials, cols.size).mean(axis=1)
+            block = self.X[:, cols]
+            starts, counts = self.starts, self.counts
+        else:
+            block = self.X[np.ix_(rows, cols)]
+            counts = np.full(self.y.size, self.n_trials)
+            starts = np.arange(self.y.size) * self.n_trials
+        means, noise = _block_moments(block, starts, counts)
+        return _noiseless_coordinates(means, noise)
 
-    def bootstrap_draw_means(self):
-        """Condition means for one bootstrap replicate of the whole estimator, one array per draw.
+    def draw_geometries(self, X, cols, rows, rng):
+        """Noise-removed coordinates of one draw at its trial count and at half of it (several halves).
 
-        Trials are resampled with replacement within each condition once per replicate (shared by all draws,
-        as the recorded trials are shared by the point estimate's draws); each draw then takes fresh neuron
-        and trial subsets, so the SE includes the variability of the subset draws. Deviations of resampled
-        means from the observed ones are inflated by sqrt(T/(T−1)): resampled means scatter with variance
-        s²(T−1)/(T n), and the inflation restores σ²/n, the variance of a fresh n-trial mean.
+        The half-trial geometries feed the extrapolation in 1/n_trials of :meth:`combined_margin`; their
+        noise correction uses the variance of all the draw's trials (a better estimate than the half's own).
+        """
+        if rows is None:
+            block, starts, counts = X[:, cols], self.starts, self.counts
+        else:
+            counts = np.full(self.y.size, self.n_trials)
+            block, starts = X[np.ix_(rows, cols)], np.arange(self.y.size) * self.n_trials
+        means, noise = _block_moments(block, starts, counts)
+        halves = counts // 2
+        full = _noiseless_coordinates(means, noise)
+        half = []
+        for _ in range(_N_HALVES):
+            pick = np.concatenate([st + rng.choice(c, h, replace=False) for st, c, h in zip(starts, counts, halves)])
+            half_means = np.add.reduceat(block[pick], np.r_[0, np.cumsum(halves)[:-1]], axis=0) / halves[:, None]
+            half.append(_noiseless_coordinates(half_means, noise * counts / halves))
+        return full, half, float(np.mean(1.0 / counts)), float(np.mean(1.0 / halves))
+
+    def combined_margin(self, geometry, y=None):
+        """Margin extrapolated to noiseless means: Richardson in x = mean 1/n over the full and half counts.
+
+        With the Gram matrix's noise removed, what remains of the trial-count dependence is the bias of a
+        maximum/minimum over noisy support conditions; in many neurons it is linear in 1/n (measured in
+        simulation), so γ0 = γ(x1) − x1 (γ(x2) − γ(x1))/(x2 − x1) removes it there and removes about 40% of
+        a 1/sqrt(n) term (the few-neuron, high-noise regime).
+        """
+        full, half, x1, x2 = geometry
+        g1 = self._margin_of(full, y)
+        g2 = float(np.mean([self._margin_of(h, y) for h in half]))
+        return g1 - x1 * (g2 - g1) / (x2 - x1)
+
+    def bootstrap_block(self):
+        """Trials resampled with replacement within each condition, deviations inflated by sqrt(T/(T−1)).
+
+        Resampled means scatter about the observed ones with variance s²(T−1)/(T n) and resampled variances
+        average s²(T−1)/T; inflating each resampled trial's deviation from its observed condition mean by
+        sqrt(T/(T−1)) restores σ²/n and σ², so the replicate's noise correction matches its noise as the
+        estimate's does.
         """
         rng = self.refit_rng
-        position_condition = np.repeat(np.arange(self.counts.size), self.counts)
         rows = np.repeat(self.starts, self.counts) + np.floor(
             rng.random(self.counts.sum()) * np.repeat(self.counts, self.counts)).astype(int)
-        inflate = np.sqrt(self.counts / (self.counts - 1.0))[:, None]
+        centre = np.repeat(self.means, self.counts, axis=0)
+        inflate = np.repeat(np.sqrt(self.counts / (self.counts - 1.0)), self.counts)[:, None]
+        return centre + inflate * (self.X[rows] - centre)
+
+    def fresh_draw(self, rng):
+        """Neuron and trial subsets for one draw of a bootstrap replicate (fresh, so the SE includes them)."""
         n_total = self.X.shape[1]
-        out = []
-        for _ in range(len(self.draws)):
-            cols = (np.arange(n_total) if self.n_neurons == n_total
-                    else np.sort(rng.choice(n_total, self.n_neurons, replace=False)))
-            if self.n_trials is None:
-                boot = np.add.reduceat(self.X[np.ix_(rows, cols)], self.starts, axis=0) / self.counts[:, None]
-            else:
-                # A random n_trials of each condition's resampled trials: shuffle within condition blocks.
-                shuffled = rows[np.lexsort((rng.random(rows.size), position_condition))]
-                keep = (self.starts[:, None] + np.arange(self.n_trials)).ravel()
-                boot = self.X[np.ix_(shuffled[keep], cols)].reshape(
-                    self.counts.size, self.n_trials, cols.size).mean(axis=1)
-            centre = self.means[:, cols]
-            out.append(centre + inflate * (boot - centre))
-        return out
+        cols = (np.arange(n_total) if self.n_neurons == n_total
+                else np.sort(rng.choice(n_total, self.n_neurons, replace=False)))
+        rows = None
+        if self.draws[0][1] is not None:
+            rows = np.concatenate([s + rng.choice(c, self.n_trials, replace=False)
+                                   for s, c in zip(self.starts, self.counts)])
+        return cols, rows
 
     # -- fitting
     def _fit(self, means, train=None, y=None):
         """Max-margin direction (as dual coefficients on the training rows) for the rows ``train``."""
-        from sklearn.svm import SVC
-
         y = self.y if y is None else y
         idx = np.arange(means.shape[0]) if train is None else train
         centred = means - means[idx].mean(0)
@@ -209,50 +261,54 @@ class _MarginProblem:
         return gap / (2 * w_norm)
 
     def margin_estimate(self, n_boot, level, n_refits, n_permutations=5):
-        draw_means = [self.draw_means(cols, rows) for cols, rows in self.draws]
-        per_draw = np.array([self._margin_of(m) for m in draw_means])
+        half_rng = np.random.default_rng(self.half_seed)
+        geometries = [self.draw_geometries(self.X, cols, rows, half_rng) for cols, rows in self.draws]
+        per_draw = np.array([self.combined_margin(g) for g in geometries])
         value = float(np.mean(per_draw))
         chance = None
         if n_permutations > 0:
             # Margin with the labels shuffled across conditions (class sizes kept): what this many
-            # conditions, neurons and trials give with no label structure. With fewer conditions than
-            # neurons even random labels are separable, so chance is positive there.
+            # conditions and neurons give with no label structure. With fewer conditions than neurons even
+            # random labels are separable, so chance is positive there.
             chance = float(np.mean([
-                np.mean([self._margin_of(m, y) for m in draw_means])
+                np.mean([self.combined_margin(g, y) for g in geometries])
                 for y in (self.perm_rng.permutation(self.y) for _ in range(int(n_permutations)))
             ]))
         refits = min(int(n_boot), int(n_refits))
-        se, ci = np.nan, (np.nan, np.nan)
+        se, ci, boot = np.nan, (np.nan, np.nan), None
         if refits > 0:
-            if self.counts.min() < 2:
-                raise DataError(
-                    f"{self.name}: the margin's SE resamples trials within conditions; expected at least 2 "
-                    f"trials per condition of {self.by!r}, found {int(self.counts.min())} (pass n_boot=0)"
-                )
-            boot = np.array([np.mean([self._margin_of(m) for m in self.bootstrap_draw_means()])
-                             for _ in range(refits)])
+            boot = np.array([self._replicate() for _ in range(refits)])
             se = float(boot.std(ddof=1))
             z = norm.ppf(0.5 + level / 2.0)
             ci = (value - z * se, value + z * se)
         n_trials = "all" if self.n_trials is None else int(self.n_trials)
-        return estimate_dataset(
+        ds = estimate_dataset(
             "margin", value, se, ci, chance=chance, level=level,
             chance_level=f"mean margin over {n_permutations} label permutations across conditions",
-            estimator="max-margin linear SVM on condition means (signed geometric margin, best bias)",
-            estimand=f"expected margin of condition means of {n_trials} trials at {self.n_neurons} neurons",
-            bias_correction="none: biased relative to noiseless means (see margin docstring); compare at "
-                            "common n_trials",
+            estimator="max-margin (hull distance, else soft-margin SVM) of the condition means' noise-removed "
+                      "Gram matrix (signed geometric margin, best bias)",
+            estimand=f"max-margin of the noiseless condition means at {self.n_neurons} neurons (averaged over "
+                     "neuron subsets), in units of scale; does not depend on the trial count",
+            bias_correction="trial noise of the means removed from their Gram matrix (unbiased diagonal "
+                            "correction); residual bias from the minimum over noisy support conditions",
             n_neurons=int(self.n_neurons), n_trials=n_trials, n_draws=len(self.draws), n_refits=refits,
             separable_fraction=float(np.mean(per_draw > 0)),
             scale=float(self.scale_used) if self.scale_used.ndim == 0 else "per-neuron",
         )
+        if boot is not None:
+            ds["margin_boot"] = (("bootstrap",), boot, {"resampling": "independent"})
+        return ds
+
+    def _replicate(self):
+        block = self.bootstrap_block()
+        return float(np.mean([self.combined_margin(self.draw_geometries(block, *self.fresh_draw(self.refit_rng),
+                                                                        self.refit_rng))
+                              for _ in self.draws]))
 
     def cv_distances(self, n_splits):
-        from sklearn.model_selection import StratifiedKFold
-
         n_min = int(min((self.y > 0).sum(), (self.y < 0).sum()))
         if n_min < n_splits:
-            raise DataError(
+            raise InsufficientDataError(
                 f"{self.name}: cross-validated distances need at least n_splits={n_splits} conditions of each "
                 f"class of {self.target!r}, found {n_min}"
             )
@@ -280,3 +336,23 @@ class _MarginProblem:
                    "n_trials": "all" if self.n_trials is None else int(self.n_trials),
                    "definition": "cross-validated y(w.r+b)/|w| of condition means, standardised responses"},
         )
+
+
+def _block_moments(block, starts, counts):
+    """Condition means of contiguous trial blocks and the summed noise variance of each mean, Σ_j s²_j/n."""
+    means = np.add.reduceat(block, starts, axis=0) / counts[:, None]
+    deviations = block - np.repeat(means, counts, axis=0)
+    variance = np.add.reduceat(deviations**2, starts, axis=0) / (counts - 1.0)[:, None]
+    return means, variance.sum(axis=1) / counts
+
+
+def _noiseless_coordinates(means, noise):
+    """Square-root coordinates of the centred Gram matrix of ``means`` with the noise ``diag(noise)`` removed."""
+    n = means.shape[0]
+    centring = np.eye(n) - 1.0 / n
+    gram = centring @ (means @ means.T - np.diag(noise)) @ centring
+    eigval, eigvec = np.linalg.eigh((gram + gram.T) / 2)
+    keep = eigval > 1e-12 * max(eigval.max(), 0.0) if eigval.max() > 0 else np.zeros(n, bool)
+    if not keep.any():
+        return np.zeros((n, 1))
+    return eigvec[:, keep] * np.sqrt(eigval[keep])

@@ -1,12 +1,22 @@
-"""Single-trial responses with their labels and conditions, validated once for every readout statistic."""
+"""Single-trial responses with their labels and conditions, validated once for every readout statistic.
+
+Also the pieces every cross-validated readout shares: the permutation null at the actual shape (labels
+permuted across conditions, the folds kept), the flag of a value at or below chance, and bootstrap
+replicates in the statistics Dataset form (``name_boot`` over dim ``bootstrap``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
-from neurolearn.data import NEURON, TRIAL, validate_recording
-from neurolearn.errors import DataError
+from neurolearn.data import NEURON, TRIAL, flag_name, validate_recording
+from neurolearn.errors import DataError, InsufficientDataError
+
+#: The flag of a value that does not exceed its permutation null's mean (the contract's wording).
+AT_CHANCE = "at or below chance: carries no information"
+#: Dim of bootstrap replicates in statistics Datasets.
+BOOTSTRAP = "bootstrap"
 
 
 class _TrialTable:
@@ -21,6 +31,8 @@ class _TrialTable:
                 f"{self.name}: readout statistics expect dims ('trial', 'neuron'), found {recording.dims}; "
                 "average or select time bins first (e.g. recording.mean('time'))"
             )
+        if target is None:
+            raise InsufficientDataError(f"{self.name}: no task label (target=None)")
         self.labels = np.asarray(_trial_coord(recording, target, self.name))
         self.groups = np.asarray(_trial_coord(recording, by, self.name)) if (by is not None) else None
         if by is None and need_by:
@@ -35,19 +47,34 @@ class _TrialTable:
         self.classes, counts = np.unique(self.labels, return_counts=True)
         self.class_counts = counts
         self.target = target
+        self.recording = recording
 
     def require_classes(self, at_least=None, exactly=None):
         n = self.classes.size
         if (exactly is not None and n != exactly) or (at_least is not None and n < at_least):
             wanted = f"exactly {exactly}" if exactly is not None else f"at least {at_least}"
-            raise DataError(
+            raise InsufficientDataError(
                 f"{self.name}: expected {wanted} classes in trial coord {self.target!r}, found {n} "
                 f"({self.classes.tolist()[:10]})"
             )
 
+    def condition_of_trials(self, by):
+        """Condition index of each trial for the permutation null, or ``None`` to permute single trials.
+
+        Labels are permuted across conditions (each condition keeps one label, class sizes in conditions are
+        kept) when ``by`` is given and the label is constant within every condition: the null then keeps the
+        condition structure, so a code that only tells conditions apart reads at chance, not above it.
+        """
+        if by is None:
+            return None
+        groups = np.asarray(_trial_coord(self.recording, by, self.name))
+        _, index = np.unique(groups, return_inverse=True)
+        pure = all(np.unique(self.labels[index == c]).size == 1 for c in range(index.max() + 1))
+        return index if pure else None
+
     def require_trials_per_class(self, n_splits, what):
         if self.class_counts.min() < n_splits:
-            raise DataError(
+            raise InsufficientDataError(
                 f"{self.name}: {what} need at least n_splits={n_splits} trials of every class of "
                 f"{self.target!r}, found {dict(zip(self.classes.tolist(), self.class_counts.tolist()))}"
             )
@@ -72,3 +99,56 @@ def _fewest_trials(recording, by, name):
 
 def _seed(rng):
     return int(rng.integers(2**31))
+
+
+def permuted_labels(labels, condition_of_trial, rng):
+    """One draw of the permutation null: labels permuted across conditions (or across trials if ``None``)."""
+    if condition_of_trial is None:
+        return rng.permutation(labels)
+    n_conditions = condition_of_trial.max() + 1
+    first = np.zeros(n_conditions, dtype=int)
+    first[condition_of_trial[::-1]] = np.arange(condition_of_trial.size)[::-1]
+    return rng.permutation(labels[first])[condition_of_trial]
+
+
+def null_summary(value, null):
+    """Chance (mean of the null), one-sided permutation p-value and the flag of a value at or below chance.
+
+    The p-value counts the observed labelling as one of the permutations, (1 + #{null >= value})/(1 + n), so
+    it is never 0 (Phipson & Smyth 2010). Null draws that could not be computed (NaN) are dropped.
+    """
+    null = np.asarray(null, float)
+    null = null[np.isfinite(null)]
+    if null.size == 0 or not np.isfinite(value):
+        return np.nan, np.nan, ""
+    chance = float(null.mean())
+    pvalue = float((1 + np.sum(null >= value - 1e-12)) / (1 + null.size))
+    return chance, pvalue, AT_CHANCE if value <= chance else ""
+
+
+def add_null(ds, name, value, null, **attrs):
+    """Store ``name_chance``, ``name_pvalue`` and ``name_flag`` from permutation null draws."""
+    chance, pvalue, flag = null_summary(value, null)
+    ds[f"{name}_chance"] = ((), chance)
+    ds[f"{name}_pvalue"] = ((), pvalue)
+    ds[flag_name(name)] = ((), flag)
+    ds.attrs.update(n_permutations=int(len(null)), **attrs)
+    return ds
+
+
+def add_replicates(ds, name, value, replicates, se):
+    """Store bootstrap replicates as ``name_boot`` (dim ``bootstrap``, attr ``resampling="independent"``).
+
+    The replicates are rescaled about their mean so that their SD is the reported SE (which may be larger
+    than the plain bootstrap SD: a floor or a cross-validation correction), then re-centred on the estimate,
+    so a fit that reads their covariance weights the value as its SE says.
+    """
+    replicates = np.asarray(replicates, float)
+    finite = np.isfinite(replicates)
+    out = np.full(replicates.shape, np.nan)
+    if finite.sum() >= 2 and np.isfinite(se):
+        dev = replicates[finite] - replicates[finite].mean()
+        sd = dev.std(ddof=1)
+        out[finite] = value + (dev * (se / sd) if sd > 0 else dev)
+    ds[f"{name}_boot"] = ((BOOTSTRAP,), out, {"resampling": "independent"})
+    return ds

@@ -1,0 +1,46 @@
+"""The validated trial table, the permutation null's structure and the refusals shared by every readout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurolearn.errors import DataError
+from neurolearn.stats.readout import decoder_accuracy, fisher_discriminant, heldout_accuracy, margin
+from neurolearn.stats.readout.trials import AT_CHANCE, null_summary, permuted_labels
+from tests.stats.readout._helpers import binary_recording
+
+
+def test_permuted_labels_keep_one_label_per_condition_and_the_class_sizes(rng):
+    condition = np.repeat(np.arange(6), 4)
+    labels = np.repeat([1, 1, 1, 0, 0, 0], 4)
+    for _ in range(20):
+        permuted = permuted_labels(labels, condition, rng)
+        assert all(np.unique(permuted[condition == c]).size == 1 for c in range(6))
+        assert permuted.sum() == labels.sum()
+    free = permuted_labels(labels, None, rng)
+    assert sorted(free) == sorted(labels)
+
+
+def test_null_summary_p_value_counts_the_observation():
+    # Phipson & Smyth: (1 + #{null >= value}) / (1 + n).
+    assert null_summary(0.8, [0.5, 0.6, 0.9]) == (pytest.approx(2 / 3), pytest.approx(2 / 4), "")
+    assert null_summary(0.5, [0.5, 0.6]) == (pytest.approx(0.55), pytest.approx(1.0), AT_CHANCE)
+
+
+def test_nan_responses_are_refused():
+    rec = binary_recording()
+    rec[3, 1] = np.nan
+    for fn in (decoder_accuracy, heldout_accuracy, margin, fisher_discriminant):
+        with pytest.raises(DataError, match="expected finite responses, found 1 NaN"):
+            fn(rec)
+
+
+def test_missing_coords_and_wrong_dims_are_refused():
+    rec = binary_recording()
+    with pytest.raises(DataError, match=r"expected a trial coord 'label'.*'start_time', 'stimulus'"):
+        decoder_accuracy(rec, target="label")
+    with pytest.raises(DataError, match=r"expected a trial coord 'odour'.*'target'"):
+        heldout_accuracy(rec, by="odour")
+    with pytest.raises(DataError, match="expect dims \\('trial', 'neuron'\\), found"):
+        decoder_accuracy(rec.expand_dims(time=[0.0, 0.1], axis=-1))
