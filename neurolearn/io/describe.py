@@ -11,6 +11,7 @@ from neurolearn.errors import NWBError
 from neurolearn.io.identity import declared_tracking, file_subject_id
 from neurolearn.io.lazy import LOW_LEVEL_ERRORS
 from neurolearn.io.nwbfile import decode, find_sources, nwb_version, open_nwb, session_metadata
+from neurolearn.io.remote import open_hdf5
 from neurolearn.io.params import check_path
 
 __all__ = ["describe_file", "format_description"]
@@ -56,7 +57,7 @@ def describe_file(path) -> dict:
         if "NWB 1.x" not in str(error):
             raise
         try:
-            with h5py.File(label, "r") as handle:
+            with open_hdf5(label) as handle:
                 version = nwb_version(handle)
         except LOW_LEVEL_ERRORS:
             version = ""
