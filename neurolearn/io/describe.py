@@ -11,8 +11,8 @@ from neurolearn.errors import NWBError
 from neurolearn.io.identity import declared_tracking, file_subject_id
 from neurolearn.io.lazy import LOW_LEVEL_ERRORS
 from neurolearn.io.nwbfile import decode, find_sources, nwb_version, open_nwb, session_metadata
-from neurolearn.io.remote import open_hdf5
 from neurolearn.io.params import check_path
+from neurolearn.io.remote import open_hdf5
 
 __all__ = ["describe_file", "format_description"]
 
