@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from neurolearn.data import validate_recording
 from neurolearn.errors import DataError
@@ -108,3 +109,26 @@ def test_bad_arguments_raise_data_errors():
         train_grokking(-1.0)
     with pytest.raises(DataError, match="n_sessions >= 2"):
         simulate_grokking_sessions(1)
+
+
+def test_sessions_mark_held_out_trials_and_can_answer_them_at_the_test_loss():
+    settings = dict(n_sessions=4, n_steps=300, n_trials=40, rng=3)
+    tree, truth = simulate_grokking_sessions(**settings)
+    tested, tested_truth = simulate_grokking_sessions(heldout_behavior="test", **settings)
+    for key in tree.children:
+        rec, rec_test = tree[key].dataset["responses"], tested[key].dataset["responses"]
+        assert rec.heldout.dtype == bool and np.array_equal(rec.heldout.values, ~rec.is_train.values)
+        # the same random numbers: responses, stimuli and the trained trials' answers are identical
+        np.testing.assert_array_equal(rec.values, rec_test.values)
+        np.testing.assert_array_equal(rec.stimulus.values, rec_test.stimulus.values)
+        train = ~rec.heldout.values
+        np.testing.assert_array_equal(rec.correct.values[train], rec_test.correct.values[train])
+    xr.testing.assert_identical(truth, tested_truth)
+    # held-out answers follow 1 - test_loss / L0 (binomial spread over 20 conditions x 40 trials)
+    for index, key in enumerate(tested.children):
+        rec = tested[key].dataset["responses"]
+        p = float(np.clip(1 - tested_truth["generalization_error"].values[index], 0, 1))
+        observed = rec.correct.values[rec.heldout.values].mean()
+        assert observed == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / 800) + 1e-12)
+    with pytest.raises(DataError, match="heldout_behavior"):
+        simulate_grokking_sessions(3, heldout_behavior="novel")

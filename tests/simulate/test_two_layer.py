@@ -238,3 +238,30 @@ def test_only_gamma0_times_target_amplitude_matters():
     run = train_two_layer_linear(times, richness=1.0, target_scale=2.0, n_hidden=N_HIDDEN, rng=15)
     tolerance = 3 * times * task_residual(times, 2.0) * KERNEL_SD
     assert np.all(np.abs(run.residual / 2.0 - task_residual(times, 2.0)) <= tolerance)
+
+
+def test_readout_learning_sessions_write_the_held_out_column_and_the_target_value():
+    settings = dict(n_sessions=4, examples_per_session=10, n_conditions=40, n_neurons=30, rng=7)
+    tree, truth = simulate_readout_learning_sessions(**settings)
+    probed, probed_truth = simulate_readout_learning_sessions(trained_probes=True, **settings)
+    modes = np.arange(1, 401, dtype=float)
+    eta = modes**-1.5 / np.sum(modes**-1.5)
+    weights = modes**-1.0 / np.linalg.norm(modes**-1.0)
+    for index, key in enumerate(tree.children):
+        rec, rec_probed = tree[key].dataset["responses"], probed[key].dataset["responses"]
+        assert rec.heldout.values.all()  # by default the readout learns from a separate stream
+        value = (truth.probe_inputs @ weights)[rec.stimulus.values]
+        np.testing.assert_allclose(rec.target_value.values, value, rtol=1e-12)
+        np.testing.assert_array_equal(np.sign(rec.target_value.values), rec.target.values)
+        # the same random numbers either way; the first n_train probes are the trained ones
+        np.testing.assert_array_equal(rec.values, rec_probed.values)
+        count = 10 * index
+        np.testing.assert_array_equal(rec_probed.heldout.values, rec_probed.stimulus.values >= count)
+        if count:
+            # independent min-norm interpolant in feature space on the trained probes
+            z = probed_truth.probe_inputs[:count]
+            fitted = eta * (z.T @ np.linalg.pinv((z * eta) @ z.T) @ (z @ weights))
+            assert probed_truth.generalization_error[index] == pytest.approx(np.sum((weights - fitted) ** 2),
+                                                                              rel=1e-6)
+    with pytest.raises(DataError, match="trained_probes needs n_conditions"):
+        simulate_readout_learning_sessions(n_sessions=5, n_conditions=40, trained_probes=True)
