@@ -17,7 +17,11 @@ and by more than 2 SE), and bias. The script uses only functions whose call sign
 also runs on the code before the fix (``PYTHONPATH=<old checkout>``) for the before/after table.
 
 Run:  .venv/bin/python benchmarks/bench_kernel_coverage.py [--reps 200] [--boot 200] [--quick]
-Writes benchmarks/results/kernel_coverage.csv.
+      [--realistic] [--before] [--out PATH]
+Writes benchmarks/results/kernel_coverage.csv. ``--realistic`` scores only the pairwise statistics at the
+issue's shape (10 conditions x 30 trials x 3000 log-normal-rate neurons, fresh and tracked); ``--before``
+runs the estimators as they were before the tracked-cell fix (kernel similarity jackknife-corrected, the
+jackknifes treating the same cells in two sessions as independent samples), for the before/after table.
 """
 
 from __future__ import annotations
@@ -88,16 +92,17 @@ def gauss_replicates(n_conditions, n_trials, n_neurons, noise, reps, seed=0):
         yield stats, truth
 
 
-def spiking_replicates(n_conditions, n_trials, n_neurons, reps, seed=0, tracked=False, gain=0.5):
+def spiking_replicates(n_conditions, n_trials, n_neurons, reps, seed=0, tracked=False, gain=0.5, **options):
     """Yield (stats of two sessions, truth dict) from spiking_sessions (its own closed-form truth).
 
-    ``gain=0``: neurons that ignore the stimulus (no condition structure; the ratios' truth is 0/0)."""
+    ``gain=0``: neurons that ignore the stimulus (no condition structure; the ratios' truth is 0/0).
+    ``options`` (jitter, separation) go to spiking_sessions."""
     for rep in range(reps):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # 0/0 truth of the no-structure sessions
             tree, truth = spiking_sessions(n_sessions=2, n_conditions=n_conditions, n_trials=n_trials,
                                            n_neurons=n_neurons, tracked=tracked, gain=gain,
-                                           random_state=10_000 * seed + rep)
+                                           random_state=10_000 * seed + rep, **options)
         stats = [condition_statistics(tree[key]["responses"], "stimulus", target="target")
                  for key in tree.children]
         stats = [type(s)(**{**s.__dict__, "session_id": key}) for s, key in zip(stats, tree.children)]
@@ -110,14 +115,18 @@ def spiking_replicates(n_conditions, n_trials, n_neurons, reps, seed=0, tracked=
                       "code_overlap": float(t["code_overlap"].values[0, 1]) if tracked else None}
 
 
-def evaluate(replicates, n_boot, level=0.95):
-    """Per statistic: list of (estimate, se, lower, upper, truth) with NaN estimate where refused."""
+def evaluate(replicates, n_boot, level=0.95, before=False, kernel_only=False):
+    """Per statistic: list of (estimate, se, lower, upper, truth) with NaN estimate where refused.
+
+    ``before=True`` reproduces the estimators before the tracked-cell fix: kernel similarity
+    jackknife-corrected, and both jackknifes treating the two sessions' neurons as independent samples even
+    where they are the same cells. ``kernel_only`` skips the single-session statistics."""
     rows = {name: [] for name in RANGES}
     for rep, (stats, truth) in enumerate(replicates):
         weights = session_bootstrap_weights([s.neurons for s in stats], n_boot, rep)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for k, s in enumerate(stats):
+            for k, s in enumerate([] if kernel_only else stats):
                 try:
                     value, reps = alignment_with_replicates(s, weights=weights[k])
                 except DataError:
@@ -129,7 +138,10 @@ def evaluate(replicates, n_boot, level=0.95):
                     value, reps = np.nan, np.empty(0)
                 rows["task_difficulty"].append(_row(value, reps, truth["task_difficulty"][k], level))
             terms = pairwise_kernel_terms(stats, centred=(True, False), unbiased=True, weights=weights)
-            value, reps = similarity_from_terms(terms[True])
+            if before:
+                for part in terms.values():
+                    part.pop("neurons", None)  # without ids the jackknife is the two-sample one
+            value, reps = similarity_from_terms(terms[True], **({"jackknife": True} if before else {}))
             rows["kernel_similarity"].append(_row(value[0, 1], reps[:, 0, 1], truth["kernel_similarity"], level))
             value, reps = change_from_terms(terms[False], 0)
             rows["kernel_change"].append(_row(value[1], reps[:, 1], truth["kernel_change"][1], level))
@@ -172,8 +184,18 @@ def main(argv=None):
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--boot", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="three shapes only")
+    parser.add_argument("--realistic", action="store_true",
+                        help="only the issue's realistic shape (10 conditions x 30 trials x 3000 neurons, gain 0.6, "
+                             "jitter 0.8, separation 0 -> 2.5), fresh and tracked, pairwise statistics only")
+    parser.add_argument("--before", action="store_true", help="the estimators before the tracked-cell fix")
     parser.add_argument("--out", default=str(RESULTS / "kernel_coverage.csv"))
     args = parser.parse_args(argv)
+    if args.realistic:
+        realistic = dict(gain=0.6, jitter=0.8, separation=(0.0, 2.5))
+        jobs = [(f"realistic-{kind}", (10, 30, 3000),
+                 spiking_replicates(10, 30, 3000, args.reps, seed=70 + k, tracked=kind == "tracked", **realistic))
+                for k, kind in enumerate(("fresh", "tracked"))]
+        return _run(jobs, args)
     jobs = [("gauss", shape, gauss_replicates(*shape[:3], shape[3], args.reps, seed=k))
             for k, shape in enumerate(SHAPES_GAUSS[:1] if args.quick else SHAPES_GAUSS)]
     spiking = SHAPES_SPIKING[:2] if args.quick else SHAPES_SPIKING
@@ -183,12 +205,16 @@ def main(argv=None):
     # no stimulus structure (gain 0): nothing to cover; counts what is reported and whether it is possible
     jobs += [("spiking-null", shape, spiking_replicates(*shape, args.reps, seed=k + 90, tracked=True, gain=0.0))
              for k, shape in enumerate([(8, 4, 100), (16, 2, 300)])]
+    return _run(jobs, args)
+
+
+def _run(jobs, args):
     lines = ["family,conditions,trials,neurons,statistic,n,refused,coverage,contains,outside,outside_2se,bias,"
              "se_over_sd"]
     totals = {}
     for family, shape, replicates in jobs:
         start = time.time()
-        results = evaluate(replicates, args.boot)
+        results = evaluate(replicates, args.boot, before=args.before, kernel_only=args.realistic)
         for name, rows in results.items():
             row = summarise(name, rows)
             total = totals.setdefault(name, [0, 0, 0, 0])

@@ -57,7 +57,8 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbi
             cross[a, b] = cross[b, a] = (n_pairs[a, b] * totals[a, b] - own_sum) / (n_pairs[a, b] - n_shared)
         results[centring] = {"self": self_values, "cross": cross, "self_boot": None, "cross_boot": None,
                              "self_influence": self_influence, "cross_influence": None, "unbiased": unbiased,
-                             "shared": shared, "session_ids": [st.session_id for st in stats]}
+                             "shared": shared, "session_ids": [st.session_id for st in stats],
+                             "neurons": [np.asarray(st.neurons) for st in stats]}
     if bootstrapping or unbiased:
         # per-neuron influences on every cross term: needed by the jackknife (unbiased) and the bootstrap
         jobs = [(a, stats[a], weights[a], kernels, n_pairs[a], unbiased,

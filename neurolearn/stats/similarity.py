@@ -11,8 +11,10 @@ Two questions, two estimands:
   default ``estimator="unbiased"`` uses trial-noise-corrected per-neuron kernels and U-statistics over
   distinct neurons for every quadratic term (see :mod:`neurolearn.stats.kernels`): self terms ‖HΦ_tH‖² exclude
   each neuron's product with itself, and cross terms ⟨HΦ_tH, HΦ_sH⟩ exclude products of a tracked neuron with
-  itself on another day. The remaining O(1/N) bias of ratios is removed by an exact leave-one-neuron-out
-  jackknife over each session's neurons. ``estimator="plugin"`` is the naive statistic of the condition means.
+  itself on another day. The kernel similarity is the ratio of those unbiased terms (its O(1/N_eff) ratio bias
+  measured below the noise of a jackknife correction on realistic spiking data); the squared kernel change
+  is jackknife-corrected over neuron *ids* (a tracked cell deleted from both sessions at once).
+  ``estimator="plugin"`` is the naive statistic of the condition means.
 
 Sessions are compared on the conditions they all share. Bootstraps resample neuron ids (shared across
 sessions for tracked cells) with linearised replicates, re-centred (median) on each estimate so that every
@@ -117,7 +119,8 @@ def kernel_similarity(recordings, by: str = "stimulus", *, estimator: str = "unb
     Needs no neuron matching. Estimand: ⟨HΦ_tH, HΦ_sH⟩/(‖HΦ_tH‖‖HΦ_sH‖) of the population kernels on the
     conditions shared by all sessions. Bias handling (``"unbiased"``): trial-noise-corrected per-neuron
     kernels and U-statistics over distinct neurons for numerator and both norms (tracked neurons' products
-    with themselves excluded). The diagonal is 1 by definition.
+    with themselves excluded); the ratio itself is not jackknife-corrected (see
+    :func:`~neurolearn.stats.similarity_ratios.similarity_from_terms`). The diagonal is 1 by definition.
 
     Parameters
     ----------
@@ -158,7 +161,8 @@ def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estim
     ‖Φ_t‖² + ‖Φ_ref‖² - 2⟨Φ_t, Φ_ref⟩, each estimated without bias (U-statistics over distinct neurons of
     trial-noise-corrected per-neuron kernels, i.e. the split-kernel correction), and the root is signed
     (sign(s)·√|s|), so an unchanged population reads 0 on average and may read slightly negative. The
-    plug-in reads > 0 between two recordings of an unchanged population.
+    squared change is jackknife-corrected over neuron ids (tracked cells deleted from both sessions at once).
+    The plug-in reads > 0 between two recordings of an unchanged population.
 
     Examples
     --------

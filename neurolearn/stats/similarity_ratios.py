@@ -1,5 +1,5 @@
-"""Ratios of pairwise kernel terms: kernel similarity (CKA), relative kernel change and code overlap, each
-jackknife-corrected, gated by :mod:`neurolearn.stats.kernel_guards` (NaN with the reason where the data
+"""Ratios of pairwise kernel terms: kernel similarity (CKA), relative kernel change (jackknife-corrected
+over neuron ids) and code overlap, gated by :mod:`neurolearn.stats.kernel_guards` (NaN with the reason where the data
 cannot support it), with replicates re-centred on the estimate. The numpy core that
 :func:`neurolearn.stats.similarity.kernel_similarity` and :func:`neurolearn.summarize` call.
 """
@@ -30,11 +30,16 @@ from neurolearn.stats.neuron_resampling import (
 __all__ = ["similarity_from_terms", "change_from_terms", "overlap_from_statistics"]
 
 
-def similarity_from_terms(pairs: dict, *, with_reasons: bool = False):
+def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife: bool = False):
     """CKA matrix (and replicates) from :func:`pairwise_kernel_terms` output (centred terms).
 
-    With unbiased terms, each pair's ratio is jackknife-corrected over the neurons of both sessions (exact
-    leave-one-out values from the influences); the bootstrap replicates are re-centred on the estimate
+    The estimate is the ratio ⟨HΦ_aH, HΦ_bH⟩ / (‖HΦ_aH‖‖HΦ_bH‖) of the three unbiased U-statistics, not
+    jackknife-corrected (``jackknife=True`` restores the exact leave-one-neuron-id-out correction). The ratio's
+    own bias is second order, O(1/N_eff); on log-normal-rate spiking populations, whose kernels a few
+    high-rate neurons carry, the jackknife's estimate of it was noisier than the bias itself: it raised the
+    error SD by 10-25 % and, with fresh neurons, turned a +0.013 bias into -0.013 (with the same cells
+    every session, treated as independent samples, into -0.04) (benchmarks/bench_kernel_coverage.py).
+    The bootstrap replicates are the ratio of the linearised term replicates, re-centred on the estimate
     (median), so their percentile interval contains it.
 
     A session whose ‖HΦH‖² estimate is not above 1 influence SE (no condition structure resolved from trial
@@ -68,7 +73,8 @@ def similarity_from_terms(pairs: dict, *, with_reasons: bool = False):
                 reasons[a, b] = reasons[b, a] = session_reasons[a] or session_reasons[b]
                 continue
             args = (pairs["cross"][a, b], pairs["self"][a], pairs["self"][b])
-            bias[a, b] = bias[b, a] = _pair_jackknife(cka_of, args, pairs, a, b, self_index=(1, 2))
+            if jackknife:
+                bias[a, b] = bias[b, a] = _pair_jackknife(cka_of, args, pairs, a, b, self_index=(1, 2))
             estimate = float(cka_of(*args)) - bias[a, b]
             reason = range_reason(estimate, _cka_se(pairs, a, b), "kernel similarity", pairs, a, b)
             reasons[a, b] = reasons[b, a] = reason
@@ -150,17 +156,64 @@ def _signed_root(squared):
 
 
 def _pair_jackknife(function, args, pairs, a, b, *, self_index):
-    """Jackknife bias of function(cross_ab, self_a, self_b) over the neurons of session a and of session b."""
+    """Jackknife bias of function(cross_ab, self_a, self_b) over the neurons of sessions a and b.
+
+    The sampling unit is the neuron *id*. Sessions with disjoint ids are two independent samples (one
+    jackknife term per session). A tracked neuron is one draw that enters both sessions, so deleting it
+    removes it from the cross term and from both self terms at once (:func:`_tracked_jackknife`); treating
+    the sessions as independent would drop the covariance of the three terms, which for the same cells is
+    of the order of their variances and cancels most of the ratio's O(1/N) bias (the two-sample correction
+    then subtracted a bias that was not there: CKA 0.60 for a population value 0.64).
+    """
     if not pairs.get("unbiased") or pairs.get("cross_influence") is None:
         return 0.0
     cross_a = pairs["cross_influence"][a][b]
     cross_b = pairs["cross_influence"][b][a]
+    neurons = pairs.get("neurons")
+    if neurons is not None and np.intersect1d(neurons[a], neurons[b]).size:
+        bias = _tracked_jackknife(function, args, pairs, a, b, self_index)
+        return bias if np.isfinite(bias) else 0.0
     samples = [
         {0: leave_one_out(args[0], cross_a, 1), self_index[0]: leave_one_out(args[1], pairs["self_influence"][a], 2)},
         {0: leave_one_out(args[0], cross_b, 1), self_index[1]: leave_one_out(args[2], pairs["self_influence"][b], 2)},
     ]
     bias = jackknife_bias(function, args, samples)
     return bias if np.isfinite(bias) else 0.0
+
+
+def _tracked_jackknife(function, args, pairs, a, b, self_index):
+    """Leave-one-id-out jackknife bias (n_ids - 1)(mean_u θ_(u) - θ) over the union of both sessions' ids.
+
+    Exact leave-one-out values from the influences: the cross term is a U-statistic over the D = N_a N_b - S
+    pairs of distinct ids (S shared), so deleting id u (its row if in a, its column if in b) gives
+    C_(u) = C - D (u_a + u_b) / D_u with D_u the remaining pair count; a self term changes only if u is in
+    that session (order-2 leave-one-out).
+    """
+    ids_a, ids_b = pairs["neurons"][a], pairs["neurons"][b]
+    universe = np.union1d(ids_a, ids_b)
+    in_a, in_b = np.isin(universe, ids_a), np.isin(universe, ids_b)
+    index_a = _positions(ids_a, universe[in_a])
+    index_b = _positions(ids_b, universe[in_b])
+    n_a, n_b, n_shared = ids_a.size, ids_b.size, int(np.sum(in_a & in_b))
+    pairs_total = float(n_a * n_b - n_shared)
+    influence = np.zeros(universe.size)
+    influence[in_a] += pairs["cross_influence"][a][b][index_a]
+    influence[in_b] += pairs["cross_influence"][b][a][index_b]
+    remaining = pairs_total - in_a * (n_b - in_b) - in_b * (n_a - in_a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cross = args[0] - pairs_total * influence / remaining
+    self_a = np.full(universe.size, float(args[1]))
+    self_b = np.full(universe.size, float(args[2]))
+    self_a[in_a] = leave_one_out(args[1], pairs["self_influence"][a], 2)[index_a]
+    self_b[in_b] = leave_one_out(args[2], pairs["self_influence"][b], 2)[index_b]
+    loo = {0: cross, self_index[0]: self_a, self_index[1]: self_b}
+    return jackknife_bias(function, args, [loo])
+
+
+def _positions(ids, values):
+    """Index in ``ids`` of each of ``values`` (all present)."""
+    order = np.argsort(ids, kind="stable")
+    return order[np.searchsorted(ids[order], values)]
 
 
 def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, random_state=None, weights=None,
