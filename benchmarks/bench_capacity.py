@@ -1,0 +1,108 @@
+"""Readout capacity (issue 12 item 3): extractors on known geometry, the `capacity` model against its simulator.
+
+Prints
+
+(a) simulation capacity (random dichotomies, exact LP) and the elliptical mean-field estimate on clouds of
+    known geometry against the closed forms: points (Cover, alpha = 2) and uniformly sampled spheres /
+    ellipsoids (the ball formula alpha_B(R, D) of Chung, Lee & Sompolinsky), at several trial counts;
+(b) the reduced model `capacity` fitted (neurolearn.fit, time_scale = 1, onset = 0 fixed) to statistics
+    extracted from :func:`neurolearn.simulate.manifolds.manifold_sessions`: R^2 of the fitted prediction
+    against the extracted values, per observable, and coverage of the 95% profile intervals of the five
+    parameters over replicates.
+
+Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|ab]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import xarray as xr
+
+import neurolearn as nl
+from neurolearn.simulate.manifolds import manifold_recording, manifold_sessions
+from neurolearn.stats.capacity import manifold_capacity, mean_field_capacity
+from neurolearn.theory.capacity import MODEL, ball_capacity
+
+TRUTH = {"radius_initial": 1.2, "radius_final": 0.4, "dimension_initial": 3.0, "dimension_final": 1.5, "rate": 0.5}
+SHAPE = {"n_conditions": 8, "n_neurons": 60, "n_trials": 24}
+
+
+def part_a():
+    print("(a) capacity on known geometry: simulation (LP, 32 dichotomies) and mean-field vs closed form")
+    print(f"{'R':>6} {'D':>5} {'P':>3} {'m':>3} {'closed':>7} {'sim':>13} {'mean-field':>13}")
+    cases = [(1e-4, 3.0, 40, 4), (0.5, 2.0, 12, 10), (0.5, 2.0, 12, 40), (1.0, 3.0, 12, 10), (1.0, 3.0, 12, 40),
+             (2.0, 2.0, 12, 40), (0.5, 5.0, 12, 40), (1.0, 2.5, 12, 40)]
+    for radius, dimension, p, m in cases:
+        n = max(120, p * (2 + int(np.ceil(dimension))))
+        rec = manifold_recording(radius, dimension, n_conditions=p, n_neurons=n, n_trials=m, rng=1)
+        sim = manifold_capacity(rec, n_boot=8, random_state=0)
+        mf = mean_field_capacity(rec, n_boot=100, random_state=0)
+        print(f"{radius:6.2g} {dimension:5.1f} {p:3d} {m:3d} {float(ball_capacity(radius, dimension)):7.3f} "
+              f"{float(sim.manifold_capacity):6.3f}+-{float(sim.manifold_capacity_se):5.3f} "
+              f"{float(mf.mean_field_capacity):6.3f}+-{float(mf.mean_field_capacity_se):5.3f}", flush=True)
+
+
+def session_statistics(tree, *, n_boot_sim=6, random_state=0):
+    """The Dataset neurolearn.fit takes: the three observables with SEs over `session`."""
+    rng = np.random.default_rng(random_state)
+    rows = {k: [] for k in ("manifold_capacity", "manifold_radius", "manifold_dimension")}
+    ses = {k: [] for k in rows}
+    for name, rec in nl.data.session_recordings(tree).items():
+        sim = manifold_capacity(rec, n_dichotomies=24, n_boot=n_boot_sim, random_state=rng)
+        mf = mean_field_capacity(rec, n_boot=100, random_state=rng)
+        rows["manifold_capacity"].append(float(sim.manifold_capacity))
+        ses["manifold_capacity"].append(float(sim.manifold_capacity_se))
+        for k in ("manifold_radius", "manifold_dimension"):
+            rows[k].append(float(mf[k]))
+            ses[k].append(float(mf[f"{k}_se"]))
+    ids = list(tree.children)
+    data = {k: ("session", np.array(v)) for k, v in rows.items()}
+    data |= {f"{k}_se": ("session", np.array(v)) for k, v in ses.items()}
+    return xr.Dataset(data, coords={"session": ids, "session_index": ("session", np.arange(len(ids)))})
+
+
+def r_squared(measured, predicted):
+    measured, predicted = np.asarray(measured), np.asarray(predicted)
+    return 1.0 - np.sum((measured - predicted) ** 2) / np.sum((measured - measured.mean()) ** 2)
+
+
+def part_b(replicates, n_sessions=8):
+    print(f"(b) model 'capacity' vs manifold_sessions ({n_sessions} sessions, {SHAPE}), truth {TRUTH}")
+    covered = {k: [] for k in TRUTH}
+    r2 = {k: [] for k in MODEL.observables}
+    for rep in range(replicates):
+        start = time.time()
+        tree, truth = manifold_sessions(n_sessions, **TRUTH, **SHAPE, rng=100 + rep)
+        stats = session_statistics(tree, random_state=rep)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = nl.fit(stats, MODEL, fixed={"time_scale": 1.0, "onset": 0.0}, random_state=rep)
+        predicted = MODEL.predict(stats.session_index.values, **{k: result.params[k] for k in TRUTH})
+        for k in MODEL.observables:
+            r2[k].append(r_squared(stats[k].values, predicted[k].values))
+        for k, value in TRUTH.items():
+            lo, hi = result.ci[k]
+            covered[k].append(bool(lo <= value <= hi))
+        print(f"  rep {rep}: chi2/dof {result.chi2 / max(stats.sizes['session'] * 3 - 5, 1):.2f} "
+              + " ".join(f"{k}={result.params[k]:.3g}[{result.ci[k][0]:.3g},{result.ci[k][1]:.3g}]" for k in TRUTH)
+              + " R2 " + " ".join(f"{r2[k][-1]:.3f}" for k in MODEL.observables)
+              + f" ({time.time() - start:.0f}s)", flush=True)
+    print("  coverage of 95% intervals: " + ", ".join(f"{k} {np.mean(v):.2f}" for k, v in covered.items())
+          + f" (pooled {np.mean([c for v in covered.values() for c in v]):.3f} over {replicates} replicates)")
+    print("  R^2 fitted vs extracted (median, min): " + ", ".join(
+        f"{k} {np.median(v):.3f} {np.min(v):.3f}" for k, v in r2.items()))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--replicates", type=int, default=20)
+    parser.add_argument("--part", default="ab")
+    args = parser.parse_args()
+    if "a" in args.part:
+        part_a()
+    if "b" in args.part:
+        part_b(args.replicates)

@@ -1,0 +1,330 @@
+"""Readout capacity of one session's stimulus manifolds: how many trial clouds a linear readout separates.
+
+Each condition's trials form a cloud (a sampled manifold) around its centroid; centroids are taken relative to
+their mean over conditions (the readout's origin), so only the differences between stimuli count. Two
+statistics (Chung, Lee & Sompolinsky 2018; Cohen, Chung, Lee & Sompolinsky 2020):
+
+* :func:`manifold_capacity` -- the **simulation capacity** ``alpha_sim = P / N_c`` of the P observed clouds:
+  ``N_c`` is the neuron count at which half of the random dichotomies of the clouds (each condition labelled
+  +-1 at random, all its trials with it) are linearly separable by a hyperplane through the origin with zero
+  margin, checked exactly (a linear-programming feasibility problem ``y_i w.x_i >= 1`` on every trial).
+  Neurons are subsampled in a random nested order per dichotomy, so each dichotomy's smallest separating
+  neuron count is found by bisection and ``N_c`` is their median (linearly interpolated between integers).
+  For points in general position (radius 0) ``alpha_sim = 2`` (Cover's theorem); with no stimulus structure
+  at all (every trial an independent point) ``alpha = 2 P / n_trials``, the ``chance`` reported.
+* :func:`mean_field_capacity` -- the **mean-field prediction from the clouds' geometry**, the elliptical
+  (second-moment) approximation: each cloud is replaced by an L2 ball of radius
+  ``R_mu^2 = tr(C_mu) / |c_mu|^2`` and dimension ``D_mu = tr(C_mu)^2 / tr(C_mu^2)`` (``C_mu`` its covariance,
+  ``c_mu`` its centred centroid), whose capacity :func:`neurolearn.theory.capacity.ball_capacity` gives in
+  closed form, and heterogeneous manifolds combine as ``1/alpha = mean_mu 1/alpha_B(R_mu, D_mu)``. ``tr(C)``,
+  ``tr(C)^2``, ``tr(C^2)`` and ``|c|^2`` are unbiased U-statistics (over distinct trials), so R and D do not
+  drift with the trial count. Exact for uniformly sampled spheres and ellipsoids in the large-dimension
+  limit; it predicts the capacity of the full manifolds, which the simulation capacity of a finite sample of
+  trials approaches from above as trials fill each manifold.
+
+Both give a bootstrap interval (trials resampled within conditions, re-centred on the estimate) and raise
+:class:`~neurolearn.errors.InsufficientDataError` with the reason where the data cannot support them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import linprog
+
+from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
+from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
+from neurolearn.theory.capacity import ball_capacity
+
+__all__ = ["manifold_capacity", "mean_field_capacity", "MIN_CONDITIONS"]
+
+#: Fewest conditions either statistic accepts: with 2 or 3 clouds every dichotomy is nearly always separable
+#: and the half-separable neuron count is 1 or 2, a capacity with no resolution.
+MIN_CONDITIONS = 4
+_BOOTSTRAP = "bootstrap"
+
+
+def _clouds(recording, by, *, min_trials, name):
+    """Centred trial clouds ``[array (m_mu, N)]`` of the conditions of ``recording`` grouped by ``by``."""
+    if not isinstance(recording, xr.DataArray):
+        raise DataError(f"expected a recording as an xarray.DataArray, found {type(recording).__name__}")
+    session = str(recording.attrs.get("session_id", "recording"))
+    validate_recording(recording, name=session)
+    if TIME in recording.dims:
+        recording = recording.mean(TIME)  # the trial's response is its mean over the window
+    if recording.dims != (TRIAL, NEURON):
+        raise DataError(f"{session}: {name} expects dims ('trial', 'neuron'), found {recording.dims}")
+    if by not in recording.coords or recording.coords[by].dims != (TRIAL,):
+        available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
+        raise DataError(f"{session}: expected a trial coord {by!r} to group conditions by; available: {available}")
+    labels = np.asarray(recording[by].values)
+    values = np.asarray(recording.values, dtype=float)
+    conditions = np.unique(labels)
+    if conditions.size < MIN_CONDITIONS:
+        raise InsufficientDataError(f"fewer than {MIN_CONDITIONS} conditions (found {conditions.size})")
+    clouds = [values[labels == c] for c in conditions]
+    fewest = min(len(c) for c in clouds)
+    if fewest < min_trials:
+        raise InsufficientDataError(f"fewer than {min_trials} trials in a condition (found {fewest})")
+    return clouds, session
+
+
+def _centre(clouds):
+    origin = np.mean([c.mean(axis=0) for c in clouds], axis=0)
+    return [c - origin for c in clouds]
+
+
+def _separable(z):
+    """Whether some ``w`` has ``z_i . w > 0`` for every row (found as ``z_i . w >= 1``, exact LP)."""
+    n_points, n_dims = z.shape
+    result = linprog(np.zeros(n_dims), A_ub=-z, b_ub=-np.ones(n_points), bounds=(None, None), method="highs")
+    return result.status == 0
+
+
+def _guess(previous, n_neurons):
+    """Where to start the search: the median of the counts found so far (most dichotomies fall near it)."""
+    finite = previous[np.isfinite(previous)]
+    return int(np.clip(np.median(finite), 1, n_neurons)) if finite.size else n_neurons
+
+
+def _smallest_separating(z, guess):
+    """Smallest ``n`` such that the first ``n`` columns of ``z`` separate; inf if all of them do not.
+
+    Separability is monotone in nested neuron sets, so a bracket around ``guess`` and bisection find it
+    exactly, with about ``2 + log2(bracket)`` linear programs.
+    """
+    n_neurons = z.shape[1]
+    step = max(2, guess // 4)
+    if _separable(z[:, :guess]):
+        hi, lo = guess, max(guess - step, 0)
+        while lo > 0 and _separable(z[:, :lo]):
+            hi, lo = lo, max(lo - step, 0)
+    else:
+        lo, hi = guess, min(guess + step, n_neurons)
+        while not _separable(z[:, :hi]):
+            if hi == n_neurons:
+                return np.inf
+            lo, hi = hi, min(hi + step, n_neurons)
+    while hi - lo > 1:  # not separable with lo neurons (0: no readout), separable with hi
+        mid = (lo + hi) // 2
+        if _separable(z[:, :mid]):
+            hi = mid
+        else:
+            lo = mid
+    return float(hi)
+
+
+def _half_separable_count(points, condition, n_conditions, n_dichotomies, rng):
+    """Neuron count at which half the random dichotomies are separable (interpolated); inf if above N."""
+    n_neurons = points.shape[1]
+    smallest = np.empty(n_dichotomies)
+    for d in range(n_dichotomies):
+        signs = rng.choice([-1.0, 1.0], size=n_conditions)
+        z = (signs[condition][:, None] * points)[:, rng.permutation(n_neurons)]
+        smallest[d] = _smallest_separating(z, _guess(smallest[:d], n_neurons))
+    grid = np.arange(0, n_neurons + 1)
+    fraction = (smallest[None, :] <= grid[:, None]).mean(axis=1)
+    above = np.nonzero(fraction >= 0.5)[0]
+    if above.size == 0:
+        return np.inf
+    n1 = above[0]
+    f0, f1 = fraction[n1 - 1], fraction[n1]
+    return float(n1 - 1 + (0.5 - f0) / (f1 - f0))
+
+
+def _simulation_capacity(clouds, n_dichotomies, rng):
+    centred = _centre(clouds)
+    points = np.concatenate(centred)
+    points = points / (points.std() or 1.0)  # scale-free problem; keeps the LP well conditioned
+    condition = np.repeat(np.arange(len(clouds)), [len(c) for c in clouds])
+    n_c = _half_separable_count(points, condition, len(clouds), n_dichotomies, rng)
+    return len(clouds) / n_c
+
+
+def _resample(clouds, rng):
+    return [c[rng.integers(0, len(c), size=len(c))] for c in clouds]
+
+
+def _boot_variable(name, replicates):
+    return xr.DataArray(np.asarray(replicates, dtype=float), dims=(_BOOTSTRAP,), name=f"{name}_boot",
+                        attrs={"resampling": "independent"})
+
+
+def manifold_capacity(recording, by="stimulus", *, n_dichotomies=32, n_boot=16, level=0.95,
+                      random_state=None) -> xr.Dataset:
+    """Simulation capacity ``P / N_c`` of the stimulus trial clouds of one session (module docstring).
+
+    Parameters
+    ----------
+    recording : xarray.DataArray
+        One session, dims ``("trial", "neuron")`` (a ``time`` dim is averaged).
+    by : str
+        Trial coord whose values are the conditions (the manifolds).
+    n_dichotomies : int
+        Random dichotomies per estimate (each with its own random neuron order).
+    n_boot : int
+        Bootstrap replicates (trials resampled within conditions, new dichotomies each); each costs as much as
+        the estimate (a few hundred small linear programs).
+    level : float
+        Coverage of the interval.
+    random_state : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    xarray.Dataset
+        ``manifold_capacity``, ``_se``, ``_ci``, ``_chance`` (``2 P / n_trials``: trials with no cloud
+        structure) and ``manifold_capacity_boot`` (dim ``bootstrap``, attr ``resampling="independent"``).
+
+    Raises
+    ------
+    InsufficientDataError
+        Fewer than 4 conditions, a condition with fewer than 2 trials, or too few neurons (fewer than half the
+        dichotomies separable with all of them: the capacity is below ``P / N``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.simulate.recording import make_recording
+    >>> rng = np.random.default_rng(0)
+    >>> rec = make_recording(rng.standard_normal((40, 60)), n_trials=2, noise_sd=1e-6, rng=1)  # ~points
+    >>> ds = manifold_capacity(rec, n_dichotomies=64, n_boot=0, random_state=0)
+    >>> abs(float(ds["manifold_capacity"]) - 2.0) < 0.25  # Cover: P / N = 2 for points
+    True
+    """
+    rng = np.random.default_rng(random_state)
+    clouds, session = _clouds(recording, by, min_trials=2, name="manifold_capacity")
+    n_neurons = clouds[0].shape[1]
+    value = _simulation_capacity(clouds, n_dichotomies, rng)
+    if not np.isfinite(value) or value <= 0:
+        raise InsufficientDataError(
+            f"too few neurons: fewer than half the dichotomies of {len(clouds)} conditions are separable with "
+            f"all {n_neurons} neurons (capacity below {len(clouds) / n_neurons:.3g})"
+        )
+    replicates = [_simulation_capacity(_resample(clouds, rng), n_dichotomies, rng) for _ in range(n_boot)]
+    # a replicate whose clouds need more than N neurons has capacity below P/N: record it at that bound
+    replicates = np.asarray(replicates, dtype=float)
+    replicates[~np.isfinite(replicates)] = len(clouds) / n_neurons
+    se, ci = bootstrap_interval(value, replicates, level)
+    n_trials = sum(len(c) for c in clouds)
+    ds = estimate_dataset("manifold_capacity", value, se, ci, chance=2.0 * len(clouds) / n_trials, level=level,
+                          estimator="simulation capacity P/N_c: median over random dichotomies of the smallest "
+                          "separating neuron count (nested random neuron order, exact LP separability)",
+                          n_dichotomies=n_dichotomies, n_boot=n_boot, resampling="trials within conditions")
+    ds["manifold_capacity_boot"] = _boot_variable("manifold_capacity", replicates)
+    return ds
+
+
+def _fourth_moments(deviations):
+    """Unbiased ``(tr C)^2`` and ``tr(C^2)`` from the trials' Gram matrix (U-statistics over distinct trials).
+
+    ``tr(C^2) = E[((x_i - x_j).(x_k - x_l))^2] / 4`` and ``(tr C)^2 = E[|x_i - x_j|^2 |x_k - x_l|^2] / 4`` over
+    distinct ``i, j, k, l``; the sums over distinct index tuples are expanded into row sums of the Gram matrix
+    ``G`` (off-diagonal ``G0``, row sums ``r``, total ``S``, diagonal ``g``), so the cost is ``O(m^2 N)``.
+    """
+    m = len(deviations)
+    gram = deviations @ deviations.T
+    g = np.diag(gram).copy()
+    off = gram - np.diag(g)
+    r = off.sum(axis=1)
+    total = r.sum()
+    a = np.sum(off * off)  # sum_{i != k} G_ik^2
+    b = np.sum(r * r) - a  # sum_{i, k, l distinct} G_ik G_il
+    c = total * total - 4.0 * np.sum(r * r) + 2.0 * a  # sum_{i, j, k, l distinct} G_ik G_jl
+    e1 = g.sum() ** 2 - np.sum(g * g)  # sum_{i != k} g_i g_k
+    e2 = np.sum(g * (total - 2.0 * r))  # sum_{i, k, l distinct} g_i G_kl
+    tuples = 4.0 * m * (m - 1.0) * (m - 2.0) * (m - 3.0)
+    trace_of_square = (4.0 * (m - 2) * (m - 3) * a - 8.0 * (m - 3) * b + 4.0 * c) / tuples
+    trace_squared = (4.0 * (m - 2) * (m - 3) * e1 - 8.0 * (m - 3) * e2 + 4.0 * c) / tuples
+    return trace_squared, trace_of_square
+
+
+def _geometry(clouds):
+    """Per-condition ``R_mu^2`` and ``D_mu`` (NaN where a term is not positive)."""
+    means = np.array([c.mean(axis=0) for c in clouds])
+    origin = means.mean(axis=0)
+    n_conditions = len(clouds)
+    traces = np.array([np.sum(c.var(axis=0, ddof=1)) for c in clouds])
+    counts = np.array([len(c) for c in clouds])
+    radius2, dimension = np.empty(n_conditions), np.empty(n_conditions)
+    for mu, cloud in enumerate(clouds):
+        centroid = means[mu] - origin
+        # E|c_hat|^2 = |c|^2 + (1 - 2/P) tr(C_mu)/m_mu + sum_nu tr(C_nu)/m_nu / P^2: remove the noise part
+        noise = (1.0 - 2.0 / n_conditions) * traces[mu] / counts[mu] + np.sum(traces / counts) / n_conditions ** 2
+        centroid_norm2 = centroid @ centroid - noise
+        trace_squared, trace_of_square = _fourth_moments(cloud - means[mu])
+        radius2[mu] = traces[mu] / centroid_norm2 if centroid_norm2 > 0 else np.nan
+        if traces[mu] == 0:  # all trials identical: a point, whose capacity (2) does not depend on D
+            dimension[mu] = 1.0
+        else:
+            dimension[mu] = trace_squared / trace_of_square if trace_of_square > 0 else np.nan
+    return radius2, dimension
+
+
+def _mean_field(clouds):
+    radius2, dimension = _geometry(clouds)
+    if not (np.all(np.isfinite(radius2)) and np.all(np.isfinite(dimension))):
+        return np.nan, np.nan, np.nan
+    dimension_clipped = np.clip(dimension, 1.0, None)
+    inverse = np.mean(1.0 / ball_capacity(np.sqrt(np.clip(radius2, 0.0, None)), dimension_clipped))
+    return 1.0 / inverse, float(np.sqrt(np.mean(radius2))), float(np.mean(dimension))
+
+
+def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, random_state=None) -> xr.Dataset:
+    """Mean-field capacity of the stimulus clouds from their radius and dimension (elliptical approximation).
+
+    ``alpha_MF = 1 / mean_mu [1 / alpha_B(R_mu, D_mu)]`` with ``R_mu^2 = tr(C_mu)/|c_mu|^2`` and
+    ``D_mu = tr(C_mu)^2 / tr(C_mu^2)`` (module docstring); ``alpha_B`` is the closed-form capacity of
+    D-dimensional balls (:func:`neurolearn.theory.capacity.ball_capacity`), ``-> (1 + R^-2)/D`` at large D and
+    2 at R = 0.
+
+    Parameters
+    ----------
+    recording : xarray.DataArray
+        One session, dims ``("trial", "neuron")`` (a ``time`` dim is averaged).
+    by : str
+        Trial coord whose values are the conditions.
+    n_boot : int
+        Bootstrap replicates (trials resampled within conditions).
+    level : float
+    random_state : int or numpy.random.Generator, optional
+
+    Returns
+    -------
+    xarray.Dataset
+        ``mean_field_capacity``, ``manifold_radius`` (``sqrt(mean_mu R_mu^2)``) and ``manifold_dimension``
+        (``mean_mu D_mu``), each with ``_se``, ``_ci`` and ``_boot``.
+
+    Raises
+    ------
+    InsufficientDataError
+        Fewer than 4 conditions, fewer than 4 trials in a condition (``tr(C^2)`` needs two disjoint trial
+        pairs), or a centroid not resolved from its trial noise (its bias-corrected norm is not positive).
+
+    Examples
+    --------
+    >>> from neurolearn.simulate.manifolds import manifold_recording
+    >>> rec = manifold_recording(radius=1.0, dimension=4.0, n_conditions=8, n_neurons=100, n_trials=40, rng=0)
+    >>> ds = mean_field_capacity(rec, n_boot=50, random_state=0)
+    >>> round(float(ds["manifold_radius"]), 1), round(float(ds["manifold_dimension"]))
+    (1.0, 4)
+    """
+    rng = np.random.default_rng(random_state)
+    clouds, session = _clouds(recording, by, min_trials=4, name="mean_field_capacity")
+    value, radius, dimension = _mean_field(clouds)
+    if not np.isfinite(value):
+        raise InsufficientDataError("a condition's centroid is not resolved from its trial noise "
+                                    "(bias-corrected centroid norm <= 0)")
+    replicates = np.array([_mean_field(_resample(clouds, rng)) for _ in range(n_boot)]).reshape(-1, 3)
+    parts = []
+    for k, (name, point) in enumerate((("mean_field_capacity", value), ("manifold_radius", radius),
+                                       ("manifold_dimension", dimension))):
+        se, ci = bootstrap_interval(point, replicates[:, k], level)
+        ds = estimate_dataset(name, point, se, ci, level=level)
+        ds[f"{name}_boot"] = _boot_variable(name, replicates[:, k])
+        parts.append(ds)
+    out = xr.merge(parts)
+    out.attrs.update(estimator="elliptical mean-field: balls of radius tr(C)/|c|^2 and dimension "
+                     "tr(C)^2/tr(C^2) (U-statistics), 1/alpha = mean 1/alpha_B", n_boot=n_boot,
+                     resampling="trials within conditions")
+    return out

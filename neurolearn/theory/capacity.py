@@ -1,0 +1,162 @@
+"""Readout capacity over learning: stimulus manifolds that shrink become separable by fewer neurons.
+
+Mean-field manifold capacity (Chung, Lee & Sompolinsky 2016, 2018). P manifolds (the trial clouds of P
+stimuli) in N neurons, each a centroid ``x0`` plus a cloud of radius ``R`` (relative to ``|x0|``) spread over
+``D`` dimensions, are linearly separable in random dichotomies (a hyperplane through the origin, zero margin)
+up to ``P / N = alpha``. For D-dimensional L2 balls (:func:`ball_capacity`)
+
+    1 / alpha_B(R, D) = E_{t ~ chi_D} [ int_{-t/R}^{R t} Dt0 (R t - t0)^2 / (1 + R^2)
+                                        + int_{-inf}^{-t/R} Dt0 (t0^2 + t^2) ]
+
+(``Dt0`` the standard normal measure; the first term is the "touching" regime, the second the "embedded" one,
+where the whole ball lies on the margin plane). Its limits: ``alpha_B = 2`` for points (``R = 0``, Cover's
+theorem), ``alpha_B -> 1 / (D + 1/2)`` for ``R -> inf`` (an affine D-dimensional subspace per manifold) and
+``alpha_B ~ (1 + R^-2) / D`` for ``R sqrt(D) >> 1``. Chung et al. (2018) show that general manifolds behave as
+balls of an effective radius ``R_M`` and dimension ``D_M``; this model uses the elliptical (second-moment)
+version: ``R_M^2 = tr(C) / |x0|^2`` and ``D_M = tr(C)^2 / tr(C^2)`` with ``C`` a cloud's covariance, which are
+exact for uniform spheres and what :func:`neurolearn.stats.capacity.mean_field_capacity` measures.
+
+The reduced model of learning: the representation compresses each stimulus's trial cloud, so radius and
+dimension relax exponentially at one rate from initial to final values,
+
+    R_M(t) = R_f + (R_i - R_f) exp(-rate t),   D_M(t) = D_f + (D_i - D_f) exp(-rate t),
+
+and ``manifold_capacity(t) = alpha_B(R_M(t), D_M(t))``. Observables: ``manifold_capacity`` (the simulation
+capacity by random dichotomies, which the ball formula predicts when each cloud has enough trials to fill its
+manifold), ``manifold_radius`` and ``manifold_dimension`` (the clouds' R_M and D_M). The radius and dimension
+observables are what separate the radius from the dimension: the capacity alone pins only a combination.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr
+from scipy.stats import chi
+
+from neurolearn.theory import _register
+from neurolearn.theory.base import Model, Parameter
+
+__all__ = ["MODEL", "ball_capacity", "capacity_statistics"]
+
+# Quadrature of the chi_D average: a fixed grid in u = t / sqrt(D) is accurate to ~1e-5 for D in [1, 500]
+# (checked against scipy.integrate.quad in the tests) and keeps the model fast enough for multi-start fits.
+_N_GRID = 1201
+
+
+def _phi(x):
+    return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+
+
+def _x_phi(x):
+    """``x * phi(x)``, 0 at +-inf (where the product is 0 * inf)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = x * _phi(x)
+    return np.where(np.isfinite(x), out, 0.0)
+
+
+def ball_capacity(radius, dimension):
+    """Mean-field capacity ``alpha_B(R, D)`` of D-dimensional L2 balls of radius R (zero margin).
+
+    Parameters
+    ----------
+    radius : array_like
+        Ball radius relative to the centroid norm (>= 0).
+    dimension : array_like
+        Ball dimension (>= 1; need not be an integer: the chi_D average is defined for real D).
+
+    Returns
+    -------
+    numpy.ndarray
+        Capacity ``P / N`` at the separability transition, broadcast over the inputs; in ``(0, 2]``.
+
+    Examples
+    --------
+    >>> [round(float(a), 3) for a in ball_capacity([0.0, 1e-6, 1e6], [5.0, 5.0, 5.0])]  # points; subspaces 1/(D+1/2)
+    [2.0, 2.0, 0.182]
+    >>> r, d = 2.0, 200.0  # large-D limit (1 + R^-2) / D
+    >>> round(float(ball_capacity(r, d) * d / (1 + r ** -2)), 2)
+    1.0
+    """
+    radius, dimension = np.broadcast_arrays(np.asarray(radius, dtype=float), np.asarray(dimension, dtype=float))
+    shape = radius.shape
+    R = np.clip(radius.reshape(-1, 1), 0.0, None)
+    D = np.clip(dimension.reshape(-1, 1), 1.0, None)
+    # t = |T| ~ chi_D, concentrated at sqrt(D) with sd ~ 0.7: a grid covering sqrt(D) +- 12 sd (and 0).
+    half = 12.0
+    lo = np.clip(np.sqrt(D) - half, 0.0, None)
+    hi = np.sqrt(D) + half
+    grid = np.linspace(0.0, 1.0, _N_GRID)
+    t = lo + (hi - lo) * grid
+    weight = chi.pdf(t, D)
+    with np.errstate(divide="ignore"):
+        a = np.where(R > 0, -t / np.where(R > 0, R, 1.0), -np.inf)  # touching/embedded boundary in t0
+    b = R * t
+    c = R * t
+    # int_a^b phi(x) (c - x)^2 dx = c^2 [Phi] - 2c [phi(a) - phi(b)] + [Phi] + a phi(a) - b phi(b)
+    mass = ndtr(b) - ndtr(a)
+    touching = (c * c * mass - 2.0 * c * (_phi(a) - _phi(b)) + mass + _x_phi(a) - _x_phi(b)) / (1.0 + R * R)
+    # int_-inf^a phi(x) (x^2 + t^2) dx = Phi(a) - a phi(a) + t^2 Phi(a)
+    embedded = ndtr(a) - _x_phi(a) + t * t * ndtr(a)
+    inverse = np.trapezoid(weight * (touching + embedded), t, axis=1)
+    inverse /= np.trapezoid(weight, t, axis=1)  # normalise the truncated density (exactly 1 up to quadrature)
+    return (1.0 / inverse).reshape(shape)
+
+
+def _relax(initial, final, rate, time):
+    return final + (initial - final) * np.exp(-rate * np.clip(time, 0.0, None))
+
+
+def capacity_statistics(time, radius_initial=1.5, radius_final=0.5, dimension_initial=8.0, dimension_final=3.0,
+                        rate=0.5) -> dict:
+    """Predicted capacity, radius and dimension at training times ``time`` (see the module docstring).
+
+    Examples
+    --------
+    >>> out = capacity_statistics([0.0, 2.0, 50.0])
+    >>> [round(float(v), 2) for v in out["manifold_radius"]], [round(float(v), 2) for v in out["manifold_dimension"]]
+    ([1.5, 0.87, 0.5], [8.0, 4.84, 3.0])
+    >>> bool(np.all(np.diff(out["manifold_capacity"]) > 0))  # shrinking clouds: capacity rises
+    True
+    """
+    t = np.atleast_1d(np.asarray(time, dtype=float))
+    radius = _relax(radius_initial, radius_final, rate, t)
+    dimension = _relax(dimension_initial, dimension_final, rate, t)
+    return {
+        "manifold_capacity": ball_capacity(radius, dimension),
+        "manifold_radius": radius,
+        "manifold_dimension": dimension,
+    }
+
+
+MODEL = _register(
+    Model(
+        name="capacity",
+        description=(
+            "Readout capacity over learning: each stimulus's trial cloud is a manifold of radius R_M (relative "
+            "to its centroid norm) and dimension D_M; learning compresses the clouds, so R_M and D_M relax "
+            "exponentially and the number of stimulus manifolds a linear readout can separate per neuron "
+            "(the mean-field capacity of balls of that radius and dimension) rises toward its final value."
+        ),
+        formula=(
+            "R_M(t) = R_f + (R_i - R_f) exp(-rate t); D_M(t) = D_f + (D_i - D_f) exp(-rate t); "
+            "manifold_capacity = alpha_B(R_M, D_M), 1/alpha_B = E_{t~chi_D}[int_{-t/R}^{Rt} Dt0 (Rt - t0)^2/(1+R^2)"
+            " + int_{-inf}^{-t/R} Dt0 (t0^2 + t^2)]; manifold_radius = R_M; manifold_dimension = D_M"
+        ),
+        reference=(
+            "Chung, Lee & Sompolinsky (2016), Linear readout of object manifolds, Phys. Rev. E 93, 060301; "
+            "Chung, Lee & Sompolinsky (2018), Classification and geometry of general perceptual manifolds, "
+            "Phys. Rev. X 8, 031003."
+        ),
+        parameters=(
+            Parameter("radius_initial", 1.5, (0.0, 20.0), "manifold radius before learning (units of centroid norm)"),
+            Parameter("radius_final", 0.5, (0.0, 20.0), "manifold radius after learning (units of centroid norm)"),
+            Parameter("dimension_initial", 8.0, (1.0, 200.0), "manifold dimension before learning (participation "
+                      "ratio of a cloud's covariance)"),
+            Parameter("dimension_final", 3.0, (1.0, 200.0), "manifold dimension after learning"),
+            Parameter("rate", 0.5, (1e-3, 20.0), "relaxation rate of radius and dimension (per unit model time)",
+                      log_scale=True),
+        ),
+        observables=("manifold_capacity", "manifold_radius", "manifold_dimension"),
+        function=capacity_statistics,
+    )
+)
