@@ -1,5 +1,5 @@
-"""grokking and kernel-learning-curve fitted from recordings: simulate the network, measure through the package's
-extractors (summarize + generalization_summary, merged on ``session``), fit, and recover the parameters.
+"""grokking and kernel-learning-curve fitted from recordings: simulate the network, measure through the
+package's extractors (summarize + generalization_summary, merged on ``session``), fit, recover the parameters.
 
 * kernel-learning-curve: the readout of a fixed representation learns from the first ``n_train`` probe
   stimuli (``trained_probes=True``; those trials are marked ``heldout=False``), so the recording's readout
@@ -10,6 +10,11 @@ extractors (summarize + generalization_summary, merged on ``session``), fit, and
   so ``1 -`` held-out fraction correct measures ``L_test / L0``; behaviour and alignment come from the
   training-stimulus trials (``where="heldout == False"``). The network has no closed-form parameters, so the
   reference is the model fitted to the network's exact behaviour and test loss, weighted by the measured SEs.
+
+Measured (seeds 0-5, this design): kernel-learning-curve 95% intervals held the true eigen_decay in 5/6 and
+target_decay in 6/6; grokking's held the reference rich_rate and plateau in 6/6 each. eigen_decay stays
+bounded only from below (intervals reach the upper search bound 4.0): with target_decay = 2 the learning
+curves of eigen_decay 1.5 and 2.5 differ by < 7 % at 5-100 examples, so no learning curve pins it further.
 
 Until summarize computes ``generalization_error`` itself, the statistics are ``xr.merge`` of both outputs (the
 generalisation replicates on their own bootstrap dim, as summarize keeps each family's draw apart).
@@ -90,7 +95,8 @@ def test_grokking_rich_rate_recovered_from_recordings():
     assert result.success and reference.success
     for name in ("rich_rate", "plateau"):
         lo, hi = result.ci[name]
-        assert lo <= reference.params[name] <= hi, (name, result.params[name], (lo, hi), reference.params[name])
+        assert lo <= reference.params[name] <= hi, (name, result.params[name], (lo, hi),
+                                                     reference.params[name])
         assert result.identifiable[name], result.message
     # the measured generalisation error follows the network's test loss
     measured = stats["generalization_error"].values
@@ -106,7 +112,7 @@ def test_grokking_rich_rate_recovered_from_recordings():
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["kernel-learning-curve", "grokking"])
 def test_recovery_coverage_over_replicates(model):
-    # about 20 s a replicate
+    # 30-90 s a replicate on a shared machine (measured coverage in the module docstring)
     covered = []
     for seed in range(10):
         if model == "kernel-learning-curve":

@@ -252,7 +252,8 @@ def simulate_grokking_sessions(
         raise DataError(f"simulate_grokking_sessions: expected n_sessions >= 2, found {n_sessions}")
     if heldout_behavior not in ("train", "test"):
         raise DataError(
-            f"simulate_grokking_sessions: expected heldout_behavior 'train' or 'test', found {heldout_behavior!r}"
+            "simulate_grokking_sessions: expected heldout_behavior 'train' or 'test', "
+            f"found {heldout_behavior!r}"
         )
     rng = np.random.default_rng(rng)
     every = max(1, n_steps // (n_sessions - 1))
@@ -271,10 +272,9 @@ def simulate_grokking_sessions(
         behavior=per_condition, is_train=run.probe_is_train, rng=rng,
     )
     # the documented held-out column (neurolearn.stats.generalization): trials of inputs never trained on
-    tree = make_session_tree([
-        child.dataset["responses"].assign_coords(heldout=("trial", ~child.dataset["responses"].is_train.values))
-        for child in tree.children.values()
-    ])
+    recordings = [child.dataset["responses"] for child in tree.children.values()]
+    tree = make_session_tree([rec.assign_coords(heldout=("trial", ~rec.is_train.values))
+                              for rec in recordings])
     truth = _session_truth(
         ids,
         {

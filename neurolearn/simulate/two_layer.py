@@ -481,9 +481,9 @@ def simulate_readout_learning_sessions(
     ``sum_k (w_k - w_hat_k)^2``. ``correct`` is drawn with probability
     ``chance + (ceiling - chance)(1 - min(error, 1))``, the ``"kernel-learning-curve"`` behaviour link. Trial
     coord ``target`` is the sign of the target on each probe condition, ``target_value`` the target itself
-    (the regressed quantity, zero mean and unit variance over inputs), and ``heldout`` (the documented held-out
-    column of :mod:`neurolearn.stats.generalization`) is True on trials of conditions the readout was not
-    trained on.
+    (the regressed quantity, zero mean and unit variance over inputs), and ``heldout`` (the documented
+    held-out column of :mod:`neurolearn.stats.generalization`) is True on trials of conditions the readout
+    was not trained on.
 
     By default the training examples are a stream separate from the probe set, so every probe condition is
     novel (``heldout`` all True). With ``trained_probes=True`` the stream *is* the probe set, as when an

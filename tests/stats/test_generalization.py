@@ -1,4 +1,4 @@
-"""generalization_summary: held-out column, the readout's held-out error, held-out behaviour, NaN with reasons."""
+"""generalization_summary: the held-out column, the readout's held-out error, held-out behaviour, reasons."""
 
 import warnings
 
@@ -103,7 +103,8 @@ def test_summary_follows_the_kernel_learning_curve_of_the_simulated_readout():
     assert ds["generalization_error_boot"].dims == ("session", "bootstrap")
     assert ds["generalization_error_boot"].attrs["resampling"] == "independent"
     assert str(ds["generalization_error_flag"].values[0]).startswith("no training-stimulus trials")
-    assert np.isnan(ds["generalization_error"].values[0]) and np.isnan(ds["generalization_error_ci"].values[0]).all()
+    assert np.isnan(ds["generalization_error"].values[0])
+    assert np.isnan(ds["generalization_error_ci"].values[0]).all()
 
 
 def test_behaviour_method_is_one_minus_held_out_fraction_correct():
@@ -111,8 +112,8 @@ def test_behaviour_method_is_one_minus_held_out_fraction_correct():
     means = rng.standard_normal((10, 5))
     held = np.arange(10) >= 6
     p = np.where(held, 0.6, 0.95)
-    recs = {f"s{k}": _session(means, np.arange(10.0), held, n_trials=30, p_correct=p, rng=k, session_id=f"s{k}")
-            for k in range(3)}
+    recs = {f"s{k}": _session(means, np.arange(10.0), held, n_trials=30, p_correct=p, rng=k,
+                              session_id=f"s{k}") for k in range(3)}
     ds = generalization_summary(recs, target="target", by="stimulus", method="behavior", n_boot=50,
                                 random_state=0)
     for k, rec in enumerate(recs.values()):
