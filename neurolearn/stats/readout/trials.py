@@ -7,11 +7,16 @@ replicates in the statistics Dataset form (``name_boot`` over dim ``bootstrap``)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import xarray as xr
 
 from neurolearn.data import NEURON, TRIAL, flag_name, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError
+
+#: Fewest distinct condition-level labellings for a condition-level permutation null (else trials are permuted)
+MIN_LABELLINGS = 20
 
 #: The flag of a value that does not exceed its permutation null's mean (the contract's wording).
 AT_CHANCE = "at or below chance: carries no information"
@@ -64,13 +69,22 @@ class _TrialTable:
         Labels are permuted across conditions (each condition keeps one label, class sizes in conditions are
         kept) when ``by`` is given and the label is constant within every condition: the null then keeps the
         condition structure, so a code that only tells conditions apart reads at chance, not above it.
+
+        With so few conditions that they have fewer than ``MIN_LABELLINGS`` distinct labellings (one condition
+        per class has only C!, the observed one among them), a condition-level null cannot tell anything from
+        chance; single trials are permuted instead, and the class is then confounded with stimulus identity.
         """
         if by is None:
             return None
         groups = np.asarray(_trial_coord(self.recording, by, self.name))
         _, index = np.unique(groups, return_inverse=True)
-        pure = all(np.unique(self.labels[index == c]).size == 1 for c in range(index.max() + 1))
-        return index if pure else None
+        n_conditions = index.max() + 1
+        pure = all(np.unique(self.labels[index == c]).size == 1 for c in range(n_conditions))
+        if not pure:
+            return None
+        per_class = np.unique(self.labels[np.unique(index, return_index=True)[1]], return_counts=True)[1]
+        labellings = math.factorial(n_conditions) // math.prod(math.factorial(int(k)) for k in per_class)
+        return index if labellings >= MIN_LABELLINGS else None
 
     def require_trials_per_class(self, n_splits, what):
         if self.class_counts.min() < n_splits:
