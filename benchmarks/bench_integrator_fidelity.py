@@ -1,0 +1,171 @@
+"""Does the `integrator` reduced model follow the trained RNN it reduces? (issue 12, item 2)
+
+For each setting, :func:`neurolearn.simulate.rnn.train_integrator` is run (the bundled example's settings:
+30 units, rho* = 0.9, learning rate 0.006, init_scale 0.1, readout_scale 2, 200 steps, the generator's seed;
+and rho* 0.8 / 0.95, other learning rates, initial scales and sizes). Its TRUE outlier eigenvalue (largest
+|eig W|) and behaviour (1 - normalised loss, clipped to [0, 1] as the simulator reports it) at 8 evenly
+spaced checkpoints become a statistics Dataset (``session_index`` 0..7) with known standard errors
+(``--se-eigen``, ``--se-behavior``), and ``neurolearn.fit`` fits
+
+* ``before``: the one-mode envelope caricature this module replaced
+  (``d lambda/d tau = (rho* - lambda)/(1 - lambda rho*)^3``, ``a = a*(lambda)(1 - exp(-readout_rate tau))``),
+* ``after``: the registered ``integrator`` model (gradient flow of the 2-unit RNN spanned by u and v),
+
+with ``dt`` and ``onset = 0`` fixed, ``time_scale`` free. Printed per setting and model: chi2/dof on the
+noiseless truth, rho* and its 95% interval, R^2 of the fitted prediction against the dense true trajectory
+(every step: eigenvalue and behaviour), then the coverage of rho*'s interval over ``--replicates`` noisy
+replicates (truth + Gaussian noise of the stated SEs) of the bundled setting, and the time of a predict call.
+
+Run: ``.venv/bin/python benchmarks/bench_integrator_fidelity.py [--replicates 100] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import xarray as xr
+
+import neurolearn as nl
+from neurolearn.simulate.rnn import train_integrator
+from neurolearn.theory import Model, Parameter
+
+SEED = 20261128 + 2  # data/make_examples.py: make_integration(seed=SEED + 2)
+# name, n_neurons, rho*, learning rate, init_scale, n_steps, seed
+SETTINGS = [
+    ("bundled (30 units, 0.9, lr 0.006)", 30, 0.9, 0.006, 0.1, 200, SEED),
+    ("rho* 0.8", 30, 0.8, 0.006, 0.1, 200, 1),
+    ("rho* 0.95, lr 0.0013, 400 steps", 30, 0.95, 0.0013, 0.1, 400, 2),
+    # past the stability limit of gradient descent late in training (lr x largest Hessian eigenvalue > 2: the
+    # loss jumps up at step ~175); the model is the gradient flow and cannot follow that
+    ("rho* 0.95, lr 0.0026 (unstable GD)", 30, 0.95, 0.0026, 0.1, 200, 2),
+    ("rho* 0.95, 100 units, lr 0.0013", 100, 0.95, 0.0013, 0.1, 600, 3),
+    ("lr 0.003, 400 steps", 30, 0.9, 0.003, 0.1, 400, 4),
+    ("init_scale 0.2", 30, 0.9, 0.006, 0.2, 200, 5),
+    ("init_scale 0.05, 60 units", 60, 0.9, 0.006, 0.05, 200, 6),
+    ("rho* 0.8, 100 units", 100, 0.8, 0.004, 0.1, 300, 7),
+]
+
+# ---- the model before this change (kept here only to measure it) ------------------------------------------
+_W_FRACTION = (1.0 - np.linspace(0.0, 1.0, 2049)[:-1]) ** 4
+
+
+def _envelope(time, rho_star=0.9, readout_rate=20.0, bulk=0.1, dt=1.0):
+    t = np.asarray(time, dtype=float)
+    rho = float(rho_star)
+    c = 1.0 - rho**2
+    w = rho * _W_FRACTION
+    tau = (c**3 * np.log(rho / w) + 3 * c**2 * rho * (rho - w) + 1.5 * c * rho**2 * (rho**2 - w**2)
+           + rho**3 * (rho**3 - w**3) / 3.0)
+    lam = np.where(t <= 0, 0.0, np.interp(t, tau, rho - w))
+    a = (1 - lam**2) / (1 - lam * rho) * (1.0 - np.exp(-readout_rate * np.clip(t, 0.0, None)))
+    loss = a**2 / (2 * (1 - lam**2)) - a / (1 - lam * rho) + 1 / (2 * c)
+    outlier = np.maximum(lam, bulk)
+    return {"behavior": 1.0 - loss * 2 * c, "outlier_eigenvalue": outlier,
+            "timescale": -dt / np.log(np.clip(outlier, 1e-12, 1 - 1e-12))}
+
+
+BEFORE = Model(
+    "integrator-envelope", "one-mode envelope caricature (before issue 12)", "", "",
+    (Parameter("rho_star", 0.9, (0.3, 0.995), ""),
+     Parameter("readout_rate", 20.0, (0.5, 500.0), "", log_scale=True),
+     Parameter("bulk", 0.1, (0.0, 0.9), ""),
+     Parameter("dt", 1.0, (0.001, 10.0), "", identifiable=False, log_scale=True)),
+    ("behavior", "outlier_eigenvalue", "timescale"), _envelope,
+)
+
+
+def truth_of(setting):
+    _, n, rho, lr, init, n_steps, seed = setting
+    run = train_integrator(n, rho, n_steps=n_steps, learning_rate=lr, init_scale=init, readout_scale=2.0,
+                           rng=np.random.default_rng(seed))
+    behavior = np.clip(1.0 - run.normalized_loss, 0.0, 1.0)
+    sessions = np.unique(np.linspace(0, n_steps, 8).round().astype(int))
+    return run, behavior, sessions
+
+
+def dataset(run, behavior, sessions, se_eigen, se_behavior, rng=None):
+    lam = run.outlier_eigenvalue[sessions].copy()
+    beh = behavior[sessions].copy()
+    if rng is not None:
+        lam += se_eigen * rng.standard_normal(lam.size)
+        beh += se_behavior * rng.standard_normal(beh.size)
+    ids = [f"day{i:02d}" for i in range(sessions.size)]
+    return xr.Dataset(
+        {"behavior": ("session", beh), "behavior_se": ("session", np.full(beh.size, se_behavior)),
+         "outlier_eigenvalue": ("session", lam),
+         "outlier_eigenvalue_se": ("session", np.full(lam.size, se_eigen))},
+        coords={"session": ids, "session_index": ("session", np.arange(sessions.size, dtype=float))},
+    )
+
+
+def fit(stats, model, interval="profile"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return nl.fit(stats, model, observables=["behavior", "outlier_eigenvalue"],
+                      fixed={"dt": 1.0, "onset": 0.0}, interval=interval, random_state=0)
+
+
+def r2(observed, predicted):
+    return 1.0 - np.sum((observed - predicted) ** 2) / np.sum((observed - observed.mean()) ** 2)
+
+
+def dense_r2(result, model, run, behavior, sessions):
+    # session index s <-> step sessions[s]; the dense trajectory at every step, in session units
+    s = np.interp(run.steps, sessions, np.arange(sessions.size))
+    params = {k: v for k, v in result.params.items() if k in model.params}
+    out = model.predict(result.params["time_scale"] * s, **params)
+    return (r2(run.outlier_eigenvalue, out["outlier_eigenvalue"].values),
+            r2(behavior, out["behavior"].values))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=100)
+    parser.add_argument("--se-eigen", type=float, default=0.01)
+    parser.add_argument("--se-behavior", type=float, default=0.02)
+    parser.add_argument("--quick", action="store_true", help="bundled setting only, 20 replicates")
+    args = parser.parse_args(argv)
+    after = nl.theory.get_model("integrator")
+    settings = SETTINGS[:1] if args.quick else SETTINGS
+    print(f"SE: eigenvalue {args.se_eigen}, behaviour {args.se_behavior}; 8 sessions, 2 observables")
+    print(f"{'setting':36s} {'model':7s} {'chi2/dof':>9s} {'rho* [95% CI]':>24s} {'R2 eig':>7s} {'R2 beh':>7s}")
+    for setting in settings:
+        run, behavior, sessions = truth_of(setting)
+        stats = dataset(run, behavior, sessions, args.se_eigen, args.se_behavior)
+        for label, model in (("before", BEFORE), ("after", after)):
+            res = fit(stats, model)
+            dof = res.n_obs - res.n_params
+            lo, hi = res.ci["rho_star"]
+            re, rb = dense_r2(res, model, run, behavior, sessions)
+            print(f"{setting[0]:36s} {label:7s} {res.chi2 / dof:9.2f} "
+                  f"{res.params['rho_star']:8.4f} [{lo:.4f}, {hi:.4f}] {re:7.4f} {rb:7.4f}  (true {setting[2]})",
+                  flush=True)
+    n_rep = 20 if args.quick else args.replicates
+    run, behavior, sessions = truth_of(SETTINGS[0])
+    rng = np.random.default_rng(0)
+    for label, model in (("before", BEFORE), ("after", after)):
+        inside, estimates, chi2 = 0, [], []
+        for _ in range(n_rep):
+            res = fit(dataset(run, behavior, sessions, args.se_eigen, args.se_behavior, rng), model)
+            lo, hi = res.ci["rho_star"]
+            inside += lo <= 0.9 <= hi
+            estimates.append(res.params["rho_star"])
+            chi2.append(res.chi2 / (res.n_obs - res.n_params))
+        cover = inside / n_rep
+        print(f"bundled, {n_rep} noisy replicates, {label}: coverage of rho* = 0.9: {cover:.2f} "
+              f"(+- {np.sqrt(cover * (1 - cover) / n_rep):.2f}); rho* median {np.median(estimates):.4f} "
+              f"(IQR {np.subtract(*np.percentile(estimates, [75, 25])):.4f}); chi2/dof median {np.median(chi2):.2f}",
+              flush=True)
+    t = np.linspace(0.0, 2.0, 30)
+    after.predict(t, rho_star=0.9, readout_gain=3.0)  # warm the memoised grid
+    start = time.perf_counter()
+    for k in range(200):
+        after.predict(t, rho_star=0.9 + 1e-5 * k, readout_gain=3.0)
+    print(f"predict, 30 sessions, warm grid: {(time.perf_counter() - start) / 200 * 1e3:.3f} ms per call")
+
+
+if __name__ == "__main__":
+    main()
