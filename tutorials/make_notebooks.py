@@ -956,13 +956,14 @@ How to read it:
 
 - **behaviour** is the fraction correct over the trials with a correct/incorrect outcome (the warning counts
   the trials left out), with a Wilson interval.
-- **decoding**: `decoder_accuracy` is cross-validated over trials. Its flag "at or below chance" (and that
-  of `fisher_discriminant`) compares it with a null in which the task labels are permuted *across
-  conditions* (trials of one stimulus share its idiosyncrasies, so trials must not be permuted one by one).
-  With one condition per class, as here, the only permutations are "unchanged" and "swapped", which a
-  decoder scores alike, so the null equals the estimate and the test cannot reject: the flag means "no
-  evidence of category information beyond stimulus identity", which two stimuli cannot give. That the unit
-  tells the two pole positions apart is read from the accuracy's interval, which lies above 0.5.
+- **decoding**: `decoder_accuracy` is cross-validated over trials. Its chance level, and the flag "at or
+  below chance" (also for `fisher_discriminant`), come from a permutation null at the actual shape. With
+  many conditions the labels are permuted *across conditions* (trials of one stimulus share its
+  idiosyncrasies, so a code that only tells stimuli apart must read at chance). With one condition per
+  class, as here, that null would have two labellings, the observed one among them, and could never reject;
+  single trials are permuted instead (`decoder_accuracy_pvalue` is that test). What it cannot say is whether
+  the unit codes the *category* beyond the two stimuli' identity: two stimuli cannot tell those apart. That
+  the unit tells the two pole positions apart is read from the accuracy's interval, which lies above 0.5.
 - **population statistics** are NaN, each with the reason: too few neurons for the kernel, too few
   conditions for an alignment or a spectrum, and no previous session for `flip_fraction`.
 """),
