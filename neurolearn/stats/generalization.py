@@ -44,8 +44,9 @@ training set itself is not resampled: the estimand is the error of the readout t
 stimuli. ``method="behavior"``: binomial SE (Agresti-Coull floor), Wilson interval, normal replicates with
 that SE.
 
-A session without held-out trials, without training-stimulus trials (readout), with a held-out flag that is
-not constant within a condition, or without a target is NaN with the reason in ``generalization_error_flag``
+A session without the held-out column (where other sessions have it), without held-out trials, without
+training-stimulus trials (readout), with a held-out flag that is not constant within a condition, or without a
+target is NaN with the reason in ``generalization_error_flag``
 and one :class:`~neurolearn.stats.flags.StatisticWarning`; nothing is raised for one session's problem.
 """
 
@@ -252,9 +253,17 @@ def _summary(recordings, *, target, by, heldout, method, behavior, ridge, n_boot
               "reason": np.full(n, "", dtype=object)}
     has_behavior = behavior is not None and any(coding_column(behavior) in rec.coords
                                                 for rec in recordings.values())
+    heldout_column = next(iter(heldout)) if isinstance(heldout, Mapping) else heldout
+    with_column = [k for k, rec in enumerate(recordings.values()) if heldout_column in rec.coords]
+    first_with_column = with_column[0] if with_column else 0  # none: the first session raises the reason
     for k, (key, rec) in enumerate(recordings.items()):
         rec = rec.mean("time", keep_attrs=True) if "time" in rec.dims else rec
-        mask = heldout_mask(rec, heldout)  # a missing or miscoded column is the user's to fix: raised
+        if heldout_column not in rec.coords and k != first_with_column:
+            # other sessions have the column: this one's problem, not the user's option
+            reasons[k] = behave["reason"][k] = f"no held-out column {heldout_column!r} in this session"
+            warn_unsupported(NAME, key, reasons[k])
+            continue
+        mask = heldout_mask(rec, heldout)  # a column missing everywhere or miscoded is the user's to fix
         if has_behavior:
             try:
                 p, p_se, p_ci = _heldout_behavior(rec, mask, behavior, level)

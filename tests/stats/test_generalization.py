@@ -161,3 +161,8 @@ def test_bad_options_and_missing_columns_raise():
         generalization_summary({"s": rec}, target="target", by="stimulus", method="behavior", behavior=None)
     ds = generalization_summary({"s": rec}, target="target", by="stimulus", n_boot=0)
     assert "generalization_error_boot" not in ds and np.isnan(ds["generalization_error_se"]).all()
+    # a session without the column, beside sessions with it, is that session's problem: NaN with the reason
+    with pytest.warns(StatisticWarning, match="no held-out column 'heldout' in this session"):
+        ds = generalization_summary({"s": rec, "t": rec.drop_vars("heldout")}, target="target", by="stimulus",
+                                    n_boot=0)
+    assert np.isfinite(ds["generalization_error"].values[0]) and np.isnan(ds["generalization_error"].values[1])
