@@ -165,4 +165,5 @@ def test_bad_options_and_missing_columns_raise():
     with pytest.warns(StatisticWarning, match="no held-out column 'heldout' in this session"):
         ds = generalization_summary({"s": rec, "t": rec.drop_vars("heldout")}, target="target", by="stimulus",
                                     n_boot=0)
-    assert np.isfinite(ds["generalization_error"].values[0]) and np.isnan(ds["generalization_error"].values[1])
+    value = ds["generalization_error"].values
+    assert np.isfinite(value[0]) and np.isnan(value[1])
