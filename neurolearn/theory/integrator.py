@@ -164,15 +164,22 @@ class _Trajectory:
         self.stationary = False
         self.outlier = [0.0]
         self.losses = [self.loss]
+        self.arrays = None
 
-    def extend(self, n_points: int) -> None:
-        """Store at least ``n_points`` points (times ``0, _STEP, ...``)."""
-        while len(self.outlier) < n_points:
-            if self.stationary:
-                self.outlier.extend([self.outlier[-1]] * (n_points - len(self.outlier)))
-                self.losses.extend([self.losses[-1]] * (n_points - len(self.losses)))
-                return
-            self._advance()
+    def extend(self, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+        """Store at least ``n_points`` points (times ``0, _STEP, ...``); the stored (outlier, loss) arrays."""
+        if len(self.outlier) < n_points:
+            while len(self.outlier) < n_points:
+                if self.stationary:
+                    self.outlier.extend([self.outlier[-1]] * (n_points - len(self.outlier)))
+                    self.losses.extend([self.losses[-1]] * (n_points - len(self.losses)))
+                    break
+                self._advance()
+            self.arrays = None
+        if self.arrays is None:
+            # converting the lists once per extension, not per call, keeps a warm predict fast
+            self.arrays = (np.array(self.outlier), np.array(self.losses))
+        return self.arrays
 
     def _advance(self) -> None:
         while True:
@@ -238,9 +245,9 @@ def two_unit_flow(time, rho_star: float, u0, v0, W0=None):
     run = _Trajectory(float(rho_star), 1.0, start)
     position = np.clip(np.asarray(time, dtype=float), 0.0, _TAU_CAP) / _STEP
     n_points = int(math.ceil(float(np.max(position, initial=0.0)))) + 2
-    run.extend(n_points)
+    outlier, loss = run.extend(n_points)
     grid = np.arange(n_points)
-    return (np.interp(position, grid, run.outlier[:n_points]), np.interp(position, grid, run.losses[:n_points]))
+    return np.interp(position, grid, outlier[:n_points]), np.interp(position, grid, loss[:n_points])
 
 
 def learning_trajectory(time, rho_star: float = 0.9, readout_gain: float = 4.0):
@@ -278,10 +285,10 @@ def learning_trajectory(time, rho_star: float = 0.9, readout_gain: float = 4.0):
         if weight == 0.0:
             continue
         corner = _grid_trajectory(i + di, j + dj)
-        corner.extend(n_points)
-        outlier += weight * np.interp(position, grid, corner.outlier[:n_points])
+        corner_outlier, corner_loss = corner.extend(n_points)
+        outlier += weight * np.interp(position, grid, corner_outlier[:n_points])
         # the loss relative to the zero network's, so that corners with different rho* are comparable
-        loss += weight * np.interp(position, grid, corner.losses[:n_points]) * 2.0 * (1.0 - corner.rho**2)
+        loss += weight * np.interp(position, grid, corner_loss[:n_points]) * 2.0 * (1.0 - corner.rho**2)
     return outlier, loss / (2.0 * (1.0 - float(rho_star) ** 2))
 
 
