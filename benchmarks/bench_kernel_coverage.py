@@ -171,7 +171,8 @@ def summarise(name, rows):
                 contains=float(np.mean((lower <= value) & (value <= upper))) if ok.any() else np.nan,
                 outside=int(outside.sum()), outside_2se=int(far.sum()),
                 bias=float(np.mean(value - truth)) if known else np.nan,
-                se_over_sd=float(np.mean(se) / np.std(value - truth)) if known and ok.sum() > 2 else np.nan)
+                se_over_sd=float(np.mean(se) / np.std(value - truth)) if known and ok.sum() > 2 else np.nan,
+                error_sd=float(np.std(value - truth)) if known and ok.sum() > 2 else np.nan)
 
 
 SHAPES_GAUSS = [(12, 3, 150, 1.5), (16, 2, 300, 3.0), (8, 2, 40, 3.0), (16, 5, 100, 2.0)]
@@ -210,7 +211,7 @@ def main(argv=None):
 
 def _run(jobs, args):
     lines = ["family,conditions,trials,neurons,statistic,n,refused,coverage,contains,outside,outside_2se,bias,"
-             "se_over_sd"]
+             "se_over_sd,error_sd"]
     totals = {}
     for family, shape, replicates in jobs:
         start = time.time()
@@ -225,7 +226,7 @@ def _run(jobs, args):
             total[3] += row["refused"]
             lines.append(f"{family},{shape[0]},{shape[1]},{shape[2]},{name},{row['n']},{row['refused']},"
                          f"{row['coverage']:.3f},{row['contains']:.3f},{row['outside']},{row['outside_2se']},"
-                         f"{row['bias']:.4f},{row['se_over_sd']:.2f}")
+                         f"{row['bias']:.4f},{row['se_over_sd']:.2f},{row['error_sd']:.4f}")
             print(lines[-1], flush=True)
         print(f"  ({family} {shape}: {time.time() - start:.0f} s)", flush=True)
     for name, (n, covered, far, refused) in totals.items():
