@@ -28,6 +28,7 @@ from neurolearn.stats.behavior import behavior_estimate, coding_column
 from neurolearn.stats.dynamics import dynamics_summary
 from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.flags import warn_unsupported
+from neurolearn.stats.generalization import generalization_summary
 from neurolearn.stats.kernel_summary import PAIRWISE, SINGLE, KernelOptions, bootstrap_weights, pairwise_part, session_part
 from neurolearn.stats.readout import readout_summary
 from neurolearn.stats.selection import NAN_POLICIES, prepare_session
@@ -59,6 +60,9 @@ def summarize(
     dynamics: bool = True,
     input: str | None = "auto",
     indicator_tau: float | None = None,
+    heldout="heldout",
+    generalization: str = "readout",
+    generalization_target: str | None = None,
     where: str | None = None,
     min_trials: int | None = None,
     nan_policy: str = "omit",
@@ -104,6 +108,16 @@ def summarize(
         Decay time (s) of a calcium indicator, deconvolved (AR(1)) before the dynamics fit; 0 states that the
         activity has no indicator. Without it, the timescale of a dF/F or fluorescence session is flagged as
         including the indicator's decay.
+    heldout : str, mapping or None
+        The trial column marking trials of stimuli never used in training (bool, True = held out; or
+        ``{column: held-out value}``, e.g. ``{"is_train": False}``). Where present, ``generalization_error`` and
+        ``heldout_behavior`` are computed (:func:`neurolearn.stats.generalization.generalization_summary`).
+    generalization : {"readout", "behavior"}
+        Which generalisation error: of a linear readout of the representation trained on the training
+        stimuli (what ``kernel-learning-curve`` predicts), or 1 - fraction correct on held-out trials (what
+        ``grokking`` predicts).
+    generalization_target : str, optional
+        The continuous quantity the readout regresses (default: the task label).
     where : str, optional
         pandas-query expression on trial coords selecting the trials to use (e.g. ``"contrast > 0"``).
     min_trials : int, optional
@@ -212,6 +226,13 @@ def summarize(
         ds = _merge_family(ds, "readout", lambda: readout_summary(
             {key: rec.mean(TIME, keep_attrs=True) if TIME in rec.dims else rec for key, rec in recordings.items()},
             target=label, by=by, n_boot=n_boot, random_state=random_state, level=level), ids)
+    column = None if heldout is None else coding_column(heldout)
+    if column is not None and any(column in rec.coords for rec in recordings.values()):
+        _say(progress, "summarize: generalisation to held-out stimuli")
+        ds = _merge_family(ds, "generalization", lambda: generalization_summary(
+            {key: rec.mean(TIME, keep_attrs=True) if TIME in rec.dims else rec for key, rec in recordings.items()},
+            target=generalization_target or label, by=by, heldout=heldout, method=generalization,
+            behavior=behavior, n_boot=n_boot, random_state=random_state, level=level), ids)
     if dynamics:
         timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
         if timed:
@@ -341,7 +362,7 @@ def _merge_family(ds, family, compute, ids):
     except DataError as error:
         ds.attrs[family] = f"NaN for every session: {error}"
         for name, entry in STATISTICS.items():
-            if entry.family == family and name != "generalization_error" and name not in ds:
+            if entry.family == family and name not in ds:
                 dims = (SESSION,)
                 ds[name] = (dims, np.full(len(ids), np.nan))
                 ds[se_name(name)] = (dims, np.full(len(ids), np.nan))

@@ -170,3 +170,15 @@ def test_a_bounded_statistic_with_an_se_wider_than_its_range_is_not_reported():
         out = _enforce_ranges(ds)
     assert np.isnan(out["kernel_similarity"].values[0, 1]) and out["kernel_similarity"].values[0, 0] == 1.0
     assert "do not resolve it" in out["kernel_similarity_flag"].values[1, 0]
+
+
+def test_generalization_to_held_out_stimuli_is_measured_where_trials_are_marked(rng):
+    recs = [_session(rng, d, n_conditions=12, n_trials=4, signal=2.0) for d in range(2)]
+    marked = [rec.assign_coords(heldout=("trial", np.isin(rec.stimulus.values, [9, 10, 11]))) for rec in recs]
+    stats = summarize(marked, n_boot=20, random_state=0, **QUICK)
+    for name in ("generalization_error", "heldout_behavior"):
+        assert stats[name].dims == ("session",) and np.isfinite(stats[name]).all(), name
+        assert set(stats[flag_name(name)].values.tolist()) == {""}
+    # a linearly decodable target generalises: well below the no-learning value of 1
+    assert float(stats["generalization_error"].max()) < 0.8
+    assert "generalization_error" not in summarize(recs, n_boot=0, **QUICK)
