@@ -10,7 +10,9 @@ Prints
     against the extracted values, per observable, and coverage of the 95% profile intervals of the five
     parameters over replicates.
 
-Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|ab]``.
+(r) one larger run: the extracted statistics, the fitted and true model curves and R^2.
+
+Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|r|abr]``.
 """
 
 from __future__ import annotations
@@ -39,20 +41,20 @@ def part_a():
     for radius, dimension, p, m in cases:
         n = max(120, p * (2 + int(np.ceil(dimension))))
         rec = manifold_recording(radius, dimension, n_conditions=p, n_neurons=n, n_trials=m, rng=1)
-        sim = manifold_capacity(rec, n_boot=8, random_state=0)
+        sim = manifold_capacity(rec, n_boot=4, random_state=0)
         mf = mean_field_capacity(rec, n_boot=100, random_state=0)
         print(f"{radius:6.2g} {dimension:5.1f} {p:3d} {m:3d} {float(ball_capacity(radius, dimension)):7.3f} "
               f"{float(sim.manifold_capacity):6.3f}+-{float(sim.manifold_capacity_se):5.3f} "
               f"{float(mf.mean_field_capacity):6.3f}+-{float(mf.mean_field_capacity_se):5.3f}", flush=True)
 
 
-def session_statistics(tree, *, n_boot_sim=6, random_state=0):
+def session_statistics(tree, *, n_boot_sim=6, n_dichotomies=24, random_state=0):
     """The Dataset neurolearn.fit takes: the three observables with SEs over `session`."""
     rng = np.random.default_rng(random_state)
     rows = {k: [] for k in ("manifold_capacity", "manifold_radius", "manifold_dimension")}
     ses = {k: [] for k in rows}
     for name, rec in nl.data.session_recordings(tree).items():
-        sim = manifold_capacity(rec, n_dichotomies=24, n_boot=n_boot_sim, random_state=rng)
+        sim = manifold_capacity(rec, n_dichotomies=n_dichotomies, n_boot=n_boot_sim, random_state=rng)
         mf = mean_field_capacity(rec, n_boot=100, random_state=rng)
         rows["manifold_capacity"].append(float(sim.manifold_capacity))
         ses["manifold_capacity"].append(float(sim.manifold_capacity_se))
@@ -97,6 +99,26 @@ def part_b(replicates, n_sessions=8):
         f"{k} {np.median(v):.3f} {np.min(v):.3f}" for k, v in r2.items()))
 
 
+def part_r(n_sessions=8):
+    """One larger, more precise run (16 conditions, 40 trials, 64 dichotomies): R^2 not limited by the SEs."""
+    shape = {"n_conditions": 16, "n_neurons": 120, "n_trials": 40}
+    print(f"(r) one precise run: {shape}, truth {TRUTH}")
+    tree, truth = manifold_sessions(n_sessions, **TRUTH, **shape, rng=7)
+    stats = session_statistics(tree, n_boot_sim=4, n_dichotomies=64, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = nl.fit(stats, MODEL, fixed={"time_scale": 1.0, "onset": 0.0}, random_state=7)
+    predicted = MODEL.predict(stats.session_index.values, **{k: result.params[k] for k in TRUTH})
+    true_curve = MODEL.predict(stats.session_index.values, **TRUTH)
+    for k in MODEL.observables:
+        print(f"  {k}: extracted {np.round(stats[k].values, 3).tolist()} +- {np.round(stats[k + '_se'].values, 3).tolist()}")
+        print(f"     fitted {np.round(predicted[k].values, 3).tolist()}; model at truth "
+              f"{np.round(true_curve[k].values, 3).tolist()}; R^2 fitted {r_squared(stats[k], predicted[k]):.3f}, "
+              f"at truth {r_squared(stats[k], true_curve[k]):.3f}")
+    print("  fit: " + " ".join(f"{k}={result.params[k]:.3g}[{result.ci[k][0]:.3g},{result.ci[k][1]:.3g}]"
+                               for k in TRUTH) + f" chi2 {result.chi2:.1f} on {stats.sizes['session'] * 3 - 5} dof")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--replicates", type=int, default=20)
@@ -104,5 +126,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if "a" in args.part:
         part_a()
+    if "r" in args.part:
+        part_r()
     if "b" in args.part:
         part_b(args.replicates)
