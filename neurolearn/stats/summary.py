@@ -20,7 +20,17 @@ import sys
 import numpy as np
 import xarray as xr
 
-from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, TIME, TRIAL, ci_name, flag_name, se_name
+from neurolearn.data import (
+    CI_BOUND,
+    SESSION,
+    SESSION_OTHER,
+    TIME,
+    TRIAL,
+    ci_name,
+    flag_name,
+    se_name,
+    validate_recording,
+)
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import VARIANTS
@@ -168,6 +178,8 @@ def summarize(
     _refuse_mixed_subjects(recordings)
     prepared, label = {}, None
     for key, rec in recordings.items():
+        # the schema first (dims, sizes): values are checked where they are reduced, chunk by chunk
+        validate_recording(rec, name=f"session {key!r}", allow_nan=True)
         prepared[key], label = prepare_session(rec, key, target=target, by=by, where=where,
                                                min_trials=min_trials, nan_policy=nan_policy)
     recordings = prepared

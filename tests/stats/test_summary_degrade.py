@@ -182,3 +182,8 @@ def test_generalization_to_held_out_stimuli_is_measured_where_trials_are_marked(
     # a linearly decodable target generalises: well below the no-learning value of 1
     assert float(stats["generalization_error"].max()) < 0.8
     assert "generalization_error" not in summarize(recs, n_boot=0, **QUICK)
+
+
+def test_a_recording_with_another_neuron_dim_name_is_refused_with_the_schema(rng):
+    with pytest.raises(DataError, match=r"session 'day0': expected dims \('trial', 'neuron'\).*found \('trial', 'cell'\)"):
+        summarize(_session(rng, 0).rename({"neuron": "cell"}), n_boot=0, **QUICK)
