@@ -1,4 +1,4 @@
-"""Reproduce the grokking reference sweep (THEORY.md section 2) with the numpy network.
+"""Reproduce the grokking reference sweep (docs/theory.md §2) with the numpy network.
 
 D = 50, N = 200, P = 225, eps = 0.25, 20 000 full-batch steps, loss checked every 200 steps; prints the first
 step at which train / test loss fall below 10% of their initial value next to the reference table

@@ -86,7 +86,7 @@ def test_a_squared_loss_network_keeps_less_of_its_margin_growth(demo):
     from neurolearn.stats.trend import post_saturation_trend
     from neurolearn.simulate.logistic import simulate_overtraining_sessions
 
-    # THEORY.md: with squared error learning stops once the residual is zero; the logistic loss keeps growing
+    # docs/theory.md: with squared error learning stops once the residual is zero; the logistic loss keeps growing
     # the margin ~log t. Same network and settings as the bundled dataset, only the loss differs.
     out, _ = demo
     manifest = json.loads((ROOT / "data" / "examples.json").read_text())

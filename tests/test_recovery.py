@@ -5,7 +5,7 @@ Parametrised over :data:`neurolearn.theory.MODELS`, so a model is covered as soo
 at the model's defaults moved 10% inside the search box, each statistic's SE 5% of its range over the sessions,
 Gaussian noise of that SE; the fit is the default one (time scale and onset fitted, profile intervals).
 
-What must hold (THEORY.md §3, "every model's fit must recover known parameters"):
+What must hold (docs/theory.md §3, "every model's fit must recover known parameters"):
 
 * every fit converges;
 * the 95% intervals contain the truth: pooled over a model's parameters in >= 90% of (replicate, parameter)

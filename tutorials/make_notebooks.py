@@ -177,7 +177,7 @@ Hongler 2018; Chizat, Oyallon & Bach 2019). In the **rich** (feature-learning) r
 toward the task. Dynamical mean-field theory of wide networks (Bordelon & Pehlevan 2022) makes this
 quantitative with one number, the richness γ₀ of a mean-field / μP parameterisation.
 
-For a two-layer linear network learning a target of size y = 1 (THEORY.md §2), the residual Δ obeys
+For a two-layer linear network learning a target of size y = 1 (docs/theory.md §2), the residual Δ obeys
 dΔ/dt = −H_y Δ with task eigenvalue H_y = 2√(1 + γ₀²(1 − Δ)²). Lazy (γ₀ → 0): H_y = 2, the kernel is frozen
 and Δ = e^(−2t). Rich: H_y grows to 2√(1 + γ₀²), so **kernel–task alignment rises together with behaviour**.
 
@@ -195,7 +195,7 @@ trees = {name: nl.read_sessions(str(data / name / "*.nwb"), window=(0.0, 0.5)) f
 ## Statistics of learning, with uncertainty
 
 `nl.summarize` computes, per session, behaviour (fraction correct) and the representation statistics of
-THEORY.md §1, each with a bootstrap standard error (`_se`) and interval (`_ci`) from resampling neurons.
+docs/theory.md §1, each with a bootstrap standard error (`_se`) and interval (`_ci`) from resampling neurons.
 Kernel statistics use trial-split, noise-corrected kernels so that trial noise does not bias them.
 """),
         code("""
@@ -229,7 +229,7 @@ for ax, name in zip(axes, ("rich", "lazy")):
 
 With a few trials per stimulus and tens of neurons, the naive ("plug-in") kernel of trial-averaged responses
 has trial noise on its diagonal, which drags alignment toward zero. The unbiased estimator removes the noise
-term (THEORY.md §1, "Estimation from finite data"). Against the noiseless truth of the simulation:
+term (docs/theory.md §1, "Estimation from finite data"). Against the noiseless truth of the simulation:
 """),
         code("""
 late = trees["rich"]["day09"].dataset.responses
@@ -512,7 +512,7 @@ The estimate is close to the true ρ* = 0.9 of the simulated network; the reduce
 caricature of a 30-unit network, so a small bias is to be expected.
 
 **Reference.** Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025), on the learning dynamics of linear RNNs
-trained to integrate (THEORY.md §2); the registered model's `reference` and `formula` fields say exactly what
+trained to integrate (docs/theory.md §2); the registered model's `reference` and `formula` fields say exactly what
 is implemented: `nl.theory.MODELS["integrator"]`.
 """),
     ]
@@ -541,7 +541,7 @@ from neurolearn.theory.learning_curve import kernel_generalization_error
         md("""
 ## 1 · The theory against its reference table and a direct simulation
 
-THEORY.md gives a reference: η_k ∝ k^−1.5, v_k² ∝ k^−2 (400 modes), ridgeless.
+docs/theory.md gives a reference: η_k ∝ k^−1.5, v_k² ∝ k^−2 (400 modes), ridgeless.
 """),
         code("""
 k = np.arange(1, 401)

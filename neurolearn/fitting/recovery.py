@@ -3,7 +3,7 @@
 A recovery study simulates statistics from the model at known parameters (prediction + Gaussian noise of known
 SE, :func:`~neurolearn.fitting.synthetic.simulate_statistics`), fits each replicate with
 :func:`neurolearn.fit`, and tabulates estimates, intervals and identifiability flags against the truth. It is the
-check every model must pass (THEORY.md §3) and a design tool: before recording, it says which parameters a
+check every model must pass (docs/theory.md §3) and a design tool: before recording, it says which parameters a
 given number of sessions and a given precision of the statistics can pin down.
 
 Default design

@@ -1,6 +1,6 @@
 """Summary statistics of learning, extracted from recordings (xarray in, xarray out).
 
-Kernel statistics (THEORY.md §1) and their bias handling:
+Kernel statistics (docs/theory.md §1) and their bias handling:
 
 * :mod:`~neurolearn.stats.kernels` — condition means, plug-in / trial-unbiased / split kernels, sufficient
   statistics and bootstrap weights;

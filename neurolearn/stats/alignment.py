@@ -1,4 +1,4 @@
-"""Kernel–task alignment and task difficulty of one session (THEORY.md §1).
+"""Kernel–task alignment and task difficulty of one session (docs/theory.md §1).
 
 A(Φ, y) = ⟨LΦR, L yyᵀ R⟩_F / (‖LΦR‖_F ‖L yyᵀ R‖_F) with L = R = H (double centring, the default),
 L = R = I (uncentred, yᵀΦy / (‖Φ‖_F ‖y‖²)) or L = I, R = H (column centring: the kernel's columns and the

@@ -1,4 +1,4 @@
-"""Spectral task alignment of a session's kernel and the learning curve it predicts (THEORY.md §1).
+"""Spectral task alignment of a session's kernel and the learning curve it predicts (docs/theory.md §1).
 
 Eigen-decompose Φ/P = Σ_k η_k u_k u_kᵀ (η descending) and project the target: v_k² = ‖u_kᵀ Y‖² / P.
 Cumulative power C(k) = Σ_{j≤k} v_j² / Σ_j v_j² rises faster when the target lies in the top modes, which

@@ -22,7 +22,7 @@ double-centred kernel-task alignment and the relative kernel change of the hidde
     task_alignment = K / sqrt(K^2 + D_eff - 1)
     kernel_change  = (K - 1) / sqrt(D_eff)            (= ||Phi_t - Phi_0||_F / ||Phi_0||_F)
 
-(``THEORY.md``'s input-space alignment ``H_y / sqrt(H_y^2 + (D_eff - 1) H_perp^2)`` is the same construction
+(docs/theory.md's input-space alignment ``H_y / sqrt(H_y^2 + (D_eff - 1) H_perp^2)`` is the same construction
 applied to ``H``; it is returned by :func:`ntk_alignment` but is not what a hidden-layer recording measures.)
 
 Behaviour is linked to the residual by the fraction of task variance explained::
@@ -160,7 +160,7 @@ def hidden_kernel_eigenvalue(residual, richness):
 
 
 def ntk_alignment(residual, richness, d_eff):
-    """THEORY.md's input-space alignment ``H_y / sqrt(H_y^2 + (D_eff - 1) H_perp^2)`` of the tangent kernel.
+    """docs/theory.md's input-space alignment ``H_y / sqrt(H_y^2 + (D_eff - 1) H_perp^2)`` of the tangent kernel.
 
     Examples
     --------

@@ -16,7 +16,7 @@ fraction of target variance not predicted (``sum v_k^2 = 1``: the units of
 variance, ``behavior = chance + (ceiling - chance)(1 - min(E_g, 1))`` -- the same link as the ``"lazy-rich"``
 model, and the probability with which
 :func:`neurolearn.simulate.two_layer.simulate_readout_learning_sessions` draws correct trials. The model's
-spectra have 400 modes (as THEORY.md's reference table): ridgeless with label noise, the error diverges at
+spectra have 400 modes (as docs/theory.md's reference table): ridgeless with label noise, the error diverges at
 ``P' = 400`` (the interpolation peak of a 400-mode kernel); use ``ridge > 0`` beyond that.
 """
 
@@ -35,7 +35,7 @@ __all__ = [
     "KERNEL_LEARNING_CURVE",
 ]
 
-#: Number of eigenmodes of the power-law spectra the model uses (as in THEORY.md's reference table).
+#: Number of eigenmodes of the power-law spectra the model uses (as in docs/theory.md's reference table).
 N_MODES = 400
 
 
@@ -79,7 +79,7 @@ def kernel_generalization_error(eigenvalues, target_power, n_train, ridge=0.0, n
 
     Examples
     --------
-    The reference learning curve of THEORY.md (``eta_k ~ k^-1.5``, ``v_k^2 ~ k^-2`` normalised to unit
+    The reference learning curve of docs/theory.md (``eta_k ~ k^-1.5``, ``v_k^2 ~ k^-2`` normalised to unit
     total power, 400 modes, ridgeless):
 
     >>> import numpy as np

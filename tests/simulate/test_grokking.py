@@ -68,7 +68,7 @@ def test_generalisation_delay_grows_with_laziness():
 
 @pytest.mark.slow
 def test_reference_sweep():
-    # THEORY.md reference (D = 50, N = 200, P = 225, eps = 0.25, 20 000 steps, checked every 200 steps; first
+    # docs/theory.md reference (D = 50, N = 200, P = 225, eps = 0.25, 20 000 steps, checked every 200 steps; first
     # step with loss < 10% of initial, train/test): 0.125: 200/600; 0.5: 200/2800; 2: 600/never;
     # 8: 1200/never.
     # Ours (eta0 = 1.5): 200/600, 200/2600, 400/never, 600/never -- the test delay matches, the lazy nets fit

@@ -1,4 +1,4 @@
-"""Two-layer linear networks: THEORY.md's numbers by simulation; reduced models vs simulated recordings."""
+"""Two-layer linear networks: docs/theory.md's numbers by simulation; reduced models vs simulated recordings."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_probe_set_refuses_impossible_shapes(n_conditions, input_dim, message):
 
 
 def test_reproduces_theory_reference_numbers_gamma0_1():
-    # THEORY.md: gamma0 = 1 gives Delta(0.5) = 0.338 and H_y(inf) = 2.83
+    # docs/theory.md: gamma0 = 1 gives Delta(0.5) = 0.338 and H_y(inf) = 2.83
     run = train_two_layer_linear([0.5, 6.0], richness=1.0, n_hidden=N_HIDDEN, rng=11)
     assert run.residual[0] == pytest.approx(task_residual(0.5, 1.0), abs=3 * 0.5 * 0.338 * KERNEL_SD)
     assert task_residual(0.5, 1.0) == pytest.approx(0.338, abs=5e-4)
@@ -49,7 +49,7 @@ def test_reproduces_theory_reference_numbers_gamma0_1():
 
 
 def test_reproduces_theory_reference_numbers_gamma0_4():
-    # THEORY.md: gamma0 = 4 gives H_y(inf) = 8.25, H_perp(inf) = 5.12
+    # docs/theory.md: gamma0 = 4 gives H_y(inf) = 8.25, H_perp(inf) = 5.12
     run = train_two_layer_linear([3.0], richness=4.0, n_hidden=N_HIDDEN, rng=12)
     assert run.residual[0] < 1e-6
     assert run.task_eigenvalue[0] == pytest.approx(8.25, abs=3 * KERNEL_SD)
@@ -61,7 +61,7 @@ def test_reproduces_theory_reference_numbers_gamma0_4():
 
 
 def test_reproduces_theory_reference_numbers_gamma0_01():
-    # THEORY.md: gamma0 = 0.1 stays at H_y ~ 2.01 with Delta(1) = 0.134 (theory: 0.1348)
+    # docs/theory.md: gamma0 = 0.1 stays at H_y ~ 2.01 with Delta(1) = 0.134 (theory: 0.1348)
     run = train_two_layer_linear([1.0, 6.0], richness=0.1, n_hidden=N_HIDDEN, rng=13)
     assert run.residual[0] == pytest.approx(0.134, abs=3 * 1.0 * 0.134 * KERNEL_SD)
     assert run.task_eigenvalue[1] == pytest.approx(ntk_eigenvalues(0.0, 0.1)[0], abs=3 * KERNEL_SD)

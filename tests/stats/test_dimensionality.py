@@ -45,7 +45,7 @@ def test_twelve_dimensional_latent_shown_sixteen_conditions(rng):
 
 
 def test_fifty_true_dimensions_at_fifty_conditions_and_neurons(rng):
-    """THEORY.md: naive PR of 50 true dimensions reads ~16 at P = Q = 50 (trial noise and 50 neurons); the
+    """docs/theory.md: naive PR of 50 true dimensions reads ~16 at P = Q = 50 (trial noise and 50 neurons); the
     corrected one reads the population PR of the 50 shown conditions, PR(Z) (about 25)."""
     naive, corrected, truth = [], [], []
     for rep in range(12):

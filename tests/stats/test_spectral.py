@@ -25,7 +25,7 @@ def _kernel_with_spectrum(rng, eigenvalues, target_power):
 
 
 def test_learning_curve_matches_theory_reference_table(rng):
-    """THEORY.md: η_k ∝ k^-1.5, v_k² ∝ k^-2, 400 modes, ridgeless."""
+    """docs/theory.md: η_k ∝ k^-1.5, v_k² ∝ k^-2, 400 modes, ridgeless."""
     k = np.arange(1, 401)
     with threadpool_limits(1):  # 400 x 400 LAPACK calls: threads only contend on the shared CI machine
         kernel, y = _kernel_with_spectrum(rng, k**-1.5, k**-2.0)

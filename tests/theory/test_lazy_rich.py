@@ -1,4 +1,4 @@
-"""The lazy-rich model: closed form vs a high-accuracy ODE solution, THEORY.md's reference numbers, limits."""
+"""The lazy-rich model: closed form vs a high-accuracy ODE solution, docs/theory.md's reference numbers, limits."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_closed_form_matches_high_accuracy_ode(gamma0):
 
 
 def test_reproduces_theory_reference_numbers():
-    # THEORY.md section 2 (y = 1)
+    # docs/theory.md §2 (y = 1)
     assert task_residual(0.5, 1.0) == pytest.approx(0.338, abs=5e-4)
     h_task, h_perp = ntk_eigenvalues(task_residual(50.0, 1.0), 1.0)
     assert h_task == pytest.approx(2.83, abs=5e-3)
@@ -45,7 +45,7 @@ def test_reproduces_theory_reference_numbers():
     assert (h_task, h_perp) == (pytest.approx(8.25, abs=5e-3), pytest.approx(5.12, abs=5e-3))
     h_task, _ = ntk_eigenvalues(task_residual(50.0, 0.1), 0.1)
     assert h_task == pytest.approx(2.01, abs=5e-3)
-    # THEORY.md quotes 0.134; the theory gives 0.1348 (lazy limit exp(-2) = 0.1353)
+    # docs/theory.md quotes 0.134; the theory gives 0.1348 (lazy limit exp(-2) = 0.1353)
     assert task_residual(1.0, 0.1) == pytest.approx(0.134, abs=1e-3)
 
 

@@ -1,4 +1,4 @@
-"""Kernel-regression learning curves: THEORY.md's table, an independent root solve, and direct simulation."""
+"""Kernel-regression learning curves: docs/theory.md's table, an independent root solve, and direct simulation."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ MODES = np.arange(1, 401, dtype=float)
 EIGENVALUES = MODES**-1.5
 TARGET_POWER = MODES**-2.0 / np.sum(MODES**-2.0)
 
-# THEORY.md section 1, "Predicted generalisation from a kernel" (3 significant figures)
+# docs/theory.md §1, "Predicted generalisation from a kernel" (3 significant figures)
 REFERENCE_N_TRAIN = [5, 10, 20, 40, 80, 160, 320]
 REFERENCE_ERROR = [0.279, 0.152, 0.0772, 0.0373, 0.0168, 0.00647, 0.00115]
 
