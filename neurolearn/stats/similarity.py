@@ -11,9 +11,8 @@ Two questions, two estimands:
   default ``estimator="unbiased"`` uses trial-noise-corrected per-neuron kernels and U-statistics over
   distinct neurons for every quadratic term (see :mod:`neurolearn.stats.kernels`): self terms ‖HΦ_tH‖² exclude
   each neuron's product with itself, and cross terms ⟨HΦ_tH, HΦ_sH⟩ exclude products of a tracked neuron with
-  itself on another day. The kernel similarity is the ratio of those unbiased terms (its O(1/N_eff) ratio bias
-  measured below the noise of a jackknife correction on realistic spiking data); the squared kernel change
-  is jackknife-corrected over neuron *ids* (a tracked cell deleted from both sessions at once).
+  itself on another day. The remaining O(1/N) bias of the ratios (the CKA, the squared kernel change) is removed
+  by an exact leave-one-out jackknife over neuron *ids*: a tracked cell is deleted from both sessions at once.
   ``estimator="plugin"`` is the naive statistic of the condition means.
 
 Sessions are compared on the conditions they all share. Bootstraps resample neuron ids (shared across
@@ -119,7 +118,7 @@ def kernel_similarity(recordings, by: str = "stimulus", *, estimator: str = "unb
     Needs no neuron matching. Estimand: ⟨HΦ_tH, HΦ_sH⟩/(‖HΦ_tH‖‖HΦ_sH‖) of the population kernels on the
     conditions shared by all sessions. Bias handling (``"unbiased"``): trial-noise-corrected per-neuron
     kernels and U-statistics over distinct neurons for numerator and both norms (tracked neurons' products
-    with themselves excluded); the ratio itself is not jackknife-corrected (see
+    with themselves excluded); the ratio is jackknife-corrected over neuron ids (see
     :func:`~neurolearn.stats.similarity_ratios.similarity_from_terms`). The diagonal is 1 by definition.
 
     Parameters

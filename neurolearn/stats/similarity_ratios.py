@@ -1,5 +1,5 @@
-"""Ratios of pairwise kernel terms: kernel similarity (CKA), relative kernel change (jackknife-corrected
-over neuron ids) and code overlap, gated by :mod:`neurolearn.stats.kernel_guards` (NaN with the reason where the data
+"""Ratios of pairwise kernel terms: kernel similarity (CKA) and relative kernel change, both jackknife-corrected
+over neuron ids, and code overlap, gated by :mod:`neurolearn.stats.kernel_guards` (NaN with the reason where the data
 cannot support it), with replicates re-centred on the estimate. The numpy core that
 :func:`neurolearn.stats.similarity.kernel_similarity` and :func:`neurolearn.summarize` call.
 """
@@ -30,17 +30,18 @@ from neurolearn.stats.neuron_resampling import (
 __all__ = ["similarity_from_terms", "change_from_terms", "overlap_from_statistics"]
 
 
-def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife: bool = False):
+def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife: bool = True):
     """CKA matrix (and replicates) from :func:`pairwise_kernel_terms` output (centred terms).
 
-    The estimate is the ratio ⟨HΦ_aH, HΦ_bH⟩ / (‖HΦ_aH‖‖HΦ_bH‖) of the three unbiased U-statistics, not
-    jackknife-corrected (``jackknife=True`` restores the exact leave-one-neuron-id-out correction). The ratio's
-    own bias is second order, O(1/N_eff); on log-normal-rate spiking populations, whose kernels a few
-    high-rate neurons carry, the jackknife's estimate of it was noisier than the bias itself: it raised the
-    error SD by 10-25 % and, with fresh neurons, turned a +0.013 bias into -0.013 (with the same cells
-    every session, treated as independent samples, into -0.04) (benchmarks/bench_kernel_coverage.py).
-    The bootstrap replicates are the ratio of the linearised term replicates, re-centred on the estimate
-    (median), so their percentile interval contains it.
+    With unbiased terms, each pair's ratio ⟨HΦ_aH, HΦ_bH⟩ / (‖HΦ_aH‖‖HΦ_bH‖) of the three U-statistics is
+    jackknife-corrected over neuron *ids* (exact leave-one-out values from the influences; ``jackknife=False``
+    gives the uncorrected ratio): sessions with disjoint ids are two independent samples, one jackknife term
+    each, while a cell tracked in both sessions is one draw, deleted from the cross term and both norms at
+    once. The old two-sample jackknife of tracked cells dropped the covariance of the three terms and read
+    0.15 low at 100 log-normal-rate cells (0.04 at 3000); the uncorrected ratio reads up to 0.25 high with
+    100 fresh neurons (benchmarks/bench_kernel_coverage.py). The bootstrap replicates are the ratio of the
+    linearised term replicates, re-centred on the estimate (median), so their percentile interval
+    contains it.
 
     A session whose ‖HΦH‖² estimate is not above 1 influence SE (no condition structure resolved from trial
     noise), or that has fewer than 3 neurons (unbiased), gives NaN in its row and column; a pair whose estimate lies
@@ -163,7 +164,7 @@ def _pair_jackknife(function, args, pairs, a, b, *, self_index):
     removes it from the cross term and from both self terms at once (:func:`_tracked_jackknife`); treating
     the sessions as independent would drop the covariance of the three terms, which for the same cells is
     of the order of their variances and cancels most of the ratio's O(1/N) bias (the two-sample correction
-    then subtracted a bias that was not there: CKA 0.60 for a population value 0.64).
+    then subtracted a bias that was not there: CKA 0.15 low with 100 tracked log-normal-rate cells).
     """
     if not pairs.get("unbiased") or pairs.get("cross_influence") is None:
         return 0.0
