@@ -156,7 +156,7 @@ def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estim
                   n_boot: int = 0, random_state=None, level: float = 0.95) -> xr.Dataset:
     """Relative kernel change ‖Φ_t - Φ_ref‖_F / ‖Φ_ref‖_F of every session from a reference session.
 
-    Uncentred kernels (THEORY.md). Bias handling (``"unbiased"``): ‖Φ_t - Φ_ref‖² is expanded into
+    Uncentred kernels (docs/theory.md). Bias handling (``"unbiased"``): ‖Φ_t - Φ_ref‖² is expanded into
     ‖Φ_t‖² + ‖Φ_ref‖² - 2⟨Φ_t, Φ_ref⟩, each estimated without bias (U-statistics over distinct neurons of
     trial-noise-corrected per-neuron kernels, i.e. the split-kernel correction), and the root is signed
     (sign(s)·√|s|), so an unchanged population reads 0 on average and may read slightly negative. The
