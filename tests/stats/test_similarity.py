@@ -79,7 +79,7 @@ def test_cka_agrees_with_independent_implementations(rng):
 
 
 def test_unbiased_cka_of_independent_data_is_zero_on_average(rng):
-    """THEORY.md: 100 neurons, 32 samples -> biased CKA ~0.76, unbiased ~0."""
+    """docs/theory.md: 100 neurons, 32 samples -> biased CKA ~0.76, unbiased ~0."""
     biased, unbiased = [], []
     for _ in range(100):
         X, Y = rng.standard_normal((32, 100)), rng.standard_normal((32, 100))
