@@ -41,6 +41,7 @@ from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.generalization import generalization_summary
 from neurolearn.stats.kernel_summary import PAIRWISE, SINGLE, KernelOptions, bootstrap_weights, pairwise_part, session_part
 from neurolearn.stats.readout import readout_summary
+from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
 from neurolearn.stats.selection import NAN_POLICIES, prepare_session
 from neurolearn.stats.similarity import as_recording_dict
 from neurolearn.stats.spectral import N_MODES
@@ -67,6 +68,7 @@ def summarize(
     n_modes: int = N_MODES,
     spectral_max_boot: int = 200,
     readout: bool = True,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
     dynamics: bool = True,
     input: str | None = "auto",
     indicator_tau: float | None = None,
@@ -111,6 +113,10 @@ def summarize(
     readout, dynamics : bool
         Include the readout statistics (on time-averaged responses, like the kernel statistics) / the
         dynamics statistics (only sessions with a ``time`` dim).
+    n_permutations : int
+        Label permutations of the readout statistics' null at the actual shape (their ``_chance``,
+        ``_pvalue`` and "at or below chance" flag). Each one refits every cross-validated decoder, so it
+        dominates the readout cost; 0 skips the null (chance is then the majority-class rate, no flag).
     input : str or None
         A ``(trial, time)`` coord holding the input each trial received, regressed out of the dynamics fit;
         ``"auto"`` uses a coord called ``input`` where every time-resolved session has one.
@@ -173,7 +179,7 @@ def summarize(
     import dask
 
     _check_options(variant=variant, estimator=estimator, n_boot=n_boot, level=level, nan_policy=nan_policy,
-                   ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot)
+                   ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations)
     recordings = as_recording_dict(tree)
     _refuse_mixed_subjects(recordings)
     prepared, label = {}, None
@@ -237,7 +243,8 @@ def summarize(
         _say(progress, "summarize: readout statistics")
         ds = _merge_family(ds, "readout", lambda: readout_summary(
             {key: rec.mean(TIME, keep_attrs=True) if TIME in rec.dims else rec for key, rec in recordings.items()},
-            target=label, by=by, n_boot=n_boot, random_state=random_state, level=level), ids)
+            target=label, by=by, n_boot=n_boot, random_state=random_state, level=level,
+            n_permutations=n_permutations), ids)
     column = None if heldout is None else coding_column(heldout)
     if column is not None and any(column in rec.coords for rec in recordings.values()):
         _say(progress, "summarize: generalisation to held-out stimuli")
@@ -260,12 +267,14 @@ def summarize(
     return ds
 
 
-def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_modes, spectral_max_boot):
+def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_modes, spectral_max_boot,
+                   n_permutations):
     if variant not in VARIANTS:
         raise DataError(f"variant: expected one of {sorted(VARIANTS)}, found {variant!r}")
     if estimator not in ("unbiased", "plugin"):
         raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {estimator!r}")
-    for name, value in (("n_boot", n_boot), ("n_modes", n_modes), ("spectral_max_boot", spectral_max_boot)):
+    for name, value in (("n_boot", n_boot), ("n_modes", n_modes), ("spectral_max_boot", spectral_max_boot),
+                        ("n_permutations", n_permutations)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise DataError(f"{name}: expected a non-negative integer, found {value!r}")
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
