@@ -20,10 +20,12 @@ Run: ``.venv/bin/python benchmarks/bench_integrator_fidelity.py [--replicates 10
 
 Measured 2026-12-01 (SE 0.01 / 0.02; chi2/dof, rho* [95% CI], R^2 eigenvalue / behaviour), before -> after:
 bundled 6.63, 0.861 [0.845, 0.877], 0.993/0.965 -> 0.90, 0.893 [0.887, 0.899], 0.999/0.997;
-rho* 0.8: 2.96, 0.691 -> 0.95, 0.803 [0.791, 0.815]; rho* 0.8, 100 units: 4.08, 0.694 -> 2.29, 0.801 [0.789, 0.816];
+rho* 0.8: 2.96, 0.691 -> 0.95, 0.803 [0.791, 0.815];
+rho* 0.8, 100 units: 4.08, 0.694 -> 2.29, 0.801 [0.789, 0.816];
 rho* 0.95, lr 0.0013: 5.50, 0.927 -> 1.45, 0.952 [0.949, 0.957], 0.998/0.991;
 rho* 0.95, lr 0.0026 (unstable GD): 7.94, 0.909 -> 2.71, 0.961 [0.955, 0.966], 0.985/0.862;
-lr 0.003: 10.4, 0.855 -> 4.14, 0.900 [0.888, 0.923]; init_scale 0.2: 3.12, 0.871 -> 0.49, 0.898 [0.890, 0.905];
+lr 0.003: 10.4, 0.855 -> 4.14, 0.900 [0.888, 0.923];
+init_scale 0.2: 3.12, 0.871 -> 0.49, 0.898 [0.890, 0.905];
 init_scale 0.05, 60 units: 7.49, 0.846 -> 2.51, 0.916 [0.910, 0.920].
 Coverage of rho* = 0.9 (bundled, 30 replicates): 0.00 -> 0.43 +- 0.09 (median 0.893); at SE 0.02 / 0.03 (20
 replicates): 0.00 -> 0.70 +- 0.10 (median 0.891). The remaining bias is the bulk's (the same network trained
@@ -142,7 +144,8 @@ def main(argv=None):
     after = nl.theory.get_model("integrator")
     settings = SETTINGS[:1] if args.quick else SETTINGS
     print(f"SE: eigenvalue {args.se_eigen}, behaviour {args.se_behavior}; 8 sessions, 2 observables")
-    print(f"{'setting':36s} {'model':7s} {'chi2/dof':>9s} {'rho* [95% CI]':>24s} {'R2 eig':>7s} {'R2 beh':>7s}")
+    print(f"{'setting':36s} {'model':7s} {'chi2/dof':>9s} {'rho* [95% CI]':>24s} "
+          f"{'R2 eig':>7s} {'R2 beh':>7s}")
     for setting in settings:
         run, behavior, sessions = truth_of(setting)
         stats = dataset(run, behavior, sessions, args.se_eigen, args.se_behavior)
@@ -152,7 +155,8 @@ def main(argv=None):
             lo, hi = res.ci["rho_star"]
             re, rb = dense_r2(res, model, run, behavior, sessions)
             print(f"{setting[0]:36s} {label:7s} {res.chi2 / dof:9.2f} "
-                  f"{res.params['rho_star']:8.4f} [{lo:.4f}, {hi:.4f}] {re:7.4f} {rb:7.4f}  (true {setting[2]})",
+                  f"{res.params['rho_star']:8.4f} [{lo:.4f}, {hi:.4f}] {re:7.4f} {rb:7.4f}  "
+                  f"(true {setting[2]})",
                   flush=True)
     n_rep = 20 if args.quick else args.replicates
     run, behavior, sessions = truth_of(SETTINGS[0])
@@ -168,7 +172,8 @@ def main(argv=None):
         cover = inside / n_rep
         print(f"bundled, {n_rep} noisy replicates, {label}: coverage of rho* = 0.9: {cover:.2f} "
               f"(+- {np.sqrt(cover * (1 - cover) / n_rep):.2f}); rho* median {np.median(estimates):.4f} "
-              f"(IQR {np.subtract(*np.percentile(estimates, [75, 25])):.4f}); chi2/dof median {np.median(chi2):.2f}",
+              f"(IQR {np.subtract(*np.percentile(estimates, [75, 25])):.4f}); "
+              f"chi2/dof median {np.median(chi2):.2f}",
               flush=True)
     t = np.linspace(0.0, 2.0, 30)
     after.predict(t, rho_star=0.9, readout_gain=3.0)  # warm the memoised grid

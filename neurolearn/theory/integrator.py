@@ -8,47 +8,48 @@ Reduced model of :mod:`neurolearn.simulate.rnn` (Bordelon, Cotler, Pehlevan & Za
                = 1/2 v' X v - v' (I - rho* W)^-1 u + 1/(2 (1 - rho*^2)),   X = W X W' + u u'
 
 (``X`` the controllability Gramian, a discrete Lyapunov equation). Its gradients are ``dL/dv = X v - P u``,
-``dL/du = Y u - P' v`` and ``dL/dW = Y W X - rho* (P' v)(P u)'`` with ``P = (I - rho* W)^-1`` and ``Y = W' Y W +
-v v'``. Started from ``W = 0`` every gradient lies in the span of the initial ``u`` and ``v``, so the
-N-unit network trained from a vanishing ``W`` *is* a 2-unit network: the reduction is exact in that limit,
-and this model integrates the gradient flow of that 2-unit RNN (8 numbers) from
+``dL/du = Y u - P' v`` and ``dL/dW = Y W X - rho* (P' v)(P u)'`` with ``P = (I - rho* W)^-1`` and ``Y = W' Y W
++ v v'``. Started from ``W = 0`` every gradient lies in the span of the initial ``u`` and ``v``, so the N-unit
+network trained from a vanishing ``W`` *is* a 2-unit network: the reduction is exact in that limit, and this
+model integrates the gradient flow of that 2-unit RNN (8 numbers) from
 
     W = 0,  |u| = |v| = sqrt(readout_gain),  u . v = 0
 
-in model time ``tau = learning rate x gradient steps``. Observables: ``behavior = 1 - L / L0`` with
-``L0 = 1/(2(1 - rho*^2))`` the loss of the zero network (clipped to [0, 1] like a proportion correct);
+in model time ``tau = learning rate x gradient steps``. Observables: ``behavior = 1 - L / L0`` with ``L0 =
+1/(2(1 - rho*^2))`` the loss of the zero network (clipped to [0, 1] like a proportion correct);
 ``outlier_eigenvalue = max(|eig W|, bulk)``, the largest eigenvalue modulus a linear-dynamics fit sees, with
 ``bulk`` the radius of the untrained eigenvalues of the N-unit network; ``timescale = -dt /
 log(outlier_eigenvalue)``.
 
 Assumptions: (i) gradient flow -- the network's learning rate is below the stability limit of gradient descent
-(``lr x`` the largest Hessian eigenvalue ``< 2``; that eigenvalue grows like ``1/(1 - rho*^2)^3`` near the end,
-so e.g. rho* = 0.95 at lr 0.0026 breaks it late in training, where the simulated loss jumps up); (ii) ``u`` and
-``v`` start orthogonal and of equal norm (for random weights ``u.v ~ |u||v|/sqrt(N)``); (iii) the bulk only
-floors the observed eigenvalue. A bulk of radius ~0.1 makes the network's rise a little steeper than the
-2-unit flow's; fits absorb most of it in ``readout_gain`` and ``time_scale``, and the rest biases rho* low
+(``lr x`` the largest Hessian eigenvalue ``< 2``; that eigenvalue grows like ``1/(1 - rho*^2)^3`` near the
+end, so e.g. rho* = 0.95 at lr 0.0026 breaks it late in training, where the simulated loss jumps up); (ii)
+``u`` and ``v`` start orthogonal and of equal norm (for random weights ``u.v ~ |u||v|/sqrt(N)``); (iii) the
+bulk only floors the observed eigenvalue. A bulk of radius ~0.1 makes the network's rise a little steeper than
+the 2-unit flow's; fits absorb most of it in ``readout_gain`` and ``time_scale``, and the rest biases rho* low
 by ~0.007 at the bundled example's settings.
 
 Numerics: Heun steps of 0.004 in model time (split where the flow is stiffer), pure floats; trajectories are
-memoised on a grid in ``log(1 - rho*)`` and ``log(readout_gain)`` and interpolated bilinearly (error
-~1e-3), so a ``predict`` for 30 sessions takes ~0.2 ms once its grid cell is computed (a new cell: tens of
-ms, up to ~1 s for rho* >= 0.95).
+memoised on a grid in ``log(1 - rho*)`` and ``log(readout_gain)`` and interpolated bilinearly (error ~1e-3),
+so a ``predict`` for 30 sessions takes ~0.2 ms once its grid cell is computed (a new cell: tens of ms, up to
+~1 s for rho* >= 0.95).
 
 Why not the one-mode caricature this model replaces (``k_n = a lambda^n`` with ``a`` adiabatically fast, so
-``d lambda/d tau = (rho* - lambda)/(1 - lambda rho*)^3``): the learned filter is not one mode. Early the network
-learns a non-normal feed-forward path (``v' W u`` large while ``W``'s eigenvalues stay in the bulk), then the
-outlier emerges; near ``rho*`` the second eigenvalue of the learned 2x2 block and the readout amplitude trade
-off along a shallow valley, so the outlier creeps toward ``rho*`` (0.868 -> 0.888 over steps 114 -> 200 of the
-bundled example, crossing 0.9 only after ~350 steps) instead of converging at the envelope's rate
-``1/(1 - rho*^2)^3``. Fitted to that creep, the caricature read rho* = 0.861 [0.845, 0.877] (chi2/dof 6.6) for a
-true 0.9; this model reads 0.893 [0.887, 0.899] (chi2/dof 0.9), and 0.900 for the same network trained without
-a bulk. Finite learning rate is not the cause at those settings (halving it twice changes the trajectory by
-< 0.003 at equal ``lr x steps``), nor is a finite readout rate alone (a coupled (a, lambda) flow still reads
-0.85-0.87).
+``d lambda/d tau = (rho* - lambda)/(1 - lambda rho*)^3``): the learned filter is not one mode. Early the
+network learns a non-normal feed-forward path (``v' W u`` large while ``W``'s eigenvalues stay in the bulk),
+then the outlier emerges; near ``rho*`` the second eigenvalue of the learned 2x2 block and the readout
+amplitude trade off along a shallow valley, so the outlier creeps toward ``rho*`` (0.868 -> 0.888 over steps
+114 -> 200 of the bundled example, crossing 0.9 only after ~350 steps) instead of converging at the envelope's
+rate ``1/(1 - rho*^2)^3``. Fitted to that creep, the caricature read rho* = 0.861 [0.845, 0.877] (chi2/dof
+6.6) for a true 0.9; this model reads 0.893 [0.887, 0.899] (chi2/dof 0.9), and 0.900 for the same network
+trained without a bulk. Finite learning rate is not the cause at those settings (halving it twice changes the
+trajectory by < 0.003 at equal ``lr x steps``), nor is a finite readout rate alone (a coupled (a, lambda) flow
+still reads 0.85-0.87).
 
-Checked against :func:`neurolearn.simulate.rnn.train_integrator` (``benchmarks/bench_integrator_fidelity.py``):
-the bundled example's settings and rho* in {0.8, 0.9, 0.95}, several learning rates, sizes and initial scales,
-through the true outlier eigenvalue and normalised loss at 8 sessions with known SEs.
+Checked against :func:`neurolearn.simulate.rnn.train_integrator`
+(``benchmarks/bench_integrator_fidelity.py``): the bundled example's settings and rho* in {0.8, 0.9, 0.95},
+several learning rates, sizes and initial scales, through the true outlier eigenvalue and normalised loss at 8
+sessions with known SEs.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ _CACHE_LIMIT = 4000
 
 
 def _gramian(a, b, c, d, p, q):
-    """``X = W X W' + z z'`` for ``W = [[a, b], [c, d]]`` and ``z = (p, q)``: the symmetric (x11, x12, x22)."""
+    """``X = W X W' + z z'`` for ``W = [[a, b], [c, d]]``, ``z = (p, q)``: the symmetric (x11, x12, x22)."""
     # X - W X W' = z z' written as a 3x3 linear system in (x11, x12, x22), solved by Cramer's rule
     m11, m12, m13 = 1.0 - a * a, -2.0 * a * b, -b * b
     m21, m22, m23 = -a * c, 1.0 - a * d - b * c, -b * d
@@ -241,7 +242,8 @@ def two_unit_flow(time, rho_star: float, u0, v0, W0=None):
     (0.89, True)
     """
     W0 = np.zeros((2, 2)) if W0 is None else np.asarray(W0, dtype=float)
-    start = (*W0.ravel().tolist(), *np.asarray(u0, dtype=float).tolist(), *np.asarray(v0, dtype=float).tolist())
+    start = (*W0.ravel().tolist(), *np.asarray(u0, dtype=float).tolist(),
+             *np.asarray(v0, dtype=float).tolist())
     run = _Trajectory(float(rho_star), 1.0, start)
     position = np.clip(np.asarray(time, dtype=float), 0.0, _TAU_CAP) / _STEP
     n_points = int(math.ceil(float(np.max(position, initial=0.0)))) + 2
@@ -324,12 +326,14 @@ MODEL = _register(
         description=(
             "A linear RNN learning to integrate (reproduce the filter rho*^n) from small initial weights, "
             "reduced exactly to the 2-unit RNN spanned by its input and readout weights: a non-normal "
-            "feed-forward path is learned first (behaviour rises while the eigenvalues stay in the bulk), then "
+            "feed-forward path is learned first (behaviour rises while the eigenvalues stay in the bulk), "
+            "then "
             "one outlier eigenvalue rises out of the bulk and creeps toward rho* while the loss falls. "
             "Signature in data: the slowest timescale of population dynamics grows as the task is learned."
         ),
         formula=(
-            "gradient flow d(W,u,v)/dtau = -grad L of the 2-unit RNN from W = 0, |u| = |v| = sqrt(readout_gain), "
+            "gradient flow d(W,u,v)/dtau = -grad L of the 2-unit RNN from W = 0, "
+            "|u| = |v| = sqrt(readout_gain), "
             "u.v = 0; L = 1/2 v'Xv - v'(I - rho* W)^-1 u + 1/(2(1-rho*^2)), X = WXW' + uu'; "
             "tau = learning rate x steps; behavior = 1 - L/L(W=0); "
             "outlier_eigenvalue = max(|eig W|, bulk); timescale = -dt/log(outlier_eigenvalue)"

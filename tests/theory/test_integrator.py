@@ -1,5 +1,5 @@
-"""The integrator reduction: the 2-unit RNN's closed-form loss and gradient, its exactness for a network trained
-from W = 0, the memoised grid, and agreement with the trained N-unit RNN (true eigenvalue and loss)."""
+"""The integrator reduction: the 2-unit RNN's closed-form loss and gradient, its exactness for a network
+trained from W = 0, the memoised grid, and agreement with the trained N-unit RNN (true eigenvalue, loss)."""
 
 import warnings
 
@@ -72,7 +72,8 @@ def test_memoised_grid_interpolates_the_flow():
 
 def test_statistics_limits():
     rho = 0.9
-    out = integrator_statistics(np.array([-1.0, 0.0, 24.0]), rho_star=rho, readout_gain=4.0, bulk=0.2, dt=0.05)
+    out = integrator_statistics(np.array([-1.0, 0.0, 24.0]), rho_star=rho, readout_gain=4.0, bulk=0.2,
+                                dt=0.05)
     # start: nothing learned (u.v = 0, W = 0), eigenvalue at the bulk; late: the target filter, lambda -> rho*
     assert out["behavior"][0] == pytest.approx(0.0, abs=1e-12)
     assert out["outlier_eigenvalue"][1] == pytest.approx(0.2)
