@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 
 from neurolearn import errors
-from neurolearn.errors import DataError, FitError, NeurolearnError, NWBError
+from neurolearn.errors import DataError, FitError, InsufficientDataError, NeurolearnError, NWBError
 
 __version__ = "0.1.0"
 
@@ -34,13 +34,15 @@ _LAZY = {
     "simulate_statistics": "neurolearn.fit",
     "recovery_study": "neurolearn.fit",
 }
-_SUBMODULES = {"io", "stats", "theory", "simulate", "fit", "plot", "data", "cli", "report"}
+_SUBMODULES = {"io", "stats", "theory", "simulate", "fit", "plot", "data", "cli", "report", "files", "regimes",
+               "statistic_registry"}
 
 __all__ = [
     "errors",
     "NeurolearnError",
     "NWBError",
     "DataError",
+    "InsufficientDataError",
     "FitError",
     *sorted(_LAZY),
     *sorted(_SUBMODULES),
