@@ -10,9 +10,10 @@ Prints
     against the extracted values, per observable, and coverage of the 95% profile intervals of the five
     parameters over replicates.
 
+(c) coverage of the mean-field intervals (radius, dimension, capacity) against the exact geometry;
 (r) one larger run: the extracted statistics, the fitted and true model curves and R^2.
 
-Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|r|abr]``.
+Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|r|abcr]``.
 """
 
 from __future__ import annotations
@@ -99,6 +100,23 @@ def part_b(replicates, n_sessions=8):
         f"{k} {np.median(v):.3f} {np.min(v):.3f}" for k, v in r2.items()))
 
 
+def part_c(replicates=100):
+    """Coverage of the mean-field statistics' 95% intervals against the simulator's exact R, D, alpha_B."""
+    print(f"(c) mean-field interval coverage, {replicates} replicates per geometry, {SHAPE}")
+    for radius, dimension in ((1.2, 3.0), (0.4, 1.5), (0.8, 2.2)):
+        truth = {"manifold_radius": radius, "manifold_dimension": dimension,
+                 "mean_field_capacity": float(ball_capacity(radius, dimension))}
+        hits = {k: [] for k in truth}
+        for rep in range(replicates):
+            rec = manifold_recording(radius, dimension, **SHAPE, rng=1000 + rep)
+            ds = mean_field_capacity(rec, n_boot=200, random_state=rep)
+            for k, v in truth.items():
+                lo, hi = ds[f"{k}_ci"].values
+                hits[k].append(bool(lo <= v <= hi))
+        print(f"  R={radius} D={dimension}: " + ", ".join(f"{k} {np.mean(v):.3f}" for k, v in hits.items()),
+              flush=True)
+
+
 def part_r(n_sessions=8):
     """One larger, more precise run (16 conditions, 40 trials, 64 dichotomies): R^2 not limited by the SEs."""
     shape = {"n_conditions": 16, "n_neurons": 120, "n_trials": 40}
@@ -126,6 +144,8 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if "a" in args.part:
         part_a()
+    if "c" in args.part:
+        part_c()
     if "r" in args.part:
         part_r()
     if "b" in args.part:

@@ -1,12 +1,15 @@
 """Sessions of stimulus manifolds with known radius and dimension that shrink over learning.
 
-Each condition's trials are points drawn uniformly on an ellipsoid surface around its centroid: centroids are
-orthonormal directions of a random basis of the neurons, centred over conditions and scaled to unit norm;
-each manifold spans its own ``K = ceil(D)`` further random orthonormal directions with semi-axes chosen so
-that its covariance ``C`` has ``tr(C) = R^2`` and participation ratio ``tr(C)^2 / tr(C^2) = D`` exactly
-(``K - 1`` equal axes and one shorter one for a non-integer ``D``). So ``R`` and ``D`` are exactly the
-radius and dimension :func:`neurolearn.stats.capacity.mean_field_capacity` estimates, and its ball-formula
-capacity is the truth of the reduced model :mod:`neurolearn.theory.capacity`. Over sessions ``R`` and ``D``
+Each condition's trials are points drawn uniformly on a sphere of radius ``R`` around its centroid: centroids
+are orthonormal directions of a random basis of the neurons, centred over conditions and scaled to unit norm;
+each sphere spans its own ``d_mu`` further random orthonormal directions, so its covariance ``C`` has
+``tr(C) = R^2`` and participation ratio ``tr(C)^2 / tr(C^2) = d_mu`` exactly. A non-integer mean dimension
+``D`` is a mixture: ``round((D - floor D) P)`` conditions have ``ceil D`` dimensions, the others ``floor D``
+(the realised mean, within ``1/(2P)`` of ``D``, is the truth reported). The mean-field capacity of the
+mixture, ``1 / mean_mu 1/alpha_B(R, d_mu)``, is within 0.5% of the ball formula at the mean dimension
+``alpha_B(R, D)`` (the reduced model :mod:`neurolearn.theory.capacity`); uniform spheres are exactly the
+balls of the theory, where anisotropic ellipsoids of the same participation ratio are not (their simulation
+capacity is 10-15% below the ball formula at ``D`` ~ 1.5-2.5; ``benchmarks/bench_capacity.py``). Over sessions ``R`` and ``D``
 relax exponentially (``R_k = R_f + (R_i - R_f) exp(-rate k)``, the same for ``D``), as that model assumes.
 """
 
@@ -14,35 +17,27 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import brentq
 
 from neurolearn.errors import DataError
 from neurolearn.simulate.recording import _session_start, _session_truth, make_recording, make_session_tree
 from neurolearn.theory.capacity import ball_capacity
 
-__all__ = ["manifold_recording", "manifold_sessions", "axis_variances"]
+__all__ = ["manifold_recording", "manifold_sessions", "condition_dimensions"]
 
 
-def axis_variances(dimension: float) -> np.ndarray:
-    """Relative variances of ``ceil(D)`` axes whose participation ratio is ``D`` (summing to 1).
+def condition_dimensions(dimension: float, n_conditions: int) -> np.ndarray:
+    """Integer sphere dimension of each condition: ``floor D`` or ``ceil D``, with mean nearest ``D``.
 
     Examples
     --------
-    >>> v = axis_variances(2.5)
-    >>> len(v), round(float(v.sum() ** 2 / (v ** 2).sum()), 6)
-    (3, 2.5)
+    >>> condition_dimensions(2.25, 8).tolist()
+    [2, 2, 2, 2, 2, 2, 3, 3]
     """
     if not dimension >= 1.0:
         raise DataError(f"expected a manifold dimension >= 1, found {dimension}")
-    k = int(np.ceil(dimension - 1e-12))
-    a = k - 1.0
-    if k == 1 or np.isclose(dimension, k):
-        variances = np.ones(k)
-    else:
-        # (a + f)^2 / (a + f^2) rises from a to a + 1 on f in [0, 1]
-        f = brentq(lambda f: (a + f) ** 2 / (a + f * f) - dimension, 0.0, 1.0)
-        variances = np.r_[np.ones(k - 1), f]
-    return variances / variances.sum()
+    low = int(np.floor(dimension))
+    n_high = int(round((dimension - low) * n_conditions))
+    return np.r_[np.full(n_conditions - n_high, low), np.full(n_high, low + 1)].astype(int)
 
 
 def _basis(n_neurons, n_columns, rng):
@@ -54,26 +49,28 @@ def _basis(n_neurons, n_columns, rng):
 
 
 def _condition_points(radius, dimension, n_conditions, n_neurons, n_trials, rng):
-    """(centroids (P, N), trial points (P, m, N)) with the module's geometry."""
-    variances = axis_variances(dimension)
-    k = variances.size
-    q = _basis(n_neurons, n_conditions * (1 + k), rng)
+    """(per-condition dimensions (P,), trial points (P, m, N)) with the module's geometry."""
+    dims = condition_dimensions(dimension, n_conditions)
+    q = _basis(n_neurons, n_conditions + int(dims.sum()), rng)
     centroids = q[:, :n_conditions].T
     centroids = (centroids - centroids.mean(axis=0)) / np.sqrt(1.0 - 1.0 / n_conditions)  # mean 0, norm 1
-    axes = q[:, n_conditions:].T.reshape(n_conditions, k, n_neurons)
-    semi_axes = radius * np.sqrt(k * variances)  # uniform on the unit sphere: E[u_i^2] = 1/k
-    u = rng.standard_normal((n_conditions, n_trials, k))
-    u /= np.linalg.norm(u, axis=2, keepdims=True)
-    points = centroids[:, None, :] + np.einsum("pmk,k,pkn->pmn", u, semi_axes, axes)
-    return centroids, points
+    points = np.empty((n_conditions, n_trials, n_neurons))
+    start = n_conditions
+    for mu, d in enumerate(dims):
+        u = rng.standard_normal((n_trials, d))
+        u /= np.linalg.norm(u, axis=1, keepdims=True)  # uniform on the unit sphere: E[u_i^2] = 1/d
+        points[mu] = centroids[mu] + radius * u @ q[:, start:start + d].T
+        start += d
+    return dims, points
 
 
 def manifold_recording(radius=1.0, dimension=4.0, *, n_conditions=12, n_neurons=120, n_trials=20, noise_sd=0.0,
                        session_id="session-0", session_start_time="2026-01-01T09:00:00", rng=None) -> xr.DataArray:
-    """One session: ``n_trials`` points on each of ``n_conditions`` ellipsoids of radius R and dimension D.
+    """One session: ``n_trials`` points on each of ``n_conditions`` spheres of radius R, mean dimension D.
 
     ``noise_sd`` adds isotropic Gaussian noise to every response (off the manifolds; 0 keeps R and D exact).
-    Needs ``n_neurons >= n_conditions * (1 + ceil(D))``.
+    Needs ``n_neurons >= n_conditions * (1 + ceil(D))``. The attr ``condition_dimensions`` lists each
+    condition's sphere dimension.
 
     Examples
     --------
@@ -82,13 +79,15 @@ def manifold_recording(radius=1.0, dimension=4.0, *, n_conditions=12, n_neurons=
     (30, 40, 6)
     """
     rng = np.random.default_rng(rng)
-    _, points = _condition_points(radius, dimension, n_conditions, n_neurons, n_trials, rng)
+    dims, points = _condition_points(radius, dimension, n_conditions, n_neurons, n_trials, rng)
     rec = make_recording(np.zeros((n_conditions, n_neurons)), n_trials=n_trials, noise_sd=noise_sd,
                          session_id=session_id, session_start_time=session_start_time, rng=rng)
     # make_recording gives the trial coords and noise around 0; put each trial on its condition's manifold
     condition = rec.stimulus.values
     order = np.argsort(np.argsort(condition, kind="stable"), kind="stable") % n_trials
-    return rec.copy(data=rec.values + points[condition, order])
+    rec = rec.copy(data=rec.values + points[condition, order])
+    rec.attrs["condition_dimensions"] = dims.tolist()
+    return rec
 
 
 def manifold_sessions(n_sessions=8, *, radius_initial=1.5, radius_final=0.4, dimension_initial=6.0,
@@ -102,7 +101,9 @@ def manifold_sessions(n_sessions=8, *, radius_initial=1.5, radius_final=0.4, dim
         One child per session (``day0``, ``day1``, ...), different random neurons' geometry each session.
     truth : xarray.Dataset
         Over ``session`` (coord ``session_index``): ``manifold_radius``, ``manifold_dimension`` and
-        ``mean_field_capacity`` (the ball formula at them, the reduced model's ``manifold_capacity``).
+        ``mean_field_capacity`` (the ball formula at them, the reduced model's ``manifold_capacity``); the
+        dimension is the realised mean over conditions (within ``1/(2P)`` of the exponential law; attr
+        ``dimension_law`` holds the law's values).
 
     Examples
     --------
@@ -121,9 +122,11 @@ def manifold_sessions(n_sessions=8, *, radius_initial=1.5, radius_final=0.4, dim
                            session_start_time=_session_start(i), rng=rng)
         for i in k
     ]
-    truth = _session_truth(ids, {"manifold_radius": radius, "manifold_dimension": dimension,
-                                 "mean_field_capacity": ball_capacity(radius, dimension)},
+    realised = np.array([np.mean(condition_dimensions(d, n_conditions)) for d in dimension])
+    truth = _session_truth(ids, {"manifold_radius": radius, "manifold_dimension": realised,
+                                 "mean_field_capacity": ball_capacity(radius, realised)},
                            {"source": "neurolearn.simulate.manifolds.manifold_sessions", "rate": rate,
                             "radius_initial": radius_initial, "radius_final": radius_final,
-                            "dimension_initial": dimension_initial, "dimension_final": dimension_final})
+                            "dimension_initial": dimension_initial, "dimension_final": dimension_final,
+                            "dimension_law": dimension.tolist()})
     return make_session_tree(recordings), truth

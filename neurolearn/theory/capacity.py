@@ -33,8 +33,6 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import chi
 
-from neurolearn.statistic_registry import STATISTICS
-from neurolearn.theory import _register
 from neurolearn.theory.base import Model, Parameter
 
 __all__ = ["MODEL", "ball_capacity", "capacity_statistics"]
@@ -129,7 +127,7 @@ def capacity_statistics(time, radius_initial=1.5, radius_final=0.5, dimension_in
     }
 
 
-MODEL = (
+MODEL = (  # listed in neurolearn.theory.MODELS by neurolearn/theory/__init__.py
     Model(
         name="capacity",
         description=(
@@ -161,8 +159,3 @@ MODEL = (
         function=capacity_statistics,
     )
 )
-# The registry declares every statistic a registered model predicts (tests/test_statistic_registry.py); until
-# the lead adds manifold_capacity, manifold_radius and manifold_dimension there, the model stays usable as
-# neurolearn.theory.capacity.MODEL but out of MODELS, so importing this module cannot break that contract.
-if all(name in STATISTICS for name in MODEL.observables):
-    _register(MODEL)

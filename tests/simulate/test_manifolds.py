@@ -5,24 +5,24 @@ import pytest
 
 from neurolearn.data import session_recordings, validate_recording
 from neurolearn.errors import DataError
-from neurolearn.simulate.manifolds import axis_variances, manifold_recording, manifold_sessions
+from neurolearn.simulate.manifolds import condition_dimensions, manifold_recording, manifold_sessions
 from neurolearn.theory.capacity import ball_capacity
 
 
-@pytest.mark.parametrize("dimension", [1.0, 1.7, 3.0, 4.25])
-def test_axis_variances_have_the_participation_ratio(dimension):
-    v = axis_variances(dimension)
-    assert v.sum() == pytest.approx(1.0)
-    assert v.sum() ** 2 / (v ** 2).sum() == pytest.approx(dimension, rel=1e-9)
+@pytest.mark.parametrize("dimension,n", [(1.0, 5), (1.7, 10), (3.0, 4), (4.25, 8)])
+def test_condition_dimensions_have_the_nearest_mean(dimension, n):
+    dims = condition_dimensions(dimension, n)
+    assert dims.size == n and set(dims) <= {int(np.floor(dimension)), int(np.ceil(dimension))}
+    assert abs(dims.mean() - dimension) <= 0.5 / n + 1e-12
 
 
-def test_axis_variances_refuse_dimension_below_one():
+def test_dimension_below_one_refused():
     with pytest.raises(DataError):
-        axis_variances(0.5)
+        condition_dimensions(0.5, 4)
 
 
 def test_recording_geometry_is_the_declared_one():
-    radius, dimension, p, m = 0.8, 2.5, 6, 4000
+    radius, dimension, p, m = 0.8, 2.5, 6, 4000  # three circles and three 3-spheres
     rec = manifold_recording(radius, dimension, n_conditions=p, n_neurons=60, n_trials=m, rng=3)
     validate_recording(rec)
     x = rec.values
@@ -33,11 +33,12 @@ def test_recording_geometry_is_the_declared_one():
         cov = np.cov(x[labels == c].T)
         # sampling error of the moments with m = 4000 trials: a few per cent
         assert np.trace(cov) == pytest.approx(radius ** 2, rel=0.05)
-        assert np.trace(cov) ** 2 / np.trace(cov @ cov) == pytest.approx(dimension, rel=0.05)
+        assert np.trace(cov) ** 2 / np.trace(cov @ cov) == pytest.approx(rec.attrs["condition_dimensions"][c],
+                                                                         rel=0.05)
         assert np.linalg.norm(means[c]) == pytest.approx(1.0, abs=0.05)
-        # every trial lies on the manifold: its distance to the centroid is at most the largest semi-axis
-        semi = radius * np.sqrt(axis_variances(dimension).size * axis_variances(dimension)).max()
-        assert np.linalg.norm(x[labels == c] - means[c], axis=1).max() <= semi * 1.01 + 0.05
+        # every trial lies on the sphere: its distance to the centroid is the radius
+        assert np.allclose(np.linalg.norm(x[labels == c] - means[c], axis=1), radius, atol=0.05)
+    assert np.mean(rec.attrs["condition_dimensions"]) == pytest.approx(dimension)
 
 
 def test_sessions_shrink_with_truth():
