@@ -18,9 +18,11 @@ statistics (Chung, Lee & Sompolinsky 2018; Cohen, Chung, Lee & Sompolinsky 2020)
   ``c_mu`` its centred centroid), whose capacity :func:`neurolearn.theory.capacity.ball_capacity` gives in
   closed form, and heterogeneous manifolds combine as ``1/alpha = mean_mu 1/alpha_B(R_mu, D_mu)``. ``tr(C)``,
   ``tr(C)^2``, ``tr(C^2)`` and ``|c|^2`` are unbiased U-statistics (over distinct trials), so R and D do not
-  drift with the trial count. Exact for uniformly sampled spheres and ellipsoids in the large-dimension
-  limit; it predicts the capacity of the full manifolds, which the simulation capacity of a finite sample of
-  trials approaches from above as trials fill each manifold.
+  drift with the trial count. Exact for uniform spheres (the theory's balls); anisotropic clouds separate worse
+  than balls of the same participation ratio (ellipsoids with D ~ 1.5-2.5: simulation capacity 10-15% below),
+  so it is an upper-side approximation there. It predicts the capacity of the full manifolds, which the
+  simulation capacity of a finite sample of trials approaches from above as trials fill each manifold
+  (spheres with D = 2-3: +6-17% at 10 trials, within 1% at 40; benchmarks/bench_capacity.py).
 
 Both give a bootstrap interval (trials resampled within conditions, re-centred on the estimate) and raise
 :class:`~neurolearn.errors.InsufficientDataError` with the reason where the data cannot support them.
