@@ -25,7 +25,7 @@ from scipy.optimize import brentq
 
 from neurolearn.simulate.two_layer import simulate_lazy_rich_sessions
 from neurolearn.theory import MODELS
-from neurolearn.theory.learning_curve import N_MODES
+from neurolearn.theory.kernel_regression import N_MODES
 
 TIMES = np.arange(12) * 0.2
 

@@ -58,7 +58,11 @@ def _layer_files(layer):
 
 def _imported_modules(path):
     tree = ast.parse(path.read_text(), filename=str(path))
+    typing_only = {id(node) for block in ast.walk(tree) if _is_type_checking_block(block)
+                   for stmt in block.body for node in ast.walk(stmt)}
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue  # `if TYPE_CHECKING:` imports never run: annotations only, no runtime edge
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name
@@ -66,6 +70,12 @@ def _imported_modules(path):
             yield node.module
             for alias in node.names:
                 yield f"{node.module}.{alias.name}"
+
+
+def _is_type_checking_block(node):
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING"))
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
@@ -97,6 +107,9 @@ def test_checker_sees_a_forbidden_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from neurolearn.io import read_nwb\n")
     assert "neurolearn.io" in set(_imported_modules(bad))
+    typing = tmp_path / "typing_only.py"
+    typing.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from neurolearn.io import read_nwb\n")
+    assert "neurolearn.io" not in set(_imported_modules(typing))
 
 
 def _all_files():

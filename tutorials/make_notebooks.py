@@ -538,7 +538,7 @@ A representation whose top eigenmodes carry the target (high *spectral task alig
 examples. This notebook checks the theory, then applies it to recorded kernels across learning.
 """),
         code(SETUP + """
-from neurolearn.theory.learning_curve import kernel_generalization_error
+from neurolearn.theory.kernel_regression import kernel_generalization_error
 """),
         md("""
 ## 1 · The theory against its reference table and a direct simulation

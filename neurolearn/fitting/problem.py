@@ -64,7 +64,7 @@ __all__ = ["FitProblem", "FreeParameter", "FitWarning", "TIME_SCALE", "ONSET", "
 
 
 # How far (as a factor) the time scale may stray from the model's declared time span per recorded span.
-# A model that declares metadata["time_span"] is searched over 100x either way; one that does not, 10^4x.
+# A model that declares its time_span is searched over 100x either way; one that does not, 10^4x.
 _TIME_SCALE_RANGE_DECLARED = 1e2
 _TIME_SCALE_RANGE_UNDECLARED = 1e4
 
@@ -370,7 +370,7 @@ def _free_parameters(model, fixed, session_time) -> list:
                                   p.meaning))
     start, span = float(session_time.min()), float(np.ptp(session_time))
     if TIME_SCALE not in fixed:
-        declared = model.metadata.get("time_span")
+        declared = model.time_span
         ratio = _TIME_SCALE_RANGE_DECLARED if declared else _TIME_SCALE_RANGE_UNDECLARED
         typical = float(declared or 1.0) / span
         free.append(FreeParameter(TIME_SCALE, typical / ratio, typical * ratio, typical, True, True,

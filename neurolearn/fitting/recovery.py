@@ -11,7 +11,7 @@ Default design
 * truth: the model's defaults, moved inward to at least 10% of the search box from its edges (a parameter on
   a bound cannot have a two-sided interval);
 * sessions ``0 .. n_sessions-1`` cover 1.5 times the model's characteristic time span (declared in
-  ``model.metadata["time_span"]``, else the time by which every observable has made 95% of its change), with
+  ``model.time_span``, else the time by which every observable has made 95% of its change), with
   onset half a session before the first recording (so every session is past the onset and the likelihood is
   smooth in the onset);
 * the SE of each statistic is ``relative_se`` times its range over the sessions (5%: a statistic that changes
@@ -78,7 +78,7 @@ def characteristic_time(model, params=None, fraction: float = 0.95) -> float:
     >>> round(characteristic_time(m, {"k": 2.0}), 1)  # 2 log(20)
     6.0
     """
-    declared = model.metadata.get("time_span")
+    declared = model.time_span
     if declared:
         return float(declared)
     prediction = model.predict(_TIME_GRID, **(params or {}))
@@ -136,7 +136,7 @@ def recovery_study(model, truth=None, n_sessions: int = 20, relative_se: float =
     >>> import numpy as np
     >>> from neurolearn.theory import Model, Parameter
     >>> m = Model("m", "", "", "", (Parameter("gain", 0.3, (0.0, 0.5), ""),), ("behavior",),
-    ...           lambda t, gain: {"behavior": 0.5 + gain * (1 - np.exp(-t))}, metadata={"time_span": 3.0})
+    ...           lambda t, gain: {"behavior": 0.5 + gain * (1 - np.exp(-t))}, time_span=3.0)
     >>> table = recovery_study(m, n_replicates=3)
     >>> sorted(set(table["parameter"])), bool(table["success"].all())
     (['gain', 'onset', 'time_scale'], True)

@@ -3,7 +3,7 @@
 Eigen-decompose Φ/P = Σ_k η_k u_k u_kᵀ (η descending) and project the target: v_k² = ‖u_kᵀ Y‖² / P.
 Cumulative power C(k) = Σ_{j≤k} v_j² / Σ_j v_j² rises faster when the target lies in the top modes, which
 predicts better generalisation from few examples. :func:`predicted_learning_curve` feeds (η, v²) to the
-Canatar–Bordelon–Pehlevan solver :func:`neurolearn.theory.learning_curve.kernel_generalization_error`.
+Canatar–Bordelon–Pehlevan solver :func:`neurolearn.theory.kernel_regression.kernel_generalization_error`.
 
 Trustworthiness: with N recorded neurons only about the top √N eigenvectors of a subsampled population are
 reliable (the rest are dominated by sampling noise), so every result carries ``n_trustworthy = min(P, ⌊√N⌋)``
@@ -167,7 +167,7 @@ def predicted_learning_curve(recording_or_kernel, target="target", *, by: str = 
     >>> bool(np.all(np.diff(curve.values) < 0))
     True
     """
-    from neurolearn.theory.learning_curve import kernel_generalization_error
+    from neurolearn.theory.kernel_regression import kernel_generalization_error
 
     if isinstance(recording_or_kernel, xr.DataArray) and "trial" in recording_or_kernel.dims:
         stats = condition_statistics(recording_or_kernel, by, target=target,
@@ -185,7 +185,7 @@ def predicted_learning_curve(recording_or_kernel, target="target", *, by: str = 
     return xr.DataArray(np.asarray(error, dtype=float), dims=("n_train",), coords={"n_train": n_train},
                         name="generalization_error",
                         attrs={"ridge": ridge, "noise": noise, "estimator": estimator,
-                               "theory": "Canatar, Bordelon & Pehlevan 2021 (neurolearn.theory.learning_curve)"})
+                               "theory": "Canatar, Bordelon & Pehlevan 2021 (neurolearn.theory.kernel_regression)"})
 
 
 def n_trustworthy_modes(stats: ConditionStatistics) -> int:

@@ -6,40 +6,38 @@ from recordings (same names), so :func:`neurolearn.fit` can match them.
 Examples
 --------
 >>> import neurolearn as nl
->>> sorted(nl.theory.MODELS)  # doctest: +SKIP
+>>> sorted(nl.theory.MODELS)
 ['grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'overtraining', 'silent-alignment']
 """
 
 from __future__ import annotations
 
+from neurolearn.errors import FitError
 from neurolearn.theory.base import Model, Parameter
+from neurolearn.theory.grokking import MODEL as GROKKING
+from neurolearn.theory.integrator import MODEL as INTEGRATOR
+from neurolearn.theory.lazy_rich import LAZY_RICH
+from neurolearn.theory.learning_curve import KERNEL_LEARNING_CURVE
+from neurolearn.theory.overtraining import MODEL as OVERTRAINING
+from neurolearn.theory.silent_alignment import SILENT_ALIGNMENT
 
 __all__ = ["MODELS", "Model", "Parameter", "get_model"]
 
-#: name -> :class:`Model`. Each model module registers itself below.
-MODELS: dict[str, Model] = {}
-
-
-def _register(model: Model) -> Model:
-    MODELS[model.name] = model
-    return model
+#: name -> :class:`Model`: every registered reduced model, written out (a new model is one line here)
+MODELS: dict[str, Model] = {model.name: model for model in (
+    LAZY_RICH,
+    SILENT_ALIGNMENT,
+    GROKKING,
+    OVERTRAINING,
+    INTEGRATOR,
+    KERNEL_LEARNING_CURVE,
+)}
 
 
 def get_model(name_or_model) -> Model:
     """The registered model called ``name_or_model`` (or the model itself); :class:`FitError` if unknown."""
-    from neurolearn.errors import FitError
-
     if isinstance(name_or_model, Model):
         return name_or_model
     if name_or_model not in MODELS:
         raise FitError(f"unknown model {name_or_model!r}; available models: {sorted(MODELS)}")
     return MODELS[name_or_model]
-
-
-# Model modules (one per model) register themselves on import.
-from neurolearn.theory import grokking  # noqa: E402,F401
-from neurolearn.theory import integrator  # noqa: E402,F401
-from neurolearn.theory import lazy_rich  # noqa: E402,F401
-from neurolearn.theory import learning_curve  # noqa: E402,F401
-from neurolearn.theory import overtraining  # noqa: E402,F401
-from neurolearn.theory import silent_alignment  # noqa: E402,F401

@@ -8,7 +8,7 @@ is a join on names. Parameters the data cannot pin down are declared ``identifia
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -73,6 +73,13 @@ class Model:
         Statistic names ``predict`` returns (a subset of :data:`neurolearn.data.STATISTIC_NAMES`).
     function : callable
         ``function(time: ndarray, **params) -> dict[str, ndarray]``, each array shaped like ``time``.
+    time_unit : str
+        What one unit of model time is (the fitter's ``time_scale`` maps sessions onto it).
+    time_span : float, optional
+        Model time a learning experiment typically spans; the fitter searches ``time_scale`` around it (100x
+        either way) and recovery studies design sessions over it. None: inferred from the observables.
+    simulator : str
+        The network simulation the model reduces and is checked against (``neurolearn.simulate...``).
     """
 
     name: str
@@ -82,7 +89,9 @@ class Model:
     parameters: tuple[Parameter, ...]
     observables: tuple[str, ...]
     function: Callable[..., dict]
-    metadata: dict = field(default_factory=dict)
+    time_unit: str = ""
+    time_span: float | None = None
+    simulator: str = ""
 
     @property
     def params(self) -> dict[str, Parameter]:

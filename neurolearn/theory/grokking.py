@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn.theory import _register
 from neurolearn.theory.base import Model, Parameter
 
 __all__ = ["MODEL", "grokking_statistics"]
@@ -65,46 +64,45 @@ def grokking_statistics(
     }
 
 
-MODEL = _register(
-    Model(
-        name="grokking",
-        description=(
-            "Grokking as a lazy-to-rich transition (quadratic network on a quadratic target): performance on "
-            "trained stimuli saturates on the fast kernel timescale while generalisation and the alignment "
-            "of the representation with the task improve only later, as features rotate onto the task; the "
-            "delay "
-            "grows with laziness."
+MODEL = Model(
+    name="grokking",
+    description=(
+        "Grokking as a lazy-to-rich transition (quadratic network on a quadratic target): performance on "
+        "trained stimuli saturates on the fast kernel timescale while generalisation and the alignment "
+        "of the representation with the task improve only later, as features rotate onto the task; the "
+        "delay "
+        "grows with laziness."
+    ),
+    formula=(
+        "behavior = 1 - exp(-tau); "
+        "generalization_error = (1-plateau) exp(-tau) + plateau exp(-rich_rate tau); "
+        "task_alignment = alignment_initial "
+        "+ (alignment_final - alignment_initial)(1 - generalization_error)"
+    ),
+    reference="Kumar, Bordelon, Gershman & Pehlevan (2024), Grokking as the transition from lazy to rich "
+    "training dynamics.",
+    parameters=(
+        Parameter(
+            "rich_rate", 0.1, (1e-4, 1.0),
+            "rate of feature alignment relative to the lazy (kernel) fit of the training set; "
+            "smaller = lazier network, longer delay",
+            log_scale=True,
         ),
-        formula=(
-            "behavior = 1 - exp(-tau); "
-            "generalization_error = (1-plateau) exp(-tau) + plateau exp(-rich_rate tau); "
-            "task_alignment = alignment_initial "
-            "+ (alignment_final - alignment_initial)(1 - generalization_error)"
+        Parameter(
+            "plateau", 0.5, (0.0, 1.0),
+            "test loss (fraction of the initial) left after the lazy phase: the part of the target the "
+            "initial kernel cannot represent",
         ),
-        reference="Kumar, Bordelon, Gershman & Pehlevan (2024), Grokking as the transition from lazy to rich "
-        "training dynamics.",
-        parameters=(
-            Parameter(
-                "rich_rate", 0.1, (1e-4, 1.0),
-                "rate of feature alignment relative to the lazy (kernel) fit of the training set; "
-                "smaller = lazier network, longer delay",
-                log_scale=True,
-            ),
-            Parameter(
-                "plateau", 0.5, (0.0, 1.0),
-                "test loss (fraction of the initial) left after the lazy phase: the part of the target the "
-                "initial kernel cannot represent",
-            ),
-            Parameter(
-                "alignment_initial", 0.2, (-1.0, 1.0),
-                "kernel-task alignment the recorded representation reads before feature learning (link)",
-            ),
-            Parameter(
-                "alignment_final", 0.6, (-1.0, 1.0),
-                "kernel-task alignment it reads once features have aligned with the task (link)",
-            ),
+        Parameter(
+            "alignment_initial", 0.2, (-1.0, 1.0),
+            "kernel-task alignment the recorded representation reads before feature learning (link)",
         ),
-        observables=("behavior", "generalization_error", "task_alignment"),
-        function=grokking_statistics,
-    )
+        Parameter(
+            "alignment_final", 0.6, (-1.0, 1.0),
+            "kernel-task alignment it reads once features have aligned with the task (link)",
+        ),
+    ),
+    observables=("behavior", "generalization_error", "task_alignment"),
+    function=grokking_statistics,
+    simulator="neurolearn.simulate.grokking.simulate_grokking_sessions",
 )

@@ -58,7 +58,6 @@ import math
 
 import numpy as np
 
-from neurolearn.theory import _register
 from neurolearn.theory.base import Model, Parameter
 
 __all__ = ["MODEL", "rnn_loss_and_gradient", "two_unit_flow", "learning_trajectory", "integrator_statistics"]
@@ -320,51 +319,51 @@ def _predict(t, rho_star, readout_gain, bulk, dt):
     return integrator_statistics(t, rho_star=rho_star, readout_gain=readout_gain, bulk=bulk, dt=dt)
 
 
-MODEL = _register(
-    Model(
-        name="integrator",
-        description=(
-            "A linear RNN learning to integrate (reproduce the filter rho*^n) from small initial weights, "
-            "reduced exactly to the 2-unit RNN spanned by its input and readout weights: a non-normal "
-            "feed-forward path is learned first (behaviour rises while the eigenvalues stay in the bulk), "
-            "then "
-            "one outlier eigenvalue rises out of the bulk and creeps toward rho* while the loss falls. "
-            "Signature in data: the slowest timescale of population dynamics grows as the task is learned."
+MODEL = Model(
+    name="integrator",
+    description=(
+        "A linear RNN learning to integrate (reproduce the filter rho*^n) from small initial weights, "
+        "reduced exactly to the 2-unit RNN spanned by its input and readout weights: a non-normal "
+        "feed-forward path is learned first (behaviour rises while the eigenvalues stay in the bulk), "
+        "then "
+        "one outlier eigenvalue rises out of the bulk and creeps toward rho* while the loss falls. "
+        "Signature in data: the slowest timescale of population dynamics grows as the task is learned."
+    ),
+    formula=(
+        "gradient flow d(W,u,v)/dtau = -grad L of the 2-unit RNN from W = 0, "
+        "|u| = |v| = sqrt(readout_gain), "
+        "u.v = 0; L = 1/2 v'Xv - v'(I - rho* W)^-1 u + 1/(2(1-rho*^2)), X = WXW' + uu'; "
+        "tau = learning rate x steps; behavior = 1 - L/L(W=0); "
+        "outlier_eigenvalue = max(|eig W|, bulk); timescale = -dt/log(outlier_eigenvalue)"
+    ),
+    reference=(
+        "Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025), learning dynamics of linear RNNs trained to "
+        "integrate."
+    ),
+    parameters=(
+        Parameter(
+            "rho_star", 0.9, (0.3, 0.995), "decay per step of the target filter (1 = perfect integrator)"
         ),
-        formula=(
-            "gradient flow d(W,u,v)/dtau = -grad L of the 2-unit RNN from W = 0, "
-            "|u| = |v| = sqrt(readout_gain), "
-            "u.v = 0; L = 1/2 v'Xv - v'(I - rho* W)^-1 u + 1/(2(1-rho*^2)), X = WXW' + uu'; "
-            "tau = learning rate x steps; behavior = 1 - L/L(W=0); "
-            "outlier_eigenvalue = max(|eig W|, bulk); timescale = -dt/log(outlier_eigenvalue)"
+        Parameter(
+            "readout_gain", 4.0, (0.3, 30.0),
+            "|u||v| of the input and readout weights at the start (dimensionless; effective: the bulk's "
+            "speed-up of the rise is absorbed here); sets how fast learning starts",
+            log_scale=True,
         ),
-        reference=(
-            "Bordelon, Cotler, Pehlevan & Zavatone-Veth (2025), learning dynamics of linear RNNs trained to "
-            "integrate."
+        Parameter(
+            "bulk", 0.1, (0.0, 0.9),
+            "radius of the untrained bulk of recurrent eigenvalues (~ initial weight scale)",
         ),
-        parameters=(
-            Parameter(
-                "rho_star", 0.9, (0.3, 0.995), "decay per step of the target filter (1 = perfect integrator)"
-            ),
-            Parameter(
-                "readout_gain", 4.0, (0.3, 30.0),
-                "|u||v| of the input and readout weights at the start (dimensionless; effective: the bulk's "
-                "speed-up of the rise is absorbed here); sets how fast learning starts",
-                log_scale=True,
-            ),
-            Parameter(
-                "bulk", 0.1, (0.0, 0.9),
-                "radius of the untrained bulk of recurrent eigenvalues (~ initial weight scale)",
-            ),
-            Parameter(
-                "dt", 1.0, (0.001, 10.0),
-                "seconds per RNN step = the recording's bin size; links timescale (s) to the eigenvalue",
-                identifiable=False, log_scale=True,
-            ),
+        Parameter(
+            "dt", 1.0, (0.001, 10.0),
+            "seconds per RNN step = the recording's bin size; links timescale (s) to the eigenvalue",
+            identifiable=False, log_scale=True,
         ),
-        observables=("behavior", "outlier_eigenvalue", "timescale"),
-        function=_predict,
-        # model time of a typical recorded course (learning rate x steps), for the fit's time-scale box
-        metadata={"time_span": 1.5},
-    )
+    ),
+    observables=("behavior", "outlier_eigenvalue", "timescale"),
+    function=_predict,
+    # model time of a typical recorded course (learning rate x steps), for the fit's time-scale box
+    time_unit="learning rate x training steps",
+    time_span=1.5,
+    simulator="neurolearn.simulate.rnn.train_integrator",
 )

@@ -59,7 +59,6 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn.errors import FitError
-from neurolearn.theory import _register
 from neurolearn.theory.base import Model, Parameter
 
 __all__ = [
@@ -215,34 +214,31 @@ _LINK_PARAMETERS = (
 )
 
 
-LAZY_RICH = _register(
-    Model(
-        name="lazy-rich",
-        description=(
-            "Two-layer linear network in the mean-field parameterisation learning one task direction. "
-            "Lazy (gamma0 -> 0): the hidden kernel stays frozen, behaviour rises as 1 - exp(-4t) with flat "
-            "task alignment and no kernel change. Rich (large gamma0): the hidden kernel grows along the "
-            "task while behaviour improves, so alignment and kernel change rise together with learning."
-        ),
-        formula=(
-            "dDelta/dt = -2 sqrt(1 + gamma0^2 (1 - Delta)^2) Delta, Delta(0) = 1; "
-            "K = sqrt(1 + gamma0^2 (1 - Delta)^2); task_alignment = K / sqrt(K^2 + d_eff - 1); "
-            "kernel_change = (K - 1) / sqrt(d_eff); behavior = chance + (ceiling - chance)(1 - Delta^2)"
-        ),
-        reference=(
-            "Saxe, McClelland & Ganguli 2014 (linear network dynamics); Bordelon & Pehlevan 2022 "
-            "(self-consistent dynamical field theory of kernel evolution, mean-field richness gamma0)"
-        ),
-        parameters=(
-            Parameter("gamma0", 1.0, (1e-3, 100.0),
-                      "richness gamma0 y of feature learning (y = 1), dimensionless", log_scale=True),
-            *_LINK_PARAMETERS,
-        ),
-        observables=("task_alignment", "kernel_change", "behavior"),
-        function=lazy_rich_statistics,
-        metadata={"time_unit": "training time with lazy kernel eigenvalue 2 (Delta = exp(-2t) when lazy)",
-                  # model time a learning experiment typically spans (lazy residual exp(-2t) reaches 1 %)
-                  "time_span": 2.5,
-                  "simulator": "neurolearn.simulate.two_layer.simulate_lazy_rich_sessions"},
-    )
+LAZY_RICH = Model(
+    name="lazy-rich",
+    description=(
+        "Two-layer linear network in the mean-field parameterisation learning one task direction. "
+        "Lazy (gamma0 -> 0): the hidden kernel stays frozen, behaviour rises as 1 - exp(-4t) with flat "
+        "task alignment and no kernel change. Rich (large gamma0): the hidden kernel grows along the "
+        "task while behaviour improves, so alignment and kernel change rise together with learning."
+    ),
+    formula=(
+        "dDelta/dt = -2 sqrt(1 + gamma0^2 (1 - Delta)^2) Delta, Delta(0) = 1; "
+        "K = sqrt(1 + gamma0^2 (1 - Delta)^2); task_alignment = K / sqrt(K^2 + d_eff - 1); "
+        "kernel_change = (K - 1) / sqrt(d_eff); behavior = chance + (ceiling - chance)(1 - Delta^2)"
+    ),
+    reference=(
+        "Saxe, McClelland & Ganguli 2014 (linear network dynamics); Bordelon & Pehlevan 2022 "
+        "(self-consistent dynamical field theory of kernel evolution, mean-field richness gamma0)"
+    ),
+    parameters=(
+        Parameter("gamma0", 1.0, (1e-3, 100.0),
+                  "richness gamma0 y of feature learning (y = 1), dimensionless", log_scale=True),
+        *_LINK_PARAMETERS,
+    ),
+    observables=("task_alignment", "kernel_change", "behavior"),
+    function=lazy_rich_statistics,
+    time_unit="training time with lazy kernel eigenvalue 2 (Delta = exp(-2t) when lazy)",
+    time_span=2.5,  # model time a learning experiment typically spans (lazy residual exp(-2t) reaches 1 %)
+    simulator="neurolearn.simulate.two_layer.simulate_lazy_rich_sessions",
 )

@@ -35,7 +35,6 @@ import numpy as np
 from scipy.special import ndtr, ndtri, wrightomega
 
 from neurolearn.errors import FitError
-from neurolearn.theory import _register
 from neurolearn.theory.base import Model, Parameter
 
 __all__ = ["MODEL", "margin_scale", "overtraining_statistics"]
@@ -100,48 +99,47 @@ def overtraining_statistics(
     }
 
 
-MODEL = _register(
-    Model(
-        name="overtraining",
-        description=(
-            "Hidden progress during overtraining: a two-layer network trained with the logistic loss on a "
-            "separable task separates the training set early (behaviour saturates), but its weights keep "
-            "growing and rotating toward the max-margin solution, so the representation's margin, decoding "
-            "accuracy and held-out accuracy keep rising ~log t, and wrongly decoded examples flip to correct."
+MODEL = Model(
+    name="overtraining",
+    description=(
+        "Hidden progress during overtraining: a two-layer network trained with the logistic loss on a "
+        "separable task separates the training set early (behaviour saturates), but its weights keep "
+        "growing and rotating toward the max-margin solution, so the representation's margin, decoding "
+        "accuracy and held-out accuracy keep rising ~log t, and wrongly decoded examples flip to correct."
+    ),
+    formula=(
+        "z + exp(z) = tau + 1 (logistic mode dynamics dz/dtau = sigmoid(-z)); "
+        "behavior = lapse/2 + (1-lapse) Phi(z/behavior_width); margin = margin_initial + margin_gain z; "
+        "decoder_accuracy = Phi(Phi^-1(decoder_initial) + decoder_gain z); "
+        "heldout_accuracy = Phi(Phi^-1(heldout_initial) + heldout_gain z); "
+        "flip_fraction[k] = flip_noise + heldout_accuracy[k] - heldout_accuracy[k-1] "
+        "(consecutive sessions)"
+    ),
+    reference=(
+        "Kumar et al. (2025), Do mice grok? Glimpses of hidden progress during overtraining in sensory "
+        "cortex; Soudry et al. (2018), The implicit bias of gradient descent on separable data."
+    ),
+    parameters=(
+        Parameter(
+            "behavior_width", 0.3, (0.01, 10.0),
+            "spread of per-stimulus logits in units of the margin scale z: how early behaviour saturates",
+            log_scale=True,
         ),
-        formula=(
-            "z + exp(z) = tau + 1 (logistic mode dynamics dz/dtau = sigmoid(-z)); "
-            "behavior = lapse/2 + (1-lapse) Phi(z/behavior_width); margin = margin_initial + margin_gain z; "
-            "decoder_accuracy = Phi(Phi^-1(decoder_initial) + decoder_gain z); "
-            "heldout_accuracy = Phi(Phi^-1(heldout_initial) + heldout_gain z); "
-            "flip_fraction[k] = flip_noise + heldout_accuracy[k] - heldout_accuracy[k-1] "
-            "(consecutive sessions)"
+        Parameter("lapse", 0.0, (0.0, 0.5), "lapse rate: behaviour saturates at 1 - lapse/2"),
+        Parameter("margin_initial", 0.5, (0.0, 10.0), "representation margin before training (link)"),
+        Parameter("margin_gain", 0.1, (0.0, 10.0), "margin gained per unit of z (link)"),
+        Parameter(
+            "decoder_initial", 0.7, (0.5, 0.999), "cross-validated decoding accuracy before training"
         ),
-        reference=(
-            "Kumar et al. (2025), Do mice grok? Glimpses of hidden progress during overtraining in sensory "
-            "cortex; Soudry et al. (2018), The implicit bias of gradient descent on separable data."
+        Parameter("decoder_gain", 0.3, (0.0, 10.0), "decoder d' gained per unit of z (link)"),
+        Parameter("heldout_initial", 0.6, (0.5, 0.999), "held-out stimulus accuracy before training"),
+        Parameter("heldout_gain", 0.1, (0.0, 10.0), "held-out d' gained per unit of z (link)"),
+        Parameter(
+            "flip_noise", 0.02, (0.0, 0.5),
+            "fraction of examples flipping wrong -> right between sessions from measurement noise alone",
         ),
-        parameters=(
-            Parameter(
-                "behavior_width", 0.3, (0.01, 10.0),
-                "spread of per-stimulus logits in units of the margin scale z: how early behaviour saturates",
-                log_scale=True,
-            ),
-            Parameter("lapse", 0.0, (0.0, 0.5), "lapse rate: behaviour saturates at 1 - lapse/2"),
-            Parameter("margin_initial", 0.5, (0.0, 10.0), "representation margin before training (link)"),
-            Parameter("margin_gain", 0.1, (0.0, 10.0), "margin gained per unit of z (link)"),
-            Parameter(
-                "decoder_initial", 0.7, (0.5, 0.999), "cross-validated decoding accuracy before training"
-            ),
-            Parameter("decoder_gain", 0.3, (0.0, 10.0), "decoder d' gained per unit of z (link)"),
-            Parameter("heldout_initial", 0.6, (0.5, 0.999), "held-out stimulus accuracy before training"),
-            Parameter("heldout_gain", 0.1, (0.0, 10.0), "held-out d' gained per unit of z (link)"),
-            Parameter(
-                "flip_noise", 0.02, (0.0, 0.5),
-                "fraction of examples flipping wrong -> right between sessions from measurement noise alone",
-            ),
-        ),
-        observables=("behavior", "margin", "decoder_accuracy", "heldout_accuracy", "flip_fraction"),
-        function=overtraining_statistics,
-    )
+    ),
+    observables=("behavior", "margin", "decoder_accuracy", "heldout_accuracy", "flip_fraction"),
+    function=overtraining_statistics,
+    simulator="neurolearn.simulate.logistic.simulate_overtraining_sessions",
 )

@@ -67,7 +67,6 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn.errors import FitError
-from neurolearn.theory import _register
 from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.lazy_rich import _LINK_PARAMETERS, _hidden_layer_observables, learned_amplitude
 
@@ -143,41 +142,38 @@ def silent_alignment_statistics(time, init_variance, hidden_share, d_eff, chance
     return _hidden_layer_observables(relative, 1.0 - u, d_eff, chance, ceiling)
 
 
-SILENT_ALIGNMENT = _register(
-    Model(
-        name="silent-alignment",
-        description=(
-            "Two-layer linear network trained from small initial weights (mean variance rho of the two "
-            "layers, relative to the task singular value). The hidden kernel aligns to the task while the "
-            "loss is still flat; behaviour improves only after a delay ~ log(1/rho)/2. Signature in data: "
-            "task alignment and kernel change rise sessions before behaviour. Large rho: lazy, almost no "
-            "alignment change. With balanced layers (hidden_share = 1) the same family as 'lazy-rich' with "
-            "gamma0 = 1/rho under a rescaling of time."
-        ),
-        formula=(
-            "du/dt = 2 (1 - u) sqrt(u^2 + rho^2), u(0) = 0 (small rho: u = e^{2t}/(e^{2t} - 1 + 2/rho)); "
-            "K = [sqrt(u^2 + rho^2) - (1 - q) rho] / (q rho) with q = hidden_share; "
-            "task_alignment = K / sqrt(K^2 + d_eff - 1); kernel_change = (K - 1)/sqrt(d_eff); "
-            "behavior = chance + (ceiling - chance)(1 - (1 - u)^2)"
-        ),
-        reference=(
-            "Saxe, McClelland & Ganguli 2014 (exact solutions of deep linear network learning); Atanasov, "
-            "Bordelon & Pehlevan 2022 (neural networks as kernel learners: the silent alignment effect)"
-        ),
-        parameters=(
-            Parameter("init_variance", 1e-2, (1e-8, 10.0),
-                      "mean initial weight variance rho of the two layers, relative to the task singular "
-                      "value",
-                      log_scale=True),
-            Parameter("hidden_share", 1.0, (0.05, 1.95),
-                      "first-layer share of the initial variance, sigma_w^2 / rho (1: balanced layers)"),
-            *_LINK_PARAMETERS,
-        ),
-        observables=("task_alignment", "kernel_change", "behavior"),
-        function=silent_alignment_statistics,
-        metadata={"time_unit": "1/s (inverse task singular value)",
-                  # model time a typical experiment spans: the delay at rho = 1e-2 plus the rise
-                  "time_span": 5.0,
-                  "simulator": "neurolearn.simulate.two_layer.simulate_silent_alignment_sessions"},
-    )
+SILENT_ALIGNMENT = Model(
+    name="silent-alignment",
+    description=(
+        "Two-layer linear network trained from small initial weights (mean variance rho of the two "
+        "layers, relative to the task singular value). The hidden kernel aligns to the task while the "
+        "loss is still flat; behaviour improves only after a delay ~ log(1/rho)/2. Signature in data: "
+        "task alignment and kernel change rise sessions before behaviour. Large rho: lazy, almost no "
+        "alignment change. With balanced layers (hidden_share = 1) the same family as 'lazy-rich' with "
+        "gamma0 = 1/rho under a rescaling of time."
+    ),
+    formula=(
+        "du/dt = 2 (1 - u) sqrt(u^2 + rho^2), u(0) = 0 (small rho: u = e^{2t}/(e^{2t} - 1 + 2/rho)); "
+        "K = [sqrt(u^2 + rho^2) - (1 - q) rho] / (q rho) with q = hidden_share; "
+        "task_alignment = K / sqrt(K^2 + d_eff - 1); kernel_change = (K - 1)/sqrt(d_eff); "
+        "behavior = chance + (ceiling - chance)(1 - (1 - u)^2)"
+    ),
+    reference=(
+        "Saxe, McClelland & Ganguli 2014 (exact solutions of deep linear network learning); Atanasov, "
+        "Bordelon & Pehlevan 2022 (neural networks as kernel learners: the silent alignment effect)"
+    ),
+    parameters=(
+        Parameter("init_variance", 1e-2, (1e-8, 10.0),
+                  "mean initial weight variance rho of the two layers, relative to the task singular "
+                  "value",
+                  log_scale=True),
+        Parameter("hidden_share", 1.0, (0.05, 1.95),
+                  "first-layer share of the initial variance, sigma_w^2 / rho (1: balanced layers)"),
+        *_LINK_PARAMETERS,
+    ),
+    observables=("task_alignment", "kernel_change", "behavior"),
+    function=silent_alignment_statistics,
+    time_unit="1/s (inverse task singular value)",
+    time_span=5.0,  # model time a typical experiment spans: the delay at rho = 1e-2 plus the rise
+    simulator="neurolearn.simulate.two_layer.simulate_silent_alignment_sessions",
 )

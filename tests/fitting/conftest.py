@@ -38,7 +38,7 @@ def approach_model() -> Model:
          Parameter("alignment_gain", 0.4, (0.01, 0.8), "alignment gained by learning", log_scale=True)),
         ("behavior", "task_alignment"),
         function,
-        metadata={"time_span": 4.0},
+        time_span=4.0,
     )
 
 

@@ -47,7 +47,7 @@ def test_characteristic_time_of_saturating_and_unbounded_curves():
     # four times the saturating observable's span, so sessions also cover a long phase of log growth
     assert characteristic_time(unbounded, {"k": 1.0}) == pytest.approx(4 * np.log(20.0), rel=0.02)
     declared = Model("d", "", "", "", (Parameter("k", 1.0, (0.1, 10.0), ""),), ("behavior",),
-                     lambda t, k: {"behavior": 0 * t}, metadata={"time_span": 7.0})
+                     lambda t, k: {"behavior": 0 * t}, time_span=7.0)
     assert characteristic_time(declared) == 7.0
 
 

@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import brentq
 
 from neurolearn.errors import DataError
-from neurolearn.theory.learning_curve import kernel_generalization_error, power_law_generalization_error
+from neurolearn.theory.kernel_regression import kernel_generalization_error, power_law_generalization_error
 
 MODES = np.arange(1, 401, dtype=float)
 EIGENVALUES = MODES**-1.5
