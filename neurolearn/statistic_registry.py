@@ -128,7 +128,9 @@ class Statistic:
         The estimand's natural range; a reported value never lies outside it by more than its sampling noise.
     family : str
         ``"behavior"``, ``"kernel"``, ``"spectral"``, ``"readout"``, ``"dynamics"`` or ``"generalization"``:
-        which part of :func:`neurolearn.summarize` computes it.
+        which part of :func:`neurolearn.summarize` computes it; ``"capacity"``: computed on request by
+        :mod:`neurolearn.stats.capacity` (a linear program per dichotomy and neuron count is too costly to run
+        in every summary).
     estimand : str
         The population quantity estimated (which neurons, conditions, trials it refers to).
     estimator : str
@@ -498,6 +500,52 @@ _ENTRIES = (
         needs=Requirements(behavior=True),
         reasons=("no held-out trials (heldout marks none)", "no held-out column in this session",
                  "no behaviour column", "no trial with a correct/incorrect outcome"),
+    ),
+    Statistic(
+        name="manifold_capacity", label="manifold capacity", family="capacity", units="conditions per neuron",
+        range=(0.0, 2.0),
+        meaning="How many stimulus manifolds (trial clouds) a linear readout separates per neuron: P/N_c at the "
+                "neuron count where half the random dichotomies of the conditions are separable; rises as "
+                "learning compresses each stimulus's cloud.",
+        estimand="simulation capacity of the observed trial clouds, centred on the mean centroid: P/N_c, N_c the "
+                 "neuron count at which half of all dichotomies are separable by a hyperplane through the origin "
+                 "at zero margin; falls toward the full manifolds' capacity as trials per condition grow",
+        estimator="exact LP separability on every trial for 32 random dichotomies, each with a random nested "
+                  "neuron order; smallest separating count by bracketed bisection; N_c = median, interpolated",
+        interval="trials resampled within conditions with new dichotomies per replicate (16); percentile "
+                 "interval re-centred on the estimate (coverage not yet measured)",
+        chance="2P/n_trials: trials with no cloud structure",
+        needs=Requirements(min_conditions=4, min_trials=2, min_neurons=2,
+                           conditions_note="needs more than P/2 neurons, more for larger clouds"),
+        reasons=("fewer than 4 conditions", "fewer than 2 trials in a condition",
+                 "too few neurons: fewer than half the dichotomies are separable with all N neurons"),
+        predicted_by=("capacity",),
+        invariant_to=("response scale", "neuron order"),
+    ),
+    Statistic(
+        name="manifold_radius", label="manifold radius", family="capacity", units="centroid norms",
+        range=(0.0, _INF),
+        meaning="Size of each stimulus's trial cloud relative to its centroid's distance from the others.",
+        estimand="sqrt(mean_mu tr(C_mu)/|c_mu|^2), C_mu the trial covariance and c_mu the centred centroid of "
+                 "condition mu",
+        estimator="unbiased trace over distinct trials; centroid norm minus its noise part",
+        interval="trials resampled within conditions, 200 replicates, re-centred percentile (coverage 0.95-1.00)",
+        needs=Requirements(min_conditions=4, min_trials=4),
+        reasons=("fewer than 4 conditions", "fewer than 4 trials in a condition",
+                 "a condition's centroid is not resolved from its trial noise"),
+        predicted_by=("capacity",),
+    ),
+    Statistic(
+        name="manifold_dimension", label="manifold dimension", family="capacity", units="dimensions",
+        range=(1.0, _INF),
+        meaning="Effective dimension (participation ratio) of each stimulus's trial cloud.",
+        estimand="mean_mu tr(C_mu)^2/tr(C_mu^2)",
+        estimator="unbiased statistics over distinct trials",
+        interval="trials resampled within conditions, 200 replicates, re-centred percentile (coverage 0.95-1.00)",
+        needs=Requirements(min_conditions=4, min_trials=4),
+        reasons=("fewer than 4 conditions", "fewer than 4 trials in a condition",
+                 "a condition's centroid is not resolved from its trial noise"),
+        predicted_by=("capacity",),
     ),
 )
 

@@ -18,11 +18,11 @@ from neurolearn.simulate.spiking import spiking_sessions
 from neurolearn.statistic_registry import STATISTICS, Requirements
 from neurolearn.stats.summary import summarize
 
-FAMILIES = {"behavior", "kernel", "spectral", "readout", "dynamics", "generalization"}
+FAMILIES = {"behavior", "kernel", "spectral", "readout", "dynamics", "generalization", "capacity"}
 #: registered names summarize computes on (trial, neuron) sessions (the dynamics family needs time bins, the
 #: generalization family held-out trials)
 STATIC = [name for name, entry in STATISTICS.items() if entry.family not in ("dynamics",)
-          and entry.family != "generalization" and name not in ("code_overlap", "flip_fraction")]
+          and entry.family not in ("generalization", "capacity") and name not in ("code_overlap", "flip_fraction")]
 #: realistic shapes: (conditions, trials per condition, neurons per session); different neurons each session
 SHAPES = [(4, 2, 30), (8, 3, 120), (16, 5, 300)]
 

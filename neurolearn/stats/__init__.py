@@ -54,6 +54,9 @@ _LAZY = {
     # dimensionality
     "participation_ratio": "dimensionality",
     "naive_participation_ratio": "dimensionality",
+    # readout capacity (computed on request, not by summarize)
+    "manifold_capacity": "capacity",
+    "mean_field_capacity": "capacity",
     # one statistic in the Dataset form
     "estimate_dataset": "estimate",
     "bootstrap_interval": "estimate",

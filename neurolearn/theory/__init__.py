@@ -7,13 +7,14 @@ Examples
 --------
 >>> import neurolearn as nl
 >>> sorted(nl.theory.MODELS)
-['grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'overtraining', 'silent-alignment']
+['capacity', 'grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'overtraining', 'silent-alignment']
 """
 
 from __future__ import annotations
 
 from neurolearn.errors import FitError
 from neurolearn.theory.base import Model, Parameter
+from neurolearn.theory.capacity import MODEL as CAPACITY
 from neurolearn.theory.grokking import MODEL as GROKKING
 from neurolearn.theory.integrator import MODEL as INTEGRATOR
 from neurolearn.theory.lazy_rich import LAZY_RICH
@@ -31,6 +32,7 @@ MODELS: dict[str, Model] = {model.name: model for model in (
     OVERTRAINING,
     INTEGRATOR,
     KERNEL_LEARNING_CURVE,
+    CAPACITY,
 )}
 
 

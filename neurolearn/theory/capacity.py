@@ -157,5 +157,8 @@ MODEL = (  # listed in neurolearn.theory.MODELS by neurolearn/theory/__init__.py
         ),
         observables=("manifold_capacity", "manifold_radius", "manifold_dimension"),
         function=capacity_statistics,
+        time_unit="session",
+        time_span=8.0,
+        simulator="neurolearn.simulate.manifolds.manifold_sessions",
     )
 )
