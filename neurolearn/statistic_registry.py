@@ -192,9 +192,12 @@ _ENTRIES = (
     Statistic(
         name="behavior", label="behaviour (fraction correct)", family="behavior", units="", range=(0.0, 1.0),
         meaning="Fraction of trials answered correctly: what learning is for.",
-        estimand="probability of a correct trial in this session",
+        estimand="probability of a correct trial on the task's stimuli in this session (the shown stimuli a "
+                 "sample of them)",
         estimator="fraction correct over trials with a correct/incorrect outcome",
-        interval="Wilson score interval; SE the binomial SE with the Agresti-Coull SE as a floor",
+        interval="the larger of the binomial and the cluster-robust (CR1, over stimuli) SE, the Agresti-Coull SE "
+                 "as a floor; Wilson interval, widened to p +- z SE where the cluster SE is larger (covers 0.94 "
+                 "with 12 stimuli of varied difficulty x 10 trials, where the binomial interval covers 0.70)",
         needs=Requirements(behavior=True),
         reasons=("no behaviour column", "no trial with a correct/incorrect outcome"),
         predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator",

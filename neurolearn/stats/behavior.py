@@ -78,7 +78,7 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
     return values
 
 
-def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float = 0.95):
+def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float = 0.95, by: str | None = None):
     """Fraction correct, binomial standard error and Wilson score interval.
 
     Parameters
@@ -90,12 +90,19 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
         value is outside the mapping, or NaN, are excluded and counted in a warning.
     level : float
         Interval coverage.
+    by : str, optional
+        The trial coord of the stimulus (condition). Trials of one stimulus are not independent draws of the
+        task: some stimuli are harder than others. With ``by``, the SE is also computed cluster-robustly over
+        stimuli (CR1 sandwich, C/(C-1) Σ_c (Σ_{i in c}(y_i - p))² / n²) and the larger of the two is used, so
+        the interval covers the fraction correct on the task's stimuli, not only on these trials' draws.
 
     Returns
     -------
     (value, se, (lower, upper))
-        The SE is the binomial √(p(1-p)/n) with the Agresti-Coull SE as a floor, so a session at 100%
-        correct (common once behaviour saturates) keeps a positive SE instead of an infinite fitting weight.
+        The SE is the binomial √(p(1-p)/n) (or the cluster-robust one, if larger) with the Agresti-Coull SE
+        as a floor, so a session at 100% correct (common once behaviour saturates) keeps a positive SE
+        instead of an infinite fitting weight. The interval is Wilson's, widened to p ± z·SE where the
+        cluster-robust SE is the larger.
 
     Raises
     ------
@@ -113,6 +120,7 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
     session_id = str(recording.attrs.get("session_id", recording.name))
     values = outcome_values(recording, behavior, session_id=session_id)
     excluded = int(np.isnan(values).sum())
+    stimuli = np.asarray(recording.coords[by].values)[~np.isnan(values)] if by is not None else None
     values = values[~np.isnan(values)]
     if excluded:
         warnings.warn(f"session {session_id!r}: {excluded} of {excluded + values.size} trials have no "
@@ -125,8 +133,23 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
     z = norm.ppf(0.5 + level / 2)
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    se = max(float(np.sqrt(p * (1 - p) / n)), agresti_coull_se(values.sum(), n))
-    return p, se, (float(centre - half), float(centre + half))
+    binomial = float(np.sqrt(p * (1 - p) / n))
+    clustered = _cluster_robust_se(values, stimuli, p) if stimuli is not None else 0.0
+    se = max(binomial, clustered, agresti_coull_se(values.sum(), n))
+    lower, upper = float(centre - half), float(centre + half)
+    if clustered > binomial:
+        lower, upper = min(lower, max(p - z * se, 0.0)), max(upper, min(p + z * se, 1.0))
+    return p, se, (lower, upper)
+
+
+def _cluster_robust_se(values, stimuli, p) -> float:
+    """CR1 standard error of a mean over trials clustered by stimulus (0 with fewer than 2 stimuli)."""
+    _, cluster = np.unique(stimuli, return_inverse=True)
+    n_clusters = cluster.max() + 1 if cluster.size else 0
+    if n_clusters < 2:
+        return 0.0
+    sums = np.bincount(cluster, weights=values - p, minlength=n_clusters)
+    return float(np.sqrt(n_clusters / (n_clusters - 1) * np.sum(sums**2)) / values.size)
 
 
 def _example_coding(found) -> dict:

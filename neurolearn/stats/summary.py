@@ -214,7 +214,7 @@ def summarize(
         coding_column(behavior)
         for k, (key, rec) in enumerate(recordings.items()):
             try:
-                value, se, ci = behavior_estimate(rec, behavior, level)
+                value, se, ci = behavior_estimate(rec, behavior, level, by=by)
             except DataError as error:
                 if "expected" in str(error):  # a missing column or an undeclared coding is the user's to fix
                     raise

@@ -187,3 +187,25 @@ def test_generalization_to_held_out_stimuli_is_measured_where_trials_are_marked(
 def test_a_recording_with_another_neuron_dim_name_is_refused_with_the_schema(rng):
     with pytest.raises(DataError, match=r"session 'day0': expected dims \('trial', 'neuron'\).*found \('trial', 'cell'\)"):
         summarize(_session(rng, 0).rename({"neuron": "cell"}), n_boot=0, **QUICK)
+
+
+def test_behaviour_se_accounts_for_repeated_stimuli():
+    # each session shows 12 stimuli drawn from the task, of very different difficulty, 10 times each: the
+    # fraction correct varies across sessions by the stimuli drawn, not only by the trials' coin flips
+    from neurolearn.stats.behavior import behavior_estimate
+
+    rng = np.random.default_rng(0)
+    truth, hits, hits_binomial = 0.7, 0, 0
+    for _ in range(400):
+        p_stimulus = rng.beta(1.4, 0.6, size=12)  # mean 0.7
+        stimulus = np.repeat(np.arange(12), 10)
+        correct = rng.random(120) < p_stimulus[stimulus]
+        import xarray as xr
+        rec = xr.DataArray(np.zeros((120, 1)), dims=("trial", "neuron"),
+                           coords={"correct": ("trial", correct), "stimulus": ("trial", stimulus)})
+        value, se, (lo, hi) = behavior_estimate(rec, by="stimulus")
+        hits += lo <= truth <= hi
+        _, _, (lo_b, hi_b) = behavior_estimate(rec)
+        hits_binomial += lo_b <= truth <= hi_b
+    assert hits / 400 >= 0.92  # cluster-robust: covers the task's fraction correct
+    assert hits_binomial / 400 < 0.85  # trials alone: far too narrow
