@@ -348,7 +348,7 @@ _ENTRIES = (
                  "Nadeau-Bengio corrected fold variance and the Agresti-Coull floor; normal, clipped to [0, 1], "
                  "contains the estimate (coverage 0.90 at the smallest realistic shapes, conservative at large)",
         chance="mean accuracy over 20 label permutations on the same folds: across conditions when the label is "
-               "constant within each and there are >= 20 distinct condition labellings, else across trials; "
+               "constant within each and some class has several conditions, else across trials; "
                "decoder_accuracy_pvalue",
         needs=Requirements(min_conditions=1, min_trials=1, min_neurons=1, min_classes=2),
         reasons=("no task label (target=None)", "no task label (no trial coord 'target')", "one class of 'target'",
@@ -407,8 +407,8 @@ _ENTRIES = (
         estimator="Ledoit-Wolf shrinkage within-class covariance, cross-validated",
         interval="held-out projections resampled within fold and class, or the Nadeau-Bengio fold variance if "
                  "larger; normal",
-        chance="mean held-out d' over 20 label permutations on the same folds (across conditions where they "
-               "have >= 20 labellings, else across trials): near or below 0",
+        chance="mean held-out d' over 20 label permutations on the same folds (across conditions where some "
+               "class has several, else across trials): near or below 0",
         needs=Requirements(min_conditions=1, min_trials=2, min_neurons=1, min_classes=2),
         reasons=("no task label", "one class of 'target'", "more than two classes",
                  "fewer than 4 trials of a class (2 per test and training fold)", "a test fold has 1 trial of a class",

@@ -100,7 +100,7 @@ def test_runs_on_a_distributed_client(rng):
 
 def test_other_helpers_statistics_are_merged(rng, monkeypatch):
     """Readout/dynamics statistics arrive as Datasets over ``session`` and are merged by session id."""
-    def readout_summary(recordings, *, target, by, n_boot, random_state, level):
+    def readout_summary(recordings, *, target, by, n_boot, random_state, level, n_permutations):
         ids = list(recordings)
         return xr.Dataset({"margin": ("session", np.arange(len(ids), dtype=float)),
                            "margin_se": ("session", np.ones(len(ids)))}, coords={"session": ids})

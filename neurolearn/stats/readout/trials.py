@@ -7,16 +7,12 @@ replicates in the statistics Dataset form (``name_boot`` over dim ``bootstrap``)
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import xarray as xr
 
 from neurolearn.data import NEURON, TRIAL, flag_name, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError
-
-#: Fewest distinct condition-level labellings for a condition-level permutation null (else trials are permuted)
-MIN_LABELLINGS = 20
 
 #: The flag of a value that does not exceed its permutation null's mean (the contract's wording).
 AT_CHANCE = "at or below chance: carries no information"
@@ -70,9 +66,9 @@ class _TrialTable:
         kept) when ``by`` is given and the label is constant within every condition: the null then keeps the
         condition structure, so a code that only tells conditions apart reads at chance, not above it.
 
-        With so few conditions that they have fewer than ``MIN_LABELLINGS`` distinct labellings (one condition
-        per class has only C!, the observed one among them), a condition-level null cannot tell anything from
-        chance; single trials are permuted instead, and the class is then confounded with stimulus identity.
+        With one condition per class, every condition-level permutation only renames the classes, which a
+        decoder scores alike, so that null equals the observation and can never reject; single trials are
+        permuted instead (the class is then confounded with stimulus identity, which no null can separate).
         """
         if by is None:
             return None
@@ -83,8 +79,7 @@ class _TrialTable:
         if not pure:
             return None
         per_class = np.unique(self.labels[np.unique(index, return_index=True)[1]], return_counts=True)[1]
-        labellings = math.factorial(n_conditions) // math.prod(math.factorial(int(k)) for k in per_class)
-        return index if labellings >= MIN_LABELLINGS else None
+        return None if np.all(per_class == 1) else index
 
     def require_trials_per_class(self, n_splits, what):
         if self.class_counts.min() < n_splits:
