@@ -38,8 +38,9 @@ KNOWN_IN_DESIGN = {"time_scale": 1.0, "onset": 0.0, "ridge": 0.0}
 def _statistics(tree, *, target, method, where=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sessions without training stimuli are NaN with their reason
+        # behaviour may come from the trained stimuli only (where=); the generalisation from all trials
         stats = summarize(tree, where=where, n_boot=20, random_state=0, readout=False, dynamics=False,
-                          scheduler="synchronous")
+                          heldout=None, scheduler="synchronous")
         recordings = {key: child.dataset["responses"] for key, child in tree.children.items()}
         generalization = generalization_summary(recordings, target=target, by="stimulus", method=method,
                                                 n_boot=100, random_state=0)
