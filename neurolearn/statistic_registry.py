@@ -604,7 +604,7 @@ def registry_markdown() -> str:
         "from it by `docs/make_statistics.py`; do not edit by hand). Each value comes with `<name>_se`, "
         "`<name>_ci` and `<name>_flag`: `\"\"` where the data support the value, otherwise the reason it is NaN "
         "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
-        "estimand's range by more than three standard errors, a bounded statistic whose standard error exceeds "
+        "estimand's range by more than three standard errors (judged with n_boot > 0), a bounded statistic whose standard error exceeds "
         "half its range is NaN (not resolved), and intervals always contain their estimate.",
         "",
         "| statistic | range | family | needs | predicted by |",

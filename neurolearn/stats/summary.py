@@ -8,7 +8,8 @@ the kernel family (:mod:`neurolearn.stats.kernel_summary`, dask-parallel over se
 Degrade, don't abort: a statistic the data cannot support for one session (too few conditions, trials or
 neurons; one class; no task label; a denominator not resolved from noise) is NaN there, with the reason in
 ``<name>_flag`` and one :class:`~neurolearn.stats.flags.StatisticWarning`; everything else proceeds. A value
-outside its estimand's range by more than three standard errors is treated the same way (3, not 2: where the
+outside its estimand's range by more than three standard errors (judged where there is a standard error,
+i.e. with ``n_boot``) is treated the same way (3, not 2: where the
 truth sits on the boundary, e.g. an unchanged code's overlap of 1, 2.3 % of honest estimates lie beyond 2 SE). The run stops only
 when nothing at all can be computed.
 """
@@ -411,8 +412,11 @@ def _enforce_ranges(ds):
         value = ds[name].values.astype(float)
         se = ds[se_name(name)].values.astype(float) if se_name(name) in ds else np.full(value.shape, np.nan)
         low, high = entry.range
-        slack = np.where(np.isfinite(se), RANGE_SLACK_SE * se, 0.0)
-        outside = np.isfinite(value) & ((value < low - slack) | (value > high + slack))
+        # without a standard error (n_boot=0) noise cannot be told from impossibility: such values are not
+        # judged (a signed estimator near a boundary, e.g. kernel_change of an unchanged kernel, dips below it)
+        judged = np.isfinite(value) & np.isfinite(se)
+        slack = np.where(judged, RANGE_SLACK_SE * se, 0.0)
+        outside = judged & ((value < low - slack) | (value > high + slack))
         # a bounded estimand whose SE exceeds half its range is not resolved at all: its 95% interval would
         # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1)
         unresolved = (np.isfinite(value) & np.isfinite(se) & ~outside
@@ -423,7 +427,7 @@ def _enforce_ranges(ds):
             for index in zip(*np.nonzero(outside)):
                 session = ds[SESSION].values[index[0]]
                 reason = (f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, {high:g}] by more "
-                          "than {RANGE_SLACK_SE:g} SE: the data cannot support it")
+                          f"than {RANGE_SLACK_SE:g} SE: the data cannot support it")
                 flags[index] = reason
                 warn_unsupported(name, session, reason, stacklevel=4)
             value[outside], se[outside] = np.nan, np.nan
