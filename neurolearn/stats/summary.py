@@ -24,7 +24,6 @@ import xarray as xr
 from neurolearn.data import (
     CI_BOUND,
     SESSION,
-    SESSION_OTHER,
     TIME,
     TRIAL,
     ci_name,
@@ -37,7 +36,6 @@ from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import VARIANTS
 from neurolearn.stats.behavior import behavior_estimate, coding_column
 from neurolearn.stats.dynamics import dynamics_summary
-from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.generalization import generalization_summary
 from neurolearn.stats.kernel_summary import PAIRWISE, SINGLE, KernelOptions, bootstrap_weights, pairwise_part, session_part
@@ -45,13 +43,17 @@ from neurolearn.stats.readout import readout_summary
 from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
 from neurolearn.stats.selection import NAN_POLICIES, prepare_session
 from neurolearn.stats.similarity import as_recording_dict
+from neurolearn.stats.statistics_table import (
+    BOOTSTRAP,
+    StatisticsTable,
+    enforce_ranges,
+    refuse_if_empty,
+    warn_reasons,
+)
 from neurolearn.stats.spectral import N_MODES
 
 __all__ = ["summarize", "behavior_estimate"]
 
-BOOTSTRAP = "bootstrap"
-#: a reported value lies inside its estimand's range up to this many standard errors
-RANGE_SLACK_SE = 3.0
 
 
 def summarize(
@@ -210,7 +212,7 @@ def summarize(
     parts = list(_compute(tasks, scheduler, progress))
     pairwise = pairwise_part(parts, weights, options, map_sessions)
 
-    table = _Table(ids, level)
+    table = StatisticsTable(ids, level)
     if behavior is not None:
         coding_column(behavior)
         for k, (key, rec) in enumerate(recordings.items()):
@@ -235,7 +237,7 @@ def summarize(
             continue  # no tracking declared or no cell recorded twice: omitted, the attrs say why
         table.array(name, values, replicates, reasons)
     ds = table.dataset(recordings)
-    _warn_reasons(ds, ("behavior",) + SINGLE + PAIRWISE)
+    warn_reasons(ds, ("behavior",) + SINGLE + PAIRWISE)
     ds.attrs.update(_attrs(options, variant=variant, estimator=estimator, behavior=behavior, target=target,
                            n_boot=n_boot, level=level, random_state=random_state, ridge=ridge, n_modes=n_modes,
                            spectral_max_boot=spectral_max_boot, has_overlap="code_overlap" in ds,
@@ -263,8 +265,8 @@ def summarize(
                 indicator_tau=indicator_tau), ids)
         else:
             ds.attrs["dynamics"] = "skipped: no recording has a time dim"
-    ds = _enforce_ranges(ds)
-    _refuse_if_empty(ds)
+    ds = enforce_ranges(ds)
+    refuse_if_empty(ds)
     return ds
 
 
@@ -307,75 +309,6 @@ def _declared_tracking(recordings) -> bool:
     return all(bool(flag) for flag in flags if flag is not None)
 
 
-class _Table:
-    """Collects value, SE, interval, reason and replicates per statistic, then builds the Dataset."""
-
-    def __init__(self, ids, level):
-        self.ids, self.level, self.n = ids, level, len(ids)
-        self.columns: dict[str, dict] = {}
-        self.extra: dict = {}
-
-    def _column(self, name):
-        if name not in self.columns:
-            n = self.n
-            self.columns[name] = dict(value=np.full(n, np.nan), se=np.full(n, np.nan), ci=np.full((n, 2), np.nan),
-                                      reason=np.full(n, "", dtype=object), boot={})
-        return self.columns[name]
-
-    def value(self, name, k, value, se, ci):
-        column = self._column(name)
-        column["value"][k], column["se"][k], column["ci"][k] = value, se, ci
-
-    def value_from_replicates(self, name, k, value, replicates):
-        column = self._column(name)
-        column["value"][k] = value
-        if replicates is not None and len(replicates):
-            column["se"][k], column["ci"][k] = bootstrap_interval(value, replicates, self.level)
-            column["boot"][k] = np.asarray(replicates, dtype=float)
-
-    def reason(self, name, k, reason):
-        self._column(name)["reason"][k] = reason
-
-    def array(self, name, values, replicates, reasons):
-        pairwise = values.ndim == 2
-        se = np.full(values.shape, np.nan)
-        ci = np.full(values.shape + (2,), np.nan)
-        if replicates is not None:
-            for index in np.ndindex(values.shape):
-                if pairwise and index[0] == index[1] and np.isfinite(values[index]):
-                    se[index], ci[index] = 0.0, (values[index], values[index])
-                elif np.isfinite(values[index]):
-                    se[index], ci[index] = bootstrap_interval(values[index], replicates[(slice(None),) + index],
-                                                              self.level)
-        self.columns[name] = dict(value=values, se=se, ci=ci, reason=reasons, replicates=replicates)
-
-    def dataset(self, recordings) -> xr.Dataset:
-        data_vars = dict(self.extra)
-        for name, column in self.columns.items():
-            dims = (SESSION, SESSION_OTHER) if column["value"].ndim == 2 else (SESSION,)
-            data_vars[name] = (dims, column["value"])
-            data_vars[se_name(name)] = (dims, column["se"])
-            data_vars[ci_name(name)] = (dims + (CI_BOUND,), column["ci"], {"level": self.level})
-            data_vars[flag_name(name)] = (dims, column["reason"].astype(str))
-            boot = column.get("replicates")
-            if boot is None and column.get("boot"):
-                n_boot = max(len(b) for b in column["boot"].values())
-                boot = np.full((n_boot, self.n), np.nan)
-                for k, reps in column["boot"].items():
-                    boot[: len(reps), k] = reps
-            if boot is not None:
-                data_vars[f"{name}_boot"] = (dims + (BOOTSTRAP,), np.moveaxis(boot, 0, -1),
-                                             {"resampling": "neurons-shared" if name != "behavior" else "independent"})
-        start_times = [str(rec.attrs.get("session_start_time", "")) for rec in recordings.values()]
-        return xr.Dataset(data_vars, coords={
-            SESSION: self.ids,
-            "session_index": (SESSION, np.arange(self.n)),
-            "session_start_time": (SESSION, start_times),
-            SESSION_OTHER: self.ids,
-            CI_BOUND: ["lower", "upper"],
-        })
-
-
 def _merge_family(ds, family, compute, ids):
     """Merge the readout or dynamics Dataset on ``session``; a family that fails as a whole is NaN with its
     reason for every session, not a refusal of the summary."""
@@ -400,66 +333,6 @@ def _merge_family(ds, family, compute, ids):
     ds = xr.merge([ds, part], join="left", combine_attrs="override")
     ds.attrs.update(attrs)
     return ds
-
-
-def _enforce_ranges(ds):
-    """The registry's promise: a value never lies outside its estimand's range by more than 3 SE. Such a value
-    is NaN with its reason (a symptom of an estimator the data cannot support); intervals are clipped to the
-    range but keep containing their estimate."""
-    for name, entry in STATISTICS.items():
-        if name not in ds or ci_name(name) not in ds:
-            continue
-        value = ds[name].values.astype(float)
-        se = ds[se_name(name)].values.astype(float) if se_name(name) in ds else np.full(value.shape, np.nan)
-        low, high = entry.range
-        # without a standard error (n_boot=0) noise cannot be told from impossibility: such values are not
-        # judged (a signed estimator near a boundary, e.g. kernel_change of an unchanged kernel, dips below it)
-        judged = np.isfinite(value) & np.isfinite(se)
-        slack = np.where(judged, RANGE_SLACK_SE * se, 0.0)
-        outside = judged & ((value < low - slack) | (value > high + slack))
-        # a bounded estimand whose SE exceeds half its range is not resolved at all: its 95% interval would
-        # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1)
-        unresolved = (np.isfinite(value) & np.isfinite(se) & ~outside
-                      & (se > 0.5 * (high - low)) if np.isfinite(high - low) else np.zeros(value.shape, bool))
-        flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
-        ci = ds[ci_name(name)].values.astype(float)
-        if outside.any():
-            for index in zip(*np.nonzero(outside)):
-                session = ds[SESSION].values[index[0]]
-                reason = (f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, {high:g}] by more "
-                          f"than {RANGE_SLACK_SE:g} SE: the data cannot support it")
-                flags[index] = reason
-                warn_unsupported(name, session, reason, stacklevel=4)
-            value[outside], se[outside] = np.nan, np.nan
-            ci[outside] = np.nan
-        if unresolved.any():
-            for index in zip(*np.nonzero(unresolved)):
-                reason = (f"standard error {se[index]:.3g} exceeds half the estimand's range [{low:g}, {high:g}]: "
-                          "the data do not resolve it")
-                flags[index] = reason
-                warn_unsupported(name, ds[SESSION].values[index[0]], reason, stacklevel=4)
-            value[unresolved], se[unresolved] = np.nan, np.nan
-            ci[unresolved] = np.nan
-        finite = np.isfinite(value)
-        with np.errstate(invalid="ignore"):
-            lower = np.where(finite, np.minimum(np.maximum(ci[..., 0], low), value), ci[..., 0])
-            upper = np.where(finite, np.maximum(np.minimum(ci[..., 1], high), value), ci[..., 1])
-        ci = np.stack([lower, upper], axis=-1)
-        dims = ds[name].dims
-        ds[name] = (dims, value, ds[name].attrs)
-        if se_name(name) in ds:
-            ds[se_name(name)] = (dims, se, ds[se_name(name)].attrs)
-        ds[ci_name(name)] = (dims + (CI_BOUND,), ci, ds[ci_name(name)].attrs)
-        ds[flag_name(name)] = (dims, flags.astype(str))
-    return ds
-
-
-def _refuse_if_empty(ds):
-    names = [name for name in STATISTICS if name in ds]
-    if names and not any(np.isfinite(ds[name].values.astype(float)).any() for name in names):
-        reasons = {name: sorted(set(ds[flag_name(name)].values.ravel().tolist()) - {""})[:2]
-                   for name in names if flag_name(name) in ds}
-        raise DataError(f"no statistic could be computed for any session: {reasons}")
 
 
 def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, random_state, ridge, n_modes,
@@ -534,16 +407,3 @@ def _input_coord(input, recordings):
             raise DataError(f"expected a (trial, time) coord {input!r} (input=) in every time-resolved session; "
                             f"sessions without it: {missing}")
     return input
-
-
-def _warn_reasons(ds, names):
-    """One warning per (session, statistic) left NaN with a reason (the first reason of a pairwise row)."""
-    for name in names:
-        if flag_name(name) not in ds:
-            continue
-        flags = ds[flag_name(name)].values
-        for k, session in enumerate(ds[SESSION].values):
-            row = [reason for reason in np.atleast_1d(flags[k]).tolist() if reason]
-            if row:
-                warn_unsupported(name, session, row[0], stacklevel=4)
-

@@ -158,7 +158,7 @@ def test_nothing_computable_is_refused_with_the_reasons(rng):
 def test_a_bounded_statistic_with_an_se_wider_than_its_range_is_not_reported():
     import xarray as xr
 
-    from neurolearn.stats.summary import _enforce_ranges
+    from neurolearn.stats.statistics_table import enforce_ranges
 
     ds = xr.Dataset({"kernel_similarity": (("session", "session_other"), [[1.0, 2.26], [2.26, 1.0]]),
                      "kernel_similarity_se": (("session", "session_other"), [[0.0, 5.6], [5.6, 0.0]]),
@@ -167,7 +167,7 @@ def test_a_bounded_statistic_with_an_se_wider_than_its_range_is_not_reported():
                      "kernel_similarity_flag": (("session", "session_other"), [["", ""], ["", ""]])},
                     coords={"session": ["a", "b"], "session_other": ["a", "b"], "ci_bound": ["lower", "upper"]})
     with pytest.warns(StatisticWarning, match="exceeds half the estimand's range"):
-        out = _enforce_ranges(ds)
+        out = enforce_ranges(ds)
     assert np.isnan(out["kernel_similarity"].values[0, 1]) and out["kernel_similarity"].values[0, 0] == 1.0
     assert "do not resolve it" in out["kernel_similarity_flag"].values[1, 0]
 

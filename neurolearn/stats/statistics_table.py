@@ -1,0 +1,167 @@
+"""The statistics Dataset of :func:`neurolearn.summarize`: values collected per statistic and session with
+their SE, interval, reason and replicates, and the registry's promises enforced on the result.
+
+The promises (:mod:`neurolearn.statistic_registry`): a value never lies outside its estimand's range by more
+than ``RANGE_SLACK_SE`` standard errors (judged where there is an SE); a bounded statistic whose SE exceeds
+half its range is not resolved; an interval contains its estimate and is clipped to the range; a NaN carries
+its reason in ``<name>_flag`` and one :class:`~neurolearn.stats.flags.StatisticWarning`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name, flag_name, se_name
+from neurolearn.errors import DataError
+from neurolearn.statistic_registry import STATISTICS
+from neurolearn.stats.estimate import bootstrap_interval
+from neurolearn.stats.flags import warn_unsupported
+
+__all__ = ["StatisticsTable", "enforce_ranges", "refuse_if_empty", "warn_reasons", "BOOTSTRAP", "RANGE_SLACK_SE"]
+
+BOOTSTRAP = "bootstrap"
+#: a reported value lies inside its estimand's range up to this many standard errors (3, not 2: where the truth
+#: sits on the boundary, e.g. an unchanged code's overlap of 1, 2.3 % of honest estimates lie beyond 2 SE)
+RANGE_SLACK_SE = 3.0
+
+
+class StatisticsTable:
+    """Collects value, SE, interval, reason and replicates per statistic, then builds the Dataset."""
+
+    def __init__(self, ids, level):
+        self.ids, self.level, self.n = ids, level, len(ids)
+        self.columns: dict[str, dict] = {}
+        self.extra: dict = {}
+
+    def _column(self, name):
+        if name not in self.columns:
+            n = self.n
+            self.columns[name] = dict(value=np.full(n, np.nan), se=np.full(n, np.nan), ci=np.full((n, 2), np.nan),
+                                      reason=np.full(n, "", dtype=object), boot={})
+        return self.columns[name]
+
+    def value(self, name, k, value, se, ci):
+        column = self._column(name)
+        column["value"][k], column["se"][k], column["ci"][k] = value, se, ci
+
+    def value_from_replicates(self, name, k, value, replicates):
+        column = self._column(name)
+        column["value"][k] = value
+        if replicates is not None and len(replicates):
+            column["se"][k], column["ci"][k] = bootstrap_interval(value, replicates, self.level)
+            column["boot"][k] = np.asarray(replicates, dtype=float)
+
+    def reason(self, name, k, reason):
+        self._column(name)["reason"][k] = reason
+
+    def array(self, name, values, replicates, reasons):
+        pairwise = values.ndim == 2
+        se = np.full(values.shape, np.nan)
+        ci = np.full(values.shape + (2,), np.nan)
+        if replicates is not None:
+            for index in np.ndindex(values.shape):
+                if pairwise and index[0] == index[1] and np.isfinite(values[index]):
+                    se[index], ci[index] = 0.0, (values[index], values[index])
+                elif np.isfinite(values[index]):
+                    se[index], ci[index] = bootstrap_interval(values[index], replicates[(slice(None),) + index],
+                                                              self.level)
+        self.columns[name] = dict(value=values, se=se, ci=ci, reason=reasons, replicates=replicates)
+
+    def dataset(self, recordings) -> xr.Dataset:
+        data_vars = dict(self.extra)
+        for name, column in self.columns.items():
+            dims = (SESSION, SESSION_OTHER) if column["value"].ndim == 2 else (SESSION,)
+            data_vars[name] = (dims, column["value"])
+            data_vars[se_name(name)] = (dims, column["se"])
+            data_vars[ci_name(name)] = (dims + (CI_BOUND,), column["ci"], {"level": self.level})
+            data_vars[flag_name(name)] = (dims, column["reason"].astype(str))
+            boot = column.get("replicates")
+            if boot is None and column.get("boot"):
+                n_boot = max(len(b) for b in column["boot"].values())
+                boot = np.full((n_boot, self.n), np.nan)
+                for k, reps in column["boot"].items():
+                    boot[: len(reps), k] = reps
+            if boot is not None:
+                data_vars[f"{name}_boot"] = (dims + (BOOTSTRAP,), np.moveaxis(boot, 0, -1),
+                                             {"resampling": "neurons-shared" if name != "behavior" else "independent"})
+        start_times = [str(rec.attrs.get("session_start_time", "")) for rec in recordings.values()]
+        return xr.Dataset(data_vars, coords={
+            SESSION: self.ids,
+            "session_index": (SESSION, np.arange(self.n)),
+            "session_start_time": (SESSION, start_times),
+            SESSION_OTHER: self.ids,
+            CI_BOUND: ["lower", "upper"],
+        })
+
+
+def enforce_ranges(ds):
+    """The registry's promise: a value never lies outside its estimand's range by more than 3 SE. Such a value
+    is NaN with its reason (a symptom of an estimator the data cannot support); intervals are clipped to the
+    range but keep containing their estimate."""
+    for name, entry in STATISTICS.items():
+        if name not in ds or ci_name(name) not in ds:
+            continue
+        value = ds[name].values.astype(float)
+        se = ds[se_name(name)].values.astype(float) if se_name(name) in ds else np.full(value.shape, np.nan)
+        low, high = entry.range
+        # without a standard error (n_boot=0) noise cannot be told from impossibility: such values are not
+        # judged (a signed estimator near a boundary, e.g. kernel_change of an unchanged kernel, dips below it)
+        judged = np.isfinite(value) & np.isfinite(se)
+        slack = np.where(judged, RANGE_SLACK_SE * se, 0.0)
+        outside = judged & ((value < low - slack) | (value > high + slack))
+        # a bounded estimand whose SE exceeds half its range is not resolved at all: its 95% interval would
+        # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1)
+        unresolved = (np.isfinite(value) & np.isfinite(se) & ~outside
+                      & (se > 0.5 * (high - low)) if np.isfinite(high - low) else np.zeros(value.shape, bool))
+        flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
+        ci = ds[ci_name(name)].values.astype(float)
+        if outside.any():
+            for index in zip(*np.nonzero(outside)):
+                session = ds[SESSION].values[index[0]]
+                reason = (f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, {high:g}] by more "
+                          f"than {RANGE_SLACK_SE:g} SE: the data cannot support it")
+                flags[index] = reason
+                warn_unsupported(name, session, reason, stacklevel=4)
+            value[outside], se[outside] = np.nan, np.nan
+            ci[outside] = np.nan
+        if unresolved.any():
+            for index in zip(*np.nonzero(unresolved)):
+                reason = (f"standard error {se[index]:.3g} exceeds half the estimand's range [{low:g}, {high:g}]: "
+                          "the data do not resolve it")
+                flags[index] = reason
+                warn_unsupported(name, ds[SESSION].values[index[0]], reason, stacklevel=4)
+            value[unresolved], se[unresolved] = np.nan, np.nan
+            ci[unresolved] = np.nan
+        finite = np.isfinite(value)
+        with np.errstate(invalid="ignore"):
+            lower = np.where(finite, np.minimum(np.maximum(ci[..., 0], low), value), ci[..., 0])
+            upper = np.where(finite, np.maximum(np.minimum(ci[..., 1], high), value), ci[..., 1])
+        ci = np.stack([lower, upper], axis=-1)
+        dims = ds[name].dims
+        ds[name] = (dims, value, ds[name].attrs)
+        if se_name(name) in ds:
+            ds[se_name(name)] = (dims, se, ds[se_name(name)].attrs)
+        ds[ci_name(name)] = (dims + (CI_BOUND,), ci, ds[ci_name(name)].attrs)
+        ds[flag_name(name)] = (dims, flags.astype(str))
+    return ds
+
+
+def refuse_if_empty(ds):
+    names = [name for name in STATISTICS if name in ds]
+    if names and not any(np.isfinite(ds[name].values.astype(float)).any() for name in names):
+        reasons = {name: sorted(set(ds[flag_name(name)].values.ravel().tolist()) - {""})[:2]
+                   for name in names if flag_name(name) in ds}
+        raise DataError(f"no statistic could be computed for any session: {reasons}")
+
+
+def warn_reasons(ds, names):
+    """One warning per (session, statistic) left NaN with a reason (the first reason of a pairwise row)."""
+    for name in names:
+        if flag_name(name) not in ds:
+            continue
+        flags = ds[flag_name(name)].values
+        for k, session in enumerate(ds[SESSION].values):
+            row = [reason for reason in np.atleast_1d(flags[k]).tolist() if reason]
+            if row:
+                warn_unsupported(name, session, row[0], stacklevel=4)
