@@ -188,6 +188,14 @@ _NEURON_BOOT = ("neurons resampled by id with Poisson(1) weights shared across s
 _SUBSAMPLED = "too few neurons for an unbiased ratio"
 _DENOMINATOR = "denominator not resolved from noise (its estimate is not above zero by more than its SE)"
 
+_IV_DYNAMICS = ("instrumental variables (Fuller-modified LIML): activity lagged 1 and 2 bins (2 and 3 after "
+                "deconvolution) and the inputs as instruments, in the leading principal components' directions that "
+                "the past predicts beyond chance (canonical correlations above the Wachter null edge); consistent "
+                "under observation noise independent across bins, which attenuates least squares")
+_DYNAMICS_REASONS = ("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
+                     "no variance: activity is constant", "too few transitions",
+                     "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)")
+
 _ENTRIES = (
     Statistic(
         name="behavior", label="behaviour (fraction correct)", family="behavior", units="", range=(0.0, 1.0),
@@ -421,17 +429,12 @@ _ENTRIES = (
                  "B u(k) + c in the recorded activity; calcium (dF/F, fluorescence) data include the indicator's "
                  "decay unless an AR(1) indicator is deconvolved with indicator_tau; does not depend on the "
                  "observation noise or the trial count",
-        estimator=("instrumental variables (Fuller-modified LIML): activity lagged 1 and 2 bins (2 and 3 after "
-                   "deconvolution) and the inputs as instruments, in the leading principal components' directions "
-                   "that the past predicts beyond chance (canonical correlations above the Wachter null edge); "
-                   "consistent under observation noise independent across bins, which attenuates least squares"),
+        estimator=_IV_DYNAMICS,
         interval="trials resampled per session (basis fixed); percentile interval re-centred so its median is "
                  "the estimate; the timescale's interval is the image of |lambda|'s (upper end inf when "
                  "|lambda| >= 1); measured coverage 85-93% on linear systems (benchmarks/bench_dynamics.py)",
         needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
-        reasons=("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
-                 "no variance: activity is constant", "too few transitions",
-                 "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)"),
+        reasons=_DYNAMICS_REASONS,
         predicted_by=("integrator",),
     ),
     Statistic(
@@ -441,16 +444,11 @@ _ENTRIES = (
         estimand="largest eigenvalue modulus of the population's linear dynamics x(k+1) = A x(k) + B u(k) + c "
                  "in the recorded activity (calcium data: includes the indicator unless deconvolved); does not "
                  "depend on the observation noise or the trial count",
-        estimator=("instrumental variables (Fuller-modified LIML): activity lagged 1 and 2 bins (2 and 3 after "
-                   "deconvolution) and the inputs as instruments, in the leading principal components' directions "
-                   "that the past predicts beyond chance (canonical correlations above the Wachter null edge); "
-                   "consistent under observation noise independent across bins, which attenuates least squares"),
+        estimator=_IV_DYNAMICS,
         interval="trials resampled per session (basis fixed); percentile interval re-centred so its median is "
                  "the estimate; measured coverage 85-93% on linear systems, 60-97% on trained RNNs",
         needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
-        reasons=("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
-                 "no variance: activity is constant", "too few transitions",
-                 "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)"),
+        reasons=_DYNAMICS_REASONS,
         predicted_by=("integrator",),
     ),
     Statistic(
@@ -463,9 +461,7 @@ _ENTRIES = (
                   "predictable directions; 0 when only one direction is kept",
         interval="none (a count)",
         needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
-        reasons=("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
-                 "no variance: activity is constant", "too few transitions",
-                 "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)"),
+        reasons=_DYNAMICS_REASONS,
     ),
     Statistic(
         name="generalization_error", label="generalisation error", family="generalization", units="",
