@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 import neurolearn.theory
-from neurolearn.fit import FitWarning, fit, recovery_study, recovery_summary, simulate_statistics
+from neurolearn.fitting import FitWarning, fit, recovery_study, recovery_summary, simulate_statistics
 from neurolearn.fitting.problem import build_problem
 from neurolearn.fitting.recovery import characteristic_time, recovery_truth
 

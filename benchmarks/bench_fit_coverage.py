@@ -58,7 +58,7 @@ import pandas as pd
 import xarray as xr
 
 import neurolearn as nl
-from neurolearn.fit import FitWarning, compare, fit
+from neurolearn.fitting import FitWarning, compare, fit
 
 OBSERVABLES = ["task_alignment", "behavior"]
 RECIPE = {"chance": 0.5, "onset": 0.0}

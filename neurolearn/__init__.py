@@ -27,15 +27,17 @@ _LAZY = {
     "read_nwb": "neurolearn.io",
     "read_sessions": "neurolearn.io",
     "summarize": "neurolearn.stats",
-    "fit": "neurolearn.fit",
-    "compare": "neurolearn.fit",
-    "FitResult": "neurolearn.fit",
-    "cross_validate": "neurolearn.fit",
-    "simulate_statistics": "neurolearn.fit",
-    "recovery_study": "neurolearn.fit",
+    "fit": "neurolearn.fitting",
+    "compare": "neurolearn.fitting",
+    "FitResult": "neurolearn.fitting",
+    "cross_validate": "neurolearn.fitting",
+    "simulate_statistics": "neurolearn.fitting",
+    "recovery_study": "neurolearn.fitting",
+    "recovery_summary": "neurolearn.fitting",
+    "FitWarning": "neurolearn.fitting",
 }
-_SUBMODULES = {"io", "stats", "theory", "simulate", "fit", "plot", "data", "cli", "report", "files", "regimes",
-               "statistic_registry"}
+_SUBMODULES = {"io", "stats", "theory", "simulate", "fitting", "plot", "data", "cli", "report", "files",
+               "regimes", "statistic_registry"}
 
 __all__ = [
     "errors",

@@ -1,7 +1,7 @@
 """The ``neurolearn`` command: ``info | summarize | fit | report | demo``.
 
 Each subcommand is a thin shell around the Python API and writes plain files (:mod:`neurolearn.files`):
-statistics as NetCDF (``.nc``), fits as JSON (:meth:`neurolearn.fit.FitResult.to_dict`), reports as one
+statistics as NetCDF (``.nc``), fits as JSON (:meth:`neurolearn.fitting.FitResult.to_dict`), reports as one
 self-contained HTML file. Options are checked before any long step runs (:mod:`neurolearn.cli_options`).
 
 Exit status: 0 on success; 1 when the command ran but its result must not be used as is (a fit that did not
@@ -261,8 +261,8 @@ def _run_fit(args) -> int:
 
     out = _output_path(args.out, ".json")
     stats = read_statistics(args.stats)
-    from neurolearn.fit import fit
-    from neurolearn.fit import compare
+    from neurolearn.fitting import fit
+    from neurolearn.fitting import compare
     from neurolearn.theory import get_model
     models = [get_model(name) for name in args.model]  # an unknown name fails before any fitting
     fixed = dict(args.fix)

@@ -41,7 +41,8 @@ __all__ = [
     "assignment",
 ]
 
-#: the coord (over ``session``) that holds each session's training time; :func:`neurolearn.fit` reads it
+#: the coord (over ``session``) that holds each session's training time, which
+#: :func:`~neurolearn.fitting.fit` reads
 TRAINING_TIME = "training_time"
 
 

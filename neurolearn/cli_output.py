@@ -19,7 +19,7 @@ def format_fit(result) -> str:
     Flags: did not converge, model misfit (chi-square improbable under the statistics' SEs; intervals are
     widened), a parameter not identifiable (with the reason), an estimate at a bound of its search box, the
     model's statistics missing from the data. Used by ``neurolearn fit``; ``result`` is a
-    :class:`neurolearn.fit.FitResult`.
+    :class:`neurolearn.fitting.FitResult`.
     """
     head = (f"{result.label}: {'converged' if result.success else 'FAILED'}; chi2 = {result.chi2:.4g} on "
             f"{result.n_obs} values, {result.n_params} free parameters (p = {result.chi2_pvalue:.3g}); "

@@ -28,7 +28,7 @@ statistics). Every statistic ``name`` comes with
   value at chance carries no information).
 
 The ``session`` coord holds session ids; coord ``session_index`` (0, 1, ...) on the same dim is the order used
-as training time by :func:`neurolearn.fit`.
+as training time by :func:`~neurolearn.fitting.fit`.
 """
 
 from __future__ import annotations

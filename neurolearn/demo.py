@@ -5,9 +5,9 @@ are NWB files written by :mod:`neurolearn.simulate.nwb` from networks with known
 exercises the real loader, and one real recording (human MTL, from pynapple's examples) shows that real files
 load the same way. For each learning dataset the demo reads the sessions (:func:`neurolearn.read_sessions`),
 computes the statistics of learning with bootstrap intervals (:func:`neurolearn.summarize`), fits the theory
-models that bear on it (:func:`neurolearn.fit`, :func:`neurolearn.compare`), decides which regime the data are
-in from the fitted parameters' intervals, prints one table, and writes figures, statistics (``.nc``), fits
-(``.json``) and a self-contained ``report.html`` to the output folder.
+models that bear on it (:func:`~neurolearn.fitting.fit`, :func:`~neurolearn.fitting.compare`), decides which
+regime the data are in from the fitted parameters' intervals, prints one table, and writes figures, statistics
+(``.nc``), fits (``.json``) and a self-contained ``report.html`` to the output folder.
 
 A step that fails (a missing component, a fit that does not converge) is reported as such in the table and the
 report; the demo never fills in numbers it did not compute.
@@ -317,7 +317,7 @@ def _summarize(tree, options: dict, n_boot: int):
 
 
 def _fit(stats, model: str, fixed: dict, observables, label: str, quick: bool):
-    from neurolearn.fit import fit
+    from neurolearn.fitting import fit
 
     options = {"n_starts": 2 if quick else 4, "random_state": 0, "label": label, "fixed": dict(fixed)}
     if observables is not None:

@@ -1,9 +1,9 @@
 """The plain files neurolearn writes: statistics as NetCDF (``.nc``), fits as JSON.
 
 Statistics are the xarray Dataset :func:`neurolearn.summarize` returns; fits are
-:meth:`neurolearn.fit.FitResult.to_dict` dictionaries. The ``neurolearn`` command and the demo read and write
-them through these functions, so a file written by one is read by the other. A file that is missing or not
-what it should be raises :class:`~neurolearn.errors.DataError` naming it.
+:meth:`neurolearn.fitting.FitResult.to_dict` dictionaries. The ``neurolearn`` command and the demo read and
+write them through these functions, so a file written by one is read by the other. A file that is missing or
+not what it should be raises :class:`~neurolearn.errors.DataError` naming it.
 
 Examples
 --------

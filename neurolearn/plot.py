@@ -1,7 +1,8 @@
 """Figures of statistics, kernels and fits: matplotlib, no computation beyond layout.
 
 Every function takes the objects the other layers return (a statistics :class:`xarray.Dataset` from
-:func:`neurolearn.summarize`, kernels as an :class:`xarray.DataArray`, a :class:`neurolearn.fit.FitResult`,
+:func:`neurolearn.summarize`, kernels as an :class:`xarray.DataArray`, a fit (a
+:class:`neurolearn.fitting.FitResult` or the :class:`~neurolearn.fit_records.FitRecord` read back from JSON),
 the table of :func:`neurolearn.compare`) and returns the matplotlib :class:`~matplotlib.figure.Figure` or
 :class:`~matplotlib.axes.Axes` it drew on. Figures are made with :class:`matplotlib.figure.Figure`, not
 pyplot, so that a script or the CLI never accumulates open figures; in a notebook, display the returned
@@ -262,7 +263,7 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
 
     Parameters
     ----------
-    fit : neurolearn.fit.FitResult
+    fit : neurolearn.fitting.FitResult
         Uses ``fit.predicted`` (a Dataset over ``session`` with the model's observables), ``fit.model`` and,
         if ``stats`` is omitted, ``fit.stats`` (the statistics that were fitted).
     stats : xarray.Dataset, optional

@@ -376,7 +376,7 @@ def fit_view(fit) -> "FitView":
 
 
 class FitView:
-    """Read-only view of a fit, whether a :class:`~neurolearn.fit.FitResult` or its ``to_dict()`` form.
+    """Read-only view of a fit, whether a :class:`~neurolearn.fitting.FitResult` or its ``to_dict()`` form.
 
     Gives ``label``, ``model``, ``params``, ``ci``, ``identifiable``, ``aic``, ``bic``, ``success``,
     ``message``, ``observables`` (statistics fitted) and ``predicted`` (a Dataset over ``session``; rebuilt
@@ -429,7 +429,7 @@ def _predicted_dataset(source: dict):
 def _comparison(fits):
     import pandas as pd
 
-    from neurolearn.fit import compare
+    from neurolearn.fitting import compare
 
     originals = [f.original for f in fits if not isinstance(f.original, dict)]
     if len(originals) == len(fits):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import neurolearn as nl
-import neurolearn.fit as fit_module
-from neurolearn.fit import simulate_statistics
+import neurolearn.fitting as fit_module
+from neurolearn.fitting import simulate_statistics
 from neurolearn.files import read_fits, write_statistics
 from tests.test_cli import assert_one_line_error, run
 

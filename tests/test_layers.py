@@ -1,5 +1,5 @@
-"""The one-way layering of DESIGN.md, checked on the source: io -> stats -> fit -> plot/report/cli, for every
-module of the package (the app layer and simulate included), and no import cycle anywhere.
+"""The one-way layering of DESIGN.md, checked on the source: io -> stats -> fitting -> plot/report/cli, for
+every module of the package (the app layer and simulate included), and no import cycle anywhere.
 
 A layer may import only the layers before it (data, errors and theory feed the middle layers; simulate is a
 ground-truth generator that tests, tutorials and data/ use). `stats` never opens files; `io` never computes
@@ -18,14 +18,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "neurolearn"
 
 # layer -> neurolearn sub-packages/modules it must never import
 FORBIDDEN = {
-    "io": {"stats", "theory", "fit", "fitting", "plot", "report", "cli", "demo"},
-    "stats": {"io", "fit", "fitting", "plot", "report", "cli", "demo", "simulate"},
-    "theory": {"io", "stats", "fit", "fitting", "plot", "report", "cli", "demo", "simulate"},
-    "fit": {"io", "plot", "report", "cli", "demo"},
+    "io": {"stats", "theory", "fitting", "plot", "report", "cli", "demo"},
+    "stats": {"io", "fitting", "plot", "report", "cli", "demo", "simulate"},
+    "theory": {"io", "stats", "fitting", "plot", "report", "cli", "demo", "simulate"},
     "fitting": {"io", "plot", "report", "cli", "demo"},
-    "data": {"io", "stats", "theory", "fit", "fitting", "plot", "report", "cli", "demo", "simulate"},
-    "errors": {"io", "stats", "theory", "fit", "fitting", "plot", "report", "cli", "demo", "simulate", "data"},
-    "statistic_registry": {"io", "stats", "theory", "fit", "fitting", "plot", "report", "cli", "demo", "simulate",
+    "data": {"io", "stats", "theory", "fitting", "plot", "report", "cli", "demo", "simulate"},
+    "errors": {"io", "stats", "theory", "fitting", "plot", "report", "cli", "demo", "simulate", "data"},
+    "statistic_registry": {"io", "stats", "theory", "fitting", "plot", "report", "cli", "demo", "simulate",
                            "data"},
 }
 
@@ -38,7 +37,6 @@ RANK = {
     "io": 3, "theory": 3,
     "stats": 4, "simulate": 4,
     "fitting": 5,
-    "fit": 6,
     "plot": 7, "files": 7,
     "report": 8,
     "regimes": 9, "cli_options": 9, "cli_output": 9,

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import neurolearn as nl
-from neurolearn.fit import FitWarning, compare, fit
+from neurolearn.fitting import FitWarning, compare, fit
 
 LAZY_RICH_OBSERVABLES = ["behavior", "task_alignment"]
 

@@ -1,9 +1,10 @@
 """Every registered theory model's fit recovers known parameters from statistics simulated by that model.
 
 Parametrised over :data:`neurolearn.theory.MODELS`, so a model is covered as soon as it registers. Design
-(:func:`neurolearn.fit.recovery_study`): 20 sessions covering 1.5 characteristic time spans of the model, truth
-at the model's defaults moved 10% inside the search box, each statistic's SE 5% of its range over the sessions,
-Gaussian noise of that SE; the fit is the default one (time scale and onset fitted, profile intervals).
+(:func:`neurolearn.fitting.recovery_study`): 20 sessions covering 1.5 characteristic time spans of the model,
+truth at the model's defaults moved 10% inside the search box, each statistic's SE 5% of its range over the
+sessions, Gaussian noise of that SE; the fit is the default one (time scale and onset fitted, profile
+intervals).
 
 What must hold (docs/theory.md §3, "every model's fit must recover known parameters"):
 
@@ -26,7 +27,7 @@ import numpy as np
 import pytest
 
 import neurolearn.theory
-from neurolearn.fit import recovery_study, recovery_summary
+from neurolearn.fitting import recovery_study, recovery_summary
 
 MODEL_NAMES = sorted(neurolearn.theory.MODELS)
 REPLICATES = 16

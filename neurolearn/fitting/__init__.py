@@ -1,4 +1,7 @@
-"""Fitting reduced theory models to statistics across sessions; the public entry is :mod:`neurolearn.fit`.
+"""Fitting reduced theory models to statistics across sessions: :func:`fit`, :func:`compare`, :class:`FitResult`.
+
+The one fit layer: ``nl.fit``, ``nl.compare``, ``nl.FitResult`` ... are these names, re-exported by the
+package.
 
 One idea per module: :mod:`.problem` (model joined to statistics), :mod:`.multistart` (optimiser),
 :mod:`.intervals` (profile likelihood / parametric bootstrap), :mod:`.result` (:class:`FitResult`),

@@ -2,9 +2,9 @@
 
 A recovery study simulates statistics from the model at known parameters (prediction + Gaussian noise of known
 SE, :func:`~neurolearn.fitting.synthetic.simulate_statistics`), fits each replicate with
-:func:`neurolearn.fit`, and tabulates estimates, intervals and identifiability flags against the truth. It is the
-check every model must pass (docs/theory.md §3) and a design tool: before recording, it says which parameters a
-given number of sessions and a given precision of the statistics can pin down.
+:func:`~neurolearn.fitting.fit`, and tabulates estimates, intervals and identifiability flags against the
+truth. It is the check every model must pass (docs/theory.md §3) and a design tool: before recording, it says
+which parameters a given number of sessions and a given precision of the statistics can pin down.
 
 Default design
 --------------
@@ -118,7 +118,7 @@ def recovery_study(model, truth=None, n_sessions: int = 20, relative_se: float =
         Parameters (model ones, ``time_scale``, ``onset``) the fits hold at their true values: what recovery
         looks like when they are known (e.g. the training amount per session).
     interval, n_starts, level
-        Passed to :func:`neurolearn.fit`.
+        Passed to :func:`~neurolearn.fitting.fit`.
     random_state : int
         Seeds the simulations (replicate ``i`` uses ``random_state + i``) and the fits.
 

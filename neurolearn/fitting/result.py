@@ -1,4 +1,4 @@
-"""The outcome of :func:`neurolearn.fit`: estimates, intervals, identifiability, fit quality, plots."""
+"""The outcome of :func:`~neurolearn.fitting.fit`: estimates, intervals, identifiability, fit quality."""
 
 from __future__ import annotations
 
@@ -150,7 +150,8 @@ class FitResult:
     def to_dict(self) -> dict:
         """Everything but the data objects as plain JSON-serialisable types (non-finite numbers -> None).
 
-        ``json.dumps(result.to_dict(), allow_nan=False)`` works (see :func:`neurolearn.fit` for an example).
+        ``json.dumps(result.to_dict(), allow_nan=False)`` works (see :func:`~neurolearn.fitting.fit` for an
+        example).
         """
         return {
             "model": self.model.name,

@@ -88,7 +88,7 @@ def compare(fits: Sequence[FitResult], cv: bool = False, sort_by: str | None = N
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> from neurolearn import fit
+    >>> from neurolearn.fitting import fit
     >>> from neurolearn.theory import Model, Parameter
     >>> rise = Model("rise", "", "b = a (1 - exp(-t/k))", "",
     ...              (Parameter("a", 1.0, (0.1, 2.0), "asymptote"), Parameter("k", 2.0, (0.1, 20.0), "time constant")),
@@ -113,7 +113,8 @@ def compare(fits: Sequence[FitResult], cv: bool = False, sort_by: str | None = N
         raise FitError("compare: expected at least one FitResult, found none")
     for f in fits:
         if not isinstance(f, FitResult):
-            raise FitError(f"compare: expected FitResult objects (from neurolearn.fit), found {type(f).__name__}")
+            raise FitError(f"compare: expected FitResult objects (from neurolearn.fitting.fit), "
+                           f"found {type(f).__name__}")
     _check_same_statistics(fits)
     sort_by = sort_by or ("cv_chi2" if cv else "qaic")
     if sort_by not in _SORT_KEYS or (sort_by == "cv_chi2" and not cv):
@@ -212,7 +213,7 @@ def cross_validate(stats, model, observables=None, fixed=None, time=None, n_star
     Parameters
     ----------
     stats, model, observables, fixed, time, n_starts, se_floor, random_state
-        As for :func:`neurolearn.fit` (which runs once on all sessions to find the starting point).
+        As for :func:`~neurolearn.fitting.fit` (which runs once on all sessions to find the starting point).
 
     Returns
     -------

@@ -1,8 +1,8 @@
 """Statistics simulated from a theory model: prediction at known parameters plus Gaussian noise of known SE.
 
-This is the data-generating process that :func:`neurolearn.fit` assumes, which makes it the ground truth for
-parameter-recovery checks, the resampling step of the parametric bootstrap, and a quick way to see what a model
-predicts in the form :func:`neurolearn.summarize` returns.
+This is the data-generating process that :func:`~neurolearn.fitting.fit` assumes, which makes it the ground
+truth for parameter-recovery checks, the resampling step of the parametric bootstrap, and a quick way to see
+what a model predicts in the form :func:`neurolearn.summarize` returns.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def simulate_statistics(model, params=None, n_sessions: int = 20, se=0.02, time_
     """Noisy per-session statistics predicted by ``model`` at ``params``.
 
     Session ``s = 0 .. n_sessions-1`` sits at model time ``tau = time_scale * max(s - onset, 0)`` (the mapping
-    :func:`neurolearn.fit` inverts); each statistic is ``prediction + se * N(0, 1)``, independent across sessions
-    and statistics, with ``name_se = se`` and a normal ``name_ci``.
+    :func:`~neurolearn.fitting.fit` inverts); each statistic is ``prediction + se * N(0, 1)``, independent
+    across sessions and statistics, with ``name_se = se`` and a normal ``name_ci``.
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
-"""Checks of what :func:`neurolearn.fit` is given: numbers where numbers belong, usable standard errors,
-training times, fixed values inside their bounds. Every refusal is a :class:`~neurolearn.errors.FitError`
-naming the statistic or parameter, what was expected and what was found.
+"""Checks of what :func:`~neurolearn.fitting.fit` is given: numbers where numbers belong, usable standard
+errors, training times, fixed values inside their bounds. Every refusal is a
+:class:`~neurolearn.errors.FitError` naming the statistic or parameter, what was expected and what was found.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Reduced theory models of learning, declared as data and collected in the registry :data:`MODELS`.
 
 Each model maps training time and parameters to the statistics that :func:`neurolearn.summarize` computes
-from recordings (same names), so :func:`neurolearn.fit` can match them.
+from recordings (same names), so :func:`~neurolearn.fitting.fit` can match them.
 
 Examples
 --------

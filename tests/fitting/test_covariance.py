@@ -12,7 +12,7 @@ import pytest
 from scipy.stats import chi2 as chi2_distribution
 
 from neurolearn.errors import FitError
-from neurolearn.fit import compare, fit
+from neurolearn.fitting import compare, fit
 from neurolearn.fitting.covariance import observation_covariance, shrunk_correlation
 from neurolearn.fitting.problem import build_problem
 from tests.fitting.conftest import CLOCK, statistics

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2 as chi2_distribution
 
-from neurolearn.fit import fit, simulate_statistics
+from neurolearn.fitting import fit, simulate_statistics
 from neurolearn.theory import Model, Parameter
 from tests.fitting.conftest import CLOCK
 

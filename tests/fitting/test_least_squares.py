@@ -1,6 +1,7 @@
 """fit(): estimates, intervals, criteria and flags against closed forms; refusals and failures."""
 
 import json
+import importlib.util
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ from scipy.stats import chi2 as chi2_distribution
 
 import neurolearn as nl
 from neurolearn.errors import FitError
-from neurolearn.fit import FitResult, FitWarning, fit, simulate_statistics
+from neurolearn.fitting import FitResult, FitWarning, fit, simulate_statistics
 from neurolearn.theory import Model, Parameter
 from tests.fitting.conftest import CLOCK, statistics
 
@@ -206,9 +207,10 @@ def test_bad_options_are_refused(line, line_data):
 
 
 def test_public_name_fit_is_callable_whatever_was_imported_first():
-    # importing the submodule binds the module to neurolearn.fit; it must still fit when called
+    # nl.fit is the function of neurolearn.fitting (no submodule of that name can shadow it), whatever was
+    # imported first
     code = (
-        "import numpy as np, xarray as xr, neurolearn.fit, neurolearn as nl\n"
+        "import numpy as np, xarray as xr, neurolearn.fitting.least_squares, neurolearn as nl\n"
         "from neurolearn.theory import Model, Parameter\n"
         "m = Model('line', '', '', '', (Parameter('c', 0.0, (-1, 1), ''),), ('behavior',), "
         "lambda t, c: {'behavior': c + 0 * t})\n"
@@ -218,6 +220,7 @@ def test_public_name_fit_is_callable_whatever_was_imported_first():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0.2"
     assert nl.FitResult is FitResult
+    assert importlib.util.find_spec("neurolearn.fit") is None  # one fit layer: neurolearn.fitting
 
 
 def test_misfit_widens_profile_intervals_by_the_birge_ratio(line):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from neurolearn.errors import FitError
-from neurolearn.fit import FitWarning, compare, cross_validate, fit, simulate_statistics
+from neurolearn.fitting import FitWarning, compare, cross_validate, fit, simulate_statistics
 from tests.fitting.conftest import CLOCK, statistics
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from neurolearn.errors import FitError
-from neurolearn.fit import simulate_statistics
+from neurolearn.fitting import simulate_statistics
 
 
 def test_noise_free_statistics_are_the_prediction_on_the_mapped_clock(approach):
