@@ -57,6 +57,7 @@ __all__ = [
     "ci_name",
     "flag_name",
     "split_subjects",
+    "where_mask",
 ]
 
 RESPONSES = "responses"
@@ -244,3 +245,58 @@ def split_subjects(tree: xr.DataTree) -> dict[str, xr.DataTree]:
         subject = str(recording.attrs.get("subject_id", "") or "")
         groups.setdefault(subject, {})[name] = tree[name].to_dataset()
     return {subject: xr.DataTree.from_dict(children) for subject, children in groups.items()}
+
+
+def where_mask(columns, where, *, context: str, table: str = "the trial columns", error=DataError) -> np.ndarray:
+    """Boolean mask of the rows for which the pandas expression ``where`` on ``columns`` is true.
+
+    The one implementation of ``where=``: :func:`neurolearn.io.read_nwb` evaluates it on a file's trials table
+    and :func:`neurolearn.summarize` on a recording's trial coords. ``where=None`` keeps every row. An
+    expression that is not a non-empty string, cannot be evaluated (:meth:`pandas.DataFrame.eval`), gives no
+    True/False per row or selects nothing raises ``error`` (:class:`DataError` unless the caller's layer has
+    its own type) naming ``context``, the expression and the columns.
+
+    Parameters
+    ----------
+    columns : mapping of str to 1-D array
+        One array per column, all of one length (the rows).
+    where : str or None
+        The expression (```stim type` == 2 and correct``, ``"id >= 20"``).
+    context : str
+        What the rows belong to, prefixed to every message (a file, ``"session 'd1'"``).
+    table : str
+        How to call the columns' table in messages.
+    error : type
+        The :class:`~neurolearn.errors.NeurolearnError` subclass to raise.
+
+    Examples
+    --------
+    >>> where_mask({"x": np.array([1, 2, 3])}, "x >= 2", context="f.nwb").tolist()
+    [False, True, True]
+    >>> where_mask({"x": np.array([1, 2, 3])}, "y > 1", context="f.nwb")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.DataError: f.nwb: where='y > 1' could not be evaluated on the trial columns (...): ...['x']
+    """
+    n_rows = len(next(iter(columns.values()))) if columns else 0
+    if where is None:
+        return np.ones(n_rows, dtype=bool)
+    names = list(columns)
+    if not isinstance(where, str) or not where.strip():
+        raise error(f"{context}: expected where= a pandas query string on trial columns (e.g. "
+                    f"\"response != 'early lick'\"), found {where!r}; its columns are {names}")
+    import pandas as pd
+
+    try:
+        result = pd.DataFrame(dict(columns)).eval(where)
+    except Exception as failure:  # pandas raises NameError, SyntaxError, TypeError, KeyError...: one meaning
+        raise error(f"{context}: where={where!r} could not be evaluated on {table} "
+                    f"({type(failure).__name__}: {failure}); its columns are {names}") from None
+    mask = np.asarray(result)
+    if mask.shape != (n_rows,) or mask.dtype != bool:
+        raise error(f"{context}: expected where={where!r} to give True/False per trial, found {mask.dtype} "
+                    f"of shape {mask.shape}; its columns are {names}")
+    if not mask.any():
+        raise error(f"{context}: where={where!r} selected none of the {n_rows} trials of {table}; its "
+                    f"columns are {names}")
+    return mask

@@ -1,4 +1,4 @@
-"""Which trials, aligned to what: ``where=`` selection and ``align=`` event times (absolute or relative).
+"""Aligned to what: ``align=`` event times, absolute or relative (``where=``: :func:`~neurolearn.data.where_mask`).
 
 ``align`` names a numeric trials column. NWB stores event times in seconds on the session clock, but some
 real files (the Svoboda-lab ALM sessions on DANDI) store them relative to each trial's ``start_time``. So
@@ -21,7 +21,7 @@ import numpy as np
 
 from neurolearn.errors import NWBError
 
-__all__ = ["parse_align", "align_times", "select_where"]
+__all__ = ["parse_align", "align_times"]
 
 _MODES = ("auto", "absolute", "relative")
 
@@ -75,38 +75,3 @@ def align_times(values: np.ndarray, starts: np.ndarray, column: str, mode: str, 
         )
         return starts + values, "relative to start_time"
     return values, "absolute"
-
-
-def select_where(columns: dict, where, label: str, table_name: str) -> np.ndarray:
-    """Boolean mask of the trials that satisfy the pandas-query expression ``where`` on the trial columns.
-
-    Examples
-    --------
-    >>> select_where({"x": np.array([1, 2, 3])}, "x >= 2", "f.nwb", "trials").tolist()
-    [False, True, True]
-    """
-    n_rows = len(next(iter(columns.values()))) if columns else 0
-    if where is None:
-        return np.ones(n_rows, dtype=bool)
-    if not isinstance(where, str) or not where.strip():
-        raise NWBError(f"{label}: expected where= a pandas query string on trial columns (e.g. "
-                       f"\"response != 'early lick'\"), found {where!r}")
-    import pandas as pd
-
-    frame = pd.DataFrame(columns)
-    try:
-        result = frame.eval(where)
-    except Exception as error:  # pandas raises NameError, SyntaxError, TypeError, ValueError, KeyError...
-        raise NWBError(
-            f"{label}: where={where!r} could not be evaluated on table {table_name!r} "
-            f"({type(error).__name__}: {error}); its columns are {list(columns)}"
-        ) from None
-    mask = np.asarray(result)
-    if mask.shape != (n_rows,) or mask.dtype != bool:
-        raise NWBError(
-            f"{label}: expected where={where!r} to give True/False per trial, found {mask.dtype} of shape "
-            f"{mask.shape}; columns of {table_name!r}: {list(columns)}"
-        )
-    if not mask.any():
-        raise NWBError(f"{label}: where={where!r} selected none of the {n_rows} trials of {table_name!r}")
-    return mask

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from neurolearn.data import where_mask
 from neurolearn.errors import NWBError
-from neurolearn.io.align import align_times, parse_align, select_where
+from neurolearn.io.align import align_times, parse_align
 from neurolearn.io.series import plan_series, read_series_block
 from neurolearn.io.sources import resolve_source
 from neurolearn.io.tables import read_trial_table
@@ -74,7 +75,7 @@ def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan
         raise NWBError(f"{label}: expected at least one trial in table {table.name!r}, found 0 rows")
     # the row ids are selectable too (``where="id >= 20"``) unless a column already has that name
     selectable = table.columns if "id" in table.columns else {"id": table.ids, **table.columns}
-    chosen = select_where(selectable, where, label, table.name)
+    chosen = where_mask(selectable, where, context=label, table=f"table {table.name!r}", error=NWBError)
     align_values = table.columns.get(column)
     if align_values is None or align_values.dtype.kind not in "iuf":
         numeric = [n for n, v in table.columns.items() if v.dtype.kind in "iuf"]

@@ -8,10 +8,9 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from neurolearn.data import TRIAL
+from neurolearn.data import TRIAL, where_mask
 from neurolearn.errors import DataError
 from neurolearn.stats.behavior import _key, coding_column
 
@@ -32,22 +31,9 @@ def select_trials(recording: xr.DataArray, where: str | None, *, session_id: str
     """
     if where is None:
         return recording
-    if not isinstance(where, str) or not where.strip():
-        raise DataError(f"where: expected a pandas query expression on trial columns, found {where!r}")
     columns = {str(name): np.asarray(coord.values) for name, coord in recording.coords.items()
                if coord.dims == (TRIAL,)}
-    table = pd.DataFrame(columns)
-    try:
-        keep = table.eval(where)
-    except Exception as error:  # pandas raises many types for a bad expression; all mean the same to a user
-        raise DataError(f"session {session_id!r}: where={where!r} could not be evaluated on the trial columns "
-                        f"{sorted(columns)}: {error}") from None
-    keep = np.asarray(keep)
-    if keep.dtype != bool or keep.shape != (recording.sizes[TRIAL],):
-        raise DataError(f"session {session_id!r}: where={where!r} must give True/False per trial, found "
-                        f"{keep.dtype} of shape {keep.shape}")
-    if not keep.any():
-        raise DataError(f"session {session_id!r}: where={where!r} selects no trial of {keep.size}")
+    keep = where_mask(columns, where, context=f"session {session_id!r}", table="the trial coords")
     return recording.isel({TRIAL: np.flatnonzero(keep)})
 
 
