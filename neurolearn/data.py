@@ -276,7 +276,7 @@ def where_mask(columns, where, *, context: str, table: str = "the trial columns"
     >>> where_mask({"x": np.array([1, 2, 3])}, "y > 1", context="f.nwb")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    neurolearn.errors.DataError: f.nwb: where='y > 1' could not be evaluated on the trial columns (...): ...['x']
+    neurolearn.errors.DataError: f.nwb: where='y > 1' could not be evaluated on the trial columns (...); ...['x']
     """
     n_rows = len(next(iter(columns.values()))) if columns else 0
     if where is None:
