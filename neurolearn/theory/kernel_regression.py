@@ -121,22 +121,11 @@ def power_law_generalization_error(n_train, eigen_decay, target_decay, noise=0.0
 
 def _error_given_data(eta, power, p, ridge, noise):
     """E_g for positive ``p`` (1-D array)."""
-    n_modes = int(np.count_nonzero(eta))
-    kappa = np.zeros_like(p)
-    solve = np.ones(p.shape, dtype=bool) if ridge > 0 else p < n_modes
-    if np.any(solve):
-        kappa[solve] = _solve_kappa(eta, p[solve], ridge)
-
+    n_modes, kappa, pos, gamma, one_minus_gamma, shrink = _kappa_terms(eta, p, ridge)
     error = np.empty_like(p)
     # kappa > 0: the general formula, with 1 - gamma written as a sum of positive terms
-    pos = kappa > 0
     if np.any(pos):
-        pe = p[pos, None] * eta[None, :]
-        k = kappa[pos, None]
-        denominator = pe + k
-        gamma = np.sum(pe * eta[None, :] / denominator**2, axis=1)
-        one_minus_gamma = ridge / kappa[pos] + np.sum(eta[None, :] * k / denominator**2, axis=1)
-        bias = np.sum(power[None, :] * (k / denominator) ** 2, axis=1)
+        bias = np.sum(power[None, :] * shrink, axis=1)
         error[pos] = (bias + noise * gamma) / one_minus_gamma
     # ridgeless beyond the interpolation threshold: kappa = 0, gamma = M / P'
     zero = ~pos
@@ -147,6 +136,44 @@ def _error_given_data(eta, power, p, ridge, noise):
             value = numerator / (1.0 - gamma)
         error[zero] = np.where(gamma < 1.0, value, np.where(numerator > 0, np.inf, 0.0))
     return error
+
+
+# The terms of E_g that depend on the spectrum, P' and the ridge but not on the target power or the noise, for the
+# last few (eigenvalues, P', ridge): a fit's finite-difference Jacobian moves the target's decay, the noise and
+# the behaviour link at unchanged kappa, so those columns reuse the solve (keys are exact: results are identical).
+_TERMS_CACHE: dict = {}
+_TERMS_CACHE_SIZE = 8
+_TERMS_CACHE_MAX_VALUES = 1 << 16
+
+
+def _kappa_terms(eta, p, ridge):
+    """``(n_modes, kappa, pos, gamma, 1 - gamma, (kappa / (P' eta + kappa))^2)`` over the rows with kappa > 0."""
+    cacheable = p.size * eta.size <= _TERMS_CACHE_MAX_VALUES
+    if cacheable:
+        key = (eta.tobytes(), p.tobytes(), float(ridge))
+        hit = _TERMS_CACHE.get(key)
+        if hit is not None:
+            return hit
+    n_modes = int(np.count_nonzero(eta))
+    kappa = np.zeros_like(p)
+    solve = np.ones(p.shape, dtype=bool) if ridge > 0 else p < n_modes
+    if np.any(solve):
+        kappa[solve] = _solve_kappa(eta, p[solve], ridge)
+    pos = kappa > 0
+    gamma = one_minus_gamma = shrink = None
+    if np.any(pos):
+        pe = p[pos, None] * eta[None, :]
+        k = kappa[pos, None]
+        denominator = pe + k
+        gamma = np.sum(pe * eta[None, :] / denominator**2, axis=1)
+        one_minus_gamma = ridge / kappa[pos] + np.sum(eta[None, :] * k / denominator**2, axis=1)
+        shrink = (k / denominator) ** 2
+    terms = (n_modes, kappa, pos, gamma, one_minus_gamma, shrink)
+    if cacheable:
+        if len(_TERMS_CACHE) >= _TERMS_CACHE_SIZE:
+            _TERMS_CACHE.pop(next(iter(_TERMS_CACHE)))
+        _TERMS_CACHE[key] = terms
+    return terms
 
 
 def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
@@ -177,9 +204,10 @@ def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
     d = 0.5 * (positive.size / p - 1.0)
     kappa = d * p * positive.min()
     for _ in range(max_iter):
-        terms = eta / (scaled + kappa[:, None])
+        denominator = scaled + kappa[:, None]
+        terms = eta / denominator
         g = 1.0 - terms.sum(axis=1)
-        slope = np.sum(terms / (scaled + kappa[:, None]), axis=1)
+        slope = np.sum(terms / denominator, axis=1)
         # g is increasing and concave in kappa: Newton steps from the left never pass the root
         new = np.maximum(kappa - g / slope, kappa)
         converged = np.all(new - kappa <= rtol * new)
