@@ -5,14 +5,14 @@ Used by ``neurolearn info FILE``.
 
 from __future__ import annotations
 
-import h5py
-
 from neurolearn.errors import NWBError
 from neurolearn.io.identity import declared_tracking, file_subject_id
+from neurolearn.io.kinds import SOURCE_KINDS, find_sources
 from neurolearn.io.lazy import LOW_LEVEL_ERRORS
-from neurolearn.io.nwbfile import decode, find_sources, nwb_version, open_nwb, session_metadata
+from neurolearn.io.nwbfile import decode, nwb_version, open_nwb, session_metadata
 from neurolearn.io.params import check_path
 from neurolearn.io.remote import open_hdf5
+from neurolearn.io.sources import resolve_source
 
 __all__ = ["describe_file", "format_description"]
 
@@ -31,9 +31,11 @@ def describe_file(path) -> dict:
         ``file``, ``nwb_version``, ``supported``, ``problem``, ``session_id``, ``session_start_time``,
         ``subject_id`` (``""`` if unknown), ``tracked_cells`` (what the file declares about cell identity
         across sessions: True, False or None),
-        ``units`` (list of ``{"path", "n_units", "n_spikes"}``), ``roi_response_series`` (``{"path",
-        "shape", "parent"}``), ``timeseries`` (``{"path", "type", "shape"}``), ``intervals`` (``{"path",
-        "rows", "columns"}``) and ``default_source`` (what ``source="auto"`` would read, or None).
+        one list per source kind (:mod:`neurolearn.io.kinds`, under its ``describe_key``): ``units``
+        (``{"path", "n_units", "n_spikes"}``), ``roi_response_series`` (``{"path", "shape", "parent"}``),
+        ``electrical_series`` (``{"path", "shape", "parent"}``), ``timeseries`` (``{"path", "type",
+        "shape"}``); ``intervals`` (``{"path", "rows", "columns"}``) and ``default_source`` (what
+        ``source="auto"`` would read, or None).
 
     Examples
     --------
@@ -70,9 +72,7 @@ def describe_file(path) -> dict:
             "session_start_time": "",
             "subject_id": "",
             "tracked_cells": None,
-            "units": [],
-            "roi_response_series": [],
-            "timeseries": [],
+            **{_key(kind): [] for kind in SOURCE_KINDS},
             "intervals": [],
             "default_source": None,
         }
@@ -81,33 +81,17 @@ def describe_file(path) -> dict:
 def _describe(handle, label) -> dict:
     meta = session_metadata(handle, label)
     found = find_sources(handle)
-    units = []
-    for path in found.units:
-        group = handle[path]
-        index = group.get("spike_times_index")
-        n_spikes = int(group["spike_times"].shape[0])
-        n_units = int(index.shape[0]) if isinstance(index, h5py.Dataset) else (1 if n_spikes else 0)
-        units.append({"path": path, "n_units": n_units, "n_spikes": n_spikes})
-    rois = [
-        {"path": p, "shape": list(handle[p]["data"].shape), "parent": parent}
-        for p, parent in found.roi_series
-    ]
-    series = [{"path": p, "type": kind, "shape": list(shape)} for p, kind, shape in found.timeseries]
+    sources = {_key(kind): [kind.describe(handle, c) for c in found.candidates(kind.name)] for kind in SOURCE_KINDS}
     intervals = []
     for path in found.intervals:
         group = handle[path]
         columns = decode(group.attrs.get("colnames"))
         columns = [columns] if isinstance(columns, str) else [str(c) for c in (columns or [])]
         intervals.append({"path": path, "rows": int(group["start_time"].shape[0]), "columns": columns})
-    default = None
-    if "units" in found.units or len(found.units) == 1:
-        default = "units" if "units" in found.units else found.units[0]
-    elif not found.units:
-        for parent in ("DfOverF", "Fluorescence", None):
-            candidates = [p for p, t in found.roi_series if parent is None or t == parent]
-            if candidates:
-                default = candidates[0] if len(candidates) == 1 else None
-                break
+    try:
+        default = resolve_source(handle, label, "auto", found)[0]
+    except NWBError:
+        default = None  # no neural data, or several candidates: `info` lists them, read_nwb says which
     return {
         "file": label,
         "nwb_version": meta["nwb_version"],
@@ -117,12 +101,14 @@ def _describe(handle, label) -> dict:
         "session_start_time": meta["session_start_time"],
         "subject_id": file_subject_id(handle, label),
         "tracked_cells": declared_tracking(handle),
-        "units": units,
-        "roi_response_series": rois,
-        "timeseries": series,
+        **sources,
         "intervals": intervals,
         "default_source": default,
     }
+
+
+def _key(kind) -> str:
+    return kind.describe_key or kind.name
 
 
 def format_description(description: dict) -> str:
@@ -158,23 +144,11 @@ def format_description(description: dict) -> str:
                     None: "not declared (read as different cells; pass tracked= to declare)"}
         lines.append(f"  subject: {description.get('subject_id') or 'unknown'}; cell identity: "
                      f"{declared[description.get('tracked_cells')]}")
-    if description["units"]:
-        lines.append("  units:")
-        lines += [
-            f"    /{u['path']}: {u['n_units']} units, {u['n_spikes']} spikes" for u in description["units"]
-        ]
-    if description["roi_response_series"]:
-        lines.append("  ROI response series:")
-        lines += [
-            f"    /{r['path']}: {' x '.join(map(str, r['shape']))} (in {r['parent'] or 'no container'})"
-            for r in description["roi_response_series"]
-        ]
-    if description["timeseries"]:
-        lines.append("  other time series:")
-        lines += [
-            f"    /{t['path']}: {t['type']} {' x '.join(map(str, t['shape']))}"
-            for t in description["timeseries"]
-        ]
+    for kind in SOURCE_KINDS:
+        entries = description.get(_key(kind)) or []
+        if entries:
+            lines.append(f"  {kind.describe_heading or kind.name + ' sources'}:")
+            lines += [f"    {kind.format_entry(entry)}" for entry in entries]
     if description["intervals"]:
         lines.append("  interval tables:")
         lines += [

@@ -7,9 +7,9 @@ import os
 import numpy as np
 
 from neurolearn.errors import NWBError
-from neurolearn.io.nwbfile import find_sources, is_timeseries, neurodata_type
+from neurolearn.io.kinds import find_sources, source_kind
+from neurolearn.io.nwbfile import is_timeseries, neurodata_type
 from neurolearn.io.plan import Plan
-from neurolearn.io.series import plan_series
 
 __all__ = ["read_inputs"]
 
@@ -33,8 +33,7 @@ def read_inputs(handle, plan, inputs) -> dict:
         key = path.strip("/")
         obj = handle.get(key) if key else None
         if not is_timeseries(obj):
-            series = [p for p, _, _ in find_sources(handle).timeseries]
-            series += [p for p, _ in find_sources(handle).roi_series]
+            series = [p for p in find_sources(handle).paths() if is_timeseries(handle.get(p))]
             what = "nothing" if obj is None else f"a {neurodata_type(obj) or type(obj).__name__} without data"
             raise NWBError(
                 f"{plan.label}: expected inputs= path {path!r} to be a TimeSeries, found {what}; "
@@ -45,10 +44,11 @@ def read_inputs(handle, plan, inputs) -> dict:
             raise NWBError(
                 f"{plan.label}: expected inputs= series with distinct last path components, found {name!r} twice"
             )
-        sub = Plan(kind="series", object_path=key, label=plan.label, edges=plan.edges, centres=plan.centres,
+        kind = source_kind("timeseries")  # an input is a trace of one channel, whatever its neurodata type
+        sub = Plan(kind=kind.name, object_path=key, label=plan.label, edges=plan.edges, centres=plan.centres,
                     binned=plan.binned, neuron_ids=np.arange(0), nan_policy=plan.nan_policy, align=plan.align,
                     bin_duration=plan.bin_duration)
-        plan_series(handle, obj, sub)
+        kind.plan(handle, obj, sub)
         if sub.neuron_ids.shape[0] != 1:
             raise NWBError(
                 f"{plan.label}: expected inputs= series {path!r} to have one channel, found "

@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from neurolearn.errors import NeurolearnError, NWBError
+from neurolearn.io.kinds import source_kind
 from neurolearn.io.remote import is_url, open_hdf5, remote_stamp
 
 __all__ = ["LOW_LEVEL_ERRORS", "parse_chunks", "lazy_array", "file_stamp"]
@@ -73,8 +74,7 @@ def lazy_array(plan, path: str, chunk_sizes):
             neuron_start += n_neurons
         trial_start += n_trials
     chunks = (trial_chunks, neuron_chunks) + (((shape[2],),) if plan.binned else ())
-    dtype = np.dtype(float) if (plan.kind == "series" or plan.rates) else np.dtype(np.int64)
-    return da.Array(graph, name, chunks, dtype=dtype)
+    return da.Array(graph, name, chunks, dtype=source_kind(plan.kind).dtype(plan))
 
 
 def _split(size: int, chunk: int) -> tuple[int, ...]:

@@ -26,9 +26,12 @@ __all__ = [
     "session_metadata",
     "decode",
     "neurodata_type",
-    "NeuralSources",
-    "find_sources",
+    "Candidate",
+    "Inventory",
+    "walk_file",
+    "find_intervals",
     "is_timeseries",
+    "is_units_table",
 ]
 
 # Containers that never hold the recording a user means by "neural data".
@@ -243,33 +246,62 @@ def is_units_table(obj) -> bool:
         return False
 
 
-@dataclass
-class NeuralSources:
-    """Paths (inside the file) of everything that could be read as neural data."""
+@dataclass(frozen=True)
+class Candidate:
+    """One object of a file that a source kind (:mod:`neurolearn.io.kinds`) claimed during the walk."""
 
-    units: list[str] = field(default_factory=list)
-    roi_series: list[tuple[str, str]] = field(default_factory=list)  # (path, parent neurodata_type)
-    timeseries: list[tuple[str, str, tuple]] = field(default_factory=list)  # (path, type, shape)
+    path: str  # inside the file, no leading "/"
+    neurodata_type: str = ""
+    parent_type: str = ""  # neurodata_type of the group holding it ("DfOverF", "LFP", ...)
+    shape: tuple = ()  # of its ``data`` dataset, () if it has none
+    identity: int = 0  # equal for two paths (links) to one HDF5 object
+    linked: bool = False  # reached through a soft or external link
+
+
+@dataclass
+class Inventory:
+    """What one walk through a file found: the candidates of each source kind (by kind name, in walk order)
+    and the interval tables."""
+
+    sources: dict[str, list[Candidate]] = field(default_factory=dict)
     intervals: list[str] = field(default_factory=list)
 
+    def candidates(self, kind: str) -> list[Candidate]:
+        return list(self.sources.get(kind, []))
 
-def find_sources(handle: h5py.File) -> NeuralSources:
-    """Walk the file once and sort its groups into units tables, ROI response series, other TimeSeries and
-    interval tables.
+    def paths(self, kind: str | None = None) -> list[str]:
+        """Paths of one kind's candidates, or of every kind's (``kind=None``)."""
+        kinds = list(self.sources) if kind is None else [kind]
+        return [c.path for name in kinds for c in self.sources.get(name, [])]
+
+
+def walk_file(handle: h5py.File, classify) -> Inventory:
+    """Walk the file once: every group that ``classify(group)`` names a kind of (a non-empty string) is a
+    :class:`Candidate` of that kind and is not entered; interval tables are collected; other groups are
+    entered.
 
     ``/specifications`` (cached schema) and ``/general`` (metadata: devices, electrodes, subject) are not
     entered. Objects that cannot be opened (broken links, unknown filters) are skipped, so one damaged entry
-    does not hide the rest of the file.
+    does not hide the rest of the file. The kind-aware walk is :func:`neurolearn.io.kinds.find_sources`.
     """
-    found = NeuralSources()
-    _walk(handle, "", found, depth=0)
+    found = Inventory()
+    _walk(handle, "", found, classify, depth=0)
     return found
+
+
+def find_intervals(handle: h5py.File) -> list[str]:
+    """Paths of the interval tables (TimeIntervals, or any group with a ``start_time`` dataset) of a file."""
+    return walk_file(handle, _holds_data).intervals
+
+
+def _holds_data(group) -> str:
+    return "data" if is_units_table(group) or is_timeseries(group) else ""
 
 
 _MAX_DEPTH = 16  # a link cycle cannot make the walk run forever
 
 
-def _walk(group: h5py.Group, prefix: str, found: NeuralSources, depth: int) -> None:
+def _walk(group: h5py.Group, prefix: str, found: Inventory, classify, depth: int) -> None:
     try:
         names = sorted(group.keys())
     except (OSError, KeyError, RuntimeError, ValueError):
@@ -284,18 +316,25 @@ def _walk(group: h5py.Group, prefix: str, found: NeuralSources, depth: int) -> N
             continue
         if not isinstance(obj, h5py.Group):
             continue
-        kind = neurodata_type(obj)
-        if is_units_table(obj):
-            found.units.append(path)
-        elif kind == "RoiResponseSeries" and is_timeseries(obj):
-            found.roi_series.append((path, neurodata_type(obj.parent)))
-        elif is_timeseries(obj):
-            try:
-                shape = tuple(obj["data"].shape or ())
-            except (OSError, KeyError, RuntimeError, TypeError):
-                shape = ()
-            found.timeseries.append((path, kind or "TimeSeries", shape))
-        elif kind == "TimeIntervals" or isinstance(obj.get("start_time"), h5py.Dataset):
+        kind = classify(obj)
+        if kind:
+            found.sources.setdefault(kind, []).append(_candidate(group, name, path, obj))
+        elif neurodata_type(obj) == "TimeIntervals" or isinstance(obj.get("start_time"), h5py.Dataset):
             found.intervals.append(path)
         elif depth < _MAX_DEPTH:
-            _walk(obj, path + "/", found, depth + 1)
+            _walk(obj, path + "/", found, classify, depth + 1)
+
+
+def _candidate(parent: h5py.Group, name: str, path: str, obj: h5py.Group) -> Candidate:
+    try:
+        data = obj.get("data")
+        shape = tuple(data.shape or ()) if isinstance(data, h5py.Dataset) else ()
+    except (OSError, KeyError, RuntimeError, TypeError):
+        shape = ()
+    try:
+        linked = isinstance(parent.get(name, getlink=True), (h5py.SoftLink, h5py.ExternalLink))
+        identity = hash(obj.id)
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError):
+        linked, identity = False, hash(path)
+    return Candidate(path=path, neurodata_type=neurodata_type(obj), parent_type=neurodata_type(obj.parent),
+                     shape=shape, identity=identity, linked=linked)

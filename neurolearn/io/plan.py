@@ -14,10 +14,9 @@ import numpy as np
 from neurolearn.data import where_mask
 from neurolearn.errors import NWBError
 from neurolearn.io.align import align_times, parse_align
-from neurolearn.io.series import plan_series, read_series_block
+from neurolearn.io.kinds import source_kind
 from neurolearn.io.sources import resolve_source
 from neurolearn.io.tables import read_trial_table
-from neurolearn.io.units import plan_units, read_units_block
 from neurolearn.io.windows import window_edges
 
 __all__ = ["Plan", "make_plan"]
@@ -27,7 +26,7 @@ __all__ = ["Plan", "make_plan"]
 class Plan:
     """What to read (object path, rows, columns) and how to label it; small enough to send to dask tasks."""
 
-    kind: str  # "units" or "series"
+    kind: str  # name of a registered SourceKind (neurolearn.io.kinds): "units", "roi", "electrical", ...
     object_path: str
     label: str
     edges: np.ndarray  # (trial, n_bins + 1) seconds
@@ -45,12 +44,14 @@ class Plan:
     align_times: str = "absolute"
     where: str = ""
     bin_duration: float = 1.0
+    # what the kind needs to read a block (filled by its plan()); small values only
     # units: (neuron, 2) [first, end) rows of each unit in spike_times
     unit_bounds: np.ndarray = None
-    # series: sample positions (trial, n_bins + 1), channel selection, value scaling
+    # series: sample positions (trial, n_bins + 1), value scaling
     positions: np.ndarray = None
     conversion: float = 1.0
     offset: float = 0.0
+    channel_conversion: np.ndarray = None  # (channel,) factors of an ElectricalSeries, None if none
     # (mtime_ns, size) of the file when it was planned; lazy blocks refuse to read a changed file
     file_stamp: tuple = ()
 
@@ -61,9 +62,8 @@ class Plan:
         return base + ((n_bins,) if self.binned else ())
 
     def read(self, handle, trials=slice(None), neurons=slice(None)):
-        if self.kind == "units":
-            return read_units_block(handle, self, trials, neurons)
-        return read_series_block(handle, self, trials, neurons)
+        """One block of trials x neurons, read by the plan's source kind."""
+        return source_kind(self.kind).read_block(handle, self, trials, neurons)
 
 
 def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy, where=None) -> Plan:
@@ -102,7 +102,7 @@ def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan
     rows = np.flatnonzero(chosen)[keep]
     edges, centres = window_edges(absolute[keep], window, bin_size)
     plan = Plan(
-        kind=kind,
+        kind=kind.name,
         object_path=object_path,
         label=label,
         edges=edges,
@@ -119,9 +119,5 @@ def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan
         where=where or "",
         bin_duration=float(bin_size) if bin_size is not None else float(window[1]) - float(window[0]),
     )
-    group = handle[object_path]
-    if kind == "units":
-        plan_units(group, plan)
-    else:
-        plan_series(handle, group, plan)
+    kind.plan(handle, handle[object_path], plan)
     return plan

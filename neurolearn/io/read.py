@@ -16,12 +16,12 @@ import xarray as xr
 from neurolearn.errors import NeurolearnError, NWBError
 from neurolearn.io.identity import check_tracked, declared_tracking, file_subject_id, neuron_identity
 from neurolearn.io.inputs import read_inputs
+from neurolearn.io.kinds import source_kind
 from neurolearn.io.lazy import LOW_LEVEL_ERRORS, file_stamp, lazy_array, parse_chunks
 from neurolearn.io.nwbfile import open_nwb, session_metadata
 from neurolearn.io.params import check_bin_size, check_path, check_window
 from neurolearn.io.plan import make_plan
 from neurolearn.io.remote import source_name
-from neurolearn.io.units import check_lazy_extent, check_units_extent, count_units
 
 __all__ = ["read_nwb"]
 
@@ -164,15 +164,12 @@ def read_nwb(
             declared = declared_tracking(handle)
             plan = make_plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy, where)
             plan.file_stamp = stamp
+            kind = source_kind(plan.kind)
             if chunks is not None:
                 values = None
-                if plan.kind == "units":
-                    check_lazy_extent(handle, plan)
-            elif plan.kind == "units":
-                values, span = count_units(handle, plan, slice(None), slice(None))
-                check_units_extent(span, plan)
+                kind.check_lazy(handle, plan)
             else:
-                values = plan.read(handle)
+                values = kind.read_eager(handle, plan)
             input_coords = read_inputs(handle, plan, inputs)
         except NeurolearnError:
             raise

@@ -1,4 +1,4 @@
-"""TimeSeries sources (RoiResponseSeries, LFP, any series): sample positions per window and window means.
+"""TimeSeries sources (RoiResponseSeries, ElectricalSeries, any series): sample positions and window means.
 
 Optical traces are read as the contiguous block of rows that covers the trials and averaged with one sparse
 product per block (:func:`~neurolearn.io.windows.segment_sums_streamed`).
@@ -142,8 +142,11 @@ def read_series_block(handle, plan, trials, neurons) -> np.ndarray:
             UserWarning,
             stacklevel=4,
         )
-    if plan.conversion != 1.0 or plan.offset != 0.0:
-        means = means * plan.conversion + plan.offset
+    scale = plan.conversion
+    if plan.channel_conversion is not None:  # ElectricalSeries: a factor per channel (NWB 2.1+)
+        scale = plan.conversion * np.asarray(plan.channel_conversion)[columns]
+    if np.any(scale != 1.0) or plan.offset != 0.0:
+        means = means * scale + plan.offset
     means = np.moveaxis(means, 2, 1)  # (trial, channel, bin)
     return means if plan.binned else means[:, :, 0]
 

@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 
 from neurolearn.errors import NWBError
-from neurolearn.io.nwbfile import decode, find_sources, neurodata_type
+from neurolearn.io.nwbfile import decode, find_intervals, neurodata_type
 
 __all__ = ["TrialTable", "read_trial_table", "scalar_columns", "table_ids"]
 
@@ -134,7 +134,7 @@ def _find_table(handle: h5py.File, path, name: str) -> tuple[h5py.Group, str]:
         obj = handle.get(candidate)
         if isinstance(obj, h5py.Group) and isinstance(obj.get("start_time"), h5py.Dataset):
             return obj, candidate
-    available = find_sources(handle).intervals
+    available = find_intervals(handle)
     if "/" not in key:
         prefixed = [p for p in available if p.rsplit("/", 1)[-1].startswith(key)]
         if len(prefixed) == 1:

@@ -23,6 +23,7 @@ import pytest
 from neurolearn.data import REQUIRED_ATTRS, validate_recording
 from neurolearn.errors import NWBError
 from neurolearn.io import describe_file, read_nwb
+from neurolearn.io.kinds import SOURCE_KINDS
 
 from ..conftest import CORPUS
 from .conftest import file_hash
@@ -42,6 +43,7 @@ MANIFEST = _manifest()
 REASONS = {
     "nwb1": "NWB 1.x file",
     "no neural data": "expected neural data",
+    "several candidates": "pass source=<one of them>",
     "no trials table": "expected an interval table",
     "not NWB": "expected an NWB",
     "window outside recording": "expected trial windows inside the recording",
@@ -104,11 +106,9 @@ def test_corpus_file_loads_or_is_refused_clearly(corpus_dir, entry):
         except NWBError as error:
             assert str(path) in str(error), str(error)
             outcomes.append(_reason(str(error)))
-        sources = [] if info is None or not info["supported"] else (
-            [u["path"] for u in info["units"]]
-            + [r["path"] for r in info["roi_response_series"]]
-            + [t["path"] for t in info["timeseries"]]
-        )
+        sources = [] if info is None or not info["supported"] else [
+            entry["path"] for kind in SOURCE_KINDS for entry in info[kind.describe_key]
+        ]
         for source in sources:
             trials, window = _first_sample_window(path, source)
             try:

@@ -8,7 +8,8 @@ import pytest
 
 from neurolearn.errors import NWBError
 from neurolearn.io import describe_file, read_nwb
-from neurolearn.io.nwbfile import decode, find_sources, open_nwb
+from neurolearn.io.kinds import find_sources
+from neurolearn.io.nwbfile import decode, open_nwb
 
 from .conftest import file_hash
 
@@ -89,8 +90,8 @@ def test_decode_handles_bytes_arrays_and_scalars():
 def test_find_sources_sorts_units_series_and_tables(units_file):
     with h5py.File(units_file, "r") as handle:
         found = find_sources(handle)
-    assert found.units == ["units"] and found.intervals == ["intervals/trials"]
-    assert found.roi_series == [] and found.timeseries == []
+    assert found.paths("units") == ["units"] and found.intervals == ["intervals/trials"]
+    assert found.paths() == ["units"]  # no ROI, electrical or other series
 
 
 def _damage(path, how):
