@@ -36,8 +36,8 @@ _LAZY = {
     "recovery_summary": "neurolearn.fitting",
     "FitWarning": "neurolearn.fitting",
 }
-_SUBMODULES = {"io", "stats", "theory", "simulate", "fitting", "plot", "data", "cli", "report", "files",
-               "regimes", "statistic_registry"}
+_SUBMODULES = {"io", "stats", "theory", "simulate", "fitting", "fit_records", "plot", "data", "cli", "report",
+               "files", "regimes", "statistic_registry"}
 
 __all__ = [
     "errors",

@@ -407,17 +407,22 @@ def _reading_kwargs(args) -> dict:
 def _check_named_columns(tree, args) -> None:
     """A column the user named (not a default) that no session has is a typo: say so before summarizing.
 
-    A column missing from only some sessions is left to summarize, which reports it per session.
+    A column missing from only some sessions is left to summarize, which reports it per session. The column a
+    coding reads (:func:`~neurolearn.stats.behavior.coding_column`) and what counts as a trial column (a
+    coord over ``trial`` only) are summarize's own, so the two checks cannot disagree.
     """
-    coords = [set(map(str, child.dataset["responses"].coords)) for child in tree.children.values()
-              if "responses" in child.dataset]
+    from neurolearn.data import RESPONSES, TRIAL
+    from neurolearn.stats.behavior import coding_column
+
+    coords = [{str(name) for name, coord in child.dataset[RESPONSES].coords.items() if coord.dims == (TRIAL,)}
+              for child in tree.children.values() if RESPONSES in child.dataset]
     if not coords:
         return
     named = {"--by": args.by if args.by != "stimulus" else None}
     for option, value, default in (("--target", args.target, "target"), ("--behavior", args.behavior, "correct")):
-        column = next(iter(value)) if isinstance(value, dict) else value
+        column = None if value is None else coding_column(value)
         named[option] = column if column not in (None, default) else None
-    columns = sorted(set().union(*coords) - {"trial", "neuron", "time"})
+    columns = sorted(set().union(*coords))
     for option, column in named.items():
         if column is not None and all(column not in found for found in coords):
             raise DataError(f"{option} {column}: expected a trial column of that name, found none in any of the "

@@ -1,7 +1,8 @@
 """The plain files neurolearn writes: statistics as NetCDF (``.nc``), fits as JSON.
 
 Statistics are the xarray Dataset :func:`neurolearn.summarize` returns; fits are
-:meth:`neurolearn.fitting.FitResult.to_dict` dictionaries. The ``neurolearn`` command and the demo read and
+:meth:`neurolearn.fitting.FitResult.to_dict` dictionaries, read back as
+:class:`~neurolearn.fit_records.FitRecord`. The ``neurolearn`` command and the demo read and
 write them through these functions, so a file written by one is read by the other. A file that is missing or
 not what it should be raises :class:`~neurolearn.errors.DataError` naming it.
 
@@ -14,8 +15,9 @@ Examples
 >>> back = read_statistics(write_statistics(stats, folder + "/stats.nc"))
 >>> back.behavior.values.tolist(), back.attrs["corrected"]
 ([0.5, 0.75], 'true')
->>> read_fits(write_fits([{"model": "lazy-rich", "aic": 1.5}], folder + "/fits.json"))
-[{'model': 'lazy-rich', 'aic': 1.5}]
+>>> (fit,) = read_fits(write_fits([{"model": "lazy-rich", "aic": 1.5}], folder + "/fits.json"))
+>>> fit.model_name, fit.aic, dict(fit)
+('lazy-rich', 1.5, {'model': 'lazy-rich', 'aic': 1.5})
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.errors import DataError
+from neurolearn.fit_records import FitRecord
 
 __all__ = ["write_statistics", "read_statistics", "write_fits", "read_fits"]
 
@@ -75,8 +78,12 @@ def write_fits(results, path) -> Path:
     return path
 
 
-def read_fits(path) -> list[dict]:
-    """The fit dictionaries in a JSON file written by :func:`write_fits` (always a list)."""
+def read_fits(path) -> list[FitRecord]:
+    """The fits in a JSON file written by :func:`write_fits`, as :class:`~neurolearn.fit_records.FitRecord`.
+
+    Always a list. Each record is the stored dictionary (``fit["params"]``) and has the attributes of a
+    :class:`~neurolearn.fitting.FitResult` (``fit.params``, ``fit.predicted`` ...).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: expected a fits file (.json), found no such file")
@@ -92,7 +99,7 @@ def read_fits(path) -> list[dict]:
             raise DataError(
                 f"{path}: expected FitResult dictionaries with a 'model' key, found {type(fit).__name__}"
             )
-    return fits
+    return [FitRecord(fit) for fit in fits]
 
 
 def one_line(error: BaseException) -> str:

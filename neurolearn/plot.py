@@ -15,6 +15,7 @@ Artists carry a ``gid`` naming what they show (``"behavior"``, ``"behavior_ci"``
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Sequence
 
 import numpy as np
@@ -22,6 +23,7 @@ import xarray as xr
 
 from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name
 from neurolearn.errors import DataError
+from neurolearn.fit_records import fit_record
 from neurolearn.statistic_registry import STATISTICS
 
 __all__ = [
@@ -261,13 +263,18 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
              ncols: int = 3):
     """Fitted model predictions over the data they were fitted to, one panel per observable.
 
+    The one figure of a fit: it draws a :class:`~neurolearn.fitting.FitResult` and a fit read back from JSON
+    (:func:`neurolearn.files.read_fits`, a :class:`~neurolearn.fit_records.FitRecord`, or the plain
+    ``to_dict()`` dictionary) alike.
+
     Parameters
     ----------
-    fit : neurolearn.fitting.FitResult
-        Uses ``fit.predicted`` (a Dataset over ``session`` with the model's observables), ``fit.model`` and,
-        if ``stats`` is omitted, ``fit.stats`` (the statistics that were fitted).
+    fit : FitResult, FitRecord or dict
+        Uses ``fit.predicted`` (a Dataset over ``session`` with the model's observables), the model's name and
+        ``fit.params`` (in the title).
     stats : xarray.Dataset, optional
-        The data, drawn as :func:`plot_trajectory` (with intervals) under the prediction.
+        The data, drawn as :func:`plot_trajectory` (with intervals) under the prediction; without it only the
+        prediction is drawn.
     statistics : sequence of str, optional
         Which observables; default every per-session variable of ``fit.predicted``.
     ncols : int
@@ -278,12 +285,22 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
     matplotlib.figure.Figure
         Each panel has the data line (gid = statistic), its interval bars and the model line
         (gid ``"prediction"``) whose y are ``fit.predicted[statistic]``.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> stats = xr.Dataset({"behavior": ("session", [0.5, 0.8, 0.9])}, coords={"session": ["d0", "d1", "d2"]})
+    >>> fit = {"model": "rise", "params": {"k": 2.0}, "session": ["d0", "d1", "d2"],
+    ...        "predicted": {"behavior": [0.55, 0.75, 0.88]}}
+    >>> fig = plot_fit(fit, stats)
+    >>> [line.get_ydata().tolist() for line in fig.axes[0].lines if line.get_gid() == "prediction"]
+    [[0.55, 0.75, 0.88]]
     """
+    if isinstance(fit, Mapping):
+        fit = fit_record(fit)
     predicted = getattr(fit, "predicted", None)
     if not isinstance(predicted, xr.Dataset):
         raise DataError(f"fit: expected a FitResult with a `predicted` Dataset, found {type(fit).__name__}")
-    if stats is None:
-        stats = getattr(fit, "stats", None)
     names = list(statistics) if statistics is not None else [
         str(v) for v in predicted.data_vars if predicted[v].dims == (SESSION,)
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from neurolearn.report import fit_view
+from neurolearn.fit_records import fit_record
 from neurolearn.stats.trend import post_saturation_trend
 
 __all__ = ["classify_regime", "REGIME_RULES"]
@@ -49,7 +49,7 @@ def classify_regime(fits, stats=None) -> dict:
     dict
         ``best model`` (lowest AIC among converged fits), ``regime``, ``evidence``.
     """
-    views = [fit_view(f) for f in fits]
+    views = [fit_record(f) for f in fits]
     if not views:
         return {"best model": "", "regime": "not determined", "evidence": "no fit"}
     converged = [v for v in views if v.success]

@@ -37,9 +37,10 @@ RANK = {
     "io": 3, "theory": 3,
     "stats": 4, "simulate": 4,
     "fitting": 5,
+    "fit_records": 6,
     "plot": 7, "files": 7,
-    "report": 8,
-    "regimes": 9, "cli_options": 9, "cli_output": 9,
+    "report_page": 8,
+    "report": 9, "regimes": 9, "cli_options": 9, "cli_output": 9,
     "demo": 10,
     "cli": 11,
 }

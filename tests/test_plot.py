@@ -154,6 +154,48 @@ def test_fit_overlay_draws_prediction_over_data(stats):
     assert "gamma0=2.5" in fig.get_suptitle()
 
 
+@pytest.fixture(scope="module")
+def fitted():
+    """Statistics simulated from a saturating model and its fit (no intervals: fast)."""
+    from neurolearn.fitting import fit, simulate_statistics
+    from tests.fitting.conftest import approach_model
+
+    model = approach_model()
+    stats = simulate_statistics(model, {}, n_sessions=12, se=0.03, time_scale=0.4, random_state=5)
+    return model, stats, fit(stats, model, interval=None, random_state=0)
+
+
+def test_fit_figure_of_a_fit_result_is_the_model_at_the_fitted_parameters(fitted):
+    model, stats, res = fitted
+    fig = plot.plot_fit(res, stats)
+    assert [ax.get_title() for ax in fig.axes] == ["behavior", "task_alignment"]
+    params = res.params
+    # the model evaluated here, at each session's training time (onset and time scale fitted)
+    tau = params["time_scale"] * np.maximum(np.arange(12) - params["onset"], 0.0)
+    expected = model.predict(tau, gain=params["gain"], alignment_gain=params["alignment_gain"])
+    for ax in fig.axes:
+        name = ax.get_title()
+        prediction = artist(ax, "prediction")
+        assert prediction.get_label() == "approach"
+        np.testing.assert_allclose(prediction.get_ydata(), expected[name], rtol=1e-9)
+        np.testing.assert_array_equal(artist(ax, name).get_ydata(), stats[name].values)
+
+
+def test_fit_figure_is_the_same_for_a_fit_read_back_from_json(fitted, tmp_path):
+    from neurolearn.files import read_fits, write_fits
+
+    _, stats, res = fitted
+    (record,) = read_fits(write_fits([res], tmp_path / "fit.json"))
+    figures = [plot.plot_fit(f, stats) for f in (res, record, record.to_dict())]
+    for axes in zip(*(fig.axes for fig in figures)):
+        lines = [artist(ax, "prediction") for ax in axes]
+        for line in lines[1:]:
+            np.testing.assert_allclose(line.get_ydata(), lines[0].get_ydata(), rtol=1e-12)
+            np.testing.assert_array_equal(line.get_xdata(), lines[0].get_xdata())
+            assert line.get_label() == lines[0].get_label()
+    assert len({fig.get_suptitle() for fig in figures}) == 1
+
+
 def test_comparison_bars_are_criterion_differences():
     table = pd.DataFrame({"aic": [31.0, 12.0, 15.5]}, index=pd.Index(["a", "b", "c"], name="model"))
     ax = plot.plot_comparison(table)

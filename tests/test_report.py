@@ -156,10 +156,10 @@ def test_analysis_section_shows_statistics_fits_and_comparison():
 
 def test_fit_read_back_from_json_is_plotted_at_its_predicted_values():
     from neurolearn import plot
-    from neurolearn.report import fit_view
+    from neurolearn.fit_records import fit_record
 
     stats, fit = synthetic_stats(), fit_dict("lazy-rich", 1.0)
-    fig = plot.plot_fit(fit_view(fit), stats)
+    fig = plot.plot_fit(fit_record(fit), stats)
     prediction = [line for line in fig.axes[0].lines if line.get_gid() == "prediction"][0]
     np.testing.assert_allclose(prediction.get_ydata(), fit["predicted"]["behavior"])
     np.testing.assert_allclose(prediction.get_xdata(), np.arange(6))
@@ -177,10 +177,10 @@ def test_build_report_saves_the_figures_it_embeds(tmp_path):
 
 
 def test_fit_that_is_not_a_fit_is_refused():
-    from neurolearn.report import fit_view
+    from neurolearn.fit_records import fit_record
 
     with pytest.raises(DataError, match="expected a FitResult or its to_dict"):
-        fit_view({"params": {}})
+        fit_record({"params": {}})
 
 
 def test_progress_prints_one_line_per_figure_on_stderr(capsys):

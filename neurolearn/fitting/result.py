@@ -15,9 +15,15 @@ __all__ = ["FitResult"]
 class FitResult:
     """A theory model fitted to statistics by weighted least squares.
 
+    Figures of a fit are :func:`neurolearn.plot.plot_fit`. The report, the CLI and the figures read a fit
+    (this object or its :meth:`to_dict` form read back from JSON) as a
+    :class:`~neurolearn.fit_records.FitRecord`, which has these attributes under the same names.
+
     Attributes
     ----------
     model : neurolearn.theory.Model
+    model_name : str
+        ``model.name``.
     label : str
         Name in :func:`compare` tables (the model name, plus fixed model parameters).
     params : dict
@@ -108,44 +114,10 @@ class FitResult:
             lines.append(f"  FAILED: {self.message}")
         return "\n".join(lines)
 
-    def plot(self, ax=None, n_points: int = 200):
-        """Data +- SE and the fitted prediction, one panel per statistic, against session.
-
-        Parameters
-        ----------
-        ax : sequence of matplotlib Axes, optional
-            One per observable; created if omitted.
-        n_points : int
-            Points of the smooth prediction curve between the first and last session.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        import matplotlib.pyplot as plt
-
-        problem = self._problem
-        k = len(self.observables)
-        if ax is None:
-            fig, axes = plt.subplots(1, k, figsize=(3.2 * k, 2.8), squeeze=False)
-            axes = axes[0]
-        else:
-            axes = np.atleast_1d(ax)
-            fig = axes[0].figure
-        x = problem.session_time
-        grid = np.linspace(x.min(), x.max(), n_points)
-        curve = None
-        if all(np.isfinite(v) for v in self.params.values()):
-            curve = problem.predict_array(self.params, session_time=grid)
-        for i, (axis, name) in enumerate(zip(axes, self.observables)):
-            axis.errorbar(x, problem.data[i], yerr=problem.se[i], fmt="o", ms=3, color="k", label="data")
-            if curve is not None:
-                axis.plot(grid, curve[i], color="C1", label=self.label)
-            axis.set_title(name)
-            axis.set_xlabel("session")
-        axes[0].legend(frameon=False, fontsize="small")
-        fig.tight_layout()
-        return fig
+    @property
+    def model_name(self) -> str:
+        """The fitted model's name, as a :class:`~neurolearn.fit_records.FitRecord` gives it."""
+        return str(getattr(self.model, "name", self.model))
 
     def to_dict(self) -> dict:
         """Everything but the data objects as plain JSON-serialisable types (non-finite numbers -> None).

@@ -176,23 +176,6 @@ def test_to_dict_is_json_and_carries_the_fit(approach):
     assert out["observables"] == ["behavior", "task_alignment"]
 
 
-def test_plot_overlays_data_and_prediction_per_statistic(approach):
-    import matplotlib.pyplot as plt
-
-    stats = simulate_statistics(approach, {}, n_sessions=12, se=0.03, time_scale=0.4, random_state=5)
-    res = fit(stats, approach, interval=None, random_state=0)
-    fig = res.plot()
-    assert [ax.get_title() for ax in fig.axes] == ["behavior", "task_alignment"]
-    line = fig.axes[0].get_lines()[-1]
-    assert line.get_label() == "approach"
-    # the curve is the model at the fitted parameters
-    x, y = line.get_data()
-    tau = res.params["time_scale"] * np.maximum(x - res.params["onset"], 0.0)
-    np.testing.assert_allclose(y, approach.predict(tau, gain=res.params["gain"],
-                                                   alignment_gain=res.params["alignment_gain"])["behavior"])
-    plt.close(fig)
-
-
 def test_bad_options_are_refused(line, line_data):
     t, y, se = line_data
     stats = statistics({"behavior": y}, {"behavior": se})
