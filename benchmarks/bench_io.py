@@ -121,6 +121,24 @@ def pynapple_counts(path: Path) -> np.ndarray:
     return np.asarray(units.count(ep=trials).values)
 
 
+def pynwb_counts(path: Path) -> np.ndarray:
+    """Counts through pynwb's object model (NWBHDF5IO.read, then the units' ragged spike times)."""
+    from pynwb import NWBHDF5IO
+
+    with NWBHDF5IO(str(path), "r") as io:
+        nwbfile = io.read()
+        spike_times = nwbfile.units.spike_times.data[()]
+        ends = nwbfile.units.spike_times_index.data[()]
+        starts = nwbfile.trials.start_time.data[()]
+    out = np.empty((starts.size, ends.size), dtype=np.int64)
+    begin = 0
+    for unit, end in enumerate(ends):
+        times = spike_times[begin:end]
+        out[:, unit] = np.searchsorted(times, starts + WINDOW[1]) - np.searchsorted(times, starts + WINDOW[0])
+        begin = end
+    return out
+
+
 def raw_rows(path: Path) -> np.ndarray:
     # the floor for any reader: just the rows that cover the trial windows, no averaging
     with h5py.File(path, "r") as handle:
