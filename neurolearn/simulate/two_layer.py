@@ -18,16 +18,22 @@ A recording is the hidden layer, ``h_i(x) = w_i . x``, on a fixed probe set of `
 whitened and centred (``X^T X = P I``, ``1^T X = 0``) and whose first input coordinate is the binary task
 label ``+-1``, the task direction ``beta_hat``. The regression target of a condition is therefore ``y``
 times its label, so the label kernel and the regression-target kernel coincide.
+
+The ground-truth record :class:`SimulatedLearning` (:mod:`neurolearn.simulate.truth`) and the
+fixed-first-layer simulator :func:`simulate_readout_learning_sessions`
+(:mod:`neurolearn.simulate.readout_learning`) are re-exported here, where they were first defined.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from neurolearn.errors import DataError
 from neurolearn.simulate._blas import single_threaded_blas
+from neurolearn.simulate.readout_learning import simulate_readout_learning_sessions
+from neurolearn.simulate.truth import SimulatedLearning, _behavior, _centred_alignment, _session_ids
 
 __all__ = [
     "whitened_probe_set",
@@ -284,49 +290,6 @@ def _integrate(flow, state, times, max_step, summaries, recorded_weights, record
         recorded_weights[index] = weights[recorded]
 
 
-@dataclass
-class SimulatedLearning:
-    """Ground truth of simulated sessions, alongside the recordings made from them.
-
-    Attributes
-    ----------
-    model : str
-        Name of the reduced model this network reduces to (``"lazy-rich"``, ``"silent-alignment"``).
-    parameters : dict
-        True values of that model's parameters (``model.predict(training_time, **parameters)`` is the theory).
-    training_time : ndarray (S,)
-        Training time at each session.
-    behavior : ndarray (S,)
-        Probability of a correct trial in each session (the behaviour link applied to the network's error).
-    task_alignment, kernel_change : ndarray (S,)
-        Double-centred kernel-label alignment and relative kernel change of the *noiseless* condition
-        kernel of the recorded units.
-    condition_kernels : ndarray (S, P, P)
-        Noiseless condition kernels ``R R^T / n`` of the recorded units.
-    probe_inputs : ndarray (P, D)
-    labels : ndarray (P,)
-    run : LinearNetworkRun or None
-        The network's trajectory (residual, kernel eigenvalues, recorded weights), for trained first layers.
-    generalization_error : ndarray (S,) or None
-        Exact test error of the readout relative to the target power, where the model predicts it.
-    extra : dict
-        Anything else a simulator records (e.g. ``n_train`` per session).
-    """
-
-    model: str
-    parameters: dict
-    training_time: np.ndarray
-    behavior: np.ndarray
-    task_alignment: np.ndarray
-    kernel_change: np.ndarray
-    condition_kernels: np.ndarray
-    probe_inputs: np.ndarray
-    labels: np.ndarray
-    run: LinearNetworkRun | None = None
-    generalization_error: np.ndarray | None = None
-    extra: dict = field(default_factory=dict)
-
-
 def simulate_lazy_rich_sessions(
     gamma0: float,
     n_sessions: int = 12,
@@ -453,132 +416,6 @@ def simulate_silent_alignment_sessions(
     )
 
 
-def simulate_readout_learning_sessions(
-    eigen_decay: float = 1.5,
-    target_decay: float = 2.0,
-    n_sessions: int = 12,
-    *,
-    examples_per_session: float = 10.0,
-    n_modes: int = 400,
-    n_conditions: int = 32,
-    n_neurons: int = 100,
-    n_trials: int = 10,
-    noise_sd: float = 0.1,
-    chance: float = 0.5,
-    ceiling: float = 1.0,
-    trained_probes: bool = False,
-    rng=None,
-):
-    """Recordings of a network whose first layer is fixed (lazy) while its readout learns from examples.
-
-    The hidden layer represents an input through ``n_modes`` Gaussian features ``z_k(x) ~ N(0, 1)`` scaled by
-    ``sqrt(eta_k)`` with ``eta_k ~ k^-eigen_decay`` (``sum eta = 1``), mixed into ``n_neurons`` recorded units
-    by a fixed random matrix, so the recorded condition kernel estimates ``sum_k eta_k z_k(x) z_k(x')`` in
-    every session. The target is ``sum_k w_k z_k(x)`` with ``w_k^2 ~ k^-target_decay`` (``sum w^2 = 1``).
-    Before session ``s`` the readout has been fitted (ridgeless kernel regression: the minimum-norm
-    interpolant) to the first ``n_train = s * examples_per_session`` examples of one stream of training
-    examples, as an animal accumulates experience; its test error is computed exactly in feature space,
-    ``sum_k (w_k - w_hat_k)^2``. ``correct`` is drawn with probability
-    ``chance + (ceiling - chance)(1 - min(error, 1))``, the ``"kernel-learning-curve"`` behaviour link. Trial
-    coord ``target`` is the sign of the target on each probe condition, ``target_value`` the target itself
-    (the regressed quantity, zero mean and unit variance over inputs), and ``heldout`` (the documented
-    held-out column of :mod:`neurolearn.stats.generalization`) is True on trials of conditions the readout
-    was not trained on.
-
-    By default the training examples are a stream separate from the probe set, so every probe condition is
-    novel (``heldout`` all True). With ``trained_probes=True`` the stream *is* the probe set, as when an
-    animal is recorded on the stimuli it has learned so far and on new ones: the readout of session ``s`` is
-    fitted to the first ``n_train`` probe conditions, which are marked ``heldout=False`` in that session
-    (``n_conditions`` must exceed the last ``n_train``), so a readout of the recording trained on them and
-    tested on the rest measures the model's ``generalization_error``. The random numbers drawn are the same
-    either way.
-
-    Returns
-    -------
-    tree : xarray.DataTree
-    truth : SimulatedLearning
-        ``truth.parameters`` are the true ``"kernel-learning-curve"`` parameters (training time = examples);
-        ``truth.generalization_error`` the readout's exact test error per session.
-
-    Examples
-    --------
-    >>> tree, truth = simulate_readout_learning_sessions(n_sessions=3, n_neurons=20, rng=0)
-    >>> truth.extra["n_train"].tolist(), float(truth.generalization_error[0])
-    ([0.0, 10.0, 20.0], 1.0)
-    >>> tree, truth = simulate_readout_learning_sessions(n_sessions=3, n_conditions=40, trained_probes=True,
-    ...                                                  rng=0)
-    >>> rec = tree["session-02"].dataset["responses"]
-    >>> int((~rec.heldout.values).sum()) == 20 * 10, int(rec.stimulus.values[~rec.heldout.values].max())
-    (True, 19)
-    """
-    from neurolearn.simulate.recording import _record_checkpoints
-
-    if not (eigen_decay > 0 and target_decay > 0):
-        raise DataError(
-            f"simulate_readout_learning_sessions: expected eigen_decay > 0 and target_decay > 0, "
-            f"found {eigen_decay!r}, {target_decay!r}"
-        )
-    rng = np.random.default_rng(rng)
-    modes = np.arange(1, int(n_modes) + 1, dtype=float)
-    eta = modes**-float(eigen_decay)
-    eta /= eta.sum()
-    weights = modes ** (-0.5 * float(target_decay))
-    weights /= np.linalg.norm(weights)
-    n_train = examples_per_session * np.arange(n_sessions, dtype=float)
-    if trained_probes and not n_conditions > n_train[-1]:
-        raise DataError(
-            f"simulate_readout_learning_sessions: trained_probes needs n_conditions > the last n_train "
-            f"({n_train[-1]:g}) so that some probes stay held out, found {n_conditions}"
-        )
-    stream = rng.standard_normal((int(np.ceil(n_train[-1])), modes.size))
-    # drawn here, before the readouts are fitted, in both designs, so the random numbers are the same
-    probe = rng.standard_normal((n_conditions, modes.size))
-    examples = probe if trained_probes else stream
-
-    errors = np.ones(n_sessions)
-    with single_threaded_blas():
-        for session, count in enumerate(n_train.astype(int)):
-            if count == 0:
-                continue
-            features = examples[:count]
-            kernel = (features * eta) @ features.T
-            # minimum-norm interpolant; lstsq handles a numerically singular kernel gracefully
-            dual = np.linalg.lstsq(kernel, features @ weights, rcond=None)[0]
-            fitted = eta * (features.T @ dual)
-            errors[session] = np.sum((weights - fitted) ** 2)
-
-    labels = np.where(probe @ weights >= 0, 1, -1)
-    mixing = rng.standard_normal((modes.size, n_neurons))
-    responses = (probe * np.sqrt(eta)) @ mixing  # condition kernel R R^T / n ~ sum_k eta_k z_k z_k'
-    kernel = responses @ responses.T / n_neurons
-    behavior = _behavior(errors, chance, ceiling)
-    tree = _record_checkpoints(
-        np.broadcast_to(responses, (n_sessions, *responses.shape)), session_ids=_session_ids(n_sessions),
-        n_trials=n_trials, noise_sd=noise_sd, target=labels, behavior=behavior, rng=rng,
-    )
-    trained = np.zeros((n_sessions, n_conditions), dtype=bool)
-    if trained_probes:
-        for session, count in enumerate(n_train.astype(int)):
-            trained[session, :count] = True
-    tree = _with_trial_columns(tree, {"target_value": np.broadcast_to(probe @ weights, trained.shape),
-                                      "heldout": ~trained})
-    truth = SimulatedLearning(
-        model="kernel-learning-curve",
-        parameters={"eigen_decay": float(eigen_decay), "target_decay": float(target_decay), "noise": 0.0,
-                    "ridge": 0.0, "chance": chance, "ceiling": ceiling},
-        training_time=n_train,
-        behavior=behavior,
-        task_alignment=np.full(n_sessions, _centred_alignment(kernel, labels)),
-        kernel_change=np.zeros(n_sessions),
-        condition_kernels=np.broadcast_to(kernel, (n_sessions, *kernel.shape)),
-        probe_inputs=probe,
-        labels=labels,
-        generalization_error=errors,
-        extra={"n_train": n_train},
-    )
-    return tree, truth
-
-
 def _simulate_sessions(*, model, parameters, training_time, richness, init_scale, n_conditions, n_neurons,
                        n_trials, noise_sd, input_dim, n_hidden, chance, ceiling, rng, readout_scale=None):
     from neurolearn.simulate.recording import _record_checkpoints
@@ -615,33 +452,3 @@ def _simulate_sessions(*, model, parameters, training_time, richness, init_scale
         run=run,
     )
     return tree, truth
-
-
-def _with_trial_columns(tree, columns):
-    """The tree with per-condition trial columns added: ``columns[name][s, c]`` for session ``s``, condition
-    ``c`` (the ``stimulus`` coord); nothing else changes."""
-    from neurolearn.simulate.recording import make_session_tree
-
-    recordings = []
-    for index, child in enumerate(tree.children.values()):
-        recording = child.dataset["responses"]
-        stimulus = recording.stimulus.values
-        recordings.append(recording.assign_coords(
-            {name: ("trial", np.asarray(values)[index][stimulus]) for name, values in columns.items()}))
-    return make_session_tree(recordings)
-
-
-def _behavior(error, chance, ceiling):
-    """Probability correct, ``chance + (ceiling - chance)(1 - min(error, 1))``: the models' behaviour link."""
-    return chance + (ceiling - chance) * (1.0 - np.clip(error, 0.0, 1.0))
-
-
-def _session_ids(n_sessions: int) -> list[str]:
-    return [f"session-{s:02d}" for s in range(n_sessions)]
-
-
-def _centred_alignment(kernel, labels):
-    """Double-centred alignment <H K H, H y y^T H> / (|H K H| |H y y^T H|) (ground truth, noiseless)."""
-    centred = kernel - kernel.mean(0) - kernel.mean(1)[:, None] + kernel.mean()
-    y = labels - labels.mean()
-    return float(y @ centred @ y / (np.linalg.norm(centred) * (y @ y)))
