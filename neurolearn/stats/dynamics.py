@@ -13,6 +13,9 @@ slowest mode is at least as slow as the indicator (an AR(1) indicator is itself 
 dynamics). Pass ``indicator_tau`` to deconvolve an AR(1) indicator of known decay before the fit; otherwise
 the timescale of a dF/F recording is flagged.
 
+The per-session gathering (``dynamics_summary``, the dynamics family of :func:`neurolearn.summarize`) lives in
+:mod:`neurolearn.stats.dynamics_summary` and is re-exported here.
+
 Uncertainty: the regression's sufficient statistics are sums over trials, so a bootstrap over trials
 re-weights per-trial sums instead of refitting from the data; ``n_boot=1000`` costs little more than the
 point estimate.
@@ -20,13 +23,10 @@ point estimate.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import xarray as xr
 
-from neurolearn.data import SESSION, flag_name
-from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.errors import DataError
 from neurolearn.stats.dynamics_fit import (
     BIAS_NOTE,
     DynamicsFit,
@@ -35,12 +35,11 @@ from neurolearn.stats.dynamics_fit import (
     bootstrap_weights as _bootstrap_weights,
     indicator_note as _indicator_note,
     input_array as _input_array,
-    is_calcium as _is_calcium,
     split_outliers as _split_outliers,
     time_resolved as _time_resolved,
 )
+from neurolearn.stats.dynamics_summary import CALCIUM_FLAG, SUMMARY_STATISTICS, dynamics_summary  # re-exported
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
-from neurolearn.stats.flags import StatisticWarning, warn_unsupported
 
 __all__ = [
     "population_timescale",
@@ -50,10 +49,6 @@ __all__ = [
     "dynamics_summary",
 ]
 
-#: the statistics :func:`dynamics_summary` returns per session
-SUMMARY_STATISTICS = ("timescale", "outlier_eigenvalue", "n_outlier_eigenvalues")
-CALCIUM_FLAG = ("calcium (dF/F) recording: the timescale includes the indicator's decay; pass indicator_tau= "
-                "(s) to deconvolve it, or indicator_tau=0 to state that there is none")
 
 
 def population_timescale(
@@ -382,125 +377,6 @@ def input_encoding(
         estimator=f"{n_splits}-fold (over trials) cross-validated ridge readout of cumulative input, R²",
         bias_correction="held-out trials; SE from resampling held-out trials with readouts fixed",
     )
-
-
-def dynamics_summary(
-    recordings: dict[str, xr.DataArray],
-    *,
-    n_boot: int = 200,
-    random_state=None,
-    level: float = 0.95,
-    n_components: int = 10,
-    ridge: float = 1e-6,
-    input=None,
-    indicator_tau: float | None = None,
-    method: str = "iv",
-) -> xr.Dataset:
-    """Dynamics statistics of every session, over dim ``session`` (in the order of ``recordings``).
-
-    Variables: ``timescale`` (s) and ``outlier_eigenvalue`` (the largest |λ| of the fitted A), each with
-    ``_se``, ``_ci`` and ``_boot`` (the bootstrap replicates over trials, see :func:`population_timescale`),
-    ``n_outlier_eigenvalues`` (:func:`outlier_eigenvalues`, no interval), and ``<name>_flag`` for each: ``""``
-    where the value is supported, otherwise the reason. No task label is needed.
-
-    Parameters
-    ----------
-    recordings : dict of str to xarray.DataArray
-        One ``(trial, neuron, time)`` recording per session, in training order.
-    n_boot : int
-        Bootstrap resamples of trials (0 skips SEs, intervals and replicates); cheap, since they re-weight
-        per-trial sufficient statistics.
-    random_state : int or numpy.random.Generator, optional
-        One seed, used identically in every session.
-    level : float
-        Interval coverage.
-    n_components, ridge, input, indicator_tau, method
-        As in :func:`population_timescale` (``input`` as a coord name present in every session), the same
-        in every session.
-
-    Returns
-    -------
-    xarray.Dataset
-        Over dim ``session`` (coords ``session`` = the dict keys, ``session_index``), ``ci_bound`` and
-        ``bootstrap``. The ``timescale`` attr ``indicator`` says how a calcium indicator was handled.
-
-    Notes
-    -----
-    A session the data cannot support (not time-resolved, fewer than 2 trials or 2 neurons, too few time
-    bins, constant activity) gets NaN with the reason in the flags and one
-    :class:`~neurolearn.stats.flags.StatisticWarning` per statistic; the other sessions are unaffected. A
-    calcium (dF/F) session fitted without ``indicator_tau`` keeps its numbers, flagged: its timescale
-    includes the indicator's decay. Bias handling: as in :func:`population_timescale`.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> rng = np.random.default_rng(4)
-    >>> def session(lam):
-    ...     x = np.zeros((50, 2, 30))
-    ...     for k in range(1, 30):
-    ...         x[..., k] = lam * x[..., k - 1] + rng.standard_normal((50, 2))
-    ...     return xr.DataArray(x, dims=("trial", "neuron", "time"), coords={"time": 0.1 * np.arange(30)})
-    >>> ds = dynamics_summary({"early": session(0.5), "late": session(0.9)}, n_boot=50, random_state=0,
-    ...                       n_components=2)
-    >>> ds["session"].values.tolist(), bool(ds["timescale"][1] > ds["timescale"][0])
-    (['early', 'late'], True)
-    >>> ds["timescale_boot"].dims, ds["timescale_flag"].values.tolist()
-    (('session', 'bootstrap'), ['', ''])
-    """
-    if not isinstance(recordings, dict) or not recordings:
-        raise DataError(f"dynamics_summary: expected a non-empty dict of session recordings, found {recordings!r:.80}")
-    names = [str(k) for k in recordings]
-    seed = int(np.random.default_rng(random_state).integers(2**31))
-    n_boot = int(n_boot)
-    n = len(names)
-    values = {stat: np.full(n, np.nan) for stat in SUMMARY_STATISTICS}
-    se = {stat: np.full(n, np.nan) for stat in SUMMARY_STATISTICS[:2]}
-    ci = {stat: np.full((n, 2), np.nan) for stat in SUMMARY_STATISTICS[:2]}
-    boot = {stat: np.full((n, n_boot), np.nan) for stat in SUMMARY_STATISTICS[:2]}
-    flags = {stat: np.full(n, "", dtype=object) for stat in SUMMARY_STATISTICS}
-    described = None
-    for i, (name, rec) in enumerate(recordings.items()):
-        try:
-            fit = DynamicsFit(rec, n_components, ridge, None, input, method=method, indicator_tau=indicator_tau,
-                              name=f"session {name!r}")
-        except InsufficientDataError as error:
-            for stat in SUMMARY_STATISTICS:
-                flags[stat][i] = str(error)
-                warn_unsupported(stat, name, str(error))
-            continue
-        described = described or fit
-        result = _bootstrap(fit, n_boot, seed, level)
-        for stat, key in (("timescale", "tau"), ("outlier_eigenvalue", "lam")):
-            values[stat][i], se[stat][i], ci[stat][i] = result[key], result[f"se_{key}"], result[f"ci_{key}"]
-            if n_boot:
-                boot[stat][i] = result[f"{key}s"]
-        values["n_outlier_eigenvalues"][i] = int(_split_outliers(result["eig"], 0.5)[0].sum())
-        if indicator_tau is None and _is_calcium(rec):
-            for stat in SUMMARY_STATISTICS:
-                flags[stat][i] = CALCIUM_FLAG
-            warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {CALCIUM_FLAG}"),
-                          stacklevel=2)
-    out = xr.Dataset(coords={SESSION: names, "session_index": (SESSION, np.arange(n)),
-                             "ci_bound": ["lower", "upper"]})
-    for stat in SUMMARY_STATISTICS[:2]:
-        out[stat] = (SESSION, values[stat])
-        out[f"{stat}_se"] = (SESSION, se[stat])
-        out[f"{stat}_ci"] = ((SESSION, "ci_bound"), ci[stat], {"level": level})
-        if n_boot:
-            out[f"{stat}_boot"] = ((SESSION, "bootstrap"), boot[stat],
-                                   {"resampling": "independent", "resampled": "trials, per session"})
-    out["n_outlier_eigenvalues"] = (SESSION, values["n_outlier_eigenvalues"],
-                                    {"criterion": "see neurolearn.stats.dynamics.outlier_eigenvalues"})
-    for stat in SUMMARY_STATISTICS:
-        out[flag_name(stat)] = (SESSION, flags[stat].astype(str))
-    out["timescale"].attrs.update(units="s", indicator=_indicator_note(indicator_tau))
-    out.attrs.update(
-        estimator=described.description() if described else "none fitted",
-        bias_correction=BIAS_NOTE[method], n_boot=n_boot, level=level,
-        interval="bootstrap over trials; percentile interval re-centred on the estimate (median to estimate)",
-    )
-    return out
 
 
 # --------------------------------------------------------------------------------------------------- helpers

@@ -53,18 +53,20 @@ and one :class:`~neurolearn.stats.flags.StatisticWarning`; nothing is raised for
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 from threadpoolctl import threadpool_limits
 
-from neurolearn.data import CI_BOUND, SESSION, TRIAL, ci_name, flag_name, se_name
+from neurolearn.data import CI_BOUND, NEURON, SESSION, TRIAL, ci_name, flag_name, se_name
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.behavior import behavior_estimate, coding_column
 from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.flags import warn_unsupported
 
-__all__ = ["generalization_summary", "heldout_mask", "readout_generalization_error"]
+__all__ = ["generalization_summary", "heldout_mask", "readout_generalization_error", "prepare_generalization",
+           "generalization_session", "combine_generalization", "GeneralizationContext"]
 
 NAME = "generalization_error"
 HELDOUT_BEHAVIOR = "heldout_behavior"
@@ -237,73 +239,155 @@ def generalization_summary(
         raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
     if method == "behavior" and behavior is None:
         raise DataError("method='behavior' needs a behaviour column (behavior=)")
-    with threadpool_limits(1):  # small matrices, many of them: threads only contend (2 shared cores)
-        return _summary(recordings, target=target, by=by, heldout=heldout, method=method, behavior=behavior,
-                        ridge=ridge, n_boot=n_boot, random_state=random_state, level=level)
+    context = prepare_generalization(recordings, target=target, by=by, heldout=heldout, method=method,
+                                     behavior=behavior, ridge=ridge, n_boot=n_boot, random_state=random_state,
+                                     level=level)
+    parts = [generalization_session(key, rec, context) for key, rec in zip(context.keys, recordings.values())]
+    return combine_generalization(parts, context)
 
 
-def _summary(recordings, *, target, by, heldout, method, behavior, ridge, n_boot, random_state, level):
+@dataclass(frozen=True)
+class GeneralizationContext:
+    """What the sessions share and what coords alone decide: per session the held-out mask, the held-out
+    behaviour, the reason known before any response is read, and the state the random stream has when the
+    session's bootstrap starts (the stream runs through the sessions in order, as if computed one by one)."""
+
+    keys: tuple
+    target: object
+    by: str
+    heldout: object
+    method: str
+    ridge: float
+    n_boot: int
+    level: float
+    has_behavior: bool
+    masks: dict
+    behavior: dict
+    reasons: dict
+    streams: dict
+    bit_generator: type
+
+
+def prepare_generalization(recordings, *, target, by, heldout="heldout", method="readout", behavior="correct",
+                           ridge=0.0, n_boot=200, random_state=None, level=0.95) -> GeneralizationContext:
+    """Options checked, and everything coords decide (no response is read; see :class:`GeneralizationContext`).
+
+    Examples
+    --------
+    >>> rec = xr.DataArray(np.zeros((4, 1)), dims=("trial", "neuron"),
+    ...                    coords={"stimulus": ("trial", [0, 0, 1, 1]), "target": ("trial", [1.0, 1, -1, -1]),
+    ...                            "heldout": ("trial", [False, False, True, True])})
+    >>> prepare_generalization({"s": rec}, target="target", by="stimulus", behavior=None).masks["s"].tolist()
+    [False, False, True, True]
+    """
+    if method not in METHODS:
+        raise DataError(f"method: expected one of {METHODS}, found {method!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise DataError(f"n_boot: expected a non-negative integer, found {n_boot!r}")
+    if not 0 < level < 1:
+        raise DataError(f"level: expected a coverage in (0, 1), found {level!r}")
+    if not (np.isfinite(ridge) and ridge >= 0):
+        raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
+    if method == "behavior" and behavior is None:
+        raise DataError("method='behavior' needs a behaviour column (behavior=)")
     rng = np.random.default_rng(random_state)
-    ids = list(recordings)
-    n = len(ids)
-    value, se, ci = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 2), np.nan)
-    boot = np.full((n, n_boot), np.nan)
-    reasons = np.full(n, "", dtype=object)
-    behave = {"value": np.full(n, np.nan), "se": np.full(n, np.nan), "ci": np.full((n, 2), np.nan),
-              "reason": np.full(n, "", dtype=object)}
+    keys = tuple(str(k) for k in recordings)
     has_behavior = behavior is not None and any(coding_column(behavior) in rec.coords
                                                 for rec in recordings.values())
     heldout_column = next(iter(heldout)) if isinstance(heldout, Mapping) else heldout
     with_column = [k for k, rec in enumerate(recordings.values()) if heldout_column in rec.coords]
     first_with_column = with_column[0] if with_column else 0  # none: the first session raises the reason
-    for k, (key, rec) in enumerate(recordings.items()):
-        rec = rec.mean("time", keep_attrs=True) if "time" in rec.dims else rec
+    masks, behave, reasons, streams = {}, {}, {}, {}
+    for k, (key, rec) in enumerate(zip(keys, recordings.values())):
+        rec = _coords_only(rec)
         if heldout_column not in rec.coords and k != first_with_column:
             # other sessions have the column: this one's problem, not the user's option
-            reasons[k] = behave["reason"][k] = f"no held-out column {heldout_column!r} in this session"
-            warn_unsupported(NAME, key, reasons[k])
+            reasons[key] = f"no held-out column {heldout_column!r} in this session"
+            behave[key] = (np.nan, np.nan, (np.nan, np.nan), reasons[key])
             continue
-        mask = heldout_mask(rec, heldout)  # a column missing everywhere or miscoded is the user's to fix
+        mask = masks[key] = heldout_mask(rec, heldout)  # a column missing everywhere or miscoded: the user's
+        behave[key] = (np.nan, np.nan, (np.nan, np.nan), "")
         if has_behavior:
             try:
-                p, p_se, p_ci = _heldout_behavior(rec, mask, behavior, level)
-                behave["value"][k], behave["se"][k], behave["ci"][k] = p, p_se, p_ci
+                behave[key] = (*_heldout_behavior(rec, mask, behavior, level), "")
             except InsufficientDataError as error:
-                behave["reason"][k] = str(error)
+                behave[key] = (np.nan, np.nan, (np.nan, np.nan), str(error))
         try:
             if method == "readout":
-                value[k], se[k], ci[k], boot[k] = _readout_session(rec, mask, target, by, ridge, n_boot, rng,
-                                                                   level)
+                groups, flags, _, _ = _readout_layout(rec, mask, target, by)
+                streams[key] = rng.bit_generator.state
+                _bootstrap_draws(rng, groups, np.nonzero(flags)[0], n_boot)  # this session's share of the stream
             else:
                 if not has_behavior:
                     raise InsufficientDataError(f"no behaviour column {coding_column(behavior)!r}")
-                if behave["reason"][k]:
-                    raise InsufficientDataError(behave["reason"][k])
-                p, p_se, (lo, hi) = behave["value"][k], behave["se"][k], behave["ci"][k]
-                value[k], se[k], ci[k] = 1.0 - p, p_se, (1.0 - hi, 1.0 - lo)
-                boot[k] = value[k] + p_se * rng.standard_normal(n_boot)
+                if behave[key][3]:
+                    raise InsufficientDataError(behave[key][3])
+                streams[key] = rng.bit_generator.state
+                rng.standard_normal(n_boot)
         except InsufficientDataError as error:
-            value[k], se[k], ci[k], boot[k] = np.nan, np.nan, np.nan, np.nan
-            reasons[k] = str(error)
-            warn_unsupported(NAME, key, str(error))
+            reasons[key] = str(error)
+    return GeneralizationContext(keys=keys, target=target, by=by, heldout=heldout, method=method, ridge=ridge,
+                                 n_boot=n_boot, level=level, has_behavior=has_behavior, masks=masks, behavior=behave,
+                                 reasons=reasons, streams=streams, bit_generator=type(rng.bit_generator))
+
+
+def _coords_only(rec):
+    """The session's coords and attrs without its responses (what every decision before the fit reads)."""
+    rec = rec.isel({NEURON: slice(0, 0)}) if NEURON in rec.dims else rec
+    return rec.mean("time", keep_attrs=True) if "time" in rec.dims else rec
+
+
+def generalization_session(key, recording: xr.DataArray, context: GeneralizationContext):
+    """One session's ``generalization_error``: (value, se, (lower, upper), replicates, reason)."""
+    c = context
+    nan = (np.nan, np.nan, (np.nan, np.nan), np.full(c.n_boot, np.nan))
+    if key in c.reasons:
+        return (*nan, c.reasons[key])
+    bit_generator = c.bit_generator()
+    bit_generator.state = c.streams[key]
+    rng = np.random.Generator(bit_generator)
+    try:
+        if c.method == "readout":
+            rec = recording.mean("time", keep_attrs=True) if "time" in recording.dims else recording
+            with threadpool_limits(1):  # small matrices, many of them: threads only contend (2 shared cores)
+                return (*_readout_session(rec, c.masks[key], c.target, c.by, c.ridge, c.n_boot, rng, c.level), "")
+        p, p_se, (lo, hi), _ = c.behavior[key]
+        return 1.0 - p, p_se, (1.0 - hi, 1.0 - lo), 1.0 - p + p_se * rng.standard_normal(c.n_boot), ""
+    except InsufficientDataError as error:
+        return (*nan, str(error))
+
+
+def combine_generalization(parts, context: GeneralizationContext, map_sessions=None) -> xr.Dataset:
+    """The sessions' parts as one Dataset over ``session``; one warning per session left NaN."""
+    c = context
+    n, n_boot, ids = len(c.keys), c.n_boot, list(c.keys)
+    value, se, ci = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 2), np.nan)
+    boot = np.full((n, n_boot), np.nan)
+    reasons = np.full(n, "", dtype=object)
+    for k, (key, part) in enumerate(zip(ids, parts)):
+        value[k], se[k], ci[k], boot[k], reasons[k] = part
+        if reasons[k]:
+            warn_unsupported(NAME, key, reasons[k])
     data_vars = {
         NAME: ((SESSION,), value),
         se_name(NAME): ((SESSION,), se),
-        ci_name(NAME): ((SESSION, CI_BOUND), ci, {"level": level}),
+        ci_name(NAME): ((SESSION, CI_BOUND), ci, {"level": c.level}),
         flag_name(NAME): ((SESSION,), reasons.astype(str)),
     }
     if n_boot:
         data_vars[f"{NAME}_boot"] = ((SESSION, BOOTSTRAP), boot, {"resampling": "independent"})
-    if has_behavior:
-        data_vars[HELDOUT_BEHAVIOR] = ((SESSION,), behave["value"])
-        data_vars[se_name(HELDOUT_BEHAVIOR)] = ((SESSION,), behave["se"])
-        data_vars[ci_name(HELDOUT_BEHAVIOR)] = ((SESSION, CI_BOUND), behave["ci"], {"level": level})
-        data_vars[flag_name(HELDOUT_BEHAVIOR)] = ((SESSION,), behave["reason"].astype(str))
-    attrs = {"generalization_method": method, "heldout": str(heldout), "generalization_target": str(target),
-             "generalization_ridge": float(ridge),
+    if c.has_behavior:
+        behave = [c.behavior[key] for key in ids]
+        data_vars[HELDOUT_BEHAVIOR] = ((SESSION,), np.array([b[0] for b in behave], float))
+        data_vars[se_name(HELDOUT_BEHAVIOR)] = ((SESSION,), np.array([b[1] for b in behave], float))
+        data_vars[ci_name(HELDOUT_BEHAVIOR)] = ((SESSION, CI_BOUND), np.array([b[2] for b in behave], float),
+                                                {"level": c.level})
+        data_vars[flag_name(HELDOUT_BEHAVIOR)] = ((SESSION,), np.array([b[3] for b in behave], dtype=object).astype(str))
+    attrs = {"generalization_method": c.method, "heldout": str(c.heldout), "generalization_target": str(c.target),
+             "generalization_ridge": float(c.ridge),
              "generalization_estimand": (
                  "held-out MSE of a kernel ridge readout trained on the training-stimulus conditions / mean "
-                 "square of the target (held-out trial noise removed)" if method == "readout"
+                 "square of the target (held-out trial noise removed)" if c.method == "readout"
                  else "1 - fraction correct on held-out trials")}
     return xr.Dataset(data_vars, coords={SESSION: ids, CI_BOUND: ["lower", "upper"]}, attrs=attrs)
 
@@ -319,7 +403,9 @@ def _heldout_behavior(rec, mask, behavior, level):
         raise InsufficientDataError(str(error)) from None
 
 
-def _readout_session(rec, mask, target, by, ridge, n_boot, rng, level):
+def _readout_layout(rec, mask, target, by):
+    """From coords alone: the trial groups of the conditions (finite targets only), their held-out flags and
+    targets, and the trials kept; raises the reason a session cannot give the readout's error."""
     if target is None:
         raise InsufficientDataError("no target column (target=None)")
     column = coding_column(target) if not isinstance(target, str) else target
@@ -331,19 +417,31 @@ def _readout_session(rec, mask, target, by, ridge, n_boot, rng, level):
         raise InsufficientDataError(f"target {column!r} is not numeric (the readout regresses it)")
     y = y.astype(float)
     keep = np.isfinite(y)
+    groups, flags, targets = _condition_groups(y[keep], np.asarray(rec.coords[by].values)[keep], mask[keep])
+    return groups, flags, targets, keep
+
+
+def _bootstrap_draws(rng, groups, heldout_index, n_boot):
+    """The readout bootstrap's random draws, in the order it makes them: per replicate the trials of every
+    condition and the held-out conditions tested, then the training-set noise (see :func:`_readout_session`)."""
+    draws = [(np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups]),
+              rng.choice(heldout_index, heldout_index.size)) for _ in range(n_boot)]
+    return draws, rng.standard_normal(n_boot)
+
+
+def _readout_session(rec, mask, target, by, ridge, n_boot, rng, level):
+    groups, flags, targets, keep = _readout_layout(rec, mask, target, by)
     responses = np.asarray(rec.values, float)[keep]
-    conditions, y, mask = np.asarray(rec.coords[by].values)[keep], y[keep], mask[keep]
-    means, targets, flags, groups = _condition_parts(responses, y, conditions, mask)
+    means = _means(responses, groups)
     sizes = np.array([g.size for g in groups])
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     value = _readout_error(responses[np.concatenate(groups)], starts, means, targets, flags, ridge=ridge)
     replicates = np.full(n_boot, np.nan)
-    heldout_index = np.nonzero(flags)[0]
-    for b in range(n_boot):
+    draws, noise = _bootstrap_draws(rng, groups, np.nonzero(flags)[0], n_boot)
+    for b, (trials, tested) in enumerate(draws):
         # trials within every condition (each condition keeps its count), and which held-out conditions count
-        ordered = responses[np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups])]
+        ordered = responses[trials]
         boot_means = np.add.reduceat(ordered, starts, axis=0) / sizes[:, None]
-        tested = rng.choice(heldout_index, heldout_index.size)
         replicates[b] = _readout_error(ordered, starts, boot_means, targets, flags, ridge=ridge,
                                        tested=tested)
     if n_boot:
@@ -351,7 +449,7 @@ def _readout_session(rec, mask, target, by, ridge, n_boot, rng, level):
         # variance (conservative, Efron-Stein) to every replicate as independent normal noise
         spread = _training_set_sd(responses[np.concatenate(groups)], starts, means, targets, flags,
                                   ridge)
-        replicates = replicates + spread * rng.standard_normal(n_boot)
+        replicates = replicates + spread * noise
         se, (lo, hi) = bootstrap_interval(value, replicates, level)
     else:
         se, lo, hi = np.nan, np.nan, np.nan
@@ -384,6 +482,12 @@ def _size(starts, ordered, c):
 
 def _condition_parts(responses, y, conditions, mask):
     """Condition means, targets, held-out flags and trial indices per condition (checked)."""
+    groups, flags, targets = _condition_groups(y, conditions, mask)
+    return _means(responses, groups), targets, flags, groups
+
+
+def _condition_groups(y, conditions, mask):
+    """Trial indices per condition, held-out flags and targets, from coords alone (checked)."""
     labels, inverse = np.unique(conditions, return_inverse=True)
     groups = [np.nonzero(inverse == c)[0] for c in range(labels.size)]
     if any(mask[g].any() != mask[g].all() for g in groups):
@@ -396,7 +500,7 @@ def _condition_parts(responses, y, conditions, mask):
     targets = np.array([y[g].mean() for g in groups])
     if not np.any(targets**2 > 0):
         raise InsufficientDataError("the target is zero on every condition")
-    return _means(responses, groups), targets, flags, groups
+    return groups, flags, targets
 
 
 def _means(responses, groups):

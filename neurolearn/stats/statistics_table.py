@@ -18,7 +18,8 @@ from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.flags import warn_unsupported
 
-__all__ = ["StatisticsTable", "enforce_ranges", "refuse_if_empty", "warn_reasons", "BOOTSTRAP", "RANGE_SLACK_SE"]
+__all__ = ["StatisticsTable", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons", "BOOTSTRAP",
+           "RANGE_SLACK_SE"]
 
 BOOTSTRAP = "bootstrap"
 #: a reported value lies inside its estimand's range up to this many standard errors (3, not 2: where the truth
@@ -68,7 +69,8 @@ class StatisticsTable:
                                                               self.level)
         self.columns[name] = dict(value=values, se=se, ci=ci, reason=reasons, replicates=replicates)
 
-    def dataset(self, recordings) -> xr.Dataset:
+    def dataset(self, recordings=None, *, start_times=None) -> xr.Dataset:
+        """The Dataset; coord ``session_start_time`` from ``start_times`` or the recordings' attrs."""
         data_vars = dict(self.extra)
         for name, column in self.columns.items():
             dims = (SESSION, SESSION_OTHER) if column["value"].ndim == 2 else (SESSION,)
@@ -85,7 +87,8 @@ class StatisticsTable:
             if boot is not None:
                 data_vars[f"{name}_boot"] = (dims + (BOOTSTRAP,), np.moveaxis(boot, 0, -1),
                                              {"resampling": "neurons-shared" if name != "behavior" else "independent"})
-        start_times = [str(rec.attrs.get("session_start_time", "")) for rec in recordings.values()]
+        if start_times is None:
+            start_times = session_start_times(recordings)
         return xr.Dataset(data_vars, coords={
             SESSION: self.ids,
             "session_index": (SESSION, np.arange(self.n)),
@@ -93,6 +96,11 @@ class StatisticsTable:
             SESSION_OTHER: self.ids,
             CI_BOUND: ["lower", "upper"],
         })
+
+
+def session_start_times(recordings) -> list[str]:
+    """The ``session_start_time`` attr of every recording (``""`` where it has none), in order."""
+    return [str(rec.attrs.get("session_start_time", "")) for rec in recordings.values()]
 
 
 def enforce_ranges(ds):

@@ -1,9 +1,12 @@
 """``summarize``: every summary statistic of learning for every session, with uncertainty, in one Dataset.
 
-The statistics come from the registry (:data:`neurolearn.statistic_registry.STATISTICS`), in three families:
-the kernel family (:mod:`neurolearn.stats.kernel_summary`, dask-parallel over sessions), the readout family
-(:func:`neurolearn.stats.readout.readout_summary`) and the dynamics family
-(:func:`neurolearn.stats.dynamics.dynamics_summary`, time-resolved sessions only).
+The statistics come from the registry (:data:`neurolearn.statistic_registry.STATISTICS`), computed by the
+families of :data:`neurolearn.stats.families.FAMILIES` (behaviour, kernel, readout, generalisation, dynamics),
+each registered the same way: a cheap ``prepare`` here, a pure per-session stage, and a ``combine`` here.
+summarize validates the options, prepares the sessions, runs every family's per-session stage on one dask
+scheduler (threads, processes, or the workers of a ``dask.distributed`` cluster), combines and merges the
+families and applies the registry's range guard. Lazy (dask-backed) sessions travel to the workers as graphs:
+their responses are computed where the per-session tasks run, once per session for all families.
 
 Degrade, don't abort: a statistic the data cannot support for one session (too few conditions, trials or
 neurons; one class; no task label; a denominator not resolved from noise) is NaN there, with the reason in
@@ -17,6 +20,9 @@ when nothing at all can be computed.
 from __future__ import annotations
 
 import sys
+import uuid
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -35,21 +41,12 @@ from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import VARIANTS
 from neurolearn.stats.behavior import behavior_estimate, coding_column
-from neurolearn.stats.dynamics import dynamics_summary
+from neurolearn.stats.families import FAMILIES, Skip, SummaryParams
 from neurolearn.stats.flags import warn_unsupported
-from neurolearn.stats.generalization import generalization_summary
-from neurolearn.stats.kernel_summary import PAIRWISE, SINGLE, KernelOptions, bootstrap_weights, pairwise_part, session_part
-from neurolearn.stats.readout import readout_summary
 from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
 from neurolearn.stats.selection import NAN_POLICIES, prepare_session
 from neurolearn.stats.similarity import as_recording_dict
-from neurolearn.stats.statistics_table import (
-    BOOTSTRAP,
-    StatisticsTable,
-    enforce_ranges,
-    refuse_if_empty,
-    warn_reasons,
-)
+from neurolearn.stats.statistics_table import BOOTSTRAP, enforce_ranges, refuse_if_empty
 from neurolearn.stats.spectral import N_MODES
 
 __all__ = ["summarize", "behavior_estimate"]
@@ -146,9 +143,10 @@ def summarize(
         Trials whose label or condition is missing: excluded with a count, or refused.
     progress : bool
         Report progress of the per-session stages on stderr (dask's progress bar on local schedulers).
-    scheduler : str or callable
-        dask scheduler for the per-session kernel stages (``"threads"``, ``"synchronous"``, ``"processes"`` or
-        a distributed client's ``get``).
+    scheduler : str, distributed.Client or callable
+        Where every family's per-session stage runs: ``"threads"``, ``"synchronous"``, ``"processes"``, a
+        ``dask.distributed`` Client (its workers), ``"distributed"`` (the active client) or a scheduler's
+        ``get``. The result does not depend on it (replicates are seeded per family, not per worker).
 
     Returns
     -------
@@ -162,7 +160,8 @@ def summarize(
     Raises
     ------
     DataError
-        Bad options, missing coords, sessions of several subjects, or no statistic computable at all.
+        Bad options, missing coords, sessions of several subjects, ``scheduler="distributed"`` without an
+        active client, or no statistic computable at all.
 
     Examples
     --------
@@ -179,10 +178,9 @@ def summarize(
     >>> bool(stats["task_alignment"][2] > stats["task_alignment"][0])
     True
     """
-    import dask
-
     _check_options(variant=variant, estimator=estimator, n_boot=n_boot, level=level, nan_policy=nan_policy,
                    ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations)
+    runner = _Runner(_resolve_scheduler(scheduler), progress)
     recordings = as_recording_dict(tree)
     _refuse_mixed_subjects(recordings)
     prepared, label = {}, None
@@ -193,78 +191,55 @@ def summarize(
                                                min_trials=min_trials, nan_policy=nan_policy)
     recordings = prepared
     ids = list(recordings)
-    unbiased = estimator == "unbiased"
     left, right = VARIANTS[variant]
     tracked = _declared_tracking(recordings)
-    options = KernelOptions(by=by, target=label, unbiased=unbiased, left=left, right=right, ridge=ridge,
-                            n_modes=n_modes, spectral_max_boot=spectral_max_boot, tracked=tracked)
-    weights = bootstrap_weights(recordings, n_boot, random_state)
-    # dask threads run sessions side by side: BLAS threads inside each task would only oversubscribe the cores
-    blas_threads = 1 if scheduler in ("threads", "threading") else None
+    timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
+    params = SummaryParams(
+        label=label, by=by, behavior=behavior, n_boot=n_boot, random_state=random_state, level=level,
+        unbiased=estimator == "unbiased", left=left, right=right, ridge=ridge, n_modes=n_modes,
+        spectral_max_boot=spectral_max_boot, tracked=tracked, readout=readout, n_permutations=n_permutations,
+        heldout=heldout, heldout_column=None if heldout is None else coding_column(heldout),
+        generalization=generalization, generalization_target=generalization_target, dynamics=dynamics,
+        # a wrong input= is the user's to fix: raised, not flagged
+        input=_input_coord(input, timed) if dynamics and timed else None, indicator_tau=indicator_tau)
 
-    def map_sessions(function, items):
-        tasks = [dask.delayed(_with_blas_threads)(function, blas_threads, item) for item in items]
-        return list(_compute(tasks, scheduler, progress))
+    contexts = {}
+    for family in FAMILIES:  # in table order: the order the families draw from random_state
+        try:
+            contexts[family.name] = family.prepare(recordings, params, runner.map_sessions)
+        except DataError as error:
+            if family.on_failure == "raise":
+                raise
+            contexts[family.name] = error
+    active = [(family, contexts[family.name]) for family in FAMILIES
+              if contexts[family.name] is not None and not isinstance(contexts[family.name], (Skip, DataError))]
+    _say(progress, f"summarize: {', '.join(f.name for f, _ in active)} statistics of {len(ids)} sessions")
+    parts = runner.sessions(active, recordings)
 
-    _say(progress, f"summarize: kernel statistics of {len(ids)} sessions")
-    tasks = [dask.delayed(_with_blas_threads)(session_part, blas_threads, key, rec, w, options)
-             for (key, rec), w in zip(recordings.items(), weights)]
-    parts = list(_compute(tasks, scheduler, progress))
-    pairwise = pairwise_part(parts, weights, options, map_sessions)
-
-    table = StatisticsTable(ids, level)
-    if behavior is not None:
-        coding_column(behavior)
-        for k, (key, rec) in enumerate(recordings.items()):
-            try:
-                value, se, ci = behavior_estimate(rec, behavior, level, by=by)
-            except DataError as error:
-                if "expected" in str(error):  # a missing column or an undeclared coding is the user's to fix
-                    raise
-                table.reason("behavior", k, str(error))
-            else:
-                table.value("behavior", k, value, se, ci)
-    for name in SINGLE:
-        for k, part in enumerate(parts):
-            if name in part.values:
-                table.value_from_replicates(name, k, *part.values[name])
-            else:
-                table.reason(name, k, part.reasons.get(name, "not computed"))
-    table.extra["task_alignment_chance"] = ((SESSION,), np.array([part.chance for part in parts]))
-    for name in PAIRWISE:
-        values, replicates, reasons = pairwise[name]
-        if name == "code_overlap" and not np.isfinite(values[~np.eye(len(ids), dtype=bool)]).any():
-            continue  # no tracking declared or no cell recorded twice: omitted, the attrs say why
-        table.array(name, values, replicates, reasons)
-    ds = table.dataset(recordings)
-    warn_reasons(ds, ("behavior",) + SINGLE + PAIRWISE)
-    ds.attrs.update(_attrs(options, variant=variant, estimator=estimator, behavior=behavior, target=target,
-                           n_boot=n_boot, level=level, random_state=random_state, ridge=ridge, n_modes=n_modes,
-                           spectral_max_boot=spectral_max_boot, has_overlap="code_overlap" in ds,
-                           tracked=tracked, where=where, min_trials=min_trials))
-    if readout:
-        _say(progress, "summarize: readout statistics")
-        ds = _merge_family(ds, "readout", lambda: readout_summary(
-            {key: rec.mean(TIME, keep_attrs=True) if TIME in rec.dims else rec for key, rec in recordings.items()},
-            target=label, by=by, n_boot=n_boot, random_state=random_state, level=level,
-            n_permutations=n_permutations), ids)
-    column = None if heldout is None else coding_column(heldout)
-    if column is not None and any(column in rec.coords for rec in recordings.values()):
-        _say(progress, "summarize: generalisation to held-out stimuli")
-        ds = _merge_family(ds, "generalization", lambda: generalization_summary(
-            {key: rec.mean(TIME, keep_attrs=True) if TIME in rec.dims else rec for key, rec in recordings.items()},
-            target=generalization_target or label, by=by, heldout=heldout, method=generalization,
-            behavior=behavior, n_boot=n_boot, random_state=random_state, level=level), ids)
-    if dynamics:
-        timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
-        if timed:
-            _say(progress, f"summarize: dynamics statistics of {len(timed)} sessions")
-            input_name = _input_coord(input, timed)  # a wrong input= is the user's to fix: raised, not flagged
-            ds = _merge_family(ds, "dynamics", lambda: dynamics_summary(
-                timed, n_boot=n_boot, random_state=random_state, level=level, input=input_name,
-                indicator_tau=indicator_tau), ids)
-        else:
-            ds.attrs["dynamics"] = "skipped: no recording has a time dim"
+    ds = None  # the first family's Dataset (behaviour or kernel, which always run) sets the coords
+    for family in FAMILIES:
+        context = contexts[family.name]
+        if context is None:
+            continue
+        if isinstance(context, Skip):
+            ds.attrs[family.name] = context.note
+            continue
+        try:
+            if isinstance(context, DataError):
+                raise context
+            part = family.combine(_first_failure_raised(parts[family.name]), context, runner.map_sessions)
+        except DataError as error:
+            if family.on_failure == "raise":
+                raise
+            ds = _nan_family(ds, family, error, ids, level)
+            continue
+        ds = _merge_family(ds, family, part)
+        if family.name == "kernel":
+            ds.attrs.update(_attrs(context.options, variant=variant, estimator=estimator, behavior=behavior,
+                                   target=target, n_boot=n_boot, level=level, random_state=random_state, ridge=ridge,
+                                   n_modes=n_modes, spectral_max_boot=spectral_max_boot,
+                                   has_overlap="code_overlap" in ds, tracked=tracked, where=where,
+                                   min_trials=min_trials))
     ds = enforce_ranges(ds)
     refuse_if_empty(ds)
     return ds
@@ -309,27 +284,32 @@ def _declared_tracking(recordings) -> bool:
     return all(bool(flag) for flag in flags if flag is not None)
 
 
-def _merge_family(ds, family, compute, ids):
-    """Merge the readout or dynamics Dataset on ``session``; a family that fails as a whole is NaN with its
-    reason for every session, not a refusal of the summary."""
-    try:
-        part = compute()
-    except DataError as error:
-        ds.attrs[family] = f"NaN for every session: {error}"
-        for name, entry in STATISTICS.items():
-            if entry.family == family and name not in ds:
-                dims = (SESSION,)
-                ds[name] = (dims, np.full(len(ids), np.nan))
-                ds[se_name(name)] = (dims, np.full(len(ids), np.nan))
-                ds[ci_name(name)] = (dims + (CI_BOUND,), np.full((len(ids), 2), np.nan), {"level": ds.attrs["level"]})
-                ds[flag_name(name)] = (dims, np.full(len(ids), str(error), dtype=object).astype(str))
-                for key in ids:
-                    warn_unsupported(name, key, str(error), stacklevel=4)
-        return ds
+def _nan_family(ds, family, error, ids, level):
+    """A family that fails as a whole is NaN for every session with its reason, not a refusal of the summary."""
+    ds.attrs[family.name] = f"NaN for every session: {error}"
+    for name in family.statistics:
+        if name not in ds:
+            dims = (SESSION,)
+            ds[name] = (dims, np.full(len(ids), np.nan))
+            ds[se_name(name)] = (dims, np.full(len(ids), np.nan))
+            ds[ci_name(name)] = (dims + (CI_BOUND,), np.full((len(ids), 2), np.nan), {"level": level})
+            ds[flag_name(name)] = (dims, np.full(len(ids), str(error), dtype=object).astype(str))
+            for key in ids:
+                warn_unsupported(name, key, str(error), stacklevel=4)
+    return ds
+
+
+def _merge_family(ds, family, part):
+    """Merge a family's Dataset on ``session`` (sessions it does not cover are NaN)."""
+    if ds is None:
+        return part
+    if not family.prefixed:
+        # the same sessions and coords by construction (behaviour and kernel share the session table)
+        return xr.merge([ds, part], join="left", compat="override", combine_attrs="override")
     part = part.drop_vars([c for c in ("session_index", "session_start_time") if c in part.coords])
     if BOOTSTRAP in part.dims:
-        part = part.rename({BOOTSTRAP: f"{BOOTSTRAP}_{family}"})
-    attrs = {f"{family}_{key}": value for key, value in part.attrs.items()}
+        part = part.rename({BOOTSTRAP: f"{BOOTSTRAP}_{family.name}"})
+    attrs = {f"{family.name}_{key}": value for key, value in part.attrs.items()}
     ds = xr.merge([ds, part], join="left", combine_attrs="override")
     ds.attrs.update(attrs)
     return ds
@@ -369,24 +349,134 @@ def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, rand
     )
 
 
-def _with_blas_threads(function, limit, *args):
-    if limit is None:
-        return function(*args)
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limit):
-        return function(*args)
+#: dask's local schedulers by name (the first three are the documented ones)
+_LOCAL_SCHEDULERS = ("threads", "synchronous", "processes", "threading", "sync", "single-threaded",
+                     "multiprocessing")
+_IN_PROCESS = ("threads", "threading", "synchronous", "sync", "single-threaded")
 
 
-def _compute(tasks, scheduler, progress):
-    import dask
+def _resolve_scheduler(scheduler):
+    """A local scheduler's name, a distributed client (``"distributed"``: the active one), or a ``get``."""
+    if isinstance(scheduler, str):
+        if scheduler == "distributed":
+            try:
+                from distributed import get_client
 
-    if progress and isinstance(scheduler, str):
-        from dask.diagnostics import ProgressBar
+                return get_client()
+            except (ImportError, ValueError) as error:
+                raise DataError("scheduler='distributed': expected an active dask.distributed client (create one "
+                                "with distributed.Client(...), or pass the client itself as scheduler=), found "
+                                f"none ({error})") from None
+        if scheduler not in _LOCAL_SCHEDULERS:
+            raise DataError(f"scheduler: expected one of {list(_LOCAL_SCHEDULERS[:3])}, 'distributed', a "
+                            f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
+        return scheduler
+    if callable(scheduler) or callable(getattr(scheduler, "get", None)):
+        return scheduler
+    raise DataError(f"scheduler: expected 'threads', 'synchronous', 'processes', 'distributed', a "
+                    f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
 
-        with ProgressBar(out=sys.stderr):
-            return dask.compute(*tasks, scheduler=scheduler)
-    return dask.compute(*tasks, scheduler=scheduler)
+
+class _Runner:
+    """Every per-session stage through one dask scheduler.
+
+    In-process schedulers warn as usual; elsewhere (processes, a cluster's workers) each task records its
+    warnings and they are re-emitted here, in session order. Sessions run side by side, so BLAS threads
+    inside a task are limited to one (except on the synchronous scheduler). A DataError of one task is
+    returned, not raised, and the first in session order is raised here: the same error whichever worker
+    finished first.
+    """
+
+    def __init__(self, scheduler, progress):
+        self.scheduler, self.progress = scheduler, progress
+        in_process = isinstance(scheduler, str) and scheduler in _IN_PROCESS
+        self.capture = not in_process
+        self.blas_threads = None if scheduler in ("synchronous", "sync", "single-threaded") else 1
+
+    def map_sessions(self, function, items):
+        import dask
+
+        tag = uuid.uuid4().hex
+        tasks = [dask.delayed(_run_task, pure=False)(function, (item,), self.blas_threads, self.capture,
+                                                     dask_key_name=f"map-{getattr(function, '__name__', 'f')}-{k}-{tag}")
+                 for k, item in enumerate(items)]
+        return _first_failure_raised(self._compute(tasks))
+
+    def sessions(self, active, recordings):
+        """Every active family's ``session(key, recording, context)``: {family name: parts in key order}."""
+        import dask
+
+        tag = uuid.uuid4().hex
+        data, tasks, owners = {}, [], []
+        for family, context in active:
+            shared = dask.delayed(context, traverse=False, name=f"{family.name}-context-{tag}")
+            for k, key in enumerate(context.keys):
+                if key not in data:  # one node per session: its responses are computed once, for every family
+                    data[key] = dask.delayed(_identity, pure=False)(recordings[key],
+                                                                    dask_key_name=f"session-data-{k}-{tag}")
+                tasks.append(dask.delayed(_run_task, pure=False)(
+                    family.session, (key, data[key], shared), self.blas_threads, self.capture,
+                    dask_key_name=f"{family.name}-session-{k}-{tag}"))
+                owners.append(family.name)
+        parts = {family.name: [] for family, _ in active}
+        for owner, result in zip(owners, self._compute(tasks)):
+            parts[owner].append(result)
+        return parts
+
+    def _compute(self, tasks):
+        """Results in task order, each a value or a :class:`_Failure`; warnings re-emitted in that order."""
+        import dask
+
+        if self.progress and isinstance(self.scheduler, str):
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(out=sys.stderr):
+                results = dask.compute(*tasks, scheduler=self.scheduler)
+        else:
+            results = dask.compute(*tasks, scheduler=self.scheduler)
+        out = []
+        for value, caught in results:
+            for category, message in caught:
+                warnings.warn(message, category, stacklevel=3)
+            out.append(value)
+        return out
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: DataError
+
+
+def _first_failure_raised(results):
+    for result in results:
+        if isinstance(result, _Failure):
+            raise result.error
+    return list(results)
+
+
+def _identity(value):
+    return value
+
+
+def _run_task(function, args, blas_threads, capture):
+    """``function(*args)`` -> (result or _Failure, [(warning category, message)])."""
+    if not capture:
+        return _limited(function, args, blas_threads), []
+    with warnings.catch_warnings(record=True) as caught:
+        result = _limited(function, args, blas_threads)
+    return result, [(w.category, str(w.message)) for w in caught]
+
+
+def _limited(function, args, blas_threads):
+    try:
+        if blas_threads is None:
+            return function(*args)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(blas_threads):
+            return function(*args)
+    except DataError as error:
+        return _Failure(error)
 
 
 def _say(progress, message):

@@ -99,16 +99,29 @@ def test_runs_on_a_distributed_client(rng):
 
 
 def test_other_helpers_statistics_are_merged(rng, monkeypatch):
-    """Readout/dynamics statistics arrive as Datasets over ``session`` and are merged by session id."""
-    def readout_summary(recordings, *, target, by, n_boot, random_state, level, n_permutations):
-        ids = list(recordings)
-        return xr.Dataset({"margin": ("session", np.arange(len(ids), dtype=float)),
+    """A family's statistics arrive as a Dataset over ``session`` and are merged by session id."""
+    import dataclasses
+
+    from neurolearn.stats import families
+
+    def combine(parts, context, map_sessions):
+        ids = list(context)
+        return xr.Dataset({"margin": ("session", np.asarray(parts, dtype=float)),
                            "margin_se": ("session", np.ones(len(ids)))}, coords={"session": ids})
 
-    monkeypatch.setattr("neurolearn.stats.summary.readout_summary", readout_summary)
+    fake = dataclasses.replace(families.FAMILIES[2], prepare=lambda recordings, params, map_sessions: _Keys(recordings),
+                               session=lambda key, recording, context: float(key[-1]), combine=combine)
+    assert families.FAMILIES[2].name == "readout"
+    monkeypatch.setattr("neurolearn.stats.summary.FAMILIES", families.FAMILIES[:2] + (fake,) + families.FAMILIES[3:])
     ds = summarize(_sessions(rng, n_sessions=2), n_boot=0, readout=True, dynamics=False)
     assert ds["margin"].values.tolist() == [0.0, 1.0]
     assert "task_alignment" in ds
+
+
+class _Keys(list):
+    @property
+    def keys(self):
+        return tuple(self)
 
 
 def test_behavior_estimate_wilson_interval():

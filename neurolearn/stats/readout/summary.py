@@ -1,11 +1,21 @@
-"""Readout statistics of every session gathered over dim ``session``, degrading per session, never aborting."""
+"""Readout statistics of every session gathered over dim ``session``, degrading per session, never aborting.
+
+The readout family of :func:`neurolearn.summarize`, in three stages so the per-session work can run anywhere
+(see :mod:`neurolearn.stats.families`): :func:`prepare_readout` (what sessions share: one response scale,
+the smallest neuron count, the condition folds, one seed), :func:`readout_session` (one session's decoders,
+margin and cross-validated signed distances: pure, picklable) and :func:`combine_readout` (``flip_fraction``
+of each session against the previous one's distances, the Dataset, and the warnings, in session order).
+:func:`readout_summary` runs the three in this process.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
-from neurolearn.data import NEURON, SESSION, flag_name, validate_recording
+from neurolearn.data import NEURON, SESSION, TIME, TRIAL, flag_name, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import estimate_dataset
 from neurolearn.stats.flags import warn_unsupported
@@ -13,10 +23,9 @@ from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS, decoder_accu
 from neurolearn.stats.readout.fisher import fisher_discriminant
 from neurolearn.stats.readout.flips import flip_fraction
 from neurolearn.stats.readout.maxmargin import DEFAULT_SVM_C, _MarginProblem
-from neurolearn.stats.readout.scale import response_scale
 from neurolearn.stats.readout.trials import BOOTSTRAP
 
-__all__ = ["readout_summary"]
+__all__ = ["readout_summary", "prepare_readout", "readout_session", "combine_readout", "ReadoutContext"]
 
 #: The statistics readout_summary returns, in order.
 READOUT_STATISTICS = ("decoder_accuracy", "heldout_accuracy", "margin", "flip_fraction", "fisher_discriminant")
@@ -63,6 +72,8 @@ def readout_summary(
     noiseless condition means) does not depend on the trial count, so every session uses all its trials.
     ``flip_fraction`` of session k is relative to session k−1 over the conditions both share (NaN with flag
     ``"first session"`` for the first, without a warning: it is the definition, not a problem of the data).
+    The sessions are computed one after another here; :func:`neurolearn.summarize` runs the same
+    :func:`readout_session` on its dask scheduler.
 
     Parameters
     ----------
@@ -108,88 +119,191 @@ def readout_summary(
     >>> ds["flip_fraction_flag"].values.tolist()[0]
     'first session'
     """
+    context = prepare_readout(recordings, target=target, by=by, n_boot=n_boot, random_state=random_state,
+                              level=level, n_splits=n_splits, n_draws=n_draws, n_refits=n_refits,
+                              n_permutations=n_permutations)
+    parts = [readout_session(key, rec, context) for key, rec in zip(context.keys, recordings.values())]
+    return combine_readout(parts, context)
+
+
+@dataclass(frozen=True)
+class ReadoutContext:
+    """What the sessions' readout statistics share (see :func:`readout_summary`)."""
+
+    keys: tuple
+    target: str | None
+    by: str
+    n_boot: int
+    level: float
+    n_splits: int
+    n_draws: int
+    n_refits: int
+    n_permutations: int
+    seed: int
+    scale: float
+    n_common: int
+    condition_splits: int
+    average_time: bool = False
+
+
+def prepare_readout(recordings, *, target="target", by="stimulus", n_boot=200, random_state=None, level=0.95,
+                    n_splits=5, n_draws=10, n_refits=40, n_permutations=DEFAULT_PERMUTATIONS,
+                    average_time=False, map_sessions=None) -> ReadoutContext:
+    """The cross-session pieces: the response scale (one cheap reduction per session, through
+    ``map_sessions(function, items)`` if given), the common neuron count and condition folds (from coords)
+    and the seed. ``average_time``: sessions' responses are averaged over ``time`` first (in each session's
+    own task, as :func:`neurolearn.summarize` does).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray([[0.0, 0.0], [2.0, 4.0]], dims=("trial", "neuron"),
+    ...                    coords={"target": ("trial", [1, -1])})
+    >>> context = prepare_readout({"a": rec}, by="target", random_state=0)
+    >>> context.scale, context.n_common  # sqrt of the mean of the variances 1 and 4
+    (1.5811388300841898, 2)
+    """
     if not isinstance(recordings, dict) or not recordings:
         raise DataError(f"readout_summary: expected a non-empty dict of session recordings, found {recordings!r:.80}")
-    names = [str(k) for k in recordings]
+    keys = tuple(str(k) for k in recordings)
     recs = list(recordings.values())
-    for name, rec in zip(names, recs):
-        validate_recording(rec, name=f"session {name!r}")
+    mapper = map_sessions or (lambda function, items: [function(item) for item in items])
+    # the pooled unit of response_scale: each neuron of each session counts once
+    variances = mapper(_session_variances, [(key, rec, average_time) for key, rec in zip(keys, recs)])
     seed = int(np.random.default_rng(random_state).integers(2**31))
-    scale = response_scale(recs)
-    n_common = min(rec.sizes[NEURON] for rec in recs)
+    scale = float(np.sqrt(np.mean(np.concatenate(variances))))
+    if not scale > 0:
+        raise DataError("response_scale: expected responses that vary across trials, found zero variance")
     shapes = [_Shape(rec, target, by) for rec in recs]
     # Folds over conditions (held-out accuracy, signed distances) need every class in every training fold:
     # at most as many folds as the scarcest class has conditions, the same number in every session that has
     # at least 2 (a session with fewer is flagged, the others keep their common estimand).
     supported = [s.conditions_per_class for s in shapes if s.conditions_per_class >= 2]
-    condition_splits = min([n_splits] + supported) if supported else 0
-    common = dict(random_state=seed, n_boot=n_boot, level=level)
+    return ReadoutContext(keys=keys, target=target, by=by, n_boot=n_boot, level=level, n_splits=n_splits,
+                          n_draws=n_draws, n_refits=n_refits, n_permutations=n_permutations, seed=seed, scale=scale,
+                          n_common=min(rec.sizes[NEURON] for rec in recs),
+                          condition_splits=min([n_splits] + supported) if supported else 0,
+                          average_time=average_time)
+
+
+def _session_variances(item):
+    key, rec, average_time = item
+    rec = _responses(rec, average_time)
+    validate_recording(rec, name=f"session {key!r}")
+    return np.asarray(rec.var(TRIAL).values, float).ravel()
+
+
+def _responses(rec, average_time):
+    return rec.mean(TIME, keep_attrs=True) if average_time and TIME in rec.dims else rec
+
+
+def readout_session(key, recording: xr.DataArray, context: ReadoutContext) -> dict:
+    """One session's readout statistics except ``flip_fraction`` (pure: reasons are returned, not warned).
+
+    Returns ``{"statistics": {name: Dataset}, "reasons": [(name, reason)], "distances": DataArray or None,
+    "flip_problem": str, "session_id": str}``.
+    """
+    c = context
+    rec = _responses(recording, c.average_time)
+    validate_recording(rec, name=f"session {key!r}")
+    shape = _Shape(rec, c.target, c.by)
+    common = dict(random_state=c.seed, n_boot=c.n_boot, level=c.level)
+    statistics, reasons = {}, []
+
+    def attempt(stat, compute):
+        try:
+            problem = shape.problem(stat)
+            if problem:
+                raise InsufficientDataError(problem)
+            ds = compute()
+        except InsufficientDataError as error:
+            reason = _reason(error, rec)
+            reasons.append((stat, reason))
+            ds = _nan_estimate(stat, c.level, reason)
+        statistics[stat] = _standard_form(stat, ds, c.n_boot)
+
+    attempt("decoder_accuracy", lambda: decoder_accuracy(
+        rec, target=c.target, by=shape.by, n_splits=min(c.n_splits, max(shape.fewest_trials_per_class, 2)),
+        n_permutations=c.n_permutations, **common))
+    attempt("heldout_accuracy", lambda: heldout_accuracy(
+        rec, target=c.target, by=c.by, n_splits=c.condition_splits, n_permutations=c.n_permutations, **common))
+    geometry = {}
+
+    def margin_part():
+        geometry["problem"] = _MarginProblem(rec, c.target, c.by, c.n_common, c.scale, c.seed, c.n_draws,
+                                             DEFAULT_SVM_C)
+        return geometry["problem"].margin_estimate(c.n_boot, c.level, c.n_refits)
+
+    attempt("margin", margin_part)
+    distances = None
+    if "problem" in geometry and shape.conditions_per_class >= 2:
+        try:
+            distances = geometry["problem"].cv_distances(c.condition_splits)
+        except InsufficientDataError:
+            distances = None
+    attempt("fisher_discriminant", lambda: fisher_discriminant(
+        rec, target=c.target, by=None, n_splits=min(c.n_splits, max(shape.fewest_trials_per_class // 2, 2)),
+        null_by=shape.by, n_permutations=c.n_permutations, **common))
+    return {"statistics": statistics, "reasons": reasons, "distances": distances,
+            "flip_problem": shape.problem("flip_fraction"), "session_id": str(rec.attrs.get("session_id", ""))}
+
+
+def combine_readout(parts, context: ReadoutContext, map_sessions=None) -> xr.Dataset:
+    """``flip_fraction`` of every session against the previous one (through ``map_sessions`` if given), the
+    statistics over ``session`` and one warning per (statistic, session) the data cannot support."""
+    mapper = map_sessions or (lambda function, items: [function(item) for item in items])
+    items, previous = [], None
+    for part in parts:
+        items.append((part["flip_problem"], previous, part["distances"], part["session_id"], context))
+        previous = (part["distances"] if part["distances"] is not None
+                    else "its margin or folds were not supported")
+    flips = mapper(_flip_part, items)
     per_stat: dict[str, list[xr.Dataset]] = {s: [] for s in READOUT_STATISTICS}
-    previous = None
-    for name, rec, shape in zip(names, recs, shapes):
-        def attempt(stat, compute, _name=name, _shape=shape):
-            try:
-                problem = _shape.problem(stat)
-                if problem:
-                    raise InsufficientDataError(problem)
-                ds = compute()
-            except InsufficientDataError as error:
-                reason = _reason(error, rec)
-                warn_unsupported(stat, _name, reason)
-                ds = _nan_estimate(stat, level, reason)
-            per_stat[stat].append(_standard_form(stat, ds, n_boot))
-            return ds
-
-        attempt("decoder_accuracy", lambda: decoder_accuracy(
-            rec, target=target, by=shape.by, n_splits=min(n_splits, max(shape.fewest_trials_per_class, 2)),
-            n_permutations=n_permutations, **common))
-        attempt("heldout_accuracy", lambda: heldout_accuracy(
-            rec, target=target, by=by, n_splits=condition_splits,
-            n_permutations=n_permutations, **common))
-        geometry = {}
-
-        def margin_part():
-            geometry["problem"] = _MarginProblem(rec, target, by, n_common, scale, seed, n_draws, DEFAULT_SVM_C)
-            return geometry["problem"].margin_estimate(n_boot, level, n_refits)
-
-        attempt("margin", margin_part)
-        distances = None
-        if "problem" in geometry and shape.conditions_per_class >= 2:
-            try:
-                distances = geometry["problem"].cv_distances(condition_splits)
-            except InsufficientDataError:
-                distances = None
-
-        def flip_part(_previous=previous, _distances=distances):
-            if _previous is None:
-                return _nan_estimate("flip_fraction", level, _FIRST_SESSION)
-            if _distances is None:
-                raise InsufficientDataError(f"fewer than 2 conditions of {by!r} per class of {target!r}, or no "
-                                            "margin in this session: no cross-validated signed distances")
-            if isinstance(_previous, str):
-                raise InsufficientDataError(f"no signed distances in the previous session ({_previous})")
-            return flip_fraction(_previous, _distances, n_boot=n_boot, random_state=seed, level=level)
-
-        attempt("flip_fraction", flip_part)
-        previous = distances if distances is not None else "its margin or folds were not supported"
-        attempt("fisher_discriminant", lambda: fisher_discriminant(
-            rec, target=target, by=None, n_splits=min(n_splits, max(shape.fewest_trials_per_class // 2, 2)),
-            null_by=shape.by, n_permutations=n_permutations, **common))
-    out = _combine(per_stat, level)
-    out = out.assign_coords({SESSION: names, "session_index": (SESSION, np.arange(len(names)))})
+    for key, part, (flip, flip_reason) in zip(context.keys, parts, flips):
+        reasons = dict(part["reasons"])
+        if flip_reason:
+            reasons["flip_fraction"] = flip_reason
+        for stat in READOUT_STATISTICS:
+            if stat in reasons:
+                warn_unsupported(stat, key, reasons[stat])
+            per_stat[stat].append(flip if stat == "flip_fraction" else part["statistics"][stat])
+    out = _combine(per_stat, context.level)
+    out = out.assign_coords({SESSION: list(context.keys), "session_index": (SESSION, np.arange(len(parts)))})
     out.attrs.update(
         {
-            "scale": scale,
-            "n_neurons": int(n_common),
-            "target": "none" if target is None else target,
-            "by": by,
-            "n_boot": int(n_boot),
-            "n_permutations": int(n_permutations),
-            "condition_splits": int(condition_splits),
+            "scale": context.scale,
+            "n_neurons": int(context.n_common),
+            "target": "none" if context.target is None else context.target,
+            "by": context.by,
+            "n_boot": int(context.n_boot),
+            "n_permutations": int(context.n_permutations),
+            "condition_splits": int(context.condition_splits),
             "flip_fraction": "relative to the previous session; NaN for the first session",
         }
     )
     return out
+
+
+def _flip_part(item):
+    """flip_fraction of one session: (standard-form Dataset, reason or "")."""
+    problem, previous, distances, session_id, c = item
+    try:
+        if problem:
+            raise InsufficientDataError(problem)
+        if previous is None:
+            ds = _nan_estimate("flip_fraction", c.level, _FIRST_SESSION)
+        elif distances is None:
+            raise InsufficientDataError(f"fewer than 2 conditions of {c.by!r} per class of {c.target!r}, or no "
+                                        "margin in this session: no cross-validated signed distances")
+        elif isinstance(previous, str):
+            raise InsufficientDataError(f"no signed distances in the previous session ({previous})")
+        else:
+            ds = flip_fraction(previous, distances, n_boot=c.n_boot, random_state=c.seed, level=c.level)
+        reason = ""
+    except InsufficientDataError as error:
+        reason = _strip(str(error), session_id)
+        ds = _nan_estimate("flip_fraction", c.level, reason)
+    return _standard_form("flip_fraction", ds, c.n_boot), reason
 
 
 class _Shape:
@@ -233,8 +347,11 @@ class _Shape:
 
 def _reason(error, rec):
     """The error's reason without the recording's name (the warning and the flag's session say it)."""
-    message = str(error)
-    for prefix in (str(rec.attrs.get("session_id", "")), "recording"):
+    return _strip(str(error), str(rec.attrs.get("session_id", "")))
+
+
+def _strip(message, session_id):
+    for prefix in (session_id, "recording"):
         if prefix and message.startswith(prefix + ": "):
             return message[len(prefix) + 2:]
     return message

@@ -1,0 +1,218 @@
+"""The dynamics family of :func:`neurolearn.summarize`: ``timescale``, ``outlier_eigenvalue`` and
+``n_outlier_eigenvalues`` of every time-resolved session, gathered over dim ``session``.
+
+Three stages, so the per-session fits can run anywhere (see :mod:`neurolearn.stats.families`):
+:func:`prepare_dynamics` (the seed every session shares, in the caller), :func:`dynamics_session` (one
+session's fit and bootstrap: pure, picklable, run on a dask worker in :func:`neurolearn.summarize`) and
+:func:`combine_dynamics` (the Dataset; the reasons and the calcium note become warnings here, in session
+order, so they reach the caller whichever process fitted the session). :func:`dynamics_summary` runs the three
+in this process.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.data import SESSION, flag_name
+from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.dynamics_fit import (
+    BIAS_NOTE,
+    DynamicsFit,
+    bootstrap_estimates,
+    indicator_note,
+    is_calcium,
+    split_outliers,
+)
+from neurolearn.stats.flags import StatisticWarning, warn_unsupported
+
+__all__ = ["dynamics_summary", "prepare_dynamics", "dynamics_session", "combine_dynamics", "DynamicsContext",
+           "SUMMARY_STATISTICS", "CALCIUM_FLAG"]
+
+#: the statistics :func:`dynamics_summary` returns per session
+SUMMARY_STATISTICS = ("timescale", "outlier_eigenvalue", "n_outlier_eigenvalues")
+CALCIUM_FLAG = ("calcium (dF/F) recording: the timescale includes the indicator's decay; pass indicator_tau= "
+                "(s) to deconvolve it, or indicator_tau=0 to state that there is none")
+
+
+@dataclass(frozen=True)
+class DynamicsContext:
+    """What every session's fit shares: the sessions (in order), the one seed and the estimator options."""
+
+    keys: tuple
+    seed: int
+    n_boot: int
+    level: float
+    n_components: int
+    ridge: float
+    input: str | None
+    indicator_tau: float | None
+    method: str
+
+
+def prepare_dynamics(recordings, *, n_boot=200, random_state=None, level=0.95, n_components=10, ridge=1e-6,
+                     input=None, indicator_tau=None, method="iv") -> DynamicsContext:
+    """The shared part of the dynamics statistics (cheap: no data is read). See :func:`dynamics_summary`.
+
+    Examples
+    --------
+    >>> prepare_dynamics({"a": None, "b": None}, random_state=0).keys
+    ('a', 'b')
+    """
+    if not isinstance(recordings, dict) or not recordings:
+        raise DataError(f"dynamics_summary: expected a non-empty dict of session recordings, found {recordings!r:.80}")
+    seed = int(np.random.default_rng(random_state).integers(2**31))
+    return DynamicsContext(keys=tuple(str(k) for k in recordings), seed=seed, n_boot=int(n_boot), level=level,
+                           n_components=n_components, ridge=ridge, input=input, indicator_tau=indicator_tau,
+                           method=method)
+
+
+def dynamics_session(key, recording: xr.DataArray, context: DynamicsContext) -> dict:
+    """One session's fit: its estimates and replicates, or the reason the data cannot support them.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray(np.zeros((1, 2, 3)), dims=("trial", "neuron", "time"), coords={"time": [0.0, 0.1, 0.2]})
+    >>> dynamics_session("s", rec, prepare_dynamics({"s": rec}, n_boot=0))["reason"] != ""
+    True
+    """
+    c = context
+    try:
+        fit = DynamicsFit(recording, c.n_components, c.ridge, None, c.input, method=c.method,
+                          indicator_tau=c.indicator_tau, name=f"session {str(key)!r}")
+    except InsufficientDataError as error:
+        return {"reason": str(error)}
+    result = bootstrap_estimates(fit, c.n_boot, c.seed, c.level)
+    part = {"reason": "", "description": fit.description(),
+            "n_outlier_eigenvalues": int(split_outliers(result["eig"], 0.5)[0].sum()),
+            "calcium": c.indicator_tau is None and is_calcium(recording)}
+    for stat, name in (("timescale", "tau"), ("outlier_eigenvalue", "lam")):
+        part[stat] = (result[name], result[f"se_{name}"], result[f"ci_{name}"], result[f"{name}s"])
+    return part
+
+
+def combine_dynamics(parts, context: DynamicsContext, map_sessions=None) -> xr.Dataset:
+    """The sessions' parts (in ``context.keys`` order) as one Dataset over ``session``; warns per reason."""
+    c = context
+    names, n, n_boot = list(c.keys), len(c.keys), c.n_boot
+    values = {stat: np.full(n, np.nan) for stat in SUMMARY_STATISTICS}
+    se = {stat: np.full(n, np.nan) for stat in SUMMARY_STATISTICS[:2]}
+    ci = {stat: np.full((n, 2), np.nan) for stat in SUMMARY_STATISTICS[:2]}
+    boot = {stat: np.full((n, n_boot), np.nan) for stat in SUMMARY_STATISTICS[:2]}
+    flags = {stat: np.full(n, "", dtype=object) for stat in SUMMARY_STATISTICS}
+    described = None
+    for i, (name, part) in enumerate(zip(names, parts)):
+        if part["reason"]:
+            for stat in SUMMARY_STATISTICS:
+                flags[stat][i] = part["reason"]
+                warn_unsupported(stat, name, part["reason"])
+            continue
+        described = described or part["description"]
+        for stat in SUMMARY_STATISTICS[:2]:
+            values[stat][i], se[stat][i], ci[stat][i], replicates = part[stat]
+            if n_boot:
+                boot[stat][i] = replicates
+        values["n_outlier_eigenvalues"][i] = part["n_outlier_eigenvalues"]
+        if part["calcium"]:
+            for stat in SUMMARY_STATISTICS:
+                flags[stat][i] = CALCIUM_FLAG
+            warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {CALCIUM_FLAG}"),
+                          stacklevel=2)
+    out = xr.Dataset(coords={SESSION: names, "session_index": (SESSION, np.arange(n)),
+                             "ci_bound": ["lower", "upper"]})
+    for stat in SUMMARY_STATISTICS[:2]:
+        out[stat] = (SESSION, values[stat])
+        out[f"{stat}_se"] = (SESSION, se[stat])
+        out[f"{stat}_ci"] = ((SESSION, "ci_bound"), ci[stat], {"level": c.level})
+        if n_boot:
+            out[f"{stat}_boot"] = ((SESSION, "bootstrap"), boot[stat],
+                                   {"resampling": "independent", "resampled": "trials, per session"})
+    out["n_outlier_eigenvalues"] = (SESSION, values["n_outlier_eigenvalues"],
+                                    {"criterion": "see neurolearn.stats.dynamics.outlier_eigenvalues"})
+    for stat in SUMMARY_STATISTICS:
+        out[flag_name(stat)] = (SESSION, flags[stat].astype(str))
+    out["timescale"].attrs.update(units="s", indicator=indicator_note(c.indicator_tau))
+    out.attrs.update(
+        estimator=described or "none fitted",
+        bias_correction=BIAS_NOTE[c.method], n_boot=n_boot, level=c.level,
+        interval="bootstrap over trials; percentile interval re-centred on the estimate (median to estimate)",
+    )
+    return out
+
+
+def dynamics_summary(
+    recordings: dict[str, xr.DataArray],
+    *,
+    n_boot: int = 200,
+    random_state=None,
+    level: float = 0.95,
+    n_components: int = 10,
+    ridge: float = 1e-6,
+    input=None,
+    indicator_tau: float | None = None,
+    method: str = "iv",
+) -> xr.Dataset:
+    """Dynamics statistics of every session, over dim ``session`` (in the order of ``recordings``).
+
+    Variables: ``timescale`` (s) and ``outlier_eigenvalue`` (the largest |λ| of the fitted A), each with
+    ``_se``, ``_ci`` and ``_boot`` (the bootstrap replicates over trials, see
+    :func:`~neurolearn.stats.dynamics.population_timescale`), ``n_outlier_eigenvalues``
+    (:func:`~neurolearn.stats.dynamics.outlier_eigenvalues`, no interval), and ``<name>_flag`` for each: ``""``
+    where the value is supported, otherwise the reason. No task label is needed.
+
+    Parameters
+    ----------
+    recordings : dict of str to xarray.DataArray
+        One ``(trial, neuron, time)`` recording per session, in training order.
+    n_boot : int
+        Bootstrap resamples of trials (0 skips SEs, intervals and replicates); cheap, since they re-weight
+        per-trial sufficient statistics.
+    random_state : int or numpy.random.Generator, optional
+        One seed, used identically in every session.
+    level : float
+        Interval coverage.
+    n_components, ridge, input, indicator_tau, method
+        As in :func:`~neurolearn.stats.dynamics.population_timescale` (``input`` as a coord name present in
+        every session), the same in every session.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over dim ``session`` (coords ``session`` = the dict keys, ``session_index``), ``ci_bound`` and
+        ``bootstrap``. The ``timescale`` attr ``indicator`` says how a calcium indicator was handled.
+
+    Notes
+    -----
+    A session the data cannot support (not time-resolved, fewer than 2 trials or 2 neurons, too few time
+    bins, constant activity) gets NaN with the reason in the flags and one
+    :class:`~neurolearn.stats.flags.StatisticWarning` per statistic; the other sessions are unaffected. A
+    calcium (dF/F) session fitted without ``indicator_tau`` keeps its numbers, flagged: its timescale
+    includes the indicator's decay. Bias handling: as in :func:`~neurolearn.stats.dynamics.population_timescale`.
+    The sessions are fitted one after another here; :func:`neurolearn.summarize` runs the same
+    :func:`dynamics_session` on its dask scheduler.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(4)
+    >>> def session(lam):
+    ...     x = np.zeros((50, 2, 30))
+    ...     for k in range(1, 30):
+    ...         x[..., k] = lam * x[..., k - 1] + rng.standard_normal((50, 2))
+    ...     return xr.DataArray(x, dims=("trial", "neuron", "time"), coords={"time": 0.1 * np.arange(30)})
+    >>> ds = dynamics_summary({"early": session(0.5), "late": session(0.9)}, n_boot=50, random_state=0,
+    ...                       n_components=2)
+    >>> ds["session"].values.tolist(), bool(ds["timescale"][1] > ds["timescale"][0])
+    (['early', 'late'], True)
+    >>> ds["timescale_boot"].dims, ds["timescale_flag"].values.tolist()
+    (('session', 'bootstrap'), ['', ''])
+    """
+    context = prepare_dynamics(recordings, n_boot=n_boot, random_state=random_state, level=level,
+                               n_components=n_components, ridge=ridge, input=input, indicator_tau=indicator_tau,
+                               method=method)
+    parts = [dynamics_session(key, rec, context) for key, rec in zip(context.keys, recordings.values())]
+    return combine_dynamics(parts, context)

@@ -1,0 +1,246 @@
+"""The statistics families of :func:`neurolearn.summarize`, registered the same way in one table.
+
+A family yields the registry's statistics of its kind (:data:`neurolearn.statistic_registry.STATISTICS`,
+``entry.family``) in three stages:
+
+``prepare(recordings, params, map_sessions) -> context``
+    In the caller: what sessions share, from coords and shapes (the kernel family's bootstrap weights, the
+    readout's common neuron count, folds and seed, the generalisation's held-out masks and random stream).
+    ``None`` skips the family (switched off, or its column absent); :class:`Skip` skips it with a note. A
+    cross-session piece that needs the responses (the readout's response scale) maps a cheap reduction through
+    ``map_sessions`` like any other stage.
+``session(key, recording, context) -> part``
+    One session, pure and picklable: what :func:`neurolearn.summarize` runs on its dask scheduler (threads,
+    processes or the workers of a ``dask.distributed`` cluster), for every family in one graph, each session's
+    responses computed once where the tasks run (a lazy recording is handed over as its graph). Reasons a
+    statistic is NaN are returned, never warned, so they reach the caller from any process.
+``combine(parts, context, map_sessions) -> xarray.Dataset``
+    In the caller, over ``session``: cross-session statistics (the kernel family's pairwise terms, the
+    readout's ``flip_fraction``, whose per-session work goes through ``map_sessions`` again) and one warning
+    per (statistic, session) left NaN.
+
+``on_failure`` says what a :class:`~neurolearn.errors.DataError` of the family means: ``"raise"`` (behaviour,
+kernel: the user's to fix) or ``"nan"`` (the others: the family is NaN for every session with the reason,
+the summary goes on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurolearn.data import TIME
+from neurolearn.errors import DataError
+from neurolearn.statistic_registry import STATISTICS
+from neurolearn.stats.behavior import behavior_estimate, coding_column
+from neurolearn.stats.dynamics_summary import combine_dynamics, dynamics_session, prepare_dynamics
+from neurolearn.stats.generalization import combine_generalization, generalization_session, prepare_generalization
+from neurolearn.stats.kernel_summary import PAIRWISE, SINGLE, KernelOptions, bootstrap_weights, pairwise_part, session_part
+from neurolearn.stats.readout.summary import combine_readout, prepare_readout, readout_session
+from neurolearn.stats.statistics_table import StatisticsTable, session_start_times, warn_reasons
+
+__all__ = ["Family", "FAMILIES", "SummaryParams", "Skip", "family_of"]
+
+
+@dataclass(frozen=True)
+class SummaryParams:
+    """Every option of one :func:`neurolearn.summarize` call, checked and resolved (``label``: the coord of
+    the task label after a declared coding; ``input``: the dynamics input coord or None)."""
+
+    label: str | None
+    by: str
+    behavior: object
+    n_boot: int
+    random_state: object
+    level: float
+    unbiased: bool
+    left: bool
+    right: bool
+    ridge: float
+    n_modes: int
+    spectral_max_boot: int
+    tracked: bool
+    readout: bool
+    n_permutations: int
+    heldout: object
+    heldout_column: str | None
+    generalization: str
+    generalization_target: str | None
+    dynamics: bool
+    input: str | None
+    indicator_tau: float | None
+
+
+@dataclass(frozen=True)
+class Skip:
+    """``prepare``'s answer for a family that does not apply, with the note for the summary's attrs."""
+
+    note: str
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family of statistics: its registry families and its three stages (see the module docstring)."""
+
+    name: str
+    registry_families: tuple
+    prepare: Callable
+    session: Callable
+    combine: Callable
+    on_failure: str = "nan"
+    #: attrs prefixed ``<name>_`` and the bootstrap dim renamed ``bootstrap_<name>`` when merged (replicates not
+    #: shared with the kernel family's neuron weights)
+    prefixed: bool = True
+
+    @property
+    def statistics(self) -> tuple:
+        """The registry's statistics this family yields."""
+        return tuple(name for name, entry in STATISTICS.items() if entry.family in self.registry_families)
+
+
+# ------------------------------------------------------------------------------------------------ behaviour
+
+@dataclass(frozen=True)
+class BehaviorContext:
+    keys: tuple
+    behavior: object
+    level: float
+    by: str
+    start_times: tuple
+
+
+def _prepare_behavior(recordings, params, map_sessions):
+    if params.behavior is None:
+        return None
+    coding_column(params.behavior)
+    return BehaviorContext(tuple(recordings), params.behavior, params.level, params.by,
+                           tuple(session_start_times(recordings)))
+
+
+def _behavior_session(key, recording, context):
+    try:
+        return behavior_estimate(recording, context.behavior, context.level, by=context.by), ""
+    except DataError as error:
+        if "expected" in str(error):  # a missing column or an undeclared coding is the user's to fix
+            raise
+        return None, str(error)
+
+
+def _combine_behavior(parts, context, map_sessions):
+    table = StatisticsTable(list(context.keys), context.level)
+    for k, (estimate, reason) in enumerate(parts):
+        if reason:
+            table.reason("behavior", k, reason)
+        else:
+            table.value("behavior", k, *estimate)
+    ds = table.dataset(start_times=list(context.start_times))
+    warn_reasons(ds, ("behavior",))
+    return ds
+
+
+# ------------------------------------------------------------------------------------------------ kernel
+
+@dataclass(frozen=True)
+class KernelContext:
+    keys: tuple
+    options: KernelOptions
+    weights: dict
+    level: float
+    start_times: tuple
+
+
+def _prepare_kernel(recordings, params, map_sessions):
+    options = KernelOptions(by=params.by, target=params.label, unbiased=params.unbiased, left=params.left,
+                            right=params.right, ridge=params.ridge, n_modes=params.n_modes,
+                            spectral_max_boot=params.spectral_max_boot, tracked=params.tracked)
+    weights = bootstrap_weights(recordings, params.n_boot, params.random_state)
+    return KernelContext(tuple(recordings), options, dict(zip(recordings, weights)), params.level,
+                         tuple(session_start_times(recordings)))
+
+
+def _kernel_session(key, recording, context):
+    return session_part(key, recording, context.weights[key], context.options)
+
+
+def _combine_kernel(parts, context, map_sessions):
+    weights = [context.weights[key] for key in context.keys]
+    pairwise = pairwise_part(parts, weights, context.options, map_sessions)
+    ids = list(context.keys)
+    table = StatisticsTable(ids, context.level)
+    for name in SINGLE:
+        for k, part in enumerate(parts):
+            if name in part.values:
+                table.value_from_replicates(name, k, *part.values[name])
+            else:
+                table.reason(name, k, part.reasons.get(name, "not computed"))
+    table.extra["task_alignment_chance"] = (("session",), np.array([part.chance for part in parts]))
+    for name in PAIRWISE:
+        values, replicates, reasons = pairwise[name]
+        if name == "code_overlap" and not np.isfinite(values[~np.eye(len(ids), dtype=bool)]).any():
+            continue  # no tracking declared or no cell recorded twice: omitted, the attrs say why
+        table.array(name, values, replicates, reasons)
+    ds = table.dataset(start_times=list(context.start_times))
+    warn_reasons(ds, SINGLE + PAIRWISE)
+    return ds
+
+
+# ------------------------------------------------------------------------------------------------ readout
+
+def _prepare_readout(recordings, params, map_sessions):
+    if not params.readout:
+        return None
+    return prepare_readout(recordings, target=params.label, by=params.by, n_boot=params.n_boot,
+                           random_state=params.random_state, level=params.level,
+                           n_permutations=params.n_permutations, average_time=True, map_sessions=map_sessions)
+
+
+# ------------------------------------------------------------------------------------------------ generalisation
+
+def _prepare_generalization(recordings, params, map_sessions):
+    column = params.heldout_column
+    if column is None or not any(column in rec.coords for rec in recordings.values()):
+        return None
+    return prepare_generalization(recordings, target=params.generalization_target or params.label, by=params.by,
+                                  heldout=params.heldout, method=params.generalization, behavior=params.behavior,
+                                  n_boot=params.n_boot, random_state=params.random_state, level=params.level)
+
+
+# ------------------------------------------------------------------------------------------------ dynamics
+
+def _prepare_dynamics(recordings, params, map_sessions):
+    if not params.dynamics:
+        return None
+    timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
+    if not timed:
+        return Skip("skipped: no recording has a time dim")
+    return prepare_dynamics(timed, n_boot=params.n_boot, random_state=params.random_state, level=params.level,
+                            input=params.input, indicator_tau=params.indicator_tau)
+
+
+#: The families in the order summarize runs them (which is also the order they draw from ``random_state``).
+FAMILIES = (
+    Family("behavior", ("behavior",), _prepare_behavior, _behavior_session, _combine_behavior,
+           on_failure="raise", prefixed=False),
+    Family("kernel", ("kernel", "spectral"), _prepare_kernel, _kernel_session, _combine_kernel,
+           on_failure="raise", prefixed=False),
+    Family("readout", ("readout",), _prepare_readout, readout_session, combine_readout),
+    Family("generalization", ("generalization",), _prepare_generalization, generalization_session,
+           combine_generalization),
+    Family("dynamics", ("dynamics",), _prepare_dynamics, dynamics_session, combine_dynamics),
+)
+
+
+def family_of(statistic: str) -> Family:
+    """The family that computes ``statistic``.
+
+    Examples
+    --------
+    >>> family_of("margin").name, family_of("spectral_power").name
+    ('readout', 'kernel')
+    """
+    for family in FAMILIES:
+        if statistic in family.statistics:
+            return family
+    raise DataError(f"no family of summarize computes {statistic!r} (families: {[f.name for f in FAMILIES]})")
