@@ -51,10 +51,12 @@ def write_sessions(folder, n_sessions, n_units, n_trials, seed=0) -> list[Path]:
 
 
 def run_pipeline(pattern, chunks, n_boot=50):
-    """What the child process measures; returns its own peak RSS in MB (Linux ru_maxrss is in kB)."""
+    """What the child process measures: its peak RSS (MB; Linux ru_maxrss is in kB), the peak after the imports,
+    and the seconds taken."""
     from neurolearn.io import read_sessions
     from neurolearn.stats.summary import summarize
 
+    imported = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -62,11 +64,11 @@ def run_pipeline(pattern, chunks, n_boot=50):
         tree = read_sessions(pattern, window=(0.0, 1.0), **options)
         summarize(tree, readout=False, dynamics=False, n_boot=n_boot, random_state=0)
     seconds = time.perf_counter() - start
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, seconds
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, imported, seconds
 
 
 def peak_rss(pattern, chunks, n_boot=50, timeout=600) -> dict:
-    """Run :func:`run_pipeline` in a child process; its JSON answer (peak_rss_mb, seconds, chunks)."""
+    """Run :func:`run_pipeline` in a child process; its JSON answer (peak_rss_mb, import_rss_mb, seconds, chunks)."""
     command = [sys.executable, str(Path(__file__).resolve()), "--read", str(pattern), "--n-boot", str(n_boot)]
     if chunks:
         command += ["--chunks", str(chunks)]
@@ -91,8 +93,8 @@ def main(argv=None):
         paths = write_sessions(args.write, args.sessions, args.units, args.trials)
         print(f"wrote {len(paths)} sessions to {args.write}")
     if args.read:
-        rss, seconds = run_pipeline(args.read, args.chunks or None, args.n_boot)
-        print(json.dumps({"peak_rss_mb": rss, "seconds": seconds, "chunks": args.chunks}))
+        rss, imported, seconds = run_pipeline(args.read, args.chunks or None, args.n_boot)
+        print(json.dumps({"peak_rss_mb": rss, "import_rss_mb": imported, "seconds": seconds, "chunks": args.chunks}))
 
 
 if __name__ == "__main__":
