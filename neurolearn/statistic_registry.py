@@ -209,7 +209,7 @@ _ENTRIES = (
         needs=Requirements(behavior=True),
         reasons=("no behaviour column", "no trial with a correct/incorrect outcome"),
         predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator",
-                      "kernel-learning-curve"),
+                      "kernel-learning-curve", "transfer"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
@@ -230,7 +230,7 @@ _ENTRIES = (
         reasons=("no task label", "one class of the target",
                  "fewer than 3 conditions (with 2 the double-centred alignment is +-1 by construction)",
                  "too few neurons for an unbiased ratio (need 3)", "denominator not resolved from noise (squared kernel norm not above 1 influence SE)", "estimate outside [-1, 1] by more than 3 SE"),
-        predicted_by=("lazy-rich", "silent-alignment", "grokking"),
+        predicted_by=("lazy-rich", "silent-alignment", "grokking", "transfer"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
@@ -280,7 +280,7 @@ _ENTRIES = (
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=3),
         reasons=("too few neurons for an unbiased ratio (need 3)",
                  "reference session's squared kernel norm not resolved from noise (not above 1 influence SE)"),
-        predicted_by=("lazy-rich", "silent-alignment"),
+        predicted_by=("lazy-rich", "silent-alignment", "transfer"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
@@ -298,6 +298,54 @@ _ENTRIES = (
         reasons=("cells not declared tracked", "no tracked cell in both sessions",
                  "too few tracked cells in both sessions (need 3)",
                  "denominator not resolved from noise (a self trace over the shared cells not above 1 SE)", "estimate outside [-1, 1] by more than 3 SE"),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
+    ),
+    Statistic(
+        name="target_agreement", label="target agreement", family="kernel", units="", range=(-1.0, 1.0),
+        pairwise=True,
+        meaning="Signed cosine of two sessions' targets in the metric of the first one's condition kernel: +1 "
+                "for the same task, -1 for a reversal, about 0 for a new task the kernel represents apart from "
+                "the old one. The sign-invariant alignment and difficulty cannot tell a reversal from the "
+                "original task; this can, and with the task alignments it sets how fast a readout carried over "
+                "from one task learns the other.",
+        estimand="tr(C_s' K_s C_t) / sqrt(tr(C_s' K_s C_s) tr(C_t' K_s C_t)) of the population kernel K_s of "
+                 "session s (row) over the conditions every session shows, C = H Y the centred targets of "
+                 "session s and session_other t encoded together (the same label value is the same class)",
+        estimator=("numerator and both quadratic forms are means over neurons of trial-noise-corrected per-neuron "
+                   "terms (unbiased for the population kernel); leave-one-neuron-out jackknife of the ratio; "
+                   "refused when a quadratic form is not above 1 influence SE or the estimate lies outside [-1, 1] "
+                   "by more than 3 SE; targets equal or opposite on the shared conditions give exactly +-1 with "
+                   "zero SE (a fact of the labels, whatever the kernel); the plug-in keeps the trial noise, which "
+                   "pulls the agreement toward 0"),
+        interval=("session s's neurons resampled by id (Poisson(1) weights shared across sessions), linearised "
+                  "replicates of the three means, ratio applied exactly; percentile interval re-centred on the "
+                  "estimate"),
+        needs=Requirements(min_conditions=3, min_trials=2, min_neurons=3, min_classes=2,
+                           conditions_note="with 2 conditions any two centred targets are collinear (+-1)"),
+        reasons=("no task label", "one class of a session's target on the shared conditions",
+                 "fewer than 3 shared conditions", "too few neurons for an unbiased ratio (need 3)",
+                 "denominator not resolved from noise (a target's kernel quadratic form not above 1 influence SE)",
+                 "estimate outside [-1, 1] by more than 3 SE"),
+        invariant_to=('neuron order', 'response scale', 'condition labels'),
+    ),
+    Statistic(
+        name="reference_agreement", label="agreement with the first task", family="kernel", units="",
+        range=(-1.0, 1.0),
+        meaning="target_agreement of each session's target with the first session's, in that session's kernel: "
+                "+1 while the original task is trained, -1 after a reversal, near 0 after a switch to a new task "
+                "(the per-session form a model fits).",
+        estimand="target_agreement[s, first session] of the population kernel of session s over the conditions "
+                 "every session shows",
+        estimator="as target_agreement (its first column)",
+        interval="as target_agreement",
+        needs=Requirements(min_conditions=3, min_trials=2, min_neurons=3, min_classes=2,
+                           conditions_note="with 2 conditions any two centred targets are collinear (+-1)"),
+        reasons=("no task label", "one class of a session's target on the shared conditions",
+                 "fewer than 3 shared conditions", "too few neurons for an unbiased ratio (need 3)",
+                 "the first (reference) session has no kernel",
+                 "denominator not resolved from noise (a target's kernel quadratic form not above 1 influence SE)",
+                 "estimate outside [-1, 1] by more than 3 SE"),
+        predicted_by=("transfer",),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(

@@ -36,13 +36,16 @@ from neurolearn.stats.similarity import (
     similarity_from_terms,
 )
 from neurolearn.stats.spectral import spectral_with_replicates
+from neurolearn.stats.target_agreement import agreement_matrix
 
 __all__ = ["KernelOptions", "SessionPart", "session_part", "pairwise_part", "SINGLE", "PAIRWISE"]
 
 #: per-session kernel-family statistics, in the order summarize reports them
 SINGLE = ("task_alignment", "task_difficulty", "participation_ratio", "spectral_power", "powerlaw_exponent")
 #: pairwise (or first-session-referenced) kernel-family statistics
-PAIRWISE = ("kernel_similarity", "kernel_change", "code_overlap")
+PAIRWISE = ("kernel_similarity", "kernel_change", "code_overlap", "target_agreement", "reference_agreement")
+#: the pairwise-family statistics with one value per session, referenced to the first session
+FIRST_REFERENCED = ("kernel_change", "reference_agreement")
 
 
 @dataclass(frozen=True)
@@ -138,10 +141,12 @@ def _undefined(name):
 
 
 def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOptions, map_sessions):
-    """Stages 2-3: kernel similarity, kernel change (from the first session) and code overlap.
+    """Stages 2-3: kernel similarity, kernel change (from the first session), code overlap, target agreement
+    and the agreement with the first session's target.
 
     Returns ``{name: (values, replicates or None, reasons)}`` with ``values`` (S, S) for the pairwise
-    statistics and (S,) for ``kernel_change``; ``reasons`` an array of the same shape ("" where supported).
+    statistics and (S,) for those in :data:`FIRST_REFERENCED`; ``reasons`` an array of the same shape ("" where
+    supported).
     Sessions without sufficient statistics, and pairs the data cannot support, are NaN with their reason.
     """
     n = len(parts)
@@ -163,17 +168,19 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
         reason = f"fewer than {needs.min_conditions} conditions shared by the sessions (found {common.size})"
         out["kernel_similarity"][2][...] = reason
         if common.size < 2:
-            for name in ("kernel_change", "code_overlap"):
+            for name in ("kernel_change", "code_overlap", "target_agreement", "reference_agreement"):
                 out[name][2][...] = f"fewer than 2 conditions shared by the sessions (found {common.size})"
             return out
     shared = [s.select_conditions(common) for s in stats]
     sub_weights = [weights[k] for k in present]
+    _target_agreement(out, shared, sub_weights, present, options)
     try:
         terms = pairwise_kernel_terms(shared, centred=(True, False), unbiased=options.unbiased,
                                       weights=sub_weights, map_sessions=map_sessions)
     except DataError as error:  # e.g. every session has a single neuron: no pairwise statistic at all
         for name in PAIRWISE:
-            out[name][2][out[name][2] == ""] = str(error)
+            if name not in ("target_agreement", "reference_agreement"):  # computed above, per session
+                out[name][2][out[name][2] == ""] = str(error)
         return out
     index = np.ix_(present, present)
     if common.size >= needs.min_conditions:
@@ -196,11 +203,32 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
             out["code_overlap"][2][...] = "no tracked cell recorded in two sessions"
     for name in PAIRWISE:
         values, _, reasons = out[name]
+        if name in ("target_agreement", "reference_agreement"):
+            continue  # every NaN of these already carries its reason
         unexplained = ~np.isfinite(values) & (reasons == "")
         reasons[unexplained] = ("no tracked cell in both sessions" if name == "code_overlap"
                                 else "denominator not resolved from noise (no condition structure beyond trial "
                                      "noise at this number of neurons)")
     return out
+
+
+def _target_agreement(out, shared, weights, present, options):
+    """``target_agreement`` over the sessions with a kernel, and its first column as ``reference_agreement``
+    (computed on the driver: each entry needs only one session's neurons, P x N work)."""
+    if options.target is None:
+        for name in ("target_agreement", "reference_agreement"):
+            out[name][2][out[name][2] == ""] = "no task label (target=None)"
+        return
+    values, replicates, reasons = agreement_matrix(shared, unbiased=options.unbiased, weights=weights)
+    _embed(out["target_agreement"], values, replicates, np.ix_(present, present), reasons)
+    entry = out["reference_agreement"]
+    if present[0] != 0:
+        entry[2][entry[2] == ""] = "the first (reference) session has no kernel"
+        return
+    entry[0][present] = values[:, 0]
+    entry[2][present] = np.where(entry[2][present] == "", reasons[:, 0], entry[2][present])
+    if entry[1] is not None and replicates is not None:
+        entry[1][:, present] = replicates[:, :, 0]
 
 
 def bootstrap_weights(recordings: dict, n_boot: int, random_state):
@@ -225,14 +253,14 @@ def _guarded(part, name, shape, compute):
 
 def _empty_pairwise(name, n, weights):
     n_boot = 0 if weights[0] is None else weights[0].shape[0]
-    shape = (n,) if name == "kernel_change" else (n, n)
+    shape = (n,) if name in FIRST_REFERENCED else (n, n)
     replicates = np.full((n_boot,) + shape, np.nan) if n_boot else None
     return np.full(shape, np.nan), replicates, np.full(shape, "", dtype=object)
 
 
 def _set_reason(entry, name, k, reason, n):
     reasons = entry[2]
-    if name == "kernel_change":
+    if name in FIRST_REFERENCED:
         reasons[k] = reason
     else:
         reasons[k, :] = reason

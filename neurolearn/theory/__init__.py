@@ -7,7 +7,7 @@ Examples
 --------
 >>> import neurolearn as nl
 >>> sorted(nl.theory.MODELS)
-['capacity', 'grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'overtraining', 'silent-alignment']
+['capacity', 'grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'overtraining', 'silent-alignment', 'transfer']
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from neurolearn.theory.lazy_rich import LAZY_RICH
 from neurolearn.theory.learning_curve import KERNEL_LEARNING_CURVE
 from neurolearn.theory.overtraining import MODEL as OVERTRAINING
 from neurolearn.theory.silent_alignment import SILENT_ALIGNMENT
+from neurolearn.theory.transfer import TRANSFER
 
 __all__ = ["MODELS", "Model", "Parameter", "get_model"]
 
@@ -33,6 +34,7 @@ MODELS: dict[str, Model] = {model.name: model for model in (
     INTEGRATOR,
     KERNEL_LEARNING_CURVE,
     CAPACITY,
+    TRANSFER,
 )}
 
 

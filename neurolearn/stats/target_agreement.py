@@ -1,0 +1,258 @@
+"""Target agreement: how the task of one session relates to the task of another, seen through a kernel.
+
+The sign-invariant kernel statistics (task alignment, task difficulty, spectral power) depend on the target
+only through ``y yᵀ``, so they cannot tell a reversed task (``y2 = -y1``) from the original one. The target
+agreement keeps the sign. For session ``s`` (kernel ``Φ_s``) and session ``t`` (target ``y_t``), over the
+conditions both show, with centred targets ``c = H y`` (columns ``C`` for one-hot targets)::
+
+    target_agreement[s, t] = tr(C_sᵀ Φ_s C_t) / sqrt(tr(C_sᵀ Φ_s C_s) tr(C_tᵀ Φ_s C_t))
+
+the cosine of the two targets in the metric of session ``s``'s kernel (in [-1, 1] for a positive
+semi-definite kernel, by Cauchy-Schwarz): +1 for the same task, -1 for a reversal, and for a new task it is
+how much of the new target lives in the kernel directions the old target uses. It is what the readout's
+learning speed on the new task depends on at the switch: gradient flow of a readout from ``f0 = y_s`` toward
+``y_t`` on the kernel ``Φ`` starts with ``-dL/dt ∝ (y_t - y_s)ᵀ Φ (y_t - y_s) = q_t - 2 A sqrt(q_s q_t) + q_s``
+(``q = cᵀ Φ c``), so a reversal (``A = -1``) has the largest initial error *and* the largest initial speed
+(docs/theory.md §1, §2.8).
+
+Targets of the two sessions are encoded together (:func:`~neurolearn.stats.kernels.target_matrix` on the
+union of their values), so the same label value means the same class in both; a numeric target with more
+than two non-integer values is used as it is (a regression target).
+
+Estimation (docs/theory.md §1.1): the numerator and both quadratic forms are linear in the kernel, so each
+is a mean over neurons of trial-noise-corrected per-neuron terms ``(c·m_i)(c'·m_i) - Σ_μ c_μ c'_μ v_iμ``
+(``v`` the squared standard error of the condition mean), unbiased for the population kernel; the ratio's
+O(1/N) bias is removed by the exact leave-one-neuron-out jackknife. The plug-in (``unbiased=False``) keeps
+the trial noise, which inflates both quadratic forms and pulls the agreement toward 0 (toward the noise's own
+agreement, ``Σ_μ c_μ c'_μ σ_μ² / ...``). Two targets equal or opposite (up to a positive scale) on the shared
+conditions agree by ±1 whatever the kernel: that value is exact, with zero standard error. Only session
+``s``'s neurons enter ``[s, t]``, so the replicates re-weight that session's neurons.
+
+Examples
+--------
+>>> import numpy as np
+>>> y1, y2 = np.array([1.0, 1.0, -1.0, -1.0]), np.array([1.0, -1.0, 1.0, -1.0])
+>>> kernel = np.eye(4) + 3.0 * np.outer(y1, y1) / 4  # task 1 learned: its direction enlarged
+>>> float(kernel_target_agreement(kernel, y1, -y1)), float(kernel_target_agreement(kernel, y1, y2))
+(-1.0, 0.0)
+>>> round(float(kernel_target_agreement(kernel, y1, 0.6 * y1 + 0.8 * y2)), 3)  # 0.6 * 2 / sqrt(0.36 * 4 + 0.64)
+0.832
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.kernel_guards import RANGE_Z, influence_se, require_neurons, require_resolved
+from neurolearn.stats.kernels import ConditionStatistics, target_matrix
+from neurolearn.stats.neuron_resampling import jackknife_bias, leave_one_out, recentre_replicates, replicate
+
+__all__ = ["kernel_target_agreement", "paired_targets", "agreement_with_replicates", "agreement_matrix"]
+
+
+def kernel_target_agreement(kernel, target, other_target) -> float:
+    """The agreement of two targets in a known kernel (the estimand, computed plainly).
+
+    Parameters
+    ----------
+    kernel : array_like, shape (P, P)
+        Condition kernel.
+    target, other_target : array_like, shape (P,) or (P, C)
+        The two targets, encoded together (:func:`paired_targets`) when they are labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kernel = np.diag([4.0, 1.0, 1.0, 1.0])
+    >>> round(float(kernel_target_agreement(kernel, [1, 1, -1, -1], [1, 1, -1, -1])), 12)
+    1.0
+    """
+    kernel = np.asarray(kernel, dtype=float)
+    first, second = paired_targets(target, other_target)
+    first, second = _centre(first), _centre(second)
+    numerator = np.sum(first * (kernel @ second))
+    return float(numerator / np.sqrt(np.sum(first * (kernel @ first)) * np.sum(second * (kernel @ second))))
+
+
+def paired_targets(target, other_target) -> tuple[np.ndarray, np.ndarray]:
+    """Both targets encoded on the union of their values: ±1 for two classes, one-hot columns for more, the
+    values themselves for a numeric regression target.
+
+    Examples
+    --------
+    >>> a, b = paired_targets(["x", "y", "x"], ["y", "x", "x"])
+    >>> a.ravel().tolist(), b.ravel().tolist()
+    ([1.0, -1.0, 1.0], [-1.0, 1.0, 1.0])
+    """
+    first, second = np.asarray(target), np.asarray(other_target)
+    if first.ndim == 2 or second.ndim == 2:
+        return first.astype(float), second.astype(float)
+    encoded = target_matrix(np.concatenate([first, second]), name="target")
+    return encoded[: first.size], encoded[first.size:]
+
+
+def agreement_with_replicates(stats: ConditionStatistics, other_target, *, unbiased: bool = True, weights=None):
+    """Agreement of ``stats.target`` with ``other_target`` in ``stats``'s kernel, and its replicates.
+
+    Parameters
+    ----------
+    stats : ConditionStatistics
+        The session whose kernel is used (and whose target is the first one).
+    other_target : array_like, shape (P,)
+        The other session's target on the same conditions (same order).
+    unbiased : bool
+        Trial-noise-corrected per-neuron terms and the jackknife of the ratio (else the plug-in ratio).
+    weights : ndarray (B, N), optional
+        Poisson neuron weights of ``stats``'s neurons.
+
+    Returns
+    -------
+    value : float
+    replicates : ndarray (B,)
+        Linearised neuron-bootstrap replicates, recentred on the estimate (empty without weights); all equal
+        to the value where the agreement is ±1 by construction.
+
+    Raises
+    ------
+    InsufficientDataError
+        No target, one class or a constant other target, fewer than 3 conditions or neurons, a quadratic
+        form not resolved from noise (not above 1 influence SE), an estimate outside [-1, 1] by more than 3 SE.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.tile([1.0, -1.0], 4)
+    >>> means = np.outer(y, rng.standard_normal(50)) + 0.3 * rng.standard_normal((8, 50))
+    >>> stats = ConditionStatistics(means, np.full((8, 50), 0.01), np.full(8, 4), np.arange(8), np.arange(50),
+    ...                             y, "day0")
+    >>> value, _ = agreement_with_replicates(stats, -y)
+    >>> float(value)
+    -1.0
+    """
+    if stats.target is None:
+        raise InsufficientDataError(f"session {stats.session_id!r}: no task label (target agreement needs a "
+                                    "target in both sessions)")
+    if stats.n_conditions < 3:
+        raise InsufficientDataError(
+            f"session {stats.session_id!r}: fewer than 3 shared conditions (found {stats.n_conditions}); with 2 "
+            "any two centred targets are collinear and the agreement is +-1 by construction")
+    try:
+        first, second = paired_targets(stats.target, other_target)
+    except DataError as error:  # one class over both sessions, non-finite values
+        raise InsufficientDataError(f"session {stats.session_id!r}: one class of the targets on the shared "
+                                    f"conditions ({error})") from None
+    first, second = _centre(first), _centre(second)
+    for what, encoded in (("this session's", first), ("the other session's", second)):
+        if not np.any(np.abs(encoded) > 1e-12 * max(1.0, float(np.max(np.abs(encoded))))):
+            raise InsufficientDataError(f"session {stats.session_id!r}: {what} target is constant on the shared "
+                                        "conditions (one class)")
+    exact = _same_up_to_sign(first, second)
+    n_boot = 0 if weights is None else weights.shape[0]
+    if exact is not None:
+        return float(exact), np.full(n_boot, float(exact))
+    if unbiased:
+        require_neurons(stats)
+    terms = [_per_neuron(stats, a, b, unbiased) for a, b in ((first, second), (first, first), (second, second))]
+    values = [float(t.mean()) for t in terms]
+    influences = [(t - v) / stats.n_neurons for t, v in zip(terms, values)]
+    for name, k in (("this session's target", 1), ("the other session's target", 2)):
+        if unbiased:
+            require_resolved(values[k], influence_se(influences[k]),
+                             f"kernel quadratic form of {name} c'Kc", stats.session_id)
+        elif not values[k] > 0:
+            raise InsufficientDataError(f"session {stats.session_id!r}: the kernel does not represent {name}")
+    value = _ratio(*values)
+    bias = 0.0
+    if unbiased:
+        loo = {k: leave_one_out(values[k], influences[k], 1) for k in range(3)}
+        bias = jackknife_bias(_ratio, tuple(values), [loo])
+        bias = bias if np.isfinite(bias) else 0.0
+    estimate = value - bias
+    # first-order (delta-method) influence of the ratio: its SE for the range check
+    ratio_influence = (influences[0] / np.sqrt(values[1] * values[2])
+                       - 0.5 * value * (influences[1] / values[1] + influences[2] / values[2]))
+    se = influence_se(ratio_influence)
+    if not np.isfinite(estimate) or abs(estimate) > 1.0 + RANGE_Z * se:
+        raise InsufficientDataError(
+            f"session {stats.session_id!r}: denominator not resolved from noise: target agreement estimate "
+            f"{estimate:.3g} lies outside [-1, 1] by more than {RANGE_Z:g} SE (SE {se:.3g})")
+    if weights is None:
+        return float(estimate), np.empty(0)
+    replicates = _ratio(*(replicate(v, weights, i) for v, i in zip(values, influences)))
+    return float(estimate), recentre_replicates(estimate, replicates)
+
+
+def agreement_matrix(stats: list[ConditionStatistics], *, unbiased: bool = True, weights=None):
+    """``target_agreement[s, t]`` for every pair of sessions sharing their conditions (same order).
+
+    Returns ``(values (S, S), replicates (B, S, S) or None, reasons (S, S) of str)``; row ``s`` uses session
+    ``s``'s kernel and neurons. ``weights``: one ``(B, N_s)`` array (or None) per session.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> y = np.tile([1.0, -1.0], 4)
+    >>> make = lambda target, sid: ConditionStatistics(np.outer(y, rng.standard_normal(40)) + rng.standard_normal(
+    ...     (8, 40)), np.full((8, 40), 0.01), np.full(8, 4), np.arange(8), np.arange(40), target, sid)
+    >>> values, _, reasons = agreement_matrix([make(y, "a"), make(-y, "b")])
+    >>> values.tolist()
+    [[1.0, -1.0], [-1.0, 1.0]]
+    """
+    n = len(stats)
+    weights = [None] * n if weights is None else list(weights)
+    n_boot = 0 if weights[0] is None else weights[0].shape[0]
+    values = np.full((n, n), np.nan)
+    replicates = np.full((n_boot, n, n), np.nan) if n_boot else None
+    reasons = np.full((n, n), "", dtype=object)
+    for s, own in enumerate(stats):
+        for t, other in enumerate(stats):
+            try:
+                if other.target is None:
+                    raise InsufficientDataError(f"session {other.session_id!r}: no task label (target agreement "
+                                                "needs a target in both sessions)")
+                value, reps = agreement_with_replicates(own, other.target, unbiased=unbiased, weights=weights[s])
+            except InsufficientDataError as error:
+                reasons[s, t] = str(error)
+                continue
+            values[s, t] = value
+            if replicates is not None:
+                replicates[:, s, t] = reps
+    return values, replicates, reasons
+
+
+def _centre(encoded):
+    encoded = np.asarray(encoded, dtype=float)
+    encoded = encoded[:, None] if encoded.ndim == 1 else encoded
+    return encoded - encoded.mean(axis=0, keepdims=True)
+
+
+def _same_up_to_sign(first, second):
+    """+1 or -1 if the centred targets are equal or opposite up to a positive scale, else None."""
+    scale_first, scale_second = np.linalg.norm(first), np.linalg.norm(second)
+    a, b = first / scale_first, second / scale_second
+    tolerance = 1e-9
+    if np.max(np.abs(a - b)) < tolerance:
+        return 1.0
+    if np.max(np.abs(a + b)) < tolerance:
+        return -1.0
+    return None
+
+
+def _per_neuron(stats, a, b, unbiased):
+    """tr(Aᵀ K_i B) = Σ_columns (a·m_i)(b·m_i) - Σ_μ (Σ_col a_μ b_μ) v_iμ for every neuron i."""
+    projected_a = a.T @ stats.means  # (C, N)
+    projected_b = b.T @ stats.means
+    terms = np.sum(projected_a * projected_b, axis=0)
+    if unbiased:
+        terms = terms - np.sum(a * b, axis=1) @ stats.sem2
+    return terms
+
+
+def _ratio(numerator, first, second):
+    first, second = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where((first > 0) & (second > 0), numerator / np.sqrt(np.abs(first * second)), np.nan)
+    return float(out) if out.ndim == 0 else out

@@ -1,0 +1,134 @@
+"""Target agreement: closed forms on a known kernel (+1 same task, -1 reversal, 0 orthogonal, the rho formula),
+the unbiased estimator against the noisy plug-in on recordings with known means, interval coverage on the
+transfer simulation (known population kernel), and how summarize reports it."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from neurolearn.simulate.recording import make_recording, make_session_tree
+from neurolearn.simulate.transfer import simulate_transfer_sessions, transfer_probe_set
+from neurolearn.stats.kernels import condition_statistics
+from neurolearn.stats.summary import summarize
+from neurolearn.stats.target_agreement import agreement_with_replicates, kernel_target_agreement, paired_targets
+
+P, D = 16, 6
+
+
+def _population(k1=4.0, n_neurons=400, rng=0):
+    """Probe set X (first two columns two orthogonal binary labels), responses R = X W^T of neurons whose
+    population second moment is M = diag(k1, 1, ..., 1): the kernel X M X^T is known exactly."""
+    rng = np.random.default_rng(rng)
+    x = transfer_probe_set(P, D, rng)
+    m = np.eye(D)
+    m[0, 0] = k1
+    return x, m, rng
+
+
+def test_closed_form_same_reversed_orthogonal_and_partial():
+    x, m, _ = _population()
+    kernel = x @ m @ x.T
+    l1, l2 = x[:, 0], x[:, 1]
+    assert kernel_target_agreement(kernel, l1, l1) == pytest.approx(1.0, abs=1e-12)
+    assert kernel_target_agreement(kernel, l1, -l1) == pytest.approx(-1.0, abs=1e-12)
+    assert kernel_target_agreement(kernel, l1, l2) == pytest.approx(0.0, abs=1e-12)
+    for rho in (-0.6, 0.3, 0.9):
+        s = np.sqrt(1 - rho**2)
+        expected = rho * np.sqrt(4.0) / np.sqrt(rho**2 * 4.0 + s**2)  # b'Me1 / sqrt(b'Mb M11)
+        assert kernel_target_agreement(kernel, l1, rho * l1 + s * l2) == pytest.approx(expected, rel=1e-12)
+    # an isotropic kernel gives back the plain correlation of the centred targets
+    assert kernel_target_agreement(x @ x.T, l1, 0.6 * l1 + 0.8 * l2) == pytest.approx(0.6, rel=1e-12)
+
+
+def test_labels_are_encoded_together_so_a_reversal_of_named_classes_reads_minus_one():
+    a, b = paired_targets(np.array(["go", "nogo"] * 4), np.array(["nogo", "go"] * 4))
+    np.testing.assert_array_equal(a, -b)
+    x, m, _ = _population()
+    names = np.where(x[:, 0] > 0, "go", "nogo")
+    reversed_names = np.where(x[:, 0] > 0, "nogo", "go")
+    assert kernel_target_agreement(x @ m @ x.T, names, reversed_names) == pytest.approx(-1.0, abs=1e-12)
+
+
+def _recordings(rho, noise_sd, n_neurons, seed, n_trials=4):
+    """Two sessions of the same neurons (kernel X M X^T in the population), targets l1 and rho l1 + s l2."""
+    x, m, rng = _population(rng=seed)
+    weights = rng.standard_normal((n_neurons, D)) @ np.sqrt(m)
+    means = x @ weights.T
+    targets = (x[:, 0], rho * x[:, 0] + np.sqrt(1 - rho**2) * x[:, 1])
+    recs = [make_recording(means, n_trials=n_trials, noise_sd=noise_sd, target=t, session_id=f"d{k}",
+                           rng=rng) for k, t in enumerate(targets)]
+    return recs, x @ m @ x.T, targets
+
+
+def test_unbiased_estimate_is_centred_on_the_truth_and_the_plugin_is_pulled_toward_zero():
+    rho, noise_sd, n_trials = 0.5, 8.0, 2
+    unbiased, plugin, expected_plugin = [], [], []
+    for seed in range(30):
+        recs, kernel, targets = _recordings(rho, noise_sd, 300, seed, n_trials)
+        stats = condition_statistics(recs[0], target="target")
+        truth = kernel_target_agreement(kernel, *targets)
+        unbiased.append(agreement_with_replicates(stats, targets[1], unbiased=True)[0] - truth)
+        plugin.append(agreement_with_replicates(stats, targets[1], unbiased=False)[0] - truth)
+        # the plug-in adds the trial noise sigma^2 / n_trials to the kernel's diagonal: its closed form
+        noisy = kernel + np.eye(P) * noise_sd**2 / n_trials
+        expected_plugin.append(kernel_target_agreement(noisy, *targets) - truth)
+    unbiased, plugin = np.array(unbiased), np.array(plugin)
+    assert abs(unbiased.mean()) < 3 * unbiased.std(ddof=1) / np.sqrt(unbiased.size)
+    assert plugin.mean() < -0.1  # trial noise of the size of the signal drags the plug-in toward 0
+    assert plugin.mean() == pytest.approx(np.mean(expected_plugin), abs=0.03)
+
+
+def test_reversal_is_exact_whatever_the_noise():
+    recs, _, targets = _recordings(-1.0, 4.0, 30, 0)
+    stats = condition_statistics(recs[0], target="target")
+    weights = np.random.default_rng(0).poisson(1.0, size=(50, 30)).astype(np.uint8)
+    value, replicates = agreement_with_replicates(stats, targets[1], weights=weights)
+    assert value == -1.0 and np.all(replicates == -1.0)  # a label fact: exact, zero SE
+
+
+def _quiet_summary(tree, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return summarize(tree, readout=False, dynamics=False, **({"behavior": None} | kwargs))
+
+
+def test_summarize_reports_the_pairwise_and_the_first_referenced_agreement():
+    recs, kernel, targets = _recordings(0.5, 1.0, 200, 3)
+    stats = _quiet_summary(make_session_tree(recs), n_boot=50, random_state=0)
+    assert stats["target_agreement"].dims == ("session", "session_other")
+    assert stats["reference_agreement"].dims == ("session",)
+    truth = kernel_target_agreement(kernel, *targets)
+    agreement = stats["target_agreement"].values
+    assert agreement[0, 0] == pytest.approx(1.0) and agreement[1, 1] == pytest.approx(1.0)
+    for value in (agreement[0, 1], agreement[1, 0], stats["reference_agreement"].values[1]):
+        assert value == pytest.approx(truth, abs=4 * float(stats["reference_agreement_se"].values[1]))
+    assert stats["reference_agreement"].values[1] == agreement[1, 0]
+    assert "target_agreement_boot" in stats and np.isfinite(stats["reference_agreement_se"].values[1])
+
+
+def test_no_target_and_one_class_are_nan_with_their_reason():
+    recs, _, _ = _recordings(0.5, 1.0, 50, 4)
+    stats = _quiet_summary(make_session_tree(recs), target=None, n_boot=0)
+    assert np.isnan(stats["target_agreement"].values).all()
+    assert all("no task label" in f for f in stats["reference_agreement_flag"].values)
+    one_class = [rec.assign_coords(target=("trial", np.ones(rec.sizes["trial"]))) for rec in recs]
+    stats = _quiet_summary(make_session_tree(one_class), n_boot=0)
+    assert np.isnan(stats["reference_agreement"].values).all()
+    assert all("one class" in f for f in stats["reference_agreement_flag"].values)
+
+
+def test_intervals_cover_the_population_agreement_of_the_transfer_network():
+    # the estimand is the kernel of the whole hidden layer (4000 units) of which 60 are recorded
+    hits, total = 0, 0
+    for seed in range(16):
+        tree, truth = simulate_transfer_sessions(0.6, n_pre=1, n_post=2, session_interval=0.3, n_neurons=60,
+                                                 n_trials=8, noise_sd=2.0, rng=seed)
+        stats = _quiet_summary(tree, n_boot=100, random_state=seed, behavior="correct")
+        ci = stats["reference_agreement_ci"].values[1:]
+        true = truth.extra["reference_agreement"][1:]
+        hits += int(np.sum((ci[:, 0] <= true) & (true <= ci[:, 1])))
+        total += true.size
+    assert hits / total >= 0.85, f"coverage {hits}/{total}"
