@@ -7,7 +7,11 @@
 Decisions worth knowing (the reasons are in the modules):
 
 * Spikes are returned as **counts** per trial window or bin (``units="count"``), which round-trip exactly;
-  ``rates=True`` divides by the window/bin duration (``"spikes/s"``). Traces are window/bin **means**.
+  ``rates=True`` divides by the window/bin duration (``"spikes/s"``). Traces (ROI fluorescence, LFP and
+  other ElectricalSeries, any TimeSeries) are window/bin **means**.
+* What a file's neural data is comes from a registry of source kinds (:mod:`~neurolearn.io.kinds`: Units
+  tables, RoiResponseSeries, ElectricalSeries, any TimeSeries by path), whose order is ``source="auto"``'s
+  priority; a new kind is one module and its test.
 * Windows and bins are half-open, ``[start, stop)``, relative to the ``align`` column; each trial has its own
   window, so overlapping trials stay separate trials.
 * Files are read with h5py, never through pynwb's object model: it is faster, and old files that pynwb will
@@ -27,10 +31,11 @@ Decisions worth knowing (the reasons are in the modules):
 * ``read_sessions(timeout=)`` reads each file in a child process, so a file that hangs or crashes libhdf5
   cannot stall a batch.
 
-Modules: :mod:`~neurolearn.io.nwbfile` (opening, versions, inventory), :mod:`~neurolearn.io.tables`
-(trials/units columns), :mod:`~neurolearn.io.windows` (the numpy core: counts and means per window),
-:mod:`~neurolearn.io.params` (argument checks), :mod:`~neurolearn.io.plan`, :mod:`~neurolearn.io.sources`,
-:mod:`~neurolearn.io.align` (``where``, ``align``), :mod:`~neurolearn.io.units`, :mod:`~neurolearn.io.series`,
+Modules: :mod:`~neurolearn.io.nwbfile` (opening, versions, the walk through a file),
+:mod:`~neurolearn.io.tables` (trials/units columns), :mod:`~neurolearn.io.windows` (the numpy core: counts and
+means per window), :mod:`~neurolearn.io.params` (argument checks), :mod:`~neurolearn.io.kinds` (the source
+kinds and their registry), :mod:`~neurolearn.io.plan`, :mod:`~neurolearn.io.sources`,
+:mod:`~neurolearn.io.align` (``align``), :mod:`~neurolearn.io.units`, :mod:`~neurolearn.io.series`,
 :mod:`~neurolearn.io.inputs`, :mod:`~neurolearn.io.lazy`, :mod:`~neurolearn.io.identity`,
 :mod:`~neurolearn.io.isolate`, :mod:`~neurolearn.io.read`, :mod:`~neurolearn.io.sessions`,
 :mod:`~neurolearn.io.describe`.

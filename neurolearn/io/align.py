@@ -1,4 +1,4 @@
-"""Aligned to what: ``align=`` event times, absolute or relative (``where=``: :func:`~neurolearn.data.where_mask`).
+"""Aligned to what: ``align=`` event times, absolute or relative (``where=`` is in :mod:`neurolearn.data`).
 
 ``align`` names a numeric trials column. NWB stores event times in seconds on the session clock, but some
 real files (the Svoboda-lab ALM sessions on DANDI) store them relative to each trial's ``start_time``. So

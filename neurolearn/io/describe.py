@@ -81,7 +81,8 @@ def describe_file(path) -> dict:
 def _describe(handle, label) -> dict:
     meta = session_metadata(handle, label)
     found = find_sources(handle)
-    sources = {_key(kind): [kind.describe(handle, c) for c in found.candidates(kind.name)] for kind in SOURCE_KINDS}
+    sources = {_key(kind): [kind.describe(handle, candidate) for candidate in found.candidates(kind.name)]
+               for kind in SOURCE_KINDS}
     intervals = []
     for path in found.intervals:
         group = handle[path]

@@ -1,9 +1,10 @@
 """``read_nwb``: one NWB session -> the ``responses`` DataArray of :mod:`neurolearn.data`.
 
-The hot path is h5py + numpy only (:mod:`~neurolearn.io.units`, :mod:`~neurolearn.io.series`); pynwb's object
-model is never built, which keeps reading fast and lets old files (NWB 2.0b, MatNWB output) load that pynwb
-itself refuses. Planning (source, trials, ``where``, ``align``, windows) is in :mod:`~neurolearn.io.plan`;
-cell identity and subjects in :mod:`~neurolearn.io.identity`; ``chunks=`` in :mod:`~neurolearn.io.lazy`.
+The hot path is h5py + numpy only (:mod:`~neurolearn.io.units`, :mod:`~neurolearn.io.series`, behind the
+source kinds of :mod:`~neurolearn.io.kinds`); pynwb's object model is never built, which keeps reading fast
+and lets old files (NWB 2.0b, MatNWB output) load that pynwb itself refuses. Planning (source, trials,
+``where``, ``align``, windows) is in :mod:`~neurolearn.io.plan`; cell identity and subjects in
+:mod:`~neurolearn.io.identity`; ``chunks=`` in :mod:`~neurolearn.io.lazy`.
 """
 
 from __future__ import annotations
@@ -52,10 +53,18 @@ def read_nwb(
         ``pip install 'neurolearn[remote]'``); ``source_file`` is then the URL.
     source : str
         ``"auto"``: the Units table if there is one, else the single RoiResponseSeries (one under DfOverF
-        before one under Fluorescence), else an :class:`NWBError` listing the candidates. Or the path of any
-        object inside the file: a Units table (``"units"``), a RoiResponseSeries
-        (``"processing/ophys/DfOverF/RoiResponseSeries"``) or any TimeSeries (``"acquisition/lfp"``; a 1-D
-        series is one neuron, a 2-D one is time x channels).
+        before one under Fluorescence), else the single ElectricalSeries (one inside an ``LFP`` or
+        ``FilteredEphys`` container before one anywhere else, e.g. raw data in ``acquisition``); several
+        candidates at the deciding step raise an :class:`NWBError` listing them ("pass source=<one of
+        them>"). Or the path of any object inside the file: a Units table (``"units"``), a RoiResponseSeries
+        (``"processing/ophys/DfOverF/RoiResponseSeries"``), an ElectricalSeries
+        (``"processing/ecephys/LFP/ElectricalSeries"``) or any TimeSeries (``"acquisition/speed"``; a 1-D
+        series is one neuron, a 2-D one is time x channels). An ElectricalSeries' channels are named by its
+        ``electrodes`` region (the electrode table's ids, and its scalar columns ``location``,
+        ``group_name``, ``x``/``y``/``z``... as coords; channel numbers, with a warning, if the reference is
+        broken); its values are ``data * conversion * channel_conversion + offset`` in the data's ``unit``
+        (``"volts"`` if unstated). What can be read is a registry of source kinds
+        (:mod:`neurolearn.io.kinds`), in this priority order.
     trials : str or pandas.DataFrame
         Name of the interval table whose rows are the trials: ``"trials"``, any table in ``/intervals``
         (``"recognition"`` also finds ``recognition_table``) or a path inside the file. A DataFrame with a
@@ -115,24 +124,25 @@ def read_nwb(
     -------
     xarray.DataArray
         Named ``responses``; coords ``trial`` (table row ids) + one per trials column, ``neuron`` (cell
-        identity, see ``tracked``), ``unit_id`` (unit ids / ROI ids / channel numbers of the file) + scalar
-        unit columns; attrs of :data:`neurolearn.data.REQUIRED_ATTRS` plus ``trials_table``, ``align``,
-        ``align_times`` (``"absolute"`` or ``"relative to start_time"``), ``where`` (``""`` if none),
-        ``subject_id`` (``/general/subject/subject_id``, else the ``sub-<label>`` of a DANDI/BIDS file name,
-        else ``""``), ``tracked`` (bool) and ``tracking`` (how it was decided: ``"file"``, ``"argument"``,
-        ``"table"`` or ``"undeclared"``).
+        identity, see ``tracked``), ``unit_id`` (unit ids / ROI ids / electrode ids / channel numbers of the
+        file) + scalar unit (electrode) columns; attrs of :data:`neurolearn.data.REQUIRED_ATTRS` plus
+        ``trials_table``, ``align``, ``align_times`` (``"absolute"`` or ``"relative to start_time"``),
+        ``where`` (``""`` if none), ``subject_id`` (``/general/subject/subject_id``, else the ``sub-<label>``
+        of a DANDI/BIDS file name, else ``""``), ``tracked`` (bool) and ``tracking`` (how it was decided:
+        ``"file"``, ``"argument"``, ``"table"`` or ``"undeclared"``).
 
     Raises
     ------
     NWBError
         A parameter has the wrong type or value (named in the message); the file is missing, not HDF5,
         truncated, locked by a writer, NWB 1.x, structurally inconsistent (a Units table without
-        ``spike_times_index``, repeated unit/ROI ids), has no neural data or no such trials table, the
-        window lies outside the recording, spike times are NaN, or a trace has NaN inside a window (with
-        ``nan_policy="raise"``), or an ``inputs`` path is not a TimeSeries of one channel, its samples do not
-        cover every window/bin, or its name clashes with a coord. The message names the file. Spike times
-        out of order within a unit (seen in real DANDI files) are sorted in memory with a warning, since a
-        count does not depend on order.
+        ``spike_times_index``, repeated unit/ROI ids, a ``channel_conversion`` without one factor per
+        channel), has no neural data (or, for ``source="auto"``, several candidates at the deciding step) or
+        no such trials table, the window lies outside the recording, spike times are NaN, or a trace has NaN
+        inside a window (with ``nan_policy="raise"``), or an ``inputs`` path is not a TimeSeries of one
+        channel, its samples do not cover every window/bin, or its name clashes with a coord. The message
+        names the file. Spike times out of order within a unit (seen in real DANDI files) are sorted in memory
+        with a warning, since a count does not depend on order.
 
     Examples
     --------

@@ -50,7 +50,8 @@ def resolve_source(handle, label, source, found=None) -> tuple[str, SourceKind]:
             return paths[0], kind
         if len(paths) > 1:
             raise NWBError(f"{label}: found several {what}: {paths}; pass source=<one of them>")
-    others = [f"{c.path} {list(c.shape)}" for k in SOURCE_KINDS if not k.auto for c in found.candidates(k.name)]
+    others = [f"{c.path} {list(c.shape)}" for kind in SOURCE_KINDS if not kind.auto
+              for c in found.candidates(kind.name)]
     raise NWBError(
         f"{label}: expected neural data ({_either([k.what[0] for k in automatic])}), found none; "
         f"other TimeSeries: {others or 'none'}; pass source=<path> to read one of them"

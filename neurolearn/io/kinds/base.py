@@ -47,7 +47,8 @@ class SourceKind:
     auto : bool
         Whether ``source="auto"`` considers this kind (False: explicit ``source=<path>`` only).
     describe_key, describe_heading : str
-        Key of this kind's list in :func:`~neurolearn.io.describe_file` and its heading in ``neurolearn info``.
+        Key of this kind's list in :func:`~neurolearn.io.describe_file` and its heading in ``neurolearn
+        info`` (defaults: the name, and "<name> sources").
 
     Examples
     --------

@@ -38,7 +38,34 @@ PREFERRED_PARENTS = ("LFP", "FilteredEphys")
 
 
 class ElectricalKind(SourceKind):
-    """ElectricalSeries: window/bin means per channel, channel ids and coords from the electrodes table."""
+    """ElectricalSeries: window/bin means per channel, channel ids and coords from the electrodes table.
+
+    Examples
+    --------
+    >>> import numpy as np, os, tempfile
+    >>> from datetime import datetime, timezone
+    >>> from pynwb import NWBFile, NWBHDF5IO
+    >>> from pynwb.ecephys import LFP, ElectricalSeries
+    >>> from neurolearn.io import read_nwb
+    >>> nwb = NWBFile("demo", "lfp-demo", datetime(2026, 1, 1, tzinfo=timezone.utc))
+    >>> shank = nwb.create_electrode_group("shank0", "one shank", "CA1", nwb.create_device("probe"))
+    >>> for number in range(2):
+    ...     nwb.add_electrode(group=shank, location="CA1", id=20 + number)
+    >>> lfp = LFP(name="LFP")
+    >>> _ = nwb.create_processing_module("ecephys", "LFP").add(lfp)
+    >>> data = np.stack([np.arange(40.0), np.ones(40)], axis=1)  # 10 Hz: sample i at i / 10 s
+    >>> _ = lfp.add_electrical_series(ElectricalSeries(name="lfp", data=data, rate=10.0, conversion=1e-3,
+    ...     electrodes=nwb.create_electrode_table_region([0, 1], "both")))
+    >>> nwb.add_trial(start_time=0.0, stop_time=1.0); nwb.add_trial(start_time=2.0, stop_time=3.0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "lfp.nwb")
+    >>> with NWBHDF5IO(path, "w") as io:
+    ...     io.write(nwb)
+    >>> rec = read_nwb(path, window=(0.0, 0.5))  # source="auto": the one series in the LFP container
+    >>> rec.attrs["source_object"], rec.attrs["units"], rec.unit_id.values.tolist()
+    ('/processing/ecephys/LFP/lfp', 'volts', [20, 21])
+    >>> np.round(rec.values * 1e3, 6).tolist(), rec.group_name.values.tolist()  # samples 0-4 and 20-24
+    ([[2.0, 1.0], [22.0, 1.0]], ['shank0', 'shank0'])
+    """
 
     name = "electrical"
     neurodata_types = ("ElectricalSeries",)
@@ -90,13 +117,13 @@ def electrode_labels(group: h5py.Group, n_channels: int, label: str) -> tuple[np
         if rows.shape[0] != n_channels:
             problem = f"it names {rows.shape[0]} electrodes for {n_channels} channels"
         elif rows.size and (rows.min() < 0 or rows.max() >= ids.shape[0]):
-            problem = f"its rows {rows.min()}..{rows.max()} are not all in a table of {ids.shape[0]} electrodes"
+            problem = f"its rows {rows.min()}..{rows.max()} are not all in a table of {ids.shape[0]} rows"
     except (KeyError, OSError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         problem = f"it cannot be resolved ({type(error).__name__}: {error})"
     if problem:
         warnings.warn(
-            f"{label}: the electrodes reference is broken ({problem}); the channels are named by their numbers "
-            f"0..{n_channels - 1} and carry no electrode columns",
+            f"{label}: the electrodes reference is broken ({problem}); the channels are named by their "
+            f"numbers 0..{n_channels - 1} and carry no electrode columns",
             UserWarning,
             stacklevel=5,
         )
@@ -134,6 +161,6 @@ def _channel_conversion(group: h5py.Group, n_channels: int, label: str):
         found = "not a dataset"
         if values is not None:
             found = f"{values.shape[0]} values ({int(np.sum(~np.isfinite(values)))} not finite)"
-        raise NWBError(f"{label}: expected channel_conversion with one finite factor per channel ({n_channels}), "
-                       f"found {found}")
+        raise NWBError(f"{label}: expected channel_conversion with one finite factor per channel "
+                       f"({n_channels}), found {found}")
     return values

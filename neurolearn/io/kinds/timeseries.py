@@ -1,4 +1,7 @@
-"""Any other TimeSeries, read by path only (``source="acquisition/lfp"``): the catch-all kind, registered last."""
+"""Any other TimeSeries, read by path only (``source="acquisition/speed"``).
+
+The catch-all kind: it claims every group with data and a time base, so it is registered last.
+"""
 
 from __future__ import annotations
 

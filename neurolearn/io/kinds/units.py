@@ -7,7 +7,13 @@ import numpy as np
 
 from neurolearn.io.kinds.base import SourceKind
 from neurolearn.io.nwbfile import is_units_table
-from neurolearn.io.units import check_lazy_extent, check_units_extent, count_units, plan_units, read_units_block
+from neurolearn.io.units import (
+    check_lazy_extent,
+    check_units_extent,
+    count_units,
+    plan_units,
+    read_units_block,
+)
 
 __all__ = ["UnitsKind"]
 
