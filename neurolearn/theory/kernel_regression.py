@@ -80,6 +80,11 @@ def kernel_generalization_error(eigenvalues, target_power, n_train, ridge=0.0, n
             f"kernel_generalization_error: expected target_power with one value per eigenvalue "
             f"({eta.size}), found {power.size}"
         )
+    return _generalization_error(eta, power, n_train, ridge, noise)
+
+
+def _generalization_error(eta, power, n_train, ridge, noise):
+    """:func:`kernel_generalization_error` for checked spectra (finite, >= 0, one power per eigenvalue)."""
     ridge = _nonnegative_scalar(ridge, "ridge")
     noise = _nonnegative_scalar(noise, "noise")
     n_train_array = np.asarray(n_train, dtype=float)
@@ -116,6 +121,9 @@ def power_law_generalization_error(n_train, eigen_decay, target_decay, noise=0.0
     eta = k**-float(eigen_decay)
     power = k**-float(target_decay)
     eta, power = eta / eta.sum(), power / power.sum()
+    if np.isfinite(eta).all() and np.isfinite(power).all():
+        # powers of 1..n_modes are >= 0 and the normalised ones finite: the spectrum checks cannot fail
+        return _generalization_error(eta, power, n_train, ridge, noise)
     return kernel_generalization_error(eta, power, n_train, ridge=ridge, noise=noise)
 
 
@@ -124,12 +132,12 @@ def _error_given_data(eta, power, p, ridge, noise):
     n_modes, kappa, pos, gamma, one_minus_gamma, shrink = _kappa_terms(eta, p, ridge)
     error = np.empty_like(p)
     # kappa > 0: the general formula, with 1 - gamma written as a sum of positive terms
-    if np.any(pos):
+    if pos.any():
         bias = np.sum(power[None, :] * shrink, axis=1)
         error[pos] = (bias + noise * gamma) / one_minus_gamma
     # ridgeless beyond the interpolation threshold: kappa = 0, gamma = M / P'
     zero = ~pos
-    if np.any(zero):
+    if zero.any():
         gamma = n_modes / p[zero]
         numerator = power[eta == 0].sum() + noise * gamma
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -157,11 +165,11 @@ def _kappa_terms(eta, p, ridge):
     n_modes = int(np.count_nonzero(eta))
     kappa = np.zeros_like(p)
     solve = np.ones(p.shape, dtype=bool) if ridge > 0 else p < n_modes
-    if np.any(solve):
+    if solve.any():
         kappa[solve] = _solve_kappa(eta, p[solve], ridge)
     pos = kappa > 0
     gamma = one_minus_gamma = shrink = None
-    if np.any(pos):
+    if pos.any():
         pe = p[pos, None] * eta[None, :]
         k = kappa[pos, None]
         denominator = pe + k
@@ -193,7 +201,7 @@ def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
             value = kappa - ridge - kappa * terms.sum(axis=1)
             slope = 1.0 - np.sum(p[:, None] * terms * terms, axis=1)
             new = np.maximum(kappa - value / slope, ridge)
-            converged = np.all(np.abs(new - kappa) <= rtol * kappa)
+            converged = (np.abs(new - kappa) <= rtol * kappa).all()
             kappa = new
             if converged:
                 break
@@ -210,7 +218,7 @@ def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
         slope = np.sum(terms / denominator, axis=1)
         # g is increasing and concave in kappa: Newton steps from the left never pass the root
         new = np.maximum(kappa - g / slope, kappa)
-        converged = np.all(new - kappa <= rtol * new)
+        converged = (new - kappa <= rtol * new).all()
         kappa = new
         if converged:
             break
