@@ -1,0 +1,150 @@
+"""The FAMILIES table of summarize: every statistic in exactly one family, picklable per-session stages, the
+same result on every scheduler, and degrade-don't-abort family by family."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.data import flag_name
+from neurolearn.errors import DataError
+from neurolearn.statistic_registry import STATISTICS
+from neurolearn.stats.families import FAMILIES, family_of
+from neurolearn.stats.flags import StatisticWarning
+from neurolearn.stats.summary import summarize
+from tests.stats.test_distributed import _timed_sessions, assert_same
+
+FAST = dict(n_boot=6, random_state=0, n_permutations=0, generalization_target="target")
+
+
+def _caught(*args, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = summarize(*args, **kwargs)
+    return out, [str(w.message) for w in caught if issubclass(w.category, StatisticWarning)]
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    return _timed_sessions(n_sessions=3, n_conditions=12, n_neurons=16, n_bins=8)
+
+
+@pytest.fixture(scope="module")
+def summary(sessions):
+    return summarize(sessions, **FAST)
+
+
+def test_every_statistic_summarize_computes_is_in_exactly_one_family(summary):
+    names = [f.name for f in FAMILIES]
+    assert names == ["behavior", "kernel", "readout", "generalization", "dynamics"]
+    members = [name for family in FAMILIES for name in family.statistics]
+    assert len(members) == len(set(members))  # no statistic in two families
+    computed = [name for name in STATISTICS if name in summary]
+    assert set(computed) == set(members)  # the table is what summarize computes, all of it on these data
+    for name in STATISTICS:
+        if name not in members:  # e.g. the capacity family, computed on request only
+            assert STATISTICS[name].family not in {f for family in FAMILIES for f in family.registry_families}
+    assert family_of("spectral_power").name == "kernel" and family_of("heldout_behavior").name == "generalization"
+    with pytest.raises(DataError, match="no family"):
+        family_of("manifold_capacity")
+
+
+def test_every_family_is_registered_the_same_way_and_its_session_stage_pickles(sessions):
+    """prepare -> context (picklable), session(key, recording, context) -> part (a module-level function, the
+    part picklable), and the part computed from unpickled pieces equals the one computed here."""
+    from neurolearn.stats.families import SummaryParams
+
+    recordings = {rec.attrs["session_id"]: rec for rec in sessions}
+    params = SummaryParams(label="target", by="stimulus", behavior="correct", n_boot=4, random_state=0, level=0.95,
+                           unbiased=True, left=True, right=True, ridge=0.1, n_modes=5, spectral_max_boot=50,
+                           tracked=True, readout=True, n_permutations=0, heldout="heldout", heldout_column="heldout",
+                           generalization="readout", generalization_target="target", dynamics=True, input=None,
+                           indicator_tau=0.0)
+    serial = lambda function, items: [function(item) for item in items]  # noqa: E731
+    for family in FAMILIES:
+        context = family.prepare(recordings, params, serial)
+        assert tuple(context.keys) == tuple(recordings), family.name
+        stage, context_copy = pickle.loads(pickle.dumps((family.session, context)))
+        assert stage is family.session  # pickled by reference: a worker imports it
+        key = context.keys[1]
+        part = family.session(key, recordings[key], context)
+        again = pickle.loads(pickle.dumps(stage(key, pickle.loads(pickle.dumps(recordings[key])), context_copy)))
+        assert _plain(again) == _plain(part), family.name
+        assert isinstance(family.combine([family.session(k, recordings[k], context) for k in context.keys],
+                                         context, serial), xr.Dataset)
+
+
+def _plain(part):
+    """A part as comparable text (Datasets, arrays and dataclasses alike)."""
+    return repr(pickle.loads(pickle.dumps(part)))
+
+
+def test_the_synchronous_scheduler_gives_the_threads_result(sessions, summary):
+    # (a process pool costs ~30 s of imports on a loaded 2-core machine: the worker processes of
+    # test_distributed.py cover computing in other processes)
+    assert_same(summary, summarize(sessions, **FAST, scheduler="synchronous"))
+
+
+def test_scheduler_names_are_checked(sessions):
+    with pytest.raises(DataError, match="scheduler: expected"):
+        summarize(sessions, **FAST, scheduler="gpu")
+    distributed = pytest.importorskip("distributed")
+    try:
+        distributed.get_client()
+    except ValueError:
+        with pytest.raises(DataError, match="scheduler='distributed': expected an active dask.distributed client"):
+            summarize(sessions, **FAST, scheduler="distributed")
+
+
+def _defect(sessions, k, family):
+    """Session k made unsupportable for one family only."""
+    recs = list(sessions)
+    rec = recs[k]
+    if family == "behavior":
+        rec = rec.assign_coords(correct=("trial", np.full(rec.sizes["trial"], np.nan)))
+    elif family == "kernel":  # one trial per condition: no trial-noise correction
+        first = np.unique(rec.stimulus.values, return_index=True)[1]
+        rec = rec.isel(trial=np.sort(first))
+    elif family == "readout":  # one class
+        rec = rec.isel(trial=np.flatnonzero(rec.target.values > 0))
+    elif family == "generalization":
+        rec = rec.drop_vars("heldout")
+    elif family == "dynamics":  # too few time bins for the lagged instruments
+        rec = rec.isel(time=slice(0, 3))
+    recs[k] = rec
+    return recs
+
+
+REASON_OF = {"behavior": "behavior", "kernel": "participation_ratio", "readout": "margin",
+             "generalization": "generalization_error", "dynamics": "timescale"}
+
+
+@pytest.mark.parametrize("family", list(REASON_OF))
+def test_one_session_a_family_cannot_support_degrades_only_there(sessions, family):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats, messages = _caught(_defect(sessions, 1, family), **FAST)
+    name = REASON_OF[family]
+    assert np.isnan(stats[name].values[1]) and stats[flag_name(name)].values[1] != ""
+    assert np.isfinite(stats[name].values[[0, 2]]).all(), stats[flag_name(name)].values
+    assert any(m.startswith(f"{name} is NaN for session 'day1'") for m in messages), messages
+    others = {"behavior", "task_alignment", "margin", "generalization_error", "timescale"} - {name}
+    for other in others - ({"task_alignment"} if family == "kernel" else set()):
+        assert np.isfinite(stats[other].values[0]), other  # the other families are untouched
+
+
+def test_a_family_that_fails_as_a_whole_is_nan_with_its_reason_and_the_rest_goes_on(sessions):
+    recs = list(sessions)
+    values = recs[2].values.copy()
+    values[0, 0, :] = np.nan  # the readout refuses NaN responses; the kernel statistics omit them
+    recs[2] = recs[2].copy(data=values)
+    stats, messages = _caught(recs, **FAST)
+    assert np.isnan(stats["margin"].values).all()
+    assert "expected finite responses" in stats.attrs["readout"]
+    assert set(stats[flag_name("margin")].values.tolist()) == {stats.attrs["readout"].split(": ", 1)[1]}
+    assert np.isfinite(stats["task_alignment"].values[:2]).all() and np.isfinite(stats["behavior"].values).all()
+    assert np.isfinite(stats["generalization_error"].values[:2]).all()
