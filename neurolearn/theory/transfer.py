@@ -20,7 +20,9 @@ and the per-unit conservation ``a_i^2 - |w_i|^2`` gives ``A = tr M - 1``. Task 1
 ``"lazy-rich"`` closed form) leaves ``beta = u0 e_1``, ``M = diag(K1, 1)``, ``A = K1`` with
 ``K1 = sqrt(1 + gamma0^2 u0^2)``: the pre-switch kernel is enlarged along the old task. The post-switch
 flow has no closed form for general ``rho`` (the residual turns); it is integrated with classical RK4 at a
-step of 0.2 over the fastest rate ``lambda_max(M) + A`` (relative error below 1e-6 on the observables).
+step of 0.2 over the fastest rate (``lambda_max(M) + A`` plus the kernel's relative rate of change): absolute
+error below 1e-4 on the state against a DOP853 solution at tolerance 1e-11 (4e-5 at ``gamma0 = 10``, 3e-6
+for a new task at ``gamma0 = 2``), two orders below the statistics' noise, in about 3 ms a call.
 In the lazy limit (``gamma0 -> 0``) ``M = I`` and ``A = 1`` stay frozen and each residual mode decays as
 ``exp(-2t)`` from ``r(0) = beta2 - u0 e_1``.
 
@@ -114,7 +116,11 @@ def transfer_trajectory(time, rho: float, gamma0: float, learned: float) -> dict
         stop = t[index]
         while stop > now:
             half_trace = 0.5 * (m11 + m22)
-            fastest = half_trace + math.sqrt((0.5 * (m11 - m22)) ** 2 + m12 * m12) + a
+            # the residual's fastest rate, plus the kernel's own relative rate of change (large while a
+            # reversal shrinks the old direction)
+            r1, r2 = c1 - b1, c2 - b2
+            fastest = (half_trace + math.sqrt((0.5 * (m11 - m22)) ** 2 + m12 * m12) + a
+                       + 2.0 * g2 * math.sqrt((b1 * b1 + b2 * b2) * (r1 * r1 + r2 * r2)) / a)
             dt = min(stop - now, _STEP / fastest)
             s = (b1, b2, m11, m12, m22, a)
             k1 = rate(*s)

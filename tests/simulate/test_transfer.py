@@ -1,0 +1,61 @@
+"""The task-switching network: before the switch it is two_layer's network (same seed, same trajectory), the
+probe set has the declared structure, the recordings carry the coords summarize needs, bad input is refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurolearn.errors import DataError
+from neurolearn.simulate.transfer import new_target, simulate_transfer_sessions, train_transfer, transfer_probe_set
+from neurolearn.simulate.two_layer import train_two_layer_linear
+
+
+def test_before_the_switch_it_is_the_two_layer_network():
+    times = [0.0, 0.3, 0.6, 1.2]
+    reference = train_two_layer_linear(times, richness=2.0, input_dim=6, n_hidden=600, n_recorded=40, rng=7)
+    run = train_transfer(times, switch_time=5.0, rho=-1.0, richness=2.0, input_dim=6, n_hidden=600,
+                         n_recorded=40, rng=7)
+    np.testing.assert_array_equal(run.recorded_units, reference.recorded_units)
+    np.testing.assert_allclose(run.recorded_weights, reference.recorded_weights, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(1.0 - run.readout_direction[:, 0], reference.residual, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(run.hidden_kernel[:, 0, 0], reference.hidden_task_eigenvalue, rtol=1e-9)
+
+
+def test_after_the_switch_it_learns_the_new_direction():
+    for rho in (-1.0, 0.0, 0.6):
+        run = train_transfer([1.0, 6.0], switch_time=1.0, rho=rho, richness=1.0, input_dim=5, n_hidden=2000, rng=0)
+        np.testing.assert_allclose(run.readout_direction[-1], new_target(rho, 5), atol=1e-4)
+        np.testing.assert_allclose(run.target_direction()[0], new_target(1.0, 5))
+
+
+def test_probe_set_is_whitened_centred_with_two_orthogonal_balanced_labels():
+    x = transfer_probe_set(16, 7, rng=3)
+    np.testing.assert_allclose(x.T @ x, 16 * np.eye(7), atol=1e-10)
+    np.testing.assert_allclose(x.sum(axis=0), 0.0, atol=1e-10)
+    pairs = {tuple(row) for row in x[:, :2].tolist()}
+    assert pairs == {(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)}
+
+
+def test_recordings_carry_targets_labels_and_behaviour_of_the_network():
+    tree, truth = simulate_transfer_sessions(0.6, n_pre=2, n_post=3, n_neurons=30, n_hidden=400, rng=1)
+    assert len(tree.children) == 5
+    first, last = tree["session-00"]["responses"], tree["session-04"]["responses"]
+    np.testing.assert_array_equal(np.sign(first.target.values), first.label.values)
+    assert set(np.unique(first.target.values)) == {-1.0, 1.0}
+    assert sorted(np.round(np.unique(np.abs(last.target.values)), 6)) == [0.2, 1.4]  # |0.6 +- 0.8|
+    np.testing.assert_array_equal(first.neuron.values, last.neuron.values)  # tracked cells
+    np.testing.assert_allclose(truth.training_time, [0.0, 0.0, 0.15, 0.3, 0.45])
+    assert truth.extra["reference_agreement"][0] == pytest.approx(1.0)
+    assert truth.parameters["learned"] == pytest.approx(truth.extra["run"].readout_direction[0, 0])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rho": 1.5}, "rho"), ({"rho": np.sqrt(0.5)}, "decision boundary"), ({"rho": 0.0, "n_conditions": 10},
+                                                                            "multiple of 4"),
+    ({"rho": 0.0, "n_neurons": 500, "n_hidden": 100}, "n_neurons"), ({"rho": 0.0, "decision_noise": 0.0}, "decision"),
+])
+def test_bad_input_is_refused(kwargs, message):
+    rho = kwargs.pop("rho")
+    with pytest.raises(DataError, match=message):
+        simulate_transfer_sessions(rho, n_post=1, **kwargs)

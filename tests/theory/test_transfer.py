@@ -1,0 +1,186 @@
+"""The transfer model: its integrator against a high-accuracy ODE solution, the limits it must reduce to
+(rho = 1 continues the lazy-rich closed form; the lazy limit is exponential), agreement with the direct network
+simulation (noiseless and through summarize), recovery of known parameters by fit, and model comparison
+telling a reversal from a new task (docs/theory.md §2.8)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+import neurolearn as nl
+from neurolearn.errors import FitError
+from neurolearn.simulate.transfer import simulate_transfer_sessions
+from neurolearn.stats.summary import summarize
+from neurolearn.theory import MODELS
+from neurolearn.theory.lazy_rich import task_residual
+from neurolearn.theory.transfer import switch_state, transfer_statistics, transfer_trajectory
+
+MODEL = MODELS["transfer"]
+OBSERVABLES = ("behavior", "task_alignment", "reference_agreement", "kernel_change")
+
+
+def _ode(times, rho, gamma0, learned):
+    """The reduced flow integrated by DOP853 at tight tolerance (an independent integrator)."""
+    (b1, b2), (m11, m12, m22), a = switch_state(gamma0, learned)
+    target = np.array([rho, np.sqrt(1 - rho**2)])
+
+    def rate(_, y):
+        beta, m, power = y[:2], np.array([[y[2], y[3]], [y[3], y[4]]]), y[5]
+        r = target - beta
+        dm = gamma0**2 * (np.outer(beta, r) + np.outer(r, beta))
+        return [*((m + power * np.eye(2)) @ r), dm[0, 0], dm[0, 1], dm[1, 1], 2 * gamma0**2 * beta @ r]
+
+    sol = solve_ivp(rate, (0.0, times[-1]), [b1, b2, m11, m12, m22, a], t_eval=times, rtol=1e-11, atol=1e-12,
+                    method="DOP853")
+    return sol.y
+
+
+@pytest.mark.parametrize("rho, gamma0", [(-1.0, 2.0), (0.0, 0.5), (0.6, 4.0), (-0.4, 10.0)])
+def test_integrator_matches_a_high_accuracy_ode_solution(rho, gamma0):
+    times = np.linspace(0.0, 3.0, 31)
+    out = transfer_trajectory(times, rho, gamma0, 0.8)
+    reference = _ode(times, rho, gamma0, 0.8)
+    # RK4 at a step of 0.2 over the fastest rate: worst 4e-5 (gamma0 = 10), far below the statistics' noise
+    np.testing.assert_allclose(out["beta"].T, reference[:2], atol=1e-4)
+    np.testing.assert_allclose(out["kernel"].T, reference[2:5], rtol=1e-4, atol=1e-4)
+    # the per-unit conservation a^2 - |w|^2 keeps A = tr M - 1 in the task plane
+    np.testing.assert_allclose(out["readout_power"], out["kernel"][:, 0] + out["kernel"][:, 2] - 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("gamma0", [0.3, 2.0, 8.0])
+def test_the_same_task_continues_the_lazy_rich_closed_form(gamma0):
+    pretraining, times = 0.4, np.linspace(0.0, 2.0, 11)
+    learned = 1.0 - float(task_residual(pretraining, gamma0))
+    out = transfer_trajectory(times, 1.0, gamma0, learned)
+    np.testing.assert_allclose(1.0 - out["beta"][:, 0], task_residual(pretraining + times, gamma0), atol=1e-5)
+    np.testing.assert_allclose(out["beta"][:, 1], 0.0, atol=1e-12)
+
+
+def test_lazy_limit_decays_every_mode_as_exp_minus_2t_with_a_frozen_kernel():
+    times = np.linspace(0.0, 2.0, 9)
+    for rho in (-1.0, 0.0, 0.6):
+        out = transfer_trajectory(times, rho, 1e-4, 1.0)
+        start = np.array([rho - 1.0, np.sqrt(1 - rho**2)])  # r(0) = beta2 - e_1
+        residual = np.array([rho, np.sqrt(1 - rho**2)]) - out["beta"]
+        np.testing.assert_allclose(residual, np.exp(-2 * times)[:, None] * start, atol=1e-4)  # RK4 error
+    stats = transfer_statistics(times, 0.0, 1e-4, 1.0, 8.0, 0.4)
+    np.testing.assert_allclose(stats["kernel_change"], 0.0, atol=1e-6)
+
+
+def test_reversal_starts_below_chance_and_new_task_at_chance():
+    t = np.array([0.0, 1e-6])
+    reversal = MODEL.predict(t, rho=-1.0, gamma0=2.0, learned=0.9, decision_noise=0.4)
+    new = MODEL.predict(t, rho=0.0, gamma0=2.0, learned=0.9, decision_noise=0.4)
+    assert float(reversal["behavior"][0]) == pytest.approx(float(new["behavior"][0]))  # the same pre-switch state
+    assert float(reversal["behavior"][1]) == pytest.approx(1.0 - float(reversal["behavior"][0]), abs=1e-5)
+    assert float(new["behavior"][1]) == pytest.approx(0.5, abs=1e-5)
+    assert float(reversal["reference_agreement"][1]) == -1.0
+    assert float(new["reference_agreement"][1]) == pytest.approx(0.0, abs=1e-5)
+    # the sign-invariant alignment of the reversed target is the original one
+    assert float(reversal["task_alignment"][1]) == pytest.approx(float(reversal["task_alignment"][0]), abs=1e-5)
+
+
+@pytest.mark.parametrize("rho", [-1.0, 0.0, 0.6])
+def test_model_is_the_wide_limit_of_the_network(rho):
+    # the noiseless population statistics of the simulated network; the gap is the O(1/sqrt N) spread of the
+    # random initialisation (amplified by the kernel's growth in pretraining), so it shrinks with the width
+    rms = []
+    for n_hidden in (1000, 32000):
+        gaps = []
+        for seed in range(3):
+            _, truth = simulate_transfer_sessions(rho, n_post=6, n_neurons=10, n_hidden=n_hidden, rng=seed)
+            predicted = MODEL.predict(truth.training_time, **truth.parameters)
+            measured = dict(behavior=truth.behavior, task_alignment=truth.task_alignment,
+                            reference_agreement=truth.extra["reference_agreement"], kernel_change=truth.kernel_change)
+            gaps += [predicted[name].values - measured[name] for name in OBSERVABLES]
+        rms.append(float(np.sqrt(np.mean(np.square(gaps)))))
+    assert rms[1] < 0.01 and rms[1] < rms[0] / 2, rms
+
+
+def _r2(observed, predicted):
+    observed, predicted = np.asarray(observed, float), np.asarray(predicted, float)
+    keep = np.isfinite(observed)
+    residual = np.sum((observed[keep] - predicted[keep]) ** 2)
+    return 1.0 - residual / np.sum((observed[keep] - observed[keep].mean()) ** 2)
+
+
+def _summary(tree, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return summarize(tree, readout=False, dynamics=False, **kwargs)
+
+
+@pytest.mark.parametrize("rho", [-1.0, 0.0, 0.6])
+def test_model_tracks_the_network_through_summarize(rho):
+    # the whole hidden layer recorded (8000 units), so the kernel statistics measure the network's own
+    # kernel; measured R^2 (seed 5): behaviour 0.996 / 0.990 / 0.980, alignment 0.991 / 0.999 / 0.994,
+    # agreement 1.000 / 1.000 / 1.000, kernel change 0.990 / 1.000 / 1.000 for rho = -1 / 0 / 0.6
+    tree, truth = simulate_transfer_sessions(rho, n_post=10, n_neurons=8000, n_hidden=8000, n_trials=25, rng=5)
+    stats = _summary(tree, n_boot=0)
+    predicted = MODEL.predict(truth.training_time, **truth.parameters)
+    for name in OBSERVABLES:
+        assert _r2(stats[name].values, predicted[name].values) >= 0.95, (name, _r2(stats[name].values,
+                                                                                     predicted[name].values))
+
+
+FIXED = {"d_eff": 8.0, "onset": 1.0, "time_scale": 0.15}  # the design: probe dimensions, switch, session step
+
+
+def _fit(stats, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return nl.fit(stats, "transfer", random_state=0, **kwargs)
+
+
+def test_fit_recovers_a_partial_reversal_from_simulated_recordings():
+    tree, truth = simulate_transfer_sessions(-0.5, pretraining=0.5, n_post=8, rng=11)
+    result = _fit(_summary(tree, n_boot=100, random_state=0), fixed=FIXED)
+    assert result.success
+    for name in ("rho", "gamma0", "learned", "decision_noise"):
+        low, high = result.ci[name]
+        assert low <= truth.parameters[name] <= high, (name, result.params[name], result.ci[name],
+                                                       truth.parameters[name])
+
+
+@pytest.mark.xfail(reason="measured pooled 95% interval coverage 0.85 (68/80: rho 16/20, gamma0 17/20, learned "
+                          "16/20, decision_noise 19/20 over 20 replicates at rho = 0.6), below the 0.9 bar: the "
+                          "bootstrap SEs of the kernel statistics are 10-20 % below their spread at 100 tracked "
+                          "cells (docs/theory.md §2.8)", strict=False)
+def test_interval_coverage_over_replicates():
+    hits, total = 0, 0
+    for seed in range(4):
+        tree, truth = simulate_transfer_sessions(0.6, pretraining=0.5, n_post=6, rng=100 + seed)
+        result = _fit(_summary(tree, n_boot=100, random_state=seed), fixed=FIXED, n_starts=2)
+        for name in ("rho", "gamma0", "learned", "decision_noise"):
+            low, high = result.ci[name]
+            hits += int(low <= truth.parameters[name] <= high)
+            total += 1
+    assert hits / total >= 0.9, f"{hits}/{total}"
+
+
+@pytest.mark.parametrize("true_rho", [-1.0, 0.0])
+def test_model_comparison_tells_a_reversal_from_a_new_task(true_rho):
+    tree, _ = simulate_transfer_sessions(true_rho, n_post=8, rng=21)
+    stats = _summary(tree, n_boot=100, random_state=0)
+    # the agreement of exactly reversed (or equal) labels is exact, with zero SE: a fit needs an SE floor
+    # for it (the default floor has no positive SE to borrow when every value is +-1)
+    fits = [_fit(stats, fixed=FIXED | {"rho": rho}, interval=None, se_floor=0.01, label=f"rho={rho:g}")
+            for rho in (-1.0, 0.0)]
+    table = nl.compare(fits)
+    assert table["label"].iloc[0] == f"rho={true_rho:g}"
+    assert table["delta_qaic"].iloc[1] > 10.0
+    # and without the sign-aware statistic: behaviour and the (sign-invariant) alignment still decide it
+    fits = [_fit(stats, fixed=FIXED | {"rho": rho}, interval=None, observables=["behavior", "task_alignment"],
+                 label=f"rho={rho:g}") for rho in (-1.0, 0.0)]
+    assert nl.compare(fits)["label"].iloc[0] == f"rho={true_rho:g}"
+
+
+def test_bad_parameters_raise_fit_error():
+    with pytest.raises(FitError, match="rho"):
+        transfer_statistics(np.array([0.0, 1.0]), 1.5, 1.0, 0.9, 8.0, 0.4)
+    with pytest.raises(FitError, match="d_eff"):
+        transfer_statistics(np.array([0.0, 1.0]), 0.0, 1.0, 0.9, 1.0, 0.4)
