@@ -109,7 +109,9 @@ def electrode_labels(group: h5py.Group, n_channels: int, label: str) -> tuple[np
     table's ids and scalar columns at the referenced rows; channel numbers and no coords, with a warning,
     when the reference is broken."""
     try:
-        region = group["electrodes"]
+        region = group.get("electrodes")
+        if not isinstance(region, h5py.Dataset):
+            raise KeyError("the series has no 'electrodes' region")
         rows = np.asarray(region[()], dtype=np.int64).reshape(-1)
         table = group.file[region.attrs["table"]]
         ids = table_ids(table)
@@ -118,7 +120,9 @@ def electrode_labels(group: h5py.Group, n_channels: int, label: str) -> tuple[np
             problem = f"it names {rows.shape[0]} electrodes for {n_channels} channels"
         elif rows.size and (rows.min() < 0 or rows.max() >= ids.shape[0]):
             problem = f"its rows {rows.min()}..{rows.max()} are not all in a table of {ids.shape[0]} rows"
-    except (KeyError, OSError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+    except KeyError as error:
+        problem = str(error).strip("'\"")
+    except (OSError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         problem = f"it cannot be resolved ({type(error).__name__}: {error})"
     if problem:
         warnings.warn(
