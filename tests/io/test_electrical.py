@@ -119,15 +119,17 @@ def test_group_name_is_decoded_from_the_group_references_when_the_column_is_abse
     assert rec.group_name.values.tolist() == ["shank1", "shank0", "shank0"]
 
 
-@pytest.mark.parametrize("damage", ["rows out of range", "no table reference"])
+@pytest.mark.parametrize("damage", ["rows out of range", "no table reference", "no region"])
 def test_a_broken_electrodes_reference_falls_back_to_channel_numbers(tmp_path, voltages, damage):
     path = _file(tmp_path, raw=voltages)
     with h5py.File(path, "r+") as handle:
         region = handle["acquisition/raw/electrodes"]
         if damage == "rows out of range":
             region[...] = np.array([0, 1, 9])
-        else:
+        elif damage == "no table reference":
             del region.attrs["table"]
+        else:
+            del handle["acquisition/raw/electrodes"]
     with pytest.warns(UserWarning, match="electrodes reference is broken.*named by their numbers 0..2"):
         rec = read_nwb(path, window=(0.0, 0.25))
     assert rec.unit_id.values.tolist() == [0, 1, 2] and "location" not in rec.coords
