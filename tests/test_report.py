@@ -192,3 +192,23 @@ def test_progress_prints_one_line_per_figure_on_stderr(capsys):
     assert lines[0] == "report: rich learner: figure 1 (statistics)"
     analysis_section("rich learner", synthetic_stats(), progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_section_reads_fits_from_memory_and_from_json_alike(tmp_path):
+    from neurolearn.files import read_fits, write_fits
+    from neurolearn.fitting import fit, simulate_statistics
+    from neurolearn.report import analysis_section
+    from tests.fitting.conftest import approach_model
+
+    model = approach_model()
+    stats = simulate_statistics(model, {}, n_sessions=10, se=0.03, time_scale=0.4, random_state=3)
+    results = [fit(stats, model, interval=None, random_state=0),
+               fit(stats, model, fixed={"gain": 0.2}, interval=None, random_state=0)]
+    records = read_fits(write_fits(results, tmp_path / "fits.json"))
+    memory, disk = (analysis_section("a", stats, fits) for fits in (results, records))
+    assert [f.name for f in memory.figures] == [f.name for f in disk.figures]
+    (_, table_memory), (_, table_disk) = (section.tables[1] for section in (memory, disk))
+    pd.testing.assert_frame_equal(table_memory, table_disk)
+    comparisons = [section.tables[2][1] for section in (memory, disk)]
+    assert comparisons[0].label.tolist() == comparisons[1].label.tolist()
+    np.testing.assert_allclose(comparisons[0].delta_aic, comparisons[1].delta_aic, rtol=1e-12)
