@@ -1,4 +1,4 @@
-"""Fitting reduced theory models to statistics across sessions: :func:`fit`, :func:`compare`, :class:`FitResult`.
+"""Fitting reduced theory models to statistics: :func:`fit`, :func:`compare`, :class:`FitResult`.
 
 The one fit layer: ``nl.fit``, ``nl.compare``, ``nl.FitResult`` ... are these names, re-exported by the
 package.
