@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy.stats import norm
 
 from neurolearn.data import CI_BOUND, ci_name, se_name
 
-__all__ = ["estimate_dataset", "bootstrap_interval", "agresti_coull_se"]
+__all__ = ["estimate_dataset", "bootstrap_interval", "agresti_coull_se", "wilson_interval"]
 
 
 def estimate_dataset(name, value, se=np.nan, ci=(np.nan, np.nan), *, chance=None, level=0.95, **attrs) -> xr.Dataset:
@@ -81,3 +82,28 @@ def agresti_coull_se(successes, n) -> float:
     """
     shrunk = (float(successes) + 2.0) / (n + 4.0)
     return float(np.sqrt(shrunk * (1.0 - shrunk) / (n + 4.0)))
+
+
+def wilson_interval(successes, n, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``successes / n`` (Brown, Cai & DasGupta 2001).
+
+    Unlike a normal interval about k/n it does not collapse at 0 or 100% correct: 16 of 16 correct gives
+    [0.806, 1.0], where k/n ± 1.96·SE would give a point. It always contains k/n.
+
+    Examples
+    --------
+    >>> [round(x, 3) for x in wilson_interval(16, 16)]
+    [0.806, 1.0]
+    >>> lower, upper = wilson_interval(12, 16)
+    >>> bool(lower < 0.75 < upper)
+    True
+    """
+    n = float(n)
+    if not n > 0:
+        return (np.nan, np.nan)
+    p = float(successes) / n
+    z = float(norm.ppf(0.5 + level / 2.0))
+    denominator = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / denominator
+    half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denominator
+    return (float(max(centre - half, 0.0)), float(min(centre + half, 1.0)))

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from neurolearn.errors import DataError, InsufficientDataError
-from neurolearn.stats.estimate import agresti_coull_se, bootstrap_interval, estimate_dataset
+from neurolearn.stats.estimate import agresti_coull_se, bootstrap_interval, estimate_dataset, wilson_interval
 from neurolearn.stats.readout.intervals import _cluster_bootstrap_means, _cv_interval
 from neurolearn.stats.readout.trials import _seed, _TrialTable, add_null, add_replicates, permuted_labels
 
@@ -88,8 +88,9 @@ def decoder_accuracy(
     of the classifiers, for which no unbiased estimator exists (Bengio & Grandvalet 2004); the spread of the
     per-fold accuracies does reflect it, through Nadeau & Bengio's corrected variance
     (1/K + 1/(K−1))·var(fold accuracies). The SE is the larger of the two (and at least the Agresti-Coull
-    binomial SE, so that it is not 0 at 100% correct) and the interval is normal about the estimate,
-    clipped to [0, 1], so it always contains it.
+    binomial SE, so that it is not 0 at 100% correct). The interval is the hull of the normal interval about
+    the estimate (clipped to [0, 1]) and the Wilson score interval of the k correct of n held-out trials,
+    so it always contains the estimate and does not collapse when every held-out trial is correct by luck.
 
     Chance: cross-validated accuracy without information is *not* the majority-class rate: held-out folds
     are anti-correlated with their training folds, so it reads below it (the well-known negative bias of
@@ -243,6 +244,12 @@ def _accuracy_estimate(name, trials, folds, clusters, condition_of_trial, classi
         # (k+2)/(n+4) in place of k/n, keeps a floor there (n trials, as if independent).
         floor = agresti_coull_se(correct.sum(), correct.size)
         se, ci = _cv_interval(value, max(boot_se, floor), fold_values, level, bounds=(0.0, 1.0))
+        # With few held-out trials a decoder can be 100% correct by luck, and a normal interval about 1.0
+        # collapses onto its floor SE: most misses of the truth were there (4 conditions x 4 trials: 11 of
+        # 18). The interval is the hull with the Wilson score interval of k correct of n, which does not
+        # collapse at the boundary (benchmarks/bench_readout_coverage.py).
+        lower, upper = wilson_interval(correct.sum(), correct.size, level)
+        ci = (min(ci[0], lower), max(ci[1], upper))
     majority = float(trials.class_counts.max() / trials.class_counts.sum())
     ds = estimate_dataset(name, value, se, ci, level=level, n_boot=n_boot, majority_rate=majority, **attrs)
     null_rng = np.random.default_rng(_seed(rng))
