@@ -11,7 +11,8 @@ growth       summarize's time growth exponent in sessions, neurons and condition
 memory       out-of-core peak RSS of ``read_sessions(chunks=) + summarize`` in a child process (``bench_memory.py``)
 distributed  a 2-worker LocalCluster vs in-process (``bench_distributed.py`` when present)
 remote       ``http://`` vs local ``read_nwb`` (``bench_remote.py``)
-fit          point fit and profile-interval seconds per registered model (``bench_fit.py``)
+fit          point fit and profile-interval CPU seconds per registered model vs the 1 s / 10 s targets
+             (``bench_fit.py``; single-threaded, so CPU seconds are an idle machine's wall clock)
 
 ``--quick`` (default) sizes the whole table to a few minutes, ``--full`` uses the issues' sizes, ``--smoke``
 is the tiny version the test suite runs (tests/test_benchmarks.py).
@@ -313,11 +314,12 @@ def section_fit(size):
     names = size["models"] or sorted(neurolearn.theory.MODELS)
     rows = []
     for entry in bench_fit.fit_times(names, size["n_sets"], profile=size["profile"]):
-        rows.append(_row(f"fit {entry['model']}: point fit s / 1 s target", entry["fit_s"], 1.0, entry["fit_s"],
-                         f"{entry['n_free']} free parameters, 30 sessions"))
+        rows.append(_row(f"fit {entry['model']}: point fit CPU s / 1 s", entry["fit_cpu_s"], 1.0,
+                         entry["fit_cpu_s"], f"{entry['n_free']} free parameters, 30 sessions; wall "
+                                             f"{entry['fit_s']:.3g} s"))
         if size["profile"]:
-            rows.append(_row(f"fit {entry['model']}: profile s / 10 s target", entry["profile_s"], 10.0,
-                             entry["profile_s"] / 10.0))
+            rows.append(_row(f"fit {entry['model']}: profile CPU s / 10 s", entry["profile_cpu_s"], 10.0,
+                             entry["profile_cpu_s"] / 10.0, f"wall {entry['profile_s']:.3g} s"))
     return rows
 
 
