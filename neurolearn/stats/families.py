@@ -19,6 +19,9 @@ A family yields the registry's statistics of its kind (:data:`neurolearn.statist
     readout's ``flip_fraction``, whose per-session work goes through ``map_sessions`` again) and one warning
     per (statistic, session) left NaN.
 
+:class:`Runner` runs the stages on one dask scheduler (:func:`resolve_scheduler`): ``map_sessions`` and the
+per-session stage of every family in one graph.
+
 ``on_failure`` says what a :class:`~neurolearn.errors.DataError` of the family means: ``"raise"`` (behaviour,
 kernel: the user's to fix) or ``"nan"`` (the others: the family is NaN for every session with the reason,
 the summary goes on).
@@ -26,6 +29,9 @@ the summary goes on).
 
 from __future__ import annotations
 
+import sys
+import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,7 +47,8 @@ from neurolearn.stats.kernel_summary import PAIRWISE, SINGLE, KernelOptions, boo
 from neurolearn.stats.readout.summary import combine_readout, prepare_readout, readout_session
 from neurolearn.stats.statistics_table import StatisticsTable, session_start_times, warn_reasons
 
-__all__ = ["Family", "FAMILIES", "SummaryParams", "Skip", "family_of"]
+__all__ = ["Family", "FAMILIES", "SummaryParams", "Skip", "family_of", "Runner", "resolve_scheduler",
+           "first_failure_raised"]
 
 
 @dataclass(frozen=True)
@@ -230,6 +237,161 @@ FAMILIES = (
            combine_generalization),
     Family("dynamics", ("dynamics",), _prepare_dynamics, dynamics_session, combine_dynamics),
 )
+
+
+#: dask's local schedulers by name (the first three are the documented ones)
+_LOCAL_SCHEDULERS = ("threads", "synchronous", "processes", "threading", "sync", "single-threaded",
+                     "multiprocessing")
+_IN_PROCESS = ("threads", "threading", "synchronous", "sync", "single-threaded")
+
+
+def resolve_scheduler(scheduler):
+    """A local scheduler's name, a distributed client (``"distributed"``: the active one), or a ``get``."""
+    if isinstance(scheduler, str):
+        if scheduler == "distributed":
+            try:
+                from distributed import get_client
+
+                return get_client()
+            except (ImportError, ValueError) as error:
+                raise DataError("scheduler='distributed': expected an active dask.distributed client (create one "
+                                "with distributed.Client(...), or pass the client itself as scheduler=), found "
+                                f"none ({error})") from None
+        if scheduler not in _LOCAL_SCHEDULERS:
+            raise DataError(f"scheduler: expected one of {list(_LOCAL_SCHEDULERS[:3])}, 'distributed', a "
+                            f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
+        return scheduler
+    if callable(scheduler) or callable(getattr(scheduler, "get", None)):
+        return scheduler
+    raise DataError(f"scheduler: expected 'threads', 'synchronous', 'processes', 'distributed', a "
+                    f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
+
+
+class Runner:
+    """Every per-session stage through one dask scheduler.
+
+    In-process schedulers warn as usual; elsewhere (processes, a cluster's workers) each task records its
+    warnings and they are re-emitted here, in session order. Sessions run side by side, so BLAS threads
+    inside a task are limited to one (except on the synchronous scheduler). A DataError of one task is
+    returned, not raised, and the first in session order is raised here: the same error whichever worker
+    finished first.
+    """
+
+    def __init__(self, scheduler, progress):
+        self.scheduler, self.progress = scheduler, progress
+        in_process = isinstance(scheduler, str) and scheduler in _IN_PROCESS
+        self.capture = not in_process
+        self.blas_threads = None if scheduler in ("synchronous", "sync", "single-threaded") else 1
+        self.placed = {}
+
+    def place(self, recordings):
+        """On a distributed client, scatter the in-memory recordings once (each worker then fetches the ones
+        its tasks need) instead of embedding them in every graph; lazy recordings stay graphs."""
+        from dask import is_dask_collection
+
+        client = _client_of(self.scheduler)
+        eager = [rec for rec in recordings.values() if not is_dask_collection(rec)]
+        if client is None or not eager:
+            return
+        futures = client.scatter(eager, hash=False)
+        self.placed = {id(rec): (rec, future) for rec, future in zip(eager, futures)}
+
+    def _argument(self, value):
+        placed = self.placed.get(id(value))
+        return placed[1] if placed is not None and placed[0] is value else value
+
+    def map_sessions(self, function, items):
+        import dask
+
+        tag = uuid.uuid4().hex
+        items = [tuple(self._argument(v) for v in item) if isinstance(item, tuple) else self._argument(item)
+                 for item in items]
+        tasks = [dask.delayed(_run_task, pure=False)(function, (item,), self.blas_threads, self.capture,
+                                                     dask_key_name=f"map-{getattr(function, '__name__', 'f')}-{k}-{tag}")
+                 for k, item in enumerate(items)]
+        return first_failure_raised(self._compute(tasks))
+
+    def sessions(self, active, recordings):
+        """Every active family's ``session(key, recording, context)``: {family name: parts in key order}."""
+        import dask
+
+        tag = uuid.uuid4().hex
+        data, tasks, owners = {}, [], []
+        for family, context in active:
+            shared = dask.delayed(context, traverse=False, name=f"{family.name}-context-{tag}")
+            for k, key in enumerate(context.keys):
+                if key not in data:  # one node per session: its responses are computed once, for every family
+                    data[key] = dask.delayed(_identity, pure=False)(self._argument(recordings[key]),
+                                                                    dask_key_name=f"session-data-{k}-{tag}")
+                tasks.append(dask.delayed(_run_task, pure=False)(
+                    family.session, (key, data[key], shared), self.blas_threads, self.capture,
+                    dask_key_name=f"{family.name}-session-{k}-{tag}"))
+                owners.append(family.name)
+        parts = {family.name: [] for family, _ in active}
+        for owner, result in zip(owners, self._compute(tasks)):
+            parts[owner].append(result)
+        return parts
+
+    def _compute(self, tasks):
+        """Results in task order, each a value or a :class:`_Failure`; warnings re-emitted in that order."""
+        import dask
+
+        if self.progress and isinstance(self.scheduler, str):
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(out=sys.stderr):
+                results = dask.compute(*tasks, scheduler=self.scheduler)
+        else:
+            results = dask.compute(*tasks, scheduler=self.scheduler)
+        out = []
+        for value, caught in results:
+            for category, message in caught:
+                warnings.warn(message, category, stacklevel=3)
+            out.append(value)
+        return out
+
+
+def _client_of(scheduler):
+    """The dask.distributed Client behind ``scheduler`` (the client, or its ``get``), else None."""
+    owner = getattr(scheduler, "__self__", scheduler)
+    return owner if type(owner).__name__ == "Client" and hasattr(owner, "scatter") else None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: DataError
+
+
+def first_failure_raised(results):
+    for result in results:
+        if isinstance(result, _Failure):
+            raise result.error
+    return list(results)
+
+
+def _identity(value):
+    return value
+
+
+def _run_task(function, args, blas_threads, capture):
+    """``function(*args)`` -> (result or _Failure, [(warning category, message)])."""
+    if not capture:
+        return _limited(function, args, blas_threads), []
+    with warnings.catch_warnings(record=True) as caught:
+        result = _limited(function, args, blas_threads)
+    return result, [(w.category, str(w.message)) for w in caught]
+
+
+def _limited(function, args, blas_threads):
+    try:
+        if blas_threads is None:
+            return function(*args)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(blas_threads):
+            return function(*args)
+    except DataError as error:
+        return _Failure(error)
 
 
 def family_of(statistic: str) -> Family:

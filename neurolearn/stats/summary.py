@@ -20,9 +20,6 @@ when nothing at all can be computed.
 from __future__ import annotations
 
 import sys
-import uuid
-import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
@@ -41,7 +38,7 @@ from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import VARIANTS
 from neurolearn.stats.behavior import behavior_estimate, coding_column
-from neurolearn.stats.families import FAMILIES, Skip, SummaryParams
+from neurolearn.stats.families import FAMILIES, Runner, Skip, SummaryParams, first_failure_raised, resolve_scheduler
 from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
 from neurolearn.stats.selection import NAN_POLICIES, prepare_session
@@ -180,7 +177,7 @@ def summarize(
     """
     _check_options(variant=variant, estimator=estimator, n_boot=n_boot, level=level, nan_policy=nan_policy,
                    ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations)
-    runner = _Runner(_resolve_scheduler(scheduler), progress)
+    runner = Runner(resolve_scheduler(scheduler), progress)
     recordings = as_recording_dict(tree)
     _refuse_mixed_subjects(recordings)
     prepared, label = {}, None
@@ -190,6 +187,7 @@ def summarize(
         prepared[key], label = prepare_session(rec, key, target=target, by=by, where=where,
                                                min_trials=min_trials, nan_policy=nan_policy)
     recordings = prepared
+    runner.place(recordings)
     ids = list(recordings)
     left, right = VARIANTS[variant]
     tracked = _declared_tracking(recordings)
@@ -227,7 +225,7 @@ def summarize(
         try:
             if isinstance(context, DataError):
                 raise context
-            part = family.combine(_first_failure_raised(parts[family.name]), context, runner.map_sessions)
+            part = family.combine(first_failure_raised(parts[family.name]), context, runner.map_sessions)
         except DataError as error:
             if family.on_failure == "raise":
                 raise
@@ -347,136 +345,6 @@ def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, rand
                   f"spectral statistics re-diagonalised (Rayleigh-Ritz) on at most {spectral_max_boot} replicates; "
                   "intervals are percentile intervals re-centred on the estimate",
     )
-
-
-#: dask's local schedulers by name (the first three are the documented ones)
-_LOCAL_SCHEDULERS = ("threads", "synchronous", "processes", "threading", "sync", "single-threaded",
-                     "multiprocessing")
-_IN_PROCESS = ("threads", "threading", "synchronous", "sync", "single-threaded")
-
-
-def _resolve_scheduler(scheduler):
-    """A local scheduler's name, a distributed client (``"distributed"``: the active one), or a ``get``."""
-    if isinstance(scheduler, str):
-        if scheduler == "distributed":
-            try:
-                from distributed import get_client
-
-                return get_client()
-            except (ImportError, ValueError) as error:
-                raise DataError("scheduler='distributed': expected an active dask.distributed client (create one "
-                                "with distributed.Client(...), or pass the client itself as scheduler=), found "
-                                f"none ({error})") from None
-        if scheduler not in _LOCAL_SCHEDULERS:
-            raise DataError(f"scheduler: expected one of {list(_LOCAL_SCHEDULERS[:3])}, 'distributed', a "
-                            f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
-        return scheduler
-    if callable(scheduler) or callable(getattr(scheduler, "get", None)):
-        return scheduler
-    raise DataError(f"scheduler: expected 'threads', 'synchronous', 'processes', 'distributed', a "
-                    f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
-
-
-class _Runner:
-    """Every per-session stage through one dask scheduler.
-
-    In-process schedulers warn as usual; elsewhere (processes, a cluster's workers) each task records its
-    warnings and they are re-emitted here, in session order. Sessions run side by side, so BLAS threads
-    inside a task are limited to one (except on the synchronous scheduler). A DataError of one task is
-    returned, not raised, and the first in session order is raised here: the same error whichever worker
-    finished first.
-    """
-
-    def __init__(self, scheduler, progress):
-        self.scheduler, self.progress = scheduler, progress
-        in_process = isinstance(scheduler, str) and scheduler in _IN_PROCESS
-        self.capture = not in_process
-        self.blas_threads = None if scheduler in ("synchronous", "sync", "single-threaded") else 1
-
-    def map_sessions(self, function, items):
-        import dask
-
-        tag = uuid.uuid4().hex
-        tasks = [dask.delayed(_run_task, pure=False)(function, (item,), self.blas_threads, self.capture,
-                                                     dask_key_name=f"map-{getattr(function, '__name__', 'f')}-{k}-{tag}")
-                 for k, item in enumerate(items)]
-        return _first_failure_raised(self._compute(tasks))
-
-    def sessions(self, active, recordings):
-        """Every active family's ``session(key, recording, context)``: {family name: parts in key order}."""
-        import dask
-
-        tag = uuid.uuid4().hex
-        data, tasks, owners = {}, [], []
-        for family, context in active:
-            shared = dask.delayed(context, traverse=False, name=f"{family.name}-context-{tag}")
-            for k, key in enumerate(context.keys):
-                if key not in data:  # one node per session: its responses are computed once, for every family
-                    data[key] = dask.delayed(_identity, pure=False)(recordings[key],
-                                                                    dask_key_name=f"session-data-{k}-{tag}")
-                tasks.append(dask.delayed(_run_task, pure=False)(
-                    family.session, (key, data[key], shared), self.blas_threads, self.capture,
-                    dask_key_name=f"{family.name}-session-{k}-{tag}"))
-                owners.append(family.name)
-        parts = {family.name: [] for family, _ in active}
-        for owner, result in zip(owners, self._compute(tasks)):
-            parts[owner].append(result)
-        return parts
-
-    def _compute(self, tasks):
-        """Results in task order, each a value or a :class:`_Failure`; warnings re-emitted in that order."""
-        import dask
-
-        if self.progress and isinstance(self.scheduler, str):
-            from dask.diagnostics import ProgressBar
-
-            with ProgressBar(out=sys.stderr):
-                results = dask.compute(*tasks, scheduler=self.scheduler)
-        else:
-            results = dask.compute(*tasks, scheduler=self.scheduler)
-        out = []
-        for value, caught in results:
-            for category, message in caught:
-                warnings.warn(message, category, stacklevel=3)
-            out.append(value)
-        return out
-
-
-@dataclass(frozen=True)
-class _Failure:
-    error: DataError
-
-
-def _first_failure_raised(results):
-    for result in results:
-        if isinstance(result, _Failure):
-            raise result.error
-    return list(results)
-
-
-def _identity(value):
-    return value
-
-
-def _run_task(function, args, blas_threads, capture):
-    """``function(*args)`` -> (result or _Failure, [(warning category, message)])."""
-    if not capture:
-        return _limited(function, args, blas_threads), []
-    with warnings.catch_warnings(record=True) as caught:
-        result = _limited(function, args, blas_threads)
-    return result, [(w.category, str(w.message)) for w in caught]
-
-
-def _limited(function, args, blas_threads):
-    try:
-        if blas_threads is None:
-            return function(*args)
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(blas_threads):
-            return function(*args)
-    except DataError as error:
-        return _Failure(error)
 
 
 def _say(progress, message):
