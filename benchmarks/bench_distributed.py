@@ -37,8 +37,8 @@ def make_sessions(n_sessions, n_conditions, n_trials, n_neurons, n_bins, seed=0)
     base, coding = rng.standard_normal((n_conditions, n_neurons)), rng.standard_normal(n_neurons)
     recs = []
     for day in range(n_sessions):
-        rec = make_recording(base + 0.15 * day * np.outer(y, coding), n_trials=n_trials, noise_sd=1.0, target=y,
-                             behavior=0.55 + 0.04 * day, session_id=f"day{day:02d}", rng=day)
+        rec = make_recording(base + 0.15 * day * np.outer(y, coding), n_trials=n_trials, noise_sd=1.0,
+                             target=y, behavior=0.55 + 0.04 * day, session_id=f"day{day:02d}", rng=day)
         activity = np.empty(rec.shape + (n_bins,))
         activity[..., 0] = rec.values
         for t in range(1, n_bins):
@@ -73,14 +73,15 @@ def main():
     if not args.dask_defaults:
         environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
         environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-        dask.config.set({"distributed.nanny.pre-spawn-environ": environ, "distributed.worker.profile.enabled": False})
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
+                         "distributed.worker.profile.enabled": False})
 
     recs = make_sessions(args.sessions, args.conditions, args.trials, args.neurons, args.bins)
     options = dict(n_boot=args.boot, random_state=0, n_permutations=args.permutations,
                    generalization_target="target")
     warnings.simplefilter("ignore")
-    print(f"{args.sessions} sessions x {args.conditions} conditions x {args.trials} trials x {args.neurons} neurons "
-          f"x {args.bins} bins, n_boot={args.boot}, n_permutations={args.permutations}; "
+    print(f"{args.sessions} sessions x {args.conditions} conditions x {args.trials} trials x {args.neurons} "
+          f"neurons x {args.bins} bins, n_boot={args.boot}, n_permutations={args.permutations}; "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     local_time, local = best_of(args.repeats, lambda: summarize(recs, **options))
     print(f"in-process (threads):          {local_time:7.2f} s")
@@ -95,10 +96,12 @@ def main():
     print(f"2-worker LocalCluster:         {remote_time:7.2f} s  ({settings})")
     for name in local.data_vars:
         if local[name].dtype.kind in "fc":
-            np.testing.assert_allclose(remote[name].values, local[name].values, rtol=1e-12, atol=0, err_msg=name)
+            np.testing.assert_allclose(remote[name].values, local[name].values, rtol=1e-12, atol=0,
+                                       err_msg=name)
         else:
             np.testing.assert_array_equal(remote[name].values, local[name].values, err_msg=name)
-    print(f"results equal (every variable, rtol 1e-12); cluster / in-process = {remote_time / local_time:.2f}")
+    print(f"results equal (every variable, rtol 1e-12); cluster / in-process = "
+          f"{remote_time / local_time:.2f}")
 
 
 if __name__ == "__main__":

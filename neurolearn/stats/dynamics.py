@@ -38,7 +38,8 @@ from neurolearn.stats.dynamics_fit import (
     split_outliers as _split_outliers,
     time_resolved as _time_resolved,
 )
-from neurolearn.stats.dynamics_summary import CALCIUM_FLAG, SUMMARY_STATISTICS, dynamics_summary  # re-exported
+# re-exported: the per-session gathering moved to its own module
+from neurolearn.stats.dynamics_summary import CALCIUM_FLAG, SUMMARY_STATISTICS, dynamics_summary
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
 
 __all__ = [

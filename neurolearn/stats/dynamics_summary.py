@@ -63,7 +63,8 @@ def prepare_dynamics(recordings, *, n_boot=200, random_state=None, level=0.95, n
     ('a', 'b')
     """
     if not isinstance(recordings, dict) or not recordings:
-        raise DataError(f"dynamics_summary: expected a non-empty dict of session recordings, found {recordings!r:.80}")
+        raise DataError("dynamics_summary: expected a non-empty dict of session recordings, found "
+                        f"{recordings!r:.80}")
     seed = int(np.random.default_rng(random_state).integers(2**31))
     return DynamicsContext(keys=tuple(str(k) for k in recordings), seed=seed, n_boot=int(n_boot), level=level,
                            n_components=n_components, ridge=ridge, input=input, indicator_tau=indicator_tau,
@@ -76,7 +77,8 @@ def dynamics_session(key, recording: xr.DataArray, context: DynamicsContext) -> 
     Examples
     --------
     >>> import numpy as np, xarray as xr
-    >>> rec = xr.DataArray(np.zeros((1, 2, 3)), dims=("trial", "neuron", "time"), coords={"time": [0.0, 0.1, 0.2]})
+    >>> rec = xr.DataArray(np.zeros((1, 2, 3)), dims=("trial", "neuron", "time"),
+    ...                    coords={"time": [0.0, 0.1, 0.2]})
     >>> dynamics_session("s", rec, prepare_dynamics({"s": rec}, n_boot=0))["reason"] != ""
     True
     """
@@ -161,8 +163,8 @@ def dynamics_summary(
     Variables: ``timescale`` (s) and ``outlier_eigenvalue`` (the largest |λ| of the fitted A), each with
     ``_se``, ``_ci`` and ``_boot`` (the bootstrap replicates over trials, see
     :func:`~neurolearn.stats.dynamics.population_timescale`), ``n_outlier_eigenvalues``
-    (:func:`~neurolearn.stats.dynamics.outlier_eigenvalues`, no interval), and ``<name>_flag`` for each: ``""``
-    where the value is supported, otherwise the reason. No task label is needed.
+    (:func:`~neurolearn.stats.dynamics.outlier_eigenvalues`, no interval), and ``<name>_flag`` for each:
+    ``""`` where the value is supported, otherwise the reason. No task label is needed.
 
     Parameters
     ----------
@@ -191,7 +193,8 @@ def dynamics_summary(
     bins, constant activity) gets NaN with the reason in the flags and one
     :class:`~neurolearn.stats.flags.StatisticWarning` per statistic; the other sessions are unaffected. A
     calcium (dF/F) session fitted without ``indicator_tau`` keeps its numbers, flagged: its timescale
-    includes the indicator's decay. Bias handling: as in :func:`~neurolearn.stats.dynamics.population_timescale`.
+    includes the indicator's decay. Bias handling: as in
+    :func:`~neurolearn.stats.dynamics.population_timescale`.
     The sessions are fitted one after another here; :func:`neurolearn.summarize` runs the same
     :func:`dynamics_session` on its dask scheduler.
 
@@ -212,7 +215,7 @@ def dynamics_summary(
     (('session', 'bootstrap'), ['', ''])
     """
     context = prepare_dynamics(recordings, n_boot=n_boot, random_state=random_state, level=level,
-                               n_components=n_components, ridge=ridge, input=input, indicator_tau=indicator_tau,
-                               method=method)
+                               n_components=n_components, ridge=ridge, input=input,
+                               indicator_tau=indicator_tau, method=method)
     parts = [dynamics_session(key, rec, context) for key, rec in zip(context.keys, recordings.values())]
     return combine_dynamics(parts, context)

@@ -43,7 +43,14 @@ from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.behavior import behavior_estimate, coding_column
 from neurolearn.stats.dynamics_summary import combine_dynamics, dynamics_session, prepare_dynamics
 from neurolearn.stats.generalization import combine_generalization, generalization_session, prepare_generalization
-from neurolearn.stats.kernel_summary import PAIRWISE, SINGLE, KernelOptions, bootstrap_weights, pairwise_part, session_part
+from neurolearn.stats.kernel_summary import (
+    PAIRWISE,
+    SINGLE,
+    KernelOptions,
+    bootstrap_weights,
+    pairwise_part,
+    session_part,
+)
 from neurolearn.stats.readout.summary import combine_readout, prepare_readout, readout_session
 from neurolearn.stats.statistics_table import StatisticsTable, session_start_times, warn_reasons
 
@@ -97,8 +104,8 @@ class Family:
     session: Callable
     combine: Callable
     on_failure: str = "nan"
-    #: attrs prefixed ``<name>_`` and the bootstrap dim renamed ``bootstrap_<name>`` when merged (replicates not
-    #: shared with the kernel family's neuron weights)
+    #: attrs prefixed ``<name>_`` and the bootstrap dim renamed ``bootstrap_<name>`` when merged
+    #: (replicates not shared with the kernel family's neuron weights)
     prefixed: bool = True
 
     @property
@@ -203,15 +210,15 @@ def _prepare_readout(recordings, params, map_sessions):
                            n_permutations=params.n_permutations, average_time=True, map_sessions=map_sessions)
 
 
-# ------------------------------------------------------------------------------------------------ generalisation
+# ---------------------------------------------------------------------------------------------- generalisation
 
 def _prepare_generalization(recordings, params, map_sessions):
     column = params.heldout_column
     if column is None or not any(column in rec.coords for rec in recordings.values()):
         return None
-    return prepare_generalization(recordings, target=params.generalization_target or params.label, by=params.by,
-                                  heldout=params.heldout, method=params.generalization, behavior=params.behavior,
-                                  n_boot=params.n_boot, random_state=params.random_state, level=params.level)
+    return prepare_generalization(recordings, target=params.generalization_target or params.label,
+                                  by=params.by, heldout=params.heldout, method=params.generalization,
+                                  behavior=params.behavior, n_boot=params.n_boot, random_state=params.random_state, level=params.level)
 
 
 # ------------------------------------------------------------------------------------------------ dynamics
@@ -254,9 +261,9 @@ def resolve_scheduler(scheduler):
 
                 return get_client()
             except (ImportError, ValueError) as error:
-                raise DataError("scheduler='distributed': expected an active dask.distributed client (create one "
-                                "with distributed.Client(...), or pass the client itself as scheduler=), found "
-                                f"none ({error})") from None
+                raise DataError("scheduler='distributed': expected an active dask.distributed client "
+                                "(create one with distributed.Client(...), or pass the client itself as "
+                                f"scheduler=), found none ({error})") from None
         if scheduler not in _LOCAL_SCHEDULERS:
             raise DataError(f"scheduler: expected one of {list(_LOCAL_SCHEDULERS[:3])}, 'distributed', a "
                             f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
@@ -306,8 +313,9 @@ class Runner:
         tag = uuid.uuid4().hex
         items = [tuple(self._argument(v) for v in item) if isinstance(item, tuple) else self._argument(item)
                  for item in items]
+        name = getattr(function, "__name__", "function")
         tasks = [dask.delayed(_run_task, pure=False)(function, (item,), self.blas_threads, self.capture,
-                                                     dask_key_name=f"map-{getattr(function, '__name__', 'f')}-{k}-{tag}")
+                                                     dask_key_name=f"map-{name}-{k}-{tag}")
                  for k, item in enumerate(items)]
         return first_failure_raised(self._compute(tasks))
 

@@ -270,7 +270,8 @@ class GeneralizationContext:
 
 def prepare_generalization(recordings, *, target, by, heldout="heldout", method="readout", behavior="correct",
                            ridge=0.0, n_boot=200, random_state=None, level=0.95) -> GeneralizationContext:
-    """Options checked, and everything coords decide (no response is read; see :class:`GeneralizationContext`).
+    """Options checked, and everything coords decide (no response is read): a
+    :class:`GeneralizationContext`.
 
     Examples
     --------
@@ -316,7 +317,8 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
             if method == "readout":
                 groups, flags, _, _ = _readout_layout(rec, mask, target, by)
                 streams[key] = rng.bit_generator.state
-                _bootstrap_draws(rng, groups, np.nonzero(flags)[0], n_boot)  # this session's share of the stream
+                # this session's share of the stream
+                _bootstrap_draws(rng, groups, np.nonzero(flags)[0], n_boot)
             else:
                 if not has_behavior:
                     raise InsufficientDataError(f"no behaviour column {coding_column(behavior)!r}")
@@ -327,8 +329,8 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
         except InsufficientDataError as error:
             reasons[key] = str(error)
     return GeneralizationContext(keys=keys, target=target, by=by, heldout=heldout, method=method, ridge=ridge,
-                                 n_boot=n_boot, level=level, has_behavior=has_behavior, masks=masks, behavior=behave,
-                                 reasons=reasons, streams=streams, bit_generator=type(rng.bit_generator))
+                                 n_boot=n_boot, level=level, has_behavior=has_behavior, masks=masks,
+                                 behavior=behave, reasons=reasons, streams=streams, bit_generator=type(rng.bit_generator))
 
 
 def _coords_only(rec):
@@ -350,7 +352,8 @@ def generalization_session(key, recording: xr.DataArray, context: Generalization
         if c.method == "readout":
             rec = recording.mean("time", keep_attrs=True) if "time" in recording.dims else recording
             with threadpool_limits(1):  # small matrices, many of them: threads only contend (2 shared cores)
-                return (*_readout_session(rec, c.masks[key], c.target, c.by, c.ridge, c.n_boot, rng, c.level), "")
+                estimate = _readout_session(rec, c.masks[key], c.target, c.by, c.ridge, c.n_boot, rng, c.level)
+            return (*estimate, "")
         p, p_se, (lo, hi), _ = c.behavior[key]
         return 1.0 - p, p_se, (1.0 - hi, 1.0 - lo), 1.0 - p + p_se * rng.standard_normal(c.n_boot), ""
     except InsufficientDataError as error:
@@ -382,9 +385,9 @@ def combine_generalization(parts, context: GeneralizationContext, map_sessions=N
         data_vars[se_name(HELDOUT_BEHAVIOR)] = ((SESSION,), np.array([b[1] for b in behave], float))
         data_vars[ci_name(HELDOUT_BEHAVIOR)] = ((SESSION, CI_BOUND), np.array([b[2] for b in behave], float),
                                                 {"level": c.level})
-        data_vars[flag_name(HELDOUT_BEHAVIOR)] = ((SESSION,), np.array([b[3] for b in behave], dtype=object).astype(str))
-    attrs = {"generalization_method": c.method, "heldout": str(c.heldout), "generalization_target": str(c.target),
-             "generalization_ridge": float(c.ridge),
+        data_vars[flag_name(HELDOUT_BEHAVIOR)] = ((SESSION,), np.array([b[3] for b in behave], object).astype(str))
+    attrs = {"generalization_method": c.method, "heldout": str(c.heldout),
+             "generalization_target": str(c.target), "generalization_ridge": float(c.ridge),
              "generalization_estimand": (
                  "held-out MSE of a kernel ridge readout trained on the training-stimulus conditions / mean "
                  "square of the target (held-out trial noise removed)" if c.method == "readout"
@@ -423,7 +426,7 @@ def _readout_layout(rec, mask, target, by):
 
 def _bootstrap_draws(rng, groups, heldout_index, n_boot):
     """The readout bootstrap's random draws, in the order it makes them: per replicate the trials of every
-    condition and the held-out conditions tested, then the training-set noise (see :func:`_readout_session`)."""
+    condition and the held-out conditions tested, then the training-set noise (:func:`_readout_session`)."""
     draws = [(np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups]),
               rng.choice(heldout_index, heldout_index.size)) for _ in range(n_boot)]
     return draws, rng.standard_normal(n_boot)

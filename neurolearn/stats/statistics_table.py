@@ -18,8 +18,8 @@ from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.flags import warn_unsupported
 
-__all__ = ["StatisticsTable", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons", "BOOTSTRAP",
-           "RANGE_SLACK_SE"]
+__all__ = ["StatisticsTable", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons",
+           "BOOTSTRAP", "RANGE_SLACK_SE"]
 
 BOOTSTRAP = "bootstrap"
 #: a reported value lies inside its estimand's range up to this many standard errors (3, not 2: where the truth

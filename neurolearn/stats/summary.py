@@ -20,6 +20,7 @@ when nothing at all can be computed.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
@@ -37,8 +38,15 @@ from neurolearn.data import (
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import VARIANTS
-from neurolearn.stats.behavior import behavior_estimate, coding_column
-from neurolearn.stats.families import FAMILIES, Runner, Skip, SummaryParams, first_failure_raised, resolve_scheduler
+from neurolearn.stats.behavior import behavior_estimate
+from neurolearn.stats.families import (
+    FAMILIES,
+    Runner,
+    Skip,
+    SummaryParams,
+    first_failure_raised,
+    resolve_scheduler,
+)
 from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
 from neurolearn.stats.selection import NAN_POLICIES, prepare_session
@@ -196,7 +204,7 @@ def summarize(
         label=label, by=by, behavior=behavior, n_boot=n_boot, random_state=random_state, level=level,
         unbiased=estimator == "unbiased", left=left, right=right, ridge=ridge, n_modes=n_modes,
         spectral_max_boot=spectral_max_boot, tracked=tracked, readout=readout, n_permutations=n_permutations,
-        heldout=heldout, heldout_column=None if heldout is None else coding_column(heldout),
+        heldout=heldout, heldout_column=_heldout_column(heldout),
         generalization=generalization, generalization_target=generalization_target, dynamics=dynamics,
         # a wrong input= is the user's to fix: raised, not flagged
         input=_input_coord(input, timed) if dynamics and timed else None, indicator_tau=indicator_tau)
@@ -209,8 +217,8 @@ def summarize(
             if family.on_failure == "raise":
                 raise
             contexts[family.name] = error
-    active = [(family, contexts[family.name]) for family in FAMILIES
-              if contexts[family.name] is not None and not isinstance(contexts[family.name], (Skip, DataError))]
+    active = [(family, context) for family, context in ((f, contexts[f.name]) for f in FAMILIES)
+              if context is not None and not isinstance(context, (Skip, DataError))]
     _say(progress, f"summarize: {', '.join(f.name for f, _ in active)} statistics of {len(ids)} sessions")
     parts = runner.sessions(active, recordings)
 
@@ -234,8 +242,8 @@ def summarize(
         ds = _merge_family(ds, family, part)
         if family.name == "kernel":
             ds.attrs.update(_attrs(context.options, variant=variant, estimator=estimator, behavior=behavior,
-                                   target=target, n_boot=n_boot, level=level, random_state=random_state, ridge=ridge,
-                                   n_modes=n_modes, spectral_max_boot=spectral_max_boot,
+                                   target=target, n_boot=n_boot, level=level, random_state=random_state,
+                                   ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot,
                                    has_overlap="code_overlap" in ds, tracked=tracked, where=where,
                                    min_trials=min_trials))
     ds = enforce_ranges(ds)
@@ -283,7 +291,7 @@ def _declared_tracking(recordings) -> bool:
 
 
 def _nan_family(ds, family, error, ids, level):
-    """A family that fails as a whole is NaN for every session with its reason, not a refusal of the summary."""
+    """A family that fails as a whole is NaN for every session with its reason (not a refusal)."""
     ds.attrs[family.name] = f"NaN for every session: {error}"
     for name in family.statistics:
         if name not in ds:
@@ -350,6 +358,15 @@ def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, rand
 def _say(progress, message):
     if progress:
         print(message, file=sys.stderr, flush=True)
+
+
+def _heldout_column(heldout):
+    """The trial column ``heldout=`` names: itself, or the one key of ``{column: held-out value}``."""
+    if heldout is None or isinstance(heldout, str):
+        return heldout
+    if isinstance(heldout, Mapping) and len(heldout) == 1 and isinstance(next(iter(heldout)), str):
+        return next(iter(heldout))
+    raise DataError(f"heldout: expected a trial column name or {{column: held-out value}}, found {heldout!r}")
 
 
 def _input_coord(input, recordings):

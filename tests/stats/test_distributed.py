@@ -65,8 +65,10 @@ def _refuse_in_client(monkeypatch):
         raise AssertionError("a session stage was computed in the client")
 
     for target in ("neurolearn.stats.families.session_part", "neurolearn.stats.families.behavior_estimate",
-                   "neurolearn.stats.readout.summary.decoder_accuracy", "neurolearn.stats.readout.summary.flip_fraction",
-                   "neurolearn.stats.generalization._readout_session", "neurolearn.stats.dynamics_summary.DynamicsFit"):
+                   "neurolearn.stats.readout.summary.decoder_accuracy",
+                   "neurolearn.stats.readout.summary.flip_fraction",
+                   "neurolearn.stats.generalization._readout_session",
+                   "neurolearn.stats.dynamics_summary.DynamicsFit"):
         monkeypatch.setattr(target, refuse)
 
 
@@ -84,7 +86,8 @@ def test_every_family_runs_on_the_workers_and_gives_the_in_process_result(client
     assert_same(local, remote)
     workers = {task["worker"] for task in stream.data}
     assert len(workers) == 2 and workers <= set(client.scheduler_info()["workers"])
-    stages = {str(task["key"]).split("-session-")[0] for task in stream.data if "-session-" in str(task["key"])}
+    keys = [str(task["key"]) for task in stream.data]
+    stages = {key.split("-session-")[0] for key in keys if "-session-" in key}
     assert set(FAMILY_STAGES) <= stages
     # and the per-session work of the cross-session statistics (kernel pairs, response scale, flips)
     mapped = {str(task["key"]).split("-")[1] for task in stream.data if str(task["key"]).startswith("map-")}
@@ -113,7 +116,8 @@ def test_lazy_sessions_reach_the_workers_as_graphs(client, tmp_path):
     tree, _ = spiking_sessions(n_sessions=2, n_conditions=6, n_trials=4, n_neurons=20, random_state=0)
     write_sessions_nwb(tree, tmp_path, rng=0)
     lazy = read_sessions(str(tmp_path / "*.nwb"), bin_size=0.05, chunks={"trial": 8, "neuron": 10})
-    assert all(isinstance(child.dataset["responses"].data, dask.array.Array) for child in lazy.children.values())
+    assert all(isinstance(child.dataset["responses"].data, dask.array.Array)
+               for child in lazy.children.values())
     kwargs = dict(n_boot=10, random_state=0, n_permutations=2)
     local = summarize(lazy, **kwargs)
 

@@ -48,7 +48,8 @@ def test_every_statistic_summarize_computes_is_in_exactly_one_family(summary):
     for name in STATISTICS:
         if name not in members:  # e.g. the capacity family, computed on request only
             assert STATISTICS[name].family not in {f for family in FAMILIES for f in family.registry_families}
-    assert family_of("spectral_power").name == "kernel" and family_of("heldout_behavior").name == "generalization"
+    assert family_of("spectral_power").name == "kernel"
+    assert family_of("heldout_behavior").name == "generalization"
     with pytest.raises(DataError, match="no family"):
         family_of("manifold_capacity")
 
@@ -59,10 +60,12 @@ def test_every_family_is_registered_the_same_way_and_its_session_stage_pickles(s
     from neurolearn.stats.families import SummaryParams
 
     recordings = {rec.attrs["session_id"]: rec for rec in sessions}
-    params = SummaryParams(label="target", by="stimulus", behavior="correct", n_boot=4, random_state=0, level=0.95,
+    params = SummaryParams(label="target", by="stimulus", behavior="correct", n_boot=4, random_state=0,
+                           level=0.95,
                            unbiased=True, left=True, right=True, ridge=0.1, n_modes=5, spectral_max_boot=50,
-                           tracked=True, readout=True, n_permutations=0, heldout="heldout", heldout_column="heldout",
-                           generalization="readout", generalization_target="target", dynamics=True, input=None,
+                           tracked=True, readout=True, n_permutations=0, heldout="heldout",
+                           heldout_column="heldout", generalization="readout", generalization_target="target",
+                           dynamics=True, input=None,
                            indicator_tau=0.0)
     serial = lambda function, items: [function(item) for item in items]  # noqa: E731
     for family in FAMILIES:
@@ -72,7 +75,8 @@ def test_every_family_is_registered_the_same_way_and_its_session_stage_pickles(s
         assert stage is family.session  # pickled by reference: a worker imports it
         key = context.keys[1]
         part = family.session(key, recordings[key], context)
-        again = pickle.loads(pickle.dumps(stage(key, pickle.loads(pickle.dumps(recordings[key])), context_copy)))
+        shipped = pickle.loads(pickle.dumps(recordings[key]))
+        again = pickle.loads(pickle.dumps(stage(key, shipped, context_copy)))
         assert _plain(again) == _plain(part), family.name
         assert isinstance(family.combine([family.session(k, recordings[k], context) for k in context.keys],
                                          context, serial), xr.Dataset)
@@ -96,7 +100,7 @@ def test_scheduler_names_are_checked(sessions):
     try:
         distributed.get_client()
     except ValueError:
-        with pytest.raises(DataError, match="scheduler='distributed': expected an active dask.distributed client"):
+        with pytest.raises(DataError, match="scheduler='distributed': expected an active dask.distributed"):
             summarize(sessions, **FAST, scheduler="distributed")
 
 
@@ -146,5 +150,6 @@ def test_a_family_that_fails_as_a_whole_is_nan_with_its_reason_and_the_rest_goes
     assert np.isnan(stats["margin"].values).all()
     assert "expected finite responses" in stats.attrs["readout"]
     assert set(stats[flag_name("margin")].values.tolist()) == {stats.attrs["readout"].split(": ", 1)[1]}
-    assert np.isfinite(stats["task_alignment"].values[:2]).all() and np.isfinite(stats["behavior"].values).all()
+    assert np.isfinite(stats["task_alignment"].values[:2]).all()
+    assert np.isfinite(stats["behavior"].values).all()
     assert np.isfinite(stats["generalization_error"].values[:2]).all()

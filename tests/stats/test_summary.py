@@ -109,10 +109,12 @@ def test_other_helpers_statistics_are_merged(rng, monkeypatch):
         return xr.Dataset({"margin": ("session", np.asarray(parts, dtype=float)),
                            "margin_se": ("session", np.ones(len(ids)))}, coords={"session": ids})
 
-    fake = dataclasses.replace(families.FAMILIES[2], prepare=lambda recordings, params, map_sessions: _Keys(recordings),
+    fake = dataclasses.replace(families.FAMILIES[2],
+                               prepare=lambda recordings, params, map_sessions: _Keys(recordings),
                                session=lambda key, recording, context: float(key[-1]), combine=combine)
     assert families.FAMILIES[2].name == "readout"
-    monkeypatch.setattr("neurolearn.stats.summary.FAMILIES", families.FAMILIES[:2] + (fake,) + families.FAMILIES[3:])
+    table = families.FAMILIES[:2] + (fake,) + families.FAMILIES[3:]
+    monkeypatch.setattr("neurolearn.stats.summary.FAMILIES", table)
     ds = summarize(_sessions(rng, n_sessions=2), n_boot=0, readout=True, dynamics=False)
     assert ds["margin"].values.tolist() == [0.0, 1.0]
     assert "task_alignment" in ds

@@ -209,3 +209,17 @@ def test_behaviour_se_accounts_for_repeated_stimuli():
         hits_binomial += lo_b <= truth <= hi_b
     assert hits / 400 >= 0.92  # cluster-robust: covers the task's fraction correct
     assert hits_binomial / 400 < 0.85  # trials alone: far too narrow
+
+
+def test_held_out_trials_declared_by_value(rng):
+    # heldout={column: value}: the documented form for a column such as is_train (was refused as a coding)
+    recs = [_session(rng, d, n_conditions=12, n_trials=4, signal=2.0) for d in range(2)]
+    marked = [rec.assign_coords(heldout=("trial", np.isin(rec.stimulus.values, [9, 10, 11]))) for rec in recs]
+    by_value = [rec.assign_coords(is_train=("trial", ~rec.heldout.values)).drop_vars("heldout")
+                for rec in marked]
+    plain = summarize(marked, n_boot=10, random_state=0, **QUICK)
+    declared = summarize(by_value, n_boot=10, random_state=0, heldout={"is_train": False}, **QUICK)
+    np.testing.assert_allclose(declared["generalization_error"].values, plain["generalization_error"].values)
+    assert np.isfinite(declared["generalization_error"].values).all()
+    with pytest.raises(DataError, match="heldout: expected"):
+        summarize(by_value, n_boot=0, heldout={"is_train": False, "other": 1}, **QUICK)

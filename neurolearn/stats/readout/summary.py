@@ -180,8 +180,8 @@ def prepare_readout(recordings, *, target="target", by="stimulus", n_boot=200, r
     # at least 2 (a session with fewer is flagged, the others keep their common estimand).
     supported = [s.conditions_per_class for s in shapes if s.conditions_per_class >= 2]
     return ReadoutContext(keys=keys, target=target, by=by, n_boot=n_boot, level=level, n_splits=n_splits,
-                          n_draws=n_draws, n_refits=n_refits, n_permutations=n_permutations, seed=seed, scale=scale,
-                          n_common=min(rec.sizes[NEURON] for rec in recs),
+                          n_draws=n_draws, n_refits=n_refits, n_permutations=n_permutations, seed=seed,
+                          scale=scale, n_common=min(rec.sizes[NEURON] for rec in recs),
                           condition_splits=min([n_splits] + supported) if supported else 0,
                           average_time=average_time)
 
@@ -226,7 +226,8 @@ def readout_session(key, recording: xr.DataArray, context: ReadoutContext) -> di
         rec, target=c.target, by=shape.by, n_splits=min(c.n_splits, max(shape.fewest_trials_per_class, 2)),
         n_permutations=c.n_permutations, **common))
     attempt("heldout_accuracy", lambda: heldout_accuracy(
-        rec, target=c.target, by=c.by, n_splits=c.condition_splits, n_permutations=c.n_permutations, **common))
+        rec, target=c.target, by=c.by, n_splits=c.condition_splits, n_permutations=c.n_permutations,
+        **common))
     geometry = {}
 
     def margin_part():
@@ -245,7 +246,8 @@ def readout_session(key, recording: xr.DataArray, context: ReadoutContext) -> di
         rec, target=c.target, by=None, n_splits=min(c.n_splits, max(shape.fewest_trials_per_class // 2, 2)),
         null_by=shape.by, n_permutations=c.n_permutations, **common))
     return {"statistics": statistics, "reasons": reasons, "distances": distances,
-            "flip_problem": shape.problem("flip_fraction"), "session_id": str(rec.attrs.get("session_id", ""))}
+            "flip_problem": shape.problem("flip_fraction"),
+            "session_id": str(rec.attrs.get("session_id", ""))}
 
 
 def combine_readout(parts, context: ReadoutContext, map_sessions=None) -> xr.Dataset:
@@ -293,8 +295,8 @@ def _flip_part(item):
         if previous is None:
             ds = _nan_estimate("flip_fraction", c.level, _FIRST_SESSION)
         elif distances is None:
-            raise InsufficientDataError(f"fewer than 2 conditions of {c.by!r} per class of {c.target!r}, or no "
-                                        "margin in this session: no cross-validated signed distances")
+            raise InsufficientDataError(f"fewer than 2 conditions of {c.by!r} per class of {c.target!r}, or "
+                                        "no margin in this session: no cross-validated signed distances")
         elif isinstance(previous, str):
             raise InsufficientDataError(f"no signed distances in the previous session ({previous})")
         else:
