@@ -83,13 +83,14 @@ def run_shape(n_conditions, n_trials, n_neurons, replicates, truth_draws, n_boot
 
 def describe(name, table):
     value, lower, upper, truth = table.T
-    ok = np.isfinite(truth)
+    refused = int(np.sum(np.isfinite(truth) & ~np.isfinite(value)))  # NaN with a reason: not an interval
+    ok = np.isfinite(truth) & np.isfinite(value)
     covered = (lower[ok] <= truth[ok]) & (truth[ok] <= upper[ok])
     cov = covered.mean()
     se = np.sqrt(cov * (1 - cov) / ok.sum())
     bias = np.mean(value[ok] - truth[ok]) / np.std(value[ok])
     outside = int(np.sum((value < lower) | (value > upper)))
-    return (f"{name:9s} coverage {cov:.3f} +- {se:.3f} (n={ok.sum()}), bias {bias:+.2f} SD, "
+    return (f"{name:9s} coverage {cov:.3f} +- {se:.3f} (n={ok.sum()}, refused {refused}), bias {bias:+.2f} SD, "
             f"mean truth {np.mean(truth[ok]):.3f}, estimates outside own interval: {outside}")
 
 
