@@ -383,11 +383,25 @@ def _identity(value):
 
 def _run_task(function, args, blas_threads, capture):
     """``function(*args)`` -> (result or _Failure, [(warning category, message)])."""
-    if not capture:
+    if not (capture and _one_task_at_a_time()):
         return _limited(function, args, blas_threads), []
     with warnings.catch_warnings(record=True) as caught:
         result = _limited(function, args, blas_threads)
     return result, [(w.category, str(w.message)) for w in caught]
+
+
+def _one_task_at_a_time() -> bool:
+    """Whether this process runs one task at a time: recording warnings swaps process-wide state, which
+    tasks running side by side in threads would tangle (a worker with several threads keeps its warnings in
+    its own log; the reasons a statistic is NaN are returned with the parts, never warned there)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return True  # a process-pool worker (one task at a time), or no worker at all
+    state = getattr(worker, "state", worker)
+    return getattr(state, "nthreads", 1) == 1
 
 
 def _limited(function, args, blas_threads):
