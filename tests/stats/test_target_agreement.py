@@ -132,3 +132,25 @@ def test_intervals_cover_the_population_agreement_of_the_transfer_network():
         hits += int(np.sum((ci[:, 0] <= true) & (true <= ci[:, 1])))
         total += true.size
     assert hits / total >= 0.85, f"coverage {hits}/{total}"
+
+
+def test_row_s_uses_session_s_kernel():
+    # two sessions with different population kernels (task 1 enlarged by 4, then by 1.5) and targets l1, rho l1 +
+    # s l2: entry [s, t] is the closed form in session s's kernel, so the matrix is not symmetric
+    rng = np.random.default_rng(8)
+    x = transfer_probe_set(P, D, rng)
+    rho, s = 0.5, np.sqrt(0.75)
+    targets = (x[:, 0], rho * x[:, 0] + s * x[:, 1])
+    kernels, recs = [], []
+    for k, k1 in enumerate((4.0, 1.5)):
+        m = np.eye(D)
+        m[0, 0] = k1
+        weights = rng.standard_normal((4000, D)) @ np.sqrt(m)
+        kernels.append(x @ m @ x.T)
+        recs.append(make_recording(x @ weights.T, n_trials=3, noise_sd=0.5, target=targets[k], session_id=f"d{k}",
+                                   rng=rng))
+    stats = _quiet_summary(make_session_tree(recs), n_boot=0)
+    agreement = stats["target_agreement"].values
+    assert agreement[0, 1] == pytest.approx(kernel_target_agreement(kernels[0], *targets), abs=0.02)  # 0.756
+    assert agreement[1, 0] == pytest.approx(kernel_target_agreement(kernels[1], *targets), abs=0.02)  # 0.577
+    assert agreement[0, 1] - agreement[1, 0] > 0.1
