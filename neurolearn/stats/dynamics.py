@@ -14,7 +14,9 @@ dynamics). Pass ``indicator_tau`` to deconvolve an AR(1) indicator of known deca
 the timescale of a dF/F recording is flagged.
 
 The per-session gathering (``dynamics_summary``, the dynamics family of :func:`neurolearn.summarize`) lives in
-:mod:`neurolearn.stats.dynamics_summary` and is re-exported here.
+:mod:`neurolearn.stats.dynamics_family` and is re-exported here. (The module is not called
+``dynamics_summary``: importing a submodule sets it as a package attribute, which would shadow the function
+``neurolearn.stats.dynamics_summary``.)
 
 Uncertainty: the regression's sufficient statistics are sums over trials, so a bootstrap over trials
 re-weights per-trial sums instead of refitting from the data; ``n_boot=1000`` costs little more than the
@@ -39,7 +41,7 @@ from neurolearn.stats.dynamics_fit import (
     time_resolved as _time_resolved,
 )
 # re-exported: the per-session gathering moved to its own module
-from neurolearn.stats.dynamics_summary import CALCIUM_FLAG, SUMMARY_STATISTICS, dynamics_summary
+from neurolearn.stats.dynamics_family import CALCIUM_FLAG, SUMMARY_STATISTICS, dynamics_summary
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
 
 __all__ = [

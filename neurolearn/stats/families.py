@@ -41,7 +41,7 @@ from neurolearn.data import TIME
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.behavior import behavior_estimate, coding_column
-from neurolearn.stats.dynamics_summary import combine_dynamics, dynamics_session, prepare_dynamics
+from neurolearn.stats.dynamics_family import combine_dynamics, dynamics_session, prepare_dynamics
 from neurolearn.stats.generalization import combine_generalization, generalization_session, prepare_generalization
 from neurolearn.stats.kernel_summary import (
     PAIRWISE,

@@ -19,7 +19,7 @@ KWARGS = dict(n_boot=10, random_state=0, n_permutations=2, generalization_target
 def client():
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        client.wait_for_workers(2)
+        client.wait_for_workers(2, timeout=120)
         yield client
 
 
@@ -68,7 +68,7 @@ def _refuse_in_client(monkeypatch):
                    "neurolearn.stats.readout.summary.decoder_accuracy",
                    "neurolearn.stats.readout.summary.flip_fraction",
                    "neurolearn.stats.generalization._readout_session",
-                   "neurolearn.stats.dynamics_summary.DynamicsFit"):
+                   "neurolearn.stats.dynamics_family.DynamicsFit"):
         monkeypatch.setattr(target, refuse)
 
 

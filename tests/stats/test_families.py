@@ -153,3 +153,12 @@ def test_a_family_that_fails_as_a_whole_is_nan_with_its_reason_and_the_rest_goes
     assert np.isfinite(stats["task_alignment"].values[:2]).all()
     assert np.isfinite(stats["behavior"].values).all()
     assert np.isfinite(stats["generalization_error"].values[:2]).all()
+
+
+def test_the_family_modules_do_not_shadow_the_public_functions():
+    # importing a submodule sets it as an attribute of its package: a module named like a function re-exported
+    # from neurolearn.stats would replace that function there
+    import neurolearn as nl
+
+    for name in ("summarize", "dynamics_summary", "readout_summary"):
+        assert callable(getattr(nl.stats, name)), name
