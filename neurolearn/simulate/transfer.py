@@ -207,6 +207,7 @@ def simulate_transfer_sessions(
     input_dim: int = 8,
     n_hidden: int = 4000,
     decision_noise: float = 0.4,
+    tracked: bool = True,
     rng=None,
 ):
     """Recordings of the hidden layer before and after a switch of task.
@@ -229,6 +230,9 @@ def simulate_transfer_sessions(
         Sizes of the experiment and the network (``n_conditions`` a multiple of 4, ``>= input_dim + 1``).
     decision_noise : float
         ``sigma`` of the behaviour link ``P(correct) = Phi(label f / sigma)``.
+    tracked : bool
+        Record the same ``n_neurons`` units every session (default), or a fresh random subset each session
+        (neuron ids are unit indices, so a unit drawn twice is the same cell).
     rng : numpy.random.Generator or int, optional
 
     Returns
@@ -254,17 +258,23 @@ def simulate_transfer_sessions(
     inputs = transfer_probe_set(n_conditions, input_dim, rng)
     model_time = session_interval * np.concatenate([np.zeros(n_pre), np.arange(1, n_post + 1)])
     run = train_transfer(pretraining + model_time, switch_time=pretraining, rho=rho, richness=richness,
-                         input_dim=input_dim, n_hidden=n_hidden, n_recorded=n_neurons, rng=rng)
+                         input_dim=input_dim, n_hidden=n_hidden, n_recorded=n_neurons if tracked else n_hidden,
+                         rng=rng)
+    units = np.broadcast_to(run.recorded_units, (model_time.size, run.recorded_units.size))
+    if not tracked:  # a fresh subset of the layer each session (the tracked path draws nothing more)
+        units = np.array([np.sort(rng.choice(n_hidden, size=n_neurons, replace=False)) for _ in model_time])
     targets = inputs @ run.target_direction().T  # (P, S): each session's regression target per condition
     outputs = inputs @ run.readout_direction.T
     labels = np.sign(targets)
     p_correct = norm.cdf(labels * outputs / decision_noise)  # (P, S)
-    responses = np.einsum("pd,snd->spn", inputs, run.recorded_weights)
+    recorded = run.recorded_weights if tracked else np.stack([w[u] for w, u in zip(run.recorded_weights, units)])
+    responses = np.einsum("pd,snd->spn", inputs, recorded)
     recordings = []
     for s in range(model_time.size):
         recording = make_recording(responses[s], n_trials=n_trials, noise_sd=noise_sd, target=targets[:, s],
-                                   behavior=p_correct[:, s], session_id=f"session-{s:02d}",
-                                   session_start_time=f"2026-01-{s + 1:02d}T09:00:00", rng=rng)
+                                   behavior=p_correct[:, s], neuron_ids=None if tracked else units[s],
+                                   session_id=f"session-{s:02d}", session_start_time=f"2026-01-{s + 1:02d}T09:00:00",
+                                   rng=rng)
         recordings.append(recording.assign_coords(label=("trial", labels[recording.stimulus.values, s])))
     tree = make_session_tree(recordings)
     population = run.hidden_kernel

@@ -59,3 +59,12 @@ def test_bad_input_is_refused(kwargs, message):
     rho = kwargs.pop("rho")
     with pytest.raises(DataError, match=message):
         simulate_transfer_sessions(rho, n_post=1, **kwargs)
+
+
+def test_fresh_neurons_each_session_are_units_of_the_same_layer():
+    tree, _ = simulate_transfer_sessions(0.0, n_pre=1, n_post=2, n_neurons=40, n_hidden=400, tracked=False, rng=4)
+    ids = [tree[key]["responses"].neuron.values for key in tree.children]
+    assert not np.array_equal(ids[0], ids[1]) and all(len(set(i)) == 40 and i.max() < 400 for i in ids)
+    # the same seed's tracked recording draws no extra random numbers: its first session is unchanged
+    tracked, _ = simulate_transfer_sessions(0.0, n_pre=1, n_post=2, n_neurons=40, n_hidden=400, rng=4)
+    np.testing.assert_array_equal(tracked["session-00"]["responses"].neuron.values, np.arange(40))
