@@ -1,12 +1,9 @@
 """Figures of statistics, kernels and fits: matplotlib, no computation beyond layout.
 
-Every function takes the objects the other layers return (a statistics :class:`xarray.Dataset` from
-:func:`neurolearn.summarize`, kernels as an :class:`xarray.DataArray`, a fit (a
-:class:`neurolearn.fitting.FitResult` or the :class:`~neurolearn.fit_records.FitRecord` read back from JSON),
-the table of :func:`neurolearn.compare`) and returns the matplotlib :class:`~matplotlib.figure.Figure` or
-:class:`~matplotlib.axes.Axes` it drew on. Figures are made with :class:`matplotlib.figure.Figure`, not
-pyplot, so that a script or the CLI never accumulates open figures; in a notebook, display the returned
-figure.
+Every function takes what the other layers return (statistics from :func:`neurolearn.summarize`, kernels, a
+fit in memory or read back from JSON, the table of :func:`neurolearn.compare`) and returns the
+:class:`~matplotlib.figure.Figure` or :class:`~matplotlib.axes.Axes` it drew on, made without pyplot so
+that a script or the CLI never accumulates open figures (in a notebook, display the returned figure).
 
 Artists carry a ``gid`` naming what they show (``"behavior"``, ``"behavior_ci"``, ``"prediction"``,
 ``"kernel_similarity"`` ...), so that tests and users can find the data behind each one.
@@ -36,8 +33,7 @@ __all__ = [
     "trajectory_statistics",
 ]
 
-#: Axis labels for the stable statistic names (anything else is labelled by its name).
-#: axis labels, read from the statistics registry (one place declares every statistic)
+#: axis labels, read from the statistics registry (anything else is labelled by its name)
 LABELS = {name: entry.label for name, entry in STATISTICS.items()}
 
 
@@ -263,18 +259,13 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
              ncols: int = 3):
     """Fitted model predictions over the data they were fitted to, one panel per observable.
 
-    The one figure of a fit: it draws a :class:`~neurolearn.fitting.FitResult` and a fit read back from JSON
-    (:func:`neurolearn.files.read_fits`, a :class:`~neurolearn.fit_records.FitRecord`, or the plain
-    ``to_dict()`` dictionary) alike.
-
     Parameters
     ----------
     fit : FitResult, FitRecord or dict
-        Uses ``fit.predicted`` (a Dataset over ``session`` with the model's observables), the model's name and
-        ``fit.params`` (in the title).
+        A fit in memory or read back from JSON (:func:`neurolearn.files.read_fits`), drawn alike: uses
+        ``fit.predicted`` (a Dataset over ``session``), the model's name and ``fit.params`` (title).
     stats : xarray.Dataset, optional
-        The data, drawn as :func:`plot_trajectory` (with intervals) under the prediction; without it only the
-        prediction is drawn.
+        The data, drawn as :func:`plot_trajectory` (with intervals) under the prediction (else none).
     statistics : sequence of str, optional
         Which observables; default every per-session variable of ``fit.predicted``.
     ncols : int
@@ -288,13 +279,11 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
 
     Examples
     --------
-    >>> import xarray as xr
-    >>> stats = xr.Dataset({"behavior": ("session", [0.5, 0.8, 0.9])}, coords={"session": ["d0", "d1", "d2"]})
-    >>> fit = {"model": "rise", "params": {"k": 2.0}, "session": ["d0", "d1", "d2"],
-    ...        "predicted": {"behavior": [0.55, 0.75, 0.88]}}
+    >>> stats = xr.Dataset({"behavior": ("session", [0.5, 0.8])}, coords={"session": ["d0", "d1"]})
+    >>> fit = {"model": "rise", "session": ["d0", "d1"], "predicted": {"behavior": [0.55, 0.75]}}
     >>> fig = plot_fit(fit, stats)
     >>> [line.get_ydata().tolist() for line in fig.axes[0].lines if line.get_gid() == "prediction"]
-    [[0.55, 0.75, 0.88]]
+    [[0.55, 0.75]]
     """
     if isinstance(fit, Mapping):
         fit = fit_record(fit)
