@@ -231,7 +231,7 @@ def section_memory(size):
         pattern = str(Path(folder) / "*.nwb")
         lazy = bench_memory.peak_rss(pattern, size["chunks"])
         eager = bench_memory.peak_rss(pattern, None)
-    note = (f"child ru_maxrss; {size['sessions']} sessions x {size['units']} units x {size['trials']} trials, "
+    note = (f"child peak RSS (VmHWM); {size['sessions']} sessions x {size['units']} units x {size['trials']} trials, "
             f"{total:.0f} MB of NWB; chunks of {size['chunks']} neurons")
     lazy_growth = lazy["peak_rss_mb"] - lazy["import_rss_mb"]
     eager_growth = eager["peak_rss_mb"] - eager["import_rss_mb"]
@@ -245,24 +245,39 @@ def section_memory(size):
     ]
 
 
+DISTRIBUTED_ARGS = {
+    "quick": ["--sessions", "4", "--conditions", "16", "--trials", "6", "--neurons", "100", "--bins", "10",
+              "--boot", "20", "--permutations", "5", "--repeats", "1"],
+    "full": [],  # bench_distributed.py's own defaults
+}
+
+
 def section_distributed(size, mode):
-    if importlib.util.find_spec("bench_distributed") is None:
-        return [_row("2-worker LocalCluster / in-process", None, None, None, "not available (no bench_distributed.py)")]
+    label = "2-worker LocalCluster / in-process"
+    path = HERE / "bench_distributed.py"
+    if not path.exists():
+        return [_row(label, None, None, None, "not available (no bench_distributed.py)")]
     bench = importlib.import_module("bench_distributed")
-    for name in ("section", "compare", "run"):
-        function = getattr(bench, name, None)
-        if callable(function):
-            out = function(mode)
-            break
-    else:
-        return [_row("2-worker LocalCluster / in-process", None, None, None,
-                     "not available (bench_distributed.py has no section(mode))")]
-    rows = []
-    for item in out if isinstance(out, (list, tuple)) else [out]:
-        if isinstance(item, dict):
-            item = {**_row("distributed", None, None, None), **item}
-            rows.append(item)
-    return rows or [_row("2-worker LocalCluster / in-process", None, None, None, f"unrecognised answer {out!r}")]
+    if callable(getattr(bench, "section", None)):  # rows of its own: [{"measure", "ours", "baseline", ...}]
+        return [{**_row(label, None, None, None), **item} for item in bench.section(mode)]
+    if mode == "smoke":
+        return [_row(label, None, None, None, "available; not run in --smoke (starting a cluster takes ~10 s)")]
+    import re
+    import subprocess
+
+    done = subprocess.run([sys.executable, str(path), *DISTRIBUTED_ARGS[mode]], capture_output=True, text=True,
+                          timeout=1200, cwd=HERE.parent)
+    if done.returncode != 0:
+        raise RuntimeError((done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
+    local = re.search(r"in-process \(threads\):\s+([0-9.]+) s", done.stdout)
+    remote = re.search(r"2-worker LocalCluster:\s+([0-9.]+) s", done.stdout)
+    if not (local and remote):
+        return [_row(label, None, None, None, f"unrecognised output: {done.stdout.strip()[-200:]!r}")]
+    t_local, t_remote = float(local.group(1)), float(remote.group(1))
+    equal = "results equal" in done.stdout
+    return [_row(label, t_remote, t_local, t_remote / t_local,
+                 f"summarize, every family; {'results equal (rtol 1e-12)' if equal else 'results NOT checked'}; "
+                 f"bench_distributed.py {' '.join(DISTRIBUTED_ARGS[mode])}")]
 
 
 def section_remote(size):
