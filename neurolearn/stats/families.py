@@ -324,13 +324,14 @@ class Runner:
         import dask
 
         tag = uuid.uuid4().hex
+        order = {key: k for k, key in enumerate(recordings)}
         data, tasks, owners = {}, [], []
         for family, context in active:
             shared = dask.delayed(context, traverse=False, name=f"{family.name}-context-{tag}")
             for k, key in enumerate(context.keys):
                 if key not in data:  # one node per session: its responses are computed once, for every family
-                    data[key] = dask.delayed(_identity, pure=False)(self._argument(recordings[key]),
-                                                                    dask_key_name=f"session-data-{k}-{tag}")
+                    data[key] = dask.delayed(_identity, pure=False)(
+                        self._argument(recordings[key]), dask_key_name=f"session-data-{order[key]}-{tag}")
                 tasks.append(dask.delayed(_run_task, pure=False)(
                     family.session, (key, data[key], shared), self.blas_threads, self.capture,
                     dask_key_name=f"{family.name}-session-{k}-{tag}"))
