@@ -173,8 +173,9 @@ def _kappa_terms(eta, p, ridge):
         pe = p[pos, None] * eta[None, :]
         k = kappa[pos, None]
         denominator = pe + k
-        gamma = np.sum(pe * eta[None, :] / denominator**2, axis=1)
-        one_minus_gamma = ridge / kappa[pos] + np.sum(eta[None, :] * k / denominator**2, axis=1)
+        squared = denominator**2
+        gamma = np.sum(pe * eta[None, :] / squared, axis=1)
+        one_minus_gamma = ridge / kappa[pos] + np.sum(eta[None, :] * k / squared, axis=1)
         shrink = (k / denominator) ** 2
     terms = (n_modes, kappa, pos, gamma, one_minus_gamma, shrink)
     if cacheable:
@@ -194,12 +195,18 @@ def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
     lower bound where g < 0, which increase monotonically onto the root (3-20 steps).
     """
     scaled = p[:, None] * eta[None, :]  # p eta, fixed through the iterations
+    # work arrays reused by every iteration (the same operations as fresh arrays, without the allocations)
+    terms = np.empty_like(scaled)
+    work = np.empty_like(scaled)
     if ridge > 0:
         kappa = np.full(p.shape, ridge + eta.sum())
+        column = p[:, None]
         for _ in range(max_iter):
-            terms = eta / (scaled + kappa[:, None])
+            np.divide(eta, np.add(scaled, kappa[:, None], out=work), out=terms)
             value = kappa - ridge - kappa * terms.sum(axis=1)
-            slope = 1.0 - np.sum(p[:, None] * terms * terms, axis=1)
+            np.multiply(column, terms, out=work)
+            work *= terms
+            slope = 1.0 - work.sum(axis=1)
             new = np.maximum(kappa - value / slope, ridge)
             converged = (np.abs(new - kappa) <= rtol * kappa).all()
             kappa = new
@@ -212,10 +219,10 @@ def _solve_kappa(eta, p, ridge, max_iter=200, rtol=1e-14):
     d = 0.5 * (positive.size / p - 1.0)
     kappa = d * p * positive.min()
     for _ in range(max_iter):
-        denominator = scaled + kappa[:, None]
-        terms = eta / denominator
+        denominator = np.add(scaled, kappa[:, None], out=work)
+        np.divide(eta, denominator, out=terms)
         g = 1.0 - terms.sum(axis=1)
-        slope = np.sum(terms / denominator, axis=1)
+        slope = np.divide(terms, denominator, out=work).sum(axis=1)
         # g is increasing and concave in kappa: Newton steps from the left never pass the root
         new = np.maximum(kappa - g / slope, kappa)
         converged = (new - kappa <= rtol * new).all()
