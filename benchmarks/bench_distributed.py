@@ -19,7 +19,7 @@ Measured (2026-12-02, 2 cores shared with four other jobs, load average 4-6; def
     3.9    16.6 s        16.3 s    16.9 s (tuned workers)    1.04
     5.1      -           21.5 s    26.4 s (tuned workers)    1.23
     6.4      -           15.7 s    22.5 s (dask defaults)    1.44
-    5.4      -           47.6 s    92.1 s (dask defaults)    1.94
+    5.4      -           47.6 s    92.1 s (dask defaults)    1.94  (before sessions were scattered once)
 
 On this machine the cores are already saturated: threads gain nothing over one thread, and two worker
 processes cannot either; the cluster's cost is its serialisation and, with distributed's default worker
