@@ -1,0 +1,193 @@
+"""The readout estimator of ``generalization_error`` (``method="readout"``): kernel ridge regression of the target
+on the training-stimulus conditions' mean responses, its held-out squared error with the held-out trial noise
+removed, and its bootstrap (trials within every condition, held-out conditions resampled, plus the
+training-set jackknife spread). The estimand and the family around it are described in
+:mod:`neurolearn.stats.generalization`, which uses these functions and re-exports
+:func:`readout_generalization_error`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn.data import TRIAL
+from neurolearn.errors import InsufficientDataError
+from neurolearn.stats.behavior import coding_column
+from neurolearn.stats.estimate import bootstrap_interval
+
+__all__ = ["readout_generalization_error", "readout_layout", "bootstrap_draws", "readout_session"]
+
+
+def readout_generalization_error(responses, target, conditions, is_heldout, *, ridge: float = 0.0) -> float:
+    """Held-out error of a kernel ridge readout trained on the training conditions (``method="readout"``).
+
+    Parameters
+    ----------
+    responses : array_like, shape (trials, neurons)
+    target : array_like, shape (trials,)
+        Regression target (constant within a condition).
+    conditions : array_like, shape (trials,)
+        Condition of each trial.
+    is_heldout : array_like of bool, shape (trials,)
+        Held-out trials (constant within a condition).
+    ridge : float
+        Relative to the training kernel's mean diagonal.
+
+    Returns
+    -------
+    float
+        ``mean_h (y_hat - y)^2 / mean_c y^2``, held-out trial noise removed.
+
+    Raises
+    ------
+    InsufficientDataError
+        No held-out or no training condition, a zero target, or a held-out flag varying within a condition.
+
+    Examples
+    --------
+    A target the representation carries exactly is predicted without error from two training conditions:
+
+    >>> rng = np.random.default_rng(0)
+    >>> means = rng.standard_normal((4, 50)); y = means @ rng.standard_normal(50) / 50
+    >>> trials = np.repeat(np.arange(4), 3)
+    >>> error = readout_generalization_error(means[trials], y[trials], trials, trials == 3)
+    >>> 0.0 <= error < 1.0
+    True
+    """
+    responses = np.asarray(responses, float)
+    means, targets, flags, groups = _condition_parts(responses, np.asarray(target, float),
+                                                     np.asarray(conditions), np.asarray(is_heldout, bool))
+    starts = np.concatenate([[0], np.cumsum([g.size for g in groups])[:-1]])
+    return _readout_error(responses[np.concatenate(groups)], starts, means, targets, flags, ridge=ridge)
+
+
+def readout_layout(rec, mask, target, by):
+    """From coords alone: the trial groups of the conditions (finite targets only), their held-out flags and
+    targets, and the trials kept; raises the reason a session cannot give the readout's error."""
+    if target is None:
+        raise InsufficientDataError("no target column (target=None)")
+    column = coding_column(target) if not isinstance(target, str) else target
+    for name in (column, by):
+        if name not in rec.coords or rec.coords[name].dims != (TRIAL,):
+            raise InsufficientDataError(f"no trial coord {name!r}")
+    y = np.asarray(rec.coords[column].values)
+    if y.dtype.kind not in "iufb":
+        raise InsufficientDataError(f"target {column!r} is not numeric (the readout regresses it)")
+    y = y.astype(float)
+    keep = np.isfinite(y)
+    groups, flags, targets = _condition_groups(y[keep], np.asarray(rec.coords[by].values)[keep], mask[keep])
+    return groups, flags, targets, keep
+
+
+def bootstrap_draws(rng, groups, heldout_index, n_boot):
+    """The readout bootstrap's random draws, in the order it makes them: per replicate the trials of every
+    condition and the held-out conditions tested, then the training-set noise (:func:`readout_session`)."""
+    draws = [(np.concatenate([g[rng.integers(0, g.size, g.size)] for g in groups]),
+              rng.choice(heldout_index, heldout_index.size)) for _ in range(n_boot)]
+    return draws, rng.standard_normal(n_boot)
+
+
+def readout_session(rec, mask, target, by, ridge, n_boot, rng, level):
+    groups, flags, targets, keep = readout_layout(rec, mask, target, by)
+    responses = np.asarray(rec.values, float)[keep]
+    means = _means(responses, groups)
+    sizes = np.array([g.size for g in groups])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    value = _readout_error(responses[np.concatenate(groups)], starts, means, targets, flags, ridge=ridge)
+    replicates = np.full(n_boot, np.nan)
+    draws, noise = bootstrap_draws(rng, groups, np.nonzero(flags)[0], n_boot)
+    for b, (trials, tested) in enumerate(draws):
+        # trials within every condition (each condition keeps its count), and which held-out conditions count
+        ordered = responses[trials]
+        boot_means = np.add.reduceat(ordered, starts, axis=0) / sizes[:, None]
+        replicates[b] = _readout_error(ordered, starts, boot_means, targets, flags, ridge=ridge,
+                                       tested=tested)
+    if n_boot:
+        # which stimuli were trained on is itself a sample: add the leave-one-training-condition-out jackknife
+        # variance (conservative, Efron-Stein) to every replicate as independent normal noise
+        spread = _training_set_sd(responses[np.concatenate(groups)], starts, means, targets, flags,
+                                  ridge)
+        replicates = replicates + spread * noise
+        se, (lo, hi) = bootstrap_interval(value, replicates, level)
+    else:
+        se, lo, hi = np.nan, np.nan, np.nan
+    return value, se, (lo, hi), replicates
+
+
+def _training_set_sd(ordered, starts, means, targets, flags, ridge):
+    """Jackknife SD of the error over the training conditions (0 with fewer than 2 of them)."""
+    training = np.nonzero(~flags)[0]
+    if training.size < 2:
+        return 0.0
+    values = []
+    for left_out in training:
+        keep = np.ones(flags.size, dtype=bool)
+        keep[left_out] = False
+        index = np.nonzero(keep)[0]
+        rows = np.concatenate([np.arange(starts[c], starts[c] + _size(starts, ordered, c)) for c in index])
+        sub_starts = np.concatenate([[0], np.cumsum([_size(starts, ordered, c) for c in index])[:-1]])
+        values.append(_readout_error(ordered[rows], sub_starts, means[keep], targets[keep], flags[keep],
+                                     ridge=ridge))
+    values = np.asarray(values)
+    n = values.size
+    return float(np.sqrt((n - 1) / n * np.sum((values - values.mean()) ** 2)))
+
+
+def _size(starts, ordered, c):
+    end = starts[c + 1] if c + 1 < starts.size else ordered.shape[0]
+    return int(end - starts[c])
+
+
+def _condition_parts(responses, y, conditions, mask):
+    """Condition means, targets, held-out flags and trial indices per condition (checked)."""
+    groups, flags, targets = _condition_groups(y, conditions, mask)
+    return _means(responses, groups), targets, flags, groups
+
+
+def _condition_groups(y, conditions, mask):
+    """Trial indices per condition, held-out flags and targets, from coords alone (checked)."""
+    labels, inverse = np.unique(conditions, return_inverse=True)
+    groups = [np.nonzero(inverse == c)[0] for c in range(labels.size)]
+    if any(mask[g].any() != mask[g].all() for g in groups):
+        raise InsufficientDataError("the held-out column varies within a condition")
+    flags = np.array([mask[g].all() for g in groups])
+    if not flags.any():
+        raise InsufficientDataError("no held-out trials (heldout marks none)")
+    if flags.all():
+        raise InsufficientDataError("no training-stimulus trials (heldout marks every trial held out)")
+    targets = np.array([y[g].mean() for g in groups])
+    if not np.any(targets**2 > 0):
+        raise InsufficientDataError("the target is zero on every condition")
+    return groups, flags, targets
+
+
+def _means(responses, groups):
+    return np.array([responses[g].mean(axis=0) for g in groups])
+
+
+def _readout_error(ordered, starts, means, targets, flags, *, ridge, tested=None):
+    """Held-out squared error / mean square target. ``ordered``: the trials' responses grouped by condition,
+    condition ``c`` starting at row ``starts[c]``; ``tested`` (held-out condition indices, repeats allowed)
+    replaces the held-out set in a bootstrap replicate."""
+    n_neurons = means.shape[1]
+    train, test = ~flags, np.nonzero(flags)[0] if tested is None else tested
+    r_train = means[train]
+    kernel = r_train @ r_train.T / n_neurons
+    scale = np.trace(kernel) / kernel.shape[0]
+    if not scale > 0:
+        raise InsufficientDataError("the training-stimulus responses are all zero")
+    if ridge > 0:
+        dual = np.linalg.solve(kernel + ridge * scale * np.eye(kernel.shape[0]), targets[train])
+    else:
+        dual = np.linalg.lstsq(kernel, targets[train], rcond=None)[0]  # minimum-norm interpolant
+    weights = r_train.T @ dual / n_neurons  # the readout in neuron space
+    squared = (means[test] @ weights - targets[test]) ** 2
+    # trial noise of a held-out mean adds var(w . r) / n to its squared error: remove it
+    projection = ordered @ weights
+    sizes = np.diff(np.append(starts, ordered.shape[0]))
+    total = np.add.reduceat(projection, starts)
+    square = np.add.reduceat(projection**2, starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        variance = (square - total**2 / sizes) / (sizes - 1)
+    noise = np.where(sizes > 1, variance / sizes, 0.0)[test]
+    return float(np.mean(squared - noise) / np.mean(targets**2))
