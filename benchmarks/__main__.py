@@ -275,9 +275,15 @@ def section_distributed(size, mode):
         return [_row(label, None, None, None, f"unrecognised output: {done.stdout.strip()[-200:]!r}")]
     t_local, t_remote = float(local.group(1)), float(remote.group(1))
     equal = "results equal" in done.stdout
-    return [_row(label, t_remote, t_local, t_remote / t_local,
+    rows = [_row(label + " (threads)", t_remote, t_local, t_remote / t_local,
                  f"summarize, every family; {'results equal (rtol 1e-12)' if equal else 'results NOT checked'}; "
                  f"bench_distributed.py {' '.join(DISTRIBUTED_ARGS[mode])}")]
+    serial = re.search(r"in-process \(synchronous\):\s+([0-9.]+) s", done.stdout)
+    if serial:
+        t_serial = float(serial.group(1))
+        rows.append(_row("2-worker LocalCluster / in-process synchronous", t_remote, t_serial, t_remote / t_serial,
+                         "one thread: the scale of the work"))
+    return rows
 
 
 def section_remote(size):
