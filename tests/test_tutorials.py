@@ -24,6 +24,7 @@ EXPECTED = [
     "05_kernel_learning_curves.ipynb",
     "06_scaling_with_dask.ipynb",
     "07_your_own_data.ipynb",
+    "08_transfer.ipynb",
 ]
 CELL_TIMEOUT = 60  # seconds; a notebook that needs longer is too slow for a tutorial
 
