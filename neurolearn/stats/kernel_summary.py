@@ -125,7 +125,7 @@ def session_part(key: str, recording: xr.DataArray, weights, options: KernelOpti
             part.reasons["spectral_power"] = part.reasons["powerlaw_exponent"] = str(error)
         else:
             for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
-                part.values[name] = (float(values[k]), None if weights is None else replicates[:, k])
+                part.values[name] = (float(values[k]), None if weights is None else _padded(replicates[:, k], weights))
     for name, (value, _) in list(part.values.items()):
         if not np.isfinite(value):  # an estimator that returned NaN without saying why
             del part.values[name]
@@ -133,6 +133,16 @@ def session_part(key: str, recording: xr.DataArray, weights, options: KernelOpti
     if weights is None:
         part.values = {name: (value, None) for name, (value, _) in part.values.items()}
     return part
+
+
+def _padded(replicates, weights):
+    """Spectral replicates (the first ``spectral_max_boot`` of the shared neuron weights) padded with NaN to
+    the other kernel statistics' ``n_boot``: replicate b is the same resample in every statistic, so the fit's
+    joint covariance pairs them by index and uses the complete ones."""
+    n_boot = len(weights)
+    out = np.full(n_boot, np.nan)
+    out[: min(n_boot, len(replicates))] = np.asarray(replicates, dtype=float)[:n_boot]
+    return out
 
 
 def _undefined(name):

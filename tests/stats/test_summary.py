@@ -238,3 +238,26 @@ def test_behaviour_at_ceiling_keeps_a_positive_standard_error():
     assert value == 1.0
     assert se == pytest.approx(np.sqrt((22 / 24) * (2 / 24) / 24))
     assert lo < 1.0 and hi == pytest.approx(1.0)
+
+
+def test_more_bootstrap_replicates_than_the_spectral_cap_keep_one_bootstrap_dim():
+    """n_boot above spectral_max_boot: spectral replicates are the first spectral_max_boot resamples, NaN after
+    (was: "conflicting sizes for dimension 'bootstrap'"); their SE comes from the finite ones."""
+    import warnings
+
+    from neurolearn.simulate.recording import make_recording, make_session_tree
+    from neurolearn.stats.estimate import bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([1.0, -1.0], 6)
+    recs = [make_recording(np.outer(y, rng.standard_normal(60)) * d + rng.standard_normal((12, 60)), n_trials=3,
+                           noise_sd=0.5, target=y, session_id=f"day{d}", rng=d) for d in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = summarize(make_session_tree(recs), n_boot=30, spectral_max_boot=10, random_state=0, readout=False,
+                          dynamics=False, behavior=None)
+    boot = stats["spectral_power_boot"].values
+    assert boot.shape == (3, 30) and stats["task_alignment_boot"].shape == (3, 30)
+    assert np.isfinite(boot[:, :10]).all() and np.isnan(boot[:, 10:]).all()
+    se, _ = bootstrap_interval(float(stats["spectral_power"][1]), boot[1, :10], 0.95)
+    assert np.isclose(float(stats["spectral_power_se"][1]), se, rtol=1e-12)
