@@ -1,185 +1,17 @@
-"""Every summary statistic declared as data: one registry that summarize, plots, fitting, the report and the
-docs read (as :data:`neurolearn.theory.MODELS` declares the models).
+"""Every statistic neurolearn computes, declared once: the table behind :data:`neurolearn.stats.STATISTICS`.
 
-Each :class:`Statistic` says what the number means, its units, the natural range of its *estimand* (the
-population quantity it estimates), the estimator and its bias handling, what its interval resamples, how its
-chance level is computed, what the data must have for it to be computed at all (:class:`Requirements`) and
-which reduced models predict it. A statistic the data cannot support is NaN with a reason in
-``<name>_flag`` (see :mod:`neurolearn.stats.flags`); the reasons it can give are listed in ``reasons``.
-
-The registry sits in the base layer beside :mod:`neurolearn.data` (it imports nothing from the package), so
-every layer can read it; :data:`neurolearn.stats.STATISTICS` is the same mapping.
-
-Examples
---------
->>> from neurolearn.statistic_registry import STATISTICS
->>> STATISTICS["task_alignment"].range
-(-1.0, 1.0)
->>> STATISTICS["kernel_similarity"].pairwise
-True
->>> "lazy-rich" in STATISTICS["task_alignment"].predicted_by
-True
+Grouped by family in the order ``docs/statistics.md`` lists them. Shared wording (the neuron bootstrap, the
+dynamics estimator and its reasons) is written once at the top. After an edit, regenerate the page with
+``python docs/make_statistics.py`` (a test checks it is current).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
-from neurolearn.errors import DataError
+from neurolearn.statistic_registry.types import Requirements, Statistic
 
-__all__ = ["Requirements", "Statistic", "STATISTICS", "STATISTIC_NAMES", "statistic", "label", "registry_markdown"]
-
-
-@dataclass(frozen=True)
-class Requirements:
-    """What a session must have for a statistic to be computed (checked before computing it).
-
-    ``min_conditions``/``min_trials``/``min_neurons``: at least this many conditions, trials per condition and
-    neurons; ``min_classes``: distinct values of the task label (0 = no label needed); ``tracked``: the same
-    cells declared across sessions; ``time_resolved``: a ``time`` dim; ``behavior``: a behaviour column.
-    """
-
-    min_conditions: int = 1
-    min_trials: int = 1
-    min_neurons: int = 1
-    min_classes: int = 0
-    tracked: bool = False
-    time_resolved: bool = False
-    behavior: bool = False
-    #: why fewer conditions cannot do, added to the reason (e.g. a value fixed by construction)
-    conditions_note: str = ""
-
-    def describe(self) -> str:
-        """One line for docs and error messages.
-
-        Examples
-        --------
-        >>> Requirements(min_conditions=4, min_trials=2, min_neurons=2).describe()
-        '>= 4 conditions, >= 2 trials per condition, >= 2 neurons'
-        """
-        parts = []
-        if self.min_conditions > 1:
-            parts.append(f">= {self.min_conditions} conditions")
-        if self.min_trials > 1:
-            parts.append(f">= {self.min_trials} trials per condition")
-        if self.min_neurons > 1:
-            parts.append(f">= {self.min_neurons} neurons")
-        if self.min_classes:
-            parts.append(f"a task label with >= {self.min_classes} classes")
-        if self.tracked:
-            parts.append("cells tracked across sessions (declared)")
-        if self.time_resolved:
-            parts.append("time-resolved trials")
-        if self.behavior:
-            parts.append("a behaviour column")
-        return ", ".join(parts) or "any session"
-
-    def unmet(self, *, n_conditions: int, min_trials: int, n_neurons: int, n_classes: int | None,
-              tracked: bool = True, time_resolved: bool = False, behavior: bool = True) -> str:
-        """Why a session of this shape cannot support the statistic (``""`` if it can).
-
-        ``n_classes`` is None when no task label was given.
-
-        Examples
-        --------
-        >>> Requirements(min_conditions=4, min_trials=2).unmet(n_conditions=3, min_trials=5, n_neurons=10,
-        ...                                                    n_classes=2)
-        'fewer than 4 conditions (found 3)'
-        >>> Requirements(min_classes=2).unmet(n_conditions=8, min_trials=5, n_neurons=10, n_classes=None)
-        'no task label (target=None)'
-        """
-        if self.behavior and not behavior:
-            return "no behaviour column (behavior=None)"
-        if self.time_resolved and not time_resolved:
-            return "not time-resolved (no time dim; read with bin_size=)"
-        if self.tracked and not tracked:
-            return "cells not declared tracked across sessions"
-        if self.min_classes:
-            if n_classes is None:
-                return "no task label (target=None)"
-            if n_classes < self.min_classes:
-                return f"fewer than {self.min_classes} classes of the task label (found {n_classes})"
-        if n_conditions < self.min_conditions:
-            note = f": {self.conditions_note}" if self.conditions_note else ""
-            return f"fewer than {self.min_conditions} conditions (found {n_conditions}){note}"
-        if min_trials < self.min_trials:
-            return f"fewer than {self.min_trials} trials in some condition (found {min_trials})"
-        if n_neurons < self.min_neurons:
-            return f"fewer than {self.min_neurons} neurons (found {n_neurons})"
-        return ""
-
-
-@dataclass(frozen=True)
-class Statistic:
-    """One summary statistic, declared.
-
-    Attributes
-    ----------
-    name : str
-        The stable variable name in a statistics Dataset (``name``, ``name_se``, ``name_ci``, ``name_flag``).
-    label : str
-        Axis label for figures.
-    meaning : str
-        What the number says about learning, in one or two sentences.
-    units : str
-        ``""`` for dimensionless.
-    range : (float, float)
-        The estimand's natural range; a reported value never lies outside it by more than its sampling noise.
-    family : str
-        ``"behavior"``, ``"kernel"``, ``"spectral"``, ``"readout"``, ``"dynamics"`` or ``"generalization"``:
-        which part of :func:`neurolearn.summarize` computes it; ``"capacity"``: computed on request by
-        :mod:`neurolearn.stats.capacity` (a linear program per dichotomy and neuron count is too costly to run
-        in every summary).
-    estimand : str
-        The population quantity estimated (which neurons, conditions, trials it refers to).
-    estimator : str
-        The estimator and its bias handling.
-    interval : str
-        What the bootstrap resamples and how the interval is formed.
-    chance : str
-        How its chance level (``name_chance``) is computed at the actual shape; ``""`` if it has none.
-    needs : Requirements
-    reasons : tuple of str
-        The reasons it can be NaN or flagged (the values ``name_flag`` can hold, in words).
-    predicted_by : tuple of str
-        Names of :data:`neurolearn.theory.MODELS` entries whose ``predict`` returns it.
-    pairwise : bool
-        Dims ``(session, session_other)`` instead of ``(session,)``.
-    invariant_to : tuple of str
-        Transformations of the recordings that leave the estimate unchanged, checked by the shared test
-        over every statistic: ``"neuron order"`` (permuting neurons, ids with them), ``"response scale"``
-        (multiplying every response by one positive constant), ``"condition labels"`` (renaming conditions
-        by a one-to-one map).
-    """
-
-    name: str
-    label: str
-    meaning: str
-    units: str
-    range: tuple[float, float]
-    family: str
-    estimand: str
-    estimator: str
-    interval: str
-    chance: str = ""
-    needs: Requirements = field(default_factory=Requirements)
-    reasons: tuple[str, ...] = ()
-    predicted_by: tuple[str, ...] = ()
-    pairwise: bool = False
-    invariant_to: tuple[str, ...] = ()
-
-    def in_range(self, value: float, slack: float = 0.0) -> bool:
-        """Whether ``value`` lies in the estimand's range, up to ``slack`` (e.g. a few standard errors).
-
-        Examples
-        --------
-        >>> STATISTICS["kernel_similarity"].in_range(1.02), STATISTICS["kernel_similarity"].in_range(1.02, 0.05)
-        (False, True)
-        """
-        low, high = self.range
-        return bool(low - slack <= value <= high + slack)
-
+__all__ = ["ENTRIES"]
 
 _INF = math.inf
 _NEURON_BOOT = ("neurons resampled by id with Poisson(1) weights shared across sessions (tracked cells share "
@@ -196,7 +28,7 @@ _DYNAMICS_REASONS = ("not time-resolved", "too few time bins", "fewer than 2 tri
                      "no variance: activity is constant", "too few transitions",
                      "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)")
 
-_ENTRIES = (
+ENTRIES = (
     Statistic(
         name="behavior", label="behaviour (fraction correct)", family="behavior", units="", range=(0.0, 1.0),
         meaning="Fraction of trials answered correctly: what learning is for.",
@@ -601,79 +433,3 @@ _ENTRIES = (
 )
 
 #: name -> :class:`Statistic`, in the order summaries and docs list them
-STATISTICS: dict[str, Statistic] = {entry.name: entry for entry in _ENTRIES}
-
-#: the stable statistic names (keys of :data:`STATISTICS`)
-STATISTIC_NAMES: tuple[str, ...] = tuple(STATISTICS)
-
-
-def statistic(name: str) -> Statistic:
-    """The registry entry of ``name``; a clear error naming the known statistics otherwise.
-
-    Examples
-    --------
-    >>> statistic("margin").family
-    'readout'
-    """
-    try:
-        return STATISTICS[name]
-    except KeyError:
-        raise DataError(f"unknown statistic {name!r}; known: {sorted(STATISTICS)}") from None
-
-
-def label(name: str) -> str:
-    """Axis label of ``name`` (the name itself for a variable that is not a registered statistic).
-
-    Examples
-    --------
-    >>> label("task_alignment"), label("something_else")
-    ('kernel-task alignment', 'something_else')
-    """
-    entry = STATISTICS.get(name)
-    return entry.label if entry is not None else name
-
-
-def registry_markdown() -> str:
-    """The registry as the Markdown page ``docs/statistics.md`` (written by ``docs/make_statistics.py``; a test
-    checks the page is current).
-
-    Examples
-    --------
-    >>> registry_markdown().splitlines()[0]
-    '# Statistics'
-    """
-    def fmt(bound):
-        return "∞" if bound == _INF else ("−∞" if bound == -_INF else f"{bound:g}")
-
-    lines = [
-        "# Statistics",
-        "",
-        "Every statistic `neurolearn.summarize` reports, as declared in `neurolearn.stats.STATISTICS` (generated "
-        "from it by `docs/make_statistics.py`; do not edit by hand). Each value comes with `<name>_se`, "
-        "`<name>_ci` and `<name>_flag`: `\"\"` where the data support the value, otherwise the reason it is NaN "
-        "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
-        "estimand's range by more than three standard errors (judged with n_boot > 0), a bounded statistic whose standard error exceeds "
-        "half its range is NaN (not resolved), and intervals always contain their estimate.",
-        "",
-        "| statistic | range | family | needs | predicted by |",
-        "|---|---|---|---|---|",
-    ]
-    for entry in STATISTICS.values():
-        low, high = entry.range
-        lines.append(f"| `{entry.name}` | [{fmt(low)}, {fmt(high)}] | {entry.family} | {entry.needs.describe()} | "
-                     f"{', '.join(entry.predicted_by) or '—'} |")
-    for entry in STATISTICS.values():
-        lines += ["", f"## `{entry.name}` — {entry.label}", "", entry.meaning, ""]
-        rows = [("units", entry.units or "dimensionless"),
-                ("estimand", entry.estimand),
-                ("range", f"[{fmt(entry.range[0])}, {fmt(entry.range[1])}]"),
-                ("estimator and bias handling", entry.estimator),
-                ("interval", entry.interval or "none"),
-                ("chance", entry.chance or "none"),
-                ("needs", entry.needs.describe()),
-                ("NaN or flagged when", "; ".join(entry.reasons) or "—"),
-                ("invariant to", ", ".join(entry.invariant_to) or "—"),
-                ("dims", "(session, session_other)" if entry.pairwise else "(session,)"),
-                ("predicted by", ", ".join(entry.predicted_by) or "—")]
-        lines += [f"- **{key}**: {value}" for key, value in rows]
-    return "\n".join(lines) + "\n"
