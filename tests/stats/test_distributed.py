@@ -67,7 +67,7 @@ def _refuse_in_client(monkeypatch):
     for target in ("neurolearn.stats.families.session_part", "neurolearn.stats.families.behavior_estimate",
                    "neurolearn.stats.readout.summary.decoder_accuracy",
                    "neurolearn.stats.readout.summary.flip_fraction",
-                   "neurolearn.stats.generalization._readout_session",
+                   "neurolearn.stats.generalization.readout_session",
                    "neurolearn.stats.dynamics_family.DynamicsFit"):
         monkeypatch.setattr(target, refuse)
 
