@@ -191,16 +191,7 @@ def generalization_summary(
     >>> bool(ds["generalization_error"][3] < ds["generalization_error"][1] < 1.0)
     True
     """
-    if method not in METHODS:
-        raise DataError(f"method: expected one of {METHODS}, found {method!r}")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise DataError(f"n_boot: expected a non-negative integer, found {n_boot!r}")
-    if not 0 < level < 1:
-        raise DataError(f"level: expected a coverage in (0, 1), found {level!r}")
-    if not (np.isfinite(ridge) and ridge >= 0):
-        raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
-    if method == "behavior" and behavior is None:
-        raise DataError("method='behavior' needs a behaviour column (behavior=)")
+    # prepare_generalization checks the options
     context = prepare_generalization(recordings, target=target, by=by, heldout=heldout, method=method,
                                      behavior=behavior, ridge=ridge, n_boot=n_boot, random_state=random_state,
                                      level=level)
