@@ -7,6 +7,13 @@ session's fit and bootstrap: pure, picklable, run on a dask worker in :func:`neu
 :func:`combine_dynamics` (the Dataset; the reasons and the calcium note become warnings here, in session
 order, so they reach the caller whichever process fitted the session). :func:`dynamics_summary` runs the three
 in this process.
+
+Out of core: a dask-backed session is never computed whole. The fit only ever sees activity through its
+``min(neurons, n_components)`` leading principal components (its instruments, regressors and per-trial moments
+are all in that subspace), so :func:`leading_components` reduces the lazy recording to them in two passes over
+its blocks (the neuron covariance, then the projection, one block in memory at a time) and the fit runs on the
+``(trial, component, time)`` result: the same subspace, so the same eigenvalues up to rounding (the fit is
+invariant to the basis within it).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from neurolearn.data import SESSION, flag_name
+from neurolearn.data import NEURON, SESSION, TIME, TRIAL, flag_name
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.dynamics_fit import (
     BIAS_NOTE,
@@ -30,7 +37,7 @@ from neurolearn.stats.dynamics_fit import (
 from neurolearn.stats.flags import StatisticWarning, warn_unsupported
 
 __all__ = ["dynamics_summary", "prepare_dynamics", "dynamics_session", "combine_dynamics", "DynamicsContext",
-           "SUMMARY_STATISTICS", "CALCIUM_FLAG"]
+           "leading_components", "SUMMARY_STATISTICS", "CALCIUM_FLAG"]
 
 #: the statistics :func:`dynamics_summary` returns per session
 SUMMARY_STATISTICS = ("timescale", "outlier_eigenvalue", "n_outlier_eigenvalues")
@@ -84,6 +91,9 @@ def dynamics_session(key, recording: xr.DataArray, context: DynamicsContext) -> 
     """
     c = context
     try:
+        if _is_lazy(recording):
+            recording = leading_components(recording, c.n_components, c.indicator_tau,
+                                           name=f"session {str(key)!r}")
         fit = DynamicsFit(recording, c.n_components, c.ridge, None, c.input, method=c.method,
                           indicator_tau=c.indicator_tau, name=f"session {str(key)!r}")
     except InsufficientDataError as error:
@@ -219,3 +229,83 @@ def dynamics_summary(
                                indicator_tau=indicator_tau, method=method)
     parts = [dynamics_session(key, rec, context) for key, rec in zip(context.keys, recordings.values())]
     return combine_dynamics(parts, context)
+
+
+def leading_components(recording: xr.DataArray, n_components: int = 10, indicator_tau: float | None = None, *,
+                       name: str | None = None):
+    """A lazy ``(trial, neuron, time)`` recording reduced, block by block, to its ``min(neurons,
+    n_components)`` leading principal components: an in-memory ``(trial, neuron, time)`` recording whose
+    "neurons" are the components (ids 0..m-1), with the trial and time coords and the attrs.
+
+    The components are those :class:`~neurolearn.stats.dynamics_fit.DynamicsFit` takes (of activity centred
+    per neuron over trials and time, after deconvolution with ``indicator_tau``), so the fit on the result
+    is the fit on the recording. Two passes on the synchronous scheduler (one block in memory at a time):
+    the neuron sums and scatter about a reference (the first trial's mean, so the one-pass covariance does
+    not lose digits to a large mean) and the finite count, then the projection of the raw activity centred
+    by its mean (the fit deconvolves and centres it again: both are linear). A recording the fit refuses
+    before reading values (wrong dims, fewer than 3 bins or 2 neurons/trials, uneven bins) is returned as it
+    is, for the fit's own message. ``name``: who the error message names.
+
+    Raises
+    ------
+    DataError
+        NaN/inf responses (the fit's message).
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, xarray as xr
+    >>> x = np.random.default_rng(0).standard_normal((6, 4, 8))
+    >>> rec = xr.DataArray(da.from_array(x, chunks=(2, 4, 8)), dims=("trial", "neuron", "time"),
+    ...                    coords={"time": 0.1 * np.arange(8)})
+    >>> reduced = leading_components(rec, n_components=2)
+    >>> reduced.dims, reduced.shape, type(reduced.data).__name__
+    (('trial', 'neuron', 'time'), (6, 2, 8), 'ndarray')
+    """
+    import dask
+    import dask.array
+
+    if (recording.dims != (TRIAL, NEURON, TIME) or recording.sizes[TRIAL] < 2 or recording.sizes[NEURON] < 2
+            or recording.sizes[TIME] < 3 or not _uniform_time(recording)):
+        return recording
+    raw = recording.data.astype(float)
+    activity = raw
+    if indicator_tau:
+        dt = float(np.diff(np.asarray(recording[TIME].values, dtype=float))[0])
+        activity = raw[..., 1:] - np.exp(-dt / float(indicator_tau)) * raw[..., :-1]
+    reference = np.asarray(activity[:1].mean(axis=(0, 2)).compute(scheduler="synchronous"))
+    shifted = activity - reference[None, :, None]
+    sums, scatter, raw_sums, n_bad = dask.compute(
+        shifted.sum(axis=(0, 2)), dask.array.einsum("tib,tjb->ij", shifted, shifted),
+        raw.sum(axis=(0, 2)), (~dask.array.isfinite(raw)).sum(), scheduler="synchronous")
+    if n_bad:
+        raise DataError(f"{name or _session_name(recording)}: expected finite responses, found {int(n_bad)} "
+                        f"NaN/inf values of {raw.size}")
+    count = activity.shape[0] * activity.shape[2]
+    offset = sums / count  # the mean minus the reference
+    covariance = scatter - count * np.outer(offset, offset)
+    m = min(recording.sizes[NEURON], int(n_components))
+    _, vectors = np.linalg.eigh(covariance)
+    components = vectors[:, ::-1][:, :m]
+    centred = raw - (raw_sums / (raw.shape[0] * raw.shape[2]))[None, :, None]
+    projected = dask.array.einsum("tib,ik->tkb", centred, components).compute(scheduler="synchronous")
+    coords = {name: coord for name, coord in recording.coords.items()
+              if set(coord.dims) <= {TRIAL, TIME}}
+    return xr.DataArray(projected, dims=(TRIAL, NEURON, TIME), coords={**coords, NEURON: np.arange(m)},
+                        name=recording.name, attrs=dict(recording.attrs))
+
+
+def _is_lazy(recording):
+    from dask import is_dask_collection
+
+    return is_dask_collection(recording)
+
+
+def _uniform_time(recording):
+    if TIME not in recording.coords:
+        return False
+    steps = np.diff(np.asarray(recording[TIME].values, dtype=float))
+    return bool(np.all(steps > 0) and np.allclose(steps, steps[0], rtol=1e-6))
+
+
+def _session_name(recording):
+    return str(getattr(recording, "attrs", {}).get("session_id", "recording"))

@@ -11,13 +11,20 @@ A family yields the registry's statistics of its kind (:data:`neurolearn.statist
     ``map_sessions`` like any other stage.
 ``session(key, recording, context) -> part``
     One session, pure and picklable: what :func:`neurolearn.summarize` runs on its dask scheduler (threads,
-    processes or the workers of a ``dask.distributed`` cluster), for every family in one graph, each session's
-    responses computed once where the tasks run (a lazy recording is handed over as its graph). Reasons a
+    processes or the workers of a ``dask.distributed`` cluster), for every family in one graph. Reasons a
     statistic is NaN are returned, never warned, so they reach the caller from any process.
 ``combine(parts, context, map_sessions) -> xarray.Dataset``
     In the caller, over ``session``: cross-session statistics (the kernel family's pairwise terms, the
     readout's ``flip_fraction``, whose per-session work goes through ``map_sessions`` again) and one warning
     per (statistic, session) left NaN.
+
+Out of core: a lazy (dask-backed) session is never computed whole. :meth:`Runner.place` reduces it once, chunk
+by chunk where the tasks run, to its ``(trial, neuron)`` time average (in memory: the time-resolved block is
+``time`` times larger), and every family but dynamics (``Family.reads_time``) gets that average: the kernel
+family's condition means, the readout's decoders and scale, the generalisation readout and behaviour all
+average over ``time`` first, so their numbers are those of the whole recording. Dynamics gets the lazy
+recording itself and reduces it chunk-wise to its leading principal components
+(:func:`neurolearn.stats.dynamics_family.dynamics_session`).
 
 :class:`Runner` runs the stages on one dask scheduler (:func:`resolve_scheduler`): ``map_sessions`` and the
 per-session stage of every family in one graph.
@@ -55,7 +62,7 @@ from neurolearn.stats.readout.summary import combine_readout, prepare_readout, r
 from neurolearn.stats.statistics_table import StatisticsTable, session_start_times, warn_reasons
 
 __all__ = ["Family", "FAMILIES", "SummaryParams", "Skip", "family_of", "Runner", "resolve_scheduler",
-           "first_failure_raised"]
+           "first_failure_raised", "time_average"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,9 @@ class Family:
     #: attrs prefixed ``<name>_`` and the bootstrap dim renamed ``bootstrap_<name>`` when merged
     #: (replicates not shared with the kernel family's neuron weights)
     prefixed: bool = True
+    #: the session stage needs the time bins: a lazy session reaches it lazy (it reduces it chunk-wise itself),
+    #: not as its in-memory time average
+    reads_time: bool = False
 
     @property
     def statistics(self) -> tuple:
@@ -242,7 +252,7 @@ FAMILIES = (
     Family("readout", ("readout",), _prepare_readout, readout_session, combine_readout),
     Family("generalization", ("generalization",), _prepare_generalization, generalization_session,
            combine_generalization),
-    Family("dynamics", ("dynamics",), _prepare_dynamics, dynamics_session, combine_dynamics),
+    Family("dynamics", ("dynamics",), _prepare_dynamics, dynamics_session, combine_dynamics, reads_time=True),
 )
 
 
@@ -290,20 +300,37 @@ class Runner:
         self.capture = not in_process
         self.blas_threads = None if scheduler in ("synchronous", "sync", "single-threaded") else 1
         self.placed = {}
+        self.averaged = {}  # id of a lazy recording -> (it, its in-memory time average)
 
     def place(self, recordings):
-        """On a distributed client, scatter the in-memory recordings once (each worker then fetches the ones
-        its tasks need) instead of embedding them in every graph; lazy recordings stay graphs."""
+        """Each lazy recording reduced once to its in-memory time average (chunk-wise, on the scheduler: a
+        cluster's workers read the file); on a distributed client, the in-memory recordings and averages
+        scattered once (each worker then fetches the ones its tasks need) instead of embedded in every graph."""
+        import dask
         from dask import is_dask_collection
 
+        lazy = [rec for rec in recordings.values() if is_dask_collection(rec)]
+        if lazy:
+            tag = uuid.uuid4().hex
+            tasks = [dask.delayed(_run_task, pure=False)(time_average, (_Opaque(rec),), self.blas_threads,
+                                                         self.capture, dask_key_name=f"time-average-{k}-{tag}")
+                     for k, rec in enumerate(lazy)]
+            averages = first_failure_raised(self._compute(tasks))
+            self.averaged = {id(rec): (rec, average) for rec, average in zip(lazy, averages)}
         client = _client_of(self.scheduler)
         eager = [rec for rec in recordings.values() if not is_dask_collection(rec)]
+        eager += [average for _, average in self.averaged.values()]
         if client is None or not eager:
             return
         futures = client.scatter(eager, hash=False)
         self.placed = {id(rec): (rec, future) for rec, future in zip(eager, futures)}
 
     def _argument(self, value):
+        """What a task gets for ``value``: a lazy recording's time average (see the module docstring), an
+        in-memory one's scattered future on a cluster, else ``value``."""
+        averaged = self.averaged.get(id(value))
+        if averaged is not None and averaged[0] is value:
+            value = averaged[1]
         placed = self.placed.get(id(value))
         return placed[1] if placed is not None and placed[0] is value else value
 
@@ -329,11 +356,15 @@ class Runner:
         for family, context in active:
             shared = dask.delayed(context, traverse=False, name=f"{family.name}-context-{tag}")
             for k, key in enumerate(context.keys):
-                if key not in data:  # one node per session: its responses are computed once, for every family
-                    data[key] = dask.delayed(_identity, pure=False)(
-                        self._argument(recordings[key]), dask_key_name=f"session-data-{order[key]}-{tag}")
+                # one node per session (and per form: a lazy one's time average, or the lazy recording itself
+                # for a family that reads time), shared by every family that reads it
+                lazy = family.reads_time and id(recordings[key]) in self.averaged
+                if (key, lazy) not in data:
+                    value = _Opaque(recordings[key]) if lazy else self._argument(recordings[key])
+                    data[key, lazy] = dask.delayed(_identity, pure=False)(
+                        value, dask_key_name=f"session-{'lazy' if lazy else 'data'}-{order[key]}-{tag}")
                 tasks.append(dask.delayed(_run_task, pure=False)(
-                    family.session, (key, data[key], shared), self.blas_threads, self.capture,
+                    family.session, (key, data[key, lazy], shared), self.blas_threads, self.capture,
                     dask_key_name=f"{family.name}-session-{k}-{tag}"))
                 owners.append(family.name)
         parts = {family.name: [] for family, _ in active}
@@ -379,7 +410,36 @@ def first_failure_raised(results):
 
 
 def _identity(value):
-    return value
+    """The value itself; an :class:`_Opaque`'s content (a lazy recording handed to a task as it is)."""
+    return value.value if isinstance(value, _Opaque) else value
+
+
+class _Opaque:
+    """A lazy recording a task receives uncomputed: dask computes the collections among a task's arguments
+    (in lists, dicts and dataclasses too) before it runs, but not those inside an arbitrary object (it pickles
+    with its graph, which reopens the file by path)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def time_average(recording):
+    """A recording's ``(trial, neuron)`` time average in memory (itself, computed, without a ``time`` dim),
+    reduced block by block on the synchronous scheduler: one block in memory at a time, in this task.
+
+    Examples
+    --------
+    >>> import dask.array as da, xarray as xr
+    >>> rec = xr.DataArray(da.ones((4, 3, 5), chunks=(2, 3, 5)), dims=("trial", "neuron", "time"))
+    >>> average = time_average(rec)
+    >>> average.dims, type(average.data).__name__, float(average.sum())
+    (('trial', 'neuron'), 'ndarray', 12.0)
+    """
+    recording = recording.value if isinstance(recording, _Opaque) else recording
+    average = recording.mean(TIME, keep_attrs=True) if TIME in recording.dims else recording
+    return average.compute(scheduler="synchronous")
 
 
 def _run_task(function, args, blas_threads, capture):
