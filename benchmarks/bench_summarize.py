@@ -8,13 +8,26 @@ small Rayleigh-Ritz matrices for the spectral statistics, so the ratio should be
 Two measurements: the kernel statistics of neurolearn.stats (readout=False, dynamics=False) and, when
 neurolearn.stats.readout is importable, the full call including the readout statistics.
 
+Issue 11 item 1 (cost that follows the work), kernel statistics only, n_boot=200:
+
+* ``--growth``: growth exponents (log-log slope of the wall time) in sessions, neurons and conditions;
+  ``--full`` uses the issue's sizes: sessions 10, 30, 100, 300 at 50 conditions x 4 trials x 1,000 neurons;
+  neurons 100, 1,000, 10,000 at 10 sessions x 50 conditions; conditions 50, 500, 2,000 at 10 sessions x
+  1,000 neurons (``--quick``: a few minutes' worth of smaller sizes).
+* ``--gemm``: summarize's kernel statistics / the GEMM bound (``M M^T`` of every session's condition means, the
+  kernels alone, timed in the same run) at 2,000 conditions x 4 trials x 10,000 neurons (``--gemm-sessions``,
+  default 2: each session is 640 MB of trials), and ``task_alignment`` / ``kernel_similarity`` (2 sessions) vs
+  the same bound at 500 conditions x 2,000 neurons.
+
 Run:  .venv/bin/python benchmarks/bench_summarize.py [--sessions 20 --conditions 200 --trials 5 --neurons 2000]
+      .venv/bin/python benchmarks/bench_summarize.py --growth --gemm [--full]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import time
 
 import numpy as np
@@ -42,6 +55,82 @@ def timed(tree, n_boot, **options):
     return time.perf_counter() - start
 
 
+def gemm_seconds(tree, repeats=3):
+    """Best time of ``M M^T`` for every session's (conditions x neurons) condition means: the GEMM bound."""
+    from neurolearn.data import session_recordings
+
+    means = []
+    for rec in session_recordings(tree).values():
+        means.append(np.ascontiguousarray(rec.groupby("stimulus").mean("trial").transpose("stimulus", "neuron").values))
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for m in means:
+            m @ m.T
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+GROWTH = {
+    "full": {"sessions": ((10, 30, 100, 300), dict(conditions=50, neurons=1000)),
+             "neurons": ((100, 1000, 10000), dict(sessions=10, conditions=50)),
+             "conditions": ((50, 500, 2000), dict(sessions=10, neurons=1000))},
+    "quick": {"sessions": ((10, 30, 100), dict(conditions=50, neurons=200)),
+              "neurons": ((100, 1000, 4000), dict(sessions=10, conditions=50)),
+              "conditions": ((50, 200, 800), dict(sessions=10, neurons=500))},
+}
+
+
+def growth(mode="quick", n_boot=200, trials=4, axes=("sessions", "neurons", "conditions"), stream=None):
+    """{axis: (sizes, seconds, slope)}: summarize's kernel-statistic wall time over one axis (one call each)."""
+    out = {}
+    timed(make_tree(2, 10, trials, 20), 0, readout=False, dynamics=False)  # warm-up: imports, BLAS
+    for axis in axes:
+        sizes, base = GROWTH[mode][axis]
+        seconds = []
+        for value in sizes:
+            shape = dict(base, **{axis: value})
+            tree = make_tree(shape["sessions"], shape["conditions"], trials, shape["neurons"])
+            seconds.append(timed(tree, n_boot, readout=False, dynamics=False))
+            del tree
+            if stream:
+                print(f"  {axis}={value}: {seconds[-1]:.2f} s", file=stream, flush=True)
+        slope = float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
+        out[axis] = (sizes, seconds, slope)
+    return out
+
+
+def ratio_to_gemm(sessions=2, conditions=2000, trials=4, neurons=10000, n_boot=200):
+    """(summarize kernel-statistics seconds, GEMM-bound seconds) on one tree, measured in the same run."""
+    tree = make_tree(sessions, conditions, trials, neurons)
+    gemm = gemm_seconds(tree)
+    ours = timed(tree, n_boot, readout=False, dynamics=False)
+    return ours, min(gemm, gemm_seconds(tree))
+
+
+def statistic_ratios(conditions=500, trials=4, neurons=2000, repeats=3):
+    """{name: (seconds, GEMM-bound seconds)} for ``task_alignment`` (one session) and ``kernel_similarity`` (two)."""
+    from neurolearn.data import session_recordings
+    from neurolearn.stats.alignment import task_alignment
+    from neurolearn.stats.similarity import kernel_similarity
+
+    tree = make_tree(2, conditions, trials, neurons)
+    recs = list(session_recordings(tree).values())
+    first = make_tree(1, conditions, trials, neurons)
+    runs = {"task_alignment": (lambda: task_alignment(recs[0]), gemm_seconds(first, repeats)),
+            "kernel_similarity": (lambda: kernel_similarity(recs), gemm_seconds(tree, repeats))}
+    out = {}
+    for name, (function, gemm) in runs.items():
+        function()
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            function()
+            best = min(best, time.perf_counter() - start)
+        out[name] = (best, gemm)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
@@ -49,7 +138,28 @@ def main():
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--neurons", type=int, default=2000)
     parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--growth", action="store_true", help="growth exponents (issue 11 item 1)")
+    parser.add_argument("--axes", nargs="+", default=["sessions", "neurons", "conditions"])
+    parser.add_argument("--gemm", action="store_true", help="ratios to the GEMM bound (issue 11 item 1)")
+    parser.add_argument("--gemm-sessions", type=int, default=2)
+    parser.add_argument("--full", action="store_true", help="the issue's sizes for --growth and --gemm")
     args = parser.parse_args()
+    if args.growth or args.gemm:
+        mode = "full" if args.full else "quick"
+        if args.gemm:
+            size = dict(conditions=2000, neurons=10000) if args.full else dict(conditions=500, neurons=2000)
+            ours, gemm = ratio_to_gemm(args.gemm_sessions, trials=4, n_boot=200, **size)
+            print(f"summarize kernel statistics (n_boot=200) / GEMM bound, {args.gemm_sessions} sessions x "
+                  f"{size['conditions']} conditions x 4 trials x {size['neurons']} neurons: {ours:.2f} s / "
+                  f"{gemm:.3f} s = {ours / gemm:.1f}", flush=True)
+            for name, (seconds, bound) in statistic_ratios().items():
+                print(f"{name} / GEMM bound, 500 conditions x 4 trials x 2000 neurons: {seconds:.3f} s / "
+                      f"{bound:.3f} s = {seconds / bound:.1f}", flush=True)
+        if args.growth:
+            for axis, (sizes, seconds, slope) in growth(mode, axes=args.axes, stream=sys.stdout).items():
+                print(f"growth exponent in {axis} {sizes}: {slope:.2f} (seconds {[round(s, 2) for s in seconds]})",
+                      flush=True)
+        return
     tree = make_tree(args.sessions, args.conditions, args.trials, args.neurons)
     print(f"{args.sessions} sessions x {args.conditions} conditions x {args.trials} trials x {args.neurons} neurons")
     runs = [("kernel statistics (this module)", dict(readout=False, dynamics=False))]

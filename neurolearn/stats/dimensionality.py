@@ -74,9 +74,6 @@ MIN_NEURONS = 3
 # denominator share their neuron-sampling noise), while below 1 SE the raw ratio leaves [1, P - 1] in a
 # quarter or more of sessions; 2 SEs refused 40-100% of sessions with up to 300 log-normal-rate neurons.
 RESOLUTION_Z = 1.0
-# weighted replicates are computed in blocks of this many so memory stays O(block x P² + block x N)
-_BLOCK = 64
-_MAX_PAIRS = 8000
 
 
 def participation_ratio(
@@ -291,32 +288,65 @@ def _weighted_pieces(per_neuron, V, weights, method=None):
     """Exact weighted U-statistics: Σ_{i≠j} w_i w_j t_i t_j and Σ_{i≠j} w_i w_j ⟨HK_iH, HK_jH⟩ per weight row.
 
     Both lack the pair-count normalisation, which is the same for the two and cancels in their ratio.
-    ``method``: ``"kernel"`` forms Σ_i w_i H K_i H (P² N per replicate), ``"pairs"`` the N x N matrix of
-    pair products ⟨HK_iH, HK_jH⟩ once and a quadratic form per replicate (N²); default: the cheaper that fits
-    in memory.
+    With S_w = Σ_i w_i H K_i H = C W Cᵀ - H diag(V w) H (C the centred means, whose columns sum to 0):
+
+        ‖S_w‖² = ‖C W Cᵀ‖² - 2 Σ_μ (C W Cᵀ)_μμ (Vw)_μ + (1 - 2/P) ‖Vw‖² + (Σ_μ (Vw)_μ)² / P²,
+
+    and only ‖C W Cᵀ‖² = Σ_ij w_i w_j (c_i·c_j)² needs more than matrix-vector work. ``method``:
+    ``"kernel"`` gets it for all replicates from one product of the (B, N) weights with the (N, P(P+1)/2)
+    per-neuron outer products (B P² N / 2), ``"pairs"`` from the N x N Gram matrix of the centred means in
+    row blocks (P N² / 2 + B N² / 2, memory one block of rows); default: the one with fewer operations.
     """
     t, own, c = per_neuron
     n_cond, n = c.shape
-    # the pair matrix costs 8 N² bytes: beyond _MAX_PAIRS neurons the kernel form is used whatever P
-    method = method or ("kernel" if n_cond * n_cond <= n or n > _MAX_PAIRS else "pairs")
+    weights = np.asarray(weights, dtype=float)
+    n_boot = weights.shape[0]
+    if method is None:
+        kernel_cost = n_boot * n_cond * (n_cond + 1) / 2 * n + n * n_cond * (n_cond + 1) / 2
+        pairs_cost = n * (n + 1) / 2 * (n_cond + n_boot)
+        method = "kernel" if kernel_cost <= pairs_cost else "pairs"
     square = (weights @ t) ** 2 - (weights * weights) @ (t * t)
-    if method == "pairs":
-        c2 = c * c
-        gram = c.T @ c
-        pairs = gram * gram - V.T @ c2 - c2.T @ V + (1 - 2.0 / n_cond) * (V.T @ V) \
-            + np.outer(V.sum(axis=0), V.sum(axis=0)) / n_cond**2
-        norm = np.einsum("bn,bn->b", weights @ pairs, weights) - (weights * weights) @ own
-        return square, norm
-    norm = np.empty(weights.shape[0])
-    for start in range(0, weights.shape[0], _BLOCK):
-        w = weights[start:start + _BLOCK]
-        d = w @ V.T  # (block, P): Σ_i w_i v_i
-        S = (c[None] * w[:, None, :]) @ c.T  # Σ_i w_i H K_i H, as in _centred_kernel_sum (batched GEMM)
-        S -= d[:, :, None] * np.eye(n_cond)
-        S += (d[:, :, None] + d[:, None, :]) / n_cond
-        S -= d.sum(axis=1)[:, None, None] / n_cond**2
-        norm[start:start + _BLOCK] = np.sum(S * S, axis=(1, 2)) - (w * w) @ own
+    c2 = c * c
+    d = weights @ V.T  # (B, P): Σ_i w_i v_i
+    diagonal = weights @ c2.T  # (B, P): diag(C W Cᵀ)
+    gram = _weighted_gram_norms(c, weights) if method == "kernel" else _weighted_pair_norms(c, weights)
+    norm = (gram - 2.0 * np.einsum("bp,bp->b", diagonal, d) + (1 - 2.0 / n_cond) * np.einsum("bp,bp->b", d, d)
+            + d.sum(axis=1) ** 2 / n_cond**2 - (weights * weights) @ own)
     return square, norm
+
+
+#: bytes of one block of per-neuron products (the working memory of the bootstrap products)
+_BLOCK_BYTES = 64 * 2**20
+
+
+def _weighted_gram_norms(c, weights):
+    """‖C diag(w_b) Cᵀ‖²_F for every row w_b of ``weights``: (B, N) @ (N, P(P+1)/2) outer products, by blocks."""
+    n_cond, n = c.shape
+    upper = np.triu_indices(n_cond)
+    factor = np.where(upper[0] == upper[1], 1.0, 2.0)  # off-diagonal entries appear twice in the norm
+    step = max(1, int(_BLOCK_BYTES // (8 * upper[0].size)))
+    kernels = np.zeros((weights.shape[0], upper[0].size))
+    for start in range(0, n, step):
+        block = c[:, start:start + step]
+        kernels += weights[:, start:start + step] @ (block[upper[0]] * block[upper[1]]).T
+    return (kernels * kernels) @ factor
+
+
+def _weighted_pair_norms(c, weights):
+    """Σ_ij w_i w_j (c_i·c_j)² for every row w of ``weights``, from the Gram matrix in blocks of rows (upper
+    triangle of blocks: each off-diagonal block counted twice)."""
+    n = c.shape[1]
+    step = max(1, int(_BLOCK_BYTES // (8 * max(n, 1))))
+    total = np.zeros(weights.shape[0])
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        gram = c[:, start:stop].T @ c[:, start:]
+        gram *= gram
+        weighted = weights[:, start:stop] @ gram  # (B, N - start)
+        rest = np.einsum("bn,bn->b", weighted, weights[:, start:])
+        block = np.einsum("bn,bn->b", weighted[:, :stop - start], weights[:, start:stop])
+        total += 2.0 * rest - block
+    return total
 
 
 def _pr_from_inverse(inverse, n_cond):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from threadpoolctl import threadpool_limits
 
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
@@ -238,24 +237,42 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     projected = basis.T @ stats.means  # (n_ritz, N)
     noise = stats.sem2 if estimator == "unbiased" else np.zeros_like(stats.sem2)
     label_proj = basis.T @ labels
-    replicates = np.empty((weights.shape[0], 2))
     scale = stats.n_neurons * n_cond
-    noise_weighted = weights @ noise.T  # (B, P): Σ_i w_i sem2_i per condition
-    # many small products and eigh calls: BLAS threading only adds contention here
-    with threadpool_limits(1):
-        for b, w in enumerate(weights):
-            small = (projected * w) @ projected.T
-            if estimator == "unbiased":
-                small -= basis.T @ (basis * noise_weighted[b][:, None])
-            eta, u = _eigh_desc(small / scale)
-            rep_power = np.sum((u.T @ label_proj) ** 2, axis=1)
-            replicates[b] = (rep_power[:k_power].sum() / label_norm, powerlaw_exponent(eta, n_trust))
+    # every replicate's Rayleigh-Ritz matrix Bᵀ(Σ_i w_i K_i)B at once: the (B, N) weights times the per-neuron
+    # outer products of the projected means (upper triangle), minus the weighted noise term likewise
+    upper = np.triu_indices(n_ritz)
+    small = _weighted_outer(projected, weights, upper)
+    if estimator == "unbiased":
+        small -= _weighted_outer(basis.T, weights @ noise.T, upper)  # Σ_i w_i sem2_i per condition
+    matrices = np.empty((weights.shape[0], n_ritz, n_ritz))
+    matrices[:, upper[0], upper[1]] = small / scale
+    matrices[:, upper[1], upper[0]] = small / scale
+    eta, u = np.linalg.eigh(matrices)
+    eta, u = eta[:, ::-1], u[:, :, ::-1]
+    rep_power = np.sum(np.matmul(np.swapaxes(u, 1, 2), label_proj) ** 2, axis=2)
+    replicates = np.empty((weights.shape[0], 2))
+    replicates[:, 0] = rep_power[:, :k_power].sum(axis=1) / label_norm
+    replicates[:, 1] = [powerlaw_exponent(row, n_trust) for row in eta]
     info["spectral_bootstrap"] = (f"Rayleigh-Ritz in top {n_ritz} modes, {weights.shape[0]} replicates, "
                                   "re-centred on the estimate")
     # the eigen-decomposition is nonlinear: replicates are skewed around the estimate; shift their median
     # onto it so every percentile interval contains it (a NaN exponent keeps NaN replicates)
     replicates = np.where(np.isfinite(values)[None], recentre_replicates(values, replicates, axis=0), np.nan)
     return values, replicates, info
+
+
+#: bytes of one block of per-neuron outer products in the batched bootstrap product
+_BLOCK_BYTES = 64 * 2**20
+
+
+def _weighted_outer(columns, weights, upper):
+    """Upper triangles of Σ_i w_bi x_i x_iᵀ for every row w_b of ``weights`` (x_i the columns of ``columns``)."""
+    step = max(1, int(_BLOCK_BYTES // (8 * upper[0].size)))
+    out = np.zeros((weights.shape[0], upper[0].size))
+    for start in range(0, columns.shape[1], step):
+        block = columns[:, start:start + step]
+        out += weights[:, start:start + step] @ (block[upper[0]] * block[upper[1]]).T
+    return out
 
 
 def _kernel(stats, estimator):
