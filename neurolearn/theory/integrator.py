@@ -76,18 +76,44 @@ _CACHE: dict = {}
 _CACHE_LIMIT = 4000
 
 
-def _gramian(a, b, c, d, p, q):
-    """``X = W X W' + z z'`` for ``W = [[a, b], [c, d]]``, ``z = (p, q)``: the symmetric (x11, x12, x22)."""
-    # X - W X W' = z z' written as a 3x3 linear system in (x11, x12, x22), solved by Cramer's rule
-    m11, m12, m13 = 1.0 - a * a, -2.0 * a * b, -b * b
-    m21, m22, m23 = -a * c, 1.0 - a * d - b * c, -b * d
-    m31, m32, m33 = -c * c, -2.0 * c * d, 1.0 - d * d
-    r1, r2, r3 = p * p, p * q, q * q
-    det = m11 * (m22 * m33 - m23 * m32) - m12 * (m21 * m33 - m23 * m31) + m13 * (m21 * m32 - m22 * m31)
-    x1 = (r1 * (m22 * m33 - m23 * m32) - m12 * (r2 * m33 - m23 * r3) + m13 * (r2 * m32 - m22 * r3)) / det
-    x2 = (m11 * (r2 * m33 - m23 * r3) - r1 * (m21 * m33 - m23 * m31) + m13 * (m21 * r3 - r2 * m31)) / det
-    x3 = (m11 * (m22 * r3 - r2 * m32) - m12 * (m21 * r3 - r2 * m31) + r1 * (m21 * m32 - m22 * m31)) / det
-    return x1, x2, x3
+def _loss_gradient_flat(a, b, c, d, u1, u2, v1, v2, rho, offset):
+    """:func:`_loss_gradient` on unpacked floats, ``offset = 0.5 / (1 - rho^2)``: the same operations in the
+    same order (so bit for bit the same numbers), with the two Gramians inlined and their shared cofactors
+    computed once; returns ``(loss, ga, gb, gc, gd, gu1, gu2, gv1, gv2)``."""
+    # the matrix of X - W X W' = u u' (see _gramian); that of Y - W' Y W = v v' has the same diagonal
+    m11, m22, m33 = 1.0 - a * a, 1.0 - a * d - b * c, 1.0 - d * d
+    bb, cc = -b * b, -c * c
+    # X: (a, b, c, d, u1, u2)
+    m12, m21, m23, m32 = -2.0 * a * b, -a * c, -b * d, -2.0 * c * d
+    r1, r2, r3 = u1 * u1, u1 * u2, u2 * u2
+    k1, k2, k3 = m22 * m33 - m23 * m32, m21 * m33 - m23 * cc, m21 * m32 - m22 * cc
+    e1, e2 = r2 * m33 - m23 * r3, m22 * r3 - r2 * m32
+    f1 = m21 * r3 - r2 * cc
+    det = m11 * k1 - m12 * k2 + bb * k3
+    x1 = (r1 * k1 - m12 * e1 + bb * (r2 * m32 - m22 * r3)) / det
+    x2 = (m11 * e1 - r1 * k2 + bb * f1) / det
+    x3 = (m11 * e2 - m12 * f1 + r1 * k3) / det
+    # Y: (a, c, b, d, v1, v2)
+    m12, m21, m23, m32 = -2.0 * a * c, -a * b, -c * d, -2.0 * b * d
+    r1, r2, r3 = v1 * v1, v1 * v2, v2 * v2
+    k1, k2, k3 = m22 * m33 - m23 * m32, m21 * m33 - m23 * bb, m21 * m32 - m22 * bb
+    e1, e2 = r2 * m33 - m23 * r3, m22 * r3 - r2 * m32
+    f1 = m21 * r3 - r2 * bb
+    det = m11 * k1 - m12 * k2 + cc * k3
+    y1 = (r1 * k1 - m12 * e1 + cc * (r2 * m32 - m22 * r3)) / det
+    y2 = (m11 * e1 - r1 * k2 + cc * f1) / det
+    y3 = (m11 * e2 - m12 * f1 + r1 * k3) / det
+    det = (1.0 - rho * a) * (1.0 - rho * d) - rho * rho * b * c
+    p11, p12, p21, p22 = (1.0 - rho * d) / det, rho * b / det, rho * c / det, (1.0 - rho * a) / det
+    pu1, pu2 = p11 * u1 + p12 * u2, p21 * u1 + p22 * u2
+    pv1, pv2 = p11 * v1 + p21 * v2, p12 * v1 + p22 * v2
+    xv1, xv2 = x1 * v1 + x2 * v2, x2 * v1 + x3 * v2
+    loss = 0.5 * (v1 * xv1 + v2 * xv2) - (v1 * pu1 + v2 * pu2) + offset
+    wx11, wx12, wx21, wx22 = a * x1 + b * x2, a * x2 + b * x3, c * x1 + d * x2, c * x2 + d * x3
+    return (loss,
+            y1 * wx11 + y2 * wx21 - rho * pv1 * pu1, y1 * wx12 + y2 * wx22 - rho * pv1 * pu2,
+            y2 * wx11 + y3 * wx21 - rho * pv2 * pu1, y2 * wx12 + y3 * wx22 - rho * pv2 * pu2,
+            y1 * u1 + y2 * u2 - pv1, y2 * u1 + y3 * u2 - pv2, xv1 - pu1, xv2 - pu2)
 
 
 def _spectral_radius(a, b, c, d):
@@ -101,24 +127,8 @@ def _spectral_radius(a, b, c, d):
 
 def _loss_gradient(s, rho):
     """Loss and gradient of the 2-unit RNN at state ``s = (a, b, c, d, u1, u2, v1, v2)`` (pure floats)."""
-    a, b, c, d, u1, u2, v1, v2 = s
-    x1, x2, x3 = _gramian(a, b, c, d, u1, u2)
-    y1, y2, y3 = _gramian(a, c, b, d, v1, v2)  # the Gramian of (W', v)
-    det = (1.0 - rho * a) * (1.0 - rho * d) - rho * rho * b * c
-    p11, p12, p21, p22 = (1.0 - rho * d) / det, rho * b / det, rho * c / det, (1.0 - rho * a) / det
-    pu1, pu2 = p11 * u1 + p12 * u2, p21 * u1 + p22 * u2  # P u
-    pv1, pv2 = p11 * v1 + p21 * v2, p12 * v1 + p22 * v2  # P' v
-    xv1, xv2 = x1 * v1 + x2 * v2, x2 * v1 + x3 * v2
-    loss = 0.5 * (v1 * xv1 + v2 * xv2) - (v1 * pu1 + v2 * pu2) + 0.5 / (1.0 - rho * rho)
-    # Y W X - rho (P' v)(P u)'
-    wx11, wx12, wx21, wx22 = a * x1 + b * x2, a * x2 + b * x3, c * x1 + d * x2, c * x2 + d * x3
-    ga = y1 * wx11 + y2 * wx21 - rho * pv1 * pu1
-    gb = y1 * wx12 + y2 * wx22 - rho * pv1 * pu2
-    gc = y2 * wx11 + y3 * wx21 - rho * pv2 * pu1
-    gd = y2 * wx12 + y3 * wx22 - rho * pv2 * pu2
-    gu1, gu2 = y1 * u1 + y2 * u2 - pv1, y2 * u1 + y3 * u2 - pv2
-    gv1, gv2 = xv1 - pu1, xv2 - pu2
-    return loss, (ga, gb, gc, gd, gu1, gu2, gv1, gv2)
+    loss, *gradient = _loss_gradient_flat(*s, rho, 0.5 / (1.0 - rho * rho))
+    return loss, tuple(gradient)
 
 
 def rnn_loss_and_gradient(W, u, v, rho_star: float):
@@ -182,14 +192,33 @@ class _Trajectory:
         return self.arrays
 
     def _advance(self) -> None:
+        # Heun steps on unpacked floats (the arithmetic of _heun, inlined: this loop is the model's cost)
+        rho, offset = self.rho, 0.5 / (1.0 - self.rho * self.rho)
         while True:
             h = _STEP / self.substeps
-            s, loss, g = self.state, self.loss, self.grad
+            hh = 0.5 * h
+            a, b, c, d, u1, u2, v1, v2 = self.state
+            loss = self.loss
+            ga, gb, gc, gd, gu1, gu2, gv1, gv2 = self.grad
+            failed = False
             for _ in range(self.substeps):
-                s, loss, g = _heun(s, loss, g, h, self.rho)
-                if s is None:
+                _, qa, qb, qc, qd, qu1, qu2, qv1, qv2 = _loss_gradient_flat(
+                    a - h * ga, b - h * gb, c - h * gc, d - h * gd, u1 - h * gu1, u2 - h * gu2, v1 - h * gv1,
+                    v2 - h * gv2, rho, offset)
+                ta, tb, tc, td = a - hh * (ga + qa), b - hh * (gb + qb), c - hh * (gc + qc), d - hh * (gd + qd)
+                tu1, tu2 = u1 - hh * (gu1 + qu1), u2 - hh * (gu2 + qu2)
+                tv1, tv2 = v1 - hh * (gv1 + qv1), v2 - hh * (gv2 + qv2)
+                radius = _spectral_radius(ta, tb, tc, td)
+                if radius >= 0.9999:
+                    failed = True
                     break
-            if s is not None:
+                new = _loss_gradient_flat(ta, tb, tc, td, tu1, tu2, tv1, tv2, rho, offset)
+                if new[0] > loss + 1e-12:
+                    failed = True
+                    break
+                a, b, c, d, u1, u2, v1, v2 = ta, tb, tc, td, tu1, tu2, tv1, tv2
+                loss, ga, gb, gc, gd, gu1, gu2, gv1, gv2 = new
+            if not failed:
                 break
             # past the stability limit of the stiff direction near rho* (the loss would rise): halve the step
             # for the rest of this trajectory
@@ -197,15 +226,19 @@ class _Trajectory:
             if self.substeps > 64:
                 self.stationary = True
                 return
-        self.state, self.loss, self.grad = s, loss, g
-        self.outlier.append(_spectral_radius(*s[:4]))
+        self.state, self.loss = (a, b, c, d, u1, u2, v1, v2), loss
+        self.grad = (ga, gb, gc, gd, gu1, gu2, gv1, gv2)
+        self.outlier.append(radius)
         self.losses.append(loss)
-        if max(abs(x) for x in g) < _STATIONARY:
+        if max(abs(ga), abs(gb), abs(gc), abs(gd), abs(gu1), abs(gu2), abs(gv1), abs(gv2)) < _STATIONARY:
             self.stationary = True
 
 
 def _heun(s, loss, g, h, rho):
-    """One Heun step of the gradient flow; ``None`` if it leaves the stable region or raises the loss."""
+    """One Heun step of the gradient flow; ``None`` if it leaves the stable region or raises the loss.
+
+    (The reference form of the step ``_Trajectory._advance`` takes, inlined there.)
+    """
     trial = tuple(x - h * y for x, y in zip(s, g))
     _, g2 = _loss_gradient(trial, rho)
     trial = tuple(x - 0.5 * h * (y + z) for x, y, z in zip(s, g, g2))

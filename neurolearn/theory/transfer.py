@@ -107,11 +107,7 @@ def transfer_trajectory(time, rho: float, gamma0: float, learned: float) -> dict
     out_power = np.empty(t.size)
     now = 0.0
 
-    def rate(b1, b2, m11, m12, m22, a):
-        r1, r2 = c1 - b1, c2 - b2
-        return ((m11 + a) * r1 + m12 * r2, m12 * r1 + (m22 + a) * r2,
-                2.0 * g2 * b1 * r1, g2 * (b1 * r2 + r1 * b2), 2.0 * g2 * b2 * r2, 2.0 * g2 * (b1 * r1 + b2 * r2))
-
+    g22 = 2.0 * g2
     for index in order:
         stop = t[index]
         while stop > now:
@@ -120,16 +116,42 @@ def transfer_trajectory(time, rho: float, gamma0: float, learned: float) -> dict
             # reversal shrinks the old direction)
             r1, r2 = c1 - b1, c2 - b2
             fastest = (half_trace + math.sqrt((0.5 * (m11 - m22)) ** 2 + m12 * m12) + a
-                       + 2.0 * g2 * math.sqrt((b1 * b1 + b2 * b2) * (r1 * r1 + r2 * r2)) / a)
-            dt = min(stop - now, _STEP / fastest)
+                       + g22 * math.sqrt((b1 * b1 + b2 * b2) * (r1 * r1 + r2 * r2)) / a)
+            full = _STEP / fastest
+            dt = min(stop - now, full)
+            # classical RK4 on (b1, b2, m11, m12, m22, a), the rate written out at each stage:
+            # d(b1, b2) = (M + A) r, d(m11, m12, m22) = g2 (2 b1 r1, b1 r2 + r1 b2, 2 b2 r2), dA = 2 g2 b.r
+            h = 0.5 * dt
+            k1 = ((m11 + a) * r1 + m12 * r2, m12 * r1 + (m22 + a) * r2, g22 * b1 * r1, g2 * (b1 * r2 + r1 * b2),
+                  g22 * b2 * r2, g22 * (b1 * r1 + b2 * r2))
+            x1, x2, x3, x4, x5, x6 = (b1 + h * k1[0], b2 + h * k1[1], m11 + h * k1[2], m12 + h * k1[3],
+                                      m22 + h * k1[4], a + h * k1[5])
+            r1, r2 = c1 - x1, c2 - x2
+            k2 = ((x3 + x6) * r1 + x4 * r2, x4 * r1 + (x5 + x6) * r2, g22 * x1 * r1, g2 * (x1 * r2 + r1 * x2),
+                  g22 * x2 * r2, g22 * (x1 * r1 + x2 * r2))
+            x1, x2, x3, x4, x5, x6 = (b1 + h * k2[0], b2 + h * k2[1], m11 + h * k2[2], m12 + h * k2[3],
+                                      m22 + h * k2[4], a + h * k2[5])
+            r1, r2 = c1 - x1, c2 - x2
+            k3 = ((x3 + x6) * r1 + x4 * r2, x4 * r1 + (x5 + x6) * r2, g22 * x1 * r1, g2 * (x1 * r2 + r1 * x2),
+                  g22 * x2 * r2, g22 * (x1 * r1 + x2 * r2))
+            x1, x2, x3, x4, x5, x6 = (b1 + dt * k3[0], b2 + dt * k3[1], m11 + dt * k3[2], m12 + dt * k3[3],
+                                      m22 + dt * k3[4], a + dt * k3[5])
+            r1, r2 = c1 - x1, c2 - x2
+            k4 = ((x3 + x6) * r1 + x4 * r2, x4 * r1 + (x5 + x6) * r2, g22 * x1 * r1, g2 * (x1 * r2 + r1 * x2),
+                  g22 * x2 * r2, g22 * (x1 * r1 + x2 * r2))
+            w = dt / 6.0
             s = (b1, b2, m11, m12, m22, a)
-            k1 = rate(*s)
-            k2 = rate(*(x + 0.5 * dt * k for x, k in zip(s, k1)))
-            k3 = rate(*(x + 0.5 * dt * k for x, k in zip(s, k2)))
-            k4 = rate(*(x + dt * k for x, k in zip(s, k3)))
-            b1, b2, m11, m12, m22, a = (x + dt / 6.0 * (p + 2.0 * q + 2.0 * u + v)
-                                        for x, p, q, u, v in zip(s, k1, k2, k3, k4))
+            b1 = b1 + w * (k1[0] + 2.0 * k2[0] + 2.0 * k3[0] + k4[0])
+            b2 = b2 + w * (k1[1] + 2.0 * k2[1] + 2.0 * k3[1] + k4[1])
+            m11 = m11 + w * (k1[2] + 2.0 * k2[2] + 2.0 * k3[2] + k4[2])
+            m12 = m12 + w * (k1[3] + 2.0 * k2[3] + 2.0 * k3[3] + k4[3])
+            m22 = m22 + w * (k1[4] + 2.0 * k2[4] + 2.0 * k3[4] + k4[4])
+            a = a + w * (k1[5] + 2.0 * k2[5] + 2.0 * k3[5] + k4[5])
             now += dt
+            if dt == full and s == (b1, b2, m11, m12, m22, a):
+                # converged to the last bit: a full step left the state as it was (the rates round away), so
+                # every later step would too, and later times take this state without stepping through them
+                now = math.inf
         out_beta[index] = b1, b2
         out_kernel[index] = m11, m12, m22
         out_power[index] = a
