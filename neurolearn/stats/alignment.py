@@ -31,8 +31,8 @@ from neurolearn.stats.kernels import (
     RANGE_Z,
     ConditionStatistics,
     centre_kernel,
+    centre_rows,
     condition_statistics,
-    linear_estimate,
     jackknife_bias,
     leave_one_out,
     influence_se,
@@ -46,6 +46,7 @@ from neurolearn.stats.kernels import (
     target_matrix,
     unbiased_kernel_matrix,
 )
+from neurolearn.stats.kernel_terms import factored_linear_estimate, gram, kernel_eigh
 
 __all__ = [
     "task_alignment",
@@ -258,7 +259,9 @@ def alignment_with_replicates(stats: ConditionStatistics, *, left=True, right=Tr
     labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
     task = centre_kernel(labels @ labels.T, left, right)
     task_norm = np.linalg.norm(task)
-    numerator, numerator_influence = linear_estimate(stats, task, unbiased=unbiased)
+    # ⟨K_i, L YYᵀ R⟩ through the factors L Y and R Y (C·P·N work, not P²·N)
+    numerator, numerator_influence = factored_linear_estimate(
+        stats, centre_rows(labels, left), centre_rows(labels, right), unbiased=unbiased)
     squared_norm, norm_influence = self_inner_estimate(stats, left, right, unbiased=unbiased)
     _require_norm(squared_norm, norm_influence, unbiased, stats.session_id)
 
@@ -333,8 +336,11 @@ def alignment_chance(stats: ConditionStatistics, *, left=True, right=True, unbia
     n_cond = task.shape[0]
     diagonal = np.trace(task) / n_cond
     off_diagonal = (task.sum() - np.trace(task)) / (n_cond * (n_cond - 1))
-    expected = (diagonal - off_diagonal) * np.eye(n_cond) + off_diagonal * np.ones((n_cond, n_cond))
-    numerator, _ = linear_estimate(stats, centre_kernel(expected, left, right), unbiased=unbiased)
+    # L E[T] R = a L R + c (L1)(1ᵀR), a = d - c, with H1 = 0 and LR = H unless neither side is centred
+    a = diagonal - off_diagonal
+    ones = np.ones((n_cond, 1))
+    coefficient = -a / n_cond if (left or right) else off_diagonal
+    numerator, _ = factored_linear_estimate(stats, ones, coefficient * ones, a, unbiased=unbiased)
     squared_norm, norm_influence = self_inner_estimate(stats, left, right, unbiased=unbiased)
     _require_norm(squared_norm, norm_influence, unbiased, stats.session_id)
     return _ratio(numerator, squared_norm, np.linalg.norm(centre_kernel(task, left, right)))
@@ -359,13 +365,14 @@ def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiase
     """
     _check_supported(stats, False, False, unbiased, "task difficulty")
     labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
+    n_cond = stats.n_conditions
+    eigenvalues, vectors = kernel_eigh(stats, unbiased)  # shared with the spectral statistics
     if unbiased:
-        kernel = unbiased_kernel_matrix(stats)
+        scale = np.trace(unbiased_kernel_matrix(stats)) / n_cond
     else:
-        kernel = stats.means @ stats.means.T / stats.n_neurons
-    n_cond = kernel.shape[0]
-    scale = np.trace(kernel) / n_cond
-    _, scale_influence = linear_estimate(stats, np.eye(n_cond) / n_cond, unbiased=unbiased)
+        scale = np.trace(gram(stats) / stats.n_neurons) / n_cond
+    _, scale_influence = factored_linear_estimate(stats, np.zeros((n_cond, 0)), np.zeros((n_cond, 0)),
+                                                  1.0 / n_cond, unbiased=unbiased)
     if unbiased:
         require_resolved(scale, influence_se(scale_influence), "mean kernel eigenvalue tr(K)/P",
                          stats.session_id)
@@ -375,14 +382,13 @@ def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiase
         # the noise-corrected kernel has eigenvalues of either sign in directions without signal; below
         # -ridge they would make (K/s + ridge I) indefinite and the difficulty anything (negative, or far
         # above 1/ridge). The population kernel is PSD: project onto the PSD cone (as the learning curve does)
-        eigenvalues, vectors = np.linalg.eigh((kernel + kernel.T) / 2.0)
-        kernel = (vectors * np.clip(eigenvalues, 0.0, None)) @ vectors.T
+        eigenvalues = np.clip(eigenvalues, 0.0, None)
     label_norm = float(np.sum(labels * labels))
-    solved = np.linalg.solve(kernel / scale + ridge * np.eye(n_cond), labels)
+    # (K/s + λI)⁻¹ Y in the kernel's eigenbasis (the same solve, without re-forming the projected kernel)
+    solved = vectors @ ((vectors.T @ labels) / (eigenvalues / scale + ridge)[:, None])
     value = float(np.sum(labels * solved) / label_norm)
     # d f = -<dΦ, Z Zᵀ>/(s ‖Y‖²) + <Φ, Z Zᵀ> ds/(s² ‖Y‖²), ds = tr(dΦ)/P, Z = (Φ/s + λI)⁻¹ Y
-    outer = solved @ solved.T
-    quad, quad_influence = linear_estimate(stats, outer, unbiased=unbiased)
+    quad, quad_influence = factored_linear_estimate(stats, solved, solved, unbiased=unbiased)
     influence = (-quad_influence / scale + quad * scale_influence / scale**2) / label_norm
     _require_in_range(value, influence_se(influence), "task difficulty", stats.session_id, low=0.0,
                       high=1.0 / ridge)

@@ -56,6 +56,7 @@ import xarray as xr
 
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
+from neurolearn.stats.kernel_terms import centre_kernel, gram, gram_product
 from neurolearn.stats.kernels import (
     ConditionStatistics,
     condition_statistics,
@@ -195,7 +196,7 @@ def participation_with_replicates(stats: ConditionStatistics, *, unbiased=True, 
     if fewest < 2 or not np.all(np.isfinite(stats.sem2)):
         raise InsufficientDataError(f"fewer than 2 trials in some condition (found {fewest}): the trial-noise "
                                     "correction needs a noise variance per condition")
-    pieces = _shown_condition_pieces(stats.means, stats.sem2)
+    pieces = _shown_condition_pieces(stats.means, stats.sem2, gram=gram(stats), product=gram_product(stats))
     (square, square_influence), (norm, norm_influence) = pieces[:2]
     _require_resolved(norm, norm_influence)
     if not square > 0:
@@ -230,7 +231,7 @@ def _naive_with_replicates(M, weights):
     return value, np.clip(replicates, 1.0, top)
 
 
-def _shown_condition_pieces(M, V):
+def _shown_condition_pieces(M, V, gram=None, product=None):
     """U-statistics (over distinct neurons) of (tr HΦH)² and ‖HΦH‖², with per-neuron influences.
 
     Returns ``((square, influence), (norm, influence), per_neuron)`` where ``per_neuron`` holds the terms
@@ -242,9 +243,16 @@ def _shown_condition_pieces(M, V):
     t = np.sum(c * c, axis=0) - (1.0 - 1.0 / n_cond) * noise  # tr(H K_i H)
     total_t = t.sum()
     square = _u_over_neurons(total_t**2, t * t, t * total_t, n)
-    S = _centred_kernel_sum(c, V)  # Σ_i H K_i H
+    if gram is None:
+        S = _centred_kernel_sum(c, V)  # Σ_i H K_i H
+        cross = np.einsum("pn,pn->n", S @ c, c) - V.T @ np.diag(S)  # ⟨H K_i H, S⟩ (S is already centred)
+    else:
+        # from the shared M Mᵀ and M Mᵀ M: S = H G H - H D H, and c_iᵀ S c_i = (Hm_i)ᵀ G (Hm_i) - Σ_μ d_μ c_μi²
+        d = V.sum(axis=1)
+        S = centre_kernel(gram, True, True) - np.diag(d) + (d[:, None] + d[None, :]) / n_cond - d.sum() / n_cond**2
+        centred_product = product - gram.sum(axis=1)[:, None] * M.mean(axis=0)[None, :]  # G H m_i
+        cross = np.einsum("pn,pn->n", c, centred_product) - d @ (c * c) - V.T @ np.diag(S)
     own = _own_inner(c, V)
-    cross = np.einsum("pn,pn->n", S @ c, c) - V.T @ np.diag(S)  # ⟨H K_i H, S⟩ (S is already centred)
     norm = _u_over_neurons(np.sum(S * S), own, cross, n)
     return square, norm, (t, own, c)
 

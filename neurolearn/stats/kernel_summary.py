@@ -28,6 +28,7 @@ from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import alignment_chance, alignment_with_replicates, difficulty_with_replicates
 from neurolearn.stats.dimensionality import participation_with_replicates
+from neurolearn.stats.kernel_terms import shared_products
 from neurolearn.stats.kernels import condition_statistics, session_bootstrap_weights
 from neurolearn.stats.similarity import (
     change_from_terms,
@@ -108,6 +109,18 @@ def session_part(key: str, recording: xr.DataArray, weights, options: KernelOpti
         "participation_ratio": lambda: participation_with_replicates(stats, unbiased=options.unbiased,
                                                                      weights=weights),
     }
+    with shared_products():  # M Mᵀ, M Mᵀ M and the kernel's eigen-decomposition once for all statistics
+        _single_session_statistics(part, stats, shape, computations, weights, options)
+    for name, (value, _) in list(part.values.items()):
+        if not np.isfinite(value):  # an estimator that returned NaN without saying why
+            del part.values[name]
+            part.reasons[name] = _undefined(name)
+    if weights is None:
+        part.values = {name: (value, None) for name, (value, _) in part.values.items()}
+    return part
+
+
+def _single_session_statistics(part, stats, shape, computations, weights, options):
     for name, compute in computations.items():
         _guarded(part, name, shape, compute)
     if "task_alignment" in part.values:
@@ -116,23 +129,16 @@ def session_part(key: str, recording: xr.DataArray, weights, options: KernelOpti
     spectral_reason = STATISTICS["spectral_power"].needs.unmet(**shape)
     if spectral_reason:
         part.reasons["spectral_power"] = part.reasons["powerlaw_exponent"] = spectral_reason
+        return
+    try:
+        values, replicates, _ = spectral_with_replicates(
+            stats, n_modes=options.n_modes, estimator="unbiased" if options.unbiased else "plugin",
+            weights=weights, max_boot=options.spectral_max_boot)
+    except DataError as error:
+        part.reasons["spectral_power"] = part.reasons["powerlaw_exponent"] = str(error)
     else:
-        try:
-            values, replicates, _ = spectral_with_replicates(
-                stats, n_modes=options.n_modes, estimator="unbiased" if options.unbiased else "plugin",
-                weights=weights, max_boot=options.spectral_max_boot)
-        except DataError as error:
-            part.reasons["spectral_power"] = part.reasons["powerlaw_exponent"] = str(error)
-        else:
-            for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
-                part.values[name] = (float(values[k]), None if weights is None else _padded(replicates[:, k], weights))
-    for name, (value, _) in list(part.values.items()):
-        if not np.isfinite(value):  # an estimator that returned NaN without saying why
-            del part.values[name]
-            part.reasons[name] = _undefined(name)
-    if weights is None:
-        part.values = {name: (value, None) for name, (value, _) in part.values.items()}
-    return part
+        for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
+            part.values[name] = (float(values[k]), None if weights is None else _padded(replicates[:, k], weights))
 
 
 def _padded(replicates, weights):

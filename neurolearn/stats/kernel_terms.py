@@ -5,6 +5,8 @@ dimensionality. The estimators are described in :mod:`neurolearn.stats.kernels`.
 
 from __future__ import annotations
 
+import contextvars
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,12 +18,58 @@ if TYPE_CHECKING:
     from neurolearn.stats.kernels import ConditionStatistics
 
 __all__ = ["unbiased_kernel_matrix", "centre_rows", "centre_kernel", "per_neuron_linear", "per_neuron_pair_trace",
-           "linear_estimate", "self_inner_estimate", "common_conditions"]
+           "linear_estimate", "factored_linear_estimate", "self_inner_estimate", "common_conditions",
+           "shared_products", "gram", "gram_product", "kernel_eigh"]
+
+_SHARED = contextvars.ContextVar("neurolearn_kernel_products", default=None)
+
+
+@contextmanager
+def shared_products():
+    """Within this block the products of a session's means (M Mᵀ, M Mᵀ M, the kernel's eigen-decomposition)
+    are computed once per :class:`ConditionStatistics` and reused by every kernel statistic.
+
+    Outside it every call computes its own (the arrays of a statistics object could change between calls).
+    The store is per thread (a context variable), so sessions computed in parallel do not share it.
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared(stats, name, compute):
+    store = _SHARED.get()
+    if store is None:
+        return compute()
+    key = (id(stats.means), id(stats.sem2), name)
+    if key not in store:  # the arrays are kept with the value, so their ids cannot be reused meanwhile
+        store[key] = (stats.means, stats.sem2, compute())
+    return store[key][2]
+
+
+def gram(stats: "ConditionStatistics") -> np.ndarray:
+    """G = M Mᵀ (P x P), the one P²N product behind every kernel of the session (shared, see above)."""
+    return _shared(stats, "gram", lambda: stats.means @ stats.means.T)
+
+
+def gram_product(stats: "ConditionStatistics") -> np.ndarray:
+    """G M (P x N): every per-neuron quadratic form m_iᵀ L Φ R m_i follows from it in O(PN)."""
+    return _shared(stats, "gram_product", lambda: gram(stats) @ stats.means)
+
+
+def kernel_eigh(stats: "ConditionStatistics", unbiased: bool = True):
+    """Eigenvalues (ascending) and eigenvectors of the symmetrised unbiased (or plug-in) kernel (shared)."""
+    def compute():
+        kernel = unbiased_kernel_matrix(stats) if unbiased else gram(stats) / stats.n_neurons
+        return np.linalg.eigh((kernel + kernel.T) / 2.0)
+    return _shared(stats, ("eigh", bool(unbiased)), compute)
 
 
 def unbiased_kernel_matrix(stats: "ConditionStatistics") -> np.ndarray:
     """Φ̂ = (M Mᵀ - diag(Σ_i sem2_i)) / N as a plain array."""
-    kernel = stats.means @ stats.means.T
+    kernel = gram(stats).copy()
     kernel[np.diag_indices_from(kernel)] -= stats.sem2.sum(axis=1)
     return kernel / stats.n_neurons
 
@@ -72,6 +120,32 @@ def linear_estimate(stats: "ConditionStatistics", matrix: np.ndarray, *, unbiase
     return value, (terms - value) / stats.n_neurons
 
 
+def factored_linear_estimate(stats: "ConditionStatistics", left_factor, right_factor, identity: float = 0.0, *,
+                             unbiased: bool = True):
+    """:func:`linear_estimate` for T = identity·I + A Bᵀ (A, B of shape (P, C)) without forming T: C·P·N work
+    instead of the P²·N of a dense T."""
+    sem2 = stats.sem2 if unbiased else np.zeros_like(stats.sem2)
+    means = stats.means
+    left_factor = np.asarray(left_factor, dtype=float).reshape(means.shape[0], -1)
+    right_factor = np.asarray(right_factor, dtype=float).reshape(means.shape[0], -1)
+    terms = np.einsum("cn,cn->n", left_factor.T @ means, right_factor.T @ means)
+    if identity:
+        terms += identity * np.einsum("pn,pn->n", means, means)
+    terms -= (identity + np.einsum("pc,pc->p", left_factor, right_factor)) @ sem2
+    value = float(terms.mean())
+    return value, (terms - value) / stats.n_neurons
+
+
+def centred_quadratic_rows(stats: "ConditionStatistics", noise_total, left: bool, right: bool) -> np.ndarray:
+    """(R m_i)ᵀ (G - diag(noise_total)) (L m_i) for every neuron i, from the shared G M in O(PN)."""
+    means = stats.means
+    product = gram_product(stats)
+    if left:  # G (H m) = G m - m̄ G 1
+        product = product - gram(stats).sum(axis=1)[:, None] * means.mean(axis=0)[None, :]
+    a, b = centre_rows(means, left), centre_rows(means, right)
+    return np.einsum("pn,pn->n", b, product) - np.einsum("pn,pn,p->n", a, b, noise_total)
+
+
 def self_inner_estimate(stats: "ConditionStatistics", left: bool, right: bool, *, unbiased: bool = True):
     """Estimate ‖LΦR‖²_F and its per-neuron influence.
 
@@ -80,12 +154,14 @@ def self_inner_estimate(stats: "ConditionStatistics", left: bool, right: bool, *
     """
     n = stats.n_neurons
     sem2 = stats.sem2 if unbiased else np.zeros_like(stats.sem2)
-    kernel = stats.means @ stats.means.T
-    kernel[np.diag_indices_from(kernel)] -= sem2.sum(axis=1)
+    noise_total = sem2.sum(axis=1)
+    kernel = gram(stats).copy()
+    kernel[np.diag_indices_from(kernel)] -= noise_total
     kernel /= n
     centred = centre_kernel(kernel, left, right)
     total = float(np.sum(centred * centred))  # ‖mean_i L K_i R‖²
-    row = per_neuron_linear(stats.means, sem2, centred.T)  # ⟨L K_i R, L Φ̂ R⟩ = tr(K_i L Φ̂ R)
+    # ⟨L K_i R, L Φ̂ R⟩ = tr(K_i L Φ̂ R) = m_iᵀ R Φ̂ L m_i - Σ_μ (LΦ̂R)_μμ sem2_μi, from the shared G M
+    row = centred_quadratic_rows(stats, noise_total, left, right) / n - np.diag(centred) @ sem2
     if not unbiased:
         return total, 2.0 * (row - total) / n
     if n < 2:

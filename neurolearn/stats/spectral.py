@@ -32,6 +32,7 @@ from neurolearn.stats.kernels import (
     target_matrix,
     unbiased_kernel_matrix,
 )
+from neurolearn.stats.kernel_terms import gram, kernel_eigh
 
 __all__ = [
     "eigenspectrum",
@@ -218,8 +219,10 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     n_cond = stats.n_conditions
     k_power = int(min(n_modes, n_cond - 1))
     n_trust = n_trustworthy_modes(stats)
-    kernel = _kernel(stats, estimator)
-    eigenvalues, vectors = _eigh_desc(kernel / n_cond)
+    if estimator not in ("unbiased", "plugin"):
+        raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {estimator!r}")
+    eigenvalues, vectors = kernel_eigh(stats, estimator == "unbiased")  # shared with the task difficulty
+    eigenvalues, vectors = eigenvalues[::-1] / n_cond, vectors[:, ::-1]
     label_norm = float(np.sum(labels * labels))
     projections = vectors.T @ labels
     power = np.sum(projections**2, axis=1)
@@ -279,7 +282,7 @@ def _kernel(stats, estimator):
     if estimator == "unbiased":
         return unbiased_kernel_matrix(stats)
     if estimator == "plugin":
-        return stats.means @ stats.means.T / stats.n_neurons
+        return gram(stats) / stats.n_neurons
     raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {estimator!r}")
 
 

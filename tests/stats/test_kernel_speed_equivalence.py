@@ -98,3 +98,123 @@ def test_spectral_replicates_equal_the_per_replicate_loop(n_cond, n_neurons, est
     ref_values, ref_replicates = _reference_spectral(stats, weights.astype(float), estimator=estimator)
     np.testing.assert_allclose(values, ref_values, rtol=RTOL)
     np.testing.assert_allclose(replicates, ref_replicates, rtol=RTOL, atol=1e-12)
+
+
+# ------------------------------------------------------------------ single-session statistics: the dense forms
+
+
+def _reference_self_inner(stats, left, right, unbiased=True):
+    """‖LΦR‖² U-statistic with the dense per-neuron product (L Φ R)ᵀ M (P² N work)."""
+    from neurolearn.stats.kernel_terms import centre_kernel, per_neuron_linear, per_neuron_pair_trace
+
+    n = stats.n_neurons
+    sem2 = stats.sem2 if unbiased else np.zeros_like(stats.sem2)
+    kernel = stats.means @ stats.means.T
+    kernel[np.diag_indices_from(kernel)] -= sem2.sum(axis=1)
+    kernel /= n
+    centred = centre_kernel(kernel, left, right)
+    total = float(np.sum(centred * centred))
+    row = per_neuron_linear(stats.means, sem2, centred.T)
+    if not unbiased:
+        return total, 2.0 * (row - total) / n
+    own = per_neuron_pair_trace(stats.means, sem2, stats.means, sem2, left, right)
+    value = (n * n * total - own.sum()) / (n * (n - 1))
+    return float(value), 2.0 * (n * row - own - (n - 1) * value) / (n * (n - 1))
+
+
+def _reference_alignment(stats, left, right, unbiased, weights):
+    from neurolearn.stats import alignment as al
+    from neurolearn.stats.kernels import (centre_kernel, jackknife_bias, leave_one_out, linear_estimate,
+                                          normal_score_replicates, replicate, target_matrix)
+
+    labels = target_matrix(stats.target)
+    task = centre_kernel(labels @ labels.T, left, right)
+    task_norm = np.linalg.norm(task)
+    numerator, numerator_influence = linear_estimate(stats, task, unbiased=unbiased)
+    squared_norm, norm_influence = _reference_self_inner(stats, left, right, unbiased)
+
+    def ratio(num, squared):
+        return al._ratio(num, squared, task_norm)
+
+    bias = 0.0
+    if unbiased:
+        bias = jackknife_bias(ratio, (numerator, squared_norm),
+                              [{0: leave_one_out(numerator, numerator_influence, 1),
+                                1: leave_one_out(squared_norm, norm_influence, 2)}])
+    estimate = ratio(numerator, squared_norm) - bias
+    replicates = ratio(replicate(numerator, weights, numerator_influence),
+                       replicate(squared_norm, weights, norm_influence))
+    expected_task = labels @ labels.T
+    p = expected_task.shape[0]
+    d = np.trace(expected_task) / p
+    c = (expected_task.sum() - np.trace(expected_task)) / (p * (p - 1))
+    expected = (d - c) * np.eye(p) + c * np.ones((p, p))
+    chance_num, _ = linear_estimate(stats, centre_kernel(expected, left, right), unbiased=unbiased)
+    chance = al._ratio(chance_num, squared_norm, task_norm)
+    return estimate, normal_score_replicates(estimate, replicates), chance
+
+
+def _reference_difficulty(stats, ridge, unbiased, weights):
+    from neurolearn.stats.kernels import linear_estimate, recentre_replicates, replicate, target_matrix
+
+    labels = target_matrix(stats.target)
+    kernel = stats.means @ stats.means.T
+    if unbiased:
+        kernel[np.diag_indices_from(kernel)] -= stats.sem2.sum(axis=1)
+    kernel = kernel / stats.n_neurons
+    p = kernel.shape[0]
+    scale = np.trace(kernel) / p
+    _, scale_influence = linear_estimate(stats, np.eye(p) / p, unbiased=unbiased)
+    if unbiased:
+        eigenvalues, vectors = np.linalg.eigh((kernel + kernel.T) / 2.0)
+        kernel = (vectors * np.clip(eigenvalues, 0.0, None)) @ vectors.T
+    label_norm = float(np.sum(labels * labels))
+    solved = np.linalg.solve(kernel / scale + ridge * np.eye(p), labels)
+    value = float(np.sum(labels * solved) / label_norm)
+    quad, quad_influence = linear_estimate(stats, solved @ solved.T, unbiased=unbiased)
+    influence = (-quad_influence / scale + quad * scale_influence / scale**2) / label_norm
+    return value, recentre_replicates(value, replicate(value, weights, influence))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("unbiased", [True, False])
+@pytest.mark.parametrize("variant", [(True, True), (False, False), (False, True)])
+def test_alignment_difficulty_and_participation_equal_their_dense_forms(shared, unbiased, variant):
+    from contextlib import nullcontext
+
+    from neurolearn.stats.alignment import alignment_chance, alignment_with_replicates, difficulty_with_replicates
+    from neurolearn.stats.dimensionality import participation_with_replicates
+    from neurolearn.stats.kernel_terms import self_inner_estimate, shared_products
+
+    rng = np.random.default_rng(7)
+    stats = _statistics(rng, 24, 300)
+    stats = type(stats)(stats.means + 3.0, *[getattr(stats, f) for f in ("sem2", "n_trials", "conditions",
+                                                                        "neurons", "target", "session_id")])
+    weights = rng.poisson(1.0, size=(25, 300)).astype(np.uint8)
+    left, right = variant
+    with shared_products() if shared else nullcontext():
+        value, replicates = alignment_with_replicates(stats, left=left, right=right, unbiased=unbiased,
+                                                      weights=weights)
+        chance = alignment_chance(stats, left=left, right=right, unbiased=unbiased)
+        difficulty, difficulty_reps = difficulty_with_replicates(stats, ridge=0.1, unbiased=unbiased,
+                                                                 weights=weights)
+        pr, pr_reps = participation_with_replicates(stats, unbiased=True, weights=weights)
+        inner = self_inner_estimate(stats, left, right, unbiased=unbiased)
+    ref_inner = _reference_self_inner(stats, left, right, unbiased)
+    np.testing.assert_allclose(inner[0], ref_inner[0], rtol=RTOL)
+    np.testing.assert_allclose(inner[1], ref_inner[1], rtol=RTOL, atol=RTOL * np.abs(ref_inner[1]).max())
+    ref_value, ref_replicates, ref_chance = _reference_alignment(stats, left, right, unbiased,
+                                                                 weights.astype(float))
+    np.testing.assert_allclose([value, chance], [ref_value, ref_chance], rtol=RTOL)
+    np.testing.assert_allclose(replicates, ref_replicates, rtol=RTOL)
+    ref_difficulty, ref_difficulty_reps = _reference_difficulty(stats, 0.1, unbiased, weights.astype(float))
+    np.testing.assert_allclose(difficulty, ref_difficulty, rtol=RTOL)
+    np.testing.assert_allclose(difficulty_reps, ref_difficulty_reps, rtol=RTOL)
+    # participation ratio: the dense Σ_i H K_i H path (no shared products) is the reference
+    pieces = dimensionality._shown_condition_pieces(stats.means, stats.sem2)
+    fast = dimensionality._shown_condition_pieces(stats.means, stats.sem2, gram=stats.means @ stats.means.T,
+                                                  product=stats.means @ stats.means.T @ stats.means)
+    for (v_ref, i_ref), (v, i) in zip(pieces[:2], fast[:2]):
+        np.testing.assert_allclose(v, v_ref, rtol=RTOL)
+        np.testing.assert_allclose(i, i_ref, rtol=RTOL, atol=RTOL * np.abs(i_ref).max())
+    assert np.isfinite(pr) and pr_reps.shape == (25,)
