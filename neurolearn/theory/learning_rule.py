@@ -42,8 +42,8 @@ and Hebb. Rich FA grows the kernel as ``m = 1 + gamma0^2 S^2`` (``S = int r dt``
 richness (final ``m = 2.39`` against ``sqrt(5) = 2.24`` at ``gamma0 = 2``, the paper's "more feature learning
 with smaller feedback correlation"), less at large richness (4.41 against 5.10 at ``gamma0 = 5``), and it
 grows it later, once the feedback has aligned the weights; Hebb never changes it. The flow is integrated with
-classical RK4 at a step of 0.1 over the fastest rate: absolute error below 1e-5 against a DOP853 solution at
-tolerance 1e-11 (the tests), about 3 ms a call.
+classical RK4 at a step of 0.15 over the fastest rate: absolute error below 1e-5 against a DOP853 solution at
+tolerance 1e-11 (the tests; at most 3.2e-6 over ten time units), 1-2.5 ms a call.
 
 Observables, on a whitened, centred probe set whose first input coordinate is a balanced binary label (as
 :func:`neurolearn.simulate.transfer.transfer_probe_set`; ``d_eff`` input dimensions, the hidden kernel
@@ -93,7 +93,9 @@ RULES: dict[str, dict[str, float]] = {
 }
 
 #: RK4 step as a fraction of the inverse fastest rate of the flow
-_STEP = 0.1
+_STEP = 0.15
+#: residual below which the step grows at constant absolute error
+_SMALL = 1e-3
 
 
 def rule_trajectory(time, gamma0: float, feedback: float, hebbian: float, initial=None) -> dict:
@@ -129,27 +131,46 @@ def rule_trajectory(time, gamma0: float, feedback: float, hebbian: float, initia
     order = np.argsort(t, kind="stable")
     out = np.empty((5, t.size))
 
-    def rate(u, m, a, c, v):
-        r = 1.0 - u
-        return ((m + p * (rho * a + s * c)) * r, 2.0 * gamma0 * p * (rho * gamma0 * u + s * v) * r,
-                2.0 * gamma0 * gamma0 * u * r, gamma0 * v * r, gamma0 * p * (rho * c + s * g) * r)
-
+    # every rate is the residual r = 1 - u times a linear form of the state (coefficients once)
+    p1, p2 = p * rho, p * s
+    b1, b2 = 2.0 * gamma0 * gamma0 * p * rho, 2.0 * gamma0 * p * s
+    g2, e1, e2 = 2.0 * gamma0 * gamma0, gamma0 * p * rho, gamma0 * p * s * g
     now = 0.0
     for index in order:
         stop = t[index]
         while stop > now:
-            state = (u, m, a, c, v)
-            k1 = rate(*state)
-            # the residual's own rate, the relative rates of the moments and their coupling to the residual
-            fastest = (abs(m + p * (rho * a + s * c)) + 2.0 * gamma0 * abs(1.0 - u)
-                       + sum(abs(k) / max(abs(x), 1.0) for k, x in zip(k1[1:], state[1:])))
-            dt = min(stop - now, _STEP / max(fastest, 1e-12))
-            k2 = rate(*(x + 0.5 * dt * k for x, k in zip(state, k1)))
-            k3 = rate(*(x + 0.5 * dt * k for x, k in zip(state, k2)))
-            k4 = rate(*(x + dt * k for x, k in zip(state, k3)))
-            u, m, a, c, v = (x + dt / 6.0 * (k_1 + 2.0 * k_2 + 2.0 * k_3 + k_4)
-                             for x, k_1, k_2, k_3, k_4 in zip(state, k1, k2, k3, k4))
+            # stage 1, and the step: 0.15 over the residual's own rate, the relative rates of the moments and
+            # their coupling to the residual
+            r = 1.0 - u
+            du1, dm1, da1, dc1, dv1 = ((m + p1 * a + p2 * c) * r, (b1 * u + b2 * v) * r, g2 * u * r,
+                                       gamma0 * v * r, (e1 * c + e2) * r)
+            fastest = (abs(m + p1 * a + p2 * c) + 2.0 * gamma0 * abs(r) + abs(dm1) / max(abs(m), 1.0)
+                       + abs(da1) / max(abs(a), 1.0) + abs(dc1) / max(abs(c), 1.0) + abs(dv1) / max(abs(v), 1.0))
+            # a step's error is of order |r| (rate dt)^5: once the residual is small the step may grow as
+            # |r|^(-1/5) at the same absolute error, up to rate dt = 2 (inside RK4's stability interval)
+            boost = 1.0 if abs(r) >= _SMALL else min((_SMALL / abs(r)) ** 0.2, 2.0 / _STEP) if r else 2.0 / _STEP
+            dt = min(stop - now, boost * _STEP / max(fastest, 1e-12))
+            h = 0.5 * dt
+            u2, m2, a2, c2, v2 = u + h * du1, m + h * dm1, a + h * da1, c + h * dc1, v + h * dv1
+            r = 1.0 - u2
+            du2, dm2, da2, dc2, dv2 = ((m2 + p1 * a2 + p2 * c2) * r, (b1 * u2 + b2 * v2) * r, g2 * u2 * r,
+                                       gamma0 * v2 * r, (e1 * c2 + e2) * r)
+            u3, m3, a3, c3, v3 = u + h * du2, m + h * dm2, a + h * da2, c + h * dc2, v + h * dv2
+            r = 1.0 - u3
+            du3, dm3, da3, dc3, dv3 = ((m3 + p1 * a3 + p2 * c3) * r, (b1 * u3 + b2 * v3) * r, g2 * u3 * r,
+                                       gamma0 * v3 * r, (e1 * c3 + e2) * r)
+            u4, m4, a4, c4, v4 = u + dt * du3, m + dt * dm3, a + dt * da3, c + dt * dc3, v + dt * dv3
+            r = 1.0 - u4
+            du4, dm4, da4, dc4, dv4 = ((m4 + p1 * a4 + p2 * c4) * r, (b1 * u4 + b2 * v4) * r, g2 * u4 * r,
+                                       gamma0 * v4 * r, (e1 * c4 + e2) * r)
+            w = dt / 6.0
+            new = (u + w * (du1 + 2.0 * du2 + 2.0 * du3 + du4), m + w * (dm1 + 2.0 * dm2 + 2.0 * dm3 + dm4),
+                   a + w * (da1 + 2.0 * da2 + 2.0 * da3 + da4), c + w * (dc1 + 2.0 * dc2 + 2.0 * dc3 + dc4),
+                   v + w * (dv1 + 2.0 * dv2 + 2.0 * dv3 + dv4))
             now += dt
+            if new == (u, m, a, c, v):  # learned to the last bit: the flow has stopped
+                now = stop
+            u, m, a, c, v = new
         out[:, index] = u, m, a, c, v
     return dict(zip(("u", "m", "A", "C", "v"), out))
 
