@@ -275,7 +275,7 @@ def leading_components(recording: xr.DataArray, n_components: int = 10, indicato
     reference = np.asarray(activity[:1].mean(axis=(0, 2)).compute(scheduler="synchronous"))
     shifted = activity - reference[None, :, None]
     sums, scatter, raw_sums, n_bad = dask.compute(
-        shifted.sum(axis=(0, 2)), dask.array.einsum("tib,tjb->ij", shifted, shifted),
+        shifted.sum(axis=(0, 2)), dask.array.tensordot(shifted, shifted, axes=([0, 2], [0, 2])),  # BLAS per block
         raw.sum(axis=(0, 2)), (~dask.array.isfinite(raw)).sum(), scheduler="synchronous")
     if n_bad:
         raise DataError(f"{name or _session_name(recording)}: expected finite responses, found {int(n_bad)} "
