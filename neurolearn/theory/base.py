@@ -80,6 +80,11 @@ class Model:
         either way) and recovery studies design sessions over it. None: inferred from the observables.
     simulator : str
         The network simulation the model reduces and is checked against (``neurolearn.simulate...``).
+    per_layer : tuple of str
+        Observables predicted once per layer (``function`` returns them shaped ``(n_layers, len(time))``;
+        ``predict`` puts them on dims ``("layer", "time")``). Empty for a model of one population.
+    n_layers : int
+        How many layers ``per_layer`` observables have (0 without any); layer ``l`` is ``1 .. n_layers``.
     """
 
     name: str
@@ -92,6 +97,8 @@ class Model:
     time_unit: str = ""
     time_span: float | None = None
     simulator: str = ""
+    per_layer: tuple[str, ...] = ()
+    n_layers: int = 0
 
     @property
     def params(self) -> dict[str, Parameter]:
@@ -105,7 +112,8 @@ class Model:
     def predict(self, time, **params) -> xr.Dataset:
         """Predicted statistics at training times ``time`` -> Dataset over dim ``time``.
 
-        Unnamed parameters take their defaults; unknown names raise :class:`FitError`.
+        Unnamed parameters take their defaults; unknown names raise :class:`FitError`. Observables in
+        ``per_layer`` come on dims ``("layer", "time")`` with coord ``layer = 1 .. n_layers``.
         """
         unknown = sorted(set(params) - set(self.params))
         if unknown:
@@ -116,5 +124,7 @@ class Model:
         missing = [o for o in self.observables if o not in out]
         if missing:
             raise RuntimeError(f"model {self.name!r} did not return declared observables {missing}")
-        data_vars = {name: ("time", np.asarray(out[name], dtype=float)) for name in self.observables}
-        return xr.Dataset(data_vars, coords={"time": t}, attrs={"model": self.name, **{k: v for k, v in values.items()}})
+        data_vars = {name: (("layer", "time") if name in self.per_layer else "time", np.asarray(out[name], dtype=float))
+                     for name in self.observables}
+        coords = {"time": t} | ({"layer": np.arange(1, self.n_layers + 1)} if self.per_layer else {})
+        return xr.Dataset(data_vars, coords=coords, attrs={"model": self.name, **{k: v for k, v in values.items()}})

@@ -1,0 +1,141 @@
+"""Statistics per recorded area: :func:`summarize` run on each area's neurons, gathered along dim ``area``.
+
+A session recorded from several areas (the NWB Units ``location`` column, which :func:`neurolearn.read_nwb`
+puts on the ``neuron`` dim as a coord, or any other neuron coord such as an electrode group) holds several
+populations: a deep network's layers, a pathway's stages. Their kernels are separate objects, so every
+statistic is computed per area: the session's neurons are split by the coord, :func:`summarize` runs on each
+area's sessions with the same options (and seed), and the results are concatenated along a new dim ``area``.
+Pairwise statistics (``session`` x ``session_other``) and bootstrap replicates (``name_boot``) keep their dims,
+so a fit can weight each area's values by their joint covariance. A session without neurons of an area has
+NaN for that area's statistics, with the reason in ``name_flag``. ``session_index`` stays the session's
+position in the whole tree (training time), whatever areas it recorded.
+
+Examples
+--------
+>>> import warnings
+>>> from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
+>>> tree, _ = simulate_deep_linear_sessions(1.0, n_sessions=3, n_neurons=40, n_hidden=200, rng=0)
+>>> with warnings.catch_warnings():
+...     warnings.simplefilter("ignore")
+...     stats = summarize_areas(tree, layers={"V1": 1, "LM": 2}, n_boot=20, random_state=0, readout=False,
+...                             dynamics=False)
+>>> stats["task_alignment"].dims, stats.area.values.tolist(), stats.layer.values.tolist()
+(('area', 'session'), ['V1', 'LM'], [1, 2])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.data import SESSION, SESSION_OTHER
+from neurolearn.errors import DataError
+from neurolearn.stats.similarity import as_recording_dict
+from neurolearn.stats.summary import summarize
+
+__all__ = ["AREA", "LAYER", "summarize_areas", "area_names"]
+
+#: the dim of per-area statistics, and the coord on it naming the model layer each area is
+AREA, LAYER = "area", "layer"
+
+
+def summarize_areas(tree, area: str = "location", layers=None, areas=None, **summarize_kwargs) -> xr.Dataset:
+    """:func:`summarize` per area -> Dataset with every statistic over ``area`` (+ its usual dims).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree, mapping/sequence of DataArray
+        Sessions, as for :func:`summarize`; each with a neuron coord ``area``.
+    area : str
+        The neuron coord telling areas apart (default ``"location"``, the NWB Units column).
+    layers : mapping, optional
+        Area name -> layer depth of a per-layer model (e.g. ``{"V1": 1, "LM": 2}``), stored as coord
+        ``layer`` on ``area`` for :func:`neurolearn.fit`. Its keys are the default ``areas``.
+    areas : sequence of str, optional
+        Which areas, in this order (default: ``layers``' keys, else every value of the coord in order of first
+        appearance).
+    **summarize_kwargs
+        Passed to :func:`summarize` for every area (``n_boot``, ``random_state``, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        :func:`summarize`'s variables with a leading dim ``area`` (coord ``area``; ``layer`` if given).
+
+    Raises
+    ------
+    DataError
+        A session without the coord ``area``, an area no session recorded, or layers that are not positive
+        integers.
+    """
+    recordings = as_recording_dict(tree)
+    names = area_names(recordings, area)
+    if layers is not None:
+        layers = dict(layers)
+        bad = {k: v for k, v in layers.items() if not (isinstance(v, (int, np.integer)) and v >= 1)}
+        if bad:
+            raise DataError(f"summarize_areas: expected layers as positive integers, found {bad}")
+    chosen = list(areas if areas is not None else (layers if layers is not None else names))
+    absent = [a for a in chosen if a not in names]
+    if absent:
+        raise DataError(f"summarize_areas: expected areas recorded in some session, found none of {absent} in "
+                        f"neuron coord {area!r} (recorded: {names})")
+    if layers is not None and set(chosen) - set(layers):
+        raise DataError(f"summarize_areas: expected a layer for every area, missing {sorted(set(chosen) - set(layers))}")
+    sessions = list(recordings)
+    parts = []
+    for name in chosen:
+        subset = {key: rec.isel(neuron=np.flatnonzero(np.asarray(rec[area].values).astype(str) == name))
+                  for key, rec in recordings.items()}
+        subset = {key: rec for key, rec in subset.items() if rec.sizes["neuron"] > 0}
+        stats = summarize(subset, **summarize_kwargs)
+        parts.append(_on_all_sessions(stats, sessions, set(sessions) - set(subset), name))
+    out = xr.concat(parts, dim=AREA, data_vars="all", coords="minimal", compat="override", join="outer")
+    out = out.assign_coords({AREA: chosen, SESSION: sessions, "session_index": (SESSION, np.arange(len(sessions)))})
+    if layers is not None:
+        out = out.assign_coords({LAYER: (AREA, [int(layers[a]) for a in chosen])})
+    out.attrs["area_coord"] = area
+    return out
+
+
+def area_names(recordings, area: str = "location") -> list:
+    """The values of neuron coord ``area`` over sessions, in order of first appearance.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray(np.zeros((2, 3)), dims=("trial", "neuron"),
+    ...                    coords={"location": ("neuron", ["LM", "V1", "LM"])})
+    >>> area_names({"s0": rec})
+    ['LM', 'V1']
+    """
+    names = []
+    for key, rec in recordings.items():
+        if area not in rec.coords or rec[area].dims != ("neuron",):
+            raise DataError(f"summarize_areas: expected neuron coord {area!r} in session {key!r} (the Units "
+                            f"location column or an electrode group), found coords {sorted(map(str, rec.coords))}")
+        for value in np.asarray(rec[area].values).astype(str):
+            if value not in names:
+                names.append(str(value))
+    return names
+
+
+def _on_all_sessions(stats, sessions, missing, name) -> xr.Dataset:
+    """``stats`` reindexed onto every session: NaN where the area was not recorded, its flag saying so."""
+    dims = [d for d in (SESSION, SESSION_OTHER) if d in stats.dims]
+    ids = {SESSION: sessions, SESSION_OTHER: sessions}
+    stats = stats.drop_vars([c for c in stats.coords if c not in stats.dims and SESSION in stats[c].dims
+                             or c not in stats.dims and SESSION_OTHER in stats[c].dims])
+    out = stats.reindex({d: ids[d] for d in dims})
+    if missing:
+        reason = f"area {name!r} not recorded in this session"
+        for var in [v for v in out.data_vars if str(v).endswith("_flag")]:
+            flag = out[var]
+            if SESSION in flag.dims and flag.dtype.kind in "OUS":
+                values = flag.values.astype(object)
+                gone = np.isin(np.asarray(out[SESSION].values), list(missing))
+                index = [slice(None)] * flag.ndim
+                index[flag.dims.index(SESSION)] = gone
+                values[tuple(index)] = reason
+                out[var] = (flag.dims, values)
+    return out
