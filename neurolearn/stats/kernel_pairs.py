@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from neurolearn.errors import DataError
-from neurolearn.stats.kernel_terms import centre_kernel, per_neuron_pair_trace, self_inner_estimate
+from neurolearn.stats.kernel_terms import centre_kernel, centre_rows, gram, self_inner_estimate, shared_products
 from neurolearn.stats.kernels import ConditionStatistics
 from neurolearn.stats.neuron_resampling import replicate, session_bootstrap_weights
 
@@ -32,6 +32,11 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbi
     Returns a dict with ``self`` (S,), ``cross`` (S, S), per-neuron influences (for the jackknife) and, with
     bootstraps, ``self_boot`` (B, S) and ``cross_boot`` (B, S, S).
     """
+    with shared_products():  # each session's M Mᵀ and M Mᵀ M serve both centrings' self terms
+        return _pairwise_kernel_terms(stats, centred, unbiased, n_boot, random_state, weights, map_sessions)
+
+
+def _pairwise_kernel_terms(stats, centred, unbiased, n_boot, random_state, weights, map_sessions):
     centrings = tuple(centred) if isinstance(centred, (tuple, list)) else (bool(centred),)
     n_sessions = len(stats)
     if weights is None:
@@ -39,6 +44,7 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbi
     kernels = np.stack([_kernel(s, unbiased) for s in stats])
     n_pairs = np.array([[sa.n_neurons * sb.n_neurons for sb in stats] for sa in stats], dtype=float)
     bootstrapping = weights[0] is not None
+    all_shared = _shared_corrections(stats, centrings, unbiased)
     results = {}
     for centring in centrings:
         centred_kernels = np.stack([centre_kernel(k, centring, centring) for k in kernels])
@@ -50,7 +56,7 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbi
             else:
                 self_values[k], influence = self_inner_estimate(s, centring, centring, unbiased=unbiased)
             self_influence.append(influence)
-        shared = _shared_corrections(stats, centring, unbiased)
+        shared = all_shared[centring]
         totals = np.einsum("apq,bpq->ab", centred_kernels, centred_kernels)
         cross = np.full((n_sessions, n_sessions), np.nan)
         for (a, b), (own_sum, n_shared, *_rest) in shared.items():
@@ -79,22 +85,83 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbi
     return results if isinstance(centred, (tuple, list)) else results[centrings[0]]
 
 
-def _shared_corrections(stats, centred, unbiased):
-    """For every pair a < b: Σ of same-neuron products of tracked neurons, their count, and per-neuron terms."""
-    out = {}
-    for a in range(len(stats)):
-        for b in range(a + 1, len(stats)):
-            sa, sb = stats[a], stats[b]
-            if not unbiased:
-                out[(a, b)] = (0.0, 0, None, None, None)
+def _shared_corrections(stats, centrings, unbiased):
+    """Per centring, for every pair a < b: Σ of same-neuron products of tracked neurons, their count, the
+    per-neuron terms and their indices into both sessions.
+
+    The per-neuron term tr(K_ai C K_bi C) of a tracked cell i (C = H or I) is, with c the (centred) means and
+    v the squared standard errors, (c_a·c_b)² - Σ c_a² v_b - Σ c_b² v_a + (1 - 2/P) Σ v_a v_b + Σv_a Σv_b / P²
+    (centred; Σ v_a v_b alone uncentred), as in :func:`per_neuron_pair_trace`. The session arrays are
+    prepared once; sessions with the same neuron ids (the usual tracked recording) are done for all
+    partners at once, without the index bookkeeping.
+    """
+    out = {centring: {} for centring in centrings}
+    n_sessions = len(stats)
+    if not unbiased:
+        for centring in centrings:
+            for a in range(n_sessions):
+                for b in range(a + 1, n_sessions):
+                    out[centring][(a, b)] = (0.0, 0, None, None, None)
+        return out
+    n_cond = stats[0].n_conditions
+    prepared = {c: [_pair_trace_parts(s.means, s.sem2, c) for s in stats] for c in centrings}
+    for a in range(n_sessions):
+        sa = stats[a]
+        same = [b for b in range(a + 1, n_sessions) if _same_ids(sa.neurons, stats[b].neurons)]
+        if same and sa.n_neurons < 2:
+            raise DataError(f"sessions {sa.session_id!r}, {stats[same[0]].session_id!r}: need at least 2 "
+                            "neurons for a U-statistic")
+        index = np.arange(sa.n_neurons)
+        for centring in centrings:
+            if same:
+                own = _pair_traces(prepared[centring][a], [prepared[centring][b] for b in same], n_cond, centring)
+                for b, row in zip(same, own):
+                    out[centring][(a, b)] = (float(row.sum()), int(row.size), row, index, index)
+        for b in range(a + 1, n_sessions):
+            if b in same:
                 continue
+            sb = stats[b]
             ids, ia, ib = np.intersect1d(sa.neurons, sb.neurons, return_indices=True)
             if ids.size == sa.n_neurons * sb.n_neurons:
                 raise DataError(f"sessions {sa.session_id!r}, {sb.session_id!r}: need at least 2 neurons for a U-statistic")
-            own = per_neuron_pair_trace(sa.means[:, ia], sa.sem2[:, ia], sb.means[:, ib], sb.sem2[:, ib],
-                                        centred, centred) if ids.size else np.empty(0)
-            out[(a, b)] = (float(own.sum()), int(ids.size), own, ia, ib)
+            for centring in centrings:
+                if ids.size:
+                    parts_a = [part[:, ia] for part in prepared[centring][a]]
+                    parts_b = [[part[:, ib] for part in prepared[centring][b]]]
+                    own = _pair_traces(parts_a, parts_b, n_cond, centring)[0]
+                else:
+                    own = np.empty(0)
+                out[centring][(a, b)] = (float(own.sum()), int(ids.size), own, ia, ib)
     return out
+
+
+def _same_ids(first, second):
+    """True if both sessions record the same neuron ids in the same (sorted, unique) order."""
+    return first.shape == second.shape and bool(np.all(first == second)) and (
+        first.size < 2 or bool(np.all(first[1:] > first[:-1])))
+
+
+def _pair_trace_parts(means, sem2, centred):
+    """(c, c², v) of one session for the per-neuron pair traces (c the row-centred means if ``centred``)."""
+    c = centre_rows(means, centred)
+    return c, c * c, sem2
+
+
+def _pair_traces(parts_a, parts_b_list, n_cond, centred):
+    """tr(K_ai C K_bi C) per neuron for session a against each partner b (same columns), one (n_b, N) array."""
+    c_a, c2_a, v_a = parts_a
+    c_b = np.stack([p[0] for p in parts_b_list])
+    c2_b = np.stack([p[1] for p in parts_b_list])
+    v_b = np.stack([p[2] for p in parts_b_list])
+    inner = np.einsum("pn,bpn->bn", c_a, c_b)
+    value = inner * inner
+    value -= np.einsum("pn,bpn->bn", c2_a, v_b)
+    value -= np.einsum("bpn,pn->bn", c2_b, v_a)
+    if centred:
+        value += (1 - 2 / n_cond) * np.einsum("pn,bpn->bn", v_a, v_b) + v_a.sum(0) * v_b.sum(1) / n_cond**2
+    else:
+        value += np.einsum("pn,bpn->bn", v_a, v_b)
+    return value
 
 
 def _shared_for(shared, a, stats):
@@ -132,27 +199,32 @@ def _cross_influences(job):
             linear = centred_quadratic - diagonal @ noise
         else:
             linear = quadratic - np.einsum("spp->sp", kernels) @ noise
-        influence = np.zeros((n_sessions, sa.n_neurons))
-        for b in range(n_sessions):
-            if b == a:
-                continue
-            n_b = pairs_row[b] / sa.n_neurons
-            rows = n_b * linear[b]
-            partners = np.full(sa.n_neurons, n_b)
-            n_shared = 0
-            if b in shared:
-                own, index = shared[b]
-                rows[index] -= own
-                partners[index] -= 1
-                n_shared = own.size
-            influence[b] = (rows - cross_row[b] * partners) / (pairs_row[b] - n_shared)
+        n_b = pairs_row / sa.n_neurons  # partner neuron counts
+        rows = n_b[:, None] * linear
+        partners = np.repeat(n_b[:, None], sa.n_neurons, axis=1)
+        n_shared = np.zeros(n_sessions)
+        for b, (own, index) in shared.items():
+            if index.size == sa.n_neurons and own.size == sa.n_neurons and _is_range(index):
+                rows[b] -= own  # every neuron tracked in b: no indexing
+                partners[b] -= 1
+            else:
+                rows[b, index] -= own
+                partners[b, index] -= 1
+            n_shared[b] = own.size
+        with np.errstate(invalid="ignore", divide="ignore"):
+            influence = (rows - cross_row[:, None] * partners) / (pairs_row - n_shared)[:, None]
+        influence[a] = 0.0
         contribution = None if weights is None else weights @ influence.T - influence.sum(axis=1)
         out[centring] = (influence, contribution)
     return out
 
 
+def _is_range(index):
+    return index.size == 0 or (index[0] == 0 and index[-1] == index.size - 1 and bool(np.all(np.diff(index) == 1)))
+
+
 def _kernel(stats, unbiased):
-    kernel = stats.means @ stats.means.T
+    kernel = gram(stats).copy()
     if unbiased:
         kernel[np.diag_indices_from(kernel)] -= stats.sem2.sum(axis=1)
     return kernel / stats.n_neurons

@@ -222,10 +222,8 @@ def condition_statistics(
             f"(needed for trial-split noise correction), found fewer in conditions {too_few.tolist()[:10]} "
             f"(counts {n_trials[n_trials < min_trials].tolist()[:10]})"
         )
-    indicator = np.zeros((conditions.size, codes.size))
-    indicator[codes, np.arange(codes.size)] = 1.0
     data = recording.transpose(TRIAL, NEURON).data
-    sums, sums_sq, n_bad = _indicator_sums(indicator, data)
+    sums, sums_sq, n_bad = _indicator_sums(codes, conditions.size, data)
     if n_bad:
         raise DataError(
             f"session {session_id!r}: expected finite responses, found {n_bad} NaN/inf values; "
@@ -375,12 +373,14 @@ def _kernel_array(kernel: np.ndarray, stats: ConditionStatistics, estimator: str
     )
 
 
-def _indicator_sums(indicator: np.ndarray, data):
+def _indicator_sums(codes: np.ndarray, n_conditions: int, data):
     """Σ_trials and Σ_trials² per condition (and the count of non-finite values) in one pass."""
     if getattr(data, "__dask_graph__", None) is not None:
         import dask
         import dask.array as da
 
+        indicator = np.zeros((n_conditions, codes.size))
+        indicator[codes, np.arange(codes.size)] = 1.0
         data = data.astype(float)
         sums, sums_sq, n_bad = dask.compute(
             da.dot(indicator, data), da.dot(indicator, data * data), (~da.isfinite(data)).sum()
@@ -391,10 +391,13 @@ def _indicator_sums(indicator: np.ndarray, data):
     if n_bad:
         return None, None, n_bad
     # in memory, sorting trials by condition and summing runs is O(trials x neurons), not x conditions
-    codes = np.argmax(indicator, axis=0)
     order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(indicator.shape[0]))
+    counts = np.bincount(codes, minlength=n_conditions)
     ordered = data[order]
+    if counts.size and np.all(counts == counts[0]):  # equal runs: a reshape, no segment bookkeeping
+        runs = ordered.reshape(n_conditions, int(counts[0]), -1)
+        return runs.sum(axis=1), np.einsum("ptn,ptn->pn", runs, runs), 0
+    starts = np.searchsorted(codes[order], np.arange(n_conditions))
     return np.add.reduceat(ordered, starts, axis=0), np.add.reduceat(ordered * ordered, starts, axis=0), 0
 
 

@@ -171,7 +171,8 @@ def _pair_jackknife(function, args, pairs, a, b, *, self_index):
     cross_a = pairs["cross_influence"][a][b]
     cross_b = pairs["cross_influence"][b][a]
     neurons = pairs.get("neurons")
-    if neurons is not None and np.intersect1d(neurons[a], neurons[b]).size:
+    if neurons is not None and (_same_sorted_ids(neurons[a], neurons[b]) and neurons[a].size
+                                or np.intersect1d(neurons[a], neurons[b]).size):
         bias = _tracked_jackknife(function, args, pairs, a, b, self_index)
         return bias if np.isfinite(bias) else 0.0
     samples = [
@@ -191,10 +192,15 @@ def _tracked_jackknife(function, args, pairs, a, b, self_index):
     that session (order-2 leave-one-out).
     """
     ids_a, ids_b = pairs["neurons"][a], pairs["neurons"][b]
-    universe = np.union1d(ids_a, ids_b)
-    in_a, in_b = np.isin(universe, ids_a), np.isin(universe, ids_b)
-    index_a = _positions(ids_a, universe[in_a])
-    index_b = _positions(ids_b, universe[in_b])
+    if _same_sorted_ids(ids_a, ids_b):  # the same cells in both sessions: no set bookkeeping
+        universe = ids_a
+        in_a = in_b = np.ones(ids_a.size, dtype=bool)
+        index_a = index_b = np.arange(ids_a.size)
+    else:
+        universe = np.union1d(ids_a, ids_b)
+        in_a, in_b = np.isin(universe, ids_a), np.isin(universe, ids_b)
+        index_a = _positions(ids_a, universe[in_a])
+        index_b = _positions(ids_b, universe[in_b])
     n_a, n_b, n_shared = ids_a.size, ids_b.size, int(np.sum(in_a & in_b))
     pairs_total = float(n_a * n_b - n_shared)
     influence = np.zeros(universe.size)
@@ -209,6 +215,13 @@ def _tracked_jackknife(function, args, pairs, a, b, self_index):
     self_b[in_b] = leave_one_out(args[2], pairs["self_influence"][b], 2)[index_b]
     loo = {0: cross, self_index[0]: self_a, self_index[1]: self_b}
     return jackknife_bias(function, args, [loo])
+
+
+def _same_sorted_ids(first, second):
+    """True if both id arrays are equal, sorted and unique (then union, intersection and positions are trivial)."""
+    first, second = np.asarray(first), np.asarray(second)
+    return first.shape == second.shape and bool(np.all(first == second)) and (
+        first.size < 2 or bool(np.all(first[1:] > first[:-1])))
 
 
 def _positions(ids, values):
@@ -237,10 +250,27 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
     replicates = np.full((weights[0].shape[0], n_sessions, n_sessions), np.nan) if bootstrapping else None
     reasons = np.full((n_sessions, n_sessions), "", dtype=object)
     unshared = []
+    traces, floats = {}, {}
+
+    def own_traces(k):
+        if k not in traces:
+            traces[k] = np.sum(stats[k].means * stats[k].means - stats[k].sem2, axis=0)
+        return traces[k]
+
+    def float_weights(k):
+        if k not in floats:
+            floats[k] = weights[k].astype(float)
+        return floats[k]
+
     for a in range(n_sessions):
         for b in range(a, n_sessions):
             names = f"sessions {stats[a].session_id!r}, {stats[b].session_id!r}"
-            shared, ia, ib = np.intersect1d(stats[a].neurons, stats[b].neurons, return_indices=True)
+            same = _same_sorted_ids(stats[a].neurons, stats[b].neurons)
+            if same:
+                shared = stats[a].neurons
+                ia = ib = slice(None)
+            else:
+                shared, ia, ib = np.intersect1d(stats[a].neurons, stats[b].neurons, return_indices=True)
             if shared.size == 0:
                 if a != b:
                     unshared.append((stats[a].session_id, stats[b].session_id))
@@ -250,10 +280,12 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
                 reasons[a, b] = reasons[b, a] = (f"{names}: too few tracked cells in both sessions (found "
                                                  f"{shared.size}, need {MIN_NEURONS})")
                 continue
-            ma, va = stats[a].means[:, ia], stats[a].sem2[:, ia]
-            mb, vb = stats[b].means[:, ib], stats[b].sem2[:, ib]
-            self_a = np.sum(ma * ma - va, axis=0)
-            self_b = np.sum(mb * mb - vb, axis=0)
+            ma, mb = stats[a].means[:, ia], stats[b].means[:, ib]
+            if same:  # every cell of both sessions: the per-session traces, computed once
+                self_a, self_b = own_traces(a), own_traces(b)
+            else:
+                self_a = np.sum(ma * ma - stats[a].sem2[:, ia], axis=0)
+                self_b = np.sum(mb * mb - stats[b].sem2[:, ib], axis=0)
             cross = self_a if a == b else np.sum(ma * mb, axis=0)
             reason = _overlap_reason(cross, self_a, self_b, names)
             reasons[a, b] = reasons[b, a] = reason
@@ -261,7 +293,7 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
                 continue
             value[a, b] = value[b, a] = _overlap(cross.sum(), self_a.sum(), self_b.sum())
             if bootstrapping:
-                w = weights[a][:, ia].astype(float)  # same ids -> same weights in both sessions
+                w = float_weights(a) if same else weights[a][:, ia].astype(float)  # same ids -> same weights
                 reps = recentre_replicates(value[a, b], _overlap(w @ cross, w @ self_a, w @ self_b))
                 replicates[:, a, b] = replicates[:, b, a] = reps
     if unshared and strict:

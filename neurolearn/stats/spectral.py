@@ -255,13 +255,29 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     rep_power = np.sum(np.matmul(np.swapaxes(u, 1, 2), label_proj) ** 2, axis=2)
     replicates = np.empty((weights.shape[0], 2))
     replicates[:, 0] = rep_power[:, :k_power].sum(axis=1) / label_norm
-    replicates[:, 1] = [powerlaw_exponent(row, n_trust) for row in eta]
+    replicates[:, 1] = _powerlaw_rows(eta, n_trust)
     info["spectral_bootstrap"] = (f"Rayleigh-Ritz in top {n_ritz} modes, {weights.shape[0]} replicates, "
                                   "re-centred on the estimate")
     # the eigen-decomposition is nonlinear: replicates are skewed around the estimate; shift their median
     # onto it so every percentile interval contains it (a NaN exponent keeps NaN replicates)
     replicates = np.where(np.isfinite(values)[None], recentre_replicates(values, replicates, axis=0), np.nan)
     return values, replicates, info
+
+
+def _powerlaw_rows(eigenvalues, n_modes):
+    """:func:`powerlaw_exponent` of every row of descending eigenvalues at once (the same least squares,
+    closed form: slope = Σ (x - x̄)(y - ȳ) / Σ (x - x̄)² over each row's positive eigenvalues)."""
+    values = np.asarray(eigenvalues, dtype=float)[:, :n_modes]
+    keep = values > 0
+    count = keep.sum(axis=1)
+    x = np.log(np.arange(1, values.shape[1] + 1, dtype=float))[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = np.log(np.where(keep, values, 1.0))
+        x_mean = np.sum(keep * x, axis=1, keepdims=True) / count[:, None]
+        y_mean = np.sum(keep * y, axis=1, keepdims=True) / count[:, None]
+        dx = np.where(keep, x - x_mean, 0.0)
+        slope = np.sum(dx * (y - y_mean), axis=1) / np.sum(dx * dx, axis=1)
+    return np.where(count >= 3, -slope, np.nan)
 
 
 #: bytes of one block of per-neuron outer products in the batched bootstrap product

@@ -218,3 +218,122 @@ def test_alignment_difficulty_and_participation_equal_their_dense_forms(shared, 
         np.testing.assert_allclose(v, v_ref, rtol=RTOL)
         np.testing.assert_allclose(i, i_ref, rtol=RTOL, atol=RTOL * np.abs(i_ref).max())
     assert np.isfinite(pr) and pr_reps.shape == (25,)
+
+
+def test_batched_powerlaw_exponents_equal_the_polyfit_per_row():
+    from neurolearn.stats.spectral import _powerlaw_rows, powerlaw_exponent
+
+    rng = np.random.default_rng(3)
+    rows = np.sort(np.arange(1, 31) ** -1.3 * np.exp(0.2 * rng.standard_normal((50, 30))) - 0.01, axis=1)[:, ::-1]
+    rows[0, 2:] = -1.0  # fewer than 3 positive eigenvalues: NaN
+    for n_modes in (5, 12, 30):
+        expected = [powerlaw_exponent(row, n_modes) for row in rows]
+        np.testing.assert_allclose(_powerlaw_rows(rows, n_modes), expected, rtol=RTOL)
+
+
+# ------------------------------------------------------------------ pairwise terms: the per-pair loops
+
+
+def _reference_shared_corrections(stats, centrings, unbiased):
+    from neurolearn.errors import DataError
+    from neurolearn.stats.kernel_terms import per_neuron_pair_trace
+
+    out = {}
+    for centred in centrings:
+        out[centred] = {}
+        for a in range(len(stats)):
+            for b in range(a + 1, len(stats)):
+                sa, sb = stats[a], stats[b]
+                if not unbiased:
+                    out[centred][(a, b)] = (0.0, 0, None, None, None)
+                    continue
+                ids, ia, ib = np.intersect1d(sa.neurons, sb.neurons, return_indices=True)
+                if ids.size == sa.n_neurons * sb.n_neurons:
+                    raise DataError("need at least 2 neurons")
+                own = per_neuron_pair_trace(sa.means[:, ia], sa.sem2[:, ia], sb.means[:, ib], sb.sem2[:, ib],
+                                            centred, centred) if ids.size else np.empty(0)
+                out[centred][(a, b)] = (float(own.sum()), int(ids.size), own, ia, ib)
+    return out
+
+
+def _reference_cross_influences(job):
+    from neurolearn.stats.kernel_terms import centre_kernel
+
+    a, sa, weights, kernels, pairs_row, unbiased, per_centring = job
+    n_sessions, n_cond, _ = kernels.shape
+    noise = sa.sem2 if unbiased else np.zeros_like(sa.sem2)
+    out = {}
+    for centring, (cross_row, shared) in per_centring.items():
+        linear = np.empty((n_sessions, sa.n_neurons))
+        for b in range(n_sessions):
+            kernel = centre_kernel(kernels[b], centring, centring)
+            linear[b] = np.einsum("pn,pn->n", kernel @ sa.means, sa.means) - np.diag(kernel) @ noise
+        influence = np.zeros((n_sessions, sa.n_neurons))
+        for b in range(n_sessions):
+            if b == a:
+                continue
+            n_b = pairs_row[b] / sa.n_neurons
+            rows = n_b * linear[b]
+            partners = np.full(sa.n_neurons, n_b)
+            n_shared = 0
+            if b in shared:
+                own, index = shared[b]
+                rows[index] -= own
+                partners[index] -= 1
+                n_shared = own.size
+            influence[b] = (rows - cross_row[b] * partners) / (pairs_row[b] - n_shared)
+        contribution = None if weights is None else weights @ influence.T - influence.sum(axis=1)
+        out[centring] = (influence, contribution)
+    return out
+
+
+def _pairwise_sessions(rng, n_cond=10):
+    """Five sessions: three with the same ids, one sharing half of them, one with none of them."""
+    ids = [np.arange(40)] * 3 + [np.arange(20, 60), np.arange(100, 130)]
+    return [_statistics(rng, n_cond, ids_k.size, neurons=ids_k, session_id=f"d{k}") for k, ids_k in enumerate(ids)]
+
+
+@pytest.mark.parametrize("unbiased", [True, False])
+def test_pairwise_terms_equal_the_per_pair_loops(unbiased, monkeypatch):
+    from neurolearn.stats import kernel_pairs
+    from neurolearn.stats.neuron_resampling import session_bootstrap_weights
+
+    rng = np.random.default_rng(11)
+    stats = _pairwise_sessions(rng)
+    weights = session_bootstrap_weights([s.neurons for s in stats], 23, random_state=5)
+    fast = kernel_pairs.pairwise_kernel_terms(stats, centred=(True, False), unbiased=unbiased, weights=weights)
+    monkeypatch.setattr(kernel_pairs, "_shared_corrections", _reference_shared_corrections)
+    monkeypatch.setattr(kernel_pairs, "_cross_influences", _reference_cross_influences)
+    reference = kernel_pairs.pairwise_kernel_terms(stats, centred=(True, False), unbiased=unbiased,
+                                                   weights=weights)
+    for centring in (True, False):
+        got, want = fast[centring], reference[centring]
+        for key in ("self", "cross", "self_boot", "cross_boot"):
+            np.testing.assert_allclose(got[key], want[key], rtol=RTOL, err_msg=key)
+        for key in ("self_influence", "cross_influence"):
+            for g, w in zip(got[key], want[key]):
+                np.testing.assert_allclose(g, w, rtol=RTOL, atol=RTOL * np.abs(w).max(), err_msg=key)
+
+
+def test_similarity_change_and_overlap_equal_the_set_bookkeeping_path(monkeypatch):
+    """Sessions with the same ids skip union/intersection/positions; the general path gives the same."""
+    from neurolearn.stats import kernel_pairs, similarity_ratios
+    from neurolearn.stats.neuron_resampling import session_bootstrap_weights
+
+    rng = np.random.default_rng(12)
+    stats = _pairwise_sessions(rng)
+    weights = session_bootstrap_weights([s.neurons for s in stats], 19, random_state=2)
+
+    def run():
+        terms = kernel_pairs.pairwise_kernel_terms(stats, centred=(True, False), unbiased=True, weights=weights)
+        return (similarity_ratios.similarity_from_terms(terms[True], with_reasons=True)[:2]
+                + similarity_ratios.change_from_terms(terms[False], 0, with_reasons=True)[:2]
+                + similarity_ratios.overlap_from_statistics(stats, weights=weights, strict=False)[:2])
+
+    fast = run()
+    monkeypatch.setattr(similarity_ratios, "_same_sorted_ids", lambda first, second: False)
+    monkeypatch.setattr(kernel_pairs, "_same_ids", lambda first, second: False)
+    reference = run()
+    for got, want in zip(fast, reference):
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-14)
+    assert np.isfinite(fast[0][0, 1]) and np.isfinite(fast[4][0, 1])  # the tracked pairs are supported
