@@ -192,7 +192,8 @@ def measure(size="quick", folder=None, limit_mb=1500.0, keep=False) -> dict:
             write_timed_sessions(root / compare, small["sessions"], small["neurons"], small["trials"], small["bins"])
             options = dict(n_boot=small["n_boot"], n_permutations=small["n_permutations"])
             lazy_file = root / f"{compare}-lazy.pkl"
-            peak_rss(root / compare / "*.nwb", small["bins"], small["chunks"], save=lazy_file, **options)
+            lazy = peak_rss(root / compare / "*.nwb", small["bins"], small["chunks"], save=lazy_file, **options)
+        out["compare_seconds"] = lazy["seconds"]
         chunks = SIZES[compare]["chunks"]
         eager_file = root / f"{compare}-eager.pkl"
         eager = peak_rss(root / compare / "*.nwb", SIZES[compare]["bins"], None, save=eager_file, **options)
