@@ -46,6 +46,7 @@ from scipy.linalg import cholesky, solve_triangular
 
 from neurolearn.data import SESSION
 from neurolearn.errors import FitError
+from neurolearn.fitting.areas import AREA, flatten_areas
 from neurolearn.fitting.covariance import observation_covariance
 from neurolearn.fitting.validation import (
     ONSET,
@@ -282,6 +283,8 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     ----------
     stats : xarray.Dataset
         Statistics over dim ``session`` in the form of :mod:`neurolearn.data` (``name`` with ``name_se``).
+        With a dim ``area`` (and coord ``layer`` on it) and a model with per-layer observables, every area
+        is fitted jointly (:func:`neurolearn.fitting.areas.flatten_areas`).
     model : str or neurolearn.theory.Model
     observables : sequence of str, optional
         Restrict the fit to these statistics (each must be predicted by the model and present in ``stats``).
@@ -314,6 +317,9 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     if not isinstance(stats, xr.Dataset):
         raise FitError(f"fit of model {model.name!r}: expected statistics as an xarray.Dataset over dim "
                        f"'session', found {type(stats).__name__}")
+    if AREA in stats.dims:
+        # several recorded areas, each a layer of a per-layer model: one joint problem (fitting.areas)
+        stats, model = flatten_areas(stats, model)
     if SESSION not in stats.dims:
         raise FitError(f"fit of model {model.name!r}: expected statistics over dim 'session', found dims "
                        f"{tuple(stats.dims)}")

@@ -1,0 +1,145 @@
+"""Joint fits over recorded areas: statistics with an ``area`` dim matched to a model's per-layer observables.
+
+:func:`neurolearn.stats.areas.summarize_areas` gives every statistic a dim ``area`` (coord ``layer``: the model
+layer each area is). A model that declares ``per_layer`` observables (``Model.per_layer``, e.g.
+``"deep-linear"``) predicts them once per layer; the fit is then one problem over all areas, sharing every
+parameter and the session-to-time mapping. :func:`flatten_areas` turns the pair into the one-population form
+the fitter already handles: statistic ``task_alignment`` of area ``V1`` becomes ``task_alignment[V1]`` (with
+its ``_se``, ``_boot`` and ``_flag``), the model's prediction of that layer the same name. Statistics the model
+predicts once (``behavior``, the animal's) are taken once, from the first area that has them. Bootstrap
+replicates keep their dims and ``resampling`` attr, so the joint covariance across areas and sessions is
+estimated from them as for one area. :func:`neurolearn.fitting.problem.build_problem` calls it for statistics
+with an ``area`` dim; fits of statistics without one are unchanged.
+
+Examples
+--------
+>>> import numpy as np, xarray as xr
+>>> from neurolearn.theory.deep_linear import DEEP_LINEAR
+>>> stats = xr.Dataset({"task_alignment": (("area", "session"), np.full((2, 3), 0.4)),
+...                     "task_alignment_se": (("area", "session"), np.full((2, 3), 0.01))},
+...                    coords={"area": ["V1", "LM"], "layer": ("area", [1, 2]), "session": ["a", "b", "c"]})
+>>> flat, model = flatten_areas(stats, DEEP_LINEAR)
+>>> sorted(flat.data_vars), model.observables
+(['task_alignment[LM]', 'task_alignment[LM]_se', 'task_alignment[V1]', 'task_alignment[V1]_se'], ('behavior', 'task_alignment[V1]', 'task_alignment[LM]', 'kernel_change[V1]', 'kernel_change[LM]'))
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import xarray as xr
+
+from neurolearn.errors import FitError
+
+__all__ = ["AREA", "LAYER", "flatten_areas", "area_observable", "with_layers"]
+
+AREA, LAYER = "area", "layer"
+_COMPANIONS = ("", "_se", "_boot", "_flag", "_ci", "_chance")
+
+
+def area_observable(name: str, area: str) -> str:
+    """The flattened name of statistic ``name`` of area ``area``.
+
+    Examples
+    --------
+    >>> area_observable("task_alignment", "V1")
+    'task_alignment[V1]'
+    """
+    return f"{name}[{area}]"
+
+
+def with_layers(stats, areas) -> xr.Dataset:
+    """``stats`` restricted to the areas of ``areas`` (name -> layer), in that order, with coord ``layer``.
+
+    Examples
+    --------
+    >>> stats = xr.Dataset({"x": (("area",), [1.0, 2.0])}, coords={"area": ["V1", "LM"]})
+    >>> with_layers(stats, {"LM": 2}).layer.values.tolist()
+    [2]
+    """
+    if AREA not in stats.dims:
+        raise FitError(f"fit with areas={dict(areas)}: expected statistics with dim {AREA!r} "
+                       "(neurolearn.stats.areas.summarize_areas), found dims " + str(tuple(stats.dims)))
+    known = [str(a) for a in stats[AREA].values]
+    absent = [a for a in areas if a not in known]
+    if absent:
+        raise FitError(f"fit with areas={dict(areas)}: expected areas among {known}, found {absent} absent")
+    bad = {k: v for k, v in areas.items() if not (isinstance(v, (int, np.integer)) and v >= 1)}
+    if bad:
+        raise FitError(f"fit with areas: expected layers as positive integers, found {bad}")
+    out = stats.sel({AREA: list(areas)})
+    return out.assign_coords({LAYER: (AREA, [int(areas[a]) for a in areas])})
+
+
+def flatten_areas(stats, model) -> tuple[xr.Dataset, object]:
+    """Statistics over ``area`` and a per-layer model -> statistics over ``session`` alone and the model
+    predicting their flattened names.
+
+    Raises
+    ------
+    FitError
+        The model predicts nothing per layer, the statistics lack the coord ``layer`` on ``area``, or a
+        layer outside ``1 .. model.n_layers``.
+    """
+    if not model.per_layer:
+        raise FitError(f"fit of model {model.name!r}: statistics have dim {AREA!r} but the model predicts one "
+                       f"population; select one area (stats.sel(area=...)) or fit a per-layer model")
+    if LAYER not in stats.coords or stats[LAYER].dims != (AREA,):
+        raise FitError(f"fit of model {model.name!r}: expected coord {LAYER!r} on dim {AREA!r} mapping each area to "
+                       f"a model layer (summarize_areas(..., layers=...) or fit(..., areas={{'V1': 1, ...}})), "
+                       f"found coords {sorted(map(str, stats.coords))}")
+    names = [str(a) for a in stats[AREA].values]
+    layers = [int(v) for v in stats[LAYER].values]
+    if any(not 1 <= layer <= model.n_layers for layer in layers):
+        raise FitError(f"fit of model {model.name!r}: expected layers in 1..{model.n_layers}, found "
+                       f"{dict(zip(names, layers))}")
+    variables = {}
+    shared = [o for o in model.observables if o not in model.per_layer]
+    for observable in model.observables:
+        if observable not in stats.data_vars:
+            continue
+        if observable in model.per_layer:
+            for area in names:
+                for suffix in _COMPANIONS:
+                    if observable + suffix in stats.data_vars:
+                        variables[area_observable(observable, area) + suffix] = _pick(stats[observable + suffix], area)
+        else:
+            for suffix in _COMPANIONS:
+                if observable + suffix in stats.data_vars:
+                    variables[observable + suffix] = _first_available(stats, observable, suffix, names)
+    flat = xr.Dataset(variables, attrs=dict(stats.attrs))
+    flat = flat.assign_coords({k: v for k, v in stats.coords.items() if AREA not in v.dims and k not in flat.coords})
+    observables = tuple(shared) + tuple(area_observable(o, a) for o in model.per_layer for a in names)
+    function = _layer_function(model, shared, list(zip(names, layers)))
+    return flat, replace(model, observables=observables, function=function, per_layer=(), n_layers=0)
+
+
+def _pick(da, area):
+    out = da.sel({AREA: area}, drop=True)
+    out.attrs = dict(da.attrs)
+    return out
+
+
+def _first_available(stats, observable, suffix, names):
+    """The area-independent statistic from the first area where its value is finite (per session)."""
+    values = stats[observable]
+    chosen = np.argmax(np.isfinite(values.values), axis=values.dims.index(AREA))
+    pick = xr.DataArray(chosen, dims=[d for d in values.dims if d != AREA])
+    da = stats[observable + suffix]
+    out = da.isel({AREA: pick}, drop=True) if all(d in da.dims for d in pick.dims) else da.isel({AREA: 0}, drop=True)
+    out.attrs = dict(da.attrs)
+    return out
+
+
+def _layer_function(model, shared, areas):
+    def function(time, **params):
+        out = model.function(time, **params)
+        flat = {name: out[name] for name in shared}
+        for name in model.per_layer:
+            values = np.asarray(out[name])
+            for area, layer in areas:
+                flat[area_observable(name, area)] = values[layer - 1]
+        return flat
+
+    return function
