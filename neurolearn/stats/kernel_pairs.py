@@ -17,7 +17,7 @@ from neurolearn.stats.kernel_terms import centre_kernel, centre_rows, gram, self
 from neurolearn.stats.kernels import ConditionStatistics
 from neurolearn.stats.neuron_resampling import replicate, session_bootstrap_weights
 
-__all__ = ["pairwise_kernel_terms"]
+__all__ = ["pairwise_kernel_terms", "same_id_matrix"]
 
 
 def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbiased: bool, n_boot: int = 0,
@@ -45,6 +45,7 @@ def _pairwise_kernel_terms(stats, centred, unbiased, n_boot, random_state, weigh
     n_pairs = np.array([[sa.n_neurons * sb.n_neurons for sb in stats] for sa in stats], dtype=float)
     bootstrapping = weights[0] is not None
     all_shared = _shared_corrections(stats, centrings, unbiased)
+    same_ids = same_id_matrix([s.neurons for s in stats])
     results = {}
     for centring in centrings:
         centred_kernels = np.stack([centre_kernel(k, centring, centring) for k in kernels])
@@ -64,7 +65,7 @@ def _pairwise_kernel_terms(stats, centred, unbiased, n_boot, random_state, weigh
         results[centring] = {"self": self_values, "cross": cross, "self_boot": None, "cross_boot": None,
                              "self_influence": self_influence, "cross_influence": None, "unbiased": unbiased,
                              "shared": shared, "session_ids": [st.session_id for st in stats],
-                             "neurons": [np.asarray(st.neurons) for st in stats]}
+                             "neurons": [np.asarray(st.neurons) for st in stats], "same_ids": same_ids}
     if bootstrapping or unbiased:
         # per-neuron influences on every cross term: needed by the jackknife (unbiased) and the bootstrap
         jobs = [(a, stats[a], weights[a], kernels, n_pairs[a], unbiased,
@@ -104,14 +105,15 @@ def _shared_corrections(stats, centrings, unbiased):
                     out[centring][(a, b)] = (0.0, 0, None, None, None)
         return out
     n_cond = stats[0].n_conditions
+    same_ids = same_id_matrix([s.neurons for s in stats])
     prepared = {c: [_pair_trace_parts(s.means, s.sem2, c) for s in stats] for c in centrings}
     for a in range(n_sessions):
         sa = stats[a]
-        same = [b for b in range(a + 1, n_sessions) if _same_ids(sa.neurons, stats[b].neurons)]
+        same = [b for b in range(a + 1, n_sessions) if same_ids[a, b]]
         if same and sa.n_neurons < 2:
             raise DataError(f"sessions {sa.session_id!r}, {stats[same[0]].session_id!r}: need at least 2 "
                             "neurons for a U-statistic")
-        index = np.arange(sa.n_neurons)
+        index = slice(None)  # every neuron of both sessions, in the same order
         for centring in centrings:
             if same:
                 own = _pair_traces(prepared[centring][a], [prepared[centring][b] for b in same], n_cond, centring)
@@ -135,10 +137,17 @@ def _shared_corrections(stats, centrings, unbiased):
     return out
 
 
-def _same_ids(first, second):
-    """True if both sessions record the same neuron ids in the same (sorted, unique) order."""
-    return first.shape == second.shape and bool(np.all(first == second)) and (
-        first.size < 2 or bool(np.all(first[1:] > first[:-1])))
+def same_id_matrix(neuron_lists) -> np.ndarray:
+    """(S, S) bool: sessions a and b record the same neuron ids in the same sorted, unique order (then their
+    intersection, union and positions are trivial)."""
+    groups, labels = {}, []
+    for ids in neuron_lists:
+        ids = np.asarray(ids)
+        ordered = ids.size < 2 or bool(np.all(ids[1:] > ids[:-1]))
+        key = (ids.dtype.str, ids.shape, ids.tobytes()) if ordered else None
+        labels.append(-1 - len(labels) if key is None else groups.setdefault(key, len(groups)))
+    labels = np.asarray(labels)
+    return labels[:, None] == labels[None, :]
 
 
 def _pair_trace_parts(means, sem2, centred):
@@ -195,7 +204,9 @@ def _cross_influences(job):
             column = product.sum(axis=1)  # 1ᵀ Φ_b m_i
             total = kernels.sum(axis=(1, 2))[:, None]  # 1ᵀ Φ_b 1
             centred_quadratic = quadratic - 2.0 * mean * column + mean**2 * total
-            diagonal = np.einsum("spp->sp", np.stack([centre_kernel(k, True, True) for k in kernels]))
+            # diag(H Φ_b H)_μ = Φ_μμ - 2 (Φ1)_μ / P + 1ᵀΦ1 / P² (Φ symmetric)
+            diagonal = (np.einsum("spp->sp", kernels) - 2.0 * kernels.mean(axis=2)
+                        + kernels.mean(axis=(1, 2))[:, None])
             linear = centred_quadratic - diagonal @ noise
         else:
             linear = quadratic - np.einsum("spp->sp", kernels) @ noise
@@ -203,13 +214,9 @@ def _cross_influences(job):
         rows = n_b[:, None] * linear
         partners = np.repeat(n_b[:, None], sa.n_neurons, axis=1)
         n_shared = np.zeros(n_sessions)
-        for b, (own, index) in shared.items():
-            if index.size == sa.n_neurons and own.size == sa.n_neurons and _is_range(index):
-                rows[b] -= own  # every neuron tracked in b: no indexing
-                partners[b] -= 1
-            else:
-                rows[b, index] -= own
-                partners[b, index] -= 1
+        for b, (own, index) in shared.items():  # index: a slice when b records the same neurons
+            rows[b, index] -= own
+            partners[b, index] -= 1
             n_shared[b] = own.size
         with np.errstate(invalid="ignore", divide="ignore"):
             influence = (rows - cross_row[:, None] * partners) / (pairs_row - n_shared)[:, None]
@@ -217,10 +224,6 @@ def _cross_influences(job):
         contribution = None if weights is None else weights @ influence.T - influence.sum(axis=1)
         out[centring] = (influence, contribution)
     return out
-
-
-def _is_range(index):
-    return index.size == 0 or (index[0] == 0 and index[-1] == index.size - 1 and bool(np.all(np.diff(index) == 1)))
 
 
 def _kernel(stats, unbiased):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from neurolearn.errors import InsufficientDataError
+from neurolearn.stats.kernel_pairs import same_id_matrix
 from neurolearn.stats.kernel_guards import (
     DENOMINATOR_Z,
     MIN_NEURONS,
@@ -171,7 +172,7 @@ def _pair_jackknife(function, args, pairs, a, b, *, self_index):
     cross_a = pairs["cross_influence"][a][b]
     cross_b = pairs["cross_influence"][b][a]
     neurons = pairs.get("neurons")
-    if neurons is not None and (_same_sorted_ids(neurons[a], neurons[b]) and neurons[a].size
+    if neurons is not None and (_same(pairs, a, b) and neurons[a].size
                                 or np.intersect1d(neurons[a], neurons[b]).size):
         bias = _tracked_jackknife(function, args, pairs, a, b, self_index)
         return bias if np.isfinite(bias) else 0.0
@@ -192,7 +193,7 @@ def _tracked_jackknife(function, args, pairs, a, b, self_index):
     that session (order-2 leave-one-out).
     """
     ids_a, ids_b = pairs["neurons"][a], pairs["neurons"][b]
-    if _same_sorted_ids(ids_a, ids_b):  # the same cells in both sessions: no set bookkeeping
+    if _same(pairs, a, b):  # the same cells in both sessions: no set bookkeeping
         universe = ids_a
         in_a = in_b = np.ones(ids_a.size, dtype=bool)
         index_a = index_b = np.arange(ids_a.size)
@@ -217,11 +218,12 @@ def _tracked_jackknife(function, args, pairs, a, b, self_index):
     return jackknife_bias(function, args, [loo])
 
 
-def _same_sorted_ids(first, second):
-    """True if both id arrays are equal, sorted and unique (then union, intersection and positions are trivial)."""
-    first, second = np.asarray(first), np.asarray(second)
-    return first.shape == second.shape and bool(np.all(first == second)) and (
-        first.size < 2 or bool(np.all(first[1:] > first[:-1])))
+def _same(pairs, a, b):
+    """Sessions a and b record the same sorted, unique ids (``same_ids`` of :func:`pairwise_kernel_terms`)."""
+    same = pairs.get("same_ids")
+    if same is None:
+        same = pairs["same_ids"] = same_id_matrix(pairs["neurons"])
+    return bool(same[a, b])
 
 
 def _positions(ids, values):
@@ -250,6 +252,7 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
     replicates = np.full((weights[0].shape[0], n_sessions, n_sessions), np.nan) if bootstrapping else None
     reasons = np.full((n_sessions, n_sessions), "", dtype=object)
     unshared = []
+    same_ids = same_id_matrix([s.neurons for s in stats])
     traces, floats = {}, {}
 
     def own_traces(k):
@@ -265,7 +268,7 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
     for a in range(n_sessions):
         for b in range(a, n_sessions):
             names = f"sessions {stats[a].session_id!r}, {stats[b].session_id!r}"
-            same = _same_sorted_ids(stats[a].neurons, stats[b].neurons)
+            same = bool(same_ids[a, b])
             if same:
                 shared = stats[a].neurons
                 ia = ib = slice(None)

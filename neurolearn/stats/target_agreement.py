@@ -208,12 +208,22 @@ def agreement_matrix(stats: list[ConditionStatistics], *, unbiased: bool = True,
     replicates = np.full((n_boot, n, n), np.nan) if n_boot else None
     reasons = np.full((n, n), "", dtype=object)
     for s, own in enumerate(stats):
+        seen = {}  # other targets equal to one already done in this row give the same entry (same inputs)
         for t, other in enumerate(stats):
             try:
                 if other.target is None:
                     raise InsufficientDataError(f"session {other.session_id!r}: no task label (target agreement "
                                                 "needs a target in both sessions)")
-                value, reps = agreement_with_replicates(own, other.target, unbiased=unbiased, weights=weights[s])
+                key = _target_key(other.target)
+                if key not in seen:
+                    try:
+                        seen[key] = agreement_with_replicates(own, other.target, unbiased=unbiased,
+                                                              weights=weights[s])
+                    except InsufficientDataError as error:
+                        seen[key] = error
+                if isinstance(seen[key], InsufficientDataError):
+                    raise seen[key]
+                value, reps = seen[key]
             except InsufficientDataError as error:
                 reasons[s, t] = str(error)
                 continue
@@ -221,6 +231,14 @@ def agreement_matrix(stats: list[ConditionStatistics], *, unbiased: bool = True,
             if replicates is not None:
                 replicates[:, s, t] = reps
     return values, replicates, reasons
+
+
+def _target_key(target):
+    """A hashable key equal for equal target arrays (values, dtype and shape)."""
+    target = np.asarray(target)
+    if target.dtype.kind in "biuf":
+        return target.dtype.str, target.shape, target.tobytes()
+    return "values", target.shape, tuple(target.ravel().tolist())
 
 
 def _centre(encoded):

@@ -315,6 +315,15 @@ def test_pairwise_terms_equal_the_per_pair_loops(unbiased, monkeypatch):
                 np.testing.assert_allclose(g, w, rtol=RTOL, atol=RTOL * np.abs(w).max(), err_msg=key)
 
 
+def test_same_id_matrix_groups_equal_sorted_id_arrays():
+    from neurolearn.stats.kernel_pairs import same_id_matrix
+
+    same = same_id_matrix([np.arange(4), np.arange(4), np.arange(1, 5), np.array([1, 0, 2, 3]), np.array([1, 0, 2, 3])])
+    assert same.tolist() == [[True, True, False, False, False], [True, True, False, False, False],
+                             [False, False, True, False, False], [False, False, False, True, False],
+                             [False, False, False, False, True]]
+
+
 def test_similarity_change_and_overlap_equal_the_set_bookkeeping_path(monkeypatch):
     """Sessions with the same ids skip union/intersection/positions; the general path gives the same."""
     from neurolearn.stats import kernel_pairs, similarity_ratios
@@ -331,9 +340,29 @@ def test_similarity_change_and_overlap_equal_the_set_bookkeeping_path(monkeypatc
                 + similarity_ratios.overlap_from_statistics(stats, weights=weights, strict=False)[:2])
 
     fast = run()
-    monkeypatch.setattr(similarity_ratios, "_same_sorted_ids", lambda first, second: False)
-    monkeypatch.setattr(kernel_pairs, "_same_ids", lambda first, second: False)
+    never = lambda neuron_lists: np.zeros((len(neuron_lists),) * 2, dtype=bool)  # noqa: E731
+    monkeypatch.setattr(similarity_ratios, "same_id_matrix", never)
+    monkeypatch.setattr(kernel_pairs, "same_id_matrix", never)
     reference = run()
     for got, want in zip(fast, reference):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-14)
     assert np.isfinite(fast[0][0, 1]) and np.isfinite(fast[4][0, 1])  # the tracked pairs are supported
+
+
+def test_agreement_matrix_equals_entry_by_entry_calls():
+    from dataclasses import replace
+
+    from neurolearn.stats.target_agreement import agreement_matrix, agreement_with_replicates
+
+    rng = np.random.default_rng(4)
+    base = _statistics(rng, 8, 60)
+    targets = [base.target, base.target, -base.target, np.array([1.0, 1.0, -1.0, -1.0] * 2), base.target]
+    stats = [replace(_statistics(rng, 8, 60, session_id=f"s{k}"), target=y) for k, y in enumerate(targets)]
+    weights = [rng.poisson(1.0, size=(13, 60)).astype(np.uint8) for _ in stats]
+    values, replicates, reasons = agreement_matrix(stats, weights=weights)
+    for s, own in enumerate(stats):
+        for t, other in enumerate(stats):
+            value, reps = agreement_with_replicates(own, other.target, weights=weights[s])
+            assert reasons[s, t] == ""
+            np.testing.assert_allclose(values[s, t], value, rtol=RTOL)
+            np.testing.assert_allclose(replicates[:, s, t], reps, rtol=RTOL)
