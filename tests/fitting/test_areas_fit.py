@@ -1,0 +1,72 @@
+"""Joint fits over areas: the flattened problem equals the per-layer model's prediction, a joint two-area fit
+recovers the simulated network's parameters inside their intervals, one-population models and missing layer
+maps are refused, and a fit without an area dim is unchanged."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.errors import FitError
+from neurolearn.fitting.areas import flatten_areas, with_layers
+from neurolearn.fitting.joint_areas import fit_areas
+from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
+from neurolearn.stats.areas import summarize_areas
+from neurolearn.theory import MODELS
+from neurolearn.theory.deep_linear import DEEP_LINEAR
+
+FIXED = {"onset": 0.0, "time_scale": 0.15, "d_eff": 4.0}
+
+
+def _stats(seed):
+    tree, truth = simulate_deep_linear_sessions(1.5, n_sessions=8, session_interval=0.15, n_neurons=300,
+                                                n_hidden=1000, n_conditions=8, input_dim=4, rng=1000 + seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return summarize_areas(tree, n_boot=100, random_state=seed, readout=False, dynamics=False), truth
+
+
+def test_joint_fit_over_two_areas_recovers_the_network():
+    stats, truth = _stats(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit_areas(stats, DEEP_LINEAR, {"V1": 1, "LM": 2}, fixed=FIXED, n_starts=2, random_state=0)
+    assert result.success
+    assert "task_alignment[LM]" in result.observables and "kernel_change[V1]" in result.observables
+    for name in ("gamma0", "decision_noise"):
+        low, high = result.ci[name]
+        assert low <= truth.parameters[name] <= high, (name, result.params[name], result.ci[name])
+    # the flattened prediction is the per-layer model's, area by area
+    predicted = DEEP_LINEAR.predict(result.predicted.training_time.values,
+                                    **{k: result.params[k] for k in ("gamma0", "d_eff", "decision_noise")})
+    np.testing.assert_allclose(result.predicted["task_alignment[LM]"].values,
+                               predicted["task_alignment"].sel(layer=2).values, rtol=1e-10)
+
+
+def test_flatten_maps_areas_to_layers_and_takes_behaviour_once():
+    stats = xr.Dataset({"task_alignment": (("area", "session"), [[0.1, 0.2], [0.3, 0.4]]),
+                        "behavior": (("area", "session"), [[np.nan, 0.7], [0.6, 0.7]])},
+                       coords={"area": ["LM", "V1"], "layer": ("area", [2, 1]), "session": ["a", "b"]})
+    flat, model = flatten_areas(stats, DEEP_LINEAR)
+    assert flat["task_alignment[LM]"].values.tolist() == [0.1, 0.2]
+    assert flat["behavior"].values.tolist() == [0.6, 0.7]  # the first area with a value, per session
+    out = model.function(np.array([0.0, 1.0]), gamma0=1.0, d_eff=8.0, decision_noise=0.5)
+    full = DEEP_LINEAR.function(np.array([0.0, 1.0]), gamma0=1.0, d_eff=8.0, decision_noise=0.5)
+    np.testing.assert_allclose(out["task_alignment[LM]"], full["task_alignment"][1])
+    np.testing.assert_allclose(out["task_alignment[V1]"], full["task_alignment"][0])
+
+
+def test_refusals_are_fit_errors():
+    stats = xr.Dataset({"task_alignment": (("area", "session"), np.zeros((2, 3)))},
+                       coords={"area": ["V1", "LM"], "session": ["a", "b", "c"]})
+    with pytest.raises(FitError, match="coord 'layer'"):
+        flatten_areas(stats, DEEP_LINEAR)
+    with pytest.raises(FitError, match="one population"):
+        flatten_areas(with_layers(stats, {"V1": 1, "LM": 2}), MODELS["lazy-rich"])
+    with pytest.raises(FitError, match="layers in 1..2"):
+        flatten_areas(with_layers(stats, {"V1": 1, "LM": 3}), DEEP_LINEAR)
+    with pytest.raises(FitError, match="absent"):
+        with_layers(stats, {"AM": 1})

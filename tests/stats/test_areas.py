@@ -1,0 +1,61 @@
+"""summarize_areas: per-area statistics equal summarize on each area's neurons alone, a session without an
+area is NaN with its reason, session_index stays the session's position, replicates are kept, errors typed."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from neurolearn.errors import DataError
+from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
+from neurolearn.stats.areas import summarize_areas
+from neurolearn.stats.summary import summarize
+
+OPTIONS = dict(n_boot=20, random_state=0, readout=False, dynamics=False)
+
+
+@pytest.fixture(scope="module")
+def tree():
+    return simulate_deep_linear_sessions(1.0, n_sessions=4, n_neurons=60, n_hidden=200, rng=3)[0]
+
+
+def _quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
+def test_each_area_is_summarize_on_its_own_neurons(tree):
+    stats = _quiet(summarize_areas, tree, layers={"V1": 1, "LM": 2}, **OPTIONS)
+    assert stats["task_alignment"].dims == ("area", "session")
+    assert stats["kernel_similarity"].dims == ("area", "session", "session_other")
+    assert stats["task_alignment_boot"].dims[0] == "area" and stats["task_alignment_boot"].sizes["bootstrap"] == 20
+    for area in ("V1", "LM"):
+        alone = {key: node["responses"].where(node["responses"].location == area, drop=True)
+                 for key, node in tree.children.items()}
+        expected = _quiet(summarize, alone, **OPTIONS)
+        np.testing.assert_allclose(stats["task_alignment"].sel(area=area).values, expected["task_alignment"].values)
+        np.testing.assert_allclose(stats["kernel_change"].sel(area=area).values, expected["kernel_change"].values)
+    assert stats.layer.values.tolist() == [1, 2]
+
+
+def test_a_session_without_an_area_is_nan_with_its_reason(tree):
+    children = {key: node["responses"] for key, node in tree.children.items()}
+    children["session-01"] = children["session-01"].where(children["session-01"].location == "V1", drop=True)
+    stats = _quiet(summarize_areas, children, **OPTIONS)
+    lm = stats.sel(area="LM")
+    assert np.isnan(lm["task_alignment"].sel(session="session-01"))
+    assert "not recorded" in str(lm["task_alignment_flag"].sel(session="session-01").values)
+    assert np.isfinite(lm["task_alignment"].sel(session="session-02"))
+    assert stats.session_index.values.tolist() == [0, 1, 2, 3]
+
+
+def test_errors_name_what_was_expected(tree):
+    with pytest.raises(DataError, match="neuron coord 'group'"):
+        summarize_areas(tree, area="group", **OPTIONS)
+    with pytest.raises(DataError, match="AM"):
+        summarize_areas(tree, areas=["AM"], **OPTIONS)
+    with pytest.raises(DataError, match="positive integers"):
+        summarize_areas(tree, layers={"V1": 0, "LM": 1}, **OPTIONS)
