@@ -10,8 +10,8 @@ against ``--limit-mb`` (1.5 GB by default); the same files read eagerly (``chunk
 result for the comparison, where the dataset fits (``--compare`` sizes it otherwise: the ``--full`` run compares
 on the ``quick`` dataset).
 
-Sizes: ``smoke`` (seconds), ``quick`` (~1 minute), ``full`` (8 sessions x 4,400 trials x 500 neurons x 40
-bins: 5.9 GB of NWB, 5.6 GB as float64 in memory: four times the 1.5 GB allowed).
+Sizes: ``smoke`` (seconds), ``quick`` (~1 minute), ``full`` (9 sessions x 4,500 trials x 500 neurons x 40
+bins: 6.8 GB of NWB, 6.5 GB (6,180 MiB) as float64 in memory: more than four times the 1.5 GB allowed).
 
 Run:  .venv/bin/python benchmarks/bench_memory.py --full          (writes under /tmp, deletes after)
       .venv/bin/python benchmarks/bench_memory.py --quick --folder /tmp/oocq --keep
@@ -39,7 +39,7 @@ SIZES = {
                   compare=None),
     "quick": dict(sessions=4, neurons=150, trials=800, bins=40, chunks=100, n_boot=20, n_permutations=5,
                   compare=None),
-    "full": dict(sessions=8, neurons=500, trials=4400, bins=40, chunks=100, n_boot=20, n_permutations=5,
+    "full": dict(sessions=9, neurons=500, trials=4500, bins=40, chunks=100, n_boot=20, n_permutations=5,
                  compare="quick"),
 }
 BIN = 0.05  # s; frame rate 1 / BIN, one frame per bin
