@@ -13,7 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from neurolearn.errors import DataError
-from neurolearn.stats.kernel_terms import centre_kernel, centre_rows, gram, self_inner_estimate, shared_products
+from neurolearn.stats.kernel_terms import (
+    centre_kernel,
+    centred_means,
+    gram,
+    seed_shared,
+    self_inner_estimate,
+    shared_products,
+)
 from neurolearn.stats.kernels import ConditionStatistics
 from neurolearn.stats.neuron_resampling import replicate, session_bootstrap_weights
 
@@ -21,7 +28,7 @@ __all__ = ["pairwise_kernel_terms", "same_id_matrix"]
 
 
 def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbiased: bool, n_boot: int = 0,
-                          random_state=None, weights=None, map_sessions=None) -> dict:
+                          random_state=None, weights=None, map_sessions=None, seeds=None) -> dict:
     """Self terms ‖cΦ_tc‖², cross terms ⟨cΦ_tc, cΦ_sc⟩ and their bootstrap replicates for all sessions.
 
     ``stats`` must share their conditions (same order). ``centred`` is a bool, or a tuple of bools to get
@@ -29,10 +36,14 @@ def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbi
     then a dict keyed by centring. ``weights`` (one uint8 ``(B, N_s)`` array per session, see
     :func:`~neurolearn.stats.kernels.session_bootstrap_weights`) override ``n_boot``.
     ``map_sessions(function, items)`` may run the per-session work in parallel (default: a loop).
+    ``seeds``: per session, products already computed for exactly these statistics (``SessionPart.shared``
+    of :mod:`neurolearn.stats.kernel_summary`: M Mᵀ and the self terms), or None.
     Returns a dict with ``self`` (S,), ``cross`` (S, S), per-neuron influences (for the jackknife) and, with
     bootstraps, ``self_boot`` (B, S) and ``cross_boot`` (B, S, S).
     """
     with shared_products():  # each session's M Mᵀ and M Mᵀ M serve both centrings' self terms
+        for s, seed in zip(stats, seeds or []):
+            seed_shared(s, seed)
         return _pairwise_kernel_terms(stats, centred, unbiased, n_boot, random_state, weights, map_sessions)
 
 
@@ -106,7 +117,7 @@ def _shared_corrections(stats, centrings, unbiased):
         return out
     n_cond = stats[0].n_conditions
     same_ids = same_id_matrix([s.neurons for s in stats])
-    prepared = {c: [_pair_trace_parts(s.means, s.sem2, c) for s in stats] for c in centrings}
+    prepared = {c: [_pair_trace_parts(s, c) for s in stats] for c in centrings}
     for a in range(n_sessions):
         sa = stats[a]
         same = [b for b in range(a + 1, n_sessions) if same_ids[a, b]]
@@ -150,18 +161,27 @@ def same_id_matrix(neuron_lists) -> np.ndarray:
     return labels[:, None] == labels[None, :]
 
 
-def _pair_trace_parts(means, sem2, centred):
+def _pair_trace_parts(stats, centred):
     """(c, c², v) of one session for the per-neuron pair traces (c the row-centred means if ``centred``)."""
-    c = centre_rows(means, centred)
-    return c, c * c, sem2
+    c = centred_means(stats, centred)
+    return c, c * c, stats.sem2
+
+
+#: bytes of the partner sessions' arrays stacked for one vectorised pass of same-neuron corrections
+_STACK_BYTES = 32 * 2**20
 
 
 def _pair_traces(parts_a, parts_b_list, n_cond, centred):
     """tr(K_ai C K_bi C) per neuron for session a against each partner b (same columns), one (n_b, N) array."""
+    step = max(1, int(_STACK_BYTES // max(1, 8 * parts_a[0].size)))
+    if len(parts_b_list) > step:
+        return np.concatenate([_pair_traces(parts_a, parts_b_list[k:k + step], n_cond, centred)
+                               for k in range(0, len(parts_b_list), step)])
     c_a, c2_a, v_a = parts_a
-    c_b = np.stack([p[0] for p in parts_b_list])
-    c2_b = np.stack([p[1] for p in parts_b_list])
-    v_b = np.stack([p[2] for p in parts_b_list])
+    if len(parts_b_list) == 1:  # views, no copies
+        c_b, c2_b, v_b = (part[None] for part in parts_b_list[0])
+    else:
+        c_b, c2_b, v_b = (np.stack([p[k] for p in parts_b_list]) for k in range(3))
     inner = np.einsum("pn,bpn->bn", c_a, c_b)
     value = inner * inner
     value -= np.einsum("pn,bpn->bn", c2_a, v_b)

@@ -28,7 +28,7 @@ from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import alignment_chance, alignment_with_replicates, difficulty_with_replicates
 from neurolearn.stats.dimensionality import participation_with_replicates
-from neurolearn.stats.kernel_terms import shared_products
+from neurolearn.stats.kernel_terms import export_shared, self_inner_estimate, self_inner_key, shared_products
 from neurolearn.stats.kernels import condition_statistics, session_bootstrap_weights
 from neurolearn.stats.similarity import (
     change_from_terms,
@@ -74,6 +74,8 @@ class SessionPart:
     values: dict = field(default_factory=dict)
     reasons: dict = field(default_factory=dict)
     chance: float = float("nan")
+    #: products stage 3 reuses when the shared conditions are this session's (M Mᵀ, the self terms)
+    shared: dict = field(default_factory=dict)
 
 
 def session_part(key: str, recording: xr.DataArray, weights, options: KernelOptions) -> SessionPart:
@@ -111,6 +113,7 @@ def session_part(key: str, recording: xr.DataArray, weights, options: KernelOpti
     }
     with shared_products():  # M Mᵀ, M Mᵀ M and the kernel's eigen-decomposition once for all statistics
         _single_session_statistics(part, stats, shape, computations, weights, options)
+        part.shared = _pairwise_self_terms(stats, options.unbiased)
     for name, (value, _) in list(part.values.items()):
         if not np.isfinite(value):  # an estimator that returned NaN without saying why
             del part.values[name]
@@ -139,6 +142,19 @@ def _single_session_statistics(part, stats, shape, computations, weights, option
     else:
         for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
             part.values[name] = (float(values[k]), None if weights is None else _padded(replicates[:, k], weights))
+
+
+def _pairwise_self_terms(stats, unbiased):
+    """M Mᵀ and the self terms ‖HΦH‖², ‖Φ‖² of the pairwise statistics, computed here from the shared
+    products (O(PN) more) so the driver does not redo the session's P²N products."""
+    keys = ["gram"]
+    for centring in (True, False):
+        try:
+            self_inner_estimate(stats, centring, centring, unbiased=unbiased)
+        except DataError:  # too few neurons: the pairwise terms give their own NaN and reason
+            continue
+        keys.append(self_inner_key(centring, centring, unbiased))
+    return export_shared(stats, keys)
 
 
 def _padded(replicates, weights):
@@ -190,9 +206,10 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
     shared = [s.select_conditions(common) for s in stats]
     sub_weights = [weights[k] for k in present]
     _target_agreement(out, shared, sub_weights, present, options)
+    seeds = [parts[k].shared if s is parts[k].stats else None for s, k in zip(shared, present)]
     try:
         terms = pairwise_kernel_terms(shared, centred=(True, False), unbiased=options.unbiased,
-                                      weights=sub_weights, map_sessions=map_sessions)
+                                      weights=sub_weights, map_sessions=map_sessions, seeds=seeds)
     except DataError as error:  # e.g. every session has a single neuron: no pairwise statistic at all
         for name in PAIRWISE:
             if name not in ("target_agreement", "reference_agreement"):  # computed above, per session

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ["unbiased_kernel_matrix", "centre_rows", "centre_kernel", "per_neuron_linear", "per_neuron_pair_trace",
            "linear_estimate", "factored_linear_estimate", "self_inner_estimate", "common_conditions",
-           "shared_products", "gram", "gram_product", "kernel_eigh"]
+           "shared_products", "export_shared", "seed_shared", "self_inner_key", "gram", "gram_product",
+           "kernel_eigh", "centred_means", "own_pair_trace"]
 
 _SHARED = contextvars.ContextVar("neurolearn_kernel_products", default=None)
 
@@ -49,6 +50,27 @@ def _shared(stats, name, compute):
     return store[key][2]
 
 
+def export_shared(stats: "ConditionStatistics", names) -> dict:
+    """The entries ``names`` already computed for ``stats`` in the current :func:`shared_products` block."""
+    store = _SHARED.get() or {}
+    out = {}
+    for name in names:
+        entry = store.get((id(stats.means), id(stats.sem2), name))
+        if entry is not None:
+            out[name] = entry[2]
+    return out
+
+
+def seed_shared(stats: "ConditionStatistics", entries) -> None:
+    """Put entries computed elsewhere for the same statistics (same arrays, e.g. by a worker) into the
+    current :func:`shared_products` block (no-op outside one)."""
+    store = _SHARED.get()
+    if store is None or not entries:
+        return
+    for name, value in entries.items():
+        store[(id(stats.means), id(stats.sem2), name)] = (stats.means, stats.sem2, value)
+
+
 def gram(stats: "ConditionStatistics") -> np.ndarray:
     """G = M Mᵀ (P x P), the one P²N product behind every kernel of the session (shared, see above)."""
     return _shared(stats, "gram", lambda: stats.means @ stats.means.T)
@@ -57,6 +79,30 @@ def gram(stats: "ConditionStatistics") -> np.ndarray:
 def gram_product(stats: "ConditionStatistics") -> np.ndarray:
     """G M (P x N): every per-neuron quadratic form m_iᵀ L Φ R m_i follows from it in O(PN)."""
     return _shared(stats, "gram_product", lambda: gram(stats) @ stats.means)
+
+
+def centred_means(stats: "ConditionStatistics", centred: bool) -> np.ndarray:
+    """H M (or M): the session's means centred over conditions (shared)."""
+    if not centred:
+        return stats.means
+    return _shared(stats, "centred_means", lambda: centre_rows(stats.means, True))
+
+
+def own_pair_trace(stats: "ConditionStatistics", sem2, left: bool, right: bool) -> np.ndarray:
+    """tr(K_i L K_i R) per neuron: :func:`per_neuron_pair_trace` of a session with itself, from the shared
+    centred means (two of its four products are equal)."""
+    n_cond = stats.n_conditions
+    l, r = centred_means(stats, left), centred_means(stats, right)
+    ll = np.einsum("pn,pn->n", l, l)
+    value = ll * (ll if left == right else np.einsum("pn,pn->n", r, r))
+    value -= 2.0 * np.einsum("pn,pn,pn->n", l, r if left != right else l, sem2)
+    if left and right:
+        value += (1 - 2 / n_cond) * np.einsum("pn,pn->n", sem2, sem2) + sem2.sum(0) ** 2 / n_cond**2
+    elif left or right:
+        value += (1 - 1 / n_cond) * np.einsum("pn,pn->n", sem2, sem2)
+    else:
+        value += np.einsum("pn,pn->n", sem2, sem2)
+    return value
 
 
 def kernel_eigh(stats: "ConditionStatistics", unbiased: bool = True):
@@ -142,11 +188,24 @@ def centred_quadratic_rows(stats: "ConditionStatistics", noise_total, left: bool
     product = gram_product(stats)
     if left:  # G (H m) = G m - m̄ G 1
         product = product - gram(stats).sum(axis=1)[:, None] * means.mean(axis=0)[None, :]
-    a, b = centre_rows(means, left), centre_rows(means, right)
+    a, b = centred_means(stats, left), centred_means(stats, right)
     return np.einsum("pn,pn->n", b, product) - np.einsum("pn,pn,p->n", a, b, noise_total)
 
 
 def self_inner_estimate(stats: "ConditionStatistics", left: bool, right: bool, *, unbiased: bool = True):
+    """Estimate ‖LΦR‖²_F and its per-neuron influence (see :func:`_self_inner_estimate`; shared within a
+    :func:`shared_products` block)."""
+    value, influence = _shared(stats, self_inner_key(left, right, unbiased),
+                               lambda: _self_inner_estimate(stats, left, right, unbiased=unbiased))
+    return value, influence.copy()
+
+
+def self_inner_key(left, right, unbiased):
+    """The :func:`shared_products` name of a self term."""
+    return ("self_inner", bool(left), bool(right), bool(unbiased))
+
+
+def _self_inner_estimate(stats: "ConditionStatistics", left: bool, right: bool, *, unbiased: bool = True):
     """Estimate ‖LΦR‖²_F and its per-neuron influence.
 
     ``unbiased=True``: U-statistic over distinct neurons with trial-noise-corrected per-neuron kernels,
@@ -168,7 +227,7 @@ def self_inner_estimate(stats: "ConditionStatistics", left: bool, right: bool, *
         raise InsufficientDataError(
             f"session {stats.session_id!r}: too few neurons for an unbiased ratio (found {n}, "
             f"need {MIN_NEURONS})")
-    own = per_neuron_pair_trace(stats.means, sem2, stats.means, sem2, left, right)
+    own = own_pair_trace(stats, sem2, left, right)
     value = (n * n * total - own.sum()) / (n * (n - 1))
     pair_sums = n * row - own  # Σ_{j≠i} tr(K_i L K_j R)
     return float(value), 2.0 * (pair_sums - (n - 1) * value) / (n * (n - 1))

@@ -142,6 +142,8 @@ class ConditionStatistics:
         if missing:
             raise DataError(f"session {self.session_id!r}: conditions {missing} not recorded")
         rows = np.array([index[c] for c in np.asarray(conditions).tolist()], dtype=int)
+        if rows.size == self.n_conditions and np.array_equal(rows, np.arange(rows.size)):
+            return self  # the same conditions in the same order (frozen: nothing to copy)
         return replace(
             self,
             means=self.means[rows],
@@ -393,7 +395,7 @@ def _indicator_sums(codes: np.ndarray, n_conditions: int, data):
     # in memory, sorting trials by condition and summing runs is O(trials x neurons), not x conditions
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes, minlength=n_conditions)
-    ordered = data[order]
+    ordered = data if np.all(codes[1:] >= codes[:-1]) else data[order]  # trials already grouped: no copy
     if counts.size and np.all(counts == counts[0]):  # equal runs: a reshape, no segment bookkeeping
         runs = ordered.reshape(n_conditions, int(counts[0]), -1)
         return runs.sum(axis=1), np.einsum("ptn,ptn->pn", runs, runs), 0

@@ -366,3 +366,34 @@ def test_agreement_matrix_equals_entry_by_entry_calls():
             assert reasons[s, t] == ""
             np.testing.assert_allclose(values[s, t], value, rtol=RTOL)
             np.testing.assert_allclose(replicates[:, s, t], reps, rtol=RTOL)
+
+
+def test_same_neuron_corrections_in_partner_chunks_equal_one_pass(monkeypatch):
+    from neurolearn.stats import kernel_pairs
+
+    rng = np.random.default_rng(9)
+    stats = [_statistics(rng, 6, 30, session_id=f"d{k}") for k in range(5)]
+    whole = kernel_pairs._shared_corrections(stats, (True, False), True)
+    monkeypatch.setattr(kernel_pairs, "_STACK_BYTES", 8 * 6 * 30 * 2)  # two partners per pass
+    chunked = kernel_pairs._shared_corrections(stats, (True, False), True)
+    for centring in (True, False):
+        for key, entry in whole[centring].items():
+            np.testing.assert_allclose(chunked[centring][key][2], entry[2], rtol=RTOL)
+
+
+def test_condition_statistics_of_grouped_and_shuffled_trials_agree():
+    import xarray as xr
+
+    from neurolearn.stats.kernels import condition_statistics
+
+    rng = np.random.default_rng(1)
+    values = rng.poisson(3.0, size=(24, 7)).astype(float)
+    labels = np.repeat(np.arange(6), 4)
+    grouped = xr.DataArray(values, dims=("trial", "neuron"), coords={"stimulus": ("trial", labels)})
+    order = rng.permutation(24)
+    shuffled = grouped.isel(trial=order)
+    a, b = condition_statistics(grouped), condition_statistics(shuffled)
+    np.testing.assert_allclose(a.means, b.means, rtol=1e-12)
+    np.testing.assert_allclose(a.sem2, b.sem2, rtol=1e-12)
+    np.testing.assert_allclose(a.means, values.reshape(6, 4, 7).mean(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(a.sem2, values.reshape(6, 4, 7).var(axis=1, ddof=1) / 4, rtol=1e-10)
