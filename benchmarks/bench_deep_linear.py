@@ -5,7 +5,7 @@ Each replicate simulates a two-hidden-layer network (gamma0 = 1.5, 1000 units a 
 them jointly (fit_areas, areas V1 -> 1, LM -> 2; d_eff, onset, time_scale fixed by the design) and counts
 whether the 95% profile intervals of gamma0 and decision_noise hold the truth.
 
-Run from the project root: ``python benchmarks/bench_deep_linear.py [n_replicates]``.
+Run from the project root: ``python benchmarks/bench_deep_linear.py [n_replicates [n_hidden]]``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ FIXED = {"onset": 0.0, "time_scale": 0.15, "d_eff": 4.0}
 AREAS = {"V1": 1, "LM": 2}
 
 
-def replicate(seed):
+def replicate(seed, n_hidden=1000):
     tree, truth = simulate_deep_linear_sessions(1.5, n_sessions=8, session_interval=0.15, n_neurons=300,
-                                                n_hidden=1000, n_conditions=8, input_dim=4, rng=1000 + seed)
+                                                n_hidden=n_hidden, n_conditions=8, input_dim=4, rng=1000 + seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = summarize_areas(tree, n_boot=100, random_state=seed, readout=False, dynamics=False)
@@ -37,18 +37,18 @@ def replicate(seed):
     return result, hits, elapsed
 
 
-def main(n_replicates=12):
+def main(n_replicates=12, n_hidden=1000):
     total, covered, times = 0, 0, []
     for seed in range(n_replicates):
-        result, hits, elapsed = replicate(seed)
+        result, hits, elapsed = replicate(seed, n_hidden)
         total += len(hits)
         covered += sum(hits.values())
         times.append(elapsed)
         print(f"replicate {seed}: success {result.success}, gamma0 {result.params['gamma0']:.3f} {result.ci['gamma0']}, "
               f"decision_noise {result.params['decision_noise']:.3f}, chi2 {result.chi2:.1f}/{result.n_obs - result.n_params} "
               f"dof, fit {elapsed:.1f} s, {hits}", flush=True)
-    print(f"coverage {covered}/{total} = {covered / total:.3f}; median fit time {sorted(times)[len(times) // 2]:.1f} s")
+    print(f"{n_hidden} units a layer: coverage {covered}/{total} = {covered / total:.3f}; median fit time {sorted(times)[len(times) // 2]:.1f} s")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 12)
+    main(*(int(a) for a in sys.argv[1:3]))

@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import neurolearn as nl
+
 from neurolearn.errors import FitError
 from neurolearn.fitting.areas import flatten_areas, with_layers
 from neurolearn.fitting.joint_areas import fit_areas
 from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
 from neurolearn.stats.areas import summarize_areas
 from neurolearn.theory import MODELS
-from neurolearn.theory.deep_linear import DEEP_LINEAR
+from neurolearn.theory.deep_linear import DEEP_LINEAR, deep_linear_model
 
 FIXED = {"onset": 0.0, "time_scale": 0.15, "d_eff": 4.0}
 
@@ -70,3 +72,17 @@ def test_refusals_are_fit_errors():
         flatten_areas(with_layers(stats, {"V1": 1, "LM": 3}), DEEP_LINEAR)
     with pytest.raises(FitError, match="absent"):
         with_layers(stats, {"AM": 1})
+
+
+def test_model_comparison_tells_which_area_is_deeper():
+    # measured (seed 1): chi2 36 for V1 -> 1, LM -> 2; 1349 for both areas as one hidden layer; 3225 swapped
+    stats, _ = _stats(1)
+    hypotheses = (({"V1": 1, "LM": 2}, DEEP_LINEAR, "V1 below LM"), ({"V1": 2, "LM": 1}, DEEP_LINEAR, "LM below V1"),
+                  ({"V1": 1, "LM": 1}, deep_linear_model(1), "one layer"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = [fit_areas(stats, model, areas, fixed=FIXED, interval=None, n_starts=2, random_state=0, label=label)
+                for areas, model, label in hypotheses]
+    table = nl.compare(fits)
+    assert table["label"].tolist()[0] == "V1 below LM"
+    assert table["delta_qaic"].iloc[1] > 100.0
