@@ -278,8 +278,9 @@ def leading_components(recording: xr.DataArray, n_components: int = 10, indicato
         shifted.sum(axis=(0, 2)), dask.array.tensordot(shifted, shifted, axes=([0, 2], [0, 2])),  # BLAS per block
         raw.sum(axis=(0, 2)), (~dask.array.isfinite(raw)).sum(), scheduler="synchronous")
     if n_bad:
+        # the message of the in-memory path's check (neurolearn.data.validate_recording)
         raise DataError(f"{name or _session_name(recording)}: expected finite responses, found {int(n_bad)} "
-                        f"NaN/inf values of {raw.size}")
+                        f"NaN/inf values of {raw.size}; drop or impute them before computing statistics")
     count = activity.shape[0] * activity.shape[2]
     offset = sums / count  # the mean minus the reference
     covariance = scatter - count * np.outer(offset, offset)

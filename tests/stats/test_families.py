@@ -162,3 +162,32 @@ def test_the_family_modules_do_not_shadow_the_public_functions():
 
     for name in ("summarize", "dynamics_summary", "readout_summary"):
         assert callable(getattr(nl.stats, name)), name
+
+
+def test_lazy_sessions_degrade_and_fail_like_the_in_memory_ones(sessions):
+    # a NaN: the readout and dynamics families fail as a whole, the kernel statistics of that session are NaN
+    import re
+
+    recs = list(sessions)
+    values = recs[2].values.copy()
+    values[0, 0, :] = np.nan
+    recs[2] = recs[2].copy(data=values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eager, eager_messages = _caught(recs, **FAST)
+        lazy, lazy_messages = _caught([rec.chunk({"trial": 10, "neuron": 7}) for rec in recs], **FAST)
+
+    def counted(text):
+        # the same reasons; a lazy session's kernel statistics count the NaN of the time average they are
+        # computed from (1 of 48 x 16), the in-memory ones those of the whole block (8 of 48 x 16 x 8)
+        return re.sub(r"found \d+ NaN/inf values of \d+", "found n NaN/inf values", str(text))
+
+    assert [counted(m) for m in lazy_messages] == [counted(m) for m in eager_messages]
+    assert {k: counted(v) for k, v in lazy.attrs.items()} == {k: counted(v) for k, v in eager.attrs.items()}
+    assert "expected finite responses" in lazy.attrs["readout"] and "expected finite" in lazy.attrs["dynamics"]
+    for name in eager.data_vars:
+        if eager[name].dtype.kind in "fc":
+            np.testing.assert_allclose(lazy[name].values, eager[name].values, rtol=1e-10, atol=0, err_msg=name)
+        else:
+            assert [counted(v) for v in lazy[name].values.ravel()] == [counted(v) for v in eager[name].values.ravel()]
+    assert [f.name for f in FAMILIES if f.reads_time] == ["dynamics"]  # the others get the time average
