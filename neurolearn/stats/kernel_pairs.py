@@ -213,15 +213,13 @@ def _cross_influences(job):
     n_sessions, n_cond, _ = kernels.shape
     noise = sa.sem2 if unbiased else np.zeros_like(sa.sem2)
     means = sa.means
-    # Φ_b M_a for all b in one product (S·P, P) @ (P, N); centring only needs cheap corrections:
-    # (Hm)ᵀ Φ (Hm) = mᵀΦm - 2 m̄ 1ᵀΦm + m̄² 1ᵀΦ1
-    product = (kernels.reshape(n_sessions * n_cond, n_cond) @ means).reshape(n_sessions, n_cond, -1)
-    quadratic = np.einsum("spn,pn->sn", product, means)
+    # m_iᵀ Φ_b m_i for all b; centring only needs cheap corrections: (Hm)ᵀ Φ (Hm) = mᵀΦm - 2 m̄ 1ᵀΦm + m̄² 1ᵀΦ1
+    quadratic = _quadratic_forms(kernels, means)
     out = {}
     for centring, (cross_row, shared) in per_centring.items():
         if centring:
             mean = means.mean(axis=0)
-            column = product.sum(axis=1)  # 1ᵀ Φ_b m_i
+            column = kernels.sum(axis=1) @ means  # 1ᵀ Φ_b m_i (Φ_b symmetric)
             total = kernels.sum(axis=(1, 2))[:, None]  # 1ᵀ Φ_b 1
             centred_quadratic = quadratic - 2.0 * mean * column + mean**2 * total
             # diag(H Φ_b H)_μ = Φ_μμ - 2 (Φ1)_μ / P + 1ᵀΦ1 / P² (Φ symmetric)
@@ -243,6 +241,32 @@ def _cross_influences(job):
         influence[a] = 0.0
         contribution = None if weights is None else weights @ influence.T - influence.sum(axis=1)
         out[centring] = (influence, contribution)
+    return out
+
+
+#: from this many sessions on, the quadratic forms go through the per-neuron outer products (half the
+#: multiply-adds of Φ_b M, plus forming P(P+1)/2 x N products once per session)
+_OUTER_MIN_SESSIONS = 16
+_OUTER_BYTES = 64 * 2**20
+
+
+def _quadratic_forms(kernels, means):
+    """m_iᵀ Φ_b m_i for every kernel b (S, P, P) and column i of ``means`` (P, N): (S, N).
+
+    Few sessions: Φ_b M in one product (S·P, P) @ (P, N). Many: vec(Φ_b) over the upper triangle (off-diagonal
+    entries doubled) times the neurons' outer products m_i m_iᵀ in blocks of neurons, S·P(P+1)/2·N work.
+    """
+    n_sessions, n_cond, _ = kernels.shape
+    if n_sessions < _OUTER_MIN_SESSIONS:
+        product = (kernels.reshape(n_sessions * n_cond, n_cond) @ means).reshape(n_sessions, n_cond, -1)
+        return np.einsum("spn,pn->sn", product, means)
+    upper = np.triu_indices(n_cond)
+    packed = kernels[:, upper[0], upper[1]] * np.where(upper[0] == upper[1], 1.0, 2.0)
+    step = max(1, int(_OUTER_BYTES // (8 * upper[0].size)))
+    out = np.empty((n_sessions, means.shape[1]))
+    for start in range(0, means.shape[1], step):
+        block = means[:, start:start + step]
+        out[:, start:start + step] = packed @ (block[upper[0]] * block[upper[1]])
     return out
 
 

@@ -293,11 +293,15 @@ def _pairwise_sessions(rng, n_cond=10):
     return [_statistics(rng, n_cond, ids_k.size, neurons=ids_k, session_id=f"d{k}") for k, ids_k in enumerate(ids)]
 
 
+@pytest.mark.parametrize("outer", [False, True])
 @pytest.mark.parametrize("unbiased", [True, False])
-def test_pairwise_terms_equal_the_per_pair_loops(unbiased, monkeypatch):
+def test_pairwise_terms_equal_the_per_pair_loops(unbiased, outer, monkeypatch):
     from neurolearn.stats import kernel_pairs
     from neurolearn.stats.neuron_resampling import session_bootstrap_weights
 
+    if outer:  # the per-neuron outer-product path, in several blocks of neurons
+        monkeypatch.setattr(kernel_pairs, "_OUTER_MIN_SESSIONS", 2)
+        monkeypatch.setattr(kernel_pairs, "_OUTER_BYTES", 8 * 55 * 7)
     rng = np.random.default_rng(11)
     stats = _pairwise_sessions(rng)
     weights = session_bootstrap_weights([s.neurons for s in stats], 23, random_state=5)
