@@ -182,13 +182,21 @@ def section_kernels(size):
         return _row("rsatoolbox calc_rdm / plug-in kernel (x faster)", t_ours, t_peer, t_peer / t_ours)
 
     _peer(rows, "rsatoolbox calc_rdm / plug-in kernel (x faster)", rsa_row)
+    from bench_summarize import ratio_to_gemm
+
+    n_boot = 20 if p <= 20 else 200
+    (_, cpu), (_, gemm_cpu) = ratio_to_gemm(2, p, size["trials"], n, n_boot=n_boot)
+    rows.append(_row("summarize kernel statistics / GEMM bound (CPU s)", cpu, gemm_cpu, cpu / gemm_cpu,
+                     f"2 sessions x {p} cond x {n} neurons, n_boot={n_boot}; bound: M M^T per session "
+                     "(issue 11 target ~3 at 2000 x 10000)"))
     return rows
 
 
 def _summarize_seconds(tree, n_boot):
-    from bench_summarize import timed
+    """CPU seconds of summarize's kernel statistics (the work; wall time on a shared machine is the load)."""
+    from bench_summarize import timed_both
 
-    return timed(tree, n_boot, readout=False, dynamics=False)
+    return timed_both(tree, n_boot, readout=False, dynamics=False)[1]
 
 
 def section_bootstrap(size):
@@ -218,7 +226,7 @@ def section_growth(size):
             seconds.append(min(_summarize_seconds(tree, size["n_boot"]) for _ in range(2)))
         slope = float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
         rows.append(_row(f"summarize growth exponent in {axis}", seconds[-1], seconds[0], slope,
-                         f"log-log slope over {axis} = {sizes} (ours/baseline: largest/smallest s)"))
+                         f"log-log slope of CPU time over {axis} = {sizes} (ours/baseline: largest/smallest CPU s)"))
     return rows
 
 

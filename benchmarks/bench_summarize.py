@@ -50,12 +50,18 @@ def make_tree(n_sessions, n_conditions, n_trials, n_neurons, seed=0):
 
 
 def timed(tree, n_boot, **options):
-    start = time.perf_counter()
+    return timed_both(tree, n_boot, **options)[0]
+
+
+def timed_both(tree, n_boot, **options):
+    """(wall seconds, CPU seconds of this process) of one summarize call. On a shared machine CPU time is
+    the work done (BLAS single-threaded: OMP_NUM_THREADS=1), wall time also the neighbours' load."""
+    start, cpu = time.perf_counter(), time.process_time()
     summarize(tree, n_boot=n_boot, random_state=0, **options)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def gemm_seconds(tree, repeats=3):
+def gemm_seconds(tree, repeats=3, clock=time.perf_counter):
     """Best time of ``M M^T`` for every session's (conditions x neurons) condition means: the GEMM bound."""
     from neurolearn.data import session_recordings
 
@@ -64,10 +70,10 @@ def gemm_seconds(tree, repeats=3):
         means.append(np.ascontiguousarray(rec.groupby("stimulus").mean("trial").transpose("stimulus", "neuron").values))
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         for m in means:
             m @ m.T
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 
@@ -82,34 +88,40 @@ GROWTH = {
 
 
 def growth(mode="quick", n_boot=200, trials=4, axes=("sessions", "neurons", "conditions"), stream=None):
-    """{axis: (sizes, seconds, slope)}: summarize's kernel-statistic wall time over one axis (one call each)."""
+    """{axis: (sizes, wall seconds, slope of wall, CPU seconds, slope of CPU)}: summarize's kernel statistics
+    over one axis (one call per size; the slopes are log-log least squares)."""
     out = {}
     timed(make_tree(2, 10, trials, 20), 0, readout=False, dynamics=False)  # warm-up: imports, BLAS
     for axis in axes:
         sizes, base = GROWTH[mode][axis]
-        seconds = []
+        wall, cpu = [], []
         for value in sizes:
             shape = dict(base, **{axis: value})
             tree = make_tree(shape["sessions"], shape["conditions"], trials, shape["neurons"])
-            seconds.append(timed(tree, n_boot, readout=False, dynamics=False))
+            seconds = timed_both(tree, n_boot, readout=False, dynamics=False)
+            wall.append(seconds[0])
+            cpu.append(seconds[1])
             del tree
             if stream:
-                print(f"  {axis}={value}: {seconds[-1]:.2f} s", file=stream, flush=True)
-        slope = float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
-        out[axis] = (sizes, seconds, slope)
+                print(f"  {axis}={value}: wall {wall[-1]:.2f} s, CPU {cpu[-1]:.2f} s", file=stream, flush=True)
+        slopes = [float(np.polyfit(np.log(sizes), np.log(t), 1)[0]) for t in (wall, cpu)]
+        out[axis] = (sizes, wall, slopes[0], cpu, slopes[1])
     return out
 
 
 def ratio_to_gemm(sessions=2, conditions=2000, trials=4, neurons=10000, n_boot=200):
-    """(summarize kernel-statistics seconds, GEMM-bound seconds) on one tree, measured in the same run."""
+    """((wall, CPU) seconds of summarize's kernel statistics, (wall, CPU) seconds of the GEMM bound), one tree,
+    measured in the same run."""
     tree = make_tree(sessions, conditions, trials, neurons)
-    gemm = gemm_seconds(tree)
-    ours = timed(tree, n_boot, readout=False, dynamics=False)
-    return ours, min(gemm, gemm_seconds(tree))
+    gemm = [gemm_seconds(tree, clock=clock) for clock in (time.perf_counter, time.process_time)]
+    ours = timed_both(tree, n_boot, readout=False, dynamics=False)
+    gemm = [min(g, gemm_seconds(tree, clock=clock)) for g, clock in zip(gemm, (time.perf_counter, time.process_time))]
+    return ours, tuple(gemm)
 
 
 def statistic_ratios(conditions=500, trials=4, neurons=2000, repeats=3):
-    """{name: (seconds, GEMM-bound seconds)} for ``task_alignment`` (one session) and ``kernel_similarity`` (two)."""
+    """{name: (CPU seconds, GEMM-bound CPU seconds)} for ``task_alignment`` (one session) and
+    ``kernel_similarity`` (two sessions), best of ``repeats``."""
     from neurolearn.data import session_recordings
     from neurolearn.stats.alignment import task_alignment
     from neurolearn.stats.similarity import kernel_similarity
@@ -117,16 +129,17 @@ def statistic_ratios(conditions=500, trials=4, neurons=2000, repeats=3):
     tree = make_tree(2, conditions, trials, neurons)
     recs = list(session_recordings(tree).values())
     first = make_tree(1, conditions, trials, neurons)
-    runs = {"task_alignment": (lambda: task_alignment(recs[0]), gemm_seconds(first, repeats)),
-            "kernel_similarity": (lambda: kernel_similarity(recs), gemm_seconds(tree, repeats))}
+    cpu = time.process_time
+    runs = {"task_alignment": (lambda: task_alignment(recs[0]), gemm_seconds(first, repeats, clock=cpu)),
+            "kernel_similarity": (lambda: kernel_similarity(recs), gemm_seconds(tree, repeats, clock=cpu))}
     out = {}
     for name, (function, gemm) in runs.items():
         function()
         best = float("inf")
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = time.process_time()
             function()
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.process_time() - start)
         out[name] = (best, gemm)
     return out
 
@@ -148,17 +161,18 @@ def main():
         mode = "full" if args.full else "quick"
         if args.gemm:
             size = dict(conditions=2000, neurons=10000) if args.full else dict(conditions=500, neurons=2000)
-            ours, gemm = ratio_to_gemm(args.gemm_sessions, trials=4, n_boot=200, **size)
+            (wall, cpu), (gemm_wall, gemm_cpu) = ratio_to_gemm(args.gemm_sessions, trials=4, n_boot=200, **size)
             print(f"summarize kernel statistics (n_boot=200) / GEMM bound, {args.gemm_sessions} sessions x "
-                  f"{size['conditions']} conditions x 4 trials x {size['neurons']} neurons: {ours:.2f} s / "
-                  f"{gemm:.3f} s = {ours / gemm:.1f}", flush=True)
+                  f"{size['conditions']} conditions x 4 trials x {size['neurons']} neurons: CPU {cpu:.2f} s / "
+                  f"{gemm_cpu:.3f} s = {cpu / gemm_cpu:.1f}; wall {wall:.2f} s / {gemm_wall:.3f} s = "
+                  f"{wall / gemm_wall:.1f}", flush=True)
             for name, (seconds, bound) in statistic_ratios().items():
-                print(f"{name} / GEMM bound, 500 conditions x 4 trials x 2000 neurons: {seconds:.3f} s / "
+                print(f"{name} / GEMM bound, 500 conditions x 4 trials x 2000 neurons: CPU {seconds:.3f} s / "
                       f"{bound:.3f} s = {seconds / bound:.1f}", flush=True)
         if args.growth:
-            for axis, (sizes, seconds, slope) in growth(mode, axes=args.axes, stream=sys.stdout).items():
-                print(f"growth exponent in {axis} {sizes}: {slope:.2f} (seconds {[round(s, 2) for s in seconds]})",
-                      flush=True)
+            for axis, (sizes, wall, slope, cpu, cpu_slope) in growth(mode, axes=args.axes, stream=sys.stdout).items():
+                print(f"growth exponent in {axis} {sizes}: CPU {cpu_slope:.2f} (s {[round(t, 2) for t in cpu]}), "
+                      f"wall {slope:.2f} (s {[round(t, 2) for t in wall]})", flush=True)
         return
     tree = make_tree(args.sessions, args.conditions, args.trials, args.neurons)
     print(f"{args.sessions} sessions x {args.conditions} conditions x {args.trials} trials x {args.neurons} neurons")
