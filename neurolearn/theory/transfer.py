@@ -22,7 +22,8 @@ and the per-unit conservation ``a_i^2 - |w_i|^2`` gives ``A = tr M - 1``. Task 1
 flow has no closed form for general ``rho`` (the residual turns); it is integrated with classical RK4 at a
 step of 0.2 over the fastest rate (``lambda_max(M) + A`` plus the kernel's relative rate of change): absolute
 error below 1e-4 on the state against a DOP853 solution at tolerance 1e-11 (4e-5 at ``gamma0 = 10``, 3e-6
-for a new task at ``gamma0 = 2``), two orders below the statistics' noise, in about 3 ms a call.
+for a new task at ``gamma0 = 2``), two orders below the statistics' noise, in about 2 ms a call; once a
+full step leaves the state unchanged to the last bit (converged) later times take that state without stepping.
 In the lazy limit (``gamma0 -> 0``) ``M = I`` and ``A = 1`` stay frozen and each residual mode decays as
 ``exp(-2t)`` from ``r(0) = beta2 - u0 e_1``.
 

@@ -79,3 +79,53 @@ def test_fit_recovers_radius_dimension_and_rate_from_the_three_observables():
         lo, hi = result.ci[name]
         assert lo <= value <= hi, (name, result.ci[name])
         assert hi - lo < 0.3 * value, name  # resolved, not just bounded
+
+
+def _brute_force_starts(problem, candidates, n_starts):
+    # the screen's definition: every candidate's chi-square, a stable sort, distinct points kept in order
+    from neurolearn.fitting.multistart import MIN_START_DISTANCE
+
+    costs = np.array([problem.chi2(u) for u in candidates])
+    starts = []
+    for i in np.argsort(np.where(np.isfinite(costs), costs, np.inf), kind="stable"):
+        if all(np.linalg.norm(candidates[i] - s) > MIN_START_DISTANCE for s in starts):
+            starts.append(candidates[i])
+        if len(starts) >= n_starts:
+            break
+    return starts
+
+
+@pytest.mark.parametrize("correlated", [False, True])
+def test_lazy_screen_chooses_the_starts_a_full_sort_would(correlated, monkeypatch):
+    # multistart bounds each candidate's chi-square from its earliest sessions and evaluates in full only the
+    # candidates that could be chosen: the starts must be exactly those of evaluating every candidate, with
+    # independent SEs and with a joint covariance (the bound is then that of the marginal covariance)
+    from dataclasses import replace
+
+    from scipy.stats import qmc
+
+    from neurolearn.fitting import multistart, simulate_statistics
+    from neurolearn.fitting.multistart import _screen_starts
+    from neurolearn.fitting.problem import build_problem
+
+    monkeypatch.setattr(multistart, "_LAZY_SCREEN_SECONDS", 0.0)  # bound the candidates however fast the model
+
+    truth = {"radius_initial": 1.2, "radius_final": 0.4, "dimension_initial": 6.0, "dimension_final": 2.0,
+             "rate": 0.5}
+    se = {"manifold_capacity": 0.03, "manifold_radius": 0.02, "manifold_dimension": 0.1}
+    stats = simulate_statistics(MODEL, truth, n_sessions=20, se=se, time_scale=0.5, onset=0.0, random_state=1)
+    problem = build_problem(stats, MODEL)
+    if correlated:
+        rng = np.random.default_rng(2)
+        n = problem.data.size
+        a = rng.standard_normal((n, n)) / np.sqrt(n)
+        scale = np.repeat(problem.se.ravel()[None, :], n, axis=0)
+        problem = replace(problem, covariance=(0.5 * a @ a.T + np.eye(n)) * scale * scale.T)
+    candidates = np.vstack([problem.unit_default(),
+                            qmc.Sobol(d=problem.n_free, scramble=True, seed=3).random(128)])
+    for n_starts in (1, 4, 16):
+        lazy = _screen_starts(problem, candidates, n_starts)
+        full = _brute_force_starts(problem, candidates, n_starts)
+        assert len(lazy) == len(full) == n_starts
+        for a, b in zip(lazy, full):
+            np.testing.assert_array_equal(a, b)

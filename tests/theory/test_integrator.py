@@ -147,3 +147,84 @@ def test_reduced_model_follows_the_bundled_network_with_its_bulk():
                         readout_gain=res.params["readout_gain"], bulk=res.params["bulk"])
     assert _r2(run.outlier_eigenvalue, out["outlier_eigenvalue"].values) >= 0.95
     assert _r2(behavior, out["behavior"].values) >= 0.95
+
+
+def _reference_loss_gradient(s, rho):
+    # the loss and gradient as first written, with a Gramian function (before the step was inlined)
+    def gramian(a, b, c, d, p, q):
+        m11, m12, m13 = 1.0 - a * a, -2.0 * a * b, -b * b
+        m21, m22, m23 = -a * c, 1.0 - a * d - b * c, -b * d
+        m31, m32, m33 = -c * c, -2.0 * c * d, 1.0 - d * d
+        r1, r2, r3 = p * p, p * q, q * q
+        det = m11 * (m22 * m33 - m23 * m32) - m12 * (m21 * m33 - m23 * m31) + m13 * (m21 * m32 - m22 * m31)
+        x1 = (r1 * (m22 * m33 - m23 * m32) - m12 * (r2 * m33 - m23 * r3) + m13 * (r2 * m32 - m22 * r3)) / det
+        x2 = (m11 * (r2 * m33 - m23 * r3) - r1 * (m21 * m33 - m23 * m31) + m13 * (m21 * r3 - r2 * m31)) / det
+        x3 = (m11 * (m22 * r3 - r2 * m32) - m12 * (m21 * r3 - r2 * m31) + r1 * (m21 * m32 - m22 * m31)) / det
+        return x1, x2, x3
+
+    a, b, c, d, u1, u2, v1, v2 = s
+    x1, x2, x3 = gramian(a, b, c, d, u1, u2)
+    y1, y2, y3 = gramian(a, c, b, d, v1, v2)
+    det = (1.0 - rho * a) * (1.0 - rho * d) - rho * rho * b * c
+    p11, p12, p21, p22 = (1.0 - rho * d) / det, rho * b / det, rho * c / det, (1.0 - rho * a) / det
+    pu1, pu2 = p11 * u1 + p12 * u2, p21 * u1 + p22 * u2
+    pv1, pv2 = p11 * v1 + p21 * v2, p12 * v1 + p22 * v2
+    xv1, xv2 = x1 * v1 + x2 * v2, x2 * v1 + x3 * v2
+    loss = 0.5 * (v1 * xv1 + v2 * xv2) - (v1 * pu1 + v2 * pu2) + 0.5 / (1.0 - rho * rho)
+    wx11, wx12, wx21, wx22 = a * x1 + b * x2, a * x2 + b * x3, c * x1 + d * x2, c * x2 + d * x3
+    return loss, (y1 * wx11 + y2 * wx21 - rho * pv1 * pu1, y1 * wx12 + y2 * wx22 - rho * pv1 * pu2,
+                  y2 * wx11 + y3 * wx21 - rho * pv2 * pu1, y2 * wx12 + y3 * wx22 - rho * pv2 * pu2,
+                  y1 * u1 + y2 * u2 - pv1, y2 * u1 + y3 * u2 - pv2, xv1 - pu1, xv2 - pu2)
+
+
+def _reference_trajectory(rho, gain, n_points):
+    # Heun steps of _STEP, halved for the rest of the run whenever a step would raise the loss or leave the
+    # stable region, frozen past 64 substeps or once the gradient vanishes: the stored (outlier, loss)
+    import math
+
+    def heun(s, loss, g, h):
+        trial = tuple(x - h * y for x, y in zip(s, g))
+        _, g2 = _reference_loss_gradient(trial, rho)
+        trial = tuple(x - 0.5 * h * (y + z) for x, y, z in zip(s, g, g2))
+        if integrator._spectral_radius(*trial[:4]) >= 0.9999:
+            return None, loss, g
+        new_loss, new_g = _reference_loss_gradient(trial, rho)
+        return (None, loss, g) if new_loss > loss + 1e-12 else (trial, new_loss, new_g)
+
+    root = math.sqrt(gain)
+    state = (0.0, 0.0, 0.0, 0.0, root, 0.0, 0.0, root)
+    loss, grad = _reference_loss_gradient(state, rho)
+    outlier, losses, substeps, frozen = [0.0], [loss], 1, False
+    while len(outlier) < n_points and not frozen:
+        while True:
+            s, l, g = state, loss, grad
+            for _ in range(substeps):
+                s, l, g = heun(s, l, g, integrator._STEP / substeps)
+                if s is None:
+                    break
+            if s is not None:
+                break
+            substeps *= 2
+            if substeps > 64:
+                frozen = True
+                break
+        if frozen:
+            break
+        state, loss, grad = s, l, g
+        outlier.append(integrator._spectral_radius(*state[:4]))
+        losses.append(loss)
+        frozen = max(abs(x) for x in grad) < integrator._STATIONARY
+    pad = n_points - len(outlier)
+    return np.array(outlier + [outlier[-1]] * pad), np.array(losses + [losses[-1]] * pad)
+
+
+@pytest.mark.parametrize("rho, gain", [(0.9, 4.0), (0.97, 1.2), (0.6, 25.0), (0.96, 5.0)])
+def test_inlined_steps_are_the_reference_heun_bit_for_bit(rho, gain):
+    # the trajectory's Heun steps are inlined for speed: the same arithmetic, substep halving and freezing
+    # (by tau = 2.4 rho* = 0.9 has halved its step twice, 0.97 five times, gain 25 once; (0.96, 5) freezes)
+    n_points = 600
+    run = integrator._Trajectory(rho, gain)
+    outlier, loss = run.extend(n_points)
+    expected_outlier, expected_loss = _reference_trajectory(rho, gain, n_points)
+    np.testing.assert_array_equal(outlier[:n_points], expected_outlier)
+    np.testing.assert_array_equal(loss[:n_points], expected_loss)

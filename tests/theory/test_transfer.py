@@ -183,3 +183,58 @@ def test_bad_parameters_raise_fit_error():
         transfer_statistics(np.array([0.0, 1.0]), 1.5, 1.0, 0.9, 8.0, 0.4)
     with pytest.raises(FitError, match="d_eff"):
         transfer_statistics(np.array([0.0, 1.0]), 0.0, 1.0, 0.9, 1.0, 0.4)
+
+
+def _reference_rk4(time, rho, gamma0, learned):
+    """The integrator's steps written with a generic rate function (its definition, before it was unrolled)."""
+    import math
+
+    from neurolearn.theory.transfer import _STEP
+
+    (b1, b2), (m11, m12, m22), a = switch_state(gamma0, learned)
+    c1, c2 = rho, math.sqrt(max(1.0 - rho * rho, 0.0))
+    g2 = gamma0 * gamma0
+
+    def rate(b1, b2, m11, m12, m22, a):
+        r1, r2 = c1 - b1, c2 - b2
+        return ((m11 + a) * r1 + m12 * r2, m12 * r1 + (m22 + a) * r2,
+                2.0 * g2 * b1 * r1, g2 * (b1 * r2 + r1 * b2), 2.0 * g2 * b2 * r2, 2.0 * g2 * (b1 * r1 + b2 * r2))
+
+    now, out = 0.0, []
+    for stop in time:
+        while stop > now:
+            r1, r2 = c1 - b1, c2 - b2
+            fastest = (0.5 * (m11 + m22) + math.sqrt((0.5 * (m11 - m22)) ** 2 + m12 * m12) + a
+                       + 2.0 * g2 * math.sqrt((b1 * b1 + b2 * b2) * (r1 * r1 + r2 * r2)) / a)
+            dt = min(stop - now, _STEP / fastest)
+            s = (b1, b2, m11, m12, m22, a)
+            k1 = rate(*s)
+            k2 = rate(*(x + 0.5 * dt * k for x, k in zip(s, k1)))
+            k3 = rate(*(x + 0.5 * dt * k for x, k in zip(s, k2)))
+            k4 = rate(*(x + dt * k for x, k in zip(s, k3)))
+            b1, b2, m11, m12, m22, a = (x + dt / 6.0 * (p + 2.0 * q + 2.0 * u + v)
+                                        for x, p, q, u, v in zip(s, k1, k2, k3, k4))
+            now += dt
+        out.append((b1, b2, m11, m12, m22, a))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("rho, gamma0, learned", [(0.0, 1.0, 0.9), (-1.0, 2.0, 0.95), (0.6, 8.0, 0.3)])
+def test_unrolled_steps_are_the_reference_rk4_bit_for_bit(rho, gamma0, learned):
+    # the model's RK4 is written out on floats for speed; it must be the same arithmetic, and holding a state
+    # that converged to the last bit must not change any later value
+    times = np.array([0.05, 0.4, 1.0, 2.5, 6.0, 15.0, 40.0, 60.0])
+    out = transfer_trajectory(times, rho, gamma0, learned)
+    ours = np.column_stack([out["beta"], out["kernel"], out["readout_power"]])
+    np.testing.assert_array_equal(ours, _reference_rk4(times, rho, gamma0, learned))
+
+
+def test_converged_state_is_held_without_stepping_through_later_times():
+    # a full step that leaves the state unchanged ends the stepping: a time of 1e9 costs no more than 40
+    import time
+
+    start = time.process_time()
+    out = transfer_trajectory(np.array([40.0, 1e9]), 0.3, 1.0, 0.9)
+    assert time.process_time() - start < 5.0
+    np.testing.assert_array_equal(out["beta"][0], out["beta"][1])
+    np.testing.assert_allclose(out["beta"][1], [0.3, np.sqrt(1 - 0.09)], atol=1e-12)  # the new task learned
