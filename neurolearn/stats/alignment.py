@@ -46,7 +46,7 @@ from neurolearn.stats.kernels import (
     target_matrix,
     unbiased_kernel_matrix,
 )
-from neurolearn.stats.kernel_terms import factored_linear_estimate, gram, kernel_eigh
+from neurolearn.stats.kernel_terms import factored_linear_estimate, gram, kernel_eigh, with_shared_products
 
 __all__ = [
     "task_alignment",
@@ -62,6 +62,7 @@ VARIANTS = {"double": (True, True), "uncentred": (False, False), "column": (Fals
 ESTIMATORS = ("unbiased", "plugin")
 
 
+@with_shared_products
 def task_alignment(
     recording: xr.DataArray,
     target: str = "target",
@@ -138,6 +139,7 @@ def task_alignment(
     )
 
 
+@with_shared_products
 def task_difficulty(
     recording: xr.DataArray,
     target: str = "target",
@@ -236,6 +238,7 @@ def kernel_task_difficulty(kernel, target, *, ridge: float = 0.1) -> float:
 # ----------------------------------------------------------------------------------------------------------
 
 
+@with_shared_products
 def alignment_with_replicates(stats: ConditionStatistics, *, left=True, right=True, unbiased=True, n_boot=0,
                               random_state=None, weights=None):
     """Point estimate and neuron-bootstrap replicates of the task alignment of ``stats``.
@@ -324,6 +327,7 @@ def _require_in_range(estimate, se, what, session_id, *, low=-1.0, high=1.0):
             f"lies outside [{low:g}, {high:g}] by more than {RANGE_Z:g} SE (SE {se:.3g})")
 
 
+@with_shared_products
 def alignment_chance(stats: ConditionStatistics, *, left=True, right=True, unbiased=True) -> float:
     """Expected alignment when the labels are randomly permuted across conditions (exact, no sampling).
 
@@ -346,6 +350,7 @@ def alignment_chance(stats: ConditionStatistics, *, left=True, right=True, unbia
     return _ratio(numerator, squared_norm, np.linalg.norm(centre_kernel(task, left, right)))
 
 
+@with_shared_products
 def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiased=True, n_boot=0,
                                random_state=None, weights=None):
     """Point estimate and first-order neuron-bootstrap replicates of :func:`task_difficulty`.

@@ -56,7 +56,7 @@ import xarray as xr
 
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
-from neurolearn.stats.kernel_terms import centre_kernel, gram, gram_product
+from neurolearn.stats.kernel_terms import centre_kernel, gram, gram_product, with_shared_products
 from neurolearn.stats.kernels import (
     ConditionStatistics,
     condition_statistics,
@@ -157,6 +157,7 @@ def naive_participation_ratio(responses) -> float:
     return float(np.trace(gram) ** 2 / np.sum(gram * gram))
 
 
+@with_shared_products
 def participation_with_replicates(stats: ConditionStatistics, *, unbiased=True, n_boot=0, random_state=None,
                                   weights=None):
     """PR point estimate and neuron-bootstrap replicates (numpy core used by :func:`neurolearn.summarize`).

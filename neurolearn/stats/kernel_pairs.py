@@ -214,7 +214,9 @@ def _cross_influences(job):
     noise = sa.sem2 if unbiased else np.zeros_like(sa.sem2)
     means = sa.means
     # m_iᵀ Φ_b m_i for all b; centring only needs cheap corrections: (Hm)ᵀ Φ (Hm) = mᵀΦm - 2 m̄ 1ᵀΦm + m̄² 1ᵀΦ1
-    quadratic = _quadratic_forms(kernels, means)
+    others = np.arange(n_sessions) != a  # the session's own row is not an influence on a cross term
+    quadratic = np.zeros((n_sessions, means.shape[1]))
+    quadratic[others] = _quadratic_forms(kernels[others], means)
     out = {}
     for centring, (cross_row, shared) in per_centring.items():
         if centring:

@@ -6,6 +6,7 @@ dimensionality. The estimators are described in :mod:`neurolearn.stats.kernels`.
 from __future__ import annotations
 
 import contextvars
+import functools
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["unbiased_kernel_matrix", "centre_rows", "centre_kernel", "per_neuron_linear", "per_neuron_pair_trace",
            "linear_estimate", "factored_linear_estimate", "self_inner_estimate", "common_conditions",
-           "shared_products", "export_shared", "seed_shared", "self_inner_key", "gram", "gram_product",
+           "shared_products", "with_shared_products", "export_shared", "seed_shared", "self_inner_key", "gram", "gram_product",
            "kernel_eigh", "centred_means", "own_pair_trace"]
 
 _SHARED = contextvars.ContextVar("neurolearn_kernel_products", default=None)
@@ -31,13 +32,26 @@ def shared_products():
     are computed once per :class:`ConditionStatistics` and reused by every kernel statistic.
 
     Outside it every call computes its own (the arrays of a statistics object could change between calls).
-    The store is per thread (a context variable), so sessions computed in parallel do not share it.
+    The store is per thread (a context variable), so sessions computed in parallel do not share it; nested
+    blocks use the outermost one's store.
     """
+    if _SHARED.get() is not None:
+        yield
+        return
     token = _SHARED.set({})
     try:
         yield
     finally:
         _SHARED.reset(token)
+
+
+def with_shared_products(function):
+    """Decorator: run ``function`` inside :func:`shared_products` (one store for all its kernel products)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with shared_products():
+            return function(*args, **kwargs)
+    return wrapper
 
 
 def _shared(stats, name, compute):
@@ -192,6 +206,7 @@ def centred_quadratic_rows(stats: "ConditionStatistics", noise_total, left: bool
     return np.einsum("pn,pn->n", b, product) - np.einsum("pn,pn,p->n", a, b, noise_total)
 
 
+@with_shared_products
 def self_inner_estimate(stats: "ConditionStatistics", left: bool, right: bool, *, unbiased: bool = True):
     """Estimate ‖LΦR‖²_F and its per-neuron influence (see :func:`_self_inner_estimate`; shared within a
     :func:`shared_products` block)."""

@@ -389,21 +389,34 @@ def _indicator_sums(codes: np.ndarray, n_conditions: int, data):
         )
         return np.asarray(sums), np.asarray(sums_sq), int(n_bad)
     data = np.asarray(data, dtype=float)
-    n_bad = int(data.size - np.isfinite(data).sum())
-    if n_bad:
-        return None, None, n_bad
     # in memory, sorting trials by condition and summing runs is O(trials x neurons), not x conditions
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes, minlength=n_conditions)
     ordered = data if np.all(codes[1:] >= codes[:-1]) else data[order]  # trials already grouped: no copy
     if counts.size and np.all(counts == counts[0]):  # equal runs: a reshape, no segment bookkeeping
         runs = ordered.reshape(n_conditions, int(counts[0]), -1)
-        return runs.sum(axis=1), np.einsum("ptn,ptn->pn", runs, runs), 0
-    starts = np.searchsorted(codes[order], np.arange(n_conditions))
-    return np.add.reduceat(ordered, starts, axis=0), np.add.reduceat(ordered * ordered, starts, axis=0), 0
+        sums, sums_sq = runs.sum(axis=1), np.einsum("ptn,ptn->pn", runs, runs)
+    else:
+        starts = np.searchsorted(codes[order], np.arange(n_conditions))
+        sums, sums_sq = np.add.reduceat(ordered, starts, axis=0), np.add.reduceat(ordered * ordered, starts, axis=0)
+    # a NaN or inf response makes its sum of squares non-finite: only then count them (one pass fewer)
+    if not np.all(np.isfinite(sums_sq)):
+        n_bad = int(data.size - np.isfinite(data).sum())
+        if n_bad:
+            return None, None, n_bad
+    return sums, sums_sq, 0
 
 
 def _per_condition(values, codes, conditions, session_id, target):
+    values = np.asarray(values)
+    order = np.argsort(codes, kind="stable")
+    first = order[np.searchsorted(codes[order], np.arange(conditions.size))]
+    reference = values[first][codes]
+    same = values == reference
+    if values.dtype.kind == "f":
+        same |= np.isnan(values) & np.isnan(reference)
+    if np.all(same):  # one value per condition (the common case): no loop over conditions
+        return np.asarray(list(values[first]))
     out = []
     for k, condition in enumerate(conditions.tolist()):
         unique = np.unique(values[codes == k])

@@ -32,7 +32,7 @@ from neurolearn.stats.kernels import (
     target_matrix,
     unbiased_kernel_matrix,
 )
-from neurolearn.stats.kernel_terms import gram, kernel_eigh
+from neurolearn.stats.kernel_terms import gram, kernel_eigh, with_shared_products
 
 __all__ = [
     "eigenspectrum",
@@ -193,6 +193,7 @@ def n_trustworthy_modes(stats: ConditionStatistics) -> int:
     return int(min(stats.n_conditions, max(1, np.floor(np.sqrt(stats.n_neurons)))))
 
 
+@with_shared_products
 def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, estimator="unbiased", n_boot=0,
                              random_state=None, weights=None, max_boot=200):
     """(spectral_power, powerlaw_exponent), replicates (B, 2) and info attrs (numpy core).

@@ -401,3 +401,23 @@ def test_condition_statistics_of_grouped_and_shuffled_trials_agree():
     np.testing.assert_allclose(a.sem2, b.sem2, rtol=1e-12)
     np.testing.assert_allclose(a.means, values.reshape(6, 4, 7).mean(axis=1), rtol=1e-12)
     np.testing.assert_allclose(a.sem2, values.reshape(6, 4, 7).var(axis=1, ddof=1) / 4, rtol=1e-10)
+
+
+def test_condition_statistics_still_refuses_non_finite_responses_and_mixed_targets():
+    import xarray as xr
+
+    from neurolearn.errors import DataError
+    from neurolearn.stats.kernels import condition_statistics
+
+    values = np.arange(24.0).reshape(8, 3)
+    coords = {"stimulus": ("trial", np.repeat(np.arange(4), 2)), "target": ("trial", np.repeat([1, 1, -1, -1], 2))}
+    rec = xr.DataArray(values, dims=("trial", "neuron"), coords=coords)
+    assert condition_statistics(rec, target="target").target.tolist() == [1, 1, -1, -1]
+    for bad in (np.nan, np.inf):
+        broken = rec.copy(data=values.copy())
+        broken.values[3, 1] = bad
+        with pytest.raises(DataError, match="found 1 NaN/inf values"):
+            condition_statistics(broken)
+    mixed = rec.assign_coords(target=("trial", [1, -1, 1, 1, -1, -1, -1, -1]))
+    with pytest.raises(DataError, match=r"expected a single 'target' value per condition, found \[-1, 1\] in condition 0"):
+        condition_statistics(mixed, target="target")
