@@ -19,7 +19,27 @@ comparison reports whether Hebb is within 2 of the best and GD more than 10 behi
 Run: ``.venv/bin/python benchmarks/bench_learning_rule.py [--seeds 30] [--rules gd fa mixed hebbian]
 [--n-hidden 4000]``; one line per replicate as it finishes, the table at the end.
 
-Measured: see the table at the end of this docstring (filled in from a run).
+Measured (2026-12-02, machine load 7-20 on 2 cores, 8-57 s a replicate; seeds 0-29 at 4 000 units, 0-19 at
+32 000; binomial SE of a pooled coverage near 0.95 over 120 intervals: 0.02):
+
+=========  ======  =======  ====================================  ==========================================
+rule       units   pooled   per parameter (gamma0 / feedback /     comparison (true rule first; decisively)
+                            hebbian / decision_noise)
+=========  ======  =======  ====================================  ==========================================
+GD         4 000   0.950    0.80 / 1.00 / 1.00 / 1.00             30/30; 30/30 (next > 10 quasi-AIC)
+FA         4 000   0.933    0.93 / 0.83 / 0.97 / 1.00             30/30; 30/30
+mixed      4 000   0.992    1.00 / 0.97 / 1.00 / 1.00             best FA 26, GD 4 (no named rule is true)
+Hebb       4 000   0.933    - / - / 0.97 / 0.90                   Hebb within 2: 28/30; GD > 10 behind: 24/30
+GD         32 000  0.950    0.80 / 1.00 / 1.00 / 1.00             20/20; 20/20
+FA         32 000  0.988    1.00 / 0.95 / 1.00 / 1.00             20/20; 20/20
+=========  ======  =======  ====================================  ==========================================
+
+(mixed: feedback 0.5, hebbian 0.3.) Median interval widths: GD gamma0 0.49, feedback 0.15, hebbian 0.16; FA
+gamma0 28 (of the box 1e-3-30), feedback 1.0, hebbian 0.99: an FA recording pins the rule parameters far less
+than a GD one, but the comparison still decides. GD's gamma0 is unbiased (mean 1.98 at both widths) but
+scatters 1.2-1.3x more than its intervals say (SD 0.147 / 0.154 against median half-widths 0.24 / 0.25), at
+both widths alike: not the finite-width gap. FA's feedback, whose truth 0 is on the bound, reaches 0.95 with
+the wider layer. Hebbian networks: a lazy FA fit predicts the same statistics (neither moves the hidden layer).
 """
 
 from __future__ import annotations
@@ -54,8 +74,13 @@ def replicate(rule: str, seed: int, n_hidden: int) -> tuple[list, dict]:
     for name in scored:
         low, high = free.ci[name]
         value = truth.parameters[name]
+        # a truth on a bound of the box (GD's feedback 1, hebbian 0; Hebb's hebbian 1) is covered when the
+        # interval reaches the bound to 1e-3 of the box (the profile's root search stops short of it)
+        bounds = LEARNING_RULE.params[name].bounds
+        slack = 1e-3 * (bounds[1] - bounds[0]) if value in bounds else 0.0
         rows.append({"rule": rule, "seed": seed, "parameter": name, "truth": value, "estimate": free.params[name],
-                     "lower": low, "upper": high, "covered": bool(low <= value <= high), "width": high - low,
+                     "lower": low, "upper": high, "covered": bool(low - slack <= value <= high + slack),
+                     "covered_strict": bool(low <= value <= high), "width": high - low,
                      "success": bool(free.success)})
     table = nl.compare(fits).set_index("label")
     order = table.sort_values("delta_qaic").index.tolist()
@@ -75,6 +100,7 @@ def main(argv=None):
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--rules", nargs="+", default=["gd", "fa", "mixed", "hebbian"], choices=list(TRUE_RULES))
     parser.add_argument("--n-hidden", type=int, default=4000)
+    parser.add_argument("--out", help="write the per-replicate rows to this CSV file")
     args = parser.parse_args(argv)
     rows, comparisons = [], []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -83,6 +109,9 @@ def main(argv=None):
             new, outcome = replicate(rule, seed, args.n_hidden)
             rows += new
             comparisons.append(outcome)
+            if args.out:
+                pd.DataFrame(rows).to_csv(args.out, index=False)
+                pd.DataFrame(comparisons).to_csv(args.out.replace(".csv", "_compare.csv"), index=False)
             hits = sum(r["covered"] for r in new)
             print(f"{rule:8s} seed {seed:3d}: {hits}/{len(new)} covered, best {outcome['best']:8s} "
                   f"({time.perf_counter() - start:.1f} s)", flush=True)
@@ -93,7 +122,9 @@ def main(argv=None):
         pooled = group["covered"].mean()
         per = group.groupby("parameter", sort=False)["covered"].mean().round(3).to_dict()
         width = group.groupby("parameter", sort=False)["width"].median().round(3).to_dict()
-        print(f"  {rule:8s} n={n:3d} pooled {pooled:.3f} (SE {np.sqrt(pooled * (1 - pooled) / len(group)):.3f}) "
+        strict = group["covered_strict"].mean()
+        print(f"  {rule:8s} n={n:3d} pooled {pooled:.3f} (SE {np.sqrt(pooled * (1 - pooled) / len(group)):.3f}; "
+              f"{strict:.3f} without the bound's slack) "
               f"per parameter {per} median width {width} converged {group['success'].mean():.2f}")
     print("\nmodel comparison (rule held at GD / FA / Hebb)")
     for rule, group in choice.groupby("rule", sort=False):

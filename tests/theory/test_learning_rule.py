@@ -89,7 +89,8 @@ def test_hebbian_rule_leaves_the_kernel_frozen_and_learns_at_rate_one(gamma0, fe
 @pytest.mark.parametrize("rule", ["gd", "fa", "hebbian", (0.5, 0.3)])
 def test_model_is_the_wide_limit_of_the_network(rule):
     # the noiseless population statistics of the simulated network; the gap is the O(1/sqrt N) spread of the
-    # random initialisation (and of the random feedback), so it shrinks with the width
+    # random initialisation (and of the random feedback), so it shrinks with the width (measured RMS gap at
+    # N = 1 000 / 16 000: GD 0.0090 / 0.0028, FA 0.0130 / 0.0043, Hebb 0.0118 / 0.0037, mixed 0.0093 / 0.0034)
     rms = []
     for n_hidden in (1000, 16000):
         gaps = []
@@ -118,9 +119,10 @@ def _summary(tree, **kwargs):
 @pytest.mark.parametrize("rule", ["gd", "fa", "hebbian"])
 def test_model_tracks_the_network_through_summarize(rule):
     # the whole hidden layer recorded (4000 units), so the kernel statistics measure the network's own kernel;
-    # measured R^2 (seed 5): behaviour 0.99 / 0.99 / 0.99, alignment 0.99 / 0.99 / -, kernel change 1.00 /
-    # 1.00 / - for GD / FA / Hebb. The Hebbian rule predicts a constant alignment and no kernel change, where
-    # R^2 is undefined (nothing to explain): there every session must be within 3 SE of the prediction.
+    # measured R^2 (seed 5): behaviour 0.997 / 0.995 / 0.991, alignment 0.993 / 0.990 / -, kernel change 0.997 /
+    # 0.994 / - for GD / FA / Hebb. The Hebbian rule predicts a constant alignment and no kernel change, where
+    # R^2 is undefined (nothing to explain): there every session must be within 3 SE of the prediction
+    # (measured max |z| 1.01 and 1.07).
     tree, truth = simulate_learning_rule_sessions(rule, n_neurons=4000, n_hidden=4000, n_trials=25, rng=5)
     stats = _summary(tree, n_boot=30, random_state=0)
     predicted = MODEL.predict(truth.training_time, **truth.parameters)
@@ -157,6 +159,26 @@ def test_fit_recovers_the_rule_from_simulated_recordings(rule):
                                                        truth.parameters[name])
     if rule == "gd":  # the intervals exclude feedback alignment and the Hebbian rule
         assert result.ci["feedback"][0] > 0.5 and result.ci["hebbian"][1] < 0.5, result.ci
+
+
+@pytest.mark.slow
+def test_interval_coverage_over_replicates():
+    # two GD networks and two of a mixed rule (feedback 0.5, hebbian 0.3): 16 intervals (31 s at machine load
+    # 17 on 2 cores). The measurement over replicates is benchmarks/bench_learning_rule.py: pooled coverage
+    # 0.950 (GD), 0.933 (FA), 0.992 (mixed), 0.933 (Hebb) over 30 networks each, 0.955 over all 420
+    # intervals; below 0.9 on its own: GD's gamma0 (0.80) and, with 4 000 units, FA's feedback (0.83)
+    hits, total = 0, 0
+    for rule in ("gd", (0.5, 0.3)):
+        for seed in range(2):
+            tree, truth = simulate_learning_rule_sessions(rule, rng=100 + seed)
+            result = _fit(_summary(tree, n_boot=100, random_state=seed), fixed=FIXED, n_starts=2)
+            for name in FREE:
+                low, high = result.ci[name]
+                value = truth.parameters[name]
+                slack = 1e-3 if value in (0.0, 1.0) and name in ("feedback", "hebbian") else 0.0  # truth on a bound
+                hits += int(low - slack <= value <= high + slack)
+                total += 1
+    assert hits / total >= 0.9, f"{hits}/{total}"
 
 
 @pytest.mark.parametrize("true_rule", ["gd", "fa"])
