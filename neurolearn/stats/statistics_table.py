@@ -18,7 +18,7 @@ from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.flags import warn_unsupported
 
-__all__ = ["StatisticsTable", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons",
+__all__ = ["StatisticsTable", "bootstrap_intervals", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons",
            "BOOTSTRAP", "RANGE_SLACK_SE"]
 
 BOOTSTRAP = "bootstrap"
@@ -61,12 +61,12 @@ class StatisticsTable:
         se = np.full(values.shape, np.nan)
         ci = np.full(values.shape + (2,), np.nan)
         if replicates is not None:
-            for index in np.ndindex(values.shape):
-                if pairwise and index[0] == index[1] and np.isfinite(values[index]):
-                    se[index], ci[index] = 0.0, (values[index], values[index])
-                elif np.isfinite(values[index]):
-                    se[index], ci[index] = bootstrap_interval(values[index], replicates[(slice(None),) + index],
-                                                              self.level)
+            se, ci = bootstrap_intervals(values, replicates, self.level)
+            if pairwise:  # a session against itself: exactly its value, no spread
+                own = np.arange(values.shape[0])
+                finite = np.isfinite(values[own, own])
+                se[own[finite], own[finite]] = 0.0
+                ci[own[finite], own[finite]] = values[own[finite], own[finite], None]
         self.columns[name] = dict(value=values, se=se, ci=ci, reason=reasons, replicates=replicates)
 
     def dataset(self, recordings=None, *, start_times=None) -> xr.Dataset:
@@ -96,6 +96,45 @@ class StatisticsTable:
             SESSION_OTHER: self.ids,
             CI_BOUND: ["lower", "upper"],
         })
+
+
+def bootstrap_intervals(points, replicates, level: float = 0.95):
+    """:func:`~neurolearn.stats.estimate.bootstrap_interval` of every entry at once.
+
+    ``points`` has any shape, ``replicates`` the same shape behind a leading replicate axis. The same
+    definition entry by entry (non-finite replicates dropped, SE with ``ddof=1``, linear quantiles re-centred
+    on the point, NaN with fewer than two finite replicates or a non-finite point), vectorised: a pairwise
+    statistic over 300 sessions is 90,000 entries, which one call per entry took seconds to walk.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> reps = rng.standard_normal((400, 2, 3)); reps[:399, 1, 2] = np.nan
+    >>> se, ci = bootstrap_intervals(np.zeros((2, 3)), reps)
+    >>> se.shape, ci.shape, bool(np.isnan(se[1, 2])), bool(np.isclose(se[0, 0], reps[:, 0, 0].std(ddof=1)))
+    ((2, 3), (2, 3, 2), True, True)
+    """
+    points = np.asarray(points, dtype=float)
+    replicates = np.asarray(replicates, dtype=float)
+    se = np.full(points.shape, np.nan)
+    ci = np.full(points.shape + (2,), np.nan)
+    finite = np.isfinite(replicates)
+    good = (finite.sum(axis=0) >= 2) & np.isfinite(points)
+    if not good.any():
+        return se, ci
+    kept = replicates[:, good]
+    alpha = (1.0 - level) / 2.0
+    if finite[:, good].all():
+        lo, median, hi = np.quantile(kept, [alpha, 0.5, 1.0 - alpha], axis=0)
+        spread = kept.std(axis=0, ddof=1)
+    else:
+        kept = np.where(finite[:, good], kept, np.nan)  # an infinite replicate is dropped like a NaN one
+        lo, median, hi = np.nanquantile(kept, [alpha, 0.5, 1.0 - alpha], axis=0)
+        spread = np.nanstd(kept, axis=0, ddof=1)
+    se[good] = spread
+    ci[good, 0] = points[good] + (lo - median)
+    ci[good, 1] = points[good] + (hi - median)
+    return se, ci
 
 
 def session_start_times(recordings) -> list[str]:

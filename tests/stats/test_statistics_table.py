@@ -1,0 +1,44 @@
+"""The statistics table's vectorised bootstrap intervals against the one-entry definition they replace."""
+
+import numpy as np
+import pytest
+
+from neurolearn.stats.estimate import bootstrap_interval
+from neurolearn.stats.statistics_table import StatisticsTable, bootstrap_intervals
+
+
+def _replicates(rng, shape, n_boot=60):
+    reps = rng.normal(0.3, 0.1, (n_boot,) + shape)
+    reps[: n_boot - 1, 0, 1] = np.nan  # one finite replicate: NaN
+    reps[::3, 1, 0] = np.nan  # some dropped
+    reps[1, 1, 2] = np.inf  # an infinite one, dropped as well
+    return reps
+
+
+@pytest.mark.parametrize("level", [0.95, 0.68])
+def test_every_entry_equals_the_one_entry_definition(level):
+    rng = np.random.default_rng(3)
+    points = rng.normal(0.3, 0.1, (3, 4))
+    points[2, 3] = np.nan
+    reps = _replicates(rng, points.shape)
+    se, ci = bootstrap_intervals(points, reps, level)
+    for index in np.ndindex(points.shape):
+        want_se, want_ci = bootstrap_interval(points[index], reps[(slice(None),) + index], level)
+        np.testing.assert_allclose(se[index], want_se, rtol=1e-12, atol=0, equal_nan=True)
+        np.testing.assert_allclose(ci[index], want_ci, rtol=1e-12, atol=0, equal_nan=True)
+    assert np.isnan(se[0, 1]) and np.isnan(se[2, 3]) and np.isfinite(se[1, 2])
+
+
+def test_a_pairwise_statistic_is_exact_on_the_diagonal_and_bootstrapped_off_it():
+    rng = np.random.default_rng(4)
+    values = rng.uniform(0.2, 0.9, (3, 3))
+    values[1, 1] = np.nan
+    reps = rng.normal(0.5, 0.1, (50, 3, 3))
+    table = StatisticsTable(["a", "b", "c"], 0.95)
+    table.array("kernel_similarity", values, reps, np.full((3, 3), "", dtype=object))
+    column = table.columns["kernel_similarity"]
+    assert column["se"][0, 0] == 0.0 and tuple(column["ci"][2, 2]) == (values[2, 2], values[2, 2])
+    assert np.isnan(column["se"][1, 1])
+    want_se, want_ci = bootstrap_interval(values[0, 2], reps[:, 0, 2], 0.95)
+    np.testing.assert_allclose(column["se"][0, 2], want_se, rtol=1e-12)
+    np.testing.assert_allclose(column["ci"][0, 2], want_ci, rtol=1e-12)
