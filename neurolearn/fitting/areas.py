@@ -124,6 +124,8 @@ def _pick(da, area):
 def _first_available(stats, observable, suffix, names):
     """The area-independent statistic from the first area where its value is finite (per session)."""
     values = stats[observable]
+    if AREA not in values.dims:  # already one value per session
+        return stats[observable + suffix]
     chosen = np.argmax(np.isfinite(values.values), axis=values.dims.index(AREA))
     pick = xr.DataArray(chosen, dims=[d for d in values.dims if d != AREA])
     da = stats[observable + suffix]

@@ -64,8 +64,12 @@ __all__ = ["DEEP_LINEAR", "deep_linear_model", "deep_linear_dmft", "deep_linear_
 # grid of the DMFT solve: at least _MIN_STEPS steps, _MAX_STEP / (depth + 1) model time apart (the lazy rate is
 # depth + 1), at most _MAX_STEPS
 _MIN_STEPS, _MAX_STEPS, _MAX_STEP = 16, 64, 0.2
+# Beyond _SATURATION / (depth + 1) model time the residual is below exp(-_SATURATION) (its rate is at least the
+# lazy depth + 1) and the kernels have stopped (they move at rate gamma0^2 times the residual): the solution is
+# held there. Horizons are rounded up to eighths of it, so a fit varying only the time scale reuses solutions.
+_SATURATION, _HORIZON_STEPS = 9.0, 8
 # Picard iteration: time windows marched in order, tolerance on kernels and residual
-_WINDOW_STEPS, _TOL, _MAX_ITER = 6, 1e-9, 3000
+_WINDOW_STEPS, _TOL, _STALL, _MAX_ITER = 6, 1e-9, 1e-7, 3000
 
 
 def deep_linear_dmft(t_max: float, gamma0: float, depth: int, n_steps: int = 32) -> dict:
@@ -98,6 +102,7 @@ def deep_linear_dmft(t_max: float, gamma0: float, depth: int, n_steps: int = 32)
         np.fill_diagonal(weights, dt / 2.0)
         weights[0, 0] = 0.0
         state = _initial_state(m, depth) if state is None else _extend(state, m)
+        previous = np.inf
         for _ in range(_MAX_ITER):
             new = _sweep(state, gamma0, depth, weights)
             iterations += 1
@@ -106,8 +111,10 @@ def deep_linear_dmft(t_max: float, gamma0: float, depth: int, n_steps: int = 32)
             state = new
             if not np.isfinite(change):
                 raise FitError(f"deep-linear DMFT: the iteration diverged at gamma0 = {gamma0:g}, depth {depth}")
-            if change < _TOL:
+            # converged, or stalled at the round-off floor of the linear solves (a cycle of ~1e-9)
+            if change < _TOL or (change < _STALL and change >= 0.9 * previous):
                 break
+            previous = change
         else:
             raise FitError(f"deep-linear DMFT: no convergence in {_MAX_ITER} iterations at gamma0 = {gamma0:g}, "
                            f"depth {depth}, t_max = {t_max:g}")
@@ -120,8 +127,9 @@ def deep_linear_dmft(t_max: float, gamma0: float, depth: int, n_steps: int = 32)
 def deep_linear_trajectory(time, gamma0: float, depth: int) -> dict:
     """``{"learned": (T,), "kernel": (depth, T)}`` at model times ``time`` (times <= 0: the initial state).
 
-    The DMFT is solved on a grid over ``[0, max(time)]`` (cached per ``(gamma0, depth, t_max)``) and
-    interpolated by a cubic spline.
+    The DMFT is solved on a grid over ``[0, max(time)]`` (the horizon rounded up to an eighth of
+    ``9 / (depth + 1)``, beyond which learning has saturated and the state is held; cached per
+    ``(gamma0, depth, horizon)``) and interpolated by a cubic spline.
 
     Examples
     --------
@@ -133,7 +141,11 @@ def deep_linear_trajectory(time, gamma0: float, depth: int) -> dict:
     t_max = float(t.max()) if t.size else 0.0
     if t_max <= 0:
         return {"learned": np.zeros(t.shape), "kernel": np.ones((int(depth), *t.shape))}
-    grid, learned, kernel = _solved(float(gamma0), int(depth), float(np.float32(t_max)))
+    saturation = _SATURATION / (int(depth) + 1)
+    unit = saturation / _HORIZON_STEPS
+    horizon = min(saturation, unit * math.ceil(t_max / unit - 1e-9))
+    grid, learned, kernel = _solved(float(gamma0), int(depth), float(horizon))
+    t = np.minimum(t, horizon)
     return {"learned": CubicSpline(grid, learned)(t), "kernel": CubicSpline(grid, kernel, axis=1)(t)}
 
 
@@ -189,7 +201,10 @@ def deep_linear_model(depth: int = 2) -> Model:
             "networks; deep linear networks); Saxe, McClelland & Ganguli 2014 (exact deep linear dynamics)"
         ),
         parameters=(
-            Parameter("gamma0", 0.5, (0.05, 2.0), "richness gamma0 of feature learning", log_scale=True),
+            # the Picard iteration of the DMFT converges over this box (measured to saturation; at depth 3 it
+            # stalls beyond gamma0 = 1.5)
+            Parameter("gamma0", 0.5, (0.05, 2.0 if depth <= 2 else 1.5), "richness gamma0 of feature learning",
+                      log_scale=True),
             Parameter("d_eff", 8.0, (2.0, 1000.0), "whitened input dimensions the probe conditions span",
                       log_scale=True),
             Parameter("decision_noise", 0.5, (0.01, 10.0),

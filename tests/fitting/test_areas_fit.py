@@ -18,7 +18,7 @@ from neurolearn.fitting.joint_areas import fit_areas
 from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
 from neurolearn.stats.areas import summarize_areas
 from neurolearn.theory import MODELS
-from neurolearn.theory.deep_linear import DEEP_LINEAR, deep_linear_model
+from neurolearn.theory.deep_linear import DEEP_LINEAR
 
 FIXED = {"onset": 0.0, "time_scale": 0.15, "d_eff": 4.0}
 
@@ -74,15 +74,35 @@ def test_refusals_are_fit_errors():
         with_layers(stats, {"AM": 1})
 
 
+@pytest.mark.slow  # ~45 s: the swapped order's misfit makes the fitter search widely (560 model evaluations)
 def test_model_comparison_tells_which_area_is_deeper():
-    # measured (seed 1): chi2 36 for V1 -> 1, LM -> 2; 1349 for both areas as one hidden layer; 3225 swapped
+    # measured (seed 1): chi2 36 for V1 -> 1, LM -> 2 against 3225 swapped (and 1349 for both areas as one
+    # hidden layer, in tutorial 10 and bench_deep_linear)
     stats, _ = _stats(1)
-    hypotheses = (({"V1": 1, "LM": 2}, DEEP_LINEAR, "V1 below LM"), ({"V1": 2, "LM": 1}, DEEP_LINEAR, "LM below V1"),
-                  ({"V1": 1, "LM": 1}, deep_linear_model(1), "one layer"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fits = [fit_areas(stats, model, areas, fixed=FIXED, interval=None, n_starts=2, random_state=0, label=label)
-                for areas, model, label in hypotheses]
+        fits = [fit_areas(stats, DEEP_LINEAR, areas, fixed=FIXED, interval=None, n_starts=1, random_state=0,
+                          label=label) for areas, label in (({"V1": 1, "LM": 2}, "V1 below LM"),
+                                                            ({"V1": 2, "LM": 1}, "LM below V1"))]
     table = nl.compare(fits)
     assert table["label"].tolist()[0] == "V1 below LM"
     assert table["delta_qaic"].iloc[1] > 100.0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="measured 95% interval coverage below the 0.9 bar: 27/32 = 0.84 over 16 replicates "
+                          "(gamma0 11/16, decision_noise 16/16) with 1 000-unit layers, 16/24 with 2 000: each finite "
+                          "network's kernels differ from the wide limit (sd of LM's task kernel 0.034 at 2 000 units) "
+                          "by more than these statistics resolve (benchmarks/bench_deep_linear.py)", strict=False)
+def test_interval_coverage_over_replicates():
+    hits, total = 0, 0
+    for seed in (4, 5):  # two of the benchmark's replicates (a full measurement there)
+        stats, truth = _stats(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = fit_areas(stats, DEEP_LINEAR, {"V1": 1, "LM": 2}, fixed=FIXED, n_starts=2, random_state=seed)
+        for name in ("gamma0", "decision_noise"):
+            low, high = result.ci[name]
+            hits += int(low <= truth.parameters[name] <= high)
+            total += 1
+    assert hits / total >= 0.9, f"{hits}/{total}"
