@@ -266,7 +266,14 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
         return floats[k]
 
     for a in range(n_sessions):
+        partners = [b for b in range(a + 1, n_sessions) if same_ids[a, b]]
+        if partners and stats[a].n_neurons >= MIN_NEURONS:  # all partners with the same cells at once
+            _overlap_same_cells(stats, a, partners, own_traces, float_weights, value, replicates, reasons)
+        else:
+            partners = []
         for b in range(a, n_sessions):
+            if b in partners:
+                continue
             names = f"sessions {stats[a].session_id!r}, {stats[b].session_id!r}"
             same = bool(same_ids[a, b])
             if same:
@@ -308,6 +315,67 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
     if with_reasons:
         return value, replicates, any_tracked, reasons
     return value, replicates, any_tracked
+
+
+#: bytes of the partner sessions' means stacked for one vectorised pass of the code overlap
+_STACK_BYTES = 32 * 2**20
+
+
+def _overlap_same_cells(stats, a, partners, own_traces, float_weights, value, replicates, reasons):
+    """:func:`overlap_from_statistics` for session a and partners recording the same cells, all at once: the
+    same sums, checks and replicates as the pair loop, vectorised over partners (in bounded chunks)."""
+    sa = stats[a]
+    n = sa.n_neurons
+    step = max(1, int(_STACK_BYTES // max(1, 8 * sa.means.size)))
+    if len(partners) > step:
+        for k in range(0, len(partners), step):
+            _overlap_same_cells(stats, a, partners[k:k + step], own_traces, float_weights, value, replicates,
+                                reasons)
+        return
+    self_a = own_traces(a)
+    self_b = np.stack([own_traces(b) for b in partners])  # (k, N)
+    cross = np.stack([np.sum(sa.means * stats[b].means, axis=0) for b in partners])
+    A, B, C = self_a.sum(), self_b.sum(axis=1), cross.sum(axis=1)
+    trace_reasons = {k: _trace_reason(own_traces(k)) for k in [a] + list(partners)}
+    root = np.sqrt(A * B)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = C / root
+        influence = cross / root[:, None] - (q / (2.0 * A))[:, None] * self_a - (q / (2.0 * B))[:, None] * self_b
+    se = np.sqrt(np.sum(influence * influence, axis=1))
+    ok = []
+    for j, b in enumerate(partners):
+        names = f"sessions {sa.session_id!r}, {stats[b].session_id!r}"
+        reason = trace_reasons[a] or trace_reasons[b]
+        if reason:
+            reason = f"{names}: {reason}"
+        elif q[j] > 1.0 + RANGE_Z * se[j] or q[j] < -1.0 - RANGE_Z * se[j]:
+            reason = (f"{names}: denominator not resolved from noise: code overlap estimate {q[j]:.3g} lies outside "
+                      f"[-1, 1] by more than {RANGE_Z:g} SE (SE {se[j]:.3g})")
+        reasons[a, b] = reasons[b, a] = reason
+        if not reason:
+            ok.append(j)
+    if not ok:
+        return
+    ok = np.asarray(ok)
+    chosen = [partners[j] for j in ok]
+    values = _overlap(C[ok], A, B[ok])
+    value[a, chosen] = value[chosen, a] = values
+    if replicates is not None:
+        w = float_weights(a)
+        reps = _overlap(w @ cross[ok].T, (w @ self_a)[:, None], w @ self_b[ok].T)
+        reps = recentre_replicates(values, reps, axis=0)
+        replicates[:, a, chosen] = reps
+        replicates[:, chosen, a] = reps
+
+
+def _trace_reason(trace):
+    """"" if a trial-noise-corrected trace over the shared neurons is above 1 SE, else the reason (no names)."""
+    total, n = trace.sum(), trace.size
+    se = float(np.sqrt(n / (n - 1.0) * np.sum((trace - trace.mean()) ** 2)))
+    if not total > DENOMINATOR_Z * se:
+        return (f"denominator not resolved from noise: trial-noise-corrected trace {total:.3g} "
+                f"over the shared neurons is not above {DENOMINATOR_Z:g} SE (SE {se:.3g})")
+    return ""
 
 
 def _overlap_reason(cross, self_a, self_b, names):

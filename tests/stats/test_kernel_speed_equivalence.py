@@ -421,3 +421,27 @@ def test_condition_statistics_still_refuses_non_finite_responses_and_mixed_targe
     mixed = rec.assign_coords(target=("trial", [1, -1, 1, 1, -1, -1, -1, -1]))
     with pytest.raises(DataError, match=r"expected a single 'target' value per condition, found \[-1, 1\] in condition 0"):
         condition_statistics(mixed, target="target")
+
+
+@pytest.mark.parametrize("chunk", [False, True])
+def test_code_overlap_over_same_cells_equals_the_pair_loop(chunk, monkeypatch):
+    from dataclasses import replace
+
+    from neurolearn.stats import similarity_ratios
+    from neurolearn.stats.neuron_resampling import session_bootstrap_weights
+
+    rng = np.random.default_rng(21)
+    stats = [_statistics(rng, 8, 50, session_id=f"d{k}") for k in range(5)]
+    noise_only = rng.standard_normal((8, 50)) * 0.05  # no structure: its trace is not resolved
+    stats[2] = replace(stats[2], means=noise_only, sem2=np.full((8, 50), 0.01))
+    weights = session_bootstrap_weights([s.neurons for s in stats], 17, random_state=3)
+    if chunk:
+        monkeypatch.setattr(similarity_ratios, "_STACK_BYTES", 8 * 8 * 50 * 2)
+    fast = similarity_ratios.overlap_from_statistics(stats, weights=weights, strict=False, with_reasons=True)
+    monkeypatch.setattr(similarity_ratios, "same_id_matrix",
+                        lambda lists: np.zeros((len(lists),) * 2, dtype=bool))
+    loop = similarity_ratios.overlap_from_statistics(stats, weights=weights, strict=False, with_reasons=True)
+    np.testing.assert_allclose(fast[0], loop[0], rtol=RTOL)
+    np.testing.assert_allclose(fast[1], loop[1], rtol=RTOL, atol=1e-14)
+    assert fast[3].tolist() == loop[3].tolist()
+    assert "not resolved" in fast[3][0, 2] and np.isfinite(fast[0][0, 1]) and np.isfinite(fast[1][:, 0, 1]).all()
