@@ -25,6 +25,7 @@ EXPECTED = [
     "06_scaling_with_dask.ipynb",
     "07_your_own_data.ipynb",
     "08_transfer.ipynb",
+    "09_learning_rule.ipynb",
 ]
 CELL_TIMEOUT = 60  # seconds; a notebook that needs longer is too slow for a tutorial
 

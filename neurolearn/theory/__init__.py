@@ -7,7 +7,7 @@ Examples
 --------
 >>> import neurolearn as nl
 >>> sorted(nl.theory.MODELS)
-['capacity', 'grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'overtraining', 'silent-alignment', 'transfer']
+['capacity', 'grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'learning-rule', 'overtraining', 'silent-alignment', 'transfer']
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from neurolearn.theory.capacity import MODEL as CAPACITY
 from neurolearn.theory.grokking import MODEL as GROKKING
 from neurolearn.theory.integrator import MODEL as INTEGRATOR
 from neurolearn.theory.lazy_rich import LAZY_RICH
+from neurolearn.theory.learning_rule import LEARNING_RULE
 from neurolearn.theory.learning_curve import KERNEL_LEARNING_CURVE
 from neurolearn.theory.overtraining import MODEL as OVERTRAINING
 from neurolearn.theory.silent_alignment import SILENT_ALIGNMENT
@@ -35,6 +36,7 @@ MODELS: dict[str, Model] = {model.name: model for model in (
     KERNEL_LEARNING_CURVE,
     CAPACITY,
     TRANSFER,
+    LEARNING_RULE,
 )}
 
 
