@@ -67,18 +67,32 @@ def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife:
     reasons = np.full((n, n), "", dtype=object)
     value = np.full((n, n), np.nan)
     bias = np.zeros((n, n))
+    vectorised = pairs.get("unbiased") and pairs.get("cross_influence") is not None
+    loo_cache = {}
     for a in range(n):
         reasons[a, a] = session_reasons[a]
         value[a, a] = np.nan if session_reasons[a] else 1.0
+        same = {}
+        if vectorised and not session_reasons[a]:  # partners recording the same cells: all at once
+            partners = [b for b in range(a + 1, n) if not session_reasons[b] and _same(pairs, a, b)
+                        and pairs["neurons"][a].size]
+            if partners:
+                biases, ses = _same_cells_jackknife(cka_of, pairs, a, partners, loo_cache, jackknife)
+                same = {b: (biases[j], ses[j]) for j, b in enumerate(partners)}
         for b in range(a + 1, n):
             if session_reasons[a] or session_reasons[b]:
                 reasons[a, b] = reasons[b, a] = session_reasons[a] or session_reasons[b]
                 continue
             args = (pairs["cross"][a, b], pairs["self"][a], pairs["self"][b])
-            if jackknife:
-                bias[a, b] = bias[b, a] = _pair_jackknife(cka_of, args, pairs, a, b, self_index=(1, 2))
+            if b in same:
+                bias[a, b] = bias[b, a] = same[b][0]
+                se = same[b][1]
+            else:
+                if jackknife:
+                    bias[a, b] = bias[b, a] = _pair_jackknife(cka_of, args, pairs, a, b, self_index=(1, 2))
+                se = _cka_se(pairs, a, b)
             estimate = float(cka_of(*args)) - bias[a, b]
-            reason = range_reason(estimate, _cka_se(pairs, a, b), "kernel similarity", pairs, a, b)
+            reason = range_reason(estimate, se, "kernel similarity", pairs, a, b)
             reasons[a, b] = reasons[b, a] = reason
             if not reason:
                 value[a, b] = value[b, a] = estimate
@@ -90,6 +104,43 @@ def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife:
         diagonal = np.arange(n)
         replicates[:, diagonal, diagonal] = value[diagonal, diagonal]
     return (value, replicates, reasons) if with_reasons else (value, replicates)
+
+
+def _same_cells_jackknife(cka_of, pairs, a, partners, loo_cache, jackknife):
+    """Jackknife biases and delta-method SEs of the CKA of session a with partners recording the same cells,
+    vectorised over partners: :func:`_tracked_jackknife` and :func:`_cka_se` with a trivial id universe."""
+    def self_loo(k):
+        if k not in loo_cache:
+            loo_cache[k] = leave_one_out(pairs["self"][k], pairs["self_influence"][k], 2)
+        return loo_cache[k]
+
+    partners = np.asarray(partners)
+    n_cells = pairs["neurons"][a].size
+    cross = pairs["cross"][a, partners]
+    self_a, self_b = pairs["self"][a], pairs["self"][partners]
+    influence_a = pairs["cross_influence"][a][partners]  # (k, N): a's cells on each cross term
+    influence_b = np.stack([pairs["cross_influence"][b][a] for b in partners])
+    bias = np.zeros(partners.size)
+    if jackknife:
+        pairs_total = float(n_cells * n_cells - n_cells)
+        remaining = pairs_total - 2.0 * (n_cells - 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cross_loo = cross[:, None] - pairs_total * (influence_a + influence_b) / remaining
+            thetas = np.asarray(cka_of(cross_loo, self_loo(a)[None, :],
+                                       np.stack([self_loo(b) for b in partners])), dtype=float)
+            theta = np.asarray(cka_of(cross, self_a, self_b), dtype=float)
+            finite = np.isfinite(thetas)
+            count = finite.sum(axis=1)
+            mean = np.where(finite, thetas, 0.0).sum(axis=1) / count
+            bias = (n_cells - 1) * (mean - theta)
+        bias = np.where((count >= 2) & np.isfinite(bias), bias, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        root = np.sqrt(self_a * self_b)[:, None]
+        u_a = (influence_a - cross[:, None] * pairs["self_influence"][a][None, :] / (2.0 * self_a)) / root
+        u_b = (influence_b - cross[:, None] * np.stack([pairs["self_influence"][b] for b in partners])
+               / (2.0 * self_b[:, None])) / root
+    se = np.sqrt(np.sum(u_a * u_a, axis=1) + np.sum(u_b * u_b, axis=1))
+    return bias, se
 
 
 def _cka_se(pairs, a, b):
