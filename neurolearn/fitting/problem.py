@@ -320,6 +320,11 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     if AREA in stats.dims:
         # several recorded areas, each a layer of a per-layer model: one joint problem (fitting.areas)
         stats, model = flatten_areas(stats, model)
+    elif model.per_layer:
+        raise FitError(f"fit of model {model.name!r}: it predicts {list(model.per_layer)} per layer; expected "
+                       f"statistics with dim {AREA!r} and a coord 'layer' on it (neurolearn.stats.areas."
+                       f"summarize_areas(tree, layers=...)), found dims {tuple(stats.dims)}; one area alone: "
+                       f"stats.expand_dims(area=['A']).assign_coords(layer=('area', [1]))")
     if SESSION not in stats.dims:
         raise FitError(f"fit of model {model.name!r}: expected statistics over dim 'session', found dims "
                        f"{tuple(stats.dims)}")

@@ -4,7 +4,10 @@ A session recorded from several areas (the NWB Units ``location`` column, which 
 puts on the ``neuron`` dim as a coord, or any other neuron coord such as an electrode group) holds several
 populations: a deep network's layers, a pathway's stages. Their kernels are separate objects, so every
 statistic is computed per area: the session's neurons are split by the coord, :func:`summarize` runs on each
-area's sessions with the same options (and seed), and the results are concatenated along a new dim ``area``.
+area's sessions with the same options, and the results are concatenated along a new dim ``area``. Each area
+gets its own child seed of ``random_state`` (:func:`area_random_states`): the areas' neurons are different
+samples, so their resampling weights are drawn independently (one seed for all would give the k-th neuron of
+every area the same Poisson weight).
 Pairwise statistics (``session`` x ``session_other``) and bootstrap replicates (``name_boot``) keep their dims,
 so a fit can weight each area's values by their joint covariance. A session without neurons of an area has
 NaN for that area's statistics, with the reason in ``name_flag``. ``session_index`` stays the session's
@@ -33,7 +36,7 @@ from neurolearn.errors import DataError
 from neurolearn.stats.similarity import as_recording_dict
 from neurolearn.stats.summary import summarize
 
-__all__ = ["AREA", "LAYER", "summarize_areas", "area_names"]
+__all__ = ["AREA", "LAYER", "summarize_areas", "area_names", "area_random_states"]
 
 #: the dim of per-area statistics, and the coord on it naming the model layer each area is
 AREA, LAYER = "area", "layer"
@@ -84,11 +87,12 @@ def summarize_areas(tree, area: str = "location", layers=None, areas=None, **sum
         raise DataError(f"summarize_areas: expected a layer for every area, missing {sorted(set(chosen) - set(layers))}")
     sessions = list(recordings)
     parts = []
-    for name in chosen:
+    seeds = area_random_states(summarize_kwargs.pop("random_state", None), len(chosen))
+    for name, seed in zip(chosen, seeds):
         subset = {key: rec.isel(neuron=np.flatnonzero(np.asarray(rec[area].values).astype(str) == name))
                   for key, rec in recordings.items()}
         subset = {key: rec for key, rec in subset.items() if rec.sizes["neuron"] > 0}
-        stats = summarize(subset, **summarize_kwargs)
+        stats = summarize(subset, random_state=seed, **summarize_kwargs)
         parts.append(_on_all_sessions(stats, sessions, set(sessions) - set(subset), name))
     out = xr.concat(parts, dim=AREA, data_vars="all", coords="minimal", compat="override", join="outer")
     out = out.assign_coords({AREA: chosen, SESSION: sessions, "session_index": (SESSION, np.arange(len(sessions)))})
@@ -118,6 +122,22 @@ def area_names(recordings, area: str = "location") -> list:
             if value not in names:
                 names.append(str(value))
     return names
+
+
+def area_random_states(random_state, n_areas: int) -> list:
+    """Independent child seeds of ``random_state`` (int, Generator or None), one per area.
+
+    Examples
+    --------
+    >>> a, b = area_random_states(0, 2)
+    >>> bool(a.random() != b.random()), area_random_states(None, 2)
+    (True, [None, None])
+    """
+    if random_state is None:
+        return [None] * n_areas
+    if isinstance(random_state, np.random.Generator):
+        return list(random_state.spawn(n_areas))
+    return [np.random.default_rng(child) for child in np.random.SeedSequence(random_state).spawn(n_areas)]
 
 
 def _on_all_sessions(stats, sessions, missing, name) -> xr.Dataset:

@@ -106,3 +106,14 @@ def test_interval_coverage_over_replicates():
             hits += int(low <= truth.parameters[name] <= high)
             total += 1
     assert hits / total >= 0.9, f"{hits}/{total}"
+
+
+def test_a_per_layer_model_refuses_statistics_without_areas():
+    stats = xr.Dataset({"task_alignment": ("session", np.zeros(3)), "task_alignment_se": ("session", np.ones(3))},
+                       coords={"session": ["a", "b", "c"]})
+    with pytest.raises(FitError, match="per layer"):
+        nl.fit(stats, DEEP_LINEAR)
+    # one area as layer 2, by the recipe the message gives
+    one = stats.expand_dims(area=["LM"]).assign_coords(layer=("area", [2]))
+    flat, model = flatten_areas(one, DEEP_LINEAR)
+    assert "task_alignment[LM]" in flat and "task_alignment[LM]" in model.observables

@@ -10,7 +10,7 @@ import pytest
 
 from neurolearn.errors import DataError
 from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
-from neurolearn.stats.areas import summarize_areas
+from neurolearn.stats.areas import area_random_states, summarize_areas
 from neurolearn.stats.summary import summarize
 
 OPTIONS = dict(n_boot=20, random_state=0, readout=False, dynamics=False)
@@ -32,12 +32,14 @@ def test_each_area_is_summarize_on_its_own_neurons(tree):
     assert stats["task_alignment"].dims == ("area", "session")
     assert stats["kernel_similarity"].dims == ("area", "session", "session_other")
     assert stats["task_alignment_boot"].dims[0] == "area" and stats["task_alignment_boot"].sizes["bootstrap"] == 20
-    for area in ("V1", "LM"):
+    for area, seed in zip(("V1", "LM"), area_random_states(0, 2)):
         alone = {key: node["responses"].where(node["responses"].location == area, drop=True)
                  for key, node in tree.children.items()}
-        expected = _quiet(summarize, alone, **OPTIONS)
+        expected = _quiet(summarize, alone, **(OPTIONS | {"random_state": seed}))
         np.testing.assert_allclose(stats["task_alignment"].sel(area=area).values, expected["task_alignment"].values)
         np.testing.assert_allclose(stats["kernel_change"].sel(area=area).values, expected["kernel_change"].values)
+        np.testing.assert_allclose(stats["task_alignment_boot"].sel(area=area).values,
+                                   expected["task_alignment_boot"].values)
     assert stats.layer.values.tolist() == [1, 2]
 
 
