@@ -256,7 +256,10 @@ class _MarginProblem:
         projection = kernel @ coef  # w·r up to a constant, in the units of the standardised responses
         w_norm = np.sqrt(max(coef @ kernel[idx] @ coef, 0.0))
         if w_norm == 0:
-            return -np.inf
+            # No direction at all: the noise-removed means coincide (every eigenvalue of their Gram matrix
+            # was noise), so the hulls touch and the margin is 0 -- not -inf, which made the Richardson
+            # extrapolation and every SE it entered NaN (a third of the sessions at 4 conditions x 2 trials).
+            return 0.0
         gap = projection[y > 0].min() - projection[y < 0].max()
         return gap / (2 * w_norm)
 
@@ -278,11 +281,12 @@ class _MarginProblem:
         se, ci, boot = np.nan, (np.nan, np.nan), None
         if refits > 0:
             boot = np.array([self._replicate() for _ in range(refits)])
-            se = float(boot.std(ddof=1))
+            finite = boot[np.isfinite(boot)]
+            se = float(finite.std(ddof=1)) if finite.size >= 2 else np.nan
             # the SE is estimated from `refits` refits, so the interval uses Student's t with refits - 1 degrees
             # of freedom (2.02 at 40 refits, not 1.96): at 4 conditions x 4 trials x 30 neurons coverage
             # 0.905 -> 0.915 (benchmarks/bench_readout_coverage.py)
-            z = student_t.ppf(0.5 + level / 2.0, max(refits - 1, 1))
+            z = student_t.ppf(0.5 + level / 2.0, max(finite.size - 1, 1))
             ci = (value - z * se, value + z * se)
         n_trials = "all" if self.n_trials is None else int(self.n_trials)
         ds = estimate_dataset(
