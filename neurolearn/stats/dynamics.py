@@ -120,10 +120,15 @@ def population_timescale(
     have weak instruments; their eigenvalues are noisy (biased towards the least-squares value) but do not
     reach the slow mode's. |λ_max| ≥ 1 (no decay) gives τ = inf.
 
-    Interval: trials are resampled (the basis is kept fixed: a nuisance parameter); the interval is the
-    bootstrap percentile interval's width centred on the estimate, ``λ̂ ± (q_hi − q_lo)/2``, so it always
-    contains the estimate; the SE is that half-width over z. τ's interval is the image of |λ|'s (τ is
-    monotone in |λ|), so resamples with |λ| ≥ 1 stay in it.
+    Interval: its estimand is |λ_max| of the population's dynamics as above. Trials are resampled (the basis
+    is kept fixed: a nuisance parameter) and the interval is the basic (reflected) bootstrap interval
+    ``[2λ̂ − q_hi, 2λ̂ − q_lo]`` (q the replicates' quantiles), widened to contain λ̂ if it does not: it
+    corrects the part of the small-sample bias near a slow mode that resampling reproduces, and mirrors
+    the replicates' skew; the SE is (q_hi − q_lo)/(2z). τ's interval is the image of |λ|'s (τ is monotone
+    in |λ|), so resamples with |λ| ≥ 1 stay in it. Known gap: the basis is estimated from the same trials,
+    and with few noisy trials it is misaligned with the slow mode, which attenuates |λ| by about one SD
+    (a trained RNN at 16 trials, Poisson counts of mean ~1: −0.017, halved at 32 trials) -- a bias the
+    fixed-basis bootstrap cannot see (``benchmarks/bench_dynamics.py`` measures the coverage).
 
     Examples
     --------
