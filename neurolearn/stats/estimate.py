@@ -106,4 +106,9 @@ def wilson_interval(successes, n, level: float = 0.95) -> tuple[float, float]:
     denominator = 1.0 + z * z / n
     centre = (p + z * z / (2.0 * n)) / denominator
     half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denominator
-    return (float(max(centre - half, 0.0)), float(min(centre + half, 1.0)))
+    # At p = 0 (1) the lower (upper) bound is exactly 0 (1); centre ∓ half can miss it by an ulp, and the
+    # bounds are kept on either side of p whatever the rounding.
+    lower = 0.0 if p <= 0.0 else min(centre - half, p)
+    upper = 1.0 if p >= 1.0 else max(centre + half, p)
+    return (float(max(lower, 0.0)), float(min(upper, 1.0)))
+
