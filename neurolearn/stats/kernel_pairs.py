@@ -118,6 +118,14 @@ def _shared_corrections(stats, centrings, unbiased):
     n_cond = stats[0].n_conditions
     same_ids = same_id_matrix([s.neurons for s in stats])
     prepared = {c: [_pair_trace_parts(s, c) for s in stats] for c in centrings}
+    grouped = set()
+    for a in range(n_sessions):  # large groups of sessions with the same cells: all their pairs per neuron block
+        members = [a] + [b for b in range(a + 1, n_sessions) if same_ids[a, b]]
+        if a not in grouped and len(members) >= _GROUP_MIN_SESSIONS and stats[a].n_neurons >= 2:
+            grouped.update(members)
+            for centring in centrings:
+                out[centring].update(_group_pair_traces(members, [prepared[centring][k] for k in members],
+                                                        n_cond, centring))
     for a in range(n_sessions):
         sa = stats[a]
         same = [b for b in range(a + 1, n_sessions) if same_ids[a, b]]
@@ -126,7 +134,7 @@ def _shared_corrections(stats, centrings, unbiased):
                             "neurons for a U-statistic")
         index = slice(None)  # every neuron of both sessions, in the same order
         for centring in centrings:
-            if same:
+            if same and a not in grouped:  # (a group's pairs are done; sessions with its cells are all in it)
                 own = _pair_traces(prepared[centring][a], [prepared[centring][b] for b in same], n_cond, centring)
                 for b, row in zip(same, own):
                     out[centring][(a, b)] = (float(row.sum()), int(row.size), row, index, index)
@@ -146,6 +154,42 @@ def _shared_corrections(stats, centrings, unbiased):
                     own = np.empty(0)
                 out[centring][(a, b)] = (float(own.sum()), int(ids.size), own, ia, ib)
     return out
+
+
+#: from this many sessions with the same cells on, their same-neuron corrections go through per-neuron
+#: (S x P) @ (P x S) products (BLAS) instead of one partner at a time
+_GROUP_MIN_SESSIONS = 8
+_GROUP_BYTES = 32 * 2**20
+
+
+def _group_pair_traces(members, parts, n_cond, centred):
+    """{(a, b): (Σ own, N, own, slice, slice)} for every pair a < b of ``members`` (sessions recording the same
+    cells in the same order): tr(K_ai C K_bi C) for all pairs at once per block of neurons, from the products
+    of the (S, P) matrices of c, c² and v of each neuron (the terms of :func:`_pair_traces`)."""
+    n_members = len(members)
+    n_cells = parts[0][0].shape[1]
+    upper = np.triu_indices(n_members, 1)
+    own = np.empty((upper[0].size, n_cells))
+    step = max(1, int(_GROUP_BYTES // (8 * max(n_members * max(n_members, n_cond), 1))))
+    for start in range(0, n_cells, step):
+        block = slice(start, start + step)
+        c, c2, v = (np.ascontiguousarray(np.stack([part[k][:, block] for part in parts]).transpose(2, 0, 1))
+                    for k in range(3))  # (n, S, P) each
+        inner = np.matmul(c, np.swapaxes(c, 1, 2))
+        value = inner * inner
+        noise = np.matmul(c2, np.swapaxes(v, 1, 2))  # [i, a, b] = Σ_p c_a² v_b
+        value -= noise
+        value -= np.swapaxes(noise, 1, 2)
+        vv = np.matmul(v, np.swapaxes(v, 1, 2))
+        if centred:
+            totals = v.sum(axis=2)
+            value += (1 - 2 / n_cond) * vv + totals[:, :, None] * totals[:, None, :] / n_cond**2
+        else:
+            value += vv
+        own[:, block] = value[:, upper[0], upper[1]].T
+    index = slice(None)
+    return {(members[i], members[j]): (float(own[k].sum()), n_cells, own[k], index, index)
+            for k, (i, j) in enumerate(zip(*upper))}
 
 
 def same_id_matrix(neuron_lists) -> np.ndarray:

@@ -445,3 +445,22 @@ def test_code_overlap_over_same_cells_equals_the_pair_loop(chunk, monkeypatch):
     np.testing.assert_allclose(fast[1], loop[1], rtol=RTOL, atol=1e-14)
     assert fast[3].tolist() == loop[3].tolist()
     assert "not resolved" in fast[3][0, 2] and np.isfinite(fast[0][0, 1]) and np.isfinite(fast[1][:, 0, 1]).all()
+
+
+def test_same_neuron_corrections_of_a_session_group_equal_the_partner_passes(monkeypatch):
+    from neurolearn.stats import kernel_pairs
+
+    rng = np.random.default_rng(13)
+    stats = [_statistics(rng, 6, 30, session_id=f"d{k}") for k in range(4)]
+    stats += [_statistics(rng, 6, 20, neurons=np.arange(10, 30), session_id="other")]
+    partner = kernel_pairs._shared_corrections(stats, (True, False), True)
+    monkeypatch.setattr(kernel_pairs, "_GROUP_MIN_SESSIONS", 3)
+    monkeypatch.setattr(kernel_pairs, "_GROUP_BYTES", 8 * 4 * 6 * 7)  # several blocks of neurons
+    grouped = kernel_pairs._shared_corrections(stats, (True, False), True)
+    for centring in (True, False):
+        assert set(grouped[centring]) == set(partner[centring])
+        for key, entry in partner[centring].items():
+            got = grouped[centring][key]
+            np.testing.assert_allclose(got[2], entry[2], rtol=RTOL, atol=RTOL * np.abs(entry[2]).max())
+            np.testing.assert_allclose(got[0], entry[0], rtol=RTOL)
+            assert got[1] == entry[1]
