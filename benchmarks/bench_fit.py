@@ -11,6 +11,9 @@ simulated from the model (its recovery design: truth inside the box, SE 5% of ea
 
 Targets (issue 11): fit <= 1 s median, intervals <= 10 s, per model (issue 4's were 2 s and 30 s).
 ``--times-only`` measures just those two times (no baselines; what ``python -m benchmarks`` reports).
+``--against DIR`` measures them for another source tree too (e.g. ``git archive <commit> | tar -x -C DIR``),
+model by model, alternating between the two trees in fresh processes (cold caches), so that a before/after
+comparison sees the same machine load.
 
 ``--recovery`` adds the heavy recovery study (100 replicates x 30 sessions per model, default design, all
 parameters free) and prints coverage, median relative error, identifiability and Cramer-Rao SE per parameter.
@@ -95,6 +98,36 @@ def fit_times(names, n_sets=1, profile=True, n_sessions=30):
     return rows
 
 
+def compare_trees(names, other, n_sets):
+    """Point-fit and profile CPU seconds per model, for source tree ``other`` and this one, alternately."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parents[1]
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[1] + '/benchmarks'); "
+            "from bench_fit import fit_times; print(json.dumps(fit_times([sys.argv[2]], int(sys.argv[3]))[0]))")
+    rows = []
+    for name in names:
+        row = {"model": name}
+        for label, root in (("before", Path(other).resolve()), ("after", here)):
+            env = dict(os.environ, PYTHONPATH=str(root))
+            out = subprocess.run([sys.executable, "-c", code, str(root), name, str(n_sets)], env=env, cwd=root,
+                                 capture_output=True, text=True, check=True)
+            times = json.loads(out.stdout.strip().splitlines()[-1])
+            row[f"fit_cpu_{label}"], row[f"profile_cpu_{label}"] = times["fit_cpu_s"], times["profile_cpu_s"]
+        row["fit_ratio"] = row["fit_cpu_after"] / row["fit_cpu_before"]
+        row["profile_ratio"] = row["profile_cpu_after"] / row["profile_cpu_before"]
+        rows.append(row)
+        print(f"{name}: point {row['fit_cpu_before']:.3g} -> {row['fit_cpu_after']:.3g} s, profile "
+              f"{row['profile_cpu_before']:.3g} -> {row['profile_cpu_after']:.3g} s", flush=True)
+    print("\n== CPU seconds, before (--against) and after (this tree), alternately in fresh processes ==")
+    print(pd.DataFrame(rows).round(3).to_string(index=False))
+    return rows
+
+
 def bench_speed(names, n_sets):
     rows = []
     for name in names:
@@ -173,7 +206,11 @@ def main():
     parser.add_argument("--model-choice", action="store_true")
     parser.add_argument("--choice-sets", type=int, default=40, help="simulated networks per regime")
     parser.add_argument("--times-only", action="store_true", help="only point-fit and profile times per model")
+    parser.add_argument("--against", metavar="DIR", help="also time the source tree in DIR (before/after)")
     args = parser.parse_args()
+    if args.against:
+        compare_trees(args.models, args.against, args.n_sets)
+        return
     if args.times_only:
         print(pd.DataFrame(fit_times(args.models, args.n_sets)).round(3).to_string(index=False))
         return
