@@ -116,10 +116,10 @@ def decoder_accuracy(
     (most held-out trials right by luck), it is the hull with the Wilson score interval of the n trials. A
     Wilson interval at the effective sample size p(1−p)/variance (Korn & Graubard 1998) was tried and
     dropped: its pull towards 0.5 moved the interval below the truth near the ceiling (coverage 0.895 at
-    16 conditions x 4 trials x 300 neurons). It always contains the estimate.
-    The ``_boot`` replicates resample trials within conditions, rescaled to the SE. Coverage of the simulated truth on
-    Poisson sessions with log-normal rates (``benchmarks/bench_readout_coverage.py``, 200 sessions per
-    shape, 4-16 conditions x 2-10 trials x 30-600 neurons) is in the benchmark's docstring. (Before: a
+    16 conditions x 4 trials x 300 neurons). It always contains the estimate. The ``_boot`` replicates
+    resample trials within conditions, rescaled to the SE. Coverage of the simulated truth on Poisson
+    sessions with log-normal rates (``benchmarks/bench_readout_coverage.py``, 200 sessions per shape, 4-16
+    conditions x 2-10 trials x 30-600 neurons): 0.92-0.985, in the benchmark's docstring. (Before: a
     condition-cluster bootstrap, the Nadeau-Bengio fold spread and a hull with the binomial Wilson interval,
     which over-covered at 16 conditions, 0.98-1.00: the spread of the conditions' rates is not sampling
     noise for the shown conditions.)
