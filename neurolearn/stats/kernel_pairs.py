@@ -194,7 +194,13 @@ def _group_pair_traces(members, parts, n_cond, centred):
 
 def same_id_matrix(neuron_lists) -> np.ndarray:
     """(S, S) bool: sessions a and b record the same neuron ids in the same sorted, unique order (then their
-    intersection, union and positions are trivial)."""
+    intersection, union and positions are trivial).
+
+    Examples
+    --------
+    >>> same_id_matrix([np.arange(3), np.arange(3), np.array([2, 1, 0])]).astype(int).tolist()
+    [[1, 1, 0], [1, 1, 0], [0, 0, 1]]
+    """
     groups, labels = {}, []
     for ids in neuron_lists:
         ids = np.asarray(ids)

@@ -34,6 +34,19 @@ def shared_products():
     Outside it every call computes its own (the arrays of a statistics object could change between calls).
     The store is per thread (a context variable), so sessions computed in parallel do not share it; nested
     blocks use the outermost one's store.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.stats.kernels import ConditionStatistics
+    >>> rng = np.random.default_rng(0)
+    >>> s = ConditionStatistics(rng.standard_normal((5, 40)), np.full((5, 40), 0.1), np.full(5, 4), np.arange(5),
+    ...                         np.arange(40), None, "d0")
+    >>> with shared_products():
+    ...     gram(s) is gram(s)  # computed once inside the block
+    True
+    >>> gram(s) is gram(s)  # outside: every call computes its own
+    False
     """
     if _SHARED.get() is not None:
         yield
@@ -183,7 +196,21 @@ def linear_estimate(stats: "ConditionStatistics", matrix: np.ndarray, *, unbiase
 def factored_linear_estimate(stats: "ConditionStatistics", left_factor, right_factor, identity: float = 0.0, *,
                              unbiased: bool = True):
     """:func:`linear_estimate` for T = identity·I + A Bᵀ (A, B of shape (P, C)) without forming T: C·P·N work
-    instead of the P²·N of a dense T."""
+    instead of the P²·N of a dense T.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.stats.kernels import ConditionStatistics
+    >>> rng = np.random.default_rng(1)
+    >>> s = ConditionStatistics(rng.standard_normal((6, 30)), np.full((6, 30), 0.2), np.full(6, 3), np.arange(6),
+    ...                         np.arange(30), None, "d0")
+    >>> a, b = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    >>> dense, _ = linear_estimate(s, 0.5 * np.eye(6) + a @ b.T)
+    >>> factored, _ = factored_linear_estimate(s, a, b, 0.5)
+    >>> bool(np.isclose(dense, factored, rtol=1e-12))
+    True
+    """
     sem2 = stats.sem2 if unbiased else np.zeros_like(stats.sem2)
     means = stats.means
     left_factor = np.asarray(left_factor, dtype=float).reshape(means.shape[0], -1)
