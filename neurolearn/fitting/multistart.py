@@ -3,7 +3,9 @@
 Learning curves make multi-modal fits (a slow time scale trades against a late onset; a saturating curve is
 fitted equally badly by any very fast rate). A cheap global look comes first: the chi-square is evaluated at a
 scrambled Sobol sequence over the unit box (uniform on the log scale for ``log_scale`` parameters) plus the
-model's defaults. Only the best few, mutually distinct points are refined with
+model's defaults (lazily for costly models: a point whose earliest sessions already bound its chi-square above
+the chosen starts is not predicted further; the starts are exactly those of a full evaluation). Only the best
+few, mutually distinct points are refined with
 :func:`scipy.optimize.least_squares` (trust-region reflective, box constraints), and the lowest minimum wins.
 """
 
@@ -157,7 +159,7 @@ class _PartialChi2:
         problem = self.problem
         mask = problem.mask[:, keep]
         data, se = problem.data[:, keep][mask], problem.se[:, keep][mask]
-        factor = None
+        factor, usable = None, True
         if problem.covariance is not None:
             from scipy.linalg import cholesky
 
@@ -165,16 +167,16 @@ class _PartialChi2:
             try:
                 factor = cholesky(problem.covariance[np.ix_(flat, flat)], lower=True)
             except np.linalg.LinAlgError:
-                factor = "none"  # no usable bound: 0
-        return keep, mask, data, se, factor
+                usable = False  # no bound from this subset (0)
+        return keep, mask, data, se, factor, usable
 
     def __call__(self, level, u):
         problem = self.problem
         if level >= self.n_levels:
             chi2 = problem.chi2(u)
             return chi2 if np.isfinite(chi2) else np.inf
-        keep, mask, data, se, factor = self.subsets[level]
-        if isinstance(factor, str):
+        keep, mask, data, se, factor, usable = self.subsets[level]
+        if not usable:
             return 0.0
         try:
             with np.errstate(all="ignore"):
