@@ -19,6 +19,18 @@ Issue 11 item 1 (cost that follows the work), kernel statistics only, n_boot=200
   default 2: each session is 640 MB of trials), and ``task_alignment`` / ``kernel_similarity`` (2 sessions) vs
   the same bound at 500 conditions x 2,000 neurons.
 
+Measured 2026-12-02 (2 shared cores, load 12-17: CPU seconds, single-threaded BLAS; before = 7f8bdde):
+
+| measure | before | after |
+| --- | ---: | ---: |
+| kernel statistics / GEMM, 2 x 500 x 4 x 2,000 | 162.6 | 68.6 |
+| kernel statistics / GEMM, 2 x 2,000 x 4 x 10,000 | not run (PR replicates alone B P^2 N = 8e12) | 32.4 |
+| task_alignment / GEMM, 500 x 2,000 | 25.1 | 8.2-9.0 |
+| kernel_similarity / GEMM, 500 x 2,000 (2 sessions) | 24.9 | 11.9-12.2 |
+| sessions 10, 30, 100, 300 (50 x 1,000) | 1.77, 6.60, 39.1 s, - (exp. 1.35) | 0.90, 3.13, 12.3, 52.8 s (exp. 1.19) |
+| neurons 100, 1,000, 10,000 (10 x 50) | 0.45, 1.78, 42.4 s (exp. 0.99) | 0.26, 0.95, 6.37 s (exp. 0.69) |
+| conditions 50, 500, 2,000 (10 x 1,000) | 1.75, 8.13 s, - | 0.85, 3.61, 44.7 s (exp. 1.03) |
+
 Run:  .venv/bin/python benchmarks/bench_summarize.py [--sessions 20 --conditions 200 --trials 5 --neurons 2000]
       .venv/bin/python benchmarks/bench_summarize.py --growth --gemm [--full]
 """
