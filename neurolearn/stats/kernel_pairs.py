@@ -309,6 +309,8 @@ def _quadratic_forms(kernels, means):
     entries doubled) times the neurons' outer products m_i m_iᵀ in blocks of neurons, S·P(P+1)/2·N work.
     """
     n_sessions, n_cond, _ = kernels.shape
+    if n_sessions == 0:  # a single session: no partner
+        return np.empty((0, means.shape[1]))
     if n_sessions < _OUTER_MIN_SESSIONS:
         product = (kernels.reshape(n_sessions * n_cond, n_cond) @ means).reshape(n_sessions, n_cond, -1)
         return np.einsum("spn,pn->sn", product, means)

@@ -464,3 +464,13 @@ def test_same_neuron_corrections_of_a_session_group_equal_the_partner_passes(mon
             np.testing.assert_allclose(got[2], entry[2], rtol=RTOL, atol=RTOL * np.abs(entry[2]).max())
             np.testing.assert_allclose(got[0], entry[0], rtol=RTOL)
             assert got[1] == entry[1]
+
+
+def test_pairwise_terms_of_a_single_session():
+    from neurolearn.stats.kernel_pairs import pairwise_kernel_terms
+    from neurolearn.stats.kernel_terms import self_inner_estimate
+
+    stats = [_statistics(np.random.default_rng(2), 8, 40)]
+    terms = pairwise_kernel_terms(stats, centred=True, unbiased=True, n_boot=5, random_state=0)
+    assert terms["cross_boot"].shape == (5, 1, 1) and np.isnan(terms["cross"][0, 0])
+    np.testing.assert_allclose(terms["self"][0], self_inner_estimate(stats[0], True, True)[0], rtol=RTOL)
