@@ -2,7 +2,7 @@
 
 Each replicate simulates a two-hidden-layer network (gamma0 = 1.5, 1000 units a layer, 300 recorded per area,
 8 sessions 0.15 apart, d_eff = 4), summarises both areas (summarize_areas, 100 bootstrap replicates), fits
-them jointly (fit_areas, areas V1 -> 1, LM -> 2; d_eff, onset, time_scale fixed by the design) and counts
+them jointly (nl.fit with areas V1 -> 1, LM -> 2; d_eff, onset, time_scale fixed by the design) and counts
 whether the 95% profile intervals of gamma0 and decision_noise hold the truth.
 
 Run from the project root: ``python benchmarks/bench_deep_linear.py [n_replicates [n_hidden]]``.
@@ -14,7 +14,7 @@ import sys
 import time
 import warnings
 
-from neurolearn.fitting.joint_areas import fit_areas
+import neurolearn as nl
 from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
 from neurolearn.stats.areas import summarize_areas
 from neurolearn.theory.deep_linear import DEEP_LINEAR
@@ -30,7 +30,7 @@ def replicate(seed, n_hidden=1000):
         warnings.simplefilter("ignore")
         stats = summarize_areas(tree, n_boot=100, random_state=seed, readout=False, dynamics=False)
         start = time.perf_counter()
-        result = fit_areas(stats, DEEP_LINEAR, AREAS, fixed=FIXED, n_starts=2, random_state=seed)
+        result = nl.fit(stats, DEEP_LINEAR, areas=AREAS, fixed=FIXED, n_starts=2, random_state=seed)
     elapsed = time.perf_counter() - start
     hits = {name: bool(result.ci[name][0] <= truth.parameters[name] <= result.ci[name][1])
             for name in ("gamma0", "decision_noise")}

@@ -27,6 +27,7 @@ _LAZY = {
     "read_nwb": "neurolearn.io",
     "read_sessions": "neurolearn.io",
     "summarize": "neurolearn.stats",
+    "summarize_areas": "neurolearn.stats",
     "fit": "neurolearn.fitting",
     "compare": "neurolearn.fitting",
     "FitResult": "neurolearn.fitting",

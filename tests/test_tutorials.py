@@ -26,6 +26,7 @@ EXPECTED = [
     "07_your_own_data.ipynb",
     "08_transfer.ipynb",
     "09_learning_rule.ipynb",
+    "10_deep_linear.ipynb",
 ]
 CELL_TIMEOUT = 60  # seconds; a notebook that needs longer is too slow for a tutorial
 

@@ -16,6 +16,7 @@ import xarray as xr
 from scipy.stats import chi2 as chi2_distribution
 
 from neurolearn.errors import FitError
+from neurolearn.fitting.areas import with_layers
 from neurolearn.fitting.intervals import BetterMinimum, bootstrap_intervals, profile_intervals
 from neurolearn.fitting.multistart import local_fit, multistart, unit_covariance
 from neurolearn.fitting.problem import ONSET, TIME_SCALE, FitWarning, build_problem
@@ -43,6 +44,7 @@ def fit(
     se_floor="auto",
     label: str | None = None,
     random_state=None,
+    areas=None,
 ) -> FitResult:
     """Fit a theory model to statistics across sessions (weighted least squares, bounded multi-start).
 
@@ -91,6 +93,11 @@ def fit(
         Name in :func:`compare` tables; default the model name plus fixed model parameters.
     random_state : int or numpy.random.Generator, optional
         Seeds the Sobol screen and the bootstrap.
+    areas : mapping, optional
+        Area name -> layer of a per-layer model (``{"V1": 1, "LM": 2}``), for statistics with a dim ``area``
+        (:func:`neurolearn.stats.areas.summarize_areas`): the areas are fitted jointly, each area's statistics
+        matched to its layer's prediction, every parameter shared (:mod:`neurolearn.fitting.areas`). Not
+        needed when the statistics already carry a ``layer`` coord on ``area``.
 
     Returns
     -------
@@ -129,6 +136,8 @@ def fit(
     True
     """
     _check_options(n_starts, interval, level, n_boot)
+    if areas is not None:
+        stats = with_layers(stats, dict(areas))
     problem = build_problem(stats, model, observables=observables, fixed=fixed, time=time, se_floor=se_floor)
     rng = np.random.default_rng(random_state)
     optimum = multistart(problem, n_starts=n_starts, rng=rng)

@@ -14,6 +14,7 @@ import xarray as xr
 
 from neurolearn.data import CI_BOUND, SESSION, ci_name, se_name
 from neurolearn.errors import FitError
+from neurolearn.fitting.areas import AREA, LAYER
 
 __all__ = ["simulate_statistics"]
 
@@ -74,14 +75,20 @@ def simulate_statistics(model, params=None, n_sessions: int = 20, se=0.02, time_
             raise FitError(f"simulate_statistics: model {model.name!r} does not predict {name!r}; it predicts "
                            f"{list(model.observables)}")
         sd = se.get(name, 0.02) if isinstance(se, dict) else se
-        sd = np.broadcast_to(np.asarray(sd, dtype=float), (n_sessions,))
-        value = truth[name].values + sd * rng.standard_normal(n_sessions)
-        data_vars[name] = (SESSION, value)
-        data_vars[se_name(name)] = (SESSION, sd.copy())
-        data_vars[ci_name(name)] = ((SESSION, CI_BOUND), np.column_stack([value - 1.96 * sd, value + 1.96 * sd]),
+        # a per-layer observable is one statistic per area, area "layer-l" recorded from layer l (dims area, session)
+        dims = (AREA, SESSION) if name in model.per_layer else (SESSION,)
+        shape = truth[name].shape
+        sd = np.broadcast_to(np.asarray(sd, dtype=float), shape)
+        value = truth[name].values + sd * rng.standard_normal(shape)
+        data_vars[name] = (dims, value)
+        data_vars[se_name(name)] = (dims, sd.copy())
+        data_vars[ci_name(name)] = ((*dims, CI_BOUND), np.stack([value - 1.96 * sd, value + 1.96 * sd], axis=-1),
                                     {"level": 0.95})
     coords = {SESSION: [f"session-{i}" for i in range(n_sessions)], "session_index": (SESSION, np.arange(n_sessions)),
               CI_BOUND: ["lower", "upper"]}
+    if any(name in model.per_layer for name in names):
+        coords |= {AREA: [f"layer-{layer}" for layer in range(1, model.n_layers + 1)],
+                   LAYER: (AREA, np.arange(1, model.n_layers + 1))}
     attrs = {"model": model.name, **{f"true_{k}": float(v) for k, v in (model.defaults() | (params or {})).items()},
              "true_time_scale": float(time_scale), "true_onset": float(onset)}
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -41,7 +41,7 @@ ENTRIES = (
         needs=Requirements(behavior=True),
         reasons=("no behaviour column", "no trial with a correct/incorrect outcome"),
         predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator",
-                      "kernel-learning-curve", "transfer", "learning-rule"),
+                      "kernel-learning-curve", "transfer", "learning-rule", "deep-linear"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
@@ -62,7 +62,8 @@ ENTRIES = (
         reasons=("no task label", "one class of the target",
                  "fewer than 3 conditions (with 2 the double-centred alignment is +-1 by construction)",
                  "too few neurons for an unbiased ratio (need 3)", "denominator not resolved from noise (squared kernel norm not above 1 influence SE)", "estimate outside [-1, 1] by more than 3 SE"),
-        predicted_by=("lazy-rich", "silent-alignment", "grokking", "transfer", "learning-rule"),
+        predicted_by=("lazy-rich", "silent-alignment", "grokking", "transfer", "learning-rule",
+                      "deep-linear"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(
@@ -112,7 +113,7 @@ ENTRIES = (
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=3),
         reasons=("too few neurons for an unbiased ratio (need 3)",
                  "reference session's squared kernel norm not resolved from noise (not above 1 influence SE)"),
-        predicted_by=("lazy-rich", "silent-alignment", "transfer", "learning-rule"),
+        predicted_by=("lazy-rich", "silent-alignment", "transfer", "learning-rule", "deep-linear"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(

@@ -12,7 +12,8 @@ Kernel statistics (docs/theory.md §1) and their bias handling:
   reasons a value can be NaN), from :mod:`neurolearn.statistic_registry`;
 * :mod:`~neurolearn.stats.summary` — ``summarize``: all of them (and readout/dynamics) per session. (The
   module is not called ``summarize``: importing a submodule sets it as a package attribute, which would
-  shadow the function ``neurolearn.stats.summarize``.)
+  shadow the function ``neurolearn.stats.summarize``.) ``summarize_areas``: the same per area of a session
+  (a dim ``area``, from a neuron coord such as the NWB Units ``location``), from :mod:`~neurolearn.stats.areas`.
 
 Readout and dynamics statistics live in :mod:`~neurolearn.stats.readout` and :mod:`~neurolearn.stats.dynamics`;
 their public functions are re-exported here. Names resolve lazily so
@@ -62,6 +63,7 @@ _LAZY = {
     "bootstrap_interval": "estimate",
     # everything
     "summarize": "summary",
+    "summarize_areas": "areas",
     "behavior_estimate": "behavior",
 }
 

@@ -7,7 +7,7 @@ Examples
 --------
 >>> import neurolearn as nl
 >>> sorted(nl.theory.MODELS)
-['capacity', 'grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'learning-rule', 'overtraining', 'silent-alignment', 'transfer']
+['capacity', 'deep-linear', 'grokking', 'integrator', 'kernel-learning-curve', 'lazy-rich', 'learning-rule', 'overtraining', 'silent-alignment', 'transfer']
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from neurolearn.errors import FitError
 from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.capacity import MODEL as CAPACITY
+from neurolearn.theory.deep_linear import DEEP_LINEAR
 from neurolearn.theory.grokking import MODEL as GROKKING
 from neurolearn.theory.integrator import MODEL as INTEGRATOR
 from neurolearn.theory.lazy_rich import LAZY_RICH
@@ -37,6 +38,7 @@ MODELS: dict[str, Model] = {model.name: model for model in (
     CAPACITY,
     TRANSFER,
     LEARNING_RULE,
+    DEEP_LINEAR,
 )}
 
 

@@ -14,7 +14,6 @@ import neurolearn as nl
 
 from neurolearn.errors import FitError
 from neurolearn.fitting.areas import flatten_areas, with_layers
-from neurolearn.fitting.joint_areas import fit_areas
 from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
 from neurolearn.stats.areas import summarize_areas
 from neurolearn.theory import MODELS
@@ -37,7 +36,7 @@ def test_joint_fit_over_two_areas_recovers_the_network():
     stats, truth = _stats(3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = fit_areas(stats, DEEP_LINEAR, {"V1": 1, "LM": 2}, fixed=FIXED, n_starts=2, random_state=3)
+        result = nl.fit(stats, DEEP_LINEAR, areas={"V1": 1, "LM": 2}, fixed=FIXED, n_starts=2, random_state=3)
     assert result.success
     assert "task_alignment[LM]" in result.observables and "kernel_change[V1]" in result.observables
     for name in ("gamma0", "decision_noise"):
@@ -82,7 +81,7 @@ def test_model_comparison_tells_which_area_is_deeper():
     stats, _ = _stats(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fits = [fit_areas(stats, DEEP_LINEAR, areas, fixed=FIXED, interval=None, n_starts=1, random_state=0,
+        fits = [nl.fit(stats, DEEP_LINEAR, areas=areas, fixed=FIXED, interval=None, n_starts=1, random_state=0,
                           label=label) for areas, label in (({"V1": 1, "LM": 2}, "V1 below LM"),
                                                             ({"V1": 2, "LM": 1}, "LM below V1"))]
     table = nl.compare(fits)
@@ -101,7 +100,7 @@ def test_interval_coverage_over_replicates():
         stats, truth = _stats(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = fit_areas(stats, DEEP_LINEAR, {"V1": 1, "LM": 2}, fixed=FIXED, n_starts=2, random_state=seed)
+            result = nl.fit(stats, DEEP_LINEAR, areas={"V1": 1, "LM": 2}, fixed=FIXED, n_starts=2, random_state=seed)
         for name in ("gamma0", "decision_noise"):
             low, high = result.ci[name]
             hits += int(low <= truth.parameters[name] <= high)

@@ -27,7 +27,6 @@ This notebook simulates a network with two hidden layers (areas "V1" and "LM"), 
 import warnings
 from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
 from neurolearn.stats.areas import summarize_areas
-from neurolearn.fitting.joint_areas import fit_areas
 from neurolearn.theory.deep_linear import DEEP_LINEAR, deep_linear_model
 """),
         md("""
@@ -63,7 +62,7 @@ rises further (0.50 to 0.84 against 0.50 to 0.64).
 
 ## 2 · The reduced model, both areas at once
 
-The model predicts `task_alignment` and `kernel_change` per layer and `behavior` once. `fit_areas` maps each
+The model predicts `task_alignment` and `kernel_change` per layer and `behavior` once. `nl.fit(..., areas=)` maps each
 area to a layer (`{"V1": 1, "LM": 2}`), joins every area's statistics to its layer's prediction, and fits all
 of them together: one γ₀, one decision noise, one time mapping. The design's known quantities are fixed
 (4 probe dimensions, training from session 0, 0.15 training time per session). Bootstrap replicates of both
@@ -73,7 +72,7 @@ areas weight the fit by their joint covariance across sessions and areas.
 fixed = {"onset": 0.0, "time_scale": 0.15, "d_eff": 4.0}
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    result = fit_areas(stats, DEEP_LINEAR, {"V1": 1, "LM": 2}, fixed=fixed, n_starts=2, random_state=3)
+    result = nl.fit(stats, DEEP_LINEAR, areas={"V1": 1, "LM": 2}, fixed=fixed, n_starts=2, random_state=3)
 print(result.observables)
 for name in ("gamma0", "decision_noise"):
     low, high = result.ci[name]
@@ -92,7 +91,7 @@ hypotheses = (({"V1": 1, "LM": 2}, DEEP_LINEAR, "V1 below LM"), ({"V1": 2, "LM":
               ({"V1": 1, "LM": 1}, deep_linear_model(1), "one layer"))
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    fits = [fit_areas(stats, model, areas, fixed=fixed, interval=None, n_starts=1, random_state=0, label=label)
+    fits = [nl.fit(stats, model, areas=areas, fixed=fixed, interval=None, n_starts=1, random_state=0, label=label)
             for areas, model, label in hypotheses]
 table = nl.compare(fits)
 print(table[["label", "chi2", "n_obs", "delta_qaic"]].to_string(index=False))
