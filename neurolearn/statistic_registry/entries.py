@@ -230,15 +230,17 @@ ENTRIES = (
     Statistic(
         name="decoder_accuracy", label="decoder accuracy", family="readout", units="", range=(0.0, 1.0),
         meaning="Cross-validated accuracy of a linear decoder of the task label from single trials.",
-        estimand="expected accuracy on new trials of known conditions of a linear decoder trained on (K-1)/K of "
-                 "this session's trials",
+        estimand="expected accuracy on new trials of the shown conditions of a linear decoder trained on "
+                 "(K-1)/K of this session's trials of these neurons (conditions and neurons are the recorded "
+                 "ones; new stimuli are heldout_accuracy's estimand)",
         estimator="stratified K-fold cross-validation, z-scored responses, L2 logistic regression (C = 1) on "
                   "single trials; K reduced to the trials of the scarcest class",
-        interval="SE the larger of the cluster bootstrap of held-out predictions (conditions within class), the "
-                 "Nadeau-Bengio corrected fold variance and the Agresti-Coull floor; interval the hull of the "
-                 "normal one (clipped to [0, 1]) and the Wilson score interval of k correct of n, so it contains "
-                 "the estimate and does not collapse at 100% correct (coverage on spiking sessions 0.950-0.985 "
-                 "at 30 neurons, 0.99-1.00 at 100-300: conservative)",
+        interval="variance the larger of the within-condition test noise (sum_c n_c s_c^2 / n^2) and the "
+                 "Nadeau-Bengio corrected spread of condition-adjusted fold accuracies, averaged over 5 fold "
+                 "partitions (also sees training noise); SE at least Agresti-Coull; normal interval clipped to "
+                 "[0, 1], the hull with the Wilson interval of n trials at 0 or 100% correct, so it contains the "
+                 "estimate and does not collapse (coverage 0.92-0.985 on spiking sessions, 200 per shape: "
+                 "benchmarks/bench_readout_coverage.py)",
         chance="mean accuracy over 20 label permutations on the same folds: across conditions when the label is "
                "constant within each and some class has several conditions, else across trials; "
                "decoder_accuracy_pvalue",
@@ -252,7 +254,9 @@ ENTRIES = (
         meaning="Accuracy on conditions (stimuli) never used to train the decoder: generalisation.",
         estimand="expected accuracy on unseen conditions of a decoder trained on the others",
         estimator="leave-conditions-out cross-validation (folds over conditions within class)",
-        interval="conditions resampled within class; otherwise as decoder_accuracy",
+        interval="conditions resampled within class over the held-out predictions; SE the larger of that and "
+                 "the Nadeau-Bengio corrected fold variance (Agresti-Coull floor); the hull of the normal "
+                 "interval (clipped to [0, 1]) and the Wilson interval of k correct of n",
         chance="as decoder_accuracy, with the leave-conditions-out folds",
         needs=Requirements(min_conditions=4, min_trials=1, min_neurons=1, min_classes=2),
         reasons=("no task label (target=None)", "one class of 'target'", "no condition coord",
@@ -271,9 +275,11 @@ ENTRIES = (
                   "removed from its diagonal, extrapolated to 1/n_trials -> 0 (Richardson from n and n/2 trials); "
                   "residual bias about 0 with many neurons, about -1 SD with ~10 neurons at high noise",
         interval="trials resampled within conditions (deviations x sqrt(T/(T-1))), the whole estimator refitted "
-                 "<= 40 times with fresh neuron subsets; Student-t interval (refits - 1 df), contains the "
-                 "estimate (coverage 0.945-0.95 at 8 conditions, 0.90-0.93 at 4 conditions x 4-10 trials, "
-                 "0.70-0.78 at 10 neurons)",
+                 "<= 40 times with fresh neuron subsets; Student-t interval (finite refits - 1 df), contains the "
+                 "estimate; a refit whose noise-removed means coincide reads margin 0 (it read -inf, which made "
+                 "the SE NaN in a third of 4-condition x 2-trial sessions) (coverage 0.915-0.995 on spiking "
+                 "sessions, 200 per shape: benchmarks/bench_readout_coverage.py; 0.70-0.78 at 10 neurons, measured "
+                 "before)",
         chance="margin with condition labels permuted",
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=1, min_classes=2),
         reasons=("no task label", "one class of 'target'", "more than two classes", "no condition coord",
@@ -315,9 +321,11 @@ ENTRIES = (
                  "decay unless an AR(1) indicator is deconvolved with indicator_tau; does not depend on the "
                  "observation noise or the trial count",
         estimator=_IV_DYNAMICS,
-        interval="trials resampled per session (basis fixed); percentile interval re-centred so its median is "
-                 "the estimate; the timescale's interval is the image of |lambda|'s (upper end inf when "
-                 "|lambda| >= 1); measured coverage 85-93% on linear systems (benchmarks/bench_dynamics.py)",
+        interval="trials resampled per session (basis fixed); basic (reflected) bootstrap interval "
+                 "[2 lam - q_hi, 2 lam - q_lo] of |lambda| widened to contain the estimate; the timescale's "
+                 "interval is its image (upper end inf when |lambda| >= 1); measured coverage 0.915-0.975 on "
+                 "linear systems (benchmarks/bench_dynamics.py, 200 each); known gap: with few noisy trials "
+                 "the estimated basis attenuates |lambda| by ~1 SD, which the fixed-basis bootstrap cannot see",
         needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
         reasons=_DYNAMICS_REASONS,
         predicted_by=("integrator",),
@@ -330,8 +338,11 @@ ENTRIES = (
                  "in the recorded activity (calcium data: includes the indicator unless deconvolved); does not "
                  "depend on the observation noise or the trial count",
         estimator=_IV_DYNAMICS,
-        interval="trials resampled per session (basis fixed); percentile interval re-centred so its median is "
-                 "the estimate; measured coverage 85-93% on linear systems, 60-97% on trained RNNs",
+        interval="trials resampled per session (basis fixed); basic (reflected) bootstrap interval "
+                 "[2 lam - q_hi, 2 lam - q_lo] widened to contain the estimate; measured coverage 0.915-0.975 "
+                 "on linear systems, 0.805-0.875 on trained RNNs at 16 trials (benchmarks/bench_dynamics.py, "
+                 "200 each); known gap: with few noisy trials the estimated basis attenuates |lambda| by ~1 SD "
+                 "(-0.017 at 16 trials, halved at 32), which the fixed-basis bootstrap cannot see",
         needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
         reasons=_DYNAMICS_REASONS,
         predicted_by=("integrator",),

@@ -170,18 +170,21 @@ def _fold_scores(X, positive, folds, shrinkage):
 
 
 def _shrunk_discriminant(X, positive, shrinkage):
-    """w = Σ⁻¹Δμ with Σ the (Ledoit-Wolf) shrunk pooled within-class covariance, via the trials' Gram matrix."""
+    """w = Σ⁻¹Δμ with Σ the (Ledoit-Wolf) shrunk pooled within-class covariance, through the smaller of the
+    trials' Gram matrix XXᵀ (n x n, Woodbury) and XᵀX (p x p, solved directly): they have the same trace and
+    Frobenius norm, and with 4,500 trials x 500 neurons the n x n route held four 162 MB matrices per fold."""
     mu1, mu0 = X[positive].mean(0), X[~positive].mean(0)
     centred = X - np.where(positive[:, None], mu1, mu0)
     n, p = centred.shape
-    gram = centred @ centred.T
+    gram = centred @ centred.T if n <= p else centred.T @ centred
     trace = np.trace(gram) / n  # tr S
     mu = trace / p
     frob2 = np.sum(gram**2) / n**2  # ‖S‖_F²
     if shrinkage == "auto":
         # Ledoit & Wolf (2004): delta = ‖S − μI‖²/p, beta = (Σ_k‖x_k‖⁴/n − ‖S‖²)/(n p); weight = min(beta, delta)/delta
         delta = (frob2 - 2 * mu * trace + mu**2 * p) / p
-        beta = (np.sum(np.diag(gram) ** 2) / n - frob2) / (n * p)
+        row_norms2 = np.einsum("ij,ij->i", centred, centred)  # diag(XXᵀ) = ‖x_k‖²
+        beta = (np.sum(row_norms2**2) / n - frob2) / (n * p)
         s = 1.0 if delta <= 0 else min(beta, delta) / delta
     else:
         s = float(shrinkage)
@@ -190,11 +193,12 @@ def _shrunk_discriminant(X, positive, shrinkage):
     if c <= 1e-12 * max(mu, 1e-300):
         # No shrinkage: solve with the (pseudo-)inverse of the sample covariance.
         return np.linalg.lstsq(centred.T @ centred / n, diff, rcond=None)[0], s
-    # Woodbury: (cI + a XᵀX)⁻¹ d = (d − Xᵀ(I/a + XXᵀ/c... written with a = (1−s)/n:
-    # (cI + a XᵀX)⁻¹ = (1/c)[I − Xᵀ (c/a I + XXᵀ)⁻¹ X]
-    a = (1.0 - s) / n
+    a = (1.0 - s) / n  # Σ = cI + a XᵀX
     if a <= 0:
         return diff / c, s
+    if n > p:
+        return np.linalg.solve(c * np.eye(p) + a * gram, diff), s
+    # Woodbury: (cI + a XᵀX)⁻¹ = (1/c)[I − Xᵀ (c/a I + XXᵀ)⁻¹ X]
     inner = np.linalg.solve(gram + (c / a) * np.eye(n), centred @ diff)
     return (diff - centred.T @ inner) / c, s
 

@@ -85,3 +85,25 @@ def test_fisher_refusals():
         fisher_discriminant(rec, n_splits=5)
     with pytest.raises(InsufficientDataError, match="exactly 2 classes"):
         fisher_discriminant(binary_recording().assign_coords(target=("trial", np.arange(40) % 3)))
+
+
+@pytest.mark.parametrize("n_trials, n_neurons", [(40, 12), (12, 40)])
+@pytest.mark.parametrize("shrinkage", ["auto", 0.3])
+def test_shrunk_discriminant_solves_the_shrunk_covariance_through_either_gram_matrix(n_trials, n_neurons, shrinkage):
+    # more trials than neurons goes through XᵀX, fewer through XXᵀ (Woodbury): both must be Σ⁻¹Δμ with the
+    # Ledoit-Wolf Σ = s·μ·I + (1 − s)·S written out densely here
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((n_trials, n_neurons)) @ rng.standard_normal((n_neurons, n_neurons))
+    positive = np.arange(n_trials) % 2 == 0
+    X[positive] += 0.5
+    w, s = _shrunk_discriminant(X, positive, shrinkage)
+    mu1, mu0 = X[positive].mean(0), X[~positive].mean(0)
+    centred = X - np.where(positive[:, None], mu1, mu0)
+    sample = centred.T @ centred / n_trials
+    mu = np.trace(sample) / n_neurons
+    if shrinkage == "auto":
+        delta = np.sum((sample - mu * np.eye(n_neurons)) ** 2) / n_neurons
+        beta = (np.mean(np.sum(centred**2, axis=1) ** 2) - np.sum(sample**2)) / (n_trials * n_neurons)
+        assert s == pytest.approx(min(1.0, min(beta, delta) / delta), rel=1e-9)
+    sigma = s * mu * np.eye(n_neurons) + (1 - s) * sample
+    np.testing.assert_allclose(w, np.linalg.solve(sigma, mu1 - mu0), rtol=1e-8, atol=1e-12)
