@@ -276,10 +276,10 @@ ENTRIES = (
                   "residual bias about 0 with many neurons, about -1 SD with ~10 neurons at high noise",
         interval="trials resampled within conditions (deviations x sqrt(T/(T-1))), the whole estimator refitted "
                  "<= 40 times with fresh neuron subsets; Student-t interval (finite refits - 1 df), contains the "
-                 "estimate; a refit whose noise-removed means coincide reads margin 0 (it read -inf, which made "
-                 "the SE NaN in a third of 4-condition x 2-trial sessions) (coverage 0.915-0.995 on spiking "
-                 "sessions, 200 per shape: benchmarks/bench_readout_coverage.py; 0.70-0.78 at 10 neurons, measured "
-                 "before)",
+                 "estimate; a refit whose noise-removed means coincide reads 0 (it read -inf: NaN SE in a third "
+                 "of 4-condition x 2-trial sessions) (coverage on spiking sessions 0.94-0.975; 0.915 at 4 "
+                 "conditions x 4 trials; 0.995, conservative, at 2 trials x 600 neurons; 0.70-0.78 at 10 "
+                 "neurons; benchmarks/bench_readout_coverage.py, 200 per shape)",
         chance="margin with condition labels permuted",
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=1, min_classes=2),
         reasons=("no task label", "one class of 'target'", "more than two classes", "no condition coord",
