@@ -376,7 +376,6 @@ def _overlap_same_cells(stats, a, partners, own_traces, float_weights, value, re
     """:func:`overlap_from_statistics` for session a and partners recording the same cells, all at once: the
     same sums, checks and replicates as the pair loop, vectorised over partners (in bounded chunks)."""
     sa = stats[a]
-    n = sa.n_neurons
     step = max(1, int(_STACK_BYTES // max(1, 8 * sa.means.size)))
     if len(partners) > step:
         for k in range(0, len(partners), step):
