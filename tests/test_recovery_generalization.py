@@ -31,6 +31,7 @@ from neurolearn.simulate.grokking import simulate_grokking_sessions
 from neurolearn.simulate.two_layer import simulate_readout_learning_sessions
 from neurolearn.stats.generalization import generalization_summary
 from neurolearn.stats.summary import summarize
+from tests._helpers import r_squared
 
 KNOWN_IN_DESIGN = {"time_scale": 1.0, "onset": 0.0, "ridge": 0.0}
 
@@ -46,12 +47,6 @@ def _statistics(tree, *, target, method, where=None):
                                                 n_boot=100, random_state=0)
     generalization = generalization.rename(bootstrap="bootstrap_generalization")
     return xr.merge([stats, generalization], join="left", combine_attrs="override")
-
-
-def _r2(measured, predicted):
-    keep = np.isfinite(measured)
-    measured, predicted = measured[keep], predicted[keep]
-    return 1.0 - np.sum((measured - predicted) ** 2) / np.sum((measured - measured.mean()) ** 2)
 
 
 def _kernel_curve_fit(seed, n_neurons=400):
@@ -70,7 +65,7 @@ def test_kernel_learning_curve_recovered_from_recordings():
         assert lo <= truth.parameters[name] <= hi, (name, result.params[name], (lo, hi))
     # the fitted model follows the simulation through the extractor
     predicted = result.predicted["generalization_error"].values
-    assert _r2(stats["generalization_error"].values, predicted) >= 0.95
+    assert r_squared(stats["generalization_error"].values, predicted) >= 0.95
     # target_decay is pinned down once generalization_error is measured
     lo, hi = result.ci["target_decay"]
     assert hi - lo < 0.5
@@ -101,8 +96,8 @@ def test_grokking_rich_rate_recovered_from_recordings():
         assert result.identifiable[name], result.message
     # the measured generalisation error follows the network's test loss
     measured = stats["generalization_error"].values
-    assert _r2(measured, truth["generalization_error"].values) >= 0.95
-    assert _r2(measured, result.predicted["generalization_error"].values) >= 0.9
+    assert r_squared(measured, truth["generalization_error"].values) >= 0.95
+    assert r_squared(measured, result.predicted["generalization_error"].values) >= 0.9
     # without it the rich rate is not identified (the "0.32 [0.0, 1.0]")
     before = nl.fit(stats, "grokking", observables=["behavior", "task_alignment"], random_state=0)
     lo, hi = result.ci["rich_rate"]

@@ -14,6 +14,7 @@ from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
 from neurolearn.stats.areas import summarize_areas
 from neurolearn.theory.deep_linear import DEEP_LINEAR, deep_linear_dmft, deep_linear_statistics, deep_linear_trajectory
 from neurolearn.theory.lazy_rich import task_residual
+from tests._helpers import r_squared
 
 AREAS = {"V1": 1, "LM": 2}
 
@@ -60,12 +61,6 @@ def test_model_is_the_wide_limit_of_the_network():
     assert rms[1] < 0.015 and rms[1] < rms[0] / 2, rms
 
 
-def _r2(observed, predicted):
-    observed, predicted = np.asarray(observed, float), np.asarray(predicted, float)
-    keep = np.isfinite(observed)
-    return 1.0 - np.sum((observed[keep] - predicted[keep]) ** 2) / np.sum((observed[keep] - observed[keep].mean()) ** 2)
-
-
 def test_model_tracks_every_area_of_the_network_through_summarize():
     # the whole of both hidden layers recorded (1500 units each); R^2 measured at 2000 units (seed 2): alignment 0.999 / 0.994,
     # kernel change 0.999 / 1.000 (V1 / LM), behaviour 0.991
@@ -77,9 +72,9 @@ def test_model_tracks_every_area_of_the_network_through_summarize():
     predicted = DEEP_LINEAR.predict(truth.training_time, **truth.parameters)
     for name in ("task_alignment", "kernel_change"):
         for area, layer in AREAS.items():
-            r2 = _r2(stats[name].sel(area=area).values, predicted[name].sel(layer=layer).values)
+            r2 = r_squared(stats[name].sel(area=area).values, predicted[name].sel(layer=layer).values)
             assert r2 >= 0.95, (name, area, r2)
-    assert _r2(stats["behavior"].sel(area="V1").values, predicted["behavior"].values) >= 0.95
+    assert r_squared(stats["behavior"].sel(area="V1").values, predicted["behavior"].values) >= 0.95
 
 
 def test_bad_parameters_raise_fit_error():

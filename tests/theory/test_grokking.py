@@ -7,6 +7,7 @@ from scipy.optimize import least_squares
 import neurolearn as nl
 from neurolearn.simulate.grokking import simulate_grokking_sessions
 from neurolearn.theory.grokking import MODEL, grokking_statistics
+from tests._helpers import r_squared
 
 
 def test_two_timescales():
@@ -51,10 +52,6 @@ def _measure(tree):
     return np.array(behavior), np.array(alignment)
 
 
-def _r2(observed, predicted):
-    return 1.0 - np.sum((observed - predicted) ** 2) / np.sum((observed - observed.mean()) ** 2)
-
-
 def _fit(sessions, behavior, error, alignment):
     def predict(p):
         scale, onset, *params = p
@@ -79,8 +76,8 @@ def test_reduced_model_tracks_the_simulated_network():
         behavior, alignment = _measure(tree)
         error = truth["generalization_error"].values
         params, out = _fit(np.arange(13.0), behavior, error, alignment)
-        assert _r2(behavior, out["behavior"]) >= 0.9
-        assert _r2(error, out["generalization_error"]) >= 0.9
-        assert _r2(alignment, out["task_alignment"]) >= 0.9
+        assert r_squared(behavior, out["behavior"]) >= 0.9
+        assert r_squared(error, out["generalization_error"]) >= 0.9
+        assert r_squared(alignment, out["task_alignment"]) >= 0.9
         fitted_rates.append(params[0] * params[2] / (n_steps / 12))  # rich rate per training step
     assert fitted_rates[1] < 0.5 * fitted_rates[0]  # the lazier network aligns its features more slowly

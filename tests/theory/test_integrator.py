@@ -18,6 +18,7 @@ from neurolearn.theory.integrator import (
     rnn_loss_and_gradient,
     two_unit_flow,
 )
+from tests._helpers import r_squared
 
 
 def _random_state(rng, scale=0.3):
@@ -112,10 +113,6 @@ def _fit(stats, interval):
                       fixed={"dt": 1.0, "onset": 0.0}, interval=interval, random_state=0)
 
 
-def _r2(observed, predicted):
-    return 1.0 - np.sum((observed - predicted) ** 2) / np.sum((observed - observed.mean()) ** 2)
-
-
 def test_fit_to_a_network_trained_from_zero_recurrence_recovers_rho_star():
     # the bundled example's network (30 units, rho* = 0.9, its seed) without the bulk (init_scale = 0): the
     # reduction is exact, so its true trajectory at 8 sessions with SE 0.01 (eigenvalue) and 0.02 (behaviour)
@@ -145,8 +142,8 @@ def test_reduced_model_follows_the_bundled_network_with_its_bulk():
     s = np.interp(run.steps, sessions, np.arange(8))
     out = MODEL.predict(res.params["time_scale"] * s, rho_star=res.params["rho_star"],
                         readout_gain=res.params["readout_gain"], bulk=res.params["bulk"])
-    assert _r2(run.outlier_eigenvalue, out["outlier_eigenvalue"].values) >= 0.95
-    assert _r2(behavior, out["behavior"].values) >= 0.95
+    assert r_squared(run.outlier_eigenvalue, out["outlier_eigenvalue"].values) >= 0.95
+    assert r_squared(behavior, out["behavior"].values) >= 0.95
 
 
 def _reference_loss_gradient(s, rho):

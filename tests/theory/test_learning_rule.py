@@ -18,6 +18,7 @@ from neurolearn.simulate.learning_rule import simulate_learning_rule_sessions
 from neurolearn.stats.summary import summarize
 from neurolearn.theory.lazy_rich import learned_amplitude
 from neurolearn.theory.learning_rule import LEARNING_RULE, RULES, learning_rule_statistics, rule_trajectory
+from tests._helpers import r_squared
 
 MODEL = LEARNING_RULE
 OBSERVABLES = MODEL.observables
@@ -103,13 +104,6 @@ def test_model_is_the_wide_limit_of_the_network(rule):
     assert rms[1] < 0.005 and rms[1] < rms[0] / 2, rms
 
 
-def _r2(observed, predicted):
-    observed, predicted = np.asarray(observed, float), np.asarray(predicted, float)
-    keep = np.isfinite(observed)
-    residual = np.sum((observed[keep] - predicted[keep]) ** 2)
-    return 1.0 - residual / np.sum((observed[keep] - observed[keep].mean()) ** 2)
-
-
 def _summary(tree, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -128,7 +122,7 @@ def test_model_tracks_the_network_through_summarize(rule):
     predicted = MODEL.predict(truth.training_time, **truth.parameters)
     for name in OBSERVABLES:
         if np.ptp(predicted[name].values) > 1e-9:
-            r2 = _r2(stats[name].values, predicted[name].values)
+            r2 = r_squared(stats[name].values, predicted[name].values)
             assert r2 >= 0.95, (name, r2)
         else:
             # session 0 is the kernel change's reference; a negative kernel-change estimate more than 3 SE

@@ -11,6 +11,7 @@ from neurolearn.data import condition_means, session_recordings
 from neurolearn.errors import FitError
 from neurolearn.simulate.logistic import simulate_overtraining_sessions
 from neurolearn.theory.overtraining import MODEL, margin_scale, overtraining_statistics
+from tests._helpers import r_squared
 
 
 @pytest.mark.parametrize(
@@ -80,10 +81,6 @@ def _ridge_accuracy(X, y, train, test, ridge=1.0):
     return np.mean(np.sign((X[test] - mean) @ w + y[train].mean()) == y[test])
 
 
-def _r2(observed, predicted):
-    return 1.0 - np.sum((observed - predicted) ** 2) / np.sum((observed - observed.mean()) ** 2)
-
-
 def _fit(measured, names):
     sessions = np.arange(len(measured["behavior"]), dtype=float)
     param_names = [p.name for p in MODEL.parameters]
@@ -109,7 +106,7 @@ def test_reduced_model_tracks_the_overtrained_network():
     measured = _measure(tree, np.random.default_rng(0))
     _, predicted = _fit(measured, names)
     for name in names:
-        assert _r2(measured[name], predicted[name]) >= 0.9, name
+        assert r_squared(measured[name], predicted[name]) >= 0.9, name
 
 
 @pytest.mark.slow
@@ -130,6 +127,6 @@ def test_reduced_model_tracks_the_network_through_the_stats_readouts():
     measured = {n: stats[n].values for n in names if n != "behavior"} | {"behavior": truth["behavior"].values}
     _, predicted = _fit(measured, names)
     for name in ("behavior", "margin", "decoder_accuracy", "heldout_accuracy"):
-        assert _r2(measured[name], predicted[name]) >= 0.9, name
+        assert r_squared(measured[name], predicted[name]) >= 0.9, name
     flips = measured["flip_fraction"][1:]
     assert np.mean(np.abs(predicted["flip_fraction"][1:] - flips)) < 0.03

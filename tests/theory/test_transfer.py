@@ -18,6 +18,7 @@ from neurolearn.stats.summary import summarize
 from neurolearn.theory import MODELS
 from neurolearn.theory.lazy_rich import task_residual
 from neurolearn.theory.transfer import switch_state, transfer_statistics, transfer_trajectory
+from tests._helpers import r_squared
 
 MODEL = MODELS["transfer"]
 OBSERVABLES = ("behavior", "task_alignment", "reference_agreement", "kernel_change")
@@ -101,13 +102,6 @@ def test_model_is_the_wide_limit_of_the_network(rho):
     assert rms[1] < 0.01 and rms[1] < rms[0] / 2, rms
 
 
-def _r2(observed, predicted):
-    observed, predicted = np.asarray(observed, float), np.asarray(predicted, float)
-    keep = np.isfinite(observed)
-    residual = np.sum((observed[keep] - predicted[keep]) ** 2)
-    return 1.0 - residual / np.sum((observed[keep] - observed[keep].mean()) ** 2)
-
-
 def _summary(tree, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -123,7 +117,7 @@ def test_model_tracks_the_network_through_summarize(rho):
     stats = _summary(tree, n_boot=0)
     predicted = MODEL.predict(truth.training_time, **truth.parameters)
     for name in OBSERVABLES:
-        assert _r2(stats[name].values, predicted[name].values) >= 0.95, (name, _r2(stats[name].values,
+        assert r_squared(stats[name].values, predicted[name].values) >= 0.95, (name, r_squared(stats[name].values,
                                                                                      predicted[name].values))
 
 
