@@ -39,10 +39,19 @@ __all__ = ["MODEL", "ball_capacity", "capacity_statistics"]
 # Quadrature of the chi_D average: a fixed grid in u = t / sqrt(D) is accurate to ~1e-5 for D in [1, 500]
 # (checked against scipy.integrate.quad in the tests) and keeps the model fast enough for multi-start fits.
 _N_GRID = 1201
+# ball (radius, dimension) -> alpha_B of the balls integrated most recently (cleared when it reaches the size)
+_CACHE: dict = {}
+_CACHE_SIZE = 100_000
+_SQRT_2PI = np.sqrt(2.0 * np.pi)
 
 
 def _phi(x):
-    return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+    """Standard normal density, ``exp(-x^2 / 2) / sqrt(2 pi)`` (in place on one temporary)."""
+    out = np.multiply(x, -0.5)
+    out *= x
+    np.exp(out, out=out)
+    out /= _SQRT_2PI
+    return out
 
 
 def _trapezoid_sum(values):
@@ -84,22 +93,59 @@ def ball_capacity(radius, dimension):
     new_row[1:] = (r_sorted[1:] != r_sorted[:-1]) | (d_sorted[1:] != d_sorted[:-1])
     index = np.empty(r.size, dtype=np.intp)
     index[order] = np.cumsum(new_row) - 1
-    R = r_sorted[new_row][:, None]
-    D = d_sorted[new_row][:, None]
+    alpha = _cached_capacity(r_sorted[new_row], d_sorted[new_row])
+    return alpha[index.ravel()].reshape(shape)
+
+
+def _cached_capacity(r, d):
+    """``alpha_B`` of distinct balls ``(r[i], d[i])``, integrating only those not in the cache.
+
+    Fits evaluate the same balls again and again (a least-squares run restarts where it stopped, profiles
+    revisit their optimum, sessions before the onset share their ball across parameter perturbations): about a
+    quarter of the balls a ``capacity`` profile fit asks for (benchmarks/bench_fit.py design, seed 0). Each row's quadrature depends on that row only, so a
+    cached value is the one recomputing it would give, to the bit.
+    """
+    keys = list(zip(r.tolist(), d.tolist()))
+    found = [_CACHE.get(key) for key in keys]
+    missing = [i for i, value in enumerate(found) if value is None]
+    if not missing:
+        return np.array(found, dtype=float)
+    alpha = np.array([np.nan if value is None else value for value in found], dtype=float)
+    if len(missing) == len(keys):
+        alpha = _quadrature(r[:, None], d[:, None])
+    else:
+        alpha[missing] = _quadrature(r[missing][:, None], d[missing][:, None])
+    if len(_CACHE) + len(missing) > _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE.update((keys[i], float(alpha[i])) for i in missing)
+    return alpha
+
+
+def _quadrature(R, D):
+    """``alpha_B`` of the balls in column vectors ``R``, ``D`` (clipped to R >= 0, D >= 1), one row each."""
     # t = |T| ~ chi_D, concentrated at sqrt(D) with sd ~ 0.7: a grid covering sqrt(D) +- 12 sd (and 0).
+    # (in-place arithmetic below: each value is computed by the same operations, in the same order, as the
+    # plain expressions in the comments, so the results are identical to the bit; it saves the temporaries)
     half = 12.0
     lo = np.clip(np.sqrt(D) - half, 0.0, None)
     hi = np.sqrt(D) + half
     grid = np.linspace(0.0, 1.0, _N_GRID)
-    t = lo + (hi - lo) * grid
+    t = (hi - lo) * grid
+    t += lo  # t = lo + (hi - lo) * grid
     t2 = t * t
     # the chi_D density up to its constant factor, which cancels in the normalised average below
-    log_weight = xlogy(D - 1.0, t) - 0.5 * t2
-    weight = np.exp(log_weight - log_weight.max(axis=1, keepdims=True))
+    log_weight = xlogy(D - 1.0, t)
+    log_weight -= 0.5 * t2  # log_weight = xlogy(D - 1, t) - t^2 / 2
+    log_weight -= log_weight.max(axis=1, keepdims=True)
+    weight = np.exp(log_weight, out=log_weight)
     # (the np.where guards only act on points R = 0 and infinite b; skipped when there are none, same values)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         points = not (R > 0).all()
-        a = np.where(R > 0, -t / np.where(R > 0, R, 1.0), -np.inf) if points else -t / R  # touching/embedded boundary
+        if points:
+            a = np.where(R > 0, -t / np.where(R > 0, R, 1.0), -np.inf)  # touching/embedded boundary
+        else:
+            a = np.divide(t, R)
+            np.negative(a, out=a)  # a = -t / R
         phi_a = _phi(a)
         x_phi_a = np.where(np.isfinite(a), a * phi_a, 0.0) if points else a * phi_a
     b = R * t
@@ -108,13 +154,28 @@ def ball_capacity(radius, dimension):
         x_phi_b = b * phi_b if np.isfinite(b).all() else np.where(np.isfinite(b), b * phi_b, 0.0)
     ndtr_a = ndtr(a)
     # int_a^b phi(x) (b - x)^2 dx = b^2 [Phi] - 2b [phi(a) - phi(b)] + [Phi] + a phi(a) - b phi(b)
-    mass = ndtr(b) - ndtr_a
-    touching = (b * b * mass - 2.0 * b * (phi_a - phi_b) + mass + x_phi_a - x_phi_b) / (1.0 + R * R)
+    mass = ndtr(b)
+    mass -= ndtr_a  # mass = ndtr(b) - ndtr(a)
+    # touching = (b * b * mass - 2 b (phi_a - phi_b) + mass + x_phi_a - x_phi_b) / (1 + R^2)
+    touching = b * b
+    touching *= mass
+    np.subtract(phi_a, phi_b, out=phi_a)
+    np.multiply(b, 2.0, out=phi_b)
+    phi_b *= phi_a
+    touching -= phi_b
+    touching += mass
+    touching += x_phi_a
+    touching -= x_phi_b
+    touching /= 1.0 + R * R
     # int_-inf^a phi(x) (x^2 + t^2) dx = Phi(a) - a phi(a) + t^2 Phi(a)
-    embedded = ndtr_a - x_phi_a + t2 * ndtr_a
+    embedded = np.subtract(ndtr_a, x_phi_a, out=x_phi_a)
+    t2 *= ndtr_a
+    embedded += t2  # embedded = ndtr_a - x_phi_a + t2 * ndtr_a
+    touching += embedded
+    touching *= weight  # weight * (touching + embedded)
     # trapezoid rule on each row's uniform grid; its spacing cancels in the ratio
-    inverse = _trapezoid_sum(weight * (touching + embedded)) / _trapezoid_sum(weight)
-    return (1.0 / inverse)[index.ravel()].reshape(shape)
+    inverse = _trapezoid_sum(touching) / _trapezoid_sum(weight)
+    return 1.0 / inverse
 
 
 def _relax(initial, final, rate, time):

@@ -129,3 +129,22 @@ def test_lazy_screen_chooses_the_starts_a_full_sort_would(correlated, monkeypatc
         assert len(lazy) == len(full) == n_starts
         for a, b in zip(lazy, full):
             np.testing.assert_array_equal(a, b)
+
+
+def test_cached_balls_are_the_values_a_fresh_quadrature_gives(monkeypatch):
+    """The ball cache (fits revisit the same balls) returns exactly what integrating the rows anew returns."""
+    from neurolearn.theory import capacity
+
+    rng = np.random.default_rng(7)
+    radius, dimension = rng.uniform(0.0, 6.0, 40), rng.uniform(1.0, 80.0, 40)
+    radius[:3] = 0.0  # points
+    monkeypatch.setattr(capacity, "_CACHE", {})
+    fresh = capacity._quadrature(radius[:, None], dimension[:, None])
+    ball_capacity(radius[5:20], dimension[5:20])  # some balls cached, the rest not
+    mixed = ball_capacity(np.r_[radius, radius[:4]], np.r_[dimension, dimension[:4]])
+    np.testing.assert_array_equal(mixed, np.r_[fresh, fresh[:4]])
+    assert len(capacity._CACHE) == 40
+    monkeypatch.setattr(capacity, "_CACHE_SIZE", 10)  # a full cache is emptied before new balls go in
+    ball_capacity(radius[:30] + 1.0, dimension[:30])
+    assert len(capacity._CACHE) <= 30
+    np.testing.assert_array_equal(ball_capacity(radius, dimension), fresh)
