@@ -8,6 +8,7 @@ import numpy as np
 
 from neurolearn.errors import NWBError
 from neurolearn.io.kinds import find_sources, source_kind
+from neurolearn.io.kinds.electrical import channel_conversion
 from neurolearn.io.nwbfile import is_timeseries, neurodata_type
 from neurolearn.io.plan import Plan
 
@@ -49,6 +50,10 @@ def read_inputs(handle, plan, inputs) -> dict:
                     binned=plan.binned, neuron_ids=np.arange(0), nan_policy=plan.nan_policy, align=plan.align,
                     bin_duration=plan.bin_duration)
         kind.plan(handle, obj, sub)
+        # an ElectricalSeries (NWB 2.1+) scales each channel by its own factor as well: read as a plain
+        # TimeSeries it would come back in the wrong units
+        sub.channel_conversion = channel_conversion(obj, sub.neuron_ids.shape[0],
+                                                    f"{plan.label}: inputs= {path!r}")
         if sub.neuron_ids.shape[0] != 1:
             raise NWBError(
                 f"{plan.label}: expected inputs= series {path!r} to have one channel, found "

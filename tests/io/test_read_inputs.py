@@ -111,3 +111,24 @@ def test_input_that_does_not_cover_a_window_is_refused(tmp_path):
     path, _ = _file(tmp_path, extra=[("short", np.zeros(30))])  # ends at 3 s, the second trial starts there
     with pytest.raises(NWBError, match="short.*inside the recording"):
         read_nwb(path, window=(0.0, 1.0), inputs="acquisition/short")
+
+
+def test_an_electrical_series_input_is_scaled_by_its_channel_conversion(tmp_path):
+    # a one-channel ElectricalSeries (e.g. a stimulation monitor) read as an input: its values are
+    # data * conversion * channel_conversion[0], as read_nwb gives them for source= (NWB 2.1+)
+    from pynwb.ecephys import ElectricalSeries
+
+    nwbfile = new_nwbfile("s1", "2026-02-01T10:00:00")
+    add_trials(nwbfile, starts=STARTS, stops=[s + 1.0 for s in STARTS], stimulus=["a", "b", "a"])
+    add_units(nwbfile, [[1.1, 3.2, 5.3], [1.6, 5.9]])
+    group = nwbfile.create_electrode_group(name="shank0", description="shank", location="CA1",
+                                           device=nwbfile.create_device(name="probe"))
+    nwbfile.add_electrode(group=group, location="CA1")
+    region = nwbfile.create_electrode_table_region([0], "monitor electrode")
+    drive = np.arange(80, dtype=float) ** 1.5
+    nwbfile.add_acquisition(ElectricalSeries(name="monitor", data=drive.reshape(-1, 1), electrodes=region,
+                                             rate=RATE, starting_time=0.0, conversion=1e-3,
+                                             channel_conversion=[2.5]))
+    path = save(nwbfile, tmp_path / "s1.nwb")
+    rec = read_nwb(path, window=(0.0, 1.0), bin_size=0.5, inputs="acquisition/monitor")
+    np.testing.assert_allclose(rec.monitor.values, _hand_means(drive, (0.0, 1.0), 0.5) * 1e-3 * 2.5, rtol=1e-12)

@@ -31,7 +31,7 @@ from neurolearn.io.series import plan_series, read_series_block
 from neurolearn.io.tables import scalar_columns, table_ids
 from neurolearn.io.units import refuse_duplicate_ids
 
-__all__ = ["ElectricalKind", "electrode_labels"]
+__all__ = ["ElectricalKind", "channel_conversion", "electrode_labels"]
 
 #: processing containers whose ElectricalSeries ``source="auto"`` prefers (a file's LFP over its raw data)
 PREFERRED_PARENTS = ("LFP", "FilteredEphys")
@@ -90,7 +90,7 @@ class ElectricalKind(SourceKind):
         n_channels = plan.neuron_ids.shape[0]
         plan.neuron_ids, plan.neuron_coords = electrode_labels(group, n_channels, label)
         refuse_duplicate_ids(plan.neuron_ids, label, "electrode")
-        plan.channel_conversion = _channel_conversion(group, n_channels, label)
+        plan.channel_conversion = channel_conversion(group, n_channels, label)
         plan.units = str(decode(group["data"].attrs.get("unit")) or "volts")
 
     def read_block(self, handle, plan, trials, neurons) -> np.ndarray:
@@ -154,7 +154,7 @@ def _group_names(table: h5py.Group, n_rows: int):
         return None
 
 
-def _channel_conversion(group: h5py.Group, n_channels: int, label: str):
+def channel_conversion(group: h5py.Group, n_channels: int, label: str):
     """The per-channel factor (``channel_conversion``), None when absent; refused when it does not have one
     finite value per channel."""
     dataset = group.get("channel_conversion")
