@@ -73,7 +73,11 @@ ENTRIES = (
         estimand="tr(Y'(K/s + lambda I)^-1 Y)/tr(Y'Y) of the population kernel over the shown conditions",
         estimator=("trial-noise-corrected kernel projected onto the PSD cone (negative eigenvalues, from noise only, set "
                    "to 0); s = tr(K)/P before the projection; bounded by 1/ridge; finite-neuron bias of the inverse not "
-                   "removed (95% intervals cover 0.79-0.87 on realistic spiking sessions)"),
+                   "removed: biased up by 0.6-1.0 SE with 30-300 log-normal-rate neurons (the inverse is convex in "
+                   "the kernel), so 95% intervals cover only 0.65-0.90 on realistic spiking sessions (4-16 "
+                   "conditions, 2-10 trials, 80 per shape). Measured and not adopted: refitting every bootstrap "
+                   "replicate exactly (0.72-0.84), a 20-group jackknife bias correction (bias 0.0-0.5 SE, but "
+                   "coverage 0.69-0.84: its spread grows as much), bootstrap-t (0.64-0.89)"),
         interval="first-order neuron-bootstrap replicates re-centred (median) on the estimate",
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=3, min_classes=2),
         reasons=("no task label", "one class of the target", "too few neurons for an unbiased ratio (need 3)",
