@@ -297,10 +297,13 @@ def test_code_overlap_of_an_unchanged_code_may_exceed_one_only_by_noise():
 
 
 def test_kernel_similarity_coverage_on_spiking_sessions():
-    """Population truth from the spiking simulator's closed form; coverage of the 95 % interval within a
-    binomial allowance for 90 pairs (SE 2.3 %), and every interval contains its estimate."""
-    hits, total = 0, 0
-    for seed in range(30):
+    """Population truth from the spiking simulator's closed form (fresh log-normal-rate neurons every
+    session); every interval contains its estimate, and the 95 % interval covers within a binomial allowance
+    for 176 pairs (SE 1.6 %) without over-covering: the percentile of the ratio-of-linearised replicates
+    covered 0.994 here with an SE of 1.9 error SDs (tails from the self terms' linearisation); the robust
+    normal scores of disjoint pairs cover 0.972 with SE/SD 0.78."""
+    hits, ses, errors = 0, [], []
+    for seed in range(60):
         stats, truth = _spiking_statistics(seed, n_neurons=300)
         weights = session_bootstrap_weights([s.neurons for s in stats], 200, seed)
         terms = pairwise_kernel_terms(stats, centred=True, unbiased=True, weights=weights)
@@ -308,8 +311,12 @@ def test_kernel_similarity_coverage_on_spiking_sessions():
         for a, b in ((0, 1), (0, 2), (1, 2)):
             if reasons[a, b]:
                 continue
-            _, (lower, upper) = bootstrap_interval(value[a, b], replicates[:, a, b])
+            se, (lower, upper) = bootstrap_interval(value[a, b], replicates[:, a, b])
             assert lower <= value[a, b] <= upper
-            hits += lower <= truth.statistics["kernel_similarity"].values[a, b] <= upper
-            total += 1
-    assert total >= 60 and 0.88 <= hits / total <= 1.0
+            population = truth.statistics["kernel_similarity"].values[a, b]
+            hits += lower <= population <= upper
+            ses.append(se)
+            errors.append(value[a, b] - population)
+    coverage, se_over_sd = hits / len(ses), np.mean(ses) / np.std(errors)
+    assert len(ses) >= 150 and 0.90 <= coverage <= 0.99, coverage
+    assert 0.6 <= se_over_sd <= 1.4, se_over_sd

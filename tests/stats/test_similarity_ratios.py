@@ -99,3 +99,29 @@ def test_tracked_spiking_similarity_near_population_truth():
     assert abs(estimate - population) < 2 * se
     lower, upper = ds["kernel_similarity_ci"].sel(pair).values
     assert lower <= estimate <= upper
+
+
+def test_replicates_of_disjoint_pairs_are_robust_normal_scores_and_tracked_pairs_ratios():
+    """Sessions 0 and 1 record the same cells, session 2 other cells. The tracked pair keeps the ratio of the
+    linearised terms (re-centred); the disjoint pairs get normal scores in the same order with SD equal to
+    the IQR/1.349 of those ratios, so their percentile interval is the estimate +- 1.96 robust SE."""
+    from scipy.stats import norm, rankdata
+
+    rng = np.random.default_rng(6)
+    stats = _sessions(rng, np.arange(40), np.arange(40)) + _sessions(rng, 100 + np.arange(40), 200 + np.arange(40))[1:]
+    stats[2] = type(stats[2])(**{**stats[2].__dict__, "session_id": "d2"})
+    terms = pairwise_kernel_terms(stats, centred=True, unbiased=True, n_boot=300, random_state=1)
+    value, replicates = similarity_from_terms(terms)
+    with np.errstate(invalid="ignore"):
+        ratios = terms["cross_boot"] / np.sqrt(terms["self_boot"][:, :, None] * terms["self_boot"][:, None, :])
+    tracked = ratios[:, 0, 1] - np.nanmedian(ratios[:, 0, 1]) + value[0, 1]
+    np.testing.assert_allclose(replicates[:, 0, 1], tracked, rtol=1e-9, atol=1e-12)
+    for a, b in ((0, 2), (1, 2)):
+        finite = np.isfinite(ratios[:, a, b])
+        assert np.array_equal(np.isfinite(replicates[:, a, b]), finite)
+        assert np.array_equal(rankdata(replicates[finite, a, b]), rankdata(ratios[finite, a, b]))
+        q1, q3 = np.quantile(ratios[finite, a, b], [0.25, 0.75])
+        assert np.std(replicates[finite, a, b], ddof=1) == pytest.approx((q3 - q1) / (norm.ppf(0.75) - norm.ppf(0.25)))
+        assert np.median(replicates[finite, a, b]) == pytest.approx(value[a, b], abs=1e-12)
+        assert not np.allclose(replicates[finite, a, b], ratios[finite, a, b] - np.median(ratios[finite, a, b])
+                               + value[a, b])  # the test can fail: these are not the plain ratios
