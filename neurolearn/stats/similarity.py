@@ -17,7 +17,9 @@ Two questions, two estimands:
 
 Sessions are compared on the conditions they all share. Bootstraps resample neuron ids (shared across
 sessions for tracked cells) with linearised replicates, re-centred (median) on each estimate so that every
-percentile interval contains it.
+percentile interval contains it. Kernel similarities of sessions sharing no neuron id use normal scores with
+the robust scale IQR/1.349 of those replicates, whose ratio tails are an artefact of linearising the norms
+(:func:`~neurolearn.stats.similarity_ratios.similarity_from_terms`).
 
 Honest values (issue 8): a session whose unbiased ‖HΦH‖² (‖Φ‖² for the change, the self traces for the
 overlap) is not above one influence SE has no condition structure resolved from trial noise; every ratio
