@@ -320,3 +320,28 @@ def test_kernel_similarity_coverage_on_spiking_sessions():
     coverage, se_over_sd = hits / len(ses), np.mean(ses) / np.std(errors)
     assert len(ses) >= 150 and 0.90 <= coverage <= 0.99, coverage
     assert 0.6 <= se_over_sd <= 1.4, se_over_sd
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "measured (issue 8, 250 replicates per shape): tracked log-normal spiking code overlap covers 0.836-0.916 "
+    "over 11 shapes (4-16 conditions, 2-10 trials, 30-600 cells), SE/SD 0.69-1.0; the influences' effective cell "
+    "count (sum u^2)^2/sum u^4 is 4-6, so the exact neuron bootstrap's spread is itself a few-cell estimate. "
+    "t(n_eff - 1) widening reaches 0.92-0.98 but states SEs of 1.9-2.7 error SDs; this test reads 0.853"))
+def test_tracked_spiking_code_overlap_coverage():
+    """The same cells every session (8 conditions x 4 trials x 100 log-normal-rate cells): the 95 % interval
+    of the code overlap covers the population truth in 92-98 % of 150 replicates (binomial SE 1.8 %)."""
+    from neurolearn.simulate.spiking import spiking_sessions
+
+    covered = []
+    for rep in range(150):
+        tree, truth = spiking_sessions(n_sessions=2, n_conditions=8, n_trials=4, n_neurons=100, tracked=True,
+                                       random_state=rep)
+        stats = [condition_statistics(tree[key]["responses"], "stimulus") for key in tree.children]
+        weights = session_bootstrap_weights([s.neurons for s in stats], 200, rep)
+        value, replicates, _ = overlap_from_statistics(stats, weights=weights, strict=False)
+        if not np.isfinite(value[0, 1]):
+            continue
+        _, (lower, upper) = bootstrap_interval(value[0, 1], replicates[:, 0, 1])
+        assert lower <= value[0, 1] <= upper
+        covered.append(lower <= truth.statistics["code_overlap"].values[0, 1] <= upper)
+    assert len(covered) >= 140 and 0.92 <= np.mean(covered) <= 0.98, np.mean(covered)
