@@ -19,8 +19,8 @@ The per-session gathering (``dynamics_summary``, the dynamics family of :func:`n
 ``neurolearn.stats.dynamics_summary``.)
 
 Uncertainty: the regression's sufficient statistics are sums over trials, so a bootstrap over trials
-re-weights per-trial sums instead of refitting from the data; ``n_boot=1000`` costs little more than the
-point estimate.
+re-weights per-trial sums (and re-estimates the basis from them) instead of refitting from the data;
+``n_boot=1000`` costs a few point estimates.
 """
 
 from __future__ import annotations
@@ -120,15 +120,22 @@ def population_timescale(
     have weak instruments; their eigenvalues are noisy (biased towards the least-squares value) but do not
     reach the slow mode's. |λ_max| ≥ 1 (no decay) gives τ = inf.
 
-    Interval: its estimand is |λ_max| of the population's dynamics as above. Trials are resampled (the basis
-    is kept fixed: a nuisance parameter) and the interval is the basic (reflected) bootstrap interval
-    ``[2λ̂ − q_hi, 2λ̂ − q_lo]`` (q the replicates' quantiles), widened to contain λ̂ if it does not: it
-    corrects the part of the small-sample bias near a slow mode that resampling reproduces, and mirrors
-    the replicates' skew; the SE is (q_hi − q_lo)/(2z). τ's interval is the image of |λ|'s (τ is monotone
-    in |λ|), so resamples with |λ| ≥ 1 stay in it. Known gap: the basis is estimated from the same trials,
-    and with few noisy trials it is misaligned with the slow mode, which attenuates |λ| by about one SD
-    (a trained RNN at 16 trials, Poisson counts of mean ~1: −0.017, halved at 32 trials) -- a bias the
-    fixed-basis bootstrap cannot see (``benchmarks/bench_dynamics.py`` measures the coverage).
+    Interval: its estimand is |λ_max| of the population's dynamics as above. Trials are resampled, and each
+    resample re-estimates the basis from its own trials (the same number of most predictable directions,
+    within the leading components of all trials) before fitting A in it, so the interval sees the basis's
+    sampling error: with few noisy trials it is a large part of the estimate's (a trained RNN at 16 trials:
+    the replicates' SD 0.014 with the basis fixed, 0.018 re-estimated, against 0.017 across recordings).
+    The number of directions and the components stay fixed: duplicated trials pass the predictability edge
+    more often, and the components' span moves little when ``n_components`` exceeds the slow modes. The
+    interval is the basic (reflected) bootstrap interval ``[2λ̂ − q_hi, 2λ̂ − q_lo]`` (q the replicates'
+    quantiles), widened to contain λ̂ if it does not: it corrects the part of the small-sample bias near a
+    slow mode that resampling reproduces, and mirrors the replicates' skew; the SE is (q_hi − q_lo)/(2z).
+    τ's interval is the image of |λ|'s (τ is monotone in |λ|), so resamples with |λ| ≥ 1 stay in it. Known
+    gap: when a single direction is kept (weak second mode, few noisy trials), the input-driven fast
+    activity it picks up attenuates |λ| (a trained RNN at 16 trials, Poisson counts of mean ~1: −0.023 with
+    one direction kept, −0.006 with two), a bias resampling does not reproduce; and the reflection
+    over-corrects where the estimate is unbiased but its replicates are not
+    (``benchmarks/bench_dynamics.py`` measures the coverage).
 
     Examples
     --------

@@ -14,7 +14,9 @@ The basis: within the leading principal components, only the directions the past
 (canonical correlations of the present with the instruments above their null edge) are kept. In the
 others an instrument is weak and the IV estimate is noise that would pose as a large eigenvalue.
 
-Everything the fit needs are per-trial sums (ΨᵀΨ, ΨᵀΦ, ΨᵀY), so a bootstrap over trials re-weights them.
+Everything the fit needs are per-trial sums: the second moments of the leading components' present, past,
+future and the inputs, from which both the basis (its canonical correlations) and the fit in it (ΨᵀΨ, ΨᵀΦ,
+ΨᵀY) follow linearly. A bootstrap over trials re-weights them, re-estimating the basis in every resample.
 """
 
 from __future__ import annotations
@@ -97,36 +99,45 @@ class DynamicsFit:
         if not np.any(states):
             raise InsufficientDataError("no variance: activity is constant")
         steps = np.arange(first, n_bins - 1)  # transitions t -> t + 1
-        if method == "iv":
-            basis, self.canonical = _predictable_basis(states, u, steps, lags, k)
-            k = basis.shape[1]
-        else:
-            basis, self.canonical = _pca_basis(states, k), None
-        latent = states @ basis  # (trial, time, k)
+        # Everything below sees activity through its m leading principal components only: the per-trial
+        # moments of the columns [z_{t-l} (each lag), inputs, z_t, z_{t+1}, 1] in these coordinates are what
+        # both the basis (canonical correlations of z_t with its past) and the fit in it are made of.
+        m = min(n_neurons, k)
+        self.components = _pca_basis(states, m)  # (neuron, m)
+        z = states @ self.components
+        # the inputs are exogenous: their own instruments, and their past predicts x_t
+        inputs = [] if u is None else [u[:, steps]] + [u[:, steps - lag] for lag in range(1, first + 1)]
         ones = np.ones((n_trials, steps.size, 1))
-        regressors = [latent[:, steps]] + ([u[:, steps]] if u is not None else []) + [ones]
-        design = np.concatenate(regressors, axis=2)  # Φ: (trial, transition, features)
-        following = latent[:, steps + 1]  # Y
-        if method == "iv":
-            instruments = [latent[:, steps - lag] for lag in lags]
-            if u is not None:  # the inputs are exogenous: their own instruments, and their past predicts x_t
-                instruments += [u[:, steps]] + [u[:, steps - lag] for lag in range(1, max(lags) + 1)]
-            instruments = np.concatenate(instruments + [ones], axis=2)  # Ψ
-        else:
-            instruments = design
-        n_transitions = n_trials * steps.size
-        if n_transitions <= instruments.shape[2] + 1:
-            raise InsufficientDataError(f"too few transitions for {instruments.shape[2]} regressors "
-                                        f"(found {n_transitions}; fewer components or more trials/bins needed)")
-        self.k, self.n_trials, self.basis = k, n_trials, basis
-        self.n_features = design.shape[2]
-        # Per-trial second moments of [Ψ, Φ, Y]: sums over one trial's transitions only, never across a
-        # trial boundary, so that a bootstrap over trials re-weights them.
-        columns = np.concatenate([instruments, design, following], axis=2)
-        p, f = instruments.shape[2], design.shape[2]
-        self._blocks = (slice(0, p), slice(p, p + f), slice(p + f, p + f + k))
+        columns = np.concatenate([z[:, steps - lag] for lag in lags] + inputs
+                                 + [z[:, steps], z[:, steps + 1], ones], axis=2)
+        q = sum(part.shape[2] for part in inputs)
+        c = 0 if u is None else u.shape[2]
+        self._columns = dict(lags=[slice(j * m, (j + 1) * m) for j in range(len(lags))],
+                             inputs=slice(len(lags) * m, len(lags) * m + q), n_input=c,
+                             present=slice(len(lags) * m + q, (len(lags) + 1) * m + q),
+                             following=slice((len(lags) + 1) * m + q, (len(lags) + 2) * m + q),
+                             one=columns.shape[2] - 1, m=m)
+        # Per-trial second moments: sums over one trial's transitions only, never across a trial boundary,
+        # so that a bootstrap over trials re-weights them (the basis included).
         self.trial_moments = np.einsum("tip,tiq->tpq", columns, columns)
-        self.moments = self.trial_moments.sum(0)
+        self.n_transitions = n_trials * steps.size
+        if method == "iv":
+            self.canonical = _predictable_directions(self.trial_moments.sum(0), self._columns, k,
+                                                     self.n_transitions)[1]
+            k = self.canonical.size
+        else:
+            self.canonical = None
+        n_instruments = (len(lags) * k + q + 1) if method == "iv" else k + c + 1
+        if self.n_transitions <= n_instruments + 1:
+            raise InsufficientDataError(f"too few transitions for {n_instruments} regressors (found "
+                                        f"{self.n_transitions}; fewer components or more trials/bins needed)")
+        self.k, self.n_trials, self.n_features = k, n_trials, k + c + 1
+        p, f = n_instruments, self.n_features
+        self._blocks = (slice(0, p), slice(p, p + f), slice(p + f, p + f + k))  # Ψ, Φ, Y
+        self.directions = self._basis(self.trial_moments.sum(0))  # (m, k), orthonormal
+        self.basis = self.components @ self.directions  # (neuron, k)
+        transform = self._transform(self.directions)
+        self.moments = transform.T @ self.trial_moments.sum(0) @ transform
         self.ridge = float(ridge)
 
     def solve(self, moments):
@@ -170,8 +181,8 @@ class DynamicsFit:
         kappas = np.empty(k)
         for j in range(k):
             # W = [y_j, endogenous regressors]; κ_LIML = smallest root of |WᵀM_X W - κ WᵀM_Ψ W| = 0
-            ww = np.block([[yy[j:j + 1, j:j + 1], xy[:k, j:j + 1].T], [xy[:k, j:j + 1], xx[:k, :k]]])
-            wpw = np.block([[ypy[j:j + 1, j:j + 1], xpy[:k, j:j + 1].T], [xpy[:k, j:j + 1], xpx[:k, :k]]])
+            ww = _bordered(yy[j, j], xy[:k, j], xx[:k, :k])
+            wpw = _bordered(ypy[j, j], xpy[:k, j], xpx[:k, :k])
             xw = np.concatenate([xy[exog, j:j + 1], xx[exog, :k]], axis=1)
             wmx = ww - xw.T @ np.linalg.solve(xx_ex, xw)
             try:
@@ -182,9 +193,50 @@ class DynamicsFit:
         return kappas
 
     def eigenvalues(self, weights=None):
-        """Eigenvalues of A by decreasing modulus; with trial ``weights`` (a bootstrap resample)."""
-        moments = self.moments if weights is None else np.einsum("t,tpq->pq", weights, self.trial_moments)
-        return sorted_eigenvalues(self.solve(moments))
+        """Eigenvalues of A by decreasing modulus; with trial ``weights`` (a bootstrap resample).
+
+        A resample re-estimates the basis from its own trials (the ``k`` most predictable directions within
+        the leading components, ``k`` as in the fit), then fits A in it: the interval sees the basis's
+        sampling error, not only the fit's.
+        """
+        if weights is None:
+            return sorted_eigenvalues(self.solve(self.moments))
+        summed = np.einsum("t,tpq->pq", weights, self.trial_moments)
+        transform = self._transform(self._basis(summed))
+        return sorted_eigenvalues(self.solve(transform.T @ summed @ transform))
+
+    def _basis(self, moments):
+        """The fit's directions (m × k, orthonormal, in component coordinates) from summed moments."""
+        if self.method == "ols":
+            return np.eye(self._columns["m"])[:, : self.k]
+        basis = _predictable_directions(moments, self._columns, self.k, None)[0]
+        if basis.shape[1] < self.k:  # a resample that lost a direction entirely
+            raise np.linalg.LinAlgError("a predictable direction is missing")
+        return basis
+
+    def _transform(self, directions):
+        """The linear map from the moment columns to [Ψ, Φ, Y] in the basis ``directions`` (m × k)."""
+        cols, c = self._columns, self._columns["n_input"]
+        out = np.zeros((self.trial_moments.shape[1], self._blocks[2].stop))
+        position = 0
+
+        def put(rows, block):
+            nonlocal position
+            out[rows, position:position + block.shape[1]] = block
+            position += block.shape[1]
+
+        inputs = np.arange(cols["inputs"].start, cols["inputs"].stop)
+        if self.method == "iv":
+            for rows in cols["lags"]:
+                put(rows, directions)
+            put(inputs, np.eye(inputs.size))
+            put([cols["one"]], np.ones((1, 1)))
+        for _ in range(1 if self.method == "iv" else 2):  # Φ (and Ψ = Φ for least squares)
+            put(cols["present"], directions)
+            put(inputs[:c], np.eye(c))
+            put([cols["one"]], np.ones((1, 1)))
+        put(cols["following"], directions)
+        return out
 
     def description(self):
         """The estimator in words (for the ``estimator`` attr)."""
@@ -199,7 +251,8 @@ class DynamicsFit:
 
 BIAS_NOTE = {
     "iv": "instrumental variables (lagged activity, inputs): no attenuation by observation noise independent "
-          "across bins; bootstrap over trials, basis fixed",
+          "across bins; bootstrap over trials, the predictable directions re-estimated in every resample "
+          "(their number and the leading components fixed)",
     "ols": "none: observation noise attenuates A (tau shortened); bootstrap over trials, PCA basis fixed",
 }
 
@@ -262,6 +315,13 @@ def indicator_note(indicator_tau):
 
 
 
+def _bordered(corner, edge, inner):
+    """[[corner, edgeᵀ], [edge, inner]] (np.block's result, without its checks: this runs per resample)."""
+    out = np.empty((edge.size + 1, edge.size + 1))
+    out[0, 0], out[0, 1:], out[1:, 0], out[1:, 1:] = corner, edge, edge, inner
+    return out
+
+
 def _name(recording):
     return str(getattr(recording, "attrs", {}).get("session_id", "recording"))
 
@@ -273,34 +333,31 @@ def _pca_basis(states, k):
     return vectors[:, ::-1][:, :k]
 
 
-def _predictable_basis(states, u, steps, lags, k):
+def _predictable_directions(moments, columns, k, n):
     """Up to k directions of activity predictable from its past, and their squared canonical correlations.
 
-    Activity is reduced to its leading m = min(neurons, k) principal components, and canonical correlation
-    analysis between the present z_t and the instruments (z_{t-l} for the lags, the inputs) ranks directions
-    by how well the past predicts them. A direction is kept if its squared canonical correlation exceeds
-    the upper edge that m directions and p unrelated instruments reach by chance in n samples (Wachter
-    1980; Johnstone 2008: (sqrt(c1 (1 - c2)) + sqrt(c2 (1 - c1)))^2 with c1 = m/n, c2 = p/n) by
-    ``CHANCE_MARGIN`` n^(-2/3); at least one is kept. Dropping
-    the unpredictable directions is what makes the instrumental-variable fit well conditioned: in them an
+    Activity enters as its leading m principal components z (``columns`` says where z_t, its lags and the
+    inputs sit in the summed second ``moments``, which hold a column of ones for the means), and canonical
+    correlation analysis between the present z_t and the instruments (z_{t-l} for the lags, the inputs)
+    ranks directions by how well the past predicts them. With ``n`` (the number of transitions) a direction
+    is kept if its squared canonical correlation exceeds the upper edge that m directions and p unrelated
+    instruments reach by chance in n samples (Wachter 1980; Johnstone 2008: (sqrt(c1 (1 - c2)) +
+    sqrt(c2 (1 - c1)))^2 with c1 = m/n, c2 = p/n) by ``CHANCE_MARGIN`` n^(-2/3); at least one is kept. With
+    ``n=None`` (a bootstrap resample, whose duplicated trials would pass the edge more often) the k most
+    predictable are kept: the resample re-estimates the directions, not their number. Dropping the
+    unpredictable directions is what makes the instrumental-variable fit well conditioned: in them an
     instrument is weak, the estimate is noise, and their activity is what the kept directions' instruments
-    do not see (so leaving it out does not bias the fit).
+    do not see (so leaving it out does not bias the fit). Returns the orthonormal basis (m × kept) of the
+    directions' span, in component coordinates.
     """
-    n_neurons = states.shape[-1]
-    m = min(n_neurons, k)
-    pcs = _pca_basis(states, m)
-    z = states @ pcs
-    present = z[:, steps].reshape(-1, m)
-    parts = [z[:, steps - lag] for lag in lags]
-    if u is not None:
-        parts += [u[:, steps]] + [u[:, steps - lag] for lag in range(1, max(lags) + 1)]
-    past = np.concatenate(parts, axis=2).reshape(present.shape[0], -1)
-    present = present - present.mean(0)
-    past = past - past.mean(0)
-    n, p = past.shape
-    s_zz = present.T @ present
-    s_zp = present.T @ past
-    s_pp = past.T @ past
+    one, m = columns["one"], columns["m"]
+    past, present = columns["inputs"].stop, columns["present"]  # the instruments are columns 0..past-1
+    sums = moments[: present.stop, one]
+    scatter = moments[: present.stop, : present.stop] - np.outer(sums, sums) / moments[one, one]  # centred
+    p = past
+    s_zz = scatter[present, present]
+    s_zp = scatter[present, :past]
+    s_pp = scatter[:past, :past]
     ridge = 1e-10 * np.trace(s_pp) / p * np.eye(p)
     s_pred = s_zp @ np.linalg.solve(s_pp + ridge, s_zp.T)
     # generalised eigenproblem s_pred v = rho^2 s_zz v, through the whitening of s_zz
@@ -310,11 +367,13 @@ def _predictable_basis(states, u, steps, lags, k):
     rho2, v = np.linalg.eigh(whiten.T @ s_pred @ whiten)
     order = np.argsort(-rho2)
     rho2, directions = rho2[order], (whiten @ v)[:, order]
-    c1, c2 = m / n, p / n
-    chance = (np.sqrt(c1 * (1 - c2)) + np.sqrt(c2 * (1 - c1))) ** 2 + CHANCE_MARGIN * n ** (-2 / 3)
-    keep = max(1, min(k, int(np.sum(rho2 > chance))))
-    basis = np.linalg.qr(pcs @ directions[:, :keep])[0]
-    return basis, rho2[:keep]
+    if n is None:
+        keep = min(k, rho2.size)
+    else:
+        c1, c2 = m / n, p / n
+        chance = (np.sqrt(c1 * (1 - c2)) + np.sqrt(c2 * (1 - c1))) ** 2 + CHANCE_MARGIN * n ** (-2 / 3)
+        keep = max(1, min(k, int(np.sum(rho2 > chance))))
+    return np.linalg.qr(directions[:, :keep])[0], rho2[:keep]
 
 
 def time_resolved(recording, dt, name=None):
