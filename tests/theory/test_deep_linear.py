@@ -8,11 +8,20 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.integrate import solve_ivp
+from scipy.interpolate import CubicSpline
 
 from neurolearn.errors import FitError
 from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
 from neurolearn.stats.areas import summarize_areas
-from neurolearn.theory.deep_linear import DEEP_LINEAR, deep_linear_dmft, deep_linear_statistics, deep_linear_trajectory
+from neurolearn.theory.deep_linear import (
+    DEEP_LINEAR,
+    deep_linear_dmft,
+    deep_linear_statistics,
+    deep_linear_trajectory,
+    universal_solution,
+)
+from neurolearn.theory.deep_linear_spectral import spectral_solution
 from neurolearn.theory.lazy_rich import task_residual
 from tests._helpers import r_squared
 
@@ -21,9 +30,14 @@ AREAS = {"V1": 1, "LM": 2}
 
 @pytest.mark.parametrize("gamma0", [0.5, 2.0])
 def test_one_hidden_layer_is_the_lazy_rich_closed_form(gamma0):
-    out = deep_linear_dmft(2.0, gamma0, 1, 100)
-    np.testing.assert_allclose(out["learned"], 1.0 - task_residual(out["time"], gamma0), atol=1e-4)  # O(dt^2)
-    np.testing.assert_allclose(out["kernel"][0], np.sqrt(1.0 + gamma0**2 * out["learned"] ** 2), atol=3e-4)
+    t = np.linspace(0.0, 2.0, 21)
+    out = deep_linear_trajectory(t, gamma0, 1)
+    np.testing.assert_allclose(out["learned"], 1.0 - task_residual(t, gamma0), atol=1e-6)
+    np.testing.assert_allclose(out["kernel"][0], np.sqrt(1.0 + gamma0**2 * out["learned"] ** 2), atol=1e-6)
+    # and the DMFT, in the learning clock: Phi = sinh(2 tau), K = cosh(2 tau), to its O(dtau^2) grid error
+    dmft = deep_linear_dmft(0.5, 1, 100)
+    np.testing.assert_allclose(dmft["phi"], np.sinh(2.0 * dmft["tau"]), atol=1e-4)
+    np.testing.assert_allclose(dmft["kernel"][0], np.cosh(2.0 * dmft["tau"]), atol=1e-4)
 
 
 def test_lazy_limit_decays_as_exp_minus_depth_plus_one_with_frozen_kernels():
@@ -34,16 +48,39 @@ def test_lazy_limit_decays_as_exp_minus_depth_plus_one_with_frozen_kernels():
         np.testing.assert_allclose(out["kernel"], 1.0, atol=1e-4)
 
 
-def test_the_solution_converges_in_the_time_step_and_the_model_uses_a_fine_enough_grid():
-    reference = deep_linear_dmft(1.5, 1.5, 2, 128)
-    t = reference["time"][::8]
-    out = deep_linear_trajectory(t, 1.5, 2)
-    # Richardson-extrapolated coarse grid vs 128 trapezoid steps: measured 0.004 / 0.005
-    assert np.abs(out["learned"] - reference["learned"][::8]).max() < 0.01
-    assert np.abs(out["kernel"] - reference["kernel"][:, ::8]).max() < 0.01
-    # and the deeper layer's kernel grows more, the backward kernels mirror the forward ones
-    assert reference["kernel"][1, -1] > reference["kernel"][0, -1] > 1.0
-    np.testing.assert_allclose(reference["gradient"][::-1], reference["kernel"], atol=1e-8)
+def test_two_layer_dmft_is_the_spectral_closure_and_converges_in_the_step():
+    # two independent reductions of the same network: the two-time DMFT and the ODE over W_2's spectrum
+    errors = []
+    for n_steps in (32, 64):
+        dmft = deep_linear_dmft(0.4, 2, n_steps)
+        closure = spectral_solution(dmft["tau"])
+        errors.append(max(np.abs(dmft[k] - closure[k]).max() for k in ("phi", "ntk", "kernel", "gradient")))
+    # trapezoid rule: O(dtau^2), measured 1.1e-3 / 2.8e-4 on Phi up to 1.6
+    assert errors[1] < 1e-3 and 3.0 < errors[0] / errors[1] < 5.0, errors
+    # the backward kernels mirror the forward ones, and the deeper layer's kernel grows more
+    np.testing.assert_allclose(dmft["gradient"][::-1], dmft["kernel"], atol=1e-8)
+    np.testing.assert_allclose(closure["gradient"][::-1], closure["kernel"], atol=1e-9)
+    assert closure["kernel"][1, -1] > closure["kernel"][0, -1] > 1.0
+    # dPhi/dtau is the NTK along the task
+    np.testing.assert_allclose(np.gradient(closure["phi"], closure["tau"], edge_order=2), closure["ntk"], rtol=1e-3)
+
+
+def test_the_clock_solves_dtau_dt_equal_gamma0_minus_phi():
+    table = universal_solution(2)
+    phi = CubicSpline(table["tau"], table["phi"])
+    for gamma0 in (0.05, 1.0, 2.0):
+        t = np.linspace(0.0, 3.0, 13)
+        exact = solve_ivp(lambda _, y: [gamma0 - phi(y[0])], (0.0, 3.0), [0.0], t_eval=t, rtol=1e-12, atol=1e-15)
+        out = deep_linear_trajectory(t, gamma0, 2)
+        np.testing.assert_allclose(out["tau"], exact.y[0], atol=1e-5)
+        np.testing.assert_allclose(out["learned"], phi(exact.y[0]) / gamma0, atol=2e-5)  # measured 8e-6 at 2.0
+
+
+def test_deeper_networks_use_the_dmft_within_its_grid_error():
+    out = deep_linear_trajectory(np.array([0.3, 1.0]), 1.0, 3)
+    reference = deep_linear_dmft(out["tau"][-1], 3, 128)
+    assert abs(out["kernel"][-1, -1] - reference["kernel"][-1, -1]) < 1e-3
+    assert out["kernel"][2, -1] > out["kernel"][1, -1] > out["kernel"][0, -1] > 1.0
 
 
 def test_model_is_the_wide_limit_of_the_network():
@@ -81,4 +118,4 @@ def test_bad_parameters_raise_fit_error():
     with pytest.raises(FitError, match="gamma0"):
         deep_linear_statistics(np.array([0.0, 1.0]), -1.0, 8.0, 0.4, depth=2)
     with pytest.raises(FitError, match="depth"):
-        deep_linear_dmft(1.0, 1.0, 0)
+        deep_linear_dmft(1.0, 0)
