@@ -19,6 +19,14 @@ def test_one_hidden_layer_follows_the_lazy_rich_closed_form():
     assert run.learned[0] == 0.0
 
 
+def test_the_network_starts_with_zero_output_as_its_wide_limit():
+    # a random f_0 ~ 1/sqrt(N) would shift every layer's kernel growth (|a|^2/N grows at 2 gamma0 c a.h_L/N)
+    for depth in (1, 2, 3):
+        run = train_deep_linear([0.0, 0.3], richness=1.5, depth=depth, input_dim=4, n_hidden=300, rng=depth)
+        assert np.abs(run.initial_output).max() < 1e-12
+        assert run.learned[1] > 0.3
+
+
 def test_recordings_have_one_area_per_layer_with_distinct_ids():
     tree, truth = simulate_deep_linear_sessions(1.0, depth=3, n_sessions=2, n_neurons=5, n_hidden=50, rng=1)
     rec = tree["session-00"]["responses"]
