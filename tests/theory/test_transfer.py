@@ -13,6 +13,7 @@ from scipy.integrate import solve_ivp
 
 import neurolearn as nl
 from neurolearn.errors import FitError
+from neurolearn.fitting.problem import build_problem
 from neurolearn.simulate.transfer import simulate_transfer_sessions
 from neurolearn.stats.summary import summarize
 from neurolearn.theory import MODELS
@@ -140,12 +141,49 @@ def test_fit_recovers_a_partial_reversal_from_simulated_recordings():
                                                        truth.parameters[name])
 
 
-@pytest.mark.xfail(reason="measured pooled 95% interval coverage below the 0.9 bar: 0.875 over 36 replicates "
-                          "with a 32 000-unit layer, 0.76 over 42 with 4 000 units, 0.82 with fresh units each "
-                          "session (the finite-width gap to the model; docs/theory.md §2.8)", strict=False)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reduction_error_is_far_below_the_statistics_noise_in_the_fits_metric(seed):
+    # the fit weighs session differences by the statistics' joint covariance (correlations 0.99+ across
+    # sessions), so the reduction's finite-width error is judged there: chi2 of (network - model at the true
+    # parameters) under the fit's own covariance. Measured over 40 networks of 4 000 units
+    # (benchmarks/bench_transfer_coverage.py): mean 0.47, max 2.1 of 32 values, against 27.6 for the
+    # statistics' own errors (statistics - network); seeds 0-2: 0.03, 0.99, 0.44
+    tree, truth = simulate_transfer_sessions(0.6, pretraining=0.5, n_post=6, rng=100 + seed)
+    stats = _summary(tree, n_boot=100, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        problem = build_problem(stats, MODEL, fixed=FIXED)
+    network = {"behavior": truth.behavior, "task_alignment": truth.task_alignment,
+               "reference_agreement": truth.extra["reference_agreement"], "kernel_change": truth.kernel_change}
+    predicted = MODEL.function(truth.training_time, **truth.parameters)
+    net = np.stack([network[name] for name in problem.observables])[problem.mask]
+    model = np.stack([np.asarray(predicted[name], dtype=float) for name in problem.observables])[problem.mask]
+
+    def chi2(difference):
+        r = problem.whiten(difference)
+        return float(r @ r)
+
+    model_error, statistics_error = chi2(net - model), chi2(problem.data[problem.mask] - net)
+    assert model_error < 0.1 * problem.n_obs, (model_error, statistics_error)
+    assert model_error < 0.25 * statistics_error, (model_error, statistics_error)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="measured pooled 95% interval coverage 0.865 on these 24 networks (0.825 over 40: rho "
+                          "0.825, gamma0 0.85, learned 0.80, decision_noise 0.825, spread/SE 1.2-1.5). Not the "
+                          "reduction (network values + Gaussian noise of the fit's covariance cover 0.944; its "
+                          "error weighs chi2 0.47 of 32) but the statistics' covariance, estimated by each "
+                          "recording from its 100 units: over 200 redraws of one network the linearised fit covers "
+                          "0.94 with their covariance and 0.865 with each one's own, like a sample covariance of "
+                          "~50 draws (n_boot 1000 alike); alignment and kernel-change SEs 10-25% below their "
+                          "spread. The fitting change proposed in notes/transfer-shared.md (covariance from "
+                          "n_eff = 1/(1/n_boot + 1/n_units) draws) gives 0.948 here, 0.931 over 40 "
+                          "(benchmarks/bench_transfer_coverage.py --corrected)", strict=False)
 def test_interval_coverage_over_replicates():
+    # 24 networks x 4 parameters: binomial SE of a pooled coverage near 0.9 about 0.03 (intervals of one fit
+    # correlate); the bar is 0.9
     hits, total = 0, 0
-    for seed in range(4):
+    for seed in range(24):
         tree, truth = simulate_transfer_sessions(0.6, pretraining=0.5, n_post=6, rng=100 + seed)
         result = _fit(_summary(tree, n_boot=100, random_state=seed), fixed=FIXED, n_starts=2)
         for name in ("rho", "gamma0", "learned", "decision_noise"):
