@@ -67,9 +67,11 @@ def coverage(n_replicates=24, n_hidden=1000, n_boot=100):
             low, high = result.ci[name]
             row[name] = (result.params[name], result.se[name], bool(low <= truth.parameters[name] <= high))
         rows.append(row)
-        print(f"replicate {seed}: gamma0 {result.params['gamma0']:.3f} {tuple(round(v, 3) for v in result.ci['gamma0'])}, "
-              f"decision_noise {result.params['decision_noise']:.3f}, chi2 {result.chi2:.1f}/{result.n_obs - result.n_params} "
-              f"dof (at the truth {at_truth:.1f}), fit {elapsed:.1f} s", flush=True)
+        interval = tuple(round(v, 3) for v in result.ci["gamma0"])
+        dof = result.n_obs - result.n_params
+        print(f"replicate {seed}: gamma0 {result.params['gamma0']:.3f} {interval}, decision_noise "
+              f"{result.params['decision_noise']:.3f}, chi2 {result.chi2:.1f}/{dof} dof (at the truth {at_truth:.1f}), "
+              f"fit {elapsed:.1f} s", flush=True)
     truth = {"gamma0": 1.5, "decision_noise": 0.4}
     hits = sum(r[name][2] for r in rows for name in NAMES)
     print(f"\n{n_hidden} units a layer, {n_boot} bootstrap replicates: coverage {hits}/{2 * len(rows)} = "

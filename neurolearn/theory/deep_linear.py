@@ -77,7 +77,8 @@ def universal_solution(depth: int, phi_max: float = _PHI_CAP) -> dict:
     Examples
     --------
     >>> out = universal_solution(1)
-    >>> bool(np.allclose(out["phi"], np.sinh(2 * out["tau"]))), bool(np.allclose(out["kernel"][0], np.cosh(2 * out["tau"])))
+    >>> tau = out["tau"]
+    >>> bool(np.allclose(out["phi"], np.sinh(2 * tau))), bool(np.allclose(out["kernel"][0], np.cosh(2 * tau)))
     (True, True)
     """
     depth = int(depth)
