@@ -25,11 +25,14 @@ percentile: kernel similarity 0.914-0.964, code overlap 0.836-0.916 (SE/SD 0.69-
 cell count (Σu²)²/Σu⁴ is 4-6).
 
 Run:  .venv/bin/python benchmarks/bench_kernel_coverage.py [--reps 200] [--boot 200] [--quick]
-      [--realistic] [--before] [--out PATH]
+      [--realistic] [--grid [--percentile]] [--before] [--out PATH]
 Writes benchmarks/results/kernel_coverage.csv. ``--realistic`` scores only the pairwise statistics at the
 issue's shape (10 conditions x 30 trials x 3000 log-normal-rate neurons, fresh and tracked); ``--before``
 runs the estimators as they were before the tracked-cell fix (kernel similarity jackknife-corrected, the
 jackknifes treating the same cells in two sessions as independent samples), for the before/after table.
+``--grid`` scores only kernel similarity and code overlap on SHAPES_GRID, fresh and tracked (the table above);
+``--percentile`` gives every pair the plain percentile interval of the ratio replicates, as before the robust
+normal scores of disjoint pairs.
 """
 
 from __future__ import annotations
@@ -183,6 +186,8 @@ def summarise(name, rows):
                 error_sd=float(np.std(value - truth)) if known and ok.sum() > 2 else np.nan)
 
 
+SHAPES_GRID = [(4, 2, 30), (4, 4, 600), (4, 10, 300), (8, 2, 100), (8, 4, 100), (8, 4, 600), (8, 10, 30),
+               (12, 2, 600), (12, 4, 200), (16, 2, 30), (16, 4, 100), (16, 10, 300)]
 SHAPES_GAUSS = [(12, 3, 150, 1.5), (16, 2, 300, 3.0), (8, 2, 40, 3.0), (16, 5, 100, 2.0)]
 SHAPES_SPIKING = [(4, 2, 30), (4, 10, 300), (8, 2, 100), (8, 4, 100), (8, 4, 600), (16, 2, 30), (16, 10, 300),
                   (12, 4, 200)]
@@ -196,9 +201,22 @@ def main(argv=None):
     parser.add_argument("--realistic", action="store_true",
                         help="only the issue's realistic shape (10 conditions x 30 trials x 3000 neurons, gain 0.6, "
                              "jitter 0.8, separation 0 -> 2.5), fresh and tracked, pairwise statistics only")
+    parser.add_argument("--grid", action="store_true",
+                        help="kernel similarity and code overlap on SHAPES_GRID, fresh and tracked")
+    parser.add_argument("--percentile", action="store_true",
+                        help="plain percentile intervals for every pair (before the robust scores of disjoint pairs)")
     parser.add_argument("--before", action="store_true", help="the estimators before the tracked-cell fix")
     parser.add_argument("--out", default=str(RESULTS / "kernel_coverage.csv"))
     args = parser.parse_args(argv)
+    if args.percentile:
+        import neurolearn.stats.similarity_ratios as ratios
+
+        ratios._disjoint_pairs = lambda neurons, n: np.zeros((n, n), dtype=bool)
+    if args.grid:
+        jobs = [(f"grid-{kind}", shape, spiking_replicates(*shape, args.reps, seed=200 + k + 50 * (kind == "tracked"),
+                                                          tracked=kind == "tracked"))
+                for kind in ("fresh", "tracked") for k, shape in enumerate(SHAPES_GRID)]
+        return _run(jobs, args, kernel_only=True, skip_change=True)
     if args.realistic:
         realistic = dict(gain=0.6, jitter=0.8, separation=(0.0, 2.5))
         jobs = [(f"realistic-{kind}", (10, 30, 3000),
@@ -217,14 +235,17 @@ def main(argv=None):
     return _run(jobs, args)
 
 
-def _run(jobs, args):
-    lines = ["family,conditions,trials,neurons,statistic,n,refused,coverage,contains,outside,outside_2se,bias,"
+def _run(jobs, args, kernel_only=None, skip_change=False):
+    lines = ["family,conditions,trials,neurons,statistic,n,refused,coverage,coverage_se,contains,outside,outside_2se,bias,"
              "se_over_sd,error_sd"]
     totals = {}
     for family, shape, replicates in jobs:
         start = time.time()
-        results = evaluate(replicates, args.boot, before=args.before, kernel_only=args.realistic)
+        results = evaluate(replicates, args.boot, before=args.before,
+                           kernel_only=args.realistic if kernel_only is None else kernel_only)
         for name, rows in results.items():
+            if skip_change and name == "kernel_change":
+                continue
             row = summarise(name, rows)
             total = totals.setdefault(name, [0, 0, 0, 0])
             reported = row["n"] - row["refused"]
@@ -233,7 +254,7 @@ def _run(jobs, args):
             total[2] += row["outside_2se"]
             total[3] += row["refused"]
             lines.append(f"{family},{shape[0]},{shape[1]},{shape[2]},{name},{row['n']},{row['refused']},"
-                         f"{row['coverage']:.3f},{row['contains']:.3f},{row['outside']},{row['outside_2se']},"
+                         f"{row['coverage']:.3f},{_binomial_se(row['coverage'], reported):.3f},{row['contains']:.3f},{row['outside']},{row['outside_2se']},"
                          f"{row['bias']:.4f},{row['se_over_sd']:.2f},{row['error_sd']:.4f}")
             print(lines[-1], flush=True)
         print(f"  ({family} {shape}: {time.time() - start:.0f} s)", flush=True)
@@ -243,6 +264,11 @@ def _run(jobs, args):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
+
+
+def _binomial_se(coverage, n):
+    """Binomial SE of a coverage rate over n reported values (NaN without any)."""
+    return float(np.sqrt(coverage * (1.0 - coverage) / n)) if n and np.isfinite(coverage) else float("nan")
 
 
 if __name__ == "__main__":
