@@ -19,8 +19,8 @@ The per-session gathering (``dynamics_summary``, the dynamics family of :func:`n
 ``neurolearn.stats.dynamics_summary``.)
 
 Uncertainty: the regression's sufficient statistics are sums over trials, so a bootstrap over trials
-re-weights per-trial sums (and re-estimates the basis from them) instead of refitting from the data;
-``n_boot=1000`` costs a few point estimates.
+re-weights per-trial sums (and re-estimates the basis from them) instead of refitting from the data: a
+replicate costs about a quarter of a point estimate (``benchmarks/bench_dynamics.py``).
 """
 
 from __future__ import annotations
