@@ -248,7 +248,8 @@ def redraw_study(n_redraws=200, n_boot=100, n_hidden=4000, n_neurons=100):
     errors = (values - values.mean(axis=0))[:, keep]
     own = covariances[:, keep][:, :, keep]
     true_cov = np.cov(errors, rowvar=False)
-    print("spread over redraws / the fit's SE, Hartlap factor included (rows: " + ", ".join(problem.observables) + "):")
+    rows = ", ".join(problem.observables)
+    print(f"spread over redraws / the fit's SE, Hartlap factor included (rows: {rows}):")
     ratio = np.full(values.shape[1], np.nan)
     ratio[keep] = errors.std(axis=0) / np.sqrt(own[:, range(keep.sum()), range(keep.sum())].mean(axis=0))
     print(np.round(ratio.reshape(len(problem.observables), -1), 2))

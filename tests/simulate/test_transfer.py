@@ -85,8 +85,8 @@ def test_training_is_the_exact_population_flow_from_its_own_initial_state():
     def rate(_, y, target):
         beta, m, power = y[:d], y[d:d + d * d].reshape(d, d), y[-1]
         r = target - beta
-        return np.concatenate([(m + power * np.eye(d)) @ r, (gamma0**2 * (np.outer(beta, r) + np.outer(r, beta))).ravel(),
-                               [2 * gamma0**2 * beta @ r]])
+        kernel_rate = gamma0**2 * (np.outer(beta, r) + np.outer(r, beta))
+        return np.concatenate([(m + power * np.eye(d)) @ r, kernel_rate.ravel(), [2 * gamma0**2 * beta @ r]])
 
     start = np.concatenate([run.readout_direction[0], run.hidden_kernel[0].ravel(), [run.readout_power[0]]])
     options = dict(rtol=1e-11, atol=1e-12, method="DOP853")
