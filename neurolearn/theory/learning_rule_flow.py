@@ -12,8 +12,8 @@ Taylor series where ``nu S <= 1`` (all terms positive: no cancellation) and in c
 The clock is ``t(S) = int_0^S dS' / phi(S')`` with ``phi = 1 - u(S)``, which diverges at the first root ``S*``
 of ``phi`` (the task learned, ``t -> infinity``). With ``kappa = u'(S*)`` and ``xi = -log(1 - S/S*)``,
 ``t = xi / kappa + H(S)`` where ``H(S) = int_0^S (1/phi - 1/(kappa (S* - S'))) dS'`` is smooth on ``[0, S*]``;
-``H`` and ``g = phi / (S* - S)`` are Chebyshev interpolants on ``[0, S*]`` (exact to about 1e-12 on the
-parameter box, tests), and each requested time is found by Newton's method in ``xi`` (``dt/dxi = 1/g``,
+``H`` and ``g = phi / (S* - S)`` are Chebyshev interpolants on ``[0, S*]`` (20 nodes; 12 already reach the
+3e-9 error of a DOP853 reference at tolerance 1e-12 over the parameter box, tests), and each requested time is found by Newton's method in ``xi`` (``dt/dxi = 1/g``,
 nearly linear), all times at once. The state at the found ``S`` is then the closed form again.
 """
 
@@ -182,7 +182,17 @@ class _Flow:
 
 
 def moments_in_learned_time(sigma, gamma0, feedback, hebbian, start) -> tuple:
-    """The closed-form state ``(u, m, A, C, v)`` at learned times ``sigma = int r dt`` (arrays)."""
+    """The closed-form state ``(u, m, A, C, v)`` at learned times ``sigma = int r dt`` (arrays).
+
+    Examples
+    --------
+    Gradient descent from the mean-field start: ``u = sinh(2 gamma0 S) / gamma0`` and ``m = A = cosh(2 gamma0 S)``:
+
+    >>> start = {"u": 0.0, "m": 1.0, "A": 1.0, "C": 0.0, "v": 0.0, "G": 1.0}
+    >>> u, m, a, c, v = moments_in_learned_time(np.array([0.1, 0.3]), 2.0, 1.0, 0.0, start)
+    >>> bool(np.allclose(u, np.sinh(0.4 * np.array([1, 3])) / 2)), bool(np.allclose(m, np.cosh([0.4, 1.2])))
+    (True, True)
+    """
     return _Flow(gamma0, feedback, hebbian, start).state(np.asarray(sigma, dtype=float))
 
 
