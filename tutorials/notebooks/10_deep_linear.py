@@ -104,6 +104,6 @@ layer recorded, R² ≥ 0.99 on every observable of both areas through `summariz
 intervals in this design (1 000 units a layer, 300 recorded) held the truth for 48 of 48 parameters over 24
 simulated networks. The simulated network starts with output 0, its wide limit: a finite network's random
 initial output would shift every layer's kernel growth at once, which no recorded unit shows. With 2 000-unit
-layers they hold it for 27 of 32 (docs/theory.md says what is known of that gap).
+layers they hold it for 57 of 64 (docs/theory.md says what is known of that gap).
 """),
     ]
