@@ -40,8 +40,8 @@ limit from its own u0, v0) 0.007 -0.073 -0.041 -0.014 -0.001 0.000 0.001 0.001. 
 the large-N limit (SE 0.01 / 0.02): rho* 0.9001 [0.894, 0.905], chi2 4.9 on 12 dof; at SE 0.001 / 0.002 rho*
 0.9001, chi2 491 on 12 dof. The bundled network's estimated statistics (``data/integration``, 200 bootstrap
 resamples) agree with its truth late to 1e-4 - 2e-4 (about one SE); at step 0 they read 0.069 +- 0.016 for a
-true 0.107. ``--networks 6`` (SE 0.01 / 0.02, new seeds 1000-1005): coverage of rho* = 0.9 0.67 +- 0.19, rho*
-median 0.906, SD 0.0074 over networks (chi2/dof 0.9-4.8): the width's spread of the estimate is as large as
+true 0.107. ``--networks 12`` (SE 0.01 / 0.02, new seeds 1000-1011): coverage of rho* = 0.9 0.75 +- 0.12, rho*
+median 0.9035, SD 0.0072 over networks (chi2/dof 0.9-7.8): the width's spread of the estimate is as large as
 the interval's half-width, which counts only the statistics' noise.
 
 Measured 2026-12-01 (SE 0.01 / 0.02; chi2/dof, rho* [95% CI], R^2 eigenvalue / behaviour), before -> after:
