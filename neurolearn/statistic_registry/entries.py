@@ -114,9 +114,11 @@ ENTRIES = (
         estimator=("signed root of the squared change (U-statistic terms), jackknife-corrected over neuron ids (tracked "
                    "cells deleted from both sessions at once); 0 on average for an unchanged kernel"),
         interval=("neurons resampled by id (Poisson(1) weights shared across sessions), linearised replicates re-centred "
-                  "on the estimate; covers 0.91-0.99 with 100-600 tracked log-normal-rate cells, but under-covers with "
-                  "3000 heavy-tailed cells (0.74 tracked, 0.83 fresh; SE/SD about 0.7), where a few high-rate cells "
-                  "carry the kernel"),
+                  "on the estimate. Coverage on log-normal spiking sessions (benchmarks/bench_coverage.py, 4-16 "
+                  "conditions, 2-10 trials, 30-600 cells): 0.962 with fresh neurons each session (660 values), but "
+                  "0.844 with the same cells every session (358 values; z mean -0.69, SD 1.20: biased low and SEs "
+                  "short), and 0.74 tracked / 0.83 fresh with 3000 heavy-tailed cells (SE/SD about 0.7), where a few "
+                  "high-rate cells carry the kernel"),
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=3),
         reasons=("too few neurons for an unbiased ratio (need 3)",
                  "reference session's squared kernel norm not resolved from noise (not above 1 influence SE)"),
