@@ -61,13 +61,11 @@ one network, 34 subsets of 100 34        0.162        -         -
   the reduction to 1e-5), and the model is now the flow's exact solution;
 * not the statistics' covariance estimate: 400 bootstrap replicates instead of 100 leave the spread ratio as
   it was, and chi-square/dof is 0.85 +- 0.30 (0.94 with 400; 26 dof, expected 1 +- 0.28);
-* the neuron sampling, under-estimated at few units: over subsets of one network, the SD of task_alignment is
-  1.10-1.21x and of kernel_change (sessions 2-9) 1.02-1.14x the median neuron-bootstrap SE; the shortfall
-  grows as units shrink (SE ~ n^-0.52 as it should, actual SD ~ n^-0.79). Most likely (not yet verified):
-  summarize's replicates are linearised (first-order influence per neuron), which sees the first-order
-  (Hoeffding) variance of its U-statistics only, not their second-order term 2 zeta_2 / n^2, relatively
-  O(1/n). Proposal (shared stats code, /work/notes/rule-shared.md): exact weighted U-statistic replicates
-  where units are few. For gamma0 a user declares nothing about the network's width: it does not enter.
+* the neuron sampling at few units: over 30 subsets of one network, the SD of task_alignment read 1.10-1.21x
+  and of kernel_change (sessions 2-9) 1.02-1.14x the median neuron-bootstrap SE; a later check over 1,200 subsets
+  read 0.98-1.04x for task_alignment (a 30-subset ratio scatters by 0.14) with exact weighted replicates within
+  3.5 % of the linearised ones, so the likelier cause is the joint covariance estimated from the same 100 units
+  (docs/theory.md §2.8-2.9). For gamma0 a user declares nothing about the network's width: it does not enter.
 
 With the model's flow solved exactly (2026-12-02, 95% profile intervals, this script): GD at the default 100
 units, 20 networks: pooled 0.950, gamma0 0.80 / feedback 1.00 / hebbian 1.00 / decision_noise 1.00 (as with the

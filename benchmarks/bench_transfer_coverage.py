@@ -23,8 +23,8 @@ mean SE), the SE being the interval's half-width / 1.96 (on the log scale for ga
 
 ``--redraws R`` instead records one network R times (fresh units and trials each time) and compares the
 statistics' covariance over the redraws with each recording's own (:func:`redraw_study`).
-``--corrected`` applies, by patching the fit, the change proposed for ``neurolearn.fitting`` in
-/work/notes/transfer-shared.md (:func:`apply_estimated_covariance_correction`).
+``--corrected`` applies, by patching the fit, the change to ``neurolearn.fitting`` described in
+docs/theory.md §2.8 and :func:`apply_estimated_covariance_correction`.
 
 Run: ``.venv/bin/python benchmarks/bench_transfer_coverage.py [--seeds 40] [--n-hidden 4000] [--n-neurons 100]
 [--n-boot 100] [--fresh] [--fits data,no-model-error,...] [--corrected] [--save rows.csv]``
@@ -148,7 +148,7 @@ def replicate(seed, *, rho=0.6, n_hidden=4000, n_neurons=100, n_boot=100, tracke
 
 
 def apply_estimated_covariance_correction(n_units):
-    """Patch the fit with the change proposed in /work/notes/transfer-shared.md (until it is applied).
+    """Patch the fit with the covariance correction of docs/theory.md §2.8 (not in ``fit`` yet).
 
     The covariance of neuron-shared replicates is itself estimated: a sample covariance of ``n_boot``
     replicates around the replicates' own limit, the covariance of ``n_units`` per-neuron influences, so it has

@@ -176,7 +176,7 @@ def test_reduction_error_is_far_below_the_statistics_noise_in_the_fits_metric(se
                           "recording from its 100 units: over 200 redraws of one network the linearised fit covers "
                           "0.94 with their covariance and 0.865 with each one's own, like a sample covariance of "
                           "~50 draws (n_boot 1000 alike); alignment and kernel-change SEs 10-25% below their "
-                          "spread. The fitting change proposed in notes/transfer-shared.md (covariance from "
+                          "spread. The fitting change described in docs/theory.md §2.8 (covariance from "
                           "n_eff = 1/(1/n_boot + 1/n_units) draws) gives 0.948 here, 0.931 over 40 "
                           "(benchmarks/bench_transfer_coverage.py --corrected)", strict=False)
 def test_interval_coverage_over_replicates():
