@@ -6,12 +6,10 @@ cannot support it), with replicates re-centred on the estimate. The numpy core t
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
-from scipy.stats import norm
 
 from neurolearn.errors import InsufficientDataError
 from neurolearn.stats.kernel_pairs import same_id_matrix
@@ -27,6 +25,7 @@ from neurolearn.stats.kernels import ConditionStatistics
 from neurolearn.stats.neuron_resampling import (
     jackknife_bias,
     leave_one_out,
+    normal_score_replicates,
     recentre_replicates,
     session_bootstrap_weights,
 )
@@ -46,8 +45,8 @@ def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife:
     100 fresh neurons (benchmarks/bench_kernel_coverage.py). The bootstrap replicates are the ratio of the
     linearised term replicates, re-centred on the estimate (median), so their percentile interval
     contains it. For a pair of sessions sharing no neuron id the replicates are then mapped to normal scores
-    with the robust scale IQR/1.349 of those ratios (:func:`_robust_normal_scores`): the linearised self
-    term is first order, 2ε in a dominant cell's relative weight ε, where the cross term is ε, so the
+    with the robust scale IQR/1.349 of those ratios (``normal_score_replicates(..., scale="iqr")`` of
+    :mod:`neurolearn.stats.neuron_resampling`): the linearised self term is first order, 2ε in a dominant cell's relative weight ε, where the cross term is ε, so the
     replicate ratio carries (1 + ε)/√(1 + 2ε) - 1 ≈ ε²/2 > 0 and a pole at ε = -1/2 that the estimate does
     not have (for the same cells in both sessions the ε of the three terms cancel exactly). Those tails made
     the replicate SD 1.2-3.2 error SDs and the percentile interval cover 0.98-1.0 with fresh log-normal
@@ -112,7 +111,7 @@ def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife:
         replicates = np.where(np.isfinite(value)[None], recentre_replicates(value, replicates), np.nan)
         fresh = _disjoint_pairs(pairs.get("neurons"), n) & np.isfinite(value)
         if fresh.any():
-            replicates[:, fresh] = _robust_normal_scores(value[fresh], replicates[:, fresh])
+            replicates[:, fresh] = normal_score_replicates(value[fresh], replicates[:, fresh], scale="iqr")
         diagonal = np.arange(n)
         replicates[:, diagonal, diagonal] = value[diagonal, diagonal]
     return (value, replicates, reasons) if with_reasons else (value, replicates)
@@ -136,38 +135,6 @@ def _disjoint_pairs(neurons, n_sessions) -> np.ndarray:
     disjoint = shared == 0
     np.fill_diagonal(disjoint, False)
     return disjoint
-
-
-def _robust_normal_scores(estimates, replicates):
-    """Replicates (B, K) of K estimates mapped to normal scores with the robust scale IQR/1.349: column k
-    becomes estimate_k + s_k · z(rank), z the normal quantiles of the ranks scaled to unit SD, so its SD
-    is s_k and its percentile interval is estimate_k ± z_(α/2) s_k (it contains the estimate); NaN
-    replicates stay NaN, and the order of the replicates (their dependence across pairs through the shared
-    neuron weights) is kept. Fewer than 2 finite replicates: all NaN.
-
-    Examples
-    --------
-    >>> reps = np.array([[0.0], [1.0], [2.0], [3.0], [100.0]])  # one ratio tail
-    >>> out = _robust_normal_scores(np.array([1.0]), reps)
-    >>> bool(np.all(np.diff(out[:, 0]) > 0)), round(float(out[:, 0].std(ddof=1)), 4)  # IQR 2 -> SD 1.4826
-    (True, 1.4826)
-    """
-    replicates = np.asarray(replicates, dtype=float)
-    finite = np.isfinite(replicates)
-    count = finite.sum(axis=0)
-    ordered = np.where(finite, replicates, np.inf)
-    ranks = np.empty(replicates.shape)
-    np.put_along_axis(ranks, np.argsort(ordered, axis=0, kind="stable"),
-                      np.arange(replicates.shape[0], dtype=float)[:, None], axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # columns without 2 finite replicates: NaN
-        scores = norm.ppf((ranks + 0.5) / count)
-        scores = np.where(finite, scores, np.nan)
-        scores = scores / np.nanstd(scores, axis=0, ddof=1)
-        quartiles = np.nanquantile(np.where(finite, replicates, np.nan), [0.25, 0.75], axis=0)
-    scale = (quartiles[1] - quartiles[0]) / (norm.ppf(0.75) - norm.ppf(0.25))
-    out = np.asarray(estimates, dtype=float) + scale * scores
-    return np.where(finite & (count >= 2), out, np.nan)
 
 
 def _same_cells_jackknife(cka_of, pairs, a, partners, loo_cache, jackknife):

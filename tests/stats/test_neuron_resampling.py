@@ -1,0 +1,44 @@
+"""normal_score_replicates: one helper for the SD scale (task alignment) and the robust IQR/1.349 scale
+(kernel similarity of sessions sharing no neuron id)."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm, rankdata
+
+from neurolearn.stats.neuron_resampling import normal_score_replicates
+
+
+def test_robust_scale_of_each_column_is_its_iqr_and_ignores_a_tail():
+    rng = np.random.default_rng(3)
+    replicates = rng.standard_normal((2001, 3)) * np.array([1.0, 2.0, 0.5])
+    replicates[:20, 1] = 1e6 * (1.0 + np.arange(20))  # a ratio's pole: moves the SD, not the IQR
+    replicates[::50, 2] = np.nan
+    estimates = np.array([0.1, -0.2, 0.3])
+    out = normal_score_replicates(estimates, replicates, scale="iqr")
+    iqr_unit = norm.ppf(0.75) - norm.ppf(0.25)
+    for k in range(3):
+        finite = np.isfinite(replicates[:, k])
+        assert np.array_equal(np.isfinite(out[:, k]), finite)
+        assert np.array_equal(rankdata(out[finite, k]), rankdata(replicates[finite, k]))
+        q1, q3 = np.quantile(replicates[finite, k], [0.25, 0.75])
+        assert np.std(out[finite, k], ddof=1) == pytest.approx((q3 - q1) / iqr_unit, rel=1e-12)
+        assert np.median(out[finite, k]) == pytest.approx(estimates[k], abs=1e-12)
+    # the robust spread of the Gaussian columns is their SD (1.0, and 0.5 with NaNs) to sampling error
+    assert np.std(out[:, 0], ddof=1) == pytest.approx(1.0, abs=0.06)
+    assert np.nanstd(out[:, 2], ddof=1) == pytest.approx(0.5, abs=0.03)
+    assert np.std(out[:, 1], ddof=1) == pytest.approx(2.0, abs=0.12)  # the SD scale would read ~1e6
+
+
+def test_a_column_of_a_matrix_equals_the_vector_call_and_short_columns_are_nan():
+    rng = np.random.default_rng(4)
+    replicates = rng.lognormal(size=(301, 2))
+    replicates[::7, 0] = np.nan
+    replicates[1:, 1] = np.nan  # one finite replicate: no spread
+    for scale in ("sd", "iqr"):
+        matrix = normal_score_replicates(np.array([2.0, 3.0]), replicates, scale=scale)
+        vector = normal_score_replicates(2.0, replicates[:, 0], scale=scale)
+        np.testing.assert_allclose(matrix[:, 0], vector, rtol=1e-13, atol=1e-12, equal_nan=True)
+        assert np.isnan(matrix[:, 1]).all()
+        assert np.isnan(normal_score_replicates(3.0, replicates[:, 1], scale=scale)).all()
+    with pytest.raises(ValueError, match="scale"):
+        normal_score_replicates(0.0, replicates[:, 0], scale="mad")
