@@ -55,6 +55,8 @@ def plan_units(group, plan) -> None:
     columns, _ = scalar_columns(group, ids.shape[0], exclude=("spike_times",))
     if "location" not in columns:
         location = _unit_locations(group, ids.shape[0], label)
+        if location is None:
+            location = _unit_group_locations(group, ids.shape[0])
         if location is not None:
             columns["location"] = location
     plan.neuron_coords = columns
@@ -98,6 +100,32 @@ def _unit_locations(group, n_units, label):
         return location[rows]
     except (KeyError, OSError, TypeError, ValueError, IndexError, NWBError):
         return None  # a broken electrode reference leaves the spike counts readable; only the label is lost
+
+
+def _unit_group_locations(group, n_units):
+    """Brain location of each unit's ``electrode_group`` (object references to ElectrodeGroups, whose
+    ``location`` attribute names the area), for files that link units to groups but not to electrodes; None
+    if the file does not say for every unit."""
+    column = group.get("electrode_group")
+    if not isinstance(column, h5py.Dataset) or column.shape != (n_units,) or h5py.check_ref_dtype(
+            column.dtype) is not h5py.Reference:
+        return None
+    try:
+        found = {}
+        locations = []
+        for reference in column[()]:
+            if not reference:
+                return None
+            name = group.file[reference].name
+            if name not in found:
+                value = group.file[name].attrs.get("location")
+                found[name] = value.decode() if isinstance(value, bytes) else value
+            if not isinstance(found[name], str) or not found[name]:
+                return None
+            locations.append(found[name])
+        return np.asarray(locations, dtype=str)
+    except (KeyError, OSError, TypeError, ValueError):
+        return None  # a broken group reference leaves the spike counts readable; only the label is lost
 
 
 def _index_ends(group, column, n_values, label) -> np.ndarray:

@@ -78,3 +78,21 @@ def test_a_lazy_array_refuses_to_read_a_file_changed_since_it_was_opened(units_f
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a coarse clock would hide it
     with pytest.raises(NWBError, match=r"changing\.nwb: the file changed since it was opened"):
         lazy.compute()
+
+
+def test_units_linked_only_to_electrode_groups_get_the_groups_locations(tmp_path):
+    # pynwb's add_unit(electrode_group=...) without electrodes: the area is the group's location attribute
+    # (as in many converted Neuropixels files, one group per probe or shank)
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[1.0, 3.0], stops=[2.0, 4.0])
+    device = nwbfile.create_device("probe")
+    groups = [nwbfile.create_electrode_group(name, "shank", location=area, device=device)
+              for name, area in (("shank0", "V1"), ("shank1", "LM"))]
+    for number, group in enumerate([groups[1], groups[0], groups[1]]):
+        nwbfile.add_unit(spike_times=np.array([1.5 + number * 0.1, 3.5]), electrode_group=group)
+    recording = read_nwb(save(nwbfile, tmp_path / "groups.nwb"))
+    assert recording.coords["location"].values.tolist() == ["LM", "V1", "LM"]
+
+
+def test_units_without_any_location_get_no_location_coord(units_file):
+    assert "location" not in read_nwb(units_file).coords
