@@ -314,8 +314,9 @@ ENTRIES = (
         meaning="Cross-validated d' of a shrinkage Fisher discriminant between the two classes.",
         estimand="d' of the discriminant trained on this session's trials, on new trials",
         estimator="Ledoit-Wolf shrinkage within-class covariance, cross-validated",
-        interval="held-out projections resampled within fold and class, or the Nadeau-Bengio fold variance if "
-                 "larger; normal",
+        interval="the larger of the held-out projections' test noise (closed-form variance of a standardised mean "
+                 "difference per fold, Hedges & Olkin) and the Nadeau-Bengio fold variance; normal; replicates are "
+                 "normal draws with that SE",
         chance="mean held-out d' over 20 label permutations on the same folds (across conditions where some "
                "class has several, else across trials): near or below 0",
         needs=Requirements(min_conditions=1, min_trials=2, min_neurons=1, min_classes=2),

@@ -107,3 +107,32 @@ def test_shrunk_discriminant_solves_the_shrunk_covariance_through_either_gram_ma
         assert s == pytest.approx(min(1.0, min(beta, delta) / delta), rel=1e-9)
     sigma = s * mu * np.eye(n_neurons) + (1 - s) * sample
     np.testing.assert_allclose(w, np.linalg.solve(sigma, mu1 - mu0), rtol=1e-8, atol=1e-12)
+
+
+def test_fisher_test_noise_se_matches_the_spread_over_new_test_sets(rng):
+    # w fixed, d' of its held-out projections over many fresh test sets: the closed-form SE must match
+    # their spread (an independent simulation), at the few test trials per class a session gives.
+    from neurolearn.stats.readout.fisher import _dprime, _test_noise_se
+
+    d, n_test = 1.5, 4
+    values, ses = [], []
+    for _ in range(4000):
+        folds = [(rng.standard_normal(n_test), d + rng.standard_normal(n_test)) for _ in range(5)]
+        fold_values = np.array([_dprime(s0, s1) for s0, s1 in folds])
+        sizes = np.full(5, 2.0 * n_test)
+        values.append(fold_values.mean())
+        ses.append(_test_noise_se(folds, fold_values, sizes))
+    spread, typical = np.std(values), np.median(ses)
+    assert 0.8 < typical / spread < 1.2, (typical, spread)
+
+
+def test_fisher_interval_is_finite_with_three_test_trials_per_class():
+    # 30 trials, 15 per class, 5 folds: 3 held-out trials per class; resampling them used to put a pooled
+    # SD of 0 into a few replicates and an interval of +-7e14 around d' = 6.
+    rec = gaussian_classes(2.0, n_neurons=40, n_trials=15, rng=np.random.default_rng(3))
+    ds = fisher_discriminant(rec, random_state=0, n_boot=200, n_permutations=3)
+    value, se = float(ds["fisher_discriminant"]), float(ds["fisher_discriminant_se"])
+    lo, hi = ds["fisher_discriminant_ci"].values
+    assert np.isfinite(se) and se < 5.0 + abs(value)
+    assert lo <= value <= hi
+    assert np.isfinite(ds["fisher_discriminant_boot"].values).all()
