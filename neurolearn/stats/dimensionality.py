@@ -56,7 +56,18 @@ import xarray as xr
 
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
-from neurolearn.stats.kernel_terms import centre_kernel, gram, gram_product, with_shared_products
+from neurolearn.stats.kernel_terms import (
+    PAIR_ROWS,
+    centre_kernel,
+    centred_means,
+    gram,
+    gram_product,
+    lookup_shared,
+    seed_shared,
+    sharing,
+    weighted_noise,
+    with_shared_products,
+)
 from neurolearn.stats.kernels import (
     ConditionStatistics,
     condition_statistics,
@@ -65,7 +76,7 @@ from neurolearn.stats.kernels import (
     replicate,
 )
 
-__all__ = ["participation_ratio", "naive_participation_ratio"]
+__all__ = ["participation_ratio", "naive_participation_ratio", "share_pair_products"]
 
 ESTIMATORS = ("unbiased", "naive")
 MIN_CONDITIONS = 4
@@ -197,7 +208,13 @@ def participation_with_replicates(stats: ConditionStatistics, *, unbiased=True, 
     if fewest < 2 or not np.all(np.isfinite(stats.sem2)):
         raise InsufficientDataError(f"fewer than 2 trials in some condition (found {fewest}): the trial-noise "
                                     "correction needs a noise variance per condition")
-    pieces = _shown_condition_pieces(stats.means, stats.sem2, gram=gram(stats), product=gram_product(stats))
+    pair_norms = None
+    if weights is not None:
+        share_pair_products(stats, weights)  # no-op outside a shared_products block or on the kernel route
+        pair_norms = lookup_shared(stats, _pair_norms_key(weights))
+    rows = lookup_shared(stats, PAIR_ROWS)
+    pieces = _shown_condition_pieces(stats.means, stats.sem2, gram=gram(stats),
+                                     product=None if rows is not None else gram_product(stats), pair_rows=rows)
     (square, square_influence), (norm, norm_influence) = pieces[:2]
     _require_resolved(norm, norm_influence)
     if not square > 0:
@@ -207,7 +224,9 @@ def participation_with_replicates(stats: ConditionStatistics, *, unbiased=True, 
     value = float(_pr_from_inverse(inverse, n_cond))
     if weights is None:
         return value, np.empty(0)
-    square_b, norm_b = _weighted_pieces(pieces[2], stats.sem2, np.asarray(weights, dtype=float))
+    square_b, norm_b = _weighted_pieces(pieces[2], stats.sem2, np.asarray(weights, dtype=float),
+                                        pair_norms=None if pair_norms is None else pair_norms[1],
+                                        noise=weighted_noise(stats, weights))
     spread = _jackknife_se_of_inverse(square, square_influence, norm, norm_influence)
     return value, _replicates(inverse, square_b, norm_b, n_cond, jackknife_se=spread)
 
@@ -232,11 +251,13 @@ def _naive_with_replicates(M, weights):
     return value, np.clip(replicates, 1.0, top)
 
 
-def _shown_condition_pieces(M, V, gram=None, product=None):
+def _shown_condition_pieces(M, V, gram=None, product=None, pair_rows=None):
     """U-statistics (over distinct neurons) of (tr HΦH)² and ‖HΦH‖², with per-neuron influences.
 
-    Returns ``((square, influence), (norm, influence), per_neuron)`` where ``per_neuron`` holds the terms
-    the weighted replicates need: t_i, ⟨HK_iH, HK_iH⟩ and the centred means.
+    ``gram`` = M Mᵀ and either ``product`` = M Mᵀ M or ``pair_rows`` r_i = Σ_j (c_i·c_j)² (= c_iᵀ G c_i, from
+    :func:`share_pair_products`) replace the products of the centred means. Returns ``((square, influence),
+    (norm, influence), per_neuron)`` where ``per_neuron`` holds the terms the weighted replicates need: t_i,
+    ⟨HK_iH, HK_iH⟩ and the centred means.
     """
     n_cond, n = M.shape
     c = M - M.mean(axis=0)
@@ -251,8 +272,10 @@ def _shown_condition_pieces(M, V, gram=None, product=None):
         # from the shared M Mᵀ and M Mᵀ M: S = H G H - H D H, and c_iᵀ S c_i = (Hm_i)ᵀ G (Hm_i) - Σ_μ d_μ c_μi²
         d = V.sum(axis=1)
         S = centre_kernel(gram, True, True) - np.diag(d) + (d[:, None] + d[None, :]) / n_cond - d.sum() / n_cond**2
-        centred_product = product - gram.sum(axis=1)[:, None] * M.mean(axis=0)[None, :]  # G H m_i
-        cross = np.einsum("pn,pn->n", c, centred_product) - d @ (c * c) - V.T @ np.diag(S)
+        if pair_rows is None:
+            centred_product = product - gram.sum(axis=1)[:, None] * M.mean(axis=0)[None, :]  # G H m_i
+            pair_rows = np.einsum("pn,pn->n", c, centred_product)
+        cross = pair_rows - d @ (c * c) - V.T @ np.diag(S)
     own = _own_inner(c, V)
     norm = _u_over_neurons(np.sum(S * S), own, cross, n)
     return square, norm, (t, own, c)
@@ -293,7 +316,41 @@ def _require_resolved(norm, influence):
         )
 
 
-def _weighted_pieces(per_neuron, V, weights, method=None):
+def _pairs_route(n_cond, n, n_boot):
+    """True when the N x N Gram route of :func:`_weighted_pieces` has fewer operations than the kernel one."""
+    kernel_cost = n_boot * n_cond * (n_cond + 1) / 2 * n + n * n_cond * (n_cond + 1) / 2
+    pairs_cost = n * (n + 1) / 2 * (n_cond + n_boot)
+    return not kernel_cost <= pairs_cost
+
+
+def _pair_norms_key(weights):
+    return ("pr_pair_norms", id(weights))
+
+
+def share_pair_products(stats: ConditionStatistics, weights) -> None:
+    """Inside a :func:`~neurolearn.stats.kernel_terms.shared_products` block, run the participation ratio's
+    pass over the N x N Gram matrix of the centred means now (when its bootstrap takes that route) and share
+    its by-products: the replicates' Σ_ij w_i w_j (c_i·c_j)² and the row sums r_i = Σ_j (c_i·c_j)², from which
+    every per-neuron quadratic form m_iᵀ L G R m_i of the session follows in O(PN)
+    (:func:`~neurolearn.stats.kernel_terms.centred_quadratic_rows`): the P²N product M Mᵀ M is then not needed.
+
+    Call it before the session's other kernel statistics (:func:`neurolearn.summarize` does); a no-op outside a
+    block, without weights, on the kernel route, or where the unbiased PR refuses the session anyway.
+    """
+    n_cond, n = stats.means.shape
+    if weights is None or not sharing() or lookup_shared(stats, _pair_norms_key(weights)) is not None:
+        return
+    if n_cond < MIN_CONDITIONS or n < MIN_NEURONS or int(np.min(stats.n_trials)) < 2:
+        return
+    if not _pairs_route(n_cond, n, np.shape(weights)[0]) or not np.all(np.isfinite(stats.sem2)):
+        return
+    norms, rows = _weighted_pair_norms(centred_means(stats, True), np.asarray(weights, dtype=float),
+                                       row_sums=True)
+    # the weights are kept with the entry, so their id (the key) cannot be reused meanwhile
+    seed_shared(stats, {_pair_norms_key(weights): (weights, norms), PAIR_ROWS: rows})
+
+
+def _weighted_pieces(per_neuron, V, weights, method=None, pair_norms=None, noise=None):
     """Exact weighted U-statistics: Σ_{i≠j} w_i w_j t_i t_j and Σ_{i≠j} w_i w_j ⟨HK_iH, HK_jH⟩ per weight row.
 
     Both lack the pair-count normalisation, which is the same for the two and cancels in their ratio.
@@ -305,20 +362,23 @@ def _weighted_pieces(per_neuron, V, weights, method=None):
     ``"kernel"`` gets it for all replicates from one product of the (B, N) weights with the (N, P(P+1)/2)
     per-neuron outer products (B P² N / 2), ``"pairs"`` from the N x N Gram matrix of the centred means in
     row blocks (P N² / 2 + B N² / 2, memory one block of rows); default: the one with fewer operations.
+    ``pair_norms``: the ``"pairs"`` result already computed by :func:`share_pair_products`; ``noise``: the
+    (B, P) weighted noise ``weights @ V.T`` if already computed.
     """
     t, own, c = per_neuron
     n_cond, n = c.shape
     weights = np.asarray(weights, dtype=float)
     n_boot = weights.shape[0]
     if method is None:
-        kernel_cost = n_boot * n_cond * (n_cond + 1) / 2 * n + n * n_cond * (n_cond + 1) / 2
-        pairs_cost = n * (n + 1) / 2 * (n_cond + n_boot)
-        method = "kernel" if kernel_cost <= pairs_cost else "pairs"
+        method = "pairs" if _pairs_route(n_cond, n, n_boot) else "kernel"
     square = (weights @ t) ** 2 - (weights * weights) @ (t * t)
     c2 = c * c
-    d = weights @ V.T  # (B, P): Σ_i w_i v_i
+    d = weights @ V.T if noise is None else noise  # (B, P): Σ_i w_i v_i
     diagonal = weights @ c2.T  # (B, P): diag(C W Cᵀ)
-    gram = _weighted_gram_norms(c, weights) if method == "kernel" else _weighted_pair_norms(c, weights)
+    if method == "kernel":
+        gram = _weighted_gram_norms(c, weights)
+    else:
+        gram = _weighted_pair_norms(c, weights) if pair_norms is None else pair_norms
     norm = (gram - 2.0 * np.einsum("bp,bp->b", diagonal, d) + (1 - 2.0 / n_cond) * np.einsum("bp,bp->b", d, d)
             + d.sum(axis=1) ** 2 / n_cond**2 - (weights * weights) @ own)
     return square, norm
@@ -341,12 +401,14 @@ def _weighted_gram_norms(c, weights):
     return (kernels * kernels) @ factor
 
 
-def _weighted_pair_norms(c, weights):
+def _weighted_pair_norms(c, weights, row_sums=False):
     """Σ_ij w_i w_j (c_i·c_j)² for every row w of ``weights``, from the Gram matrix in blocks of rows (upper
-    triangle of blocks: each off-diagonal block counted twice)."""
+    triangle of blocks: each off-diagonal block counted twice); with ``row_sums`` also (…, r) with
+    r_i = Σ_j (c_i·c_j)² (O(N²) more)."""
     n = c.shape[1]
     step = max(1, int(_BLOCK_BYTES // (8 * max(n, 1))))
     total = np.zeros(weights.shape[0])
+    rows = np.zeros(n) if row_sums else None
     for start in range(0, n, step):
         stop = min(n, start + step)
         gram = c[:, start:stop].T @ c[:, start:]
@@ -355,7 +417,10 @@ def _weighted_pair_norms(c, weights):
         rest = np.einsum("bn,bn->b", weighted, weights[:, start:])
         block = np.einsum("bn,bn->b", weighted[:, :stop - start], weights[:, start:stop])
         total += 2.0 * rest - block
-    return total
+        if row_sums:  # this block's rows in full, and its off-diagonal part's share of the later rows
+            rows[start:stop] += gram.sum(axis=1)
+            rows[stop:] += gram[:, stop - start:].sum(axis=0)
+    return (total, rows) if row_sums else total
 
 
 def _pr_from_inverse(inverse, n_cond):

@@ -27,7 +27,7 @@ from neurolearn.data import NEURON, TRIAL
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import alignment_chance, alignment_with_replicates, difficulty_with_replicates
-from neurolearn.stats.dimensionality import participation_with_replicates
+from neurolearn.stats.dimensionality import participation_with_replicates, share_pair_products
 from neurolearn.stats.kernel_terms import export_shared, self_inner_estimate, self_inner_key, shared_products
 from neurolearn.stats.kernels import condition_statistics, session_bootstrap_weights
 from neurolearn.stats.similarity import (
@@ -112,6 +112,9 @@ def session_part(key: str, recording: xr.DataArray, weights, options: KernelOpti
                                                                      weights=weights),
     }
     with shared_products():  # M Mᵀ, M Mᵀ M and the kernel's eigen-decomposition once for all statistics
+        if options.unbiased and weights is not None:
+            # the PR replicates' N x N pass first: its row sums replace M Mᵀ M for every statistic (if it runs)
+            share_pair_products(stats, weights)
         _single_session_statistics(part, stats, shape, computations, weights, options)
         part.shared = _pairwise_self_terms(stats, options.unbiased)
     for name, (value, _) in list(part.values.items()):

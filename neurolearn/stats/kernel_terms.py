@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["unbiased_kernel_matrix", "centre_rows", "centre_kernel", "per_neuron_linear", "per_neuron_pair_trace",
            "linear_estimate", "factored_linear_estimate", "self_inner_estimate", "common_conditions",
            "shared_products", "with_shared_products", "export_shared", "seed_shared", "self_inner_key", "gram", "gram_product",
-           "kernel_eigh", "centred_means", "own_pair_trace"]
+           "kernel_eigh", "centred_means", "own_pair_trace", "lookup_shared", "PAIR_ROWS", "weighted_noise", "sharing"]
 
 _SHARED = contextvars.ContextVar("neurolearn_kernel_products", default=None)
 
@@ -88,6 +88,18 @@ def export_shared(stats: "ConditionStatistics", names) -> dict:
     return out
 
 
+def lookup_shared(stats: "ConditionStatistics", name):
+    """The entry ``name`` computed (or seeded) for ``stats`` in the current :func:`shared_products` block, or
+    None (always None outside a block)."""
+    entry = (_SHARED.get() or {}).get((id(stats.means), id(stats.sem2), name))
+    return None if entry is None else entry[2]
+
+
+def sharing() -> bool:
+    """True inside a :func:`shared_products` block."""
+    return _SHARED.get() is not None
+
+
 def seed_shared(stats: "ConditionStatistics", entries) -> None:
     """Put entries computed elsewhere for the same statistics (same arrays, e.g. by a worker) into the
     current :func:`shared_products` block (no-op outside one)."""
@@ -106,6 +118,14 @@ def gram(stats: "ConditionStatistics") -> np.ndarray:
 def gram_product(stats: "ConditionStatistics") -> np.ndarray:
     """G M (P x N): every per-neuron quadratic form m_iᵀ L Φ R m_i follows from it in O(PN)."""
     return _shared(stats, "gram_product", lambda: gram(stats) @ stats.means)
+
+
+def weighted_noise(stats: "ConditionStatistics", weights) -> np.ndarray:
+    """(B, P) Σ_i w_bi sem2_i for every row of the (B, N) neuron weights (a B·P·N product, shared by the
+    participation ratio's and the spectral statistics' replicates within a block)."""
+    def compute():  # the weights are kept with the value, so their id (in the key) cannot be reused meanwhile
+        return weights, np.asarray(weights, dtype=float) @ stats.sem2.T
+    return _shared(stats, ("weighted_noise", id(weights)), compute)[1]
 
 
 def centred_means(stats: "ConditionStatistics", centred: bool) -> np.ndarray:
@@ -223,14 +243,39 @@ def factored_linear_estimate(stats: "ConditionStatistics", left_factor, right_fa
     return value, (terms - value) / stats.n_neurons
 
 
+#: :func:`shared_products` name of r_i = Σ_j (c_i·c_j)² (c the centred means), seeded by the participation
+#: ratio's pass over the N x N Gram matrix of the centred means when its bootstrap takes that route
+PAIR_ROWS = "centred_pair_rows"
+
+
 def centred_quadratic_rows(stats: "ConditionStatistics", noise_total, left: bool, right: bool) -> np.ndarray:
-    """(R m_i)ᵀ (G - diag(noise_total)) (L m_i) for every neuron i, from the shared G M in O(PN)."""
+    """(R m_i)ᵀ (G - diag(noise_total)) (L m_i) for every neuron i, from the shared G M in O(PN), or without
+    G M (a P²N product) from the row sums r_i = Σ_j (c_i·c_j)² when they are shared (:data:`PAIR_ROWS`).
+
+    With m_i = c_i + m̄_i 1 and Σ_μ c_μj = 0: c_i·m_j = c_i·c_j and m_i·m_j = c_i·c_j + P m̄_i m̄_j, so
+    (Hm_i)ᵀ G (Hm_i) = r_i, (Hm_i)ᵀ G m_i = r_i + P m̄_i c_i·(C m̄) and m_iᵀ G m_i = r_i + 2 P m̄_i c_i·(C m̄)
+    + P² m̄_i² ‖m̄‖².
+    """
+    a, b = centred_means(stats, left), centred_means(stats, right)
+    noise = np.einsum("pn,pn,p->n", a, b, noise_total)
+    rows = lookup_shared(stats, PAIR_ROWS)
+    if rows is not None:
+        if left and right:
+            return rows - noise
+        n_cond = stats.n_conditions
+        mean = stats.means.mean(axis=0)
+        c = centred_means(stats, True)
+        projected = (c @ mean) @ c  # c_i·(C m̄)
+        times = 1.0 if left or right else 2.0
+        out = rows + times * n_cond * mean * projected
+        if not (left or right):
+            out += n_cond**2 * mean**2 * float(mean @ mean)
+        return out - noise
     means = stats.means
     product = gram_product(stats)
     if left:  # G (H m) = G m - m̄ G 1
         product = product - gram(stats).sum(axis=1)[:, None] * means.mean(axis=0)[None, :]
-    a, b = centred_means(stats, left), centred_means(stats, right)
-    return np.einsum("pn,pn->n", b, product) - np.einsum("pn,pn,p->n", a, b, noise_total)
+    return np.einsum("pn,pn->n", b, product) - noise
 
 
 @with_shared_products

@@ -32,7 +32,7 @@ from neurolearn.stats.kernels import (
     target_matrix,
     unbiased_kernel_matrix,
 )
-from neurolearn.stats.kernel_terms import gram, kernel_eigh, with_shared_products
+from neurolearn.stats.kernel_terms import gram, kernel_eigh, weighted_noise, with_shared_products
 
 __all__ = [
     "eigenspectrum",
@@ -234,6 +234,7 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
         return values, np.empty((0, 2)), info
     if weights is None:
         weights = neuron_bootstrap_weights(stats.neurons, n_boot, random_state)
+    given = weights
     weights = np.asarray(weights, dtype=float)[:max_boot]
     # Rayleigh–Ritz: resampled kernels restricted to the span of the leading eigenvectors
     n_ritz = int(min(n_cond, max(k_power, n_trust) + 10))
@@ -247,7 +248,8 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     upper = np.triu_indices(n_ritz)
     small = _weighted_outer(projected, weights, upper)
     if estimator == "unbiased":
-        small -= _weighted_outer(basis.T, weights @ noise.T, upper)  # Σ_i w_i sem2_i per condition
+        # Σ_i w_i sem2_i per condition (shared with the participation ratio's replicates)
+        small -= _weighted_outer(basis.T, weighted_noise(stats, given)[:max_boot], upper)
     matrices = np.empty((weights.shape[0], n_ritz, n_ritz))
     matrices[:, upper[0], upper[1]] = small / scale
     matrices[:, upper[1], upper[0]] = small / scale
