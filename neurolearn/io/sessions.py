@@ -137,7 +137,26 @@ def read_sessions(
         name = _unique(_child_name(recording.attrs["session_id"], path), children)
         children[name] = xr.Dataset({"responses": _rename_session(recording, name)})
     _warn_undeclared_repeats(children)
+    if subjects is None:
+        _warn_several_subjects(children)
     return xr.DataTree.from_dict(children)
+
+
+def _warn_several_subjects(children: dict) -> None:
+    """One warning when the files read are of several subjects: each is its own learning trajectory."""
+    counts: dict = {}
+    for dataset in children.values():
+        subject = str(dataset["responses"].attrs.get("subject_id", "") or "")
+        if subject:
+            counts[subject] = counts.get(subject, 0) + 1
+    if len(counts) > 1:
+        warnings.warn(
+            f"read sessions of {len(counts)} subjects ({dict(sorted(counts.items()))}); each subject is its own "
+            "learning trajectory, and summarize takes one at a time: pass subject=<id> here, or split the tree "
+            "with neurolearn.data.split_subjects",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _read_one(path: str, subjects, tracked, options):

@@ -143,6 +143,20 @@ def test_read_sessions_selects_subjects_and_names_those_found_when_none_match(tm
         read_sessions(paths, subject=5)
 
 
+def test_reading_files_of_several_subjects_without_choosing_warns_once(tmp_path):
+    import warnings
+
+    paths = [_pynwb_session(tmp_path, f"d{i}", f"2026-02-0{i}T10:00:00", subject=subject)
+             for i, subject in enumerate(["m1", "m2", "m1"], start=1)]
+    with pytest.warns(UserWarning, match=r"2 subjects \(\{'m1': 2, 'm2': 1\}\).*split_subjects") as caught:
+        read_sessions(paths, tracked=True)
+    assert sum("subjects" in str(w.message) for w in caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_sessions(paths[::2], tracked=True)  # one subject: nothing to say
+        read_sessions(paths, subject=["m1", "m2"], tracked=True)  # chosen
+
+
 def test_two_files_with_one_session_id_keep_their_untracked_cells_apart(tmp_path):
     first = _pynwb_session(tmp_path / ".", "same", "2026-02-01T10:00:00")
     other = tmp_path / "b"
