@@ -138,18 +138,32 @@ def _csr(*args, **kwargs):
     return csr_matrix(*args, **kwargs)
 
 
+#: how close (in sampling intervals) a sample before an edge may be and still count as at it: rounding only
+SAMPLE_TOLERANCE = 1e-6
+
+
 def sample_positions(edges: np.ndarray, *, rate=None, starting_time=0.0, timestamps=None) -> np.ndarray:
     """Index of the first sample at or after each edge, for a regularly sampled series (``rate``,
     ``starting_time``) or one with explicit ``timestamps``; not clipped to the series length.
+
+    A sample within ``SAMPLE_TOLERANCE`` sampling intervals before an edge counts as at the edge: edges
+    computed as ``start + k * bin_size`` land a rounding error either side of the sample times they are meant
+    to hit, and with ``bin_size`` equal to the sampling interval (binning at the frame rate) a strict rule
+    left some bins empty and others with two samples.
 
     Examples
     --------
     >>> sample_positions(np.array([[0.0, 0.5]]), rate=10.0).tolist()
     [[0, 5]]
+    >>> edges = 1.0 + np.arange(31) / 15.0                  # 15 Hz frames binned at the frame rate
+    >>> np.diff(sample_positions(edges[None], rate=15.0)).tolist() == [[1] * 30]
+    True
     """
     if timestamps is not None:
-        return np.searchsorted(timestamps, edges, side="left").astype(np.int64)
-    return np.ceil((edges - float(starting_time)) * float(rate)).astype(np.int64)
+        timestamps = np.asarray(timestamps, dtype=float)
+        step = float(np.median(np.diff(timestamps))) if timestamps.size > 1 else 0.0
+        return np.searchsorted(timestamps, edges - SAMPLE_TOLERANCE * step, side="left").astype(np.int64)
+    return np.ceil((edges - float(starting_time)) * float(rate) - SAMPLE_TOLERANCE).astype(np.int64)
 
 
 def segment_means(data: np.ndarray, positions: np.ndarray, *, omit_nan: bool = False):

@@ -47,3 +47,26 @@ def test_bins_shorter_than_the_sampling_interval_still_say_so(tmp_path):
     expected = r"in 2 of 2 trials \(ids \[0, 1\].*shorter than the sampling interval"
     with pytest.raises(NWBError, match=expected):
         read_nwb(path, source="acquisition/lfp", window=(0.0, 0.5), bin_size=0.05)
+
+
+@pytest.mark.parametrize("timing", ["rate", "timestamps"])
+def test_binning_at_the_frame_rate_puts_one_frame_in_every_bin(tmp_path, timing):
+    # 15 Hz imaging binned at 1/15 s: edges start + k/15 land a rounding error either side of the frame
+    # times; a strict "first sample at or after the edge" left bins empty (and refused the file) while the
+    # bin before took two frames
+    from pynwb import TimeSeries
+
+    rate, n_frames = 15.0, 3000
+    nwbfile = new_nwbfile()
+    frames = np.arange(float(n_frames))
+    timing_args = (dict(rate=rate, starting_time=0.0) if timing == "rate"
+                   else dict(timestamps=frames / rate))
+    nwbfile.add_acquisition(TimeSeries(name="dff", data=frames, unit="n.a.", **timing_args))
+    starts = 1.0 + 2.2 * np.arange(80)
+    add_trials(nwbfile, starts=starts, stops=starts + 1.0)
+    rec = read_nwb(save(nwbfile, tmp_path / "frames.nwb"), source="acquisition/dff", window=(0.0, 1.0),
+                   bin_size=1.0 / rate)
+    values = rec.transpose("trial", "time", "neuron").values[..., 0]
+    # each bin holds exactly the frame at its left edge: frame index = round(edge * rate)
+    expected = np.round((starts[:, None] + np.arange(15) / rate) * rate)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-9)
