@@ -213,8 +213,11 @@ def participation_with_replicates(stats: ConditionStatistics, *, unbiased=True, 
         share_pair_products(stats, weights)  # no-op outside a shared_products block or on the kernel route
         pair_norms = lookup_shared(stats, _pair_norms_key(weights))
     rows = lookup_shared(stats, PAIR_ROWS)
+    centred = centred_means(stats, True)
+    squares = centred * centred
     pieces = _shown_condition_pieces(stats.means, stats.sem2, gram=gram(stats),
-                                     product=None if rows is not None else gram_product(stats), pair_rows=rows)
+                                     product=None if rows is not None else gram_product(stats), pair_rows=rows,
+                                     centred=centred, squares=squares)
     (square, square_influence), (norm, norm_influence) = pieces[:2]
     _require_resolved(norm, norm_influence)
     if not square > 0:
@@ -226,7 +229,7 @@ def participation_with_replicates(stats: ConditionStatistics, *, unbiased=True, 
         return value, np.empty(0)
     square_b, norm_b = _weighted_pieces(pieces[2], stats.sem2, np.asarray(weights, dtype=float),
                                         pair_norms=None if pair_norms is None else pair_norms[1],
-                                        noise=weighted_noise(stats, weights))
+                                        noise=weighted_noise(stats, weights), squares=squares)
     spread = _jackknife_se_of_inverse(square, square_influence, norm, norm_influence)
     return value, _replicates(inverse, square_b, norm_b, n_cond, jackknife_se=spread)
 
@@ -251,18 +254,20 @@ def _naive_with_replicates(M, weights):
     return value, np.clip(replicates, 1.0, top)
 
 
-def _shown_condition_pieces(M, V, gram=None, product=None, pair_rows=None):
+def _shown_condition_pieces(M, V, gram=None, product=None, pair_rows=None, centred=None, squares=None):
     """U-statistics (over distinct neurons) of (tr HΦH)² and ‖HΦH‖², with per-neuron influences.
 
     ``gram`` = M Mᵀ and either ``product`` = M Mᵀ M or ``pair_rows`` r_i = Σ_j (c_i·c_j)² (= c_iᵀ G c_i, from
     :func:`share_pair_products`) replace the products of the centred means. Returns ``((square, influence),
     (norm, influence), per_neuron)`` where ``per_neuron`` holds the terms the weighted replicates need: t_i,
-    ⟨HK_iH, HK_iH⟩ and the centred means.
+    ⟨HK_iH, HK_iH⟩ and the centred means. ``centred`` (H M) and ``squares`` (its elementwise square), if
+    given, save recomputing them.
     """
     n_cond, n = M.shape
-    c = M - M.mean(axis=0)
+    c = M - M.mean(axis=0) if centred is None else centred
+    squares = c * c if squares is None else squares
     noise = V.sum(axis=0)
-    t = np.sum(c * c, axis=0) - (1.0 - 1.0 / n_cond) * noise  # tr(H K_i H)
+    t = squares.sum(axis=0) - (1.0 - 1.0 / n_cond) * noise  # tr(H K_i H)
     total_t = t.sum()
     square = _u_over_neurons(total_t**2, t * t, t * total_t, n)
     if gram is None:
@@ -275,8 +280,8 @@ def _shown_condition_pieces(M, V, gram=None, product=None, pair_rows=None):
         if pair_rows is None:
             centred_product = product - gram.sum(axis=1)[:, None] * M.mean(axis=0)[None, :]  # G H m_i
             pair_rows = np.einsum("pn,pn->n", c, centred_product)
-        cross = pair_rows - d @ (c * c) - V.T @ np.diag(S)
-    own = _own_inner(c, V)
+        cross = pair_rows - d @ squares - V.T @ np.diag(S)
+    own = _own_inner(c, V, squares)
     norm = _u_over_neurons(np.sum(S * S), own, cross, n)
     return square, norm, (t, own, c)
 
@@ -288,11 +293,12 @@ def _centred_kernel_sum(c, V):
     return c @ c.T - np.diag(d) + (d[:, None] + d[None, :]) / n_cond - d.sum() / n_cond**2
 
 
-def _own_inner(c, V):
-    """‖H K_i H‖²_F per neuron, with H∘H = (1 - 2/P) I + 11ᵀ/P²."""
+def _own_inner(c, V, squares=None):
+    """‖H K_i H‖²_F per neuron, with H∘H = (1 - 2/P) I + 11ᵀ/P² (``squares``: c * c, if already computed)."""
     n_cond = c.shape[0]
-    c2 = np.sum(c * c, axis=0)
-    return (c2**2 - 2.0 * np.sum(V * c * c, axis=0) + (1 - 2.0 / n_cond) * np.sum(V * V, axis=0)
+    squares = c * c if squares is None else squares
+    c2 = squares.sum(axis=0)
+    return (c2**2 - 2.0 * np.einsum("pn,pn->n", V, squares) + (1 - 2.0 / n_cond) * np.einsum("pn,pn->n", V, V)
             + V.sum(axis=0) ** 2 / n_cond**2)
 
 
@@ -350,7 +356,7 @@ def share_pair_products(stats: ConditionStatistics, weights) -> None:
     seed_shared(stats, {_pair_norms_key(weights): (weights, norms), PAIR_ROWS: rows})
 
 
-def _weighted_pieces(per_neuron, V, weights, method=None, pair_norms=None, noise=None):
+def _weighted_pieces(per_neuron, V, weights, method=None, pair_norms=None, noise=None, squares=None):
     """Exact weighted U-statistics: Σ_{i≠j} w_i w_j t_i t_j and Σ_{i≠j} w_i w_j ⟨HK_iH, HK_jH⟩ per weight row.
 
     Both lack the pair-count normalisation, which is the same for the two and cancels in their ratio.
@@ -363,7 +369,7 @@ def _weighted_pieces(per_neuron, V, weights, method=None, pair_norms=None, noise
     per-neuron outer products (B P² N / 2), ``"pairs"`` from the N x N Gram matrix of the centred means in
     row blocks (P N² / 2 + B N² / 2, memory one block of rows); default: the one with fewer operations.
     ``pair_norms``: the ``"pairs"`` result already computed by :func:`share_pair_products`; ``noise``: the
-    (B, P) weighted noise ``weights @ V.T`` if already computed.
+    (B, P) weighted noise ``weights @ V.T``, ``squares`` the centred means squared, if already computed.
     """
     t, own, c = per_neuron
     n_cond, n = c.shape
@@ -372,7 +378,7 @@ def _weighted_pieces(per_neuron, V, weights, method=None, pair_norms=None, noise
     if method is None:
         method = "pairs" if _pairs_route(n_cond, n, n_boot) else "kernel"
     square = (weights @ t) ** 2 - (weights * weights) @ (t * t)
-    c2 = c * c
+    c2 = c * c if squares is None else squares
     d = weights @ V.T if noise is None else noise  # (B, P): Σ_i w_i v_i
     diagonal = weights @ c2.T  # (B, P): diag(C W Cᵀ)
     if method == "kernel":

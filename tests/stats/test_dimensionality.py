@@ -200,3 +200,49 @@ def test_invariant_to_scale_neuron_order_and_per_neuron_offsets(rng):
     assert _pr(rec * 1000.0) == pytest.approx(value, rel=1e-9)
     assert _pr(rec.isel(neuron=order)) == pytest.approx(value, rel=1e-9)
     assert _pr(rec + offsets) == pytest.approx(value, rel=1e-6)  # offsets 10x the signal: cancellation
+
+
+def test_shared_pair_pass_gives_brute_force_rows_and_norms_and_leaves_every_statistic_unchanged(rng):
+    """share_pair_products (the PR bootstrap's N x N pass, run first by summarize) seeds r_i = Σ_j (c_i·c_j)²
+    and the replicates' Σ_ij w_i w_j (c_i·c_j)²; every per-neuron quadratic form then comes from r instead of
+    M Mᵀ M. Checked against brute-force sums over neuron pairs and against the statistics computed without
+    the pass (outside a shared block)."""
+    from neurolearn.stats.alignment import alignment_with_replicates
+    from neurolearn.stats.dimensionality import _pairs_route, share_pair_products
+    from neurolearn.stats.kernel_terms import PAIR_ROWS, centred_quadratic_rows, lookup_shared, shared_products
+    from neurolearn.stats.kernels import ConditionStatistics
+
+    n_cond, n, n_boot = 20, 60, 30
+    assert _pairs_route(n_cond, n, n_boot)  # the route under test
+    means = rng.standard_normal((n_cond, n)) + rng.standard_normal(n)  # per-neuron offsets: m̄ matters
+    sem2 = 0.2 * rng.random((n_cond, n))
+    stats = ConditionStatistics(means, sem2, np.full(n_cond, 4), np.arange(n_cond), np.arange(n),
+                                np.repeat([1.0, -1.0], n_cond // 2), "d0")
+    weights = rng.poisson(1.0, size=(n_boot, n)).astype(np.uint8)
+    c = means - means.mean(axis=0)
+    pair_products = (c.T @ c) ** 2
+    w = weights.astype(float)
+    noise_total = sem2.sum(axis=1)
+    H = np.eye(n_cond) - 1.0 / n_cond
+    G = means @ means.T
+    plain = {(left, right): centred_quadratic_rows(stats, noise_total, left, right)
+             for left in (False, True) for right in (False, True)}
+    pr_plain = participation_with_replicates(stats, weights=weights)
+    alignment_plain = alignment_with_replicates(stats, weights=weights)
+    with shared_products():
+        share_pair_products(stats, weights)
+        rows = lookup_shared(stats, PAIR_ROWS)
+        np.testing.assert_allclose(rows, pair_products.sum(axis=1), rtol=1e-12)
+        norms = lookup_shared(stats, ("pr_pair_norms", id(weights)))[1]
+        np.testing.assert_allclose(norms, np.einsum("bi,ij,bj->b", w, pair_products, w), rtol=1e-12)
+        for (left, right), expected in plain.items():
+            L, R = (H if left else np.eye(n_cond)), (H if right else np.eye(n_cond))
+            brute = np.array([(R @ means[:, i]) @ (G - np.diag(noise_total)) @ (L @ means[:, i]) for i in range(n)])
+            shared = centred_quadratic_rows(stats, noise_total, left, right)
+            np.testing.assert_allclose(shared, brute, rtol=1e-10)
+            np.testing.assert_allclose(shared, expected, rtol=1e-10)
+        pr_shared = participation_with_replicates(stats, weights=weights)
+        alignment_shared = alignment_with_replicates(stats, weights=weights)
+    for before, after in ((pr_plain, pr_shared), (alignment_plain, alignment_shared)):
+        assert after[0] == pytest.approx(before[0], rel=1e-12)
+        np.testing.assert_allclose(after[1], before[1], rtol=1e-10)
