@@ -127,7 +127,9 @@ def read_nwb(
         identity, see ``tracked``), ``unit_id`` (unit ids / ROI ids / electrode ids / channel numbers of the
         file) + scalar unit (electrode) columns, and for units a ``location`` (the brain area, which
         :func:`neurolearn.stats.summarize_areas` splits by: the Units ``location`` column, else the location
-        of each unit's first electrode, else of its ``electrode_group``); attrs of :data:`neurolearn.data.REQUIRED_ATTRS` plus
+        of each unit's first electrode, else of its ``electrode_group``). Units whose ``obs_intervals`` do not
+        contain every trial window are left out with a warning (their counts there would read as silence;
+        ``where=`` selects the trials of an observation epoch); attrs of :data:`neurolearn.data.REQUIRED_ATTRS` plus
         ``trials_table``, ``align``, ``align_times`` (``"absolute"`` or ``"relative to start_time"``),
         ``where`` (``""`` if none), ``subject_id`` (``/general/subject/subject_id``, else the ``sub-<label>``
         of a DANDI/BIDS file name, else ``""``), ``tracked`` (bool) and ``tracking`` (how it was decided:

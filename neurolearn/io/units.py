@@ -60,9 +60,55 @@ def plan_units(group, plan) -> None:
         if location is not None:
             columns["location"] = location
     plan.neuron_coords = columns
+    observed = _observed_in_every_window(group, ids.shape[0], plan.edges, label)
+    if observed is not None and not observed.all():
+        _leave_out_unobserved(plan, observed, label)
     plan.units = "spikes/s" if plan.rates else "count"
     if n_spikes == 0:
         raise NWBError(f"{label}: expected spike times, found an empty spike_times dataset")
+
+
+def _observed_in_every_window(group, n_units, edges, label):
+    """Whether each unit's ``obs_intervals`` (the NWB column saying when a unit was observed: a probe that
+    drifted, a sorter that lost it) contain every trial window; None if the table has no such column. A unit
+    with no interval listed is taken as not stated (observed)."""
+    if "obs_intervals" not in group:
+        return None
+    intervals = np.asarray(group["obs_intervals"][()], dtype=float)
+    if intervals.ndim != 2 or intervals.shape[1] != 2:
+        raise NWBError(f"{label}: expected obs_intervals of shape (n, 2), found {intervals.shape}")
+    ends = _index_ends(group, "obs_intervals", intervals.shape[0], label)
+    if ends.shape[0] != n_units or np.any(np.diff(np.concatenate([[0], ends])) < 0) or ends[-1] > len(intervals):
+        raise NWBError(f"{label}: expected obs_intervals_index with one entry per unit ({n_units}), found "
+                       f"{ends.shape[0]}")
+    first, last = edges[:, 0], edges[:, -1]
+    observed = np.ones(n_units, dtype=bool)
+    begin = 0
+    for unit, end in enumerate(ends):
+        own = intervals[begin:end]
+        begin = end
+        if own.shape[0]:
+            inside = (own[:, :1] <= first[None, :] + 1e-9) & (last[None, :] <= own[:, 1:] + 1e-9)
+            observed[unit] = bool(inside.any(axis=0).all())
+    return observed
+
+
+def _leave_out_unobserved(plan, observed, label):
+    """Drop the units not observed in every trial window: their counts there would read as silence."""
+    dropped = plan.neuron_ids[~observed]
+    if not observed.any():
+        raise NWBError(f"{label}: expected units observed (obs_intervals) in every trial window, found none of "
+                       f"{observed.size}; select the trials of one observation epoch with where=")
+    warnings.warn(
+        f"{label}: left out {dropped.size} of {observed.size} units whose obs_intervals do not contain every "
+        f"trial window (ids {dropped[:8].tolist()}{' ...' if dropped.size > 8 else ''}): counts outside a "
+        "unit's observation intervals would read as silence; select trials with where= to keep them",
+        UserWarning,
+        stacklevel=6,
+    )
+    plan.unit_bounds = plan.unit_bounds[observed]
+    plan.neuron_ids = plan.neuron_ids[observed]
+    plan.neuron_coords = {name: values[observed] for name, values in plan.neuron_coords.items()}
 
 
 def refuse_duplicate_ids(ids: np.ndarray, label: str, what: str) -> None:

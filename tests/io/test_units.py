@@ -96,3 +96,23 @@ def test_units_linked_only_to_electrode_groups_get_the_groups_locations(tmp_path
 
 def test_units_without_any_location_get_no_location_coord(units_file):
     assert "location" not in read_nwb(units_file).coords
+
+
+def test_units_not_observed_in_every_trial_window_are_left_out_not_read_as_silent(tmp_path):
+    # obs_intervals: unit 1 was lost after 4.5 s (a drifting probe); its zero counts in the last trial would
+    # read as silence. It is left out with a warning; selecting the trials it was observed in keeps it.
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[1.0, 3.0, 5.0], stops=[2.0, 4.0, 6.0])
+    for unit, observed in enumerate([[[0.0, 10.0]], [[0.0, 4.5]], [[0.0, 2.5], [2.9, 7.0]]]):
+        nwbfile.add_unit(spike_times=np.array([1.5, 3.5]) + 0.1 * unit, obs_intervals=observed, id=10 + unit)
+    path = save(nwbfile, tmp_path / "observed.nwb")
+    with pytest.warns(UserWarning, match=r"left out 1 of 3 units whose obs_intervals.*\(ids \[11\]\)"):
+        rec = read_nwb(path)
+    assert rec.unit_id.values.tolist() == [10, 12]
+    kept = read_nwb(path, where="start_time < 4")
+    assert kept.unit_id.values.tolist() == [10, 11, 12]
+    assert kept.values.tolist() == [[1, 1, 1], [1, 1, 1]]
+    lazy = read_nwb(path, where="start_time < 4", chunks={"trial": 1})
+    np.testing.assert_array_equal(lazy.values, kept.values)
+    with pytest.raises(NWBError, match="observed .obs_intervals. in every trial window, found none"):
+        read_nwb(path, where="start_time > 4", window=(0.0, 6.0))
