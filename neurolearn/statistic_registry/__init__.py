@@ -84,8 +84,9 @@ def registry_markdown() -> str:
         "from it by `docs/make_statistics.py`; do not edit by hand). Each value comes with `<name>_se`, "
         "`<name>_ci` and `<name>_flag`: `\"\"` where the data support the value, otherwise the reason it is NaN "
         "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
-        "estimand's range by more than three standard errors (judged with n_boot > 0), a bounded statistic whose standard error exceeds "
-        "half its range is NaN (not resolved), and intervals always contain their estimate.",
+        "estimand's range by more than three standard errors (judged with n_boot > 0), a statistic whose standard error exceeds "
+        "its resolution (half its range when bounded, or a declared natural unit) is NaN (not resolved), and intervals "
+        "always contain their estimate.",
         "",
         "| statistic | range | family | needs | predicted by |",
         "|---|---|---|---|---|",
@@ -99,6 +100,7 @@ def registry_markdown() -> str:
         rows = [("units", entry.units or "dimensionless"),
                 ("estimand", entry.estimand),
                 ("range", f"[{fmt(entry.range[0])}, {fmt(entry.range[1])}]"),
+                ("not resolved when its SE exceeds", fmt(entry.unresolved_above())),
                 ("estimator and bias handling", entry.estimator),
                 ("interval", entry.interval or "none"),
                 ("chance", entry.chance or "none"),

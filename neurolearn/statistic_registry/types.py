@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 __all__ = ["Requirements", "Statistic"]
 
 
@@ -131,6 +133,11 @@ class Statistic:
         over every statistic: ``"neuron order"`` (permuting neurons, ids with them), ``"response scale"``
         (multiplying every response by one positive constant), ``"condition labels"`` (renaming conditions
         by a one-to-one map).
+    resolution_se : float, optional
+        The standard error above which the data do not resolve the estimand (the value is then NaN, flagged
+        "standard error ... exceeds ..."); ``None``: half the range when it is bounded (a 95 % interval wider
+        than the whole range), no limit when it is not. Declared for an unbounded estimand with a natural
+        unit, e.g. a change relative to a kernel's own norm.
     """
 
     name: str
@@ -148,6 +155,23 @@ class Statistic:
     predicted_by: tuple[str, ...] = ()
     pairwise: bool = False
     invariant_to: tuple[str, ...] = ()
+    resolution_se: float | None = None
+
+    def unresolved_above(self) -> float:
+        """The standard error above which a value is not resolved (see ``resolution_se``); ``inf`` if none.
+
+        Examples
+        --------
+        >>> from neurolearn.statistic_registry import STATISTICS
+        >>> STATISTICS["task_alignment"].unresolved_above(), STATISTICS["kernel_change"].unresolved_above()
+        (1.0, 1.0)
+        >>> STATISTICS["timescale"].unresolved_above()
+        inf
+        """
+        if self.resolution_se is not None:
+            return float(self.resolution_se)
+        low, high = self.range
+        return 0.5 * (high - low) if np.isfinite(high - low) else float("inf")
 
     def in_range(self, value: float, slack: float = 0.0) -> bool:
         """Whether ``value`` lies in the estimand's range, up to ``slack`` (e.g. a few standard errors).

@@ -159,9 +159,12 @@ def enforce_ranges(ds):
         slack = np.where(judged, RANGE_SLACK_SE * se, 0.0)
         outside = judged & ((value < low - slack) | (value > high + slack))
         # a bounded estimand whose SE exceeds half its range is not resolved at all: its 95% interval would
-        # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1)
-        unresolved = (np.isfinite(value) & np.isfinite(se) & ~outside
-                      & (se > 0.5 * (high - low)) if np.isfinite(high - low) else np.zeros(value.shape, bool))
+        # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1); an
+        # unbounded one may declare its resolution in a natural unit (kernel_change: the kernel's own norm)
+        resolution = entry.unresolved_above()
+        unresolved = judged & ~outside & (se > resolution)
+        what = (f"half the estimand's range [{low:g}, {high:g}]" if entry.resolution_se is None
+                else f"{resolution:g}, the resolution its registry entry declares")
         flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
         ci = ds[ci_name(name)].values.astype(float)
         if outside.any():
@@ -175,12 +178,20 @@ def enforce_ranges(ds):
             ci[outside] = np.nan
         if unresolved.any():
             for index in zip(*np.nonzero(unresolved)):
-                reason = (f"standard error {se[index]:.3g} exceeds half the estimand's range [{low:g}, {high:g}]: "
-                          "the data do not resolve it")
+                reason = f"standard error {se[index]:.3g} exceeds {what}: the data do not resolve it"
                 flags[index] = reason
                 warn_unsupported(name, ds[SESSION].values[index[0]], reason, stacklevel=4)
             value[unresolved], se[unresolved] = np.nan, np.nan
             ci[unresolved] = np.nan
+        cleared = outside | unresolved
+        if cleared.any():
+            # what describes a value left NaN goes with it: its chance level, p-value and replicates (a fit
+            # reading the replicates of a value it cannot see would weight nothing by them)
+            for companion, mask in ((f"{name}_chance", cleared), (f"{name}_pvalue", cleared),
+                                    (f"{name}_boot", cleared[..., None])):
+                if companion in ds and ds[companion].shape[:cleared.ndim] == cleared.shape:
+                    data = np.where(mask, np.nan, ds[companion].values.astype(float))
+                    updates[companion] = (ds[companion].dims, data, ds[companion].attrs)
         finite = np.isfinite(value)
         with np.errstate(invalid="ignore"):
             lower = np.where(finite, np.minimum(np.maximum(ci[..., 0], low), value), ci[..., 0])

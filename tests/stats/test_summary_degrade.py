@@ -172,6 +172,33 @@ def test_a_bounded_statistic_with_an_se_wider_than_its_range_is_not_reported():
     assert "do not resolve it" in out["kernel_similarity_flag"].values[1, 0]
 
 
+def test_an_unbounded_change_with_an_se_above_its_declared_resolution_is_not_reported_nor_its_companions():
+    # kernel_change is in units of the reference kernel's norm; -4.0 +- 11 (a 24-trial session of heavy-tailed
+    # cells) says nothing, though it is inside 3 SE of its range [0, inf). A value cleared this way takes its
+    # replicates and chance level with it.
+    import xarray as xr
+
+    from neurolearn.stats.statistics_table import enforce_ranges
+
+    dims = ("session",)
+    ds = xr.Dataset({"kernel_change": (dims, [0.0, -4.0, 0.3]), "kernel_change_se": (dims, [0.0, 11.0, 0.2]),
+                     "kernel_change_ci": (dims + ("ci_bound",), [[0, 0], [-4, 18], [0.0, 0.7]]),
+                     "kernel_change_flag": (dims, ["", "", ""]),
+                     "kernel_change_boot": (dims + ("bootstrap",), np.ones((3, 4))),
+                     "task_alignment": (dims, [0.5, 0.6, 0.7]), "task_alignment_se": (dims, [0.1, 1.04, 0.1]),
+                     "task_alignment_ci": (dims + ("ci_bound",), [[0.3, 0.7], [-1, 1], [0.5, 0.9]]),
+                     "task_alignment_flag": (dims, ["", "", ""]),
+                     "task_alignment_chance": (dims, [0.1, 2.87, 0.1]),
+                     "task_alignment_boot": (dims + ("bootstrap",), np.ones((3, 4)))},
+                    coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
+    with pytest.warns(StatisticWarning, match="exceeds 1, the resolution its registry entry declares"):
+        out = enforce_ranges(ds)
+    assert np.isnan(out["kernel_change"].values[1]) and out["kernel_change"].values[[0, 2]].tolist() == [0.0, 0.3]
+    assert np.isnan(out["kernel_change_boot"].values[1]).all() and (out["kernel_change_boot"].values[2] == 1).all()
+    assert np.isnan(out["task_alignment"].values[1]) and np.isnan(out["task_alignment_chance"].values[1])
+    assert out["task_alignment_chance"].values[[0, 2]].tolist() == [0.1, 0.1]
+
+
 def test_generalization_to_held_out_stimuli_is_measured_where_trials_are_marked(rng):
     recs = [_session(rng, d, n_conditions=12, n_trials=4, signal=2.0) for d in range(2)]
     marked = [rec.assign_coords(heldout=("trial", np.isin(rec.stimulus.values, [9, 10, 11]))) for rec in recs]
