@@ -66,6 +66,7 @@ from neurolearn.stats.kernel_terms import (
     seed_shared,
     sharing,
     weighted_noise,
+    weighted_outer_sums,
     with_shared_products,
 )
 from neurolearn.stats.kernels import (
@@ -396,14 +397,9 @@ _BLOCK_BYTES = 64 * 2**20
 
 def _weighted_gram_norms(c, weights):
     """‖C diag(w_b) Cᵀ‖²_F for every row w_b of ``weights``: (B, N) @ (N, P(P+1)/2) outer products, by blocks."""
-    n_cond, n = c.shape
-    upper = np.triu_indices(n_cond)
+    upper = np.triu_indices(c.shape[0])
     factor = np.where(upper[0] == upper[1], 1.0, 2.0)  # off-diagonal entries appear twice in the norm
-    step = max(1, int(_BLOCK_BYTES // (8 * upper[0].size)))
-    kernels = np.zeros((weights.shape[0], upper[0].size))
-    for start in range(0, n, step):
-        block = c[:, start:start + step]
-        kernels += weights[:, start:start + step] @ (block[upper[0]] * block[upper[1]]).T
+    kernels = weighted_outer_sums(c, weights, _BLOCK_BYTES)
     return (kernels * kernels) @ factor
 
 

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["unbiased_kernel_matrix", "centre_rows", "centre_kernel", "per_neuron_linear", "per_neuron_pair_trace",
            "linear_estimate", "factored_linear_estimate", "self_inner_estimate", "common_conditions",
            "shared_products", "with_shared_products", "export_shared", "seed_shared", "self_inner_key", "gram", "gram_product",
-           "kernel_eigh", "centred_means", "own_pair_trace", "lookup_shared", "PAIR_ROWS", "weighted_noise", "sharing"]
+           "kernel_eigh", "centred_means", "own_pair_trace", "lookup_shared", "PAIR_ROWS", "weighted_noise", "sharing",
+           "weighted_outer_sums"]
 
 _SHARED = contextvars.ContextVar("neurolearn_kernel_products", default=None)
 
@@ -126,6 +127,34 @@ def weighted_noise(stats: "ConditionStatistics", weights) -> np.ndarray:
     def compute():  # the weights are kept with the value, so their id (in the key) cannot be reused meanwhile
         return weights, np.asarray(weights, dtype=float) @ stats.sem2.T
     return _shared(stats, ("weighted_noise", id(weights)), compute)[1]
+
+
+def weighted_outer_sums(columns: np.ndarray, weights: np.ndarray, block_bytes: int) -> np.ndarray:
+    """Upper triangles (row-major, the order of ``np.triu_indices``) of Σ_i w_bi x_i x_iᵀ for every row w_b of
+    the (B, N) ``weights``, x_i the columns of ``columns`` (r, N): the (B, N) weights times the per-neuron
+    outer products, built in blocks of neurons (``block_bytes`` of products each) by contiguous row slices.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x, w = np.arange(6.0).reshape(2, 3), np.array([[1.0, 0.0, 2.0]])  # columns (0, 3), (1, 4), (2, 5)
+    >>> weighted_outer_sums(x, w, 2**20).tolist()  # 1·(0, 3)(0, 3)ᵀ + 2·(2, 5)(2, 5)ᵀ, entries 00, 01, 11
+    [[8.0, 20.0, 59.0]]
+    """
+    n_rows, n = columns.shape
+    n_upper = n_rows * (n_rows + 1) // 2
+    step = max(1, int(block_bytes // (8 * n_upper)))
+    out = np.zeros((weights.shape[0], n_upper))
+    buffer = np.empty((n_upper, min(step, n)))
+    for start in range(0, n, step):
+        block = columns[:, start:start + step]
+        products = buffer[:, :block.shape[1]]
+        row = 0
+        for p in range(n_rows):  # rows (p, p), (p, p + 1), ... of the upper triangle
+            np.multiply(block[p:], block[p], out=products[row:row + n_rows - p])
+            row += n_rows - p
+        out += weights[:, start:start + step] @ products.T
+    return out
 
 
 def centred_means(stats: "ConditionStatistics", centred: bool) -> np.ndarray:

@@ -32,7 +32,7 @@ from neurolearn.stats.kernels import (
     target_matrix,
     unbiased_kernel_matrix,
 )
-from neurolearn.stats.kernel_terms import gram, kernel_eigh, weighted_noise, with_shared_products
+from neurolearn.stats.kernel_terms import gram, kernel_eigh, weighted_noise, weighted_outer_sums, with_shared_products
 
 __all__ = [
     "eigenspectrum",
@@ -288,13 +288,9 @@ _BLOCK_BYTES = 64 * 2**20
 
 
 def _weighted_outer(columns, weights, upper):
-    """Upper triangles of Σ_i w_bi x_i x_iᵀ for every row w_b of ``weights`` (x_i the columns of ``columns``)."""
-    step = max(1, int(_BLOCK_BYTES // (8 * upper[0].size)))
-    out = np.zeros((weights.shape[0], upper[0].size))
-    for start in range(0, columns.shape[1], step):
-        block = columns[:, start:start + step]
-        out += weights[:, start:start + step] @ (block[upper[0]] * block[upper[1]]).T
-    return out
+    """Upper triangles of Σ_i w_bi x_i x_iᵀ for every row w_b of ``weights`` (x_i the columns of ``columns``;
+    ``upper`` is ``np.triu_indices(len(columns))``, the order of the result)."""
+    return weighted_outer_sums(columns, weights, _BLOCK_BYTES)
 
 
 def _kernel(stats, estimator):
