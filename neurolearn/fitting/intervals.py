@@ -295,9 +295,14 @@ def _profile_point(problem, j, value, start, max_nfev=None):
         u[others] = w
         return problem.residuals(u)
 
+    def jacobian(w):
+        u[others] = w
+        return problem.jacobian(u)[:, others]
+
     # Interval ends need Delta chi2 to ~0.01, so profile points stop earlier than the main fit (tol 1e-6, not 1e-8).
     res = least_squares(residuals, np.clip(u[others], 0.0, 1.0), bounds=(0.0, 1.0), method="trf",
-                        diff_step=DIFF_STEP, ftol=1e-6, xtol=1e-6, gtol=1e-6, max_nfev=max_nfev or _PROFILE_NFEV)
+                        jac=jacobian if problem.has_jacobian else "2-point", diff_step=DIFF_STEP, ftol=1e-6,
+                        xtol=1e-6, gtol=1e-6, max_nfev=max_nfev or _PROFILE_NFEV)
     out = u.copy()
     out[others] = res.x
     return out, float(2.0 * res.cost), res.status > 0

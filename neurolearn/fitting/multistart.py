@@ -6,7 +6,8 @@ scrambled Sobol sequence over the unit box (uniform on the log scale for ``log_s
 model's defaults (lazily for costly models: a point whose earliest sessions already bound its chi-square above
 the chosen starts is not predicted further; the starts are exactly those of a full evaluation). Only the best
 few, mutually distinct points are refined with
-:func:`scipy.optimize.least_squares` (trust-region reflective, box constraints), and the lowest minimum wins.
+:func:`scipy.optimize.least_squares` (trust-region reflective, box constraints; the model's own Jacobian where it
+supplies one, else finite differences), and the lowest minimum wins.
 """
 
 from __future__ import annotations
@@ -200,7 +201,11 @@ class _PartialChi2:
 
 
 def local_fit(problem, u0, max_nfev: int | None = None, tol: float = 1e-8) -> Optimum:
-    """One bounded least-squares run from ``u0`` (unit box); ``tol`` is least_squares' ftol = xtol = gtol."""
+    """One bounded least-squares run from ``u0`` (unit box); ``tol`` is least_squares' ftol = xtol = gtol.
+
+    The Jacobian is the model's own where it supplies one (:meth:`FitProblem.jacobian`), else forward
+    differences with step ``DIFF_STEP``.
+    """
     u0 = np.clip(np.asarray(u0, dtype=float), 0.0, 1.0)
     if u0.size == 0:
         r = problem.residuals(u0)
@@ -209,6 +214,7 @@ def local_fit(problem, u0, max_nfev: int | None = None, tol: float = 1e-8) -> Op
         problem.residuals,
         u0,
         bounds=(0.0, 1.0),
+        jac=problem.jacobian if problem.has_jacobian else "2-point",
         method="trf",
         x_scale=1.0,
         diff_step=DIFF_STEP,

@@ -260,6 +260,71 @@ class FitProblem:
         r = self.residuals(u)
         return float(r @ r)
 
+    @property
+    def has_jacobian(self) -> bool:
+        """Whether the model supplies derivatives (:attr:`neurolearn.theory.Model.jacobian`)."""
+        return getattr(self.model, "jacobian", None) is not None
+
+    def jacobian(self, u) -> np.ndarray:
+        """Jacobian of :meth:`residuals` in the unit box, shape ``(n_obs, n_free)``.
+
+        From the model's derivatives (chained through the time mapping ``tau = time_scale * max(s - onset, 0)``
+        and the unit box) where the model supplies them and they are finite at ``u``; otherwise forward
+        differences with the step least squares uses (:data:`~neurolearn.fitting.multistart.DIFF_STEP`,
+        backward at the upper edge), which is also what a point with non-finite predictions gets.
+        """
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        derivative = self._prediction_derivative(u) if self.has_jacobian else None
+        if derivative is None:
+            return self._difference_jacobian(u)
+        if self.whitener is None:
+            return -derivative / self._fitted[1][:, None]
+        return -solve_triangular(self.whitener, derivative, lower=True, check_finite=False)
+
+    def _prediction_derivative(self, u):
+        """d(prediction)/du of the fitted values, ``(n_obs, n_free)``, or None where the model cannot give it."""
+        values = self.values(u)
+        tau = self.training_time(values)
+        model_values = {k: v for k, v in values.items() if k not in (TIME_SCALE, ONSET)}
+        try:
+            with np.errstate(all="ignore"):
+                out = self.model.jacobian(tau, **model_values)
+        except (FloatingPointError, ValueError, ZeroDivisionError, OverflowError):
+            return None
+        if not all(name in out for name in self.observables):
+            return None
+        elapsed = self.session_time - values[ONSET]
+        columns = []
+        for j, p in enumerate(self.free):
+            if p.name == TIME_SCALE:
+                chain, key = np.maximum(elapsed, 0.0), "time"
+            elif p.name == ONSET:
+                chain, key = np.where(elapsed > 0, -values[TIME_SCALE], 0.0), "time"
+            else:
+                chain, key = 1.0, p.name
+            scale = float(p.unit_derivative(u[j]))
+            rows = []
+            for name in self.observables:
+                d = out[name].get(key)
+                if d is None:
+                    return None
+                rows.append(np.broadcast_to(np.asarray(d, dtype=float), tau.shape) * (chain * scale))
+            columns.append(np.stack(rows)[self.mask])
+        derivative = np.column_stack(columns) if columns else np.empty((self.n_obs, 0))
+        return derivative if np.isfinite(derivative).all() else None
+
+    def _difference_jacobian(self, u):
+        from neurolearn.fitting.multistart import DIFF_STEP
+
+        r0 = self.residuals(u)
+        out = np.empty((r0.size, self.n_free))
+        for j in range(self.n_free):
+            step = DIFF_STEP if u[j] + DIFF_STEP <= 1.0 else -DIFF_STEP
+            shifted = u.copy()
+            shifted[j] += step
+            out[:, j] = (self.residuals(shifted) - r0) / (shifted[j] - u[j])
+        return out
+
     def log_likelihood_constant(self) -> float:
         """``n log(2 pi) + log det C`` over fitted values (``sum log(2 pi se^2)`` when diagonal), so that
         ``-2 log L = chi2 + this``."""

@@ -85,6 +85,14 @@ class Model:
         ``predict`` puts them on dims ``("layer", "time")``). Empty for a model of one population.
     n_layers : int
         How many layers ``per_layer`` observables have (0 without any); layer ``l`` is ``1 .. n_layers``.
+    jacobian : callable, optional
+        ``jacobian(time, **params) -> dict[str, dict[str, ndarray]]``: for each observable, its derivative with
+        respect to ``"time"`` and to every parameter (by name), each array shaped like ``time``, at the values
+        ``function`` returns (a derivative at a kink may be either one-sided one). When given, the fitter's least
+        squares uses it instead of finite differences (:meth:`neurolearn.fitting.problem.FitProblem.jacobian`;
+        checked against finite differences in the model's tests). A model whose ``function`` is replaced (e.g.
+        by :func:`dataclasses.replace`) must replace or drop it too; the fitter falls back to finite differences
+        where it lacks an observable or returns non-finite values.
     """
 
     name: str
@@ -99,6 +107,7 @@ class Model:
     simulator: str = ""
     per_layer: tuple[str, ...] = ()
     n_layers: int = 0
+    jacobian: Callable[..., dict] | None = None
 
     @property
     def params(self) -> dict[str, Parameter]:

@@ -34,7 +34,7 @@ from scipy.special import ndtr, xlogy
 
 from neurolearn.theory.base import Model, Parameter
 
-__all__ = ["MODEL", "ball_capacity", "capacity_statistics"]
+__all__ = ["MODEL", "ball_capacity", "ball_capacity_derivatives", "capacity_statistics", "capacity_jacobian"]
 
 # Quadrature of the chi_D average: a fixed grid in u = t / sqrt(D) is accurate to ~1e-5 for D in [1, 500]
 # (checked against scipy.integrate.quad in the tests) and keeps the model fast enough for multi-start fits.
@@ -178,6 +178,83 @@ def _quadrature(R, D):
     return 1.0 / inverse
 
 
+def ball_capacity_derivatives(radius, dimension):
+    """``alpha_B`` and its derivatives ``d alpha_B / dR`` and ``d alpha_B / dD`` (arrays like the inputs).
+
+    The derivatives are those of the quadrature :func:`ball_capacity` evaluates (its grid moves with ``D``), so
+    they agree with its finite differences to their truncation error; 0 where an input is clipped (R < 0,
+    D < 1). The envelope identity makes them simple: the touching and embedded integrands meet smoothly at
+    ``t0 = -t / R`` (their derivatives in that boundary cancel), so with ``b = R t``, ``M = Phi(b) - Phi(-t/R)``
+    and ``I = int_{-t/R}^{b} Dt0 (b - t0)^2``,
+
+        d/dR [touching + embedded] = t dI/db / (1 + R^2) - 2 R I / (1 + R^2)^2,
+        d/dt [touching + embedded] = R dI/db / (1 + R^2) + 2 t Phi(-t/R),   dI/db = 2 (b M - phi(-t/R) + phi(b)),
+
+    and ``D`` enters through the chi_D weight ``t^(D-1) exp(-t^2/2)`` and the grid ``t(D)``.
+
+    Examples
+    --------
+    >>> alpha, d_r, d_d = ball_capacity_derivatives(1.0, 5.0)
+    >>> h = 1e-6
+    >>> bool(abs(d_r - (ball_capacity(1.0 + h, 5.0) - ball_capacity(1.0 - h, 5.0)) / (2 * h)) < 1e-6)
+    True
+    >>> bool(d_r < 0 and d_d < 0)  # larger and higher-dimensional balls are harder to separate
+    True
+    """
+    radius, dimension = np.broadcast_arrays(np.asarray(radius, dtype=float), np.asarray(dimension, dtype=float))
+    shape = radius.shape
+    r, d = radius.ravel(), dimension.ravel()
+    rc, dc = np.clip(r, 0.0, None), np.clip(d, 1.0, None)
+    # one quadrature per distinct ball (sessions before the onset share theirs)
+    balls, index = np.unique(np.column_stack([rc, dc]), axis=0, return_inverse=True)
+    alpha, d_r, d_d = _quadrature_derivatives(balls[:, :1], balls[:, 1:])
+    index = index.ravel()
+    d_r = np.where(r < 0.0, 0.0, d_r[index])
+    d_d = np.where(d < 1.0, 0.0, d_d[index])
+    return alpha[index].reshape(shape), d_r.reshape(shape), d_d.reshape(shape)
+
+
+def _quadrature_derivatives(R, D):
+    """:func:`_quadrature` of column vectors ``R``, ``D`` with its derivatives in ``R`` and ``D`` (1-d each)."""
+    half = 12.0
+    root = np.sqrt(D)
+    lo = np.clip(root - half, 0.0, None)
+    hi = root + half
+    grid = np.linspace(0.0, 1.0, _N_GRID)
+    t = lo + (hi - lo) * grid
+    # how the grid moves with D: d(sqrt D)/dD = 1 / (2 sqrt D), for lo only while it is not clipped at 0
+    d_hi = 0.5 / root
+    d_lo = np.where(root - half > 0.0, d_hi, 0.0)
+    t_d = d_lo + (d_hi - d_lo) * grid
+    log_weight = xlogy(D - 1.0, t) - 0.5 * t * t
+    weight = np.exp(log_weight - log_weight.max(axis=1, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        positive = R > 0
+        a = np.where(positive, -t / np.where(positive, R, 1.0), -np.inf)
+        phi_a = _phi(a)
+        x_phi_a = np.where(np.isfinite(a), a * phi_a, 0.0)
+        b = R * t
+        phi_b = _phi(b)
+        ndtr_a = ndtr(a)
+        mass = ndtr(b) - ndtr_a
+        integral = b * b * mass - 2.0 * b * (phi_a - phi_b) + mass + x_phi_a - b * phi_b
+        d_integral = 2.0 * (b * mass - phi_a + phi_b)  # dI/db
+        scale = 1.0 + R * R
+        f = integral / scale + ndtr_a - x_phi_a + t * t * ndtr_a
+        f_r = t * d_integral / scale - 2.0 * R * integral / scale**2
+        f_t = R * d_integral / scale + 2.0 * t * ndtr_a
+        # d log(weight) / dD at fixed t is log t; the t = 0 node carries no weight for D > 1 (nor a derivative)
+        log_t = np.where(t > 0.0, np.log(np.where(t > 0.0, t, 1.0)), 0.0)
+        dlogw_dt = np.where(t > 0.0, (D - 1.0) / np.where(t > 0.0, t, 1.0), 0.0) - t
+    total = _trapezoid_sum(weight)
+    inverse = _trapezoid_sum(weight * f) / total
+    inverse_r = _trapezoid_sum(weight * f_r) / total
+    dlogw_dd = log_t + dlogw_dt * t_d
+    inverse_d = _trapezoid_sum(weight * (f_t * t_d + (f - inverse[:, None]) * dlogw_dd)) / total
+    alpha = 1.0 / inverse
+    return alpha, -inverse_r * alpha**2, -inverse_d * alpha**2
+
+
 def _relax(initial, final, rate, time):
     return final + (initial - final) * np.exp(-rate * np.clip(time, 0.0, None))
 
@@ -201,6 +278,38 @@ def capacity_statistics(time, radius_initial=1.5, radius_final=0.5, dimension_in
         "manifold_capacity": ball_capacity(radius, dimension),
         "manifold_radius": radius,
         "manifold_dimension": dimension,
+    }
+
+
+def capacity_jacobian(time, radius_initial=1.5, radius_final=0.5, dimension_initial=8.0, dimension_final=3.0,
+                      rate=0.5) -> dict:
+    """Derivatives of :func:`capacity_statistics` with respect to ``"time"`` and each parameter (the model's
+    ``jacobian``): the relaxations in closed form, the capacity through :func:`ball_capacity_derivatives`.
+
+    Examples
+    --------
+    >>> out = capacity_jacobian([0.0, 2.0])
+    >>> [round(float(v), 4) for v in out["manifold_radius"]["radius_initial"]]  # exp(-rate t)
+    [1.0, 0.3679]
+    """
+    t = np.clip(np.atleast_1d(np.asarray(time, dtype=float)), 0.0, None)
+    decay = np.exp(-rate * t)
+    radius = radius_final + (radius_initial - radius_final) * decay
+    dimension = dimension_final + (dimension_initial - dimension_final) * decay
+    # d/d(initial) = decay, d/d(final) = 1 - decay, d/d(rate) = -(initial - final) t decay, d/dt = -(...) rate decay
+    grow = 1.0 - decay
+    radius_d = {"radius_initial": decay, "radius_final": grow, "rate": -(radius_initial - radius_final) * t * decay,
+                "time": -(radius_initial - radius_final) * rate * decay}
+    dimension_d = {"dimension_initial": decay, "dimension_final": grow,
+                   "rate": -(dimension_initial - dimension_final) * t * decay,
+                   "time": -(dimension_initial - dimension_final) * rate * decay}
+    _, alpha_r, alpha_d = ball_capacity_derivatives(radius, dimension)
+    zero = np.zeros_like(t)
+    names = ("time", "radius_initial", "radius_final", "dimension_initial", "dimension_final", "rate")
+    return {
+        "manifold_capacity": {k: alpha_r * radius_d.get(k, zero) + alpha_d * dimension_d.get(k, zero) for k in names},
+        "manifold_radius": {k: radius_d.get(k, zero) for k in names},
+        "manifold_dimension": {k: dimension_d.get(k, zero) for k in names},
     }
 
 
@@ -234,6 +343,7 @@ MODEL = (  # listed in neurolearn.theory.MODELS by neurolearn/theory/__init__.py
         ),
         observables=("manifold_capacity", "manifold_radius", "manifold_dimension"),
         function=capacity_statistics,
+        jacobian=capacity_jacobian,
         time_unit="session",
         time_span=8.0,
         simulator="neurolearn.simulate.manifolds.manifold_sessions",

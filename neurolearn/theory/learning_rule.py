@@ -87,7 +87,7 @@ from neurolearn.errors import FitError
 from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.learning_rule_flow import solve_flow
 
-__all__ = ["LEARNING_RULE", "RULES", "rule_trajectory", "learning_rule_statistics"]
+__all__ = ["LEARNING_RULE", "RULES", "rule_trajectory", "learning_rule_statistics", "learning_rule_jacobian"]
 
 #: the three named rules as values of the model's rule parameters (Hebb: ``feedback`` has no effect, held at 0)
 RULES: dict[str, dict[str, float]] = {
@@ -149,11 +149,93 @@ def learning_rule_statistics(time, gamma0, feedback, hebbian, d_eff, decision_no
         raise FitError(f"learning-rule model: expected gamma0 >= 0, d_eff >= 1 and decision_noise > 0, found "
                        f"{gamma0!r}, {d_eff!r}, {decision_noise!r}")
     t = np.asarray(time, dtype=float)
-    state = rule_trajectory(np.clip(t, 0.0, None), gamma0, feedback, hebbian)
+    return _observables(_trajectory(t, gamma0, feedback, hebbian), d_eff, decision_noise)
+
+
+def _observables(state, d_eff, decision_noise):
     m = state["m"]
     return {"behavior": _phi(state["u"] / decision_noise),
             "task_alignment": m / np.sqrt(m * m + d_eff - 1.0),
             "kernel_change": np.abs(m - 1.0) / math.sqrt(d_eff)}
+
+
+# the last few trajectories: a least-squares step evaluates the residuals, then the Jacobian, at one point
+_RECENT: dict = {}
+_RECENT_SIZE = 4
+
+
+def _trajectory(t, gamma0, feedback, hebbian):
+    """:func:`rule_trajectory` at ``max(t, 0)``, remembered for the last few calls (read-only arrays)."""
+    key = (t.tobytes(), t.shape, float(gamma0), float(feedback), float(hebbian))
+    state = _RECENT.get(key)
+    if state is None:
+        state = rule_trajectory(np.clip(t, 0.0, None), gamma0, feedback, hebbian)
+        for value in state.values():
+            value.setflags(write=False)
+        if len(_RECENT) >= _RECENT_SIZE:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT[key] = state
+    return state
+
+
+# Finite-difference step of the flow's three parameters in the model's jacobian (relative for gamma0); the flow is
+# exact to ~1e-14 for a given parameter set, so a forward difference is accurate to ~1e-6 relative
+_FLOW_STEP = 1e-6
+
+
+def learning_rule_jacobian(time, gamma0, feedback, hebbian, d_eff, decision_noise) -> dict:
+    """Derivatives of :func:`learning_rule_statistics` with respect to ``"time"`` and each parameter (the
+    registered model's ``jacobian``).
+
+    In time from the flow itself (``du/dt = (m + q) r``, ``dm/dt = 2 gamma0 p (feedback gamma0 u + s v) r``), in
+    ``d_eff`` and ``decision_noise`` in closed form; in ``gamma0``, ``feedback`` and ``hebbian`` by forward
+    differences of the exact flow (step ``1e-6``, relative for ``gamma0``, backward within a step of the upper
+    bound 1): three flow solutions besides the base one, where differencing every parameter and the time
+    mapping would take seven.
+
+    Examples
+    --------
+    Lazy feedback alignment learns as ``1 - exp(-t)``, so ``du/dt = exp(-t)``:
+
+    >>> out = learning_rule_jacobian(np.array([0.0, 1.0]), 1e-4, 0.0, 0.0, 8.0, 0.5)
+    >>> from scipy.stats import norm
+    >>> u = 1 - np.exp(-1.0)
+    >>> bool(np.isclose(out["behavior"]["time"][1], norm.pdf(u / 0.5) / 0.5 * np.exp(-1.0)))
+    True
+    """
+    t = np.asarray(time, dtype=float)
+    base_values = {"gamma0": gamma0, "feedback": feedback, "hebbian": hebbian, "d_eff": d_eff,
+                   "decision_noise": decision_noise}
+    learning_rule_statistics(t, **base_values)  # the parameter checks
+    state = _trajectory(t, gamma0, feedback, hebbian)
+    base = _observables(state, d_eff, decision_noise)
+    u, m, a, c, v = (state[k] for k in ("u", "m", "A", "C", "v"))
+    p, s = 1.0 - hebbian, math.sqrt(max(1.0 - feedback * feedback, 0.0))
+    r = np.where(t >= 0.0, 1.0 - u, 0.0)  # a time before 0 is clipped to it: no derivative there
+    du = (m + p * (feedback * a + s * c)) * r
+    dm = 2.0 * gamma0 * p * (feedback * gamma0 * u + s * v) * r
+    z = u / decision_noise
+    density = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    norm = m * m + d_eff - 1.0
+    root_d = math.sqrt(d_eff)
+    zero = np.zeros(t.shape)
+    out = {
+        "behavior": {"time": density / decision_noise * du, "d_eff": zero,
+                     "decision_noise": -density * z / decision_noise},
+        "task_alignment": {"time": (d_eff - 1.0) / norm**1.5 * dm, "d_eff": -0.5 * m / norm**1.5,
+                           "decision_noise": zero},
+        "kernel_change": {"time": np.sign(m - 1.0) / root_d * dm, "d_eff": -0.5 * np.abs(m - 1.0) / d_eff**1.5,
+                          "decision_noise": zero},
+    }
+    for name, value in (("gamma0", gamma0), ("feedback", feedback), ("hebbian", hebbian)):
+        step = _FLOW_STEP * value if name == "gamma0" else (_FLOW_STEP if value + _FLOW_STEP <= 1.0 else -_FLOW_STEP)
+        if name == "gamma0" and step == 0.0:
+            step = _FLOW_STEP
+        moved = value + step
+        shifted = learning_rule_statistics(t, **(base_values | {name: moved}))
+        for observable in out:
+            out[observable][name] = (shifted[observable] - base[observable]) / (moved - value)
+    return out
 
 
 def _phi(z):
@@ -196,6 +278,7 @@ LEARNING_RULE = Model(
     ),
     observables=("behavior", "task_alignment", "kernel_change"),
     function=learning_rule_statistics,
+    jacobian=learning_rule_jacobian,
     time_unit="training time, lazy gradient-descent kernel eigenvalue 2 (residual exp(-2t) when lazy)",
     time_span=2.0,
     simulator="neurolearn.simulate.learning_rule.simulate_learning_rule_sessions",

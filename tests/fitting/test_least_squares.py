@@ -220,3 +220,34 @@ def test_misfit_widens_profile_intervals_by_the_birge_ratio(line):
     half = np.sqrt(chi2_distribution.ppf(0.95, 1) * chi2 / 13) * np.sqrt(np.diag(cov))
     np.testing.assert_allclose(res.ci["slope"], (beta[1] - half[1], beta[1] + half[1]), rtol=1e-3)
     assert "model misfit" in res.message and "widened by sqrt(chi2/dof)" in res.message
+
+
+@pytest.mark.parametrize("name", ["capacity", "learning-rule"])
+def test_a_models_own_jacobian_gives_the_fit_finite_differences_give(name):
+    # the registered models' jacobians only make least squares faster: the same chi-square, and parameters and
+    # profile intervals within the optimiser's tolerance (benchmarks/bench_fit.py designs, several seeds:
+    # perturbing the finite-difference step by 20% moves them as much), on 15 sessions of each model's curve
+    import warnings
+    from dataclasses import replace
+
+    from neurolearn.fitting.recovery import characteristic_time
+    from neurolearn.theory import MODELS
+
+    model = MODELS[name]
+    truth = model.defaults()  # inside the box, a learning curve (the recovery truth is flat for capacity)
+    clock = {"time_scale": 1.5 * characteristic_time(model, truth) / 14, "onset": 0.0}
+    curve = model.predict(clock["time_scale"] * np.arange(15.0), **truth)
+    se = {o: max(0.05 * float(np.ptp(curve[o].values)), 1e-3) for o in model.observables}
+    stats = simulate_statistics(model, truth, n_sessions=15, se=se, random_state=1, **clock)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        own = fit(stats, model, fixed=clock, random_state=0)
+        differenced = fit(stats, replace(model, jacobian=None), fixed=clock, random_state=0)
+    assert own.success and differenced.success
+    assert own.chi2 == pytest.approx(differenced.chi2, rel=1e-6)
+    assert own.identifiable == differenced.identifiable
+    for p in own.identifiable:
+        if own.identifiable[p]:
+            assert abs(own.params[p] - differenced.params[p]) <= 1e-2 * differenced.se[p], p
+            width = differenced.ci[p][1] - differenced.ci[p][0]
+            np.testing.assert_allclose(own.ci[p], differenced.ci[p], atol=0.02 * width, err_msg=p)

@@ -239,3 +239,71 @@ def test_a_declared_training_time_replaces_the_session_index(line):
     # an explicit time= still wins
     np.testing.assert_array_equal(build_problem(stats, line, fixed=CLOCK, time="session_index").session_time,
                                   np.arange(6.0))
+
+
+def _approach_with_jacobian(approach, wrong=False):
+    """The approach model with its closed-form derivatives (``wrong``: the gain's derivative off by 1%)."""
+    from dataclasses import replace
+
+    def jacobian(t, gain, alignment_gain):
+        progress, rate = -np.expm1(-t), np.exp(-t)
+        return {"behavior": {"time": gain * rate, "gain": progress * (1.01 if wrong else 1.0),
+                             "alignment_gain": np.zeros_like(t)},
+                "task_alignment": {"time": 2 * alignment_gain * progress * rate, "gain": np.zeros_like(t),
+                                   "alignment_gain": progress**2}}
+
+    return replace(approach, jacobian=jacobian)
+
+
+def _central_jacobian(problem, u, h=1e-6):
+    return np.column_stack([(problem.residuals(u + h * e) - problem.residuals(u - h * e)) / (2 * h)
+                            for e in np.eye(problem.n_free)])
+
+
+@pytest.mark.parametrize("correlated", [False, True])
+def test_model_jacobian_is_chained_through_the_time_mapping_unit_box_and_whitening(approach, correlated):
+    # d residual / du from the model's derivatives against central differences of the residuals, every free
+    # parameter (a log-scale one, time_scale and onset through tau = time_scale max(s - onset, 0)), with SEs or
+    # with a joint covariance (whitened); a derivative 1% wrong must show
+    rng = np.random.default_rng(4)
+    n = 10
+    stats = statistics({"behavior": rng.uniform(0.5, 0.8, n), "task_alignment": rng.uniform(0.2, 0.6, n)},
+                       {"behavior": rng.uniform(0.01, 0.05, n), "task_alignment": rng.uniform(0.01, 0.05, n)})
+    if correlated:
+        shared = rng.standard_normal((1, 300))  # one error shared by every session and both statistics
+        for name in ("behavior", "task_alignment"):
+            se = stats[f"{name}_se"].values[:, None]
+            boot = stats[name].values[:, None] + se * (0.6 * shared + 0.8 * rng.standard_normal((n, 300)))
+            stats[f"{name}_boot"] = (("session", "bootstrap"), boot, {"resampling": "neurons-shared"})
+    problem = build_problem(stats, _approach_with_jacobian(approach))
+    assert problem.has_jacobian and (problem.whitener is not None) == correlated
+    for u in (np.array([0.3, 0.6, 0.5, 0.45]), np.array([0.8, 0.2, 0.7, 0.6])):  # onset between sessions
+        np.testing.assert_allclose(problem.jacobian(u), _central_jacobian(problem, u), rtol=1e-6, atol=1e-6)
+    wrong = build_problem(stats, _approach_with_jacobian(approach, wrong=True))
+    u = np.array([0.3, 0.6, 0.5, 0.45])
+    assert not np.allclose(wrong.jacobian(u), _central_jacobian(wrong, u), rtol=1e-3, atol=1e-6)
+
+
+def test_jacobian_falls_back_to_forward_differences_where_the_model_cannot_give_it(approach):
+    # a jacobian without one of the fitted statistics (a model whose function was replaced, e.g. per area) or
+    # with non-finite values is not used: the residuals' forward differences (least squares' own step) are
+    from dataclasses import replace
+
+    from neurolearn.fitting.multistart import DIFF_STEP
+
+    stats = statistics({"behavior": np.linspace(0.5, 0.8, 8), "task_alignment": np.linspace(0.2, 0.6, 8)},
+                       {"behavior": 0.02, "task_alignment": 0.03})
+    u = np.array([0.3, 0.6, 0.5, 0.999999])  # onset next to its upper edge: a backward step there
+    plain = build_problem(stats, approach)
+    forward = np.empty((plain.n_obs, 4))
+    for j in range(4):
+        step = DIFF_STEP if u[j] + DIFF_STEP <= 1.0 else -DIFF_STEP
+        moved = u.copy()
+        moved[j] += step
+        forward[:, j] = (plain.residuals(moved) - plain.residuals(u)) / step
+    for jacobian in (lambda t, gain, alignment_gain: {"behavior": {}},
+                     lambda t, gain, alignment_gain: {name: {k: np.full(t.shape, np.nan) for k in
+                                                             ("time", "gain", "alignment_gain")}
+                                                      for name in ("behavior", "task_alignment")}):
+        problem = build_problem(stats, replace(approach, jacobian=jacobian))
+        np.testing.assert_allclose(problem.jacobian(u), forward, rtol=1e-8, atol=1e-8)

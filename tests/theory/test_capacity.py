@@ -148,3 +148,50 @@ def test_cached_balls_are_the_values_a_fresh_quadrature_gives(monkeypatch):
     ball_capacity(radius[:30] + 1.0, dimension[:30])
     assert len(capacity._CACHE) <= 30
     np.testing.assert_array_equal(ball_capacity(radius, dimension), fresh)
+
+
+@pytest.mark.parametrize("radius,dimension", [(0.0, 5.0), (1e-3, 3.0), (0.5, 1.0 + 1e-3), (1.2, 3.0),
+                                              (2.0, 20.9), (5.0, 143.0), (5.0, 146.0), (20.0, 200.0)])
+def test_ball_capacity_derivatives_are_those_of_the_quadrature(radius, dimension):
+    # against central differences of ball_capacity itself (its grid moves with D; D = 143 and 146 straddle
+    # sqrt(D) = 12, where the grid's lower end leaves t = 0); one-sided at R = 0
+    from neurolearn.theory.capacity import ball_capacity_derivatives
+
+    alpha, d_r, d_d = ball_capacity_derivatives(radius, dimension)
+    assert alpha == pytest.approx(float(ball_capacity(radius, dimension)), rel=1e-12)
+    h_r, h_d = 1e-5 * max(radius, 1e-2), 1e-5 * dimension
+    low_r = max(radius - h_r, 0.0)
+    fd_r = (ball_capacity(radius + h_r, dimension) - ball_capacity(low_r, dimension)) / (radius + h_r - low_r)
+    fd_d = (ball_capacity(radius, dimension + h_d) - ball_capacity(radius, dimension - h_d)) / (2 * h_d)
+    assert float(d_r) == pytest.approx(float(fd_r), rel=1e-5 if radius > 0 else 1e-3, abs=1e-12)
+    assert float(d_d) == pytest.approx(float(fd_d), rel=1e-5, abs=1e-12)
+
+
+def test_model_jacobian_matches_finite_differences_of_the_prediction():
+    # every observable's derivative in time and in each parameter, at a few points of the box and times
+    from neurolearn.theory.capacity import capacity_jacobian
+
+    rng = np.random.default_rng(2)
+    t = np.array([0.0, 0.3, 1.0, 2.5, 7.0])
+    lows = {p.name: p.bounds[0] for p in MODEL.parameters}
+    highs = {p.name: p.bounds[1] for p in MODEL.parameters}
+    for _ in range(4):
+        values = {k: float(rng.uniform(lows[k] + 0.05 * (highs[k] - lows[k]), 0.5 * highs[k])) for k in lows}
+        jac = capacity_jacobian(t, **values)
+        for key in ("time", *values):
+            h = 1e-6 * max(abs(values.get(key, 1.0)), 1.0)
+            if key == "time":
+                up, down = capacity_statistics(t + h, **values), capacity_statistics(np.maximum(t - h, 0), **values)
+                step = (t + h) - np.maximum(t - h, 0)
+            else:
+                up = capacity_statistics(t, **(values | {key: values[key] + h}))
+                down = capacity_statistics(t, **(values | {key: values[key] - h}))
+                step = 2 * h
+            for name in MODEL.observables:
+                scale = np.abs(up[name]).max() + 1e-12
+                fd = (up[name] - down[name]) / step
+                if key == "time":  # t = 0 is one-sided (clipped): compare the smooth interior
+                    fd, got = fd[1:], jac[name][key][1:]
+                else:
+                    got = jac[name][key]
+                np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-7 * scale, err_msg=f"{name} / {key}")

@@ -228,3 +228,33 @@ def test_bad_parameters_raise_fit_error():
         learning_rule_statistics(np.array([0.0, 1.0]), 1.0, 1.5, 0.0, 8.0, 0.4)
     with pytest.raises(FitError, match="d_eff"):
         learning_rule_statistics(np.array([0.0, 1.0]), 1.0, 0.5, 0.0, 0.5, 0.4)
+
+
+@pytest.mark.parametrize("gamma0, feedback, hebbian", [(2.0, 0.5, 0.3), (0.05, 0.9, 0.0), (8.0, 0.0, 0.7),
+                                                        (3.0, 1.0, 0.0), (1.0, 0.2, 1.0)])
+def test_model_jacobian_matches_finite_differences_of_the_prediction(gamma0, feedback, hebbian):
+    # every observable's derivative in time (the flow's own rates), d_eff and decision_noise (closed form) and
+    # the rule parameters (forward differences inside the model) against central differences of the prediction
+    # (one-sided at feedback = 1 and hebbian = 1, the box's edges)
+    from neurolearn.theory.learning_rule import learning_rule_jacobian
+
+    t = np.array([0.05, 0.3, 1.0, 2.5, 6.0])
+    values = {"gamma0": gamma0, "feedback": feedback, "hebbian": hebbian, "d_eff": 8.0, "decision_noise": 0.4}
+    jac = learning_rule_jacobian(t, **values)
+    for key in ("time", *values):
+        h = 1e-5 * max(abs(values.get(key, 1.0)), 1e-2)
+        if key == "time":
+            up, down, step = learning_rule_statistics(t + h, **values), learning_rule_statistics(t - h, **values), 2 * h
+        else:
+            edges = (0.0, 1.0) if key in ("feedback", "hebbian") else (-np.inf, np.inf)
+            high, low = min(values[key] + h, edges[1]), max(values[key] - h, edges[0])
+            up = learning_rule_statistics(t, **(values | {key: high}))
+            down = learning_rule_statistics(t, **(values | {key: low}))
+            step = high - low
+        for name in OBSERVABLES:
+            fd = (up[name] - down[name]) / step
+            # the one-sided derivative of s = sqrt(1 - feedback^2) at feedback = 1 depends on its step: sign only
+            if key == "feedback" and feedback == 1.0:
+                assert np.all(np.sign(jac[name][key]) == np.sign(fd)), name
+                continue
+            np.testing.assert_allclose(jac[name][key], fd, rtol=2e-4, atol=1e-7, err_msg=f"{name} / {key}")
