@@ -13,7 +13,8 @@ from scipy.stats import chi2 as chi2_distribution
 
 from neurolearn.errors import FitError
 from neurolearn.fitting import compare, fit
-from neurolearn.fitting.covariance import observation_covariance, shrunk_correlation
+from neurolearn.fitting.covariance import (hartlap_factor, interval_inflation, matched_draws, nested_hartlap_factor,
+                                           observation_covariance, percival_m1, shrunk_correlation)
 from neurolearn.fitting.problem import build_problem
 from tests.fitting.conftest import CLOCK, statistics
 
@@ -205,3 +206,97 @@ def test_compare_refuses_fits_weighted_differently(line):
     b = fit(stats.drop_vars("behavior_boot"), line, fixed=CLOCK, interval=None, random_state=0)
     with pytest.raises(FitError, match="different statistics"):
         compare([a, b])
+
+
+# --- covariances estimated from few neurons: nested Hartlap factor and Percival's m1 -----------------------------
+
+def bootstrap_covariance(rng, n_units, n_boot, p):
+    """Data and replicate covariance of a statistic that is the mean of ``n_units`` Gaussian neuron influences
+    (unit covariance): the ideal bootstrap covariance is their sample covariance, and ``n_boot`` Gaussian draws
+    around it stand in for the replicates (per neuron scale)."""
+    influences = rng.standard_normal((n_units, p))
+    ideal = np.linalg.cholesky(np.cov(influences, rowvar=False))
+    replicates = rng.standard_normal((n_boot, p)) @ ideal.T
+    return influences.mean(axis=0) * np.sqrt(n_units), np.cov(replicates, rowvar=False)
+
+
+def test_nested_hartlap_factor_is_the_mean_inverse_of_a_bootstrap_covariance():
+    # E[S^-1] = factor * C^-1 with C = I: the mean of the inverse's diagonal over 3000 simulated recordings
+    rng = np.random.default_rng(20)
+    p, n_units, n_boot = 10, 40, 40
+    mean_inverse = np.mean([np.trace(np.linalg.inv(bootstrap_covariance(rng, n_units, n_boot, p)[1])) / p
+                            for _ in range(3000)])
+    assert mean_inverse == pytest.approx(nested_hartlap_factor(n_boot, n_units, p), rel=0.03)  # 1.94
+    assert mean_inverse > 1.3 * hartlap_factor(n_boot, p)  # the replicates' factor alone (1.39) is not enough
+    # the draws a nested covariance is worth: the single sample covariance with the same factor (fewer than either)
+    worth = matched_draws(nested_hartlap_factor(n_boot, n_units, p), p)
+    assert hartlap_factor(worth, p) == pytest.approx(nested_hartlap_factor(n_boot, n_units, p), rel=1e-12)
+    assert p + 2 < worth < min(n_boot, n_units)
+
+
+def test_nested_factor_and_m1_make_gls_intervals_cover_with_a_covariance_estimated_from_the_same_neurons():
+    # GLS of 4 parameters on 21 values whose covariance is estimated from the 100 neurons that gave the data,
+    # by 100 replicates (the transfer design): the 95% threshold times nested factor x m1 covers 0.95;
+    # the replicates' Hartlap factor alone does not (0.87 expected)
+    rng = np.random.default_rng(21)
+    p, k, n_units, n_boot = 21, 4, 100, 100
+    x = rng.standard_normal((p, k))
+    z2 = []
+    for _ in range(2500):
+        y, s = bootstrap_covariance(rng, n_units, n_boot, p)
+        precision = np.linalg.inv(s)
+        inverse = np.linalg.inv(x.T @ precision @ x)
+        z2.append((inverse @ x.T @ precision @ y) ** 2 / np.diag(inverse))  # truth 0; raw precision
+    z2 = np.ravel(z2)
+    q = chi2_distribution.ppf(0.95, 1)
+    factor = nested_hartlap_factor(n_boot, n_units, p)
+    corrected = np.mean(z2 <= q * factor * interval_inflation([(matched_draws(factor, p), p)], k))
+    replicates_only = np.mean(z2 <= q * hartlap_factor(n_boot, p))
+    # 10 000 correlated indicators: binomial SD ~0.003 (x ~1.5 for the correlation between parameters)
+    assert corrected == pytest.approx(0.95, abs=0.015), corrected
+    assert replicates_only < 0.9, replicates_only
+
+
+def test_percival_m1_limits():
+    assert percival_m1(float("inf"), 21, 4) == 1.0
+    assert percival_m1(1e6, 21, 4) == pytest.approx(1.0, abs=1e-4)
+    assert percival_m1(25, 21, 4) == float("inf")  # n <= p + 4: no finite variance
+    # more values per parameter, more noise from the estimated weights: m1 grows with p at fixed n
+    assert percival_m1(60, 10, 4) < percival_m1(60, 20, 4) < percival_m1(60, 40, 4)
+
+
+def with_units(stats, **attrs):
+    return stats.assign(behavior_boot=stats["behavior_boot"].assign_attrs(**attrs))
+
+
+@pytest.mark.parametrize(("shared", "p_units"), [(True, 12), (False, 1)])
+def test_declared_neurons_scale_the_block_by_the_nested_factor(line, shared, p_units):
+    # same neurons every session: all 12 values come from 60 neurons; fresh neurons: one value per session does
+    stats = line_with_replicates(equicorrelated(12, 0.6), np.random.default_rng(22))
+    data, se = stats["behavior"].values[None], stats["behavior_se"].values[None]
+    mask = np.ones_like(data, dtype=bool)
+    plain, _ = observation_covariance(stats, ["behavior"], data, se, mask, "line")
+    draws = []
+    declared, notes = observation_covariance(with_units(stats, n_units=60, units_shared=shared), ["behavior"], data,
+                                             se, mask, "line", draws=draws)
+    factor = hartlap_factor(200, 12) * hartlap_factor(60, p_units)
+    np.testing.assert_allclose(declared, plain * factor / hartlap_factor(200, 12), rtol=1e-12)
+    assert draws == [(pytest.approx(matched_draws(factor, 12)), 12)]
+    assert f"replicates of 60 neurons ({p_units} values from the same neurons" in notes[0]
+    # and the fit's intervals (a line: exact quadratic profile) widen by the square root of the ratio
+    a = fit(stats, line, fixed=CLOCK, random_state=0)
+    b = fit(with_units(stats, n_units=60, units_shared=shared), line, fixed=CLOCK, random_state=0)
+    ratio = np.sqrt(factor / hartlap_factor(200, 12))
+    for name in ("intercept", "slope"):
+        assert np.diff(b.ci[name])[0] == pytest.approx(ratio * np.diff(a.ci[name])[0], rel=1e-4)
+        assert b.params[name] == pytest.approx(a.params[name], rel=1e-6)  # a uniform scale: same estimate
+
+
+def test_declared_neurons_are_checked(line):
+    stats = line_with_replicates(equicorrelated(12, 0.6), np.random.default_rng(23))
+    for bad in ("many", 1, float("nan")):
+        with pytest.raises(FitError, match="expected attr 'n_units' of 'behavior_boot' a number of neurons >= 2"):
+            fit(with_units(stats, n_units=bad), line, fixed=CLOCK)
+    # too few neurons for the values they give: the sample covariance is not inverted, but shrunk
+    res = fit(with_units(stats, n_units=15), line, fixed=CLOCK, interval=None, random_state=0)
+    assert "correlations shrunk" in res.message and "only 15 neurons for 12 values" in res.message
