@@ -15,11 +15,12 @@ import warnings
 
 import numpy as np
 from scipy.stats import norm
+from scipy.stats import t as student
 
 from neurolearn.errors import DataError
 
 __all__ = ["neuron_bootstrap_weights", "session_bootstrap_weights", "replicate", "leave_one_out",
-           "jackknife_bias", "recentre_replicates", "normal_score_replicates"]
+           "jackknife_bias", "recentre_replicates", "normal_score_replicates", "effective_cells", "few_cell_widening"]
 
 
 def neuron_bootstrap_weights(neuron_ids, n_boot: int, random_state=None, *, universe=None) -> np.ndarray:
@@ -181,3 +182,39 @@ def normal_score_replicates(estimate, replicates, *, scale: str = "sd"):
             shift = (quartiles[1] - quartiles[0]) / (norm.ppf(0.75) - norm.ppf(0.25)) * (scores / sd(scores))
     out = np.where(finite & (count >= 2), np.asarray(estimate, dtype=float) + shift, np.nan)
     return out[:, 0] if vector else out
+
+
+def effective_cells(influence) -> float:
+    """Effective number of cells (Σ u²)² / Σ u⁴ of per-cell influences u (N for equal influences, 1 for one).
+
+    Examples
+    --------
+    >>> effective_cells(np.ones(10)), effective_cells(np.r_[1.0, np.zeros(9)])
+    (10.0, 1.0)
+    """
+    u2 = np.asarray(influence, dtype=float) ** 2
+    total = u2.sum()
+    return float(total * total / np.sum(u2 * u2)) if total > 0 else float("nan")
+
+
+def few_cell_widening(estimate, replicates, n_effective, axis: int = 0):
+    """Replicates spread about the estimate by t_{0.975}(n_eff - 1) / z_{0.975} (at least 1 degree of freedom).
+
+    A bootstrap over cells whose influences concentrate on a few cells gives a spread that is itself a
+    few-cell estimate (as a t statistic's SD is); scaling the deviations by the Student factor at the 95 %
+    level gives the t-type interval there (and an approximation at other levels). Order and NaN are kept;
+    the median of replicates re-centred on the estimate stays the estimate. ``n_effective`` broadcasts
+    against the replicates with ``axis`` removed; NaN leaves its replicates unchanged.
+
+    Examples
+    --------
+    >>> few_cell_widening(1.0, np.array([0.0, 1.0, 2.0]), 3.0).round(3).tolist()  # t(2): 4.303 / 1.960
+    [-1.195, 1.0, 3.195]
+    """
+    replicates = np.asarray(replicates, dtype=float)
+    n_effective = np.asarray(n_effective, dtype=float)
+    known = np.isfinite(n_effective)
+    factor = student.ppf(0.975, np.maximum(np.where(known, n_effective, 2.0) - 1.0, 1.0)) / norm.ppf(0.975)
+    estimate = np.expand_dims(np.asarray(estimate, dtype=float), axis) if np.ndim(estimate) else float(estimate)
+    widened = estimate + np.expand_dims(factor, axis) * (replicates - estimate)
+    return np.where(np.expand_dims(known, axis), widened, replicates)  # NaN n_eff: the replicates as they were

@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn.stats.kernel_guards import influence_se
-from neurolearn.stats.neuron_resampling import jackknife_bias, leave_one_out
+from neurolearn.stats.neuron_resampling import effective_cells, jackknife_bias, leave_one_out
 
-__all__ = ["same_cells_jackknife", "cka_se", "pair_jackknife", "tracked_jackknife", "id_positions"]
+__all__ = ["same_cells_jackknife", "cka_se", "pair_jackknife", "tracked_jackknife", "id_positions",
+           "change_effective_cells"]
 
 
 def same_cells_jackknife(cka_of, pairs, a, partners, loo_cache, jackknife):
@@ -126,3 +127,28 @@ def id_positions(ids, values):
     """Index in ``ids`` of each of ``values`` (all present)."""
     order = np.argsort(ids, kind="stable")
     return order[np.searchsorted(ids[order], values)]
+
+
+def change_effective_cells(pairs, t, reference, squared, same) -> float:
+    """Effective number of ids (Σu²)²/Σu⁴ of the squared relative change's influences, NaN for sessions sharing
+    no id (two independent samples: no few-cell widening).
+
+    With S_t, S_0 the self terms and C the cross term, d[(S_t + S_0 - 2C)/S_0] = [dS_t + (1 - s) dS_0 - 2 dC]/S_0
+    (s the squared change); an id's influence adds its parts in every term it enters (the cross term's from
+    both sessions' sides).
+    """
+    if not pairs.get("unbiased") or pairs.get("cross_influence") is None or pairs.get("neurons") is None:
+        return float("nan")
+    ids_t, ids_0 = pairs["neurons"][t], pairs["neurons"][reference]
+    part_t = pairs["self_influence"][t] - 2.0 * pairs["cross_influence"][t][reference]
+    part_0 = (1.0 - squared) * pairs["self_influence"][reference] - 2.0 * pairs["cross_influence"][reference][t]
+    if same:
+        return effective_cells(part_t + part_0)
+    universe = np.union1d(ids_t, ids_0)
+    in_t, in_0 = np.isin(universe, ids_t), np.isin(universe, ids_0)
+    if not np.any(in_t & in_0):
+        return float("nan")
+    influence = np.zeros(universe.size)
+    influence[in_t] += part_t[id_positions(ids_t, universe[in_t])]
+    influence[in_0] += part_0[id_positions(ids_0, universe[in_0])]
+    return effective_cells(influence)

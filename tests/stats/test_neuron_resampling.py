@@ -42,3 +42,36 @@ def test_a_column_of_a_matrix_equals_the_vector_call_and_short_columns_are_nan()
         assert np.isnan(normal_score_replicates(3.0, replicates[:, 1], scale=scale)).all()
     with pytest.raises(ValueError, match="scale"):
         normal_score_replicates(0.0, replicates[:, 0], scale="mad")
+
+
+def test_effective_cells_counts_equal_and_dominant_influences():
+    from neurolearn.stats.neuron_resampling import effective_cells
+
+    assert effective_cells(np.full(7, -0.3)) == pytest.approx(7.0)
+    assert effective_cells(np.r_[5.0, np.zeros(50)]) == pytest.approx(1.0)
+    # two cells carrying all the weight equally, 98 negligible ones: about 2
+    assert effective_cells(np.r_[1.0, -1.0, np.full(98, 1e-4)]) == pytest.approx(2.0, rel=1e-3)
+    assert np.isnan(effective_cells(np.zeros(4)))
+
+
+def test_few_cell_widening_is_the_student_factor_about_the_estimate():
+    from scipy.stats import t as student
+
+    from neurolearn.stats.neuron_resampling import few_cell_widening
+
+    rng = np.random.default_rng(5)
+    replicates = rng.standard_normal((400, 3)) + np.array([1.0, 2.0, 3.0])
+    replicates[7, 1] = np.nan
+    estimates = np.median(replicates, axis=0)
+    estimates[1] = np.nanmedian(replicates[:, 1])
+    n_eff = np.array([4.0, 1.2, np.nan])  # 3 df, clipped at 1 df, no widening
+    out = few_cell_widening(estimates, replicates, n_eff)
+    factors = [student.ppf(0.975, 3) / norm.ppf(0.975), student.ppf(0.975, 1) / norm.ppf(0.975), 1.0]
+    for k, factor in enumerate(factors):
+        np.testing.assert_allclose(out[:, k] - estimates[k], factor * (replicates[:, k] - estimates[k]),
+                                   rtol=1e-12, atol=1e-12)
+        assert np.nanmedian(out[:, k]) == pytest.approx(estimates[k], abs=1e-12)
+    assert np.isnan(out[7, 1]) and np.array_equal(out[:, 2], replicates[:, 2])
+    # the 95 % percentile interval of widened normal replicates is about the t interval
+    wide = few_cell_widening(0.0, rng.standard_normal(200_000), 6.0)
+    assert np.quantile(wide, 0.975) == pytest.approx(student.ppf(0.975, 5), rel=0.02)

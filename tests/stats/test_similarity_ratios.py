@@ -125,3 +125,34 @@ def test_replicates_of_disjoint_pairs_are_robust_normal_scores_and_tracked_pairs
         assert np.median(replicates[finite, a, b]) == pytest.approx(value[a, b], abs=1e-12)
         assert not np.allclose(replicates[finite, a, b], ratios[finite, a, b] - np.median(ratios[finite, a, b])
                                + value[a, b])  # the test can fail: these are not the plain ratios
+
+
+def test_change_replicates_of_sessions_sharing_cells_are_widened_by_the_student_factor():
+    """Session 1 records session 0's cells, session 2 other cells. Session 1's kernel-change replicates are the
+    re-centred signed roots scaled about the estimate by t_{0.975}(n_eff - 1)/z_{0.975}, n_eff (Σu²)²/Σu⁴ of
+    the squared change's per-cell influences (computed here from the terms' influences); session 2's are not
+    scaled."""
+    from scipy.stats import norm, t as student
+
+    from neurolearn.stats.neuron_resampling import recentre_replicates
+
+    rng = np.random.default_rng(8)
+    stats = _sessions(rng, np.arange(40), np.arange(40)) + _sessions(rng, 100 + np.arange(40), 200 + np.arange(40))[1:]
+    stats[2] = type(stats[2])(**{**stats[2].__dict__, "session_id": "d2"})
+    terms = pairwise_kernel_terms(stats, centred=False, unbiased=True, n_boot=300, random_state=1)
+    value, replicates = change_from_terms(terms, 0)
+    s0 = terms["self"][0]
+    squared = (terms["self"] + s0 - 2 * terms["cross"][:, 0]) / s0  # uncorrected, per session
+    sq = squared[1]
+    u = (terms["self_influence"][1] + (1 - sq) * terms["self_influence"][0]
+         - 2 * (terms["cross_influence"][1][0] + terms["cross_influence"][0][1])) / s0
+    n_eff = np.sum(u**2) ** 2 / np.sum(u**4)
+    factor = student.ppf(0.975, max(n_eff - 1, 1)) / norm.ppf(0.975)
+    assert factor > 1.01
+    for t, scale in ((1, factor), (2, 1.0)):
+        bias = squared[t] - np.sign(value[t]) * value[t] ** 2  # the session's jackknife bias
+        self_ref = np.where(terms["self_boot"][:, 0] > 0, terms["self_boot"][:, 0], np.nan)
+        boot = (terms["self_boot"][:, t] + self_ref - 2 * terms["cross_boot"][:, t, 0]) / self_ref - bias
+        roots = np.sign(boot) * np.sqrt(np.abs(boot))
+        expected = value[t] + scale * (recentre_replicates(value[t], roots) - value[t])
+        np.testing.assert_allclose(replicates[:, t], expected, rtol=1e-9, atol=1e-12)
