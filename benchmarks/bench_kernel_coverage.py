@@ -22,7 +22,9 @@ covered 0.984-1.000 with SE/SD 1.2-3.7 at (P, T, N) = (4,4,600), (4,10,300), (8,
 (12,4,200), (16,4,100), (16,10,300); the robust normal scores (IQR/1.349) cover 0.935-0.964 there with SE/SD
 0.5-1.2. Left: (8,10,30) 0.90 (SE/SD 0.38, unchanged), (16,2,30) 0.92 of 88 reported. Tracked pairs keep the
 percentile: kernel similarity 0.914-0.964, code overlap 0.836-0.916 (SE/SD 0.69-1.0; the influences' effective
-cell count (Σu²)²/Σu⁴ is 4-6).
+cell count (Σu²)²/Σu⁴ is 4-6). Since 2026-12-02 the code overlap's and the tracked kernel change's deviations
+are scaled by t_0.975(n_eff - 1)/z_0.975 (benchmarks/bench_coverage.py --tracked, 400 datasets: code overlap
+0.849 -> 0.927, kernel change 0.886 -> 0.943 on the same 748 values); the grid table above predates it.
 
 Run:  .venv/bin/python benchmarks/bench_kernel_coverage.py [--reps 200] [--boot 200] [--quick]
       [--realistic] [--grid [--percentile]] [--before] [--out PATH]
