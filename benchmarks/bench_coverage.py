@@ -8,7 +8,7 @@ from :func:`neurolearn.simulate.spiking.spiking_sessions` over that grid (shape 
 at random per dataset), runs ``summarize`` on each and prints
 
 (a) coverage of the intervals against the truth, with its binomial SE, overall and per shape bucket (trials,
-    conditions, neurons; each factor marginally);
+    conditions, neurons, and tuning = gain x last separation; each factor marginally);
 (b) the number of impossible values: a value outside the registry range by more than 3 SE (2-3 SE counted
     apart: sampling noise where the truth is on the edge), a point estimate
     outside its own interval, and a NaN value without a reason in ``<name>_flag`` (unexplained NaN);
@@ -98,7 +98,15 @@ def buckets(design):
         "trials": "2-3" if trials < 3.5 else "4-6" if trials < 6.5 else "7-10",
         "conditions": "4-7" if design["n_conditions"] < 8 else "8-11" if design["n_conditions"] < 12 else "12-16",
         "neurons": "30-99" if design["n_neurons"] < 100 else "100-299" if design["n_neurons"] < 300 else "300-600",
+        # gain x last separation: how strongly tuned cells carry the late sessions' kernels (log-rate spread
+        # gain·|z| grows with the separation), the factor the tracked kernel change's and the code overlap's
+        # remaining under-coverage follows
+        "tuning": _tuning_bucket(design["gain"] * design["separation"][1]),
     }
+
+
+def _tuning_bucket(strength):
+    return "<0.6" if strength < 0.6 else "0.6-1.2" if strength < 1.2 else ">=1.2"
 
 
 def replicate(seed, with_readout, tracked=False):
@@ -238,7 +246,7 @@ def coverage_table(records, statistic, truth_name, by=None):
         t = r["truths"].get(truth_name, np.nan)
         if not (np.isfinite(r["lower"]) and np.isfinite(r["upper"]) and np.isfinite(t)):
             continue
-        key = "all" if by is None else r[by]
+        key = "all" if by is None else r.get(by)  # records written before a factor existed: no bucket
         table[key][0] += int(r["lower"] <= t <= r["upper"])
         table[key][1] += 1
     return dict(table)
@@ -266,7 +274,7 @@ def report(records, elapsed, n_datasets):
 
     print(f"\n(a) coverage of the {LEVEL:.0%} intervals (fraction ± binomial SE (n)); target 0.95 ± 0.03")
     factors = {"trials": ("2-3", "4-6", "7-10"), "conditions": ("4-7", "8-11", "12-16"),
-               "neurons": ("30-99", "100-299", "300-600")}
+               "neurons": ("30-99", "100-299", "300-600"), "tuning": ("<0.6", "0.6-1.2", ">=1.2")}
     header = f"{'statistic vs truth':44s} {'overall':>19s}"
     for factor, levels in factors.items():
         header += "".join(f" {factor[:5] + ' ' + lv:>19s}" for lv in levels)
