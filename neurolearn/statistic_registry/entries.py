@@ -122,7 +122,8 @@ ENTRIES = (
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=3),
         reasons=("too few neurons for an unbiased ratio (need 3)",
                  "reference session's squared kernel norm not resolved from noise (not above 1 influence SE)",
-                 "standard error above 1 (the reference kernel's norm): the change is not resolved"),
+                 "standard error above both 1 (the reference kernel's norm) and half the estimate: the change is "
+                 "not resolved"),
         predicted_by=("lazy-rich", "silent-alignment", "transfer", "learning-rule", "deep-linear"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
         # its unit is the reference kernel's norm: with an SE above 1 the data cannot tell an unchanged kernel

@@ -137,7 +137,8 @@ class Statistic:
         The standard error above which the data do not resolve the estimand (the value is then NaN, flagged
         "standard error ... exceeds ..."); ``None``: half the range when it is bounded (a 95 % interval wider
         than the whole range), no limit when it is not. Declared for an unbounded estimand with a natural
-        unit, e.g. a change relative to a kernel's own norm.
+        unit, e.g. a change relative to a kernel's own norm; such a value is also resolved when its SE is
+        below half its magnitude (2 SE from zero: a large change, measured).
     """
 
     name: str

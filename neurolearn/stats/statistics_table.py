@@ -161,10 +161,15 @@ def enforce_ranges(ds):
         # a bounded estimand whose SE exceeds half its range is not resolved at all: its 95% interval would
         # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1); an
         # unbounded one may declare its resolution in a natural unit (kernel_change: the kernel's own norm)
+        # and is resolved where its SE is below that unit or below half its own magnitude (a change 2 SE
+        # from none: 6.9 +- 1.4 is a large change measured, -41 +- 48 is noise)
         resolution = entry.unresolved_above()
         unresolved = judged & ~outside & (se > resolution)
+        if entry.resolution_se is not None:
+            with np.errstate(invalid="ignore"):
+                unresolved &= se > 0.5 * np.abs(value)
         what = (f"half the estimand's range [{low:g}, {high:g}]" if entry.resolution_se is None
-                else f"{resolution:g}, the resolution its registry entry declares")
+                else f"both {resolution:g} (the resolution its registry entry declares) and half the estimate")
         flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
         ci = ds[ci_name(name)].values.astype(float)
         if outside.any():

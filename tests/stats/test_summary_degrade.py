@@ -181,8 +181,9 @@ def test_an_unbounded_change_with_an_se_above_its_declared_resolution_is_not_rep
     from neurolearn.stats.statistics_table import enforce_ranges
 
     dims = ("session",)
-    ds = xr.Dataset({"kernel_change": (dims, [0.0, -4.0, 0.3]), "kernel_change_se": (dims, [0.0, 11.0, 0.2]),
-                     "kernel_change_ci": (dims + ("ci_bound",), [[0, 0], [-4, 18], [0.0, 0.7]]),
+    # (a large change measured, 6.9 +- 1.4, is kept: resolved relative to its own size)
+    ds = xr.Dataset({"kernel_change": (dims, [6.9, -4.0, 0.3]), "kernel_change_se": (dims, [1.4, 11.0, 0.2]),
+                     "kernel_change_ci": (dims + ("ci_bound",), [[4.2, 9.6], [-4, 18], [0.0, 0.7]]),
                      "kernel_change_flag": (dims, ["", "", ""]),
                      "kernel_change_boot": (dims + ("bootstrap",), np.ones((3, 4))),
                      "task_alignment": (dims, [0.5, 0.6, 0.7]), "task_alignment_se": (dims, [0.1, 1.04, 0.1]),
@@ -191,9 +192,9 @@ def test_an_unbounded_change_with_an_se_above_its_declared_resolution_is_not_rep
                      "task_alignment_chance": (dims, [0.1, 2.87, 0.1]),
                      "task_alignment_boot": (dims + ("bootstrap",), np.ones((3, 4)))},
                     coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
-    with pytest.warns(StatisticWarning, match="exceeds 1, the resolution its registry entry declares"):
+    with pytest.warns(StatisticWarning, match="exceeds both 1 .the resolution its registry entry declares"):
         out = enforce_ranges(ds)
-    assert np.isnan(out["kernel_change"].values[1]) and out["kernel_change"].values[[0, 2]].tolist() == [0.0, 0.3]
+    assert np.isnan(out["kernel_change"].values[1]) and out["kernel_change"].values[[0, 2]].tolist() == [6.9, 0.3]
     assert np.isnan(out["kernel_change_boot"].values[1]).all() and (out["kernel_change_boot"].values[2] == 1).all()
     assert np.isnan(out["task_alignment"].values[1]) and np.isnan(out["task_alignment_chance"].values[1])
     assert out["task_alignment_chance"].values[[0, 2]].tolist() == [0.1, 0.1]
