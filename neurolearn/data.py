@@ -50,6 +50,7 @@ __all__ = [
     "REQUIRED_ATTRS",
     "STATISTIC_NAMES",
     "validate_recording",
+    "in_canonical_order",
     "condition_means",
     "session_recordings",
     "trial_splits",
@@ -128,8 +129,10 @@ def validate_recording(recording: xr.DataArray, *, name: str = "recording", allo
         raise DataError(f"{name}: expected an xarray.DataArray of responses, found {type(recording).__name__}")
     dims = tuple(recording.dims)
     if dims not in ((TRIAL, NEURON), (TRIAL, NEURON, TIME)):
+        hint = (f"; the same dims in another order: recording.transpose{_canonical(dims)}"
+                if _canonical(dims) is not None else "")
         raise DataError(
-            f"{name}: expected dims ('trial', 'neuron') or ('trial', 'neuron', 'time'), found {dims}"
+            f"{name}: expected dims ('trial', 'neuron') or ('trial', 'neuron', 'time'), found {dims}{hint}"
         )
     if recording.sizes[TRIAL] == 0 or recording.sizes[NEURON] == 0:
         raise DataError(f"{name}: expected at least one trial and one neuron, found sizes {dict(recording.sizes)}")
@@ -165,6 +168,32 @@ def condition_means(recording: xr.DataArray, by: str) -> xr.DataArray:
     counts = grouped.count(TRIAL).isel({d: 0 for d in recording.dims if d != TRIAL})
     means = means.rename({by: "condition"})
     return means.assign_coords(n_trials=("condition", np.asarray(counts.values)))
+
+
+def _canonical(dims):
+    """The canonical order of ``dims`` if they are the recording dims in some order, else None."""
+    for order in ((TRIAL, NEURON), (TRIAL, NEURON, TIME)):
+        if sorted(dims) == sorted(order):
+            return order
+    return None
+
+
+def in_canonical_order(recording):
+    """``recording`` with its dims in the order the statistics read them (``trial, neuron[, time]``): labelled
+    dims need no fixed order, so ``("trial", "time", "neuron")`` is transposed (lazily for dask-backed data);
+    anything else is returned as it is, for :func:`validate_recording` to judge.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray(np.zeros((4, 5, 3)), dims=("trial", "time", "neuron"))
+    >>> in_canonical_order(rec).dims
+    ('trial', 'neuron', 'time')
+    """
+    if not isinstance(recording, xr.DataArray):
+        return recording
+    order = _canonical(tuple(recording.dims))
+    return recording if order is None or tuple(recording.dims) == order else recording.transpose(*order)
 
 
 def session_recordings(tree: xr.DataTree) -> dict[str, xr.DataArray]:

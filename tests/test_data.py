@@ -29,3 +29,18 @@ def test_split_subjects_keeps_order_names_and_data_per_subject():
 def test_split_subjects_refuses_what_is_not_a_tree_of_sessions():
     with pytest.raises(DataError, match="expected an xarray.DataTree"):
         split_subjects(_session("m1"))
+
+
+def test_recordings_in_another_dim_order_are_put_in_order_and_others_named_how_to():
+    import xarray as xr
+
+    from neurolearn.data import in_canonical_order, validate_recording
+
+    rec = xr.DataArray(np.arange(24.0).reshape(2, 3, 4), dims=("neuron", "time", "trial"))
+    ordered = in_canonical_order(rec)
+    assert ordered.dims == ("trial", "neuron", "time")
+    assert ordered.values[3, 1, 2] == rec.values[1, 2, 3]
+    with pytest.raises(DataError, match=r"another order: recording.transpose\('trial', 'neuron', 'time'\)"):
+        validate_recording(rec)
+    odd = rec.rename({"neuron": "cell"})
+    assert in_canonical_order(odd) is odd

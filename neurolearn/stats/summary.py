@@ -32,6 +32,7 @@ from neurolearn.data import (
     TRIAL,
     ci_name,
     flag_name,
+    in_canonical_order,
     se_name,
     validate_recording,
 )
@@ -186,7 +187,7 @@ def summarize(
     _check_options(variant=variant, estimator=estimator, n_boot=n_boot, level=level, nan_policy=nan_policy,
                    ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations)
     runner = Runner(resolve_scheduler(scheduler), progress)
-    recordings = as_recording_dict(tree)
+    recordings = {key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()}
     _refuse_mixed_subjects(recordings)
     prepared, label = {}, None
     for key, rec in recordings.items():

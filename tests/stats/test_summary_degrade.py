@@ -251,3 +251,24 @@ def test_held_out_trials_declared_by_value(rng):
     assert np.isfinite(declared["generalization_error"].values).all()
     with pytest.raises(DataError, match="heldout: expected"):
         summarize(by_value, n_boot=0, heldout={"is_train": False, "other": 1}, **QUICK)
+
+
+def test_labelled_dims_in_another_order_give_the_same_statistics(rng):
+    # a lab's array built as (trial, time, neuron) is the same recording: labelled dims need no fixed order
+    import xarray as xr
+
+    n_trials, n_bins, n_neurons = 24, 12, 15
+    stimulus = np.repeat(np.arange(4), n_trials // 4)
+    latent = np.zeros((n_trials, n_bins))
+    for t in range(1, n_bins):
+        latent[:, t] = 0.8 * latent[:, t - 1] + (stimulus - 1.5) * (t < 3) + rng.normal(0, 0.3, n_trials)
+    values = latent[:, :, None] * rng.normal(size=n_neurons) + rng.normal(0, 0.5, (n_trials, n_bins, n_neurons))
+    rec = xr.DataArray(values, dims=("trial", "time", "neuron"),
+                       coords={"stimulus": ("trial", stimulus), "target": ("trial", np.where(stimulus < 2, 1, -1)),
+                               "time": 0.05 * np.arange(n_bins)},
+                       attrs={"session_id": "s0"})
+    kwargs = dict(n_boot=20, random_state=0, behavior=None, readout=False)
+    other = summarize(rec, **kwargs)
+    canonical = summarize(rec.transpose("trial", "neuron", "time"), **kwargs)
+    for name in ("task_alignment", "outlier_eigenvalue", "timescale"):
+        np.testing.assert_allclose(other[name].values, canonical[name].values, rtol=1e-12, err_msg=name)
