@@ -43,10 +43,10 @@ Richardson limit of the 2-unit gradient-descent map at the bundled settings: wit
 the step is halved; the network's finite learning rate moves the eigenvalue by 0.004 mid-rise); trajectories
 are memoised on a grid in ``log(1 - rho*)`` and ``log(readout_gain)`` and interpolated bilinearly (error
 ~1e-3), so a ``predict`` for 30 sessions takes ~0.2 ms once its grid cell is computed (a new cell: tens of ms,
-up to ~1 s for rho* >= 0.95). ``MODEL.function.screen`` is a cheaper surrogate for a fit's multistart screen,
-which only chooses where the model's own least-squares runs start: the same flow on a grid 4x coarser each way,
-in steps 4x longer split at most 4x (frozen where the flow is stiffer; within ~4e-3 of the model where it is not,
-~1e-2 at the bundled example's fit), ~10x cheaper on a screen of the fit's Sobol design.
+up to ~1 s for rho* >= 0.95). ``MODEL.function.screen`` is a cheaper surrogate for a fit's multistart
+screen, which only chooses where the model's own least-squares runs start: the same flow on a grid 4x coarser
+each way, in steps 4x longer split at most 4x (frozen where the flow is stiffer; within ~4e-3 of the model
+where it is not, ~1e-2 at the bundled example's fit), ~10x cheaper on a screen of the fit's Sobol design.
 
 Why not the one-mode caricature this model replaces (``k_n = a lambda^n`` with ``a`` adiabatically fast, so
 ``d lambda/d tau = (rho* - lambda)/(1 - lambda rho*)^3``): the learned filter is not one mode. Early the
@@ -89,8 +89,8 @@ _GAIN_GRID = 0.08
 _CACHE: dict = {}
 _CACHE_LIMIT = 4000
 # The fit's Sobol screen only chooses where the model's own fits start: it reads a cheaper surrogate
-# (:func:`_screen_predict`), the same flow on a grid 4x coarser each way, in Heun steps 4x longer that are split
-# at most 4x (down to the model's own step; a flow stiffer than that is frozen where it gets there)
+# (:func:`_screen_predict`), the same flow on a grid 4x coarser each way, in Heun steps 4x longer that are
+# split at most 4x (down to the model's own step; a flow stiffer than that is frozen where it gets there)
 _SCREEN_GRID = 4
 _SCREEN_STEP = 4 * _STEP
 _SCREEN_SUBSTEPS = 4
@@ -261,7 +261,7 @@ class _Trajectory:
 
 
 class _ScreenTrajectory(_Trajectory):
-    """The screen's surrogate: the same flow in steps of ``_SCREEN_STEP``, split at most ``_SCREEN_SUBSTEPS``x."""
+    """The screen's surrogate: steps of ``_SCREEN_STEP``, split at most ``_SCREEN_SUBSTEPS`` times."""
 
     step = _SCREEN_STEP
     max_substeps = _SCREEN_SUBSTEPS
@@ -387,8 +387,8 @@ def integrator_statistics(time, rho_star=0.9, readout_gain=4.0, bulk=0.1, dt=1.0
     ([0.1, 0.1, 0.9], 1.0)
     """
     if _screen:
-        outlier, loss = _interpolated(time, rho_star, readout_gain, _screen_trajectory, _SCREEN_GRID * _RHO_GRID,
-                                      _SCREEN_GRID * _GAIN_GRID, _SCREEN_STEP)
+        outlier, loss = _interpolated(time, rho_star, readout_gain, _screen_trajectory,
+                                      _SCREEN_GRID * _RHO_GRID, _SCREEN_GRID * _GAIN_GRID, _SCREEN_STEP)
     else:
         outlier, loss = learning_trajectory(time, rho_star, readout_gain)
     normalized = loss * 2.0 * (1.0 - rho_star**2)
@@ -407,7 +407,8 @@ def _predict(t, rho_star, readout_gain, bulk, dt):
 
 def _screen_predict(t, rho_star, readout_gain, bulk, dt):
     """The fit screen's surrogate of :func:`_predict` (see ``_SCREEN_GRID``): it only chooses starts."""
-    return integrator_statistics(t, rho_star=rho_star, readout_gain=readout_gain, bulk=bulk, dt=dt, _screen=True)
+    return integrator_statistics(t, rho_star=rho_star, readout_gain=readout_gain, bulk=bulk, dt=dt,
+                                 _screen=True)
 
 
 _predict.screen = _screen_predict
