@@ -42,6 +42,8 @@ _N_GRID = 1201
 # ball (radius, dimension) -> alpha_B of the balls integrated most recently (cleared when it reaches the size)
 _CACHE: dict = {}
 _CACHE_SIZE = 100_000
+# ... and (radius, dimension) -> (alpha_B, d/dR, d/dD) for the fitter's Jacobians (a refit revisits them)
+_DERIVATIVE_CACHE: dict = {}
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
 # the derivatives' grid in units of its span, and the trapezoid rule's weights on it (in units of the spacing)
 _GRID = np.linspace(0.0, 1.0, _N_GRID)
@@ -209,9 +211,19 @@ def ball_capacity_derivatives(radius, dimension):
     shape = radius.shape
     r, d = radius.ravel(), dimension.ravel()
     rc, dc = np.clip(r, 0.0, None), np.clip(d, 1.0, None)
-    # one quadrature per distinct ball (sessions before the onset share theirs)
+    # one quadrature per distinct ball (sessions before the onset share theirs) not integrated recently
     balls, index = np.unique(np.column_stack([rc, dc]), axis=0, return_inverse=True)
-    alpha, d_r, d_d = _quadrature_derivatives(balls[:, :1], balls[:, 1:])
+    keys = list(map(tuple, balls.tolist()))
+    found = [_DERIVATIVE_CACHE.get(key) for key in keys]
+    missing = [i for i, value in enumerate(found) if value is None]
+    if missing:
+        computed = np.column_stack(_quadrature_derivatives(balls[missing, :1], balls[missing, 1:]))
+        if len(_DERIVATIVE_CACHE) + len(missing) > _CACHE_SIZE:
+            _DERIVATIVE_CACHE.clear()
+        for i, row in zip(missing, computed):
+            found[i] = tuple(row.tolist())
+            _DERIVATIVE_CACHE[keys[i]] = found[i]
+    alpha, d_r, d_d = np.array(found, dtype=float).reshape(-1, 3).T
     index = index.ravel()
     d_r = np.where(r < 0.0, 0.0, d_r[index])
     d_d = np.where(d < 1.0, 0.0, d_d[index])

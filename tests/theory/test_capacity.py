@@ -195,3 +195,20 @@ def test_model_jacobian_matches_finite_differences_of_the_prediction():
                 else:
                     got = jac[name][key]
                 np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-7 * scale, err_msg=f"{name} / {key}")
+
+
+def test_cached_derivatives_are_those_a_fresh_quadrature_gives(monkeypatch):
+    # a refit revisits the balls of its Jacobians: the cache must return exactly the fresh values
+    from neurolearn.theory import capacity
+
+    rng = np.random.default_rng(8)
+    radius, dimension = rng.uniform(0.0, 6.0, 30), rng.uniform(1.0, 80.0, 30)
+    monkeypatch.setattr(capacity, "_DERIVATIVE_CACHE", {})
+    fresh = capacity.ball_capacity_derivatives(radius, dimension)
+    assert len(capacity._DERIVATIVE_CACHE) == 30
+    again = capacity.ball_capacity_derivatives(radius[::-1], dimension[::-1])  # from the cache, any order
+    for a, b in zip(fresh, again):
+        np.testing.assert_array_equal(a, b[::-1])
+    monkeypatch.setattr(capacity, "_DERIVATIVE_CACHE", {})
+    for a, b in zip(fresh, capacity.ball_capacity_derivatives(radius, dimension)):
+        np.testing.assert_array_equal(a, b)
