@@ -26,7 +26,9 @@ _IV_DYNAMICS = ("instrumental variables (Fuller-modified LIML): activity lagged 
                 "under observation noise independent across bins, which attenuates least squares")
 _DYNAMICS_REASONS = ("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
                      "no variance: activity is constant", "too few transitions",
-                     "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)")
+                     "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)",
+                     "no direction of activity predictable from its past beyond chance (weak instruments: the "
+                     "eigenvalue leans toward 0; value kept)")
 
 ENTRIES = (
     Statistic(

@@ -37,10 +37,14 @@ from neurolearn.stats.dynamics_fit import (
 from neurolearn.stats.flags import StatisticWarning, warn_unsupported
 
 __all__ = ["dynamics_summary", "prepare_dynamics", "dynamics_session", "combine_dynamics", "DynamicsContext",
-           "leading_components", "SUMMARY_STATISTICS", "CALCIUM_FLAG"]
+           "leading_components", "SUMMARY_STATISTICS", "CALCIUM_FLAG", "WEAK_FLAG"]
 
 #: the statistics :func:`dynamics_summary` returns per session
 SUMMARY_STATISTICS = ("timescale", "outlier_eigenvalue", "n_outlier_eigenvalues")
+#: flag of a value kept although no direction of activity is predictable from its past beyond chance
+WEAK_FLAG = ("no direction of activity predictable from its past beyond chance (weak instruments): the eigenvalue "
+             "leans toward 0 and its interval is too short; read it as no slow dynamics resolved, not as a short "
+             "timescale (value kept)")
 CALCIUM_FLAG = ("calcium (dF/F) recording: the timescale includes the indicator's decay; pass indicator_tau= "
                 "(s) to deconvolve it, or indicator_tau=0 to state that there is none")
 
@@ -101,7 +105,8 @@ def dynamics_session(key, recording: xr.DataArray, context: DynamicsContext) -> 
     result = bootstrap_estimates(fit, c.n_boot, c.seed, c.level)
     part = {"reason": "", "description": fit.description(),
             "n_outlier_eigenvalues": int(split_outliers(result["eig"], 0.5)[0].sum()),
-            "calcium": c.indicator_tau is None and is_calcium(recording)}
+            "calcium": c.indicator_tau is None and is_calcium(recording),
+            "weak": c.method == "iv" and not getattr(fit, "resolved", True)}
     for stat, name in (("timescale", "tau"), ("outlier_eigenvalue", "lam")):
         part[stat] = (result[name], result[f"se_{name}"], result[f"ci_{name}"], result[f"{name}s"])
     return part
@@ -134,6 +139,10 @@ def combine_dynamics(parts, context: DynamicsContext, map_sessions=None) -> xr.D
                 flags[stat][i] = CALCIUM_FLAG
             warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {CALCIUM_FLAG}"),
                           stacklevel=2)
+        if part.get("weak"):
+            for stat in SUMMARY_STATISTICS:
+                flags[stat][i] = WEAK_FLAG if not flags[stat][i] else f"{flags[stat][i]}; {WEAK_FLAG}"
+            warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {WEAK_FLAG}"), stacklevel=2)
     out = xr.Dataset(coords={SESSION: names, "session_index": (SESSION, np.arange(n)),
                              "ci_bound": ["lower", "upper"]})
     for stat in SUMMARY_STATISTICS[:2]:

@@ -125,6 +125,10 @@ class DynamicsFit:
             self.canonical = _predictable_directions(self.trial_moments.sum(0), self._columns, k,
                                                      self.n_transitions)[1]
             k = self.canonical.size
+            #: whether the most predictable direction stands above chance; if not the instruments are weak and
+            #: the IV estimate leans toward least squares (attenuated toward 0)
+            self.chance_edge = _chance_edge(self._columns["m"], self._columns["inputs"].stop, self.n_transitions)
+            self.resolved = bool(float(self.canonical[0]) > self.chance_edge)
         else:
             self.canonical = None
         n_instruments = (len(lags) * k + q + 1) if method == "iv" else k + c + 1
@@ -342,7 +346,8 @@ def _predictable_directions(moments, columns, k, n):
     ranks directions by how well the past predicts them. With ``n`` (the number of transitions) a direction
     is kept if its squared canonical correlation exceeds the upper edge that m directions and p unrelated
     instruments reach by chance in n samples (Wachter 1980; Johnstone 2008: (sqrt(c1 (1 - c2)) +
-    sqrt(c2 (1 - c1)))^2 with c1 = m/n, c2 = p/n) by ``CHANCE_MARGIN`` n^(-2/3); at least one is kept. With
+    sqrt(c2 (1 - c1)))^2 with c1 = m/n, c2 = p/n) by ``CHANCE_MARGIN`` n^(-2/3); at least one is kept (the
+    fit then says it is not resolved: ``DynamicsFit.resolved``). With
     ``n=None`` (a bootstrap resample, whose duplicated trials would pass the edge more often) the k most
     predictable are kept: the resample re-estimates the directions, not their number. Dropping the
     unpredictable directions is what makes the instrumental-variable fit well conditioned: in them an
@@ -370,10 +375,15 @@ def _predictable_directions(moments, columns, k, n):
     if n is None:
         keep = min(k, rho2.size)
     else:
-        c1, c2 = m / n, p / n
-        chance = (np.sqrt(c1 * (1 - c2)) + np.sqrt(c2 * (1 - c1))) ** 2 + CHANCE_MARGIN * n ** (-2 / 3)
-        keep = max(1, min(k, int(np.sum(rho2 > chance))))
+        keep = max(1, min(k, int(np.sum(rho2 > _chance_edge(m, p, n)))))
     return np.linalg.qr(directions[:, :keep])[0], rho2[:keep]
+
+
+def _chance_edge(m, p, n):
+    """The squared canonical correlation m directions and p unrelated instruments reach by chance in n
+    samples (the Wachter edge plus ``CHANCE_MARGIN`` n^(-2/3), see :func:`_predictable_directions`)."""
+    c1, c2 = m / n, p / n
+    return float((np.sqrt(c1 * (1 - c2)) + np.sqrt(c2 * (1 - c1))) ** 2 + CHANCE_MARGIN * n ** (-2 / 3))
 
 
 def time_resolved(recording, dt, name=None):

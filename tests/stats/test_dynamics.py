@@ -360,3 +360,18 @@ def test_bad_input_is_refused(rng):
         population_timescale(rec, indicator_tau=-1.0)
     with pytest.raises(DataError, match="non-empty dict"):
         dynamics_summary([rec])
+
+
+def test_activity_its_past_does_not_predict_is_flagged_as_weak_instruments_and_kept(rng):
+    # white-noise latents (M = 0): no direction beats the chance edge of canonical correlations, so the IV
+    # estimate is a weak-instrument one (pulled toward least squares, i.e. toward 0); the value stays, flagged.
+    # A slow mode in the same design is resolved and unflagged.
+    from neurolearn.stats.dynamics_family import WEAK_FLAG
+
+    white = _simulate(np.zeros((3, 3)), rng, n_trials=20, n_bins=20, n_neurons=20, obs_sd=1.0)
+    slow = _simulate(np.diag([0.9, 0.2, 0.0]), rng, n_trials=20, n_bins=20, n_neurons=20, obs_sd=1.0)
+    with pytest.warns(StatisticWarning, match="beyond chance .weak instruments."):
+        ds = dynamics_summary({"white": white, "slow": slow}, n_boot=20, random_state=0, n_components=6)
+    flags = ds["outlier_eigenvalue_flag"].values.tolist()
+    assert flags == [WEAK_FLAG, ""]
+    assert np.isfinite(ds["outlier_eigenvalue"].values).all()
