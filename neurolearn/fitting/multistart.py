@@ -4,7 +4,8 @@ Learning curves make multi-modal fits (a slow time scale trades against a late o
 fitted equally badly by any very fast rate). A cheap global look comes first: the chi-square is evaluated at a
 scrambled Sobol sequence over the unit box (uniform on the log scale for ``log_scale`` parameters) plus the
 model's defaults (lazily for costly models: a point whose earliest sessions already bound its chi-square above
-the chosen starts is not predicted further; the starts are exactly those of a full evaluation). Only the best
+the chosen starts is not predicted further; the starts are exactly those of a full evaluation of what the screen
+reads: the model, or its cheaper surrogate ``function.screen`` where it supplies one). Only the best
 few, mutually distinct points are refined with
 :func:`scipy.optimize.least_squares` (trust-region reflective, box constraints; the model's own Jacobian where it
 supplies one, else finite differences), and the lowest minimum wins.
@@ -12,7 +13,7 @@ supplies one, else finite differences), and the lowest minimum wins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -72,7 +73,7 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
     n_screen = 1 << int(np.ceil(np.log2(n_screen)))
     design = qmc.Sobol(d=p, scramble=True, seed=rng).random(n_screen)
     candidates = np.vstack([problem.unit_default(), design])
-    starts = _screen_starts(problem, candidates, n_starts)
+    starts = _screen_starts(_screen_problem(problem), candidates, n_starts)
     best = None
     found = []
     n_eval = n_screen + 1
@@ -88,6 +89,23 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
                               if o is not best and np.linalg.norm(o.u - best.u) > MIN_START_DISTANCE
                               and np.isfinite(o.chi2))
     return best
+
+
+def _screen_problem(problem):
+    """The problem the screen reads: the model's surrogate ``function.screen`` where the model supplies one.
+
+    The screen only chooses where the local runs start; they, and everything after them, use the model's own
+    function (the integrator's surrogate is its flow on a coarser grid).
+    """
+    screen = getattr(problem.model.function, "screen", None)
+    if screen is None:
+        return problem
+
+    def surrogate(time, **params):
+        return screen(time, **params)
+
+    surrogate.screen = screen  # idempotent: the surrogate's problem screens with the same surrogate
+    return replace(problem, model=replace(problem.model, function=surrogate, jacobian=None))
 
 
 def _screen_starts(problem, candidates, n_starts):

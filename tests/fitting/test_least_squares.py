@@ -251,3 +251,31 @@ def test_a_models_own_jacobian_gives_the_fit_finite_differences_give(name):
             assert abs(own.params[p] - differenced.params[p]) <= 1e-2 * differenced.se[p], p
             width = differenced.ci[p][1] - differenced.ci[p][0]
             np.testing.assert_allclose(own.ci[p], differenced.ci[p], atol=0.02 * width, err_msg=p)
+
+
+def test_the_screen_reads_a_models_surrogate_and_the_local_runs_the_model(approach):
+    # function.screen (a cheaper surrogate, e.g. the integrator's coarse grid) only chooses the starts: with a
+    # surrogate equal to the model the fit is the same, the surrogate is what the screen evaluated, and the
+    # model's own function is what the local runs and intervals evaluated
+    from dataclasses import replace
+
+    truth = {"gain": 0.35, "alignment_gain": 0.3}
+    stats = simulate_statistics(approach, truth, n_sessions=15, se=0.02, time_scale=0.4, onset=1.5, random_state=3)
+    calls = {"screen": 0, "model": 0}
+
+    def screen(t, **params):
+        calls["screen"] += 1
+        return approach.function(t, **params)
+
+    def function(t, **params):
+        calls["model"] += 1
+        return approach.function(t, **params)
+
+    function.screen = screen
+    with_surrogate = fit(stats, replace(approach, function=function), random_state=0)
+    plain = fit(stats, approach, random_state=0)
+    assert calls["screen"] >= 64  # the Sobol screen (and nothing else: the count stays that of one screen)
+    assert calls["screen"] <= 2 * 64 + 1
+    assert calls["model"] > 0
+    assert with_surrogate.chi2 == plain.chi2 and with_surrogate.params == plain.params
+    assert with_surrogate.ci == plain.ci
