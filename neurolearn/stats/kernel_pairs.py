@@ -165,7 +165,7 @@ _GROUP_BYTES = 32 * 2**20
 def _group_pair_traces(members, parts, n_cond, centred):
     """{(a, b): (Σ own, N, own, slice, slice)} for every pair a < b of ``members`` (sessions recording the same
     cells in the same order): tr(K_ai C K_bi C) for all pairs at once per block of neurons, from the products
-    of the (S, P) matrices of c, c² and v of each neuron (the terms of :func:`_pair_traces`)."""
+    of the (S, P) matrices of c, c² and v of each neuron (the terms of :func:`_pair_traces`; c² per block)."""
     n_members = len(members)
     n_cells = parts[0][0].shape[1]
     upper = np.triu_indices(n_members, 1)
@@ -173,8 +173,9 @@ def _group_pair_traces(members, parts, n_cond, centred):
     step = max(1, int(_GROUP_BYTES // (8 * max(n_members * max(n_members, n_cond), 1))))
     for start in range(0, n_cells, step):
         block = slice(start, start + step)
-        c, c2, v = (np.ascontiguousarray(np.stack([part[k][:, block] for part in parts]).transpose(2, 0, 1))
-                    for k in range(3))  # (n, S, P) each
+        c, v = (np.ascontiguousarray(np.stack([part[k][:, block] for part in parts]).transpose(2, 0, 1))
+                for k in range(2))  # (n, S, P) each
+        c2 = c * c
         inner = np.matmul(c, np.swapaxes(c, 1, 2))
         value = inner * inner
         noise = np.matmul(c2, np.swapaxes(v, 1, 2))  # [i, a, b] = Σ_p c_a² v_b
@@ -212,9 +213,9 @@ def same_id_matrix(neuron_lists) -> np.ndarray:
 
 
 def _pair_trace_parts(stats, centred):
-    """(c, c², v) of one session for the per-neuron pair traces (c the row-centred means if ``centred``)."""
-    c = centred_means(stats, centred)
-    return c, c * c, stats.sem2
+    """(c, v) of one session for the per-neuron pair traces (c the row-centred means if ``centred``; c² is
+    not stored: the traces take it inside their products, without a P x N temporary per session)."""
+    return centred_means(stats, centred), stats.sem2
 
 
 #: bytes of the partner sessions' arrays stacked for one vectorised pass of same-neuron corrections
@@ -227,15 +228,15 @@ def _pair_traces(parts_a, parts_b_list, n_cond, centred):
     if len(parts_b_list) > step:
         return np.concatenate([_pair_traces(parts_a, parts_b_list[k:k + step], n_cond, centred)
                                for k in range(0, len(parts_b_list), step)])
-    c_a, c2_a, v_a = parts_a
+    c_a, v_a = parts_a
     if len(parts_b_list) == 1:  # views, no copies
-        c_b, c2_b, v_b = (part[None] for part in parts_b_list[0])
+        c_b, v_b = (part[None] for part in parts_b_list[0])
     else:
-        c_b, c2_b, v_b = (np.stack([p[k] for p in parts_b_list]) for k in range(3))
+        c_b, v_b = (np.stack([p[k] for p in parts_b_list]) for k in range(2))
     inner = np.einsum("pn,bpn->bn", c_a, c_b)
     value = inner * inner
-    value -= np.einsum("pn,bpn->bn", c2_a, v_b)
-    value -= np.einsum("bpn,pn->bn", c2_b, v_a)
+    value -= np.einsum("pn,pn,bpn->bn", c_a, c_a, v_b)
+    value -= np.einsum("bpn,bpn,pn->bn", c_b, c_b, v_a)
     if centred:
         value += (1 - 2 / n_cond) * np.einsum("pn,bpn->bn", v_a, v_b) + v_a.sum(0) * v_b.sum(1) / n_cond**2
     else:
