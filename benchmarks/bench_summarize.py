@@ -31,6 +31,15 @@ Measured 2026-12-02 (2 shared cores, load 12-17: CPU seconds, single-threaded BL
 | neurons 100, 1,000, 10,000 (10 x 50) | 0.45, 1.78, 42.4 s (exp. 0.99) | 0.26, 0.95, 6.37 s (exp. 0.69) |
 | conditions 50, 500, 2,000 (10 x 1,000) | 1.75, 8.13 s, - | 0.85, 3.61, 44.7 s (exp. 1.03) |
 
+Kernel statistics vs the bound, measured again 2026-12-02 (load 7-11, CPU seconds; before = 1f1b9ec, after =
+2eacff4; 500 x 2,000: three runs each, alternating; 2,000 x 10,000: one run each): 500 x 2,000 / GEMM
+55.8-63.8 before, 45.1-49.6 after (/ GEMM + one eigh per session 12.2-18.6, 13.5-13.7); 2,000 x 10,000
+36.4 s -> 30.2 s: / GEMM 19.6 -> 16.5, / GEMM + one eigh 7.1 -> 5.9. The products the statistics need
+are ~11-12 GEMMs per session at 2,000 x 10,000 before the eigh (in GEMM units P²N/2: M Mᵀ 1; the
+participation ratio's exact weighted replicates, the N x N Gram matrix of the centred means,
+(N/P)(1 + B/P) = 5.5; Φ_b M_a for every partner session's influences 2; Rayleigh-Ritz replicates
+B r²/P² = 0.6; reading the trials ~1), so a factor 3 of the bare GEMM is not reachable with these estimators.
+
 Run:  .venv/bin/python benchmarks/bench_summarize.py [--sessions 20 --conditions 200 --trials 5 --neurons 2000]
       .venv/bin/python benchmarks/bench_summarize.py --growth --gemm [--full]
 """
