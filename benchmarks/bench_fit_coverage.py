@@ -28,7 +28,7 @@ and the output says so.
 ``--corrected`` adds the weighting ``joint, units``: the replicates declare the 100 recorded units
 (:func:`neurolearn.fitting.covariance.declare_units`, shared for the same neurons, per session for fresh ones),
 so the covariance counts as estimated from them too (nested Hartlap factor) and the profile threshold is
-multiplied by Percival et al.'s m1 (patched in, see ``bench_transfer_coverage.apply_estimated_covariance_correction``).
+multiplied by Percival et al.'s m1 (``fit`` does it where the replicates declare their units).
 
 Run: ``.venv/bin/python benchmarks/bench_fit_coverage.py [--seeds 20] [--gamma0 2 4] [--choice] [--corrected]
 [--n-hidden 1200]``
@@ -210,12 +210,6 @@ def main():
                              "Hartlap factor, intervals widened by m1; docs/theory.md §2.8)")
     args = parser.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    if args.corrected:
-        try:
-            from benchmarks.bench_transfer_coverage import apply_estimated_covariance_correction
-        except ImportError:  # run as a script from benchmarks/
-            from bench_transfer_coverage import apply_estimated_covariance_correction
-        apply_estimated_covariance_correction()
     table, sources = coverage_rows(args.gamma0, seeds, args.n_boot, corrected=args.corrected, n_hidden=args.n_hidden)
     grouped = table.groupby(["design", "weighting"])
     summary = pd.DataFrame({

@@ -25,8 +25,7 @@ mean SE), the SE being the interval's half-width / 1.96 (on the log scale for ga
 statistics' covariance over the redraws with each recording's own (:func:`redraw_study`).
 ``--corrected`` declares the recorded units on the replicates
 (:func:`neurolearn.fitting.covariance.declare_units`: nested Hartlap factor of replicates and neurons) and
-widens the profile threshold by Percival et al.'s m1 (:func:`apply_estimated_covariance_correction`, a patch
-until ``fit`` does it).
+``fit`` then widens the profile threshold by Percival et al.'s m1 (``interval_inflation``).
 
 Run: ``.venv/bin/python benchmarks/bench_transfer_coverage.py [--seeds 40] [--n-hidden 4000] [--n-neurons 100]
 [--n-boot 100] [--fresh] [--fits data,no-model-error,...] [--corrected] [--save rows.csv]``
@@ -114,7 +113,7 @@ def replicate(seed, *, rho=0.6, n_hidden=4000, n_neurons=100, n_boot=100, tracke
     """Rows (one per fit kind and parameter) and one row of chi-square diagnostics for one network.
 
     ``corrected``: the replicates declare the ``n_neurons`` units they resample (the fit's covariance then
-    counts as estimated from them, see :func:`apply_estimated_covariance_correction`)."""
+    counts as estimated from them, and fit widens by m1)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree, truth = simulate_transfer_sessions(rho, pretraining=0.5, n_post=6, n_hidden=n_hidden,
@@ -172,34 +171,6 @@ def replicate(seed, *, rho=0.6, n_hidden=4000, n_neurons=100, n_boot=100, tracke
                          "chi2": float(result.chi2), "n_obs": result.n_obs, "dispersion": result.dispersion,
                          "success": bool(result.success), "seconds": seconds})
     return rows, diag
-
-
-def apply_estimated_covariance_correction():
-    """Widen profile intervals by Percival et al.'s m1 for covariances whose neurons are declared.
-
-    :func:`neurolearn.fitting.covariance.declare_units` (``n_units`` on the replicates) makes the fit's
-    covariance the nested-Hartlap one (docs/theory.md §2.8); the ``m1`` factor on the profile threshold,
-    :func:`neurolearn.fitting.covariance.interval_inflation` of the blocks' ``draws``, is not wired into
-    ``fit`` yet, so this patches it in: the draws of the last problem built, on the threshold of the profile
-    that follows it (fits run one at a time here).
-    """
-    import neurolearn.fitting.least_squares as least_squares
-    import neurolearn.fitting.problem as problem_module
-    from neurolearn.fitting.covariance import interval_inflation, observation_covariance
-
-    last = {"draws": []}
-
-    def covariance(*args, **kwargs):
-        last["draws"] = []
-        return observation_covariance(*args, draws=last["draws"], **kwargs)
-
-    original = least_squares.profile_intervals
-
-    def profile(problem, *args, scale=1.0, **kwargs):
-        return original(problem, *args, scale=scale * interval_inflation(last["draws"], problem.n_free), **kwargs)
-
-    problem_module.observation_covariance = covariance
-    least_squares.profile_intervals = profile
 
 
 def redraw_study(n_redraws=200, n_boot=100, n_hidden=4000, n_neurons=100):
@@ -330,8 +301,6 @@ def main(argv=None):
     if args.redraws:
         redraw_study(args.redraws, args.n_boot, args.n_hidden, args.n_neurons)
         return
-    if args.corrected:
-        apply_estimated_covariance_correction()
     rows, diags = [], []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         r, d = replicate(seed, rho=args.rho, n_hidden=args.n_hidden, n_neurons=args.n_neurons,

@@ -17,6 +17,7 @@ from scipy.stats import chi2 as chi2_distribution
 
 from neurolearn.errors import FitError
 from neurolearn.fitting.areas import with_layers
+from neurolearn.fitting.covariance import interval_inflation
 from neurolearn.fitting.intervals import BetterMinimum, bootstrap_intervals, profile_intervals
 from neurolearn.fitting.multistart import local_fit, multistart, unit_covariance
 from neurolearn.fitting.problem import ONSET, TIME_SCALE, FitWarning, build_problem
@@ -167,6 +168,9 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     n_profile = 0
     dispersion = _misfit_scale(problem, optimum)
     misfit = dispersion if interval == "profile" else 1.0
+    # 1 unless the replicates declare the neurons they resample (covariance.declare_units): a covariance estimated
+    # from them is worth fewer draws, and Percival et al.'s m1 widens the intervals to match
+    inflation = interval_inflation(problem.covariance_draws, problem.n_free)
     for _ in range(_MAX_RECENTRES + 1):
         unit_se = np.sqrt(np.clip(np.diag(unit_covariance(optimum.jac)), 0.0, np.inf)) if problem.n_free else np.empty(0)
         unit_ci = np.full((problem.n_free, 2), np.nan)
@@ -179,7 +183,7 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
                 unit_ci, open_ends, limited_by, n_profile = profile_intervals(problem, optimum.u, optimum.chi2, unit_se, level,
                                                                             jac=optimum.jac,
                                                                             alternatives=optimum.alternatives,
-                                                                            scale=misfit)
+                                                                            scale=misfit * inflation)
             else:
                 prediction = problem.predict_array(problem.values(optimum.u))
                 unit_ci, open_ends, samples, n_failed = bootstrap_intervals(problem, optimum.u, prediction, level,
@@ -210,7 +214,8 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
             ci[p.name] = (float(p.from_unit(unit_ci[j, 0])), float(p.from_unit(unit_ci[j, 1])))
         else:
             ci[p.name] = (float("nan"), float("nan"))
-        se[p.name] = float(abs(p.unit_derivative(optimum.u[j])) * unit_se[j]) if success else float("nan")
+        se[p.name] = (float(abs(p.unit_derivative(optimum.u[j])) * unit_se[j] * np.sqrt(inflation)) if success
+                      else float("nan"))
         reasons = []
         if not p.identifiable:
             reasons.append("declared non-identifiable by the model")
@@ -256,6 +261,10 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
                          f"{chi2_distribution.sf(chi2, dof):.2g}); the statistics scatter around the model more than "
                          f"their SEs allow, {widened}; compare() ranks by quasi-AIC with this dispersion "
                          f"c = chi2/dof = {dispersion:.3g}")
+        if inflation > 1.0:
+            notes.append(f"intervals widened by sqrt(m1) = {np.sqrt(inflation):.3g}: the covariance is estimated from "
+                         f"the recorded neurons (worth {min(n for n, _ in problem.covariance_draws):.0f} draws; "
+                         "Percival et al. 2014)")
     else:
         notes.extend(problem.notes)
     if not success:

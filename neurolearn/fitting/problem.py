@@ -132,6 +132,10 @@ class FitProblem:
         ``se**2``). Only the rows and columns of values in ``mask`` are used.
     notes : tuple of str
         What the join did that the result should say (values left out, how the values were weighted).
+    covariance_draws : tuple of (float, int)
+        Per correlated block whose replicates declare the neurons they resample
+        (:func:`neurolearn.fitting.covariance.declare_units`): the Gaussian draws its covariance is worth and its
+        number of values, for :func:`neurolearn.fitting.covariance.interval_inflation`; empty otherwise.
     """
 
     model: object
@@ -147,6 +151,7 @@ class FitProblem:
     session_coords: dict
     covariance: np.ndarray | None = None
     notes: tuple = ()
+    covariance_draws: tuple = ()
 
     @property
     def n_obs(self) -> int:
@@ -416,7 +421,8 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
         warnings.warn(f"fit of model {model.name!r}: values with an infinite standard error left out: {left_out}",
                       FitWarning, stacklevel=3)
     mask = np.isfinite(data) & ~uninformative
-    covariance, weighting = observation_covariance(stats, chosen, data, se, mask, model.name)
+    draws = []
+    covariance, weighting = observation_covariance(stats, chosen, data, se, mask, model.name, draws=draws)
     notes.extend(weighting)
     free = _free_parameters(model, fixed, session_time)
     n_obs = int(mask.sum())
@@ -430,7 +436,7 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     coords = {str(k): np.asarray(v.values) for k, v in stats.coords.items() if v.dims == (SESSION,)}
     coords.setdefault(SESSION, session)
     return FitProblem(model, tuple(chosen), tuple(missing), session, session_time, data, se, mask, tuple(free), fixed,
-                      coords, covariance, tuple(notes))
+                      coords, covariance, tuple(notes), covariance_draws=tuple(draws))
 
 
 def _free_parameters(model, fixed, session_time) -> list:

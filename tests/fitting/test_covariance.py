@@ -286,7 +286,9 @@ def test_declared_neurons_scale_the_block_by_the_nested_factor(line, shared, p_u
     # and the fit's intervals (a line: exact quadratic profile) widen by the square root of the ratio
     a = fit(stats, line, fixed=CLOCK, random_state=0)
     b = fit(with_units(stats, n_units=60, units_shared=shared), line, fixed=CLOCK, random_state=0)
-    ratio = np.sqrt(factor / hartlap_factor(200, 12))
+    # (the nested factor on the covariance, and Percival's m1 for a covariance worth that many draws)
+    ratio = np.sqrt(factor / hartlap_factor(200, 12) * percival_m1(matched_draws(factor, 12), 12, 2))
+    assert "widened by sqrt(m1)" in b.message and "widened by sqrt(m1)" not in a.message
     for name in ("intercept", "slope"):
         assert np.diff(b.ci[name])[0] == pytest.approx(ratio * np.diff(a.ci[name])[0], rel=1e-4)
         assert b.params[name] == pytest.approx(a.params[name], rel=1e-6)  # a uniform scale: same estimate
