@@ -51,6 +51,22 @@ _TRAPEZOID = np.ones(_N_GRID)
 _TRAPEZOID[[0, -1]] = 0.5
 
 
+def _lower_limit(R, t):
+    """The quadrature's lower limit a = -t/R (-inf where R = 0: a touching/embedded boundary), phi(a) and
+    a phi(a) (0 where a is infinite); the np.where guards only act on points R = 0, skipped when there are none
+    (same values)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        points = not (R > 0).all()
+        if points:
+            a = np.where(R > 0, -t / np.where(R > 0, R, 1.0), -np.inf)
+        else:
+            a = np.divide(t, R)
+            np.negative(a, out=a)  # a = -t / R
+        phi_a = _phi(a)
+        x_phi_a = np.where(np.isfinite(a), a * phi_a, 0.0) if points else a * phi_a
+    return a, phi_a, x_phi_a
+
+
 def _phi(x):
     """Standard normal density, ``exp(-x^2 / 2) / sqrt(2 pi)`` (in place on one temporary)."""
     out = np.multiply(x, -0.5)
@@ -144,16 +160,8 @@ def _quadrature(R, D):
     log_weight -= 0.5 * t2  # log_weight = xlogy(D - 1, t) - t^2 / 2
     log_weight -= log_weight.max(axis=1, keepdims=True)
     weight = np.exp(log_weight, out=log_weight)
-    # (the np.where guards only act on points R = 0 and infinite b; skipped when there are none, same values)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        points = not (R > 0).all()
-        if points:
-            a = np.where(R > 0, -t / np.where(R > 0, R, 1.0), -np.inf)  # touching/embedded boundary
-        else:
-            a = np.divide(t, R)
-            np.negative(a, out=a)  # a = -t / R
-        phi_a = _phi(a)
-        x_phi_a = np.where(np.isfinite(a), a * phi_a, 0.0) if points else a * phi_a
+    # (the np.where guard on b only acts on infinite b; skipped when there is none, same values)
+    a, phi_a, x_phi_a = _lower_limit(R, t)
     b = R * t
     phi_b = _phi(b)
     with np.errstate(invalid="ignore"):
@@ -254,15 +262,7 @@ def _quadrature_derivatives(R, D):
     log_weight -= 0.5 * t2
     log_weight -= log_weight.max(axis=1, keepdims=True)
     weight = np.exp(log_weight, out=log_weight)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        points = not (R > 0).all()
-        if points:
-            a = np.where(R > 0, -t / np.where(R > 0, R, 1.0), -np.inf)
-        else:
-            a = np.divide(t, R)
-            np.negative(a, out=a)  # a = -t / R
-        phi_a = _phi(a)
-        x_phi_a = np.where(np.isfinite(a), a * phi_a, 0.0) if points else a * phi_a
+    a, phi_a, x_phi_a = _lower_limit(R, t)
     b = R * t
     phi_b = _phi(b)
     ndtr_a = ndtr(a)
