@@ -328,9 +328,9 @@ ENTRIES = (
         meaning="Cross-validated d' of a shrinkage Fisher discriminant between the two classes.",
         estimand="d' of the discriminant trained on this session's trials, on new trials",
         estimator="Ledoit-Wolf shrinkage within-class covariance, cross-validated",
-        interval="the larger of the held-out projections' test noise (closed-form variance of a standardised mean "
-                 "difference per fold, Hedges & Olkin) and the Nadeau-Bengio fold variance; normal; replicates are "
-                 "normal draws with that SE",
+        interval="the larger of the held-out projections' test noise (the exact noncentral-t variance of d' per fold at "
+                 "Hedges' bias-corrected g; SE/spread 0.99-1.03 with 3-10 held-out trials per class) and the "
+                 "Nadeau-Bengio fold variance; normal; replicates are normal draws with that SE",
         chance="mean held-out d' over 20 label permutations on the same folds (across conditions where some "
                "class has several, else across trials): near or below 0",
         needs=Requirements(min_conditions=1, min_trials=2, min_neurons=1, min_classes=2),
