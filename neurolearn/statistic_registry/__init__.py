@@ -100,7 +100,8 @@ def registry_markdown() -> str:
         rows = [("units", entry.units or "dimensionless"),
                 ("estimand", entry.estimand),
                 ("range", f"[{fmt(entry.range[0])}, {fmt(entry.range[1])}]"),
-                ("not resolved when its SE exceeds", fmt(entry.unresolved_above())),
+                ("not resolved when its SE exceeds", fmt(entry.unresolved_above()) + (
+                    " and half the estimate" if entry.resolution_se is not None else "")),
                 ("estimator and bias handling", entry.estimator),
                 ("interval", entry.interval or "none"),
                 ("chance", entry.chance or "none"),
@@ -109,5 +110,7 @@ def registry_markdown() -> str:
                 ("invariant to", ", ".join(entry.invariant_to) or "—"),
                 ("dims", "(session, session_other)" if entry.pairwise else "(session,)"),
                 ("predicted by", ", ".join(entry.predicted_by) or "—")]
+        if entry.follows:
+            rows.insert(3, ("computed from", f"`{entry.follows}` (NaN with it, with its reason)"))
         lines += [f"- **{key}**: {value}" for key, value in rows]
     return "\n".join(lines) + "\n"

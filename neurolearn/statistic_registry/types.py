@@ -139,6 +139,9 @@ class Statistic:
         than the whole range), no limit when it is not. Declared for an unbounded estimand with a natural
         unit, e.g. a change relative to a kernel's own norm; such a value is also resolved when its SE is
         below half its magnitude (2 SE from zero: a large change, measured).
+    follows : str, optional
+        The statistic this one is computed from (the timescale from the outlier eigenvalue): where that one
+        is left NaN for lack of support or resolution, so is this one, with the same reason.
     """
 
     name: str
@@ -157,6 +160,7 @@ class Statistic:
     pairwise: bool = False
     invariant_to: tuple[str, ...] = ()
     resolution_se: float | None = None
+    follows: str = ""
 
     def unresolved_above(self) -> float:
         """The standard error above which a value is not resolved (see ``resolution_se``); ``inf`` if none.

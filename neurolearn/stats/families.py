@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from neurolearn.data import TIME
+from neurolearn.data import TIME, TRIAL
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.behavior import behavior_estimate, coding_column
@@ -144,10 +144,17 @@ def _prepare_behavior(recordings, params, map_sessions):
 
 
 def _behavior_session(key, recording, context):
+    column = coding_column(context.behavior)
+    if column not in recording.coords or recording.coords[column].dims != (TRIAL,):
+        # a session without the outcome column (a passive day, a task without feedback) has no behaviour;
+        # the other statistics need none, so this one is NaN with its reason rather than the run aborted
+        available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
+        return None, (f"no trial coord {column!r} (behavior={context.behavior!r}; pass behavior= naming the "
+                      f"outcome column, or None); trial coords: {available}")
     try:
         return behavior_estimate(recording, context.behavior, context.level, by=context.by), ""
     except DataError as error:
-        if "expected" in str(error):  # a missing column or an undeclared coding is the user's to fix
+        if "expected" in str(error):  # an undeclared coding is the user's to declare, never guessed
             raise
         return None, str(error)
 

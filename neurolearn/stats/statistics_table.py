@@ -147,8 +147,13 @@ def enforce_ranges(ds):
     is NaN with its reason (a symptom of an estimator the data cannot support); intervals are clipped to the
     range but keep containing their estimate."""
     updates = {}  # assigned at once: one merge instead of four per statistic
-    for name, entry in STATISTICS.items():
-        if name not in ds or ci_name(name) not in ds:
+    cleared_of = {}  # name -> (cleared mask, reasons): a statistic that follows another is cleared with it
+    # a statistic computed from another's estimate is judged after it
+    for name, entry in sorted(STATISTICS.items(), key=lambda item: bool(item[1].follows)):
+        if name not in ds:
+            continue
+        if ci_name(name) not in ds:  # a count without an interval: only cleared with what it follows
+            _clear_count_with_leader(ds, name, entry, cleared_of, updates)
             continue
         value = ds[name].values.astype(float)
         se = ds[se_name(name)].values.astype(float) if se_name(name) in ds else np.full(value.shape, np.nan)
@@ -189,6 +194,17 @@ def enforce_ranges(ds):
             value[unresolved], se[unresolved] = np.nan, np.nan
             ci[unresolved] = np.nan
         cleared = outside | unresolved
+        leader = cleared_of.get(entry.follows)
+        if leader is not None and leader[0].shape == value.shape:
+            followed = leader[0] & ~np.isnan(value) & ~cleared  # an infinite timescale too
+            for index in zip(*np.nonzero(followed)):
+                reason = f"computed from {entry.follows}, which is NaN here: {leader[1][index]}"
+                flags[index] = reason
+                warn_unsupported(name, ds[SESSION].values[index[0]], reason, stacklevel=4)
+            value[followed], se[followed] = np.nan, np.nan
+            ci[followed] = np.nan
+            cleared = cleared | followed
+        cleared_of[name] = (cleared, flags)
         if cleared.any():
             # what describes a value left NaN goes with it: its chance level, p-value and replicates (a fit
             # reading the replicates of a value it cannot see would weight nothing by them)
@@ -211,6 +227,23 @@ def enforce_ranges(ds):
     if updates:
         ds.update(updates)
     return ds
+
+
+def _clear_count_with_leader(ds, name, entry, cleared_of, updates):
+    leader = cleared_of.get(entry.follows)
+    value = ds[name].values.astype(float)
+    if leader is None or leader[0].shape != value.shape:
+        return
+    followed = leader[0] & ~np.isnan(value)
+    if not followed.any():
+        return
+    flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
+    for index in zip(*np.nonzero(followed)):
+        flags[index] = f"computed from {entry.follows}, which is NaN here: {leader[1][index]}"
+        warn_unsupported(name, ds[SESSION].values[index[0]], flags[index], stacklevel=5)
+    value[followed] = np.nan
+    updates[name] = (ds[name].dims, value, ds[name].attrs)
+    updates[flag_name(name)] = (ds[name].dims, flags.astype(str))
 
 
 def refuse_if_empty(ds):

@@ -11,7 +11,7 @@ import pytest
 from neurolearn.data import flag_name
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
-from neurolearn.simulate.recording import make_recording, make_session_tree
+from neurolearn.simulate.recording import make_recording
 from neurolearn.stats.flags import StatisticWarning
 from neurolearn.stats.summary import summarize
 
@@ -198,6 +198,47 @@ def test_an_unbounded_change_with_an_se_above_its_declared_resolution_is_not_rep
     assert np.isnan(out["kernel_change_boot"].values[1]).all() and (out["kernel_change_boot"].values[2] == 1).all()
     assert np.isnan(out["task_alignment"].values[1]) and np.isnan(out["task_alignment_chance"].values[1])
     assert out["task_alignment_chance"].values[[0, 2]].tolist() == [0.1, 0.1]
+
+
+def test_an_unresolved_eigenvalue_takes_the_timescale_and_count_computed_from_it():
+    # noiseless exp-link rates of a 2-D latent AR(1) make the instruments near-singular in some session: an
+    # eigenvalue 8.3 +- 5.0 says nothing about a system whose eigenvalues lie in [0, 1]; the timescale
+    # (inf here) and the outlier count are computed from it and go with it, with its reason
+    import xarray as xr
+
+    from neurolearn.stats.statistics_table import enforce_ranges
+
+    dims = ("session",)
+    ds = xr.Dataset({"outlier_eigenvalue": (dims, [8.3, 0.95, 1.4]), "outlier_eigenvalue_se": (dims, [5.0, 0.02, 0.6]),
+                     "outlier_eigenvalue_ci": (dims + ("ci_bound",), [[0, 15.7], [0.91, 0.99], [0.2, 2.6]]),
+                     "outlier_eigenvalue_flag": (dims, ["", "", ""]),
+                     "timescale": (dims, [np.inf, 0.97, np.inf]), "timescale_se": (dims, [np.inf, 0.4, np.inf]),
+                     "timescale_ci": (dims + ("ci_bound",), [[0, np.inf], [0.5, 5.0], [0.1, np.inf]]),
+                     "timescale_flag": (dims, ["", "", ""]),
+                     "n_outlier_eigenvalues": (dims, [1.0, 1.0, 1.0])},
+                    coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
+    with pytest.warns(StatisticWarning, match="timescale is NaN for session 'a': computed from outlier_eigenvalue"):
+        out = enforce_ranges(ds)
+    # 1.4 +- 0.6 is resolved relative to its own size (SE below half the estimate); 8.3 +- 5.0 is not
+    assert np.isnan(out["outlier_eigenvalue"].values[0]) and out["outlier_eigenvalue"].values[1:].tolist() == [0.95, 1.4]
+    assert np.isnan(out["timescale"].values[0]) and out["timescale"].values[1:].tolist() == [0.97, np.inf]
+    assert np.isnan(out["n_outlier_eigenvalues"].values[0]) and out["n_outlier_eigenvalues"].values[1] == 1
+    reason = str(out["outlier_eigenvalue_flag"].values[0])
+    assert "do not resolve it" in reason and str(out["timescale_flag"].values[0]).endswith(reason)
+    assert str(out["n_outlier_eigenvalues_flag"].values[0]).endswith(reason)
+    assert out["timescale_flag"].values[1:].tolist() == ["", ""]
+
+
+def test_a_session_without_the_outcome_column_has_no_behaviour_and_the_run_goes_on(rng):
+    # a passive-viewing day among task days: behaviour is NaN there with the reason; an undeclared coding
+    # (strings) still raises, see test_string_outcomes_are_read_through_a_declared_mapping
+    recs = [_session(rng, d) for d in range(3)]
+    recs[1] = recs[1].drop_vars("correct")
+    stats, messages = _caught(summarize, recs, n_boot=0, **QUICK)
+    assert np.isnan(stats["behavior"].values[1]) and np.isfinite(stats["behavior"].values[[0, 2]]).all()
+    assert "no trial coord 'correct'" in str(stats[flag_name("behavior")].values[1])
+    assert np.isfinite(stats["task_alignment"].values).all()
+    assert sum(m.startswith("behavior is NaN for session 'day1'") for m in messages) == 1
 
 
 def test_generalization_to_held_out_stimuli_is_measured_where_trials_are_marked(rng):
