@@ -174,7 +174,7 @@ def _reference_loss_gradient(s, rho):
                   y1 * u1 + y2 * u2 - pv1, y2 * u1 + y3 * u2 - pv2, xv1 - pu1, xv2 - pu2)
 
 
-def _reference_trajectory(rho, gain, n_points, step=integrator._STEP, max_substeps=64):
+def _reference_trajectory(rho, gain, n_points, step=integrator._STEP, max_substeps=64, start=None):
     # Heun steps of _STEP, halved for the rest of the run whenever a step would raise the loss or leave the
     # stable region, frozen past 64 substeps or once the gradient vanishes: the stored (outlier, loss)
     import math
@@ -189,7 +189,7 @@ def _reference_trajectory(rho, gain, n_points, step=integrator._STEP, max_subste
         return (None, loss, g) if new_loss > loss + 1e-12 else (trial, new_loss, new_g)
 
     root = math.sqrt(gain)
-    state = (0.0, 0.0, 0.0, 0.0, root, 0.0, 0.0, root)
+    state = (0.0, 0.0, 0.0, 0.0, root, 0.0, 0.0, root) if start is None else tuple(start)
     loss, grad = _reference_loss_gradient(state, rho)
     outlier, losses, substeps, frozen = [0.0], [loss], 1, False
     while len(outlier) < n_points and not frozen:
@@ -215,27 +215,46 @@ def _reference_trajectory(rho, gain, n_points, step=integrator._STEP, max_subste
     return np.array(outlier + [outlier[-1]] * pad), np.array(losses + [losses[-1]] * pad)
 
 
-@pytest.mark.parametrize("rho, gain", [(0.9, 4.0), (0.97, 1.2), (0.6, 25.0), (0.96, 5.0)])
-def test_inlined_steps_are_the_reference_heun_bit_for_bit(rho, gain):
-    # the trajectory's Heun steps are inlined for speed: the same arithmetic, substep halving and freezing
-    # (by tau = 2.4 rho* = 0.9 has halved its step twice, 0.97 five times, gain 25 once; (0.96, 5) freezes)
+@pytest.mark.parametrize("rho, gain, start", [
+    (0.9, 4.0, None), (0.97, 1.2, None), (0.6, 25.0, None), (0.96, 5.0, None),
+    (0.9, 1.0, (0.1, -0.2, 0.05, 0.3, 1.2, 0.4, -0.3, 0.9))])
+def test_inlined_steps_are_the_reference_heun_bit_for_bit(rho, gain, start):
+    # the 8-number trajectory's Heun steps (two_unit_flow's, any start) are inlined for speed: the same
+    # arithmetic, substep halving and freezing, so the same floats (by tau = 2.4 rho* = 0.9 has halved its
+    # step twice, 0.97 five times, gain 25 once; (0.96, 5) freezes)
     n_points = 600
-    run = integrator._Trajectory(rho, gain)
+    root = np.sqrt(gain)
+    start = (0.0, 0.0, 0.0, 0.0, root, 0.0, 0.0, root) if start is None else start
+    run = integrator._Trajectory(rho, gain, start=start)
     outlier, loss = run.extend(n_points)
-    expected_outlier, expected_loss = _reference_trajectory(rho, gain, n_points)
+    expected_outlier, expected_loss = _reference_trajectory(rho, gain, n_points, start=start)
     np.testing.assert_array_equal(outlier[:n_points], expected_outlier)
     np.testing.assert_array_equal(loss[:n_points], expected_loss)
 
 
+@pytest.mark.parametrize("rho, gain", [(0.9, 4.0), (0.97, 1.2), (0.6, 25.0), (0.96, 5.0)])
+def test_model_trajectories_are_the_reference_heun_to_rounding(rho, gain):
+    # the model's own trajectories step the same flow on its invariant plane (5 numbers,
+    # neurolearn.theory.integrator_symmetric): the reference's 8-number Heun steps to rounding, with the same
+    # halving and freezing (their decisions compared one by one in tests/theory/test_integrator_symmetric.py)
+    n_points = 600
+    run = integrator._Trajectory(rho, gain)
+    outlier, loss = run.extend(n_points)
+    expected_outlier, expected_loss = _reference_trajectory(rho, gain, n_points)
+    np.testing.assert_allclose(outlier[:n_points], expected_outlier, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(loss[:n_points] / loss[0], expected_loss / loss[0], rtol=0, atol=1e-11)
+
+
 @pytest.mark.parametrize("rho, gain", [(0.9, 4.0), (0.97, 1.2)])
 def test_screen_surrogate_is_the_reference_heun_at_its_step(rho, gain):
-    # the fit screen's surrogate: the same Heun steps, 4x longer, split at most 4x before freezing
+    # the fit screen's surrogate: the same Heun steps (on the plane, so to rounding), 4x longer, split at most
+    # 4x before freezing
     n_points = 150
     run = integrator._ScreenTrajectory(rho, gain)
     outlier, loss = run.extend(n_points)
     expected = _reference_trajectory(rho, gain, n_points, step=4 * integrator._STEP, max_substeps=4)
-    np.testing.assert_array_equal(outlier[:n_points], expected[0])
-    np.testing.assert_array_equal(loss[:n_points], expected[1])
+    np.testing.assert_allclose(outlier[:n_points], expected[0], rtol=0, atol=1e-11)
+    np.testing.assert_allclose(loss[:n_points] / loss[0], expected[1] / loss[0], rtol=0, atol=1e-11)
 
 
 @pytest.mark.parametrize("rho, gain, tolerance", [(0.8, 1.0, 2e-3), (0.6, 2.0, 6e-3), (0.9013, 2.79, 0.02)])
