@@ -109,24 +109,42 @@ def test_reduced_model_tracks_the_overtrained_network():
         assert r_squared(measured[name], predicted[name]) >= 0.9, name
 
 
+def _noiseless_margin(means, labels):
+    """Hard margin of the condition means (an independent SVM, not the extractor's hull/Richardson code)."""
+    svm = SVC(kernel="linear", C=1e10, tol=1e-10).fit(means, labels)
+    w = svm.coef_[0]
+    assert np.min(labels * (means @ w + svm.intercept_[0])) > 0.999  # the hard margin, not a soft one
+    return 1.0 / np.linalg.norm(w)
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "known gap: the margin now estimates the noiseless condition means' margin (extrapolated in 1/n_trials), "
-    "which does not drift with the trial count but scatters more; the reduced model tracks it at R2 0.87-0.89 "
-    "(16 and 32 trials), below this test's 0.9 bar. The model's margin link needs recalibrating to the new "
-    "estimand"))
 def test_reduced_model_tracks_the_network_through_the_stats_readouts():
     # the same check with the package's extractors (readout_summary: CV logistic decoders, leave-stimulus-out
-    # accuracy, SVM margin in common units, flips between consecutive sessions). Trial noise 1.5 keeps the
-    # decoders off their ceiling; over seeds 3-4 the R2 values are 0.90-0.95 (margin the lowest).
+    # accuracy, the margin of the noise-removed condition means in common units, flips between consecutive
+    # sessions). Trial noise 1.5 keeps the decoders off their ceiling. The margin estimates the noiseless
+    # means' margin; its own trial scatter about that estimand (SD 0.05-0.10 common units at 16 trials,
+    # 0.04-0.06 at 32, 0.02-0.03 at 128) caps the R2 that even the network's exact margin scores against the
+    # measured one at 0.66-0.90 at 16 trials and 0.81-0.96 at 32 (12 seeds), so there no model could clear
+    # 0.9; at 128 trials that ceiling is 0.96-0.985 and the fitted model reads 0.91-0.985 on the margin
+    # (every observable >= 0.9 for all 12 seeds 0-11).
+    from neurolearn.simulate.logistic import train_two_layer
     from neurolearn.stats.readout import readout_summary
 
-    tree, truth = simulate_overtraining_sessions(16, n_trials=16, noise_sd=1.5, rng=3)
+    n_sessions, seed = 16, 3
+    tree, truth = simulate_overtraining_sessions(n_sessions, n_trials=128, noise_sd=1.5, rng=seed)
     stats = readout_summary(session_recordings(tree), n_boot=0, random_state=0, n_permutations=0)  # no null needed
     names = ["behavior", "margin", "decoder_accuracy", "heldout_accuracy", "flip_fraction"]
     measured = {n: stats[n].values for n in names if n != "behavior"} | {"behavior": truth["behavior"].values}
     _, predicted = _fit(measured, names)
     for name in ("behavior", "margin", "decoder_accuracy", "heldout_accuracy"):
         assert r_squared(measured[name], predicted[name]) >= 0.9, name
+    # The margin's estimand directly: the simulated network's noiseless condition means (its hidden layer on
+    # the trained stimuli; simulate_overtraining_sessions trains the network first from its generator, so
+    # the same seed rebuilds it -- checked bit for bit on its recorded margin) in the extractor's units.
+    network = train_two_layer(dim=30, width=40, n_train=60, n_heldout=0, separation=3.0, learning_rate=0.5,
+                              checkpoints=np.arange(n_sessions) * 120, rng=np.random.default_rng(seed))
+    np.testing.assert_array_equal(network.network_margin, truth["network_margin"].values)  # same network
+    exact = np.array([_noiseless_margin(h / stats.attrs["scale"], network.target) for h in network.hidden])
+    assert r_squared(exact, predicted["margin"]) >= 0.9
     flips = measured["flip_fraction"][1:]
     assert np.mean(np.abs(predicted["flip_fraction"][1:] - flips)) < 0.03
