@@ -331,7 +331,10 @@ class _MarginProblem:
                 # Best bias for w on the training set: the midpoint of the gap between the classes.
                 offset = (projection[train][ytr > 0].min() + projection[train][ytr < 0].max()) / 2
                 if w_norm == 0:
-                    distances[test] += -np.inf
+                    # no direction (the noise-removed means coincide): every test condition sits on the
+                    # boundary, distance 0, i.e. not right; as in combined_margin, not -inf, which made the
+                    # flip fraction of this session and the next NaN and, raised, the whole readout family
+                    continue
                 else:
                     distances[test] += self.y[test] * (projection[test] - offset) / w_norm
         distances /= len(self.draws)

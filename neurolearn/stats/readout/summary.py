@@ -299,6 +299,9 @@ def _flip_part(item):
                                         "no margin in this session: no cross-validated signed distances")
         elif isinstance(previous, str):
             raise InsufficientDataError(f"no signed distances in the previous session ({previous})")
+        elif not (np.isfinite(previous.values).all() and np.isfinite(distances.values).all()):
+            raise InsufficientDataError("non-finite cross-validated signed distances in this or the previous "
+                                        "session")
         else:
             ds = flip_fraction(previous, distances, n_boot=c.n_boot, random_state=c.seed, level=c.level)
         reason = ""
