@@ -145,10 +145,21 @@ def read_sessions(
 def _warn_several_subjects(children: dict) -> None:
     """One warning when the files read are of several subjects: each is its own learning trajectory."""
     counts: dict = {}
-    for dataset in children.values():
+    unknown = []
+    for name, dataset in children.items():
         subject = str(dataset["responses"].attrs.get("subject_id", "") or "")
         if subject:
             counts[subject] = counts.get(subject, 0) + 1
+        else:
+            unknown.append(name)
+    if counts and unknown:
+        warnings.warn(
+            f"sessions {unknown[:3]} name no subject, the others {sorted(counts)}: whose learning trajectory they "
+            "belong to is not guessed (summarize refuses the mix); declare the subject in the file or the "
+            "recording's attrs['subject_id'], or pass subject=<id> here to keep only that subject's files",
+            UserWarning,
+            stacklevel=3,
+        )
     if len(counts) > 1:
         warnings.warn(
             f"read sessions of {len(counts)} subjects ({dict(sorted(counts.items()))}); each subject is its own "

@@ -272,7 +272,14 @@ def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_mo
 
 def _refuse_mixed_subjects(recordings):
     subjects = {str(rec.attrs.get("subject_id", "") or "") for rec in recordings.values()}
+    unknown = [key for key, rec in recordings.items() if not str(rec.attrs.get("subject_id", "") or "")]
     subjects.discard("")
+    if subjects and unknown:
+        # a session that names no subject beside sessions that do: whose trajectory it is would be a guess
+        raise DataError(f"expected every session's subject declared when some are, found sessions {unknown[:3]} "
+                        f"without a subject_id beside subject(s) {sorted(subjects)}: declare it (the recording's "
+                        "attrs['subject_id'], or the file's /general/subject), or leave those sessions out "
+                        "(read_sessions(..., subject=...) keeps only the named subject's files)")
     if len(subjects) > 1:
         by_subject = {s: [k for k, rec in recordings.items() if str(rec.attrs.get("subject_id", "")) == s]
                       for s in sorted(subjects)}

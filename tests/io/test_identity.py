@@ -157,6 +157,22 @@ def test_reading_files_of_several_subjects_without_choosing_warns_once(tmp_path)
         read_sessions(paths, subject=["m1", "m2"], tracked=True)  # chosen
 
 
+def test_a_file_without_a_subject_beside_named_ones_is_warned_and_summarize_refuses_the_mix(tmp_path):
+    from neurolearn.errors import DataError
+    from neurolearn.stats.summary import summarize
+
+    paths = [_pynwb_session(tmp_path, f"d{i}", f"2026-02-0{i}T10:00:00", subject=subject)
+             for i, subject in enumerate(["m1", "m1", None], start=1)]
+    with pytest.warns(UserWarning, match=r"sessions \['d3'\] name no subject, the others \['m1'\]"):
+        tree = read_sessions(paths, tracked=True)
+    with pytest.raises(DataError, match=r"found sessions \['d3'\] without a subject_id beside subject\(s\) \['m1'\]"):
+        summarize(tree, n_boot=0, readout=False, dynamics=False, behavior=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = read_sessions(paths, subject="m1", tracked=True)  # declared: the unknown one left out
+    assert list(kept.children) == ["d1", "d2"]
+
+
 def test_two_files_with_one_session_id_keep_their_untracked_cells_apart(tmp_path):
     first = _pynwb_session(tmp_path / ".", "same", "2026-02-01T10:00:00")
     other = tmp_path / "b"
