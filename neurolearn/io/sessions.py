@@ -41,6 +41,7 @@ def read_sessions(
     timeout=None,
     progress: bool = False,
     on_error: str = "raise",
+    order: str = "start_time",
     **options,
 ) -> xr.DataTree:
     """Read every session with :func:`read_nwb` (same ``options``) into a DataTree, one child per session.
@@ -69,6 +70,11 @@ def read_sessions(
     on_error : {"raise", "skip"}
         What a file that cannot be read does: stop the batch (default), or be left out with a warning that
         gives the reason (at least one file must be read).
+    order : {"start_time", "given"}
+        The sessions' training order, which every fit's time axis follows: by ``session_start_time``
+        (default; files whose start times tie or are missing follow in natural file-name order, ``day2``
+        before ``day10``, with one warning naming them), or ``"given"``: the order of the listed paths,
+        declared by the caller.
     **options
         Passed unchanged to :func:`read_nwb` (``source``, ``trials``, ``align``, ``window``, ``bin_size``,
         ``chunks``, ``inputs``, ``where``, ...).
@@ -104,6 +110,8 @@ def read_sessions(
     timeout = check_timeout(timeout)
     if on_error not in ("raise", "skip"):
         raise NWBError(f"expected on_error 'raise' or 'skip', found {on_error!r}")
+    if order not in ("start_time", "given"):
+        raise NWBError(f"expected order 'start_time' or 'given', found {order!r}")
     if not isinstance(progress, (bool, np.bool_)):
         raise NWBError(f"expected progress= True or False, found {progress!r}")
     read, found_subjects = [], set()
@@ -131,7 +139,9 @@ def read_sessions(
                 f"their subjects: {sorted(found_subjects)}"
             )
         raise NWBError(f"could not read any of the {len(paths)} files (on_error='skip' left them all out)")
-    read.sort(key=lambda item: (_start_key(item[1]), str(item[0])))
+    if order == "start_time":
+        read.sort(key=lambda item: (_start_key(item[1]), _natural_key(str(item[0]))))
+        _warn_undecided_order(read)
     children: dict[str, xr.Dataset] = {}
     for path, recording in read:
         name = _unique(_child_name(recording.attrs["session_id"], path), children)
@@ -263,6 +273,29 @@ def _expand(paths_or_glob) -> list:
     if not paths:
         raise NWBError("expected at least one NWB file, found an empty list")
     return paths
+
+
+def _natural_key(text: str) -> list:
+    """``day2`` before ``day10``: digit runs compared as numbers."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
+
+
+def _warn_undecided_order(read) -> None:
+    """One warning when start times do not decide the training order of some files (equal or missing)."""
+    groups: dict = {}
+    for path, recording in read:
+        groups.setdefault(_start_key(recording), []).append(file_stem(path))
+    undecided = {key: names for key, names in groups.items() if len(names) > 1}
+    if undecided:
+        shown = "; ".join(f"{names} ({'no start time' if key.year == datetime.max.year else key.isoformat()})"
+                          for key, names in list(undecided.items())[:3])
+        warnings.warn(
+            f"session_start_time does not decide the order of {shown}: ordered by file name as shown, and the "
+            "fits' training time follows that order; if it is not theirs, list the files in training order "
+            "with order='given'",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _start_key(recording) -> datetime:

@@ -42,6 +42,25 @@ def test_sessions_are_ordered_by_start_time_not_file_name(tmp_path, rng):
     assert tracked == {2}
 
 
+def test_start_times_that_do_not_decide_the_order_are_warned_and_a_given_order_is_kept(tmp_path, rng):
+    # date-only conversions write one start time for every day: the order is then the file names', in
+    # natural order (day2 before day10), said once; a caller who knows the order lists it with order="given"
+    for name in ("day10", "day2", "day1"):
+        write_recording_nwb(_session(rng, name, "2026-03-01T00:00:00", [1, 2], 4), tmp_path / f"{name}.nwb", rng=rng)
+    with pytest.warns(UserWarning, match=r"does not decide the order of \['day1', 'day2', 'day10'\]") as caught:
+        tree = read_sessions(str(tmp_path / "*.nwb"))
+    assert list(tree.children) == ["day1", "day2", "day10"]
+    assert sum("does not decide" in str(w.message) for w in caught) == 1
+    given = [tmp_path / f"{name}.nwb" for name in ("day2", "day10", "day1")]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = read_sessions(given, order="given")
+    assert list(tree.children) == ["day2", "day10", "day1"]
+    with pytest.raises(NWBError, match="expected order 'start_time' or 'given', found 'name'"):
+        read_sessions(given, order="name")
+
+
 def test_a_list_of_paths_and_repeated_session_ids_get_unique_names(tmp_path, rng):
     paths = [
         write_recording_nwb(
