@@ -139,6 +139,7 @@ def read_sessions(
                 f"their subjects: {sorted(found_subjects)}"
             )
         raise NWBError(f"could not read any of the {len(paths)} files (on_error='skip' left them all out)")
+    _refuse_ambiguous_table_keys(tracked, read)
     if order == "start_time":
         read.sort(key=lambda item: (_start_key(item[1]), _natural_key(str(item[0]))))
         _warn_undecided_order(read)
@@ -273,6 +274,23 @@ def _expand(paths_or_glob) -> list:
     if not paths:
         raise NWBError("expected at least one NWB file, found an empty list")
     return paths
+
+
+def _refuse_ambiguous_table_keys(tracked, read) -> None:
+    """A tracked= table's session key must name one file: two files with one session id (or name) would get
+    the same cells from one key, a guess about which file the table meant."""
+    if tracked is None or isinstance(tracked, bool):
+        return
+    owners: dict = {}
+    for path, recording in read:
+        names = {str(recording.attrs.get("session_id", "")), Path(str(path)).name, file_stem(path)}
+        for key in names & set(tracked["session"]):
+            owners.setdefault(key, []).append(str(path))
+    shared = {key: paths for key, paths in owners.items() if len(paths) > 1}
+    if shared:
+        key, paths = next(iter(sorted(shared.items())))
+        raise NWBError(f"expected each session key of the tracked= table to name one file, found {key!r} naming "
+                       f"{len(paths)} files ({paths[:3]}): key those rows by file name or stem instead")
 
 
 def _natural_key(text: str) -> list:

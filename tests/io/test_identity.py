@@ -173,6 +173,21 @@ def test_a_file_without_a_subject_beside_named_ones_is_warned_and_summarize_refu
     assert list(kept.children) == ["d1", "d2"]
 
 
+def test_a_table_key_naming_two_files_is_refused_and_file_names_resolve_it(tmp_path):
+    # two days written with one session_id (a converter's default): the key would give both files its cells
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first = _pynwb_session(tmp_path / "a", "rec", "2026-02-01T10:00:00")
+    second = _pynwb_session(tmp_path / "b", "rec", "2026-02-02T10:00:00")
+    first, second = first.rename(tmp_path / "a" / "day1.nwb"), second.rename(tmp_path / "b" / "day2.nwb")
+    by_id = pd.DataFrame({"session": ["rec"] * 3, "unit": [0, 1, 2], "cell": ["x", "y", "z"]})
+    with pytest.raises(NWBError, match=r"found 'rec' naming 2 files .*by file name or stem"):
+        read_sessions([first, second], tracked=by_id)
+    by_file = pd.DataFrame({"session": ["day1"] * 3 + ["day2"] * 3, "unit": [0, 1, 2] * 2,
+                            "cell": ["x", "y", "z", "y", "z", "w"]})
+    tree = read_sessions([first, second], tracked=by_file)
+    assert [tree[name].responses.neuron.values.tolist() for name in tree.children] == [["x", "y", "z"], ["y", "z", "w"]]
+
+
 def test_two_files_with_one_session_id_keep_their_untracked_cells_apart(tmp_path):
     first = _pynwb_session(tmp_path / ".", "same", "2026-02-01T10:00:00")
     other = tmp_path / "b"
