@@ -117,7 +117,11 @@ def check_tracked(tracked):
             f"expected the tracked= table to have columns session, unit (or roi) and cell, found "
             f"{list(map(str, tracked.columns))} (missing {missing})"
         )
-    frame = frame[["session", "unit", "cell"]].astype(str)
+    frame = frame[["session", "unit", "cell"]]
+    # a cell a matching tool did not find on some day leaves that row's unit blank: no unit to name
+    frame = frame[frame["unit"].notna() & (frame["unit"].astype(str).str.strip() != "")]
+    # with a blank in it pandas reads the unit column as floats: 1001.0 is unit 1001
+    frame = frame.assign(unit=[_unit_text(u) for u in frame["unit"].tolist()]).astype(str)
     repeated = frame.duplicated(["session", "unit"], keep=False)
     if repeated.any():
         rows = frame[repeated].head(4).to_dict("records")
@@ -148,6 +152,24 @@ def neuron_identity(ids: np.ndarray, tracked, declared, session: str, names, lab
     if tracked:
         return ids, True, how
     return _session_unique(ids, session), False, how
+
+
+def _unit_text(unit) -> str:
+    """A table's unit id as the files' ids print: integral floats (1001.0, from a column with blanks) as ints.
+
+    Examples
+    --------
+    >>> [_unit_text(u) for u in (1001.0, 7, "12", "roi-3", 2.5)]
+    ['1001', '7', '12', 'roi-3', '2.5']
+    """
+    if isinstance(unit, (float, np.floating)) and np.isfinite(unit) and float(unit).is_integer():
+        return str(int(unit))
+    text = str(unit).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() and "." in text else text
 
 
 def _from_table(ids, table, session, names, label):

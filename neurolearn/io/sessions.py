@@ -140,6 +140,7 @@ def read_sessions(
             )
         raise NWBError(f"could not read any of the {len(paths)} files (on_error='skip' left them all out)")
     _refuse_ambiguous_table_keys(tracked, read)
+    _refuse_a_table_that_matches_nothing(tracked, read)
     if order == "start_time":
         read.sort(key=lambda item: (_start_key(item[1]), _natural_key(str(item[0]))))
         _warn_undecided_order(read)
@@ -209,9 +210,16 @@ def _check_subject(subject):
 def _rename_session(recording: xr.DataArray, name: str) -> xr.DataArray:
     """Untracked neurons carry the child's (unique) name, so two files with one session id stay apart."""
     session = str(recording.attrs["session_id"])
+    units = recording.coords["unit_id"].values.tolist()
+    if recording.attrs.get("tracking") == "table" and name != session:
+        # the units the table names no cell for are this session's own ('<session id>/<unit>'): under the
+        # unique child name, or two files with one session id would share them as if tracked
+        own = [f"{session}/{u}" for u in units]
+        neurons = [f"{name}/{u}" if str(n) == o else str(n)
+                   for n, u, o in zip(recording.coords["neuron"].values.tolist(), units, own)]
+        return recording.assign_coords(neuron=np.asarray(neurons, dtype=str))
     if recording.attrs.get("tracked") or name == session or recording.attrs.get("tracking") == "table":
         return recording
-    units = recording.coords["unit_id"].values.tolist()
     return recording.assign_coords(neuron=np.asarray([f"{name}/{u}" for u in units], dtype=str))
 
 
@@ -291,6 +299,17 @@ def _refuse_ambiguous_table_keys(tracked, read) -> None:
         key, paths = next(iter(sorted(shared.items())))
         raise NWBError(f"expected each session key of the tracked= table to name one file, found {key!r} naming "
                        f"{len(paths)} files ({paths[:3]}): key those rows by file name or stem instead")
+
+
+def _refuse_a_table_that_matches_nothing(tracked, read) -> None:
+    """A declared tracking table that names no unit of any file read is a mistake, not a declaration."""
+    if tracked is None or isinstance(tracked, bool) or any(rec.attrs.get("tracked") for _, rec in read):
+        return
+    ids = read[0][1].coords["unit_id"].values[:5].tolist()
+    raise NWBError(f"expected the tracked= table to name units of the files read, found none matched: its "
+                   f"sessions {sorted(set(tracked['session']))[:4]} and units e.g. {tracked['unit'].head(3).tolist()}; "
+                   f"the files' session ids {[str(rec.attrs.get('session_id')) for _, rec in read][:4]} "
+                   f"(or file names/stems) and unit ids e.g. {ids}")
 
 
 def _natural_key(text: str) -> list:

@@ -79,6 +79,33 @@ def test_a_matching_table_maps_session_and_unit_to_cells_from_a_frame_or_a_csv(t
     assert rec.neuron.values.tolist() == ["a", "d1/1", "d1/2"]
 
 
+def test_a_csv_with_a_blank_unit_still_matches_and_a_table_matching_nothing_is_refused(tmp_path):
+    paths = _two_days(tmp_path)
+    # a matching tool's export: cell 12 not found on d2 leaves its unit blank, so pandas reads units as floats
+    csv = tmp_path / "cellreg.csv"
+    csv.write_text("session,unit,cell\nd1,0,10\nd1,1,11\nd1,2,12\nd2,0,13\nd2,1,14\nd2,2,10\nd2,,12\n")
+    tree = read_sessions(paths, tracked=csv)
+    assert tree["d1"].responses.neuron.values.tolist() == ["10", "11", "12"]
+    assert tree["d2"].responses.neuron.values.tolist() == ["13", "14", "10"]
+    wrong = pd.DataFrame({"session": ["day1", "day2"], "unit": [0, 0], "cell": ["a", "b"]})
+    with pytest.raises(NWBError, match=r"found none matched: its sessions \['day1', 'day2'\].*session ids \['d1', 'd2'\]"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            read_sessions(paths, tracked=wrong)
+
+
+def test_units_a_table_leaves_out_stay_apart_in_two_files_with_one_session_id(tmp_path):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    first = _pynwb_session(tmp_path / "a", "rec", "2026-02-01T10:00:00").rename(tmp_path / "a" / "day1.nwb")
+    second = _pynwb_session(tmp_path / "b", "rec", "2026-02-02T10:00:00").rename(tmp_path / "b" / "day2.nwb")
+    table = pd.DataFrame({"session": ["day1", "day2"], "unit": [0, 0], "cell": ["x", "x"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # units 1, 2 named by no row: said per session
+        tree = read_sessions([first, second], tracked=table)
+    one, two = (tree[name].responses.neuron.values.tolist() for name in tree.children)
+    assert set(one) & set(two) == {"x"}, (one, two)
+
+
 @pytest.mark.parametrize("table, message", [
     (pd.DataFrame({"session": ["d1"], "cell": [1]}), r"missing \['unit'\]"),
     (pd.DataFrame({"session": ["d1", "d1"], "unit": [0, 0], "cell": [1, 2]}), "one cell per"),
