@@ -63,18 +63,26 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
             raise DataError(f"behavior mapping for {column!r}: expected codes 1 (correct) or 0 (incorrect), "
                             f"found {bad}")
         lookup = {_key(key): float(code) for key, code in mapping.items()}
-        return np.array([lookup.get(_key(value), np.nan) for value in raw.tolist()], dtype=float)
+        coded = np.array([lookup.get(_key(value), np.nan) for value in raw.tolist()], dtype=float)
+        if raw.size and np.isnan(coded).all():
+            # a declaration that names none of the values (a case typo, str keys of an int column) is a mistake
+            found = sorted({_key(value) for value in raw.tolist()}, key=str)[:8]  # shown as typed: 1 vs '1'
+            raise DataError(f"session {session_id!r}: expected the behavior mapping's keys among the values of "
+                            f"{column!r}, found keys {list(mapping)[:8]} and values {found}")
+        return coded
     try:
         values = raw.astype(float)
     except (TypeError, ValueError):
         values = None
     if values is None or not np.all(np.isnan(values) | (values == 0) | (values == 1)):
         found = np.unique(raw[~_is_nan(raw)]).tolist()
-        example = {column: _example_coding(found)}
+        coding, uncoded = _example_coding(found)
+        example = {column: coding}
+        unsure = f"; {uncoded[:6]} read as neither here: code them or they are excluded" if uncoded else ""
         found = found[:6]
         raise DataError(f"session {session_id!r}: expected 0/1 (or boolean) values in {column!r}, found {found}; "
-                        f"declare the coding, e.g. behavior={example!r} (values outside the mapping are "
-                        "excluded and counted)")
+                        f"declare the coding, e.g. behavior={example!r} (check it{unsure}; values outside the "
+                        "mapping are excluded and counted)")
     return values
 
 
@@ -152,16 +160,32 @@ def _cluster_robust_se(values, stimuli, p) -> float:
     return float(np.sqrt(n_clusters / (n_clusters - 1) * np.sum(sums**2)) / values.size)
 
 
-def _example_coding(found) -> dict:
-    """A plausible mapping to suggest: values that read as correct/incorrect where there are such, else the
-    first two values."""
-    words = {str(value).strip().lower(): value for value in found}
-    right = next((words[w] for w in ("correct", "hit", "rewarded", "success", "true", "1") if w in words), None)
-    wrong = next((words[w] for w in ("incorrect", "miss", "error", "unrewarded", "failure", "false", "0")
-                  if w in words), None)
-    if right is None or wrong is None:
-        right, wrong = (found + ["correct", "incorrect"])[:2]
-    return {right: 1, wrong: 0}
+_RIGHT_WORDS = ("correct", "hit", "cr", "correct rejection", "correct_rejection", "rewarded", "reward", "success",
+                "true", "1")
+_WRONG_WORDS = ("incorrect", "miss", "fa", "false alarm", "false_alarm", "error", "unrewarded", "failure", "fail",
+                "false", "0")
+
+
+def _example_coding(found) -> tuple[dict, list]:
+    """A mapping to suggest, and the values it could not read: every value that reads as correct (hit,
+    correct rejection, ...) or incorrect (miss, false alarm, ...); the first two values if none does.
+
+    Examples
+    --------
+    >>> _example_coding(["CR", "FA", "Hit", "Miss", "no response"])
+    ({'CR': 1, 'FA': 0, 'Hit': 1, 'Miss': 0}, ['no response'])
+    """
+    coding, uncoded = {}, []
+    for value in found:
+        word = str(value).strip().lower()
+        if word in _RIGHT_WORDS or word in _WRONG_WORDS:
+            coding[value] = 1 if word in _RIGHT_WORDS else 0
+        else:
+            uncoded.append(value)
+    if not (1 in coding.values() and 0 in coding.values()):
+        right, wrong = (list(found) + ["correct", "incorrect"])[:2]
+        return {right: 1, wrong: 0}, [value for value in found if value not in (right, wrong)]
+    return coding, uncoded
 
 
 def _key(value):

@@ -1,0 +1,41 @@
+"""Behaviour's outcome coding is declared, never guessed: what a declaration that names nothing does, and what
+the refusal of an undeclared coding suggests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.errors import DataError
+from neurolearn.stats.behavior import outcome_values
+
+
+def _session(column, values):
+    return xr.DataArray(np.zeros((len(values), 1)), dims=("trial", "neuron"),
+                        coords={column: ("trial", values)}, attrs={"session_id": "day1"})
+
+
+def test_a_mapping_that_names_none_of_the_values_is_refused_showing_both():
+    rec = _session("outcome", ["Hit", "Miss", "CR", "FA"] * 3)
+    with pytest.raises(DataError, match=r"keys \['hit', 'miss'\] and values \['CR', 'FA', 'Hit', 'Miss'\]"):
+        outcome_values(rec, {"outcome": {"hit": 1, "miss": 0}}, session_id="day1")
+    ints = _session("correct", [0, 1, 1, 0])
+    with pytest.raises(DataError, match=r"keys \['1', '0'\] and values \[0, 1\]"):
+        outcome_values(ints, {"correct": {"1": 1, "0": 0}})
+    # a mapping naming some values keeps them and excludes the rest (counted by behavior_estimate)
+    coded = outcome_values(rec, {"outcome": {"Hit": 1, "Miss": 0}})
+    assert np.isnan(coded).sum() == 6 and np.nansum(coded) == 3
+
+
+def test_the_suggested_coding_reads_every_go_nogo_outcome_and_names_the_rest():
+    rec = _session("outcome", ["Hit", "Miss", "CR", "FA", "no response"])
+    with pytest.raises(DataError) as caught:
+        outcome_values(rec, "outcome")
+    message = str(caught.value)
+    assert "behavior={'outcome': {'CR': 1, 'FA': 0, 'Hit': 1, 'Miss': 0}}" in message
+    assert "['no response'] read as neither here" in message
+    # values that read as nothing known: the first two are suggested and the others named
+    odd = _session("result", ["A", "B", "C"])
+    with pytest.raises(DataError, match=r"behavior=\{'result': \{'A': 1, 'B': 0\}\} \(check it; \['C'\] read as"):
+        outcome_values(odd, "result")
