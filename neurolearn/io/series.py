@@ -97,6 +97,8 @@ def _why_empty(plan, empty: np.ndarray, timestamps) -> str:
 
 def _roi_ids(handle, group, n_channels) -> np.ndarray:
     rois = group.get("rois")
+    if rois is None:
+        return np.arange(n_channels)  # no ROI table at all: a plain multichannel series, named by channel
     try:
         if isinstance(rois, h5py.Dataset) and rois.shape == (n_channels,):
             rows = np.asarray(rois[()], dtype=np.int64)
@@ -105,7 +107,12 @@ def _roi_ids(handle, group, n_channels) -> np.ndarray:
             if rows.size and rows.min() >= 0 and rows.max() < ids.shape[0]:
                 return ids[rows]
     except (KeyError, TypeError, ValueError, OSError):
-        pass  # a broken ROI reference still leaves the trace readable; channel numbers name the ROIs
+        pass
+    # a broken ROI reference still leaves the trace readable; channel numbers name the ROIs, said once, since
+    # with tracked=True those numbers would become the cells' identity across sessions
+    warnings.warn(f"{group.name}: its 'rois' reference to the ROI table cannot be resolved (expected {n_channels} "
+                  "rows of a table with ids); the ROIs are named by channel number 0..N-1, which are not the file's "
+                  "ROI ids: do not declare them tracked by id", UserWarning, stacklevel=4)
     return np.arange(n_channels)
 
 

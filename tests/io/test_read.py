@@ -252,6 +252,19 @@ def test_ophys_window_means_round_trip(tmp_path, rng, timestamps):
     assert rec.stimulus.values.tolist() == truth.stimulus.values.tolist()
 
 
+def test_a_broken_roi_reference_names_rois_by_channel_with_a_warning(tmp_path, rng):
+    # some h5py/MATLAB writers leave the 'rois' region without its 'table' attribute: the trace still reads,
+    # but the file's ROI ids (3, 8, 21, 40) are unknown and channel numbers stand in, which must be said
+    import h5py
+
+    path = write_recording_nwb(_dff_recording(rng), tmp_path / "dff.nwb", kind="ophys", rng=rng)
+    with h5py.File(path, "r+") as handle:
+        del handle["processing/ophys/DfOverF/RoiResponseSeries/rois"].attrs["table"]
+    with pytest.warns(UserWarning, match="'rois' reference to the ROI table cannot be resolved"):
+        rec = read_nwb(path, window=(-0.5, 1.0))
+    assert rec.neuron.values.tolist() == [0, 1, 2, 3]
+
+
 def test_ophys_bin_means_round_trip(tmp_path, rng):
     truth = _dff_recording(rng, n_bins=3)
     path = write_recording_nwb(truth, tmp_path / "dff_bins.nwb", kind="ophys", rng=rng, frame_rate=20.0)
