@@ -55,8 +55,14 @@ def plan_units(group, plan) -> None:
     columns, _ = scalar_columns(group, ids.shape[0], exclude=("spike_times",))
     if "location" not in columns:
         location = _unit_locations(group, ids.shape[0], label)
-        if location is None:
-            location = _unit_group_locations(group, ids.shape[0])
+        if location is None or _unstated(location).any():
+            # an electrode location left blank or "unknown" (NeuroConv's default) says nothing: the unit's
+            # electrode group may name the area
+            by_group = _unit_group_locations(group, ids.shape[0])
+            if location is None:
+                location = by_group
+            elif by_group is not None:
+                location = np.where(_unstated(location) & ~_unstated(by_group), by_group, location)
         if location is not None:
             columns["location"] = location
     plan.neuron_coords = columns
@@ -120,6 +126,20 @@ def refuse_duplicate_ids(ids: np.ndarray, label: str, what: str) -> None:
             f"{label}: expected distinct {what} ids, found {repeated.size} repeated "
             f"(e.g. {repeated[:5].tolist()}, {int(counts.max())} times)"
         )
+
+
+_UNSTATED = {"", "unknown", "none", "n/a", "na", "nan", "null", "undefined"}
+
+
+def _unstated(locations) -> np.ndarray:
+    """Where a location string states no area (blank, "unknown", "N/A", ...).
+
+    Examples
+    --------
+    >>> _unstated(np.array(["CA1", "unknown", "", "N/A"], dtype=object)).tolist()
+    [False, True, True, True]
+    """
+    return np.array([str(value).strip().lower() in _UNSTATED for value in np.asarray(locations).tolist()], bool)
 
 
 def _unit_locations(group, n_units, label):

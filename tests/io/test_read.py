@@ -183,6 +183,21 @@ def test_unit_columns_and_electrode_locations_become_neuron_coords(tmp_path):
     assert rec.location.dims == ("neuron",)
 
 
+def test_an_electrode_location_that_states_nothing_falls_through_to_the_electrode_group(tmp_path):
+    # NeuroConv writes "unknown" per electrode when only the probes' groups know the area
+    nwbfile = new_nwbfile()
+    device = nwbfile.create_device(name="Neuropixels")
+    groups = [nwbfile.create_electrode_group(name=name, description="", location=area, device=device)
+              for name, area in (("imec0", "CA1"), ("imec1", "VISp"))]
+    for channel, stated in enumerate(["unknown", "unknown", "unknown", "LP"]):
+        nwbfile.add_electrode(location=stated, group=groups[channel // 2])
+    for unit in range(4):
+        nwbfile.add_unit(spike_times=[0.5], electrodes=[unit], electrode_group=groups[unit // 2])
+    add_trials(nwbfile, starts=[0.0], stops=[1.0])
+    rec = read_nwb(save(nwbfile, tmp_path / "probes.nwb"))
+    assert rec.location.values.tolist() == ["CA1", "CA1", "VISp", "LP"]  # a stated electrode location is kept
+
+
 # --- trials tables ------------------------------------------------------------------------------------------
 
 
