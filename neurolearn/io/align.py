@@ -74,4 +74,14 @@ def align_times(values: np.ndarray, starts: np.ndarray, column: str, mode: str, 
             stacklevel=4,
         )
         return starts + values, "relative to start_time"
+    if before.any():
+        # a minority before their start: relative times in a short session (few trials, starting near 0), or
+        # absolute times of events that precede their trials; either reading is a guess
+        raise NWBError(
+            f"{label}: align column {column!r} holds times before their own trial's start_time in "
+            f"{int(before.sum())} of {int(both.sum())} trials (e.g. {values[before][0]:.4g} s vs start "
+            f"{starts[before][0]:.4g} s) and after it in the others, so whether they are absolute or relative "
+            f"to start_time cannot be told: pass align=({column!r}, 'relative') or ({column!r}, 'absolute') "
+            f"(on the command line '{column}:relative' or '{column}:absolute')"
+        )
     return values, "absolute"

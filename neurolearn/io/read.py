@@ -74,8 +74,9 @@ def read_nwb(
         Numeric trials column the window is relative to (``"start_time"``, ``"cue_start_time"``, ...). Its
         times are absolute (session clock) unless stated ``(column, "relative")`` (relative to each trial's
         ``start_time``), or detected: when more than half of them precede their own trial's start they cannot
-        be absolute and are read as relative, with a warning. ``(column, "absolute")`` turns the detection
-        off. ``"column:relative"`` / ``"column:absolute"`` are the same as the tuples. Trials whose ``align``
+        be absolute and are read as relative, with a warning; when some but fewer than half do, neither
+        reading is safe and the read is refused until one is stated. ``(column, "absolute")`` turns the
+        detection off. ``"column:relative"`` / ``"column:absolute"`` are the same as the tuples. Trials whose ``align``
         value is NaN are dropped with a warning.
     window : (float, float)
         Seconds relative to ``align``; the half-open interval ``[start, stop)`` of each trial. Windows are

@@ -86,6 +86,16 @@ def test_detection_leaves_times_that_can_be_absolute_alone():
     assert how == "absolute" and times.tolist() == [2.0, 12.0, 23.0]
 
 
+def test_times_before_their_start_in_a_minority_of_trials_are_not_guessed_either_way():
+    # a short session: five trials from 0.2 s, a cue 4 s after each start; read as absolute, every window
+    # would sit at the same instant 4 s; two cues precede their trial's start, three do not
+    starts = np.array([0.2, 1.7, 3.2, 4.7, 6.2])
+    with pytest.raises(NWBError, match=r"in 2 of 5 trials .*cannot be told: pass align=\('cue', 'relative'\)"):
+        align_times(np.full(5, 4.0), starts, "cue", "auto", "f")
+    times, how = align_times(np.full(5, 4.0), starts, "cue", "relative", "f")
+    assert how == "relative to start_time" and times.tolist() == pytest.approx((starts + 4.0).tolist())
+
+
 @pytest.mark.corpus
 @pytest.mark.filterwarnings("ignore:.*not sorted", "ignore:.*outside the span")
 def test_alm_cue_times_are_relative_to_trial_start(corpus_dir):
