@@ -30,6 +30,13 @@ def plan_units(group, plan) -> None:
         raise NWBError(
             f"{label}: expected 1-D numeric spike_times, found {spike_times.dtype} {spike_times.shape}"
         )
+    if spike_times.dtype.kind in "iu":
+        # NWB stores spike times in seconds as floats; integers are almost always sample indices, which read
+        # as seconds would put every spike hours late and every count wrong
+        raise NWBError(
+            f"{label}: expected spike_times in seconds (floating point, as NWB stores them), found integers "
+            f"({spike_times.dtype}), likely sample indices: divide them by the sampling rate when converting"
+        )
     n_spikes = spike_times.shape[0]
     ids = table_ids(group)
     if "spike_times_index" not in group:

@@ -141,6 +141,20 @@ def test_nan_spike_times_are_refused(tmp_path):
         read_nwb(path)
 
 
+def test_integer_spike_times_sample_indices_are_refused(tmp_path):
+    import h5py
+
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[0.0], stops=[1.0])
+    add_units(nwbfile, [[0.1, 0.5]])
+    path = save(nwbfile, tmp_path / "samples.nwb")
+    with h5py.File(path, "r+") as handle:  # an h5py converter writing samples at 30 kHz
+        del handle["units/spike_times"]
+        handle["units/spike_times"] = np.array([3000, 15000], dtype=np.int64)
+    with pytest.raises(NWBError, match=r"samples\.nwb.*expected spike_times in seconds .*found integers \(int64\)"):
+        read_nwb(path)
+
+
 def test_window_outside_the_recording_is_refused(units_file):
     expected = r"units\.nwb.*expected trial windows inside the recording.*found 3 of 3 windows outside"
     with pytest.raises(NWBError, match=expected):
