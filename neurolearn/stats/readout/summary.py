@@ -174,7 +174,7 @@ def prepare_readout(recordings, *, target="target", by="stimulus", n_boot=200, r
     scale = float(np.sqrt(np.mean(np.concatenate(variances))))
     if not scale > 0:
         raise DataError("response_scale: expected responses that vary across trials, found zero variance")
-    shapes = [_Shape(rec, target, by) for rec in recs]
+    shapes = [_Shape(_classes_as_codes(rec, target), target, by) for rec in recs]
     # Folds over conditions (held-out accuracy, signed distances) need every class in every training fold:
     # at most as many folds as the scarcest class has conditions, the same number in every session that has
     # at least 2 (a session with fewer is flagged, the others keep their common estimand).
@@ -206,6 +206,7 @@ def readout_session(key, recording: xr.DataArray, context: ReadoutContext) -> di
     c = context
     rec = _responses(recording, c.average_time)
     validate_recording(rec, name=f"session {key!r}")
+    rec = _classes_as_codes(rec, c.target)
     shape = _Shape(rec, c.target, c.by)
     common = dict(random_state=c.seed, n_boot=c.n_boot, level=c.level)
     statistics, reasons = {}, []
@@ -311,6 +312,20 @@ def _flip_part(item):
     return _standard_form("flip_fraction", ds, c.n_boot), reason
 
 
+def _classes_as_codes(rec, target):
+    """Two float label values (0.2 / 0.7) are two classes: coded 0/1 for the classifiers, which read
+    non-integral floats as a continuous target."""
+    if target is None or target not in rec.coords or rec.coords[target].dims != ("trial",):
+        return rec
+    labels = np.asarray(rec.coords[target].values)
+    if labels.dtype.kind != "f" or not np.isfinite(labels).all() or np.allclose(labels, np.round(labels)):
+        return rec
+    classes, codes = np.unique(labels, return_inverse=True)
+    if classes.size != 2:
+        return rec
+    return rec.assign_coords({target: ("trial", codes.astype(int))})
+
+
 class _Shape:
     """What one session offers the readout statistics: classes, trials per class, conditions per class."""
 
@@ -323,6 +338,12 @@ class _Shape:
         elif target not in rec.coords or rec.coords[target].dims != ("trial",):
             self.no_label = f"no task label (no trial coord {target!r})"
         self.classes, self.fewest_trials_per_class, self.conditions_per_class = 0, 0, 0
+        if self.no_label is None:
+            labels = np.asarray(rec.coords[target].values)
+            if labels.dtype.kind == "f" and np.isfinite(labels).all() and not np.allclose(labels, np.round(labels)):
+                # more than two non-integral values: a regression target (the kernel statistics take it as
+                # one column); a classifier has no classes to decode
+                self.no_label = f"continuous task label {target!r} (regression target): the decoders need classes"
         if self.no_label is None:
             labels = np.asarray(rec.coords[target].values)
             classes, counts = np.unique(labels, return_counts=True)

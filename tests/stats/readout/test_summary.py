@@ -130,3 +130,29 @@ def test_a_readout_without_a_direction_in_one_fold_leaves_the_other_statistics_c
     assert np.isfinite(stats["decoder_accuracy"].values).all()
     assert np.isfinite(stats["flip_fraction"].values[1])
     assert not any("finite distances" in str(flag) for flag in stats["flip_fraction_flag"].values)
+
+
+def test_a_continuous_target_leaves_the_readouts_nan_with_a_reason_and_two_float_values_are_two_classes():
+    # a regression target (10 non-integral values) raised sklearn's untyped "continuous" ValueError out of
+    # summarize; the kernel statistics take it as one column and are computed
+    from neurolearn.stats.summary import summarize
+
+    rng = np.random.default_rng(3)
+    means = rng.standard_normal((10, 30))
+    values = 0.37 * np.arange(10)
+    rec = make_recording(means + np.outer(values, rng.standard_normal(30)), n_trials=4, noise_sd=0.5,
+                         target=values, session_id="day1", rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = summarize(rec, n_boot=0, dynamics=False, behavior=None, random_state=0)
+    assert np.isfinite(stats["task_alignment"].values).all()
+    for name in ("decoder_accuracy", "heldout_accuracy", "margin", "fisher_discriminant"):
+        assert np.isnan(stats[name].values).all(), name
+        assert "continuous task label" in str(stats[f"{name}_flag"].values[0]), name
+    # two float values: two classes, decoded as 0/1
+    two = make_recording(means + np.outer(np.arange(10) % 2, 2 * rng.standard_normal(30)), n_trials=4,
+                         noise_sd=0.5, target=np.where(np.arange(10) % 2, 0.7, 0.2), session_id="day1", rng=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = summarize(two, n_boot=0, dynamics=False, behavior=None, random_state=0)
+    assert float(stats["decoder_accuracy"].values[0]) > 0.8 and np.isfinite(stats["margin"].values[0])
