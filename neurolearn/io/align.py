@@ -62,7 +62,10 @@ def align_times(values: np.ndarray, starts: np.ndarray, column: str, mode: str, 
     both = np.isfinite(values) & np.isfinite(starts)
     # an absolute event time of a trial cannot precede the trial's own start; relative times (a few seconds)
     # precede it in every trial but the first ones of a session that starts near 0
-    before = both & (values < starts - 1e-9)
+    # "before" beyond the stored precision: event times written as float32 (MATLAB/h5py writers) round a few
+    # microseconds either side of a float64 start (6e-8 relative); 5e-7 |t| is 4 float32 ulps
+    tolerance = 1e-6 + 5e-7 * np.abs(np.where(both, starts, 0.0))
+    before = both & (values < starts - tolerance)
     if both.any() and before.sum() * 2 > both.sum():
         warnings.warn(
             f"{label}: align column {column!r} holds times before their own trial's start_time in "

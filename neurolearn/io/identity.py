@@ -120,6 +120,8 @@ def check_tracked(tracked):
     frame = frame[["session", "unit", "cell"]]
     # a cell a matching tool did not find on some day leaves that row's unit blank: no unit to name
     frame = frame[frame["unit"].notna() & (frame["unit"].astype(str).str.strip() != "")]
+    # nor does a unit the matching left without a cell name one: "nan" would be one cell of every session
+    frame = frame[frame["cell"].notna() & (frame["cell"].astype(str).str.strip() != "")]
     # with a blank in it pandas reads the unit column as floats: 1001.0 is unit 1001
     frame = frame.assign(unit=[_unit_text(u) for u in frame["unit"].tolist()]).astype(str)
     repeated = frame.duplicated(["session", "unit"], keep=False)

@@ -112,6 +112,9 @@ def read_sessions(
         raise NWBError(f"expected on_error 'raise' or 'skip', found {on_error!r}")
     if order not in ("start_time", "given"):
         raise NWBError(f"expected order 'start_time' or 'given', found {order!r}")
+    if order == "given" and (isinstance(paths_or_glob, (str, os.PathLike)) and glob.has_magic(str(paths_or_glob))):
+        raise NWBError(f"order='given' needs the files listed in training order; a glob ({paths_or_glob!r}) "
+                       "gives none (its matches are sorted by name)")
     if not isinstance(progress, (bool, np.bool_)):
         raise NWBError(f"expected progress= True or False, found {progress!r}")
     read, found_subjects = [], set()

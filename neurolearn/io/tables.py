@@ -155,6 +155,14 @@ def _table_from_dataframe(frame, path) -> TrialTable:
     for name in frame.columns:
         values = np.asarray(frame[name].to_numpy())
         if values.dtype.kind == "O":
+            missing = np.asarray(frame[name].isna().to_numpy(), bool)
+            if missing.any():
+                # pandas' missing strings stay missing (None, excluded and counted downstream), not "nan"
+                values = np.array([None if gone else str(v) for v, gone in zip(values.tolist(), missing)],
+                                  dtype=object)
+                if values.ndim == 1:
+                    columns[str(name)] = values
+                continue
             values = values.astype(str)
         if values.ndim == 1 and values.dtype.kind in "biufU":
             columns[str(name)] = values

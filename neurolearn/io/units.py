@@ -98,12 +98,32 @@ def _observed_in_every_window(group, n_units, edges, label):
     observed = np.ones(n_units, dtype=bool)
     begin = 0
     for unit, end in enumerate(ends):
-        own = intervals[begin:end]
+        own = _merge_touching(intervals[begin:end])
         begin = end
         if own.shape[0]:
             inside = (own[:, :1] <= first[None, :] + 1e-9) & (last[None, :] <= own[:, 1:] + 1e-9)
             observed[unit] = bool(inside.any(axis=0).all())
     return observed
+
+
+def _merge_touching(intervals: np.ndarray) -> np.ndarray:
+    """Observation intervals that touch or overlap (one per recording segment) as one observed period.
+
+    Examples
+    --------
+    >>> _merge_touching(np.array([[45.0, 100.0], [0.0, 45.0], [120.0, 130.0]])).tolist()
+    [[0.0, 100.0], [120.0, 130.0]]
+    """
+    if intervals.shape[0] < 2:
+        return intervals
+    ordered = intervals[np.argsort(intervals[:, 0], kind="stable")]
+    merged = [ordered[0].copy()]
+    for start, stop in ordered[1:]:
+        if start <= merged[-1][1] + 1e-9:
+            merged[-1][1] = max(merged[-1][1], stop)
+        else:
+            merged.append(np.array([start, stop]))
+    return np.array(merged)
 
 
 def _leave_out_unobserved(plan, observed, label):

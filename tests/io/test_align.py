@@ -86,6 +86,16 @@ def test_detection_leaves_times_that_can_be_absolute_alone():
     assert how == "absolute" and times.tolist() == [2.0, 12.0, 23.0]
 
 
+def test_absolute_times_stored_as_float32_are_not_read_as_before_their_start():
+    # MATLAB/h5py writers store event times as float32: at ~500 s they round up to 30 us either side of the
+    # float64 start, which is not "before" it (read as relative, every window would move to twice its start)
+    starts = 100.3 + 20.0 * np.arange(30)
+    stored = starts.astype(np.float32).astype(float)
+    assert (stored < starts).sum() > 15  # most round down
+    times, how = align_times(stored, starts, "cue", "auto", "f")
+    assert how == "absolute" and np.allclose(times, starts, atol=1e-4)
+
+
 def test_times_before_their_start_in_a_minority_of_trials_are_not_guessed_either_way():
     # a short session: five trials from 0.2 s, a cue 4 s after each start; read as absolute, every window
     # would sit at the same instant 4 s; two cues precede their trial's start, three do not

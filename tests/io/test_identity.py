@@ -87,6 +87,12 @@ def test_a_csv_with_a_blank_unit_still_matches_and_a_table_matching_nothing_is_r
     tree = read_sessions(paths, tracked=csv)
     assert tree["d1"].responses.neuron.values.tolist() == ["10", "11", "12"]
     assert tree["d2"].responses.neuron.values.tolist() == ["13", "14", "10"]
+    # a unit the matching left without a cell names none: its own session's, never a shared cell "nan"
+    csv.write_text("session,unit,cell\nd1,0,10\nd1,1,11\nd1,2,\nd2,0,13\nd2,1,14\nd2,2,\n")
+    with pytest.warns(UserWarning, match="names no cell for 1 of 3"):
+        tree = read_sessions(paths, tracked=csv)
+    assert tree["d1"].responses.neuron.values.tolist()[2] == "d1/2"
+    assert tree["d2"].responses.neuron.values.tolist()[2] == "d2/2"
     wrong = pd.DataFrame({"session": ["day1", "day2"], "unit": [0, 0], "cell": ["a", "b"]})
     with pytest.raises(NWBError, match=r"found none matched: its sessions \['day1', 'day2'\].*session ids \['d1', 'd2'\]"):
         with warnings.catch_warnings():

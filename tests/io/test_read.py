@@ -253,6 +253,10 @@ def test_trials_may_be_a_dataframe(units_file):
     frame = pd.DataFrame({"start_time": [1.0, 5.0], "label": ["x", "y"]})
     rec = read_nwb(units_file, trials=frame)
     assert rec.values.tolist() == [[3, 1], [3, 0]] and rec.label.values.tolist() == ["x", "y"]
+    # pandas' missing strings stay missing (summarize excludes and counts them), never the label "nan"
+    gaps = pd.DataFrame({"start_time": [1.0, 5.0], "label": ["x", None]})
+    labels = read_nwb(units_file, trials=gaps).label.values.tolist()
+    assert labels[0] == "x" and pd.isna(labels[1])
 
 
 # --- optical physiology and any TimeSeries ------------------------------------------------------------------

@@ -59,6 +59,8 @@ def test_start_times_that_do_not_decide_the_order_are_warned_and_a_given_order_i
     assert list(tree.children) == ["day2", "day10", "day1"]
     with pytest.raises(NWBError, match="expected order 'start_time' or 'given', found 'name'"):
         read_sessions(given, order="name")
+    with pytest.raises(NWBError, match="order='given' needs the files listed in training order; a glob"):
+        read_sessions(str(tmp_path / "*.nwb"), order="given")
 
 
 def test_a_list_of_paths_and_repeated_session_ids_get_unique_names(tmp_path, rng):

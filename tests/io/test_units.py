@@ -116,3 +116,16 @@ def test_units_not_observed_in_every_trial_window_are_left_out_not_read_as_silen
     np.testing.assert_array_equal(lazy.values, kept.values)
     with pytest.raises(NWBError, match="observed .obs_intervals. in every trial window, found none"):
         read_nwb(path, where="start_time > 4", window=(0.0, 6.0))
+
+
+def test_obs_intervals_written_one_per_recording_segment_are_one_observed_period(tmp_path):
+    # [[0, 3.5], [3.5, 10]] (two segments that abut) contains the window [3, 4): the unit is kept
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[1.0, 3.0], stops=[2.0, 4.0])
+    for unit, observed in enumerate([[[0.0, 10.0]], [[3.5, 10.0], [0.0, 3.5]]]):
+        nwbfile.add_unit(spike_times=np.array([1.5, 3.6]), obs_intervals=observed, id=unit)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_nwb(save(nwbfile, tmp_path / "segments.nwb"))
+    assert rec.unit_id.values.tolist() == [0, 1] and rec.values.tolist() == [[1, 1], [1, 1]]
