@@ -281,7 +281,9 @@ ENTRIES = (
         interval="conditions resampled within class over the held-out predictions; SE the larger of that and "
                  "the Nadeau-Bengio corrected fold variance (Agresti-Coull floor); the hull of the normal "
                  "interval (clipped to [0, 1]) and the Wilson interval of k correct of n",
-        chance="as decoder_accuracy, with the leave-conditions-out folds",
+        chance="as decoder_accuracy, each permutation's leave-conditions-out folds drawn as the observation's, "
+               "stratified on the permuted labels (folds stratified on the real ones leave permuted classes "
+               "unbalanced in training and read chance 0.39 where it is 0.5)",
         needs=Requirements(min_conditions=4, min_trials=1, min_neurons=1, min_classes=2),
         reasons=("continuous task label (regression target): the decoders need classes", "no task label (target=None)", "one class of 'target'", "no condition coord",
                  "fewer than 2 conditions per class of 'target'", "leave-conditions-out fold trains on one class only",

@@ -238,9 +238,16 @@ def heldout_accuracy(
                 f"{trials.name}: leave-conditions-out fold {k} trains on one class only; expected every class "
                 f"of {target!r} in at least two conditions of {by!r} (use fewer n_splits, found {n_splits})"
             )
+    def refold(labels, seed):
+        # the null's folds are drawn as the observation's were, stratified on the labels they score: folds
+        # stratified on the real labels leave permuted classes unbalanced in training, and a decoder trained
+        # on unbalanced folds of held-out conditions scores below 0.5 (chance read 0.39 where it is 0.5)
+        return list(StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
+            trials.X, labels, trials.groups))
+
     return _accuracy_estimate(
         "heldout_accuracy", trials, folds, trials.groups, trials.condition_of_trials(by), classifier, C,
-        n_boot, n_permutations, rng, level,
+        n_boot, n_permutations, rng, level, refold=refold,
         estimator=f"{n_splits}-fold leave-{by}-out cross-validated {classifier} (C={C}) on z-scored trials",
         bias_correction=f"held-out conditions; SE max(bootstrap of held-out predictions by {by!r}, "
         "Nadeau-Bengio corrected fold variance)",
@@ -272,7 +279,7 @@ def _cross_validated_predictions(X, labels, folds, classifier, C):
 
 
 def _accuracy_estimate(name, trials, folds, clusters, condition_of_trial, classifier, C, n_boot,
-                       n_permutations, rng, level, strata=None, **attrs):
+                       n_permutations, rng, level, strata=None, refold=None, **attrs):
     predicted, fold_of = _cross_validated_predictions(trials.X, trials.labels, folds, classifier, C)
     correct = predicted == trials.labels
     value = float(correct.mean())
@@ -315,13 +322,17 @@ def _accuracy_estimate(name, trials, folds, clusters, condition_of_trial, classi
     majority = float(trials.class_counts.max() / trials.class_counts.sum())
     ds = estimate_dataset(name, value, se, ci, level=level, n_boot=n_boot, majority_rate=majority, **attrs)
     null_rng = np.random.default_rng(_seed(rng))
-    null = [float(np.mean(_cross_validated_predictions(trials.X, permuted, folds, classifier, C)[0] == permuted))
-            for permuted in (permuted_labels(trials.labels, condition_of_trial, null_rng)
-                             for _ in range(int(n_permutations)))]
+    null = []
+    for _ in range(int(n_permutations)):
+        permuted = permuted_labels(trials.labels, condition_of_trial, null_rng)
+        null_folds = folds if refold is None else refold(permuted, _seed(null_rng))
+        null.append(float(np.mean(_cross_validated_predictions(trials.X, permuted, null_folds, classifier, C)[0]
+                                  == permuted)))
     if null:
         add_null(ds, name, value, null, chance_level=(
             f"mean accuracy over {len(null)} label permutations across "
-            + ("conditions" if condition_of_trial is not None else "trials") + ", same folds"))
+            + ("conditions" if condition_of_trial is not None else "trials")
+            + (", same folds" if refold is None else ", folds drawn as the observation's, on the permuted labels")))
     else:
         add_null(ds, name, value, [majority], chance_level="majority-class rate (no permutations)")
         ds[f"{name}_pvalue"] = ((), np.nan)
