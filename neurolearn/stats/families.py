@@ -47,7 +47,7 @@ import numpy as np
 from neurolearn.data import TIME, TRIAL
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
-from neurolearn.stats.behavior import behavior_estimate, coding_column
+from neurolearn.stats.behavior import behavior_estimate, coding_column, outcome_values
 from neurolearn.stats.dynamics_family import combine_dynamics, dynamics_session, prepare_dynamics
 from neurolearn.stats.generalization import combine_generalization, generalization_session, prepare_generalization
 from neurolearn.stats.kernel_summary import (
@@ -135,17 +135,29 @@ class BehaviorContext:
     start_times: tuple
 
 
+#: summarize's default outcome column: where no session has it, behaviour is NaN with its reason
+DEFAULT_BEHAVIOR = "correct"
+
+
 def _prepare_behavior(recordings, params, map_sessions):
     if params.behavior is None:
         return None
-    coding_column(params.behavior)
+    column = coding_column(params.behavior)
+    if params.behavior != DEFAULT_BEHAVIOR and not any(_has_trial_coord(rec, column) for rec in recordings.values()):
+        # a column the user named that no session has is a mistake (a typo), not a day without behaviour
+        key, rec = next(iter(recordings.items()))
+        outcome_values(rec, params.behavior, session_id=str(key))
     return BehaviorContext(tuple(recordings), params.behavior, params.level, params.by,
                            tuple(session_start_times(recordings)))
 
 
+def _has_trial_coord(recording, column) -> bool:
+    return column in recording.coords and recording.coords[column].dims == (TRIAL,)
+
+
 def _behavior_session(key, recording, context):
     column = coding_column(context.behavior)
-    if column not in recording.coords or recording.coords[column].dims != (TRIAL,):
+    if not _has_trial_coord(recording, column):
         # a session without the outcome column (a passive day, a task without feedback) has no behaviour;
         # the other statistics need none, so this one is NaN with its reason rather than the run aborted
         available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))

@@ -102,7 +102,9 @@ def summarize(
         Trial coord defining conditions (stimuli); kernels are condition x condition.
     behavior : str, mapping or None
         A 0/1 (or bool) trial coord, or ``{column: {value: 1 or 0}}`` declaring the outcome coding (values
-        outside it, e.g. "no response", are excluded from behaviour and counted). None skips behaviour.
+        outside it, e.g. "no response", are excluded from behaviour and counted). None skips behaviour. A
+        session without the column has NaN behaviour with its reason (a passive day); a column named here that
+        no session has is refused (the default ``"correct"`` missing everywhere is NaN, as with None).
     n_boot : int
         Bootstrap replicates (neurons resampled by id, linearised; spectral statistics use at most
         ``spectral_max_boot`` replicates). 0 -> NaN standard errors and intervals.
