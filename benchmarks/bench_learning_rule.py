@@ -34,6 +34,11 @@ GD         32 000  0.950    0.80 / 1.00 / 1.00 / 1.00             20/20; 20/20
 FA         32 000  0.988    1.00 / 0.95 / 1.00 / 1.00             20/20; 20/20
 =========  ======  =======  ====================================  ==========================================
 
+Re-measured 2026-12-03 at 4 000 units (seeds 0-29), after the tracked kernel_change's t(n_eff-1) scaling: GD
+0.967 (0.87 / 1.00 / 1.00 / 1.00), FA 0.933 (unchanged), mixed 1.000, Hebb 0.917 (- / - / 0.97 / 0.87), 0.960
+over all 420 intervals; median widths gamma0 0.56, feedback 0.19, hebbian 0.19 (GD); the comparison unchanged.
+The 32 000-unit rows were not re-measured.
+
 (mixed: feedback 0.5, hebbian 0.3.) Median interval widths: GD gamma0 0.49, feedback 0.15, hebbian 0.16; FA
 gamma0 28 (of the box 1e-3-30), feedback 1.0, hebbian 0.99: an FA recording pins the rule parameters far less
 than a GD one, but the comparison still decides. Hebbian networks: a lazy FA fit predicts the same statistics

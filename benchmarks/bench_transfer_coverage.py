@@ -56,6 +56,10 @@ data, --corrected   0.962   0.950   0.888    0.950     0.938    0.90-1.13
 data, prototype     0.975   0.950   0.912    0.950     0.947    0.83-1.05
 ==================  ======  ======  =======  ========  =======  ==================
 
+Re-measured 2026-12-03 after the tracked kernel_change's t(n_eff-1) scaling (rho / gamma0 / learned / decision /
+pooled): seeds 0-79 data 0.888 0.912 0.812 0.825 0.859, ``--corrected`` 0.975 0.950 0.912 0.950 0.947; seeds 0-199
+data 0.840 0.865 0.820 0.865 0.848, ``--corrected`` 0.935 0.910 0.910 0.935 0.922.
+
 (``Hartlap only``: the nested factor without m1; seeds 0-39 alone: 0.825 / 0.862 / 0.912 / 0.931.) The
 correction is calibrated for Gaussian neuron influences; what is left (learned's z SD 1.13) is the 10-25 % low
 alignment and kernel-change SEs. It is not the fit's default because lazy-rich, calibrated without it, is
