@@ -60,18 +60,20 @@ def plan_units(group, plan) -> None:
     plan.unit_bounds = np.stack([starts, ends], axis=1)
     plan.neuron_ids = ids
     columns, _ = scalar_columns(group, ids.shape[0], exclude=("spike_times",))
-    if "location" not in columns:
-        location = _unit_locations(group, ids.shape[0], label)
-        if location is None or _unstated(location).any():
-            # an electrode location left blank or "unknown" (NeuroConv's default) says nothing: the unit's
-            # electrode group may name the area
-            by_group = _unit_group_locations(group, ids.shape[0])
-            if location is None:
-                location = by_group
-            elif by_group is not None:
-                location = np.where(_unstated(location) & ~_unstated(by_group), by_group, location)
-        if location is not None:
-            columns["location"] = location
+    # the Units location column, else each unit's (first) electrode's, else its electrode group's; a location
+    # left blank or "unknown" (NeuroConv's default) says nothing and falls through to the next, unit by unit
+    location = columns.get("location")
+    for fallback in (lambda: _unit_locations(group, ids.shape[0], label),
+                     lambda: _unit_group_locations(group, ids.shape[0])):
+        if location is not None and not _unstated(location).any():
+            break
+        found = fallback()
+        if found is None:
+            continue
+        location = found if location is None else np.where(_unstated(location) & ~_unstated(found), found,
+                                                               location)
+    if location is not None:
+        columns["location"] = location
     plan.neuron_coords = columns
     observed = _observed_in_every_window(group, ids.shape[0], plan.edges, label)
     if observed is not None and not observed.all():

@@ -212,6 +212,20 @@ def test_an_electrode_location_that_states_nothing_falls_through_to_the_electrod
     assert rec.location.values.tolist() == ["CA1", "CA1", "VISp", "LP"]  # a stated electrode location is kept
 
 
+def test_a_units_location_that_states_nothing_falls_through_unit_by_unit(tmp_path):
+    nwbfile = new_nwbfile()
+    device = nwbfile.create_device(name="Neuropixels")
+    group = nwbfile.create_electrode_group(name="imec0", description="", location="VISp", device=device)
+    for stated in ("CA1", "CA3"):
+        nwbfile.add_electrode(location=stated, group=group)
+    nwbfile.add_unit_column(name="location", description="brain area")
+    for unit, stated in enumerate(["LP", "", "unknown"]):
+        nwbfile.add_unit(spike_times=[0.5], electrodes=[min(unit, 1)], electrode_group=group, location=stated)
+    add_trials(nwbfile, starts=[0.0], stops=[1.0])
+    rec = read_nwb(save(nwbfile, tmp_path / "located.nwb"))
+    assert rec.location.values.tolist() == ["LP", "CA3", "CA3"]
+
+
 # --- trials tables ------------------------------------------------------------------------------------------
 
 
