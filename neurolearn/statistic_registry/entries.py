@@ -21,7 +21,9 @@ _SHARED_TRIAL_NOISE = ("; assumes trial noise independent across neurons: trial-
                        "variance resampling neurons does not see, so these intervals are too narrow there and more "
                        "so with more neurons (measured with a shared gain of CV 0.3 at 600 neurons x 3 trials x 8 "
                        "conditions: coverage participation_ratio 0.60, kernel_similarity 0.55, task_alignment "
-                       "0.80; 0.95, 0.99, 0.92 without it)")
+                       "0.80; 0.95, 0.99, 0.92 without it); a session whose trials' population sums vary more "
+                       "than 6x the neurons' summed variances (its shared_noise_ratio) is flagged, value kept")
+_SHARED_NOISE_REASON = "trial noise shared across neurons: the neuron-bootstrap interval is too narrow (value kept)"
 _SUBSAMPLED = "too few neurons for an unbiased ratio"
 _DENOMINATOR = "denominator not resolved from noise (its estimate is not above zero by more than its SE)"
 
@@ -485,7 +487,8 @@ ENTRIES = (
 )
 
 # the kernel statistics' intervals all resample neurons: each states the assumption it rests on
-ENTRIES = tuple(replace(entry, interval=entry.interval + _SHARED_TRIAL_NOISE)
+ENTRIES = tuple(replace(entry, interval=entry.interval + _SHARED_TRIAL_NOISE,
+                        reasons=entry.reasons + (_SHARED_NOISE_REASON,))
                 if entry.family in ("kernel", "spectral") and entry.interval else entry for entry in ENTRIES)
 
 #: name -> :class:`Statistic`, in the order summaries and docs list them

@@ -59,6 +59,7 @@ from neurolearn.stats.kernel_summary import (
     session_part,
 )
 from neurolearn.stats.readout.summary import combine_readout, prepare_readout, readout_session
+from neurolearn.stats.shared_noise import flag_shared_trial_noise
 from neurolearn.stats.statistics_table import StatisticsTable, session_start_times, warn_reasons
 
 __all__ = ["Family", "FAMILIES", "SummaryParams", "Skip", "family_of", "Runner", "resolve_scheduler",
@@ -226,7 +227,7 @@ def _combine_kernel(parts, context, map_sessions):
         table.array(name, values, replicates, reasons)
     ds = table.dataset(start_times=list(context.start_times))
     warn_reasons(ds, SINGLE + PAIRWISE)
-    return ds
+    return flag_shared_trial_noise(ds, [part.stats for part in parts], SINGLE + PAIRWISE)
 
 
 # ------------------------------------------------------------------------------------------------ readout

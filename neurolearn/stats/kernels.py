@@ -126,6 +126,10 @@ class ConditionStatistics:
     neurons: np.ndarray
     target: np.ndarray | None
     session_id: str
+    #: variance of the population-summed trial residual over the sum of the neurons' residual variances:
+    #: 1 + (N - 1) x the mean noise correlation; about 1 when trial noise is independent across neurons, which
+    #: the neuron bootstrap assumes (NaN where not measured)
+    shared_noise_ratio: float = float("nan")
 
     @property
     def n_conditions(self) -> int:
@@ -225,7 +229,7 @@ def condition_statistics(
             f"(counts {n_trials[n_trials < min_trials].tolist()[:10]})"
         )
     data = recording.transpose(TRIAL, NEURON).data
-    sums, sums_sq, n_bad = _indicator_sums(codes, conditions.size, data)
+    sums, sums_sq, n_bad, population = _indicator_sums(codes, conditions.size, data)
     if n_bad:
         raise DataError(
             f"session {session_id!r}: expected finite responses, found {n_bad} NaN/inf values; "
@@ -247,7 +251,20 @@ def condition_statistics(
         neurons=np.asarray(recording.coords[NEURON].values) if NEURON in recording.coords else np.arange(means.shape[1]),
         target=target_values,
         session_id=session_id,
+        shared_noise_ratio=_shared_noise_ratio(population, codes, n_trials, sums_sq - counts * means**2),
     )
+
+
+def _shared_noise_ratio(population, codes, n_trials, within) -> float:
+    """Σ_c Σ_t (y_t - ȳ_c)² / Σ_c Σ_i SS_ic: the within-condition variance of the trials' population sums
+    y_t = Σ_i x_ti over the summed within-condition variances of the neurons (both on Σ_c (n_c - 1) degrees
+    of freedom), i.e. 1 + (N - 1) ρ̄ with ρ̄ the variance-weighted mean noise correlation."""
+    if population is None or not np.any(n_trials > 1):
+        return float("nan")
+    y_means = np.bincount(codes, weights=population, minlength=n_trials.size) / np.maximum(n_trials, 1)
+    shared = float(np.sum((population - y_means[codes]) ** 2))
+    independent = float(np.clip(within, 0.0, None).sum())
+    return shared / independent if independent > 0 else float("nan")
 
 
 def plugin_kernel(recording: xr.DataArray, by: str = "stimulus") -> xr.DataArray:
@@ -376,7 +393,8 @@ def _kernel_array(kernel: np.ndarray, stats: ConditionStatistics, estimator: str
 
 
 def _indicator_sums(codes: np.ndarray, n_conditions: int, data):
-    """Σ_trials and Σ_trials² per condition (and the count of non-finite values) in one pass."""
+    """Σ_trials and Σ_trials² per condition, the count of non-finite values and each trial's sum over neurons,
+    in one pass."""
     if getattr(data, "__dask_graph__", None) is not None:
         import dask
         import dask.array as da
@@ -384,10 +402,10 @@ def _indicator_sums(codes: np.ndarray, n_conditions: int, data):
         indicator = np.zeros((n_conditions, codes.size))
         indicator[codes, np.arange(codes.size)] = 1.0
         data = data.astype(float)
-        sums, sums_sq, n_bad = dask.compute(
-            da.dot(indicator, data), da.dot(indicator, data * data), (~da.isfinite(data)).sum()
+        sums, sums_sq, n_bad, population = dask.compute(
+            da.dot(indicator, data), da.dot(indicator, data * data), (~da.isfinite(data)).sum(), data.sum(axis=1)
         )
-        return np.asarray(sums), np.asarray(sums_sq), int(n_bad)
+        return np.asarray(sums), np.asarray(sums_sq), int(n_bad), np.asarray(population, dtype=float)
     data = np.asarray(data, dtype=float)
     # in memory, sorting trials by condition and summing runs is O(trials x neurons), not x conditions
     order = np.argsort(codes, kind="stable")
@@ -403,8 +421,8 @@ def _indicator_sums(codes: np.ndarray, n_conditions: int, data):
     if not np.all(np.isfinite(sums_sq)):
         n_bad = int(data.size - np.isfinite(data).sum())
         if n_bad:
-            return None, None, n_bad
-    return sums, sums_sq, 0
+            return None, None, n_bad, None
+    return sums, sums_sq, 0, data.sum(axis=1)
 
 
 def _per_condition(values, codes, conditions, session_id, target):
