@@ -177,32 +177,23 @@ def enforce_ranges(ds):
                 else f"both {resolution:g} (the resolution its registry entry declares) and half the estimate")
         flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
         ci = ds[ci_name(name)].values.astype(float)
-        if outside.any():
-            for index in zip(*np.nonzero(outside)):
-                session = ds[SESSION].values[index[0]]
-                reason = (f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, {high:g}] by more "
-                          f"than {RANGE_SLACK_SE:g} SE: the data cannot support it")
-                flags[index] = reason
-                warn_unsupported(name, session, reason, stacklevel=4)
-            value[outside], se[outside] = np.nan, np.nan
-            ci[outside] = np.nan
-        if unresolved.any():
-            for index in zip(*np.nonzero(unresolved)):
-                reason = f"standard error {se[index]:.3g} exceeds {what}: the data do not resolve it"
-                flags[index] = reason
-                warn_unsupported(name, ds[SESSION].values[index[0]], reason, stacklevel=4)
-            value[unresolved], se[unresolved] = np.nan, np.nan
-            ci[unresolved] = np.nan
+        def clear(mask, reason_at):
+            """NaN where ``mask``, with the reason ``reason_at(index)`` in the flag and one warning each."""
+            for index in zip(*np.nonzero(mask)):
+                flags[index] = reason_at(index)
+                warn_unsupported(name, ds[SESSION].values[index[0]], flags[index], stacklevel=5)
+            value[mask], se[mask] = np.nan, np.nan
+            ci[mask] = np.nan
+
+        clear(outside, lambda index: f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, "
+                                     f"{high:g}] by more than {RANGE_SLACK_SE:g} SE: the data cannot support it")
+        clear(unresolved, lambda index: f"standard error {se[index]:.3g} exceeds {what}: the data do not "
+                                        "resolve it")
         cleared = outside | unresolved
         leader = cleared_of.get(entry.follows)
         if leader is not None and leader[0].shape == value.shape:
             followed = leader[0] & ~np.isnan(value) & ~cleared  # an infinite timescale too
-            for index in zip(*np.nonzero(followed)):
-                reason = f"computed from {entry.follows}, which is NaN here: {leader[1][index]}"
-                flags[index] = reason
-                warn_unsupported(name, ds[SESSION].values[index[0]], reason, stacklevel=4)
-            value[followed], se[followed] = np.nan, np.nan
-            ci[followed] = np.nan
+            clear(followed, lambda index: f"computed from {entry.follows}, which is NaN here: {leader[1][index]}")
             cleared = cleared | followed
         cleared_of[name] = (cleared, flags)
         if cleared.any():
