@@ -42,7 +42,9 @@ __all__ = [
 
 #: The line (followed by ``true`` or ``false``) that declares cell tracking in ``/general/notes``.
 TRACKED_MARKER = "neurolearn.tracked_cells:"
-_MARKER = re.compile(r"neurolearn\.tracked_cells\s*:\s*(true|false)", re.IGNORECASE)
+# the marker starts a line of /general/notes and its value is the whole word ("NOT neurolearn.tracked_cells:
+# true-ish" declares nothing)
+_MARKER = re.compile(r"^\s*neurolearn\.tracked_cells\s*:\s*(true|false)(?![\w-])", re.IGNORECASE | re.MULTILINE)
 _LEGACY_WRITER = "(neurolearn.simulate.nwb)"
 # DANDI / BIDS file names: sub-<label>_ses-<label>...; the label is letters, digits and '-' (no '_')
 _SUBJECT_IN_NAME = re.compile(r"(?:^|[_/\\])sub-([A-Za-z0-9-]+)")

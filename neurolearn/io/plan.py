@@ -100,6 +100,13 @@ def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan
         if not keep.any():
             raise NWBError(f"{label}: expected finite {column!r} times, found only NaN in {table.name!r}")
     rows = np.flatnonzero(chosen)[keep]
+    distinct = np.unique(table.ids[rows]).size
+    if distinct < rows.size:
+        # some writers leave every trial id 0: the trials are still read (one per row), but the trial coord
+        # and where="id ..." then do not name one trial each
+        warnings.warn(f"{label}: the {table.name!r} table's ids repeat ({distinct} distinct for {rows.size} trials): "
+                      "each row is read as its own trial, but trial ids (the trial coord, where='id ...') do not "
+                      "name one trial", UserWarning, stacklevel=3)
     edges, centres = window_edges(absolute[keep], window, bin_size)
     plan = Plan(
         kind=kind.name,

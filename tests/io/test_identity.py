@@ -221,6 +221,26 @@ def test_a_table_key_naming_two_files_is_refused_and_file_names_resolve_it(tmp_p
     assert [tree[name].responses.neuron.values.tolist() for name in tree.children] == [["x", "y", "z"], ["y", "z", "w"]]
 
 
+@pytest.mark.parametrize("notes, declared", [
+    ("neurolearn.tracked_cells: true (same cells every session)", True),
+    ("recorded by X\n  neurolearn.tracked_cells: FALSE", False),
+    ("cells were NOT neurolearn.tracked_cells: true", None),  # not at the start of a line: no declaration
+    ("neurolearn.tracked_cells: true-ish", None),
+])
+def test_the_tracking_marker_declares_only_at_the_start_of_a_line_with_a_whole_value(tmp_path, notes, declared):
+    import h5py
+
+    from neurolearn.io.identity import declared_tracking
+
+    path = _pynwb_session(tmp_path, "d1", "2026-02-01T10:00:00")
+    with h5py.File(path, "r+") as handle:
+        if "general/notes" in handle:
+            del handle["general/notes"]
+        handle["general/notes"] = notes
+    with h5py.File(path, "r") as handle:
+        assert declared_tracking(handle) is declared
+
+
 def test_two_files_with_one_session_id_keep_their_untracked_cells_apart(tmp_path):
     first = _pynwb_session(tmp_path / ".", "same", "2026-02-01T10:00:00")
     other = tmp_path / "b"

@@ -155,6 +155,20 @@ def test_integer_spike_times_sample_indices_are_refused(tmp_path):
         read_nwb(path)
 
 
+def test_repeated_trial_ids_are_read_as_rows_with_a_warning(tmp_path):
+    import h5py
+
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[0.0, 2.0, 4.0], stops=[1.0, 3.0, 5.0])
+    add_units(nwbfile, [[0.5, 2.5, 4.5]])
+    path = save(nwbfile, tmp_path / "ids.nwb")
+    with h5py.File(path, "r+") as handle:  # a writer that left every trial id 0
+        handle["intervals/trials/id"][:] = 0
+    with pytest.warns(UserWarning, match=r"ids repeat \(1 distinct for 3 trials\)"):
+        rec = read_nwb(path)
+    assert rec.values.tolist() == [[1], [1], [1]]
+
+
 def test_window_outside_the_recording_is_refused(units_file):
     expected = r"units\.nwb.*expected trial windows inside the recording.*found 3 of 3 windows outside"
     with pytest.raises(NWBError, match=expected):
