@@ -20,6 +20,7 @@ when nothing at all can be computed.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -191,6 +192,7 @@ def summarize(
     runner = Runner(resolve_scheduler(scheduler), progress)
     recordings = {key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()}
     _refuse_mixed_subjects(recordings)
+    _warn_mixed_quantities(recordings)
     prepared, label = {}, None
     for key, rec in recordings.items():
         # the schema first (dims, sizes): values are checked where they are reduced, chunk by chunk
@@ -270,6 +272,20 @@ def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_mo
         raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
     if nan_policy not in NAN_POLICIES:
         raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {nan_policy!r}")
+
+
+def _warn_mixed_quantities(recordings):
+    """One warning when sessions record different quantities (spike counts beside dF/F, counts beside rates):
+    their kernels are then compared across sessions as if they were one kind of recording."""
+    kinds: dict = {}
+    for key, rec in recordings.items():
+        units = str(rec.attrs.get("units", "") or "")
+        if units:
+            kinds.setdefault(units, []).append(str(key))
+    if len(kinds) > 1:
+        warnings.warn(f"sessions record different quantities ({ {u: ids[:3] for u, ids in sorted(kinds.items())} }): "
+                      "their statistics are compared across sessions as one trajectory; summarise each kind apart "
+                      "unless they are meant to be compared", UserWarning, stacklevel=3)
 
 
 def _refuse_mixed_subjects(recordings):

@@ -229,6 +229,15 @@ def test_an_unresolved_eigenvalue_takes_the_timescale_and_count_computed_from_it
     assert out["timescale_flag"].values[1:].tolist() == ["", ""]
 
 
+def test_sessions_of_different_quantities_are_warned_about_once(rng):
+    recs = [_session(rng, d) for d in range(3)]
+    for rec, units in zip(recs, ["count", "count", "dF/F"]):
+        rec.attrs["units"] = units
+    with pytest.warns(UserWarning, match=r"sessions record different quantities .*'dF/F': \['day2'\]") as caught:
+        summarize(recs, n_boot=0, **QUICK)
+    assert sum("different quantities" in str(w.message) for w in caught) == 1
+
+
 def test_a_session_without_the_outcome_column_has_no_behaviour_and_the_run_goes_on(rng):
     # a passive-viewing day among task days: behaviour is NaN there with the reason; an undeclared coding
     # (strings) still raises, see test_string_outcomes_are_read_through_a_declared_mapping
