@@ -83,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(done.code or 0) if not isinstance(done.code, str) else _fail(done.code)
     except UsageError as error:
         return _fail(str(error))
+    except BrokenPipeError:
+        # the reader closed the pipe (`neurolearn info FILE | head -3`): nothing is wrong with the input
+        _silence_stdout()
+        return EXIT_OK
     except (NeurolearnError, OSError) as error:
         return _fail(one_line(error))
     except KeyboardInterrupt:
@@ -93,6 +97,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _fail(f"unexpected {type(error).__name__}: {one_line(error)} (a bug in neurolearn: please "
                      "report it; NEUROLEARN_DEBUG=1 shows the traceback)")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not raise into a closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # a captured or replaced stdout has no file descriptor
+        pass
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -429,3 +429,19 @@ def test_a_bug_is_one_line_that_says_so_and_debug_shows_the_traceback(capsys, mo
     monkeypatch.setenv("NEUROLEARN_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         main([*SUMMARIZE, "--no-progress"])
+
+
+def test_a_closed_pipe_is_not_an_error():
+    # `neurolearn info FILE | head -1`: the reader closes the pipe; that is not bad input (it said
+    # "neurolearn: error: [Errno 32] Broken pipe" and exited 2). The read end is closed here before the child
+    # has imported anything, so its first write meets the closed pipe.
+    from tests.conftest import PROJECT_ROOT
+
+    path = PROJECT_ROOT / "data" / "lazy" / "day00.nwb"  # opened read-only
+    script = "import sys; from neurolearn.cli import main; sys.exit(main(['info', sys.argv[1]]))"
+    child = subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    child.stdout.close()
+    _, err = child.communicate(timeout=120)
+    assert "Broken pipe" not in err and "error" not in err, err
+    assert child.returncode == 0
