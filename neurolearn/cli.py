@@ -359,6 +359,9 @@ def _reading_options(parser) -> None:
     tracked.add_argument("--tracked-table", default=None, metavar="CELLS.csv",
                          help="table mapping (session, unit/ROI id) to cell id, as exported by CellReg, "
                               "suite2p or ROICaT matching")
+    tracked.add_argument("--tracked-column", default=None, metavar="COLUMN",
+                         help="a Units (or ROI) table column naming each unit's cell across sessions, as "
+                              "written by in-file matching (e.g. global_id)")
     parser.add_argument("--where", type=check_where, default=None, metavar="EXPR",
                         help="keep trials matching a pandas query on trial columns, e.g. "
                              "\"contrast > 0.1 and block == 2\"")
@@ -408,6 +411,8 @@ def _reading_kwargs(args) -> dict:
         options["subject"] = args.subject
     if args.tracked or args.tracked_table is not None:
         options["tracked"] = True if args.tracked else args.tracked_table
+    elif getattr(args, "tracked_column", None):
+        options["tracked"] = {"column": args.tracked_column}
     if args.where is not None:
         options["where"] = args.where
     if args.on_error is not None:

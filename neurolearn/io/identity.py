@@ -10,6 +10,10 @@ two files say nothing about the cells; reading them as the same cells invents dr
 * ``tracked=<table>``: a CSV path or :class:`pandas.DataFrame` with columns ``session``, ``unit`` (or ``roi``)
   and ``cell``, as exported from CellReg / suite2p / ROICaT matching; ``neuron`` = the cell id (a str), and
   units missing from the table get a session-unique id with a warning;
+* ``tracked={"column": name}``: a column of the Units table (or of the ROI table) names each unit's cell, as
+  written by tools that match units across days inside the files (UnitMatch, a lab's ``global_id``);
+  ``neuron`` = that column's value (a str). A unit whose value is blank or NaN gets a session-unique id with a
+  warning; one value on two units of a session is refused (one cell cannot be two units);
 * ``tracked=None`` (default): what the file declares, else untracked.
 
 **How a file declares tracking.** A line ``neurolearn.tracked_cells: true`` (or ``false``) in the NWB file's
@@ -24,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -34,6 +39,7 @@ from neurolearn.io.nwbfile import decode
 
 __all__ = [
     "TRACKED_MARKER",
+    "CellColumn",
     "file_subject_id",
     "declared_tracking",
     "check_tracked",
@@ -91,11 +97,32 @@ def declared_tracking(handle: h5py.File) -> bool | None:
     return None
 
 
+@dataclass(frozen=True)
+class CellColumn:
+    """``tracked={"column": name}``: the Units (or ROI) table column ``name`` says which cell each unit is."""
+
+    name: str
+
+
 def check_tracked(tracked):
-    """``tracked`` as None, a bool, or a DataFrame with columns ``session``, ``unit`` and ``cell`` (a CSV path
-    is read with pandas; a ``roi`` column is accepted for ``unit``)."""
+    """``tracked`` as None, a bool, a :class:`CellColumn`, or a DataFrame with columns ``session``, ``unit``
+    and ``cell`` (a CSV path is read with pandas; a ``roi`` column is accepted for ``unit``).
+
+    Examples
+    --------
+    >>> check_tracked({"column": "global_id"})
+    CellColumn(name='global_id')
+    """
     if tracked is None or isinstance(tracked, (bool, np.bool_)):
         return None if tracked is None else bool(tracked)
+    if isinstance(tracked, CellColumn):
+        return tracked
+    if isinstance(tracked, dict):
+        name = tracked.get("column")
+        if set(tracked) != {"column"} or not isinstance(name, str) or not name.strip():
+            raise NWBError(f"expected tracked={{'column': <name of the Units/ROI column naming each unit's "
+                           f"cell>}}, found {tracked!r}")
+        return CellColumn(name.strip())
     import pandas as pd
 
     if isinstance(tracked, (str, os.PathLike)):
@@ -109,8 +136,8 @@ def check_tracked(tracked):
             raise NWBError(f"tracked={source!r}: could not read it as CSV ({error})") from error
     if not isinstance(tracked, pd.DataFrame):
         raise NWBError(
-            "expected tracked= True, False, a CSV path or a pandas DataFrame with columns session, unit "
-            f"(or roi), cell; found {type(tracked).__name__}"
+            "expected tracked= True, False, {'column': <Units column>}, a CSV path or a pandas DataFrame with "
+            f"columns session, unit (or roi), cell; found {type(tracked).__name__}"
         )
     frame = tracked.rename(columns={"roi": "unit"}) if "unit" not in tracked.columns else tracked
     missing = [c for c in ("session", "unit", "cell") if c not in frame.columns]
@@ -140,13 +167,16 @@ def check_tracked(tracked):
     return frame
 
 
-def neuron_identity(ids: np.ndarray, tracked, declared, session: str, names, label: str):
+def neuron_identity(ids: np.ndarray, tracked, declared, session: str, names, label: str, columns=None):
     """``(neuron coord values, tracked flag, how it was decided)`` for a session's unit/ROI ``ids``.
 
     ``names`` are the strings a tracking table's ``session`` column may use for this session (session id,
-    file name, file stem); ``declared`` is :func:`declared_tracking` of the file.
+    file name, file stem); ``declared`` is :func:`declared_tracking` of the file; ``columns`` are the
+    per-unit columns read from the file (for :class:`CellColumn`).
     """
     ids = np.asarray(ids)
+    if isinstance(tracked, CellColumn):
+        return _from_column(ids, tracked.name, columns or {}, session, label) + ("column",)
     if tracked is None:
         tracked, how = (bool(declared), "file") if declared is not None else (False, "undeclared")
     elif isinstance(tracked, bool):
@@ -191,6 +221,44 @@ def _from_table(ids, table, session, names, label):
         )
         cells[unmatched] = _session_unique(ids[unmatched], session)
     return np.asarray(cells.astype(str)), bool((~unmatched).any())
+
+
+def _from_column(ids, name, columns, session, label):
+    if name not in columns:
+        raise NWBError(f"{label}: expected a per-unit column {name!r} naming each unit's cell "
+                       f"(tracked={{'column': {name!r}}}), found the columns {sorted(map(str, columns))}")
+    values = np.asarray(columns[name], dtype=object)
+    if values.ndim != 1 or values.size != ids.size:
+        raise NWBError(f"{label}: expected column {name!r} to hold one cell id per unit ({ids.size}), found "
+                       f"shape {np.shape(values)}")
+    cells = np.array(["" if _blank(v) else _unit_text(v) for v in values.tolist()], dtype=object)
+    named = cells != ""
+    seen, repeated = set(), []
+    for cell in cells[named].tolist():
+        if cell in seen:
+            repeated.append(cell)
+        seen.add(cell)
+    if repeated:
+        raise NWBError(f"{label}: expected each cell of column {name!r} at most once in session {session!r} "
+                       f"(one cell cannot be two units), found {sorted(set(repeated))[:4]} repeated")
+    if not named.all():
+        warnings.warn(
+            f"{label}: column {name!r} names no cell for {int((~named).sum())} of {ids.size} units of session "
+            f"{session!r} (blank or NaN; e.g. ids {ids[~named][:5].tolist()}); they are read as cells of this "
+            "session only",
+            UserWarning,
+            stacklevel=5,
+        )
+        cells[~named] = _session_unique(ids[~named], session)
+    return np.asarray(cells.astype(str)), bool(named.any())
+
+
+def _blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return True
+    return isinstance(value, (str, bytes)) and not str(value).strip()
 
 
 def _session_unique(ids: np.ndarray, session: str) -> np.ndarray:

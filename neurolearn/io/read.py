@@ -112,14 +112,15 @@ def read_nwb(
         evaluated with :meth:`pandas.DataFrame.eval` before NaN ``align`` values are dropped. An expression
         that cannot be evaluated, gives no True/False per trial or selects nothing raises :class:`NWBError`
         naming it and the columns.
-    tracked : None, bool, str, path-like or pandas.DataFrame
+    tracked : None, bool, dict, str, path-like or pandas.DataFrame
         Whether the ``neuron`` ids name the same cells in other sessions (see :mod:`neurolearn.io.identity`).
         ``None`` (default): what the file declares (``neurolearn.tracked_cells: true`` in ``/general/notes``,
         or a file of neurolearn's own writer), else not tracked. Not tracked: ``neuron`` is
         ``"<session_id>/<id>"``. ``True``: ``neuron`` is the id. A table (CSV path or DataFrame with
         columns ``session``, ``unit`` or ``roi``, ``cell``): ``neuron`` is the cell id (str) of the row whose
-        ``session`` is this file's session id, name or stem. The file's own id is always the coord
-        ``unit_id``.
+        ``session`` is this file's session id, name or stem. ``{"column": "global_id"}``: the Units (or ROI)
+        table's column ``global_id`` names each unit's cell (matching written into the files); ``neuron``
+        is its value (str). The file's own id is always the coord ``unit_id``.
 
     Returns
     -------
@@ -198,7 +199,7 @@ def read_nwb(
         values = lazy_array(plan, source_name(label), parse_chunks(chunks, plan.shape[:2]))
     names = (meta["session_id"], Path(label).name, Path(label).stem)
     neuron, is_tracked, how = neuron_identity(plan.neuron_ids, tracked, declared, meta["session_id"], names,
-                                              label)
+                                              label, plan.neuron_coords)
     identity = {"neuron": neuron, "tracked": is_tracked, "tracking": how}
     return _assemble(values, plan, meta, label, window, bin_size, input_coords, identity)
 

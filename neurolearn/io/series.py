@@ -13,6 +13,7 @@ import numpy as np
 
 from neurolearn.errors import NWBError
 from neurolearn.io.nwbfile import decode, neurodata_type
+from neurolearn.io.tables import scalar_columns
 from neurolearn.io.units import refuse_duplicate_ids
 from neurolearn.io.windows import _NaNFound, sample_positions, segment_means, segment_sums_streamed
 
@@ -68,7 +69,7 @@ def plan_series(handle, group, plan) -> None:
     plan.positions = positions
     plan.conversion = float(decode(data.attrs.get("conversion")) or 1.0)
     plan.offset = float(decode(data.attrs.get("offset")) or 0.0)
-    plan.neuron_ids = _roi_ids(handle, group, n_channels)
+    plan.neuron_ids, plan.neuron_coords = _roi_labels(handle, group, n_channels)
     refuse_duplicate_ids(plan.neuron_ids, label, "ROI")
     parent = neurodata_type(group.parent)
     unit = decode(data.attrs.get("unit"))
@@ -95,17 +96,21 @@ def _why_empty(plan, empty: np.ndarray, timestamps) -> str:
     return f"{where}; bin_size (or the window) is shorter than the sampling interval"
 
 
-def _roi_ids(handle, group, n_channels) -> np.ndarray:
+def _roi_labels(handle, group, n_channels) -> tuple[np.ndarray, dict]:
+    """The ROIs' ids (from the ``rois`` region into the ROI table) and per-ROI coords: the table's scalar
+    columns (suite2p/CaImAn classifier outputs such as ``iscell`` or ``accepted``, a lab's ``global_id``), and
+    ``location`` from the table's imaging plane where the table has no location column (the brain area of
+    that plane, which the statistics' ``area`` dim reads)."""
     rois = group.get("rois")
     if rois is None:
-        return np.arange(n_channels)  # no ROI table at all: a plain multichannel series, named by channel
+        return np.arange(n_channels), {}  # no ROI table at all: a plain multichannel series, named by channel
     try:
         if isinstance(rois, h5py.Dataset) and rois.shape == (n_channels,):
             rows = np.asarray(rois[()], dtype=np.int64)
             table = handle[rois.attrs["table"]]
             ids = np.asarray(table["id"][()])
             if rows.size and rows.min() >= 0 and rows.max() < ids.shape[0]:
-                return ids[rows]
+                return ids[rows], _roi_columns(table, ids.shape[0], rows)
     except (KeyError, TypeError, ValueError, OSError):
         pass
     # a broken ROI reference still leaves the trace readable; channel numbers name the ROIs, said once, since
@@ -113,7 +118,33 @@ def _roi_ids(handle, group, n_channels) -> np.ndarray:
     warnings.warn(f"{group.name}: its 'rois' reference to the ROI table cannot be resolved (expected {n_channels} "
                   "rows of a table with ids); the ROIs are named by channel number 0..N-1, which are not the file's "
                   "ROI ids: do not declare them tracked by id", UserWarning, stacklevel=4)
-    return np.arange(n_channels)
+    return np.arange(n_channels), {}
+
+
+def _roi_columns(table, n_rows: int, rows: np.ndarray) -> dict:
+    try:
+        columns, _ = scalar_columns(table, n_rows, exclude=("image_mask", "pixel_mask", "voxel_mask"))
+    except (KeyError, TypeError, ValueError, OSError):
+        columns = {}  # the per-ROI labels are extras: a damaged column loses them, not the trace
+    coords = {name: np.asarray(values)[rows] for name, values in columns.items()}
+    if "location" not in coords:
+        location = _plane_location(table)
+        if location:
+            coords["location"] = np.full(rows.shape[0], location, dtype=object)
+    return coords
+
+
+def _plane_location(table) -> str:
+    """The ``location`` of the imaging plane a PlaneSegmentation links to ('' when absent or unstated)."""
+    try:
+        plane = table.get("imaging_plane")
+        if not isinstance(plane, h5py.Group):
+            return ""
+        value = decode(plane["location"][()]) if "location" in plane else ""
+    except (KeyError, TypeError, ValueError, OSError):
+        return ""
+    text = str(value[0] if isinstance(value, list) and value else value or "").strip()
+    return "" if text.lower() in ("", "unknown", "none", "n/a", "nan") else text
 
 
 

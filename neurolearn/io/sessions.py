@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.errors import NeurolearnError, NWBError
-from neurolearn.io.identity import check_tracked, file_subject_id
+from neurolearn.io.identity import CellColumn, check_tracked, file_subject_id
 from neurolearn.io.isolate import call_with_timeout
 from neurolearn.io.nwbfile import open_nwb, parse_start_time
 from neurolearn.io.params import check_path, check_timeout
@@ -56,9 +56,10 @@ def read_sessions(
         Keep only sessions of these subjects (the ``subject_id`` attr: ``/general/subject/subject_id``, else
         the ``sub-<label>`` of a DANDI/BIDS file name). Other files are opened only to read their subject.
         :class:`NWBError` listing the subjects found when none matches.
-    tracked : None, bool, str, path-like or pandas.DataFrame
+    tracked : None, bool, dict, str, path-like or pandas.DataFrame
         Cell identity across sessions, as in :func:`read_nwb`: ``None`` (each file's declaration, else not
-        tracked), ``True`` (equal unit/ROI ids are the same cells), ``False`` (never the same cells) or a
+        tracked), ``True`` (equal unit/ROI ids are the same cells), ``False`` (never the same cells),
+        ``{"column": name}`` (a Units/ROI column names each unit's cell) or a
         table (CSV path or DataFrame with columns ``session``, ``unit`` or ``roi``, ``cell``). When ids
         repeat across files that declare nothing, one warning says how to declare them.
     timeout : float, optional
@@ -214,14 +215,14 @@ def _rename_session(recording: xr.DataArray, name: str) -> xr.DataArray:
     """Untracked neurons carry the child's (unique) name, so two files with one session id stay apart."""
     session = str(recording.attrs["session_id"])
     units = recording.coords["unit_id"].values.tolist()
-    if recording.attrs.get("tracking") == "table" and name != session:
+    if recording.attrs.get("tracking") in ("table", "column") and name != session:
         # the units the table names no cell for are this session's own ('<session id>/<unit>'): under the
         # unique child name, or two files with one session id would share them as if tracked
         own = [f"{session}/{u}" for u in units]
         neurons = [f"{name}/{u}" if str(n) == o else str(n)
                    for n, u, o in zip(recording.coords["neuron"].values.tolist(), units, own)]
         return recording.assign_coords(neuron=np.asarray(neurons, dtype=str))
-    if recording.attrs.get("tracked") or name == session or recording.attrs.get("tracking") == "table":
+    if recording.attrs.get("tracked") or name == session or recording.attrs.get("tracking") in ("table", "column"):
         return recording
     return recording.assign_coords(neuron=np.asarray([f"{name}/{u}" for u in units], dtype=str))
 
@@ -290,7 +291,7 @@ def _expand(paths_or_glob) -> list:
 def _refuse_ambiguous_table_keys(tracked, read) -> None:
     """A tracked= table's session key must name one file: two files with one session id (or name) would get
     the same cells from one key, a guess about which file the table meant."""
-    if tracked is None or isinstance(tracked, bool):
+    if tracked is None or isinstance(tracked, (bool, CellColumn)):
         return
     owners: dict = {}
     for path, recording in read:
@@ -306,7 +307,7 @@ def _refuse_ambiguous_table_keys(tracked, read) -> None:
 
 def _refuse_a_table_that_matches_nothing(tracked, read) -> None:
     """A declared tracking table that names no unit of any file read is a mistake, not a declaration."""
-    if tracked is None or isinstance(tracked, bool) or any(rec.attrs.get("tracked") for _, rec in read):
+    if tracked is None or isinstance(tracked, (bool, CellColumn)) or any(rec.attrs.get("tracked") for _, rec in read):
         return
     ids = read[0][1].coords["unit_id"].values[:5].tolist()
     raise NWBError(f"expected the tracked= table to name units of the files read, found none matched: its "

@@ -251,3 +251,43 @@ def test_two_files_with_one_session_id_keep_their_untracked_cells_apart(tmp_path
     assert list(tree.children) == ["same", "same-2"]
     assert tree["same-2"].responses.neuron.values.tolist() == ["same-2/0", "same-2/1", "same-2/2"]
     assert np.array_equal(tree["same"].responses.unit_id.values, tree["same-2"].responses.unit_id.values)
+
+
+def _session_with_cell_column(tmp_path, name, start, cells):
+    """A file whose Units table carries in-file matching: a column naming each unit's cell across days."""
+    nwbfile = new_nwbfile(session_id=name, start=start)
+    add_trials(nwbfile, starts=[1.0, 3.0], stops=[2.0, 4.0])
+    nwbfile.add_unit_column(name="global_id", description="cell matched across days")
+    for number, cell in enumerate(cells):
+        nwbfile.add_unit(spike_times=np.asarray([1.5, 3.5 + 0.1 * number]), global_id=cell)
+    return save(nwbfile, tmp_path / f"{name}.nwb")
+
+
+def test_a_units_column_declares_the_cells_and_pynwb_default_ids_are_not_taken_for_them(tmp_path):
+    # pynwb numbers both days' units 0, 1, 2; the column says unit 0 of day 2 is cell "c", unit 2 is "a"
+    first = _session_with_cell_column(tmp_path, "d1", "2026-02-01T10:00:00", ["a", "b", "c"])
+    second = _session_with_cell_column(tmp_path, "d2", "2026-02-02T10:00:00", ["c", "b", "a"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = read_sessions([first, second], tracked={"column": "global_id"})
+    d1, d2 = tree["d1"].responses, tree["d2"].responses
+    assert d1.neuron.values.tolist() == ["a", "b", "c"] and d2.neuron.values.tolist() == ["c", "b", "a"]
+    assert d2.unit_id.values.tolist() == [0, 1, 2]  # the file's own ids stay readable
+    assert d1.attrs["tracked"] is True and d1.attrs["tracking"] == "column"
+    # the same cell's responses line up by cell, not by unit id: cell "a" is unit 0 on day 1, unit 2 on day 2
+    assert d1.sel(neuron="a").unit_id.item() == 0 and d2.sel(neuron="a").unit_id.item() == 2
+
+
+def test_a_cell_column_with_blanks_repeats_or_no_such_column_is_warned_or_refused(tmp_path):
+    blank = _session_with_cell_column(tmp_path, "d1", "2026-02-01T10:00:00", ["a", "", "c"])
+    with pytest.warns(UserWarning, match=r"column 'global_id' names no cell for 1 of 3 units"):
+        rec = read_nwb(blank, tracked={"column": "global_id"})
+    assert rec.neuron.values.tolist() == ["a", "d1/1", "c"]
+    twice = _session_with_cell_column(tmp_path, "d2", "2026-02-02T10:00:00", ["a", "a", "c"])
+    with pytest.raises(NWBError, match=r"at most once.*\['a'\] repeated"):
+        read_nwb(twice, tracked={"column": "global_id"})
+    with pytest.raises(NWBError, match=r"expected a per-unit column 'cell' .*found the columns \[.*'global_id'"):
+        read_nwb(blank, tracked={"column": "cell"})
+    for wrong in ({"col": "global_id"}, {"column": ""}, {"column": 3}):
+        with pytest.raises(NWBError, match=r"expected tracked=\{'column'"):
+            read_nwb(blank, tracked=wrong)

@@ -326,6 +326,49 @@ def test_a_broken_roi_reference_names_rois_by_channel_with_a_warning(tmp_path, r
     assert rec.neuron.values.tolist() == [0, 1, 2, 3]
 
 
+def _suite2p_like_file(tmp_path, location="VISp", with_location_column=False):
+    """A two-photon file as suite2p/NeuroConv write it: 3 ROIs with an ``iscell`` classifier column, an
+    imaging plane naming the area, and dF/F of only ROIs 2 and 0 (the region picks table rows out of order)."""
+    from pynwb.ophys import DfOverF, ImageSegmentation, OpticalChannel, RoiResponseSeries
+
+    nwbfile = new_nwbfile()
+    device = nwbfile.create_device(name="scope")
+    plane = nwbfile.create_imaging_plane(
+        name="plane0", optical_channel=OpticalChannel(name="green", description="GCaMP", emission_lambda=510.0),
+        description="layer 2/3", device=device, excitation_lambda=920.0, imaging_rate=10.0,
+        indicator="GCaMP6s", location=location)
+    ophys = nwbfile.create_processing_module(name="ophys", description="optical physiology")
+    images = ImageSegmentation(name="ImageSegmentation")
+    ophys.add(images)
+    segmentation = images.create_plane_segmentation(name="PlaneSegmentation", description="suite2p",
+                                                    imaging_plane=plane)
+    segmentation.add_column(name="iscell", description="classifier says cell")
+    if with_location_column:
+        segmentation.add_column(name="location", description="area of each ROI")
+    for number in range(3):
+        extra = {"location": ["ALM", "M1", "ALM"][number]} if with_location_column else {}
+        segmentation.add_roi(image_mask=np.ones((4, 4)) * (number + 1), iscell=bool(number != 1), id=10 + number,
+                             **extra)
+    region = segmentation.create_roi_table_region(region=[2, 0], description="two ROIs")
+    data = np.arange(60, dtype=float).reshape(30, 2)
+    ophys.add(DfOverF(roi_response_series=[RoiResponseSeries(name="RoiResponseSeries", data=data, rois=region,
+                                                             unit="n.a.", rate=10.0, starting_time=0.0)]))
+    add_trials(nwbfile, starts=[0.0, 1.0], stops=[1.0, 2.0])
+    return save(nwbfile, tmp_path / "suite2p.nwb")
+
+
+def test_roi_table_columns_and_the_imaging_plane_area_become_neuron_coords(tmp_path):
+    rec = read_nwb(_suite2p_like_file(tmp_path))
+    assert rec.unit_id.values.tolist() == [12, 10]  # the region's rows 2 and 0, by the table's ids
+    assert rec.iscell.values.tolist() == [True, True] and rec.location.values.tolist() == ["VISp", "VISp"]
+    # a location column of the table is more specific than the plane's and wins, ROI by ROI
+    own = read_nwb(_suite2p_like_file(tmp_path, with_location_column=True))
+    assert own.location.values.tolist() == ["ALM", "ALM"]
+    # NeuroConv's placeholder area says nothing
+    unknown = read_nwb(_suite2p_like_file(tmp_path, location="unknown"))
+    assert "location" not in unknown.coords
+
+
 def test_ophys_bin_means_round_trip(tmp_path, rng):
     truth = _dff_recording(rng, n_bins=3)
     path = write_recording_nwb(truth, tmp_path / "dff_bins.nwb", kind="ophys", rng=rng, frame_rate=20.0)
