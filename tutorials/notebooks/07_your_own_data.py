@@ -326,7 +326,9 @@ assert overlap["registration table"] > overlap["tracked=True"] + 0.2  # a wrong 
         md("""
 The file's own ids stay available as the coord `unit_id`; `neuron` is the cell identity the analysis uses.
 A wrong identity claim is not caught by any statistic: it just gives a different number. Declare tracking
-only from a matching you trust.
+only from a matching you trust. Where the matching was written into the files instead (a Units or ROI table
+column such as `global_id`, as in-file matching tools leave it), name that column:
+`tracked={"column": "global_id"}` (`--tracked-column global_id` on the command line).
 
 ## 8 · Blocks of one recording as pseudo-sessions
 
