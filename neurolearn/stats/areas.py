@@ -116,8 +116,12 @@ def area_names(recordings, area: str = "location") -> list:
     names = []
     for key, rec in recordings.items():
         if area not in rec.coords or rec[area].dims != ("neuron",):
+            renamed = f"unit_{area}"
+            hint = (f"; a trials column took the name {area!r}, and the units' one is the coord {renamed!r}: pass "
+                    f"area={renamed!r}" if renamed in rec.coords and rec[renamed].dims == ("neuron",) else "")
             raise DataError(f"summarize_areas: expected neuron coord {area!r} in session {key!r} (the Units "
-                            f"location column or an electrode group), found coords {sorted(map(str, rec.coords))}")
+                            f"location column or an electrode group), found coords {sorted(map(str, rec.coords))}"
+                            f"{hint}")
         for value in np.asarray(rec[area].values).astype(str):
             if value not in names:
                 names.append(str(value))

@@ -61,3 +61,16 @@ def test_errors_name_what_was_expected(tree):
         summarize_areas(tree, areas=["AM"], **OPTIONS)
     with pytest.raises(DataError, match="positive integers"):
         summarize_areas(tree, layers={"V1": 0, "LM": 1}, **OPTIONS)
+
+
+def test_a_trials_location_column_does_not_pass_for_the_units_area(tree):
+    # read_nwb keeps a trials column 'location' (where a stimulus was shown) under its name and the units'
+    # area as 'unit_location': the area dim must not be read off the trials, and the error says which to pass
+    children = {}
+    for key, node in tree.children.items():
+        rec = node["responses"].rename({"location": "unit_location"})
+        children[key] = rec.assign_coords(location=("trial", np.resize(["left", "right"], rec.sizes["trial"])))
+    with pytest.raises(DataError, match=r"pass area='unit_location'"):
+        summarize_areas(children, **OPTIONS)
+    stats = _quiet(summarize_areas, children, area="unit_location", **OPTIONS)
+    assert stats.area.values.tolist() == ["V1", "LM"]
