@@ -66,6 +66,8 @@ def plan_series(handle, group, plan) -> None:
     if empty.any():
         raise NWBError(f"{label}: expected at least one sample in every window/bin, found empty ones "
                        + _why_empty(plan, empty, timestamps if "timestamps" in group else None))
+    if "timestamps" in group and n_samples > 1:
+        _warn_sparse_windows(plan, positions, step, label)
     plan.positions = positions
     plan.conversion = float(decode(data.attrs.get("conversion")) or 1.0)
     plan.offset = float(decode(data.attrs.get("offset")) or 0.0)
@@ -74,6 +76,35 @@ def plan_series(handle, group, plan) -> None:
     parent = neurodata_type(group.parent)
     unit = decode(data.attrs.get("unit"))
     plan.units = "dF/F" if parent == "DfOverF" else str(unit or "a.u.")
+
+
+#: windows (or bins) holding fewer samples than this fraction of what their duration holds at the median
+#: sampling interval lie mostly in a gap of the timestamps: their mean is of a few samples at the gap's edge
+SPARSE_WINDOW_FRACTION = 0.5
+
+
+def _warn_sparse_windows(plan, positions: np.ndarray, step: float, label: str) -> None:
+    """One warning naming the trials whose windows lie mostly in a gap of the timestamps (acquisition paused,
+    dropped frames): their mean is computed from the few samples there are, which the reader should know."""
+    if not step > 0:
+        return
+    expected = np.diff(plan.edges, axis=1) / step
+    found = np.diff(positions, axis=1)
+    sparse = np.any((expected >= 2) & (found < SPARSE_WINDOW_FRACTION * expected), axis=1)
+    if not sparse.any():
+        return
+    ids = np.asarray(plan.trial_ids)[sparse]
+    worst = int(np.argmin(np.min(np.where(expected > 0, found / np.maximum(expected, 1e-300), np.inf), axis=1)))
+    warnings.warn(
+        f"{label}: {int(sparse.sum())} of {sparse.size} trial windows lie mostly in a gap of the timestamps "
+        f"(fewer than {SPARSE_WINDOW_FRACTION:.0%} of the samples their duration holds at the sampling interval "
+        f"{step:.3g} s; ids {ids[:8].tolist()}{', ...' if ids.size > 8 else ''}; e.g. trial "
+        f"{np.asarray(plan.trial_ids)[worst]!r}: {int(found[worst].min())} samples where "
+        f"{float(expected[worst].max()):.3g} fit): their means come from the few samples there are; leave them "
+        "out with where= if the gap is a pause in acquisition",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _why_empty(plan, empty: np.ndarray, timestamps) -> str:

@@ -70,3 +70,24 @@ def test_binning_at_the_frame_rate_puts_one_frame_in_every_bin(tmp_path, timing)
     # each bin holds exactly the frame at its left edge: frame index = round(edge * rate)
     expected = np.round((starts[:, None] + np.arange(15) / rate) * rate)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-9)
+
+
+def test_a_window_mostly_in_a_gap_is_read_from_its_few_samples_with_one_warning(tmp_path):
+    # the window 19.8-20.8 s holds 2 samples (19.8, 19.9) where 10 fit at 10 Hz: its mean is of those two
+    from pynwb import TimeSeries
+
+    times = np.concatenate([np.arange(0.0, 20.0, 0.1), np.arange(30.0, 50.0, 0.1)])
+    nwbfile = new_nwbfile()
+    nwbfile.add_acquisition(TimeSeries(name="lfp", data=times.copy(), unit="V", timestamps=times))
+    add_trials(nwbfile, starts=[1.0, 19.8, 35.0], stops=[2.0, 20.8, 36.0])
+    path = save(nwbfile, tmp_path / "edge.nwb")
+    expected = r"1 of 3 trial windows lie mostly in a gap.*ids \[1\].*2 samples where 10 fit.*where="
+    with pytest.warns(UserWarning, match=expected) as caught:
+        rec = read_nwb(path, source="acquisition/lfp", window=(0.0, 1.0))
+    assert sum("mostly in a gap" in str(w.message) for w in caught) == 1
+    np.testing.assert_allclose(rec.values[:, 0], [1.45, 19.85, 35.45], atol=1e-9)
+    # a window at the sampling density, or one sample short of it at an edge, says nothing
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_nwb(path, source="acquisition/lfp", window=(0.0, 1.0), where="start_time != 19.8")
