@@ -32,7 +32,9 @@ def classify_regime(fits, stats=None) -> dict:
       eigenvalue of the kernel grows by 41% during learning, ``H_y`` from 2 to 2.83, docs/theory.md §2.1); *lazy* if the
       frozen-kernel hypothesis (``gamma0`` fixed near 0, the second fit) explains the data as well as the free
       fit (AIC not worse by more than 2; quasi-AIC with the free fit's misfit factor when it misfits) and the interval of ``gamma0`` reaches the lazy limit (below 0.1);
-      *undetermined* otherwise.
+      *undetermined* otherwise, and whenever the free fit misfits (chi-square improbable, p < 1e-3): then no
+      lazy-rich curve describes the statistics (an alignment that falls over learning, say), and a frozen
+      kernel explaining them "as well" as a model that cannot is no evidence of laziness.
     * ``overtraining``: *hidden progress* if the representation's max-margin keeps growing after behaviour
       has saturated: the weighted least-squares slope of ``margin`` over the sessions from saturation on
       (:func:`post_saturation_trend`) has a 95% interval above 0; *not detected* otherwise. (The fitted
@@ -68,7 +70,12 @@ def classify_regime(fits, stats=None) -> dict:
         if frozen is not None:
             criterion = "dAIC" if _dispersion([first, frozen]) == 1.0 else "dQAIC"
             evidence += f"; frozen kernel {criterion} = {delta:+.1f}"
-        if lower > 1.0:
+        misfit = "model misfit" in first.message
+        if misfit:
+            evidence += (f"; model misfits (chi2 = {first.chi2:.3g} on {first.n_obs - first.n_params} dof, "
+                         f"p = {first.chi2_pvalue:.2g}): no lazy-rich curve describes these statistics")
+            regime = "undetermined"
+        elif lower > 1.0:
             regime = "rich"
         elif delta <= 2.0 and lower < 0.1:
             regime = "lazy"
