@@ -34,6 +34,7 @@ __all__ = [
     "analysis_section",
     "build_report",
     "fit_table",
+    "flags_table",
     "statistics_table",
     "save_figures",
     "PNG_SIGNATURE",
@@ -68,6 +69,8 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
         one overlay per fit, model comparison (two or more fits). Tables: per-session statistics with
         intervals, fitted parameters, model comparison.
     """
+    import numpy as np
+
     from neurolearn import plot
 
     fits = [fit_record(f) for f in fits]
@@ -82,7 +85,11 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
     if names:
         add("statistics", plot.plot_trajectories(stats, names, title=name),
             "Statistics across sessions; bars are bootstrap intervals, dashed lines chance levels.")
-        tables.append(("Statistics per session (estimate [interval])", statistics_table(stats, names)))
+        tables.append(("Statistics per session (estimate [interval]; * a flag below)",
+                       statistics_table(stats, names)))
+        flags = flags_table(stats, names)
+        if len(flags):
+            tables.append(("Flags: why a value is missing or what it does not mean", flags))
     for pairwise in ("kernel_similarity", "code_overlap"):
         if pairwise in stats and set(stats[pairwise].dims) == {"session", "session_other"}:
             add(pairwise, plot.plot_kernel_similarity(stats, pairwise).figure,
@@ -97,11 +104,21 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
                 f"Fit of {fit.label} (line) over the data it was fitted to.")
     if fits:
         tables.append(("Fitted parameters", fit_table(fits)))
-    if len(fits) > 1:
-        comparison = _comparison(fits)
-        ax = plot.plot_comparison(comparison)
-        add("comparison", ax.figure, "Akaike information criterion of each model relative to the best.")
-        tables.append(("Model comparison", comparison))
+    groups, alone = _comparable_groups(fits)
+    for number, group in enumerate(groups):
+        comparison = _comparison(group)
+        criterion = "qaic" if np.isfinite(comparison["qaic"][comparison["success"]]).all() else "aic"
+        ax = plot.plot_comparison(comparison, criterion=criterion)
+        what = ", ".join(group[0].observables)
+        among = f", among fits to the same statistics ({what})" if what else ""
+        add("comparison" if number == 0 else f"comparison_{number + 1}", ax.figure,
+            f"{comparison.attrs.get('criterion', criterion.upper())} of each model relative to the best{among}.")
+        tables.append(("Model comparison" + (f" (fits to {what})" if what else ""), comparison))
+    if groups and alone or len(alone) > 1:
+        # information criteria of fits to different values are not comparable: say which were left out
+        text = (text + "\n\n" if text else "") + (
+            "Not compared (fitted to other statistics than any other fit; AIC compares only fits to the same "
+            "values): " + "; ".join(f"{f.label} ({', '.join(f.observables)})" for f in alone) + ".")
     return Section(name, text, figures, tables)
 
 
@@ -141,8 +158,40 @@ def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "n
     return write_report(path, title, sections, summary=summary), saved
 
 
+def flags_table(stats, names: Sequence[str]):
+    """One row per flagged value (``name_flag`` not empty): session, statistic, estimate and the reason.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> stats = xr.Dataset({"margin": ("session", [float("nan"), 0.5]),
+    ...                     "margin_flag": ("session", ["fewer than 2 trials", ""])},
+    ...                    coords={"session": ["d0", "d1"]})
+    >>> flags_table(stats, ["margin"]).to_dict("records")
+    [{'session': 'd0', 'statistic': 'margin', 'estimate': '—', 'reason': 'fewer than 2 trials'}]
+    """
+    import numpy as np
+    import pandas as pd
+
+    from neurolearn.data import flag_name
+
+    rows = []
+    for name in names:
+        flag = flag_name(name)
+        if flag not in stats or stats[flag].dims != ("session",):
+            continue
+        values = np.asarray(stats[name].values, dtype=float) if stats[name].dims == ("session",) else None
+        for position, (session, reason) in enumerate(zip(stats["session"].values, stats[flag].values)):
+            if str(reason):
+                rows.append({"session": str(session), "statistic": name,
+                             "estimate": _fmt(values[position]) if values is not None else "",
+                             "reason": str(reason)})
+    return pd.DataFrame(rows, columns=["session", "statistic", "estimate", "reason"])
+
+
 def statistics_table(stats, names: Sequence[str]):
-    """Per-session table: one column per statistic, cells ``estimate [lower, upper]``.
+    """Per-session table: one column per statistic, cells ``estimate [lower, upper]``, marked ``*`` where the
+    value has a flag (:func:`flags_table` gives the reasons).
 
     Examples
     --------
@@ -168,6 +217,10 @@ def statistics_table(stats, names: Sequence[str]):
             columns[name] = [f"{_fmt(v)} [{_fmt(lo)}, {_fmt(hi)}]" for v, lo, hi in zip(values, lower, upper)]
         else:
             columns[name] = [_fmt(v) for v in values]
+        flag = f"{name}_flag"
+        if flag in stats and stats[flag].dims == ("session",):
+            columns[name] = [cell + (" *" if str(reason) else "")
+                             for cell, reason in zip(columns[name], stats[flag].values)]
     table = pd.DataFrame(columns, index=sessions)
     table.index.name = "session"
     return table
@@ -207,23 +260,56 @@ def fit_table(fits):
 # --- helpers -------------------------------------------------------------------------------------------
 
 
+def _comparable_groups(fits) -> tuple[list, list]:
+    """Fits grouped by the values they were fitted to (observables and number of values; two or more per
+    group), and the fits comparable with no other."""
+    groups: dict = {}
+    for f in fits:
+        groups.setdefault((tuple(f.observables), int(f.n_obs)), []).append(f)
+    compared = [g for g in groups.values() if len(g) > 1]
+    alone = [g[0] for g in groups.values() if len(g) == 1]
+    return compared, alone
+
+
 def _comparison(fits):
+    """:func:`neurolearn.compare` of fits in memory; for fits read back from a file, the same table from their
+    records: quasi-AIC with the most complex converged fit's dispersion, as ``compare`` ranks by default."""
+    import numpy as np
     import pandas as pd
 
+    from neurolearn.errors import FitError
     from neurolearn.fitting import compare
 
     results = [f.result for f in fits if f.result is not None]
     if len(results) == len(fits):
-        return compare(results)
+        try:
+            return compare(results)
+        except FitError:
+            pass  # same observables, different values (another se_floor, data): ranked from the records below
+    ok = [f for f in fits if f.success and np.isfinite(f.dispersion)]
+    reference = min(ok, key=lambda f: (-f.n_params, f.chi2)) if ok else None
+    c = float(reference.dispersion) if reference is not None and reference.dispersion > 1.0 else 1.0
     table = pd.DataFrame({
         "label": [f.label for f in fits],
         "model": [f.model for f in fits],
+        "n_params": [f.n_params for f in fits],
+        "n_obs": [f.n_obs for f in fits],
+        "chi2": [f.chi2 for f in fits],
+        "dispersion": c,
+        "qaic": [f.chi2 / c + 2 * f.n_params + (f.aic - f.chi2 - 2 * f.n_params) for f in fits],
         "aic": [f.aic for f in fits],
         "bic": [f.bic for f in fits],
         "success": [f.success for f in fits],
     })
-    table["delta_aic"] = table["aic"] - table["aic"].min()
-    return table.sort_values("aic").reset_index(drop=True)
+    for key in ("qaic", "aic", "bic"):
+        best = table.loc[table["success"], key].min()
+        table[f"delta_{key}"] = np.where(table["success"], table[key] - best, np.nan)
+    criterion = "AIC" if c == 1.0 else f"QAIC (c = chi2/dof = {c:.3g} from {reference.label!r}, the most complex model)"
+    table["criterion"] = criterion
+    key = "qaic" if np.isfinite(table.loc[table["success"], "qaic"]).all() else "aic"  # records without chi2
+    table = table.sort_values(["success", key], ascending=[False, True], kind="stable").reset_index(drop=True)
+    table.attrs["criterion"] = criterion
+    return table
 
 
 def _slug(text: str) -> str:

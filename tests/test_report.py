@@ -143,7 +143,7 @@ def test_analysis_section_shows_statistics_fits_and_comparison():
                      "rich-learner_fit_lazy-rich.png", "rich-learner_fit_silent-alignment.png",
                      "rich-learner_comparison.png"]
     captions = [caption for caption, _ in section.tables]
-    assert captions == ["Statistics per session (estimate [interval])", "Fitted parameters",
+    assert captions == ["Statistics per session (estimate [interval]; * a flag below)", "Fitted parameters",
                         "Model comparison"]
     statistics, parameters, comparison = (table for _, table in section.tables)
     assert statistics.loc["day0", "behavior"] == "0.5 [0.45, 0.54]"
@@ -212,3 +212,63 @@ def test_a_section_reads_fits_from_memory_and_from_json_alike(tmp_path):
     comparisons = [section.tables[2][1] for section in (memory, disk)]
     assert comparisons[0].label.tolist() == comparisons[1].label.tolist()
     np.testing.assert_allclose(comparisons[0].delta_aic, comparisons[1].delta_aic, rtol=1e-12)
+
+
+def test_fits_to_different_statistics_are_not_ranked_against_each_other(tmp_path):
+    # AICs of different values are not comparable (compare refuses them); the report ranked them anyway when
+    # read back from JSON, and raised from memory
+    from neurolearn.files import read_fits, write_fits
+    from neurolearn.fitting import fit, simulate_statistics
+    from neurolearn.report import analysis_section
+    from tests.fitting.conftest import approach_model
+
+    model = approach_model()
+    stats = simulate_statistics(model, {}, n_sessions=10, se=0.03, time_scale=0.4, random_state=3)
+    both = [fit(stats, model, interval=None, random_state=0),
+            fit(stats, model, fixed={"gain": 0.2}, interval=None, random_state=0)]
+    behaviour = fit(stats, model, observables=["behavior"], interval=None, random_state=0, label="behaviour only")
+    for fits in (both + [behaviour], read_fits(write_fits(both + [behaviour], tmp_path / "fits.json"))):
+        section = analysis_section("a", stats, fits)
+        captions = [caption for caption, _ in section.tables]
+        assert captions[-1] == "Model comparison (fits to behavior, task_alignment)"
+        assert section.tables[-1][1].label.tolist() == [f.label for f in both]
+        assert "Not compared" in section.text and "behaviour only (behavior)" in section.text
+
+
+def test_fits_read_back_are_ranked_by_quasi_aic_under_misfit_as_compare_ranks_them(tmp_path):
+    from neurolearn.files import read_fits, write_fits
+    from neurolearn.fitting import compare, fit, simulate_statistics
+    from neurolearn.report import analysis_section
+    from tests.fitting.conftest import approach_model
+
+    model = approach_model()
+    stats = simulate_statistics(model, {}, n_sessions=10, se=0.03, time_scale=0.4, random_state=3)
+    stats["behavior_se"] = stats["behavior_se"] / 6  # SEs too small: every fit misfits, c > 1
+    results = [fit(stats, model, interval=None, random_state=0),
+               fit(stats, model, fixed={"gain": 0.2}, interval=None, random_state=0)]
+    expected = compare(results)
+    assert expected["dispersion"].iloc[0] > 1
+    table = analysis_section("a", stats, read_fits(write_fits(results, tmp_path / "fits.json"))).tables[-1][1]
+    assert table.label.tolist() == expected.label.tolist()
+    np.testing.assert_allclose(table.delta_qaic, expected.delta_qaic, rtol=1e-9, atol=1e-9)
+    assert table.attrs["criterion"] == expected.attrs["criterion"]
+
+
+def test_flagged_values_are_marked_and_their_reasons_listed():
+    # a NaN without its reason, or a value at chance shown as an ordinary interval, is what the flags prevent
+    from neurolearn.report import analysis_section
+
+    stats = synthetic_stats()
+    reasons = [""] * 6
+    reasons[0], reasons[3] = "at or below chance: carries no information", "fewer than 2 trials of a class"
+    stats["behavior_flag"] = ("session", np.asarray(reasons, dtype=object))
+    stats["behavior"][3] = np.nan
+    section = analysis_section("a", stats)
+    statistics = section.tables[0][1]
+    assert statistics.loc["day0", "behavior"].endswith(" *") and not statistics.loc["day1", "behavior"].endswith("*")
+    caption, flags = section.tables[1]
+    assert caption.startswith("Flags")
+    assert flags.to_dict("records") == [
+        {"session": "day0", "statistic": "behavior", "estimate": "0.5", "reason": reasons[0]},
+        {"session": "day3", "statistic": "behavior", "estimate": "—", "reason": reasons[3]}]
+    assert "carries no information" in render_report("t", [section])
