@@ -36,8 +36,12 @@ def simulate_readout_learning_sessions(
 
     The hidden layer represents an input through ``n_modes`` Gaussian features ``z_k(x) ~ N(0, 1)`` scaled by
     ``sqrt(eta_k)`` with ``eta_k ~ k^-eigen_decay`` (``sum eta = 1``), mixed into ``n_neurons`` recorded units
-    by a fixed random matrix, so the recorded condition kernel estimates ``sum_k eta_k z_k(x) z_k(x')`` in
-    every session. The target is ``sum_k w_k z_k(x)`` with ``w_k^2 ~ k^-target_decay`` (``sum w^2 = 1``).
+    by a fixed random matrix. With ``n_neurons >= n_modes`` the mixing is a random rotation (scaled), so the
+    recorded condition kernel ``R R^T / n_neurons`` *is* the network's kernel ``sum_k eta_k z_k(x) z_k(x')``
+    and a readout of the (noiseless) recording is the network's readout; with fewer neurons it is Gaussian and
+    the recorded kernel only estimates it, with a spectrum of its own (``sqrt(eta) W sqrt(eta)``, ``W`` a
+    Wishart matrix): a Gaussian mixing of 400 modes into 400 neurons made the recording's readout err
+    1.04-1.63 times the model's curve at 20-100 examples (12 seeds), the rotation 0.98-1.06. The target is ``sum_k w_k z_k(x)`` with ``w_k^2 ~ k^-target_decay`` (``sum w^2 = 1``).
     Before session ``s`` the readout has been fitted (ridgeless kernel regression: the minimum-norm
     interpolant) to the first ``n_train = s * examples_per_session`` examples of one stream of training
     examples, as an animal accumulates experience; its test error is computed exactly in feature space,
@@ -112,6 +116,11 @@ def simulate_readout_learning_sessions(
 
     labels = np.where(probe @ weights >= 0, 1, -1)
     mixing = rng.standard_normal((modes.size, n_neurons))
+    if n_neurons >= modes.size:
+        # orthogonalised (same draws): mixing mixing^T = n_neurons I, so the recorded kernel R R^T / n_neurons is
+        # the network's kernel sum_k eta_k z_k z_k' exactly and a readout of the recording is the network's
+        left, _, right = np.linalg.svd(mixing, full_matrices=False)
+        mixing = np.sqrt(n_neurons) * (left @ right)
     responses = (probe * np.sqrt(eta)) @ mixing  # condition kernel R R^T / n ~ sum_k eta_k z_k z_k'
     kernel = responses @ responses.T / n_neurons
     behavior = _behavior(errors, chance, ceiling)
