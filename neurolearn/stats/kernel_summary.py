@@ -28,8 +28,14 @@ from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import alignment_chance, alignment_with_replicates, difficulty_with_replicates
 from neurolearn.stats.dimensionality import participation_with_replicates, share_pair_products
-from neurolearn.stats.kernel_terms import export_shared, self_inner_estimate, self_inner_key, shared_products
-from neurolearn.stats.kernels import condition_statistics, session_bootstrap_weights
+from neurolearn.stats.kernel_terms import (
+    centre_kernel,
+    export_shared,
+    self_inner_estimate,
+    self_inner_key,
+    shared_products,
+)
+from neurolearn.stats.kernels import condition_statistics, session_bootstrap_weights, target_matrix
 from neurolearn.stats.similarity import (
     change_from_terms,
     overlap_from_statistics,
@@ -38,6 +44,16 @@ from neurolearn.stats.similarity import (
 )
 from neurolearn.stats.spectral import spectral_with_replicates
 from neurolearn.stats.target_agreement import agreement_matrix
+from neurolearn.stats.trial_noise import (
+    add_shared_term,
+    alignment_gradient,
+    change_gradients,
+    coefficients,
+    participation_gradient,
+    shared_draws,
+    shared_trial_noise,
+    similarity_gradients,
+)
 
 __all__ = ["KernelOptions", "SessionPart", "session_part", "pairwise_part", "SINGLE", "PAIRWISE"]
 
@@ -76,6 +92,9 @@ class SessionPart:
     chance: float = float("nan")
     #: products stage 3 reuses when the shared conditions are this session's (M Mᵀ, the self terms)
     shared: dict = field(default_factory=dict)
+    #: the session's trial noise shared across neurons (:mod:`neurolearn.stats.trial_noise`), None without
+    #: a bootstrap
+    noise: object = None
 
 
 def session_part(key: str, recording: xr.DataArray, weights, options: KernelOptions) -> SessionPart:
@@ -117,6 +136,9 @@ def session_part(key: str, recording: xr.DataArray, weights, options: KernelOpti
             share_pair_products(stats, weights)
         _single_session_statistics(part, stats, shape, computations, weights, options)
         part.shared = _pairwise_self_terms(stats, options.unbiased)
+        if weights is not None:
+            part.noise = shared_trial_noise(recording, stats, options.by, seed_key=str(key))
+            _add_shared_noise(part, stats, weights, options)
     for name, (value, _) in list(part.values.items()):
         if not np.isfinite(value):  # an estimator that returned NaN without saying why
             del part.values[name]
@@ -145,6 +167,31 @@ def _single_session_statistics(part, stats, shape, computations, weights, option
     else:
         for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
             part.values[name] = (float(values[k]), None if weights is None else _padded(replicates[:, k], weights))
+
+
+def _add_shared_noise(part, stats, weights, options):
+    """The shared trial noise's term added to the alignment's and the participation ratio's replicates of a
+    session where it is detected (:mod:`neurolearn.stats.trial_noise`)."""
+    noise = part.noise
+    if noise is None or not noise.detected:
+        return
+    draws = shared_draws(noise, len(weights)).reshape(len(weights), -1)
+    if "task_alignment" in part.values:
+        labels = target_matrix(stats.target)
+        task = centre_kernel(labels @ labels.T, options.left, options.right)
+        squared, _ = self_inner_estimate(stats, options.left, options.right, unbiased=options.unbiased)
+        rows = alignment_gradient(stats, task, squared, left=options.left, right=options.right,
+                                  unbiased=options.unbiased)
+        value, replicates = part.values["task_alignment"]
+        term = draws @ coefficients(noise, rows)
+        part.values["task_alignment"] = (value, add_shared_term(value, replicates, term))
+    if "participation_ratio" in part.values:
+        squared, _ = self_inner_estimate(stats, True, True, unbiased=options.unbiased)
+        rows = participation_gradient(stats, squared, unbiased=options.unbiased)
+        value, replicates = part.values["participation_ratio"]
+        top = stats.n_conditions - 1.0 if options.unbiased else min(stats.n_conditions - 1.0, stats.n_neurons)
+        part.values["participation_ratio"] = (value, add_shared_term(
+            value, replicates, draws @ coefficients(noise, rows), low=1.0, high=top))
 
 
 def _pairwise_self_terms(stats, unbiased):
@@ -221,9 +268,15 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
     index = np.ix_(present, present)
     if common.size >= needs.min_conditions:
         value, replicates, reasons = similarity_from_terms(terms[True], with_reasons=True)
+        if replicates is not None:
+            replicates = _similarity_shared_noise(value, replicates, terms[True], shared,
+                                                  [parts[k].noise for k in present], options)
         _embed(out["kernel_similarity"], value, replicates, index, reasons)
     if present[0] == 0:
         value, replicates, reasons = change_from_terms(terms[False], 0, with_reasons=True)
+        if replicates is not None:
+            replicates = _change_shared_noise(value, replicates, terms[False], shared,
+                                              [parts[k].noise for k in present], options)
         values, reps, all_reasons = out["kernel_change"]
         values[present] = value
         all_reasons[present] = np.where(all_reasons[present] == "", reasons, all_reasons[present])
@@ -246,6 +299,54 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
                                 else "denominator not resolved from noise (no condition structure beyond trial "
                                      "noise at this number of neurons)")
     return out
+
+
+def _similarity_shared_noise(value, replicates, pairs, shared, noises, options):
+    """Each kernel-similarity pair's replicates plus the shared trial noise of either session where it is
+    detected, from the same draws as that session's own statistics (:mod:`neurolearn.stats.trial_noise`)."""
+    detected = [noise is not None and noise.detected for noise in noises]
+    if not any(detected):
+        return replicates
+    n_boot, n = replicates.shape[0], len(shared)
+    draws = {a: shared_draws(noises[a], n_boot).reshape(n_boot, -1) for a in range(n) if detected[a]}
+    replicates = replicates.copy()
+    for a in range(n):
+        for b in range(a + 1, n):
+            if not np.isfinite(value[a, b]) or not (detected[a] or detected[b]):
+                continue
+            rows_a, rows_b = similarity_gradients(shared[a], shared[b], pairs["self"][a], pairs["self"][b],
+                                                  unbiased=options.unbiased)
+            term = np.zeros(n_boot)
+            for k, rows in ((a, rows_a), (b, rows_b)):
+                if detected[k]:
+                    term += draws[k] @ coefficients(noises[k], rows, shared[k].conditions)
+            replicates[:, a, b] = replicates[:, b, a] = add_shared_term(value[a, b], replicates[:, a, b], term)
+    return replicates
+
+
+def _change_shared_noise(value, replicates, pairs, shared, noises, options):
+    """Each session's kernel-change replicates plus the shared trial noise of it and of the reference (the
+    first session) where detected, added on the squared scale s = sign(c) c² the change's first-order
+    expansion lives on (its root is singular at no change), then re-centred on the estimate."""
+    detected = [noise is not None and noise.detected for noise in noises]
+    if not any(detected):
+        return replicates
+    n_boot = replicates.shape[0]
+    draws = {a: shared_draws(noises[a], n_boot).reshape(n_boot, -1) for a in range(len(shared)) if detected[a]}
+    replicates = replicates.copy()
+    for t in range(1, len(shared)):
+        if not np.isfinite(value[t]) or not (detected[t] or detected[0]):
+            continue
+        squared_change = np.sign(value[t]) * value[t] ** 2
+        rows_t, rows_0 = change_gradients(shared[t], shared[0], pairs["self"][0], squared_change,
+                                          unbiased=options.unbiased)
+        term = np.zeros(n_boot)
+        for k, rows in ((t, rows_t), (0, rows_0)):
+            if detected[k]:
+                term += draws[k] @ coefficients(noises[k], rows, shared[k].conditions)
+        squared = np.sign(replicates[:, t]) * replicates[:, t] ** 2 + term
+        replicates[:, t] = add_shared_term(value[t], np.sign(squared) * np.sqrt(np.abs(squared)), 0.0)
+    return replicates
 
 
 def _target_agreement(out, shared, weights, present, options):

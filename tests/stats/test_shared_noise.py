@@ -13,6 +13,7 @@ from neurolearn.stats.flags import StatisticWarning
 from neurolearn.stats.kernels import condition_statistics
 from neurolearn.stats.shared_noise import SHARED_NOISE_FLAG, shared_noise_threshold
 from neurolearn.stats.summary import summarize
+from neurolearn.stats.trial_noise import CORRECTED
 
 
 def _session(rng, gain_cv, *, n_conditions=8, n_trials=3, n_neurons=300, name="d0"):
@@ -45,18 +46,22 @@ def test_dask_backed_sessions_give_the_same_ratio(rng):
     assert lazy == pytest.approx(eager, rel=1e-10)
 
 
-def test_a_shared_gain_flags_the_kernel_statistics_once_per_session_and_keeps_their_values(rng):
+def test_a_shared_gain_flags_the_uncorrected_kernel_statistics_once_per_session_and_keeps_their_values(rng):
     recs = [_session(rng, 0.3, name="d0"), _session(rng, 0.0, name="d1")]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         stats = summarize(recs, n_boot=20, random_state=0, readout=False, dynamics=False, behavior=None)
     messages = [str(w.message) for w in caught if issubclass(w.category, StatisticWarning)]
-    assert sum("kernel statistics of session 'd0': trial noise shared" in m for m in messages) == 1
+    flagged = [m for m in messages if "of session 'd0': trial noise shared" in m]
+    assert len(flagged) == 1 and flagged[0].startswith("kernel statistics task_difficulty")
     assert not any("session 'd1': trial noise shared" in m for m in messages)
     ratio = stats["shared_noise_ratio"].values
     assert ratio[0] > shared_noise_threshold(16) > ratio[1]
-    flags = stats["task_alignment_flag"].values
+    flags = stats["task_difficulty_flag"].values
     assert flags[0].startswith(SHARED_NOISE_FLAG.split("{")[0]) and flags[1] == ""
-    assert np.isfinite(stats["task_alignment"].values).all()  # value kept
-    pair = stats["kernel_similarity_flag"].values
+    assert np.isfinite(stats["task_difficulty"].values).all()  # value kept
+    pair = stats["target_agreement_flag"].values
     assert "trial noise shared" in pair[0, 1] and "trial noise shared" in pair[1, 0] and pair[1, 1] == ""
+    # the statistics whose intervals carry the shared noise (neurolearn.stats.trial_noise) are not flagged
+    for name in CORRECTED:
+        assert not any("trial noise shared" in f for f in np.ravel(stats[f"{name}_flag"].values))

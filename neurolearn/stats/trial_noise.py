@@ -1,0 +1,324 @@
+"""Trial noise shared across neurons, put into the kernel statistics' intervals (issue 8).
+
+The neuron bootstrap (:mod:`neurolearn.stats.neuron_resampling`) carries each neuron's own trial noise, not
+the part every neuron shares on a trial (a common gain, arousal). To first order a kernel statistic θ moves
+with the condition means M as δθ = Σ_μi G_μi δM_μi, and for every statistic that is a smooth function f(Φ̂)
+of the session's kernel Φ̂ = (M Mᵀ - diag Σ_i sem2_i) / N the gradient lies in the span of the condition
+means: G_μ = b_μᵀ M with b = (2/N) sym(∂f/∂Φ) (P x P). A trial k of condition μ then enters only through
+the P projections q_k = M e_k of its residual e_k = x_k - m_μ, so the variance a joint (all neurons together)
+resampling of the trials gives θ, minus the part of independent per-neuron resampling the neuron bootstrap
+already carries, is
+
+    Σ_μ b_μᵀ E_μ b_μ,   E_μ = (Σ_{k∈μ} q_k q_kᵀ - Σ_i SS_μi m_i m_iᵀ) / (n_μ (n_μ - 1))
+
+(SS_μi = Σ_k e_ki², so the second sum is the i = j part of the first): an unbiased estimate of
+(1/n_μ) Σ_{i≠j} G_μi G_μj Cov(e_i, e_j), zero in expectation when trial noise is independent across neurons.
+The P x P matrices E_μ come from one extra pass over the trials (X Mᵀ and the squared residuals, eager or
+dask), T·P·N work, and a P³N product for the i = j part; every statistic then costs O(P²) (:func:`gradient
+terms <participation_gradient>`). The sem2 term of Φ̂ (a fluctuation of the noise variance itself, second
+order in the noise) is left out.
+
+Each E_μ is projected onto the positive semi-definite cone and factored E_μ⁺ = L_μ L_μᵀ, and each replicate b
+gets one standard-normal draw z_bμ per session and condition shared by every statistic of that session, so
+replicate b of θ gains s_θ Σ_μ b_μ · L_μ z_bμ: the shared noise moves the alignment, the participation ratio
+and every similarity entry of a session together, as the trials would. The scale s_θ makes each statistic's
+added variance the unbiased Σ_μ b_μᵀ E_μ b_μ (clipped at 0) instead of the projection's, which keeps the
+positive part of the noise in E_μ (:func:`coefficients`).
+
+Applied only where the shared noise is detected: either the residuals' joint projections on the condition
+means over their per-neuron part, Σ_μ tr(Σ_k q_k q_kᵀ) / Σ_μ tr(Σ_i SS_μi m_i m_iᵀ) (about 1 when the noise
+is independent), or the session's population-sum ratio
+:attr:`~neurolearn.stats.kernels.ConditionStatistics.shared_noise_ratio` exceeds χ²_df(0.999) / df,
+df = Σ_μ (n_μ - 1) (:func:`detection_threshold`). The first sees shared noise in any direction the kernel
+statistics depend on, but weights neurons by ‖m_i‖², so with log-normal rates a few neurons carry it and it
+missed 1 of 20 sessions with a shared gain of CV 0.3 (600 neurons x 3 trials x 8 conditions: 2.26 against the
+threshold 2.45, while the population sum read 54.6); the second weights neurons equally and sees a gain at
+once. Below both, the estimate of the shared variance is noise about 0 and its positive part would widen
+intervals for nothing: those sessions keep the neuron-bootstrap replicates exactly (0 of 800 sessions
+without shared noise passed the gate in the coverage runs).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import chi2
+
+from neurolearn.data import NEURON, TIME, TRIAL
+
+__all__ = ["SharedTrialNoise", "shared_trial_noise", "participation_gradient", "alignment_gradient",
+           "similarity_gradients", "change_gradients", "coefficients", "shared_variance", "shared_draws",
+           "add_shared_term", "own_fields", "detection_threshold", "CORRECTED"]
+
+#: statistics whose replicates carry the shared trial noise (the others keep the shared_noise flag)
+CORRECTED = ("task_alignment", "participation_ratio", "kernel_similarity", "kernel_change")
+
+#: the gate's null quantile (a session below it keeps the neuron-bootstrap interval)
+DETECTION_LEVEL = 0.999
+
+
+@dataclass(frozen=True)
+class SharedTrialNoise:
+    """Per session: the condition values, the shared-noise matrices E_μ (P, P, P) in the coordinates q = M e
+    (unbiased, indefinite up to noise), their PSD factors L_μ (E_μ⁺ = L_μ L_μᵀ), whether the shared noise was
+    detected, the detection ratio and the draw seed."""
+
+    conditions: np.ndarray
+    matrices: np.ndarray
+    factors: np.ndarray
+    detected: bool
+    ratio: float
+    seed: int
+
+    @property
+    def n_conditions(self) -> int:
+        return self.conditions.size
+
+
+#: the per-neuron fields of the U-statistics' own (i = j) terms, rows of the extended basis after the P means
+OWN_FIELDS = ("centred", "trace", "uncentred")
+
+
+def own_fields(stats) -> np.ndarray:
+    """(3, P, N): per neuron i, (H K_i H) m_i, t_i H m_i and K_i m_i (K_i = m_i m_iᵀ - diag v_i, t_i = tr H K_i H):
+    the derivatives of the own terms ‖HK_iH‖², t_i², ‖K_i‖² a U-statistic over distinct neurons leaves out."""
+    means, sem2 = stats.means, stats.sem2
+    n_cond = means.shape[0]
+    centred = means - means.mean(axis=0, keepdims=True)
+    norm2 = np.einsum("pn,pn->n", centred, centred)
+    noisy = sem2 * centred
+    hkh = centred * norm2 - (noisy - noisy.mean(axis=0, keepdims=True))
+    trace = norm2 - (1.0 - 1.0 / n_cond) * sem2.sum(axis=0)
+    uncentred = means * np.einsum("pn,pn->n", means, means) - sem2 * means
+    return np.stack([hkh, trace * centred, uncentred])
+
+
+def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "") -> SharedTrialNoise | None:
+    """One pass over ``recording``'s trials (the session ``stats`` was computed from): the matrices E_μ in the
+    extended basis (the P condition means and the 3 :func:`own_fields` of condition μ).
+
+    Returns None when a condition has fewer than 2 trials in ``stats``' conditions.
+    """
+    if TIME in recording.dims:
+        recording = recording.mean(TIME)
+    labels = np.asarray(recording.coords[by].values)
+    conditions = np.asarray(stats.conditions)
+    codes = np.searchsorted(conditions, labels)
+    codes = np.clip(codes, 0, conditions.size - 1)
+    keep = conditions[codes] == labels
+    n_trials = np.bincount(codes[keep], minlength=conditions.size)
+    if np.any(n_trials < 2):
+        return None
+    means = stats.means
+    n_cond = conditions.size
+    fields = own_fields(stats)
+    basis = np.concatenate([means, fields.reshape(-1, means.shape[1])])  # (4P, N)
+    data = recording.transpose(TRIAL, NEURON).data
+    if not keep.all():
+        data = data[np.flatnonzero(keep)]
+        codes = codes[keep]
+    projections, squares = _trial_pass(data, codes, means, basis)
+    centre = basis @ means.T  # (4P, P): the basis against each condition's mean
+    size = n_cond + len(OWN_FIELDS)
+    shared = np.empty((n_cond, size, size))
+    independent_trace = shared_trace = 0.0
+    for mu in range(n_cond):
+        rows = np.r_[np.arange(n_cond), n_cond + np.arange(len(OWN_FIELDS)) * n_cond + mu]
+        q = projections[codes == mu][:, rows] - centre[rows, mu]  # residuals' projections, (n_μ, P + 3)
+        vectors = basis[rows]
+        own = (vectors * squares[mu]) @ vectors.T  # Σ_i SS_μi w_i w_iᵀ
+        joint = q.T @ q
+        independent_trace += float(np.trace(own[:n_cond, :n_cond]))
+        shared_trace += float(np.trace(joint[:n_cond, :n_cond]))
+        shared[mu] = (joint - own) / (n_trials[mu] * (n_trials[mu] - 1.0))
+    factors = np.empty_like(shared)
+    for mu in range(n_cond):
+        values, vectors = np.linalg.eigh((shared[mu] + shared[mu].T) / 2.0)
+        factors[mu] = vectors * np.sqrt(np.clip(values, 0.0, None))
+    ratio = shared_trace / independent_trace if independent_trace > 0 else float("nan")
+    threshold = detection_threshold(int(np.sum(n_trials - 1)))
+    population = float(getattr(stats, "shared_noise_ratio", np.nan))
+    detected = bool(ratio > threshold or population > threshold)
+    return SharedTrialNoise(conditions=conditions, matrices=shared, factors=factors, detected=detected,
+                            ratio=float(ratio), seed=zlib.crc32(str(seed_key).encode()))
+
+
+def detection_threshold(df: int) -> float:
+    """χ²_df(0.999) / df: the ratio of the residuals' joint to independent projections on the condition means
+    above which shared noise is detected (the ratio is about χ²_df / df when noise is independent)."""
+    df = max(int(df), 1)
+    return float(chi2.ppf(DETECTION_LEVEL, df) / df)
+
+
+def _trial_pass(data, codes, means, basis):
+    """X Bᵀ (T, rows of B) and the per-(condition, neuron) sums of squared residuals SS (P, N), in one pass."""
+    n_cond = means.shape[0]
+    if getattr(data, "__dask_graph__", None) is not None:
+        import dask
+        import dask.array as da
+
+        indicator = np.zeros((n_cond, codes.size))
+        indicator[codes, np.arange(codes.size)] = 1.0
+        data = data.astype(float)
+        residual = data - means[codes]
+        projections, squares = dask.compute(da.dot(data, basis.T), da.dot(indicator, residual * residual))
+        return np.asarray(projections), np.asarray(squares)
+    data = np.asarray(data, dtype=float)
+    residual = data - means[codes]
+    squares = np.zeros((n_cond, data.shape[1]))
+    if codes.size < 64:
+        np.add.at(squares, codes, residual * residual)
+    else:
+        _grouped_squares(squares, codes, residual)
+    return data @ basis.T, squares
+
+
+def _grouped_squares(out, codes, residual):
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(out.shape[0]))
+    squared = residual[order]
+    squared *= squared
+    out[:] = np.add.reduceat(squared, starts, axis=0)
+
+
+# ------------------------------------------------------------------------------------------------ gradients
+
+def _kernel(stats, unbiased: bool):
+    kernel = stats.means @ stats.means.T
+    if unbiased:
+        kernel[np.diag_indices_from(kernel)] -= stats.sem2.sum(axis=1)
+    return kernel / stats.n_neurons
+
+
+def _centre(matrix, left, right):
+    out = matrix
+    if left:
+        out = out - out.mean(axis=0, keepdims=True)
+    if right:
+        out = out - out.mean(axis=1, keepdims=True)
+    return out
+
+
+def _extended(span, alphas):
+    """(P, P + 3) rows [b_μ | α]: G_μi = Σ_ν b_μν M_νi + Σ_f α_f O_f,μi (O the :func:`own_fields`)."""
+    n_cond = span.shape[0]
+    out = np.zeros((n_cond, n_cond + len(OWN_FIELDS)))
+    out[:, :n_cond] = (span + span.T) / 2.0
+    out[:, n_cond:] = alphas
+    return out
+
+
+def _factor(stats, unbiased):
+    """(N / (N - 1), 4 / (N (N - 1))) for a U-statistic over distinct neurons; (1, 0) for the plug-in."""
+    n = stats.n_neurons
+    return (n / (n - 1.0), 4.0 / (n * (n - 1.0))) if unbiased else (1.0, 0.0)
+
+
+def participation_gradient(stats, squared_norm: float, *, unbiased: bool = True) -> np.ndarray:
+    """Rows of PR = (tr HΦH)²_u / ‖HΦH‖²_u (``squared_norm`` the estimate of ‖HΦH‖²), both U-statistics:
+    ∂(tr HΦH)²_u/∂m_i = f (4T/N) H m_i - c t_i H m_i, ∂‖HΦH‖²_u/∂m_i = f (4/N) HΦ̂H m_i - c (HK_iH) m_i
+    with f = N/(N-1), c = 4/(N(N-1))."""
+    n, n_cond = stats.n_neurons, stats.n_conditions
+    centred = _centre(_kernel(stats, unbiased), True, True)
+    means = stats.means - stats.means.mean(axis=0, keepdims=True)
+    t = np.einsum("pn,pn->n", means, means) - ((1.0 - 1.0 / n_cond) * stats.sem2.sum(axis=0) if unbiased else 0.0)
+    trace = float(t.mean())
+    square = (n * n * trace**2 - float(t @ t)) / (n * (n - 1.0)) if unbiased else trace**2
+    ratio = square / squared_norm
+    f, c = _factor(stats, unbiased)
+    h = np.eye(n_cond) - 1.0 / n_cond
+    span = f * (4.0 * trace / n * h - ratio * 4.0 / n * centred) / squared_norm
+    return _extended(span, [ratio * c / squared_norm, -c / squared_norm, 0.0])
+
+
+def alignment_gradient(stats, task: np.ndarray, squared_norm: float, *, left=True, right=True,
+                       unbiased: bool = True) -> np.ndarray:
+    """Rows of ⟨Φ, T⟩ / (‖LΦR‖_u ‖T‖), T = L YYᵀ R the centred task kernel (``squared_norm`` the
+    U-statistic ‖LΦR‖²_u; its own term enters with double centring, the default, and is left out otherwise)."""
+    n = stats.n_neurons
+    kernel = _kernel(stats, unbiased)
+    task_norm = float(np.linalg.norm(task))
+    root = np.sqrt(squared_norm)
+    value = float(np.sum(kernel * task)) / (root * task_norm)
+    f, c = _factor(stats, unbiased)
+    span = (2.0 / n * task / (root * task_norm)
+            - value / (2.0 * squared_norm) * f * 4.0 / n * _centre(kernel, left, right))
+    own = value / (2.0 * squared_norm) * c if (left and right) else 0.0
+    return _extended(span, [own, 0.0, 0.0])
+
+
+def similarity_gradients(stats_a, stats_b, squared_a: float, squared_b: float, *, unbiased: bool = True):
+    """Rows (session a, session b) of CKA = ⟨HΦ_aH, HΦ_bH⟩ / √(‖HΦ_aH‖²_u ‖HΦ_bH‖²_u) on the same
+    conditions (sessions of different neurons: the cross term has no own term)."""
+    ca = _centre(_kernel(stats_a, unbiased), True, True)
+    cb = _centre(_kernel(stats_b, unbiased), True, True)
+    root = np.sqrt(squared_a * squared_b)
+    value = float(np.sum(ca * cb)) / root
+    out = []
+    for stats, mine, other, squared in ((stats_a, ca, cb, squared_a), (stats_b, cb, ca, squared_b)):
+        n = stats.n_neurons
+        f, c = _factor(stats, unbiased)
+        span = 2.0 / n * other / root - value / (2.0 * squared) * f * 4.0 / n * mine
+        out.append(_extended(span, [value / (2.0 * squared) * c, 0.0, 0.0]))
+    return tuple(out)
+
+
+def change_gradients(stats_t, stats_0, squared_0: float, squared_change: float, *, unbiased: bool = True):
+    """Rows (session t, reference) of the squared relative change s = (‖Φ_t‖²_u + ‖Φ_0‖²_u - 2⟨Φ_t, Φ_0⟩) /
+    ‖Φ_0‖²_u (``squared_0`` the estimate of ‖Φ_0‖², ``squared_change`` of s)."""
+    kernel_t, kernel_0 = _kernel(stats_t, unbiased), _kernel(stats_0, unbiased)
+    n_t, n_0 = stats_t.n_neurons, stats_0.n_neurons
+    f_t, c_t = _factor(stats_t, unbiased)
+    f_0, c_0 = _factor(stats_0, unbiased)
+    keep = 1.0 - squared_change
+    rows_t = _extended((f_t * 4.0 / n_t * kernel_t - 4.0 / n_t * kernel_0) / squared_0,
+                       [0.0, 0.0, -c_t / squared_0])
+    rows_0 = _extended((keep * f_0 * 4.0 / n_0 * kernel_0 - 4.0 / n_0 * kernel_t) / squared_0,
+                       [0.0, 0.0, -keep * c_0 / squared_0])
+    return rows_t, rows_0
+
+
+# ------------------------------------------------------------------------------------------------ draws
+
+def shared_draws(noise: SharedTrialNoise, n_boot: int) -> np.ndarray:
+    """The (B, P, P + 3) standard-normal draws z_bμ of a session (the same for every statistic of it)."""
+    rng = np.random.default_rng([noise.seed, 0x5EED])
+    return rng.standard_normal((int(n_boot),) + noise.factors.shape[:2])
+
+
+def coefficients(noise: SharedTrialNoise, rows: np.ndarray, conditions=None) -> np.ndarray:
+    """c with c · z_b the shared term of replicate b: c_μ = L_μᵀ β_μ (β_μ row μ of ``rows``, (P, P + 3)),
+    scaled so that its variance c·c is the unbiased Σ_μ β_μᵀ E_μ β_μ (0 where that is negative) rather than
+    the PSD projection's, whose positive part of the noise in E_μ adds variance for nothing. ``rows`` are
+    given on ``conditions`` (default: the session's own) and embedded in the session's; on a subset of them
+    the own-term fields (computed on all the session's conditions) are left out, a first-order approximation
+    whose error is the own terms' share."""
+    n_cond = noise.n_conditions
+    full = rows
+    if conditions is not None and not np.array_equal(np.asarray(conditions), noise.conditions):
+        index = np.searchsorted(noise.conditions, np.asarray(conditions))
+        full = np.zeros((n_cond, n_cond + len(OWN_FIELDS)))
+        full[np.ix_(index, index)] = rows[:, :index.size]
+    c = np.einsum("mpq,mp->mq", noise.factors, full).ravel()
+    projected = float(c @ c)
+    unbiased = float(np.einsum("mp,mpq,mq->", full, noise.matrices, full))
+    return c * np.sqrt(max(unbiased, 0.0) / projected) if projected > 0 else c
+
+
+def shared_variance(noise: SharedTrialNoise, rows: np.ndarray, conditions=None) -> float:
+    """The variance the shared term adds to the statistic: max(0, Σ_μ b_μᵀ E_μ b_μ)."""
+    c = coefficients(noise, rows, conditions)
+    return float(c @ c)
+
+
+def add_shared_term(estimate, replicates, term, *, low=-np.inf, high=np.inf):
+    """Replicates plus the shared term, re-centred (median) on the estimate and clipped to [low, high] (give
+    a range only where the estimate always lies in it): the percentile interval contains the estimate and its
+    variance is the bootstrap's plus the shared term's."""
+    replicates = np.asarray(replicates, dtype=float) + term
+    finite = np.isfinite(replicates)
+    if finite.sum() >= 2:
+        replicates = replicates + (float(estimate) - np.median(replicates[finite]))
+    return np.clip(replicates, low, high)

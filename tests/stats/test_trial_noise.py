@@ -1,0 +1,276 @@
+"""Shared trial noise in the kernel statistics' intervals (neurolearn.stats.trial_noise): the shared-noise
+matrices against a loop over trials and neurons and against a known noise covariance, the gradients against
+finite differences, the gate, the variance the replicates gain, eager = dask, and the flags."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import neurolearn.stats.kernel_summary as kernel_summary
+from neurolearn.stats.flags import StatisticWarning
+from neurolearn.stats.kernels import condition_statistics
+from neurolearn.stats.summary import summarize
+from neurolearn.stats.dimensionality import participation_with_replicates
+from neurolearn.stats.kernel_terms import centre_rows, factored_linear_estimate, self_inner_estimate
+from neurolearn.stats.trial_noise import (
+    alignment_gradient,
+    change_gradients,
+    coefficients,
+    own_fields,
+    participation_gradient,
+    shared_trial_noise,
+    similarity_gradients,
+)
+
+
+def _session(rng, gain_cv, *, n_conditions=8, n_trials=3, n_neurons=300, name="d0", rates=None):
+    rates = rng.lognormal(1.0, 0.7, (n_conditions, n_neurons)) if rates is None else rates
+    gain = np.clip(1.0 + gain_cv * rng.standard_normal(n_conditions * n_trials), 0.0, None)
+    counts = rng.poisson(gain[:, None] * np.repeat(rates, n_trials, axis=0)).astype(float)
+    labels = np.repeat(np.arange(n_conditions), n_trials)
+    return xr.DataArray(counts, dims=("trial", "neuron"),
+                        coords={"stimulus": ("trial", labels), "target": ("trial", labels % 2 * 2.0 - 1.0),
+                                "neuron": [f"{name}/{i}" for i in range(n_neurons)]},
+                        attrs={"session_id": name})
+
+
+def _structured_rates(rng, n_conditions, n_neurons):
+    z = rng.standard_normal((n_conditions, 3)) * 0.6
+    z[:, 0] += 0.5 * (np.arange(n_conditions) % 2 * 2.0 - 1.0)
+    u = 0.5 * rng.standard_normal((n_neurons, 3))
+    return np.exp(0.8 + 0.7 * rng.standard_normal(n_neurons)[None, :] + z @ u.T)
+
+
+def test_the_shared_matrices_equal_a_loop_over_trials_and_neurons(rng):
+    rec = _session(rng, 0.3, n_conditions=5, n_trials=4, n_neurons=30)
+    stats = condition_statistics(rec, "stimulus")
+    noise = shared_trial_noise(rec, stats, "stimulus")
+    x, labels = rec.values, rec.coords["stimulus"].values
+    b = rng.standard_normal((5, 8))  # per condition: 5 mean coordinates and the 3 own-term fields
+    fields = own_fields(stats)
+    for mu in range(5):
+        g = b[mu, :5] @ stats.means + b[mu, 5:] @ fields[:, mu]  # the statistic's gradient on condition mu
+        e = x[labels == mu] - stats.means[mu]
+        n = e.shape[0]
+        joint = sum(sum(g[i] * e[k, i] for i in range(30)) ** 2 for k in range(n))
+        own = sum(g[i] ** 2 * e[k, i] ** 2 for i in range(30) for k in range(n))
+        assert b[mu] @ noise.matrices[mu] @ b[mu] == pytest.approx((joint - own) / (n * (n - 1)), rel=1e-9)
+        # the factors are the PSD part of each matrix
+        values = np.linalg.eigvalsh(noise.matrices[mu])
+        psd = noise.factors[mu] @ noise.factors[mu].T
+        assert np.trace(psd) == pytest.approx(np.clip(values, 0, None).sum(), rel=1e-9)
+
+
+def test_the_shared_variance_is_unbiased_for_a_known_noise_covariance():
+    # Gaussian trial noise with covariance s^2 a a^T + diag(d): the shared variance of the linear functional
+    # G . e-bar is (1/n) G^T (s^2 a a^T) G per condition (the i != j part; the diagonal s^2 a_i^2 stays in it)
+    rng = np.random.default_rng(5)
+    n_cond, n_trials, n_neurons = 4, 3, 40
+    rates = rng.uniform(2, 6, (n_cond, n_neurons))
+    a = rng.uniform(0.5, 1.5, n_neurons)
+    s, d = 0.7, rng.uniform(0.5, 2.0, n_neurons)
+    b = rng.standard_normal((n_cond, n_cond + 3))
+    estimates, truths = [], []
+    for _ in range(600):
+        shared = s * rng.standard_normal((n_cond * n_trials, 1)) * a
+        own = rng.standard_normal((n_cond * n_trials, n_neurons)) * np.sqrt(d)
+        labels = np.repeat(np.arange(n_cond), n_trials)
+        rec = xr.DataArray(rates[labels] + shared + own, dims=("trial", "neuron"),
+                           coords={"stimulus": ("trial", labels)})
+        stats = condition_statistics(rec, "stimulus")
+        noise = shared_trial_noise(rec, stats, "stimulus")
+        g = b[:, :n_cond] @ stats.means + np.einsum("mf,fmn->mn", b[:, n_cond:], own_fields(stats))
+        off_diagonal = s**2 * (np.outer(a, a) - np.diag(a * a))
+        truths.append(np.einsum("mi,ij,mj->", g, off_diagonal, g) / n_trials)
+        estimates.append(np.einsum("mp,mpq,mq->", b, noise.matrices, b))
+    estimates = np.array(estimates)
+    se = estimates.std(ddof=1) / np.sqrt(estimates.size)
+    assert abs(estimates.mean() - np.mean(truths)) < 3.5 * se
+    assert se < 0.1 * np.mean(truths)  # the test can tell a 10 % error
+
+
+def _kernel_of(means, sem2):
+    kernel = means @ means.T - np.diag(sem2.sum(axis=1))
+    return kernel / means.shape[1]
+
+
+def _numerical_gradient(function, stats, step=1e-6):
+    """d function(stats) / d means by central differences, the package's estimator run on perturbed means."""
+    out = np.zeros_like(stats.means)
+    for index in np.ndindex(stats.means.shape):
+        up, down = stats.means.copy(), stats.means.copy()
+        up[index] += step
+        down[index] -= step
+        out[index] = (function(replace(stats, means=up)) - function(replace(stats, means=down))) / (2 * step)
+    return out
+
+
+def _gradient(rows, stats):
+    p = stats.n_conditions
+    return rows[:, :p] @ stats.means + np.einsum("mf,fmn->mn", rows[:, p:], own_fields(stats))
+
+
+def test_the_gradients_are_the_derivatives_of_the_estimators(rng):
+    # the estimators are ratios of U-statistics over distinct neurons: their gradients include the own terms
+    # the U-statistics leave out (a gradient in the span of the means alone was off by up to 3x at 100 neurons)
+    rec = _session(rng, 0.3, n_conditions=6, n_trials=3, n_neurons=40, rates=_structured_rates(rng, 6, 40))
+    stats = condition_statistics(rec, "stimulus", target="target")
+    other = condition_statistics(_session(rng, 0.0, n_conditions=6, n_neurons=40, name="d1",
+                                          rates=_structured_rates(rng, 6, 40)), "stimulus")
+    h = np.eye(6) - 1 / 6
+    y = stats.target[:, None]
+    task = h @ (y @ y.T) @ h
+    norm = self_inner_estimate(stats, True, True)[0]
+
+    def pr(s):
+        return participation_with_replicates(s)[0]
+
+    def alignment(s):  # the ratio the jackknife then corrects
+        numerator = factored_linear_estimate(s, centre_rows(y, True), centre_rows(y, True))[0]
+        return numerator / np.sqrt(self_inner_estimate(s, True, True)[0] * np.sum(task * task))
+
+    c_other = h @ _kernel_of(other.means, other.sem2) @ h
+    other_norm = self_inner_estimate(other, True, True)[0]
+
+    def cka(s):
+        c = h @ _kernel_of(s.means, s.sem2) @ h
+        return np.sum(c * c_other) / np.sqrt(self_inner_estimate(s, True, True)[0] * other_norm)
+
+    kernel_other = _kernel_of(other.means, other.sem2)
+    other_uncentred = self_inner_estimate(other, False, False)[0]
+
+    def change_as_session(s):  # s = (|K_t|^2_u + |K_0|^2_u - 2 <K_t, K_0>) / |K_0|^2_u with `stats` as t
+        cross = np.sum(_kernel_of(s.means, s.sem2) * kernel_other)
+        return (self_inner_estimate(s, False, False)[0] + other_uncentred - 2 * cross) / other_uncentred
+
+    def change_as_reference(s):
+        own = self_inner_estimate(s, False, False)[0]
+        return (other_uncentred + own - 2 * np.sum(_kernel_of(s.means, s.sem2) * kernel_other)) / own
+
+    assert pr(stats) < 4  # away from the clip at P - 1
+    cases = [
+        (pr, participation_gradient(stats, norm)),
+        (alignment, alignment_gradient(stats, task, norm)),
+        (cka, similarity_gradients(stats, other, norm, other_norm)[0]),
+        (change_as_session, change_gradients(stats, other, other_uncentred, change_as_session(stats))[0]),
+        (change_as_reference, change_gradients(other, stats, self_inner_estimate(stats, False, False)[0],
+                                               change_as_reference(stats))[1]),
+    ]
+    for function, rows in cases:
+        numerical = _numerical_gradient(function, stats)
+        assert np.allclose(_gradient(rows, stats), numerical, rtol=1e-5, atol=1e-7 * np.abs(numerical).max())
+
+
+def test_the_gate_passes_independent_noise_and_catches_a_shared_gain():
+    detected = []
+    for seed in range(40):
+        rec = _session(np.random.default_rng(seed), 0.0)
+        detected.append(shared_trial_noise(rec, condition_statistics(rec, "stimulus"), "stimulus").detected)
+    assert sum(detected) <= 1  # the gate's null level is 0.1 %
+    for seed in range(10):
+        rec = _session(np.random.default_rng(100 + seed), 0.3)
+        assert shared_trial_noise(rec, condition_statistics(rec, "stimulus"), "stimulus").detected
+
+
+def _boot(name, ds, k=0):
+    values = ds[f"{name}_boot"].values  # (session[, session_other], bootstrap)
+    return values[k] if values.ndim == 2 else values[0, 1]
+
+
+def test_the_replicates_gain_the_estimated_shared_variance(rng, monkeypatch):
+    rates = _structured_rates(rng, 8, 400)
+    recs = [_session(rng, 0.3, n_neurons=400, name="d0", rates=rates),
+            _session(rng, 0.3, n_neurons=400, name="d1", rates=rates)]
+    for rec, name in zip(recs, ("d0", "d1")):
+        rec.coords["neuron"] = [f"{name}/{i}" for i in range(400)]
+    kwargs = dict(n_boot=3000, random_state=0, readout=False, dynamics=False, behavior=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on = summarize(recs, **kwargs)
+        monkeypatch.setattr(kernel_summary, "_add_shared_noise", lambda *args, **kw: None)
+        for name in ("_similarity_shared_noise", "_change_shared_noise"):
+            monkeypatch.setattr(kernel_summary, name, lambda value, replicates, *a, **kw: replicates)
+        off = summarize(recs, **kwargs)
+    stats = [condition_statistics(rec, "stimulus", target="target") for rec in recs]
+    noises = [shared_trial_noise(rec, s, "stimulus", seed_key=name)
+              for rec, s, name in zip(recs, stats, ("d0", "d1"))]
+    assert all(noise.detected for noise in noises)
+    h = np.eye(8) - 1 / 8
+    norms = [self_inner_estimate(s, True, True)[0] for s in stats]
+    y = stats[0].target[:, None]
+    task = h @ (y @ y.T) @ h
+    expected = {
+        "participation_ratio": [coefficients(noises[0], participation_gradient(stats[0], norms[0]))],
+        "task_alignment": [coefficients(noises[0], alignment_gradient(stats[0], task, norms[0]))],
+        "kernel_similarity": [coefficients(n, r) for n, r in zip(noises, similarity_gradients(*stats, *norms))],
+    }
+    for name, parts in expected.items():
+        added = sum(float(c @ c) for c in parts)
+        gained = np.nanvar(_boot(name, on), ddof=1) - np.nanvar(_boot(name, off), ddof=1)
+        # the shared gain dominates these intervals (coverage 0.55-0.80 without it)
+        assert added > np.nanvar(_boot(name, off), ddof=1)
+        if name != "participation_ratio":  # PR's replicates are clipped to [1, P - 1]
+            assert gained == pytest.approx(added, rel=0.15)
+        else:
+            assert 0.5 * added < gained < 1.15 * added
+        lo, hi = on[f"{name}_ci"].values[(0,) if name != "kernel_similarity" else (0, 1)]
+        assert lo <= on[name].values[(0,) if name != "kernel_similarity" else (0, 1)] <= hi
+    # the kernel change gains it on the squared scale sign(c) c^2, from both sessions' trials
+    reference_norm = self_inner_estimate(stats[0], False, False)[0]
+    change = float(on["kernel_change"].values[1])
+    rows_t, rows_0 = change_gradients(stats[1], stats[0], reference_norm, np.sign(change) * change**2)
+    added = sum(float(c @ c) for c in (coefficients(noises[1], rows_t), coefficients(noises[0], rows_0)))
+    squared = [np.sign(b) * b**2 for b in (_boot("kernel_change", on, 1), _boot("kernel_change", off, 1))]
+    assert added > np.nanvar(squared[1], ddof=1)
+    assert np.nanvar(squared[0], ddof=1) - np.nanvar(squared[1], ddof=1) == pytest.approx(added, rel=0.15)
+
+
+def test_independent_noise_leaves_the_intervals_as_they_were(rng, monkeypatch):
+    recs = [_session(rng, 0.0, name="d0", rates=_structured_rates(rng, 8, 300)),
+            _session(rng, 0.0, name="d1", rates=_structured_rates(rng, 8, 300))]
+    kwargs = dict(n_boot=200, random_state=0, readout=False, dynamics=False, behavior=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on = summarize(recs, **kwargs)
+        monkeypatch.setattr(kernel_summary, "shared_trial_noise", lambda *args, **kw: None)
+        off = summarize(recs, **kwargs)
+    for name in ("participation_ratio", "task_alignment", "kernel_similarity"):
+        # not detected: bit-identical, the same replicates (the property is that nothing was added)
+        assert np.array_equal(on[f"{name}_ci"].values, off[f"{name}_ci"].values, equal_nan=True)
+
+
+def test_dask_backed_sessions_give_the_same_intervals(rng):
+    recs = [_session(rng, 0.3, name="d0", rates=_structured_rates(rng, 8, 300)),
+            _session(rng, 0.3, name="d1", rates=_structured_rates(rng, 8, 300))]
+    stats = condition_statistics(recs[0], "stimulus")
+    eager = shared_trial_noise(recs[0], stats, "stimulus")
+    lazy = shared_trial_noise(recs[0].chunk({"trial": 5, "neuron": 128}), stats, "stimulus")
+    assert np.allclose(lazy.matrices, eager.matrices, rtol=1e-9, atol=1e-9 * np.abs(eager.matrices).max())
+    kwargs = dict(n_boot=100, random_state=3, readout=False, dynamics=False, behavior=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = summarize(recs, **kwargs)
+        b = summarize([rec.chunk({"trial": 7}) for rec in recs], **kwargs)
+    for name in ("participation_ratio", "task_alignment", "kernel_similarity"):
+        assert np.allclose(a[f"{name}_ci"].values, b[f"{name}_ci"].values, rtol=1e-8, equal_nan=True)
+
+
+def test_only_the_uncorrected_statistics_keep_the_shared_noise_flag(rng):
+    recs = [_session(rng, 0.3, name="d0"), _session(rng, 0.0, name="d1")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = summarize(recs, n_boot=20, random_state=0, readout=False, dynamics=False, behavior=None)
+    messages = [str(w.message) for w in caught if issubclass(w.category, StatisticWarning)
+                and "trial noise shared" in str(w.message)]
+    assert len(messages) == 1 and "'d0'" in messages[0]
+    assert "task_alignment" not in messages[0].split(" of session")[0]
+    assert "task_difficulty" in messages[0].split(" of session")[0]
+    for name in ("task_alignment", "participation_ratio"):
+        assert "trial noise shared" not in stats[f"{name}_flag"].values[0]
+    assert "trial noise shared" not in stats["kernel_similarity_flag"].values[0, 1]
+    assert "trial noise shared" in stats["task_difficulty_flag"].values[0]
