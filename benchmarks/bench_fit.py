@@ -13,7 +13,8 @@ Targets (issue 11): fit <= 1 s median, intervals <= 10 s, per model (issue 4's w
 ``--times-only`` measures just those two times (no baselines; what ``python -m benchmarks`` reports).
 ``--against DIR`` measures them for another source tree too (e.g. ``git archive <commit> | tar -x -C DIR``),
 model by model, alternating between the two trees in fresh processes (cold caches), so that a before/after
-comparison sees the same machine load.
+comparison sees the same machine load, and says whether the two trees' fits found the same chi-squares,
+parameters and profile intervals (``same_fits``, to 1e-10 relative).
 
 ``--recovery`` adds the heavy recovery study (100 replicates x 30 sessions per model, default design, all
 parameters free) and prints coverage, median relative error, identifiability and Cramer-Rao SE per parameter.
@@ -69,9 +70,10 @@ def baseline_random_starts(stats, model, n_starts=16, seed=0):
 def fit_times(names, n_sets=1, profile=True, n_sessions=30):
     """Point-fit (median over ``n_sets`` data sets) and profile-interval (first data set) times per model.
 
-    Returns a list of dicts ``{"model", "n_free", "fit_s", "profile_s", "fit_cpu_s", "profile_cpu_s"}``: wall and
-    CPU (process) seconds, NaN where not measured. The fits are single-threaded, so on a shared machine the CPU
-    seconds are what an idle machine's wall clock would show.
+    Returns a list of dicts ``{"model", "n_free", "fit_s", "profile_s", "fit_cpu_s", "profile_cpu_s", "answers"}``:
+    wall and CPU (process) seconds, NaN where not measured (the fits are single-threaded, so on a shared machine
+    the CPU seconds are what an idle machine's wall clock would show), and what the fits found: per data set the
+    chi-square and parameters, and the first data set's profile intervals (``--against`` compares them).
     """
     rows = []
     for name in names:
@@ -79,6 +81,7 @@ def fit_times(names, n_sets=1, profile=True, n_sessions=30):
         truth, time_scale, onset, se = design(model, n_sessions=n_sessions)
         t_fit, c_fit, n_free = [], [], 0
         t_profile = c_profile = float("nan")
+        answers = {"chi2": [], "params": [], "ci": None}
         for seed in range(n_sets):
             stats = simulate_statistics(model, truth, n_sessions=n_sessions, se=se, time_scale=time_scale,
                                         onset=onset, random_state=seed)
@@ -89,17 +92,25 @@ def fit_times(names, n_sets=1, profile=True, n_sessions=30):
                 t_fit.append(time.perf_counter() - start)
                 c_fit.append(time.process_time() - cpu)
                 n_free = len(result.ci)
+                answers["chi2"].append(float(result.chi2))
+                answers["params"].append({k: float(v) for k, v in result.params.items()})
                 if profile and seed == 0:
                     start, cpu = time.perf_counter(), time.process_time()
-                    fit(stats, model, interval="profile", random_state=seed)
+                    profiled = fit(stats, model, interval="profile", random_state=seed)
                     t_profile, c_profile = time.perf_counter() - start, time.process_time() - cpu
+                    answers["ci"] = {k: [float(x) for x in v] for k, v in profiled.ci.items()}
         rows.append({"model": name, "n_free": n_free, "fit_s": float(np.median(t_fit)), "profile_s": t_profile,
-                     "fit_cpu_s": float(np.median(c_fit)), "profile_cpu_s": c_profile})
+                     "fit_cpu_s": float(np.median(c_fit)), "profile_cpu_s": c_profile, "answers": answers})
     return rows
 
 
 def compare_trees(names, other, n_sets):
-    """Point-fit and profile CPU seconds per model, for source tree ``other`` and this one, alternately."""
+    """Point-fit and profile CPU seconds per model, for source tree ``other`` and this one, alternately.
+
+    Both run this file's :func:`fit_times` (each with its own tree's ``neurolearn``), which also records what
+    the fits found; ``same_fits`` says whether the two trees' chi-squares, parameters and profile intervals
+    agree to 10 significant digits (``max_rel_diff``: their largest relative difference).
+    """
     import json
     import os
     import subprocess
@@ -107,25 +118,44 @@ def compare_trees(names, other, n_sets):
     from pathlib import Path
 
     here = Path(__file__).resolve().parents[1]
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[1] + '/benchmarks'); "
+    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[4]); "
             "from bench_fit import fit_times; print(json.dumps(fit_times([sys.argv[2]], int(sys.argv[3]))[0]))")
     rows = []
     for name in names:
-        row = {"model": name}
+        row, found = {"model": name}, {}
         for label, root in (("before", Path(other).resolve()), ("after", here)):
             env = dict(os.environ, PYTHONPATH=str(root))
-            out = subprocess.run([sys.executable, "-c", code, str(root), name, str(n_sets)], env=env, cwd=root,
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run([sys.executable, "-c", code, str(root), name, str(n_sets), str(here / "benchmarks")],
+                                 env=env, cwd=root, capture_output=True, text=True, check=True)
             times = json.loads(out.stdout.strip().splitlines()[-1])
             row[f"fit_cpu_{label}"], row[f"profile_cpu_{label}"] = times["fit_cpu_s"], times["profile_cpu_s"]
+            found[label] = _flat_answers(times["answers"])
         row["fit_ratio"] = row["fit_cpu_after"] / row["fit_cpu_before"]
         row["profile_ratio"] = row["profile_cpu_after"] / row["profile_cpu_before"]
+        before, after = found["before"], found["after"]
+        same_keys = before.keys() == after.keys()
+        diffs = [abs(after[k] - before[k]) / max(abs(before[k]), 1e-300) if before[k] != after[k] else 0.0
+                 for k in before if same_keys]
+        row["max_rel_diff"] = max(diffs, default=0.0) if same_keys else float("inf")
+        row["same_fits"] = bool(same_keys and row["max_rel_diff"] < 1e-10)
         rows.append(row)
         print(f"{name}: point {row['fit_cpu_before']:.3g} -> {row['fit_cpu_after']:.3g} s, profile "
-              f"{row['profile_cpu_before']:.3g} -> {row['profile_cpu_after']:.3g} s", flush=True)
+              f"{row['profile_cpu_before']:.3g} -> {row['profile_cpu_after']:.3g} s, same fits: {row['same_fits']} "
+              f"(max relative difference {row['max_rel_diff']:.2g})", flush=True)
     print("\n== CPU seconds, before (--against) and after (this tree), alternately in fresh processes ==")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
     return rows
+
+
+def _flat_answers(answers) -> dict:
+    """``fit_times``' answers as one flat dict of floats (NaN-free keys: a missing interval end is skipped)."""
+    flat = {}
+    for i, (chi2, params) in enumerate(zip(answers["chi2"], answers["params"])):
+        flat[f"{i}:chi2"] = chi2
+        flat.update({f"{i}:{k}": v for k, v in params.items()})
+    for k, ends in (answers["ci"] or {}).items():
+        flat.update({f"ci:{k}:{side}": v for side, v in zip("lo hi".split(), ends) if np.isfinite(v)})
+    return flat
 
 
 def bench_speed(names, n_sets):

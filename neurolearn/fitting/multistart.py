@@ -9,6 +9,13 @@ reads: the model, or its cheaper surrogate ``function.screen`` where it supplies
 few, mutually distinct points are refined with
 :func:`scipy.optimize.least_squares` (trust-region reflective, box constraints; the model's own Jacobian where it
 supplies one, else finite differences), and the lowest minimum wins.
+
+Once a minimum is known, a later start is not refined where no run from it could matter: a start on a
+*saturated face*, where every session maps past the model's ``function.saturation_time`` so that its
+predictions are flat in time whatever the other parameters, is skipped when even the best flat prediction is
+far above the best minimum (:func:`_saturated_bound`, :data:`_FAR_ABOVE`): its run could not leave the face
+(the time parameters' Jacobian columns are zero there), so it could neither beat the best nor come within any
+profile cut of it.
 """
 
 from __future__ import annotations
@@ -24,6 +31,13 @@ __all__ = ["Optimum", "multistart", "local_fit", "unit_covariance"]
 # Relative finite-difference step in the unit box: large enough that models integrated by an ODE solver
 # (tolerance ~1e-8) give clean derivatives, small enough not to bias them (parameter changes of ~1e-5 of the box).
 DIFF_STEP = 1e-5
+# A later start on a saturated face is skipped only when no point of the face comes within best + _FAR_ABOVE x
+# max(1, best / dof), 9x the profile's widest cut (chi2_1 quantile 10.8 at level 0.999, times the misfit scale
+# max(1, chi2 / dof)) at any interval inflation below 9: neither the minimum nor the profile's alternative
+# basins can change
+_FAR_ABOVE = 100.0
+# status of such a skipped start (its chi2 is the face's lower bound; least_squares' statuses are -2 to 4)
+_SKIPPED = -10
 # Two starts closer than this (unit-box distance) would refine to the same minimum; keep only one.
 MIN_START_DISTANCE = 0.05
 # A screen whose model evaluates faster than this (s, mean) evaluates every candidate instead of bounding them
@@ -77,7 +91,15 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
     best = None
     found = []
     n_eval = n_screen + 1
+    dof = max(problem.n_obs - problem.n_free, 1)
     for u0 in starts:
+        far = None if best is None or not np.isfinite(best.chi2) else _far_above(best.chi2, dof)
+        flat = None if far is None else _saturated_bound(problem, u0)
+        if flat is not None and flat > far:
+            # every point this run could reach has flat predictions, none of which comes near the best
+            found.append(Optimum(np.clip(np.asarray(u0, dtype=float), 0.0, 1.0), flat, np.empty((0, 0)), _SKIPPED,
+                                 "not refined: start on a saturated face far above the best minimum", 0))
+            continue
         opt = local_fit(problem, u0)
         n_eval += opt.n_evaluations
         found.append(opt)
@@ -85,10 +107,47 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
             best = opt
     best.n_evaluations = n_eval
     best.chi2_of_starts = tuple(sorted(o.chi2 for o in found))
+    # (a start skipped far above the best reached no minimum, and none within any profile cut)
     best.alternatives = tuple((o.u, o.chi2) for o in found
                               if o is not best and np.linalg.norm(o.u - best.u) > MIN_START_DISTANCE
-                              and np.isfinite(o.chi2))
+                              and np.isfinite(o.chi2) and o.status != _SKIPPED)
     return best
+
+
+def _far_above(best_chi2, dof) -> float:
+    """The chi-square above which a run cannot matter to the fit (see ``_FAR_ABOVE``)."""
+    return best_chi2 + _FAR_ABOVE * max(1.0, best_chi2 / dof)
+
+
+def _saturated_bound(problem, u):
+    """The lowest chi-square of any flat prediction, if ``u`` is on its model's saturated face; else None.
+
+    A model whose ``function.saturation_time`` is ``T`` predicts at every model time past ``T`` what it predicts
+    at ``T`` (the integrator's trajectories stop at tau = 8). Where every fitted session maps past it (with a
+    margin of 0.1%), the predictions are flat in time for every value of the model's parameters and their
+    derivatives in ``time_scale`` and ``onset`` are zero, so a least-squares run from ``u`` stays on that face:
+    its chi-square is at least that of the best constant per observable (weighted least squares, under the
+    fit's covariance where it has one).
+    """
+    cap = getattr(problem.model.function, "saturation_time", None)
+    if cap is None or not problem.has_jacobian:
+        return None
+    tau = problem.training_time(problem.values(u))
+    fitted = problem.mask.any(axis=0)
+    if not fitted.any() or not np.all(tau[fitted] > float(cap) * 1.001):
+        return None
+    data = problem._fitted[0]
+    rows = np.nonzero(problem.mask)[0]
+    design = np.zeros((data.size, problem.mask.shape[0]))
+    design[np.arange(data.size), rows] = 1.0
+    design = design[:, design.any(axis=0)]
+    whitened = np.column_stack([problem.whiten(column) for column in design.T])
+    target = problem.whiten(data)
+    coef = np.linalg.lstsq(whitened, target, rcond=None)[0]
+    r = target - whitened @ coef
+    bound = float(r @ r)
+    # (rounding: the least-squares residual is accurate to ~1e-12 of the data's norm)
+    return bound - 1e-9 * float(target @ target) if np.isfinite(bound) else None
 
 
 def _screen_problem(problem):

@@ -438,6 +438,10 @@ def _screen_predict(t, rho_star, readout_gain, bulk, dt):
 
 
 _predict.screen = _screen_predict
+# past tau = _TAU_CAP every prediction is the state at _TAU_CAP (flat in time, zero time derivative): a fit's
+# multistart need not refine a start whose sessions all map there when no flat prediction comes near its best
+# (neurolearn.fitting.multistart._saturated_bound)
+_predict.saturation_time = _TAU_CAP
 
 
 def _jacobian(t, rho_star, readout_gain, bulk, dt):
