@@ -62,8 +62,21 @@ tails make the estimate worth fewer draws. Without ``n_units`` nothing changes.
 Measured end to end (100 recorded units, paired on the same statistics): transfer 0.853 -> 0.938 over 80
 networks, learning-rule GD's gamma0 0.80 -> 0.90 over 40, but lazy-rich with the same units every session,
 calibrated without it (0.950, z SD 1.00 over 60), 0.983 (z SD 0.90): hence an option, not the default.
-``fit`` does not apply ``m1`` yet: with ``n_units`` declared its intervals carry the nested factor only
-(transfer 0.884); ``benchmarks/bench_transfer_coverage.py --corrected`` patches ``m1`` in.
+``fit`` applies ``m1`` to the profile threshold and the SEs when ``n_units`` is declared.
+
+Working independence with sandwich intervals (``fit(..., weights="independent")``)
+---------------------------------------------------------------------------------
+GLS needs the *inverse* of the estimated covariance, and with ``p`` correlated values from ``N`` neurons its
+smallest eigen-directions (session-to-session differences of statistics correlated 0.99 across sessions, and
+of near-collinear statistics within a session) are where the estimate is noisiest: over 200 transfer networks
+they carry 3.1, 2.3 and 1.7x the variance a recording's own covariance assigns them, so GLS intervals cover
+0.85 although the mean of the per-recording covariances is conservative (0.985). Scalar corrections (Hartlap,
+nested Hartlap, ``m1``) fix the average, not the per-recording error. ``weights="independent"`` instead weights
+each value by ``1 / se**2`` (weights that do not depend on the estimated correlations) and uses the joint
+covariance only linearly: each parameter's profile threshold is raised by its sandwich variance ratio
+(:func:`sandwich_ratios`; the covariance here is the sample covariance itself, ``debias=False``, since it is
+not inverted), and chi-square is referred to its Satterthwaite distribution under that covariance. The cost is
+efficiency: the intervals are wider than GLS with a well-estimated covariance would give.
 """
 
 from __future__ import annotations
@@ -75,7 +88,7 @@ from neurolearn.errors import FitError
 
 __all__ = ["BOOTSTRAP", "N_UNITS", "RESAMPLING", "UNITS_SHARED", "boot_name", "declare_units", "hartlap_factor",
            "interval_inflation", "matched_draws", "nested_hartlap_factor", "observation_covariance", "percival_m1",
-           "shrunk_correlation"]
+           "sandwich_ratios", "shrunk_correlation"]
 
 BOOTSTRAP = "bootstrap"
 RESAMPLING = ("neurons-shared", "independent")
@@ -131,7 +144,8 @@ def shrunk_correlation(replicates) -> tuple[np.ndarray, float]:
     return shrunk, lam
 
 
-def observation_covariance(stats, names, data, se, mask, model_name, draws=None) -> tuple[np.ndarray | None, list]:
+def observation_covariance(stats, names, data, se, mask, model_name, draws=None,
+                           debias=True) -> tuple[np.ndarray | None, list]:
     """Covariance of the flattened values ``data`` (n_names, n_sessions; row-major) from ``name_boot``.
 
     Parameters
@@ -148,6 +162,10 @@ def observation_covariance(stats, names, data, se, mask, model_name, draws=None)
         If given, one ``(n_draws, p)`` pair is appended per correlated block whose replicates declare
         ``n_units`` and that used the sample correlation: the number of Gaussian draws its covariance is worth
         and its number of values (see :func:`interval_inflation`).
+    debias : bool
+        Scale each sample-correlation block by its Hartlap factor (default), which makes the *inverse* unbiased,
+        as weights need. False returns the sample covariance itself (an unbiased estimate of the covariance),
+        as a sandwich variance needs (:func:`sandwich_ratios`).
 
     Returns
     -------
@@ -198,7 +216,7 @@ def observation_covariance(stats, names, data, se, mask, model_name, draws=None)
         suffix = "" if dim == BOOTSTRAP else f" along {dim!r}"
         if kind == "neurons-shared":
             rows = [(i, j) for i in members for j in range(s) if mask[i, j]]
-            note = _correlate(correlation, rows, replicates, s, units=units, draws=draws)
+            note = _correlate(correlation, rows, replicates, s, units=units, draws=draws, debias=debias)
             notes.append(f"values of {[names[i] for i in members]} weighted by their joint covariance across "
                          f"sessions (neurons-shared bootstrap replicates{suffix}; {note})")
         elif len(members) > 1:
@@ -255,7 +273,7 @@ def _hartlap(n, p, kept, units):
                              f"neurons ({p_units} values from the same neurons; worth {n_draws:.0f} draws)")
 
 
-def _correlate(correlation, rows, replicates, s, units=None, draws=None) -> str:
+def _correlate(correlation, rows, replicates, s, units=None, draws=None, debias=True) -> str:
     """Fill the shrunk correlation of the values ``rows`` ((name index, session) pairs) in place."""
     if len(rows) < 2:
         return "one value"
@@ -277,6 +295,8 @@ def _correlate(correlation, rows, replicates, s, units=None, draws=None) -> str:
     x = x[np.ix_(complete, usable)]
     factor, n_draws, how = _hartlap(n, p, [row for row, use in zip(rows, usable) if use], units)
     if n >= 2 * p + 2 and np.isfinite(factor):
+        if not debias:
+            factor, how = 1.0, "sample correlation, not debiased (an estimate of the covariance itself)"
         r = np.corrcoef(x, rowvar=False) * factor
         if draws is not None and n_draws is not None:  # declared neurons only: else the fit is as it was
             draws.append((n_draws, p))
@@ -377,6 +397,57 @@ def interval_inflation(draws, n_free) -> float:
     1.0
     """
     return max([percival_m1(n, p, n_free) for n, p in draws], default=1.0)
+
+
+def sandwich_ratios(jac, covariance, residuals=None):
+    """Variance ratios of a fit weighted by SEs alone when the values' errors have the joint ``covariance``.
+
+    ``jac`` is the Jacobian of the standardised residuals ``(value - prediction) / se`` (n_obs, k) and
+    ``covariance`` the estimated joint covariance of the same standardised values (a correlation matrix when the
+    SEs are right). The estimate's covariance is the sandwich ``A J^T S J A``, ``A = (J^T J)^-1`` (Liang & Zeger
+    1986; Huber 1967); ``ratios`` is its diagonal over ``A``'s, the factor by which the profile threshold of each
+    parameter must be raised (the signed root deviance of a working likelihood scatters with that variance;
+    Chandler & Bate 2007). The weights do not depend on the estimated covariance, which enters only linearly, so
+    its estimation noise averages over the values instead of concentrating in its smallest eigen-directions.
+
+    With ``residuals`` also the goodness of fit: under the model, ``chi2 = r^T r = z^T M^T M z`` with
+    ``M = I - J A J^T`` and ``z ~ N(0, S)``, a weighted sum of chi-squares, referred to ``a chi2_b`` (Satterthwaite
+    1946) with ``a = tr(T^2) / tr(T)``, ``b = tr(T)^2 / tr(T^2)``, ``T = M S M^T``; ``expected`` = ``tr(T)``.
+
+    Returns
+    -------
+    ratios : ndarray, shape (k,)
+        1 where a parameter's variance is not finite.
+    reference : tuple (expected, a, b) or None
+        None without ``residuals``.
+
+    Examples
+    --------
+    >>> j = np.ones((4, 1))
+    >>> r, _ = sandwich_ratios(j, np.eye(4))   # independent errors: the working variance is right
+    >>> float(np.round(r[0], 12))
+    1.0
+    >>> r, ref = sandwich_ratios(j, np.full((4, 4), 0.5) + 0.5 * np.eye(4), residuals=np.zeros(4))
+    >>> float(np.round(r[0], 12))  # equicorrelated 0.5: the mean's variance is (1 + 3 * 0.5) / 4, not 1 / 4
+    2.5
+    """
+    jac = np.asarray(jac, dtype=float)
+    covariance = np.asarray(covariance, dtype=float)
+    k = jac.shape[1]
+    a = np.linalg.pinv(jac.T @ jac)
+    sandwich = a @ jac.T @ covariance @ jac @ a
+    naive, robust = np.diag(a), np.diag(sandwich)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(np.isfinite(robust) & (naive > 0), robust / naive, 1.0)
+    ratios = np.where(np.isfinite(ratios) & (ratios > 0), ratios, 1.0)
+    if residuals is None:
+        return ratios, None
+    m = np.eye(jac.shape[0]) - jac @ a @ jac.T
+    t = m @ covariance @ m.T
+    t1, t2 = float(np.trace(t)), float(np.sum(t * t))
+    if not (t1 > 0 and t2 > 0):
+        return ratios, (float(max(jac.shape[0] - k, 1)), 1.0, float(max(jac.shape[0] - k, 1)))
+    return ratios, (t1, t2 / t1, t1 * t1 / t2)
 
 
 def declare_units(stats, n_units, units_shared=True):

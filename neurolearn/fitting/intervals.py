@@ -69,9 +69,10 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
     unit_se : ndarray
         Wald standard errors in the unit box (inf/NaN where unknown), only used to place the first step.
     level : float
-    scale : float
+    scale : float or ndarray, shape (n_free,)
         Multiplies the chi-square threshold ``q`` (``chi2/dof`` of a fit whose scatter exceeds its SEs, so that
-        the interval is that of SEs inflated by ``sqrt(chi2/dof)``; 1 otherwise).
+        the interval is that of SEs inflated by ``sqrt(chi2/dof)``; 1 otherwise); per parameter for the
+        sandwich variance ratios of a working-independence fit (``weights="independent"``).
     jac : ndarray, optional
         Jacobian of the residuals at the optimum. Moving parameter j by ``d`` moves the other parameters'
         optimum by about ``-d H_oo^-1 H_oj`` (``H = J^T J``); starting each profile point there saves most of
@@ -98,9 +99,10 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
     BetterMinimum
         If a profile point has a chi-square clearly below ``chi2_hat``.
     """
-    q = float(chi2_distribution.ppf(level, 1)) * float(scale)
-    target = np.sqrt(q)
     p = problem.n_free
+    # one threshold per parameter: a working-independence fit's sandwich raises each by its own variance ratio
+    q = float(chi2_distribution.ppf(level, 1)) * np.broadcast_to(np.asarray(scale, dtype=float), (p,))
+    targets = np.sqrt(q)
     intervals = np.empty((p, 2))
     open_ends = np.zeros((p, 2), dtype=bool)
     limited_by = [set() for _ in range(p)]
@@ -108,11 +110,11 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
     n_eval = 0
     slopes = _nuisance_slopes(jac, p)
     # a basin whose minimum is already above the cut cannot hold a point of the interval
-    alternatives = [u for u, chi2 in alternatives if chi2 - chi2_hat <= q]
+    alternatives = [u for u, chi2 in alternatives if chi2 - chi2_hat <= (q.max() if p else 0.0)]
     for j in range(p):
         for k, side in enumerate((-1.0, 1.0)):
-            end, is_open, n, u_end = _profile_end(problem, j, side, u_hat, chi2_hat, unit_se[j], target, slopes[j],
-                                                  alternatives)
+            end, is_open, n, u_end = _profile_end(problem, j, side, u_hat, chi2_hat, unit_se[j], targets[j],
+                                                  slopes[j], alternatives)
             intervals[j, k] = end
             open_ends[j, k] = is_open
             n_eval += n

@@ -17,7 +17,7 @@ from scipy.stats import chi2 as chi2_distribution
 
 from neurolearn.errors import FitError
 from neurolearn.fitting.areas import with_layers
-from neurolearn.fitting.covariance import interval_inflation
+from neurolearn.fitting.covariance import interval_inflation, sandwich_ratios
 from neurolearn.fitting.intervals import BetterMinimum, bootstrap_intervals, profile_intervals
 from neurolearn.fitting.multistart import local_fit, multistart, unit_covariance
 from neurolearn.fitting.problem import ONSET, TIME_SCALE, FitWarning, build_problem
@@ -46,6 +46,7 @@ def fit(
     label: str | None = None,
     random_state=None,
     areas=None,
+    weights: str = "joint",
 ) -> FitResult:
     """Fit a theory model to statistics across sessions (weighted least squares, bounded multi-start).
 
@@ -99,6 +100,15 @@ def fit(
         (:func:`neurolearn.stats.areas.summarize_areas`): the areas are fitted jointly, each area's statistics
         matched to its layer's prediction, every parameter shared (:mod:`neurolearn.fitting.areas`). Not
         needed when the statistics already carry a ``layer`` coord on ``area``.
+    weights : {"joint", "independent"}
+        ``"joint"`` (default): generalised least squares with the replicates' joint covariance.
+        ``"independent"``: each value weighted by ``1 / se**2`` alone (a working-independence fit), the joint
+        covariance entering only the intervals (each parameter's profile threshold raised by its sandwich
+        variance ratio, :func:`neurolearn.fitting.covariance.sandwich_ratios`) and the reference distribution
+        of ``chi2`` (Satterthwaite's scaled chi-square, whose p-value is ``chi2_pvalue``; ``dispersion`` is then
+        ``chi2`` over its expectation when that p < 1e-3). Its intervals do not depend on the inverse of a
+        covariance estimated from the recorded neurons, whose noise makes GLS intervals too narrow when few
+        neurons carry many correlated values (docs/theory.md §2.8); they are wider.
 
     Returns
     -------
@@ -139,7 +149,8 @@ def fit(
     _check_options(n_starts, interval, level, n_boot)
     if areas is not None:
         stats = with_layers(stats, dict(areas))
-    problem = build_problem(stats, model, observables=observables, fixed=fixed, time=time, se_floor=se_floor)
+    problem = build_problem(stats, model, observables=observables, fixed=fixed, time=time, se_floor=se_floor,
+                            weights=weights)
     rng = np.random.default_rng(random_state)
     optimum = multistart(problem, n_starts=n_starts, rng=rng)
     dof = problem.n_obs - problem.n_free
@@ -157,7 +168,7 @@ def fit(
             retry.chi2_of_starts = optimum.chi2_of_starts
             optimum = retry
     options = {"observables": problem.observables, "fixed": fixed, "time": time, "n_starts": n_starts,
-               "se_floor": se_floor, "label": label}
+               "se_floor": se_floor, "label": label, "weights": weights}
     return finish_fit(problem, optimum, interval=interval, level=level, n_boot=n_boot, rng=rng, label=label,
                       options=options)
 
@@ -166,13 +177,15 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     """Intervals, identifiability flags and the :class:`FitResult` of an optimum of ``problem``."""
     notes = []
     n_profile = 0
-    dispersion = _misfit_scale(problem, optimum)
-    misfit = dispersion if interval == "profile" else 1.0
     # 1 unless the replicates declare the neurons they resample (covariance.declare_units): a covariance estimated
     # from them is worth fewer draws, and Percival et al.'s m1 widens the intervals to match
     inflation = interval_inflation(problem.covariance_draws, problem.n_free)
     for _ in range(_MAX_RECENTRES + 1):
+        ratios, reference = _sandwich(problem, optimum)
+        dispersion = _misfit_scale(problem, optimum, reference)
+        misfit = dispersion if interval == "profile" else 1.0
         unit_se = np.sqrt(np.clip(np.diag(unit_covariance(optimum.jac)), 0.0, np.inf)) if problem.n_free else np.empty(0)
+        unit_se = unit_se * np.sqrt(ratios)
         unit_ci = np.full((problem.n_free, 2), np.nan)
         open_ends = np.zeros((problem.n_free, 2), dtype=bool)
         limited_by = [set() for _ in range(problem.n_free)]
@@ -183,7 +196,7 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
                 unit_ci, open_ends, limited_by, n_profile = profile_intervals(problem, optimum.u, optimum.chi2, unit_se, level,
                                                                             jac=optimum.jac,
                                                                             alternatives=optimum.alternatives,
-                                                                            scale=misfit * inflation)
+                                                                            scale=misfit * inflation * ratios)
             else:
                 prediction = problem.predict_array(problem.values(optimum.u))
                 unit_ci, open_ends, samples, n_failed = bootstrap_intervals(problem, optimum.u, prediction, level,
@@ -244,6 +257,7 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     k, n = problem.n_free, problem.n_obs
     minus_two_log_l = chi2 + problem.log_likelihood_constant()
     dof = n - k
+    pvalue = _chi2_pvalue(chi2, dof, reference) if success else float("nan")
     if success:
         agree = sum(abs(c - optimum.chi2) <= 1e-3 * max(1.0, optimum.chi2) for c in optimum.chi2_of_starts)
         head = f"converged ({optimum.message.rstrip('.')}); {agree} of {len(optimum.chi2_of_starts) or 1} starts " \
@@ -257,10 +271,12 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         if dispersion > 1.0:
             widened = (f"so profile intervals are widened by sqrt(chi2/dof) = {np.sqrt(misfit):.3g}" if misfit > 1.0
                        else "intervals are not widened (interval != 'profile')")
-            notes.append(f"model misfit: chi2 = {chi2:.4g} on {dof} degrees of freedom (p = "
-                         f"{chi2_distribution.sf(chi2, dof):.2g}); the statistics scatter around the model more than "
+            against = (f"{dof} degrees of freedom" if reference is None else
+                       f"its sandwich reference {reference[1]:.3g} x chi2({reference[2]:.3g}), mean {reference[0]:.4g}")
+            notes.append(f"model misfit: chi2 = {chi2:.4g} on {against} (p = "
+                         f"{pvalue:.2g}); the statistics scatter around the model more than "
                          f"their SEs allow, {widened}; compare() ranks by quasi-AIC with this dispersion "
-                         f"c = chi2/dof = {dispersion:.3g}")
+                         f"c = {'chi2/dof = ' if reference is None else 'chi2 / its mean = '}{dispersion:.3g}")
         if inflation > 1.0:
             notes.append(f"intervals widened by sqrt(m1) = {np.sqrt(inflation):.3g}: the covariance is estimated from "
                          f"the recorded neurons (worth {min(n for n, _ in problem.covariance_draws):.0f} draws; "
@@ -285,7 +301,7 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         bic=minus_two_log_l + k * np.log(n),
         n_obs=n,
         n_params=k,
-        chi2_pvalue=float(chi2_distribution.sf(chi2, dof)) if success else float("nan"),
+        chi2_pvalue=float(pvalue),
         success=success,
         message="; ".join(notes),
         observables=problem.observables,
@@ -294,7 +310,9 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         interval=interval,
         level=level,
         dispersion=float(dispersion) if success else float("nan"),
-        weighting="standard errors" if problem.covariance is None else "joint covariance (bootstrap replicates)",
+        weighting=("joint covariance (bootstrap replicates)" if problem.covariance is not None else
+                   "standard errors" if problem.sandwich_covariance is None else
+                   "standard errors, sandwich intervals with the joint covariance (bootstrap replicates)"),
         _problem=problem,
         _unit=np.array(optimum.u, dtype=float),
         _options=dict(options or {}),
@@ -302,19 +320,40 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     return result
 
 
-def _misfit_scale(problem, optimum) -> float:
+def _misfit_scale(problem, optimum, reference=None) -> float:
     """chi2/dof where the fit is improbable under its own SEs (p < _POOR_FIT_PVALUE), else 1.
 
     Intervals computed with SEs the residuals contradict are too narrow (a zero-width interval at chi2/dof of
     hundreds); inflating the SEs by the Birge ratio sqrt(chi2/dof) is the standard remedy for overdispersion.
-    It does not make a wrong model right: the message says the model misfits.
+    It does not make a wrong model right: the message says the model misfits. With a sandwich ``reference``
+    ``(expected, a, b)`` (weights="independent") chi2 is referred to ``a chi2_b`` and the ratio is chi2 over its
+    expectation.
     """
     dof = problem.n_obs - problem.n_free
     if not (optimum.success and np.isfinite(optimum.chi2) and dof > 0):
         return 1.0
-    if chi2_distribution.sf(optimum.chi2, dof) >= _POOR_FIT_PVALUE:
+    if _chi2_pvalue(optimum.chi2, dof, reference) >= _POOR_FIT_PVALUE:
         return 1.0
-    return max(1.0, float(optimum.chi2) / dof)
+    expected = dof if reference is None else reference[0]
+    return max(1.0, float(optimum.chi2) / expected)
+
+
+def _chi2_pvalue(chi2, dof, reference=None) -> float:
+    """Upper tail of ``chi2``: chi-square on ``dof``, or Satterthwaite's ``a chi2_b`` for a sandwich reference."""
+    if reference is None:
+        return float(chi2_distribution.sf(chi2, dof))
+    _, a, b = reference
+    return float(chi2_distribution.sf(chi2 / a, b))
+
+
+def _sandwich(problem, optimum):
+    """Per-parameter variance ratios and chi2's reference of a working-independence fit; (1, None) otherwise."""
+    ones = np.ones(problem.n_free)
+    covariance = problem.standardised_sandwich()
+    if covariance is None or optimum.jac is None or not problem.n_free or not np.isfinite(optimum.jac).all():
+        return ones, None
+    residuals = problem.residuals(optimum.u)
+    return sandwich_ratios(optimum.jac, covariance, residuals=residuals)
 
 
 def _finite_prediction(problem, values) -> bool:

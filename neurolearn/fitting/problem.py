@@ -136,6 +136,11 @@ class FitProblem:
         Per correlated block whose replicates declare the neurons they resample
         (:func:`neurolearn.fitting.covariance.declare_units`): the Gaussian draws its covariance is worth and its
         number of values, for :func:`neurolearn.fitting.covariance.interval_inflation`; empty otherwise.
+    sandwich_covariance : ndarray or None
+        With ``weights="independent"``: the estimated joint covariance of the flattened ``data`` (sample
+        correlation of the replicates, not Hartlap-scaled) while the fit weights each value by ``1 / se**2``
+        alone (``covariance`` None); intervals then come from the sandwich
+        (:func:`neurolearn.fitting.covariance.sandwich_ratios`). None otherwise.
     """
 
     model: object
@@ -152,6 +157,7 @@ class FitProblem:
     covariance: np.ndarray | None = None
     notes: tuple = ()
     covariance_draws: tuple = ()
+    sandwich_covariance: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:
@@ -205,11 +211,27 @@ class FitProblem:
         return solve_triangular(self.whitener, difference, lower=True, check_finite=False)
 
     def noise(self, rng) -> np.ndarray:
-        """One Gaussian draw of the statistics' errors (shape of ``data``; 0 outside ``mask``)."""
+        """One Gaussian draw of the statistics' errors (shape of ``data``; 0 outside ``mask``), from the joint
+        covariance when there is one (also the sandwich's, with ``weights="independent"``)."""
         z = rng.standard_normal(self.n_obs)
         out = np.zeros(self.data.shape)
+        if self.whitener is None and self.sandwich_covariance is not None:
+            index = np.flatnonzero(self.mask.ravel())
+            c = self.sandwich_covariance[np.ix_(index, index)]
+            w, v = np.linalg.eigh(c)
+            out[self.mask] = v @ (np.sqrt(np.clip(w, 0.0, None)) * z)
+            return out
         out[self.mask] = z * self._fitted[1] if self.whitener is None else self.whitener @ z
         return out
+
+    def standardised_sandwich(self) -> np.ndarray | None:
+        """``sandwich_covariance`` of the fitted values over ``se se^T`` (the covariance of the standardised
+        residuals), or None."""
+        if self.sandwich_covariance is None:
+            return None
+        index = np.flatnonzero(self.mask.ravel())
+        se = self._fitted[1]
+        return self.sandwich_covariance[np.ix_(index, index)] / np.outer(se, se)
 
     def natural(self, u) -> np.ndarray:
         """Free parameter values (natural units) of unit-box point ``u``."""
@@ -346,7 +368,11 @@ class FitProblem:
         return replace(self, mask=self.mask & np.asarray(mask, dtype=bool))
 
 
-def build_problem(stats, model, observables=None, fixed=None, time=None, se_floor="auto") -> FitProblem:
+WEIGHTS = ("joint", "independent")
+
+
+def build_problem(stats, model, observables=None, fixed=None, time=None, se_floor="auto",
+                  weights="joint") -> FitProblem:
     """Join ``stats`` and ``model`` into a :class:`FitProblem`, refusing what cannot be fitted.
 
     Parameters
@@ -368,6 +394,12 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
         Standard errors <= 0 (e.g. a behaviour at 100% correct in every bootstrap resample) cannot weight a
         fit. ``"auto"`` raises them to the smallest positive SE of the same statistic (warning how many);
         a float raises every SE below it to it; None refuses them with :class:`FitError`.
+    weights : {"joint", "independent"}
+        ``"joint"`` (default): values with bootstrap replicates are weighted by the inverse of their estimated
+        joint covariance (generalised least squares). ``"independent"``: every value by ``1 / se**2`` alone,
+        and the joint covariance (not Hartlap-scaled) is kept as ``sandwich_covariance`` for the intervals and
+        the goodness of fit (a working-independence fit with sandwich variance; see
+        :func:`neurolearn.fitting.covariance.sandwich_ratios`).
 
     Examples
     --------
@@ -421,8 +453,19 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
         warnings.warn(f"fit of model {model.name!r}: values with an infinite standard error left out: {left_out}",
                       FitWarning, stacklevel=3)
     mask = np.isfinite(data) & ~uninformative
+    if weights not in WEIGHTS:
+        raise FitError(f"fit of model {model.name!r}: expected weights one of {list(WEIGHTS)}, found {weights!r}")
     draws = []
-    covariance, weighting = observation_covariance(stats, chosen, data, se, mask, model.name, draws=draws)
+    sandwich = None
+    if weights == "joint":
+        covariance, weighting = observation_covariance(stats, chosen, data, se, mask, model.name, draws=draws)
+    else:
+        sandwich, weighting = observation_covariance(stats, chosen, data, se, mask, model.name, debias=False)
+        covariance = None
+        if sandwich is not None:
+            weighting = [w.replace("weighted by their joint covariance", "correlated") for w in weighting]
+            weighting.append("every value weighted by 1 / se**2 alone (weights='independent'); intervals and "
+                             "chi-square's reference from the sandwich with the joint covariance")
     notes.extend(weighting)
     free = _free_parameters(model, fixed, session_time)
     n_obs = int(mask.sum())
@@ -436,7 +479,7 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     coords = {str(k): np.asarray(v.values) for k, v in stats.coords.items() if v.dims == (SESSION,)}
     coords.setdefault(SESSION, session)
     return FitProblem(model, tuple(chosen), tuple(missing), session, session_time, data, se, mask, tuple(free), fixed,
-                      coords, covariance, tuple(notes), covariance_draws=tuple(draws))
+                      coords, covariance, tuple(notes), covariance_draws=tuple(draws), sandwich_covariance=sandwich)
 
 
 def _free_parameters(model, fixed, session_time) -> list:
