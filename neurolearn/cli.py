@@ -275,6 +275,7 @@ def _run_fit(args) -> int:
     out = _output_path(args.out, ".json")
     stats = read_statistics(args.stats)
     from neurolearn.fitting import fit
+    from neurolearn.fit_records import comparable_groups
     from neurolearn.fitting import compare
     from neurolearn.theory import get_model
     models = [get_model(name) for name in args.model]  # an unknown name fails before any fitting
@@ -301,9 +302,17 @@ def _run_fit(args) -> int:
         print(format_fit(results[-1]))
         print()
     write_fits(results, out)
+    groups, alone = comparable_groups(results)
     with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", None,
                            "display.max_colwidth", None):
-        print(compare(results).to_string())
+        for group in groups:
+            print(f"model comparison (fits to {', '.join(group[0].observables)}):")
+            print(compare(group).to_string())
+            print()
+    if len(results) > 1 and alone:
+        # AIC compares only fits to the same values: not a failure, nothing to rank
+        print("not compared (fitted to statistics no other fit used): "
+              + "; ".join(f"{r.label} ({', '.join(r.observables)})" for r in alone))
     print(f"wrote {len(results)} fit(s) to {out}")
     failed = [r for r in results if not r.success]
     for result in failed:

@@ -25,12 +25,33 @@ import xarray as xr
 
 from neurolearn.errors import DataError
 
-__all__ = ["FitRecord", "fit_record"]
+__all__ = ["FitRecord", "fit_record", "comparable_groups"]
 
 
 def fit_record(fit) -> "FitRecord":
     """The :class:`FitRecord` of ``fit``: a FitResult, its ``to_dict()`` form, or already a record."""
     return fit if isinstance(fit, FitRecord) else FitRecord(fit)
+
+
+def comparable_groups(fits) -> tuple[list, list]:
+    """Fits grouped by the statistics they were fitted to (observables and number of values), for model
+    comparison: the groups of two or more fits (each a list of the given objects, in order), and the fits
+    comparable with no other. Information criteria compare only fits to the same values.
+
+    Examples
+    --------
+    >>> a = {"model": "a", "observables": ["behavior"], "n_obs": 6}
+    >>> b = {"model": "b", "observables": ["behavior"], "n_obs": 6}
+    >>> c = {"model": "c", "observables": ["margin"], "n_obs": 6}
+    >>> groups, alone = comparable_groups([a, b, c])
+    >>> [[f["model"] for f in g] for g in groups], [f["model"] for f in alone]
+    ([['a', 'b']], ['c'])
+    """
+    groups: dict = {}
+    for f in fits:
+        record = fit_record(f)
+        groups.setdefault((tuple(record.observables), int(record.n_obs)), []).append(f)
+    return [g for g in groups.values() if len(g) > 1], [g[0] for g in groups.values() if len(g) == 1]
 
 
 class FitRecord(Mapping):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from neurolearn.fit_records import fit_record
+from neurolearn.fit_records import comparable_groups, fit_record
 from neurolearn.report_page import (
     PNG_SIGNATURE,
     ReportFigure,
@@ -104,7 +104,7 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
                 f"Fit of {fit.label} (line) over the data it was fitted to.")
     if fits:
         tables.append(("Fitted parameters", fit_table(fits)))
-    groups, alone = _comparable_groups(fits)
+    groups, alone = comparable_groups(fits)
     for number, group in enumerate(groups):
         comparison = _comparison(group)
         criterion = "qaic" if np.isfinite(comparison["qaic"][comparison["success"]]).all() else "aic"
@@ -258,17 +258,6 @@ def fit_table(fits):
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def _comparable_groups(fits) -> tuple[list, list]:
-    """Fits grouped by the values they were fitted to (observables and number of values; two or more per
-    group), and the fits comparable with no other."""
-    groups: dict = {}
-    for f in fits:
-        groups.setdefault((tuple(f.observables), int(f.n_obs)), []).append(f)
-    compared = [g for g in groups.values() if len(g) > 1]
-    alone = [g[0] for g in groups.values() if len(g) == 1]
-    return compared, alone
 
 
 def _comparison(fits):

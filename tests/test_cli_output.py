@@ -117,3 +117,17 @@ def test_a_fixed_name_one_model_lacks_fails_before_any_fitting(capsys, lazy_stat
                        "-o", str(tmp_path / "f.json"))
     assert_one_line_error(code, err, "--fix chance: not a parameter of model 'grokking'")
     assert "fitting" not in err
+
+
+def test_fits_to_different_statistics_are_written_and_exit_0_without_a_ranking(capsys, tmp_path):
+    # two models with their own default observables: nothing failed, nothing is comparable by AIC
+    lazy = simulate_statistics("lazy-rich", {"gamma0": 4.0, "d_eff": 20.0, "chance": 0.5}, n_sessions=12,
+                               se=0.02, time_scale=0.25, random_state=3)
+    overtraining = simulate_statistics("overtraining", {}, n_sessions=12, se=0.02, time_scale=0.25, random_state=4)
+    both = overtraining.merge(lazy[[n for n in lazy.data_vars if n not in overtraining]], compat="override")
+    path = write_statistics(both, tmp_path / "both.nc")
+    code, out, err = run(capsys, "fit", str(path), "-m", "lazy-rich", "-m", "overtraining", "--no-progress",
+                         "-o", str(tmp_path / "f.json"))
+    assert code == 0, err
+    assert len(read_fits(tmp_path / "f.json")) == 2
+    assert "akaike_weight" not in out and "not compared (fitted to statistics no other fit used): lazy-rich (" in out
