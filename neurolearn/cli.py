@@ -495,6 +495,10 @@ def _output_path(path, suffix: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: expected an output file name ending in {suffix}, found a directory")
+    if path.exists() and path.suffix.lower() != suffix:
+        # `summarize -o day1.nwb` or `fit -o stats.nc` would replace a user's recording or statistics
+        raise DataError(f"{path}: expected a new or {suffix} output file, found an existing {path.suffix or 'other'} "
+                        "file, which is not overwritten (an input recording or statistics file?)")
     return path
 
 

@@ -445,3 +445,12 @@ def test_a_closed_pipe_is_not_an_error():
     _, err = child.communicate(timeout=120)
     assert "Broken pipe" not in err and "error" not in err, err
     assert child.returncode == 0
+
+
+def test_an_output_naming_an_existing_file_of_another_kind_is_refused_and_left_as_it_was(capsys, tmp_path):
+    # `summarize -o <an input .nwb>` replaced the raw recording (reviewer F9)
+    recording = tmp_path / "day1.nwb"
+    recording.write_bytes(b"not to be touched")
+    code, out, err = run(capsys, "summarize", str(recording), "-o", str(recording))
+    assert code != 0 and "is not overwritten" in err
+    assert recording.read_bytes() == b"not to be touched"
