@@ -242,7 +242,7 @@ def main():
         compare_trees(args.models, args.against, args.n_sets)
         return
     if args.times_only:
-        print(pd.DataFrame(fit_times(args.models, args.n_sets)).round(3).to_string(index=False))
+        print(pd.DataFrame(fit_times(args.models, args.n_sets)).drop(columns="answers").round(3).to_string(index=False))
         return
     bench_speed(args.models, args.n_sets)
     if args.recovery:
