@@ -88,19 +88,21 @@ def _warn_sparse_windows(plan, positions: np.ndarray, step: float, label: str) -
     dropped frames): their mean is computed from the few samples there are, which the reader should know."""
     if not step > 0:
         return
-    expected = np.diff(plan.edges, axis=1) / step
-    found = np.diff(positions, axis=1)
-    sparse = np.any((expected >= 2) & (found < SPARSE_WINDOW_FRACTION * expected), axis=1)
+    # whole windows, not bins: jittered frames put one sample in some bins that two fit, which is no gap
+    expected = (plan.edges[:, -1] - plan.edges[:, 0]) / step
+    found = positions[:, -1] - positions[:, 0]
+    sparse = (expected >= 2) & (found < SPARSE_WINDOW_FRACTION * expected)
     if not sparse.any():
         return
-    ids = np.asarray(plan.trial_ids)[sparse]
-    worst = int(np.argmin(np.min(np.where(expected > 0, found / np.maximum(expected, 1e-300), np.inf), axis=1)))
+    trial_ids = np.arange(sparse.size) if plan.trial_ids is None else np.asarray(plan.trial_ids)
+    ids = trial_ids[sparse]
+    worst = int(np.argmin(np.where(expected >= 2, found / np.maximum(expected, 1e-300), np.inf)))
     warnings.warn(
         f"{label}: {int(sparse.sum())} of {sparse.size} trial windows lie mostly in a gap of the timestamps "
         f"(fewer than {SPARSE_WINDOW_FRACTION:.0%} of the samples their duration holds at the sampling interval "
         f"{step:.3g} s; ids {ids[:8].tolist()}{', ...' if ids.size > 8 else ''}; e.g. trial "
-        f"{np.asarray(plan.trial_ids)[worst]!r}: {int(found[worst].min())} samples where "
-        f"{float(expected[worst].max()):.3g} fit): their means come from the few samples there are; leave them "
+        f"{trial_ids[worst].item()!r}: {int(found[worst])} samples where "
+        f"{float(expected[worst]):.3g} fit): their means come from the few samples there are; leave them "
         "out with where= if the gap is a pause in acquisition",
         UserWarning,
         stacklevel=4,

@@ -91,3 +91,25 @@ def test_a_window_mostly_in_a_gap_is_read_from_its_few_samples_with_one_warning(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_nwb(path, source="acquisition/lfp", window=(0.0, 1.0), where="start_time != 19.8")
+
+
+def test_jittered_frames_that_leave_some_bins_one_sample_short_are_no_gap(tmp_path):
+    # 8 Hz frames jittered by up to 30% of a frame, read in 0.25 s bins: some bins hold 1 frame where 2 fit,
+    # yet every window holds its frames; neither the series nor an input read over the same bins warns
+    import warnings
+
+    from pynwb import TimeSeries
+
+    rng = np.random.default_rng(0)
+    times = np.arange(0.0, 60.0, 0.125) + rng.uniform(-0.0375, 0.0375, 480)
+    nwbfile = new_nwbfile()
+    nwbfile.add_acquisition(TimeSeries(name="dff", data=times.copy(), unit="n.a.", timestamps=times))
+    nwbfile.add_stimulus(TimeSeries(name="input", data=times.copy(), unit="n.a.", timestamps=times))
+    starts = 2.0 + 5.0 * np.arange(10)
+    add_trials(nwbfile, starts=starts, stops=starts + 4.0)
+    path = save(nwbfile, tmp_path / "jitter.nwb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_nwb(path, source="acquisition/dff", window=(0.0, 4.0), bin_size=0.25,
+                       inputs="stimulus/presentation/input")
+    assert rec.sizes["time"] == 16 and rec.input.dims == ("trial", "time")
