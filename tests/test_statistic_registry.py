@@ -158,3 +158,20 @@ def test_the_statistics_page_is_generated_from_the_registry():
 
     page = Path(__file__).resolve().parents[1] / "docs" / "statistics.md"
     assert page.read_text(encoding="utf-8") == registry_markdown(), "run python docs/make_statistics.py"
+
+
+def test_the_registry_says_which_intervals_carry_shared_trial_noise_as_the_estimators_do():
+    # the statistics whose replicates gain the shared term (neurolearn.stats.trial_noise) state it and are never
+    # flagged for it; the other neuron-resampled kernel statistics state the assumption and list the flag
+    from neurolearn.stats.shared_noise import UNCORRECTED
+    from neurolearn.stats.trial_noise import CORRECTED
+
+    resampled = {name for name, entry in STATISTICS.items()
+                 if entry.family in ("kernel", "spectral") and entry.interval}
+    assert set(CORRECTED) | set(UNCORRECTED) == resampled and not set(CORRECTED) & set(UNCORRECTED)
+    for name in CORRECTED:
+        assert "is added where a session's trials show it" in STATISTICS[name].interval
+        assert not any("trial noise shared" in reason for reason in STATISTICS[name].reasons)
+    for name in UNCORRECTED:
+        assert "assumes trial noise independent across neurons" in STATISTICS[name].interval
+        assert any("trial noise shared" in reason for reason in STATISTICS[name].reasons)

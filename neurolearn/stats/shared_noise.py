@@ -9,7 +9,7 @@ independent. The variance it adds to a kernel statistic is a fraction of R - 1 t
 and the shape: with a shared gain of CV 0.3 (R 50-105 at 600 neurons x 3 trials x 8 conditions) the
 neuron-bootstrap intervals of participation_ratio, kernel_similarity and task_alignment covered 0.60, 0.55 and 0.80.
 
-Those three statistics' intervals now carry the shared trial noise (:mod:`neurolearn.stats.trial_noise`: the
+Those three statistics' intervals, and kernel_change's, now carry the shared trial noise (:mod:`neurolearn.stats.trial_noise`: the
 cross-neuron part of the trials' first-order influences, added to the replicates of every session where it is
 detected), so they are not flagged. The other kernel statistics (:data:`UNCORRECTED`) keep the neuron-bootstrap
 interval: where R exceeds both 6 (by the measure above a 95 % interval covering about 0.92 or less) and the
@@ -41,8 +41,8 @@ SHARED_NOISE_FLAG = ("trial noise shared across neurons (population-sum residual
 
 
 #: the kernel statistics whose intervals do not carry the shared trial noise (flagged where it is material)
-UNCORRECTED = ("task_difficulty", "spectral_power", "powerlaw_exponent", "kernel_change", "code_overlap",
-               "target_agreement", "reference_agreement")
+UNCORRECTED = ("task_difficulty", "spectral_power", "powerlaw_exponent", "code_overlap", "target_agreement",
+               "reference_agreement")
 
 
 def shared_noise_threshold(df: int) -> float:
