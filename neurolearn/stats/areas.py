@@ -28,11 +28,15 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
 from neurolearn.data import SESSION, SESSION_OTHER
 from neurolearn.errors import DataError
+from neurolearn.stats.flags import StatisticWarning
+from neurolearn.stats.kernel_summary import FIRST_REFERENCED
 from neurolearn.stats.similarity import as_recording_dict
 from neurolearn.stats.summary import summarize
 
@@ -93,7 +97,16 @@ def summarize_areas(tree, area: str = "location", layers=None, areas=None, **sum
                   for key, rec in recordings.items()}
         subset = {key: rec for key, rec in subset.items() if rec.sizes["neuron"] > 0}
         stats = summarize(subset, random_state=seed, **summarize_kwargs)
-        parts.append(_on_all_sessions(stats, sessions, set(sessions) - set(subset), name))
+        missing = [key for key in sessions if key not in subset]
+        if missing:
+            first = (f"; its kernel_change has no reference (the first session, {sessions[0]})"
+                     if missing[0] == sessions[0] else "")
+            warnings.warn(StatisticWarning(
+                f"summarize_areas: area {name!r} not recorded in session{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(map(str, missing))} (no neuron with {area}={name!r}): its statistics there, and "
+                f"its pairwise statistics with them, are NaN with that reason in <name>_flag{first}"),
+                stacklevel=2)
+        parts.append(_on_all_sessions(stats, sessions, set(missing), name))
     out = xr.concat(parts, dim=AREA, data_vars="all", coords="minimal", compat="override", join="outer")
     out = out.assign_coords({AREA: chosen, SESSION: sessions, "session_index": (SESSION, np.arange(len(sessions)))})
     if layers is not None:
@@ -145,21 +158,44 @@ def area_random_states(random_state, n_areas: int) -> list:
 
 
 def _on_all_sessions(stats, sessions, missing, name) -> xr.Dataset:
-    """``stats`` reindexed onto every session: NaN where the area was not recorded, its flag saying so."""
+    """``stats`` reindexed onto every session: NaN where the area was not recorded, its flag saying so.
+
+    A pairwise value (``session`` x ``session_other``) is missing when either session lacks the area; its flag
+    names the session(s). A statistic referenced to the first session (``kernel_change``) of an area the first
+    session lacks would be measured from another reference than every other area's: NaN, and its flag says so.
+    """
     dims = [d for d in (SESSION, SESSION_OTHER) if d in stats.dims]
     ids = {SESSION: sessions, SESSION_OTHER: sessions}
     stats = stats.drop_vars([c for c in stats.coords if c not in stats.dims and SESSION in stats[c].dims
                              or c not in stats.dims and SESSION_OTHER in stats[c].dims])
     out = stats.reindex({d: ids[d] for d in dims})
-    if missing:
-        reason = f"area {name!r} not recorded in this session"
-        for var in [v for v in out.data_vars if str(v).endswith("_flag")]:
-            flag = out[var]
-            if SESSION in flag.dims and flag.dtype.kind in "OUS":
-                values = flag.values.astype(object)
-                gone = np.isin(np.asarray(out[SESSION].values), list(missing))
-                index = [slice(None)] * flag.ndim
-                index[flag.dims.index(SESSION)] = gone
-                values[tuple(index)] = reason
-                out[var] = (flag.dims, values)
+    if not missing:
+        return out
+    gone = np.isin(np.asarray(sessions), list(missing))
+    lost_reference = bool(gone[0])
+    for var in [v for v in out.data_vars if str(v).endswith("_flag")]:
+        flag = out[var]
+        along = [d for d in (SESSION, SESSION_OTHER) if d in flag.dims]
+        if not along or flag.dtype.kind not in "OUS":
+            continue
+        values = flag.values.astype(object)
+        statistic = str(var)[: -len("_flag")]
+        if lost_reference and statistic in FIRST_REFERENCED and flag.dims == (SESSION,):
+            _clear(out, statistic)
+            values[~gone] = (f"area {name!r} not recorded in the reference (first) session "
+                             f"{sessions[0]}")
+        cells = np.moveaxis(values, [flag.dims.index(d) for d in along], range(len(along)))
+        for index in np.ndindex(*(len(sessions),) * len(along)):
+            lacking = sorted({sessions[i] for i in index if gone[i]}, key=sessions.index)
+            if lacking:
+                cells[index] = (f"area {name!r} not recorded in session {lacking[0]}" if len(lacking) == 1 else
+                                f"area {name!r} not recorded in sessions {', '.join(lacking)}")
+        out[var] = (flag.dims, values)
     return out
+
+
+def _clear(out, statistic) -> None:
+    """NaN in the numeric variables of ``statistic`` (value, SE, interval, replicates)."""
+    for var in [v for v in out.data_vars if v == statistic or str(v).startswith(statistic + "_")]:
+        if str(var) != statistic + "_flag" and out[var].dtype.kind == "f":
+            out[var] = out[var].copy(data=np.full(out[var].shape, np.nan))

@@ -74,3 +74,60 @@ def test_a_trials_location_column_does_not_pass_for_the_units_area(tree):
         summarize_areas(children, **OPTIONS)
     stats = _quiet(summarize_areas, children, area="unit_location", **OPTIONS)
     assert stats.area.values.tolist() == ["V1", "LM"]
+
+
+def _without_lm(tree, sessions):
+    children = {key: node["responses"] for key, node in tree.children.items()}
+    for key in sessions:
+        children[key] = children[key].where(children[key].location == "V1", drop=True)
+    return children
+
+
+def test_pairwise_statistics_of_a_missing_area_say_which_session_lacks_it_and_warn_once(tree):
+    # reviewer F12: kernel_similarity between a session with the area and one without was NaN with an empty flag,
+    # and nothing was said
+    children = _without_lm(tree, ["session-02"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = summarize_areas(children, **OPTIONS)
+    lm = stats.sel(area="LM")
+    expected = "area 'LM' not recorded in session session-02"
+    for name in ("kernel_similarity", "code_overlap", "target_agreement"):
+        if f"{name}_flag" not in stats:
+            continue
+        flag = lm[f"{name}_flag"].transpose("session", "session_other").values
+        values = lm[name].transpose("session", "session_other").values
+        assert np.isnan(values[2]).all() and np.isnan(values[:, 2]).all()
+        assert all(str(reason) == expected for reason in flag[2]), (name, flag[2])
+        assert all(str(reason) == expected for reason in flag[:, 2]), (name, flag[:, 2])
+        assert str(flag[1, 3]) != expected  # a pair of sessions that both recorded LM keeps its own flag
+    assert str(lm["kernel_change_flag"].sel(session="session-02").values) == expected
+    assert str(lm["task_alignment_flag"].sel(session="session-02").values) == expected
+    assert np.isfinite(lm["kernel_similarity"].sel(session="session-01", session_other="session-03"))
+    # V1 was recorded everywhere: no such reason
+    assert not any("not recorded" in str(r) for r in stats["task_alignment_flag"].sel(area="V1").values)
+    named = [str(w.message) for w in caught if "not recorded" in str(w.message)]
+    assert len(named) == 1 and "'LM'" in named[0] and "session-02" in named[0], named
+
+
+def test_an_area_missing_from_the_reference_session_has_no_kernel_change(tree):
+    # kernel_change is referenced to the first session of the whole tree (as summarize's); an area not recorded
+    # there would otherwise be measured from its own first session, silently another reference than its
+    # neighbours'
+    children = _without_lm(tree, ["session-00"])
+    stats = _quiet(summarize_areas, children, **OPTIONS)
+    lm, v1 = stats.sel(area="LM"), stats.sel(area="V1")
+    assert np.isnan(lm["kernel_change"].values).all()
+    for session in ("session-01", "session-03"):
+        reason = str(lm["kernel_change_flag"].sel(session=session).values)
+        assert reason == "area 'LM' not recorded in the reference (first) session session-00", reason
+    assert np.isfinite(v1["kernel_change"].sel(session="session-02"))
+    assert np.isfinite(lm["task_alignment"].sel(session="session-01"))
+
+
+def test_a_requested_area_no_session_recorded_is_refused_naming_what_was_found(tree):
+    # reviewer F5: names the area asked for and the areas found
+    with pytest.raises(DataError, match=r"\['CA1'\].*recorded: \['V1', 'LM'\]"):
+        summarize_areas(tree, areas=["V1", "CA1"], **OPTIONS)
+    with pytest.raises(DataError, match=r"\['CA1'\].*recorded: \['V1', 'LM'\]"):
+        summarize_areas(tree, layers={"V1": 1, "CA1": 2}, **OPTIONS)
