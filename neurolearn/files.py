@@ -39,7 +39,8 @@ def write_statistics(stats, path) -> Path:
 
     NetCDF attributes hold only strings and numbers, so other attribute values (dicts, tuples, booleans,
     None) are stored as JSON text; the values of the statistics are untouched. Uses xarray's scipy backend
-    (NetCDF 3), which needs no extra library. Parent folders are created.
+    (NetCDF 3), which needs no extra library. Parent folders are created; a directory at ``path`` is refused
+    (never replaced) and a path that cannot be written is reported, both as :class:`DataError` naming it.
     """
     if not isinstance(stats, xr.Dataset):
         raise DataError(f"statistics: expected an xarray.Dataset, found {type(stats).__name__}")
@@ -48,9 +49,11 @@ def write_statistics(stats, path) -> Path:
     for name in list(clean.variables):
         clean[name].attrs = _netcdf_attrs(stats[name].attrs)
         clean[name].encoding = {}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean.to_netcdf(path, engine="scipy")
+    path = _writable(path, "statistics (.nc)")
+    try:
+        clean.to_netcdf(path, engine="scipy")
+    except OSError as error:
+        raise DataError(f"{path}: cannot write statistics ({one_line(error)})") from error
     return path
 
 
@@ -69,12 +72,25 @@ def read_statistics(path) -> xr.Dataset:
 
 
 def write_fits(results, path) -> Path:
-    """Write fits as JSON: one ``FitResult.to_dict()`` object, or a list of them for several fits."""
-    dicts = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in results]
+    """Write fits as JSON: one ``FitResult.to_dict()`` object, or a list of them for several fits.
+
+    ``results`` is a sequence of :class:`~neurolearn.fitting.FitResult`, records or their dictionaries.
+    Parent folders are created; anything else in ``results``, a directory at ``path`` (never replaced) or a
+    path that cannot be written raises :class:`DataError` naming it.
+    """
+    try:
+        dicts = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in results]
+    except (TypeError, ValueError):
+        dicts = None
+    if dicts is None or not all(isinstance(d, dict) for d in dicts):
+        raise DataError(f"fits: expected FitResults or their to_dict() dictionaries, found {results!r:.80}")
     payload = dicts[0] if len(dicts) == 1 else dicts
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=_json_default, allow_nan=True), encoding="utf-8")
+    text = json.dumps(payload, indent=2, default=_json_default, allow_nan=True)
+    path = _writable(path, "fits (.json)")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise DataError(f"{path}: cannot write fits ({one_line(error)})") from error
     return path
 
 
@@ -107,6 +123,18 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, OSError) and error.filename and error.strerror:
         return f"{error.filename}: {error.strerror}"
     return " ".join(str(error).split()) or type(error).__name__
+
+
+def _writable(path, what: str) -> Path:
+    """``path`` with its parent folders created, refusing a directory (never replaced) with :class:`DataError`."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: expected a path to write {what} to, found a directory (it is not replaced)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"{path}: cannot write {what.split(' (')[0]} ({one_line(error)})") from error
+    return path
 
 
 def _netcdf_attrs(attrs: dict) -> dict:

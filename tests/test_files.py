@@ -85,3 +85,39 @@ def test_a_fit_record_of_something_else_is_refused():
 
     with pytest.raises(DataError, match="expected a FitResult or its to_dict"):
         fit_record([1, 2])
+
+
+def test_writing_onto_a_directory_is_refused_naming_the_path_and_the_directory_is_kept(tmp_path):
+    # reviewer F1: write_fits(results, folder) raised IsADirectoryError from pathlib, untyped
+    from neurolearn.errors import DataError
+
+    folder = tmp_path / "fits.json"
+    folder.mkdir()
+    (folder / "inside.txt").write_text("kept")
+    with pytest.raises(DataError, match=rf"{folder}: expected a path to write fits \(.json\) to, found a directory"):
+        write_fits([{"model": "lazy-rich"}], folder)
+    with pytest.raises(DataError, match=rf"{folder}: expected a path to write statistics \(.nc\) to, found a "
+                                        "directory"):
+        write_statistics(make_stats(), folder)
+    assert folder.is_dir() and (folder / "inside.txt").read_text() == "kept"
+
+
+def test_a_path_that_cannot_be_written_is_a_typed_error_naming_it(tmp_path):
+    from neurolearn.errors import DataError
+
+    (tmp_path / "plain").write_text("a file, not a folder")
+    target = tmp_path / "plain" / "fits.json"
+    with pytest.raises(DataError, match=rf"{target}: cannot write fits .*plain"):
+        write_fits([{"model": "lazy-rich"}], target)
+    with pytest.raises(DataError, match=rf"{tmp_path / 'plain' / 'stats.nc'}: cannot write statistics .*plain"):
+        write_statistics(make_stats(), tmp_path / "plain" / "stats.nc")
+    assert (tmp_path / "plain").read_text() == "a file, not a folder"
+
+
+@pytest.mark.parametrize("results", [5, [5], ["lazy-rich"]])
+def test_fits_that_are_not_fits_are_refused(tmp_path, results):
+    from neurolearn.errors import DataError
+
+    with pytest.raises(DataError, match=r"expected FitResults or their to_dict\(\) dictionaries"):
+        write_fits(results, tmp_path / "fits.json")
+    assert not (tmp_path / "fits.json").exists()
