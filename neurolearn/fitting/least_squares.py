@@ -9,6 +9,7 @@ time mapping, search box); :mod:`~neurolearn.fitting.multistart` finds the minim
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
@@ -123,7 +124,9 @@ def fit(
         Statistics lack what the model predicts (the message lists what was found; a default fit must match
         some statistic besides ``behavior``), no sessions, non-numeric values, missing, non-positive (with
         ``se_floor=None``) or vanishingly small standard errors, unknown or non-numeric fixed parameters or
-        fixed values outside their bounds, bad options, or no more values than free parameters.
+        fixed values outside their bounds, bad options (``n_starts``, ``interval``, ``level``, ``n_boot``,
+        ``se_floor``, ``label``, ``random_state``, ``areas``, ``observables``, ``weights`` of the wrong kind), or no
+        more values than free parameters.
 
     Examples
     --------
@@ -147,11 +150,16 @@ def fit(
     True
     """
     _check_options(n_starts, interval, level, n_boot)
+    rng = _generator(random_state)
+    if label is not None and not isinstance(label, str):
+        raise FitError(f"fit: expected label a string or None, found {label!r}")
     if areas is not None:
+        if not isinstance(areas, Mapping):
+            raise FitError(f"fit: expected areas a mapping area name -> layer (e.g. {{'V1': 1, 'LM': 2}}), found "
+                           f"{type(areas).__name__} {areas!r}")
         stats = with_layers(stats, dict(areas))
     problem = build_problem(stats, model, observables=observables, fixed=fixed, time=time, se_floor=se_floor,
                             weights=weights)
-    rng = np.random.default_rng(random_state)
     optimum = multistart(problem, n_starts=n_starts, rng=rng)
     dof = problem.n_obs - problem.n_free
     if np.isfinite(optimum.chi2) and chi2_distribution.sf(optimum.chi2, dof) < _POOR_FIT_PVALUE:
@@ -362,6 +370,17 @@ def _finite_prediction(problem, values) -> bool:
     except (FloatingPointError, ValueError, ZeroDivisionError, OverflowError):
         return False
     return bool(np.isfinite(prediction[problem.mask]).all())
+
+
+def _generator(random_state) -> np.random.Generator:
+    """``numpy.random.default_rng(random_state)``, refusing what numpy would refuse with a typed error."""
+    if not isinstance(random_state, bool):
+        try:
+            return np.random.default_rng(random_state)
+        except (TypeError, ValueError):
+            pass
+    raise FitError(f"fit: expected random_state None, a non-negative integer or a numpy Generator, found "
+                   f"{random_state!r}")
 
 
 def _check_options(n_starts, interval, level, n_boot):

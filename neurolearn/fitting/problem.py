@@ -39,6 +39,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
+from numbers import Real
 
 import numpy as np
 import xarray as xr
@@ -433,6 +434,7 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     n_sessions = stats.sizes[SESSION]
     if n_sessions == 0:
         raise FitError(f"fit of model {model.name!r}: expected statistics of at least one session, found 0 sessions")
+    _check_arguments(model, observables, se_floor)
     chosen, missing = choose_observables(stats, model, observables)
     session_time = training_times(stats, time, model)
     fixed = check_fixed(fixed, model)
@@ -480,6 +482,25 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     coords.setdefault(SESSION, session)
     return FitProblem(model, tuple(chosen), tuple(missing), session, session_time, data, se, mask, tuple(free), fixed,
                       coords, covariance, tuple(notes), covariance_draws=tuple(draws), sandwich_covariance=sandwich)
+
+
+def _check_arguments(model, observables, se_floor) -> None:
+    """Refuse ``observables`` and ``se_floor`` of the wrong kind before anything reads them.
+
+    ``se_floor`` is read only where a standard error needs flooring, so a bad value would otherwise pass
+    silently on most statistics and fail on others.
+    """
+    if observables is not None and not isinstance(observables, str):
+        try:
+            iter(observables)
+        except TypeError:
+            raise FitError(f"fit of model {model.name!r}: expected observables a statistic name or a sequence of "
+                           f"them, found {observables!r}") from None
+    number = isinstance(se_floor, Real) and not isinstance(se_floor, bool)
+    if not (se_floor is None or (isinstance(se_floor, str) and se_floor == "auto")
+            or (number and np.isfinite(se_floor) and se_floor > 0)):
+        raise FitError(f"fit of model {model.name!r}: expected se_floor 'auto', a positive number or None, found "
+                       f"{se_floor!r}")
 
 
 def _free_parameters(model, fixed, session_time) -> list:

@@ -279,3 +279,36 @@ def test_the_screen_reads_a_models_surrogate_and_the_local_runs_the_model(approa
     assert calls["model"] > 0
     assert with_surrogate.chi2 == plain.chi2 and with_surrogate.params == plain.params
     assert with_surrogate.ci == plain.ci
+
+
+@pytest.mark.parametrize("options, found", [
+    ({"random_state": "x"}, r"random_state None, a non-negative integer or a numpy Generator, found 'x'"),
+    ({"random_state": 1.5}, r"random_state None, a non-negative integer or a numpy Generator, found 1.5"),
+    ({"random_state": -1}, r"random_state None, a non-negative integer or a numpy Generator, found -1"),
+    ({"random_state": True}, r"random_state None, a non-negative integer or a numpy Generator, found True"),
+    ({"se_floor": "x"}, r"se_floor 'auto', a positive number or None, found 'x'"),
+    ({"se_floor": [1.0]}, r"se_floor 'auto', a positive number or None, found \[1.0\]"),
+    ({"se_floor": -0.1}, r"se_floor 'auto', a positive number or None, found -0.1"),
+    ({"label": 3}, r"label a string or None, found 3"),
+    ({"areas": 5}, r"areas a mapping area name -> layer .*found int 5"),
+    ({"observables": 5}, r"observables a statistic name or a sequence of them, found 5"),
+    ({"weights": "bogus"}, r"weights one of \['joint', 'independent'\], found 'bogus'"),
+    ({"n_starts": 2.0}, r"n_starts a positive integer, found 2.0"),
+    ({"level": float("nan")}, r"level a float in \(0, 1\), found nan"),
+    ({"level": 1.0}, r"level a float in \(0, 1\), found 1.0"),
+])
+def test_every_bad_argument_is_a_typed_error_naming_expected_and_found(line, line_data, options, found):
+    # reviewer F1: random_state='x' raised numpy's TypeError from SeedSequence; se_floor='x' passed silently
+    # whenever no SE needed flooring; observables=5 and areas=5 raised "'int' object is not iterable"
+    t, y, se = line_data
+    stats = statistics({"behavior": y}, {"behavior": se})
+    with pytest.raises(FitError, match=found):
+        fit(stats, line, fixed=CLOCK, interval=None, **options)
+
+
+@pytest.mark.parametrize("random_state", [None, 0, np.int64(3), np.random.default_rng(1), np.random.SeedSequence(2)])
+def test_seeds_numpy_accepts_are_accepted(line, line_data, random_state):
+    t, y, se = line_data
+    res = fit(statistics({"behavior": y}, {"behavior": se}), line, fixed=CLOCK, interval=None,
+              random_state=random_state)
+    assert res.success
