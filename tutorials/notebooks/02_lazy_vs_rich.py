@@ -113,11 +113,13 @@ lazy_free, lazy_frozen = fits["lazy"]
 assert rich_free.ci["gamma0"][0] > 1.0            # rich: the whole interval is above gamma0 = 1
 assert rich_frozen.aic - rich_free.aic > 10        # and a frozen kernel cannot explain the alignment rise
 assert lazy_frozen.aic - lazy_free.aic <= 2.0      # lazy: a frozen kernel explains the data as well
+assert lazy_free.ci["gamma0"][1] < 1.0             # and its gamma0 interval stays below the rich regime
 nl.plot.plot_fit(rich_free, stats["rich"])
 """),
         md("""
 The rich dataset's γ₀ interval excludes the lazy regime and contains the true value 4; for the lazy dataset
-the data cannot rule out a small γ₀ (interval up to about 1) but a frozen kernel fits as well as any richness.
+the data cannot rule out a small γ₀ (its interval reaches about 0.5, below the rich regime) but a frozen kernel
+fits as well as any richness.
 
 **Where this comes from.** Lazy vs rich training: Chizat, Oyallon & Bach (2019); kernel dynamics of wide
 networks: Bordelon & Pehlevan (2022); the silent alignment alternative (`"silent-alignment"`, kernel aligns

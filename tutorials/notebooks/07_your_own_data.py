@@ -385,7 +385,7 @@ statistics_table(mtl_stats)
 """),
         md("""
 Recognition is nearly perfect in the first two blocks and drops in the third. The kernel statistics are NaN
-for a reason of the *data*, not of the design: with 35 units and 6–15 trials per condition, the spread of the
+for a reason of the *data*, not of the design: with 35 units and 5–14 trials per condition (block 1), the spread of the
 six condition means is not resolved from trial noise ("denominator not resolved from noise"). More trials
 per condition, or more units, would be needed before alignment or dimensionality can be read from these
 blocks. The spectral statistics (`spectral_power`, `powerlaw_exponent`) are reported without a flag
