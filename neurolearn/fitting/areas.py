@@ -32,7 +32,7 @@ import xarray as xr
 
 from neurolearn.errors import FitError
 
-__all__ = ["AREA", "LAYER", "flatten_areas", "area_observable", "with_layers"]
+__all__ = ["AREA", "LAYER", "flatten_areas", "area_observable", "with_layers", "deeper_model_hint"]
 
 AREA, LAYER = "area", "layer"
 _COMPANIONS = ("", "_se", "_boot", "_flag", "_ci", "_chance")
@@ -85,15 +85,17 @@ def flatten_areas(stats, model) -> tuple[xr.Dataset, object]:
     if not model.per_layer:
         raise FitError(f"fit of model {model.name!r}: statistics have dim {AREA!r} but the model predicts one "
                        f"population; select one area (stats.sel(area=...)) or fit a per-layer model")
-    if LAYER not in stats.coords or stats[LAYER].dims != (AREA,):
-        raise FitError(f"fit of model {model.name!r}: expected coord {LAYER!r} on dim {AREA!r} mapping each area to "
-                       f"a model layer (summarize_areas(..., layers=...) or fit(..., areas={{'V1': 1, ...}})), "
-                       f"found coords {sorted(map(str, stats.coords))}")
     names = [str(a) for a in stats[AREA].values]
+    if LAYER not in stats.coords or stats[LAYER].dims != (AREA,):
+        example = {a: i + 1 for i, a in enumerate(names)}
+        raise FitError(f"fit of model {model.name!r}: expected coord {LAYER!r} on dim {AREA!r} mapping each area to "
+                       f"a model layer (summarize_areas(..., layers=...) or fit(..., areas={example}) with each "
+                       f"area's own layer), found coords {sorted(map(str, stats.coords))}"
+                       f"{deeper_model_hint(model, len(names))}")
     layers = [int(v) for v in stats[LAYER].values]
     if any(not 1 <= layer <= model.n_layers for layer in layers):
         raise FitError(f"fit of model {model.name!r}: expected layers in 1..{model.n_layers}, found "
-                       f"{dict(zip(names, layers))}")
+                       f"{dict(zip(names, layers))}{deeper_model_hint(model, max(layers))}")
     variables = {}
     shared = [o for o in model.observables if o not in model.per_layer]
     for observable in model.observables:
@@ -115,8 +117,24 @@ def flatten_areas(stats, model) -> tuple[xr.Dataset, object]:
     return flat, replace(model, observables=observables, function=function, per_layer=(), n_layers=0)
 
 
+def deeper_model_hint(model, depth: int) -> str:
+    """How to get a per-layer ``model`` with ``depth`` layers, if it has fewer ("" otherwise).
+
+    Examples
+    --------
+    >>> from neurolearn.theory.deep_linear import DEEP_LINEAR
+    >>> deeper_model_hint(DEEP_LINEAR, 3)
+    "; model 'deep-linear' has 2 layers: for 3, fit neurolearn.theory.deep_linear.deep_linear_model(3)"
+    """
+    if depth <= model.n_layers:
+        return ""
+    factory = (f"neurolearn.theory.deep_linear.deep_linear_model({depth})" if model.name == "deep-linear"
+               else f"a {depth}-layer version of it")
+    return f"; model {model.name!r} has {model.n_layers} layers: for {depth}, fit {factory}"
+
+
 def _pick(da, area):
-    out = da.sel({AREA: area}, drop=True)
+    out = da.sel({AREA: area}, drop=True).drop_vars([LAYER], errors="ignore")
     out.attrs = dict(da.attrs)
     return out
 
@@ -130,6 +148,7 @@ def _first_available(stats, observable, suffix, names):
     pick = xr.DataArray(chosen, dims=[d for d in values.dims if d != AREA])
     da = stats[observable + suffix]
     out = da.isel({AREA: pick}, drop=True) if all(d in da.dims for d in pick.dims) else da.isel({AREA: 0}, drop=True)
+    out = out.drop_vars([AREA, LAYER], errors="ignore")  # which area a value came from varies by session
     out.attrs = dict(da.attrs)
     return out
 

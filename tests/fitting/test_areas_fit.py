@@ -116,3 +116,21 @@ def test_a_per_layer_model_refuses_statistics_without_areas():
     one = stats.expand_dims(area=["LM"]).assign_coords(layer=("area", [2]))
     flat, model = flatten_areas(one, DEEP_LINEAR)
     assert "task_alignment[LM]" in flat and "task_alignment[LM]" in model.observables
+
+
+def test_more_areas_than_the_models_layers_names_the_deeper_model():
+    # reviewer F5: three areas given to the registered two-layer model must say how to get a three-layer one
+    stats = xr.Dataset({"task_alignment": (("area", "session"), np.full((3, 3), 0.4)),
+                        "task_alignment_se": (("area", "session"), np.full((3, 3), 0.01))},
+                       coords={"area": ["V1", "LM", "AL"], "session": ["a", "b", "c"]})
+    with pytest.raises(FitError, match=r"deep_linear_model\(3\)"):
+        nl.fit(stats, DEEP_LINEAR, areas={"V1": 1, "LM": 2, "AL": 3})
+    with pytest.raises(FitError, match=r"deep_linear_model\(3\)"):
+        flatten_areas(with_layers(stats, {"V1": 1, "LM": 2, "AL": 3}), DEEP_LINEAR)
+    # three areas and no layer map: the message gives the map to write and the model that takes it
+    with pytest.raises(FitError, match=r"areas=\{'V1': 1, 'LM': 2, 'AL': 3\}.*deep_linear_model\(3\)"):
+        nl.fit(stats, DEEP_LINEAR)
+    # and the model it names takes them
+    from neurolearn.theory.deep_linear import deep_linear_model
+    flat, model = flatten_areas(with_layers(stats, {"V1": 1, "LM": 2, "AL": 3}), deep_linear_model(3))
+    assert "task_alignment[AL]" in model.observables
