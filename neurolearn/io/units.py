@@ -331,6 +331,27 @@ def read_units_block(handle, plan, trials, neurons) -> np.ndarray:
     return counts
 
 
+#: (file, units table, file stamp) whose unsorted spike times a lazy read has reported in this process
+_REPORTED_UNSORTED: set = set()
+
+
+def _warn_unsorted(plan, unsorted: list, n_steps: int, *, whole: bool) -> None:
+    """One warning for units whose spike times are out of order; a lazy read's blocks say it once per file
+    and table (each block reads its own units, and twenty blocks gave twenty warnings)."""
+    if not whole:
+        key = (str(plan.label), str(plan.object_path), tuple(plan.file_stamp))
+        if key in _REPORTED_UNSORTED:
+            return
+        _REPORTED_UNSORTED.add(key)
+    where = "" if whole else " in the first block read (other blocks are not reported again)"
+    warnings.warn(
+        f"{plan.label}: units table {plan.object_path!r}: spike times of {len(unsorted)} unit(s){where} "
+        f"were not sorted ({n_steps} out-of-order steps, units {unsorted[:10]}); sorted them before counting",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
 def count_units(handle, plan, trials, neurons, block_values: int = 1 << 19):
     """Counts for a block of trials x units, and the (first, last) spike time seen.
 
@@ -380,13 +401,8 @@ def count_units(handle, plan, trials, neurons, block_values: int = 1 << 19):
                 out[:, member, :] = count_in_bins(segment, edges)
             unit = group_end
         if unsorted:
-            warnings.warn(
-                f"{plan.label}: units table {plan.object_path!r}: spike times of {len(unsorted)} unit(s) "
-                f"were not sorted ({n_steps} out-of-order steps, units {unsorted[:10]}); sorted them before "
-                "counting",
-                UserWarning,
-                stacklevel=3,
-            )
+            _warn_unsorted(plan, unsorted, n_steps, whole=(edges.shape[0] == plan.edges.shape[0]
+                                                            and bounds.shape[0] == plan.unit_bounds.shape[0]))
     if not plan.binned:
         out = out[:, :, 0]
     if plan.rates:

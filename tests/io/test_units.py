@@ -59,9 +59,12 @@ def test_unsorted_spike_times_give_the_same_counts_lazily_as_eagerly(tmp_path, r
     with pytest.warns(UserWarning, match="were not sorted"):
         eager = read_nwb(path)
     lazy = read_nwb(path, chunks={"trial": 7, "neuron": 2})
-    with pytest.warns(UserWarning, match="were not sorted"):
+    with pytest.warns(UserWarning, match="were not sorted") as caught:
         values = lazy.values
     np.testing.assert_array_equal(values, eager.values)
+    # 3 x 2 blocks, each holding unsorted units: one warning for the file, not one per block
+    assert sum("were not sorted" in str(w.message) for w in caught) == 1
+    assert "in the first block read" in str(caught[0].message)
     expected = [[int(np.sum((t >= s) & (t < s + 1.0))) for t in trains] for s in starts]
     assert eager.values.tolist() == expected
 
