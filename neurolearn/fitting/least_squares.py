@@ -57,7 +57,9 @@ def fit(
     weighted by their joint covariance across sessions and statistics (generalised least squares, correlations
     shrunk toward 0; see :mod:`neurolearn.fitting.covariance`): summarize resamples each neuron once for all
     sessions, so with the same neurons every session their errors are shared. NaN values (sessions
-    summarize flagged) are left out, with their count in ``message``. Session ``s`` maps to model time
+    summarize flagged) are left out, with their count in ``message``; a statistic with fewer than two fittable
+    values (e.g. finite only in a reference session) is left out whole, with a :class:`FitWarning` and the
+    reason in ``message``. Session ``s`` maps to model time
     ``tau = time_scale * max(s - onset, 0)`` with ``time_scale`` and ``onset`` fitted unless fixed (see
     :mod:`neurolearn.fitting.problem`).
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
-from numbers import Real
 
 import numpy as np
 import xarray as xr
@@ -49,6 +48,7 @@ from neurolearn.data import SESSION
 from neurolearn.errors import FitError
 from neurolearn.fitting.areas import AREA, flatten_areas
 from neurolearn.fitting.covariance import observation_covariance
+from neurolearn.fitting.fittable import MIN_VALUES_PER_STATISTIC, check_arguments, drop_sparse
 from neurolearn.fitting.validation import (
     ONSET,
     TIME_SCALE,
@@ -62,7 +62,8 @@ from neurolearn.fitting.validation import (
     training_times,
 )
 
-__all__ = ["FitProblem", "FreeParameter", "FitWarning", "TIME_SCALE", "ONSET", "build_problem"]
+__all__ = ["FitProblem", "FreeParameter", "FitWarning", "TIME_SCALE", "ONSET", "MIN_VALUES_PER_STATISTIC",
+           "build_problem"]
 
 
 # How far (as a factor) the time scale may stray from the model's declared time span per recorded span.
@@ -137,6 +138,9 @@ class FitProblem:
         Per correlated block whose replicates declare the neurons they resample
         (:func:`neurolearn.fitting.covariance.declare_units`): the Gaussian draws its covariance is worth and its
         number of values, for :func:`neurolearn.fitting.covariance.interval_inflation`; empty otherwise.
+    dropped_observables : tuple of str
+        Statistics the model predicts and the statistics hold, left out for having fewer than
+        :data:`MIN_VALUES_PER_STATISTIC` fittable values (their reasons are in ``notes``).
     sandwich_covariance : ndarray or None
         With ``weights="independent"``: the estimated joint covariance of the flattened ``data`` (sample
         correlation of the replicates, not Hartlap-scaled) while the fit weights each value by ``1 / se**2``
@@ -159,6 +163,7 @@ class FitProblem:
     notes: tuple = ()
     covariance_draws: tuple = ()
     sandwich_covariance: np.ndarray | None = None
+    dropped_observables: tuple = ()
 
     @property
     def n_obs(self) -> int:
@@ -376,6 +381,11 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
                   weights="joint") -> FitProblem:
     """Join ``stats`` and ``model`` into a :class:`FitProblem`, refusing what cannot be fitted.
 
+    A statistic with fewer than :data:`MIN_VALUES_PER_STATISTIC` fittable values (finite, with a finite
+    standard error; e.g. one defined relative to a reference session and NaN elsewhere) is left out with one
+    :class:`FitWarning` naming it, its sessions and summarize's reasons, and the fit runs on the others;
+    :class:`FitError` if none remains (or, for a default fit, only ``behavior``).
+
     Parameters
     ----------
     stats : xarray.Dataset
@@ -434,14 +444,15 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     n_sessions = stats.sizes[SESSION]
     if n_sessions == 0:
         raise FitError(f"fit of model {model.name!r}: expected statistics of at least one session, found 0 sessions")
-    _check_arguments(model, observables, se_floor)
+    check_arguments(model, observables, se_floor)
     chosen, missing = choose_observables(stats, model, observables)
     session_time = training_times(stats, time, model)
     fixed = check_fixed(fixed, model)
 
     data = np.stack([numeric_values(stats, name, model) for name in chosen])
+    chosen, data, dropped = drop_sparse(stats, model, chosen, data, default=observables is None)
     se = np.stack([standard_errors(stats, name, model, se_floor) for name in chosen])
-    notes = []
+    notes = [f"not fitted, too few values: {description}" for description in dropped.values()]
     left_nan = {name: sessions_where(stats, ~np.isfinite(row)) for name, row in zip(chosen, data) if not np.isfinite(row).all()}
     if left_nan:
         count = sum(len(v) for v in left_nan.values())
@@ -481,26 +492,8 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     coords = {str(k): np.asarray(v.values) for k, v in stats.coords.items() if v.dims == (SESSION,)}
     coords.setdefault(SESSION, session)
     return FitProblem(model, tuple(chosen), tuple(missing), session, session_time, data, se, mask, tuple(free), fixed,
-                      coords, covariance, tuple(notes), covariance_draws=tuple(draws), sandwich_covariance=sandwich)
-
-
-def _check_arguments(model, observables, se_floor) -> None:
-    """Refuse ``observables`` and ``se_floor`` of the wrong kind before anything reads them.
-
-    ``se_floor`` is read only where a standard error needs flooring, so a bad value would otherwise pass
-    silently on most statistics and fail on others.
-    """
-    if observables is not None and not isinstance(observables, str):
-        try:
-            iter(observables)
-        except TypeError:
-            raise FitError(f"fit of model {model.name!r}: expected observables a statistic name or a sequence of "
-                           f"them, found {observables!r}") from None
-    number = isinstance(se_floor, Real) and not isinstance(se_floor, bool)
-    if not (se_floor is None or (isinstance(se_floor, str) and se_floor == "auto")
-            or (number and np.isfinite(se_floor) and se_floor > 0)):
-        raise FitError(f"fit of model {model.name!r}: expected se_floor 'auto', a positive number or None, found "
-                       f"{se_floor!r}")
+                      coords, covariance, tuple(notes), covariance_draws=tuple(draws), sandwich_covariance=sandwich,
+                      dropped_observables=tuple(dropped))
 
 
 def _free_parameters(model, fixed, session_time) -> list:

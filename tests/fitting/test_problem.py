@@ -307,3 +307,82 @@ def test_jacobian_falls_back_to_forward_differences_where_the_model_cannot_give_
                                                       for name in ("behavior", "task_alignment")}):
         problem = build_problem(stats, replace(approach, jacobian=jacobian))
         np.testing.assert_allclose(problem.jacobian(u), forward, rtol=1e-8, atol=1e-8)
+
+
+def _only_the_reference_session(stats, name, value=0.0, se=0.0, reason="kernel statistic: fewer than 2 sessions"):
+    """``name`` finite only in the first (reference) session, NaN with summarize's flag elsewhere."""
+    n = stats.sizes["session"]
+    values = np.full(n, np.nan)
+    values[0] = value
+    ses = np.full(n, np.nan)
+    ses[0] = se
+    flags = np.array([""] + [reason] * (n - 1), dtype=object)
+    return stats.assign({name: ("session", values), f"{name}_se": ("session", ses), f"{name}_flag": ("session", flags)})
+
+
+def test_a_statistic_finite_only_in_the_reference_session_is_dropped_with_one_warning():
+    # reviewer F3: kernel_change is 0 with SE 0 by definition at the reference session, NaN after it; the default
+    # fit raised "no positive standard error in any session ... pass se_floor"
+    from neurolearn.fitting import simulate_statistics
+
+    full = simulate_statistics("lazy-rich", {"gamma0": 0.5}, n_sessions=8, se=0.02, time_scale=2.0, random_state=4)
+    stats = _only_the_reference_session(full, "kernel_change")
+    with pytest.warns(FitWarning) as caught:
+        problem = build_problem(stats, "lazy-rich")
+    dropped = [str(w.message) for w in caught if "left out of the fit" in str(w.message)]
+    assert len(dropped) == 1
+    assert ("'kernel_change' (finite in 1 of 8 sessions, ['session-0'], with standard error 0; NaN in "
+            "['session-1', 'session-2', 'session-3', 'session-4', 'session-5', 'session-6', 'session-7']; flagged: "
+            "['kernel statistic: fewer than 2 sessions'])") in dropped[0]
+    assert "fewer than 2 fittable values" in dropped[0]
+    assert problem.observables == ("task_alignment", "behavior")
+    assert problem.dropped_observables == ("kernel_change",)
+    assert problem.n_obs == 16
+    # the fit runs on what remains: the same problem as statistics without kernel_change
+    absent = build_problem(full.drop_vars(["kernel_change", "kernel_change_se", "kernel_change_ci"]), "lazy-rich")
+    np.testing.assert_array_equal(problem.data, absent.data)
+    np.testing.assert_array_equal(problem.se, absent.se)
+    assert any("not fitted, too few values: 'kernel_change'" in note for note in problem.notes)
+
+
+def test_a_statistic_with_one_finite_value_and_a_positive_se_is_dropped_too(approach):
+    # one value cannot show a change across sessions; the rule does not depend on whether its SE could weight it
+    n = 8
+    stats = statistics({"behavior": np.linspace(0.5, 0.8, n), "task_alignment": np.linspace(0.2, 0.5, n),
+                        "margin": np.ones(n)}, {"behavior": 0.02, "task_alignment": 0.02, "margin": 0.1})
+    stats = _only_the_reference_session(stats, "behavior", value=0.5, se=0.02, reason="")
+    with pytest.warns(FitWarning, match=r"'behavior' \(finite in 1 of 8 sessions, \['day0'\], with standard error "
+                                        r"0.02; NaN in \['day1'.*'day7'\]\)"):
+        problem = build_problem(stats, approach)
+    assert problem.observables == ("task_alignment",) and problem.n_obs == n
+
+
+def test_when_nothing_fittable_remains_the_error_names_what_was_expected_and_found(approach):
+    n = 8
+    stats = statistics({"behavior": np.linspace(0.5, 0.8, n), "task_alignment": np.linspace(0.2, 0.5, n)},
+                       {"behavior": 0.02, "task_alignment": 0.02})
+    stats = _only_the_reference_session(_only_the_reference_session(stats, "task_alignment"), "behavior", 0.5, 0.02)
+    with pytest.raises(FitError, match=r"model 'approach': expected at least 2 fittable values \(finite, with a "
+                                       r"finite standard error\) of some statistic, found 'behavior' \(finite in 1 of "
+                                       r"8 sessions.*'task_alignment' \(finite in 1 of 8 sessions"):
+        build_problem(stats, approach)
+    # a default fit left with behaviour alone is refused as any default fit to behaviour alone is
+    stats = _only_the_reference_session(statistics({"behavior": np.linspace(0.5, 0.8, n),
+                                                    "task_alignment": np.linspace(0.2, 0.5, n)},
+                                                   {"behavior": 0.02, "task_alignment": 0.02}), "task_alignment")
+    with pytest.raises(FitError, match=r"left only 'behavior', which every model predicts.*'task_alignment' \(finite "
+                                       r"in 1 of 8 sessions.*pass observables=\['behavior'\]"):
+        build_problem(stats, approach)
+    with pytest.warns(FitWarning, match="left out of the fit"):
+        assert build_problem(stats, approach, observables=["behavior", "task_alignment"]).observables == ("behavior",)
+
+
+def test_a_default_fit_runs_when_a_kernel_statistic_is_finite_only_in_the_reference_session():
+    from neurolearn import fit
+    from neurolearn.fitting import simulate_statistics
+
+    full = simulate_statistics("lazy-rich", {"gamma0": 0.5}, n_sessions=8, se=0.02, time_scale=2.0, random_state=4)
+    with pytest.warns(FitWarning, match="'kernel_change' .*left out|left out.*'kernel_change'"):
+        res = fit(_only_the_reference_session(full, "kernel_change"), "lazy-rich", interval=None, random_state=0)
+    assert res.success and res.observables == ("task_alignment", "behavior") and res.n_obs == 16
+    assert "not fitted, too few values: 'kernel_change'" in res.message
