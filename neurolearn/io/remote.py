@@ -28,7 +28,9 @@ processes count in those processes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -189,7 +191,34 @@ def _session(url: str):
             _count(url, len(response.content))
 
     session.hooks["response"].append(count)
+    session.hooks["response"].append(_check_range)
     return session
+
+
+@functools.lru_cache(maxsize=1)
+def _refusal():
+    """NWBError that remfile also takes for a permanent HTTP error: it retries any other exception 8 times
+    with backoff (25 s) before it gives up, which for a server that keeps answering the wrong bytes is only
+    a wait. remfile's class is private; without it the error is a plain NWBError (and the wait stays)."""
+    try:
+        from remfile.RemFile import _PermanentHTTPError
+    except ImportError:  # another remfile: retried, then raised all the same
+        return NWBError
+    return type("RangeRefusedError", (NWBError, _PermanentHTTPError), {"__module__": __name__})
+
+
+def _check_range(response, *args, **kwargs):
+    """Refuse a 206 answer whose Content-Range starts elsewhere than the Range asked for: h5py would read
+    those bytes as the file's (a server or proxy that ignores the offset answers every request from byte 0)."""
+    if response.status_code != 206:
+        return
+    asked = re.fullmatch(r"bytes=(\d+)-(\d*)", response.request.headers.get("Range", "") or "")
+    given = re.match(r"bytes (\d+)-(\d+)/", response.headers.get("Content-Range", "") or "")
+    if asked and given and int(given.group(1)) != int(asked.group(1)):
+        raise _refusal()(
+            f"{response.url}: the server answered another byte range than the one asked for (asked "
+            f"{asked.group(0)}, answered {given.group(0).rstrip('/')}): it does not honour HTTP Range requests "
+            "correctly, so the file cannot be read by ranges; download it and read the local copy")
 
 
 def probe(url: str) -> Remote:

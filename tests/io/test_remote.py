@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
             results = [{"asset_id": ASSET_ID, "path": DANDI_PATH}] if DANDI_PATH.startswith(wanted) else []
             return self._body(200, json.dumps({"count": len(results), "results": results}).encode(),
                               "application/json")
-        for prefix, ranges in (("/files/", True), ("/norange/", False)):
+        for prefix, ranges in (("/files/", True), ("/norange/", False), ("/wrongbytes/", "from zero")):
             if path.startswith(prefix):
                 return self._file(path[len(prefix):], ranges)
         return self._status(404, "Not Found")
@@ -99,6 +99,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not ranges or wanted is None:
             return self._body(200, data, kind, headers)
         start = int(wanted.group(1))
+        if ranges == "from zero":  # a broken server or proxy: every range answered from byte 0, and says so
+            wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", f"bytes=0-{int(wanted.group(2) or len(data)) - start}")
+            start = 0
         stop = min(int(wanted.group(2)) if wanted.group(2) else len(data) - 1, len(data) - 1)
         if start >= len(data):
             return self._body(416, b"", kind, headers + [("Content-Range", f"bytes */{len(data)}")])
@@ -260,3 +263,11 @@ def test_read_sessions_timeout_reads_a_url_in_a_child_process(server):
     tree = read_sessions([url], timeout=60, tracked=True)
     (name,) = tree.children
     xr.testing.assert_identical(tree[name].responses, read_sessions([url], tracked=True)[name].responses)
+
+
+def test_a_server_that_answers_other_bytes_than_asked_is_named_not_called_file_damage(server):
+    # the probe (bytes 0-...) is answered right; every later range comes from byte 0 with a Content-Range that
+    # says so: h5py would read those bytes as the file's, so the reader refuses and names the server's fault
+    url = f"{server.base}/wrongbytes/day00.nwb"
+    with pytest.raises(NWBError, match=r"answered another byte range than the one asked for \(asked bytes=\d+"):
+        read_nwb(url)
