@@ -35,6 +35,8 @@ __all__ = [
 
 #: axis labels, read from the statistics registry (anything else is labelled by its name)
 LABELS = {name: entry.label for name, entry in STATISTICS.items()}
+#: the dim of statistics per recorded area (:mod:`neurolearn.stats.areas`)
+AREA = "area"
 
 
 def plot_trajectory(stats: xr.Dataset, name: str, *, ax=None, label: str | None = None, color=None):
@@ -43,10 +45,13 @@ def plot_trajectory(stats: xr.Dataset, name: str, *, ax=None, label: str | None 
     Parameters
     ----------
     stats : xarray.Dataset
-        Statistics over dim ``session`` (the form :func:`neurolearn.summarize` returns).
+        Statistics over dim ``session`` (the form :func:`neurolearn.summarize` returns), or over ``area`` and
+        ``session`` (:func:`neurolearn.stats.areas.summarize_areas`).
     name : str
-        The statistic; ``name`` must have dims ``("session",)``. Its interval ``name_ci`` is drawn when
-        present, and ``name_chance`` as a dashed line.
+        The statistic; ``name`` must have dims ``("session",)`` or ``("area", "session")``. Its interval
+        ``name_ci`` is drawn when present, and ``name_chance`` as a dashed line. Over areas: one line per area
+        (gid ``name[area]``, label the area, colour ``C0``, ``C1`` ... in the order of the areas), except for
+        a statistic with the same value in every area that has one (the animal's behaviour): one line.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure is made if omitted.
     label, color :
@@ -67,6 +72,8 @@ def plot_trajectory(stats: xr.Dataset, name: str, *, ax=None, label: str | None 
     >>> ax.lines[0].get_ydata().tolist()
     [0.1, 0.4, 0.6]
     """
+    if AREA in _variable(stats, name).dims:
+        return _area_trajectories(stats, name, _axes(ax), label, color)
     values = _session_statistic(stats, name)
     x = session_positions(stats)
     ax = _axes(ax)
@@ -88,7 +95,7 @@ def plot_trajectory(stats: xr.Dataset, name: str, *, ax=None, label: str | None 
         else:
             ax.plot(x, level, color="0.5", ls="--", lw=1, gid=chance, label=label)
     ax.set_xlabel("session")
-    ax.set_ylabel(LABELS.get(name, name))
+    ax.set_ylabel(_label(name))
     _session_ticks(ax, stats, x)
     return ax
 
@@ -134,7 +141,8 @@ def plot_trajectories(stats: xr.Dataset, names: Sequence[str] | None = None, *, 
     return fig
 
 
-def plot_kernel_similarity(stats: xr.Dataset, name: str = "kernel_similarity", *, ax=None, cmap="viridis"):
+def plot_kernel_similarity(stats: xr.Dataset, name: str = "kernel_similarity", *, ax=None, cmap="viridis",
+                           area: str | None = None):
     """Session x session similarity of representation kernels (CKA) as an image.
 
     Parameters
@@ -147,6 +155,9 @@ def plot_kernel_similarity(stats: xr.Dataset, name: str = "kernel_similarity", *
     cmap : str
         Colour map. The colour scale is fixed to [0, 1] when all values lie there (CKA, overlaps), so that
         figures of different datasets compare.
+    area : str, optional
+        For statistics over ``area`` (:func:`neurolearn.stats.areas.summarize_areas`), the area to draw
+        (required there: one image per area).
 
     Returns
     -------
@@ -163,6 +174,7 @@ def plot_kernel_similarity(stats: xr.Dataset, name: str = "kernel_similarity", *
     [1.0, 0.0, 0.0]
     """
     matrix = stats if isinstance(stats, xr.DataArray) else _variable(stats, name)
+    matrix = _one_area(matrix, name, area)
     if set(matrix.dims) != {SESSION, SESSION_OTHER}:
         raise DataError(
             f"statistic {name!r}: expected dims ('session', 'session_other'), found {tuple(matrix.dims)}"
@@ -188,7 +200,7 @@ def plot_kernel_similarity(stats: xr.Dataset, name: str = "kernel_similarity", *
     ax.set_xticks(np.arange(len(cols))[::step], cols[::step], rotation=90)
     ax.set_xlabel("session")
     ax.set_ylabel("session")
-    ax.set_title(LABELS.get(name, name))
+    ax.set_title(LABELS.get(name, name) + (f" \N{EM DASH} {area}" if area is not None else ""))
     return ax
 
 
@@ -265,7 +277,9 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
         A fit in memory or read back from JSON (:func:`neurolearn.files.read_fits`), drawn alike: uses
         ``fit.predicted`` (a Dataset over ``session``), the model's name and ``fit.params`` (title).
     stats : xarray.Dataset, optional
-        The data, drawn as :func:`plot_trajectory` (with intervals) under the prediction (else none).
+        The data, drawn as :func:`plot_trajectory` (with intervals) under the prediction (else none). Over
+        ``area`` (a joint fit, whose predictions are named ``task_alignment[V1]`` ...): each prediction is
+        drawn over its area's values (:func:`neurolearn.fitting.areas.flat_statistics`).
     statistics : sequence of str, optional
         Which observables; default every per-session variable of ``fit.predicted``.
     ncols : int
@@ -295,6 +309,10 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
     ]
     if not names:
         raise DataError(f"fit of {_model_name(fit)!r}: expected per-session predictions, found none")
+    if stats is not None and AREA in getattr(stats, "dims", ()):
+        from neurolearn.fitting.areas import flat_statistics
+
+        stats = flat_statistics(stats, shared=[n for n in names if n in stats.data_vars])
     fig, axes = _grid(len(names), ncols)
     for ax, name in zip(axes, names):
         if name not in predicted:
@@ -308,7 +326,7 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
         else:
             x = session_positions(predicted)
             ax.set_xlabel("session")
-            ax.set_ylabel(LABELS.get(name, name))
+            ax.set_ylabel(_label(name))
         ax.plot(x, predicted[name].values, color="C3", lw=2, label=_model_name(fit), gid="prediction")
         ax.set_title(name)
     axes[0].legend(fontsize=8, frameon=False)
@@ -362,8 +380,8 @@ def plot_comparison(table, *, criterion: str = "aic", ax=None):
 def trajectory_statistics(stats: xr.Dataset) -> list[str]:
     """Names of the per-session statistics in ``stats`` that have at least one finite value.
 
-    A statistic is a variable with dims ``("session",)`` that is not an uncertainty or chance variable
-    (``_se``, ``_chance``) nor a coordinate.
+    A statistic is a variable with dims ``("session",)`` (or ``area`` and ``session``) that is not an
+    uncertainty or chance variable (``_se``, ``_chance``) nor a coordinate.
 
     Examples
     --------
@@ -375,7 +393,7 @@ def trajectory_statistics(stats: xr.Dataset) -> list[str]:
     names = []
     for name, variable in stats.data_vars.items():
         name = str(name)
-        if variable.dims != (SESSION,) or name.endswith(("_se", "_chance")):
+        if set(variable.dims) not in ({SESSION}, {AREA, SESSION}) or name.endswith(("_se", "_chance")):
             continue
         if np.issubdtype(variable.dtype, np.number) and np.isfinite(variable.values).any():
             names.append(name)
@@ -408,6 +426,44 @@ def _session_statistic(stats: xr.Dataset, name: str) -> xr.DataArray:
             f"statistic {name!r}: expected dims ('session',) for a trajectory, found {tuple(values.dims)}"
         )
     return values
+
+
+def _area_trajectories(stats, name, ax, label, color):
+    """One line per area of a statistic over ``area`` (one line if it is the same in every area)."""
+    from neurolearn.fitting.areas import area_observable, flat_statistics, same_in_every_area
+
+    own = [v for v in stats.data_vars if v == name or str(v).startswith(name + "_")]
+    once = same_in_every_area(stats[name])
+    flat = flat_statistics(stats[own], shared=[name] if once else [])
+    if once:
+        return plot_trajectory(flat, name, ax=ax, label=label, color=color)
+    for index, area in enumerate(_labels(stats[name], AREA)):
+        plot_trajectory(flat, area_observable(name, area), ax=ax, label=f"{label}: {area}" if label else area,
+                        color=f"C{index}")
+    ax.set_ylabel(_label(name))
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def _one_area(matrix, name, area):
+    if AREA not in matrix.dims:
+        if area is not None:
+            raise DataError(f"statistic {name!r}: expected dim 'area' for area={area!r}, found {tuple(matrix.dims)}")
+        return matrix
+    areas = _labels(matrix, AREA)
+    if area is None:
+        raise DataError(f"statistic {name!r} has dim 'area': expected area=<one of {areas}> (one image per area)")
+    if str(area) not in areas:
+        raise DataError(f"statistic {name!r}: found no area {area!r}, expected one of {areas}")
+    return matrix.isel({AREA: areas.index(str(area))}, drop=True)
+
+
+def _label(name: str) -> str:
+    """Axis label of a statistic, or of ``name[area]`` (a statistic of one area in a joint fit)."""
+    stem, bracket, area = str(name).partition("[")
+    if bracket and area.endswith("]"):
+        return f"{LABELS.get(stem, stem)} [{area[:-1]}]"
+    return LABELS.get(name, name)
 
 
 def _variable(stats, name: str) -> xr.DataArray:

@@ -233,3 +233,85 @@ def test_figures_render_to_png(stats, tmp_path):
     path = tmp_path / "trajectories.png"
     fig.savefig(path, dpi=60)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def make_area_stats(rng, n_sessions=6):
+    """Statistics over areas (the form of summarize_areas): per-area alignment, the animal's behaviour the same in
+    every area, a pairwise similarity per area; LM not recorded in session day02."""
+    one = make_stats(rng, n_sessions)
+    lm = one.copy(deep=True)
+    lm["task_alignment"] = one["task_alignment"] * 0.5
+    lm["task_alignment_ci"] = one["task_alignment_ci"] * 0.5
+    lm["kernel_similarity"] = one["kernel_similarity"] ** 2
+    stats = xr.concat([one, lm], dim="area", data_vars="all", coords="minimal")
+    stats = stats.assign_coords(area=["V1", "LM"], layer=("area", [1, 2]))
+    for name in ("task_alignment", "task_alignment_ci", "behavior", "behavior_ci"):
+        stats[name] = stats[name].copy()
+        stats[name].loc[{"area": "LM", "session": "day02"}] = np.nan
+    stats["kernel_similarity"].loc[{"area": "LM", "session": "day02"}] = np.nan
+    stats["kernel_similarity"].loc[{"area": "LM", "session_other": "day02"}] = np.nan
+    flag = np.full((2, n_sessions), "", dtype=object)
+    flag[1, 2] = "area 'LM' not recorded in session day02"
+    stats["task_alignment_flag"] = (("area", "session"), flag)
+    return stats
+
+
+@pytest.fixture
+def area_stats(rng):
+    return make_area_stats(rng)
+
+
+def test_a_statistic_over_areas_is_one_line_per_area_labelled_by_area(area_stats):
+    # reviewer F13: statistics of summarize_areas could not be plotted
+    assert "area" in area_stats["task_alignment"].dims
+    assert plot.trajectory_statistics(area_stats) == ["behavior", "task_alignment"]
+    ax = plot.plot_trajectory(area_stats, "task_alignment")
+    for index, area in enumerate(["V1", "LM"]):
+        line = artist(ax, f"task_alignment[{area}]")
+        np.testing.assert_array_equal(line.get_xdata(), area_stats.session_index.values)
+        np.testing.assert_array_equal(line.get_ydata(), area_stats["task_alignment"].sel(area=area).values)
+        assert line.get_label() == area
+        bars = artist(ax, f"task_alignment[{area}]_ci", kind="collections")
+        bounds = area_stats["task_alignment_ci"].sel(area=area).transpose("session", "ci_bound").values
+        finite = np.isfinite(bounds).all(axis=1)
+        segments = np.array([s for s in bars.get_segments() if np.size(s) and np.isfinite(s).all()])
+        np.testing.assert_allclose(segments[:, :, 1], bounds[finite])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["V1", "LM"]
+    # the animal's behaviour is the same in every area: one line, where any area has it
+    behavior = plot.plot_trajectory(area_stats, "behavior")
+    assert [line.get_gid() for line in behavior.lines if line.get_gid().startswith("behavior[")] == []
+    np.testing.assert_array_equal(artist(behavior, "behavior").get_ydata(),
+                                  area_stats["behavior"].sel(area="V1").values)
+
+
+def test_trajectories_over_areas_are_one_panel_per_statistic(area_stats):
+    fig = plot.plot_trajectories(area_stats)
+    assert [ax.get_title() for ax in fig.axes] == ["behavior", "task_alignment"]
+    assert {line.get_gid() for line in fig.axes[1].lines} >= {"task_alignment[V1]", "task_alignment[LM]"}
+
+
+def test_kernel_similarity_over_areas_is_drawn_for_the_area_asked(area_stats):
+    ax = plot.plot_kernel_similarity(area_stats, area="LM")
+    expected = area_stats["kernel_similarity"].sel(area="LM").values
+    np.testing.assert_array_equal(np.ma.filled(ax.images[0].get_array(), np.nan), expected)
+    assert "LM" in ax.get_title()
+    with pytest.raises(DataError, match=r"area=.*'V1', 'LM'"):
+        plot.plot_kernel_similarity(area_stats)
+    with pytest.raises(DataError, match=r"'AM'.*'V1', 'LM'"):
+        plot.plot_kernel_similarity(area_stats, area="AM")
+
+
+def test_a_joint_fit_over_areas_is_drawn_over_each_areas_data(area_stats):
+    # a fit of statistics over areas predicts flattened names, task_alignment[V1] (neurolearn.fitting.areas)
+    n = area_stats.sizes["session"]
+    predicted = {"behavior": list(np.linspace(0.5, 0.9, n)), "task_alignment[V1]": list(np.linspace(0.1, 0.7, n)),
+                 "task_alignment[LM]": list(np.linspace(0.05, 0.35, n))}
+    fit = {"model": "deep-linear", "session": [str(s) for s in area_stats.session.values], "predicted": predicted}
+    fig = plot.plot_fit(fit, area_stats)
+    assert [ax.get_title() for ax in fig.axes] == list(predicted)
+    panel = fig.axes[2]
+    np.testing.assert_array_equal(artist(panel, "task_alignment[LM]").get_ydata(),
+                                  area_stats["task_alignment"].sel(area="LM").values)
+    np.testing.assert_array_equal(artist(panel, "prediction").get_ydata(), predicted["task_alignment[LM]"])
+    np.testing.assert_array_equal(artist(fig.axes[0], "behavior").get_ydata(),
+                                  area_stats["behavior"].sel(area="V1").values)

@@ -32,7 +32,8 @@ import xarray as xr
 
 from neurolearn.errors import FitError
 
-__all__ = ["AREA", "LAYER", "flatten_areas", "area_observable", "with_layers", "deeper_model_hint"]
+__all__ = ["AREA", "LAYER", "flatten_areas", "flat_statistics", "same_in_every_area", "area_observable", "with_layers",
+           "deeper_model_hint"]
 
 AREA, LAYER = "area", "layer"
 _COMPANIONS = ("", "_se", "_boot", "_flag", "_ci", "_chance")
@@ -47,6 +48,71 @@ def area_observable(name: str, area: str) -> str:
     'task_alignment[V1]'
     """
     return f"{name}[{area}]"
+
+
+def same_in_every_area(values) -> bool:
+    """Whether a statistic over ``area`` has the same value in every area that has one, and at least one session
+    where two areas do: the animal's behaviour, computed from the same trials whichever area's neurons were read.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> same = xr.DataArray([[0.5, 0.9], [np.nan, 0.9]], dims=("area", "session"))
+    >>> same_in_every_area(same), same_in_every_area(same * [[1.0], [2.0]])
+    (True, False)
+    """
+    if AREA not in values.dims or values.sizes[AREA] < 2 or values.dtype.kind not in "fiu":
+        return False
+    data = np.moveaxis(np.asarray(values.values, dtype=float), values.dims.index(AREA), 0)
+    finite = np.isfinite(data)
+    if not (finite.sum(axis=0) >= 2).any():
+        return False
+    reference = np.nanmax(np.where(finite, data, -np.inf), axis=0)
+    return bool(np.all(~finite | (data == reference)))  # bit-equal: the same computation on the same trials
+
+
+def flat_statistics(stats, shared=None) -> xr.Dataset:
+    """Statistics over ``area`` -> statistics over ``session`` alone, named as a joint fit names them, without
+    a model: statistic ``x`` of area ``V1`` becomes ``x[V1]`` (with its ``_se``, ``_ci``, ``_flag`` ...), a
+    statistic in ``shared`` stays ``x``, taken per session from the first area that has a value.
+
+    Parameters
+    ----------
+    stats : xarray.Dataset
+        With a dim ``area`` (:func:`neurolearn.stats.areas.summarize_areas`).
+    shared : sequence of str, optional
+        Statistics taken once (default: those :func:`same_in_every_area`).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> stats = xr.Dataset({"behavior": (("area", "session"), [[0.6, 0.8], [0.6, 0.8]]),
+    ...                     "task_alignment": (("area", "session"), [[0.1, 0.2], [0.3, 0.4]])},
+    ...                    coords={"area": ["V1", "LM"], "session": ["a", "b"]})
+    >>> sorted(flat_statistics(stats).data_vars)
+    ['behavior', 'task_alignment[LM]', 'task_alignment[V1]']
+    """
+    names = [str(a) for a in stats[AREA].values]
+    stems = [str(v) for v in stats.data_vars if not any(str(v) == f"{o}{s}" for o in map(str, stats.data_vars)
+                                                          for s in _COMPANIONS if s)]
+    if shared is None:
+        shared = [stem for stem in stems if same_in_every_area(stats[stem])]
+    variables = {}
+    for stem in stems:
+        for suffix in _COMPANIONS:
+            var = stem + suffix
+            if var not in stats.data_vars:
+                continue
+            if AREA not in stats[var].dims:
+                variables[var] = stats[var]
+            elif stem in shared:
+                variables[var] = _first_available(stats, stem, suffix, names)
+            else:
+                for area in names:
+                    variables[area_observable(stem, area) + suffix] = _pick(stats[var], area)
+    flat = xr.Dataset(variables, attrs=dict(stats.attrs))
+    keep = {k: v for k, v in stats.coords.items() if AREA not in v.dims and k not in flat.coords}
+    return flat.assign_coords(keep).drop_vars([AREA, LAYER], errors="ignore")
 
 
 def with_layers(stats, areas) -> xr.Dataset:
