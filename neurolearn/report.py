@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Sequence
 
 from neurolearn.fit_records import comparable_groups, fit_record
@@ -50,9 +51,12 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
     name : str
         Dataset name; figure files are called ``{name}_<what>.png``.
     stats : xarray.Dataset
-        Statistics over ``session`` (:func:`neurolearn.summarize`).
+        Statistics over ``session`` (:func:`neurolearn.summarize`), or over ``area`` and ``session``
+        (:func:`neurolearn.stats.areas.summarize_areas`): then one line per area in each panel, a table of
+        statistics per area, the flags labelled by area and the kernel similarity drawn per area.
     fits : sequence of FitResult, FitRecord or dict
-        Fits of theory models to ``stats`` (objects, or ``FitResult.to_dict()`` read back from JSON).
+        Fits of theory models to ``stats`` (objects, or ``FitResult.to_dict()`` read back from JSON); a joint
+        fit over areas is drawn over each area's data.
     kernels : xarray.DataArray, optional
         Per-session kernels ``(session, condition, condition)`` to show.
     text : str
@@ -82,11 +86,14 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
             print(f"report: {name}: figure {len(figures)} ({what})", file=sys.stderr, flush=True)
 
     names = plot.trajectory_statistics(stats)
+    areas = [str(a) for a in stats[plot.AREA].values] if plot.AREA in stats.dims else []
     if names:
         add("statistics", plot.plot_trajectories(stats, names, title=name),
-            "Statistics across sessions; bars are bootstrap intervals, dashed lines chance levels.")
-        tables.append(("Statistics per session (estimate [interval]; * a flag below)",
-                       statistics_table(stats, names)))
+            "Statistics across sessions" + (", one line per area (one for a statistic the same in every area)"
+                                            if areas else "") +
+            "; bars are bootstrap intervals, dashed lines chance levels.")
+        for where, table in _statistics_tables(stats, names):
+            tables.append((f"Statistics per session{where} (estimate [interval]; * a flag below)", table))
         flags = flags_table(stats, names)
         if len(flags):
             tables.append(("Flags: why a value is missing or what it does not mean", flags))
@@ -94,6 +101,10 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
         if pairwise in stats and set(stats[pairwise].dims) == {"session", "session_other"}:
             add(pairwise, plot.plot_kernel_similarity(stats, pairwise).figure,
                 f"{plot.LABELS.get(pairwise, pairwise)} between every pair of sessions.")
+        elif pairwise in stats and set(stats[pairwise].dims) == {plot.AREA, "session", "session_other"}:
+            for area in areas:
+                add(f"{pairwise}_{_slug(area)}", plot.plot_kernel_similarity(stats, pairwise, area=area).figure,
+                    f"{plot.LABELS.get(pairwise, pairwise)} between every pair of sessions, area {area}.")
     if kernels is not None:
         add("kernels", plot.plot_kernels(kernels, vmax=kernels.attrs.get("display_limit")),
             "Representation kernel (condition x condition) per session"
@@ -131,10 +142,12 @@ def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "n
     ----------
     path : path-like
         The HTML file to write.
-    stats : dict
-        Dataset name -> statistics Dataset.
+    stats : dict or xarray.Dataset
+        Dataset name -> statistics Dataset (over ``session``, or ``area`` and ``session``: see
+        :func:`analysis_section`); or one statistics Dataset, shown as one section named ``"statistics"``.
     fits, texts, kernels : dict, optional
-        Dataset name -> fits / explanatory text / per-session kernels.
+        Dataset name -> fits / explanatory text / per-session kernels. With one Dataset: its fits (a
+        sequence), its text (str) and its kernels (DataArray).
     title, summary : str
         Report title and the text under it.
     figure_dir : path-like, optional
@@ -147,8 +160,14 @@ def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "n
     -------
     (Path, list of Path)
         The report and the saved figure files (empty without ``figure_dir``).
+
+    Raises
+    ------
+    DataError
+        ``stats`` is neither a Dataset nor a dict of Datasets, or ``fits`` does not match it (checked before
+        anything is drawn or written).
     """
-    fits, texts, kernels = fits or {}, texts or {}, kernels or {}
+    stats, fits, texts, kernels = _by_dataset(stats, fits, texts, kernels)
     sections = [
         analysis_section(name, data, fits.get(name, ()), kernels=kernels.get(name), text=texts.get(name, ""),
                          dpi=dpi, progress=progress)
@@ -158,8 +177,52 @@ def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "n
     return write_report(path, title, sections, summary=summary), saved
 
 
+def _by_dataset(stats, fits, texts, kernels):
+    """``build_report``'s inputs as dicts keyed by dataset name, or a :class:`DataError` naming what was found."""
+    import xarray as xr
+
+    from neurolearn.errors import DataError
+
+    if isinstance(stats, xr.Dataset):
+        name = "statistics"
+        if isinstance(fits, (Mapping, str)) or fits is not None and not isinstance(fits, Sequence):
+            raise DataError(f"build_report: fits: expected a sequence of fits of the one statistics Dataset, found "
+                            f"{type(fits).__name__}")
+        return ({name: stats}, {name: list(fits or ())}, {name: texts} if isinstance(texts, str) else texts or {},
+                {name: kernels} if isinstance(kernels, xr.DataArray) else kernels or {})
+    expected = "build_report: expected statistics as an xarray.Dataset or a dict of name -> xarray.Dataset"
+    if not isinstance(stats, Mapping):
+        raise DataError(f"{expected}, found {type(stats).__name__}")
+    wrong = {str(k): type(v).__name__ for k, v in stats.items() if not isinstance(v, xr.Dataset)}
+    if wrong:
+        raise DataError(f"{expected}, found " + ", ".join(f"{t} for {k!r}" for k, t in wrong.items()))
+    for option, value in (("fits", fits), ("texts", texts), ("kernels", kernels)):
+        if value is not None and not isinstance(value, Mapping):
+            raise DataError(f"build_report: {option}: expected a dict of dataset name -> {option} (keyed as the "
+                            f"statistics), found {type(value).__name__}")
+    return stats, fits or {}, texts or {}, kernels or {}
+
+
+def _statistics_tables(stats, names):
+    """(where, table) of :func:`statistics_table`: one table, or one per area (``" in area V1 (layer 1)"``)."""
+    import numpy as np
+
+    from neurolearn.plot import AREA
+
+    if AREA not in stats.dims:
+        return [("", statistics_table(stats, names))]
+    out = []
+    for index, area in enumerate(stats[AREA].values):
+        one = stats.isel({AREA: index})
+        shown = [n for n in names if AREA not in stats[n].dims or np.isfinite(one[n].values).any()]
+        layer = f" (layer {int(one['layer'])})" if "layer" in one.coords and one["layer"].ndim == 0 else ""
+        out.append((f" in area {area}{layer}", statistics_table(one, shown)))
+    return out
+
+
 def flags_table(stats, names: Sequence[str]):
-    """One row per flagged value (``name_flag`` not empty): session, statistic, estimate and the reason.
+    """One row per flagged value (``name_flag`` not empty): session, statistic, estimate and the reason (the
+    area first, for statistics over ``area``).
 
     Examples
     --------
@@ -174,7 +237,12 @@ def flags_table(stats, names: Sequence[str]):
     import pandas as pd
 
     from neurolearn.data import flag_name
+    from neurolearn.plot import AREA
 
+    if AREA in stats.dims:  # one row per flagged value of each area, the area first
+        parts = [flags_table(stats.isel({AREA: i}), names).assign(area=str(a)) for i, a in enumerate(stats[AREA].values)]
+        table = pd.concat(parts, ignore_index=True)
+        return table[["area", "session", "statistic", "estimate", "reason"]]
     rows = []
     for name in names:
         flag = flag_name(name)

@@ -272,3 +272,66 @@ def test_flagged_values_are_marked_and_their_reasons_listed():
         {"session": "day0", "statistic": "behavior", "estimate": "0.5", "reason": reasons[0]},
         {"session": "day3", "statistic": "behavior", "estimate": "—", "reason": reasons[3]}]
     assert "carries no information" in render_report("t", [section])
+
+
+def area_stats(n=6):
+    """Statistics over areas (the form of summarize_areas): LM not recorded in session day2."""
+    import xarray as xr
+
+    one = synthetic_stats(n)
+    lm = one.copy(deep=True)
+    lm["margin"] = one["margin"] * 2
+    stats = xr.concat([one, lm], dim="area", data_vars="all", coords="minimal")
+    stats = stats.assign_coords(area=["V1", "LM"], layer=("area", [1, 2]))
+    for name in ("behavior", "behavior_ci", "margin", "kernel_similarity"):
+        stats[name] = stats[name].copy()
+        stats[name].loc[{"area": "LM", "session": "day2"}] = np.nan
+    flag = np.full((2, n), "", dtype=object)
+    flag[1, 2] = "area 'LM' not recorded in session day2"
+    stats["margin_flag"] = (("area", "session"), flag)
+    return stats
+
+
+def test_statistics_over_areas_are_reported_per_area():
+    # reviewer F13: a section of summarize_areas' statistics had no figure and no table, and with fits raised
+    from neurolearn.report import analysis_section
+
+    stats = area_stats()
+    fit = fit_dict("deep-linear", 1.0)
+    fit["predicted"]["margin[LM]"] = list(np.linspace(0.2, 2.0, 6))
+    section = analysis_section("two areas", stats, [fit])
+    assert [f.name for f in section.figures] == [
+        "two-areas_statistics.png", "two-areas_kernel_similarity_v1.png", "two-areas_kernel_similarity_lm.png",
+        "two-areas_fit_deep-linear.png"]
+    captions = [caption for caption, _ in section.tables]
+    assert captions[:2] == ["Statistics per session in area V1 (layer 1) (estimate [interval]; * a flag below)",
+                            "Statistics per session in area LM (layer 2) (estimate [interval]; * a flag below)"]
+    v1, lm = section.tables[0][1], section.tables[1][1]
+    assert v1.loc["day3", "margin"] == f"{stats.margin.sel(area='V1', session='day3').item():.3g}"
+    assert lm.loc["day3", "margin"] == f"{stats.margin.sel(area='LM', session='day3').item():.3g}"
+    assert lm.loc["day2", "margin"] == "— *" and lm.loc["day2", "behavior"].startswith("—")
+    assert captions[2].startswith("Flags")
+    assert section.tables[2][1].to_dict("records") == [
+        {"area": "LM", "session": "day2", "statistic": "margin", "estimate": "—",
+         "reason": "area 'LM' not recorded in session day2"}]
+    assert "area 'LM' not recorded in session day2" in render_report("t", [section])
+
+
+def test_build_report_takes_one_statistics_dataset_and_refuses_other_types(tmp_path):
+    # reviewer F1: build_report(path, stats_dataset) raised AttributeError 'DataArray' object has no attribute
+    # 'data_vars'; one Dataset is what a user with one dataset passes, so it is taken as that one section
+    import xarray as xr
+
+    from neurolearn.report import build_report
+
+    path, _ = build_report(tmp_path / "one.html", synthetic_stats(), [fit_dict("m", 1.0)], title="day 1-6")
+    page = path.read_text()
+    assert len(embedded_images(page)) == 3 and ">statistics</h2>" in page and "<h1>day 1-6</h1>" in page
+    for stats, found in (([synthetic_stats()], "list"), ({"a": synthetic_stats().behavior}, "DataArray"),
+                         ("stats.nc", "str")):
+        with pytest.raises(DataError, match=f"expected .*xarray.Dataset.*found {found}"):
+            build_report(tmp_path / "bad.html", stats)
+    with pytest.raises(DataError, match="fits: expected a dict .* found list"):
+        build_report(tmp_path / "bad.html", {"a": synthetic_stats()}, [fit_dict("m", 1.0)])
+    assert not (tmp_path / "bad.html").exists()
+    assert isinstance(synthetic_stats(), xr.Dataset)
