@@ -250,6 +250,10 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
             reasons.append(f"interval ends where {', '.join(others)} reach their search bounds (confounded)")
         if not np.isfinite(se[p.name]):
             reasons.append("not constrained by the data (singular Jacobian)")
+        elif success:
+            wider = _wider_than_range(p, se[p.name], unit_se[j] * np.sqrt(inflation))
+            if wider:
+                reasons.append(wider)
         identifiable[p.name] = success and not reasons
         if reasons and success:
             notes.append(f"{p.name}: not identifiable ({'; '.join(reasons)})")
@@ -328,6 +332,21 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         _options=dict(options or {}),
     )
     return result
+
+
+def _wider_than_range(p, se, unit_se) -> str:
+    """Why an SE says nothing within ``p``'s search range ("" if it does not): the SE of ``p`` (of ``log p``
+    for a log-scale parameter, whose box is searched in ``log``) exceeds the width of that range.
+
+    Such an SE is the curvature of a chi-square that is nearly flat across the whole range; the interval, which
+    is clipped to the range, is then the range itself, and ``estimate +- SE`` lies mostly outside it.
+    """
+    if not unit_se > 1.0:
+        return ""
+    if p.log_scale:
+        return (f"SE of log({p.name}) {unit_se * np.log(p.upper / p.lower):.3g} exceeds its range "
+                f"log({p.upper:.3g} / {p.lower:.3g}) = {np.log(p.upper / p.lower):.3g}")
+    return f"SE {se:.3g} exceeds its range [{p.lower:.3g}, {p.upper:.3g}]"
 
 
 def _misfit_scale(problem, optimum, reference=None) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,13 +32,18 @@ class FitResult:
         parameters when the fit did not converge (``success`` False) -- never silent numbers.
     ci : dict
         name -> (lower, upper) interval at ``level`` for each free parameter (NaN if intervals were not asked
-        for or the fit failed). An interval that reaches a bound of the search box means the data do not pin
-        the parameter down on that side.
+        for or the fit failed), always within the parameter's search box. An interval that reaches a bound of
+        the search box means the data do not pin the parameter down on that side.
     se : dict
-        name -> asymptotic standard error from the Jacobian (inf where the data do not constrain it).
+        name -> asymptotic standard error from the Jacobian (inf where the data do not constrain it). An SE
+        wider than the parameter's search range (of ``log`` of the parameter on a log-scale range) is kept as
+        computed, and the parameter is flagged not identifiable with that reason in ``message`` (e.g.
+        ``"ceiling: not identifiable (SE 9.4 exceeds its range [0, 1])"``): it is the curvature of a chi-square
+        nearly flat across the range, not a measurement, and ``estimate +- SE`` lies mostly outside the range.
     identifiable : dict
         name -> bool for each free parameter: False if the model declares it non-identifiable, its interval
-        reaches a search bound (flat profile) or its SE is infinite. Do not report such a parameter as precise.
+        reaches a search bound (flat profile), its SE is infinite or wider than its range. Do not report such a
+        parameter as precise; ``message`` says why for each (``"<name>: not identifiable (<reasons>)"``).
     predicted : xarray.Dataset
         Prediction over dim ``session`` with the statistics' names and coords, plus coord ``training_time``.
     residuals : xarray.Dataset
@@ -106,7 +112,9 @@ class FitResult:
         for name, value in self.params.items():
             if name in self.ci:
                 lo, hi = self.ci[name]
-                flag = "" if self.identifiable.get(name, True) else "  [not identifiable]"
+                reason = _identifiability_reasons(self.message).get(name)
+                flag = ("" if self.identifiable.get(name, True) else
+                        f"  [not identifiable: {reason}]" if reason else "  [not identifiable]")
                 lines.append(f"  {name} = {value:.4g}  [{lo:.4g}, {hi:.4g}]{flag}")
             else:
                 lines.append(f"  {name} = {value:.4g}  (fixed)")
@@ -152,6 +160,11 @@ class FitResult:
             "training_time": [_json_number(t) for t in self.predicted["training_time"].values],
             "predicted": {name: [_json_number(v) for v in self.predicted[name].values] for name in self.observables},
         }
+
+
+def _identifiability_reasons(message) -> dict:
+    """name -> reason of each ``"<name>: not identifiable (<reason>)"`` note in a fit's message."""
+    return {m.group(1): m.group(2) for m in re.finditer(r"(\w+): not identifiable \((.*?)\)(?=; |$)", message or "")}
 
 
 def _json_number(value):

@@ -1,5 +1,7 @@
 """Profile-likelihood intervals against a brute-force profile; bootstrap coverage; open ends at bounds."""
 
+import re
+
 import numpy as np
 import pytest
 from scipy.stats import chi2 as chi2_distribution
@@ -67,3 +69,69 @@ def test_intervals_cover_the_truth_at_their_level(interval, n_sets):
     coverage = np.mean(hits, axis=0)
     # binomial(40 or 20, 0.95): P(coverage < 0.85) is 2% or less
     assert (coverage >= 0.85).all(), coverage
+
+
+# behaviour = intercept + WEAK * ceiling * t: linear, so the SE of ceiling is the closed-form WLS SE of the slope
+# over WEAK, here about 9.4 on ceiling's range [0, 1] (the reviewer's F10 figure)
+WEAK = 4.45e-4
+
+
+def weak_model():
+    return Model("weak", "", "b = intercept + w ceiling t", "",
+                 (Parameter("intercept", 0.5, (-1.0, 2.0), "value at t = 0"),
+                  Parameter("ceiling", 0.5, (0.0, 1.0), "behaviour once learned")),
+                 ("behavior",), lambda t, intercept, ceiling: {"behavior": intercept + WEAK * ceiling * t})
+
+
+def _weak_fit(interval):
+    t = np.arange(12.0)
+    se = np.full(12, 0.05)
+    stats = simulate_statistics(weak_model(), {"intercept": 0.4, "ceiling": 0.5}, n_sessions=12, se=0.0)
+    stats["behavior_se"][:] = se
+    x = np.column_stack([np.ones_like(t), t])
+    slope_se = np.sqrt(np.linalg.inv(x.T @ (x / se[:, None] ** 2))[1, 1])
+    return fit(stats, weak_model(), fixed=CLOCK, interval=interval, random_state=0), slope_se / WEAK
+
+
+@pytest.mark.parametrize("interval", [None, "profile", "bootstrap"])
+def test_an_se_wider_than_the_parameters_range_flags_it_not_identified(interval):
+    # reviewer F10: 'ceiling' SE 9.4 on bounds [0, 1] was reported as a measurement (and, with interval=None,
+    # as identifiable); the number is kept (the Jacobian's honest answer), the parameter is flagged
+    res, expected = _weak_fit(interval)
+    assert res.success and res.params["ceiling"] == pytest.approx(0.5, abs=1e-6)
+    assert res.se["ceiling"] == pytest.approx(expected, rel=1e-4)
+    assert 9.0 < expected < 10.0
+    assert res.identifiable["ceiling"] is False and res.identifiable["intercept"] is True
+    reason = f"SE {expected:.3g} exceeds its range [0, 1])"
+    assert re.search(rf"ceiling: not identifiable \((.*; )?{re.escape(reason)}", res.message)
+    assert "intercept: not identifiable" not in res.message
+    if interval is not None:
+        # an interval is clipped to the bounds, however wide the SE
+        lo, hi = res.ci["ceiling"]
+        assert 0.0 <= lo <= 0.5 <= hi <= 1.0
+    assert "ceiling = 0.5" in repr(res) and f"SE {expected:.3g} exceeds its range [0, 1]]" in repr(res)
+
+
+def _noise_free_saturating(a, k, n_sessions, se):
+    stats = simulate_statistics(saturating_model(), {"a": a, "k": k}, n_sessions=n_sessions, se=0.0)
+    stats["behavior_se"][:] = se
+    return fit(stats, saturating_model(), fixed=CLOCK, interval=None, random_state=0)
+
+
+def test_a_log_scale_parameter_is_judged_on_its_log_range():
+    # k (log scale, [0.2, 20]) by the SE of log(k) against log(20 / 0.2) = 4.61; a (linear, [0.05, 1]) by its SE
+    # against 0.95. Four sessions of a curve with k = 5: a's SE 1.16 exceeds 0.95, log(k)'s 3.0 is within 4.61
+    res = _noise_free_saturating(0.5, 5.0, 4, 0.05)
+    log_se = res.se["k"] / res.params["k"]
+    assert res.se["a"] > 0.95 and 1.0 < log_se < np.log(100.0)
+    assert res.identifiable == {"a": False, "k": True}
+    assert f"a: not identifiable (SE {res.se['a']:.3g} exceeds its range [0.05, 1])" in res.message
+    # with k = 10 the SE of log(k) (10.1) exceeds the log range too
+    res = _noise_free_saturating(0.5, 10.0, 4, 0.05)
+    log_se = res.se["k"] / res.params["k"]
+    assert log_se > np.log(100.0)
+    assert res.identifiable == {"a": False, "k": False}
+    assert f"k: not identifiable (SE of log(k) {log_se:.3g} exceeds its range log(20 / 0.2) = 4.61)" in res.message
+    # twelve sessions of the whole rise pin both down
+    res = _noise_free_saturating(0.6, 4.0, 12, 0.04)
+    assert res.identifiable == {"a": True, "k": True} and "not identifiable" not in res.message
