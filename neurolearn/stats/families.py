@@ -396,7 +396,9 @@ class Runner:
         """Results in task order, each a value or a :class:`_Failure`; warnings re-emitted in that order."""
         import dask
 
-        if self.progress and isinstance(self.scheduler, str):
+        # dask's bar redraws with carriage returns every 0.1 s: on a terminal a bar, in a log file or a pipe
+        # hundreds of lines of it (a 30 s run wrote 300), so only where stderr is a terminal
+        if self.progress and isinstance(self.scheduler, str) and _is_terminal(sys.stderr):
             from dask.diagnostics import ProgressBar
 
             with ProgressBar(out=sys.stderr):
@@ -409,6 +411,13 @@ class Runner:
                 warnings.warn(message, category, stacklevel=3)
             out.append(value)
         return out
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
 
 
 def _client_of(scheduler):

@@ -151,7 +151,9 @@ def summarize(
     nan_policy : {"omit", "raise"}
         Trials whose label or condition is missing: excluded with a count, or refused.
     progress : bool
-        Report progress of the per-session stages on stderr (dask's progress bar on local schedulers).
+        Report progress on stderr: a line naming the statistics' families, and dask's progress bar of the
+        per-session stages on local schedulers where stderr is a terminal (in a log or a pipe its redraws
+        would be hundreds of lines).
     scheduler : str, distributed.Client or callable
         Where every family's per-session stage runs: ``"threads"``, ``"synchronous"``, ``"processes"``, a
         ``dask.distributed`` Client (its workers), ``"distributed"`` (the active client) or a scheduler's

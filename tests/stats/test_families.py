@@ -191,3 +191,34 @@ def test_lazy_sessions_degrade_and_fail_like_the_in_memory_ones(sessions):
         else:
             assert [counted(v) for v in lazy[name].values.ravel()] == [counted(v) for v in eager[name].values.ravel()]
     assert [f.name for f in FAMILIES if f.reads_time] == ["dynamics"]  # the others get the time average
+
+
+def test_progress_draws_dask_bar_only_on_a_terminal(capsys):
+    # a log file or pipe (pytest's captured stderr is neither a terminal) gets the family line, not the bar's
+    # carriage-return redraws; a stream that says it is a terminal gets the bar
+    import io
+    import sys
+
+    from neurolearn.simulate.spiking import spiking_sessions
+    from neurolearn.stats.summary import summarize
+
+    tree, _ = spiking_sessions(n_sessions=2, n_conditions=6, n_trials=4, n_neurons=40, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summarize(tree, n_boot=5, random_state=0, readout=False, progress=True)
+    err = capsys.readouterr().err
+    assert "summarize: " in err and "Completed" not in err
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    stderr, sys.stderr = sys.stderr, terminal
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            summarize(tree, n_boot=5, random_state=0, readout=False, progress=True)
+    finally:
+        sys.stderr = stderr
+    assert "Completed" in terminal.getvalue()
