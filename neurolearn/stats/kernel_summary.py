@@ -48,9 +48,10 @@ from neurolearn.stats.trial_noise import (
     add_shared_term,
     alignment_gradient,
     change_gradients,
-    coefficients,
+    combined_df,
     participation_gradient,
     shared_draws,
+    shared_term,
     shared_trial_noise,
     similarity_gradients,
 )
@@ -183,15 +184,16 @@ def _add_shared_noise(part, stats, weights, options):
         rows = alignment_gradient(stats, task, squared, left=options.left, right=options.right,
                                   unbiased=options.unbiased)
         value, replicates = part.values["task_alignment"]
-        term = draws @ coefficients(noise, rows)
-        part.values["task_alignment"] = (value, add_shared_term(value, replicates, term))
+        term, variance, df = shared_term(noise, rows, draws)
+        part.values["task_alignment"] = (value, add_shared_term(value, replicates, term, variance, df))
     if "participation_ratio" in part.values:
         squared, _ = self_inner_estimate(stats, True, True, unbiased=options.unbiased)
         rows = participation_gradient(stats, squared, unbiased=options.unbiased)
         value, replicates = part.values["participation_ratio"]
         top = stats.n_conditions - 1.0 if options.unbiased else min(stats.n_conditions - 1.0, stats.n_neurons)
-        part.values["participation_ratio"] = (value, add_shared_term(
-            value, replicates, draws @ coefficients(noise, rows), low=1.0, high=top))
+        term, variance, df = shared_term(noise, rows, draws)
+        part.values["participation_ratio"] = (value, add_shared_term(value, replicates, term, variance, df,
+                                                                     low=1.0, high=top))
 
 
 def _pairwise_self_terms(stats, unbiased):
@@ -316,11 +318,9 @@ def _similarity_shared_noise(value, replicates, pairs, shared, noises, options):
                 continue
             rows_a, rows_b = similarity_gradients(shared[a], shared[b], pairs["self"][a], pairs["self"][b],
                                                   unbiased=options.unbiased)
-            term = np.zeros(n_boot)
-            for k, rows in ((a, rows_a), (b, rows_b)):
-                if detected[k]:
-                    term += draws[k] @ coefficients(noises[k], rows, shared[k].conditions)
-            replicates[:, a, b] = replicates[:, b, a] = add_shared_term(value[a, b], replicates[:, a, b], term)
+            term, parts = _session_terms(((a, rows_a), (b, rows_b)), detected, draws, noises, shared, n_boot)
+            replicates[:, a, b] = replicates[:, b, a] = add_shared_term(
+                value[a, b], replicates[:, a, b], term, sum(v for v, _ in parts), combined_df(parts))
     return replicates
 
 
@@ -340,13 +340,26 @@ def _change_shared_noise(value, replicates, pairs, shared, noises, options):
         squared_change = np.sign(value[t]) * value[t] ** 2
         rows_t, rows_0 = change_gradients(shared[t], shared[0], pairs["self"][0], squared_change,
                                           unbiased=options.unbiased)
-        term = np.zeros(n_boot)
-        for k, rows in ((t, rows_t), (0, rows_0)):
-            if detected[k]:
-                term += draws[k] @ coefficients(noises[k], rows, shared[k].conditions)
-        squared = np.sign(replicates[:, t]) * replicates[:, t] ** 2 + term
-        replicates[:, t] = add_shared_term(value[t], np.sign(squared) * np.sqrt(np.abs(squared)), 0.0)
+        term, parts = _session_terms(((t, rows_t), (0, rows_0)), detected, draws, noises, shared, n_boot)
+        original = np.sign(replicates[:, t]) * replicates[:, t] ** 2
+        squared = original + term
+        finite = np.isfinite(original)
+        boot = float(np.var(original[finite], ddof=1)) if finite.sum() >= 2 else 0.0
+        replicates[:, t] = add_shared_term(value[t], np.sign(squared) * np.sqrt(np.abs(squared)), 0.0,
+                                           sum(v for v, _ in parts), combined_df(parts), boot=boot)
     return replicates
+
+
+def _session_terms(sessions, detected, draws, noises, shared, n_boot):
+    """The summed shared terms of the detected sessions among ``sessions`` [(index, rows)] and their
+    [(variance, degrees of freedom)]."""
+    term, parts = np.zeros(n_boot), []
+    for k, rows in sessions:
+        if detected[k]:
+            one, variance, df = shared_term(noises[k], rows, draws[k], shared[k].conditions)
+            term += one
+            parts.append((variance, df))
+    return term, parts
 
 
 def _target_agreement(out, shared, weights, present, options):

@@ -10,6 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import xarray as xr
+from scipy.stats import norm
+from scipy.stats import t as student
 
 import neurolearn.stats.kernel_summary as kernel_summary
 from neurolearn.stats.flags import StatisticWarning
@@ -20,9 +22,10 @@ from neurolearn.stats.kernel_terms import centre_rows, factored_linear_estimate,
 from neurolearn.stats.trial_noise import (
     alignment_gradient,
     change_gradients,
-    coefficients,
+    combined_df,
     own_fields,
     participation_gradient,
+    shared_term,
     shared_trial_noise,
     similarity_gradients,
 )
@@ -204,30 +207,47 @@ def test_the_replicates_gain_the_estimated_shared_variance(rng, monkeypatch):
     norms = [self_inner_estimate(s, True, True)[0] for s in stats]
     y = stats[0].target[:, None]
     task = h @ (y @ y.T) @ h
+    draws = np.zeros((1, 8 * 11))  # shared_term's variance and degrees of freedom do not depend on them
     expected = {
-        "participation_ratio": [coefficients(noises[0], participation_gradient(stats[0], norms[0]))],
-        "task_alignment": [coefficients(noises[0], alignment_gradient(stats[0], task, norms[0]))],
-        "kernel_similarity": [coefficients(n, r) for n, r in zip(noises, similarity_gradients(*stats, *norms))],
+        "participation_ratio": [(noises[0], participation_gradient(stats[0], norms[0]))],
+        "task_alignment": [(noises[0], alignment_gradient(stats[0], task, norms[0]))],
+        "kernel_similarity": list(zip(noises, similarity_gradients(*stats, *norms))),
     }
-    for name, parts in expected.items():
-        added = sum(float(c @ c) for c in parts)
-        gained = np.nanvar(_boot(name, on), ddof=1) - np.nanvar(_boot(name, off), ddof=1)
+
+    def t_factor(boot, parts):  # t_0.975(nu) / z_0.975, nu the Satterthwaite df of boot + the shared parts
+        added = sum(v for v, _ in parts)
+        nu = (boot + added) ** 2 / (added**2 / combined_df(parts))
+        return added, student.ppf(0.975, nu) / norm.ppf(0.975)
+
+    for name, sessions in expected.items():
+        parts = [shared_term(noise, rows, draws)[1:] for noise, rows in sessions]
+        boot = np.nanvar(_boot(name, off), ddof=1)
+        added, factor = t_factor(boot, parts)
+        # Satterthwaite over 8 conditions of 2 degrees of freedom each: at most 16 per session, at least 2
+        assert 2.0 - 1e-9 <= combined_df(parts) <= 16.0 * len(parts) + 1e-9
+        assert factor > 1.0
+        gained = np.nanvar(_boot(name, on), ddof=1) / factor**2 - boot
         # the shared gain dominates these intervals (coverage 0.55-0.80 without it)
-        assert added > np.nanvar(_boot(name, off), ddof=1)
-        if name != "participation_ratio":  # PR's replicates are clipped to [1, P - 1]
+        assert added > boot
+        if name != "participation_ratio":
             assert gained == pytest.approx(added, rel=0.15)
-        else:
-            assert 0.5 * added < gained < 1.15 * added
-        lo, hi = on[f"{name}_ci"].values[(0,) if name != "kernel_similarity" else (0, 1)]
-        assert lo <= on[name].values[(0,) if name != "kernel_similarity" else (0, 1)] <= hi
+        else:  # PR's replicates are clipped to [1, P - 1] after the scaling: they gain at most the scaled sum
+            widened = np.nanvar(_boot(name, on), ddof=1) - boot
+            assert 0.5 * added < widened < 1.15 * (factor**2 * (boot + added) - boot)
+        index = (0,) if name != "kernel_similarity" else (0, 1)
+        lo, hi = on[f"{name}_ci"].values[index]
+        assert lo <= on[name].values[index] <= hi
     # the kernel change gains it on the squared scale sign(c) c^2, from both sessions' trials
     reference_norm = self_inner_estimate(stats[0], False, False)[0]
     change = float(on["kernel_change"].values[1])
     rows_t, rows_0 = change_gradients(stats[1], stats[0], reference_norm, np.sign(change) * change**2)
-    added = sum(float(c @ c) for c in (coefficients(noises[1], rows_t), coefficients(noises[0], rows_0)))
-    squared = [np.sign(b) * b**2 for b in (_boot("kernel_change", on, 1), _boot("kernel_change", off, 1))]
-    assert added > np.nanvar(squared[1], ddof=1)
-    assert np.nanvar(squared[0], ddof=1) - np.nanvar(squared[1], ddof=1) == pytest.approx(added, rel=0.15)
+    parts = [shared_term(noises[1], rows_t, draws)[1:], shared_term(noises[0], rows_0, draws)[1:]]
+    before = np.sign(_boot("kernel_change", off, 1)) * _boot("kernel_change", off, 1) ** 2
+    added, factor = t_factor(np.nanvar(before, ddof=1), parts)
+    unscaled = change + (_boot("kernel_change", on, 1) - change) / factor
+    after = np.sign(unscaled) * unscaled**2
+    assert added > np.nanvar(before, ddof=1)
+    assert np.nanvar(after, ddof=1) - np.nanvar(before, ddof=1) == pytest.approx(added, rel=0.15)
 
 
 def test_independent_noise_leaves_the_intervals_as_they_were(rng, monkeypatch):

@@ -1,0 +1,155 @@
+"""kernel_change under no change, under a known change, and the four corrected kernel statistics' coverage with
+trial noise shared across neurons: the measurements behind reviewer findings F11, F4 and F15 and the shared
+term's t scaling.
+
+Every dataset goes through :func:`neurolearn.summarize` (readout and dynamics off) on
+:func:`neurolearn.simulate.spiking.spiking_sessions` (log-normal rates across neurons, Poisson counts) whose
+closed-form population truth is the estimand:
+
+* ``--null``: three sessions of the same population tuning (``separation=(s, s)``), fresh neurons each session
+  (or ``--tracked``: the same cells), shapes drawn per dataset from 8-16 conditions, 3-10 trials, 50-300 neurons;
+  the truth of both changes is 0. Reported: mean and SD of the estimates, mean/SE of the mean, coverage of 0,
+  the SE ratio (mean SE / SD of the estimates), the share of negative estimates whose interval's lower bound is
+  the estimate itself, and the same from the replicates' own percentile interval (before the registry's range
+  clip) as ``raw``.
+* ``--change``: the same with the default separation (0, 1.5): the truth is the population change.
+* ``--shared``: two sessions with a per-trial gain shared by all neurons (CV ``--gain-cv``, 0.3), counts
+  Poisson(gain x rate x duration); coverage of participation_ratio, task_alignment, kernel_similarity and
+  kernel_change at 600 neurons x 3 trials x 8 conditions and 100 x 5 x 12. The gain has mean 1, so the truth is
+  that of the rates.
+
+Run:  .venv/bin/python benchmarks/bench_kernel_change_null.py [--null] [--change] [--shared] [--reps 200]
+      [--boot 200] [--tracked]
+Runs on older trees too (``PYTHONPATH=<checkout>``): it calls only summarize and the simulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+from neurolearn.simulate.recording import make_session_tree
+from neurolearn.simulate.spiking import spiking_sessions
+from neurolearn.stats.statistics_table import bootstrap_intervals
+from neurolearn.stats.summary import summarize
+
+CORRECTED = ("participation_ratio", "task_alignment", "kernel_similarity", "kernel_change")
+
+
+def _summary(tree, n_boot, seed):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return summarize(tree, n_boot=n_boot, random_state=seed, readout=False, dynamics=False)
+
+
+def change_rows(reps, n_boot, *, separation, tracked, seed=0):
+    """(P, T, N, estimate, se, lower, upper, raw lower, raw upper, truth) of sessions 1 and 2 per dataset."""
+    rows = []
+    for rep in range(reps):
+        rng = np.random.default_rng(10_000 * seed + rep)
+        n_cond, n_trials, n_neurons = int(rng.choice([8, 12, 16])), int(rng.integers(3, 11)), int(rng.integers(50, 301))
+        tree, truth = spiking_sessions(n_sessions=3, n_conditions=n_cond, n_trials=n_trials, n_neurons=n_neurons,
+                                       separation=separation, tracked=tracked, random_state=10_000 * seed + rep)
+        ds = _summary(tree, n_boot, rep)
+        value, se, ci = (ds[f"kernel_change{s}"].values for s in ("", "_se", "_ci"))
+        _, raw = bootstrap_intervals(value, np.moveaxis(ds["kernel_change_boot"].values, -1, 0))
+        for k in (1, 2):
+            rows.append((n_cond, n_trials, n_neurons, value[k], se[k], ci[k, 0], ci[k, 1], raw[k, 0], raw[k, 1],
+                         float(truth.statistics["kernel_change"].values[k])))
+    return np.array(rows, dtype=float)
+
+
+def report_change(label, rows):
+    ok = np.isfinite(rows[:, 3]) & np.isfinite(rows[:, 4])
+    value, se, lo, hi, rlo, rhi, truth = rows[ok, 3:].T
+    error = value - truth
+    negative = value < 0
+    print(f"{label}: {ok.sum()} of {len(rows)} reported; mean error {error.mean():+.4f} +- "
+          f"{error.std(ddof=1) / np.sqrt(error.size):.4f} (SD {error.std(ddof=1):.3f}); "
+          f"mean estimate {value.mean():.4f}, mean truth {truth.mean():.4f}")
+    print(f"  SE ratio (mean SE / SD of error) {se.mean() / error.std(ddof=1):.3f}; median SE/SD "
+          f"{np.median(se) / error.std(ddof=1):.3f}")
+    print(f"  coverage {np.mean((lo <= truth) & (truth <= hi)):.3f} (raw percentile "
+          f"{np.mean((rlo <= truth) & (truth <= rhi)):.3f}); |z| > 1.96 {np.mean(np.abs(error / se) > 1.96):.3f}; "
+          f"z mean {np.mean(error / se):+.3f}, z SD {np.std(error / se):.3f}")
+    print(f"  negative estimates {negative.sum()}: lower bound == estimate {np.sum(lo[negative] == value[negative])}, "
+          f"raw interval straddles {np.sum((rlo[negative] < value[negative]) & (rhi[negative] > value[negative]))}")
+
+
+def _gain_tree(tree, truth, gain_cv, rng):
+    """The simulator's sessions redrawn with a per-trial gain shared by every neuron."""
+    recordings = []
+    for key in tree.children:
+        rec = tree[key]["responses"]
+        rates = truth.rates[key].values[rec.coords["stimulus"].values]
+        duration = float(rec.attrs["window"][1] - rec.attrs["window"][0])
+        gain = np.clip(1.0 + gain_cv * rng.standard_normal(rates.shape[0]), 0.0, None)
+        recordings.append(rec.copy(data=rng.poisson(gain[:, None] * rates * duration) / duration))
+    return make_session_tree(recordings)
+
+
+def shared_rows(reps, n_boot, shape, gain_cv, seed=0, duration=0.5, **rates):
+    """{statistic: (estimate, se, lower, upper, truth)} over datasets of two sessions with a shared gain
+    (``duration`` the counting window, s: 0.5 s gives ~1.4 spikes per trial at the median rate; ``rates``:
+    mean_log_rate, sd_log_rate of spiking_sessions)."""
+    n_neurons, n_trials, n_cond = shape
+    rows = {name: [] for name in CORRECTED}
+    for rep in range(reps):
+        tree, truth = spiking_sessions(n_sessions=2, n_conditions=n_cond, n_trials=n_trials, n_neurons=n_neurons,
+                                       duration=duration, random_state=20_000 + 1000 * seed + rep, **rates)
+        ds = _summary(_gain_tree(tree, truth, gain_cv, np.random.default_rng(rep)), n_boot, rep)
+        t = truth.statistics
+        for name in CORRECTED:
+            value, se, ci = (ds[f"{name}{s}"].values for s in ("", "_se", "_ci"))
+            index = [(0, 1)] if name == "kernel_similarity" else ([1] if name == "kernel_change" else [0, 1])
+            for i in index:
+                rows[name].append((value[i], se[i], ci[i][0], ci[i][1], float(t[name].values[i])))
+    return {name: np.array(r, dtype=float) for name, r in rows.items()}
+
+
+def report_shared(shape, rows):
+    parts = []
+    for name, r in rows.items():
+        ok = np.isfinite(r[:, 0]) & np.isfinite(r[:, 2])
+        value, se, lo, hi, truth = r[ok].T
+        parts.append(f"{name} {np.mean((lo <= truth) & (truth <= hi)):.3f} (n {ok.sum()}, SE/SD "
+                     f"{se.mean() / np.std(value - truth, ddof=1):.2f})")
+    print(f"shared gain {shape}: " + ", ".join(parts))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--boot", type=int, default=200)
+    parser.add_argument("--null", action="store_true")
+    parser.add_argument("--change", action="store_true")
+    parser.add_argument("--shared", action="store_true")
+    parser.add_argument("--tracked", action="store_true")
+    parser.add_argument("--gain-cv", type=float, default=0.3)
+    parser.add_argument("--separation", type=float, default=1.5)
+    parser.add_argument("--duration", type=float, default=0.5, help="counting window of --shared (s)")
+    parser.add_argument("--mean-log-rate", type=float, default=1.0, help="of --shared's neurons")
+    parser.add_argument("--sd-log-rate", type=float, default=1.0, help="of --shared's neurons")
+    args = parser.parse_args(argv)
+    start = time.time()
+    label = "tracked" if args.tracked else "fresh"
+    if args.null:
+        rows = change_rows(args.reps, args.boot, separation=(args.separation,) * 2, tracked=args.tracked)
+        report_change(f"no change ({label}, separation {args.separation})", rows)
+    if args.change:
+        rows = change_rows(args.reps, args.boot, separation=(0.0, args.separation), tracked=args.tracked, seed=1)
+        report_change(f"change ({label}, separation 0 -> {args.separation})", rows)
+    if args.shared:
+        for shape in ((600, 3, 8), (100, 5, 12)):
+            rows = shared_rows(args.reps, args.boot, shape, args.gain_cv, duration=args.duration,
+                               mean_log_rate=args.mean_log_rate, sd_log_rate=args.sd_log_rate)
+            report_shared(f"{shape}, window {args.duration:g} s, log rates {args.mean_log_rate:g} +- "
+                          f"{args.sd_log_rate:g}", rows)
+    print(f"{time.time() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
