@@ -33,14 +33,18 @@ from typing import Sequence
 from neurolearn.cli_options import (
     TRAINING_TIME,
     Progress,
+    area_fits,
     assignment,
+    check_named_columns,
     check_where,
     finite_float,
     non_negative_int,
+    parse_areas,
     parse_coding,
     positive_float,
     positive_int,
     read_training_times,
+    reading_kwargs,
     training_times_for,
 )
 from neurolearn.cli_output import fixed_outside_bounds, format_fit
@@ -131,8 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     summarize = commands.add_parser(
         "summarize", help="NWB sessions -> statistics of learning (NetCDF)",
         description="Read sessions recorded across learning and write their summary statistics, with "
-        "bootstrap intervals, as a NetCDF file (an xarray Dataset over dim 'session'). Statistics the data "
-        "cannot support are NaN with their reason in '<name>_flag' and one warning line each.",
+        "bootstrap intervals, as a NetCDF file (an xarray Dataset over dim 'session'; with --by-area, over "
+        "'area' and 'session', each area's units summarized alone). Statistics the data cannot support are NaN "
+        "with their reason in '<name>_flag' and one warning line each.",
     )
     summarize.add_argument("paths", nargs="+", metavar="FILE",
                            help="NWB files or glob patterns, one per session")
@@ -167,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
                            help="skip the decoding statistics (accuracy, margin, ...), e.g. for few trials")
     summarize.add_argument("--no-dynamics", action="store_true",
                            help="skip the dynamics statistics (timescale, outlier eigenvalue, ...)")
+    summarize.add_argument("--by-area", nargs="?", const="location", default=None, metavar="COLUMN",
+                           help="statistics per recorded area: split each session's units by this Units/ROI "
+                                "column (default when given without a value: location, the NWB Units column) "
+                                "and summarize each area alone; every statistic gets a dim 'area' (a session "
+                                "without an area has NaN there, with the reason). 'neurolearn report' shows "
+                                "each area; 'neurolearn fit -m deep-linear --areas V1=1,LM=2' fits them jointly")
     summarize.add_argument("--indicator-tau", type=_non_negative_float, default=None, metavar="SECONDS",
                            help="decay time of a calcium indicator, deconvolved before the dynamics fit (0: "
                                 "the recording has none)")
@@ -177,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
         "fit", help="fit theory models to statistics (JSON)",
         description="Fit reduced theory models to a statistics file, print each model's parameters with "
         "intervals and flags and the model comparison, and write each FitResult.to_dict() as JSON (one "
-        "object for one model, a list for several). Exit status 1 if a fit failed.",
+        "object for one model, a list for several). Statistics per area (summarize --by-area) take --areas: "
+        "a deep-linear model fits the areas jointly as its layers, another model one area. Exit status 1 if a "
+        "fit failed.",
     )
     fit.add_argument("stats", metavar="STATS.nc", help="statistics written by 'neurolearn summarize'")
     fit.add_argument("-m", "--model", action="append", required=True, metavar="NAME",
@@ -186,7 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE", type=assignment,
                      help="hold a parameter fixed, e.g. --fix chance=0.5 --fix onset=0 (repeatable)")
     fit.add_argument("--observables", default=None, metavar="A,B",
-                     help="comma-separated statistics to fit (default: every one the model predicts)")
+                     help="comma-separated statistics to fit (default: every one the model predicts); with "
+                          "--areas, a statistic the model predicts per layer stands for it in every area fitted")
+    fit.add_argument("--areas", type=parse_areas, default=None, metavar="NAME=LAYER,...",
+                     help="statistics per area (summarize --by-area): the areas to fit. A per-layer model "
+                          "(deep-linear) fits them jointly, each as the layer given (bare names NAME,...: "
+                          "layers 1, 2, ... in that order), with as many layers as the deepest named (at least "
+                          "2); a one-population model (lazy-rich, ...) takes one area, --areas NAME")
     fit.add_argument("--random-state", type=int, default=0,
                      help="seed of the multi-start search (default: 0)")
     _progress_option(fit)
@@ -194,7 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report", help="statistics + fits -> self-contained HTML report",
-        description="Build one self-contained HTML report (figures inlined) from a statistics file and fits.",
+        description="Build one self-contained HTML report (figures inlined) from a statistics file and fits. "
+        "Statistics per area (summarize --by-area) are drawn one line per area, tabled per area, and a joint "
+        "fit over areas over each area's data.",
     )
     report.add_argument("stats", metavar="STATS.nc", help="statistics written by 'neurolearn summarize'")
     report.add_argument("fits", nargs="*", metavar="FITS.json", help="fits written by 'neurolearn fit'")
@@ -239,9 +260,9 @@ def _run_summarize(args) -> int:
     from neurolearn.io import read_sessions
     from neurolearn.stats import summarize
     with progress.step(f"reading {len(paths)} file(s)"):
-        tree = read_sessions(paths, **_reading_kwargs(args), **_api_defaults(args, timeout=True))
+        tree = read_sessions(paths, **reading_kwargs(args), **_api_defaults(args, timeout=True))
     sessions = list(tree.children)
-    _check_named_columns(tree, args)
+    check_named_columns(tree, args)
     times = training_times_for(training, tree, sessions) if training is not None else None
     options = {"target": args.target, "by": args.by, "behavior": args.behavior, "n_boot": args.n_boot,
                "random_state": args.random_state}
@@ -253,8 +274,14 @@ def _run_summarize(args) -> int:
         options["dynamics"] = False
     if args.indicator_tau is not None:
         options["indicator_tau"] = args.indicator_tau
-    with progress.step(f"summarizing {len(sessions)} session(s) ({args.n_boot} bootstrap resamples)"):
-        stats = summarize(tree, **options, **_api_defaults(args))
+    with progress.step(f"summarizing {len(sessions)} session(s) ({args.n_boot} bootstrap resamples)"
+                       + (f" per area of {args.by_area}" if args.by_area else "")):
+        if args.by_area:
+            from neurolearn.stats.areas import summarize_areas
+
+            stats = summarize_areas(tree, area=args.by_area, **options, **_api_defaults(args))
+        else:
+            stats = summarize(tree, **options, **_api_defaults(args))
     if times is not None:
         order = [str(s) for s in stats["session"].values]
         by_session = dict(zip(map(str, sessions), times))
@@ -265,7 +292,9 @@ def _run_summarize(args) -> int:
         stats = stats.assign_coords({TRAINING_TIME: ("session", [by_session[s] for s in order])})
         stats[TRAINING_TIME].attrs["source"] = str(args.training_time)
     write_statistics(stats, out)
-    print(f"wrote {len(stats.data_vars)} variables over {stats.sizes.get('session', 0)} sessions to {out}")
+    areas = [str(a) for a in stats["area"].values] if "area" in stats.dims else []
+    where = f" in {len(areas)} areas ({', '.join(areas)})" if areas else ""
+    print(f"wrote {len(stats.data_vars)} variables over {stats.sizes.get('session', 0)} sessions{where} to {out}")
     return EXIT_OK
 
 
@@ -292,13 +321,17 @@ def _run_fit(args) -> int:
     options = {"random_state": args.random_state}
     if fixed:
         options["fixed"] = fixed
+    observables = None
     if args.observables:
-        options["observables"] = [name.strip() for name in args.observables.split(",") if name.strip()]
+        observables = [name.strip() for name in args.observables.split(",") if name.strip()]
+    plans = area_fits(stats, models, args.areas, source=str(args.stats), observables=observables)  # before fitting
     progress = Progress(args.progress)
     results = []
-    for number, model in enumerate(models, 1):
+    for number, (model, data, extra) in enumerate(plans, 1):
+        if model.n_layers > get_model(model.name).n_layers:
+            print(f"fitting {model.name} with {model.n_layers} layers (the deepest --areas names)")
         with progress.step(f"fitting {model.name} ({number} of {len(models)})"):
-            results.append(fit(stats, model.name, **options))
+            results.append(fit(data, model, **options, **extra))
         print(format_fit(results[-1]))
         print()
     write_fits(results, out)
@@ -402,6 +435,10 @@ def _check_args(args) -> None:
     timeout = getattr(args, "timeout", None)
     if timeout is not None and not (timeout >= 0 and timeout < float("inf")):
         raise UsageError(f"--timeout: expected a number of seconds >= 0, found {timeout:g}")
+    by_area = getattr(args, "by_area", None)
+    if by_area is not None and (by_area.lower().endswith(".nwb") or any(c in by_area for c in "*?/")):
+        raise UsageError(f"--by-area: took {by_area!r} as the Units column naming areas; give the files first "
+                         "(summarize FILE... --by-area) or the column after it (--by-area location FILE...)")
     table = getattr(args, "tracked_table", None)
     if table is not None and not Path(table).is_file():
         raise UsageError(f"--tracked-table: expected a CSV file, found no such file {table}")
@@ -411,49 +448,6 @@ def _check_args(args) -> None:
                 setattr(args, option, parse_coding(getattr(args, option), binary=binary, option=f"--{option}"))
             except argparse.ArgumentTypeError as error:
                 raise UsageError(str(error)) from None
-
-
-def _reading_kwargs(args) -> dict:
-    options = dict(source=args.source, trials=args.trials, align=args.align, window=tuple(args.window),
-                   bin_size=args.bin_size, inputs=args.inputs)
-    if args.subject is not None:
-        options["subject"] = args.subject
-    if args.tracked or args.tracked_table is not None:
-        options["tracked"] = True if args.tracked else args.tracked_table
-    elif getattr(args, "tracked_column", None):
-        options["tracked"] = {"column": args.tracked_column}
-    if args.where is not None:
-        options["where"] = args.where
-    if args.on_error is not None:
-        options["on_error"] = args.on_error
-    if args.timeout is not None and args.timeout > 0:
-        options["timeout"] = args.timeout
-    return options
-
-
-def _check_named_columns(tree, args) -> None:
-    """A column the user named (not a default) that no session has is a typo: say so before summarizing.
-
-    A column missing from only some sessions is left to summarize, which reports it per session. The column a
-    coding reads (:func:`~neurolearn.stats.behavior.coding_column`) and what counts as a trial column (a
-    coord over ``trial`` only) are summarize's own, so the two checks cannot disagree.
-    """
-    from neurolearn.data import RESPONSES, TRIAL
-    from neurolearn.stats.behavior import coding_column
-
-    coords = [{str(name) for name, coord in child.dataset[RESPONSES].coords.items() if coord.dims == (TRIAL,)}
-              for child in tree.children.values() if RESPONSES in child.dataset]
-    if not coords:
-        return
-    named = {"--by": args.by if args.by != "stimulus" else None}
-    for option, value, default in (("--target", args.target, "target"), ("--behavior", args.behavior, "correct")):
-        column = None if value is None else coding_column(value)
-        named[option] = column if column not in (None, default) else None
-    columns = sorted(set().union(*coords))
-    for option, column in named.items():
-        if column is not None and all(column not in found for found in coords):
-            raise DataError(f"{option} {column}: expected a trial column of that name, found none in any of the "
-                            f"{len(coords)} session(s); trial columns: {columns}")
 
 
 def _api_defaults(args, timeout: bool = False) -> dict:

@@ -39,6 +39,10 @@ __all__ = [
     "non_negative_int",
     "positive_float",
     "assignment",
+    "parse_areas",
+    "area_fits",
+    "check_named_columns",
+    "reading_kwargs",
 ]
 
 #: the coord (over ``session``) that holds each session's training time, which
@@ -221,6 +225,135 @@ def assignment(text: str) -> tuple[str, float]:
         return name.strip(), number
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, found {text!r}") from None
+
+
+def parse_areas(text: str) -> dict:
+    """``--areas``: ``NAME=LAYER,...`` -> ``{NAME: LAYER}``; bare ``NAME,...`` -> layers 1, 2, ... in that order.
+
+    Raises :class:`argparse.ArgumentTypeError` with what was expected and found.
+
+    Examples
+    --------
+    >>> parse_areas("V1=1,LM=2"), parse_areas("V1,LM")
+    ({'V1': 1, 'LM': 2}, {'V1': 1, 'LM': 2})
+    """
+    items = [item.strip() for item in str(text).split(",")]
+    if not all(items) or not any(items):
+        raise argparse.ArgumentTypeError(f"--areas: expected NAME=LAYER,... or NAME,... (layers 1, 2, ... in "
+                                          f"order), found {text!r}")
+    pairs = [item.partition("=") for item in items]
+    if len({bool(sep) for _, sep, _ in pairs}) > 1:
+        raise argparse.ArgumentTypeError(f"--areas: expected every area with its layer or none (then layers 1, "
+                                          f"2, ... in order), found {text!r}")
+    areas = {}
+    for position, (name, sep, layer) in enumerate(pairs, 1):
+        name = name.strip()
+        if not name:
+            raise argparse.ArgumentTypeError(f"--areas: expected NAME=LAYER, found {text!r}")
+        if name in areas:
+            raise argparse.ArgumentTypeError(f"--areas: area {name} named twice in {text!r}")
+        if sep:
+            try:
+                number = int(layer.strip())
+            except ValueError:
+                number = 0
+            if number < 1:
+                raise argparse.ArgumentTypeError(f"--areas: expected a positive integer layer for {name}, found "
+                                                  f"{layer.strip()!r}")
+        areas[name] = number if sep else position
+    return areas
+
+
+def area_fits(stats, models, areas, source: str = "the statistics", observables=None) -> list:
+    """``neurolearn fit``'s (model, statistics, fit options) for each model, checked before any fitting.
+
+    Statistics over ``area`` (``summarize --by-area``): a per-layer model (``deep-linear``) fits the areas of
+    ``areas`` (name -> layer) jointly, as a deep-linear model with as many layers as the deepest one named (at
+    least its registered 2), and an observable of ``observables`` it predicts per layer (``task_alignment``)
+    stands for that statistic of every area fitted (``task_alignment[V1]``, ...); a one-population model fits
+    the one area named. Without an ``area`` dim, ``areas`` must be None. Raises
+    :class:`~neurolearn.errors.DataError` saying which ``--areas`` to give.
+    """
+    from neurolearn.theory.deep_linear import deep_linear_model
+
+    if "area" not in stats.dims:
+        if areas is not None:
+            raise DataError(f"--areas: expected statistics per area (neurolearn summarize --by-area) in {source}, "
+                            f"found dims {tuple(map(str, stats.dims))}")
+        return [(model, stats, {} if observables is None else {"observables": observables}) for model in models]
+    found = [str(a) for a in stats["area"].values]
+    absent = [a for a in (areas or {}) if a not in found]
+    if absent:
+        raise DataError(f"--areas: expected areas among {found} (in {source}), found {absent}")
+    example = ",".join(f"{a}={i}" for i, a in enumerate(found, 1))
+    plans = []
+    for model in models:
+        if model.per_layer and areas is None and "layer" not in stats.coords:
+            raise DataError(f"model {model.name!r} fits each recorded area as one of its layers: expected --areas "
+                            f"NAME=LAYER,... for the areas of {source} ({', '.join(found)}), e.g. --areas {example}")
+        if model.per_layer:
+            deepest = max(areas.values()) if areas else int(np.max(stats["layer"].values))
+            if model.name == "deep-linear" and deepest > model.n_layers:
+                model = deep_linear_model(deepest)
+            extra = {"areas": areas} if areas else {}
+            if observables is not None:
+                fitted = list(areas) if areas else found
+                extra["observables"] = [name for o in observables
+                                        for name in ([f"{o}[{a}]" for a in fitted] if o in model.per_layer else [o])]
+            plans.append((model, stats, extra))
+        elif areas is None or len(areas) != 1:
+            raise DataError(f"model {model.name!r} predicts one population and {source} holds statistics per area "
+                            f"({', '.join(found)}): expected --areas NAME for one area, found "
+                            f"{'none' if areas is None else ', '.join(areas)}; or fit a per-layer model "
+                            f"(deep-linear) to them jointly")
+        else:
+            plans.append((model, stats.sel(area=next(iter(areas))).drop_vars("layer", errors="ignore"),
+                          {} if observables is None else {"observables": observables}))
+    return plans
+
+
+def check_named_columns(tree, args) -> None:
+    """A column the user named (not a default) that no session has is a typo: say so before summarizing.
+
+    A column missing from only some sessions is left to summarize, which reports it per session. The column a
+    coding reads (:func:`~neurolearn.stats.behavior.coding_column`) and what counts as a trial column (a
+    coord over ``trial`` only) are summarize's own, so the two checks cannot disagree.
+    """
+    from neurolearn.data import RESPONSES, TRIAL
+    from neurolearn.stats.behavior import coding_column
+
+    coords = [{str(name) for name, coord in child.dataset[RESPONSES].coords.items() if coord.dims == (TRIAL,)}
+              for child in tree.children.values() if RESPONSES in child.dataset]
+    if not coords:
+        return
+    named = {"--by": args.by if args.by != "stimulus" else None}
+    for option, value, default in (("--target", args.target, "target"), ("--behavior", args.behavior, "correct")):
+        column = None if value is None else coding_column(value)
+        named[option] = column if column not in (None, default) else None
+    columns = sorted(set().union(*coords))
+    for option, column in named.items():
+        if column is not None and all(column not in found for found in coords):
+            raise DataError(f"{option} {column}: expected a trial column of that name, found none in any of the "
+                            f"{len(coords)} session(s); trial columns: {columns}")
+
+
+def reading_kwargs(args) -> dict:
+    """The reading options of ``summarize`` as :func:`neurolearn.io.read_sessions` takes them."""
+    options = dict(source=args.source, trials=args.trials, align=args.align, window=tuple(args.window),
+                   bin_size=args.bin_size, inputs=args.inputs)
+    if args.subject is not None:
+        options["subject"] = args.subject
+    if args.tracked or args.tracked_table is not None:
+        options["tracked"] = True if args.tracked else args.tracked_table
+    elif getattr(args, "tracked_column", None):
+        options["tracked"] = {"column": args.tracked_column}
+    if args.where is not None:
+        options["where"] = args.where
+    if args.on_error is not None:
+        options["on_error"] = args.on_error
+    if args.timeout is not None and args.timeout > 0:
+        options["timeout"] = args.timeout
+    return options
 
 
 # --- helpers -------------------------------------------------------------------------------------------

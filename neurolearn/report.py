@@ -240,7 +240,8 @@ def flags_table(stats, names: Sequence[str]):
     from neurolearn.plot import AREA
 
     if AREA in stats.dims:  # one row per flagged value of each area, the area first
-        parts = [flags_table(stats.isel({AREA: i}), names).assign(area=str(a)) for i, a in enumerate(stats[AREA].values)]
+        parts = [flags_table(stats.isel({AREA: i}), names).assign(area=str(a))
+                 for i, a in enumerate(stats[AREA].values)]
         table = pd.concat(parts, ignore_index=True)
         return table[["area", "session", "statistic", "estimate", "reason"]]
     rows = []

@@ -238,6 +238,7 @@ SUMMARIZE = ["summarize", "a.nwb", "-o", "s.nc"]
         (["--training-time", "no-such-times.csv"], "--training-time no-such-times.csv: expected a CSV or JSON"),
         (["--on-error", "ignore"], "invalid choice: 'ignore'"),
         (["--indicator-tau", "-0.5"], "--indicator-tau: expected a number >= 0, found '-0.5'"),
+        (["--by-area", "b.nwb"], "--by-area: took 'b.nwb' as the Units column naming areas; give the files first"),
     ],
 )
 def test_summarize_options_are_checked_before_reading_anything(capsys, monkeypatch, extra, fragment):
@@ -454,3 +455,96 @@ def test_an_output_naming_an_existing_file_of_another_kind_is_refused_and_left_a
     code, out, err = run(capsys, "summarize", str(recording), "-o", str(recording))
     assert code != 0 and "is not overwritten" in err
     assert recording.read_bytes() == b"not to be touched"
+
+
+@pytest.fixture(scope="module")
+def area_files(tmp_path_factory):
+    """Four sessions of a two-layer deep linear network, its layers recorded as areas V1 and LM (Units
+    column 'location'), as spike counts."""
+    from neurolearn.simulate.deep_linear import simulate_deep_linear_sessions
+    from neurolearn.simulate.nwb import rates_to_counts, write_recording_nwb
+
+    folder = tmp_path_factory.mktemp("areas")
+    tree, _ = simulate_deep_linear_sessions(1.0, n_sessions=4, n_neurons=30, n_hidden=200, n_conditions=8,
+                                            input_dim=4, n_trials=6, rng=0)
+    for number, (key, node) in enumerate(tree.children.items()):
+        counts = rates_to_counts(10.0 * np.clip(node["responses"] + 3.0, 0, None), rng=number)
+        write_recording_nwb(counts.assign_attrs(session_id=key), folder / f"{key}.nwb", kind="units", rng=number)
+    return folder
+
+
+def test_summarize_by_area_then_fit_areas_then_report(capsys, area_files, tmp_path):
+    # reviewer F13: the command line had no way to statistics per area, nor to fit or report them
+    stats_path, fits_path, report = tmp_path / "areas.nc", tmp_path / "areas.json", tmp_path / "areas.html"
+    code, out, err = run(capsys, "summarize", str(area_files / "*.nwb"), "--by-area", "--no-readout", "--no-dynamics",
+                         "--n-boot", "20", "--timeout", "0", "--no-progress", "-o", str(stats_path))
+    assert code == 0, err
+    stats = read_statistics(stats_path)
+    assert stats["task_alignment"].dims == ("area", "session") and stats.area.values.tolist() == ["V1", "LM"]
+    assert "2 areas (V1, LM)" in out
+    from neurolearn.stats.areas import summarize_areas
+    with pytest.warns(UserWarning, match="does not decide the order"):  # one start time: file-name order, as the CLI
+        tree = nl.read_sessions(sorted(str(p) for p in area_files.glob("*.nwb")))
+    expected = summarize_areas(tree, n_boot=20, random_state=0, readout=False, dynamics=False)
+    np.testing.assert_allclose(stats["task_alignment"].values, expected["task_alignment"].values, rtol=1e-12)
+    # a per-layer model needs each area's layer, and says how to give it
+    code, _, err = run(capsys, "fit", str(stats_path), "-m", "deep-linear", "-o", str(fits_path))
+    assert_one_line_error(code, err, "--areas", "V1", "LM")
+    code, _, err = run(capsys, "fit", str(stats_path), "-m", "lazy-rich", "-o", str(fits_path))
+    assert_one_line_error(code, err, "predicts one population", "--areas NAME")
+    code, _, err = run(capsys, "fit", str(stats_path), "-m", "deep-linear", "--areas", "V1=1,AM=2",
+                       "-o", str(fits_path))
+    assert_one_line_error(code, err, "AM", "['V1', 'LM']")
+    assert not fits_path.exists()
+    code, out, err = run(capsys, "fit", str(stats_path), "-m", "deep-linear", "--areas", "V1=1,LM=2",
+                         "--fix", "onset=0", "--fix", "d_eff=4", "--fix", "time_scale=0.15", "--no-progress",
+                         "-o", str(fits_path))
+    assert code in (0, 1), err
+    (fit,) = read_fits(fits_path)
+    assert fit["model"] == "deep-linear"
+    assert {"task_alignment[V1]", "task_alignment[LM]", "behavior"} <= set(fit["observables"])
+    code, _, err = run(capsys, "report", str(stats_path), str(fits_path), "-o", str(report), "--no-progress")
+    assert code == 0, err
+    page = report.read_text()
+    from neurolearn.report import embedded_images
+    figures = set(embedded_images(page))
+    assert {"areas_statistics.png", "areas_kernel_similarity_v1.png", "areas_kernel_similarity_lm.png"} <= figures
+    assert any(name.startswith("areas_fit_deep-linear") for name in figures), figures
+    assert "Statistics per session in area LM" in page
+
+
+def test_fit_areas_deeper_than_the_registered_model_fits_a_deeper_one(capsys, tmp_path):
+    # three areas as layers 1-3: the registered deep-linear has two, the command fits deep_linear_model(3)
+    n = 8
+    values = np.linspace(0.4, 0.6, n)
+    stats = xr.Dataset(
+        {"task_alignment": (("area", "session"), np.stack([values, values * 1.1, values * 1.2])),
+         "task_alignment_se": (("area", "session"), np.full((3, n), 0.02))},
+        coords={"area": ["V1", "LM", "AL"], "session": [f"day{i}" for i in range(n)],
+                "session_index": ("session", np.arange(n))})
+    write_statistics(stats, tmp_path / "s.nc")
+    code, out, err = run(capsys, "fit", str(tmp_path / "s.nc"), "-m", "deep-linear", "--areas", "V1,LM,AL",
+                         "--observables", "task_alignment", "--fix", "onset=0", "--fix", "d_eff=4",
+                         "--fix", "time_scale=0.15", "--no-progress", "-o", str(tmp_path / "f.json"))
+    assert code in (0, 1), err
+    assert "3 layers" in out
+    (fit,) = read_fits(tmp_path / "f.json")  # --observables task_alignment: the statistic of every area fitted
+    assert fit["observables"] == ["task_alignment[V1]", "task_alignment[LM]", "task_alignment[AL]"]
+    code, _, err = run(capsys, "fit", str(tmp_path / "s.nc"), "-m", "deep-linear", "--areas", "V1=1,LM=2",
+                       "--fix", "onset=0", "--fix", "d_eff=4", "--fix", "time_scale=0.15", "--no-progress",
+                       "-o", str(tmp_path / "g.json"))
+    assert code in (0, 1), err  # a subset of the areas is fitted as asked
+    code, _, err = run(capsys, "fit", str(tmp_path / "s.nc"), "-m", "lazy-rich", "--areas", "V1=1,LM=2",
+                       "-o", str(tmp_path / "h.json"))
+    assert_one_line_error(code, err, "one population", "one area")
+    # one area for a one-population model: its statistics alone
+    code, _, err = run(capsys, "fit", str(tmp_path / "s.nc"), "-m", "lazy-rich", "--areas", "LM",
+                       "--observables", "task_alignment", "--fix", "chance=0.5", "--fix", "onset=0",
+                       "--no-progress", "-o", str(tmp_path / "h.json"))
+    assert code in (0, 1), err
+    (fit,) = read_fits(tmp_path / "h.json")
+    assert fit["observables"] == ["task_alignment"] and fit["n_obs"] == n
+    write_statistics(make_stats(), tmp_path / "plain.nc")
+    code, _, err = run(capsys, "fit", str(tmp_path / "plain.nc"), "-m", "lazy-rich", "--areas", "V1",
+                       "-o", str(tmp_path / "i.json"))
+    assert_one_line_error(code, err, "--areas: expected statistics per area", "found dims")

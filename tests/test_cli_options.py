@@ -103,3 +103,32 @@ def test_training_times_from_tables_attributes_and_constant_columns():
         training_times_for("age", tree, ["d0", "d1"])
     with pytest.raises(NeurolearnError, match="expected a finite number in session 'd1', found 'x'"):
         training_times_for("note", xr.DataTree.from_dict({"d1": tree["d1"].dataset}), ["d1"])
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("V1=1,LM=2", {"V1": 1, "LM": 2}),
+    ("LM=2, V1=1", {"LM": 2, "V1": 1}),
+    ("V1,LM,AL", {"V1": 1, "LM": 2, "AL": 3}),  # bare names: layers 1, 2, ... in the order given
+    ("CA1", {"CA1": 1}),
+])
+def test_areas_parse_into_the_api_mapping(text, expected):
+    from neurolearn.cli_options import parse_areas
+
+    assert parse_areas(text) == expected
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("V1=1,LM", "every area with its layer or none"),
+    ("V1=0", "positive integer layer"),
+    ("V1=a", "positive integer layer"),
+    ("V1=1,V1=2", "V1 named twice"),
+    ("", "NAME=LAYER"),
+    ("V1=1,,LM=2", "NAME=LAYER"),
+])
+def test_bad_areas_name_what_was_expected(text, fragment):
+    import argparse
+
+    from neurolearn.cli_options import parse_areas
+
+    with pytest.raises(argparse.ArgumentTypeError, match=fragment):
+        parse_areas(text)
