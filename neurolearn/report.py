@@ -74,9 +74,14 @@ def analysis_section(name: str, stats, fits=(), *, kernels=None, text: str = "",
         intervals, fitted parameters, model comparison.
     """
     import numpy as np
+    import xarray as xr
 
     from neurolearn import plot
+    from neurolearn.errors import DataError
 
+    if not isinstance(stats, xr.Dataset):
+        raise DataError(f"report section {name!r}: expected statistics as an xarray.Dataset (neurolearn.summarize), "
+                        f"found {type(stats).__name__}")
     fits = [fit_record(f) for f in fits]
     figures, tables = [], []
 

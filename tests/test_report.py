@@ -334,4 +334,7 @@ def test_build_report_takes_one_statistics_dataset_and_refuses_other_types(tmp_p
     with pytest.raises(DataError, match="fits: expected a dict .* found list"):
         build_report(tmp_path / "bad.html", {"a": synthetic_stats()}, [fit_dict("m", 1.0)])
     assert not (tmp_path / "bad.html").exists()
+    from neurolearn.report import analysis_section
+    with pytest.raises(DataError, match="section 'a': expected statistics as an xarray.Dataset .*found DataArray"):
+        analysis_section("a", synthetic_stats().behavior)
     assert isinstance(synthetic_stats(), xr.Dataset)
