@@ -21,7 +21,7 @@ from neurolearn.errors import DataError, FitError
 from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.kernel_regression import N_MODES, power_law_generalization_error
 
-__all__ = ["kernel_learning_curve_statistics", "KERNEL_LEARNING_CURVE"]
+__all__ = ["kernel_learning_curve_statistics", "learning_curve_covariance", "KERNEL_LEARNING_CURVE"]
 
 def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> dict:
     """Observables of the ``"kernel-learning-curve"`` model at training amounts ``time`` (its ``function``).
@@ -42,6 +42,90 @@ def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, rid
         raise FitError(f"kernel-learning-curve model: {exc}") from None
     explained = 1.0 - np.clip(error, 0.0, 1.0)
     return {"generalization_error": error, "behavior": chance + (ceiling - chance) * explained}
+
+
+def learning_curve_covariance(time, eigen_decay, target_decay, noise=0.0, ridge=0.0, *, n_learners=400,
+                              n_modes=N_MODES, rng=0) -> np.ndarray:
+    """Covariance over learners of one learner's generalisation errors at training amounts ``time``.
+
+    The theory (:func:`kernel_learning_curve_statistics`) is the error *averaged over training sets*; one
+    learner (an animal, or the readout fitted to a recording) has one training set, and where its sessions
+    are points of one learning curve the sets are nested: the first ``P'`` examples of one stream. Its errors
+    then scatter about the theory's mean by an amount correlated across sessions, which no measurement of
+    that learner can resample (it is the learner's, not the recording's). This is that covariance, by direct
+    simulation of the network the model reduces: Gaussian features ``z ~ N(0, I)`` of the model's power-law
+    spectrum, ``n_learners`` independent streams, kernel (ridge) regression on the first ``round(P')``
+    examples of each (label noise of variance ``noise``), the exact test error ``sum_k (w_k - w_hat_k)^2``.
+    Behaviour, linked linearly to the error, has this covariance times ``(ceiling - chance)^2`` (the link's
+    clip at 1 aside), and its covariance with the error is ``-(ceiling - chance)`` times it.
+
+    Parameters
+    ----------
+    time : array_like, shape (n,)
+        Training amounts ``P'`` (examples; rounded to whole examples, negative ones count as 0).
+    eigen_decay, target_decay, noise, ridge : float
+        The model's parameters of those names (``ridge`` relative to the training kernel's mean diagonal, as
+        the model's and the readout estimator's).
+    n_learners : int
+        Simulated learners (>= 2).
+    n_modes : int
+        Modes of the power-law spectra (the model's 400 by default).
+    rng : int or numpy.random.Generator
+        Seed of the simulation (the result is deterministic given it).
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(time), len(time))
+        Zero rows and columns where ``P' < 1`` (no data: the error is exactly 1). Estimated from
+        ``n_learners`` draws: its relative error is about ``sqrt(2 / n_learners)``.
+
+    Examples
+    --------
+    >>> cov = learning_curve_covariance([0.0, 40.0, 60.0], 1.5, 2.0, n_learners=200)
+    >>> sd = np.sqrt(np.diag(cov)); bool(sd[0] == 0 and sd[1] > sd[2] > 0)
+    True
+    >>> bool(0.3 < cov[1, 2] / (sd[1] * sd[2]) < 1.0)  # nested training sets: positively correlated
+    True
+    """
+    time = np.asarray(time, dtype=float)
+    if time.ndim != 1 or not np.all(np.isfinite(time)):
+        raise DataError(f"learning_curve_covariance: expected a 1-D array of finite training amounts, found {time!r}")
+    values = {"eigen_decay": eigen_decay, "target_decay": target_decay}
+    if not all(np.isfinite(v) and v > 0 for v in values.values()):
+        raise DataError(f"learning_curve_covariance: expected eigen_decay > 0 and target_decay > 0, found {values}")
+    if not (np.isfinite(noise) and noise >= 0 and np.isfinite(ridge) and ridge >= 0):
+        raise DataError(f"learning_curve_covariance: expected noise >= 0 and ridge >= 0, found {noise!r}, {ridge!r}")
+    if int(n_learners) < 2 or int(n_modes) < 1:
+        raise DataError(f"learning_curve_covariance: expected n_learners >= 2 and n_modes >= 1, found "
+                        f"{n_learners!r}, {n_modes!r}")
+    n_train = np.rint(np.clip(time, 0.0, None)).astype(int)
+    k = np.arange(1, int(n_modes) + 1, dtype=float)
+    eta = k**-float(eigen_decay)
+    eta /= eta.sum()
+    weights = k ** (-0.5 * float(target_decay))
+    weights /= np.linalg.norm(weights)
+    generator = np.random.default_rng(rng)
+    largest = int(n_train.max(initial=0))
+    errors = np.zeros((int(n_learners), n_train.size))
+    for learner in range(int(n_learners)):
+        stream = generator.standard_normal((largest, eta.size))
+        labels = stream @ weights + np.sqrt(noise) * generator.standard_normal(largest)
+        for column, count in enumerate(n_train):
+            if count == 0:
+                continue
+            features = stream[:count]
+            kernel = (features * eta) @ features.T
+            if ridge > 0:
+                # relative to the mean diagonal (~ sum eta = 1), as the readout estimator's and the model's ridge
+                scale = np.trace(kernel) / count
+                dual = np.linalg.solve(kernel + ridge * scale * np.eye(count), labels[:count])
+            else:
+                dual = np.linalg.lstsq(kernel, labels[:count], rcond=None)[0]
+            errors[learner, column] = np.sum((weights - eta * (features.T @ dual)) ** 2)
+    covariance = np.cov(errors, rowvar=False).reshape(n_train.size, n_train.size)
+    covariance[n_train == 0, :] = 0.0
+    covariance[:, n_train == 0] = 0.0
+    return covariance
 
 
 KERNEL_LEARNING_CURVE = Model(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import brentq
@@ -271,3 +273,78 @@ def test_error_is_linear_in_target_power(spectrum, ridge):
     error = kernel_generalization_error(eta, power, n_train, ridge=ridge)
     tripled = kernel_generalization_error(eta, 3.0 * power, n_train, ridge=ridge)
     np.testing.assert_allclose(tripled, 3.0 * error, rtol=1e-9, atol=1e-300)
+
+
+# ---------------------------------------------------------------------------------- learner-to-learner covariance
+
+def _feature_space_errors(n_train, eigen_decay, target_decay, noise, ridge, n_learners, n_modes, seed):
+    """Independent implementation: the fit in the scaled feature space ``x = sqrt(eta) z`` in the primal form
+    (pseudo-inverse ridgeless, ``(X^T X + lambda I)^-1 X^T y`` with ``lambda = ridge tr(X X^T) / P``;
+    learning_curve_covariance solves the dual), the same random draws."""
+    k = np.arange(1, n_modes + 1, dtype=float)
+    eta = k**-eigen_decay / np.sum(k**-eigen_decay)
+    w = k ** (-0.5 * target_decay)
+    w /= np.linalg.norm(w)
+    rng = np.random.default_rng(seed)
+    errors = np.zeros((n_learners, len(n_train)))
+    for learner in range(n_learners):
+        z = rng.standard_normal((max(n_train), n_modes))
+        y = z @ w + np.sqrt(noise) * rng.standard_normal(max(n_train))
+        for column, p in enumerate(n_train):
+            if p:
+                x = z[:p] * np.sqrt(eta)
+                if ridge:
+                    lam = ridge * np.trace(x @ x.T) / p
+                    beta = np.linalg.solve(x.T @ x + lam * np.eye(n_modes), x.T @ y[:p])
+                else:
+                    beta = np.linalg.pinv(x) @ y[:p]  # minimum-norm readout weight on sqrt(eta) z
+                errors[learner, column] = np.sum((w - np.sqrt(eta) * beta) ** 2)
+    return errors
+
+
+@pytest.mark.parametrize("noise, ridge", [(0.0, 0.0), (0.2, 0.0), (0.1, 0.05)])
+def test_learner_covariance_matches_primal_fit(noise, ridge):
+    from neurolearn.theory.learning_curve import learning_curve_covariance
+
+    n_train = [0, 5, 12, 30]
+    cov = learning_curve_covariance(n_train, 1.2, 2.5, noise=noise, ridge=ridge, n_learners=60, n_modes=50, rng=3)
+    errors = _feature_space_errors(n_train, 1.2, 2.5, noise, ridge, 60, 50, 3)
+    expected = np.cov(errors, rowvar=False)
+    np.testing.assert_allclose(cov, expected, rtol=1e-7, atol=1e-12 * np.abs(expected).max())
+    assert np.all(cov[0] == 0) and np.all(cov[:, 0] == 0)  # no data: the error is exactly 1 for every learner
+
+
+def test_learner_covariance_is_the_simulated_networks_spread():
+    # the network of the kernel-learning-curve model (simulate_readout_learning_sessions, its own code and
+    # draws): the variance of its readout's exact error over networks at 10 and 20 examples, and the
+    # correlation of the two points of one nested learning curve
+    from neurolearn.simulate.two_layer import simulate_readout_learning_sessions
+    from neurolearn.theory.learning_curve import learning_curve_covariance
+
+    n_networks = 80
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # task_alignment of 8 probes whose labels all agree
+        errors = np.array([simulate_readout_learning_sessions(
+            1.5, 2.0, n_sessions=3, examples_per_session=10, n_modes=100, n_conditions=8, n_neurons=4, n_trials=2,
+            rng=seed)[1].generalization_error[1:] for seed in range(n_networks)])
+    cov = learning_curve_covariance([10, 20], 1.5, 2.0, n_learners=3000, n_modes=100, rng=1)
+    centred = errors - errors.mean(axis=0)
+    for i in range(2):
+        # the sample variance's own SE from the fourth moment (the errors are skewed), 3000 learners' ~2.6 %
+        se = np.sqrt(np.var(centred[:, i] ** 2) / n_networks + (0.026 * cov[i, i]) ** 2)
+        assert abs(np.var(errors[:, i], ddof=1) - cov[i, i]) < 3.5 * se, (i, np.var(errors[:, i]), cov[i, i], se)
+    assert 0.15 < cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]) < 0.8  # nested sets: positively correlated
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"eigen_decay": 0.0}, "eigen_decay > 0"),
+    ({"noise": -0.1}, "noise >= 0"),
+    ({"n_learners": 1}, "n_learners >= 2"),
+    ({"time": [[10.0]]}, "1-D array"),
+])
+def test_learner_covariance_bad_input_raises_data_error(kwargs, message):
+    from neurolearn.theory.learning_curve import learning_curve_covariance
+
+    args = {"time": [10.0], "eigen_decay": 1.5, "target_decay": 2.0} | kwargs
+    with pytest.raises(DataError, match=message):
+        learning_curve_covariance(**args)
