@@ -21,6 +21,11 @@ import xarray as xr
 from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name
 from neurolearn.errors import DataError
 from neurolearn.fit_records import fit_record
+from neurolearn.plot_comparison import plot_comparison
+from neurolearn.plot_kernels import plot_kernels
+from neurolearn.plot_layout import dim_labels as _labels
+from neurolearn.plot_layout import new_axes as _axes
+from neurolearn.plot_layout import panel_grid as _grid
 from neurolearn.statistic_registry import STATISTICS
 
 __all__ = [
@@ -204,69 +209,6 @@ def plot_kernel_similarity(stats: xr.Dataset, name: str = "kernel_similarity", *
     return ax
 
 
-def plot_kernels(kernels: xr.DataArray, *, ncols: int = 5, cmap="RdBu_r", max_sessions: int | None = 10,
-                 vmax: float | None = None):
-    """One representation kernel (condition x condition Gram matrix) per session, on a shared colour scale.
-
-    Parameters
-    ----------
-    kernels : xarray.DataArray
-        Dims ``("session", a, b)``: the kernel of each session (``a``, ``b`` are condition dims).
-    ncols : int
-        Panels per row.
-    cmap : str
-        Colour map; the scale is symmetric about zero (kernels of centred responses have both signs).
-    max_sessions : int or None
-        Show at most this many sessions, evenly spaced and always including the first and last; None for all.
-    vmax : float, optional
-        Colour scale ``[-vmax, vmax]``; default the largest absolute entry shown. A smaller value saturates
-        the diagonal and brings out the off-diagonal (task) structure.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        Each axes holds one image (gid = session id) whose array is that session's kernel.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> k = xr.DataArray(np.stack([np.eye(2), 2 * np.eye(2)]), coords={"session": ["d0", "d1"]},
-    ...                  dims=("session", "condition", "condition_other"))
-    >>> fig = plot_kernels(k)
-    >>> [float(np.asarray(ax.images[0].get_array()).max()) for ax in fig.axes[:2]]
-    [1.0, 2.0]
-    """
-    if not isinstance(kernels, xr.DataArray) or kernels.ndim != 3 or SESSION not in kernels.dims:
-        found = tuple(kernels.dims) if isinstance(kernels, xr.DataArray) else type(kernels).__name__
-        raise DataError(
-            f"kernels: expected a DataArray with dims ('session', condition, condition), found {found}"
-        )
-    other = [d for d in kernels.dims if d != SESSION]
-    kernels = kernels.transpose(SESSION, *other)
-    n = kernels.sizes[SESSION]
-    chosen = np.arange(n)
-    if max_sessions is not None and n > max_sessions:
-        chosen = np.unique(np.round(np.linspace(0, n - 1, max_sessions)).astype(int))
-    values = np.asarray(kernels.values, dtype=float)
-    if vmax is not None:
-        scale = float(vmax)
-    else:
-        scale = float(np.nanmax(np.abs(values[chosen]))) if np.isfinite(values[chosen]).any() else 1.0
-    scale = scale if scale > 0 else 1.0
-    fig, axes = _grid(len(chosen), ncols, panel=(2.2, 2.2), colorbar=True)
-    labels = _labels(kernels, SESSION)
-    image = None
-    for ax, index in zip(axes, chosen):
-        image = ax.imshow(values[index], cmap=cmap, vmin=-scale, vmax=scale, interpolation="nearest",
-                          gid=str(labels[index]))
-        ax.set_title(str(labels[index]), fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    extend = "both" if vmax is not None else "neither"
-    fig.colorbar(image, ax=axes, shrink=0.8, label="kernel entry", extend=extend)
-    return fig
-
-
 def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] | None = None,
              ncols: int = 3):
     """Fitted model predictions over the data they were fitted to, one panel per observable.
@@ -332,49 +274,6 @@ def plot_fit(fit, stats: xr.Dataset | None = None, *, statistics: Sequence[str] 
     axes[0].legend(fontsize=8, frameon=False)
     fig.suptitle(_fit_title(fit))
     return fig
-
-
-def plot_comparison(table, *, criterion: str = "aic", ax=None):
-    """Model comparison: each model's information criterion relative to the best (lower is better).
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        As :func:`neurolearn.compare` returns: one row per fit, named by column ``label`` (else ``model``,
-        else the index), with a column ``criterion``.
-    criterion : str
-        Column to compare (``"aic"``, ``"bic"``).
-    ax : matplotlib.axes.Axes, optional
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-        With horizontal bars (gid = model name) whose widths are ``criterion - min(criterion)``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> table = pd.DataFrame({"model": ["lazy-rich", "silent-alignment"], "aic": [10.0, 14.5]})
-    >>> ax = plot_comparison(table)
-    >>> [float(bar.get_width()) for bar in ax.patches]
-    [0.0, 4.5]
-    """
-    models, values = _comparison_values(table, criterion)
-    delta = values - np.nanmin(values)
-    ax = _axes(ax)
-    positions = np.arange(len(models))
-    bars = ax.barh(positions, delta, color=["C2" if d == 0 else "C0" for d in delta])
-    for bar, model, value in zip(bars, models, delta):
-        bar.set_gid(model)
-        # the best model's bar has zero width: the printed number keeps it visible
-        ax.annotate("best" if value == 0 else f"+{value:.1f}", (value, bar.get_y() + bar.get_height() / 2),
-                    xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
-    ax.set_yticks(positions, models)
-    ax.invert_yaxis()
-    ax.axvline(2.0, color="0.5", ls=":", lw=1)
-    ax.set_xlabel(f"\N{GREEK CAPITAL LETTER DELTA}{criterion.upper()} (0 = best; > 2: less support)")
-    ax.set_title("model comparison")
-    return ax
 
 
 def trajectory_statistics(stats: xr.Dataset) -> list[str]:
@@ -485,12 +384,6 @@ def _aligned_positions(predicted: xr.Dataset, stats: xr.Dataset) -> np.ndarray:
     return session_positions(predicted)
 
 
-def _labels(array, dim: str) -> list[str]:
-    if dim in array.coords:
-        return [str(v) for v in array.coords[dim].values]
-    return [str(i) for i in range(array.sizes[dim])]
-
-
 def _session_ticks(ax, stats, x) -> None:
     if SESSION not in stats.coords or len(x) > 12 or len(x) == 0:
         return
@@ -498,20 +391,6 @@ def _session_ticks(ax, stats, x) -> None:
     if max(len(s) for s in labels) > 8:
         return
     ax.set_xticks(x, labels, rotation=45 if len(x) > 6 else 0, fontsize=8)
-
-
-def _comparison_values(table, criterion: str):
-    columns = getattr(table, "columns", None)
-    if columns is None:
-        raise DataError(
-            f"comparison: expected a pandas DataFrame from compare(), found {type(table).__name__}"
-        )
-    if criterion not in columns:
-        raise DataError(f"comparison: no column {criterion!r}; columns: {[str(c) for c in columns]}")
-    # `label` tells apart fits of one model under different fixed parameters; fall back to `model`, the index
-    key = "label" if "label" in columns else "model" if "model" in columns else None
-    models = [str(m) for m in (table[key] if key else table.index)]
-    return models, np.asarray(table[criterion], dtype=float)
 
 
 def _model_name(fit) -> str:
@@ -530,26 +409,3 @@ def _number(value) -> str:
         return f"{float(value):.3g}"
     except (TypeError, ValueError):
         return str(value)
-
-
-def _axes(ax):
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4.2, 3.2), layout="constrained")
-    return fig.add_subplot()
-
-
-def _grid(n: int, ncols: int, *, panel=(3.6, 2.8), colorbar: bool = False) -> tuple:
-    from matplotlib.figure import Figure
-
-    ncols = max(1, min(ncols, n))
-    nrows = math.ceil(n / ncols)
-    width = panel[0] * ncols + (1.0 if colorbar else 0.0)
-    fig = Figure(figsize=(width, panel[1] * nrows + 0.4), layout="constrained")
-    axes = list(np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel())
-    for ax in axes[n:]:
-        fig.delaxes(ax)
-    return fig, axes[:n]
-
