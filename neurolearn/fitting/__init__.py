@@ -3,7 +3,9 @@
 The one fit layer: ``nl.fit``, ``nl.compare``, ``nl.FitResult`` ... are these names, re-exported by the
 package.
 
-One idea per module: :mod:`.problem` (model joined to statistics), :mod:`.multistart` (optimiser),
+One idea per module: :mod:`.problem` (model joined to statistics), :mod:`.fittable` (which statistics and
+arguments a fit can use: a statistic with fewer than 2 fittable values is left out with a warning, arguments
+are checked up front), :mod:`.multistart` (optimiser),
 :mod:`.intervals` (profile likelihood / parametric bootstrap), :mod:`.result` (:class:`FitResult`),
 :mod:`.least_squares` (:func:`fit`), :mod:`.selection` (:func:`compare`, :func:`cross_validate`),
 :mod:`.synthetic` (statistics simulated from a model), :mod:`.recovery` (parameter-recovery studies).
