@@ -248,3 +248,41 @@ def test_task_difficulty_stays_in_its_range_or_is_refused():
         assert -3 * se <= value <= 10 + 3 * se
         outcomes["reported"] += 1
     assert outcomes["reported"] and outcomes["refused"]
+
+
+def _redrawn_alignments(n_neurons, n_redraws, gain_sd=0.0, seed=0):
+    """Estimates and SEs of the task alignment over fresh neurons and trials of one Gaussian population
+    (neurons r_i = s_i F g_i / sqrt(D), g_i ~ N(0, I), log s_i ~ N(0, gain_sd²); unit trial noise): its
+    kernel is E[s²] F Fᵀ / D, so the truth is the alignment of F Fᵀ."""
+    n_cond, dim, n_trials = 8, 4, 4
+    rng = np.random.default_rng(seed)
+    y = np.tile([1.0, -1.0], n_cond // 2)
+    features = rng.standard_normal((n_cond, dim))
+    features[:, 0] += y
+    truth = kernel_alignment(features @ features.T, y)
+    rows = []
+    for r in range(n_redraws):
+        g = np.random.default_rng(1000 + r)
+        means = features @ g.standard_normal((dim, n_neurons)) / np.sqrt(dim)
+        means = means * np.exp(gain_sd * g.standard_normal(n_neurons))
+        trials = means[None] + g.standard_normal((n_trials, n_cond, n_neurons))
+        stats = ConditionStatistics(trials.mean(axis=0), trials.var(axis=0, ddof=1) / n_trials,
+                                    np.full(n_cond, n_trials), np.arange(n_cond), np.arange(n_neurons), y, "s")
+        value, replicates = alignment_with_replicates(stats, weights=g.poisson(1.0, (100, n_neurons)))
+        se, (lower, upper) = bootstrap_interval(value, replicates)
+        rows.append((value, se, lower <= truth <= upper))
+    return np.array(rows, dtype=float).T, truth
+
+
+def test_alignment_se_matches_the_spread_over_redraws_of_the_population():
+    """The replicates' SD against the SD of the estimate over 400 independent recordings of one population of
+    60 neurons with log-normal gains (SD 0.5 of the log). The linearised bootstrap of the ratio read mean 1.68
+    and RMS 2.92 times the spread here (tails where a replicate's ||HKH||^2 nears 0; coverage 0.98); the
+    jackknife spread reads 1.20 / 1.62 (its Student factor included) and covers 0.94. Without the gains both
+    read 1.1 (Gaussian neurons: the ratio's replicates have no such tails)."""
+    (values, ses, covered), truth = _redrawn_alignments(60, 400, gain_sd=0.5)
+    spread = values.std(ddof=1)
+    assert abs(values.mean() - truth) < 0.2 * spread
+    assert 0.9 < ses.mean() / spread < 1.4
+    assert np.sqrt(np.mean(ses**2)) / spread < 2.0
+    assert 0.92 <= covered.mean() <= 0.975

@@ -75,3 +75,40 @@ def test_few_cell_widening_is_the_student_factor_about_the_estimate():
     # the 95 % percentile interval of widened normal replicates is about the t interval
     wide = few_cell_widening(0.0, rng.standard_normal(200_000), 6.0)
     assert np.quantile(wide, 0.975) == pytest.approx(student.ppf(0.975, 5), rel=0.02)
+
+
+def test_jackknife_spread_of_a_mean_is_its_standard_error_and_df_follow_the_kurtosis():
+    from scipy.stats import t as student
+
+    from neurolearn.stats.neuron_resampling import jackknife_spread, t_spread
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(400)
+    n = x.size
+    se, df = jackknife_spread((x.sum() - x) / (n - 1))  # leave-one-out means
+    assert se == pytest.approx(x.std(ddof=1) / np.sqrt(n), rel=1e-10)  # the jackknife identity for a mean
+    assert 0.8 * n < df < 1.2 * n  # Gaussian terms: Var(s²)/s⁴ = 2/n, so df = n
+    # one cell in a thousand carries the statistic: df = 2 n n_eff / (n - n_eff) -> 2 (n_eff -> 1)
+    heavy = np.r_[np.zeros(999), 1.0]
+    assert jackknife_spread(heavy)[1] == pytest.approx(2.0, abs=0.01)  # 2.006: n_eff 1.002
+    # chi-square(1) terms (kurtosis 15): Var(s²)/s⁴ = 14/n, df = n/7
+    chi = rng.standard_normal(20000) ** 2
+    assert jackknife_spread(chi)[1] == pytest.approx(20000 / 7, rel=0.15)
+    assert np.isnan(jackknife_spread([1.0, np.nan, 2.0])[0])  # fewer than 3 finite values
+    assert t_spread(2.0, 7.0) == pytest.approx(2.0 * student.ppf(0.975, 7) / norm.ppf(0.975), rel=1e-12)
+    assert t_spread(2.0, np.inf) == 2.0 and t_spread(2.0, np.nan) == 2.0
+
+
+def test_a_given_spread_sets_the_sd_and_keeps_the_order():
+    rng = np.random.default_rng(6)
+    replicates = rng.standard_cauchy(501)  # a ratio's tails: the replicates give only their order
+    replicates[7] = np.nan
+    out = normal_score_replicates(0.3, replicates, spread=0.05)
+    finite = np.isfinite(replicates)
+    assert np.array_equal(np.isfinite(out), finite)
+    assert np.array_equal(rankdata(out[finite]), rankdata(replicates[finite]))
+    assert np.std(out[finite], ddof=1) == pytest.approx(0.05, rel=1e-12)
+    assert np.median(out[finite]) == pytest.approx(0.3, abs=1e-12)
+    columns = normal_score_replicates(np.array([0.0, 1.0]), rng.standard_normal((200, 2)),
+                                      spread=np.array([1.0, 3.0]))
+    assert np.std(columns, axis=0, ddof=1) == pytest.approx([1.0, 3.0], rel=1e-12)
