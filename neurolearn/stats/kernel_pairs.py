@@ -8,6 +8,7 @@ another day is excluded (its trial noise is independent across days, but its tun
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +25,10 @@ from neurolearn.stats.kernel_terms import (
 from neurolearn.stats.kernels import ConditionStatistics
 from neurolearn.stats.neuron_resampling import replicate, session_bootstrap_weights
 
-__all__ = ["pairwise_kernel_terms", "same_id_matrix"]
+__all__ = ["pairwise_kernel_terms", "same_id_matrix", "id_halvings", "half_kernels", "N_HALVINGS"]
+
+#: halvings of the neurons over which kernel_change averages its cross-fitted signed roots
+N_HALVINGS = 32
 
 
 def pairwise_kernel_terms(stats: Sequence[ConditionStatistics], *, centred, unbiased: bool, n_boot: int = 0,
@@ -76,7 +80,8 @@ def _pairwise_kernel_terms(stats, centred, unbiased, n_boot, random_state, weigh
         results[centring] = {"self": self_values, "cross": cross, "self_boot": None, "cross_boot": None,
                              "self_influence": self_influence, "cross_influence": None, "unbiased": unbiased,
                              "shared": shared, "session_ids": [st.session_id for st in stats],
-                             "neurons": [np.asarray(st.neurons) for st in stats], "same_ids": same_ids}
+                             "neurons": [np.asarray(st.neurons) for st in stats], "same_ids": same_ids,
+                             "statistics": list(stats)}
     if bootstrapping or unbiased:
         # per-neuron influences on every cross term: needed by the jackknife (unbiased) and the bootstrap
         jobs = [(a, stats[a], weights[a], kernels, n_pairs[a], unbiased,
@@ -210,6 +215,47 @@ def same_id_matrix(neuron_lists) -> np.ndarray:
         labels.append(-1 - len(labels) if key is None else groups.setdefault(key, len(groups)))
     labels = np.asarray(labels)
     return labels[:, None] == labels[None, :]
+
+
+def id_halvings(ids, n_halvings: int = N_HALVINGS) -> np.ndarray:
+    """(M, N) bool: the first half of each of ``n_halvings`` random halvings of the neurons ``ids``, a
+    function of each id alone (a hash of ``str(id)`` and the halving's index): a cell falls in the same half
+    in every session that records it, and neither neuron order nor the other neurons change its half.
+
+    Examples
+    --------
+    >>> first = id_halvings(np.arange(6), 3)
+    >>> first.shape, bool((id_halvings(np.arange(6)[::-1], 3)[:, ::-1] == first).all())
+    ((3, 6), True)
+    """
+    keys = np.array([zlib.crc32(str(i).encode()) for i in np.asarray(ids).ravel()], dtype=np.uint64)
+    salts = _mix(np.arange(1, n_halvings + 1, dtype=np.uint64))
+    return (_mix(keys[None, :] ^ salts[:, None]) & np.uint64(1)).astype(bool)
+
+
+def _mix(x):
+    """splitmix64's finaliser on a uint64 array (wrapping arithmetic): near-independent bits per input."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def half_kernels(stats: ConditionStatistics, halvings: np.ndarray) -> np.ndarray:
+    """(M, 2, P, P) unbiased uncentred kernels (Σ_i m_i m_iᵀ - diag Σ_i sem²_i) / n of the two halves of
+    each halving (``halvings`` from :func:`id_halvings`); NaN where a half holds no neuron."""
+    n_cond = stats.n_conditions
+    out = np.full((halvings.shape[0], 2, n_cond, n_cond), np.nan)
+    diagonal = np.diag_indices(n_cond)
+    for m, first in enumerate(halvings):
+        for h, part in enumerate((first, ~first)):
+            count = int(part.sum())
+            if count:
+                means = stats.means[:, part]
+                kernel = means @ means.T
+                kernel[diagonal] -= stats.sem2[:, part].sum(axis=1)
+                out[m, h] = kernel / count
+    return out
 
 
 def _pair_trace_parts(stats, centred):

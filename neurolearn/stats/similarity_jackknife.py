@@ -152,3 +152,31 @@ def change_effective_cells(pairs, t, reference, squared, same) -> float:
     influence[in_t] += part_t[id_positions(ids_t, universe[in_t])]
     influence[in_0] += part_0[id_positions(ids_0, universe[in_0])]
     return effective_cells(influence)
+
+
+def change_ratio_bias(pairs, t, reference, squared, same) -> float:
+    """First-order bias of a squared relative change N/S_0 whose numerator has the U-statistic's first-order
+    terms: -Σ_u a_u b_u / S_0², over ids u, a_u the influence of N - s S_0 and b_u that of S_0 (their
+    covariance, -Cov(S_0, N - s S_0)/S_0² the delta method's ratio bias).
+
+    The jackknife of the U-statistic's ratio also removes the covariance of S_0 with the numerator's
+    second-order (degenerate) part, a third moment of the neurons' kernels that the halves' cross products
+    of :func:`~neurolearn.stats.similarity_ratios.change_from_terms` do not have (their second-order part is
+    a product of two independent halves); this bias leaves it out. 0 without influences.
+    """
+    if not pairs.get("unbiased") or pairs.get("cross_influence") is None:
+        return 0.0
+    self_0 = float(pairs["self"][reference])
+    part_t = pairs["self_influence"][t] - 2.0 * pairs["cross_influence"][t][reference]
+    part_0 = (1.0 - squared) * pairs["self_influence"][reference] - 2.0 * pairs["cross_influence"][reference][t]
+    norm_0 = pairs["self_influence"][reference]
+    neurons = pairs.get("neurons")
+    if same:
+        return -float((part_t + part_0) @ norm_0) / self_0**2
+    if neurons is None or not np.intersect1d(neurons[t], neurons[reference]).size:
+        return -float(part_0 @ norm_0) / self_0**2  # two independent samples: only S_0's own neurons
+    ids_t, ids_0 = neurons[t], neurons[reference]
+    in_t = np.isin(ids_0, ids_t)
+    shared = np.zeros(ids_0.size)
+    shared[in_t] = part_t[id_positions(ids_t, ids_0[in_t])]
+    return -float((part_0 + shared) @ norm_0) / self_0**2

@@ -46,6 +46,7 @@ def test_change_jackknife_deletes_an_id_from_both_sessions(overlap):
     ids_b = rng.permutation(24) if overlap == "tracked" else np.concatenate([ids_a[:15], 100 + np.arange(6)])
     stats = _sessions(rng, ids_a, ids_b)
     terms = pairwise_kernel_terms(stats, centred=False, unbiased=True)
+    terms.pop("statistics")  # without the sessions' statistics: the U-statistic ratio's signed root
     value, _ = change_from_terms(terms, 0)
     theta = _brute_force_change(stats)
     universe = np.union1d(ids_a, ids_b)
@@ -140,6 +141,8 @@ def test_change_replicates_of_sessions_sharing_cells_are_widened_by_the_student_
     stats = _sessions(rng, np.arange(40), np.arange(40)) + _sessions(rng, 100 + np.arange(40), 200 + np.arange(40))[1:]
     stats[2] = type(stats[2])(**{**stats[2].__dict__, "session_id": "d2"})
     terms = pairwise_kernel_terms(stats, centred=False, unbiased=True, n_boot=300, random_state=1)
+    halved = change_from_terms(terms, 0)
+    terms.pop("statistics")  # the U-statistic's root and replicates (the halvings' scaling is tested below)
     value, replicates = change_from_terms(terms, 0)
     s0 = terms["self"][0]
     squared = (terms["self"] + s0 - 2 * terms["cross"][:, 0]) / s0  # uncorrected, per session
@@ -156,3 +159,73 @@ def test_change_replicates_of_sessions_sharing_cells_are_widened_by_the_student_
         roots = np.sign(boot) * np.sqrt(np.abs(boot))
         expected = value[t] + scale * (recentre_replicates(value[t], roots) - value[t])
         np.testing.assert_allclose(replicates[:, t], expected, rtol=1e-9, atol=1e-12)
+        # with the halvings: the same replicates, re-centred on the halvings' value
+        expected = halved[0][t] + scale * (recentre_replicates(halved[0][t], roots) - halved[0][t])
+        np.testing.assert_allclose(halved[1][:, t], expected, rtol=1e-9, atol=1e-12)
+        assert abs(halved[0][t] - value[t]) > 1e-6
+
+
+def _gain_session(rng, profile, n_neurons, first_id, spread=1.0, noise=0.3, n_trials=3):
+    """Neurons r_i = a_i f (a_i ~ N(1, spread²)) plus Gaussian trial noise: the kernel E[a²] f fᵀ, whose
+    neuron-sampling noise lies along f fᵀ alone (one χ² term: the most skewed U-statistic)."""
+    from neurolearn.stats.kernels import ConditionStatistics
+
+    gains = 1.0 + spread * rng.standard_normal(n_neurons)
+    trials = gains[None, None, :] * profile[:, None, None] + noise * rng.standard_normal(
+        (profile.size, n_trials, n_neurons))
+    return ConditionStatistics(trials.mean(1), trials.var(1, ddof=1) / n_trials,
+                               np.full(profile.size, n_trials), np.arange(profile.size),
+                               first_id + np.arange(n_neurons), None, f"s{first_id}")
+
+
+def test_kernel_change_of_an_unchanged_kernel_averages_zero():
+    """Reviewer F11: the U-statistic's squared change is unbiased but, under no change, a centred χ² (skewed
+    right), and its signed root averaged below 0 (here -0.08, 4.3 SE); the mean of the halvings' cross-fitted
+    signed roots, symmetric about 0, is within 3 SE of 0 (-0.02, 1.5 SE)."""
+    rng = np.random.default_rng(1)
+    profile = np.array([1.0, 2.0, -1.0, 0.5])
+    halved, u_statistic = [], []
+    for _ in range(200):
+        stats = [_gain_session(rng, profile, 40, 0), _gain_session(rng, profile, 40, 1000)]
+        terms = pairwise_kernel_terms(stats, centred=False, unbiased=True)
+        halved.append(change_from_terms(terms, 0)[0][1])
+        terms.pop("statistics")
+        u_statistic.append(change_from_terms(terms, 0)[0][1])
+    halved, u_statistic = np.array(halved), np.array(u_statistic)
+    assert abs(halved.mean()) < 3.0 * halved.std(ddof=1) / np.sqrt(halved.size)
+    # the old estimator, the U-statistic's signed root, reads low: the test can fail
+    assert u_statistic.mean() < -3.0 * u_statistic.std(ddof=1) / np.sqrt(u_statistic.size)
+
+
+def test_kernel_change_recovers_a_known_change():
+    """A resolved change: the halved estimator's mean is within 3 SE of the truth ‖K_t - K_0‖/‖K_0‖
+    (the gains' E[a²] cancels) and its SD is no larger than the U-statistic root's."""
+    rng = np.random.default_rng(2)
+    before, after = np.array([1.0, 2.0, -1.0, 0.5]), np.array([1.5, 1.5, -0.5, 1.0])
+    kernel_before, kernel_after = np.outer(before, before), np.outer(after, after)
+    truth = np.linalg.norm(kernel_after - kernel_before) / np.linalg.norm(kernel_before)
+    halved, u_statistic = [], []
+    for _ in range(100):
+        stats = [_gain_session(rng, before, 150, 0, spread=0.5),
+                 _gain_session(rng, after, 150, 1000, spread=0.5)]
+        terms = pairwise_kernel_terms(stats, centred=False, unbiased=True)
+        halved.append(change_from_terms(terms, 0)[0][1])
+        terms.pop("statistics")
+        u_statistic.append(change_from_terms(terms, 0)[0][1])
+    halved, u_statistic = np.array(halved), np.array(u_statistic)
+    assert abs(halved.mean() - truth) < 3.0 * halved.std(ddof=1) / np.sqrt(halved.size)
+    assert 0.2 < truth and halved.std() < 0.25 * truth  # resolved: the test can tell a 5 % error
+    assert halved.std() <= 1.02 * u_statistic.std()
+
+
+def test_halvings_follow_the_ids_alone():
+    """A cell falls in the same half whatever the other neurons and their order (so a tracked cell's kernels
+    on two days are in the same half and the halves' cross products never pair a cell with itself)."""
+    from neurolearn.stats.kernel_pairs import id_halvings
+
+    ids = np.array([5, 17, 3, 900, 41])
+    first = id_halvings(ids)
+    assert first.shape == (32, 5)
+    np.testing.assert_array_equal(id_halvings(np.array([41, 3, 5]))[:, [2, 1, 0]], first[:, [0, 2, 4]])
+    many = id_halvings(np.arange(40))
+    assert 0.4 < many.mean() < 0.6 and len({row.tobytes() for row in many}) == 32  # distinct halvings
