@@ -126,6 +126,7 @@ def _reference_alignment(stats, left, right, unbiased, weights):
     from neurolearn.stats import alignment as al
     from neurolearn.stats.kernels import (centre_kernel, jackknife_bias, leave_one_out, linear_estimate,
                                           normal_score_replicates, replicate, target_matrix)
+    from neurolearn.stats.neuron_resampling import jackknife_spread, t_spread
 
     labels = target_matrix(stats.target)
     task = centre_kernel(labels @ labels.T, left, right)
@@ -136,11 +137,13 @@ def _reference_alignment(stats, left, right, unbiased, weights):
     def ratio(num, squared):
         return al._ratio(num, squared, task_norm)
 
-    bias = 0.0
+    bias, spread = 0.0, None
     if unbiased:
-        bias = jackknife_bias(ratio, (numerator, squared_norm),
-                              [{0: leave_one_out(numerator, numerator_influence, 1),
-                                1: leave_one_out(squared_norm, norm_influence, 2)}])
+        loo = {0: leave_one_out(numerator, numerator_influence, 1),
+               1: leave_one_out(squared_norm, norm_influence, 2)}
+        bias = jackknife_bias(ratio, (numerator, squared_norm), [loo])
+        # the replicates' SD: the jackknife SE of the ratio with its Student factor (neuron_resampling)
+        spread = t_spread(*jackknife_spread(ratio(loo[0], loo[1])))
     estimate = ratio(numerator, squared_norm) - bias
     replicates = ratio(replicate(numerator, weights, numerator_influence),
                        replicate(squared_norm, weights, norm_influence))
@@ -151,7 +154,7 @@ def _reference_alignment(stats, left, right, unbiased, weights):
     expected = (d - c) * np.eye(p) + c * np.ones((p, p))
     chance_num, _ = linear_estimate(stats, centre_kernel(expected, left, right), unbiased=unbiased)
     chance = al._ratio(chance_num, squared_norm, task_norm)
-    return estimate, normal_score_replicates(estimate, replicates), chance
+    return estimate, normal_score_replicates(estimate, replicates, spread=spread), chance
 
 
 def _reference_difficulty(stats, ridge, unbiased, weights):
