@@ -50,10 +50,12 @@ fresh, independent    0.920  0.980   0.950    0.970     0.955 (.013)  0.64      
 
 Seeds 0-23 (the test's networks): tracked independent 0.958 (0.958 each). Independent's chi2 against its
 Satterthwaite reference: tracked P(p < 0.05) 0.020, mean p 0.84; fresh 0.000, 0.80 (chi2 is small because
-behaviour's SEs are 3-8x its spread after the switch). Linearised over the same networks, what is left for the
-tracked design is the marginal SEs (task_alignment 7-21 %, reference_agreement 9-11 % below their spread): the
-sandwich with each recording's own correlations but the true SDs covers 0.953, with the true correlations but
-its own SDs 0.930.
+behaviour's SEs are 3-8x its spread after the switch). (A reading that the marginal SEs of task_alignment and
+reference_agreement were 7-21 % short rested on 200 redraws of seeds 1000+, whose spread happens to be ~9 % high;
+over 1500-2000 redraws those SEs were within 3 % of their spread: what is left is the covariance each recording
+estimates from its 100 units.) With the jackknife-scaled replicates of 1eee0cf the default weighting covers 0.900
+pooled over seeds 0-79 (rho 0.938, gamma0 0.925, learned 0.850, decision_noise 0.888; was 0.859 there), 0.896 on
+the test's seeds 0-23 (was 0.854).
 
 Measured (2026-12-02, seeds 0-39, 4 000 units, 100 tracked, n_boot 100; binomial SE of a coverage near 0.9
 over 40: 0.047, pooled over 160 correlated intervals about 0.03):

@@ -29,10 +29,14 @@ _SHARED_TRIAL_NOISE_CARRIED = (
     "; trial noise shared across neurons (a common gain, arousal), which resampling neurons does not see, is "
     "added where a session's trials show it (a 99.9 % test on the cross-neuron part of the trial residuals): "
     "each trial's residual projected on the condition means, its cross-neuron part times the statistic's "
-    "first-order gradient, a Gaussian term shared by the session's statistics (shared gain of CV 0.3 at 600 "
-    "neurons x 3 trials x 8 conditions, 200 datasets: coverage participation_ratio 0.66 -> 0.905, "
-    "task_alignment 0.81 -> 0.935, kernel_similarity 0.855 -> 0.97, kernel_change 0.79 -> 0.93); where the "
-    "test finds none the interval is the neuron bootstrap's alone")
+    "first-order gradient, a Gaussian term shared by the session's statistics, its deviations scaled by "
+    "t_0.975(nu)/z_0.975 with nu the Satterthwaite degrees of freedom of the variance (n - 1 per condition: 2 at 3 "
+    "trials). Shared gain of CV 0.3 at 600 neurons x 3 trials x 8 conditions, 200 datasets each: coverage "
+    "participation_ratio 0.66 -> 0.905, task_alignment 0.81 -> 0.935, kernel_similarity 0.855 -> 0.97, "
+    "kernel_change 0.79 -> 0.93 on Gaussian-noise sessions before the t scaling; on log-normal-rate Poisson "
+    "sessions (benchmarks/bench_kernel_change_null.py --shared, 0.5 s windows) 0.821, 0.910, 0.899, 0.995 with "
+    "it (0.761, 0.887, 0.864, 0.995 without): participation_ratio and kernel_similarity still under-cover "
+    "there; where the test finds none the interval is the neuron bootstrap's alone")
 _SHARED_NOISE_REASON = "trial noise shared across neurons: the neuron-bootstrap interval is too narrow (value kept)"
 _SUBSAMPLED = "too few neurons for an unbiased ratio"
 _DENOMINATOR = "denominator not resolved from noise (its estimate is not above zero by more than its SE)"
@@ -73,8 +77,12 @@ ENTRIES = (
                    "leave-one-neuron-out jackknife of the ratio; refused when the squared norm is not above 1 influence SE "
                    "(about 1.4 SE under no structure) or the estimate lies outside [-1, 1] by more than 3 SE"),
         interval=("neurons resampled by id with Poisson(1) weights shared across sessions, linearised replicates mapped to "
-                  "rank-preserving normal scores: estimate +- 1.96 bootstrap SD (contains the estimate; the percentile "
-                  "interval under-covered, 0.92, on realistic spiking sessions)"),
+                  "rank-preserving normal scores (order kept) whose SD is the leave-one-neuron-out jackknife SE times "
+                  "t_0.975(df)/z_0.975, df the SE's Satterthwaite degrees of freedom (about 30 at 100 Gaussian-like "
+                  "cells, 5-8 when a few log-normal-rate cells carry the kernel): estimate +- that SD x 1.96. Coverage "
+                  "over redraws of one population 0.951-0.955 on the transfer network (1500 redraws; SE/SD 1.08-1.10), "
+                  "0.93-0.975 on log-normal-rate Poisson sessions (600 redraws x 6 designs; the first-order bootstrap "
+                  "SD had SE/SD 0.94-1.92 there; benchmarks/bench_alignment_se.py)"),
         chance="expected alignment under random permutation of labels across conditions (exact)",
         needs=Requirements(min_conditions=3, min_trials=2, min_neurons=3, min_classes=2,
                            conditions_note="the centred alignment of 2 conditions is +-1 by construction"),
@@ -190,15 +198,17 @@ ENTRIES = (
                  "session s (row) over the conditions every session shows, C = H Y the centred targets of "
                  "session s and session_other t encoded together (the same label value is the same class)",
         estimator=("numerator and both quadratic forms are means over neurons of trial-noise-corrected per-neuron "
-                   "terms (unbiased for the population kernel); leave-one-neuron-out jackknife of the ratio; "
+                   "terms (unbiased for the population kernel); the ratio itself (its O(1/N) bias is 0.03-0.09 SD; "
+                   "a jackknife correction added 20-37 % spread on spiking sessions); "
                    "refused when a quadratic form is not above 1 influence SE or the estimate lies outside [-1, 1] "
                    "by more than 3 SE; targets equal or opposite on the shared conditions give exactly +-1 with "
                    "zero SE (a fact of the labels, whatever the kernel); the plug-in keeps the trial noise, which "
                    "pulls the agreement toward 0"),
         interval=("session s's neurons resampled by id (Poisson(1) weights shared across sessions), linearised "
-                  "replicates of the three means, ratio applied exactly; percentile interval re-centred on the "
-                  "estimate; covered the population value 0.92-0.96 per session over 24 simulated transfer "
-                  "networks (100 tracked cells of 4000, SE about 0.88 of the spread)"),
+                  "replicates of the three means, ratio applied exactly, mapped to normal scores (order kept) whose "
+                  "SD is the jackknife SE times its Student factor; coverage 0.943-0.950 on the transfer network "
+                  "(1500 redraws), 0.85-0.94 on log-normal-rate Poisson sessions (the first-order replicates' SE was "
+                  "0.62-0.76 of the spread there: 0.845-0.893; benchmarks/bench_alignment_se.py)"),
         needs=Requirements(min_conditions=3, min_trials=2, min_neurons=3, min_classes=2,
                            conditions_note="with 2 conditions any two centred targets are collinear (+-1)"),
         reasons=("no task label", "one class of a session's target on the shared conditions",
