@@ -39,9 +39,15 @@ a behaviour column exists.
 
 Intervals: ``method="readout"`` bootstraps each session independently (trials resampled within every
 condition, held-out conditions resampled), replicates in ``generalization_error_boot`` (attr
-``resampling="independent"``), percentile intervals re-centred on the estimate. The variability of the
-training set itself is not resampled: the estimand is the error of the readout trained on *these* training
-stimuli. ``method="behavior"``: binomial SE (Agresti-Coull floor), Wilson interval, normal replicates with
+``resampling="independent"``), percentile intervals re-centred on the estimate. Which stimuli were trained on
+is treated as a sample too: every replicate adds independent normal noise with the leave-one-training-
+condition-out jackknife variance (:mod:`neurolearn.stats.heldout_readout`). That term dominates the SE and is
+conservative: on the kernel-learning-curve network (140 probes, 10-100 trained) it is 2-3 times the spread of
+one learner's error over training sets
+(:func:`neurolearn.theory.learning_curve.learning_curve_covariance`). Sessions that share stimuli (one
+animal's nested training sets, overlapping held-out sets) have errors correlated 0.8-0.99 from session to
+session, which these independent replicates do not carry (benchmarks/bench_klc_recovery.py).
+``method="behavior"``: binomial SE (Agresti-Coull floor), Wilson interval, normal replicates with
 that SE.
 
 A session without the held-out column (where other sessions have it), without held-out trials, without
