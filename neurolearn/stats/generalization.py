@@ -83,6 +83,9 @@ NAME = "generalization_error"
 HELDOUT_BEHAVIOR = "heldout_behavior"
 BOOTSTRAP = "bootstrap"
 METHODS = ("readout", "behavior")
+#: ``training_set`` of the readout's intervals: the training stimuli as a sample (jackknife spread added to the
+#: replicates), or fixed (trials and held-out stimuli only: the error of the readout trained on these stimuli)
+TRAINING_SETS = ("jackknife", "fixed")
 
 
 def heldout_mask(recording: xr.DataArray, heldout="heldout") -> np.ndarray:
@@ -143,6 +146,7 @@ def generalization_summary(
     n_boot: int = 200,
     random_state=None,
     level: float = 0.95,
+    training_set: str = "jackknife",
 ) -> xr.Dataset:
     """``generalization_error`` (and ``heldout_behavior``) of every session -> Dataset over ``session``.
 
@@ -169,6 +173,13 @@ def generalization_summary(
     random_state : int or numpy.random.Generator, optional
     level : float
         Interval coverage.
+    training_set : {"jackknife", "fixed"}
+        ``method="readout"``: whether the replicates also carry the training set's variability (the default:
+        independent normal noise with the leave-one-training-condition-out jackknife variance), or resample
+        only the trials and the held-out stimuli (``"fixed"``: the estimand is the error of the readout trained
+        on *these* stimuli; for a fit that adds the learner-to-learner covariance itself, e.g. from
+        :func:`neurolearn.theory.learning_curve.learning_curve_covariance`). The random draws are the same
+        either way; the point estimates are identical.
 
     Returns
     -------
@@ -200,7 +211,7 @@ def generalization_summary(
     # prepare_generalization checks the options
     context = prepare_generalization(recordings, target=target, by=by, heldout=heldout, method=method,
                                      behavior=behavior, ridge=ridge, n_boot=n_boot, random_state=random_state,
-                                     level=level)
+                                     level=level, training_set=training_set)
     parts = [generalization_session(key, rec, context) for key, rec in zip(context.keys, recordings.values())]
     return combine_generalization(parts, context)
 
@@ -225,10 +236,12 @@ class GeneralizationContext:
     reasons: dict
     streams: dict
     bit_generator: type
+    training_set: str = "jackknife"
 
 
 def prepare_generalization(recordings, *, target, by, heldout="heldout", method="readout", behavior="correct",
-                           ridge=0.0, n_boot=200, random_state=None, level=0.95) -> GeneralizationContext:
+                           ridge=0.0, n_boot=200, random_state=None, level=0.95,
+                           training_set="jackknife") -> GeneralizationContext:
     """Options checked, and everything coords decide (no response is read): a
     :class:`GeneralizationContext`.
 
@@ -250,6 +263,8 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
         raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
     if method == "behavior" and behavior is None:
         raise DataError("method='behavior' needs a behaviour column (behavior=)")
+    if not (isinstance(training_set, str) and training_set in TRAINING_SETS):
+        raise DataError(f"training_set: expected one of {TRAINING_SETS}, found {training_set!r}")
     rng = np.random.default_rng(random_state)
     keys = tuple(str(k) for k in recordings)
     has_behavior = behavior is not None and any(coding_column(behavior) in rec.coords
@@ -289,7 +304,8 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
             reasons[key] = str(error)
     return GeneralizationContext(keys=keys, target=target, by=by, heldout=heldout, method=method, ridge=ridge,
                                  n_boot=n_boot, level=level, has_behavior=has_behavior, masks=masks,
-                                 behavior=behave, reasons=reasons, streams=streams, bit_generator=type(rng.bit_generator))
+                                 behavior=behave, reasons=reasons, streams=streams, bit_generator=type(rng.bit_generator),
+                                 training_set=training_set)
 
 
 def _coords_only(rec):
@@ -311,7 +327,8 @@ def generalization_session(key, recording: xr.DataArray, context: Generalization
         if c.method == "readout":
             rec = recording.mean("time", keep_attrs=True) if "time" in recording.dims else recording
             with threadpool_limits(1):  # small matrices, many of them: threads only contend (2 shared cores)
-                estimate = readout_session(rec, c.masks[key], c.target, c.by, c.ridge, c.n_boot, rng, c.level)
+                estimate = readout_session(rec, c.masks[key], c.target, c.by, c.ridge, c.n_boot, rng, c.level,
+                                           training_jackknife=c.training_set == "jackknife")
             return (*estimate, "")
         p, p_se, (lo, hi), _ = c.behavior[key]
         return 1.0 - p, p_se, (1.0 - hi, 1.0 - lo), 1.0 - p + p_se * rng.standard_normal(c.n_boot), ""
@@ -347,6 +364,7 @@ def combine_generalization(parts, context: GeneralizationContext, map_sessions=N
         data_vars[flag_name(HELDOUT_BEHAVIOR)] = ((SESSION,), np.array([b[3] for b in behave], object).astype(str))
     attrs = {"generalization_method": c.method, "heldout": str(c.heldout),
              "generalization_target": str(c.target), "generalization_ridge": float(c.ridge),
+             "generalization_training_set": c.training_set,
              "generalization_estimand": (
                  "held-out MSE of a kernel ridge readout trained on the training-stimulus conditions / mean "
                  "square of the target (held-out trial noise removed)" if c.method == "readout"

@@ -87,7 +87,9 @@ def bootstrap_draws(rng, groups, heldout_index, n_boot):
     return draws, rng.standard_normal(n_boot)
 
 
-def readout_session(rec, mask, target, by, ridge, n_boot, rng, level):
+def readout_session(rec, mask, target, by, ridge, n_boot, rng, level, training_jackknife=True):
+    """One session's readout error, SE, interval and replicates; ``training_jackknife=False`` leaves out the
+    training set's jackknife spread (its normal draws are still made, so the stream is the same)."""
     groups, flags, targets, keep = readout_layout(rec, mask, target, by)
     responses = np.asarray(rec.values, float)[keep]
     means = _means(responses, groups)
@@ -103,11 +105,12 @@ def readout_session(rec, mask, target, by, ridge, n_boot, rng, level):
         replicates[b] = _readout_error(ordered, starts, boot_means, targets, flags, ridge=ridge,
                                        tested=tested)
     if n_boot:
-        # which stimuli were trained on is itself a sample: add the leave-one-training-condition-out jackknife
-        # variance (conservative, Efron-Stein) to every replicate as independent normal noise
-        spread = _training_set_sd(responses[np.concatenate(groups)], starts, means, targets, flags,
-                                  ridge)
-        replicates = replicates + spread * noise
+        if training_jackknife:
+            # which stimuli were trained on is itself a sample: add the leave-one-training-condition-out
+            # jackknife variance (conservative, Efron-Stein) to every replicate as independent normal noise
+            spread = _training_set_sd(responses[np.concatenate(groups)], starts, means, targets, flags,
+                                      ridge)
+            replicates = replicates + spread * noise
         se, (lo, hi) = bootstrap_interval(value, replicates, level)
     else:
         se, lo, hi = np.nan, np.nan, np.nan

@@ -167,3 +167,29 @@ def test_bad_options_and_missing_columns_raise():
                                     n_boot=0)
     value = ds["generalization_error"].values
     assert np.isfinite(value[0]) and np.isnan(value[1])
+
+
+def test_fixed_training_set_drops_exactly_the_training_jackknife_spread():
+    # the same draws either way: the default replicates are the fixed ones plus the leave-one-training-
+    # condition-out jackknife SD times normal draws, that SD recomputed here from the public estimator
+    tree, _ = simulate_readout_learning_sessions(n_sessions=3, examples_per_session=8, n_conditions=40,
+                                                 n_neurons=200, trained_probes=True, rng=1)
+    recs = {key: child.dataset["responses"] for key, child in tree.children.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticWarning)  # session 0 has no training stimuli
+        default = generalization_summary(recs, target="target_value", by="stimulus", n_boot=400, random_state=2)
+        fixed = generalization_summary(recs, target="target_value", by="stimulus", n_boot=400, random_state=2,
+                                       training_set="fixed")
+    np.testing.assert_array_equal(default["generalization_error"].values, fixed["generalization_error"].values)
+    assert fixed.attrs["generalization_training_set"] == "fixed"
+    for index in (1, 2):
+        rec = recs[f"session-{index:02d}"]
+        y, cond, held = rec.target_value.values, rec.stimulus.values, rec.heldout.values
+        values = np.array([readout_generalization_error(rec.values[cond != c], y[cond != c], cond[cond != c],
+                                                        held[cond != c]) for c in np.unique(cond[~held])])
+        spread = np.sqrt((values.size - 1) / values.size * np.sum((values - values.mean()) ** 2))
+        diff = default["generalization_error_boot"].values[index] - fixed["generalization_error_boot"].values[index]
+        assert np.std(diff) == pytest.approx(spread, rel=0.15)  # 400 normal draws: 3.5 % SD
+        assert fixed["generalization_error_se"].values[index] < default["generalization_error_se"].values[index]
+    with pytest.raises(DataError, match="training_set: expected one of"):
+        generalization_summary(recs, target="target_value", by="stimulus", training_set="none")
