@@ -117,10 +117,11 @@ def test_grokking_rich_rate_recovered_from_recordings():
         "errors correlate 0.8-0.99 between neighbouring sessions (the one learner's nested training set, and "
         "shared held-out stimuli) where the replicates are independent, and behaviour carries half the same "
         "learner deviation (SD 0.035 at 10 examples) against binomial SEs of 0.013. A stimulus-shared bootstrap (held-out and "
-        "jackknife weights shared across sessions) gave 14/20; replacing the jackknife by the model's learner "
-        "covariance at the truth, shared by generalization_error and behaviour, 16/20 (seeds 10-14: 8/10), at "
-        "a pilot fit 17/20 (target_decay misses by lower bounds 2.006-2.086; its intervals reach the bound 6.0 "
-        "in 6 of 10), so not yet 0.9: the fitter would have to add that model covariance (not a statistic's replicates). "
+        "jackknife weights shared across sessions) gave 14/20; replacing the jackknife (training_set='fixed') by the "
+        "model's learner covariance, shared by generalization_error and behaviour: at the truth 16/20, at a "
+        "pilot fit 33/40 over seeds 0-19 (bench_klc_recovery --learner-covariance; the misses are target_decay "
+        "lower bounds 2.006-2.09, intervals reaching the bound 6.0 in most seeds), so not yet 0.9, and the "
+        "fitter would have to add that model covariance itself. "
         "eigen_decay is barely identified by a learning curve (curves for 1.5 and 2.5 differ by 0.02 at 5 "
         "examples)"))),
     "grokking"])
