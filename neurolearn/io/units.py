@@ -72,8 +72,11 @@ def plan_units(group, plan) -> None:
             continue
         location = found if location is None else np.where(_unstated(location) & ~_unstated(found), found,
                                                                location)
+    location = _tidy_locations(location)
     if location is not None:
         columns["location"] = location
+    else:
+        columns.pop("location", None)
     plan.neuron_coords = columns
     observed = _observed_in_every_window(group, ids.shape[0], plan.edges, label)
     if observed is not None and not observed.all():
@@ -169,6 +172,27 @@ def _unstated(locations) -> np.ndarray:
     [False, True, True, True]
     """
     return np.array([str(value).strip().lower() in _UNSTATED for value in np.asarray(locations).tolist()], bool)
+
+
+def _tidy_locations(locations):
+    """Locations with surrounding blanks removed and every unstated one ("", " ", "unknown", ...) as ``""``, or
+    None when none states an area (as for ROIs): padding ("V1 ", MATLAB's fixed-length strings) is not another
+    area, and the spellings of "not filled in" are one.
+
+    Examples
+    --------
+    >>> _tidy_locations(np.array(["V1 ", " ", "Unknown", "LM"], dtype=object)).tolist()
+    ['V1', '', '', 'LM']
+    >>> _tidy_locations(np.array(["unknown", ""], dtype=object)) is None
+    True
+    """
+    if locations is None:
+        return None
+    unstated = _unstated(locations)
+    if unstated.all():
+        return None
+    return np.array(["" if empty else str(value).strip()
+                     for value, empty in zip(np.asarray(locations).tolist(), unstated)], dtype=object)
 
 
 def _unit_locations(group, n_units, label):

@@ -1,0 +1,51 @@
+"""Files written the way labs write them (pynwb, then h5py for layouts pynwb does not produce): blank and padded
+areas, string outcome codings, boolean columns, NaN trial times, partial observation intervals."""
+
+from __future__ import annotations
+
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+
+from neurolearn.errors import NWBError
+from neurolearn.io import read_nwb, read_sessions
+from neurolearn.stats.areas import area_names
+
+from .conftest import add_trials, file_hash, new_nwbfile, save
+
+
+def _located_units(tmp_path, locations, name="located.nwb", **file_kw):
+    nwbfile = new_nwbfile(**file_kw)
+    nwbfile.add_unit_column(name="location", description="brain area")
+    for unit, stated in enumerate(locations):
+        nwbfile.add_unit(spike_times=[0.5 + 0.01 * unit], location=stated)
+    add_trials(nwbfile, starts=[0.0], stops=[1.0])
+    return save(nwbfile, tmp_path / name)
+
+
+def test_blank_and_whitespace_locations_are_one_unstated_area_and_padding_is_not_a_new_area(tmp_path):
+    # a lab's sheet: "V1", "V1 " (trailing blank), " " and "" (not filled in), "Unknown"
+    path = _located_units(tmp_path, ["V1", "V1 ", " ", "", "Unknown", " LM"])
+    rec = read_nwb(path)
+    assert rec.location.values.tolist() == ["V1", "V1", "", "", "", "LM"]
+    assert area_names({"s": rec}) == ["V1", "", "LM"]
+
+
+def test_fixed_length_padded_location_bytes_name_the_same_area(tmp_path):
+    path = _located_units(tmp_path, ["V1", "V1", "LM", "LM"])
+    with h5py.File(path, "r+") as handle:  # MATLAB-style fixed-length, blank-padded strings
+        column = handle["units/location"]
+        attrs = dict(column.attrs)
+        del handle["units/location"]
+        column = handle["units"].create_dataset("location", data=np.array([b"V1  ", b"V1", b"LM ", b"LM"], "S4"))
+        column.attrs.update(attrs)
+    assert read_nwb(path).location.values.tolist() == ["V1", "V1", "LM", "LM"]
+
+
+def test_locations_that_state_nothing_anywhere_give_no_location_coord(tmp_path):
+    # as for ROIs whose plane says "unknown": no area is known, so summarize_areas refuses rather than
+    # summarising an area called "unknown"
+    path = _located_units(tmp_path, ["unknown", "", " ", "N/A"])
+    assert "location" not in read_nwb(path).coords
