@@ -115,13 +115,17 @@ def _read_scalar_column(dataset: h5py.Dataset) -> np.ndarray | None:
     dtype = dataset.dtype
     if dtype.names is not None or h5py.check_ref_dtype(dtype) is not None:
         return None
-    if h5py.check_string_dtype(dtype) is not None:
-        return np.asarray(dataset.asstr()[()], dtype=str)
+    info = h5py.check_string_dtype(dtype)
+    if info is not None:
+        values = np.asarray(dataset.asstr()[()], dtype=str)
+        # fixed-length strings (a MATLAB char matrix) are blank-padded to the longest: the padding is no part
+        # of the code ("Hit        " is "Hit"); variable-length strings are kept as written
+        return np.char.rstrip(values, " ") if info.length is not None else values
     if dtype.kind == "O":
         return None
     values = dataset[()]
     if dtype.kind == "S":
-        return np.char.decode(values, "utf-8", errors="replace")
+        return np.char.rstrip(np.char.decode(values, "utf-8", errors="replace"), " ")
     if dtype.kind in "biuf":
         return np.asarray(values)
     return None

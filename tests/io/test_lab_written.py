@@ -49,3 +49,34 @@ def test_locations_that_state_nothing_anywhere_give_no_location_coord(tmp_path):
     # summarising an area called "unknown"
     path = _located_units(tmp_path, ["unknown", "", " ", "N/A"])
     assert "location" not in read_nwb(path).coords
+
+
+def _outcome_file(tmp_path, outcomes):
+    nwbfile = new_nwbfile()
+    nwbfile.add_unit(spike_times=[0.5, 2.5, 4.5])
+    add_trials(nwbfile, starts=[0.0, 2.0, 4.0], stops=[1.0, 3.0, 5.0], outcome=list(outcomes),
+               go=[True, False, True], stim_id=[3, 7, 12])
+    return save(nwbfile, tmp_path / "outcomes.nwb")
+
+
+def test_space_padded_fixed_length_trial_strings_are_the_codes_without_padding(tmp_path):
+    # a MATLAB char matrix written as fixed-length strings pads every code with blanks to the longest one;
+    # behavior={"outcome": {"Hit": 1, "Miss": 0}} must find "Hit", not "Hit        "
+    path = _outcome_file(tmp_path, ["Hit", "Miss", "no response"])
+    with h5py.File(path, "r+") as handle:
+        table = handle["intervals/trials"]
+        attrs = dict(table["outcome"].attrs)
+        del table["outcome"]
+        padded = np.array([b"Hit        ", b"Miss       ", b"no response"], dtype="S11")
+        table.create_dataset("outcome", data=padded).attrs.update(attrs)
+    before = file_hash(path)
+    rec = read_nwb(path)
+    assert rec.outcome.values.tolist() == ["Hit", "Miss", "no response"]
+    assert file_hash(path) == before
+
+
+def test_string_codings_booleans_and_gapped_integer_ids_keep_their_values_and_types(tmp_path):
+    rec = read_nwb(_outcome_file(tmp_path, ["Hit", "FA", "no response"]))
+    assert rec.outcome.values.tolist() == ["Hit", "FA", "no response"]
+    assert rec.go.dtype == bool and rec.go.values.tolist() == [True, False, True]
+    assert rec.stim_id.dtype.kind == "i" and rec.stim_id.values.tolist() == [3, 7, 12]
