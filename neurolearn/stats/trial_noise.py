@@ -64,7 +64,8 @@ DETECTION_LEVEL = 0.999
 class SharedTrialNoise:
     """Per session: the condition values, the shared-noise matrices E_μ (P, P, P) in the coordinates q = M e
     (unbiased, indefinite up to noise), their PSD factors L_μ (E_μ⁺ = L_μ L_μᵀ), whether the shared noise was
-    detected, the detection ratio and the draw seed."""
+    detected, the detection ratio and the draw seed. ``matrices`` and ``factors`` are None where the shared
+    noise is not detected (nothing reads them there)."""
 
     conditions: np.ndarray
     matrices: np.ndarray
@@ -98,11 +99,14 @@ def own_fields(stats) -> np.ndarray:
     return np.stack([hkh, trace * centred, uncentred])
 
 
-def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "") -> SharedTrialNoise | None:
-    """One pass over ``recording``'s trials (the session ``stats`` was computed from): the matrices E_μ in the
-    extended basis (the P condition means and the 3 :func:`own_fields` of condition μ).
+def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "", always: bool = False
+                       ) -> SharedTrialNoise | None:
+    """One pass over ``recording``'s trials (the session ``stats`` was computed from) for the detection gate,
+    and where it detects shared noise a second for the matrices E_μ in the extended basis (the P condition
+    means and the 3 :func:`own_fields` of condition μ).
 
-    Returns None when a condition has fewer than 2 trials in ``stats``' conditions.
+    Returns None when a condition has fewer than 2 trials in ``stats``' conditions. ``always``: the matrices
+    also where the gate detects nothing (their estimator is unbiased whatever the gate says).
     """
     if TIME in recording.dims:
         recording = recording.mean(TIME)
@@ -115,37 +119,53 @@ def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "") -> Shar
     if np.any(n_trials < 2):
         return None
     means = stats.means
-    n_cond = conditions.size
-    fields = own_fields(stats)
-    basis = np.concatenate([means, fields.reshape(-1, means.shape[1])])  # (4P, N)
     data = recording.transpose(TRIAL, NEURON).data
     if not keep.all():
         data = data[np.flatnonzero(keep)]
         codes = codes[keep]
+    # the gate first, from the P mean directions alone (P^2 N work): the matrices below cost P (P + 3)^2 N and
+    # P (P + 3)^2 memory (74 s and 1 GB at 500 conditions x 2000 neurons, where summarize took 1.6 s before
+    # them) and are needed only where the shared noise is detected
+    projections, squares = _trial_pass(data, codes, means, means)
+    residual = projections - (means @ means.T)[:, codes].T  # each trial's projection minus its condition's
+    shared_trace = float(np.einsum("tp,tp->", residual, residual))
+    independent_trace = float(np.sum(squares @ np.einsum("pn,pn->n", means, means)))
+    ratio = shared_trace / independent_trace if independent_trace > 0 else float("nan")
+    threshold = detection_threshold(int(np.sum(n_trials - 1)))
+    population = float(getattr(stats, "shared_noise_ratio", np.nan))
+    detected = bool(ratio > threshold or population > threshold)
+    seed = zlib.crc32(str(seed_key).encode())
+    if not (detected or always):
+        return SharedTrialNoise(conditions=conditions, matrices=None, factors=None, detected=False,
+                                ratio=float(ratio), seed=seed, n_trials=n_trials)
+    shared, factors = _shared_matrices(stats, data, codes, n_trials)
+    return SharedTrialNoise(conditions=conditions, matrices=shared, factors=factors, detected=detected,
+                            ratio=float(ratio), seed=seed, n_trials=n_trials)
+
+
+def _shared_matrices(stats, data, codes, n_trials):
+    """E_μ in the extended basis (the P condition means and the 3 own fields of condition μ) and their PSD
+    factors: the trials' residual projections' cross-neuron part, (joint - own) / (n_μ (n_μ - 1))."""
+    means = stats.means
+    n_cond = means.shape[0]
+    fields = own_fields(stats)
+    basis = np.concatenate([means, fields.reshape(-1, means.shape[1])])  # (4P, N)
     projections, squares = _trial_pass(data, codes, means, basis)
     centre = basis @ means.T  # (4P, P): the basis against each condition's mean
     size = n_cond + len(OWN_FIELDS)
     shared = np.empty((n_cond, size, size))
-    independent_trace = shared_trace = 0.0
     for mu in range(n_cond):
         rows = np.r_[np.arange(n_cond), n_cond + np.arange(len(OWN_FIELDS)) * n_cond + mu]
         q = projections[codes == mu][:, rows] - centre[rows, mu]  # residuals' projections, (n_μ, P + 3)
         vectors = basis[rows]
         own = (vectors * squares[mu]) @ vectors.T  # Σ_i SS_μi w_i w_iᵀ
         joint = q.T @ q
-        independent_trace += float(np.trace(own[:n_cond, :n_cond]))
-        shared_trace += float(np.trace(joint[:n_cond, :n_cond]))
         shared[mu] = (joint - own) / (n_trials[mu] * (n_trials[mu] - 1.0))
     factors = np.empty_like(shared)
     for mu in range(n_cond):
         values, vectors = np.linalg.eigh((shared[mu] + shared[mu].T) / 2.0)
         factors[mu] = vectors * np.sqrt(np.clip(values, 0.0, None))
-    ratio = shared_trace / independent_trace if independent_trace > 0 else float("nan")
-    threshold = detection_threshold(int(np.sum(n_trials - 1)))
-    population = float(getattr(stats, "shared_noise_ratio", np.nan))
-    detected = bool(ratio > threshold or population > threshold)
-    return SharedTrialNoise(conditions=conditions, matrices=shared, factors=factors, detected=detected,
-                            ratio=float(ratio), seed=zlib.crc32(str(seed_key).encode()), n_trials=n_trials)
+    return shared, factors
 
 
 def detection_threshold(df: int) -> float:

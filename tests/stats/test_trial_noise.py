@@ -52,7 +52,7 @@ def _structured_rates(rng, n_conditions, n_neurons):
 def test_the_shared_matrices_equal_a_loop_over_trials_and_neurons(rng):
     rec = _session(rng, 0.3, n_conditions=5, n_trials=4, n_neurons=30)
     stats = condition_statistics(rec, "stimulus")
-    noise = shared_trial_noise(rec, stats, "stimulus")
+    noise = shared_trial_noise(rec, stats, "stimulus", always=True)
     x, labels = rec.values, rec.coords["stimulus"].values
     b = rng.standard_normal((5, 8))  # per condition: 5 mean coordinates and the 3 own-term fields
     fields = own_fields(stats)
@@ -86,7 +86,7 @@ def test_the_shared_variance_is_unbiased_for_a_known_noise_covariance():
         rec = xr.DataArray(rates[labels] + shared + own, dims=("trial", "neuron"),
                            coords={"stimulus": ("trial", labels)})
         stats = condition_statistics(rec, "stimulus")
-        noise = shared_trial_noise(rec, stats, "stimulus")
+        noise = shared_trial_noise(rec, stats, "stimulus", always=True)
         g = b[:, :n_cond] @ stats.means + np.einsum("mf,fmn->mn", b[:, n_cond:], own_fields(stats))
         off_diagonal = s**2 * (np.outer(a, a) - np.diag(a * a))
         truths.append(np.einsum("mi,ij,mj->", g, off_diagonal, g) / n_trials)
@@ -262,6 +262,22 @@ def test_independent_noise_leaves_the_intervals_as_they_were(rng, monkeypatch):
     for name in ("participation_ratio", "task_alignment", "kernel_similarity"):
         # not detected: bit-identical, the same replicates (the property is that nothing was added)
         assert np.array_equal(on[f"{name}_ci"].values, off[f"{name}_ci"].values, equal_nan=True)
+
+
+def test_the_matrices_are_built_only_where_the_gate_detects_shared_noise(rng):
+    # P (P + 3)^2 N work and P (P + 3)^2 memory: 74 s and 1 GB at 500 conditions x 2000 neurons for sessions
+    # that need none of it; the gate reads the P mean directions alone and decides as the full pass does
+    independent = _session(rng, 0.0, n_conditions=6, n_trials=4, n_neurons=60)
+    gained = _session(rng, 0.3, n_conditions=6, n_trials=4, n_neurons=60)
+    for rec, expected in ((independent, False), (gained, True)):
+        stats = condition_statistics(rec, "stimulus")
+        gate = shared_trial_noise(rec, stats, "stimulus")
+        full = shared_trial_noise(rec, stats, "stimulus", always=True)
+        assert gate.detected is full.detected is expected
+        assert gate.ratio == pytest.approx(full.ratio, rel=1e-12)
+        assert (gate.matrices is None) is (not expected) and full.matrices is not None
+        if expected:
+            np.testing.assert_array_equal(gate.matrices, full.matrices)
 
 
 def test_dask_backed_sessions_give_the_same_intervals(rng):
