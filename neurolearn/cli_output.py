@@ -18,7 +18,9 @@ def format_fit(result) -> str:
 
     Flags: did not converge, model misfit (chi-square improbable under the statistics' SEs; intervals are
     widened), a parameter not identifiable (with the reason), an estimate at a bound of its search box, the
-    model's statistics missing from the data. Used by ``neurolearn fit``; ``result`` is a
+    model's statistics missing from the data. An interval one-sided at a natural limit of its parameter
+    (:attr:`neurolearn.theory.Parameter.natural`, e.g. a ceiling of 1) and an estimate at such a limit are
+    said in the parameter's notes but are not flags. Used by ``neurolearn fit``; ``result`` is a
     :class:`neurolearn.fitting.FitResult`.
     """
     head = (f"{result.label}: {'converged' if result.success else 'FAILED'}; chi2 = {result.chi2:.4g} on "
@@ -26,6 +28,8 @@ def format_fit(result) -> str:
             f"AIC = {result.aic:.4g}")
     bounds = _search_bounds(result)
     reasons = _identifiability_reasons(result.message)
+    one_sided = _one_sided_intervals(result.message)
+    natural = _natural_bounds(result)
     rows, at_bound, unidentified = [], [], []
     level = f"{100 * result.level:g}%"
     for name, value in result.params.items():
@@ -37,10 +41,15 @@ def format_fit(result) -> str:
         elif result.success and not result.identifiable.get(name, True):
             unidentified.append(name)
             notes.append(f"not identifiable ({reasons.get(name, 'see message')})")
+        if free and result.success and name in one_sided:
+            notes.append(f"one-sided interval (natural {one_sided[name]})")
         side = _bound_side(value, bounds.get(name)) if free and result.success else None
         if side:
-            at_bound.append(name)
-            notes.append(f"at its {side} bound {bounds[name][side == 'upper']:.4g}")
+            # an estimate at a natural limit (ceiling 1) is said in the table, not flagged as stuck on the box
+            is_natural = natural.get(name, (False, False))[side == "upper"]
+            if not is_natural:
+                at_bound.append(name)
+            notes.append(f"at its {'natural ' if is_natural else ''}{side} bound {bounds[name][side == 'upper']:.4g}")
         rows.append({"parameter": name, "estimate": _number(value),
                      f"{level} interval": f"[{_number(lo)}, {_number(hi)}]" if free else "",
                      "se": _number(result.se.get(name, math.nan)) if free else "", "notes": "; ".join(notes)})
@@ -91,6 +100,14 @@ def _search_bounds(result) -> dict:
     return bounds
 
 
+def _natural_bounds(result) -> dict:
+    """Parameter name -> whether its (lower, upper) search bound is a natural limit the model declares."""
+    bounds = _search_bounds(result)
+    return {p.name: tuple(bool(n) and float(edge) == float(declared)
+                          for n, edge, declared in zip(p.natural, bounds.get(p.name, p.bounds), p.bounds))
+            for p in getattr(result.model, "parameters", ()) if hasattr(p, "natural")}
+
+
 def _bound_side(value, bounds) -> str | None:
     if bounds is None or not all(map(_finite, (value, *bounds))):
         return None
@@ -104,7 +121,30 @@ def _bound_side(value, bounds) -> str | None:
 
 
 def _identifiability_reasons(message: str) -> dict:
-    return {m.group(1): m.group(2) for m in re.finditer(r"(\w+): not identifiable \((.*?)\)(?=; |$)", message or "")}
+    """Parameter name -> the reasons of the fit's note that it is not identifiable.
+
+    The reasons may hold parentheses of their own, one level deep ("... (confounded); SE of log(k) ...").
+
+    Examples
+    --------
+    >>> _identifiability_reasons("converged; k: not identifiable (ends where a reach bounds (confounded); SE of "
+    ...                          "log(k) 9 exceeds its range log(10 / 0.1) = 4.61); a: interval one-sided")
+    {'k': 'ends where a reach bounds (confounded); SE of log(k) 9 exceeds its range log(10 / 0.1) = 4.61'}
+    """
+    pattern = r"(\w+): not identifiable \(((?:[^()]|\([^()]*\))*)\)(?=; |$)"
+    return {m.group(1): m.group(2) for m in re.finditer(pattern, message or "")}
+
+
+def _one_sided_intervals(message: str) -> dict:
+    """Parameter name -> "upper bound 1" (etc.) from the fit's notes on intervals one-sided at a natural bound.
+
+    Examples
+    --------
+    >>> _one_sided_intervals("converged; ceiling: interval one-sided at its natural upper bound 1; x: other")
+    {'ceiling': 'upper bound 1'}
+    """
+    return {m.group(1): m.group(2)
+            for m in re.finditer(r"(\w+): interval one-sided at its natural (.*?)(?=; |$)", message or "")}
 
 
 def _text_table(rows: list[dict]) -> str:

@@ -131,3 +131,26 @@ def test_fits_to_different_statistics_are_written_and_exit_0_without_a_ranking(c
     assert code == 0, err
     assert len(read_fits(tmp_path / "f.json")) == 2
     assert "akaike_weight" not in out and "not compared (fitted to statistics no other fit used): lazy-rich (" in out
+
+
+def test_an_interval_one_sided_at_a_natural_bound_is_a_note_not_a_flag():
+    # lazy-rich learned to perfection (ceiling = 1): ceiling's interval ends at 1, which no fraction correct can
+    # pass; the table says so but neither calls it unidentified nor flags its estimate as stuck on the box
+    from neurolearn.cli_output import format_fit
+
+    stats = simulate_statistics("lazy-rich", {"ceiling": 1.0, "gamma0": 1.0}, n_sessions=20, se=0.02,
+                                random_state=0)
+    result = fit_module.fit(stats, "lazy-rich", random_state=0)
+    assert result.identifiable["ceiling"] and not result.identifiable["time_scale"]
+    out = format_fit(result)
+    row = next(line for line in out.splitlines() if line.startswith("ceiling "))
+    assert "one-sided interval (natural upper bound 1)" in row and "not identifiable" not in row
+    flags = next(line for line in out.splitlines() if line.startswith("flags:"))
+    assert "ceiling" not in flags
+    assert result.params["ceiling"] == pytest.approx(1.0, abs=1e-6) and "at its natural upper bound 1" in row
+    # time_scale's open end is an arbitrary search bound: flagged, with its whole reason, nested parentheses too
+    row = next(line for line in out.splitlines() if line.startswith("time_scale "))
+    assert "time_scale" in flags.split("not identifiable: ")[1]
+    assert "not identifiable (interval reaches the upper search bound; " in row
+    assert "(confounded); SE of log(time_scale) " in result.message  # the reason, past its first ')'
+    assert "(confounded); SE of log(time_scale) " in row and row.rstrip().endswith(")")

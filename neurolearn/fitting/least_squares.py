@@ -118,7 +118,10 @@ def fit(
     FitResult
         ``params``, ``ci``, ``se``, ``identifiable``, ``predicted``, ``residuals``, ``chi2``, ``aic``, ``bic``,
         ``dispersion``, ``weighting``, ``success``, ``message``, ``plot()``, ``to_dict()``. A fit that does not converge has
-        ``success=False``, NaN estimates and a message saying why (and warns).
+        ``success=False``, NaN estimates and a message saying why (and warns). An interval open at a search bound
+        makes its parameter not identifiable, unless the model declares that bound a natural limit
+        (:attr:`neurolearn.theory.Parameter.natural`, e.g. a ceiling of 1): the message then notes the interval
+        as one-sided there.
 
     Raises
     ------
@@ -242,9 +245,13 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         reasons = []
         if not p.identifiable:
             reasons.append("declared non-identifiable by the model")
+        natural = _natural_bounds(problem, p)
         if open_ends[j].any():
-            sides = [s for s, o in zip(("lower", "upper"), open_ends[j]) if o]
-            reasons.append(f"interval reaches the {' and '.join(sides)} search bound")
+            sides = [s for s, o, n in zip(("lower", "upper"), open_ends[j], natural) if o and not n]
+            if sides:
+                reasons.append(f"interval reaches the {' and '.join(sides)} search bound")
+        one_sided = [f"{side} bound {bound:g}" for side, bound, o, n in
+                     zip(("lower", "upper"), (p.lower, p.upper), open_ends[j], natural) if o and n]
         if limited_by[j]:
             others = sorted(free[i].name for i in limited_by[j])
             reasons.append(f"interval ends where {', '.join(others)} reach their search bounds (confounded)")
@@ -257,6 +264,10 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         identifiable[p.name] = success and not reasons
         if reasons and success:
             notes.append(f"{p.name}: not identifiable ({'; '.join(reasons)})")
+        if one_sided and success:
+            # an open end at a limit no value can pass (a fraction correct at 1) is a one-sided interval, not a
+            # sign the data leave the parameter free (Parameter.natural)
+            notes.append(f"{p.name}: interval one-sided at its natural {' and '.join(one_sided)}")
     for name, value in problem.fixed.items():
         params[name] = value
     params = {name: params[name] for name in _parameter_order(problem)}
@@ -332,6 +343,16 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         _options=dict(options or {}),
     )
     return result
+
+
+def _natural_bounds(problem, p) -> tuple[bool, bool]:
+    """Whether the free parameter ``p``'s (lower, upper) search bound is a natural limit the model declares
+    (:attr:`neurolearn.theory.Parameter.natural`): only where the box edge is the declared bound itself."""
+    declared = problem.model.params.get(p.name)
+    if declared is None:  # time_scale, onset: their boxes are arbitrary
+        return (False, False)
+    return tuple(bool(n) and float(edge) == float(bound)
+                 for n, edge, bound in zip(declared.natural, (p.lower, p.upper), declared.bounds))
 
 
 def _wider_than_range(p, se, unit_se) -> str:

@@ -37,6 +37,22 @@ class Parameter:
         False where the observables cannot pin it down (fits flag it instead of reporting a precise value).
     log_scale : bool
         Whether a fit should search it on a log scale (positive parameters spanning decades).
+    natural : tuple of bool
+        Whether the (lower, upper) bound is a natural limit of the quantity, one no value beyond has meaning
+        (a fraction correct at 1, a variance or radius at 0, a correlation at -1 and 1), rather than an
+        arbitrary edge of the search. A profile interval open at a natural bound is one-sided, not a sign the
+        parameter is unidentified; fits note it instead of flagging it.
+
+    Examples
+    --------
+    >>> Parameter("ceiling", 1.0, (0.0, 1.0), "fraction correct", natural=(True, True)).natural
+    (True, True)
+    >>> Parameter("gamma0", 1.0, (1e-3, 100.0), "richness", log_scale=True).natural
+    (False, False)
+    >>> Parameter("p", 0.5, (0.0, 1.0), "", natural=(True,))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.FitError: parameter p: natural must be two bools (lower, upper), found (True,)
     """
 
     name: str
@@ -45,6 +61,7 @@ class Parameter:
     meaning: str
     identifiable: bool = True
     log_scale: bool = False
+    natural: tuple[bool, bool] = (False, False)
 
     def __post_init__(self):
         lo, hi = self.bounds
@@ -52,6 +69,11 @@ class Parameter:
             raise ValueError(f"parameter {self.name}: default {self.default} outside bounds {self.bounds}")
         if self.log_scale and lo <= 0:
             raise ValueError(f"parameter {self.name}: log_scale needs positive bounds, got {self.bounds}")
+        natural = self.natural
+        if not (isinstance(natural, tuple) and len(natural) == 2
+                and all(isinstance(n, (bool, np.bool_)) for n in natural)):
+            raise FitError(f"parameter {self.name}: natural must be two bools (lower, upper), found {natural!r}")
+        object.__setattr__(self, "natural", (bool(natural[0]), bool(natural[1])))
 
 
 @dataclass(frozen=True)

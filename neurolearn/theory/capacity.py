@@ -394,11 +394,13 @@ MODEL = (  # listed in neurolearn.theory.MODELS by neurolearn/theory/__init__.py
             "Phys. Rev. X 8, 031003."
         ),
         parameters=(
-            Parameter("radius_initial", 1.5, (0.0, 20.0), "manifold radius before learning (units of centroid norm)"),
-            Parameter("radius_final", 0.5, (0.0, 20.0), "manifold radius after learning (units of centroid norm)"),
+            Parameter("radius_initial", 1.5, (0.0, 20.0), "manifold radius before learning (units of centroid norm)",
+                      natural=(True, False)),
+            Parameter("radius_final", 0.5, (0.0, 20.0), "manifold radius after learning (units of centroid norm)",
+                      natural=(True, False)),
             Parameter("dimension_initial", 8.0, (1.0, 200.0), "manifold dimension before learning (participation "
-                      "ratio of a cloud's covariance)"),
-            Parameter("dimension_final", 3.0, (1.0, 200.0), "manifold dimension after learning"),
+                      "ratio of a cloud's covariance)", natural=(True, False)),
+            Parameter("dimension_final", 3.0, (1.0, 200.0), "manifold dimension after learning", natural=(True, False)),
             Parameter("rate", 0.5, (1e-3, 20.0), "relaxation rate of radius and dimension (per unit model time)",
                       log_scale=True),
         ),

@@ -92,14 +92,17 @@ MODEL = Model(
             "plateau", 0.5, (0.0, 1.0),
             "test loss (fraction of the initial) left after the lazy phase: the part of the target the "
             "initial kernel cannot represent",
+            natural=(True, True),
         ),
         Parameter(
             "alignment_initial", 0.2, (-1.0, 1.0),
             "kernel-task alignment the recorded representation reads before feature learning (link)",
+            natural=(True, True),
         ),
         Parameter(
             "alignment_final", 0.6, (-1.0, 1.0),
             "kernel-task alignment it reads once features have aligned with the task (link)",
+            natural=(True, True),
         ),
     ),
     observables=("behavior", "generalization_error", "task_alignment"),

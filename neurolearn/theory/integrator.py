@@ -485,6 +485,7 @@ MODEL = Model(
         Parameter(
             "bulk", 0.1, (0.0, 0.9),
             "radius of the untrained bulk of recurrent eigenvalues (~ initial weight scale)",
+            natural=(True, False),
         ),
         Parameter(
             "dt", 1.0, (0.001, 10.0),

@@ -208,9 +208,11 @@ def _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling)
 _LINK_PARAMETERS = (
     Parameter("d_eff", 20.0, (1.0, 1000.0),
               "effective number of whitened input dimensions spanned by the probe conditions",
-              log_scale=True),
-    Parameter("chance", 0.5, (0.0, 1.0), "behaviour before learning (fraction correct at chance)"),
-    Parameter("ceiling", 1.0, (0.0, 1.0), "behaviour once the task is learned (fraction correct)"),
+              log_scale=True, natural=(True, False)),
+    Parameter("chance", 0.5, (0.0, 1.0), "behaviour before learning (fraction correct at chance)",
+              natural=(True, True)),
+    Parameter("ceiling", 1.0, (0.0, 1.0), "behaviour once the task is learned (fraction correct)",
+              natural=(True, True)),
 )
 
 

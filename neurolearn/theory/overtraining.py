@@ -135,7 +135,8 @@ MODEL = Model(
             "spread of per-stimulus logits in units of the margin scale z: how early behaviour saturates",
             log_scale=True,
         ),
-        Parameter("lapse", 0.0, (0.0, 0.5), "lapse rate: behaviour saturates at 1 - lapse/2"),
+        Parameter("lapse", 0.0, (0.0, 0.5), "lapse rate: behaviour saturates at 1 - lapse/2",
+                  natural=(True, False)),
         Parameter("margin_initial", 0.5, (0.0, 10.0), "representation margin before training (link)"),
         Parameter("margin_gain", 0.1, (0.0, 10.0), "margin gained per unit of z (link)"),
         Parameter(
@@ -147,6 +148,7 @@ MODEL = Model(
         Parameter(
             "flip_noise", 0.02, (0.0, 0.5),
             "fraction of examples flipping wrong -> right between sessions from measurement noise alone",
+            natural=(True, False),
         ),
     ),
     observables=("behavior", "margin", "decoder_accuracy", "heldout_accuracy", "flip_fraction"),

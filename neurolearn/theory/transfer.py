@@ -225,10 +225,12 @@ TRANSFER = Model(
         "gamma0)"
     ),
     parameters=(
-        Parameter("rho", 0.0, (-1.0, 1.0), "overlap of the new task with the old (1 same, -1 reversal, 0 new)"),
+        Parameter("rho", 0.0, (-1.0, 1.0), "overlap of the new task with the old (1 same, -1 reversal, 0 new)",
+                  natural=(True, True)),
         Parameter("gamma0", 1.0, (1e-3, 30.0), "richness gamma0 of feature learning (both phases)",
                   log_scale=True),
-        Parameter("learned", 0.95, (0.0, 1.0), "amplitude of task 1 the network had learned at the switch"),
+        Parameter("learned", 0.95, (0.0, 1.0), "amplitude of task 1 the network had learned at the switch",
+                  natural=(True, True)),
         Parameter("d_eff", 8.0, (2.0, 1000.0), "whitened input dimensions the probe conditions span",
                   log_scale=True),
         Parameter("decision_noise", 0.5, (0.01, 10.0),

@@ -123,6 +123,57 @@ def test_declared_non_identifiable_parameter_is_flagged(line, line_data):
     assert "declared non-identifiable" in res.message
 
 
+def _ceiling_and_level(ceiling_natural=(True, True)):
+    """Two constant fractions: ``ceiling`` (its bounds declared natural) and ``level`` (bounds arbitrary)."""
+    return Model("plateaus", "", "b = ceiling; A = level", "",
+                 (Parameter("ceiling", 0.9, (0.0, 1.0), "fraction correct", natural=ceiling_natural),
+                  Parameter("level", 0.5, (0.0, 1.0), "a level searched in [0, 1]")),
+                 ("behavior", "task_alignment"),
+                 lambda t, ceiling, level: {"behavior": np.full_like(t, ceiling), "task_alignment": np.full_like(t, level)})
+
+
+def test_an_interval_open_at_a_natural_bound_is_one_sided_not_unidentified():
+    # both statistics average 0.99 over 12 sessions at SE 0.02: each profile interval is the closed form
+    # 0.99 -+ sqrt(chi2_95) 0.02 / sqrt(12) = [0.9787, 1.0013], cut at 1. That end is ceiling's natural limit (a
+    # fraction correct cannot pass 1), so ceiling is identified with a one-sided interval; for level, whose
+    # bound 1 is only the edge of the search, the same open end still flags it
+    z = np.random.default_rng(5).standard_normal(12)
+    y = 0.99 + 0.005 * (z - z.mean())  # chi2/dof < 1: no misfit widening
+    stats = statistics({"behavior": y, "task_alignment": y}, {"behavior": 0.02, "task_alignment": 0.02})
+    res = fit(stats, _ceiling_and_level(), fixed=CLOCK, random_state=0)
+    assert res.success
+    lower = 0.99 - np.sqrt(chi2_distribution.ppf(0.95, 1)) * 0.02 / np.sqrt(12)
+    for name in ("ceiling", "level"):
+        assert res.params[name] == pytest.approx(0.99, rel=1e-6)
+        assert res.ci[name][0] == pytest.approx(lower, rel=1e-4)
+        assert res.ci[name][1] == pytest.approx(1.0, abs=1e-6)
+    assert res.identifiable == {"ceiling": True, "level": False}
+    assert "ceiling: interval one-sided at its natural upper bound 1" in res.message
+    assert "ceiling: not identifiable" not in res.message
+    assert "level: not identifiable (interval reaches the upper search bound)" in res.message
+    # undeclared, the same ceiling is flagged as before
+    plain = fit(stats, _ceiling_and_level((False, False)), fixed=CLOCK, random_state=0)
+    assert plain.identifiable == {"ceiling": False, "level": False}
+    assert "ceiling: not identifiable (interval reaches the upper search bound)" in plain.message
+    # an interval reaching only the other, non-natural end is still flagged
+    lower_only = fit(stats, _ceiling_and_level((True, False)), fixed=CLOCK, random_state=0)
+    assert lower_only.identifiable["ceiling"] is False
+
+
+def test_lazy_rich_with_a_ceiling_of_one_identifies_it_and_flags_time_scale():
+    # simulated truth ceiling = 1 (perfect performance once learned): its interval [~0.996, 1] is one-sided at
+    # the natural limit; time_scale's reaches its arbitrary upper search bound and is still flagged
+    stats = simulate_statistics("lazy-rich", {"ceiling": 1.0, "gamma0": 1.0}, n_sessions=20, se=0.02,
+                                random_state=0)
+    res = fit(stats, "lazy-rich", random_state=0)
+    assert res.success
+    assert 0.99 < res.ci["ceiling"][0] < 1.0 and res.ci["ceiling"][1] == pytest.approx(1.0, abs=1e-9)
+    assert res.identifiable["ceiling"] and res.identifiable["gamma0"]
+    assert "ceiling: interval one-sided at its natural upper bound 1" in res.message
+    assert not res.identifiable["time_scale"]
+    assert "time_scale: not identifiable (interval reaches the upper search bound" in res.message
+
+
 def test_time_scale_confounded_with_a_model_rate_is_flagged():
     # behaviour depends on time_scale / rate only: neither is identifiable, the gain is
     model = Model("rate", "", "", "", (Parameter("gain", 0.3, (0.0, 0.5), ""),
