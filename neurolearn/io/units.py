@@ -62,17 +62,9 @@ def plan_units(group, plan) -> None:
     columns, _ = scalar_columns(group, ids.shape[0], exclude=("spike_times",))
     # the Units location column, else each unit's (first) electrode's, else its electrode group's; a location
     # left blank or "unknown" (NeuroConv's default) says nothing and falls through to the next, unit by unit
-    location = columns.get("location")
-    for fallback in (lambda: _unit_locations(group, ids.shape[0], label),
-                     lambda: _unit_group_locations(group, ids.shape[0])):
-        if location is not None and not _unstated(location).any():
-            break
-        found = fallback()
-        if found is None:
-            continue
-        location = found if location is None else np.where(_unstated(location) & ~_unstated(found), found,
-                                                               location)
-    location = _tidy_locations(location)
+    location = stated_locations(columns.get("location"),
+                                (lambda: _unit_locations(group, ids.shape[0], label),
+                                 lambda: group_locations(group, ids.shape[0], "electrode_group")))
     if location is not None:
         columns["location"] = location
     else:
@@ -174,10 +166,25 @@ def _unstated(locations) -> np.ndarray:
     return np.array([str(value).strip().lower() in _UNSTATED for value in np.asarray(locations).tolist()], bool)
 
 
+def stated_locations(location, fallbacks):
+    """Each row's brain area: ``location`` (a column, or None), where it states nothing ("", "unknown", ...)
+    the first of ``fallbacks`` (callables returning a column or None) that does, row by row; then tidied by
+    :func:`_tidy_locations` (None when no row states an area)."""
+    for fallback in fallbacks:
+        if location is not None and not _unstated(location).any():
+            break
+        found = fallback()
+        if found is None:
+            continue
+        location = found if location is None else np.where(_unstated(location) & ~_unstated(found), found,
+                                                               location)
+    return _tidy_locations(location)
+
+
 def _tidy_locations(locations):
-    """Locations with surrounding blanks removed and every unstated one ("", " ", "unknown", ...) as ``""``, or
-    None when none states an area (as for ROIs): padding ("V1 ", MATLAB's fixed-length strings) is not another
-    area, and the spellings of "not filled in" are one.
+    """Locations with surrounding blanks removed and every unstated one ("", " ", "unknown", ...) as
+    ``""``, or None when none states an area (as for ROIs): padding ("V1 ", MATLAB's fixed-length strings)
+    is not another area, and the spellings of "not filled in" are one.
 
     Examples
     --------
@@ -221,11 +228,12 @@ def _unit_locations(group, n_units, label):
         return None  # a broken electrode reference leaves the spike counts readable; only the label is lost
 
 
-def _unit_group_locations(group, n_units):
-    """Brain location of each unit's ``electrode_group`` (object references to ElectrodeGroups, whose
-    ``location`` attribute names the area), for files that link units to groups but not to electrodes; None
-    if the file does not say for every unit."""
-    column = group.get("electrode_group")
+def group_locations(group, n_units, name="electrode_group"):
+    """Brain location of each row's ElectrodeGroup (column ``name`` of object references to
+    ElectrodeGroups, whose ``location`` attribute names the area: a Units table's ``electrode_group``, for
+    files that link units to groups but not to electrodes, or the electrodes table's ``group``); None if the
+    file does not say for every row."""
+    column = group.get(name)
     if not isinstance(column, h5py.Dataset) or column.shape != (n_units,) or h5py.check_ref_dtype(
             column.dtype) is not h5py.Reference:
         return None

@@ -29,7 +29,7 @@ from neurolearn.io.kinds.base import SourceKind, distinct_paths
 from neurolearn.io.nwbfile import decode, is_timeseries, neurodata_type
 from neurolearn.io.series import plan_series, read_series_block
 from neurolearn.io.tables import scalar_columns, table_ids
-from neurolearn.io.units import refuse_duplicate_ids
+from neurolearn.io.units import group_locations, refuse_duplicate_ids, stated_locations
 
 __all__ = ["ElectricalKind", "channel_conversion", "electrode_labels"]
 
@@ -133,6 +133,11 @@ def electrode_labels(group: h5py.Group, n_channels: int, label: str) -> tuple[np
         )
         return np.arange(n_channels), {}
     columns, _ = scalar_columns(table, ids.shape[0])
+    # an electrode's location left blank or "unknown" (NeuroConv's default) falls through to its group's
+    location = stated_locations(columns.pop("location", None),
+                                (lambda: group_locations(table, ids.shape[0], "group"),))
+    if location is not None:
+        columns["location"] = location
     if "group_name" not in columns:
         names = _group_names(table, ids.shape[0])
         if names is not None:
