@@ -14,6 +14,7 @@ import numpy as np
 from neurolearn.errors import NWBError
 from neurolearn.io.nwbfile import decode, neurodata_type
 from neurolearn.io.tables import scalar_columns
+from neurolearn.io.units import stated_locations
 from neurolearn.io.units import refuse_duplicate_ids
 from neurolearn.io.windows import _NaNFound, sample_positions, segment_means, segment_sums_streamed
 
@@ -160,10 +161,12 @@ def _roi_columns(table, n_rows: int, rows: np.ndarray) -> dict:
     except (KeyError, TypeError, ValueError, OSError):
         columns = {}  # the per-ROI labels are extras: a damaged column loses them, not the trace
     coords = {name: np.asarray(values)[rows] for name, values in columns.items()}
-    if "location" not in coords:
-        location = _plane_location(table)
-        if location:
-            coords["location"] = np.full(rows.shape[0], location, dtype=object)
+    # a ROI's own location, where blank or "unknown", falls through to its imaging plane's; padding stripped
+    plane = _plane_location(table)
+    location = stated_locations(coords.pop("location", None),
+                                (lambda: np.full(rows.shape[0], plane, dtype=object) if plane else None,))
+    if location is not None:
+        coords["location"] = location
     return coords
 
 

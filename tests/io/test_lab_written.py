@@ -112,3 +112,15 @@ def test_electrode_channels_with_placeholder_locations_take_their_groups_area(tm
 def test_electrode_channels_whose_location_is_stated_nowhere_have_no_location_coord(tmp_path):
     path = _lfp_file(tmp_path, ["unknown", ""], [""])
     assert "location" not in read_nwb(path, window=(0.0, 0.5)).coords
+
+
+def test_roi_location_column_left_blank_falls_through_to_the_imaging_planes_area(tmp_path):
+    from .test_read import _suite2p_like_file
+
+    path = _suite2p_like_file(tmp_path, location="VISp", with_location_column=True)  # ROIs 10-12: ALM, M1, ALM
+    with h5py.File(path, "r+") as handle:  # the sheet's per-ROI area filled in for ROI 10 only
+        table = handle["processing/ophys/ImageSegmentation/PlaneSegmentation"]
+        table["location"][...] = ["ALM ", "", "unknown"]
+    rec = read_nwb(path)  # the series holds ROIs 12 and 10
+    assert rec.unit_id.values.tolist() == [12, 10]
+    assert rec.location.values.tolist() == ["VISp", "ALM"]
