@@ -52,3 +52,31 @@ def test_a_flat_alignment_within_its_noise_is_still_lazy():
     free, frozen = _free_and_frozen(stats)
     assert "model misfit" not in free.message
     assert classify_regime([free, frozen], stats)["regime"] == "lazy"
+
+
+def _model_statistics(gamma0, seed, n_sessions=10, time_scale=0.15, d_eff=12.0, se_alignment=0.05,
+                      se_behavior=0.03):
+    """The lazy-rich model's alignment and behaviour over sessions (tau = time_scale * s), plus noise at the SEs."""
+    from neurolearn.theory.lazy_rich import lazy_rich_statistics
+
+    truth = lazy_rich_statistics(time_scale * np.arange(n_sessions, dtype=float), gamma0, d_eff, 0.5, 1.0)
+    rng = np.random.default_rng(seed)
+    alignment = truth["task_alignment"] + se_alignment * rng.standard_normal(n_sessions)
+    behavior = np.clip(truth["behavior"] + se_behavior * rng.standard_normal(n_sessions), 0.0, 1.0)
+    return _statistics(alignment, behavior, se_alignment, se_behavior)
+
+
+def test_a_lazy_network_is_not_called_rich_and_a_rich_one_is():
+    # truth known by construction: the model's own curves at gamma0 = 0.1 (lazy: alignment 0.289 -> 0.290) and
+    # gamma0 = 3 (rich: 0.289 -> 0.69), behaviour 0.5 -> 1, noise drawn at the stated SEs. "rich" needs gamma0's
+    # whole 95% interval above 1; the lazy fits' intervals are [0.001, 0.91-0.97], so a rule on their upper end
+    # would fail here. benchmarks/bench_regimes.py measures the rates on simulated networks through summarize
+    # (lazy -> rich 0/100)
+    for seed in range(2):
+        lazy = _model_statistics(0.1, seed)
+        verdict = classify_regime(_free_and_frozen(lazy), lazy)
+        assert verdict["regime"] == "lazy", verdict
+        rich = _model_statistics(3.0, seed)
+        free, frozen = _free_and_frozen(rich)
+        assert free.ci["gamma0"][0] <= 3.0 <= free.ci["gamma0"][1]
+        assert classify_regime([free, frozen], rich)["regime"] == "rich"
