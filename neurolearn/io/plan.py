@@ -93,7 +93,9 @@ def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan
     keep = np.isfinite(absolute)
     if not keep.all():
         warnings.warn(
-            f"{label}: dropped {int((~keep).sum())} of {keep.size} trials whose {column!r} is NaN",
+            f"{label}: dropped {int((~keep).sum())} of {keep.size} trials whose {column!r} is "
+            + ("NaN" if np.isnan(absolute[~keep]).all() else
+               f"not finite ({int(np.isnan(absolute).sum())} NaN, {int(np.isinf(absolute).sum())} infinite)"),
             UserWarning,
             stacklevel=3,
         )

@@ -255,6 +255,19 @@ def group_locations(group, n_units, name="electrode_group"):
         return None  # a broken group reference leaves the spike counts readable; only the label is lost
 
 
+def _refuse_non_finite(plan, times, bounds, ids):
+    """Refuse a block of spike times holding NaN or infinite values, naming the units that hold them."""
+    bad = ~np.isfinite(times)
+    owners = [ids[member].item() for member, (lo, hi) in enumerate(bounds) if bad[lo:hi].any()]
+    found = (("NaN", np.isnan(times).sum()), ("inf", np.isposinf(times).sum()), ("-inf", np.isneginf(times).sum()))
+    counts = [f"{int(n)} {kind}" for kind, n in found if n]
+    raise NWBError(
+        f"{plan.label}: units table {plan.object_path!r}: expected finite spike times, found "
+        f"{', '.join(counts)} in units {owners[:10]}"
+        + (f" and {len(owners) - 10} more" if len(owners) > 10 else "")
+    )
+
+
 def _index_ends(group, column, n_values, label) -> np.ndarray:
     index = group.get(f"{column}_index")
     if index is None:
@@ -412,11 +425,8 @@ def count_units(handle, plan, trials, neurons, block_values: int = 1 << 19):
             times = buffer[: hi - lo]
             if hi > lo:
                 spike_times.read_direct(times, np.s_[lo:hi], np.s_[0 : hi - lo])
-                if np.isnan(times.min()):
-                    raise NWBError(
-                        f"{plan.label}: units table {plan.object_path!r}: expected finite spike times, found "
-                        f"{int(np.isnan(times).sum())} NaN among units {ids[unit:group_end].tolist()[:10]}"
-                    )
+                if not (np.isfinite(times.min()) and np.isfinite(times.max())):  # NaN, or an inf sentinel
+                    _refuse_non_finite(plan, times, bounds[unit:group_end] - lo, ids[unit:group_end])
             for member in range(unit, group_end):
                 segment = times[bounds[member, 0] - lo : bounds[member, 1] - lo]
                 if segment.size == 0:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pytest
 
+from neurolearn.errors import NWBError
 from neurolearn.io import read_nwb
 from neurolearn.stats.areas import area_names
 
@@ -124,3 +126,35 @@ def test_roi_location_column_left_blank_falls_through_to_the_imaging_planes_area
     rec = read_nwb(path)  # the series holds ROIs 12 and 10
     assert rec.unit_id.values.tolist() == [12, 10]
     assert rec.location.values.tolist() == ["VISp", "ALM"]
+
+
+def _spiking_file(tmp_path, trains):
+    nwbfile = new_nwbfile()
+    for train in trains:
+        nwbfile.add_unit(spike_times=np.asarray(train, dtype=float))
+    add_trials(nwbfile, starts=[0.0, 2.0], stops=[1.0, 3.0])
+    return save(nwbfile, tmp_path / "spikes.nwb")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_spike_time_is_refused_naming_only_the_units_that_hold_it(tmp_path, bad):
+    # a sorter's export with a missing (NaN) or sentinel (inf) time in unit 3 of 5: the message must point
+    # at unit 3, not at every unit read in the same block
+    trains = [[0.5, 2.5]] * 3 + [[0.5, bad, 2.5]] + [[0.6]]
+    path = _spiking_file(tmp_path, trains)
+    with pytest.raises(NWBError, match=r"spikes\.nwb: units table 'units': expected finite spike times, "
+                                       r"found 1 (NaN|inf|-inf) in units \[3\]"):
+        read_nwb(path)
+
+
+def test_trials_dropped_for_an_infinite_start_say_so(tmp_path):
+    nwbfile = new_nwbfile()
+    nwbfile.add_unit(spike_times=[0.5, 2.5, 4.5])
+    add_trials(nwbfile, starts=[0.0, 2.0, 4.0], stops=[1.0, 3.0, 5.0])
+    path = save(nwbfile, tmp_path / "inf_start.nwb")
+    with h5py.File(path, "r+") as handle:
+        handle["intervals/trials/start_time"][1] = np.inf
+    with pytest.warns(UserWarning, match=r"dropped 1 of 3 trials whose 'start_time' is not finite "
+                                         r"\(0 NaN, 1 infinite\)"):
+        rec = read_nwb(path)
+    assert rec.trial.values.tolist() == [0, 2]
