@@ -129,7 +129,9 @@ def read_nwb(
         identity, see ``tracked``), ``unit_id`` (unit ids / ROI ids / electrode ids / channel numbers of the
         file) + scalar unit (electrode) columns, and for units a ``location`` (the brain area, which
         :func:`neurolearn.stats.summarize_areas` splits by: the Units ``location`` column, else the location
-        of each unit's first electrode, else of its ``electrode_group``). Units whose ``obs_intervals`` do not
+        of each unit's first electrode, else of its ``electrode_group``; a value left blank or ``"unknown"``
+        falls through to the next, unit by unit, padding is stripped, ``""`` where nothing states the area,
+        and no ``location`` coord when no unit's area is stated). Units whose ``obs_intervals`` do not
         contain every trial window are left out with a warning (their counts there would read as silence;
         ``where=`` selects the trials of an observation epoch); attrs of :data:`neurolearn.data.REQUIRED_ATTRS` plus
         ``trials_table``, ``align``, ``align_times`` (``"absolute"`` or ``"relative to start_time"``),
@@ -144,8 +146,8 @@ def read_nwb(
         truncated, locked by a writer, NWB 1.x, structurally inconsistent (a Units table without
         ``spike_times_index``, repeated unit/ROI ids, a ``channel_conversion`` without one factor per
         channel), has no neural data (or, for ``source="auto"``, several candidates at the deciding step) or
-        no such trials table, the window lies outside the recording, spike times are NaN, or a trace has NaN
-        inside a window (with ``nan_policy="raise"``), or an ``inputs`` path is not a TimeSeries of one
+        no such trials table, the window lies outside the recording, spike times are NaN or infinite, or a
+        trace has NaN inside a window (with ``nan_policy="raise"``), or an ``inputs`` path is not a TimeSeries of one
         channel, its samples do not cover every window/bin, or its name clashes with a coord. The message
         names the file. Spike times out of order within a unit (seen in real DANDI files) are sorted in memory
         with a warning, since a count does not depend on order.
