@@ -149,8 +149,8 @@ def read_nwb(
         no such trials table, the window lies outside the recording, spike times are NaN or infinite, or a
         trace has NaN inside a window (with ``nan_policy="raise"``), or an ``inputs`` path is not a
         TimeSeries of one channel, its samples do not cover every window/bin, or its name clashes with a
-        coord. The message names the file. Spike times out of order within a unit (seen in real DANDI files) are sorted in memory
-        with a warning, since a count does not depend on order.
+        coord. The message names the file. Spike times out of order within a unit (seen in real DANDI
+        files) are sorted in memory with a warning, since a count does not depend on order.
 
     Examples
     --------
