@@ -48,7 +48,7 @@ from neurolearn.data import SESSION
 from neurolearn.errors import FitError
 from neurolearn.fitting.areas import AREA, flatten_areas
 from neurolearn.fitting.covariance import observation_covariance
-from neurolearn.fitting.fittable import MIN_VALUES_PER_STATISTIC, check_arguments, drop_sparse
+from neurolearn.fitting.fittable import MIN_VALUES_PER_STATISTIC, check_arguments, drop_sparse, warn_uncentred_change
 from neurolearn.fitting.validation import (
     ONSET,
     TIME_SCALE,
@@ -451,6 +451,7 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
 
     data = np.stack([numeric_values(stats, name, model) for name in chosen])
     chosen, data, dropped = drop_sparse(stats, model, chosen, data, default=observables is None)
+    warn_uncentred_change(stats, model, chosen, default=observables is None)
     se = np.stack([standard_errors(stats, name, model, se_floor) for name in chosen])
     notes = [f"not fitted, too few values: {description}" for description in dropped.values()]
     left_nan = {name: sessions_where(stats, ~np.isfinite(row)) for name, row in zip(chosen, data) if not np.isfinite(row).all()}

@@ -195,6 +195,7 @@ def summarize(
     recordings = {key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()}
     _refuse_mixed_subjects(recordings)
     _warn_mixed_quantities(recordings)
+    response_units = ", ".join(sorted({str(rec.attrs.get("units", "") or "") for rec in recordings.values()} - {""}))
     prepared, label = {}, None
     for key, rec in recordings.items():
         # the schema first (dims, sizes): values are checked where they are reduced, chunk by chunk
@@ -255,6 +256,8 @@ def summarize(
                                    min_trials=min_trials))
     ds = enforce_ranges(ds)
     refuse_if_empty(ds)
+    # what the sessions recorded (their attrs["units"]): a fit reads it (kernel_change of counts or rates)
+    ds.attrs["response_units"] = response_units
     return ds
 
 

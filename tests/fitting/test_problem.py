@@ -386,3 +386,29 @@ def test_a_default_fit_runs_when_a_kernel_statistic_is_finite_only_in_the_refere
         res = fit(_only_the_reference_session(full, "kernel_change"), "lazy-rich", interval=None, random_state=0)
     assert res.success and res.observables == ("task_alignment", "behavior") and res.n_obs == 16
     assert "not fitted, too few values: 'kernel_change'" in res.message
+
+
+def test_a_default_fit_of_kernel_change_from_spike_counts_says_it_reads_the_uncentred_kernel():
+    # summarize records what the sessions measured; a default lazy-rich fit of spiking statistics warns once
+    # that kernel_change is dominated by baseline rates, named observables and calcium-like units do not
+    import warnings
+
+    import neurolearn as nl
+    from neurolearn.simulate.spiking import spiking_sessions
+
+    tree, _ = spiking_sessions(n_sessions=6, n_conditions=8, n_trials=5, n_neurons=150, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = nl.summarize(tree, n_boot=20, random_state=0, readout=False)
+    assert stats.attrs["response_units"] == "spikes/s"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_problem(stats, "lazy-rich")
+    said = [str(w.message) for w in caught if "uncentred kernel" in str(w.message)]
+    assert len(said) == 1 and "observables=['task_alignment', 'behavior']" in said[0]
+    for kwargs, data in (({"observables": ["task_alignment", "kernel_change", "behavior"]}, stats),
+                         ({}, stats.assign_attrs(response_units="dF/F"))):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            build_problem(data, "lazy-rich", **kwargs)
+        assert not any("uncentred kernel" in str(w.message) for w in caught)
