@@ -77,6 +77,7 @@ def summarize_areas(tree, area: str = "location", layers=None, areas=None, **sum
     """
     recordings = as_recording_dict(tree)
     names = area_names(recordings, area)
+    _warn_unstated(recordings, area)
     if layers is not None:
         layers = dict(layers)
         bad = {k: v for k, v in layers.items() if not (isinstance(v, (int, np.integer)) and v >= 1)}
@@ -136,9 +137,20 @@ def area_names(recordings, area: str = "location") -> list:
                             f"location column or an electrode group), found coords {sorted(map(str, rec.coords))}"
                             f"{hint}")
         for value in np.asarray(rec[area].values).astype(str):
-            if value not in names:
+            if value and value not in names:  # "" is no area: a unit whose location is not stated
                 names.append(str(value))
     return names
+
+
+def _warn_unstated(recordings, area) -> None:
+    """One warning naming the sessions whose units state no area ("" in coord ``area``): they belong to no
+    area's statistics (an area named "" would be a guess, and no --areas could name it)."""
+    unstated = {key: int(np.sum(np.asarray(rec[area].values).astype(str) == "")) for key, rec in recordings.items()}
+    unstated = {key: count for key, count in unstated.items() if count}
+    if unstated:
+        warnings.warn(f"summarize_areas: {sum(unstated.values())} unit(s) state no area in neuron coord {area!r} "
+                      f"(sessions {dict(list(unstated.items())[:5])}): they are left out of every area's statistics",
+                      UserWarning, stacklevel=3)
 
 
 def area_random_states(random_state, n_areas: int) -> list:

@@ -131,3 +131,19 @@ def test_a_requested_area_no_session_recorded_is_refused_naming_what_was_found(t
         summarize_areas(tree, areas=["V1", "CA1"], **OPTIONS)
     with pytest.raises(DataError, match=r"\['CA1'\].*recorded: \['V1', 'LM'\]"):
         summarize_areas(tree, layers={"V1": 1, "CA1": 2}, **OPTIONS)
+
+
+def test_units_that_state_no_area_belong_to_none_and_are_named_once(tree):
+    # a blank location (the loader maps "", "unknown", "N/A" to "") is no area: left out with one warning,
+    # never an area called ""
+    children = {key: node["responses"] for key, node in tree.children.items()}
+    first = children["session-00"]
+    location = first.location.values.astype(str).copy()
+    location[:5] = ""
+    children["session-00"] = first.assign_coords(location=("neuron", location))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = summarize_areas(children, **OPTIONS)
+    assert stats.area.values.tolist() == ["V1", "LM"]
+    said = [str(w.message) for w in caught if "state no area" in str(w.message)]
+    assert len(said) == 1 and "5 unit(s)" in said[0] and "session-00" in said[0]
