@@ -39,7 +39,7 @@ from __future__ import annotations
 import sys
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,6 +134,9 @@ class BehaviorContext:
     level: float
     by: str
     start_times: tuple
+    #: a declared mapping whose keys some session's outcomes hold: a session holding none of them (every trial
+    #: "no response") is a day without coded outcomes, NaN with its reason, not a typo in the declaration
+    coded_elsewhere: bool = False
 
 
 #: summarize's default outcome column: where no session has it, behaviour is NaN with its reason
@@ -149,7 +152,22 @@ def _prepare_behavior(recordings, params, map_sessions):
         key, rec = next(iter(recordings.items()))
         outcome_values(rec, params.behavior, session_id=str(key))
     return BehaviorContext(tuple(recordings), params.behavior, params.level, params.by,
-                           tuple(session_start_times(recordings)))
+                           tuple(session_start_times(recordings)),
+                           coded_elsewhere=_coded_somewhere(recordings, params.behavior, column))
+
+
+def _coded_somewhere(recordings, behavior, column) -> bool:
+    if not isinstance(behavior, Mapping):
+        return False
+    for key, rec in recordings.items():
+        if not _has_trial_coord(rec, column):
+            continue
+        try:
+            outcome_values(rec, behavior, session_id=str(key))
+        except DataError:
+            continue
+        return True
+    return False
 
 
 def _has_trial_coord(recording, column) -> bool:
@@ -167,6 +185,9 @@ def _behavior_session(key, recording, context):
     try:
         return behavior_estimate(recording, context.behavior, context.level, by=context.by), ""
     except DataError as error:
+        if context.coded_elsewhere and "expected the behavior mapping's keys among the values" in str(error):
+            return None, (f"no trial with an outcome the mapping codes ({str(error).split('found ', 1)[-1]}); "
+                          "other sessions hold them")
         if "expected" in str(error):  # an undeclared coding is the user's to declare, never guessed
             raise
         return None, str(error)

@@ -222,3 +222,31 @@ def test_progress_draws_dask_bar_only_on_a_terminal(capsys):
     finally:
         sys.stderr = stderr
     assert "Completed" in terminal.getvalue()
+
+
+def test_a_session_whose_outcomes_the_mapping_never_codes_is_nan_with_its_reason_not_the_run_aborted():
+    # a day where every trial is "no response" beside days of hits and misses: that day's behaviour is NaN and
+    # says why; a mapping no session's outcomes hold is still a typo, refused
+    from neurolearn.errors import DataError
+    from neurolearn.simulate.spiking import spiking_sessions
+    from neurolearn.stats.summary import summarize
+
+    tree, _ = spiking_sessions(n_sessions=3, n_conditions=6, n_trials=4, n_neurons=40, random_state=2)
+    sessions = {}
+    for k, (key, node) in enumerate(tree.children.items()):
+        rec = node["responses"]
+        correct = np.asarray(rec.coords["correct"].values).astype(bool)
+        outcome = np.where(correct, "Hit", "Miss") if k != 1 else np.full(correct.size, "no response")
+        sessions[key] = rec.assign_coords(outcome=("trial", outcome))
+    coding = {"outcome": {"Hit": 1, "Miss": 0}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = summarize(sessions, behavior=coding, n_boot=5, random_state=0, readout=False)
+    values = stats["behavior"].values
+    assert np.isfinite(values[[0, 2]]).all() and np.isnan(values[1])
+    assert "no trial with an outcome the mapping codes" in str(stats["behavior_flag"].values[1])
+    with pytest.raises(DataError, match="mapping's keys among the values"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            summarize(sessions, behavior={"outcome": {"hit": 1, "miss": 0}}, n_boot=5, random_state=0,
+                      readout=False)
