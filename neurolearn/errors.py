@@ -6,7 +6,12 @@ user can fix the input without reading a traceback from h5py, hdmf or pynwb inte
 
 from __future__ import annotations
 
-__all__ = ["NeurolearnError", "NWBError", "DataError", "FitError", "InsufficientDataError"]
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["NeurolearnError", "NWBError", "DataError", "FitError", "InsufficientDataError", "shown", "plain",
+           "session_label"]
 
 
 class NeurolearnError(ValueError):
@@ -47,3 +52,49 @@ class InsufficientDataError(DataError):
     >>> issubclass(InsufficientDataError, DataError)
     True
     """
+
+
+def plain(value):
+    """``value`` with numpy scalars and arrays turned into the Python values they hold, through containers.
+
+    Examples
+    --------
+    >>> plain({np.str_("go"): [np.int64(9), np.float64(0.5)], "ok": np.array([True, False])})
+    {'go': [9, 0.5], 'ok': [True, False]}
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, Mapping):
+        return {plain(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(item) for item in value) if type(value) in (list, tuple) else value
+    if isinstance(value, (set, frozenset)):
+        return sorted((plain(item) for item in value), key=lambda item: (type(item).__name__, str(item)))
+    return value
+
+
+def shown(value) -> str:
+    """How a message shows a value: the repr of the Python value, ``9`` and ``'x'`` for numpy's ``np.int64(9)``
+    and ``np.str_('x')`` (numpy 2's reprs), element-wise in lists, tuples, sets and dicts.
+
+    Examples
+    --------
+    >>> shown(np.int64(9)), shown(np.str_("x")), shown([np.float64(0.5), np.bool_(True)])
+    ('9', "'x'", '[0.5, True]')
+    """
+    return repr(plain(value))
+
+
+def session_label(session) -> str:
+    """How a message names a session: ``session '4'``, whatever type the id has (str, numpy str, int).
+
+    Examples
+    --------
+    >>> session_label(4), session_label(np.str_("day1"))
+    ("session '4'", "session 'day1'")
+    """
+    return f"session {str(plain(session))!r}"

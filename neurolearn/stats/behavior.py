@@ -189,9 +189,12 @@ def _example_coding(found) -> tuple[dict, list]:
 
 
 def _key(value):
-    """Mapping keys and trial values compared as Python scalars (numpy str/int/float and bytes alike)."""
+    """Mapping keys and trial values compared as Python scalars (numpy str/int/float and bytes alike), strings
+    without surrounding spaces (``'Hit '`` as a lab's table wrote it is ``'Hit'``)."""
     if isinstance(value, bytes):
         value = value.decode()
+    if isinstance(value, str):
+        return value.strip()
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and value.is_integer():

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.data import TRIAL, where_mask
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, session_label, shown
 from neurolearn.stats.behavior import _key, coding_column
 
 __all__ = ["select_trials", "prepare_session", "NAN_POLICIES"]
@@ -33,7 +33,7 @@ def select_trials(recording: xr.DataArray, where: str | None, *, session_id: str
         return recording
     columns = {str(name): np.asarray(coord.values) for name, coord in recording.coords.items()
                if coord.dims == (TRIAL,)}
-    keep = where_mask(columns, where, context=f"session {session_id!r}", table="the trial coords")
+    keep = where_mask(columns, where, context=session_label(session_id), table="the trial coords")
     return recording.isel({TRIAL: np.flatnonzero(keep)})
 
 
@@ -41,9 +41,20 @@ def prepare_session(recording: xr.DataArray, session_id: str, *, target, by: str
                     nan_policy: str = "omit") -> tuple[xr.DataArray, str | None]:
     """The trials a summary of one session uses, and the name of the coord holding its task label.
 
-    Applies ``where``; maps a declared target coding ``{column: {value: label}}`` (unmapped values are
-    excluded); excludes trials whose label or condition is NaN (``nan_policy="omit"``, counted) or refuses
-    them (``"raise"``); drops conditions with fewer than ``min_trials`` trials (named in a warning).
+    Applies ``where``; codes a declared target ``{column: {value: label}}`` into a new trial coord
+    ``"<column> (coded)"`` (unmapped values are excluded, counted) and leaves ``column`` as recorded, so a
+    coding of the condition column itself (``by``) gives each condition its label instead of merging the
+    conditions that share one; excludes trials whose label or condition is NaN (``nan_policy="omit"``,
+    counted) or refuses them (``"raise"``); drops conditions with fewer than ``min_trials`` trials (named in a
+    warning).
+
+    Raises
+    ------
+    DataError
+        A missing column; a coding whose keys name none of the column's values (keys and values shown as
+        typed: ``'1'`` is not ``1``); ``target`` naming the condition column ``by`` itself with more
+        than two classes, where every condition would be its own class and the task kernel the identity (the
+        message says what to pass instead); missing values under ``nan_policy="raise"``; no trial left.
 
     Examples
     --------
@@ -54,55 +65,100 @@ def prepare_session(recording: xr.DataArray, session_id: str, *, target, by: str
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
     ...     out, name = prepare_session(rec, "day1", target={"side": {"L": -1, "R": 1}}, by="stimulus")
-    >>> name, out.coords["side"].values.tolist()
-    ('side', [-1, -1, 1, 1])
+    >>> name, out.coords[name].values.tolist(), out.coords["side"].values.tolist()
+    ('side (coded)', [-1, -1, 1, 1], ['L', 'L', 'R', 'R'])
     """
     if nan_policy not in NAN_POLICIES:
-        raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {nan_policy!r}")
+        raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {shown(nan_policy)}")
+    session = session_label(session_id)
     recording = select_trials(recording, where, session_id=session_id)
     target_name = None if target is None else coding_column(target)
     for role, column in (("by", by), ("target", target_name)):
         if column is not None and (column not in recording.coords or recording.coords[column].dims != (TRIAL,)):
             available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
-            raise DataError(f"session {session_id!r}: expected a trial coord {column!r} ({role}=), "
+            raise DataError(f"{session}: expected a trial coord {column!r} ({role}=), "
                             f"available trial coords: {available}")
     excluded = {}
     if isinstance(target, Mapping):
-        mapping = {_key(key): label for key, label in target[target_name].items()}
-        raw = np.asarray(recording.coords[target_name].values).tolist()
-        mapped = [mapping.get(_key(value), None) for value in raw]
-        keep = np.array([value is not None for value in mapped])
-        excluded["a target value outside the declared mapping"] = int((~keep).sum())
-        recording = recording.assign_coords({target_name: (TRIAL, np.array(
-            [value if value is not None else mapped[np.argmax(keep)] for value in mapped]))})
-        recording = recording.isel({TRIAL: np.flatnonzero(keep)})
+        recording, target_name, excluded[OUTSIDE] = _coded_target(recording, target, target_name, session)
+    elif target_name is not None and target_name == by:
+        _refuse_conditions_as_classes(recording, by, session)
     for column in dict.fromkeys(c for c in (by, target_name) if c is not None):
         missing = _missing(np.asarray(recording.coords[column].values))
         if missing.any():
             if nan_policy == "raise":
-                raise DataError(f"session {session_id!r}: {int(missing.sum())} trials have a missing {column!r} "
+                raise DataError(f"{session}: {int(missing.sum())} trials have a missing {column!r} "
                                 "(nan_policy='raise'); pass nan_policy='omit' to exclude them")
             excluded[f"a missing {column!r}"] = int(missing.sum())
             recording = recording.isel({TRIAL: np.flatnonzero(~missing)})
     counted = {reason: n for reason, n in excluded.items() if n}
     if counted:
-        warnings.warn(f"session {session_id!r}: excluded " + "; ".join(
+        warnings.warn(f"{session}: excluded " + "; ".join(
             f"{n} trials with {reason}" for reason, n in counted.items()), stacklevel=3)
     if recording.sizes[TRIAL] == 0:
-        raise DataError(f"session {session_id!r}: no trial left after excluding {counted}")
+        raise DataError(f"{session}: no trial left after excluding " + "; ".join(
+            f"{n} trials with {reason}" for reason, n in counted.items()))
     if min_trials is not None:
         if isinstance(min_trials, bool) or not isinstance(min_trials, (int, np.integer)) or min_trials < 1:
-            raise DataError(f"min_trials: expected a positive integer, found {min_trials!r}")
+            raise DataError(f"min_trials: expected a positive integer, found {shown(min_trials)}")
         labels = np.asarray(recording.coords[by].values)
         conditions, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
         sparse = conditions[counts < min_trials]
         if sparse.size:
-            warnings.warn(f"session {session_id!r}: dropped {sparse.size} conditions of {by!r} with fewer than "
-                          f"{min_trials} trials: {sparse.tolist()[:10]}", stacklevel=3)
+            warnings.warn(f"{session}: dropped {sparse.size} conditions of {by!r} with fewer than "
+                          f"{min_trials} trials: {shown(sparse.tolist()[:10])}", stacklevel=3)
             recording = recording.isel({TRIAL: np.flatnonzero(counts[codes] >= min_trials)})
             if recording.sizes[TRIAL] == 0:
-                raise DataError(f"session {session_id!r}: no condition of {by!r} has {min_trials} trials")
+                raise DataError(f"{session}: no condition of {by!r} has {min_trials} trials")
     return recording, target_name
+
+
+#: the exclusion reason of trials whose target value the declared coding does not name
+OUTSIDE = "a target value outside the declared mapping"
+
+
+def _coded_target(recording, target, column, session):
+    """``(recording with the coded label in a new coord and the uncoded trials left out, its name, how many
+    were left out)``; the column itself is kept as recorded (it may be ``by``, the held-out or behaviour
+    column)."""
+    mapping = {_key(key): label for key, label in target[column].items()}
+    raw = np.asarray(recording.coords[column].values).tolist()
+    mapped = [mapping.get(_key(value), None) for value in raw]
+    keep = np.array([value is not None for value in mapped], dtype=bool)
+    if raw and not keep.any():
+        found = sorted({_key(value) for value in raw if not _is_missing(value)}, key=str)
+        raise DataError(f"{session}: expected the target mapping's keys among the values of {column!r}, found "
+                        f"keys {shown(list(target[column])[:8])} and values {shown(found[:8])} (compared as "
+                        "typed: '1' is not 1; surrounding spaces ignored)")
+    name = f"{column} (coded)"
+    while name in recording.coords:
+        name += "'"
+    labels = np.array([value for value in mapped if value is not None])
+    recording = recording.isel({TRIAL: np.flatnonzero(keep)})
+    return recording.assign_coords({name: (TRIAL, labels)}), name, int((~keep).sum())
+
+
+def _refuse_conditions_as_classes(recording, by, session):
+    """``target`` naming the condition column: fine for two conditions (the label is which of the two) and
+    for a continuous value (a regression target); with more classes every condition is its own, the task
+    kernel is the identity and task_alignment sqrt(PR / (P - 1)) by construction, a task nobody declared."""
+    values = np.asarray(recording.coords[by].values)
+    values = values[~_missing(values)]
+    classes = np.unique(values)
+    continuous = values.dtype.kind == "f" and not np.allclose(classes, np.round(classes))
+    if classes.size <= 2 or continuous:
+        return
+    raise DataError(
+        f"{session}: target={by!r} is the condition column (by={by!r}): its {classes.size} values as classes "
+        f"make every condition its own class (found {shown(classes.tolist()[:8])}), so the task kernel is the "
+        "identity and task_alignment a function of participation_ratio alone; expected a task label: pass the "
+        f"trial column holding it (target=COLUMN), a coding of the conditions (target={{{by!r}: "
+        f"{{{shown(classes[0])}: 1, {shown(classes[1])}: -1, ...}}}}), or target=None for the statistics that "
+        "need no label")
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
