@@ -115,6 +115,16 @@ class Model:
         checked against finite differences in the model's tests). A model whose ``function`` is replaced (e.g.
         by :func:`dataclasses.replace`) must replace or drop it too; the fitter falls back to finite differences
         where it lacks an observable or returns non-finite values.
+    learner_covariance : callable, optional
+        ``learner_covariance(time, **params) -> ndarray`` of shape ``(n * len(time), n * len(time))``, ``n =
+        len(observables)``, rows observable-major in ``observables`` order (row ``i * len(time) + j`` is
+        observable ``i`` at ``time[j]``): the covariance of *one learner's* observables about the model's mean
+        curve across sessions, the variability of one network (one training stream, one set of stimuli) that the
+        theory averages over and that no bootstrap of a recording resamples (e.g.
+        :func:`neurolearn.theory.learning_curve.learning_curve_covariance`). When given, :func:`neurolearn.fit`
+        fits once, adds this covariance at the fitted parameters to the statistics' covariance, and refits
+        (:mod:`neurolearn.fitting.learner`; opt out with ``fit(..., learner_covariance=False)``). The statistics'
+        own SEs should then leave that variability out (e.g. ``generalization_summary(training_set="fixed")``).
     """
 
     name: str
@@ -130,6 +140,7 @@ class Model:
     per_layer: tuple[str, ...] = ()
     n_layers: int = 0
     jacobian: Callable[..., dict] | None = None
+    learner_covariance: Callable[..., np.ndarray] | None = None
 
     @property
     def params(self) -> dict[str, Parameter]:
