@@ -30,25 +30,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from neurolearn.cli_options import (
-    TRAINING_TIME,
-    Progress,
-    area_fits,
-    assignment,
-    check_named_columns,
-    check_where,
-    finite_float,
-    non_negative_int,
-    parse_areas,
-    parse_coding,
-    positive_float,
-    positive_int,
-    read_training_times,
-    reading_kwargs,
-    training_times_for,
-)
+from neurolearn.cli_options import Progress, area_fits, assignment, parse_areas, parse_coding
 from neurolearn.cli_output import fixed_outside_bounds, format_fit
-from neurolearn.errors import DataError, NeurolearnError
+from neurolearn.cli_summarize import add_summarize, api_defaults, output_path, progress_option
+from neurolearn.errors import NeurolearnError
 from neurolearn.files import one_line, read_fits, read_statistics, write_fits, write_statistics
 
 # write_statistics & co. live in neurolearn.files; re-exported here for code that imported them from the CLI
@@ -56,8 +41,6 @@ __all__ = ["main", "build_parser", "format_fit", "write_statistics", "read_stati
            "read_fits"]
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
-#: seconds one file may take to open in its child process before the batch gives up on it
-DEFAULT_TIMEOUT = 300.0
 
 
 class UsageError(Exception):
@@ -132,58 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("paths", nargs="+", metavar="FILE", help="NWB file(s)")
     info.set_defaults(handler=_run_info)
 
-    summarize = commands.add_parser(
-        "summarize", help="NWB sessions -> statistics of learning (NetCDF)",
-        description="Read sessions recorded across learning and write their summary statistics, with "
-        "bootstrap intervals, as a NetCDF file (an xarray Dataset over dim 'session'; with --by-area, over "
-        "'area' and 'session', each area's units summarized alone). Statistics the data cannot support are NaN "
-        "with their reason in '<name>_flag' and one warning line each.",
-    )
-    summarize.add_argument("paths", nargs="+", metavar="FILE",
-                           help="NWB files or glob patterns, one per session")
-    summarize.add_argument("-o", "--out", required=True, metavar="STATS.nc",
-                           help="where to write the statistics")
-    _reading_options(summarize)
-    summarize.add_argument("--target", default="target", metavar="COLUMN[:VALUE=LABEL,...]",
-                           help="trial column holding the task label, optionally recoded, e.g. "
-                                "'side:left=-1,right=1'; 'none' for a task without a label (default: target)")
-    summarize.add_argument("--by", default="stimulus",
-                           help="trial column defining conditions (default: stimulus)")
-    summarize.add_argument("--behavior", default="correct", metavar="COLUMN[:VALUE=1,VALUE=0,...]",
-                           help="trial column scoring behaviour (1/True = correct), or a column and which of "
-                                "its values count as correct (1) and incorrect (0), e.g. "
-                                "'outcome:correct=1,incorrect=0' (other values are left out, counted); "
-                                "'none' to skip (default: correct)")
-    summarize.add_argument("--min-trials", type=positive_int, default=None, metavar="N",
-                           help="leave out, per session, conditions with fewer than N trials (named in a "
-                                "warning)")
-    summarize.add_argument("--nan-policy", choices=("omit", "raise"), default=None,
-                           help="trials whose label or behaviour is NaN: leave them out with a count "
-                                "('omit', the default) or stop with an error ('raise')")
-    summarize.add_argument("--training-time", default=None, metavar="FILE|NAME",
-                           help="training time of each session: a CSV (columns session,training_time) or "
-                                "JSON ({session: time}) file, or the name of a session attribute or a trial "
-                                "column constant within each session; stored as coord 'training_time', "
-                                "which 'neurolearn fit' uses instead of the session order")
-    summarize.add_argument("--n-boot", type=non_negative_int, default=200,
-                           help="bootstrap resamples, 0 for none (default: 200)")
-    summarize.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default: 0)")
-    summarize.add_argument("--no-readout", action="store_true",
-                           help="skip the decoding statistics (accuracy, margin, ...), e.g. for few trials")
-    summarize.add_argument("--no-dynamics", action="store_true",
-                           help="skip the dynamics statistics (timescale, outlier eigenvalue, ...)")
-    summarize.add_argument("--by-area", nargs="?", const="location", default=None, metavar="COLUMN",
-                           help="statistics per recorded area: split each session's units by this Units/ROI "
-                                "column (default when given without a value: location, the NWB Units column) "
-                                "and summarize each area alone; every statistic gets a dim 'area' (a session "
-                                "without an area has NaN there, with the reason). 'neurolearn report' shows "
-                                "each area; 'neurolearn fit -m deep-linear --areas V1=1,LM=2' fits them jointly")
-    summarize.add_argument("--indicator-tau", type=_non_negative_float, default=None, metavar="SECONDS",
-                           help="decay time of a calcium indicator, deconvolved before the dynamics fit (0: "
-                                "the recording has none)")
-    _progress_option(summarize)
-    summarize.set_defaults(handler=_run_summarize)
-
+    add_summarize(commands)  # neurolearn.cli_summarize: its options and its run
     fit = commands.add_parser(
         "fit", help="fit theory models to statistics (JSON)",
         description="Fit reduced theory models to a statistics file, print each model's parameters with "
@@ -208,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "2); a one-population model (lazy-rich, ...) takes one area, --areas NAME")
     fit.add_argument("--random-state", type=int, default=0,
                      help="seed of the multi-start search (default: 0)")
-    _progress_option(fit)
+    progress_option(fit)
     fit.set_defaults(handler=_run_fit)
 
     report = commands.add_parser(
@@ -221,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("fits", nargs="*", metavar="FITS.json", help="fits written by 'neurolearn fit'")
     report.add_argument("-o", "--out", required=True, metavar="REPORT.html", help="where to write the report")
     report.add_argument("--title", default=None, help="report title (default: the statistics file name)")
-    _progress_option(report)
+    progress_option(report)
     report.set_defaults(handler=_run_report)
 
     demo = commands.add_parser(
@@ -252,56 +184,10 @@ def _run_info(args) -> int:
     return EXIT_OK
 
 
-def _run_summarize(args) -> int:
-    out = _output_path(args.out, ".nc")
-    paths = _expand(args.paths)
-    progress = Progress(args.progress)
-    training = read_training_times(args.training_time) if args.training_time else None  # fail before reading
-    from neurolearn.io import read_sessions
-    from neurolearn.stats import summarize
-    with progress.step(f"reading {len(paths)} file(s)"):
-        tree = read_sessions(paths, **reading_kwargs(args), **_api_defaults(args, timeout=True))
-    sessions = list(tree.children)
-    check_named_columns(tree, args)
-    times = training_times_for(training, tree, sessions) if training is not None else None
-    options = {"target": args.target, "by": args.by, "behavior": args.behavior, "n_boot": args.n_boot,
-               "random_state": args.random_state}
-    options.update({key: value for key, value in (("min_trials", args.min_trials), ("nan_policy", args.nan_policy))
-                    if value is not None})
-    if args.no_readout:
-        options["readout"] = False
-    if args.no_dynamics:
-        options["dynamics"] = False
-    if args.indicator_tau is not None:
-        options["indicator_tau"] = args.indicator_tau
-    with progress.step(f"summarizing {len(sessions)} session(s) ({args.n_boot} bootstrap resamples)"
-                       + (f" per area of {args.by_area}" if args.by_area else "")):
-        if args.by_area:
-            from neurolearn.stats.areas import summarize_areas
-
-            stats = summarize_areas(tree, area=args.by_area, **options, **_api_defaults(args))
-        else:
-            stats = summarize(tree, **options, **_api_defaults(args))
-    if times is not None:
-        order = [str(s) for s in stats["session"].values]
-        by_session = dict(zip(map(str, sessions), times))
-        unknown = [s for s in order if s not in by_session]
-        if unknown:  # summarize names sessions as the reader did; anything else is a bug worth naming
-            raise DataError(f"--training-time: statistics sessions {unknown} are not among the sessions read "
-                            f"({list(by_session)})")
-        stats = stats.assign_coords({TRAINING_TIME: ("session", [by_session[s] for s in order])})
-        stats[TRAINING_TIME].attrs["source"] = str(args.training_time)
-    write_statistics(stats, out)
-    areas = [str(a) for a in stats["area"].values] if "area" in stats.dims else []
-    where = f" in {len(areas)} areas ({', '.join(areas)})" if areas else ""
-    print(f"wrote {len(stats.data_vars)} variables over {stats.sizes.get('session', 0)} sessions{where} to {out}")
-    return EXIT_OK
-
-
 def _run_fit(args) -> int:
     import pandas as pd
 
-    out = _output_path(args.out, ".json")
+    out = output_path(args.out, ".json")
     stats = read_statistics(args.stats)
     from neurolearn.fitting import fit
     from neurolearn.fit_records import comparable_groups
@@ -356,14 +242,14 @@ def _run_fit(args) -> int:
 def _run_report(args) -> int:
     from neurolearn.report import build_report
 
-    out = _output_path(args.out, ".html")
+    out = output_path(args.out, ".html")
     stats = read_statistics(args.stats)
     fits = [fit for path in args.fits for fit in read_fits(path)]
     title = args.title or f"neurolearn report: {Path(args.stats).name}"
     name = Path(args.stats).stem
     progress = Progress(args.progress)
     with progress.step(f"drawing the report's figures ({len(fits)} fit(s))"):
-        build_report(out, {name: stats}, {name: fits}, title=title, **_api_defaults(args))
+        build_report(out, {name: stats}, {name: fits}, title=title, **api_defaults(args))
     print(f"wrote {out}")
     return EXIT_OK
 
@@ -376,55 +262,6 @@ def _run_demo(args) -> int:
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def _reading_options(parser) -> None:
-    parser.add_argument("--source", default="auto", help="neural data object (default: auto)")
-    parser.add_argument("--trials", default="trials", help="trials/intervals table (default: trials)")
-    parser.add_argument("--align", default="start_time", metavar="COLUMN[:relative]",
-                        help="trial column to align to; 'COLUMN:relative' when its times are relative to the "
-                             "trial start (default: start_time)")
-    parser.add_argument("--window", nargs=2, type=finite_float, default=(0.0, 1.0), metavar=("START", "STOP"),
-                        help="window around the alignment event in s (default: 0 1)")
-    parser.add_argument("--bin-size", type=positive_float, default=None,
-                        help="bin width in s for time-resolved responses (default: one bin per trial)")
-    parser.add_argument("--inputs", action="append", default=None, metavar="PATH",
-                        help="TimeSeries inside the file read onto the same trials/bins as a trial coord "
-                             "(e.g. the input a trial received; repeatable)")
-    parser.add_argument("--subject", default=None, metavar="ID",
-                        help="read only the sessions of this subject (NWB Subject, else the sub-... file name); "
-                             "a run that mixes subjects is refused")
-    tracked = parser.add_mutually_exclusive_group()
-    tracked.add_argument("--tracked", action="store_true",
-                         help="declare that unit/ROI ids name the same cell in every session (chronic "
-                              "recording with matched cells)")
-    tracked.add_argument("--tracked-table", default=None, metavar="CELLS.csv",
-                         help="table mapping (session, unit/ROI id) to cell id, as exported by CellReg, "
-                              "suite2p or ROICaT matching")
-    tracked.add_argument("--tracked-column", default=None, metavar="COLUMN",
-                         help="a Units (or ROI) table column naming each unit's cell across sessions, as "
-                              "written by in-file matching (e.g. global_id)")
-    parser.add_argument("--where", type=check_where, default=None, metavar="EXPR",
-                        help="keep trials matching a pandas query on trial columns, e.g. "
-                             "\"contrast > 0.1 and block == 2\"")
-    parser.add_argument("--on-error", choices=("raise", "skip"), default=None,
-                        help="a file that cannot be read stops the run ('raise', the default) or is left out "
-                             "with a warning giving the reason ('skip')")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help=f"open each file in a child process and give up on one that takes longer "
-                             f"(default: {DEFAULT_TIMEOUT:g}; 0 reads in this process without a limit)")
-
-
-def _non_negative_float(text: str) -> float:
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, found {text!r}")
-    return value
-
-
-def _progress_option(parser) -> None:
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                        help="show progress of long steps on stderr (default: on)")
 
 
 def _check_args(args) -> None:
@@ -444,18 +281,13 @@ def _check_args(args) -> None:
         raise UsageError(f"--tracked-table: expected a CSV file, found no such file {table}")
     for option, binary in (("behavior", True), ("target", False)):
         if hasattr(args, option):
+            # the syntax now, before any file is read; the text kept for resolve_coding, which reads the keys
+            # against the column's values once the sessions are read (go:True=1 names a boolean column)
+            setattr(args, f"{option}_text", getattr(args, option))
             try:
                 setattr(args, option, parse_coding(getattr(args, option), binary=binary, option=f"--{option}"))
             except argparse.ArgumentTypeError as error:
                 raise UsageError(str(error)) from None
-
-
-def _api_defaults(args, timeout: bool = False) -> dict:
-    """The command's own defaults the API functions take: progress on stderr, files read in a child process."""
-    defaults = {"progress": True} if args.progress else {}
-    if timeout and args.timeout is None:
-        defaults["timeout"] = DEFAULT_TIMEOUT
-    return defaults
 
 
 @contextmanager
@@ -471,29 +303,6 @@ def _warnings_as_lines():
         yield
     finally:
         warnings.showwarning = shown
-
-
-def _expand(patterns) -> list[str]:
-    import glob
-
-    paths: list[str] = []
-    for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
-        if not matches:
-            raise DataError(f"{pattern}: expected NWB files matching this pattern, found none")
-        paths.extend(matches)
-    return paths
-
-
-def _output_path(path, suffix: str) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: expected an output file name ending in {suffix}, found a directory")
-    if path.exists() and path.suffix.lower() != suffix:
-        # `summarize -o day1.nwb` or `fit -o stats.nc` would replace a user's recording or statistics
-        raise DataError(f"{path}: expected a new or {suffix} output file, found an existing {path.suffix or 'other'} "
-                        "file, which is not overwritten (an input recording or statistics file?)")
-    return path
 
 
 def _fail(message: str) -> int:

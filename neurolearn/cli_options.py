@@ -1,7 +1,8 @@
 """Parsing and checking the ``neurolearn`` command's options, before any long step runs.
 
 Every option is turned into the value the Python API takes (``--behavior outcome:correct=1,incorrect=0`` ->
-``{"outcome": {"correct": 1, "incorrect": 0}}``) and checked here, so that a typo is a one-line error with
+``{"outcome": {"correct": 1, "incorrect": 0}}``, its keys then read against the column's values by
+:func:`~neurolearn.cli_codings.resolve_coding`) and checked here, so that a typo is a one-line error with
 exit status 2 at once, not after minutes of reading files. :mod:`neurolearn.cli` builds the parser.
 
 Examples
@@ -27,10 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from neurolearn.errors import DataError, NeurolearnError
+from neurolearn.cli_codings import parse_coding, resolve_coding
+from neurolearn.errors import DataError
 
 __all__ = [
     "parse_coding",
+    "resolve_coding",
     "check_where",
     "read_training_times",
     "training_times_for",
@@ -48,51 +51,6 @@ __all__ = [
 #: the coord (over ``session``) that holds each session's training time, which
 #: :func:`~neurolearn.fitting.fit` reads
 TRAINING_TIME = "training_time"
-
-
-def parse_coding(text: str, *, binary: bool, option: str = "--behavior"):
-    """``COLUMN`` -> ``"COLUMN"``; ``COLUMN:VALUE=CODE,...`` -> ``{COLUMN: {VALUE: CODE, ...}}``; ``none`` -> None.
-
-    Values and codes that read as numbers become numbers (so ``1=1,2=0`` matches a column of 1s and 2s and
-    ``-1=0`` a column of -1s); others stay strings, spaces kept (``"no response=0"``). With ``binary`` every
-    code must be 1 or 0 and both must occur (behaviour is scored correct / incorrect). Raises
-    :class:`argparse.ArgumentTypeError` with what was expected and found.
-    """
-    text = str(text).strip()
-    if text.lower() == "none":
-        return None
-    column, sep, items = text.partition(":")
-    column = column.strip()
-    if not column:
-        raise argparse.ArgumentTypeError(f"{option}: expected COLUMN or COLUMN:VALUE=CODE,..., found {text!r}")
-    if not sep:
-        return column
-    mapping = {}
-    for item in items.split(","):
-        value, eq, code = item.rpartition("=")
-        if not eq or not value.strip() or not code.strip():
-            raise argparse.ArgumentTypeError(
-                f"{option}: expected VALUE=CODE items separated by commas after '{column}:', found {item!r} "
-                f"in {text!r}"
-            )
-        key = _number_or_text(value.strip())
-        if key in mapping:
-            raise argparse.ArgumentTypeError(f"{option}: value {value.strip()!r} is coded twice in {text!r}")
-        mapping[key] = _number_or_text(code.strip())
-    if binary:
-        codes = set(mapping.values())
-        if not codes <= {0, 1}:
-            bad = sorted(str(c) for c in codes - {0, 1})
-            raise argparse.ArgumentTypeError(
-                f"{option}: expected codes 1 (correct) or 0 (incorrect), found {', '.join(bad)} in {text!r}"
-            )
-        if codes != {0, 1}:
-            raise argparse.ArgumentTypeError(
-                f"{option}: expected at least one value coded 1 and one coded 0, found only "
-                f"{sorted(codes)} in {text!r}"
-            )
-        mapping = {key: int(code) for key, code in mapping.items()}
-    return {column: mapping}
 
 
 def check_where(text: str) -> str:
@@ -367,16 +325,6 @@ def _integer(text: str, lowest: int, what: str) -> int:
     if value < lowest:
         raise argparse.ArgumentTypeError(f"expected {what}, found {value}")
     return value
-
-
-def _number_or_text(text: str):
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    if not np.isfinite(number):
-        return text
-    return int(number) if number.is_integer() and re.fullmatch(r"[+-]?\d+", text) else number
 
 
 def _training_time_table(path: Path, spec: str) -> dict:

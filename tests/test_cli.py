@@ -548,3 +548,52 @@ def test_fit_areas_deeper_than_the_registered_model_fits_a_deeper_one(capsys, tm
     code, _, err = run(capsys, "fit", str(tmp_path / "plain.nc"), "-m", "lazy-rich", "--areas", "V1",
                        "-o", str(tmp_path / "i.json"))
     assert_one_line_error(code, err, "--areas: expected statistics per area", "found dims")
+
+
+@pytest.fixture(scope="module")
+def coded_files(tmp_path_factory):
+    """Two sessions whose trial table codes the task as a lab may: a boolean 'go' (True where target is +1),
+    a 0/1 float 'resp' with NaN for no response (equal to 'correct' elsewhere)."""
+    from neurolearn.simulate.nwb import write_recording_nwb
+    from neurolearn.simulate.recording import make_recording
+
+    folder = tmp_path_factory.mktemp("coded")
+    rng = np.random.default_rng(4)
+    target = np.tile([1.0, -1.0], N_CONDITIONS // 2)
+    for day in range(2):
+        means = rng.standard_normal((N_CONDITIONS, 2 * N_NEURONS)) + np.outer(target, rng.standard_normal(2 * N_NEURONS))
+        rec = make_recording(means, n_trials=N_TRIALS, noise_sd=0.5, target=target, behavior=0.7,
+                             session_id=f"day{day}", session_start_time=f"2026-01-0{day + 1}T09:00:00", rng=day)
+        resp = rec.correct.values.astype(float)
+        resp[:3] = np.nan
+        rec = rec.assign_coords(go=("trial", rec.target.values > 0), resp=("trial", resp))
+        write_recording_nwb(rec.assign_attrs(window=(0.0, 1.0)), folder / f"day{day}.nwb", kind="ophys", rng=day,
+                            frame_rate=10.0)
+    return folder
+
+
+@needs_reader
+@needs_summarize
+def test_command_line_codings_are_read_against_the_column_values(capsys, coded_files, tmp_path):
+    """Reviewer F2: --target go:True=1,False=-1 on a boolean column kept the keys as the strings 'True' and
+    'False', which code nothing. The keys are read as the column's booleans: the statistics equal those of
+    the recorded target column, and --behavior resp:1=1,0=0 on 0/1 floats those of 'correct' less the NaN."""
+    files = [str(coded_files / "day0.nwb"), str(coded_files / "day1.nwb")]
+    common = ["--n-boot", "0", "--no-progress", "--no-dynamics", "--no-readout"]
+    outs = {}
+    for name, extra in (("recorded", []), ("coded", ["--target", "go:True=1,False=-1", "--behavior",
+                                                     "resp:1=1,0=0"])):
+        outs[name] = tmp_path / f"{name}.nc"
+        code, _, err = run(capsys, "summarize", *files, "-o", str(outs[name]), *common, *extra)
+        assert code == 0, err
+    recorded, coded = read_statistics(outs["recorded"]), read_statistics(outs["coded"])
+    np.testing.assert_allclose(coded.task_alignment.values, recorded.task_alignment.values, rtol=1e-10)
+    assert np.isfinite(coded.task_alignment.values).all()
+    for session in ("day0", "day1"):
+        rec = nl.read_nwb(str(coded_files / f"{session}.nwb"))
+        expected = float(np.mean(rec.correct.values[3:]))
+        assert float(coded.behavior.sel(session=session)) == pytest.approx(expected, abs=1e-12)
+    code, _, err = run(capsys, "summarize", *files, "-o", str(tmp_path / "x.nc"), *common,
+                       "--target", "go:yes=1,no=-1")
+    assert_one_line_error(code, err, "--target go:yes=1,no=-1: expected values of trial column 'go', found no "
+                                     "trial with 'yes', 'no'", "its values (boolean): [False, True]")

@@ -132,3 +132,66 @@ def test_bad_areas_name_what_was_expected(text, fragment):
 
     with pytest.raises(argparse.ArgumentTypeError, match=fragment):
         parse_areas(text)
+
+
+# codings read against the column's values (reviewer F2: go:True=1 kept 'True' as a string and coded nothing) ---
+
+def coded_tree(**columns):
+    """One session per dict of trial columns: {"d0": {"go": [...]}, ...} as the reader's DataTree."""
+    from neurolearn.data import RESPONSES
+
+    sessions = {}
+    for session, values in columns.items():
+        n = len(next(iter(values.values())))
+        rec = xr.DataArray(np.zeros((n, 1)), dims=("trial", "neuron"),
+                           coords={name: ("trial", np.asarray(v)) for name, v in values.items()})
+        sessions[session] = xr.Dataset({RESPONSES: rec})
+    return xr.DataTree.from_dict(sessions)
+
+
+@pytest.mark.parametrize("text, values, expected", [
+    ("go:True=1,False=-1", [True, False, True], {"go": {True: 1, False: -1}}),
+    ("go:true=1,FALSE=-1", [True, False], {"go": {True: 1, False: -1}}),
+    ("go:1=1,0=-1", [True, False], {"go": {True: 1, False: -1}}),
+    ("go:1=1,0=-1", [1, 0], {"go": {1: 1, 0: -1}}),
+    ("go:1.0=1,0=-1", [1.0, 0.0, np.nan], {"go": {1.0: 1, 0.0: -1}}),  # 0/1 floats, NaN for no response
+    ("go:0.1=1,0.5=-1", np.array([0.1, 0.5], dtype=np.float32), None),
+    ("go:Hit=go,Miss=nogo", ["Hit ", "Miss ", "Hit "], {"go": {"Hit ": "go", "Miss ": "nogo"}}),  # spaces
+    ("go:1=1,2=-1", ["1", "2"], {"go": {"1": 1, "2": -1}}),  # a column of strings keeps string keys
+])
+def test_coding_keys_are_read_against_the_values_the_column_holds(text, values, expected):
+    from neurolearn.cli_codings import resolve_coding
+
+    resolved = resolve_coding(text, coded_tree(d0={"go": values}), binary=False, option="--target")
+    if expected is None:  # float32: the keys are the column's own values
+        expected = {"go": {float(np.float32(0.1)): 1, float(np.float32(0.5)): -1}}
+    assert resolved == expected
+    assert all(type(key) is type(want) for key, want in zip(resolved["go"], expected["go"]))
+
+
+def test_behavior_codings_are_resolved_and_still_scored_one_or_zero():
+    from neurolearn.cli_codings import resolve_coding
+    from neurolearn.stats.behavior import outcome_values
+
+    tree = coded_tree(d0={"correct": [True, False, True]}, d1={"correct": [1.0, np.nan, 0.0]})
+    coding = resolve_coding("correct:True=1,False=0", tree, binary=True, option="--behavior")
+    assert coding == {"correct": {True: 1, False: 0}}
+    for session, expected in (("d0", [1.0, 0.0, 1.0]), ("d1", [1.0, np.nan, 0.0])):
+        np.testing.assert_array_equal(outcome_values(tree[session].dataset["responses"], coding), expected)
+
+
+def test_a_coding_key_matching_no_value_is_refused_naming_the_values_found():
+    from neurolearn.cli_codings import resolve_coding
+
+    tree = coded_tree(d0={"go": [True, False]}, d1={"go": [True, True]})
+    with pytest.raises(NeurolearnError, match=r"--target go:yes=1,False=-1: expected values of trial column "
+                                              r"'go', found no trial with 'yes' in the 2 session\(s\) that have "
+                                              r"it; its values \(boolean\): \[False, True\]"):
+        resolve_coding("go:yes=1,False=-1", tree, binary=False, option="--target")
+    tree = coded_tree(d0={"outcome": np.array(["Hit", "Miss", "CR"])})
+    with pytest.raises(NeurolearnError, match=r"found no trial with 'FA'.*\['CR', 'Hit', 'Miss'\]"):
+        resolve_coding("outcome:Hit=1,Miss=0,CR=1,FA=0", tree, binary=True, option="--behavior")
+    # a plain column and 'none' need no values; a column no session has is check_named_columns' to name
+    assert resolve_coding("go", tree, binary=False, option="--target") == "go"
+    assert resolve_coding("none", tree, binary=False, option="--target") is None
+    assert resolve_coding("side:L=1,R=-1", tree, binary=False, option="--target") == {"side": {"L": 1, "R": -1}}

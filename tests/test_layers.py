@@ -41,8 +41,9 @@ RANK = {
     "plot_kernels": 6.5, "plot_comparison": 6.5,
     "plot": 7, "files": 7,
     "report_page": 8,
+    "cli_codings": 8.5,
     "report": 9, "regimes": 9, "cli_options": 9, "cli_output": 9,
-    "demo": 10,
+    "demo": 10, "cli_summarize": 10,
     "cli": 11,
 }
 FILE_LIBRARIES = {"h5py", "pynwb", "hdmf"}
