@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 
 __all__ = ["NeurolearnError", "NWBError", "DataError", "FitError", "InsufficientDataError", "shown", "plain",
-           "session_label"]
+           "session_label", "session_reason"]
 
 
 class NeurolearnError(ValueError):
@@ -98,3 +98,23 @@ def session_label(session) -> str:
     ("session '4'", "session 'day1'")
     """
     return f"session {str(plain(session))!r}"
+
+
+def session_reason(session, reason: str) -> str:
+    """``session '4': <reason>``, without the reason's own opening naming the same session again (``4: ...``
+    or ``session '4': ...``, as a statistic raised it on its own).
+
+    Examples
+    --------
+    >>> session_reason("4", "4: a test fold has 1 trial(s) of one class")
+    "session '4': a test fold has 1 trial(s) of one class"
+    >>> session_reason(4, "session '4': too few neurons"), session_reason("d1", "session 'd0': reference")
+    ("session '4': too few neurons", "session 'd1': session 'd0': reference")
+    """
+    label, name = session_label(session), str(plain(session))
+    text = str(reason)
+    for opening in (f"{label}: ", f"{name}: "):
+        if text.startswith(opening):
+            text = text[len(opening):]
+            break
+    return f"{label}: {text}"

@@ -16,7 +16,7 @@ import xarray as xr
 from scipy.stats import norm
 
 from neurolearn.data import TRIAL
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, session_label, shown
 from neurolearn.stats.estimate import agresti_coull_se
 
 __all__ = ["behavior_estimate", "outcome_values", "coding_column"]
@@ -37,7 +37,7 @@ def coding_column(coding) -> str:
         if isinstance(column, str) and isinstance(mapping, Mapping) and mapping:
             return column
     raise DataError(f"expected a trial column name or a mapping {{column: {{value: code}}}} with one column, "
-                    f"found {coding!r}")
+                    f"found {shown(coding)}")
 
 
 def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "session") -> np.ndarray:
@@ -53,7 +53,7 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
     column = coding_column(behavior)
     if column not in recording.coords or recording.coords[column].dims != (TRIAL,):
         available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
-        raise DataError(f"session {session_id!r}: expected a trial coord {column!r} (behavior=), "
+        raise DataError(f"{session_label(session_id)}: expected a trial coord {column!r} (behavior=), "
                         f"available trial coords: {available}")
     raw = np.asarray(recording.coords[column].values)
     if isinstance(behavior, Mapping):
@@ -61,14 +61,14 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
         bad = {key: code for key, code in mapping.items() if code not in (0, 1, True, False)}
         if bad:
             raise DataError(f"behavior mapping for {column!r}: expected codes 1 (correct) or 0 (incorrect), "
-                            f"found {bad}")
+                            f"found {shown(bad)}")
         lookup = {_key(key): float(code) for key, code in mapping.items()}
         coded = np.array([lookup.get(_key(value), np.nan) for value in raw.tolist()], dtype=float)
         if raw.size and np.isnan(coded).all():
             # a declaration that names none of the values (a case typo, str keys of an int column) is a mistake
             found = sorted({_key(value) for value in raw.tolist()}, key=str)[:8]  # shown as typed: 1 vs '1'
-            raise DataError(f"session {session_id!r}: expected the behavior mapping's keys among the values of "
-                            f"{column!r}, found keys {list(mapping)[:8]} and values {found}")
+            raise DataError(f"{session_label(session_id)}: expected the behavior mapping's keys among the values of "
+                            f"{column!r}, found keys {shown(list(mapping)[:8])} and values {shown(found)}")
         return coded
     try:
         values = raw.astype(float)
@@ -78,11 +78,11 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
         found = np.unique(raw[~_is_nan(raw)]).tolist()
         coding, uncoded = _example_coding(found)
         example = {column: coding}
-        unsure = f"; {uncoded[:6]} read as neither here: code them or they are excluded" if uncoded else ""
+        unsure = f"; {shown(uncoded[:6])} read as neither here: code them or they are excluded" if uncoded else ""
         found = found[:6]
-        raise DataError(f"session {session_id!r}: expected 0/1 (or boolean) values in {column!r}, found {found}; "
-                        f"declare the coding, e.g. behavior={example!r} (check it{unsure}; values outside the "
-                        "mapping are excluded and counted)")
+        raise DataError(f"{session_label(session_id)}: expected 0/1 (or boolean) values in {column!r}, found "
+                        f"{shown(found)}; declare the coding, e.g. behavior={shown(example)} (check it{unsure}; "
+                        "values outside the mapping are excluded and counted)")
     return values
 
 
@@ -131,11 +131,11 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
     stimuli = np.asarray(recording.coords[by].values)[~np.isnan(values)] if by is not None else None
     values = values[~np.isnan(values)]
     if excluded:
-        warnings.warn(f"session {session_id!r}: {excluded} of {excluded + values.size} trials have no "
+        warnings.warn(f"{session_label(session_id)}: {excluded} of {excluded + values.size} trials have no "
                       f"correct/incorrect outcome in {coding_column(behavior)!r} and are left out of behavior",
                       stacklevel=2)
     if values.size == 0:
-        raise DataError(f"session {session_id!r}: no trial with a correct/incorrect outcome in "
+        raise DataError(f"{session_label(session_id)}: no trial with a correct/incorrect outcome in "
                         f"{coding_column(behavior)!r}")
     n, p = values.size, float(values.mean())
     z = norm.ppf(0.5 + level / 2)

@@ -35,7 +35,7 @@ import xarray as xr
 from scipy.optimize import linprog
 
 from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
-from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.errors import DataError, InsufficientDataError, session_label
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
 from neurolearn.theory.capacity import ball_capacity
 
@@ -51,7 +51,7 @@ def _clouds(recording, by, *, min_trials, name):
     """Centred trial clouds ``[array (m_mu, N)]`` of the conditions of ``recording`` grouped by ``by``."""
     if not isinstance(recording, xr.DataArray):
         raise DataError(f"expected a recording as an xarray.DataArray, found {type(recording).__name__}")
-    session = str(recording.attrs.get("session_id", "recording"))
+    session = session_label(recording.attrs["session_id"]) if "session_id" in recording.attrs else "recording"
     validate_recording(recording, name=session)
     if TIME in recording.dims:
         recording = recording.mean(TIME)  # the trial's response is its mean over the window

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import warnings
 
+from neurolearn.errors import session_reason
+
 __all__ = ["StatisticWarning", "warn_unsupported"]
 
 
@@ -31,5 +33,5 @@ def warn_unsupported(statistic: str, session, reason: str, *, stacklevel: int = 
     >>> str(caught[0].message)
     "margin is NaN for session 'day1': one class of 'target'"
     """
-    warnings.warn(StatisticWarning(f"{statistic} is NaN for session {str(session)!r}: {reason}"),
+    warnings.warn(StatisticWarning(f"{statistic} is NaN for {session_reason(session, reason)}"),
                   stacklevel=stacklevel)

@@ -66,7 +66,7 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from neurolearn.data import CI_BOUND, NEURON, SESSION, TRIAL, ci_name, flag_name, se_name
-from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.errors import DataError, InsufficientDataError, shown
 from neurolearn.stats.behavior import behavior_estimate, coding_column
 from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.heldout_readout import (
@@ -114,7 +114,7 @@ def heldout_mask(recording: xr.DataArray, heldout="heldout") -> np.ndarray:
     if isinstance(heldout, Mapping):
         if len(heldout) != 1:
             raise DataError(f"heldout: expected a column name or {{column: held-out value}}, "
-                            f"found {heldout!r}")
+                            f"found {shown(heldout)}")
         column, value = next(iter(heldout.items()))
     else:
         column, value = heldout, None
@@ -256,11 +256,11 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
     if method not in METHODS:
         raise DataError(f"method: expected one of {METHODS}, found {method!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
-        raise DataError(f"n_boot: expected a non-negative integer, found {n_boot!r}")
+        raise DataError(f"n_boot: expected a non-negative integer, found {shown(n_boot)}")
     if not 0 < level < 1:
-        raise DataError(f"level: expected a coverage in (0, 1), found {level!r}")
+        raise DataError(f"level: expected a coverage in (0, 1), found {shown(level)}")
     if not (np.isfinite(ridge) and ridge >= 0):
-        raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
+        raise DataError(f"ridge: expected a non-negative number, found {shown(ridge)}")
     if method == "behavior" and behavior is None:
         raise DataError("method='behavior' needs a behaviour column (behavior=)")
     if not (isinstance(training_set, str) and training_set in TRAINING_SETS):

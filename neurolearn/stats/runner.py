@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 
 from neurolearn.data import TIME
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, shown
 
 __all__ = ["Runner", "resolve_scheduler", "first_failure_raised", "time_average"]
 
@@ -48,12 +48,12 @@ def resolve_scheduler(scheduler):
                                 f"scheduler=), found none ({error})") from None
         if scheduler not in _LOCAL_SCHEDULERS:
             raise DataError(f"scheduler: expected one of {list(_LOCAL_SCHEDULERS[:3])}, 'distributed', a "
-                            f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
+                            f"dask.distributed Client or a scheduler's get, found {shown(scheduler)}")
         return scheduler
     if callable(scheduler) or callable(getattr(scheduler, "get", None)):
         return scheduler
     raise DataError(f"scheduler: expected 'threads', 'synchronous', 'processes', 'distributed', a "
-                    f"dask.distributed Client or a scheduler's get, found {scheduler!r}")
+                    f"dask.distributed Client or a scheduler's get, found {shown(scheduler)}")
 
 
 class Runner:

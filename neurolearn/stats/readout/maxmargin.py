@@ -10,7 +10,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
 from neurolearn.data import NEURON
-from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.errors import DataError, InsufficientDataError, shown
 from neurolearn.stats.estimate import estimate_dataset
 from neurolearn.stats.readout.scale import response_scale
 from neurolearn.stats.readout.trials import _seed, _TrialTable
@@ -72,7 +72,7 @@ class _MarginProblem:
             if labels.size != 1:
                 raise DataError(
                     f"{self.name}: expected one {target!r} label per condition of {by!r}, found "
-                    f"{labels.tolist()} in condition {conditions[c]!r}"
+                    f"{labels.tolist()} in condition {shown(conditions[c])}"
                 )
             label_of[c] = np.searchsorted(trials.classes, labels[0])
         self.y = np.where(label_of == 1, 1.0, -1.0)
@@ -86,7 +86,7 @@ class _MarginProblem:
             raise InsufficientDataError(
                 f"{self.name}: the margin removes the trial noise of the condition means, which needs at least "
                 f"2 trials per condition of {by!r}; found {int(self.counts.min())} in "
-                f"{conditions[np.argmin(self.counts)]!r}")
+                f"{shown(conditions[np.argmin(self.counts)])}")
         n_total = trials.X.shape[1]
         self.scale_used = self._scale_vector(recording, trials, scale)
         self.X = trials.X[order] / self.scale_used

@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.data import NEURON, TRIAL, flag_name, validate_recording
-from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.errors import DataError, InsufficientDataError, session_label
 
 #: The flag of a value that does not exceed its permutation null's mean (the contract's wording).
 AT_CHANCE = "at or below chance: carries no information"
@@ -24,8 +24,8 @@ class _TrialTable:
     """Single-trial responses with their labels and conditions, validated once."""
 
     def __init__(self, recording, target, by, need_by):
-        self.name = str(getattr(recording, "attrs", {}).get("session_id", "recording")) if isinstance(
-            recording, xr.DataArray) else "recording"
+        session = getattr(recording, "attrs", {}).get("session_id") if isinstance(recording, xr.DataArray) else None
+        self.name = "recording" if session is None else session_label(session)  # messages: "session 'day1': ..."
         validate_recording(recording, name=self.name)
         if recording.dims != (TRIAL, NEURON):
             raise DataError(
