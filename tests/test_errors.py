@@ -80,3 +80,17 @@ def test_summarize_messages_show_python_values_and_name_the_session_once():
     assert any("found keys ['hit', 'miss'] and values ['Hit', 'Miss']" in m for m in messages)
     assert any("expected codes 1 (correct) or 0 (incorrect), found {True: 2}" in m for m in messages)
     assert any(m.endswith("a scheduler's get, found 3") for m in messages)
+
+
+def test_reading_options_show_python_values():
+    from neurolearn.errors import NWBError
+    from neurolearn.io.params import check_bin_size, check_window
+
+    import pytest
+
+    with pytest.raises(NWBError, match=r"found \(1\.0, 0\.0\)$"):
+        check_window(np.array([1.0, 0.0]))
+    with pytest.raises(NWBError, match=r"two numbers, found 3: \(0\.0, 0\.5, 1\.0\)$"):
+        check_window(np.array([0.0, 0.5, 1.0]))
+    with pytest.raises(NWBError, match=r"a positive number of seconds, found -1\.0$"):
+        check_bin_size(np.float64(-1))

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from neurolearn.errors import NWBError
+from neurolearn.errors import NWBError, shown
 
 __all__ = ["check_path", "check_window", "check_bin_size", "check_timeout"]
 
@@ -67,19 +67,19 @@ def check_window(window, name: str = "window") -> tuple[float, float]:
     if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or np.ndim(window) != 1:
         raise NWBError(
             f"expected {name}=(start, stop) in seconds relative to align, found {type(window).__name__} "
-            f"{window!r}"
+            f"{shown(window)}"
         )
     if len(window) != 2:
-        raise NWBError(f"expected {name}=(start, stop): two numbers, found {len(window)}: {tuple(window)!r}")
+        raise NWBError(f"expected {name}=(start, stop): two numbers, found {len(window)}: {shown(tuple(window))}")
     values = []
     for value in window:
         if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
-            raise NWBError(f"expected {name}=(start, stop) of numbers, found {tuple(window)!r}")
+            raise NWBError(f"expected {name}=(start, stop) of numbers, found {shown(tuple(window))}")
         values.append(float(value))
     start, stop = values
     if not (np.isfinite(start) and np.isfinite(stop)) or stop <= start:
         raise NWBError(
-            f"expected {name}=(start, stop) with finite start < stop (seconds), found {tuple(window)}"
+            f"expected {name}=(start, stop) with finite start < stop (seconds), found {shown(tuple(window))}"
         )
     return start, stop
 
@@ -91,11 +91,11 @@ def check_bin_size(bin_size, name: str = "bin_size"):
     if isinstance(bin_size, bool) or not isinstance(bin_size, (numbers.Real, np.number)):
         raise NWBError(
             f"expected {name}= None or a positive number of seconds, found {type(bin_size).__name__} "
-            f"{bin_size!r}"
+            f"{shown(bin_size)}"
         )
     value = float(bin_size)
     if not np.isfinite(value) or value <= 0:
-        raise NWBError(f"expected {name}= a positive number of seconds, found {bin_size!r}")
+        raise NWBError(f"expected {name}= a positive number of seconds, found {shown(bin_size)}")
     return value
 
 
@@ -104,5 +104,5 @@ def check_timeout(timeout, name: str = "timeout"):
     if timeout is None:
         return None
     if isinstance(timeout, bool) or not isinstance(timeout, (numbers.Real, np.number)) or not timeout > 0:
-        raise NWBError(f"expected {name}= None or a positive number of seconds, found {timeout!r}")
+        raise NWBError(f"expected {name}= None or a positive number of seconds, found {shown(timeout)}")
     return float(timeout)

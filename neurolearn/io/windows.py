@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurolearn.errors import NWBError
+from neurolearn.errors import NWBError, shown
 
 __all__ = ["window_edges", "count_in_bins", "sample_positions", "segment_means", "segment_sums_streamed"]
 
@@ -29,7 +29,7 @@ def window_edges(align_times, window, bin_size=None) -> tuple[np.ndarray, np.nda
     """
     start, stop = (float(w) for w in window)
     if not np.isfinite([start, stop]).all() or stop <= start:
-        raise NWBError(f"expected window=(start, stop) with start < stop (seconds), found {tuple(window)}")
+        raise NWBError(f"expected window=(start, stop) with start < stop (seconds), found {shown(tuple(window))}")
     if bin_size is None:
         offsets = np.array([start, stop])
     else:
