@@ -243,7 +243,11 @@ def _mix(x):
 
 def half_kernels(stats: ConditionStatistics, halvings: np.ndarray) -> np.ndarray:
     """(M, 2, P, P) unbiased uncentred kernels (Σ_i m_i m_iᵀ - diag Σ_i sem²_i) / n of the two halves of
-    each halving (``halvings`` from :func:`id_halvings`); NaN where a half holds no neuron."""
+    each halving (``halvings`` from :func:`id_halvings`); NaN where a half holds no neuron.
+
+    The definition kernel_change's halved roots use; they are computed without storing these arrays by
+    :func:`neurolearn.stats.kernel_halvings.halved_change_products` (64 P² doubles per session: 2 GB at
+    2,000 conditions), which is tested against this function."""
     n_cond = stats.n_conditions
     out = np.full((halvings.shape[0], 2, n_cond, n_cond), np.nan)
     diagonal = np.diag_indices(n_cond)

@@ -12,7 +12,8 @@ import numpy as np
 from scipy import sparse
 
 from neurolearn.errors import InsufficientDataError
-from neurolearn.stats.kernel_pairs import half_kernels, id_halvings, same_id_matrix
+from neurolearn.stats.kernel_halvings import halved_change_products
+from neurolearn.stats.kernel_pairs import id_halvings, same_id_matrix
 from neurolearn.stats.kernel_guards import (
     DENOMINATOR_Z,
     MIN_NEURONS,
@@ -234,22 +235,20 @@ def _halved_roots(pairs, reference, bias, value):
     halves' first-order terms sum to the U-statistic's). The halves are a hash of each id
     (:func:`~neurolearn.stats.kernel_pairs.id_halvings`): a tracked cell is in the same half on both days, so
     no product pairs a cell with itself. Sessions without a halving whose four halves all hold neurons keep
-    the U-statistic's value."""
+    the U-statistic's value. The products ⟨D_A, D_B⟩ of all halvings come from one pass
+    (:func:`~neurolearn.stats.kernel_halvings.halved_change_products`: the halves' kernels one halving at a
+    time, or, for sessions recording the reference's cells, the N x N Gram matrices of the changes)."""
     stats = pairs["statistics"]
     out = value.copy()
-    halves = {}
-
-    def kernels(k):
-        if k not in halves:
-            halves[k] = half_kernels(stats[k], id_halvings(stats[k].neurons))
-        return halves[k]
-
+    targets = [t for t in np.flatnonzero(np.isfinite(value)) if t != reference]
+    if not targets:
+        return out
+    halvings = {k: id_halvings(stats[k].neurons) for k in [reference] + targets}
+    # ⟨D_A, D_B⟩ of every halving from one pass (kernel_halvings: no stored (32, 2, P, P) half kernels)
+    products = halved_change_products(stats, reference, targets, halvings)
     norm = np.abs(pairs["self"][reference])
-    for t in np.flatnonzero(np.isfinite(value)):
-        if t == reference:
-            continue
-        difference = kernels(t) - kernels(reference)  # (M, 2, P, P)
-        crossed = np.einsum("mpq,mpq->m", difference[:, 0], difference[:, 1]) / norm - bias[t]
+    for t in targets:
+        crossed = products[t] / norm - bias[t]
         crossed = crossed[np.isfinite(crossed)]
         if crossed.size:
             out[t] = float(np.mean(_signed_root(crossed)))
