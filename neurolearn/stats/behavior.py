@@ -75,7 +75,7 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
     except (TypeError, ValueError):
         values = None
     if values is None or not np.all(np.isnan(values) | (values == 0) | (values == 1)):
-        found = np.unique(raw[~_is_nan(raw)]).tolist()
+        found = _distinct(raw[~_is_nan(raw)])
         coding, uncoded = _example_coding(found)
         example = {column: coding}
         unsure = f"; {shown(uncoded[:6])} read as neither here: code them or they are excluded" if uncoded else ""
@@ -200,6 +200,14 @@ def _key(value):
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return value
+
+
+def _distinct(values: np.ndarray) -> list:
+    """The distinct values, sorted, as Python values; a column mixing kinds (1 and 'x') sorted by kind."""
+    try:
+        return np.unique(values).tolist()
+    except TypeError:
+        return sorted({_key(value) for value in values.tolist()}, key=lambda value: (type(value).__name__, str(value)))
 
 
 def _is_nan(values):

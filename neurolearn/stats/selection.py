@@ -81,8 +81,6 @@ def prepare_session(recording: xr.DataArray, session_id: str, *, target, by: str
     excluded = {}
     if isinstance(target, Mapping):
         recording, target_name, excluded[OUTSIDE] = _coded_target(recording, target, target_name, session)
-    elif target_name is not None and target_name == by:
-        _refuse_conditions_as_classes(recording, by, session)
     for column in dict.fromkeys(c for c in (by, target_name) if c is not None):
         missing = _missing(np.asarray(recording.coords[column].values))
         if missing.any():
@@ -91,6 +89,9 @@ def prepare_session(recording: xr.DataArray, session_id: str, *, target, by: str
                                 "(nan_policy='raise'); pass nan_policy='omit' to exclude them")
             excluded[f"a missing {column!r}"] = int(missing.sum())
             recording = recording.isel({TRIAL: np.flatnonzero(~missing)})
+        recording = _tidy(recording, column, "by" if column == by else "target", session)
+    if target_name is not None and target_name == by and not isinstance(target, Mapping):
+        _refuse_conditions_as_classes(recording, by, session)
     counted = {reason: n for reason, n in excluded.items() if n}
     if counted:
         warnings.warn(f"{session}: excluded " + "; ".join(
@@ -155,6 +156,46 @@ def _refuse_conditions_as_classes(recording, by, session):
         f"trial column holding it (target=COLUMN), a coding of the conditions (target={{{by!r}: "
         f"{{{shown(classes[0])}: 1, {shown(classes[1])}: -1, ...}}}}), or target=None for the statistics that "
         "need no label")
+
+
+def _tidy(recording, column, role, session):
+    """``column`` with one dtype for one kind of value: an object column of strings (or of numbers, or of
+    booleans), as pandas leaves a column that held None, becomes a str (number, bool) column; strings lose
+    surrounding spaces ('Hit ' as a lab's table wrote it is 'Hit', warned where that merges two values). A
+    column mixing kinds (1 and 'x') is refused: no condition or label can be read from it."""
+    recorded = values = np.asarray(recording.coords[column].values)
+    if values.dtype.kind == "O" and values.size:
+        items = values.tolist()
+        kinds = sorted({_value_kind(value) for value in items})
+        if len(kinds) > 1 or kinds == ["other"]:
+            examples = {kind: next(v for v in items if _value_kind(v) == kind) for kind in kinds}
+            raise DataError(f"{session}: expected one kind of value in trial column {column!r} ({role}=), found "
+                            + ", ".join(f"{kind} (e.g. {shown(v)})" for kind, v in examples.items())
+                            + ("; declare its coding, target={" + repr(column) + ": {value: label, ...}}, or fix "
+                               "the column" if role == "target" else "; fix the column (one kind per condition "
+                               "label) or leave out the odd trials with where="))
+        values = (np.array([v.decode() if isinstance(v, bytes) else str(v) for v in items]) if kinds == ["strings"]
+                  else np.array(items))
+    if values.dtype.kind == "U":
+        stripped = np.char.strip(values)
+        merged = np.unique(stripped).size < np.unique(values).size
+        if merged:
+            warnings.warn(f"{session}: values of {column!r} that differ only in surrounding spaces are read as one "
+                          f"({shown(sorted(set(values.tolist()) - set(stripped.tolist()))[:6])})", stacklevel=4)
+        values = stripped
+    if values.dtype == recorded.dtype and np.array_equal(values, recorded):
+        return recording
+    return recording.assign_coords({column: (TRIAL, values)})
+
+
+def _value_kind(value) -> str:
+    if isinstance(value, (str, np.str_, bytes)):
+        return "strings"
+    if isinstance(value, (bool, np.bool_)):
+        return "booleans"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "numbers"
+    return "other"
 
 
 def _is_missing(value) -> bool:

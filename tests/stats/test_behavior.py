@@ -39,3 +39,20 @@ def test_the_suggested_coding_reads_every_go_nogo_outcome_and_names_the_rest():
     odd = _session("result", ["A", "B", "C"])
     with pytest.raises(DataError, match=r"behavior=\{'result': \{'A': 1, 'B': 0\}\} \(check it; \['C'\] read as"):
         outcome_values(odd, "result")
+
+
+def test_a_column_mixing_kinds_is_refused_with_a_coding_to_declare():
+    """np.unique cannot sort 1 and 'x': the refusal itself raised TypeError."""
+    rec = _session("mx", np.array([1, "x", 1, "x"], dtype=object))
+    with pytest.raises(DataError, match=r"expected 0/1 \(or boolean\) values in 'mx', found \[1, 'x'\]; declare the "
+                                        r"coding, e.g. behavior=\{'mx': \{1: 1, 'x': 0\}\}"):
+        outcome_values(rec, "mx")
+    np.testing.assert_array_equal(outcome_values(rec, {"mx": {1: 1, "x": 0}}), [1.0, 0.0, 1.0, 0.0])
+
+
+def test_go_nogo_outcomes_with_spaces_and_no_response_are_scored_as_declared():
+    rec = _session("outcome", ["Hit ", "Miss", "CR ", "FA", "no response", "Hit"])
+    coded = outcome_values(rec, {"outcome": {"Hit": 1, "Miss": 0, "CR": 1, "FA": 0}})
+    np.testing.assert_array_equal(coded, [1.0, 0.0, 1.0, 0.0, np.nan, 1.0])
+    floats = _session("resp", [1.0, np.nan, 0.0, 1.0])
+    np.testing.assert_array_equal(outcome_values(floats, "resp"), [1.0, np.nan, 0.0, 1.0])

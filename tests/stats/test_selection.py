@@ -114,3 +114,63 @@ def test_nan_targets_are_excluded_and_counted(rng):
     assert np.isfinite(float(stats["task_alignment"][0]))
     with pytest.raises(DataError, match=r"session 'day0': 3 trials have a missing 'target'"):
         summarize(rec.assign_coords(target=("trial", target)), n_boot=0, nan_policy="raise", dynamics=False)
+
+
+def test_an_object_target_with_none_reads_like_the_float_column_with_nan(rng):
+    """pandas leaves a column that held None as objects: after the None trials were excluded the labels stayed
+    objects and scikit-learn's folds stopped summarize with "Supported target types are: ('binary',
+    'multiclass'). Got 'unknown'" (a ValueError, not a NeurolearnError)."""
+    rec = _sessions(rng, n_sessions=1)[0]
+    with_nan, with_none = rec.target.values.copy(), rec.target.values.astype(object)
+    with_nan[:2], with_none[:2] = np.nan, None
+    options = dict(n_boot=5, random_state=0, dynamics=False)
+    reference = _quiet(summarize, rec.assign_coords(target=("trial", with_nan)), **options)
+    with pytest.warns(UserWarning, match=r"session 'day0': excluded 2 trials with a missing 'target'"):
+        objects = summarize(rec.assign_coords(target=("trial", with_none)), **options)
+    for name in NAMES + ("decoder_accuracy", "margin"):
+        np.testing.assert_allclose(objects[name].values, reference[name].values, rtol=1e-10, err_msg=name)
+
+
+def test_a_column_mixing_kinds_of_value_is_refused_naming_both(rng):
+    rec = _sessions(rng, n_sessions=1)[0]
+    mixed = rec.target.values.astype(object)
+    mixed[0] = "go"
+    with pytest.raises(DataError, match=r"session 'day0': expected one kind of value in trial column 'target' "
+                                        r"\(target=\), found numbers \(e\.g\. -?1\.0\), strings \(e\.g\. 'go'\); "
+                                        r"declare its coding"):
+        summarize(rec.assign_coords(target=("trial", mixed)), n_boot=0, dynamics=False)
+    # declared, the coding reads the numbers and leaves the odd trial out, counted
+    with pytest.warns(UserWarning, match="excluded 1 trials with a target value outside the declared mapping"):
+        summarize(rec.assign_coords(target=("trial", mixed)), target={"target": {1.0: 1, -1.0: -1}}, n_boot=0,
+                  readout=False, dynamics=False)
+    stimulus = rec.stimulus.values.astype(object)
+    stimulus[:2] = 99, "x"
+    with pytest.raises(DataError, match=r"trial column 'stimulus' \(by=\), found numbers \(e\.g\. 99\), "
+                                        r"strings \(e\.g\. 'x'\)"):
+        summarize(rec.assign_coords(stimulus=("trial", stimulus)), n_boot=0, dynamics=False)
+
+
+def test_condition_labels_differing_only_in_spaces_are_one_condition_with_a_warning(rng):
+    rec = _sessions(rng, n_sessions=1)[0]
+    spaced = rec.stimulus.values.astype(object)
+    spaced[:3] = [value + " " for value in spaced[:3]]
+    reference = _quiet(summarize, rec, n_boot=0, readout=False, dynamics=False)
+    with pytest.warns(UserWarning, match=r"session 'day0': values of 'stimulus' that differ only in surrounding "
+                                         r"spaces are read as one"):
+        stats = summarize(rec.assign_coords(stimulus=("trial", spaced)), n_boot=0, readout=False, dynamics=False)
+    for name in NAMES:
+        assert float(stats[name][0]) == pytest.approx(float(reference[name][0]), rel=1e-10), name
+
+
+def test_categorical_columns_read_as_their_values(rng):
+    import pandas as pd
+
+    rec = _sessions(rng, n_sessions=1)[0]
+    side = np.where(rec.target.values > 0, "go", "nogo")
+    options = dict(n_boot=0, readout=False, dynamics=False)
+    plain = _quiet(summarize, rec.assign_coords(side=("trial", side)), target="side", **options)
+    categorical = _quiet(summarize, rec.assign_coords(side=("trial", pd.Categorical(side)),
+                                                      stimulus=("trial", pd.Categorical(rec.stimulus.values))),
+                         target="side", **options)
+    for name in NAMES:
+        assert float(categorical[name][0]) == pytest.approx(float(plain[name][0]), rel=1e-10), name
