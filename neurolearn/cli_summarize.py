@@ -52,7 +52,9 @@ def add_summarize(commands) -> None:
     reading_options(summarize)
     summarize.add_argument("--target", default="target", metavar="COLUMN[:VALUE=LABEL,...]",
                            help="trial column holding the task label, optionally recoded, e.g. "
-                                "'side:left=-1,right=1'; 'none' for a task without a label (default: target)")
+                                "'side:left=-1,right=1' or the conditions' own labels 'stimulus:A=1,B=-1,...' "
+                                "(VALUEs are read as the column holds them: 'go:True=1,False=-1' for a boolean "
+                                "column); 'none' for a task without a label (default: target)")
     summarize.add_argument("--by", default="stimulus",
                            help="trial column defining conditions (default: stimulus)")
     summarize.add_argument("--behavior", default="correct", metavar="COLUMN[:VALUE=1,VALUE=0,...]",

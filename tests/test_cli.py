@@ -597,3 +597,22 @@ def test_command_line_codings_are_read_against_the_column_values(capsys, coded_f
                        "--target", "go:yes=1,no=-1")
     assert_one_line_error(code, err, "--target go:yes=1,no=-1: expected values of trial column 'go', found no "
                                      "trial with 'yes', 'no'", "its values (boolean): [False, True]")
+
+
+@needs_reader
+@needs_summarize
+def test_a_command_line_coding_of_the_condition_column_keeps_the_conditions(capsys, coded_files, tmp_path):
+    """--target stimulus:0=1,1=-1,... --by stimulus (reviewer F1 from the shell): each condition keeps its label."""
+    files = [str(coded_files / "day0.nwb"), str(coded_files / "day1.nwb")]
+    common = ["--n-boot", "0", "--no-progress", "--no-dynamics", "--no-readout"]
+    coding = "stimulus:" + ",".join(f"{c}={1 if c % 2 == 0 else -1}" for c in range(N_CONDITIONS))
+    outs = [tmp_path / "recorded.nc", tmp_path / "coded.nc"]
+    for out, extra in zip(outs, ([], ["--target", coding, "--by", "stimulus"])):
+        code, _, err = run(capsys, "summarize", *files, "-o", str(out), *common, *extra)
+        assert code == 0, err
+    recorded, coded = (read_statistics(out) for out in outs)
+    for name in ("task_alignment", "participation_ratio"):
+        assert np.isfinite(coded[name].values).all(), name
+        np.testing.assert_allclose(coded[name].values, recorded[name].values, rtol=1e-10, err_msg=name)
+    code, _, err = run(capsys, "summarize", *files, "-o", str(tmp_path / "x.nc"), *common, "--target", "stimulus")
+    assert_one_line_error(code, err, "target='stimulus' is the condition column (by='stimulus')")
