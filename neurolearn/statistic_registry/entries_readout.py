@@ -1,0 +1,255 @@
+"""Readout, dynamics, generalisation and capacity statistics: the second half of the registry's table.
+
+:mod:`neurolearn.statistic_registry.entries` holds the behaviour, kernel and spectral entries and joins these
+after them, in the order ``docs/statistics.md`` lists the families. After an edit, regenerate the page with
+``python docs/make_statistics.py`` (a test checks it is current).
+"""
+
+from __future__ import annotations
+
+import math
+
+from neurolearn.statistic_registry.types import Requirements, Statistic
+
+__all__ = ["READOUT_ENTRIES"]
+
+_INF = math.inf
+
+_IV_DYNAMICS = ("instrumental variables (Fuller-modified LIML): activity lagged 1 and 2 bins (2 and 3 after "
+                "deconvolution) and the inputs as instruments, in the leading principal components' directions that "
+                "the past predicts beyond chance (canonical correlations above the Wachter null edge); consistent "
+                "under observation noise independent across bins, which attenuates least squares")
+_DYNAMICS_REASONS = ("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
+                     "no variance: activity is constant", "too few transitions",
+                     "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)",
+                     "no direction of activity predictable from its past beyond chance (weak instruments: the "
+                     "eigenvalue leans toward 0; value kept)")
+
+READOUT_ENTRIES = (
+    Statistic(
+        name="decoder_accuracy", label="decoder accuracy", family="readout", units="", range=(0.0, 1.0),
+        meaning="Cross-validated accuracy of a linear decoder of the task label from single trials.",
+        estimand="expected accuracy on new trials of the shown conditions of a linear decoder trained on "
+                 "(K-1)/K of this session's trials of these neurons (conditions and neurons are the recorded "
+                 "ones; new stimuli are heldout_accuracy's estimand)",
+        estimator="stratified K-fold cross-validation, z-scored responses, L2 logistic regression (C = 1) on "
+                  "single trials; K reduced to the trials of the scarcest class",
+        interval="variance the larger of the within-condition test noise (sum_c n_c s_c^2 / n^2) and the "
+                 "Nadeau-Bengio corrected spread of condition-adjusted fold accuracies, averaged over 5 fold "
+                 "partitions (also sees training noise); SE at least Agresti-Coull; normal interval clipped to "
+                 "[0, 1], the hull with the Wilson interval of n trials at 0 or 100% correct, so it contains the "
+                 "estimate and does not collapse (coverage 0.92-0.985 on spiking sessions, 200 per shape: "
+                 "benchmarks/bench_readout_coverage.py)",
+        chance="mean accuracy over 20 label permutations on the same folds: across conditions when the label is "
+               "constant within each and some class has several conditions, else across trials; "
+               "decoder_accuracy_pvalue",
+        needs=Requirements(min_conditions=1, min_trials=1, min_neurons=1, min_classes=2),
+        reasons=("continuous task label (regression target): the decoders need classes", "no task label (target=None)", "no task label (no trial coord 'target')", "one class of 'target'",
+                 "fewer than 2 trials of a class of 'target'", "at or below chance: carries no information"),
+        predicted_by=("overtraining",),
+    ),
+    Statistic(
+        name="heldout_accuracy", label="held-out accuracy", family="readout", units="", range=(0.0, 1.0),
+        meaning="Accuracy on conditions (stimuli) never used to train the decoder: generalisation.",
+        estimand="expected accuracy on unseen conditions of a decoder trained on the others",
+        estimator="leave-conditions-out cross-validation (folds over conditions within class)",
+        interval="conditions resampled within class over the held-out predictions; SE the larger of that and "
+                 "the Nadeau-Bengio corrected fold variance (Agresti-Coull floor); the hull of the normal "
+                 "interval (clipped to [0, 1]) and the Wilson interval of k correct of n",
+        chance="as decoder_accuracy, each permutation's leave-conditions-out folds drawn as the observation's, "
+               "stratified on the permuted labels (folds stratified on the real ones leave permuted classes "
+               "unbalanced in training and read chance 0.39 where it is 0.5)",
+        needs=Requirements(min_conditions=4, min_trials=1, min_neurons=1, min_classes=2),
+        reasons=("continuous task label (regression target): the decoders need classes", "no task label (target=None)", "one class of 'target'", "no condition coord",
+                 "fewer than 2 conditions per class of 'target'", "leave-conditions-out fold trains on one class only",
+                 "at or below chance: carries no information"),
+        predicted_by=("overtraining",),
+    ),
+    Statistic(
+        name="margin", label="max-margin", family="readout", units="standardised response",
+        range=(-_INF, _INF),
+        meaning="Margin of the max-margin linear separator of the condition means: keeps growing during "
+                "hidden progress after behaviour saturates.",
+        estimand="max-margin of the noiseless condition means at the common neuron count (averaged over neuron "
+                 "subsets), in units of the common response scale; independent of the trial count",
+        estimator="hull distance (else soft-margin SVM) of the Gram matrix with the unbiased trial-noise variance "
+                  "removed from its diagonal, extrapolated to 1/n_trials -> 0 (Richardson from n and n/2 trials); "
+                  "residual bias about 0 with many neurons, about -1 SD with ~10 neurons at high noise",
+        interval="trials resampled within conditions (deviations x sqrt(T/(T-1))), the whole estimator refitted "
+                 "<= 40 times with fresh neuron subsets; Student-t interval (finite refits - 1 df), contains the "
+                 "estimate; a refit whose noise-removed means coincide reads 0 (it read -inf: NaN SE in a third "
+                 "of 4-condition x 2-trial sessions) (coverage on spiking sessions 0.94-0.975; 0.915 at 4 "
+                 "conditions x 4 trials; 0.995, conservative, at 2 trials x 600 neurons; 0.70-0.78 at 10 "
+                 "neurons; benchmarks/bench_readout_coverage.py, 200 per shape)",
+        chance="margin with condition labels permuted",
+        needs=Requirements(min_conditions=2, min_trials=2, min_neurons=1, min_classes=2),
+        reasons=("continuous task label (regression target): the decoders need classes", "no task label", "one class of 'target'", "more than two classes", "no condition coord",
+                 "fewer than 2 trials per condition (the noise of the means)"),
+        predicted_by=("overtraining",),
+    ),
+    Statistic(
+        name="flip_fraction", label="flip fraction", family="readout", units="", range=(0.0, 1.0),
+        meaning="Fraction of examples misclassified in the previous session that are now correct.",
+        estimand="probability that a wrong example flips to right between consecutive sessions",
+        estimator="cross-validated signed distances over shared conditions",
+        interval="conditions resampled; Agresti-Coull SE floor, normal interval clipped to [0, 1]",
+        needs=Requirements(min_conditions=4, min_trials=1, min_neurons=1, min_classes=2),
+        reasons=("continuous task label (regression target): the decoders need classes", "first session", "no task label", "more than two classes",
+                 "no cross-validated signed distances (fewer than 2 conditions per class, or no margin)",
+                 "no signed distances in the previous session"),
+        predicted_by=("overtraining",),
+    ),
+    Statistic(
+        name="fisher_discriminant", label="Fisher discriminant", family="readout", units="d'",
+        range=(-_INF, _INF),
+        meaning="Cross-validated d' of a shrinkage Fisher discriminant between the two classes.",
+        estimand="d' of the discriminant trained on this session's trials, on new trials",
+        estimator="Ledoit-Wolf shrinkage within-class covariance, cross-validated",
+        interval="the larger of the held-out projections' test noise (the exact noncentral-t variance of d' per fold at "
+                 "Hedges' bias-corrected g; SE/spread 0.99-1.03 with 3-10 held-out trials per class) and the "
+                 "Nadeau-Bengio fold variance; normal; replicates are normal draws with that SE",
+        chance="mean held-out d' over 20 label permutations on the same folds (across conditions where some "
+               "class has several, else across trials): near or below 0",
+        needs=Requirements(min_conditions=1, min_trials=2, min_neurons=1, min_classes=2),
+        reasons=("continuous task label (regression target): the decoders need classes", "no task label", "one class of 'target'", "more than two classes",
+                 "fewer than 4 trials of a class (2 per test and training fold)", "a test fold has 1 trial of a class",
+                 "at or below chance: carries no information"),
+    ),
+    Statistic(
+        name="timescale", label="slowest timescale", family="dynamics", units="s", range=(0.0, _INF),
+        meaning="-dt/log|lambda_max| of a linear dynamical model fitted to the population activity.",
+        estimand="slowest timescale -dt/log|lambda_max| of the population's linear dynamics x(k+1) = A x(k) + "
+                 "B u(k) + c in the recorded activity; calcium (dF/F, fluorescence) data include the indicator's "
+                 "decay unless an AR(1) indicator is deconvolved with indicator_tau; does not depend on the "
+                 "observation noise or the trial count",
+        estimator=_IV_DYNAMICS,
+        interval="trials resampled per session, each resample re-estimating the basis (the same number of "
+                 "most predictable directions within the leading components); basic (reflected) bootstrap "
+                 "interval [2 lam - q_hi, 2 lam - q_lo] of |lambda| widened to contain the estimate; the "
+                 "timescale's interval is its image (upper end inf when |lambda| >= 1); coverage as for "
+                 "outlier_eigenvalue",
+        needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
+        reasons=_DYNAMICS_REASONS,
+        predicted_by=("integrator",),
+        follows="outlier_eigenvalue",
+    ),
+    Statistic(
+        name="outlier_eigenvalue", label="outlier eigenvalue", family="dynamics", units="", range=(0.0, _INF),
+        meaning="Largest |lambda| of the fitted dynamics: rises out of the bulk toward 1 as a circuit learns "
+                "to integrate.",
+        estimand="largest eigenvalue modulus of the population's linear dynamics x(k+1) = A x(k) + B u(k) + c "
+                 "in the recorded activity (calcium data: includes the indicator unless deconvolved); does not "
+                 "depend on the observation noise or the trial count",
+        estimator=_IV_DYNAMICS,
+        interval="trials resampled per session, each resample re-estimating the basis (the same number of "
+                 "most predictable directions within the leading components); basic (reflected) bootstrap "
+                 "interval [2 lam - q_hi, 2 lam - q_lo] widened to contain the estimate; measured coverage "
+                 "0.88-0.94 on linear systems with random loadings (20-100 neurons, 200 each), 0.91 on trained "
+                 "RNNs at 16 trials (benchmarks/bench_dynamics.py, 100 each); known gaps: with one direction "
+                 "kept, input-driven fast activity attenuates |lambda| (RNN, 16 trials: -0.023 with one kept, "
+                 "-0.006 with two), which resampling does not reproduce; the reflection over-corrects where the "
+                 "estimate is unbiased",
+        needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
+        reasons=_DYNAMICS_REASONS,
+        predicted_by=("integrator",),
+        # the modulus of a stable system's eigenvalue lies in [0, 1]: an SE above 0.5 makes a 95 % interval
+        # wider than that whole range (a near-singular instrument, e.g. noiseless nonlinear rates: 8.3 [0, 15.7])
+        resolution_se=0.5,
+    ),
+    Statistic(
+        name="n_outlier_eigenvalues", label="outlier eigenvalues", family="dynamics", units="count",
+        range=(0.0, _INF),
+        meaning="How many eigenvalues of the fitted dynamics stand out of the bulk: 1 real for an integrator, a "
+                "complex pair for an oscillator.",
+        estimand="number of outliers of the fitted dynamics' spectrum",
+        estimator="count above the widest gap in |lambda| where |lambda_j| > 1.5 |lambda_(j+1)|, in the IV fit's "
+                  "predictable directions; 0 when only one direction is kept",
+        interval="none (a count)",
+        needs=Requirements(min_trials=1, min_neurons=2, time_resolved=True),
+        reasons=_DYNAMICS_REASONS,
+        follows="outlier_eigenvalue",
+    ),
+    Statistic(
+        name="generalization_error", label="generalisation error", family="generalization", units="",
+        range=(0.0, _INF),
+        meaning="Error on held-out (novel) stimuli relative to predicting nothing (1 = no generalisation).",
+        estimand="readout: E[(y_hat - y)^2] / E[y^2] on stimuli not used in training, y_hat the kernel ridge readout "
+                 "of the recorded population trained on the training-stimulus conditions (the kernel-learning-"
+                 "curve model's E_g when those conditions are the examples learned from and the target is the "
+                 "regressed quantity); behavior: 1 - P(correct) on held-out trials (the grokking model's "
+                 "L_test/L0 under its link behavior = 1 - L/L0)",
+        estimator="trials marked by the trial column `heldout` (bool, True = stimulus never used in training; or "
+                  "{column: held-out value}); readout: minimum-norm kernel (ridge) regression of the target on "
+                  "condition means, K = RR'/n, ridge relative to the mean diagonal, held-out MSE over the target's "
+                  "mean square, held-out trial noise subtracted (unbiased; may dip below 0 by its noise); behavior: "
+                  "1 - held-out fraction correct",
+        interval="readout: trials resampled within conditions and held-out conditions resampled, plus the "
+                 "leave-one-training-condition-out jackknife variance (conservative); percentile interval "
+                 "re-centred on the estimate (covered the simulator's exact error in 80/80 sessions); behavior: "
+                 "binomial SE with Agresti-Coull floor, Wilson interval (0.90 coverage on 52 simulated sessions)",
+        needs=Requirements(min_conditions=2),
+        reasons=("no held-out trials (heldout marks none)", "no training-stimulus trials (every trial held out)",
+                 "the held-out column varies within a condition", "no held-out column in this session",
+                 "no target column (target=None)", "target is not numeric (the readout regresses it)",
+                 "the target is zero on every condition", "the training-stimulus responses are all zero",
+                 "no behaviour column", "no trial with a correct/incorrect outcome"),
+        predicted_by=("grokking", "kernel-learning-curve"),
+    ),
+    Statistic(
+        name="heldout_behavior", label="behaviour on held-out stimuli", family="generalization", units="",
+        range=(0.0, 1.0),
+        meaning="Fraction correct on trials of stimuli never used in training: behavioural generalisation.",
+        estimand="probability of a correct trial on held-out stimuli in this session",
+        estimator="fraction correct over held-out trials with a correct/incorrect outcome",
+        interval="Wilson score interval; SE the binomial SE with the Agresti-Coull SE as a floor",
+        needs=Requirements(behavior=True),
+        reasons=("no held-out trials (heldout marks none)", "no held-out column in this session",
+                 "no behaviour column", "no trial with a correct/incorrect outcome"),
+    ),
+    Statistic(
+        name="manifold_capacity", label="manifold capacity", family="capacity", units="conditions per neuron",
+        range=(0.0, 2.0),
+        meaning="How many stimulus manifolds (trial clouds) a linear readout separates per neuron: P/N_c at the "
+                "neuron count where half the random dichotomies of the conditions are separable; rises as "
+                "learning compresses each stimulus's cloud.",
+        estimand="simulation capacity of the observed trial clouds, centred on the mean centroid: P/N_c, N_c the "
+                 "neuron count at which half of all dichotomies are separable by a hyperplane through the origin "
+                 "at zero margin; falls toward the full manifolds' capacity as trials per condition grow",
+        estimator="exact LP separability on every trial for 32 random dichotomies, each with a random nested "
+                  "neuron order; smallest separating count by bracketed bisection; N_c = median, interpolated",
+        interval="trials resampled within conditions with new dichotomies per replicate (16); percentile "
+                 "interval re-centred on the estimate (coverage not yet measured)",
+        chance="2P/n_trials: trials with no cloud structure",
+        needs=Requirements(min_conditions=4, min_trials=2, min_neurons=2,
+                           conditions_note="needs more than P/2 neurons, more for larger clouds"),
+        reasons=("fewer than 4 conditions", "fewer than 2 trials in a condition",
+                 "too few neurons: fewer than half the dichotomies are separable with all N neurons"),
+        predicted_by=("capacity",),
+        invariant_to=("response scale", "neuron order"),
+    ),
+    Statistic(
+        name="manifold_radius", label="manifold radius", family="capacity", units="centroid norms",
+        range=(0.0, _INF),
+        meaning="Size of each stimulus's trial cloud relative to its centroid's distance from the others.",
+        estimand="sqrt(mean_mu tr(C_mu)/|c_mu|^2), C_mu the trial covariance and c_mu the centred centroid of "
+                 "condition mu",
+        estimator="unbiased trace over distinct trials; centroid norm minus its noise part",
+        interval="trials resampled within conditions, 200 replicates, re-centred percentile (coverage 0.95-1.00)",
+        needs=Requirements(min_conditions=4, min_trials=4),
+        reasons=("fewer than 4 conditions", "fewer than 4 trials in a condition",
+                 "a condition's centroid is not resolved from its trial noise"),
+        predicted_by=("capacity",),
+    ),
+    Statistic(
+        name="manifold_dimension", label="manifold dimension", family="capacity", units="dimensions",
+        range=(1.0, _INF),
+        meaning="Effective dimension (participation ratio) of each stimulus's trial cloud.",
+        estimand="mean_mu tr(C_mu)^2/tr(C_mu^2)",
+        estimator="unbiased statistics over distinct trials",
+        interval="trials resampled within conditions, 200 replicates, re-centred percentile (coverage 0.95-1.00)",
+        needs=Requirements(min_conditions=4, min_trials=4),
+        reasons=("fewer than 4 conditions", "fewer than 4 trials in a condition",
+                 "a condition's centroid is not resolved from its trial noise"),
+        predicted_by=("capacity",),
+    ),
+)
