@@ -161,9 +161,10 @@ def _cluster_robust_se(values, stimuli, p) -> float:
 
 
 _RIGHT_WORDS = ("correct", "hit", "cr", "correct rejection", "correct_rejection", "rewarded", "reward", "success",
-                "true", "1")
+                "true", "yes", "1")
+#: -1 as in ±1 feedback; "no" as in a yes/no column named for the outcome (``correct``, ``rewarded``)
 _WRONG_WORDS = ("incorrect", "miss", "fa", "false alarm", "false_alarm", "error", "unrewarded", "failure", "fail",
-                "false", "0")
+                "false", "no", "0", "-1")
 
 
 def _example_coding(found) -> tuple[dict, list]:

@@ -3,6 +3,8 @@ the refusal of an undeclared coding suggests."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -56,3 +58,13 @@ def test_go_nogo_outcomes_with_spaces_and_no_response_are_scored_as_declared():
     np.testing.assert_array_equal(coded, [1.0, 0.0, 1.0, 0.0, np.nan, 1.0])
     floats = _session("resp", [1.0, np.nan, 0.0, 1.0])
     np.testing.assert_array_equal(outcome_values(floats, "resp"), [1.0, np.nan, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("values, suggested", [
+    ([1, -1, 1, -1], "{'feedback': {-1: 0, 1: 1}}"),  # ±1 feedback: -1 is the error (was suggested as correct)
+    (["yes", "no", "yes"], "{'feedback': {'no': 0, 'yes': 1}}"),  # was {'no': 1, 'yes': 0}
+    (["True", "False"], "{'feedback': {'False': 0, 'True': 1}}"),
+])
+def test_the_suggested_coding_reads_signs_and_yes_no_the_right_way_round(values, suggested):
+    with pytest.raises(DataError, match=r"declare the coding, e.g. behavior=" + re.escape(suggested)):
+        outcome_values(_session("feedback", values), "feedback")
