@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from neurolearn.cli_codings import parse_coding, resolve_coding
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, shown
 
 __all__ = [
     "parse_coding",
@@ -100,7 +100,7 @@ def read_training_times(spec: str):
             number = float("nan")
         if isinstance(value, bool) or not np.isfinite(number):
             raise DataError(f"--training-time {spec}: expected a finite number for session {session!r}, "
-                            f"found {value!r}")
+                            f"found {shown(value)}")
         times[str(session)] = number
     return times
 
@@ -375,5 +375,5 @@ def _one_number(value, name, session) -> float:
         number = float("nan")
     if isinstance(value, bool) or not np.isfinite(number):
         raise DataError(f"--training-time {name}: expected a finite number in session {session!r}, found "
-                        f"{value!r}")
+                        f"{shown(value)}")
     return number

@@ -195,3 +195,10 @@ def test_a_coding_key_matching_no_value_is_refused_naming_the_values_found():
     assert resolve_coding("go", tree, binary=False, option="--target") == "go"
     assert resolve_coding("none", tree, binary=False, option="--target") is None
     assert resolve_coding("side:L=1,R=-1", tree, binary=False, option="--target") == {"side": {"L": 1, "R": -1}}
+
+
+def test_a_training_time_attribute_that_is_no_number_is_shown_as_the_value_it_holds():
+    tree = xr.DataTree.from_dict({"d1": xr.Dataset({"responses": xr.DataArray(
+        np.zeros((2, 1)), dims=("trial", "neuron"), attrs={"note": np.str_("x")})})})
+    with pytest.raises(NeurolearnError, match=r"expected a finite number in session 'd1', found 'x'$"):
+        training_times_for("note", tree, ["d1"])

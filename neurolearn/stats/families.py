@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurolearn.data import TIME, TRIAL
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, shown
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.behavior import behavior_estimate, coding_column, outcome_values
 from neurolearn.stats.dynamics_family import combine_dynamics, dynamics_session, prepare_dynamics
@@ -170,7 +170,7 @@ def _behavior_session(key, recording, context):
         # a session without the outcome column (a passive day, a task without feedback) has no behaviour;
         # the other statistics need none, so this one is NaN with its reason rather than the run aborted
         available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
-        return None, (f"no trial coord {column!r} (behavior={context.behavior!r}; pass behavior= naming the "
+        return None, (f"no trial coord {column!r} (behavior={shown(context.behavior)}; pass behavior= naming the "
                       f"outcome column, or None); trial coords: {available}")
     try:
         return behavior_estimate(recording, context.behavior, context.level, by=context.by), ""
