@@ -30,8 +30,9 @@ model time by ``tau = time_scale * max(s - onset, 0)``: sessions before the onse
 training yet). ``time_scale`` (> 0, searched on a log scale) and ``onset`` are fitted like any other parameter
 unless fixed, e.g. ``fixed={"time_scale": 1.0, "onset": 0.0}`` to use the given times as model time.
 
-Parameters are searched in a unit box: ``u = (theta - lower) / (upper - lower)``, or the same on
-``log(theta)`` for parameters declared ``log_scale``, so one step size suits every parameter.
+Parameters are searched in a unit box (:mod:`neurolearn.fitting.search_box`): ``u = (theta - lower) / (upper -
+lower)``, or the same on ``log(theta)`` for parameters declared ``log_scale``, so one step size suits every
+parameter.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from neurolearn.errors import FitError
 from neurolearn.fitting.areas import AREA, flatten_areas
 from neurolearn.fitting.covariance import observation_covariance
 from neurolearn.fitting.fittable import MIN_VALUES_PER_STATISTIC, check_arguments, drop_sparse, warn_uncentred_change
+from neurolearn.fitting.search_box import FreeParameter, free_parameters
 from neurolearn.fitting.validation import (
     ONSET,
     TIME_SCALE,
@@ -64,45 +66,6 @@ from neurolearn.fitting.validation import (
 
 __all__ = ["FitProblem", "FreeParameter", "FitWarning", "TIME_SCALE", "ONSET", "MIN_VALUES_PER_STATISTIC",
            "build_problem"]
-
-
-# How far (as a factor) the time scale may stray from the model's declared time span per recorded span.
-# A model that declares its time_span is searched over 100x either way; one that does not, 10^4x.
-_TIME_SCALE_RANGE_DECLARED = 1e2
-_TIME_SCALE_RANGE_UNDECLARED = 1e4
-
-
-@dataclass(frozen=True)
-class FreeParameter:
-    """A parameter the fit searches, with its box and whether the model declares it identifiable."""
-
-    name: str
-    lower: float
-    upper: float
-    default: float
-    log_scale: bool = False
-    identifiable: bool = True
-    meaning: str = ""
-
-    def to_unit(self, value):
-        """Map natural values to the unit box ``[0, 1]``."""
-        value = np.asarray(value, dtype=float)
-        if self.log_scale:
-            return (np.log(value) - np.log(self.lower)) / (np.log(self.upper) - np.log(self.lower))
-        return (value - self.lower) / (self.upper - self.lower)
-
-    def from_unit(self, u):
-        """Map unit-box values back to natural values."""
-        u = np.asarray(u, dtype=float)
-        if self.log_scale:
-            return np.exp(np.log(self.lower) + u * (np.log(self.upper) - np.log(self.lower)))
-        return self.lower + u * (self.upper - self.lower)
-
-    def unit_derivative(self, u):
-        """d(theta)/du, to carry standard errors from the unit box to natural units."""
-        if self.log_scale:
-            return self.from_unit(u) * (np.log(self.upper) - np.log(self.lower))
-        return np.asarray(self.upper - self.lower, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -481,7 +444,7 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
             weighting.append("every value weighted by 1 / se**2 alone (weights='independent'); intervals and "
                              "chi-square's reference from the sandwich with the joint covariance")
     notes.extend(weighting)
-    free = _free_parameters(model, fixed, session_time)
+    free = free_parameters(model, fixed, session_time)
     n_obs = int(mask.sum())
     if n_obs <= len(free):
         raise FitError(
@@ -495,27 +458,3 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     return FitProblem(model, tuple(chosen), tuple(missing), session, session_time, data, se, mask, tuple(free), fixed,
                       coords, covariance, tuple(notes), covariance_draws=tuple(draws), sandwich_covariance=sandwich,
                       dropped_observables=tuple(dropped))
-
-
-def _free_parameters(model, fixed, session_time) -> list:
-    free = []
-    for p in model.parameters:
-        if p.name in fixed:
-            continue
-        lo, hi = map(float, p.bounds)
-        if lo == hi:
-            fixed[p.name] = lo  # a zero-width box is a fixed value
-            continue
-        free.append(FreeParameter(p.name, lo, hi, float(p.default), bool(p.log_scale), bool(p.identifiable),
-                                  p.meaning))
-    start, span = float(session_time.min()), float(np.ptp(session_time))
-    if TIME_SCALE not in fixed:
-        declared = model.time_span
-        ratio = _TIME_SCALE_RANGE_DECLARED if declared else _TIME_SCALE_RANGE_UNDECLARED
-        typical = float(declared or 1.0) / span
-        free.append(FreeParameter(TIME_SCALE, typical / ratio, typical * ratio, typical, True, True,
-                                  "model time per unit of session time"))
-    if ONSET not in fixed:
-        free.append(FreeParameter(ONSET, start - span, start + 0.5 * span, start, False, True,
-                                  "session time at which training starts (tau = 0)"))
-    return free
