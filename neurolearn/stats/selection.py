@@ -87,7 +87,9 @@ def prepare_session(recording: xr.DataArray, session_id: str, *, target, by: str
             if nan_policy == "raise":
                 raise DataError(f"{session}: {int(missing.sum())} trials have a missing {column!r} "
                                 "(nan_policy='raise'); pass nan_policy='omit' to exclude them")
-            excluded[f"a missing {column!r}"] = int(missing.sum())
+            written = sorted({str(v).strip() for v in np.asarray(recording.coords[column].values)[missing].tolist()
+                              if _missing_text(v)})
+            excluded[f"a missing {column!r}" + (f" (written {shown(written)})" if written else "")] = int(missing.sum())
             recording = recording.isel({TRIAL: np.flatnonzero(~missing)})
         recording = _tidy(recording, column, "by" if column == by else "target", session)
     if target_name is not None and target_name == by and not isinstance(target, Mapping):
@@ -199,13 +201,23 @@ def _value_kind(value) -> str:
 
 
 def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
+    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+
+
+#: how a table writes a missing label as text (pandas' own NaN, None, blanks): missing, as pandas reads them
+MISSING_TEXT = ("", "nan", "NaN", "None", "<NA>", "N/A", "n/a")
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
+    """Which values are missing: NaN, None, and the texts of :data:`MISSING_TEXT`."""
     if values.dtype.kind in "fc":
         return np.isnan(values)
-    if values.dtype.kind == "O":
-        return np.array([value is None or (isinstance(value, float) and np.isnan(value)) for value in values.tolist()],
-                        dtype=bool)
+    if values.dtype.kind in "OUS":
+        return np.array([_is_missing(value) or _missing_text(value) for value in values.tolist()], dtype=bool)
     return np.zeros(values.shape, dtype=bool)
+
+
+def _missing_text(value) -> bool:
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    return isinstance(value, str) and value.strip() in MISSING_TEXT

@@ -174,3 +174,20 @@ def test_categorical_columns_read_as_their_values(rng):
                          target="side", **options)
     for name in NAMES:
         assert float(categorical[name][0]) == pytest.approx(float(plain[name][0]), rel=1e-10), name
+
+
+def test_labels_written_as_blank_or_nan_text_are_missing_and_counted(rng):
+    """A table that wrote a missing label as text ('' or pandas' 'nan') made it a third class ('more than two
+    classes', every decoder NaN) or an extra condition; it is missing, as pandas reads it, and counted."""
+    rec = _sessions(rng, n_sessions=1)[0]
+    side = np.where(rec.target.values > 0, "L", "R").astype(object)
+    side[:2], side[2] = "", "nan"
+    rec = rec.assign_coords(side=("trial", side))
+    options = dict(n_boot=5, random_state=0, dynamics=False)
+    reference = _quiet(summarize, rec.isel(trial=slice(3, None)), target="side", **options)
+    with pytest.warns(UserWarning, match=r"session 'day0': excluded 3 trials with a missing 'side' \(written "
+                                         r"\['', 'nan'\]\)"):
+        stats = summarize(rec, target="side", **options)
+    for name in NAMES + ("decoder_accuracy",):
+        assert np.isfinite(float(stats[name][0])), name
+        assert float(stats[name][0]) == pytest.approx(float(reference[name][0]), rel=1e-10), name
