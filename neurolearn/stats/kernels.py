@@ -406,23 +406,48 @@ def _indicator_sums(codes: np.ndarray, n_conditions: int, data):
             da.dot(indicator, data), da.dot(indicator, data * data), (~da.isfinite(data)).sum(), data.sum(axis=1)
         )
         return np.asarray(sums), np.asarray(sums_sq), int(n_bad), np.asarray(population, dtype=float)
-    data = np.asarray(data, dtype=float)
-    # in memory, sorting trials by condition and summing runs is O(trials x neurons), not x conditions
-    order = np.argsort(codes, kind="stable")
+    # in memory: trials sorted by condition and summed in runs, O(trials x neurons), not x conditions, a block
+    # of conditions at a time (each block's trials gathered, converted to float and squared in cache: no
+    # whole-session float64 copy, sorted copy or squared temporary)
+    data = np.asarray(data)
+    n_trials, n_neurons = data.shape
     counts = np.bincount(codes, minlength=n_conditions)
-    ordered = data if np.all(codes[1:] >= codes[:-1]) else data[order]  # trials already grouped: no copy
-    if counts.size and np.all(counts == counts[0]):  # equal runs: a reshape, no segment bookkeeping
-        runs = ordered.reshape(n_conditions, int(counts[0]), -1)
-        sums, sums_sq = runs.sum(axis=1), np.einsum("ptn,ptn->pn", runs, runs)
-    else:
-        starts = np.searchsorted(codes[order], np.arange(n_conditions))
-        sums, sums_sq = np.add.reduceat(ordered, starts, axis=0), np.add.reduceat(ordered * ordered, starts, axis=0)
+    grouped = bool(np.all(codes[1:] >= codes[:-1]))
+    order = None if grouped else np.argsort(codes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    equal = bool(counts.size) and bool(np.all(counts == counts[0]))
+    sums = np.empty((n_conditions, n_neurons))
+    sums_sq = np.empty((n_conditions, n_neurons))
+    population = np.empty(n_trials)
+    per_trial = max(1, 8 * n_neurons)
+    first = 0
+    while first < n_conditions:
+        last = first + 1  # at least one condition; more while the block stays within _SUM_BYTES
+        while last < n_conditions and (bounds[last + 1] - bounds[first]) * per_trial <= _SUM_BYTES:
+            last += 1
+        rows = slice(int(bounds[first]), int(bounds[last]))
+        index = rows if grouped else order[rows]
+        block = np.asarray(data[index], dtype=float)
+        population[index] = block.sum(axis=1)
+        if equal:  # equal runs: a reshape, no segment bookkeeping
+            runs = block.reshape(last - first, int(counts[0]), -1)
+            sums[first:last], sums_sq[first:last] = runs.sum(axis=1), np.einsum("ptn,ptn->pn", runs, runs)
+        else:
+            starts = bounds[first:last] - bounds[first]
+            sums[first:last] = np.add.reduceat(block, starts, axis=0)
+            square = block * block if np.may_share_memory(block, data) else np.square(block, out=block)
+            sums_sq[first:last] = np.add.reduceat(square, starts, axis=0)
+        first = last
     # a NaN or inf response makes its sum of squares non-finite: only then count them (one pass fewer)
     if not np.all(np.isfinite(sums_sq)):
         n_bad = int(data.size - np.isfinite(data).sum())
         if n_bad:
             return None, None, n_bad, None
-    return sums, sums_sq, 0, data.sum(axis=1)
+    return sums, sums_sq, 0, population
+
+
+#: bytes of one block of trials summed at a time by :func:`_indicator_sums`
+_SUM_BYTES = 16 * 2**20
 
 
 def _per_condition(values, codes, conditions, session_id, target):
