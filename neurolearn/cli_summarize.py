@@ -106,8 +106,9 @@ def run_summarize(args) -> int:
     sessions = list(tree.children)
     check_named_columns(tree, args)
     for option, binary in (("target", False), ("behavior", True)):  # keys read against the values recorded
-        setattr(args, option, resolve_coding(getattr(args, f"{option}_text"), tree, binary=binary,
-                                             option=f"--{option}"))
+        text = getattr(args, f"{option}_text", None)  # the option as typed (cli._check_args keeps it)
+        if isinstance(text, str):
+            setattr(args, option, resolve_coding(text, tree, binary=binary, option=f"--{option}"))
     times = training_times_for(training, tree, sessions) if training is not None else None
     options = {"target": args.target, "by": args.by, "behavior": args.behavior, "n_boot": args.n_boot,
                "random_state": args.random_state}
