@@ -169,7 +169,9 @@ def _tidy(recording, column, role, session):
     if values.dtype.kind == "O" and values.size:
         items = values.tolist()
         kinds = sorted({_value_kind(value) for value in items})
-        if len(kinds) > 1 or kinds == ["other"]:
+        if kinds == ["other"]:
+            return recording  # labels of their own kind (tuples, dates): read as they are
+        if len(kinds) > 1:
             examples = {kind: next(v for v in items if _value_kind(v) == kind) for kind in kinds}
             raise DataError(f"{session}: expected one kind of value in trial column {column!r} ({role}=), found "
                             + ", ".join(f"{kind} (e.g. {shown(v)})" for kind, v in examples.items())
