@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, shown
 from neurolearn.statistic_registry import STATISTIC_NAMES as _REGISTERED_NAMES
 
 __all__ = [
@@ -104,6 +104,10 @@ def flag_name(statistic: str) -> str:
 def validate_recording(recording: xr.DataArray, *, name: str = "recording", allow_nan: bool = False) -> None:
     """Check that ``recording`` follows the one-session schema; raise :class:`DataError` if not.
 
+    The schema: dims ``trial, neuron[, time]``, at least one trial and neuron, distinct ``neuron`` ids (two
+    neurons with one id would be one cell to every resampling by id and to tracking across sessions; the
+    message names the repeated ids) and, unless ``allow_nan``, finite values.
+
     Parameters
     ----------
     recording : xarray.DataArray
@@ -136,6 +140,7 @@ def validate_recording(recording: xr.DataArray, *, name: str = "recording", allo
         )
     if recording.sizes[TRIAL] == 0 or recording.sizes[NEURON] == 0:
         raise DataError(f"{name}: expected at least one trial and one neuron, found sizes {dict(recording.sizes)}")
+    _refuse_repeated_neurons(recording, name)
     if not allow_nan and not _is_dask(recording):
         finite = np.isfinite(np.asarray(recording.values, dtype=float))
         if not finite.all():
@@ -144,6 +149,25 @@ def validate_recording(recording: xr.DataArray, *, name: str = "recording", allo
                 f"{name}: expected finite responses, found {bad} NaN/inf values of {finite.size}; "
                 "drop or impute them before computing statistics"
             )
+
+
+def _refuse_repeated_neurons(recording: xr.DataArray, name: str) -> None:
+    """Two neurons of one session with one ``neuron`` id: the resampling "by id" (jackknife, bootstrap over
+    cells) and tracking across sessions would read them as one cell. Only the coord is read (an index, in
+    memory even for dask-backed data), so the check costs nothing for lazy recordings."""
+    if NEURON not in recording.coords:
+        return
+    ids = recording.get_index(NEURON)
+    if ids.is_unique:
+        return
+    repeated = ids[ids.duplicated(keep="first")].unique()
+    counts = ids.value_counts(dropna=False)
+    raise DataError(
+        f"{name}: expected distinct neuron ids (one per cell), found {repeated.size} repeated "
+        f"{shown(repeated[:8].tolist())}{' ...' if repeated.size > 8 else ''} (up to {int(counts.max())} times "
+        f"among {ids.size} neurons): resampling and tracking by id would read them as one cell; give each "
+        "neuron its own id"
+    )
 
 
 def condition_means(recording: xr.DataArray, by: str) -> xr.DataArray:

@@ -44,3 +44,25 @@ def test_recordings_in_another_dim_order_are_put_in_order_and_others_named_how_t
         validate_recording(rec)
     odd = rec.rename({"neuron": "cell"})
     assert in_canonical_order(odd) is odd
+
+
+def test_repeated_neuron_ids_within_a_session_are_refused_naming_them():
+    import dask.array as da
+
+    from neurolearn.data import validate_recording
+
+    values = np.arange(12.0).reshape(3, 4)
+    rec = xr.DataArray(values, dims=("trial", "neuron"), coords={"neuron": ["a", "b", "a", "c"]})
+    with pytest.raises(DataError, match=r"session 'd1': expected distinct neuron ids.*1 repeated \['a'\].*2 times"):
+        validate_recording(rec, name="session 'd1'", allow_nan=True)
+    # integer ids, several repeats, and a lazy recording: refused from the coord alone, nothing computed
+    never = da.zeros((3, 4), chunks=1).map_blocks(_refuse_to_compute, dtype=float)
+    lazy = xr.DataArray(never, dims=("trial", "neuron"), coords={"neuron": [7, 7, 3, 3]})
+    with pytest.raises(DataError, match=r"2 repeated \[7, 3\]"):
+        validate_recording(lazy)
+    validate_recording(rec.assign_coords(neuron=["a", "b", "d", "c"]))
+    validate_recording(xr.DataArray(values, dims=("trial", "neuron")))  # no coord: positions are distinct
+
+
+def _refuse_to_compute(block):
+    raise AssertionError("validate_recording computed a dask-backed recording")
