@@ -180,7 +180,10 @@ def flatten_areas(stats, model) -> tuple[xr.Dataset, object]:
     flat = flat.assign_coords({k: v for k, v in stats.coords.items() if AREA not in v.dims and k not in flat.coords})
     observables = tuple(shared) + tuple(area_observable(o, a) for o in model.per_layer for a in names)
     function = _layer_function(model, shared, list(zip(names, layers)))
-    return flat, replace(model, observables=observables, function=function, per_layer=(), n_layers=0)
+    referenced = tuple(o for o in model.referenced if o in shared) + tuple(
+        area_observable(o, a) for o in model.per_layer if o in model.referenced for a in names)
+    return flat, replace(model, observables=observables, function=function, per_layer=(), n_layers=0,
+                         referenced=referenced)
 
 
 def deeper_model_hint(model, depth: int) -> str:

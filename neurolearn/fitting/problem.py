@@ -50,6 +50,7 @@ from neurolearn.errors import FitError
 from neurolearn.fitting.areas import AREA, flatten_areas
 from neurolearn.fitting.covariance import observation_covariance
 from neurolearn.fitting.fittable import MIN_VALUES_PER_STATISTIC, check_arguments, drop_sparse, warn_uncentred_change
+from neurolearn.fitting.reference import reference_session, without_reference_values
 from neurolearn.fitting.search_box import FreeParameter, free_parameters
 from neurolearn.fitting.validation import (
     ONSET,
@@ -109,6 +110,10 @@ class FitProblem:
         correlation of the replicates, not Hartlap-scaled) while the fit weights each value by ``1 / se**2``
         alone (``covariance`` None); intervals then come from the sandwich
         (:func:`neurolearn.fitting.covariance.sandwich_ratios`). None otherwise.
+    reference : int or None
+        Position of the session the model's :attr:`~neurolearn.theory.Model.referenced` observables are measured
+        from (:mod:`neurolearn.fitting.reference`): they are predicted from the model's state at its model time.
+        None when no referenced observable is fitted.
     """
 
     model: object
@@ -127,6 +132,7 @@ class FitProblem:
     covariance_draws: tuple = ()
     sandwich_covariance: np.ndarray | None = None
     dropped_observables: tuple = ()
+    reference: int | None = None
 
     @property
     def n_obs(self) -> int:
@@ -219,6 +225,12 @@ class FitProblem:
         s = self.session_time if session_time is None else np.asarray(session_time, dtype=float)
         return values[TIME_SCALE] * np.maximum(s - values[ONSET], 0.0)
 
+    def reference_time(self, values: dict) -> float:
+        """Model time of the reference session (0 when no referenced observable is fitted)."""
+        if self.reference is None:
+            return 0.0
+        return float(self.training_time(values, self.session_time[[self.reference]])[0])
+
     def predict_array(self, values: dict, session_time=None) -> np.ndarray:
         """Predictions, shape (n_observables, n_sessions), from the model's ``function`` directly.
 
@@ -227,6 +239,8 @@ class FitProblem:
         """
         tau = self.training_time(values, session_time)
         model_values = {k: v for k, v in values.items() if k not in (TIME_SCALE, ONSET)}
+        if self.reference is not None:
+            model_values["reference_time"] = self.reference_time(values)
         out = self.model.function(tau, **model_values)
         rows = [np.asarray(out[name], dtype=float) for name in self.observables]
         return np.stack([row if row.shape == tau.shape else np.broadcast_to(row, tau.shape) for row in rows])
@@ -280,6 +294,8 @@ class FitProblem:
     def _prediction_derivative(self, u):
         """d(prediction)/du of the fitted values, ``(n_obs, n_free)``, or None where the model cannot give it."""
         values = self.values(u)
+        if self.reference_time(values) > 0.0:
+            return None  # the model's derivatives are of the change from the start of training
         tau = self.training_time(values)
         model_values = {k: v for k, v in values.items() if k not in (TIME_SCALE, ONSET)}
         try:
@@ -411,6 +427,8 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     chosen, missing = choose_observables(stats, model, observables)
     session_time = training_times(stats, time, model)
     fixed = check_fixed(fixed, model)
+    reference, reference_name = reference_session(stats, model, chosen)
+    stats = without_reference_values(stats, model, chosen, reference, reference_name)
 
     data = np.stack([numeric_values(stats, name, model) for name in chosen])
     chosen, data, dropped = drop_sparse(stats, model, chosen, data, default=observables is None)
@@ -457,4 +475,5 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     coords.setdefault(SESSION, session)
     return FitProblem(model, tuple(chosen), tuple(missing), session, session_time, data, se, mask, tuple(free), fixed,
                       coords, covariance, tuple(notes), covariance_draws=tuple(draws), sandwich_covariance=sandwich,
-                      dropped_observables=tuple(dropped))
+                      dropped_observables=tuple(dropped),
+                      reference=reference if any(n in model.referenced for n in chosen) else None)

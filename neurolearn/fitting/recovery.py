@@ -149,7 +149,7 @@ def recovery_study(model, truth=None, n_sessions: int = 20, relative_se: float =
     if time_scale is None:
         time_scale = 1.5 * characteristic_time(model, truth) / max(n_sessions - 1, 1)
     tau = time_scale * np.maximum(np.arange(n_sessions) - onset, 0.0)
-    noiseless = model.predict(tau, **truth)
+    noiseless = model.predict(tau, reference_time=float(tau[0]) if model.referenced else None, **truth)
     se = {}
     for name in model.observables:
         spread = float(np.ptp(noiseless[name].values))
@@ -202,7 +202,8 @@ def design_standard_errors(model, truth, n_sessions, se, time_scale, onset, fixe
 
     stats = simulate_statistics(model, truth, n_sessions=n_sessions, se=se, time_scale=time_scale, onset=onset)
     for name in model.observables:
-        stats[name] = stats[name] * 0 + model.predict(time_scale * np.maximum(np.arange(n_sessions) - onset, 0.0),
+        tau = time_scale * np.maximum(np.arange(n_sessions) - onset, 0.0)
+        stats[name] = stats[name] * 0 + model.predict(tau, reference_time=float(tau[0]) if model.referenced else None,
                                                       **truth)[name].values
     problem = build_problem(stats, model, fixed=fixed or None)
     full_truth = {**truth, TIME_SCALE: time_scale, ONSET: onset}

@@ -67,7 +67,8 @@ def simulate_statistics(model, params=None, n_sessions: int = 20, se=0.02, time_
     rng = np.random.default_rng(random_state)
     session_index = np.arange(n_sessions, dtype=float)
     tau = time_scale * np.maximum(session_index - onset, 0.0)
-    truth = model.predict(tau, **(params or {}))
+    # referenced observables (kernel_change) are measured from the first session, as summarize measures them
+    truth = model.predict(tau, reference_time=float(tau[0]) if model.referenced else None, **(params or {}))
     names = list(model.observables if observables is None else observables)
     data_vars = {}
     for name in names:

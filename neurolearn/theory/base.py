@@ -125,6 +125,12 @@ class Model:
         fits once, adds this covariance at the fitted parameters to the statistics' covariance, and refits
         (:mod:`neurolearn.fitting.learner`; opt out with ``fit(..., learner_covariance=False)``). The statistics'
         own SEs should then leave that variability out (e.g. ``generalization_summary(training_set="fixed")``).
+    referenced : tuple of str
+        Observables a recording measures from its first (reference) session rather than from the start of
+        training (``kernel_change``: the change from the first session's kernel). ``function`` then takes a
+        keyword ``reference_time`` (model time of that session, default 0) and returns them relative to the
+        model's state there; the fitter passes the first session's model time and leaves the reference
+        session's own value (0 by definition) out of the data (:mod:`neurolearn.fitting.reference`).
     """
 
     name: str
@@ -140,6 +146,7 @@ class Model:
     per_layer: tuple[str, ...] = ()
     n_layers: int = 0
     jacobian: Callable[..., dict] | None = None
+    referenced: tuple[str, ...] = ()
     learner_covariance: Callable[..., np.ndarray] | None = None
 
     @property
@@ -151,18 +158,26 @@ class Model:
         """Default value of every parameter."""
         return {p.name: p.default for p in self.parameters}
 
-    def predict(self, time, **params) -> xr.Dataset:
+    def predict(self, time, reference_time=None, **params) -> xr.Dataset:
         """Predicted statistics at training times ``time`` -> Dataset over dim ``time``.
 
         Unnamed parameters take their defaults; unknown names raise :class:`FitError`. Observables in
-        ``per_layer`` come on dims ``("layer", "time")`` with coord ``layer = 1 .. n_layers``.
+        ``per_layer`` come on dims ``("layer", "time")`` with coord ``layer = 1 .. n_layers``. The
+        :attr:`referenced` observables are measured from the model's state at ``reference_time`` (None: the start
+        of training); a model without them refuses one.
         """
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             raise FitError(f"model {self.name!r}: unknown parameters {unknown}; expected some of {list(self.params)}")
         values = self.defaults() | {k: float(v) for k, v in params.items()}
         t = np.atleast_1d(np.asarray(time, dtype=float))
-        out = self.function(t, **values)
+        if reference_time is not None:
+            if not self.referenced:
+                raise FitError(f"model {self.name!r}: expected no reference_time (no observable of it is measured "
+                               f"from a reference session), found {reference_time!r}")
+            out = self.function(t, reference_time=float(reference_time), **values)
+        else:
+            out = self.function(t, **values)
         missing = [o for o in self.observables if o not in out]
         if missing:
             raise RuntimeError(f"model {self.name!r} did not return declared observables {missing}")

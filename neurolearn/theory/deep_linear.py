@@ -55,6 +55,7 @@ from neurolearn.errors import FitError
 from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.deep_linear_dmft import deep_linear_dmft
 from neurolearn.theory.deep_linear_spectral import spectral_solution
+from neurolearn.theory.lazy_rich import relative_kernel_change
 
 __all__ = ["DEEP_LINEAR", "deep_linear_model", "deep_linear_dmft", "deep_linear_trajectory", "deep_linear_statistics",
            "universal_solution"]
@@ -160,8 +161,11 @@ def _clock(gamma0: float, depth: int):
     return np.concatenate([[0.0], np.cumsum(steps)]), l_grid, ntk, tau_of_phi, kernel_of_tau
 
 
-def deep_linear_statistics(time, gamma0, d_eff, decision_noise, *, depth: int) -> dict:
+def deep_linear_statistics(time, gamma0, d_eff, decision_noise, *, depth: int, reference_time=0.0) -> dict:
     """The model's observables at model times ``time``: ``behavior`` (T,), per-layer ``(depth, T)`` the rest.
+
+    ``kernel_change`` is from each layer's kernel at ``reference_time`` (the first recorded session's model
+    time; 0, the start of training, by default).
 
     Examples
     --------
@@ -174,9 +178,12 @@ def deep_linear_statistics(time, gamma0, d_eff, decision_noise, *, depth: int) -
                        f"{gamma0!r}, {d_eff!r}, {decision_noise!r}")
     state = deep_linear_trajectory(time, gamma0, depth)
     k = state["kernel"]
+    reference = np.ones((k.shape[0], 1))
+    if reference_time > 0.0:
+        reference = deep_linear_trajectory(np.array([float(reference_time)]), gamma0, depth)["kernel"]
     return {"behavior": ndtr(state["learned"] / decision_noise),
             "task_alignment": k / np.sqrt(k * k + d_eff - 1.0),
-            "kernel_change": np.abs(k - 1.0) / math.sqrt(d_eff)}
+            "kernel_change": relative_kernel_change(k, reference, d_eff)}
 
 
 def deep_linear_model(depth: int = 2) -> Model:
@@ -191,8 +198,8 @@ def deep_linear_model(depth: int = 2) -> Model:
     if depth < 1:
         raise FitError(f"deep-linear model: expected depth >= 1, found {depth}")
 
-    def function(time, gamma0, d_eff, decision_noise):
-        return deep_linear_statistics(time, gamma0, d_eff, decision_noise, depth=depth)
+    def function(time, gamma0, d_eff, decision_noise, reference_time=0.0):
+        return deep_linear_statistics(time, gamma0, d_eff, decision_noise, depth=depth, reference_time=reference_time)
 
     return Model(
         name="deep-linear",
@@ -228,6 +235,7 @@ def deep_linear_model(depth: int = 2) -> Model:
         simulator="neurolearn.simulate.deep_linear.simulate_deep_linear_sessions",
         per_layer=("task_alignment", "kernel_change"),
         n_layers=depth,
+        referenced=("kernel_change",),
     )
 
 

@@ -22,6 +22,11 @@ double-centred kernel-task alignment and the relative kernel change of the hidde
     task_alignment = K / sqrt(K^2 + D_eff - 1)
     kernel_change  = (K - 1) / sqrt(D_eff)            (= ||Phi_t - Phi_0||_F / ||Phi_0||_F)
 
+A recording measures the change from its first (reference) session, not from the start of training: with the
+reference at model time ``t_r``, ``kernel_change = |K - K_r| / sqrt(K_r^2 + D_eff - 1)``
+(``= ||Phi_t - Phi_r||_F / ||Phi_r||_F``, the kernels differing only along the task), which the fitter asks
+for through ``reference_time`` (:attr:`neurolearn.theory.Model.referenced`).
+
 (docs/theory.md's input-space alignment ``H_y / sqrt(H_y^2 + (D_eff - 1) H_perp^2)`` is the same construction
 applied to ``H``; it is returned by :func:`ntk_alignment` but is not what a hidden-layer recording measures.)
 
@@ -69,6 +74,7 @@ __all__ = [
     "hidden_kernel_eigenvalue",
     "ntk_alignment",
     "lazy_rich_statistics",
+    "relative_kernel_change",
 ]
 
 
@@ -170,8 +176,29 @@ def ntk_alignment(residual, richness, d_eff):
     return h_task / np.sqrt(h_task**2 + (d_eff - 1.0) * h_perp**2)
 
 
-def lazy_rich_statistics(time, gamma0, d_eff, chance, ceiling) -> dict:
+def relative_kernel_change(k, k_reference, d_eff):
+    """``||Phi - Phi_r||_F / ||Phi_r||_F`` of kernels that differ only along the task.
+
+    ``Phi`` has eigenvalue ``k`` along the task and 1 on the other ``d_eff - 1`` whitened dimensions, ``Phi_r``
+    the same with ``k_reference``: the change is ``|k - k_reference| / sqrt(k_reference^2 + d_eff - 1)``, which
+    is ``|k - 1| / sqrt(d_eff)`` from the initial kernel (``k_reference = 1``).
+
+    Examples
+    --------
+    >>> phi, phi_r = np.diag([3.0, 1.0, 1.0, 1.0]), np.diag([2.0, 1.0, 1.0, 1.0])
+    >>> direct = np.linalg.norm(phi - phi_r) / np.linalg.norm(phi_r)
+    >>> bool(np.isclose(relative_kernel_change(3.0, 2.0, 4.0), direct))
+    True
+    """
+    k_reference = np.asarray(k_reference, dtype=float)
+    return np.abs(np.asarray(k, dtype=float) - k_reference) / np.sqrt(k_reference * k_reference + d_eff - 1.0)
+
+
+def lazy_rich_statistics(time, gamma0, d_eff, chance, ceiling, reference_time=0.0) -> dict:
     """The model's observables at training times ``time`` (the registered model's ``function``).
+
+    ``kernel_change`` is from the kernel at ``reference_time`` (the first recorded session's model time; 0,
+    the start of training, by default).
 
     Examples
     --------
@@ -186,20 +213,24 @@ def lazy_rich_statistics(time, gamma0, d_eff, chance, ceiling) -> dict:
         raise FitError(f"lazy-rich model: expected d_eff >= 1, found {d_eff!r}")
     residual = task_residual(time, gamma0)
     task_eigenvalue = hidden_kernel_eigenvalue(residual, gamma0)
-    return _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling)
+    reference = 1.0
+    if reference_time > 0.0:
+        reference = float(hidden_kernel_eigenvalue(task_residual(float(reference_time), gamma0), gamma0))
+    return _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling, reference)
 
 
-def _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling) -> dict:
+def _hidden_layer_observables(task_eigenvalue, residual, d_eff, chance, ceiling, reference_eigenvalue=1.0) -> dict:
     """What a recording of the hidden layer measures, given its kernel and the network's task residual.
 
     ``task_eigenvalue`` is the hidden kernel's eigenvalue along the task relative to its isotropic part
     (``K`` in the module docstring), on a probe set spanning ``d_eff`` whitened, centred input dimensions with
-    labels along the task; ``residual`` is ``Delta / y``. The "silent-alignment" model shares these links.
+    labels along the task; ``residual`` is ``Delta / y``; ``reference_eigenvalue`` is ``K`` in the session
+    ``kernel_change`` is measured from. The "silent-alignment" model shares these links.
     """
     k = task_eigenvalue
     return {
         "task_alignment": k / np.sqrt(k * k + (d_eff - 1.0)),
-        "kernel_change": (k - 1.0) / np.sqrt(d_eff),
+        "kernel_change": relative_kernel_change(k, reference_eigenvalue, d_eff),
         "behavior": chance + (ceiling - chance) * (1.0 - residual * residual),
     }
 
@@ -240,6 +271,7 @@ LAZY_RICH = Model(
     ),
     observables=("task_alignment", "kernel_change", "behavior"),
     function=lazy_rich_statistics,
+    referenced=("kernel_change",),
     time_unit="training time with lazy kernel eigenvalue 2 (Delta = exp(-2t) when lazy)",
     time_span=2.5,  # model time a learning experiment typically spans (lazy residual exp(-2t) reaches 1 %)
     simulator="neurolearn.simulate.two_layer.simulate_lazy_rich_sessions",

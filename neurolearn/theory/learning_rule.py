@@ -85,6 +85,7 @@ import numpy as np
 
 from neurolearn.errors import FitError
 from neurolearn.theory.base import Model, Parameter
+from neurolearn.theory.lazy_rich import relative_kernel_change
 from neurolearn.theory.learning_rule_flow import solve_flow
 
 __all__ = ["LEARNING_RULE", "RULES", "rule_trajectory", "learning_rule_statistics", "learning_rule_jacobian"]
@@ -127,8 +128,11 @@ def rule_trajectory(time, gamma0: float, feedback: float, hebbian: float, initia
     return dict(zip(("u", "m", "A", "C", "v"), flat.reshape((5,) + t.shape)))
 
 
-def learning_rule_statistics(time, gamma0, feedback, hebbian, d_eff, decision_noise) -> dict:
+def learning_rule_statistics(time, gamma0, feedback, hebbian, d_eff, decision_noise, reference_time=0.0) -> dict:
     """The model's observables at model times ``time`` (the registered model's ``function``).
+
+    ``kernel_change`` is from the kernel at ``reference_time`` (the first recorded session's model time; 0,
+    the start of training, by default).
 
     Examples
     --------
@@ -149,14 +153,17 @@ def learning_rule_statistics(time, gamma0, feedback, hebbian, d_eff, decision_no
         raise FitError(f"learning-rule model: expected gamma0 >= 0, d_eff >= 1 and decision_noise > 0, found "
                        f"{gamma0!r}, {d_eff!r}, {decision_noise!r}")
     t = np.asarray(time, dtype=float)
-    return _observables(_trajectory(t, gamma0, feedback, hebbian), d_eff, decision_noise)
+    reference = 1.0
+    if reference_time > 0.0:
+        reference = float(_trajectory(np.array([float(reference_time)]), gamma0, feedback, hebbian)["m"][0])
+    return _observables(_trajectory(t, gamma0, feedback, hebbian), d_eff, decision_noise, reference)
 
 
-def _observables(state, d_eff, decision_noise):
+def _observables(state, d_eff, decision_noise, reference=1.0):
     m = state["m"]
     return {"behavior": _phi(state["u"] / decision_noise),
             "task_alignment": m / np.sqrt(m * m + d_eff - 1.0),
-            "kernel_change": np.abs(m - 1.0) / math.sqrt(d_eff)}
+            "kernel_change": relative_kernel_change(m, reference, d_eff)}
 
 
 # the last few trajectories: a least-squares step evaluates the residuals, then the Jacobian, at one point
@@ -280,6 +287,7 @@ LEARNING_RULE = Model(
     ),
     observables=("behavior", "task_alignment", "kernel_change"),
     function=learning_rule_statistics,
+    referenced=("kernel_change",),
     jacobian=learning_rule_jacobian,
     time_unit="training time, lazy gradient-descent kernel eigenvalue 2 (residual exp(-2t) when lazy)",
     time_span=2.0,

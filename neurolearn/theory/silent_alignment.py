@@ -122,8 +122,11 @@ def loss_delay(init_variance, singular_value=1.0):
     return float(np.log(s / float(init_variance)) / (2.0 * s))
 
 
-def silent_alignment_statistics(time, init_variance, hidden_share, d_eff, chance, ceiling) -> dict:
+def silent_alignment_statistics(time, init_variance, hidden_share, d_eff, chance, ceiling, reference_time=0.0) -> dict:
     """The model's observables at training times ``time`` (the registered model's ``function``).
+
+    ``kernel_change`` is from the kernel at ``reference_time`` (the first recorded session's model time; 0,
+    the start of training, by default).
 
     Examples
     --------
@@ -136,10 +139,18 @@ def silent_alignment_statistics(time, init_variance, hidden_share, d_eff, chance
     if not 0.0 < hidden_share < 2.0:
         raise FitError(f"silent-alignment model: expected 0 < hidden_share < 2, found {hidden_share!r}")
     u = mode_strength(time, init_variance)
-    # the hidden kernel's task eigenvalue relative to its isotropic part sigma_w^2 = hidden_share * rho:
-    # [sqrt(u^2 + rho^2) - (1 - q) rho] / (q rho) = [sqrt(1 + (u/rho)^2) - 1 + q] / q
-    relative = (np.sqrt(1.0 + (u / init_variance) ** 2) - 1.0 + hidden_share) / hidden_share
-    return _hidden_layer_observables(relative, 1.0 - u, d_eff, chance, ceiling)
+    reference = 1.0
+    if reference_time > 0.0:
+        reference = float(_relative_eigenvalue(mode_strength(float(reference_time), init_variance), init_variance,
+                                               hidden_share))
+    return _hidden_layer_observables(_relative_eigenvalue(u, init_variance, hidden_share), 1.0 - u, d_eff, chance,
+                                     ceiling, reference)
+
+
+def _relative_eigenvalue(u, init_variance, hidden_share):
+    """The hidden kernel's task eigenvalue relative to its isotropic part ``sigma_w^2 = hidden_share * rho``:
+    ``[sqrt(u^2 + rho^2) - (1 - q) rho] / (q rho) = [sqrt(1 + (u/rho)^2) - 1 + q] / q``."""
+    return (np.sqrt(1.0 + (u / init_variance) ** 2) - 1.0 + hidden_share) / hidden_share
 
 
 SILENT_ALIGNMENT = Model(
@@ -173,6 +184,7 @@ SILENT_ALIGNMENT = Model(
     ),
     observables=("task_alignment", "kernel_change", "behavior"),
     function=silent_alignment_statistics,
+    referenced=("kernel_change",),
     time_unit="1/s (inverse task singular value)",
     time_span=5.0,  # model time a typical experiment spans: the delay at rho = 1e-2 plus the rise
     simulator="neurolearn.simulate.two_layer.simulate_silent_alignment_sessions",

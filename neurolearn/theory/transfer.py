@@ -159,8 +159,13 @@ def transfer_trajectory(time, rho: float, gamma0: float, learned: float) -> dict
     return {"beta": out_beta, "kernel": out_kernel, "readout_power": out_power}
 
 
-def transfer_statistics(time, rho, gamma0, learned, d_eff, decision_noise) -> dict:
+def transfer_statistics(time, rho, gamma0, learned, d_eff, decision_noise, reference_time=0.0) -> dict:
     """The model's observables at model times ``time`` (the registered model's ``function``).
+
+    ``kernel_change`` and ``reference_agreement`` are measured from the first recorded session, at model time
+    ``reference_time``: 0 (the default) is the switch, the pre-switch state; a later reference has its own
+    kernel ``M_r`` and target direction ``b_r`` (``beta2``), so ``kernel_change = |M - M_r|_F / |M_r|_F`` and
+    ``reference_agreement = b'M b_r / sqrt(b'Mb b_r'M b_r)``.
 
     Examples
     --------
@@ -185,8 +190,14 @@ def transfer_statistics(time, rho, gamma0, learned, d_eff, decision_noise) -> di
     quadratic = b1 * b1 * m11 + 2.0 * b1 * b2 * m12 + b2 * b2 * m22
     norm = np.sqrt(m11**2 + 2.0 * m12**2 + m22**2 + (d_eff - 2.0))
     k0 = math.sqrt(1.0 + (gamma0 * learned) ** 2)
-    change = np.sqrt((m11 - k0) ** 2 + 2.0 * m12**2 + (m22 - 1.0) ** 2) / math.sqrt(k0 * k0 + d_eff - 1.0)
-    agreement = (b1 * m11 + b2 * m12) / np.sqrt(quadratic * m11)
+    r11, r12, r22, c1, c2 = k0, 0.0, 1.0, 1.0, 0.0  # the reference kernel M_r and target direction b_r
+    if reference_time > 0.0:
+        r11, r12, r22 = transfer_trajectory(np.array([float(reference_time)]), rho, gamma0, learned)["kernel"][0]
+        c1, c2 = rho, math.sqrt(max(1.0 - rho * rho, 0.0))
+    reference_norm = math.sqrt(r11 * r11 + 2.0 * r12 * r12 + r22 * r22 + (d_eff - 2.0))
+    change = np.sqrt((m11 - r11) ** 2 + 2.0 * (m12 - r12) ** 2 + (m22 - r22) ** 2) / reference_norm
+    cross = b1 * (m11 * c1 + m12 * c2) + b2 * (m12 * c1 + m22 * c2)
+    agreement = cross / np.sqrt(quadratic * (c1 * c1 * m11 + 2.0 * c1 * c2 * m12 + c2 * c2 * m22))
     behavior = np.zeros(t.size)
     for l1 in (1.0, -1.0):
         for l2 in (1.0, -1.0):
@@ -238,6 +249,7 @@ TRANSFER = Model(
     ),
     observables=("behavior", "task_alignment", "reference_agreement", "kernel_change"),
     function=transfer_statistics,
+    referenced=("kernel_change", "reference_agreement"),
     time_unit="training time since the switch, lazy kernel eigenvalue 2 (residual exp(-2t) when lazy)",
     time_span=2.0,
     simulator="neurolearn.simulate.transfer.simulate_transfer_sessions",

@@ -331,9 +331,11 @@ def test_a_statistic_finite_only_in_the_reference_session_is_dropped_with_one_wa
         problem = build_problem(stats, "lazy-rich")
     dropped = [str(w.message) for w in caught if "left out of the fit" in str(w.message)]
     assert len(dropped) == 1
-    assert ("'kernel_change' (finite in 1 of 8 sessions, ['session-0'], with standard error 0; NaN in "
-            "['session-1', 'session-2', 'session-3', 'session-4', 'session-5', 'session-6', 'session-7']; flagged: "
-            "['kernel statistic: fewer than 2 sessions'])") in dropped[0]
+    # the reference session's 0 is the definition, not a measurement (fitting.reference): no value is left
+    assert ("'kernel_change' (finite in 0 of 8 sessions; NaN in ['session-0', 'session-1', 'session-2', 'session-3', "
+            "'session-4', 'session-5', 'session-6', 'session-7']; flagged: ['kernel statistic: fewer than 2 sessions', "
+            "'the reference session: its value is the definition (change from itself), not a measurement'])"
+            ) in dropped[0]
     assert "fewer than 2 fittable values" in dropped[0]
     assert problem.observables == ("task_alignment", "behavior")
     assert problem.dropped_observables == ("kernel_change",)
