@@ -197,6 +197,12 @@ def training_times(stats, time, model) -> np.ndarray:
     else:
         values = time.values if isinstance(time, xr.DataArray) else time
         name = "time"
+    kind = np.asarray(values).dtype
+    if kind.kind in "mM":
+        # a cast would give nanoseconds (since 1970 for dates): time_scale then fits to 0 with a zero-width interval
+        raise FitError(f"fit of model {model.name!r}: expected numeric training times in {name}, found {kind} "
+                       "(dates or durations); pass them in a unit of your choosing, e.g. days since the first "
+                       "session: (t - t.min()) / np.timedelta64(1, 'D')")
     try:
         values = np.asarray(values, dtype=float)
     except (TypeError, ValueError):

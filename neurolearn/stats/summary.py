@@ -51,6 +51,7 @@ from neurolearn.stats.families import (
 )
 from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
+from neurolearn.stats.response_scale import flag_other_scales
 from neurolearn.stats.selection import NAN_POLICIES, prepare_session
 from neurolearn.stats.similarity import as_recording_dict
 from neurolearn.stats.statistics_table import BOOTSTRAP, enforce_ranges, refuse_if_empty
@@ -190,7 +191,8 @@ def summarize(
     True
     """
     _check_options(variant=variant, estimator=estimator, n_boot=n_boot, level=level, nan_policy=nan_policy,
-                   ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations)
+                   ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations,
+                   random_state=random_state, generalization=generalization)
     runner = Runner(resolve_scheduler(scheduler), progress)
     recordings = {key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()}
     _refuse_mixed_subjects(recordings)
@@ -203,10 +205,12 @@ def summarize(
         prepared[key], label = prepare_session(rec, key, target=target, by=by, where=where,
                                                min_trials=min_trials, nan_policy=nan_policy)
     recordings = prepared
+    tracked = _declared_tracking(recordings)
+    if not tracked:
+        recordings = _distinct_cells(recordings)
     runner.place(recordings)
     ids = list(recordings)
     left, right = VARIANTS[variant]
-    tracked = _declared_tracking(recordings)
     timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
     params = SummaryParams(
         label=label, by=by, behavior=behavior, n_boot=n_boot, random_state=random_state, level=level,
@@ -255,14 +259,17 @@ def summarize(
                                    has_overlap="code_overlap" in ds, tracked=tracked, where=where,
                                    min_trials=min_trials))
     ds = enforce_ranges(ds)
+    ds = flag_other_scales(ds, recordings)
     refuse_if_empty(ds)
     # what the sessions recorded (their attrs["units"]): a fit reads it (kernel_change of counts or rates)
     ds.attrs["response_units"] = response_units
+    # kernel_change (and reference_agreement) are measured from the first session: a fit places it in model time
+    ds.attrs["reference_session"] = str(ds["session"].values[0])
     return ds
 
 
 def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_modes, spectral_max_boot,
-                   n_permutations):
+                   n_permutations, random_state=None, generalization="readout"):
     if variant not in VARIANTS:
         raise DataError(f"variant: expected one of {sorted(VARIANTS)}, found {variant!r}")
     if estimator not in ("unbiased", "plugin"):
@@ -273,8 +280,18 @@ def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_mo
             raise DataError(f"{name}: expected a non-negative integer, found {value!r}")
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
         raise DataError(f"level: expected a coverage in (0, 1), found {level!r}")
-    if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.floating)) or not ridge >= 0:
-        raise DataError(f"ridge: expected a non-negative number, found {ridge!r}")
+    if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.integer, np.floating)) or not ridge > 0:
+        # task_difficulty is Y'(K/s + ridge I)^-1 Y / |Y|^2, bounded by 1/ridge: without a ridge it is unbounded
+        raise DataError(f"ridge: expected a positive number, found {ridge!r}")
+    if n_modes < 1:
+        raise DataError(f"n_modes: expected at least 1 kernel mode for spectral_power, found {n_modes!r}")
+    if not (random_state is None or isinstance(random_state, (np.random.Generator, np.random.SeedSequence))
+            or (isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+                and random_state >= 0)):
+        raise DataError(f"random_state: expected None, a non-negative integer, a numpy Generator or SeedSequence, "
+                        f"found {random_state!r}")
+    if generalization not in ("readout", "behavior"):
+        raise DataError(f"generalization: expected 'readout' or 'behavior', found {generalization!r}")
     if nan_policy not in NAN_POLICIES:
         raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {nan_policy!r}")
 
@@ -314,11 +331,38 @@ def _refuse_mixed_subjects(recordings):
 def _declared_tracking(recordings) -> bool:
     """Cells are the same across sessions only where declared: the ``tracked`` attr the readers set. Arrays
     built in memory without that attr declare identity by their ``neuron`` coord (ids that repeat are the
-    same cells)."""
-    flags = [rec.attrs.get("tracked") for rec in recordings.values()]
+    same cells); an array with no ``neuron`` coord declares none (positions are not identities)."""
+    flags = [_tracked_flag(key, rec.attrs.get("tracked")) for key, rec in recordings.items()]
     if all(flag is None for flag in flags):
-        return True
-    return all(bool(flag) for flag in flags if flag is not None)
+        return all("neuron" in rec.coords for rec in recordings.values())
+    return all(flag for flag in flags if flag is not None)
+
+
+def _tracked_flag(key, flag):
+    """``attrs['tracked']`` as True, False or None (undeclared); 'True'/'False' as NetCDF and zarr store bools."""
+    if flag is None or isinstance(flag, (bool, np.bool_)):
+        return None if flag is None else bool(flag)
+    if isinstance(flag, (int, np.integer)) and int(flag) in (0, 1):
+        return bool(flag)
+    if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
+        return flag.strip().lower() == "true"
+    raise DataError(f"session {key!r}: expected attrs['tracked'] True or False (or 'True'/'False'), found "
+                    f"{flag!r}")
+
+
+def _distinct_cells(recordings) -> dict:
+    """Recordings whose cells are not declared the same across sessions, with ids that cannot match: a neuron
+    id that repeats in two untracked sessions names two cells, and the kernels' same-cell terms and the
+    bootstrap's shared weights must not pair them."""
+    seen, repeated = set(), False
+    for rec in recordings.values():
+        ids = {str(v) for v in rec["neuron"].values}
+        repeated = repeated or bool(ids & seen)
+        seen |= ids
+    if not repeated:
+        return recordings
+    return {key: rec.assign_coords(neuron=[f"{key}/{v}" for v in rec["neuron"].values])
+            for key, rec in recordings.items()}
 
 
 def _nan_family(ds, family, error, ids, level):

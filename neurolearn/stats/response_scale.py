@@ -1,0 +1,75 @@
+"""The response scale a session was recorded on, and the statistic that needs one scale across sessions.
+
+``kernel_change`` (``||K_t - K_0||_F / ||K_0||_F``) compares a session's kernel with the reference session's in
+absolute terms: a session recorded in other units (counts beside rates, counts over windows of another length)
+reads the change of scale as a change of representation (adversary F6: 0.36 became 0.86 when one of three
+sessions was converted from spikes/s to counts in 0.5 s windows). The other cross-session statistics
+(kernel_similarity, code_overlap, target_agreement) normalise each session's kernel and do not depend on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurolearn.stats.flags import warn_unsupported
+
+__all__ = ["response_scale", "flag_other_scales"]
+
+#: units whose values scale with the counting window's length
+_COUNT_UNITS = ("count", "counts", "spikes")
+
+
+def response_scale(recording) -> str:
+    """What one unit of ``recording``'s responses is: its ``units`` attr, with the window length for counts.
+
+    "" when the recording does not say (arrays built in memory).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> response_scale(xr.DataArray([1.0], attrs={"units": "count", "window": (0.0, 0.5)}))
+    'count per 0.5 s window'
+    >>> response_scale(xr.DataArray([1.0], attrs={"units": "spikes/s", "window": (0.0, 0.5)}))
+    'spikes/s'
+    """
+    units = str(recording.attrs.get("units", "") or "")
+    window = recording.attrs.get("window")
+    if units.strip().lower() in _COUNT_UNITS and window is not None:
+        try:
+            length = float(window[1]) - float(window[0])
+        except (TypeError, ValueError, IndexError):
+            return units
+        return f"{units} per {length:g} s window"
+    return units
+
+
+def flag_other_scales(ds, recordings, *, stacklevel: int = 4):
+    """``kernel_change`` NaN, with its reason and one warning, for sessions on another scale than the reference.
+
+    The reference is the first session. Sessions that state no units, or a reference that states none, are
+    left as they are (nothing is declared to compare).
+    """
+    name = "kernel_change"
+    if name not in ds.data_vars or not recordings:
+        return ds
+    keys = list(recordings)
+    scales = [response_scale(recordings[k]) for k in keys]
+    reference = scales[0]
+    other = np.array([bool(s) and bool(reference) and s != reference for s in scales])
+    if not other.any():
+        return ds
+    reason = (f"recorded in other units than the reference session {keys[0]!r} ({reference}): the change would "
+              "read the change of scale")
+    flags = np.asarray(ds[f"{name}_flag"].values, dtype=object).copy()
+    for i in np.flatnonzero(other):
+        flags[i] = f"{reason}; this session: {scales[i]}"
+    ds = ds.copy()
+    for key in (name, f"{name}_se", f"{name}_ci", f"{name}_boot"):
+        if key in ds.data_vars:
+            da = ds[key]
+            mask = np.reshape(other, [-1 if d == "session" else 1 for d in da.dims])
+            ds[key] = da.where(~np.broadcast_to(mask, da.shape))
+    ds[f"{name}_flag"] = (ds[f"{name}_flag"].dims, flags.astype(str), ds[f"{name}_flag"].attrs)
+    for i in np.flatnonzero(other):
+        warn_unsupported(name, keys[i], flags[i], stacklevel=stacklevel)
+    return ds

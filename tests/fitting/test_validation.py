@@ -1,0 +1,36 @@
+"""fitting.validation: training times are numbers the user chose the unit of."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.errors import FitError
+from neurolearn.fitting.validation import training_times
+from neurolearn.theory import MODELS
+
+
+def _stats(n=4, **coords):
+    return xr.Dataset({"behavior": ("session", np.linspace(0.5, 0.9, n))},
+                      coords={"session": [f"d{i}" for i in range(n)], **coords})
+
+
+@pytest.mark.parametrize("time", [
+    np.array(["2026-01-01", "2026-01-02", "2026-01-04", "2026-01-08"], dtype="datetime64[ns]"),
+    np.array(["2026-01-01", "2026-01-02", "2026-01-04", "2026-01-08"], dtype="datetime64[D]"),
+    np.array([0, 1, 3, 7], dtype="timedelta64[D]").astype("timedelta64[ns]"),
+])
+def test_dates_and_durations_are_refused_with_how_to_convert(time):
+    # cast to float they were nanoseconds (1.8e18 since 1970, 8.64e13 a day): the fit "succeeded" with
+    # time_scale 0.0 [0.0, 0.0] (adversary F5)
+    with pytest.raises(FitError, match=r"expected numeric training times in time, found (datetime|timedelta)64.*"
+                                       r"np.timedelta64\(1, 'D'\)"):
+        training_times(_stats(), time, MODELS["lazy-rich"])
+    stats = _stats(start=("session", time))
+    with pytest.raises(FitError, match=r"in coord 'start', found (datetime|timedelta)64"):
+        training_times(stats, "start", MODELS["lazy-rich"])
+
+
+def test_the_suggested_conversion_gives_days():
+    time = np.array(["2026-01-01", "2026-01-02", "2026-01-04", "2026-01-08"], dtype="datetime64[ns]")
+    days = (time - time.min()) / np.timedelta64(1, "D")
+    np.testing.assert_allclose(training_times(_stats(), days, MODELS["lazy-rich"]), [0.0, 1.0, 3.0, 7.0])

@@ -1,0 +1,72 @@
+"""summarize: cell identity across sessions is declared, never guessed from positions (adversary F10)."""
+
+import numpy as np
+import pytest
+
+from neurolearn.errors import DataError
+from neurolearn.simulate.recording import make_recording, make_session_tree
+from neurolearn.stats.summary import summarize
+
+
+def _recordings(tracked=None, coord=True):
+    rng = np.random.default_rng(0)
+    y = np.repeat([1.0, -1.0], 4)
+    recs = []
+    for d in range(3):
+        rec = make_recording(np.outer(y, rng.standard_normal(40)) * (1 + d) + rng.standard_normal((8, 40)),
+                             n_trials=3, noise_sd=0.5, target=y, behavior=0.6, session_id=f"day{d}", rng=d)
+        if not coord:
+            rec = rec.drop_vars("neuron")
+        if tracked is not None:
+            rec.attrs["tracked"] = tracked
+        else:
+            rec.attrs.pop("tracked", None)
+        recs.append(rec)
+    return make_session_tree(recs)
+
+
+def _summary(tree):
+    return summarize(tree, n_boot=20, random_state=0, readout=False, dynamics=False)
+
+
+def test_sessions_without_neuron_ids_are_not_taken_as_the_same_cells():
+    # a DataArray with no neuron coord was read as tracked: code_overlap 0.26-0.29 between unrelated cells
+    with pytest.warns(Warning):
+        stats = _summary(_recordings(coord=False))
+    assert not _has_overlap(stats)
+    assert _has_overlap(_summary(_recordings()))  # in memory, ids that repeat are the same cells
+
+
+def _has_overlap(stats):
+    return "code_overlap" in stats and bool(np.isfinite(stats["code_overlap"].values).any())
+
+
+@pytest.mark.parametrize("flag, tracked", [("False", False), ("false", False), (0, False), ("True", True),
+                                           (np.bool_(True), True), (True, True)])
+def test_a_tracked_flag_stored_as_text_or_a_number_is_read_as_declared(flag, tracked):
+    # NetCDF and zarr cannot hold bools: attrs come back as 'False', which bool() read as tracked
+    assert _has_overlap(_summary(_recordings(tracked=flag))) is tracked
+
+
+def test_an_unreadable_tracked_flag_is_refused():
+    with pytest.raises(DataError, match=r"session 'day0': expected attrs\['tracked'\] True or False.*'maybe'"):
+        _summary(_recordings(tracked="maybe"))
+
+
+def test_cells_declared_untracked_are_different_cells_even_where_ids_repeat():
+    # ids 0..N-1 in every session, tracked=False: the kernels' same-cell terms and the bootstrap's shared weights
+    # must not pair cells that merely share an id, so the result equals that of ids unique per session
+    repeated = _summary(_recordings(tracked=False))
+    tree = _recordings(tracked=False)
+    unique = {}
+    for key in tree.children:
+        rec = tree[key].dataset["responses"]
+        unique[key] = rec.assign_coords(neuron=[f"{key}-{v}" for v in rec["neuron"].values])
+    relabelled = _summary(make_session_tree([unique[k] for k in tree.children]))
+    # (kernel_change is left out: its halvings hash the ids, so any relabelling moves it by its own noise)
+    for name in ("kernel_similarity", "task_alignment", "participation_ratio"):
+        np.testing.assert_allclose(repeated[name].values, relabelled[name].values, rtol=1e-10, equal_nan=True)
+    # declared tracked, the same ids are the same cells: the estimate differs (same-cell products left out)
+    tracked = _summary(_recordings(tracked=True))
+    assert not np.allclose(tracked["kernel_similarity"].values, repeated["kernel_similarity"].values,
+                           equal_nan=True)
