@@ -42,6 +42,8 @@ _SHARED_TRIAL_NOISE_CARRIED = (
     "there; where the test finds none the interval is the neuron bootstrap's alone")
 _SHARED_NOISE_REASON = "trial noise shared across neurons: the neuron-bootstrap interval is too narrow (value kept)"
 _SUBSAMPLED = "too few neurons for an unbiased ratio"
+_LEFT_OUT = ("the session shows too few of the conditions the other sessions share: left out of the shared "
+             "condition set")
 _DENOMINATOR = "denominator not resolved from noise (its estimate is not above zero by more than its SE)"
 
 ENTRIES = (
@@ -108,7 +110,9 @@ ENTRIES = (
         name="kernel_similarity", label="kernel similarity (CKA)", family="kernel", units="", range=(-1.0, 1.0),
         pairwise=True,
         meaning="Similarity of two sessions' condition kernels (CKA); needs no neuron matching.",
-        estimand="CKA of the two sessions' population kernels over the conditions both show",
+        estimand=("CKA of the two sessions' population kernels over the conditions every session of the summary "
+                  "shows (one condition set for the whole trajectory; a session showing too few of them is left out "
+                  "of it, NaN on its own)"),
         estimator=("unbiased HSIC U-statistics over conditions and distinct neurons; jackknife of the ratio over neuron "
                    "ids (a cell tracked in both sessions is deleted from both at once; disjoint sessions are two "
                    "independent samples); a session whose squared centred kernel norm is not above 1 influence SE gives "
@@ -122,7 +126,7 @@ ENTRIES = (
                   "2-10 trials, 30-600 cells, 250 replicates per shape): fresh neurons 0.92-0.96 (was 0.98-1.0, SE/SD "
                   "1.2-3.7; now 0.5-1.3), except 0.90 at 30 cells x 10 trials; the same cells every session 0.91-0.96"),
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=3),
-        reasons=("fewer than 4 shared conditions", "too few neurons for an unbiased ratio (need 3)",
+        reasons=("fewer than 4 shared conditions", _LEFT_OUT, "too few neurons for an unbiased ratio (need 3)",
                  "denominator not resolved from noise (a session's squared centred kernel norm not above 1 influence SE)",
                  "estimate outside [-1, 1] by more than 3 SE"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
@@ -130,7 +134,8 @@ ENTRIES = (
     Statistic(
         name="kernel_change", label="relative kernel change", family="kernel", units="", range=(0.0, _INF),
         meaning="||K_t - K_0||_F / ||K_0||_F: how far the kernel moved from the first session's.",
-        estimand="relative Frobenius change of the population kernel over the shared conditions",
+        estimand=("relative Frobenius change of the population kernel from the first session's, over the conditions "
+                  "every session of the summary shows"),
         estimator=("mean over 32 halvings of the neuron ids (a hash of each id: a tracked cell stays in its half) of "
                    "the signed root of the halves' cross-fitted squared change <D_A, D_B>/||K_0||^2, ratio bias by the "
                    "delta method; symmetric about 0 for an unchanged kernel (the U-statistic's signed root read "
@@ -148,10 +153,12 @@ ENTRIES = (
                   "tuned cells a sample rarely holds, so the estimate reads low and its SE short together; 0.74 "
                   "tracked / 0.83 fresh with 3000 heavy-tailed cells (measured before the scaling)"),
         needs=Requirements(min_conditions=2, min_trials=2, min_neurons=3),
-        reasons=("too few neurons for an unbiased ratio (need 3)",
+        reasons=("too few neurons for an unbiased ratio (need 3)", _LEFT_OUT,
                  "reference session's squared kernel norm not resolved from noise (not above 1 influence SE)",
                  "standard error above both 1 (the reference kernel's norm) and half the estimate: the change is "
-                 "not resolved"),
+                 "not resolved",
+                 "recorded in other units than the reference session (counts beside rates, or counts over another "
+                 "window length): the change would read the change of scale"),
         predicted_by=("lazy-rich", "silent-alignment", "transfer", "learning-rule", "deep-linear"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
         # its unit is the reference kernel's norm: with an SE above 1 the data cannot tell an unchanged kernel

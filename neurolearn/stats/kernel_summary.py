@@ -243,6 +243,7 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
                 _set_reason(out[name], name, k, reason, n)
     if not options.tracked:
         out["code_overlap"][2][...] = "cells not declared tracked across sessions"
+    present = _sharing_sessions(out, parts, present, n)
     if len(present) < 1:
         return out
     stats = [parts[k].stats for k in present]
@@ -424,6 +425,35 @@ def _embed(entry, value, replicates, index, reasons):
     all_reasons[index] = np.where(sub == "", np.asarray(reasons, dtype=object), sub)
     if reps is not None and replicates is not None:
         reps[(slice(None),) + index] = replicates
+
+
+def _sharing_sessions(out, parts, present, n):
+    """The sessions whose shared conditions the pairwise statistics are computed over.
+
+    All of them, unless a few show so few of the others' conditions that the set every session shows falls below
+    kernel_similarity's minimum (a calibration day with one stimulus made every pair NaN): those are left out one
+    at a time, the one whose removal enlarges the shared set most first, each NaN in every pairwise statistic
+    with the reason. The shared set is one for the whole trajectory, so every pair and every session's change
+    from the reference is over the same conditions.
+    """
+    need = STATISTICS["kernel_similarity"].needs.min_conditions
+    kept = list(present)
+    while len(kept) > 2:
+        size = _common_conditions([parts[k].stats for k in kept]).size
+        if size >= need:
+            break
+        without = [(_common_conditions([parts[j].stats for j in kept if j != k]).size,
+                    -parts[k].stats.conditions.size, k) for k in kept]
+        best, _, k = max(without)
+        if best <= size:
+            break
+        kept.remove(k)
+        reason = (f"shows {parts[k].stats.conditions.size} conditions, {size} of them shared with the other "
+                  f"sessions ({need} needed): left out of the condition set the sessions share, which is "
+                  f"{best} conditions without it")
+        for name in PAIRWISE:
+            _set_reason(out[name], name, k, reason, n)
+    return kept
 
 
 def _common_conditions(stats):
