@@ -11,11 +11,16 @@ package's extractors (summarize + generalization_summary, merged on ``session``)
   training-stimulus trials (``where="heldout == False"``). The network has no closed-form parameters, so the
   reference is the model fitted to the network's exact behaviour and test loss, weighted by the measured SEs.
 
-Measured (seeds 0-5, this design; re-measured 2026-12-03 after the simulator's rotation): kernel-learning-curve
-95% intervals held the true eigen_decay in 5/6 and target_decay in 4/6 (seeds 0-9: 13/20, see the coverage
-test's xfail); grokking's held the reference rich_rate and plateau in 6/6 each. eigen_decay stays
-bounded only from below (intervals reach the upper search bound 4.0): with target_decay = 2 the learning
-curves of eigen_decay 1.5 and 2.5 differ by < 7 % at 5-100 examples, so no learning curve pins it further.
+kernel-learning-curve is fitted with the model's learner covariance (:mod:`neurolearn.fitting.learner`): one
+network's curve scatters about the theory's mean by an amount correlated across its nested training sets, which
+the fit adds at a pilot fit's parameters and refits with, so the generalisation statistic's own intervals leave
+the training set out (``training_set="fixed"``). Measured 2026-12-06 (benchmarks/bench_klc_recovery.py, seeds
+0-19): 95% intervals held the true eigen_decay and target_decay in 37/40 = 0.925 (before: 13/20 over seeds 0-9
+with the jackknife SEs and no learner covariance); the misses are target_decay lower bounds 2.002-2.045 against
+2.0. Neither is bounded from above by one learner's curve: eigen_decay's intervals reach the upper search bound
+4.0 in 19 of 20 networks (with target_decay = 2 the learning curves of eigen_decay 1.5 and 2.5 differ by < 7 %
+at 5-100 examples), target_decay's reach 6.0 in 14 of 20. grokking's intervals held the reference rich_rate and
+plateau in 6/6 each (seeds 0-5).
 
 Until summarize computes ``generalization_error`` itself, the statistics are ``xr.merge`` of both outputs (the
 generalisation replicates on their own bootstrap dim, as summarize keeps each family's draw apart).
@@ -37,7 +42,7 @@ from tests._helpers import r_squared
 KNOWN_IN_DESIGN = {"time_scale": 1.0, "onset": 0.0, "ridge": 0.0}
 
 
-def _statistics(tree, *, target, method, where=None):
+def _statistics(tree, *, target, method, where=None, training_set="jackknife"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sessions without training stimuli are NaN with their reason
         # behaviour may come from the trained stimuli only (where=); the generalisation from all trials
@@ -45,7 +50,7 @@ def _statistics(tree, *, target, method, where=None):
                           heldout=None, scheduler="synchronous")
         recordings = {key: child.dataset["responses"] for key, child in tree.children.items()}
         generalization = generalization_summary(recordings, target=target, by="stimulus", method=method,
-                                                n_boot=100, random_state=0)
+                                                n_boot=100, random_state=0, training_set=training_set)
     generalization = generalization.rename(bootstrap="bootstrap_generalization")
     return xr.merge([stats, generalization], join="left", combine_attrs="override")
 
@@ -53,7 +58,8 @@ def _statistics(tree, *, target, method, where=None):
 def _kernel_curve_fit(seed, n_neurons=400):
     tree, truth = simulate_readout_learning_sessions(n_sessions=11, examples_per_session=10, n_conditions=140,
                                                      n_neurons=n_neurons, trained_probes=True, rng=seed)
-    stats = _statistics(tree, target="target_value", method="readout")
+    # the training set's variability is the model's learner covariance, which the fit adds itself
+    stats = _statistics(tree, target="target_value", method="readout", training_set="fixed")
     stats = stats.assign_coords(training_time=("session", truth.extra["n_train"]))
     return truth, stats, nl.fit(stats, "kernel-learning-curve", fixed=KNOWN_IN_DESIGN, random_state=0)
 
@@ -64,12 +70,20 @@ def test_kernel_learning_curve_recovered_from_recordings():
     for name in ("eigen_decay", "target_decay", "chance"):
         lo, hi = result.ci[name]
         assert lo <= truth.parameters[name] <= hi, (name, result.params[name], (lo, hi))
-    # the fitted model follows the simulation through the extractor
-    predicted = result.predicted["generalization_error"].values
-    assert r_squared(stats["generalization_error"].values, predicted) >= 0.95
-    # target_decay is pinned down once generalization_error is measured
-    lo, hi = result.ci["target_decay"]
-    assert hi - lo < 0.5
+    # fitted with the model's learner covariance (one learner's nested training set), evaluated near the estimate
+    assert result.learner_covariance is not None and "learner covariance" in result.message
+    assert abs(result.learner_covariance["target_decay"] - result.params["target_decay"]) < 0.5
+    # the extractor follows the simulated learner's exact error (seeds 0-2: R^2 0.975, 0.991, 0.971) ...
+    measured = stats["generalization_error"].values
+    finite = np.isfinite(measured)
+    assert r_squared(measured[finite], np.asarray(truth.generalization_error)[finite]) >= 0.95
+    # ... and the fitted mean curve is consistent with it under the recording's and the learner's covariance (one
+    # learner's curve is not the theory's mean: R^2 of the exact error against the theory at the truth is 0.94,
+    # 0.88, 0.77 in seeds 0-2, so the fit no longer follows the measured curve to R^2 0.95: 0.93 here)
+    assert result.chi2_pvalue > 0.01, (result.chi2, result.n_obs - result.n_params)
+    # target_decay is bounded from below once generalization_error is measured (the lower search bound is 0.5);
+    # one learner's curve does not bound it from above (the interval reaches 6.0 in 14 of 20 networks)
+    assert result.ci["target_decay"][0] > 1.5
 
 
 def _grokking(seed, alpha=1.0, n_steps=600):
@@ -107,28 +121,14 @@ def test_grokking_rich_rate_recovered_from_recordings():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", [
-    pytest.param("kernel-learning-curve", marks=pytest.mark.xfail(strict=False, reason=(
-        "known gap: over seeds 0-9 the 95% intervals of eigen_decay and target_decay hold the truth in 13 of 20 "
-        "(0.65 < 0.8; re-measured 2026-12-03 after the simulator's rotation fix ee49d18: misses seeds 2, 3, 5, 7, "
-        "8, chi2 2.8-20 on 19 dof, so the misses fit well; benchmarks/bench_klc_recovery.py). The fit's covariance "
-        "has the wrong shape: over 15 networks generalization_error's SEs are 1-2.5x the spread of measured - "
-        "theory (their training-set jackknife is 2-3x the learner SD of learning_curve_covariance), yet those "
-        "errors correlate 0.8-0.99 between neighbouring sessions (the one learner's nested training set, and "
-        "shared held-out stimuli) where the replicates are independent, and behaviour carries half the same "
-        "learner deviation (SD 0.035 at 10 examples) against binomial SEs of 0.013. A stimulus-shared bootstrap (held-out and "
-        "jackknife weights shared across sessions) gave 14/20; replacing the jackknife (training_set='fixed') by the "
-        "model's learner covariance, shared by generalization_error and behaviour: at the truth 16/20, at a "
-        "pilot fit 33/40 over seeds 0-19 (bench_klc_recovery --learner-covariance; the misses are target_decay "
-        "lower bounds 2.006-2.09, intervals reaching the bound 6.0 in most seeds), so not yet 0.9, and the "
-        "fitter would have to add that model covariance itself. "
-        "eigen_decay is barely identified by a learning curve (curves for 1.5 and 2.5 differ by 0.02 at 5 "
-        "examples)"))),
-    "grokking"])
-def test_recovery_coverage_over_replicates(model):
-    # 30-90 s a replicate on a shared machine (measured coverage in the module docstring)
+@pytest.mark.parametrize(("model", "n_seeds", "required"), [
+    # 10-15 s CPU a seed; seeds 0-19 in benchmarks/bench_klc_recovery.py (37/40 = 0.925)
+    ("kernel-learning-curve", 5, 0.9),
+    # 30-90 s a replicate on a shared machine
+    ("grokking", 10, 0.8)])
+def test_recovery_coverage_over_replicates(model, n_seeds, required):
     covered = []
-    for seed in range(10):
+    for seed in range(n_seeds):
         if model == "kernel-learning-curve":
             truth, _, result = _kernel_curve_fit(seed)
             reference = {name: truth.parameters[name] for name in ("eigen_decay", "target_decay")}
@@ -136,4 +136,4 @@ def test_recovery_coverage_over_replicates(model):
             _, _, result, fitted = _grokking(seed)
             reference = {name: fitted.params[name] for name in ("rich_rate", "plateau")}
         covered += [result.ci[name][0] <= value <= result.ci[name][1] for name, value in reference.items()]
-    assert np.mean(covered) >= 0.8
+    assert np.mean(covered) >= required, covered

@@ -20,6 +20,7 @@ from neurolearn.errors import FitError
 from neurolearn.fitting.areas import with_layers
 from neurolearn.fitting.covariance import interval_inflation, sandwich_ratios
 from neurolearn.fitting.intervals import BetterMinimum, bootstrap_intervals, profile_intervals
+from neurolearn.fitting.learner import has_learner_covariance, learner_fit, weighting_label
 from neurolearn.fitting.multistart import local_fit, multistart, unit_covariance
 from neurolearn.fitting.problem import ONSET, TIME_SCALE, FitWarning, build_problem
 from neurolearn.fitting.result import FitResult
@@ -48,6 +49,7 @@ def fit(
     random_state=None,
     areas=None,
     weights: str = "joint",
+    learner_covariance: bool = True,
 ) -> FitResult:
     """Fit a theory model to statistics across sessions (weighted least squares, bounded multi-start).
 
@@ -112,6 +114,16 @@ def fit(
         ``chi2`` over its expectation when that p < 1e-3). Its intervals do not depend on the inverse of a
         covariance estimated from the recorded neurons, whose noise makes GLS intervals too narrow when few
         neurons carry many correlated values (docs/theory.md §2.8); they are wider.
+    learner_covariance : bool
+        Where the model declares a learner covariance (:attr:`neurolearn.theory.Model.learner_covariance`, e.g.
+        ``kernel-learning-curve``: one learner's curve scatters about the theory's mean, correlated across
+        sessions, which no bootstrap of the recording sees), True (default) fits in stages: a pilot fit, the
+        model's covariance at its parameters added to the statistics' (the SEs to ``sqrt(se**2 + diag)``), a
+        refit, and once more at the refit's parameters (:mod:`neurolearn.fitting.learner`);
+        ``FitResult.learner_covariance`` holds the parameters of the last evaluation and the message says so.
+        The statistics' own SEs should then leave the learner's variability out
+        (``generalization_summary(training_set="fixed")``). False: the statistics' covariance alone. No effect
+        for a model that declares none.
 
     Returns
     -------
@@ -130,7 +142,8 @@ def fit(
         some statistic besides ``behavior``), no sessions, non-numeric values, missing, non-positive (with
         ``se_floor=None``) or vanishingly small standard errors, unknown or non-numeric fixed parameters or
         fixed values outside their bounds, bad options (``n_starts``, ``interval``, ``level``, ``n_boot``,
-        ``se_floor``, ``label``, ``random_state``, ``areas``, ``observables``, ``weights`` of the wrong kind), or no
+        ``se_floor``, ``label``, ``random_state``, ``areas``, ``observables``, ``weights``, ``learner_covariance``
+        of the wrong kind), a model's learner covariance that fails or has the wrong shape, or no
         more values than free parameters.
 
     Examples
@@ -155,6 +168,8 @@ def fit(
     True
     """
     _check_options(n_starts, interval, level, n_boot)
+    if not isinstance(learner_covariance, (bool, np.bool_)):
+        raise FitError(f"fit: expected learner_covariance True or False, found {learner_covariance!r}")
     rng = _generator(random_state)
     if label is not None and not isinstance(label, str):
         raise FitError(f"fit: expected label a string or None, found {label!r}")
@@ -165,7 +180,29 @@ def fit(
         stats = with_layers(stats, dict(areas))
     problem = build_problem(stats, model, observables=observables, fixed=fixed, time=time, se_floor=se_floor,
                             weights=weights)
+    optimum = _optimise(problem, n_starts, rng)
+    learner_at, statistics_problem = None, problem
+    if learner_covariance and has_learner_covariance(problem.model):
+        # pilot fit -> the model's learner covariance at its parameters added -> refit (fitting.learner)
+        problem, optimum, learner_at = learner_fit(problem, optimum,
+                                                   lambda stage, u0: _optimise(stage, n_starts, rng, u0),
+                                                   weights=weights)
+    options = {"observables": problem.observables, "fixed": fixed, "time": time, "n_starts": n_starts,
+               "se_floor": se_floor, "label": label, "weights": weights, "learner_covariance": learner_covariance}
+    return finish_fit(problem, optimum, interval=interval, level=level, n_boot=n_boot, rng=rng, label=label,
+                      options=options, learner_at=learner_at, statistics_problem=statistics_problem)
+
+
+def _optimise(problem, n_starts, rng, u0=None):
+    """The fit's search: a multi-start (wider where chi-square is improbable), one longer run if it failed, and
+    a local run from ``u0`` (a previous stage's optimum) when given, keeping the lowest minimum."""
     optimum = multistart(problem, n_starts=n_starts, rng=rng)
+    if u0 is not None:
+        restart = local_fit(problem, u0)
+        if restart.success and restart.chi2 < optimum.chi2:
+            restart.chi2_of_starts = tuple(sorted((*optimum.chi2_of_starts, restart.chi2)))
+            restart.alternatives = (*optimum.alternatives, (optimum.u, optimum.chi2))
+            optimum = restart
     dof = problem.n_obs - problem.n_free
     if np.isfinite(optimum.chi2) and chi2_distribution.sf(optimum.chi2, dof) < _POOR_FIT_PVALUE:
         # A chi-square far beyond its degrees of freedom is either a wrong model or a local minimum; a wider
@@ -180,14 +217,14 @@ def fit(
         if retry.success or retry.chi2 < optimum.chi2:
             retry.chi2_of_starts = optimum.chi2_of_starts
             optimum = retry
-    options = {"observables": problem.observables, "fixed": fixed, "time": time, "n_starts": n_starts,
-               "se_floor": se_floor, "label": label, "weights": weights}
-    return finish_fit(problem, optimum, interval=interval, level=level, n_boot=n_boot, rng=rng, label=label,
-                      options=options)
+    return optimum
 
 
-def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng=None, label=None, options=None):
-    """Intervals, identifiability flags and the :class:`FitResult` of an optimum of ``problem``."""
+def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng=None, label=None, options=None,
+               learner_at=None, statistics_problem=None):
+    """Intervals, identifiability flags and the :class:`FitResult` of an optimum of ``problem``; ``learner_at``:
+    the parameters the model's learner covariance in ``problem`` was evaluated at (:mod:`.learner`), or None;
+    ``statistics_problem``: the problem from the statistics alone (default ``problem``)."""
     notes = []
     n_profile = 0
     # 1 unless the replicates declare the neurons they resample (covariance.declare_units): a covariance estimated
@@ -335,10 +372,10 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         interval=interval,
         level=level,
         dispersion=float(dispersion) if success else float("nan"),
-        weighting=("joint covariance (bootstrap replicates)" if problem.covariance is not None else
-                   "standard errors" if problem.sandwich_covariance is None else
-                   "standard errors, sandwich intervals with the joint covariance (bootstrap replicates)"),
+        weighting=weighting_label(problem, learner_at),
+        learner_covariance=learner_at,
         _problem=problem,
+        _statistics_problem=problem if statistics_problem is None else statistics_problem,
         _unit=np.array(optimum.u, dtype=float),
         _options=dict(options or {}),
     )

@@ -75,7 +75,14 @@ class FitResult:
     weighting : str
         ``"standard errors"`` (diagonal) or ``"joint covariance (bootstrap replicates)"`` (generalised least
         squares; ``chi2`` is then the squared norm of the whitened residuals, while ``residuals`` stay
-        ``(value - prediction) / se``).
+        ``(value - prediction) / se``); ``"... (statistics + the model's learner covariance)"`` when the model's
+        learner covariance was added (``learner_covariance``).
+    learner_covariance : dict or None
+        The model parameters at which the model's learner covariance
+        (:attr:`neurolearn.theory.Model.learner_covariance`: one learner's scatter about the mean curve,
+        correlated across sessions) was last evaluated and added to the statistics' covariance before the final
+        fit (:mod:`neurolearn.fitting.learner`); None when it was not (the model declares none, the pilot fit
+        failed, or ``fit(..., learner_covariance=False)``). ``residuals`` and ``chi2`` then include it.
     """
 
     model: object
@@ -102,7 +109,11 @@ class FitResult:
     level: float
     dispersion: float = 1.0
     weighting: str = "standard errors"
+    learner_covariance: dict | None = None
     _problem: object = field(default=None, repr=False)
+    # the problem from the statistics alone (``_problem`` before the model's learner covariance was added): what
+    # two fits must share to be compared
+    _statistics_problem: object = field(default=None, repr=False)
     _unit: np.ndarray = field(default=None, repr=False)
     _options: dict = field(default_factory=dict, repr=False)
 
@@ -156,6 +167,8 @@ class FitResult:
             "level": float(self.level),
             "dispersion": _json_number(self.dispersion),
             "weighting": self.weighting,
+            "learner_covariance": (None if self.learner_covariance is None else
+                                   {k: _json_number(v) for k, v in self.learner_covariance.items()}),
             "session": [_json_scalar(s) for s in np.asarray(self.predicted["session"].values)],
             "training_time": [_json_number(t) for t in self.predicted["training_time"].values],
             "predicted": {name: [_json_number(v) for v in self.predicted[name].values] for name in self.observables},

@@ -11,17 +11,28 @@ model, and the probability with which
 :func:`neurolearn.simulate.two_layer.simulate_readout_learning_sessions` draws correct trials. The model's
 spectra have 400 modes (as docs/theory.md's reference table): ridgeless with label noise, the error diverges at
 ``P' = 400`` (the interpolation peak of a 400-mode kernel); use ``ridge > 0`` beyond that.
+
+The theory is the error averaged over training sets, and one learner has one (nested) training set, so its
+curve scatters about the theory's by an amount correlated across sessions that no recording's bootstrap
+sees: the model declares that covariance (:attr:`neurolearn.theory.Model.learner_covariance`,
+:func:`kernel_learning_curve_covariance`), which :func:`neurolearn.fit` adds to the statistics' covariance at
+a pilot fit and refits with (:mod:`neurolearn.fitting.learner`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import cholesky, solve_triangular
 
 from neurolearn.errors import DataError, FitError
 from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.kernel_regression import N_MODES, power_law_generalization_error
 
-__all__ = ["kernel_learning_curve_statistics", "learning_curve_covariance", "KERNEL_LEARNING_CURVE"]
+__all__ = ["kernel_learning_curve_statistics", "learning_curve_covariance", "kernel_learning_curve_covariance",
+           "KERNEL_LEARNING_CURVE", "LEARNERS"]
+
+#: Learners simulated for the model's declared covariance (relative error of its entries ~ sqrt(2 / 400) = 7 %)
+LEARNERS = 400
 
 def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> dict:
     """Observables of the ``"kernel-learning-curve"`` model at training amounts ``time`` (its ``function``).
@@ -110,22 +121,75 @@ def learning_curve_covariance(time, eigen_decay, target_decay, noise=0.0, ridge=
     for learner in range(int(n_learners)):
         stream = generator.standard_normal((largest, eta.size))
         labels = stream @ weights + np.sqrt(noise) * generator.standard_normal(largest)
+        # nested training sets: every session's kernel is a leading block of the largest one's, and so (ridgeless)
+        # is its Cholesky factor: one factorisation per learner, two triangular solves per session
+        full = (stream * eta) @ stream.T
+        factor = _cholesky(full) if ridge == 0 else None
         for column, count in enumerate(n_train):
             if count == 0:
                 continue
             features = stream[:count]
-            kernel = (features * eta) @ features.T
+            kernel = full[:count, :count]
             if ridge > 0:
                 # relative to the mean diagonal (~ sum eta = 1), as the readout estimator's and the model's ridge
                 scale = np.trace(kernel) / count
                 dual = np.linalg.solve(kernel + ridge * scale * np.eye(count), labels[:count])
-            else:
+            elif factor is not None:
+                block = factor[:count, :count]
+                dual = solve_triangular(block, solve_triangular(block, labels[:count], lower=True, check_finite=False),
+                                        lower=True, trans="T", check_finite=False)
+            else:  # singular (more examples than modes): the minimum-norm interpolant
                 dual = np.linalg.lstsq(kernel, labels[:count], rcond=None)[0]
             errors[learner, column] = np.sum((weights - eta * (features.T @ dual)) ** 2)
     covariance = np.cov(errors, rowvar=False).reshape(n_train.size, n_train.size)
     covariance[n_train == 0, :] = 0.0
     covariance[:, n_train == 0] = 0.0
     return covariance
+
+
+def _cholesky(kernel):
+    """Lower Cholesky factor of ``kernel``, or None where it is not numerically positive definite."""
+    try:
+        return cholesky(kernel, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def kernel_learning_curve_covariance(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> np.ndarray:
+    """The model's learner covariance (its :attr:`~neurolearn.theory.Model.learner_covariance`).
+
+    One learner's ``generalization_error`` at training amounts ``time`` has the covariance ``C`` of
+    :func:`learning_curve_covariance` (:data:`LEARNERS` simulated learners, seed 0, so deterministic given the
+    parameters); ``behavior``, linked to it by ``chance + (ceiling - chance)(1 - min(E_g, 1))``, has
+    ``d_i d_j C_ij`` and its covariance with the error is ``d_j C_ij``, ``d = -(ceiling - chance)`` where the
+    mean error is below 1 and 0 where the link is clipped.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2 n, 2 n)
+        Observable-major over ``("generalization_error", "behavior")``, ``n = len(time)``.
+
+    Raises
+    ------
+    FitError
+        Parameters the simulation cannot use (``eigen_decay`` or ``target_decay`` not > 0, negative noise).
+
+    Examples
+    --------
+    >>> cov = kernel_learning_curve_covariance(np.array([20.0, 40.0]), 1.5, 2.0, 0.0, 0.0, 0.5, 1.0)
+    >>> bool(np.allclose(cov[2:, 2:], 0.25 * cov[:2, :2]) and np.allclose(cov[:2, 2:], -0.5 * cov[:2, :2]))
+    True
+    """
+    time = np.clip(np.asarray(time, dtype=float), 0.0, None)
+    try:
+        error = learning_curve_covariance(time, eigen_decay, target_decay, noise=noise, ridge=ridge,
+                                          n_learners=LEARNERS, rng=0)
+        mean = power_law_generalization_error(time, eigen_decay, target_decay, noise=noise, ridge=ridge)
+    except DataError as exc:
+        raise FitError(f"kernel-learning-curve model's learner covariance: {exc}") from None
+    slope = np.where(mean < 1.0, -(float(ceiling) - float(chance)), 0.0)
+    return np.block([[error, error * slope[None, :]],
+                     [error * slope[:, None], error * np.outer(slope, slope)]])
 
 
 KERNEL_LEARNING_CURVE = Model(
@@ -167,4 +231,5 @@ KERNEL_LEARNING_CURVE = Model(
     time_unit=f"training examples P' (the fitter's time_scale is examples per session); {N_MODES} modes",
     time_span=100.0,
     simulator="neurolearn.simulate.two_layer.simulate_readout_learning_sessions",
+    learner_covariance=kernel_learning_curve_covariance,
 )

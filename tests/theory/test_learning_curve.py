@@ -348,3 +348,31 @@ def test_learner_covariance_bad_input_raises_data_error(kwargs, message):
     args = {"time": [10.0], "eigen_decay": 1.5, "target_decay": 2.0} | kwargs
     with pytest.raises(DataError, match=message):
         learning_curve_covariance(**args)
+
+
+def test_model_declares_the_learner_covariance_of_both_observables_through_the_behaviour_link():
+    # one learner's behaviour is chance + (ceiling - chance)(1 - E_g) of its own error: the model's declared
+    # covariance is learning_curve_covariance's, times -(ceiling - chance) for behaviour (squared on its block)
+    from neurolearn.theory import get_model
+    from neurolearn.theory.learning_curve import LEARNERS, kernel_learning_curve_covariance, learning_curve_covariance
+
+    model = get_model("kernel-learning-curve")
+    assert model.learner_covariance is kernel_learning_curve_covariance
+    time = np.array([0.0, 10.0, 25.0, 60.0])
+    cov = model.learner_covariance(time, 1.3, 2.2, 0.05, 0.0, 0.3, 0.9)
+    error = learning_curve_covariance(time, 1.3, 2.2, noise=0.05, n_learners=LEARNERS, rng=0)
+    assert cov.shape == (8, 8) and model.observables == ("generalization_error", "behavior")
+    np.testing.assert_allclose(cov[:4, :4], error, rtol=1e-12)
+    np.testing.assert_allclose(cov[:4, 4:], -0.6 * error, rtol=1e-12)
+    np.testing.assert_allclose(cov[4:, 4:], 0.36 * error, rtol=1e-12)
+    assert np.all(np.linalg.eigvalsh(cov) > -1e-12 * np.abs(cov).max())  # a covariance: positive semi-definite
+    # deterministic given the parameters (the fit's weights must not change from call to call)
+    np.testing.assert_array_equal(cov, model.learner_covariance(time, 1.3, 2.2, 0.05, 0.0, 0.3, 0.9))
+
+
+def test_model_learner_covariance_bad_parameters_raise_fit_error():
+    from neurolearn.errors import FitError
+    from neurolearn.theory.learning_curve import kernel_learning_curve_covariance
+
+    with pytest.raises(FitError, match="learner covariance: .*expected eigen_decay > 0"):
+        kernel_learning_curve_covariance(np.array([10.0]), -1.0, 2.0, 0.0, 0.0, 0.5, 1.0)
