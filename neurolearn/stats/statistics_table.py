@@ -145,7 +145,8 @@ def session_start_times(recordings) -> list[str]:
 def enforce_ranges(ds):
     """The registry's promise: a value never lies outside its estimand's range by more than 3 SE. Such a value
     is NaN with its reason (a symptom of an estimator the data cannot support); intervals are clipped to the
-    range but keep containing their estimate; a value outside the range keeps its own interval."""
+    range but keep containing their estimate (a value outside the range by noise is then an end of its interval:
+    the interval's part beyond it holds only values the estimand cannot take)."""
     updates = {}  # assigned at once: one merge instead of four per statistic
     cleared_of = {}  # name -> (cleared mask, reasons): a statistic that follows another is cleared with it
     # a statistic computed from another's estimate is judged after it
@@ -206,10 +207,12 @@ def enforce_ranges(ds):
                     updates[companion] = (ds[companion].dims, data, ds[companion].attrs)
         finite = np.isfinite(value)
         with np.errstate(invalid="ignore"):
-            # a value outside the range (by at most 3 SE: noise) keeps its own interval, which straddles it;
-            # clipped it would start at the estimate (every negative kernel_change did: reviewer F4)
-            lower = np.where(finite & (value >= low), np.minimum(np.maximum(ci[..., 0], low), value), ci[..., 0])
-            upper = np.where(finite & (value <= high), np.maximum(np.minimum(ci[..., 1], high), value), ci[..., 1])
+            # every bound inside the range unless the estimate itself lies outside it (by at most 3 SE: noise),
+            # then the interval reaches just the estimate: a bound beyond the estimate, outside the range, would
+            # name values the estimand cannot take (task_alignment 1.16 printed [0.39, 1.93]: adversary F7).
+            # A truth inside the range is covered exactly as before
+            lower = np.where(finite, np.minimum(np.maximum(ci[..., 0], low), value), ci[..., 0])
+            upper = np.where(finite, np.maximum(np.minimum(ci[..., 1], high), value), ci[..., 1])
         ci = np.stack([lower, upper], axis=-1)
         dims = ds[name].dims
         updates[name] = (dims, value, ds[name].attrs)

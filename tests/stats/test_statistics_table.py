@@ -42,3 +42,25 @@ def test_a_pairwise_statistic_is_exact_on_the_diagonal_and_bootstrapped_off_it()
     want_se, want_ci = bootstrap_interval(values[0, 2], reps[:, 0, 2], 0.95)
     np.testing.assert_allclose(column["se"][0, 2], want_se, rtol=1e-12)
     np.testing.assert_allclose(column["ci"][0, 2], want_ci, rtol=1e-12)
+
+
+def test_an_interval_never_names_values_outside_the_range_beyond_its_estimate():
+    # adversary F7: task_alignment 1.158 (above 1 by noise) printed [0.389, 1.927]; a negative kernel_change's
+    # interval reached far below 0. Every bound is clipped to the range, and still holds its estimate
+    import xarray as xr
+
+    from neurolearn.stats.statistics_table import enforce_ranges
+
+    dims = ("session",)
+    ds = xr.Dataset({"task_alignment": (dims, [1.158, 0.5, -1.02]), "task_alignment_se": (dims, [0.42, 0.1, 0.05]),
+                     "task_alignment_ci": (dims + ("ci_bound",), [[0.389, 1.927], [0.3, 0.7], [-1.12, -0.93]]),
+                     "task_alignment_flag": (dims, ["", "", ""]),
+                     "kernel_change": (dims, [-0.2, 0.3, 0.0]), "kernel_change_se": (dims, [0.25, 0.1, 0.0]),
+                     "kernel_change_ci": (dims + ("ci_bound",), [[-0.6, 0.3], [0.1, 0.5], [0.0, 0.0]]),
+                     "kernel_change_flag": (dims, ["", "", ""])},
+                    coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
+    out = enforce_ranges(ds)
+    np.testing.assert_allclose(out["task_alignment_ci"].values, [[0.389, 1.158], [0.3, 0.7], [-1.02, -0.93]])
+    np.testing.assert_allclose(out["kernel_change_ci"].values, [[-0.2, 0.3], [0.1, 0.5], [0.0, 0.0]])
+    values, ci = out["task_alignment"].values, out["task_alignment_ci"].values
+    assert ((ci[:, 0] <= values) & (values <= ci[:, 1])).all()
