@@ -197,6 +197,7 @@ def summarize(
     recordings = {key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()}
     _refuse_mixed_subjects(recordings)
     _warn_mixed_quantities(recordings)
+    _warn_unordered(recordings)
     response_units = ", ".join(sorted({str(rec.attrs.get("units", "") or "") for rec in recordings.values()} - {""}))
     prepared, label = {}, None
     for key, rec in recordings.items():
@@ -308,6 +309,29 @@ def _warn_mixed_quantities(recordings):
         warnings.warn(f"sessions record different quantities ({ {u: ids[:3] for u, ids in sorted(kinds.items())} }): "
                       "their statistics are compared across sessions as one trajectory; summarise each kind apart "
                       "unless they are meant to be compared", UserWarning, stacklevel=3)
+
+
+def _warn_unordered(recordings):
+    """One warning when the sessions' order (training order: session_index, what a fit reads) contradicts
+    their ``session_start_time`` attrs (adversary F13: days 0, 7, 1 in that order were fitted as 0, 1, 2)."""
+    import pandas as pd
+
+    keys = list(recordings)
+    texts = [str(recordings[k].attrs.get("session_start_time", "") or "") for k in keys]
+    if len(keys) < 2 or not all(texts):
+        return
+    try:
+        times = pd.to_datetime(texts, utc=True, format="mixed")
+    except (TypeError, ValueError):
+        return
+    order = np.argsort(np.asarray(times), kind="stable")
+    if np.array_equal(order, np.arange(len(keys))):
+        return
+    warnings.warn(f"sessions are in the order {keys[:6]}{' ...' if len(keys) > 6 else ''}, which their "
+                  f"session_start_time puts as {[keys[i] for i in order[:6]]}{' ...' if len(keys) > 6 else ''}: "
+                  "session_index (the training order a fit reads) follows the given order; pass the sessions in "
+                  "training order (read_sessions sorts by start time), or give fit(..., time=) explicitly",
+                  UserWarning, stacklevel=3)
 
 
 def _refuse_mixed_subjects(recordings):

@@ -70,3 +70,21 @@ def test_cells_declared_untracked_are_different_cells_even_where_ids_repeat():
     tracked = _summary(_recordings(tracked=True))
     assert not np.allclose(tracked["kernel_similarity"].values, repeated["kernel_similarity"].values,
                            equal_nan=True)
+
+
+def test_sessions_out_of_start_time_order_are_warned_about_once():
+    tree = _recordings(tracked=True)
+    recs = [tree[k].dataset["responses"] for k in tree.children]
+    for rec, day in zip(recs, ["2026-01-01", "2026-01-08", "2026-01-02"]):
+        rec.attrs["session_start_time"] = f"{day}T09:00:00+00:00"
+    with pytest.warns(UserWarning, match=r"sessions are in the order \['day0', 'day1', 'day2'\], which their "
+                                         r"session_start_time puts as \['day0', 'day2', 'day1'\]"):
+        _summary(make_session_tree(recs))
+    for rec, day in zip(recs, ["2026-01-01", "2026-01-02", "2026-01-08"]):
+        rec.attrs["session_start_time"] = f"{day}T09:00:00+00:00"
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _summary(make_session_tree(recs))
+    assert not any("session_start_time puts" in str(w.message) for w in caught)
