@@ -81,8 +81,10 @@ def read_nwb(
     window : (float, float)
         Seconds relative to ``align``; the half-open interval ``[start, stop)`` of each trial. Windows are
         independent: overlapping trials stay separate trials. Windows outside the recording in every trial,
-        or with most of their time outside it (``(0, 1e6)``), are refused; windows of some trials entirely
-        outside the spikes count 0, with a warning.
+        or with most of their time outside it (``(0, 1e6)``), are refused. Trials whose windows lie entirely
+        before the first or after the last spike of any unit (the recording's span: the sorter stopped, the
+        probe was lost) are left out with one warning counting them: no unit was observed there, and their
+        zero counts would read as silence. One unit falling silent early leaves every trial in.
     bin_size : float, optional
         Split each window into bins of this many seconds -> dims ``(trial, neuron, time)`` with ``time`` the
         bin centres relative to ``align``. Must divide the window.

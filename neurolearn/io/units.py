@@ -12,13 +12,14 @@ import warnings
 import h5py
 import numpy as np
 
-from neurolearn.errors import NWBError
+from neurolearn.errors import NWBError, shown
 from neurolearn.io.nwbfile import neurodata_type
 from neurolearn.io.tables import scalar_columns, table_ids
 from neurolearn.io.windows import count_in_bins
 
 __all__ = [
-    "plan_units", "read_units_block", "count_units", "units_span", "check_units_extent", "check_lazy_extent",
+    "plan_units", "read_units_block", "count_units", "recorded_span", "units_span", "check_units_extent",
+    "check_lazy_extent",
 ]
 
 
@@ -70,12 +71,15 @@ def plan_units(group, plan) -> None:
     else:
         columns.pop("location", None)
     plan.neuron_coords = columns
+    if n_spikes == 0:
+        raise NWBError(f"{label}: expected spike times, found an empty spike_times dataset")
+    # trials first: a window no unit was recorded in is not an observation of any unit, and must not make
+    # units whose obs_intervals end with the recording look unobserved
+    _leave_out_unrecorded_trials(spike_times, plan, label)
     observed = _observed_in_every_window(group, ids.shape[0], plan.edges, label)
     if observed is not None and not observed.all():
         _leave_out_unobserved(plan, observed, label)
     plan.units = "spikes/s" if plan.rates else "count"
-    if n_spikes == 0:
-        raise NWBError(f"{label}: expected spike times, found an empty spike_times dataset")
 
 
 def _observed_in_every_window(group, n_units, edges, label):
@@ -287,33 +291,41 @@ def _index_ends(group, column, n_values, label) -> np.ndarray:
 
 
 def check_lazy_extent(handle, plan) -> None:
-    """:func:`check_units_extent` without reading every spike when the cheap answer is clean.
+    """Nothing left to check for a lazy read: :func:`plan_units` has already refused windows outside the
+    recording and left out the trials outside it (:func:`_leave_out_unrecorded_trials`), reading only each
+    unit's first and last stored spike unless those put windows outside it."""
+
+
+def check_units_extent(span, plan) -> None:
+    """Nothing left to check after counting: the windows were checked against the recording's span at
+    planning (:func:`_leave_out_unrecorded_trials`), over all units of the table. The span of the units
+    counted (``span``) may be narrower (units left out by their ``obs_intervals``) and is not a reason to
+    drop more trials: the units kept were observed in every window."""
+
+
+def recorded_span(spike_times, plan, block_values: int = 1 << 20) -> tuple[float, float]:
+    """First and last spike time over all units of the table, reading as little as the answer allows.
 
     The first and last stored spike of each unit bound the recording when spikes are sorted, which is the
-    norm; only when those bounds put windows outside the recording are all spike times scanned (unsorted
-    units, as in real DANDI files, have first/last stored spikes that are not their earliest/latest), so a
-    refusal or warning never rests on the cheap bounds.
+    norm, and they never overstate it (out-of-order spikes can only lie outside them); only when those cheap
+    bounds put some window outside the recording are all spike times scanned (real DANDI files hold unsorted
+    units), so a refusal or a dropped trial never rests on the cheap bounds.
     """
-    spike_times = handle[plan.object_path]["spike_times"]
     bounds = plan.unit_bounds[plan.unit_bounds[:, 1] > plan.unit_bounds[:, 0]]
     if bounds.size == 0:
-        return
-    both = np.concatenate([spike_times[np.unique(bounds[:, 0])], spike_times[np.unique(bounds[:, 1] - 1)]])
+        return (np.inf, -np.inf)
+    both = spike_times[np.unique(np.concatenate([bounds[:, 0], bounds[:, 1] - 1]))]  # one read of 2 per unit
     if np.isfinite(both).any():
         cheap = (float(np.nanmin(both)), float(np.nanmax(both)))
         outside, unrecorded, _ = _extent(cheap, plan)
         if not outside.any() and unrecorded <= 0.5:
-            return
-    check_units_extent(units_span(handle, plan), plan)
+            return cheap
+    return units_span(spike_times, bounds, block_values)
 
 
-def units_span(handle, plan, block_values: int = 1 << 20) -> tuple[float, float]:
-    """First and last spike time of all units, looking at every spike (in blocks), since real files hold
-    units whose spikes are out of order."""
-    spike_times = handle[plan.object_path]["spike_times"]
-    bounds = plan.unit_bounds[plan.unit_bounds[:, 1] > plan.unit_bounds[:, 0]]
-    if bounds.size == 0:
-        return (np.inf, -np.inf)
+def units_span(spike_times, bounds, block_values: int = 1 << 20) -> tuple[float, float]:
+    """First and last spike time of the units whose ``[first, end)`` rows are ``bounds``, looking at every
+    spike (in blocks), since real files hold units whose spikes are out of order."""
     lo, hi = int(bounds[:, 0].min()), int(bounds[:, 1].max())
     first, last = np.inf, -np.inf
     for start in range(lo, hi, block_values):
@@ -340,17 +352,25 @@ def _extent(span, plan):
     return outside, unrecorded, (lo, hi)
 
 
-def check_units_extent(span, plan) -> None:
-    """Refuse windows that lie outside the recording, warn when some do.
+def _leave_out_unrecorded_trials(spike_times, plan, label) -> None:
+    """Refuse windows outside the recording; leave out the trials whose windows lie outside its spikes.
 
-    The recording is the span of its spikes and trials (start/stop times). Windows outside it in every trial,
-    or with most of their time outside it (``window=(0, 1e6)``), are a wrong ``window=``/``align=`` and are
-    refused; windows of some trials entirely outside the spikes' span count 0, with a warning.
+    The recorded span is that of the whole table: from the first to the last spike of any unit. A window
+    entirely before the first or after the last (the sorter stopped, the probe was lost, the units were
+    isolated late in the session) holds no observation of any unit, and its zero counts would read as
+    silence: an untuned population recorded only in a block design's first half then "encodes" the block.
+    Those trials are left out with one warning, as units whose ``obs_intervals`` miss a window are: what is
+    missing for one unit leaves out the unit, what is missing for every unit leaves out the trial. One unit
+    falling silent early is not the end of the recording (a cell that stops firing, or drifts away without
+    obs_intervals, is not told from a silent cell by its spikes alone), so no trial is left out for it.
+
+    Windows outside the recording in every trial, or with most of their time outside it (the spikes and the
+    trials' start/stop times; ``window=(0, 1e6)``), are a wrong ``window=``/``align=`` and are refused.
     """
+    span = recorded_span(spike_times, plan)
     first, last = span
     if not first <= last:
         return
-    label = f"{plan.label}: units table {plan.object_path!r}"
     outside, unrecorded, (lo, hi) = _extent(span, plan)
     if outside.all() or unrecorded > 0.5:
         raise NWBError(
@@ -359,16 +379,26 @@ def check_units_extent(span, plan) -> None:
             f"{outside.size} windows outside it and {unrecorded:.0%} of all window time outside it "
             f"(first window {plan.edges[0, 0]:.6g}-{plan.edges[0, -1]:.6g} s); check window= and align="
         )
-    if outside.any():
-        # windows that only reach past the last spike or trial are not warned about: a units file does not
-        # say when the recording stopped, and a window after the last trial's stop time is common
-        ids = np.asarray(plan.trial_ids)[outside][:5].tolist()
-        warnings.warn(
-            f"{label}: {int(outside.sum())} of {outside.size} trial windows lie outside the span of recorded "
-            f"spikes ({first:.6g}-{last:.6g} s); their counts are 0; e.g. trials {ids}",
-            UserWarning,
-            stacklevel=3,
-        )
+    if not outside.any():
+        # windows that only reach past the last spike are kept: a units file does not say when the recording
+        # stopped, and a window running on after the last trial's stop time is common
+        return
+    ids = np.asarray(plan.trial_ids)[outside]
+    before, after = int((plan.edges[outside, -1] <= first).sum()), int((plan.edges[outside, 0] > last).sum())
+    where = " and ".join(part for part in (f"{before} before the first spike" if before else "",
+                                           f"{after} after the last" if after else "") if part)
+    warnings.warn(
+        f"{label}: left out {ids.size} of {outside.size} trials whose windows lie outside the span of recorded "
+        f"spikes ({first:.6g}-{last:.6g} s, over all {plan.unit_bounds.shape[0]} units; {where}): no unit was "
+        f"recorded there, so their counts would read as silence (trials {shown(ids[:8].tolist())}"
+        f"{' ...' if ids.size > 8 else ''}); select trials with where= to leave them out yourself",
+        UserWarning,
+        stacklevel=6,
+    )
+    keep = ~outside
+    plan.edges = plan.edges[keep]
+    plan.trial_ids = np.asarray(plan.trial_ids)[keep]
+    plan.trial_coords = {name: values[keep] for name, values in plan.trial_coords.items()}
 
 
 def read_units_block(handle, plan, trials, neurons) -> np.ndarray:

@@ -176,9 +176,13 @@ def test_window_outside_the_recording_is_refused(units_file):
     # the CLI's --window 0 1e6: every window starts inside but nearly all of its time is unrecorded
     with pytest.raises(NWBError, match=r"100% of all window time outside it"):
         read_nwb(units_file, window=(0.0, 1e6))
-    # a window of one trial beyond every spike counts 0, with a warning naming it
-    with pytest.warns(UserWarning, match=r"1 of 3 trial windows lie outside.*e\.g\. trials \[2\]"):
-        read_nwb(units_file, window=(2.1, 2.5))
+    # a window of one trial beyond every spike (7.0 s) holds no observation: that trial is left out, with a
+    # warning naming it; the others are counted by hand (half-open windows [3.1, 3.5) and [5.1, 5.5))
+    with pytest.warns(UserWarning, match=r"left out 1 of 3 trials whose windows lie outside the span of recorded "
+                                         r"spikes \(0\.5-7 s, over all 2 units; 1 after the last\).*\(trials \[2\]\)"):
+        rec = read_nwb(units_file, window=(2.1, 2.5))
+    assert rec.trial.values.tolist() == [0, 1] and rec.stimulus.values.tolist() == ["A", "B"]
+    assert rec.values.tolist() == [[0, 3], [1, 0]]
 
 
 def test_bad_window_and_bin_size_are_refused(units_file):

@@ -107,7 +107,9 @@ def test_units_not_observed_in_every_trial_window_are_left_out_not_read_as_silen
     nwbfile = new_nwbfile()
     add_trials(nwbfile, starts=[1.0, 3.0, 5.0], stops=[2.0, 4.0, 6.0])
     for unit, observed in enumerate([[[0.0, 10.0]], [[0.0, 4.5]], [[0.0, 2.5], [2.9, 7.0]]]):
-        nwbfile.add_unit(spike_times=np.array([1.5, 3.5]) + 0.1 * unit, obs_intervals=observed, id=10 + unit)
+        # unit 10 fires at 9.5 s too: the recording runs past the last trial, so no trial is outside it
+        late = [9.5] if unit == 0 else []
+        nwbfile.add_unit(spike_times=np.array([1.5, 3.5] + late) + 0.1 * unit, obs_intervals=observed, id=10 + unit)
     path = save(nwbfile, tmp_path / "observed.nwb")
     with pytest.warns(UserWarning, match=r"left out 1 of 3 units whose obs_intervals.*\(ids \[11\]\)"):
         rec = read_nwb(path)
@@ -132,3 +134,92 @@ def test_obs_intervals_written_one_per_recording_segment_are_one_observed_period
         warnings.simplefilter("error")
         rec = read_nwb(save(nwbfile, tmp_path / "segments.nwb"))
     assert rec.unit_id.values.tolist() == [0, 1] and rec.values.tolist() == [[1, 1], [1, 1]]
+
+
+def _block_session(tmp_path, name, trains, n_trials=6, **units):
+    """Trials [1 + 2k, 2 + 2k) s with a stimulus per trial, and one unit per spike train."""
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[1.0 + 2 * k for k in range(n_trials)], stops=[2.0 + 2 * k for k in range(n_trials)],
+               stimulus=[k // 3 for k in range(n_trials)])
+    for train in trains:
+        nwbfile.add_unit(spike_times=np.asarray(train, dtype=float), **units)
+    return save(nwbfile, tmp_path / name)
+
+
+def _hand_counts(trains, starts, width=1.0):
+    return [[int(np.sum((np.asarray(t) >= s) & (np.asarray(t) < s + width))) for t in trains] for s in starts]
+
+
+def test_trials_after_the_spikes_end_are_left_out_not_read_as_silent(tmp_path):
+    # the sorter stopped at 6.5 s while the trials run to 12 s (no obs_intervals): the last three windows
+    # hold no observation of any unit, and their zeros would make the second stimulus block look silent
+    trains = [[0.5, 1.2, 1.7, 3.4, 5.1, 5.9], [1.5, 3.5, 3.6, 5.5, 6.5], [3.2]]
+    path = _block_session(tmp_path, "stopped.nwb", trains)
+    message = (r"stopped\.nwb.*left out 3 of 6 trials whose windows lie outside the span of recorded spikes "
+               r"\(0\.5-6\.5 s, over all 3 units; 3 after the last\): no unit was recorded there"
+               r".*\(trials \[3, 4, 5\]\)")
+    with pytest.warns(UserWarning, match=message) as caught:
+        rec = read_nwb(path)
+    assert len([w for w in caught if "left out" in str(w.message)]) == 1
+    assert rec.trial.values.tolist() == [0, 1, 2] and rec.stimulus.values.tolist() == [0, 0, 0]
+    assert rec.values.tolist() == _hand_counts(trains, [1.0, 3.0, 5.0])
+    with pytest.warns(UserWarning, match="left out 3 of 6 trials"):
+        lazy = read_nwb(path, chunks={"trial": 2})
+    assert lazy.trial.values.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(lazy.values, rec.values)
+    with pytest.warns(UserWarning, match="left out 3 of 6 trials"):
+        binned = read_nwb(path, bin_size=0.5)
+    assert binned.sizes == {"trial": 3, "neuron": 3, "time": 2}
+    np.testing.assert_array_equal(binned.sum("time").values, rec.values)
+
+
+def test_trials_before_the_units_were_recorded_are_left_out(tmp_path):
+    # units isolated late in the session (DANDI ALM files: the one unit's spikes start after trial 9)
+    trains = [[5.2, 7.5, 9.1, 11.9], [6.0, 8.8, 10.2]]
+    path = _block_session(tmp_path, "late.nwb", trains)
+    with pytest.warns(UserWarning, match=r"left out 2 of 6 trials .*\(5\.2-11\.9 s, over all 2 units; 2 before the "
+                                         r"first spike\).*\(trials \[0, 1\]\)"):
+        rec = read_nwb(path)
+    assert rec.trial.values.tolist() == [2, 3, 4, 5]
+    assert rec.values.tolist() == _hand_counts(trains, [5.0, 7.0, 9.0, 11.0])
+
+
+def test_units_that_stop_firing_early_leave_every_trial_in(tmp_path):
+    # one unit falls silent after 2 s (a cell that stops firing, or drifts off without obs_intervals) while
+    # the others fire to the end: the recording went on, so every trial is read and that unit's zeros kept
+    import warnings
+
+    trains = [[1.5, 3.5, 5.5, 7.5, 9.5, 11.5], [1.1, 4.2, 11.9], [1.3, 1.4]]
+    path = _block_session(tmp_path, "quiet.nwb", trains)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_nwb(path)
+        lazy = read_nwb(path, chunks={"trial": 4})
+    assert rec.sizes["trial"] == 6
+    assert rec.values.tolist() == _hand_counts(trains, [1.0 + 2 * k for k in range(6)])
+    np.testing.assert_array_equal(lazy.values, rec.values)
+
+
+def test_unsorted_spikes_do_not_make_trials_look_unrecorded(tmp_path):
+    # the last stored spike of each unit (3.5 s) is not its latest (11.5 s): a trial is left out only on the
+    # span of every spike, never on the stored first/last ones
+    trains = [[1.5, 11.5, 3.5], [1.2, 9.4, 3.3]]
+    path = _block_session(tmp_path, "unsorted.nwb", trains)
+    with pytest.warns(UserWarning, match="not sorted") as caught:
+        rec = read_nwb(path)
+    assert not [w for w in caught if "left out" in str(w.message)]
+    assert rec.sizes["trial"] == 6 and rec.values.tolist() == _hand_counts(trains, [1.0 + 2 * k for k in range(6)])
+    lazy = read_nwb(path, chunks={"trial": 3})  # planning reads no spike but each unit's stored first and last
+    assert lazy.sizes["trial"] == 6
+
+
+def test_obs_intervals_that_end_with_the_recording_leave_out_trials_not_units(tmp_path):
+    # every unit's obs_intervals end at 6.5 s, where the spikes do: the late trials are outside the recording
+    # (left out), and then every unit was observed in every trial that is left, so none is left out
+    trains = [[0.5, 1.2, 3.4, 5.1, 5.9], [1.5, 3.5, 5.5, 6.5]]
+    path = _block_session(tmp_path, "ended.nwb", trains, obs_intervals=[[0.0, 6.5]])
+    with pytest.warns(UserWarning, match="left out 3 of 6 trials") as caught:
+        rec = read_nwb(path)
+    assert not [w for w in caught if "units whose obs_intervals" in str(w.message)]
+    assert rec.sizes == {"trial": 3, "neuron": 2}
+    assert rec.values.tolist() == _hand_counts(trains, [1.0, 3.0, 5.0])
