@@ -173,6 +173,8 @@ def build_report(path, stats: dict, fits: dict | None = None, *, title: str = "n
         anything is drawn or written).
     """
     stats, fits, texts, kernels = _by_dataset(stats, fits, texts, kernels)
+    for name, data in stats.items():
+        _check_pairing(name, data, fits.get(name, ()))
     sections = [
         analysis_section(name, data, fits.get(name, ()), kernels=kernels.get(name), text=texts.get(name, ""),
                          dpi=dpi, progress=progress)
@@ -206,6 +208,30 @@ def _by_dataset(stats, fits, texts, kernels):
             raise DataError(f"build_report: {option}: expected a dict of dataset name -> {option} (keyed as the "
                             f"statistics), found {type(value).__name__}")
     return stats, fits or {}, texts or {}, kernels or {}
+
+
+def _check_pairing(name, stats, fits):
+    """Refuse statistics that are not over sessions, and fits made on sessions the statistics do not hold (a
+    fit drawn over other sessions' statistics would look like theirs: adversary F15)."""
+    import numpy as np
+
+    from neurolearn.errors import DataError
+
+    if "session" not in stats.dims:
+        raise DataError(f"build_report: {name!r}: expected statistics over dim 'session' (what summarize writes), "
+                        f"found dims {tuple(map(str, stats.dims))}")
+    held = {str(s) for s in np.asarray(stats["session"].values)}
+    for fit in map(fit_record, fits):
+        predicted = getattr(fit, "predicted", None)
+        if predicted is None or "session" not in predicted.coords:
+            continue
+        sessions = [str(s) for s in np.asarray(predicted["session"].values)]
+        missing = [s for s in sessions if s not in held]
+        if missing:
+            raise DataError(f"build_report: {name!r}: fit {fit.label or fit.model_name!r} was made on sessions "
+                            f"{missing[:5]}{' ...' if len(missing) > 5 else ''} that the statistics do not hold "
+                            f"(they hold {sorted(held)[:5]}{' ...' if len(held) > 5 else ''}): expected the fit of "
+                            "these statistics")
 
 
 def _statistics_tables(stats, names):

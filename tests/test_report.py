@@ -338,3 +338,23 @@ def test_build_report_takes_one_statistics_dataset_and_refuses_other_types(tmp_p
     with pytest.raises(DataError, match="section 'a': expected statistics as an xarray.Dataset .*found DataArray"):
         analysis_section("a", synthetic_stats().behavior)
     assert isinstance(synthetic_stats(), xr.Dataset)
+
+
+def test_a_fit_of_other_sessions_or_statistics_that_are_not_over_sessions_are_refused(tmp_path):
+    # adversary F15: `neurolearn report` drew a fit made on ses-0/1/3/8 over statistics of ses-0/1/2/5, and a
+    # fit over a NetCDF file with one variable over dim 'a', both as if they belonged together
+    import xarray as xr
+
+    from neurolearn.report import build_report
+
+    other = fit_dict("m", 1.0)
+    other["session"] = ["day0", "day1", "day7", "day8", "day4", "day5"]
+    with pytest.raises(DataError, match=r"fit 'm' was made on sessions \['day7', 'day8'\] that the statistics do "
+                                        r"not hold"):
+        build_report(tmp_path / "r.html", {"a": synthetic_stats()}, {"a": [other]})
+    with pytest.raises(DataError, match=r"expected statistics over dim 'session'.*found dims \('a',\)"):
+        build_report(tmp_path / "r.html", xr.Dataset({"x": ("a", np.arange(3.0))}), [fit_dict("m", 1.0)])
+    assert not (tmp_path / "r.html").exists()
+    # a fit of a subset of the sessions is the fit of these statistics
+    subset = fit_dict("m", 1.0, n=4)
+    build_report(tmp_path / "ok.html", {"a": synthetic_stats()}, {"a": [subset]})
