@@ -214,4 +214,14 @@ def _missing(values: np.ndarray) -> np.ndarray:
 
 
 def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+    """None, NaN, and pandas' NA and NaT (nullable and categorical columns)."""
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes)):
+        return False
+    import pandas as pd  # loaded with the sessions already; not at the command's start
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

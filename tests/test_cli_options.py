@@ -202,3 +202,13 @@ def test_a_training_time_attribute_that_is_no_number_is_shown_as_the_value_it_ho
         np.zeros((2, 1)), dims=("trial", "neuron"), attrs={"note": np.str_("x")})})})
     with pytest.raises(NeurolearnError, match=r"expected a finite number in session 'd1', found 'x'$"):
         training_times_for("note", tree, ["d1"])
+
+
+def test_coding_keys_skip_pandas_na_in_the_column():
+    import pandas as pd
+
+    from neurolearn.cli_codings import column_values, resolve_coding
+
+    tree = coded_tree(d0={"go": pd.array([True, None, False], dtype="boolean")})
+    assert column_values(tree, "go") == ([False, True], 1)
+    assert resolve_coding("go:True=1,False=-1", tree, binary=False, option="--target") == {"go": {True: 1, False: -1}}

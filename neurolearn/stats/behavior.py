@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from scipy.stats import norm
 
@@ -70,6 +71,8 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
             raise DataError(f"{session_label(session_id)}: expected the behavior mapping's keys among the values of "
                             f"{column!r}, found keys {shown(list(mapping)[:8])} and values {shown(found)}")
         return coded
+    if raw.dtype.kind == "O":  # pandas' nullable columns (boolean, Int64) hold pd.NA where no outcome was scored
+        raw = np.array([np.nan if is_missing_value(value) else value for value in raw.tolist()], dtype=object)
     try:
         values = raw.astype(float)
     except (TypeError, ValueError):
@@ -211,7 +214,28 @@ def _distinct(values: np.ndarray) -> list:
         return sorted({_key(value) for value in values.tolist()}, key=lambda value: (type(value).__name__, str(value)))
 
 
+def is_missing_value(value) -> bool:
+    """Whether one trial value is missing: None, NaN, or pandas' NA and NaT (nullable and categorical columns).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> [is_missing_value(v) for v in (None, float("nan"), pd.NA, "", 0, "x")]
+    [True, True, True, False, False, False]
+    """
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # an array-like value: not one missing entry
+        return False
+
+
 def _is_nan(values):
+    if values.dtype.kind == "O":
+        return np.array([is_missing_value(value) for value in values.tolist()], dtype=bool)
     try:
         return np.isnan(values.astype(float))
     except (TypeError, ValueError):

@@ -12,7 +12,7 @@ import xarray as xr
 
 from neurolearn.data import TRIAL, where_mask
 from neurolearn.errors import DataError, session_label, shown
-from neurolearn.stats.behavior import _key, coding_column
+from neurolearn.stats.behavior import _key, coding_column, is_missing_value
 
 __all__ = ["select_trials", "prepare_session", "NAN_POLICIES"]
 
@@ -80,7 +80,8 @@ def prepare_session(recording: xr.DataArray, session_id: str, *, target, by: str
                             f"available trial coords: {available}")
     excluded = {}
     if isinstance(target, Mapping):
-        recording, target_name, excluded[OUTSIDE] = _coded_target(recording, target, target_name, session)
+        recording, target_name, counts = _coded_target(recording, target, target_name, session)
+        excluded.update(counts)
     for column in dict.fromkeys(c for c in (by, target_name) if c is not None):
         missing = _missing(np.asarray(recording.coords[column].values))
         if missing.any():
@@ -122,8 +123,8 @@ OUTSIDE = "a target value outside the declared mapping"
 
 def _coded_target(recording, target, column, session):
     """``(recording with the coded label in a new coord and the uncoded trials left out, its name, how many
-    were left out)``; the column itself is kept as recorded (it may be ``by``, the held-out or behaviour
-    column)."""
+    were left out and why)``; the column itself is kept as recorded (it may be ``by``, the held-out or
+    behaviour column)."""
     mapping = {_key(key): label for key, label in target[column].items()}
     raw = np.asarray(recording.coords[column].values).tolist()
     mapped = [mapping.get(_key(value), None) for value in raw]
@@ -138,7 +139,9 @@ def _coded_target(recording, target, column, session):
         name += "'"
     labels = np.array([value for value in mapped if value is not None])
     recording = recording.isel({TRIAL: np.flatnonzero(keep)})
-    return recording.assign_coords({name: (TRIAL, labels)}), name, int((~keep).sum())
+    missing = np.array([_is_missing(value) or _missing_text(value) for value in raw], dtype=bool)
+    counts = {OUTSIDE: int((~keep & ~missing).sum()), f"a missing {column!r}": int((~keep & missing).sum())}
+    return recording.assign_coords({name: (TRIAL, labels)}), name, counts
 
 
 def _refuse_conditions_as_classes(recording, by, session):
@@ -203,7 +206,7 @@ def _value_kind(value) -> str:
 
 
 def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
+    return is_missing_value(value)
 
 
 #: how a table writes a missing label as text (pandas' own NaN, None, blanks): missing, as pandas reads them

@@ -68,3 +68,12 @@ def test_go_nogo_outcomes_with_spaces_and_no_response_are_scored_as_declared():
 def test_the_suggested_coding_reads_signs_and_yes_no_the_right_way_round(values, suggested):
     with pytest.raises(DataError, match=r"declare the coding, e.g. behavior=" + re.escape(suggested)):
         outcome_values(_session("feedback", values), "feedback")
+
+
+def test_a_nullable_boolean_outcome_reads_its_na_as_no_outcome():
+    import pandas as pd
+
+    outcome = pd.array([True, False, None, True], dtype="boolean")
+    rec = _session("correct", outcome)
+    np.testing.assert_array_equal(outcome_values(rec, "correct"), [1.0, 0.0, np.nan, 1.0])
+    np.testing.assert_array_equal(outcome_values(rec, {"correct": {True: 1, False: 0}}), [1.0, 0.0, np.nan, 1.0])

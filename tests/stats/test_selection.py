@@ -191,3 +191,26 @@ def test_labels_written_as_blank_or_nan_text_are_missing_and_counted(rng):
     for name in NAMES + ("decoder_accuracy",):
         assert np.isfinite(float(stats[name][0])), name
         assert float(stats[name][0]) == pytest.approx(float(reference[name][0]), rel=1e-10), name
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "string", "category"])
+def test_pandas_nullable_labels_are_missing_where_they_hold_na(rng, dtype):
+    """pandas' nullable columns hold pd.NA: a 'string' target was refused as mixing strings with 'other', and
+    a coded Int64 one counted its NA as values outside the mapping."""
+    import pandas as pd
+
+    rec = _sessions(rng, n_sessions=1)[0]
+    values = np.where(rec.target.values > 0, 1, -1) if dtype == "Int64" else np.where(rec.target.values > 0, "L", "R")
+    labels = pd.array(values, dtype=dtype) if dtype != "category" else pd.Categorical(values)
+    labels[:2] = pd.NA if dtype != "category" else np.nan
+    plain = rec.isel(trial=slice(2, None)).assign_coords(side=("trial", values[2:]))
+    options = dict(n_boot=0, readout=False, dynamics=False)
+    reference = _quiet(summarize, plain, target="side", **options)
+    with pytest.warns(UserWarning, match=r"session 'day0': excluded 2 trials with a missing 'side'"):
+        stats = summarize(rec.assign_coords(side=("trial", labels)), target="side", **options)
+    coding = {1: "a", -1: "b"} if dtype == "Int64" else {"L": "a", "R": "b"}
+    with pytest.warns(UserWarning, match=r"session 'day0': excluded 2 trials with a missing 'side'$"):
+        coded = summarize(rec.assign_coords(side=("trial", labels)), target={"side": coding}, **options)
+    for name in NAMES:
+        assert float(stats[name][0]) == pytest.approx(float(reference[name][0]), rel=1e-10), name
+        assert float(coded[name][0]) == pytest.approx(float(reference[name][0]), rel=1e-10), name
