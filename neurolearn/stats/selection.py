@@ -44,9 +44,11 @@ def prepare_session(recording: xr.DataArray, session_id: str, *, target, by: str
     Applies ``where``; codes a declared target ``{column: {value: label}}`` into a new trial coord
     ``"<column> (coded)"`` (unmapped values are excluded, counted) and leaves ``column`` as recorded, so a
     coding of the condition column itself (``by``) gives each condition its label instead of merging the
-    conditions that share one; excludes trials whose label or condition is NaN (``nan_policy="omit"``,
-    counted) or refuses them (``"raise"``); drops conditions with fewer than ``min_trials`` trials (named in a
-    warning).
+    conditions that share one; excludes trials whose label or condition is missing -- NaN, None, pandas' NA,
+    or a text a table writes for it (:data:`MISSING_TEXT`: ``''``, ``'nan'``, ...) -- (``nan_policy="omit"``,
+    counted) or refuses them (``"raise"``); reads a label or condition column as one kind of value (an object
+    column of strings as strings, surrounding spaces dropped); drops conditions with fewer than ``min_trials``
+    trials (named in a warning).
 
     Raises
     ------
@@ -54,7 +56,8 @@ def prepare_session(recording: xr.DataArray, session_id: str, *, target, by: str
         A missing column; a coding whose keys name none of the column's values (keys and values shown as
         typed: ``'1'`` is not ``1``); ``target`` naming the condition column ``by`` itself with more
         than two classes, where every condition would be its own class and the task kernel the identity (the
-        message says what to pass instead); missing values under ``nan_policy="raise"``; no trial left.
+        message says what to pass instead); a column mixing kinds of value (``1`` and ``'x'``); missing values
+        under ``nan_policy="raise"``; no trial left.
 
     Examples
     --------
