@@ -211,10 +211,11 @@ def _by_differences(stats, reference, targets, halvings):
     for t in targets:
         u = stats[t].means - ref.means
         v = stats[t].means + ref.means
-        noise = stats[t].sem2 - ref.sem2
-        products = u * v
-        w = first @ products.T, second @ products.T  # (M, P): Σ_{i∈X} u_i∘v_i
-        delta = first @ noise.T, second @ noise.T
+        scratch = u * v
+        w = first @ scratch.T, second @ scratch.T  # (M, P): Σ_{i∈X} u_i∘v_i
+        np.subtract(stats[t].sem2, ref.sem2, out=scratch)
+        delta = first @ scratch.T, second @ scratch.T  # Σ_{i∈X} δ_i
+        del scratch  # (P x N arrays: u and v only while the Gram blocks run)
         pairs = _symmetric_pair_sums(u, v, first, second)
         with np.errstate(invalid="ignore", divide="ignore"):
             value = (pairs - np.einsum("mp,mp->m", w[0], delta[1]) - np.einsum("mp,mp->m", w[1], delta[0])
