@@ -18,6 +18,11 @@ The per-session gathering (``dynamics_summary``, the dynamics family of :func:`n
 ``dynamics_summary``: importing a submodule sets it as a package attribute, which would shadow the function
 ``neurolearn.stats.dynamics_summary``.)
 
+Condition-locked drive: what a condition's trials share (a held stimulus, its mean time course) is an input,
+not recurrence, and is taken out of the fit by default (:mod:`neurolearn.stats.dynamics_conditions`,
+:mod:`neurolearn.stats.dynamics_select`): memoryless cells with sustained tuning read as a perfect integrator
+otherwise.
+
 Uncertainty: the regression's sufficient statistics are sums over trials, so a bootstrap over trials
 re-weights per-trial sums (and re-estimates the basis from them) instead of refitting from the data: a
 replicate costs about a quarter of a point estimate (``benchmarks/bench_dynamics.py``).
@@ -31,7 +36,6 @@ import xarray as xr
 from neurolearn.errors import DataError
 from neurolearn.stats.dynamics_fit import (
     BIAS_NOTE,
-    DynamicsFit,
     _name,
     bootstrap_estimates as _bootstrap,
     bootstrap_weights as _bootstrap_weights,
@@ -42,6 +46,7 @@ from neurolearn.stats.dynamics_fit import (
 )
 # re-exported: the per-session gathering moved to its own module
 from neurolearn.stats.dynamics_family import CALCIUM_FLAG, SUMMARY_STATISTICS, dynamics_summary
+from neurolearn.stats.dynamics_select import fit_dynamics
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
 
 __all__ = [
@@ -66,6 +71,8 @@ def population_timescale(
     level: float = 0.95,
     indicator_tau: float | None = None,
     method: str = "iv",
+    conditions: str | None = "auto",
+    condition_means: str = "auto",
 ) -> xr.Dataset:
     """Slowest timescale of population activity from a linear dynamical model fitted by instrumental variables.
 
@@ -100,6 +107,17 @@ def population_timescale(
         none). Calcium timescales without it include the indicator's kernel.
     method : {"iv", "ols"}
         ``"ols"`` is the attenuated least-squares fit in PCA space (for comparison only).
+    conditions : str or None
+        Trial coord naming each trial's condition; ``"auto"``: ``stimulus`` where present, else all trials
+        are one condition.
+    condition_means : {"auto", "time", "held", "none"}
+        What of the condition-locked activity is an input (:mod:`neurolearn.stats.dynamics_conditions`):
+        ``"time"`` removes each condition's mean time course (PSTH) from every variable, ``"held"`` adds
+        condition indicators to the exogenous inputs (a constant drive per condition), ``"none"`` neither
+        (activity centred per neuron only, the fit before 2026-12-06). ``"auto"``: time, unless a declared
+        ``input`` is the same in every trial of a condition (a frozen sequence per condition); then held or
+        none, whichever the data support (:mod:`neurolearn.stats.dynamics_select`). The ``condition_means``
+        attr says which was used.
 
     Returns
     -------
@@ -110,9 +128,20 @@ def population_timescale(
 
     Notes
     -----
-    Estimand: the largest eigenvalue modulus of the population's linear dynamics (restricted to the
-    ``n_components`` predictable directions), in the activity itself -- for calcium data, in the
-    fluorescence unless ``indicator_tau`` is given.
+    Estimand: the largest eigenvalue modulus of the population's linear (recurrent) dynamics (restricted to
+    the ``n_components`` predictable directions), in the activity itself -- for calcium data, in the
+    fluorescence unless ``indicator_tau`` is given. What a condition's trials share is its input, not
+    recurrence: a held stimulus gives an offset constant within the trial that, left in, reads as A ≈ I
+    (memoryless Poisson cells with sustained tuning: |λ| 1.00-1.01 [0.97, 1.03], τ = inf, before
+    2026-12-06). By default the fit sees the fluctuations about each condition's mean time course (for
+    linear dynamics the same A: the condition mean obeys the same recursion), or, with a declared input,
+    activity with each condition's constant drive absorbed where it is there. Fluctuations that the dynamics do not carry
+    forward (memoryless cells) leave no direction predictable from its past: the fit is then not resolved
+    (attr ``resolved`` 0, flagged in :func:`dynamics_summary`) and reports least squares in the same basis,
+    the bins' own autocorrelation (memoryless Poisson cells: 0.04-0.07 ± 0.04; ``benchmarks/bench_dynamics.py
+    --null``). With the condition means removed, A is identified by trial-to-trial variability the dynamics
+    carry forward; a response identical in every trial of a condition, without a declared input, is refused
+    ("no activity within conditions").
 
     Bias handling: observation noise independent across bins (spike-count or shot noise) does not bias the
     instrumental-variable estimate, unlike least squares, which attenuates A towards zero. Noise correlated
@@ -150,7 +179,8 @@ def population_timescale(
     >>> bool(abs(float(ds["timescale"]) / (-0.01 / np.log(0.9)) - 1) < 0.15)
     True
     """
-    fit = DynamicsFit(recording, n_components, ridge, dt, input, method=method, indicator_tau=indicator_tau)
+    fit = fit_dynamics(recording, n_components, ridge, dt, input, method=method, indicator_tau=indicator_tau,
+                       conditions=conditions, condition_means=condition_means)
     return _estimate(fit, n_boot, random_state, level)
 
 
@@ -164,6 +194,8 @@ def outlier_eigenvalues(
     threshold: float = 0.5,
     indicator_tau: float | None = None,
     method: str = "iv",
+    conditions: str | None = "auto",
+    condition_means: str = "auto",
 ) -> xr.DataArray:
     """Eigenvalues of the fitted dynamics matrix A that stand out of the bulk.
 
@@ -175,7 +207,7 @@ def outlier_eigenvalues(
 
     Parameters
     ----------
-    recording, n_components, ridge, dt, input, indicator_tau, method
+    recording, n_components, ridge, dt, input, indicator_tau, method, conditions, condition_means
         As in :func:`population_timescale`.
     threshold : float
         How far (relative) the last outlier must stand above the bulk edge.
@@ -204,7 +236,8 @@ def outlier_eigenvalues(
     >>> out.attrs["count"], out.attrs["n_real"]
     (1, 1)
     """
-    fit = DynamicsFit(recording, n_components, ridge, dt, input, method=method, indicator_tau=indicator_tau)
+    fit = fit_dynamics(recording, n_components, ridge, dt, input, method=method, indicator_tau=indicator_tau,
+                       conditions=conditions, condition_means=condition_means)
     eig = fit.eigenvalues()
     outlier, edge = _split_outliers(eig, threshold)
     values = eig[outlier]
@@ -399,7 +432,8 @@ def input_encoding(
 def _estimate(fit, n_boot, random_state, level):
     result = _bootstrap(fit, n_boot, random_state, level)
     attrs = dict(estimator=fit.description(), bias_correction=BIAS_NOTE[fit.method], dt=fit.dt,
-                 n_components=int(fit.k), n_boot=int(n_boot), indicator=_indicator_note(fit.indicator_tau))
+                 n_components=int(fit.k), n_boot=int(n_boot), indicator=_indicator_note(fit.indicator_tau),
+                 condition_means=fit.condition_mode, resolved=int(getattr(fit, "resolved", True)))
     ds = estimate_dataset("timescale", result["tau"], result["se_tau"], result["ci_tau"], level=level,
                           units="s", **attrs)
     ds = ds.merge(estimate_dataset("outlier_eigenvalue", result["lam"], result["se_lam"], result["ci_lam"],

@@ -28,12 +28,12 @@ from neurolearn.data import NEURON, SESSION, TIME, TRIAL, flag_name
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.dynamics_fit import (
     BIAS_NOTE,
-    DynamicsFit,
     bootstrap_estimates,
     indicator_note,
     is_calcium,
     split_outliers,
 )
+from neurolearn.stats.dynamics_select import fit_dynamics
 from neurolearn.stats.flags import StatisticWarning, warn_unsupported
 
 __all__ = ["dynamics_summary", "prepare_dynamics", "dynamics_session", "combine_dynamics", "DynamicsContext",
@@ -62,10 +62,13 @@ class DynamicsContext:
     input: str | None
     indicator_tau: float | None
     method: str
+    conditions: str | None = "auto"
+    condition_means: str = "auto"
 
 
 def prepare_dynamics(recordings, *, n_boot=200, random_state=None, level=0.95, n_components=10, ridge=1e-6,
-                     input=None, indicator_tau=None, method="iv") -> DynamicsContext:
+                     input=None, indicator_tau=None, method="iv", conditions="auto",
+                     condition_means="auto") -> DynamicsContext:
     """The shared part of the dynamics statistics (cheap: no data is read). See :func:`dynamics_summary`.
 
     Examples
@@ -79,7 +82,7 @@ def prepare_dynamics(recordings, *, n_boot=200, random_state=None, level=0.95, n
     seed = int(np.random.default_rng(random_state).integers(2**31))
     return DynamicsContext(keys=tuple(str(k) for k in recordings), seed=seed, n_boot=int(n_boot), level=level,
                            n_components=n_components, ridge=ridge, input=input, indicator_tau=indicator_tau,
-                           method=method)
+                           method=method, conditions=conditions, condition_means=condition_means)
 
 
 def dynamics_session(key, recording: xr.DataArray, context: DynamicsContext) -> dict:
@@ -98,8 +101,9 @@ def dynamics_session(key, recording: xr.DataArray, context: DynamicsContext) -> 
         if _is_lazy(recording):
             recording = leading_components(recording, c.n_components, c.indicator_tau,
                                            name=f"session {str(key)!r}")
-        fit = DynamicsFit(recording, c.n_components, c.ridge, None, c.input, method=c.method,
-                          indicator_tau=c.indicator_tau, name=f"session {str(key)!r}")
+        fit = fit_dynamics(recording, c.n_components, c.ridge, None, c.input, method=c.method,
+                          indicator_tau=c.indicator_tau, conditions=c.conditions,
+                          condition_means=c.condition_means, name=f"session {str(key)!r}")
     except InsufficientDataError as error:
         return {"reason": str(error)}
     result = bootstrap_estimates(fit, c.n_boot, c.seed, c.level)
@@ -178,6 +182,8 @@ def dynamics_summary(
     input=None,
     indicator_tau: float | None = None,
     method: str = "iv",
+    conditions: str | None = "auto",
+    condition_means: str = "auto",
 ) -> xr.Dataset:
     """Dynamics statistics of every session, over dim ``session`` (in the order of ``recordings``).
 
@@ -198,7 +204,7 @@ def dynamics_summary(
         One seed, used identically in every session.
     level : float
         Interval coverage.
-    n_components, ridge, input, indicator_tau, method
+    n_components, ridge, input, indicator_tau, method, conditions, condition_means
         As in :func:`~neurolearn.stats.dynamics.population_timescale` (``input`` as a coord name present in
         every session), the same in every session.
 
@@ -237,7 +243,8 @@ def dynamics_summary(
     """
     context = prepare_dynamics(recordings, n_boot=n_boot, random_state=random_state, level=level,
                                n_components=n_components, ridge=ridge, input=input,
-                               indicator_tau=indicator_tau, method=method)
+                               indicator_tau=indicator_tau, method=method, conditions=conditions,
+                               condition_means=condition_means)
     parts = [dynamics_session(key, rec, context) for key, rec in zip(context.keys, recordings.values())]
     return combine_dynamics(parts, context)
 

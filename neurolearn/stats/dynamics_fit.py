@@ -24,8 +24,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.dynamics_data import _name, input_array, time_resolved  # noqa: F401  (re-exported)
+from neurolearn.stats.dynamics_conditions import ConditionPartial, condition_codes, demean_input, resolve_mode
+from neurolearn.stats.dynamics_conditions import describe as describe_conditions
 
 __all__ = ["DynamicsFit", "bootstrap_estimates", "time_resolved", "input_array", "bootstrap_weights",
            "sorted_eigenvalues", "split_outliers", "timescale_of", "is_calcium", "indicator_note", "BIAS_NOTE",
@@ -56,12 +58,19 @@ class DynamicsFit:
         Decay time (s) of an AR(1) calcium indicator, f_k = γ f_{k-1} + s_k with γ = exp(−dt/τ): activity is
         deconvolved to s_k = f_k − γ f_{k-1} before the fit. The deconvolved noise is correlated over one
         bin, so the instruments are then lagged by 2 and 3 bins. ``None`` or 0: no deconvolution.
+    conditions : str or None
+        Trial coord naming each trial's condition (``"auto"``: ``stimulus`` where present; ``None`` or no
+        such coord: all trials one condition).
+    condition_means : {"auto", "time", "held", "none"}
+        How condition-locked activity is taken out (:mod:`neurolearn.stats.dynamics_conditions`): ``"time"``
+        removes each condition's mean time course, ``"held"`` its constant (condition indicators as inputs),
+        ``"none"`` neither; ``"auto"``: held with a declared input, time without.
     name : str, optional
         Who the error messages name.
     """
 
     def __init__(self, recording, n_components=10, ridge=1e-6, dt=None, input=None, *, method="iv",
-                 indicator_tau=None, name=None):
+                 indicator_tau=None, conditions="auto", condition_means="auto", name=None):
         self.name = name or _name(recording)
         if method not in METHODS:
             raise DataError(f"{self.name}: expected method in {METHODS}, found {method!r}")
@@ -81,6 +90,14 @@ class DynamicsFit:
             values = values[..., 1:] - gamma * values[..., :-1]  # bin j of s is bin j + 1 of f
             u = None if u is None else u[:, 1:]
         n_trials, n_neurons, n_bins = values.shape
+        self.condition_mode = resolve_mode(condition_means, u is not None, self.name)
+        codes, self.condition_coord = condition_codes(recording, conditions, self.name)
+        self.dropped_inputs = 0
+        if u is not None and self.condition_mode != "none":
+            # a channel that is a function of the condition (a held side) is what the condition means absorb
+            keep = demean_input(u, codes, self.condition_mode)[1]
+            self.dropped_inputs = int((~keep).sum())
+            u = u[..., keep] if keep.any() else None
         self.method = method
         self.lag = 2 if self.indicator_tau is not None else 1
         lags = (self.lag, self.lag + 1) if method == "iv" else ()
@@ -121,9 +138,18 @@ class DynamicsFit:
         # so that a bootstrap over trials re-weights them (the basis included).
         self.trial_moments = np.einsum("tip,tiq->tpq", columns, columns)
         self.n_transitions = n_trials * steps.size
+        self.partial = (None if self.condition_mode == "none"
+                        else ConditionPartial(codes, self.condition_mode, self.trial_moments, columns))
+        summed = self.summed()
+        if self.partial is not None:
+            self.n_transitions = self.partial.n_effective
+            present = self._columns["present"]
+            if not np.trace(summed[present, present]) > 1e-12 * np.trace(self.trial_moments.sum(0)[present, present]):
+                raise InsufficientDataError(
+                    "no activity within conditions: every trial of a condition is the same, so its time course "
+                    "is an input of unknown shape (declare it with input=, or state condition_means='none')")
         if method == "iv":
-            self.canonical = _predictable_directions(self.trial_moments.sum(0), self._columns, k,
-                                                     self.n_transitions)[1]
+            self.canonical = _predictable_directions(summed, self._columns, k, self.n_transitions)[1]
             k = self.canonical.size
             #: whether the most predictable direction stands above chance; if not the instruments are weak and
             #: the IV estimate leans toward least squares (attenuated toward 0)
@@ -131,6 +157,7 @@ class DynamicsFit:
             self.resolved = bool(float(self.canonical[0]) > self.chance_edge)
         else:
             self.canonical = None
+            self.resolved = True
         n_instruments = (len(lags) * k + q + 1) if method == "iv" else k + c + 1
         if self.n_transitions <= n_instruments + 1:
             raise InsufficientDataError(f"too few transitions for {n_instruments} regressors (found "
@@ -138,10 +165,10 @@ class DynamicsFit:
         self.k, self.n_trials, self.n_features = k, n_trials, k + c + 1
         p, f = n_instruments, self.n_features
         self._blocks = (slice(0, p), slice(p, p + f), slice(p + f, p + f + k))  # Ψ, Φ, Y
-        self.directions = self._basis(self.trial_moments.sum(0))  # (m, k), orthonormal
+        self.directions = self._basis(summed)  # (m, k), orthonormal
         self.basis = self.components @ self.directions  # (neuron, k)
         transform = self._transform(self.directions)
-        self.moments = transform.T @ self.trial_moments.sum(0) @ transform
+        self.moments = transform.T @ summed @ transform
         self.ridge = float(ridge)
 
     def solve(self, moments):
@@ -156,7 +183,12 @@ class DynamicsFit:
         xpx = zx.T @ projected[:, : zx.shape[1]]  # Φᵀ P_Ψ Φ
         xpy = zx.T @ projected[:, zx.shape[1]:]  # Φᵀ P_Ψ Y
         ypy = zy.T @ projected[:, zx.shape[1]:]
-        if self.method == "ols":
+        if self.method == "ols" or not self.resolved:
+            # no direction predictable beyond chance: the instruments are weak, and a k-class estimate with
+            # κ ≈ 1 is noise with heavy tails (memoryless Poisson cells with sustained tuning, conditions
+            # removed: Fuller |λ| 0.47 ± 0.31, 8 % above 0.9; 2SLS 0.50 ± 0.53). Least squares (κ = 0) in the
+            # same basis reads the bins' own autocorrelation, attenuated toward 0 (those cells: 0.05 ± 0.04),
+            # which is what the weak-instrument flag tells the reader to expect.
             kappas = np.zeros(k)
         else:
             kappas = self._fuller_kappas(moments, xx, xy, yy, xpx, xpy, ypy)
@@ -205,9 +237,17 @@ class DynamicsFit:
         """
         if weights is None:
             return sorted_eigenvalues(self.solve(self.moments))
-        summed = np.einsum("t,tpq->pq", weights, self.trial_moments)
+        summed = self.summed(weights)
         transform = self._transform(self._basis(summed))
         return sorted_eigenvalues(self.solve(transform.T @ summed @ transform))
+
+    def summed(self, weights=None):
+        """The columns' second moments summed over trials (with ``weights``), the condition means removed."""
+        if self.partial is not None:
+            return self.partial.moments(weights)
+        if weights is None:
+            return self.trial_moments.sum(0)
+        return np.einsum("t,tpq->pq", weights, self.trial_moments)
 
     def _basis(self, moments):
         """The fit's directions (m × k, orthonormal, in component coordinates) from summed moments."""
@@ -246,9 +286,14 @@ class DynamicsFit:
         """The estimator in words (for the ``estimator`` attr)."""
         how = (f"2SLS, instruments lagged {self.lag} and {self.lag + 1} bins (+ inputs)" if self.method == "iv"
                else "ordinary least squares")
+        if self.method == "iv" and not self.resolved:
+            how = "least squares (no direction predictable beyond chance: weak instruments)"
         basis = (f"the {self.k} directions (of the leading PCs) predictable from the past beyond chance"
                  if self.method == "iv" else f"{self.k} PCA dims")
-        return f"linear dynamics x(k+1) = A x(k) + B u(k) + c by {how}, in {basis}; tau = -dt/log|lambda_max|"
+        return (f"linear dynamics x(k+1) = A x(k) + B u(k) + c by {how}, in {basis}, "
+                f"{describe_conditions(self.condition_mode, self.condition_coord)}"
+                + (f" ({self.selection})" if getattr(self, "selection", "") else "")
+                + "; tau = -dt/log|lambda_max|")
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -326,10 +371,6 @@ def _bordered(corner, edge, inner):
     return out
 
 
-def _name(recording):
-    return str(getattr(recording, "attrs", {}).get("session_id", "recording"))
-
-
 def _pca_basis(states, k):
     """The k leading principal axes of centred (trial, time, neuron) states, from the neuron covariance."""
     flat = states.reshape(-1, states.shape[-1])
@@ -384,61 +425,6 @@ def _chance_edge(m, p, n):
     samples (the Wachter edge plus ``CHANCE_MARGIN`` n^(-2/3), see :func:`_predictable_directions`)."""
     c1, c2 = m / n, p / n
     return float((np.sqrt(c1 * (1 - c2)) + np.sqrt(c2 * (1 - c1))) ** 2 + CHANCE_MARGIN * n ** (-2 / 3))
-
-
-def time_resolved(recording, dt, name=None):
-    """(trial, neuron, time) values and the bin width, after validation."""
-    name = name or _name(recording)
-    validate_recording(recording, name=name)
-    if recording.dims != (TRIAL, NEURON, TIME):
-        raise InsufficientDataError(
-            f"not time-resolved: {name}: dynamics statistics expect dims ('trial', 'neuron', 'time'), found "
-            f"{recording.dims}; read the recording with a bin_size to get time bins"
-        )
-    n_bins = recording.sizes[TIME]
-    if n_bins < 3:
-        raise InsufficientDataError(f"too few time bins: {name}: expected at least 3 time bins, found {n_bins}")
-    if dt is None:
-        if TIME not in recording.coords:
-            raise DataError(f"{name}: expected a 'time' coord (bin centres) or an explicit dt, found neither")
-        steps = np.diff(np.asarray(recording[TIME].values, dtype=float))
-        if not (np.all(steps > 0) and np.allclose(steps, steps[0], rtol=1e-6)):
-            raise DataError(f"{name}: expected uniformly spaced time bins, found steps from {steps.min()} to "
-                            f"{steps.max()}; pass dt to override")
-        dt = float(steps[0])
-    elif not dt > 0:
-        raise DataError(f"{name}: expected dt > 0, found {dt}")
-    values = np.asarray(recording.values, dtype=float)
-    if not np.isfinite(values).all():  # validate_recording skips this check for dask-backed data
-        raise DataError(f"{name}: expected finite responses, found {int((~np.isfinite(values)).sum())} NaN/inf "
-                        f"values of {values.size}")
-    return values, float(dt)
-
-
-def input_array(recording, input):
-    """The input as an array (trial, time) or (trial, time, channel)."""
-    import xarray as xr
-
-    name = _name(recording)
-    if isinstance(input, str):
-        if input not in recording.coords:
-            available = sorted(str(c) for c, v in recording.coords.items() if set(v.dims) == {TRIAL, TIME})
-            raise DataError(f"{name}: expected an input coord {input!r} with dims ('trial', 'time'), found "
-                            f"(trial, time) coords {available}")
-        input = recording.coords[input]
-    if not isinstance(input, xr.DataArray):
-        raise DataError(f"{name}: expected the input as a coord name or a DataArray, found {type(input).__name__}")
-    if input.dims[:2] != (TRIAL, TIME) or input.ndim > 3:
-        input = input.transpose(TRIAL, TIME, ...) if {TRIAL, TIME} <= set(input.dims) else input
-    if input.dims[:2] != (TRIAL, TIME) or input.ndim > 3:
-        raise DataError(f"{name}: expected input dims ('trial', 'time'[, channel]), found {input.dims}")
-    if input.shape[:2] != (recording.sizes[TRIAL], recording.sizes[TIME]):
-        raise DataError(f"{name}: expected input of shape {(recording.sizes[TRIAL], recording.sizes[TIME])}, "
-                        f"found {input.shape[:2]}")
-    values = np.asarray(input.values, dtype=float)
-    if not np.isfinite(values).all():
-        raise DataError(f"{name}: expected a finite input, found NaN/inf")
-    return values
 
 
 def bootstrap_weights(rng, n, n_boot):

@@ -225,6 +225,9 @@ def test_rnn_that_reaches_an_integrator_reads_at_least_099(trained_rnn):
     iv = population_timescale(rec, input="input", n_boot=100, random_state=0)
     # benchmark (20 recordings): least squares 0.80 +- 0.03, IV 0.988 +- 0.011
     assert ols < 0.9
+    # the input is one sequence per condition (2 trials each): the fit without condition indicators agrees
+    # with the held fit's, so no held drive is absorbed (adversary F2; dynamics_select)
+    assert iv.attrs["condition_means"] == "none"
     assert float(iv["outlier_eigenvalue"]) > 0.96
     assert float(iv["outlier_eigenvalue_ci"].sel(ci_bound="upper")) > 0.98
 
