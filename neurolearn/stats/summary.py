@@ -37,7 +37,7 @@ from neurolearn.data import (
     se_name,
     validate_recording,
 )
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, shown
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import VARIANTS
 from neurolearn.stats.behavior import behavior_estimate
@@ -199,13 +199,22 @@ def summarize(
     _warn_mixed_quantities(recordings)
     _warn_unordered(recordings)
     response_units = ", ".join(sorted({str(rec.attrs.get("units", "") or "") for rec in recordings.values()} - {""}))
-    prepared, label = {}, None
+    prepared, label, left_out = {}, None, {}
+    positions = {key: position for position, key in enumerate(recordings)}
     for key, rec in recordings.items():
         # the schema first (dims, sizes): values are checked where they are reduced, chunk by chunk
         validate_recording(rec, name=f"session {key!r}", allow_nan=True)
-        prepared[key], label = prepare_session(rec, key, target=target, by=by, where=where,
-                                               min_trials=min_trials, nan_policy=nan_policy)
+        try:
+            prepared[key], label = prepare_session(rec, key, target=target, by=by, where=where,
+                                                   min_trials=min_trials, nan_policy=nan_policy)
+        except DataError as error:
+            if not any(text in str(error) for text in _NO_TRIALS_LEFT) or len(left_out) + 1 == len(recordings):
+                raise
+            left_out[key] = str(error)  # this session has no usable trial: the others are still summarised
+            warnings.warn(f"summarize: session {key!r} left out, no trial is usable: {error}", UserWarning,
+                          stacklevel=2)
     recordings = prepared
+    _refuse_mixed_condition_kinds(recordings, by)
     tracked = _declared_tracking(recordings)
     if not tracked:
         recordings = _distinct_cells(recordings)
@@ -264,6 +273,10 @@ def summarize(
     refuse_if_empty(ds)
     # what the sessions recorded (their attrs["units"]): a fit reads it (kernel_change of counts or rates)
     ds.attrs["response_units"] = response_units
+    if left_out:
+        # training order is the order given: a session left out keeps the others' places
+        ds = ds.assign_coords(session_index=(SESSION, [positions[str(k)] for k in ds[SESSION].values]))
+        ds.attrs["sessions_left_out"] = "; ".join(f"{k}: {reason}" for k, reason in left_out.items())
     # kernel_change (and reference_agreement) are measured from the first session: a fit places it in model time
     ds.attrs["reference_session"] = str(ds["session"].values[0])
     return ds
@@ -272,29 +285,29 @@ def summarize(
 def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_modes, spectral_max_boot,
                    n_permutations, random_state=None, generalization="readout"):
     if variant not in VARIANTS:
-        raise DataError(f"variant: expected one of {sorted(VARIANTS)}, found {variant!r}")
+        raise DataError(f"variant: expected one of {sorted(VARIANTS)}, found {shown(variant)}")
     if estimator not in ("unbiased", "plugin"):
-        raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {estimator!r}")
+        raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {shown(estimator)}")
     for name, value in (("n_boot", n_boot), ("n_modes", n_modes), ("spectral_max_boot", spectral_max_boot),
                         ("n_permutations", n_permutations)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise DataError(f"{name}: expected a non-negative integer, found {value!r}")
+            raise DataError(f"{name}: expected a non-negative integer, found {shown(value)}")
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
-        raise DataError(f"level: expected a coverage in (0, 1), found {level!r}")
+        raise DataError(f"level: expected a coverage in (0, 1), found {shown(level)}")
     if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.integer, np.floating)) or not ridge > 0:
         # task_difficulty is Y'(K/s + ridge I)^-1 Y / |Y|^2, bounded by 1/ridge: without a ridge it is unbounded
-        raise DataError(f"ridge: expected a positive number, found {ridge!r}")
+        raise DataError(f"ridge: expected a positive number, found {shown(ridge)}")
     if n_modes < 1:
-        raise DataError(f"n_modes: expected at least 1 kernel mode for spectral_power, found {n_modes!r}")
+        raise DataError(f"n_modes: expected at least 1 kernel mode for spectral_power, found {shown(n_modes)}")
     if not (random_state is None or isinstance(random_state, (np.random.Generator, np.random.SeedSequence))
             or (isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
                 and random_state >= 0)):
         raise DataError(f"random_state: expected None, a non-negative integer, a numpy Generator or SeedSequence, "
-                        f"found {random_state!r}")
+                        f"found {shown(random_state)}")
     if generalization not in ("readout", "behavior"):
-        raise DataError(f"generalization: expected 'readout' or 'behavior', found {generalization!r}")
+        raise DataError(f"generalization: expected 'readout' or 'behavior', found {shown(generalization)}")
     if nan_policy not in NAN_POLICIES:
-        raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {nan_policy!r}")
+        raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {shown(nan_policy)}")
 
 
 def _warn_mixed_quantities(recordings):
@@ -309,6 +322,25 @@ def _warn_mixed_quantities(recordings):
         warnings.warn(f"sessions record different quantities ({ {u: ids[:3] for u, ids in sorted(kinds.items())} }): "
                       "their statistics are compared across sessions as one trajectory; summarise each kind apart "
                       "unless they are meant to be compared", UserWarning, stacklevel=3)
+
+
+#: prepare_session's refusals of a session with no usable trial (the data's, not the arguments'): left out
+_NO_TRIALS_LEFT = ("no trial left after excluding", ": no condition of ")
+
+
+def _refuse_mixed_condition_kinds(recordings, by):
+    """Conditions are matched across sessions by their ``by`` value: numbers in some sessions and text in
+    others (a MATLAB-written file beside a Python one) would match nothing (adversary F9)."""
+    kinds: dict = {}
+    for key, rec in recordings.items():
+        if by in rec.coords:
+            values = rec.coords[by].values
+            text = values.dtype.kind in "US" or (values.dtype.kind == "O" and any(isinstance(v, str) for v in values))
+            kinds.setdefault("text" if text else "numbers", []).append(str(key))
+    if len(kinds) > 1:
+        raise DataError(f"expected the condition column {by!r} to hold one kind of value in every session, found "
+                        + " and ".join(f"{kind} in {ids[:4]}" for kind, ids in sorted(kinds.items()))
+                        + f"; convert one, e.g. rec.assign_coords({by}=rec[{by!r}].astype(str))")
 
 
 def _warn_unordered(recordings):
@@ -371,7 +403,7 @@ def _tracked_flag(key, flag):
     if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
         return flag.strip().lower() == "true"
     raise DataError(f"session {key!r}: expected attrs['tracked'] True or False (or 'True'/'False'), found "
-                    f"{flag!r}")
+                    f"{shown(flag)}")
 
 
 def _distinct_cells(recordings) -> dict:
@@ -465,7 +497,7 @@ def _heldout_column(heldout):
         return heldout
     if isinstance(heldout, Mapping) and len(heldout) == 1 and isinstance(next(iter(heldout)), str):
         return next(iter(heldout))
-    raise DataError(f"heldout: expected a trial column name or {{column: held-out value}}, found {heldout!r}")
+    raise DataError(f"heldout: expected a trial column name or {{column: held-out value}}, found {shown(heldout)}")
 
 
 def _input_coord(input, recordings):
