@@ -41,6 +41,7 @@ __all__ = [
     "TRACKED_MARKER",
     "CellColumn",
     "file_subject_id",
+    "file_identifier",
     "declared_tracking",
     "check_tracked",
     "neuron_identity",
@@ -83,6 +84,12 @@ def file_subject_id(handle: h5py.File, path) -> str:
         if match:
             return match.group(1)
     return ""
+
+
+def file_identifier(handle: h5py.File) -> str:
+    """The NWB file's ``/identifier`` ('' if absent or unreadable): unique to a file by the NWB schema, so
+    two paths holding one identifier are one recording (a copy, a re-download) unless a writer reused it."""
+    return _string(handle, "identifier")
 
 
 def declared_tracking(handle: h5py.File) -> bool | None:

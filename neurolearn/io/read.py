@@ -15,7 +15,13 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.errors import NeurolearnError, NWBError
-from neurolearn.io.identity import check_tracked, declared_tracking, file_subject_id, neuron_identity
+from neurolearn.io.identity import (
+    check_tracked,
+    declared_tracking,
+    file_identifier,
+    file_subject_id,
+    neuron_identity,
+)
 from neurolearn.io.inputs import read_inputs
 from neurolearn.io.kinds import source_kind
 from neurolearn.io.lazy import LOW_LEVEL_ERRORS, file_stamp, lazy_array, parse_chunks
@@ -137,8 +143,10 @@ def read_nwb(
         contain every trial window are left out with a warning (their counts there would read as silence;
         ``where=`` selects the trials of an observation epoch); attrs of :data:`neurolearn.data.REQUIRED_ATTRS` plus
         ``trials_table``, ``align``, ``align_times`` (``"absolute"`` or ``"relative to start_time"``),
-        ``where`` (``""`` if none), ``subject_id`` (``/general/subject/subject_id``, else the ``sub-<label>``
-        of a DANDI/BIDS file name, else ``""``), ``tracked`` (bool) and ``tracking`` (how it was decided:
+        ``where`` (``""`` if none), ``nwb_identifier`` (the file's NWB ``identifier``, ``""`` if it has none;
+        :func:`~neurolearn.io.read_sessions` refuses two files with one), ``subject_id``
+        (``/general/subject/subject_id``, else the ``sub-<label>`` of a DANDI/BIDS file name, else ``""``),
+        ``tracked`` (bool) and ``tracking`` (how it was decided:
         ``"file"``, ``"argument"``, ``"table"`` or ``"undeclared"``).
 
     Raises
@@ -181,6 +189,7 @@ def read_nwb(
             stamp = file_stamp(label)
             meta = session_metadata(handle, label)
             meta["subject_id"] = file_subject_id(handle, label)
+            meta["nwb_identifier"] = file_identifier(handle)
             declared = declared_tracking(handle)
             plan = make_plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy, where)
             plan.file_stamp = stamp
@@ -239,6 +248,7 @@ def _assemble(values, plan, meta: dict, label: str, window, bin_size, input_coor
         "window": tuple(float(w) for w in window),
         "bin_size": "none" if bin_size is None else float(bin_size),
         "nwb_version": meta["nwb_version"],
+        "nwb_identifier": meta["nwb_identifier"],
         "trials_table": plan.trials_name,
         "align": plan.align,
         "align_times": plan.align_times,

@@ -23,7 +23,7 @@ import xarray as xr
 from neurolearn.errors import NeurolearnError, NWBError
 from neurolearn.io.identity import CellColumn, check_tracked, file_subject_id
 from neurolearn.io.isolate import call_with_timeout
-from neurolearn.io.nwbfile import open_nwb, parse_start_time
+from neurolearn.io.nwbfile import open_nwb, parse_start_time, session_metadata
 from neurolearn.io.params import check_path, check_timeout
 from neurolearn.io.read import read_nwb
 from neurolearn.io.remote import file_stem, is_url, url_name
@@ -42,6 +42,7 @@ def read_sessions(
     progress: bool = False,
     on_error: str = "raise",
     order: str = "start_time",
+    allow_same_identifier: bool = False,
     **options,
 ) -> xr.DataTree:
     """Read every session with :func:`read_nwb` (same ``options``) into a DataTree, one child per session.
@@ -61,7 +62,10 @@ def read_sessions(
         tracked), ``True`` (equal unit/ROI ids are the same cells), ``False`` (never the same cells),
         ``{"column": name}`` (a Units/ROI column names each unit's cell) or a
         table (CSV path or DataFrame with columns ``session``, ``unit`` or ``roi``, ``cell``). When ids
-        repeat across files that declare nothing, one warning says how to declare them.
+        repeat across files that declare nothing, one warning says how to declare them. When a table names
+        no session of some files read (a row's session must be a file's session id, file name or stem), one
+        warning names those files and the table's sessions that match no file (``'ses_8'`` for
+        ``ses-8.nwb``); their units are cells of their own session only.
     timeout : float, optional
         Seconds allowed per file. When given, each file is read in a child process that is stopped after
         that long (:class:`NWBError` naming the file), so a damaged file cannot stall the batch. With
@@ -76,6 +80,12 @@ def read_sessions(
         (default; files whose start times tie or are missing follow in natural file-name order, ``day2``
         before ``day10``, with one warning naming them), or ``"given"``: the order of the listed paths,
         declared by the caller.
+    allow_same_identifier : bool
+        Two files with one NWB ``identifier`` (unique to a file by the NWB schema: a byte copy, a re-download
+        ``ses-0 (1).nwb``) are one recording, and as two sessions they would be two sets of different cells
+        recorded twice (pseudo-replication); they are refused with an :class:`NWBError` naming both files.
+        ``True`` declares them different recordings whose writer reused the identifier. The same path (or
+        one file under two paths: a link) twice is always refused.
     **options
         Passed unchanged to :func:`read_nwb` (``source``, ``trials``, ``align``, ``window``, ``bin_size``,
         ``chunks``, ``inputs``, ``where``, ...).
@@ -106,6 +116,9 @@ def read_sessions(
         raise NWBError(f"read_sessions got unknown option(s) {unknown}; it takes subject, tracked, timeout, "
                        f"progress, on_error and the options of read_nwb: {sorted(_READ_NWB_OPTIONS)}")
     paths = _expand(paths_or_glob)
+    _refuse_repeated_paths(paths)
+    if not isinstance(allow_same_identifier, (bool, np.bool_)):
+        raise NWBError(f"expected allow_same_identifier= True or False, found {allow_same_identifier!r}")
     subjects = _check_subject(subject)
     tracked = check_tracked(tracked)
     timeout = check_timeout(timeout)
@@ -118,20 +131,22 @@ def read_sessions(
                        "gives none (its matches are sorted by name)")
     if not isinstance(progress, (bool, np.bool_)):
         raise NWBError(f"expected progress= True or False, found {progress!r}")
-    read, found_subjects = [], set()
+    read, found_subjects, not_read = [], set(), []
     for number, path in enumerate(paths, start=1):
         began = time.perf_counter()
         args = (str(path), subjects, tracked, options)
         try:
-            recording, seen = (call_with_timeout(_read_one, args, timeout, str(path)) if timeout
-                               else _read_one(*args))
+            recording, seen, session = (call_with_timeout(_read_one, args, timeout, str(path)) if timeout
+                                        else _read_one(*args))
         except NeurolearnError as error:
             if on_error == "raise":
                 raise
             warnings.warn(f"left out {path}: {error}", UserWarning, stacklevel=2)
-            recording, seen = None, None
+            recording, seen, session = None, None, ""
         if seen is not None:
             found_subjects.add(seen)
+        if recording is None:
+            not_read.append(_file_names(path, session))
         if progress:
             _report(number, len(paths), path, recording, time.perf_counter() - began, subjects)
         if recording is not None:
@@ -143,8 +158,11 @@ def read_sessions(
                 f"their subjects: {sorted(found_subjects)}"
             )
         raise NWBError(f"could not read any of the {len(paths)} files (on_error='skip' left them all out)")
+    if not allow_same_identifier:
+        _refuse_one_identifier_twice(read)
     _refuse_ambiguous_table_keys(tracked, read)
     _refuse_a_table_that_matches_nothing(tracked, read)
+    _warn_unnamed_files(tracked, read, not_read)
     if order == "start_time":
         read.sort(key=lambda item: (_start_key(item[1]), _natural_key(str(item[0]))))
         _warn_undecided_order(read)
@@ -187,14 +205,16 @@ def _warn_several_subjects(children: dict) -> None:
 
 
 def _read_one(path: str, subjects, tracked, options):
-    """``(recording or None, subject id)``: None when the file's subject is not among ``subjects``."""
+    """``(recording or None, subject id, session id)``: None when the file's subject is not among
+    ``subjects`` (its session id is still read: a tracked= table naming it names a file, not a typo)."""
     if subjects is not None:
         with open_nwb(path) as handle:
             seen = file_subject_id(handle, path)
+            session = session_metadata(handle, path)["session_id"] if seen not in subjects else ""
         if seen not in subjects:
-            return None, seen
+            return None, seen, session
     recording = read_nwb(path, tracked=tracked, **options)
-    return recording, recording.attrs["subject_id"]
+    return recording, recording.attrs["subject_id"], str(recording.attrs["session_id"])
 
 
 def _check_subject(subject):
@@ -286,6 +306,86 @@ def _expand(paths_or_glob) -> list:
     if not paths:
         raise NWBError("expected at least one NWB file, found an empty list")
     return paths
+
+
+def _same_file_key(path):
+    """What makes two paths one file: the device and inode of a local file (a link or ``a/../a.nwb`` is the
+    same file), the text of a URL."""
+    if is_url(path):
+        return ("url", str(path))
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ("path", os.path.realpath(os.fspath(path)))
+    return ("inode", stat.st_dev, stat.st_ino)
+
+
+def _refuse_repeated_paths(paths) -> None:
+    """The same file listed twice would be one recording read as two sessions (pseudo-replication)."""
+    seen: dict = {}
+    for position, path in enumerate(paths):
+        key = _same_file_key(path)
+        if key in seen:
+            first, where = seen[key]
+            same = "the same path" if str(first) == str(path) else "the same file"
+            raise NWBError(
+                f"expected each file once, found {same} at positions {where} and {position} ({str(first)!r} and "
+                f"{str(path)!r}): one recording read twice would be two sessions of different cells "
+                "(pseudo-replication); list it once"
+            )
+        seen[key] = (path, position)
+
+
+def _refuse_one_identifier_twice(read) -> None:
+    """Two files with one NWB identifier are one recording (a copy, a re-download) unless declared otherwise."""
+    owners: dict = {}
+    for path, recording in read:
+        identifier = str(recording.attrs.get("nwb_identifier", "") or "")
+        if identifier:
+            owners.setdefault(identifier, []).append((path, recording))
+    for identifier, files in owners.items():
+        if len(files) < 2:
+            continue
+        (first, one), (second, other) = files[:2]
+        same_start = one.attrs.get("session_start_time") == other.attrs.get("session_start_time")
+        how = ("and the same session_start_time: most likely one recording copied" if same_start else
+               "though their session_start_time differ (a writer that reused the identifier?)")
+        more = f" and {len(files) - 2} more" if len(files) > 2 else ""
+        raise NWBError(
+            f"expected one file per recording, found {str(first)!r} and {str(second)!r}{more} with the same NWB "
+            f"identifier {identifier!r} {how}; as two sessions one recording would count as two of different "
+            "cells (pseudo-replication). Read one of them, or pass allow_same_identifier=True if they are "
+            "different recordings"
+        )
+
+
+def _file_names(path, session_id="") -> set:
+    """The strings a tracked= table's ``session`` may use for this file: session id, file name, stem."""
+    return {n for n in (str(session_id or ""), Path(str(path)).name, file_stem(path)) if n}
+
+
+def _warn_unnamed_files(tracked, read, not_read) -> None:
+    """One warning when a tracked= table names no session of some files read, with the table's sessions that
+    match no file (a typo, ``ses_8`` for ``ses-8``, leaves that file untracked). Table sessions matching a
+    file that was not read (another subject, left out) are neither."""
+    if tracked is None or isinstance(tracked, (bool, CellColumn)):
+        return
+    keys = {str(k) for k in tracked["session"]}
+    unnamed = [(path, recording) for path, recording in read
+               if not _file_names(path, recording.attrs.get("session_id")) & keys]
+    if not unnamed:
+        return
+    named = set().union(*(_file_names(p, r.attrs.get("session_id")) for p, r in read), *not_read)
+    unmatched = sorted(keys - named)
+    files = ", ".join(f"{Path(str(p)).name} (session id {str(r.attrs.get('session_id'))!r})" for p, r in unnamed[:6])
+    warnings.warn(
+        f"tracked= table sessions matching no file: {unmatched[:6]}{' ...' if len(unmatched) > 6 else ''}; "
+        f"files the table does not name: {files}{' ...' if len(unnamed) > 6 else ''}. A table row's session "
+        "must be a file's session id, file name or stem; the units of those files are read as cells of their "
+        "own session only (not tracked)",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _refuse_ambiguous_table_keys(tracked, read) -> None:

@@ -18,10 +18,15 @@ from .conftest import add_trials, add_units, file_hash, new_nwbfile, save
 
 
 def _pynwb_session(tmp_path, name, start, n_units=3, subject=None, description="test"):
-    """A file as labs write them with pynwb: default unit ids 0..N-1, optional Subject."""
+    """A file as labs write them with pynwb: default unit ids 0..N-1, optional Subject, and an identifier of
+    its own (NeuroConv and pynwb examples write a UUID), so two files with one session_id are two recordings."""
+    from datetime import datetime, timezone
+
+    from pynwb import NWBFile
     from pynwb.file import Subject
 
-    nwbfile = new_nwbfile(session_id=name, start=start, description=description)
+    nwbfile = NWBFile(session_description=description, identifier=f"{name}@{start}", session_id=name,
+                      session_start_time=datetime.fromisoformat(start).replace(tzinfo=timezone.utc))
     if subject:
         nwbfile.subject = Subject(subject_id=subject, species="Mus musculus")
     add_trials(nwbfile, starts=[1.0, 3.0], stops=[2.0, 4.0])
@@ -291,3 +296,31 @@ def test_a_cell_column_with_blanks_repeats_or_no_such_column_is_warned_or_refuse
     for wrong in ({"col": "global_id"}, {"column": ""}, {"column": 3}):
         with pytest.raises(NWBError, match=r"expected tracked=\{'column'"):
             read_nwb(blank, tracked=wrong)
+
+
+def test_a_table_session_matching_no_file_is_warned_once_with_the_file_it_leaves_untracked(tmp_path):
+    paths = [_pynwb_session(tmp_path, f"d{k}", f"2026-02-0{k}T10:00:00") for k in (1, 2, 3)]
+    table = pd.DataFrame({"session": ["d1"] * 3 + ["d2"] * 3 + ["d_3"] * 3, "unit": [0, 1, 2] * 3,
+                          "cell": ["x", "y", "z"] * 3})
+    expected = (r"tracked= table sessions matching no file: \['d_3'\]; files the table does not name: "
+                r"d3\.nwb \(session id 'd3'\)\..*session id, file name or stem")
+    with pytest.warns(UserWarning, match=expected) as caught:
+        tree = read_sessions(paths, tracked=table)
+    assert sum("matching no file" in str(w.message) for w in caught) == 1
+    assert [bool(tree[n].responses.attrs["tracked"]) for n in tree.children] == [True, True, False]
+    assert tree["d3"].responses.neuron.values.tolist() == ["d3/0", "d3/1", "d3/2"]
+    # a table naming more sessions than are read leaves no file untracked: nothing to warn about
+    whole = table.assign(session=table["session"].replace("d_3", "d3"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_sessions(paths[:2], tracked=whole)
+
+
+def test_table_sessions_of_files_left_out_by_subject_are_not_reported_as_matching_no_file(tmp_path):
+    paths = [_pynwb_session(tmp_path, name, f"2026-02-0{k}T10:00:00", subject=subject)
+             for k, (name, subject) in enumerate([("d1", "mA"), ("d2", "mA"), ("d3", "mB")], start=1)]
+    table = pd.DataFrame({"session": ["d1", "d_2", "d3"], "unit": [0, 0, 0], "cell": ["x", "x", "x"]})
+    with pytest.warns(UserWarning, match=r"sessions matching no file: \['d_2'\]; files the table does not name: "
+                                         r"d2\.nwb") as caught:
+        read_sessions(paths, tracked=table, subject="mA")
+    assert sum("matching no file" in str(w.message) for w in caught) == 1

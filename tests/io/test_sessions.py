@@ -70,7 +70,11 @@ def test_a_list_of_paths_and_repeated_session_ids_get_unique_names(tmp_path, rng
         )
         for d in (1, 2)
     ]
-    tree = read_sessions(paths, window=(0.0, 0.5))
+    # neurolearn's writer uses the session id as the NWB identifier: two days written under one session id
+    # share it, and are declared two recordings
+    with pytest.raises(NWBError, match=r"same NWB identifier 'mouse1/day1' though their session_start_time differ"):
+        read_sessions(paths, window=(0.0, 0.5))
+    tree = read_sessions(paths, window=(0.0, 0.5), allow_same_identifier=True)
     assert list(tree.children) == ["mouse1_day1", "mouse1_day1-2"]
 
 
@@ -101,3 +105,34 @@ def test_empty_glob_and_empty_list_are_refused(tmp_path):
         read_sessions(str(tmp_path / "nothing*.nwb"))
     with pytest.raises(NWBError, match="found an empty list"):
         read_sessions([])
+
+
+def test_one_recording_listed_twice_is_refused_not_read_as_two_sessions(tmp_path, rng):
+    import os
+    import shutil
+
+    path = write_recording_nwb(_session(rng, "day1", "2026-03-01T09:00:00", [0, 1], 3), tmp_path / "day1.nwb")
+    other = write_recording_nwb(_session(rng, "day2", "2026-03-02T09:00:00", [0, 1], 3), tmp_path / "day2.nwb")
+    with pytest.raises(NWBError, match=r"expected each file once, found the same path at positions 0 and 2 .*"
+                                       r"pseudo-replication"):
+        read_sessions([path, other, path])
+    (tmp_path / "sub").mkdir()
+    spelled = tmp_path / "sub" / ".." / "day1.nwb"  # one file under another spelling, and under a link
+    os.symlink(path, tmp_path / "link.nwb")
+    for alias in (spelled, tmp_path / "link.nwb"):
+        with pytest.raises(NWBError, match=r"found the same file at positions 0 and 1"):
+            read_sessions([path, alias])
+    # a byte copy (a re-download, 'day1 (1).nwb') holds the same NWB identifier: refused naming both files
+    copy = tmp_path / "day1 (1).nwb"
+    shutil.copy(path, copy)
+    expected = (r"found '.*day1\.nwb' and '.*day1 \(1\)\.nwb' with the same NWB identifier 'day1' and the same "
+                r"session_start_time: most likely one recording copied.*allow_same_identifier=True")
+    with pytest.raises(NWBError, match=expected):
+        read_sessions([path, copy, other])
+    with pytest.raises(NWBError, match=expected):
+        read_sessions([path, copy], timeout=60)  # read in child processes: the identifier comes back too
+    tree = read_sessions([path, copy], allow_same_identifier=True)  # declared two recordings
+    assert list(tree.children) == ["day1", "day1-2"]
+    assert [tree[n].responses.attrs["nwb_identifier"] for n in tree.children] == ["day1", "day1"]
+    with pytest.raises(NWBError, match="expected allow_same_identifier= True or False, found 'yes'"):
+        read_sessions([path], allow_same_identifier="yes")
