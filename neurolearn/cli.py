@@ -201,9 +201,8 @@ def _run_fit(args) -> int:
             raise UsageError(f"--fix {', '.join(unknown)}: not a parameter of model {model.name!r}, whose "
                              f"parameters are {[*model.params, 'time_scale', 'onset']}; fit it in its own run")
     outside = fixed_outside_bounds(models, fixed)
-    if outside:
-        print(f"neurolearn: error: {outside}", file=sys.stderr)
-        return EXIT_FAILED
+    if outside:  # bad input, as the README's exit statuses say: 2 (it exited 1, a failed result's status)
+        raise UsageError(outside)
     options = {"random_state": args.random_state}
     if fixed:
         options["fixed"] = fixed

@@ -76,10 +76,10 @@ def test_fit_flags_missing_statistics_bounds_and_misfit(capsys, tmp_path):
     assert "model misfit (p = " in flags and "intervals widened" in flags
 
 
-def test_a_fixed_value_outside_its_bounds_exits_1(capsys, lazy_stats, tmp_path):
+def test_a_fixed_value_outside_its_bounds_is_bad_input_and_exits_2(capsys, lazy_stats, tmp_path):
     fits = tmp_path / "f.json"
     code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "--fix", "gamma0=-5", "-o", str(fits))
-    assert code == 1 and out == "" and not fits.exists()
+    assert code == 2 and out == "" and not fits.exists()
     assert err.strip() == ("neurolearn: error: --fix gamma0=-5 lies outside its bounds [0.001, 100] in model "
                            f"'lazy-rich' ({nl.theory.MODELS['lazy-rich'].parameters[0].meaning})")
 
