@@ -216,8 +216,7 @@ def summarize(
     recordings = prepared
     _refuse_mixed_condition_kinds(recordings, by)
     tracked = _declared_tracking(recordings)
-    if not tracked:
-        recordings = _distinct_cells(recordings)
+    recordings = _distinct_cells(recordings, _untracked_sessions(recordings))
     runner.place(recordings)
     ids = list(recordings)
     left, right = VARIANTS[variant]
@@ -406,19 +405,29 @@ def _tracked_flag(key, flag):
                     f"{shown(flag)}")
 
 
-def _distinct_cells(recordings) -> dict:
-    """Recordings whose cells are not declared the same across sessions, with ids that cannot match: a neuron
-    id that repeats in two untracked sessions names two cells, and the kernels' same-cell terms and the
-    bootstrap's shared weights must not pair them."""
-    seen, repeated = set(), False
-    for rec in recordings.values():
-        ids = {str(v) for v in rec["neuron"].values}
-        repeated = repeated or bool(ids & seen)
-        seen |= ids
-    if not repeated:
+def _untracked_sessions(recordings) -> set:
+    """Sessions whose neuron ids do not name cells shared with other sessions: declared untracked, or every
+    session undeclared and some without a ``neuron`` coord."""
+    flags = {key: _tracked_flag(key, rec.attrs.get("tracked")) for key, rec in recordings.items()}
+    if all(flag is None for flag in flags.values()):
+        return set() if all("neuron" in rec.coords for rec in recordings.values()) else set(recordings)
+    return {key for key, flag in flags.items() if flag is False}
+
+
+def _distinct_cells(recordings, untracked) -> dict:
+    """``recordings`` with the ``untracked`` sessions' neuron ids made unable to match another session's: an id
+    that repeats in a session whose cells are not declared tracked names another cell, and the kernels'
+    same-cell terms and the bootstrap's shared weights must not pair them (a declared-untracked run read as
+    the tracked one). Sessions declared tracked keep their ids."""
+    if not untracked:
         return recordings
-    return {key: rec.assign_coords(neuron=[f"{key}/{v}" for v in rec["neuron"].values])
-            for key, rec in recordings.items()}
+    ids = {key: {str(v) for v in rec["neuron"].values} for key, rec in recordings.items()}
+    out = dict(recordings)
+    for key in untracked:
+        others = set().union(*(ids[k] for k in recordings if k != key)) if len(recordings) > 1 else set()
+        if ids[key] & others:
+            out[key] = recordings[key].assign_coords(neuron=[f"{key}/{v}" for v in recordings[key]["neuron"].values])
+    return out
 
 
 def _nan_family(ds, family, error, ids, level):

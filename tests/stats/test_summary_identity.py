@@ -88,3 +88,17 @@ def test_sessions_out_of_start_time_order_are_warned_about_once():
         warnings.simplefilter("always")
         _summary(make_session_tree(recs))
     assert not any("session_start_time puts" in str(w.message) for w in caught)
+
+
+def test_a_session_declared_untracked_beside_tracked_ones_keeps_the_others_identity():
+    tracked = _summary(_recordings(tracked=True))
+    tree = _recordings(tracked=True)
+    recs = [tree[k].dataset["responses"] for k in tree.children]
+    recs[2].attrs["tracked"] = False
+    mixed = _summary(make_session_tree(recs))
+    # day0 and day1 are still the same cells: their pair is as in the all-tracked run
+    np.testing.assert_allclose(mixed["kernel_similarity"].values[0, 1], tracked["kernel_similarity"].values[0, 1],
+                               rtol=1e-10)
+    untracked = _summary(_recordings(tracked=False))
+    np.testing.assert_allclose(mixed["kernel_similarity"].values[0, 2], untracked["kernel_similarity"].values[0, 2],
+                               rtol=1e-10)
