@@ -180,9 +180,11 @@ with shown_warnings():
 print(good.sizes["trial"], "of", rec.sizes["trial"], "trials are is_good")
 """),
         md("""
-The second warning matters: the unit's first spike is at 372.76 s, so the windows of the first trials lie
-before it. Those zeros are missing data (the unit was not yet recorded or sorted), not silence, and they
-would dilute the difference between the sides. Leave them out as well:
+The first warning matters: the unit's first spike is at 372.76 s, so the windows of the first trials lie
+before anything was recorded. Their zeros would be missing data (the unit was not yet recorded or sorted)
+read as silence, diluting the difference between the sides, so the reader leaves them out and says how many.
+A window that only straddles the first spike is still counted; to state the choice explicitly, select on the
+trials' start times as well:
 """),
         code("""
 with shown_warnings():
