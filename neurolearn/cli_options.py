@@ -309,6 +309,8 @@ def reading_kwargs(args) -> dict:
         options["where"] = args.where
     if args.on_error is not None:
         options["on_error"] = args.on_error
+    if getattr(args, "allow_same_identifier", False):
+        options["allow_same_identifier"] = True
     if args.timeout is not None and args.timeout > 0:
         options["timeout"] = args.timeout
     return options

@@ -173,6 +173,9 @@ def reading_options(parser) -> None:
     parser.add_argument("--where", type=check_where, default=None, metavar="EXPR",
                         help="keep trials matching a pandas query on trial columns, e.g. "
                              "\"contrast > 0.1 and block == 2\"")
+    parser.add_argument("--allow-same-identifier", action="store_true",
+                        help="read files that share one NWB identifier as different sessions (refused by "
+                             "default: the same recording read twice would count as two)")
     parser.add_argument("--on-error", choices=("raise", "skip"), default=None,
                         help="a file that cannot be read stops the run ('raise', the default) or is left out "
                              "with a warning giving the reason ('skip')")

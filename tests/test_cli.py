@@ -616,3 +616,20 @@ def test_a_command_line_coding_of_the_condition_column_keeps_the_conditions(caps
         np.testing.assert_allclose(coded[name].values, recorded[name].values, rtol=1e-10, err_msg=name)
     code, _, err = run(capsys, "summarize", *files, "-o", str(tmp_path / "x.nc"), *common, "--target", "stimulus")
     assert_one_line_error(code, err, "target='stimulus' is the condition column (by='stimulus')")
+
+
+def test_files_sharing_one_nwb_identifier_are_refused_unless_allowed(capsys, tmp_path):
+    # a byte copy of a file (a re-download) is the same recording: read as two sessions it was pseudo-replication
+    # (ee89ed4); a lab that typed one identifier into every file opts in
+    import shutil
+
+    for name in ("day00.nwb", "day00 (1).nwb"):
+        shutil.copy(ROOT / "data" / "rich" / "day00.nwb", tmp_path / name)
+    pattern = str(tmp_path / "*.nwb")
+    code, out, err = run(capsys, "summarize", pattern, "-o", str(tmp_path / "s.nc"), "--n-boot", "0",
+                         "--no-readout", "--no-progress")
+    assert code == 2 and "identifier" in err and not (tmp_path / "s.nc").exists()
+    code, out, err = run(capsys, "summarize", pattern, "-o", str(tmp_path / "s.nc"), "--n-boot", "0",
+                         "--no-readout", "--no-progress", "--allow-same-identifier")
+    assert code == 0, err
+    assert xr.open_dataset(tmp_path / "s.nc").sizes["session"] == 2
