@@ -215,8 +215,12 @@ def summarize(
                           stacklevel=2)
     recordings = prepared
     _refuse_mixed_condition_kinds(recordings, by)
-    tracked = _declared_tracking(recordings)
-    recordings = _distinct_cells(recordings, _untracked_sessions(recordings))
+    untracked = _untracked_sessions(recordings)
+    # code_overlap needs cells shared by two sessions: among the sessions not declared untracked (one session
+    # declared untracked beside tracked ones NaNs only its own pairs, "no tracked cell in both sessions")
+    tracked = len(recordings) - len(untracked) >= 2 and _declared_tracking(
+        {k: rec for k, rec in recordings.items() if k not in untracked})
+    recordings = _distinct_cells(recordings, untracked)
     runner.place(recordings)
     ids = list(recordings)
     left, right = VARIANTS[variant]

@@ -102,3 +102,14 @@ def test_a_session_declared_untracked_beside_tracked_ones_keeps_the_others_ident
     untracked = _summary(_recordings(tracked=False))
     np.testing.assert_allclose(mixed["kernel_similarity"].values[0, 2], untracked["kernel_similarity"].values[0, 2],
                                rtol=1e-10)
+
+
+def test_code_overlap_is_kept_for_the_tracked_sessions_beside_an_untracked_one():
+    # adversary F12: one session not declared tracked omitted code_overlap for every session
+    tree = _recordings(tracked=True)
+    recs = [tree[k].dataset["responses"] for k in tree.children]
+    recs[2].attrs["tracked"] = False
+    stats = _summary(make_session_tree(recs))
+    overlap = stats["code_overlap"].values
+    assert np.isfinite(overlap[0, 1]) and np.isnan(overlap[0, 2]) and np.isnan(overlap[1, 2])
+    assert "no tracked cell" in str(stats["code_overlap_flag"].values[0, 2])
