@@ -28,6 +28,7 @@ from neurolearn.data import NEURON, SESSION, TIME, TRIAL, flag_name
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.dynamics_fit import (
     BIAS_NOTE,
+    DynamicsFit,
     bootstrap_estimates,
     indicator_note,
     is_calcium,
@@ -102,8 +103,9 @@ def dynamics_session(key, recording: xr.DataArray, context: DynamicsContext) -> 
             recording = leading_components(recording, c.n_components, c.indicator_tau,
                                            name=f"session {str(key)!r}")
         fit = fit_dynamics(recording, c.n_components, c.ridge, None, c.input, method=c.method,
-                          indicator_tau=c.indicator_tau, conditions=c.conditions,
-                          condition_means=c.condition_means, name=f"session {str(key)!r}")
+                           indicator_tau=c.indicator_tau, conditions=c.conditions,
+                           condition_means=c.condition_means, name=f"session {str(key)!r}",
+                           factory=DynamicsFit)
     except InsufficientDataError as error:
         return {"reason": str(error)}
     result = bootstrap_estimates(fit, c.n_boot, c.seed, c.level)

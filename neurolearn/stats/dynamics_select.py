@@ -45,12 +45,14 @@ _PRETEST_SEED = 20261206
 
 
 def fit_dynamics(recording, n_components=10, ridge=1e-6, dt=None, input=None, *, method="iv",
-                 indicator_tau=None, conditions="auto", condition_means="auto", name=None) -> DynamicsFit:
+                 indicator_tau=None, conditions="auto", condition_means="auto", name=None,
+                 factory=DynamicsFit) -> DynamicsFit:
     """The :class:`~neurolearn.stats.dynamics_fit.DynamicsFit` the dynamics statistics report.
 
     Parameters as for :class:`~neurolearn.stats.dynamics_fit.DynamicsFit`. With ``condition_means="auto"``
     and a declared ``input`` the held and the plain fit are compared (see the module docstring); otherwise
     this is the fit itself. The returned fit's ``selection`` attr says what was compared (``""`` if nothing).
+    ``factory``: the fit class (the caller's own reference to it, so that a caller's module sees every fit).
 
     Examples
     --------
@@ -65,12 +67,12 @@ def fit_dynamics(recording, n_components=10, ridge=1e-6, dt=None, input=None, *,
     if condition_means == "auto" and (input is None or _varies_within_conditions(recording, input, conditions)):
         condition_means = "time"
     if condition_means != "auto":
-        fit = DynamicsFit(recording, n_components, ridge, dt, input, condition_means=condition_means, **options)
+        fit = factory(recording, n_components, ridge, dt, input, condition_means=condition_means, **options)
         fit.selection = ""
         return fit
-    held = DynamicsFit(recording, n_components, ridge, dt, input, condition_means="held", **options)
+    held = factory(recording, n_components, ridge, dt, input, condition_means="held", **options)
     try:
-        plain = DynamicsFit(recording, n_components, ridge, dt, input, condition_means="none", **options)
+        plain = factory(recording, n_components, ridge, dt, input, condition_means="none", **options)
     except InsufficientDataError:
         held.selection = "condition indicators kept (the fit without them is not possible)"
         return held
