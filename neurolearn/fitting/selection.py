@@ -283,10 +283,16 @@ def _cross_validate_fit(result: FitResult, random_state=None) -> xr.Dataset:
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
+def _statistics_problem(result):
+    """The problem built from the statistics alone: a fit that added its model's learner covariance weighted
+    the same statistics by more than they carry (fitting.learner), which is not different statistics."""
+    return getattr(result, "_statistics_problem", None) or result._problem
+
+
 def _check_same_statistics(fits):
-    first = fits[0]._problem
+    first = _statistics_problem(fits[0])
     for f in fits[1:]:
-        other = f._problem
+        other = _statistics_problem(f)
         same = (
             first.observables == other.observables
             and first.data.shape == other.data.shape

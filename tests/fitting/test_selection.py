@@ -147,3 +147,24 @@ def test_cross_validation_never_ranks_a_model_without_scorable_folds(line):
     assert np.isnan(scored.loc["line", "cv_chi2"]) and scored.loc["line", "n_held_out"] == 0
     assert np.isnan(scored.loc["line", "delta_cv"])
     assert scored.loc["line (slope=0.03)", "n_held_out"] == 3
+
+
+def test_fits_that_added_a_learner_covariance_compare_with_others_of_the_same_statistics():
+    # a model's learner covariance is added to the statistics' own (fitting.learner): two such fits of one
+    # Dataset were refused as "made to different statistics" because each problem held its own addition
+    from dataclasses import replace
+
+    from neurolearn.fitting import compare, fit
+    from tests.fitting.conftest import CLOCK, line_model, statistics
+
+    times = np.arange(10.0)
+    learner = replace(line_model(), learner_covariance=lambda t, intercept, slope: 0.01 * np.exp(
+        -np.abs(np.subtract.outer(t, t))) * (1.0 + abs(slope)))
+    rng = np.random.default_rng(0)
+    stats = statistics({"behavior": 0.2 + 0.05 * times + 0.05 * rng.standard_normal(times.size)},
+                       {"behavior": 0.05})
+    free = fit(stats, learner, fixed=CLOCK, random_state=0)
+    flat = fit(stats, learner, fixed={**CLOCK, "slope": 0.0}, random_state=0, label="flat")
+    plain = fit(stats, line_model(), fixed=CLOCK, random_state=0, label="no learner covariance")
+    table = compare([free, flat, plain])
+    assert len(table) == 3
