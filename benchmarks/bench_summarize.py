@@ -40,8 +40,17 @@ participation ratio's exact weighted replicates, the N x N Gram matrix of the ce
 (N/P)(1 + B/P) = 5.5; Φ_b M_a for every partner session's influences 2; Rayleigh-Ritz replicates
 B r²/P² = 0.6; reading the trials ~1), so a factor 3 of the bare GEMM is not reachable with these estimators.
 
+2026-12-06 (benchmarks/README.md has the table): kernel_change's 32 halvings from one pass
+(neurolearn.stats.kernel_halvings) took 500 x 2,000 from 116-123 to 73-81 x GEMM (alternating runs, CPU,
+single-threaded BLAS) and 2,000 x 10,000 from 63.6-64.9 to 43.3-45.2; ``--halvings`` times the halvings
+alone per route.
+
+* ``--halvings``: kernel_change's 32 halvings alone (:mod:`neurolearn.stats.kernel_halvings`, each route, and
+  the stored half kernels of before) / the same GEMM bound, at ``--conditions`` x ``--neurons``.
+
 Run:  .venv/bin/python benchmarks/bench_summarize.py [--sessions 20 --conditions 200 --trials 5 --neurons 2000]
       .venv/bin/python benchmarks/bench_summarize.py --growth --gemm [--full]
+      .venv/bin/python benchmarks/bench_summarize.py --halvings --conditions 500 --neurons 2000
 """
 
 from __future__ import annotations
@@ -150,6 +159,39 @@ def ratio_to_gemm(sessions=2, conditions=2000, trials=4, neurons=10000, n_boot=2
     return ours, tuple(gemm), gemm_seconds(tree, repeats=2, clock=time.process_time, eigh=True)
 
 
+def halving_ratios(conditions=500, trials=4, neurons=2000, sessions=2, stored=True):
+    """{label: (CPU seconds, GEMM-bound CPU seconds)} of kernel_change's 32 halvings alone (their products
+    ⟨D_A, D_B⟩ against the first session) on each route of :mod:`neurolearn.stats.kernel_halvings`, and
+    (``stored``) from every halving's stored half kernels as before 541ff19."""
+    from neurolearn.data import session_recordings
+    from neurolearn.stats.kernel_halvings import ROUTES, halved_change_products
+    from neurolearn.stats.kernel_pairs import half_kernels, id_halvings
+    from neurolearn.stats.kernels import condition_statistics
+
+    tree = make_tree(sessions, conditions, trials, neurons)
+    stats = [condition_statistics(rec, "stimulus") for rec in session_recordings(tree).values()]
+    halvings = [id_halvings(s.neurons) for s in stats]
+    targets = list(range(1, sessions))
+    bound = gemm_seconds(tree, clock=time.process_time)
+    def on(route):
+        return lambda: halved_change_products(stats, 0, targets, halvings, route=route)
+
+    runs = {f"route {route}": on(route) for route in ROUTES}
+
+    def from_stored():
+        halves = [half_kernels(s, h) for s, h in zip(stats, halvings)]
+        return [np.einsum("mpq,mpq->m", *np.moveaxis(halves[t] - halves[0], 1, 0)) for t in targets]
+
+    if stored:
+        runs["stored half kernels"] = from_stored
+    out = {}
+    for label, function in runs.items():
+        start = time.process_time()
+        function()
+        out[label] = (time.process_time() - start, bound)
+    return out
+
+
 def statistic_ratios(conditions=500, trials=4, neurons=2000, repeats=3):
     """{name: (CPU seconds, GEMM-bound CPU seconds)} for ``task_alignment`` (one session) and
     ``kernel_similarity`` (two sessions), best of ``repeats``."""
@@ -186,8 +228,18 @@ def main():
     parser.add_argument("--axes", nargs="+", default=["sessions", "neurons", "conditions"])
     parser.add_argument("--gemm", action="store_true", help="ratios to the GEMM bound (issue 11 item 1)")
     parser.add_argument("--gemm-sessions", type=int, default=2)
+    parser.add_argument("--halvings", action="store_true",
+                        help="kernel_change's halvings alone / the GEMM bound, per route "
+                             "(--conditions, --neurons)")
     parser.add_argument("--full", action="store_true", help="the issue's sizes for --growth and --gemm")
     args = parser.parse_args()
+    if args.halvings:
+        ratios = halving_ratios(args.conditions, 4, args.neurons, args.gemm_sessions)
+        for label, (seconds, bound) in ratios.items():
+            print(f"kernel_change halvings, {label}, {args.gemm_sessions} sessions x {args.conditions} "
+                  f"conditions x {args.neurons} neurons: CPU {seconds:.3f} s / GEMM {bound:.3f} s = "
+                  f"{seconds / bound:.1f}", flush=True)
+        return
     if args.growth or args.gemm:
         mode = "full" if args.full else "quick"
         if args.gemm:
