@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from neurolearn.errors import DataError
+from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.dynamics_conditions import condition_codes
 from neurolearn.stats.dynamics_fit import (
     BIAS_NOTE,
     _name,
@@ -259,11 +260,14 @@ def autocorrelation_timescale(
     n_boot: int = 200,
     random_state=None,
     level: float = 0.95,
+    conditions: str | None = "auto",
 ) -> xr.Dataset:
     """Timescale of the population-averaged autocorrelation of single-neuron activity within trials.
 
-    Each neuron's activity is centred (its across-trial mean time course is subtracted when
-    ``subtract_mean``, so stimulus-locked structure does not count as memory), and the autocorrelation
+    Each neuron's activity is centred (with ``subtract_mean``, each condition's mean time course over its
+    trials is subtracted, so stimulus-locked structure, a held stimulus's offset included, does not count as
+    memory; ``conditions`` names the trial coord of the conditions, ``"auto"``: ``stimulus`` where present,
+    else all trials are one condition), and the autocorrelation
     ρ(ℓ) = Σ x_t x_{t+ℓ}/Σ x_t² is pooled over trials, neurons and time pairs within trials. τ is fitted as
     ρ(ℓ) = a · exp(−ℓΔt/τ) on lags 1..``max_lag`` (default: a quarter of the bins) by least squares on
     log ρ weighted by ρ² (over lags where ρ > 0); lag 0 is excluded because independent noise inflates it.
@@ -276,8 +280,8 @@ def autocorrelation_timescale(
 
     Notes
     -----
-    Bias handling: subtracting the across-trial mean removes 1/n_trials of each trial's own fluctuation
-    (negligible for many trials); the pooled estimator is dominated by high-variance neurons; mixtures of
+    Bias handling: subtracting a condition's mean removes 1/n of each of its n trials' own fluctuation, on
+    every lag alike (so ρ is unbiased by it); a single-trial condition carries nothing; the pooled estimator is dominated by high-variance neurons; mixtures of
     modes give an effective timescale between them. Checked on AR(1) activity with known τ.
 
     Examples
@@ -298,7 +302,13 @@ def autocorrelation_timescale(
     if subtract_mean:
         if n_trials < 2:
             raise DataError(f"{_name(recording)}: subtract_mean needs at least 2 trials, found {n_trials}")
-        values = values - values.mean(axis=0, keepdims=True)
+        codes = condition_codes(recording, conditions, _name(recording))[0]
+        if np.bincount(codes).max() < 2:
+            raise InsufficientDataError("no condition has 2 or more trials: subtract_mean removes each "
+                                        "condition's mean time course, and a single trial has no fluctuation")
+        values = values.copy()
+        for c in np.unique(codes):
+            values[codes == c] -= values[codes == c].mean(axis=0, keepdims=True)
     else:
         values = values - values.mean(axis=(0, 2), keepdims=True)
     max_lag = max(2, n_bins // 4) if max_lag is None else int(max_lag)
@@ -331,7 +341,8 @@ def autocorrelation_timescale(
     ds = estimate_dataset(
         "autocorrelation_timescale", value, se, ci, level=level, n_boot=n_boot,
         estimator="exponential fit to the pooled within-trial autocorrelation, lags 1..max_lag",
-        bias_correction="lag 0 excluded; across-trial mean subtracted" if subtract_mean else "lag 0 excluded",
+        bias_correction=("lag 0 excluded; each condition's mean time course subtracted" if subtract_mean
+                         else "lag 0 excluded"),
         units="s",
     )
     ds["autocorrelation"] = (("lag",), total / total[0])

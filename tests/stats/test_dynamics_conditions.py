@@ -156,3 +156,20 @@ def test_condition_options_are_checked_and_degenerate_conditions_give_a_reason()
         population_timescale(frozen, n_boot=0)
     # stated otherwise, the old fit still runs
     assert np.isfinite(float(population_timescale(frozen, condition_means="none", n_boot=0)["outlier_eigenvalue"]))
+
+
+def test_the_autocorrelation_timescale_does_not_count_a_held_stimulus_as_memory():
+    # independent Poisson bins: the true autocorrelation at every lag >= 1 is 0; across conditions the held
+    # offsets correlate every pair of bins, which the old (across-trial) centring read as memory: rho 0.54 at
+    # lags 1-5 and a timescale of 60 s in trials of 1 s; now |rho| <= 0.014 (no positive lag: timescale NaN)
+    from neurolearn.stats.dynamics import autocorrelation_timescale
+
+    rec = _memoryless(np.random.default_rng(11))
+    ds = autocorrelation_timescale(rec, n_boot=0)
+    rho = ds["autocorrelation"].values[1:]
+    # SE of a pooled lag correlation over 64 trials x 60 neurons x ~18 pairs of bins: ~0.003
+    assert np.all(np.abs(rho) < 0.02)
+    old = autocorrelation_timescale(rec, n_boot=0, conditions=None)["autocorrelation"].values[1:]
+    assert np.all(old > 0.3)
+    with pytest.raises(InsufficientDataError, match="no condition has 2 or more trials"):
+        autocorrelation_timescale(rec.assign_coords(stimulus=("trial", np.arange(rec.sizes["trial"]))), n_boot=0)
