@@ -208,11 +208,14 @@ def summarize(
             prepared[key], label = prepare_session(rec, key, target=target, by=by, where=where,
                                                    min_trials=min_trials, nan_policy=nan_policy)
         except DataError as error:
-            if not any(text in str(error) for text in _NO_TRIALS_LEFT) or len(left_out) + 1 == len(recordings):
+            if not any(text in str(error) for text in _SESSION_UNUSABLE):
                 raise
-            left_out[key] = str(error)  # this session has no usable trial: the others are still summarised
-            warnings.warn(f"summarize: session {key!r} left out, no trial is usable: {error}", UserWarning,
-                          stacklevel=2)
+            left_out[key] = error  # this session cannot be summarised: the others still are
+    if not prepared:  # the same refusal from every session is the arguments' mistake, or nothing is left
+        raise next(iter(left_out.values()))
+    for key, error in left_out.items():
+        warnings.warn(f"summarize: session {key!r} left out, it cannot be summarised: {error}", UserWarning,
+                      stacklevel=2)
     recordings = prepared
     _refuse_mixed_condition_kinds(recordings, by)
     untracked = _untracked_sessions(recordings)
@@ -327,8 +330,11 @@ def _warn_mixed_quantities(recordings):
                       "unless they are meant to be compared", UserWarning, stacklevel=3)
 
 
-#: prepare_session's refusals of a session with no usable trial (the data's, not the arguments'): left out
-_NO_TRIALS_LEFT = ("no trial left after excluding", ": no condition of ")
+#: prepare_session's refusals of one session's data (no usable trial; a passive day without the label column;
+#: an older rig's table without a where= column; a where= that selects none of that day's trials): such a
+#: session is left out; the same refusal from every session is the arguments' and stops the run
+_SESSION_UNUSABLE = ("no trial left after excluding", ": no condition of ", ": expected a trial coord ",
+                     " selected none of the ", " could not be evaluated on ")
 
 
 def _refuse_mixed_condition_kinds(recordings, by):

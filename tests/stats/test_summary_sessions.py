@@ -22,7 +22,7 @@ def _summary(recs, **kwargs):
 
 def test_a_session_that_cannot_meet_min_trials_is_left_out_and_keeps_the_training_order():
     # min_trials=5 with 3 trials per condition on day1 aborted the whole summarize
-    with pytest.warns(UserWarning, match=r"session 'day1' left out, no trial is usable: .*no condition of "
+    with pytest.warns(UserWarning, match=r"session 'day1' left out, it cannot be summarised: .*no condition of "
                                          r"'stimulus' has 5 trials"):
         stats = _summary(_recordings(), min_trials=5)
     assert list(stats["session"].values) == ["day0", "day2"]
@@ -43,3 +43,21 @@ def test_condition_ids_of_different_kinds_across_sessions_are_refused_naming_the
     with pytest.raises(DataError, match=r"expected the condition column 'stimulus' to hold one kind of value in "
                                         r"every session, found numbers in \['day0', 'day2'\] and text in \['day1'\]"):
         _summary(recs)
+
+
+def test_a_session_without_the_label_column_or_the_where_column_is_left_out_not_the_run():
+    # adversary F22: a passive day without 'target', or an older rig without 'is_good', stopped every session
+    recs = _recordings((4, 4, 4))
+    recs[1] = recs[1].drop_vars("target")
+    with pytest.warns(UserWarning, match=r"session 'day1' left out.*expected a trial coord 'target'"):
+        stats = _summary(recs)
+    assert list(stats["session"].values) == ["day0", "day2"]
+    recs = _recordings((4, 4, 4))
+    for rec in (recs[0], recs[2]):
+        rec.coords["is_good"] = ("trial", np.ones(rec.sizes["trial"], dtype=int))
+    with pytest.warns(UserWarning, match=r"session 'day1' left out.*could not be evaluated"):
+        stats = _summary(recs, where="is_good == 1")
+    assert list(stats["session"].values) == ["day0", "day2"]
+    # the same mistake in every session is the arguments': refused
+    with pytest.raises(DataError, match="expected a trial coord 'side'"):
+        _summary(_recordings((4, 4, 4)), target="side")
