@@ -64,7 +64,8 @@ class DynamicsFit:
     condition_means : {"auto", "time", "held", "none"}
         How condition-locked activity is taken out (:mod:`neurolearn.stats.dynamics_conditions`): ``"time"``
         removes each condition's mean time course, ``"held"`` its constant (condition indicators as inputs),
-        ``"none"`` neither; ``"auto"``: held with a declared input, time without.
+        ``"none"`` neither; ``"auto"``: held with a declared input, time without (the statistics choose
+        through :func:`neurolearn.stats.dynamics_select.fit_dynamics`, which refines this).
     name : str, optional
         Who the error messages name.
     """
