@@ -183,6 +183,7 @@ def training_times(stats, time, model) -> np.ndarray:
         elif "session_index" in stats.coords:
             values = stats["session_index"].values
             name = "coord 'session_index'"
+            _warn_uneven_days(stats, model)
         else:
             values = np.arange(n)
             name = "session order"
@@ -217,6 +218,31 @@ def training_times(stats, time, model) -> np.ndarray:
         raise FitError(f"fit of model {model.name!r}: expected training times that differ across sessions in "
                        f"{name}, found {values}")
     return values
+
+
+def _warn_uneven_days(stats, model) -> None:
+    """One warning when the session order stands in for training time but the sessions' start times are
+    spaced unevenly (adversary F26: days 0, 1, 2, 10 and 30 were fitted as 0..4 without a word). Whether the
+    animal trained on the days between is the user's to say, through ``time=``."""
+    if "session_start_time" not in stats.coords or stats.sizes[SESSION] < 3:
+        return
+    import pandas as pd
+
+    try:
+        starts = pd.to_datetime([str(t) for t in stats["session_start_time"].values], utc=True, format="mixed")
+    except (TypeError, ValueError):
+        return
+    if starts.isna().any():
+        return
+    days = (starts - starts.min()).total_seconds().to_numpy() / 86400.0
+    gaps = np.diff(np.sort(days))
+    median = float(np.median(gaps))
+    if median <= 0 or gaps.max() <= 2.0 * median:
+        return
+    shown_days = ", ".join(f"{d:.3g}" for d in days[:8]) + (" ..." if days.size > 8 else "")
+    warnings.warn(f"fit of model {model.name!r}: training time is the session order (0..{days.size - 1}), while "
+                  f"session_start_time spaces the sessions over days [{shown_days}]: pass time= (days, or "
+                  "sessions or trials of training) if that is the training clock", FitWarning, stacklevel=4)
 
 
 def check_fixed(fixed, model) -> dict:

@@ -34,3 +34,21 @@ def test_the_suggested_conversion_gives_days():
     time = np.array(["2026-01-01", "2026-01-02", "2026-01-04", "2026-01-08"], dtype="datetime64[ns]")
     days = (time - time.min()) / np.timedelta64(1, "D")
     np.testing.assert_allclose(training_times(_stats(), days, MODELS["lazy-rich"]), [0.0, 1.0, 3.0, 7.0])
+
+
+def test_uneven_days_behind_the_session_order_are_warned_about():
+    # adversary F26: sessions on days 0, 1, 2, 10, 30 fitted as training times 0..4 without a word
+    from neurolearn.fitting.validation import FitWarning
+
+    starts = [f"2026-01-{d:02d}T09:00:00+00:00" for d in (1, 2, 3, 11, 31)]
+    stats = _stats(5, session_index=("session", np.arange(5)), session_start_time=("session", starts))
+    with pytest.warns(FitWarning, match=r"training time is the session order \(0..4\), while session_start_time "
+                                        r"spaces the sessions over days \[0, 1, 2, 10, 30\]"):
+        np.testing.assert_allclose(training_times(stats, None, MODELS["lazy-rich"]), np.arange(5))
+    daily = [f"2026-01-{d:02d}T09:00:00+00:00" for d in (1, 2, 3, 4, 6)]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        training_times(_stats(5, session_index=("session", np.arange(5)), session_start_time=("session", daily)),
+                       None, MODELS["lazy-rich"])
