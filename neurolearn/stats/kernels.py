@@ -237,9 +237,18 @@ def condition_statistics(
         )
     counts = n_trials[:, None].astype(float)
     means = sums / counts
+    # in place on one P x N array: Σ(x - x̄)² = Σx² - n x̄², clipped, / (n - 1), / n (the same operations
+    # as the expression, without its five P x N temporaries)
+    within = means * means
+    within *= counts
+    np.subtract(sums_sq, within, out=within)
+    del sums, sums_sq
+    noise_ratio = _shared_noise_ratio(population, codes, n_trials, within)
     with np.errstate(invalid="ignore", divide="ignore"):
-        variance = np.clip(sums_sq - counts * means**2, 0.0, None) / (counts - 1.0)
-        sem2 = np.where(counts > 1, variance / counts, np.nan)
+        sem2 = np.clip(within, 0.0, None, out=within)
+        sem2 /= counts - 1.0
+        sem2 /= counts
+        sem2[n_trials <= 1] = np.nan
     target_values = None
     if target is not None:
         target_values = _per_condition(np.asarray(recording.coords[target].values), codes, conditions, session_id, target)
@@ -251,7 +260,7 @@ def condition_statistics(
         neurons=np.asarray(recording.coords[NEURON].values) if NEURON in recording.coords else np.arange(means.shape[1]),
         target=target_values,
         session_id=session_id,
-        shared_noise_ratio=_shared_noise_ratio(population, codes, n_trials, sums_sq - counts * means**2),
+        shared_noise_ratio=noise_ratio,
     )
 
 
