@@ -30,6 +30,14 @@ Measured 2026-12-06 (2 shared cores, load 5-7; ~10-15 s CPU a fitted seed), seed
   seeds 7, 18): the lower bounds move by 0.01 at most between the two, so the difference is noise.
 * the by-hand draft this replaces (the covariance as 100 draws added to the bootstrap replicates, at the pilot
   only): 33/40.
+* why target_decay misses (17/20; eigen_decay 20/20): its profile likelihood ratio at the truth on the final
+  problem averages 1.57 over seeds 0-19 (chi2_1: 1; > 2.71 in 5 of 20), eigen_decay's 0.50; 19 of 20
+  target_decay estimates exceed 2. With the learner covariance evaluated at the truth instead (seeds 0-9) the
+  ratio averages 1.36 against 1.42, so not the pilot. Fitting generalization_error alone to the learner's exact
+  error (truth.generalization_error) in place of the measured one (seeds 0-13): estimates mean 2.18 (ratio <=
+  1.15, mean 0.52 -- the weights still hold the measurement's SEs), measured mean 2.28 with ratios 3.1, 4.3,
+  2.7 in seeds 3, 5, 7: the recording's measurement error, whose per-session bootstrap lacks the errors the
+  sessions share (the same held-out stimuli), moves target_decay beyond its intervals.
 
 Measured 2026-12-03 (commit 7b0fca4, 2 shared cores, load 7-9; before the hook):
 
