@@ -18,12 +18,16 @@ _INF = math.inf
 _IV_DYNAMICS = ("instrumental variables (Fuller-modified LIML): activity lagged 1 and 2 bins (2 and 3 after "
                 "deconvolution) and the inputs as instruments, in the leading principal components' directions that "
                 "the past predicts beyond chance (canonical correlations above the Wachter null edge); consistent "
-                "under observation noise independent across bins, which attenuates least squares")
+                "under observation noise independent across bins, which attenuates least squares; the condition "
+                "means (per bin, or held per condition where a frozen declared input needs them) partialled out of "
+                "every moment and re-estimated in each resample; where no direction is predictable beyond chance, "
+                "least squares in the same basis")
 _DYNAMICS_REASONS = ("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
                      "no variance: activity is constant", "too few transitions",
                      "calcium (dF/F) recording: the timescale includes the indicator's decay (value kept)",
                      "no direction of activity predictable from its past beyond chance (weak instruments: the "
-                     "eigenvalue leans toward 0; value kept)")
+                     "eigenvalue leans toward 0; value kept)", "no condition has 2 or more trials",
+                     "no activity within conditions: every trial of a condition is the same")
 
 READOUT_ENTRIES = (
     Statistic(
@@ -118,8 +122,8 @@ READOUT_ENTRIES = (
     Statistic(
         name="timescale", label="slowest timescale", family="dynamics", units="s", range=(0.0, _INF),
         meaning="-dt/log|lambda_max| of a linear dynamical model fitted to the population activity.",
-        estimand="slowest timescale -dt/log|lambda_max| of the population's linear dynamics x(k+1) = A x(k) + "
-                 "B u(k) + c in the recorded activity; calcium (dF/F, fluorescence) data include the indicator's "
+        estimand="slowest timescale -dt/log|lambda_max| of the population's recurrent linear dynamics x(k+1) = "
+                 "A x(k) + B u(k) + c, fitted to activity within conditions (each condition's mean time course removed: for linear dynamics the same A; with a declared input the same in every trial of a condition, each condition's constant drive absorbed where the data show one): a held stimulus is an input, not persistence (memoryless cells with sustained tuning read 0.05-0.07 and are flagged, not 1.0); calcium (dF/F, fluorescence) data include the indicator's "
                  "decay unless an AR(1) indicator is deconvolved with indicator_tau; does not depend on the "
                  "observation noise or the trial count",
         estimator=_IV_DYNAMICS,
@@ -137,8 +141,8 @@ READOUT_ENTRIES = (
         name="outlier_eigenvalue", label="outlier eigenvalue", family="dynamics", units="", range=(0.0, _INF),
         meaning="Largest |lambda| of the fitted dynamics: rises out of the bulk toward 1 as a circuit learns "
                 "to integrate.",
-        estimand="largest eigenvalue modulus of the population's linear dynamics x(k+1) = A x(k) + B u(k) + c "
-                 "in the recorded activity (calcium data: includes the indicator unless deconvolved); does not "
+        estimand="largest eigenvalue modulus of the population's recurrent linear dynamics x(k+1) = A x(k) + "
+                 "B u(k) + c, fitted to activity within conditions (each condition's mean time course removed: for linear dynamics the same A; with a declared input the same in every trial of a condition, each condition's constant drive absorbed where the data show one): a held stimulus is an input, not persistence (memoryless cells with sustained tuning read 0.05-0.07 and are flagged, not 1.0) (calcium data: includes the indicator unless deconvolved); does not "
                  "depend on the observation noise or the trial count",
         estimator=_IV_DYNAMICS,
         interval="trials resampled per session, each resample re-estimating the basis (the same number of "
