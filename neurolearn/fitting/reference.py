@@ -1,6 +1,6 @@
 """Statistics measured from a reference session, and that session's place in a fit.
 
-``kernel_change`` (and the "transfer" model's ``reference_agreement``) are measured from the first session
+``kernel_change`` (and ``reference_agreement``) are measured from the first session
 :func:`~neurolearn.summarize` saw -- named in ``stats.attrs["reference_session"]`` -- not from the start of
 training. Two things follow for a fit:
 

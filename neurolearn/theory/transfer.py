@@ -249,7 +249,6 @@ TRANSFER = Model(
     ),
     observables=("behavior", "task_alignment", "reference_agreement", "kernel_change"),
     function=transfer_statistics,
-    referenced=("kernel_change", "reference_agreement"),
     time_unit="training time since the switch, lazy kernel eigenvalue 2 (residual exp(-2t) when lazy)",
     time_span=2.0,
     simulator="neurolearn.simulate.transfer.simulate_transfer_sessions",
