@@ -129,6 +129,7 @@ def column_values(tree, column: str) -> tuple[list, int]:
     """The distinct non-missing values of trial column ``column`` over the sessions of ``tree`` (as Python
     values, sorted), and how many sessions have the column."""
     from neurolearn.data import RESPONSES, TRIAL
+    from neurolearn.stats.behavior import is_missing_value  # loaded with the sessions already
 
     found, n_sessions = {}, 0
     for child in tree.children.values():
@@ -140,7 +141,7 @@ def column_values(tree, column: str) -> tuple[list, int]:
         n_sessions += 1
         raw = np.asarray(coords[column].values)
         for value in (raw[~_missing(raw)] if raw.dtype.kind != "O" else raw).tolist():
-            if not _is_missing(value):
+            if not is_missing_value(value):
                 value = plain(value)
                 found.setdefault((type(value), value), value)
     return sorted(found.values(), key=lambda value: (_kind(value), str(value))), n_sessions
@@ -211,17 +212,3 @@ def _number_or_text(text: str):
 
 def _missing(values: np.ndarray) -> np.ndarray:
     return np.isnan(values) if values.dtype.kind in "fc" else np.zeros(values.shape, dtype=bool)
-
-
-def _is_missing(value) -> bool:
-    """None, NaN, and pandas' NA and NaT (nullable and categorical columns)."""
-    if value is None:
-        return True
-    if isinstance(value, (str, bytes)):
-        return False
-    import pandas as pd  # loaded with the sessions already; not at the command's start
-
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
