@@ -29,11 +29,11 @@ the summary goes on).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from neurolearn.data import TIME, TRIAL
+from neurolearn.data import TIME, TRIAL, flag_name
 from neurolearn.errors import DataError, shown
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.behavior import behavior_estimate, coding_column, outcome_values
@@ -83,6 +83,10 @@ class SummaryParams:
     dynamics: bool
     input: str | None
     indicator_tau: float | None
+    #: session id -> why its task label cannot be used (no label column that day, or a label that is not one
+    #: value per condition): its label coord is not in its recording, and every statistic that needs the label
+    #: is NaN there with this reason (:mod:`neurolearn.stats.summary_sessions`)
+    label_problems: Mapping = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,16 @@ class KernelContext:
     weights: dict
     level: float
     start_times: tuple
+    label_problems: Mapping = field(default_factory=dict)
+
+
+#: the reason the kernel statistics give without a label (target=None)
+_NO_LABEL = "no task label (target=None)"
+
+
+def _needs_label(name) -> bool:
+    """The registry declares that ``name`` needs a task label (``needs.min_classes``)."""
+    return STATISTICS[name].needs.min_classes > 0
 
 
 def _prepare_kernel(recordings, params, map_sessions):
@@ -212,17 +226,27 @@ def _prepare_kernel(recordings, params, map_sessions):
                             spectral_max_boot=params.spectral_max_boot, tracked=params.tracked)
     weights = bootstrap_weights(recordings, params.n_boot, params.random_state)
     return KernelContext(tuple(recordings), options, dict(zip(recordings, weights)), params.level,
-                         tuple(session_start_times(recordings)))
+                         tuple(session_start_times(recordings)), dict(params.label_problems))
 
 
 def _kernel_session(key, recording, context):
-    return session_part(key, recording, context.weights[key], context.options)
+    problem = context.label_problems.get(key)
+    if problem is None:
+        return session_part(key, recording, context.weights[key], context.options)
+    # a session whose label cannot be used: its kernel without one (what needs none is as with target=None)
+    part = session_part(key, recording, context.weights[key], replace(context.options, target=None))
+    for name in SINGLE:
+        # (powerlaw_exponent shares spectral_power's gate, which asks for a label)
+        if name not in part.values and (_needs_label(name) or part.reasons.get(name) == _NO_LABEL):
+            part.reasons[name] = problem
+    return part
 
 
 def _combine_kernel(parts, context, map_sessions):
     weights = [context.weights[key] for key in context.keys]
     pairwise = pairwise_part(parts, weights, context.options, map_sessions)
     ids = list(context.keys)
+    _label_problems_of_pairs(pairwise, ids, context.label_problems)
     table = StatisticsTable(ids, context.level)
     for name in SINGLE:
         for k, part in enumerate(parts):
@@ -241,14 +265,73 @@ def _combine_kernel(parts, context, map_sessions):
     return flag_shared_trial_noise(ds, [part.stats for part in parts], SINGLE + PAIRWISE)
 
 
+def _label_problems_of_pairs(pairwise, ids, problems):
+    """target_agreement and reference_agreement NaN with the reason wherever a session whose label cannot be
+    used takes part (its own row and column; every session's agreement with a reference without one)."""
+    for key, problem in problems.items():
+        if key not in ids:
+            continue
+        k = ids.index(key)
+        for name in ("target_agreement", "reference_agreement"):
+            values, replicates, reasons = pairwise[name]
+            if name == "reference_agreement":
+                rows = slice(None) if k == 0 else k
+                reasons[rows] = problem if k != 0 else f"the first (reference) session's label: {problem}"
+                values[rows] = np.nan
+                if replicates is not None:
+                    replicates[:, rows] = np.nan
+                continue
+            other = f"session {key!r}: {problem}"
+            reasons[k, :], reasons[:, k], reasons[k, k] = problem, other, problem
+            values[k, :] = values[:, k] = np.nan
+            if replicates is not None:
+                replicates[:, k, :] = replicates[:, :, k] = np.nan
+
+
 # ------------------------------------------------------------------------------------------------ readout
+
+@dataclass(frozen=True)
+class ReadoutLabels:
+    """The readout's context and the sessions whose label cannot be used (their readout NaN with the reason:
+    every readout statistic needs the label, see :func:`_readout_session`)."""
+
+    inner: object
+    label_problems: Mapping
+
+    @property
+    def keys(self) -> tuple:
+        return self.inner.keys
+
 
 def _prepare_readout(recordings, params, map_sessions):
     if not params.readout:
         return None
-    return prepare_readout(recordings, target=params.label, by=params.by, n_boot=params.n_boot,
-                           random_state=params.random_state, level=params.level,
-                           n_permutations=params.n_permutations, average_time=True, map_sessions=map_sessions)
+    # a session whose label cannot be used reaches the readout without its label coord (prepare_sessions)
+    context = prepare_readout(recordings, target=params.label, by=params.by, n_boot=params.n_boot,
+                              random_state=params.random_state, level=params.level,
+                              n_permutations=params.n_permutations, average_time=True, map_sessions=map_sessions)
+    return ReadoutLabels(context, dict(params.label_problems))
+
+
+def _readout_session(key, recording, context):
+    """The readout of one session; one whose label cannot be used has every readout statistic NaN with that
+    reason. Every one of them needs a label per condition: the margin, the held-out accuracy and the flips read
+    each condition's class; the decoders' null permutes labels across conditions only where the label is one
+    per condition (else across trials: another null, and above it would not mean what it means in the other
+    sessions), and a decoder scored on a label two of a condition's trials contradict is scored on a guess."""
+    part = readout_session(key, recording, context.inner)
+    problem = context.label_problems.get(key)
+    if problem is None:
+        return part
+    for name, ds in part["statistics"].items():
+        ds[flag_name(name)] = ((), problem)
+    part["reasons"] = [(name, problem) for name in part["statistics"]]
+    part["flip_problem"] = problem
+    return part
+
+
+def _combine_readout(parts, context, map_sessions):
+    return combine_readout(parts, context.inner, map_sessions)
 
 
 # ---------------------------------------------------------------------------------------------- generalisation
@@ -257,9 +340,15 @@ def _prepare_generalization(recordings, params, map_sessions):
     column = params.heldout_column
     if column is None or not any(column in rec.coords for rec in recordings.values()):
         return None
-    return prepare_generalization(recordings, target=params.generalization_target or params.label,
-                                  by=params.by, heldout=params.heldout, method=params.generalization,
-                                  behavior=params.behavior, n_boot=params.n_boot, random_state=params.random_state, level=params.level)
+    context = prepare_generalization(recordings, target=params.generalization_target or params.label,
+                                     by=params.by, heldout=params.heldout, method=params.generalization,
+                                     behavior=params.behavior, n_boot=params.n_boot,
+                                     random_state=params.random_state, level=params.level)
+    if params.generalization == "readout" and params.generalization_target is None and params.label_problems:
+        # the readout regresses the task label's per-condition value: NaN where the label cannot be used
+        problems = {key: problem for key, problem in params.label_problems.items() if key in context.keys}
+        context = replace(context, reasons={**context.reasons, **problems})
+    return context
 
 
 # ------------------------------------------------------------------------------------------------ dynamics
@@ -280,7 +369,7 @@ FAMILIES = (
            on_failure="raise", prefixed=False),
     Family("kernel", ("kernel", "spectral"), _prepare_kernel, _kernel_session, _combine_kernel,
            on_failure="raise", prefixed=False),
-    Family("readout", ("readout",), _prepare_readout, readout_session, combine_readout),
+    Family("readout", ("readout",), _prepare_readout, _readout_session, _combine_readout),
     Family("generalization", ("generalization",), _prepare_generalization, generalization_session,
            combine_generalization),
     Family("dynamics", ("dynamics",), _prepare_dynamics, dynamics_session, combine_dynamics, reads_time=True),

@@ -14,13 +14,13 @@ neurons; one class; no task label; a denominator not resolved from noise) is NaN
 outside its estimand's range by more than three standard errors (judged where there is a standard error,
 i.e. with ``n_boot``) is treated the same way (3, not 2: where the
 truth sits on the boundary, e.g. an unchanged code's overlap of 1, 2.3 % of honest estimates lie beyond 2 SE). The run stops only
-when nothing at all can be computed.
+when nothing at all can be computed. Which sessions are used, and a session summarised without its task label
+(none recorded that day, or one that is not one value per condition), is :mod:`neurolearn.stats.summary_sessions`.
 """
 
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -35,7 +35,6 @@ from neurolearn.data import (
     flag_name,
     in_canonical_order,
     se_name,
-    validate_recording,
 )
 from neurolearn.errors import DataError, shown
 from neurolearn.statistic_registry import STATISTICS
@@ -52,8 +51,9 @@ from neurolearn.stats.families import (
 from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
 from neurolearn.stats.response_scale import flag_other_scales
-from neurolearn.stats.selection import NAN_POLICIES, prepare_session
+from neurolearn.stats.selection import NAN_POLICIES
 from neurolearn.stats.similarity import as_recording_dict
+from neurolearn.stats.summary_sessions import prepare_sessions
 from neurolearn.stats.statistics_table import BOOTSTRAP, enforce_ranges, refuse_if_empty
 from neurolearn.stats.spectral import N_MODES
 
@@ -194,36 +194,9 @@ def summarize(
                    ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations,
                    random_state=random_state, generalization=generalization)
     runner = Runner(resolve_scheduler(scheduler), progress)
-    recordings = {key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()}
-    _refuse_mixed_subjects(recordings)
-    _warn_mixed_quantities(recordings)
-    _warn_unordered(recordings)
-    response_units = ", ".join(sorted({str(rec.attrs.get("units", "") or "") for rec in recordings.values()} - {""}))
-    prepared, label, left_out = {}, None, {}
-    positions = {key: position for position, key in enumerate(recordings)}
-    for key, rec in recordings.items():
-        # the schema first (dims, sizes): values are checked where they are reduced, chunk by chunk
-        validate_recording(rec, name=f"session {key!r}", allow_nan=True)
-        try:
-            prepared[key], label = prepare_session(rec, key, target=target, by=by, where=where,
-                                                   min_trials=min_trials, nan_policy=nan_policy)
-        except DataError as error:
-            if not any(text in str(error) for text in _SESSION_UNUSABLE):
-                raise
-            left_out[key] = error  # this session cannot be summarised: the others still are
-    if not prepared:  # the same refusal from every session is the arguments' mistake, or nothing is left
-        raise next(iter(left_out.values()))
-    for key, error in left_out.items():
-        warnings.warn(f"summarize: session {key!r} left out, it cannot be summarised: {error}", UserWarning,
-                      stacklevel=2)
-    recordings = prepared
-    _refuse_mixed_condition_kinds(recordings, by)
-    untracked = _untracked_sessions(recordings)
-    # code_overlap needs cells shared by two sessions: among the sessions not declared untracked (one session
-    # declared untracked beside tracked ones NaNs only its own pairs, "no tracked cell in both sessions")
-    tracked = len(recordings) - len(untracked) >= 2 and _declared_tracking(
-        {k: rec for k, rec in recordings.items() if k not in untracked})
-    recordings = _distinct_cells(recordings, untracked)
+    sessions = prepare_sessions({key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()},
+                                target=target, by=by, where=where, min_trials=min_trials, nan_policy=nan_policy)
+    recordings, label, left_out, tracked = sessions.recordings, sessions.label, sessions.left_out, sessions.tracked
     runner.place(recordings)
     ids = list(recordings)
     left, right = VARIANTS[variant]
@@ -235,7 +208,8 @@ def summarize(
         heldout=heldout, heldout_column=_heldout_column(heldout),
         generalization=generalization, generalization_target=generalization_target, dynamics=dynamics,
         # a wrong input= is the user's to fix: raised, not flagged
-        input=_input_coord(input, timed) if dynamics and timed else None, indicator_tau=indicator_tau)
+        input=_input_coord(input, timed) if dynamics and timed else None, indicator_tau=indicator_tau,
+        label_problems=dict(sessions.label_problems))
 
     contexts = {}
     for family in FAMILIES:  # in table order: the order the families draw from random_state
@@ -278,10 +252,13 @@ def summarize(
     ds = flag_other_scales(ds, recordings)
     refuse_if_empty(ds)
     # what the sessions recorded (their attrs["units"]): a fit reads it (kernel_change of counts or rates)
-    ds.attrs["response_units"] = response_units
+    ds.attrs["response_units"] = sessions.response_units
+    if sessions.label_problems:
+        ds.attrs["sessions_without_label"] = "; ".join(f"{k}: {reason}" for k, reason in
+                                                       sessions.label_problems.items())
     if left_out:
         # training order is the order given: a session left out keeps the others' places
-        ds = ds.assign_coords(session_index=(SESSION, [positions[str(k)] for k in ds[SESSION].values]))
+        ds = ds.assign_coords(session_index=(SESSION, [sessions.positions[str(k)] for k in ds[SESSION].values]))
         ds.attrs["sessions_left_out"] = "; ".join(f"{k}: {reason}" for k, reason in left_out.items())
     # kernel_change (and reference_agreement) are measured from the first session: a fit places it in model time
     ds.attrs["reference_session"] = str(ds["session"].values[0])
@@ -314,130 +291,6 @@ def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_mo
         raise DataError(f"generalization: expected 'readout' or 'behavior', found {shown(generalization)}")
     if nan_policy not in NAN_POLICIES:
         raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {shown(nan_policy)}")
-
-
-def _warn_mixed_quantities(recordings):
-    """One warning when sessions record different quantities (spike counts beside dF/F, counts beside rates):
-    their kernels are then compared across sessions as if they were one kind of recording."""
-    kinds: dict = {}
-    for key, rec in recordings.items():
-        units = str(rec.attrs.get("units", "") or "")
-        if units:
-            kinds.setdefault(units, []).append(str(key))
-    if len(kinds) > 1:
-        warnings.warn(f"sessions record different quantities ({ {u: ids[:3] for u, ids in sorted(kinds.items())} }): "
-                      "their statistics are compared across sessions as one trajectory; summarise each kind apart "
-                      "unless they are meant to be compared", UserWarning, stacklevel=3)
-
-
-#: prepare_session's refusals of one session's data (no usable trial; a passive day without the label column;
-#: an older rig's table without a where= column; a where= that selects none of that day's trials): such a
-#: session is left out; the same refusal from every session is the arguments' and stops the run
-_SESSION_UNUSABLE = ("no trial left after excluding", ": no condition of ", ": expected a trial coord ",
-                     " selected none of the ", " could not be evaluated on ")
-
-
-def _refuse_mixed_condition_kinds(recordings, by):
-    """Conditions are matched across sessions by their ``by`` value: numbers in some sessions and text in
-    others (a MATLAB-written file beside a Python one) would match nothing (adversary F9)."""
-    kinds: dict = {}
-    for key, rec in recordings.items():
-        if by in rec.coords:
-            values = rec.coords[by].values
-            text = values.dtype.kind in "US" or (values.dtype.kind == "O" and any(isinstance(v, str) for v in values))
-            kinds.setdefault("text" if text else "numbers", []).append(str(key))
-    if len(kinds) > 1:
-        raise DataError(f"expected the condition column {by!r} to hold one kind of value in every session, found "
-                        + " and ".join(f"{kind} in {ids[:4]}" for kind, ids in sorted(kinds.items()))
-                        + f"; convert one, e.g. rec.assign_coords({by}=rec[{by!r}].astype(str))")
-
-
-def _warn_unordered(recordings):
-    """One warning when the sessions' order (training order: session_index, what a fit reads) contradicts
-    their ``session_start_time`` attrs (adversary F13: days 0, 7, 1 in that order were fitted as 0, 1, 2)."""
-    import pandas as pd
-
-    keys = list(recordings)
-    texts = [str(recordings[k].attrs.get("session_start_time", "") or "") for k in keys]
-    if len(keys) < 2 or not all(texts):
-        return
-    try:
-        times = pd.to_datetime(texts, utc=True, format="mixed")
-    except (TypeError, ValueError):
-        return
-    order = np.argsort(np.asarray(times), kind="stable")
-    if np.array_equal(order, np.arange(len(keys))):
-        return
-    warnings.warn(f"sessions are in the order {keys[:6]}{' ...' if len(keys) > 6 else ''}, which their "
-                  f"session_start_time puts as {[keys[i] for i in order[:6]]}{' ...' if len(keys) > 6 else ''}: "
-                  "session_index (the training order a fit reads) follows the given order; pass the sessions in "
-                  "training order (read_sessions sorts by start time), or give fit(..., time=) explicitly",
-                  UserWarning, stacklevel=3)
-
-
-def _refuse_mixed_subjects(recordings):
-    subjects = {str(rec.attrs.get("subject_id", "") or "") for rec in recordings.values()}
-    unknown = [key for key, rec in recordings.items() if not str(rec.attrs.get("subject_id", "") or "")]
-    subjects.discard("")
-    if subjects and unknown:
-        # a session that names no subject beside sessions that do: whose trajectory it is would be a guess
-        raise DataError(f"expected every session's subject declared when some are, found sessions {unknown[:3]} "
-                        f"without a subject_id beside subject(s) {sorted(subjects)}: declare it (the recording's "
-                        "attrs['subject_id'], or the file's /general/subject), or leave those sessions out "
-                        "(read_sessions(..., subject=...) keeps only the named subject's files)")
-    if len(subjects) > 1:
-        by_subject = {s: [k for k, rec in recordings.items() if str(rec.attrs.get("subject_id", "")) == s]
-                      for s in sorted(subjects)}
-        raise DataError(f"expected the sessions of one subject (one learning trajectory), found subjects "
-                        f"{sorted(subjects)} ({ {s: ids[:3] for s, ids in by_subject.items()} }); select one with "
-                        "read_sessions(..., subject=...) or split with neurolearn.data.split_subjects(tree)")
-
-
-def _declared_tracking(recordings) -> bool:
-    """Cells are the same across sessions only where declared: the ``tracked`` attr the readers set. Arrays
-    built in memory without that attr declare identity by their ``neuron`` coord (ids that repeat are the
-    same cells); an array with no ``neuron`` coord declares none (positions are not identities)."""
-    flags = [_tracked_flag(key, rec.attrs.get("tracked")) for key, rec in recordings.items()]
-    if all(flag is None for flag in flags):
-        return all("neuron" in rec.coords for rec in recordings.values())
-    return all(flag for flag in flags if flag is not None)
-
-
-def _tracked_flag(key, flag):
-    """``attrs['tracked']`` as True, False or None (undeclared); 'True'/'False' as NetCDF and zarr store bools."""
-    if flag is None or isinstance(flag, (bool, np.bool_)):
-        return None if flag is None else bool(flag)
-    if isinstance(flag, (int, np.integer)) and int(flag) in (0, 1):
-        return bool(flag)
-    if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
-        return flag.strip().lower() == "true"
-    raise DataError(f"session {key!r}: expected attrs['tracked'] True or False (or 'True'/'False'), found "
-                    f"{shown(flag)}")
-
-
-def _untracked_sessions(recordings) -> set:
-    """Sessions whose neuron ids do not name cells shared with other sessions: declared untracked, or every
-    session undeclared and some without a ``neuron`` coord."""
-    flags = {key: _tracked_flag(key, rec.attrs.get("tracked")) for key, rec in recordings.items()}
-    if all(flag is None for flag in flags.values()):
-        return set() if all("neuron" in rec.coords for rec in recordings.values()) else set(recordings)
-    return {key for key, flag in flags.items() if flag is False}
-
-
-def _distinct_cells(recordings, untracked) -> dict:
-    """``recordings`` with the ``untracked`` sessions' neuron ids made unable to match another session's: an id
-    that repeats in a session whose cells are not declared tracked names another cell, and the kernels'
-    same-cell terms and the bootstrap's shared weights must not pair them (a declared-untracked run read as
-    the tracked one). Sessions declared tracked keep their ids."""
-    if not untracked:
-        return recordings
-    ids = {key: {str(v) for v in rec["neuron"].values} for key, rec in recordings.items()}
-    out = dict(recordings)
-    for key in untracked:
-        others = set().union(*(ids[k] for k in recordings if k != key)) if len(recordings) > 1 else set()
-        if ids[key] & others:
-            out[key] = recordings[key].assign_coords(neuron=[f"{key}/{v}" for v in recordings[key]["neuron"].values])
-    return out
 
 
 def _nan_family(ds, family, error, ids, level):

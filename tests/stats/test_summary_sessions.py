@@ -45,13 +45,16 @@ def test_condition_ids_of_different_kinds_across_sessions_are_refused_naming_the
         _summary(recs)
 
 
-def test_a_session_without_the_label_column_or_the_where_column_is_left_out_not_the_run():
-    # adversary F22: a passive day without 'target', or an older rig without 'is_good', stopped every session
+def test_a_session_without_the_label_column_is_kept_and_without_the_where_column_left_out_not_the_run():
+    # adversary F22: a passive day without 'target', or an older rig without 'is_good', stopped every session;
+    # the passive day is summarised without its label (tests/stats/test_summary_labels.py), the other left out
     recs = _recordings((4, 4, 4))
     recs[1] = recs[1].drop_vars("target")
-    with pytest.warns(UserWarning, match=r"session 'day1' left out.*expected a trial coord 'target'"):
+    with pytest.warns(UserWarning, match=r"session 'day1' is summarised without its task label, no task label "
+                                         r"\(no trial coord 'target' in this session"):
         stats = _summary(recs)
-    assert list(stats["session"].values) == ["day0", "day2"]
+    assert list(stats["session"].values) == ["day0", "day1", "day2"]
+    assert np.isnan(stats["task_alignment"].values[1]) and np.isfinite(stats["participation_ratio"].values[1])
     recs = _recordings((4, 4, 4))
     for rec in (recs[0], recs[2]):
         rec.coords["is_good"] = ("trial", np.ones(rec.sizes["trial"], dtype=int))
