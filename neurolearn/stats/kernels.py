@@ -85,8 +85,6 @@ __all__ = [
     "unbiased_kernel",
     "split_kernel",
     "condition_kernel",
-    "label_conflicts",
-    "describe_label_conflicts",
     "neuron_bootstrap_weights",
     "target_matrix",
     "influence_se",
@@ -471,70 +469,13 @@ def _per_condition(values, codes, conditions, session_id, target):
         same |= np.isnan(values) & np.isnan(reference)
     if np.all(same):  # one value per condition (the common case): no loop over conditions
         return np.asarray(list(values[first]))
-    conflicts = _conflicts(values, codes, conditions)
-    raise DataError(f"session {session_id!r}: expected a single {target!r} value per condition, found "
-                    + describe_label_conflicts(conflicts))
-
-
-def label_conflicts(recording: xr.DataArray, by: str, target: str) -> dict:
-    """The conditions whose trials carry more than one value of the task label, and how many trials each.
-
-    A task label is declared per condition (one value for all of a condition's trials); a condition whose trials
-    disagree (one mistyped trial) has no declared label. Which value is right is not guessed: the caller
-    reports the conflict (:func:`describe_label_conflicts`) and computes what needs no label.
-
-    Parameters
-    ----------
-    recording : xarray.DataArray
-        One session, with trial coords ``by`` and ``target``.
-    by, target : str
-        The condition coord and the task-label coord.
-
-    Returns
-    -------
-    dict
-        ``{condition: {label value: number of trials}}`` for every condition with two or more label values
-        (empty when the label is one value per condition), conditions and values in sorted order.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> rec = xr.DataArray(np.zeros((5, 1)), dims=("trial", "neuron"),
-    ...                    coords={"stimulus": ("trial", [0, 0, 1, 1, 1]), "target": ("trial", [1, 1, -1, 1, -1])})
-    >>> label_conflicts(rec, "stimulus", "target")
-    {1: {-1: 2, 1: 1}}
-    >>> describe_label_conflicts(label_conflicts(rec, "stimulus", "target"))
-    'condition 1 has -1 on 2 trials, 1 on 1 trial'
-    """
-    for coord in (by, target):
-        if coord not in recording.coords or recording.coords[coord].dims != (TRIAL,):
-            available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
-            raise DataError(f"expected a trial coord {coord!r}, available trial coords: {available}")
-    conditions, codes = np.unique(np.asarray(recording.coords[by].values), return_inverse=True)
-    return _conflicts(np.asarray(recording.coords[target].values), codes.ravel(), conditions)
-
-
-def describe_label_conflicts(conflicts: dict, limit: int = 3) -> str:
-    """``label_conflicts``' answer in words: each condition with its label values and their trial counts (the
-    first ``limit`` conditions, and how many more).
-
-    Examples
-    --------
-    >>> describe_label_conflicts({3: {-1.0: 1, 1.0: 3}})
-    'condition 3 has -1.0 on 1 trial, 1.0 on 3 trials'
-    """
-    items = list(conflicts.items())
-    text = "; ".join(
-        f"condition {condition!r} has "
-        + ", ".join(f"{value!r} on {n} trial{'' if n == 1 else 's'}" for value, n in counts.items())
-        for condition, counts in items[:limit])
-    return text + (f"; and {len(items) - limit} more conditions" if len(items) > limit else "")
-
-
-def _conflicts(values, codes, conditions) -> dict:
-    out = {}
+    out = []
     for k, condition in enumerate(conditions.tolist()):
-        unique, counts = np.unique(values[codes == k], return_counts=True)
-        if unique.size > 1:
-            out[condition] = {value: int(n) for value, n in zip(unique.tolist(), counts.tolist())}
-    return out
+        unique = np.unique(values[codes == k])
+        if unique.size != 1:
+            raise DataError(
+                f"session {session_id!r}: expected a single {target!r} value per condition, "
+                f"found {unique.tolist()[:5]} in condition {condition!r}"
+            )
+        out.append(unique[0])
+    return np.asarray(out)

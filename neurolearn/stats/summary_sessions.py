@@ -23,7 +23,7 @@ import numpy as np
 from neurolearn.data import TRIAL, validate_recording
 from neurolearn.errors import DataError, shown
 from neurolearn.stats.behavior import coding_column
-from neurolearn.stats.kernels import describe_label_conflicts, label_conflicts
+from neurolearn.stats.condition_labels import describe_label_conflicts, label_conflicts
 from neurolearn.stats.selection import prepare_session
 
 __all__ = ["Sessions", "prepare_sessions"]
