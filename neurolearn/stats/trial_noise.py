@@ -40,6 +40,7 @@ without shared noise passed the gate in the coverage runs).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass
 
@@ -99,36 +100,44 @@ def own_fields(stats) -> np.ndarray:
     return np.stack([hkh, trace * centred, uncentred])
 
 
-def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "", always: bool = False
-                       ) -> SharedTrialNoise | None:
+def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "", always: bool = False,
+                       block_bytes: int | None = None) -> SharedTrialNoise | None:
     """One pass over ``recording``'s trials (the session ``stats`` was computed from) for the detection gate,
     and where it detects shared noise a second for the matrices E_μ in the extended basis (the P condition
     means and the 3 :func:`own_fields` of condition μ).
 
     Returns None when a condition has fewer than 2 trials in ``stats``' conditions. ``always``: the matrices
-    also where the gate detects nothing (their estimator is unbiased whatever the gate says).
+    also where the gate detects nothing (their estimator is unbiased whatever the gate says), from the same
+    single pass. ``block_bytes``: the float64 trials held at a time (default :data:`BLOCK_BYTES`; the session
+    is read block by block, never copied whole, time-resolved sessions averaged over ``time`` block by block).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from neurolearn.stats.kernels import condition_statistics
+    >>> rng = np.random.default_rng(0)
+    >>> gain = 1.0 + 0.5 * rng.standard_normal((40, 1))  # one gain per trial, shared by every neuron
+    >>> rec = xr.DataArray(gain * rng.lognormal(1.0, 0.5, (1, 200)) + rng.standard_normal((40, 200)),
+    ...                    dims=("trial", "neuron"), coords={"stimulus": ("trial", np.arange(40) % 4)})
+    >>> noise = shared_trial_noise(rec, condition_statistics(rec, "stimulus"), "stimulus")
+    >>> noise.detected, noise.matrices.shape
+    (True, (4, 7, 7))
     """
-    if TIME in recording.dims:
-        recording = recording.mean(TIME)
     labels = np.asarray(recording.coords[by].values)
     conditions = np.asarray(stats.conditions)
     codes = np.searchsorted(conditions, labels)
     codes = np.clip(codes, 0, conditions.size - 1)
     keep = conditions[codes] == labels
+    codes = np.where(keep, codes, -1)  # a trial of a condition ``stats`` left out: not read
     n_trials = np.bincount(codes[keep], minlength=conditions.size)
     if np.any(n_trials < 2):
         return None
     means = stats.means
-    data = recording.transpose(TRIAL, NEURON).data
-    if not keep.all():
-        data = data[np.flatnonzero(keep)]
-        codes = codes[keep]
-    # the gate first, from the P mean directions alone (P^2 N work): the matrices below cost P (P + 3)^2 N and
-    # P (P + 3)^2 memory (74 s and 1 GB at 500 conditions x 2000 neurons, where summarize took 1.6 s before
-    # them) and are needed only where the shared noise is detected
-    projections, squares = _trial_pass(data, codes, means, means)
-    residual = projections - (means @ means.T)[:, codes].T  # each trial's projection minus its condition's
-    shared_trace = float(np.einsum("tp,tp->", residual, residual))
+    # the gate first, from the P mean directions alone ((T - P) P N work): the matrices below cost P (P + 3)^2 N
+    # and P (P + 3)^2 memory (74 s and 1 GB at 500 conditions x 2000 neurons, where summarize took 1.6 s
+    # before them) and are needed only where the shared noise is detected (``always``: one pass for both)
+    fields = own_fields(stats) if always else None
+    squares, shared_trace, joint = _trial_pass(recording, codes, means, fields, block_bytes=block_bytes)
     independent_trace = float(np.sum(squares @ np.einsum("pn,pn->n", means, means)))
     ratio = shared_trace / independent_trace if independent_trace > 0 else float("nan")
     threshold = detection_threshold(int(np.sum(n_trials - 1)))
@@ -138,29 +147,25 @@ def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "", always:
     if not (detected or always):
         return SharedTrialNoise(conditions=conditions, matrices=None, factors=None, detected=False,
                                 ratio=float(ratio), seed=seed, n_trials=n_trials)
-    shared, factors = _shared_matrices(stats, data, codes, n_trials)
+    if joint is None:
+        fields = own_fields(stats)
+        squares, _, joint = _trial_pass(recording, codes, means, fields, block_bytes=block_bytes)
+    shared, factors = _shared_matrices(stats, fields, squares, joint, n_trials)
     return SharedTrialNoise(conditions=conditions, matrices=shared, factors=factors, detected=detected,
                             ratio=float(ratio), seed=seed, n_trials=n_trials)
 
 
-def _shared_matrices(stats, data, codes, n_trials):
+def _shared_matrices(stats, fields, squares, joint, n_trials):
     """E_μ in the extended basis (the P condition means and the 3 own fields of condition μ) and their PSD
     factors: the trials' residual projections' cross-neuron part, (joint - own) / (n_μ (n_μ - 1))."""
     means = stats.means
     n_cond = means.shape[0]
-    fields = own_fields(stats)
-    basis = np.concatenate([means, fields.reshape(-1, means.shape[1])])  # (4P, N)
-    projections, squares = _trial_pass(data, codes, means, basis)
-    centre = basis @ means.T  # (4P, P): the basis against each condition's mean
     size = n_cond + len(OWN_FIELDS)
     shared = np.empty((n_cond, size, size))
     for mu in range(n_cond):
-        rows = np.r_[np.arange(n_cond), n_cond + np.arange(len(OWN_FIELDS)) * n_cond + mu]
-        q = projections[codes == mu][:, rows] - centre[rows, mu]  # residuals' projections, (n_μ, P + 3)
-        vectors = basis[rows]
+        vectors = np.concatenate([means, fields[:, mu]])  # (P + 3, N)
         own = (vectors * squares[mu]) @ vectors.T  # Σ_i SS_μi w_i w_iᵀ
-        joint = q.T @ q
-        shared[mu] = (joint - own) / (n_trials[mu] * (n_trials[mu] - 1.0))
+        shared[mu] = (joint[mu] - own) / (n_trials[mu] * (n_trials[mu] - 1.0))
     factors = np.empty_like(shared)
     for mu in range(n_cond):
         values, vectors = np.linalg.eigh((shared[mu] + shared[mu].T) / 2.0)
@@ -175,35 +180,122 @@ def detection_threshold(df: int) -> float:
     return float(chi2.ppf(DETECTION_LEVEL, df) / df)
 
 
-def _trial_pass(data, codes, means, basis):
-    """X Bᵀ (T, rows of B) and the per-(condition, neuron) sums of squared residuals SS (P, N), in one pass."""
-    n_cond = means.shape[0]
-    if getattr(data, "__dask_graph__", None) is not None:
-        import dask
-        import dask.array as da
-
-        indicator = np.zeros((n_cond, codes.size))
-        indicator[codes, np.arange(codes.size)] = 1.0
-        data = data.astype(float)
-        residual = data - means[codes]
-        projections, squares = dask.compute(da.dot(data, basis.T), da.dot(indicator, residual * residual))
-        return np.asarray(projections), np.asarray(squares)
-    data = np.asarray(data, dtype=float)
-    residual = data - means[codes]
-    squares = np.zeros((n_cond, data.shape[1]))
-    if codes.size < 64:
-        np.add.at(squares, codes, residual * residual)
-    else:
-        _grouped_squares(squares, codes, residual)
-    return data @ basis.T, squares
+#: bytes of float64 trials one block of :func:`_trial_pass` holds (its contrasts take as much again)
+BLOCK_BYTES = 32 * 2**20
 
 
-def _grouped_squares(out, codes, residual):
-    order = np.argsort(codes, kind="stable")
-    starts = np.searchsorted(codes[order], np.arange(out.shape[0]))
-    squared = residual[order]
-    squared *= squared
-    out[:] = np.add.reduceat(squared, starts, axis=0)
+def _trial_pass(recording, codes, means, fields=None, *, block_bytes=None):
+    """One pass over the kept trials of ``recording`` (dims trial, neuron[, time]; ``codes`` each trial's
+    condition, -1 for a trial left out), block by block: (SS, trace, joint).
+
+    SS (P, N) are the per-(condition, neuron) sums of squared residuals e_k = x_k - m_μ, trace = Σ_k ‖M e_k‖²
+    (the gate's joint projections on the condition means) and, with ``fields`` (the :func:`own_fields`,
+    (3, P, N)), joint (P, P + 3, P + 3) = Σ_{k∈μ} q_k q_kᵀ, q_k = [M e_k | O_μ e_k] (else None).
+
+    Only one block of trials is held as float64 at a time (about ``block_bytes``, default
+    :data:`BLOCK_BYTES`), never a copy of the session. Every sum is over Σ_{k∈μ} e_k e_kᵀ, so in memory each
+    condition's n_μ trials enter as their n_μ - 1 orthonormal contrasts (:func:`_contrast_matrix`; the
+    residuals of a condition sum to 0, m_μ being their mean): the products cost (T - P) P N, not T P N, and
+    no residual is formed. A dask-backed recording is read once, chunk by chunk in trial order, and its
+    residuals enter as they are (a condition's trials may lie in several chunks).
+    """
+    n_cond, n_neurons = means.shape
+    squares = np.zeros((n_cond, n_neurons))
+    trace = 0.0
+    size = n_cond + len(OWN_FIELDS)
+    joint = None if fields is None else np.zeros((n_cond, size, size))
+    for rows, conds in _trial_blocks(recording, codes, means, block_bytes or BLOCK_BYTES):
+        # rows (k, c, N): Σ_j rows[j, c] rows[j, c]ᵀ is condition conds[c]'s part of Σ_k e_k e_kᵀ
+        squares[conds] += np.einsum("kcn,kcn->cn", rows, rows)
+        k, c = rows.shape[:2]
+        projections = rows.reshape(k * c, n_neurons) @ means.T
+        trace += float(np.einsum("rp,rp->", projections, projections))
+        if joint is None:
+            continue
+        extended = np.empty((k, c, size))
+        extended[:, :, :n_cond] = projections.reshape(k, c, n_cond)
+        del projections
+        for f in range(len(OWN_FIELDS)):
+            extended[:, :, n_cond + f] = np.einsum("kcn,cn->kc", rows, fields[f][conds])
+        joint[conds] += np.einsum("kcp,kcq->cpq", extended, extended)
+    return squares, trace, joint
+
+
+def _trial_blocks(recording, codes, means, block_bytes):
+    """Blocks (rows (k, c, N) float64, the c conditions) of the kept trials (``codes`` >= 0): in memory, the
+    n_μ - 1 contrasts of up to ``block_bytes`` of whole conditions with the same trial count (k = n_μ - 1);
+    dask-backed, the residuals of each trial chunk (chunks merged up to ``block_bytes``), in groups of the
+    conditions with the same count k in it."""
+    n_neurons = means.shape[1]
+    per_trial = 8 * n_neurons * (recording.sizes[TIME] if TIME in recording.dims else 1)
+    limit = max(1, int(block_bytes // max(per_trial, 1)))
+    if getattr(recording.data, "__dask_graph__", None) is not None:
+        yield from _lazy_blocks(recording, codes, means, limit)
+        return
+    data = None if TIME in recording.dims else recording.transpose(TRIAL, NEURON).data
+    for n, members in _by_count(codes):  # members (c, n): each condition's trials
+        contrast = _contrast_matrix(n)
+        step = max(1, limit // n)
+        for first in range(0, members.shape[0], step):
+            index = members[first:first + step]
+            trials = _read(recording, data, index.T.ravel())  # (n c, N), trial-major: rows j c + i
+            rows = contrast @ trials.reshape(n, -1)
+            del trials
+            yield rows.reshape(n - 1, index.shape[0], n_neurons), codes[index[:, 0]]
+
+
+def _lazy_blocks(recording, codes, means, limit):
+    bounds = np.cumsum((0,) + tuple(recording.chunks[recording.dims.index(TRIAL)]))
+    edges = [0]  # the trial chunks merged up to ``limit`` trials (a chunk is never split)
+    for k in range(1, bounds.size):
+        if bounds[k] - edges[-1] > limit and bounds[k - 1] > edges[-1]:
+            edges.append(int(bounds[k - 1]))
+    edges.append(int(bounds[-1]))
+    for start, stop in zip(edges[:-1], edges[1:]):
+        index = start + np.flatnonzero(codes[start:stop] >= 0)
+        if not index.size:
+            continue
+        block = recording.isel({TRIAL: slice(start, stop)})
+        if TIME in block.dims:
+            block = block.mean(TIME)
+        block = np.asarray(block.transpose(TRIAL, NEURON).data.compute(), dtype=float)[index - start]
+        block -= means[codes[index]]
+        for k, members in _by_count(codes[index]):
+            yield block[members.T], codes[index[members[:, 0]]]
+
+
+def _by_count(codes):
+    """[(n, (c, n) positions of each condition's trials in ``codes``)] for every trial count n of the
+    conditions (codes >= 0), conditions in increasing code."""
+    kept = np.flatnonzero(codes >= 0)
+    order = kept[np.argsort(codes[kept], kind="stable")]
+    counts = np.bincount(codes[kept])
+    present = np.flatnonzero(counts)
+    offsets = np.r_[0, np.cumsum(counts[present])]
+    out = []
+    for n in np.unique(counts[present]):
+        which = np.flatnonzero(counts[present] == n)
+        out.append((int(n), order[offsets[which][:, None] + np.arange(n)]))
+    return out
+
+
+def _read(recording, data, index):
+    """The trials ``index`` as a fresh float64 (len(index), N) array (time-resolved: averaged over time)."""
+    if data is not None:
+        return np.asarray(np.take(data, index, axis=0), dtype=float)
+    block = recording.isel({TRIAL: index}).mean(TIME)
+    return np.asarray(block.transpose(TRIAL, NEURON).data, dtype=float)
+
+
+@functools.lru_cache(maxsize=64)
+def _contrast_matrix(n: int) -> np.ndarray:
+    """(n - 1, n) orthonormal rows orthogonal to 1 (Helmert-like): Q = (I - a 11ᵀ) [I | -1] with
+    a = (1 - 1/√n) / (n - 1), so Qᵀ Q = I - 11ᵀ/n and Σ_j (Q X)_j (Q X)_jᵀ = Σ_k (x_k - x̄)(x_k - x̄)ᵀ."""
+    a = (1.0 - 1.0 / np.sqrt(n)) / (n - 1.0)
+    shrink = np.eye(n - 1) - a
+    contrast = shrink @ np.hstack([np.eye(n - 1), -np.ones((n - 1, 1))])
+    contrast.setflags(write=False)
+    return contrast
 
 
 # ------------------------------------------------------------------------------------------------ gradients

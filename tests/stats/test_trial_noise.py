@@ -310,3 +310,74 @@ def test_only_the_uncorrected_statistics_keep_the_shared_noise_flag(rng):
         assert "trial noise shared" not in stats[f"{name}_flag"].values[0]
     assert "trial noise shared" not in stats["kernel_similarity_flag"].values[0, 1]
     assert "trial noise shared" in stats["task_difficulty_flag"].values[0]
+
+
+# ------------------------------------------------------------------------------------------------ the pass
+
+def _reference_noise(x, labels, stats):
+    """The ratio and E_μ straight from the residuals e_k = x_k - m_μ of every trial (no blocks, no contrasts)."""
+    means, fields = stats.means, own_fields(stats)
+    codes = np.searchsorted(stats.conditions, labels)
+    e = x - means[codes]
+    squares = np.stack([(e[codes == mu] ** 2).sum(axis=0) for mu in range(means.shape[0])])
+    ratio = np.sum((e @ means.T) ** 2) / np.sum(squares @ np.sum(means * means, axis=0))
+    matrices = []
+    for mu in range(means.shape[0]):
+        basis = np.concatenate([means, fields[:, mu]])
+        q = e[codes == mu] @ basis.T
+        n = q.shape[0]
+        matrices.append((q.T @ q - (basis * squares[mu]) @ basis.T) / (n * (n - 1.0)))
+    return ratio, np.array(matrices)
+
+
+def _uneven_session(rng, n_neurons=50):
+    # interleaved trials, 2 to 5 per condition, integer counts with a shared gain
+    labels = rng.permutation(np.repeat(np.arange(6), [2, 3, 5, 4, 2, 3]))
+    gain = 1.0 + 0.3 * rng.standard_normal((labels.size, 1))
+    rates = rng.lognormal(1.0, 0.7, (6, n_neurons))
+    counts = rng.poisson(np.clip(gain, 0, None) * rates[labels])
+    return xr.DataArray(counts, dims=("trial", "neuron"), coords={"stimulus": ("trial", labels)})
+
+
+@pytest.mark.parametrize("block_bytes", [None, 1, 3000])
+def test_the_blocked_pass_equals_the_residuals_of_every_trial(rng, block_bytes):
+    # the pass holds one block of trials (whole conditions, as n - 1 contrasts each): the same sums as
+    # projecting every trial's residual, to rounding, whatever the block size
+    rec = _uneven_session(rng)
+    stats = condition_statistics(rec, "stimulus")
+    noise = shared_trial_noise(rec, stats, "stimulus", always=True, block_bytes=block_bytes)
+    ratio, matrices = _reference_noise(rec.values.astype(float), rec.coords["stimulus"].values, stats)
+    assert noise.ratio == pytest.approx(ratio, rel=1e-12)
+    np.testing.assert_allclose(noise.matrices, matrices, rtol=0, atol=1e-12 * np.abs(matrices).max())
+
+
+def test_the_pass_reads_only_the_conditions_of_the_statistics_and_averages_time_by_block(rng):
+    rec = _uneven_session(rng)
+    time = xr.concat([rec * 0.5, rec * 1.5], dim="time").transpose("trial", "neuron", "time")
+    stats = condition_statistics(rec.isel(trial=np.flatnonzero(rec.coords["stimulus"].values != 2)), "stimulus")
+    kept = rec.coords["stimulus"].values != 2
+    ratio, matrices = _reference_noise(rec.values[kept].astype(float), rec.coords["stimulus"].values[kept], stats)
+    for session in (rec, time, time.chunk({"trial": 4})):
+        noise = shared_trial_noise(session, stats, "stimulus", always=True, block_bytes=2000)
+        assert noise.ratio == pytest.approx(ratio, rel=1e-12)
+        np.testing.assert_allclose(noise.matrices, matrices, rtol=0, atol=1e-12 * np.abs(matrices).max())
+
+
+@pytest.mark.parametrize("gain_cv, n_trials", [(0.0, 10), (0.3, 24)])
+def test_the_pass_never_copies_the_whole_session(rng, gain_cv, n_trials):
+    # two float64 copies of the session before (1.3 GB at 2,000 conditions x 4 trials x 10,000 neurons): now
+    # one block of trials, so the peak allocation stays far below the session's size, for the gate alone
+    # and with the matrices (beside the P x N outputs: the squared residuals and the own fields, 3 P x N)
+    import tracemalloc
+
+    rec = _session(rng, gain_cv, n_conditions=10, n_trials=n_trials, n_neurons=2000)
+    stats = condition_statistics(rec, "stimulus")
+    session_bytes = rec.values.nbytes
+    tracemalloc.start()
+    try:
+        noise = shared_trial_noise(rec, stats, "stimulus", block_bytes=session_bytes // 40)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert noise.detected is (gain_cv > 0)
+    assert peak < 0.5 * session_bytes + 4 * stats.means.nbytes, (peak, session_bytes)
