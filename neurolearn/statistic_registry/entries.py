@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from neurolearn.statistic_registry.entries_readout import READOUT_ENTRIES
+from neurolearn.statistic_registry.entries_readout import LABEL_REASONS, NEEDS_SESSION_LABEL, READOUT_ENTRIES
 from neurolearn.statistic_registry.types import Requirements, Statistic
 
 __all__ = ["ENTRIES"]
@@ -288,6 +288,8 @@ ENTRIES = (
 )
 
 ENTRIES = ENTRIES + READOUT_ENTRIES
+ENTRIES = tuple(replace(entry, reasons=entry.reasons + LABEL_REASONS) if entry.name in NEEDS_SESSION_LABEL else entry
+                for entry in ENTRIES)
 
 # the kernel statistics' intervals all resample neurons: each states the assumption it rests on
 ENTRIES = tuple(replace(entry, interval=entry.interval + _SHARED_TRIAL_NOISE_CARRIED)

@@ -11,7 +11,7 @@ import math
 
 from neurolearn.statistic_registry.types import Requirements, Statistic
 
-__all__ = ["READOUT_ENTRIES"]
+__all__ = ["READOUT_ENTRIES", "LABEL_REASONS", "NEEDS_SESSION_LABEL"]
 
 _INF = math.inf
 
@@ -28,6 +28,17 @@ _DYNAMICS_REASONS = ("not time-resolved", "too few time bins", "fewer than 2 tri
                      "no direction of activity predictable from its past beyond chance (weak instruments: the "
                      "eigenvalue leans toward 0; value kept)", "no condition has 2 or more trials",
                      "no activity within conditions: every trial of a condition is the same")
+
+#: a session summarised without its task label (summarize keeps its label-free statistics), and why
+LABEL_REASONS = (
+    "the task label is not one value per condition (a trial labelled against its condition's other trials; "
+    "which value is right is not guessed)",
+    "no task label in this session (no label column, or every label missing, beside sessions with one)",
+)
+#: the statistics that read each condition's (or trial's) task label: NaN in such a session
+NEEDS_SESSION_LABEL = ("task_alignment", "task_difficulty", "spectral_power", "target_agreement",
+                       "reference_agreement", "decoder_accuracy", "heldout_accuracy", "margin", "flip_fraction",
+                       "fisher_discriminant", "generalization_error")
 
 READOUT_ENTRIES = (
     Statistic(
