@@ -49,11 +49,17 @@ _EDGE = 1e-3
 
 
 class BetterMinimum(Exception):
-    """A profile found a lower chi-square than the reported optimum: the optimum must be moved there."""
+    """A profile found a lower chi-square than the reported optimum: the optimum must be moved there.
 
-    def __init__(self, u):
+    ``u``: the profile point (unit box); ``parameter``: the index of the free parameter whose profile found it;
+    ``chi2``: its chi-square (None where not known).
+    """
+
+    def __init__(self, u, parameter=None, chi2=None):
         super().__init__("profile found a lower minimum")
         self.u = u
+        self.parameter = parameter
+        self.chi2 = chi2
 
 
 def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, alternatives=(), scale=1.0):
@@ -217,7 +223,7 @@ def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, al
                     u_point, chi2_point = u_other, chi2_other
         delta = chi2_point - chi2_hat
         if delta < -1e-3 * max(1.0, chi2_hat):
-            raise BetterMinimum(u_point)
+            raise BetterMinimum(u_point, parameter=j, chi2=chi2_point)
         warm[d] = u_point
         r = np.sqrt(max(delta, 0.0))
         if abs(r - target) < _ROOT_TOLERANCE:

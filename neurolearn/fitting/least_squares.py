@@ -23,6 +23,9 @@ from neurolearn.fitting.intervals import BetterMinimum, bootstrap_intervals, pro
 from neurolearn.fitting.learner import has_learner_covariance, learner_fit, weighting_label
 from neurolearn.fitting.multistart import local_fit, multistart, unit_covariance
 from neurolearn.fitting.problem import ONSET, TIME_SCALE, FitWarning, build_problem
+from neurolearn.fitting.reasons import kept_moving, natural_bounds, not_converged, parameter_reasons, refit_failed
+from neurolearn.fitting.reasons import non_finite as non_finite_text
+from neurolearn.fitting.reasons import wider_than_range
 from neurolearn.fitting.result import FitResult
 
 __all__ = ["fit", "INTERVALS"]
@@ -129,11 +132,15 @@ def fit(
     -------
     FitResult
         ``params``, ``ci``, ``se``, ``identifiable``, ``predicted``, ``residuals``, ``chi2``, ``aic``, ``bic``,
-        ``dispersion``, ``weighting``, ``success``, ``message``, ``plot()``, ``to_dict()``. A fit that does not converge has
-        ``success=False``, NaN estimates and a message saying why (and warns). An interval open at a search bound
-        makes its parameter not identifiable, unless the model declares that bound a natural limit
+        ``dispersion``, ``weighting``, ``success``, ``message``, ``open_ends``, ``plot()``, ``to_dict()``. A fit with no
+        minimum to report has ``success=False``, NaN estimates and a message (and a warning) whose first clause is
+        its one cause: ``"did not converge (...)"`` (the optimiser stopped at its evaluation limit, also in one
+        longer run; or the refit from a lower point a profile found did), ``"no stable minimum: ..."`` (profiles
+        kept finding lower chi-squares) or ``"no usable minimum: ..."`` (the model's predictions are not finite
+        at the best point). An interval open at a search bound makes its parameter not identifiable and is
+        censored there (``open_ends``), unless the model declares that bound a natural limit
         (:attr:`neurolearn.theory.Parameter.natural`, e.g. a ceiling of 1): the message then notes the interval
-        as one-sided there.
+        as one-sided there (open at both natural limits: the whole range, not identifiable).
 
     Raises
     ------
@@ -207,16 +214,30 @@ def _optimise(problem, n_starts, rng, u0=None):
     if np.isfinite(optimum.chi2) and chi2_distribution.sf(optimum.chi2, dof) < _POOR_FIT_PVALUE:
         # A chi-square far beyond its degrees of freedom is either a wrong model or a local minimum; a wider
         # search costs little next to reporting a wrong basin.
-        wider = multistart(problem, n_starts=4 * n_starts, rng=rng, n_screen=64 * max(problem.n_free, 1))
+        n_wider = 4 * n_starts
+        wider = multistart(problem, n_starts=n_wider, rng=rng, n_screen=64 * max(problem.n_free, 1))
         if wider.chi2 < optimum.chi2 - 1e-6 * max(1.0, optimum.chi2):
-            wider.message = f"{wider.message.rstrip('.')}, after a wider search (first minimum had chi2 {optimum.chi2:.4g})"
+            wider.history = (*optimum.history, f"found by a wider search ({n_wider} starts) after the first search's "
+                             f"best {'minimum' if optimum.success else 'point'} had chi2 {optimum.chi2:.7g}")
             optimum = wider
     if not optimum.success:
-        # one longer run from the best point before declaring failure
-        retry = local_fit(problem, optimum.u, max_nfev=500 * (problem.n_free + 1))
-        if retry.success or retry.chi2 < optimum.chi2:
-            retry.chi2_of_starts = optimum.chi2_of_starts
-            optimum = retry
+        optimum = _longer_run(problem, optimum, "the best start")
+    return optimum
+
+
+def _longer_run(problem, optimum, origin):
+    """One longer run from a point whose run stopped at its evaluation limit, before declaring failure; its
+    history says so (``origin``: where the point came from, for the message)."""
+    budget = 500 * (problem.n_free + 1)
+    retry = local_fit(problem, optimum.u, max_nfev=budget)
+    if retry.success or retry.chi2 < optimum.chi2:
+        retry.chi2_of_starts, retry.alternatives = optimum.chi2_of_starts, optimum.alternatives
+        outcome = "converged" if retry.success else "stopped short again"
+        retry.history = (*optimum.history, f"{outcome} in a longer run (up to {budget} evaluations) from {origin}, "
+                         f"whose run had stopped at chi2 {optimum.chi2:.6g} ({optimum.solver_message})")
+        return retry
+    optimum.history = (*optimum.history, f"a longer run (up to {budget} evaluations) from {origin} "
+                       f"found no lower chi-square ({retry.solver_message})")
     return optimum
 
 
@@ -227,6 +248,9 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     ``statistics_problem``: the problem from the statistics alone (default ``problem``)."""
     notes = []
     n_profile = 0
+    # why the fit reports no estimates, in one clause (None while it has a minimum to report)
+    failure = None
+    moves = []  # (parameter, chi2 the profile found, chi2 of the optimum it was below)
     # 1 unless the replicates declare the neurons they resample (covariance.declare_units): a covariance estimated
     # from them is worth fewer draws, and Percival et al.'s m1 widens the intervals to match
     inflation = interval_inflation(problem.covariance_draws, problem.n_free)
@@ -239,6 +263,7 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         unit_ci = np.full((problem.n_free, 2), np.nan)
         open_ends = np.zeros((problem.n_free, 2), dtype=bool)
         limited_by = [set() for _ in range(problem.n_free)]
+        n_failed = 0
         if not optimum.success or interval is None or problem.n_free == 0:
             break
         try:
@@ -255,22 +280,36 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
                     notes.append(f"{n_failed} of {n_boot} bootstrap refits did not converge (excluded)")
             break
         except BetterMinimum as better:
-            notes.append("the profile found a lower minimum; the optimum was moved there")
+            name = problem.free[better.parameter].name if better.parameter is not None else "a parameter"
+            found = problem.chi2(better.u) if better.chi2 is None else better.chi2
+            moves.append((name, float(found), float(optimum.chi2)))
             moved = local_fit(problem, better.u)
             moved.chi2_of_starts = optimum.chi2_of_starts
+            if not moved.success:
+                moved = _longer_run(problem, moved, "the profile's point")
+            # the head says how the starts' optimum was found; how the refit went belongs to this move's note
+            how, moved.history = moved.history, optimum.history
+            if not moved.success:
+                failure, optimum = refit_failed(name, found, optimum.chi2, moved), moved
+                break
+            notes.append(f"the profile of {name} found a lower chi-square ({found:.6g} < {optimum.chi2:.6g}); the "
+                         f"optimum was moved there (chi2 {moved.chi2:.6g}{', ' + how[0] if how else ''})")
             optimum = moved
     else:
-        notes.append("the optimum kept moving during the profile; intervals are not reliable")
+        failure = kept_moving(moves)
         optimum.status = 0
 
     values = problem.values(optimum.u)
-    if optimum.success and not _finite_prediction(problem, values):
+    non_finite = _non_finite_predictions(problem, values)
+    if non_finite:
         # the optimiser "converged" onto the penalty for non-finite predictions: no usable minimum
+        failure = non_finite_text(problem, values, non_finite)
         optimum.status = 0
-        optimum.message = "the model returns non-finite predictions at the best point found"
+    elif not optimum.success and failure is None:
+        failure = not_converged(optimum)
     success = bool(optimum.success)
     free = problem.free
-    params, ci, se, identifiable = {}, {}, {}, {}
+    params, ci, se, identifiable, censored = {}, {}, {}, {}, {}
     for j, p in enumerate(free):
         params[p.name] = values[p.name] if success else float("nan")
         if success and np.isfinite(unit_ci[j]).all():
@@ -279,25 +318,18 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
             ci[p.name] = (float("nan"), float("nan"))
         se[p.name] = (float(abs(p.unit_derivative(optimum.u[j])) * unit_se[j] * np.sqrt(inflation)) if success
                       else float("nan"))
-        reasons = []
+        no_interval = ""
+        if success and interval is not None and not np.isfinite(unit_ci[j]).all():
+            no_interval = (f"no interval: fewer than 2 of {n_boot} bootstrap refits converged" if interval == "bootstrap"
+                           else "no interval could be computed")
+        wald = ("not constrained by the data (singular Jacobian)" if not np.isfinite(se[p.name]) else
+                wider_than_range(p, se[p.name], unit_se[j] * np.sqrt(inflation)) if success else "")
+        reasons, one_sided, ends = parameter_reasons(p, open_ends[j], natural_bounds(problem, p),
+                                                     [free[i].name for i in limited_by[j]], no_interval, wald)
         if not p.identifiable:
-            reasons.append("declared non-identifiable by the model")
-        natural = _natural_bounds(problem, p)
-        if open_ends[j].any():
-            sides = [s for s, o, n in zip(("lower", "upper"), open_ends[j], natural) if o and not n]
-            if sides:
-                reasons.append(f"interval reaches the {' and '.join(sides)} search bound")
-        one_sided = [f"{side} bound {bound:g}" for side, bound, o, n in
-                     zip(("lower", "upper"), (p.lower, p.upper), open_ends[j], natural) if o and n]
-        if limited_by[j]:
-            others = sorted(free[i].name for i in limited_by[j])
-            reasons.append(f"interval ends where {', '.join(others)} reach their search bounds (confounded)")
-        if not np.isfinite(se[p.name]):
-            reasons.append("not constrained by the data (singular Jacobian)")
-        elif success:
-            wider = _wider_than_range(p, se[p.name], unit_se[j] * np.sqrt(inflation))
-            if wider:
-                reasons.append(wider)
+            reasons.insert(0, "declared non-identifiable by the model")
+        # an end at a search bound that is not a natural limit: the interval of the estimand runs past the box
+        censored[p.name] = tuple(bool(success and e) for e in ends)
         identifiable[p.name] = success and not reasons
         if reasons and success:
             notes.append(f"{p.name}: not identifiable ({'; '.join(reasons)})")
@@ -315,15 +347,17 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     else:
         prediction = np.full(problem.data.shape, np.nan)
         chi2 = float("nan")
-        notes.insert(0, f"did not converge ({optimum.message}); best chi2 reached {optimum.chi2:.4g}")
+        notes = [failure]
     k, n = problem.n_free, problem.n_obs
     minus_two_log_l = chi2 + problem.log_likelihood_constant()
     dof = n - k
     pvalue = _chi2_pvalue(chi2, dof, reference) if success else float("nan")
     if success:
         agree = sum(abs(c - optimum.chi2) <= 1e-3 * max(1.0, optimum.chi2) for c in optimum.chi2_of_starts)
-        head = f"converged ({optimum.message.rstrip('.')}); {agree} of {len(optimum.chi2_of_starts) or 1} starts " \
+        head = f"converged ({optimum.solver_message}); {agree} of {len(optimum.chi2_of_starts) or 1} starts " \
                f"reached the best minimum"
+        for step in optimum.history:
+            head += f"; {step}"
         if interval == "profile":
             head += f"; {n_profile} profile re-optimisations"
         notes.insert(0, head)
@@ -352,6 +386,7 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         label=label or _default_label(problem),
         params=params,
         ci=ci,
+        open_ends=censored,
         se=se,
         identifiable=identifiable,
         predicted=_session_dataset(problem, prediction, values if success else None),
@@ -380,31 +415,6 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         _options=dict(options or {}),
     )
     return result
-
-
-def _natural_bounds(problem, p) -> tuple[bool, bool]:
-    """Whether the free parameter ``p``'s (lower, upper) search bound is a natural limit the model declares
-    (:attr:`neurolearn.theory.Parameter.natural`): only where the box edge is the declared bound itself."""
-    declared = problem.model.params.get(p.name)
-    if declared is None:  # time_scale, onset: their boxes are arbitrary
-        return (False, False)
-    return tuple(bool(n) and float(edge) == float(bound)
-                 for n, edge, bound in zip(declared.natural, (p.lower, p.upper), declared.bounds))
-
-
-def _wider_than_range(p, se, unit_se) -> str:
-    """Why an SE says nothing within ``p``'s search range ("" if it does not): the SE of ``p`` (of ``log p``
-    for a log-scale parameter, whose box is searched in ``log``) exceeds the width of that range.
-
-    Such an SE is the curvature of a chi-square that is nearly flat across the whole range; the interval, which
-    is clipped to the range, is then the range itself, and ``estimate +- SE`` lies mostly outside it.
-    """
-    if not unit_se > 1.0:
-        return ""
-    if p.log_scale:
-        return (f"SE of log({p.name}) {unit_se * np.log(p.upper / p.lower):.3g} exceeds its range "
-                f"log({p.upper:.3g} / {p.lower:.3g}) = {np.log(p.upper / p.lower):.3g}")
-    return f"SE {se:.3g} exceeds its range [{p.lower:.3g}, {p.upper:.3g}]"
 
 
 def _misfit_scale(problem, optimum, reference=None) -> float:
@@ -443,12 +453,14 @@ def _sandwich(problem, optimum):
     return sandwich_ratios(optimum.jac, covariance, residuals=residuals)
 
 
-def _finite_prediction(problem, values) -> bool:
+def _non_finite_predictions(problem, values) -> int:
+    """How many fitted values the model predicts as non-finite at ``values`` (all of them if it raises)."""
     try:
-        prediction = problem.predict_array(values)
+        with np.errstate(all="ignore"):
+            prediction = problem.predict_array(values)
     except (FloatingPointError, ValueError, ZeroDivisionError, OverflowError):
-        return False
-    return bool(np.isfinite(prediction[problem.mask]).all())
+        return problem.n_obs
+    return int((~np.isfinite(prediction[problem.mask])).sum())
 
 
 def _generator(random_state) -> np.random.Generator:

@@ -59,10 +59,18 @@ class Optimum:
     chi2_of_starts: tuple = ()
     #: other local minima (unit box, chi2) the starts reached; profiles restart from them to cross basins
     alternatives: tuple = ()
+    #: how this point was reached beyond the plain multi-start (a wider search, a longer run), for the message
+    history: tuple = ()
 
     @property
     def success(self) -> bool:
         return self.status > 0 and np.isfinite(self.chi2)
+
+    @property
+    def solver_message(self) -> str:
+        """The solver's message as a clause: first letter lower case, no final full stop."""
+        text = str(self.message).strip().rstrip(".")
+        return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
 
 
 def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None) -> Optimum:

@@ -33,7 +33,14 @@ class FitResult:
     ci : dict
         name -> (lower, upper) interval at ``level`` for each free parameter (NaN if intervals were not asked
         for or the fit failed), always within the parameter's search box. An interval that reaches a bound of
-        the search box means the data do not pin the parameter down on that side.
+        the search box means the data do not pin the parameter down on that side (``open_ends``).
+    open_ends : dict
+        name -> (lower, upper) bools for each free parameter: True where its interval stops at a search bound
+        that is not a natural limit of the parameter (:attr:`neurolearn.theory.Parameter.natural`), i.e. is
+        censored there. That end is the box's, not the estimand's: the profile is still below its cut at the
+        bound, so the interval of the estimand runs past it (a one-sided statement, e.g. ``eigen_decay >= 1.2``;
+        the parameter is then flagged not identifiable). An end at a natural limit (a ceiling of 1) is not
+        censored. All False when the fit failed or gave no intervals.
     se : dict
         name -> asymptotic standard error from the Jacobian (inf where the data do not constrain it). An SE
         wider than the parameter's search range (of ``log`` of the parameter on a log-scale range) is kept as
@@ -110,6 +117,7 @@ class FitResult:
     dispersion: float = 1.0
     weighting: str = "standard errors"
     learner_covariance: dict | None = None
+    open_ends: dict = field(default_factory=dict)
     _problem: object = field(default=None, repr=False)
     # the problem from the statistics alone (``_problem`` before the model's learner covariance was added): what
     # two fits must share to be compared
@@ -124,9 +132,12 @@ class FitResult:
             if name in self.ci:
                 lo, hi = self.ci[name]
                 reason = _identifiability_reasons(self.message).get(name)
-                flag = ("" if self.identifiable.get(name, True) else
+                # a failed fit judged no parameter: FAILED below says why nothing is reported
+                flag = ("" if not self.success or self.identifiable.get(name, True) else
                         f"  [not identifiable: {reason}]" if reason else "  [not identifiable]")
-                lines.append(f"  {name} = {value:.4g}  [{lo:.4g}, {hi:.4g}]{flag}")
+                low_open, high_open = self.open_ends.get(name, (False, False))
+                shown = f"[{'open at ' if low_open else ''}{lo:.4g}, {'open at ' if high_open else ''}{hi:.4g}]"
+                lines.append(f"  {name} = {value:.4g}  {shown}{flag}")
             else:
                 lines.append(f"  {name} = {value:.4g}  (fixed)")
         if not self.success:
@@ -151,6 +162,7 @@ class FitResult:
             "message": self.message,
             "params": {k: _json_number(v) for k, v in self.params.items()},
             "ci": {k: [_json_number(lo), _json_number(hi)] for k, (lo, hi) in self.ci.items()},
+            "open_ends": {k: [bool(lo), bool(hi)] for k, (lo, hi) in self.open_ends.items()},
             "se": {k: _json_number(v) for k, v in self.se.items()},
             "identifiable": {k: bool(v) for k, v in self.identifiable.items()},
             "fixed": {k: _json_number(v) for k, v in self.fixed.items()},
@@ -176,8 +188,10 @@ class FitResult:
 
 
 def _identifiability_reasons(message) -> dict:
-    """name -> reason of each ``"<name>: not identifiable (<reason>)"`` note in a fit's message."""
-    return {m.group(1): m.group(2) for m in re.finditer(r"(\w+): not identifiable \((.*?)\)(?=; |$)", message or "")}
+    """name -> reason of each ``"<name>: not identifiable (<reason>)"`` note in a fit's message, whole where the
+    reason holds parentheses of its own (``"(confounded)"``, ``"(singular Jacobian)"``)."""
+    pattern = r"(\w+): not identifiable \(((?:[^()]|\([^()]*\))*)\)(?=; |$)"
+    return {m.group(1): m.group(2) for m in re.finditer(pattern, message or "")}
 
 
 def _json_number(value):
