@@ -12,15 +12,13 @@ import warnings
 import h5py
 import numpy as np
 
-from neurolearn.errors import NWBError, shown
+from neurolearn.errors import NWBError
+from neurolearn.io.extent import leave_out_unrecorded, merge_touching
 from neurolearn.io.nwbfile import neurodata_type
 from neurolearn.io.tables import scalar_columns, table_ids
 from neurolearn.io.windows import count_in_bins
 
-__all__ = [
-    "plan_units", "read_units_block", "count_units", "recorded_span", "units_span", "check_units_extent",
-    "check_lazy_extent",
-]
+__all__ = ["plan_units", "read_units_block", "count_units"]
 
 
 def plan_units(group, plan) -> None:
@@ -73,19 +71,15 @@ def plan_units(group, plan) -> None:
     plan.neuron_coords = columns
     if n_spikes == 0:
         raise NWBError(f"{label}: expected spike times, found an empty spike_times dataset")
-    # trials first: a window no unit was recorded in is not an observation of any unit, and must not make
-    # units whose obs_intervals end with the recording look unobserved
-    _leave_out_unrecorded_trials(spike_times, plan, label)
-    observed = _observed_in_every_window(group, ids.shape[0], plan.edges, label)
-    if observed is not None and not observed.all():
-        _leave_out_unobserved(plan, observed, label)
+    # which trials and units were recorded (obs_intervals, else the spikes' span): :mod:`neurolearn.io.extent`
+    leave_out_unrecorded(spike_times, _observation_intervals(group, ids.shape[0], label), plan, label)
     plan.units = "spikes/s" if plan.rates else "count"
 
 
-def _observed_in_every_window(group, n_units, edges, label):
-    """Whether each unit's ``obs_intervals`` (the NWB column saying when a unit was observed: a probe that
-    drifted, a sorter that lost it) contain every trial window; None if the table has no such column. A unit
-    with no interval listed is taken as not stated (observed)."""
+def _observation_intervals(group, n_units, label):
+    """Each unit's ``obs_intervals`` (the NWB column saying when a unit was observed: a probe that drifted,
+    a sorter that lost it), merged where they touch, as a ``(k, 2)`` array (``k = 0``: the unit lists none, or
+    only NaN rows, which is not stated); None if the table has no such column."""
     if "obs_intervals" not in group:
         return None
     intervals = np.asarray(group["obs_intervals"][()], dtype=float)
@@ -95,54 +89,9 @@ def _observed_in_every_window(group, n_units, edges, label):
     if ends.shape[0] != n_units or np.any(np.diff(np.concatenate([[0], ends])) < 0) or ends[-1] > len(intervals):
         raise NWBError(f"{label}: expected obs_intervals_index with one entry per unit ({n_units}), found "
                        f"{ends.shape[0]}")
-    first, last = edges[:, 0], edges[:, -1]
-    observed = np.ones(n_units, dtype=bool)
-    begin = 0
-    for unit, end in enumerate(ends):
-        own = _merge_touching(intervals[begin:end])
-        begin = end
-        if own.shape[0]:
-            inside = (own[:, :1] <= first[None, :] + 1e-9) & (last[None, :] <= own[:, 1:] + 1e-9)
-            observed[unit] = bool(inside.any(axis=0).all())
-    return observed
-
-
-def _merge_touching(intervals: np.ndarray) -> np.ndarray:
-    """Observation intervals that touch or overlap (one per recording segment) as one observed period.
-
-    Examples
-    --------
-    >>> _merge_touching(np.array([[45.0, 100.0], [0.0, 45.0], [120.0, 130.0]])).tolist()
-    [[0.0, 100.0], [120.0, 130.0]]
-    """
-    if intervals.shape[0] < 2:
-        return intervals
-    ordered = intervals[np.argsort(intervals[:, 0], kind="stable")]
-    merged = [ordered[0].copy()]
-    for start, stop in ordered[1:]:
-        if start <= merged[-1][1] + 1e-9:
-            merged[-1][1] = max(merged[-1][1], stop)
-        else:
-            merged.append(np.array([start, stop]))
-    return np.array(merged)
-
-
-def _leave_out_unobserved(plan, observed, label):
-    """Drop the units not observed in every trial window: their counts there would read as silence."""
-    dropped = plan.neuron_ids[~observed]
-    if not observed.any():
-        raise NWBError(f"{label}: expected units observed (obs_intervals) in every trial window, found none of "
-                       f"{observed.size}; select the trials of one observation epoch with where=")
-    warnings.warn(
-        f"{label}: left out {dropped.size} of {observed.size} units whose obs_intervals do not contain every "
-        f"trial window (ids {dropped[:8].tolist()}{' ...' if dropped.size > 8 else ''}): counts outside a "
-        "unit's observation intervals would read as silence; select trials with where= to keep them",
-        UserWarning,
-        stacklevel=6,
-    )
-    plan.unit_bounds = plan.unit_bounds[observed]
-    plan.neuron_ids = plan.neuron_ids[observed]
-    plan.neuron_coords = {name: values[observed] for name, values in plan.neuron_coords.items()}
+    starts = np.concatenate([[0], ends[:-1]])
+    stated = np.isfinite(intervals).all(axis=1)  # a NaN row states no interval
+    return [merge_touching(intervals[begin:end][stated[begin:end]]) for begin, end in zip(starts, ends)]
 
 
 def refuse_duplicate_ids(ids: np.ndarray, label: str, what: str) -> None:
@@ -290,120 +239,9 @@ def _index_ends(group, column, n_values, label) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def check_lazy_extent(handle, plan) -> None:
-    """Nothing left to check for a lazy read: :func:`plan_units` has already refused windows outside the
-    recording and left out the trials outside it (:func:`_leave_out_unrecorded_trials`), reading only each
-    unit's first and last stored spike unless those put windows outside it."""
-
-
-def check_units_extent(span, plan) -> None:
-    """Nothing left to check after counting: the windows were checked against the recording's span at
-    planning (:func:`_leave_out_unrecorded_trials`), over all units of the table. The span of the units
-    counted (``span``) may be narrower (units left out by their ``obs_intervals``) and is not a reason to
-    drop more trials: the units kept were observed in every window."""
-
-
-def recorded_span(spike_times, plan, block_values: int = 1 << 20) -> tuple[float, float]:
-    """First and last spike time over all units of the table, reading as little as the answer allows.
-
-    The first and last stored spike of each unit bound the recording when spikes are sorted, which is the
-    norm, and they never overstate it (out-of-order spikes can only lie outside them); only when those cheap
-    bounds put some window outside the recording are all spike times scanned (real DANDI files hold unsorted
-    units), so a refusal or a dropped trial never rests on the cheap bounds.
-    """
-    bounds = plan.unit_bounds[plan.unit_bounds[:, 1] > plan.unit_bounds[:, 0]]
-    if bounds.size == 0:
-        return (np.inf, -np.inf)
-    both = spike_times[np.unique(np.concatenate([bounds[:, 0], bounds[:, 1] - 1]))]  # one read of 2 per unit
-    if np.isfinite(both).any():
-        cheap = (float(np.nanmin(both)), float(np.nanmax(both)))
-        outside, unrecorded, _ = _extent(cheap, plan)
-        if not outside.any() and unrecorded <= 0.5:
-            return cheap
-    return units_span(spike_times, bounds, block_values)
-
-
-def units_span(spike_times, bounds, block_values: int = 1 << 20) -> tuple[float, float]:
-    """First and last spike time of the units whose ``[first, end)`` rows are ``bounds``, looking at every
-    spike (in blocks), since real files hold units whose spikes are out of order."""
-    lo, hi = int(bounds[:, 0].min()), int(bounds[:, 1].max())
-    first, last = np.inf, -np.inf
-    for start in range(lo, hi, block_values):
-        block = spike_times[start : min(hi, start + block_values)]
-        if block.size and np.isfinite(block).any():
-            first, last = min(first, float(np.nanmin(block))), max(last, float(np.nanmax(block)))
-    return first, last
-
-
-def _extent(span, plan):
-    """Windows entirely outside the spikes' span, the fraction of all window time outside the recording
-    (spikes and trial start/stop times), and that recording's (lo, hi)."""
-    first, last = span
-    lo, hi = first, last
-    for name in ("start_time", "stop_time"):
-        values = np.asarray(plan.trial_coords.get(name, np.empty(0)), dtype=float)
-        values = values[np.isfinite(values)]
-        if values.size:
-            lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
-    outside = (plan.edges[:, -1] <= first) | (plan.edges[:, 0] > last)
-    durations = plan.edges[:, -1] - plan.edges[:, 0]
-    inside = np.clip(np.minimum(plan.edges[:, -1], hi) - np.maximum(plan.edges[:, 0], lo), 0, None)
-    unrecorded = 1.0 - float(inside.sum()) / float(durations.sum())
-    return outside, unrecorded, (lo, hi)
-
-
-def _leave_out_unrecorded_trials(spike_times, plan, label) -> None:
-    """Refuse windows outside the recording; leave out the trials whose windows lie outside its spikes.
-
-    The recorded span is that of the whole table: from the first to the last spike of any unit. A window
-    entirely before the first or after the last (the sorter stopped, the probe was lost, the units were
-    isolated late in the session) holds no observation of any unit, and its zero counts would read as
-    silence: an untuned population recorded only in a block design's first half then "encodes" the block.
-    Those trials are left out with one warning, as units whose ``obs_intervals`` miss a window are: what is
-    missing for one unit leaves out the unit, what is missing for every unit leaves out the trial. One unit
-    falling silent early is not the end of the recording (a cell that stops firing, or drifts away without
-    obs_intervals, is not told from a silent cell by its spikes alone), so no trial is left out for it.
-
-    Windows outside the recording in every trial, or with most of their time outside it (the spikes and the
-    trials' start/stop times; ``window=(0, 1e6)``), are a wrong ``window=``/``align=`` and are refused.
-    """
-    span = recorded_span(spike_times, plan)
-    first, last = span
-    if not first <= last:
-        return
-    outside, unrecorded, (lo, hi) = _extent(span, plan)
-    if outside.all() or unrecorded > 0.5:
-        raise NWBError(
-            f"{label}: expected trial windows inside the recording (spikes from {first:.6g} s to "
-            f"{last:.6g} s, trials from {lo:.6g} s to {hi:.6g} s), found {int(outside.sum())} of "
-            f"{outside.size} windows outside it and {unrecorded:.0%} of all window time outside it "
-            f"(first window {plan.edges[0, 0]:.6g}-{plan.edges[0, -1]:.6g} s); check window= and align="
-        )
-    if not outside.any():
-        # windows that only reach past the last spike are kept: a units file does not say when the recording
-        # stopped, and a window running on after the last trial's stop time is common
-        return
-    ids = np.asarray(plan.trial_ids)[outside]
-    before, after = int((plan.edges[outside, -1] <= first).sum()), int((plan.edges[outside, 0] > last).sum())
-    where = " and ".join(part for part in (f"{before} before the first spike" if before else "",
-                                           f"{after} after the last" if after else "") if part)
-    warnings.warn(
-        f"{label}: left out {ids.size} of {outside.size} trials whose windows lie outside the span of recorded "
-        f"spikes ({first:.6g}-{last:.6g} s, over all {plan.unit_bounds.shape[0]} units; {where}): no unit was "
-        f"recorded there, so their counts would read as silence (trials {shown(ids[:8].tolist())}"
-        f"{' ...' if ids.size > 8 else ''}); select trials with where= to leave them out yourself",
-        UserWarning,
-        stacklevel=6,
-    )
-    keep = ~outside
-    plan.edges = plan.edges[keep]
-    plan.trial_ids = np.asarray(plan.trial_ids)[keep]
-    plan.trial_coords = {name: values[keep] for name, values in plan.trial_coords.items()}
-
-
 def read_units_block(handle, plan, trials, neurons) -> np.ndarray:
-    counts, _ = count_units(handle, plan, trials, neurons)
-    return counts
+    """Counts (or rates) of a block of trials x units: :func:`count_units`."""
+    return count_units(handle, plan, trials, neurons)
 
 
 #: (file, units table, file stamp) whose unsorted spike times a lazy read has reported in this process
@@ -428,7 +266,7 @@ def _warn_unsorted(plan, unsorted: list, n_steps: int, *, whole: bool) -> None:
 
 
 def count_units(handle, plan, trials, neurons, block_values: int = 1 << 19):
-    """Counts for a block of trials x units, and the (first, last) spike time seen.
+    """Counts for a block of trials x units: ``(trial, unit)``, or ``(trial, unit, bin)`` when binned.
 
     Units are read in groups of consecutive units (their spikes are contiguous in ``spike_times``) into one
     reused buffer of about ``block_values`` values, and counted while that buffer is in cache; the full
@@ -439,7 +277,6 @@ def count_units(handle, plan, trials, neurons, block_values: int = 1 << 19):
     edges = plan.edges[trials]
     n_bins = edges.shape[1] - 1
     out = np.zeros((edges.shape[0], bounds.shape[0], n_bins), dtype=np.int64)
-    span = [np.inf, -np.inf]
     if bounds.size:
         spike_times = handle[plan.object_path]["spike_times"]
         sizes = bounds[:, 1] - bounds[:, 0]
@@ -468,8 +305,6 @@ def count_units(handle, plan, trials, neurons, block_values: int = 1 << 19):
                     segment.sort()
                     unsorted.append(ids[member].item())
                     n_steps += steps
-                span[0] = min(span[0], float(segment[0]))
-                span[1] = max(span[1], float(segment[-1]))
                 out[:, member, :] = count_in_bins(segment, edges)
             unit = group_end
         if unsorted:
@@ -479,6 +314,6 @@ def count_units(handle, plan, trials, neurons, block_values: int = 1 << 19):
         out = out[:, :, 0]
     if plan.rates:
         out = out / plan.bin_duration
-    return out, tuple(span)
+    return out
 
 

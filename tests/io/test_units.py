@@ -119,7 +119,12 @@ def test_units_not_observed_in_every_trial_window_are_left_out_not_read_as_silen
     assert kept.values.tolist() == [[1, 1, 1], [1, 1, 1]]
     lazy = read_nwb(path, where="start_time < 4", chunks={"trial": 1})
     np.testing.assert_array_equal(lazy.values, kept.values)
-    with pytest.raises(NWBError, match="observed .obs_intervals. in every trial window, found none"):
+    # the window [5, 11) ends after every unit's obs_intervals: no unit was observed in it (F31: a trial is
+    # recorded where some unit's declared intervals contain it)
+    refusal = (r"observed\.nwb: units table 'units': expected trial windows inside the units' obs_intervals "
+               r"\(observation intervals from 0 s to 10 s over the 3 units that declare them\), found none "
+               r"of 1 windows inside any unit's \(first window 5-11 s\); check window= and align=")
+    with pytest.raises(NWBError, match=refusal):
         read_nwb(path, where="start_time > 4", window=(0.0, 6.0))
 
 
@@ -223,3 +228,94 @@ def test_obs_intervals_that_end_with_the_recording_leave_out_trials_not_units(tm
     assert not [w for w in caught if "units whose obs_intervals" in str(w.message)]
     assert rec.sizes == {"trial": 3, "neuron": 2}
     assert rec.values.tolist() == _hand_counts(trains, [1.0, 3.0, 5.0])
+
+
+# --- obs_intervals define the recorded span where they are declared (adversary F31) ------------------------
+
+_STARTS = [1.0 + 2 * k for k in range(9)]  # trials [1, 2), [3, 4), ..., [17, 18)
+
+
+def _observed_session(tmp_path, name, units):
+    """Trials ``_STARTS`` and one unit per ``(spike train, obs_intervals or None)``."""
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=_STARTS, stops=[s + 1.0 for s in _STARTS])
+    for train, observed in units:
+        extra = {} if observed is None else {"obs_intervals": observed}
+        nwbfile.add_unit(spike_times=np.asarray(train, dtype=float), **extra)
+    return save(nwbfile, tmp_path / name)
+
+
+def test_silent_trials_inside_declared_obs_intervals_are_kept_as_recorded(tmp_path):
+    # both units observed 0-20 s, but they spiked only between 5.5 and 14.5 s: the first two and last two
+    # trials are silent, recorded data. Before: left out as "outside the span of recorded spikes"
+    import warnings
+
+    trains = [[5.5, 7.5, 9.5, 11.5, 13.5], [6.5, 8.5, 14.5]]
+    path = _observed_session(tmp_path, "silent.nwb", [(t, [[0.0, 20.0]]) for t in trains])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_nwb(path)
+        lazy = read_nwb(path, chunks={"trial": 4})
+    assert rec.trial.values.tolist() == list(range(9))
+    assert rec.values.tolist() == _hand_counts(trains, _STARTS)
+    assert rec.values[[0, 1, 7, 8]].sum() == 0
+    np.testing.assert_array_equal(lazy.values, rec.values)
+
+
+def test_trials_outside_declared_obs_intervals_are_left_out_and_without_them_the_spikes_decide(tmp_path):
+    # observed 4-14 s, spiking 6.5-9.5 s: the obs_intervals keep the five trials inside them (two of them
+    # silent) and leave out the four outside. The same spikes without obs_intervals: only the spikes say when
+    # the table was recorded, and the trials wholly outside 6.5-9.5 s are left out
+    trains = [[6.5, 7.2, 9.5], [7.7, 8.1]]
+    path = _observed_session(tmp_path, "declared.nwb", [(t, [[4.0, 14.0]]) for t in trains])
+    message = (r"declared\.nwb.*left out 4 of 9 trials whose windows lie outside every unit's obs_intervals "
+               r"\(the declared observation intervals, 4-14 s over 2 units\).*\(trials \[0, 1, 7, 8\]\)")
+    with pytest.warns(UserWarning, match=message) as caught:
+        rec = read_nwb(path)
+    assert sum("left out" in str(w.message) for w in caught) == 1
+    assert rec.trial.values.tolist() == [2, 3, 4, 5, 6]
+    assert rec.values.tolist() == _hand_counts(trains, _STARTS[2:7])
+    bare = _observed_session(tmp_path, "bare.nwb", [(t, None) for t in trains])
+    message = r"left out 7 of 9 trials whose windows lie outside the span of recorded spikes \(6\.5-9\.5 s"
+    with pytest.warns(UserWarning, match=message + ".*declares no obs_intervals"):
+        heuristic = read_nwb(bare)
+    assert heuristic.trial.values.tolist() == [3, 4]
+    assert heuristic.values.tolist() == _hand_counts(trains, _STARTS[3:5])
+
+
+def test_a_unit_lost_midway_is_left_out_not_the_trials_it_missed(tmp_path):
+    # the trials are recorded where any unit was observed (the union); a unit not observed in one of them is
+    # left out rather than read as silent there, and one lost unit does not cost the trials after it
+    trains = [[1.5, 5.5, 9.5, 13.5, 17.5], [1.2, 3.3, 5.1, 7.7]]
+    path = _observed_session(tmp_path, "lost.nwb", [(trains[0], [[0.0, 20.0]]), (trains[1], [[0.0, 9.0]])])
+    message = r"left out 1 of 2 units whose obs_intervals do not contain every trial window \(ids \[1\]\)"
+    with pytest.warns(UserWarning, match=message) as caught:
+        rec = read_nwb(path)
+    assert not [w for w in caught if "trials whose windows" in str(w.message)]
+    assert rec.sizes == {"trial": 9, "neuron": 1}
+    assert rec.values.tolist() == _hand_counts(trains[:1], _STARTS)
+    early = read_nwb(path, where="start_time < 8")
+    assert early.unit_id.values.tolist() == [0, 1]
+    assert early.values.tolist() == _hand_counts(trains, _STARTS[:4])
+    # two units observed one after the other: every trial is recorded, but by no unit in all of them
+    handover = _observed_session(tmp_path, "handover.nwb",
+                                 [(trains[1], [[0.0, 9.0]]), (trains[0], [[9.0, 20.0]])])
+    refusal = (r"expected units observed \(obs_intervals\) in every trial window, found none of 2; select "
+               r"the trials of one observation epoch with where=")
+    with pytest.raises(NWBError, match=refusal):
+        read_nwb(handover)
+
+
+def test_units_that_declare_no_obs_intervals_are_recorded_where_their_spikes_are(tmp_path):
+    # unit 0 declares 4-10 s; unit 1 lists none, and its spikes (3.5-12.5 s) say when it was recorded: the
+    # trials outside both are left out, then unit 0 (not observed in [3, 4) or [11, 12)) is
+    trains = [[5.5, 7.5], [3.5, 6.5, 8.5, 12.5]]
+    path = _observed_session(tmp_path, "mixed.nwb", [(trains[0], [[4.0, 10.0]]), (trains[1], np.empty((0, 2)))])
+    message = (r"left out 4 of 9 trials whose windows lie outside every unit's obs_intervals \(the declared "
+               r"observation intervals, 4-10 s over 1 unit; for the 1 that declare none, the span of their "
+               r"spikes, 3\.5-12\.5 s\).*\(trials \[0, 6, 7, 8\]\)")
+    with pytest.warns(UserWarning, match=message) as caught:
+        rec = read_nwb(path)
+    assert any("left out 1 of 2 units whose obs_intervals" in str(w.message) for w in caught)
+    assert rec.trial.values.tolist() == [1, 2, 3, 4, 5] and rec.unit_id.values.tolist() == [1]
+    assert rec.values.tolist() == _hand_counts(trains[1:], _STARTS[1:6])

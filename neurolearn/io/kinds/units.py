@@ -7,13 +7,7 @@ import numpy as np
 
 from neurolearn.io.kinds.base import SourceKind
 from neurolearn.io.nwbfile import is_units_table
-from neurolearn.io.units import (
-    check_lazy_extent,
-    check_units_extent,
-    count_units,
-    plan_units,
-    read_units_block,
-)
+from neurolearn.io.units import plan_units, read_units_block
 
 __all__ = ["UnitsKind"]
 
@@ -21,7 +15,8 @@ __all__ = ["UnitsKind"]
 class UnitsKind(SourceKind):
     """Any group holding ``spike_times`` (a Units table, whatever its neurodata_type spelling): spike counts
     per window or bin (``rates=True``: per second). ``source="auto"``: ``/units``, else the single Units
-    table of the file."""
+    table of the file. Which trials and units were recorded is decided at planning
+    (:mod:`neurolearn.io.extent`), so eager and lazy reads need no check of their own."""
 
     name = "units"
     neurodata_types = ("Units",)
@@ -41,14 +36,6 @@ class UnitsKind(SourceKind):
 
     def read_block(self, handle, plan, trials, neurons) -> np.ndarray:
         return read_units_block(handle, plan, trials, neurons)
-
-    def read_eager(self, handle, plan) -> np.ndarray:
-        values, span = count_units(handle, plan, slice(None), slice(None))
-        check_units_extent(span, plan)
-        return values
-
-    def check_lazy(self, handle, plan) -> None:
-        check_lazy_extent(handle, plan)
 
     def dtype(self, plan) -> np.dtype:
         return np.dtype(float) if plan.rates else np.dtype(np.int64)
