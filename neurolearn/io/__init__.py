@@ -13,7 +13,12 @@ Decisions worth knowing (the reasons are in the modules):
   tables, RoiResponseSeries, ElectricalSeries, any TimeSeries by path), whose order is ``source="auto"``'s
   priority; a new kind is one module and its test.
 * Windows and bins are half-open, ``[start, stop)``, relative to the ``align`` column; each trial has its own
-  window, so overlapping trials stay separate trials.
+  window, so overlapping trials stay separate trials. The default window is ``(0, 1)`` s for every file; where
+  it reaches past a trial's stop or into the next trial (trials shorter than 1 s) one warning says how many
+  and which ``window=`` fits.
+* Trials nobody recorded are left out with a warning, not read as silence (:mod:`~neurolearn.io.extent`):
+  a Units table's ``obs_intervals`` say when it was recorded (a trial inside some unit's intervals stays, even
+  if silent; a unit not observed in every trial kept is left out), else the span of its spikes does.
 * Files are read with h5py, never through pynwb's object model: it is faster, and old files that pynwb will
   not build (NWB 2.0b, MatNWB output) still load. NWB 1.x files are refused with a message saying so.
 * Spike times out of order within a unit (seen in real DANDI sessions) are sorted in memory with a warning;
@@ -35,7 +40,8 @@ Modules: :mod:`~neurolearn.io.nwbfile` (opening, versions, the walk through a fi
 :mod:`~neurolearn.io.tables` (trials/units columns), :mod:`~neurolearn.io.windows` (the numpy core: counts and
 means per window), :mod:`~neurolearn.io.params` (argument checks), :mod:`~neurolearn.io.kinds` (the source
 kinds and their registry), :mod:`~neurolearn.io.plan`, :mod:`~neurolearn.io.sources`,
-:mod:`~neurolearn.io.align` (``align``), :mod:`~neurolearn.io.units`, :mod:`~neurolearn.io.series`,
+:mod:`~neurolearn.io.align` (``align``), :mod:`~neurolearn.io.units`, :mod:`~neurolearn.io.extent`,
+:mod:`~neurolearn.io.series`,
 :mod:`~neurolearn.io.inputs`, :mod:`~neurolearn.io.lazy`, :mod:`~neurolearn.io.identity`,
 :mod:`~neurolearn.io.isolate`, :mod:`~neurolearn.io.read`, :mod:`~neurolearn.io.sessions`,
 :mod:`~neurolearn.io.describe`.

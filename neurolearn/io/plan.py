@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neurolearn.data import where_mask
-from neurolearn.errors import NWBError
+from neurolearn.errors import NWBError, shown
 from neurolearn.io.align import align_times, parse_align
 from neurolearn.io.kinds import source_kind
 from neurolearn.io.sources import resolve_source
 from neurolearn.io.tables import read_trial_table
-from neurolearn.io.windows import window_edges
+from neurolearn.io.windows import window_edges, window_overreach
 
 __all__ = ["Plan", "make_plan"]
 
@@ -66,8 +66,12 @@ class Plan:
         return source_kind(self.kind).read_block(handle, self, trials, neurons)
 
 
-def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy, where=None) -> Plan:
-    """Resolve the source, read the trials table, select ``where`` trials and compute every window's edges."""
+def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy, where=None, *,
+              default_window: bool = False) -> Plan:
+    """Resolve the source, read the trials table, select ``where`` trials and compute every window's edges.
+
+    ``default_window``: ``window`` is the default, not the caller's choice; one warning then says how many
+    windows reach past their trial (:func:`_warn_default_overreach`)."""
     column, mode = parse_align(align)
     object_path, kind = resolve_source(handle, label, source)
     table = read_trial_table(handle, label, trials)
@@ -129,4 +133,37 @@ def make_plan(handle, label, source, trials, align, window, bin_size, rates, nan
         bin_duration=float(bin_size) if bin_size is not None else float(window[1]) - float(window[0]),
     )
     kind.plan(handle, handle[object_path], plan)
+    if default_window:
+        _warn_default_overreach(plan, starts, window, bin_size)
     return plan
+
+
+def _warn_default_overreach(plan, table_starts, window, bin_size=None) -> None:
+    """One warning when the default window reaches past a trial read: beyond its ``stop_time`` or into the
+    next trial of the table (trials shorter than the window, or starting within it), whose spikes or samples
+    it would count as this trial's. It names how many do and the ``window=`` every trial fits."""
+    unknown = np.full(plan.edges.shape[0], np.nan)
+    numeric = []
+    for name in ("start_time", "stop_time"):
+        values = np.asarray(plan.trial_coords.get(name, unknown))
+        numeric.append(values.astype(float) if values.dtype.kind in "iuf" else unknown)
+    align = plan.edges[:, 0] - float(window[0])
+    past_stop, into_next, room = window_overreach(plan.edges, align, *numeric, table_starts)
+    reaching = past_stop | into_next
+    if not reaching.any():
+        return
+    parts = [f"{int(into_next.sum())} run into the next trial (counting its spikes or samples as this one's)"
+             if into_next.any() else "",
+             f"{int(past_stop.sum())} end after their own stop_time" if past_stop.any() else ""]
+    ids = np.asarray(plan.trial_ids)[reaching]
+    fit = (f"e.g. window=(0, {room:.6g}), which ends by every trial's stop_time and the next trial's start"
+           + (" (with a bin_size dividing it)" if bin_size is not None else "")) if room > 0 else (
+           "a window that ends by each trial's stop_time")
+    warnings.warn(
+        f"{plan.label}: the default window {tuple(float(w) for w in window)} s after {plan.align!r} reaches "
+        f"past {ids.size} of {reaching.size} trials: {' and '.join(p for p in parts if p)} (trials "
+        f"{shown(ids[:8].tolist())}{' ...' if ids.size > 8 else ''}); pass window= to choose the response "
+        f"window, {fit}",
+        UserWarning,
+        stacklevel=4,
+    )

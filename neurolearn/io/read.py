@@ -29,6 +29,7 @@ from neurolearn.io.nwbfile import open_nwb, session_metadata
 from neurolearn.io.params import check_bin_size, check_path, check_window
 from neurolearn.io.plan import make_plan
 from neurolearn.io.remote import source_name
+from neurolearn.io.windows import DEFAULT_WINDOW
 
 __all__ = ["read_nwb"]
 
@@ -38,7 +39,7 @@ def read_nwb(
     source="auto",
     trials="trials",
     align="start_time",
-    window=(0.0, 1.0),
+    window=None,
     bin_size=None,
     chunks=None,
     *,
@@ -84,13 +85,20 @@ def read_nwb(
         reading is safe and the read is refused until one is stated. ``(column, "absolute")`` turns the
         detection off. ``"column:relative"`` / ``"column:absolute"`` are the same as the tuples. Trials whose ``align``
         value is NaN are dropped with a warning.
-    window : (float, float)
+    window : (float, float), optional
         Seconds relative to ``align``; the half-open interval ``[start, stop)`` of each trial. Windows are
-        independent: overlapping trials stay separate trials. Windows outside the recording in every trial,
-        or with most of their time outside it (``(0, 1e6)``), are refused. Trials whose windows lie entirely
-        before the first or after the last spike of any unit (the recording's span: the sorter stopped, the
-        probe was lost) are left out with one warning counting them: no unit was observed there, and their
-        zero counts would read as silence. One unit falling silent early leaves every trial in.
+        independent: overlapping trials stay separate trials. Default: ``(0, 1)``, the first second, kept the
+        same for every file (so that sessions read alike stay comparable) rather than fitted to each file's
+        trials; when that default reaches past a trial read (beyond its ``stop_time``, or into the next
+        trial's start: trials shorter than 1 s), one warning counts those trials and names the ``window=``
+        every trial fits, since such a window counts the next trial's spikes as this one's. A window that
+        is passed is read as given, without that warning. Windows outside the recording in every trial,
+        or with most of their time outside it (``(0, 1e6)``), are refused. Trials no unit was recorded in
+        are left out with one warning counting them, since their zero counts would read as silence. Where
+        the Units table declares ``obs_intervals`` they say when it was recorded: a trial is kept when some
+        unit's intervals contain its window, even if no unit spiked in it. Without them the recording is the
+        span from the first to the last spike of any unit (the sorter stopped, the probe was lost), and
+        only windows entirely outside it are left out; one unit falling silent early leaves every trial in.
     bin_size : float, optional
         Split each window into bins of this many seconds -> dims ``(trial, neuron, time)`` with ``time`` the
         bin centres relative to ``align``. Must divide the window.
@@ -140,8 +148,9 @@ def read_nwb(
         of each unit's first electrode, else of its ``electrode_group``; a value left blank or ``"unknown"``
         falls through to the next, unit by unit, padding is stripped, ``""`` where nothing states the area,
         and no ``location`` coord when no unit's area is stated). Units whose ``obs_intervals`` do not
-        contain every trial window are left out with a warning (their counts there would read as silence;
-        ``where=`` selects the trials of an observation epoch); attrs of :data:`neurolearn.data.REQUIRED_ATTRS` plus
+        contain every trial window kept are left out with a warning (their counts there would read as
+        silence; ``where=`` selects the trials of an observation epoch); attrs of
+        :data:`neurolearn.data.REQUIRED_ATTRS` plus
         ``trials_table``, ``align``, ``align_times`` (``"absolute"`` or ``"relative to start_time"``),
         ``where`` (``""`` if none), ``nwb_identifier`` (the file's NWB ``identifier``, ``""`` if it has none;
         :func:`~neurolearn.io.read_sessions` refuses two files with one), ``subject_id``
@@ -176,7 +185,8 @@ def read_nwb(
     ['s/0', 's/1']
     """
     label = check_path(path)
-    window = check_window(window)
+    default_window = window is None
+    window = check_window(DEFAULT_WINDOW if default_window else window)
     bin_size = check_bin_size(bin_size)
     if nan_policy not in ("raise", "omit"):
         raise NWBError(f"expected nan_policy 'raise' or 'omit', found {nan_policy!r}")
@@ -191,7 +201,8 @@ def read_nwb(
             meta["subject_id"] = file_subject_id(handle, label)
             meta["nwb_identifier"] = file_identifier(handle)
             declared = declared_tracking(handle)
-            plan = make_plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy, where)
+            plan = make_plan(handle, label, source, trials, align, window, bin_size, rates, nan_policy, where,
+                             default_window=default_window)
             plan.file_stamp = stamp
             kind = source_kind(plan.kind)
             if chunks is not None:

@@ -12,7 +12,11 @@ import numpy as np
 
 from neurolearn.errors import NWBError, shown
 
-__all__ = ["window_edges", "count_in_bins", "sample_positions", "segment_means", "segment_sums_streamed"]
+__all__ = ["DEFAULT_WINDOW", "window_edges", "window_overreach", "count_in_bins", "sample_positions",
+           "segment_means", "segment_sums_streamed"]
+
+#: the window read when ``window=`` is not given: the first second after the alignment event
+DEFAULT_WINDOW = (0.0, 1.0)
 
 
 def window_edges(align_times, window, bin_size=None) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +49,47 @@ def window_edges(align_times, window, bin_size=None) -> tuple[np.ndarray, np.nda
     align = np.asarray(align_times, dtype=float).reshape(-1, 1)
     centres = (offsets[:-1] + offsets[1:]) / 2
     return align + offsets[None, :], centres
+
+
+def window_overreach(edges, align, starts, stops, table_starts):
+    """How far trial windows reach beyond their own trial: ``(past_stop, into_next, room)``.
+
+    ``past_stop[t]``: window ``t`` ends after its trial's ``stops[t]``. ``into_next[t]``: it also ends after
+    the next trial starts (the first of ``table_starts``, every row of the trials table, later than
+    ``starts[t]``), so that trial's spikes or samples are read into this one; a trial whose own extent
+    already holds the next start (trials declared overlapping) is not counted while its window ends by its
+    stop, and without a stop time the next start alone decides. ``room``: the longest window ``(0, room)``
+    after ``align`` that ends by every trial's stop (the next trial's start where the stop is not known);
+    NaN if none can be said.
+
+    Examples
+    --------
+    >>> starts = np.array([1.0, 1.4, 1.8])                  # 0.4 s trials back to back, a 1 s window
+    >>> edges, _ = window_edges(starts, (0.0, 1.0))
+    >>> past, into, room = window_overreach(edges, starts, starts, starts + 0.4, starts)
+    >>> past.tolist(), into.tolist(), round(room, 6)
+    ([True, True, True], [True, True, False], 0.4)
+    """
+    edges = np.asarray(edges, dtype=float)
+    align, starts, stops = (np.asarray(a, dtype=float).reshape(-1) for a in (align, starts, stops))
+    ends = edges[:, -1]
+    slack = _TIME_TOLERANCE * np.maximum(1.0, np.abs(ends))
+    table_starts = np.asarray(table_starts, dtype=float).reshape(-1)
+    ordered = np.append(np.sort(table_starts[np.isfinite(table_starts)]), np.inf)
+    next_start = ordered[np.searchsorted(ordered[:-1], starts, side="right")]
+    next_start[~np.isfinite(starts)] = np.inf
+    known = np.isfinite(stops)
+    with np.errstate(invalid="ignore"):
+        past_stop = known & (ends > stops + slack)
+        into_next = (past_stop | ~known) & (ends > next_start + slack)
+    limit = np.where(known, stops, next_start) - align
+    limit = limit[np.isfinite(limit)]
+    room = float(limit.min()) if limit.size else float("nan")
+    return past_stop, into_next, room
+
+
+#: seconds of rounding allowed when a window's end meets a trial's stop or the next trial's start
+_TIME_TOLERANCE = 1e-9
 
 
 def count_in_bins(sorted_times: np.ndarray, edges: np.ndarray) -> np.ndarray:

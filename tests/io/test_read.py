@@ -188,9 +188,13 @@ def test_window_outside_the_recording_is_refused(units_file):
 def test_bad_window_and_bin_size_are_refused(units_file):
     with pytest.raises(NWBError, match="start < stop"):
         read_nwb(units_file, window=(1.0, 0.0))
-    for bad in (5, "0 1", (0.0,), (0.0, "1"), (0.0, float("nan")), [[0, 1]], None):
+    for bad in (5, "0 1", (0.0,), (0.0, "1"), (0.0, float("nan")), [[0, 1]], False):
         with pytest.raises(NWBError, match=r"expected window=\(start, stop\)"):
             read_nwb(units_file, window=bad)
+    # None is the default window, (0, 1) s (with a warning where it reaches past a trial: test_windows.py)
+    default = read_nwb(units_file, window=None)
+    assert default.attrs["window"] == (0.0, 1.0)
+    np.testing.assert_array_equal(default.values, read_nwb(units_file, window=(0.0, 1.0)).values)
     for bad in (0, -0.1, "0.1", True):
         with pytest.raises(NWBError, match="expected bin_size="):
             read_nwb(units_file, bin_size=bad)

@@ -98,3 +98,89 @@ def test_streamed_sums_equal_a_loop_across_many_small_blocks(tmp_path, rng, one_
     counts = np.diff(positions, axis=1).reshape(-1, 1)
     expected = loop_means(as_2d, positions).reshape(-1, as_2d.shape[1])
     np.testing.assert_allclose(sums / counts, expected, atol=1e-12)
+
+
+# --- the default window and trials shorter than it (adversary F21) ------------------------------------------
+
+
+def _short_trials_file(tmp_path, name="short.nwb"):
+    """0.4 s trials back to back from 1.0 s (the last followed by a 1 s gap) and one unit with hand-placed
+    spikes: two inside each trial, one exactly on the next trial's start (half-open: the next trial's)."""
+    from .conftest import add_trials, new_nwbfile, save
+
+    nwbfile = new_nwbfile()
+    starts = [1.0, 1.4, 1.8, 2.2]
+    add_trials(nwbfile, starts=starts, stops=[s + 0.4 for s in starts])
+    spikes = [1.05, 1.30, 1.40, 1.45, 1.70, 1.95, 2.10, 2.25, 2.35, 2.90, 3.10]
+    nwbfile.add_unit(spike_times=np.array(spikes))
+    return save(nwbfile, tmp_path / name), starts, spikes
+
+
+def _by_hand(spikes, starts, width):
+    return [sum(1 for t in spikes if start <= t < start + width) for start in starts]
+
+
+def test_the_default_window_reaching_into_the_next_trial_is_warned_once_with_the_window_that_fits(tmp_path):
+    # before: the default (0, 1) s read each 0.4 s trial with the next two trials' spikes, without a word
+    import warnings
+
+    from neurolearn.io import read_nwb, read_sessions
+
+    path, starts, spikes = _short_trials_file(tmp_path)
+    message = (r"short\.nwb: the default window \(0\.0, 1\.0\) s after 'start_time' reaches past 4 of 4 "
+               r"trials: 3 run into the next trial .*and 4 end after their own stop_time \(trials \[0, 1, 2, "
+               r"3\]\); pass window= .*e\.g\. window=\(0, 0\.4\), which ends by every trial's stop_time")
+    with pytest.warns(UserWarning, match=message) as caught:
+        rec = read_nwb(path)
+    assert sum("default window" in str(w.message) for w in caught) == 1
+    assert caught[0].filename == __file__  # points at the caller's line, not the loader's
+    # the default is still (0, 1) s for every file (sessions stay comparable), and says so in its attrs
+    assert rec.attrs["window"] == (0.0, 1.0)
+    assert rec.values[:, 0].tolist() == _by_hand(spikes, starts, 1.0) == [6, 7, 4, 4]
+    # the window it names reads each trial's own spikes only, without the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        own = read_nwb(path, window=(0.0, 0.4))
+        chosen = read_nwb(path, window=(0.0, 1.0))  # a window passed is the caller's choice
+    assert own.values[:, 0].tolist() == _by_hand(spikes, starts, 0.4) == [2, 3, 2, 2]
+    np.testing.assert_array_equal(chosen.values, rec.values)
+    with pytest.warns(UserWarning, match=r"window=\(0, 0\.4\).*\(with a bin_size dividing it\)"):
+        binned = read_nwb(path, bin_size=0.5)
+    np.testing.assert_array_equal(binned.sum("time").values, rec.values)
+    with pytest.warns(UserWarning, match=r"reaches past 1 of 1 trials: 1 end after .*\(trials \[3\]\)"):
+        read_nwb(path, where="start_time > 2")  # the last trial: past its stop, but no trial follows
+    with pytest.warns(UserWarning, match="default window") as caught:
+        read_sessions([path])
+    assert sum("default window" in str(w.message) for w in caught) == 1
+
+
+def test_the_default_window_inside_each_trial_is_not_warned(tmp_path):
+    # 1 s trials back to back, and trials declared overlapping whose windows end by their own stop: the
+    # default window reads only each trial's own extent
+    import warnings
+
+    from neurolearn.io import read_nwb
+
+    from .conftest import add_trials, add_units, new_nwbfile, save
+
+    nwbfile = new_nwbfile()
+    add_trials(nwbfile, starts=[0.0, 1.0, 1.5], stops=[1.0, 2.5, 2.5])
+    add_units(nwbfile, [[0.25, 0.75, 1.25, 1.75, 2.25]])
+    path = save(nwbfile, tmp_path / "fits.nwb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_nwb(path)
+    assert rec.values[:, 0].tolist() == [2, 2, 2]
+
+
+def test_without_stop_times_the_next_trials_start_decides():
+    from neurolearn.io.windows import window_overreach
+
+    starts = np.array([0.0, 0.5, 3.0])
+    edges, _ = window_edges(starts, (0.0, 1.0))
+    past, into, room = window_overreach(edges, starts, starts, np.full(3, np.nan), starts)
+    assert past.tolist() == [False, False, False] and into.tolist() == [True, False, False]
+    assert room == pytest.approx(0.5)
+    # a window that ends exactly at the next start (half-open) does not reach into it
+    past, into, _ = window_overreach(edges, starts, starts, starts + 1.0, np.array([1.0, 0.0, 0.5, 3.0]))
+    assert not past.any() and not into.any()
