@@ -126,7 +126,9 @@ def recovery_study(model, truth=None, n_sessions: int = 20, relative_se: float =
     -------
     pandas.DataFrame
         Columns ``replicate``, ``parameter``, ``truth``, ``estimate``, ``lower``, ``upper``, ``covered``,
-        ``identifiable`` (flag of the fit), ``declared_identifiable``, ``relative_error``,
+        ``open_lower``, ``open_upper`` (the interval stops at a search bound that is not a natural limit,
+        :attr:`FitResult.open_ends <neurolearn.fitting.FitResult>`: censored there, so ``covered`` only tests
+        its other end), ``identifiable`` (flag of the fit), ``declared_identifiable``, ``relative_error``,
         ``design_relative_se`` (:func:`design_standard_errors` on the same scale), ``success``, ``seconds``
         (wall time of the fit). The relative error is ``|estimate - truth| / |truth|``, except for the
         onset (a location: error relative to the number of sessions) and for a truth of 0 (relative to the box).
@@ -179,7 +181,9 @@ def recovery_study(model, truth=None, n_sessions: int = 20, relative_se: float =
             scale = _error_scale(name, value, n_sessions, boxes)
             rows.append({
                 "replicate": i, "parameter": name, "truth": value, "estimate": estimate, "lower": lo, "upper": hi,
-                "covered": bool(lo <= value <= hi), "identifiable": bool(res.identifiable[name]),
+                "covered": bool(lo <= value <= hi), "open_lower": bool(res.open_ends.get(name, (False, False))[0]),
+                "open_upper": bool(res.open_ends.get(name, (False, False))[1]),
+                "identifiable": bool(res.identifiable[name]),
                 "declared_identifiable": declared.get(name, True), "relative_error": abs(estimate - value) / scale,
                 "design_relative_se": design_se.get(name, np.nan) / scale,
                 "success": bool(res.success), "seconds": seconds,
@@ -236,7 +240,11 @@ def recovery_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per parameter: coverage, median relative error, how often flagged identifiable, the design's relative SE.
 
     Columns ``coverage``, ``median_relative_error``, ``fraction_identifiable``, ``declared_identifiable``,
-    ``fraction_converged``, ``design_relative_se`` (Cramer-Rao SE at the truth, on the relative-error scale).
+    ``fraction_converged``, ``design_relative_se`` (Cramer-Rao SE at the truth, on the relative-error scale);
+    where the table has ``open_lower`` / ``open_upper`` (:func:`recovery_study`'s), also ``fraction_open`` (intervals
+    censored at a search bound at either end) and ``coverage_closed`` (coverage of the intervals with neither end
+    censored, NaN if none): an interval open at the box edge holds a truth inside the box on that side by
+    construction, so ``coverage`` over censored intervals measures their other end only.
 
     Examples
     --------
@@ -248,7 +256,7 @@ def recovery_summary(table: pd.DataFrame) -> pd.DataFrame:
     0.5
     """
     grouped = table.groupby("parameter", sort=False)
-    return pd.DataFrame({
+    summary = pd.DataFrame({
         "coverage": grouped["covered"].mean(),
         "median_relative_error": grouped["relative_error"].median(),
         "fraction_identifiable": grouped["identifiable"].mean(),
@@ -256,3 +264,9 @@ def recovery_summary(table: pd.DataFrame) -> pd.DataFrame:
         "fraction_converged": grouped["success"].mean(),
         "design_relative_se": grouped["design_relative_se"].first(),
     })
+    if {"open_lower", "open_upper"} <= set(table.columns):
+        censored = table["open_lower"] | table["open_upper"]
+        summary["fraction_open"] = censored.groupby(table["parameter"], sort=False).mean()
+        summary["coverage_closed"] = table["covered"].where(~censored).astype(float).groupby(
+            table["parameter"], sort=False).mean()
+    return summary

@@ -65,3 +65,18 @@ def test_recovery_study_tabulates_fits_against_the_truth(approach):
     assert summary.loc["gain", "coverage"] == gain["covered"].mean()
     with pytest.raises(FitError, match="cannot fix unknown parameters"):
         recovery_study(approach, n_replicates=1, fixed=("gamma0",))
+
+
+def test_an_interval_censored_at_a_search_bound_is_counted_apart():
+    # a parameter the statistics ignore: every interval is the box, which "covers" any truth inside it by
+    # construction; the summary says they are censored and has no two-sided coverage for it
+    model = Model("dead", "", "", "", (Parameter("k", 1.0, (0.1, 10.0), ""), Parameter("m", 1.0, (0.1, 10.0), "")),
+                  ("behavior",), lambda t, k, m: {"behavior": 0.05 * k * t + 0.2}, time_span=10.0)
+    table = recovery_study(model, n_replicates=3, fixed=("time_scale", "onset"))
+    summary = recovery_summary(table)
+    assert table.loc[table.parameter == "m", ["open_lower", "open_upper"]].all().all()
+    assert not table.loc[table.parameter == "k", ["open_lower", "open_upper"]].any().any()
+    assert summary.loc["m", "coverage"] == 1.0 and summary.loc["m", "fraction_open"] == 1.0
+    assert np.isnan(summary.loc["m", "coverage_closed"])
+    assert summary.loc["k", "fraction_open"] == 0.0
+    assert summary.loc["k", "coverage_closed"] == summary.loc["k", "coverage"]
