@@ -297,7 +297,7 @@ def check_named_columns(tree, args) -> None:
 
 def reading_kwargs(args) -> dict:
     """The reading options of ``summarize`` as :func:`neurolearn.io.read_sessions` takes them."""
-    options = dict(source=args.source, trials=args.trials, align=args.align, window=tuple(args.window),
+    options = dict(source=args.source, trials=args.trials, align=args.align, window=None if args.window is None else tuple(args.window),
                    bin_size=args.bin_size, inputs=args.inputs)
     if args.subject is not None:
         options["subject"] = args.subject

@@ -150,8 +150,9 @@ def reading_options(parser) -> None:
     parser.add_argument("--align", default="start_time", metavar="COLUMN[:relative]",
                         help="trial column to align to; 'COLUMN:relative' when its times are relative to the "
                              "trial start (default: start_time)")
-    parser.add_argument("--window", nargs=2, type=finite_float, default=(0.0, 1.0), metavar=("START", "STOP"),
-                        help="window around the alignment event in s (default: 0 1)")
+    parser.add_argument("--window", nargs=2, type=finite_float, default=None, metavar=("START", "STOP"),
+                        help="window around the alignment event in s (default: 0 1, with a warning where it "
+                             "reaches past a trial)")
     parser.add_argument("--bin-size", type=positive_float, default=None,
                         help="bin width in s for time-resolved responses (default: one bin per trial)")
     parser.add_argument("--inputs", action="append", default=None, metavar="PATH",

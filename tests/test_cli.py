@@ -633,3 +633,18 @@ def test_files_sharing_one_nwb_identifier_are_refused_unless_allowed(capsys, tmp
                          "--no-readout", "--no-progress", "--allow-same-identifier")
     assert code == 0, err
     assert xr.open_dataset(tmp_path / "s.nc").sizes["session"] == 2
+
+
+def test_summarize_without_window_reads_the_default_and_says_where_it_reaches_past_trials(capsys, tmp_path):
+    # --window used to default to (0, 1) passed explicitly, so the loader's warning for a default window longer
+    # than the trials (adversary F21) never reached the command line; the bundled files have 0.5 s trials
+    files = [str(ROOT / "data" / "rich" / f"day0{i}.nwb") for i in range(2)]
+    common = ("--n-boot", "0", "--no-readout", "--no-progress")
+    code, _, err = run(capsys, "summarize", *files, "-o", str(tmp_path / "default.nc"), *common)
+    assert code == 0, err
+    assert "the default window (0.0, 1.0) s" in err and "window=(0, 0.5)" in err
+    code, _, err = run(capsys, "summarize", *files, "-o", str(tmp_path / "given.nc"), *common, "--window", "0", "0.5")
+    assert code == 0, err
+    assert "default window" not in err
+    default, given = (xr.open_dataset(tmp_path / name) for name in ("default.nc", "given.nc"))
+    assert not np.allclose(default["participation_ratio"].values, given["participation_ratio"].values)
