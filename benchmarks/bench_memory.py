@@ -116,6 +116,58 @@ def run_pipeline(pattern, n_bins, chunks, n_boot, n_permutations, save=None):
     return _peak_mb(), imported, seconds
 
 
+def kernel_pipeline(sessions, conditions, trials, neurons, n_boot=200):
+    """What the ``--kernel`` child measures: one in-memory tree (``benchmarks.bench_summarize.make_tree``) and
+    summarize's kernel statistics on it: (peak RSS during summarize, RSS before it, the tree's MB, seconds).
+    The peak is reset after the tree is built (``/proc/self/clear_refs``), so it is summarize's own high-water
+    mark over the data it was given (the trial-noise pass held two float64 copies of each session before
+    1ae29be)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's benchmarks and package
+    from benchmarks.bench_summarize import make_tree
+    from neurolearn.stats.summary import summarize
+
+    tree = make_tree(sessions, conditions, trials, neurons)
+    data_mb = sessions * conditions * trials * neurons * 8 / 2**20
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # reset VmHWM to the current RSS
+    except OSError:
+        pass
+    before = _status_mb("VmRSS:")
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summarize(tree, n_boot=n_boot, random_state=0, readout=False, dynamics=False)
+    return _peak_mb(), before, data_mb, time.perf_counter() - start
+
+
+def _status_mb(field) -> float:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field):
+                    return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def kernel_peak(sessions=1, conditions=1000, trials=4, neurons=5000, n_boot=200, timeout=3600) -> dict:
+    """:func:`kernel_pipeline` in a child process: its JSON answer plus the peak above the RSS before
+    summarize, in MB and as a multiple of the tree's size."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--kernel-child",
+               f"{sessions},{conditions},{trials},{neurons},{n_boot}"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          cwd=Path(__file__).resolve().parents[1])
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise RuntimeError(f"child failed: {lines[-1] if lines else done.returncode}")
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["above_mb"] = out["peak_rss_mb"] - out["rss_before_mb"]
+    out["above_per_data"] = out["above_mb"] / out["data_mb"]
+    return out
+
+
 def _peak_mb() -> float:
     """This process's peak RSS in MB: VmHWM of /proc/self/status where there is one, else ru_maxrss.
 
@@ -229,6 +281,11 @@ def main(argv=None):
     parser.add_argument("--folder", help="where to write the files (default: a new folder under /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the files")
     parser.add_argument("--limit-mb", type=float, default=1500.0)
+    parser.add_argument("--kernel", nargs=4, type=int,
+                        metavar=("SESSIONS", "CONDITIONS", "TRIALS", "NEURONS"),
+                        help="peak RSS of summarize's kernel statistics (n_boot=200) on an in-memory tree of "
+                             "this shape, above the RSS before the call")
+    parser.add_argument("--kernel-child", help=argparse.SUPPRESS)
     # the child's own arguments
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--bins", type=int, default=40, help=argparse.SUPPRESS)
@@ -237,6 +294,17 @@ def main(argv=None):
     parser.add_argument("--n-permutations", type=int, default=5, help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.kernel_child:
+        shape = [int(v) for v in args.kernel_child.split(",")]
+        peak, before, data_mb, seconds = kernel_pipeline(*shape)
+        import neurolearn
+
+        print(json.dumps({"peak_rss_mb": peak, "rss_before_mb": before, "data_mb": data_mb,
+                          "seconds": seconds, "package": str(Path(neurolearn.__file__).parent)}))
+        return 0
+    if args.kernel:
+        print(json.dumps(dict(kernel_peak(*args.kernel), shape=args.kernel)))
+        return 0
     if args.child:
         rss, imported, seconds = run_pipeline(args.child, args.bins, args.chunks or None, args.n_boot,
                                               args.n_permutations, args.save)

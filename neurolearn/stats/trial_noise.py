@@ -13,10 +13,11 @@ already carries, is
 
 (SS_μi = Σ_k e_ki², so the second sum is the i = j part of the first): an unbiased estimate of
 (1/n_μ) Σ_{i≠j} G_μi G_μj Cov(e_i, e_j), zero in expectation when trial noise is independent across neurons.
-The P x P matrices E_μ come from one extra pass over the trials (X Mᵀ and the squared residuals, eager or
-dask), T·P·N work, and a P³N product for the i = j part; every statistic then costs O(P²) (:func:`gradient
-terms <participation_gradient>`). The sem2 term of Φ̂ (a fluctuation of the noise variance itself, second
-order in the noise) is left out.
+The P x P matrices E_μ come from one extra pass over the trials, a block at a time (eager or dask; in
+memory each condition's n_μ trials enter as their n_μ - 1 orthonormal contrasts, which give the same
+Σ_k e_k e_kᵀ: (T - P)·P·N work), and a P³N product for the i = j part; every statistic then costs O(P²)
+(:func:`gradient terms <participation_gradient>`). The sem2 term of Φ̂ (a fluctuation of the noise variance
+itself, second order in the noise) is left out.
 
 Each E_μ is projected onto the positive semi-definite cone and factored E_μ⁺ = L_μ L_μᵀ, and each replicate b
 gets one standard-normal draw z_bμ per session and condition shared by every statistic of that session, so
@@ -135,13 +136,14 @@ def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "", always:
     means = stats.means
     # the gate first, from the P mean directions alone ((T - P) P N work): the matrices below cost P (P + 3)^2 N
     # and P (P + 3)^2 memory (74 s and 1 GB at 500 conditions x 2000 neurons, where summarize took 1.6 s
-    # before them) and are needed only where the shared noise is detected (``always``: one pass for both)
-    fields = own_fields(stats) if always else None
+    # before them) and are needed only where the shared noise is detected; one pass for both where they are
+    # needed anyway (``always``, or the population-sum ratio has detected it already)
+    threshold = detection_threshold(int(np.sum(n_trials - 1)))
+    population = float(getattr(stats, "shared_noise_ratio", np.nan))
+    fields = own_fields(stats) if (always or population > threshold) else None
     squares, shared_trace, joint = _trial_pass(recording, codes, means, fields, block_bytes=block_bytes)
     independent_trace = float(np.sum(squares @ np.einsum("pn,pn->n", means, means)))
     ratio = shared_trace / independent_trace if independent_trace > 0 else float("nan")
-    threshold = detection_threshold(int(np.sum(n_trials - 1)))
-    population = float(getattr(stats, "shared_noise_ratio", np.nan))
     detected = bool(ratio > threshold or population > threshold)
     seed = zlib.crc32(str(seed_key).encode())
     if not (detected or always):

@@ -381,3 +381,26 @@ def test_the_pass_never_copies_the_whole_session(rng, gain_cv, n_trials):
         tracemalloc.stop()
     assert noise.detected is (gain_cv > 0)
     assert peak < 0.5 * session_bytes + 4 * stats.means.nbytes, (peak, session_bytes)
+
+
+def test_a_session_the_population_ratio_flags_is_read_once(rng, monkeypatch):
+    # the population-sum ratio decides before the pass: its sessions need the matrices, so the gate's own
+    # pass would be a second read of every trial for nothing; the matrices and ratio are those of two passes
+    import neurolearn.stats.trial_noise as trial_noise
+
+    rec = _session(rng, 0.3, n_conditions=6, n_trials=4, n_neurons=60)
+    stats = condition_statistics(rec, "stimulus")
+    assert stats.shared_noise_ratio > trial_noise.detection_threshold(6 * 3)
+    passes = []
+    original = trial_noise._trial_pass
+    def counted(*args, **kwargs):  # records whether each pass builds the matrices (fields given)
+        passes.append(args[3] is not None)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(trial_noise, "_trial_pass", counted)
+    once = shared_trial_noise(rec, stats, "stimulus")
+    assert passes == [True]
+    twice = shared_trial_noise(rec, replace(stats, shared_noise_ratio=float("nan")), "stimulus")
+    assert passes == [True, False, True] and twice.detected
+    assert once.detected and once.ratio == pytest.approx(twice.ratio, rel=1e-12)
+    np.testing.assert_array_equal(once.matrices, twice.matrices)
