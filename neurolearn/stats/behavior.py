@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from neurolearn.data import TRIAL
 from neurolearn.errors import DataError, session_label, shown
@@ -90,7 +91,7 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
 
 
 def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float = 0.95, by: str | None = None):
-    """Fraction correct, binomial standard error and Wilson score interval.
+    """Fraction correct, its standard error and interval (Wilson's; cluster-robust over stimuli with ``by``).
 
     Parameters
     ----------
@@ -102,18 +103,28 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
     level : float
         Interval coverage.
     by : str, optional
-        The trial coord of the stimulus (condition). Trials of one stimulus are not independent draws of the
-        task: some stimuli are harder than others. With ``by``, the SE is also computed cluster-robustly over
-        stimuli (CR1 sandwich, C/(C-1) Σ_c (Σ_{i in c}(y_i - p))² / n²) and the larger of the two is used, so
-        the interval covers the fraction correct on the task's stimuli, not only on these trials' draws.
+        The trial coord of the stimulus (condition). The estimand is the probability of a correct trial on
+        the task's stimuli, the shown stimuli a sample of them: trials of one stimulus are not independent
+        draws of the task (some stimuli are harder than others), so with ``by`` the variance is also computed
+        over stimuli (below). Without ``by`` only the trials' coin flips are counted.
 
     Returns
     -------
     (value, se, (lower, upper))
-        The SE is the binomial √(p(1-p)/n) (or the cluster-robust one, if larger) with the Agresti-Coull SE
-        as a floor, so a session at 100% correct (common once behaviour saturates) keeps a positive SE
-        instead of an infinite fitting weight. The interval is Wilson's, widened to p ± z·SE where the
-        cluster-robust SE is the larger.
+        ``value`` is the fraction correct over the trials with an outcome. It is unbiased for the
+        trial-weighted accuracy of the shown stimuli, and for the task's when the stimuli are drawn
+        independently of their trial counts (with equal trials per stimulus it is the mean of the stimuli's
+        fractions correct); nothing is corrected. ``se`` is the larger of the binomial ``sqrt(p(1-p)/n)``
+        and, with ``by``, the cluster-robust CR2 SE over the C stimuli,
+        ``sqrt(sum_c w_c^2 (p_c - p)^2 / (1 - w_c))`` with ``w_c = n_c / n`` (Bell-McCaffrey; equal to
+        CR1 with equal trials per stimulus, and unbiased there for the variance over draws of stimuli and
+        trials), with the Agresti-Coull SE as a floor, so a session at 100% correct keeps a positive SE instead
+        of an infinite fitting weight. The interval is Wilson's at an effective trial count (Dean and Pagano
+        2015): ``n_eff = p(1-p) / max(p(1-p)/n, (t/z)^2 CR2^2)``, ``t`` the Student-t quantile on
+        ``C_eff - 1`` degrees of freedom (``C_eff = 1 / sum_c w_c^2``, C with equal trials; at least 1):
+        the small-C correction, since the CR2 variance over a handful of stimuli is itself uncertain. It
+        stays in [0, 1] and is asymmetric near 100% correct. With equal accuracy on every stimulus it is the
+        binomial Wilson interval or, where the CR2 variance reads larger by chance, a little wider.
 
     Raises
     ------
@@ -127,6 +138,17 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
     >>> value, se, (lo, hi) = behavior_estimate(rec)
     >>> value, round(se, 4), round(lo, 3), round(hi, 3)
     (0.75, 0.2165, 0.301, 0.954)
+
+    Four stimuli of different difficulty, five trials each: the interval is wider than the trials' alone.
+
+    >>> rec = xr.DataArray(np.zeros((20, 1)), dims=("trial", "neuron"), coords={
+    ...     "correct": ("trial", [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0]),
+    ...     "stimulus": ("trial", np.repeat([0, 1, 2, 3], 5))})
+    >>> value, se, (lo, hi) = behavior_estimate(rec, by="stimulus")
+    >>> value, round(se, 3), round(lo, 2), round(hi, 2)
+    (0.8, 0.141, 0.29, 0.98)
+    >>> [round(b, 2) for b in behavior_estimate(rec)[2]]
+    [0.58, 0.92]
     """
     session_id = str(recording.attrs.get("session_id", recording.name))
     values = outcome_values(recording, behavior, session_id=session_id)
@@ -141,26 +163,42 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
         raise DataError(f"{session_label(session_id)}: no trial with a correct/incorrect outcome in "
                         f"{coding_column(behavior)!r}")
     n, p = values.size, float(values.mean())
-    z = norm.ppf(0.5 + level / 2)
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    binomial = float(np.sqrt(p * (1 - p) / n))
-    clustered = _cluster_robust_se(values, stimuli, p) if stimuli is not None else 0.0
-    se = max(binomial, clustered, agresti_coull_se(values.sum(), n))
-    lower, upper = float(centre - half), float(centre + half)
-    if clustered > binomial:
-        lower, upper = min(lower, max(p - z * se, 0.0)), max(upper, min(p + z * se, 1.0))
+    z = float(norm.ppf(0.5 + level / 2))
+    binomial = p * (1 - p) / n
+    clustered, dof = _cluster_robust_variance(values, stimuli, p) if stimuli is not None else (0.0, np.inf)
+    se = float(max(np.sqrt(binomial), np.sqrt(clustered), agresti_coull_se(values.sum(), n)))
+    inflation = (float(student_t.ppf(0.5 + level / 2, dof)) / z) ** 2 if np.isfinite(dof) else 1.0
+    effective = n if binomial == 0 else n * binomial / max(binomial, inflation * clustered)
+    lower, upper = _wilson(p, effective, z)
     return p, se, (lower, upper)
 
 
-def _cluster_robust_se(values, stimuli, p) -> float:
-    """CR1 standard error of a mean over trials clustered by stimulus (0 with fewer than 2 stimuli)."""
+def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
+    """Wilson score interval of a proportion p at a (possibly effective, non-integer) trial count n."""
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+
+
+def _cluster_robust_variance(values, stimuli, p) -> tuple[float, float]:
+    """CR2 (Bell-McCaffrey) variance of a mean over trials clustered by stimulus, and its degrees of freedom
+    ``C_eff - 1`` (``C_eff = 1 / sum w_c^2``, at least 1); (0, inf) with fewer than 2 stimuli.
+
+    Examples
+    --------
+    >>> variance, dof = _cluster_robust_variance(np.array([1., 1, 0, 0, 1, 0]), np.array([0, 0, 1, 1, 2, 2]), 0.5)
+    >>> round(variance, 4), dof  # the stimuli's fractions correct 1, 0, 0.5: sample variance 0.25 over 3
+    (0.0833, 2.0)
+    """
     _, cluster = np.unique(stimuli, return_inverse=True)
-    n_clusters = cluster.max() + 1 if cluster.size else 0
+    n_clusters = int(cluster.max()) + 1 if cluster.size else 0
     if n_clusters < 2:
-        return 0.0
+        return 0.0, np.inf
+    counts = np.bincount(cluster, minlength=n_clusters).astype(float)
+    weights = counts / values.size
     sums = np.bincount(cluster, weights=values - p, minlength=n_clusters)
-    return float(np.sqrt(n_clusters / (n_clusters - 1) * np.sum(sums**2)) / values.size)
+    variance = float(np.sum(sums**2 / (1.0 - weights)) / values.size**2)
+    return variance, max(1.0 / float(np.sum(weights**2)) - 1.0, 1.0)
 
 
 _RIGHT_WORDS = ("correct", "hit", "cr", "correct rejection", "correct_rejection", "rewarded", "reward", "success",

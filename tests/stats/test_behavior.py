@@ -77,3 +77,82 @@ def test_a_nullable_boolean_outcome_reads_its_na_as_no_outcome():
     rec = _session("correct", outcome)
     np.testing.assert_array_equal(outcome_values(rec, "correct"), [1.0, 0.0, np.nan, 1.0])
     np.testing.assert_array_equal(outcome_values(rec, {"correct": {True: 1, False: 0}}), [1.0, 0.0, np.nan, 1.0])
+
+
+# --- the interval over stimuli (by=): the estimand is the task's fraction correct, the shown stimuli a sample
+
+def _stimulus_session(rng, accuracy, n_trials):
+    stimulus = np.repeat(np.arange(len(accuracy)), n_trials)
+    correct = rng.random(stimulus.size) < np.asarray(accuracy)[stimulus]
+    return xr.DataArray(np.zeros((stimulus.size, 1)), dims=("trial", "neuron"),
+                        coords={"correct": ("trial", correct), "stimulus": ("trial", stimulus)})
+
+
+N_REPLICATES = 400
+#: 0.95 less 2.3 binomial SEs of a coverage over 400 replicates (0.011)
+COVERAGE_FLOOR = 0.95 - 2.3 * np.sqrt(0.95 * 0.05 / N_REPLICATES)
+
+
+@pytest.mark.parametrize(("n_stimuli", "n_trials"), [(4, 10), (8, 5)])
+def test_few_stimuli_of_varied_difficulty_are_covered(n_stimuli, n_trials):
+    # per-stimulus accuracy Beta(1.5, 0.5) (mean 0.75, the truth); CR1 on a z quantile covered 0.805 and 0.875
+    # (benchmarks/bench_behavior_coverage.py: 0.86-0.92 in review); CR2 with the t(C-1) factor 0.938 and 0.953
+    from neurolearn.stats.behavior import behavior_estimate
+
+    rng = np.random.default_rng(n_stimuli * 100 + n_trials)
+    hits = 0
+    for _ in range(N_REPLICATES):
+        rec = _stimulus_session(rng, rng.beta(1.5, 0.5, n_stimuli), n_trials)
+        _, _, (low, high) = behavior_estimate(rec, by="stimulus")
+        hits += low <= 0.75 <= high
+    assert hits / N_REPLICATES >= COVERAGE_FLOOR
+
+
+@pytest.mark.parametrize(("n_stimuli", "widest"), [(4, 1.65), (16, 1.2)])
+def test_equally_hard_stimuli_are_covered_without_a_much_wider_interval(n_stimuli, widest):
+    # every stimulus at 0.9: the binomial Wilson interval is right; the interval over stimuli is wider only where
+    # the stimuli's fractions correct scatter by chance (measured width ratio 1.53 at 4 stimuli, t(3)/z = 1.62,
+    # and 1.10 at 16; coverage 0.99 and 0.955)
+    from neurolearn.stats.behavior import behavior_estimate
+
+    rng = np.random.default_rng(n_stimuli)
+    hits, ratios = 0, []
+    for _ in range(N_REPLICATES):
+        rec = _stimulus_session(rng, np.full(n_stimuli, 0.9), 5)
+        _, _, (low, high) = behavior_estimate(rec, by="stimulus")
+        _, _, (low_b, high_b) = behavior_estimate(rec)
+        hits += low <= 0.9 <= high
+        ratios.append((high - low) / (high_b - low_b))
+    assert hits / N_REPLICATES >= COVERAGE_FLOOR
+    assert 1.0 <= np.mean(ratios) <= widest
+
+
+def test_the_se_over_stimuli_is_cr2_and_the_interval_wilsons_at_the_effective_count():
+    from scipy.stats import norm, t
+
+    from neurolearn.stats.behavior import behavior_estimate
+
+    # unequal trials per stimulus: 2, 4 and 6 trials with 2/2, 1/4 and 5/6 correct
+    correct = [1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0]
+    stimulus = [0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]
+    rec = xr.DataArray(np.zeros((12, 1)), dims=("trial", "neuron"),
+                       coords={"correct": ("trial", correct), "stimulus": ("trial", stimulus)})
+    p, se, (low, high) = behavior_estimate(rec, by="stimulus")
+    w, p_c = np.array([2, 4, 6]) / 12, np.array([1.0, 0.25, 5 / 6])
+    cr2 = np.sum(w**2 * (p_c - p) ** 2 / (1 - w))  # Bell-McCaffrey: residual sums over (1 - leverage)
+    assert p == pytest.approx(8 / 12) and se == pytest.approx(np.sqrt(cr2), rel=1e-12)
+    dof = 1 / np.sum(w**2) - 1  # effective number of stimuli less 1 (2 with equal trials)
+    n_eff = p * (1 - p) / ((t.ppf(0.975, dof) / norm.ppf(0.975)) ** 2 * cr2)
+    z = norm.ppf(0.975)
+    centre = (p + z * z / (2 * n_eff)) / (1 + z * z / n_eff)
+    half = z * np.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff**2)) / (1 + z * z / n_eff)
+    assert (low, high) == pytest.approx((max(centre - half, 0.0), centre + half), rel=1e-12)
+
+
+def test_stimuli_with_equal_fractions_correct_give_the_binomial_interval():
+    from neurolearn.stats.behavior import behavior_estimate
+
+    rec = _stimulus_session(np.random.default_rng(0), [1.0, 1.0, 1.0], 4)
+    rec = rec.assign_coords(correct=("trial", np.tile([True, True, True, False], 3)))  # 3/4 on each stimulus
+    (p, se, interval), (p_b, se_b, interval_b) = behavior_estimate(rec, by="stimulus"), behavior_estimate(rec)
+    assert (p, se) == pytest.approx((p_b, se_b), rel=1e-12) and interval == pytest.approx(interval_b, rel=1e-12)
