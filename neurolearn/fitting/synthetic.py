@@ -20,12 +20,20 @@ __all__ = ["simulate_statistics"]
 
 
 def simulate_statistics(model, params=None, n_sessions: int = 20, se=0.02, time_scale: float = 1.0,
-                        onset: float = 0.0, observables=None, random_state=None) -> xr.Dataset:
+                        onset: float = 0.0, observables=None, random_state=None,
+                        learner_scatter: bool = False) -> xr.Dataset:
     """Noisy per-session statistics predicted by ``model`` at ``params``.
 
     Session ``s = 0 .. n_sessions-1`` sits at model time ``tau = time_scale * max(s - onset, 0)`` (the mapping
     :func:`~neurolearn.fitting.fit` inverts); each statistic is ``prediction + se * N(0, 1)``, independent
     across sessions and statistics, with ``name_se = se`` and a normal ``name_ci``.
+
+    A model that declares a learner covariance (:attr:`neurolearn.theory.Model.learner_covariance`: one
+    learner's curve scatters about the theory's mean, correlated across sessions) is fitted as if its data held
+    that scatter too (:mod:`neurolearn.fitting.learner`). ``learner_scatter=True`` draws it: one Gaussian draw
+    from the model's covariance at ``params`` is added to the predictions before the measurement noise (``name_se``
+    stays the measurement's SE, as ``generalization_summary(training_set="fixed")`` reports it). Without it
+    (default) the statistics are those of the theory's mean learner, less variable than a recording of one.
 
     Parameters
     ----------
@@ -40,6 +48,9 @@ def simulate_statistics(model, params=None, n_sessions: int = 20, se=0.02, time_
     observables : sequence of str, optional
         Statistics to return (default every one the model predicts).
     random_state : int or numpy.random.Generator, optional
+    learner_scatter : bool
+        Add one learner's scatter about the mean from the model's learner covariance (models that declare one;
+        no effect otherwise). Drawn after the measurement noise from the same generator.
 
     Returns
     -------
@@ -85,6 +96,8 @@ def simulate_statistics(model, params=None, n_sessions: int = 20, se=0.02, time_
         data_vars[se_name(name)] = (dims, sd.copy())
         data_vars[ci_name(name)] = ((*dims, CI_BOUND), np.stack([value - 1.96 * sd, value + 1.96 * sd], axis=-1),
                                     {"level": 0.95})
+    if learner_scatter and getattr(model, "learner_covariance", None) is not None:
+        _add_learner_scatter(model, params, tau, data_vars, names, rng)
     coords = {SESSION: [f"session-{i}" for i in range(n_sessions)], "session_index": (SESSION, np.arange(n_sessions)),
               CI_BOUND: ["lower", "upper"]}
     if any(name in model.per_layer for name in names):
@@ -93,3 +106,22 @@ def simulate_statistics(model, params=None, n_sessions: int = 20, se=0.02, time_
     attrs = {"model": model.name, **{f"true_{k}": float(v) for k, v in (model.defaults() | (params or {})).items()},
              "true_time_scale": float(time_scale), "true_onset": float(onset)}
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _add_learner_scatter(model, params, tau, data_vars, names, rng):
+    """One draw from ``model``'s learner covariance at ``params`` (observable-major over ``model.observables``)
+    added to the simulated values of ``names`` (and to their normal intervals)."""
+    values = {k: v for k, v in (model.defaults() | dict(params or {})).items()}
+    covariance = np.asarray(model.learner_covariance(tau, **values), dtype=float)
+    w, v = np.linalg.eigh(0.5 * (covariance + covariance.T))
+    draw = (v * np.sqrt(np.clip(w, 0.0, None))) @ rng.standard_normal(w.size)
+    n = tau.size
+    for name in names:
+        if name not in model.observables or name in model.per_layer:
+            continue
+        i = list(model.observables).index(name)
+        shift = draw[i * n:(i + 1) * n]
+        dims, value = data_vars[name]
+        data_vars[name] = (dims, value + shift)
+        ci_dims, ci, ci_attrs = data_vars[ci_name(name)]
+        data_vars[ci_name(name)] = (ci_dims, ci + shift[..., None], ci_attrs)
