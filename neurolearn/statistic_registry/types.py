@@ -138,7 +138,8 @@ class Statistic:
         "standard error ... exceeds ..."); ``None``: half the range when it is bounded (a 95 % interval wider
         than the whole range), no limit when it is not. Declared for an unbounded estimand with a natural
         unit, e.g. a change relative to a kernel's own norm; such a value is also resolved when its SE is
-        below half its magnitude (2 SE from zero: a large change, measured).
+        below half its magnitude inside the range (2 SE from zero: a large change, measured; an estimate
+        below the range's lower end has none).
     follows : str, optional
         The statistic this one is computed from (the timescale from the outlier eigenvalue): where that one
         is left NaN for lack of support or resolution, so is this one, with the same reason.

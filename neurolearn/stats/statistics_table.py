@@ -168,12 +168,14 @@ def enforce_ranges(ds):
         # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1); an
         # unbounded one may declare its resolution in a natural unit (kernel_change: the kernel's own norm)
         # and is resolved where its SE is below that unit or below half its own magnitude (a change 2 SE
-        # from none: 6.9 +- 1.4 is a large change measured, -41 +- 48 is noise)
+        # from none: 6.9 +- 1.4 is a large change measured, -41 +- 48 is noise). The magnitude is the estimate's
+        # inside the range: one below a range's end by noise measured nothing there (a kernel_change of
+        # -5.2 +- 2.5 is within 3 SE of 0, and is no change 2 SE from none; adversary A1)
         resolution = entry.unresolved_above()
         unresolved = judged & ~outside & (se > resolution)
         if entry.resolution_se is not None:
             with np.errstate(invalid="ignore"):
-                unresolved &= se > 0.5 * np.abs(value)
+                unresolved &= se > 0.5 * np.abs(np.clip(value, low, high))
         what = (f"half the estimand's range [{low:g}, {high:g}]" if entry.resolution_se is None
                 else f"both {resolution:g} (the resolution its registry entry declares) and half the estimate")
         flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)

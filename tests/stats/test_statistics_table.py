@@ -64,3 +64,28 @@ def test_an_interval_never_names_values_outside_the_range_beyond_its_estimate():
     np.testing.assert_allclose(out["kernel_change_ci"].values, [[-0.2, 0.3], [0.1, 0.5], [0.0, 0.0]])
     values, ci = out["task_alignment"].values, out["task_alignment_ci"].values
     assert ((ci[:, 0] <= values) & (values <= ci[:, 1])).all()
+
+
+def test_an_estimate_below_a_one_sided_range_is_not_resolved_by_its_own_size():
+    # adversary A1: kernel_change -5.199 +- 2.51 (6 units) was reported with an empty flag: within 3 SE of the
+    # range [0, inf), and its SE below half its |value|, so the further below 0 it read the more 'resolved' it
+    # looked. Its magnitude inside the range is 0: not resolved. A large positive change stays measured.
+    import warnings
+
+    import xarray as xr
+
+    from neurolearn.stats.statistics_table import enforce_ranges
+
+    dims = ("session",)
+    ds = xr.Dataset({"kernel_change": (dims, [-5.199, 6.9, 0.4]), "kernel_change_se": (dims, [2.51, 1.4, 0.2]),
+                     "kernel_change_ci": (dims + ("ci_bound",), [[-5.199, 0.379], [4.2, 9.6], [0.0, 0.8]]),
+                     "kernel_change_flag": (dims, ["", "", ""])},
+                    coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = enforce_ranges(ds)
+    assert np.isnan(out["kernel_change"].values[0])
+    assert "the data do not resolve it" in str(out["kernel_change_flag"].values[0])
+    np.testing.assert_allclose(out["kernel_change"].values[1:], [6.9, 0.4])
+    assert list(out["kernel_change_flag"].values[1:]) == ["", ""]
+    assert sum("'a'" in str(w.message) for w in caught) == 1
