@@ -35,10 +35,12 @@ import xarray as xr
 
 from neurolearn.data import SESSION, SESSION_OTHER
 from neurolearn.errors import DataError
+from neurolearn.stats.behavior import is_missing_value
 from neurolearn.stats.flags import StatisticWarning
 from neurolearn.stats.kernel_summary import FIRST_REFERENCED
 from neurolearn.stats.similarity import as_recording_dict
 from neurolearn.stats.summary import summarize
+from neurolearn.stats.summary_sessions import untracked_sessions
 
 __all__ = ["AREA", "LAYER", "summarize_areas", "area_names", "area_random_states"]
 
@@ -78,6 +80,7 @@ def summarize_areas(tree, area: str = "location", layers=None, areas=None, **sum
     recordings = as_recording_dict(tree)
     names = area_names(recordings, area)
     _warn_unstated(recordings, area)
+    _warn_cells_changing_area(recordings, area)
     if layers is not None:
         layers = dict(layers)
         bad = {k: v for k, v in layers.items() if not (isinstance(v, (int, np.integer)) and v >= 1)}
@@ -94,7 +97,7 @@ def summarize_areas(tree, area: str = "location", layers=None, areas=None, **sum
     parts = []
     seeds = area_random_states(summarize_kwargs.pop("random_state", None), len(chosen))
     for name, seed in zip(chosen, seeds):
-        subset = {key: rec.isel(neuron=np.flatnonzero(np.asarray(rec[area].values).astype(str) == name))
+        subset = {key: rec.isel(neuron=np.flatnonzero(area_labels(rec, area) == name))
                   for key, rec in recordings.items()}
         subset = {key: rec for key, rec in subset.items() if rec.sizes["neuron"] > 0}
         stats = summarize(subset, random_state=seed, **summarize_kwargs)
@@ -136,16 +139,57 @@ def area_names(recordings, area: str = "location") -> list:
             raise DataError(f"summarize_areas: expected neuron coord {area!r} in session {key!r} (the Units "
                             f"location column or an electrode group), found coords {sorted(map(str, rec.coords))}"
                             f"{hint}")
-        for value in np.asarray(rec[area].values).astype(str):
+        for value in area_labels(rec, area):
             if value and value not in names:  # "" is no area: a unit whose location is not stated
                 names.append(str(value))
     return names
 
 
+def area_labels(recording, area: str = "location") -> np.ndarray:
+    """Each neuron's area as text, ``""`` where none is stated: an empty string, or a missing value (None,
+    NaN, pandas' NA: an empty cell of a Units column read by h5py or pandas is a float NaN, not an area
+    called 'nan').
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray(np.zeros((1, 4)), dims=("trial", "neuron"),
+    ...                    coords={"location": ("neuron", np.array(["V1", "", float("nan"), None], dtype=object))})
+    >>> area_labels(rec).tolist()
+    ['V1', '', '', '']
+    """
+    values = np.asarray(recording[area].values)
+    if values.dtype.kind in "fO":
+        return np.array(["" if is_missing_value(v) else str(v) for v in values.tolist()], dtype=object)
+    return values.astype(str).astype(object)
+
+
+def _warn_cells_changing_area(recordings, area) -> None:
+    """One warning naming tracked cells (one neuron id in sessions declared tracked) whose area differs between
+    sessions (adversary A11): a curation error, or a drift the user decides on; each session's statistics put
+    the cell in the area that session states."""
+    seen: dict = {}
+    untracked = untracked_sessions(recordings)
+    for key, rec in recordings.items():
+        if key in untracked:
+            continue
+        for cell, label in zip(np.asarray(rec["neuron"].values).tolist(), area_labels(rec, area).tolist()):
+            if label:
+                seen.setdefault(cell, {}).setdefault(label, []).append(str(key))
+    changed = {cell: labels for cell, labels in seen.items() if len(labels) > 1}
+    if changed:
+        shown_cells = "; ".join(f"{cell!r}: " + ", ".join(f"{label} in {keys[:3]}" for label, keys in labels.items())
+                                for cell, labels in list(changed.items())[:3])
+        warnings.warn(f"summarize_areas: {len(changed)} tracked cell(s) state different areas in different sessions "
+                      f"({shown_cells}{'; ...' if len(changed) > 3 else ''}): each session counts such a cell in "
+                      "the area it states there; correct the curation, or leave those cells out, if they are one "
+                      "cell in one area", UserWarning, stacklevel=3)
+
+
 def _warn_unstated(recordings, area) -> None:
     """One warning naming the sessions whose units state no area ("" in coord ``area``): they belong to no
     area's statistics (an area named "" would be a guess, and no --areas could name it)."""
-    unstated = {key: int(np.sum(np.asarray(rec[area].values).astype(str) == "")) for key, rec in recordings.items()}
+    unstated = {key: int(np.sum(area_labels(rec, area) == "")) for key, rec in recordings.items()}
     unstated = {key: count for key, count in unstated.items() if count}
     if unstated:
         warnings.warn(f"summarize_areas: {sum(unstated.values())} unit(s) state no area in neuron coord {area!r} "

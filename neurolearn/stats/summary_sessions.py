@@ -26,7 +26,7 @@ from neurolearn.stats.behavior import coding_column
 from neurolearn.stats.condition_labels import describe_label_conflicts, label_conflicts
 from neurolearn.stats.selection import prepare_session
 
-__all__ = ["Sessions", "prepare_sessions"]
+__all__ = ["Sessions", "prepare_sessions", "untracked_sessions"]
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def prepare_sessions(recordings: dict, *, target, by: str, where=None, min_trial
                       "statistics that need the label are NaN there, the others are computed", UserWarning,
                       stacklevel=3)
     _refuse_mixed_condition_kinds(prepared, by)
-    untracked = _untracked_sessions(prepared)
+    untracked = untracked_sessions(prepared)
     # code_overlap needs cells shared by two sessions: among the sessions not declared untracked (one session
     # declared untracked beside tracked ones NaNs only its own pairs, "no tracked cell in both sessions")
     tracked = len(prepared) - len(untracked) >= 2 and _declared_tracking(
@@ -269,7 +269,7 @@ def _tracked_flag(key, flag):
                     f"{shown(flag)}")
 
 
-def _untracked_sessions(recordings) -> set:
+def untracked_sessions(recordings) -> set:
     """Sessions whose neuron ids do not name cells shared with other sessions: declared untracked, or every
     session undeclared and some without a ``neuron`` coord."""
     flags = {key: _tracked_flag(key, rec.attrs.get("tracked")) for key, rec in recordings.items()}

@@ -147,3 +147,40 @@ def test_units_that_state_no_area_belong_to_none_and_are_named_once(tree):
     assert stats.area.values.tolist() == ["V1", "LM"]
     said = [str(w.message) for w in caught if "state no area" in str(w.message)]
     assert len(said) == 1 and "5 unit(s)" in said[0] and "session-00" in said[0]
+
+
+def test_a_missing_location_is_no_area_whatever_its_spelling(tree):
+    # adversary A6: '' was no area (left out with a warning) but a float NaN -- an empty object cell read by
+    # h5py or pandas -- became an area called 'nan' with statistics of its own
+    children = {key: node["responses"] for key, node in tree.children.items()}
+    spelled = {}
+    for key, rec in children.items():
+        labels = np.asarray(rec.location.values).astype(object)
+        labels[:5] = [float("nan"), None, "", float("nan"), None]
+        spelled[key] = rec.assign_coords(location=("neuron", labels))
+    with pytest.warns(UserWarning, match=r"20 unit\(s\) state no area"):
+        stats = summarize_areas(spelled, n_boot=0, readout=False, dynamics=False, random_state=0)
+    assert list(stats.area.values) == ["V1", "LM"] or list(stats.area.values) == ["LM", "V1"]
+    assert "nan" not in [str(a) for a in stats.area.values]
+
+
+def test_a_tracked_cell_stating_another_area_on_a_later_day_is_named(tree):
+    # adversary A11: ten cells of V1 on days 0-1 labelled LM on day 2 joined LM's statistics and its code_overlap
+    # pairs with days where they were V1, without a word
+    children = {key: node["responses"] for key, node in tree.children.items()}
+    keys = list(children)
+    rec = children[keys[2]]
+    labels = np.asarray(rec.location.values).astype(object)
+    moved = np.flatnonzero(labels == "V1")[:10]
+    labels[moved] = "LM"
+    children[keys[2]] = rec.assign_coords(location=("neuron", labels))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summarize_areas(children, n_boot=0, readout=False, dynamics=False, random_state=0)
+    named = [str(w.message) for w in caught if "state different areas" in str(w.message)]
+    assert len(named) == 1 and "10 tracked cell(s)" in named[0] and keys[2] in named[0]
+    with warnings.catch_warnings(record=True) as caught:  # the same cells in one area throughout: no warning
+        warnings.simplefilter("always")
+        summarize_areas({key: node["responses"] for key, node in tree.children.items()}, n_boot=0, readout=False,
+                        dynamics=False, random_state=0)
+    assert not [w for w in caught if "state different areas" in str(w.message)]
