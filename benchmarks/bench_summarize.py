@@ -45,6 +45,11 @@ B r²/P² = 0.6; reading the trials ~1), so a factor 3 of the bare GEMM is not r
 single-threaded BLAS) and 2,000 x 10,000 from 63.6-64.9 to 43.3-45.2; ``--halvings`` times the halvings
 alone per route.
 
+2026-12-07 (benchmarks/README.md has the table): the trial-noise gate reads the trials in 32 MB blocks, each
+condition's n trials as n - 1 orthonormal contrasts ((T - P) P N instead of T P N + P² N, no copy of the
+session): 500 x 2,000 from 77-80 to 66-69 x GEMM (2 sessions, alternating runs, median of 3) and 2,000 x
+10,000 from 45.4 to 34.7 (one run each).
+
 * ``--halvings``: kernel_change's 32 halvings alone (:mod:`neurolearn.stats.kernel_halvings`, each route, and
   the stored half kernels of before) / the same GEMM bound, at ``--conditions`` x ``--neurons``.
 

@@ -229,7 +229,8 @@ def _trial_blocks(recording, codes, means, block_bytes):
     dask-backed, the residuals of each trial chunk (chunks merged up to ``block_bytes``), in groups of the
     conditions with the same count k in it."""
     n_neurons = means.shape[1]
-    per_trial = 8 * n_neurons * (recording.sizes[TIME] if TIME in recording.dims else 1)
+    # a time-resolved block is read and then averaged (xarray's mean holds a temporary as large): twice its size
+    per_trial = 8 * n_neurons * (2 * recording.sizes[TIME] if TIME in recording.dims else 1)
     limit = max(1, int(block_bytes // max(per_trial, 1)))
     if getattr(recording.data, "__dask_graph__", None) is not None:
         yield from _lazy_blocks(recording, codes, means, limit)
