@@ -146,9 +146,14 @@ def population_timescale(
 
     Bias handling: observation noise independent across bins (spike-count or shot noise) does not bias the
     instrumental-variable estimate, unlike least squares, which attenuates A towards zero. Noise correlated
-    over time (an indicator's decay, slow drifts) is part of the observed dynamics. Weakly driven fast modes
-    have weak instruments; their eigenvalues are noisy (biased towards the least-squares value) but do not
-    reach the slow mode's. |λ_max| ≥ 1 (no decay) gives τ = inf.
+    over time (an indicator's decay, slow drifts) is part of the observed dynamics. A kept direction whose
+    own past predicts it weakly makes its eigenvalue a ratio with a near-zero denominator, heavy-tailed
+    enough to become |λ_max| (a stable network, outlier 0.87 above a random bulk of radius 0.8, 31 trials x
+    11 bins: 1.81 [1.76, 3.26], τ [inf, inf], before 2026-12-07): the least predictable directions are
+    dropped until the first stage is strong (Cragg-Donald F ≥ 10), and a single direction with a weak first
+    stage is refused ("weak first stage"). An explosive estimate (|λ_max| ≥ 1) is refused where Sargan's
+    test rejects the model in the kept directions at 1 % ("explosive estimate the data do not support":
+    slow activity outside them correlates with the instruments). |λ_max| ≥ 1 (no decay) gives τ = inf.
 
     Interval: its estimand is |λ_max| of the population's dynamics as above. Trials are resampled, and each
     resample re-estimates the basis from its own trials (the same number of most predictable directions,

@@ -44,7 +44,7 @@ from neurolearn.data import TRIAL
 from neurolearn.errors import DataError, InsufficientDataError
 
 __all__ = ["CONDITION_MEANS", "condition_codes", "resolve_mode", "demean_input", "ConditionPartial",
-           "describe"]
+           "describe", "single_trial_reason"]
 
 #: how condition-locked activity is taken out of the dynamics fit
 CONDITION_MEANS = ("auto", "time", "held", "none")
@@ -139,7 +139,7 @@ class ConditionPartial:
         ``(trial, transition, column)`` the columns themselves (needed for ``"time"`` only).
     """
 
-    def __init__(self, codes, mode, trial_moments, columns):
+    def __init__(self, codes, mode, trial_moments, columns, coord=None):
         self.mode = mode
         self.onehot = (codes[:, None] == np.unique(codes)[None, :]).astype(float)  # (trial, condition)
         self.trial_moments = trial_moments
@@ -151,9 +151,7 @@ class ConditionPartial:
         spent = np.sum(counts > 0) * (self.n_steps if mode == "time" else 1)
         self.n_effective = int(columns.shape[0] * self.n_steps - spent)
         if self.n_effective < 1:
-            raise InsufficientDataError(
-                "no condition has 2 or more trials: the dynamics are fitted to the fluctuations about each "
-                "condition's mean time course (condition_means='time'), and a single trial has none")
+            raise InsufficientDataError(single_trial_reason(coord))
 
     def moments(self, weights=None):
         """Σ_i w_i M_i minus the condition means' part; the ones column orthogonal to all, of mass n_eff."""
@@ -175,6 +173,21 @@ class ConditionPartial:
         # what Fuller's degrees of freedom need (scaled to the resample's weight)
         out[-1, -1] = self.n_effective * w.sum() / w.size
         return out
+
+
+def single_trial_reason(coord):
+    """Why the fit within conditions is impossible when every condition has one trial, and what to do.
+
+    Examples
+    --------
+    >>> single_trial_reason("stimulus").startswith("no condition has 2 or more trials")
+    True
+    """
+    where = f"the trial coord {coord!r}" if coord else "the conditions"
+    return (f"no condition has 2 or more trials ({where}: every condition shown once): the dynamics are "
+            "fitted to each condition's fluctuations about its mean time course, which one trial does not "
+            "show apart from the condition's own drive; the data need repeated conditions (2 or more trials "
+            f"of some value of {where}, e.g. a coarser grouping of the trials assigned as that coord)")
 
 
 def describe(mode, coord):

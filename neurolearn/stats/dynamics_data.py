@@ -1,4 +1,5 @@
-"""Validation of the dynamics statistics' input: the time-resolved values, the bin width and the inputs."""
+"""Validation of the dynamics statistics' input (the time-resolved values, the bin width and the inputs) and
+of what a fit identifies (its first stage's strength, its over-identifying restrictions)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import numpy as np
 from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError
 
-__all__ = ["time_resolved", "input_array"]
+__all__ = ["time_resolved", "input_array", "first_stage_strength", "overidentification_test",
+           "weak_first_stage_reason", "explosive_reason", "WEAK_FIRST_STAGE", "OVERIDENTIFICATION_ALPHA"]
+
+#: the first-stage strength (Cragg-Donald minimum-eigenvalue F of the kept directions' own-lag instruments)
+#: below which the fit drops its least predictable direction (Staiger & Stock 1997: F < 10 is weak)
+WEAK_FIRST_STAGE = 10.0
+#: the level of the over-identification test an explosive estimate (|lambda| >= 1) must pass to be reported
+OVERIDENTIFICATION_ALPHA = 0.01
 
 
 def _name(recording):
@@ -67,3 +75,119 @@ def input_array(recording, input):
     if not np.isfinite(values).all():
         raise DataError(f"{name}: expected a finite input, found NaN/inf")
     return values
+
+
+def overidentification_test(fit, moments=None):
+    """Sargan's test of the fit's overidentifying restrictions: (J, degrees of freedom, p-value).
+
+    J = n tr[(EᵀP_Ψ E)(EᵀE)⁻¹] with E the residuals of every equation (at the fit's coefficients) and P_Ψ the
+    projection on the instruments; χ² with k (L − K) degrees of freedom under a correctly specified model
+    (L instruments, K regressors per equation). It rejects where the instruments are correlated with the
+    error, e.g. dynamics the kept directions do not close over.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from neurolearn.stats.dynamics_fit import DynamicsFit
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.zeros((60, 30))
+    >>> for k in range(1, 30):
+    ...     x[:, k] = 0.9 * x[:, k - 1] + rng.standard_normal(60)
+    >>> noisy = np.stack([x, -x], 1) + rng.standard_normal((60, 2, 30))
+    >>> rec = xr.DataArray(noisy, dims=("trial", "neuron", "time"), coords={"time": 0.1 * np.arange(30)})
+    >>> fit = DynamicsFit(rec, n_components=1)
+    >>> statistic, dof, p_value = overidentification_test(fit)
+    >>> dof, bool(p_value > 0.01)
+    (1, True)
+    """
+    from scipy.stats import chi2
+
+    m = fit.moments if moments is None else moments
+    instruments, features, outputs = fit._blocks
+    coef = fit.coefficients(m)
+    zz, zx, zy = m[instruments, instruments], m[instruments, features], m[instruments, outputs]
+    xx, xy, yy = m[features, features], m[features, outputs], m[outputs, outputs]
+    ee = yy - xy.T @ coef - coef.T @ xy + coef.T @ xx @ coef
+    ze = zy - zx @ coef
+    n = float(xx[-1, -1])
+    statistic = float(n * np.trace(np.linalg.lstsq(ee, ze.T @ np.linalg.pinv(zz) @ ze, rcond=None)[0]))
+    dof = int(fit.k * ((instruments.stop - instruments.start) - (features.stop - features.start)))
+    return statistic, dof, float(chi2.sf(statistic, dof)) if dof > 0 else np.nan
+
+
+def explosive_reason(modulus, statistic, dof, p_value):
+    """The reason an explosive estimate from a model the data reject is not reported.
+
+    Examples
+    --------
+    >>> explosive_reason(1.8, 40.0, 2, 1e-9).startswith("explosive estimate the data do not support")
+    True
+    """
+    return (f"explosive estimate the data do not support: |lambda| {modulus:.3g} from dynamics that are "
+            f"not closed in the kept directions (Sargan J {statistic:.1f} on {dof} df, p {p_value:.2g} < "
+            f"{OVERIDENTIFICATION_ALPHA:g}: slow activity outside them leaves the instruments correlated "
+            f"with the error): the slowest eigenvalue is not identified from these data")
+
+
+def weak_first_stage_reason(strength):
+    """The reason a fit whose single most predictable direction has a weak first stage is not reported.
+
+    Examples
+    --------
+    >>> weak_first_stage_reason(3.2).startswith("weak first stage")
+    True
+    """
+    return (f"weak first stage: the most predictable direction's own past predicts it too weakly "
+            f"(Cragg-Donald F {strength:.1f} < {WEAK_FIRST_STAGE:g}) for its eigenvalue to be estimated (a "
+            f"ratio with a near-zero denominator, heavy-tailed: stable dynamics can read as explosive); more "
+            f"trials or time bins needed")
+
+
+def first_stage_strength(fit, moments=None):
+    """Cragg-Donald minimum-eigenvalue F of a fit's first stage (the endogenous present directions on the
+    excluded instruments, the exogenous inputs and intercept partialled out), per excluded instrument.
+
+    The smallest eigenvalue of Σ_VV^(-1/2) XᵀP_Z X Σ_VV^(-1/2) / L (Cragg & Donald 1993; Stock & Yogo 2005):
+    how well the weakest combination of the kept directions is predicted by its instruments. Below about 10
+    the k-class estimate's distribution is far from normal (Staiger & Stock 1997).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from neurolearn.stats.dynamics_fit import DynamicsFit
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.zeros((60, 30))
+    >>> for k in range(1, 30):
+    ...     x[:, k] = 0.9 * x[:, k - 1] + rng.standard_normal(60)
+    >>> noisy = np.stack([x, -x], 1) + rng.standard_normal((60, 2, 30))
+    >>> rec = xr.DataArray(noisy, dims=("trial", "neuron", "time"), coords={"time": 0.1 * np.arange(30)})
+    >>> fit = DynamicsFit(rec, n_components=1)
+    >>> bool(first_stage_strength(fit) > WEAK_FIRST_STAGE)
+    True
+    """
+    m = fit.moments if moments is None else moments
+    instruments, features, _ = fit._blocks
+    k = fit.k
+    columns = np.arange(features.start, features.stop)
+    endogenous, exogenous = columns[:k], columns[k:]
+    rows = np.arange(instruments.start, instruments.stop)
+    solve_exog = np.linalg.pinv(m[np.ix_(exogenous, exogenous)])
+
+    def partial(a, b):
+        return m[np.ix_(a, b)] - m[np.ix_(a, exogenous)] @ solve_exog @ m[np.ix_(exogenous, b)]
+
+    zz, zx, xx = partial(rows, rows), partial(rows, endogenous), partial(endogenous, endogenous)
+    scale = max(float(np.trace(zz)), 1e-300)
+    values, vectors = np.linalg.eigh(zz)
+    good = values > 1e-10 * scale  # the exogenous columns among the instruments are partialled to zero
+    n_excluded = int(good.sum())
+    if n_excluded == 0:
+        return 0.0
+    projected = zx.T @ (vectors[:, good] / values[good]) @ (vectors[:, good].T @ zx)  # XᵀP_Z X
+    n = float(m[features, features][-1, -1])
+    residual = (xx - projected) / max(n - instruments.stop, 1.0)
+    r_values, r_vectors = np.linalg.eigh(residual)
+    if not np.all(r_values > 0):
+        return np.inf  # an exact first stage
+    whiten = r_vectors / np.sqrt(r_values)
+    return float(np.min(np.linalg.eigvalsh(whiten.T @ projected @ whiten)) / n_excluded)

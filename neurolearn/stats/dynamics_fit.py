@@ -12,7 +12,12 @@ one regressor) keeps the estimator's moments finite where an instrument is weak 
 
 The basis: within the leading principal components, only the directions the past predicts beyond chance
 (canonical correlations of the present with the instruments above their null edge) are kept. In the
-others an instrument is weak and the IV estimate is noise that would pose as a large eigenvalue.
+others an instrument is weak and the IV estimate is noise that would pose as a large eigenvalue. Passing the
+chance edge against the past of all leading components is not enough: the fit's instruments are each kept
+direction's own lags, and where they predict some combination of the kept directions weakly (the
+Cragg-Donald minimum-eigenvalue F of the first stage below ``WEAK_FIRST_STAGE``) the least predictable
+direction is dropped; one direction with a weak first stage is refused. An explosive estimate must also
+pass Sargan's over-identification test (``OVERIDENTIFICATION_ALPHA``).
 
 Everything the fit needs are per-trial sums: the second moments of the leading components' present, past,
 future and the inputs, from which both the basis (its canonical correlations) and the fit in it (ΨᵀΨ, ΨᵀΦ,
@@ -26,12 +31,21 @@ from scipy.stats import norm
 
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.dynamics_data import _name, input_array, time_resolved  # noqa: F401  (re-exported)
+from neurolearn.stats.dynamics_data import (  # noqa: F401  (re-exported)
+    OVERIDENTIFICATION_ALPHA,
+    WEAK_FIRST_STAGE,
+    explosive_reason,
+    first_stage_strength,
+    overidentification_test,
+    weak_first_stage_reason,
+)
 from neurolearn.stats.dynamics_conditions import ConditionPartial, condition_codes, demean_input, resolve_mode
 from neurolearn.stats.dynamics_conditions import describe as describe_conditions
 
 __all__ = ["DynamicsFit", "bootstrap_estimates", "time_resolved", "input_array", "bootstrap_weights",
-           "sorted_eigenvalues", "split_outliers", "timescale_of", "is_calcium", "indicator_note", "BIAS_NOTE",
-           "CALCIUM_UNITS"]
+           "sorted_eigenvalues", "split_outliers", "first_stage_strength", "WEAK_FIRST_STAGE",
+           "weak_first_stage_reason", "overidentification_test", "OVERIDENTIFICATION_ALPHA", "timescale_of",
+           "is_calcium", "indicator_note", "BIAS_NOTE", "CALCIUM_UNITS"]
 
 METHODS = ("iv", "ols")
 #: ``units`` attrs of recordings that are fluorescence, not activity
@@ -140,7 +154,8 @@ class DynamicsFit:
         self.trial_moments = np.einsum("tip,tiq->tpq", columns, columns)
         self.n_transitions = n_trials * steps.size
         self.partial = (None if self.condition_mode == "none"
-                        else ConditionPartial(codes, self.condition_mode, self.trial_moments, columns))
+                        else ConditionPartial(codes, self.condition_mode, self.trial_moments, columns,
+                                              self.condition_coord))
         summed = self.summed()
         if self.partial is not None:
             self.n_transitions = self.partial.n_effective
@@ -148,7 +163,9 @@ class DynamicsFit:
             if not np.trace(summed[present, present]) > 1e-12 * np.trace(self.trial_moments.sum(0)[present, present]):
                 raise InsufficientDataError(
                     "no activity within conditions: every trial of a condition is the same, so its time course "
-                    "is an input of unknown shape (declare it with input=, or state condition_means='none')")
+                    "is an input of unknown shape (declare the drive as a (trial, time) input coord, "
+                    "input= of summarize or of the dynamics statistics; dynamics_summary("
+                    "condition_means='none') reads it as recurrence)")
         if method == "iv":
             self.canonical = _predictable_directions(summed, self._columns, k, self.n_transitions)[1]
             k = self.canonical.size
@@ -159,21 +176,66 @@ class DynamicsFit:
         else:
             self.canonical = None
             self.resolved = True
-        n_instruments = (len(lags) * k + q + 1) if method == "iv" else k + c + 1
+        self.n_trials, self._n_lags, self._q, self._c = n_trials, len(lags), q, c
+        self.ridge = float(ridge)
+        self.first_stage = np.nan
+        self._use(k, summed)
+        if method == "iv" and self.resolved:
+            # The k-class estimate inverts the instruments' cross-moment with the regressors; where it is
+            # near-singular in some kept direction (weak own-lag instruments there), that direction's
+            # eigenvalue is a ratio with a near-zero denominator, heavy-tailed enough to become |lambda_max|
+            # (a random bulk at 0.8 below an outlier of 0.87, 31 trials x 11 bins: 1.81 [1.76, 3.26]). The
+            # least predictable directions are dropped until the fit's first stage is strong.
+            self.first_stage = first_stage_strength(self)
+            while self.k > 1 and self.first_stage < WEAK_FIRST_STAGE:
+                self._use(self.k - 1, summed)
+                self.first_stage = first_stage_strength(self)
+            self.canonical = self.canonical[: self.k]
+            if self.first_stage < WEAK_FIRST_STAGE:
+                raise InsufficientDataError(weak_first_stage_reason(self.first_stage))
+        self.overidentification = (np.nan, 0, np.nan)
+
+    def check_explosive(self):
+        """Refuse (InsufficientDataError) an explosive estimate from a model the data reject.
+
+        An explosive estimate (|λ_max| ≥ 1: activity growing in every trial) is an extraordinary claim: it
+        is kept only if the dynamics in the kept directions are closed, i.e. the overidentifying instruments
+        (the second lag) are uncorrelated with the residuals too (Sargan's test at
+        ``OVERIDENTIFICATION_ALPHA``). A dense bulk of slow modes outside them leaves the instruments
+        correlated with the error (30 neurons, bulk 0.8 under an outlier of 0.87, 120 trials x 30 bins:
+        2.61 [1.56, 4.37], Sargan p 1e-21); so does a held drive left in (``condition_means="none"``, which
+        :func:`~neurolearn.stats.dynamics_select.fit_dynamics` therefore does not check). Trained RNNs at
+        |λ| 1.00-1.01 (16 trials): 19 of 60 estimates at or above 1, none rejected.
+        """
+        if self.method != "iv" or not self.resolved:
+            return
+        modulus = float(np.abs(self.eigenvalues()[0]))
+        if modulus >= 1.0:
+            self.overidentification = overidentification_test(self)
+            if self.overidentification[2] < OVERIDENTIFICATION_ALPHA:
+                raise InsufficientDataError(explosive_reason(modulus, *self.overidentification))
+
+    def _use(self, k, summed):
+        """Fit in the ``k`` most predictable directions: the blocks, the basis and the moments in it."""
+        lags, q, c = self._n_lags, self._q, self._c
+        n_instruments = (lags * k + q + 1) if self.method == "iv" else k + c + 1
         if self.n_transitions <= n_instruments + 1:
             raise InsufficientDataError(f"too few transitions for {n_instruments} regressors (found "
                                         f"{self.n_transitions}; fewer components or more trials/bins needed)")
-        self.k, self.n_trials, self.n_features = k, n_trials, k + c + 1
+        self.k, self.n_features = k, k + c + 1
         p, f = n_instruments, self.n_features
         self._blocks = (slice(0, p), slice(p, p + f), slice(p + f, p + f + k))  # Ψ, Φ, Y
         self.directions = self._basis(summed)  # (m, k), orthonormal
         self.basis = self.components @ self.directions  # (neuron, k)
         transform = self._transform(self.directions)
         self.moments = transform.T @ summed @ transform
-        self.ridge = float(ridge)
 
     def solve(self, moments):
         """A (k×k) from summed second moments: Fuller's modified LIML (OLS when Ψ = Φ)."""
+        return self.coefficients(moments)[: self.k].T
+
+    def coefficients(self, moments):
+        """Every equation's coefficients (features × k: Aᵀ's rows, then B's and c's) from summed moments."""
         P, F, Y = self._blocks
         zz, zx, zy = moments[P, P], moments[P, F], moments[P, Y]
         xx, xy, yy = moments[F, F], moments[F, Y], moments[Y, Y]
@@ -206,7 +268,7 @@ class DynamicsFit:
             penalty = self.ridge * np.abs(np.diag(gram)).copy()
             penalty[-1] = 0.0
             coef[:, j] = np.linalg.lstsq(gram + np.diag(penalty), cross, rcond=None)[0]
-        return coef[:k].T
+        return coef
 
     def _fuller_kappas(self, moments, xx, xy, yy, xpx, xpy, ypy):
         """Fuller's κ (a = 1) of each output's equation, from the LIML eigenproblem."""
@@ -290,6 +352,8 @@ class DynamicsFit:
         if self.method == "iv" and not self.resolved:
             how = "least squares (no direction predictable beyond chance: weak instruments)"
         basis = (f"the {self.k} directions (of the leading PCs) predictable from the past beyond chance"
+                 + (f", own-lag first stage F {self.first_stage:.1f} >= {WEAK_FIRST_STAGE:g}"
+                    if self.resolved else "")
                  if self.method == "iv" else f"{self.k} PCA dims")
         return (f"linear dynamics x(k+1) = A x(k) + B u(k) + c by {how}, in {basis}, "
                 f"{describe_conditions(self.condition_mode, self.condition_coord)}"

@@ -52,6 +52,8 @@ def fit_dynamics(recording, n_components=10, ridge=1e-6, dt=None, input=None, *,
     Parameters as for :class:`~neurolearn.stats.dynamics_fit.DynamicsFit`. With ``condition_means="auto"``
     and a declared ``input`` the held and the plain fit are compared (see the module docstring); otherwise
     this is the fit itself. The returned fit's ``selection`` attr says what was compared (``""`` if nothing).
+    Unless ``condition_means="none"`` is stated, an explosive estimate from a model the data reject is refused
+    (:meth:`~neurolearn.stats.dynamics_fit.DynamicsFit.check_explosive`, InsufficientDataError).
     ``factory``: the fit class (the caller's own reference to it, so that a caller's module sees every fit).
 
     Examples
@@ -64,7 +66,15 @@ def fit_dynamics(recording, n_components=10, ridge=1e-6, dt=None, input=None, *,
     'time'
     """
     options = dict(method=method, indicator_tau=indicator_tau, conditions=conditions, name=name)
-    if condition_means == "auto" and (input is None or _varies_within_conditions(recording, input, conditions)):
+    fit = _select(recording, n_components, ridge, dt, input, condition_means, options, factory)
+    if condition_means != "none":  # stated "none" is the comparison fit, reported as fitted
+        fit.check_explosive()
+    return fit
+
+
+def _select(recording, n_components, ridge, dt, input, condition_means, options, factory):
+    if condition_means == "auto" and (input is None
+                                      or _varies_within_conditions(recording, input, options["conditions"])):
         condition_means = "time"
     if condition_means != "auto":
         fit = factory(recording, n_components, ridge, dt, input, condition_means=condition_means, **options)
