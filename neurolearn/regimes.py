@@ -18,7 +18,9 @@ __all__ = ["classify_regime", "REGIME_RULES"]
 REGIME_RULES = {
     "lazy-rich": "rich if gamma0's interval lies above 1; lazy if a frozen kernel explains the data as well "
                  "(dAIC <= 2) and gamma0's interval reaches below 0.1",
-    "overtraining": "hidden progress if the margin's slope after behaviour saturates has an interval above 0",
+    "overtraining": "hidden progress if the margin's slope after behaviour saturates has an interval above 0 "
+                    "(random-effects slope: the sessions' scatter beyond their SEs counted, t on n - 2 dof); "
+                    "not determined with fewer than 3 sessions after saturation",
     "integrator": "integrator learned if rho*'s interval lies above the bulk's upper end",
 }
 
@@ -36,10 +38,15 @@ def classify_regime(fits, stats=None) -> dict:
       lazy-rich curve describes the statistics (an alignment that falls over learning, say), and a frozen
       kernel explaining them "as well" as a model that cannot is no evidence of laziness.
     * ``overtraining``: *hidden progress* if the representation's max-margin keeps growing after behaviour
-      has saturated: the weighted least-squares slope of ``margin`` over the sessions from saturation on
-      (:func:`post_saturation_trend`) has a 95% interval above 0; *not detected* otherwise. (The fitted
-      model's ``margin_gain`` alone cannot decide it: a squared-loss network's margin also grows while it
-      learns, then stops.)
+      has saturated: the slope of ``margin`` over the sessions from saturation on
+      (:func:`post_saturation_trend`) has a 95% interval above 0; *not detected* otherwise; *not determined*
+      with fewer than 3 such sessions (no residual to judge the scatter by). The slope is a random-effects
+      line: the sessions' margins scatter beyond their SEs when different neurons are recorded each day
+      (the SEs resample trials), and a line through the SEs alone called hidden progress in about a third
+      of stationary simulated datasets; its interval counts that scatter (Knapp-Hartung, Student-t on
+      ``n - 2`` dof), so a flat margin is called rising in at most 2.5% of datasets. (The fitted model's
+      ``margin_gain`` alone cannot decide it: a squared-loss network's margin also grows while it learns,
+      then stops.)
     * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` (pinned down by
       the data) lies above the upper end of the bulk radius's interval: the learned outlier eigenvalue stands
       out of the bulk whatever the bulk's lower end (which the data often leave open); *not learned* if
@@ -87,10 +94,14 @@ def classify_regime(fits, stats=None) -> dict:
             return {"best model": best, "regime": "not determined",
                     "evidence": "no margin/behaviour statistics"}
         start, slope, (lower, upper) = post_saturation_trend(stats, "margin")
+        if not math.isfinite(slope):
+            return {"best model": best, "regime": "not determined",
+                    "evidence": f"fewer than 3 sessions with a margin from the one where behaviour saturates "
+                                f"(session {start}) on: no trend to read"}
         regime = "hidden progress" if lower > 0.0 else "not detected"
         return {"best model": best, "regime": regime,
                 "evidence": f"margin slope after behaviour saturates (session {start}) = "
-                            f"{_interval(slope, lower, upper)} per session"}
+                            f"{_interval(slope, lower, upper)} per session (random-effects, t interval)"}
     if first.model == "integrator":
         value, (lower, upper) = first.params["rho_star"], first.ci.get("rho_star", nan2)
         bulk = float(first.params.get("bulk", 0.0))
