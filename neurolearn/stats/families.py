@@ -359,8 +359,10 @@ def _prepare_dynamics(recordings, params, map_sessions):
     timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
     if not timed:
         return Skip("skipped: no recording has a time dim")
+    # the conditions whose mean time courses are taken out of the fit are summarize's by= conditions (the
+    # dynamics' own default, a 'stimulus' coord, would read a by='image' session's image drive as recurrence)
     return prepare_dynamics(timed, n_boot=params.n_boot, random_state=params.random_state, level=params.level,
-                            input=params.input, indicator_tau=params.indicator_tau)
+                            input=params.input, indicator_tau=params.indicator_tau, conditions=params.by)
 
 
 #: The families in the order summarize runs them (which is also the order they draw from ``random_state``).
