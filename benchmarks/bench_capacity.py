@@ -11,9 +11,11 @@ Prints
     parameters over replicates.
 
 (c) coverage of the mean-field intervals (radius, dimension, capacity) against the exact geometry;
-(r) one larger run: the extracted statistics, the fitted and true model curves and R^2.
+(r) one larger run: the extracted statistics, the fitted and true model curves and R^2;
+(g) coverage of the dimension's interval on Gaussian clouds (isotropic, or eigenvalues ~ 1/k) at few trials,
+    against the exact D = tr(C)^2 / tr(C^2), with the fraction of sessions left NaN (unresolved tr(C^2)).
 
-Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|r|abcr]``.
+Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|g|r|abcgr]``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 import xarray as xr
 
 import neurolearn as nl
-from neurolearn.simulate.manifolds import manifold_recording, manifold_sessions
+from neurolearn.simulate.manifolds import manifold_recording, manifold_sessions, pooled_dimension
 from neurolearn.stats.capacity import manifold_capacity, mean_field_capacity
 from neurolearn.theory.capacity import MODEL, ball_capacity
 
@@ -104,8 +106,9 @@ def part_c(replicates=100):
     """Coverage of the mean-field statistics' 95% intervals against the simulator's exact R, D, alpha_B."""
     print(f"(c) mean-field interval coverage, {replicates} replicates per geometry, {SHAPE}")
     for radius, dimension in ((1.2, 3.0), (0.4, 1.5), (0.8, 2.2)):
-        truth = {"manifold_radius": radius, "manifold_dimension": dimension,
-                 "mean_field_capacity": float(ball_capacity(radius, dimension))}
+        pooled = pooled_dimension(dimension, SHAPE["n_conditions"])  # the dimension's estimand
+        truth = {"manifold_radius": radius, "manifold_dimension": pooled,
+                 "mean_field_capacity": float(ball_capacity(radius, pooled))}
         hits = {k: [] for k in truth}
         for rep in range(replicates):
             rec = manifold_recording(radius, dimension, **SHAPE, rng=1000 + rep)
@@ -115,6 +118,41 @@ def part_c(replicates=100):
                 hits[k].append(bool(lo <= v <= hi))
         print(f"  R={radius} D={dimension}: " + ", ".join(f"{k} {np.mean(v):.3f}" for k, v in hits.items()),
               flush=True)
+
+
+GAUSSIAN_DESIGNS = ((8, 6, 60, 0.5, False), (8, 6, 60, 0.5, True), (8, 20, 60, 0.5, False), (4, 5, 30, 0.3, False),
+                    (16, 10, 100, 0.7, True), (4, 8, 30, 0.3, False))
+
+
+def part_g(replicates=100):
+    """Dimension (and radius) coverage on Gaussian clouds: conditions x trials x neurons, few trials."""
+    print(f"(g) Gaussian clouds, {replicates} replicates per design: dimension and radius coverage (95%)")
+    for n_conditions, n_trials, n_neurons, sd, anisotropic in GAUSSIAN_DESIGNS:
+        rng = np.random.default_rng(0)
+        means = rng.standard_normal((n_conditions, n_neurons))
+        variances = 1.0 / np.arange(1, n_neurons + 1) if anisotropic else np.ones(n_neurons)
+        variances = sd ** 2 * variances / variances.mean()
+        centred = means - means.mean(0)
+        radius = np.sqrt(np.mean(variances.sum() / np.sum(centred ** 2, 1)))
+        dimension = variances.sum() ** 2 / np.sum(variances ** 2)
+        values, hits_d, hits_r = [], [], []
+        stimulus = np.repeat(np.arange(n_conditions), n_trials)
+        for rep in range(replicates):
+            x = means[stimulus] + rng.standard_normal((stimulus.size, n_neurons)) * np.sqrt(variances)
+            rec = xr.DataArray(x, dims=("trial", "neuron"), coords={"stimulus": ("trial", stimulus)})
+            ds = mean_field_capacity(rec, n_boot=100, random_state=rep)
+            values.append(float(ds["manifold_dimension"]))
+            lo, hi = ds["manifold_dimension_ci"].values
+            hits_d.append(bool(lo <= dimension <= hi))
+            lo, hi = ds["manifold_radius_ci"].values
+            hits_r.append(bool(lo <= radius <= hi))
+        values = np.array(values)
+        finite = np.isfinite(values)
+        covered = np.array(hits_d)[finite].mean() if finite.any() else np.nan
+        print(f"  {n_conditions} x {n_trials} x {n_neurons} {'anisotropic' if anisotropic else 'isotropic'}: "
+              f"D {dimension:.2f}, finite {finite.mean():.2f}, mean {np.nanmean(values) if finite.any() else np.nan:.2f} "
+              f"(sd {np.nanstd(values) if finite.any() else np.nan:.2f}), coverage {covered:.3f} of finite; "
+              f"R {radius:.3f} coverage {np.mean(hits_r):.3f}", flush=True)
 
 
 def part_r(n_sessions=8):
@@ -146,6 +184,8 @@ if __name__ == "__main__":
         part_a()
     if "c" in args.part:
         part_c()
+    if "g" in args.part:
+        part_g(max(args.replicates, 100))
     if "r" in args.part:
         part_r()
     if "b" in args.part:

@@ -5,7 +5,10 @@ are orthonormal directions of a random basis of the neurons, centred over condit
 each sphere spans its own ``d_mu`` further random orthonormal directions, so its covariance ``C`` has
 ``tr(C) = R^2`` and participation ratio ``tr(C)^2 / tr(C^2) = d_mu`` exactly. A non-integer mean dimension
 ``D`` is a mixture: ``round((D - floor D) P)`` conditions have ``ceil D`` dimensions, the others ``floor D``
-(the realised mean, within ``1/(2P)`` of ``D``, is the truth reported). The mean-field capacity of the
+(the realised mean is within ``1/(2P)`` of ``D``). The truth reported is the estimand of
+``manifold_dimension``, the pooled ratio ``mean_mu tr(C_mu)^2 / mean_mu tr(C_mu^2)``: with ``tr(C_mu) = R^2``
+on every condition it is the harmonic mean ``P / sum_mu 1/d_mu`` (:func:`pooled_dimension`), equal to ``D`` for
+an integer ``D`` and at most ``1/(4 floor D)`` below the arithmetic mean otherwise. The mean-field capacity of the
 mixture, ``1 / mean_mu 1/alpha_B(R, d_mu)``, is within 0.5% of the ball formula at the mean dimension
 ``alpha_B(R, D)`` (the reduced model :mod:`neurolearn.theory.capacity`); uniform spheres are exactly the
 balls of the theory, where anisotropic ellipsoids of the same participation ratio are not (their simulation
@@ -22,7 +25,7 @@ from neurolearn.errors import DataError
 from neurolearn.simulate.recording import _session_start, _session_truth, make_recording, make_session_tree
 from neurolearn.theory.capacity import ball_capacity
 
-__all__ = ["manifold_recording", "manifold_sessions", "condition_dimensions"]
+__all__ = ["manifold_recording", "manifold_sessions", "condition_dimensions", "pooled_dimension"]
 
 
 def condition_dimensions(dimension: float, n_conditions: int) -> np.ndarray:
@@ -38,6 +41,20 @@ def condition_dimensions(dimension: float, n_conditions: int) -> np.ndarray:
     low = int(np.floor(dimension))
     n_high = int(round((dimension - low) * n_conditions))
     return np.r_[np.full(n_conditions - n_high, low), np.full(n_high, low + 1)].astype(int)
+
+
+def pooled_dimension(dimension: float, n_conditions: int) -> float:
+    """The pooled dimension ``mean tr(C)^2 / mean tr(C^2)`` of :func:`condition_dimensions`'s spheres.
+
+    Every sphere has ``tr(C) = R^2`` and ``tr(C^2) = R^4 / d_mu``, so it is ``P / sum_mu 1/d_mu``.
+
+    Examples
+    --------
+    >>> pooled_dimension(3.0, 8), round(pooled_dimension(2.25, 8), 4)  # 8 / (6/2 + 2/3)
+    (3.0, 2.1818)
+    """
+    dims = condition_dimensions(dimension, n_conditions)
+    return float(n_conditions / np.sum(1.0 / dims))
 
 
 def _basis(n_neurons, n_columns, rng):
@@ -102,8 +119,8 @@ def manifold_sessions(n_sessions=8, *, radius_initial=1.5, radius_final=0.4, dim
     truth : xarray.Dataset
         Over ``session`` (coord ``session_index``): ``manifold_radius``, ``manifold_dimension`` and
         ``mean_field_capacity`` (the ball formula at them, the reduced model's ``manifold_capacity``); the
-        dimension is the realised mean over conditions (within ``1/(2P)`` of the exponential law; attr
-        ``dimension_law`` holds the law's values).
+        dimension is the realised pooled dimension (:func:`pooled_dimension`, within ``1/(2P) + 1/(4 floor D)``
+        of the exponential law; attr ``dimension_law`` holds the law's values).
 
     Examples
     --------
@@ -122,7 +139,7 @@ def manifold_sessions(n_sessions=8, *, radius_initial=1.5, radius_final=0.4, dim
                            session_start_time=_session_start(i), rng=rng)
         for i in k
     ]
-    realised = np.array([np.mean(condition_dimensions(d, n_conditions)) for d in dimension])
+    realised = np.array([pooled_dimension(d, n_conditions) for d in dimension])
     truth = _session_truth(ids, {"manifold_radius": radius, "manifold_dimension": realised,
                                  "mean_field_capacity": ball_capacity(radius, realised)},
                            {"source": "neurolearn.simulate.manifolds.manifold_sessions", "rate": rate,

@@ -14,18 +14,28 @@ statistics (Chung, Lee & Sompolinsky 2018; Cohen, Chung, Lee & Sompolinsky 2020)
   at all (every trial an independent point) ``alpha = 2 P / n_trials``, the ``chance`` reported.
 * :func:`mean_field_capacity` -- the **mean-field prediction from the clouds' geometry**, the elliptical
   (second-moment) approximation: each cloud is replaced by an L2 ball of radius
-  ``R_mu^2 = tr(C_mu) / |c_mu|^2`` and dimension ``D_mu = tr(C_mu)^2 / tr(C_mu^2)`` (``C_mu`` its covariance,
-  ``c_mu`` its centred centroid), whose capacity :func:`neurolearn.theory.capacity.ball_capacity` gives in
-  closed form, and heterogeneous manifolds combine as ``1/alpha = mean_mu 1/alpha_B(R_mu, D_mu)``. ``tr(C)``,
-  ``tr(C)^2``, ``tr(C^2)`` and ``|c|^2`` are unbiased U-statistics (over distinct trials), so R and D do not
-  drift with the trial count. Exact for uniform spheres (the theory's balls); anisotropic clouds separate worse
-  than balls of the same participation ratio (ellipsoids with D ~ 1.5-2.5: simulation capacity 10-15% below),
-  so it is an upper-side approximation there. It predicts the capacity of the full manifolds, which the
-  simulation capacity of a finite sample of trials approaches from above as trials fill each manifold
-  (spheres with D = 2-3: +6-17% at 10 trials, within 1% at 40; benchmarks/bench_capacity.py).
+  ``R_mu^2 = tr(C_mu) / |c_mu|^2`` (``C_mu`` its covariance, ``c_mu`` its centred centroid) and the clouds'
+  pooled dimension ``D = mean_mu tr(C_mu)^2 / mean_mu tr(C_mu^2)`` (a ratio of means over conditions, not a
+  mean of per-condition ratios: with few trials a condition's ``tr(C_mu^2)`` is estimated near or below 0 and
+  its ratio explodes; the two agree where the conditions share their dimension), whose capacity
+  :func:`neurolearn.theory.capacity.ball_capacity` gives in closed form, and heterogeneous radii combine as
+  ``1/alpha = mean_mu 1/alpha_B(R_mu, D)``. ``tr(C)``, ``tr(C)^2``, ``tr(C^2)`` and ``|c|^2`` are unbiased
+  U-statistics (over distinct trials); the pooled ratio keeps a small ratio bias (+2% at 8 conditions x 6
+  trials of isotropic 60-dimensional clouds, +13% for anisotropic ones of D = 13 there, under 1% at 20
+  trials). Its interval is a stratified delete-one-trial jackknife on log D (coverage 0.97-1.00 of the
+  truth over 100 replicates at 6-20 trials: conservative, the jackknife SE is up to ~1.8x the sampling SD at
+  6 trials; benchmarks/bench_capacity.py part g); it is NaN with the reason in ``manifold_dimension_flag``
+  where a condition has fewer than 5 trials or the pooled ``tr(C^2)`` is within 2 jackknife SEs of 0. Exact
+  for uniform spheres (the theory's balls); anisotropic clouds separate worse than balls of the same
+  participation ratio (ellipsoids with D ~ 1.5-2.5: simulation capacity 10-15% below), so it is an
+  upper-side approximation there. It predicts the capacity of the full manifolds, which the simulation
+  capacity of a finite sample of trials approaches from above as trials fill each manifold (spheres with
+  D = 2-3: +6-17% at 10 trials, within 1% at 40; Gaussian clouds of D = 60: 0.85 / 0.69 / 0.50 at 6 / 12 / 40
+  trials for a full capacity of 0.07): ``manifold_capacity_flag`` says so where the fewest trials in a
+  condition are below 10 D.
 
-Both give a bootstrap interval (trials resampled within conditions, re-centred on the estimate) and raise
-:class:`~neurolearn.errors.InsufficientDataError` with the reason where the data cannot support them.
+Both give a bootstrap interval (trials resampled within conditions, re-centred on the estimate; the
+dimension's is the jackknife's) and raise :class:`~neurolearn.errors.InsufficientDataError` with the reason where the data cannot support them.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 from scipy.optimize import linprog
+from scipy.stats import norm
 
 from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError, session_label
@@ -176,7 +187,10 @@ def manifold_capacity(recording, by="stimulus", *, n_dichotomies=32, n_boot=16, 
     -------
     xarray.Dataset
         ``manifold_capacity``, ``_se``, ``_ci``, ``_chance`` (``2 P / n_trials``: trials with no cloud
-        structure) and ``manifold_capacity_boot`` (dim ``bootstrap``, attr ``resampling="independent"``).
+        structure), ``manifold_capacity_boot`` (dim ``bootstrap``, attr ``resampling="independent"``) and
+        ``manifold_capacity_flag``: non-empty (value kept) where the fewest trials in a condition are fewer
+        than ``FILL_RATIO`` (10) times the clouds' pooled dimension, so the value is the capacity of that many
+        sampled points and depends on the trial count (attr ``trials_per_condition``).
 
     Raises
     ------
@@ -214,18 +228,49 @@ def manifold_capacity(recording, by="stimulus", *, n_dichotomies=32, n_boot=16, 
                           "separating neuron count (nested random neuron order, exact LP separability)",
                           n_dichotomies=n_dichotomies, n_boot=n_boot, resampling="trials within conditions")
     ds["manifold_capacity_boot"] = _boot_variable("manifold_capacity", replicates)
+    fewest = min(len(c) for c in clouds)
+    ds["manifold_capacity_flag"] = ((), _filling_reason(clouds))
+    ds.attrs["trials_per_condition"] = fewest
     return ds
 
 
-def _fourth_moments(deviations):
-    """Unbiased ``(tr C)^2`` and ``tr(C^2)`` from the trials' Gram matrix (U-statistics over distinct trials).
+#: Trials per condition, in units of the clouds' dimension, below which ``manifold_capacity`` is flagged: a
+#: sample of T points separates more easily than its full manifold (spheres of D = 2-3: +6-17% at T = 10,
+#: within 1% at T = 40, benchmarks/bench_capacity.py; Gaussian clouds of D = 60: 0.85 / 0.69 / 0.50 at
+#: T = 6 / 12 / 40 where the full manifolds' capacity is 0.07)
+FILL_RATIO = 10.0
+
+
+def _filling_reason(clouds):
+    """Why the trials do not fill their manifolds (``manifold_capacity_flag``; value kept), or ``""``."""
+    fewest = min(len(c) for c in clouds)
+    advice = ("the value is the capacity of that many points per condition, above the full manifolds' capacity "
+              "and falling as trials are added: compare it only between sessions with the same trials per "
+              "condition (value kept)")
+    if fewest < 4:
+        return f"{fewest} trials in a condition, too few to measure whether they fill the manifolds: {advice}"
+    if all(np.all(c == c[0]) for c in clouds):
+        return ""
+    numerator, denominator = _pooled_moments(clouds).mean(axis=0)
+    if not denominator > 0:
+        return f"the clouds' dimension is not resolved at {fewest} trials per condition: {advice}"
+    dimension = numerator / denominator
+    if fewest < FILL_RATIO * dimension:
+        return (f"{fewest} trials in a condition, fewer than {FILL_RATIO:g}x the clouds' dimension "
+                f"({dimension:.3g}): {advice}")
+    return ""
+
+
+def _moments_from_gram(gram):
+    """Unbiased ``(tr C)^2`` and ``tr(C^2)`` of the trials whose Gram matrix is ``gram`` (any common origin).
 
     ``tr(C^2) = E[((x_i - x_j).(x_k - x_l))^2] / 4`` and ``(tr C)^2 = E[|x_i - x_j|^2 |x_k - x_l|^2] / 4`` over
     distinct ``i, j, k, l``; the sums over distinct index tuples are expanded into row sums of the Gram matrix
-    ``G`` (off-diagonal ``G0``, row sums ``r``, total ``S``, diagonal ``g``), so the cost is ``O(m^2 N)``.
+    ``G`` (off-diagonal ``G0``, row sums ``r``, total ``S``, diagonal ``g``), so the cost is ``O(m^2)`` given
+    ``G``. Only differences of trials enter, so the origin of ``G`` does not matter and deleting a trial is
+    deleting its row and column.
     """
-    m = len(deviations)
-    gram = deviations @ deviations.T
+    m = len(gram)
     g = np.diag(gram).copy()
     off = gram - np.diag(g)
     r = off.sum(axis=1)
@@ -241,44 +286,112 @@ def _fourth_moments(deviations):
     return trace_squared, trace_of_square
 
 
-def _geometry(clouds):
-    """Per-condition ``R_mu^2`` and ``D_mu`` (NaN where a term is not positive)."""
+def _fourth_moments(deviations):
+    """Unbiased ``(tr C)^2`` and ``tr(C^2)`` of one condition's trials (U-statistics over distinct trials)."""
+    return _moments_from_gram(deviations @ deviations.T)
+
+
+def _pooled_moments(clouds):
+    """Per-condition ``((tr C)^2, tr(C^2))`` U-statistics, shape ``(P, 2)``."""
+    return np.array([_fourth_moments(c - c.mean(axis=0)) for c in clouds])
+
+
+def _dimension_jackknife(clouds):
+    """Pooled dimension ``mean (tr C)^2 / mean tr(C^2)``, its stratified delete-one-trial jackknife SE, and the
+    z-score of its denominator ``mean tr(C^2)`` (the denominator over its own jackknife SE).
+
+    A trial deleted from condition ``mu`` changes only that condition's U-statistics. The stratified jackknife
+    variance is ``sum_mu (m_mu - 1)/m_mu sum_i (theta_(mu,i) - mean_i theta_(mu,i))^2``. It is conservative at
+    few trials: at 6 trials per condition it is about 1.8x the estimate's sampling SD.
+    """
+    n_conditions = len(clouds)
+    full = _pooled_moments(clouds)
+    numerator, denominator = full.mean(axis=0)
+    value = numerator / denominator if denominator > 0 else np.nan
+    variance = variance_denominator = 0.0
+    for mu, cloud in enumerate(clouds):
+        deviations = cloud - cloud.mean(axis=0)
+        gram = deviations @ deviations.T
+        m = len(cloud)
+        keep = ~np.eye(m, dtype=bool)
+        deleted = np.array([_moments_from_gram(gram[np.ix_(keep[i], keep[i])]) for i in range(m)])
+        num_i = numerator + (deleted[:, 0] - full[mu, 0]) / n_conditions
+        den_i = denominator + (deleted[:, 1] - full[mu, 1]) / n_conditions
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theta = num_i / den_i
+        variance += (m - 1.0) / m * np.sum((theta - theta.mean()) ** 2)
+        variance_denominator += (m - 1.0) / m * np.sum((den_i - den_i.mean()) ** 2)
+    resolved = denominator / np.sqrt(variance_denominator) if variance_denominator > 0 else np.inf
+    return value, float(np.sqrt(variance)), float(resolved)
+
+
+def _radius2(clouds):
+    """Per-condition ``R_mu^2 = tr(C_mu) / |c_mu|^2`` (NaN where the bias-corrected centroid norm is not positive)."""
     means = np.array([c.mean(axis=0) for c in clouds])
     origin = means.mean(axis=0)
     n_conditions = len(clouds)
     traces = np.array([np.sum(c.var(axis=0, ddof=1)) for c in clouds])
     counts = np.array([len(c) for c in clouds])
-    radius2, dimension = np.empty(n_conditions), np.empty(n_conditions)
-    for mu, cloud in enumerate(clouds):
+    radius2 = np.empty(n_conditions)
+    for mu in range(n_conditions):
         centroid = means[mu] - origin
         # E|c_hat|^2 = |c|^2 + (1 - 2/P) tr(C_mu)/m_mu + sum_nu tr(C_nu)/m_nu / P^2: remove the noise part
         noise = (1.0 - 2.0 / n_conditions) * traces[mu] / counts[mu] + np.sum(traces / counts) / n_conditions ** 2
         centroid_norm2 = centroid @ centroid - noise
-        trace_squared, trace_of_square = _fourth_moments(cloud - means[mu])
         radius2[mu] = traces[mu] / centroid_norm2 if centroid_norm2 > 0 else np.nan
-        if traces[mu] == 0:  # all trials identical: a point, whose capacity (2) does not depend on D
-            dimension[mu] = 1.0
-        else:
-            dimension[mu] = trace_squared / trace_of_square if trace_of_square > 0 else np.nan
-    return radius2, dimension
+    return radius2, traces
 
 
-def _mean_field(clouds):
-    radius2, dimension = _geometry(clouds)
-    if not (np.all(np.isfinite(radius2)) and np.all(np.isfinite(dimension))):
-        return np.nan, np.nan, np.nan
-    dimension_clipped = np.clip(dimension, 1.0, None)
-    inverse = np.mean(1.0 / ball_capacity(np.sqrt(np.clip(radius2, 0.0, None)), dimension_clipped))
-    return 1.0 / inverse, float(np.sqrt(np.mean(radius2))), float(np.mean(dimension))
+def _pooled_dimension(clouds, traces):
+    if np.all(traces == 0):  # all trials identical: points, whose capacity (2) does not depend on D
+        return 1.0
+    numerator, denominator = _pooled_moments(clouds).mean(axis=0)
+    return numerator / denominator if denominator > 0 else np.nan
+
+
+def _mean_field(clouds, dimension=None):
+    """(capacity, radius, dimension); ``dimension`` given (the estimate's) or pooled from ``clouds``."""
+    radius2, traces = _radius2(clouds)
+    if dimension is None:
+        dimension = _pooled_dimension(clouds, traces)
+    radius = float(np.sqrt(np.mean(radius2))) if np.all(np.isfinite(radius2)) else np.nan
+    if not (np.isfinite(radius) and np.isfinite(dimension)):
+        return np.nan, radius, float(dimension)
+    inverse = np.mean(1.0 / ball_capacity(np.sqrt(np.clip(radius2, 0.0, None)), max(dimension, 1.0)))
+    return 1.0 / inverse, radius, float(dimension)
+
+
+#: A pooled tr(C^2) within this many of its jackknife SEs of 0 leaves the dimension unresolved (NaN with the
+#: reason): the ratio's bias grows as (SE/denominator)^2, about 25% at 2 SEs
+RESOLVED_SE = 2.0
+
+
+def _dimension(clouds, level):
+    """(value, se, ci, flag) of the pooled manifold dimension."""
+    fewest = min(len(c) for c in clouds)
+    if fewest < 5:
+        return np.nan, np.nan, (np.nan, np.nan), (
+            f"fewer than 5 trials in a condition (found {fewest}): the dimension's jackknife deletes one of the 4 "
+            "trials tr(C^2) needs")
+    if all(np.all(c == c[0]) for c in clouds):
+        return 1.0, 0.0, (1.0, 1.0), ""
+    value, se, resolved = _dimension_jackknife(clouds)
+    if not (np.isfinite(value) and resolved > RESOLVED_SE):
+        return np.nan, np.nan, (np.nan, np.nan), (
+            f"the clouds' tr(C^2) is not resolved from trial sampling noise ({resolved:.2g} jackknife SEs above 0, "
+            f"below {RESOLVED_SE:g}): too few trials for the dimension")
+    z = float(norm.ppf(0.5 + level / 2.0))
+    factor = np.exp(z * se / value)  # an interval on log D: a ratio, positive, right-skewed
+    return value, se, (max(value / factor, 1.0), value * factor), ""
 
 
 def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, random_state=None) -> xr.Dataset:
     """Mean-field capacity of the stimulus clouds from their radius and dimension (elliptical approximation).
 
-    ``alpha_MF = 1 / mean_mu [1 / alpha_B(R_mu, D_mu)]`` with ``R_mu^2 = tr(C_mu)/|c_mu|^2`` and
-    ``D_mu = tr(C_mu)^2 / tr(C_mu^2)`` (module docstring); ``alpha_B`` is the closed-form capacity of
-    D-dimensional balls (:func:`neurolearn.theory.capacity.ball_capacity`), ``-> (1 + R^-2)/D`` at large D and
-    2 at R = 0.
+    ``alpha_MF = 1 / mean_mu [1 / alpha_B(R_mu, D)]`` with ``R_mu^2 = tr(C_mu)/|c_mu|^2`` and the pooled
+    dimension ``D = mean_mu tr(C_mu)^2 / mean_mu tr(C_mu^2)`` (module docstring); ``alpha_B`` is the
+    closed-form capacity of D-dimensional balls (:func:`neurolearn.theory.capacity.ball_capacity`),
+    ``-> (1 + R^-2)/D`` at large D and 2 at R = 0.
 
     Parameters
     ----------
@@ -287,15 +400,19 @@ def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, ran
     by : str
         Trial coord whose values are the conditions.
     n_boot : int
-        Bootstrap replicates (trials resampled within conditions).
+        Bootstrap replicates (trials resampled within conditions) of the capacity and the radius.
     level : float
     random_state : int or numpy.random.Generator, optional
 
     Returns
     -------
     xarray.Dataset
-        ``mean_field_capacity``, ``manifold_radius`` (``sqrt(mean_mu R_mu^2)``) and ``manifold_dimension``
-        (``mean_mu D_mu``), each with ``_se``, ``_ci`` and ``_boot``.
+        ``mean_field_capacity`` (interval within ``[0, 2]``), ``manifold_radius`` (``sqrt(mean_mu R_mu^2)``)
+        and ``manifold_dimension`` (the pooled ratio ``D``), each with ``_se``, ``_ci`` and ``_flag`` (``""``,
+        or why it is NaN); the capacity and the radius with ``_boot``. The dimension's interval is a stratified
+        delete-one-trial jackknife on log D (conservative at few trials). The dimension, and with it the
+        capacity, is NaN with the reason where a condition has fewer than 5 trials or the pooled ``tr(C^2)``
+        is within 2 jackknife SEs of 0.
 
     Raises
     ------
@@ -308,25 +425,33 @@ def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, ran
     >>> from neurolearn.simulate.manifolds import manifold_recording
     >>> rec = manifold_recording(radius=1.0, dimension=4.0, n_conditions=8, n_neurons=100, n_trials=40, rng=0)
     >>> ds = mean_field_capacity(rec, n_boot=50, random_state=0)
-    >>> round(float(ds["manifold_radius"]), 1), round(float(ds["manifold_dimension"]))
-    (1.0, 4)
+    >>> round(float(ds["manifold_radius"]), 1), round(float(ds["manifold_dimension"])), str(ds["manifold_dimension_flag"].values)
+    (1.0, 4, '')
     """
     rng = np.random.default_rng(random_state)
     clouds, session = _clouds(recording, by, min_trials=4, name="mean_field_capacity")
-    value, radius, dimension = _mean_field(clouds)
-    if not np.isfinite(value):
+    radius2, _ = _radius2(clouds)
+    if not np.all(np.isfinite(radius2)):
         raise InsufficientDataError("a condition's centroid is not resolved from its trial noise "
                                     "(bias-corrected centroid norm <= 0)")
+    dimension, dimension_se, dimension_ci, dimension_flag = _dimension(clouds, level)
+    value, radius, _ = _mean_field(clouds, dimension)
     replicates = np.array([_mean_field(_resample(clouds, rng)) for _ in range(n_boot)]).reshape(-1, 3)
     parts = []
-    for k, (name, point) in enumerate((("mean_field_capacity", value), ("manifold_radius", radius),
-                                       ("manifold_dimension", dimension))):
+    bounds = {"mean_field_capacity": (0.0, 2.0), "manifold_radius": (0.0, np.inf)}
+    for k, (name, point) in enumerate((("mean_field_capacity", value), ("manifold_radius", radius))):
         se, ci = bootstrap_interval(point, replicates[:, k], level)
+        ci = tuple(np.clip(ci, *bounds[name]))  # the statistic's range (a ratio's replicates can leave it)
         ds = estimate_dataset(name, point, se, ci, level=level)
         ds[f"{name}_boot"] = _boot_variable(name, replicates[:, k])
+        ds[f"{name}_flag"] = ((), dimension_flag if name == "mean_field_capacity" else "")
         parts.append(ds)
+    ds = estimate_dataset("manifold_dimension", dimension, dimension_se, dimension_ci, level=level)
+    ds["manifold_dimension_flag"] = ((), dimension_flag)
+    parts.append(ds)
     out = xr.merge(parts)
-    out.attrs.update(estimator="elliptical mean-field: balls of radius tr(C)/|c|^2 and dimension "
-                     "tr(C)^2/tr(C^2) (U-statistics), 1/alpha = mean 1/alpha_B", n_boot=n_boot,
-                     resampling="trials within conditions")
+    out.attrs.update(estimator="elliptical mean-field: balls of radius tr(C_mu)/|c_mu|^2 and the pooled dimension "
+                     "mean (tr C_mu)^2 / mean tr(C_mu^2) (U-statistics), 1/alpha = mean 1/alpha_B", n_boot=n_boot,
+                     resampling="trials within conditions (capacity, radius); delete-one-trial jackknife within "
+                     "conditions (dimension)")
     return out

@@ -47,6 +47,8 @@ def test_mean_field_recovers_sphere_geometry_and_ball_capacity():
         assert abs(value - truth) < 4 * se, name
         lo, hi = ds[f"{name}_ci"].values
         assert lo <= value <= hi
+        assert str(ds[f"{name}_flag"].values) == ""
+    for name in ("manifold_radius", "mean_field_capacity"):
         assert ds[f"{name}_boot"].attrs["resampling"] == "independent"
 
 
@@ -111,3 +113,86 @@ def test_fourth_moments_equal_the_brute_force_u_statistics():
         squared += (y @ y) * (z @ z) / 4
     got = _fourth_moments(x - x.mean(0))
     assert got == pytest.approx((squared / len(tuples), of_square / len(tuples)), rel=1e-10)
+
+
+def _gaussian_clouds(n_conditions, n_trials, n_neurons, sd, anisotropic, rng, means=None):
+    """Condition means N(0, I) plus Gaussian trial noise of covariance diag(variances): exact D and R."""
+    means = rng.standard_normal((n_conditions, n_neurons)) if means is None else means
+    variances = 1.0 / np.arange(1, n_neurons + 1) if anisotropic else np.ones(n_neurons)
+    variances = sd ** 2 * variances / variances.mean()
+    stimulus = np.repeat(np.arange(n_conditions), n_trials)
+    x = means[stimulus] + rng.standard_normal((stimulus.size, n_neurons)) * np.sqrt(variances)
+    rec = xr.DataArray(x, dims=("trial", "neuron"), coords={"stimulus": ("trial", stimulus)})
+    return rec, means, variances.sum() ** 2 / np.sum(variances ** 2)
+
+
+@pytest.mark.parametrize("design", [(8, 6, 60, 0.5, False), (16, 10, 100, 0.7, True)])
+def test_dimension_is_nearly_unbiased_and_its_interval_covers_at_few_trials(design):
+    # the per-condition ratio of U-statistics averaged over conditions read 74.5 (coverage 0.15) for a truth of
+    # 60 at 8 x 6 x 60 and 20.6 (coverage 0.07) for 16.5 at 16 x 10 x 100; the pooled ratio of the means is
+    # within 3% of the truth (ratio bias ~ its denominator's relative variance / P; bench_capacity.py part g)
+    rng = np.random.default_rng(11)
+    means, values, hits = None, [], []
+    for rep in range(40):
+        rec, means, truth = _gaussian_clouds(*design, rng, means)
+        ds = mean_field_capacity(rec, n_boot=0, random_state=rep)
+        value = float(ds["manifold_dimension"])
+        if np.isfinite(value):
+            lo, hi = ds["manifold_dimension_ci"].values
+            values.append(value)
+            hits.append(lo <= truth <= hi)
+    assert len(values) >= 36
+    # the mean of 40 estimates has SE ~ sd/sqrt(40): 9.7/6.3 = 1.5 (design 1), 1.8/6.3 = 0.3 (design 2)
+    assert np.mean(values) == pytest.approx(truth, rel=0.06)
+    assert np.mean(hits) >= 0.9  # conservative (jackknife) at these trial counts: 0.97-1.00 over 100 replicates
+
+
+def test_dimension_is_nan_with_a_reason_where_trials_cannot_resolve_it():
+    rng = np.random.default_rng(12)
+    rec, _, _ = _gaussian_clouds(4, 4, 30, 0.3, False, rng)  # read 352 +- 1352 for a truth of 30
+    ds = mean_field_capacity(rec, n_boot=20, random_state=0)
+    assert np.isnan(float(ds["manifold_dimension"])) and np.isnan(float(ds["mean_field_capacity"]))
+    assert "fewer than 5 trials in a condition (found 4)" in str(ds["manifold_dimension_flag"].values)
+    assert str(ds["mean_field_capacity_flag"].values) == str(ds["manifold_dimension_flag"].values)
+    assert np.isfinite(float(ds["manifold_radius"])) and str(ds["manifold_radius_flag"].values) == ""
+    # 5 trials of 4 conditions in 30 isotropic dimensions: tr(C^2) is within 2 of its jackknife SEs of 0
+    unresolved = [mean_field_capacity(_gaussian_clouds(4, 5, 30, 0.3, False, rng)[0], n_boot=0)
+                  for _ in range(5)]
+    flags = [str(ds["manifold_dimension_flag"].values) for ds in unresolved]
+    assert sum("not resolved from trial sampling noise" in f for f in flags) >= 4, flags
+
+
+def test_mean_field_capacity_interval_lies_in_its_range():
+    # the re-centred bootstrap put the lower end at -0.222 for an estimate of 0.051 (8 x 6 x 60, sd 0.5)
+    rng = np.random.default_rng(13)
+    lows = []
+    for rep in range(6):
+        rec, _, _ = _gaussian_clouds(8, 6, 60, 0.5, False, rng)
+        ds = mean_field_capacity(rec, n_boot=100, random_state=rep)
+        lo, hi = ds["mean_field_capacity_ci"].values
+        value = float(ds["mean_field_capacity"])
+        if np.isfinite(value):
+            assert 0.0 <= lo <= value <= hi <= 2.0
+            lows.append(lo)
+    assert lows
+
+
+def test_capacity_flags_trials_too_few_to_fill_the_manifolds():
+    # the same clouds (D = 60) read 0.85 / 0.69 / 0.50 at 6 / 12 / 40 trials with an empty flag; the full
+    # manifolds' capacity is 0.07: each value is flagged, kept, and carries its trial count
+    rng = np.random.default_rng(14)
+    means = None
+    for n_trials in (6, 12):
+        rec, means, _ = _gaussian_clouds(8, n_trials, 60, 0.5, False, rng, means)
+        ds = manifold_capacity(rec, n_dichotomies=8, n_boot=0, random_state=0)
+        flag = str(ds["manifold_capacity_flag"].values)
+        assert f"{n_trials} trials in a condition, fewer than 10x the clouds' dimension" in flag
+        assert "same trials per condition" in flag and np.isfinite(float(ds["manifold_capacity"]))
+        assert ds.attrs["trials_per_condition"] == n_trials
+    # circles sampled 30 times each fill them (the sample capacity is within a few % of the ball formula)
+    full = manifold_capacity(manifold_recording(0.5, 2.0, n_conditions=8, n_neurons=40, n_trials=30, rng=3),
+                             n_dichotomies=8, n_boot=0, random_state=0)
+    assert str(full["manifold_capacity_flag"].values) == ""
+    few = manifold_capacity(manifold_recording(0.5, 2.0, n_conditions=8, n_neurons=40, n_trials=3, rng=3),
+                            n_dichotomies=8, n_boot=0, random_state=0)
+    assert "3 trials in a condition, too few to measure" in str(few["manifold_capacity_flag"].values)
