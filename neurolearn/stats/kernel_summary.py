@@ -155,19 +155,29 @@ def _single_session_statistics(part, stats, shape, computations, weights, option
     if "task_alignment" in part.values:
         part.chance = float(alignment_chance(stats, left=options.left, right=options.right,
                                              unbiased=options.unbiased))
-    spectral_reason = STATISTICS["spectral_power"].needs.unmet(**shape)
-    if spectral_reason:
-        part.reasons["spectral_power"] = part.reasons["powerlaw_exponent"] = spectral_reason
+    # one eigen-decomposition for both; each statistic is gated on its own requirements (the power-law
+    # exponent needs no target: a session without a task label still gives it)
+    names = ("spectral_power", "powerlaw_exponent")
+    unmet = {name: STATISTICS[name].needs.unmet(**shape) for name in names}
+    for name in names:
+        if unmet[name]:
+            part.reasons[name] = unmet[name]
+    wanted = [k for k, name in enumerate(names) if not unmet[name]]
+    if not wanted:
         return
     try:
-        values, replicates, _ = spectral_with_replicates(
+        values, replicates, info = spectral_with_replicates(
             stats, n_modes=options.n_modes, estimator="unbiased" if options.unbiased else "plugin",
-            weights=weights, max_boot=options.spectral_max_boot)
+            weights=weights, max_boot=options.spectral_max_boot, target_required=bool(unmet["powerlaw_exponent"]))
     except DataError as error:
-        part.reasons["spectral_power"] = part.reasons["powerlaw_exponent"] = str(error)
-    else:
-        for k, name in enumerate(("spectral_power", "powerlaw_exponent")):
-            part.values[name] = (float(values[k]), None if weights is None else _padded(replicates[:, k], weights))
+        for k in wanted:
+            part.reasons[names[k]] = str(error)
+        return
+    for k in wanted:
+        if k == 0 and "spectral_power_reason" in info:
+            part.reasons[names[k]] = info["spectral_power_reason"]
+            continue
+        part.values[names[k]] = (float(values[k]), None if weights is None else _padded(replicates[:, k], weights))
 
 
 def _add_shared_noise(part, stats, weights, options):

@@ -195,7 +195,7 @@ def n_trustworthy_modes(stats: ConditionStatistics) -> int:
 
 @with_shared_products
 def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, estimator="unbiased", n_boot=0,
-                             random_state=None, weights=None, max_boot=200):
+                             random_state=None, weights=None, max_boot=200, target_required=True):
     """(spectral_power, powerlaw_exponent), replicates (B, 2) and info attrs (numpy core).
 
     ``spectral_power`` is a fraction of the target's power, in [0, 1] by construction (orthonormal
@@ -203,20 +203,41 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     intervals contain the estimate. ``powerlaw_exponent`` is NaN (with all its replicates) when fewer than 3
     positive eigenvalues are resolved.
 
+    ``powerlaw_exponent`` needs no target: with ``target_required=False`` a session without a task label (or
+    with one class of it) gives ``spectral_power`` NaN with all its replicates, the reason in
+    ``info["spectral_power_reason"]``, and the same ``powerlaw_exponent`` and replicates as with a label (the
+    Rayleigh-Ritz basis does not depend on the target).
+
     Raises
     ------
     InsufficientDataError
-        No task label, one class, or fewer than 3 conditions.
+        Fewer than 3 conditions; with ``target_required`` also no task label or one class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.stats.kernels import condition_statistics
+    >>> from neurolearn.simulate.recording import make_recording
+    >>> rng = np.random.default_rng(0)
+    >>> rec = make_recording(rng.standard_normal((12, 200)), n_trials=2, rng=1)  # no target coord
+    >>> values, _, info = spectral_with_replicates(condition_statistics(rec, "stimulus"), target_required=False)
+    >>> bool(np.isnan(values[0])), bool(np.isfinite(values[1])), info["spectral_power_reason"][-8:]
+    (True, True, 'a target')
     """
+    reason = ""
     if stats.target is None:
-        raise InsufficientDataError(f"session {stats.session_id!r}: no task label (spectral_power needs a target)")
-    if np.unique(np.asarray(stats.target)).size < 2:
-        raise InsufficientDataError(f"session {stats.session_id!r}: one class of the target; spectral_power "
-                                    "needs two")
+        reason = f"session {stats.session_id!r}: no task label (spectral_power needs a target)"
+    elif np.unique(np.asarray(stats.target)).size < 2:
+        reason = f"session {stats.session_id!r}: one class of the target; spectral_power needs two"
+    if reason and target_required:
+        raise InsufficientDataError(reason)
     if stats.n_conditions < 3:
         raise InsufficientDataError(f"session {stats.session_id!r}: fewer than 3 conditions (found "
                                     f"{stats.n_conditions})")
-    labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
+    if reason:  # a label-free stand-in: spectral_power is NaN below, the eigen-decomposition is the same
+        labels = np.zeros((stats.n_conditions, 1))
+    else:
+        labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
     n_cond = stats.n_conditions
     k_power = int(min(n_modes, n_cond - 1))
     n_trust = n_trustworthy_modes(stats)
@@ -227,9 +248,12 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     label_norm = float(np.sum(labels * labels))
     projections = vectors.T @ labels
     power = np.sum(projections**2, axis=1)
-    values = np.array([power[:k_power].sum() / label_norm, powerlaw_exponent(eigenvalues, n_trust)])
+    values = np.array([np.nan if reason else power[:k_power].sum() / label_norm,
+                       powerlaw_exponent(eigenvalues, n_trust)])
     info = {"spectral_power_k": k_power, "n_trustworthy": n_trust,
             "powerlaw_fit": f"log-log least squares over modes 1..{n_trust}"}
+    if reason:
+        info["spectral_power_reason"] = reason
     if weights is None and not n_boot:
         return values, np.empty((0, 2)), info
     if weights is None:
@@ -257,7 +281,7 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     eta, u = eta[:, ::-1], u[:, :, ::-1]
     rep_power = np.sum(np.matmul(np.swapaxes(u, 1, 2), label_proj) ** 2, axis=2)
     replicates = np.empty((weights.shape[0], 2))
-    replicates[:, 0] = rep_power[:, :k_power].sum(axis=1) / label_norm
+    replicates[:, 0] = np.nan if reason else rep_power[:, :k_power].sum(axis=1) / label_norm
     replicates[:, 1] = _powerlaw_rows(eta, n_trust)
     info["spectral_bootstrap"] = (f"Rayleigh-Ritz in top {n_ritz} modes, {weights.shape[0]} replicates, "
                                   "re-centred on the estimate")
