@@ -125,6 +125,40 @@ def resolve_coding(text, tree, *, binary: bool, option: str):
     return {column: _binary(mapping, option, str(text).strip()) if binary else mapping}
 
 
+def resolve_heldout(text, tree):
+    """``--heldout COLUMN[:VALUE]`` as :func:`neurolearn.summarize` takes it: the column's name (a boolean or
+    0/1 column, True = held out), ``{column: value}`` with VALUE read as the column holds it
+    (``is_train:False``, ``split:test``), or None for ``none``.
+
+    Raises
+    ------
+    DataError
+        VALUE matches no value of the column in any session that has it (the message names the values found).
+
+    Examples
+    --------
+    >>> resolve_heldout("none", None), resolve_heldout("novel", None)
+    (None, 'novel')
+    """
+    text = str(text).strip()
+    if text.lower() == "none":
+        return None
+    column, sep, value = text.partition(":")
+    column, value = column.strip(), value.strip()
+    if not column or (sep and not value):
+        raise DataError(f"--heldout {text}: expected COLUMN or COLUMN:VALUE (the value meaning held out), "
+                        "e.g. 'heldout' or 'is_train:False'")
+    if not sep:
+        return column
+    values, n_sessions = column_values(tree, column)
+    matched = match_key(value, values)
+    if n_sessions and len(matched) != 1:
+        raise DataError(f"--heldout {text}: expected one value of trial column {column!r} meaning held out, found "
+                        f"{'none' if not matched else len(matched)} matching {value!r}; its values: "
+                        f"{shown(values[:12])}" + (" ..." if len(values) > 12 else ""))
+    return {column: matched[0] if matched else _number_or_text(value)}
+
+
 def column_values(tree, column: str) -> tuple[list, int]:
     """The distinct non-missing values of trial column ``column`` over the sessions of ``tree`` (as Python
     values, sorted), and how many sessions have the column."""

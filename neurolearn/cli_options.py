@@ -285,6 +285,8 @@ def check_named_columns(tree, args) -> None:
     if not coords:
         return
     named = {"--by": args.by if args.by != "stimulus" else None}
+    heldout = str(getattr(args, "heldout", "heldout") or "heldout").partition(":")[0].strip()
+    named["--heldout"] = heldout if heldout.lower() not in ("heldout", "none") else None
     for option, value, default in (("--target", args.target, "target"), ("--behavior", args.behavior, "correct")):
         column = None if value is None else coding_column(value)
         named[option] = column if column not in (None, default) else None

@@ -25,6 +25,7 @@ from neurolearn.cli_options import (
     resolve_coding,
     training_times_for,
 )
+from neurolearn.cli_codings import resolve_heldout
 from neurolearn.errors import DataError
 from neurolearn.files import write_statistics
 
@@ -86,6 +87,15 @@ def add_summarize(commands) -> None:
                                 "and summarize each area alone; every statistic gets a dim 'area' (a session "
                                 "without an area has NaN there, with the reason). 'neurolearn report' shows "
                                 "each area; 'neurolearn fit -m deep-linear --areas V1=1,LM=2' fits them jointly")
+    summarize.add_argument("--heldout", default="heldout", metavar="COLUMN[:VALUE]",
+                           help="trial column marking trials of stimuli never used in training (True/1 = held "
+                                "out), or a column and the value meaning held out, e.g. 'is_train:False'; where "
+                                "present, generalization_error and heldout_behavior are computed; 'none' to skip "
+                                "(default: heldout)")
+    summarize.add_argument("--generalization", choices=("readout", "behavior"), default="readout",
+                           help="generalization_error of a readout of the representation trained on the "
+                                "training stimuli (what kernel-learning-curve predicts, the default) or 1 - "
+                                "fraction correct on held-out trials (what grokking predicts)")
     summarize.add_argument("--indicator-tau", type=non_negative_float, default=None, metavar="SECONDS",
                            help="decay time of a calcium indicator, deconvolved before the dynamics fit (0: "
                                 "the recording has none)")
@@ -111,7 +121,8 @@ def run_summarize(args) -> int:
             setattr(args, option, resolve_coding(text, tree, binary=binary, option=f"--{option}"))
     times = training_times_for(training, tree, sessions) if training is not None else None
     options = {"target": args.target, "by": args.by, "behavior": args.behavior, "n_boot": args.n_boot,
-               "random_state": args.random_state}
+               "random_state": args.random_state, "heldout": resolve_heldout(args.heldout, tree),
+               "generalization": args.generalization}
     options.update({key: value for key, value in (("min_trials", args.min_trials), ("nan_policy", args.nan_policy))
                     if value is not None})
     if args.no_readout:

@@ -648,3 +648,39 @@ def test_summarize_without_window_reads_the_default_and_says_where_it_reaches_pa
     assert "default window" not in err
     default, given = (xr.open_dataset(tmp_path / name) for name in ("default.nc", "given.nc"))
     assert not np.allclose(default["participation_ratio"].values, given["participation_ratio"].values)
+
+
+@pytest.fixture(scope="module")
+def grokking_files(tmp_path_factory):
+    from neurolearn.simulate.grokking import simulate_grokking_sessions
+    from neurolearn.simulate.nwb import write_sessions_nwb
+
+    tree, _ = simulate_grokking_sessions(3, n_steps=200, n_trials=2, rng=0)
+    folder = tmp_path_factory.mktemp("grokking")
+    return [str(p) for p in write_sessions_nwb(tree, folder, kind="ophys", rng=0)]
+
+
+def test_summarize_chooses_the_heldout_column_and_the_generalization_error(capsys, tmp_path, grokking_files):
+    # adversary A12: the command line had no --heldout and no --generalization, so every statistics file it wrote
+    # held the readout's generalization_error of a column named 'heldout', whatever a model needed (grokking
+    # predicts 1 - fraction correct on held-out trials)
+    common = ("--n-boot", "20", "--no-readout", "--no-dynamics", "--no-progress", "--window", "0", "0.5")
+    out = {}
+    for name, extra in (("default", ()), ("behavior", ("--generalization", "behavior")),
+                        ("is_train", ("--heldout", "is_train:False")), ("none", ("--heldout", "none"))):
+        code, _, err = run(capsys, "summarize", *grokking_files, "-o", str(tmp_path / f"{name}.nc"), *common, *extra)
+        assert code == 0, err
+        out[name] = xr.open_dataset(tmp_path / f"{name}.nc")
+    assert out["default"].attrs["generalization_method"] == "readout"
+    assert out["behavior"].attrs["generalization_method"] == "behavior"
+    # 'is_train' False is the 'heldout' column's complement in these files: the same statistic
+    np.testing.assert_allclose(out["is_train"]["generalization_error"].values,
+                               out["default"]["generalization_error"].values, rtol=1e-10)
+    assert not np.allclose(out["behavior"]["generalization_error"].values, out["default"]["generalization_error"].values)
+    assert "generalization_error" not in out["none"]
+    code, _, err = run(capsys, "summarize", *grokking_files, "-o", str(tmp_path / "x.nc"), *common,
+                       "--heldout", "is_train:maybe")
+    assert_one_line_error(code, err, "--heldout is_train:maybe", "its values: [False, True]")
+    code, _, err = run(capsys, "summarize", *grokking_files, "-o", str(tmp_path / "x.nc"), *common,
+                       "--heldout", "novel")
+    assert_one_line_error(code, err, "--heldout novel: expected a trial column of that name")

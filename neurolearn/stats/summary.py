@@ -318,7 +318,9 @@ def _merge_family(ds, family, part):
     part = part.drop_vars([c for c in ("session_index", "session_start_time") if c in part.coords])
     if BOOTSTRAP in part.dims:
         part = part.rename({BOOTSTRAP: f"{BOOTSTRAP}_{family.name}"})
-    attrs = {f"{family.name}_{key}": value for key, value in part.attrs.items()}
+    # each attr named for its family once (generalization's own 'generalization_method' is not doubled)
+    attrs = {key if key.startswith(f"{family.name}_") else f"{family.name}_{key}": value
+             for key, value in part.attrs.items()}
     ds = xr.merge([ds, part], join="left", combine_attrs="override")
     ds.attrs.update(attrs)
     return ds
