@@ -21,9 +21,15 @@ training times and parameters). :func:`neurolearn.fit` then fits in stages:
 Intervals, chi-square and the log-likelihood are those of the final stage, with ``C_learner`` held fixed (a
 quasi-likelihood: its dependence on the parameters is not profiled). ``FitResult.learner_covariance`` holds
 the parameters it was evaluated at and the message says so. ``fit(..., learner_covariance=False)`` fits with
-the statistics' covariance alone. The statistics' own SEs must then leave the learner's variability out
-(``generalization_summary(training_set="fixed")``, not its default jackknife over training sets): otherwise
-it is counted twice and the intervals are conservative.
+the statistics' covariance alone.
+
+The statistics' part of ``C`` must leave the learner's variability out, or it is counted twice and the
+intervals are conservative. ``generalization_error``'s default SE includes a jackknife over the training
+stimuli, which is that variability; so where its summary stored the SE with the training stimuli held fixed
+(the session coord ``generalization_error_fixed_se``, which :func:`neurolearn.summarize` and
+:func:`~neurolearn.stats.generalization.generalization_summary` write), stage 2 starts from that SE in place
+of ``generalization_error_se`` (:func:`neurolearn.fitting.training_set.fixed_training_set`) and the message
+says so. Without the learner covariance the fit keeps the statistic's own SE.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from dataclasses import replace
 import numpy as np
 
 from neurolearn.errors import FitError, NeurolearnError
+from neurolearn.fitting.training_set import fixed_training_set
 from neurolearn.fitting.validation import ONSET, TIME_SCALE
 
 __all__ = ["ITERATIONS", "has_learner_covariance", "learner_block", "learner_fit", "weighting_label",
@@ -90,10 +97,13 @@ def learner_block(problem, values) -> np.ndarray:
 def with_learner_covariance(problem, values, weights="joint"):
     """``problem`` (as built from the statistics alone) with the model's learner covariance at ``values`` added.
 
-    The joint covariance (or the diagonal ``se**2`` when the statistics carry no replicates; with
-    ``weights="independent"`` the sandwich's covariance, the weights staying diagonal) gains the model's block
-    (:func:`learner_block`); the SEs of the fitted values become ``sqrt(se**2 + diag)`` so that the reported
-    standardised residuals and diagonal weights include it. Values outside ``mask`` are left as they are.
+    A statistic whose summary stored its SE with the training stimuli held fixed is first weighted by that SE
+    (:func:`neurolearn.fitting.training_set.fixed_training_set`: its training-set jackknife is the variability
+    the learner covariance adds). The joint covariance (or the diagonal ``se**2`` when the statistics carry no
+    replicates; with ``weights="independent"`` the sandwich's covariance, the weights staying diagonal) gains
+    the model's block (:func:`learner_block`); the SEs of the fitted values become ``sqrt(se**2 + diag)`` so
+    that the reported standardised residuals and diagonal weights include it. Values outside ``mask`` are left
+    as they are.
 
     Parameters
     ----------
@@ -109,6 +119,7 @@ def with_learner_covariance(problem, values, weights="joint"):
     neurolearn.fitting.problem.FitProblem
         A new problem (``problem`` is not changed), with a note saying at which parameters the block was added.
     """
+    problem = fixed_training_set(problem)
     block = learner_block(problem, values)
     mask = problem.mask.ravel()
     block = np.where(np.outer(mask, mask), block, 0.0)

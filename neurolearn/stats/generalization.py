@@ -46,7 +46,12 @@ conservative: on the kernel-learning-curve network (140 probes, 10-100 trained) 
 one learner's error over training sets
 (:func:`neurolearn.theory.learning_curve.learning_curve_covariance`). Sessions that share stimuli (one
 animal's nested training sets, overlapping held-out sets) have errors correlated 0.8-0.99 from session to
-session, which these independent replicates do not carry (benchmarks/bench_klc_recovery.py).
+session, which these independent replicates do not carry (benchmarks/bench_klc_recovery.py). The SE with
+the training stimuli held fixed (the same replicates without the jackknife noise) is kept per session in the
+coord ``generalization_error_fixed_se``, whichever ``training_set`` is chosen: a fit that adds the model's
+learner covariance (one learner's scatter over training sets, the same source of variability) weights by it in
+place of ``generalization_error_se`` so that the training set is counted once
+(:mod:`neurolearn.fitting.training_set`); the statistic's own SE and interval stay those of the default.
 ``method="behavior"``: binomial SE (Agresti-Coull floor), Wilson interval, normal replicates with
 that SE.
 
@@ -86,6 +91,13 @@ METHODS = ("readout", "behavior")
 #: ``training_set`` of the readout's intervals: the training stimuli as a sample (jackknife spread added to the
 #: replicates), or fixed (trials and held-out stimuli only: the error of the readout trained on these stimuli)
 TRAINING_SETS = ("jackknife", "fixed")
+#: Coord on ``session`` (``method="readout"``): the SE with the training stimuli held fixed, whatever
+#: ``training_set`` is. A coord, not a statistic: a fit carries a statistics' session coords into its problem,
+#: and one that adds the model's learner covariance weights by this SE in place of ``generalization_error_se``
+#: (:mod:`neurolearn.fitting.training_set`).
+FIXED_SE = "generalization_error_fixed_se"
+FIXED_SE_DESCRIPTION = ("bootstrap SE of generalization_error with the training stimuli held fixed (trials "
+                        "and held-out stimuli resampled; the training-set jackknife left out)")
 
 
 def heldout_mask(recording: xr.DataArray, heldout="heldout") -> np.ndarray:
@@ -177,16 +189,19 @@ def generalization_summary(
         ``method="readout"``: whether the replicates also carry the training set's variability (the default:
         independent normal noise with the leave-one-training-condition-out jackknife variance), or resample
         only the trials and the held-out stimuli (``"fixed"``: the estimand is the error of the readout trained
-        on *these* stimuli; for a fit that adds the learner-to-learner covariance itself, e.g. from
-        :func:`neurolearn.theory.learning_curve.learning_curve_covariance`). The random draws are the same
-        either way; the point estimates are identical.
+        on *these* stimuli). The random draws are the same either way; the point estimates are identical.
+        A fit does not need ``"fixed"``: where it adds the model's learner covariance it reads the
+        fixed-training-set SE from the coord ``generalization_error_fixed_se``, which both choices store.
 
     Returns
     -------
     xarray.Dataset
         Over ``session``: ``generalization_error``, ``_se``, ``_ci`` (dim ``ci_bound``), ``_flag`` and
         ``generalization_error_boot`` (dims ``session, bootstrap``, attr ``resampling="independent"``); with a
-        behaviour column also ``heldout_behavior``, ``_se``, ``_ci``, ``_flag``.
+        behaviour column also ``heldout_behavior``, ``_se``, ``_ci``, ``_flag``. With ``method="readout"``
+        and ``n_boot > 0`` also the coord ``generalization_error_fixed_se`` on ``session``: the SE with the
+        training stimuli held fixed (equal to ``_se`` with ``training_set="fixed"``), which
+        :func:`neurolearn.fit` uses in place of ``_se`` where it adds a model's learner covariance.
 
     Raises
     ------
@@ -206,6 +221,8 @@ def generalization_summary(
     >>> str(ds["generalization_error_flag"].values[0])
     'no training-stimulus trials (heldout marks every trial held out)'
     >>> bool(ds["generalization_error"][3] < ds["generalization_error"][1] < 1.0)
+    True
+    >>> "generalization_error_fixed_se" in ds.coords  # the SE a fit adding the learner covariance weights by
     True
     """
     # prepare_generalization checks the options
@@ -315,9 +332,10 @@ def _coords_only(rec):
 
 
 def generalization_session(key, recording: xr.DataArray, context: GeneralizationContext):
-    """One session's ``generalization_error``: (value, se, (lower, upper), replicates, reason)."""
+    """One session's ``generalization_error``: (value, se, (lower, upper), replicates, fixed-training-set SE,
+    reason)."""
     c = context
-    nan = (np.nan, np.nan, (np.nan, np.nan), np.full(c.n_boot, np.nan))
+    nan = (np.nan, np.nan, (np.nan, np.nan), np.full(c.n_boot, np.nan), np.nan)
     if key in c.reasons:
         return (*nan, c.reasons[key])
     bit_generator = c.bit_generator()
@@ -331,7 +349,7 @@ def generalization_session(key, recording: xr.DataArray, context: Generalization
                                            training_jackknife=c.training_set == "jackknife")
             return (*estimate, "")
         p, p_se, (lo, hi), _ = c.behavior[key]
-        return 1.0 - p, p_se, (1.0 - hi, 1.0 - lo), 1.0 - p + p_se * rng.standard_normal(c.n_boot), ""
+        return 1.0 - p, p_se, (1.0 - hi, 1.0 - lo), 1.0 - p + p_se * rng.standard_normal(c.n_boot), np.nan, ""
     except InsufficientDataError as error:
         return (*nan, str(error))
 
@@ -341,10 +359,10 @@ def combine_generalization(parts, context: GeneralizationContext, map_sessions=N
     c = context
     n, n_boot, ids = len(c.keys), c.n_boot, list(c.keys)
     value, se, ci = np.full(n, np.nan), np.full(n, np.nan), np.full((n, 2), np.nan)
-    boot = np.full((n, n_boot), np.nan)
+    boot, fixed_se = np.full((n, n_boot), np.nan), np.full(n, np.nan)
     reasons = np.full(n, "", dtype=object)
     for k, (key, part) in enumerate(zip(ids, parts)):
-        value[k], se[k], ci[k], boot[k], reasons[k] = part
+        value[k], se[k], ci[k], boot[k], fixed_se[k], reasons[k] = part
         if reasons[k]:
             warn_unsupported(NAME, key, reasons[k])
     data_vars = {
@@ -369,7 +387,10 @@ def combine_generalization(parts, context: GeneralizationContext, map_sessions=N
                  "held-out MSE of a kernel ridge readout trained on the training-stimulus conditions / mean "
                  "square of the target (held-out trial noise removed)" if c.method == "readout"
                  else "1 - fraction correct on held-out trials")}
-    return xr.Dataset(data_vars, coords={SESSION: ids, CI_BOUND: ["lower", "upper"]}, attrs=attrs)
+    coords = {SESSION: ids, CI_BOUND: ["lower", "upper"]}
+    if c.method == "readout" and n_boot:
+        coords[FIXED_SE] = ((SESSION,), fixed_se, {"description": FIXED_SE_DESCRIPTION})
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
 def _heldout_behavior(rec, mask, behavior, level):

@@ -88,8 +88,13 @@ def bootstrap_draws(rng, groups, heldout_index, n_boot):
 
 
 def readout_session(rec, mask, target, by, ridge, n_boot, rng, level, training_jackknife=True):
-    """One session's readout error, SE, interval and replicates; ``training_jackknife=False`` leaves out the
-    training set's jackknife spread (its normal draws are still made, so the stream is the same)."""
+    """One session's readout error, SE, interval, replicates and fixed-training-set SE.
+
+    ``training_jackknife=False`` leaves out the training set's jackknife spread (its normal draws are still
+    made, so the stream is the same). The last value is the SE of the replicates without that spread (trials
+    and held-out stimuli resampled, the training stimuli held fixed) either way: with
+    ``training_jackknife=False`` it equals the SE; by default it is what a fit that adds one learner's
+    scatter over training sets itself weights by (:mod:`neurolearn.fitting.training_set`)."""
     groups, flags, targets, keep = readout_layout(rec, mask, target, by)
     responses = np.asarray(rec.values, float)[keep]
     means = _means(responses, groups)
@@ -105,6 +110,7 @@ def readout_session(rec, mask, target, by, ridge, n_boot, rng, level, training_j
         replicates[b] = _readout_error(ordered, starts, boot_means, targets, flags, ridge=ridge,
                                        tested=tested)
     if n_boot:
+        fixed_se, _ = bootstrap_interval(value, replicates, level)
         if training_jackknife:
             # which stimuli were trained on is itself a sample: add the leave-one-training-condition-out
             # jackknife variance (conservative, Efron-Stein) to every replicate as independent normal noise
@@ -113,8 +119,8 @@ def readout_session(rec, mask, target, by, ridge, n_boot, rng, level, training_j
             replicates = replicates + spread * noise
         se, (lo, hi) = bootstrap_interval(value, replicates, level)
     else:
-        se, lo, hi = np.nan, np.nan, np.nan
-    return value, se, (lo, hi), replicates
+        se, lo, hi, fixed_se = np.nan, np.nan, np.nan, np.nan
+    return value, se, (lo, hi), replicates, fixed_se
 
 
 def _training_set_sd(ordered, starts, means, targets, flags, ridge):

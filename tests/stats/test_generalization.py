@@ -125,6 +125,7 @@ def test_behaviour_method_is_one_minus_held_out_fraction_correct():
         lo, hi = ds["generalization_error_ci"].values[k]
         assert lo <= ds["generalization_error"].values[k] <= hi
     assert ds["generalization_error_boot"].sizes["bootstrap"] == 50
+    assert "generalization_error_fixed_se" not in ds.coords  # no training set the SE could hold fixed
 
 
 def test_sessions_the_data_cannot_support_are_nan_with_reasons_not_errors():
@@ -193,3 +194,44 @@ def test_fixed_training_set_drops_exactly_the_training_jackknife_spread():
         assert fixed["generalization_error_se"].values[index] < default["generalization_error_se"].values[index]
     with pytest.raises(DataError, match="training_set: expected one of"):
         generalization_summary(recs, target="target_value", by="stimulus", training_set="none")
+
+
+def test_every_summary_keeps_the_fixed_training_set_se_beside_its_own(tmp_path):
+    # the SE a fit adding the model's learner covariance weights by (fitting.training_set): the same replicates
+    # without the training-set jackknife, so bit-equal to the SE of training_set="fixed" (the same draws); the
+    # statistic's own SE and interval stay the default's (its replicates' SE, the jackknife included)
+    from neurolearn.files import read_statistics, write_statistics
+    from neurolearn.fitting.training_set import FIXED_TRAINING_SET_SE
+    from neurolearn.stats.estimate import bootstrap_interval
+    from neurolearn.stats.generalization import FIXED_SE
+
+    assert FIXED_SE == FIXED_TRAINING_SET_SE  # the name the summary writes is the name the fit reads
+    tree, _ = simulate_readout_learning_sessions(n_sessions=3, examples_per_session=8, n_conditions=40,
+                                                 n_neurons=200, trained_probes=True, rng=1)
+    recs = {key: child.dataset["responses"] for key, child in tree.children.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticWarning)  # session 0 has no training stimuli
+        default = generalization_summary(recs, target="target_value", by="stimulus", n_boot=200,
+                                         random_state=3)
+        fixed = generalization_summary(recs, target="target_value", by="stimulus", n_boot=200, random_state=3,
+                                       training_set="fixed")
+    assert FIXED_SE in default.coords and FIXED_SE not in default.data_vars
+    assert default[FIXED_SE].dims == ("session",)
+    np.testing.assert_array_equal(default[FIXED_SE].values, fixed["generalization_error_se"].values)
+    np.testing.assert_array_equal(fixed[FIXED_SE].values, fixed["generalization_error_se"].values)
+    assert np.isnan(default[FIXED_SE].values[0])  # the session left NaN
+    for index in (1, 2):
+        value = default["generalization_error"].values[index]
+        se, interval = bootstrap_interval(value, default["generalization_error_boot"].values[index], 0.95)
+        assert default["generalization_error_se"].values[index] == pytest.approx(se, rel=1e-12)
+        assert default["generalization_error_ci"].values[index] == pytest.approx(interval, rel=1e-12)
+        assert default[FIXED_SE].values[index] < 0.8 * default["generalization_error_se"].values[index]
+    # written and read back (NetCDF): still a coord on session, the same values
+    back = read_statistics(write_statistics(default, tmp_path / "stats.nc"))
+    assert FIXED_SE in back.coords and back[FIXED_SE].dims == ("session",)
+    np.testing.assert_allclose(back[FIXED_SE].values, default[FIXED_SE].values, rtol=1e-15)
+    # no replicates, or the behaviour method: no fixed-training-set SE to store
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticWarning)
+        unbootstrapped = generalization_summary(recs, target="target_value", by="stimulus", n_boot=0)
+    assert FIXED_SE not in unbootstrapped.coords
