@@ -12,10 +12,12 @@ Prints
 
 (c) coverage of the mean-field intervals (radius, dimension, capacity) against the exact geometry;
 (r) one larger run: the extracted statistics, the fitted and true model curves and R^2;
+(t) the model's manifold_capacity (the full manifolds' alpha_B) against the simulation capacity of T sampled
+    trials on uniform spheres, T = 2, 10, 20 x D: where the statistic's flag is empty and where it is not;
 (g) coverage of the dimension's interval on Gaussian clouds (isotropic, or eigenvalues ~ 1/k) at few trials,
     against the exact D = tr(C)^2 / tr(C^2), with the fraction of sessions left NaN (unresolved tr(C^2)).
 
-Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|g|r|abcgr]``.
+Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|g|t|r|abcgtr]``.
 """
 
 from __future__ import annotations
@@ -155,6 +157,31 @@ def part_g(replicates=100):
               f"R {radius:.3f} coverage {np.mean(hits_r):.3f}", flush=True)
 
 
+def part_t(seeds=2):
+    """Simulation capacity of T trials per sphere (16 conditions, 160 neurons, 48 dichotomies) vs alpha_B(R, D)."""
+    print("(t) sampled trials vs the full manifolds' capacity alpha_B(R, D): uniform spheres, 16 conditions")
+    filled_sim, filled_ball = [], []
+    for radius in (0.3, 0.7, 1.5):
+        for dimension in (1, 2, 3):
+            for times in (2, 10, 20):
+                n_trials = times * dimension
+                values, flags = [], []
+                for seed in range(seeds):
+                    rec = manifold_recording(radius, float(dimension), n_conditions=16, n_neurons=160,
+                                             n_trials=n_trials, rng=100 * seed + n_trials)
+                    ds = manifold_capacity(rec, n_dichotomies=48, n_boot=0, random_state=seed)
+                    values.append(float(ds["manifold_capacity"]))
+                    flags.append(bool(str(ds["manifold_capacity_flag"].values)))
+                ball = float(ball_capacity(radius, dimension))
+                if times >= 10:
+                    filled_sim.append(np.mean(values))
+                    filled_ball.append(ball)
+                print(f"  R {radius} D {dimension} T {n_trials}: simulated {np.mean(values):.3f}, alpha_B {ball:.3f}, "
+                      f"ratio {np.mean(values) / ball:.3f}, flagged {np.mean(flags):.2f}", flush=True)
+    sim, ball = np.array(filled_sim), np.array(filled_ball)
+    print(f"  T >= 10 D: R^2 of alpha_B against the simulation {1 - np.sum((sim - ball) ** 2) / np.sum((sim - sim.mean()) ** 2):.3f}")
+
+
 def part_r(n_sessions=8):
     """One larger, more precise run (16 conditions, 40 trials, 64 dichotomies): R^2 not limited by the SEs."""
     shape = {"n_conditions": 16, "n_neurons": 120, "n_trials": 40}
@@ -184,6 +211,8 @@ if __name__ == "__main__":
         part_a()
     if "c" in args.part:
         part_c()
+    if "t" in args.part:
+        part_t()
     if "g" in args.part:
         part_g(max(args.replicates, 100))
     if "r" in args.part:

@@ -22,9 +22,17 @@ dimension relax exponentially at one rate from initial to final values,
     R_M(t) = R_f + (R_i - R_f) exp(-rate t),   D_M(t) = D_f + (D_i - D_f) exp(-rate t),
 
 and ``manifold_capacity(t) = alpha_B(R_M(t), D_M(t))``. Observables: ``manifold_capacity`` (the simulation
-capacity by random dichotomies, which the ball formula predicts when each cloud has enough trials to fill its
-manifold), ``manifold_radius`` and ``manifold_dimension`` (the clouds' R_M and D_M). The radius and dimension
-observables are what separate the radius from the dimension: the capacity alone pins only a combination.
+capacity by random dichotomies), ``manifold_radius`` and ``manifold_dimension`` (the clouds' R_M and the
+pooled D_M = mean tr(C)^2 / mean tr(C^2)). The radius and dimension observables are what separate the radius
+from the dimension: the capacity alone pins only a combination.
+
+The prediction is the capacity of the **full** manifolds; it has no trial count. The simulation capacity of
+T sampled trials per condition is above it and falls toward it as T grows (uniform spheres of R 0.3-1.5,
+D 1-3: +8-47% at T = 2 D, within 3.5% at T >= 10 D, benchmarks/bench_capacity.py part t; Gaussian clouds
+of D = 60: 0.85 / 0.69 / 0.50 at T = 6 / 12 / 40 for a full capacity of 0.07), so the model describes ``manifold_capacity`` only where its flag is empty (the fewest
+trials per condition at least 10 D_M: :data:`neurolearn.stats.capacity.FILL_RATIO`). Fit it to flagged
+sessions only through ``manifold_radius`` and ``manifold_dimension``, which do not depend on the trial
+count; a flagged ``manifold_capacity`` measures the trial count as much as the clouds.
 """
 
 from __future__ import annotations
