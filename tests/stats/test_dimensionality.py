@@ -246,3 +246,19 @@ def test_shared_pair_pass_gives_brute_force_rows_and_norms_and_leaves_every_stat
     for before, after in ((pr_plain, pr_shared), (alignment_plain, alignment_shared)):
         assert after[0] == pytest.approx(before[0], rel=1e-12)
         np.testing.assert_allclose(after[1], before[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_neurons", [1, 3, 63, 64, 65, 130, 700])
+def test_the_blocked_gram_pass_equals_the_full_pair_sums(n_neurons):
+    # the replicates' Σ_ij w_i w_j (c_i·c_j)² and the row sums from row blocks (diagonal blocks as symmetric
+    # products, the rest once and doubled) equal the sums over the full N x N Gram matrix, at every block split
+    from neurolearn.stats.dimensionality import _weighted_pair_norms
+
+    rng = np.random.default_rng(n_neurons)
+    c = rng.standard_normal((6, n_neurons))
+    weights = rng.poisson(1.0, (5, n_neurons)).astype(float)
+    squared = (c.T @ c) ** 2
+    total, rows = _weighted_pair_norms(c, weights, row_sums=True)
+    np.testing.assert_allclose(total, np.einsum("bi,ij,bj->b", weights, squared, weights), rtol=1e-12)
+    np.testing.assert_allclose(rows, squared.sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(_weighted_pair_norms(c, weights), total, rtol=1e-12)
