@@ -57,6 +57,15 @@ def pooled_dimension(dimension: float, n_conditions: int) -> float:
     return float(n_conditions / np.sum(1.0 / dims))
 
 
+def _pooled_mixture(dimension, n_conditions):
+    """The mean dimension whose :func:`condition_dimensions` mixture has the pooled dimension nearest ``dimension``
+    (the pooled dimension of a floor/ceil mixture is its harmonic mean, below its arithmetic mean)."""
+    low = int(np.floor(dimension))
+    candidates = low + np.arange(n_conditions + 1) / n_conditions
+    pooled = np.array([pooled_dimension(c, n_conditions) for c in candidates])
+    return float(candidates[np.argmin(np.abs(pooled - dimension))])
+
+
 def _basis(n_neurons, n_columns, rng):
     if n_columns > n_neurons:
         raise DataError(f"expected at least {n_columns} neurons for orthogonal centroids and manifold axes, "
@@ -119,8 +128,9 @@ def manifold_sessions(n_sessions=8, *, radius_initial=1.5, radius_final=0.4, dim
     truth : xarray.Dataset
         Over ``session`` (coord ``session_index``): ``manifold_radius``, ``manifold_dimension`` and
         ``mean_field_capacity`` (the ball formula at them, the reduced model's ``manifold_capacity``); the
-        dimension is the realised pooled dimension (:func:`pooled_dimension`, within ``1/(2P) + 1/(4 floor D)``
-        of the exponential law; attr ``dimension_law`` holds the law's values).
+        dimension is the realised pooled dimension (:func:`pooled_dimension`; each session's floor/ceil
+        mixture is chosen so that it is the nearest to the exponential law, within about ``1/P``; attr
+        ``dimension_law`` holds the law's values).
 
     Examples
     --------
@@ -133,13 +143,14 @@ def manifold_sessions(n_sessions=8, *, radius_initial=1.5, radius_final=0.4, dim
     radius = radius_final + (radius_initial - radius_final) * np.exp(-rate * k)
     dimension = dimension_final + (dimension_initial - dimension_final) * np.exp(-rate * k)
     ids = [f"day{i}" for i in k]
+    mixtures = [_pooled_mixture(d, n_conditions) for d in dimension]  # pooled dimension nearest the law's
     recordings = [
-        manifold_recording(radius[i], dimension[i], n_conditions=n_conditions, n_neurons=n_neurons,
+        manifold_recording(radius[i], mixtures[i], n_conditions=n_conditions, n_neurons=n_neurons,
                            n_trials=n_trials, noise_sd=noise_sd, session_id=ids[i],
                            session_start_time=_session_start(i), rng=rng)
         for i in k
     ]
-    realised = np.array([pooled_dimension(d, n_conditions) for d in dimension])
+    realised = np.array([pooled_dimension(d, n_conditions) for d in mixtures])
     truth = _session_truth(ids, {"manifold_radius": radius, "manifold_dimension": realised,
                                  "mean_field_capacity": ball_capacity(radius, realised)},
                            {"source": "neurolearn.simulate.manifolds.manifold_sessions", "rate": rate,
