@@ -49,6 +49,7 @@ from neurolearn.data import SESSION
 from neurolearn.errors import FitError
 from neurolearn.fitting.areas import AREA, flatten_areas
 from neurolearn.fitting.covariance import observation_covariance
+from neurolearn.fitting.estimands import check_measured_as
 from neurolearn.fitting.fittable import MIN_VALUES_PER_STATISTIC, check_arguments, drop_sparse, warn_uncentred_change
 from neurolearn.fitting.reference import reference_session, without_reference_values
 from neurolearn.fitting.search_box import FreeParameter, free_parameters
@@ -425,6 +426,7 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
         raise FitError(f"fit of model {model.name!r}: expected statistics of at least one session, found 0 sessions")
     check_arguments(model, observables, se_floor)
     chosen, missing = choose_observables(stats, model, observables)
+    check_measured_as(stats, model, chosen)
     session_time = training_times(stats, time, model)
     fixed = check_fixed(fixed, model)
     reference, reference_name = reference_session(stats, model, chosen)

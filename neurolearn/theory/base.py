@@ -131,6 +131,12 @@ class Model:
         keyword ``reference_time`` (model time of that session, default 0) and returns them relative to the
         model's state there; the fitter passes the first session's model time and leaves the reference
         session's own value (0 by definition) out of the data (:mod:`neurolearn.fitting.reference`).
+    measured_as : tuple of (str, str, str, str)
+        ``(observable, attr, value, how)``: an observable the statistics can measure in more than one way, and
+        the one this model predicts, read from the statistics' ``attrs[attr]`` (``("generalization_error",
+        "generalization_method", "behavior", "summarize(generalization='behavior')")``). The fitter refuses
+        statistics whose attr says another way, naming ``how`` to measure it (statistics without the attr, built
+        by hand, are taken as declared by their maker).
     """
 
     name: str
@@ -148,6 +154,7 @@ class Model:
     jacobian: Callable[..., dict] | None = None
     referenced: tuple[str, ...] = ()
     learner_covariance: Callable[..., np.ndarray] | None = None
+    measured_as: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def params(self) -> dict[str, Parameter]:

@@ -108,4 +108,8 @@ MODEL = Model(
     observables=("behavior", "generalization_error", "task_alignment"),
     function=grokking_statistics,
     simulator="neurolearn.simulate.grokking.simulate_grokking_sessions",
+    # 1 - fraction correct on held-out trials (L_test / L0); a readout of the recorded representation trained on
+    # the recorded training stimuli measures something else (docs/theory.md §2.3)
+    measured_as=(("generalization_error", "generalization_method", "behavior",
+                  "summarize(..., generalization='behavior'), on the command line --generalization behavior"),),
 )

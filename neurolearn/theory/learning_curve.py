@@ -232,4 +232,7 @@ KERNEL_LEARNING_CURVE = Model(
     time_span=100.0,
     simulator="neurolearn.simulate.two_layer.simulate_readout_learning_sessions",
     learner_covariance=kernel_learning_curve_covariance,
+    # the error of kernel regression from the representation: a readout trained on the training stimuli
+    measured_as=(("generalization_error", "generalization_method", "readout",
+                  "summarize(..., generalization='readout'), the default"),),
 )
