@@ -30,7 +30,7 @@ def check_measured_as(stats, model, chosen) -> None:
     >>> try:
     ...     check_measured_as(stats, get_model("grokking"), ["generalization_error", "behavior"])
     ... except FitError as error:
-    ...     print(str(error)[:98])
+    ...     print(str(error)[:99])
     fit of model 'grokking': expected generalization_error measured as generalization_method='behavior'
     """
     for observable, attr, value, how in getattr(model, "measured_as", ()):
