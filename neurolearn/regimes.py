@@ -44,7 +44,8 @@ def classify_regime(fits, stats=None) -> dict:
       line: the sessions' margins scatter beyond their SEs when different neurons are recorded each day
       (the SEs resample trials), and a line through the SEs alone called hidden progress in about a third
       of stationary simulated datasets; its interval counts that scatter (Knapp-Hartung, Student-t on
-      ``n - 2`` dof), so a flat margin is called rising in at most 2.5% of datasets. (The fitted model's
+      ``n - 2`` dof), so a flat margin is called rising in about 2.5% of datasets (0.020 of 200
+      stationary trajectories through summarize, fresh cells or the same). (The fitted model's
       ``margin_gain`` alone cannot decide it: a squared-loss network's margin also grows while it learns,
       then stops.)
     * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` (pinned down by
