@@ -32,6 +32,19 @@ target_decay at 6.0 in 14/20), so they are one-sided statements (``eigen_decay >
 their lower end only; the 7 two-sided intervals cover 7/7, and all 3 misses (seeds 5, 7, 18) are lower ends of
 target_decay intervals censored at 6.0.
 
+Measured 2026-12-07 (2 shared cores, load 15-20; ~9 s CPU a seed), ``--mode jackknife`` (the default path),
+seeds 0-39, before and after the fit weighted generalization_error by its stored fixed-training-set SE:
+
+* before (jackknife SE + learner covariance: the training set counted twice): 76/80 = 0.950 (eigen_decay
+  40/40, target_decay 36/40; misses seeds 7, 20, 21, 28, lower bounds 2.007-2.011); mean chi2 8.5 on 16 dof
+  (7 % of seeds above 16): weights too wide.
+* after (fixed SE + learner covariance): 76/80 = 0.950 (40/40, 36/40; misses seeds 5, 7, 18, 21, lower bounds
+  2.002-2.044, the ``--mode learner`` misses of 2026-12-06 plus 21); mean chi2 15.1 on 16 dof (35 % above 16).
+  target_decay's mean width 0.94 of before's (two-sided in both, 12 seeds: median ratio 0.80); eigen_decay's
+  0.98 (its upper end at the box 4.0 in 39-40 of 40 either way, so it covers by construction). Coverage does
+  not move because the only closed ends, target_decay's lower ones, barely move (half-width median ratio
+  0.94): their misses are the recording's shared measurement error (below), not the double count.
+
 Measured 2026-12-06 (2 shared cores, load 5-7; ~10-15 s CPU a fitted seed), seeds 0-19:
 
 * ``--mode learner``: 37/40 = 0.925 (eigen_decay 20/20, target_decay 17/20; misses seeds 5, 7, 18, lower
