@@ -101,3 +101,33 @@ def test_bad_input_is_refused_naming_what_was_expected():
         trend_slope([0, 1, 2], [0, 1, 2], [0.1, 0.1])
     with pytest.raises(DataError, match=r"expected finite x and y and finite se > 0, found se \[0.1, 0.0, 0.1\]"):
         trend_slope([0, 1, 2], [0, 1, 2], [0.1, 0.0, 0.1])
+
+
+def test_post_saturation_trend_is_a_random_effects_slope_in_closed_form():
+    # the slope and interval against their closed forms: DerSimonian-Laird scatter beyond the SEs, weights
+    # 1 / (se^2 + tau^2), Knapp-Hartung SE (weighted residual variance, at least 1) on Student-t with n - 2 dof
+    import xarray as xr
+    from scipy.stats import t
+
+    from neurolearn.stats.trend import post_saturation_trend
+
+    rng = np.random.default_rng(0)
+    behavior = np.array([0.5, 0.7, 0.9, 0.97, 0.98, 0.97, 0.98, 0.98])
+    margin, se = rng.normal(size=8), rng.uniform(0.05, 0.2, size=8)
+    stats = xr.Dataset({"behavior": ("session", behavior), "margin": ("session", margin),
+                        "margin_se": ("session", se)})
+    start, slope, (low, high) = post_saturation_trend(stats, "margin")
+    assert start == 3
+    x, y, v = np.arange(3, 8.0), margin[3:], se[3:] ** 2
+    w = 1 / v
+    design = np.column_stack([np.ones(5), x])
+    weighted = design * w[:, None]
+    residual_projection = np.diag(w) - weighted @ np.linalg.solve(design.T @ weighted, weighted.T)
+    tau2 = max(0.0, (y @ residual_projection @ y - 3) / np.trace(residual_projection))
+    assert tau2 > 0  # margins N(0, 1) about SEs of 0.05-0.2
+    line = np.polyfit(x, y, 1, w=1 / np.sqrt(v + tau2))  # numpy weights multiply residuals
+    assert abs(slope - line[0]) < 1e-10
+    w = 1 / (v + tau2)
+    q = np.sum(w * (y - np.polyval(line, x)) ** 2) / 3
+    half = t.ppf(0.975, 3) * np.sqrt(max(1.0, q) / np.sum(w * (x - np.sum(w * x) / w.sum()) ** 2))
+    assert abs((high - low) / 2 - half) < 1e-9

@@ -27,6 +27,7 @@ reduced model (`"overtraining"`) follows the margin scale z(Ï„) with z + e^z = Ï
 """),
         code(SETUP + """
 import json
+import scipy.stats
 from neurolearn.stats.trend import post_saturation_trend
 from neurolearn.theory.overtraining import margin_scale
 
@@ -57,7 +58,9 @@ nl.plot.plot_trajectories(stats, names)
         md("""
 Behaviour (which includes the unrewarded held-out probes, hence its plateau below 1) saturates within a few
 sessions. Does the representation keep changing afterwards? We fit a line to the margin over the sessions from
-saturation on, weighting each session by its bootstrap standard error:
+saturation on, weighting each session by its standard error and by the scatter between sessions beyond it
+(a random-effects line with a Student-t interval: with different neurons each day the margin scatters more
+than one session's bootstrap says, and a line through it by its SEs alone would find progress in noise):
 """),
         code("""
 start, slope, (low, high) = post_saturation_trend(stats, "margin")
@@ -85,7 +88,8 @@ control = nl.summarize(control_tree, n_boot=100, random_state=0)
 slopes = {}
 for label, data in (("logistic", stats), ("squared error", control)):
     start, slope, (low, high) = post_saturation_trend(data, "margin")
-    slopes[label] = slope, (high - low) / (2 * 1.96)
+    quantile = scipy.stats.t.ppf(0.975, data.sizes["session"] - start - 2)  # the interval's t, n - 2 dof
+    slopes[label] = slope, (high - low) / (2 * quantile)
     print(f"{label:>13}: margin slope after session {start}: "
           f"{slope:+.3f} [{low:+.3f}, {high:+.3f}] per session")
 (s1, se1), (s2, se2) = slopes.values()
