@@ -55,7 +55,7 @@ def format_fit(result) -> str:
                      "se": _number(result.se.get(name, math.nan)) if free else "", "notes": "; ".join(notes)})
     flags = []
     if not result.success:
-        flags.append(f"did not converge: {result.message}")
+        flags.append(f"fit failed: {result.message}")
     if "model misfit" in (result.message or ""):
         flags.append(f"model misfit (p = {result.chi2_pvalue:.2g}): intervals widened by sqrt(chi2/dof)")
     if unidentified:

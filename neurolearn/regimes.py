@@ -67,7 +67,7 @@ def classify_regime(fits, stats=None) -> dict:
     first = views[0]
     if not first.success:
         return {"best model": best, "regime": "not determined",
-                "evidence": f"{first.label} did not converge: {_short(first.message, 80)}"}
+                "evidence": f"{first.label} fit failed: {_short(first.message, 80)}"}
     nan2 = (float("nan"), float("nan"))
     if first.model == "lazy-rich":
         value, (lower, upper) = first.params["gamma0"], first.ci.get("gamma0", nan2)

@@ -96,7 +96,7 @@ def test_a_failed_fit_exits_1_and_says_why(capsys, monkeypatch, lazy_stats, tmp_
     code, out, err = run(capsys, "fit", str(lazy_stats), "-m", "lazy-rich", "--fix", "chance=0.5",
                          "--no-progress", "-o", str(tmp_path / "f.json"))
     assert code == 1
-    assert "lazy-rich (chance=0.5): FAILED" in out and "flags: did not converge" in out
+    assert "lazy-rich (chance=0.5): FAILED" in out and "flags: fit failed: did not converge (maximum evaluations)" in out
     assert err.strip().splitlines()[-1] == ("neurolearn: error: fit of model 'lazy-rich (chance=0.5)' failed: did "
                                             "not converge (maximum evaluations)")
     assert read_fits(tmp_path / "f.json")[0]["success"] is False  # the failure is recorded too
