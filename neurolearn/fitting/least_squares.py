@@ -124,8 +124,9 @@ def fit(
         model's covariance at its parameters added to the statistics' (the SEs to ``sqrt(se**2 + diag)``), a
         refit, and once more at the refit's parameters (:mod:`neurolearn.fitting.learner`);
         ``FitResult.learner_covariance`` holds the parameters of the last evaluation and the message says so.
-        The statistics' own SEs should then leave the learner's variability out
-        (``generalization_summary(training_set="fixed")``). False: the statistics' covariance alone. No effect
+        A statistic whose summary stored its SE with the training stimuli held fixed (``generalization_error``'s
+        coord ``generalization_error_fixed_se``) is weighted by that SE in this stage, so the training set is
+        counted once (:mod:`neurolearn.fitting.training_set`). False: the statistics' covariance alone. No effect
         for a model that declares none.
 
     Returns

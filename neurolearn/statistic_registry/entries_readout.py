@@ -213,7 +213,10 @@ READOUT_ENTRIES = (
                   "1 - held-out fraction correct",
         interval="readout: trials resampled within conditions and held-out conditions resampled, plus the "
                  "leave-one-training-condition-out jackknife variance (conservative); percentile interval "
-                 "re-centred on the estimate (covered the simulator's exact error in 80/80 sessions); behavior: "
+                 "re-centred on the estimate (covered the simulator's exact error in 80/80 sessions); the SE with "
+                 "the training stimuli held fixed (the same replicates without the jackknife term) is kept per "
+                 "session in the coord generalization_error_fixed_se, which a fit adding the model's learner "
+                 "covariance weights by in place of the SE (the training set counted once); behavior: "
                  "binomial SE with Agresti-Coull floor, Wilson interval (0.90 coverage on 52 simulated sessions)",
         needs=Requirements(min_conditions=2),
         reasons=("no held-out trials (heldout marks none)", "no training-stimulus trials (every trial held out)",

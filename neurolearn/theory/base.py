@@ -123,8 +123,9 @@ class Model:
         theory averages over and that no bootstrap of a recording resamples (e.g.
         :func:`neurolearn.theory.learning_curve.learning_curve_covariance`). When given, :func:`neurolearn.fit`
         fits once, adds this covariance at the fitted parameters to the statistics' covariance, and refits
-        (:mod:`neurolearn.fitting.learner`; opt out with ``fit(..., learner_covariance=False)``). The statistics'
-        own SEs should then leave that variability out (e.g. ``generalization_summary(training_set="fixed")``).
+        (:mod:`neurolearn.fitting.learner`; opt out with ``fit(..., learner_covariance=False)``). A statistic whose
+        summary stored its SE with the training stimuli held fixed (``generalization_error``'s coord
+        ``generalization_error_fixed_se``) is weighted by that SE there, so the training set is counted once.
     referenced : tuple of str
         Observables a recording measures from its first (reference) session rather than from the start of
         training (``kernel_change``: the change from the first session's kernel). ``function`` then takes a
