@@ -124,7 +124,12 @@ ENTRIES = (
                   "a dominant cell's weight change where the cross term moves once, giving the replicate ratio tails "
                   "and a pole the estimate does not have). Coverage on log-normal spiking sessions (4-16 conditions, "
                   "2-10 trials, 30-600 cells, 250 replicates per shape): fresh neurons 0.92-0.96 (was 0.98-1.0, SE/SD "
-                  "1.2-3.7; now 0.5-1.3), except 0.90 at 30 cells x 10 trials; the same cells every session 0.91-0.96"),
+                  "1.2-3.7; now 0.5-1.3), except 0.90 at 30 cells x 10 trials; the same cells every session 0.91-0.96; "
+                  "known gap (an independent simulator, two tunings A and A + 0.6 noise, 100 fresh cells x 8 "
+                  "conditions, truth 0.386 from 400k cells): 0.85 with 2-10 trials, 0.79 with 6 each, the estimate "
+                  "leaning low (z mean -0.22, SD 1.39); 0.95 at 4 and 6 conditions. As for participation_ratio, the "
+                  "interval describes the recorded neurons: a kernel carried by a few cells a session did not "
+                  "record is not in any resample of it"),
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=3),
         reasons=("fewer than 4 shared conditions", _LEFT_OUT, "too few neurons for an unbiased ratio (need 3)",
                  "denominator not resolved from noise (a session's squared centred kernel norm not above 1 influence SE)",
