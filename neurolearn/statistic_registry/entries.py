@@ -127,9 +127,9 @@ ENTRIES = (
                   "1.2-3.7; now 0.5-1.3), except 0.90 at 30 cells x 10 trials; the same cells every session 0.91-0.96; "
                   "known gap (an independent simulator, two tunings A and A + 0.6 noise, 100 fresh cells x 8 "
                   "conditions, truth 0.386 from 400k cells): 0.85 with 2-10 trials, 0.79 with 6 each, the estimate "
-                  "leaning low (z mean -0.22, SD 1.39); 0.95 at 4 and 6 conditions. As for participation_ratio, the "
-                  "interval describes the recorded neurons: a kernel carried by a few cells a session did not "
-                  "record is not in any resample of it"),
+                  "leaning low (z mean -0.22, SD 1.39); 0.95 at 4 and 6 conditions; not yet diagnosed (unequal trials "
+                  "are not the cause; participation_ratio's gap is a kernel carried by cells a session did not "
+                  "record, which no resample of it contains)"),
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=3),
         reasons=("fewer than 4 shared conditions", _LEFT_OUT, "too few neurons for an unbiased ratio (need 3)",
                  "denominator not resolved from noise (a session's squared centred kernel norm not above 1 influence SE)",
