@@ -293,20 +293,28 @@ def _check_same_statistics(fits):
     first = _statistics_problem(fits[0])
     for f in fits[1:]:
         other = _statistics_problem(f)
-        same = (
-            first.observables == other.observables
-            and first.data.shape == other.data.shape
-            and np.array_equal(first.session, other.session)
-            and np.array_equal(first.mask, other.mask)
-            and np.array_equal(first.data[first.mask], other.data[other.mask])
-            and np.array_equal(first.se[first.mask], other.se[other.mask])
-            and (first.covariance is None) == (other.covariance is None)
-            and (first.covariance is None or np.array_equal(first.covariance, other.covariance))
-        )
-        if not same:
-            raise FitError(
-                f"compare: fits {fits[0].label!r} and {f.label!r} were made to different statistics "
-                f"({list(first.observables)} over {first.data.shape[1]} sessions vs {list(other.observables)} over "
-                f"{other.data.shape[1]}); AIC/BIC compare only fits to the same values -- pass the same "
-                "observables= to every fit"
-            )
+        difference = _difference(first, other)
+        if difference:
+            raise FitError(f"compare: fits {fits[0].label!r} and {f.label!r} were made to different statistics "
+                           f"({difference}); AIC/BIC compare only fits to the same values with the same weights")
+
+
+def _difference(first, other) -> str:
+    """What differs between two fits' problems, and what to do about it ("" when nothing does)."""
+    if first.observables != other.observables or first.data.shape != other.data.shape:
+        return (f"{list(first.observables)} over {first.data.shape[1]} sessions vs {list(other.observables)} over "
+                f"{other.data.shape[1]}: pass the same observables= to every fit")
+    if not np.array_equal(first.session, other.session):
+        return "other sessions: fit every model to one statistics file"
+    if not np.array_equal(first.mask, other.mask):
+        return f"{int(first.mask.sum())} vs {int(other.mask.sum())} values fitted: fit every model to one statistics file"
+    if not (np.array_equal(first.data[first.mask], other.data[other.mask])
+            and np.array_equal(first.se[first.mask], other.se[other.mask])):
+        return "other values or standard errors (another statistics file, or another se_floor=)"
+    if (first.covariance is None) != (other.covariance is None):
+        # adversary A5: this was reported as 'pass the same observables=', which both fits already had
+        return ("weighted differently: one by the values' joint covariance (weights='joint'), the other by "
+                "1 / se**2 alone (weights='independent'), two chi-square scales: refit with one weights=")
+    if first.covariance is not None and not np.array_equal(first.covariance, other.covariance):
+        return "weighted by different covariances (another statistics file?): fit every model to one statistics file"
+    return ""

@@ -168,3 +168,19 @@ def test_fits_that_added_a_learner_covariance_compare_with_others_of_the_same_st
     plain = fit(stats, line_model(), fixed=CLOCK, random_state=0, label="no learner covariance")
     table = compare([free, flat, plain])
     assert len(table) == 3
+
+
+def test_compare_names_weights_as_what_differs_between_two_fits(line, line_stats):
+    # adversary A5: a joint-weighted and an independent-weighted fit of the same statistics were refused as fitted
+    # to 'different statistics', quoting two identical observable lists and advising the same observables=
+    rng = np.random.default_rng(5)
+    n = line_stats.sizes["session"]
+    replicates = line_stats["behavior"].values[:, None] + line_stats["behavior_se"].values[:, None] * (
+        rng.standard_normal((n, 200)) + 0.5 * rng.standard_normal((1, 200)))
+    stats = line_stats.assign(behavior_boot=(("session", "bootstrap"), replicates, {"resampling": "neurons-shared"}))
+    joint = fit(stats, line, fixed=CLOCK, interval=None, random_state=0)
+    independent = fit(stats, line, fixed=CLOCK, interval=None, random_state=0, weights="independent")
+    assert joint._problem.covariance is not None and independent._problem.covariance is None
+    with pytest.raises(FitError, match=r"weighted differently: .*weights='joint'.*weights='independent'.*refit with "
+                                       r"one weights="):
+        compare([joint, independent])
