@@ -133,9 +133,14 @@ def _floored(stats, name, key, model, values, se, used, se_floor):
     """``se`` with the ``se_floor`` policy applied (refusing NaN SEs of fitted values)."""
     bad_nan = used & np.isnan(se)
     if bad_nan.any():
+        # adversary A10: statistics summarised without bootstrap (n_boot=0, --n-boot 0) have no SE at all
+        n_boot = stats.attrs.get("n_boot")
+        hint = ("; these statistics were summarised with n_boot=0 (no bootstrap, so no standard errors): "
+                "summarise again with n_boot > 0 (the command line's --n-boot, default 200) to fit them"
+                if n_boot is not None and str(n_boot) == "0" else "")
         raise FitError(
             f"fit of model {model.name!r}: statistic {name!r} has finite values with non-finite {key!r} at "
-            f"sessions {sessions_where(stats, bad_nan)}; expected a standard error for every value fitted"
+            f"sessions {sessions_where(stats, bad_nan)}; expected a standard error for every value fitted{hint}"
         )
     if isinstance(se_floor, Real) and not isinstance(se_floor, bool):
         if not se_floor > 0:

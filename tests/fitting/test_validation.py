@@ -52,3 +52,22 @@ def test_uneven_days_behind_the_session_order_are_warned_about():
         warnings.simplefilter("error")
         training_times(_stats(5, session_index=("session", np.arange(5)), session_start_time=("session", daily)),
                        None, MODELS["lazy-rich"])
+
+
+def test_statistics_without_bootstrap_say_how_to_get_standard_errors():
+    # adversary A10: `neurolearn summarize --n-boot 0` succeeded and `neurolearn fit` on its output said only that
+    # the standard errors were non-finite; it now says they were never made, and how to make them
+    import xarray as xr
+
+    from neurolearn.errors import FitError
+    from neurolearn.fitting import fit
+    from tests.fitting.conftest import CLOCK, line_model
+
+    stats = xr.Dataset({"behavior": ("session", np.linspace(0.2, 0.8, 6)), "behavior_se": ("session", np.full(6, np.nan))},
+                       coords={"session": [f"day{i}" for i in range(6)], "session_index": ("session", np.arange(6))},
+                       attrs={"n_boot": 0})
+    with pytest.raises(FitError, match=r"summarised with n_boot=0 .*summarise again with n_boot > 0 .*--n-boot"):
+        fit(stats, line_model(), fixed=CLOCK)
+    stats.attrs.pop("n_boot")  # statistics built by hand: the plain refusal
+    with pytest.raises(FitError, match=r"expected a standard error for every value fitted$"):
+        fit(stats, line_model(), fixed=CLOCK)
