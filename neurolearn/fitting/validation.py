@@ -71,7 +71,7 @@ def choose_observables(stats, model, observables):
             raise FitError(
                 f"fit of model {model.name!r}: statistics lack every statistic the model predicts; expected some "
                 f"of {list(model.observables)}, found per-session statistics {sorted(per_session)}"
-            )
+                + _not_from_summarize(model.observables))
         own = [o for o in model.observables if o != SHARED_OBSERVABLE]
         if own and set(chosen) <= {SHARED_OBSERVABLE}:
             # every model predicts behaviour; a fit to it alone cannot tell this model from any other
@@ -273,3 +273,15 @@ def check_fixed(fixed, model) -> dict:
     if TIME_SCALE in out and out[TIME_SCALE] <= 0:
         raise FitError(f"fit of model {model.name!r}: expected time_scale > 0, found {out[TIME_SCALE]}")
     return out
+
+
+def _not_from_summarize(observables) -> str:
+    """Where the statistics :func:`neurolearn.summarize` does not compute come from (adversary A9: the capacity
+    statistics, computed on request per session)."""
+    from neurolearn.statistic_registry import STATISTICS
+
+    if any(STATISTICS[name].family == "capacity" for name in observables if name in STATISTICS):
+        return ("; summarize does not compute the capacity statistics: compute them per session with "
+                "neurolearn.stats.manifold_capacity and mean_field_capacity and join them over 'session' "
+                "(xarray.concat) into the statistics")
+    return ""

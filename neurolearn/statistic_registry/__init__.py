@@ -80,13 +80,15 @@ def registry_markdown() -> str:
     lines = [
         "# Statistics",
         "",
-        "Every statistic `neurolearn.summarize` reports, as declared in `neurolearn.stats.STATISTICS` (generated "
+        "Every statistic neurolearn computes, as declared in `neurolearn.stats.STATISTICS` (generated "
         "from it by `docs/make_statistics.py`; do not edit by hand). Each value comes with `<name>_se`, "
         "`<name>_ci` and `<name>_flag`: `\"\"` where the data support the value, otherwise the reason it is NaN "
         "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
         "estimand's range by more than three standard errors (judged with n_boot > 0), a statistic whose standard error exceeds "
         "its resolution (half its range when bounded, or a declared natural unit) is NaN (not resolved), and intervals "
-        "always contain their estimate.",
+        "always contain their estimate. `neurolearn.summarize` computes every family but capacity (the "
+        "manifold statistics, computed per session on request by `neurolearn.stats.manifold_capacity` and "
+        "`mean_field_capacity`).",
         "",
         "| statistic | range | family | needs | predicted by |",
         "|---|---|---|---|---|",

@@ -71,3 +71,16 @@ def test_statistics_without_bootstrap_say_how_to_get_standard_errors():
     stats.attrs.pop("n_boot")  # statistics built by hand: the plain refusal
     with pytest.raises(FitError, match=r"expected a standard error for every value fitted$"):
         fit(stats, line_model(), fixed=CLOCK)
+
+
+def test_a_model_of_statistics_summarize_does_not_compute_says_where_they_come_from():
+    # adversary A9: `neurolearn fit -m capacity` on summarize's output listed what was missing, not where it comes from
+    from neurolearn.errors import FitError
+    from neurolearn.fitting import fit
+    from tests.fitting.conftest import statistics
+
+    stats = statistics({"task_alignment": np.linspace(0.2, 0.6, 5)}, {"task_alignment": 0.05})
+    with pytest.raises(FitError, match=r"summarize does not compute the capacity statistics: .*manifold_capacity"):
+        fit(stats, "capacity")
+    with pytest.raises(FitError, match=r"lack every statistic the model predicts; expected some of \['behavior'"):
+        fit(stats.rename(task_alignment="margin", task_alignment_se="margin_se"), "grokking")
