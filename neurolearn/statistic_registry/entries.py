@@ -52,10 +52,16 @@ ENTRIES = (
         meaning="Fraction of trials answered correctly: what learning is for.",
         estimand="probability of a correct trial on the task's stimuli in this session (the shown stimuli a "
                  "sample of them)",
-        estimator="fraction correct over trials with a correct/incorrect outcome",
-        interval="the larger of the binomial and the cluster-robust (CR1, over stimuli) SE, the Agresti-Coull SE "
-                 "as a floor; Wilson interval, widened to p +- z SE where the cluster SE is larger (covers 0.94 "
-                 "with 12 stimuli of varied difficulty x 10 trials, where the binomial interval covers 0.70)",
+        estimator="fraction correct over trials with a correct/incorrect outcome (unbiased for the shown stimuli's "
+                  "trial-weighted accuracy, and for the task's when stimuli are drawn independently of their trial "
+                  "counts; no correction)",
+        interval="SE the larger of the binomial and the cluster-robust CR2 (Bell-McCaffrey, over stimuli) SE, the "
+                 "Agresti-Coull SE as a floor; Wilson interval at the effective trial count p(1-p)/max(binomial "
+                 "variance, (t/z)^2 CR2 variance), t on C_eff - 1 dof (C_eff = 1/sum w_c^2, the stimuli with equal "
+                 "trials): the small-C correction (covers 0.94-0.99 with 4-16 stimuli of varied difficulty x 2-10 "
+                 "trials, where CR1 on z covered 0.81-0.92; 0.95-0.99 with equally hard stimuli; 0.83-0.93 when "
+                 "4-16 stimuli's accuracies pile against 100 %; benchmarks/bench_behavior_coverage.py, 400 per "
+                 "cell); with 2 stimuli of different accuracy (go/no-go) t(1) makes it nearly [0, 1]",
         needs=Requirements(behavior=True),
         reasons=("no behaviour column", "no trial with a correct/incorrect outcome"),
         predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator",
