@@ -14,7 +14,7 @@ import xarray as xr
 from neurolearn.data import TRIAL
 from neurolearn.errors import DataError
 
-__all__ = ["label_conflicts", "describe_label_conflicts"]
+__all__ = ["label_conflicts", "describe_label_conflicts", "first_of_each_condition"]
 
 
 def label_conflicts(recording: xr.DataArray, by: str, target: str) -> dict:
@@ -58,12 +58,7 @@ def label_conflicts(recording: xr.DataArray, by: str, target: str) -> dict:
     if codes.size == 0:
         return {}
     # each trial against its condition's first trial, in one pass; only the conditions that differ are looped
-    order = np.argsort(codes, kind="stable")
-    first = order[np.searchsorted(codes[order], np.arange(conditions.size))]
-    reference = values[first][codes]
-    same = values == reference
-    if values.dtype.kind == "f":
-        same |= np.isnan(values) & np.isnan(reference)
+    _, same = first_of_each_condition(values, codes, conditions.size)
     out = {}
     for k in np.unique(codes[~np.asarray(same, dtype=bool)]).tolist():
         unique, counts = np.unique(values[codes == k], return_counts=True)
@@ -90,3 +85,24 @@ def describe_label_conflicts(conflicts: dict, limit: int = 3) -> str:
         for condition, counts in items[:limit])
     more = len(items) - limit
     return text + (f"; and {more} more condition{'' if more == 1 else 's'}" if more > 0 else "")
+
+
+def first_of_each_condition(values, codes, n_conditions):
+    """Each condition's first trial (positions, in condition order) and, per trial, whether its value equals
+    that trial's (NaN equal to NaN): one vectorised pass, the common case of a label declared per condition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first, same = first_of_each_condition(np.array([1, 1, -1, 1]), np.array([0, 0, 1, 1]), 2)
+    >>> first.tolist(), same.tolist()
+    ([0, 2], [True, True, True, False])
+    """
+    values, codes = np.asarray(values), np.asarray(codes)
+    order = np.argsort(codes, kind="stable")
+    first = order[np.searchsorted(codes[order], np.arange(n_conditions))]
+    reference = values[first][codes]
+    same = np.asarray(values == reference, dtype=bool)
+    if values.dtype.kind == "f":
+        same |= np.isnan(values) & np.isnan(reference)
+    return first, same

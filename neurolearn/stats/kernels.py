@@ -49,6 +49,7 @@ import xarray as xr
 
 from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
 from neurolearn.errors import DataError
+from neurolearn.stats.condition_labels import first_of_each_condition
 # re-exported: the numpy core, the honesty gates and the resampling helpers used to live here
 from neurolearn.stats.kernel_guards import (  # noqa: F401
     DENOMINATOR_Z,
@@ -461,12 +462,7 @@ _SUM_BYTES = 16 * 2**20
 
 def _per_condition(values, codes, conditions, session_id, target):
     values = np.asarray(values)
-    order = np.argsort(codes, kind="stable")
-    first = order[np.searchsorted(codes[order], np.arange(conditions.size))]
-    reference = values[first][codes]
-    same = values == reference
-    if values.dtype.kind == "f":
-        same |= np.isnan(values) & np.isnan(reference)
+    first, same = first_of_each_condition(values, codes, conditions.size)
     if np.all(same):  # one value per condition (the common case): no loop over conditions
         return np.asarray(list(values[first]))
     out = []
