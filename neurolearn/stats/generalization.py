@@ -10,17 +10,30 @@ Two estimators, because the two models predict the error of different predictors
 
 ``method="readout"`` (the representation's generalisation; ``kernel-learning-curve``)
     A linear readout of the recorded population, kernel ridge regression of the target on the condition-mean
-    responses of the training-stimulus conditions, ``y_hat = K_ht (K_tt + ridge s I)^+ y_t`` with
-    ``K = R R^T / n_neurons`` and ``s = tr(K_tt) / P_t`` (so ``ridge`` is relative to the kernel's trace, as
-    the model's ``ridge``; 0 is the minimum-norm interpolant), evaluated on the held-out conditions:
+    responses of the training-stimulus conditions, both centred by the training conditions' means
+    (``ybar_t``, ``rbar_t``): ``y_hat = ybar_t + K_ht (K_tt + ridge s I)^+ (y_t - ybar_t)`` with
+    ``K = (R - rbar_t)(R - rbar_t)^T / n_neurons`` and ``s = tr(K_tt) / P_t`` (so ``ridge`` is relative to the
+    centred kernel's trace, as the model's ``ridge``; 0 is the minimum-norm interpolant), evaluated on the
+    held-out conditions:
 
-        generalization_error = mean_h (y_hat_h - y_h)^2 / mean_c y_c^2,
+        generalization_error = mean_h (y_hat_h - y_h)^2 / var_c(y_c),
 
-    the held-out mean squared error over the mean square of the target over all conditions (the error of the
-    zero predictor, so nothing learned reads 1). This is the estimand of the ``kernel-learning-curve`` model,
-    ``E_g`` of kernel regression on ``P_t`` examples in units of the target variance (``sum v_k^2 = 1``), when
-    the training-stimulus conditions are the examples the readout learned from and ``target`` is the regressed
-    quantity itself (a continuous column, not its sign). Trial noise in the held-out means adds
+    the held-out mean squared error over the target's variance across all conditions (``ddof=1``; the error
+    of predicting the target's mean), so a readout that learned nothing reads about 1, and the value does not
+    change when the target is recoded ``a * y + b`` (classes 0/1, 1/2 or -1/+1 give the same number); a
+    common firing rate gives the readout no free intercept. The variance is taken about the conditions' own
+    mean, not about the training mean: the training mean is an estimate from ``P_t`` conditions and its error
+    is part of the readout's (predicting it reads ``1 + 1/P_t`` on average), whereas dividing by the spread
+    about it deflates the error by that factor (0.11 where the exact error is 0.17, one simulated session at
+    ``P_t = 8``).
+    This is the estimand of the ``kernel-learning-curve`` model, ``E_g`` of kernel regression in units of
+    the target variance (a centred target, ``sum v_k^2 = 1``), when the training-stimulus conditions are the
+    examples the readout learned from and ``target`` is the regressed quantity itself (a continuous column,
+    not its sign), with one difference: the model's learner knows the target's mean (0), the readout spends
+    one of its ``P_t`` conditions estimating it, so it reads the model at about ``P_t - 1`` examples (on the
+    simulated network, 20 seeds: 0.205 at ``P_t = 8`` where the model gives 0.21 at 7 and 0.19 at 8; 0.102 at
+    16, model 0.103 at 15, 0.097 at 16; the difference is below the noise from ``P_t = 16`` on).
+    Trial noise in the held-out means adds
     ``w^T Sigma_h w / n_h`` to their squared error (``w`` the readout's neuron weights); it is estimated from
     the within-condition spread of ``w . r`` and removed, so the estimate is unbiased for the noiseless
     held-out responses (it can fall below 0 by its sampling noise). Trial noise in the training means stays:
@@ -56,8 +69,10 @@ place of ``generalization_error_se`` so that the training set is counted once
 that SE.
 
 A session without the held-out column (where other sessions have it), without held-out trials, without
-training-stimulus trials (readout), with a held-out flag that is not constant within a condition, or without a
-target is NaN with the reason in ``generalization_error_flag``
+training-stimulus trials (readout), with a held-out flag that is not constant within a condition (then
+``heldout_behavior`` too: a stimulus partly marked held out was used in training), without a target, or
+whose target is constant over the conditions (readout) is NaN with the reason in
+``generalization_error_flag``
 and one :class:`~neurolearn.stats.flags.StatisticWarning`; nothing is raised for one session's problem.
 """
 
@@ -301,7 +316,7 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
         behave[key] = (np.nan, np.nan, (np.nan, np.nan), "")
         if has_behavior:
             try:
-                behave[key] = (*_heldout_behavior(rec, mask, behavior, level), "")
+                behave[key] = (*_heldout_behavior(rec, mask, behavior, level, by), "")
             except InsufficientDataError as error:
                 behave[key] = (np.nan, np.nan, (np.nan, np.nan), str(error))
         try:
@@ -384,8 +399,9 @@ def combine_generalization(parts, context: GeneralizationContext, map_sessions=N
              "generalization_target": str(c.target), "generalization_ridge": float(c.ridge),
              "generalization_training_set": c.training_set,
              "generalization_estimand": (
-                 "held-out MSE of a kernel ridge readout trained on the training-stimulus conditions / mean "
-                 "square of the target (held-out trial noise removed)" if c.method == "readout"
+                 "held-out MSE of a kernel ridge readout trained on the training-stimulus conditions (target "
+                 "and responses centred by the training conditions' means) / variance of the target over the "
+                 "conditions (held-out trial noise removed)" if c.method == "readout"
                  else "1 - fraction correct on held-out trials")}
     coords = {SESSION: ids, CI_BOUND: ["lower", "upper"]}
     if c.method == "readout" and n_boot:
@@ -393,9 +409,17 @@ def combine_generalization(parts, context: GeneralizationContext, map_sessions=N
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
-def _heldout_behavior(rec, mask, behavior, level):
+def _heldout_behavior(rec, mask, behavior, level, by):
+    """Fraction correct on held-out trials; refused where the held-out flag varies within a condition of
+    ``by`` (a stimulus partly marked held out was used in training), as the readout refuses it."""
     if not mask.any():
         raise InsufficientDataError("no held-out trials (heldout marks none)")
+    if by in rec.coords and rec.coords[by].dims == (TRIAL,):
+        _, inverse = np.unique(np.asarray(rec.coords[by].values), return_inverse=True)
+        inverse = inverse.ravel()
+        held = np.bincount(inverse, weights=mask.astype(float))
+        if np.any((held > 0) & (held < np.bincount(inverse))):
+            raise InsufficientDataError("the held-out column varies within a condition")
     try:
         return behavior_estimate(rec.isel({TRIAL: np.nonzero(mask)[0]}), behavior, level)
     except DataError as error:

@@ -36,12 +36,18 @@ def readout_generalization_error(responses, target, conditions, is_heldout, *, r
     Returns
     -------
     float
-        ``mean_h (y_hat - y)^2 / mean_c y^2``, held-out trial noise removed.
+        ``mean_h (y_hat_h - y_h)^2 / var_c(y_c)``, held-out trial noise removed: the readout's held-out
+        mean squared error over the target's variance across all conditions (``ddof=1``; 1 = predicting the
+        target's mean, no generalisation; unchanged by a recoding ``a * y + b`` of the target). The readout
+        is ``y_hat = ybar_t + (r - rbar_t) . w``, ``ybar_t`` and ``rbar_t`` the training conditions' mean
+        target and mean response, ``w`` the kernel ridge regression of the centred training targets on the
+        centred training means.
 
     Raises
     ------
     InsufficientDataError
-        No held-out or no training condition, a zero target, or a held-out flag varying within a condition.
+        No held-out or no training condition, a target constant over the conditions, or a held-out flag
+        varying within a condition.
 
     Examples
     --------
@@ -52,6 +58,15 @@ def readout_generalization_error(responses, target, conditions, is_heldout, *, r
     >>> trials = np.repeat(np.arange(4), 3)
     >>> error = readout_generalization_error(means[trials], y[trials], trials, trials == 3)
     >>> 0.0 <= error < 1.0
+    True
+
+    The error does not depend on how the target is coded (here 0/1 or 1/2):
+
+    >>> flat = np.ones((12, 50)) + 0.1 * rng.standard_normal((12, 50))
+    >>> labels = np.repeat([0.0, 1.0, 0.0, 1.0], 3)
+    >>> err01 = readout_generalization_error(flat, labels, trials, trials >= 2)
+    >>> err12 = readout_generalization_error(flat, labels + 1.0, trials, trials >= 2)
+    >>> bool(abs(err01 - err12) < 1e-10)
     True
     """
     responses = np.asarray(responses, float)
@@ -165,9 +180,17 @@ def _condition_groups(y, conditions, mask):
     if flags.all():
         raise InsufficientDataError("no training-stimulus trials (heldout marks every trial held out)")
     targets = np.array([y[g].mean() for g in groups])
-    if not np.any(targets**2 > 0):
-        raise InsufficientDataError("the target is zero on every condition")
+    if not _variance(targets, flags, np.nonzero(flags)[0]) > 0:
+        raise InsufficientDataError("the target is constant over the conditions")
     return groups, flags, targets
+
+
+def _variance(targets, flags, test):
+    """The target's variance (``ddof=1``) over the training conditions and the held-out conditions ``test``
+    (repeats allowed, a bootstrap replicate's): the normaliser of the readout's error, so the error does not
+    depend on the target's offset or scale, and predicting the target's mean reads 1."""
+    values = np.concatenate([targets[~flags], targets[test]])
+    return float(values.var(ddof=1)) if values.size > 1 else float("nan")
 
 
 def _means(responses, groups):
@@ -175,28 +198,41 @@ def _means(responses, groups):
 
 
 def _readout_error(ordered, starts, means, targets, flags, *, ridge, tested=None):
-    """Held-out squared error / mean square target. ``ordered``: the trials' responses grouped by condition,
-    condition ``c`` starting at row ``starts[c]``; ``tested`` (held-out condition indices, repeats allowed)
-    replaces the held-out set in a bootstrap replicate."""
+    """Held-out squared error / the target's variance over the conditions. ``ordered``: the trials'
+    responses grouped by condition, condition ``c`` starting at row ``starts[c]``; ``tested`` (held-out
+    condition indices, repeats allowed) replaces the held-out set in a bootstrap replicate.
+
+    The readout predicts the training conditions' mean target plus kernel ridge regression of the centred
+    target on the centred training responses (both centred by the training conditions' means), so the error
+    does not depend on the target's offset or scale, nor on a common firing rate (an intercept for free)."""
     n_neurons = means.shape[1]
     train, test = ~flags, np.nonzero(flags)[0] if tested is None else tested
-    r_train = means[train]
+    offset = means[train].mean(axis=0)
+    r_train = means[train] - offset
+    y_mean = targets[train].mean()
+    y_train = targets[train] - y_mean
     kernel = r_train @ r_train.T / n_neurons
     scale = np.trace(kernel) / kernel.shape[0]
     if not scale > 0:
-        raise InsufficientDataError("the training-stimulus responses are all zero")
-    if ridge > 0:
-        dual = np.linalg.solve(kernel + ridge * scale * np.eye(kernel.shape[0]), targets[train])
+        # the training conditions' responses are all the same (or one training condition): nothing to regress
+        # on, the readout predicts the training mean
+        weights = np.zeros(n_neurons)
+    elif ridge > 0:
+        dual = np.linalg.solve(kernel + ridge * scale * np.eye(kernel.shape[0]), y_train)
+        weights = r_train.T @ dual / n_neurons  # the readout in neuron space
     else:
-        dual = np.linalg.lstsq(kernel, targets[train], rcond=None)[0]  # minimum-norm interpolant
-    weights = r_train.T @ dual / n_neurons  # the readout in neuron space
-    squared = (means[test] @ weights - targets[test]) ** 2
+        dual = np.linalg.lstsq(kernel, y_train, rcond=None)[0]  # minimum-norm interpolant
+        weights = r_train.T @ dual / n_neurons
+    squared = (y_mean + (means[test] - offset) @ weights - targets[test]) ** 2
     # trial noise of a held-out mean adds var(w . r) / n to its squared error: remove it
     projection = ordered @ weights
     sizes = np.diff(np.append(starts, ordered.shape[0]))
     total = np.add.reduceat(projection, starts)
     square = np.add.reduceat(projection**2, starts)
     with np.errstate(invalid="ignore", divide="ignore"):
-        variance = (square - total**2 / sizes) / (sizes - 1)
-    noise = np.where(sizes > 1, variance / sizes, 0.0)[test]
-    return float(np.mean(squared - noise) / np.mean(targets**2))
+        spread = (square - total**2 / sizes) / (sizes - 1)
+    noise = np.where(sizes > 1, spread / sizes, 0.0)[test]
+    variance = _variance(targets, flags, test)
+    if not variance > 0:  # a replicate whose conditions all have one target value: no ratio
+        return float("nan")
+    return float(np.mean(squared - noise) / variance)

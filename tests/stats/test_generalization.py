@@ -71,9 +71,12 @@ def test_held_out_trial_noise_is_removed_without_bias():
     cond = np.repeat(np.arange(n_cond), n_trials)
     train_trials = means[cond] + sd * rng.standard_normal((cond.size, n_neurons))
     train_means = np.array([train_trials[cond == c].mean(0) for c in range(20)])
-    kernel = train_means @ train_means.T / n_neurons
-    w = train_means.T @ np.linalg.lstsq(kernel, y[:20], rcond=None)[0] / n_neurons
-    expected = np.mean((means[held] @ w - y[held]) ** 2) / np.mean(y**2)
+    offset, y_mean = train_means.mean(0), y[:20].mean()  # the readout centres both by the training means
+    centred = train_means - offset
+    kernel = centred @ centred.T / n_neurons
+    w = centred.T @ np.linalg.lstsq(kernel, y[:20] - y_mean, rcond=None)[0] / n_neurons
+    baseline = np.mean((y[held] - y_mean) ** 2)  # the error of predicting the training mean
+    expected = np.mean((y_mean + (means[held] - offset) @ w - y[held]) ** 2) / baseline
     naive, corrected = [], []
     for _ in range(300):
         trials = train_trials.copy()
@@ -81,20 +84,40 @@ def test_held_out_trial_noise_is_removed_without_bias():
         trials[rows] = means[cond[rows]] + sd * rng.standard_normal((rows.sum(), n_neurons))
         corrected.append(readout_generalization_error(trials, y[cond], cond, held[cond]))
         test_means = np.array([trials[cond == c].mean(0) for c in np.nonzero(held)[0]])
-        naive.append(np.mean((test_means @ w - y[held]) ** 2) / np.mean(y**2))
+        naive.append(np.mean((y_mean + (test_means - offset) @ w - y[held]) ** 2) / baseline)
     spread = np.std(corrected) / np.sqrt(len(corrected))
     assert np.mean(corrected) == pytest.approx(expected, abs=4 * spread)
     assert np.mean(naive) - expected > 10 * spread  # the correction matters here
 
 
+def _centred_readout_error(probe, n_train, eigen_decay=1.5, target_decay=2.0):
+    """Exact test error (over inputs, target variance 1) of the readout the estimator fits: the training mean
+    plus min-norm kernel regression of the centred target on the centred features of the first n_train
+    probes (the simulator's own readout knows the target's mean, 0, and does not centre)."""
+    modes = np.arange(1, probe.shape[1] + 1.0)
+    eta = modes**-eigen_decay / np.sum(modes**-eigen_decay)
+    weights = modes ** (-0.5 * target_decay) / np.linalg.norm(modes ** (-0.5 * target_decay))
+    features = probe[:n_train] * np.sqrt(eta)  # phi(x); the target is phi . (weights / sqrt(eta))
+    offset, y = features.mean(0), probe[:n_train] @ weights
+    centred = features - offset
+    w_hat = centred.T @ np.linalg.lstsq(centred @ centred.T, y - y.mean(), rcond=None)[0]
+    # E_x (ybar - offset . w_hat + phi(x) . (w_hat - w))^2 with phi(x) ~ N(0, diag(eta))
+    return (y.mean() - offset @ w_hat) ** 2 + np.sum(eta * (w_hat - weights / np.sqrt(eta)) ** 2)
+
+
 def test_summary_follows_the_kernel_learning_curve_of_the_simulated_readout():
-    # readout trained on the first n_train probes; the recording's readout on the same training stimuli
+    # readout trained on the first n_train probes; the recording's readout on the same training stimuli, which
+    # centres target and responses by the training conditions' means (its exact error computed here)
     tree, truth = simulate_readout_learning_sessions(n_sessions=6, examples_per_session=8, n_conditions=80,
                                                      n_neurons=1000, trained_probes=True, rng=5)
     recs = {key: child.dataset["responses"] for key, child in tree.children.items()}
     with pytest.warns(StatisticWarning, match="no training-stimulus trials"):
         ds = generalization_summary(recs, target="target_value", by="stimulus", n_boot=100, random_state=0)
-    value, truth_error = ds["generalization_error"].values[1:], truth.generalization_error[1:]
+    value = ds["generalization_error"].values[1:]
+    truth_error = np.array([_centred_readout_error(truth.probe_inputs, int(n))
+                            for n in truth.extra["n_train"][1:]])
+    # the centred readout reads the simulator's (uncentred) readout within the noise from 16 examples on
+    np.testing.assert_allclose(truth_error[1:], truth.generalization_error[2:], rtol=0.25)
     r2 = 1 - np.sum((value - truth_error) ** 2) / np.sum((truth_error - truth_error.mean()) ** 2)
     assert r2 >= 0.95
     lo, hi = ds["generalization_error_ci"].values[1:].T
