@@ -200,16 +200,22 @@ READOUT_ENTRIES = (
     Statistic(
         name="generalization_error", label="generalisation error", family="generalization", units="",
         range=(0.0, _INF),
-        meaning="Error on held-out (novel) stimuli relative to predicting nothing (1 = no generalisation).",
-        estimand="readout: E[(y_hat - y)^2] / E[y^2] on stimuli not used in training, y_hat the kernel ridge readout "
-                 "of the recorded population trained on the training-stimulus conditions (the kernel-learning-"
-                 "curve model's E_g when those conditions are the examples learned from and the target is the "
-                 "regressed quantity); behavior: 1 - P(correct) on held-out trials (the grokking model's "
+        meaning="Error on held-out (novel) stimuli relative to predicting the target's mean (1 = no "
+                "generalisation); unchanged by how the target is coded (a*y + b).",
+        estimand="readout: E[(y_hat - y)^2] / Var(y) on stimuli not used in training, y_hat the training "
+                 "conditions' mean target plus the kernel ridge readout of the centred target on the centred "
+                 "responses of the training-stimulus conditions (the kernel-learning-curve model's E_g when those "
+                 "conditions are the examples learned from and the target is the regressed quantity; the readout "
+                 "spends one condition on the mean, so it reads the model at about P_t - 1 examples: 0.205 at "
+                 "P_t = 8 vs the model's 0.21 at 7, within noise from 16); behavior: 1 - P(correct) on held-out trials (the grokking model's "
                  "L_test/L0 under its link behavior = 1 - L/L0)",
         estimator="trials marked by the trial column `heldout` (bool, True = stimulus never used in training; or "
                   "{column: held-out value}); readout: minimum-norm kernel (ridge) regression of the target on "
-                  "condition means, K = RR'/n, ridge relative to the mean diagonal, held-out MSE over the target's "
-                  "mean square, held-out trial noise subtracted (unbiased; may dip below 0 by its noise); behavior: "
+                  "condition means, both centred by the training conditions' means, K = (R - rbar_t)(R - rbar_t)'/n, "
+                  "ridge relative to its mean diagonal; held-out MSE over the target's variance across conditions "
+                  "(ddof=1), held-out trial noise subtracted (unbiased; may dip below 0 by its noise; was over the "
+                  "target's mean square from uncentred responses: an untuned population read 0.04-0.18 with the "
+                  "target coded 1/2, 0.5 with 0/1); behavior: "
                   "1 - held-out fraction correct",
         interval="readout: trials resampled within conditions and held-out conditions resampled, plus the "
                  "leave-one-training-condition-out jackknife variance (conservative); percentile interval "
@@ -222,7 +228,7 @@ READOUT_ENTRIES = (
         reasons=("no held-out trials (heldout marks none)", "no training-stimulus trials (every trial held out)",
                  "the held-out column varies within a condition", "no held-out column in this session",
                  "no target column (target=None)", "target is not numeric (the readout regresses it)",
-                 "the target is zero on every condition", "the training-stimulus responses are all zero",
+                 "the target is constant over the conditions",
                  "no behaviour column", "no trial with a correct/incorrect outcome"),
         predicted_by=("grokking", "kernel-learning-curve"),
     ),
@@ -235,6 +241,7 @@ READOUT_ENTRIES = (
         interval="Wilson score interval; SE the binomial SE with the Agresti-Coull SE as a floor",
         needs=Requirements(behavior=True),
         reasons=("no held-out trials (heldout marks none)", "no held-out column in this session",
+                 "the held-out column varies within a condition",
                  "no behaviour column", "no trial with a correct/incorrect outcome"),
     ),
     Statistic(

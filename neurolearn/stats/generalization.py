@@ -1,7 +1,7 @@
 """Generalisation error measured from recordings: trials of held-out (novel) stimuli against trained ones.
 
 The ``grokking`` and ``kernel-learning-curve`` models predict ``generalization_error``, the error on stimuli
-not used in training relative to the error of predicting nothing. A recording can measure it where its trials
+not used in training relative to the error of predicting the mean target. A recording can measure it where its trials
 table says which stimuli are held out: the documented trial column ``heldout`` (bool, True on trials of
 stimuli never used in training), or any column with the value that means held out,
 ``heldout={"is_train": False}``.

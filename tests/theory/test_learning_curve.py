@@ -153,7 +153,8 @@ def test_model_matches_the_recorded_readout_of_the_network_it_reduces():
     predicted = predicted["generalization_error"].values
     r_squared = 1.0 - np.sum((mean - predicted) ** 2) / np.sum((mean - mean.mean()) ** 2)
     assert r_squared >= 0.95, r_squared
-    # measured 0.98-1.06 at 20-100 examples; the spread of the mean of 12 is ~0.05 (training and test sets)
+    # measured 1.03-1.10 at 20-100 examples (0.98-1.06 before the readout centred its target, ed9b4f4: it spends one
+    # condition on the mean, reading the model at about P_t - 1); the spread of the mean of 12 is ~0.05
     np.testing.assert_allclose(mean / predicted, 1.0, atol=0.15)
 
 
