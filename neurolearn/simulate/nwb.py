@@ -28,6 +28,7 @@ function the reader uses, so round trips hold by construction.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from datetime import datetime, timezone
@@ -128,7 +129,7 @@ def write_recording_nwb(
     edges, _ = window_edges(align, window, bin_size)
     if tracked is None:
         tracked = bool(recording.attrs.get("tracked", True))
-    nwbfile = _new_file(recording, path, bool(tracked))
+    nwbfile = _new_file(recording, path, bool(tracked), values)
     _add_trials(nwbfile, recording, align, window)
     if kind == "units":
         _add_units(nwbfile, recording, values, edges, rng, gap_spikes)
@@ -236,7 +237,17 @@ def _check_recording(recording, kind, window):
     return values, bin_size, window
 
 
-def _new_file(recording, path, tracked: bool):
+def _identifier(session_id: str, subject_id: str, start: datetime, values: np.ndarray) -> str:
+    """The file's NWB identifier: the session id plus a digest of subject, start time and values, so two
+    animals' 'day00' (or two simulations of one day) are different recordings to the loader's duplicate check,
+    and writing one recording twice gives one identifier (it is one recording)."""
+    digest = hashlib.sha256()
+    digest.update(f"{subject_id}\0{session_id}\0{start.isoformat()}\0{values.dtype.str}\0{values.shape}\0".encode())
+    digest.update(np.ascontiguousarray(values).tobytes())
+    return f"{session_id}-{digest.hexdigest()[:16]}"
+
+
+def _new_file(recording, path, tracked: bool, values: np.ndarray):
     from pynwb import NWBFile
     from pynwb.file import Subject
 
@@ -249,7 +260,7 @@ def _new_file(recording, path, tracked: bool):
                else "neuron ids are not the same cells as in other sessions")
     return NWBFile(
         session_description=f"simulated recording {session_id} (neurolearn.simulate.nwb)",
-        identifier=session_id,
+        identifier=_identifier(session_id, subject_id, start, values),
         session_start_time=start,
         session_id=session_id,
         notes=f"{TRACKED_MARKER} {'true' if tracked else 'false'} ({meaning})",

@@ -8,7 +8,7 @@ import xarray as xr
 
 from neurolearn.data import session_recordings
 from neurolearn.errors import NWBError
-from neurolearn.io import read_sessions
+from neurolearn.io import read_nwb, read_sessions
 from neurolearn.simulate.nwb import write_recording_nwb
 
 
@@ -70,11 +70,8 @@ def test_a_list_of_paths_and_repeated_session_ids_get_unique_names(tmp_path, rng
         )
         for d in (1, 2)
     ]
-    # neurolearn's writer uses the session id as the NWB identifier: two days written under one session id
-    # share it, and are declared two recordings
-    with pytest.raises(NWBError, match=r"same NWB identifier 'mouse1/day1' though their session_start_time differ"):
-        read_sessions(paths, window=(0.0, 0.5))
-    tree = read_sessions(paths, window=(0.0, 0.5), allow_same_identifier=True)
+    # two recordings written under one session id are two recordings (their NWB identifiers differ), named apart
+    tree = read_sessions(paths, window=(0.0, 0.5))
     assert list(tree.children) == ["mouse1_day1", "mouse1_day1-2"]
 
 
@@ -125,7 +122,10 @@ def test_one_recording_listed_twice_is_refused_not_read_as_two_sessions(tmp_path
     # a byte copy (a re-download, 'day1 (1).nwb') holds the same NWB identifier: refused naming both files
     copy = tmp_path / "day1 (1).nwb"
     shutil.copy(path, copy)
-    expected = (r"found '.*day1\.nwb' and '.*day1 \(1\)\.nwb' with the same NWB identifier 'day1' and the same "
+    identifier = read_nwb(path).attrs["nwb_identifier"]
+    assert identifier.startswith("day1-")
+    expected = (r"found '.*day1\.nwb' and '.*day1 \(1\)\.nwb' with the same NWB identifier "
+                rf"'{identifier}' and the same "
                 r"session_start_time: most likely one recording copied.*allow_same_identifier=True")
     with pytest.raises(NWBError, match=expected):
         read_sessions([path, copy, other])
@@ -133,6 +133,6 @@ def test_one_recording_listed_twice_is_refused_not_read_as_two_sessions(tmp_path
         read_sessions([path, copy], timeout=60)  # read in child processes: the identifier comes back too
     tree = read_sessions([path, copy], allow_same_identifier=True)  # declared two recordings
     assert list(tree.children) == ["day1", "day1-2"]
-    assert [tree[n].responses.attrs["nwb_identifier"] for n in tree.children] == ["day1", "day1"]
+    assert [tree[n].responses.attrs["nwb_identifier"] for n in tree.children] == [identifier, identifier]
     with pytest.raises(NWBError, match="expected allow_same_identifier= True or False, found 'yes'"):
         read_sessions([path], allow_same_identifier="yes")

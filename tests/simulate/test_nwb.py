@@ -176,3 +176,22 @@ def test_the_file_declares_cell_tracking_and_the_subject_where_pynwb_sees_them(t
     assert read_nwb(tracked).neuron.values.tolist() == [100, 101]
     back = read_nwb(untracked)
     assert back.neuron.values.tolist() == ["sim/100", "sim/101"] and back.attrs["subject_id"] == "mouse1"
+
+
+def test_two_animals_same_day_name_are_two_recordings_and_a_rewrite_is_one(tmp_path, rng):
+    """The NWB identifier names a recording: two animals' 'day00' differ (before, both files held the
+    identifier 'day00' and read_sessions refused them as one recording copied); one recording written twice
+    keeps one identifier, so the loader's copy check still sees it."""
+    counts = rng.poisson(3.0, size=(4, 3))
+    paths = []
+    for subject in ("m1", "m2"):
+        recording = xr.DataArray(counts, dims=("trial", "neuron"), coords={"neuron": [1, 2, 3]},
+                                 attrs={"session_id": "day00", "subject_id": subject, "window": (0.0, 0.5)})
+        paths.append(write_recording_nwb(recording, tmp_path / f"{subject}_day00.nwb", rng=0))
+    again = write_recording_nwb(read_nwb(paths[0], window=(0.0, 0.5)).assign_attrs(subject_id="m1"),
+                                tmp_path / "copy.nwb", rng=0)
+    identifiers = [read_nwb(p, window=(0.0, 0.5)).attrs["nwb_identifier"] for p in (*paths, again)]
+    assert identifiers[0] != identifiers[1]
+    assert identifiers[0] == identifiers[2]
+    tree = read_sessions(paths, window=(0.0, 0.5))
+    assert len(tree.children) == 2
