@@ -137,12 +137,28 @@ def area_names(recordings, area: str = "location") -> list:
             hint = (f"; a trials column took the name {area!r}, and the units' one is the coord {renamed!r}: pass "
                     f"area={renamed!r}" if renamed in rec.coords and rec[renamed].dims == ("neuron",) else "")
             raise DataError(f"summarize_areas: expected neuron coord {area!r} in session {key!r} (the Units "
-                            f"location column or an electrode group), found coords {sorted(map(str, rec.coords))}"
+                            f"location column or an electrode group), found neuron coords "
+                            f"{sorted(str(n) for n, c in rec.coords.items() if c.dims == ('neuron',))}"
                             f"{hint}")
         for value in area_labels(rec, area):
             if value and value not in names:  # "" is no area: a unit whose location is not stated
                 names.append(str(value))
+    _warn_names_differing_in_case(names, area)
     return names
+
+
+def _warn_names_differing_in_case(names, area) -> None:
+    """One warning where area names differ only in case ('V1' and 'v1'): each is its own area (a spelling the
+    user decides on, as padding is not), NaN in the sessions that spell it the other way."""
+    spellings: dict = {}
+    for name in names:
+        spellings.setdefault(name.casefold(), []).append(name)
+    alike = [group for group in spellings.values() if len(group) > 1]
+    if alike:
+        warnings.warn(f"summarize_areas: areas {'; '.join(' and '.join(map(repr, g)) for g in alike)} in neuron "
+                      f"coord {area!r} differ only in case and are counted as different areas (each NaN in the "
+                      "sessions that spell it otherwise); give them one spelling if they are one area",
+                      UserWarning, stacklevel=3)
 
 
 def area_labels(recording, area: str = "location") -> np.ndarray:

@@ -184,3 +184,27 @@ def test_a_tracked_cell_stating_another_area_on_a_later_day_is_named(tree):
         summarize_areas({key: node["responses"] for key, node in tree.children.items()}, n_boot=0, readout=False,
                         dynamics=False, random_state=0)
     assert not [w for w in caught if "state different areas" in str(w.message)]
+
+
+def test_a_missing_area_coord_lists_the_neuron_coords_a_user_can_name(tree):
+    # the message listed every coord, trial columns included, where only neuron coords can tell areas apart
+    children = {key: node["responses"].assign_coords(outcome=("trial", np.zeros(node["responses"].sizes["trial"])))
+                for key, node in tree.children.items()}
+    with pytest.raises(DataError) as caught:
+        summarize_areas(children, area="group", **OPTIONS)
+    listed = str(caught.value).split("found neuron coords")[1]
+    assert "location" in listed and "neuron" in listed
+    assert "outcome" not in listed and "stimulus" not in listed
+
+
+def test_areas_differing_only_in_case_are_named_in_one_warning(tree):
+    children = {key: node["responses"] for key, node in tree.children.items()}
+    last = list(children)[-1]
+    relabelled = np.where(children[last].location.values == "V1", "v1", children[last].location.values)
+    children[last] = children[last].assign_coords(location=("neuron", relabelled))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = summarize_areas(children, **OPTIONS)
+    case = [str(w.message) for w in caught if "differ only in case" in str(w.message)]
+    assert len(case) == 1 and "'V1' and 'v1'" in case[0]
+    assert set(stats.area.values.tolist()) == {"V1", "v1", "LM"}
