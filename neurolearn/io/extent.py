@@ -230,9 +230,12 @@ def _leave_out_outside_spikes(spike_times, plan, label) -> None:
     if outside.all() or unrecorded > 0.5:
         raise NWBError(
             f"{label}: expected trial windows inside the recording (spikes from {first:.6g} s to "
-            f"{last:.6g} s, trials from {lo:.6g} s to {hi:.6g} s), found {int(outside.sum())} of "
-            f"{outside.size} windows outside it and {unrecorded:.0%} of all window time outside it "
-            f"(first window {plan.edges[0, 0]:.6g}-{plan.edges[0, -1]:.6g} s); check window= and align="
+            f"{last:.6g} s, trials from {lo:.6g} s to {hi:.6g} s), found "
+            + (f"{int(outside.sum())} of {outside.size} windows wholly before the first spike or after the last"
+               if outside.all() else
+               f"{unrecorded:.0%} of all window time outside both the spikes' and the trials' span")
+            + f" (first window {plan.edges[0, 0]:.6g}-{plan.edges[0, -1]:.6g} s); check window= and align="
+              " (times in ms rather than s?)"
         )
     if not outside.any():
         # windows that only reach past the last spike are kept: a units file does not say when the recording

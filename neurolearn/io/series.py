@@ -204,9 +204,14 @@ def read_series_block(handle, plan, trials, neurons) -> np.ndarray:
                 what = "windows with only NaN/inf samples"
             else:
                 what = "NaN/inf samples inside trial windows"
+            # a lazy block holds some trials only: the count is of those (adversary F27)
+            some = (f"at least {found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs, counted in "
+                    f"the {positions.shape[0]} of {plan.positions.shape[0]} trials read so far"
+                    if positions.shape[0] < plan.positions.shape[0] else
+                    f"{found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs")
             raise NWBError(
                 f"{plan.label}: TimeSeries {plan.object_path!r}: expected finite samples, found {what} "
-                f"({found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs); pass "
+                f"({some}); pass "
                 "nan_policy='omit' to average the remaining samples"
             ) from None
     if n_nan:

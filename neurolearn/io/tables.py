@@ -40,7 +40,7 @@ def read_trial_table(handle: h5py.File, path, trials) -> TrialTable:
     Raises :class:`NWBError` naming the available interval tables when the table is absent.
     """
     if _is_dataframe(trials):
-        return _table_from_dataframe(trials, path)
+        return _warn_repeated_rows(_table_from_dataframe(trials, path), path)
     if not isinstance(trials, str) or not trials:
         raise NWBError(
             f"{os.fspath(path)}: expected trials= the name of an interval table (e.g. 'trials') or a "
@@ -56,7 +56,34 @@ def read_trial_table(handle: h5py.File, path, trials) -> TrialTable:
             UserWarning,
             stacklevel=4,
         )
-    return TrialTable(name=name, ids=ids, columns=columns, skipped=skipped)
+    return _warn_repeated_rows(TrialTable(name=name, ids=ids, columns=columns, skipped=skipped), path)
+
+
+def _warn_repeated_rows(table: TrialTable, path) -> TrialTable:
+    """One warning where rows repeat another row in every column (a table concatenated twice, a merge gone
+    wrong): each copy would be read as a trial of its own, a pseudo-replicate in every statistic."""
+    if not table.columns:
+        return table
+    names = sorted(table.columns)
+    rows = list(zip(*(np.asarray(table.columns[n]).tolist() for n in names)))
+    first: dict = {}
+    repeats = []
+    for position, row in enumerate(rows):
+        key = tuple("nan" if isinstance(v, float) and v != v else v for v in row)
+        if key in first:
+            repeats.append((position, first[key]))
+        else:
+            first[key] = position
+    if repeats:
+        shown = ", ".join(f"row {row} = row {original}" for row, original in repeats[:3])
+        warnings.warn(
+            f"{os.fspath(path)}: table {table.name!r}: {len(repeats)} of {len(rows)} rows repeat another row in "
+            f"every column ({shown}{', ...' if len(repeats) > 3 else ''}): each copy is read as a trial of its "
+            "own (pseudo-replication); drop the duplicates if they are one trial",
+            UserWarning,
+            stacklevel=4,
+        )
+    return table
 
 
 def table_ids(group: h5py.Group) -> np.ndarray:

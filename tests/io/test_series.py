@@ -113,3 +113,27 @@ def test_jittered_frames_that_leave_some_bins_one_sample_short_are_no_gap(tmp_pa
         rec = read_nwb(path, source="acquisition/dff", window=(0.0, 4.0), bin_size=0.25,
                        inputs="stimulus/presentation/input")
     assert rec.sizes["time"] == 16 and rec.input.dims == ("trial", "time")
+
+
+def test_nan_samples_found_by_a_lazy_block_are_counted_as_at_least(tmp_path):
+    # read eagerly the count is every trial's; a lazy block sees its own trials only and said "40 samples" where
+    # the file held 760 (adversary F27): it now says how many trials it counted in
+    import re
+
+    from pynwb import TimeSeries
+
+    times = np.arange(0.0, 20.0, 0.1)
+    data = np.ones((times.size, 2))
+    data[::7, 0] = np.nan  # NaN samples spread over every trial
+    nwbfile = new_nwbfile()
+    nwbfile.add_acquisition(TimeSeries(name="trace", data=data, unit="V", timestamps=times))
+    starts = np.arange(0.0, 19.0, 2.0)
+    add_trials(nwbfile, starts=starts, stops=starts + 1.0)
+    path = save(nwbfile, tmp_path / "nan.nwb")
+    eager = r"found NaN/inf samples inside trial windows \((\d+) NaN/inf samples in 1 channels/ROIs\)"
+    with pytest.raises(NWBError, match=eager) as caught:
+        read_nwb(path, source="acquisition/trace", window=(0.0, 1.0))
+    lazy = r"\(at least \d+ NaN/inf samples in 1 channels/ROIs, counted in the 2 of 10 trials read so far\)"
+    with pytest.raises(NWBError, match=lazy):
+        read_nwb(path, source="acquisition/trace", window=(0.0, 1.0), chunks={"trial": 2}).compute()
+    assert int(re.search(eager, str(caught.value)).group(1)) > 10  # every trial's NaN samples, 3 in each
