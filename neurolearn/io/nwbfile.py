@@ -12,7 +12,6 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 import h5py
 import numpy as np
