@@ -103,6 +103,8 @@ def resolve_coding(text, tree, *, binary: bool, option: str):
         A key matches no value of the column in any session: the message names the key and the values found.
     """
     parsed = parse_coding(text, binary=binary, option=option)
+    if binary and isinstance(parsed, str):
+        _refuse_uncoded_column(parsed, tree, option)
     if not isinstance(parsed, dict):
         return parsed
     column, pairs = coding_items(text, option=option)
@@ -123,6 +125,23 @@ def resolve_coding(text, tree, *, binary: bool, option: str):
             f"{', '.join(map(repr, unmatched))} in the {n_sessions} session(s) that have it; its values "
             f"({' and '.join(kinds) or 'none'}): {shown(values[:12])}" + (" ..." if len(values) > 12 else ""))
     return {column: _binary(mapping, option, str(text).strip()) if binary else mapping}
+
+
+def _refuse_uncoded_column(column: str, tree, option: str) -> None:
+    """A bare ``--behavior COLUMN`` whose values are not 0/1 is refused here, with the command line's syntax
+    for a coding (the API's message would suggest ``behavior={...}``, which a shell user cannot type)."""
+    from neurolearn.stats.behavior import example_coding
+
+    values, n_sessions = column_values(tree, column)
+    if n_sessions == 0 or all(isinstance(v, (bool, int, float)) and v in (0, 1) for v in values):
+        return
+    coding, uncoded = example_coding(values)
+    example = ",".join(f"{key}={code}" for key, code in coding.items())
+    rest = f"; {shown(uncoded[:6])} would be read as neither: code them or they are excluded" if uncoded else ""
+    raise DataError(f"{option} {column}: expected 0/1 (or boolean) values in trial column {column!r}, found "
+                    f"{shown(values[:8])}{' ...' if len(values) > 8 else ''}; declare the coding, e.g. "
+                    f"{option} {column}:{example} (check it{rest}; values outside the coding are excluded and "
+                    "counted)")
 
 
 def resolve_heldout(text, tree):

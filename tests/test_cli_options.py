@@ -197,6 +197,19 @@ def test_a_coding_key_matching_no_value_is_refused_naming_the_values_found():
     assert resolve_coding("side:L=1,R=-1", tree, binary=False, option="--target") == {"side": {"L": 1, "R": -1}}
 
 
+def test_a_bare_behavior_column_of_words_is_refused_with_the_command_lines_coding():
+    # the API's message suggested behavior={'outcome': {...}}, which a shell user cannot type (adversary F20)
+    from neurolearn.cli_codings import resolve_coding
+
+    tree = coded_tree(d0={"outcome": np.array(["Hit", "Miss", "CR", "FA", "no response"])})
+    with pytest.raises(NeurolearnError, match=r"--behavior outcome: expected 0/1 .* declare the coding, e\.g\. "
+                                              r"--behavior outcome:CR=1,FA=0,Hit=1,Miss=0 \(check it; \['no "
+                                              r"response'\] would be read as neither"):
+        resolve_coding("outcome", tree, binary=True, option="--behavior")
+    tree = coded_tree(d0={"correct": [True, False]}, d1={"correct": [1.0, np.nan]})
+    assert resolve_coding("correct", tree, binary=True, option="--behavior") == "correct"  # already 0/1
+
+
 def test_a_training_time_attribute_that_is_no_number_is_shown_as_the_value_it_holds():
     tree = xr.DataTree.from_dict({"d1": xr.Dataset({"responses": xr.DataArray(
         np.zeros((2, 1)), dims=("trial", "neuron"), attrs={"note": np.str_("x")})})})

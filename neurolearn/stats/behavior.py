@@ -80,7 +80,7 @@ def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "sess
         values = None
     if values is None or not np.all(np.isnan(values) | (values == 0) | (values == 1)):
         found = _distinct(raw[~_is_nan(raw)])
-        coding, uncoded = _example_coding(found)
+        coding, uncoded = example_coding(found)
         example = {column: coding}
         unsure = f"; {shown(uncoded[:6])} read as neither here: code them or they are excluded" if uncoded else ""
         found = found[:6]
@@ -208,13 +208,13 @@ _WRONG_WORDS = ("incorrect", "miss", "fa", "false alarm", "false_alarm", "error"
                 "false", "no", "0", "-1")
 
 
-def _example_coding(found) -> tuple[dict, list]:
+def example_coding(found) -> tuple[dict, list]:
     """A mapping to suggest, and the values it could not read: every value that reads as correct (hit,
     correct rejection, ...) or incorrect (miss, false alarm, ...); the first two values if none does.
 
     Examples
     --------
-    >>> _example_coding(["CR", "FA", "Hit", "Miss", "no response"])
+    >>> example_coding(["CR", "FA", "Hit", "Miss", "no response"])
     ({'CR': 1, 'FA': 0, 'Hit': 1, 'Miss': 0}, ['no response'])
     """
     coding, uncoded = {}, []
