@@ -307,6 +307,8 @@ def reading_kwargs(args) -> dict:
         options["tracked"] = True if args.tracked else args.tracked_table
     elif getattr(args, "tracked_column", None):
         options["tracked"] = {"column": args.tracked_column}
+    elif getattr(args, "untracked", False):
+        options["tracked"] = False
     if args.where is not None:
         options["where"] = args.where
     if args.on_error is not None:

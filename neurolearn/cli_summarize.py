@@ -182,6 +182,9 @@ def reading_options(parser) -> None:
     tracked.add_argument("--tracked-column", default=None, metavar="COLUMN",
                          help="a Units (or ROI) table column naming each unit's cell across sessions, as "
                               "written by in-file matching (e.g. global_id)")
+    tracked.add_argument("--untracked", action="store_true",
+                         help="declare that unit/ROI ids name different cells in different sessions (what "
+                              "files that say nothing are read as; silences the warning about repeated ids)")
     parser.add_argument("--where", type=check_where, default=None, metavar="EXPR",
                         help="keep trials matching a pandas query on trial columns, e.g. "
                              "\"contrast > 0.1 and block == 2\"")

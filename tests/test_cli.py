@@ -234,6 +234,7 @@ SUMMARIZE = ["summarize", "a.nwb", "-o", "s.nc"]
         (["--timeout", "-1"], "--timeout: expected a number of seconds >= 0"),
         (["--bin-size", "0"], "expected a positive number, found '0'"),
         (["--tracked", "--tracked-table", "cells.csv"], "not allowed with argument"),
+        (["--tracked", "--untracked"], "not allowed with argument"),
         (["--tracked-table", "no-such-cells.csv"], "--tracked-table: expected a CSV file"),
         (["--training-time", "no-such-times.csv"], "--training-time no-such-times.csv: expected a CSV or JSON"),
         (["--on-error", "ignore"], "invalid choice: 'ignore'"),
@@ -284,9 +285,11 @@ def test_tracked_flag_timeout_and_no_progress(capsys, monkeypatch):
     calls = capture(monkeypatch, nl.io, "read_sessions")
     run(capsys, *SUMMARIZE, "--tracked", "--timeout", "12.5", "--no-progress")
     run(capsys, *SUMMARIZE, "--timeout", "0")
-    (first, second) = calls
+    run(capsys, *SUMMARIZE, "--untracked")  # the warning's "tracked=False" had no command-line form (F20)
+    (first, second, third) = calls
     assert first["tracked"] is True and first["timeout"] == 12.5 and "progress" not in first
     assert "timeout" not in second and "tracked" not in second and "subject" not in second
+    assert third["tracked"] is False
 
 
 def test_summary_options_reach_summarize(capsys, monkeypatch):

@@ -266,7 +266,7 @@ def _warn_undeclared_repeats(children: dict) -> None:
             "statistic compares cells across sessions. If they are the same tracked cells, pass "
             "tracked=True; if a matching (CellReg, suite2p, ROICaT) says which units are which cell, pass "
             "tracked=<CSV path or DataFrame with columns session, unit, cell>; tracked=False silences this "
-            "warning",
+            "warning (on the command line: --tracked, --tracked-table CELLS.csv, --untracked)",
             UserWarning,
             stacklevel=3,
         )
