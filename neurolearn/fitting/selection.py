@@ -299,13 +299,19 @@ def _check_same_statistics(fits):
                            f"({difference}); AIC/BIC compare only fits to the same values with the same weights")
 
 
+def _sessions_shown(sessions) -> str:
+    names = [str(s) for s in np.asarray(sessions).tolist()]
+    return repr(names) if len(names) <= 4 else f"{names[:3]!r} ... ({len(names)})"
+
+
 def _difference(first, other) -> str:
     """What differs between two fits' problems, and what to do about it ("" when nothing does)."""
-    if first.observables != other.observables or first.data.shape != other.data.shape:
-        return (f"{list(first.observables)} over {first.data.shape[1]} sessions vs {list(other.observables)} over "
-                f"{other.data.shape[1]}: pass the same observables= to every fit")
-    if not np.array_equal(first.session, other.session):
-        return "other sessions: fit every model to one statistics file"
+    if list(first.observables) != list(other.observables):
+        return (f"{list(first.observables)} vs {list(other.observables)}: pass the same observables= to every fit")
+    if first.data.shape != other.data.shape or not np.array_equal(first.session, other.session):
+        # adversary F20: two statistics files of one shape were told to pass the same observables=
+        return (f"sessions {_sessions_shown(first.session)} vs {_sessions_shown(other.session)}: fit every model "
+                "to one statistics file")
     if not np.array_equal(first.mask, other.mask):
         return f"{int(first.mask.sum())} vs {int(other.mask.sum())} values fitted: fit every model to one statistics file"
     if not (np.array_equal(first.data[first.mask], other.data[other.mask])

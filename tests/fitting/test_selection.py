@@ -184,3 +184,15 @@ def test_compare_names_weights_as_what_differs_between_two_fits(line, line_stats
     with pytest.raises(FitError, match=r"weighted differently: .*weights='joint'.*weights='independent'.*refit with "
                                        r"one weights="):
         compare([joint, independent])
+
+
+def test_compare_names_the_sessions_when_two_fits_are_of_different_recordings(line, line_stats):
+    # adversary F20: two statistics files of one shape quoted two identical observable lists and advised
+    # 'pass the same observables='; what differs is the sessions
+    a = fit(line_stats, line, fixed=CLOCK, interval=None, random_state=0)
+    renamed = line_stats.assign_coords(session=[f"m2-{s}" for s in line_stats.session.values])
+    b = fit(renamed, line, fixed=CLOCK, interval=None, random_state=0)
+    with pytest.raises(FitError, match=r"sessions \[.*\] \.\.\. \(14\) vs \['m2-.*\] \.\.\. \(14\): fit every "
+                                       r"model to one statistics file") as caught:
+        compare([a, b])
+    assert "observables=" not in str(caught.value)
