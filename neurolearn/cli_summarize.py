@@ -148,6 +148,8 @@ def run_summarize(args) -> int:
                             f"({list(by_session)})")
         stats = stats.assign_coords({TRAINING_TIME: ("session", [by_session[s] for s in order])})
         stats[TRAINING_TIME].attrs["source"] = str(args.training_time)
+    if tree.attrs.get("left_out"):  # --on-error skip: the file records which files it lacks, and why (one a line)
+        stats.attrs["left_out"] = "\n".join(tree.attrs["left_out"])
     write_statistics(stats, out)
     areas = [str(a) for a in stats["area"].values] if "area" in stats.dims else []
     where = f" in {len(areas)} areas ({', '.join(areas)})" if areas else ""
@@ -193,7 +195,8 @@ def reading_options(parser) -> None:
                              "default: the same recording read twice would count as two)")
     parser.add_argument("--on-error", choices=("raise", "skip"), default=None,
                         help="a file that cannot be read stops the run ('raise', the default) or is left out "
-                             "with a warning giving the reason ('skip')")
+                             "with a warning giving the reason ('skip'; the statistics file's left_out attribute "
+                             "lists such files, one a line)")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help=f"open each file in a child process and give up on one that takes longer "
                              f"(default: {DEFAULT_TIMEOUT:g}; 0 reads in this process without a limit)")

@@ -687,3 +687,22 @@ def test_summarize_chooses_the_heldout_column_and_the_generalization_error(capsy
     code, _, err = run(capsys, "summarize", *grokking_files, "-o", str(tmp_path / "x.nc"), *common,
                        "--heldout", "novel")
     assert_one_line_error(code, err, "--heldout novel: expected a trial column of that name")
+
+
+def test_a_file_left_out_by_on_error_skip_is_named_in_the_written_statistics(capsys, tmp_path):
+    # adversary F20: only stderr knew a session was missing; the NetCDF read later looked complete
+    import shutil
+
+    for name in ("day00.nwb", "day01.nwb", "day02.nwb"):
+        shutil.copy(ROOT / "data" / "rich" / name, tmp_path / name)
+    (tmp_path / "day03.nwb").write_bytes(b"not an HDF5 file")
+    out = tmp_path / "s.nc"
+    code, _, err = run(capsys, "summarize", str(tmp_path / "*.nwb"), "-o", str(out), "--n-boot", "0",
+                       "--no-readout", "--no-dynamics", "--no-progress", "--on-error", "skip",
+                       "--window", "0", "0.5")
+    assert code == 0, err
+    with xr.open_dataset(out) as stats:
+        left_out = stats.attrs["left_out"].splitlines()  # one file a line
+        assert stats.sizes["session"] == 3
+    assert len(left_out) == 1 and left_out[0].startswith(str(tmp_path / "day03.nwb") + ": ")
+    assert "HDF5" in left_out[0] and left_out[0].count(str(tmp_path / "day03.nwb")) == 1

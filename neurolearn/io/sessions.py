@@ -96,7 +96,8 @@ def read_sessions(
         Children named by session id (``"-2"``, ``"-3"`` appended to repeats; ``/`` replaced), each holding a
         Dataset with ``responses``, ordered by ``session_start_time`` (then file name). Sessions may differ in
         trials and neurons; a ``neuron`` value that repeats across sessions is the same cell (only where
-        tracking was declared: untracked neurons are ``"<session>/<unit id>"``).
+        tracking was declared: untracked neurons are ``"<session>/<unit id>"``). With ``on_error="skip"``, the
+        tree's ``left_out`` attr lists each file left out as ``"<path>: <reason>"``.
 
     Examples
     --------
@@ -131,7 +132,7 @@ def read_sessions(
                        "gives none (its matches are sorted by name)")
     if not isinstance(progress, (bool, np.bool_)):
         raise NWBError(f"expected progress= True or False, found {progress!r}")
-    read, found_subjects, not_read = [], set(), []
+    read, found_subjects, not_read, left_out = [], set(), [], []
     for number, path in enumerate(paths, start=1):
         began = time.perf_counter()
         args = (str(path), subjects, tracked, options)
@@ -142,6 +143,7 @@ def read_sessions(
             if on_error == "raise":
                 raise
             warnings.warn(f"left out {path}: {error}", UserWarning, stacklevel=2)
+            left_out.append(str(error) if str(error).startswith(str(path)) else f"{path}: {error}")
             recording, seen, session = None, None, ""
         if seen is not None:
             found_subjects.add(seen)
@@ -173,7 +175,10 @@ def read_sessions(
     _warn_undeclared_repeats(children)
     if subjects is None:
         _warn_several_subjects(children)
-    return xr.DataTree.from_dict(children)
+    tree = xr.DataTree.from_dict(children)
+    if left_out:  # on_error='skip': which files are missing and why travels with the sessions (adversary F20)
+        tree.attrs["left_out"] = left_out
+    return tree
 
 
 def _warn_several_subjects(children: dict) -> None:
