@@ -14,7 +14,7 @@ import warnings
 
 from neurolearn.errors import session_reason
 
-__all__ = ["StatisticWarning", "warn_unsupported"]
+__all__ = ["StatisticWarning", "warn_unsupported", "warn_unsupported_pairs"]
 
 
 class StatisticWarning(UserWarning):
@@ -34,4 +34,26 @@ def warn_unsupported(statistic: str, session, reason: str, *, stacklevel: int = 
     "margin is NaN for session 'day1': one class of 'target'"
     """
     warnings.warn(StatisticWarning(f"{statistic} is NaN for {session_reason(session, reason)}"),
+                  stacklevel=stacklevel)
+
+
+def warn_unsupported_pairs(statistic: str, sessions, reason: str, *, stacklevel: int = 3) -> None:
+    """Warn once that the pairwise ``statistic`` is NaN in the rows of ``sessions`` because of ``reason`` (one
+    cause, one warning: a session without a kernel makes a NaN in every other session's row).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unsupported_pairs("kernel_similarity", ["d0", "d1"], "session 'd2' has no kernel")
+    >>> str(caught[0].message)
+    "kernel_similarity is NaN in the pairs of sessions ['d0', 'd1']: session 'd2' has no kernel"
+    """
+    sessions = [str(s) for s in sessions]
+    if len(sessions) == 1:
+        warn_unsupported(statistic, sessions[0], reason, stacklevel=stacklevel + 1)
+        return
+    shown = repr(sessions) if len(sessions) <= 6 else f"{sessions[:5]!r} ... ({len(sessions)})"
+    warnings.warn(StatisticWarning(f"{statistic} is NaN in the pairs of sessions {shown}: {reason}"),
                   stacklevel=stacklevel)

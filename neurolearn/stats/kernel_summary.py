@@ -248,7 +248,8 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
     present = [k for k, part in enumerate(parts) if part.stats is not None]
     for k, part in enumerate(parts):
         if part.stats is None:
-            reason = f"session has no kernel ({next(iter(part.reasons.values()), 'no sufficient statistics')})"
+            reason = (f"session {str(part.session_id)!r} has no kernel "
+                      f"({next(iter(part.reasons.values()), 'no sufficient statistics')})")
             for name in PAIRWISE:
                 _set_reason(out[name], name, k, reason, n)
     if not options.tracked:

@@ -16,7 +16,7 @@ from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name, flag_name
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.estimate import bootstrap_interval
-from neurolearn.stats.flags import warn_unsupported
+from neurolearn.stats.flags import warn_unsupported, warn_unsupported_pairs
 
 __all__ = ["StatisticsTable", "bootstrap_intervals", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons",
            "BOOTSTRAP", "RANGE_SLACK_SE"]
@@ -253,12 +253,21 @@ def refuse_if_empty(ds):
 
 
 def warn_reasons(ds, names):
-    """One warning per (session, statistic) left NaN with a reason (the first reason of a pairwise row)."""
+    """One warning per (session, statistic) left NaN with a reason; for a pairwise statistic one warning per
+    reason, naming the sessions whose rows hold it (adversary F19: a session without a kernel gave one
+    warning per other session, each naming that other session)."""
     for name in names:
         if flag_name(name) not in ds:
             continue
         flags = ds[flag_name(name)].values
+        if flags.ndim < 2:
+            for session, reason in zip(ds[SESSION].values, flags.tolist()):
+                if reason:
+                    warn_unsupported(name, session, reason, stacklevel=4)
+            continue
+        rows_of: dict = {}
         for k, session in enumerate(ds[SESSION].values):
-            row = [reason for reason in np.atleast_1d(flags[k]).tolist() if reason]
-            if row:
-                warn_unsupported(name, session, row[0], stacklevel=4)
+            for reason in dict.fromkeys(r for r in np.asarray(flags[k]).ravel().tolist() if r):
+                rows_of.setdefault(reason, []).append(session)
+        for reason, sessions in rows_of.items():
+            warn_unsupported_pairs(name, sessions, reason, stacklevel=5)

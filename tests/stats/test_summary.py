@@ -261,3 +261,28 @@ def test_more_bootstrap_replicates_than_the_spectral_cap_keep_one_bootstrap_dim(
     assert np.isfinite(boot[:, :10]).all() and np.isnan(boot[:, 10:]).all()
     se, _ = bootstrap_interval(float(stats["spectral_power"][1]), boot[1, :10], 0.95)
     assert np.isclose(float(stats["spectral_power_se"][1]), se, rtol=1e-12)
+
+
+def test_a_session_without_a_kernel_gives_one_pairwise_warning_naming_it():
+    # adversary F19: one session without a kernel gave one warning per other session ("kernel_similarity is NaN
+    # for session 'd0': session has no kernel"), naming the row's session, which had a kernel
+    import warnings
+
+    rng = np.random.default_rng(4)
+    means = rng.standard_normal((6, 40))
+    target = np.array([1, -1, 1, -1, 1, -1])
+    for broken, cause in ((lambda r: r.isel(neuron=slice(0, 2)), "too few neurons"),
+                          (lambda r: r.isel(trial=np.unique(r.stimulus.values, return_index=True)[1]), "")):
+        recordings = [make_recording(means, n_trials=4, noise_sd=0.5, target=target, session_id=f"d{d}", rng=d,
+                                     session_start_time=f"2026-01-0{d + 1}T09:00:00") for d in range(4)]
+        recordings[2] = broken(recordings[2])  # too few neurons, or one trial per condition
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            stats = summarize(make_session_tree(recordings), n_boot=0, readout=False, dynamics=False,
+                              random_state=0)
+        similarity = [str(w.message) for w in caught if str(w.message).startswith("kernel_similarity is NaN")]
+        assert len(similarity) == 1, similarity
+        assert "session 'd2'" in similarity[0] and cause in similarity[0]
+        assert "'d0', 'd1'" in similarity[0]
+        assert np.isnan(stats["kernel_similarity"].sel(session="d0", session_other="d2"))
+        assert np.isfinite(stats["kernel_similarity"].sel(session="d0", session_other="d1"))
