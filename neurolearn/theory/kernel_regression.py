@@ -18,7 +18,8 @@ import numpy as np
 
 from neurolearn.errors import DataError
 
-__all__ = ["N_MODES", "kernel_generalization_error", "power_law_generalization_error"]
+__all__ = ["N_MODES", "kernel_generalization_error", "power_law_generalization_error",
+           "power_law_error_derivatives"]
 
 #: Number of eigenmodes of the power-law spectra the model uses (as in docs/theory.md's reference table).
 N_MODES = 400
@@ -125,6 +126,90 @@ def power_law_generalization_error(n_train, eigen_decay, target_decay, noise=0.0
         # powers of 1..n_modes are >= 0 and the normalised ones finite: the spectrum checks cannot fail
         return _generalization_error(eta, power, n_train, ridge, noise)
     return kernel_generalization_error(eta, power, n_train, ridge=ridge, noise=noise)
+
+
+def power_law_error_derivatives(n_train, eigen_decay, target_decay, noise=0.0, ridge=0.0, n_modes=N_MODES):
+    """:func:`power_law_generalization_error` and its derivatives in its arguments, in closed form.
+
+    With ``d_k = P' eta_k + kappa`` and the self-consistent ``kappa`` differentiated implicitly
+    (``f = kappa - ridge - kappa sum eta/d = 0``, ``df/dkappa = 1 - gamma``)::
+
+        dkappa/dP' = -kappa sum eta^2/d^2 / (1 - gamma),  dkappa/dridge = 1 / (1 - gamma),
+        dkappa/deta_k = kappa^2/d_k^2 / (1 - gamma),
+        dE/dx = [dB/dx + (noise + E_g) dgamma/dx] / (1 - gamma),  B = sum v^2 kappa^2/d^2,
+
+    the spectra's exponents entering through the normalised ``eta_k ~ k^-a`` (``d log eta_k / da = sum_j eta_j
+    log j - log k``) and ``v_k^2 ~ k^-r``. Ridgeless past the interpolation threshold (``kappa = 0``) the same
+    formulas hold (``gamma = M / P'``; the ridge's is the one-sided derivative at 0). At ``P' = 0`` (no data:
+    ``E_g = 1`` whatever the parameters) every derivative is 0.
+
+    Returns
+    -------
+    error : numpy.ndarray
+        The values :func:`power_law_generalization_error` returns (shaped like ``n_train``).
+    derivatives : dict
+        ``"n_train"``, ``"eigen_decay"``, ``"target_decay"``, ``"noise"``, ``"ridge"`` -> arrays like ``error``
+        (non-finite where the error is, e.g. at the ridgeless interpolation peak with noise).
+
+    Examples
+    --------
+    >>> error, d = power_law_error_derivatives(np.array([0.0, 80.0]), 1.5, 2.0, noise=0.1, ridge=1e-3)
+    >>> step = 1e-6
+    >>> shifted = power_law_generalization_error(80.0, 1.5, 2.0 + step, noise=0.1, ridge=1e-3)
+    >>> bool(np.isclose(d["target_decay"][1], (shifted - error[1]) / step, rtol=1e-4)), float(d["noise"][0])
+    (True, 0.0)
+    """
+    error = power_law_generalization_error(n_train, eigen_decay, target_decay, noise=noise, ridge=ridge,
+                                           n_modes=n_modes)
+    names = ("n_train", "eigen_decay", "target_decay", "noise", "ridge")
+    shape = np.shape(error)
+    p = np.asarray(n_train, dtype=float).ravel()
+    flat = np.asarray(error, dtype=float).ravel()
+    derivatives = {name: np.zeros(p.shape) for name in names}
+    rest = p > 0
+    if rest.any():
+        k = np.arange(1, int(n_modes) + 1, dtype=float)
+        log_k = np.log(k)
+        eta = k**-float(eigen_decay)
+        power = k**-float(target_decay)
+        eta, power = eta / eta.sum(), power / power.sum()
+        ridge, noise = float(ridge), float(noise)
+        # the solve the error came from (cached: the same arrays, so the same key)
+        _, kappa, pos, gamma, one_minus_gamma, _ = _kappa_terms(eta, p[rest], ridge)
+        pr, e = p[rest], flat[rest]
+        omg = np.empty(pr.shape)
+        omg[pos] = one_minus_gamma
+        omg[~pos] = 1.0 - np.count_nonzero(eta) / pr[~pos]  # kappa = 0: gamma = M / P'
+        g = np.empty(pr.shape)
+        g[pos] = gamma
+        g[~pos] = 1.0 - omg[~pos]
+        kap = kappa[:, None]
+        pe = pr[:, None] * eta[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_d2 = 1.0 / (pe + kap) ** 2
+            inv_d3 = inv_d2 / (pe + kap)
+            weight = (noise + e)[:, None]
+            # E's partial derivatives at fixed kappa, and kappa's through the self-consistent equation
+            e_kappa = (2.0 * kappa * np.sum(power * pe * inv_d3, axis=1)
+                       - 2.0 * (noise + e) * np.sum(pe * eta * inv_d3, axis=1)) / omg
+            e_p = (-2.0 * kappa**2 * np.sum(power * eta * inv_d3, axis=1)
+                   + (noise + e) * np.sum(eta**2 * (kap - pe) * inv_d3, axis=1)) / omg
+            kappa_p = -kappa * np.sum(eta**2 * inv_d2, axis=1) / omg
+            # dE/deta_k (at fixed kappa, then through kappa), times deta_k/da = eta_k (sum eta log k - log k)
+            e_eta = ((-2.0 * power * kap**2 + 2.0 * weight * eta * kap) * pr[:, None] * inv_d3
+                     + e_kappa[:, None] * kap**2 * inv_d2) / omg[:, None]
+            eta_a = eta * (np.sum(eta * log_k) - log_k)
+            power_r = power * (np.sum(power * log_k) - log_k)
+            values = {
+                "n_train": e_p + e_kappa * kappa_p,
+                "eigen_decay": e_eta @ eta_a,
+                "target_decay": (kap**2 * inv_d2) @ power_r / omg,
+                "noise": g / omg,
+                "ridge": e_kappa / omg,
+            }
+        for name in names:
+            derivatives[name][rest] = values[name]
+    return error, {name: value.reshape(shape) for name, value in derivatives.items()}
 
 
 def _error_given_data(eta, power, p, ridge, noise):

@@ -22,14 +22,14 @@ a pilot fit and refits with (:mod:`neurolearn.fitting.learner`).
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cholesky, solve_triangular
+from scipy.linalg import blas, lapack, solve_triangular
 
 from neurolearn.errors import DataError, FitError
 from neurolearn.theory.base import Model, Parameter
-from neurolearn.theory.kernel_regression import N_MODES, power_law_generalization_error
+from neurolearn.theory.kernel_regression import N_MODES, power_law_error_derivatives, power_law_generalization_error
 
-__all__ = ["kernel_learning_curve_statistics", "learning_curve_covariance", "kernel_learning_curve_covariance",
-           "KERNEL_LEARNING_CURVE", "LEARNERS"]
+__all__ = ["kernel_learning_curve_statistics", "kernel_learning_curve_jacobian", "learning_curve_covariance",
+           "kernel_learning_curve_covariance", "KERNEL_LEARNING_CURVE", "LEARNERS"]
 
 #: Learners simulated for the model's declared covariance (relative error of its entries ~ sqrt(2 / 400) = 7 %)
 LEARNERS = 400
@@ -53,6 +53,41 @@ def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, rid
         raise FitError(f"kernel-learning-curve model: {exc}") from None
     explained = 1.0 - np.clip(error, 0.0, 1.0)
     return {"generalization_error": error, "behavior": chance + (ceiling - chance) * explained}
+
+
+def kernel_learning_curve_jacobian(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> dict:
+    """Derivatives of :func:`kernel_learning_curve_statistics` in ``time`` and every parameter (its ``jacobian``).
+
+    The error's in closed form (:func:`neurolearn.theory.kernel_regression.power_law_error_derivatives`);
+    ``P' = max(tau, 0)`` has slope 1 for ``tau > 0`` and 0 before; behaviour's follow through the link, 0 where
+    it is clipped (``E_g`` outside (0, 1)), with ``d/dchance = min(max(E_g, 0), 1)`` and ``d/dceiling`` one minus
+    that.
+
+    Examples
+    --------
+    >>> d = kernel_learning_curve_jacobian(np.array([0.0, 80.0]), 1.5, 2.0, 0.0, 0.0, 0.5, 1.0)
+    >>> float(d["generalization_error"]["time"][0]), bool(d["behavior"]["time"][1] > 0)
+    (0.0, True)
+    """
+    for name, value in (("eigen_decay", eigen_decay), ("target_decay", target_decay)):
+        if not (np.isfinite(value) and value > 0):
+            raise FitError(f"kernel-learning-curve model: expected {name} > 0, found {value!r}")
+    tau = np.asarray(time, dtype=float)
+    try:
+        error, d = power_law_error_derivatives(np.clip(tau, 0.0, None), eigen_decay, target_decay, noise=noise,
+                                               ridge=ridge)
+    except DataError as exc:
+        raise FitError(f"kernel-learning-curve model: {exc}") from None
+    d["time"] = np.where(tau > 0, d.pop("n_train"), 0.0)
+    inside = (error > 0.0) & (error < 1.0)
+    link = np.where(inside, -(float(ceiling) - float(chance)), 0.0)
+    explained = 1.0 - np.clip(error, 0.0, 1.0)
+    zero = np.zeros(tau.shape)
+    return {
+        "generalization_error": {**d, "chance": zero, "ceiling": zero},
+        "behavior": {**{name: link * value for name, value in d.items()}, "chance": 1.0 - explained,
+                     "ceiling": explained},
+    }
 
 
 def learning_curve_covariance(time, eigen_decay, target_decay, noise=0.0, ridge=0.0, *, n_learners=400,
@@ -117,42 +152,152 @@ def learning_curve_covariance(time, eigen_decay, target_decay, noise=0.0, ridge=
     weights /= np.linalg.norm(weights)
     generator = np.random.default_rng(rng)
     largest = int(n_train.max(initial=0))
-    errors = np.zeros((int(n_learners), n_train.size))
+    # each distinct training amount is solved once (repeated ones have the same error)
+    counts, inverse = np.unique(n_train, return_inverse=True)
+    errors = np.zeros((int(n_learners), counts.size))
+    # the draws, in the order of one (largest, n_modes) stream and then largest label-noise values per learner,
+    # filled into buffers reused by every learner (the same values as fresh arrays)
+    stream = np.empty((largest, eta.size))
+    label_noise = np.empty(largest)
+    root = np.sqrt(eta)
     for learner in range(int(n_learners)):
-        stream = generator.standard_normal((largest, eta.size))
-        labels = stream @ weights + np.sqrt(noise) * generator.standard_normal(largest)
-        # nested training sets: every session's kernel is a leading block of the largest one's, and so (ridgeless)
-        # is its Cholesky factor: one factorisation per learner, two triangular solves per session
-        full = (stream * eta) @ stream.T
-        factor = _cholesky(full) if ridge == 0 else None
-        for column, count in enumerate(n_train):
-            if count == 0:
-                continue
-            features = stream[:count]
-            kernel = full[:count, :count]
-            if ridge > 0:
-                # relative to the mean diagonal (~ sum eta = 1), as the readout estimator's and the model's ridge
-                scale = np.trace(kernel) / count
-                dual = np.linalg.solve(kernel + ridge * scale * np.eye(count), labels[:count])
-            elif factor is not None:
-                block = factor[:count, :count]
-                dual = solve_triangular(block, solve_triangular(block, labels[:count], lower=True, check_finite=False),
-                                        lower=True, trans="T", check_finite=False)
-            else:  # singular (more examples than modes): the minimum-norm interpolant
-                dual = np.linalg.lstsq(kernel, labels[:count], rcond=None)[0]
-            errors[learner, column] = np.sum((weights - eta * (features.T @ dual)) ** 2)
-    covariance = np.cov(errors, rowvar=False).reshape(n_train.size, n_train.size)
+        generator.standard_normal(out=stream)
+        generator.standard_normal(out=label_noise)
+        labels = stream @ weights + np.sqrt(noise) * label_noise
+        errors[learner] = _learner_errors(stream, labels, eta, root, weights, counts, ridge)
+    covariance = np.cov(errors[:, inverse.ravel()], rowvar=False).reshape(n_train.size, n_train.size)
     covariance[n_train == 0, :] = 0.0
     covariance[:, n_train == 0] = 0.0
     return covariance
 
 
-def _cholesky(kernel):
-    """Lower Cholesky factor of ``kernel``, or None where it is not numerically positive definite."""
-    try:
-        return cholesky(kernel, lower=True, check_finite=False)
-    except np.linalg.LinAlgError:
-        return None
+def _learner_errors(stream, labels, eta, root, weights, counts, ridge):
+    """One learner's exact test errors at the sorted distinct training amounts ``counts`` (nested sets).
+
+    Every session's kernel is a leading block of the largest one's, ``K = Z D Z^T`` (only its lower triangle
+    is formed). Ridgeless, so is its Cholesky factor: one factorisation, two triangular solves per session (the
+    minimum-norm interpolant, by least squares, where the largest kernel is singular); with a ridge, see
+    :func:`_ridge_duals`. The fitted weights of all sessions come from one product with the stream.
+    """
+    largest = stream.shape[0]
+    duals = np.zeros((largest, counts.size))
+    if largest:
+        lower = blas.dsyrk(1.0, stream * root, lower=1)  # lower triangle of the kernel Z D Z^T (Fortran order)
+        if ridge > 0:
+            duals = _ridge_duals(lower, labels, counts, ridge)
+        else:
+            factor, info = lapack.dpotrf(lower, lower=1, clean=1)
+            full = None if info == 0 else np.tril(lower) + np.tril(lower, -1).T
+            for column, count in enumerate(counts):
+                if count == 0:
+                    continue
+                y = labels[:count]
+                if full is None:
+                    block = factor[:count, :count]
+                    duals[:count, column] = solve_triangular(block, solve_triangular(block, y, lower=True,
+                                                                                     check_finite=False),
+                                                             lower=True, trans="T", check_finite=False)
+                else:  # singular (more examples than modes): the minimum-norm interpolant
+                    duals[:count, column] = np.linalg.lstsq(full[:count, :count], y, rcond=None)[0]
+    fitted = eta[:, None] * (stream.T @ duals)
+    return np.sum((weights[:, None] - fitted) ** 2, axis=0)
+
+
+# The ridge's block solves: sessions per block of conjugate-gradient columns, the accepted size of a column's
+# preconditioned residual (its remaining error) relative to its solution, and the iterations before a column is
+# solved directly instead
+_BLOCK_COLUMNS = 8
+_CG_TOLERANCE = 1e-13
+_CG_ITERATIONS = 30
+
+
+def _ridge_duals(lower, labels, counts, ridge):
+    """Dual coefficients ``(K_n + lambda_n I)^-1 y_n`` of every session (columns; zero rows past ``n``).
+
+    The ridge is relative to each block's mean diagonal, ``lambda_n = ridge tr(K_n) / n`` (~ sum eta = 1, as the
+    readout estimator's and the model's), so the shifted blocks are not nested and each would need its own
+    factorisation. Instead the largest block shifted by the largest session's ``lambda`` is factorised once;
+    its leading blocks are the Cholesky factors of ``K_n + lambda_N I``, which differ from the sessions' systems
+    by ``(lambda_n - lambda_N) I`` only (a few per cent: a mean over ``n`` examples), so preconditioned conjugate
+    gradients, run on blocks of sessions at once, reach a remaining error of ``_CG_TOLERANCE`` of the solution
+    in a few (3-12) iterations. A column that does not converge is solved by its own Cholesky factorisation.
+    """
+    largest = lower.shape[0]
+    duals = np.zeros((largest, counts.size))
+    positive = np.flatnonzero(counts > 0)
+    if positive.size == 0:
+        return duals
+    trace = np.cumsum(np.diagonal(lower))
+    shifts = ridge * trace[counts[positive] - 1] / counts[positive]
+    reference = np.array(lower, order="F")
+    reference.reshape(-1, order="F")[::largest + 1] += shifts[-1]
+    factor, info = lapack.dpotrf(reference, lower=1, clean=0, overwrite_a=1)
+    unsolved = positive if info != 0 else []
+    if info == 0:
+        unsolved = []
+        for start in range(0, positive.size, _BLOCK_COLUMNS):
+            columns = positive[start:start + _BLOCK_COLUMNS]
+            size = int(counts[columns].max())
+            block, converged = _block_cg(lower[:size, :size], factor[:size, :size], labels[:size],
+                                         counts[columns], shifts[start:start + _BLOCK_COLUMNS])
+            duals[:size, columns] = block
+            unsolved.extend(columns[~converged])
+    for column in unsolved:
+        count = int(counts[column])
+        shifted = np.array(lower[:count, :count], order="F")
+        shifted.reshape(-1, order="F")[::count + 1] += ridge * trace[count - 1] / count
+        own, info = lapack.dpotrf(shifted, lower=1, clean=0, overwrite_a=1)
+        if info == 0:
+            duals[:count, column] = lapack.dpotrs(own, labels[:count], lower=1)[0]
+        else:  # not numerically positive definite (round-off of a tiny ridge)
+            kernel = np.tril(lower[:count, :count]) + np.tril(lower[:count, :count], -1).T
+            duals[:count, column] = np.linalg.solve(kernel + ridge * trace[count - 1] / count * np.eye(count),
+                                                    labels[:count])
+    return duals
+
+
+def _block_cg(kernel, factor, labels, counts, shifts):
+    """Preconditioned conjugate gradients for ``(K_n + shift_n I) x_n = y_n``, one column per session.
+
+    ``kernel`` (lower triangle) and ``factor`` are leading blocks; column ``s`` lives on the first ``counts[s]``
+    rows (zero below), where the factor's leading block is the preconditioner's Cholesky factor (a forward solve
+    restricted to those rows, then a backward one from them, which leaves the rows below at zero).
+    """
+    kernel, factor = np.asfortranarray(kernel), np.asfortranarray(factor)
+    mask = (np.arange(kernel.shape[0])[:, None] < counts[None, :]).astype(float)
+
+    def precondition(r):
+        z = blas.dtrsm(1.0, factor, r, lower=1) * mask
+        return blas.dtrsm(1.0, factor, z, lower=1, trans_a=1) * mask
+
+    def apply(v):
+        return blas.dsymm(1.0, kernel, v, lower=1) * mask + v * shifts
+
+    y = np.asfortranarray(labels[:, None] * mask)
+    x = precondition(y)
+    r = y - apply(x)
+    z = precondition(r)
+    direction = z.copy()
+    rz = np.sum(r * z, axis=0)
+    active = np.ones(counts.size, dtype=bool)
+    converged = np.zeros(counts.size, dtype=bool)
+    for _ in range(_CG_ITERATIONS):
+        q = apply(direction)
+        curvature = np.sum(direction * q, axis=0)
+        active &= curvature > 0
+        step = np.where(active, rz / np.where(active, curvature, 1.0), 0.0)
+        x += step * direction
+        r -= step * q
+        z = precondition(r)
+        done = np.sqrt(np.sum(z * z, axis=0)) <= _CG_TOLERANCE * np.sqrt(np.sum(x * x, axis=0))
+        converged |= active & done
+        active &= ~done
+        if not active.any():
+            break
+        rz_new = np.sum(r * z, axis=0)
+        direction = z + np.where(active, rz_new / np.where(active, rz, 1.0), 0.0) * direction
+        rz = rz_new
+    return x, converged & np.isfinite(x).all(axis=0)
 
 
 def kernel_learning_curve_covariance(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> np.ndarray:
@@ -231,6 +376,7 @@ KERNEL_LEARNING_CURVE = Model(
     time_unit=f"training examples P' (the fitter's time_scale is examples per session); {N_MODES} modes",
     time_span=100.0,
     simulator="neurolearn.simulate.two_layer.simulate_readout_learning_sessions",
+    jacobian=kernel_learning_curve_jacobian,
     learner_covariance=kernel_learning_curve_covariance,
     # the error of kernel regression from the representation: a readout trained on the training stimuli
     measured_as=(("generalization_error", "generalization_method", "readout",

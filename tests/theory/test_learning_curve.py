@@ -315,6 +315,33 @@ def test_learner_covariance_matches_primal_fit(noise, ridge):
     assert np.all(cov[0] == 0) and np.all(cov[:, 0] == 0)  # no data: the error is exactly 1 for every learner
 
 
+@pytest.mark.parametrize("noise, ridge", [(0.1, 0.0), (0.1, 0.02), (0.0, 1e-4)])
+def test_learner_covariance_matches_primal_fit_past_the_modes_with_repeated_unsorted_times(noise, ridge):
+    # more examples than modes (a singular ridgeless kernel: the minimum-norm interpolant; with a ridge the
+    # block conjugate gradients past the interpolation threshold), repeated and unsorted training amounts
+    from neurolearn.theory.learning_curve import learning_curve_covariance
+
+    n_train = [30, 0, 5, 70, 12, 30, 49, 51]
+    cov = learning_curve_covariance(n_train, 1.2, 2.5, noise=noise, ridge=ridge, n_learners=40, n_modes=50, rng=4)
+    errors = _feature_space_errors(n_train, 1.2, 2.5, noise, ridge, 40, 50, 4)
+    expected = np.cov(errors, rowvar=False)
+    np.testing.assert_allclose(cov, expected, rtol=1e-7, atol=1e-12 * np.abs(expected).max())
+    np.testing.assert_array_equal(cov[0], cov[5])  # the same training amount: the same errors
+
+
+def test_learner_covariance_ridge_solves_agree_with_direct_factorisations(monkeypatch):
+    # a conjugate-gradient column that does not converge is solved directly: forcing every column there must
+    # give the same covariance (to the solves' round-off)
+    import neurolearn.theory.learning_curve as lc
+
+    args = ([0.0, 8.0, 20.0, 45.0, 90.0, 150.0], 1.4, 1.6)
+    kwargs = dict(noise=0.05, ridge=0.003, n_learners=30, n_modes=120, rng=5)
+    iterative = lc.learning_curve_covariance(*args, **kwargs)
+    monkeypatch.setattr(lc, "_CG_ITERATIONS", 0)
+    direct = lc.learning_curve_covariance(*args, **kwargs)
+    np.testing.assert_allclose(iterative, direct, rtol=1e-9, atol=1e-13 * np.abs(direct).max())
+
+
 def test_learner_covariance_is_the_simulated_networks_spread():
     # the network of the kernel-learning-curve model (simulate_readout_learning_sessions, its own code and
     # draws): the variance of its readout's exact error over networks at 10 and 20 examples, and the
