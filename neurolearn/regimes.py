@@ -17,7 +17,8 @@ __all__ = ["classify_regime", "REGIME_RULES"]
 #: model name -> the rule in one sentence (the code of each rule is in :func:`classify_regime`)
 REGIME_RULES = {
     "lazy-rich": "rich if gamma0's interval lies above 1; lazy if a frozen kernel explains the data as well "
-                 "(dAIC <= 2) and gamma0's interval reaches below 0.1",
+                 "(dAIC <= 2) and gamma0's interval reaches below 0.1; not determined without a kernel statistic "
+                 "(task_alignment, kernel_change) among the fitted observables",
     "overtraining": "hidden progress if the margin's slope after behaviour saturates has an interval above 0 "
                     "(random-effects slope: the sessions' scatter beyond their SEs counted, t on n - 2 dof); "
                     "not determined with fewer than 3 sessions after saturation",
@@ -36,7 +37,10 @@ def classify_regime(fits, stats=None) -> dict:
       fit (AIC not worse by more than 2; quasi-AIC with the free fit's misfit factor when it misfits) and the interval of ``gamma0`` reaches the lazy limit (below 0.1);
       *undetermined* otherwise, and whenever the free fit misfits (chi-square improbable, p < 1e-3): then no
       lazy-rich curve describes the statistics (an alignment that falls over learning, say), and a frozen
-      kernel explaining them "as well" as a model that cannot is no evidence of laziness.
+      kernel explaining them "as well" as a model that cannot is no evidence of laziness. *Not determined*
+      without a kernel statistic (``task_alignment`` or ``kernel_change``) among the fitted observables: the
+      shape of a behavioural learning curve alone does not tell the regimes apart (an interval of ``gamma0``
+      open at the search bound is still evidence of a rich learner when a kernel statistic pinned its lower end).
     * ``overtraining``: *hidden progress* if the representation's max-margin keeps growing after behaviour
       has saturated: the slope of ``margin`` over the sessions from saturation on
       (:func:`post_saturation_trend`) has a 95% interval above 0; *not detected* otherwise; *not determined*
@@ -79,6 +83,13 @@ def classify_regime(fits, stats=None) -> dict:
             criterion = "dAIC" if _dispersion([first, frozen]) == 1.0 else "dQAIC"
             evidence += f"; frozen kernel {criterion} = {delta:+.1f}"
         misfit = "model misfit" in first.message
+        kernels = {"task_alignment", "kernel_change"} & set(first.observables)
+        if not kernels:
+            # behaviour alone cannot tell a rich from a lazy learner: a sigmoidal learning curve read 'rich' at
+            # gamma0 21 [3.6, open at the bound] with every task_alignment left out (adversary S3-1)
+            return {"best model": best, "regime": "not determined",
+                    "evidence": evidence + "; no kernel statistic (task_alignment, kernel_change) was fitted: "
+                                           "behaviour alone cannot tell a rich from a lazy learner"}
         if misfit:
             evidence += (f"; model misfits (chi2 = {first.chi2:.3g} on {first.n_obs - first.n_params} dof, "
                          f"p = {first.chi2_pvalue:.2g}): no lazy-rich curve describes these statistics")

@@ -115,3 +115,20 @@ def test_fewer_than_three_sessions_after_saturation_are_not_determined():
     assert verdict["regime"] == "not determined"
     assert verdict["evidence"] == ("fewer than 3 sessions with a margin from the one where behaviour saturates "
                                    "(session 4) on: no trend to read")
+
+
+def test_behaviour_alone_is_not_called_rich_or_lazy():
+    # adversary S3-1: every task_alignment left out (NaN), the fit ran on behaviour alone, and the sigmoidal
+    # learning curve read 'rich' (gamma0 21 [3.6, open at the bound]); the same behaviour with a rising alignment
+    # is still called rich
+    rich = _model_statistics(3.0, 0)
+    options = dict(observables=["behavior"], random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free = nl.fit(rich, "lazy-rich", fixed={"chance": 0.5, "onset": 0.0}, **options)
+        frozen = nl.fit(rich, "lazy-rich", fixed={"chance": 0.5, "onset": 0.0, "gamma0": 0.01},
+                        label="frozen kernel", **options)
+    verdict = classify_regime([free, frozen], rich)
+    assert verdict["regime"] == "not determined", verdict
+    assert "no kernel statistic (task_alignment, kernel_change) was fitted" in verdict["evidence"]
+    assert classify_regime(_free_and_frozen(rich), rich)["regime"] == "rich"
