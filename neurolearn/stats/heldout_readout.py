@@ -8,6 +8,9 @@ training-set jackknife spread). The estimand and the family around it are descri
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 from neurolearn.data import TRIAL
@@ -15,7 +18,12 @@ from neurolearn.errors import InsufficientDataError
 from neurolearn.stats.behavior import coding_column
 from neurolearn.stats.estimate import bootstrap_interval
 
-__all__ = ["readout_generalization_error", "readout_layout", "bootstrap_draws", "readout_session"]
+__all__ = ["readout_generalization_error", "readout_layout", "bootstrap_draws", "readout_session",
+           "readout_null", "N_PERMUTATIONS"]
+
+#: Permutations of the target across the training conditions behind ``generalization_error_chance`` and
+#: ``_pvalue``; all of them where there are at most this many (up to 5 training conditions), else random draws
+N_PERMUTATIONS = 200
 
 
 def readout_generalization_error(responses, target, conditions, is_heldout, *, ridge: float = 0.0) -> float:
@@ -195,6 +203,82 @@ def _variance(targets, flags, test):
 
 def _means(responses, groups):
     return np.array([responses[g].mean(axis=0) for g in groups])
+
+
+def readout_null(rec, mask, target, by, ridge, rng, n_permutations=N_PERMUTATIONS):
+    """The permutation null of one session's readout error: ``(chance, pvalue, n_permutations)``.
+
+    The training conditions' targets are permuted among them (the held-out targets, the responses and the
+    normaliser unchanged) and the readout refitted: a population whose condition responses are exchangeable
+    (no stimulus information) gives the observed error the same distribution as every permuted one, so the mean
+    over permutations is its expectation at this shape and these held-out targets (exact where every permutation
+    is enumerated: at most ``n_permutations`` of them) and ``pvalue = P(null <= observed)`` counting the
+    observed labelling as one draw (Phipson & Smyth 2010). It is not 1: a readout of noise adds its own
+    variance, and with few held-out conditions their targets' distance from the training mean decides it.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> import xarray as xr
+    >>> trials = np.repeat(np.arange(8), 4)
+    >>> rec = xr.DataArray(rng.poisson(5.0, (32, 30)).astype(float), dims=("trial", "neuron"),
+    ...                    coords={"stimulus": ("trial", trials), "y": ("trial", np.sin(trials))})
+    >>> chance, pvalue, n = readout_null(rec, trials >= 6, "y", "stimulus", 0.0, rng)
+    >>> n, round(chance, 1), bool(0 < pvalue <= 1)  # two held-out targets near the training mean: chance 0.3
+    (200, 0.3, True)
+    """
+    groups, flags, targets, keep = readout_layout(rec, mask, target, by)
+    responses = np.asarray(rec.values, float)[keep]
+    means = _means(responses, groups)
+    sizes = np.array([g.size for g in groups])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    ordered = responses[np.concatenate(groups)]
+    value = _readout_error(ordered, starts, means, targets, flags, ridge=ridge)
+    n_train = int((~flags).sum())
+    exact = math.factorial(n_train) <= n_permutations
+    if exact:
+        orders = np.array(list(itertools.permutations(range(n_train))))
+    else:
+        orders = np.array([rng.permutation(n_train) for _ in range(n_permutations)])
+    null = _readout_errors(ordered, starts, means, targets, flags, orders, ridge=ridge)
+    null = null[np.isfinite(null)]
+    if null.size == 0 or not np.isfinite(value):
+        return float("nan"), float("nan"), int(orders.shape[0])
+    below = int(np.sum(null <= value + 1e-12 * max(1.0, abs(value))))
+    # enumerated: the observed labelling is one of the permutations; drawn: counted as one more draw
+    pvalue = below / null.size if exact else (1 + below) / (1 + null.size)
+    return float(null.mean()), float(pvalue), int(orders.shape[0])
+
+
+def _readout_errors(ordered, starts, means, targets, flags, orders, *, ridge):
+    """:func:`_readout_error` for many labellings at once: ``orders[j]`` permutes the training conditions'
+    targets (the kernel, its solve and the held-out targets shared), one error per row."""
+    n_neurons = means.shape[1]
+    train, test = ~flags, np.nonzero(flags)[0]
+    offset = means[train].mean(axis=0)
+    r_train = means[train] - offset
+    y_mean = targets[train].mean()
+    y_train = (targets[train] - y_mean)[orders].T  # training conditions x labellings
+    kernel = r_train @ r_train.T / n_neurons
+    scale = np.trace(kernel) / kernel.shape[0]
+    if not scale > 0:
+        weights = np.zeros((n_neurons, orders.shape[0]))
+    elif ridge > 0:
+        weights = r_train.T @ np.linalg.solve(kernel + ridge * scale * np.eye(kernel.shape[0]), y_train) / n_neurons
+    else:
+        weights = r_train.T @ np.linalg.lstsq(kernel, y_train, rcond=None)[0] / n_neurons
+    squared = (y_mean + (means[test] - offset) @ weights - targets[test][:, None]) ** 2
+    projection = ordered @ weights
+    sizes = np.diff(np.append(starts, ordered.shape[0]))
+    total = np.add.reduceat(projection, starts, axis=0)
+    square = np.add.reduceat(projection**2, starts, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = (square - total**2 / sizes[:, None]) / (sizes[:, None] - 1)
+    noise = np.where(sizes[:, None] > 1, spread / sizes[:, None], 0.0)[test]
+    variance = _variance(targets, flags, test)
+    if not variance > 0:
+        return np.full(orders.shape[0], np.nan)
+    return np.mean(squared - noise, axis=0) / variance
 
 
 def _readout_error(ordered, starts, means, targets, flags, *, ridge, tested=None):
