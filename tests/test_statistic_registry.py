@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import xarray as xr
 import pytest
 
 import neurolearn as nl
@@ -50,7 +51,7 @@ def test_declaration_is_complete(name):
     low, high = entry.range
     assert low < high
     assert isinstance(entry.needs, Requirements)
-    assert set(entry.invariant_to) <= {"neuron order", "response scale", "condition labels"}
+    assert set(entry.invariant_to) <= {"neuron order", "response scale", "condition labels", "baseline rates"}
     for model in entry.predicted_by:
         assert model in nl.theory.MODELS, f"{name}: predicted_by names unknown model {model!r}"
         assert name in nl.theory.MODELS[model].observables, f"{name}: {model} does not predict it"
@@ -98,11 +99,13 @@ def _transformed(tree, how, rng):
             rec = rec * 3.7
         elif how == "condition labels":
             rec = rec.assign_coords(stimulus=("trial", 100 - 2 * np.asarray(rec.stimulus.values)))
+        elif how == "baseline rates":  # each neuron its own constant, different in each session
+            rec = rec + xr.DataArray(rng.uniform(1.0, 20.0, rec.sizes["neuron"]), dims="neuron")
         out[key] = rec.assign_attrs(tree[key]["responses"].attrs)
     return out
 
 
-@pytest.mark.parametrize("how", ["neuron order", "response scale", "condition labels"])
+@pytest.mark.parametrize("how", ["neuron order", "response scale", "condition labels", "baseline rates"])
 def test_declared_invariances_hold(how):
     tree, _ = spiking_sessions(n_sessions=2, n_conditions=8, n_trials=4, n_neurons=80, random_state=5)
     base = _summarize(tree, readout=False)

@@ -92,25 +92,29 @@ ENTRIES = (
                  "too few neurons for an unbiased ratio (need 3)", "denominator not resolved from noise (squared kernel norm not above 1 influence SE)", "estimate outside [-1, 1] by more than 3 SE"),
         predicted_by=("lazy-rich", "silent-alignment", "grokking", "transfer", "learning-rule",
                       "deep-linear"),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
     Statistic(
         name="task_difficulty", label="task difficulty", family="kernel", units="", range=(0.0, _INF),
         meaning="Norm of the target in the ridge-regularised inverse kernel: large means the representation "
                 "must change more to learn the task.",
-        estimand="tr(Y'(K/s + lambda I)^-1 Y)/tr(Y'Y) of the population kernel over the shown conditions",
+        estimand=("tr(Y'(K/s + lambda I)^-1 Y)/tr(Y'Y) of the double-centred population kernel K = H Phi H over the "
+                  "P - 1 contrasts of the shown conditions and the centred target Y = H y, s = tr(H Phi H)/(P - 1) its "
+                  "mean eigenvalue (a condition-independent rate, e.g. baselines, changes neither: the uncentred form "
+                  "doubled, 4.5 -> 9.3, as one population's baselines rose from 60 to 240 spikes/s)"),
         estimator=("trial-noise-corrected kernel projected onto the PSD cone (negative eigenvalues, from noise only, set "
-                   "to 0); s = tr(K)/P before the projection; bounded by 1/ridge; finite-neuron bias of the inverse not "
+                   "to 0); s before the projection; bounded by 1/ridge; finite-neuron bias of the inverse not "
                    "removed: biased up by 0.6-1.0 SE with 30-300 log-normal-rate neurons (the inverse is convex in "
-                   "the kernel), so 95% intervals cover only 0.65-0.90 on realistic spiking sessions (4-16 "
+                   "the kernel; measured on the uncentred form), so 95% intervals cover only 0.65-0.90 on realistic spiking sessions (4-16 "
                    "conditions, 2-10 trials, 80 per shape). Measured and not adopted: refitting every bootstrap "
                    "replicate exactly (0.72-0.84), a 20-group jackknife bias correction (bias 0.0-0.5 SE, but "
                    "coverage 0.69-0.84: its spread grows as much), bootstrap-t (0.64-0.89)"),
         interval="first-order neuron-bootstrap replicates re-centred (median) on the estimate",
-        needs=Requirements(min_conditions=2, min_trials=2, min_neurons=3, min_classes=2),
+        needs=Requirements(min_conditions=3, min_trials=2, min_neurons=3, min_classes=2),
         reasons=("no task label", "one class of the target", "too few neurons for an unbiased ratio (need 3)",
-                 "denominator not resolved from noise (tr K / P not above 1 SE)"),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+                 "fewer than 3 conditions (with 2 the centred kernel has one mode: 1/(1 + ridge) by construction)",
+                 "denominator not resolved from noise (tr(HKH) / (P - 1) not above 1 SE)"),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
     Statistic(
         name="kernel_similarity", label="kernel similarity (CKA)", family="kernel", units="", range=(-1.0, 1.0),
@@ -140,7 +144,7 @@ ENTRIES = (
         reasons=("fewer than 4 shared conditions", _LEFT_OUT, "too few neurons for an unbiased ratio (need 3)",
                  "denominator not resolved from noise (a session's squared centred kernel norm not above 1 influence SE)",
                  "estimate outside [-1, 1] by more than 3 SE"),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
     Statistic(
         name="kernel_change", label="relative kernel change", family="kernel", units="", range=(0.0, _INF),
@@ -229,7 +233,7 @@ ENTRIES = (
                  "fewer than 3 shared conditions", "too few neurons for an unbiased ratio (need 3)",
                  "denominator not resolved from noise (a target's kernel quadratic form not above 1 influence SE)",
                  "estimate outside [-1, 1] by more than 3 SE"),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
     Statistic(
         name="reference_agreement", label="agreement with the first task", family="kernel", units="",
@@ -249,7 +253,7 @@ ENTRIES = (
                  "denominator not resolved from noise (a target's kernel quadratic form not above 1 influence SE)",
                  "estimate outside [-1, 1] by more than 3 SE"),
         predicted_by=("transfer",),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
     Statistic(
         name="participation_ratio", label="participation ratio", family="kernel", units="dimensions",
@@ -275,31 +279,34 @@ ENTRIES = (
         reasons=("fewer than 4 conditions", "fewer than 2 trials in some condition", "fewer than 3 neurons",
                  "denominator not resolved from noise (the centred kernel's squared norm is not above one "
                  "jackknife SE)", "no condition structure resolved (squared trace not above zero)"),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
     Statistic(
         name="spectral_power", label="target power in top kernel modes", family="spectral", units="",
         range=(0.0, 1.0),
         meaning="C(k): fraction of the target's power in the kernel's top k eigenmodes; faster rise means "
                 "better generalisation from few examples.",
-        estimand="C(k) of the population kernel over the shown conditions",
-        estimator="trial-noise-corrected kernel; k limited to the modes a subsampled population resolves",
+        estimand=("C(k) of the double-centred population kernel and centred target over the P - 1 contrasts of the "
+                  "shown conditions (a baseline rate is no mode)"),
+        estimator="trial-noise-corrected kernel; k limited to the P - 1 contrast modes a subsampled population resolves",
         interval="neuron bootstrap, kernel re-diagonalised (Rayleigh-Ritz) on at most spectral_max_boot "
                  "replicates; re-centred percentile interval",
         needs=Requirements(min_conditions=3, min_trials=2, min_neurons=2, min_classes=2),
         reasons=("no task label", "one class of the target", "fewer than 3 conditions"),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
     Statistic(
         name="powerlaw_exponent", label="spectral power-law exponent", family="spectral", units="",
         range=(-_INF, _INF),
         meaning="Decay exponent of the kernel's eigenvalues over the resolved modes.",
-        estimand="log-log slope of the population kernel's top eigenvalues",
-        estimator="least squares over the top floor(sqrt(N)) eigenvalues",
+        estimand=("log-log slope of the double-centred population kernel's top eigenvalues (over the P - 1 contrasts: "
+                  "the mean-rate mode, which rose the uncentred exponent 2.9 -> 3.6 with one population's baselines, "
+                  "is not among them)"),
+        estimator="least squares over the top min(P - 1, floor(sqrt(N))) eigenvalues",
         interval="as spectral_power (Rayleigh-Ritz replicates); computed without a task label",
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=4),
         reasons=("fewer than 3 resolved modes",),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
 )
 

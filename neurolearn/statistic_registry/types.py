@@ -132,7 +132,8 @@ class Statistic:
         Transformations of the recordings that leave the estimate unchanged, checked by the shared test
         over every statistic: ``"neuron order"`` (permuting neurons, ids with them), ``"response scale"``
         (multiplying every response by one positive constant), ``"condition labels"`` (renaming conditions
-        by a one-to-one map).
+        by a one-to-one map), ``"baseline rates"`` (adding to each neuron a constant of its own, the same in
+        every trial of a session and different between sessions: a baseline firing rate or an imaging F0).
     resolution_se : float, optional
         The standard error above which the data do not resolve the estimand (the value is then NaN, flagged
         "standard error ... exceeds ..."); ``None``: half the range when it is bounded (a 95 % interval wider

@@ -46,9 +46,8 @@ from neurolearn.stats.kernels import (
     require_resolved,
     self_inner_estimate,
     target_matrix,
-    unbiased_kernel_matrix,
 )
-from neurolearn.stats.kernel_terms import factored_linear_estimate, gram, kernel_eigh, with_shared_products
+from neurolearn.stats.kernel_terms import contrast_basis, factored_linear_estimate, kernel_eigh, with_shared_products
 from neurolearn.stats.neuron_resampling import jackknife_spread, t_spread
 
 __all__ = [
@@ -154,11 +153,14 @@ def task_difficulty(
     random_state=None,
     level: float = 0.95,
 ) -> xr.Dataset:
-    """Task difficulty tr(Yᵀ(Φ/s + λI)⁻¹Y) / tr(YᵀY), with s = tr(Φ)/P (large => more feature learning needed).
+    """Task difficulty tr(Yᵀ(Φ/s + λI)⁻¹Y) / tr(YᵀY) of the centred kernel and target (large => more feature
+    learning needed).
 
-    Normalising the kernel by its mean eigenvalue s makes the statistic independent of response units, and
-    dividing by ‖Y‖² puts it on a scale from ~1/(η_max/s + λ) (target along the top mode) to 1/λ (target
-    orthogonal to all responses). ``ridge`` is λ.
+    Φ is the double-centred kernel H Φ H over the P - 1 contrasts of the conditions and Y the centred target
+    (a condition-independent rate, such as a neuron's baseline, changes neither), s = tr(HΦH)/(P - 1) its mean
+    eigenvalue: normalising by it makes the statistic independent of response units, and dividing by ‖Y‖²
+    puts it on a scale from ~1/(η_max/s + λ) (target along the top mode) to 1/λ (target orthogonal to all
+    responses). ``ridge`` is λ. Needs 3 conditions (with 2 it is 1/(1 + λ) by construction).
 
     Bias handling: ``"unbiased"`` uses the trial-noise-corrected kernel (trial noise otherwise acts as extra
     ridge and lowers the difficulty), projected onto the PSD cone (negative eigenvalues come only from noise
@@ -173,8 +175,8 @@ def task_difficulty(
     >>> from neurolearn.simulate.recording import make_recording
     >>> y = np.array([1.0, -1.0, 1.0, -1.0])
     >>> rec = make_recording(np.outer(y, np.ones(10)), n_trials=3, target=y, rng=0)  # noiseless, Φ = yyᵀ
-    >>> round(float(task_difficulty(rec, ridge=0.1)["task_difficulty"]), 4)  # 1 / (4/1 + 0.1) ... s = 1
-    0.2439
+    >>> round(float(task_difficulty(rec, ridge=0.1)["task_difficulty"]), 4)  # 1 / (4 / (4/3) + 0.1): s = 4/3
+    0.3226
     """
     _estimator(estimator)
     stats = condition_statistics(recording, by, target=target, min_trials=2 if estimator == "unbiased" else 1)
@@ -219,7 +221,8 @@ def kernel_alignment(kernel, target, *, variant: str = "double") -> float:
 
 
 def kernel_task_difficulty(kernel, target, *, ridge: float = 0.1) -> float:
-    """tr(Yᵀ(K/s + λI)⁻¹Y)/tr(YᵀY), s = tr(K)/P, for a given kernel matrix (see :func:`task_difficulty`).
+    """tr(Y_cᵀ(K_c/s + λI)⁻¹Y_c)/tr(Y_cᵀY_c) for a given kernel matrix, of the centred kernel K_c = QᵀKQ and
+    target Y_c = QᵀY over the P - 1 contrasts Q, s = tr(K_c)/(P - 1) (see :func:`task_difficulty`).
 
     Examples
     --------
@@ -228,10 +231,12 @@ def kernel_task_difficulty(kernel, target, *, ridge: float = 0.1) -> float:
     0.5
     """
     kernel = np.asarray(kernel, dtype=float)
-    labels = target_matrix(np.asarray(target))
-    scale = np.trace(kernel) / kernel.shape[0]
+    basis = contrast_basis(kernel.shape[0])  # the centred kernel over the contrasts, as task_difficulty
+    kernel = basis.T @ ((kernel + kernel.T) / 2.0) @ basis
+    labels = basis.T @ target_matrix(np.asarray(target))
+    scale = np.trace(kernel) / max(kernel.shape[0], 1)
     if not scale > 0:
-        raise DataError(f"kernel: expected a positive trace, found {np.trace(kernel)}")
+        raise DataError(f"kernel: expected a positive centred trace, found {np.trace(kernel)}")
     solved = np.linalg.solve(kernel / scale + ridge * np.eye(kernel.shape[0]), labels)
     return float(np.sum(labels * solved) / np.sum(labels * labels))
 
@@ -383,17 +388,21 @@ def difficulty_with_replicates(stats: ConditionStatistics, *, ridge=0.1, unbiase
         projection; kept as a guard).
     """
     _check_supported(stats, False, False, unbiased, "task difficulty")
-    labels = target_matrix(stats.target, name=f"session {stats.session_id!r} target")
     n_cond = stats.n_conditions
-    eigenvalues, vectors = kernel_eigh(stats, unbiased)  # shared with the spectral statistics
+    if n_cond < 3:
+        raise InsufficientDataError(f"session {stats.session_id!r}: fewer than 3 conditions (found {n_cond}): the "
+                                    "centred kernel has one mode and the difficulty is 1/(1 + ridge) by construction")
+    # the centred kernel H K H over the P - 1 contrasts and the centred target: a condition-independent rate
+    # (a neuron's baseline) is no mode of it, so it moves neither s nor the solve (adversary S3-10: the
+    # uncentred difficulty doubled, 4.5 -> 9.3, as the baselines of one population rose from 60 to 240 Hz)
+    labels = centre_rows(target_matrix(stats.target, name=f"session {stats.session_id!r} target"), True)
+    eigenvalues, vectors = kernel_eigh(stats, unbiased, centred=True)  # shared with the spectral statistics
+    scale = float(np.sum(eigenvalues)) / (n_cond - 1)  # tr(H K H) / (P - 1): the mean contrast eigenvalue
+    ones = np.ones((n_cond, 1)) / np.sqrt(n_cond * (n_cond - 1.0))
+    # <K, H> / (P - 1) = <K, I/(P - 1) - 11ᵀ/(P (P - 1))>
+    _, scale_influence = factored_linear_estimate(stats, ones, -ones, 1.0 / (n_cond - 1), unbiased=unbiased)
     if unbiased:
-        scale = np.trace(unbiased_kernel_matrix(stats)) / n_cond
-    else:
-        scale = np.trace(gram(stats) / stats.n_neurons) / n_cond
-    _, scale_influence = factored_linear_estimate(stats, np.zeros((n_cond, 0)), np.zeros((n_cond, 0)),
-                                                  1.0 / n_cond, unbiased=unbiased)
-    if unbiased:
-        require_resolved(scale, influence_se(scale_influence), "mean kernel eigenvalue tr(K)/P",
+        require_resolved(scale, influence_se(scale_influence), "mean kernel eigenvalue tr(HKH)/(P - 1)",
                          stats.session_id)
     elif not scale > 0:
         raise InsufficientDataError(f"session {stats.session_id!r}: the kernel has no variance (trace 0)")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["unbiased_kernel_matrix", "centre_rows", "centre_kernel", "per_neuron_linear", "per_neuron_pair_trace",
            "linear_estimate", "factored_linear_estimate", "self_inner_estimate", "common_conditions",
            "shared_products", "with_shared_products", "export_shared", "seed_shared", "self_inner_key", "gram", "gram_product",
-           "kernel_eigh", "centred_means", "own_pair_trace", "lookup_shared", "PAIR_ROWS", "weighted_noise", "sharing",
+           "kernel_eigh", "contrast_basis", "centred_means", "own_pair_trace", "lookup_shared", "PAIR_ROWS", "weighted_noise", "sharing",
            "weighted_outer_sums"]
 
 _SHARED = contextvars.ContextVar("neurolearn_kernel_products", default=None)
@@ -181,12 +181,41 @@ def own_pair_trace(stats: "ConditionStatistics", sem2, left: bool, right: bool) 
     return value
 
 
-def kernel_eigh(stats: "ConditionStatistics", unbiased: bool = True):
-    """Eigenvalues (ascending) and eigenvectors of the symmetrised unbiased (or plug-in) kernel (shared)."""
+def kernel_eigh(stats: "ConditionStatistics", unbiased: bool = True, centred: bool = False):
+    """Eigenvalues (ascending) and eigenvectors of the symmetrised unbiased (or plug-in) kernel (shared).
+
+    ``centred``: of the double-centred kernel H Φ H restricted to the conditions' contrasts (the P - 1
+    directions orthogonal to the all-ones vector, :func:`contrast_basis`): P - 1 eigenpairs, every eigenvector
+    orthogonal to 1. The mean response over conditions (a neuron's baseline rate) is then not a mode of the
+    spectrum, and the trial-noise correction stays unbiased (Qᵀ H diag(σ) H Q = Qᵀ diag(σ) Q).
+    """
     def compute():
         kernel = unbiased_kernel_matrix(stats) if unbiased else gram(stats) / stats.n_neurons
-        return np.linalg.eigh((kernel + kernel.T) / 2.0)
-    return _shared(stats, ("eigh", bool(unbiased)), compute)
+        kernel = (kernel + kernel.T) / 2.0
+        if not centred:
+            return np.linalg.eigh(kernel)
+        basis = contrast_basis(kernel.shape[0])
+        eigenvalues, vectors = np.linalg.eigh(basis.T @ kernel @ basis)
+        return eigenvalues, basis @ vectors
+    return _shared(stats, ("eigh", bool(unbiased), bool(centred)), compute)
+
+
+def contrast_basis(n_conditions: int) -> np.ndarray:
+    """(P, P - 1) orthonormal basis of the contrasts (vectors summing to 0): the Helmert columns
+    (1, ..., 1, -k, 0, ...) / sqrt(k (k + 1)), k = 1..P-1.
+
+    Examples
+    --------
+    >>> q = contrast_basis(4)
+    >>> bool(np.allclose(q.T @ q, np.eye(3))), bool(np.allclose(q.sum(axis=0), 0.0))
+    (True, True)
+    """
+    basis = np.zeros((n_conditions, max(n_conditions - 1, 0)))
+    for k in range(1, n_conditions):
+        basis[:k, k - 1] = 1.0
+        basis[k, k - 1] = -float(k)
+        basis[:, k - 1] /= np.sqrt(k * (k + 1.0))
+    return basis
 
 
 def unbiased_kernel_matrix(stats: "ConditionStatistics") -> np.ndarray:

@@ -1,12 +1,15 @@
 """Spectral task alignment of a session's kernel and the learning curve it predicts (docs/theory.md §1).
 
-Eigen-decompose Φ/P = Σ_k η_k u_k u_kᵀ (η descending) and project the target: v_k² = ‖u_kᵀ Y‖² / P.
+Eigen-decompose Φ/P = Σ_k η_k u_k u_kᵀ (η descending) and project the target: v_k² = ‖u_kᵀ Y‖² / P. The
+summary statistics and :func:`eigenspectrum` use the double-centred kernel H Φ H and target H Y over the P - 1
+contrasts of the conditions (a condition-independent rate, e.g. a neuron's baseline, is then no mode);
+:func:`predicted_learning_curve` uses the kernel it is given (or the recording's uncentred one).
 Cumulative power C(k) = Σ_{j≤k} v_j² / Σ_j v_j² rises faster when the target lies in the top modes, which
 predicts better generalisation from few examples. :func:`predicted_learning_curve` feeds (η, v²) to the
 Canatar–Bordelon–Pehlevan solver :func:`neurolearn.theory.kernel_regression.kernel_generalization_error`.
 
 Trustworthiness: with N recorded neurons only about the top √N eigenvectors of a subsampled population are
-reliable (the rest are dominated by sampling noise), so every result carries ``n_trustworthy = min(P, ⌊√N⌋)``
+reliable (the rest are dominated by sampling noise), so every result carries ``n_trustworthy = min(P - 1, ⌊√N⌋)``
 and the power-law exponent is fitted on those modes only. The kernel is the trial-noise-corrected one by
 default (removing the noise floor that flattens the spectrum); eigenvectors are not otherwise de-biased.
 
@@ -32,7 +35,8 @@ from neurolearn.stats.kernels import (
     target_matrix,
     unbiased_kernel_matrix,
 )
-from neurolearn.stats.kernel_terms import gram, kernel_eigh, weighted_noise, weighted_outer_sums, with_shared_products
+from neurolearn.stats.kernel_terms import (contrast_basis, gram, kernel_eigh, weighted_noise, weighted_outer_sums,
+                                          with_shared_products)
 
 __all__ = [
     "eigenspectrum",
@@ -50,7 +54,8 @@ MODE = "mode"
 
 def eigenspectrum(recording: xr.DataArray, target: str = "target", by: str = "stimulus", *,
                   estimator: str = "unbiased") -> xr.Dataset:
-    """Eigenvalues of Φ/P, target power per mode and cumulative power, over dim ``mode`` (1, 2, ...).
+    """Eigenvalues of Φ/P, target power per mode and cumulative power, over dim ``mode`` (1, 2, ...), of the
+    centred kernel and target over the P - 1 contrasts of the conditions (as :func:`spectral_summary`).
 
     Returns a Dataset with ``eigenvalue`` (η_k), ``target_power`` (v_k²), ``cumulative_power`` (C(k)) and
     boolean ``trustworthy`` (k <= n_trustworthy); attrs ``n_trustworthy``, ``estimator``.
@@ -66,7 +71,7 @@ def eigenspectrum(recording: xr.DataArray, target: str = "target", by: str = "st
     (array([1., 0.]), np.float64(1.0))
     """
     stats = condition_statistics(recording, by, target=target, min_trials=2 if estimator == "unbiased" else 1)
-    eigenvalues, power = _spectrum(_kernel(stats, estimator), target_matrix(stats.target))
+    eigenvalues, power = _spectrum(_kernel(stats, estimator), target_matrix(stats.target), centred=True)
     cumulative = np.cumsum(power) / power.sum()
     n_trust = n_trustworthy_modes(stats)
     modes = np.arange(1, eigenvalues.size + 1)
@@ -189,8 +194,8 @@ def predicted_learning_curve(recording_or_kernel, target="target", *, by: str = 
 
 
 def n_trustworthy_modes(stats: ConditionStatistics) -> int:
-    """min(P, ⌊√N⌋): how many top eigenvectors of a subsampled kernel to trust."""
-    return int(min(stats.n_conditions, max(1, np.floor(np.sqrt(stats.n_neurons)))))
+    """min(P - 1, ⌊√N⌋): how many top eigenvectors of a subsampled (centred) kernel to trust."""
+    return int(max(1, min(stats.n_conditions - 1, np.floor(np.sqrt(stats.n_neurons)))))
 
 
 @with_shared_products
@@ -243,8 +248,11 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     n_trust = n_trustworthy_modes(stats)
     if estimator not in ("unbiased", "plugin"):
         raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {estimator!r}")
-    eigenvalues, vectors = kernel_eigh(stats, estimator == "unbiased")  # shared with the task difficulty
+    # the centred kernel over the P - 1 contrasts (shared with the task difficulty): a neuron's baseline rate is
+    # no mode of it (adversary S3-10: the uncentred exponent rose 2.9 -> 3.6 with the baselines of one population)
+    eigenvalues, vectors = kernel_eigh(stats, estimator == "unbiased", centred=True)
     eigenvalues, vectors = eigenvalues[::-1] / n_cond, vectors[:, ::-1]
+    labels = labels - labels.mean(axis=0, keepdims=True)
     label_norm = float(np.sum(labels * labels))
     projections = vectors.T @ labels
     power = np.sum(projections**2, axis=1)
@@ -261,10 +269,9 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     given = weights
     weights = np.asarray(weights, dtype=float)[:max_boot]
     # Rayleigh–Ritz: resampled kernels restricted to the span of the leading eigenvectors
-    n_ritz = int(min(n_cond, max(k_power, n_trust) + 10))
+    n_ritz = int(min(n_cond - 1, max(k_power, n_trust) + 10))  # contrast modes only (orthogonal to 1)
     basis = vectors[:, :n_ritz]
     projected = basis.T @ stats.means  # (n_ritz, N)
-    noise = stats.sem2 if estimator == "unbiased" else np.zeros_like(stats.sem2)
     label_proj = basis.T @ labels
     scale = stats.n_neurons * n_cond
     # every replicate's Rayleigh-Ritz matrix Bᵀ(Σ_i w_i K_i)B at once: the (B, N) weights times the per-neuron
@@ -330,8 +337,12 @@ def _eigh_desc(matrix):
     return eigenvalues[::-1], vectors[:, ::-1]
 
 
-def _spectrum(kernel, labels):
+def _spectrum(kernel, labels, centred: bool = False):
+    """(η, v²) of Φ/P; ``centred``: of the centred kernel and target over the P - 1 contrasts."""
     n_cond = kernel.shape[0]
+    if centred:
+        basis = contrast_basis(n_cond)
+        kernel, labels = basis.T @ kernel @ basis, basis.T @ labels
     eigenvalues, vectors = _eigh_desc(kernel / n_cond)
     power = np.sum((vectors.T @ labels) ** 2, axis=1) / n_cond
     return eigenvalues, power

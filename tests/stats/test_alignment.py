@@ -101,9 +101,17 @@ def test_task_difficulty_against_plain_solve(rng):
     y = np.array([1, -1, 1, -1, 1, -1])
     X = rng.standard_normal((6, 3))
     kernel = X @ X.T
-    s = np.trace(kernel) / 6
-    expected = y @ np.linalg.inv(kernel / s + 0.5 * np.eye(6)) @ y / (y @ y)
-    assert kernel_task_difficulty(kernel, y, ridge=0.5) == pytest.approx(expected)
+    # the centred kernel and target in the full P-space (1 is an eigenvector of H K H / s + λI with
+    # eigenvalue λ, and H y is orthogonal to it, so this is the solve over the P - 1 contrasts), s its mean
+    # eigenvalue over the contrasts
+    H = np.eye(6) - np.ones((6, 6)) / 6
+    centred, yc = H @ kernel @ H, H @ y
+    s = np.trace(centred) / 5
+    expected = yc @ np.linalg.inv(centred / s + 0.5 * np.eye(6)) @ yc / (yc @ yc)
+    assert kernel_task_difficulty(kernel, y, ridge=0.5) == pytest.approx(expected, rel=1e-10)
+    # a condition-independent offset (a baseline rate) adds c 11ᵀ-like terms the centring removes
+    offset = X + 3.0
+    assert kernel_task_difficulty(offset @ offset.T, y, ridge=0.5) == pytest.approx(expected, rel=1e-10)
     rec = make_recording(rng.standard_normal((6, 40)), n_trials=3, noise_sd=0.5, target=y, rng=3)
     stats_kernel = np.stack([rec.values[rec.stimulus.values == p].mean(0) for p in range(6)])
     plug = task_difficulty(rec, estimator="plugin", ridge=0.5)
@@ -286,3 +294,17 @@ def test_alignment_se_matches_the_spread_over_redraws_of_the_population():
     assert 0.9 < ses.mean() / spread < 1.4
     assert np.sqrt(np.mean(ses**2)) / spread < 2.0
     assert 0.92 <= covered.mean() <= 0.975
+
+
+def test_task_difficulty_does_not_move_with_baseline_rates():
+    # adversary S3-10: the uncentred difficulty of one population doubled (4.5 -> 9.3) as its baselines rose
+    # from 60 to 240 spikes/s; adding the same constant to every trial of a neuron leaves the trial-mean
+    # contrasts and the trial noise as they were, so the estimate and its replicates are unchanged
+    rng = np.random.default_rng(7)
+    y = np.tile([1.0, -1.0], 4)
+    rec = make_recording(rng.standard_normal((8, 60)) + 0.8 * np.outer(y, rng.standard_normal(60)), n_trials=4,
+                         noise_sd=0.7, target=y, rng=2)
+    base = task_difficulty(rec, n_boot=50, random_state=0)
+    shifted = task_difficulty(rec + rng.uniform(5.0, 50.0, rec.sizes["neuron"]), n_boot=50, random_state=0)
+    assert float(shifted["task_difficulty"]) == pytest.approx(float(base["task_difficulty"]), rel=1e-8)
+    assert float(shifted["task_difficulty_se"]) == pytest.approx(float(base["task_difficulty_se"]), rel=1e-6)

@@ -48,18 +48,22 @@ def test_learning_curve_from_a_recording_uses_its_kernel(rng):
 
 
 def test_eigenspectrum_projections_and_cumulative_power(rng):
+    # a kernel over 5 conditions whose centred part has the given spectrum on the 4 contrasts, plus a
+    # condition-independent component (baseline rates) the centred spectrum must not see
     eigenvalues = np.array([0.5, 0.3, 0.15, 0.05])
-    power = np.array([0.1, 0.6, 0.3, 0.0])
-    kernel, y = _kernel_with_spectrum(rng, eigenvalues, power)
-    # a noiseless recording whose kernel is exactly `kernel`: responses = kernel^(1/2) * sqrt(N) per neuron
-    root = np.linalg.cholesky(kernel + 1e-12 * np.eye(4))
+    n_cond = 5
+    H = np.eye(n_cond) - np.ones((n_cond, n_cond)) / n_cond
+    contrasts = np.linalg.svd(H)[0][:, :4]  # orthonormal, orthogonal to 1, independent of the code's basis
+    rotation, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    vectors = contrasts @ rotation
+    responses = vectors @ np.diag(np.sqrt(n_cond * eigenvalues)) @ np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    baseline = np.outer(np.ones(n_cond), rng.uniform(2.0, 9.0, 4))
     n_neurons = 4
-    labels = np.where(y > 0, 1.0, -1.0)
-    rec = make_recording(root * np.sqrt(n_neurons), n_trials=2, target=labels, rng=0)
+    labels = np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    rec = make_recording((responses + baseline) * np.sqrt(n_neurons), n_trials=2, target=labels, rng=0)
     spec = eigenspectrum(rec)
     np.testing.assert_allclose(spec["eigenvalue"].values, eigenvalues, atol=1e-9)
-    U = np.linalg.eigh(kernel)[1][:, ::-1]
-    expected_power = (U.T @ labels) ** 2 / 4
+    expected_power = (vectors.T @ (H @ labels)) ** 2 / n_cond
     np.testing.assert_allclose(spec["target_power"].values, expected_power, atol=1e-9)
     np.testing.assert_allclose(spec["cumulative_power"].values, np.cumsum(expected_power) / expected_power.sum())
     assert spec.attrs["n_trustworthy"] == 2  # floor(sqrt(4 neurons))
@@ -78,7 +82,7 @@ def test_powerlaw_exponent_exact_and_recovered_from_data(rng):
     assert float(ds["powerlaw_exponent"]) == pytest.approx(1.5, abs=0.15)
     lower, upper = ds["powerlaw_exponent_ci"].values
     assert lower < float(ds["powerlaw_exponent"]) < upper
-    assert ds.attrs["n_trustworthy"] == 40 and ds.attrs["spectral_power_k"] == 10
+    assert ds.attrs["n_trustworthy"] == 39 and ds.attrs["spectral_power_k"] == 10  # P - 1 contrast modes
     # y = sign of the top eigenvector: most target power is in the top modes
     assert float(ds["spectral_power"]) > 0.5
 
@@ -125,3 +129,20 @@ def test_spectral_refusals_name_the_reason(rng):
         spectral_with_replicates(stats(4, np.ones(4)))
     with pytest.raises(InsufficientDataError, match="fewer than 3 conditions"):
         spectral_with_replicates(stats(2, np.array([1, -1])))
+
+
+def test_spectral_statistics_do_not_move_with_baseline_rates():
+    # adversary S3-10: the uncentred powerlaw_exponent of one population rose 2.9 -> 3.6 as its baselines rose
+    # from 60 to 240 spikes/s (the mean-rate mode joined the spectrum); the centred spectrum does not see them
+    n_cond = 16
+    basis, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((n_cond, n_cond)))
+    k = np.arange(1, n_cond + 1)
+    means = basis @ np.diag(k**-0.75) @ np.random.default_rng(4).standard_normal((n_cond, 400))
+    y = np.sign(basis[:, 0])
+    rec = make_recording(means, n_trials=3, noise_sd=0.3, target=y, rng=1)
+    base = spectral_summary(rec, n_boot=40, random_state=0)
+    shifted = spectral_summary(rec + np.random.default_rng(5).uniform(10.0, 60.0, rec.sizes["neuron"]),
+                               n_boot=40, random_state=0)
+    for name in ("spectral_power", "powerlaw_exponent"):
+        assert float(shifted[name]) == pytest.approx(float(base[name]), rel=1e-8), name
+        assert float(shifted[f"{name}_se"]) == pytest.approx(float(base[f"{name}_se"]), rel=1e-6), name
