@@ -240,8 +240,30 @@ def _index_ends(group, column, n_values, label) -> np.ndarray:
 
 
 def read_units_block(handle, plan, trials, neurons) -> np.ndarray:
-    """Counts (or rates) of a block of trials x units: :func:`count_units`."""
-    return count_units(handle, plan, trials, neurons)
+    """Counts (or rates) of a block of trials x units: :func:`count_units`. A block holding every trial and
+    unit in which no window holds a spike is refused (see :func:`_refuse_all_silent`)."""
+    values = count_units(handle, plan, trials, neurons)
+    whole = (np.size(np.arange(plan.edges.shape[0])[trials]) == plan.edges.shape[0]
+             and np.size(np.arange(plan.neuron_ids.shape[0])[neurons]) == plan.neuron_ids.shape[0])
+    if whole and values.size and not np.any(values):
+        _refuse_all_silent(handle, plan)
+    return values
+
+
+def _refuse_all_silent(handle, plan) -> None:
+    """Every trial window of every unit empty: spike times on another clock or in other units than the trials
+    (ms for s: 26 kept trials of 60 read as total silence, adversary S3-6), or a window outside the spikes."""
+    spike_times = handle[plan.object_path]["spike_times"]
+    bounds = plan.unit_bounds[plan.unit_bounds[:, 1] > plan.unit_bounds[:, 0]]
+    ends = spike_times[np.unique(np.concatenate([bounds[:, 0], bounds[:, 1] - 1]))] if bounds.size else []
+    spikes = (f"spikes from {np.nanmin(ends):.6g} s to {np.nanmax(ends):.6g} s" if np.size(ends)
+              else "no spikes")
+    raise NWBError(
+        f"{plan.label}: expected spikes inside the trial windows, found none in any of the "
+        f"{plan.edges.shape[0]} windows of any of the {plan.neuron_ids.shape[0]} units ({spikes}; windows "
+        f"from {plan.edges[:, 0].min():.6g} s to {plan.edges[:, -1].max():.6g} s): are spike_times and the "
+        "trial times in the same units (seconds)? Check window= and align= too"
+    )
 
 
 #: (file, units table, file stamp) whose unsorted spike times a lazy read has reported in this process

@@ -319,3 +319,27 @@ def test_units_that_declare_no_obs_intervals_are_recorded_where_their_spikes_are
     assert any("left out 1 of 2 units whose obs_intervals" in str(w.message) for w in caught)
     assert rec.trial.values.tolist() == [1, 2, 3, 4, 5] and rec.unit_id.values.tolist() == [1]
     assert rec.values.tolist() == _hand_counts(trains[1:], _STARTS[1:6])
+
+
+def test_spike_times_in_ms_are_refused_not_read_as_silence(tmp_path):
+    # adversary S3-6: spike times x1000 (ms) against trials in s read as 26 trials of total silence with only a
+    # "trials left out" warning; a file whose every kept window is empty in every unit is refused
+    import warnings
+
+    starts = np.arange(2.0, 152.0, 2.5)
+    rng = np.random.default_rng(0)
+    spikes = [np.sort(rng.uniform(0.0, 153.0, 400)) for _ in range(5)]
+    for scale, name in ((1.0, "s.nwb"), (1000.0, "ms.nwb")):
+        nwbfile = new_nwbfile()
+        add_trials(nwbfile, starts=starts, stops=starts + 1.0)
+        add_units(nwbfile, [times * scale for times in spikes])
+        path = save(nwbfile, tmp_path / name)
+        if scale == 1.0:
+            assert read_nwb(path, window=(0.0, 1.0)).values.sum() > 0
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the trials before the first (ms) spike are left out first
+            with pytest.raises(NWBError, match=r"ms\.nwb.*expected spikes inside the trial windows, found none in "
+                                               r"any of the \d+ windows of any of the 5 units \(spikes from .* s to "
+                                               r"15\d{4} s; windows from .* same units \(seconds\)"):
+                read_nwb(path, window=(0.0, 1.0))
