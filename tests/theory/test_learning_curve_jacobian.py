@@ -95,3 +95,31 @@ def test_bad_parameters_raise_fit_error():
 
     with pytest.raises(FitError, match="eigen_decay > 0"):
         kernel_learning_curve_jacobian(TIMES, **dict(CASES[0], eigen_decay=0.0))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fit_with_the_derivatives_reaches_the_finite_difference_fits_minimum(seed):
+    # the same statistics fitted with the model's derivatives and with them dropped (forward differences, as
+    # before the model declared them): the same minimum, to the optimiser's tolerance
+    import warnings
+    from dataclasses import replace
+
+    import neurolearn as nl
+    from neurolearn.fitting import simulate_statistics
+    from neurolearn.theory import MODELS
+
+    model = MODELS["kernel-learning-curve"]
+    truth = CASES[0]
+    stats = simulate_statistics(model, truth, n_sessions=16, se={"generalization_error": 0.01, "behavior": 0.02},
+                                time_scale=15.0, onset=0.5, random_state=seed)
+    fixed = {"ridge": truth["ridge"], "time_scale": 15.0, "onset": 0.5}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        analytic = nl.fit(stats, model, fixed=fixed, interval=None, learner_covariance=False, random_state=seed)
+        numeric = nl.fit(stats, replace(model, jacobian=None), fixed=fixed, interval=None, learner_covariance=False,
+                         random_state=seed)
+    assert analytic.success and numeric.success
+    assert analytic.chi2 <= numeric.chi2 * (1 + 1e-6) + 1e-9
+    assert abs(analytic.chi2 - numeric.chi2) <= 1e-5 * numeric.chi2
+    for name in ("eigen_decay", "target_decay", "chance", "ceiling"):
+        assert analytic.params[name] == pytest.approx(numeric.params[name], rel=1e-3), name
