@@ -26,8 +26,40 @@ jackknife SEs weight (before 2026-12-07 this path added the learner covariance t
 training set's variability counted twice); ``none``: the jackknife SEs and ``learner_covariance=False`` (the
 fit before the hook).
 
-Re-measured 2026-12-07 (load ~20, 7.3-9.7 s CPU a seed), seeds 0-19, with censored ends apart: 37/40 again,
-but 33 of the 40 intervals stop at a search bound (``FitResult.open_ends``: eigen_decay at 4.0 in 19/20,
+Current numbers: re-measured 2026-12-07 after the centred readout (ed9b4f4: target and responses centred by the
+training conditions' means, the error over the target's variance across conditions), 2 shared cores at load ~8,
+5-8 s CPU a seed. The numbers below this section predate that readout.
+
+* ``--mode learner``, seeds 0-19: 38/40 = 0.950 (eigen_decay 20/20, target_decay 18/20; misses seeds 7 and 18,
+  target_decay lower bounds 2.002 and 2.050 against 2.0, both censored at 6.0 above). Censored at a search
+  bound: eigen_decay 19/20 (at 4.0; seed 18 two-sided, [0.706, 1.859]), target_decay 14/20 (at 6.0); the 7
+  two-sided intervals cover 7/7. Estimates: eigen_decay median 1.23 (0.82-3.66), target_decay median 2.20
+  (1.91-3.51); chi2 3.7-34.5 on 16 dof (mean 15.5, 40 % of seeds above 16).
+* ``--mode jackknife`` (the default path), seeds 0-19: 38/40 = 0.950, the same misses (seeds 7 and 18, target_decay
+  lower bounds 2.002 and 2.050); censored: eigen_decay 19/20, target_decay 16/20; the 5 two-sided cover 5/5.
+  Estimates within 0.04 of ``learner``'s but seeds 1 and 4 (eigen_decay 1.54 and 3.89 against 2.55 and 3.66:
+  the ridge along which eigen_decay is barely identified); chi2 3.7-35.4 (mean 15.6). Before ed9b4f4 the same
+  path read 76/80 over seeds 0-39 with mean chi2 15.1 (below): coverage and chi2 are unchanged within noise.
+* ``--calibration``, seeds 0-14 (sessions at 10..100 examples):
+
+  ============================ ======= ======= ======= ======= ======= ======= ======= ======= ======= =======
+  examples                          10      20      30      40      50      60      70      80      90     100
+  SD(measured-theory)/SE          0.38    0.48    0.56    0.73    0.99    0.67    0.76    0.72    0.52    0.43
+  SD(measured-exact)/SE           0.34    0.21    0.27    0.44    0.53    0.45    0.56    0.54    0.40    0.33
+  SD(exact-theory)/SE             0.23    0.35    0.40    0.52    0.58    0.40    0.42    0.36    0.28    0.25
+  learner SD (theory)            0.069   0.024   0.012  0.0081  0.0056  0.0044  0.0033  0.0027  0.0023  0.0018
+  median SE                      0.129   0.041   0.023   0.016   0.011  0.0097  0.0079  0.0066  0.0070  0.0063
+  corr with next, errors          0.39    0.80    0.84    0.83    0.93    0.88    0.90    0.81    0.77
+  corr with next, replicates     -0.01   -0.05    0.10    0.06   -0.02   -0.11    0.01    0.06   -0.08
+  ============================ ======= ======= ======= ======= ======= ======= ======= ======= ======= =======
+
+  Against 2026-12-03 (uncentred readout): the SEs are as conservative (SD/SE 0.38-0.99, was 0.41-1.04) and the
+  first session's median SE is larger (0.129, was 0.069: with 10 training conditions the readout spends one on
+  the target's mean); from 30 examples on the median SEs are within 0.003 of before. The sessions' errors are as
+  correlated (0.77-0.93 from 20 examples on), the replicates not (-0.11-0.10).
+
+Re-measured 2026-12-07 before ed9b4f4 (load ~20, 7.3-9.7 s CPU a seed), seeds 0-19, with censored ends apart:
+37/40 again, but 33 of the 40 intervals stop at a search bound (``FitResult.open_ends``: eigen_decay at 4.0 in 19/20,
 target_decay at 6.0 in 14/20), so they are one-sided statements (``eigen_decay >= 0.81``) whose coverage tests
 their lower end only; the 7 two-sided intervals cover 7/7, and all 3 misses (seeds 5, 7, 18) are lower ends of
 target_decay intervals censored at 6.0.
