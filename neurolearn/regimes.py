@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from neurolearn.fit_records import fit_record
 from neurolearn.stats.trend import post_saturation_trend
 
@@ -16,8 +18,9 @@ __all__ = ["classify_regime", "REGIME_RULES"]
 
 #: model name -> the rule in one sentence (the code of each rule is in :func:`classify_regime`)
 REGIME_RULES = {
-    "lazy-rich": "rich if gamma0's interval lies above 1; lazy if a frozen kernel explains the data as well "
-                 "(dAIC <= 2) and gamma0's interval reaches below 0.1; not determined without a kernel statistic "
+    "lazy-rich": "rich if gamma0's interval lies above 1 and the kernel statistics alone fit a frozen kernel "
+                 "worse (chi2 by > 3.84); lazy if a frozen kernel explains the data as well (dAIC <= 2) and "
+                 "gamma0's interval reaches below 0.1 and lies below 1; not determined without a kernel statistic "
                  "(task_alignment, kernel_change) among the fitted observables",
     "overtraining": "hidden progress if the margin's slope after behaviour saturates has an interval above 0 "
                     "(random-effects slope: the sessions' scatter beyond their SEs counted, t on n - 2 dof); "
@@ -32,9 +35,14 @@ def classify_regime(fits, stats=None) -> dict:
     Rules (stated so that a reader can check them against the printed numbers):
 
     * ``lazy-rich``: *rich* if the whole interval of ``gamma0`` lies above 1 (at ``gamma0 = 1`` the task
-      eigenvalue of the kernel grows by 41% during learning, ``H_y`` from 2 to 2.83, docs/theory.md §2.1); *lazy* if the
+      eigenvalue of the kernel grows by 41% during learning, ``H_y`` from 2 to 2.83, docs/theory.md §2.1) and
+      the kernel statistics by themselves reject the frozen kernel (their summed squared standardised
+      residuals under the frozen fit exceed the free fit's by more than 3.84, chi-square(1) at 95 %: a
+      sigmoidal behavioural curve alone can pin ``gamma0`` above 1); *lazy* if the
       frozen-kernel hypothesis (``gamma0`` fixed near 0, the second fit) explains the data as well as the free
-      fit (AIC not worse by more than 2; quasi-AIC with the free fit's misfit factor when it misfits) and the interval of ``gamma0`` reaches the lazy limit (below 0.1);
+      fit (AIC not worse by more than 2; quasi-AIC with the free fit's misfit factor when it misfits) and the
+      interval of ``gamma0`` reaches the lazy limit (below 0.1) and lies below 1 (an interval reaching 47
+      does not tell);
       *undetermined* otherwise, and whenever the free fit misfits (chi-square improbable, p < 1e-3): then no
       lazy-rich curve describes the statistics (an alignment that falls over learning, say), and a frozen
       kernel explaining them "as well" as a model that cannot is no evidence of laziness. *Not determined*
@@ -95,8 +103,17 @@ def classify_regime(fits, stats=None) -> dict:
                          f"p = {first.chi2_pvalue:.2g}): no lazy-rich curve describes these statistics")
             regime = "undetermined"
         elif lower > 1.0:
-            regime = "rich"
-        elif delta <= 2.0 and lower < 0.1:
+            gain = _kernel_chi2_gain(first, frozen, sorted(kernels), stats)
+            if gain is not None:
+                evidence += f"; kernel statistics alone: frozen kernel chi2 worse by {gain:.1f}"
+            # the representation must reject the frozen kernel by itself: a sigmoidal behavioural curve alone
+            # pinned gamma0 above 1 while a stationary representation's statistics scattered flat (8 % of
+            # stationary datasets called rich; adversary S3-3)
+            regime = "rich" if gain is None or gain > _KERNEL_CHI2_95 else "undetermined"
+            if regime == "undetermined":
+                evidence += (f" (<= {_KERNEL_CHI2_95}: the kernel statistics do not reject a frozen kernel; gamma0 "
+                             "is set by the behaviour's shape)")
+        elif delta <= 2.0 and lower < 0.1 and upper < 1.0:
             regime = "lazy"
         else:
             regime = "undetermined"
@@ -134,6 +151,28 @@ def classify_regime(fits, stats=None) -> dict:
                   "not learned" if pinned and upper <= bulk else "undetermined")
         return {"best model": best, "regime": regime, "evidence": evidence}
     return {"best model": best, "regime": "not determined", "evidence": f"no regime rule for {first.model!r}"}
+
+
+#: chi-square(1) 95 % quantile: the kernel statistics' own improvement a rich call needs over a frozen kernel
+_KERNEL_CHI2_95 = 3.84
+
+
+def _kernel_chi2_gain(free, frozen, names, stats):
+    """Σ r² of the kernel statistics under the frozen-kernel fit minus under the free fit (standardised
+    residuals, ``(value - prediction) / se``), or None where neither the fits' residuals nor the statistics
+    with the fits' predictions are at hand."""
+    if frozen is None:
+        return None
+    totals = []
+    for view in (frozen, free):
+        residuals = getattr(view.result, "residuals", None)
+        if residuals is None and stats is not None and view.predicted is not None:
+            residuals = {name: (stats[name] - view.predicted[name]) / stats[f"{name}_se"] for name in names
+                         if name in stats and f"{name}_se" in stats and name in view.predicted}
+        if residuals is None or not all(name in residuals for name in names):
+            return None
+        totals.append(sum(float(np.nansum(np.square(np.asarray(residuals[name], dtype=float)))) for name in names))
+    return totals[0] - totals[1]
 
 
 def _dispersion(views) -> float:
