@@ -223,9 +223,23 @@ READOUT_ENTRIES = (
                  "the training stimuli held fixed (the same replicates without the jackknife term) is kept per "
                  "session in the coord generalization_error_fixed_se, which a fit adding the model's learner "
                  "covariance weights by in place of the SE (the training set counted once); behavior: "
-                 "binomial SE with Agresti-Coull floor, Wilson interval (0.90 coverage on 52 simulated sessions)",
+                 "binomial SE with Agresti-Coull floor, Wilson interval (0.90 coverage on 52 simulated sessions); "
+                 "with 2 held-out conditions the readout's interval covers (0.945-0.990 on Poisson populations, "
+                 "200 sessions each, 8 conditions) but spans about [0, 4], and a value whose interval holds both 0 "
+                 "and its chance level is kept with a flag saying the held-out conditions resolve neither",
+        chance=("readout: mean generalization_error over permutations of the target across the training conditions "
+                "(all of them up to 200, i.e. up to 5 training conditions, else 200 drawn), the readout refitted "
+                "for each, held-out targets, responses and normaliser unchanged: the exact expectation at this "
+                "shape and these held-out targets for responses carrying no stimulus information (exchangeable "
+                "conditions), not 1 (a readout of noise adds its variance; few held-out targets far from the "
+                "training mean raise it); untuned Poisson populations (2-10 trials, 4-16 conditions, 2-4 held "
+                "out, 400 sessions) read value - chance -0.006 +- 0.039; generalization_error_pvalue, the "
+                "fraction of permutations at or below the observed error (valid: 0.037 +- 0.009 at or below "
+                "0.05; low power, a permuted readout's trial-noise correction spreads the null); behavior: none"),
         needs=Requirements(min_conditions=2),
         reasons=("no held-out trials (heldout marks none)", "no training-stimulus trials (every trial held out)",
+                 "the interval holds both 0 (perfect generalisation) and generalization_error_chance (none): the "
+                 "held-out conditions resolve neither (value kept)",
                  "the held-out column varies within a condition", "no held-out column in this session",
                  "no target column (target=None)", "target is not numeric (the readout regresses it)",
                  "the target is constant over the conditions",
