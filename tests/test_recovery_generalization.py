@@ -15,7 +15,7 @@ kernel-learning-curve is fitted with the model's learner covariance (:mod:`neuro
 network's curve scatters about the theory's mean by an amount correlated across its nested training sets, which
 the fit adds at a pilot fit's parameters and refits with, so the generalisation statistic's own intervals leave
 the training set out (``training_set="fixed"``). Measured 2026-12-06 (benchmarks/bench_klc_recovery.py, seeds
-0-19): 95% intervals held the true eigen_decay and target_decay in 38/40 = 0.925 (before: 13/20 over seeds 0-9
+0-19): 95% intervals held the true eigen_decay and target_decay in 38/40 = 0.950 (before: 13/20 over seeds 0-9
 with the jackknife SEs and no learner covariance); the misses are target_decay lower bounds 2.002-2.045 against
 2.0. Neither is bounded from above by one learner's curve: eigen_decay's intervals reach the upper search bound
 4.0 in 19 of 20 networks (with target_decay = 2 the learning curves of eigen_decay 1.5 and 2.5 differ by < 7 %
@@ -122,7 +122,7 @@ def test_grokking_rich_rate_recovered_from_recordings():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("model", "n_seeds", "required"), [
-    # 10-15 s CPU a seed; seeds 0-19 in benchmarks/bench_klc_recovery.py (38/40 = 0.925)
+    # 10-15 s CPU a seed; seeds 0-19 in benchmarks/bench_klc_recovery.py (38/40 = 0.950)
     ("kernel-learning-curve", 5, 0.9),
     # 30-90 s a replicate on a shared machine
     ("grokking", 10, 0.8)])
