@@ -115,8 +115,8 @@ import xarray as xr
 from threadpoolctl import threadpool_limits
 
 from neurolearn.data import CI_BOUND, NEURON, SESSION, TRIAL, ci_name, flag_name, se_name
-from neurolearn.errors import DataError, InsufficientDataError, shown
-from neurolearn.stats.behavior import behavior_estimate, coding_column
+from neurolearn.errors import DataError, InsufficientDataError, plain, shown
+from neurolearn.stats.behavior import behavior_estimate, coding_column, is_missing_value
 from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.heldout_readout import (
     N_PERMUTATIONS,
@@ -196,8 +196,17 @@ def heldout_mask(recording: xr.DataArray, heldout="heldout") -> np.ndarray:
         return raw
     if raw.dtype.kind in "iuf" and np.isin(raw, (0, 1)).all():
         return raw.astype(bool)
+    if raw.dtype.kind == "f" and np.isin(raw[np.isfinite(raw)], (0, 1)).all():
+        # a missing mark is neither 'held out' nor 'trained on': which one is not guessed (adversary F20: the
+        # message listed NaN once per missing trial)
+        missing = int(np.sum(~np.isfinite(raw)))
+        raise DataError(f"expected a 0/1 mark in every trial of the held-out column {column!r}, found {missing} "
+                        f"of {raw.size} trials without one (NaN): mark them, or leave them out with where=")
+    values = [plain(v) for v in raw.tolist()]
+    found = [value for value in dict.fromkeys(values) if not is_missing_value(value)]
+    missing = " and missing values" if any(is_missing_value(v) for v in values) else ""
     raise DataError(f"expected a boolean (or 0/1) held-out column {column!r}, found values "
-                    f"{sorted(set(raw.tolist()))[:5]}; declare the held-out value, "
+                    f"{sorted(found, key=str)[:5]}{missing}; declare the held-out value, "
                     f"e.g. heldout={{{column!r}: ...}}")
 
 

@@ -258,3 +258,17 @@ def test_every_summary_keeps_the_fixed_training_set_se_beside_its_own(tmp_path):
         warnings.simplefilter("ignore", StatisticWarning)
         unbootstrapped = generalization_summary(recs, target="target_value", by="stimulus", n_boot=0)
     assert FIXED_SE not in unbootstrapped.coords
+
+
+def test_a_held_out_column_with_missing_marks_is_refused_naming_the_count():
+    # adversary F20: a NaN in a 0/1 held-out column gave "found values [0.0, 1.0, nan, nan, nan]" (np.unique keeps
+    # every NaN); a missing mark is neither held out nor trained on, so it is refused with the count
+    from neurolearn.stats.generalization import heldout_mask
+
+    rec = xr.DataArray(np.zeros((5, 1)), dims=("trial", "neuron"),
+                       coords={"heldout": ("trial", [0.0, 1.0, np.nan, np.nan, np.nan])})
+    with pytest.raises(DataError, match=r"found 3 of 5 trials without one \(NaN\): mark them, or leave them out"):
+        heldout_mask(rec)
+    words = rec.assign_coords(heldout=("trial", np.array(["new", "old", None, None, "new"], dtype=object)))
+    with pytest.raises(DataError, match=r"found values \['new', 'old'\] and missing values; declare"):
+        heldout_mask(words)
