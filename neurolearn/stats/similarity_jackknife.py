@@ -12,7 +12,7 @@ from neurolearn.stats.kernel_guards import influence_se
 from neurolearn.stats.neuron_resampling import effective_cells, jackknife_bias, leave_one_out
 
 __all__ = ["same_cells_jackknife", "cka_se", "pair_jackknife", "tracked_jackknife", "id_positions",
-           "change_effective_cells"]
+           "change_effective_cells", "cka_effective_cells"]
 
 
 def same_cells_jackknife(cka_of, pairs, a, partners, loo_cache, jackknife):
@@ -61,6 +61,27 @@ def cka_se(pairs, a, b):
     u_a = (pairs["cross_influence"][a][b] - cross * pairs["self_influence"][a] / (2.0 * self_a)) / root
     u_b = (pairs["cross_influence"][b][a] - cross * pairs["self_influence"][b] / (2.0 * self_b)) / root
     return float(np.sqrt(influence_se(u_a) ** 2 + influence_se(u_b) ** 2))
+
+
+def cka_effective_cells(pairs, a, b) -> float:
+    """Effective number of ids (Σu²)²/Σu⁴ of the delta-method influences of the CKA of pair (a, b), both
+    sessions' cells together (NaN without influences).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pairs = {"cross": np.array([[0.0, 1.0], [1.0, 0.0]]), "self": np.array([1.0, 1.0]),
+    ...          "cross_influence": [[None, np.ones(4)], [np.ones(4), None]], "self_influence": [np.zeros(4)] * 2}
+    >>> cka_effective_cells(pairs, 0, 1)  # 8 equal influences
+    8.0
+    """
+    if pairs.get("cross_influence") is None:
+        return float("nan")
+    cross, self_a, self_b = pairs["cross"][a, b], pairs["self"][a], pairs["self"][b]
+    root = np.sqrt(self_a * self_b)
+    u_a = (pairs["cross_influence"][a][b] - cross * pairs["self_influence"][a] / (2.0 * self_a)) / root
+    u_b = (pairs["cross_influence"][b][a] - cross * pairs["self_influence"][b] / (2.0 * self_b)) / root
+    return effective_cells(np.concatenate([np.ravel(u_a), np.ravel(u_b)]))
 
 
 def pair_jackknife(function, args, pairs, a, b, *, self_index, same):

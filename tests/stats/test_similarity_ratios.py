@@ -105,8 +105,10 @@ def test_tracked_spiking_similarity_near_population_truth():
 def test_replicates_of_disjoint_pairs_are_robust_normal_scores_and_tracked_pairs_ratios():
     """Sessions 0 and 1 record the same cells, session 2 other cells. The tracked pair keeps the ratio of the
     linearised terms (re-centred); the disjoint pairs get normal scores in the same order with SD equal to
-    the IQR/1.349 of those ratios, so their percentile interval is the estimate +- 1.96 robust SE."""
-    from scipy.stats import norm, rankdata
+    the IQR/1.349 of those ratios, their deviations above the estimate then scaled by t_0.975(n_eff - 1)/z_0.975
+    (n_eff the effective cell count of the CKA's influences, at least 3), so their percentile interval is
+    [estimate - 1.96 robust SE, estimate + t_0.975(n_eff - 1) robust SE]."""
+    from scipy.stats import norm, rankdata, t as student
 
     rng = np.random.default_rng(6)
     stats = _sessions(rng, np.arange(40), np.arange(40)) + _sessions(rng, 100 + np.arange(40), 200 + np.arange(40))[1:]
@@ -121,10 +123,22 @@ def test_replicates_of_disjoint_pairs_are_robust_normal_scores_and_tracked_pairs
         finite = np.isfinite(ratios[:, a, b])
         assert np.array_equal(np.isfinite(replicates[:, a, b]), finite)
         assert np.array_equal(rankdata(replicates[finite, a, b]), rankdata(ratios[finite, a, b]))
+        cross, self_a, self_b = terms["cross"][a, b], terms["self"][a], terms["self"][b]
+        u = np.concatenate([terms["cross_influence"][a][b] - cross * terms["self_influence"][a] / (2 * self_a),
+                            terms["cross_influence"][b][a] - cross * terms["self_influence"][b] / (2 * self_b)])
+        n_eff = np.sum(u**2) ** 2 / np.sum(u**4)
+        factor = student.ppf(0.975, max(n_eff, 3.0) - 1.0) / norm.ppf(0.975)
+        assert factor > 1.05  # the test can tell widened from plain scores
+        reps = replicates[finite, a, b]
+        scores = np.where(reps > value[a, b], value[a, b] + (reps - value[a, b]) / factor, reps)
         q1, q3 = np.quantile(ratios[finite, a, b], [0.25, 0.75])
-        assert np.std(replicates[finite, a, b], ddof=1) == pytest.approx((q3 - q1) / (norm.ppf(0.75) - norm.ppf(0.25)))
-        assert np.median(replicates[finite, a, b]) == pytest.approx(value[a, b], abs=1e-12)
-        assert not np.allclose(replicates[finite, a, b], ratios[finite, a, b] - np.median(ratios[finite, a, b])
+        assert np.std(scores, ddof=1) == pytest.approx((q3 - q1) / (norm.ppf(0.75) - norm.ppf(0.25)))
+        assert np.median(scores) == pytest.approx(value[a, b], abs=1e-12)
+        assert abs(np.sum(reps < value[a, b]) - np.sum(reps > value[a, b])) <= 1  # as many on either side
+        low, high = np.percentile(scores, [2.5, 97.5]) - value[a, b]
+        assert np.percentile(reps, 97.5) - value[a, b] == pytest.approx(factor * high)
+        assert np.percentile(reps, 2.5) - value[a, b] == pytest.approx(low)
+        assert not np.allclose(reps, ratios[finite, a, b] - np.median(ratios[finite, a, b])
                                + value[a, b])  # the test can fail: these are not the plain ratios
 
 
