@@ -3,9 +3,11 @@ independent of neurolearn.simulate (issue 8, finding A13)."""
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from neurolearn.stats.similarity import kernel_similarity
@@ -41,12 +43,11 @@ def _recording(rng, rates, n_trials, session_id):
                                 "neuron": [f"{session_id}/{i}" for i in range(rates.shape[1])]})
 
 
-def test_kernel_similarity_covers_between_fresh_cell_sessions_at_eight_conditions():
-    """8 conditions x 6 trials x 100 different cells per session, two tunings A and B = A + 0.6 noise;
-    truth the CKA of the population kernels (400k cells), 0.39. The delta-method influences concentrate on
-    2-4 cells, and a session lacking the dominant cells reads low with a short spread: the robust normal
-    scores alone covered 0.86 here (every miss below the truth); with the upper deviations scaled by
-    t_0.975(n_eff - 1)/z_0.975 they cover 0.92-0.93 (binomial SE 1.5 % at ~220 pairs)."""
+@functools.lru_cache(maxsize=1)
+def _fresh_cell_coverage():
+    """(coverage, reported pairs, fraction of intervals below the truth) over 250 independent session pairs:
+    8 conditions x 6 trials x 100 different cells per session, two tunings A and B = A + 0.6 noise; truth the
+    CKA of the population kernels (400k cells), 0.39."""
     rng = np.random.default_rng(7001)
     n_conditions = 8
     classes = np.arange(n_conditions) % 2
@@ -75,6 +76,22 @@ def test_kernel_similarity_covers_between_fresh_cell_sessions_at_eight_condition
             n += 1
             hits += lower <= truth <= upper
             below += upper < truth
-    coverage = hits / n
+    return hits / n, n, below / n
+
+
+def test_kernel_similarity_covers_between_fresh_cell_sessions_at_eight_conditions():
+    """The CKA's delta-method influences concentrate on 2-4 cells, and a session lacking the dominant cells
+    reads low with a short spread: the robust normal scores alone covered 0.867 of these 210 pairs (12.9 %
+    of the intervals below the truth); with the upper deviations scaled by t_0.975(n_eff - 1)/z_0.975 they
+    cover 0.910."""
+    coverage, n, below = _fresh_cell_coverage()
     assert n >= 180, n
-    assert 0.905 <= coverage <= 0.99, (coverage, below / n)
+    assert 0.905 <= coverage <= 0.99, (coverage, below)
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (issue 8, A13): 0.910 measured, the intervals still miss "
+                                       "below the truth (8.6 % of pairs)")
+def test_kernel_similarity_fresh_cell_coverage_within_binomial_noise_of_nominal():
+    """0.95 within 2 binomial SEs (1.5 % at 210 pairs)."""
+    coverage, n, below = _fresh_cell_coverage()
+    assert coverage >= 0.95 - 2 * np.sqrt(0.95 * 0.05 / n), (coverage, below)
