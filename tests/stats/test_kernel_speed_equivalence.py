@@ -49,15 +49,19 @@ def _reference_spectral(stats, weights, n_modes=10, estimator="unbiased"):
     from neurolearn.stats.kernels import recentre_replicates, target_matrix
     from neurolearn.stats.spectral import _eigh_desc, _kernel, n_trustworthy_modes, powerlaw_exponent
 
-    labels = target_matrix(stats.target)
     n_cond = stats.n_conditions
+    H = np.eye(n_cond) - np.ones((n_cond, n_cond)) / n_cond
+    labels = H @ target_matrix(stats.target)  # the centred target and kernel (S3-10)
     k_power = int(min(n_modes, n_cond - 1))
     n_trust = n_trustworthy_modes(stats)
-    eigenvalues, vectors = _eigh_desc(_kernel(stats, estimator) / n_cond)
+    eigenvalues, vectors = _eigh_desc(H @ _kernel(stats, estimator) @ H / n_cond)
+    # H K H has the all-ones direction as a null mode: keep the P - 1 modes orthogonal to it
+    contrast = np.abs(vectors.T @ np.ones(n_cond)) < 1e-8 * np.sqrt(n_cond)
+    eigenvalues, vectors = eigenvalues[contrast], vectors[:, contrast]
     label_norm = float(np.sum(labels * labels))
     power = np.sum((vectors.T @ labels) ** 2, axis=1)
     values = np.array([power[:k_power].sum() / label_norm, powerlaw_exponent(eigenvalues, n_trust)])
-    n_ritz = int(min(n_cond, max(k_power, n_trust) + 10))
+    n_ritz = int(min(n_cond - 1, max(k_power, n_trust) + 10))
     basis = vectors[:, :n_ritz]
     projected = basis.T @ stats.means
     noise = stats.sem2 if estimator == "unbiased" else np.zeros_like(stats.sem2)
@@ -160,16 +164,19 @@ def _reference_alignment(stats, left, right, unbiased, weights):
 def _reference_difficulty(stats, ridge, unbiased, weights):
     from neurolearn.stats.kernels import linear_estimate, recentre_replicates, replicate, target_matrix
 
-    labels = target_matrix(stats.target)
     kernel = stats.means @ stats.means.T
     if unbiased:
         kernel[np.diag_indices_from(kernel)] -= stats.sem2.sum(axis=1)
     kernel = kernel / stats.n_neurons
     p = kernel.shape[0]
-    scale = np.trace(kernel) / p
-    _, scale_influence = linear_estimate(stats, np.eye(p) / p, unbiased=unbiased)
+    H = np.eye(p) - np.ones((p, p)) / p
+    labels = H @ target_matrix(stats.target)  # the centred target and kernel (S3-10)
+    kernel = H @ kernel @ H
+    scale = np.trace(kernel) / (p - 1)
+    _, scale_influence = linear_estimate(stats, H / (p - 1), unbiased=unbiased)
     if unbiased:
         eigenvalues, vectors = np.linalg.eigh((kernel + kernel.T) / 2.0)
+        # the PSD projection over the contrasts; the all-ones null mode stays 0 and y has no part along it
         kernel = (vectors * np.clip(eigenvalues, 0.0, None)) @ vectors.T
     label_norm = float(np.sum(labels * labels))
     solved = np.linalg.solve(kernel / scale + ridge * np.eye(p), labels)
