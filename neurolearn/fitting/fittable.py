@@ -5,6 +5,12 @@ error) to enter a fit; one with fewer (finite only in a reference session, every
 out with one :class:`~neurolearn.fitting.validation.FitWarning` naming it, its sessions and summarize's reasons,
 and the fit runs on the others. Arguments read only in some branches (``se_floor``) are checked up front, so
 that a bad one is refused whatever the statistics hold.
+
+A value can be finite and still not be what the models predict: summarize keeps it with a flag saying it
+measures another quantity (``manifold_capacity`` of fewer trials per condition than 10x the clouds' dimension
+is the capacity of that many points, above the full manifolds' capacity the ``capacity`` model predicts).
+The registry declares such flags per statistic (:func:`not_predicted`); :func:`drop_not_predicted` leaves those
+values out of every fit, with one warning naming the statistic, its sessions and the flag.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from numbers import Real
 
 import numpy as np
 
-from neurolearn.data import se_name
+from neurolearn.data import SESSION, se_name
 from neurolearn.errors import FitError
+from neurolearn.statistic_registry import STATISTICS
 from neurolearn.fitting.validation import (
     SHARED_OBSERVABLE,
     FitWarning,
@@ -24,7 +31,8 @@ from neurolearn.fitting.validation import (
     sessions_where,
 )
 
-__all__ = ["MIN_VALUES_PER_STATISTIC", "check_arguments", "drop_sparse", "warn_uncentred_change"]
+__all__ = ["MIN_VALUES_PER_STATISTIC", "check_arguments", "drop_sparse", "drop_not_predicted", "not_predicted",
+           "warn_uncentred_change"]
 
 #: recording units (summarize's ``response_units``) whose uncentred kernel is dominated by baseline rates
 COUNT_UNITS = ("count", "spikes", "hz", "1/s")
@@ -33,6 +41,66 @@ COUNT_UNITS = ("count", "spikes", "hz", "1/s")
 #: warning: one value cannot show change across sessions, and a statistic defined relative to a reference session
 #: is often finite only there (kernel_change = 0 with SE 0 by definition).
 MIN_VALUES_PER_STATISTIC = 2
+
+
+#: Flag texts marking a kept value that is not what the models predict, per statistic, for statistics whose
+#: registry entry does not declare them yet (``Statistic.not_predicted``; the registry's declaration wins)
+NOT_PREDICTED_FALLBACK = {"manifold_capacity": ("the capacity of that many points per condition",)}
+
+
+def not_predicted(name: str) -> tuple:
+    """Texts whose presence in ``<name>_flag`` marks a kept value as another estimand than the models predict.
+
+    Read from the registry entry's ``not_predicted`` (:data:`NOT_PREDICTED_FALLBACK` where the entry has none);
+    ``name`` may carry an area suffix (``manifold_capacity[V1]``, :mod:`neurolearn.fitting.areas`).
+
+    Examples
+    --------
+    >>> not_predicted("manifold_capacity"), not_predicted("task_alignment")
+    (('the capacity of that many points per condition',), ())
+    """
+    base = name.split("[", 1)[0]
+    declared = getattr(STATISTICS.get(base), "not_predicted", None)
+    return tuple(declared) if declared is not None else NOT_PREDICTED_FALLBACK.get(base, ())
+
+
+def drop_not_predicted(stats, model, chosen, data):
+    """NaN where a statistic's flag declares its value another estimand than the model predicts (warning once).
+
+    Returns ``data`` (a copy, those values NaN) and the notes for the result: per statistic, the sessions left
+    out and the first such flag.
+
+    Examples
+    --------
+    >>> import warnings, xarray as xr
+    >>> stats = xr.Dataset({"manifold_capacity_flag": ("session", ["", "6 trials ...: the capacity of that many "
+    ...                                                            "points per condition, ... (value kept)"])},
+    ...                    coords={"session": ["a", "b"]})
+    >>> class M: name = "capacity"
+    >>> with warnings.catch_warnings(record=True):
+    ...     warnings.simplefilter("always")
+    ...     out, notes = drop_not_predicted(stats, M, ["manifold_capacity"], np.array([[0.3, 0.5]]))
+    >>> out.tolist(), notes[0][:55]
+    ([[0.3, nan]], "not fitted, not the model's estimand: manifold_capacity")
+    """
+    data = np.array(data, dtype=float, copy=True)
+    found = []
+    for i, name in enumerate(chosen):
+        markers = not_predicted(name)
+        flag = stats.get(f"{name}_flag")
+        if not markers or flag is None or flag.dims != (SESSION,):
+            continue
+        texts = np.asarray(flag.values).astype(str)
+        marked = np.array([any(m in text for m in markers) for text in texts]) & np.isfinite(data[i])
+        if not marked.any():
+            continue
+        data[i, marked] = np.nan
+        found.append(f"{name} in sessions {sessions_where(stats, marked)} (flagged: {str(texts[marked][0])!r})")
+    if not found:
+        return data, []
+    warnings.warn(f"fit of model {model.name!r}: values flagged as measuring another quantity than the model "
+                  f"predicts left out of the fit: {'; '.join(found)}", FitWarning, stacklevel=4)
+    return data, [f"not fitted, not the model's estimand: {text}" for text in found]
 
 
 def drop_sparse(stats, model, chosen, data, default):

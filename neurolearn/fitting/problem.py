@@ -50,7 +50,13 @@ from neurolearn.errors import FitError
 from neurolearn.fitting.areas import AREA, flatten_areas
 from neurolearn.fitting.covariance import observation_covariance
 from neurolearn.fitting.estimands import check_measured_as
-from neurolearn.fitting.fittable import MIN_VALUES_PER_STATISTIC, check_arguments, drop_sparse, warn_uncentred_change
+from neurolearn.fitting.fittable import (
+    MIN_VALUES_PER_STATISTIC,
+    check_arguments,
+    drop_not_predicted,
+    drop_sparse,
+    warn_uncentred_change,
+)
 from neurolearn.fitting.reference import reference_session, without_reference_values
 from neurolearn.fitting.search_box import FreeParameter, free_parameters
 from neurolearn.fitting.validation import (
@@ -433,10 +439,13 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     stats = without_reference_values(stats, model, chosen, reference, reference_name)
 
     data = np.stack([numeric_values(stats, name, model) for name in chosen])
+    # a value flagged as another estimand (the registry's not_predicted: a manifold_capacity of too few trials
+    # is the capacity of those points, not of the manifolds) is left out as a NaN value would be
+    data, other_estimand = drop_not_predicted(stats, model, chosen, data)
     chosen, data, dropped = drop_sparse(stats, model, chosen, data, default=observables is None)
     warn_uncentred_change(stats, model, chosen, default=observables is None)
     se = np.stack([standard_errors(stats, name, model, se_floor) for name in chosen])
-    notes = [f"not fitted, too few values: {description}" for description in dropped.values()]
+    notes = other_estimand + [f"not fitted, too few values: {description}" for description in dropped.values()]
     left_nan = {name: sessions_where(stats, ~np.isfinite(row)) for name, row in zip(chosen, data) if not np.isfinite(row).all()}
     if left_nan:
         count = sum(len(v) for v in left_nan.values())

@@ -24,6 +24,11 @@ session reaches every family but dynamics as its in-memory time average, see tha
 ``on_failure`` says what a :class:`~neurolearn.errors.DataError` of the family means: ``"raise"`` (behaviour,
 kernel: the user's to fix) or ``"nan"`` (the others: the family is NaN for every session with the reason,
 the summary goes on).
+
+Which families run (:meth:`Family.wanted`): behaviour and kernel always (they set the sessions' table); the
+others by default, or where ``summarize(statistics=...)`` names one of their statistics; the capacity family
+(:mod:`neurolearn.stats.capacity_family`, ``on_request``: a linear program per dichotomy, seconds per session)
+only where it is named.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from neurolearn.data import TIME, TRIAL, flag_name
 from neurolearn.errors import DataError, shown
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.behavior import behavior_estimate, coding_column, outcome_values
+from neurolearn.stats.capacity_family import capacity_session, combine_capacity, prepare_capacity
 from neurolearn.stats.dynamics_family import combine_dynamics, dynamics_session, prepare_dynamics
 from neurolearn.stats.generalization import combine_generalization, generalization_session, prepare_generalization
 from neurolearn.stats.kernel_summary import (
@@ -52,7 +58,7 @@ from neurolearn.stats.runner import Runner, first_failure_raised, resolve_schedu
 from neurolearn.stats.shared_noise import flag_shared_trial_noise
 from neurolearn.stats.statistics_table import StatisticsTable, session_start_times, warn_reasons
 
-__all__ = ["Family", "FAMILIES", "SummaryParams", "Skip", "family_of", "Runner", "resolve_scheduler",
+__all__ = ["Family", "FAMILIES", "ALWAYS", "SummaryParams", "Skip", "family_of", "Runner", "resolve_scheduler",
            "first_failure_raised", "time_average"]
 
 
@@ -87,6 +93,10 @@ class SummaryParams:
     #: value per condition): its label coord is not in its recording, and every statistic that needs the label
     #: is NaN there with this reason (:mod:`neurolearn.stats.summary_sessions`)
     label_problems: Mapping = field(default_factory=dict)
+    #: the statistics ``summarize(statistics=...)`` names (registry names), or None: the default families
+    statistics: tuple | None = None
+    #: at most this many bootstrap replicates of manifold_capacity (the capacity family)
+    capacity_max_boot: int = 16
 
 
 @dataclass(frozen=True)
@@ -112,11 +122,29 @@ class Family:
     #: the session stage needs the time bins: a lazy session reaches it lazy (it reduces it chunk-wise itself),
     #: not as its in-memory time average
     reads_time: bool = False
+    #: computed only where ``summarize(statistics=...)`` names one of its statistics (too costly by default)
+    on_request: bool = False
 
     @property
     def statistics(self) -> tuple:
         """The registry's statistics this family yields."""
         return tuple(name for name, entry in STATISTICS.items() if entry.family in self.registry_families)
+
+    def wanted(self, statistics) -> bool:
+        """Whether summarize runs this family for ``statistics`` (its ``statistics=``: names, or None).
+
+        Examples
+        --------
+        >>> family_of("manifold_radius").wanted(None), family_of("manifold_radius").wanted(["manifold_radius"])
+        (False, True)
+        >>> family_of("margin").wanted(["manifold_radius"]), family_of("task_alignment").wanted(["margin"])
+        (False, True)
+        """
+        if self.name in ALWAYS:
+            return True
+        if statistics is None:
+            return not self.on_request
+        return bool(set(statistics) & set(self.statistics))
 
 
 # ------------------------------------------------------------------------------------------------ behaviour
@@ -375,7 +403,10 @@ FAMILIES = (
     Family("generalization", ("generalization",), _prepare_generalization, generalization_session,
            combine_generalization),
     Family("dynamics", ("dynamics",), _prepare_dynamics, dynamics_session, combine_dynamics, reads_time=True),
+    Family("capacity", ("capacity",), prepare_capacity, capacity_session, combine_capacity, on_request=True),
 )
+#: the families that always run: the first sets the summary's coords (sessions, start times)
+ALWAYS = ("behavior", "kernel")
 
 
 def family_of(statistic: str) -> Family:

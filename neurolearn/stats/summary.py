@@ -1,7 +1,8 @@
 """``summarize``: every summary statistic of learning for every session, with uncertainty, in one Dataset.
 
 The statistics come from the registry (:data:`neurolearn.statistic_registry.STATISTICS`), computed by the
-families of :data:`neurolearn.stats.families.FAMILIES` (behaviour, kernel, readout, generalisation, dynamics),
+families of :data:`neurolearn.stats.families.FAMILIES` (behaviour, kernel, readout, generalisation, dynamics;
+capacity when ``statistics=`` names one of its statistics),
 each registered the same way: a cheap ``prepare`` here, a pure per-session stage, and a ``combine`` here.
 summarize validates the options, prepares the sessions, runs every family's per-session stage on one dask
 scheduler (threads, processes, or the workers of a ``dask.distributed`` cluster), combines and merges the
@@ -88,6 +89,8 @@ def summarize(
     nan_policy: str = "omit",
     progress: bool = False,
     scheduler="threads",
+    statistics=None,
+    capacity_max_boot: int = 16,
 ) -> xr.Dataset:
     """Summary statistics of learning for every session -> Dataset over ``session`` (+ ``session_other``).
 
@@ -159,6 +162,20 @@ def summarize(
         Where every family's per-session stage runs: ``"threads"``, ``"synchronous"``, ``"processes"``, a
         ``dask.distributed`` Client (its workers), ``"distributed"`` (the active client) or a scheduler's
         ``get``. The result does not depend on it (replicates are seeded per family, not per worker).
+    statistics : str or sequence of str, optional
+        The statistics to compute, by registry name (:data:`neurolearn.statistic_registry.STATISTICS`).
+        Default: every family's but capacity's. Given: behaviour and the kernel statistics (always: they set
+        the sessions' table) and the families of the named statistics, so the readout, generalisation and
+        dynamics run only where one of theirs is named (and their own switches allow). The capacity family
+        (``manifold_capacity``, ``manifold_radius``, ``manifold_dimension``) runs only when named: its
+        simulation capacity solves a linear program per random dichotomy and neuron count (seconds per
+        session, with at most 16 bootstrap replicates); the radius and dimension are cheap and computed
+        together (:mod:`neurolearn.stats.capacity_family`). Its values are the per-session functions'
+        (:func:`neurolearn.stats.manifold_capacity`, :func:`neurolearn.stats.mean_field_capacity`), fittable by
+        ``neurolearn.fit(stats, model="capacity")``.
+    capacity_max_boot : int
+        At most this many bootstrap replicates of ``manifold_capacity`` (each costs as much as the estimate;
+        the radius takes ``n_boot``).
 
     Returns
     -------
@@ -192,7 +209,8 @@ def summarize(
     """
     _check_options(variant=variant, estimator=estimator, n_boot=n_boot, level=level, nan_policy=nan_policy,
                    ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations,
-                   random_state=random_state, generalization=generalization)
+                   random_state=random_state, generalization=generalization, capacity_max_boot=capacity_max_boot)
+    statistics = _statistics_option(statistics)
     runner = Runner(resolve_scheduler(scheduler), progress)
     sessions = prepare_sessions({key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()},
                                 target=target, by=by, where=where, min_trials=min_trials, nan_policy=nan_policy)
@@ -209,10 +227,13 @@ def summarize(
         generalization=generalization, generalization_target=generalization_target, dynamics=dynamics,
         # a wrong input= is the user's to fix: raised, not flagged
         input=_input_coord(input, timed) if dynamics and timed else None, indicator_tau=indicator_tau,
-        label_problems=dict(sessions.label_problems))
+        label_problems=dict(sessions.label_problems), statistics=statistics, capacity_max_boot=capacity_max_boot)
 
     contexts = {}
     for family in FAMILIES:  # in table order: the order the families draw from random_state
+        if not family.wanted(statistics):
+            contexts[family.name] = None
+            continue
         try:
             contexts[family.name] = family.prepare(recordings, params, runner.map_sessions)
         except DataError as error:
@@ -266,13 +287,13 @@ def summarize(
 
 
 def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_modes, spectral_max_boot,
-                   n_permutations, random_state=None, generalization="readout"):
+                   n_permutations, random_state=None, generalization="readout", capacity_max_boot=16):
     if variant not in VARIANTS:
         raise DataError(f"variant: expected one of {sorted(VARIANTS)}, found {shown(variant)}")
     if estimator not in ("unbiased", "plugin"):
         raise DataError(f"estimator: expected 'unbiased' or 'plugin', found {shown(estimator)}")
     for name, value in (("n_boot", n_boot), ("n_modes", n_modes), ("spectral_max_boot", spectral_max_boot),
-                        ("n_permutations", n_permutations)):
+                        ("n_permutations", n_permutations), ("capacity_max_boot", capacity_max_boot)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise DataError(f"{name}: expected a non-negative integer, found {shown(value)}")
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
@@ -291,6 +312,23 @@ def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_mo
         raise DataError(f"generalization: expected 'readout' or 'behavior', found {shown(generalization)}")
     if nan_policy not in NAN_POLICIES:
         raise DataError(f"nan_policy: expected one of {NAN_POLICIES}, found {shown(nan_policy)}")
+
+
+def _statistics_option(statistics):
+    """``statistics=`` as a tuple of registry names (None stays None); unknown names refused."""
+    if statistics is None:
+        return None
+    names = (statistics,) if isinstance(statistics, str) else statistics
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise DataError(f"statistics: expected a statistic name or a sequence of them, found {shown(statistics)}") \
+            from None
+    unknown = [name for name in names if not isinstance(name, str) or name not in STATISTICS]
+    if unknown or not names:
+        raise DataError(f"statistics: expected names of registered statistics ({sorted(STATISTICS)}), found "
+                        f"{unknown if unknown else 'none'}")
+    return names
 
 
 def _nan_family(ds, family, error, ids, level):

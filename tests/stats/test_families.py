@@ -40,18 +40,20 @@ def summary(sessions):
 
 def test_every_statistic_summarize_computes_is_in_exactly_one_family(summary):
     names = [f.name for f in FAMILIES]
-    assert names == ["behavior", "kernel", "readout", "generalization", "dynamics"]
+    assert names == ["behavior", "kernel", "readout", "generalization", "dynamics", "capacity"]
     members = [name for family in FAMILIES for name in family.statistics]
     assert len(members) == len(set(members))  # no statistic in two families
     computed = [name for name in STATISTICS if name in summary]
-    assert set(computed) == set(members)  # the table is what summarize computes, all of it on these data
-    for name in STATISTICS:
-        if name not in members:  # e.g. the capacity family, computed on request only
-            assert STATISTICS[name].family not in {f for family in FAMILIES for f in family.registry_families}
+    on_request = {name for family in FAMILIES if family.on_request for name in family.statistics}
+    assert on_request == {"manifold_capacity", "manifold_radius", "manifold_dimension"}
+    # the table is what summarize computes, all of it on these data (the capacity family only when named)
+    assert set(computed) == set(members) - on_request
+    assert set(STATISTICS) == set(members)
     assert family_of("spectral_power").name == "kernel"
     assert family_of("heldout_behavior").name == "generalization"
+    assert family_of("manifold_capacity").name == "capacity"
     with pytest.raises(DataError, match="no family"):
-        family_of("manifold_capacity")
+        family_of("behaviour")
 
 
 def test_every_family_is_registered_the_same_way_and_its_session_stage_pickles(sessions):
@@ -66,7 +68,7 @@ def test_every_family_is_registered_the_same_way_and_its_session_stage_pickles(s
                            tracked=True, readout=True, n_permutations=0, heldout="heldout",
                            heldout_column="heldout", generalization="readout", generalization_target="target",
                            dynamics=True, input=None,
-                           indicator_tau=0.0)
+                           indicator_tau=0.0, statistics=tuple(STATISTICS), capacity_max_boot=1)
     serial = lambda function, items: [function(item) for item in items]  # noqa: E731
     for family in FAMILIES:
         context = family.prepare(recordings, params, serial)
