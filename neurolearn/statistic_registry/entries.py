@@ -132,14 +132,17 @@ ENTRIES = (
                   "replicates; percentile interval re-centred on the estimate for sessions sharing cells, normal scores "
                   "with the robust scale IQR/1.349 for sessions sharing no neuron id (their linearised norms move twice "
                   "a dominant cell's weight change where the cross term moves once, giving the replicate ratio tails "
-                  "and a pole the estimate does not have). Coverage on log-normal spiking sessions (4-16 conditions, "
-                  "2-10 trials, 30-600 cells, 250 replicates per shape): fresh neurons 0.92-0.96 (was 0.98-1.0, SE/SD "
-                  "1.2-3.7; now 0.5-1.3), except 0.90 at 30 cells x 10 trials; the same cells every session 0.91-0.96; "
-                  "known gap (an independent simulator, two tunings A and A + 0.6 noise, 100 fresh cells x 8 "
-                  "conditions, truth 0.386 from 400k cells): 0.85 with 2-10 trials, 0.79 with 6 each, the estimate "
-                  "leaning low (z mean -0.22, SD 1.39); 0.95 at 4 and 6 conditions; not yet diagnosed (unequal trials "
-                  "are not the cause; participation_ratio's gap is a kernel carried by cells a session did not "
-                  "record, which no resample of it contains)"),
+                  "and a pole the estimate does not have), their deviations above the estimate scaled by "
+                  "t_0.975(n_eff - 1)/z_0.975, n_eff >= 3 the effective cell count (sum u^2)^2/sum u^4 of the CKA's "
+                  "influences (median 2-4 with log-normal rates): a session lacking the population's dominant cells "
+                  "reads low with a short spread, so intervals missed below the truth (2-12 %) and practically never "
+                  "above it (0-0.9 %). Coverage, fresh neurons: independent simulator (two tunings A and A + 0.6 "
+                  "noise, truth from 400k cells) 8 conditions x 100 cells 0.874 -> 0.932 (2-10 trials), 0.854 -> "
+                  "0.920 (6 each); 6 conditions x 60 cells 0.895 -> 0.953; 4 conditions x 40 cells 0.961 -> 0.979; "
+                  "neurolearn.simulate spiking sessions (8 x 3) 0.972 -> 0.977 (300 cells), 0.978 -> 0.993 (100 "
+                  "cells), 0.930 -> 0.962 (60 cells); known gap: still 0.91-0.93 at 8 conditions x 100 fresh cells "
+                  "(misses below the truth), over-covering at 100 cells on the project's simulator; the same cells "
+                  "every session 0.91-0.96 (unchanged)"),
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=3),
         reasons=("fewer than 4 shared conditions", _LEFT_OUT, "too few neurons for an unbiased ratio (need 3)",
                  "denominator not resolved from noise (a session's squared centred kernel norm not above 1 influence SE)",
