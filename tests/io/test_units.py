@@ -337,6 +337,13 @@ def test_spike_times_in_ms_are_refused_not_read_as_silence(tmp_path):
         if scale == 1.0:
             assert read_nwb(path, window=(0.0, 1.0)).values.sum() > 0
             continue
+        with pytest.warns(UserWarning, match=r"ms\.nwb: units table 'units': the spikes span .* s, "
+                                               r"\d+x the trial windows' .* same units"):
+            # one stray spike in a kept window would pass the all-silent check: the spans say it first
+            stray = new_nwbfile()
+            add_trials(stray, starts=starts, stops=starts + 1.0)
+            add_units(stray, [times * scale for times in spikes] + [np.array([starts[-1] + 0.5])])
+            read_nwb(save(stray, tmp_path / "stray_ms.nwb"), window=(0.0, 1.0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the trials before the first (ms) spike are left out first
             with pytest.raises(NWBError, match=r"ms\.nwb.*expected spikes inside the trial windows, found none in "
