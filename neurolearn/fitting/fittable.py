@@ -43,15 +43,10 @@ COUNT_UNITS = ("count", "spikes", "hz", "1/s")
 MIN_VALUES_PER_STATISTIC = 2
 
 
-#: Flag texts marking a kept value that is not what the models predict, per statistic, for statistics whose
-#: registry entry does not declare them yet (``Statistic.not_predicted``; the registry's declaration wins)
-NOT_PREDICTED_FALLBACK = {"manifold_capacity": ("the capacity of that many points per condition",)}
-
-
 def not_predicted(name: str) -> tuple:
     """Texts whose presence in ``<name>_flag`` marks a kept value as another estimand than the models predict.
 
-    Read from the registry entry's ``not_predicted`` (:data:`NOT_PREDICTED_FALLBACK` where the entry has none);
+    Read from the registry entry's ``not_predicted``;
     ``name`` may carry an area suffix (``manifold_capacity[V1]``, :mod:`neurolearn.fitting.areas`).
 
     Examples
@@ -60,8 +55,8 @@ def not_predicted(name: str) -> tuple:
     (('the capacity of that many points per condition',), ())
     """
     base = name.split("[", 1)[0]
-    declared = getattr(STATISTICS.get(base), "not_predicted", None)
-    return tuple(declared) if declared is not None else NOT_PREDICTED_FALLBACK.get(base, ())
+    entry = STATISTICS.get(base)
+    return tuple(entry.not_predicted) if entry is not None else ()
 
 
 def drop_not_predicted(stats, model, chosen, data):

@@ -281,7 +281,6 @@ def _not_from_summarize(observables) -> str:
     from neurolearn.statistic_registry import STATISTICS
 
     if any(STATISTICS[name].family == "capacity" for name in observables if name in STATISTICS):
-        return ("; summarize does not compute the capacity statistics: compute them per session with "
-                "neurolearn.stats.manifold_capacity and mean_field_capacity and join them over 'session' "
-                "(xarray.concat) into the statistics")
+        return ("; summarize computes the capacity statistics only on request: neurolearn.summarize(tree, "
+                "statistics=['manifold_capacity', 'manifold_radius', 'manifold_dimension'], ...)")
     return ""

@@ -86,9 +86,11 @@ def registry_markdown() -> str:
         "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
         "estimand's range by more than three standard errors (judged with n_boot > 0), a statistic whose standard error exceeds "
         "its resolution (half its range when bounded, or a declared natural unit) is NaN (not resolved), and intervals "
-        "always contain their estimate. `neurolearn.summarize` computes every family but capacity (the "
-        "manifold statistics, computed per session on request by `neurolearn.stats.manifold_capacity` and "
-        "`mean_field_capacity`).",
+        "always contain their estimate. `neurolearn.summarize` computes every family; the capacity family (the "
+        "manifold statistics: a linear program per dichotomy, seconds per session) only when `statistics=` names "
+        "one of them, e.g. `summarize(tree, statistics=[\"manifold_capacity\", \"manifold_radius\", "
+        "\"manifold_dimension\"])`. A fit leaves out a `manifold_capacity` flagged as the capacity of fewer points "
+        "per condition than its manifolds need.",
         "",
         "| statistic | range | family | needs | predicted by |",
         "|---|---|---|---|---|",

@@ -286,6 +286,7 @@ READOUT_ENTRIES = (
                  "too few trials in a condition to measure whether they fill the manifolds (value kept)",
                  "the clouds' dimension is not resolved (value kept)"),
         predicted_by=("capacity",),
+        not_predicted=("the capacity of that many points per condition",),
         invariant_to=("response scale", "neuron order"),
     ),
     Statistic(

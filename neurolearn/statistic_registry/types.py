@@ -110,9 +110,10 @@ class Statistic:
         The estimand's natural range; a reported value never lies outside it by more than its sampling noise.
     family : str
         ``"behavior"``, ``"kernel"``, ``"spectral"``, ``"readout"``, ``"dynamics"`` or ``"generalization"``:
-        which part of :func:`neurolearn.summarize` computes it; ``"capacity"``: computed on request by
-        :mod:`neurolearn.stats.capacity` (a linear program per dichotomy and neuron count is too costly to run
-        in every summary).
+        which part of :func:`neurolearn.summarize` computes it; ``"capacity"``: computed by
+        :func:`neurolearn.summarize` only where ``statistics=`` names one of its statistics (a linear program
+        per dichotomy and neuron count is too costly to run in every summary); per session by
+        :mod:`neurolearn.stats.capacity`.
     estimand : str
         The population quantity estimated (which neurons, conditions, trials it refers to).
     estimator : str
@@ -128,6 +129,11 @@ class Statistic:
         Names of :data:`neurolearn.theory.MODELS` entries whose ``predict`` returns it.
     pairwise : bool
         Dims ``(session, session_other)`` instead of ``(session,)``.
+    not_predicted : tuple of str
+        Texts whose presence in ``<name>_flag`` marks a value that is kept but estimates another quantity than
+        the models of ``predicted_by`` predict (e.g. the capacity of a finite sample of points rather than of
+        the manifolds); :func:`neurolearn.fit` leaves those values out, with one warning naming the sessions
+        and the flag.
     invariant_to : tuple of str
         Transformations of the recordings that leave the estimate unchanged, checked by the shared test
         over every statistic: ``"neuron order"`` (permuting neurons, ids with them), ``"response scale"``
@@ -159,6 +165,7 @@ class Statistic:
     needs: Requirements = field(default_factory=Requirements)
     reasons: tuple[str, ...] = ()
     predicted_by: tuple[str, ...] = ()
+    not_predicted: tuple[str, ...] = ()
     pairwise: bool = False
     invariant_to: tuple[str, ...] = ()
     resolution_se: float | None = None

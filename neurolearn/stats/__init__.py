@@ -55,7 +55,7 @@ _LAZY = {
     # dimensionality
     "participation_ratio": "dimensionality",
     "naive_participation_ratio": "dimensionality",
-    # readout capacity (computed on request, not by summarize)
+    # readout capacity (summarize computes it where statistics= names one of them)
     "manifold_capacity": "capacity",
     "mean_field_capacity": "capacity",
     # one statistic in the Dataset form

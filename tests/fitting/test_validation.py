@@ -80,7 +80,7 @@ def test_a_model_of_statistics_summarize_does_not_compute_says_where_they_come_f
     from tests.fitting.conftest import statistics
 
     stats = statistics({"task_alignment": np.linspace(0.2, 0.6, 5)}, {"task_alignment": 0.05})
-    with pytest.raises(FitError, match=r"summarize does not compute the capacity statistics: .*manifold_capacity"):
+    with pytest.raises(FitError, match=r"summarize computes the capacity statistics only on request: .*statistics=\['manifold_capacity'"):
         fit(stats, "capacity")
     with pytest.raises(FitError, match=r"lack every statistic the model predicts; expected some of \['behavior'"):
         fit(stats.rename(task_alignment="margin", task_alignment_se="margin_se"), "grokking")
