@@ -84,8 +84,9 @@ def halving_route_costs(stats: Sequence[ConditionStatistics], reference: int, ta
 
 
 def halved_change_products(stats: Sequence[ConditionStatistics], reference: int, targets, halvings,
-                           route: str | None = None) -> dict:
-    """{t: (M,) array of ⟨D_A, D_B⟩ per halving} for every session t in ``targets`` against ``reference``.
+                           route: str | None = None, *, centred: bool = False) -> dict:
+    """{t: (M,) array of ⟨D_A, D_B⟩ per halving} for every session t in ``targets`` against ``reference``;
+    with ``centred``, of the double-centred changes ⟨H D_A H, H D_B H⟩ (H = I - 11ᵀ/P).
 
     Parameters
     ----------
@@ -101,6 +102,9 @@ def halved_change_products(stats: Sequence[ConditionStatistics], reference: int,
     route : {"halves", "grams"} or None
         ``"grams"``: the Gram route for the sessions recording the reference's cells, the halves for the
         others; None: whichever needs fewer multiply-adds (:func:`halving_route_costs`).
+    centred : bool
+        Double-centre the changes (kernel_change's estimand): the halves route centres each P x P change,
+        the Gram route each cell's mean-differences over conditions (see :func:`_by_differences`).
 
     Returns
     -------
@@ -129,6 +133,10 @@ def halved_change_products(stats: Sequence[ConditionStatistics], reference: int,
     >>> b = halved_change_products(sessions, 0, [1], halves, route="grams")[1]
     >>> a.shape, bool(np.allclose(a, b, rtol=1e-10, atol=0))
     ((32,), True)
+    >>> c = halved_change_products(sessions, 0, [1], halves, route="halves", centred=True)[1]
+    >>> d = halved_change_products(sessions, 0, [1], halves, route="grams", centred=True)[1]
+    >>> bool(np.allclose(c, d, rtol=1e-10, atol=0)), bool(np.allclose(a, c))
+    (True, False)
     """
     if route not in ROUTES + (None,):
         raise DataError(f"route: expected one of {list(ROUTES)} or None, found {route!r}")
@@ -144,15 +152,21 @@ def halved_change_products(stats: Sequence[ConditionStatistics], reference: int,
         costs = halving_route_costs(stats, reference, targets, halvings)
         route = "grams" if costs["grams"] < costs["halves"] else "halves"
     same = [t for t in targets if _same_cells(stats, reference, t)] if route == "grams" else []
-    out = _by_differences(stats, reference, same, halvings) if same else {}
+    out = _by_differences(stats, reference, same, halvings, centred) if same else {}
     other = [t for t in targets if t not in out]
     if other:
-        out.update(_by_halves(stats, reference, other, halvings))
+        out.update(_by_halves(stats, reference, other, halvings, centred))
     return {t: out[t] for t in targets}
 
 
-def _by_halves(stats, reference, targets, halvings):
-    """One halving at a time: the reference's half kernels once, then every target's, and their product."""
+def _double_centre(matrix):
+    out = matrix - matrix.mean(axis=0, keepdims=True)
+    return out - out.mean(axis=1, keepdims=True)
+
+
+def _by_halves(stats, reference, targets, halvings, centred=False):
+    """One halving at a time: the reference's half kernels once, then every target's, and their product
+    (⟨H D_A H, H D_B H⟩ with ``centred``: H is idempotent, so centring one of the two is enough)."""
     n_halvings = np.asarray(halvings[reference]).shape[0]
     involved = [reference] + targets
     diagonal = np.diag_indices(stats[reference].n_conditions)
@@ -171,6 +185,8 @@ def _by_halves(stats, reference, targets, halvings):
             if own is not None:
                 first = own[0] - ref[0]
                 second = own[1] - ref[1]
+                if centred:
+                    first = _double_centre(first)
                 out[t][m] = float(np.vdot(first, second))
     return out
 
@@ -193,7 +209,7 @@ def _halves(stats, first, whole, diagonal):
     return out
 
 
-def _by_differences(stats, reference, targets, halvings):
+def _by_differences(stats, reference, targets, halvings, centred=False):
     """Targets recording the reference's cells (same ids, same order, so the same halves): with d_i the
     change of cell i's unbiased kernel, u_i = m_i - m'_i, v_i = m_i + m'_i and δ_i = s_i - s'_i (the change
     of its sem²),
@@ -202,24 +218,35 @@ def _by_differences(stats, reference, targets, halvings):
 
     and n_A n_B ⟨D_A, D_B⟩ = Σ_{i∈A, j∈B} ⟨d_i, d_j⟩: the first term from blocks of the Gram matrices of U
     and V, the others from per-halving P-vectors. Every term is of the size of the change itself (no
-    difference of two kernels' norms), so the round-off is the halves' own."""
+    difference of two kernels' norms), so the round-off is the halves' own.
+
+    ``centred``: ⟨H d_i H, H d_j H⟩ is the same expansion with u and v centred over conditions (H m m'ᵀ H =
+    (Hm)(Hm')ᵀ, and ⟨(Hu)(Hv)ᵀ, H diag(δ) H⟩ = (Hu∘Hv)·δ), except the last term: tr(H diag(δ_i) H diag(δ_j))
+    = (1 - 2/P) δ_i·δ_j + (Σδ_i)(Σδ_j)/P², from H∘H = (1 - 2/P) I + 11ᵀ/P²."""
     ref = stats[reference]
     first = np.asarray(halvings[reference], dtype=float)
     second = 1.0 - first
     counts = first.sum(axis=1), second.sum(axis=1)
     out = {}
+    n_cond = ref.n_conditions
     for t in targets:
         u = stats[t].means - ref.means
         v = stats[t].means + ref.means
+        if centred:
+            u -= u.mean(axis=0, keepdims=True)
+            v -= v.mean(axis=0, keepdims=True)
         scratch = u * v
         w = first @ scratch.T, second @ scratch.T  # (M, P): Σ_{i∈X} u_i∘v_i
         np.subtract(stats[t].sem2, ref.sem2, out=scratch)
         delta = first @ scratch.T, second @ scratch.T  # Σ_{i∈X} δ_i
         del scratch  # (P x N arrays: u and v only while the Gram blocks run)
         pairs = _symmetric_pair_sums(u, v, first, second)
+        noise = np.einsum("mp,mp->m", delta[0], delta[1])
+        if centred:
+            noise = (1.0 - 2.0 / n_cond) * noise + delta[0].sum(axis=1) * delta[1].sum(axis=1) / n_cond**2
         with np.errstate(invalid="ignore", divide="ignore"):
             value = (pairs - np.einsum("mp,mp->m", w[0], delta[1]) - np.einsum("mp,mp->m", w[1], delta[0])
-                     + np.einsum("mp,mp->m", delta[0], delta[1])) / (counts[0] * counts[1])
+                     + noise) / (counts[0] * counts[1])
         out[t] = np.where((counts[0] == 0) | (counts[1] == 0), np.nan, value)
     return out
 

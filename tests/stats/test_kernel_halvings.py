@@ -21,12 +21,15 @@ def _session(means, ids, rng, noise=0.05, name="s"):
                                np.arange(means.shape[0]), np.asarray(ids), None, name)
 
 
-def _stored_products(stats, reference, targets):
-    """The definition: ⟨K̂_t^A - K̂_0^A, K̂_t^B - K̂_0^B⟩ from every halving's stored half kernels."""
+def _stored_products(stats, reference, targets, centred=False):
+    """The definition: ⟨K̂_t^A - K̂_0^A, K̂_t^B - K̂_0^B⟩ from every halving's stored half kernels (each
+    difference double-centred by an explicit H with ``centred``)."""
     halves = {k: half_kernels(stats[k], id_halvings(stats[k].neurons)) for k in [reference] + list(targets)}
+    n_cond = stats[reference].n_conditions
+    H = np.eye(n_cond) - np.ones((n_cond, n_cond)) / n_cond if centred else np.eye(n_cond)
     out = {}
     for t in targets:
-        difference = halves[t] - halves[reference]
+        difference = H @ (halves[t] - halves[reference]) @ H
         out[t] = np.einsum("mpq,mpq->m", difference[:, 0], difference[:, 1])
     return out
 
@@ -42,15 +45,17 @@ def _sessions(kind, n_cond, n, rng):
     return [first] + later
 
 
+@pytest.mark.parametrize("centred", [False, True])
 @pytest.mark.parametrize("route", ROUTES + (None,))
 @pytest.mark.parametrize("kind, n_cond, n", [("same cells", 6, 40), ("same cells", 50, 120),
                                              ("baseline rates", 40, 400), ("fresh cells", 20, 300),
-                                             ("some shared", 30, 90), ("same cells", 8, 5)])
-def test_one_pass_agrees_with_the_stored_half_kernels(route, kind, n_cond, n):
+                                             ("some shared", 30, 90), ("same cells", 8, 5), ("same cells", 3, 30)])
+def test_one_pass_agrees_with_the_stored_half_kernels(route, kind, n_cond, n, centred):
     rng = np.random.default_rng(n_cond * 1000 + n)
     stats = _sessions(kind, n_cond, n, rng)
-    expected = _stored_products(stats, 0, [1, 2, 3])
-    found = halved_change_products(stats, 0, [1, 2, 3], [id_halvings(s.neurons) for s in stats], route=route)
+    expected = _stored_products(stats, 0, [1, 2, 3], centred)
+    found = halved_change_products(stats, 0, [1, 2, 3], [id_halvings(s.neurons) for s in stats], route=route,
+                                   centred=centred)
     assert sorted(found) == [1, 2, 3]
     for t in (1, 2, 3):
         assert found[t].shape == (32,)
@@ -83,8 +88,9 @@ def test_kernel_change_and_summarize_equal_the_stored_half_kernels(monkeypatch):
         return kernel_change(recs, n_boot=50, random_state=3)[names], summary[names]
 
     new = both()
-    def stored(stats, reference, targets, halvings):
-        return _stored_products(stats, reference, targets)
+    def stored(stats, reference, targets, halvings, centred=False):
+        assert centred  # kernel_change is of the double-centred kernels (S3-7)
+        return _stored_products(stats, reference, targets, centred)
 
     monkeypatch.setattr(similarity_ratios, "halved_change_products", stored)
     old = both()
@@ -126,3 +132,19 @@ def test_bad_route_and_halvings_are_refused():
     with pytest.raises(DataError, match=r"expected shape \(M, 20\), found \(32, 19\)"):
         halved_change_products(stats, 0, [1], [halves[0], halves[1][:, 1:]])
     assert halved_change_products(stats, 0, [0], halves) == {}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_centred_products_do_not_see_baseline_rates(route):
+    # adversary S3-7: each neuron's own constant, different on each day, moved the uncentred products (and the
+    # kernel change built on them); the centred ones are unchanged
+    rng = np.random.default_rng(9)
+    stats = _sessions("same cells", 12, 80, rng)
+    halvings = [id_halvings(s.neurons) for s in stats]
+    shifted = [ConditionStatistics(s.means + rng.uniform(2.0, 30.0, s.n_neurons), s.sem2, s.n_trials, s.conditions,
+                                   s.neurons, s.target, s.session_id) for s in stats]
+    for centred, moves in ((True, False), (False, True)):
+        base = halved_change_products(stats, 0, [1, 2, 3], halvings, route=route, centred=centred)
+        moved = halved_change_products(shifted, 0, [1, 2, 3], halvings, route=route, centred=centred)
+        same = all(np.allclose(moved[t], base[t], rtol=1e-9, atol=1e-9 * np.abs(base[t]).max()) for t in base)
+        assert same != moves, (centred, route)
