@@ -98,15 +98,18 @@ def kernel_similarity_truth(kernel, kernel_other) -> float:
 
 
 def kernel_change_truth(kernel, reference) -> float:
-    """Relative change of uncentred kernels ‖K − K_ref‖_F / ‖K_ref‖_F.
+    """Relative change of double-centred kernels ‖H(K − K_ref)H‖_F / ‖HK_refH‖_F (the estimand of
+    ``kernel_change``: a baseline rate, constant over conditions, is no part of it).
 
     Examples
     --------
     >>> round(kernel_change_truth(4 * np.eye(3), np.eye(3)), 12)
     3.0
+    >>> round(kernel_change_truth(np.eye(3) + 9.0, np.eye(3)), 12)  # a constant added: no change
+    0.0
     """
     kernel, reference = np.asarray(kernel, dtype=float), np.asarray(reference, dtype=float)
-    return float(np.linalg.norm(kernel - reference) / np.linalg.norm(reference))
+    return float(np.linalg.norm(_centre(kernel - reference)) / np.linalg.norm(_centre(reference)))
 
 
 def participation_ratio_truth(kernel) -> float:
@@ -181,14 +184,16 @@ def population_statistics(latents, target, session_ids, *, mean_log_rate=1.0, sd
     """Population truth of the kernel statistics over the shown conditions, from latents (session, P, d).
 
     ``kernel_change`` is relative to the first session; ``code_overlap`` (tracked only) is
-    tr Φ(t, s) / √(tr Φ(t, t) tr Φ(s, s)) of the two-time population kernel of the same cells.
+    tr HΦ(t, s) / √(tr HΦ(t, t) tr HΦ(s, s)) of the two-time population kernel of the same cells (each cell's
+    mean over conditions removed, as the estimator does).
     """
     latents = np.asarray(latents, dtype=float)
     options = dict(mean_log_rate=mean_log_rate, sd_log_rate=sd_log_rate, gain=gain)
     kernels = [population_kernel(z, **options) for z in latents]
     cross = None
     if tracked:
-        cross = np.array([[np.trace(population_kernel(a, b, **options)) for b in latents] for a in latents])
+        cross = np.array([[np.trace(_centre(population_kernel(a, b, **options))) for b in latents]
+                          for a in latents])
     return _kernel_statistics(kernels, target, session_ids, cross)
 
 
@@ -212,7 +217,7 @@ def _kernel_statistics(kernels, target, session_ids, cross=None) -> xr.Dataset:
         attrs={"estimand": "population truth: infinitely many neurons from the same distribution, noiseless "
                            "condition means, over the shown conditions",
                "kernel": "Phi(mu, nu) = exp(2 mean_log_rate + 2 sd_log_rate^2 + gain^2 |z_mu + z_nu|^2 / (2 d))",
-               "kernel_change": "relative to the first session, uncentred kernels",
+               "kernel_change": "relative to the first session, double-centred kernels",
                "kernel_similarity": "CKA of double-centred population kernels"},
     )
 

@@ -151,11 +151,14 @@ ENTRIES = (
     ),
     Statistic(
         name="kernel_change", label="relative kernel change", family="kernel", units="", range=(0.0, _INF),
-        meaning="||K_t - K_0||_F / ||K_0||_F: how far the kernel moved from the first session's.",
-        estimand=("relative Frobenius change of the population kernel from the first session's, over the conditions "
-                  "every session of the summary shows"),
+        meaning="||H(K_t - K_0)H||_F / ||H K_0 H||_F: how far the double-centred kernel moved from the first session's.",
+        estimand=("relative Frobenius change of the double-centred population kernel (H K H, H = I - 11'/P) from the "
+                  "first session's, over the conditions every session of the summary shows: a neuron's baseline rate "
+                  "is no part of it (the uncentred change read 0.04 at ~20 spikes/s and 0.18 at ~5 for a learned "
+                  "change of 0.45-0.56; adversary S3-7); a change of the overall gain still reads as change (a gain "
+                  "of g reads g^2 - 1)"),
         estimator=("mean over 32 halvings of the neuron ids (a hash of each id: a tracked cell stays in its half) of "
-                   "the signed root of the halves' cross-fitted squared change <D_A, D_B>/||K_0||^2, ratio bias by the "
+                   "the signed root of the halves' cross-fitted squared change <H D_A H, H D_B H>/||H K_0 H||^2, ratio bias by the "
                    "delta method; symmetric about 0 for an unchanged kernel (the U-statistic's signed root read "
                    "-0.10 +- 0.02 there with fresh log-normal-rate neurons, now -0.035 +- 0.018; "
                    "benchmarks/bench_kernel_change_null.py). A barely resolved change reads low (the root's "
@@ -181,16 +184,18 @@ ENTRIES = (
                  "recorded in other units than the reference session (counts beside rates, or counts over another "
                  "window length): the change would read the change of scale"),
         predicted_by=("lazy-rich", "silent-alignment", "transfer", "learning-rule", "deep-linear"),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
         # its unit is the reference kernel's norm: with an SE above 1 the data cannot tell an unchanged kernel
         # from one that moved by more than its own size (-41 +- 48 on a 24-trial session of heavy-tailed cells)
         resolution_se=1.0,
     ),
     Statistic(
         name="code_overlap", label="code overlap", family="kernel", units="", range=(-1.0, 1.0), pairwise=True,
-        meaning="tr K(t,s)/sqrt(tr K(t,t) tr K(s,s)) over tracked cells: decays under representational drift "
-                "even when kernels do not.",
-        estimand="overlap of the tracked cells' population codes over the shared conditions",
+        meaning="tr K(t,s)/sqrt(tr K(t,t) tr K(s,s)) of the condition-centred responses over tracked cells: decays "
+                "under representational drift even when kernels do not.",
+        estimand=("overlap of the tracked cells' condition-centred population codes over the shared conditions (each "
+                  "cell's mean over conditions removed: uncentred, the baselines held a full remap of every cell's "
+                  "tuning at 0.86; adversary S3-8)"),
         estimator=("trial-noise-corrected traces over the cells tracked in both sessions; NaN when a self trace over the "
                    "shared cells is not above 1 SE or the estimate lies outside [-1, 1] by more than 3 SE; values just "
                    "above 1 for an unchanged code are noise"),
@@ -205,7 +210,7 @@ ENTRIES = (
         reasons=("cells not declared tracked", "no tracked cell in both sessions",
                  "too few tracked cells in both sessions (need 3)",
                  "denominator not resolved from noise (a self trace over the shared cells not above 1 SE)", "estimate outside [-1, 1] by more than 3 SE"),
-        invariant_to=('neuron order', 'response scale', 'condition labels'),
+        invariant_to=('neuron order', 'response scale', 'condition labels', 'baseline rates'),
     ),
     Statistic(
         name="target_agreement", label="target agreement", family="kernel", units="", range=(-1.0, 1.0),

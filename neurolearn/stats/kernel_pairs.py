@@ -81,7 +81,7 @@ def _pairwise_kernel_terms(stats, centred, unbiased, n_boot, random_state, weigh
                              "self_influence": self_influence, "cross_influence": None, "unbiased": unbiased,
                              "shared": shared, "session_ids": [st.session_id for st in stats],
                              "neurons": [np.asarray(st.neurons) for st in stats], "same_ids": same_ids,
-                             "statistics": list(stats)}
+                             "statistics": list(stats), "centred": bool(centring)}
     if bootstrapping or unbiased:
         # per-neuron influences on every cross term: needed by the jackknife (unbiased) and the bootstrap
         jobs = [(a, stats[a], weights[a], kernels, n_pairs[a], unbiased,

@@ -272,8 +272,10 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
     _target_agreement(out, shared, sub_weights, present, options)
     seeds = [parts[k].shared if s is parts[k].stats else None for s, k in zip(shared, present)]
     try:
-        terms = pairwise_kernel_terms(shared, centred=(True, False), unbiased=options.unbiased,
-                                      weights=sub_weights, map_sessions=map_sessions, seeds=seeds)
+        # one centring for every pairwise statistic: the change too is of the double-centred kernels (a neuron's
+        # baseline rate took ||K_0|| and read a learned change of 0.45-0.56 as 0.04-0.18; adversary S3-7)
+        terms = {True: pairwise_kernel_terms(shared, centred=True, unbiased=options.unbiased,
+                                             weights=sub_weights, map_sessions=map_sessions, seeds=seeds)}
     except DataError as error:  # e.g. every session has a single neuron: no pairwise statistic at all
         for name in PAIRWISE:
             if name not in ("target_agreement", "reference_agreement"):  # computed above, per session
@@ -287,9 +289,9 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
                                                   [parts[k].noise for k in present], options)
         _embed(out["kernel_similarity"], value, replicates, index, reasons)
     if present[0] == 0:
-        value, replicates, reasons = change_from_terms(terms[False], 0, with_reasons=True)
+        value, replicates, reasons = change_from_terms(terms[True], 0, with_reasons=True)
         if replicates is not None:
-            replicates = _change_shared_noise(value, replicates, terms[False], shared,
+            replicates = _change_shared_noise(value, replicates, terms[True], shared,
                                               [parts[k].noise for k in present], options)
         values, reps, all_reasons = out["kernel_change"]
         values[present] = value

@@ -6,6 +6,7 @@ dimensionality. The estimators are described in :mod:`neurolearn.stats.kernels`.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["unbiased_kernel_matrix", "centre_rows", "centre_kernel", "per_neuron_linear", "per_neuron_pair_trace",
            "linear_estimate", "factored_linear_estimate", "self_inner_estimate", "common_conditions",
            "shared_products", "with_shared_products", "export_shared", "seed_shared", "self_inner_key", "gram", "gram_product",
-           "kernel_eigh", "contrast_basis", "centred_means", "own_pair_trace", "lookup_shared", "PAIR_ROWS", "weighted_noise", "sharing",
+           "kernel_eigh", "contrast_basis", "centred_statistics", "centred_means", "own_pair_trace", "lookup_shared", "PAIR_ROWS", "weighted_noise", "sharing",
            "weighted_outer_sums"]
 
 _SHARED = contextvars.ContextVar("neurolearn_kernel_products", default=None)
@@ -198,6 +199,26 @@ def kernel_eigh(stats: "ConditionStatistics", unbiased: bool = True, centred: bo
         eigenvalues, vectors = np.linalg.eigh(basis.T @ kernel @ basis)
         return eigenvalues, basis @ vectors
     return _shared(stats, ("eigh", bool(unbiased), bool(centred)), compute)
+
+
+def centred_statistics(stats: "ConditionStatistics") -> "ConditionStatistics":
+    """The statistics of the condition-centred responses: each neuron's means minus their mean over conditions,
+    squared SEs times (1 - 1/P), so that Σ_p (m_p² - sem2_p) per neuron is the unbiased m̂ᵀHm̂ - (1 - 1/P) Σ_p
+    sem2_p (E m̂ᵀHm̂ = mᵀHm + tr(H diag sem2)) and Σ_p m_p m'_p of two sessions is m̂ᵀHm̂'. A neuron's baseline
+    rate, the same in every condition, is then no part of the traces of code_overlap.
+
+    Examples
+    --------
+    >>> from neurolearn.stats.kernels import ConditionStatistics
+    >>> s = ConditionStatistics(np.array([[5.0], [7.0]]), np.array([[0.5], [0.5]]), np.array([4, 4]),
+    ...                         np.arange(2), np.arange(1), None, "d0")
+    >>> c = centred_statistics(s)
+    >>> c.means.ravel().tolist(), c.sem2.ravel().tolist()
+    ([-1.0, 1.0], [0.25, 0.25])
+    """
+    n_cond = stats.n_conditions
+    return dataclasses.replace(stats, means=stats.means - stats.means.mean(axis=0, keepdims=True),
+                   sem2=stats.sem2 * (1.0 - 1.0 / n_cond))
 
 
 def contrast_basis(n_conditions: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The response scale a session was recorded on, and the statistic that needs one scale across sessions.
 
-``kernel_change`` (``||K_t - K_0||_F / ||K_0||_F``) compares a session's kernel with the reference session's in
+``kernel_change`` (``||H(K_t - K_0)H||_F / ||H K_0 H||_F``) compares a session's kernel with the reference session's in
 absolute terms: a session recorded in other units (counts beside rates, counts over windows of another length)
 reads the change of scale as a change of representation (adversary F6: 0.36 became 0.86 when one of three
 sessions was converted from spikes/s to counts in 0.5 s windows). The other cross-session statistics

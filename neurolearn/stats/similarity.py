@@ -157,10 +157,13 @@ def kernel_similarity(recordings, by: str = "stimulus", *, estimator: str = "unb
 
 def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estimator: str = "unbiased",
                   n_boot: int = 0, random_state=None, level: float = 0.95) -> xr.Dataset:
-    """Relative kernel change ‖Φ_t - Φ_ref‖_F / ‖Φ_ref‖_F of every session from a reference session.
+    """Relative kernel change ‖HΦ_tH - HΦ_refH‖_F / ‖HΦ_refH‖_F of every session from a reference session.
 
-    Uncentred kernels (docs/theory.md). Bias handling (``"unbiased"``): ‖Φ_t - Φ_ref‖² is expanded into
-    ‖Φ_t‖² + ‖Φ_ref‖² - 2⟨Φ_t, Φ_ref⟩, each estimated without bias (U-statistics over distinct neurons of
+    Double-centred kernels (H = I - 11ᵀ/P), as task_alignment and kernel_similarity: a neuron's baseline
+    rate (constant over conditions) is no part of them, so it neither enters the change nor inflates the
+    reference's norm (uncentred, baselines of ~20 spikes/s read a learned change of 0.45-0.56 as 0.04;
+    adversary S3-7). Bias handling (``"unbiased"``): the squared change is expanded into
+    ‖HΦ_tH‖² + ‖HΦ_refH‖² - 2⟨HΦ_tH, HΦ_refH⟩, each estimated without bias (U-statistics over distinct neurons of
     trial-noise-corrected per-neuron kernels, i.e. the split-kernel correction); the root is signed
     (sign(s)·√|s|), so an unchanged population may read negative. That squared change, though unbiased, is
     skewed under no change (a centred χ² of a few terms), and its signed root averaged -0.10 ± 0.02 over
@@ -185,7 +188,7 @@ def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estim
     stats = _session_statistics(recordings, by, estimator)
     if not -len(stats) <= reference < len(stats):
         raise DataError(f"reference: expected a session index in [0, {len(stats)}), found {reference}")
-    pairs = pairwise_kernel_terms(stats, centred=False, unbiased=estimator == "unbiased", n_boot=n_boot,
+    pairs = pairwise_kernel_terms(stats, centred=True, unbiased=estimator == "unbiased", n_boot=n_boot,
                                   random_state=random_state)
     value, replicates, reasons = change_from_terms(pairs, reference, with_reasons=True)
     for session, reason in zip(pairs["session_ids"], reasons):

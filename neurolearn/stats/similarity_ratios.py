@@ -13,6 +13,7 @@ from scipy import sparse
 
 from neurolearn.errors import InsufficientDataError
 from neurolearn.stats.kernel_halvings import halved_change_products
+from neurolearn.stats.kernel_terms import centred_statistics
 from neurolearn.stats.kernel_pairs import id_halvings, same_id_matrix
 from neurolearn.stats.kernel_guards import (
     DENOMINATOR_Z,
@@ -277,7 +278,7 @@ def _halved_roots(pairs, reference, bias, value):
         return out
     halvings = {k: id_halvings(stats[k].neurons) for k in [reference] + targets}
     # ⟨D_A, D_B⟩ of every halving from one pass (kernel_halvings: no stored (32, 2, P, P) half kernels)
-    products = halved_change_products(stats, reference, targets, halvings)
+    products = halved_change_products(stats, reference, targets, halvings, centred=bool(pairs.get("centred")))
     norm = np.abs(pairs["self"][reference])
     for t in targets:
         crossed = products[t] / norm - bias[t]
@@ -319,6 +320,7 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
     n_sessions = len(stats)
     if weights is None:
         weights = session_bootstrap_weights([s.neurons for s in stats], n_boot, random_state)
+    stats = [centred_statistics(s) for s in stats]
     bootstrapping = weights[0] is not None
     value = np.full((n_sessions, n_sessions), np.nan)
     replicates = np.full((weights[0].shape[0], n_sessions, n_sessions), np.nan) if bootstrapping else None

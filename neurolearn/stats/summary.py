@@ -384,7 +384,7 @@ def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, rand
         participation_ratio_estimator=STATISTICS["participation_ratio"].estimator if unbiased else "naive",
         spectral_power=f"C(k) at k = min({n_modes}, P - 1): fraction of target power in the top kernel modes",
         powerlaw_exponent="log-log least squares over the top floor(sqrt(N)) eigenvalues of the kernel / P",
-        kernel_change="||K_t - K_0||_F / ||K_0||_F, uncentred, reference = first session",
+        kernel_change="||H(K_t - K_0)H||_F / ||H K_0 H||_F, double-centred, reference = first session",
         kernel_similarity="CKA of centred kernels (population estimand)",
         code_overlap="tr K(t,s)/sqrt(tr K(t,t) tr K(s,s)) over tracked cells" if has_overlap
         else ("omitted: cells not declared tracked across sessions" if not tracked

@@ -384,17 +384,20 @@ def similarity_gradients(stats_a, stats_b, squared_a: float, squared_b: float, *
 
 
 def change_gradients(stats_t, stats_0, squared_0: float, squared_change: float, *, unbiased: bool = True):
-    """Rows (session t, reference) of the squared relative change s = (‖Φ_t‖²_u + ‖Φ_0‖²_u - 2⟨Φ_t, Φ_0⟩) /
-    ‖Φ_0‖²_u (``squared_0`` the estimate of ‖Φ_0‖², ``squared_change`` of s)."""
-    kernel_t, kernel_0 = _kernel(stats_t, unbiased), _kernel(stats_0, unbiased)
+    """Rows (session t, reference) of the squared relative change s = (‖HΦ_tH‖²_u + ‖HΦ_0H‖²_u -
+    2⟨HΦ_tH, HΦ_0H⟩) / ‖HΦ_0H‖²_u (``squared_0`` the estimate of ‖HΦ_0H‖², ``squared_change`` of s)."""
+    # the double-centred kernels, as the change itself (kernel_change is of H Φ H)
+    kernel_t = _centre(_kernel(stats_t, unbiased), True, True)
+    kernel_0 = _centre(_kernel(stats_0, unbiased), True, True)
     n_t, n_0 = stats_t.n_neurons, stats_0.n_neurons
     f_t, c_t = _factor(stats_t, unbiased)
     f_0, c_0 = _factor(stats_0, unbiased)
     keep = 1.0 - squared_change
+    # the own terms ‖HK_iH‖² the U-statistics leave out: the "centred" own field
     rows_t = _extended((f_t * 4.0 / n_t * kernel_t - 4.0 / n_t * kernel_0) / squared_0,
-                       [0.0, 0.0, -c_t / squared_0])
+                       [-c_t / squared_0, 0.0, 0.0])
     rows_0 = _extended((keep * f_0 * 4.0 / n_0 * kernel_0 - 4.0 / n_0 * kernel_t) / squared_0,
-                       [0.0, 0.0, -keep * c_0 / squared_0])
+                       [-keep * c_0 / squared_0, 0.0, 0.0])
     return rows_t, rows_0
 
 

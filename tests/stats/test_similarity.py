@@ -174,8 +174,14 @@ def test_code_overlap_against_plain_traces(rng):
     mb = np.stack([b.values[b.stimulus.values == p].mean(0) for p in range(5)])
     va = np.stack([a.values[a.stimulus.values == p].var(0, ddof=1) / 3 for p in range(5)])[:, 10:]
     vb = np.stack([b.values[b.stimulus.values == p].var(0, ddof=1) / 3 for p in range(5)])
-    expected = np.sum(ma * mb) / np.sqrt(np.sum(ma**2 - va) * np.sum(mb**2 - vb))
-    assert float(ds["code_overlap"].sel(session="a", session_other="b")) == pytest.approx(expected)
+    # the condition-centred traces (S3-8): E m̂ᵀHm̂ = mᵀHm + tr(H diag v) = mᵀHm + (1 - 1/P) Σ v
+    H = np.eye(5) - 1.0 / 5
+    own = [np.trace(m.T @ H @ m) - (1 - 1 / 5) * v.sum() for m, v in ((ma, va), (mb, vb))]
+    expected = np.trace(ma.T @ H @ mb) / np.sqrt(own[0] * own[1])
+    assert float(ds["code_overlap"].sel(session="a", session_other="b")) == pytest.approx(expected, rel=1e-10)
+    # each cell's own constant (a baseline, different per session) leaves it as it was
+    shifted = code_overlap([a + rng.uniform(5, 40, 30), b + rng.uniform(5, 40, 20)], n_boot=50, random_state=0)
+    assert float(shifted["code_overlap"].sel(session="a", session_other="b")) == pytest.approx(expected, rel=1e-9)
     assert float(ds["code_overlap"].sel(session="a", session_other="a")) == pytest.approx(1.0)
     assert np.isfinite(float(ds["code_overlap_se"].sel(session="a", session_other="b")))
 

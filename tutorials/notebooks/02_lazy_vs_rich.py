@@ -88,8 +88,9 @@ for estimator in ("plugin", "unbiased"):
 `nl.fit` matches the model's predicted statistics to the measured ones by weighted least squares (weights from
 the bootstrap SEs), mapping session s to training time τ = c·s. Two facts of the design are fixed rather than
 fitted: behaviour starts at chance (0.5) and the first session precedes training (onset 0). We fit alignment
-and behaviour; the model's other observable, the *uncentred* kernel change, is dominated by each neuron's
-baseline firing rate in spike counts (which the model's zero-mean units do not have), so it is left out.
+and behaviour, as the README does; the model's third observable, the kernel change, is of the double-centred
+kernel (a neuron's baseline rate is no part of it) and joins the fit with
+`observables=["task_alignment", "kernel_change", "behavior"]`.
 
 The lazy hypothesis is the same model with γ₀ fixed near zero; AIC compares the two.
 """),
