@@ -9,6 +9,8 @@ its reason in ``<name>_flag`` and one :class:`~neurolearn.stats.flags.StatisticW
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
@@ -16,7 +18,7 @@ from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name, flag_name
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.estimate import bootstrap_interval
-from neurolearn.stats.flags import warn_unsupported, warn_unsupported_pairs
+from neurolearn.stats.flags import StatisticWarning, warn_unsupported, warn_unsupported_pairs
 
 __all__ = ["StatisticsTable", "bootstrap_intervals", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons",
            "BOOTSTRAP", "RANGE_SLACK_SE"]
@@ -181,10 +183,21 @@ def enforce_ranges(ds):
         flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
         ci = ds[ci_name(name)].values.astype(float)
         def clear(mask, reason_at):
-            """NaN where ``mask``, with the reason ``reason_at(index)`` in the flag and one warning each."""
+            """NaN where ``mask``, with the reason ``reason_at(index)`` in the flag and one warning each (one
+            per pair of sessions for a pairwise statistic, naming both: adversary S3-9)."""
+            warned = set()
             for index in zip(*np.nonzero(mask)):
                 flags[index] = reason_at(index)
-                warn_unsupported(name, ds[SESSION].values[index[0]], flags[index], stacklevel=5)
+                sessions = tuple(str(ds[SESSION].values[k]) for k in index)
+                if len(sessions) == 2:
+                    pair = frozenset(sessions)
+                    if pair in warned:
+                        continue
+                    warned.add(pair)
+                    warnings.warn(StatisticWarning(f"{name} is NaN for sessions {sessions[0]!r} and "
+                                                   f"{sessions[1]!r}: {flags[index]}"), stacklevel=5)
+                else:
+                    warn_unsupported(name, sessions[0], flags[index], stacklevel=5)
             value[mask], se[mask] = np.nan, np.nan
             ci[mask] = np.nan
 

@@ -89,3 +89,32 @@ def test_an_estimate_below_a_one_sided_range_is_not_resolved_by_its_own_size():
     np.testing.assert_allclose(out["kernel_change"].values[1:], [6.9, 0.4])
     assert list(out["kernel_change_flag"].values[1:]) == ["", ""]
     assert sum("'a'" in str(w.message) for w in caught) == 1
+
+
+def test_an_unresolved_pair_is_warned_once_naming_both_sessions():
+    # adversary S3-9: the pair (day0, day2) was warned from both sides, each warning naming one session, so
+    # three different pairs read as three warnings "for session 'day2'"
+    import warnings
+
+    import xarray as xr
+
+    from neurolearn.stats.statistics_table import enforce_ranges
+
+    dims = ("session", "session_other")
+    value = np.array([[1.0, 0.4, 0.3], [0.4, 1.0, 0.5], [0.3, 0.5, 1.0]])
+    se = np.array([[0.0, 1.2, 0.1], [1.2, 0.0, 1.3], [0.1, 1.3, 0.0]])  # (a, b) and (b, c) unresolved
+    ci = np.stack([value - 2 * se, value + 2 * se], axis=-1)
+    ds = xr.Dataset({"kernel_similarity": (dims, value), "kernel_similarity_se": (dims, se),
+                     "kernel_similarity_ci": (dims + ("ci_bound",), ci),
+                     "kernel_similarity_flag": (dims, np.full((3, 3), "", dtype=object))},
+                    coords={"session": ["a", "b", "c"], "session_other": ["a", "b", "c"],
+                            "ci_bound": ["lower", "upper"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = enforce_ranges(ds)
+    messages = sorted(str(w.message) for w in caught if "kernel_similarity is NaN" in str(w.message))
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("kernel_similarity is NaN for sessions 'a' and 'b': standard error 1.2")
+    assert messages[1].startswith("kernel_similarity is NaN for sessions 'b' and 'c': standard error 1.3")
+    assert np.isnan(out["kernel_similarity"].values[[0, 1, 1, 2], [1, 0, 2, 1]]).all()
+    assert np.isfinite(out["kernel_similarity"].values[0, 2])
