@@ -105,7 +105,9 @@ class SpikingTruth:
         cross = None
         if self.tracked:  # code overlap over the cells every session recorded (the first n of the pool)
             n = min(r.shape[1] for r in rates)
-            cross = np.array([[np.sum(a[:, :n] * b[:, :n]) / n for b in rates] for a in rates])
+            # of the condition-centred rates, as code_overlap's estimand (each cell's mean over conditions out)
+            centred = [r[:, :n] - r[:, :n].mean(axis=0, keepdims=True) for r in rates]
+            cross = np.array([[np.sum(a * b) / n for b in centred] for a in centred])
         return _kernel_statistics(kernels, self.target, list(self.rates), cross)
 
     def draw(self, session_id: str, n_trials=4, rng=None) -> xr.DataArray:

@@ -216,6 +216,7 @@ def test_code_overlap_truth_is_the_two_time_kernel_of_the_same_cells():
     _, truth = spiking_sessions(n_sessions=2, n_conditions=5, n_neurons=200_000, n_trials=1, tracked=True,
                                 random_state=4)
     a, b = (truth.rates[k].values for k in ("day00", "day01"))
+    a, b = a - a.mean(axis=0), b - b.mean(axis=0)  # the condition-centred codes (S3-8)
     empirical = np.sum(a * b) / np.sqrt(np.sum(a * a) * np.sum(b * b))  # tr R_t R_s' / sqrt(...), 2e5 cells
     overlap = truth.statistics["code_overlap"].values
     np.testing.assert_allclose(np.diag(overlap), 1.0)
@@ -230,8 +231,9 @@ def test_recorded_statistics_are_those_of_the_recorded_rates_and_approach_the_po
     kernels = [r @ r.T for r in rates]  # the 1/N cancels in every ratio
     assert recorded["task_alignment"].values[1] == pytest.approx(task_alignment_truth(kernels[1], truth.target))
     assert recorded["kernel_similarity"].values[0, 1] == pytest.approx(kernel_similarity_truth(*kernels))
+    centred = [r - r.mean(axis=0) for r in rates]  # each cell's mean over conditions out (S3-8)
     assert recorded["code_overlap"].values[0, 1] == pytest.approx(
-        np.sum(rates[0] * rates[1]) / np.sqrt(np.sum(rates[0] ** 2) * np.sum(rates[1] ** 2)))
+        np.sum(centred[0] * centred[1]) / np.sqrt(np.sum(centred[0] ** 2) * np.sum(centred[1] ** 2)))
     # 50 log-normal cells are far from the population; 2e5 are close (kernel entries within ~1%)
     _, big = spiking_sessions(n_sessions=2, n_conditions=6, n_neurons=200_000, n_trials=1, random_state=5)
     for name in ("task_alignment", "participation_ratio"):
