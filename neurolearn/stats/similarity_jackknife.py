@@ -56,11 +56,17 @@ def cka_se(pairs, a, b):
     """Delta-method SE of the CKA of pair (a, b) from the per-neuron influences of its three terms."""
     if pairs.get("cross_influence") is None:
         return float("nan")
+    u_a, u_b = _cka_influences(pairs, a, b)
+    return float(np.sqrt(influence_se(u_a) ** 2 + influence_se(u_b) ** 2))
+
+
+def _cka_influences(pairs, a, b):
+    """The per-neuron delta-method influences (u_a, u_b) of the CKA of pair (a, b), one per session."""
     cross, self_a, self_b = pairs["cross"][a, b], pairs["self"][a], pairs["self"][b]
     root = np.sqrt(self_a * self_b)
     u_a = (pairs["cross_influence"][a][b] - cross * pairs["self_influence"][a] / (2.0 * self_a)) / root
     u_b = (pairs["cross_influence"][b][a] - cross * pairs["self_influence"][b] / (2.0 * self_b)) / root
-    return float(np.sqrt(influence_se(u_a) ** 2 + influence_se(u_b) ** 2))
+    return u_a, u_b
 
 
 def cka_effective_cells(pairs, a, b) -> float:
@@ -77,10 +83,7 @@ def cka_effective_cells(pairs, a, b) -> float:
     """
     if pairs.get("cross_influence") is None:
         return float("nan")
-    cross, self_a, self_b = pairs["cross"][a, b], pairs["self"][a], pairs["self"][b]
-    root = np.sqrt(self_a * self_b)
-    u_a = (pairs["cross_influence"][a][b] - cross * pairs["self_influence"][a] / (2.0 * self_a)) / root
-    u_b = (pairs["cross_influence"][b][a] - cross * pairs["self_influence"][b] / (2.0 * self_b)) / root
+    u_a, u_b = _cka_influences(pairs, a, b)
     return effective_cells(np.concatenate([np.ravel(u_a), np.ravel(u_b)]))
 
 
