@@ -258,7 +258,8 @@ def bootstrap_cost(repeats=5):
     per-trial moments, then fits A: no pass over the data. Measured on a 16-trial RNN recording (60 neurons,
     10 components, one input) and a 30-trial linear system (40 neurons, 6 components).
     """
-    from neurolearn.stats.dynamics_fit import DynamicsFit, bootstrap_estimates
+    from neurolearn.stats.dynamics_bootstrap import bootstrap_estimates
+    from neurolearn.stats.dynamics_fit import DynamicsFit
 
     rng = np.random.default_rng(0)
     run = train_integrator(60, 0.95, n_steps=200, learning_rate=0.0026, checkpoints=[200], rng=1)

@@ -35,11 +35,11 @@ import xarray as xr
 
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.dynamics_conditions import condition_codes
+from neurolearn.stats.dynamics_bootstrap import BIAS_NOTE
+from neurolearn.stats.dynamics_bootstrap import bootstrap_estimates as _bootstrap
+from neurolearn.stats.dynamics_bootstrap import bootstrap_weights as _bootstrap_weights
 from neurolearn.stats.dynamics_fit import (
-    BIAS_NOTE,
     _name,
-    bootstrap_estimates as _bootstrap,
-    bootstrap_weights as _bootstrap_weights,
     indicator_note as _indicator_note,
     input_array as _input_array,
     split_outliers as _split_outliers,

@@ -26,10 +26,9 @@ import xarray as xr
 
 from neurolearn.data import NEURON, SESSION, TIME, TRIAL, flag_name
 from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.dynamics_bootstrap import BIAS_NOTE, bootstrap_estimates
 from neurolearn.stats.dynamics_fit import (
-    BIAS_NOTE,
     DynamicsFit,
-    bootstrap_estimates,
     indicator_note,
     is_calcium,
     split_outliers,

@@ -21,15 +21,22 @@ pass Sargan's over-identification test (``OVERIDENTIFICATION_ALPHA``).
 
 Everything the fit needs are per-trial sums: the second moments of the leading components' present, past,
 future and the inputs, from which both the basis (its canonical correlations) and the fit in it (ΨᵀΨ, ΨᵀΦ,
-ΨᵀY) follow linearly. A bootstrap over trials re-weights them, re-estimating the basis in every resample.
+ΨᵀY) follow linearly. A bootstrap over trials re-weights them, re-estimating the basis in every resample
+(:mod:`neurolearn.stats.dynamics_bootstrap`: the replicates, the SE and the interval).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
 from neurolearn.errors import DataError, InsufficientDataError
+from neurolearn.stats.dynamics_bootstrap import (  # noqa: F401  (re-exported)
+    BIAS_NOTE,
+    bootstrap_estimates,
+    bootstrap_weights,
+    timescale_of,
+    top_modulus,
+)
 from neurolearn.stats.dynamics_data import _name, input_array, time_resolved  # noqa: F401  (re-exported)
 from neurolearn.stats.dynamics_data import (  # noqa: F401  (re-exported)
     OVERIDENTIFICATION_ALPHA,
@@ -45,7 +52,7 @@ from neurolearn.stats.dynamics_conditions import describe as describe_conditions
 __all__ = ["DynamicsFit", "bootstrap_estimates", "time_resolved", "input_array", "bootstrap_weights",
            "sorted_eigenvalues", "split_outliers", "first_stage_strength", "WEAK_FIRST_STAGE",
            "weak_first_stage_reason", "overidentification_test", "OVERIDENTIFICATION_ALPHA", "timescale_of",
-           "is_calcium", "indicator_note", "BIAS_NOTE", "CALCIUM_UNITS"]
+           "is_calcium", "indicator_note", "BIAS_NOTE", "CALCIUM_UNITS", "top_modulus"]
 
 METHODS = ("iv", "ols")
 #: ``units`` attrs of recordings that are fluorescence, not activity
@@ -363,56 +370,6 @@ class DynamicsFit:
 
 # --------------------------------------------------------------------------------------------------- helpers
 
-BIAS_NOTE = {
-    "iv": "instrumental variables (lagged activity, inputs): no attenuation by observation noise independent "
-          "across bins; bootstrap over trials, the predictable directions re-estimated in every resample "
-          "(their number and the leading components fixed)",
-    "ols": "none: observation noise attenuates A (tau shortened); bootstrap over trials, PCA basis fixed",
-}
-
-
-def bootstrap_estimates(fit, n_boot, random_state, level):
-    """Point estimates of |λ_max| and τ with SEs, intervals that contain them, and the replicates."""
-    eig = fit.eigenvalues()
-    lam = float(np.abs(eig[0]))
-    out = {"eig": eig, "lam": lam, "tau": timescale_of(lam, fit.dt), "se_lam": np.nan, "se_tau": np.nan,
-           "ci_lam": (np.nan, np.nan), "ci_tau": (np.nan, np.nan), "lams": np.array([]), "taus": np.array([])}
-    if n_boot <= 0:
-        return out
-    rng = np.random.default_rng(random_state)
-    weights = bootstrap_weights(rng, fit.n_trials, n_boot)
-    lams = np.array([top_modulus(fit, w) for w in weights])
-    out["lams"], out["taus"] = lams, np.array([timescale_of(x, fit.dt) for x in lams])
-    finite = lams[np.isfinite(lams)]
-    if finite.size < 2:
-        return out
-    alpha = (1.0 - level) / 2.0
-    q_lo, q_hi = np.quantile(finite, [alpha, 1.0 - alpha])
-    # The basic (reflected) bootstrap interval, [2λ̂ − q_hi, 2λ̂ − q_lo]: the replicates' spread about λ̂ is
-    # taken as the estimate's about the truth, so a replicate distribution shifted below λ̂ (the downward
-    # small-sample bias of |λ| near a slow mode, which the bootstrap reproduces in part) moves the interval
-    # up, and its long lower tail becomes a long upper one. The percentile shape centred on λ̂ used before
-    # did neither and under-covered (0.90-0.92 on linear systems with |λ| 0.9-1.0, 200 replicates each;
-    # benchmarks/bench_dynamics.py). The hull with λ̂ keeps the estimate inside when the whole replicate
-    # distribution lies on one side of it.
-    lower = max(0.0, min(lam, 2.0 * lam - q_hi))
-    upper = max(lam, 2.0 * lam - q_lo)
-    z = float(norm.ppf(1.0 - alpha))
-    out["ci_lam"], out["se_lam"] = (lower, upper), float((q_hi - q_lo) / (2.0 * z))
-    # τ increases monotonically with |λ|: its interval is the image of |λ|'s, and an upper end at |λ| >= 1
-    # is τ = inf rather than a dropped resample.
-    tau_lo, tau_hi = timescale_of(lower, fit.dt), timescale_of(upper, fit.dt)
-    out["ci_tau"], out["se_tau"] = (tau_lo, tau_hi), float((tau_hi - tau_lo) / (2.0 * z))
-    return out
-
-
-def top_modulus(fit, weights):
-    try:
-        return float(np.abs(fit.eigenvalues(weights)[0]))
-    except np.linalg.LinAlgError:  # a resample that lost a component entirely
-        return np.nan
-
-
 def is_calcium(recording):
     units = str(getattr(recording, "attrs", {}).get("units", "")).strip().lower().replace(" ", "")
     return units in CALCIUM_UNITS or "fluoresc" in units
@@ -492,14 +449,6 @@ def _chance_edge(m, p, n):
     return float((np.sqrt(c1 * (1 - c2)) + np.sqrt(c2 * (1 - c1))) ** 2 + CHANCE_MARGIN * n ** (-2 / 3))
 
 
-def bootstrap_weights(rng, n, n_boot):
-    """Multiplicities of n items resampled with replacement, one row per resample."""
-    draws = rng.integers(0, n, size=(n_boot, n))
-    weights = np.zeros((n_boot, n))
-    np.add.at(weights, (np.repeat(np.arange(n_boot), n), draws.ravel()), 1.0)
-    return weights
-
-
 def sorted_eigenvalues(matrix):
     eig = np.linalg.eigvals(matrix)
     return eig[np.argsort(-np.abs(eig), kind="stable")]
@@ -523,14 +472,3 @@ def split_outliers(eig, threshold):
         outlier[order[: j + 1]] = True
         return outlier, edge
     return outlier, float(sorted_mod[0])
-
-
-def timescale_of(modulus, dt):
-    """τ = −dt/log|λ| (inf for |λ| ≥ 1, 0 for λ = 0, NaN for NaN)."""
-    if not np.isfinite(modulus):
-        return np.nan if np.isnan(modulus) else np.inf
-    if modulus >= 1.0:
-        return np.inf
-    if modulus <= 0.0:
-        return 0.0
-    return -dt / np.log(modulus)

@@ -29,7 +29,8 @@ import numpy as np
 from neurolearn.errors import InsufficientDataError
 from neurolearn.stats.dynamics_conditions import condition_codes, demean_input
 from neurolearn.stats.dynamics_data import input_array
-from neurolearn.stats.dynamics_fit import DynamicsFit, bootstrap_weights, top_modulus
+from neurolearn.stats.dynamics_bootstrap import bootstrap_weights, top_modulus
+from neurolearn.stats.dynamics_fit import DynamicsFit
 
 __all__ = ["fit_dynamics", "PRETEST_Z", "PRETEST_BOOT"]
 

@@ -7,7 +7,8 @@ import pytest
 import xarray as xr
 
 from neurolearn.stats.dynamics import population_timescale
-from neurolearn.stats.dynamics_fit import DynamicsFit, bootstrap_estimates
+from neurolearn.stats.dynamics_bootstrap import bootstrap_estimates
+from neurolearn.stats.dynamics_fit import DynamicsFit
 
 
 def _ar_system(lam, rng, n_trials=30, n_bins=40, n_neurons=20):
