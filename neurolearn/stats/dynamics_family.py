@@ -165,8 +165,8 @@ def combine_dynamics(parts, context: DynamicsContext, map_sessions=None) -> xr.D
     out.attrs.update(
         estimator=described or "none fitted",
         bias_correction=BIAS_NOTE[c.method], n_boot=n_boot, level=c.level,
-        interval=("bootstrap over trials, the predictable directions re-estimated in each resample; basic "
-                  "(reflected) interval of |lambda| widened to contain the estimate, its image for "
+        interval=("bootstrap over trials, the predictable directions re-estimated in each resample; hull of "
+                  "the basic (reflected) and percentile intervals of |lambda| and the estimate, its image for "
                   "the timescale"),
     )
     return out

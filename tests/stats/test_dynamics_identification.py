@@ -112,20 +112,27 @@ def test_a_larger_design_of_the_same_network_reads_no_explosive_estimate():
     assert np.median(estimates) == pytest.approx(TRUTH, abs=0.05)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known gap, measured: with a dense bulk of slow modes (radius 0.8 under the outlier 0.87, 30 neurons) "
-    "the fit in the few predictable directions reads low and its interval is too short: coverage 0.80 over 92 "
-    "reported of 150 recordings at 31 trials x 11 bins (mean 0.65, one direction kept in most), 0.83 over 58 "
-    "of 60 at 120 x 30 (mean 0.852; before the fix 0.79 and 0.85 with 12 and 10 explosive estimates)"))
-def test_interval_covers_the_outlier_of_a_dense_network():
+@pytest.mark.parametrize("design, min_reported", [(dict(), 15), (dict(n_trials=120, n_bins=30), 30)])
+def test_interval_covers_the_outlier_of_a_dense_network(design, min_reported):
+    # The outlier's direction is the most predictable in 2 of 40 such networks (population canonical
+    # correlations: it ranks 1st-6th), so with one or a few directions kept the estimate often misses it and
+    # reads low (31 x 11: mean 0.65; the fit's own large-sample value in its kept directions 0.71, and 61 of 92
+    # kept directions have |cos| < 0.5 with the outlier's), while resamples that find it read higher
+    # (replicates +0.03 above the estimate). The bootstrap SE is not too small (0.28 against a spread of 0.18
+    # about that large-sample value; fixed networks: SE 0.23-0.34, SD over recordings 0.12-0.27): the basic
+    # interval reflected the replicates' upper tail into a lower one. Coverage before (basic interval) -> now
+    # (hull of basic and percentile), seeds 0-149 at 31 x 11 and 0-59 at 120 x 30 (100 replicates): 0.804 ->
+    # 0.967 over 92 reported, 0.828 -> 0.948 over 58; these seeds (0-39): 22 of 23 and 35 of 38. At 31 x 11 the
+    # intervals are wide (median width 1.3): those data do not locate the outlier, and say so.
     covered = reported = 0
     for seed in range(40):
-        ds, _ = _dense_summary(seed)
+        ds, _ = _dense_summary(seed, **design)
         if not str(ds["outlier_eigenvalue_flag"].values[0]):
             lo, hi = ds["outlier_eigenvalue_ci"].values[0]
             reported += 1
             covered += lo <= TRUTH <= hi
-    assert covered / reported >= 0.88
+    assert reported >= min_reported
+    assert covered / reported >= 0.88  # binomial SE of 0.95 over 23-38: 0.035-0.045
 
 
 @pytest.mark.parametrize("design, min_reported", [(dict(n_trials=31, n_bins=11), 12),
