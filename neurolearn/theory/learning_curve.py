@@ -29,7 +29,7 @@ from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.kernel_regression import N_MODES, power_law_error_derivatives, power_law_generalization_error
 
 __all__ = ["kernel_learning_curve_statistics", "kernel_learning_curve_jacobian", "learning_curve_covariance",
-           "kernel_learning_curve_covariance", "KERNEL_LEARNING_CURVE", "LEARNERS"]
+           "kernel_learning_curve_covariance", "learner_draws", "KERNEL_LEARNING_CURVE", "LEARNERS"]
 
 #: Learners simulated for the model's declared covariance (relative error of its entries ~ sqrt(2 / 400) = 7 %)
 LEARNERS = 400
@@ -117,7 +117,9 @@ def learning_curve_covariance(time, eigen_decay, target_decay, noise=0.0, ridge=
     n_modes : int
         Modes of the power-law spectra (the model's 400 by default).
     rng : int or numpy.random.Generator
-        Seed of the simulation (the result is deterministic given it).
+        Seed of the simulation (the result is deterministic given an int). Learner ``i``'s draws are
+        :func:`learner_draws` ``(rng, i, ...)``: the same learners at every parameter value and design (a
+        covariance on a subset of the training amounts is the corresponding block of the full one).
 
     Returns
     -------
@@ -150,25 +152,50 @@ def learning_curve_covariance(time, eigen_decay, target_decay, noise=0.0, ridge=
     eta /= eta.sum()
     weights = k ** (-0.5 * float(target_decay))
     weights /= np.linalg.norm(weights)
-    generator = np.random.default_rng(rng)
+    entropy = _entropy(rng)
     largest = int(n_train.max(initial=0))
     # each distinct training amount is solved once (repeated ones have the same error)
     counts, inverse = np.unique(n_train, return_inverse=True)
     errors = np.zeros((int(n_learners), counts.size))
-    # the draws, in the order of one (largest, n_modes) stream and then largest label-noise values per learner,
-    # filled into buffers reused by every learner (the same values as fresh arrays)
-    stream = np.empty((largest, eta.size))
-    label_noise = np.empty(largest)
     root = np.sqrt(eta)
     for learner in range(int(n_learners)):
-        generator.standard_normal(out=stream)
-        generator.standard_normal(out=label_noise)
+        stream, label_noise = learner_draws(entropy, learner, largest, eta.size)
         labels = stream @ weights + np.sqrt(noise) * label_noise
         errors[learner] = _learner_errors(stream, labels, eta, root, weights, counts, ridge)
     covariance = np.cov(errors[:, inverse.ravel()], rowvar=False).reshape(n_train.size, n_train.size)
     covariance[n_train == 0, :] = 0.0
     covariance[:, n_train == 0] = 0.0
     return covariance
+
+
+def _entropy(rng) -> int:
+    """The seed's entropy: an int as given, or one drawn from a :class:`numpy.random.Generator`."""
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and int(rng) >= 0:
+        return int(rng)
+    raise DataError(f"learning_curve_covariance: expected rng a non-negative int or a numpy Generator, found {rng!r}")
+
+
+def learner_draws(entropy, learner, size, n_modes):
+    """Simulated learner ``learner``'s first ``size`` examples: features ``(size, n_modes)`` and label noise.
+
+    Every learner has two fixed streams of its own, ``SeedSequence(entropy, spawn_key=(learner, 0))`` for the
+    features (example-major, so the first ``n`` examples are the same whatever ``size >= n`` is asked for) and
+    ``spawn_key=(learner, 1)`` for the label noise. The draws therefore depend neither on the parameters nor on
+    the largest training amount: covariances evaluated at different parameters or designs use the same learners
+    (common random numbers), which makes the covariance a smooth function of the parameters.
+
+    Examples
+    --------
+    >>> z, e = learner_draws(0, 3, 5, 4)
+    >>> z2, e2 = learner_draws(0, 3, 9, 4)
+    >>> bool(np.array_equal(z, z2[:5]) and np.array_equal(e, e2[:5]))
+    True
+    """
+    features = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(int(learner), 0)))
+    label = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(int(learner), 1)))
+    return features.standard_normal((int(size), int(n_modes))), label.standard_normal(int(size))
 
 
 def _learner_errors(stream, labels, eta, root, weights, counts, ridge):

@@ -286,11 +286,13 @@ def _feature_space_errors(n_train, eigen_decay, target_decay, noise, ridge, n_le
     eta = k**-eigen_decay / np.sum(k**-eigen_decay)
     w = k ** (-0.5 * target_decay)
     w /= np.linalg.norm(w)
-    rng = np.random.default_rng(seed)
     errors = np.zeros((n_learners, len(n_train)))
-    for learner in range(n_learners):
-        z = rng.standard_normal((max(n_train), n_modes))
-        y = z @ w + np.sqrt(noise) * rng.standard_normal(max(n_train))
+    for learner in range(n_learners):  # each learner's own two streams (features, label noise)
+        z = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(learner, 0))).standard_normal(
+            (max(n_train), n_modes))
+        noise_draws = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(learner, 1))).standard_normal(
+            max(n_train))
+        y = z @ w + np.sqrt(noise) * noise_draws
         for column, p in enumerate(n_train):
             if p:
                 x = z[:p] * np.sqrt(eta)
@@ -327,6 +329,30 @@ def test_learner_covariance_matches_primal_fit_past_the_modes_with_repeated_unso
     expected = np.cov(errors, rowvar=False)
     np.testing.assert_allclose(cov, expected, rtol=1e-7, atol=1e-12 * np.abs(expected).max())
     np.testing.assert_array_equal(cov[0], cov[5])  # the same training amount: the same errors
+
+
+@pytest.mark.parametrize("ridge", [0.0, 0.01])
+def test_learner_covariance_uses_the_same_learners_whatever_the_design(ridge):
+    # common random numbers: a learner's draws do not depend on the largest training amount, so the
+    # covariance on a subset of the amounts is the block of the covariance on all of them (same learners)
+    from neurolearn.theory.learning_curve import learning_curve_covariance
+
+    kwargs = dict(noise=0.1, ridge=ridge, n_learners=25, n_modes=40, rng=6)
+    full = learning_curve_covariance([4.0, 9.0, 15.0, 33.0, 60.0], 1.3, 2.0, **kwargs)
+    part = learning_curve_covariance([4.0, 9.0, 15.0], 1.3, 2.0, **kwargs)
+    np.testing.assert_allclose(part, full[:3, :3], rtol=1e-9, atol=1e-14 * np.abs(full).max())
+
+
+def test_learner_covariance_is_smooth_in_the_parameters():
+    # the same learners at every parameter value: a small step in eigen_decay moves the covariance by a small
+    # amount (independent draws would move it by its ~1/sqrt(n_learners) Monte Carlo noise)
+    from neurolearn.theory.learning_curve import learning_curve_covariance
+
+    kwargs = dict(noise=0.05, n_learners=40, n_modes=60, rng=2)
+    time = [5.0, 12.0, 25.0]
+    a = learning_curve_covariance(time, 1.5, 2.0, **kwargs)
+    b = learning_curve_covariance(time, 1.5 + 1e-6, 2.0, **kwargs)
+    np.testing.assert_allclose(b, a, rtol=1e-4)
 
 
 def test_learner_covariance_ridge_solves_agree_with_direct_factorisations(monkeypatch):
