@@ -18,8 +18,9 @@ __all__ = ["classify_regime", "REGIME_RULES"]
 
 #: model name -> the rule in one sentence (the code of each rule is in :func:`classify_regime`)
 REGIME_RULES = {
-    "lazy-rich": "rich if gamma0's interval lies above 1 and the kernel statistics alone fit a frozen kernel "
-                 "worse (chi2 by > 3.84); lazy if a frozen kernel explains the data as well (dAIC <= 2) and "
+    "lazy-rich": "rich if gamma0's interval lies above 1, the kernel statistics alone fit a frozen kernel "
+                 "worse (chi2 by > 3.84) and task_alignment alone does too (rich learning turns the kernel "
+                 "toward the task; a gain in firing rates changes the kernel's scale); lazy if a frozen kernel explains the data as well (dAIC <= 2) and "
                  "gamma0's interval reaches below 0.1 and lies below 1; not determined without a kernel statistic "
                  "(task_alignment, kernel_change) among the fitted observables",
     "overtraining": "hidden progress if the margin's slope after behaviour saturates has an interval above 0 "
@@ -38,7 +39,11 @@ def classify_regime(fits, stats=None) -> dict:
       eigenvalue of the kernel grows by 41% during learning, ``H_y`` from 2 to 2.83, docs/theory.md §2.1) and
       the kernel statistics by themselves reject the frozen kernel (their summed squared standardised
       residuals under the frozen fit exceed the free fit's by more than 3.84, chi-square(1) at 95 %: a
-      sigmoidal behavioural curve alone can pin ``gamma0`` above 1); *lazy* if the
+      sigmoidal behavioural curve alone can pin ``gamma0`` above 1), and ``task_alignment`` by itself does
+      too: rich learning turns the kernel toward the task, while a change of the kernel's overall scale (the
+      same tuning with firing rates rising 1.3-fold over days: arousal, imaging brightness) moves
+      ``kernel_change`` alone (``g**2 - 1``) and reads as learning; without ``task_alignment`` among the
+      fitted observables a rich call is not made; *lazy* if the
       frozen-kernel hypothesis (``gamma0`` fixed near 0, the second fit) explains the data as well as the free
       fit (AIC not worse by more than 2; quasi-AIC with the free fit's misfit factor when it misfits) and the
       interval of ``gamma0`` reaches the lazy limit (below 0.1) and lies below 1 (an interval reaching 47
@@ -113,6 +118,20 @@ def classify_regime(fits, stats=None) -> dict:
             if regime == "undetermined":
                 evidence += (f" (<= {_KERNEL_CHI2_95}: the kernel statistics do not reject a frozen kernel; gamma0 "
                              "is set by the behaviour's shape)")
+            elif "task_alignment" not in kernels:
+                # kernel_change alone reads a change of the kernel's overall scale as learning: the same tuning
+                # with rates rising x1.3 over days (arousal, brightness) read 0 -> 0.65 and 'rich' in 13/30
+                # datasets (adversary S3-2); rich learning turns the kernel toward the task
+                regime = "undetermined"
+                evidence += ("; task_alignment was not fitted: kernel_change alone cannot tell rich learning from "
+                             "a change of the kernel's overall scale (a firing-rate gain, imaging brightness)")
+            else:
+                aligned = _kernel_chi2_gain(first, frozen, ["task_alignment"], stats)
+                if aligned is not None and aligned <= _KERNEL_CHI2_95:
+                    regime = "undetermined"
+                    evidence += (f"; task_alignment alone: frozen kernel chi2 worse by {aligned:.1f} (<= "
+                                 f"{_KERNEL_CHI2_95}): the kernel changed but did not turn toward the task (a change "
+                                 "of its overall scale, e.g. a firing-rate gain, or drift reads as kernel_change)")
         elif delta <= 2.0 and lower < 0.1 and upper < 1.0:
             regime = "lazy"
         else:

@@ -157,3 +157,37 @@ def test_rich_needs_the_kernel_statistics_to_reject_a_frozen_kernel_by_themselve
     rich = _model_statistics(3.0, 0)
     verdict = classify_regime(_free_and_frozen(rich), rich)
     assert verdict["regime"] == "rich" and "kernel statistics alone: frozen kernel chi2 worse by" in verdict["evidence"]
+
+
+def test_a_change_of_the_kernels_scale_alone_is_not_called_rich():
+    # adversary S3-2: the same tuning every day with firing rates rising 1.0 -> 1.3 (arousal, brightness) moves
+    # kernel_change alone (g**2 - 1: 0 -> 0.69) while task_alignment stays flat; fitted with kernel_change, the
+    # lazy-rich model put gamma0's interval above 1 and the kernel statistics together rejected a frozen kernel,
+    # so the dataset read 'rich'. Rich learning turns the kernel toward the task: the alignment must rise too
+    n = 8
+    gain = 1.0 + 0.3 * np.arange(n) / (n - 1)
+    rng = np.random.default_rng(3)
+    stats = _statistics(0.47 + 0.02 * rng.standard_normal(n), BEHAVIOUR_8 + 0.01 * rng.standard_normal(n),
+                        se_alignment=0.03, se_behavior=0.02)
+    change = gain ** 2 - 1.0 + 0.03 * rng.standard_normal(n)
+    change[0] = 0.0
+    stats["kernel_change"] = ("session", change)
+    stats["kernel_change_se"] = ("session", np.r_[0.0, np.full(n - 1, 0.04)])
+    options = dict(observables=["task_alignment", "kernel_change", "behavior"], random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free = nl.fit(stats, "lazy-rich", fixed={"chance": 0.5, "onset": 0.0}, **options)
+        frozen = nl.fit(stats, "lazy-rich", fixed={"chance": 0.5, "onset": 0.0, "gamma0": 0.01},
+                        label="frozen kernel", **options)
+        without_alignment = nl.fit(stats, "lazy-rich", fixed={"chance": 0.5, "onset": 0.0},
+                                   observables=["kernel_change", "behavior"], random_state=0)
+        frozen_without = nl.fit(stats, "lazy-rich", fixed={"chance": 0.5, "onset": 0.0, "gamma0": 0.01},
+                                observables=["kernel_change", "behavior"], label="frozen kernel", random_state=0)
+    verdict = classify_regime([free, frozen], stats)
+    assert verdict["regime"] != "rich", verdict
+    assert classify_regime([without_alignment, frozen_without], stats)["regime"] != "rich"
+    # what the rule is there for: the fit alone would have called it (gamma0's interval above 1)
+    assert free.ci["gamma0"][0] > 1.0 or without_alignment.ci["gamma0"][0] > 1.0, (free.ci, without_alignment.ci)
+
+
+BEHAVIOUR_8 = 0.5 + 0.45 / (1.0 + np.exp(-1.5 * (np.arange(8) - 2.5)))
