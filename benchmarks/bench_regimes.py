@@ -34,6 +34,16 @@ Measured 2026-12-03 (seeds 0-99 and 1000-1049, 150 networks per regime; 73 Gauss
   0/12. The ``all`` rates above are not re-measured; the classify_regime rule also changed that day: rich needs
   the kernel statistics alone to reject the frozen kernel, lazy needs gamma0's interval below 1.)
 
+Re-measured 2026-12-07 after the centring and both rule changes (rich also needs task_alignment by itself to
+reject the frozen kernel: a uniform rate gain moved kernel_change alone), seeds 0-59, 60 networks per regime
+(``--n 60 --jobs 2``, 58 s):
+
+* ``readme``: lazy -> rich 0/60, lazy 39/60 = 0.650 +- 0.062, undetermined 21/60; rich -> lazy 0/60, rich
+  54/60 = 0.900 +- 0.039, undetermined 6/60. (Lazy calls fell from 0.967: an interval of gamma0 reaching
+  above 1 is no longer called lazy.)
+* ``all``: lazy -> rich 0/60, lazy 48/60 = 0.800 +- 0.052, undetermined 12/60; rich -> lazy 0/60, rich
+  53/60 = 0.883 +- 0.041 (was 0.467 with the uncentred kernel_change), undetermined 7/60.
+
 A 95% rule calls lazy data rich well under 5% here: the reviewer's 5/60 is not reproduced with the current
 kernel_change (halved cross-fitted root) and jackknife-scaled task_alignment SEs. 2-6 s per network on
 a loaded two-core machine (--jobs 2: 150 + 150 networks in 13 min).
