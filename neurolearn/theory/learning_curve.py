@@ -202,9 +202,8 @@ def _learner_errors(stream, labels, eta, root, weights, counts, ridge):
     """One learner's exact test errors at the sorted distinct training amounts ``counts`` (nested sets).
 
     Every session's kernel is a leading block of the largest one's, ``K = Z D Z^T`` (only its lower triangle
-    is formed). Ridgeless, so is its Cholesky factor: one factorisation, two triangular solves per session (the
-    minimum-norm interpolant, by least squares, where the largest kernel is singular); with a ridge, see
-    :func:`_ridge_duals`. The fitted weights of all sessions come from one product with the stream.
+    is formed). With a ridge, see :func:`_ridge_duals`; ridgeless, see :func:`_ridgeless_duals`. The fitted
+    weights of all sessions come from one product with the stream.
     """
     largest = stream.shape[0]
     duals = np.zeros((largest, counts.size))
@@ -213,21 +212,45 @@ def _learner_errors(stream, labels, eta, root, weights, counts, ridge):
         if ridge > 0:
             duals = _ridge_duals(lower, labels, counts, ridge)
         else:
-            factor, info = lapack.dpotrf(lower, lower=1, clean=1)
-            full = None if info == 0 else np.tril(lower) + np.tril(lower, -1).T
-            for column, count in enumerate(counts):
-                if count == 0:
-                    continue
-                y = labels[:count]
-                if full is None:
-                    block = factor[:count, :count]
-                    duals[:count, column] = solve_triangular(block, solve_triangular(block, y, lower=True,
-                                                                                     check_finite=False),
-                                                             lower=True, trans="T", check_finite=False)
-                else:  # singular (more examples than modes): the minimum-norm interpolant
-                    duals[:count, column] = np.linalg.lstsq(full[:count, :count], y, rcond=None)[0]
+            duals = _ridgeless_duals(lower, labels, counts, eta.size)
     fitted = eta[:, None] * (stream.T @ duals)
     return np.sum((weights[:, None] - fitted) ** 2, axis=0)
+
+
+def _ridgeless_duals(lower, labels, counts, n_modes):
+    """Dual coefficients of the minimum-norm interpolant ``K_n^+ y_n`` of every session (columns).
+
+    The solver is chosen per session. A kernel of ``n <= n_modes`` examples is positive definite (almost
+    surely), and the leading blocks of a Cholesky factor are the factors of the leading blocks: one
+    factorisation of the block of ``m = min(largest, n_modes)`` examples, then two triangular solves per
+    session of at most ``m`` examples. Only sessions with more examples than that (``K_n`` singular: rank
+    ``n_modes``) are solved by least squares. Should the ``m`` block not factorise numerically, ``m`` shrinks
+    to the order at which the factorisation stopped, less one, and is factorised again.
+    """
+    largest = lower.shape[0]
+    duals = np.zeros((largest, counts.size))
+    size = min(largest, int(n_modes))
+    factor = None
+    while size > 0:
+        factor, info = lapack.dpotrf(lower[:size, :size], lower=1, clean=1)
+        if info == 0:
+            break
+        size, factor = int(info) - 1, None
+    full = None
+    for column, count in enumerate(counts):
+        if count == 0:
+            continue
+        y = labels[:count]
+        if factor is not None and count <= size:
+            block = factor[:count, :count]
+            duals[:count, column] = solve_triangular(block, solve_triangular(block, y, lower=True,
+                                                                             check_finite=False),
+                                                     lower=True, trans="T", check_finite=False)
+        else:  # singular (more examples than modes): the minimum-norm interpolant
+            if full is None:
+                full = np.tril(lower) + np.tril(lower, -1).T
+            duals[:count, column] = np.linalg.lstsq(full[:count, :count], y, rcond=None)[0]
+    return duals
 
 
 # The ridge's block solves: sessions per block of conjugate-gradient columns, the accepted size of a column's

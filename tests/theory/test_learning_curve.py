@@ -343,6 +343,56 @@ def test_learner_covariance_uses_the_same_learners_whatever_the_design(ridge):
     np.testing.assert_allclose(part, full[:3, :3], rtol=1e-9, atol=1e-14 * np.abs(full).max())
 
 
+def test_learner_covariance_ridgeless_uses_least_squares_only_past_the_modes(monkeypatch):
+    # the solver is chosen per session: sessions of at most n_modes examples (a positive definite kernel) by
+    # Cholesky, only those past the modes (a singular kernel) by least squares, even when the largest is singular
+    import neurolearn.theory.learning_curve as lc
+
+    calls = []
+    lstsq = np.linalg.lstsq
+
+    def counting(a, b, rcond=None):
+        calls.append(a.shape[0])
+        return lstsq(a, b, rcond=rcond)
+
+    monkeypatch.setattr(lc.np.linalg, "lstsq", counting)
+    lc.learning_curve_covariance([4.0, 9.0, 15.0, 33.0, 40.0, 60.0, 75.0], 1.3, 2.0, noise=0.1, n_learners=6,
+                                 n_modes=40, rng=1)
+    assert sorted(set(calls)) == [60, 75] and len(calls) == 12
+
+
+def _all_least_squares_covariance(n_train, eigen_decay, target_decay, noise, n_learners, n_modes, seed):
+    """The ridgeless path before the per-session choice: every session by least squares on its kernel block."""
+    from neurolearn.theory.learning_curve import learner_draws
+
+    k = np.arange(1, n_modes + 1, dtype=float)
+    eta = k**-eigen_decay / np.sum(k**-eigen_decay)
+    w = k ** (-0.5 * target_decay)
+    w /= np.linalg.norm(w)
+    errors = np.zeros((n_learners, len(n_train)))
+    for learner in range(n_learners):
+        z, e = learner_draws(seed, learner, max(n_train), n_modes)
+        y = z @ w + np.sqrt(noise) * e
+        kernel = (z * eta) @ z.T
+        for column, p in enumerate(n_train):
+            dual = np.linalg.lstsq(kernel[:p, :p], y[:p], rcond=None)[0]
+            errors[learner, column] = np.sum((w - eta * (z[:p].T @ dual)) ** 2)
+    return np.cov(errors, rowvar=False)
+
+
+@pytest.mark.parametrize("eigen_decay", [1.3, 2.2])
+def test_learner_covariance_ridgeless_per_session_solver_agrees_with_least_squares_everywhere(eigen_decay):
+    # past the interpolation threshold (the model's 400 modes, sessions up to 430 examples) the Cholesky
+    # sessions agree with the least-squares solves every session had before, to the solves' round-off (the
+    # blocks just below the threshold are ill-conditioned for the steeper spectrum: 3e-6 relative measured)
+    from neurolearn.theory.learning_curve import learning_curve_covariance
+
+    n_train = [14, 60, 150, 260, 350, 405, 430]
+    cov = learning_curve_covariance(n_train, eigen_decay, 2.2, noise=0.05, n_learners=8, rng=2)
+    expected = _all_least_squares_covariance(n_train, eigen_decay, 2.2, 0.05, 8, 400, 2)
+    np.testing.assert_allclose(cov, expected, rtol=1e-5, atol=1e-10 * np.abs(expected).max())
+
+
 def test_learner_covariance_is_smooth_in_the_parameters():
     # the same learners at every parameter value: a small step in eigen_decay moves the covariance by a small
     # amount (independent draws would move it by its ~1/sqrt(n_learners) Monte Carlo noise)
