@@ -208,35 +208,39 @@ def _learner_errors(stream, labels, eta, root, weights, counts, ridge):
     largest = stream.shape[0]
     duals = np.zeros((largest, counts.size))
     if largest:
-        lower = blas.dsyrk(1.0, stream * root, lower=1)  # lower triangle of the kernel Z D Z^T (Fortran order)
+        scaled = stream * root
+        lower = blas.dsyrk(1.0, scaled, lower=1)  # lower triangle of the kernel Z D Z^T (Fortran order)
         if ridge > 0:
             duals = _ridge_duals(lower, labels, counts, ridge)
         else:
-            duals = _ridgeless_duals(lower, labels, counts, eta.size)
+            duals = _ridgeless_duals(lower, scaled, labels, counts)
     fitted = eta[:, None] * (stream.T @ duals)
     return np.sum((weights[:, None] - fitted) ** 2, axis=0)
 
 
-def _ridgeless_duals(lower, labels, counts, n_modes):
+def _ridgeless_duals(lower, scaled, labels, counts):
     """Dual coefficients of the minimum-norm interpolant ``K_n^+ y_n`` of every session (columns).
 
-    The solver is chosen per session. A kernel of ``n <= n_modes`` examples is positive definite (almost
-    surely), and the leading blocks of a Cholesky factor are the factors of the leading blocks: one
-    factorisation of the block of ``m = min(largest, n_modes)`` examples, then two triangular solves per
-    session of at most ``m`` examples. Only sessions with more examples than that (``K_n`` singular: rank
-    ``n_modes``) are solved by least squares. Should the ``m`` block not factorise numerically, ``m`` shrinks
-    to the order at which the factorisation stopped, less one, and is factorised again.
+    ``scaled`` is the stream in the scaled features ``X = Z D^(1/2)`` (``K = X X^T``). The solver is chosen per
+    session. A kernel of ``n <= n_modes`` examples is positive definite (almost surely), and the leading blocks
+    of a Cholesky factor are the factors of the leading blocks: one factorisation of the block of
+    ``m = min(largest, n_modes)`` examples, then two triangular solves per session of at most ``m`` examples.
+    Past the modes ``K_n`` is singular (rank ``n_modes``) and ``X_n`` has full column rank, so the interpolant's
+    weights are least squares in the features, ``X_n^+ y_n = G_n^-1 X_n^T y_n`` with ``G_n = X_n^T X_n``
+    (its nonzero spectrum is ``K_n``'s: the same conditioning), and its duals ``X_n G_n^-2 X_n^T y_n``
+    (``X_n^T`` of them is that solution). ``G_n`` grows by the new examples' products from one session to the
+    next. Should a block not factorise numerically, the session is solved by ``lstsq`` on its kernel block.
     """
-    largest = lower.shape[0]
+    largest, n_modes = lower.shape[0], scaled.shape[1]
     duals = np.zeros((largest, counts.size))
-    size = min(largest, int(n_modes))
+    size = min(largest, n_modes)
     factor = None
     while size > 0:
         factor, info = lapack.dpotrf(lower[:size, :size], lower=1, clean=1)
         if info == 0:
             break
         size, factor = int(info) - 1, None
-    full = None
+    full, gram, done = None, np.zeros((n_modes, n_modes), order="F"), 0
     for column, count in enumerate(counts):
         if count == 0:
             continue
@@ -246,7 +250,18 @@ def _ridgeless_duals(lower, labels, counts, n_modes):
             duals[:count, column] = solve_triangular(block, solve_triangular(block, y, lower=True,
                                                                              check_finite=False),
                                                      lower=True, trans="T", check_finite=False)
-        else:  # singular (more examples than modes): the minimum-norm interpolant
+            continue
+        own = None
+        if count > n_modes:
+            gram = blas.dsyrk(1.0, scaled[done:count], trans=1, beta=1.0, c=gram, lower=1, overwrite_c=1)
+            done = count
+            own, info = lapack.dpotrf(gram, lower=1, clean=1)
+            own = own if info == 0 else None
+        if own is not None:
+            x = scaled[:count]
+            twice = lapack.dpotrs(own, lapack.dpotrs(own, x.T @ y, lower=1)[0], lower=1)[0]
+            duals[:count, column] = x @ twice
+        else:  # not numerically of full rank: the minimum-norm interpolant by least squares
             if full is None:
                 full = np.tril(lower) + np.tril(lower, -1).T
             duals[:count, column] = np.linalg.lstsq(full[:count, :count], y, rcond=None)[0]

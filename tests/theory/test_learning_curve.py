@@ -343,9 +343,11 @@ def test_learner_covariance_uses_the_same_learners_whatever_the_design(ridge):
     np.testing.assert_allclose(part, full[:3, :3], rtol=1e-9, atol=1e-14 * np.abs(full).max())
 
 
-def test_learner_covariance_ridgeless_uses_least_squares_only_past_the_modes(monkeypatch):
+def test_learner_covariance_ridgeless_solves_by_factorisations_even_past_the_modes(monkeypatch):
     # the solver is chosen per session: sessions of at most n_modes examples (a positive definite kernel) by
-    # Cholesky, only those past the modes (a singular kernel) by least squares, even when the largest is singular
+    # the kernel's Cholesky factor, those past the modes (a singular kernel) by least squares in the features
+    # through their Gram matrix; no session falls back to lstsq (before, every session did once the largest
+    # kernel was singular)
     import neurolearn.theory.learning_curve as lc
 
     calls = []
@@ -358,7 +360,7 @@ def test_learner_covariance_ridgeless_uses_least_squares_only_past_the_modes(mon
     monkeypatch.setattr(lc.np.linalg, "lstsq", counting)
     lc.learning_curve_covariance([4.0, 9.0, 15.0, 33.0, 40.0, 60.0, 75.0], 1.3, 2.0, noise=0.1, n_learners=6,
                                  n_modes=40, rng=1)
-    assert sorted(set(calls)) == [60, 75] and len(calls) == 12
+    assert calls == []
 
 
 def _all_least_squares_covariance(n_train, eigen_decay, target_decay, noise, n_learners, n_modes, seed):
