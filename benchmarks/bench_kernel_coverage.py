@@ -16,15 +16,16 @@ values, the fraction of intervals containing their estimate, values outside the 
 and by more than 2 SE), and bias. The script uses only functions whose call signature did not change, so it
 also runs on the code before the fix (``PYTHONPATH=<old checkout>``) for the before/after table.
 
-Kernel-similarity intervals of sessions sharing no neuron id (issue 8, 2026-12-02; 250 replicates per shape,
-200 bootstraps, binomial SE 1.4 %, spiking defaults): the percentile of the ratio-of-linearised replicates
-covered 0.984-1.000 with SE/SD 1.2-3.7 at (P, T, N) = (4,4,600), (4,10,300), (8,2,100), (8,4,100), (8,4,600),
-(12,4,200), (16,4,100), (16,10,300); the robust normal scores (IQR/1.349) cover 0.935-0.964 there with SE/SD
-0.5-1.2. Left: (8,10,30) 0.90 (SE/SD 0.38, unchanged), (16,2,30) 0.92 of 88 reported. Tracked pairs keep the
-percentile: kernel similarity 0.914-0.964, code overlap 0.836-0.916 (SE/SD 0.69-1.0; the influences' effective
-cell count (Σu²)²/Σu⁴ is 4-6). Since 2026-12-02 the code overlap's and the tracked kernel change's deviations
-are scaled by t_0.975(n_eff - 1)/z_0.975 (benchmarks/bench_coverage.py --tracked, 400 datasets: code overlap
-0.849 -> 0.927, kernel change 0.886 -> 0.943 on the same 748 values); the grid table above predates it.
+Kernel-similarity intervals of sessions sharing no neuron id (``--grid``, 2026-12-07, code overlap and the
+tracked kernel change of the double-centred kernels / condition-centred codes; 250 replicates per shape, 200
+bootstraps, binomial SE 1.0-1.5 %, spiking defaults): the robust normal scores (IQR/1.349) of the default cover
+0.949-0.976 with SE/SD 1.00-1.45 at (P, T, N) = (4,4,600), (4,10,300), (8,2,100), (8,4,100), (8,4,600),
+(12,2,600), (12,4,200), (16,4,100), (16,10,300); (8,10,30) 0.973 of 186 reported (SE/SD 1.33), (16,2,30) 0.918
+of 85 reported; (4,2,30) reports 7 of 250. Tracked pairs (the percentile interval; the code overlap's deviations
+scaled by t_0.975(n_eff - 1)/z_0.975): kernel similarity 0.910-0.974 (SE/SD 1.06-2.09) at the shapes reporting
+at least 150 values, code overlap 0.924-0.984 (SE/SD 1.75-4.91; lowest (8,4,600) 0.924), pooled 0.959 over
+2 851 values. ``benchmarks/bench_coverage.py --tracked`` (400 datasets) reads the tracked code overlap 0.963 and
+the tracked kernel change 0.969.
 
 Run:  .venv/bin/python benchmarks/bench_kernel_coverage.py [--reps 200] [--boot 200] [--quick]
       [--realistic] [--grid [--percentile]] [--before] [--out PATH]

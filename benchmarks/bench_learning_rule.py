@@ -19,29 +19,26 @@ comparison reports whether Hebb is within 2 of the best and GD more than 10 behi
 Run: ``.venv/bin/python benchmarks/bench_learning_rule.py [--seeds 30] [--rules gd fa mixed hebbian]
 [--n-hidden 4000] [--n-neurons 100] [--n-boot 100]``; one line per replicate as it finishes, the table at the end.
 
-Measured (2026-12-02, machine load 7-20 on 2 cores, 8-57 s a replicate; seeds 0-29 at 4 000 units, 0-19 at
-32 000; binomial SE of a pooled coverage near 0.95 over 120 intervals: 0.02):
+Measured (seeds 0-29 at 4 000 units: 2026-12-07, on the double-centred kernel_change with its t(n_eff-1)
+interval scaling, 1.5-10 s a replicate; seeds 0-19 at 32 000: 2026-12-02; binomial SE of a pooled coverage near
+0.95 over 120 intervals: 0.02):
 
 =========  ======  =======  ====================================  ==========================================
 rule       units   pooled   per parameter (gamma0 / feedback /     comparison (true rule first; decisively)
                             hebbian / decision_noise)
 =========  ======  =======  ====================================  ==========================================
-GD         4 000   0.950    0.80 / 1.00 / 1.00 / 1.00             30/30; 30/30 (next > 10 quasi-AIC)
-FA         4 000   0.933    0.93 / 0.83 / 0.97 / 1.00             30/30; 30/30
-mixed      4 000   0.992    1.00 / 0.97 / 1.00 / 1.00             best FA 26, GD 4 (no named rule is true)
+GD         4 000   0.967    0.87 / 1.00 / 1.00 / 1.00             30/30; 30/30 (next > 10 quasi-AIC)
+FA         4 000   0.967    0.97 / 0.90 / 1.00 / 1.00             30/30; 30/30
+mixed      4 000   1.000    1.00 / 1.00 / 1.00 / 1.00             best FA 26, GD 4 (no named rule is true)
 Hebb       4 000   0.933    - / - / 0.97 / 0.90                   Hebb within 2: 28/30; GD > 10 behind: 24/30
 GD         32 000  0.950    0.80 / 1.00 / 1.00 / 1.00             20/20; 20/20
 FA         32 000  0.988    1.00 / 0.95 / 1.00 / 1.00             20/20; 20/20
 =========  ======  =======  ====================================  ==========================================
 
-Re-measured 2026-12-03 at 4 000 units (seeds 0-29), after the tracked kernel_change's t(n_eff-1) scaling: GD
-0.967 (0.87 / 1.00 / 1.00 / 1.00), FA 0.933 (unchanged), mixed 1.000, Hebb 0.917 (- / - / 0.97 / 0.87), 0.960
-over all 420 intervals; median widths gamma0 0.56, feedback 0.19, hebbian 0.19 (GD); the comparison unchanged.
-The 32 000-unit rows were not re-measured.
-
-(mixed: feedback 0.5, hebbian 0.3.) Median interval widths: GD gamma0 0.49, feedback 0.15, hebbian 0.16; FA
-gamma0 28 (of the box 1e-3-30), feedback 1.0, hebbian 0.99: an FA recording pins the rule parameters far less
-than a GD one, but the comparison still decides. Hebbian networks: a lazy FA fit predicts the same statistics
+4 000 units: 0.971 over all 420 intervals (Hebb 0.917 counting an interval that stops just short of the bound
+as a miss). (mixed: feedback 0.5, hebbian 0.3.) Median interval widths at 4 000 units: GD gamma0 0.56, feedback
+0.17, hebbian 0.18; FA gamma0 28 (of the box 1e-3-30), feedback 1.0, hebbian 1.0: an FA recording pins the
+rule parameters far less than a GD one, but the comparison still decides. Hebbian networks: a lazy FA fit predicts the same statistics
 (neither moves the hidden layer).
 
 Why GD's gamma0 is under-covered (measured 2026-12-02, GD, point fits with Jacobian SEs, ``/tmp`` scripts of
