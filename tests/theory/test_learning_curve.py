@@ -395,6 +395,22 @@ def test_learner_covariance_ridgeless_per_session_solver_agrees_with_least_squar
     np.testing.assert_allclose(cov, expected, rtol=1e-5, atol=1e-10 * np.abs(expected).max())
 
 
+def test_learner_errors_just_past_the_modes_match_least_squares_in_the_features():
+    # one example past the modes (401 examples, 400 modes: the interpolation peak, error ~7000 for this learner)
+    # the minimum-norm interpolant's error matches lstsq on the features X (the well-conditioned reference);
+    # lstsq on the singular kernel block X X^T, the solve before, was 7e-4 off here
+    import neurolearn.theory.learning_curve as lc
+
+    k = np.arange(1, 401, dtype=float)
+    eta = k**-1.3 / np.sum(k**-1.3)
+    w = k**-1.1 / np.linalg.norm(k**-1.1)
+    z, e = lc.learner_draws(0, 367, 401, 400)
+    y = z @ w + np.sqrt(0.05) * e
+    error = lc._learner_errors(z, y, eta, np.sqrt(eta), w, np.array([401]), 0.0)[0]
+    beta = np.linalg.lstsq(z * np.sqrt(eta), y, rcond=None)[0]
+    np.testing.assert_allclose(error, np.sum((w - np.sqrt(eta) * beta) ** 2), rtol=1e-6)
+
+
 def test_learner_covariance_is_smooth_in_the_parameters():
     # the same learners at every parameter value: a small step in eigen_decay moves the covariance by a small
     # amount (independent draws would move it by its ~1/sqrt(n_learners) Monte Carlo noise)
