@@ -28,6 +28,7 @@ __all__ = [
     "task_alignment_truth",
     "kernel_similarity_truth",
     "kernel_change_truth",
+    "kernel_scale_truth",
     "participation_ratio_truth",
     "distribution_participation_ratio",
     "population_statistics",
@@ -110,6 +111,18 @@ def kernel_change_truth(kernel, reference) -> float:
     """
     kernel, reference = np.asarray(kernel, dtype=float), np.asarray(reference, dtype=float)
     return float(np.linalg.norm(_centre(kernel - reference)) / np.linalg.norm(_centre(reference)))
+
+
+def kernel_scale_truth(kernel, reference) -> float:
+    """Relative size of double-centred kernels ‖HKH‖_F / ‖HK_refH‖_F (the estimand of ``kernel_scale``).
+
+    Examples
+    --------
+    >>> round(kernel_scale_truth(4 * np.eye(3) + 2.0, np.eye(3)), 12)  # a gain of 2 on the rates, baseline added
+    4.0
+    """
+    kernel, reference = np.asarray(kernel, dtype=float), np.asarray(reference, dtype=float)
+    return float(np.linalg.norm(_centre(kernel)) / np.linalg.norm(_centre(reference)))
 
 
 def participation_ratio_truth(kernel) -> float:
@@ -203,6 +216,7 @@ def _kernel_statistics(kernels, target, session_ids, cross=None) -> xr.Dataset:
     variables = {
         "task_alignment": (SESSION, np.array([task_alignment_truth(k, target) for k in kernels])),
         "kernel_change": (SESSION, np.array([kernel_change_truth(k, kernels[0]) for k in kernels])),
+        "kernel_scale": (SESSION, np.array([kernel_scale_truth(k, kernels[0]) for k in kernels])),
         "participation_ratio": (SESSION, np.array([participation_ratio_truth(k) for k in kernels])),
         "kernel_similarity": ((SESSION, SESSION_OTHER), np.array(
             [[kernel_similarity_truth(kernels[a], kernels[b]) for b in range(n)] for a in range(n)])),

@@ -5,7 +5,8 @@ Kernel statistics (docs/theory.md §1) and their bias handling:
 * :mod:`~neurolearn.stats.kernels` — condition means, plug-in / trial-unbiased / split kernels, sufficient
   statistics and bootstrap weights;
 * :mod:`~neurolearn.stats.alignment` — ``task_alignment``, ``task_difficulty``;
-* :mod:`~neurolearn.stats.similarity` — ``cka``, ``kernel_similarity``, ``kernel_change``, ``code_overlap``;
+* :mod:`~neurolearn.stats.similarity` — ``cka``, ``kernel_similarity``, ``kernel_change``, ``kernel_scale``,
+  ``code_overlap``;
 * :mod:`~neurolearn.stats.spectral` — eigenspectrum, cumulative target power, power law, predicted learning curve;
 * :mod:`~neurolearn.stats.dimensionality` — ``participation_ratio`` (naive and bias-corrected);
 * :data:`STATISTICS` — every statistic declared (estimand range, bias handling, chance, requirements, the
@@ -46,6 +47,7 @@ _LAZY = {
     "hsic": "similarity",
     "kernel_similarity": "similarity",
     "kernel_change": "similarity",
+    "kernel_scale": "similarity",
     "code_overlap": "similarity",
     # spectral
     "eigenspectrum": "spectral",

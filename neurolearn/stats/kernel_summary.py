@@ -28,6 +28,7 @@ from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import alignment_chance, alignment_with_replicates, difficulty_with_replicates
 from neurolearn.stats.dimensionality import participation_with_replicates, share_pair_products
+from neurolearn.stats.kernel_scale import scale_from_terms
 from neurolearn.stats.kernel_terms import (
     centre_kernel,
     export_shared,
@@ -61,9 +62,10 @@ __all__ = ["KernelOptions", "SessionPart", "session_part", "pairwise_part", "SIN
 #: per-session kernel-family statistics, in the order summarize reports them
 SINGLE = ("task_alignment", "task_difficulty", "participation_ratio", "spectral_power", "powerlaw_exponent")
 #: pairwise (or first-session-referenced) kernel-family statistics
-PAIRWISE = ("kernel_similarity", "kernel_change", "code_overlap", "target_agreement", "reference_agreement")
+PAIRWISE = ("kernel_similarity", "kernel_change", "kernel_scale", "code_overlap", "target_agreement",
+            "reference_agreement")
 #: the pairwise-family statistics with one value per session, referenced to the first session
-FIRST_REFERENCED = ("kernel_change", "reference_agreement")
+FIRST_REFERENCED = ("kernel_change", "kernel_scale", "reference_agreement")
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,7 @@ def _undefined(name):
 
 
 def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOptions, map_sessions):
-    """Stages 2-3: kernel similarity, kernel change (from the first session), code overlap, target agreement
+    """Stages 2-3: kernel similarity, kernel change and scale (from the first session), code overlap, target agreement
     and the agreement with the first session's target.
 
     Returns ``{name: (values, replicates or None, reasons)}`` with ``values`` (S, S) for the pairwise
@@ -264,7 +266,7 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
         reason = f"fewer than {needs.min_conditions} conditions shared by the sessions (found {common.size})"
         out["kernel_similarity"][2][...] = reason
         if common.size < 2:
-            for name in ("kernel_change", "code_overlap", "target_agreement", "reference_agreement"):
+            for name in ("kernel_change", "kernel_scale", "code_overlap", "target_agreement", "reference_agreement"):
                 out[name][2][...] = f"fewer than 2 conditions shared by the sessions (found {common.size})"
             return out
     shared = [s.select_conditions(common) for s in stats]
@@ -293,13 +295,11 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
         if replicates is not None:
             replicates = _change_shared_noise(value, replicates, terms[True], shared,
                                               [parts[k].noise for k in present], options)
-        values, reps, all_reasons = out["kernel_change"]
-        values[present] = value
-        all_reasons[present] = np.where(all_reasons[present] == "", reasons, all_reasons[present])
-        if reps is not None and replicates is not None:
-            reps[:, present] = replicates
+        _first_referenced(out["kernel_change"], present, value, replicates, reasons)
+        _first_referenced(out["kernel_scale"], present, *scale_from_terms(terms[True], 0, with_reasons=True))
     else:
-        out["kernel_change"][2][...] = "the first (reference) session has no kernel"
+        for name in ("kernel_change", "kernel_scale"):
+            out[name][2][...] = "the first (reference) session has no kernel"
     if options.tracked:
         value, replicates, any_tracked, reasons = overlap_from_statistics(shared, weights=sub_weights, strict=False,
                                                                           with_reasons=True)
@@ -315,6 +315,15 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
                                 else "denominator not resolved from noise (no condition structure beyond trial "
                                      "noise at this number of neurons)")
     return out
+
+
+def _first_referenced(entry, present, value, replicates, reasons):
+    """Place one first-referenced statistic's values over the sessions with a kernel (``present``)."""
+    values, reps, all_reasons = entry
+    values[present] = value
+    all_reasons[present] = np.where(all_reasons[present] == "", reasons, all_reasons[present])
+    if reps is not None and replicates is not None:
+        reps[:, present] = replicates
 
 
 def _similarity_shared_noise(value, replicates, pairs, shared, noises, options):

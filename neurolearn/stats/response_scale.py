@@ -1,8 +1,8 @@
 """The response scale a session was recorded on, and the statistic that needs one scale across sessions.
 
-``kernel_change`` (``||H(K_t - K_0)H||_F / ||H K_0 H||_F``) compares a session's kernel with the reference session's in
-absolute terms: a session recorded in other units (counts beside rates, counts over windows of another length)
-reads the change of scale as a change of representation (adversary F6: 0.36 became 0.86 when one of three
+``kernel_change`` (``||H(K_t - K_0)H||_F / ||H K_0 H||_F``) and ``kernel_scale`` (``||H K_t H||_F / ||H K_0 H||_F``)
+compare a session's kernel with the reference session's in absolute terms: a session recorded in other units
+(counts beside rates, counts over windows of another length) reads the change of scale as a change of representation (adversary F6: 0.36 became 0.86 when one of three
 sessions was converted from spikes/s to counts in 0.5 s windows). The other cross-session statistics
 (kernel_similarity, code_overlap, target_agreement) normalise each session's kernel and do not depend on it.
 """
@@ -44,13 +44,14 @@ def response_scale(recording) -> str:
 
 
 def flag_other_scales(ds, recordings, *, stacklevel: int = 4):
-    """``kernel_change`` NaN, with its reason and one warning, for sessions on another scale than the reference.
+    """``kernel_change`` and ``kernel_scale`` NaN, with the reason and one warning each, for sessions on another
+    scale than the reference.
 
     The reference is the first session. Sessions that state no units, or a reference that states none, are
     left as they are (nothing is declared to compare).
     """
-    name = "kernel_change"
-    if name not in ds.data_vars or not recordings:
+    names = [name for name in ("kernel_change", "kernel_scale") if name in ds.data_vars]
+    if not names or not recordings:
         return ds
     keys = list(recordings)
     scales = [response_scale(recordings[k]) for k in keys]
@@ -60,16 +61,17 @@ def flag_other_scales(ds, recordings, *, stacklevel: int = 4):
         return ds
     reason = (f"recorded in other units than the reference session {keys[0]!r} ({reference}): the change would "
               "read the change of scale")
-    flags = np.asarray(ds[f"{name}_flag"].values, dtype=object).copy()
-    for i in np.flatnonzero(other):
-        flags[i] = f"{reason}; this session: {scales[i]}"
     ds = ds.copy()
-    for key in (name, f"{name}_se", f"{name}_ci", f"{name}_boot"):
-        if key in ds.data_vars:
-            da = ds[key]
-            mask = np.reshape(other, [-1 if d == "session" else 1 for d in da.dims])
-            ds[key] = da.where(~np.broadcast_to(mask, da.shape))
-    ds[f"{name}_flag"] = (ds[f"{name}_flag"].dims, flags.astype(str), ds[f"{name}_flag"].attrs)
-    for i in np.flatnonzero(other):
-        warn_unsupported(name, keys[i], flags[i], stacklevel=stacklevel)
+    for name in names:
+        flags = np.asarray(ds[f"{name}_flag"].values, dtype=object).copy()
+        for i in np.flatnonzero(other):
+            flags[i] = f"{reason}; this session: {scales[i]}"
+        for key in (name, f"{name}_se", f"{name}_ci", f"{name}_boot"):
+            if key in ds.data_vars:
+                da = ds[key]
+                mask = np.reshape(other, [-1 if d == "session" else 1 for d in da.dims])
+                ds[key] = da.where(~np.broadcast_to(mask, da.shape))
+        ds[f"{name}_flag"] = (ds[f"{name}_flag"].dims, flags.astype(str), ds[f"{name}_flag"].attrs)
+        for i in np.flatnonzero(other):
+            warn_unsupported(name, keys[i], flags[i], stacklevel=stacklevel)
     return ds

@@ -42,7 +42,7 @@ SHARED_NOISE_FLAG = ("trial noise shared across neurons (population-sum residual
 
 #: the kernel statistics whose intervals do not carry the shared trial noise (flagged where it is material)
 UNCORRECTED = ("task_difficulty", "spectral_power", "powerlaw_exponent", "code_overlap", "target_agreement",
-               "reference_agreement")
+               "reference_agreement", "kernel_scale")
 
 
 def shared_noise_threshold(df: int) -> float:

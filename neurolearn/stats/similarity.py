@@ -1,4 +1,4 @@
-"""Similarity of representations across sessions: CKA, kernel similarity, kernel change, code overlap.
+"""Similarity of representations across sessions: CKA, kernel similarity, kernel change and scale, code overlap.
 
 Two questions, two estimands:
 
@@ -6,7 +6,8 @@ Two questions, two estimands:
   similarity setting). ``unbiased=True`` is the HSIC U-statistic of Song et al. (2012) on zero-diagonal
   linear kernels, which removes the upward bias of CKA at few samples (independent data reads ~0, where the
   biased CKA reads ~0.76 with 100 features and 32 samples).
-* The session functions (:func:`kernel_similarity`, :func:`kernel_change`, :func:`code_overlap`) compare
+* The session functions (:func:`kernel_similarity`, :func:`kernel_change`, :func:`kernel_scale`,
+  :func:`code_overlap`) compare
   *population* kernels (infinite neurons, noiseless condition means) on the recorded conditions. Their
   default ``estimator="unbiased"`` uses trial-noise-corrected per-neuron kernels and U-statistics over
   distinct neurons for every quadratic term (see :mod:`neurolearn.stats.kernels`): self terms ‖HΦ_tH‖² exclude
@@ -43,6 +44,7 @@ from neurolearn.errors import DataError
 from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.flags import warn_unsupported
 from neurolearn.stats.kernel_pairs import pairwise_kernel_terms
+from neurolearn.stats.kernel_scale import scale_from_terms
 from neurolearn.stats.kernel_terms import centre_kernel, common_conditions
 from neurolearn.stats.kernels import ConditionStatistics, condition_statistics
 # re-exported: the ratio core used to live here (kernel_summary imports it from this module)
@@ -52,7 +54,7 @@ from neurolearn.stats.similarity_ratios import (  # noqa: F401
     similarity_from_terms,
 )
 
-__all__ = ["cka", "hsic", "kernel_similarity", "kernel_change", "code_overlap"]
+__all__ = ["cka", "hsic", "kernel_similarity", "kernel_change", "kernel_scale", "code_overlap"]
 
 ESTIMATORS = ("unbiased", "plugin")
 
@@ -196,6 +198,42 @@ def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estim
             warn_unsupported("kernel_change", session, reason)
     ds = _session_dataset("kernel_change", value, replicates, stats, level, n_boot, reasons)
     ds.attrs.update(estimator=estimator, reference=stats[reference].session_id, centring="none",
+                    bootstrap="neurons (Poisson weights by id, linearised)")
+    return ds
+
+
+def kernel_scale(recordings, by: str = "stimulus", *, reference: int = 0, n_boot: int = 0, random_state=None,
+                 level: float = 0.95) -> xr.Dataset:
+    """Relative kernel scale ‖HΦ_tH‖_F / ‖HΦ_refH‖_F of every session from a reference session.
+
+    The size of the condition-driven part of the kernel, whatever its shape: a gain g on every rate reads g²
+    here (and g² - 1 in :func:`kernel_change`, 1 in :func:`kernel_similarity`), so the three together tell a
+    change of gain from a change of representation. Bias handling: the squared norms are U-statistics over
+    distinct neurons of trial-noise-corrected kernels; their ratio's O(1/N) bias is removed by the exact
+    leave-one-id-out jackknife before the root
+    (:func:`~neurolearn.stats.kernel_scale.scale_from_terms`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurolearn.simulate.recording import make_recording
+    >>> rng = np.random.default_rng(0)
+    >>> base = rng.standard_normal((6, 400))
+    >>> recs = [make_recording(base * (1 + d), n_trials=4, noise_sd=0.3, session_id=f"d{d}", rng=d)
+    ...         for d in range(2)]  # responses doubled on day 1: the centred kernel's norm x 4
+    >>> round(float(kernel_scale(recs)["kernel_scale"].sel(session="d1")), 1)
+    4.0
+    """
+    stats = _session_statistics(recordings, by, "unbiased")
+    if not -len(stats) <= reference < len(stats):
+        raise DataError(f"reference: expected a session index in [0, {len(stats)}), found {reference}")
+    pairs = pairwise_kernel_terms(stats, centred=True, unbiased=True, n_boot=n_boot, random_state=random_state)
+    value, replicates, reasons = scale_from_terms(pairs, reference, with_reasons=True)
+    for session, reason in zip(pairs["session_ids"], reasons):
+        if reason:
+            warn_unsupported("kernel_scale", session, reason)
+    ds = _session_dataset("kernel_scale", value, replicates, stats, level, n_boot, reasons)
+    ds.attrs.update(estimator="unbiased", reference=stats[reference].session_id, centring="double",
                     bootstrap="neurons (Poisson weights by id, linearised)")
     return ds
 

@@ -223,7 +223,7 @@ def summarize(
         label=label, by=by, behavior=behavior, n_boot=n_boot, random_state=random_state, level=level,
         unbiased=estimator == "unbiased", left=left, right=right, ridge=ridge, n_modes=n_modes,
         spectral_max_boot=spectral_max_boot, tracked=tracked, readout=readout, n_permutations=n_permutations,
-        heldout=heldout, heldout_column=_heldout_column(heldout),
+        heldout=heldout, heldout_column=_heldout_column(heldout, recordings),
         generalization=generalization, generalization_target=generalization_target, dynamics=dynamics,
         # a wrong input= is the user's to fix: raised, not flagged
         input=_input_coord(input, timed) if dynamics and timed else None, indicator_tau=indicator_tau,
@@ -385,6 +385,7 @@ def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, rand
         spectral_power=f"C(k) at k = min({n_modes}, P - 1): fraction of target power in the top kernel modes",
         powerlaw_exponent="log-log least squares over the top floor(sqrt(N)) eigenvalues of the kernel / P",
         kernel_change="||H(K_t - K_0)H||_F / ||H K_0 H||_F, double-centred, reference = first session",
+        kernel_scale="||H K_t H||_F / ||H K_0 H||_F, double-centred, reference = first session",
         kernel_similarity="CKA of centred kernels (population estimand)",
         code_overlap="tr K(t,s)/sqrt(tr K(t,t) tr K(s,s)) over tracked cells" if has_overlap
         else ("omitted: cells not declared tracked across sessions" if not tracked
@@ -403,13 +404,30 @@ def _say(progress, message):
         print(message, file=sys.stderr, flush=True)
 
 
-def _heldout_column(heldout):
-    """The trial column ``heldout=`` names: itself, or the one key of ``{column: held-out value}``."""
+def _heldout_column(heldout, recordings=None):
+    """The trial column ``heldout=`` names: itself, or the one key of ``{column: held-out value}``.
+
+    A declared held-out value that no session's column holds is a slip (``"Novel"`` for ``"novel"``, ``"0"`` for
+    0), refused with the values found, not read as "no held-out trials" in every session (adversary S5-6)."""
     if heldout is None or isinstance(heldout, str):
         return heldout
-    if isinstance(heldout, Mapping) and len(heldout) == 1 and isinstance(next(iter(heldout)), str):
-        return next(iter(heldout))
-    raise DataError(f"heldout: expected a trial column name or {{column: held-out value}}, found {shown(heldout)}")
+    if not (isinstance(heldout, Mapping) and len(heldout) == 1 and isinstance(next(iter(heldout)), str)):
+        raise DataError(f"heldout: expected a trial column name or {{column: held-out value}}, found "
+                        f"{shown(heldout)}")
+    column, value = next(iter(heldout.items()))
+    columns = [np.asarray(rec.coords[column].values) for rec in (recordings or {}).values()
+               if column in rec.coords and rec.coords[column].dims == (TRIAL,)]
+    if columns and not any(np.any(values == value) for values in columns):
+        found = np.unique(np.concatenate([values.astype(str) for values in columns]))
+        kinds = sorted({values.dtype.kind for values in columns})
+        raise DataError(f"heldout: found no trial with {column!r} == {value!r} ({type(value).__name__}) in any "
+                        f"session; its values ({', '.join(_KIND_NAMES.get(k, k) for k in kinds)}): "
+                        f"{found[:8].tolist()}")
+    return column
+
+
+_KIND_NAMES = {"U": "strings", "O": "objects", "S": "bytes", "b": "booleans", "i": "integers", "u": "integers",
+               "f": "floats"}
 
 
 def _input_coord(input, recordings):

@@ -130,4 +130,37 @@ before the loss drops): Atanasov, Bordelon & Pehlevan (2022). The registered mod
 model = nl.theory.MODELS["lazy-rich"]
 print(model.formula, "\\n\\nReference:", model.reference)
 """),
+        md("""
+## A gain is not learning: kernel_change, kernel_similarity and kernel_scale
+
+`kernel_change` reads any change of the (double-centred) kernel, including one of its size alone: cells that
+all fire 30 % more on a later day, with the same tuning, read g² − 1 = 0.69 there. That is why a `"rich"` call
+also needs task_alignment (`nl.classify_regime`). Two more statistics tell the cases apart: `kernel_similarity`
+(CKA) reads the kernel's shape alone, and `kernel_scale` = ‖HK_tH‖/‖HK_0H‖ its size alone (g² for a gain). Three
+sessions of the same 300 cells: on day 1 every rate is × 1.3; on day 2 the tuning has turned toward the task
+(a target-coding direction added, the rest shrunk, about the same overall size):
+"""),
+        code("""
+from neurolearn.simulate.recording import make_recording
+
+rng = np.random.default_rng(0)
+shape = rng.normal(size=(8, 300))  # 8 stimuli x 300 cells around baselines of 3
+target = np.tile([1.0, -1.0], 4)
+turned = 0.5 * shape + 0.6 * np.outer(target, rng.normal(size=300))
+days = {"day0": 3.0 + shape, "day1": 1.3 * (3.0 + shape), "day2": 3.0 + turned}
+sessions = {day: make_recording(means, n_trials=6, noise_sd=0.5, target=target, neuron_ids=np.arange(300),
+                                session_id=day, rng=k) for k, (day, means) in enumerate(days.items())}
+three = nl.summarize(sessions, behavior=None, n_boot=100, random_state=0, readout=False, dynamics=False)
+names = ["task_alignment", "kernel_change", "kernel_scale"]
+table = three[names].to_dataframe()[names]
+table["kernel_similarity"] = three["kernel_similarity"].sel(session_other="day0").values
+print(table.round(2))
+assert abs(table.loc["day1", "kernel_scale"] - 1.69) < 0.1 and table.loc["day1", "kernel_similarity"] > 0.97
+assert table.loc["day2", "kernel_similarity"] < 0.8 and abs(table.loc["day2", "kernel_scale"] - 1.0) < 0.2
+assert table.loc["day2", "task_alignment"] > table.loc["day1", "task_alignment"] + 0.3
+"""),
+        md("""
+Both later days read as a kernel change of about 0.7-1. Day 1 moved only in size (scale 1.7, similarity 1,
+alignment unchanged), day 2 in shape, toward the task (scale near 1, similarity 0.57, alignment 0.98).
+"""),
     ]
