@@ -12,7 +12,8 @@ One session is an :class:`xarray.DataArray` named ``responses`` with dims ``("tr
 * ``time``: bin centres (s) relative to the alignment event;
 * attrs: ``session_id``, ``session_start_time`` (ISO 8601), ``source_file``, ``source_object``, ``units``,
   ``window``, ``bin_size``, ``nwb_version``; from the readers also ``subject_id``, ``tracked``, ``tracking``,
-  ``align_times`` and ``where``.
+  ``align_times``, ``where`` and ``source_kind`` (``"units"``, ``"roi"``, ``"electrical"``, ...: an ROI trace
+  is a calcium trace whatever its unit string).
 
 Several sessions are an :class:`xarray.DataTree` with one child per session, each holding a Dataset with a
 ``responses`` variable, in session-start order.

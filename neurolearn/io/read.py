@@ -255,6 +255,9 @@ def _assemble(values, plan, meta: dict, label: str, window, bin_size, input_coor
         "session_start_time": meta["session_start_time"],
         "source_file": source_name(label),
         "source_object": "/" + plan.object_path,
+        # what kind of source it is ("units", "roi", ...): an ROI trace is seen through an indicator whatever
+        # unit string the file gives it (lumens, n.a., %), which the dynamics statistics must know
+        "source_kind": plan.kind,
         "units": plan.units,
         "window": tuple(float(w) for w in window),
         "bin_size": "none" if bin_size is None else float(bin_size),

@@ -45,8 +45,8 @@ SUMMARY_STATISTICS = ("timescale", "outlier_eigenvalue", "n_outlier_eigenvalues"
 WEAK_FLAG = ("no direction of activity predictable from its past beyond chance (weak instruments): the eigenvalue "
              "leans toward 0 and its interval is too short; read it as no slow dynamics resolved, not as a short "
              "timescale (value kept)")
-CALCIUM_FLAG = ("calcium (dF/F) recording: the timescale includes the indicator's decay; pass indicator_tau= "
-                "(s) to deconvolve it, or indicator_tau=0 to state that there is none")
+CALCIUM_FLAG = ("calcium recording (ROI trace or fluorescence units): the timescale includes the indicator's "
+                "decay; pass indicator_tau= (s) to deconvolve it, or indicator_tau=0 to state that there is none")
 
 
 @dataclass(frozen=True)

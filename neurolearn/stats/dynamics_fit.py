@@ -371,7 +371,22 @@ class DynamicsFit:
 # --------------------------------------------------------------------------------------------------- helpers
 
 def is_calcium(recording):
-    units = str(getattr(recording, "attrs", {}).get("units", "")).strip().lower().replace(" ", "")
+    """Whether a recording's trace passed through a calcium indicator: read from ROIs (the reader's
+    ``source_kind`` attr "roi", whatever unit string the file gives, e.g. lumens, n.a., %; adversary S5-1), or in
+    fluorescence units (dF/F, F/F0, ...).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> is_calcium(xr.DataArray([0.0], attrs={"units": "lumens", "source_kind": "roi"}))
+    True
+    >>> is_calcium(xr.DataArray([0.0], attrs={"units": "spikes/s", "source_kind": "units"}))
+    False
+    """
+    attrs = getattr(recording, "attrs", {})
+    if str(attrs.get("source_kind", "")) == "roi":
+        return True
+    units = str(attrs.get("units", "")).strip().lower().replace(" ", "")
     return units in CALCIUM_UNITS or "fluoresc" in units
 
 

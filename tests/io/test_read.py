@@ -392,6 +392,7 @@ def _suite2p_like_file(tmp_path, location="VISp", with_location_column=False):
 def test_roi_table_columns_and_the_imaging_plane_area_become_neuron_coords(tmp_path):
     rec = read_nwb(_suite2p_like_file(tmp_path))
     assert rec.unit_id.values.tolist() == [12, 10]  # the region's rows 2 and 0, by the table's ids
+    assert rec.attrs["source_kind"] == "roi"  # the dynamics statistics name the indicator from it
     assert rec.iscell.values.tolist() == [True, True] and rec.location.values.tolist() == ["VISp", "VISp"]
     # a location column of the table is more specific than the plane's and wins, ROI by ROI
     own = read_nwb(_suite2p_like_file(tmp_path, with_location_column=True))

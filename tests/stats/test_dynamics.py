@@ -339,6 +339,22 @@ def test_calcium_timescale_reads_the_indicator_unless_it_is_deconvolved(rng):
     assert "deconvolved" in deconvolved["timescale"].attrs["indicator"]
 
 
+@pytest.mark.parametrize("unit", ["lumens", "n.a.", "%"])
+def test_an_roi_trace_is_flagged_as_calcium_whatever_its_unit_string(rng, unit):
+    # lab files put dF/F or raw F under Fluorescence with these units (adversary S5-1): the reader's
+    # source_kind says it is an ROI trace, so the indicator's decay is named
+    rec = _calcium(rng, 0.5, n_trials=60)
+    rec.attrs.update(units=unit, source_kind="roi")
+    with pytest.warns(StatisticWarning, match="includes the indicator's decay"):
+        flagged = dynamics_summary({"imaging": rec}, n_boot=0, n_components=2)
+    assert "indicator_tau" in str(flagged["timescale_flag"].values[0])
+    rec.attrs.update(source_kind="units")  # the same numbers as spikes: nothing to say about an indicator
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = dynamics_summary({"imaging": rec}, n_boot=0, n_components=2)
+    assert "indicator" not in str(plain["timescale_flag"].values[0])
+
+
 def test_bad_input_is_refused(rng):
     rec = _simulate(np.diag([0.5]), rng, n_trials=10, n_bins=8, n_neurons=3)
     with pytest.raises(DataError, match="expect dims \\('trial', 'neuron', 'time'\\), found \\('trial', 'neuron'\\)"):
