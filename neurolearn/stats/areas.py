@@ -39,6 +39,7 @@ from neurolearn.stats.behavior import is_missing_value
 from neurolearn.stats.flags import StatisticWarning
 from neurolearn.stats.kernel_summary import FIRST_REFERENCED
 from neurolearn.stats.similarity import as_recording_dict
+from neurolearn.stats.statistics_table import session_start_times
 from neurolearn.stats.summary import summarize
 from neurolearn.stats.summary_sessions import untracked_sessions
 
@@ -113,6 +114,9 @@ def summarize_areas(tree, area: str = "location", layers=None, areas=None, **sum
         parts.append(_on_all_sessions(stats, sessions, set(missing), name))
     out = xr.concat(parts, dim=AREA, data_vars="all", coords="minimal", compat="override", join="outer")
     out = out.assign_coords({AREA: chosen, SESSION: sessions, "session_index": (SESSION, np.arange(len(sessions)))})
+    # the start times, as summarize keeps them: a fit warns where the session order it stands in for training
+    # time spaces the sessions unevenly (days 0, 1, 7, 8 were fitted as 0..3 without a word; adversary S5-4)
+    out = out.assign_coords(session_start_time=(SESSION, session_start_times(recordings)))
     if layers is not None:
         out = out.assign_coords({LAYER: (AREA, [int(layers[a]) for a in chosen])})
     out.attrs["area_coord"] = area

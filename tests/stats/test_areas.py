@@ -208,3 +208,18 @@ def test_areas_differing_only_in_case_are_named_in_one_warning(tree):
     case = [str(w.message) for w in caught if "differ only in case" in str(w.message)]
     assert len(case) == 1 and "'V1' and 'v1'" in case[0]
     assert set(stats.area.values.tolist()) == {"V1", "v1", "LM"}
+
+
+def test_the_sessions_start_times_are_kept_so_a_fit_names_uneven_days(tree):
+    # days 0, 1, 7, 8: the session order stands in for training time, which a fit must say (adversary S5-4)
+    import neurolearn as nl
+    from neurolearn.fitting.validation import FitWarning
+
+    days = {key: f"2026-01-{1 + day:02d}T09:00:00" for key, day in zip(tree.children, (0, 1, 7, 8))}
+    shifted = tree.copy()
+    for key, start in days.items():
+        shifted[key]["responses"].attrs["session_start_time"] = start
+    stats = _quiet(summarize_areas, shifted, layers={"V1": 1, "LM": 2}, **OPTIONS)
+    assert stats["session_start_time"].values.tolist() == list(days.values())
+    with pytest.warns(FitWarning, match=r"session_start_time spaces the sessions over days \[0, 1, 7, 8\]"):
+        nl.fit(stats, "deep-linear", interval=None)
