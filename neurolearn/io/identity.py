@@ -246,8 +246,12 @@ def _from_column(ids, name, columns, session, label):
             repeated.append(cell)
         seen.add(cell)
     if repeated:
+        counts = {cell: int(np.sum(cells == cell)) for cell in sorted(set(repeated))[:4]}
+        shown_counts = ", ".join(f"{cell!r} on {n} units" for cell, n in counts.items())
         raise NWBError(f"{label}: expected each cell of column {name!r} at most once in session {session!r} "
-                       f"(one cell cannot be two units), found {sorted(set(repeated))[:4]} repeated")
+                       f"(one cell cannot be two units), found {shown_counts}; if a value marks units the "
+                       "matching left without a cell (e.g. -1), write them as blank or NaN: those are read as "
+                       "cells of this session only")
     if not named.all():
         warnings.warn(
             f"{label}: column {name!r} names no cell for {int((~named).sum())} of {ids.size} units of session "

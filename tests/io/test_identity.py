@@ -289,8 +289,13 @@ def test_a_cell_column_with_blanks_repeats_or_no_such_column_is_warned_or_refuse
         rec = read_nwb(blank, tracked={"column": "global_id"})
     assert rec.neuron.values.tolist() == ["a", "d1/1", "c"]
     twice = _session_with_cell_column(tmp_path, "d2", "2026-02-02T10:00:00", ["a", "a", "c"])
-    with pytest.raises(NWBError, match=r"at most once.*\['a'\] repeated"):
+    with pytest.raises(NWBError, match=r"at most once.*'a' on 2 units"):
         read_nwb(twice, tracked={"column": "global_id"})
+    # a sentinel for "no match" (adversary S5-5): the error says how to mark such units
+    sentinel = _session_with_cell_column(tmp_path, "d3", "2026-02-03T10:00:00", ["a", "-1", "-1"])
+    with pytest.raises(NWBError, match=r"'-1' on 2 units; if a value marks units the matching left without a "
+                                       r"cell \(e.g. -1\), write them as blank or NaN"):
+        read_nwb(sentinel, tracked={"column": "global_id"})
     with pytest.raises(NWBError, match=r"expected a per-unit column 'cell' .*found the columns \[.*'global_id'"):
         read_nwb(blank, tracked={"column": "cell"})
     for wrong in ({"col": "global_id"}, {"column": ""}, {"column": 3}):
