@@ -110,3 +110,26 @@ def test_heldout_behavior_refuses_a_stimulus_partly_marked_held_out():
     clean = recs["clean"]
     expected = clean.correct.values[clean.heldout.values].mean()
     assert ds["heldout_behavior"].sel(session="clean") == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_declared_heldout_value_no_session_holds_is_refused_with_the_values_found():
+    # "Novel" for "novel", or "0" for an integer 0/1 column, read as "no held-out trials" in every session
+    # before (adversary S5-6); the typo is now refused with what the column holds
+    import neurolearn as nl
+    from neurolearn.errors import DataError
+
+    recs = {f"s{k}": _poisson_session(2.0, rng=k).assign_coords(y=lambda r: ("trial", r.cls.values))
+            for k in range(2)}
+    named = {k: r.assign_coords(kind=("trial", np.where(r.heldout.values, "novel", "familiar")),
+                                is_train=("trial", (~r.heldout.values).astype(int)))
+             for k, r in recs.items()}
+    options = dict(target="y", n_boot=0, readout=False, dynamics=False)
+    with pytest.raises(DataError, match=r"found no trial with 'kind' == 'Novel' \(str\) in any session; its "
+                                        r"values \(strings\): \['familiar', 'novel'\]"):
+        nl.summarize(named, heldout={"kind": "Novel"}, **options)
+    with pytest.raises(DataError, match=r"'is_train' == '0' \(str\).*\(integers\): \['0', '1'\]"):
+        nl.summarize(named, heldout={"is_train": "0"}, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = nl.summarize(named, heldout={"kind": "novel"}, **options)
+    assert np.isfinite(ds["generalization_error"].values).all()
