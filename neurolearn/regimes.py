@@ -20,9 +20,10 @@ __all__ = ["classify_regime", "REGIME_RULES"]
 REGIME_RULES = {
     "lazy-rich": "rich if gamma0's interval lies above 1, the kernel statistics alone fit a frozen kernel "
                  "worse (chi2 by > 3.84) and task_alignment alone does too (rich learning turns the kernel "
-                 "toward the task; a gain in firing rates changes the kernel's scale); lazy if a frozen kernel explains the data as well (dAIC <= 2) and "
-                 "gamma0's interval reaches below 0.1 and lies below 1; not determined without a kernel statistic "
-                 "(task_alignment, kernel_change) among the fitted observables",
+                 "toward the task; a gain in firing rates changes the kernel's scale); lazy if a frozen kernel "
+                 "explains the data as well (dAIC <= 2) and gamma0's interval reaches below 0.1 and lies below 1; "
+                 "not determined without a kernel statistic (task_alignment, kernel_change) among the fitted "
+                 "observables",
     "overtraining": "hidden progress if the margin's slope after behaviour saturates has an interval above 0 "
                     "(random-effects slope: the sessions' scatter beyond their SEs counted, t on n - 2 dof); "
                     "not determined with fewer than 3 sessions after saturation",
@@ -68,8 +69,9 @@ def classify_regime(fits, stats=None) -> dict:
     * ``integrator``: *integrator learned* if the interval of the target decay ``rho_star`` (pinned down by
       the data) lies above the upper end of the bulk radius's interval: the learned outlier eigenvalue stands
       out of the bulk whatever the bulk's lower end (which the data often leave open); *not learned* if
-      ``rho_star``'s interval lies below the fitted bulk; its timescale ``-dt/log(rho_star)`` is reported. Needs dynamics statistics (``outlier_eigenvalue``
-      or ``timescale``) among the fitted observables: behaviour alone cannot separate them.
+      ``rho_star``'s interval lies below the fitted bulk; its timescale ``-dt/log(rho_star)`` is reported. Needs
+      dynamics statistics (``outlier_eigenvalue`` or ``timescale``) among the fitted observables: behaviour
+      alone cannot separate them.
 
     Returns
     -------
