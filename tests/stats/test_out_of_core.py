@@ -172,3 +172,22 @@ def test_the_time_average_is_computed_block_by_block():
     assert isinstance(average.data, np.ndarray) and average.dims == ("trial", "neuron")
     np.testing.assert_array_equal(average.values, rec.mean("time").values)
     assert set(READS.values()) == {1}
+
+
+def test_the_capacity_family_on_lazy_sessions_equals_the_in_memory_path(sessions):
+    # capacity runs only where statistics= names it, so the test above does not reach it (issue 11 item 2)
+    names = [name for f in FAMILIES if f.name == "capacity" for name in f.statistics]
+    options = dict(FAST, statistics=names, capacity_max_boot=4)
+    expected = summarize(sessions, **options)
+    lazy = [_lazy(rec, f"capacity-{k}") for k, rec in enumerate(sessions)]
+    with LargestResult() as watch:
+        out = summarize(lazy, **options, scheduler="synchronous")
+    assert 0 < watch.largest < sessions[0].nbytes  # no task computed a whole session
+    assert set(names) <= set(out.data_vars) and set(out.data_vars) == set(expected.data_vars)
+    assert any(np.isfinite(out[name].values).any() for name in names)  # the comparison is not between NaNs
+    for name in expected.data_vars:
+        a, b = expected[name].values, out[name].values
+        if a.dtype.kind in "fc":
+            np.testing.assert_allclose(b, a, rtol=1e-10, atol=0, err_msg=name)
+        else:
+            np.testing.assert_array_equal(b, a, err_msg=name)
