@@ -31,11 +31,7 @@ from neurolearn.fitting.validation import (
     sessions_where,
 )
 
-__all__ = ["MIN_VALUES_PER_STATISTIC", "check_arguments", "drop_sparse", "drop_not_predicted", "not_predicted",
-           "warn_uncentred_change"]
-
-#: recording units (summarize's ``response_units``) whose uncentred kernel is dominated by baseline rates
-COUNT_UNITS = ("count", "spikes", "hz", "1/s")
+__all__ = ["MIN_VALUES_PER_STATISTIC", "check_arguments", "drop_sparse", "drop_not_predicted", "not_predicted"]
 
 #: A statistic with fewer fittable values (finite, with a finite SE) than this is left out of a fit, with a
 #: warning: one value cannot show change across sessions, and a statistic defined relative to a reference session
@@ -159,25 +155,3 @@ def check_arguments(model, observables, se_floor) -> None:
             or (number and np.isfinite(se_floor) and se_floor > 0)):
         raise FitError(f"fit of model {model.name!r}: expected se_floor 'auto', a positive number or None, found "
                        f"{se_floor!r}")
-
-
-def warn_uncentred_change(stats, model, chosen, default: bool) -> None:
-    """One warning when a default fit takes ``kernel_change`` from spike counts or rates.
-
-    kernel_change is the relative change of the *uncentred* kernel; a spiking population's is dominated by
-    each neuron's baseline rate, which the models' zero-mean units do not have, so it reads near 0 where the
-    network's kernel moved: on rich networks recorded as Poisson counts it read -0.035 to 0.03 where the
-    model's units changed 0.26, and fitted by default it called 18 of 77 such networks lazy
-    (benchmarks/bench_regimes.py). Named observables are the user's choice and are not warned about.
-    """
-    if not default or "kernel_change" not in chosen:
-        return
-    units = str(stats.attrs.get("response_units", "") or "").lower()
-    if not any(word in units for word in COUNT_UNITS):
-        return
-    others = [name for name in chosen if name != "kernel_change"]
-    warnings.warn(f"fit of model {model.name!r}: kernel_change is the change of the uncentred kernel, which on "
-                  f"spike counts or rates ({units}) is dominated by the neurons' baseline rates the model's "
-                  "zero-mean units lack: it reads near 0 where the kernel moved and pulls a fit toward the lazy "
-                  f"regime; pass observables={others!r} to leave it out", FitWarning, stacklevel=4)
-

@@ -55,7 +55,6 @@ from neurolearn.fitting.fittable import (
     check_arguments,
     drop_not_predicted,
     drop_sparse,
-    warn_uncentred_change,
 )
 from neurolearn.fitting.reference import reference_session, without_reference_values
 from neurolearn.fitting.search_box import FreeParameter, free_parameters
@@ -443,7 +442,6 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     # is the capacity of those points, not of the manifolds) is left out as a NaN value would be
     data, other_estimand = drop_not_predicted(stats, model, chosen, data)
     chosen, data, dropped = drop_sparse(stats, model, chosen, data, default=observables is None)
-    warn_uncentred_change(stats, model, chosen, default=observables is None)
     se = np.stack([standard_errors(stats, name, model, se_floor) for name in chosen])
     notes = other_estimand + [f"not fitted, too few values: {description}" for description in dropped.values()]
     left_nan = {name: sessions_where(stats, ~np.isfinite(row)) for name, row in zip(chosen, data) if not np.isfinite(row).all()}

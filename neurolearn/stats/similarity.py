@@ -197,7 +197,7 @@ def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estim
         if reason:
             warn_unsupported("kernel_change", session, reason)
     ds = _session_dataset("kernel_change", value, replicates, stats, level, n_boot, reasons)
-    ds.attrs.update(estimator=estimator, reference=stats[reference].session_id, centring="none",
+    ds.attrs.update(estimator=estimator, reference=stats[reference].session_id, centring="double",
                     bootstrap="neurons (Poisson weights by id, linearised)")
     return ds
 
