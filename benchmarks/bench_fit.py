@@ -256,7 +256,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=1, help="--against's alternations per model (medians)")
     parser.add_argument("--rtol", type=float, default=1e-10,
                         help="relative tolerance of --against's same-fits check (default 1e-10)")
+    parser.add_argument("--klc-learners", type=int, default=None,
+                        help="simulated learners of kernel-learning-curve's learner covariance (default: "
+                             "neurolearn.theory.learning_curve.LEARNERS; not passed to --against's processes)")
     args = parser.parse_args()
+    if args.klc_learners is not None:
+        import neurolearn.theory.learning_curve as learning_curve
+
+        learning_curve.LEARNERS = int(args.klc_learners)  # read by kernel_learning_curve_covariance at each call
     if args.against:
         compare_trees(args.models, args.against, args.n_sets, args.rtol, args.rounds)
         return

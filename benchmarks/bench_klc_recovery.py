@@ -232,7 +232,14 @@ def main():
                              "jackknife: the same on the default summary (the default path; its learner stage "
                              "weights by the stored fixed-training-set SE); none: jackknife SEs, "
                              "learner_covariance=False")
+    parser.add_argument("--learners", type=int, default=None,
+                        help="simulated learners of the model's learner covariance (default: the model's "
+                             "neurolearn.theory.learning_curve.LEARNERS)")
     args = parser.parse_args()
+    if args.learners is not None:
+        import neurolearn.theory.learning_curve as learning_curve
+
+        learning_curve.LEARNERS = int(args.learners)  # read by kernel_learning_curve_covariance at each call
     seeds = range(*args.seeds)
     calibration(seeds) if args.calibration else coverage(seeds, args.mode)
 

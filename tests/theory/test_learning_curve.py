@@ -411,6 +411,19 @@ def test_learner_errors_just_past_the_modes_match_least_squares_in_the_features(
     np.testing.assert_allclose(error, np.sum((w - np.sqrt(eta) * beta) ** 2), rtol=1e-6)
 
 
+def test_learner_count_is_the_module_parameter_read_at_each_call(monkeypatch):
+    # LEARNERS sets the model's learner covariance and learning_curve_covariance's default, at call time
+    import neurolearn.theory.learning_curve as lc
+
+    time = np.array([6.0, 15.0, 30.0])
+    monkeypatch.setattr(lc, "LEARNERS", 12)
+    expected = lc.learning_curve_covariance(time, 1.5, 2.0, noise=0.1, ridge=0.01, n_learners=12)
+    np.testing.assert_allclose(lc.learning_curve_covariance(time, 1.5, 2.0, noise=0.1, ridge=0.01), expected,
+                               rtol=1e-12)
+    model = lc.kernel_learning_curve_covariance(time, 1.5, 2.0, 0.1, 0.01, 0.5, 1.0)
+    np.testing.assert_allclose(model[:3, :3], expected, rtol=1e-12)
+
+
 def test_learner_covariance_is_smooth_in_the_parameters():
     # the same learners at every parameter value: a small step in eigen_decay moves the covariance by a small
     # amount (independent draws would move it by its ~1/sqrt(n_learners) Monte Carlo noise)
