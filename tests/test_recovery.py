@@ -79,13 +79,16 @@ def test_precisely_identifiable_parameters_are_recovered_within_ten_percent(stud
 
 
 # Measured known gap (not a passing condition): at the recovery design's truth (R_f = 2.0, D_f = 20.9, 10 % inside
-# the box) the ball capacity is nearly flat in (R, D). 4 of 16 fits land on other optima, which the fit flags as
-# not identifiable with [0, 20] intervals (coverage holds); the other fits' errors are 2-6e-4 relative against a
-# Cramer-Rao SE of 2.7e-4 that a finite-difference Jacobian of the 1e-5-accurate quadrature gives: median ratio
-# 1.58 > 1.5 here (numpy/scipy of 2026-12), below 1.5 on the CI machine of the stop before. Run, not skipped:
-# an XPASS says the gap closed.
-INEFFICIENT_IN_DESIGN = {"capacity": "median error / Cramer-Rao SE of dimension_final 1.58 > 1.5 at the recovery "
-                                     "design's flat corner of the ball capacity (see the comment above)"}
+# the box) the ball capacity is nearly flat in (R, D). Many fits land on other optima, which the fit flags as
+# not identifiable with wide intervals (radius_final's interval spans more than 5 in 8-12 of 16 fits per block of
+# seeds); the rest have errors of a few 1e-4 relative against Cramer-Rao SEs of 2.7e-4 (final) and 8.5e-4
+# (initial) that a finite-difference Jacobian of the 1e-5-accurate quadrature gives. The worst median ratio of a
+# 16-replicate block scatters about 1.5: 1.30 (dimension_final) on this block (random_state 1000), and on the
+# blocks 2000 / 3000 / 4000 / 5000 1.24 / 1.62 (radius_initial) / 1.37 / 1.31; pooled over those 64 replicates
+# 1.18. Run, not skipped: an XPASS on one block is not the gap closed.
+INEFFICIENT_IN_DESIGN = {"capacity": "median error / Cramer-Rao SE of a 16-replicate block scatters about the 1.5 "
+                                     "bar at the recovery design's flat corner of the ball capacity: 1.30 here, "
+                                     "up to 1.62 on other seeds (see the comment above)"}
 
 
 def test_fit_is_as_precise_as_the_design_allows(study, request):
