@@ -17,7 +17,8 @@ learning speed on the new task depends on at the switch: gradient flow of a read
 
 Targets of the two sessions are encoded together (:func:`~neurolearn.stats.kernels.target_matrix` on the
 union of their values), so the same label value means the same class in both; a numeric target with more
-than two non-integer values is used as it is (a regression target).
+than two non-integer values is used as it is (a regression target). Two binary targets coded with different
+values (-1/+1 in one session, 1/2 in another) give NaN with the reason: which class is which is not declared.
 
 Estimation (docs/theory.md §1.1): the numerator and both quadratic forms are linear in the kernel, so each
 is a mean over neurons of trial-noise-corrected per-neuron terms ``(c·m_i)(c'·m_i) - Σ_μ c_μ c'_μ v_iμ``
@@ -101,6 +102,14 @@ def paired_targets(target, other_target) -> tuple[np.ndarray, np.ndarray]:
     first, second = np.asarray(target), np.asarray(other_target)
     if first.ndim == 2 or second.ndim == 2:
         return first.astype(float), second.astype(float)
+    values = [np.unique(first.astype(str)), np.unique(second.astype(str))]
+    if values[0].size == values[1].size == 2 and not np.array_equal(*values):
+        # two binary codings (-1/+1 then 1/2 or 0/1, a rig's script change) encoded together read as a partial
+        # reversal (-0.5, 0.5) of one unchanged task (adversary S5-7): which class is which is not declared
+        raise InsufficientDataError(
+            f"the sessions code the two classes with different values ({values[0].tolist()} and "
+            f"{values[1].tolist()}): the same value must name the same class in both; recode the target to one "
+            "coding (target={column: {value: class}})")
     encoded = target_matrix(np.concatenate([first, second]), name="target")
     return encoded[: first.size], encoded[first.size:]
 

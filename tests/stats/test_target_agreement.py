@@ -187,3 +187,24 @@ def test_agreement_se_matches_the_spread_over_redraws_of_a_heavy_tailed_populati
     assert abs(values.mean() - truth) < 0.15 * spread
     assert 0.95 < ses.mean() / spread < 1.35
     assert covered.mean() >= 0.91
+
+
+@pytest.mark.parametrize("coding", [(0.5, 1.5), (0.5, 0.5)])  # -1/+1 -> 1/2, -1/+1 -> 0/1
+def test_one_task_recoded_between_sessions_is_nan_with_the_reason_not_a_partial_reversal(coding):
+    # the same unchanged task, its +-1 target column written as 1/2 (or 0/1) from a later session on: encoded
+    # together it read -0.5 (or 0.5) with SE 0, and a transfer fit made a confident partial reversal of it
+    # (adversary S5-7)
+    scale, shift = coding
+    x, m, rng = _population(rng=4)
+    means = x @ (rng.standard_normal((100, D)) @ np.sqrt(m)).T
+    recoded = [make_recording(means, n_trials=4, noise_sd=1.0, session_id=f"d{k}", rng=rng,
+                              target=x[:, 0] if k < 2 else scale * x[:, 0] + shift,
+                              session_start_time=f"2026-01-0{k + 1}T09:00:00") for k in range(4)]
+    stats = _quiet_summary(make_session_tree(recoded), n_boot=0)
+    agreement, flags = stats["target_agreement"].values, stats["target_agreement_flag"].values
+    assert np.isfinite(agreement[0, 1]) and np.isfinite(agreement[2, 3])  # pairs coded alike are kept
+    for s, t in ((0, 2), (2, 0), (1, 3)):
+        assert np.isnan(agreement[s, t]) and "code the two classes with different values" in flags[s, t]
+    assert np.isnan(stats["reference_agreement"].values[2:]).all()
+    with pytest.raises(Exception, match="different values"):
+        paired_targets([-1.0, 1.0, -1.0], [1.0, 2.0, 1.0])
