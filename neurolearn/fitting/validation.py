@@ -163,7 +163,8 @@ def _floored(stats, name, key, model, values, se, used, se_floor):
     if positive.size == 0:
         raise FitError(
             f"fit of model {model.name!r}: statistic {name!r} has no positive standard error in any session; "
-            "expected bootstrap SEs (pass se_floor=<number> to weight it anyway)"
+            f"expected bootstrap SEs{_exact_values_hint(stats, name, model, values, used)} (or pass "
+            "se_floor=<number> to weight it anyway)"
         )
     floor = float(positive.min())
     warnings.warn(
@@ -248,6 +249,20 @@ def _warn_uneven_days(stats, model) -> None:
     warnings.warn(f"fit of model {model.name!r}: training time is the session order (0..{days.size - 1}), while "
                   f"session_start_time spaces the sessions over days [{shown_days}]: pass time= (days, or "
                   "sessions or trials of training) if that is the training clock", FitWarning, stacklevel=4)
+
+
+def _exact_values_hint(stats, name, model, values, used) -> str:
+    """What to do with a statistic every fitted value of which is exact (SE 0): it is a fact of the design, not a
+    measurement to weigh (reference_agreement is exactly +1 or -1 where the targets are equal or opposite on the
+    shared conditions: a reversal or an unchanged task; adversary S5-8)."""
+    exact = sorted({round(float(v), 6) for v in values[used]})
+    others = [o for o in model.observables if o != name and o in stats.data_vars]
+    hint = (f"; its values {exact[:6]} are exact (SE 0 in every session): facts of the design, not measurements. "
+            f"Leave it out (observables={others!r})")
+    switched = [v for v in exact if v != 1.0]  # +1 while the first task is trained; the new task's rho after
+    if name == "reference_agreement" and "rho" in model.params and len(switched) <= 1:
+        hint += f" and state what it says: fixed={{'rho': {switched[0] if switched else 1.0:g}}}"
+    return hint
 
 
 def check_fixed(fixed, model) -> dict:

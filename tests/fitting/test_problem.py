@@ -409,3 +409,21 @@ def test_a_default_fit_of_spiking_statistics_keeps_kernel_change_without_a_warni
         problem = build_problem(stats, "lazy-rich")
     assert "kernel_change" in problem.observables
     assert not any("kernel_change" in str(w.message) and "leave it out" in str(w.message) for w in caught)
+
+
+def test_a_reversal_s_exact_reference_agreement_says_to_state_rho_instead_of_inventing_an_se():
+    # reference_agreement is exactly +1 before and -1 after a reversal (SE 0): a default transfer fit refused it
+    # and told the user to invent an se_floor, whose size then set how hard rho was pinned (adversary S5-8)
+    from neurolearn.fitting import simulate_statistics
+
+    stats = simulate_statistics("transfer", {"rho": -1.0}, n_sessions=10, se=0.02, random_state=0)
+    exact = np.where(np.arange(10) < 5, 1.0, -1.0)
+    stats = stats.assign(reference_agreement=("session", exact),
+                         reference_agreement_se=("session", np.zeros(10)))
+    with pytest.raises(FitError, match=r"its values \[-1.0, 1.0\] are exact .*observables=\['behavior', "
+                                       r"'task_alignment', 'kernel_change'\]\) and state what it says: "
+                                       r"fixed=\{'rho': -1\}"):
+        build_problem(stats, "transfer")
+    problem = build_problem(stats, "transfer", observables=["behavior", "task_alignment", "kernel_change"],
+                            fixed={"rho": -1.0})
+    assert "reference_agreement" not in problem.observables
