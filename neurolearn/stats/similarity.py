@@ -187,19 +187,8 @@ def kernel_change(recordings, by: str = "stimulus", *, reference: int = 0, estim
     3.0
     """
     _check_estimator(estimator)
-    stats = _session_statistics(recordings, by, estimator)
-    if not -len(stats) <= reference < len(stats):
-        raise DataError(f"reference: expected a session index in [0, {len(stats)}), found {reference}")
-    pairs = pairwise_kernel_terms(stats, centred=True, unbiased=estimator == "unbiased", n_boot=n_boot,
-                                  random_state=random_state)
-    value, replicates, reasons = change_from_terms(pairs, reference, with_reasons=True)
-    for session, reason in zip(pairs["session_ids"], reasons):
-        if reason:
-            warn_unsupported("kernel_change", session, reason)
-    ds = _session_dataset("kernel_change", value, replicates, stats, level, n_boot, reasons)
-    ds.attrs.update(estimator=estimator, reference=stats[reference].session_id, centring="double",
-                    bootstrap="neurons (Poisson weights by id, linearised)")
-    return ds
+    return _first_referenced("kernel_change", change_from_terms, recordings, by, estimator, reference, n_boot,
+                             random_state, level)
 
 
 def kernel_scale(recordings, by: str = "stimulus", *, reference: int = 0, n_boot: int = 0, random_state=None,
@@ -224,18 +213,8 @@ def kernel_scale(recordings, by: str = "stimulus", *, reference: int = 0, n_boot
     >>> round(float(kernel_scale(recs)["kernel_scale"].sel(session="d1")), 1)
     4.0
     """
-    stats = _session_statistics(recordings, by, "unbiased")
-    if not -len(stats) <= reference < len(stats):
-        raise DataError(f"reference: expected a session index in [0, {len(stats)}), found {reference}")
-    pairs = pairwise_kernel_terms(stats, centred=True, unbiased=True, n_boot=n_boot, random_state=random_state)
-    value, replicates, reasons = scale_from_terms(pairs, reference, with_reasons=True)
-    for session, reason in zip(pairs["session_ids"], reasons):
-        if reason:
-            warn_unsupported("kernel_scale", session, reason)
-    ds = _session_dataset("kernel_scale", value, replicates, stats, level, n_boot, reasons)
-    ds.attrs.update(estimator="unbiased", reference=stats[reference].session_id, centring="double",
-                    bootstrap="neurons (Poisson weights by id, linearised)")
-    return ds
+    return _first_referenced("kernel_scale", scale_from_terms, recordings, by, "unbiased", reference, n_boot,
+                             random_state, level)
 
 
 def code_overlap(recordings, by: str = "stimulus", *, n_boot: int = 0, random_state=None,
@@ -268,6 +247,23 @@ def code_overlap(recordings, by: str = "stimulus", *, n_boot: int = 0, random_st
     _warn_pairs("code_overlap", reasons, {"session_ids": [s.session_id for s in stats], "self": stats})
     return _pairwise_dataset("code_overlap", value, replicates, stats, level, n_boot, reasons,
                              estimator="unbiased", neurons="shared ids of each pair")
+
+
+def _first_referenced(name, from_terms, recordings, by, estimator, reference, n_boot, random_state, level):
+    """A statistic of every session against a reference session, from the sessions' centred pairwise terms."""
+    stats = _session_statistics(recordings, by, estimator)
+    if not -len(stats) <= reference < len(stats):
+        raise DataError(f"reference: expected a session index in [0, {len(stats)}), found {reference}")
+    pairs = pairwise_kernel_terms(stats, centred=True, unbiased=estimator == "unbiased", n_boot=n_boot,
+                                  random_state=random_state)
+    value, replicates, reasons = from_terms(pairs, reference, with_reasons=True)
+    for session, reason in zip(pairs["session_ids"], reasons):
+        if reason:
+            warn_unsupported(name, session, reason)
+    ds = _session_dataset(name, value, replicates, stats, level, n_boot, reasons)
+    ds.attrs.update(estimator=estimator, reference=stats[reference].session_id, centring="double",
+                    bootstrap="neurons (Poisson weights by id, linearised)")
+    return ds
 
 
 def _warn_pairs(statistic, reasons, pairs):

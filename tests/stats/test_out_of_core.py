@@ -114,14 +114,9 @@ def test_every_family_on_lazy_sessions_equals_the_in_memory_path(sessions, in_me
     families = {name: f.name for f in FAMILIES for name in f.statistics}
     # every family summarize runs by default (capacity runs only where statistics= names it)
     assert {families[name] for name in families if name in in_memory} == {f.name for f in FAMILIES if not f.on_request}
-    for name in in_memory.data_vars:
-        a, b = in_memory[name].values, out[name].values
-        if a.dtype.kind in "fc":
-            # sums over the same trials in the same order: kernel, readout, generalisation and behaviour are
-            # equal to the bit; dynamics' fit in the leading components to rounding (measured 4e-14)
-            np.testing.assert_allclose(b, a, rtol=1e-10, atol=0, err_msg=name)
-        else:
-            np.testing.assert_array_equal(b, a, err_msg=name)
+    # sums over the same trials in the same order: kernel, readout, generalisation and behaviour are equal to
+    # the bit; dynamics' fit in the leading components to rounding (measured 4e-14)
+    _assert_same_statistics(out, in_memory)
     for name in ("task_alignment", "margin", "generalization_error", "timescale", "behavior"):
         assert np.isfinite(out[name].values).all(), name  # the comparison is not between NaNs
 
@@ -185,6 +180,10 @@ def test_the_capacity_family_on_lazy_sessions_equals_the_in_memory_path(sessions
     assert 0 < watch.largest < sessions[0].nbytes  # no task computed a whole session
     assert set(names) <= set(out.data_vars) and set(out.data_vars) == set(expected.data_vars)
     assert any(np.isfinite(out[name].values).any() for name in names)  # the comparison is not between NaNs
+    _assert_same_statistics(out, expected)
+
+
+def _assert_same_statistics(out, expected):
     for name in expected.data_vars:
         a, b = expected[name].values, out[name].values
         if a.dtype.kind in "fc":
