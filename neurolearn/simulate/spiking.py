@@ -66,8 +66,9 @@ class SpikingTruth:
         finite-population truth: what infinitely many trials of these neurons would average to).
     statistics : xarray.Dataset
         Population truth over ``session`` (and ``session_other``): ``task_alignment``, ``kernel_similarity``,
-        ``kernel_change``, ``kernel_scale``, ``participation_ratio`` (shown conditions), ``participation_ratio_distribution``
-        (stimulus distribution), ``behavior``, ``separation`` and, when tracked, ``code_overlap``.
+        ``kernel_change``, ``kernel_scale``, ``participation_ratio`` (shown conditions),
+        ``participation_ratio_distribution`` (stimulus distribution), ``behavior``, ``separation`` and, when tracked,
+        ``code_overlap``.
     latents : xarray.DataArray
         z of every condition, dims ``(session, condition, latent)``.
     target : numpy.ndarray

@@ -28,8 +28,8 @@ _IV_DYNAMICS = ("instrumental variables (Fuller-modified LIML): activity lagged 
                 "stated condition_means='none')")
 _DYNAMICS_REASONS = ("not time-resolved", "too few time bins", "fewer than 2 trials", "fewer than 2 neurons",
                      "no variance: activity is constant", "too few transitions",
-                     "calcium recording (ROI traces, dF/F or fluorescence units): the timescale includes the indicator's "
-                     "decay (value kept)",
+                     "calcium recording (ROI traces, dF/F or fluorescence units): the timescale includes the "
+                     "indicator's decay (value kept)",
                      "no direction of activity predictable from its past beyond chance (weak instruments: the "
                      "eigenvalue leans toward 0; value kept)",
                      "no condition has 2 or more trials (every condition shown once: the data need repeated "

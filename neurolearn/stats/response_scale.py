@@ -2,8 +2,9 @@
 
 ``kernel_change`` (``||H(K_t - K_0)H||_F / ||H K_0 H||_F``) and ``kernel_scale`` (``||H K_t H||_F / ||H K_0 H||_F``)
 compare a session's kernel with the reference session's in absolute terms: a session recorded in other units
-(counts beside rates, counts over windows of another length) reads the change of scale as a change of representation (adversary F6: 0.36 became 0.86 when one of three
-sessions was converted from spikes/s to counts in 0.5 s windows). The other cross-session statistics
+(counts beside rates, counts over windows of another length) reads the change of scale as a change of
+representation (adversary F6: 0.36 became 0.86 when one of three sessions was converted from spikes/s to counts
+in 0.5 s windows). The other cross-session statistics
 (kernel_similarity, code_overlap, target_agreement) normalise each session's kernel and do not depend on it.
 """
 
