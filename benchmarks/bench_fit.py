@@ -11,6 +11,12 @@ simulated from the model (its recovery design: truth inside the box, SE 5% of ea
 
 Targets (issue 11): fit <= 1 s median, intervals <= 10 s, per model (issue 4's were 2 s and 30 s).
 ``--times-only`` measures just those two times (no baselines; what ``python -m benchmarks`` reports).
+Measured 2026-12-07 (``--times-only --n-sets 1``, CPU seconds, 2 shared cores at load ~8, which inflates them
+~1.2x against a quiet machine): kernel-learning-curve is the one model over a target, point 7.19 s and profile
+11.08 s with its learner covariance's 200 simulated learners (``--against`` the 400-learner tree: 11.35 / 13.94
+-> 7.88 / 11.23; the covariance is ~6 of the point fit's ~7.4 s, the rest the search); the others 0.04-1.04 s
+point (integrator 1.02, transfer 1.04 under that load; 0.84 and 0.94 under a lighter one) and 0.17-3.8 s
+profile. ``--klc-learners N`` sets that count (:data:`neurolearn.theory.learning_curve.LEARNERS`).
 ``--against DIR`` measures them for another source tree too (e.g. ``git archive <commit> | tar -x -C DIR``),
 model by model, alternating between the two trees in fresh processes (cold caches), so that a before/after
 comparison sees the same machine load, and says whether the two trees' fits found the same chi-squares,

@@ -26,6 +26,15 @@ jackknife SEs weight (before 2026-12-07 this path added the learner covariance t
 training set's variability counted twice); ``none``: the jackknife SEs and ``learner_covariance=False`` (the
 fit before the hook).
 
+``--learners N`` sets the simulated learners of the model's learner covariance
+(:data:`neurolearn.theory.learning_curve.LEARNERS`). Measured 2026-12-07 (``--mode learner``, seeds 0-23, after
+the learners' own streams of 69c44c0), coverage of eigen_decay and target_decay: 100 learners 46/48 (misses seeds
+7 and 21, target_decay lower bounds 2.005 and 2.027), 200 46/48 (seeds 18 and 21: 2.007, 2.020), 400 46/48
+(seeds 18 and 21: 2.043, 2.018); eigen_decay 24/24 at each count, every one censored at 4.0. Estimates against
+400 learners: at 200, eigen_decay within 0.08 and target_decay within 0.15 but seed 20 (3.72 against 3.44, an
+interval censored at 6.0); at 100, seed 21's eigen_decay goes to its bound (4.0 against 1.33) and seed 20's
+target_decay to its (6.0). The default is 200 (see ``LEARNERS`` for the covariance's Monte Carlo error against the recording's SE).
+
 Current numbers: re-measured 2026-12-07 after the centred readout (ed9b4f4: target and responses centred by the
 training conditions' means, the error over the target's variance across conditions), 2 shared cores at load ~8,
 5-8 s CPU a seed. The numbers below this section predate that readout.
@@ -111,6 +120,7 @@ Measured 2026-12-03 (commit 7b0fca4, 2 shared cores, load 7-9; before the hook):
   0.0018 against median SE 0.069 0.028 0.022 0.018 0.014 0.011 0.0077 0.0062 0.0066 0.0060.
 
 Run: .venv/bin/python benchmarks/bench_klc_recovery.py [--seeds 0 20] [--calibration | --mode learner|jackknife|none]
+[--learners N]
 """
 
 from __future__ import annotations
