@@ -33,7 +33,8 @@ the learners' own streams of 69c44c0), coverage of eigen_decay and target_decay:
 (seeds 18 and 21: 2.043, 2.018); eigen_decay 24/24 at each count, every one censored at 4.0. Estimates against
 400 learners: at 200, eigen_decay within 0.08 and target_decay within 0.15 but seed 20 (3.72 against 3.44, an
 interval censored at 6.0); at 100, seed 21's eigen_decay goes to its bound (4.0 against 1.33) and seed 20's
-target_decay to its (6.0). The default is 200 (see ``LEARNERS`` for the covariance's Monte Carlo error against the recording's SE).
+target_decay to its (6.0). The default is 200 (see ``LEARNERS`` for the covariance's Monte Carlo error against
+the recording's SE).
 
 Current numbers: re-measured 2026-12-07 after the centred readout (ed9b4f4: target and responses centred by the
 training conditions' means, the error over the target's variance across conditions), 2 shared cores at load ~8,
