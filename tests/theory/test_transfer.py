@@ -173,12 +173,10 @@ JOINT_COVERAGE = ("measured pooled 95% interval coverage 0.906 on these 24 netwo
                   "200-279: rho 0.950, gamma0 0.812, learned 0.887, decision_noise 0.887) and 0.880 (SE 0.013) "
                   "over seeds 0-199 (rho 0.875, gamma0 0.865, learned 0.870, decision_noise 0.910): an XPASS "
                   "here is these seeds' luck, not a closed gap. Not the reduction (network values + Gaussian "
-                  "noise of the fit's covariance cover 0.944; its error weighs chi2 0.36-0.46 of 32) but the "
-                  "statistics' covariance, estimated by each recording from its 100 units: over 200 redraws of "
-                  "one network the linearised fit covers 0.94 with their covariance and 0.865 with each one's "
-                  "own, like a sample covariance of ~50 draws. covariance.declare_units (nested Hartlap factor "
-                  "and m1, docs/theory.md section 2.8) gives 0.969 here and 0.946 over seeds 0-199 "
-                  "(benchmarks/bench_transfer_coverage.py --corrected)")
+                  "noise of the fit's covariance cover 0.931 over seeds 0-39; its error weighs chi2 0.34 of "
+                  "32) but the statistics' covariance, estimated by each recording from its 100 units: "
+                  "covariance.declare_units (nested Hartlap factor and m1, docs/theory.md section 2.8) gives "
+                  "0.969 here and 0.946 over seeds 0-199 (benchmarks/bench_transfer_coverage.py --corrected)")
 
 
 @pytest.mark.slow
