@@ -283,7 +283,12 @@ READOUT_ENTRIES = (
         estimator="exact LP separability on every trial for 32 random dichotomies, each with a random nested "
                   "neuron order; smallest separating count by bracketed bisection; N_c = median, interpolated",
         interval="trials resampled within conditions with new dichotomies per replicate (16); percentile "
-                 "interval re-centred on the estimate (coverage not yet measured)",
+                 "interval re-centred on the estimate. Coverage of the simulation capacity of the recorded cells' "
+                 "6-trial clouds (an independent exact-LP count over 25 trial draws x 32 dichotomies, half-separable "
+                 "count interpolated as here) on log-normal-rate Poisson sessions (40 cells, 8 conditions x 6 "
+                 "trials, 72 sessions of 12 populations): 65/72 = 0.90 +- 0.035, every miss an interval above the "
+                 "truth (the resampled clouds, with repeated trials, are smaller); point estimate unbiased (+0.001 "
+                 "to +0.009)",
         chance="2P/n_trials: trials with no cloud structure",
         needs=Requirements(min_conditions=4, min_trials=2, min_neurons=2,
                            conditions_note="needs more than P/2 neurons, more for larger clouds; trials per "
