@@ -38,8 +38,8 @@ FA         32 000  0.988    1.00 / 0.95 / 1.00 / 1.00             20/20; 20/20
 4 000 units: 0.971 over all 420 intervals (Hebb 0.917 counting an interval that stops just short of the bound
 as a miss). (mixed: feedback 0.5, hebbian 0.3.) Median interval widths at 4 000 units: GD gamma0 0.56, feedback
 0.17, hebbian 0.18; FA gamma0 28 (of the box 1e-3-30), feedback 1.0, hebbian 1.0: an FA recording pins the
-rule parameters far less than a GD one, but the comparison still decides. Hebbian networks: a lazy FA fit predicts the same statistics
-(neither moves the hidden layer).
+rule parameters far less than a GD one, but the comparison still decides. Hebbian networks: a lazy FA fit
+predicts the same statistics (neither moves the hidden layer).
 
 Why GD's gamma0 is under-covered (measured 2026-12-02, GD, point fits with Jacobian SEs, ``/tmp`` scripts of
 the same chain; ``--n-neurons``/``--n-boot`` reproduce the interval side). gamma0 is unbiased (mean 2.00) and
