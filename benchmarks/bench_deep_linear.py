@@ -19,9 +19,10 @@ networks, 0.85 correlated with the initial output; with f_0 = 0 (the wide limit)
 (re-measured 2026-12-07 on the double-centred kernel_change) coverage 47/48 (gamma0 23/24, mean 1.500, z sd
 1.04; decision_noise 24/24, mean 0.387, z sd 0.55), median fit 0.4 s with intervals. Not yet at the bar
 elsewhere (same f_0 = 0 network): 2 000-unit layers, 300 recorded, 32 replicates: 57/64 = 0.891 (gamma0 27/32,
-mean 1.491, z sd 1.21; decision_noise 30/32); the whole 1 000-unit layers recorded, 12 replicates: 21/24 = 0.875 (gamma0 10/12, z sd 1.22). In the three 2 000-unit networks whose
-gamma0 interval missed, the population's own gamma0 was 1.49-1.51 and the 300 recorded units' noiseless kernels
-gave 1.28-1.58: neuron sampling, which the bootstrap is meant to carry.
+mean 1.491, z sd 1.21; decision_noise 30/32); the whole 1 000-unit layers recorded, 12 replicates: 21/24 = 0.875
+(gamma0 10/12, z sd 1.22). In the three 2 000-unit networks whose gamma0 interval missed, the population's own
+gamma0 was 1.49-1.51 and the 300 recorded units' noiseless kernels gave 1.28-1.58: neuron sampling, which the
+bootstrap is meant to carry.
 
 Run from the project root: ``python benchmarks/bench_deep_linear.py [--replicates 24] [--n-hidden 1000]
 [--n-boot 100] [--population]``.
