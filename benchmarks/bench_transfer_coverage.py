@@ -33,39 +33,41 @@ distribution (:func:`neurolearn.fitting.covariance.sandwich_ratios`).
 Run: ``.venv/bin/python benchmarks/bench_transfer_coverage.py [--seeds 40] [--n-hidden 4000] [--n-neurons 100]
 [--n-boot 100] [--fresh] [--fits data,no-model-error,...] [--corrected] [--weights independent] [--save rows.csv]``
 
-Working independence with sandwich intervals (2026-12-03, ``--weights independent``, paired on the same
-statistics; per-parameter binomial SE 0.015-0.021 over 200, 0.014-0.027 over 100; pooled SE clustered by
-network; chi2/dof = chi2 / (n_obs - 4), mean; median SE as a multiple of the default fit's):
+Working independence with sandwich intervals (2026-12-07, on the double-centred kernel_change with its
+t(n_eff-1) interval scaling, ``--weights independent``, paired on the same statistics; per-parameter binomial SE
+0.013-0.024 over 200, 0.010-0.035 over 100; pooled SE clustered by network; chi2/dof = chi2 / (n_obs - 4), mean;
+median SE as a multiple of the default fit's):
 
 ====================  =====  ======  =======  ========  ============  ========  =========
 fit (networks)        rho    gamma0  learned  decision  pooled        chi2/dof  median SE
 ====================  =====  ======  =======  ========  ============  ========  =========
-tracked, data (200)   0.840  0.865   0.820    0.865     0.848 (.015)  0.74      1
-tracked, --corrected  0.935  0.910   0.910    0.935     0.922 (.010)  0.59      1.23-1.30
-tracked, independent  0.905  0.905   0.955    0.955     0.930 (.010)  0.26      1.51-2.33
-fresh, data (100)     0.880  0.940   0.860    0.880     0.890 (.021)  0.66      1
-fresh, --corrected    0.890  0.960   0.910    0.910     0.917 (.019)  0.63      1.10-1.11
-fresh, independent    0.920  0.980   0.950    0.970     0.955 (.013)  0.64      1.06-1.10
+tracked, data (200)   0.875  0.865   0.870    0.910     0.880 (.013)  0.60      1
+tracked, --corrected  0.970  0.925   0.940    0.950     0.946 (.008)  0.48      1.23-1.29
+tracked, independent  0.940  0.920   0.960    0.955     0.944 (.009)  0.24      1.43-2.21
+fresh, data (100)     0.860  0.960   0.890    0.910     0.905 (.018)  0.59      1
+fresh, --corrected    0.890  0.980   0.960    0.960     0.948 (.013)  0.57      1.08-1.10
+fresh, independent    0.940  0.990   0.980    0.970     0.970 (.011)  0.57      1.06-1.09
 ====================  =====  ======  =======  ========  ============  ========  =========
 
-Seeds 0-23 (the test's networks): tracked independent 0.958 (0.958 each). Independent's chi2 against its
-Satterthwaite reference: tracked P(p < 0.05) 0.020, mean p 0.84; fresh 0.000, 0.80 (chi2 is small because
-behaviour's SEs are 3-8x its spread after the switch). (A reading that the marginal SEs of task_alignment and
+Seeds 0-23 (the test's networks): tracked data 0.906, independent 0.969, ``--corrected`` 0.969; seeds 0-79:
+data 0.903 (rho 0.938, gamma0 0.925, learned 0.850, decision_noise 0.900), ``--corrected`` 0.956; seeds 80-199
+data 0.865, ``--corrected`` 0.940; seeds 200-279 data 0.884. (Independent's chi2 against its Satterthwaite
+reference, 2026-12-03: tracked P(p < 0.05) 0.020, mean p 0.84; fresh 0.000, 0.80; chi2 is small because
+behaviour's SEs are 3-8x its spread after the switch. A reading that the marginal SEs of task_alignment and
 reference_agreement were 7-21 % short rested on 200 redraws of seeds 1000+, whose spread happens to be ~9 % high;
 over 1500-2000 redraws those SEs were within 3 % of their spread: what is left is the covariance each recording
-estimates from its 100 units.) With the jackknife-scaled replicates of 1eee0cf the default weighting covers 0.900
-pooled over seeds 0-79 (rho 0.938, gamma0 0.925, learned 0.850, decision_noise 0.888; was 0.859 there), 0.896 on
-the test's seeds 0-23 (was 0.854).
+estimates from its 100 units.)
 
-Measured (2026-12-02, seeds 0-39, 4 000 units, 100 tracked, n_boot 100; binomial SE of a coverage near 0.9
-over 40: 0.047, pooled over 160 correlated intervals about 0.03):
+Measured (seeds 0-39, 4 000 units, 100 tracked, n_boot 100; ``data`` and ``network + gaussian`` 2026-12-07 on
+the centred statistics, the other rows 2026-12-02; binomial SE of a coverage near 0.9 over 40: 0.047, pooled
+over 160 correlated intervals about 0.03):
 
 ==================  ======  ======  =======  ========  =======  ========
 fit                 rho     gamma0  learned  decision  pooled   chi2/dof
 ==================  ======  ======  =======  ========  =======  ========
-data                0.825   0.850   0.800    0.825     0.825    0.73
+data                0.925   0.925   0.825    0.900     0.894    0.56
 no model error      0.850   0.875   0.775    0.850     0.838    0.73
-network + gaussian  0.925   0.975   0.975    0.900     0.944    0.99
+network + gaussian  0.950   0.950   0.950    0.875     0.931    0.99
 gaussian            0.900   0.975   0.900    0.975     0.938    0.99
 data, prototype     0.950   0.950   0.875    0.950     0.931    0.53
 ==================  ======  ======  =======  ========  =======  ========
@@ -82,10 +84,6 @@ data, Hartlap only  0.925   0.925   0.825    0.862     0.884    1.03-1.30
 data, --corrected   0.962   0.950   0.888    0.950     0.938    0.90-1.13
 data, prototype     0.975   0.950   0.912    0.950     0.947    0.83-1.05
 ==================  ======  ======  =======  ========  =======  ==================
-
-Re-measured 2026-12-03 after the tracked kernel_change's t(n_eff-1) scaling (rho / gamma0 / learned / decision /
-pooled): seeds 0-79 data 0.888 0.912 0.812 0.825 0.859, ``--corrected`` 0.975 0.950 0.912 0.950 0.947; seeds 0-199
-data 0.840 0.865 0.820 0.865 0.848, ``--corrected`` 0.935 0.910 0.910 0.935 0.922.
 
 (``Hartlap only``: the nested factor without m1; seeds 0-39 alone: 0.825 / 0.862 / 0.912 / 0.931.) The
 correction is calibrated for Gaussian neuron influences; what is left (learned's z SD 1.13) is the 10-25 % low
