@@ -105,9 +105,9 @@ behaviour's 3-8x above it after the switch (cluster-robust SE of conditions of f
 
 Against width and recorded units (same design otherwise): 32 000 units, seeds 0-15: data 0.844 (4 000 units,
 same seeds: 0.844), network + gaussian 0.922; the reduction's error chi2 0.051 (max 0.13) of 32, against 0.47
-at 4 000 (it falls as 1/N and is negligible at both). 400 tracked units of 4 000, seeds 0-23: data 0.938
-(100 units, same seeds: 0.865), spread/SE 0.94-1.25: the units that estimate the covariance set the gap
-(seeds 0-29, paired: data 0.950, z SD 1.00-1.21; ``--corrected`` 0.967, z SD 0.91-1.08).
+at 4 000 (it falls as 1/N and is negligible at both). 400 tracked units of 4 000, seeds 0-23: data 0.958
+(100 units, same seeds: 0.906), spread/SE 0.98-1.12 over seeds 0-29: the units that estimate the covariance set
+the gap (seeds 0-29, paired, 2026-12-07: data 0.958, 100 units 0.875; ``--corrected`` 0.967, spread/SE 0.89-1.00).
 n_boot 1000, seeds 0-23: data 0.833 (n_boot 100: 0.865; more replicates do not help, the Hartlap factor
 shrinks), prototype 0.906 (n_boot 100: 0.948; n_eff 91 instead of 50 leaves the 10-25 % low alignment
 and kernel-change SEs uncovered).
