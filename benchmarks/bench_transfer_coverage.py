@@ -103,9 +103,9 @@ at n_boot 1000 it is still 0.853 (the 100 units, not the replicates, limit it). 
 task_alignment and kernel_change SEs are 10-25 % below their spread, reference_agreement's within 3 %, and
 behaviour's 3-8x above it after the switch (cluster-robust SE of conditions of fixed, unequal difficulty).
 
-Against width and recorded units (same design otherwise): 32 000 units, seeds 0-15: data 0.844 (4 000 units,
-same seeds: 0.844), network + gaussian 0.922; the reduction's error chi2 0.051 (max 0.13) of 32, against 0.47
-at 4 000 (it falls as 1/N and is negligible at both). 400 tracked units of 4 000, seeds 0-23: data 0.958
+Against width and recorded units (same design otherwise; 2026-12-07): 32 000 units, seeds 0-15: data 0.938 (4 000
+units, same seeds: 0.875), network + gaussian 0.938; the reduction's error chi2 0.041 (max 0.10) of 32, against
+0.34 at 4 000 (it falls as 1/N and is negligible at both). 400 tracked units of 4 000, seeds 0-23: data 0.958
 (100 units, same seeds: 0.906), spread/SE 0.98-1.12 over seeds 0-29: the units that estimate the covariance set
 the gap (seeds 0-29, paired, 2026-12-07: data 0.958, 100 units 0.875; ``--corrected`` 0.967, spread/SE 0.89-1.00).
 n_boot 1000, seeds 0-23: data 0.833 (n_boot 100: 0.865; more replicates do not help, the Hartlap factor
