@@ -97,11 +97,10 @@ reduction's error (network - model at the true parameters): mean 0.47, max 2.1 o
 statistics' error (statistics - network): 27.6. The reduction is not what costs coverage (``network +
 gaussian`` covers like ``gaussian``); the real statistics' errors do, through a covariance that each
 recording estimates from its own 100 units: over 200 redraws of units and trials of one network the
-linearised GLS estimate covers 0.94 with the covariance of those redraws and 0.865 with each recording's own
-(z SD 1.16-1.56), as a sample covariance of 50 Gaussian draws does (0.854) and one of 100 does not (0.938);
-at n_boot 1000 it is still 0.853 (the 100 units, not the replicates, limit it). Over those redraws the
-task_alignment and kernel_change SEs are 10-25 % below their spread, reference_agreement's within 3 %, and
-behaviour's 3-8x above it after the switch (cluster-robust SE of conditions of fixed, unequal difficulty).
+linearised GLS estimate covers 0.943 with the covariance of those redraws and 0.904 with each recording's own
+(z SD 1.07-1.39; 2026-12-07, ``--redraws 200``), between a sample covariance of 100 Gaussian draws (0.870) and
+one of 1 000 (0.930). Over those redraws the task_alignment SEs are 5-12 % above their spread,
+reference_agreement's and kernel_change's 18-23 % above, and behaviour's 3-8x above it after the switch (cluster-robust SE of conditions of fixed, unequal difficulty).
 
 Against width and recorded units (same design otherwise; 2026-12-07): 32 000 units, seeds 0-15: data 0.938 (4 000
 units, same seeds: 0.875), network + gaussian 0.938; the reduction's error chi2 0.041 (max 0.10) of 32, against
