@@ -217,6 +217,15 @@ def same_id_matrix(neuron_lists) -> np.ndarray:
     return labels[:, None] == labels[None, :]
 
 
+def same_ids(pairs: dict, a: int, b: int) -> bool:
+    """Sessions a and b of :func:`pairwise_kernel_terms` output record the same sorted, unique ids
+    (:func:`same_id_matrix`, computed once and cached in ``pairs["same_ids"]``)."""
+    same = pairs.get("same_ids")
+    if same is None:
+        same = pairs["same_ids"] = same_id_matrix(pairs["neurons"])
+    return bool(same[a, b])
+
+
 def id_halvings(ids, n_halvings: int = N_HALVINGS) -> np.ndarray:
     """(M, N) bool: the first half of each of ``n_halvings`` random halvings of the neurons ``ids``, a
     function of each id alone (a hash of ``str(id)`` and the halving's index): a cell falls in the same half

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from neurolearn.stats.kernel_guards import self_term_reasons
-from neurolearn.stats.kernel_pairs import same_id_matrix
-from neurolearn.stats.neuron_resampling import effective_cells, few_cell_widening, recentre_replicates
-from neurolearn.stats.similarity_jackknife import id_positions, pair_jackknife
+from neurolearn.stats.kernel_pairs import same_ids
+from neurolearn.stats.neuron_resampling import few_cell_widening, recentre_replicates
+from neurolearn.stats.similarity_jackknife import pair_jackknife, paired_effective_cells
 
 __all__ = ["scale_from_terms"]
 
@@ -86,12 +86,12 @@ def scale_from_terms(pairs: dict, reference: int = 0, *, with_reasons: bool = Fa
             reasons[t] = session_reasons[t]
         else:
             args = (pairs["cross"][t, reference], pairs["self"][t], pairs["self"][reference])
-            same = _same_ids(pairs, t, reference)
+            same = same_ids(pairs, t, reference)
             bias[t] = pair_jackknife(ratio, args, pairs, t, reference, self_index=(1, 2), same=same)
             corrected = float(ratio(*args)) - bias[t]
             if corrected > 0:
                 value[t] = np.sqrt(corrected)
-                n_effective[t] = _log_ratio_effective_cells(pairs, t, reference)
+                n_effective[t] = _log_ratio_effective_cells(pairs, t, reference, same)
             else:
                 reasons[t] = (f"session {ids[t]!r}: the bias-corrected ratio of squared centred kernel norms is "
                               f"not positive ({corrected:.3g}): the scale is not resolved")
@@ -107,27 +107,12 @@ def scale_from_terms(pairs: dict, reference: int = 0, *, with_reasons: bool = Fa
     return (value, replicates, reasons) if with_reasons else (value, replicates)
 
 
-def _log_ratio_effective_cells(pairs, t, reference) -> float:
+def _log_ratio_effective_cells(pairs, t, reference, same) -> float:
     """(Σu²)²/Σu⁴ of the log ratio's per-id influences u = u_t/S_t - u_0/S_0 for a session sharing cells with
     the reference; NaN for two independent samples."""
     neurons = pairs.get("neurons")
     if neurons is None or not pairs.get("unbiased"):
         return float("nan")
-    ids_t, ids_0 = np.asarray(neurons[t]), np.asarray(neurons[reference])
-    universe = np.union1d(ids_t, ids_0)
-    in_t, in_0 = np.isin(universe, ids_t), np.isin(universe, ids_0)
-    if not np.any(in_t & in_0):
-        return float("nan")
-    influence = np.zeros(universe.size)
-    influence[in_t] += pairs["self_influence"][t][id_positions(ids_t, universe[in_t])] / float(pairs["self"][t])
-    influence[in_0] -= (pairs["self_influence"][reference][id_positions(ids_0, universe[in_0])]
-                        / float(pairs["self"][reference]))
-    return effective_cells(influence)
-
-
-def _same_ids(pairs, a, b) -> bool:
-    """Sessions a and b record the same sorted, unique ids (cached in ``pairs`` as the other ratios do)."""
-    same = pairs.get("same_ids")
-    if same is None:
-        same = pairs["same_ids"] = same_id_matrix(pairs["neurons"])
-    return bool(same[a, b])
+    return paired_effective_cells(np.asarray(neurons[t]), np.asarray(neurons[reference]),
+                                  pairs["self_influence"][t] / float(pairs["self"][t]),
+                                  -pairs["self_influence"][reference] / float(pairs["self"][reference]), same)

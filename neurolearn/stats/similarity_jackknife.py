@@ -166,6 +166,18 @@ def change_effective_cells(pairs, t, reference, squared, same) -> float:
     ids_t, ids_0 = pairs["neurons"][t], pairs["neurons"][reference]
     part_t = pairs["self_influence"][t] - 2.0 * pairs["cross_influence"][t][reference]
     part_0 = (1.0 - squared) * pairs["self_influence"][reference] - 2.0 * pairs["cross_influence"][reference][t]
+    return paired_effective_cells(ids_t, ids_0, part_t, part_0, same)
+
+
+def paired_effective_cells(ids_t, ids_0, part_t, part_0, same: bool = False) -> float:
+    """(Σu²)²/Σu⁴ of per-id influences u summed over two sessions' parts (an id in both adds both), NaN when
+    the sessions share no id (two independent samples: no few-cell widening).
+
+    Examples
+    --------
+    >>> paired_effective_cells(np.array([0, 1]), np.array([1, 2]), np.ones(2), np.ones(2))  # u = 1, 2, 1
+    2.0
+    """
     if same:
         return effective_cells(part_t + part_0)
     universe = np.union1d(ids_t, ids_0)

@@ -14,7 +14,7 @@ from scipy import sparse
 from neurolearn.errors import InsufficientDataError
 from neurolearn.stats.kernel_halvings import halved_change_products
 from neurolearn.stats.kernel_terms import centred_statistics
-from neurolearn.stats.kernel_pairs import id_halvings, same_id_matrix
+from neurolearn.stats.kernel_pairs import id_halvings, same_id_matrix, same_ids
 from neurolearn.stats.kernel_guards import (
     DENOMINATOR_Z,
     MIN_NEURONS,
@@ -97,7 +97,7 @@ def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife:
         value[a, a] = np.nan if session_reasons[a] else 1.0
         same = {}
         if vectorised and not session_reasons[a]:  # partners recording the same cells: all at once
-            partners = [b for b in range(a + 1, n) if not session_reasons[b] and _same(pairs, a, b)
+            partners = [b for b in range(a + 1, n) if not session_reasons[b] and same_ids(pairs, a, b)
                         and pairs["neurons"][a].size]
             if partners:
                 biases, ses = same_cells_jackknife(cka_of, pairs, a, partners, loo_cache, jackknife)
@@ -113,7 +113,7 @@ def similarity_from_terms(pairs: dict, *, with_reasons: bool = False, jackknife:
             else:
                 if jackknife:
                     bias[a, b] = bias[b, a] = pair_jackknife(cka_of, args, pairs, a, b, self_index=(1, 2),
-                                                            same=_same(pairs, a, b))
+                                                            same=same_ids(pairs, a, b))
                 se = cka_se(pairs, a, b)
             estimate = float(cka_of(*args)) - bias[a, b]
             reason = range_reason(estimate, se, "kernel similarity", pairs, a, b)
@@ -233,13 +233,13 @@ def change_from_terms(pairs: dict, reference: int, *, with_reasons: bool = False
             continue
         args = (pairs["cross"][t, reference], pairs["self"][t], pairs["self"][reference])
         squared[t] = squared_change(*args)
-        same = _same(pairs, t, reference)
+        same = same_ids(pairs, t, reference)
         bias[t] = pair_jackknife(squared_change, args, pairs, t, reference, self_index=(1, 2), same=same)
         n_effective[t] = change_effective_cells(pairs, t, reference, squared[t], same)
     supported = np.array([not r for r in reasons])
     value = np.where(supported, _signed_root(squared - bias), np.nan)
     if pairs.get("unbiased") and pairs.get("statistics") is not None:
-        halved_bias = np.array([change_ratio_bias(pairs, t, reference, squared[t], _same(pairs, t, reference))
+        halved_bias = np.array([change_ratio_bias(pairs, t, reference, squared[t], same_ids(pairs, t, reference))
                                 if supported[t] and t != reference else 0.0 for t in range(n)])
         value = _halved_roots(pairs, reference, halved_bias, value)
     replicates = None
@@ -292,12 +292,6 @@ def _signed_root(squared):
     return np.sign(squared) * np.sqrt(np.abs(squared))
 
 
-def _same(pairs, a, b):
-    """Sessions a and b record the same sorted, unique ids (``same_ids`` of :func:`pairwise_kernel_terms`)."""
-    same = pairs.get("same_ids")
-    if same is None:
-        same = pairs["same_ids"] = same_id_matrix(pairs["neurons"])
-    return bool(same[a, b])
 
 
 def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, random_state=None, weights=None,
@@ -326,7 +320,7 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
     replicates = np.full((weights[0].shape[0], n_sessions, n_sessions), np.nan) if bootstrapping else None
     reasons = np.full((n_sessions, n_sessions), "", dtype=object)
     unshared = []
-    same_ids = same_id_matrix([s.neurons for s in stats])
+    same_cells = same_id_matrix([s.neurons for s in stats])
     traces, floats = {}, {}
 
     def own_traces(k):
@@ -340,7 +334,7 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
         return floats[k]
 
     for a in range(n_sessions):
-        partners = [b for b in range(a + 1, n_sessions) if same_ids[a, b]]
+        partners = [b for b in range(a + 1, n_sessions) if same_cells[a, b]]
         if partners and stats[a].n_neurons >= MIN_NEURONS:  # all partners with the same cells at once
             _overlap_same_cells(stats, a, partners, own_traces, float_weights, value, replicates, reasons)
         else:
@@ -349,7 +343,7 @@ def overlap_from_statistics(stats: Sequence[ConditionStatistics], *, n_boot=0, r
             if b in partners:
                 continue
             names = f"sessions {stats[a].session_id!r}, {stats[b].session_id!r}"
-            same = bool(same_ids[a, b])
+            same = bool(same_cells[a, b])
             if same:
                 shared = stats[a].neurons
                 ia = ib = slice(None)
