@@ -62,7 +62,7 @@ class FitRecord(Mapping):
     same names: ``label``, ``model_name``, ``params``, ``ci`` (name -> (lower, upper)), ``se``,
     ``identifiable``, ``fixed``, ``aic``, ``bic``, ``chi2``, ``chi2_pvalue``, ``log_likelihood``,
     ``n_obs``, ``n_params``, ``dispersion``, ``success``, ``message``, ``observables``,
-    ``missing_observables``, ``interval``, ``level``, ``weighting`` and ``predicted`` (a Dataset over
+    ``missing_observables``, ``interval``, ``level``, ``weighting``, ``best_point`` and ``predicted`` (a Dataset over
     ``session``, rebuilt from the stored ``session`` and ``predicted`` lists when read back from JSON; None
     when the fit stored no prediction). Numbers are floats (NaN where the JSON has None).
 
@@ -84,7 +84,7 @@ class FitRecord(Mapping):
     __slots__ = ("_source", "result", "model", "model_name", "label", "params", "ci", "se", "identifiable",
                  "fixed", "aic", "bic", "chi2", "chi2_pvalue", "log_likelihood", "n_obs", "n_params",
                  "dispersion", "success", "message", "observables", "missing_observables", "interval",
-                 "level", "weighting", "predicted")
+                 "level", "weighting", "predicted", "best_point")
 
     def __init__(self, fit):
         result = fit if hasattr(fit, "to_dict") and not isinstance(fit, Mapping) else None
@@ -123,6 +123,8 @@ class FitRecord(Mapping):
             "level": _float(source.get("level")),
             "weighting": str(source.get("weighting") or "standard errors"),
             "predicted": predicted,
+            "best_point": (None if source.get("best_point") is None else
+                           {k: _float(v) for k, v in source["best_point"].items()}),
         }
         for key, value in fields.items():
             object.__setattr__(self, key, value)

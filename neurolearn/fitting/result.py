@@ -90,6 +90,11 @@ class FitResult:
         correlated across sessions) was last evaluated and added to the statistics' covariance before the final
         fit (:mod:`neurolearn.fitting.learner`); None when it was not (the model declares none, the pilot fit
         failed, or ``fit(..., learner_covariance=False)``). ``residuals`` and ``chi2`` then include it.
+    best_point : dict or None
+        For a fit that did not converge (``success`` False): free parameter -> its value at the lowest
+        chi-square the optimiser reached, which ``message`` reports. Not an estimate (no minimum was found, so
+        it has no interval and is not in ``params``); a place to look from, e.g. with a longer search
+        (``n_starts=``) or more parameters fixed. None for a converged fit, whose ``params`` hold its estimates.
     """
 
     model: object
@@ -118,6 +123,7 @@ class FitResult:
     weighting: str = "standard errors"
     learner_covariance: dict | None = None
     open_ends: dict = field(default_factory=dict)
+    best_point: dict | None = None
     _problem: object = field(default=None, repr=False)
     # the problem from the statistics alone (``_problem`` before the model's learner covariance was added): what
     # two fits must share to be compared
@@ -141,6 +147,9 @@ class FitResult:
             else:
                 lines.append(f"  {name} = {value:.4g}  (fixed)")
         if not self.success:
+            if self.best_point:
+                shown = ", ".join(f"{k}={v:.4g}" for k, v in self.best_point.items())
+                lines.append(f"  best point reached (not an estimate): {shown}")
             lines.append(f"  FAILED: {self.message}")
         return "\n".join(lines)
 
@@ -181,6 +190,8 @@ class FitResult:
             "weighting": self.weighting,
             "learner_covariance": (None if self.learner_covariance is None else
                                    {k: _json_number(v) for k, v in self.learner_covariance.items()}),
+            "best_point": (None if self.best_point is None else
+                           {k: _json_number(v) for k, v in self.best_point.items()}),
             "session": [_json_scalar(s) for s in np.asarray(self.predicted["session"].values)],
             "training_time": [_json_number(t) for t in self.predicted["training_time"].values],
             "predicted": {name: [_json_number(v) for v in self.predicted[name].values] for name in self.observables},

@@ -145,6 +145,18 @@ def test_an_optimiser_that_never_meets_its_tolerances_says_so_with_the_longer_ru
     assert head.startswith("did not converge (the maximum number of function evaluations is exceeded)")
     assert re.search(r"best chi2 reached [0-9.e+]+", result.message)
     assert "longer run" in result.message
+    # the point the message speaks of is held, apart from the (NaN) estimates: the free parameters at the
+    # chi-square reached, which the model's prediction there reproduces
+    point = result.best_point
+    assert set(point) == {"intercept", "slope"} and all(np.isfinite(v) for v in point.values())
+    reached = float(re.search(r"best chi2 reached ([0-9.e+]+)", result.message).group(1))
+    t = np.arange(10.0)
+    chi2 = float(np.sum(((0.2 + 0.05 * t - (point["intercept"] + point["slope"] * t)) / 0.02) ** 2))
+    assert chi2 == pytest.approx(reached, rel=1e-3)
+    assert "best point reached (not an estimate): intercept=" in repr(result)
+    from neurolearn.fit_records import fit_record
+    record = fit_record(result.to_dict())
+    assert record.best_point == pytest.approx(point)
 
 
 def test_a_parameter_the_predictions_ignore_is_flagged_with_reasons_true_of_its_interval():
@@ -243,3 +255,9 @@ def test_constant_statistics_converge_and_flag_only_what_their_intervals_show():
         for side, end, bound in (("lower", lo, p.lower), ("upper", hi, p.upper)):
             assert (side in sides) == bool(np.isclose(end, bound, rtol=1e-6)), (p.name, side, end, bound, text)
         assert " reach their search bounds" not in text or ", " in text.split("ends where ")[1].split(" reach")[0]
+
+
+def test_a_converged_fit_holds_its_estimates_not_a_best_point():
+    result, _ = _fit(_line_data(), _line(), fixed=CLOCK)
+    assert result.success and result.best_point is None
+    assert result.to_dict()["best_point"] is None
