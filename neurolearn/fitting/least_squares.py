@@ -21,6 +21,7 @@ from neurolearn.fitting.areas import with_layers
 from neurolearn.fitting.covariance import interval_inflation, sandwich_ratios
 from neurolearn.fitting.intervals import BetterMinimum, bootstrap_intervals, profile_intervals
 from neurolearn.fitting.learner import has_learner_covariance, learner_fit, weighting_label
+from neurolearn.fitting.training_set import training_set_unchanged
 from neurolearn.fitting.multistart import local_fit, multistart, unit_covariance
 from neurolearn.fitting.problem import ONSET, TIME_SCALE, FitWarning, build_problem
 from neurolearn.fitting.reasons import kept_moving, natural_bounds, not_converged, parameter_reasons, refit_failed
@@ -127,7 +128,10 @@ def fit(
         A statistic whose summary stored its SE with the training stimuli held fixed (``generalization_error``'s
         coord ``generalization_error_fixed_se``) is weighted by that SE in this stage, so the training set is
         counted once (:mod:`neurolearn.fitting.training_set`). False: the statistics' covariance alone. No effect
-        for a model that declares none.
+        for a model that declares none. Such a model's time is the training set's size: where every fitted
+        session holds the same number of training conditions (the summary's coord
+        ``generalization_training_conditions``) and ``time`` is None, the fit warns that the session order
+        stands in for the examples (:func:`neurolearn.fitting.training_set.training_set_unchanged`).
 
     Returns
     -------
@@ -188,6 +192,8 @@ def fit(
         stats = with_layers(stats, dict(areas))
     problem = build_problem(stats, model, observables=observables, fixed=fixed, time=time, se_floor=se_floor,
                             weights=weights)
+    if time is None and has_learner_covariance(problem.model):
+        problem = training_set_unchanged(problem)
     optimum = _optimise(problem, n_starts, rng)
     learner_at, statistics_problem = None, problem
     if learner_covariance and has_learner_covariance(problem.model):
@@ -410,6 +416,7 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         dispersion=float(dispersion) if success else float("nan"),
         weighting=weighting_label(problem, learner_at),
         learner_covariance=learner_at,
+        best_point=None if success else _best_point(problem, values),
         _problem=problem,
         _statistics_problem=problem if statistics_problem is None else statistics_problem,
         _unit=np.array(optimum.u, dtype=float),
@@ -496,6 +503,13 @@ def _default_label(problem):
     if not model_fixed:
         return problem.model.name
     return f"{problem.model.name} ({', '.join(f'{k}={v:g}' for k, v in model_fixed.items())})"
+
+
+def _best_point(problem, values):
+    """Free parameter -> its value at the lowest chi-square a fit that did not converge reached (None where
+    that point has a non-finite value)."""
+    point = {p.name: float(values[p.name]) for p in problem.free}
+    return point if all(np.isfinite(v) for v in point.values()) else None
 
 
 def _session_dataset(problem, array, values):

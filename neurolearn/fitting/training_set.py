@@ -19,19 +19,33 @@ coord :data:`FIXED_TRAINING_SET_SE`, which a fit carries into its problem's ``se
 
 A fit without the learner covariance (``fit(..., learner_covariance=False)``, or a model declaring none) keeps
 the statistic's own SE, which is its honest uncertainty as an estimate of the population's error.
+
+A model with a learner covariance is a learning curve in the training set's size (``kernel-learning-curve``:
+its time is the number of training examples, ``time_scale`` examples per session). Where every fitted session
+holds the same number of training conditions (the summary's coord :data:`TRAINING_CONDITIONS`) and no ``time=``
+gives each session's examples, the sessions do not sample such a curve: the fit still runs (examples may be
+trials, which the conditions do not count), but :func:`training_set_unchanged` warns and the message says so.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import warnings
+
 import numpy as np
 
-__all__ = ["FIXED_TRAINING_SET_SE", "TRAINING_SET_STATISTICS", "fixed_training_set"]
+from neurolearn.fitting.problem import FitWarning
+
+__all__ = ["FIXED_TRAINING_SET_SE", "TRAINING_CONDITIONS", "TRAINING_SET_STATISTICS", "fixed_training_set",
+           "training_set_unchanged"]
 
 #: The session coord holding ``generalization_error``'s SE with the training stimuli held fixed (the name
 #: :data:`neurolearn.stats.generalization.FIXED_SE` writes).
 FIXED_TRAINING_SET_SE = "generalization_error_fixed_se"
+#: The session coord counting each session's training conditions (the name
+#: :data:`neurolearn.stats.generalization.TRAINING_CONDITIONS` writes).
+TRAINING_CONDITIONS = "generalization_training_conditions"
 #: Statistic -> the session coord with its fixed-training-set SE.
 TRAINING_SET_STATISTICS = {"generalization_error": FIXED_TRAINING_SET_SE}
 
@@ -97,3 +111,58 @@ def fixed_training_set(problem):
                   for name, (count, key) in changed.items())
     return replace(problem, se=se, covariance=covariance, sandwich_covariance=sandwich,
                    notes=(*problem.notes, *notes))
+
+
+def training_set_unchanged(problem):
+    """``problem`` with a note, and a :class:`~neurolearn.fitting.FitWarning`, where every fitted session holds
+    the same number of training conditions: a model whose time is the training set's size then reads the session
+    order (times ``time_scale``) as the examples, which the recordings do not show growing.
+
+    Parameters
+    ----------
+    problem : neurolearn.fitting.problem.FitProblem
+        Built with the session order as its time (no ``time=``).
+
+    Returns
+    -------
+    neurolearn.fitting.problem.FitProblem
+        ``problem`` itself unless at least two fitted sessions carry the coord :data:`TRAINING_CONDITIONS`
+        and its finite values are all equal; else a new problem with the note.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import xarray as xr
+    >>> from neurolearn.fitting.problem import build_problem
+    >>> from neurolearn.theory import Model, Parameter
+    >>> line = Model("line", "a line", "g = a + b t", "", (Parameter("a", 0.5, (0.0, 1.0), "intercept"),
+    ...              Parameter("b", 0.0, (-1.0, 1.0), "slope")), ("generalization_error",),
+    ...              lambda t, a, b: {"generalization_error": a + b * t})
+    >>> stats = xr.Dataset({"generalization_error": ("session", [0.9, 0.7, 0.5, 0.4]),
+    ...                     "generalization_error_se": ("session", [0.05, 0.04, 0.04, 0.03])},
+    ...                    coords={"session": ["d0", "d1", "d2", "d3"],
+    ...                            "session_index": ("session", [0, 1, 2, 3]),
+    ...                            TRAINING_CONDITIONS: ("session", [6.0, 6.0, 6.0, 6.0])})
+    >>> problem = build_problem(stats, line, fixed={"time_scale": 1.0, "onset": 0.0})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     noted = training_set_unchanged(problem)
+    >>> noted.notes[-1][:62]
+    'every fitted session holds the same 6 training conditions: the'
+    """
+    counts = problem.session_coords.get(TRAINING_CONDITIONS)
+    if counts is None:
+        return problem
+    counts = np.asarray(counts, dtype=float)
+    fitted = problem.mask.any(axis=0) if problem.mask.ndim == 2 else np.ones(counts.shape, dtype=bool)
+    if counts.shape != fitted.shape:
+        return problem
+    shown = counts[fitted & np.isfinite(counts)]
+    if shown.size < 2 or np.ptp(shown) > 0:
+        return problem
+    note = (f"every fitted session holds the same {shown[0]:.0f} training conditions: the model's time is the "
+            f"training set's size, read here as the session order times time_scale, not a set the recordings show "
+            f"growing; pass time= with each session's training examples if they grew (trials, say), or fit a "
+            f"model of training time")
+    warnings.warn(f"fit of model {problem.model.name!r}: {note}", FitWarning, stacklevel=3)
+    return replace(problem, notes=(*problem.notes, note))

@@ -108,7 +108,7 @@ and one :class:`~neurolearn.stats.flags.StatisticWarning`; nothing is raised for
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
@@ -144,6 +144,12 @@ TRAINING_SETS = ("jackknife", "fixed")
 FIXED_SE = "generalization_error_fixed_se"
 FIXED_SE_DESCRIPTION = ("bootstrap SE of generalization_error with the training stimuli held fixed (trials "
                         "and held-out stimuli resampled; the training-set jackknife left out)")
+#: Coord on ``session``: how many conditions (distinct ``by`` values) of the session are training stimuli (not
+#: held out). A model whose time is the training set's size (``kernel-learning-curve``) is told when it never
+#: changes (:func:`neurolearn.fitting.training_set.training_set_unchanged`).
+TRAINING_CONDITIONS = "generalization_training_conditions"
+TRAINING_CONDITIONS_DESCRIPTION = ("conditions of the session not held out (distinct values of the condition "
+                                   "column among trials the held-out column does not mark)")
 
 CHANCE_DESCRIPTION = (f"mean generalization_error over permutations of the target across the training conditions "
                       f"(all of them up to {N_PERMUTATIONS}, else {N_PERMUTATIONS} drawn): its expectation for "
@@ -322,6 +328,7 @@ class GeneralizationContext:
     streams: dict
     bit_generator: type
     training_set: str = "jackknife"
+    training_conditions: dict = field(default_factory=dict)
 
 
 def prepare_generalization(recordings, *, target, by, heldout="heldout", method="readout", behavior="correct",
@@ -357,7 +364,7 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
     heldout_column = next(iter(heldout)) if isinstance(heldout, Mapping) else heldout
     with_column = [k for k, rec in enumerate(recordings.values()) if heldout_column in rec.coords]
     first_with_column = with_column[0] if with_column else 0  # none: the first session raises the reason
-    masks, behave, reasons, streams = {}, {}, {}, {}
+    masks, behave, reasons, streams, training_conditions = {}, {}, {}, {}, {}
     for k, (key, rec) in enumerate(zip(keys, recordings.values())):
         rec = _coords_only(rec)
         if heldout_column not in rec.coords and k != first_with_column:
@@ -366,6 +373,7 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
             behave[key] = (np.nan, np.nan, (np.nan, np.nan), reasons[key])
             continue
         mask = masks[key] = heldout_mask(rec, heldout)  # a column missing everywhere or miscoded: the user's
+        training_conditions[key] = _training_condition_count(rec, mask, by)
         behave[key] = (np.nan, np.nan, (np.nan, np.nan), "")
         if has_behavior:
             try:
@@ -390,7 +398,14 @@ def prepare_generalization(recordings, *, target, by, heldout="heldout", method=
     return GeneralizationContext(keys=keys, target=target, by=by, heldout=heldout, method=method, ridge=ridge,
                                  n_boot=n_boot, level=level, has_behavior=has_behavior, masks=masks,
                                  behavior=behave, reasons=reasons, streams=streams, bit_generator=type(rng.bit_generator),
-                                 training_set=training_set)
+                                 training_set=training_set, training_conditions=training_conditions)
+
+
+def _training_condition_count(rec, mask, by) -> float:
+    """Distinct values of ``by`` among the trials ``mask`` does not mark (NaN without a trial coord ``by``)."""
+    if by not in rec.coords or rec.coords[by].dims != (TRIAL,):
+        return float("nan")
+    return float(np.unique(np.asarray(rec.coords[by].values)[~np.asarray(mask, dtype=bool)]).size)
 
 
 def _coords_only(rec):
@@ -484,6 +499,8 @@ def combine_generalization(parts, context: GeneralizationContext, map_sessions=N
     coords = {SESSION: ids, CI_BOUND: ["lower", "upper"]}
     if c.method == "readout" and n_boot:
         coords[FIXED_SE] = ((SESSION,), fixed_se, {"description": FIXED_SE_DESCRIPTION})
+    counts = np.array([c.training_conditions.get(key, np.nan) for key in ids], dtype=float)
+    coords[TRAINING_CONDITIONS] = ((SESSION,), counts, {"description": TRAINING_CONDITIONS_DESCRIPTION})
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 

@@ -3,13 +3,16 @@
 training-set jackknife is the variability the learner covariance adds; a fit without it keeps the default SE."""
 
 import warnings
+from dataclasses import replace
+
 import numpy as np
 import xarray as xr
 
 from neurolearn.fitting import fit
 from neurolearn.fitting.learner import learner_block, with_learner_covariance
 from neurolearn.fitting.problem import build_problem
-from neurolearn.fitting.training_set import FIXED_TRAINING_SET_SE, fixed_training_set
+from neurolearn.fitting.training_set import (FIXED_TRAINING_SET_SE, TRAINING_CONDITIONS, fixed_training_set,
+                                            training_set_unchanged)
 from neurolearn.theory import Model, Parameter
 from tests.fitting.conftest import CLOCK
 
@@ -138,3 +141,42 @@ def test_summarize_then_fit_counts_the_training_set_once():
     np.testing.assert_allclose(problem.se[row][used] ** 2, stored[used] ** 2 + diag[used], rtol=1e-10, atol=0)
     assert FIXED_NOTE in result.message
     np.testing.assert_array_equal(stats["generalization_error_se"].values, reported)  # the statistic's own SE
+
+
+def _with_training_conditions(stats, counts):
+    return stats.assign_coords({TRAINING_CONDITIONS: ("session", np.asarray(counts, dtype=float))})
+
+
+def _fit_warnings(stats, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fit(stats, _decay(), fixed=CLOCK, interval=None, random_state=0, **kwargs)
+    return result, [str(w.message) for w in caught if "training conditions" in str(w.message)]
+
+
+def test_a_training_set_that_never_grows_is_said_once_for_a_learning_curve_in_its_size():
+    # adversary S5-10: six sessions with the same six training conditions read as a learning curve in examples
+    result, warned = _fit_warnings(_with_training_conditions(_statistics()[0], np.full(TIMES.size, 6)))
+    assert len(warned) == 1 and "the same 6 training conditions" in warned[0]
+    assert "the same 6 training conditions" in result.message
+
+
+def test_a_growing_training_set_or_declared_examples_fit_without_the_note():
+    growing = _with_training_conditions(_statistics()[0], 4 + np.arange(TIMES.size))
+    assert not _fit_warnings(growing)[1]
+    # one session's count unknown (NaN) does not make the rest differ, nor hide equal ones
+    constant = _with_training_conditions(_statistics()[0], [np.nan] + [6] * (TIMES.size - 1))
+    assert len(_fit_warnings(constant)[1]) == 1
+    # the user's own examples per session (time=) are a declaration: nothing to say
+    assert not _fit_warnings(constant, time=TIMES * 10.0)[1]
+    # a model without a learner covariance is not a learning curve in the training set's size
+    plain = build_problem(_with_training_conditions(_statistics()[0], np.full(TIMES.size, 6)),
+                          replace(_decay(), learner_covariance=None), fixed=CLOCK)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert training_set_unchanged(plain) is not plain  # the helper itself only reads the coord ...
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(_with_training_conditions(_statistics()[0], np.full(TIMES.size, 6)),
+            replace(_decay(), learner_covariance=None), fixed=CLOCK, interval=None, random_state=0)
+    assert not [w for w in caught if "training conditions" in str(w.message)]  # ... and fit asks it only of these

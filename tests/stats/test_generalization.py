@@ -272,3 +272,21 @@ def test_a_held_out_column_with_missing_marks_is_refused_naming_the_count():
     words = rec.assign_coords(heldout=("trial", np.array(["new", "old", None, None, "new"], dtype=object)))
     with pytest.raises(DataError, match=r"found values \['new', 'old'\] and missing values; declare"):
         heldout_mask(words)
+
+
+def test_each_session_counts_its_training_conditions_under_the_name_the_fit_reads():
+    # adversary S5-10: a fit of a learning curve in the training set's size must be able to see that the set
+    # never grew (fitting.training_set.training_set_unchanged)
+    from neurolearn.fitting.training_set import TRAINING_CONDITIONS as READ
+    from neurolearn.stats.generalization import TRAINING_CONDITIONS
+
+    assert TRAINING_CONDITIONS == READ
+    means = np.random.default_rng(0).standard_normal((8, 30))
+    targets = np.where(np.arange(8) % 2, 1.0, -1.0)
+    recs = {f"s{k}": _session(means, targets, np.arange(8) >= 8 - held, rng=k, session_id=f"s{k}")
+            for k, held in enumerate((2, 3, 4))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticWarning)
+        ds = generalization_summary(recs, target="target", by="stimulus", n_boot=0)
+    assert ds[TRAINING_CONDITIONS].dims == ("session",)
+    np.testing.assert_array_equal(ds[TRAINING_CONDITIONS].values, [6.0, 5.0, 4.0])
