@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 from contextlib import contextmanager
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_OK
     except (NeurolearnError, OSError) as error:
-        return _fail(one_line(error))
+        return _fail(in_option_words(one_line(error), parser))
     except KeyboardInterrupt:
         print("neurolearn: interrupted", file=sys.stderr)
         return 130
@@ -302,6 +303,35 @@ def _warnings_as_lines():
         yield
     finally:
         warnings.showwarning = shown
+
+
+def in_option_words(message: str, parser: argparse.ArgumentParser) -> str:
+    """``message`` with the Python keywords the library's errors name (``source=<path>``, ``(by=)``) in the
+    command line's words (``--source <path>``, ``(--by)``), for each keyword the command line has an option
+    taking a value for.
+
+    Examples
+    --------
+    >>> in_option_words("found several series; pass source=<one of them> (by=)", build_parser())
+    'found several series; pass --source <one of them> (--by)'
+    """
+    options = {}
+    for action in _all_actions(parser):
+        longest = max(action.option_strings, key=len, default="")
+        if longest.startswith("--") and action.nargs != 0:  # a flag (--tracked) takes no value to name
+            options.setdefault(action.dest, longest)
+    for dest, option in options.items():
+        message = re.sub(rf"(?<![\w.-]){dest}=<", f"{option} <", message)
+        message = message.replace(f"({dest}=)", f"({option})")
+    return message
+
+
+def _all_actions(parser):
+    for action in parser._actions:
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_actions(sub)
 
 
 def _fail(message: str) -> int:

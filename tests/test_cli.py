@@ -706,3 +706,23 @@ def test_a_file_left_out_by_on_error_skip_is_named_in_the_written_statistics(cap
         assert stats.sizes["session"] == 3
     assert len(left_out) == 1 and left_out[0].startswith(str(tmp_path / "day03.nwb") + ": ")
     assert "HDF5" in left_out[0] and left_out[0].count(str(tmp_path / "day03.nwb")) == 1
+
+
+def test_errors_name_command_line_options_not_python_keywords(capsys, corpus_dir, tmp_path):
+    # a library error says "pass source=<path>"; on the command line that is --source (adversary F29 / S5)
+    path = corpus_dir / "NeurodataWithoutBorders__matnwb" / "test_output.nwb"
+    if not path.is_file():
+        pytest.skip(f"{path.name} not in the corpus")
+    code, _, err = run(capsys, "summarize", str(path), "-o", str(tmp_path / "s.nc"), "--n-boot", "0")
+    assert_one_line_error(code, err, "pass --source <path>")
+    assert "source=" not in err
+
+
+def test_only_keywords_the_command_line_takes_a_value_for_are_renamed():
+    from neurolearn.cli import build_parser, in_option_words
+
+    parser = build_parser()
+    assert in_option_words("pass subject=<id>; (heldout=)", parser) == "pass --subject <id>; (--heldout)"
+    # no command-line option (se_floor), a flag that takes no value (--tracked), another name's tail: unchanged
+    for text in ("pass se_floor=<number>", "tracked=<table>", "pass out.source=<path>"):
+        assert in_option_words(text, parser) == text
