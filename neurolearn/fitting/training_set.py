@@ -135,18 +135,15 @@ def training_set_unchanged(problem):
     >>> import xarray as xr
     >>> from neurolearn.fitting.problem import build_problem
     >>> from neurolearn.theory import Model, Parameter
-    >>> line = Model("line", "a line", "g = a + b t", "", (Parameter("a", 0.5, (0.0, 1.0), "intercept"),
-    ...              Parameter("b", 0.0, (-1.0, 1.0), "slope")), ("generalization_error",),
-    ...              lambda t, a, b: {"generalization_error": a + b * t})
-    >>> stats = xr.Dataset({"generalization_error": ("session", [0.9, 0.7, 0.5, 0.4]),
-    ...                     "generalization_error_se": ("session", [0.05, 0.04, 0.04, 0.03])},
-    ...                    coords={"session": ["d0", "d1", "d2", "d3"],
-    ...                            "session_index": ("session", [0, 1, 2, 3]),
-    ...                            TRAINING_CONDITIONS: ("session", [6.0, 6.0, 6.0, 6.0])})
-    >>> problem = build_problem(stats, line, fixed={"time_scale": 1.0, "onset": 0.0})
-    >>> with warnings.catch_warnings(record=True) as caught:
+    >>> decay = Model("decay", "", "", "", (Parameter("k", 2.0, (0.3, 30.0), "decay time"),),
+    ...               ("generalization_error",), lambda t, k: {"generalization_error": np.exp(-t / k)})
+    >>> stats = xr.Dataset({"generalization_error": ("session", [0.9, 0.6, 0.4]),
+    ...                     "generalization_error_se": ("session", [0.05, 0.04, 0.04])},
+    ...                    coords={"session": ["d0", "d1", "d2"], "session_index": ("session", [0, 1, 2]),
+    ...                            TRAINING_CONDITIONS: ("session", [6.0, 6.0, 6.0])})
+    >>> with warnings.catch_warnings(record=True):
     ...     warnings.simplefilter("always")
-    ...     noted = training_set_unchanged(problem)
+    ...     noted = training_set_unchanged(build_problem(stats, decay, fixed={"time_scale": 1.0, "onset": 0.0}))
     >>> noted.notes[-1][:62]
     'every fitted session holds the same 6 training conditions: the'
     """
