@@ -46,6 +46,8 @@ from neurolearn.stats.capacity_family import capacity_session, combine_capacity,
 from neurolearn.stats.dynamics_family import combine_dynamics, dynamics_session, prepare_dynamics
 from neurolearn.stats.generalization import combine_generalization, generalization_session, prepare_generalization
 from neurolearn.stats.kernel_summary import (
+    NONE_SHARED,
+    NOT_TRACKED,
     PAIRWISE,
     SINGLE,
     KernelOptions,
@@ -60,6 +62,9 @@ from neurolearn.stats.statistics_table import StatisticsTable, session_start_tim
 
 __all__ = ["Family", "FAMILIES", "ALWAYS", "SummaryParams", "Skip", "family_of", "Runner", "resolve_scheduler",
            "first_failure_raised", "time_average"]
+
+#: code_overlap's reasons that mean it does not exist for these sessions (omitted, not NaN)
+OMITTED = (NOT_TRACKED, NONE_SHARED)
 
 
 @dataclass(frozen=True)
@@ -285,8 +290,11 @@ def _combine_kernel(parts, context, map_sessions):
     table.extra["task_alignment_chance"] = (("session",), np.array([part.chance for part in parts]))
     for name in PAIRWISE:
         values, replicates, reasons = pairwise[name]
-        if name == "code_overlap" and not np.isfinite(values[~np.eye(len(ids), dtype=bool)]).any():
-            continue  # no tracking declared or no cell recorded twice: omitted, the attrs say why
+        if name == "code_overlap" and np.isin(reasons[~np.eye(len(ids), dtype=bool)], OMITTED).all():
+            # no tracking declared or no cell recorded twice: omitted, the attrs say why; NaN for too few cells
+            # or trial noise is a value the data cannot support, kept with its flag (it was dropped, and the
+            # attrs said no ids were shared)
+            continue
         table.array(name, values, replicates, reasons)
     ds = table.dataset(start_times=list(context.start_times))
     warn_reasons(ds, SINGLE + PAIRWISE)

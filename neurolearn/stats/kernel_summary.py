@@ -62,6 +62,10 @@ __all__ = ["KernelOptions", "SessionPart", "session_part", "pairwise_part", "SIN
 #: per-session kernel-family statistics, in the order summarize reports them
 SINGLE = ("task_alignment", "task_difficulty", "participation_ratio", "spectral_power", "powerlaw_exponent")
 #: pairwise (or first-session-referenced) kernel-family statistics
+#: code_overlap's reasons for every pair when it cannot exist at all: the summary omits it then (its attrs say
+#: why); a NaN for any other reason (too few cells, trial noise) is kept with its flag
+NOT_TRACKED = "cells not declared tracked across sessions"
+NONE_SHARED = "no tracked cell recorded in two sessions"
 PAIRWISE = ("kernel_similarity", "kernel_change", "kernel_scale", "code_overlap", "target_agreement",
             "reference_agreement")
 #: the pairwise-family statistics with one value per session, referenced to the first session
@@ -255,7 +259,7 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
             for name in PAIRWISE:
                 _set_reason(out[name], name, k, reason, n)
     if not options.tracked:
-        out["code_overlap"][2][...] = "cells not declared tracked across sessions"
+        out["code_overlap"][2][...] = NOT_TRACKED
     present = _sharing_sessions(out, parts, present, n)
     if len(present) < 1:
         return out
@@ -305,7 +309,7 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
                                                                           with_reasons=True)
         _embed(out["code_overlap"], value, replicates, index, reasons)
         if not any_tracked:
-            out["code_overlap"][2][...] = "no tracked cell recorded in two sessions"
+            out["code_overlap"][2][...] = NONE_SHARED
     for name in PAIRWISE:
         values, _, reasons = out[name]
         if name in ("target_agreement", "reference_agreement"):

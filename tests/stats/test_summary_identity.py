@@ -113,3 +113,21 @@ def test_code_overlap_is_kept_for_the_tracked_sessions_beside_an_untracked_one()
     overlap = stats["code_overlap"].values
     assert np.isfinite(overlap[0, 1]) and np.isnan(overlap[0, 2]) and np.isnan(overlap[1, 2])
     assert "no tracked cell" in str(stats["code_overlap_flag"].values[0, 2])
+
+
+def test_tracked_cells_the_data_cannot_resolve_give_nan_with_reasons_not_a_missing_statistic():
+    # bench_coverage --tracked, 4 conditions x 3 trials: every pair's code_overlap NaN for trial noise, and the
+    # summary dropped the statistic, its attrs saying "no neuron ids shared between sessions"
+    rng = np.random.default_rng(1)
+    recs = [make_recording(0.05 * rng.standard_normal((4, 30)), n_trials=3, noise_sd=1.0, target=[1.0, -1, 1, -1],
+                           session_id=f"day{d}", rng=d) for d in range(3)]
+    for rec in recs:
+        rec.attrs["tracked"] = True
+    with pytest.warns(Warning, match="code_overlap"):
+        stats = _summary(make_session_tree(recs))
+    assert "code_overlap" in stats
+    off = ~np.eye(3, dtype=bool)
+    assert np.isnan(stats["code_overlap"].values[off]).all()
+    flags = stats["code_overlap_flag"].values[off]
+    assert all(flag and "no tracked cell" not in flag for flag in flags), flags
+    assert "omitted" not in stats.attrs["code_overlap"]
