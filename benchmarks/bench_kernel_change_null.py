@@ -31,6 +31,13 @@ the mean of 32 halvings' cross-fitted signed roots; mean error +- its SE, SD, me
 * every negative estimate's reported lower bound is the estimate itself (enforce_ranges clips to [0, inf)
   but keeps the estimate), while the replicates' own percentile interval straddles it in every case.
 
+Measured 2026-12-07 (``--null --reps 200 --boot 200``), before -> after the upper-side few-cell widening of
+sessions sharing no cell with the reference (the estimates are the same; only which ones summarize reports
+moves, since their SE grew): 259 -> 186 of 400 reported, mean -0.066 +- 0.025 -> +0.048 +- 0.027 (SD 0.402 ->
+0.365), SE ratio 1.55 -> 1.78, coverage of 0 1.000 -> 1.000, negative estimates 152 -> 87 (each interval's
+lower bound the estimate). The reported mean follows the resolution rule (SE above 1 and half the estimate is
+NaN): a value near 0 with a longer upper side is NaN more often when it reads below 0.
+
 ``--shared`` (gain CV 0.3; before -> after the t scaling of the shared term): 600 x 3 x 8, 0.5 s windows:
 participation_ratio 0.761 -> 0.821, task_alignment 0.887 -> 0.910, kernel_similarity 0.864 -> 0.899,
 kernel_change 0.995 -> 0.995; 100 x 5 x 12 within 0.005 (0.907 -> 0.912, 0.916, 0.892, 1.000).

@@ -12,7 +12,7 @@ from neurolearn.stats.kernel_guards import influence_se
 from neurolearn.stats.neuron_resampling import effective_cells, jackknife_bias, leave_one_out
 
 __all__ = ["same_cells_jackknife", "cka_se", "pair_jackknife", "tracked_jackknife", "id_positions",
-           "change_effective_cells", "cka_effective_cells"]
+           "change_effective_cells", "fresh_change_effective_cells", "cka_effective_cells"]
 
 
 def same_cells_jackknife(cka_of, pairs, a, partners, loo_cache, jackknife):
@@ -155,7 +155,8 @@ def id_positions(ids, values):
 
 def change_effective_cells(pairs, t, reference, squared, same) -> float:
     """Effective number of ids (Σu²)²/Σu⁴ of the squared relative change's influences, NaN for sessions sharing
-    no id (two independent samples: no few-cell widening).
+    no id (two independent samples: no two-sided few-cell widening; their upper side uses
+    :func:`fresh_change_effective_cells`).
 
     With S_t, S_0 the self terms and C the cross term, d[(S_t + S_0 - 2C)/S_0] = [dS_t + (1 - s) dS_0 - 2 dC]/S_0
     (s the squared change); an id's influence adds its parts in every term it enters (the cross term's from
@@ -167,6 +168,30 @@ def change_effective_cells(pairs, t, reference, squared, same) -> float:
     part_t = pairs["self_influence"][t] - 2.0 * pairs["cross_influence"][t][reference]
     part_0 = (1.0 - squared) * pairs["self_influence"][reference] - 2.0 * pairs["cross_influence"][reference][t]
     return paired_effective_cells(ids_t, ids_0, part_t, part_0, same)
+
+
+def fresh_change_effective_cells(pairs, t, reference, squared) -> float:
+    """Effective number of cells (Σu²)²/Σu⁴ of the squared relative change's influences over both sessions'
+    cells taken as distinct (sessions sharing no id: each cell enters one session's terms only), NaN without
+    influences.
+
+    The influences are those of :func:`change_effective_cells`; it is NaN for such sessions (no two-sided
+    few-cell widening), this count serves the upper-side one of
+    :func:`~neurolearn.stats.similarity_ratios.change_from_terms`.
+
+    Examples
+    --------
+    >>> pairs = {"unbiased": True, "self": np.array([1.0, 1.0]), "neurons": [np.arange(3), np.arange(3, 6)],
+    ...          "self_influence": [np.array([1.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0])],
+    ...          "cross_influence": [[None, np.zeros(3)], [np.zeros(3), None]]}
+    >>> fresh_change_effective_cells(pairs, 1, 0, 0.0)  # one cell in each session carries the change
+    2.0
+    """
+    if not pairs.get("unbiased") or pairs.get("cross_influence") is None:
+        return float("nan")
+    part_t = pairs["self_influence"][t] - 2.0 * pairs["cross_influence"][t][reference]
+    part_0 = (1.0 - squared) * pairs["self_influence"][reference] - 2.0 * pairs["cross_influence"][reference][t]
+    return effective_cells(np.concatenate([np.ravel(part_t), np.ravel(part_0)]))
 
 
 def paired_effective_cells(ids_t, ids_0, part_t, part_0, same: bool = False) -> float:

@@ -145,8 +145,8 @@ def test_replicates_of_disjoint_pairs_are_robust_normal_scores_and_tracked_pairs
 def test_change_replicates_of_sessions_sharing_cells_are_widened_by_the_student_factor():
     """Session 1 records session 0's cells, session 2 other cells. Session 1's kernel-change replicates are the
     re-centred signed roots scaled about the estimate by t_{0.975}(n_eff - 1)/z_{0.975}, n_eff (Σu²)²/Σu⁴ of
-    the squared change's per-cell influences (computed here from the terms' influences); session 2's are not
-    scaled."""
+    the squared change's per-cell influences (computed here from the terms' influences); session 2's (no shared
+    cell) only above the estimate, with n_eff >= 3 over both sessions' cells."""
     from scipy.stats import norm, t as student
 
     from neurolearn.stats.neuron_resampling import recentre_replicates
@@ -166,15 +166,25 @@ def test_change_replicates_of_sessions_sharing_cells_are_widened_by_the_student_
     n_eff = np.sum(u**2) ** 2 / np.sum(u**4)
     factor = student.ppf(0.975, max(n_eff - 1, 1)) / norm.ppf(0.975)
     assert factor > 1.01
-    for t, scale in ((1, factor), (2, 1.0)):
+    u_fresh = np.concatenate([terms["self_influence"][2] - 2 * terms["cross_influence"][2][0],
+                              (1 - squared[2]) * terms["self_influence"][0] - 2 * terms["cross_influence"][0][2]])
+    n_fresh = max(np.sum(u_fresh**2) ** 2 / np.sum(u_fresh**4), 3.0)
+    fresh_factor = student.ppf(0.975, n_fresh - 1) / norm.ppf(0.975)
+    for t, scale in ((1, factor), (2, fresh_factor)):
         bias = squared[t] - np.sign(value[t]) * value[t] ** 2  # the session's jackknife bias
         self_ref = np.where(terms["self_boot"][:, 0] > 0, terms["self_boot"][:, 0], np.nan)
         boot = (terms["self_boot"][:, t] + self_ref - 2 * terms["cross_boot"][:, t, 0]) / self_ref - bias
         roots = np.sign(boot) * np.sqrt(np.abs(boot))
-        expected = value[t] + scale * (recentre_replicates(value[t], roots) - value[t])
+        recentred = recentre_replicates(value[t], roots)
+        expected = value[t] + scale * (recentred - value[t])
+        if t == 2:
+            expected = np.where(recentred > value[t], expected, recentred)
         np.testing.assert_allclose(replicates[:, t], expected, rtol=1e-9, atol=1e-12)
         # with the halvings: the same replicates, re-centred on the halvings' value
-        expected = halved[0][t] + scale * (recentre_replicates(halved[0][t], roots) - halved[0][t])
+        recentred = recentre_replicates(halved[0][t], roots)
+        expected = halved[0][t] + scale * (recentred - halved[0][t])
+        if t == 2:
+            expected = np.where(recentred > halved[0][t], expected, recentred)
         np.testing.assert_allclose(halved[1][:, t], expected, rtol=1e-9, atol=1e-12)
         assert abs(halved[0][t] - value[t]) > 1e-6
 

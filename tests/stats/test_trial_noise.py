@@ -251,6 +251,8 @@ def test_the_replicates_gain_the_estimated_shared_variance(rng, monkeypatch):
         on = summarize(recs, **kwargs)
         off = summarize(recs, **kwargs)  # the shared noise is still patched out
         monkeypatch.undo()
+        # the shared gain again, isolated from the upper few-cell widening of sessions sharing no cell
+        monkeypatch.setattr(similarity_ratios, "upper_few_cell_widening", lambda estimate, replicates, n: replicates)
         on = summarize(recs, **kwargs)
     stats = [condition_statistics(rec, "stimulus", target="target") for rec in recs]
     noises = [shared_trial_noise(rec, s, "stimulus", seed_key=name)
