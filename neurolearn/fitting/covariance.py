@@ -77,6 +77,22 @@ covariance only linearly: each parameter's profile threshold is raised by its sa
 (:func:`sandwich_ratios`; the covariance here is the sample covariance itself, ``debias=False``, since it is
 not inverted), and chi-square is referred to its Satterthwaite distribution under that covariance. The cost is
 efficiency: the intervals are wider than GLS with a well-estimated covariance would give.
+
+Shrunk working weights (a model's ``covariance_shrinkage``)
+-----------------------------------------------------------
+Between the two: a model may declare ``covariance_shrinkage = lambda`` in (0, 1)
+(:attr:`neurolearn.theory.Model.covariance_shrinkage`), and its default fit then weights by the inverse of the
+*working* covariance ``((1 - lambda) R + lambda I) * se se^T`` (``R`` the replicates' sample correlation,
+``observation_covariance(..., shrinkage=lambda)``), which raises every eigenvalue of the correlation to at least
+``lambda`` so that the weights no longer lean on its smallest, noisiest eigen-directions, while keeping most of
+the large cross-session correlations that GLS gains from. The working weights are then not the values'
+covariance, so intervals and chi-square's reference come from the sandwich with the unshrunk sample covariance
+``R * se se^T``, as for working independence (:func:`sandwich_ratios` on the residuals as the working covariance
+whitens them: ``L^-1 S L^-T``). ``lambda = 0`` is GLS, ``lambda = 1`` working independence. Declared units
+(``n_units``) do not change such a fit: the sandwich, not a Hartlap factor, accounts for the estimated covariance.
+Measured (transfer, lambda = 0.2 chosen on other networks, 100 tracked units): coverage 0.884 -> 0.938 over 80
+networks and 0.880 -> 0.926 over 200, intervals 1.17-1.51x and the estimate's RMS error 1.0-1.3x GLS's (SE
+weights: 1.35-2.13x), docs/theory.md section 2.8.
 """
 
 from __future__ import annotations
@@ -145,7 +161,7 @@ def shrunk_correlation(replicates) -> tuple[np.ndarray, float]:
 
 
 def observation_covariance(stats, names, data, se, mask, model_name, draws=None,
-                           debias=True) -> tuple[np.ndarray | None, list]:
+                           debias=True, shrinkage=0.0) -> tuple[np.ndarray | None, list]:
     """Covariance of the flattened values ``data`` (n_names, n_sessions; row-major) from ``name_boot``.
 
     Parameters
@@ -166,6 +182,10 @@ def observation_covariance(stats, names, data, se, mask, model_name, draws=None,
         Scale each sample-correlation block by its Hartlap factor (default), which makes the *inverse* unbiased,
         as weights need. False returns the sample covariance itself (an unbiased estimate of the covariance),
         as a sandwich variance needs (:func:`sandwich_ratios`).
+    shrinkage : float
+        Intensity ``lambda`` in [0, 1]: every correlation is multiplied by ``1 - lambda`` (the correlation
+        matrix becomes ``(1 - lambda) R + lambda I``), for *working* weights whose intervals come from the
+        sandwich (see "Shrunk working weights"); 0 (default) leaves the correlations as estimated.
 
     Returns
     -------
@@ -229,6 +249,8 @@ def observation_covariance(stats, names, data, se, mask, model_name, draws=None,
     if any(i not in replicates for i in range(k)):
         notes.append(f"values of {[n for i, n in enumerate(names) if i not in replicates]} weighted by their SEs "
                      "alone (no bootstrap replicates)")
+    if shrinkage:
+        correlation = (1.0 - shrinkage) * correlation + shrinkage * np.eye(k * s)
     sd = np.sqrt(variance)
     return correlation * np.outer(sd, sd), notes
 

@@ -114,7 +114,8 @@ class FitProblem:
     sandwich_covariance : ndarray or None
         With ``weights="independent"``: the estimated joint covariance of the flattened ``data`` (sample
         correlation of the replicates, not Hartlap-scaled) while the fit weights each value by ``1 / se**2``
-        alone (``covariance`` None); intervals then come from the sandwich
+        alone (``covariance`` None); for a model with ``covariance_shrinkage > 0``, the same while ``covariance``
+        holds the shrunk working covariance that weights. Intervals then come from the sandwich
         (:func:`neurolearn.fitting.covariance.sandwich_ratios`). None otherwise.
     reference : int or None
         Position of the session the model's :attr:`~neurolearn.theory.Model.referenced` observables are measured
@@ -196,7 +197,7 @@ class FitProblem:
         covariance when there is one (also the sandwich's, with ``weights="independent"``)."""
         z = rng.standard_normal(self.n_obs)
         out = np.zeros(self.data.shape)
-        if self.whitener is None and self.sandwich_covariance is not None:
+        if self.sandwich_covariance is not None:
             index = np.flatnonzero(self.mask.ravel())
             c = self.sandwich_covariance[np.ix_(index, index)]
             w, v = np.linalg.eigh(c)
@@ -206,13 +207,18 @@ class FitProblem:
         return out
 
     def standardised_sandwich(self) -> np.ndarray | None:
-        """``sandwich_covariance`` of the fitted values over ``se se^T`` (the covariance of the standardised
-        residuals), or None."""
+        """``sandwich_covariance`` of the fitted values as :meth:`residuals` standardises them, or None: over
+        ``se se^T`` for SE weights, ``L^-1 S L^-T`` for the working covariance ``covariance = L L^T`` (a model's
+        shrunk weights, :attr:`neurolearn.theory.Model.covariance_shrinkage`)."""
         if self.sandwich_covariance is None:
             return None
         index = np.flatnonzero(self.mask.ravel())
-        se = self._fitted[1]
-        return self.sandwich_covariance[np.ix_(index, index)] / np.outer(se, se)
+        c = self.sandwich_covariance[np.ix_(index, index)]
+        if self.whitener is None:
+            se = self._fitted[1]
+            return c / np.outer(se, se)
+        half = solve_triangular(self.whitener, c, lower=True, check_finite=False)
+        return solve_triangular(self.whitener, half.T, lower=True, check_finite=False)
 
     def natural(self, u) -> np.ndarray:
         """Free parameter values (natural units) of unit-box point ``u``."""
@@ -392,9 +398,11 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
         a float raises every SE below it to it; None refuses them with :class:`FitError`.
     weights : {"joint", "independent"}
         ``"joint"`` (default): values with bootstrap replicates are weighted by the inverse of their estimated
-        joint covariance (generalised least squares). ``"independent"``: every value by ``1 / se**2`` alone,
-        and the joint covariance (not Hartlap-scaled) is kept as ``sandwich_covariance`` for the intervals and
-        the goodness of fit (a working-independence fit with sandwich variance; see
+        joint covariance (generalised least squares); for a model that declares ``covariance_shrinkage > 0`` by
+        the inverse of that covariance with its correlations shrunk toward 0, the unshrunk one kept as
+        ``sandwich_covariance`` for the intervals and the goodness of fit. ``"independent"``: every value by
+        ``1 / se**2`` alone, and the joint covariance (not Hartlap-scaled) is kept as ``sandwich_covariance``
+        for the intervals and the goodness of fit (a working-independence fit with sandwich variance; see
         :func:`neurolearn.fitting.covariance.sandwich_ratios`).
 
     Examples
@@ -460,16 +468,22 @@ def build_problem(stats, model, observables=None, fixed=None, time=None, se_floo
     if weights not in WEIGHTS:
         raise FitError(f"fit of model {model.name!r}: expected weights one of {list(WEIGHTS)}, found {weights!r}")
     draws = []
-    sandwich = None
-    if weights == "joint":
+    shrinkage = 1.0 if weights == "independent" else model.covariance_shrinkage
+    if not shrinkage:
+        sandwich = None
         covariance, weighting = observation_covariance(stats, chosen, data, se, mask, model.name, draws=draws)
-    else:
+    else:  # working weights (SEs alone, or the model's shrunk correlations): sandwich with the unshrunk covariance
         sandwich, weighting = observation_covariance(stats, chosen, data, se, mask, model.name, debias=False)
-        covariance = None
+        covariance = None if shrinkage == 1.0 else observation_covariance(
+            stats, chosen, data, se, mask, model.name, debias=False, shrinkage=shrinkage)[0]
         if sandwich is not None:
             weighting = [w.replace("weighted by their joint covariance", "correlated") for w in weighting]
-            weighting.append("every value weighted by 1 / se**2 alone (weights='independent'); intervals and "
-                             "chi-square's reference from the sandwich with the joint covariance")
+            weighting.append(("every value weighted by 1 / se**2 alone" + (" (weights='independent')" if weights ==
+                              "independent" else f" (model {model.name!r}'s covariance_shrinkage = 1)"))
+                             if covariance is None else
+                             (f"values weighted by their joint covariance with its correlations shrunk by lambda = "
+                              f"{shrinkage:g} toward 0 (model {model.name!r}'s covariance_shrinkage)"))
+            weighting[-1] += "; intervals and chi-square's reference from the sandwich with the joint covariance"
     notes.extend(weighting)
     free = free_parameters(model, fixed, session_time)
     n_obs = int(mask.sum())

@@ -138,6 +138,15 @@ class Model:
         "generalization_method", "behavior", "summarize(generalization='behavior')")``). The fitter refuses
         statistics whose attr says another way, naming ``how`` to measure it (statistics without the attr, built
         by hand, are taken as declared by their maker).
+    covariance_shrinkage : float
+        How far the default fit (``fit(..., weights="joint")``) shrinks the correlations of the statistics' joint
+        covariance toward 0 in its *weights*, ``lambda`` in [0, 1]: values are weighted by the inverse of ``(1 -
+        lambda) R + lambda I`` scaled by the SEs, and when ``lambda > 0`` the intervals and chi-square's
+        reference come from the sandwich with the unshrunk sample covariance
+        (:mod:`neurolearn.fitting.covariance`, "Shrunk working weights"). 0 (default): generalised least squares
+        with the estimated covariance as it is. A model whose statistics' covariance, estimated by each recording
+        from its own units, is too noisy in its small eigen-directions for GLS to cover declares ``lambda > 0``
+        (measured in docs/theory.md section 2.8).
     """
 
     name: str
@@ -156,6 +165,14 @@ class Model:
     referenced: tuple[str, ...] = ()
     learner_covariance: Callable[..., np.ndarray] | None = None
     measured_as: tuple[tuple[str, str, str, str], ...] = ()
+    covariance_shrinkage: float = 0.0
+
+    def __post_init__(self):
+        lam = self.covariance_shrinkage
+        if not (isinstance(lam, (int, float, np.floating, np.integer)) and not isinstance(lam, bool)
+                and 0.0 <= float(lam) <= 1.0):
+            raise FitError(f"model {self.name!r}: expected covariance_shrinkage a number in [0, 1], found {lam!r}")
+        object.__setattr__(self, "covariance_shrinkage", float(lam))
 
     @property
     def params(self) -> dict[str, Parameter]:

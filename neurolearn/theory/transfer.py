@@ -252,4 +252,8 @@ TRANSFER = Model(
     time_unit="training time since the switch, lazy kernel eigenvalue 2 (residual exp(-2t) when lazy)",
     time_span=2.0,
     simulator="neurolearn.simulate.transfer.simulate_transfer_sessions",
+    # task_alignment and reference_agreement come from one kernel and correlate 0.99 across sessions: the joint
+    # covariance each recording estimates from its units is noisiest in their session-to-session differences,
+    # where GLS leans hardest (coverage 0.88); shrunk working weights and sandwich intervals (docs/theory.md 2.8)
+    covariance_shrinkage=0.2,
 )
