@@ -10,12 +10,12 @@ onset, time scale; rho, gamma0, learned, decision_noise free). The fitted values
 ``network`` the noiseless population statistics of the simulated network (``truth``), so ``network - model``
 is the finite-width (and integration) error of the reduction and ``statistics - network`` the estimation
 error of summarize's statistics (neuron sampling, trial noise, behaviour's trials). Each part is judged by
-its chi-square under the fit's own covariance (``E = n`` for a calibrated error), and four fits tell which
-part costs coverage:
+its chi-square under the estimated covariance (GLS's, whatever the fit weights by; ``E = n`` for a calibrated
+error), and four fits tell which part costs coverage:
 
 * ``data``: the statistics as summarize gave them;
 * ``no model error``: ``model(theta_true) + (statistics - network)``;
-* ``network + gaussian``: ``network`` plus a Gaussian draw from the fit's covariance;
+* ``network + gaussian``: ``network`` plus a Gaussian draw from the estimated covariance;
 * ``gaussian``: ``model(theta_true)`` plus such a draw (the recovery study: calibrated by construction).
 
 Per parameter: coverage of the 95 % profile interval, bias (mean error / mean SE) and spread (SD of error /
@@ -175,7 +175,7 @@ def replicate(seed, *, rho=0.6, n_hidden=4000, n_neurons=100, n_boot=100, tracke
     counts as estimated from them, and fit widens by m1). ``weights``: ``nl.fit``'s (``"independent"``: SE
     weights, sandwich intervals with the joint covariance). ``shrinkage``: the model's ``covariance_shrinkage``
     instead of its own (0: GLS with the estimated covariance as it is); None keeps the model's."""
-    model = MODEL if shrinkage is None else dataclasses.replace(MODEL, covariance_shrinkage=shrinkage)
+    fitted = MODEL if shrinkage is None else dataclasses.replace(MODEL, covariance_shrinkage=shrinkage)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree, truth = simulate_transfer_sessions(rho, pretraining=0.5, n_post=6, n_hidden=n_hidden,
@@ -192,7 +192,9 @@ def replicate(seed, *, rho=0.6, n_hidden=4000, n_neurons=100, n_boot=100, tracke
     model = MODEL.function(truth.training_time, **true)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        problem = build_problem(stats, model, fixed=FIXED)
+        # the decomposition's chi2 and Gaussian draws use the estimated covariance (Hartlap-scaled, unshrunk) as GLS
+        # does, whatever the fits below weight by
+        problem = build_problem(stats, dataclasses.replace(MODEL, covariance_shrinkage=0.0), fixed=FIXED)
     names = problem.observables
     net = np.stack([network[n] for n in names])
     mod = np.stack([np.asarray(model[n], dtype=float) for n in names])
@@ -220,7 +222,7 @@ def replicate(seed, *, rho=0.6, n_hidden=4000, n_neurons=100, n_boot=100, tracke
         start = time.process_time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = nl.fit(data, model, fixed=FIXED, n_starts=2, random_state=0, weights=weights)
+            result = nl.fit(data, fitted, fixed=FIXED, n_starts=2, random_state=0, weights=weights)
         seconds = time.process_time() - start
         diag[f"chi2_fit_{kind}"] = float(result.chi2)
         for name in PARAMETERS:
