@@ -12,11 +12,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["bootstrap_estimates", "bootstrap_weights", "top_modulus", "timescale_of", "BIAS_NOTE"]
+__all__ = ["bootstrap_estimates", "bootstrap_weights", "top_modulus", "top_eigenvalue", "hull_interval",
+           "timescale_of", "BIAS_NOTE"]
 
 BIAS_NOTE = {
     "iv": "instrumental variables (lagged activity, inputs): no attenuation by observation noise independent "
-          "across bins; bootstrap over trials, the predictable directions re-estimated in every resample "
+          "across bins; a degenerate spectrum (A proportional to I, every kept eigenvalue unresolved from the "
+          "top) read as the pooled decay of the neurons' own activity, not the largest of its noisy eigenvalues; "
+          "bootstrap over trials, the predictable directions re-estimated in every resample "
           "(their number and the leading components fixed)",
     "ols": "none: observation noise attenuates A (tau shortened); bootstrap over trials, PCA basis fixed",
 }
@@ -58,7 +61,8 @@ def bootstrap_estimates(fit, n_boot, random_state, level):
     (True, (50,))
     """
     eig = fit.eigenvalues()
-    lam = float(np.abs(eig[0]))
+    # the reported |λ_max| (a degenerate spectrum's common decay: neurolearn.stats.dynamics_degenerate)
+    lam = float(fit.reported_modulus()) if hasattr(fit, "reported_modulus") else float(np.abs(eig[0]))
     out = {"eig": eig, "lam": lam, "tau": timescale_of(lam, fit.dt), "se_lam": np.nan, "se_tau": np.nan,
            "ci_lam": (np.nan, np.nan), "ci_tau": (np.nan, np.nan), "lams": np.array([]), "taus": np.array([])}
     if n_boot <= 0:
@@ -71,7 +75,42 @@ def bootstrap_estimates(fit, n_boot, random_state, level):
     if finite.size < 2:
         return out
     alpha = (1.0 - level) / 2.0
-    q_lo, q_hi = np.quantile(finite, [alpha, 1.0 - alpha])
+    z = float(norm.ppf(1.0 - alpha))
+    (lower, upper), q_lo, q_hi = hull_interval(lam, finite, level)
+    se = float((q_hi - q_lo) / (2.0 * z))
+    if getattr(fit, "degenerate", False):
+        # A degenerate reading (the pooled decay, neurolearn.stats.dynamics_degenerate) and a slow mode inside
+        # the noise disc of such a bulk give the same eigenvalue statistics (a mode at 0.95 over 40 neurons
+        # sharing 0.867: pooled 0.876, the largest eigenvalue 0.937): the interval spans both readings, the
+        # largest eigenvalue's own hull interval (its basis re-estimated per resample) included, and the SE
+        # is the interval's
+        edges = np.array([top_eigenvalue(fit, w) for w in weights])
+        edges = edges[np.isfinite(edges)]
+        if edges.size >= 2:
+            (edge_lo, edge_hi), _, _ = hull_interval(float(np.abs(eig[0])), edges, level)
+            lower, upper = min(lower, edge_lo), max(upper, edge_hi)
+            se = float((upper - lower) / (2.0 * z))
+    out["ci_lam"], out["se_lam"] = (lower, upper), se
+    # τ increases monotonically with |λ|: its interval is the image of |λ|'s, and an upper end at |λ| >= 1
+    # is τ = inf rather than a dropped resample.
+    tau_lo, tau_hi = timescale_of(lower, fit.dt), timescale_of(upper, fit.dt)
+    out["ci_tau"], out["se_tau"] = (tau_lo, tau_hi), float((tau_hi - tau_lo) / (2.0 * z))
+    return out
+
+
+def hull_interval(lam, replicates, level):
+    """The hull of the basic and percentile bootstrap intervals of ``replicates`` and ``lam``, with the
+    replicates' quantiles: ``((lower, upper), q_lo, q_hi)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> (lower, upper), q_lo, q_hi = hull_interval(0.5, np.linspace(0.4, 0.7, 301), 0.9)
+    >>> round(lower, 3), round(upper, 3)
+    (0.315, 0.685)
+    """
+    alpha = (1.0 - level) / 2.0
+    q_lo, q_hi = np.quantile(replicates, [alpha, 1.0 - alpha])
     # The hull of two bootstrap readings of the replicates, and of λ̂ (kept inside when the whole replicate
     # distribution lies on one side of it):
     # - the basic (reflected) interval [2λ̂ − q_hi, 2λ̂ − q_lo] takes the replicates' spread about λ̂ as the
@@ -89,13 +128,16 @@ def bootstrap_estimates(fit, n_boot, random_state, level):
     # section 7), 10-20 % wider than the basic interval where the replicates are skewed.
     lower = max(0.0, min(lam, 2.0 * lam - q_hi, q_lo))
     upper = max(lam, 2.0 * lam - q_lo, q_hi)
-    z = float(norm.ppf(1.0 - alpha))
-    out["ci_lam"], out["se_lam"] = (lower, upper), float((q_hi - q_lo) / (2.0 * z))
-    # τ increases monotonically with |λ|: its interval is the image of |λ|'s, and an upper end at |λ| >= 1
-    # is τ = inf rather than a dropped resample.
-    tau_lo, tau_hi = timescale_of(lower, fit.dt), timescale_of(upper, fit.dt)
-    out["ci_tau"], out["se_tau"] = (tau_lo, tau_hi), float((tau_hi - tau_lo) / (2.0 * z))
-    return out
+    return (float(lower), float(upper)), float(q_lo), float(q_hi)
+
+
+def top_eigenvalue(fit, weights):
+    """The largest eigenvalue modulus of A re-fitted to a resample (NaN if it lost a direction), whatever the
+    fit reports (:func:`top_modulus`)."""
+    try:
+        return float(np.abs(fit.eigenvalues(weights)[0]))
+    except np.linalg.LinAlgError:
+        return np.nan
 
 
 def top_modulus(fit, weights):
@@ -111,6 +153,8 @@ def top_modulus(fit, weights):
     1.5
     """
     try:
+        if hasattr(fit, "reported_modulus"):  # the whole choice repeated in the resample
+            return float(fit.reported_modulus(weights))
         return float(np.abs(fit.eigenvalues(weights)[0]))
     except np.linalg.LinAlgError:  # a resample that lost a component entirely
         return np.nan

@@ -9,7 +9,11 @@ from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError
 
 __all__ = ["time_resolved", "input_array", "first_stage_strength", "overidentification_test",
-           "weak_first_stage_reason", "explosive_reason", "WEAK_FIRST_STAGE", "OVERIDENTIFICATION_ALPHA"]
+           "weak_first_stage_reason", "explosive_reason", "WEAK_FIRST_STAGE", "OVERIDENTIFICATION_ALPHA",
+           "is_calcium", "indicator_note", "CALCIUM_UNITS"]
+
+#: ``units`` attrs of recordings that are fluorescence, not activity
+CALCIUM_UNITS = ("df/f", "dff", "dfoverf", "fluorescence", "f/f0", "a.u.fluorescence")
 
 #: the first-stage strength (Cragg-Donald minimum-eigenvalue F of the kept directions' own-lag instruments)
 #: below which the fit drops its least predictable direction (Staiger & Stock 1997: F < 10 is weak)
@@ -191,3 +195,32 @@ def first_stage_strength(fit, moments=None):
         return np.inf  # an exact first stage
     whiten = r_vectors / np.sqrt(r_values)
     return float(np.min(np.linalg.eigvalsh(whiten.T @ projected @ whiten)) / n_excluded)
+
+
+def is_calcium(recording):
+    """Whether a recording's trace passed through a calcium indicator: read from ROIs (the reader's
+    ``source_kind`` attr "roi", whatever unit string the file gives, e.g. lumens, n.a., %; adversary S5-1), or in
+    fluorescence units (dF/F, F/F0, ...).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> is_calcium(xr.DataArray([0.0], attrs={"units": "lumens", "source_kind": "roi"}))
+    True
+    >>> is_calcium(xr.DataArray([0.0], attrs={"units": "spikes/s", "source_kind": "units"}))
+    False
+    """
+    attrs = getattr(recording, "attrs", {})
+    if str(attrs.get("source_kind", "")) == "roi":
+        return True
+    units = str(attrs.get("units", "")).strip().lower().replace(" ", "")
+    return units in CALCIUM_UNITS or "fluoresc" in units
+
+
+def indicator_note(indicator_tau):
+    if indicator_tau:
+        return f"AR(1) calcium indicator with decay {float(indicator_tau):g} s deconvolved before the fit"
+    if indicator_tau is None:
+        return ("no indicator handling asked for: a calcium (dF/F or fluorescence) timescale includes the "
+                "indicator's kernel")
+    return "no indicator (indicator_tau=0 stated)"
