@@ -51,7 +51,8 @@ def make_recording(
         Probability that the animal answers correctly (per condition); ``correct`` trial coord is drawn
         as Bernoulli(behavior). Omitted if None.
     neuron_ids : array_like of int, optional
-        Ids on the ``neuron`` dim (default ``0..N-1``); equal ids across sessions mean tracked cells.
+        Ids on the ``neuron`` dim (default ``0..N-1``); equal ids across sessions mean tracked cells, which
+        the recording declares (``attrs["tracked"]`` True; set it False for different cells).
     session_id, session_start_time, units : str
         Attrs of the recording.
     trial_duration : float
@@ -106,8 +107,8 @@ def make_recording(
         dims=(TRIAL, NEURON),
         coords=coords,
         name=RESPONSES,
-        attrs=_recording_attrs(session_id, session_start_time, units=units,
-                               window=(0.0, float(trial_duration)), bin_size="none"),
+        attrs={**_recording_attrs(session_id, session_start_time, units=units,
+                                  window=(0.0, float(trial_duration)), bin_size="none"), "tracked": True},
     )
 
 

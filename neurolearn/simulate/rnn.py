@@ -315,8 +315,8 @@ def record_rnn_activity(
         dims=(TRIAL, NEURON, TIME),
         coords=coords,
         name=RESPONSES,
-        attrs=_recording_attrs(session_id, session_start_time, units="a.u.", window=(0.0, float(n_time * dt)),
-                               bin_size=float(dt)),
+        attrs={**_recording_attrs(session_id, session_start_time, units="a.u.", window=(0.0, float(n_time * dt)),
+                                  bin_size=float(dt)), "tracked": True},  # the same network's units every session
     )
 
 

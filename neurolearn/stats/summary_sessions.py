@@ -248,13 +248,28 @@ def _refuse_mixed_subjects(recordings):
 
 
 def _declared_tracking(recordings) -> bool:
-    """Cells are the same across sessions only where declared: the ``tracked`` attr the readers set. Arrays
-    built in memory without that attr declare identity by their ``neuron`` coord (ids that repeat are the
-    same cells); an array with no ``neuron`` coord declares none (positions are not identities)."""
+    """Cells are the same across sessions only where declared: the ``tracked`` attr the readers (and the
+    project's simulators) set. Arrays built in memory without that attr declare identity by their ``neuron``
+    coord (ids that repeat are the same cells), with one warning where ids do repeat: a per-day unit index
+    (0..N-1 every day, what a pivot on a unit column gives) would pair unrelated cells (adversary S6-6). An
+    array with no ``neuron`` coord declares none (positions are not identities)."""
     flags = [_tracked_flag(key, rec.attrs.get("tracked")) for key, rec in recordings.items()]
+    if not all("neuron" in rec.coords for rec in recordings.values()):
+        return False
     if all(flag is None for flag in flags):
-        return all("neuron" in rec.coords for rec in recordings.values())
+        _warn_undeclared_repeats(recordings)
+        return True
     return all(flag for flag in flags if flag is not None)
+
+
+def _warn_undeclared_repeats(recordings) -> None:
+    ids = [{str(v) for v in rec["neuron"].values} for rec in recordings.values()]
+    shared = [key for k, key in enumerate(recordings) if ids[k] & set().union(*(ids[:k] + ids[k + 1:]))]
+    if len(shared) >= 2:
+        warnings.warn(f"summarize: sessions {shared[:4]}{' ...' if len(shared) > 4 else ''} declare no cell "
+                      f"identity (attrs['tracked']) and share neuron ids: read as the same cells (an array's neuron "
+                      "coord names its cells); set attrs['tracked'] = False where the ids are per-session unit "
+                      "numbers (different cells), True to declare them the same cells", UserWarning, stacklevel=4)
 
 
 def _tracked_flag(key, flag):

@@ -31,7 +31,10 @@ def _summary(tree):
 
 def test_sessions_without_neuron_ids_are_not_taken_as_the_same_cells():
     # a DataArray with no neuron coord was read as tracked: code_overlap 0.26-0.29 between unrelated cells
-    with pytest.warns(Warning):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the statistics' own NaN warnings, whichever they are
         stats = _summary(_recordings(coord=False))
     assert not _has_overlap(stats)
     assert _has_overlap(_summary(_recordings()))  # in memory, ids that repeat are the same cells
@@ -131,3 +134,21 @@ def test_tracked_cells_the_data_cannot_resolve_give_nan_with_reasons_not_a_missi
     flags = stats["code_overlap_flag"].values[off]
     assert all(flag and "no tracked cell" not in flag for flag in flags), flags
     assert "omitted" not in stats.attrs["code_overlap"]
+
+
+def test_undeclared_arrays_sharing_ids_are_read_as_the_same_cells_with_a_warning():
+    # adversary S6-6: a per-day unit index (0..N-1 every day) in arrays built in memory was paired as tracked
+    # cells without a word; the simulators declare it (attrs['tracked'] True), a user's arrays are told
+    tree = _recordings()  # attrs['tracked'] removed: undeclared
+    with pytest.warns(UserWarning, match=r"declare no cell identity .* share neuron ids: read as the same cells"):
+        stats = _summary(tree)
+    assert _has_overlap(stats)
+    declared = _recordings(tracked=True)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _summary(declared)
+    assert not [w for w in caught if "declare no cell identity" in str(w.message)]
+    # a simulated recording declares its ids
+    assert make_recording(np.eye(2), n_trials=2, rng=0).attrs["tracked"] is True
