@@ -33,18 +33,6 @@ of D = 60: 0.85 / 0.69 / 0.50 at T = 6 / 12 / 40 for a full capacity of 0.07), s
 trials per condition at least 10 D_M: :data:`neurolearn.stats.capacity.FILL_RATIO`). Fit it to flagged
 sessions only through ``manifold_radius`` and ``manifold_dimension``, which do not depend on the trial
 count; a flagged ``manifold_capacity`` measures the trial count as much as the clouds.
-
-The dimensions are searched on a log scale (``log_scale``: a participation ratio spans 1 to 200, and a linear
-search puts nine tenths of its starts above 20). This also places the generic recovery study's truth
-(:func:`neurolearn.fitting.recovery.recovery_truth`: defaults moved 10% inside the box, on the search's scale) on
-a learning curve, D 8 -> 3 with R 2 -> 2; searched linearly, both dimensions were moved to 20.9 and both radii to
-2, a flat curve at which rate, time scale and onset do not exist. There the fit is ill-posed, not imprecise: its
-best point runs off along the flat directions (2 of 16 fits with no stable minimum on one block of
-tests/test_recovery.py's design), and profiles stop on other branches (an initial dimension estimated at 200
-with the interval [103, 200] about a truth of 20.9); pooled coverage of four blocks of 16 replicates
-(random_state 1000-4000) was 0.924 +- 0.013, 0.848 on one, against 0.971 +- 0.008 (0.964-0.973 per block) at
-the log-scale truth. Sessions with no change in radius or dimension have the same problem: rate, time scale
-and onset are undefined there, and a fit of such data should hold the time mapping fixed.
 """
 
 from __future__ import annotations
@@ -419,9 +407,8 @@ MODEL = (  # listed in neurolearn.theory.MODELS by neurolearn/theory/__init__.py
             Parameter("radius_final", 0.5, (0.0, 20.0), "manifold radius after learning (units of centroid norm)",
                       natural=(True, False)),
             Parameter("dimension_initial", 8.0, (1.0, 200.0), "manifold dimension before learning (participation "
-                      "ratio of a cloud's covariance)", log_scale=True, natural=(True, False)),
-            Parameter("dimension_final", 3.0, (1.0, 200.0), "manifold dimension after learning", log_scale=True,
-                      natural=(True, False)),
+                      "ratio of a cloud's covariance)", natural=(True, False)),
+            Parameter("dimension_final", 3.0, (1.0, 200.0), "manifold dimension after learning", natural=(True, False)),
             Parameter("rate", 0.5, (1e-3, 20.0), "relaxation rate of radius and dimension (per unit model time)",
                       log_scale=True),
         ),
