@@ -181,6 +181,9 @@ def weighting_label(problem, learner_at) -> str:
         return ("joint covariance (statistics + the model's learner covariance)" if problem.covariance is not None
                 else "standard errors, sandwich intervals with the joint covariance (statistics + the model's "
                      "learner covariance)")
-    return ("joint covariance (bootstrap replicates)" if problem.covariance is not None else
-            "standard errors" if problem.sandwich_covariance is None else
+    if problem.covariance is not None:
+        # a model's shrunk working weights (Model.covariance_shrinkage) keep the unshrunk one for the sandwich
+        return ("joint covariance (bootstrap replicates)" if problem.sandwich_covariance is None else
+                "joint covariance with shrunk correlations, sandwich intervals (bootstrap replicates)")
+    return ("standard errors" if problem.sandwich_covariance is None else
             "standard errors, sandwich intervals with the joint covariance (bootstrap replicates)")

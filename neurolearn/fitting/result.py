@@ -83,7 +83,10 @@ class FitResult:
         ``"standard errors"`` (diagonal) or ``"joint covariance (bootstrap replicates)"`` (generalised least
         squares; ``chi2`` is then the squared norm of the whitened residuals, while ``residuals`` stay
         ``(value - prediction) / se``); ``"... (statistics + the model's learner covariance)"`` when the model's
-        learner covariance was added (``learner_covariance``).
+        learner covariance was added (``learner_covariance``); ``"joint covariance with shrunk correlations,
+        sandwich intervals (bootstrap replicates)"`` for a model declaring
+        :attr:`~neurolearn.theory.Model.covariance_shrinkage`, and ``"standard errors, sandwich intervals ..."``
+        with ``weights="independent"``.
     learner_covariance : dict or None
         The model parameters at which the model's learner covariance
         (:attr:`neurolearn.theory.Model.learner_covariance`: one learner's scatter about the mean curve,

@@ -214,6 +214,7 @@ def test_default_fit_weights_by_shrunk_correlations_with_sandwich_intervals():
     np.testing.assert_allclose(working[off], 0.8 * unshrunk[off], rtol=1e-10)
     result = _fit(stats, fixed=FIXED, n_starts=1, interval=None)
     assert "correlations shrunk by lambda = 0.2" in result.message
+    assert result.weighting == "joint covariance with shrunk correlations, sandwich intervals (bootstrap replicates)"
 
 
 @pytest.mark.parametrize("true_rho", [-1.0, 0.0])
