@@ -26,7 +26,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
-__all__ = ["Optimum", "multistart", "local_fit", "unit_covariance"]
+__all__ = ["Optimum", "multistart", "local_fit", "unit_covariance", "FLAT_IN_TIME_NOTE"]
 
 # Relative finite-difference step in the unit box: large enough that models integrated by an ODE solver
 # (tolerance ~1e-8) give clean derivatives, small enough not to bias them (parameter changes of ~1e-5 of the box).
@@ -38,6 +38,11 @@ DIFF_STEP = 1e-5
 _FAR_ABOVE = 100.0
 # status of such a skipped start (its chi2 is the face's lower bound; least_squares' statuses are -2 to 4)
 _SKIPPED = -10
+# What the fit's message says of a best point flat in time (Optimum.flat_in_time)
+FLAT_IN_TIME_NOTE = ("the best point is flat in time (the predictions do not change with time_scale or onset: "
+                     "every session maps past the model's transition), so starts that stop there agree because "
+                     "none can move, which is no evidence of a minimum; a basin where the transition falls on the "
+                     "sessions may exist (a profile fit, interval='profile', searches across basins)")
 # Two starts closer than this (unit-box distance) would refine to the same minimum; keep only one.
 MIN_START_DISTANCE = 0.05
 # A screen whose model evaluates faster than this (s, mean) evaluates every candidate instead of bounding them
@@ -61,6 +66,9 @@ class Optimum:
     alternatives: tuple = ()
     #: how this point was reached beyond the plain multi-start (a wider search, a longer run), for the message
     history: tuple = ()
+    #: the predictions do not change with the time mapping here (``time_scale`` and ``onset`` Jacobian columns
+    #: zero: every session past the model's transition), so runs that stop here agree because none can move
+    flat_in_time: bool = False
 
     @property
     def success(self) -> bool:
@@ -115,11 +123,33 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
             best = opt
     best.n_evaluations = n_eval
     best.chi2_of_starts = tuple(sorted(o.chi2 for o in found))
+    best.flat_in_time = _flat_in_time(problem, best.jac)
+    if best.flat_in_time:
+        best.history = (*best.history, FLAT_IN_TIME_NOTE)
     # (a start skipped far above the best reached no minimum, and none within any profile cut)
     best.alternatives = tuple((o.u, o.chi2) for o in found
                               if o is not best and np.linalg.norm(o.u - best.u) > MIN_START_DISTANCE
                               and np.isfinite(o.chi2) and o.status != _SKIPPED)
     return best
+
+
+def _flat_in_time(problem, jac) -> bool:
+    """Whether the fit's time mapping has no effect at a point: its Jacobian columns in ``time_scale`` and
+    ``onset`` (those free) vanish, below 1e-9 of the Jacobian's norm (the rounding of a flat prediction).
+
+    A least-squares run cannot leave such a face along the time mapping, so the starts that reach it agree
+    whatever the data hold where the model's transition falls on the sessions.
+    """
+    from neurolearn.fitting.validation import ONSET, TIME_SCALE
+
+    columns = [j for j, name in enumerate(problem.free_names) if name in (TIME_SCALE, ONSET)]
+    jac = np.asarray(jac, dtype=float)
+    if not columns or jac.ndim != 2 or jac.shape[1] != problem.n_free or jac.shape[0] == 0:
+        return False
+    if not np.isfinite(jac[:, columns]).all():
+        return False
+    scale = max(float(np.linalg.norm(jac[np.isfinite(jac).all(axis=1)])), 1.0)
+    return bool(np.linalg.norm(jac[:, columns]) <= 1e-9 * scale)
 
 
 def _far_above(best_chi2, dof) -> float:
