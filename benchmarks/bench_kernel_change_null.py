@@ -36,7 +36,10 @@ sessions sharing no cell with the reference (the estimates are the same; only wh
 moves, since their SE grew): 259 -> 186 of 400 reported, mean -0.066 +- 0.025 -> +0.048 +- 0.027 (SD 0.402 ->
 0.365), SE ratio 1.55 -> 1.78, coverage of 0 1.000 -> 1.000, negative estimates 152 -> 87 (each interval's
 lower bound the estimate). The reported mean follows the resolution rule (SE above 1 and half the estimate is
-NaN): a value near 0 with a longer upper side is NaN more often when it reads below 0.
+NaN): a value near 0 with a longer upper side is NaN more often when it reads below 0. With the resolution
+judged on the interval's lower side (the registry's ``resolution_side``; same run): 317 of 400 reported, mean
+-0.178 +- 0.026 (SD 0.458), SE ratio 2.92, coverage of 0 1.000, negative estimates 208 (over every value, before
+any rule: -0.037 +- 0.035): the positive readings of no change have the wider lower side.
 
 ``--shared`` (gain CV 0.3; before -> after the t scaling of the shared term): 600 x 3 x 8, 0.5 s windows:
 participation_ratio 0.761 -> 0.821, task_alignment 0.887 -> 0.910, kernel_similarity 0.864 -> 0.899,

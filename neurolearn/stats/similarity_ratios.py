@@ -215,10 +215,11 @@ def change_from_terms(pairs: dict, reference: int, *, with_reasons: bool = False
     Poisson population with log-rate SD 1 and large changes (truth 0.5-5; benchmarks/bench_kernel_change_fresh.py,
     6 conditions x 150 cells x 2-4 trials / 4 x 80 x 2-4 / 6 x 150 x 6-10, 300 datasets each) the intervals
     covered 0.863 / 0.899 / 0.857 of the values before and 0.941 / 0.943 / 0.935 after (574-590 values,
-    SE 0.010; misses below the truth 81 / 56 / 84 -> 35 / 31 / 38). Of the values ``summarize`` reports (SE
-    below 1 or half the estimate, :func:`~neurolearn.stats.statistics_table.enforce_ranges`) they cover less,
-    0.630 / 0.722 / 0.608 -> 0.756 / 0.743 / 0.730 with more NaN (427-449 -> 477-491 of 600): that rule keeps
-    the samples whose SE is short, which are the low-reading ones.
+    SE 0.010; misses below the truth 81 / 56 / 84 -> 35 / 31 / 38). Of the values ``summarize`` reports they
+    cover 0.901 / 0.930 / 0.908 since the resolution is judged on the interval's lower side (the registry's
+    ``resolution_side``, :func:`~neurolearn.stats.statistics_table.enforce_ranges`); judged on the SE they
+    covered 0.756 / 0.743 / 0.730 with 477-491 of 600 NaN: that rule kept the samples whose SE is short, which
+    are the low-reading ones.
 
     If the reference's ‖Φ_0‖² is not above 1 influence SE (or it has fewer than 3 neurons, unbiased), every
     session is NaN; a session with too few neurons is NaN itself. ``with_reasons=True`` returns ``(value,

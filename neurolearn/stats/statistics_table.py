@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import xarray as xr
+from scipy.stats import norm
 
 from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name, flag_name, se_name
 from neurolearn.errors import DataError
@@ -174,14 +175,22 @@ def enforce_ranges(ds):
         # inside the range: one below a range's end by noise measured nothing there (a kernel_change of
         # -5.2 +- 2.5 is within 3 SE of 0, and is no change 2 SE from none; adversary A1)
         resolution = entry.unresolved_above()
-        unresolved = judged & ~outside & (se > resolution)
-        if entry.resolution_se is not None:
+        ci = ds[ci_name(name)].values.astype(float)
+        # the spread judged: the SE, or the interval's lower half-width where the registry says the upper side
+        # carries what a sample rarely holds (resolution_side "lower"; kernel_change with fresh neurons)
+        spread, spread_name = se, "standard error"
+        if entry.resolution_side == "lower":
+            z = norm.ppf(0.5 + 0.5 * float(ds[ci_name(name)].attrs.get("level", ds.attrs.get("level", 0.95))))
             with np.errstate(invalid="ignore"):
-                unresolved &= se > 0.5 * np.abs(np.clip(value, low, high))
+                spread = np.where(judged, (value - ci[..., 0]) / z, np.nan)
+            spread_name = "lower half-width of the interval (estimate - lower end) / z"
+        with np.errstate(invalid="ignore"):
+            unresolved = judged & ~outside & (spread > resolution)
+            if entry.resolution_se is not None:
+                unresolved &= spread > 0.5 * np.abs(np.clip(value, low, high))
         what = (f"half the estimand's range [{low:g}, {high:g}]" if entry.resolution_se is None
                 else f"both {resolution:g} (the resolution its registry entry declares) and half the estimate")
         flags = ds[flag_name(name)].values.astype(object) if flag_name(name) in ds else np.full(value.shape, "", object)
-        ci = ds[ci_name(name)].values.astype(float)
         def clear(mask, reason_at):
             """NaN where ``mask``, with the reason ``reason_at(index)`` in the flag and one warning each (one
             per pair of sessions for a pairwise statistic, naming both: adversary S3-9)."""
@@ -203,7 +212,7 @@ def enforce_ranges(ds):
 
         clear(outside, lambda index: f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, "
                                      f"{high:g}] by more than {RANGE_SLACK_SE:g} SE: the data cannot support it")
-        clear(unresolved, lambda index: f"standard error {se[index]:.3g} exceeds {what}: the data do not "
+        clear(unresolved, lambda index: f"{spread_name} {spread[index]:.3g} exceeds {what}: the data do not "
                                         "resolve it")
         cleared = outside | unresolved
         leader = cleared_of.get(entry.follows)

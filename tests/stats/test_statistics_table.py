@@ -77,8 +77,9 @@ def test_an_estimate_below_a_one_sided_range_is_not_resolved_by_its_own_size():
     from neurolearn.stats.statistics_table import enforce_ranges
 
     dims = ("session",)
+    # the intervals +-1.96 SE (unclipped: enforce_ranges clips them after judging the lower side)
     ds = xr.Dataset({"kernel_change": (dims, [-5.199, 6.9, 0.4]), "kernel_change_se": (dims, [2.51, 1.4, 0.2]),
-                     "kernel_change_ci": (dims + ("ci_bound",), [[-5.199, 0.379], [4.2, 9.6], [0.0, 0.8]]),
+                     "kernel_change_ci": (dims + ("ci_bound",), [[-10.119, -0.279], [4.156, 9.644], [0.008, 0.792]]),
                      "kernel_change_flag": (dims, ["", "", ""])},
                     coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
     with warnings.catch_warnings(record=True) as caught:
@@ -118,3 +119,33 @@ def test_an_unresolved_pair_is_warned_once_naming_both_sessions():
     assert messages[1].startswith("kernel_similarity is NaN for sessions 'b' and 'c': standard error 1.3")
     assert np.isnan(out["kernel_similarity"].values[[0, 1, 1, 2], [1, 0, 2, 1]]).all()
     assert np.isfinite(out["kernel_similarity"].values[0, 2])
+
+
+def test_kernel_change_is_judged_resolved_on_its_interval_s_lower_side():
+    # adversary S5-3: with fresh heavy-tailed cells a sample holding the few high-rate cells reads a large change
+    # with a long upper side; the SE rule left it NaN and kept the low readings (reported values covered
+    # 0.73-0.76, all values 0.94). Whether a change is told from none depends on the lower side alone.
+    import warnings
+
+    import xarray as xr
+
+    from neurolearn.statistic_registry import STATISTICS
+    from neurolearn.stats.statistics_table import enforce_ranges
+
+    assert STATISTICS["kernel_change"].resolution_side == "lower"
+    assert STATISTICS["task_alignment"].resolution_side == "both"
+    dims = ("session",)
+    ds = xr.Dataset({"kernel_change": (dims, [3.0, 0.3, 2.0]), "kernel_change_se": (dims, [2.5, 0.5, 1.1]),
+                     "kernel_change_ci": (dims + ("ci_bound",), [[2.0, 12.0], [-2.5, 0.8], [-0.2, 4.2]]),
+                     "kernel_change_flag": (dims, ["", "", ""])},
+                    coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        out = enforce_ranges(ds)
+    # a: SE 2.5 above 1 and half of 3, but the lower side (3 - 2) / 1.96 = 0.51 resolves a change from none
+    assert out["kernel_change"].values[0] == pytest.approx(3.0) and out["kernel_change_flag"].values[0] == ""
+    # b: lower half-width (0.3 + 2.5) / 1.96 = 1.43 above 1 and 0.15; c: 1.12 above 1 and 1.0
+    for k, width in ((1, 1.43), (2, 1.12)):
+        assert np.isnan(out["kernel_change"].values[k])
+        assert str(out["kernel_change_flag"].values[k]).startswith(f"lower half-width of the interval (estimate - "
+                                                                    f"lower end) / z {width:.3g} exceeds both 1")
