@@ -15,9 +15,14 @@ Prints
 (t) the model's manifold_capacity (the full manifolds' alpha_B) against the simulation capacity of T sampled
     trials on uniform spheres, T = 2, 10, 20 x D: where the statistic's flag is empty and where it is not;
 (g) coverage of the dimension's interval on Gaussian clouds (isotropic, or eigenvalues ~ 1/k) at few trials,
-    against the exact D = tr(C)^2 / tr(C^2), with the fraction of sessions left NaN (unresolved tr(C^2)).
+    against the exact D = tr(C)^2 / tr(C^2), with the fraction of sessions left NaN (unresolved tr(C^2));
+(k) coverage of manifold_capacity's interval against an independent truth: log-normal-rate Poisson populations
+    (40 cells, 8 conditions x 6 trials, 0.5 s), the truth the simulation capacity of 6-trial clouds of those
+    cells by a plain exact LP over 25 fresh trial draws x 32 dichotomies (half-separable count interpolated as
+    the statistic does); 6 sessions per population, ``--replicates`` populations (about 2 min each; ``--seed``), the
+    interval (value +- 1.96 SD of 16 replicates) and the replicates' re-centred percentiles beside it.
 
-Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|g|t|r|abcgtr]``.
+Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|g|k|t|r|abcgtr]``.
 """
 
 from __future__ import annotations
@@ -202,10 +207,88 @@ def part_r(n_sessions=8):
                                for k in TRUTH) + f" chi2 {result.chi2:.1f} on {stats.sizes['session'] * 3 - 5} dof")
 
 
+def _poisson_rates(rng, n_conditions=8, n_neurons=40, k=4, gain=1.2):
+    """Firing rates (conditions x cells): exp(m_i + gain z_c . u_i), m ~ N(log 5, 1), u ~ N(0, I/k), z_c ~ N(0,
+    0.25 I) with the first axis shifted by +-1/2 by an alternating label."""
+    labels = np.where(np.arange(n_conditions) % 2, 1.0, -1.0)
+    z = rng.normal(0.0, 0.5, (n_conditions, k))
+    z[:, 0] += labels / 2.0
+    m = rng.normal(np.log(5.0), 1.0, n_neurons)
+    u = rng.normal(0.0, 1.0, (n_neurons, k)) / np.sqrt(k)
+    return np.exp(m[None, :] + gain * z @ u.T)
+
+
+def _poisson_trials(rng, rates, n_trials, duration=0.5):
+    return rng.poisson(np.repeat(rates, n_trials, axis=0) * duration) / duration
+
+
+def _lp_separable(points, signs):
+    from scipy.optimize import linprog
+
+    result = linprog(np.zeros(points.shape[1]), A_ub=-(signs[:, None] * points), b_ub=-np.ones(len(signs)),
+                     bounds=(None, None), method="highs")
+    return result.status == 0
+
+
+def _exact_capacity(rng, rates, n_trials, n_draws=25, n_dichotomies=32):
+    """Simulation capacity of ``n_trials``-trial clouds of these cells: over fresh trial draws and dichotomies,
+    the smallest separating count of a random nested neuron order by plain bisection, N_c where half separate."""
+    n_conditions, n_neurons = rates.shape
+    condition = np.repeat(np.arange(n_conditions), n_trials)
+    counts = []
+    for _ in range(n_draws):
+        x = _poisson_trials(rng, rates, n_trials)
+        x = x - np.array([x[condition == c].mean(axis=0) for c in range(n_conditions)]).mean(axis=0)
+        for _ in range(n_dichotomies):
+            signs = rng.choice([-1.0, 1.0], n_conditions)[condition]
+            order = rng.permutation(n_neurons)
+            if not _lp_separable(x[:, order], signs):
+                counts.append(np.inf)
+                continue
+            lo, hi = 0, n_neurons
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if _lp_separable(x[:, order[:mid]], signs) else (mid, hi)
+            counts.append(hi)
+    counts = np.array(counts)
+    fraction = (counts[None, :] <= np.arange(n_neurons + 1)[:, None]).mean(axis=1)
+    n1 = int(np.nonzero(fraction >= 0.5)[0][0])
+    return n_conditions / (n1 - 1 + (0.5 - fraction[n1 - 1]) / (fraction[n1] - fraction[n1 - 1]))
+
+
+def part_k(n_populations, n_sessions=6, n_trials=6, seed=800):
+    print(f"(k) manifold_capacity interval vs an exact-LP truth: {n_populations} log-normal Poisson populations x "
+          f"{n_sessions} sessions, 8 conditions x {n_trials} trials, 40 cells, 16 replicates")
+    rows = []
+    for p in range(n_populations):
+        rng = np.random.default_rng(seed + p)
+        rates = _poisson_rates(rng)
+        truth = _exact_capacity(rng, rates, n_trials)
+        for d in range(n_sessions):
+            x = _poisson_trials(rng, rates, n_trials)
+            rec = xr.DataArray(x, dims=("trial", "neuron"), name="responses",
+                               coords={"stimulus": ("trial", np.repeat(np.arange(rates.shape[0]), n_trials))})
+            ds = manifold_capacity(rec, n_boot=16, random_state=seed * 100 + 10 * p + d)
+            value, boot = float(ds["manifold_capacity"]), ds["manifold_capacity_boot"].values
+            lo, hi = ds["manifold_capacity_ci"].values
+            q_lo, q_mid, q_hi = np.quantile(boot, [0.025, 0.5, 0.975])
+            rows.append((truth, value, lo, hi, value + q_lo - q_mid, value + q_hi - q_mid))
+            print(f"  population {p} session {d}: truth {truth:.3f} estimate {value:.3f} [{lo:.3f}, {hi:.3f}] "
+                  f"(re-centred percentile [{rows[-1][4]:.3f}, {rows[-1][5]:.3f}])", flush=True)
+    r = np.array(rows)
+    for name, (i, j) in (("value +- 1.96 SD", (2, 3)), ("re-centred percentile", (4, 5))):
+        covered = (r[:, i] <= r[:, 0]) & (r[:, 0] <= r[:, j])
+        c = covered.mean()
+        print(f"  {name}: coverage {covered.sum()}/{len(r)} = {c:.3f} +- {np.sqrt(c * (1 - c) / len(r)):.3f}, "
+              f"misses above the truth {int((r[:, i] > r[:, 0]).sum())}, below {int((r[:, j] < r[:, 0]).sum())}")
+    print(f"  estimate - truth {np.mean(r[:, 1] - r[:, 0]):+.4f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--replicates", type=int, default=20)
     parser.add_argument("--part", default="ab")
+    parser.add_argument("--seed", type=int, default=800, help="first population's seed (part k)")
     args = parser.parse_args()
     if "a" in args.part:
         part_a()
@@ -215,6 +298,8 @@ if __name__ == "__main__":
         part_t()
     if "g" in args.part:
         part_g(max(args.replicates, 100))
+    if "k" in args.part:
+        part_k(args.replicates, seed=args.seed)
     if "r" in args.part:
         part_r()
     if "b" in args.part:

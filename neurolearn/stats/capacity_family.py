@@ -156,7 +156,7 @@ def combine_capacity(parts, context, map_sessions=None):
                    if context.simulation else "")
         + ("manifold_radius, manifold_dimension: elliptical mean-field geometry of the trial clouds "
            "(neurolearn.stats.capacity.mean_field_capacity)" if context.mean_field else ""),
-        interval=(f"manifold_capacity: {context.simulation_boot} bootstrap replicates of trials "
+        interval=(f"manifold_capacity: value +- z SD of {context.simulation_boot} bootstrap replicates of trials "
                   "within conditions; " if context.simulation else "")
         + (f"manifold_radius: {context.n_boot} bootstrap replicates of trials within conditions; "
            "manifold_dimension: stratified delete-one-trial jackknife within conditions, on log D"
