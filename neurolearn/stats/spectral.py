@@ -9,15 +9,36 @@ predicts better generalisation from few examples. :func:`predicted_learning_curv
 Canatar–Bordelon–Pehlevan solver :func:`neurolearn.theory.kernel_regression.kernel_generalization_error`.
 
 Trustworthiness: with N recorded neurons only about the top √N eigenvectors of a subsampled population are
-reliable (the rest are dominated by sampling noise), so every result carries ``n_trustworthy = min(P - 1, ⌊√N⌋)``
-and the power-law exponent is fitted on those modes only. The kernel is the trial-noise-corrected one by
-default (removing the noise floor that flattens the spectrum); eigenvectors are not otherwise de-biased.
+reliable (the rest are dominated by sampling noise), so :func:`eigenspectrum` marks ``n_trustworthy =
+min(P - 1, ⌊√N⌋)`` modes. The kernel is the trial-noise-corrected one by default (removing the noise floor
+that flattens the spectrum); eigenvectors are not otherwise de-biased.
 
 Summary numbers used by :func:`neurolearn.summarize`:
 
 * ``spectral_power`` = C(k) at k = ``n_modes`` (default 10, capped at P - 1): the fraction of target power in
-  the top 10 kernel modes (1 = all of it);
-* ``powerlaw_exponent`` = α of η_k ∝ k^-α, least squares in log–log over modes 1..n_trustworthy with η_k > 0.
+  the top 10 kernel modes (1 = all of it), clipped to [0, 1]. Its neuron-bootstrap spread is raised to the
+  leave-one-neuron-out jackknife SE where that is larger (the Poisson bootstrap's fell short on log-normal-rate
+  sessions: 95% intervals covered 0.62-0.80 of the population C(k), 0.88-0.99 with the floor,
+  ``benchmarks/bench_spectral_coverage.py``). Where the k-th and (k+1)-th population eigenvalues are close the
+  estimand itself is ill-conditioned (which modes count is not resolved): 0.88 at 12 conditions, k = 10 of 11.
+* ``powerlaw_exponent`` = the participation-matched power-law exponent of the *population* kernel over the
+  P - 1 contrast modes: the α in [0, ``ALPHA_MAX``] for which η_k = k^-α, k = 1..P - 1, has the participation
+  ratio (Σ η)² / Σ η² of H Φ H (:func:`exponent_from_participation`). For a population spectrum that is a power
+  law over its P - 1 modes it is that law's exponent; otherwise it is the exponent of the power law as
+  concentrated as the spectrum. Its number of modes is fixed by the conditions, not by the cell count.
+
+Why not a least-squares slope of the sample eigenvalues (the earlier estimator)? The eigenvalues of a kernel
+estimated from N recorded neurons spread: the top ones are inflated and the lower ones deflated by the finite
+neuron sample (more so with heavy-tailed, log-normal rates, where a few neurons carry most of the kernel), so
+the sample spectrum decays faster than the population's. On Poisson populations of log-normal-rate cells with
+an exact power-law population spectrum (``benchmarks/bench_spectral_coverage.py``) the slope read +0.5 to
++0.8 too steep at 60-400 cells and its interval covered the population exponent in 0-67% of sessions, every
+miss above; fitting over ⌊√N⌋ modes also made the estimand depend on the cell count. The participation ratio's
+moments are U-statistics over distinct neurons (:mod:`neurolearn.stats.dimensionality`): neither a neuron's own
+tuning nor its own trial noise enters a product with itself, so they carry no spreading bias, and the
+exponent is a monotone function of them. Its interval is the participation ratio's (neuron bootstrap, exact
+weighted U-statistics, jackknife-floored spread) mapped through that function; it is NaN, with the
+participation ratio's reason, where the ratio is not resolved from trial noise.
 """
 
 from __future__ import annotations
@@ -37,19 +58,26 @@ from neurolearn.stats.kernels import (
 )
 from neurolearn.stats.kernel_terms import (contrast_basis, gram, kernel_eigh, weighted_noise, weighted_outer_sums,
                                           with_shared_products)
+from neurolearn.stats.dimensionality import participation_with_replicates
 
 __all__ = [
     "eigenspectrum",
     "spectral_summary",
     "powerlaw_exponent",
+    "exponent_from_participation",
+    "powerlaw_participation",
     "predicted_learning_curve",
     "n_trustworthy_modes",
     "N_MODES",
+    "ALPHA_MAX",
 ]
 
 #: k at which ``spectral_power`` = C(k) is read
 N_MODES = 10
 MODE = "mode"
+#: largest power-law exponent reported: a participation ratio at (or below) that of k^-ALPHA_MAX reads it
+#: (over 15 modes PR(10) = 1.002, one mode in all but rounding)
+ALPHA_MAX = 10.0
 
 
 def eigenspectrum(recording: xr.DataArray, target: str = "target", by: str = "stimulus", *,
@@ -143,6 +171,61 @@ def powerlaw_exponent(eigenvalues, n_modes: int | None = None) -> float:
     return float(-slope)
 
 
+def powerlaw_participation(alpha, n_modes: int):
+    """Participation ratio (Σ_k k^-α)² / Σ_k k^-2α of the power law η_k = k^-α over modes 1..``n_modes``.
+
+    Decreasing in α (a steeper law is more concentrated), from ``n_modes`` at α = 0 towards 1; vectorised in
+    ``alpha``.
+
+    Examples
+    --------
+    >>> float(powerlaw_participation(0.0, 15))
+    15.0
+    >>> round(float(powerlaw_participation(1.0, 15)), 3)  # (H_15)² / Σ k^-2
+    6.967
+    """
+    alpha = np.asarray(alpha, dtype=float)
+    logk = np.log(np.arange(1, int(n_modes) + 1, dtype=float))
+    terms = np.exp(-alpha[..., None] * logk)
+    return np.sum(terms, axis=-1) ** 2 / np.sum(terms * terms, axis=-1)
+
+
+def exponent_from_participation(participation, n_modes: int):
+    """α in [0, :data:`ALPHA_MAX`] with :func:`powerlaw_participation` (α, ``n_modes``) = ``participation``.
+
+    The inverse of a decreasing function: a ratio at or above ``n_modes`` (a flat spectrum) reads 0, one at or
+    below the ratio of k^-ALPHA_MAX (one mode) reads ``ALPHA_MAX``; NaN stays NaN. Bisection to 1e-10,
+    vectorised.
+
+    Raises
+    ------
+    DataError
+        ``n_modes`` below 2 (a single mode has no decay).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pr = powerlaw_participation(np.array([0.5, 1.0, 2.0]), 15)
+    >>> exponent_from_participation(pr, 15).round(8)
+    array([0.5, 1. , 2. ])
+    >>> float(exponent_from_participation(15.0, 15)), float(exponent_from_participation(1.0, 15))
+    (0.0, 10.0)
+    """
+    if int(n_modes) < 2:
+        raise DataError(f"n_modes: expected at least 2 modes for a decay exponent, found {n_modes}")
+    target = np.asarray(participation, dtype=float)
+    lo = np.zeros(target.shape)
+    hi = np.full(target.shape, ALPHA_MAX)
+    for _ in range(60):  # 10 / 2^60: below rounding
+        mid = 0.5 * (lo + hi)
+        steeper = powerlaw_participation(mid, n_modes) > target  # the law at mid is flatter than the data
+        lo, hi = np.where(steeper, mid, lo), np.where(steeper, hi, mid)
+    alpha = 0.5 * (lo + hi)
+    alpha = np.where(target >= n_modes, 0.0, np.where(target <= powerlaw_participation(ALPHA_MAX, n_modes),
+                                                      ALPHA_MAX, alpha))
+    return np.where(np.isnan(target), np.nan, alpha)
+
+
 def predicted_learning_curve(recording_or_kernel, target="target", *, by: str = "stimulus",
                              n_train=(5, 10, 20, 40, 80), ridge: float = 0.0, noise: float = 0.0,
                              estimator: str = "unbiased") -> xr.DataArray:
@@ -204,14 +287,19 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     """(spectral_power, powerlaw_exponent), replicates (B, 2) and info attrs (numpy core).
 
     ``spectral_power`` is a fraction of the target's power, in [0, 1] by construction (orthonormal
-    eigenvectors). Replicates of each statistic are re-centred (median) on its estimate, so percentile
-    intervals contain the estimate. ``powerlaw_exponent`` is NaN (with all its replicates) when fewer than 3
-    positive eigenvalues are resolved.
+    eigenvectors; clipped there against rounding). ``powerlaw_exponent`` is the participation-matched exponent
+    over the P - 1 contrast modes (module docstring): :func:`exponent_from_participation` of
+    :func:`~neurolearn.stats.dimensionality.participation_with_replicates` and of its replicates (the first
+    ``max_boot``). Where the participation ratio refuses (fewer than 4 conditions, its norm not resolved from
+    trial noise, ...) the exponent is NaN with all its replicates and the reason in
+    ``info["powerlaw_exponent_reason"]``. Replicates of each statistic are re-centred (median) on its estimate,
+    so percentile intervals contain the estimate; those of ``spectral_power`` are then spread to its
+    leave-one-neuron-out jackknife SE where that is larger (``info["spectral_power_jackknife_se"]``).
 
     ``powerlaw_exponent`` needs no target: with ``target_required=False`` a session without a task label (or
     with one class of it) gives ``spectral_power`` NaN with all its replicates, the reason in
     ``info["spectral_power_reason"]``, and the same ``powerlaw_exponent`` and replicates as with a label (the
-    Rayleigh-Ritz basis does not depend on the target).
+    participation ratio does not depend on the target).
 
     Raises
     ------
@@ -256,16 +344,19 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     label_norm = float(np.sum(labels * labels))
     projections = vectors.T @ labels
     power = np.sum(projections**2, axis=1)
-    values = np.array([np.nan if reason else power[:k_power].sum() / label_norm,
-                       powerlaw_exponent(eigenvalues, n_trust)])
-    info = {"spectral_power_k": k_power, "n_trustworthy": n_trust,
-            "powerlaw_fit": f"log-log least squares over modes 1..{n_trust}"}
+    if weights is None and n_boot:
+        weights = neuron_bootstrap_weights(stats.neurons, n_boot, random_state)
+    exponent, exponent_replicates, exponent_reason = _participation_exponent(stats, estimator, weights)
+    values = np.array([np.nan if reason else min(1.0, max(0.0, power[:k_power].sum() / label_norm)), exponent])
+    info = {"spectral_power_k": k_power, "n_trustworthy": n_trust, "powerlaw_modes": n_cond - 1,
+            "powerlaw_fit": (f"participation-matched power law over the {n_cond - 1} contrast modes "
+                             "(U-statistic moments over distinct neurons)")}
     if reason:
         info["spectral_power_reason"] = reason
-    if weights is None and not n_boot:
-        return values, np.empty((0, 2)), info
+    if exponent_reason:
+        info["powerlaw_exponent_reason"] = exponent_reason
     if weights is None:
-        weights = neuron_bootstrap_weights(stats.neurons, n_boot, random_state)
+        return values, np.empty((0, 2)), info
     given = weights
     weights = np.asarray(weights, dtype=float)[:max_boot]
     # Rayleigh–Ritz: resampled kernels restricted to the span of the leading eigenvectors
@@ -288,14 +379,60 @@ def spectral_with_replicates(stats: ConditionStatistics, *, n_modes=N_MODES, est
     eta, u = eta[:, ::-1], u[:, :, ::-1]
     rep_power = np.sum(np.matmul(np.swapaxes(u, 1, 2), label_proj) ** 2, axis=2)
     replicates = np.empty((weights.shape[0], 2))
-    replicates[:, 0] = np.nan if reason else rep_power[:, :k_power].sum(axis=1) / label_norm
-    replicates[:, 1] = _powerlaw_rows(eta, n_trust)
+    replicates[:, 0] = np.nan if reason else np.clip(rep_power[:, :k_power].sum(axis=1) / label_norm, 0.0, 1.0)
+    replicates[:, 1] = np.nan if exponent_replicates is None else exponent_replicates[:max_boot]
     info["spectral_bootstrap"] = (f"Rayleigh-Ritz in top {n_ritz} modes, {weights.shape[0]} replicates, "
                                   "re-centred on the estimate")
     # the eigen-decomposition is nonlinear: replicates are skewed around the estimate; shift their median
     # onto it so every percentile interval contains it (a NaN exponent keeps NaN replicates)
     replicates = np.where(np.isfinite(values)[None], recentre_replicates(values, replicates, axis=0), np.nan)
+    if not reason:
+        # the Poisson bootstrap's spread of C(k) fell short of its sampling SD on log-normal-rate sessions (z SD
+        # 1.4 at 16 conditions x 100 cells): raise it to the leave-one-neuron-out jackknife SE where that is
+        # larger (conservative in expectation, Efron-Stein), as the participation ratio does; never narrowed
+        jackknife_se = _power_jackknife_se(stats, vectors, labels, label_norm, k_power, estimator == "unbiased")
+        spread = np.std(replicates[:, 0], ddof=1) if replicates.shape[0] > 1 else np.nan
+        if np.isfinite(jackknife_se) and np.isfinite(spread) and jackknife_se > spread > 0:
+            replicates[:, 0] = np.clip(values[0] + jackknife_se / spread * (replicates[:, 0] - values[0]), 0.0, 1.0)
+        info["spectral_power_jackknife_se"] = float(jackknife_se)
     return values, replicates, info
+
+
+def _power_jackknife_se(stats, vectors, labels, label_norm, k_power, unbiased, block=256):
+    """Leave-one-neuron-out jackknife SE of C(k): each neuron's (trial-noise-corrected) kernel removed from the
+    total in the basis of the estimate's P - 1 contrast eigenvectors, every left-out kernel re-diagonalised
+    exactly (batched over blocks of ``block`` neurons)."""
+    n = stats.n_neurons
+    if n < 3:
+        return float("nan")
+    projected = vectors.T @ stats.means  # (m, N)
+    label_proj = vectors.T @ labels
+    total = projected @ projected.T
+    if unbiased:
+        total = total - (vectors * stats.sem2.sum(axis=1)[:, None]).T @ vectors
+    loo = np.empty(n)
+    for start in range(0, n, block):
+        x = projected[:, start:start + block]
+        own = np.einsum("ab,cb->bac", x, x)
+        if unbiased:
+            own -= np.einsum("pa,pb,pc->bac", vectors, stats.sem2[:, start:start + block], vectors, optimize=True)
+        _, u = np.linalg.eigh(total[None] - own)
+        top = np.matmul(np.swapaxes(u[:, :, ::-1][:, :, :k_power], 1, 2), label_proj)
+        loo[start:start + x.shape[1]] = np.sum(top**2, axis=(1, 2)) / label_norm
+    return float(np.sqrt((n - 1) / n * np.sum((loo - loo.mean()) ** 2)))
+
+
+def _participation_exponent(stats, estimator, weights):
+    """(exponent, replicates or None, reason): :func:`exponent_from_participation` over the P - 1 contrast modes
+    of the participation ratio's estimate and replicates; NaN with the ratio's refusal as the reason."""
+    try:
+        value, replicates = participation_with_replicates(stats, unbiased=estimator == "unbiased",
+                                                          weights=weights)
+    except InsufficientDataError as error:
+        return np.nan, None, f"session {stats.session_id!r}: participation ratio not resolved ({error})"
+    n_modes = stats.n_conditions - 1
+    alpha = float(exponent_from_participation(value, n_modes))
+    return alpha, None if weights is None else exponent_from_participation(replicates, n_modes), ""
 
 
 def _powerlaw_rows(eigenvalues, n_modes):
