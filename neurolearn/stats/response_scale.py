@@ -14,10 +14,25 @@ import numpy as np
 
 from neurolearn.stats.flags import warn_unsupported
 
-__all__ = ["response_scale", "flag_other_scales"]
+__all__ = ["response_scale", "flag_other_scales", "unit_name"]
 
 #: units whose values scale with the counting window's length
 _COUNT_UNITS = ("count", "counts", "spikes")
+#: spellings of one rate unit (adversary S6-4: "Hz" beside "spikes/s" read as another scale)
+_RATE_SPELLINGS = ("spikes/s", "spikes/sec", "spikes per second", "spike/s", "sp/s", "hz", "1/s", "/s", "s^-1",
+                   "s-1", "events/s", "spikes s-1", "spikes.s-1")
+
+
+def unit_name(units) -> str:
+    """``units`` as written, except one rate's spellings ("Hz", "1/s", "spikes/sec", ...) read as "spikes/s".
+
+    Examples
+    --------
+    >>> unit_name("Hz"), unit_name(" spikes per  second"), unit_name("dF/F"), unit_name(None)
+    ('spikes/s', 'spikes/s', 'dF/F', '')
+    """
+    units = str(units or "")
+    return "spikes/s" if " ".join(units.strip().lower().split()) in _RATE_SPELLINGS else units
 
 
 def response_scale(recording) -> str:
@@ -32,8 +47,10 @@ def response_scale(recording) -> str:
     'count per 0.5 s window'
     >>> response_scale(xr.DataArray([1.0], attrs={"units": "spikes/s", "window": (0.0, 0.5)}))
     'spikes/s'
+    >>> response_scale(xr.DataArray([1.0], attrs={"units": "Hz"}))  # one rate, however it is spelled
+    'spikes/s'
     """
-    units = str(recording.attrs.get("units", "") or "")
+    units = unit_name(recording.attrs.get("units", ""))
     window = recording.attrs.get("window")
     if units.strip().lower() in _COUNT_UNITS and window is not None:
         try:
@@ -61,7 +78,7 @@ def flag_other_scales(ds, recordings, *, stacklevel: int = 4):
     if not other.any():
         return ds
     reason = (f"recorded in other units than the reference session {keys[0]!r} ({reference}): the change would "
-              "read the change of scale")
+              "read the change of scale (if both are one unit spelled two ways, set attrs['units'] alike)")
     ds = ds.copy()
     for name in names:
         flags = np.asarray(ds[f"{name}_flag"].values, dtype=object).copy()

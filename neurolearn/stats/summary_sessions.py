@@ -24,6 +24,7 @@ from neurolearn.data import TRIAL, validate_recording
 from neurolearn.errors import DataError, shown
 from neurolearn.stats.behavior import coding_column
 from neurolearn.stats.condition_labels import describe_label_conflicts, label_conflicts
+from neurolearn.stats.response_scale import unit_name
 from neurolearn.stats.selection import prepare_session
 
 __all__ = ["Sessions", "prepare_sessions", "untracked_sessions"]
@@ -174,7 +175,7 @@ def _warn_mixed_quantities(recordings):
     their kernels are then compared across sessions as if they were one kind of recording."""
     kinds: dict = {}
     for key, rec in recordings.items():
-        units = str(rec.attrs.get("units", "") or "")
+        units = unit_name(rec.attrs.get("units", ""))
         if units:
             kinds.setdefault(units, []).append(str(key))
     if len(kinds) > 1:

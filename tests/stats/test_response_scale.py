@@ -57,3 +57,15 @@ def test_counts_over_other_windows_are_flagged_too():
         stats = _summary(_sessions(["count"] * 3, [(0.0, 0.5), (0.0, 0.5), (0.0, 1.0)]))
     assert np.isnan(stats["kernel_change"].values[2])
     assert "count per 1 s window" in str(stats["kernel_change_flag"].values[2])
+
+
+@pytest.mark.parametrize("spelling", ["Hz", "hz", "1/s", "spikes/sec", "spikes per second"])
+def test_one_rate_spelled_another_way_is_the_same_scale(spelling):
+    # adversary S6-4: "Hz" beside "spikes/s" left kernel_change and kernel_scale NaN as "other units"
+    same = _summary(_sessions(["spikes/s"] * 3, [(0.0, 0.5)] * 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spelled = _summary(_sessions(["spikes/s", spelling, "spikes/s"], [(0.0, 0.5)] * 3))
+    assert not [w for w in caught if "other units" in str(w.message) or "different quantities" in str(w.message)]
+    for name in ("kernel_change", "kernel_scale"):
+        np.testing.assert_allclose(spelled[name].values, same[name].values, rtol=1e-10, equal_nan=True)
