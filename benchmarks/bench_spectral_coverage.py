@@ -91,7 +91,7 @@ def run_design(design, n_sessions, n_boot, seed0=0):
     from neurolearn.stats.spectral import spectral_summary
 
     n_conditions, n_cells, fewest, most, alpha, log_sd = design
-    tally = {name: dict(hit=0, n=0, nan=0, below=0, above=0, err=[]) for name in ("powerlaw_exponent", "spectral_power")}
+    tally = {name: dict(hit=0, n=0, nan=0, below=0, above=0, err=[], width=[]) for name in ("powerlaw_exponent", "spectral_power")}
     for r in range(n_sessions):
         rng = np.random.default_rng([seed0, r, n_conditions, n_cells])
         rates, eta, q = power_law_population(rng, n_conditions, n_cells, alpha, log_sd)
@@ -112,6 +112,7 @@ def run_design(design, n_sessions, n_boot, seed0=0):
             t["below"] += int(hi + tol < truth[name])
             t["above"] += int(lo - tol > truth[name])
             t["err"].append(value - truth[name])
+            t["width"].append(hi - lo)
     return tally
 
 
@@ -123,7 +124,8 @@ def format_tally(design, tally):
         err = np.asarray(t["err"]) if t["err"] else np.array([np.nan])
         lines.append(f"  {name}: coverage {t['hit']}/{t['n']} = {p:.3f} +- {np.sqrt(p * (1 - p) / n):.3f}; "
                      f"interval below truth {t['below']}, above {t['above']}; NaN {t['nan']}; "
-                     f"error mean {err.mean():+.3f} SD {err.std():.3f}")
+                     f"error mean {err.mean():+.3f} SD {err.std():.3f}; median width "
+                     f"{np.median(t['width']) if t['width'] else np.nan:.3f}")
     return "\n".join(lines)
 
 
