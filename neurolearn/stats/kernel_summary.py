@@ -183,6 +183,9 @@ def _single_session_statistics(part, stats, shape, computations, weights, option
         if k == 0 and "spectral_power_reason" in info:
             part.reasons[names[k]] = info["spectral_power_reason"]
             continue
+        if k == 1 and "powerlaw_exponent_reason" in info:
+            part.reasons[names[k]] = info["powerlaw_exponent_reason"]
+            continue
         part.values[names[k]] = (float(values[k]), None if weights is None else _padded(replicates[:, k], weights))
 
 

@@ -383,7 +383,8 @@ def _attrs(options, *, variant, estimator, behavior, target, n_boot, level, rand
         task_difficulty=f"tr(Y'(K/s + {ridge} I)^-1 Y)/tr(Y'Y), s = tr(K)/P",
         participation_ratio_estimator=STATISTICS["participation_ratio"].estimator if unbiased else "naive",
         spectral_power=f"C(k) at k = min({n_modes}, P - 1): fraction of target power in the top kernel modes",
-        powerlaw_exponent="log-log least squares over the top floor(sqrt(N)) eigenvalues of the kernel / P",
+        powerlaw_exponent="participation-matched power law over the P - 1 contrast modes (inverse of PR(alpha) at "
+                          "participation_ratio's U-statistic estimate)",
         kernel_change="||H(K_t - K_0)H||_F / ||H K_0 H||_F, double-centred, reference = first session",
         kernel_scale="||H K_t H||_F / ||H K_0 H||_F, double-centred, reference = first session",
         kernel_similarity="CKA of centred kernels (population estimand)",

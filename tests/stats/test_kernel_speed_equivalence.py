@@ -47,7 +47,7 @@ def test_weighted_pieces_equal_the_per_replicate_kernels(n_cond, n_neurons, meth
 def _reference_spectral(stats, weights, n_modes=10, estimator="unbiased"):
     """Per-replicate Rayleigh-Ritz loop (the implementation before the batched product)."""
     from neurolearn.stats.kernels import recentre_replicates, target_matrix
-    from neurolearn.stats.spectral import _eigh_desc, _kernel, n_trustworthy_modes, powerlaw_exponent
+    from neurolearn.stats.spectral import _eigh_desc, _kernel, n_trustworthy_modes
 
     n_cond = stats.n_conditions
     H = np.eye(n_cond) - np.ones((n_cond, n_cond)) / n_cond
@@ -60,7 +60,15 @@ def _reference_spectral(stats, weights, n_modes=10, estimator="unbiased"):
     eigenvalues, vectors = eigenvalues[contrast], vectors[:, contrast]
     label_norm = float(np.sum(labels * labels))
     power = np.sum((vectors.T @ labels) ** 2, axis=1)
-    values = np.array([power[:k_power].sum() / label_norm, powerlaw_exponent(eigenvalues, n_trust)])
+    # the exponent is the participation-matched one (adversary S6-2): the participation ratio's own estimate and
+    # replicates through exponent_from_participation, not a fit of these eigenvalues
+    from dataclasses import replace
+
+    from neurolearn.stats.dimensionality import participation_with_replicates
+    from neurolearn.stats.spectral import exponent_from_participation
+
+    pr, pr_replicates = participation_with_replicates(stats, unbiased=estimator == "unbiased", weights=weights)
+    values = np.array([power[:k_power].sum() / label_norm, exponent_from_participation(pr, n_cond - 1)])
     n_ritz = int(min(n_cond - 1, max(k_power, n_trust) + 10))
     basis = vectors[:, :n_ritz]
     projected = basis.T @ stats.means
@@ -74,8 +82,22 @@ def _reference_spectral(stats, weights, n_modes=10, estimator="unbiased"):
             small -= basis.T @ (basis * noise_weighted[b][:, None])
         eta, u = _eigh_desc(small / (stats.n_neurons * n_cond))
         rep_power = np.sum((u.T @ label_proj) ** 2, axis=1)
-        replicates[b] = (rep_power[:k_power].sum() / label_norm, powerlaw_exponent(eta, n_trust))
+        replicates[b, 0] = rep_power[:k_power].sum() / label_norm
+    replicates[:, 1] = exponent_from_participation(pr_replicates, n_cond - 1)
     replicates = np.where(np.isfinite(values)[None], recentre_replicates(values, replicates, axis=0), np.nan)
+    # spectral_power's spread raised to its leave-one-neuron-out jackknife SE: each neuron dropped, the kernel
+    # rebuilt and re-diagonalised densely
+    loo = np.empty(stats.n_neurons)
+    for i in range(stats.n_neurons):
+        keep = np.arange(stats.n_neurons) != i
+        rest = replace(stats, means=stats.means[:, keep], sem2=stats.sem2[:, keep], neurons=stats.neurons[keep])
+        eta_i, vec_i = _eigh_desc(H @ _kernel(rest, estimator) @ H)
+        vec_i = vec_i[:, np.abs(vec_i.T @ np.ones(n_cond)) < 1e-8 * np.sqrt(n_cond)]
+        loo[i] = np.sum((vec_i.T @ labels)[:k_power] ** 2) / label_norm
+    jackknife_se = np.sqrt((stats.n_neurons - 1) / stats.n_neurons * np.sum((loo - loo.mean()) ** 2))
+    spread = np.std(replicates[:, 0], ddof=1)
+    if jackknife_se > spread > 0:
+        replicates[:, 0] = np.clip(values[0] + jackknife_se / spread * (replicates[:, 0] - values[0]), 0.0, 1.0)
     return values, replicates
 
 

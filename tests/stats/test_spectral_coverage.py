@@ -128,3 +128,26 @@ def test_label_free_exponent_is_the_same_participation_match():
     free, free_replicates, _ = spectral_with_replicates(bare, n_boot=30, random_state=2, target_required=False)
     np.testing.assert_allclose(free[1], values[1], rtol=1e-10)
     np.testing.assert_allclose(free_replicates[:, 1], replicates[:, 1], rtol=1e-10)
+
+
+def test_summarize_flags_an_unresolved_exponent_with_its_own_reason():
+    # the reason reached summarize's flag (it read "estimator undefined ... fewer than 3 resolved modes", a reason
+    # the participation-matched exponent no longer has)
+    import warnings
+
+    from neurolearn.simulate.recording import make_session_tree
+    from neurolearn.stats.summary import summarize
+
+    recs = []
+    for seed in range(2):
+        rec = _power_law_session(100 + seed, n_conditions=12, n_cells=40)
+        flat = rec.copy(data=np.random.default_rng(seed).poisson(2.5, rec.shape) / 0.5)
+        flat.attrs.update(session_id=f"day{seed}", tracked=False)
+        recs.append(flat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stats = summarize(make_session_tree(recs), n_boot=30, random_state=1, readout=False, dynamics=False)
+    flags = [str(f) for f, v in zip(stats["powerlaw_exponent_flag"].values, stats["powerlaw_exponent"].values)
+             if np.isnan(v)]
+    assert flags and all("participation ratio not resolved" in f and "fewer than 3 resolved modes" not in f
+                         for f in flags), flags
