@@ -39,6 +39,7 @@ from scipy.stats import norm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurolearn.stats.behavior import behavior_estimate  # noqa: E402
+from neurolearn.stats.generalization import generalization_summary  # noqa: E402
 
 #: name -> (draw of C per-stimulus accuracies, truth)
 DISTRIBUTIONS = {
@@ -90,11 +91,64 @@ def coverage(draw, truth, n_stimuli, n_trials, replicates, seed, unbalanced=Fals
     return hits / replicates, widths / replicates
 
 
+def heldout_session(rng, accuracy, n_trials, n_training):
+    """One session: ``n_training`` training stimuli then the held-out ones, ``n_trials`` trials each (an int,
+    or per-stimulus counts), column ``heldout`` True on the held-out stimuli's trials."""
+    stimulus = np.repeat(np.arange(accuracy.size), n_trials)
+    correct = rng.random(stimulus.size) < accuracy[stimulus]
+    return xr.DataArray(np.zeros((stimulus.size, 1)), dims=("trial", "neuron"),
+                        coords={"correct": ("trial", correct), "stimulus": ("trial", stimulus),
+                                "heldout": ("trial", stimulus >= n_training)})
+
+
+def heldout_coverage(draw, truth, n_heldout, n_trials, replicates, seed, n_training=8):
+    """Coverage of heldout_behavior's and generalization_error's (behaviour) intervals of the task's held-out
+    accuracy (truth), NaN count, mean width; ``n_trials`` None draws 2-10 trials per stimulus."""
+    rng = np.random.default_rng(seed)
+    hits, nans, widths, finite = np.zeros(2), 0, 0.0, 0
+    for _ in range(replicates):
+        n_stimuli = n_training + n_heldout
+        counts = rng.integers(2, 11, n_stimuli) if n_trials is None else n_trials
+        rec = heldout_session(rng, draw(rng, n_stimuli), counts, n_training)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = generalization_summary({"s": rec}, target=None, by="stimulus", method="behavior", n_boot=0)
+        value = float(ds["heldout_behavior"].values[0])
+        if not np.isfinite(value):
+            nans += 1
+            continue
+        finite += 1
+        lower, upper = ds["heldout_behavior_ci"].values[0]
+        hits[0] += lower <= truth <= upper
+        widths += upper - lower
+        lower, upper = ds["generalization_error_ci"].values[0]
+        hits[1] += lower <= 1 - truth <= upper
+    return hits / max(finite, 1), nans, widths / max(finite, 1), finite
+
+
+def main_heldout(args):
+    print(f"heldout_behavior / generalization_error (behaviour): 8 training stimuli + H held-out, "
+          f"{args.replicates} replicates; coverage +- binomial SE (width), NaN sessions")
+    for name, (draw, truth) in list(DISTRIBUTIONS.items())[:2]:
+        for n_heldout in (1, 2, 4, 8):
+            for n_trials in (2, 5, 10, None):
+                seed = args.seed + 1000 * n_heldout + (n_trials or 0)
+                hit, nans, width, finite = heldout_coverage(draw, truth, n_heldout, n_trials, args.replicates, seed)
+                se = np.sqrt(hit[0] * (1 - hit[0]) / max(finite, 1))
+                trials = "2-10" if n_trials is None else str(n_trials)
+                print(f"{name:28s} H={n_heldout} x T={trials:4s}  heldout_behavior {hit[0]:.3f} +- {se:.3f} "
+                      f"({width:.2f})  generalization_error {hit[1]:.3f}  NaN {nans}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--heldout", action="store_true",
+                        help="heldout_behavior's interval (generalization_summary, method='behavior') instead")
     args = parser.parse_args(argv)
+    if args.heldout:
+        return main_heldout(args)
     print(f"{'accuracy across stimuli':28s} {'C x T':>8s}   coverage new (width)   old (width)")
     for name, (draw, truth) in DISTRIBUTIONS.items():
         for n_stimuli in (4, 8, 16):

@@ -18,10 +18,14 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from neurolearn.data import TRIAL
-from neurolearn.errors import DataError, session_label, shown
+from neurolearn.errors import DataError, InsufficientDataError, session_label, shown
 from neurolearn.stats.estimate import agresti_coull_se
 
-__all__ = ["behavior_estimate", "outcome_values", "coding_column"]
+__all__ = ["behavior_estimate", "heldout_behavior_estimate", "outcome_values", "coding_column"]
+
+#: fewest held-out stimuli (with an outcome) for heldout_behavior and the behaviour generalisation error: their
+#: interval is clustered by stimulus, and one stimulus has no spread to estimate (two: 1 degree of freedom)
+MIN_HELDOUT_STIMULI = 2
 
 
 def coding_column(coding) -> str:
@@ -171,6 +175,53 @@ def behavior_estimate(recording: xr.DataArray, behavior="correct", level: float 
     effective = n if binomial == 0 else n * binomial / max(binomial, inflation * clustered)
     lower, upper = _wilson(p, effective, z)
     return p, se, (lower, upper)
+
+
+def heldout_behavior_estimate(rec, mask, behavior="correct", level: float = 0.95, by: str = "stimulus"):
+    """Fraction correct on the trials ``mask`` marks held out: :func:`behavior_estimate` with ``by``, clustered
+    by held-out stimulus (the held-out stimuli a sample of the task's novel stimuli; ``heldout_behavior``).
+
+    Raises
+    ------
+    InsufficientDataError
+        (the statistic's NaN reason) No trial held out; fewer than :data:`MIN_HELDOUT_STIMULI` held-out stimuli
+        with an outcome (one has no spread of difficulty to estimate); no trial coord ``by``; the held-out mark
+        varying within a condition of ``by`` (a stimulus partly marked held out was used in training).
+    DataError
+        The behaviour column is missing or its coding undeclared (the user's to fix).
+
+    Examples
+    --------
+    >>> rec = xr.DataArray(np.zeros((12, 1)), dims=("trial", "neuron"), coords={
+    ...     "correct": ("trial", [1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1]), "stimulus": ("trial", np.repeat(range(4), 3))})
+    >>> value, se, (lo, hi) = heldout_behavior_estimate(rec, np.arange(12) >= 6)
+    >>> round(value, 3), round(lo, 2), round(hi, 2)  # two held-out stimuli: 1 degree of freedom, wide
+    (0.5, 0.01, 0.99)
+    """
+    if not mask.any():
+        raise InsufficientDataError("no held-out trials (heldout marks none)")
+    if by not in rec.coords or rec.coords[by].dims != (TRIAL,):
+        raise InsufficientDataError(f"no trial coord {by!r} (by=) to tell the held-out stimuli apart: the interval "
+                                    "counts each held-out stimulus as one draw of the task's novel stimuli")
+    _, inverse = np.unique(np.asarray(rec.coords[by].values), return_inverse=True)
+    inverse = inverse.ravel()
+    held = np.bincount(inverse, weights=mask.astype(float))
+    if np.any((held > 0) & (held < np.bincount(inverse))):
+        raise InsufficientDataError("the held-out column varies within a condition")
+    heldout = rec.isel({TRIAL: np.nonzero(mask)[0]})
+    try:
+        outcomes = outcome_values(heldout, behavior)
+        scored = np.unique(np.asarray(heldout.coords[by].values)[~np.isnan(outcomes)]).size
+        if 0 < scored < MIN_HELDOUT_STIMULI:
+            raise InsufficientDataError(
+                f"{scored} held-out stimulus with an outcome (expected at least {MIN_HELDOUT_STIMULI}): the "
+                "held-out stimuli are a sample of the task's novel stimuli, and one tells nothing of how "
+                "their difficulty varies")
+        return behavior_estimate(heldout, behavior, level, by=by)
+    except DataError as error:
+        if "expected" in str(error) and not isinstance(error, InsufficientDataError):
+            raise  # a missing column or an undeclared coding: the user's to fix
+        raise InsufficientDataError(str(error)) from None
 
 
 def _wilson(p: float, n: float, z: float) -> tuple[float, float]:

@@ -44,7 +44,12 @@ from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.behavior import behavior_estimate, coding_column, outcome_values
 from neurolearn.stats.capacity_family import capacity_session, combine_capacity, prepare_capacity
 from neurolearn.stats.dynamics_family import combine_dynamics, dynamics_session, prepare_dynamics
-from neurolearn.stats.generalization import combine_generalization, generalization_session, prepare_generalization
+from neurolearn.stats.generalization import (
+    combine_generalization,
+    generalization_session,
+    heldout_mask,
+    prepare_generalization,
+)
 from neurolearn.stats.kernel_summary import (
     NONE_SHARED,
     NOT_TRACKED,
@@ -164,6 +169,9 @@ class BehaviorContext:
     #: a declared mapping whose keys some session's outcomes hold: a session holding none of them (every trial
     #: "no response") is a day without coded outcomes, NaN with its reason, not a typo in the declaration
     coded_elsewhere: bool = False
+    #: summarize's ``heldout=`` where some session has the column: behaviour is then the training stimuli's
+    #: (trials the column does not mark); held-out trials go to heldout_behavior / generalization_error only
+    heldout: object = None
 
 
 #: summarize's default outcome column: where no session has it, behaviour is NaN with its reason
@@ -178,9 +186,12 @@ def _prepare_behavior(recordings, params, map_sessions):
         # a column the user named that no session has is a mistake (a typo), not a day without behaviour
         key, rec = next(iter(recordings.items()))
         outcome_values(rec, params.behavior, session_id=str(key))
+    declared = params.heldout_column is not None and any(_has_trial_coord(rec, params.heldout_column)
+                                                          for rec in recordings.values())
     return BehaviorContext(tuple(recordings), params.behavior, params.level, params.by,
                            tuple(session_start_times(recordings)),
-                           coded_elsewhere=_coded_somewhere(recordings, params.behavior, column))
+                           coded_elsewhere=_coded_somewhere(recordings, params.behavior, column),
+                           heldout=params.heldout if declared else None)
 
 
 def _coded_somewhere(recordings, behavior, column) -> bool:
@@ -209,6 +220,14 @@ def _behavior_session(key, recording, context):
         available = sorted(str(c) for c, v in recording.coords.items() if v.dims == (TRIAL,))
         return None, (f"no trial coord {column!r} (behavior={shown(context.behavior)}; pass behavior= naming the "
                       f"outcome column, or None); trial coords: {available}")
+    if context.heldout is not None and _has_trial_coord(recording, _heldout_column(context.heldout)):
+        # the trained stimuli's performance (what the grokking model's behaviour is); a held-out column that is
+        # miscoded is the user's to fix, as the generalisation family says
+        trained = ~heldout_mask(recording, context.heldout)
+        if not trained.any():
+            return None, (f"every trial is held out (heldout={shown(context.heldout)}): behavior is the training "
+                          "stimuli's fraction correct; the held-out trials' is heldout_behavior")
+        recording = recording.isel({TRIAL: np.nonzero(trained)[0]})
     try:
         return behavior_estimate(recording, context.behavior, context.level, by=context.by), ""
     except DataError as error:
@@ -228,8 +247,19 @@ def _combine_behavior(parts, context, map_sessions):
         else:
             table.value("behavior", k, *estimate)
     ds = table.dataset(start_times=list(context.start_times))
+    if context.heldout is not None:
+        ds.attrs[BEHAVIOR_TRIALS] = (f"training-stimulus trials only (not marked by heldout={shown(context.heldout)});"
+                                     " the held-out trials are in heldout_behavior")
     warn_reasons(ds, ("behavior",))
     return ds
+
+
+#: attr of the summary where a held-out column is declared: which trials ``behavior`` counts
+BEHAVIOR_TRIALS = "behavior_trials"
+
+
+def _heldout_column(heldout) -> str:
+    return next(iter(heldout)) if isinstance(heldout, Mapping) else heldout
 
 
 # ------------------------------------------------------------------------------------------------ kernel

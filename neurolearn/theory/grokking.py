@@ -20,8 +20,10 @@ Its dynamics separate into two timescales:
   slower rate ``rich_rate`` (``<< 1``, smaller the lazier the network). To first order the misaligned part
   decays exponentially, ``L_test = L0 [(1 - plateau) exp(-tau) + plateau exp(-rich_rate tau)]``.
 
-Observables: ``behavior = 1 - L_train/L0`` (performance on trained stimuli), ``generalization_error =
-L_test/L0``; the hidden representation's kernel-task alignment rises with the part of the target the network
+Observables: ``behavior = 1 - L_train/L0`` (performance on trained stimuli: :func:`neurolearn.summarize`'s
+``behavior``, which counts only the trials its held-out column does not mark, attr ``behavior_trials``; a
+behaviour pooled over held-out trials reads a network that fails to generalise at 0.67 where this is 1), and
+``generalization_error = L_test/L0`` (``1 - heldout_behavior``, ``generalization="behavior"``); the hidden representation's kernel-task alignment rises with the part of the target the network
 has learned, ``task_alignment = alignment_initial + (alignment_final - alignment_initial) (1 - L_test/L0)``
 (the two alignment levels are link parameters: what a centred kernel alignment of the recorded hidden layer
 reads before learning and once the target is learned). In the simulated network most of this rise happens in

@@ -8,7 +8,17 @@ fraction of target variance not predicted (``sum v_k^2 = 1``: the units of
 :func:`neurolearn.stats.spectral.predicted_learning_curve`), and behaviour is linked to it by the explained
 variance, ``behavior = chance + (ceiling - chance)(1 - min(E_g, 1))`` -- the same link as the ``"lazy-rich"``
 model, and the probability with which
-:func:`neurolearn.simulate.two_layer.simulate_readout_learning_sessions` draws correct trials. The model's
+:func:`neurolearn.simulate.two_layer.simulate_readout_learning_sessions` draws correct trials.
+
+The model's ``behavior`` is therefore performance on stimuli the learner was *not* trained on (``E_g`` is the
+error on new stimuli), the opposite of ``grokking``'s (the trained stimuli's). ``summarize``'s ``behavior`` is the
+training stimuli's wherever a held-out column is declared (attr ``behavior_trials``), and a fit refuses it for this
+model (:attr:`~neurolearn.theory.Model.measured_as`): fit a summary made with ``heldout=None`` where every trial
+is of a new stimulus (the simulator's default, every probe novel), or fit ``generalization_error`` alone. The
+held-out trials' fraction correct is ``heldout_behavior``, which is this observable where both kinds of trial
+are recorded; the observable keeps the name ``behavior`` (shared with the other models' ``compare``, and read by
+the simulator's tests) until it is renamed ``heldout_behavior`` with them. (The simulator draws trained and
+held-out probes at the same E_g-linked probability, so there the two read the same.) The model's
 spectra have 400 modes (as docs/theory.md's reference table): ridgeless with label noise, the error diverges at
 ``P' = 400`` (the interpolation peak of a 400-mode kernel); use ``ridge > 0`` beyond that.
 
@@ -40,6 +50,12 @@ __all__ = ["kernel_learning_curve_statistics", "kernel_learning_curve_jacobian",
 #: at worst); interval coverage of eigen_decay and target_decay over seeds 0-23 is 46/48 at each count. 200 keeps
 #: the weights within a few per cent at half the cost of 400.
 LEARNERS = 200
+
+#: summarize's attr saying which trials ``behavior`` counts (set where a held-out column is declared: the
+#: training stimuli's); the model's ``behavior`` is performance on new stimuli, so it is fitted only from a summary
+#: without it (every trial of a new stimulus, or a pooled behaviour of trials all drawn at that performance)
+BEHAVIOR_TRIALS = "behavior_trials"
+ALL_NEW = "every trial, all of stimuli not trained on"
 
 def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> dict:
     """Observables of the ``"kernel-learning-curve"`` model at training amounts ``time`` (its ``function``).
@@ -453,5 +469,10 @@ KERNEL_LEARNING_CURVE = Model(
     learner_covariance=kernel_learning_curve_covariance,
     # the error of kernel regression from the representation: a readout trained on the training stimuli
     measured_as=(("generalization_error", "generalization_method", "readout",
-                  "summarize(..., generalization='readout'), the default"),),
+                  "summarize(..., generalization='readout'), the default"),
+                 # behaviour linked to E_g is performance on NEW stimuli; summarize's behavior is the training
+                 # stimuli's wherever a held-out column is declared (its attr behavior_trials says so)
+                 ("behavior", BEHAVIOR_TRIALS, ALL_NEW,
+                  "heldout=None where every trial is of a stimulus not trained on (the model's behaviour is "
+                  "performance on new stimuli, which heldout_behavior measures where a held-out column is declared)")),
 )

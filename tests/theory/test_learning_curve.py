@@ -511,3 +511,24 @@ def test_model_learner_covariance_bad_parameters_raise_fit_error():
 
     with pytest.raises(FitError, match="learner covariance: .*expected eigen_decay > 0"):
         kernel_learning_curve_covariance(np.array([10.0]), -1.0, 2.0, 0.0, 0.0, 0.5, 1.0)
+
+
+def test_model_refuses_a_behaviour_counted_on_the_training_stimuli():
+    # the model's behaviour is performance on NEW stimuli (linked to E_g); summarize's behavior is the training
+    # stimuli's where a held-out column is declared (adversary S6-7), so that summary's behavior is refused for
+    # this model (before: fitted silently) and accepted for grokking, whose behaviour is the trained stimuli's
+    import xarray as xr
+
+    from neurolearn.errors import FitError
+    from neurolearn.fitting.estimands import check_measured_as
+    from neurolearn.theory import get_model
+
+    trained = xr.Dataset(attrs={"behavior_trials": "training-stimulus trials only (not marked by heldout='heldout')",
+                                "generalization_method": "readout"})
+    with pytest.raises(FitError, match="expected behavior measured as behavior_trials=.*heldout=None"):
+        check_measured_as(trained, get_model("kernel-learning-curve"), ["generalization_error", "behavior"])
+    check_measured_as(trained, get_model("kernel-learning-curve"), ["generalization_error"])
+    check_measured_as(xr.Dataset(attrs={"generalization_method": "readout"}), get_model("kernel-learning-curve"),
+                      ["generalization_error", "behavior"])  # no held-out column declared: every trial
+    check_measured_as(trained.assign_attrs(generalization_method="behavior"), get_model("grokking"),
+                      ["generalization_error", "behavior"])
