@@ -85,7 +85,7 @@ interval are :func:`~neurolearn.stats.behavior.behavior_estimate`'s with ``by``,
 estimate); two give an interval on 1 degree of freedom, about 0.8 wide. Coverage of the task's held-out accuracy
 (benchmarks/bench_behavior_coverage.py --heldout, 8 training + H held-out stimuli of Beta(1.5, 0.5) or
 Beta(3.5, 1.5) accuracy, 2, 5, 10 or 2-10 trials each, 200 sessions a cell, binomial SE 0.015): H = 4-8,
-0.935-0.995 (the per-trial binomial interval it replaced: 0.67-0.95, falling as trials grow, since the binomial SE
+0.935-0.995 (the per-trial binomial interval it replaced: 0.675-0.945, falling as trials grow, since the binomial SE
 shrinks and the stimuli's spread does not); H = 2, 0.86-1.00 at width 0.75-0.86 (was 0.62-0.94).
 
 Intervals: ``method="readout"`` bootstraps each session independently (trials resampled within every
