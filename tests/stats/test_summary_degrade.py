@@ -181,9 +181,11 @@ def test_an_unbounded_change_with_an_se_above_its_declared_resolution_is_not_rep
     from neurolearn.stats.statistics_table import enforce_ranges
 
     dims = ("session",)
-    # (a large change measured, 6.9 +- 1.4, is kept: resolved relative to its own size)
+    # (a large change measured, 6.9 +- 1.4, is kept: resolved relative to its own size). Its resolution is judged
+    # on the interval's lower side (the registry's resolution_side), so the intervals are the unclipped +-1.96 SE
+    # ones enforce_ranges receives
     ds = xr.Dataset({"kernel_change": (dims, [6.9, -4.0, 0.3]), "kernel_change_se": (dims, [1.4, 11.0, 0.2]),
-                     "kernel_change_ci": (dims + ("ci_bound",), [[4.2, 9.6], [-4, 18], [0.0, 0.7]]),
+                     "kernel_change_ci": (dims + ("ci_bound",), [[4.156, 9.644], [-25.56, 17.56], [-0.092, 0.692]]),
                      "kernel_change_flag": (dims, ["", "", ""]),
                      "kernel_change_boot": (dims + ("bootstrap",), np.ones((3, 4))),
                      "task_alignment": (dims, [0.5, 0.6, 0.7]), "task_alignment_se": (dims, [0.1, 1.04, 0.1]),
