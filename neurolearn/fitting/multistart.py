@@ -54,6 +54,8 @@ FLAT_IN_TIME_NOTE = ("the best point is flat in time (the predictions do not cha
                      "sessions may exist (a profile fit, interval='profile', searches across basins)")
 # Evaluations per free parameter of the short run that fits one observable alone (_observable_starts)
 _STAGED_EVALUATIONS = 20
+# ... from this many of that observable's best screened points
+_STAGED_STARTS = 1
 # ... and on a chi-square this improbable under the fit's SEs (fitting.least_squares then also runs a wider search)
 _POOR_PVALUE = 1e-3
 # Two starts closer than this (unit-box distance) would refine to the same minimum; keep only one.
@@ -178,7 +180,7 @@ def _observable_starts(problem, candidates):
         mask = np.zeros_like(problem.mask)
         mask[k] = problem.mask[k]
         single = replace(problem, mask=mask)
-        for u0 in _screen_starts(_screen_problem(single), candidates, 1):
+        for u0 in _screen_starts(_screen_problem(single), candidates, _STAGED_STARTS):
             if not np.isfinite(single.chi2(u0)):
                 continue
             short = local_fit(single, u0, max_nfev=_STAGED_EVALUATIONS * (problem.n_free + 1), tol=1e-6)
