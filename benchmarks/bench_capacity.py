@@ -22,7 +22,11 @@ Prints
     the statistic does); 6 sessions per population, ``--replicates`` populations (about 2 min each; ``--seed``), the
     interval (value +- 1.96 SD of 16 replicates) and the replicates' re-centred percentiles beside it.
 
-Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|g|k|t|r|abcgtr]``.
+(p) coverage of the radius's interval (stratified delete-one-trial jackknife, on log R) and the dimension's on
+    Poisson clouds of log-normal-rate cells against their exact estimands for the recorded cells, beside the
+    trial bootstrap's re-centred percentile interval the radius had before.
+
+Usage: ``python benchmarks/bench_capacity.py [--replicates 20] [--part a|b|c|g|k|t|r|p|abcgtr]``.
 """
 
 from __future__ import annotations
@@ -284,11 +288,73 @@ def part_k(n_populations, n_sessions=6, n_trials=6, seed=800):
     print(f"  estimate - truth {np.mean(r[:, 1] - r[:, 0]):+.4f}")
 
 
+#: part p's designs: (conditions, cells, fewest trials, most trials, log-rate SD, gain)
+POISSON_DESIGNS = ((8, 40, 6, 6, 1.0, 0.8), (8, 100, 10, 10, 1.0, 0.8), (16, 100, 6, 10, 1.0, 0.5),
+                   (8, 60, 5, 6, 1.0, 0.8), (8, 40, 4, 4, 0.5, 0.8))
+
+
+def _coverage(hits):
+    hits = np.asarray(hits, dtype=bool)
+    c = hits.mean()
+    return f"{hits.sum()}/{hits.size} = {c:.3f} +- {np.sqrt(c * (1 - c) / hits.size):.3f}"
+
+
+def part_p(replicates=100, n_boot=200, seed=11, duration=0.5, k=4):
+    """Radius and dimension coverage on Poisson clouds of log-normal-rate cells against their exact estimands.
+
+    For the recorded cells ``C_mu = diag(r(mu)/duration)`` exactly (counts over ``duration`` read as rates), so
+    ``tr C_mu = sum_i r_i(mu)/duration``, ``tr C_mu^2 = sum_i r_i(mu)^2/duration^2`` and ``c_mu`` is the rate
+    vector minus its unweighted mean over conditions. A new population per session. The radius's interval
+    before (the trial bootstrap's re-centred percentiles, recomputed from ``manifold_radius_boot``) and now.
+    """
+    from neurolearn.stats.estimate import bootstrap_interval
+
+    print(f"(p) radius / dimension coverage (95%) on Poisson clouds of log-normal-rate cells, {replicates} sessions "
+          f"per design, {n_boot} bootstrap replicates")
+    rng = np.random.default_rng(seed)
+    for n_conditions, n_neurons, t_min, t_max, sd, gain in POISSON_DESIGNS:
+        before, after, z_before, z_after, dim_hits, dim_nan, errors, flagged = [], [], [], [], [], 0, [], 0
+        for rep in range(replicates):
+            m = rng.normal(np.log(5.0), sd, n_neurons)
+            u = rng.normal(0.0, 1.0, (n_neurons, k)) / np.sqrt(k)
+            rates = np.exp(m[None] + gain * rng.normal(0.0, 1.0, (n_conditions, k)) @ u.T)
+            traces = rates.sum(1) / duration
+            radius = np.sqrt(np.mean(traces / np.sum((rates - rates.mean(0)) ** 2, 1)))
+            dimension = np.mean(traces ** 2) / np.mean(np.sum(rates ** 2, 1) / duration ** 2)
+            stimulus = np.repeat(np.arange(n_conditions), rng.integers(t_min, t_max + 1, n_conditions))
+            x = rng.poisson(rates[stimulus] * duration) / duration
+            rec = xr.DataArray(x, dims=("trial", "neuron"), coords={"stimulus": ("trial", stimulus)})
+            try:
+                ds = mean_field_capacity(rec, n_boot=n_boot, random_state=rep)
+            except nl.errors.InsufficientDataError:
+                continue
+            value = float(ds["manifold_radius"])
+            old_se, old_ci = bootstrap_interval(value, ds["manifold_radius_boot"].values)
+            lo, hi = ds["manifold_radius_ci"].values
+            before.append(old_ci[0] <= radius <= old_ci[1])
+            after.append(lo <= radius <= hi)
+            z_before.append((value - radius) / old_se)
+            z_after.append((value - radius) / float(ds["manifold_radius_se"]))
+            errors.append(value / radius - 1)
+            flagged += bool(str(ds["manifold_radius_flag"].values))
+            d_lo, d_hi = ds["manifold_dimension_ci"].values
+            if np.isfinite(float(ds["manifold_dimension"])):
+                dim_hits.append(d_lo <= dimension <= d_hi)
+            else:
+                dim_nan += 1
+        print(f"  {n_conditions} x {n_neurons} x {t_min}-{t_max} trials (log-rate SD {sd}, gain {gain}): radius "
+              f"rel. error {np.mean(errors):+.3f}; bootstrap percentile {_coverage(before)} (z SD "
+              f"{np.std(z_before):.2f}) -> jackknife {_coverage(after)} (z SD {np.std(z_after):.2f}; bootstrap "
+              f"fallback {flagged}); dimension "
+              + (f"{_coverage(dim_hits)}" if dim_hits else "-") + f", NaN {dim_nan}", flush=True)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--replicates", type=int, default=20)
     parser.add_argument("--part", default="ab")
     parser.add_argument("--seed", type=int, default=800, help="first population's seed (part k)")
+    parser.add_argument("--p-seed", type=int, default=11, help="part p's seed")
     args = parser.parse_args()
     if "a" in args.part:
         part_a()
@@ -302,5 +368,7 @@ if __name__ == "__main__":
         part_k(args.replicates, seed=args.seed)
     if "r" in args.part:
         part_r()
+    if "p" in args.part:
+        part_p(max(args.replicates, 100), seed=args.p_seed)
     if "b" in args.part:
         part_b(args.replicates)

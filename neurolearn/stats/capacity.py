@@ -36,7 +36,10 @@ statistics (Chung, Lee & Sompolinsky 2018; Cohen, Chung, Lee & Sompolinsky 2020)
 
 Both give bootstrap replicates (trials resampled within conditions): ``manifold_capacity``'s interval is the
 estimate +- z times their SD (symmetric: a resample's repeated trials skew its capacity upward), the mean-field
-capacity's and radius's their percentiles re-centred on the estimate, the dimension's the jackknife's; both
+capacity's their percentiles re-centred on the estimate. The radius's and the dimension's are stratified
+delete-one-trial jackknives, on log R and log D: a resample's repeated trials make its trace and centroid terms
+vary less than fresh trials', and the bootstrap percentiles of the radius covered 0.83-0.91 on Poisson clouds
+(the jackknife 0.92-0.99; benchmarks/bench_capacity.py part p). Both
 raise :class:`~neurolearn.errors.InsufficientDataError` with the reason where the data cannot support them.
 """
 
@@ -352,18 +355,39 @@ def _dimension_jackknife(clouds):
 def _radius2(clouds):
     """Per-condition ``R_mu^2 = tr(C_mu) / |c_mu|^2`` (NaN where the bias-corrected centroid norm is not positive)."""
     means = np.array([c.mean(axis=0) for c in clouds])
-    origin = means.mean(axis=0)
-    n_conditions = len(clouds)
     traces = np.array([np.sum(c.var(axis=0, ddof=1)) for c in clouds])
-    counts = np.array([len(c) for c in clouds])
-    radius2 = np.empty(n_conditions)
-    for mu in range(n_conditions):
-        centroid = means[mu] - origin
-        # E|c_hat|^2 = |c|^2 + (1 - 2/P) tr(C_mu)/m_mu + sum_nu tr(C_nu)/m_nu / P^2: remove the noise part
-        noise = (1.0 - 2.0 / n_conditions) * traces[mu] / counts[mu] + np.sum(traces / counts) / n_conditions ** 2
-        centroid_norm2 = centroid @ centroid - noise
-        radius2[mu] = traces[mu] / centroid_norm2 if centroid_norm2 > 0 else np.nan
-    return radius2, traces
+    return _radius2_from(means, traces, np.array([len(c) for c in clouds], dtype=float)), traces
+
+
+def _radius2_from(means, traces, counts):
+    centroids = means - means.mean(axis=0)
+    n_conditions = len(means)
+    # E|c_hat|^2 = |c|^2 + (1 - 2/P) tr(C_mu)/m_mu + sum_nu tr(C_nu)/m_nu / P^2: remove the noise part
+    noise = (1.0 - 2.0 / n_conditions) * traces / counts + np.sum(traces / counts) / n_conditions ** 2
+    centroid_norm2 = np.sum(centroids * centroids, axis=1) - noise
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(centroid_norm2 > 0, traces / centroid_norm2, np.nan)
+
+
+def _radius_jackknife(clouds):
+    """Stratified delete-one-trial jackknife SE of the radius (as :func:`_dimension_jackknife`; a deletion moves
+    its condition's mean and trace, and through the origin and noise correction every ``R^2``); NaN where a
+    deletion leaves a centroid unresolved. Not the trial bootstrap: a resample repeats trials, so its trace and
+    centroid terms vary less than fresh trials' (its SD was 0.7-0.8 of the error on Poisson clouds)."""
+    means = np.array([c.mean(axis=0) for c in clouds])
+    traces = np.array([np.sum(c.var(axis=0, ddof=1)) for c in clouds])
+    counts = np.array([len(c) for c in clouds], dtype=float)
+    variance = 0.0
+    for mu, cloud in enumerate(clouds):
+        m = len(cloud)
+        theta = np.empty(m)
+        for i in range(m):
+            kept = np.delete(cloud, i, axis=0)
+            means_i, traces_i, counts_i = means.copy(), traces.copy(), counts.copy()
+            means_i[mu], traces_i[mu], counts_i[mu] = kept.mean(axis=0), np.sum(kept.var(axis=0, ddof=1)), m - 1
+            theta[i] = np.sqrt(np.mean(_radius2_from(means_i, traces_i, counts_i)))
+        variance += (m - 1.0) / m * np.sum((theta - theta.mean()) ** 2)
+    return float(np.sqrt(variance))
 
 
 def _pooled_dimension(clouds, traces):
@@ -409,6 +433,22 @@ def _dimension(clouds, level):
     return value, se, (max(value / factor, 1.0), value * factor), ""
 
 
+#: manifold_radius_flag (value kept) where the jackknife is undefined and the interval is the trial bootstrap's
+RADIUS_BOOTSTRAP_FLAG = ("a condition's centroid is not resolved from its trial noise without one of its trials: the "
+                         "interval is the trial bootstrap's re-centred percentiles, which can be short (value kept)")
+
+
+def _radius_interval(clouds, radius, level):
+    """(se, ci, flag) of the radius: the jackknife SE, an interval on log R; the flag where it is undefined."""
+    se = _radius_jackknife(clouds)
+    if not np.isfinite(se):
+        return np.nan, (np.nan, np.nan), RADIUS_BOOTSTRAP_FLAG
+    if se == 0.0 or radius == 0.0:
+        return se, (radius, radius), ""
+    factor = np.exp(float(norm.ppf(0.5 + level / 2.0)) * se / radius)  # a ratio: positive, right-skewed
+    return se, (radius / factor, radius * factor), ""
+
+
 def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, random_state=None) -> xr.Dataset:
     """Mean-field capacity of the stimulus clouds from their radius and dimension (elliptical approximation).
 
@@ -433,8 +473,10 @@ def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, ran
     xarray.Dataset
         ``mean_field_capacity`` (interval within ``[0, 2]``), ``manifold_radius`` (``sqrt(mean_mu R_mu^2)``)
         and ``manifold_dimension`` (the pooled ratio ``D``), each with ``_se``, ``_ci`` and ``_flag`` (``""``,
-        or why it is NaN); the capacity and the radius with ``_boot``. The dimension's interval is a stratified
-        delete-one-trial jackknife on log D (conservative at few trials). The dimension, and with it the
+        or why it is NaN); the capacity and the radius with ``_boot`` (trial bootstrap replicates). The radius's
+        and the dimension's SE are stratified delete-one-trial jackknives, their intervals on log R and log D;
+        where deleting a trial leaves a centroid unresolved, the radius's SE and interval are the bootstrap's
+        (SD, re-centred percentiles) and ``manifold_radius_flag`` says so (value kept). The dimension, and with it the
         capacity, is NaN with the reason where a condition has fewer than 5 trials or the pooled ``tr(C^2)``
         is within 2 jackknife SEs of 0.
 
@@ -463,12 +505,15 @@ def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, ran
     replicates = np.array([_mean_field(_resample(clouds, rng)) for _ in range(n_boot)]).reshape(-1, 3)
     parts = []
     bounds = {"mean_field_capacity": (0.0, 2.0), "manifold_radius": (0.0, np.inf)}
+    radius_se, radius_ci, radius_flag = _radius_interval(clouds, radius, level)
     for k, (name, point) in enumerate((("mean_field_capacity", value), ("manifold_radius", radius))):
         se, ci = bootstrap_interval(point, replicates[:, k], level)
+        if name == "manifold_radius" and not radius_flag:
+            se, ci = radius_se, radius_ci
         ci = tuple(np.clip(ci, *bounds[name]))  # the statistic's range (a ratio's replicates can leave it)
         ds = estimate_dataset(name, point, se, ci, level=level)
         ds[f"{name}_boot"] = _boot_variable(name, replicates[:, k])
-        ds[f"{name}_flag"] = ((), dimension_flag if name == "mean_field_capacity" else "")
+        ds[f"{name}_flag"] = ((), dimension_flag if name == "mean_field_capacity" else radius_flag)
         parts.append(ds)
     ds = estimate_dataset("manifold_dimension", dimension, dimension_se, dimension_ci, level=level)
     ds["manifold_dimension_flag"] = ((), dimension_flag)
@@ -476,6 +521,6 @@ def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, ran
     out = xr.merge(parts)
     out.attrs.update(estimator="elliptical mean-field: balls of radius tr(C_mu)/|c_mu|^2 and the pooled dimension "
                      "mean (tr C_mu)^2 / mean tr(C_mu^2) (U-statistics), 1/alpha = mean 1/alpha_B", n_boot=n_boot,
-                     resampling="trials within conditions (capacity, radius); delete-one-trial jackknife within "
-                     "conditions (dimension)")
+                     resampling="trials within conditions (capacity); delete-one-trial jackknife within "
+                     "conditions (radius, dimension)")
     return out

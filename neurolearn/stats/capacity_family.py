@@ -158,8 +158,9 @@ def combine_capacity(parts, context, map_sessions=None):
            "(neurolearn.stats.capacity.mean_field_capacity)" if context.mean_field else ""),
         interval=(f"manifold_capacity: value +- z SD of {context.simulation_boot} bootstrap replicates of trials "
                   "within conditions; " if context.simulation else "")
-        + (f"manifold_radius: {context.n_boot} bootstrap replicates of trials within conditions; "
-           "manifold_dimension: stratified delete-one-trial jackknife within conditions, on log D"
+        + ("manifold_radius: stratified delete-one-trial jackknife within conditions, on log R (the re-centred "
+           f"percentiles of {context.n_boot} trial bootstrap replicates, flagged, where deleting a trial leaves a "
+           "centroid unresolved); manifold_dimension: stratified delete-one-trial jackknife within conditions, on log D"
            if context.mean_field else ""),
         fill_ratio=FILL_RATIO, seeds="neurolearn.stats.capacity_family.capacity_seeds(random_state, n_sessions)")
     return ds
