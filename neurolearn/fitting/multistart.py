@@ -48,15 +48,16 @@ _FAR_ABOVE = 100.0
 # status of such a skipped start (its chi2 is the face's lower bound; least_squares' statuses are -2 to 4)
 _SKIPPED = -10
 # What the fit's message says of a best point flat in time (Optimum.flat_in_time)
-FLAT_IN_TIME_NOTE = ("the best point is flat in time (the predictions do not change with time_scale or onset: "
-                     "every session maps past the model's transition), so starts that stop there agree because "
-                     "none can move, which is no evidence of a minimum; a basin where the transition falls on the "
-                     "sessions may exist (a profile fit, interval='profile', searches across basins)")
+FLAT_IN_TIME_NOTE = ("the best point is flat in time (the predictions do not change with time_scale "
+                     "or onset: every session maps past the model's transition), so starts that stop there "
+                     "agree because none can move, which is no evidence of a minimum; a basin where the "
+                     "transition falls on the sessions may exist (a profile fit, interval='profile', searches"
+                     " across basins)")
 # Evaluations per free parameter of the short run that fits one observable alone (_observable_starts)
 _STAGED_EVALUATIONS = 20
 # ... from this many of that observable's best screened points
 _STAGED_STARTS = 1
-# ... and on a chi-square this improbable under the fit's SEs (fitting.least_squares then also runs a wider search)
+# The restart also runs on a chi-square this improbable under the fit's SEs (a wider search's trigger too)
 _POOR_PVALUE = 1e-3
 # Two starts closer than this (unit-box distance) would refine to the same minimum; keep only one.
 MIN_START_DISTANCE = 0.05
@@ -146,8 +147,8 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
         lower = min(staged, key=lambda o: o.chi2, default=None)
         if lower is not None and lower.success and lower.chi2 < best.chi2 - 1e-6 * max(1.0, best.chi2):
             where = "stopped on a face flat in time" if flat else "reached no lower minimum"
-            lower.history = (*best.history, f"found from a start fitted to {lower.history[0]} alone, after the "
-                             f"{len(starts)} screened starts {where} (chi2 {best.chi2:.7g})")
+            lower.history = (*best.history, f"found from a start fitted to {lower.history[0]} alone, after "
+                             f"the {len(starts)} screened starts {where} (chi2 {best.chi2:.7g})")
             best = lower
     best.n_evaluations = n_eval
     best.chi2_of_starts = tuple(sorted(o.chi2 for o in found))
