@@ -51,7 +51,9 @@ ENTRIES = (
         name="behavior", label="behaviour (fraction correct)", family="behavior", units="", range=(0.0, 1.0),
         meaning="Fraction of trials answered correctly: what learning is for.",
         estimand="probability of a correct trial on the task's stimuli in this session (the shown stimuli a "
-                 "sample of them)",
+                 "sample of them); where a held-out column is declared (summarize's heldout=, attr "
+                 "behavior_trials), of its training stimuli: the trials the column does not mark (the held-out "
+                 "trials are heldout_behavior's; pooled, a perfect learner that does not generalise read 0.667)",
         estimator="fraction correct over trials with a correct/incorrect outcome (unbiased for the shown stimuli's "
                   "trial-weighted accuracy, and for the task's when stimuli are drawn independently of their trial "
                   "counts; no correction)",
@@ -63,7 +65,9 @@ ENTRIES = (
                  "4-16 stimuli's accuracies pile against 100 %; benchmarks/bench_behavior_coverage.py, 400 per "
                  "cell); with 2 stimuli of different accuracy (go/no-go) t(1) makes it nearly [0, 1]",
         needs=Requirements(behavior=True),
-        reasons=("no behaviour column", "no trial with a correct/incorrect outcome"),
+        reasons=("no behaviour column", "no trial with a correct/incorrect outcome",
+                 "every trial is held out (heldout=...): behavior is the training stimuli's fraction correct; the "
+                 "held-out trials' is heldout_behavior"),
         predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator",
                       "kernel-learning-curve", "transfer", "learning-rule", "deep-linear"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),

@@ -234,8 +234,9 @@ READOUT_ENTRIES = (
                  "responses of the training-stimulus conditions (the kernel-learning-curve model's E_g when those "
                  "conditions are the examples learned from and the target is the regressed quantity; the readout "
                  "spends one condition on the mean, so it reads the model at about P_t - 1 examples: 0.205 at "
-                 "P_t = 8 vs the model's 0.21 at 7, within noise from 16); behavior: 1 - P(correct) on held-out trials (the grokking model's "
-                 "L_test/L0 under its link behavior = 1 - L/L0)",
+                 "P_t = 8 vs the model's 0.21 at 7, within noise from 16); behavior: 1 - the expected fraction correct "
+                 "on held-out stimuli of that kind (the held-out stimuli a sample of the task's novel stimuli; the "
+                 "grokking model's L_test/L0 under its link behavior = 1 - L/L0)",
         estimator="trials marked by the trial column `heldout` (bool, True = stimulus never used in training; or "
                   "{column: held-out value}); readout: minimum-norm kernel (ridge) regression of the target on "
                   "condition means, both centred by the training conditions' means, K = (R - rbar_t)(R - rbar_t)'/n, "
@@ -252,7 +253,9 @@ READOUT_ENTRIES = (
                  "covariance weights by in place of the SE (the training set counted once), beside the count of "
                  "its training conditions (coord generalization_training_conditions: a fit of a learning curve in "
                  "the training set's size warns when it never changes); behavior: "
-                 "binomial SE with Agresti-Coull floor, Wilson interval (0.90 coverage on 52 simulated sessions); "
+                 "1 - heldout_behavior's interval, clustered by held-out stimulus (0.935-0.995 with 4-8 held-out "
+                 "stimuli of varied difficulty, 0.86-1.00 with 2, NaN with 1; the binomial interval it replaced "
+                 "0.62-0.945); "
                  "with 2 held-out conditions the readout's interval covers (0.945-0.990 on Poisson populations, "
                  "200 sessions each, 8 conditions) but spans about [0, 4], and a value whose interval holds both 0 "
                  "and its chance level is kept with a flag saying the held-out conditions resolve neither",
@@ -272,18 +275,32 @@ READOUT_ENTRIES = (
                  "the held-out column varies within a condition", "no held-out column in this session",
                  "no target column (target=None)", "target is not numeric (the readout regresses it)",
                  "the target is constant over the conditions",
-                 "no behaviour column", "no trial with a correct/incorrect outcome"),
+                 "no behaviour column", "no trial with a correct/incorrect outcome",
+                 "behavior: 1 held-out stimulus with an outcome (expected at least 2)",
+                 "behavior: no trial coord 'stimulus' (by=) to tell the held-out stimuli apart"),
         predicted_by=("grokking", "kernel-learning-curve"),
     ),
     Statistic(
         name="heldout_behavior", label="behaviour on held-out stimuli", family="generalization", units="",
         range=(0.0, 1.0),
         meaning="Fraction correct on trials of stimuli never used in training: behavioural generalisation.",
-        estimand="probability of a correct trial on held-out stimuli in this session",
-        estimator="fraction correct over held-out trials with a correct/incorrect outcome",
-        interval="Wilson score interval; SE the binomial SE with the Agresti-Coull SE as a floor",
+        estimand="expected fraction correct on held-out stimuli of that kind in this session (the held-out "
+                 "stimuli a sample of the task's novel stimuli)",
+        estimator="fraction correct over held-out trials with a correct/incorrect outcome (trial-weighted; unbiased "
+                  "for the task's held-out accuracy when held-out stimuli are drawn independently of their trial "
+                  "counts; no correction)",
+        interval="behavior's, clustered by held-out stimulus: SE the larger of the binomial and the CR2 "
+                 "(Bell-McCaffrey, over held-out stimuli) SE, the Agresti-Coull SE as a floor; Wilson interval at "
+                 "the effective trial count, t on C_eff - 1 dof. Covers the task's held-out accuracy 0.935-0.995 "
+                 "with 4-8 held-out stimuli of varied difficulty x 2-10 trials (the per-trial binomial interval it "
+                 "replaced: 0.675-0.945, falling as trials grow; adversary S6-1); with 2 held-out stimuli 1 dof: "
+                 "width 0.75-0.86, coverage 0.86-1.00; one held-out stimulus is NaN "
+                 "(benchmarks/bench_behavior_coverage.py --heldout, 200 per cell)",
         needs=Requirements(behavior=True),
         reasons=("no held-out trials (heldout marks none)", "no held-out column in this session",
+                 "1 held-out stimulus with an outcome (expected at least 2): the held-out stimuli are a sample of "
+                 "the task's novel stimuli, and one tells nothing of how their difficulty varies",
+                 "no trial coord 'stimulus' (by=) to tell the held-out stimuli apart",
                  "the held-out column varies within a condition",
                  "no behaviour column", "no trial with a correct/incorrect outcome"),
     ),
