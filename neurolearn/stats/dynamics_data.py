@@ -8,7 +8,7 @@ import numpy as np
 from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError
 
-__all__ = ["time_resolved", "input_array", "first_stage_strength", "overidentification_test",
+__all__ = ["time_resolved", "source_values", "input_array", "first_stage_strength", "overidentification_test",
            "weak_first_stage_reason", "explosive_reason", "WEAK_FIRST_STAGE", "OVERIDENTIFICATION_ALPHA",
            "is_calcium", "indicator_note", "CALCIUM_UNITS"]
 
@@ -224,3 +224,20 @@ def indicator_note(indicator_tau):
         return ("no indicator handling asked for: a calcium (dF/F or fluorescence) timescale includes the "
                 "indicator's kernel")
     return "no indicator (indicator_tau=0 stated)"
+
+
+def source_values(source, dt, indicator_tau=None):
+    """The lazy ``(trial, neuron, time)`` values of ``source``, deconvolved by an AR(1) indicator of decay time
+    ``indicator_tau`` as the dynamics fit deconvolves its own (bin ``j`` of the result is bin ``j + 1``).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> rec = xr.DataArray(np.ones((1, 1, 3)), dims=("trial", "neuron", "time"))
+    >>> np.round(source_values(rec, 0.1, 0.1), 3).tolist()
+    [[[0.632, 0.632]]]
+    """
+    values = source.transpose(TRIAL, NEURON, TIME).data
+    if indicator_tau is not None:
+        values = values[..., 1:] - np.exp(-dt / indicator_tau) * values[..., :-1]
+    return values

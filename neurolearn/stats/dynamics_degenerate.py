@@ -97,6 +97,14 @@ class PooledNeurons:
     """
 
     def __init__(self, values, codes, mode, lags, steps):
+        codes = np.asarray(codes)
+        self.n_lags = len(lags)
+        self.n_observations = int(values.shape[0] * values.shape[1] * len(steps))
+        if _is_lazy(values):
+            # out of core (a dask-backed session, which the fit itself sees only through its leading components):
+            # the means first, then the trials block by block, one block in memory at a time; the same sums
+            self.trial_moments = _blockwise_moments(values, codes, mode, lags, steps)
+            return
         values = np.asarray(values, float)
         if mode == "time":
             values = values.copy()
@@ -104,17 +112,48 @@ class PooledNeurons:
                 values[codes == c] -= values[codes == c].mean(axis=0, keepdims=True)
         else:
             values = values - values.mean(axis=(0, 2), keepdims=True)
-        series = [values[:, :, steps - lag] for lag in lags] + [values[:, :, steps], values[:, :, steps + 1]]
-        self.n_lags = len(lags)
-        self.n_observations = int(values.shape[0] * values.shape[1] * len(steps))
-        self.trial_moments = np.stack([np.stack([np.einsum("tns,tns->t", a, b) for b in series], axis=1)
-                                       for a in series], axis=1)  # (trial, column, column)
+        self.trial_moments = _trial_moments(values, lags, steps)
 
     def moments(self, weights=None):
         """The moments summed over trials (with ``weights``, a resample's multiplicities)."""
         if weights is None:
             return self.trial_moments.sum(0)
         return np.einsum("t,tpq->pq", weights, self.trial_moments)
+
+
+def _trial_moments(centred, lags, steps):
+    """(trial, column, column) sums over neurons and transitions of the columns [lags..., present, following]."""
+    series = [centred[:, :, steps - lag] for lag in lags] + [centred[:, :, steps], centred[:, :, steps + 1]]
+    return np.stack([np.stack([np.einsum("tns,tns->t", a, b) for b in series], axis=1) for a in series], axis=1)
+
+
+def _is_lazy(values) -> bool:
+    from dask import is_dask_collection
+
+    return is_dask_collection(values)
+
+
+def _blockwise_moments(values, codes, mode, lags, steps):
+    """:func:`_trial_moments` of a dask ``(trial, neuron, time)`` array centred as :class:`PooledNeurons` centres
+    it, reading each block of trials once after one pass for the means (per condition and neuron, or per
+    neuron: small)."""
+    import dask
+
+    values = values.astype(float)
+    if mode == "time":
+        labels = np.unique(codes)
+        means = np.stack(dask.compute(*[values[np.flatnonzero(codes == c)].mean(axis=0) for c in labels],
+                                      scheduler="synchronous"))  # (condition, neuron, time)
+        position = np.searchsorted(labels, codes)
+    else:
+        mean = np.asarray(values.mean(axis=(0, 2)).compute(scheduler="synchronous"))[None, :, None]
+    parts, start = [], 0
+    for size in values.chunks[0]:
+        block = np.asarray(values[start:start + size].compute(scheduler="synchronous"), dtype=float)
+        block = block - (means[position[start:start + size]] if mode == "time" else mean)
+        parts.append(_trial_moments(block, lags, steps))
+        start += size
+    return np.concatenate(parts, axis=0)
 
 
 def pooled_decay(moments, n_lags):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import xarray as xr
@@ -98,13 +99,16 @@ def dynamics_session(key, recording: xr.DataArray, context: DynamicsContext) -> 
     """
     c = context
     try:
+        factory = DynamicsFit
         if _is_lazy(recording):
-            recording = leading_components(recording, c.n_components, c.indicator_tau,
-                                           name=f"session {str(key)!r}")
+            reduced = leading_components(recording, c.n_components, c.indicator_tau, name=f"session {str(key)!r}")
+            if reduced is not recording:  # the neurons' own pooled moments from the session itself, blockwise
+                factory = partial(DynamicsFit, pooled_source=recording)
+            recording = reduced
         fit = fit_dynamics(recording, c.n_components, c.ridge, None, c.input, method=c.method,
                            indicator_tau=c.indicator_tau, conditions=c.conditions,
                            condition_means=c.condition_means, name=f"session {str(key)!r}",
-                           factory=DynamicsFit)
+                           factory=factory)
     except InsufficientDataError as error:
         return {"reason": str(error)}
     result = bootstrap_estimates(fit, c.n_boot, c.seed, c.level)

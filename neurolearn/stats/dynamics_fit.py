@@ -37,7 +37,7 @@ from neurolearn.stats.dynamics_bootstrap import (  # noqa: F401  (re-exported)
     timescale_of,
     top_modulus,
 )
-from neurolearn.stats.dynamics_data import _name, input_array, time_resolved  # noqa: F401  (re-exported)
+from neurolearn.stats.dynamics_data import _name, input_array, source_values, time_resolved  # noqa: F401
 from neurolearn.stats.dynamics_data import CALCIUM_UNITS, indicator_note, is_calcium  # noqa: F401  (re-exported)
 from neurolearn.stats.dynamics_degenerate import (PooledNeurons, is_degenerate, isotropy_test, pooled_decay,
                                                    serial_inflation)
@@ -90,10 +90,14 @@ class DynamicsFit:
         through :func:`neurolearn.stats.dynamics_select.fit_dynamics`, which refines this).
     name : str, optional
         Who the error messages name.
+    pooled_source : xarray.DataArray, optional
+        The dask-backed ``(trial, neuron, time)`` session a lazy ``recording`` of leading components was reduced
+        from (:func:`neurolearn.stats.dynamics_family.leading_components`): the degenerate reading's pooled
+        moments are those of its neurons, summed block by block, so lazy and in-memory sessions agree.
     """
 
     def __init__(self, recording, n_components=10, ridge=1e-6, dt=None, input=None, *, method="iv",
-                 indicator_tau=None, conditions="auto", condition_means="auto", name=None):
+                 indicator_tau=None, conditions="auto", condition_means="auto", name=None, pooled_source=None):
         self.name = name or _name(recording)
         if method not in METHODS:
             raise DataError(f"{self.name}: expected method in {METHODS}, found {method!r}")
@@ -205,7 +209,10 @@ class DynamicsFit:
         # Every neuron's own lagged moments, pooled: the estimate where the spectrum is degenerate (A = λI, e.g.
         # a calcium indicator's decay alone), whose largest eigenvalue modulus is the edge of a disc of noisy
         # estimates of one value (:mod:`neurolearn.stats.dynamics_degenerate`). Not with declared inputs.
-        self.pooled = (PooledNeurons(values, codes, self.condition_mode, lags, steps)
+        # (``pooled_source``: the dask-backed session a lazy ``recording`` of leading components was reduced
+        # from, whose neurons' own moments are summed block by block)
+        self.pooled = (PooledNeurons(values if pooled_source is None else source_values(pooled_source, self.dt, self.indicator_tau),
+                                     codes, self.condition_mode, lags, steps)
                        if method == "iv" and self.resolved and u is None and self.condition_mode != "held"
                        else None)
         #: the errors' serial correlation's inflation of the fit's variance (the degenerate criteria's noise scale)
@@ -496,3 +503,4 @@ def split_outliers(eig, threshold):
         outlier[order[: j + 1]] = True
         return outlier, edge
     return outlier, float(sorted_mod[0])
+

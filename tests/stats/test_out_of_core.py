@@ -84,7 +84,7 @@ def in_memory(sessions):
     return summarize(sessions, **FAST)
 
 
-def test_no_task_holds_a_whole_session_and_each_block_is_read_three_times(sessions, in_memory):
+def test_no_task_holds_a_whole_session_and_each_block_is_read_five_times(sessions, in_memory):
     READS.clear()
     lazy = [_lazy(rec, f"session-{k}") for k, rec in enumerate(sessions)]
     session_bytes = sessions[0].nbytes
@@ -99,11 +99,13 @@ def test_no_task_holds_a_whole_session_and_each_block_is_read_three_times(sessio
         lazy[0].compute(scheduler="synchronous")
     assert control.largest >= session_bytes
     # each block: the time average, then dynamics' covariance and projection (first-trial blocks once more,
-    # for the covariance's reference); no family reads the session again
+    # for the covariance's reference), and the degenerate reading's pooled moments of the neurons themselves
+    # (the condition means, then the trials block by block: without them the lazy timescale differed from the
+    # in-memory one, 0.157 for 0.139); no family reads the session again
     counts = Counter()
     for (name, trial, neuron), n in reads.items():
         counts[n - (trial == 0)] += 1
-    assert set(counts) == {3}, counts
+    assert set(counts) == {5}, counts
 
 
 @pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
