@@ -22,7 +22,7 @@ from neurolearn.fitting.covariance import interval_inflation, sandwich_ratios
 from neurolearn.fitting.intervals import BetterMinimum, bootstrap_intervals, profile_intervals
 from neurolearn.fitting.learner import has_learner_covariance, learner_fit, weighting_label
 from neurolearn.fitting.training_set import training_set_unchanged
-from neurolearn.fitting.multistart import local_fit, multistart, unit_covariance
+from neurolearn.fitting.multistart import flat_in_time, local_fit, multistart, unit_covariance
 from neurolearn.fitting.problem import ONSET, TIME_SCALE, FitWarning, build_problem
 from neurolearn.fitting.reasons import kept_moving, natural_bounds, not_converged, parameter_reasons, refit_failed
 from neurolearn.fitting.reasons import non_finite as non_finite_text
@@ -37,6 +37,10 @@ _MAX_RECENTRES = 3
 # A fit this improbable under its own SEs triggers a wider multi-start search.
 _POOR_FIT_PVALUE = 1e-3
 
+
+#: chi2 over its expectation above which a converged fit at a point flat in time, or with no identifiable
+#: parameter, warns that it holds no estimates (the saturated faces of adversary S6-5 read 18-46)
+POOR_FIT_DISPERSION = 4.0
 
 def fit(
     stats,
@@ -361,8 +365,11 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
     pvalue = _chi2_pvalue(chi2, dof, reference) if success else float("nan")
     if success:
         agree = sum(abs(c - optimum.chi2) <= 1e-3 * max(1.0, optimum.chi2) for c in optimum.chi2_of_starts)
-        head = f"converged ({optimum.solver_message}); {agree} of {len(optimum.chi2_of_starts) or 1} starts " \
-               f"reached the best minimum"
+        # starts that agree on a face where the time mapping does nothing (every session past the model's
+        # transition) found no minimum, only a place none of them could leave (adversary S6-5)
+        flat = flat_in_time(problem, optimum.jac)
+        where = "stopped at the best point, which is flat in time" if flat else "reached the best minimum"
+        head = f"converged ({optimum.solver_message}); {agree} of {len(optimum.chi2_of_starts) or 1} starts {where}"
         for step in optimum.history:
             head += f"; {step}"
         if interval == "profile":
@@ -388,6 +395,11 @@ def finish_fit(problem, optimum, interval="profile", level=0.95, n_boot=200, rng
         notes.extend(problem.notes)
     if not success:
         warnings.warn(f"fit of model {problem.model.name!r}: {notes[0]}", FitWarning, stacklevel=3)
+    elif dispersion > POOR_FIT_DISPERSION and (flat or (identifiable and not any(identifiable.values()))):
+        warnings.warn(f"fit of model {problem.model.name!r}: chi2 = {chi2:.4g} on {dof} degrees of freedom at a "
+                      f"point {'flat in time' if flat else 'where no parameter is identifiable'}: a local minimum "
+                      "or a wrong model, not estimates (interval='profile' searches across basins)", FitWarning,
+                      stacklevel=3)
     result = FitResult(
         model=problem.model,
         label=label or _default_label(problem),

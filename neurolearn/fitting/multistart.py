@@ -18,7 +18,7 @@ far above the best minimum (:func:`_saturated_bound`, :data:`_FAR_ABOVE`): its r
 profile cut of it.
 
 Where the best minimum is itself *flat in time* (its ``time_scale`` and ``onset`` Jacobian columns vanish:
-every session past the model's transition; :func:`_flat_in_time`) or improbable under the SEs
+every session past the model's transition; :func:`flat_in_time`) or improbable under the SEs
 (``_POOR_PVALUE``), the starts are no evidence: they agree because none can move. Each observable is then
 fitted alone from the same screen and a full run starts from there (:func:`_observable_starts`); the lower
 minimum wins, and a best point still flat in time says so in its history (:data:`FLAT_IN_TIME_NOTE`). On the
@@ -35,7 +35,7 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import qmc
 
-__all__ = ["Optimum", "multistart", "local_fit", "unit_covariance", "FLAT_IN_TIME_NOTE"]
+__all__ = ["Optimum", "multistart", "local_fit", "unit_covariance", "FLAT_IN_TIME_NOTE", "flat_in_time"]
 
 # Relative finite-difference step in the unit box: large enough that models integrated by an ODE solver
 # (tolerance ~1e-8) give clean derivatives, small enough not to bias them (parameter changes of ~1e-5 of the box).
@@ -137,7 +137,7 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
         found.append(opt)
         if best is None or _better(opt, best):
             best = opt
-    flat = _flat_in_time(problem, best.jac)
+    flat = flat_in_time(problem, best.jac)
     if flat or _improbable(best.chi2, dof):
         # starts that all stop on a face flat in time, or far above what the SEs allow: start again from each
         # observable's own fit
@@ -152,7 +152,7 @@ def multistart(problem, n_starts: int = 4, rng=None, n_screen: int | None = None
             best = lower
     best.n_evaluations = n_eval
     best.chi2_of_starts = tuple(sorted(o.chi2 for o in found))
-    best.flat_in_time = _flat_in_time(problem, best.jac)
+    best.flat_in_time = flat_in_time(problem, best.jac)
     if best.flat_in_time:
         best.history = (*best.history, FLAT_IN_TIME_NOTE)
     # (a start skipped far above the best reached no minimum, and none within any profile cut)
@@ -199,7 +199,7 @@ def _improbable(chi2, dof) -> bool:
     return bool(np.isfinite(chi2) and chi2_distribution.sf(chi2, dof) < _POOR_PVALUE)
 
 
-def _flat_in_time(problem, jac) -> bool:
+def flat_in_time(problem, jac) -> bool:
     """Whether the fit's time mapping has no effect at a point: its Jacobian columns in ``time_scale`` and
     ``onset`` (those free) vanish, below 1e-9 of the Jacobian's norm (the rounding of a flat prediction).
 

@@ -14,7 +14,7 @@ import pytest
 
 import neurolearn as nl
 import neurolearn.fitting.multistart as multistart_module
-from neurolearn.fitting.multistart import FLAT_IN_TIME_NOTE, _flat_in_time, local_fit, multistart
+from neurolearn.fitting.multistart import FLAT_IN_TIME_NOTE, flat_in_time, local_fit, multistart
 from neurolearn.simulate.two_layer import simulate_silent_alignment_sessions
 
 
@@ -77,8 +77,8 @@ def test_the_flag_reads_the_time_columns_of_the_jacobian(small_init):
     problem = fitted._problem
     stuck = local_fit(problem, _face(problem))
     assert _moves_in_time(problem, stuck.u) < 1e-6  # the premise: a run from the face stays on it
-    assert _flat_in_time(problem, stuck.jac)
-    assert not _flat_in_time(problem, local_fit(problem, fitted._unit).jac)
+    assert flat_in_time(problem, stuck.jac)
+    assert not flat_in_time(problem, local_fit(problem, fitted._unit).jac)
 
 
 def test_starts_that_cannot_leave_the_face_are_not_offered_as_evidence(small_init, monkeypatch):
@@ -90,3 +90,17 @@ def test_starts_that_cannot_leave_the_face_are_not_offered_as_evidence(small_ini
     best = multistart(problem, n_starts=4, rng=0)
     assert best.flat_in_time and FLAT_IN_TIME_NOTE in best.history
     assert best.chi2 > 100.0
+
+
+def test_a_fit_left_on_the_face_says_so_and_warns(small_init, monkeypatch):
+    # the message read "converged; 4 of 4 starts reached the best minimum" at chi2 ~450 on 23 values, no warning
+    monkeypatch.setattr(multistart_module, "_observable_starts", lambda problem, candidates: ([], 0))
+    monkeypatch.setattr(multistart_module, "_screen_starts",
+                        lambda problem, candidates, n: [_face(problem) + 0.01 * i for i in range(n)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = nl.fit(small_init[0], "silent-alignment", interval=None, random_state=0)
+    assert fitted.success and fitted.chi2 > 100.0
+    assert "stopped at the best point, which is flat in time" in fitted.message
+    assert "reached the best minimum" not in fitted.message
+    assert [w for w in caught if "flat in time: a local minimum or a wrong model" in str(w.message)]
