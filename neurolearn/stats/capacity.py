@@ -52,6 +52,8 @@ from scipy.stats import norm
 
 from neurolearn.data import NEURON, TIME, TRIAL, validate_recording
 from neurolearn.errors import DataError, InsufficientDataError, session_label
+from neurolearn.stats.capacity_moments import (dimension_jackknife, pooled_dimension, pooled_moments,
+                                               cloud_radius2, radius_jackknife)
 from neurolearn.stats.estimate import bootstrap_interval, estimate_dataset
 from neurolearn.theory.capacity import ball_capacity
 
@@ -278,7 +280,7 @@ def _filling_reason(clouds):
         return f"{fewest} trials in a condition, too few to measure whether they fill the manifolds: {advice}"
     if all(np.all(c == c[0]) for c in clouds):
         return ""
-    numerator, denominator = _pooled_moments(clouds).mean(axis=0)
+    numerator, denominator = pooled_moments(clouds).mean(axis=0)
     if not denominator > 0:
         return f"the clouds' dimension is not resolved at {fewest} trials per condition: {advice}"
     dimension = numerator / denominator
@@ -288,120 +290,11 @@ def _filling_reason(clouds):
     return ""
 
 
-def _moments_from_gram(gram):
-    """Unbiased ``(tr C)^2`` and ``tr(C^2)`` of the trials whose Gram matrix is ``gram`` (any common origin).
-
-    ``tr(C^2) = E[((x_i - x_j).(x_k - x_l))^2] / 4`` and ``(tr C)^2 = E[|x_i - x_j|^2 |x_k - x_l|^2] / 4`` over
-    distinct ``i, j, k, l``; the sums over distinct index tuples are expanded into row sums of the Gram matrix
-    ``G`` (off-diagonal ``G0``, row sums ``r``, total ``S``, diagonal ``g``), so the cost is ``O(m^2)`` given
-    ``G``. Only differences of trials enter, so the origin of ``G`` does not matter and deleting a trial is
-    deleting its row and column.
-    """
-    m = len(gram)
-    g = np.diag(gram).copy()
-    off = gram - np.diag(g)
-    r = off.sum(axis=1)
-    total = r.sum()
-    a = np.sum(off * off)  # sum_{i != k} G_ik^2
-    b = np.sum(r * r) - a  # sum_{i, k, l distinct} G_ik G_il
-    c = total * total - 4.0 * np.sum(r * r) + 2.0 * a  # sum_{i, j, k, l distinct} G_ik G_jl
-    e1 = g.sum() ** 2 - np.sum(g * g)  # sum_{i != k} g_i g_k
-    e2 = np.sum(g * (total - 2.0 * r))  # sum_{i, k, l distinct} g_i G_kl
-    tuples = 4.0 * m * (m - 1.0) * (m - 2.0) * (m - 3.0)
-    trace_of_square = (4.0 * (m - 2) * (m - 3) * a - 8.0 * (m - 3) * b + 4.0 * c) / tuples
-    trace_squared = (4.0 * (m - 2) * (m - 3) * e1 - 8.0 * (m - 3) * e2 + 4.0 * c) / tuples
-    return trace_squared, trace_of_square
-
-
-def _fourth_moments(deviations):
-    """Unbiased ``(tr C)^2`` and ``tr(C^2)`` of one condition's trials (U-statistics over distinct trials)."""
-    return _moments_from_gram(deviations @ deviations.T)
-
-
-def _pooled_moments(clouds):
-    """Per-condition ``((tr C)^2, tr(C^2))`` U-statistics, shape ``(P, 2)``."""
-    return np.array([_fourth_moments(c - c.mean(axis=0)) for c in clouds])
-
-
-def _dimension_jackknife(clouds):
-    """Pooled dimension ``mean (tr C)^2 / mean tr(C^2)``, its stratified delete-one-trial jackknife SE, and the
-    z-score of its denominator ``mean tr(C^2)`` (the denominator over its own jackknife SE).
-
-    A trial deleted from condition ``mu`` changes only that condition's U-statistics. The stratified jackknife
-    variance is ``sum_mu (m_mu - 1)/m_mu sum_i (theta_(mu,i) - mean_i theta_(mu,i))^2``. It is conservative at
-    few trials: at 6 trials per condition it is about 1.8x the estimate's sampling SD.
-    """
-    n_conditions = len(clouds)
-    full = _pooled_moments(clouds)
-    numerator, denominator = full.mean(axis=0)
-    value = numerator / denominator if denominator > 0 else np.nan
-    variance = variance_denominator = 0.0
-    for mu, cloud in enumerate(clouds):
-        deviations = cloud - cloud.mean(axis=0)
-        gram = deviations @ deviations.T
-        m = len(cloud)
-        keep = ~np.eye(m, dtype=bool)
-        deleted = np.array([_moments_from_gram(gram[np.ix_(keep[i], keep[i])]) for i in range(m)])
-        num_i = numerator + (deleted[:, 0] - full[mu, 0]) / n_conditions
-        den_i = denominator + (deleted[:, 1] - full[mu, 1]) / n_conditions
-        with np.errstate(divide="ignore", invalid="ignore"):
-            theta = num_i / den_i
-        variance += (m - 1.0) / m * np.sum((theta - theta.mean()) ** 2)
-        variance_denominator += (m - 1.0) / m * np.sum((den_i - den_i.mean()) ** 2)
-    resolved = denominator / np.sqrt(variance_denominator) if variance_denominator > 0 else np.inf
-    return value, float(np.sqrt(variance)), float(resolved)
-
-
-def _radius2(clouds):
-    """Per-condition ``R_mu^2 = tr(C_mu) / |c_mu|^2`` (NaN where the bias-corrected centroid norm is not positive)."""
-    means = np.array([c.mean(axis=0) for c in clouds])
-    traces = np.array([np.sum(c.var(axis=0, ddof=1)) for c in clouds])
-    return _radius2_from(means, traces, np.array([len(c) for c in clouds], dtype=float)), traces
-
-
-def _radius2_from(means, traces, counts):
-    centroids = means - means.mean(axis=0)
-    n_conditions = len(means)
-    # E|c_hat|^2 = |c|^2 + (1 - 2/P) tr(C_mu)/m_mu + sum_nu tr(C_nu)/m_nu / P^2: remove the noise part
-    noise = (1.0 - 2.0 / n_conditions) * traces / counts + np.sum(traces / counts) / n_conditions ** 2
-    centroid_norm2 = np.sum(centroids * centroids, axis=1) - noise
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(centroid_norm2 > 0, traces / centroid_norm2, np.nan)
-
-
-def _radius_jackknife(clouds):
-    """Stratified delete-one-trial jackknife SE of the radius (as :func:`_dimension_jackknife`; a deletion moves
-    its condition's mean and trace, and through the origin and noise correction every ``R^2``); NaN where a
-    deletion leaves a centroid unresolved. Not the trial bootstrap: a resample repeats trials, so its trace and
-    centroid terms vary less than fresh trials' (its SD was 0.7-0.8 of the error on Poisson clouds)."""
-    means = np.array([c.mean(axis=0) for c in clouds])
-    traces = np.array([np.sum(c.var(axis=0, ddof=1)) for c in clouds])
-    counts = np.array([len(c) for c in clouds], dtype=float)
-    variance = 0.0
-    for mu, cloud in enumerate(clouds):
-        m = len(cloud)
-        theta = np.empty(m)
-        for i in range(m):
-            kept = np.delete(cloud, i, axis=0)
-            means_i, traces_i, counts_i = means.copy(), traces.copy(), counts.copy()
-            means_i[mu], traces_i[mu], counts_i[mu] = kept.mean(axis=0), np.sum(kept.var(axis=0, ddof=1)), m - 1
-            theta[i] = np.sqrt(np.mean(_radius2_from(means_i, traces_i, counts_i)))
-        variance += (m - 1.0) / m * np.sum((theta - theta.mean()) ** 2)
-    return float(np.sqrt(variance))
-
-
-def _pooled_dimension(clouds, traces):
-    if np.all(traces == 0):  # all trials identical: points, whose capacity (2) does not depend on D
-        return 1.0
-    numerator, denominator = _pooled_moments(clouds).mean(axis=0)
-    return numerator / denominator if denominator > 0 else np.nan
-
-
 def _mean_field(clouds, dimension=None):
     """(capacity, radius, dimension); ``dimension`` given (the estimate's) or pooled from ``clouds``."""
-    radius2, traces = _radius2(clouds)
+    radius2, traces = cloud_radius2(clouds)
     if dimension is None:
-        dimension = _pooled_dimension(clouds, traces)
+        dimension = pooled_dimension(clouds, traces)
     radius = float(np.sqrt(np.mean(radius2))) if np.all(np.isfinite(radius2)) else np.nan
     if not (np.isfinite(radius) and np.isfinite(dimension)):
         return np.nan, radius, float(dimension)
@@ -423,7 +316,7 @@ def _dimension(clouds, level):
             "trials tr(C^2) needs")
     if all(np.all(c == c[0]) for c in clouds):
         return 1.0, 0.0, (1.0, 1.0), ""
-    value, se, resolved = _dimension_jackknife(clouds)
+    value, se, resolved = dimension_jackknife(clouds)
     if not (np.isfinite(value) and resolved > RESOLVED_SE):
         return np.nan, np.nan, (np.nan, np.nan), (
             f"the clouds' tr(C^2) is not resolved from trial sampling noise ({resolved:.2g} jackknife SEs above 0, "
@@ -440,7 +333,7 @@ RADIUS_BOOTSTRAP_FLAG = ("a condition's centroid is not resolved from its trial 
 
 def _radius_interval(clouds, radius, level):
     """(se, ci, flag) of the radius: the jackknife SE, an interval on log R; the flag where it is undefined."""
-    se = _radius_jackknife(clouds)
+    se = radius_jackknife(clouds)
     if not np.isfinite(se):
         return np.nan, (np.nan, np.nan), RADIUS_BOOTSTRAP_FLAG
     if se == 0.0 or radius == 0.0:
@@ -496,7 +389,7 @@ def mean_field_capacity(recording, by="stimulus", *, n_boot=200, level=0.95, ran
     """
     rng = np.random.default_rng(random_state)
     clouds, session = _clouds(recording, by, min_trials=4, name="mean_field_capacity")
-    radius2, _ = _radius2(clouds)
+    radius2, _ = cloud_radius2(clouds)
     if not np.all(np.isfinite(radius2)):
         raise InsufficientDataError("a condition's centroid is not resolved from its trial noise "
                                     "(bias-corrected centroid norm <= 0)")

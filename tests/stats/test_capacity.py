@@ -10,7 +10,8 @@ from scipy import stats
 from neurolearn.errors import InsufficientDataError
 from neurolearn.simulate.manifolds import manifold_recording
 from neurolearn.simulate.recording import make_recording
-from neurolearn.stats.capacity import _fourth_moments, manifold_capacity, mean_field_capacity
+from neurolearn.stats.capacity import manifold_capacity, mean_field_capacity
+from neurolearn.stats.capacity_moments import fourth_moments
 from neurolearn.theory.capacity import ball_capacity
 
 
@@ -126,7 +127,7 @@ def test_fourth_moments_equal_the_brute_force_u_statistics():
         y, z = x[i] - x[j], x[k] - x[l]
         of_square += (y @ z) ** 2 / 4
         squared += (y @ y) * (z @ z) / 4
-    got = _fourth_moments(x - x.mean(0))
+    got = fourth_moments(x - x.mean(0))
     assert got == pytest.approx((squared / len(tuples), of_square / len(tuples)), rel=1e-10)
 
 
@@ -242,7 +243,7 @@ def test_radius_interval_covers_on_poisson_clouds_of_log_normal_cells():
 
 
 def test_radius_se_is_the_stratified_delete_one_trial_jackknife():
-    from neurolearn.stats.capacity import _radius2
+    from neurolearn.stats.capacity_moments import cloud_radius2
 
     rng = np.random.default_rng(6)
     rec, _ = _poisson_session(rng, 6, 20, 5, 7, gain=0.8)
@@ -252,7 +253,7 @@ def test_radius_se_is_the_stratified_delete_one_trial_jackknife():
     variance = 0.0
     for mu, cloud in enumerate(clouds):
         m = len(cloud)
-        theta = [np.sqrt(np.mean(_radius2(clouds[:mu] + [np.delete(cloud, i, 0)] + clouds[mu + 1:])[0]))
+        theta = [np.sqrt(np.mean(cloud_radius2(clouds[:mu] + [np.delete(cloud, i, 0)] + clouds[mu + 1:])[0]))
                  for i in range(m)]
         variance += (m - 1) / m * np.sum((np.array(theta) - np.mean(theta)) ** 2)
     assert float(ds["manifold_radius_se"]) == pytest.approx(np.sqrt(variance), rel=1e-9)
