@@ -52,6 +52,8 @@ def test_declaration_is_complete(name):
     assert low < high
     assert isinstance(entry.needs, Requirements)
     assert set(entry.invariant_to) <= {"neuron order", "response scale", "condition labels", "baseline rates"}
+    # enforce_ranges reads "lower" and takes anything else for "both": a misspelt side would pass silently
+    assert entry.resolution_side in ("both", "lower"), f"{name}: resolution_side {entry.resolution_side!r}"
     for model in entry.predicted_by:
         assert model in nl.theory.MODELS, f"{name}: predicted_by names unknown model {model!r}"
         assert name in nl.theory.MODELS[model].observables, f"{name}: {model} does not predict it"
