@@ -4,7 +4,7 @@ Each sentence must be true of the result it comes with: one cause, what was expe
 parameter's reasons are read from its interval (which ends reach a search bound, and whether that bound is a
 natural limit of the parameter), the other parameters at their bounds there, and its Wald SE; a failed fit's
 cause is the first thing that stopped it (the optimiser's evaluation limit, an optimum that a profile kept
-moving, predictions that are not finite). :func:`~neurolearn.fitting.least_squares.finish_fit` assembles them.
+moving, predictions that are not finite). :func:`~neurolearn.fitting.finish.finish_fit` assembles them.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-import neurolearn.fitting.least_squares as least_squares
+import neurolearn.fitting.finish as finish
 from neurolearn.errors import FitError
 from neurolearn.fitting import fit
 from neurolearn.fitting.intervals import BetterMinimum
@@ -63,7 +63,7 @@ def _line():
 def test_a_profile_move_whose_refit_cannot_converge_fails_with_that_one_cause(monkeypatch):
     # adversary F24: the optimum converged, a profile found a lower chi-square, the refit from there stopped at
     # its evaluation limit; the message said "the optimum was moved there" and then reported every value NaN
-    real_profile, real_local = least_squares.profile_intervals, least_squares.local_fit
+    real_profile, real_local = finish.profile_intervals, finish.local_fit
     state = {"moved": False}
 
     def profile(problem, u_hat, chi2_hat, *args, **kwargs):
@@ -80,8 +80,8 @@ def test_a_profile_move_whose_refit_cannot_converge_fails_with_that_one_cause(mo
                            "exceeded.", 300)
         return out
 
-    monkeypatch.setattr(least_squares, "profile_intervals", profile)
-    monkeypatch.setattr(least_squares, "local_fit", local)
+    monkeypatch.setattr(finish, "profile_intervals", profile)
+    monkeypatch.setattr(finish, "local_fit", local)
     result, warned = _fit(_line_data(), _line(), fixed=CLOCK)
     _assert_failed_coherently(result, warned)
     head = result.message.split("; ")[0]
@@ -95,7 +95,7 @@ def test_an_optimum_that_keeps_moving_fails_without_the_solvers_convergence_word
     def profile(problem, u_hat, chi2_hat, *args, **kwargs):
         raise BetterMinimum(np.clip(np.array(u_hat) + 0.01, 0.0, 1.0), parameter=0, chi2=chi2_hat - 1.0)
 
-    monkeypatch.setattr(least_squares, "profile_intervals", profile)
+    monkeypatch.setattr(finish, "profile_intervals", profile)
     result, warned = _fit(_line_data(), _line(), fixed=CLOCK)
     _assert_failed_coherently(result, warned)
     head = result.message.split("; ")[0]
@@ -129,13 +129,13 @@ def test_predictions_that_jitter_keep_the_optimum_moving_and_the_fit_says_that_a
 
 
 def test_an_optimiser_that_never_meets_its_tolerances_says_so_with_the_longer_run(monkeypatch):
-    real_local = least_squares.local_fit
+    real_local = finish.local_fit
 
     def stops_short(problem, u0, *args, **kwargs):
         out = real_local(problem, u0, *args, **{**kwargs, "max_nfev": 1})
         return Optimum(out.u, out.chi2, out.jac, 0, "The maximum number of function evaluations is exceeded.", 1)
 
-    monkeypatch.setattr(least_squares, "local_fit", stops_short)
+    monkeypatch.setattr(finish, "local_fit", stops_short)
     import neurolearn.fitting.multistart as multistart
 
     monkeypatch.setattr(multistart, "local_fit", stops_short)
