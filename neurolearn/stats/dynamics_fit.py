@@ -10,7 +10,7 @@ consistent (the Yule-Walker / IV estimator of an AR process observed in white no
 Stoica 1983, *Instrumental Variable Methods for System Identification*). Overidentification (two lags for
 one regressor) keeps the estimator's moments finite where an instrument is weak (fast bulk modes).
 
-The basis: within the leading principal components, only the directions the past predicts beyond chance
+The basis (:mod:`neurolearn.stats.dynamics_basis`): within the leading principal components, only the directions the past predicts beyond chance
 (canonical correlations of the present with the instruments above their null edge) are kept. In the
 others an instrument is weak and the IV estimate is noise that would pose as a large eigenvalue. Passing the
 chance edge against the past of all leading components is not enough: the fit's instruments are each kept
@@ -51,6 +51,7 @@ from neurolearn.stats.dynamics_data import (  # noqa: F401  (re-exported)
 )
 from neurolearn.stats.dynamics_conditions import ConditionPartial, condition_codes, demean_input, resolve_mode
 from neurolearn.stats.dynamics_conditions import describe as describe_conditions
+from neurolearn.stats.dynamics_basis import chance_edge, pca_basis, predictable_directions
 
 __all__ = ["DynamicsFit", "bootstrap_estimates", "time_resolved", "input_array", "bootstrap_weights",
            "sorted_eigenvalues", "split_outliers", "first_stage_strength", "WEAK_FIRST_STAGE",
@@ -58,9 +59,6 @@ __all__ = ["DynamicsFit", "bootstrap_estimates", "time_resolved", "input_array",
            "is_calcium", "indicator_note", "BIAS_NOTE", "CALCIUM_UNITS", "top_modulus"]
 
 METHODS = ("iv", "ols")
-#: how far (in units of n^(-2/3), the Tracy-Widom scale of the largest canonical correlation) a kept
-#: direction's squared canonical correlation must stand above the null edge
-CHANCE_MARGIN = 3.0
 
 
 class DynamicsFit:
@@ -147,7 +145,7 @@ class DynamicsFit:
         # moments of the columns [z_{t-l} (each lag), inputs, z_t, z_{t+1}, 1] in these coordinates are what
         # both the basis (canonical correlations of z_t with its past) and the fit in it are made of.
         m = min(n_neurons, k)
-        self.components = _pca_basis(states, m)  # (neuron, m)
+        self.components = pca_basis(states, m)  # (neuron, m)
         z = states @ self.components
         # the inputs are exogenous: their own instruments, and their past predicts x_t
         inputs = [] if u is None else [u[:, steps]] + [u[:, steps - lag] for lag in range(1, first + 1)]
@@ -179,11 +177,11 @@ class DynamicsFit:
                     "input= of summarize or of the dynamics statistics; dynamics_summary("
                     "condition_means='none') reads it as recurrence)")
         if method == "iv":
-            self.canonical = _predictable_directions(summed, self._columns, k, self.n_transitions)[1]
+            self.canonical = predictable_directions(summed, self._columns, k, self.n_transitions)[1]
             k = self.canonical.size
             #: whether the most predictable direction stands above chance; if not the instruments are weak and
             #: the IV estimate leans toward least squares (attenuated toward 0)
-            self.chance_edge = _chance_edge(self._columns["m"], self._columns["inputs"].stop, self.n_transitions)
+            self.chance_edge = chance_edge(self._columns["m"], self._columns["inputs"].stop, self.n_transitions)
             self.resolved = bool(float(self.canonical[0]) > self.chance_edge)
         else:
             self.canonical = None
@@ -364,7 +362,7 @@ class DynamicsFit:
         """The fit's directions (m × k, orthonormal, in component coordinates) from summed moments."""
         if self.method == "ols":
             return np.eye(self._columns["m"])[:, : self.k]
-        basis = _predictable_directions(moments, self._columns, self.k, None)[0]
+        basis = predictable_directions(moments, self._columns, self.k, None)[0]
         if basis.shape[1] < self.k:  # a resample that lost a direction entirely
             raise np.linalg.LinAlgError("a predictable direction is missing")
         return basis
@@ -422,62 +420,6 @@ def _bordered(corner, edge, inner):
     out = np.empty((edge.size + 1, edge.size + 1))
     out[0, 0], out[0, 1:], out[1:, 0], out[1:, 1:] = corner, edge, edge, inner
     return out
-
-
-def _pca_basis(states, k):
-    """The k leading principal axes of centred (trial, time, neuron) states, from the neuron covariance."""
-    flat = states.reshape(-1, states.shape[-1])
-    _, vectors = np.linalg.eigh(flat.T @ flat)
-    return vectors[:, ::-1][:, :k]
-
-
-def _predictable_directions(moments, columns, k, n):
-    """Up to k directions of activity predictable from its past, and their squared canonical correlations.
-
-    Activity enters as its leading m principal components z (``columns`` says where z_t, its lags and the
-    inputs sit in the summed second ``moments``, which hold a column of ones for the means), and canonical
-    correlation analysis between the present z_t and the instruments (z_{t-l} for the lags, the inputs)
-    ranks directions by how well the past predicts them. With ``n`` (the number of transitions) a direction
-    is kept if its squared canonical correlation exceeds the upper edge that m directions and p unrelated
-    instruments reach by chance in n samples (Wachter 1980; Johnstone 2008: (sqrt(c1 (1 - c2)) +
-    sqrt(c2 (1 - c1)))^2 with c1 = m/n, c2 = p/n) by ``CHANCE_MARGIN`` n^(-2/3); at least one is kept (the
-    fit then says it is not resolved: ``DynamicsFit.resolved``). With
-    ``n=None`` (a bootstrap resample, whose duplicated trials would pass the edge more often) the k most
-    predictable are kept: the resample re-estimates the directions, not their number. Dropping the
-    unpredictable directions is what makes the instrumental-variable fit well conditioned: in them an
-    instrument is weak, the estimate is noise, and their activity is what the kept directions' instruments
-    do not see (so leaving it out does not bias the fit). Returns the orthonormal basis (m × kept) of the
-    directions' span, in component coordinates.
-    """
-    one, m = columns["one"], columns["m"]
-    past, present = columns["inputs"].stop, columns["present"]  # the instruments are columns 0..past-1
-    sums = moments[: present.stop, one]
-    scatter = moments[: present.stop, : present.stop] - np.outer(sums, sums) / moments[one, one]  # centred
-    p = past
-    s_zz = scatter[present, present]
-    s_zp = scatter[present, :past]
-    s_pp = scatter[:past, :past]
-    ridge = 1e-10 * np.trace(s_pp) / p * np.eye(p)
-    s_pred = s_zp @ np.linalg.solve(s_pp + ridge, s_zp.T)
-    # generalised eigenproblem s_pred v = rho^2 s_zz v, through the whitening of s_zz
-    evals, evecs = np.linalg.eigh(s_zz)
-    good = evals > 1e-12 * evals.max()
-    whiten = evecs[:, good] / np.sqrt(evals[good])
-    rho2, v = np.linalg.eigh(whiten.T @ s_pred @ whiten)
-    order = np.argsort(-rho2)
-    rho2, directions = rho2[order], (whiten @ v)[:, order]
-    if n is None:
-        keep = min(k, rho2.size)
-    else:
-        keep = max(1, min(k, int(np.sum(rho2 > _chance_edge(m, p, n)))))
-    return np.linalg.qr(directions[:, :keep])[0], rho2[:keep]
-
-
-def _chance_edge(m, p, n):
-    """The squared canonical correlation m directions and p unrelated instruments reach by chance in n
-    samples (the Wachter edge plus ``CHANCE_MARGIN`` n^(-2/3), see :func:`_predictable_directions`)."""
-    c1, c2 = m / n, p / n
-    return float((np.sqrt(c1 * (1 - c2)) + np.sqrt(c2 * (1 - c1))) ** 2 + CHANCE_MARGIN * n ** (-2 / 3))
 
 
 def sorted_eigenvalues(matrix):
