@@ -199,7 +199,7 @@ READOUT_ENTRIES = (
                  "largest eigenvalue's (a slow mode inside the bulk's noise disc is not excluded), measured "
                  "coverage 0.90-1.00 on populations sharing one AR(1) (bins, 3 frames per bin, 4-24 trials per "
                  "condition, Poisson counts, calcium dF/F at 0.1 s and frame bins; 30 each, 0.938 +- 0.017 pooled; "
-                 "benchmarks/bench_dynamics.py --degenerate), where the largest eigenvalue covered 0-0.50; known "
+                 "benchmarks/bench_dynamics_degenerate.py), where the largest eigenvalue covered 0-0.50; known "
                  "gaps there: spread decays (0.867 +- 0.03) read about their mean (0.872 for a largest 0.896, "
                  "covered 28 of 30), a slow mode inside the noise disc of such a bulk is averaged into it (0.876 "
                  "for 0.95, covered 26 of 30), and a lazily read recording pools over components rather than "

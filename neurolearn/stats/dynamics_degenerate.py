@@ -26,7 +26,7 @@ themselves (:func:`pooled_decay`): one coefficient for every neuron's own transi
 as instruments, the sums over all neurons pooled, no direction selected. Where A = λI this is λ; where the
 neurons mix decays it is their mean weighted by each neuron's lagged autocovariance (white-noise neurons
 weigh nothing): decays spread over 0.867 ± 0.03 read about their mean, not their largest, and one slow mode
-the data do not resolve from such a bulk is averaged into it (``benchmarks/bench_dynamics.py --degenerate``).
+the data do not resolve from such a bulk is averaged into it (``benchmarks/bench_dynamics_degenerate.py``).
 
 The bootstrap re-estimates the pooled decay in every resample with the choice kept (re-testing it per
 resample widened the interval 15-20 fold: a resample of a non-isotropic Â rejects isotropy and reads the
