@@ -146,12 +146,13 @@ def combine_dynamics(parts, context: DynamicsContext, map_sessions=None) -> xr.D
         if part["calcium"]:
             for stat in SUMMARY_STATISTICS:
                 flags[stat][i] = CALCIUM_FLAG
-            warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {CALCIUM_FLAG}"),
-                          stacklevel=2)
+            warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {CALCIUM_FLAG}",
+                                           statistics=SUMMARY_STATISTICS), stacklevel=2)
         if part.get("weak"):
             for stat in SUMMARY_STATISTICS:
                 flags[stat][i] = WEAK_FLAG if not flags[stat][i] else f"{flags[stat][i]}; {WEAK_FLAG}"
-            warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {WEAK_FLAG}"), stacklevel=2)
+            warnings.warn(StatisticWarning(f"dynamics statistics of session {name!r}: {WEAK_FLAG}",
+                                           statistics=SUMMARY_STATISTICS), stacklevel=2)
     out = xr.Dataset(coords={SESSION: names, "session_index": (SESSION, np.arange(n)),
                              "ci_bound": ["lower", "upper"]})
     for stat in SUMMARY_STATISTICS[:2]:

@@ -11,14 +11,67 @@ session, the statistic and the reason.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 from neurolearn.errors import session_reason
 
-__all__ = ["StatisticWarning", "warn_unsupported", "warn_unsupported_pairs"]
+__all__ = ["StatisticWarning", "warn_unsupported", "warn_unsupported_pairs", "only_requested_warnings"]
 
 
 class StatisticWarning(UserWarning):
-    """A statistic was left NaN (or flagged as carrying no information) for one session, with the reason."""
+    """A statistic was left NaN (or flagged as carrying no information) for one session, with the reason.
+
+    ``statistics``: the registered statistics it concerns, where the message speaks of several (a family's);
+    a message that starts with one statistic's name concerns that one.
+    """
+
+    def __init__(self, message, statistics=()):
+        super().__init__(message)
+        self.statistics = tuple(statistics)
+
+    def concerns(self, names) -> bool:
+        """Whether the warning speaks of one of ``names`` (True where it names no registered statistic)."""
+        from neurolearn.statistic_registry import STATISTICS
+
+        named = self.statistics
+        if not named:
+            first = str(self.args[0]).split(" ", 1)[0] if self.args else ""
+            named = (first,) if first in STATISTICS else ()
+        return not named or bool(set(named) & set(names))
+
+
+@contextmanager
+def only_requested_warnings(statistics):
+    """Within the block, hold back :class:`StatisticWarning` about statistics not in ``statistics`` (None:
+    hold back nothing); every other warning passes as it would have.
+
+    ``summarize(statistics=[...])`` computes behaviour and the kernel family whatever is named (they set the
+    sessions' table), so their NaN values keep their reason in ``<name>_flag`` but warn only where named.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     with only_requested_warnings(["behavior"]):
+    ...         warn_unsupported("task_alignment", "day1", "too few conditions")
+    ...         warn_unsupported("behavior", "day1", "no outcome column")
+    >>> [str(w.message) for w in caught]
+    ["behavior is NaN for session 'day1': no outcome column"]
+    """
+    if statistics is None:
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticWarning)
+        try:
+            yield
+        finally:
+            held = list(caught)
+    for w in held:
+        if isinstance(w.message, StatisticWarning) and not w.message.concerns(statistics):
+            continue
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 def warn_unsupported(statistic: str, session, reason: str, *, stacklevel: int = 3) -> None:

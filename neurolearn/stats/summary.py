@@ -55,6 +55,7 @@ from neurolearn.stats.response_scale import flag_other_scales
 from neurolearn.stats.selection import NAN_POLICIES
 from neurolearn.stats.similarity import as_recording_dict
 from neurolearn.stats.summary_sessions import prepare_sessions
+from neurolearn.stats.flags import only_requested_warnings
 from neurolearn.stats.statistics_table import BOOTSTRAP, enforce_ranges, refuse_if_empty
 from neurolearn.stats.spectral import N_MODES
 
@@ -165,8 +166,9 @@ def summarize(
     statistics : str or sequence of str, optional
         The statistics to compute, by registry name (:data:`neurolearn.statistic_registry.STATISTICS`).
         Default: every family's but capacity's. Given: behaviour and the kernel statistics (always: they set
-        the sessions' table) and the families of the named statistics, so the readout, generalisation and
-        dynamics run only where one of theirs is named (and their own switches allow). The capacity family
+        the sessions' table; those not named keep their values and ``<name>_flag`` but do not warn) and the
+        families of the named statistics, so the readout, generalisation and dynamics run only where one of
+        theirs is named (and their own switches allow). The capacity family
         (``manifold_capacity``, ``manifold_radius``, ``manifold_dimension``) runs only when named: its
         simulation capacity solves a linear program per random dichotomy and neuron count (seconds per
         session, with at most 16 bootstrap replicates); the radius and dimension are cheap and computed
@@ -211,79 +213,81 @@ def summarize(
                    ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations,
                    random_state=random_state, generalization=generalization, capacity_max_boot=capacity_max_boot)
     statistics = _statistics_option(statistics)
-    runner = Runner(resolve_scheduler(scheduler), progress)
-    sessions = prepare_sessions({key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()},
-                                target=target, by=by, where=where, min_trials=min_trials, nan_policy=nan_policy)
-    recordings, label, left_out, tracked = sessions.recordings, sessions.label, sessions.left_out, sessions.tracked
-    runner.place(recordings)
-    ids = list(recordings)
-    left, right = VARIANTS[variant]
-    timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
-    params = SummaryParams(
-        label=label, by=by, behavior=behavior, n_boot=n_boot, random_state=random_state, level=level,
-        unbiased=estimator == "unbiased", left=left, right=right, ridge=ridge, n_modes=n_modes,
-        spectral_max_boot=spectral_max_boot, tracked=tracked, readout=readout, n_permutations=n_permutations,
-        heldout=heldout, heldout_column=_heldout_column(heldout, recordings),
-        generalization=generalization, generalization_target=generalization_target, dynamics=dynamics,
-        # a wrong input= is the user's to fix: raised, not flagged
-        input=_input_coord(input, timed) if dynamics and timed else None, indicator_tau=indicator_tau,
-        label_problems=dict(sessions.label_problems), statistics=statistics, capacity_max_boot=capacity_max_boot)
+    # behaviour and the kernel family run whatever statistics= names: theirs warn only where named
+    with only_requested_warnings(statistics):
+        runner = Runner(resolve_scheduler(scheduler), progress)
+        sessions = prepare_sessions({key: in_canonical_order(rec) for key, rec in as_recording_dict(tree).items()},
+                                    target=target, by=by, where=where, min_trials=min_trials, nan_policy=nan_policy)
+        recordings, label, left_out, tracked = sessions.recordings, sessions.label, sessions.left_out, sessions.tracked
+        runner.place(recordings)
+        ids = list(recordings)
+        left, right = VARIANTS[variant]
+        timed = {key: rec for key, rec in recordings.items() if TIME in rec.dims}
+        params = SummaryParams(
+            label=label, by=by, behavior=behavior, n_boot=n_boot, random_state=random_state, level=level,
+            unbiased=estimator == "unbiased", left=left, right=right, ridge=ridge, n_modes=n_modes,
+            spectral_max_boot=spectral_max_boot, tracked=tracked, readout=readout, n_permutations=n_permutations,
+            heldout=heldout, heldout_column=_heldout_column(heldout, recordings),
+            generalization=generalization, generalization_target=generalization_target, dynamics=dynamics,
+            # a wrong input= is the user's to fix: raised, not flagged
+            input=_input_coord(input, timed) if dynamics and timed else None, indicator_tau=indicator_tau,
+            label_problems=dict(sessions.label_problems), statistics=statistics, capacity_max_boot=capacity_max_boot)
 
-    contexts = {}
-    for family in FAMILIES:  # in table order: the order the families draw from random_state
-        if not family.wanted(statistics):
-            contexts[family.name] = None
-            continue
-        try:
-            contexts[family.name] = family.prepare(recordings, params, runner.map_sessions)
-        except DataError as error:
-            if family.on_failure == "raise":
-                raise
-            contexts[family.name] = error
-    active = [(family, context) for family, context in ((f, contexts[f.name]) for f in FAMILIES)
-              if context is not None and not isinstance(context, (Skip, DataError))]
-    _say(progress, f"summarize: {', '.join(f.name for f, _ in active)} statistics of {len(ids)} sessions")
-    parts = runner.sessions(active, recordings)
+        contexts = {}
+        for family in FAMILIES:  # in table order: the order the families draw from random_state
+            if not family.wanted(statistics):
+                contexts[family.name] = None
+                continue
+            try:
+                contexts[family.name] = family.prepare(recordings, params, runner.map_sessions)
+            except DataError as error:
+                if family.on_failure == "raise":
+                    raise
+                contexts[family.name] = error
+        active = [(family, context) for family, context in ((f, contexts[f.name]) for f in FAMILIES)
+                  if context is not None and not isinstance(context, (Skip, DataError))]
+        _say(progress, f"summarize: {', '.join(f.name for f, _ in active)} statistics of {len(ids)} sessions")
+        parts = runner.sessions(active, recordings)
 
-    ds = None  # the first family's Dataset (behaviour or kernel, which always run) sets the coords
-    for family in FAMILIES:
-        context = contexts[family.name]
-        if context is None:
-            continue
-        if isinstance(context, Skip):
-            ds.attrs[family.name] = context.note
-            continue
-        try:
-            if isinstance(context, DataError):
-                raise context
-            part = family.combine(first_failure_raised(parts[family.name]), context, runner.map_sessions)
-        except DataError as error:
-            if family.on_failure == "raise":
-                raise
-            ds = _nan_family(ds, family, error, ids, level)
-            continue
-        ds = _merge_family(ds, family, part)
-        if family.name == "kernel":
-            ds.attrs.update(_attrs(context.options, variant=variant, estimator=estimator, behavior=behavior,
-                                   target=target, n_boot=n_boot, level=level, random_state=random_state,
-                                   ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot,
-                                   has_overlap="code_overlap" in ds, tracked=tracked, where=where,
-                                   min_trials=min_trials))
-    ds = enforce_ranges(ds)
-    ds = flag_other_scales(ds, recordings)
-    refuse_if_empty(ds)
-    # what the sessions recorded (their attrs["units"]): a fit reads it (kernel_change of counts or rates)
-    ds.attrs["response_units"] = sessions.response_units
-    if sessions.label_problems:
-        ds.attrs["sessions_without_label"] = "; ".join(f"{k}: {reason}" for k, reason in
-                                                       sessions.label_problems.items())
-    if left_out:
-        # training order is the order given: a session left out keeps the others' places
-        ds = ds.assign_coords(session_index=(SESSION, [sessions.positions[str(k)] for k in ds[SESSION].values]))
-        ds.attrs["sessions_left_out"] = "; ".join(f"{k}: {reason}" for k, reason in left_out.items())
-    # kernel_change (and reference_agreement) are measured from the first session: a fit places it in model time
-    ds.attrs["reference_session"] = str(ds["session"].values[0])
-    return ds
+        ds = None  # the first family's Dataset (behaviour or kernel, which always run) sets the coords
+        for family in FAMILIES:
+            context = contexts[family.name]
+            if context is None:
+                continue
+            if isinstance(context, Skip):
+                ds.attrs[family.name] = context.note
+                continue
+            try:
+                if isinstance(context, DataError):
+                    raise context
+                part = family.combine(first_failure_raised(parts[family.name]), context, runner.map_sessions)
+            except DataError as error:
+                if family.on_failure == "raise":
+                    raise
+                ds = _nan_family(ds, family, error, ids, level)
+                continue
+            ds = _merge_family(ds, family, part)
+            if family.name == "kernel":
+                ds.attrs.update(_attrs(context.options, variant=variant, estimator=estimator, behavior=behavior,
+                                       target=target, n_boot=n_boot, level=level, random_state=random_state,
+                                       ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot,
+                                       has_overlap="code_overlap" in ds, tracked=tracked, where=where,
+                                       min_trials=min_trials))
+        ds = enforce_ranges(ds)
+        ds = flag_other_scales(ds, recordings)
+        refuse_if_empty(ds)
+        # what the sessions recorded (their attrs["units"]): a fit reads it (kernel_change of counts or rates)
+        ds.attrs["response_units"] = sessions.response_units
+        if sessions.label_problems:
+            ds.attrs["sessions_without_label"] = "; ".join(f"{k}: {reason}" for k, reason in
+                                                           sessions.label_problems.items())
+        if left_out:
+            # training order is the order given: a session left out keeps the others' places
+            ds = ds.assign_coords(session_index=(SESSION, [sessions.positions[str(k)] for k in ds[SESSION].values]))
+            ds.attrs["sessions_left_out"] = "; ".join(f"{k}: {reason}" for k, reason in left_out.items())
+        # kernel_change (and reference_agreement) are measured from the first session: a fit places it in model time
+        ds.attrs["reference_session"] = str(ds["session"].values[0])
+        return ds
 
 
 def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_modes, spectral_max_boot,
