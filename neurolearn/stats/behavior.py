@@ -261,12 +261,19 @@ _WRONG_WORDS = ("incorrect", "miss", "fa", "false alarm", "false_alarm", "error"
 
 def example_coding(found) -> tuple[dict, list]:
     """A mapping to suggest, and the values it could not read: every value that reads as correct (hit,
-    correct rejection, ...) or incorrect (miss, false alarm, ...); the first two values if none does.
+    correct rejection, ...) or incorrect (miss, false alarm, ...); where none does, numbers as "more is
+    better" (a reward volume: the largest correct, the next incorrect, the rest read as neither), other values
+    the first two as found. -1 is incorrect as in +-1 feedback, but beside 0 and 1 it is an omission as often
+    as an error, so it is read as neither there.
 
     Examples
     --------
     >>> example_coding(["CR", "FA", "Hit", "Miss", "no response"])
     ({'CR': 1, 'FA': 0, 'Hit': 1, 'Miss': 0}, ['no response'])
+    >>> example_coding([0.0, 5.0])
+    ({5.0: 1, 0.0: 0}, [])
+    >>> example_coding([-1, 0, 1])
+    ({0: 0, 1: 1}, [-1])
     """
     coding, uncoded = {}, []
     for value in found:
@@ -275,8 +282,17 @@ def example_coding(found) -> tuple[dict, list]:
             coding[value] = 1 if word in _RIGHT_WORDS else 0
         else:
             uncoded.append(value)
+    minus = [v for v in coding if str(v).strip() == "-1"]
+    if minus and any(str(v).strip() == "0" for v in coding):
+        # -1 beside 0 and 1: an omission as often as an error (and 0 then the error): read as neither
+        for value in minus:
+            del coding[value]
+        uncoded.extend(minus)
     if not (1 in coding.values() and 0 in coding.values()):
-        right, wrong = (list(found) + ["correct", "incorrect"])[:2]
+        numbers = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+                      for v in found)
+        ordered = sorted(found, reverse=True) if numbers and len(found) >= 2 else list(found)
+        right, wrong = (ordered + ["correct", "incorrect"])[:2]
         return {right: 1, wrong: 0}, [value for value in found if value not in (right, wrong)]
     return coding, uncoded
 

@@ -65,6 +65,10 @@ def test_go_nogo_outcomes_with_spaces_and_no_response_are_scored_as_declared():
     ([1, -1, 1, -1], "{'feedback': {-1: 0, 1: 1}}"),  # ±1 feedback: -1 is the error (was suggested as correct)
     (["yes", "no", "yes"], "{'feedback': {'no': 0, 'yes': 1}}"),  # was {'no': 1, 'yes': 0}
     (["True", "False"], "{'feedback': {'False': 0, 'True': 1}}"),
+    # reward volumes: the larger is the reward (was {0.0: 1, 5.0: 0}, the unrewarded trials as correct)
+    ([0.0, 5.0, 5.0, 0.0], "{'feedback': {5.0: 1, 0.0: 0}}"),
+    # -1 beside 0 and 1 is an omission as often as an error: read as neither (was counted incorrect)
+    ([1, 0, -1, 1], "{'feedback': {0: 0, 1: 1}} (check it; [-1] read as neither here"),
 ])
 def test_the_suggested_coding_reads_signs_and_yes_no_the_right_way_round(values, suggested):
     with pytest.raises(DataError, match=r"declare the coding, e.g. behavior=" + re.escape(suggested)):
