@@ -53,7 +53,7 @@ from neurolearn.data import NEURON, TIME, TRIAL
 
 __all__ = ["SharedTrialNoise", "shared_trial_noise", "participation_gradient", "alignment_gradient",
            "similarity_gradients", "change_gradients", "coefficients", "shared_variance", "shared_draws",
-           "add_shared_term", "shared_term", "combined_df", "own_fields", "detection_threshold", "CORRECTED"]
+           "add_shared_term", "shared_term", "combined_df", "coefficient_scale", "own_fields", "detection_threshold", "CORRECTED"]
 
 #: statistics whose replicates carry the shared trial noise (the others keep the shared_noise flag)
 CORRECTED = ("task_alignment", "participation_ratio", "kernel_similarity", "kernel_change")
@@ -77,6 +77,9 @@ class SharedTrialNoise:
     seed: int
     #: trials per condition (the degrees of freedom n_μ - 1 of each E_μ)
     n_trials: np.ndarray = None
+    #: M Mᵀ (P, P) of the condition means and N, for the second-order term (:mod:`neurolearn.stats.shared_noise`)
+    gram: np.ndarray = None
+    n_neurons: int = 0
 
     @property
     def n_conditions(self) -> int:
@@ -154,7 +157,8 @@ def shared_trial_noise(recording, stats, by: str, *, seed_key: str = "", always:
         squares, _, joint = _trial_pass(recording, codes, means, fields, block_bytes=block_bytes)
     shared, factors = _shared_matrices(stats, fields, squares, joint, n_trials)
     return SharedTrialNoise(conditions=conditions, matrices=shared, factors=factors, detected=detected,
-                            ratio=float(ratio), seed=seed, n_trials=n_trials)
+                            ratio=float(ratio), seed=seed, n_trials=n_trials, gram=means @ means.T,
+                            n_neurons=int(means.shape[1]))
 
 
 def _shared_matrices(stats, fields, squares, joint, n_trials):
@@ -428,9 +432,16 @@ def coefficients(noise: SharedTrialNoise, rows: np.ndarray, conditions=None) -> 
     whose error is the own terms' share."""
     full = _embedded(noise, rows, conditions)
     c = np.einsum("mpq,mp->mq", noise.factors, full).ravel()
-    projected = float(c @ c)
+    return c * coefficient_scale(noise, rows, conditions)
+
+
+def coefficient_scale(noise: SharedTrialNoise, rows: np.ndarray, conditions=None) -> float:
+    """s_θ = √(max(Σ_μ β_μᵀ E_μ β_μ, 0) / Σ_μ β_μᵀ E_μ⁺ β_μ): the unbiased variance over the PSD projection's
+    (1 where the projection's is 0)."""
+    full = _embedded(noise, rows, conditions)
+    projected = float(np.einsum("mp,mpq,mq->", full, noise.factors @ np.swapaxes(noise.factors, 1, 2), full))
     unbiased = float(np.einsum("mp,mpq,mq->", full, noise.matrices, full))
-    return c * np.sqrt(max(unbiased, 0.0) / projected) if projected > 0 else c
+    return float(np.sqrt(max(unbiased, 0.0) / projected)) if projected > 0 else 1.0
 
 
 def shared_term(noise: SharedTrialNoise, rows: np.ndarray, draws: np.ndarray, conditions=None):

@@ -1,0 +1,106 @@
+"""The shared trial noise's shift of the kernel statistics' squared norms (the second-order term of
+:mod:`neurolearn.stats.shared_noise`): a shared gain inflates ‖HΦH‖²_u, so participation_ratio and
+kernel_similarity read low, and the shift estimated from a session's own trials takes most of it back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from neurolearn.stats.dimensionality import participation_with_replicates
+from neurolearn.stats.kernel_terms import self_inner_estimate
+from neurolearn.stats.kernels import condition_statistics
+from neurolearn.stats.shared_noise import (kernel_draws, participation_statistic, second_order_term,
+                                           similarity_statistic)
+from neurolearn.stats.trial_noise import participation_gradient, shared_draws, shared_trial_noise, similarity_gradients
+
+N_CONDITIONS, N_TRIALS, N_NEURONS = 8, 3, 400
+
+
+def _rates(seed=0):
+    """Log-normal baselines times a modest tuning: the baseline's norm far above the tuning's, as in cortex."""
+    rng = np.random.default_rng(seed)
+    base = rng.lognormal(1.5, 1.0, N_NEURONS)
+    tuning = np.exp(0.5 * rng.standard_normal((N_CONDITIONS, 3)) @ rng.standard_normal((3, N_NEURONS)) / np.sqrt(3))
+    return base * tuning
+
+
+def _session(rates, rng, gain_cv):
+    gain = np.clip(1.0 + gain_cv * rng.standard_normal(N_CONDITIONS * N_TRIALS), 0.0, None)
+    counts = rng.poisson(0.5 * gain[:, None] * np.repeat(rates, N_TRIALS, axis=0)) / 0.5
+    labels = np.repeat(np.arange(N_CONDITIONS), N_TRIALS)
+    return xr.DataArray(counts, dims=("trial", "neuron"), coords={"stimulus": ("trial", labels)})
+
+
+def _participation(rec, n_boot=200):
+    stats = condition_statistics(rec, "stimulus")
+    value, _ = participation_with_replicates(stats)
+    noise = shared_trial_noise(rec, stats, "stimulus", always=True)
+    squared, _ = self_inner_estimate(stats, True, True)
+    rows = participation_gradient(stats, squared)
+    bias, term, variance = second_order_term(participation_statistic(stats, squared),
+                                             [(noise, rows, shared_draws(noise, n_boot), None)], n_boot)
+    return value, bias, variance, noise, stats
+
+
+def test_the_shift_takes_back_most_of_the_participation_ratios_bias_under_a_shared_gain():
+    rates = _rates()
+    rng = np.random.default_rng(1)
+    clean = np.mean([_participation(_session(rates, rng, 0.0))[0] for _ in range(20)])
+    runs = np.array([_participation(_session(rates, rng, 0.3))[:2] for _ in range(20)])
+    raw, corrected = runs[:, 0].mean(), (runs[:, 0] - runs[:, 1]).mean()
+    # the gain reads the participation ratio well low of the same neurons' value without it
+    assert raw < clean - 0.25
+    # the estimated bias is never positive, negative in most sessions (0 where the unbiased shared variance
+    # along the gradient is not above 0, as for the first-order term), and takes back at least half of it
+    assert np.all(runs[:, 1] <= 0) and np.mean(runs[:, 1] < 0) >= 0.7
+    assert abs(corrected - clean) < 0.5 * abs(raw - clean)
+
+
+def test_without_shared_noise_the_shift_is_nothing():
+    rng = np.random.default_rng(2)
+    value, bias, variance, noise, _ = _participation(_session(_rates(), rng, 0.0))
+    assert not noise.detected
+    # the matrices' estimate is noise about 0: the shift and the spread it gives are small beside the value's
+    assert abs(bias) < 0.05 * value and np.sqrt(variance) < 0.1 * value
+
+
+def test_the_draws_are_symmetric_and_their_quadratic_part_has_mean_zero():
+    rng = np.random.default_rng(3)
+    rec = _session(_rates(), rng, 0.3)
+    stats = condition_statistics(rec, "stimulus")
+    noise = shared_trial_noise(rec, stats, "stimulus")
+    linear, quadratic = kernel_draws(noise, shared_draws(noise, 4000))
+    assert np.allclose(linear, np.swapaxes(linear, 1, 2))
+    assert np.count_nonzero(quadratic - np.einsum("bpp->bp", quadratic)[:, :, None] * np.eye(N_CONDITIONS)) == 0
+    # ‖Δ_μ‖² less its expectation: its mean over the draws is 0 within Monte Carlo error
+    diagonal = np.einsum("bpp->bp", quadratic)
+    assert np.all(np.abs(diagonal.mean(axis=0)) < 4 * diagonal.std(axis=0) / np.sqrt(diagonal.shape[0]))
+    # a subset of conditions selects the rows and columns
+    sub, _ = kernel_draws(noise, shared_draws(noise, 5), conditions=noise.conditions[[1, 4, 6]])
+    full, _ = kernel_draws(noise, shared_draws(noise, 5))
+    assert np.allclose(sub, full[:, [1, 4, 6]][:, :, [1, 4, 6]])
+
+
+def test_the_similarity_term_carries_either_sessions_draws():
+    rng = np.random.default_rng(4)
+    recs = [_session(_rates(seed), rng, 0.3) for seed in (0, 1)]
+    stats = [condition_statistics(r, "stimulus") for r in recs]
+    noises = [shared_trial_noise(r, s, "stimulus") for r, s in zip(recs, stats)]
+    squared = [self_inner_estimate(s, True, True)[0] for s in stats]
+    rows = similarity_gradients(stats[0], stats[1], *squared)
+    sessions = [(n, r, shared_draws(n, 100), None) for n, r in zip(noises, rows)]
+    statistic = similarity_statistic(*stats, *squared)
+    both = second_order_term(statistic, sessions, 100)
+    one = second_order_term(statistic, [sessions[0], None], 100)
+    assert both[1].shape == (100,) and np.all(np.isfinite(both[1]))
+    # two sessions' independent shared noise adds variance over one's
+    assert both[2] > one[2] > 0
+
+
+@pytest.mark.parametrize("n_boot", [1, 3])
+def test_a_few_draws_still_give_finite_terms(n_boot):
+    rng = np.random.default_rng(5)
+    value, bias, variance, noise, stats = _participation(_session(_rates(), rng, 0.3), n_boot=n_boot)
+    assert np.isfinite(bias) and np.isfinite(variance)
