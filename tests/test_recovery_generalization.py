@@ -5,7 +5,8 @@ package's extractors (summarize + generalization_summary, merged on ``session``)
   stimuli (``trained_probes=True``; those trials are marked ``heldout=False``), so the recording's readout
   error on the held-out stimuli measures the model's ``generalization_error`` (target variance not predicted);
   the design knows the training amount per session (``training_time`` = examples; time scale and onset fixed,
-  as in tests/test_recovery.py). The truth is the simulator's parameters.
+  as in tests/test_recovery.py). The truth is the simulator's parameters. Its behaviour is ``heldout_behavior``,
+  the held-out trials' fraction correct (generalization_summary's, or summarize's alone with the held-out column).
 * grokking: held-out trials are answered with the network's test performance (``heldout_behavior="test"``),
   so ``1 -`` held-out fraction correct measures ``L_test / L0``; behaviour and alignment come from the
   training-stimulus trials (``where="heldout == False"``). The network has no closed-form parameters, so the
@@ -86,6 +87,32 @@ def test_kernel_learning_curve_recovered_from_recordings():
     # target_decay is bounded from below once generalization_error is measured (the lower search bound is 0.5);
     # one learner's curve does not bound it from above (the interval reaches 6.0 in 14 of 20 networks)
     assert result.ci["target_decay"][0] > 1.5
+
+
+def test_kernel_learning_curve_fitted_from_summarize_alone_with_a_held_out_column():
+    # the model's behaviour (linked to E_g) is performance on new stimuli: summarize's heldout_behavior where the
+    # trials table marks the held-out stimuli, joined on name; behavior (the training stimuli's there) is not
+    # fitted. Before the model's observable was renamed heldout_behavior this summary was refused
+    # (behavior_trials said training stimuli)
+    tree, truth = simulate_readout_learning_sessions(n_sessions=11, examples_per_session=10, n_conditions=140,
+                                                     n_neurons=400, trained_probes=True, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the session without training stimuli is NaN with its reason
+        stats = summarize(tree, target="target_value", n_boot=20, random_state=0, readout=False, dynamics=False,
+                          scheduler="synchronous")
+    assert "training-stimulus trials only" in stats.attrs["behavior_trials"]
+    stats = stats.assign_coords(training_time=("session", truth.extra["n_train"]))
+    result = nl.fit(stats, "kernel-learning-curve", fixed=KNOWN_IN_DESIGN, random_state=0)
+    assert result.success, result.message
+    assert set(result.observables) == {"generalization_error", "heldout_behavior"}
+    for name in ("eigen_decay", "target_decay", "chance"):
+        lo, hi = result.ci[name]
+        assert lo <= truth.parameters[name] <= hi, (name, result.params[name], (lo, hi))
+    assert result.ci["target_decay"][0] > 1.5
+    # the held-out trials' fraction correct follows the simulated learner's new-stimulus performance
+    measured = stats["heldout_behavior"].values
+    assert r_squared(measured, truth.behavior) >= 0.9
+    assert result.chi2_pvalue > 0.01, (result.chi2, result.n_obs - result.n_params)
 
 
 def _grokking(seed, alpha=1.0, n_steps=600, summarize_alone=False):

@@ -22,9 +22,10 @@ the statistic's own SE, which is its honest uncertainty as an estimate of the po
 
 A model with a learner covariance is a learning curve in the training set's size (``kernel-learning-curve``:
 its time is the number of training examples, ``time_scale`` examples per session). Where every fitted session
-holds the same number of training conditions (the summary's coord :data:`TRAINING_CONDITIONS`) and no ``time=``
-gives each session's examples, the sessions do not sample such a curve: the fit still runs (examples may be
-trials, which the conditions do not count), but :func:`training_set_unchanged` warns and the message says so.
+holds the same number of training conditions (the summary's coord :data:`TRAINING_CONDITIONS`) and neither
+``time=`` nor a coord ``training_time`` gives each session's examples, the sessions do not sample such a curve:
+the fit still runs (examples may be trials, which the conditions do not count), but
+:func:`training_set_unchanged` warns and the message says so.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import warnings
 import numpy as np
 
 from neurolearn.fitting.problem import FitWarning
+from neurolearn.fitting.validation import TRAINING_TIME
 
 __all__ = ["FIXED_TRAINING_SET_SE", "TRAINING_CONDITIONS", "TRAINING_SET_STATISTICS", "fixed_training_set",
            "training_set_unchanged"]
@@ -127,7 +129,8 @@ def training_set_unchanged(problem):
     -------
     neurolearn.fitting.problem.FitProblem
         ``problem`` itself unless at least two fitted sessions carry the coord :data:`TRAINING_CONDITIONS`
-        and its finite values are all equal; else a new problem with the note.
+        and its finite values are all equal, and the statistics have no coord ``training_time`` (each session's
+        examples, declared as ``time=`` declares them); else a new problem with the note.
 
     Examples
     --------
@@ -148,7 +151,9 @@ def training_set_unchanged(problem):
     'every fitted session holds the same 6 training conditions: the'
     """
     counts = problem.session_coords.get(TRAINING_CONDITIONS)
-    if counts is None:
+    if counts is None or TRAINING_TIME in problem.session_coords:
+        # a training_time coord gives each session's examples as time= does (e.g. a design whose training set is
+        # a stream the recording never shows: 0 training conditions throughout, heldout_behavior fitted)
         return problem
     counts = np.asarray(counts, dtype=float)
     fitted = problem.mask.any(axis=0) if problem.mask.ndim == 2 else np.ones(counts.shape, dtype=bool)

@@ -46,7 +46,9 @@ def simulate_readout_learning_sessions(
     interpolant) to the first ``n_train = s * examples_per_session`` examples of one stream of training
     examples, as an animal accumulates experience; its test error is computed exactly in feature space,
     ``sum_k (w_k - w_hat_k)^2``. ``correct`` is drawn with probability
-    ``chance + (ceiling - chance)(1 - min(error, 1))``, the ``"kernel-learning-curve"`` behaviour link. Trial
+    ``chance + (ceiling - chance)(1 - min(error, 1))`` on every probe, trained or not: the
+    ``"kernel-learning-curve"`` link of its ``heldout_behavior`` (performance on new stimuli), which
+    :func:`neurolearn.summarize` measures on the trials ``heldout`` marks (by default every trial). Trial
     coord ``target`` is the sign of the target on each probe condition, ``target_value`` the target itself
     (the regressed quantity, zero mean and unit variance over inputs), and ``heldout`` (the documented
     held-out column of :mod:`neurolearn.stats.generalization`) is True on trials of conditions the readout

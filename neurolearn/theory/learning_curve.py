@@ -6,21 +6,24 @@ into a learning curve over training for power-law spectra: training time is the 
 ``P' = max(tau, 0)`` (so the fitter's session-to-time scale is "examples per session"), the error is the
 fraction of target variance not predicted (``sum v_k^2 = 1``: the units of
 :func:`neurolearn.stats.spectral.predicted_learning_curve`), and behaviour is linked to it by the explained
-variance, ``behavior = chance + (ceiling - chance)(1 - min(E_g, 1))`` -- the same link as the ``"lazy-rich"``
-model, and the probability with which
+variance, ``heldout_behavior = chance + (ceiling - chance)(1 - min(E_g, 1))`` -- the link of the ``"lazy-rich"``
+model's behaviour, and the probability with which
 :func:`neurolearn.simulate.two_layer.simulate_readout_learning_sessions` draws correct trials.
 
-The model's ``behavior`` is therefore performance on stimuli the learner was *not* trained on (``E_g`` is the
-error on new stimuli), the opposite of ``grokking``'s (the trained stimuli's). ``summarize``'s ``behavior`` is the
-training stimuli's wherever a held-out column is declared (attr ``behavior_trials``), and a fit refuses it for this
-model (:attr:`~neurolearn.theory.Model.measured_as`): fit a summary made with ``heldout=None`` where every trial
-is of a new stimulus (the simulator's default, every probe novel), or fit ``generalization_error`` alone. The
-held-out trials' fraction correct is ``heldout_behavior``, which is this observable where both kinds of trial
-are recorded; the observable keeps the name ``behavior`` (shared with the other models' ``compare``, and read by
-the simulator's tests) until it is renamed ``heldout_behavior`` with them. (The simulator draws trained and
-held-out probes at the same E_g-linked probability, so there the two read the same.) The model's
-spectra have 400 modes (as docs/theory.md's reference table): ridgeless with label noise, the error diverges at
-``P' = 400`` (the interpolation peak of a 400-mode kernel); use ``ridge > 0`` beyond that.
+That behaviour is performance on stimuli the learner was *not* trained on (``E_g`` is the error on new
+stimuli), so the observable is ``heldout_behavior``: :func:`neurolearn.summarize`'s fraction correct on the
+trials its held-out column marks (``heldout=``, the documented trial column ``heldout`` by default), which a fit
+joins on name. ``summarize``'s ``behavior`` is the training stimuli's there (attr ``behavior_trials``; what
+``grokking``'s behaviour is) and is not fitted by this model. Where every trial is of a new stimulus (the
+simulator's default, every probe novel, its ``heldout`` column all True) the default summary's
+``heldout_behavior`` counts every trial and ``behavior`` is NaN ("every trial is held out"). A summary made with
+``heldout=None`` declares nothing about which stimuli were trained on, so its ``behavior`` (every trial, trained
+or not) is never read as ``heldout_behavior``, even where the trials were all new: the fit names
+``heldout_behavior`` and how to measure it instead (:func:`neurolearn.fitting.estimands.stand_in_hint`). Mark
+the new-stimulus trials (a trial column, True on every trial where all are new) and summarize with it, which
+gives the same fraction correct and interval, declared. The model's spectra have 400 modes (as docs/theory.md's
+reference table): ridgeless with label noise, the error diverges at ``P' = 400`` (the interpolation peak of a
+400-mode kernel); use ``ridge > 0`` beyond that.
 
 The theory is the error averaged over training sets, and one learner has one (nested) training set, so its
 curve scatters about the theory's by an amount correlated across sessions that no recording's bootstrap
@@ -39,7 +42,8 @@ from neurolearn.theory.base import Model, Parameter
 from neurolearn.theory.kernel_regression import N_MODES, power_law_error_derivatives, power_law_generalization_error
 
 __all__ = ["kernel_learning_curve_statistics", "kernel_learning_curve_jacobian", "learning_curve_covariance",
-           "kernel_learning_curve_covariance", "learner_draws", "KERNEL_LEARNING_CURVE", "LEARNERS"]
+           "kernel_learning_curve_covariance", "learner_draws", "KERNEL_LEARNING_CURVE", "LEARNERS",
+           "HELDOUT_BEHAVIOR"]
 
 #: Learners simulated for the model's declared covariance (:func:`kernel_learning_curve_covariance`, read at each
 #: call, so it may be set before a fit; the default of :func:`learning_curve_covariance`). Its cost is linear in
@@ -51,11 +55,9 @@ __all__ = ["kernel_learning_curve_statistics", "kernel_learning_curve_jacobian",
 #: the weights within a few per cent at half the cost of 400.
 LEARNERS = 200
 
-#: summarize's attr saying which trials ``behavior`` counts (set where a held-out column is declared: the
-#: training stimuli's); the model's ``behavior`` is performance on new stimuli, so it is fitted only from a summary
-#: without it (every trial of a new stimulus, or a pooled behaviour of trials all drawn at that performance)
-BEHAVIOR_TRIALS = "behavior_trials"
-ALL_NEW = "every trial, all of stimuli not trained on"
+#: The observable linked to ``E_g``: performance on new stimuli (the registry's ``heldout_behavior``)
+HELDOUT_BEHAVIOR = "heldout_behavior"
+
 
 def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> dict:
     """Observables of the ``"kernel-learning-curve"`` model at training amounts ``time`` (its ``function``).
@@ -63,7 +65,7 @@ def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, rid
     Examples
     --------
     >>> out = kernel_learning_curve_statistics(np.array([0.0, 80.0]), 1.5, 2.0, 0.0, 0.0, 0.5, 1.0)
-    >>> np.round(out["generalization_error"], 4).tolist(), np.round(out["behavior"], 4).tolist()
+    >>> np.round(out["generalization_error"], 4).tolist(), np.round(out["heldout_behavior"], 4).tolist()
     ([1.0, 0.0168], [0.5, 0.9916])
     """
     for name, value in (("eigen_decay", eigen_decay), ("target_decay", target_decay)):
@@ -75,21 +77,21 @@ def kernel_learning_curve_statistics(time, eigen_decay, target_decay, noise, rid
     except DataError as exc:
         raise FitError(f"kernel-learning-curve model: {exc}") from None
     explained = 1.0 - np.clip(error, 0.0, 1.0)
-    return {"generalization_error": error, "behavior": chance + (ceiling - chance) * explained}
+    return {"generalization_error": error, HELDOUT_BEHAVIOR: chance + (ceiling - chance) * explained}
 
 
 def kernel_learning_curve_jacobian(time, eigen_decay, target_decay, noise, ridge, chance, ceiling) -> dict:
     """Derivatives of :func:`kernel_learning_curve_statistics` in ``time`` and every parameter (its ``jacobian``).
 
     The error's in closed form (:func:`neurolearn.theory.kernel_regression.power_law_error_derivatives`);
-    ``P' = max(tau, 0)`` has slope 1 for ``tau > 0`` and 0 before; behaviour's follow through the link, 0 where
-    it is clipped (``E_g`` outside (0, 1)), with ``d/dchance = min(max(E_g, 0), 1)`` and ``d/dceiling`` one minus
-    that.
+    ``P' = max(tau, 0)`` has slope 1 for ``tau > 0`` and 0 before; ``heldout_behavior``'s follow through the
+    link, 0 where it is clipped (``E_g`` outside (0, 1)), with ``d/dchance = min(max(E_g, 0), 1)`` and
+    ``d/dceiling`` one minus that.
 
     Examples
     --------
     >>> d = kernel_learning_curve_jacobian(np.array([0.0, 80.0]), 1.5, 2.0, 0.0, 0.0, 0.5, 1.0)
-    >>> float(d["generalization_error"]["time"][0]), bool(d["behavior"]["time"][1] > 0)
+    >>> float(d["generalization_error"]["time"][0]), bool(d["heldout_behavior"]["time"][1] > 0)
     (0.0, True)
     """
     for name, value in (("eigen_decay", eigen_decay), ("target_decay", target_decay)):
@@ -108,8 +110,8 @@ def kernel_learning_curve_jacobian(time, eigen_decay, target_decay, noise, ridge
     zero = np.zeros(tau.shape)
     return {
         "generalization_error": {**d, "chance": zero, "ceiling": zero},
-        "behavior": {**{name: link * value for name, value in d.items()}, "chance": 1.0 - explained,
-                     "ceiling": explained},
+        HELDOUT_BEHAVIOR: {**{name: link * value for name, value in d.items()}, "chance": 1.0 - explained,
+                           "ceiling": explained},
     }
 
 
@@ -394,14 +396,14 @@ def kernel_learning_curve_covariance(time, eigen_decay, target_decay, noise, rid
 
     One learner's ``generalization_error`` at training amounts ``time`` has the covariance ``C`` of
     :func:`learning_curve_covariance` (:data:`LEARNERS` simulated learners, seed 0, so deterministic given the
-    parameters); ``behavior``, linked to it by ``chance + (ceiling - chance)(1 - min(E_g, 1))``, has
+    parameters); ``heldout_behavior``, linked to it by ``chance + (ceiling - chance)(1 - min(E_g, 1))``, has
     ``d_i d_j C_ij`` and its covariance with the error is ``d_j C_ij``, ``d = -(ceiling - chance)`` where the
     mean error is below 1 and 0 where the link is clipped.
 
     Returns
     -------
     numpy.ndarray, shape (2 n, 2 n)
-        Observable-major over ``("generalization_error", "behavior")``, ``n = len(time)``.
+        Observable-major over ``("generalization_error", "heldout_behavior")``, ``n = len(time)``.
 
     Raises
     ------
@@ -431,8 +433,8 @@ KERNEL_LEARNING_CURVE = Model(
     description=(
         "A fixed representation read out by kernel (ridge) regression from a growing number of training "
         "examples. The spectrum's decay (eigen_decay) and how fast the target's power falls across its "
-        "eigenmodes (target_decay) set how quickly generalisation error falls with training; behaviour "
-        "follows the explained target variance. Signature in data: behaviour improves while the "
+        "eigenmodes (target_decay) set how quickly generalisation error falls with training; behaviour on "
+        "new stimuli follows the explained target variance. Signature in data: behaviour improves while the "
         "representation (kernel) stays fixed."
     ),
     formula=(
@@ -440,7 +442,8 @@ KERNEL_LEARNING_CURVE = Model(
         "(k = 1..400, sum eta = sum v^2 = 1); kappa = ridge + kappa sum eta/(P' eta + kappa); "
         "gamma = sum P' eta^2/(P' eta + kappa)^2; "
         "generalization_error = [sum v^2 kappa^2/(P' eta + kappa)^2 + noise gamma]/(1 - gamma); "
-        "behavior = chance + (ceiling - chance)(1 - min(generalization_error, 1))"
+        "heldout_behavior = chance + (ceiling - chance)(1 - min(generalization_error, 1)) (performance on new "
+        "stimuli)"
     ),
     reference=(
         "Bordelon, Canatar & Pehlevan 2020 (spectrum dependent learning curves in kernel regression); "
@@ -460,7 +463,7 @@ KERNEL_LEARNING_CURVE = Model(
         Parameter("ceiling", 1.0, (0.0, 1.0),
                   "behaviour with zero generalisation error (fraction correct)", natural=(True, True)),
     ),
-    observables=("generalization_error", "behavior"),
+    observables=("generalization_error", HELDOUT_BEHAVIOR),
     function=kernel_learning_curve_statistics,
     time_unit=f"training examples P' (the fitter's time_scale is examples per session); {N_MODES} modes",
     time_span=100.0,
@@ -469,10 +472,5 @@ KERNEL_LEARNING_CURVE = Model(
     learner_covariance=kernel_learning_curve_covariance,
     # the error of kernel regression from the representation: a readout trained on the training stimuli
     measured_as=(("generalization_error", "generalization_method", "readout",
-                  "summarize(..., generalization='readout'), the default"),
-                 # behaviour linked to E_g is performance on NEW stimuli; summarize's behavior is the training
-                 # stimuli's wherever a held-out column is declared (its attr behavior_trials says so)
-                 ("behavior", BEHAVIOR_TRIALS, ALL_NEW,
-                  "heldout=None where every trial is of a stimulus not trained on (the model's behaviour is "
-                  "performance on new stimuli, which heldout_behavior measures where a held-out column is declared)")),
+                  "summarize(..., generalization='readout'), the default"),),
 )

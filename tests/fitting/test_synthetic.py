@@ -53,7 +53,8 @@ def test_learner_scatter_is_drawn_from_the_models_learner_covariance():
         # behaviour moves with the error through its link, -(ceiling - chance) per unit error; SEs are the
         # measurement's alone
         link = -(model.defaults()["ceiling"] - model.defaults()["chance"])
-        np.testing.assert_allclose(drawn["behavior"].values - plain["behavior"].values, link * shift, atol=1e-8)
+        np.testing.assert_allclose(drawn["heldout_behavior"].values - plain["heldout_behavior"].values, link * shift,
+                                   atol=1e-8)
         assert (drawn["generalization_error_se"] == plain["generalization_error_se"]).all()
         shifts.append(shift)
     shifts = np.array(shifts)

@@ -169,6 +169,8 @@ def test_a_growing_training_set_or_declared_examples_fit_without_the_note():
     assert len(_fit_warnings(constant)[1]) == 1
     # the user's own examples per session (time=) are a declaration: nothing to say
     assert not _fit_warnings(constant, time=TIMES * 10.0)[1]
+    # and so is a coord training_time (the recovery designs' way; before, it was warned of as the session order)
+    assert not _fit_warnings(constant.assign_coords(training_time=("session", TIMES * 10.0)))[1]
     # a model without a learner covariance is not a learning curve in the training set's size
     plain = build_problem(_with_training_conditions(_statistics()[0], np.full(TIMES.size, 6)),
                           replace(_decay(), learner_covariance=None), fixed=CLOCK)

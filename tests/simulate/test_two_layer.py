@@ -189,10 +189,12 @@ def test_kernel_learning_curve_model_predicts_simulated_readout_learning():
                                                          n_trials=10, rng=seed)
         errors.append(truth.generalization_error)
         recordings = session_recordings(tree).values()
+        # every probe is novel by default (heldout all True): every trial's fraction correct is the held-out one
+        assert all(recording["heldout"].values.all() for recording in recordings)
         behavior.append([recording["correct"].values.mean() for recording in recordings])
     prediction = MODELS["kernel-learning-curve"].predict(truth.training_time, **truth.parameters)
     assert r_squared([np.mean(errors, axis=0)], [prediction["generalization_error"].values]) >= 0.9
-    assert r_squared([np.mean(behavior, axis=0)], [prediction["behavior"].values]) >= 0.9
+    assert r_squared([np.mean(behavior, axis=0)], [prediction["heldout_behavior"].values]) >= 0.9
     # and beyond the first session, where the curve is shaped by the spectrum rather than by the drop from 1
     assert r_squared([np.mean(errors, axis=0)[1:]], [prediction["generalization_error"].values[1:]]) >= 0.8
 

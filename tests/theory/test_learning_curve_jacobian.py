@@ -63,7 +63,7 @@ def test_no_data_and_the_clipped_link_have_zero_derivatives():
     d = kernel_learning_curve_jacobian(np.array([-5.0, 0.0]), **params)
     for observable in d:
         for name, value in d[observable].items():
-            expected = {"chance": 1.0, "ceiling": 0.0}.get(name, 0.0) if observable == "behavior" else 0.0
+            expected = {"chance": 1.0, "ceiling": 0.0}.get(name, 0.0) if observable == "heldout_behavior" else 0.0
             np.testing.assert_allclose(value, expected, atol=1e-12, err_msg=f"{observable} / {name}")
 
 
@@ -75,7 +75,8 @@ def test_fit_problem_jacobian_matches_its_finite_differences():
 
     model = MODELS["kernel-learning-curve"]
     truth = CASES[0]
-    stats = simulate_statistics(model, truth, n_sessions=12, se={"generalization_error": 0.01, "behavior": 0.01},
+    stats = simulate_statistics(model, truth, n_sessions=12, se={"generalization_error": 0.01,
+                                                                "heldout_behavior": 0.01},
                                 time_scale=20.0, onset=0.5, random_state=1)
     problem = build_problem(stats, model)
     assert problem.has_jacobian
@@ -110,7 +111,8 @@ def test_fit_with_the_derivatives_reaches_the_finite_difference_fits_minimum(see
 
     model = MODELS["kernel-learning-curve"]
     truth = CASES[0]
-    stats = simulate_statistics(model, truth, n_sessions=16, se={"generalization_error": 0.01, "behavior": 0.02},
+    stats = simulate_statistics(model, truth, n_sessions=16, se={"generalization_error": 0.01,
+                                                                "heldout_behavior": 0.02},
                                 time_scale=15.0, onset=0.5, random_state=seed)
     fixed = {"ridge": truth["ridge"], "time_scale": 15.0, "onset": 0.5}
     with warnings.catch_warnings():

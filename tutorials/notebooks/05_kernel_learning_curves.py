@@ -118,7 +118,9 @@ print("correlation:", np.corrcoef(predicted, stats.behavior)[0, 1].round(2))
         md("""
 `spectral_power` in the `summarize` output is the cumulative target power of the top kernel modes, the
 single-number version of the same idea; the `"kernel-learning-curve"` model in `nl.theory.MODELS` turns
-power-law spectra into a learning curve over training time that `nl.fit` can match to behaviour.
+power-law spectra into a learning curve over training time that `nl.fit` can match to the readout's
+`generalization_error` and to behaviour on new stimuli, `heldout_behavior` (the trials a held-out column marks;
+`summarize`'s `behavior` is then the training stimuli's, which the model does not predict).
 
 **References.** Bordelon, Canatar & Pehlevan (2020), *Spectrum dependent learning curves in kernel regression
 and wide neural networks*; Canatar, Bordelon & Pehlevan (2021), *Spectral bias and task-model alignment
