@@ -68,8 +68,8 @@ ENTRIES = (
         reasons=("no behaviour column", "no trial with a correct/incorrect outcome",
                  "every trial is held out (heldout=...): behavior is the training stimuli's fraction correct; the "
                  "held-out trials' is heldout_behavior"),
-        predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator",
-                      "kernel-learning-curve", "transfer", "learning-rule", "deep-linear"),
+        predicted_by=("lazy-rich", "silent-alignment", "grokking", "overtraining", "integrator", "transfer",
+                      "learning-rule", "deep-linear"),
         invariant_to=('neuron order', 'response scale', 'condition labels'),
     ),
     Statistic(

@@ -303,6 +303,7 @@ READOUT_ENTRIES = (
                  "no trial coord 'stimulus' (by=) to tell the held-out stimuli apart",
                  "the held-out column varies within a condition",
                  "no behaviour column", "no trial with a correct/incorrect outcome"),
+        predicted_by=("kernel-learning-curve",),
     ),
     Statistic(
         name="manifold_capacity", label="manifold capacity", family="capacity", units="conditions per neuron",
