@@ -30,6 +30,8 @@ from scipy.optimize import least_squares
 from scipy.stats import chi2 as chi2_distribution
 
 from neurolearn.fitting.multistart import DIFF_STEP, local_fit
+from neurolearn.fitting.reasons import natural_bounds
+from neurolearn.fitting.validation import ONSET
 
 __all__ = ["profile_intervals", "bootstrap_intervals", "BetterMinimum"]
 
@@ -84,8 +86,11 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
         optimum by about ``-d H_oo^-1 H_oj`` (``H = J^T J``); starting each profile point there saves most of
         its iterations.
     alternatives : sequence of (ndarray, float)
-        Other local minima of the fit and their chi-square. A profile point that looks outside the interval is re-optimised from
-        each of them too, since a warm start only follows the profile within one basin of the chi-square.
+        Other local minima of the fit and their chi-square. A profile point that looks outside the interval is
+        re-optimised from each of them too, since a warm start only follows the profile within one basin of the
+        chi-square; and, where the onset is free, from its warm start with the onset mirrored across the first
+        session (an onset just past it holds that session at model time 0, where its prediction does not move
+        with the onset, so a warm start cannot cross to the other side).
 
     Returns
     -------
@@ -95,8 +100,10 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
         Whether each end stopped at the box edge (profile flatter than ``q`` up to the bound).
     limited_by : list of set of int
         For each parameter, the other parameters that sit at a box edge at one of its interval ends but not at
-        the optimum, hold the chi-square up there, and are themselves unconstrained by the data (Wald SE over
-        half their box): the interval there is set by *their* search box, not by the data (a confounded pair).
+        the optimum, hold the chi-square up there, and are either unconstrained by the data (Wald SE over half
+        their box) or at a search bound rather than a natural limit of the model
+        (:attr:`neurolearn.theory.Parameter.natural`): the interval there is set by *their* search box, not by
+        the data (a confounded pair).
     n_evaluations : int
         Profile re-optimisations run.
 
@@ -124,9 +131,12 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
             intervals[j, k] = end
             open_ends[j, k] = is_open
             n_eval += n
-            # only a nuisance the data leave unconstrained (Wald SE over half its box, or infinite) makes the
-            # end an artefact of its box; a well-constrained one at a physical edge (accuracy at chance) does not
-            pinned = _at_edge(u_end) & ~at_edge_hat & ~(np.asarray(unit_se) <= _UNCONSTRAINED_SE)
+            # a nuisance that reaches its box edge at the end (not at the optimum) makes the end an artefact of
+            # the box if the data leave it unconstrained (Wald SE over half its box, or infinite) or the edge is a
+            # search bound (the profile would go on past it); a well-constrained one at a natural limit (accuracy
+            # at chance) does not
+            pinned = _at_edge(u_end) & ~at_edge_hat & (~(np.asarray(unit_se) <= _UNCONSTRAINED_SE)
+                                                        | _at_search_bound(problem, u_end))
             pinned[j] = False
             for i in np.flatnonzero(pinned):
                 if _bound_is_active(problem, u_end, i):
@@ -216,7 +226,7 @@ def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, al
                 n_eval += 1
                 if chi2_more < chi2_point:
                     u_point, chi2_point = u_more, chi2_more
-            for other in [*starts[1:], *alternatives]:
+            for other in [*starts[1:], *_onset_mirrored(problem, j, starts[0]), *alternatives]:
                 u_other, chi2_other, _ = _profile_point(problem, j, u_hat[j] + side * d, other)
                 n_eval += 1
                 if chi2_other < chi2_point:
@@ -258,6 +268,33 @@ def _bound_is_active(problem, u, i, step=0.02, threshold=0.1):
     inward = np.array(u, dtype=float)
     inward[i] = inward[i] + step if inward[i] <= 0.5 else inward[i] - step
     return problem.chi2(inward) - problem.chi2(u) > threshold
+
+
+def _onset_mirrored(problem, j, u):
+    """``[u]`` with a free onset mirrored across the first session, or ``[]`` (onset fixed or profiled, or on it).
+
+    With the onset past the first session that session sits at model time 0 and its prediction is flat in the
+    onset; with it before, the session is at ``time_scale * (first - onset)``. A local re-optimisation started on
+    one side of this kink does not cross it, and a profile warm-started on the wrong side closes too early.
+    """
+    names = [p.name for p in problem.free]
+    if ONSET not in names or names.index(ONSET) == j:
+        return []
+    k = names.index(ONSET)
+    p = problem.free[k]
+    first = float(np.nanmin(problem.session_time))
+    mirrored = np.array(u, dtype=float)
+    mirrored[k] = np.clip(float(p.to_unit(2.0 * first - float(p.from_unit(u[k])))), 0.0, 1.0)
+    return [mirrored] if abs(mirrored[k] - u[k]) > 1e-6 else []
+
+
+def _at_search_bound(problem, u):
+    """Per free parameter: whether ``u`` is at a box edge that is a search bound, not a natural limit."""
+    out = np.zeros(problem.n_free, dtype=bool)
+    for i, p in enumerate(problem.free):
+        natural_lower, natural_upper = natural_bounds(problem, p)
+        out[i] = (u[i] <= _EDGE and not natural_lower) or (u[i] >= 1.0 - _EDGE and not natural_upper)
+    return out
 
 
 def _at_edge(u):
