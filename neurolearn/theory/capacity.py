@@ -33,6 +33,11 @@ of D = 60: 0.85 / 0.69 / 0.50 at T = 6 / 12 / 40 for a full capacity of 0.07), s
 trials per condition at least 10 D_M: :data:`neurolearn.stats.capacity.FILL_RATIO`). Fit it to flagged
 sessions only through ``manifold_radius`` and ``manifold_dimension``, which do not depend on the trial
 count; a flagged ``manifold_capacity`` measures the trial count as much as the clouds.
+
+The dimensions are searched on a log scale: a participation ratio spans decades, and a linear search of
+[1, 200] puts nine tenths of its starts above 20. The radii stay linear (their natural lower bound is 0). A
+series with no change in radius or dimension has no rate, time scale or onset: fit such sessions with the time
+mapping held fixed.
 """
 
 from __future__ import annotations
@@ -407,8 +412,9 @@ MODEL = (  # listed in neurolearn.theory.MODELS by neurolearn/theory/__init__.py
             Parameter("radius_final", 0.5, (0.0, 20.0), "manifold radius after learning (units of centroid norm)",
                       natural=(True, False)),
             Parameter("dimension_initial", 8.0, (1.0, 200.0), "manifold dimension before learning (participation "
-                      "ratio of a cloud's covariance)", natural=(True, False)),
-            Parameter("dimension_final", 3.0, (1.0, 200.0), "manifold dimension after learning", natural=(True, False)),
+                      "ratio of a cloud's covariance)", log_scale=True, natural=(True, False)),
+            Parameter("dimension_final", 3.0, (1.0, 200.0), "manifold dimension after learning", log_scale=True,
+                      natural=(True, False)),
             Parameter("rate", 0.5, (1e-3, 20.0), "relaxation rate of radius and dimension (per unit model time)",
                       log_scale=True),
         ),

@@ -59,6 +59,21 @@ def test_declaration():
     assert all(p.bounds[0] <= p.default <= p.bounds[1] for p in MODEL.parameters)
 
 
+def test_the_recovery_studys_truth_is_a_learning_curve():
+    # The recovery study's truth is the defaults moved 10% inside the box on the search's scale. With the
+    # dimensions searched linearly over [1, 200] both moved to 20.9 (and both radii to 2): a flat curve, where
+    # rate, time scale and onset do not exist, and the fits of tests/test_recovery.py's design had no stable
+    # minimum or stopped on other branches. On a log scale the truth keeps the defaults' D 8 -> 3.
+    from neurolearn.fitting.recovery import recovery_truth
+
+    truth = recovery_truth(MODEL)
+    assert truth["dimension_initial"] == pytest.approx(8.0) and truth["dimension_final"] == pytest.approx(3.0)
+    curve = MODEL.predict(np.linspace(0.0, 12.0, 20), **truth)
+    for name in ("manifold_capacity", "manifold_dimension"):
+        values = curve[name].values
+        assert np.ptp(values) > 0.5 * np.abs(values).mean(), name
+
+
 def test_fit_recovers_radius_dimension_and_rate_from_the_three_observables():
     # statistics drawn around the model's own curve with SEs like the extractors' on 8 conditions x 24 trials
     # (benchmarks/bench_capacity.py): every parameter is identified, the truth inside its 99% profile interval (coverage over replicates
