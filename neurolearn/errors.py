@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["NeurolearnError", "NWBError", "DataError", "FitError", "InsufficientDataError", "shown", "plain",
-           "session_label", "session_reason"]
+__all__ = ["NeurolearnError", "NWBError", "DataError", "FitError", "FitWarning", "InsufficientDataError", "shown",
+           "plain", "session_label", "session_reason"]
 
 
 class NeurolearnError(ValueError):
@@ -37,6 +37,10 @@ class DataError(NeurolearnError):
 
 class FitError(NeurolearnError):
     """A theory model cannot be fitted to the given statistics (missing observables, bad options)."""
+
+
+class FitWarning(UserWarning):
+    """Something about a fit the user should know (an SE floor applied, a fit that did not converge)."""
 
 
 class InsufficientDataError(DataError):

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from neurolearn.errors import FitError
+from neurolearn.errors import FitError, FitWarning
 
 __all__ = ["check_measured_as", "stand_in_hint", "STAND_INS"]
 
@@ -104,6 +104,4 @@ def check_measured_as(stats, model, chosen) -> None:
                if np.issubdtype(da.dtype, np.number) and np.isfinite(np.asarray(da.values, dtype=float)).any()]
     hint = stand_in_hint(present + [str(name) for name in stats.data_vars if str(name) in chosen], model)
     if hint:
-        from neurolearn.fitting.validation import FitWarning
-
         warnings.warn(f"fit of model {model.name!r}: fitted {list(chosen)} only{hint}", FitWarning, stacklevel=4)

@@ -12,7 +12,8 @@ import numpy as np
 import xarray as xr
 
 from neurolearn.data import SESSION, se_name
-from neurolearn.errors import FitError
+from neurolearn.errors import FitError, FitWarning
+from neurolearn.fitting.estimands import stand_in_hint
 
 __all__ = ["FitWarning", "TIME_SCALE", "ONSET", "TRAINING_TIME", "SHARED_OBSERVABLE", "MIN_RELATIVE_SE",
            "check_fixed", "choose_observables", "flag_reasons", "numeric_values", "sessions_where",
@@ -27,10 +28,6 @@ SHARED_OBSERVABLE = "behavior"
 # Standard errors below this fraction of a statistic's scale (max(1, max |value|)) cannot weight a fit in
 # double precision (their squares underflow, residuals overflow); they are refused, not floored silently.
 MIN_RELATIVE_SE = 1e-10
-
-
-class FitWarning(UserWarning):
-    """Something about a fit the user should know (an SE floor applied, a fit that did not converge)."""
 
 
 def numeric_values(stats, name, model) -> np.ndarray:
@@ -71,7 +68,7 @@ def choose_observables(stats, model, observables):
             raise FitError(
                 f"fit of model {model.name!r}: statistics lack every statistic the model predicts; expected some "
                 f"of {list(model.observables)}, found per-session statistics {sorted(per_session)}"
-                + _not_from_summarize(model.observables))
+                + _not_from_summarize(model.observables) + stand_in_hint(per_session, model))
         own = [o for o in model.observables if o != SHARED_OBSERVABLE]
         if own and set(chosen) <= {SHARED_OBSERVABLE}:
             # every model predicts behaviour; a fit to it alone cannot tell this model from any other

@@ -94,7 +94,8 @@ def test_a_summary_that_declares_no_held_out_stimuli_is_refused_naming_heldout_b
     from neurolearn.theory import get_model
 
     _, undeclared, _ = novel_summaries
-    with pytest.raises(FitError, match=r"expected some of \['generalization_error', 'heldout_behavior'\]"):
+    with pytest.raises(FitError, match=r"expected some of \['generalization_error', 'heldout_behavior'\]"
+                                       r"(.|\n)*summarize with heldout="):
         nl.fit(undeclared, "kernel-learning-curve", fixed=KNOWN, random_state=0)
     with pytest.raises(FitError, match="does not predict \\['behavior'\\]"):
         nl.fit(undeclared, "kernel-learning-curve", observables=["behavior"], fixed=KNOWN, random_state=0)
