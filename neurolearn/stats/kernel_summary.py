@@ -298,7 +298,10 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
                                                   [parts[k].noise for k in present], options)
         _embed(out["kernel_similarity"], value, replicates, index, reasons)
     if present[0] == 0:
-        value, replicates, reasons = change_from_terms(terms[True], 0, with_reasons=True)
+        # a reading below 0 the data do not resolve is NaN with its reason here, judged before the upper-side
+        # scaling of fresh sessions (change_from_terms); enforce_ranges judges the rest on the lower side
+        value, replicates, reasons = change_from_terms(terms[True], 0, with_reasons=True,
+                                                       resolution=STATISTICS["kernel_change"].unresolved_above())
         if replicates is not None:
             replicates = _change_shared_noise(value, replicates, terms[True], shared,
                                               [parts[k].noise for k in present], options)

@@ -31,6 +31,7 @@ from neurolearn.stats.neuron_resampling import (
     recentre_replicates,
     session_bootstrap_weights,
 )
+from neurolearn.stats.statistics_table import below_range_reasons
 from neurolearn.stats.similarity_jackknife import (
     change_effective_cells,
     change_ratio_bias,
@@ -180,7 +181,7 @@ def _disjoint_pairs(neurons, n_sessions) -> np.ndarray:
     return disjoint
 
 
-def change_from_terms(pairs: dict, reference: int, *, with_reasons: bool = False):
+def change_from_terms(pairs: dict, reference: int, *, with_reasons: bool = False, resolution: float | None = None):
     """Relative kernel change from a reference session (and replicates) from uncentred terms.
 
     The squared relative change (‖Φ_t‖² + ‖Φ_0‖² - 2⟨Φ_t, Φ_0⟩)/‖Φ_0‖² is jackknife-corrected (unbiased terms)
@@ -215,11 +216,21 @@ def change_from_terms(pairs: dict, reference: int, *, with_reasons: bool = False
     Poisson population with log-rate SD 1 and large changes (truth 0.5-5; benchmarks/bench_kernel_change_fresh.py,
     6 conditions x 150 cells x 2-4 trials / 4 x 80 x 2-4 / 6 x 150 x 6-10, 300 datasets each) the intervals
     covered 0.863 / 0.899 / 0.857 of the values before and 0.941 / 0.943 / 0.935 after (574-590 values,
-    SE 0.010; misses below the truth 81 / 56 / 84 -> 35 / 31 / 38). Of the values ``summarize`` reports they
-    cover 0.901 / 0.930 / 0.908 since the resolution is judged on the interval's lower side (the registry's
-    ``resolution_side``, :func:`~neurolearn.stats.statistics_table.enforce_ranges`); judged on the SE they
-    covered 0.756 / 0.743 / 0.730 with 477-491 of 600 NaN: that rule kept the samples whose SE is short, which
-    are the low-reading ones.
+    SE 0.010; misses below the truth 81 / 56 / 84 -> 35 / 31 / 38).
+
+    ``resolution`` (summarize passes the registry's, 1): an estimate below 0 whose interval's upper half-width
+    *before* that upper-side scaling exceeds it is NaN as not resolved
+    (:func:`~neurolearn.stats.statistics_table.below_range_reasons`); the registry's rule judges the rest on
+    the lower half-width (``resolution_side``, :func:`~neurolearn.stats.statistics_table.enforce_ranges`). Both
+    judge the side toward no change, so a reading below 0 and its mirror image above 0 are judged alike: the
+    replicates of a signed root stretch toward 0, and judged on its lower side, away from 0, a reading below
+    0 passed where its mirror image failed (judged after the scaling, it would fail where its mirror image
+    passes). Under no change with fresh neurons the values summarize reports average -0.011 +- 0.017 (467 of
+    786; -0.169 +- 0.018 over 628 judged on the lower side alone, +0.066 +- 0.018 over 391 judged on the SE,
+    -0.028 +- 0.024 over all). The large fresh changes above: 0.883 / 0.882 / 0.869 +- 0.022 of the reported
+    values (230 / 169 / 229 of ~580) against 0.922 / 0.930 / 0.908 (348 / 313 / 357) on the lower side alone
+    and 0.756 / 0.743 / 0.730 (123 / 109 / 111) on the SE. The readings below 0 NaN-ed now had intervals
+    reaching ~7 and covered 0.99; the readings above 0 cover 0.880 under either rule.
 
     If the reference's ‖Φ_0‖² is not above 1 influence SE (or it has fewer than 3 neurons, unbiased), every
     session is NaN; a session with too few neurons is NaN itself. ``with_reasons=True`` returns ``(value,
@@ -264,6 +275,13 @@ def change_from_terms(pairs: dict, reference: int, *, with_reasons: bool = False
         replicates = squared_change(pairs["cross_boot"][:, :, reference], self_boot,
                                     self_boot[:, [reference]]) - bias
         replicates = few_cell_widening(value, recentre_replicates(value, _signed_root(replicates)), n_effective)
+        if resolution is not None:  # judged before the upper-side scaling of fresh sessions (see the docstring)
+            below = below_range_reasons(np.where(supported, value, np.nan), replicates, resolution)
+            below[reference] = ""
+            unresolved = below != ""
+            reasons[unresolved] = [f"{r} (the interval before the upper-side scaling of fresh sessions; {resolution:g} "
+                                   "is the reference kernel's norm)" for r in below[unresolved]]
+            value[unresolved], replicates[:, unresolved] = np.nan, np.nan
         fresh = np.flatnonzero(_disjoint_pairs(pairs.get("neurons"), n)[:, reference] & supported & np.isfinite(value))
         if fresh.size:  # sessions sharing no cell with the reference: their upper deviations (see the docstring)
             n_fresh = np.array([fresh_change_effective_cells(pairs, t, reference, squared[t]) for t in fresh])

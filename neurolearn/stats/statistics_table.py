@@ -22,7 +22,7 @@ from neurolearn.stats.estimate import bootstrap_interval
 from neurolearn.stats.flags import StatisticWarning, warn_unsupported, warn_unsupported_pairs
 
 __all__ = ["StatisticsTable", "bootstrap_intervals", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons",
-           "BOOTSTRAP", "RANGE_SLACK_SE"]
+           "below_range_reasons", "BOOTSTRAP", "RANGE_SLACK_SE"]
 
 BOOTSTRAP = "bootstrap"
 #: a reported value lies inside its estimand's range up to this many standard errors (3, not 2: where the truth
@@ -140,6 +140,42 @@ def bootstrap_intervals(points, replicates, level: float = 0.95):
     return se, ci
 
 
+def below_range_reasons(value, replicates, resolution, low=0.0, level=0.95):
+    """Reasons for estimates below their range's low end that the data do not resolve, judged on the side
+    toward the range: the upper half-width (upper end - estimate) / z of the replicates' interval (as
+    :func:`~neurolearn.stats.estimate.bootstrap_interval` builds it) above ``resolution``.
+
+    The companion of ``enforce_ranges``' rule judged on the lower half-width (registry ``resolution_side
+    "lower"``) for an estimate at or above ``low``: both judge the side toward ``low``, so a reading below it and
+    its mirror image above it are judged alike. Judged on the lower side, an estimate below ``low`` is judged on
+    the side away from it, which is short where the replicates of a signed root stretch toward 0: kernel_change
+    of fresh neurons under no change then reported the low readings and NaN-ed the high ones (mean -0.169 +-
+    0.018 over 628 of 786 values, against -0.028 +- 0.024 over all; benchmarks/bench_kernel_change_fresh.py).
+    ``replicates`` has a leading replicate axis over ``value``'s one axis; ``""`` where resolved or not judged
+    (an estimate at or above ``low``, or fewer than two finite replicates).
+
+    Examples
+    --------
+    >>> reps = np.array([[-0.9, 0.1], [-0.5, 0.2], [0.0, 0.3], [3.0, 0.4], [6.0, 0.5]])
+    >>> [bool(r) for r in below_range_reasons(np.array([-0.5, -0.2]), reps, 1.0)]
+    [True, False]
+    """
+    value = np.asarray(value, dtype=float)
+    replicates = np.asarray(replicates, dtype=float)
+    z = norm.ppf(0.5 + 0.5 * level)
+    reasons = np.full(value.shape, "", dtype=object)
+    for k in np.flatnonzero(np.isfinite(value) & (value < low)):
+        reps = replicates[:, k][np.isfinite(replicates[:, k])]
+        if reps.size < 2:
+            continue
+        half = float(np.quantile(reps, 0.5 + 0.5 * level) - np.median(reps)) / z
+        if half > resolution:
+            reasons[k] = (f"estimate {value[k]:.3g} below {low:g} with the upper half-width of its interval, "
+                          f"(upper end - estimate) / z = {half:.3g}, above {resolution:g}: judged on the side "
+                          f"toward {low:g}, as an estimate above it is on its lower side, the data do not resolve it")
+    return reasons
+
+
 def session_start_times(recordings) -> list[str]:
     """The ``session_start_time`` attr of every recording (``""`` where it has none), in order."""
     return [str(rec.attrs.get("session_start_time", "")) for rec in recordings.values()]
@@ -177,7 +213,9 @@ def enforce_ranges(ds):
         resolution = entry.unresolved_above()
         ci = ds[ci_name(name)].values.astype(float)
         # the spread judged: the SE, or the interval's lower half-width where the registry says the upper side
-        # carries what a sample rarely holds (resolution_side "lower"; kernel_change with fresh neurons)
+        # carries what a sample rarely holds (resolution_side "lower"; kernel_change with fresh neurons). The
+        # side judged is the one toward the range's low end; kernel_change's readings below it are judged on
+        # their upper side before they reach here (below_range_reasons, from change_from_terms)
         spread, spread_name = se, "standard error"
         if entry.resolution_side == "lower":
             z = norm.ppf(0.5 + 0.5 * float(ds[ci_name(name)].attrs.get("level", ds.attrs.get("level", 0.95))))
