@@ -36,7 +36,7 @@ import xarray as xr
 from neurolearn.data import SESSION, SESSION_OTHER
 from neurolearn.errors import DataError
 from neurolearn.stats.behavior import is_missing_value
-from neurolearn.stats.flags import StatisticWarning
+from neurolearn.stats.flags import StatisticWarning, warnings_about
 from neurolearn.stats.kernel_summary import FIRST_REFERENCED
 from neurolearn.stats.similarity import as_recording_dict
 from neurolearn.stats.statistics_table import session_start_times
@@ -101,7 +101,8 @@ def summarize_areas(tree, area: str = "location", layers=None, areas=None, **sum
         subset = {key: rec.isel(neuron=np.flatnonzero(area_labels(rec, area) == name))
                   for key, rec in recordings.items()}
         subset = {key: rec for key, rec in subset.items() if rec.sizes["neuron"] > 0}
-        stats = summarize(subset, random_state=seed, **summarize_kwargs)
+        with warnings_about(f"{area} {name!r}"):  # the same session's warnings, told apart by area
+            stats = summarize(subset, random_state=seed, **summarize_kwargs)
         missing = [key for key in sessions if key not in subset]
         if missing:
             first = (f"; its kernel_change has no reference (the first session, {sessions[0]})"

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 from neurolearn.errors import session_reason
 
-__all__ = ["StatisticWarning", "warn_unsupported", "warn_unsupported_pairs", "only_requested_warnings"]
+__all__ = ["StatisticWarning", "warn_unsupported", "warn_unsupported_pairs", "only_requested_warnings",
+           "warnings_about"]
 
 
 class StatisticWarning(UserWarning):
@@ -29,14 +30,18 @@ class StatisticWarning(UserWarning):
         super().__init__(message)
         self.statistics = tuple(statistics)
 
-    def concerns(self, names) -> bool:
-        """Whether the warning speaks of one of ``names`` (True where it names no registered statistic)."""
+    def named(self) -> tuple:
+        """The registered statistics the warning concerns: ``statistics``, else the one its message starts with."""
         from neurolearn.statistic_registry import STATISTICS
 
-        named = self.statistics
-        if not named:
-            first = str(self.args[0]).split(" ", 1)[0] if self.args else ""
-            named = (first,) if first in STATISTICS else ()
+        if self.statistics:
+            return self.statistics
+        first = str(self.args[0]).split(" ", 1)[0] if self.args else ""
+        return (first,) if first in STATISTICS else ()
+
+    def concerns(self, names) -> bool:
+        """Whether the warning speaks of one of ``names`` (True where it names no registered statistic)."""
+        named = self.named()
         return not named or bool(set(named) & set(names))
 
 
@@ -110,3 +115,31 @@ def warn_unsupported_pairs(statistic: str, sessions, reason: str, *, stacklevel:
     shown = repr(sessions) if len(sessions) <= 6 else f"{sessions[:5]!r} ... ({len(sessions)})"
     warnings.warn(StatisticWarning(f"{statistic} is NaN in the pairs of sessions {shown}: {reason}"),
                   stacklevel=stacklevel)
+
+
+@contextmanager
+def warnings_about(what: str):
+    """Within the block, say ``what`` the :class:`StatisticWarning` raised there are about (an area of the
+    sessions: ``"area 'V1'"``), ahead of their own message; every other warning passes as it would have.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     with warnings_about("area 'V1'"):
+    ...         warn_unsupported("task_alignment", "day1", "too few conditions")
+    >>> str(caught[0].message)
+    "area 'V1': task_alignment is NaN for session 'day1': too few conditions"
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticWarning)
+        try:
+            yield
+        finally:
+            held = list(caught)
+    for w in held:
+        message = w.message
+        if isinstance(message, StatisticWarning):
+            message = StatisticWarning(f"{what}: {message.args[0]}", statistics=message.named())
+        warnings.warn_explicit(message, w.category, w.filename, w.lineno, source=w.source)

@@ -223,3 +223,28 @@ def test_the_sessions_start_times_are_kept_so_a_fit_names_uneven_days(tree):
     assert stats["session_start_time"].values.tolist() == list(days.values())
     with pytest.warns(FitWarning, match=r"session_start_time spaces the sessions over days \[0, 1, 7, 8\]"):
         nl.fit(stats, "deep-linear", interval=None)
+
+
+def test_a_warning_from_one_areas_statistics_names_the_area():
+    # adversary S7-2: per-session warnings named the session but not the area, so the two areas' read as one
+    # warning given twice
+    from neurolearn.simulate.spiking import spiking_sessions
+    from neurolearn.stats.flags import StatisticWarning
+
+    sparse, _ = spiking_sessions(n_sessions=3, n_conditions=4, n_trials=2, n_neurons=60, separation=(1.5, 1.5),
+                                 tracked=False, gain=0.5, random_state=1)
+    recordings = {}
+    for key in sparse.children:
+        rec = sparse[key].dataset["responses"]
+        halves = np.where(np.arange(rec.sizes["neuron"]) % 2 == 0, "CA1", "DG")
+        recordings[key] = rec.assign_coords(location=("neuron", halves))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summarize_areas(recordings, area="location", **OPTIONS)
+    messages = [str(w.message) for w in caught if issubclass(w.category, StatisticWarning)]
+    assert messages, "the design no longer leaves a statistic NaN: the test shows nothing"
+    assert all(m.startswith(("location 'CA1': ", "location 'DG': ")) for m in messages), messages
+    # the same statistic and session warned once per area, each saying which
+    by_area = {area: {m.split(": ", 1)[1] for m in messages if m.startswith(f"location '{area}'")}
+               for area in ("CA1", "DG")}
+    assert by_area["CA1"] and by_area["DG"]
