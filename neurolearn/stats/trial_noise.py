@@ -436,8 +436,7 @@ def coefficients(noise: SharedTrialNoise, rows: np.ndarray, conditions=None) -> 
 
 
 def coefficient_scale(noise: SharedTrialNoise, rows: np.ndarray, conditions=None) -> float:
-    """s_θ = √(max(Σ_μ β_μᵀ E_μ β_μ, 0) / Σ_μ β_μᵀ E_μ⁺ β_μ): the unbiased variance over the PSD projection's
-    (1 where the projection's is 0)."""
+    """s_θ = √(max(Σ_μ β_μᵀ E_μ β_μ, 0) / Σ_μ β_μᵀ E_μ⁺ β_μ) (1 where the projection's is 0)."""
     full = _embedded(noise, rows, conditions)
     projected = float(np.einsum("mp,mpq,mq->", full, noise.factors @ np.swapaxes(noise.factors, 1, 2), full))
     unbiased = float(np.einsum("mp,mpq,mq->", full, noise.matrices, full))
@@ -471,7 +470,7 @@ def shared_variance(noise: SharedTrialNoise, rows: np.ndarray, conditions=None) 
 
 
 def add_shared_term(estimate, replicates, term, variance=0.0, df=np.inf, *, low=-np.inf, high=np.inf,
-                    boot=None):
+                    boot=None, bias=0.0):
     """Replicates plus the shared term, re-centred (median) on the estimate, their deviations scaled by
     t_0.975(ν) / z_0.975 and clipped to [low, high] (give a range only where the estimate always lies in it).
 
@@ -486,7 +485,13 @@ def add_shared_term(estimate, replicates, term, variance=0.0, df=np.inf, *, low=
     0.86 -> 0.92 (1 s, log-rate SD 0.7); kernel_change 0.95-0.995 either way; 100 x 5 x 12 within 0.005. The
     plug-in ν is 4-5 where the true one (from the expected v_μ) is 2-10.
     The percentile interval contains the estimate. ``boot`` overrides the replicates' variance (for a shared
-    term added on another scale, with ``variance`` on that scale)."""
+    term added on another scale, with ``variance`` on that scale). ``bias``: the shift taken out of
+    ``estimate`` (:func:`neurolearn.stats.shared_noise.shared_bias`), quadratic in the noise like the variance,
+    so of relative variance 2 / df: the term is scaled to variance + 2 bias² / df."""
+    if bias and variance > 0 and np.isfinite(df):
+        extra = 2.0 * float(bias) ** 2 / df
+        term = np.asarray(term, dtype=float) * np.sqrt((variance + extra) / variance)
+        variance = variance + extra
     replicates = np.asarray(replicates, dtype=float)
     finite = np.isfinite(replicates)
     if boot is None:

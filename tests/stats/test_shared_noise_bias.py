@@ -11,9 +11,9 @@ import xarray as xr
 from neurolearn.stats.dimensionality import participation_with_replicates
 from neurolearn.stats.kernel_terms import self_inner_estimate
 from neurolearn.stats.kernels import condition_statistics
-from neurolearn.stats.shared_noise import (kernel_draws, participation_statistic, second_order_term,
-                                           similarity_statistic)
-from neurolearn.stats.trial_noise import participation_gradient, shared_draws, shared_trial_noise, similarity_gradients
+from neurolearn.stats.shared_noise import kernel_draws, participation_statistic, shared_bias, similarity_statistic
+from neurolearn.stats.trial_noise import (add_shared_term, participation_gradient, shared_draws, shared_term,
+                                          shared_trial_noise, similarity_gradients)
 
 N_CONDITIONS, N_TRIALS, N_NEURONS = 8, 3, 400
 
@@ -39,8 +39,9 @@ def _participation(rec, n_boot=200):
     noise = shared_trial_noise(rec, stats, "stimulus", always=True)
     squared, _ = self_inner_estimate(stats, True, True)
     rows = participation_gradient(stats, squared)
-    bias, term, variance = second_order_term(participation_statistic(stats, squared),
-                                             [(noise, rows, shared_draws(noise, n_boot), None)], n_boot)
+    draws = shared_draws(noise, n_boot)
+    bias = shared_bias(participation_statistic(stats, squared), [(noise, rows, draws, None)], n_boot)
+    _, variance, _ = shared_term(noise, rows, draws.reshape(n_boot, -1))
     return value, bias, variance, noise, stats
 
 
@@ -83,20 +84,33 @@ def test_the_draws_are_symmetric_and_their_quadratic_part_has_mean_zero():
     assert np.allclose(sub, full[:, [1, 4, 6]][:, :, [1, 4, 6]])
 
 
-def test_the_similarity_term_carries_either_sessions_draws():
+def test_the_similarity_bias_adds_up_over_the_two_sessions():
     rng = np.random.default_rng(4)
     recs = [_session(_rates(seed), rng, 0.3) for seed in (0, 1)]
     stats = [condition_statistics(r, "stimulus") for r in recs]
     noises = [shared_trial_noise(r, s, "stimulus") for r, s in zip(recs, stats)]
     squared = [self_inner_estimate(s, True, True)[0] for s in stats]
     rows = similarity_gradients(stats[0], stats[1], *squared)
-    sessions = [(n, r, shared_draws(n, 100), None) for n, r in zip(noises, rows)]
+    sessions = [(n, r, shared_draws(n, 200), None) for n, r in zip(noises, rows)]
     statistic = similarity_statistic(*stats, *squared)
-    both = second_order_term(statistic, sessions, 100)
-    one = second_order_term(statistic, [sessions[0], None], 100)
-    assert both[1].shape == (100,) and np.all(np.isfinite(both[1]))
-    # two sessions' independent shared noise adds variance over one's
-    assert both[2] > one[2] > 0
+    both = shared_bias(statistic, sessions, 200)
+    first, second = shared_bias(statistic, [sessions[0], None], 200), shared_bias(statistic, [None, sessions[1]], 200)
+    # each session's inflated self norm reads the similarity low; the shifts of independent sessions add
+    assert first < 0 and second < 0
+    assert both == pytest.approx(first + second, rel=1e-3)
+
+
+def test_a_bias_taken_out_widens_the_shared_term_by_its_own_error():
+    rng = np.random.default_rng(6)
+    replicates, term = 2.0 + 0.1 * rng.standard_normal(400), 0.3 * rng.standard_normal(400)
+    plain = add_shared_term(2.0, replicates, term, 0.09, 8.0)
+    widened = add_shared_term(2.0, replicates, term, 0.09, 8.0, bias=-0.6)
+    # the shared variance 0.09 + 2 x 0.36 / 8 = 0.18: the term's deviations scaled by sqrt(2), the t factor
+    # on the Satterthwaite dof of the larger variance
+    assert np.median(widened) == pytest.approx(2.0, abs=1e-9)
+    ratio = np.std(widened - 2.0) / np.std(plain - 2.0)
+    assert 1.3 < ratio < 1.6
+    assert np.allclose(add_shared_term(2.0, replicates, term, 0.09, 8.0, bias=0.0), plain)
 
 
 @pytest.mark.parametrize("n_boot", [1, 3])
