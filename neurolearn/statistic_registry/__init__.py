@@ -85,8 +85,8 @@ def registry_markdown() -> str:
         "`<name>_ci` and `<name>_flag`: `\"\"` where the data support the value, otherwise the reason it is NaN "
         "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
         "estimand's range by more than three standard errors (judged with n_boot > 0), a statistic whose standard error exceeds "
-        "its resolution (half its range when bounded, or a declared natural unit; judged on the interval's lower side "
-        "where the registry says so) is NaN (not resolved), and intervals "
+        "its resolution (half its range when bounded, or a declared natural unit; judged on the interval's side toward "
+        "the range's low end where the registry says so) is NaN (not resolved), and intervals "
         "always contain their estimate. `neurolearn.summarize` computes every family; the capacity family (the "
         "manifold statistics: a linear program per dichotomy, seconds per session) only when `statistics=` names "
         "one of them, e.g. `summarize(tree, statistics=[\"manifold_capacity\", \"manifold_radius\", "
@@ -105,7 +105,8 @@ def registry_markdown() -> str:
         rows = [("units", entry.units or "dimensionless"),
                 ("estimand", entry.estimand),
                 ("range", f"[{fmt(entry.range[0])}, {fmt(entry.range[1])}]"),
-                (("not resolved when its interval's lower half-width (estimate - lower end) / z exceeds"
+                (("not resolved when its interval's half-width toward the range's low end (estimate - lower end, "
+                  "or for an estimate below it upper end - estimate) / z exceeds"
                   if entry.resolution_side == "lower" else "not resolved when its SE exceeds"),
                  fmt(entry.unresolved_above()) + (" and half the estimate" if entry.resolution_se is not None else "")),
                 ("estimator and bias handling", entry.estimator),

@@ -134,18 +134,21 @@ def test_kernel_change_is_judged_resolved_on_its_interval_s_lower_side():
 
     assert STATISTICS["kernel_change"].resolution_side == "lower"
     assert STATISTICS["task_alignment"].resolution_side == "both"
+    u = STATISTICS["kernel_change"].unresolved_above()  # the declared unit; the cases are in multiples of it
     dims = ("session",)
-    ds = xr.Dataset({"kernel_change": (dims, [3.0, 0.3, 2.0]), "kernel_change_se": (dims, [2.5, 0.5, 1.1]),
-                     "kernel_change_ci": (dims + ("ci_bound",), [[2.0, 12.0], [-2.5, 0.8], [-0.2, 4.2]]),
+    ds = xr.Dataset({"kernel_change": (dims, [3.0 * u, 0.3 * u, 2.0 * u]),
+                     "kernel_change_se": (dims, [2.5 * u, 0.5 * u, 1.1 * u]),
+                     "kernel_change_ci": (dims + ("ci_bound",), np.array([[2.0, 12.0], [-2.5, 0.8], [-0.2, 4.2]]) * u),
                      "kernel_change_flag": (dims, ["", "", ""])},
                     coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         out = enforce_ranges(ds)
-    # a: SE 2.5 above 1 and half of 3, but the lower side (3 - 2) / 1.96 = 0.51 resolves a change from none
-    assert out["kernel_change"].values[0] == pytest.approx(3.0) and out["kernel_change_flag"].values[0] == ""
-    # b: lower half-width (0.3 + 2.5) / 1.96 = 1.43 above 1 and 0.15; c: 1.12 above 1 and 1.0
+    # a: SE 2.5 u above u and half of 3 u, but the lower side (3 - 2) u / 1.96 = 0.51 u resolves a change from none
+    assert out["kernel_change"].values[0] == pytest.approx(3.0 * u) and out["kernel_change_flag"].values[0] == ""
+    # b: lower half-width (0.3 + 2.5) u / 1.96 = 1.43 u above u and 0.15 u; c: 1.12 u above u and 1.0 u
     for k, width in ((1, 1.43), (2, 1.12)):
         assert np.isnan(out["kernel_change"].values[k])
         assert str(out["kernel_change_flag"].values[k]).startswith(f"lower half-width of the interval (estimate - "
-                                                                    f"lower end) / z {width:.3g} exceeds both 1")
+                                                                    f"lower end) / z {width * u:.3g} exceeds both "
+                                                                    f"{u:g}")

@@ -194,7 +194,8 @@ def test_an_unbounded_change_with_an_se_above_its_declared_resolution_is_not_rep
                      "task_alignment_chance": (dims, [0.1, 2.87, 0.1]),
                      "task_alignment_boot": (dims + ("bootstrap",), np.ones((3, 4)))},
                     coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
-    with pytest.warns(StatisticWarning, match="exceeds both 1 .the resolution its registry entry declares"):
+    unit = f"{STATISTICS['kernel_change'].unresolved_above():g}"
+    with pytest.warns(StatisticWarning, match=f"exceeds both {unit} .the resolution its registry entry declares"):
         out = enforce_ranges(ds)
     assert np.isnan(out["kernel_change"].values[1]) and out["kernel_change"].values[[0, 2]].tolist() == [6.9, 0.3]
     assert np.isnan(out["kernel_change_boot"].values[1]).all() and (out["kernel_change_boot"].values[2] == 1).all()
