@@ -11,7 +11,6 @@ import numpy as np
 import xarray as xr
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
@@ -29,7 +28,14 @@ from neurolearn.stats.readout.intervals import (
     _cv_interval,
     _stratified_bootstrap_means,
 )
-from neurolearn.stats.readout.trials import _seed, _TrialTable, add_null, add_replicates, permuted_labels
+from neurolearn.stats.readout.trials import (
+    _seed,
+    _TrialTable,
+    add_null,
+    add_replicates,
+    permuted_labels,
+    stratified_folds,
+)
 
 __all__ = ["decoder_accuracy", "heldout_accuracy"]
 
@@ -81,8 +87,9 @@ def decoder_accuracy(
     C : float
         Inverse regularisation strength.
     n_permutations : int
-        Label permutations of the null (each refits the ``n_splits`` classifiers on the same folds); 0 omits
-        the null, and ``_chance`` is then the majority-class rate.
+        Label permutations of the null (each draws its folds as the observation's, stratified on the
+        permuted labels, and refits the ``n_splits`` classifiers); 0 omits the null, and ``_chance`` is then
+        the majority-class rate.
 
     Returns
     -------
@@ -128,8 +135,12 @@ def decoder_accuracy(
     are anti-correlated with their training folds, so it reads below it (the well-known negative bias of
     cross-validation under the null), and with few conditions a decoder that only tells conditions apart
     reads above 0.5. ``_chance`` is therefore the mean accuracy with the labels permuted across conditions,
-    computed on the same folds at the same shape. An accuracy at or below it keeps its number and interval,
-    but the flag says it carries no information: its interval is then not an effect (not "below chance").
+    at the same shape, each permutation's folds drawn as the observation's: stratified on the permuted
+    labels, since scoring them on folds stratified on the real ones leaves the permuted classes unbalanced
+    in training, and a decoder that predicts its training majority (the test folds' minority) read chance
+    0.35 where a session without information reads 0.50 (4 conditions x 2 trials x 300 neurons). An
+    accuracy at or below it keeps its number and interval, but the flag says it carries no information:
+    its interval is then not an effect (not "below chance").
 
     Examples
     --------
@@ -145,11 +156,11 @@ def decoder_accuracy(
     trials.require_classes(at_least=2)
     trials.require_trials_per_class(n_splits, "stratified folds")
     rng = np.random.default_rng(random_state)
-    folds = list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=_seed(rng)).split(
-        trials.X, trials.labels))
+    draw_folds = stratified_folds(n_splits, trials.X)
+    folds = draw_folds(trials.labels, _seed(rng))
     strata = trials.groups if by is not None else trials.labels
     return _accuracy_estimate(
-        "decoder_accuracy", trials, folds, None, trials.condition_of_trials(by), classifier, C,
+        "decoder_accuracy", trials, folds, draw_folds, None, trials.condition_of_trials(by), classifier, C,
         n_boot, n_permutations, rng, level, strata=strata,
         estimator=f"{n_splits}-fold stratified cross-validated {classifier} (C={C}) on z-scored single trials",
         estimand="expected accuracy on new trials of the shown conditions of this classifier trained on "
@@ -203,8 +214,8 @@ def heldout_accuracy(
     (1/K + 1/(K−1))·var(fold accuracies), which also sees the classifiers' training noise, and at least the
     Agresti-Coull binomial SE; the interval is the hull of the normal interval (clipped to [0, 1]) and the
     Wilson score interval of the k correct of n held-out trials, so it contains the estimate and does not
-    collapse at 100% correct. The null permutes the labels across conditions on the same
-    leave-conditions-out folds.
+    collapse at 100% correct. The null permutes the labels across conditions, each permutation's
+    leave-conditions-out folds drawn as the observation's, stratified on the permuted labels.
 
     Examples
     --------
@@ -227,27 +238,17 @@ def heldout_accuracy(
             f"found {n_groups}"
         )
     rng = np.random.default_rng(random_state)
-    folds = list(
-        StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=_seed(rng)).split(
-            trials.X, trials.labels, trials.groups
-        )
-    )
+    draw_folds = stratified_folds(n_splits, trials.X, trials.groups)
+    folds = draw_folds(trials.labels, _seed(rng))
     for k, (train, _) in enumerate(folds):
         if np.unique(trials.labels[train]).size < 2:
             raise InsufficientDataError(
                 f"{trials.name}: leave-conditions-out fold {k} trains on one class only; expected every class "
                 f"of {target!r} in at least two conditions of {by!r} (use fewer n_splits, found {n_splits})"
             )
-    def refold(labels, seed):
-        # the null's folds are drawn as the observation's were, stratified on the labels they score: folds
-        # stratified on the real labels leave permuted classes unbalanced in training, and a decoder trained
-        # on unbalanced folds of held-out conditions scores below 0.5 (chance read 0.39 where it is 0.5)
-        return list(StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
-            trials.X, labels, trials.groups))
-
     return _accuracy_estimate(
-        "heldout_accuracy", trials, folds, trials.groups, trials.condition_of_trials(by), classifier, C,
-        n_boot, n_permutations, rng, level, refold=refold,
+        "heldout_accuracy", trials, folds, draw_folds, trials.groups, trials.condition_of_trials(by),
+        classifier, C, n_boot, n_permutations, rng, level,
         estimator=f"{n_splits}-fold leave-{by}-out cross-validated {classifier} (C={C}) on z-scored trials",
         bias_correction=f"held-out conditions; SE max(bootstrap of held-out predictions by {by!r}, "
         "Nadeau-Bengio corrected fold variance)",
@@ -268,8 +269,8 @@ def _cross_validated_predictions(X, labels, folds, classifier, C):
     for k, (train, test) in enumerate(folds):
         present = np.unique(labels[train])
         if present.size < 2:
-            # Only under the null (folds are stratified on the real labels): a decoder that saw one class
-            # can only answer it.
+            # Only under the null of leave-conditions-out folds, whose stratification is not exact: a
+            # decoder that saw one class can only answer it.
             predicted[test] = present[0]
         else:
             # The scaler is part of the pipeline, so its means and SDs come from the training trials only.
@@ -278,8 +279,10 @@ def _cross_validated_predictions(X, labels, folds, classifier, C):
     return predicted, fold_of
 
 
-def _accuracy_estimate(name, trials, folds, clusters, condition_of_trial, classifier, C, n_boot,
-                       n_permutations, rng, level, strata=None, refold=None, **attrs):
+def _accuracy_estimate(name, trials, folds, draw_folds, clusters, condition_of_trial, classifier, C, n_boot,
+                       n_permutations, rng, level, strata=None, **attrs):
+    """The estimate on ``folds`` (= ``draw_folds(trials.labels, seed)``), its interval and the permutation
+    null, whose every permutation draws its own folds with ``draw_folds`` on the permuted labels."""
     predicted, fold_of = _cross_validated_predictions(trials.X, trials.labels, folds, classifier, C)
     correct = predicted == trials.labels
     value = float(correct.mean())
@@ -290,8 +293,7 @@ def _accuracy_estimate(name, trials, folds, clusters, condition_of_trial, classi
         # Repeated partitions of the same trials: the fold term has K - 1 degrees of freedom per partition.
         corrects, fold_ofs = [correct], [fold_of]
         for _ in range(_VARIANCE_PARTITIONS - 1):
-            again = list(StratifiedKFold(n_splits=len(folds), shuffle=True, random_state=_seed(rng)).split(
-                trials.X, trials.labels))
+            again = draw_folds(trials.labels, _seed(rng))
             predicted_again, fold_again = _cross_validated_predictions(trials.X, trials.labels, again, classifier, C)
             corrects.append(predicted_again == trials.labels)
             fold_ofs.append(fold_again)
@@ -325,14 +327,14 @@ def _accuracy_estimate(name, trials, folds, clusters, condition_of_trial, classi
     null = []
     for _ in range(int(n_permutations)):
         permuted = permuted_labels(trials.labels, condition_of_trial, null_rng)
-        null_folds = folds if refold is None else refold(permuted, _seed(null_rng))
+        null_folds = draw_folds(permuted, _seed(null_rng))
         null.append(float(np.mean(_cross_validated_predictions(trials.X, permuted, null_folds, classifier, C)[0]
                                   == permuted)))
     if null:
         add_null(ds, name, value, null, chance_level=(
             f"mean accuracy over {len(null)} label permutations across "
             + ("conditions" if condition_of_trial is not None else "trials")
-            + (", same folds" if refold is None else ", folds drawn as the observation's, on the permuted labels")))
+            + ", folds drawn as the observation's, on the permuted labels"))
     else:
         add_null(ds, name, value, [majority], chance_level="majority-class rate (no permutations)")
         ds[f"{name}_pvalue"] = ((), np.nan)

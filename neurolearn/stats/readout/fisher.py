@@ -6,13 +6,19 @@ import numpy as np
 import xarray as xr
 
 from scipy.special import gammaln
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from neurolearn.errors import DataError, InsufficientDataError
 from neurolearn.stats.estimate import estimate_dataset
 from neurolearn.stats.readout.decoding import DEFAULT_PERMUTATIONS
 from neurolearn.stats.readout.intervals import _cv_interval
-from neurolearn.stats.readout.trials import _seed, _TrialTable, add_null, add_replicates, permuted_labels
+from neurolearn.stats.readout.trials import (
+    _seed,
+    _TrialTable,
+    add_null,
+    add_replicates,
+    permuted_labels,
+    stratified_folds,
+)
 
 __all__ = ["fisher_discriminant"]
 
@@ -57,10 +63,11 @@ def fisher_discriminant(
     Returns
     -------
     xarray.Dataset
-        ``fisher_discriminant`` with ``_se``, ``_ci``, ``_chance`` (mean d' of the permutation null on the
-        same folds: slightly below 0, because held-out d' of a discriminant fitted to noise is negatively
-        biased), ``_pvalue``, ``_flag`` (``"at or below chance: carries no information"`` when d' does not
-        exceed chance; a negative d' is then no effect) and ``_boot``; attrs ``shrinkage`` (mean over folds)
+        ``fisher_discriminant`` with ``_se``, ``_ci``, ``_chance`` (mean d' of the permutation null, each
+        permutation's folds drawn as the observation's on the permuted labels: slightly below 0, because
+        held-out d' of a discriminant fitted to noise is negatively biased), ``_pvalue``, ``_flag`` (``"at or
+        below chance: carries no information"`` when d' does not exceed chance; a negative d' is then no
+        effect) and ``_boot``; attrs ``shrinkage`` (mean over folds)
         and ``fold_values``. Raises :class:`~neurolearn.errors.InsufficientDataError` when a fold has fewer
         than 2 trials of a class.
 
@@ -99,12 +106,8 @@ def fisher_discriminant(
     rng = np.random.default_rng(random_state)
     if by is None:
         trials.require_trials_per_class(n_splits, "stratified folds")
-        folds = StratifiedKFold(n_splits, shuffle=True, random_state=_seed(rng)).split(trials.X, trials.labels)
-    else:
-        folds = StratifiedGroupKFold(n_splits, shuffle=True, random_state=_seed(rng)).split(
-            trials.X, trials.labels, trials.groups
-        )
-    folds = list(folds)
+    draw_folds = stratified_folds(n_splits, trials.X, None if by is None else trials.groups)
+    folds = draw_folds(trials.labels, _seed(rng))
     positive = trials.labels == trials.classes[1]
     for train, test in folds:
         for idx, what in ((train, "training"), (test, "test")):
@@ -130,21 +133,25 @@ def fisher_discriminant(
         "Nadeau-Bengio corrected fold variance)",
         shrinkage=float(np.mean(shrinks)), n_boot=n_boot, fold_values=fold_values.tolist(),
     )
-    # The null: labels permuted across conditions of null_by (or across trials), the same folds. A test fold
-    # left with fewer than 2 trials of a class by a permutation gives no d' and is skipped in that draw.
+    # The null: labels permuted across conditions of null_by (or across trials), each permutation's folds
+    # drawn as the observation's, stratified on the permuted labels (trials.stratified_folds): on the
+    # observation's folds a permutation's test folds often held 1 trial of a class and were skipped, so the
+    # null scored a selection of its folds. A test fold left with fewer than 2 trials of a class (possible
+    # with leave-conditions-out folds) gives no d' and is skipped in that draw.
     condition_of_trial = trials.condition_of_trials(null_by if by is None else by)
     null_rng = np.random.default_rng(_seed(rng))
     null = []
     for _ in range(int(n_permutations)):
         permuted = permuted_labels(positive, condition_of_trial, null_rng)
-        scores, n_test, _ = _fold_scores(trials.X, permuted, folds, shrinkage)
+        scores, n_test, _ = _fold_scores(trials.X, permuted, draw_folds(permuted, _seed(null_rng)), shrinkage)
         values = np.array([_dprime(s0, s1) if min(s0.size, s1.size) >= 2 else np.nan for s0, s1 in scores])
         ok = np.isfinite(values)
         null.append(float(np.dot(n_test[ok], values[ok]) / n_test[ok].sum()) if ok.any() else np.nan)
     if null:
         add_null(ds, "fisher_discriminant", value, null, chance_level=(
             f"mean d' over {len(null)} label permutations across "
-            + ("conditions" if condition_of_trial is not None else "trials") + ", same folds"))
+            + ("conditions" if condition_of_trial is not None else "trials")
+            + ", folds drawn as the observation's, on the permuted labels"))
     else:
         add_null(ds, "fisher_discriminant", value, [0.0], chance_level="0: no mean difference (no permutations)")
         ds["fisher_discriminant_pvalue"] = ((), np.nan)

@@ -149,3 +149,25 @@ def test_dask_backed_recordings_give_the_same_values():
     assert float(lazy["decoder_accuracy"]) == float(eager["decoder_accuracy"])
     assert float(lazy["decoder_accuracy_se"]) == float(eager["decoder_accuracy_se"])
     assert float(lazy["decoder_accuracy_chance"]) == float(eager["decoder_accuracy_chance"])
+
+
+def test_decoder_chance_is_the_no_information_accuracy_at_four_conditions_of_two_trials():
+    # No stimulus information (every trial drawn alike), 4 conditions (2 per class) x 2 trials: the
+    # registry's chance is the value expected without signal at this shape, i.e. the mean accuracy of
+    # such sessions (0.5 by symmetry). Scoring the permuted labels on the observation's folds, stratified
+    # on the real labels, left the permuted classes 3:1 in training folds, and a decoder predicting its
+    # training majority (the test fold's minority) read chance 0.39 +- 0.03 here while the accuracy read
+    # 0.52 +- 0.04; drawn on the permuted labels, as the observation's were on the real ones, 0.50 +- 0.02.
+    stimulus = np.repeat(np.arange(4), 2)
+    values, chances = [], []
+    for seed in range(24):
+        rng = np.random.default_rng(seed)
+        rec = xr.DataArray(rng.standard_normal((8, 60)), dims=("trial", "neuron"), coords={
+            "stimulus": ("trial", stimulus), "target": ("trial", np.where(stimulus % 2, 1, -1))})
+        ds = decoder_accuracy(rec, by="stimulus", n_splits=4, random_state=seed, n_boot=0, n_permutations=10)
+        values.append(float(ds["decoder_accuracy"]))
+        chances.append(float(ds["decoder_accuracy_chance"]))
+    values, chances = np.array(values), np.array(chances)
+    se = np.hypot(values.std(ddof=1), chances.std(ddof=1)) / np.sqrt(values.size)
+    assert abs(chances.mean() - 0.5) < 0.05
+    assert abs(chances.mean() - values.mean()) < 3 * se

@@ -70,9 +70,11 @@ def test_negative_dprime_of_noise_is_flagged_as_no_information():
         labels = np.repeat([1, 0], 20)
         rec = xr.DataArray(rng.standard_normal((40, 30)), dims=("trial", "neuron"),
                            coords={"target": ("trial", labels)})
-        ds = fisher_discriminant(rec, random_state=seed, n_boot=0, n_permutations=8)
+        ds = fisher_discriminant(rec, random_state=seed, n_boot=0, n_permutations=40)
         value, chance = float(ds["fisher_discriminant"]), float(ds["fisher_discriminant_chance"])
-        assert chance < 0.25  # the null of held-out d' sits near or below 0 (8 draws: SE ~ 0.08)
+        # the null of held-out d' sits near or below 0: -0.03 +- 0.02 over 30 such sessions, SD 0.08 with
+        # 40 draws (with 8 draws the SD was 0.20, not the 0.08 this bound assumed)
+        assert chance < 0.25
         flag = str(ds["fisher_discriminant_flag"].values)
         assert (flag == "at or below chance: carries no information") == (value <= chance)
         flags.append(value < 0 and flag != "")
