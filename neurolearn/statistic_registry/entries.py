@@ -130,8 +130,9 @@ ENTRIES = (
         pairwise=True,
         meaning="Similarity of two sessions' condition kernels (CKA); needs no neuron matching.",
         estimand=("CKA of the two sessions' population kernels over the conditions every session of the summary "
-                  "shows (one condition set for the whole trajectory; a session showing too few of them is left out "
-                  "of it, NaN on its own)"),
+                  "shows (one condition set for the whole trajectory, listed in summarize's attr pairwise_conditions, "
+                  "with one warning naming the conditions and sessions where a session lacks one the others show; "
+                  "a session showing too few of them is left out of it, NaN on its own)"),
         estimator=("unbiased HSIC U-statistics over conditions and distinct neurons; jackknife of the ratio over neuron "
                    "ids (a cell tracked in both sessions is deleted from both at once; disjoint sessions are two "
                    "independent samples); a session whose squared centred kernel norm is not above 1 influence SE gives "

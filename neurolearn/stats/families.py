@@ -57,6 +57,7 @@ from neurolearn.stats.kernel_summary import (
     SINGLE,
     KernelOptions,
     bootstrap_weights,
+    CONDITIONS,
     pairwise_part,
     session_part,
 )
@@ -308,6 +309,7 @@ def _kernel_session(key, recording, context):
 def _combine_kernel(parts, context, map_sessions):
     weights = [context.weights[key] for key in context.keys]
     pairwise = pairwise_part(parts, weights, context.options, map_sessions)
+    conditions = pairwise.pop(CONDITIONS, None)
     ids = list(context.keys)
     _label_problems_of_pairs(pairwise, ids, context.label_problems)
     table = StatisticsTable(ids, context.level)
@@ -327,6 +329,8 @@ def _combine_kernel(parts, context, map_sessions):
             continue
         table.array(name, values, replicates, reasons)
     ds = table.dataset(start_times=list(context.start_times))
+    if conditions is not None:
+        ds.attrs[CONDITIONS] = ", ".join(str(c) for c in conditions)
     warn_reasons(ds, SINGLE + PAIRWISE)
     return flag_shared_trial_noise(ds, [part.stats for part in parts], SINGLE + PAIRWISE)
 

@@ -28,6 +28,7 @@ from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import alignment_chance, alignment_with_replicates, difficulty_with_replicates
 from neurolearn.stats.dimensionality import participation_with_replicates, share_pair_products
+from neurolearn.stats.condition_sets import PAIRWISE_CONDITIONS, sharing_sessions, shared_conditions, warn_narrowed_conditions
 from neurolearn.stats.kernel_scale import scale_from_terms
 from neurolearn.stats.kernel_terms import (
     centre_kernel,
@@ -57,7 +58,7 @@ from neurolearn.stats.trial_noise import (
     similarity_gradients,
 )
 
-__all__ = ["KernelOptions", "SessionPart", "session_part", "pairwise_part", "SINGLE", "PAIRWISE"]
+__all__ = ["KernelOptions", "SessionPart", "session_part", "pairwise_part", "SINGLE", "PAIRWISE", "CONDITIONS"]
 
 #: per-session kernel-family statistics, in the order summarize reports them
 SINGLE = ("task_alignment", "task_difficulty", "participation_ratio", "spectral_power", "powerlaw_exponent")
@@ -70,6 +71,8 @@ PAIRWISE = ("kernel_similarity", "kernel_change", "kernel_scale", "code_overlap"
             "reference_agreement")
 #: the pairwise-family statistics with one value per session, referenced to the first session
 FIRST_REFERENCED = ("kernel_change", "kernel_scale", "reference_agreement")
+#: key of pairwise_part's output (and summarize's attr) holding the conditions the pairwise statistics are over
+CONDITIONS = PAIRWISE_CONDITIONS
 
 
 @dataclass(frozen=True)
@@ -263,11 +266,16 @@ def pairwise_part(parts: list[SessionPart], weights: list, options: KernelOption
                 _set_reason(out[name], name, k, reason, n)
     if not options.tracked:
         out["code_overlap"][2][...] = NOT_TRACKED
-    present = _sharing_sessions(out, parts, present, n)
+    present, left_out = sharing_sessions([part.stats for part in parts], present)
+    for k, reason in left_out:
+        for name in PAIRWISE:
+            _set_reason(out[name], name, k, reason, n)
     if len(present) < 1:
         return out
     stats = [parts[k].stats for k in present]
-    common = _common_conditions(stats)
+    common = shared_conditions(stats)
+    out[CONDITIONS] = warn_narrowed_conditions(common, stats, [str(parts[k].session_id) for k in present],
+                                               tuple(name for name in PAIRWISE if name != "target_agreement"))
     needs = STATISTICS["kernel_similarity"].needs
     if common.size < needs.min_conditions:
         reason = f"fewer than {needs.min_conditions} conditions shared by the sessions (found {common.size})"
@@ -457,39 +465,3 @@ def _embed(entry, value, replicates, index, reasons):
     all_reasons[index] = np.where(sub == "", np.asarray(reasons, dtype=object), sub)
     if reps is not None and replicates is not None:
         reps[(slice(None),) + index] = replicates
-
-
-def _sharing_sessions(out, parts, present, n):
-    """The sessions whose shared conditions the pairwise statistics are computed over.
-
-    All of them, unless a few show so few of the others' conditions that the set every session shows falls below
-    kernel_similarity's minimum (a calibration day with one stimulus made every pair NaN): those are left out one
-    at a time, the one whose removal enlarges the shared set most first, each NaN in every pairwise statistic
-    with the reason. The shared set is one for the whole trajectory, so every pair and every session's change
-    from the reference is over the same conditions.
-    """
-    need = STATISTICS["kernel_similarity"].needs.min_conditions
-    kept = list(present)
-    while len(kept) > 2:
-        size = _common_conditions([parts[k].stats for k in kept]).size
-        if size >= need:
-            break
-        without = [(_common_conditions([parts[j].stats for j in kept if j != k]).size,
-                    -parts[k].stats.conditions.size, k) for k in kept]
-        best, _, k = max(without)
-        if best <= size:
-            break
-        kept.remove(k)
-        reason = (f"shows {parts[k].stats.conditions.size} conditions, {size} of them shared with the other "
-                  f"sessions ({need} needed): left out of the condition set the sessions share, which is "
-                  f"{best} conditions without it")
-        for name in PAIRWISE:
-            _set_reason(out[name], name, k, reason, n)
-    return kept
-
-
-def _common_conditions(stats):
-    common = stats[0].conditions
-    for s in stats[1:]:
-        common = np.intersect1d(common, s.conditions)
-    return np.asarray(common)

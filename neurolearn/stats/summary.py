@@ -356,7 +356,7 @@ def _merge_family(ds, family, part):
         return part
     if not family.prefixed:
         # the same sessions and coords by construction (behaviour and kernel share the session table)
-        return xr.merge([ds, part], join="left", compat="override", combine_attrs="override")
+        return xr.merge([ds, part], join="left", compat="override", combine_attrs="drop_conflicts")
     part = part.drop_vars([c for c in ("session_index", "session_start_time") if c in part.coords])
     if BOOTSTRAP in part.dims:
         part = part.rename({BOOTSTRAP: f"{BOOTSTRAP}_{family.name}"})

@@ -47,3 +47,29 @@ def test_a_session_sharing_too_few_conditions_is_left_out_of_the_shared_set_alon
     flag = str(calibration["kernel_change_flag"].values)
     assert "shows 1 conditions, 1 of them shared" in flag and "left out of the condition set" in flag
     assert any("calibration" in m and "left out of the condition set" in m for m in messages)
+    # left out, it does not narrow the others' set: no warning that every pair lost conditions
+    assert not any("of every pair of sessions are over" in m for m in messages)
+    assert stats.attrs["pairwise_conditions"] == ", ".join(str(c) for c in range(8))
+
+
+def test_a_day_lacking_one_condition_narrows_every_pair_and_says_so_once():
+    # adversary S7-1: one day missing one of 8 conditions moved every pair's kernel_similarity (the estimand's
+    # condition set is the trajectory's) without a warning, a flag or an attr
+    tree = _sessions(False)
+    recordings = {key: tree[key].dataset["responses"] for key in tree.children}
+    last = recordings["day3"]
+    condition = last.coords["stimulus"].values
+    recordings["day3"] = last.isel(trial=np.flatnonzero(condition != condition.max()))
+    stats, messages = _summary(recordings)
+    narrowed = [m for m in messages if "of every pair of sessions are over" in m]
+    assert len(narrowed) == 1, narrowed
+    assert f"condition [{condition.max()}] not shown in session ['day3']" in narrowed[0]
+    assert "over the 7 conditions" in narrowed[0] and "kernel_similarity" in narrowed[0]
+    shown = sorted(set(condition.tolist()) - {condition.max()})
+    assert stats.attrs["pairwise_conditions"] == ", ".join(str(c) for c in shown)
+    # the values are those of the sessions restricted to the 7 conditions: what the warning says they are over
+    restricted = {key: rec.isel(trial=np.flatnonzero(np.isin(rec.coords["stimulus"].values, shown)))
+                  for key, rec in recordings.items()}
+    same, messages = _summary(restricted)
+    assert not any("of every pair of sessions are over" in m for m in messages)
+    np.testing.assert_allclose(stats["kernel_similarity"].values, same["kernel_similarity"].values, rtol=1e-9)
