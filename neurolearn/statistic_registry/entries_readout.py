@@ -66,10 +66,16 @@ READOUT_ENTRIES = (
                  "partitions (also sees training noise); SE at least Agresti-Coull; normal interval clipped to "
                  "[0, 1], the hull with the Wilson interval of n trials at 0 or 100% correct, so it contains the "
                  "estimate and does not collapse (coverage 0.92-0.985 on spiking sessions, 200 per shape: "
-                 "benchmarks/bench_readout_coverage.py)",
-        chance="mean accuracy over 20 label permutations on the same folds: across conditions when the label is "
-               "constant within each and some class has several conditions, else across trials; "
-               "decoder_accuracy_pvalue",
+                 "benchmarks/bench_readout_coverage.py; with a shared trial gain (log SD 0.3) at 4 conditions x 2 "
+                 "trials, 0.83-0.93 of no-information sessions, the misses at 7-8 of 8 correct, where correctness "
+                 "is correlated through each fold's classifier)",
+        chance=("mean accuracy over 20 label permutations (across conditions when the label is constant within "
+                "each and some class has several conditions, else across trials), each permutation's folds drawn "
+                "as the observation's, stratified on the permuted labels: on the observation's folds, stratified "
+                "on the real labels, the permuted classes were unbalanced in training and the decoder anti-learned "
+                "(chance 0.34 where no-information sessions read 0.51, 4 conditions x 2 trials x 300 neurons; "
+                "adversary S7-4); now 0.503 +- 0.008 vs 0.506 +- 0.014 (200 sessions), 0.478 vs 0.485 at "
+                "4 x 4 x 100, 0.490 vs 0.490 at 8 x 3 x 200; decoder_accuracy_pvalue"),
         needs=Requirements(min_conditions=1, min_trials=1, min_neurons=1, min_classes=2),
         reasons=("continuous task label (regression target): the decoders need classes", "no task label (target=None)", "no task label (no trial coord 'target')", "one class of 'target'",
                  "fewer than 2 trials of a class of 'target'", "at or below chance: carries no information"),
@@ -135,8 +141,9 @@ READOUT_ENTRIES = (
         interval="the larger of the held-out projections' test noise (the exact noncentral-t variance of d' per fold at "
                  "Hedges' bias-corrected g; SE/spread 0.99-1.03 with 3-10 held-out trials per class) and the "
                  "Nadeau-Bengio fold variance; normal; replicates are normal draws with that SE",
-        chance="mean held-out d' over 20 label permutations on the same folds (across conditions where some "
-               "class has several, else across trials): near or below 0",
+        chance=("mean held-out d' over 20 label permutations (across conditions where some class has several, else "
+                "across trials), each permutation's folds drawn as the observation's, stratified on the permuted "
+                "labels: near or below 0"),
         needs=Requirements(min_conditions=1, min_trials=2, min_neurons=1, min_classes=2),
         reasons=("continuous task label (regression target): the decoders need classes", "no task label", "one class of 'target'", "more than two classes",
                  "fewer than 4 trials of a class (2 per test and training fold)", "a test fold has 1 trial of a class",
