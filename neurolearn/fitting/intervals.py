@@ -132,11 +132,11 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
             open_ends[j, k] = is_open
             n_eval += n
             # a nuisance that reaches its box edge at the end (not at the optimum) makes the end an artefact of
-            # the box if the data leave it unconstrained (Wald SE over half its box, or infinite) or the edge is a
-            # search bound (the profile would go on past it); a well-constrained one at a natural limit (accuracy
-            # at chance) does not
+            # the box if the data leave it unconstrained (Wald SE over half its box, or infinite) or, at an end
+            # the profile closed before j's own bound, the edge is a search bound (the profile would go on past
+            # it); a well-constrained one at a natural limit (accuracy at chance) does not
             pinned = _at_edge(u_end) & ~at_edge_hat & (~(np.asarray(unit_se) <= _UNCONSTRAINED_SE)
-                                                        | _at_search_bound(problem, u_end))
+                                                        | (_at_search_bound(problem, u_end) & (not is_open)))
             pinned[j] = False
             for i in np.flatnonzero(pinned):
                 if _bound_is_active(problem, u_end, i):

@@ -186,3 +186,21 @@ def test_an_interval_end_set_by_a_nuisances_search_bound_is_flagged():
         assert res.ci["k"][1] < 10.0
         assert res.identifiable["k"] is not flagged
         assert ("k: not identifiable (interval ends where a reaches its search bound (confounded))" in res.message) is flagged
+
+
+def test_a_nuisance_at_its_search_bound_does_not_limit_an_end_open_at_a_natural_bound():
+    # base's profile runs down to its natural lower bound 0 without reaching the cut, trading the gain a up to
+    # its search bound 0.64 on the way (a = 0.58 at the optimum, well constrained). That end is the data's
+    # answer (one-sided at 0): a's box cannot have cut it short. It was reported "not identifiable (interval
+    # ends where a reaches its search bound)" next to "one-sided at its natural lower bound 0".
+    model = Model("offset", "", "b = base + a (1 - exp(-t / 3))", "",
+                  (Parameter("base", 0.1, (0.0, 1.0), "value at t = 0", natural=(True, False)),
+                   Parameter("a", 0.5, (0.05, 0.64), "gain")),
+                  ("behavior",), lambda t, base, a: {"behavior": base + a * -np.expm1(-t / 3.0)})
+    stats = simulate_statistics(model, {"base": 0.03, "a": 0.6}, n_sessions=8, se=0.04, random_state=1)
+    res = fit(stats, model, fixed=CLOCK, random_state=0)
+    assert res.success and res.params["a"] < 0.62
+    assert res.ci["base"][0] == pytest.approx(0.0, abs=1e-9) and res.ci["a"][1] == pytest.approx(0.64)
+    assert res.identifiable["base"] is True
+    assert "base: interval one-sided at its natural lower bound 0" in res.message
+    assert "base: not identifiable" not in res.message
