@@ -45,6 +45,8 @@ from neurolearn.stats.similarity import (
     similarity_from_terms,
 )
 from neurolearn.stats.spectral import spectral_with_replicates
+from neurolearn.stats.shared_noise import (SECOND_ORDER_MAX, participation_statistic, shared_bias,
+                                           similarity_statistic)
 from neurolearn.stats.target_agreement import agreement_matrix
 from neurolearn.stats.trial_noise import (
     add_shared_term,
@@ -214,8 +216,13 @@ def _add_shared_noise(part, stats, weights, options):
         value, replicates = part.values["participation_ratio"]
         top = stats.n_conditions - 1.0 if options.unbiased else min(stats.n_conditions - 1.0, stats.n_neurons)
         term, variance, df = shared_term(noise, rows, draws)
+        bias = 0.0
+        if noise.n_conditions <= SECOND_ORDER_MAX:  # the shared noise's shift of the squared norms
+            bias = shared_bias(participation_statistic(stats, squared, unbiased=options.unbiased),
+                               [(noise, rows, draws, None)], len(weights))
+            value = float(np.clip(value - bias, 1.0, top))
         part.values["participation_ratio"] = (value, add_shared_term(value, replicates, term, variance, df,
-                                                                     low=1.0, high=top))
+                                                                     low=1.0, high=top, bias=bias))
 
 
 def _pairwise_self_terms(stats, unbiased):
@@ -360,8 +367,16 @@ def _similarity_shared_noise(value, replicates, pairs, shared, noises, options):
             rows_a, rows_b = similarity_gradients(shared[a], shared[b], pairs["self"][a], pairs["self"][b],
                                                   unbiased=options.unbiased)
             term, parts = _session_terms(((a, rows_a), (b, rows_b)), detected, draws, noises, shared, n_boot)
+            bias = 0.0
+            if all(noises[k].n_conditions <= SECOND_ORDER_MAX for k in (a, b) if detected[k]):
+                # the shared noise's shift of the squared norms, removed from the estimate (embedded in place)
+                sessions = [(noises[k], rows, draws[k], shared[k].conditions) if detected[k] else None
+                            for k, rows in ((a, rows_a), (b, rows_b))]
+                bias = shared_bias(similarity_statistic(shared[a], shared[b], pairs["self"][a], pairs["self"][b],
+                                                        unbiased=options.unbiased), sessions, n_boot)
+                value[a, b] = value[b, a] = float(np.clip(value[a, b] - bias, -1.0, 1.0))
             replicates[:, a, b] = replicates[:, b, a] = add_shared_term(
-                value[a, b], replicates[:, a, b], term, sum(v for v, _ in parts), combined_df(parts))
+                value[a, b], replicates[:, a, b], term, sum(v for v, _ in parts), combined_df(parts), bias=bias)
     return replicates
 
 

@@ -118,3 +118,40 @@ def test_a_few_draws_still_give_finite_terms(n_boot):
     rng = np.random.default_rng(5)
     value, bias, variance, noise, stats = _participation(_session(_rates(), rng, 0.3), n_boot=n_boot)
     assert np.isfinite(bias) and np.isfinite(variance)
+
+
+def test_summarize_takes_the_shift_out_of_participation_ratio_and_kernel_similarity():
+    # the wiring through summarize (kernel_summary applies the shift where the session's trials show shared
+    # noise): the same sessions read higher than with the shift switched off (that it takes back the gain's bias
+    # over sessions is the first test's), and their intervals are at least as wide (the shift's error is added)
+    import warnings
+
+    import neurolearn.stats.kernel_summary as kernel_summary
+    from neurolearn.stats.summary import summarize
+
+    rates = _rates()
+    rng = np.random.default_rng(4)
+    tree = {f"day{d}": _session(rates, rng, 0.3).assign_coords(neuron=np.arange(N_NEURONS)).assign_attrs(tracked=True)
+            for d in range(2)}
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return summarize(tree, target=None, n_boot=100, random_state=0, readout=False, dynamics=False)
+
+    shifted = run()
+    original = kernel_summary.shared_bias
+    try:
+        kernel_summary.shared_bias = lambda *args, **kwargs: 0.0
+        unshifted = run()
+    finally:
+        kernel_summary.shared_bias = original
+    pr, pr0 = shifted["participation_ratio"].values, unshifted["participation_ratio"].values
+    # (a session whose trials do not show the shared noise, or whose shift estimate is 0, is left as it was)
+    assert np.all(pr >= pr0 - 1e-12) and np.any(pr > pr0 + 0.05)
+    width = np.diff(shifted["participation_ratio_ci"].values, axis=-1)
+    width0 = np.diff(unshifted["participation_ratio_ci"].values, axis=-1)
+    assert np.all(width >= width0 * (1 - 1e-9))
+    ks = float(shifted["kernel_similarity"].sel(session="day0", session_other="day1"))
+    ks0 = float(unshifted["kernel_similarity"].sel(session="day0", session_other="day1"))
+    assert ks != pytest.approx(ks0, abs=1e-6)  # the pair's estimate moved by its shift

@@ -195,6 +195,9 @@ def test_the_replicates_gain_the_estimated_shared_variance(rng, monkeypatch):
     from neurolearn.stats import similarity_ratios
 
     monkeypatch.setattr(similarity_ratios, "upper_few_cell_widening", lambda estimate, replicates, n: replicates)
+    # the first-order term alone: the squared norms' shift and its own error (participation_ratio's and
+    # kernel_similarity's) are tests/stats/test_shared_noise_bias.py's
+    monkeypatch.setattr(kernel_summary, "shared_bias", lambda *args, **kwargs: 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         on = summarize(recs, **kwargs)
