@@ -39,7 +39,10 @@ lower bound the estimate). The reported mean follows the resolution rule (SE abo
 NaN): a value near 0 with a longer upper side is NaN more often when it reads below 0. With the resolution
 judged on the interval's lower side (the registry's ``resolution_side``; same run): 317 of 400 reported, mean
 -0.178 +- 0.026 (SD 0.458), SE ratio 2.92, coverage of 0 1.000, negative estimates 208 (over every value, before
-any rule: -0.037 +- 0.035): the positive readings of no change have the wider lower side.
+any rule: -0.037 +- 0.035): the positive readings of no change have the wider lower side. Judged on the side
+toward no change (the upper side for a reading below 0, before the fresh upper scaling) with the registry's unit
+2 (400 datasets, 786 values): 716 reported, mean -0.024 +- 0.018 (SD 0.49), every interval holding 0; with
+unit 1, 467 reported, -0.011 +- 0.017.
 
 ``--shared`` (gain CV 0.3; before -> after the t scaling of the shared term): 600 x 3 x 8, 0.5 s windows:
 participation_ratio 0.761 -> 0.821, task_alignment 0.887 -> 0.910, kernel_similarity 0.864 -> 0.899,
