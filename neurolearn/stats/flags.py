@@ -67,16 +67,8 @@ def only_requested_warnings(statistics):
     if statistics is None:
         yield
         return
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StatisticWarning)
-        try:
-            yield
-        finally:
-            held = list(caught)
-    for w in held:
-        if isinstance(w.message, StatisticWarning) and not w.message.concerns(statistics):
-            continue
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    with _passed_on(lambda message: message if message.concerns(statistics) else None):
+        yield
 
 
 def warn_unsupported(statistic: str, session, reason: str, *, stacklevel: int = 3) -> None:
@@ -132,6 +124,14 @@ def warnings_about(what: str):
     >>> str(caught[0].message)
     "area 'V1': task_alignment is NaN for session 'day1': too few conditions"
     """
+    with _passed_on(lambda message: StatisticWarning(f"{what}: {message.args[0]}", statistics=message.named())):
+        yield
+
+
+@contextmanager
+def _passed_on(change):
+    """Hold the warnings raised in the block and raise them again after it, each :class:`StatisticWarning` as
+    ``change(warning)`` returns it (None: held back), the others as they were."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", StatisticWarning)
         try:
@@ -139,7 +139,6 @@ def warnings_about(what: str):
         finally:
             held = list(caught)
     for w in held:
-        message = w.message
-        if isinstance(message, StatisticWarning):
-            message = StatisticWarning(f"{what}: {message.args[0]}", statistics=message.named())
-        warnings.warn_explicit(message, w.category, w.filename, w.lineno, source=w.source)
+        message = change(w.message) if isinstance(w.message, StatisticWarning) else w.message
+        if message is not None:
+            warnings.warn_explicit(message, w.category, w.filename, w.lineno, source=w.source)
