@@ -187,7 +187,7 @@ class Statistic:
         --------
         >>> from neurolearn.statistic_registry import STATISTICS
         >>> STATISTICS["task_alignment"].unresolved_above(), STATISTICS["kernel_change"].unresolved_above()
-        (1.0, 1.0)
+        (1.0, 2.0)
         >>> STATISTICS["timescale"].unresolved_above()
         inf
         """
