@@ -48,11 +48,8 @@ from neurolearn.stats.kernel_scale import scale_from_terms
 from neurolearn.stats.kernel_terms import centre_kernel, common_conditions
 from neurolearn.stats.kernels import ConditionStatistics, condition_statistics
 # re-exported: the ratio core used to live here (kernel_summary imports it from this module)
-from neurolearn.stats.similarity_ratios import (  # noqa: F401
-    change_from_terms,
-    overlap_from_statistics,
-    similarity_from_terms,
-)
+from neurolearn.stats.overlap_ratios import overlap_from_statistics  # noqa: F401
+from neurolearn.stats.similarity_ratios import change_from_terms, similarity_from_terms  # noqa: F401
 
 __all__ = ["cka", "hsic", "kernel_similarity", "kernel_change", "kernel_scale", "code_overlap"]
 

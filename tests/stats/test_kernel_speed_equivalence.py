@@ -362,7 +362,7 @@ def test_same_id_matrix_groups_equal_sorted_id_arrays():
 
 def test_similarity_change_and_overlap_equal_the_set_bookkeeping_path(monkeypatch):
     """Sessions with the same ids skip union/intersection/positions; the general path gives the same."""
-    from neurolearn.stats import kernel_pairs, similarity_ratios
+    from neurolearn.stats import kernel_pairs, overlap_ratios, similarity_ratios
     from neurolearn.stats.neuron_resampling import session_bootstrap_weights
 
     rng = np.random.default_rng(12)
@@ -373,11 +373,11 @@ def test_similarity_change_and_overlap_equal_the_set_bookkeeping_path(monkeypatc
         terms = kernel_pairs.pairwise_kernel_terms(stats, centred=(True, False), unbiased=True, weights=weights)
         return (similarity_ratios.similarity_from_terms(terms[True], with_reasons=True)[:2]
                 + similarity_ratios.change_from_terms(terms[False], 0, with_reasons=True)[:2]
-                + similarity_ratios.overlap_from_statistics(stats, weights=weights, strict=False)[:2])
+                + overlap_ratios.overlap_from_statistics(stats, weights=weights, strict=False)[:2])
 
     fast = run()
     never = lambda neuron_lists: np.zeros((len(neuron_lists),) * 2, dtype=bool)  # noqa: E731
-    monkeypatch.setattr(similarity_ratios, "same_id_matrix", never)
+    monkeypatch.setattr(overlap_ratios, "same_id_matrix", never)
     monkeypatch.setattr(kernel_pairs, "same_id_matrix", never)
     reference = run()
     for got, want in zip(fast, reference):
@@ -459,7 +459,7 @@ def test_condition_statistics_still_refuses_non_finite_responses_and_mixed_targe
 def test_code_overlap_over_same_cells_equals_the_pair_loop(chunk, monkeypatch):
     from dataclasses import replace
 
-    from neurolearn.stats import similarity_ratios
+    from neurolearn.stats import overlap_ratios
     from neurolearn.stats.neuron_resampling import session_bootstrap_weights
 
     rng = np.random.default_rng(21)
@@ -468,11 +468,11 @@ def test_code_overlap_over_same_cells_equals_the_pair_loop(chunk, monkeypatch):
     stats[2] = replace(stats[2], means=noise_only, sem2=np.full((8, 50), 0.01))
     weights = session_bootstrap_weights([s.neurons for s in stats], 17, random_state=3)
     if chunk:
-        monkeypatch.setattr(similarity_ratios, "_STACK_BYTES", 8 * 8 * 50 * 2)
-    fast = similarity_ratios.overlap_from_statistics(stats, weights=weights, strict=False, with_reasons=True)
-    monkeypatch.setattr(similarity_ratios, "same_id_matrix",
+        monkeypatch.setattr(overlap_ratios, "_STACK_BYTES", 8 * 8 * 50 * 2)
+    fast = overlap_ratios.overlap_from_statistics(stats, weights=weights, strict=False, with_reasons=True)
+    monkeypatch.setattr(overlap_ratios, "same_id_matrix",
                         lambda lists: np.zeros((len(lists),) * 2, dtype=bool))
-    loop = similarity_ratios.overlap_from_statistics(stats, weights=weights, strict=False, with_reasons=True)
+    loop = overlap_ratios.overlap_from_statistics(stats, weights=weights, strict=False, with_reasons=True)
     np.testing.assert_allclose(fast[0], loop[0], rtol=RTOL)
     np.testing.assert_allclose(fast[1], loop[1], rtol=RTOL, atol=1e-14)
     assert fast[3].tolist() == loop[3].tolist()
