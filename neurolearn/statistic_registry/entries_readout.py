@@ -191,7 +191,7 @@ READOUT_ENTRIES = (
                  "data do not say which); measured coverage 0.95-0.98 on linear systems with random loadings (40 "
                  "neurons, 100 each; 0.965-0.98 at 20-40 neurons, 200 each), 0.87-0.96 on trained RNNs at 16 "
                  "trials, 0.95-0.97 under a dense bulk of slow modes at 31 trials x 11 bins and at 120 x 30 "
-                 "(benchmarks/bench_dynamics.py --intervals, --weak); one latent AR(1) in the log-rates of 20-200 "
+                 "(benchmarks/bench_dynamics_intervals.py --intervals, --weak); one latent AR(1) in the log-rates of 20-200 "
                  "Poisson cells with log-normal rates (4-9 conditions x 2-8 trials, 5-20 bins): 125 of 125 "
                  "unflagged intervals hold its lambda (72 datasets of 3 sessions; 0.856 with the basic interval "
                  "alone), though a weakly determined estimate can read above 1 (1.74, SE 0.37, interval [0.69, "
