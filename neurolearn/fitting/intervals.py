@@ -25,12 +25,15 @@ of the box edge is flagged like an open profile.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.stats import chi2 as chi2_distribution
 
 from neurolearn.fitting.multistart import DIFF_STEP, local_fit
 from neurolearn.fitting.reasons import natural_bounds
+from neurolearn.fitting.search_box import reopened
 from neurolearn.fitting.validation import ONSET
 
 __all__ = ["profile_intervals", "bootstrap_intervals", "BetterMinimum"]
@@ -48,6 +51,9 @@ _BRACKET_WIDTH = 0.02
 _UNCONSTRAINED_SE = 0.5
 # Unit-box distance from an edge that counts as reaching it.
 _EDGE = 1e-3
+# Shift of an interval end, as a fraction of its distance from the estimate, beyond which a nuisance's search
+# bound (reopened and re-profiled) is taken to have cut that end short; the profile finds ends to ~1-2% of it.
+_END_SHIFT = 0.05
 
 
 class BetterMinimum(Exception):
@@ -101,9 +107,10 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
     limited_by : list of set of int
         For each parameter, the other parameters that sit at a box edge at one of its interval ends but not at
         the optimum, hold the chi-square up there, and are either unconstrained by the data (Wald SE over half
-        their box) or at a search bound rather than a natural limit of the model
-        (:attr:`neurolearn.theory.Parameter.natural`): the interval there is set by *their* search box, not by
-        the data (a confounded pair).
+        their box) or, at an end the profile closed, at a search bound rather than a natural limit of the model
+        (:attr:`neurolearn.theory.Parameter.natural`) that cuts the end short (reopened past that bound, the
+        re-profiled end moves by more than 5% of its distance from the estimate, or the nuisance runs on): the
+        interval there is set by *their* search box, not by the data (a confounded pair).
     n_evaluations : int
         Profile re-optimisations run.
 
@@ -133,14 +140,23 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
             n_eval += n
             # a nuisance that reaches its box edge at the end (not at the optimum) makes the end an artefact of
             # the box if the data leave it unconstrained (Wald SE over half its box, or infinite) or, at an end
-            # the profile closed before j's own bound, the edge is a search bound (the profile would go on past
-            # it); a well-constrained one at a natural limit (accuracy at chance) does not
-            pinned = _at_edge(u_end) & ~at_edge_hat & (~(np.asarray(unit_se) <= _UNCONSTRAINED_SE)
-                                                        | (_at_search_bound(problem, u_end) & (not is_open)))
-            pinned[j] = False
-            for i in np.flatnonzero(pinned):
-                if _bound_is_active(problem, u_end, i):
-                    limited_by[j].add(int(i))
+            # the profile closed before j's own bound, the edge is a search bound and reopening it moves the end
+            # (the profile goes on past it); a well-constrained one at a natural limit (accuracy at chance) does not
+            moved_off = _at_edge(u_end) & ~at_edge_hat
+            moved_off[j] = False
+            unconstrained = moved_off & ~(np.asarray(unit_se) <= _UNCONSTRAINED_SE)
+            searched = moved_off & ~unconstrained & _at_search_bound(problem, u_end) & (not is_open)
+            for i in np.flatnonzero(unconstrained | searched):
+                if not _bound_is_active(problem, u_end, i):
+                    continue
+                if searched[i]:
+                    # a search bound limits the end only if reopening it moves the end (or the nuisance runs on)
+                    cuts, n = _search_bound_cuts(problem, j, side, i, u_hat, chi2_hat, end, u_end, targets[j],
+                                                 alternatives)
+                    n_eval += n
+                    if not cuts:
+                        continue
+                limited_by[j].add(int(i))
     return intervals, open_ends, limited_by, n_eval
 
 
@@ -194,8 +210,11 @@ def _nuisance_slopes(jac, p):
     return slopes
 
 
-def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, alternatives=()):
-    """Walk from the optimum along parameter ``j`` in direction ``side`` to where the root deviance hits target."""
+def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, alternatives=(), warm=None):
+    """Walk from the optimum along parameter ``j`` in direction ``side`` to where the root deviance hits target.
+
+    ``warm``: more warm starts, {distance from the optimum along ``j``: unit-box point}.
+    """
     edge = 0.0 if side < 0 else 1.0
     d_max = abs(edge - u_hat[j])
     if d_max < 1e-9:
@@ -204,7 +223,7 @@ def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, al
     d = min(step, d_max)
     inside = (0.0, 0.0)  # (distance, root deviance) known below target; the optimum itself
     outside = None  # first known above target
-    warm = {0.0: u_hat}
+    warm = {0.0: u_hat, **(warm or {})}
     n_eval = 0
     same_side = 0  # consecutive steps that moved the same bracket end (regula falsi stalling)
     last_side = None
@@ -286,6 +305,43 @@ def _onset_mirrored(problem, j, u):
     mirrored = np.array(u, dtype=float)
     mirrored[k] = np.clip(float(p.to_unit(2.0 * first - float(p.from_unit(u[k])))), 0.0, 1.0)
     return [mirrored] if abs(mirrored[k] - u[k]) > 1e-6 else []
+
+
+def _search_bound_cuts(problem, j, side, i, u_hat, chi2_hat, end, u_end, target, alternatives=()):
+    """Whether nuisance ``i``'s search bound, met at the end ``end`` of ``j``'s profile, cut that end short.
+
+    Nuisance ``i``'s box is reopened past that bound by one box width (:func:`~neurolearn.fitting.search_box.
+    reopened`) and the end re-profiled, warm-started where the nuisance stopped. The bound cuts the end if the
+    end moves by more than :data:`_END_SHIFT` of its distance from the optimum, if the nuisance runs on to the
+    reopened edge, or if the reopened box holds a lower minimum than the optimum. A nuisance that merely
+    touches its bound at the end, the end set by the data, moves it by the profile's own precision (~1%).
+
+    Returns
+    -------
+    cuts : bool
+    n_evaluations : int
+    """
+    p = problem.free[i]
+    at_lower = bool(u_end[i] <= 0.5)
+    wider = reopened(p, lower=at_lower, upper=not at_lower)
+    wide = replace(problem, free=tuple(wider if k == i else q for k, q in enumerate(problem.free)))
+
+    def remap(u):
+        out = np.array(u, dtype=float)
+        out[i] = float(wider.to_unit(p.from_unit(out[i])))
+        return out
+
+    d_old = abs(end - u_hat[j])
+    if d_old < 1e-9:
+        return True, 0
+    try:
+        new_end, _, n, u_new = _profile_end(wide, j, side, remap(u_hat), chi2_hat, d_old / target, target,
+                                            alternatives=[remap(a) for a in alternatives],
+                                            warm={d_old: remap(u_end)})
+    except BetterMinimum:
+        return True, 1  # the reopened box holds a better fit: the bound cuts the optimum itself
+    runs_on = u_new[i] <= _EDGE if at_lower else u_new[i] >= 1.0 - _EDGE
+    return bool(runs_on or abs(new_end - end) > _END_SHIFT * d_old), n
 
 
 def _at_search_bound(problem, u):

@@ -9,13 +9,13 @@ parameter's range is its declared bounds; ``time_scale`` is searched on a log sc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from neurolearn.fitting.validation import ONSET, TIME_SCALE
 
-__all__ = ["FreeParameter", "free_parameters"]
+__all__ = ["FreeParameter", "free_parameters", "reopened"]
 
 
 # How far (as a factor) the time scale may stray from the model's declared time span per recorded span.
@@ -90,3 +90,28 @@ def free_parameters(model, fixed, session_time) -> list:
         free.append(FreeParameter(ONSET, start - span, start + 0.5 * span, start, False, True,
                                   "session time at which training starts (tau = 0)"))
     return free
+
+
+def reopened(p, lower=False, upper=False, widths=1.0) -> FreeParameter:
+    """``p`` with its box reopened past its lower and/or upper edge by ``widths`` box widths, on its own scale.
+
+    Used to ask whether a search bound (one that is not a natural limit of the model) cut a profile short: a
+    nuisance that meets it at an interval end is let run on, and the end re-profiled.
+
+    Examples
+    --------
+    >>> p = FreeParameter("k", 0.1, 10.0, 1.0, log_scale=True)
+    >>> q = reopened(p, upper=True)
+    >>> round(q.lower, 6), round(q.upper, 6)
+    (0.1, 1000.0)
+    >>> r = reopened(FreeParameter("a", 0.0, 2.0, 1.0), lower=True, widths=0.5)
+    >>> r.lower, r.upper
+    (-1.0, 2.0)
+    """
+    if p.log_scale:
+        factor = (p.upper / p.lower) ** widths
+        lo, hi = p.lower / factor if lower else p.lower, p.upper * factor if upper else p.upper
+    else:
+        width = widths * (p.upper - p.lower)
+        lo, hi = p.lower - width if lower else p.lower, p.upper + width if upper else p.upper
+    return replace(p, lower=float(lo), upper=float(hi))

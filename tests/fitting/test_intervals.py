@@ -204,3 +204,26 @@ def test_a_nuisance_at_its_search_bound_does_not_limit_an_end_open_at_a_natural_
     assert res.identifiable["base"] is True
     assert "base: interval one-sided at its natural lower bound 0" in res.message
     assert "base: not identifiable" not in res.message
+
+
+def test_a_nuisance_that_touches_its_search_bound_at_an_end_the_data_set_does_not_flag_it():
+    # The same rise with a's upper search bound at 0.99: profiling k upward trades a up to 0.995 at k's upper
+    # end, so a meets its bound there and holds the chi-square up (moved inward it rises), but only just: the
+    # end is the data's. Reopened past the bound and re-profiled, the end does not move, and it is the end of
+    # k's profile with a unbounded (brute force, a in closed form). It was flagged "not identifiable (interval
+    # ends where a reaches its search bound (confounded))" because a sat at a search bound there.
+    model = Model("saturating", "", "b = a (1 - exp(-t / k))", "",
+                  (Parameter("a", 0.5, (0.05, 0.99), "asymptote"),
+                   Parameter("k", 2.0, (0.2, 20.0), "time constant", log_scale=True)),
+                  ("behavior",), lambda t, a, k: {"behavior": a * -np.expm1(-t / k)})
+    stats = simulate_statistics(model, {"a": 0.6, "k": 4.0}, n_sessions=12, se=0.04, random_state=8)
+    res = fit(stats, model, fixed=CLOCK, random_state=0)
+    t, y, se = np.arange(12.0), stats["behavior"].values, stats["behavior_se"].values
+    grid_k = np.exp(np.linspace(np.log(5.0), np.log(15.0), 4001))
+    lower, upper = _brute_force_profile_interval(t, y, se, (0.0, 10.0), grid_k)
+    g = -np.expm1(-t / upper)
+    a_there = np.sum(g * y / se**2) / np.sum(g * g / se**2)  # a's profile optimum at k's upper end, unbounded
+    assert res.success and 0.99 < a_there < 1.0  # past a's bound, by less than a tenth of its SE
+    assert res.ci["k"][1] == pytest.approx(upper, rel=0.01)
+    assert res.identifiable["k"] is True
+    assert "k: not identifiable" not in res.message
