@@ -4,32 +4,18 @@ import warnings
 
 import numpy as np
 import pytest
-import xarray as xr
 
 from neurolearn.errors import DataError
 from neurolearn.simulate.recording import make_recording
 from neurolearn.simulate.two_layer import simulate_readout_learning_sessions
 from neurolearn.stats.flags import StatisticWarning
-from neurolearn.stats.generalization import generalization_summary, heldout_mask, readout_generalization_error
+from neurolearn.stats.generalization import generalization_summary, readout_generalization_error
 
 
 def _session(means, targets, heldout, *, n_trials=4, noise_sd=0.0, p_correct=None, rng=0, session_id="s0"):
     rec = make_recording(means, n_trials=n_trials, noise_sd=noise_sd, target=targets, behavior=p_correct,
                          session_id=session_id, rng=rng)
     return rec.assign_coords(heldout=("trial", np.asarray(heldout)[rec.stimulus.values]))
-
-
-def test_heldout_column_and_declared_value():
-    rec = xr.DataArray(np.zeros((4, 1)), dims=("trial", "neuron"),
-                       coords={"heldout": ("trial", [0, 1, 1, 0]), "is_train": ("trial", [1, 0, 0, 1]),
-                               "kind": ("trial", ["old", "new", "new", "old"])})
-    assert heldout_mask(rec).tolist() == [False, True, True, False]
-    assert heldout_mask(rec, {"is_train": 0}).tolist() == [False, True, True, False]
-    assert heldout_mask(rec, {"kind": "new"}).tolist() == [False, True, True, False]
-    with pytest.raises(DataError, match="declare the held-out value"):
-        heldout_mask(rec, "kind")
-    with pytest.raises(DataError, match="available trial coords"):
-        heldout_mask(rec, "novel")
 
 
 def test_a_target_the_representation_carries_linearly_is_predicted_exactly():
@@ -258,20 +244,6 @@ def test_every_summary_keeps_the_fixed_training_set_se_beside_its_own(tmp_path):
         warnings.simplefilter("ignore", StatisticWarning)
         unbootstrapped = generalization_summary(recs, target="target_value", by="stimulus", n_boot=0)
     assert FIXED_SE not in unbootstrapped.coords
-
-
-def test_a_held_out_column_with_missing_marks_is_refused_naming_the_count():
-    # adversary F20: a NaN in a 0/1 held-out column gave "found values [0.0, 1.0, nan, nan, nan]" (np.unique keeps
-    # every NaN); a missing mark is neither held out nor trained on, so it is refused with the count
-    from neurolearn.stats.generalization import heldout_mask
-
-    rec = xr.DataArray(np.zeros((5, 1)), dims=("trial", "neuron"),
-                       coords={"heldout": ("trial", [0.0, 1.0, np.nan, np.nan, np.nan])})
-    with pytest.raises(DataError, match=r"found 3 of 5 trials without one \(NaN\): mark them, or leave them out"):
-        heldout_mask(rec)
-    words = rec.assign_coords(heldout=("trial", np.array(["new", "old", None, None, "new"], dtype=object)))
-    with pytest.raises(DataError, match=r"found values \['new', 'old'\] and missing values; declare"):
-        heldout_mask(words)
 
 
 def test_each_session_counts_its_training_conditions_under_the_name_the_fit_reads():
