@@ -109,8 +109,9 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
         the optimum, hold the chi-square up there, and are either unconstrained by the data (Wald SE over half
         their box) or, at an end the profile closed, at a search bound rather than a natural limit of the model
         (:attr:`neurolearn.theory.Parameter.natural`) that cuts the end short (reopened past that bound, the
-        re-profiled end moves by more than 5% of its distance from the estimate, or the nuisance runs on): the
-        interval there is set by *their* search box, not by the data (a confounded pair).
+        profile is still inside the cut 5% of the end's distance from the estimate further out, or the nuisance
+        runs on to the reopened edge): the interval there is set by *their* search box, not by the data (a
+        confounded pair).
     n_evaluations : int
         Profile re-optimisations run.
 
@@ -151,8 +152,7 @@ def profile_intervals(problem, u_hat, chi2_hat, unit_se, level=0.95, jac=None, a
                     continue
                 if searched[i]:
                     # a search bound limits the end only if reopening it moves the end (or the nuisance runs on)
-                    cuts, n = _search_bound_cuts(problem, j, side, i, u_hat, chi2_hat, end, u_end, targets[j],
-                                                 alternatives)
+                    cuts, n = _search_bound_cuts(problem, j, side, i, u_hat, chi2_hat, end, u_end, targets[j])
                     n_eval += n
                     if not cuts:
                         continue
@@ -210,11 +210,8 @@ def _nuisance_slopes(jac, p):
     return slopes
 
 
-def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, alternatives=(), warm=None):
-    """Walk from the optimum along parameter ``j`` in direction ``side`` to where the root deviance hits target.
-
-    ``warm``: more warm starts, {distance from the optimum along ``j``: unit-box point}.
-    """
+def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, alternatives=()):
+    """Walk from the optimum along parameter ``j`` in direction ``side`` to where the root deviance hits target."""
     edge = 0.0 if side < 0 else 1.0
     d_max = abs(edge - u_hat[j])
     if d_max < 1e-9:
@@ -223,7 +220,7 @@ def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, al
     d = min(step, d_max)
     inside = (0.0, 0.0)  # (distance, root deviance) known below target; the optimum itself
     outside = None  # first known above target
-    warm = {0.0: u_hat, **(warm or {})}
+    warm = {0.0: u_hat}
     n_eval = 0
     same_side = 0  # consecutive steps that moved the same bracket end (regula falsi stalling)
     last_side = None
@@ -307,14 +304,17 @@ def _onset_mirrored(problem, j, u):
     return [mirrored] if abs(mirrored[k] - u[k]) > 1e-6 else []
 
 
-def _search_bound_cuts(problem, j, side, i, u_hat, chi2_hat, end, u_end, target, alternatives=()):
+def _search_bound_cuts(problem, j, side, i, u_hat, chi2_hat, end, u_end, target):
     """Whether nuisance ``i``'s search bound, met at the end ``end`` of ``j``'s profile, cut that end short.
 
     Nuisance ``i``'s box is reopened past that bound by one box width (:func:`~neurolearn.fitting.search_box.
-    reopened`) and the end re-profiled, warm-started where the nuisance stopped. The bound cuts the end if the
-    end moves by more than :data:`_END_SHIFT` of its distance from the optimum, if the nuisance runs on to the
-    reopened edge, or if the reopened box holds a lower minimum than the optimum. A nuisance that merely
-    touches its bound at the end, the end set by the data, moves it by the profile's own precision (~1%).
+    reopened`): the profile there can only be lower than in the search box, so the end moves out by more than
+    :data:`_END_SHIFT` of its distance from the estimate exactly when the reopened profile is still inside the
+    cut that much further out. One re-optimisation there, warm-started where the nuisance stopped, decides it;
+    the bound also cuts the end if the nuisance runs on to the reopened edge there, or if the reopened box holds
+    a lower chi-square than the optimum. A nuisance that merely touches its bound at an end the data set moves
+    that end by about the profile's own precision (~1%; in silent-alignment recovery fits 0-1.5% where
+    hidden_share touches its bound, 97-190% where d_eff's bound cuts the onset's end).
 
     Returns
     -------
@@ -325,23 +325,15 @@ def _search_bound_cuts(problem, j, side, i, u_hat, chi2_hat, end, u_end, target,
     at_lower = bool(u_end[i] <= 0.5)
     wider = reopened(p, lower=at_lower, upper=not at_lower)
     wide = replace(problem, free=tuple(wider if k == i else q for k, q in enumerate(problem.free)))
-
-    def remap(u):
-        out = np.array(u, dtype=float)
-        out[i] = float(wider.to_unit(p.from_unit(out[i])))
-        return out
-
+    start = np.array(u_end, dtype=float)
+    start[i] = float(wider.to_unit(p.from_unit(start[i])))
     d_old = abs(end - u_hat[j])
-    if d_old < 1e-9:
-        return True, 0
-    try:
-        new_end, _, n, u_new = _profile_end(wide, j, side, remap(u_hat), chi2_hat, d_old / target, target,
-                                            alternatives=[remap(a) for a in alternatives],
-                                            warm={d_old: remap(u_end)})
-    except BetterMinimum:
-        return True, 1  # the reopened box holds a better fit: the bound cuts the optimum itself
-    runs_on = u_new[i] <= _EDGE if at_lower else u_new[i] >= 1.0 - _EDGE
-    return bool(runs_on or abs(new_end - end) > _END_SHIFT * d_old), n
+    beyond = float(np.clip(end + side * _END_SHIFT * d_old, 0.0, 1.0))
+    u_point, chi2_point, _ = _profile_point(wide, j, beyond, start, max_nfev=_PROFILE_NFEV_OUTSIDE)
+    if chi2_point - chi2_hat < -1e-3 * max(1.0, chi2_hat):
+        return True, 1  # the reopened box holds a better fit than the search box's optimum
+    runs_on = u_point[i] <= _EDGE if at_lower else u_point[i] >= 1.0 - _EDGE
+    return bool(runs_on or chi2_point - chi2_hat < target**2), 1
 
 
 def _at_search_bound(problem, u):
