@@ -52,7 +52,7 @@ _UNCONSTRAINED_SE = 0.5
 # Unit-box distance from an edge that counts as reaching it.
 _EDGE = 1e-3
 # Shift of an interval end, as a fraction of its distance from the estimate, beyond which a nuisance's search
-# bound (reopened and re-profiled) is taken to have cut that end short; the profile finds ends to ~1-2% of it.
+# bound (reopened past it) is taken to have cut that end short; the profile finds ends to ~1-2% of it.
 _END_SHIFT = 0.05
 
 
