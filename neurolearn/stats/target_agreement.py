@@ -17,8 +17,13 @@ learning speed on the new task depends on at the switch: gradient flow of a read
 
 Targets of the two sessions are encoded together (:func:`~neurolearn.stats.kernels.target_matrix` on the
 union of their values), so the same label value means the same class in both; a numeric target with more
-than two non-integer values is used as it is (a regression target). Two binary targets coded with different
-values (-1/+1 in one session, 1/2 in another) give NaN with the reason: which class is which is not declared.
+than two non-integer values is used as it is (a regression target). Two class targets in which each session
+holds a value the other lacks (-1/+1 in one session and 1/2 in another; 'left/right/nogo' and
+'Left/Right/Nogo'; 0/1/2 and 1/2/3) give NaN with the reason: which class is which is not declared, and
+encoded together their one-hot columns would not overlap, an agreement of 0 (or a partial reversal) made by
+the coding, whatever the kernel (adversary S5-7, S8-1). A session whose classes are a subset of the other's
+(a day without one class on the shared conditions) is computed: every value it holds names a class of the
+other session.
 
 Estimation (docs/theory.md §1.1): the numerator and both quadratic forms are linear in the kernel, so each
 is a mean over neurons of trial-noise-corrected per-neuron terms ``(c·m_i)(c'·m_i) - Σ_μ c_μ c'_μ v_iμ``
@@ -62,7 +67,12 @@ from neurolearn.stats.neuron_resampling import (
     t_spread,
 )
 
-__all__ = ["kernel_target_agreement", "paired_targets", "agreement_with_replicates", "agreement_matrix"]
+__all__ = ["kernel_target_agreement", "paired_targets", "coding_conflict", "agreement_with_replicates",
+           "agreement_matrix", "CodingConflict"]
+
+
+class CodingConflict(InsufficientDataError):
+    """Two sessions code the classes of the target with different values (each holds one the other lacks)."""
 
 
 def kernel_target_agreement(kernel, target, other_target) -> float:
@@ -102,16 +112,73 @@ def paired_targets(target, other_target) -> tuple[np.ndarray, np.ndarray]:
     first, second = np.asarray(target), np.asarray(other_target)
     if first.ndim == 2 or second.ndim == 2:
         return first.astype(float), second.astype(float)
-    values = [np.unique(first.astype(str)), np.unique(second.astype(str))]
-    if values[0].size == values[1].size == 2 and not np.array_equal(*values):
-        # two binary codings (-1/+1 then 1/2 or 0/1, a rig's script change) encoded together read as a partial
-        # reversal (-0.5, 0.5) of one unchanged task (adversary S5-7): which class is which is not declared
-        raise InsufficientDataError(
-            f"the sessions code the two classes with different values ({values[0].tolist()} and "
-            f"{values[1].tolist()}): the same value must name the same class in both; recode the target to one "
-            "coding (target={column: {value: class}})")
+    conflict = coding_conflict(first, second)
+    if conflict is not None:
+        raise CodingConflict(conflict_reason(conflict))
     encoded = target_matrix(np.concatenate([first, second]), name="target")
     return encoded[: first.size], encoded[first.size:]
+
+
+def coding_conflict(target, other_target):
+    """The class values of each target where each holds a value the other lacks (None where one's values are
+    all among the other's, or for a regression target or an encoded matrix).
+
+    Values are compared as :func:`paired_targets` encodes them (on the union of both: 1 and 1.0 are one
+    value, 'left' and 'Left' two). Two sessions with the same classes, or one without some of the other's
+    classes (a day missing a condition type), code them alike; where each has a value the other lacks (a
+    recoding: 'Left' for 'left', 1/2/3 for 0/1/2, or a renamed class), the one-hot columns of those values
+    are disjoint and the agreement would be set by the coding, not the kernel. For two classes each this is
+    the check that any difference in the two pairs of values is refused.
+
+    Examples
+    --------
+    >>> coding_conflict(["left", "right", "nogo"], ["Left", "Right", "Nogo"])
+    (['left', 'nogo', 'right'], ['Left', 'Nogo', 'Right'])
+    >>> coding_conflict([0, 1, 2, 0], [1, 2, 3, 1])
+    ([0, 1, 2], [1, 2, 3])
+    >>> coding_conflict([0, 1, 2], [0, 1, 1]) is None, coding_conflict([0, 1], [0.0, 1.0]) is None
+    (True, True)
+    """
+    first, second = np.asarray(target), np.asarray(other_target)
+    if first.ndim != 1 or second.ndim != 1 or _regression(first) or _regression(second):
+        return None
+    joint = np.concatenate([first, second])
+    try:
+        classes, codes = np.unique(joint, return_inverse=True)
+    except TypeError:  # an object column mixing types: compared as text
+        classes, codes = np.unique(joint.astype(str), return_inverse=True)
+    codes = codes.ravel()
+    own, other = set(codes[: first.size].tolist()), set(codes[first.size:].tolist())
+    if own <= other or other <= own:
+        return None
+    values = classes.tolist()
+    return [values[k] for k in sorted(own)], [values[k] for k in sorted(other)]
+
+
+def conflict_reason(conflict, sessions=None) -> str:
+    """The reason a coding conflict gives: both value sets (or each session's, ``sessions`` names them) and
+    what to do.
+
+    Examples
+    --------
+    >>> conflict_reason((["L", "R"], ["left", "right"]))[:75]
+    "the sessions code the classes with different values (['L', 'R'] and ['left'"
+    """
+    if sessions is None:
+        shown_values, which = f"{list(conflict[0])!r} and {list(conflict[1])!r}", "each holds a value the other"
+    else:
+        shown_values = "; ".join(f"{name!r}: {list(values)!r}" for name, values in zip(sessions, conflict))
+        which = "each of these holds a value another"
+    return (f"the sessions code the classes with different values ({shown_values}): {which} lacks, and the "
+            "same value must name the same class in every session (encoded together their "
+            "classes would not overlap: an agreement set by the coding, not the kernel); recode the target to one "
+            "coding or declare a mapping (target={column: {value: class}})")
+
+
+def _regression(values):
+    """Whether :func:`~neurolearn.stats.kernels.target_matrix` reads ``values`` as a regression target."""
+    return (np.issubdtype(values.dtype, np.floating) and np.unique(values).size > 2
+            and not np.allclose(values, np.round(values)))
 
 
 def agreement_with_replicates(stats: ConditionStatistics, other_target, *, unbiased: bool = True, weights=None):
@@ -143,9 +210,12 @@ def agreement_with_replicates(stats: ConditionStatistics, other_target, *, unbia
 
     Raises
     ------
+    CodingConflict
+        The two targets code the classes with different values (:func:`coding_conflict`).
     InsufficientDataError
         No target, one class or a constant other target, fewer than 3 conditions or neurons, a quadratic
-        form not resolved from noise (not above 1 influence SE), an estimate outside [-1, 1] by more than 3 SE.
+        form not resolved from noise (not above 1 influence SE), an estimate outside [-1, 1] by more than 3 SE,
+        replicates that do not move for an estimate that is not exact by construction.
 
     Examples
     --------
@@ -168,6 +238,8 @@ def agreement_with_replicates(stats: ConditionStatistics, other_target, *, unbia
             "any two centred targets are collinear and the agreement is +-1 by construction")
     try:
         first, second = paired_targets(stats.target, other_target)
+    except CodingConflict as error:
+        raise CodingConflict(f"session {stats.session_id!r}: {error}") from None
     except DataError as error:  # one class over both sessions, non-finite values
         raise InsufficientDataError(f"session {stats.session_id!r}: one class of the targets on the shared "
                                     f"conditions ({error})") from None
@@ -208,8 +280,11 @@ def agreement_with_replicates(stats: ConditionStatistics, other_target, *, unbia
     loo = [leave_one_out(values[k], influences[k], 1) for k in range(3)]
     spread = t_spread(*jackknife_spread(_ratio(*loo)))
     if not np.isfinite(spread):
-        return float(estimate), recentre_replicates(estimate, replicates)
-    return float(estimate), normal_score_replicates(estimate, replicates, spread=spread)
+        replicates = recentre_replicates(estimate, replicates)
+    else:
+        replicates = normal_score_replicates(estimate, replicates, spread=spread)
+    _require_spread(stats, estimate, replicates)
+    return float(estimate), replicates
 
 
 def agreement_matrix(stats: list[ConditionStatistics], *, unbiased: bool = True, weights=None):
@@ -235,9 +310,13 @@ def agreement_matrix(stats: list[ConditionStatistics], *, unbiased: bool = True,
     values = np.full((n, n), np.nan)
     replicates = np.full((n_boot, n, n), np.nan) if n_boot else None
     reasons = np.full((n, n), "", dtype=object)
+    conflicts = _session_conflicts(stats)
     for s, own in enumerate(stats):
         seen = {}  # other targets equal to one already done in this row give the same entry (same inputs)
         for t, other in enumerate(stats):
+            if (s, t) in conflicts:
+                reasons[s, t] = conflicts[(s, t)]
+                continue
             try:
                 if other.target is None:
                     raise InsufficientDataError(f"session {other.session_id!r}: no task label (target agreement "
@@ -259,6 +338,41 @@ def agreement_matrix(stats: list[ConditionStatistics], *, unbiased: bool = True,
             if replicates is not None:
                 replicates[:, s, t] = reps
     return values, replicates, reasons
+
+
+def _require_spread(stats, estimate, replicates):
+    """Refuse an estimate that is not exact by construction (the ±1 of equal or opposite targets returns
+    before) but whose replicates do not move: a zero-width interval there would state a value set by the
+    targets' coding (disjoint one-hot columns give 0 whatever the neurons) as known exactly (adversary S8-1)."""
+    finite = replicates[np.isfinite(replicates)]
+    if finite.size >= 2 and np.ptp(finite) <= 1e-12 * max(1.0, abs(estimate)):
+        raise InsufficientDataError(
+            f"session {stats.session_id!r}: the agreement {estimate:.3g} does not vary over resampled neurons "
+            "though the targets are neither equal nor opposite: a value fixed by how the targets are coded "
+            "(classes that do not overlap), not measured; recode the target to one coding")
+
+
+def _session_conflicts(stats):
+    """``{(s, t): reason}`` for the pairs of sessions whose targets code the classes with different values;
+    one reason for them all, naming every session in a conflict and its values, so that the refusal is said
+    once (one warning) rather than once per pair."""
+    pairs = {}
+    for s, own in enumerate(stats):
+        for t in range(s + 1, len(stats)):
+            other = stats[t]
+            if own.target is not None and other.target is not None:
+                conflict = coding_conflict(own.target, other.target)
+                if conflict is not None:
+                    pairs[(s, t)] = pairs[(t, s)] = conflict
+    if not pairs:
+        return {}
+    involved = sorted({k for pair in pairs for k in pair})
+    values = []
+    for k in involved:
+        s, t = next(pair for pair in pairs if pair[0] == k)
+        values.append(pairs[(s, t)][0] if s < t else pairs[(t, s)][1])
+    reason = conflict_reason(values, sessions=[stats[k].session_id for k in involved])
+    return {pair: reason for pair in pairs}
 
 
 def _target_key(target):

@@ -204,7 +204,7 @@ def test_one_task_recoded_between_sessions_is_nan_with_the_reason_not_a_partial_
     agreement, flags = stats["target_agreement"].values, stats["target_agreement_flag"].values
     assert np.isfinite(agreement[0, 1]) and np.isfinite(agreement[2, 3])  # pairs coded alike are kept
     for s, t in ((0, 2), (2, 0), (1, 3)):
-        assert np.isnan(agreement[s, t]) and "code the two classes with different values" in flags[s, t]
+        assert np.isnan(agreement[s, t]) and "code the classes with different values" in flags[s, t]
     assert np.isnan(stats["reference_agreement"].values[2:]).all()
     with pytest.raises(Exception, match="different values"):
         paired_targets([-1.0, 1.0, -1.0], [1.0, 2.0, 1.0])
