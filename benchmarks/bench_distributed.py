@@ -106,7 +106,7 @@ def main():
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         client.wait_for_workers(2)
         print(f"cluster start-up (not counted): {time.perf_counter() - start:7.2f} s")
-        summarize(recs[:2], **dict(options, n_boot=2, n_permutations=1), scheduler=client)  # warm the imports
+        summarize(recs[:2], **dict(options, n_boot=3, n_permutations=1), scheduler=client)  # warm the imports
         remote_time, remote = best_of(args.repeats, lambda: summarize(recs, **options, scheduler=client))
     settings = "distributed's defaults" if args.dask_defaults else "no malloc trimming, no profiler"
     print(f"2-worker LocalCluster:         {remote_time:7.2f} s  ({settings})")

@@ -2,7 +2,7 @@
 their SE, interval, reason and replicates, and the registry's promises enforced on the result.
 
 The promises (:mod:`neurolearn.statistic_registry`): a value never lies outside its estimand's range by more
-than ``RANGE_SLACK_SE`` standard errors (judged where there is an SE); a bounded statistic whose SE exceeds
+than ``RANGE_SLACK_SE`` standard errors (without an SE, ``n_boot=0``, one outside it is flagged as not judged); a bounded statistic whose SE exceeds
 half its range is not resolved; an interval contains its estimate and is clipped to the range; a NaN carries
 its reason in ``<name>_flag`` and one :class:`~neurolearn.stats.flags.StatisticWarning`.
 """
@@ -187,6 +187,7 @@ def enforce_ranges(ds):
     range but keep containing their estimate (a value outside the range by noise is then an end of its interval:
     the interval's part beyond it holds only values the estimand cannot take)."""
     updates = {}  # assigned at once: one merge instead of four per statistic
+    not_judged = {}  # name -> count of values outside the range without an SE
     cleared_of = {}  # name -> (cleared mask, reasons): a statistic that follows another is cleared with it
     # a statistic computed from another's estimate is judged after it
     for name, entry in sorted(STATISTICS.items(), key=lambda item: bool(item[1].follows)):
@@ -198,11 +199,17 @@ def enforce_ranges(ds):
         value = ds[name].values.astype(float)
         se = ds[se_name(name)].values.astype(float) if se_name(name) in ds else np.full(value.shape, np.nan)
         low, high = entry.range
-        # without a standard error (n_boot=0) noise cannot be told from impossibility: such values are not
-        # judged (a signed estimator near a boundary, e.g. kernel_change of an unchanged kernel, dips below it)
+        # without a standard error (n_boot=0, or replicates that gave none) noise cannot be told from
+        # impossibility: a value outside the range keeps its number (an unchanged code's CKA reads 1.0003 by
+        # noise, and NaN would lose it) but says so in its flag, and one warning counts them (adversary S8-3:
+        # kernel_similarity 1.299 and kernel_change -1.01 came back unflagged at n_boot=0)
         judged = np.isfinite(value) & np.isfinite(se)
         slack = np.where(judged, RANGE_SLACK_SE * se, 0.0)
         outside = judged & ((value < low - slack) | (value > high + slack))
+        tolerance = 1e-9 * np.maximum(1.0, np.abs(value))  # an exact end computed with rounding is inside
+        with np.errstate(invalid="ignore"):
+            unjudged = (np.isfinite(value) & ~np.isfinite(se)
+                        & ((value < low - tolerance) | (value > high + tolerance)))
         # a bounded estimand whose SE exceeds half its range is not resolved at all: its 95% interval would
         # span more than the whole range (2.26 +- 5.6 for a CKA is noise, not a similarity above 1); an
         # unbounded one may declare its resolution in a natural unit (kernel_change: the kernel's own norm)
@@ -250,6 +257,12 @@ def enforce_ranges(ds):
 
         clear(outside, lambda index: f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, "
                                      f"{high:g}] by more than {RANGE_SLACK_SE:g} SE: the data cannot support it")
+        for index in zip(*np.nonzero(unjudged & (flags == ""))):
+            flags[index] = (f"estimate {value[index]:.4g} outside the estimand's range [{low:g}, {high:g}], not "
+                            f"judged: no standard error to tell sampling noise from an estimator the data cannot "
+                            f"support (n_boot=0, or no usable replicates)")
+        if unjudged.any():
+            not_judged[name] = int(unjudged.sum())
         clear(unresolved, lambda index: f"{spread_name} {spread[index]:.3g} exceeds {what}: the data do not "
                                         "resolve it")
         cleared = outside | unresolved
@@ -284,6 +297,12 @@ def enforce_ranges(ds):
         updates[flag_name(name)] = (dims, flags.astype(str))
     if updates:
         ds.update(updates)
+    if not_judged:
+        counts = ", ".join(f"{name} ({count})" for name, count in not_judged.items())
+        warnings.warn(StatisticWarning(f"values outside their estimand's range with no standard error to judge them "
+                                       f"by (n_boot=0, or no usable replicates), kept and flagged: {counts}; rerun "
+                                       f"with n_boot to tell sampling noise from an estimator the data cannot "
+                                       f"support", statistics=tuple(not_judged)), stacklevel=4)
     return ds
 
 

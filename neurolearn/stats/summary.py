@@ -12,9 +12,10 @@ their responses are computed where the per-session tasks run, once per session f
 Degrade, don't abort: a statistic the data cannot support for one session (too few conditions, trials or
 neurons; one class; no task label; a denominator not resolved from noise) is NaN there, with the reason in
 ``<name>_flag`` and one :class:`~neurolearn.stats.flags.StatisticWarning`; everything else proceeds. A value
-outside its estimand's range by more than three standard errors (judged where there is a standard error,
-i.e. with ``n_boot``) is treated the same way (3, not 2: where the
-truth sits on the boundary, e.g. an unchanged code's overlap of 1, 2.3 % of honest estimates lie beyond 2 SE). The run stops only
+outside its estimand's range by more than three standard errors is treated the same way (3, not 2: where the
+truth sits on the boundary, e.g. an unchanged code's overlap of 1, 2.3 % of honest estimates lie beyond 2 SE),
+and one outside it where there is no standard error to judge it by (``n_boot=0``) keeps its number with that
+said in its flag and one warning. The run stops only
 when nothing at all can be computed. Which sessions are used, and a session summarised without its task label
 (none recorded that day, or one that is not one value per condition), is :mod:`neurolearn.stats.summary_sessions`.
 """
@@ -113,7 +114,8 @@ def summarize(
         no session has is refused (the default ``"correct"`` missing everywhere is NaN, as with None).
     n_boot : int
         Bootstrap replicates (neurons resampled by id, linearised; spectral statistics use at most
-        ``spectral_max_boot`` replicates). 0 -> NaN standard errors and intervals.
+        ``spectral_max_boot`` replicates). 0 -> NaN standard errors and intervals (a value outside its
+        estimand's range is then flagged as not judged); 1 and 2 are refused.
     random_state : int or numpy.random.Generator, optional
     level : float
         Interval coverage, in (0, 1).
@@ -300,6 +302,10 @@ def _check_options(*, variant, estimator, n_boot, level, nan_policy, ridge, n_mo
                         ("n_permutations", n_permutations), ("capacity_max_boot", capacity_max_boot)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise DataError(f"{name}: expected a non-negative integer, found {shown(value)}")
+    if n_boot in (1, 2):
+        # one or two replicates give no standard error of their own (the few-cell corrections need 3): some
+        # values came back with an SE and their neighbours without (adversary S8-3)
+        raise DataError(f"n_boot: expected 0 (no intervals) or at least 3 bootstrap replicates, found {n_boot}")
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1:
         raise DataError(f"level: expected a coverage in (0, 1), found {shown(level)}")
     if isinstance(ridge, bool) or not isinstance(ridge, (int, float, np.integer, np.floating)) or not ridge > 0:

@@ -152,3 +152,51 @@ def test_kernel_change_is_judged_resolved_on_its_interval_s_lower_side():
         assert str(out["kernel_change_flag"].values[k]).startswith(f"lower half-width of the interval (estimate - "
                                                                     f"lower end) / z {width * u:.3g} exceeds both "
                                                                     f"{u:g}")
+
+
+def test_without_a_standard_error_a_value_outside_the_range_is_flagged_as_not_judged():
+    # adversary S8-3: at n_boot=0 kernel_similarity 1.299 and kernel_change -1.01 came back with empty flags
+    # (the 3-SE rule had no SE to judge by). Without an SE noise cannot be told from impossibility, so such a
+    # value keeps its number (an unchanged code's CKA reads just above 1) and its flag says it was not judged,
+    # with one warning counting them; a value inside the range, or at its end up to rounding, is untouched
+    import warnings
+
+    import xarray as xr
+
+    from neurolearn.stats.flags import StatisticWarning
+    from neurolearn.stats.statistics_table import enforce_ranges
+
+    dims = ("session",)
+    nan2 = [[np.nan, np.nan]] * 3
+    ds = xr.Dataset({"kernel_change": (dims, [-1.01, 0.4, 0.0]), "kernel_change_se": (dims, [np.nan] * 3),
+                     "kernel_change_ci": (dims + ("ci_bound",), nan2), "kernel_change_flag": (dims, ["", "", ""]),
+                     "task_alignment": (dims, [0.26, 1.0 + 1e-12, 1.04]), "task_alignment_se": (dims, [np.nan] * 3),
+                     "task_alignment_ci": (dims + ("ci_bound",), nan2), "task_alignment_flag": (dims, ["", "", ""])},
+                    coords={"session": ["a", "b", "c"], "ci_bound": ["lower", "upper"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = enforce_ranges(ds)
+    np.testing.assert_allclose(out["kernel_change"].values, [-1.01, 0.4, 0.0])
+    np.testing.assert_allclose(out["task_alignment"].values, [0.26, 1.0, 1.04], rtol=1e-9)
+    change_flags, alignment_flags = out["kernel_change_flag"].values, out["task_alignment_flag"].values
+    assert "not judged: no standard error" in change_flags[0] and list(change_flags[1:]) == ["", ""]
+    assert "outside the estimand's range [-1, 1], not judged" in alignment_flags[2]
+    assert list(alignment_flags[:2]) == ["", ""]
+    counted = [w.message for w in caught if "no standard error" in str(w.message)]
+    assert len(counted) == 1 and isinstance(counted[0], StatisticWarning)
+    assert "kernel_change (1)" in str(counted[0]) and "task_alignment (1)" in str(counted[0])
+    assert set(counted[0].named()) == {"kernel_change", "task_alignment"}
+
+
+@pytest.mark.parametrize("n_boot", [1, 2])
+def test_one_or_two_bootstrap_replicates_are_refused(n_boot):
+    # adversary S8-3: at n_boot=2 one session's task_alignment had an SE and its neighbour's none
+    from neurolearn.errors import DataError
+    from neurolearn.simulate.recording import make_recording, make_session_tree
+    from neurolearn.stats.summary import summarize
+
+    rng = np.random.default_rng(0)
+    recs = [make_recording(rng.standard_normal((4, 10)), n_trials=3, noise_sd=0.5, target=[-1, 1, -1, 1],
+                           session_id=f"s{k}", rng=rng) for k in range(2)]
+    with pytest.raises(DataError, match="at least 3 bootstrap replicates"):
+        summarize(make_session_tree(recs), n_boot=n_boot)

@@ -44,7 +44,7 @@ it (nor on whether the input was lazy):
 """),
         code("""
 eager_tree = nl.read_sessions(pattern, window=(0.0, 0.5))
-nl.summarize(eager_tree, n_boot=2, random_state=0, readout=False)  # warm-up: imports and first-call costs
+nl.summarize(eager_tree, n_boot=3, random_state=0, readout=False)  # warm-up: imports and first-call costs
 timings, results = {}, {}
 for label, tree, scheduler in [("eager input, one thread", eager_tree, "synchronous"),
                                ("lazy input, threads", lazy_tree, "threads")]:
