@@ -279,6 +279,17 @@ def test_error_is_linear_in_target_power(spectrum, ridge):
 
 # ---------------------------------------------------------------------------------- learner-to-learner covariance
 
+@pytest.fixture(autouse=True)
+def _no_kept_covariances():
+    # learning_curve_covariance keeps its last covariances and draws: each test computes its own (the tests that
+    # patch a solver must see it used)
+    import neurolearn.theory.learning_curve as lc
+
+    lc._clear_caches()
+    yield
+    lc._clear_caches()
+
+
 def _feature_space_errors(n_train, eigen_decay, target_decay, noise, ridge, n_learners, n_modes, seed):
     """Independent implementation: the fit in the scaled feature space ``x = sqrt(eta) z`` in the primal form
     (pseudo-inverse ridgeless, ``(X^T X + lambda I)^-1 X^T y`` with ``lambda = ridge tr(X X^T) / P``;
@@ -441,13 +452,31 @@ def test_learner_covariance_ridge_solves_agree_with_direct_factorisations(monkey
     # a conjugate-gradient column that does not converge is solved directly: forcing every column there must
     # give the same covariance (to the solves' round-off)
     import neurolearn.theory.learning_curve as lc
+    import neurolearn.theory.learning_curve_solvers as solvers
 
     args = ([0.0, 8.0, 20.0, 45.0, 90.0, 150.0], 1.4, 1.6)
     kwargs = dict(noise=0.05, ridge=0.003, n_learners=30, n_modes=120, rng=5)
     iterative = lc.learning_curve_covariance(*args, **kwargs)
-    monkeypatch.setattr(lc, "_CG_ITERATIONS", 0)
+    monkeypatch.setattr(solvers, "_CG_ITERATIONS", 0)
+    lc._clear_caches()
     direct = lc.learning_curve_covariance(*args, **kwargs)
     np.testing.assert_allclose(iterative, direct, rtol=1e-9, atol=1e-13 * np.abs(direct).max())
+
+
+@pytest.mark.parametrize("columns", [1, 3, 40])
+def test_learner_covariance_ridge_solves_do_not_depend_on_the_block_of_sessions(monkeypatch, columns):
+    # the conjugate-gradient columns are independent: solving the sessions one at a time, in blocks of 3 or all in
+    # one block gives the default blocks' covariance to the solves' round-off
+    import neurolearn.theory.learning_curve as lc
+    import neurolearn.theory.learning_curve_solvers as solvers
+
+    args = (np.arange(1.0, 80.0, 4.0), 1.4, 1.6)
+    kwargs = dict(noise=0.05, ridge=0.003, n_learners=20, n_modes=60, rng=7)
+    default = lc.learning_curve_covariance(*args, **kwargs)
+    monkeypatch.setattr(solvers, "_BLOCK_COLUMNS", columns)
+    lc._clear_caches()
+    np.testing.assert_allclose(lc.learning_curve_covariance(*args, **kwargs), default, rtol=1e-10,
+                               atol=1e-14 * np.abs(default).max())
 
 
 def test_learner_covariance_is_the_simulated_networks_spread():
@@ -502,7 +531,10 @@ def test_model_declares_the_learner_covariance_of_both_observables_through_the_b
     np.testing.assert_allclose(cov[:4, 4:], -0.6 * error, rtol=1e-12)
     np.testing.assert_allclose(cov[4:, 4:], 0.36 * error, rtol=1e-12)
     assert np.all(np.linalg.eigvalsh(cov) > -1e-12 * np.abs(cov).max())  # a covariance: positive semi-definite
-    # deterministic given the parameters (the fit's weights must not change from call to call)
+    # deterministic given the parameters (the fit's weights must not change from call to call), kept or not
+    import neurolearn.theory.learning_curve as lc
+
+    lc._clear_caches()
     np.testing.assert_array_equal(cov, model.learner_covariance(time, 1.3, 2.2, 0.05, 0.0, 0.3, 0.9))
 
 
