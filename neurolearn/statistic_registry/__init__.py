@@ -84,7 +84,7 @@ def registry_markdown() -> str:
         "from it by `docs/make_statistics.py`; do not edit by hand). Each value comes with `<name>_se`, "
         "`<name>_ci` and `<name>_flag`: `\"\"` where the data support the value, otherwise the reason it is NaN "
         "(or, for a value at chance, why it carries no information). A reported value never lies outside its "
-        "estimand's range by more than three standard errors (judged with n_boot > 0), a statistic whose standard error exceeds "
+        "estimand's range by more than three standard errors (judged with n_boot > 0; without a standard error one outside it keeps its number, flagged as not judged), a statistic whose standard error exceeds "
         "its resolution (half its range when bounded, or a declared natural unit; judged on the interval's side toward "
         "the range's low end where the registry says so) is NaN (not resolved), and intervals "
         "always contain their estimate. `neurolearn.summarize` computes every family; the capacity family (the "
