@@ -45,8 +45,8 @@ from neurolearn.stats.similarity import (
     similarity_from_terms,
 )
 from neurolearn.stats.spectral import spectral_with_replicates
-from neurolearn.stats.shared_noise import (SECOND_ORDER_MAX, participation_statistic, shared_bias,
-                                           similarity_statistic)
+from neurolearn.stats.shared_noise import (SECOND_ORDER_MAX, participation_statistic, shared_bias, shared_shift,
+                                           shift_term, similarity_statistic)
 from neurolearn.stats.target_agreement import agreement_matrix
 from neurolearn.stats.trial_noise import (
     add_shared_term,
@@ -218,9 +218,12 @@ def _add_shared_noise(part, stats, weights, options):
         term, variance, df = shared_term(noise, rows, draws)
         bias = 0.0
         if noise.n_conditions <= SECOND_ORDER_MAX:  # the shared noise's shift of the squared norms
-            bias = shared_bias(participation_statistic(stats, squared, unbiased=options.unbiased),
-                               [(noise, rows, draws, None)], len(weights))
+            bias, spread = shared_shift(participation_statistic(stats, squared, unbiased=options.unbiased),
+                                        [(noise, rows, draws, None)], len(weights))
             value = float(np.clip(value - bias, 1.0, top))
+            # the shift's error and its own scatter in place of the t scaling (shared_noise.shift_term)
+            term, variance = shift_term(term, variance, df, bias, spread)
+            df, bias = np.inf, 0.0
         part.values["participation_ratio"] = (value, add_shared_term(value, replicates, term, variance, df,
                                                                      low=1.0, high=top, bias=bias))
 

@@ -140,12 +140,13 @@ def test_summarize_takes_the_shift_out_of_participation_ratio_and_kernel_similar
             return summarize(tree, target=None, n_boot=100, random_state=0, readout=False, dynamics=False)
 
     shifted = run()
-    original = kernel_summary.shared_bias
+    original = kernel_summary.shared_bias, kernel_summary.shared_shift
     try:
         kernel_summary.shared_bias = lambda *args, **kwargs: 0.0
+        kernel_summary.shared_shift = lambda statistic, sessions, n_boot: (0.0, np.zeros(n_boot))
         unshifted = run()
     finally:
-        kernel_summary.shared_bias = original
+        kernel_summary.shared_bias, kernel_summary.shared_shift = original
     pr, pr0 = shifted["participation_ratio"].values, unshifted["participation_ratio"].values
     # (a session whose trials do not show the shared noise, or whose shift estimate is 0, is left as it was)
     assert np.all(pr >= pr0 - 1e-12) and np.any(pr > pr0 + 0.05)

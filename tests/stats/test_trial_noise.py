@@ -198,6 +198,7 @@ def test_the_replicates_gain_the_estimated_shared_variance(rng, monkeypatch):
     # the first-order term alone: the squared norms' shift and its own error (participation_ratio's and
     # kernel_similarity's) are tests/stats/test_shared_noise_bias.py's
     monkeypatch.setattr(kernel_summary, "shared_bias", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(kernel_summary, "shared_shift", lambda statistic, sessions, n_boot: (0.0, np.zeros(n_boot)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         on = summarize(recs, **kwargs)
