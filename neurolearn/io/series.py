@@ -11,7 +11,7 @@ import warnings
 import h5py
 import numpy as np
 
-from neurolearn.errors import NWBError
+from neurolearn.errors import NWBError, shown
 from neurolearn.io.nwbfile import decode, neurodata_type
 from neurolearn.io.tables import scalar_columns
 from neurolearn.io.units import stated_locations
@@ -69,7 +69,7 @@ def plan_series(handle, group, plan) -> None:
                        + _why_empty(plan, empty, timestamps if "timestamps" in group else None))
     if "timestamps" in group and n_samples > 1:
         _warn_sparse_windows(plan, positions, step, label)
-    plan.positions = positions
+    plan.positions = _leave_out_unsampled(handle, data, plan, positions, label)
     plan.conversion = float(decode(data.attrs.get("conversion")) or 1.0)
     plan.offset = float(decode(data.attrs.get("offset")) or 0.0)
     plan.neuron_ids, plan.neuron_coords = _roi_labels(handle, group, n_channels)
@@ -108,6 +108,89 @@ def _warn_sparse_windows(plan, positions: np.ndarray, step: float, label: str) -
         UserWarning,
         stacklevel=4,
     )
+
+
+def _leave_out_unsampled(handle, data, plan, positions: np.ndarray, label: str) -> np.ndarray:
+    """``nan_policy="omit"``: leave out the trials a window (or bin) of which holds no finite sample in any
+    channel/ROI (frames dropped and written as NaN), with one warning naming them; such a window has no mean
+    to give. Returns the positions of the trials kept; the plan's trials and ``where`` follow.
+
+    Done while planning, so eager and lazy (``chunks=``) reads keep the same trials. The trace's first
+    channel is counted over every window (a window empty in every channel is empty in it), then all channels
+    over that channel's empty windows only. A sub-plan without trial ids (an ``inputs=`` series read over the
+    source's trials) has no trials of its own to leave out."""
+    if plan.nan_policy != "omit" or plan.trial_ids is None or data.dtype.kind != "f":
+        return positions
+    n_trials, n_bins = positions.shape[0], positions.shape[1] - 1
+    first = segment_sums_streamed(data, positions, slice(0, 1), finite=True).reshape(n_trials, n_bins)
+    blank = (first == 0).any(axis=1)
+    if blank.any() and data.ndim == 2 and data.shape[1] > 1:
+        candidates = np.flatnonzero(blank)
+        counts = segment_sums_streamed(data, positions[candidates], finite=True)
+        blank[candidates] = (counts.sum(axis=1) == 0).reshape(candidates.size, n_bins).any(axis=1)
+    if not blank.any():
+        return positions
+    ids = np.asarray(plan.trial_ids)
+    where = f"{label}{_session_of(handle)}"
+    if blank.all():
+        raise NWBError(
+            f"{where}: expected some trial window with a finite sample, found none in any channel/ROI in all "
+            f"{n_trials} trials (first window {plan.edges[0, 0]:.6g}-{plan.edges[0, -1]:.6g} s; "
+            "nan_policy='omit' leaves out the trials with no finite sample, which leaves nothing); check "
+            "window= and align=, and whether the trace holds any finite sample"
+        )
+    record = _excluding(plan, ids[blank])
+    starts = plan.edges[blank, 0]
+    warnings.warn(
+        f"{where}: left out {int(blank.sum())} of {n_trials} trials whose "
+        f"window{'s' if n_bins == 1 else ' bins'} hold no finite sample in any channel/ROI (NaN/inf "
+        "throughout: dropped frames?), which no mean can be taken of (nan_policy='omit'): trials "
+        f"{shown(ids[blank][:8].tolist())}"
+        f"{' ...' if blank.sum() > 8 else ''}, windows from {shown(np.round(starts[:8], 6).tolist())} s; "
+        + (f"attrs['where'] records it as {record!r}" if record else
+           "the trial ids do not name one trial each, so attrs['where'] cannot record it"),
+        UserWarning,
+        stacklevel=6,
+    )
+    keep = ~blank
+    plan.edges = plan.edges[keep]
+    plan.trial_ids = ids[keep]
+    plan.trial_coords = {name: np.asarray(values)[keep] for name, values in plan.trial_coords.items()}
+    if record:
+        plan.where = record
+    return positions[keep]
+
+
+def _excluding(plan, left_out: np.ndarray) -> str:
+    """The ``where=`` expression that selects the plan's trials without ``left_out`` (trial ids): re-reading
+    with it reads the same trials. '' when the ids cannot say it (repeated, or an ``id`` column hides
+    them)."""
+    ids = np.asarray(plan.trial_ids)
+    if "id" in plan.trial_coords or np.unique(ids).size < ids.size or ids.dtype.kind not in "iu":
+        return ""
+    excluded = f"id not in {[int(i) for i in left_out.tolist()]}"
+    return f"({plan.where}) and {excluded}" if plan.where else excluded
+
+
+def _session_of(handle) -> str:
+    """`` (session '<id>')`` from ``/general/session_id``, '' when the file states none."""
+    try:
+        value = decode(handle["general/session_id"][()]) if "general/session_id" in handle else ""
+    except (KeyError, TypeError, ValueError, OSError):
+        return ""
+    text = str(value[0] if isinstance(value, list) and value else value or "").strip()
+    return f" (session {text!r})" if text else ""
+
+
+def _named_trials(plan, trials, rows: np.ndarray, prefix: str = "in ") -> str:
+    """``in K of N trials (ids [...]; first window a-b s)`` for block-relative ``rows`` of the trials read."""
+    edges = plan.edges[trials]
+    ids = (np.arange(plan.edges.shape[0]) if plan.trial_ids is None else np.asarray(plan.trial_ids))[trials]
+    if not rows.size:
+        return ""
+    return (f"{prefix}{rows.size} of {edges.shape[0]} trials (ids {shown(ids[rows][:8].tolist())}"
+            f"{' ...' if rows.size > 8 else ''}; first window {edges[rows[0], 0]:.6g}-"
+            f"{edges[rows[0], -1]:.6g} s)")
 
 
 def _why_empty(plan, empty: np.ndarray, timestamps) -> str:
@@ -200,20 +283,7 @@ def read_series_block(handle, plan, trials, neurons) -> np.ndarray:
         try:
             means, n_nan = segment_means(rows, positions - lo, omit_nan=plan.nan_policy == "omit")
         except _NaNFound as found:
-            if found.all_nan:
-                what = "windows with only NaN/inf samples"
-            else:
-                what = "NaN/inf samples inside trial windows"
-            # a lazy block holds some trials only: the count is of those (adversary F27)
-            some = (f"at least {found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs, counted in "
-                    f"the {positions.shape[0]} of {plan.positions.shape[0]} trials read so far"
-                    if positions.shape[0] < plan.positions.shape[0] else
-                    f"{found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs")
-            raise NWBError(
-                f"{plan.label}: TimeSeries {plan.object_path!r}: expected finite samples, found {what} "
-                f"({some}); pass "
-                "nan_policy='omit' to average the remaining samples"
-            ) from None
+            raise NWBError(_nan_message(plan, trials, neurons, positions, found)) from None
     if n_nan:
         warnings.warn(
             f"{plan.label}: TimeSeries {plan.object_path!r}: left {n_nan} NaN/inf samples out of the window "
@@ -230,3 +300,33 @@ def read_series_block(handle, plan, trials, neurons) -> np.ndarray:
     return means if plan.binned else means[:, :, 0]
 
 
+def _nan_message(plan, trials, neurons, positions, found) -> str:
+    """What a NaN/inf sample inside a window is refused with: how many, in which trials, and the way out."""
+    # a lazy block holds some trials only: the count is of those (adversary F27)
+    some = (f"at least {found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs, counted in "
+            f"the {positions.shape[0]} of {plan.positions.shape[0]} trials read so far"
+            if positions.shape[0] < plan.positions.shape[0] else
+            f"{found.n_samples} NaN/inf samples in {found.n_channels} channels/ROIs")
+    head = f"{plan.label}: TimeSeries {plan.object_path!r}: expected finite samples, found"
+    if plan.nan_policy == "omit":
+        # the trials without a finite sample in any channel were left out while planning: these windows have
+        # finite samples in some channels/ROIs and none in others
+        named = np.asarray(plan.neuron_ids)[neurons][found.empty_channels][:8].tolist()
+        if plan.trial_ids is None:  # an inputs= series: the trials are the source's, not its own to leave out
+            return (f"{head} windows with only NaN/inf samples in this series read over the source's trials "
+                    f"({some}) {_named_trials(plan, trials, found.empty_trials)} (ids: positions among the "
+                    "trials read); leave those trials out with where=")
+        return (f"{head} windows where some channels/ROIs have only NaN/inf samples while others have finite "
+                f"ones ({some}) {_named_trials(plan, trials, found.empty_trials)}, channels/ROIs "
+                f"{shown(named)}{' ...' if found.empty_channels.size > 8 else ''}: nan_policy='omit' leaves "
+                "out a trial only when no channel/ROI has a finite sample in its window, and these channels "
+                "have no mean there; leave those trials out with where=")
+    parts = (f"{head} NaN/inf samples inside trial windows ({some}) "
+             + _named_trials(plan, trials, found.trials))
+    if found.all_nan and np.array_equal(found.empty_trials, found.trials):
+        parts += ", each with no finite sample at all in some channel/ROI"
+    elif found.all_nan:
+        parts += (", with no finite sample at all in some channel/ROI in "
+                  + _named_trials(plan, trials, found.empty_trials, prefix=""))
+    return (parts + "; pass nan_policy='omit' to average the remaining samples (leaving out the trials with "
+            "no finite sample in any channel/ROI), or leave these trials out with where=")

@@ -139,12 +139,14 @@ def count_in_bins(sorted_times: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.bincount(flat, minlength=n_trials * n_bins).reshape(n_trials, n_bins)
 
 
-def segment_sums_streamed(dataset, positions: np.ndarray, columns=slice(None), block_bytes: int = 8 << 20):
+def segment_sums_streamed(dataset, positions: np.ndarray, columns=slice(None), block_bytes: int = 8 << 20, *,
+                          finite: bool = False):
     """Sums of the rows of an h5py ``dataset`` over each segment ``[positions[t, k], positions[t, k+1])``
     -> float64 ``(trial * n_bins, channel)``, reading the covered rows block by block.
 
     The rows are read into one reused buffer of about ``block_bytes`` and summed while in cache with a sparse
-    indicator matrix, so the whole span never sits in memory at once. Segments may overlap.
+    indicator matrix, so the whole span never sits in memory at once. Segments may overlap; blocks no segment
+    touches are not read. ``finite=True``: count each segment's finite samples instead of summing them.
     """
     seg_lo = positions[:, :-1].ravel()
     seg_hi = positions[:, 1:].ravel()
@@ -173,7 +175,8 @@ def segment_sums_streamed(dataset, positions: np.ndarray, columns=slice(None), b
         pointers = np.concatenate([[0], np.cumsum(lengths)])
         indices = np.arange(pointers[-1]) + np.repeat(a - pointers[:-1], lengths)
         weights = _csr((np.ones(indices.size), indices, pointers), shape=(k1 - k0, stop - start))
-        out[order[k0:k1]] += weights @ (rows.reshape(-1, 1) if one_dimensional else rows)
+        values = np.isfinite(rows).astype(float) if finite else rows
+        out[order[k0:k1]] += weights @ (values.reshape(-1, 1) if one_dimensional else values)
     return out
 
 
@@ -236,21 +239,31 @@ def segment_means(data: np.ndarray, positions: np.ndarray, *, omit_nan: bool = F
     bad_counts = _segment_sums(bad.view(np.int8) if bad.dtype == bool else bad, positions)
     n_bad = int(bad_counts.sum())
     n_channels = int((bad_counts.sum(axis=(0, 1)) > 0).sum())
-    if not omit_nan:
-        raise _NaNFound(n_bad, n_channels)
-    sums = _segment_sums(np.where(bad, 0.0, data), positions)
     kept = counts - bad_counts
-    if (kept == 0).any():
-        raise _NaNFound(n_bad, n_channels, all_nan=True)
+    empty = kept == 0  # (trial, bin, channel): a window/bin of a channel with no finite sample at all
+    found = dict(trials=np.flatnonzero(bad_counts.sum(axis=(1, 2)) > 0),
+                 empty_trials=np.flatnonzero(empty.any(axis=(1, 2))),
+                 empty_channels=np.flatnonzero(empty.any(axis=(0, 1))))
+    if not omit_nan:
+        raise _NaNFound(n_bad, n_channels, all_nan=bool(empty.any()), **found)
+    sums = _segment_sums(np.where(bad, 0.0, data), positions)
+    if empty.any():
+        raise _NaNFound(n_bad, n_channels, all_nan=True, **found)
     return sums / kept, n_bad
 
 
 class _NaNFound(Exception):
-    """Raised inside :func:`segment_means`; the reader turns it into an NWBError naming the file."""
+    """Raised inside :func:`segment_means`; the reader turns it into an NWBError naming the file.
 
-    def __init__(self, n_samples: int, n_channels: int, all_nan: bool = False):
+    ``trials`` are the rows of ``positions`` with a NaN/inf sample inside a window, ``empty_trials`` those
+    where some window/bin of some channel holds no finite sample, ``empty_channels`` those channels."""
+
+    def __init__(self, n_samples: int, n_channels: int, all_nan: bool = False, trials=(), empty_trials=(),
+                 empty_channels=()):
         super().__init__(n_samples, n_channels)
         self.n_samples, self.n_channels, self.all_nan = n_samples, n_channels, all_nan
+        self.trials, self.empty_trials, self.empty_channels = (
+            np.asarray(a, dtype=np.int64) for a in (trials, empty_trials, empty_channels))
 
 
 def _segment_sums(data: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,139 @@ def test_nan_samples_found_by_a_lazy_block_are_counted_as_at_least(tmp_path):
     with pytest.raises(NWBError, match=lazy):
         read_nwb(path, source="acquisition/trace", window=(0.0, 1.0), chunks={"trial": 2}).compute()
     assert int(re.search(eager, str(caught.value)).group(1)) > 10  # every trial's NaN samples, 3 in each
+
+
+# --- windows with no finite sample (dropped frames written as NaN) ------------------------------------------
+
+#: 10 Hz frames; trial k's window (0, 1) s after 0.5 + 2k s holds frames 5 + 20k .. 14 + 20k
+RATE, N_TRIALS = 10.0, 10
+
+
+def _frames(n_channels: int = 3) -> np.ndarray:
+    """Frame i of channel c reads i + 100 c: every window mean is known."""
+    return np.arange(20 * N_TRIALS + 10, dtype=float)[:, None] + 100.0 * np.arange(n_channels)[None, :]
+
+
+def _window_means(data: np.ndarray, trials) -> np.ndarray:
+    """(trial, channel) means of the finite frames of each trial's window, frame by frame (no reader code)."""
+    out = []
+    for k in trials:
+        rows = data[5 + 20 * k: 15 + 20 * k]
+        out.append([np.mean(column[np.isfinite(column)]) for column in rows.T])
+    return np.array(out)
+
+
+def dropped_frames_file(tmp_path, data, name="dropped.nwb", session_id="s1"):
+    """A DfOverF RoiResponseSeries of ``data`` (frames x ROIs) at 10 Hz and ten trials 2 s apart."""
+    from pynwb.ophys import DfOverF
+    from pynwb.testing.mock.ophys import mock_PlaneSegmentation, mock_RoiResponseSeries
+
+    nwbfile = new_nwbfile(session_id)
+    module = nwbfile.create_processing_module(name="ophys", description="ophys")
+    planes = mock_PlaneSegmentation(nwbfile=nwbfile, n_rois=data.shape[1])
+    region = planes.create_roi_table_region(region=list(range(data.shape[1])), description="rois")
+    dff = DfOverF(name="DfOverF")
+    module.add(dff)
+    dff.add_roi_response_series(mock_RoiResponseSeries(name="dff", data=data, rois=region, rate=RATE,
+                                                       starting_time=0.0))
+    starts = 0.5 + 2.0 * np.arange(N_TRIALS)
+    add_trials(nwbfile, starts=starts, stops=starts + 1.0)
+    return save(nwbfile, tmp_path / name)
+
+
+def _dropped_block():
+    data = _frames()
+    data[60:100] = np.nan  # frames dropped for 4 s: trials 3 and 4 have no finite sample in any ROI
+    data[126, 1] = np.nan  # one NaN inside trial 6's window: its mean is of the other 9 frames
+    return data
+
+
+@pytest.mark.parametrize("chunks", [None, {"trial": 3}])
+def test_omit_leaves_out_trials_whose_windows_hold_no_finite_sample(tmp_path, chunks):
+    # the adversary's S8-2: omit refused such a session, advising the nan_policy='omit' it was given
+    import warnings
+
+    data = _dropped_block()
+    path = dropped_frames_file(tmp_path, data)
+    expected = (r"dropped\.nwb: TimeSeries 'processing/ophys/DfOverF/dff' \(session 's1'\): left out 2 of 10 "
+                r"trials whose windows hold no finite sample in any channel/ROI .*trials \[3, 4\], windows from "
+                r"\[6\.5, 8\.5\] s; attrs\['where'\] records it as 'id not in \[3, 4\]'")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = read_nwb(path, window=(0.0, 1.0), nan_policy="omit", chunks=chunks)
+        values = np.asarray(rec.values)  # a lazy array is read here
+    messages = [str(w.message) for w in caught]
+    assert sum("left out" in m for m in messages) == 1, messages
+    assert re.search(expected, next(m for m in messages if "left out" in m))
+    kept = [0, 1, 2, 5, 6, 7, 8, 9]
+    assert rec.trial.values.tolist() == kept and rec.start_time.values.tolist() == [0.5 + 2 * k for k in kept]
+    np.testing.assert_allclose(values, _window_means(data, kept), rtol=1e-12)
+    assert rec.attrs["where"] == "id not in [3, 4]"
+    # the record reads the same trials again, with nothing left to leave out
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        same = read_nwb(path, window=(0.0, 1.0), nan_policy="omit", where=rec.attrs["where"])
+    assert not any("left out" in str(w.message) for w in again)
+    np.testing.assert_allclose(same.values, values, rtol=1e-12)
+
+
+def test_the_left_out_trials_join_a_where_given(tmp_path):
+    path = dropped_frames_file(tmp_path, _dropped_block())
+    with pytest.warns(UserWarning, match=r"left out 2 of 9 trials"):
+        rec = read_nwb(path, window=(0.0, 1.0), nan_policy="omit", where="start_time > 1")
+    assert rec.trial.values.tolist() == [1, 2, 5, 6, 7, 8, 9]
+    assert rec.attrs["where"] == "(start_time > 1) and id not in [3, 4]"
+
+
+def test_raise_names_the_trials_and_both_ways_out(tmp_path):
+    path = dropped_frames_file(tmp_path, _dropped_block())
+    expected = (r"found NaN/inf samples inside trial windows \(61 NaN/inf samples in 3 channels/ROIs\) in 3 of "
+                r"10 trials \(ids \[3, 4, 6\]; first window 6\.5-7\.5 s\), with no finite sample at all in some "
+                r"channel/ROI in 2 of 10 trials \(ids \[3, 4\]; .*pass nan_policy='omit'.*or leave these trials "
+                r"out with where=")
+    with pytest.raises(NWBError, match=expected):
+        read_nwb(path, window=(0.0, 1.0))
+
+
+@pytest.mark.parametrize("chunks", [None, 4])
+def test_omit_with_no_finite_sample_in_any_trial_is_refused(tmp_path, chunks):
+    data = _frames()
+    data[:] = np.nan
+    path = dropped_frames_file(tmp_path, data)
+    with pytest.raises(NWBError, match=r"dropped\.nwb.*found none in any channel/ROI in all 10 trials"):
+        read_nwb(path, window=(0.0, 1.0), nan_policy="omit", chunks=chunks)
+
+
+def test_one_roi_without_finite_samples_is_refused_naming_it_and_the_trial(tmp_path):
+    # the other ROIs have frames there: the trial is not empty, and that ROI has no mean to give
+    data = _frames()
+    data[85:95, 2] = np.nan
+    path = dropped_frames_file(tmp_path, data)
+    with pytest.raises(NWBError) as caught:
+        read_nwb(path, window=(0.0, 1.0), nan_policy="omit")
+    message = str(caught.value)
+    assert re.search(r"some channels/ROIs have only NaN/inf samples while others have finite ones \(10 NaN/inf "
+                     r"samples in 1 channels/ROIs\) in 1 of 10 trials \(ids \[4\]; .*channels/ROIs \[2\].*where=",
+                     message), message
+    assert "pass nan_policy='omit'" not in message
+
+
+def test_a_bin_without_finite_samples_leaves_its_trial_out(tmp_path):
+    data = _frames()
+    data[85:90] = np.nan  # trial 4's first 0.5 s bin
+    path = dropped_frames_file(tmp_path, data)
+    with pytest.warns(UserWarning, match=r"left out 1 of 10 trials whose window bins hold no finite sample"):
+        rec = read_nwb(path, window=(0.0, 1.0), bin_size=0.5, nan_policy="omit")
+    assert rec.trial.values.tolist() == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    second = [data[10 + 20 * k: 15 + 20 * k].mean(axis=0) for k in rec.trial.values]  # frames of bin 1
+    np.testing.assert_allclose(rec.values[:, :, 1], np.array(second), rtol=1e-12)
+
+
+def test_spike_counts_do_not_depend_on_nan_policy(units_file):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        omitted = read_nwb(units_file, window=(0.0, 1.0), nan_policy="omit")
+    assert omitted.values.tolist() == read_nwb(units_file, window=(0.0, 1.0)).values.tolist()
+    assert omitted.attrs["where"] == ""

@@ -136,3 +136,21 @@ def test_one_recording_listed_twice_is_refused_not_read_as_two_sessions(tmp_path
     assert [tree[n].responses.attrs["nwb_identifier"] for n in tree.children] == [identifier, identifier]
     with pytest.raises(NWBError, match="expected allow_same_identifier= True or False, found 'yes'"):
         read_sessions([path], allow_same_identifier="yes")
+
+
+def test_nan_policy_omit_reads_a_batch_whose_session_dropped_frames(tmp_path):
+    # adversary S8-2: the one session with trials of dropped frames (all NaN) aborted the whole batch
+    from .test_series import _frames, dropped_frames_file
+
+    clean = _frames()
+    dropped = _frames()
+    dropped[60:100] = np.nan  # no finite frame in trials 3 and 4
+    dropped_frames_file(tmp_path, clean, name="day0.nwb", session_id="day0")
+    dropped_frames_file(tmp_path, dropped, name="day1.nwb", session_id="day1")
+    with pytest.warns(UserWarning, match=r"day1\.nwb.*\(session 'day1'\): left out 2 of 10 trials.*\[3, 4\]"):
+        tree = read_sessions(str(tmp_path / "day*.nwb"), window=(0.0, 1.0), nan_policy="omit", tracked=False)
+    recordings = session_recordings(tree)
+    assert {s: r.sizes["trial"] for s, r in recordings.items()} == {"day0": 10, "day1": 8}
+    assert [r.attrs["where"] for r in recordings.values()] == ["", "id not in [3, 4]"]
+    with pytest.raises(NWBError, match=r"day1\.nwb.*ids \[3, 4\].*nan_policy='omit'"):
+        read_sessions(str(tmp_path / "day*.nwb"), window=(0.0, 1.0))

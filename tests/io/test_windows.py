@@ -100,6 +100,24 @@ def test_streamed_sums_equal_a_loop_across_many_small_blocks(tmp_path, rng, one_
     np.testing.assert_allclose(sums / counts, expected, atol=1e-12)
 
 
+def test_streamed_finite_counts_equal_a_loop_and_read_only_the_columns_asked(tmp_path, rng):
+    data = rng.normal(size=(500, 4))
+    data[rng.random(data.shape) < 0.3] = np.nan
+    data[200:260] = np.inf  # a block of non-finite frames in every channel
+    path = tmp_path / "trace.h5"
+    with h5py.File(path, "w") as handle:
+        handle["data"] = data
+    positions = np.array([[3, 40, 90], [100, 101, 250], [80, 120, 160], [210, 230, 250]])  # one overlaps
+    with h5py.File(path, "r") as handle:
+        every = segment_sums_streamed(handle["data"], positions, block_bytes=8 * 4 * 7, finite=True)
+        first = segment_sums_streamed(handle["data"], positions, slice(0, 1), block_bytes=8 * 4 * 7, finite=True)
+    expected = [[np.isfinite(data[lo:hi, c]).sum() for c in range(4)]
+                for row in positions for lo, hi in zip(row[:-1], row[1:])]
+    np.testing.assert_array_equal(every, np.array(expected, dtype=float))
+    np.testing.assert_array_equal(first[:, 0], every[:, 0])
+    assert every[-2:].sum() == 0  # both bins of the last window lie in the block
+
+
 # --- the default window and trials shorter than it (adversary F21) ------------------------------------------
 
 
