@@ -218,16 +218,59 @@ def _from_table(ids, table, session, names, label):
     lookup = dict(zip(rows["unit"], rows["cell"]))
     cells = np.array([lookup.get(str(i), "") for i in ids.tolist()], dtype=object)
     unmatched = cells == ""
+    _check_table_units(rows["unit"].tolist(), ids, unmatched, session, label)
     if unmatched.any():
         warnings.warn(
             f"{label}: the tracked= table names no cell for {int(unmatched.sum())} of {ids.size} units/ROIs "
             f"of session {session!r} (looked for session {sorted(set(map(str, names)))}; e.g. ids "
             f"{ids[unmatched][:5].tolist()}); they are read as cells of this session only",
             UserWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
         cells[unmatched] = _session_unique(ids[unmatched], session)
     return np.asarray(cells.astype(str)), bool((~unmatched).any())
+
+
+def _check_table_units(table_units: list, ids: np.ndarray, unmatched: np.ndarray, session: str, label: str):
+    """A tracked= table's rows for this session that name units the file does not have: one warning naming
+    them (a table made for another sorting, whose other rows then map units to the wrong cells, shows itself
+    so: ids shifted by one leave a row past the last unit); refused when none of its rows names a unit of the
+    file. A few such rows are no error: curation after matching removes units (noise clusters) from a file."""
+    present = {str(i) for i in ids.tolist()}
+    absent = [unit for unit in table_units if unit not in present]
+    if not absent:
+        return
+    # as the files' ids print: [10], not ['10']
+    named = [int(u) if u.lstrip("-").isdigit() else u for u in _natural(absent)[:8]]
+    shown_absent = f"{named}{' ...' if len(absent) > 8 else ''}"
+    if len(absent) == len(table_units):
+        raise NWBError(
+            f"{label}: expected the tracked= table's units of session {session!r} to be units/ROIs of the "
+            f"file, found none of its {len(absent)} ({shown_absent}) among the file's ids {ids[:8].tolist()}"
+            f"{' ...' if ids.size > 8 else ''}: a table for another sorting, or ids written another way?"
+        )
+    offset = (f"; and it names no cell for the file's units {ids[unmatched][:8].tolist()}: ids numbered from "
+              "another start?" if unmatched.any() else "")
+    warnings.warn(
+        f"{label}: the tracked= table names units {shown_absent} of session {session!r} that the file does "
+        f"not have ({len(absent)} of its {len(table_units)} rows for this session): a table for another "
+        f"sorting? Its other rows may then map units to the wrong cells{offset}",
+        UserWarning,
+        stacklevel=5,  # _from_table, neuron_identity, read_nwb: the caller of read_nwb
+    )
+
+
+def _natural(units: list) -> list:
+    """Unit ids (str) in numeric order where they are numbers, else as text."""
+    return sorted(units, key=lambda u: (0, float(u), u) if _is_number(u) else (1, 0.0, u))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _from_column(ids, name, columns, session, label):
@@ -258,7 +301,7 @@ def _from_column(ids, name, columns, session, label):
             f"{session!r} (blank or NaN; e.g. ids {ids[~named][:5].tolist()}); they are read as cells of this "
             "session only",
             UserWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
         cells[~named] = _session_unique(ids[~named], session)
     return np.asarray(cells.astype(str)), bool(named.any())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -329,3 +330,34 @@ def test_table_sessions_of_files_left_out_by_subject_are_not_reported_as_matchin
                                          r"d2\.nwb") as caught:
         read_sessions(paths, tracked=table, subject="mA")
     assert sum("matching no file" in str(w.message) for w in caught) == 1
+
+
+def test_a_table_naming_units_the_file_lacks_says_so_once_per_session(tmp_path):
+    # adversary S8-4: a table made for another sorting (d2's ids shifted by one: 1..3 where the file has 0..2)
+    # mapped d2's units to the wrong cells, and its row for unit 3, which d2 lacks, was dropped without a word
+    paths = _two_days(tmp_path)
+    shifted = pd.DataFrame({"session": ["d1"] * 3 + ["d2"] * 3, "unit": [0, 1, 2, 1, 2, 3],
+                            "cell": ["a", "b", "c", "a", "b", "c"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tree = read_sessions(paths, tracked=shifted)
+    absent = [str(w.message) for w in caught if "that the file does not have" in str(w.message)]
+    assert len(absent) == 1, [str(w.message) for w in caught]
+    assert re.search(r"d2\.nwb: the tracked= table names units \[3\] of session 'd2' that the file does not have "
+                     r"\(1 of its 3 rows for this session\): a table for another sorting\?.*no cell for the "
+                     r"file's units \[0\]", absent[0]), absent[0]
+    assert tree["d2"].responses.neuron.values.tolist() == ["d2/0", "a", "b"]  # read as the table says
+    # one extra row, the rest matching: said the same way, without the hint about numbering
+    extra = pd.concat([shifted.iloc[:3], pd.DataFrame({"session": ["d1"], "unit": [99], "cell": ["z"]})])
+    with pytest.warns(UserWarning, match=r"names units \[99\] of session 'd1' that the file does not have \(1 of "
+                                         r"its 4 rows for this session\): a table for another sorting\? Its other "
+                                         r"rows may then map units to the wrong cells$"):
+        read_nwb(paths[0], tracked=extra)
+    # a session whose rows name none of its units is refused, whatever other sessions match
+    none = pd.concat([shifted.iloc[:3], pd.DataFrame({"session": ["d2"] * 2, "unit": [7, 8], "cell": ["a", "b"]})])
+    with pytest.raises(NWBError, match=r"d2\.nwb: expected the tracked= table's units of session 'd2' to be "
+                                       r"units/ROIs of the file, found none of its 2 \(\[7, 8\]\) among the file's "
+                                       r"ids \[0, 1, 2\]"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            read_sessions(paths, tracked=none)
