@@ -14,7 +14,12 @@ Targets (issue 11): fit <= 1 s median, intervals <= 10 s, per model (issue 4's w
 Measured 2026-12-07 (``--times-only --n-sets 1``, CPU seconds, 2 shared cores at load ~8, which inflates them
 ~1.2x against a quiet machine): kernel-learning-curve is the one model over a target, point 7.19 s and profile
 11.08 s with its learner covariance's 200 simulated learners (``--against`` the 400-learner tree: 11.35 / 13.94
--> 7.88 / 11.23; the covariance is ~6 of the point fit's ~7.4 s, the rest the search); the others 0.04-1.04 s
+-> 7.88 / 11.23; the covariance is ~6 of the point fit's ~7.4 s, the rest the search). With the covariances kept
+between calls and 16-session solve blocks (``--against`` 00e4773, 3 rounds, load ~9-14): point 5.50 -> 3.94 s,
+profile 7.94 -> 3.50 s (here the profile fit reuses the point fit's two covariances: alone, in a fresh process,
+8.0 -> 6.2 s), median point over ``--n-sets 3`` 2.16 -> 1.73 s. Seed 0's fit reaches 411 examples (time_scale
+~14), where each of the point fit's two covariances is ~1.4 s (per learner a 411 x 411 kernel, its factor and
+~6 block conjugate-gradient iterations), the search ~1 s. The others 0.04-1.04 s
 point (integrator 1.02, transfer 1.04 under that load; 0.84 and 0.94 under a lighter one) and 0.17-3.8 s
 profile. ``--klc-learners N`` sets that count (:data:`neurolearn.theory.learning_curve.LEARNERS`).
 ``--against DIR`` measures them for another source tree too (e.g. ``git archive <commit> | tar -x -C DIR``),

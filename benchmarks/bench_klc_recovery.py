@@ -40,6 +40,10 @@ Current numbers: re-measured 2026-12-07 after the centred readout (ed9b4f4: targ
 training conditions' means, the error over the target's variance across conditions), 2 shared cores at load ~8,
 5-8 s CPU a seed. The numbers below this section predate that readout.
 
+* Re-measured at 00e4773 and after the learner covariance's kept results and 16-session solve blocks (2026-12-07,
+  load ~9-14, 9-11 s CPU a seed in both), ``--mode learner``, seeds 0-19: 40/40 in both trees, every seed's chi2,
+  estimates and intervals the same to the printed digits (seeds 7 and 18 now covered: target_decay lower bounds
+  1.970 and 1.997); censored: eigen_decay 20/20 (at 4.0), target_decay 15/20; the 5 two-sided cover 5/5.
 * ``--mode learner``, seeds 0-19: 38/40 = 0.950 (eigen_decay 20/20, target_decay 18/20; misses seeds 7 and 18,
   target_decay lower bounds 2.002 and 2.050 against 2.0, both censored at 6.0 above). Censored at a search
   bound: eigen_decay 19/20 (at 4.0; seed 18 two-sided, [0.706, 1.859]), target_decay 14/20 (at 6.0); the 7
