@@ -32,8 +32,8 @@ from neurolearn.stats.readout.trials import (
     _seed,
     _TrialTable,
     add_null,
+    NullLabellings,
     add_replicates,
-    permuted_labels,
     stratified_folds,
 )
 
@@ -324,19 +324,25 @@ def _accuracy_estimate(name, trials, folds, draw_folds, clusters, condition_of_t
     majority = float(trials.class_counts.max() / trials.class_counts.sum())
     ds = estimate_dataset(name, value, se, ci, level=level, n_boot=n_boot, majority_rate=majority, **attrs)
     null_rng = np.random.default_rng(_seed(rng))
+    labellings = NullLabellings(trials.labels, condition_of_trial, null_rng, draw_folds.n_splits)
     null = []
     for _ in range(int(n_permutations)):
-        permuted = permuted_labels(trials.labels, condition_of_trial, null_rng)
+        permuted = labellings.draw()
+        if permuted is None:
+            continue
         null_folds = draw_folds(permuted, _seed(null_rng))
         null.append(float(np.mean(_cross_validated_predictions(trials.X, permuted, null_folds, classifier, C)[0]
                                   == permuted)))
+    labellings.warn(name, trials.name, int(n_permutations))
     if null:
         add_null(ds, name, value, null, chance_level=(
             f"mean accuracy over {len(null)} label permutations across "
             + ("conditions" if condition_of_trial is not None else "trials")
-            + ", folds drawn as the observation's, on the permuted labels"))
+            + ", folds drawn as the observation's, on the permuted labels" + labellings.described()))
     else:
-        add_null(ds, name, value, [majority], chance_level="majority-class rate (no permutations)")
+        add_null(ds, name, value, [majority], chance_level="majority-class rate (" + (
+            f"all {labellings.left_out} permutations left out: none filled the folds" if labellings.left_out
+            else "no permutations") + ")")
         ds[f"{name}_pvalue"] = ((), np.nan)
     if replicates is not None:
         add_replicates(ds, name, value, replicates, se)

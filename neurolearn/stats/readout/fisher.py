@@ -16,7 +16,7 @@ from neurolearn.stats.readout.trials import (
     _TrialTable,
     add_null,
     add_replicates,
-    permuted_labels,
+    NullLabellings,
     stratified_folds,
 )
 
@@ -140,20 +140,26 @@ def fisher_discriminant(
     # with leave-conditions-out folds) gives no d' and is skipped in that draw.
     condition_of_trial = trials.condition_of_trials(null_by if by is None else by)
     null_rng = np.random.default_rng(_seed(rng))
+    labellings = NullLabellings(positive, condition_of_trial, null_rng, draw_folds.n_splits)
     null = []
     for _ in range(int(n_permutations)):
-        permuted = permuted_labels(positive, condition_of_trial, null_rng)
+        permuted = labellings.draw()
+        if permuted is None:
+            continue
         scores, n_test, _ = _fold_scores(trials.X, permuted, draw_folds(permuted, _seed(null_rng)), shrinkage)
         values = np.array([_dprime(s0, s1) if min(s0.size, s1.size) >= 2 else np.nan for s0, s1 in scores])
         ok = np.isfinite(values)
         null.append(float(np.dot(n_test[ok], values[ok]) / n_test[ok].sum()) if ok.any() else np.nan)
+    labellings.warn("fisher_discriminant", trials.name, int(n_permutations))
     if null:
         add_null(ds, "fisher_discriminant", value, null, chance_level=(
             f"mean d' over {len(null)} label permutations across "
             + ("conditions" if condition_of_trial is not None else "trials")
-            + ", folds drawn as the observation's, on the permuted labels"))
+            + ", folds drawn as the observation's, on the permuted labels" + labellings.described()))
     else:
-        add_null(ds, "fisher_discriminant", value, [0.0], chance_level="0: no mean difference (no permutations)")
+        add_null(ds, "fisher_discriminant", value, [0.0], chance_level="0: no mean difference (" + (
+            f"all {labellings.left_out} permutations left out: none filled the folds" if labellings.left_out
+            else "no permutations") + ")")
         ds["fisher_discriminant_pvalue"] = ((), np.nan)
     if boot is not None:
         add_replicates(ds, "fisher_discriminant", value, boot, se)

@@ -8,6 +8,7 @@ the flag of a value at or below chance, and bootstrap replicates in the statisti
 
 from __future__ import annotations
 
+import warnings
 
 import numpy as np
 import xarray as xr
@@ -142,11 +143,82 @@ def stratified_folds(n_splits, X, groups=None):
     [[2, 2], [2, 2]]
     """
     def draw(labels, seed):
-        if groups is None:
-            return list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(X, labels))
-        return list(StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
-            X, labels, groups))
+        with warnings.catch_warnings():
+            # a class with fewer trials than folds (sklearn's UserWarning) is the caller's to judge: the
+            # observation requires n_splits trials per class (or says why not), the null is conditioned on
+            # it (:class:`NullLabellings`)
+            warnings.filterwarnings("ignore", message="The least populated class in y", category=UserWarning)
+            if groups is None:
+                return list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(X, labels))
+            return list(StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
+                X, labels, groups))
+    draw.n_splits = n_splits
     return draw
+
+
+class NullLabellings:
+    """The labellings of a permutation null, each conditioned, as the observation is, on its classes filling
+    the folds: a permutation that leaves a class with fewer than ``min(n_splits, the observation's fewest)``
+    trials is drawn again (up to :data:`NULL_DRAWS` times, then left out: ``None``).
+
+    With unequal trials per condition, permuting labels across conditions moves trials between classes
+    (6 conditions with 1, 2, 10, 3, 1, 7 trials: 2 of the 20 splits give a class 4 trials for 5 folds), and
+    sklearn then warned on every such draw and made folds without that class (adversary S8-5). The observation
+    is computed only where every class fills the folds, so under exchangeability it is a uniform draw among
+    the labellings that do: the null restricted to them is the observation's own (a restricted permutation
+    test).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.repeat([0, 0, 0, 1, 1, 1], [1, 2, 10, 3, 1, 7])
+    >>> conditions = np.repeat(np.arange(6), [1, 2, 10, 3, 1, 7])
+    >>> null = NullLabellings(labels, conditions, np.random.default_rng(0), n_splits=5)
+    >>> drawn = [null.draw() for _ in range(40)]
+    >>> bool(min(np.bincount(d).min() for d in drawn) >= 5), null.redrawn > 0, null.left_out
+    (True, True, 0)
+    """
+
+    def __init__(self, labels, condition_of_trial, rng, n_splits):
+        self.labels, self.condition_of_trial, self.rng = labels, condition_of_trial, rng
+        self.floor = min(int(n_splits), _fewest(labels))
+        self.n_splits, self.redrawn, self.left_out = int(n_splits), 0, 0
+
+    def draw(self):
+        """One labelling whose classes fill the folds, or None (counted in ``left_out``)."""
+        for _ in range(NULL_DRAWS):
+            permuted = permuted_labels(self.labels, self.condition_of_trial, self.rng)
+            if _fewest(permuted) >= self.floor:
+                return permuted
+            self.redrawn += 1
+        self.left_out += 1
+        return None
+
+    def described(self) -> str:
+        """The conditioning in words, for the null's ``chance_level`` attr (empty where no draw was redrawn)."""
+        if not self.redrawn:
+            return ""
+        text = (f"; labellings leaving a class fewer than {self.floor} trials (the folds' need) drawn again "
+                f"({self.redrawn} times)")
+        return text + (f", {self.left_out} permutations left out" if self.left_out else "")
+
+    def warn(self, name, session, n_permutations):
+        """One :class:`~neurolearn.stats.flags.StatisticWarning` where permutations were left out."""
+        if self.left_out:
+            from neurolearn.stats.flags import StatisticWarning
+
+            warnings.warn(StatisticWarning(
+                f"{name} null for {session}: {self.left_out} of {n_permutations} label permutations left a class "
+                f"with fewer than {self.floor} trials (n_splits={self.n_splits}) in {NULL_DRAWS} draws each; "
+                "their folds could not be stratified and they are left out of the null"), stacklevel=3)
+
+
+#: Draws of one permutation of the null before it is left out for want of trials to fill the folds.
+NULL_DRAWS = 50
+
+
+def _fewest(labels):
+    return int(np.unique(labels, return_counts=True)[1].min())
 
 
 def null_summary(value, null):
