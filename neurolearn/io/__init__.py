@@ -23,7 +23,8 @@ Decisions worth knowing (the reasons are in the modules):
   not build (NWB 2.0b, MatNWB output) still load. NWB 1.x files are refused with a message saying so.
 * Spike times out of order within a unit (seen in real DANDI sessions) are sorted in memory with a warning;
   NaN spike times are refused. NaN samples inside a trace window are refused unless ``nan_policy="omit"``,
-  which averages the rest and warns with the number left out.
+  which averages the rest and warns with the number left out; a trial with no finite sample in its window
+  (dropped frames) is then left out, named in one warning and recorded in ``attrs["where"]``.
 * ``chunks=`` returns dask arrays whose tasks reopen the file by path; nothing is read until computed, and a
   block refuses to read a file whose modification time or size changed since it was opened.
 * Cell identity is declared, never guessed (:mod:`~neurolearn.io.identity`): ``tracked=`` or the file's

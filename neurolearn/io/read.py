@@ -112,8 +112,12 @@ def read_nwb(
         For spikes: divide counts by the window (or bin) duration -> ``units="spikes/s"``. Default: counts,
         ``units="count"``, which round-trip exactly.
     nan_policy : {"raise", "omit"}
-        NaN samples of a trace inside a trial window: refuse (default) or leave them out of the window mean
-        with a warning that says how many were left out.
+        NaN/inf samples of a trace inside a trial window: refuse (default; the error names the trials), or
+        leave them out of the window mean with a warning that counts them. With ``"omit"`` a trial whose
+        window (or one of its bins) has no finite sample in any channel/ROI (dropped frames) is left out, with
+        one warning naming those trials, and ``attrs["where"]`` records the selection (``"id not in [3, 4]"``,
+        joined to a given ``where=``). If no trial is left, or a channel/ROI has no finite sample in a window
+        where others do, the read is refused.
     inputs : str or sequence of str, optional
         Paths of TimeSeries in the file that hold what each trial received (a stimulus, the input driving
         the network: ``"stimulus/presentation/input"``). Each is read over the same trial windows and bins as
@@ -152,7 +156,8 @@ def read_nwb(
         silence; ``where=`` selects the trials of an observation epoch); attrs of
         :data:`neurolearn.data.REQUIRED_ATTRS` plus
         ``trials_table``, ``align``, ``align_times`` (``"absolute"`` or ``"relative to start_time"``),
-        ``where`` (``""`` if none), ``nwb_identifier`` (the file's NWB ``identifier``, ``""`` if it has none;
+        ``where`` (``""`` if none; after trials left out by ``nan_policy="omit"``, the ``where=`` expression
+        that reads the same trials again), ``nwb_identifier`` (the file's NWB ``identifier``, ``""`` if it has none;
         :func:`~neurolearn.io.read_sessions` refuses two files with one), ``subject_id``
         (``/general/subject/subject_id``, else the ``sub-<label>`` of a DANDI/BIDS file name, else ``""``),
         ``tracked`` (bool) and ``tracking`` (how it was decided:
