@@ -21,7 +21,8 @@ from neurolearn.data import TRIAL
 from neurolearn.errors import DataError, InsufficientDataError, session_label, shown
 from neurolearn.stats.estimate import agresti_coull_se
 
-__all__ = ["behavior_estimate", "heldout_behavior_estimate", "outcome_values", "coding_column"]
+__all__ = ["behavior_estimate", "heldout_behavior_estimate", "outcome_values", "coding_column",
+           "refuse_shared_column"]
 
 #: fewest held-out stimuli (with an outcome) for heldout_behavior and the behaviour generalisation error: their
 #: interval is clustered by stimulus, and one stimulus has no spread to estimate (two: 1 degree of freedom)
@@ -44,6 +45,43 @@ def coding_column(coding) -> str:
             return column
     raise DataError(f"expected a trial column name or a mapping {{column: {{value: code}}}} with one column, "
                     f"found {shown(coding)}")
+
+
+def refuse_shared_column(target, behavior) -> None:
+    """Refuse ``target=`` and ``behavior=`` naming one trial column (adversary S8-6).
+
+    The target is what each condition asks for (one value per condition); ``behavior=`` is whether each trial
+    was answered correctly. One column cannot be both: read as a label, an outcome differs between the trials
+    of a condition (every session is then summarised without its label), and where it does not, each
+    condition is all correct or all wrong and the fraction correct is set by which conditions the label
+    names. Before this, a plain ``target=`` column was taken by the label's checks and ``behavior=`` then
+    reported it missing from a list of trial coords that left it out.
+
+    Raises
+    ------
+    DataError
+        Both name the same column (plain names or the keys of declared codings).
+
+    Examples
+    --------
+    >>> refuse_shared_column("side", {"outcome": {"hit": 1, "miss": 0}})
+    >>> refuse_shared_column(None, "accuracy"), refuse_shared_column("accuracy", None)
+    (None, None)
+    >>> refuse_shared_column("accuracy", {"accuracy": {1: 1, 2: 0}})
+    Traceback (most recent call last):
+    ...
+    neurolearn.errors.DataError: target= and behavior= name the same column 'accuracy': ...
+    """
+    if target is None or behavior is None:
+        return
+    column = coding_column(target)
+    if column != coding_column(behavior):
+        return
+    raise DataError(
+        f"target= and behavior= name the same column {column!r}: the target is the task's label of each "
+        "condition and behavior= whether each trial was answered correctly, and one column cannot be both (as a "
+        "label an outcome is not one value per condition, or each condition is all correct or all wrong); name "
+        f"the task's label column in target=, or pass behavior=None to use {column!r} as the label")
 
 
 def outcome_values(recording: xr.DataArray, behavior, *, session_id: str = "session") -> np.ndarray:
