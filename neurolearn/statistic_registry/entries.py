@@ -315,7 +315,7 @@ ENTRIES = (
                    "a jackknife correction added 20-37 % spread on spiking sessions); "
                    "refused when a quadratic form is not above 1 influence SE or the estimate lies outside [-1, 1] "
                    "by more than 3 SE; targets equal or opposite on the shared conditions give exactly +-1 with "
-                   "zero SE (a fact of the labels, whatever the kernel); the plug-in keeps the trial noise, which "
+                   "zero SE (a fact of the labels, whatever the kernel), and no other value a zero-width interval; the plug-in keeps the trial noise, which "
                    "pulls the agreement toward 0"),
         interval=("session s's neurons resampled by id (Poisson(1) weights shared across sessions), linearised "
                   "replicates of the three means, ratio applied exactly, mapped to normal scores (order kept) whose "
@@ -325,7 +325,11 @@ ENTRIES = (
         needs=Requirements(min_conditions=3, min_trials=2, min_neurons=3, min_classes=2,
                            conditions_note="with 2 conditions any two centred targets are collinear (+-1)"),
         reasons=("no task label", "one class of a session's target on the shared conditions",
-                 "the sessions code the two classes with different values (e.g. -1/+1 and 1/2): recode to one",
+                 "the sessions code the classes with different values (each holds a value another lacks: -1/+1 and 1/2, "
+                 "'left/right/nogo' and 'Left/Right/Nogo', 0/1/2 and 1/2/3): recode to one coding or declare a "
+                 "mapping; a session whose classes are a subset of another's is computed",
+                 "the value does not vary over resampled neurons though the targets are neither equal nor "
+                 "opposite (fixed by the coding)",
                  "fewer than 3 shared conditions", "too few neurons for an unbiased ratio (need 3)",
                  "denominator not resolved from noise (a target's kernel quadratic form not above 1 influence SE)",
                  "estimate outside [-1, 1] by more than 3 SE"),
@@ -344,7 +348,11 @@ ENTRIES = (
         needs=Requirements(min_conditions=3, min_trials=2, min_neurons=3, min_classes=2,
                            conditions_note="with 2 conditions any two centred targets are collinear (+-1)"),
         reasons=("no task label", "one class of a session's target on the shared conditions",
-                 "the sessions code the two classes with different values (e.g. -1/+1 and 1/2): recode to one",
+                 "the sessions code the classes with different values (each holds a value another lacks: -1/+1 and 1/2, "
+                 "'left/right/nogo' and 'Left/Right/Nogo', 0/1/2 and 1/2/3): recode to one coding or declare a "
+                 "mapping; a session whose classes are a subset of another's is computed",
+                 "the value does not vary over resampled neurons though the targets are neither equal nor "
+                 "opposite (fixed by the coding)",
                  "fewer than 3 shared conditions", "too few neurons for an unbiased ratio (need 3)",
                  "the first (reference) session has no kernel",
                  "denominator not resolved from noise (a target's kernel quadratic form not above 1 influence SE)",

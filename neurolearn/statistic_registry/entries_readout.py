@@ -75,7 +75,9 @@ READOUT_ENTRIES = (
                 "on the real labels, the permuted classes were unbalanced in training and the decoder anti-learned "
                 "(chance 0.34 where no-information sessions read 0.51, 4 conditions x 2 trials x 300 neurons; "
                 "adversary S7-4); now 0.503 +- 0.008 vs 0.506 +- 0.014 (200 sessions), 0.478 vs 0.485 at "
-                "4 x 4 x 100, 0.490 vs 0.490 at 8 x 3 x 200; decoder_accuracy_pvalue"),
+                "4 x 4 x 100, 0.490 vs 0.490 at 8 x 3 x 200; the permutations are restricted to labellings whose "
+                "classes fill the folds as the observation's do (redrawn up to 50 times, else left out and "
+                "warned; adversary S8-5); decoder_accuracy_pvalue"),
         needs=Requirements(min_conditions=1, min_trials=1, min_neurons=1, min_classes=2),
         reasons=("continuous task label (regression target): the decoders need classes", "no task label (target=None)", "no task label (no trial coord 'target')", "one class of 'target'",
                  "fewer than 2 trials of a class of 'target'", "at or below chance: carries no information"),

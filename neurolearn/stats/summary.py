@@ -41,7 +41,7 @@ from neurolearn.data import (
 from neurolearn.errors import DataError, shown
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.alignment import VARIANTS
-from neurolearn.stats.behavior import behavior_estimate
+from neurolearn.stats.behavior import behavior_estimate, refuse_shared_column
 from neurolearn.stats.families import (
     FAMILIES,
     Runner,
@@ -215,6 +215,7 @@ def summarize(
                    ridge=ridge, n_modes=n_modes, spectral_max_boot=spectral_max_boot, n_permutations=n_permutations,
                    random_state=random_state, generalization=generalization, capacity_max_boot=capacity_max_boot)
     statistics = _statistics_option(statistics)
+    refuse_shared_column(target, behavior)  # before the label's checks take the column (adversary S8-6)
     # behaviour and the kernel family run whatever statistics= names: theirs warn only where named
     with only_requested_warnings(statistics):
         runner = Runner(resolve_scheduler(scheduler), progress)

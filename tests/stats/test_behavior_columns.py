@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from neurolearn.errors import DataError
+from neurolearn.simulate.recording import make_recording, make_session_tree
 from neurolearn.stats.behavior import refuse_shared_column
+from neurolearn.stats.summary import summarize
 
 
 @pytest.mark.parametrize("target, behavior", [
@@ -26,3 +29,15 @@ def test_the_same_column_as_label_and_outcome_is_refused_with_that_reason(target
 ])
 def test_different_columns_or_one_absent_pass(target, behavior):
     assert refuse_shared_column(target, behavior) is None
+
+
+def test_summarize_names_the_shared_column_not_a_missing_one():
+    # was: "expected a trial coord 'accuracy' (behavior=), available trial coords: [...]" without 'accuracy'
+    rng = np.random.default_rng(0)
+    recs = []
+    for k in range(2):
+        rec = make_recording(rng.standard_normal((6, 10)), n_trials=4, noise_sd=1.0, target=np.arange(6) % 2,
+                             session_id=f"d{k}", rng=rng, session_start_time=f"2026-01-0{k + 1}T09:00:00")
+        recs.append(rec.assign_coords(accuracy=("trial", rng.choice([1, 2], size=rec.sizes["trial"]))))
+    with pytest.raises(DataError, match="target= and behavior= name the same column 'accuracy'"):
+        summarize(make_session_tree(recs), target="accuracy", behavior={"accuracy": {1: 1, 2: 0}}, n_boot=0)
