@@ -100,3 +100,21 @@ def test_fit_is_as_precise_as_the_design_allows(study, request):
     ratio = local["median_relative_error"] / local["design_relative_se"]
     bad = ratio.index[ratio > 1.5].tolist()
     assert not bad, f"{name}: errors exceed 1.5 x the Cramer-Rao SE for {bad}\n{summary}"
+
+
+# A nuisance that only touches a search bound at an interval end the data set does not make the profiled parameter
+# "not identifiable" (the bound is reopened and the end re-checked, neurolearn.fitting.intervals): measured on this
+# block, silent-alignment's time_scale is reported identifiable in 13 of 16 fits and overtraining's onset in 8 of 16,
+# as with no search-bound rule at all; 7 and 2 of 16 when every nuisance at a search bound at a closed end flagged
+# the end. The bars sit between the two. (Silent-alignment's onset stays flagged in 12 of 16: there d_eff's bound
+# does cut the onset's lower end, which moves by 97-190% of its distance from the estimate once d_eff may pass 1000.)
+TOUCHED_NOT_CUT = {"silent-alignment": ("time_scale", 10 / 16), "overtraining": ("onset", 5 / 16)}
+
+
+def test_a_nuisance_touching_its_search_bound_does_not_flag_the_parameter(study):
+    name, table, summary = study
+    if name not in TOUCHED_NOT_CUT:
+        pytest.skip(f"{name}: no measured case of a nuisance touching its search bound")
+    parameter, bar = TOUCHED_NOT_CUT[name]
+    fraction = summary.loc[parameter, "fraction_identifiable"]
+    assert fraction >= bar, f"{name}: {parameter} reported identifiable in {fraction:.2f} of fits\n{summary}"
