@@ -39,17 +39,19 @@ fit can know.
 Measured 2026-12-07 (``--recovery 40``, seeds 1000-1039; 5 of the 40 networks leave the gradient flow late,
 their loss jumping up at steps 187-198): statistics' covariance alone, coverage of rho* = 0.9 0.23 +- 0.07
 (median 0.9017, SD 0.0029 over networks, median half-width 0.0006), chi2 median 144 on 12 dof, 0.93 of fits
-above the central 95% of chi2_12; with the learner covariance 0.80 +- 0.06 (median 0.9009, SD 0.0026,
-half-width 0.0031), chi2 median 9.6, 0.15 below and 0.10 above that range (the 5 networks off the flow read
-chi2 ~ 3500 with either weighting); over the 35 that follow the flow 0.77 +- 0.07, chi2 mean 9.9 on 12 dof,
-0.03 above the range. The intervals still undercover: the estimates' spread over networks (SD 0.0026) is ~1.7x
-the SE the intervals imply (half-width / 1.96 = 0.0016), with a small upward lean (mean 0.9008). The oracle
-(400 learners) covers 0.886 +- 0.054 of the 35 (half-width 0.0039, median 0.9024, chi2 mean 10.0): the fit's
-covariance, computed at effective parameters, is too small (at equal stage of learning the late SD at gain 2.8
-is ~0.75 of that at 4), and the rest is the 30-unit networks' mean course lying off the reduced one (the
-oracle's estimates lean up by 0.0014-0.0024). 400 learners instead of 100 narrow the intervals (seeds 1000,
-1002: half-widths 0.0031, 0.0030 -> 0.0024, 0.0026), so the covariance's sampling noise is not the cause.
-The bundled network: 0.9013 [0.9008, 0.9018], chi2 90.4 -> 0.9007 [0.8975, 0.9040], chi2 23.3.
+above the central 95% of chi2_12; with the learner covariance (60 learners) 0.85 +- 0.06 (median 0.9003, SD
+0.0023, half-width 0.0033), chi2 median 9.1, 0.10 below and 0.10 above that range (the 5 networks off the flow
+read chi2 ~ 3500 with any weighting); over the 35 that follow the flow 0.83 +- 0.06, chi2 mean 10.4 on 12 dof,
+0.03 above the range (100 learners: 0.80 +- 0.06 of all, 0.77 +- 0.07 of the 35, half-width 0.0031). The
+intervals still undercover: the estimates' spread over networks (SD 0.0024) is ~1.5x the SE the intervals
+imply (half-width / 1.96 = 0.0016). The oracle (400 learners) covers 0.886 +- 0.054 of the 35 (half-width
+0.0039, median 0.9024, chi2 mean 10.0): the fit's covariance, computed at effective parameters, is too small
+(at equal stage of learning the late SD at gain 2.8 is ~0.75 of that at 4), and the rest is the 30-unit
+networks' mean course lying off the reduced one (the oracle's estimates lean up by 0.0014-0.0024). 400
+learners instead of 100 narrow the intervals (seeds 1000, 1002: half-widths 0.0031, 0.0030 -> 0.0024, 0.0026),
+so the covariance's sampling noise is not the cause. The bundled network: 0.9013 [0.9008, 0.9018], chi2 90.4
+-> 0.8998 [0.8965, 0.9033], chi2 24.6 (inside the central 99% of chi2_12; 100 learners: 0.9007 [0.8975,
+0.9040], chi2 23.3).
 
 Measured 2026-12-02 (``--attribution``; outlier eigenvalue at steps 0, 29, 57, 86, 114, 143, 171, 200):
 bundled network 0.107 0.123 0.453 0.800 0.868 0.880 0.885 0.888; 30-unit networks over 12 seeds, SD 0.007

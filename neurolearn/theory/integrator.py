@@ -38,9 +38,9 @@ N``), correlated across sessions, while the dynamics statistics' SEs are ~2e-4 l
 scatter as its learner covariance (:mod:`neurolearn.theory.integrator_learner`: simulated networks of
 ``integrator_learner.WIDTH`` units at the fitted parameters, read where their course is at the model's), which
 :func:`neurolearn.fit` adds to the statistics' covariance. The bundled example (``data/integration``, the
-demo's fit) then reads rho* 0.9007 [0.8975, 0.9040], chi2 23.3 on 12 dof (statistics alone: 0.9013 [0.9008,
-0.9018], chi2 90.4); over 40 new networks recorded and summarised like it, rho* = 0.9 is covered by 0.80 +-
-0.06 of the intervals (statistics alone 0.23 +- 0.07), chi2 median 9.6 on 12 dof
+demo's fit) then reads rho* 0.8998 [0.8965, 0.9033], chi2 24.6 on 12 dof (statistics alone: 0.9013 [0.9008,
+0.9018], chi2 90.4); over 40 new networks recorded and summarised like it, rho* = 0.9 is covered by 0.85 +-
+0.06 of the intervals (statistics alone 0.23 +- 0.07), chi2 median 9.1 on 12 dof
 (``benchmarks/bench_integrator_fidelity.py --recovery 40``; ``--attribution`` for the effects one by one).
 
 Numerics: Heun steps of 0.004 in model time (split where the flow is stiffer), pure floats (against the
