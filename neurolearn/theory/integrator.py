@@ -89,7 +89,8 @@ from neurolearn.theory.integrator_learner import integrator_covariance
 from neurolearn.theory.integrator_symmetric import advance as _plane_advance
 from neurolearn.theory.integrator_symmetric import loss_gradient as _plane_loss_gradient
 
-__all__ = ["MODEL", "rnn_loss_and_gradient", "two_unit_flow", "learning_trajectory", "integrator_statistics"]
+__all__ = ["MODEL", "rnn_loss_and_gradient", "two_unit_flow", "learning_trajectory", "integrator_statistics",
+           "model_loss", "learner_covariance"]
 
 # Model time between stored points of a trajectory (= one Heun step unless the flow is too stiff for it, then
 # it is split into substeps), and the model time after which the last state stands for all later times.
@@ -358,6 +359,17 @@ def _jacobian(t, rho_star, readout_gain, bulk, dt):
                                _STEP, _TAU_CAP)
 
 
+def model_loss(time, rho_star, readout_gain, bulk):
+    """The reduced model's normalised loss at ``time`` (what the simulated learners are aligned on)."""
+    return integrator_statistics(time, rho_star=rho_star, readout_gain=readout_gain, bulk=bulk)["normalized_loss"]
+
+
+def learner_covariance(time, rho_star, readout_gain, bulk, dt):
+    """The model's learner covariance: :func:`~neurolearn.theory.integrator_learner.integrator_covariance` of
+    simulated 30-unit networks read where their course is this model's."""
+    return integrator_covariance(time, rho_star, readout_gain, bulk, dt, model_loss=model_loss)
+
+
 MODEL = Model(
     name="integrator",
     description=(
@@ -404,7 +416,7 @@ MODEL = Model(
     function=_predict,
     jacobian=_jacobian,
     # one 30-unit network's scatter about the reduced course (simulated learners; integrator_learner)
-    learner_covariance=integrator_covariance,
+    learner_covariance=learner_covariance,
     # model time of a typical recorded course (learning rate x steps), for the fit's time-scale box
     time_unit="learning rate x training steps",
     time_span=1.5,

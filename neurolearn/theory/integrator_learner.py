@@ -235,8 +235,13 @@ def _krylov(W, u, v, length):
     return forward, backward
 
 
-def aligned_learners(time, rho_star, readout_gain, bulk, *, width=None, n_learners=None, entropy: int = 0):
+def aligned_learners(time, rho_star, readout_gain, bulk, *, model_loss, width=None, n_learners=None,
+                     entropy: int = 0):
     """The learners at the points of their course where the model is at ``time``: behaviour and outlier.
+
+    ``model_loss(time, rho_star, readout_gain, bulk)`` is the reduced model's normalised loss at ``time``
+    (:mod:`neurolearn.theory.integrator` passes its own; taken as an argument so that this module does not
+    import the model it serves).
 
     The learners are trained at the model's parameters, but those are effective (a fit absorbs the bulk's
     speed-up of learning in ``readout_gain`` and the time scale), so the network at them runs ahead of the
@@ -250,19 +255,18 @@ def aligned_learners(time, rho_star, readout_gain, bulk, *, width=None, n_learne
     -------
     behavior, outlier : ndarray, shape (n_learners, len(time))
     """
-    from neurolearn.theory.integrator import integrator_statistics
-
     t = np.asarray(time, dtype=float).ravel()
     _, _, rho, gain, _ = _checked(rho_star, readout_gain, bulk, width, n_learners)
-    predicted = integrator_statistics(t, rho_star=rho, readout_gain=gain, bulk=float(bulk))["normalized_loss"]
+    predicted = np.asarray(model_loss(t, rho, gain, float(bulk)), dtype=float)
     target = np.where(t <= 0.0, np.inf, np.log(np.clip(predicted, 1e-12, None)))
     lr = learning_rate(rho, gain)
     last = int(math.ceil(_REACH * max(float(t.max(initial=0.0)), 0.01) / lr))
     return _train(rho, gain, bulk, width, n_learners, lr, entropy, target, last)
 
 
-def integrator_covariance(time, rho_star, readout_gain, bulk, dt) -> np.ndarray:
-    """The integrator model's learner covariance (its :attr:`~neurolearn.theory.Model.learner_covariance`).
+def integrator_covariance(time, rho_star, readout_gain, bulk, dt, *, model_loss) -> np.ndarray:
+    """The integrator model's learner covariance (its :attr:`~neurolearn.theory.Model.learner_covariance`,
+    there with ``model_loss`` its own normalised loss: :func:`aligned_learners`).
 
     The sample covariance over :data:`LEARNERS` simulated networks of :data:`WIDTH` units of their
     ``behavior``, ``outlier_eigenvalue`` and ``timescale`` where their course is at the model's at ``time``
@@ -275,17 +279,18 @@ def integrator_covariance(time, rho_star, readout_gain, bulk, dt) -> np.ndarray:
 
     Examples
     --------
-    >>> cov = integrator_covariance(np.array([0.0, 1.2]), 0.9, 4.0, 0.1, 1.0)
+    >>> from neurolearn.theory.integrator import model_loss
+    >>> cov = integrator_covariance(np.array([0.0, 1.2]), 0.9, 4.0, 0.1, 1.0, model_loss=model_loss)
     >>> cov.shape, bool(0.0 < np.sqrt(cov[3, 3]) < 0.02)  # the late outlier eigenvalue: SD ~ 0.003
     ((6, 6), True)
     """
     t = np.asarray(time, dtype=float).ravel()
     key = (WIDTH, LEARNERS, *(float(f"{x:.4g}") for x in (rho_star, readout_gain, bulk)),
-           tuple(float(f"{x:.4g}") for x in t))
+           tuple(float(f"{x:.4g}") for x in t), model_loss)
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        _CACHE[key] = aligned_learners(np.array(key[-1]), *key[2:5])
+        _CACHE[key] = aligned_learners(np.array(key[-2]), *key[2:5], model_loss=model_loss)
     behavior, outlier = _CACHE[key]
     if behavior.shape[0] < 2:
         raise FitError(f"integrator learner covariance: expected >= 2 learners, found {behavior.shape[0]}")

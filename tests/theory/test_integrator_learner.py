@@ -12,13 +12,8 @@ import pytest
 import neurolearn as nl
 from neurolearn.simulate.rnn import train_integrator
 from neurolearn.theory import integrator_learner
-from neurolearn.theory.integrator import MODEL, integrator_statistics
-from neurolearn.theory.integrator_learner import (
-    aligned_learners,
-    integrator_covariance,
-    learner_rng,
-    simulate_learners,
-)
+from neurolearn.theory.integrator import MODEL, integrator_statistics, learner_covariance, model_loss
+from neurolearn.theory.integrator_learner import aligned_learners, learner_rng, simulate_learners
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -51,7 +46,7 @@ def test_learner_spread_is_the_spread_of_independently_trained_networks():
         ratio = mine.std(axis=0, ddof=1) / theirs.std(axis=0, ddof=1)
         assert np.all(np.abs(np.log(ratio)) < 3 * relative_se), ratio
     # and the covariance's diagonal is that spread: at times where the learners' course is the model's
-    cov = integrator_covariance(steps * 0.003, 0.9, 4.0, 0.1, 1.0)
+    cov = learner_covariance(steps * 0.003, 0.9, 4.0, 0.1, 1.0)
     assert cov.shape == (15, 15)
     np.testing.assert_allclose(cov, cov.T)
     assert np.all(np.linalg.eigvalsh(cov) > -1e-12)
@@ -62,7 +57,7 @@ def test_learners_are_read_where_their_course_is_the_models():
     # interpolation between two gradient steps); read at the model's times instead, they are elsewhere
     t = 0.17 * np.arange(1, 8)
     rho, gain, bulk = 0.9, 2.8, 0.07
-    beh, _ = aligned_learners(t, rho, gain, bulk, n_learners=40)
+    beh, _ = aligned_learners(t, rho, gain, bulk, model_loss=model_loss, n_learners=40)
     model = integrator_statistics(t, rho_star=rho, readout_gain=gain, bulk=bulk)["normalized_loss"]
     np.testing.assert_allclose(np.mean(np.log(1.0 - beh), axis=0), np.log(model), atol=0.02)
     unaligned, _ = simulate_learners(t, rho, gain, bulk, n_learners=40)
@@ -70,16 +65,16 @@ def test_learners_are_read_where_their_course_is_the_models():
 
 
 def test_covariance_is_deterministic_memoised_and_declared():
-    assert MODEL.learner_covariance is integrator_covariance
+    assert MODEL.learner_covariance is learner_covariance
     t = np.array([0.0, 0.4, 0.9])
-    first = integrator_covariance(t, 0.9, 3.0, 0.1, 0.25)
+    first = learner_covariance(t, 0.9, 3.0, 0.1, 0.25)
     integrator_learner._CACHE.clear()
-    again = integrator_covariance(t, 0.9, 3.0, 0.1, 0.25)
+    again = learner_covariance(t, 0.9, 3.0, 0.1, 0.25)
     np.testing.assert_array_equal(first, again)
     # timescale = -dt / log(eigenvalue): its block is the eigenvalue's through that map, linear in dt
-    np.testing.assert_allclose(integrator_covariance(t, 0.9, 3.0, 0.1, 0.5)[6:, 6:], 4 * first[6:, 6:])
+    np.testing.assert_allclose(learner_covariance(t, 0.9, 3.0, 0.1, 0.5)[6:, 6:], 4 * first[6:, 6:])
     with pytest.raises(nl.errors.FitError, match="rho_star"):
-        integrator_covariance(t, 1.2, 3.0, 0.1, 0.25)
+        learner_covariance(t, 1.2, 3.0, 0.1, 0.25)
 
 
 def _bundled_statistics():
