@@ -110,6 +110,15 @@ def test_fit_is_as_precise_as_the_design_allows(study, request):
 # does cut the onset's lower end, which moves by 97-190% of its distance from the estimate once d_eff may pass 1000.)
 TOUCHED_NOT_CUT = {"silent-alignment": ("time_scale", 10 / 16), "overtraining": ("onset", 5 / 16)}
 
+# Measured, not asserted: coverage is a property of the intervals over all fits, not of the fits flagged identifiable.
+# Silent-alignment, this design, 400 replicates (random_state 1000..1399): onset covered in 383/400 (0.96 +- 0.01),
+# but in 118/135 (0.87 +- 0.03) of the fits reporting it identifiable and 265/265 of the others (hidden_share 23/35 and
+# 365/365). Every miss has the truth below a closed lower end with the onset estimated past the first session, and a
+# many-start profile at the truth agrees with every interval (100 replicates), so the intervals are right: the flag
+# selects on the sign of the error (the profile toward early onsets reaches d_eff's runaway within the cut only when
+# the estimate is early). The first 48 replicates' 8/12 was partly chance: the blocks of 100 give 26/35, 34/36,
+# 30/34 and 28/30.
+
 
 def test_a_nuisance_touching_its_search_bound_does_not_flag_the_parameter(study):
     name, table, summary = study
