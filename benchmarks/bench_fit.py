@@ -21,7 +21,12 @@ profile 7.94 -> 3.50 s (here the profile fit reuses the point fit's two covarian
 ~14), where each of the point fit's two covariances is ~1.4 s (per learner a 411 x 411 kernel, its factor and
 ~6 block conjugate-gradient iterations), the search ~1 s. The others 0.04-1.04 s
 point (integrator 1.02, transfer 1.04 under that load; 0.84 and 0.94 under a lighter one) and 0.17-3.8 s
-profile. ``--klc-learners N`` sets that count (:data:`neurolearn.theory.learning_curve.LEARNERS`).
+profile. Since the integrator declares a learner covariance (1ff938c, 60 simulated networks, two evaluations a
+fit) it is over too: 8.77 s point, 1.35 s profile (2026-12-08 at 141c04c, 3 rounds, load ~10; kernel-learning-curve
+4.29 / 3.69 s there). Starting each learner stage from the previous stage's minimum and its alternatives instead of
+a full multi-start cut only 6-7 % of either point fit and found other minima (kernel-learning-curve seed 3 of
+``--n-sets 5``; a stage's minimum missed in 3 of 11 of its stage-1 searches, e.g. a basin at onset -29 with chi2
+lower by 1.2), so it was not kept. ``--klc-learners N`` sets that count (:data:`neurolearn.theory.learning_curve.LEARNERS`).
 ``--against DIR`` measures them for another source tree too (e.g. ``git archive <commit> | tar -x -C DIR``),
 model by model, alternating between the two trees in fresh processes (cold caches), so that a before/after
 comparison sees the same machine load, and says whether the two trees' fits found the same chi-squares,
