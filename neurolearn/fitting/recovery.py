@@ -107,7 +107,8 @@ def characteristic_time(model, params=None, fraction: float = 0.95) -> float:
 
 def recovery_study(model, truth=None, n_sessions: int = 20, relative_se: float = 0.05, n_replicates: int = 24,
                    time_scale=None, onset: float = -0.5, fixed=(), interval="profile", n_starts: int = 2,
-                   level: float = 0.95, random_state=0, learner_scatter: bool = False) -> pd.DataFrame:
+                   level: float = 0.95, random_state=0, learner_scatter: bool = False,
+                   learner_covariance: bool = True) -> pd.DataFrame:
     """Fit ``n_replicates`` data sets simulated from ``model`` at ``truth``; one row per replicate and parameter.
 
     Parameters
@@ -135,6 +136,10 @@ def recovery_study(model, truth=None, n_sessions: int = 20, relative_se: float =
         whatever the data. Without it (default) such a model's study fits mean curves with weights that expect
         a learner's scatter: its intervals are wider than its data's errors need, and its errors smaller than
         one learner's recording gives.
+    learner_covariance : bool
+        Passed to :func:`~neurolearn.fitting.fit`: False fits such a model's mean curves with the statistics'
+        own weights alone, the weighting that matches data simulated without ``learner_scatter`` (and without
+        the cost of simulating learners at every fit: the integrator's 60 networks).
 
     Returns
     -------
@@ -187,7 +192,7 @@ def recovery_study(model, truth=None, n_sessions: int = 20, relative_se: float =
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FitWarning)
             res = fit(stats, model, fixed=held or None, interval=interval, n_starts=n_starts, level=level,
-                      random_state=random_state + i)
+                      random_state=random_state + i, learner_covariance=learner_covariance)
         seconds = _time.perf_counter() - start
         for name in res.ci:
             value, estimate = full_truth[name], res.params[name]

@@ -80,3 +80,21 @@ def test_an_interval_censored_at_a_search_bound_is_counted_apart():
     assert np.isnan(summary.loc["m", "coverage_closed"])
     assert summary.loc["k", "fraction_open"] == 0.0
     assert summary.loc["k", "coverage_closed"] == summary.loc["k", "coverage"]
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_the_study_passes_the_learner_covariance_choice_to_every_fit(approach, monkeypatch, weighted):
+    # a model's learner covariance can be left out of a study of mean curves (the integrator's costs 60
+    # simulated networks per evaluation); the choice reaches each replicate's fit
+    import neurolearn.fitting.least_squares as least_squares
+
+    seen = []
+    real_fit = least_squares.fit
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("learner_covariance"))
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(least_squares, "fit", spy)  # recovery_study imports it when it runs
+    recovery_study(approach, n_sessions=12, n_replicates=2, random_state=0, learner_covariance=weighted)
+    assert seen == [weighted, weighted]
