@@ -57,22 +57,28 @@ def refuse_shared_column(target, behavior) -> None:
     names. Before this, a plain ``target=`` column was taken by the label's checks and ``behavior=`` then
     reported it missing from a list of trial coords that left it out.
 
+    A target given as a declared coding of that column (``{column: {value: class}}``) is read on its own and
+    left to ``behavior=`` as recorded, so it is not refused.
+
     Raises
     ------
     DataError
-        Both name the same column (plain names or the keys of declared codings).
+        A plain ``target=`` column name that ``behavior=`` names too (plainly or as its coding's key).
 
     Examples
     --------
     >>> refuse_shared_column("side", {"outcome": {"hit": 1, "miss": 0}})
     >>> refuse_shared_column(None, "accuracy"), refuse_shared_column("accuracy", None)
     (None, None)
+    >>> refuse_shared_column({"correct": {True: 1, False: -1}}, "correct")  # a declared coding: read on its own
     >>> refuse_shared_column("accuracy", {"accuracy": {1: 1, 2: 0}})
     Traceback (most recent call last):
     ...
     neurolearn.errors.DataError: target= and behavior= name the same column 'accuracy': ...
     """
-    if target is None or behavior is None:
+    if target is None or behavior is None or isinstance(target, Mapping):
+        # a declared coding of the column (target={"correct": {True: 1, False: -1}}) reads it per condition on
+        # its own and leaves the column as recorded for behavior= (tests/stats/test_selection.py)
         return
     column = coding_column(target)
     if column != coding_column(behavior):

@@ -13,7 +13,7 @@ from neurolearn.stats.summary import summarize
 
 @pytest.mark.parametrize("target, behavior", [
     ("accuracy", {"accuracy": {1: 1, 2: 0}}),  # the adversary's call on the recognition table
-    ({"accuracy": {1: "hit", 2: "miss"}}, "accuracy"),
+    ("accuracy", "accuracy"),
     ("correct", "correct"),
 ])
 def test_the_same_column_as_label_and_outcome_is_refused_with_that_reason(target, behavior):
@@ -41,3 +41,8 @@ def test_summarize_names_the_shared_column_not_a_missing_one():
         recs.append(rec.assign_coords(accuracy=("trial", rng.choice([1, 2], size=rec.sizes["trial"]))))
     with pytest.raises(DataError, match="target= and behavior= name the same column 'accuracy'"):
         summarize(make_session_tree(recs), target="accuracy", behavior={"accuracy": {1: 1, 2: 0}}, n_boot=0)
+
+
+def test_a_declared_coding_of_the_behaviour_column_is_not_refused():
+    # tests/stats/test_selection.py: a coding reads the column per condition and behavior= reads it as recorded
+    assert refuse_shared_column({"accuracy": {1: "hit", 2: "miss"}}, "accuracy") is None
