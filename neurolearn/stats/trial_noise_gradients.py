@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurolearn.stats.kernel_terms import centre_kernel
+
 __all__ = ["OWN_FIELDS", "participation_gradient", "alignment_gradient", "similarity_gradients",
            "change_gradients"]
 
@@ -23,15 +25,6 @@ def _kernel(stats, unbiased: bool):
     if unbiased:
         kernel[np.diag_indices_from(kernel)] -= stats.sem2.sum(axis=1)
     return kernel / stats.n_neurons
-
-
-def _centre(matrix, left, right):
-    out = matrix
-    if left:
-        out = out - out.mean(axis=0, keepdims=True)
-    if right:
-        out = out - out.mean(axis=1, keepdims=True)
-    return out
 
 
 def _extended(span, alphas):
@@ -54,7 +47,7 @@ def participation_gradient(stats, squared_norm: float, *, unbiased: bool = True)
     ∂(tr HΦH)²_u/∂m_i = f (4T/N) H m_i - c t_i H m_i, ∂‖HΦH‖²_u/∂m_i = f (4/N) HΦ̂H m_i - c (HK_iH) m_i
     with f = N/(N-1), c = 4/(N(N-1))."""
     n, n_cond = stats.n_neurons, stats.n_conditions
-    centred = _centre(_kernel(stats, unbiased), True, True)
+    centred = centre_kernel(_kernel(stats, unbiased), True, True)
     means = stats.means - stats.means.mean(axis=0, keepdims=True)
     t = np.einsum("pn,pn->n", means, means) - ((1.0 - 1.0 / n_cond) * stats.sem2.sum(axis=0) if unbiased else 0.0)
     trace = float(t.mean())
@@ -77,7 +70,7 @@ def alignment_gradient(stats, task: np.ndarray, squared_norm: float, *, left=Tru
     value = float(np.sum(kernel * task)) / (root * task_norm)
     f, c = _factor(stats, unbiased)
     span = (2.0 / n * task / (root * task_norm)
-            - value / (2.0 * squared_norm) * f * 4.0 / n * _centre(kernel, left, right))
+            - value / (2.0 * squared_norm) * f * 4.0 / n * centre_kernel(kernel, left, right))
     own = value / (2.0 * squared_norm) * c if (left and right) else 0.0
     return _extended(span, [own, 0.0, 0.0])
 
@@ -85,8 +78,8 @@ def alignment_gradient(stats, task: np.ndarray, squared_norm: float, *, left=Tru
 def similarity_gradients(stats_a, stats_b, squared_a: float, squared_b: float, *, unbiased: bool = True):
     """Rows (session a, session b) of CKA = ⟨HΦ_aH, HΦ_bH⟩ / √(‖HΦ_aH‖²_u ‖HΦ_bH‖²_u) on the same
     conditions (sessions of different neurons: the cross term has no own term)."""
-    ca = _centre(_kernel(stats_a, unbiased), True, True)
-    cb = _centre(_kernel(stats_b, unbiased), True, True)
+    ca = centre_kernel(_kernel(stats_a, unbiased), True, True)
+    cb = centre_kernel(_kernel(stats_b, unbiased), True, True)
     root = np.sqrt(squared_a * squared_b)
     value = float(np.sum(ca * cb)) / root
     out = []
@@ -102,8 +95,8 @@ def change_gradients(stats_t, stats_0, squared_0: float, squared_change: float, 
     """Rows (session t, reference) of the squared relative change s = (‖HΦ_tH‖²_u + ‖HΦ_0H‖²_u -
     2⟨HΦ_tH, HΦ_0H⟩) / ‖HΦ_0H‖²_u (``squared_0`` the estimate of ‖HΦ_0H‖², ``squared_change`` of s)."""
     # the double-centred kernels, as the change itself (kernel_change is of H Φ H)
-    kernel_t = _centre(_kernel(stats_t, unbiased), True, True)
-    kernel_0 = _centre(_kernel(stats_0, unbiased), True, True)
+    kernel_t = centre_kernel(_kernel(stats_t, unbiased), True, True)
+    kernel_0 = centre_kernel(_kernel(stats_0, unbiased), True, True)
     n_t, n_0 = stats_t.n_neurons, stats_0.n_neurons
     f_t, c_t = _factor(stats_t, unbiased)
     f_0, c_0 = _factor(stats_0, unbiased)
