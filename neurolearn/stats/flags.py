@@ -4,8 +4,8 @@ A statistic that cannot be computed for one session (too few conditions, trials 
 task label; a ratio whose denominator is not resolved from noise) raises
 :class:`~neurolearn.errors.InsufficientDataError` where it is computed. :func:`neurolearn.summarize` catches it
 for that session and statistic only, stores NaN in the value, its SE and interval, stores the reason in
-``<name>_flag`` (see :func:`neurolearn.data.flag_name`) and warns once with :class:`StatisticWarning` naming the
-session, the statistic and the reason.
+``<name>_flag`` (see :func:`neurolearn.data.flag_name`) and warns with :class:`StatisticWarning` naming the
+statistic, the reason and the session -- once per statistic and reason, naming every session it holds for.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 
-from neurolearn.errors import session_reason
+from neurolearn.errors import plain, session_label, session_reason
 
-__all__ = ["StatisticWarning", "warn_unsupported", "warn_unsupported_pairs", "only_requested_warnings",
-           "warnings_about"]
+__all__ = ["StatisticWarning", "warn_unsupported", "warn_unsupported_pairs", "warn_unsupported_sessions",
+           "only_requested_warnings", "warnings_about"]
 
 
 class StatisticWarning(UserWarning):
@@ -107,6 +107,34 @@ def warn_unsupported_pairs(statistic: str, sessions, reason: str, *, stacklevel:
     shown = repr(sessions) if len(sessions) <= 6 else f"{sessions[:5]!r} ... ({len(sessions)})"
     warnings.warn(StatisticWarning(f"{statistic} is NaN in the pairs of sessions {shown}: {reason}"),
                   stacklevel=stacklevel)
+
+
+def warn_unsupported_sessions(statistic: str, sessions, reason: str, *, stacklevel: int = 3) -> None:
+    """Warn once that the per-session ``statistic`` is NaN for every one of ``sessions`` because of ``reason``
+    (one cause, one warning: ``target=None`` over a hundred sessions is one warning, not a hundred).
+
+    A reason that names its session itself (``"4: ..."``, ``"session '4': ..."``) is specific to it and is
+    warned per session, as :func:`warn_unsupported` does.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_unsupported_sessions("task_alignment", ["d0", "d1"], "no task label (target=None)")
+    >>> str(caught[0].message)
+    "task_alignment is NaN for sessions ['d0', 'd1']: no task label (target=None)"
+    """
+    sessions = list(sessions)
+    names_its_session = str(reason).startswith("session ") or any(
+        session_reason(s, reason) != f"{session_label(s)}: {reason}" for s in sessions)
+    if len(sessions) == 1 or names_its_session:
+        for session in sessions:
+            warn_unsupported(statistic, session, reason, stacklevel=stacklevel + 1)
+        return
+    shown = [str(plain(s)) for s in sessions]
+    shown = repr(shown) if len(shown) <= 6 else f"{shown[:5]!r} ... ({len(shown)})"
+    warnings.warn(StatisticWarning(f"{statistic} is NaN for sessions {shown}: {reason}"), stacklevel=stacklevel)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from neurolearn.data import CI_BOUND, SESSION, SESSION_OTHER, ci_name, flag_name
 from neurolearn.errors import DataError
 from neurolearn.statistic_registry import STATISTICS
 from neurolearn.stats.estimate import bootstrap_interval
-from neurolearn.stats.flags import StatisticWarning, warn_unsupported, warn_unsupported_pairs
+from neurolearn.stats.flags import StatisticWarning, warn_unsupported, warn_unsupported_pairs, warn_unsupported_sessions
 
 __all__ = ["StatisticsTable", "bootstrap_intervals", "session_start_times", "enforce_ranges", "refuse_if_empty", "warn_reasons",
            "below_range_reasons", "BOOTSTRAP", "RANGE_SLACK_SE"]
@@ -332,17 +332,21 @@ def refuse_if_empty(ds):
 
 
 def warn_reasons(ds, names):
-    """One warning per (session, statistic) left NaN with a reason; for a pairwise statistic one warning per
-    reason, naming the sessions whose rows hold it (adversary F19: a session without a kernel gave one
+    """One warning per (statistic, reason) left NaN, naming the sessions that hold it (a reason that names its
+    own session stays one warning per session); for a pairwise statistic one warning per reason, naming the
+    sessions whose rows hold it (adversary F19: a session without a kernel gave one
     warning per other session, each naming that other session)."""
     for name in names:
         if flag_name(name) not in ds:
             continue
         flags = ds[flag_name(name)].values
         if flags.ndim < 2:
+            sessions_of: dict = {}
             for session, reason in zip(ds[SESSION].values, flags.tolist()):
                 if reason:
-                    warn_unsupported(name, session, reason, stacklevel=4)
+                    sessions_of.setdefault(reason, []).append(session)
+            for reason, sessions in sessions_of.items():
+                warn_unsupported_sessions(name, sessions, reason, stacklevel=5)
             continue
         rows_of: dict = {}
         for k, session in enumerate(ds[SESSION].values):

@@ -43,9 +43,9 @@ def test_no_task_label_gives_every_statistic_that_needs_none(rng):
     # kernel similarity needs no label: computed (any NaN is the estimator's own, never "no task label")
     assert np.isfinite(np.diag(stats["kernel_similarity"].values)).all()
     assert "no task label" not in " ".join(stats["kernel_similarity_flag"].values.ravel().tolist())
-    # one warning per (session, statistic), naming both and the reason
-    assert "task_alignment is NaN for session 'day1': no task label (target=None)" in messages
-    assert sum(m.startswith("task_alignment is NaN for session 'day1'") for m in messages) == 1
+    # one warning per (statistic, reason), naming the statistic, the sessions and the reason (not one per session)
+    assert "task_alignment is NaN for sessions ['day0', 'day1', 'day2']: no task label (target=None)" in messages
+    assert sum(m.startswith("task_alignment is NaN") for m in messages) == 1
 
 
 def test_a_single_trial_condition_on_one_day_does_not_abort_the_run(rng):
