@@ -302,22 +302,13 @@ def shared_bias(statistic, sessions, n_boot: int) -> float:
 
     Examples
     --------
-    >>> import numpy as np, xarray as xr
-    >>> from neurolearn.stats.kernels import condition_statistics
-    >>> from neurolearn.stats.kernel_terms import self_inner_estimate
-    >>> from neurolearn.stats.trial_noise import participation_gradient, shared_draws, shared_trial_noise
-    >>> rng = np.random.default_rng(0)
-    >>> rates = rng.lognormal(1.5, 1.0, 300) * np.exp(0.5 * rng.standard_normal((6, 300)))
-    >>> gain = 1.0 + 0.3 * rng.standard_normal((18, 1))
-    >>> rec = xr.DataArray(rng.poisson(gain * np.repeat(rates, 3, axis=0)).astype(float), dims=("trial", "neuron"),
-    ...                    coords={"stimulus": ("trial", np.repeat(np.arange(6), 3))})
-    >>> stats = condition_statistics(rec, "stimulus")
-    >>> noise = shared_trial_noise(rec, stats, "stimulus")
-    >>> squared = self_inner_estimate(stats, True, True)[0]
-    >>> rows = participation_gradient(stats, squared)
-    >>> bias = shared_bias(participation_statistic(stats, squared), [(noise, rows, shared_draws(noise, 200), None)], 200)
-    >>> noise.detected, bias < 0  # the gain reads the participation ratio low: subtract the (negative) bias
-    (True, True)
+    A session where no shared noise was detected (None) is not touched; :func:`shared_shift`'s example shows a
+    gain reading the participation ratio low (a negative bias, to subtract):
+
+    >>> import numpy as np
+    >>> one_piece = (lambda *perturbations: np.array([2.0]), lambda pieces, clip=True: pieces[..., 0], (0, np.inf))
+    >>> shared_bias(one_piece, [None], 10)
+    0.0
     """
     return shared_shift(statistic, sessions, n_boot)[0]
 
@@ -360,6 +351,8 @@ def shared_shift(statistic, sessions, n_boot: int):
     >>> rows = participation_gradient(stats, squared)
     >>> statistic = participation_statistic(stats, squared)
     >>> bias, term = shared_shift(statistic, [(noise, rows, shared_draws(noise, 200), None)], 200)
+    >>> noise.detected, bias < 0  # the gain reads the participation ratio low: subtract the (negative) bias
+    (True, True)
     >>> term.shape, abs(float(term.mean())) < 1e-9, bool(term.std() > 0)
     ((200,), True, True)
     """
