@@ -12,7 +12,8 @@ from neurolearn.stats.kernel_guards import influence_se
 from neurolearn.stats.neuron_resampling import effective_cells, jackknife_bias, leave_one_out
 
 __all__ = ["same_cells_jackknife", "cka_se", "pair_jackknife", "tracked_jackknife", "id_positions",
-           "change_effective_cells", "fresh_change_effective_cells", "cka_effective_cells"]
+           "tracked_effective_cells", "change_effective_cells", "fresh_change_effective_cells",
+           "cka_effective_cells"]
 
 
 def same_cells_jackknife(cka_of, pairs, a, partners, loo_cache, jackknife):
@@ -85,6 +86,26 @@ def cka_effective_cells(pairs, a, b) -> float:
         return float("nan")
     u_a, u_b = _cka_influences(pairs, a, b)
     return effective_cells(np.concatenate([np.ravel(u_a), np.ravel(u_b)]))
+
+
+def tracked_effective_cells(pairs, a, b) -> float:
+    """Effective number of ids (Σu²)²/Σu⁴ of the CKA's per-id influences u = u_a + u_b of sessions a and b
+    recording the same ids in the same order (a cell's influence on both sessions' terms is one draw; NaN
+    without influences).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pairs = {"cross": np.array([[0.0, 1.0], [1.0, 0.0]]), "self": np.array([1.0, 1.0]),
+    ...          "cross_influence": [[None, np.ones(4)], [np.ones(4), None]],
+    ...          "self_influence": [np.zeros(4)] * 2}
+    >>> tracked_effective_cells(pairs, 0, 1)  # 4 cells, equal influences
+    4.0
+    """
+    if pairs.get("cross_influence") is None:
+        return float("nan")
+    u_a, u_b = _cka_influences(pairs, a, b)
+    return effective_cells(np.ravel(u_a) + np.ravel(u_b))
 
 
 def pair_jackknife(function, args, pairs, a, b, *, self_index, same):

@@ -104,7 +104,8 @@ def test_tracked_spiking_similarity_near_population_truth():
 
 def test_replicates_of_disjoint_pairs_are_robust_normal_scores_and_tracked_pairs_ratios():
     """Sessions 0 and 1 record the same cells, session 2 other cells. The tracked pair keeps the ratio of the
-    linearised terms (re-centred); the disjoint pairs get normal scores in the same order with SD equal to
+    linearised terms (re-centred), its deviations below the estimate scaled by t_0.975(df)/z_0.975, df =
+    2 n n_eff/(n - n_eff) of the CKA's per-cell influences (lower_few_cell_widening); the disjoint pairs get normal scores in the same order with SD equal to
     the IQR/1.349 of those ratios, their deviations above the estimate then scaled by t_0.975(n_eff - 1)/z_0.975
     (n_eff the effective cell count of the CKA's influences, at least 3), so their percentile interval is
     [estimate - 1.96 robust SE, estimate + t_0.975(n_eff - 1) robust SE]."""
@@ -118,6 +119,13 @@ def test_replicates_of_disjoint_pairs_are_robust_normal_scores_and_tracked_pairs
     with np.errstate(invalid="ignore"):
         ratios = terms["cross_boot"] / np.sqrt(terms["self_boot"][:, :, None] * terms["self_boot"][:, None, :])
     tracked = ratios[:, 0, 1] - np.nanmedian(ratios[:, 0, 1]) + value[0, 1]
+    cross, self_a, self_b = terms["cross"][0, 1], terms["self"][0], terms["self"][1]
+    u = (terms["cross_influence"][0][1] - cross * terms["self_influence"][0] / (2 * self_a)
+         + terms["cross_influence"][1][0] - cross * terms["self_influence"][1] / (2 * self_b))  # one per cell
+    n_eff, n = np.sum(u**2) ** 2 / np.sum(u**4), u.size
+    factor = student.ppf(0.975, 2 * n * n_eff / (n - n_eff)) / norm.ppf(0.975)  # Satterthwaite df
+    assert factor > 1.01  # the test can tell widened from plain ratios
+    tracked = np.where(tracked < value[0, 1], value[0, 1] + factor * (tracked - value[0, 1]), tracked)
     np.testing.assert_allclose(replicates[:, 0, 1], tracked, rtol=1e-9, atol=1e-12)
     for a, b in ((0, 2), (1, 2)):
         finite = np.isfinite(ratios[:, a, b])
