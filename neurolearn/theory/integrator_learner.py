@@ -66,6 +66,11 @@ _LEARNING_RATE = 0.003
 _STABILITY = 2.4
 # the learners are trained for at most _REACH x the latest time asked for to reach the model's course
 _REACH = 1.5
+# a batch whose loss turns non-finite or exceeds _DIVERGED x the zero network's has left gradient descent's
+# stable range (a fit's search can ask for gains far above the cap's calibration, e.g. rho* 0.83 at gain 26:
+# lr 0.0026 overflows); aligned_learners then retrains at half the rate, at most _RETRIES times
+_DIVERGED = 1e6
+_RETRIES = 6
 _CACHE: dict = {}
 _CACHE_LIMIT = 64
 
@@ -117,8 +122,11 @@ def simulate_learners(tau, rho_star, readout_gain, bulk, *, width=None, n_learne
     tau = np.asarray(tau, dtype=float)
     position = np.clip(tau, 0.0, None).ravel() / lr
     below = np.floor(position).astype(int)
-    steps, loss, outlier, initial = _train(rho_star, readout_gain, bulk, width, n_learners, lr, entropy,
-                                           np.union1d(below, below + 1))
+    try:
+        steps, loss, outlier, initial = _train(rho_star, readout_gain, bulk, width, n_learners, lr, entropy,
+                                               np.union1d(below, below + 1))
+    except _Diverged as error:
+        raise FitError(f"integrator learners: gradient descent diverges ({error})") from None
     column = {s: k for k, s in enumerate(steps.tolist())}
     lo, hi = [column[s] for s in below], [column[s] for s in below + 1]
     fraction = position - below
@@ -126,6 +134,10 @@ def simulate_learners(tau, rho_star, readout_gain, bulk, *, width=None, n_learne
     outlier = (1.0 - fraction) * outlier[:, lo] + fraction * outlier[:, hi]
     shape = (loss.shape[0], *tau.shape)
     return np.clip(1.0 - loss / initial, 0.0, 1.0).reshape(shape), outlier.reshape(shape)
+
+
+class _Diverged(ArithmeticError):
+    """The learners' gradient descent left its stable range (loss non-finite or > _DIVERGED x L0)."""
 
 
 def _checked(rho_star, readout_gain, bulk, width, n_learners):
@@ -180,6 +192,8 @@ def _train(rho_star, readout_gain, bulk, width, n_learners, lr, entropy, targets
         h, q = _krylov(W, u, v, horizon)
         error = (np.swapaxes(v, 1, 2) @ h)[:, 0, :] - target
         loss = 0.5 * np.sum(error**2, axis=1)
+        if not np.all(loss <= _DIVERGED * initial_loss):  # also catches NaN
+            raise _Diverged(f"learning rate {lr:g}, step {step}")
         if aligned:
             course = float(np.mean(np.log(np.maximum(loss, 1e-300) / initial_loss)))
             reached = open_ & ((goals >= course) | (step == last))
@@ -249,7 +263,8 @@ def aligned_learners(time, rho_star, readout_gain, bulk, *, model_loss, width=No
     therefore read where the learners' mean ``log`` normalised loss equals the model's (a quantity that falls
     monotonically over the whole course, also while the eigenvalue is still in the bulk), interpolated between
     the two gradient steps around it; a time the learners do not reach within :data:`_REACH` times the latest
-    time asked for is read at the last step.
+    time asked for is read at the last step. Learners whose gradient descent diverges (a fit's search can ask
+    for gains far above where :func:`learning_rate`'s cap was measured) are retrained at half the rate.
 
     Returns
     -------
@@ -260,8 +275,14 @@ def aligned_learners(time, rho_star, readout_gain, bulk, *, model_loss, width=No
     predicted = np.asarray(model_loss(t, rho, gain, float(bulk)), dtype=float)
     target = np.where(t <= 0.0, np.inf, np.log(np.clip(predicted, 1e-12, None)))
     lr = learning_rate(rho, gain)
-    last = int(math.ceil(_REACH * max(float(t.max(initial=0.0)), 0.01) / lr))
-    return _train(rho, gain, bulk, width, n_learners, lr, entropy, target, last)
+    for _ in range(_RETRIES + 1):
+        last = int(math.ceil(_REACH * max(float(t.max(initial=0.0)), 0.01) / lr))
+        try:
+            return _train(rho, gain, bulk, width, n_learners, lr, entropy, target, last)
+        except _Diverged as error:
+            failure, lr = error, 0.5 * lr
+    raise FitError(f"integrator learner covariance: the learners' gradient descent diverges at rho_star "
+                   f"{rho}, readout_gain {gain}, bulk {bulk} down to {failure}")
 
 
 def integrator_covariance(time, rho_star, readout_gain, bulk, dt, *, model_loss) -> np.ndarray:

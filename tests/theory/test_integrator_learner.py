@@ -102,3 +102,17 @@ def test_bundled_example_fits_within_chi_square_and_covers_rho_star():
     assert chi2.ppf(0.005, dof) <= res.chi2 <= chi2.ppf(0.995, dof)
     lo, hi = res.ci["rho_star"]
     assert lo <= spec["truth"]["rho_star"] <= hi
+
+
+def test_learners_whose_gradient_descent_diverges_are_retrained_at_a_lower_rate():
+    # a fit's search (seed 4029 of the recovery study's pipeline, its pilot) asked for rho* 0.8325 at gain
+    # 26.2, where the capped rate 0.0026 overflows within a few hundred steps (the fit crashed with a
+    # LinAlgError); retrained at half the rate the learners converge: their outlier eigenvalue ends within
+    # 0.01 of rho* (the 2-unit flow's creep, as at the bundled settings)
+    t = 1.2855 * np.arange(8)
+    beh, lam = aligned_learners(t, 0.8325, 26.22, 0.06439, model_loss=model_loss, n_learners=3)
+    assert np.all(np.isfinite(lam)) and np.all(np.isfinite(beh))
+    assert np.all(np.abs(lam[:, -1] - 0.8325) < 0.01), lam[:, -1]
+    # at a given rate (simulate_learners), divergence is the model's error, not numpy's
+    with pytest.raises(nl.errors.FitError, match="diverges"):
+        simulate_learners([0.0, 3.0], 0.8325, 26.22, 0.06439, width=30, n_learners=3, rate=0.0026)
