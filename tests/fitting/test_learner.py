@@ -1,15 +1,18 @@
 """The model's learner covariance (fitting.learner): a model declaring one is fitted pilot -> covariance added
--> refit, against closed-form GLS and against simulations with a known truth."""
+-> refit until self-consistent, against closed-form GLS, a brute-force fixed point and simulations with a known
+truth."""
 
 import json
+import warnings
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq
 from scipy.stats import chi2 as chi2_distribution
 
-from neurolearn.errors import FitError
-from neurolearn.fitting import fit
+from neurolearn.errors import FitError, FitWarning
+from neurolearn.fitting import fit, learner
 from neurolearn.fitting.learner import learner_block, with_learner_covariance
 from neurolearn.fitting.problem import build_problem
 from neurolearn.theory import Model, Parameter
@@ -163,3 +166,87 @@ def test_a_learner_covariance_of_the_wrong_shape_or_a_bad_option_is_refused():
         fit(stats, _line_with_learner(), fixed=CLOCK, learner_covariance="yes")
     # a model without the hook is fitted as before, whatever the option
     assert fit(stats, line_model(), fixed=CLOCK, random_state=0).learner_covariance is None
+
+
+# A constant ``a`` fitted to 7 sessions at 1 and 5 at 0 whose learner variance grows with ``a`` on the first 7 and
+# shrinks on the last 5: weights evaluated at a high ``a`` pull the estimate low and vice versa. The map from the
+# evaluation point to the refit, T(a) = sum w_i(a) y_i / sum w_i(a) with w_i = 1 / (se^2 + v_i(a)), is closed
+# form; its slope at the fixed point is about -3, so plain re-evaluation 2-cycles between ~0 and ~1.
+FLIP_Y = np.r_[np.ones(7), np.zeros(5)]
+FLIP_SE, FLIP_SD, FLIP_KAPPA = 0.02, 0.1, 6.0
+
+
+def _flip_variance(a):
+    return FLIP_SD**2 * np.exp(np.where(FLIP_Y > 0.5, 1.0, -1.0) * FLIP_KAPPA * (a - 0.5))
+
+
+def _flip_model():
+    return Model("flip", "a constant", "b = a", "", (Parameter("a", 0.5, (-0.5, 1.5), "level"),), ("behavior",),
+                 lambda t, a: {"behavior": a + 0.0 * t},
+                 learner_covariance=lambda t, a: np.diag(_flip_variance(a)))
+
+
+def _flip_refit(a):
+    """The weighted mean with the learner variance at ``a``: the fit's refit, by hand."""
+    w = 1.0 / (FLIP_SE**2 + _flip_variance(a))
+    return float(w @ FLIP_Y / w.sum())
+
+
+def _flip_fixed_point():
+    """The self-consistent ``a``: T(a) = a, bracketed by a scan of the box and refined by Brent's method."""
+    grid = np.linspace(-0.5, 1.5, 2001)
+    residual = np.array([_flip_refit(a) - a for a in grid])
+    (crossings,) = np.nonzero(np.diff(np.sign(residual)) != 0)
+    assert crossings.size == 1  # T(a) - a falls monotonically: one fixed point
+    i = crossings[0]
+    return brentq(lambda a: _flip_refit(a) - a, grid[i], grid[i + 1], xtol=1e-12)
+
+
+def test_staged_fit_settles_at_the_self_consistent_point_where_plain_reevaluation_two_cycles():
+    star = _flip_fixed_point()
+    slope = (_flip_refit(star + 1e-6) - _flip_refit(star - 1e-6)) / 2e-6
+    assert slope < -2.0  # the design: plain re-evaluation is unstable here
+    a, plain = 7.0 / 12.0, []  # the pilot, equal SEs: the plain mean
+    for _ in range(12):
+        a = _flip_refit(a)
+        plain.append(a)
+    assert min(plain[-2:]) < 0.05 and max(plain[-2:]) > 0.95  # a 2-cycle between ~0 and ~1
+
+    stats = statistics({"behavior": FLIP_Y}, {"behavior": np.full(12, FLIP_SE)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitWarning)  # settling raises no warning
+        result = fit(stats, _flip_model(), fixed=CLOCK, random_state=0, interval=None)
+    assert result.success, result.message
+    se = result.se["a"]
+    assert 0.01 < se < 0.1
+    # the estimate is the fixed point to within the tolerance (0.1 SE), the covariance was evaluated within
+    # 0.1 SE of it, and it is the weighted mean with the covariance where the fit says it evaluated it
+    assert abs(result.params["a"] - star) <= learner.TOLERANCE * se
+    assert abs(result.learner_covariance["a"] - result.params["a"]) <= learner.TOLERANCE * se
+    assert result.params["a"] == pytest.approx(_flip_refit(result.learner_covariance["a"]), abs=1e-6)
+    assert "weights are self-consistent" in result.message and "did not settle" not in result.message
+
+
+def test_staged_fit_that_does_not_settle_says_so_and_reports_the_nearest_stage(monkeypatch):
+    # two evaluations (the pilot's 0.583 -> 0.34, then 0.34 -> 0.90): the first refit moved less, so it is reported
+    monkeypatch.setattr(learner, "MAX_EVALUATIONS", 2)
+    stats = statistics({"behavior": FLIP_Y}, {"behavior": np.full(12, FLIP_SE)})
+    with pytest.warns(FitWarning, match="did not settle in 2 evaluations"):
+        result = fit(stats, _flip_model(), fixed=CLOCK, random_state=0, interval=None)
+    assert "did not settle" in result.message and "reported evaluation 1" in result.message
+    assert result.learner_covariance["a"] == pytest.approx(7.0 / 12.0, abs=1e-6)
+    assert result.params["a"] == pytest.approx(_flip_refit(7.0 / 12.0), abs=1e-6)
+
+
+def test_a_parameter_free_learner_covariance_settles_at_its_second_evaluation():
+    # C does not depend on the parameters: the second refit is the first's, so two evaluations (the GLS answer)
+    trace = []
+    model = _line_with_learner()
+    stats = statistics({"behavior": 0.3 + 0.05 * TIMES + 0.2 * np.sin(TIMES / 2)}, {"behavior": 0.01})
+    problem = build_problem(stats, model, fixed=CLOCK)
+    from neurolearn.fitting.multistart import local_fit
+
+    pilot = local_fit(problem, problem.unit_default())
+    learner.learner_fit(problem, pilot, lambda stage, u0: local_fit(stage, u0), trace=trace)
+    assert len(trace) == 2 and trace[0]["gap"] > 1.0 and trace[1]["gap"] <= 1.0
+    assert trace[1]["estimate"]["slope"] == pytest.approx(trace[0]["estimate"]["slope"], abs=1e-8)
