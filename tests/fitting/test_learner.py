@@ -219,8 +219,8 @@ def test_staged_fit_settles_at_the_self_consistent_point_where_plain_reevaluatio
     assert result.success, result.message
     se = result.se["a"]
     assert 0.01 < se < 0.1
-    # the estimate is the fixed point to within the tolerance (0.1 SE), the covariance was evaluated within
-    # 0.1 SE of it, and it is the weighted mean with the covariance where the fit says it evaluated it
+    # the estimate is the fixed point to within the tolerance (0.25 SE), the covariance was evaluated within
+    # 0.25 SE of it, and it is the weighted mean with the covariance where the fit says it evaluated it
     assert abs(result.params["a"] - star) <= learner.TOLERANCE * se
     assert abs(result.learner_covariance["a"] - result.params["a"]) <= learner.TOLERANCE * se
     assert result.params["a"] == pytest.approx(_flip_refit(result.learner_covariance["a"]), abs=1e-6)
