@@ -3,7 +3,8 @@ covariance was evaluated at, the refit's chi-square and estimate, and how far th
 
 :func:`neurolearn.fitting.learner.learner_fit` re-evaluates ``C_learner`` until a refit moves no parameter by more
 than :data:`~neurolearn.fitting.learner.TOLERANCE` of its SE from where the covariance was evaluated (a
-self-consistent point), at most :data:`~neurolearn.fitting.learner.MAX_EVALUATIONS` evaluations. This prints,
+self-consistent point), at most :data:`~neurolearn.fitting.learner.MAX_EVALUATIONS` evaluations (``--max``; the
+default stays at 2, the measurements below are at ``--max 6``). This prints,
 for each fit, every stage (``gap``: the largest such move, in SE) and, with ``--check``, one more refit with the
 covariance at the reported estimate (its move from the estimate, in the reported fit's SE: a self-consistent
 estimate moves little), and the point fit's CPU seconds (without the check).
@@ -117,7 +118,10 @@ def main():
     parser.add_argument("--seeds", nargs=2, type=int, default=[0, 12], metavar=("FIRST", "STOP"))
     parser.add_argument("--check", action="store_true", help="one more refit at the reported estimate")
     parser.add_argument("--plain", type=int, default=0, help="re-evaluate at the last refit N times instead")
+    parser.add_argument("--max", type=int, default=learner.MAX_EVALUATIONS,
+                        help="cap on the evaluations (the measurements above: --max 6)")
     args = parser.parse_args()
+    learner.MAX_EVALUATIONS = args.max
     recorder = _Recorder(args.check, args.plain)
     least_squares.learner_fit = recorder  # fit looks it up in its module at each call
     cases = (_integrator() if "integrator" in args.cases else []) + (_klc(range(*args.seeds)) if "klc" in args.cases
