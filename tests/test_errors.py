@@ -75,7 +75,7 @@ def test_summarize_messages_show_python_values_and_name_the_session_once():
     assert not numpy_reprs, numpy_reprs
     named_twice = [m for m in messages if re.search(r"session '4': (4|session '4'): ", m)]
     assert not named_twice, named_twice
-    assert any("margin is NaN for session '4': the margin removes the trial noise" in m and m.endswith("found 1 in 3")
+    assert any("margin is NaN for session '4': the margin removes the trial noise" in m and "found 1 in 3 (summarize(min_trials=2)" in m
                for m in messages)
     assert any("found keys ['hit', 'miss'] and values ['Hit', 'Miss']" in m for m in messages)
     assert any("expected codes 1 (correct) or 0 (incorrect), found {True: 2}" in m for m in messages)

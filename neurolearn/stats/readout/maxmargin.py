@@ -86,7 +86,8 @@ class _MarginProblem:
             raise InsufficientDataError(
                 f"{self.name}: the margin removes the trial noise of the condition means, which needs at least "
                 f"2 trials per condition of {by!r}; found {int(self.counts.min())} in "
-                f"{shown(conditions[np.argmin(self.counts)])}")
+                f"{shown(conditions[np.argmin(self.counts)])} (summarize(min_trials=2), or a where= leaving out "
+                f"held-out probes, leaves such conditions out)")
         n_total = trials.X.shape[1]
         self.scale_used = self._scale_vector(recording, trials, scale)
         self.X = trials.X[order] / self.scale_used
