@@ -314,6 +314,8 @@ def in_option_words(message: str, parser: argparse.ArgumentParser) -> str:
     --------
     >>> in_option_words("found several series; pass source=<one of them> (by=)", build_parser())
     'found several series; pass --source <one of them> (--by)'
+    >>> in_option_words("declare the held-out value, e.g. heldout={'split': ...}", build_parser())
+    'declare the held-out value, e.g. --heldout split:<value>'
     """
     options = {}
     for action in _all_actions(parser):
@@ -323,6 +325,8 @@ def in_option_words(message: str, parser: argparse.ArgumentParser) -> str:
     for dest, option in options.items():
         message = re.sub(rf"(?<![\w.-]){dest}=<", f"{option} <", message)
         message = message.replace(f"({dest}=)", f"({option})")
+        # a coding to declare, heldout={'split': ...}: the command line's column:value (adversary S9-4)
+        message = re.sub(rf"(?<![\w.-]){dest}=\{{'([^']+)': \.\.\.\}}", rf"{option} \1:<value>", message)
     return message
 
 
