@@ -40,11 +40,13 @@ scatter as its learner covariance (:mod:`neurolearn.theory.integrator_learner`: 
 :func:`neurolearn.fit` adds to the statistics' covariance. The bundled example (``data/integration``, the
 demo's fit) then reads rho* 0.8998 [0.8965, 0.9033], chi2 24.6 on 12 dof (statistics alone: 0.9013 [0.9008,
 0.9018], chi2 90.4); over 40 new networks recorded and summarised like it, rho* = 0.9 is covered by 0.85 +-
-0.06 of the intervals (statistics alone 0.23 +- 0.07), chi2 median 9.1 on 12 dof, and by 0.75 +- 0.07 over
-another 40 (``benchmarks/bench_integrator_fidelity.py --recovery 40``; ``--attribution`` for the effects one by
-one). Known gaps: the misses gather where the fit lands at a low effective gain, whose simulated scatter is
-too small; and the fit's weighting (the learner covariance evaluated at a pilot fit, then at the refit) does
-not settle: on the bundled example 1, 2, 3 and 4 evaluations give chi2 7.9, 24.6, 5.8 and 28.4.
+0.06 of the intervals (statistics alone 0.23 +- 0.07), chi2 median 9.1 on 12 dof, by 0.75 +- 0.07 over
+another 40 and 0.69 +- 0.08 over another 36: 0.77 over 116 (``benchmarks/bench_integrator_fidelity.py --recovery
+40``; ``--attribution`` for the effects one by one). Known gaps: the misses gather where the fit lands at a low
+effective gain (which follows the network's initial overlap cos(u, v), not the bulk's speed-up) or in a second
+minimum near gain 14, whose simulated scatter is too small; and the fit's weighting (the learner covariance
+evaluated at a pilot fit, then at the refit) does not settle: on the bundled example 1, 2, 3 and 4 evaluations
+give chi2 7.9, 24.6, 5.8 and 28.4, and the fit's message and a FitWarning say so.
 
 Numerics: Heun steps of 0.004 in model time (split where the flow is stiffer), pure floats (against the
 Richardson limit of the 2-unit gradient-descent map at the bundled settings: within 1e-4 but for 6e-4 where
