@@ -242,8 +242,7 @@ def _profile_end(problem, j, side, u_hat, chi2_hat, se_j, target, slope=None, al
                 n_eval += 1
                 if chi2_more < chi2_point:
                     u_point, chi2_point = u_more, chi2_more
-            for other in [*starts[1:], *_onset_mirrored(problem, j, starts[0]), *_edges_reset(problem, j, starts[0]),
-                          *alternatives]:
+            for other in [*starts[1:], *_onset_mirrored(problem, j, starts[0]), *alternatives]:
                 u_other, chi2_other, _ = _profile_point(problem, j, u_hat[j] + side * d, other)
                 n_eval += 1
                 if chi2_other < chi2_point:
@@ -303,22 +302,6 @@ def _onset_mirrored(problem, j, u):
     mirrored = np.array(u, dtype=float)
     mirrored[k] = np.clip(float(p.to_unit(2.0 * first - float(p.from_unit(u[k])))), 0.0, 1.0)
     return [mirrored] if abs(mirrored[k] - u[k]) > 1e-6 else []
-
-
-def _edges_reset(problem, j, u):
-    """``[u]`` with every other free parameter at a box edge moved to its default, or ``[]`` (none at an edge).
-
-    A warm start with a nuisance pinned at its edge stays in the basin where the edge holds it (overtraining's
-    corner: onset at the first session, behaviour fitted by a step at behavior_width's bound); a local run from
-    the defaults of those nuisances may reach the profile's other basin.
-    """
-    reset = np.array(u, dtype=float)
-    edges = _at_edge(reset)
-    edges[j] = False
-    if not edges.any():
-        return []
-    reset[edges] = problem.unit_default()[edges]
-    return [reset]
 
 
 def _search_bound_cuts(problem, j, side, i, u_hat, chi2_hat, end, u_end, target):
