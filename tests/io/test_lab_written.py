@@ -118,7 +118,7 @@ def test_electrode_channels_whose_location_is_stated_nowhere_have_no_location_co
 
 
 def test_roi_location_column_left_blank_falls_through_to_the_imaging_planes_area(tmp_path):
-    from .test_read import _suite2p_like_file
+    from .test_read_ophys import _suite2p_like_file
 
     path = _suite2p_like_file(tmp_path, location="VISp", with_location_column=True)  # ROIs 10-12: ALM, M1, ALM
     with h5py.File(path, "r+") as handle:  # the sheet's per-ROI area filled in for ROI 10 only
