@@ -104,8 +104,7 @@ def warn_unsupported_pairs(statistic: str, sessions, reason: str, *, stacklevel:
     if len(sessions) == 1:
         warn_unsupported(statistic, sessions[0], reason, stacklevel=stacklevel + 1)
         return
-    shown = repr(sessions) if len(sessions) <= 6 else f"{sessions[:5]!r} ... ({len(sessions)})"
-    warnings.warn(StatisticWarning(f"{statistic} is NaN in the pairs of sessions {shown}: {reason}"),
+    warnings.warn(StatisticWarning(f"{statistic} is NaN in the pairs of sessions {_listed(sessions)}: {reason}"),
                   stacklevel=stacklevel)
 
 
@@ -132,9 +131,14 @@ def warn_unsupported_sessions(statistic: str, sessions, reason: str, *, stacklev
         for session in sessions:
             warn_unsupported(statistic, session, reason, stacklevel=stacklevel + 1)
         return
-    shown = [str(plain(s)) for s in sessions]
-    shown = repr(shown) if len(shown) <= 6 else f"{shown[:5]!r} ... ({len(shown)})"
-    warnings.warn(StatisticWarning(f"{statistic} is NaN for sessions {shown}: {reason}"), stacklevel=stacklevel)
+    warnings.warn(StatisticWarning(f"{statistic} is NaN for sessions {_listed(sessions)}: {reason}"),
+                  stacklevel=stacklevel)
+
+
+def _listed(sessions) -> str:
+    """Sessions as a warning lists them: ``['d0', 'd1']``, the first five and the count past six."""
+    names = [str(plain(s)) for s in sessions]
+    return repr(names) if len(names) <= 6 else f"{names[:5]!r} ... ({len(names)})"
 
 
 @contextmanager
